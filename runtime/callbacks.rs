@@ -1,0 +1,85 @@
+//! `call_soon`: callbacks on the loop's ready queue, cancellable through a [`Handle`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::context;
+
+/// A scheduled callback, shared between the ready queue and its [`Handle`].
+pub(crate) struct CallbackCell {
+    callback: RefCell<Option<Box<dyn FnOnce()>>>,
+}
+
+impl CallbackCell {
+    pub(crate) fn new(callback: Box<dyn FnOnce()>) -> Rc<Self> {
+        Rc::new(CallbackCell {
+            callback: RefCell::new(Some(callback)),
+        })
+    }
+
+    /// Takes the callback out to run it; `None` if it was cancelled.
+    pub(crate) fn take(&self) -> Option<Box<dyn FnOnce()>> {
+        self.callback.borrow_mut().take()
+    }
+}
+
+/// A callback scheduled with [`call_soon`]: asyncio's `Handle`.
+///
+/// Dropping the handle does not cancel the callback.
+pub struct Handle {
+    cell: Rc<CallbackCell>,
+}
+
+impl Handle {
+    pub(crate) fn new(cell: Rc<CallbackCell>) -> Self {
+        Handle { cell }
+    }
+
+    /// Cancels the callback if it has not run yet; its closure is dropped now.
+    /// Cancelling a callback that already ran or was cancelled does nothing.
+    pub fn cancel(&self) {
+        let callback = self.cell.take();
+        drop(callback);
+    }
+
+    /// True if the callback can no longer run: it was cancelled, or it already ran.
+    pub fn is_cancelled(&self) -> bool {
+        self.cell.callback.borrow().is_none()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("pending", &!self.is_cancelled())
+            .finish()
+    }
+}
+
+/// Schedules `callback` to run on the running loop at its next iteration, after everything
+/// already scheduled (callbacks and task steps run in FIFO order). asyncio's `loop.call_soon`.
+///
+/// A panic in the callback goes to the loop's exception handler; the loop keeps running.
+///
+/// # Panics
+/// If no loop is running on this thread; use [`Loop::call_soon`](crate::Loop::call_soon) to
+/// schedule on a loop that is not running yet.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// let log = Rc::new(RefCell::new(Vec::new()));
+/// let seen = log.clone();
+/// aioloop::run(async move {
+///     let l1 = seen.clone();
+///     aioloop::call_soon(move || l1.borrow_mut().push(1));
+///     let l2 = seen.clone();
+///     aioloop::call_soon(move || l2.borrow_mut().push(2)).cancel();
+///     aioloop::yield_now().await;
+/// });
+/// assert_eq!(*log.borrow(), [1]);
+/// ```
+#[track_caller]
+pub fn call_soon(callback: impl FnOnce() + 'static) -> Handle {
+    context::expect_current("call_soon").call_soon(Box::new(callback))
+}

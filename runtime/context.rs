@@ -1,0 +1,105 @@
+//! The thread-local running loop: asyncio's `get_running_loop`.
+//!
+//! At most one loop runs on a thread at a time; [`enter`] refuses a second one with a clear
+//! panic (asyncio raises `RuntimeError` there). Code never runs user code while it borrows the
+//! thread-local cell: [`with_current`] is for short, user-code-free work like a wake, and
+//! [`current`] clones the `Rc` out for everything else.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::event_loop::{Core, Loop};
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// Marks a loop as this thread's running loop until dropped (also on unwind).
+pub(crate) struct EnterGuard {
+    _not_send: std::marker::PhantomData<Rc<()>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        // `take` first, drop after: dropping the Rc must not happen inside the borrow.
+        let previous = CURRENT.with(|current| current.borrow_mut().take());
+        drop(previous);
+    }
+}
+
+/// Makes `core` this thread's running loop.
+///
+/// # Panics
+/// If a loop is already running on this thread.
+#[track_caller]
+pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
+    try_enter(core).unwrap_or_else(|| {
+        panic!(
+            "Cannot run the event loop while another loop is running: an aioloop event loop is \
+             already running on this thread (spawn a task or await the future instead)"
+        )
+    })
+}
+
+/// Like [`enter`], but returns `None` instead of panicking when a loop is already running.
+pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        if current.is_some() {
+            return None;
+        }
+        *current = Some(core.clone());
+        Some(EnterGuard {
+            _not_send: std::marker::PhantomData,
+        })
+    })
+}
+
+/// Runs `f` with the running loop, if any. `f` must not run user code.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// The running loop's core, if any.
+pub(crate) fn current() -> Option<Rc<Core>> {
+    with_current(Rc::clone)
+}
+
+/// The running loop's core, or a panic that names the function the user called.
+#[track_caller]
+pub(crate) fn expect_current(what: &str) -> Rc<Core> {
+    current().unwrap_or_else(|| {
+        panic!("aioloop::{what} called with no running event loop: call it from inside a task or a future run by run_until_complete / aioloop::run")
+    })
+}
+
+/// The running event loop, as asyncio's `get_running_loop()`.
+///
+/// # Panics
+/// If no loop is running on this thread (asyncio raises `RuntimeError`). Use
+/// [`try_get_running_loop`] to check instead.
+///
+/// ```
+/// aioloop::run(async {
+///     let lp = aioloop::get_running_loop();
+///     assert!(lp.is_running());
+/// });
+/// ```
+#[track_caller]
+pub fn get_running_loop() -> Loop {
+    Loop::from_core(expect_current("get_running_loop"))
+}
+
+/// The running event loop, or `None` outside of one.
+///
+/// ```
+/// assert!(aioloop::try_get_running_loop().is_none());
+/// aioloop::run(async { assert!(aioloop::try_get_running_loop().is_some()) });
+/// ```
+pub fn try_get_running_loop() -> Option<Loop> {
+    current().map(Loop::from_core)
+}

@@ -1,0 +1,99 @@
+//! [`Builder`]: the knobs of a new loop.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+
+use super::core::{Core, ExceptionHandler};
+use super::{EventLoop, Loop};
+use crate::exception::ExceptionContext;
+
+/// Configures and builds an [`EventLoop`].
+///
+/// ```
+/// let lp = aioloop::EventLoop::builder()
+///     .event_capacity(256)
+///     .exception_handler(|ctx| eprintln!("custom: {ctx}"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(lp.run_until_complete(async { 1 + 1 }), 2);
+/// ```
+#[must_use = "a Builder does nothing until .build() or .run()"]
+pub struct Builder {
+    event_capacity: usize,
+    exception_handler: Option<ExceptionHandler>,
+    start_paused: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Builder {
+            event_capacity: 1024,
+            exception_handler: None,
+            start_paused: false,
+        }
+    }
+
+    /// How many I/O events one poll of the reactor can return (default 1024). More events
+    /// than this wait for the next iteration; nothing is lost.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// The handler for errors nobody can receive: a panic in a detached task, in a task whose
+    /// outcome was never taken, or in a callback. The default prints one line to stderr.
+    /// asyncio's `loop.set_exception_handler`.
+    pub fn exception_handler(mut self, handler: impl Fn(&ExceptionContext) + 'static) -> Self {
+        self.exception_handler = Some(Rc::new(handler));
+        self
+    }
+
+    /// Starts the loop's clock paused (virtual time): see [`crate::time`].
+    pub fn start_paused(mut self, paused: bool) -> Self {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Builds the loop. Fails only if the OS refuses a poller or an eventfd.
+    pub fn build(self) -> io::Result<EventLoop> {
+        let core = Core::new(self.event_capacity, self.exception_handler)?;
+        if self.start_paused {
+            core.pause_clock();
+        }
+        Ok(EventLoop {
+            handle: Loop::from_core(core),
+        })
+    }
+
+    /// Builds a loop, runs `future` to completion, drops any tasks left over and closes the
+    /// loop: [`aioloop::run`](crate::run) with this configuration.
+    ///
+    /// # Panics
+    /// If the loop cannot be built, or if a loop is already running on this thread.
+    #[track_caller]
+    pub fn run<F: Future>(self, future: F) -> F::Output {
+        let event_loop = self
+            .build()
+            .unwrap_or_else(|err| panic!("aioloop: failed to build the event loop: {err}"));
+        event_loop.run_until_complete(future)
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("event_capacity", &self.event_capacity)
+            .field("exception_handler", &self.exception_handler.is_some())
+            .field("start_paused", &self.start_paused)
+            .finish()
+    }
+}

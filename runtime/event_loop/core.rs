@@ -1,0 +1,302 @@
+//! The loop's shared state ([`Core`]) and the task operations on it.
+//!
+//! Every `RefCell` here is borrowed only for short stretches that run no user code: futures
+//! are polled, callbacks run and user values dropped after the borrow ends. That is what lets a
+//! task spawn, wake, cancel or drop other tasks from inside `poll` or from a `Drop` impl.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::callbacks::{CallbackCell, Handle};
+use crate::exception::{default_handler, ExceptionContext};
+use crate::reactor::{Reactor, WAKER_TOKEN};
+use crate::remote::{self, Remote, RemoteMsg};
+use crate::task::cell::{new_cell, RawTask};
+use crate::task::table::TaskTable;
+use crate::task::waker::{WakeTarget, MAIN_KEY};
+use crate::task::{Task, TaskError, TaskId, TaskRef};
+use crate::time::clock::Clock;
+
+/// Something the loop runs in one step of an iteration.
+pub(crate) enum Runnable {
+    /// One poll of a task.
+    Task { key: u32, gen: u16 },
+    /// One poll of the future given to `run_until_complete`.
+    Main,
+    /// A `call_soon` callback, cancellable through its `Handle`.
+    Callback(Rc<CallbackCell>),
+    /// A callback nobody can cancel (sent from another thread).
+    Call(Box<dyn FnOnce()>),
+}
+
+/// The exception handler type.
+pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
+
+/// One loop's state, shared by the `EventLoop`, `Loop` handles and `Task` handles.
+pub(crate) struct Core {
+    pub(crate) id: u16,
+    pub(crate) tasks: RefCell<TaskTable>,
+    pub(crate) ready: RefCell<VecDeque<Runnable>>,
+    pub(crate) remote: Arc<Remote>,
+    pub(crate) remote_buf: RefCell<Vec<RemoteMsg>>,
+    pub(crate) reactor: RefCell<Reactor>,
+    /// Generation of the current `run_until_complete` future, so a stale main waker is ignored.
+    pub(crate) main_gen: Cell<u16>,
+    pub(crate) main_scheduled: Cell<bool>,
+    /// The task being polled right now.
+    pub(crate) current: Cell<Option<(u32, u16)>>,
+    pub(crate) running: Cell<bool>,
+    pub(crate) stopping: Cell<bool>,
+    pub(crate) closed: Cell<bool>,
+    pub(crate) exception_handler: RefCell<Option<ExceptionHandler>>,
+    pub(crate) clock: Clock,
+}
+
+impl Core {
+    /// A new loop with its reactor and its entry in the remote registry.
+    pub(crate) fn new(event_capacity: usize, handler: Option<ExceptionHandler>) -> std::io::Result<Rc<Core>> {
+        let reactor = Reactor::new(event_capacity)?;
+        let (id, remote) = remote::register(reactor.registry(), WAKER_TOKEN)?;
+        Ok(Rc::new(Core {
+            id,
+            tasks: RefCell::new(TaskTable::default()),
+            ready: RefCell::new(VecDeque::with_capacity(64)),
+            remote,
+            remote_buf: RefCell::new(Vec::new()),
+            reactor: RefCell::new(reactor),
+            main_gen: Cell::new(0),
+            main_scheduled: Cell::new(false),
+            current: Cell::new(None),
+            running: Cell::new(false),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+            exception_handler: RefCell::new(handler),
+            clock: Clock::new(),
+        }))
+    }
+
+    /// Freezes the loop's clock (virtual time).
+    pub(crate) fn pause_clock(&self) {
+        self.clock.pause();
+    }
+
+    /// Queues a task (or the main future) for the next step, unless it is queued already,
+    /// finished, or gone.
+    pub(crate) fn schedule(&self, key: u32, gen: u16) {
+        if key == MAIN_KEY {
+            if gen == self.main_gen.get() && !self.main_scheduled.replace(true) {
+                self.ready.borrow_mut().push_back(Runnable::Main);
+            }
+            return;
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        if let Some(slot) = tasks.get_mut(key, gen) {
+            if !slot.scheduled && !slot.done {
+                slot.scheduled = true;
+                drop(tasks);
+                self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
+            }
+        }
+    }
+
+    /// The waker of the current `run_until_complete` future.
+    pub(crate) fn main_target(&self) -> WakeTarget {
+        WakeTarget {
+            loop_id: self.id,
+            key: MAIN_KEY,
+            gen: self.main_gen.get(),
+        }
+    }
+
+    #[track_caller]
+    fn assert_open(&self, what: &str) {
+        assert!(
+            !self.closed.get(),
+            "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
+        );
+    }
+
+    /// Spawns a task; it is queued at once.
+    #[track_caller]
+    pub(crate) fn spawn<F>(self: &Rc<Self>, future: F, name: Option<Rc<str>>) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.assert_open("spawn");
+        let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), name.clone());
+        self.schedule(key, gen);
+        Task::new(self.clone(), key, gen, id, name)
+    }
+
+    /// Queues a callback.
+    #[track_caller]
+    pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> Handle {
+        self.assert_open("call_soon");
+        let cell = CallbackCell::new(callback);
+        self.ready
+            .borrow_mut()
+            .push_back(Runnable::Callback(cell.clone()));
+        Handle::new(cell)
+    }
+
+    /// `Task::cancel`: marks the task and queues it so the loop drops its future next iteration.
+    pub(crate) fn cancel_task(&self, key: u32, gen: u16) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return false;
+        };
+        if slot.done {
+            return false;
+        }
+        slot.cancel_requested = true;
+        if !slot.scheduled {
+            slot.scheduled = true;
+            drop(tasks);
+            self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
+        }
+        true
+    }
+
+    pub(crate) fn task_is_done(&self, key: u32, gen: u16) -> bool {
+        self.tasks.borrow().get(key, gen).is_none_or(|slot| slot.done)
+    }
+
+    pub(crate) fn task_is_cancelled(&self, key: u32, gen: u16) -> bool {
+        self.tasks
+            .borrow()
+            .get(key, gen)
+            .is_some_and(|slot| slot.cancelled)
+    }
+
+    /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
+    /// freed), `Ready(None)` if the loop closed and dropped the task, else registers the waker.
+    pub(crate) fn poll_join(
+        &self,
+        key: u32,
+        gen: u16,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Pin<Box<dyn RawTask>>>> {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return Poll::Ready(None);
+        };
+        if slot.done {
+            let slot = tasks.remove(key, gen).expect("slot checked above");
+            drop(tasks);
+            return Poll::Ready(slot.cell);
+        }
+        let old = match &slot.join_waker {
+            Some(waker) if waker.will_wake(cx.waker()) => None,
+            _ => slot.join_waker.replace(cx.waker().clone()),
+        };
+        drop(tasks);
+        drop(old);
+        Poll::Pending
+    }
+
+    /// A `Task` handle was dropped without taking the outcome.
+    pub(crate) fn detach_task(&self, key: u32, gen: u16) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return;
+        };
+        if slot.done {
+            let slot = tasks.remove(key, gen).expect("slot checked above");
+            drop(tasks);
+            self.discard_outcome(slot.id, &slot.name(), slot.cell);
+        } else {
+            slot.detached = true;
+            let waker = slot.join_waker.take();
+            drop(tasks);
+            drop(waker);
+        }
+    }
+
+    /// Drops a finished task's outcome nobody will read; an unread panic goes to the exception
+    /// handler, as asyncio reports "Task exception was never retrieved".
+    pub(crate) fn discard_outcome(&self, id: TaskId, name: &str, cell: Option<Pin<Box<dyn RawTask>>>) {
+        let Some(mut cell) = cell else { return };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().take_error()));
+        match outcome {
+            Ok(Some(TaskError::Panicked(payload))) => self.report(
+                "Task exception was never retrieved",
+                Some((id, name.to_owned())),
+                Some(payload),
+            ),
+            Ok(_) => {}
+            Err(payload) => self.report(
+                "Dropping a task's output panicked",
+                Some((id, name.to_owned())),
+                Some(payload),
+            ),
+        }
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(cell)));
+        if let Err(payload) = dropped {
+            self.report(
+                "Dropping a task's output panicked",
+                Some((id, name.to_owned())),
+                Some(payload),
+            );
+        }
+    }
+
+    /// Hands an error to the exception handler (outside any borrow); a panicking handler is
+    /// reported on stderr and the loop goes on.
+    pub(crate) fn report(
+        &self,
+        message: &str,
+        task: Option<(TaskId, String)>,
+        payload: Option<Box<dyn std::any::Any + Send>>,
+    ) {
+        let context = ExceptionContext {
+            message: message.to_owned(),
+            task,
+            payload,
+        };
+        let handler = self.exception_handler.borrow().clone();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match handler {
+            Some(handler) => handler(&context),
+            None => default_handler(&context),
+        }));
+        if outcome.is_err() {
+            eprintln!("aioloop: the exception handler panicked while handling: {context}");
+        }
+    }
+
+    /// A `TaskRef` for the task in `key`/`gen`, if it is still there.
+    fn task_ref(self: &Rc<Self>, key: u32, gen: u16) -> Option<TaskRef> {
+        let tasks = self.tasks.borrow();
+        let slot = tasks.get(key, gen)?;
+        Some(TaskRef {
+            core: self.clone(),
+            key,
+            gen,
+            id: slot.id,
+            name: slot.name(),
+        })
+    }
+
+    pub(crate) fn current_task_ref(self: &Rc<Self>) -> Option<TaskRef> {
+        let (key, gen) = self.current.get()?;
+        self.task_ref(key, gen)
+    }
+
+    pub(crate) fn all_task_refs(self: &Rc<Self>) -> Vec<TaskRef> {
+        let live: Vec<(u32, u16)> = self
+            .tasks
+            .borrow()
+            .iter()
+            .filter(|(_, slot)| !slot.done)
+            .map(|(key, slot)| (key, slot.gen))
+            .collect();
+        live.into_iter()
+            .filter_map(|(key, gen)| self.task_ref(key, gen))
+            .collect()
+    }
+}

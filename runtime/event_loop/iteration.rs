@@ -1,0 +1,177 @@
+//! One iteration of the loop, asyncio's `_run_once`:
+//! 1. take in the remote queue (work and wakes from other threads);
+//! 2. run what was ready when the iteration began; what becomes ready meanwhile waits for the
+//!    next iteration, so I/O and timers are never starved;
+//! 3. poll the reactor: timeout 0 if anything is ready, else until the earliest timer, else block;
+//! 4. hand I/O readiness to the wakers registered for it;
+//! 5. (time) advance the clock and wake expired timers.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::core::{Core, Runnable};
+use crate::remote::RemoteMsg;
+use crate::task::cell::RawTask;
+use crate::task::waker::{waker_for, WakeTarget};
+use crate::task::TaskError;
+
+impl Core {
+    /// Runs one iteration. `main` polls the `run_until_complete` future when it is woken and
+    /// returns true once it has finished; the iteration then returns true at once.
+    pub(crate) fn run_once(&self, main: &mut dyn FnMut(&mut Context<'_>) -> bool) -> bool {
+        self.take_remote();
+        let ready_now = self.ready.borrow().len();
+        for _ in 0..ready_now {
+            let Some(runnable) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            match runnable {
+                Runnable::Task { key, gen } => self.run_task(key, gen),
+                Runnable::Main => {
+                    self.main_scheduled.set(false);
+                    let waker = waker_for(self.main_target());
+                    if main(&mut Context::from_waker(&waker)) {
+                        return true;
+                    }
+                }
+                Runnable::Callback(cell) => {
+                    if let Some(callback) = cell.take() {
+                        self.run_callback(callback);
+                    }
+                }
+                Runnable::Call(callback) => self.run_callback(callback),
+            }
+        }
+        self.poll_reactor();
+        false
+    }
+
+    /// Step 1: moves remote wakes and calls onto the ready queue, in the order they were sent.
+    fn take_remote(&self) {
+        let mut msgs = std::mem::take(&mut *self.remote_buf.borrow_mut());
+        self.remote.take_into(&mut msgs);
+        for msg in msgs.drain(..) {
+            match msg {
+                RemoteMsg::Wake { key, gen } => self.schedule(key, gen),
+                RemoteMsg::Call(callback) => self.ready.borrow_mut().push_back(Runnable::Call(callback)),
+            }
+        }
+        *self.remote_buf.borrow_mut() = msgs;
+    }
+
+    /// Runs a callback; a panic goes to the exception handler.
+    fn run_callback(&self, callback: Box<dyn FnOnce()>) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
+            self.report("Exception in callback", None, Some(payload));
+        }
+    }
+
+    /// One step of a task: poll it, or drop it if it was cancelled.
+    fn run_task(&self, key: u32, gen: u16) {
+        let (mut cell, cancel) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let Some(slot) = tasks.get_mut(key, gen) else {
+                return;
+            };
+            if !slot.scheduled || slot.done {
+                return;
+            }
+            slot.scheduled = false;
+            let Some(cell) = slot.cell.take() else { return };
+            (cell, slot.cancel_requested)
+        };
+        if cancel {
+            self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
+            return self.finish_task(key, gen, cell, true);
+        }
+
+        self.current.set(Some((key, gen)));
+        let waker = waker_for(WakeTarget {
+            loop_id: self.id,
+            key,
+            gen,
+        });
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            cell.as_mut().poll_task(&mut Context::from_waker(&waker))
+        }));
+        self.current.set(None);
+
+        match polled {
+            Ok(Poll::Pending) => {
+                if let Some(slot) = self.tasks.borrow_mut().get_mut(key, gen) {
+                    slot.cell = Some(cell);
+                }
+            }
+            Ok(Poll::Ready(())) => {
+                let cancelled = self
+                    .tasks
+                    .borrow()
+                    .get(key, gen)
+                    .is_some_and(|slot| slot.cancel_requested);
+                if cancelled {
+                    // asyncio: a task cancelled in the step in which it returns counts as cancelled.
+                    self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
+                }
+                self.finish_task(key, gen, cell, cancelled);
+            }
+            Err(payload) => {
+                self.drop_future(&mut cell, TaskError::Panicked(payload), key, gen);
+                self.finish_task(key, gen, cell, false);
+            }
+        }
+    }
+
+    /// Ends a task with `error`, dropping its future (or output). A panic in that drop is
+    /// reported to the exception handler.
+    fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.as_mut().finish_with(error))) {
+            let task = self
+                .tasks
+                .borrow()
+                .get(key, gen)
+                .map(|slot| (slot.id, slot.name()));
+            self.report(
+                "A task's future panicked while being dropped",
+                task,
+                Some(payload),
+            );
+        }
+    }
+
+    /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
+    /// frees the slot at once if nobody holds the `Task` handle.
+    fn finish_task(&self, key: u32, gen: u16, cell: Pin<Box<dyn RawTask>>, cancelled: bool) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return;
+        };
+        slot.done = true;
+        slot.cancelled = cancelled;
+        slot.cancel_requested = false;
+        if slot.detached {
+            let slot = tasks.remove(key, gen).expect("slot checked above");
+            drop(tasks);
+            self.discard_outcome(slot.id, &slot.name(), Some(cell));
+        } else {
+            slot.cell = Some(cell);
+            let waker = slot.join_waker.take();
+            drop(tasks);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Steps 3 and 4: waits for I/O (or for the remote waker) as long as nothing is ready.
+    fn poll_reactor(&self) {
+        let idle = self.ready.borrow().is_empty() && !self.stopping.get();
+        let parked = idle && self.remote.park();
+        let timeout = if parked { None } else { Some(Duration::ZERO) };
+        self.reactor.borrow_mut().poll(timeout, |_event| {});
+        if parked {
+            self.remote.unpark();
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! [`EventLoop`] (owns a loop; dropping it closes the loop) and [`Loop`] (a cheap handle to one).
+
+mod builder;
+mod close;
+mod core;
+mod iteration;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::ops::Deref;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::Poll;
+use std::time::Instant;
+
+pub use builder::Builder;
+pub(crate) use core::Core;
+
+use crate::callbacks::Handle;
+use crate::context;
+use crate::exception::ExceptionContext;
+use crate::remote;
+use crate::task::waker::{WakeTarget, MAIN_KEY};
+use crate::task::Task;
+
+/// Delivers a wake from the custom waker: to the local ready queue when that loop is running on
+/// this thread, else through the loop's remote queue.
+pub(crate) fn wake(target: WakeTarget) {
+    let local = context::with_current(|core| {
+        let mine = core.id == target.loop_id;
+        if mine {
+            core.schedule(target.key, target.gen);
+        }
+        mine
+    });
+    if local != Some(true) {
+        remote::wake(target);
+    }
+}
+
+/// An event loop: asyncio's `new_event_loop()`. It runs on the thread that created it (it is
+/// not `Send`); dropping it closes it, dropping every unfinished task (their destructors run).
+///
+/// It dereferences to [`Loop`], the handle that tasks get from
+/// [`get_running_loop`](crate::get_running_loop), for `spawn`, `call_soon`, `time`, `stop`...
+///
+/// ```
+/// let event_loop = aioloop::EventLoop::new().unwrap();
+/// let task = event_loop.spawn(async { "spawned before the loop runs" });
+/// let out = event_loop.run_until_complete(async move { task.await.unwrap() });
+/// assert_eq!(out, "spawned before the loop runs");
+/// ```
+pub struct EventLoop {
+    handle: Loop,
+}
+
+impl EventLoop {
+    /// A new loop with the default configuration. Fails only if the OS refuses a poller.
+    pub fn new() -> io::Result<EventLoop> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a new loop.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs the loop until `future` completes and returns its output (asyncio's
+    /// `run_until_complete`). The future need not be `'static` or `Send`; it is not a task
+    /// (it is polled in place, so [`current_task`](crate::current_task) is `None` inside it).
+    /// Tasks still pending when it returns stay on the loop for the next run.
+    ///
+    /// # Panics
+    /// If a loop (this one or another) is already running on this thread, as asyncio raises
+    /// `RuntimeError`; the running loop stays usable. If the loop is closed. A panic of
+    /// `future` itself propagates to the caller (the loop stays usable).
+    #[track_caller]
+    pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
+        let core = &self.handle.core;
+        let _enter = context::enter(core);
+        let _running = RunningGuard::new(core);
+        core.main_gen.set(core.main_gen.get().wrapping_add(1));
+        core.schedule(MAIN_KEY, core.main_gen.get());
+        let mut future = pin!(future);
+        let mut output = None;
+        while !core.run_once(&mut |cx| match future.as_mut().poll(cx) {
+            Poll::Ready(value) => {
+                output = Some(value);
+                true
+            }
+            Poll::Pending => false,
+        }) {}
+        output.expect("run_once reported completion")
+    }
+
+    /// Runs the loop until [`Loop::stop`] is called (asyncio's `run_forever`). If `stop` was
+    /// called before, runs one iteration and returns.
+    ///
+    /// # Panics
+    /// As [`EventLoop::run_until_complete`].
+    ///
+    /// ```
+    /// let event_loop = aioloop::EventLoop::new().unwrap();
+    /// let lp = event_loop.clone_handle();
+    /// event_loop.call_soon(move || lp.stop());
+    /// event_loop.run_forever();
+    /// ```
+    #[track_caller]
+    pub fn run_forever(&self) {
+        let core = &self.handle.core;
+        let _enter = context::enter(core);
+        let _running = RunningGuard::new(core);
+        while !core.stopping.get() {
+            core.run_once(&mut |_| false);
+        }
+    }
+
+    /// A [`Loop`] handle to this loop (clonable, cheap).
+    pub fn clone_handle(&self) -> Loop {
+        self.handle.clone()
+    }
+}
+
+impl Deref for EventLoop {
+    type Target = Loop;
+
+    fn deref(&self) -> &Loop {
+        &self.handle
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        self.handle.core.close();
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.handle.fmt(f)
+    }
+}
+
+/// Sets `running` for the duration of a run, resetting it (and `stopping`) even on unwind.
+struct RunningGuard<'a> {
+    core: &'a Core,
+}
+
+impl<'a> RunningGuard<'a> {
+    fn new(core: &'a Core) -> Self {
+        assert!(!core.closed.get(), "aioloop: cannot run a closed event loop");
+        core.running.set(true);
+        RunningGuard { core }
+    }
+}
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.core.running.set(false);
+        self.core.stopping.set(false);
+    }
+}
+
+/// A cheap, clonable handle to an event loop, as [`get_running_loop`](crate::get_running_loop)
+/// returns. Not `Send`: it belongs to the loop's thread.
+#[derive(Clone)]
+pub struct Loop {
+    pub(crate) core: Rc<Core>,
+}
+
+impl Loop {
+    pub(crate) fn from_core(core: Rc<Core>) -> Self {
+        Loop { core }
+    }
+
+    /// Spawns a task on this loop (running or not): asyncio's `loop.create_task`.
+    ///
+    /// # Panics
+    /// If the loop is closed.
+    #[doc(alias = "create_task")]
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future, None)
+    }
+
+    /// Spawns a named task on this loop.
+    #[track_caller]
+    pub fn spawn_named<F>(&self, name: impl Into<String>, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future, Some(Rc::from(name.into())))
+    }
+
+    /// Schedules `callback` for this loop's next iteration: asyncio's `loop.call_soon`.
+    ///
+    /// # Panics
+    /// If the loop is closed.
+    #[track_caller]
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+        self.core.call_soon(Box::new(callback))
+    }
+
+    /// The loop's clock: asyncio's `loop.time()`, as an `Instant`. Under a paused clock this
+    /// is virtual time.
+    pub fn time(&self) -> Instant {
+        self.core.clock.now()
+    }
+
+    /// Stops [`EventLoop::run_forever`] after the current iteration.
+    pub fn stop(&self) {
+        self.core.stopping.set(true);
+    }
+
+    /// True while the loop is running.
+    pub fn is_running(&self) -> bool {
+        self.core.running.get()
+    }
+
+    /// True once the loop has been closed (its `EventLoop` was dropped).
+    pub fn is_closed(&self) -> bool {
+        self.core.closed.get()
+    }
+
+    /// Replaces the exception handler (see [`Builder::exception_handler`]).
+    pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext) + 'static) {
+        *self.core.exception_handler.borrow_mut() = Some(Rc::new(handler));
+    }
+}
+
+impl PartialEq for Loop {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.core, &other.core)
+    }
+}
+
+impl Eq for Loop {}
+
+impl fmt::Debug for Loop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loop")
+            .field("id", &self.core.id)
+            .field("running", &self.is_running())
+            .field("closed", &self.is_closed())
+            .field("tasks", &self.core.tasks.borrow().len())
+            .finish()
+    }
+}

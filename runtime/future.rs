@@ -1,0 +1,239 @@
+//! [`Future<T>`]: asyncio's settable `Future`, a result that one side sets and many await.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future as StdFuture;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use slab::Slab;
+
+use crate::error::{CancelledError, InvalidStateError};
+use crate::{try_get_running_loop, Loop};
+
+type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
+
+enum Outcome<T> {
+    Pending,
+    Done(T),
+    Cancelled,
+}
+
+struct State<T> {
+    outcome: Outcome<T>,
+    waiters: Slab<Waker>,
+    callbacks: Vec<DoneCallback<T>>,
+}
+
+struct Shared<T> {
+    state: RefCell<State<T>>,
+    home: Option<Loop>,
+}
+
+/// A result that is set once and awaited by any number of tasks: asyncio's `Future`
+/// (`loop.create_future()`).
+///
+/// A `Future` is a clonable handle (not `Send`: it lives on one loop's thread). Each clone can
+/// be awaited; awaiting gives `Ok(value)` (a clone of it, so `T: Clone`) or `Err(CancelledError)`.
+/// Done callbacks are scheduled on the loop with `call_soon` in registration order, never run
+/// inside `set_result`.
+///
+/// ```
+/// aioloop::run(async {
+///     let fut = aioloop::Future::new();
+///     let waiter = aioloop::spawn({
+///         let fut = fut.clone();
+///         async move { fut.await.unwrap() * 2 }
+///     });
+///     fut.set_result(21).unwrap();
+///     assert!(fut.set_result(0).is_err(), "a Future is set once");
+///     assert_eq!(waiter.await.unwrap(), 42);
+/// });
+/// ```
+pub struct Future<T> {
+    shared: Rc<Shared<T>>,
+    /// This handle's slot in `waiters` while it is being awaited.
+    waiter: Option<usize>,
+}
+
+impl<T: 'static> Default for Future<T> {
+    fn default() -> Self {
+        Future::new()
+    }
+}
+
+impl<T: 'static> Future<T> {
+    /// A pending future bound to the running loop (if any): its done callbacks are scheduled
+    /// there. Outside a loop it binds to whichever loop is running when it completes.
+    pub fn new() -> Self {
+        Future::bound_to(try_get_running_loop())
+    }
+
+    /// A pending future whose done callbacks run on `event_loop`.
+    pub fn with_loop(event_loop: &Loop) -> Self {
+        Future::bound_to(Some(event_loop.clone()))
+    }
+
+    fn bound_to(home: Option<Loop>) -> Self {
+        Future {
+            shared: Rc::new(Shared {
+                state: RefCell::new(State {
+                    outcome: Outcome::Pending,
+                    waiters: Slab::new(),
+                    callbacks: Vec::new(),
+                }),
+                home,
+            }),
+            waiter: None,
+        }
+    }
+
+    /// Sets the result and wakes every awaiter. Errors if the future is already done
+    /// (set or cancelled), as asyncio raises `InvalidStateError`.
+    pub fn set_result(&self, value: T) -> Result<(), InvalidStateError> {
+        self.complete(Outcome::Done(value))
+            .map_err(|_| InvalidStateError {
+                what: "the Future is already done",
+            })
+    }
+
+    /// Cancels the future: awaiters get `Err(CancelledError)`. Returns false if it was
+    /// already done.
+    pub fn cancel(&self) -> bool {
+        self.complete(Outcome::Cancelled).is_ok()
+    }
+
+    fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
+        let (waiters, callbacks) = {
+            let mut state = self.shared.state.borrow_mut();
+            if !matches!(state.outcome, Outcome::Pending) {
+                return Err(outcome);
+            }
+            state.outcome = outcome;
+            let waiters: Vec<Waker> = state.waiters.drain().collect();
+            (waiters, std::mem::take(&mut state.callbacks))
+        };
+        for waker in waiters {
+            waker.wake();
+        }
+        for callback in callbacks {
+            self.schedule_callback(callback);
+        }
+        Ok(())
+    }
+
+    /// Runs `callback` on the loop: the future's own loop if open, else the running loop, else
+    /// (no loop anywhere) right now.
+    fn schedule_callback(&self, callback: DoneCallback<T>) {
+        let handle = self.clone();
+        let target = self
+            .shared
+            .home
+            .clone()
+            .filter(|home| !home.is_closed())
+            .or_else(try_get_running_loop);
+        match target {
+            Some(event_loop) => {
+                event_loop.call_soon(move || callback(&handle));
+            }
+            None => callback(&handle),
+        }
+    }
+
+    /// Adds a callback run with this future once it is done (at once-scheduled if it already
+    /// is). Callbacks run on the loop, after the setter returns, in registration order.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + 'static) {
+        let callback: DoneCallback<T> = Box::new(callback);
+        let mut state = self.shared.state.borrow_mut();
+        if matches!(state.outcome, Outcome::Pending) {
+            state.callbacks.push(callback);
+        } else {
+            drop(state);
+            self.schedule_callback(callback);
+        }
+    }
+
+    /// True once a result was set or the future was cancelled.
+    pub fn is_done(&self) -> bool {
+        !matches!(self.shared.state.borrow().outcome, Outcome::Pending)
+    }
+
+    /// True if the future was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.shared.state.borrow().outcome, Outcome::Cancelled)
+    }
+}
+
+impl<T: Clone + 'static> Future<T> {
+    /// The outcome without waiting: `None` while pending, else the value (cloned) or
+    /// `Err(CancelledError)`. asyncio's `result()`, with "not done yet" as `None`.
+    pub fn result(&self) -> Option<Result<T, CancelledError>> {
+        match &self.shared.state.borrow().outcome {
+            Outcome::Pending => None,
+            Outcome::Done(value) => Some(Ok(value.clone())),
+            Outcome::Cancelled => Some(Err(CancelledError)),
+        }
+    }
+}
+
+impl<T> Clone for Future<T> {
+    /// Another handle to the same future (each handle can be awaited on its own).
+    fn clone(&self) -> Self {
+        Future {
+            shared: self.shared.clone(),
+            waiter: None,
+        }
+    }
+}
+
+impl<T> Drop for Future<T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.waiter.take() {
+            let waker = self.shared.state.borrow_mut().waiters.try_remove(key);
+            drop(waker);
+        }
+    }
+}
+
+impl<T: Clone + 'static> StdFuture for Future<T> {
+    type Output = Result<T, CancelledError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut state = this.shared.state.borrow_mut();
+        let ready = match &state.outcome {
+            Outcome::Pending => None,
+            Outcome::Done(value) => Some(Ok(value.clone())),
+            Outcome::Cancelled => Some(Err(CancelledError)),
+        };
+        if let Some(result) = ready {
+            let own = this.waiter.take().and_then(|key| state.waiters.try_remove(key));
+            drop(state);
+            drop(own);
+            return Poll::Ready(result);
+        }
+        let old = match this.waiter.and_then(|key| state.waiters.get_mut(key)) {
+            Some(waker) if waker.will_wake(cx.waker()) => None,
+            Some(waker) => Some(std::mem::replace(waker, cx.waker().clone())),
+            None => {
+                this.waiter = Some(state.waiters.insert(cx.waker().clone()));
+                None
+            }
+        };
+        drop(state);
+        drop(old);
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for Future<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.shared.state.borrow().outcome {
+            Outcome::Pending => "pending",
+            Outcome::Done(_) => "finished",
+            Outcome::Cancelled => "cancelled",
+        };
+        f.debug_struct("Future").field("state", &state).finish()
+    }
+}

@@ -1,0 +1,154 @@
+//! The type-erased task cell: one heap allocation holding a task's future, and later its output
+//! in the same space.
+//!
+//! Invariants: a cell is `Running` until its future returns `Ready` or is dropped by
+//! [`RawTask::finish_with`]; after that it is `Done` and never polled again. The loop always
+//! holds the `Pin<Box<dyn RawTask>>` outside any `RefCell` borrow while it polls the future or
+//! drops anything in it, because both run user code.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use super::TaskError;
+
+pin_project! {
+    /// A task's future, then its outcome: the two share one allocation.
+    #[project = StageProj]
+    pub(crate) enum Stage<F: Future> {
+        /// The future has not finished yet.
+        Running { #[pin] future: F },
+        /// The outcome, until the [`Task`](crate::Task) handle takes it.
+        Done { output: Option<Result<F::Output, TaskError>> },
+    }
+}
+
+/// The operations the loop needs on a task without knowing its types.
+pub(crate) trait RawTask {
+    /// Polls the future once. On `Ready` the output is stored and the cell is `Done`.
+    /// Calling it on a `Done` cell returns `Ready` and changes nothing.
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// Ends the task with `error`: drops the future (or a stored output) in place and stores
+    /// the error. The drop runs user code and may panic; the caller catches that.
+    fn finish_with(self: Pin<&mut Self>, error: TaskError);
+
+    /// The outcome slot, as `&mut Option<Result<T, TaskError>>` behind `dyn Any`, so the typed
+    /// [`Task`](crate::Task) handle can take it with a checked downcast. `None` while running.
+    fn output_slot(self: Pin<&mut Self>) -> Option<&mut dyn Any>;
+
+    /// Takes the outcome, keeping only its error: for detached tasks, whose output nobody
+    /// wants but whose panic must still be reported. Dropping the output runs user code.
+    fn take_error(self: Pin<&mut Self>) -> Option<TaskError>;
+}
+
+impl<F> RawTask for Stage<F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    fn poll_task(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let output = match self.as_mut().project() {
+            StageProj::Running { future } => match future.poll(cx) {
+                Poll::Ready(output) => output,
+                Poll::Pending => return Poll::Pending,
+            },
+            StageProj::Done { .. } => return Poll::Ready(()),
+        };
+        self.set(Stage::Done {
+            output: Some(Ok(output)),
+        });
+        Poll::Ready(())
+    }
+
+    fn finish_with(mut self: Pin<&mut Self>, error: TaskError) {
+        // Drop the old contents first, so that a panicking destructor leaves the cell `Done`.
+        self.set(Stage::Done { output: None });
+        if let StageProj::Done { output } = self.project() {
+            *output = Some(Err(error));
+        }
+    }
+
+    fn output_slot(self: Pin<&mut Self>) -> Option<&mut dyn Any> {
+        match self.project() {
+            StageProj::Done { output } => Some(output as &mut dyn Any),
+            StageProj::Running { .. } => None,
+        }
+    }
+
+    fn take_error(self: Pin<&mut Self>) -> Option<TaskError> {
+        match self.project() {
+            StageProj::Done { output } => output.take()?.err(),
+            StageProj::Running { .. } => None,
+        }
+    }
+}
+
+/// Allocates the cell for `future`: the one allocation a spawn costs.
+pub(crate) fn new_cell<F>(future: F) -> Pin<Box<dyn RawTask>>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Box::pin(Stage::Running { future })
+}
+
+/// Takes the typed outcome out of a finished cell.
+///
+/// # Panics
+/// If the cell holds another output type (a bug in the loop, never user input) or no outcome.
+pub(crate) fn take_output<T: 'static>(cell: Pin<&mut dyn RawTask>) -> Result<T, TaskError> {
+    cell.output_slot()
+        .and_then(|slot| slot.downcast_mut::<Option<Result<T, TaskError>>>())
+        .and_then(Option::take)
+        .expect("aioloop: task outcome missing or of the wrong type (loop bug)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    #[test]
+    fn future_and_output_share_the_cell() {
+        let mut cell = new_cell(async { 7u32 });
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(cell.as_mut().output_slot().is_none());
+        assert_eq!(cell.as_mut().poll_task(&mut cx), Poll::Ready(()));
+        assert_eq!(take_output::<u32>(cell.as_mut()).unwrap(), 7);
+    }
+
+    #[test]
+    fn finish_with_drops_the_future_in_place() {
+        struct Guard(std::rc::Rc<std::cell::Cell<bool>>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.set(true);
+            }
+        }
+        let dropped = std::rc::Rc::new(std::cell::Cell::new(false));
+        let guard = Guard(dropped.clone());
+        let mut cell = new_cell(async move {
+            std::future::pending::<()>().await;
+            drop(guard);
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(cell.as_mut().poll_task(&mut cx), Poll::Pending);
+        cell.as_mut().finish_with(TaskError::Cancelled);
+        assert!(dropped.get());
+        assert!(take_output::<()>(cell.as_mut()).unwrap_err().is_cancelled());
+    }
+
+    #[test]
+    fn take_error_keeps_only_errors() {
+        let mut cell = new_cell(async { 1u8 });
+        let mut cx = Context::from_waker(Waker::noop());
+        let _ = cell.as_mut().poll_task(&mut cx);
+        assert!(cell.as_mut().take_error().is_none());
+        cell.as_mut().finish_with(TaskError::Panicked(Box::new("x")));
+        assert!(cell.as_mut().take_error().unwrap().is_panic());
+    }
+}

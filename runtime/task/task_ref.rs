@@ -1,0 +1,60 @@
+//! [`TaskRef`]: an untyped reference to a task, as `current_task()` and `all_tasks()` return.
+
+use std::fmt;
+use std::rc::Rc;
+
+use super::TaskId;
+use crate::event_loop::Core;
+
+/// An untyped reference to a task: what [`current_task`](crate::current_task) and
+/// [`all_tasks`](crate::all_tasks) return. It can inspect and cancel the task but not take its
+/// output, and it does not keep a finished task's outcome alive.
+#[derive(Clone)]
+pub struct TaskRef {
+    pub(crate) core: Rc<Core>,
+    pub(crate) key: u32,
+    pub(crate) gen: u16,
+    pub(crate) id: TaskId,
+    pub(crate) name: String,
+}
+
+impl TaskRef {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// Requests cancellation, as [`Task::cancel`](crate::Task::cancel); false if already finished.
+    pub fn cancel(&self) -> bool {
+        self.core.cancel_task(self.key, self.gen)
+    }
+
+    /// True once the task has finished (a finished task whose outcome was already taken also
+    /// counts as done).
+    pub fn is_done(&self) -> bool {
+        self.core.task_is_done(self.key, self.gen)
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.core, &other.core) && self.id == other.id
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("done", &self.is_done())
+            .finish()
+    }
+}

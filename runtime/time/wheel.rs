@@ -1,0 +1,409 @@
+//! A hierarchical hashed timer wheel: the loop's store of pending timers.
+//!
+//! [`Wheel<T>`] is a pure data structure: no wakers, no I/O, no clock. Time is an abstract `u64`
+//! tick (the loop uses nanoseconds since it started); deadlines may be anywhere in
+//! `0..=u64::MAX`.
+//!
+//! # Levels and slot choice
+//! There are `LEVELS` = 11 levels of 64 slots. Level `L` slot `s` holds entries whose deadline
+//! has `s` in bits `6L..6L + 6`, so a slot of level `L` spans `64^L` ticks and the whole level
+//! spans `64^(L + 1)` ticks (level 10 sees only the top 4 bits and spans all of `u64`). As in
+//! tokio's wheel, a pending entry with deadline `d > now` lives at the level of the highest bit
+//! in which `d` and `now` differ, divided by 6, and in the slot `(d >> 6L) & 63` of that level.
+//! So `d` and `now` agree above bit `6L + 6`, and `d`'s slot index at level `L` is strictly
+//! greater than `now`'s: everything at level `L - 1` is due before the first slot of level `L`
+//! starts, and the next thing to happen is the first occupied slot (found with `trailing_zeros`
+//! on the level's occupied bitmap) of the lowest non-empty level.
+//!
+//! # Cascading
+//! Advancing the clock jumps from one occupied slot to the next, never tick by tick: the clock is
+//! set to the slot's start and the slot's entries are re-placed relative to that new `now`. A
+//! level-0 slot covers one tick, so its entries are due and go to the *ready list*; an upper
+//! slot's entries fall to a lower level (or to the ready list if their deadline is exactly the
+//! slot's start). Each entry cascades at most once per level, so expiry is amortised O(1), and
+//! a jump of any size costs time proportional to the occupied slots crossed, not to the
+//! distance. When no further slot starts at or before the target, the clock is set to the target.
+//!
+//! # Ordering
+//! Entries fire in `(deadline, insertion sequence)` order; a `reset` counts as a fresh
+//! insertion. No sequence number is stored: order is kept by the lists themselves.
+//! * Slot choice depends only on `(now, deadline)`, so all pending entries sharing a deadline
+//!   sit in the same list. Inserting appends to that list's tail, cascading moves a whole list
+//!   front to back onto the tails of lower lists that hold no entry of those deadlines, and
+//!   removing keeps the rest in place: restricted to one deadline, every list stays in insertion
+//!   order. A level-0 slot holds a single deadline, so it is fully ordered.
+//! * Level-0 slots are moved to the ready list tick by tick, so the ready list is sorted by
+//!   `(deadline, sequence)`. An entry inserted with `deadline <= now` is stored with deadline
+//!   `now` and the newest sequence, the largest key among due entries: it is appended too.
+//!
+//! # Invariants
+//! 1. An entry in the ready list has `deadline <= now`; any other entry has `deadline > now` and
+//!    sits in the list chosen by the rule above for the current `now`.
+//! 2. Bit `s` of `occupied[L]` is set exactly when slot `s` of level `L` is non-empty.
+//! 3. Each list, restricted to one deadline, is in insertion order; the ready list is sorted.
+//! 4. `min_cache`, when known, is the minimum deadline outside the ready list.
+//! 5. A key's generation is unique for the wheel's lifetime (a `u64` counter), so a stale key
+//!    never matches a later entry that reuses its slab index.
+//!
+//! Entries live in a [`Slab`], doubly linked by `u32` index into their list, so insert, remove
+//! and reset are O(1). Per entry: the value, the deadline, the generation, two links and a list
+//! number (26 bytes of bookkeeping, 32 with padding for a small `T`, plus the slab's tag).
+
+use std::cell::Cell;
+use std::fmt;
+
+use slab::Slab;
+
+/// Bits of the deadline each level consumes.
+const BITS: u32 = 6;
+/// Slots per level.
+const SLOTS: usize = 1 << BITS;
+/// Levels needed to cover all of `u64` with 6 bits each (`ceil(64 / 6)`).
+const LEVELS: usize = 11;
+/// List number of the ready list; lists `0..READY` are slot `s` of level `L` at `L * 64 + s`.
+const READY: u16 = (LEVELS * SLOTS) as u16;
+/// The null link.
+const NIL: u32 = u32::MAX;
+
+/// Names one timer inserted in a [`Wheel`]: its slab index and generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct TimerKey {
+    /// The entry's index in the slab.
+    index: u32,
+    /// The generation given at insertion, unique for the wheel's lifetime.
+    gen: u64,
+}
+
+/// One pending timer as stored in the slab.
+struct Entry<T> {
+    /// The caller's value.
+    value: T,
+    /// The effective deadline (clamped up to `now` when inserted or reset as already due).
+    deadline: u64,
+    /// Generation matched against [`TimerKey::gen`].
+    gen: u64,
+    /// Previous entry in the same list, or [`NIL`].
+    prev: u32,
+    /// Next entry in the same list, or [`NIL`].
+    next: u32,
+    /// The list the entry is linked into (a slot number or [`READY`]).
+    list: u16,
+}
+
+/// Head and tail of one doubly linked list of entries.
+#[derive(Clone, Copy)]
+struct List {
+    /// First entry, or [`NIL`].
+    head: u32,
+    /// Last entry, or [`NIL`].
+    tail: u32,
+}
+
+impl List {
+    /// The empty list.
+    const EMPTY: List = List { head: NIL, tail: NIL };
+}
+
+/// The cached minimum deadline of the entries outside the ready list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MinCache {
+    /// Must be recomputed by scanning the earliest occupied slot.
+    Unknown,
+    /// The minimum, or `None` when no entry is outside the ready list.
+    Known(Option<u64>),
+}
+
+/// A hierarchical hashed timer wheel mapping deadlines to values of type `T`.
+pub(crate) struct Wheel<T> {
+    /// All entries, pending or ready.
+    entries: Slab<Entry<T>>,
+    /// `LEVELS * SLOTS` slot lists followed by the ready list.
+    lists: Box<[List]>,
+    /// Per level, bit `s` is set when slot `s` is non-empty.
+    occupied: [u64; LEVELS],
+    /// The tick the wheel has been advanced to.
+    now: u64,
+    /// The generation the next inserted entry gets.
+    next_gen: u64,
+    /// Cache behind [`Wheel::next_deadline`], so that `&self` suffices.
+    min_cache: Cell<MinCache>,
+}
+
+impl<T> Wheel<T> {
+    /// Creates an empty wheel at tick 0.
+    pub(crate) fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// Creates an empty wheel at tick 0 with room for `n` entries before reallocating.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Wheel {
+            entries: Slab::with_capacity(n),
+            lists: vec![List::EMPTY; usize::from(READY) + 1].into_boxed_slice(),
+            occupied: [0; LEVELS],
+            now: 0,
+            next_gen: 0,
+            min_cache: Cell::new(MinCache::Known(None)),
+        }
+    }
+
+    /// The tick the wheel has been advanced to.
+    pub(crate) fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The number of entries that have neither fired nor been removed.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no entry is left.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Inserts an entry. A deadline `<= now()` is due: it fires on the next
+    /// [`poll_expired`](Self::poll_expired), with its deadline treated as `now()`.
+    ///
+    /// # Panics
+    /// Only if more than `u32::MAX - 1` entries are live at once.
+    pub(crate) fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
+        let gen = self.next_gen;
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let index = self.entries.insert(Entry {
+            value,
+            deadline: deadline.max(self.now),
+            gen,
+            prev: NIL,
+            next: NIL,
+            list: READY,
+        });
+        let index = u32::try_from(index)
+            .ok()
+            .filter(|&i| i != NIL)
+            .expect("timer wheel holds more than u32::MAX - 1 entries");
+        self.place(index);
+        TimerKey { index, gen }
+    }
+
+    /// Removes an entry that has not fired yet and returns its value. Stale keys (fired, removed,
+    /// slot reused) return `None` and change nothing.
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
+        self.entry(key)?;
+        self.unlink(key.index);
+        Some(self.entries.remove(key.index as usize).value)
+    }
+
+    /// The value of a pending entry, or `None` for a stale key.
+    pub(crate) fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
+        match self.entries.get_mut(key.index as usize) {
+            Some(entry) if entry.gen == key.gen => Some(&mut entry.value),
+            _ => None,
+        }
+    }
+
+    /// The effective deadline of a pending entry (a deadline that was `<= now()` when inserted or
+    /// reset reads as that `now()`), or `None` for a stale key.
+    pub(crate) fn deadline(&self, key: TimerKey) -> Option<u64> {
+        self.entry(key).map(|entry| entry.deadline)
+    }
+
+    /// Moves a pending entry to a new deadline; for ordering it counts as a fresh insertion. The
+    /// key stays valid. Returns `false` (changing nothing) for a stale key.
+    pub(crate) fn reset(&mut self, key: TimerKey, deadline: u64) -> bool {
+        if self.entry(key).is_none() {
+            return false;
+        }
+        self.unlink(key.index);
+        self.entries[key.index as usize].deadline = deadline.max(self.now);
+        self.place(key.index);
+        true
+    }
+
+    /// The earliest deadline of any pending entry (exact), or `None` when empty. Due entries
+    /// report `now()`.
+    ///
+    /// Takes `&self` but caches through a [`Cell`]: O(1) unless the cache was invalidated (by
+    /// removing the earliest entry or by expiry), when it scans the earliest occupied slot once.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        if self.lists[usize::from(READY)].head != NIL {
+            return Some(self.now);
+        }
+        if let MinCache::Known(min) = self.min_cache.get() {
+            return min;
+        }
+        let min = self.next_slot().map(|(level, slot, start)| {
+            if level == 0 {
+                return start;
+            }
+            let mut min = u64::MAX;
+            let mut index = self.lists[level * SLOTS + slot].head;
+            while index != NIL {
+                let entry = &self.entries[index as usize];
+                min = min.min(entry.deadline);
+                index = entry.next;
+            }
+            min
+        });
+        self.min_cache.set(MinCache::Known(min));
+        min
+    }
+
+    /// Advances the clock to `now` (a smaller value leaves the clock alone) and removes and
+    /// returns the next entry whose deadline `<= now`, in `(deadline, insertion sequence)`
+    /// order, or `None` when no more are due. Between calls the caller may insert, remove or
+    /// reset entries; one inserted due fires in the same loop, after those already due.
+    pub(crate) fn poll_expired(&mut self, now: u64) -> Option<(TimerKey, T)> {
+        if now > self.now {
+            self.advance(now);
+        }
+        let index = self.lists[usize::from(READY)].head;
+        if index == NIL {
+            return None;
+        }
+        self.unlink(index);
+        let entry = self.entries.remove(index as usize);
+        Some((
+            TimerKey {
+                index,
+                gen: entry.gen,
+            },
+            entry.value,
+        ))
+    }
+
+    /// Moves the clock forward to `target`, cascading every slot that starts at or before it.
+    fn advance(&mut self, target: u64) {
+        while let Some((level, slot, start)) = self.next_slot() {
+            if start > target {
+                break;
+            }
+            debug_assert!(start > self.now, "an occupied slot lies in the past");
+            self.now = start;
+            let list = std::mem::replace(&mut self.lists[level * SLOTS + slot], List::EMPTY);
+            self.occupied[level] &= !(1 << slot);
+            let mut expired = false;
+            let mut index = list.head;
+            while index != NIL {
+                let next = self.entries[index as usize].next;
+                expired |= self.place(index);
+                index = next;
+            }
+            if expired {
+                self.min_cache.set(MinCache::Unknown);
+            }
+        }
+        self.now = target;
+    }
+
+    /// The first occupied slot of the lowest non-empty level as `(level, slot, start tick)`.
+    fn next_slot(&self) -> Option<(usize, usize, u64)> {
+        (0..LEVELS).find_map(|level| {
+            let shift = level as u32 * BITS;
+            let current = (self.now >> shift) & (SLOTS as u64 - 1);
+            let pending = self.occupied[level] & (u64::MAX << current);
+            if pending == 0 {
+                return None;
+            }
+            let slot = u64::from(pending.trailing_zeros());
+            // Bits above this level come from `now`; for the top level there are none.
+            let above = shift + BITS;
+            let base = if above >= u64::BITS {
+                0
+            } else {
+                self.now >> above << above
+            };
+            Some((level, slot as usize, base | slot << shift))
+        })
+    }
+
+    /// Links an unlinked entry at the tail of the list its deadline calls for, updating the
+    /// bitmap and the minimum cache. Returns whether it went to the ready list.
+    fn place(&mut self, index: u32) -> bool {
+        let deadline = self.entries[index as usize].deadline;
+        if deadline <= self.now {
+            self.push_back(READY, index);
+            return true;
+        }
+        let level = (u64::BITS - 1 - (deadline ^ self.now).leading_zeros()) / BITS;
+        let slot = (deadline >> (level * BITS)) as usize & (SLOTS - 1);
+        self.occupied[level as usize] |= 1 << slot;
+        self.push_back((level as usize * SLOTS + slot) as u16, index);
+        if let MinCache::Known(min) = self.min_cache.get() {
+            let min = min.map_or(deadline, |m| m.min(deadline));
+            self.min_cache.set(MinCache::Known(Some(min)));
+        }
+        false
+    }
+
+    /// Appends an entry to list `list`.
+    fn push_back(&mut self, list: u16, index: u32) {
+        let tail = self.lists[usize::from(list)].tail;
+        let entry = &mut self.entries[index as usize];
+        entry.list = list;
+        entry.prev = tail;
+        entry.next = NIL;
+        match tail {
+            NIL => self.lists[usize::from(list)].head = index,
+            _ => self.entries[tail as usize].next = index,
+        }
+        self.lists[usize::from(list)].tail = index;
+    }
+
+    /// Unlinks an entry from its list, updating the bitmap and the minimum cache.
+    fn unlink(&mut self, index: u32) {
+        let Entry {
+            prev,
+            next,
+            list,
+            deadline,
+            ..
+        } = self.entries[index as usize];
+        match prev {
+            NIL => self.lists[usize::from(list)].head = next,
+            _ => self.entries[prev as usize].next = next,
+        }
+        match next {
+            NIL => self.lists[usize::from(list)].tail = prev,
+            _ => self.entries[next as usize].prev = prev,
+        }
+        if list == READY {
+            return;
+        }
+        if self.lists[usize::from(list)].head == NIL {
+            let (level, slot) = (usize::from(list) / SLOTS, usize::from(list) % SLOTS);
+            self.occupied[level] &= !(1 << slot);
+        }
+        if self.min_cache.get() == MinCache::Known(Some(deadline)) {
+            self.min_cache.set(MinCache::Unknown);
+        }
+    }
+
+    /// The entry `key` names, if it is still the one that key was issued for.
+    fn entry(&self, key: TimerKey) -> Option<&Entry<T>> {
+        self.entries
+            .get(key.index as usize)
+            .filter(|entry| entry.gen == key.gen)
+    }
+}
+
+impl<T> Default for Wheel<T> {
+    /// An empty wheel at tick 0.
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> fmt::Debug for Wheel<T> {
+    /// Shows the clock and the number of entries, not the values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wheel")
+            .field("now", &self.now)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[path = "wheel_tests.rs"]
+mod tests;

@@ -1,0 +1,2 @@
+#[aioloop::main(start_paused, crate = "not a path")]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[aioloop::main]
+async fn main<T: Default>() -> Result<(), T> {
+    Err(T::default())
+}

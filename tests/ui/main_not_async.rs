@@ -1,0 +1,2 @@
+#[aioloop::main]
+fn main() {}

@@ -1,0 +1,4 @@
+#[aioloop::main]
+pub struct Server;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[aioloop::test]
+fn my_test() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[aioloop::test]
+#[test]
+async fn my_test() {}
+
+fn main() {}

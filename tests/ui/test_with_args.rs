@@ -1,0 +1,6 @@
+#[aioloop::test]
+async fn my_test(a: u32, b: &str) {
+    let _ = (a, b);
+}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[aioloop::main(flavor = "current_thread")]
+async fn main() {}
