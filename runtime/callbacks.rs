@@ -18,6 +18,11 @@ impl CallbackCell {
         })
     }
 
+    /// True once the callback ran or was cancelled.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.callback.borrow().is_none()
+    }
+
     /// Takes the callback out to run it; `None` if it was cancelled.
     pub(crate) fn take(&self) -> Option<Box<dyn FnOnce()>> {
         self.callback.borrow_mut().take()
@@ -45,7 +50,7 @@ impl Handle {
 
     /// True if the callback can no longer run: it was cancelled, or it already ran.
     pub fn is_cancelled(&self) -> bool {
-        self.cell.callback.borrow().is_none()
+        self.cell.is_empty()
     }
 }
 

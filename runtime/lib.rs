@@ -54,6 +54,9 @@ pub use future::Future;
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, Task, TaskError, TaskId, TaskRef, YieldNow,
 };
+pub use time::{
+    call_at, call_later, interval, sleep, sleep_until, timeout_at, wait_for, TimeoutError, TimerHandle,
+};
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
 ///

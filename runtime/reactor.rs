@@ -1,29 +1,57 @@
 //! The reactor: the loop's `mio::Poll`, and readiness delivered to wakers.
 //!
-//! The reactor owns the `Poll`. Token [`WAKER_TOKEN`] belongs to the remote queue's
-//! `mio::Waker`; its events need no dispatch, because the loop drains the remote queue at the
-//! start of every iteration anyway.
+//! The reactor owns the `Poll`. Two tokens are reserved: [`WAKER_TOKEN`] for the remote queue's
+//! `mio::Waker` and [`TIMER_TOKEN`] for the precise wake-up timer. Neither needs dispatch: the
+//! loop drains the remote queue and advances its timers in every iteration anyway.
 
 use std::io;
 use std::time::Duration;
 
-use mio::{Events, Poll, Token};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::time::timerfd::TimerFd;
 
 /// The token of the loop's `mio::Waker` (eventfd on Linux, EVFILT_USER on kqueue).
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
+/// The token of the loop's timerfd.
+pub(crate) const TIMER_TOKEN: Token = Token(usize::MAX - 1);
 
-/// The loop's poller and its event buffer.
+/// How long a poll may block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Do not block: something is ready already.
+    Zero,
+    /// Block until I/O or a remote wake: there is no timer.
+    Forever,
+    /// Block until the earliest timer, whose deadline (in clock ticks) is `deadline`, `after`
+    /// from now.
+    Until { deadline: u64, after: Duration },
+}
+
+/// The loop's poller, its event buffer and its wake-up timer.
 pub(crate) struct Reactor {
     poll: Poll,
     events: Events,
+    timer: Option<TimerFd>,
+    /// The deadline the timer is armed for, if any.
+    armed: Option<u64>,
 }
 
 impl Reactor {
     /// A new poller with room for `capacity` events per poll.
     pub(crate) fn new(capacity: usize) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let timer = TimerFd::new().filter(|timer| {
+            let fd = timer.raw_fd();
+            poll.registry()
+                .register(&mut mio::unix::SourceFd(&fd), TIMER_TOKEN, Interest::READABLE)
+                .is_ok()
+        });
         Ok(Reactor {
-            poll: Poll::new()?,
+            poll,
             events: Events::with_capacity(capacity.max(1)),
+            timer,
+            armed: None,
         })
     }
 
@@ -32,21 +60,50 @@ impl Reactor {
         self.poll.registry()
     }
 
-    /// Waits for readiness for at most `timeout` (`None` blocks), then calls `on_event` for each
-    /// event that is not the remote waker's. An interrupted wait counts as a wait with no events.
+    /// Turns a wait into mio's timeout, arming the precise timer when there is one.
+    fn timeout(&mut self, wait: Wait) -> Option<Duration> {
+        match wait {
+            Wait::Zero => Some(Duration::ZERO),
+            Wait::Forever => None,
+            Wait::Until { deadline, after } => {
+                let Some(timer) = &self.timer else {
+                    return Some(after);
+                };
+                if self.armed != Some(deadline) {
+                    if !timer.arm(after) {
+                        return Some(after);
+                    }
+                    self.armed = Some(deadline);
+                }
+                None
+            }
+        }
+    }
+
+    /// Waits for readiness as `wait` allows, then calls `on_event` for each I/O event (not the
+    /// remote waker's or the timer's). An interrupted wait counts as a wait with no events.
+    /// Returns the number of I/O events.
     ///
     /// # Panics
     /// If the OS poll fails for any other reason: the loop cannot go on without its poller.
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>, mut on_event: impl FnMut(&mio::event::Event)) {
+    pub(crate) fn poll(&mut self, wait: Wait, mut on_event: impl FnMut(&mio::event::Event)) -> usize {
+        let timeout = self.timeout(wait);
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => return,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return 0,
             Err(err) => panic!("aioloop: polling the reactor failed: {err}"),
         }
+        let mut io_events = 0;
         for event in self.events.iter() {
-            if event.token() != WAKER_TOKEN {
-                on_event(event);
+            match event.token() {
+                WAKER_TOKEN => {}
+                TIMER_TOKEN => self.armed = None,
+                _ => {
+                    io_events += 1;
+                    on_event(event);
+                }
             }
         }
+        io_events
     }
 }

@@ -83,6 +83,11 @@ impl Remote {
         true
     }
 
+    /// True if messages are waiting.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.load(SeqCst)
+    }
+
     /// Called after a poll that followed a successful [`Remote::park`].
     pub(crate) fn unpark(&self) {
         self.state.store(RUNNING, SeqCst);

@@ -48,6 +48,15 @@ impl Core {
                 self.report("Dropping a callback panicked", None, Some(payload));
             }
         }
+        // Timers whose futures are gone were removed with them; what is left are `call_later`
+        // callbacks and wakers of futures owned elsewhere. Drop them outside the borrow.
+        loop {
+            let entry = self.timers.borrow_mut().wheel.poll_expired(u64::MAX);
+            let Some(entry) = entry else { break };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(entry))) {
+                self.report("Dropping a callback panicked", None, Some(payload));
+            }
+        }
         self.closed.set(true);
         let refused = self.remote.close();
         if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(refused))) {

@@ -21,6 +21,7 @@ use crate::task::table::TaskTable;
 use crate::task::waker::{WakeTarget, MAIN_KEY};
 use crate::task::{Task, TaskError, TaskId, TaskRef};
 use crate::time::clock::Clock;
+use crate::time::driver::TimerDriver;
 
 /// Something the loop runs in one step of an iteration.
 pub(crate) enum Runnable {
@@ -55,6 +56,7 @@ pub(crate) struct Core {
     pub(crate) closed: Cell<bool>,
     pub(crate) exception_handler: RefCell<Option<ExceptionHandler>>,
     pub(crate) clock: Clock,
+    pub(crate) timers: RefCell<TimerDriver>,
 }
 
 impl Core {
@@ -62,6 +64,8 @@ impl Core {
     pub(crate) fn new(event_capacity: usize, handler: Option<ExceptionHandler>) -> std::io::Result<Rc<Core>> {
         let reactor = Reactor::new(event_capacity)?;
         let (id, remote) = remote::register(reactor.registry(), WAKER_TOKEN)?;
+        let clock = Clock::new();
+        let timers = RefCell::new(TimerDriver::new(clock.now()));
         Ok(Rc::new(Core {
             id,
             tasks: RefCell::new(TaskTable::default()),
@@ -76,7 +80,8 @@ impl Core {
             stopping: Cell::new(false),
             closed: Cell::new(false),
             exception_handler: RefCell::new(handler),
-            clock: Clock::new(),
+            clock,
+            timers,
         }))
     }
 

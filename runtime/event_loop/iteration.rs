@@ -12,10 +12,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::core::{Core, Runnable};
+use crate::reactor::Wait;
 use crate::remote::RemoteMsg;
 use crate::task::cell::RawTask;
 use crate::task::waker::{waker_for, WakeTarget};
 use crate::task::TaskError;
+use crate::time::driver::TimerEntry;
 
 impl Core {
     /// Runs one iteration. `main` polls the `run_until_complete` future when it is woken and
@@ -45,6 +47,7 @@ impl Core {
             }
         }
         self.poll_reactor();
+        self.fire_timers();
         false
     }
 
@@ -126,7 +129,7 @@ impl Core {
     /// Ends a task with `error`, dropping its future (or output). A panic in that drop is
     /// reported to the exception handler.
     fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.as_mut().finish_with(error))) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.as_mut().drop_future())) {
             let task = self
                 .tasks
                 .borrow()
@@ -138,6 +141,7 @@ impl Core {
                 Some(payload),
             );
         }
+        cell.as_mut().set_error(error);
     }
 
     /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
@@ -164,14 +168,62 @@ impl Core {
         }
     }
 
-    /// Steps 3 and 4: waits for I/O (or for the remote waker) as long as nothing is ready.
+    /// Steps 3 and 4: waits for I/O, a remote wake or the earliest timer, as long as nothing
+    /// is ready. Under a paused clock, an otherwise idle loop jumps the clock to the next timer.
     fn poll_reactor(&self) {
-        let idle = self.ready.borrow().is_empty() && !self.stopping.get();
-        let parked = idle && self.remote.park();
-        let timeout = if parked { None } else { Some(Duration::ZERO) };
-        self.reactor.borrow_mut().poll(timeout, |_event| {});
+        let busy = !self.ready.borrow().is_empty() || self.stopping.get();
+        let paused = self.clock.is_paused();
+        let next = if busy {
+            None
+        } else {
+            self.timers.borrow().wheel.next_deadline()
+        };
+        let mut wait = match next {
+            _ if busy => Wait::Zero,
+            None => Wait::Forever,
+            Some(deadline) => {
+                let now = self.timers.borrow().now_tick(self.clock.now());
+                if deadline <= now || paused {
+                    Wait::Zero
+                } else {
+                    Wait::Until {
+                        deadline,
+                        after: Duration::from_nanos(deadline - now),
+                    }
+                }
+            }
+        };
+        let parked = wait != Wait::Zero && self.remote.park();
+        if !parked {
+            wait = Wait::Zero;
+        }
+        let io_events = self.reactor.borrow_mut().poll(wait, |_event| {});
         if parked {
             self.remote.unpark();
+        }
+        if let (true, false, 0, Some(deadline)) = (paused, busy, io_events, next) {
+            if self.ready.borrow().is_empty() && !self.remote.has_pending() {
+                let at = self.timers.borrow().instant_of(deadline);
+                self.clock.advance_to(at);
+            }
+        }
+    }
+
+    /// Step 5: advances the wheel to the clock and fires every due timer, in deadline order.
+    fn fire_timers(&self) {
+        if self.timers.borrow().wheel.is_empty() {
+            return;
+        }
+        let now = self.timers.borrow().now_tick(self.clock.now());
+        loop {
+            let fired = self.timers.borrow_mut().wheel.poll_expired(now);
+            match fired {
+                None => break,
+                Some((_, TimerEntry::Wake(waker))) => waker.wake(),
+                Some((_, TimerEntry::Call(cell))) => {
+                    self.ready.borrow_mut().push_back(Runnable::Callback(cell))
+                }
+            }
         }
     }
 }

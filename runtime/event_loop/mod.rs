@@ -111,8 +111,11 @@ impl EventLoop {
         let core = &self.handle.core;
         let _enter = context::enter(core);
         let _running = RunningGuard::new(core);
-        while !core.stopping.get() {
+        loop {
             core.run_once(&mut |_| false);
+            if core.stopping.get() {
+                break;
+            }
         }
     }
 

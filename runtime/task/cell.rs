@@ -2,7 +2,7 @@
 //! in the same space.
 //!
 //! Invariants: a cell is `Running` until its future returns `Ready` or is dropped by
-//! [`RawTask::finish_with`]; after that it is `Done` and never polled again. The loop always
+//! [`RawTask::drop_future`]; after that it is `Done` and never polled again. The loop always
 //! holds the `Pin<Box<dyn RawTask>>` outside any `RefCell` borrow while it polls the future or
 //! drops anything in it, because both run user code.
 
@@ -32,9 +32,13 @@ pub(crate) trait RawTask {
     /// Calling it on a `Done` cell returns `Ready` and changes nothing.
     fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
 
-    /// Ends the task with `error`: drops the future (or a stored output) in place and stores
-    /// the error. The drop runs user code and may panic; the caller catches that.
-    fn finish_with(self: Pin<&mut Self>, error: TaskError);
+    /// Drops the future (or a stored output) in place, leaving the cell `Done` with no outcome.
+    /// The drop runs user code and may panic; the caller catches that, and the cell is `Done`
+    /// either way (assignment writes the new value even when dropping the old one unwinds).
+    fn drop_future(self: Pin<&mut Self>);
+
+    /// Stores `error` as the outcome of a `Done` cell.
+    fn set_error(self: Pin<&mut Self>, error: TaskError);
 
     /// The outcome slot, as `&mut Option<Result<T, TaskError>>` behind `dyn Any`, so the typed
     /// [`Task`](crate::Task) handle can take it with a checked downcast. `None` while running.
@@ -64,9 +68,11 @@ where
         Poll::Ready(())
     }
 
-    fn finish_with(mut self: Pin<&mut Self>, error: TaskError) {
-        // Drop the old contents first, so that a panicking destructor leaves the cell `Done`.
+    fn drop_future(mut self: Pin<&mut Self>) {
         self.set(Stage::Done { output: None });
+    }
+
+    fn set_error(self: Pin<&mut Self>, error: TaskError) {
         if let StageProj::Done { output } = self.project() {
             *output = Some(Err(error));
         }
@@ -122,7 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn finish_with_drops_the_future_in_place() {
+    fn drop_future_drops_in_place() {
         struct Guard(std::rc::Rc<std::cell::Cell<bool>>);
         impl Drop for Guard {
             fn drop(&mut self) {
@@ -137,8 +143,9 @@ mod tests {
         });
         let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(cell.as_mut().poll_task(&mut cx), Poll::Pending);
-        cell.as_mut().finish_with(TaskError::Cancelled);
+        cell.as_mut().drop_future();
         assert!(dropped.get());
+        cell.as_mut().set_error(TaskError::Cancelled);
         assert!(take_output::<()>(cell.as_mut()).unwrap_err().is_cancelled());
     }
 
@@ -148,7 +155,8 @@ mod tests {
         let mut cx = Context::from_waker(Waker::noop());
         let _ = cell.as_mut().poll_task(&mut cx);
         assert!(cell.as_mut().take_error().is_none());
-        cell.as_mut().finish_with(TaskError::Panicked(Box::new("x")));
+        cell.as_mut().drop_future();
+        cell.as_mut().set_error(TaskError::Panicked(Box::new("x")));
         assert!(cell.as_mut().take_error().unwrap().is_panic());
     }
 }

@@ -148,6 +148,7 @@ impl<T> Wheel<T> {
     }
 
     /// The tick the wheel has been advanced to.
+    #[cfg(test)]
     pub(crate) fn now(&self) -> u64 {
         self.now
     }

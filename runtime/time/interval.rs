@@ -1,0 +1,122 @@
+//! [`interval`]: a periodic ticker with a policy for missed ticks.
+
+use std::future::poll_fn;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::clock::add_saturating;
+use super::sleep::Sleep;
+use crate::context;
+
+/// What an [`Interval`] does when ticks were missed (the loop was busy past a tick).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissedTickBehavior {
+    /// Fire the missed ticks at once, one per `tick()`, until caught up; the schedule keeps
+    /// its original phase. (tokio's default.)
+    #[default]
+    Burst,
+    /// Fire once now, then the next tick a full period after now (the phase shifts).
+    Delay,
+    /// Fire once now, then continue on the original phase, skipping the missed ticks.
+    Skip,
+}
+
+/// Ticks every `period`, the first tick at once. See [`Interval::tick`].
+///
+/// # Panics
+/// If `period` is zero, or no loop is running on this thread.
+///
+/// ```
+/// use std::time::Duration;
+/// aioloop::run(async {
+///     aioloop::time::pause();
+///     let mut every = aioloop::time::interval(Duration::from_secs(10));
+///     let first = every.tick().await;
+///     let second = every.tick().await;
+///     assert_eq!(second - first, Duration::from_secs(10));
+/// });
+/// ```
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    let now = context::expect_current("time::interval").clock.now();
+    interval_at(now, period)
+}
+
+/// Ticks every `period`, the first tick at `start`.
+///
+/// # Panics
+/// If `period` is zero, or no loop is running on this thread.
+#[track_caller]
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "aioloop::time::interval: the period must be greater than zero"
+    );
+    let core = context::expect_current("time::interval_at");
+    Interval {
+        sleep: Sleep::new(core, start),
+        period,
+        missed: MissedTickBehavior::default(),
+    }
+}
+
+/// A periodic ticker made by [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    sleep: Sleep,
+    period: Duration,
+    missed: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns the instant it was scheduled for.
+    pub async fn tick(&mut self) -> Instant {
+        poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick (for hand-written futures).
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        let scheduled = self.sleep.deadline();
+        let now = self.sleep.core().clock.now();
+        if now < scheduled && std::pin::Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let next = match self.missed {
+            MissedTickBehavior::Burst => add_saturating(scheduled, self.period),
+            MissedTickBehavior::Delay => add_saturating(now, self.period),
+            MissedTickBehavior::Skip => {
+                let behind = now.saturating_duration_since(scheduled).as_nanos();
+                let periods = behind / self.period.as_nanos() + 1;
+                let skip = self
+                    .period
+                    .saturating_mul(u32::try_from(periods).unwrap_or(u32::MAX));
+                add_saturating(scheduled, skip)
+            }
+        };
+        self.sleep.reset(next);
+        Poll::Ready(scheduled)
+    }
+
+    /// The policy for missed ticks.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+
+    /// Sets the policy for missed ticks.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
+    }
+
+    /// The period between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        let now = self.sleep.core().clock.now();
+        self.sleep.reset(add_saturating(now, self.period));
+    }
+}
+
+use std::future::Future as _;

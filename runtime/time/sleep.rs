@@ -1,0 +1,155 @@
+//! [`sleep`], [`sleep_until`] and the [`Sleep`] future.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::clock::add_saturating;
+use super::driver::TimerEntry;
+use super::wheel::TimerKey;
+use crate::context;
+use crate::event_loop::Core;
+
+/// Waits until `duration` has passed on the loop's clock: asyncio's `await asyncio.sleep(d)`.
+///
+/// Precise below the millisecond and never early. `Duration::ZERO` gives the loop one
+/// iteration, like [`yield_now`](crate::yield_now); `Duration::MAX` sleeps (practically)
+/// forever without overflowing.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// aioloop::run(async {
+///     let start = Instant::now();
+///     aioloop::sleep(Duration::from_millis(5)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(5));
+/// });
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    let core = context::expect_current("sleep");
+    let deadline = add_saturating(core.clock.now(), duration);
+    Sleep::new(core, deadline)
+}
+
+/// Waits until the loop's clock reads `deadline` (at once-ish if it already has).
+///
+/// # Panics
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(context::expect_current("sleep_until"), deadline)
+}
+
+/// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer (O(1)).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    core: Rc<Core>,
+    deadline: Instant,
+    timer: Option<TimerKey>,
+    elapsed: bool,
+}
+
+impl Sleep {
+    pub(crate) fn new(core: Rc<Core>, deadline: Instant) -> Self {
+        Sleep {
+            core,
+            deadline,
+            timer: None,
+            elapsed: false,
+        }
+    }
+
+    /// The instant this sleep ends.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True once the timer has fired (the next poll returns `Ready`).
+    pub fn is_elapsed(&self) -> bool {
+        self.elapsed
+            || self
+                .timer
+                .is_some_and(|key| self.core.timers.borrow().wheel.deadline(key).is_none())
+    }
+
+    /// Moves the deadline, keeping the timer registration (it counts as newly set for the order
+    /// of equal deadlines). A sleep that already ended sleeps again until `deadline`.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        self.elapsed = false;
+        if let Some(key) = self.timer {
+            let mut timers = self.core.timers.borrow_mut();
+            let tick = timers.deadline_tick(deadline);
+            if !timers.wheel.reset(key, tick) {
+                self.timer = None;
+            }
+        }
+    }
+
+    /// The loop this sleep runs on.
+    pub(crate) fn core(&self) -> &Rc<Core> {
+        &self.core
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.elapsed {
+            return Poll::Ready(());
+        }
+        let mut timers = this.core.timers.borrow_mut();
+        match this.timer {
+            None => {
+                let entry = TimerEntry::Wake(cx.waker().clone());
+                this.timer = Some(timers.insert(this.deadline, entry));
+                Poll::Pending
+            }
+            Some(key) => match timers.wheel.get_mut(key) {
+                // Fired: the wheel no longer knows the key.
+                None => {
+                    this.timer = None;
+                    this.elapsed = true;
+                    Poll::Ready(())
+                }
+                Some(TimerEntry::Wake(waker)) => {
+                    let old = if waker.will_wake(cx.waker()) {
+                        None
+                    } else {
+                        Some(std::mem::replace(waker, cx.waker().clone()))
+                    };
+                    drop(timers);
+                    drop(old);
+                    Poll::Pending
+                }
+                Some(TimerEntry::Call(_)) => unreachable!("a Sleep's timer holds a waker"),
+            },
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.timer.take() {
+            let entry = self.core.timers.borrow_mut().wheel.remove(key);
+            drop(entry);
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("elapsed", &self.is_elapsed())
+            .finish()
+    }
+}

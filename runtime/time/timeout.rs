@@ -1,0 +1,125 @@
+//! [`wait_for`] and [`timeout_at`]: a deadline around any future.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use super::clock::add_saturating;
+use super::sleep::Sleep;
+use crate::context;
+
+/// The deadline passed before the future finished: asyncio's `TimeoutError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeoutError;
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for TimeoutError {}
+
+/// Runs `future` for at most `timeout`: asyncio's `wait_for(aw, timeout)` (and
+/// `async with timeout(...)`).
+///
+/// Gives `Ok(output)` if the future finishes in time. Otherwise the future is dropped
+/// (cancelled, its destructors run) before `Err(TimeoutError)` is returned. When several nested
+/// `wait_for`s share a deadline, the outermost one reports the timeout.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use std::time::Duration;
+/// aioloop::run(async {
+///     let quick = aioloop::wait_for(async { 7 }, Duration::from_secs(1)).await;
+///     assert_eq!(quick, Ok(7));
+///     let slow = aioloop::wait_for(std::future::pending::<()>(), Duration::from_millis(1)).await;
+///     assert_eq!(slow, Err(aioloop::TimeoutError));
+/// });
+/// ```
+#[doc(alias = "timeout")]
+#[track_caller]
+pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoFuture> {
+    let core = context::expect_current("wait_for");
+    let deadline = add_saturating(core.clock.now(), timeout);
+    Timeout {
+        future: Some(future.into_future()),
+        sleep: Sleep::new(core, deadline),
+        started: false,
+    }
+}
+
+/// Runs `future` until the loop's clock reads `deadline`, as [`wait_for`].
+///
+/// # Panics
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        future: Some(future.into_future()),
+        sleep: Sleep::new(context::expect_current("timeout_at"), deadline),
+        started: false,
+    }
+}
+
+pin_project! {
+    /// The future of [`wait_for`] and [`timeout_at`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: Option<F>,
+        sleep: Sleep,
+        started: bool,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The deadline.
+    pub fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, TimeoutError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        // After the first poll, the deadline is checked before the inner future: an outer
+        // timeout whose timer fired wins over an inner one with the same deadline.
+        if *this.started && Pin::new(&mut *this.sleep).poll(cx).is_ready() {
+            this.future.set(None);
+            return Poll::Ready(Err(TimeoutError));
+        }
+        *this.started = true;
+        let inner = this
+            .future
+            .as_mut()
+            .as_pin_mut()
+            .expect("aioloop: a Timeout was polled after it completed");
+        if let Poll::Ready(output) = inner.poll(cx) {
+            this.future.set(None);
+            return Poll::Ready(Ok(output));
+        }
+        if Pin::new(&mut *this.sleep).poll(cx).is_ready() {
+            this.future.set(None);
+            return Poll::Ready(Err(TimeoutError));
+        }
+        Poll::Pending
+    }
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("deadline", &self.sleep.deadline())
+            .field("running", &self.future.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,164 @@
+//! The loop's lifecycle: run, run_forever/stop, nesting, closing.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use aioloop::{spawn, yield_now, EventLoop};
+
+struct DropFlag(Rc<Cell<u32>>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[test]
+fn run_drops_leftover_tasks() {
+    let drops = Rc::new(Cell::new(0));
+    let guards = drops.clone();
+    aioloop::run(async move {
+        for _ in 0..3 {
+            let guard = DropFlag(guards.clone());
+            drop(spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            }));
+        }
+        yield_now().await;
+        assert_eq!(guards.get(), 0, "still running while the loop runs");
+    });
+    assert_eq!(drops.get(), 3, "asyncio.run cancels (drops) what is left");
+}
+
+#[test]
+fn dropping_the_loop_drops_tasks_that_never_ran() {
+    let drops = Rc::new(Cell::new(0));
+    let lp = EventLoop::new().unwrap();
+    let guard = DropFlag(drops.clone());
+    let task = lp.spawn(async move {
+        let _guard = guard;
+    });
+    drop(lp);
+    assert_eq!(drops.get(), 1);
+    assert!(task.is_done());
+}
+
+#[test]
+fn a_task_handle_that_outlives_its_loop() {
+    let lp = EventLoop::new().unwrap();
+    let finished = lp.spawn(async { 9 });
+    let pending = lp.spawn(std::future::pending::<()>());
+    lp.run_until_complete(yield_now());
+    let handle = lp.clone_handle();
+    drop(lp);
+    assert!(handle.is_closed());
+    // The finished output survives the close; the unfinished task was dropped.
+    let other = EventLoop::new().unwrap();
+    assert_eq!(other.run_until_complete(finished).unwrap(), 9);
+    assert!(other.run_until_complete(pending).unwrap_err().is_cancelled());
+}
+
+#[test]
+fn destructors_run_at_close_may_spawn() {
+    struct SpawnOnDrop;
+    impl Drop for SpawnOnDrop {
+        fn drop(&mut self) {
+            // A destructor that spawns while the loop closes must not panic.
+            drop(spawn(async {}));
+            assert!(aioloop::try_get_running_loop().is_some());
+        }
+    }
+    let lp = EventLoop::new().unwrap();
+    drop(lp.spawn(async {
+        let _s = SpawnOnDrop;
+        std::future::pending::<()>().await;
+    }));
+    lp.run_until_complete(yield_now());
+    drop(lp);
+}
+
+#[test]
+fn nested_run_panics_clearly_and_the_outer_loop_still_works() {
+    let outer = EventLoop::builder().exception_handler(|_| {}).build().unwrap();
+    let err = outer.run_until_complete(async {
+        let task = spawn(async {
+            let inner = EventLoop::new().unwrap();
+            inner.run_until_complete(async { 1 })
+        });
+        task.await.unwrap_err()
+    });
+    let message = err.panic_message().unwrap().to_string();
+    assert!(message.contains("another loop is running"), "{message}");
+    assert_eq!(
+        outer.run_until_complete(async { spawn(async { 5 }).await.unwrap() }),
+        5
+    );
+
+    // In the main future itself the panic reaches the caller; the loop survives.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        outer.run_until_complete(async { aioloop::run(async {}) })
+    }));
+    assert!(result.is_err());
+    assert_eq!(outer.run_until_complete(async { 6 }), 6);
+}
+
+#[test]
+fn run_forever_until_stop() {
+    let lp = EventLoop::new().unwrap();
+    let counter = Rc::new(Cell::new(0));
+    let c = counter.clone();
+    let handle = lp.clone_handle();
+    drop(lp.spawn(async move {
+        for _ in 0..10 {
+            c.set(c.get() + 1);
+            yield_now().await;
+        }
+        handle.stop();
+    }));
+    lp.run_forever();
+    assert_eq!(counter.get(), 10);
+    assert!(!lp.is_running());
+}
+
+#[test]
+fn stop_before_run_forever_runs_one_iteration() {
+    let lp = EventLoop::new().unwrap();
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    lp.call_soon(move || flag.set(true));
+    lp.stop();
+    lp.run_forever();
+    assert!(ran.get());
+}
+
+#[test]
+fn get_running_loop_inside_and_outside() {
+    assert!(aioloop::try_get_running_loop().is_none());
+    let lp = EventLoop::new().unwrap();
+    let same = lp.run_until_complete(async { aioloop::get_running_loop() });
+    assert_eq!(same, *lp);
+    let panicked = std::panic::catch_unwind(aioloop::get_running_loop);
+    let message = *panicked.unwrap_err().downcast::<String>().unwrap();
+    assert!(message.contains("no running event loop"), "{message}");
+}
+
+#[test]
+fn spawn_outside_a_loop_panics_clearly() {
+    let panicked = std::panic::catch_unwind(|| drop(spawn(async {})));
+    let message = *panicked.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.contains("aioloop::spawn called with no running event loop"),
+        "{message}"
+    );
+}
+
+#[test]
+fn many_loops_created_and_dropped() {
+    for i in 0..2000 {
+        let lp = EventLoop::new().unwrap();
+        assert_eq!(
+            lp.run_until_complete(async move { spawn(async move { i }).await.unwrap() }),
+            i
+        );
+    }
+}
