@@ -1,0 +1,121 @@
+//! Sleeps and timers on the real clock: never early, ordered, cancellable.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use aioloop::{call_later, sleep, sleep_until, spawn};
+
+#[aioloop::test]
+async fn sleep_never_ends_early() {
+    let mut tasks = Vec::new();
+    let mut seed = 0x9e37_79b9_u32;
+    for _ in 0..2000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let ms = 1 + (seed % 20) as u64;
+        tasks.push(spawn(async move {
+            let asked = Duration::from_millis(ms);
+            let start = Instant::now();
+            sleep(asked).await;
+            start.elapsed() >= asked
+        }));
+    }
+    let mut early = 0;
+    for task in tasks {
+        if !task.await.unwrap() {
+            early += 1;
+        }
+    }
+    assert_eq!(early, 0, "sleeps that ended early");
+}
+
+#[aioloop::test]
+async fn sub_millisecond_sleeps_are_not_early() {
+    for micros in [1u64, 50, 100, 250, 999] {
+        let asked = Duration::from_micros(micros);
+        let start = Instant::now();
+        sleep(asked).await;
+        assert!(start.elapsed() >= asked);
+    }
+}
+
+#[aioloop::test]
+async fn timers_fire_in_deadline_order_and_ties_in_set_order() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let now = aioloop::get_running_loop().time();
+    // Deadlines a few hundred nanoseconds apart (within one microsecond) set in reverse order,
+    // plus ties.
+    for (label, offset_ns) in [
+        ("c", 2_000_900u64),
+        ("b", 2_000_500),
+        ("a", 2_000_100),
+        ("a2", 2_000_100),
+    ] {
+        let log = log.clone();
+        aioloop::call_at(now + Duration::from_nanos(offset_ns), move || {
+            log.borrow_mut().push(label)
+        });
+    }
+    sleep(Duration::from_millis(5)).await;
+    assert_eq!(*log.borrow(), ["a", "a2", "b", "c"]);
+}
+
+#[aioloop::test]
+async fn zero_and_past_deadlines_give_one_iteration() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let other = spawn(async move {
+        l.borrow_mut().push("other");
+    });
+    sleep(Duration::ZERO).await;
+    log.borrow_mut().push("after zero sleep");
+    other.await.unwrap();
+    let past = aioloop::get_running_loop().time() - Duration::from_secs(1);
+    sleep_until(past).await;
+    assert_eq!(*log.borrow(), ["other", "after zero sleep"]);
+}
+
+#[aioloop::test]
+async fn huge_durations_do_not_overflow() {
+    let forever = spawn(sleep(Duration::MAX));
+    let years = spawn(sleep(Duration::from_secs(86_400 * 365 * 1000)));
+    sleep(Duration::from_millis(2)).await;
+    assert!(!forever.is_done() && !years.is_done());
+    forever.cancel();
+    years.cancel();
+    assert!(forever.await.unwrap_err().is_cancelled());
+    assert!(years.await.unwrap_err().is_cancelled());
+}
+
+#[aioloop::test]
+async fn call_later_cancel_and_when() {
+    let fired = Rc::new(RefCell::new(Vec::new()));
+    let (a, b) = (fired.clone(), fired.clone());
+    let keep = call_later(Duration::from_millis(1), move || a.borrow_mut().push("kept"));
+    let gone = call_later(Duration::from_millis(1), move || b.borrow_mut().push("cancelled"));
+    assert!(keep.when() > aioloop::get_running_loop().time() - Duration::from_millis(1));
+    gone.cancel();
+    assert!(gone.is_cancelled());
+    sleep(Duration::from_millis(5)).await;
+    assert_eq!(*fired.borrow(), ["kept"]);
+    assert!(keep.is_cancelled(), "a callback that ran can no longer run");
+}
+
+#[aioloop::test]
+async fn sleep_reset_moves_the_deadline() {
+    let start = Instant::now();
+    let mut nap = sleep(Duration::from_secs(60));
+    nap.reset(aioloop::get_running_loop().time() + Duration::from_millis(3));
+    (&mut nap).await;
+    assert!(start.elapsed() >= Duration::from_millis(3));
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert!(nap.is_elapsed());
+    // Reset after expiry sleeps again.
+    nap.reset(aioloop::get_running_loop().time() + Duration::from_millis(2));
+    assert!(!nap.is_elapsed());
+    let again = Instant::now();
+    nap.await;
+    assert!(again.elapsed() >= Duration::from_millis(2));
+}
