@@ -35,6 +35,8 @@ pub(crate) struct Reactor {
     timer: Option<TimerFd>,
     /// The deadline the timer is armed for, if any.
     armed: Option<u64>,
+    /// How many I/O sources (sockets, pipes...) are registered.
+    io_sources: usize,
 }
 
 impl Reactor {
@@ -52,12 +54,32 @@ impl Reactor {
             events: Events::with_capacity(capacity.max(1)),
             timer,
             armed: None,
+            io_sources: 0,
         })
     }
 
     /// The registry that I/O sources and the remote waker register with.
     pub(crate) fn registry(&self) -> &mio::Registry {
         self.poll.registry()
+    }
+
+    /// True if a zero-timeout poll could report anything: some I/O source is registered. The
+    /// remote waker and the timer need no poll to be noticed (the loop checks the remote queue's
+    /// flag and the timer wheel itself), so a busy loop with no I/O skips the syscall.
+    pub(crate) fn has_io_sources(&self) -> bool {
+        self.io_sources > 0
+    }
+
+    /// Counts a newly registered I/O source.
+    #[allow(dead_code)] // used by the network layer
+    pub(crate) fn add_io_source(&mut self) {
+        self.io_sources += 1;
+    }
+
+    /// Forgets a deregistered I/O source.
+    #[allow(dead_code)] // used by the network layer
+    pub(crate) fn remove_io_source(&mut self) {
+        self.io_sources = self.io_sources.saturating_sub(1);
     }
 
     /// Turns a wait into mio's timeout, arming the precise timer when there is one.

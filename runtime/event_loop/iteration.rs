@@ -197,11 +197,23 @@ impl Core {
         if !parked {
             wait = Wait::Zero;
         }
+        if wait == Wait::Zero && !self.reactor.borrow().has_io_sources() {
+            // Nothing a zero-timeout poll could report: skip the syscall (virtual time below
+            // still advances).
+            self.advance_paused_clock(paused && !busy, next);
+            return;
+        }
         let io_events = self.reactor.borrow_mut().poll(wait, |_event| {});
         if parked {
             self.remote.unpark();
         }
-        if let (true, false, 0, Some(deadline)) = (paused, busy, io_events, next) {
+        self.advance_paused_clock(paused && !busy && io_events == 0, next);
+    }
+
+    /// Virtual time: when the loop is `idle` under a paused clock and nothing else became
+    /// ready, jumps the clock to the next timer's deadline.
+    fn advance_paused_clock(&self, idle: bool, next: Option<u64>) {
+        if let (true, Some(deadline)) = (idle, next) {
             if self.ready.borrow().is_empty() && !self.remote.has_pending() {
                 let at = self.timers.borrow().instant_of(deadline);
                 self.clock.advance_to(at);
