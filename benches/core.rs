@@ -6,7 +6,10 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
 fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn spawn_many(c: &mut Criterion) {
@@ -16,7 +19,9 @@ fn spawn_many(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("tokio", n), &n, |b, &n| {
             b.iter(|| {
                 rt.block_on(async {
-                    let handles: Vec<_> = (0..n).map(|i| tokio::spawn(async move { black_box(i) })).collect();
+                    let handles: Vec<_> = (0..n)
+                        .map(|i| tokio::spawn(async move { black_box(i) }))
+                        .collect();
                     for h in handles {
                         h.await.unwrap();
                     }
@@ -27,7 +32,9 @@ fn spawn_many(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("aioloop", n), &n, |b, &n| {
             b.iter(|| {
                 lp.run_until_complete(async {
-                    let handles: Vec<_> = (0..n).map(|i| aioloop::spawn(async move { black_box(i) })).collect();
+                    let handles: Vec<_> = (0..n)
+                        .map(|i| aioloop::spawn(async move { black_box(i) }))
+                        .collect();
                     for h in handles {
                         h.await.unwrap();
                     }

@@ -97,7 +97,10 @@ fn sleep_to_completion(c: &mut Criterion) {
 
 /// The actual wall-clock duration of one sleep: criterion's time per iteration.
 fn sleep_actual(c: &mut Criterion) {
-    for (name, asked) in [("sleep_1ms_actual", Duration::from_millis(1)), ("sleep_100us_actual", Duration::from_micros(100))] {
+    for (name, asked) in [
+        ("sleep_1ms_actual", Duration::from_millis(1)),
+        ("sleep_100us_actual", Duration::from_micros(100)),
+    ] {
         let mut group = c.benchmark_group(name);
         group.sample_size(30).measurement_time(Duration::from_secs(3));
         let rt = tokio_rt(false);

@@ -28,7 +28,10 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let late = Rc::new(RefCell::new(Vec::with_capacity(SLEEPS)));
     rt.block_on(async {
         let local = tokio::task::LocalSet::new();
