@@ -242,3 +242,58 @@ fn many_tasks_complete() {
     });
     assert_eq!(sum, (0..10_000u64).sum());
 }
+
+#[test]
+fn many_wakes_in_one_step_queue_the_task_once() {
+    use std::future::poll_fn;
+    use std::task::Poll;
+    let polls = aioloop::run(async {
+        let polls = Rc::new(Cell::new(0u32));
+        let counter = polls.clone();
+        let task = spawn(poll_fn(move |cx| {
+            counter.set(counter.get() + 1);
+            if counter.get() == 1 {
+                for _ in 0..100 {
+                    cx.waker().wake_by_ref();
+                }
+                let clone = cx.waker().clone();
+                clone.wake();
+                return Poll::Pending;
+            }
+            Poll::Ready(())
+        }));
+        task.await.unwrap();
+        polls.get()
+    });
+    assert_eq!(polls, 2, "101 wakes in one step cause exactly one more poll");
+}
+
+#[test]
+fn a_stale_waker_does_not_poll_a_finished_or_reused_slot() {
+    use std::future::poll_fn;
+    use std::task::{Poll, Waker};
+    aioloop::run(async {
+        let stash: Rc<RefCell<Option<Waker>>> = Rc::new(RefCell::new(None));
+        let s = stash.clone();
+        spawn(poll_fn(move |cx| {
+            *s.borrow_mut() = Some(cx.waker().clone());
+            Poll::Ready(())
+        }))
+        .await
+        .unwrap();
+        // The slot is free now; a new task may take the same key with a new generation.
+        let polls = Rc::new(Cell::new(0u32));
+        let counter = polls.clone();
+        let reused = spawn(poll_fn(move |_| {
+            counter.set(counter.get() + 1);
+            Poll::<()>::Pending
+        }));
+        yield_now().await;
+        assert_eq!(polls.get(), 1);
+        stash.borrow_mut().take().unwrap().wake();
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(polls.get(), 1, "the stale waker did not poll the new occupant");
+        reused.cancel();
+    });
+}

@@ -10,7 +10,7 @@ use aioloop::{call_later, sleep, sleep_until, spawn};
 async fn sleep_never_ends_early() {
     let mut tasks = Vec::new();
     let mut seed = 0x9e37_79b9_u32;
-    for _ in 0..2000 {
+    for _ in 0..10_000 {
         seed ^= seed << 13;
         seed ^= seed >> 17;
         seed ^= seed << 5;
