@@ -3,13 +3,14 @@
 
 use std::any::Any;
 use std::fmt;
+use std::panic::Location;
 
 use crate::task::{panic_message, TaskId};
 
 /// What went wrong, handed to the loop's exception handler.
 pub struct ExceptionContext {
     pub(crate) message: String,
-    pub(crate) task: Option<(TaskId, String)>,
+    pub(crate) task: Option<TaskLabel>,
     pub(crate) payload: Option<Box<dyn Any + Send>>,
 }
 
@@ -21,12 +22,17 @@ impl ExceptionContext {
 
     /// The id of the task involved, if a task was.
     pub fn task_id(&self) -> Option<TaskId> {
-        self.task.as_ref().map(|(id, _)| *id)
+        self.task.as_ref().map(|t| t.id)
     }
 
     /// The name of the task involved, if a task was.
     pub fn task_name(&self) -> Option<&str> {
-        self.task.as_ref().map(|(_, name)| name.as_str())
+        self.task.as_ref().map(|t| t.name.as_str())
+    }
+
+    /// Where the task involved was spawned, if a task was.
+    pub fn spawn_location(&self) -> Option<&'static Location<'static>> {
+        self.task.as_ref().map(|t| t.location)
     }
 
     /// The panic payload, if a panic was caught.
@@ -43,8 +49,12 @@ impl ExceptionContext {
 impl fmt::Display for ExceptionContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
-        if let Some((id, name)) = &self.task {
-            write!(f, " (task '{name}', id {id})")?;
+        if let Some(task) = &self.task {
+            write!(
+                f,
+                " (task '{}', id {}, spawned at {})",
+                task.name, task.id, task.location
+            )?;
         }
         match (self.panic_message(), &self.payload) {
             (Some(msg), _) => write!(f, ": panicked with '{msg}'"),
@@ -62,6 +72,14 @@ impl fmt::Debug for ExceptionContext {
             .field("panic_message", &self.panic_message())
             .finish()
     }
+}
+
+/// Which task an [`ExceptionContext`] is about.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskLabel {
+    pub(crate) id: TaskId,
+    pub(crate) name: String,
+    pub(crate) location: &'static Location<'static>,
 }
 
 /// The handler used when none is set: one line on stderr.

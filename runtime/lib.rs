@@ -34,6 +34,7 @@
 
 mod callbacks;
 mod context;
+mod debug;
 mod error;
 mod event_loop;
 mod exception;
@@ -47,6 +48,7 @@ pub mod time;
 pub use aioloop_macros::{main, test};
 pub use callbacks::{call_soon, Handle};
 pub use context::{get_running_loop, try_get_running_loop};
+pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{Builder, EventLoop, Loop};
 pub use exception::ExceptionContext;

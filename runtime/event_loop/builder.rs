@@ -4,9 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 use super::core::{Core, ExceptionHandler};
 use super::{EventLoop, Loop};
+use crate::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
 use crate::exception::ExceptionContext;
 
 /// Configures and builds an [`EventLoop`].
@@ -24,6 +26,8 @@ pub struct Builder {
     event_capacity: usize,
     exception_handler: Option<ExceptionHandler>,
     start_paused: bool,
+    debug: Option<bool>,
+    slow_callback_duration: Duration,
 }
 
 impl Default for Builder {
@@ -39,6 +43,8 @@ impl Builder {
             event_capacity: 1024,
             exception_handler: None,
             start_paused: false,
+            debug: None,
+            slow_callback_duration: DEFAULT_SLOW_CALLBACK,
         }
     }
 
@@ -63,12 +69,32 @@ impl Builder {
         self
     }
 
+    /// Debug mode (asyncio's `loop.set_debug`): every task step and callback is timed and one
+    /// slower than [`Builder::slow_callback_duration`] is reported, naming the task and where it
+    /// was spawned; a loop closed with tasks still pending reports each ("Task was destroyed
+    /// but it is pending!"); task dumps include ages. Reports go to the exception handler.
+    /// Default: off, unless the environment variable `AIOLOOP_DEBUG` is set to something other
+    /// than `0`.
+    pub fn debug(mut self, enabled: bool) -> Self {
+        self.debug = Some(enabled);
+        self
+    }
+
+    /// How long one task step or callback may take before debug mode reports it
+    /// (default 100 ms, as asyncio).
+    pub fn slow_callback_duration(mut self, duration: Duration) -> Self {
+        self.slow_callback_duration = duration;
+        self
+    }
+
     /// Builds the loop. Fails only if the OS refuses a poller or an eventfd.
     pub fn build(self) -> io::Result<EventLoop> {
         let core = Core::new(self.event_capacity, self.exception_handler)?;
         if self.start_paused {
             core.pause_clock();
         }
+        core.debug.set(self.debug.unwrap_or_else(debug_from_env));
+        core.slow_callback.set(self.slow_callback_duration);
         Ok(EventLoop {
             handle: Loop::from_core(core),
         })
@@ -94,6 +120,8 @@ impl fmt::Debug for Builder {
             .field("event_capacity", &self.event_capacity)
             .field("exception_handler", &self.exception_handler.is_some())
             .field("start_paused", &self.start_paused)
+            .field("debug", &self.debug)
+            .field("slow_callback_duration", &self.slow_callback_duration)
             .finish()
     }
 }

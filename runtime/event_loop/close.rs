@@ -35,7 +35,10 @@ impl Core {
                 break;
             }
             for slot in slots {
-                let task = (slot.id, slot.name());
+                let task = slot.label();
+                if self.debug.get() {
+                    self.report("Task was destroyed but it is pending!", Some(task.clone()), None);
+                }
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(slot))) {
                     self.report(
                         "A task's future panicked while being dropped",

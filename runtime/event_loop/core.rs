@@ -11,15 +11,17 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use crate::callbacks::{CallbackCell, Handle};
-use crate::exception::{default_handler, ExceptionContext};
+use crate::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
+use crate::exception::{default_handler, ExceptionContext, TaskLabel};
 use crate::reactor::{Reactor, WAKER_TOKEN};
 use crate::remote::{self, Remote, RemoteMsg};
 use crate::task::cell::{new_cell, RawTask};
-use crate::task::table::TaskTable;
+use crate::task::table::{SpawnMeta, TaskTable};
 use crate::task::waker::{WakeTarget, MAIN_KEY};
-use crate::task::{Task, TaskError, TaskId, TaskRef};
+use crate::task::{Task, TaskError, TaskRef};
 use crate::time::clock::Clock;
 use crate::time::driver::TimerDriver;
 
@@ -57,6 +59,9 @@ pub(crate) struct Core {
     pub(crate) exception_handler: RefCell<Option<ExceptionHandler>>,
     pub(crate) clock: Clock,
     pub(crate) timers: RefCell<TimerDriver>,
+    pub(crate) debug: Cell<bool>,
+    pub(crate) slow_callback: Cell<Duration>,
+    pub(crate) stats: StatCells,
 }
 
 impl Core {
@@ -82,6 +87,9 @@ impl Core {
             exception_handler: RefCell::new(handler),
             clock,
             timers,
+            debug: Cell::new(false),
+            slow_callback: Cell::new(DEFAULT_SLOW_CALLBACK),
+            stats: StatCells::default(),
         }))
     }
 
@@ -134,9 +142,20 @@ impl Core {
         F::Output: 'static,
     {
         self.assert_open("spawn");
-        let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), name.clone());
+        let meta = SpawnMeta {
+            name: name.clone(),
+            location: std::panic::Location::caller(),
+            spawned_at: self.spawn_clock(),
+        };
+        let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), meta);
         self.schedule(key, gen);
         Task::new(self.clone(), key, gen, id, name)
+    }
+
+    /// The real time, in debug mode only (for task ages and slow-step timing).
+    #[inline]
+    pub(crate) fn spawn_clock(&self) -> Option<Instant> {
+        self.debug.get().then(Instant::now)
     }
 
     /// Queues a callback.
@@ -214,7 +233,7 @@ impl Core {
         if slot.done {
             let slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
-            self.discard_outcome(slot.id, &slot.name(), slot.cell);
+            self.discard_outcome(slot.label(), slot.cell);
         } else {
             slot.detached = true;
             let waker = slot.join_waker.take();
@@ -225,19 +244,19 @@ impl Core {
 
     /// Drops a finished task's outcome nobody will read; an unread panic goes to the exception
     /// handler, as asyncio reports "Task exception was never retrieved".
-    pub(crate) fn discard_outcome(&self, id: TaskId, name: &str, cell: Option<Pin<Box<dyn RawTask>>>) {
+    pub(crate) fn discard_outcome(&self, task: TaskLabel, cell: Option<Pin<Box<dyn RawTask>>>) {
         let Some(mut cell) = cell else { return };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().take_error()));
         match outcome {
             Ok(Some(TaskError::Panicked(payload))) => self.report(
                 "Task exception was never retrieved",
-                Some((id, name.to_owned())),
+                Some(task.clone()),
                 Some(payload),
             ),
             Ok(_) => {}
             Err(payload) => self.report(
                 "Dropping a task's output panicked",
-                Some((id, name.to_owned())),
+                Some(task.clone()),
                 Some(payload),
             ),
         }
@@ -245,7 +264,7 @@ impl Core {
         if let Err(payload) = dropped {
             self.report(
                 "Dropping a task's output panicked",
-                Some((id, name.to_owned())),
+                Some(task.clone()),
                 Some(payload),
             );
         }
@@ -256,7 +275,7 @@ impl Core {
     pub(crate) fn report(
         &self,
         message: &str,
-        task: Option<(TaskId, String)>,
+        task: Option<TaskLabel>,
         payload: Option<Box<dyn std::any::Any + Send>>,
     ) {
         let context = ExceptionContext {

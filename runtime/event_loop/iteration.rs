@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::core::{Core, Runnable};
+use crate::debug::StatCells;
 use crate::reactor::Wait;
 use crate::remote::RemoteMsg;
 use crate::task::cell::RawTask;
@@ -23,6 +24,7 @@ impl Core {
     /// Runs one iteration. `main` polls the `run_until_complete` future when it is woken and
     /// returns true once it has finished; the iteration then returns true at once.
     pub(crate) fn run_once(&self, main: &mut dyn FnMut(&mut Context<'_>) -> bool) -> bool {
+        StatCells::bump(&self.stats.iterations, 1);
         self.take_remote();
         let ready_now = self.ready.borrow().len();
         for _ in 0..ready_now {
@@ -57,7 +59,10 @@ impl Core {
         self.remote.take_into(&mut msgs);
         for msg in msgs.drain(..) {
             match msg {
-                RemoteMsg::Wake { key, gen } => self.schedule(key, gen),
+                RemoteMsg::Wake { key, gen } => {
+                    StatCells::bump(&self.stats.remote_wakes, 1);
+                    self.schedule(key, gen);
+                }
                 RemoteMsg::Call(callback) => self.ready.borrow_mut().push_back(Runnable::Call(callback)),
             }
         }
@@ -66,8 +71,13 @@ impl Core {
 
     /// Runs a callback; a panic goes to the exception handler.
     fn run_callback(&self, callback: Box<dyn FnOnce()>) {
+        StatCells::bump(&self.stats.callbacks, 1);
+        let started = self.spawn_clock();
         if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
             self.report("Exception in callback", None, Some(payload));
+        }
+        if let Some(started) = started {
+            self.check_slow(None, started.elapsed());
         }
     }
 
@@ -83,6 +93,7 @@ impl Core {
             }
             slot.scheduled = false;
             let Some(cell) = slot.cell.take() else { return };
+            slot.polls = slot.polls.wrapping_add(1);
             (cell, slot.cancel_requested)
         };
         if cancel {
@@ -90,6 +101,8 @@ impl Core {
             return self.finish_task(key, gen, cell, true);
         }
 
+        StatCells::bump(&self.stats.polls, 1);
+        let started = self.spawn_clock();
         self.current.set(Some((key, gen)));
         let waker = waker_for(WakeTarget {
             loop_id: self.id,
@@ -100,6 +113,13 @@ impl Core {
             cell.as_mut().poll_task(&mut Context::from_waker(&waker))
         }));
         self.current.set(None);
+        if let Some(started) = started {
+            let took = started.elapsed();
+            if took >= self.slow_callback.get() {
+                let task = self.tasks.borrow().get(key, gen).map(|slot| slot.label());
+                self.check_slow(task, took);
+            }
+        }
 
         match polled {
             Ok(Poll::Pending) => {
@@ -130,11 +150,7 @@ impl Core {
     /// reported to the exception handler.
     fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.as_mut().drop_future())) {
-            let task = self
-                .tasks
-                .borrow()
-                .get(key, gen)
-                .map(|slot| (slot.id, slot.name()));
+            let task = self.tasks.borrow().get(key, gen).map(|slot| slot.label());
             self.report(
                 "A task's future panicked while being dropped",
                 task,
@@ -157,7 +173,7 @@ impl Core {
         if slot.detached {
             let slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
-            self.discard_outcome(slot.id, &slot.name(), Some(cell));
+            self.discard_outcome(slot.label(), Some(cell));
         } else {
             slot.cell = Some(cell);
             let waker = slot.join_waker.take();
@@ -204,6 +220,7 @@ impl Core {
             return;
         }
         let io_events = self.reactor.borrow_mut().poll(wait, |_event| {});
+        StatCells::bump(&self.stats.io_events, io_events as u64);
         if parked {
             self.remote.unpark();
         }
@@ -229,6 +246,9 @@ impl Core {
         let now = self.timers.borrow().now_tick(self.clock.now());
         loop {
             let fired = self.timers.borrow_mut().wheel.poll_expired(now);
+            if fired.is_some() {
+                StatCells::bump(&self.stats.timers_fired, 1);
+            }
             match fired {
                 None => break,
                 Some((_, TimerEntry::Wake(waker))) => waker.wake(),

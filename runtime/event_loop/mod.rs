@@ -19,6 +19,7 @@ pub(crate) use core::Core;
 
 use crate::callbacks::Handle;
 use crate::context;
+use crate::debug::{LoopStats, TaskDump};
 use crate::exception::ExceptionContext;
 use crate::remote;
 use crate::task::waker::{WakeTarget, MAIN_KEY};
@@ -30,6 +31,7 @@ pub(crate) fn wake(target: WakeTarget) {
     let local = context::with_current(|core| {
         let mine = core.id == target.loop_id;
         if mine {
+            crate::debug::StatCells::bump(&core.stats.local_wakes, 1);
             core.schedule(target.key, target.gen);
         }
         mine
@@ -229,6 +231,26 @@ impl Loop {
     /// True once the loop has been closed (its `EventLoop` was dropped).
     pub fn is_closed(&self) -> bool {
         self.core.closed.get()
+    }
+
+    /// Turns debug mode on or off (see [`Builder::debug`]).
+    pub fn set_debug(&self, enabled: bool) {
+        self.core.debug.set(enabled);
+    }
+
+    /// True if debug mode is on.
+    pub fn is_debug(&self) -> bool {
+        self.core.debug.get()
+    }
+
+    /// Counters of what the loop has done: iterations, polls, wakes, I/O events, timers.
+    pub fn stats(&self) -> LoopStats {
+        self.core.stats()
+    }
+
+    /// Every live task of this loop (see [`dump_tasks`](crate::dump_tasks)).
+    pub fn dump_tasks(&self) -> TaskDump {
+        self.core.dump()
     }
 
     /// Replaces the exception handler (see [`Builder::exception_handler`]).

@@ -10,14 +10,17 @@
 //! 4. A slot's generation differs from that of the previous occupant of the same key (it wraps
 //!    at 2^16; a waker that survives 65,536 reuses of one key can at most cause one spurious poll).
 
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Waker;
+use std::time::Instant;
 
 use slab::Slab;
 
 use super::cell::RawTask;
 use super::TaskId;
+use crate::exception::TaskLabel;
 use crate::task::waker::MAIN_KEY;
 
 /// One task's bookkeeping.
@@ -35,9 +38,31 @@ pub(crate) struct Slot {
     pub(crate) join_waker: Option<Waker>,
     pub(crate) id: TaskId,
     pub(crate) name: Option<Rc<str>>,
+    /// Where the task was spawned (`#[track_caller]`), for debugging output.
+    pub(crate) location: &'static Location<'static>,
+    /// How many times the task has been polled.
+    pub(crate) polls: u32,
+    /// When it was spawned; recorded in debug mode only (reading the clock costs).
+    pub(crate) spawned_at: Option<Instant>,
+}
+
+/// What a spawn records about a task besides its future.
+pub(crate) struct SpawnMeta {
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) spawned_at: Option<Instant>,
 }
 
 impl Slot {
+    /// The task's identity for error reports.
+    pub(crate) fn label(&self) -> TaskLabel {
+        TaskLabel {
+            id: self.id,
+            name: self.name(),
+            location: self.location,
+        }
+    }
+
     /// The task's name: the one it was given, or asyncio's default `Task-<id>`.
     pub(crate) fn name(&self) -> String {
         match &self.name {
@@ -60,11 +85,7 @@ impl TaskTable {
     ///
     /// # Panics
     /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits).
-    pub(crate) fn insert(
-        &mut self,
-        cell: Pin<Box<dyn RawTask>>,
-        name: Option<Rc<str>>,
-    ) -> (u32, u16, TaskId) {
+    pub(crate) fn insert(&mut self, cell: Pin<Box<dyn RawTask>>, meta: SpawnMeta) -> (u32, u16, TaskId) {
         self.next_gen = self.next_gen.wrapping_add(1);
         self.next_id += 1;
         let gen = self.next_gen;
@@ -79,7 +100,10 @@ impl TaskTable {
             detached: false,
             join_waker: None,
             id,
-            name,
+            name: meta.name,
+            location: meta.location,
+            polls: 0,
+            spawned_at: meta.spawned_at,
         });
         match u32::try_from(key) {
             Ok(key) if key != MAIN_KEY => (key, gen, id),
@@ -132,12 +156,21 @@ mod tests {
     use super::*;
     use crate::task::cell::new_cell;
 
+    #[track_caller]
+    fn meta(name: Option<&str>) -> SpawnMeta {
+        SpawnMeta {
+            name: name.map(Rc::from),
+            location: Location::caller(),
+            spawned_at: None,
+        }
+    }
+
     #[test]
     fn reused_key_gets_a_new_generation() {
         let mut table = TaskTable::default();
-        let (key, gen, id) = table.insert(new_cell(async {}), None);
+        let (key, gen, id) = table.insert(new_cell(async {}), meta(None));
         assert!(table.remove(key, gen).is_some());
-        let (key2, gen2, id2) = table.insert(new_cell(async {}), Some("x".into()));
+        let (key2, gen2, id2) = table.insert(new_cell(async {}), meta(Some("x")));
         assert_eq!(key, key2, "the slab reuses the freed key");
         assert_ne!(gen, gen2);
         assert_ne!(id, id2);
@@ -152,7 +185,7 @@ mod tests {
     #[test]
     fn default_name_follows_asyncio() {
         let mut table = TaskTable::default();
-        let (key, gen, id) = table.insert(new_cell(async {}), None);
+        let (key, gen, id) = table.insert(new_cell(async {}), meta(None));
         assert_eq!(table.get(key, gen).unwrap().name(), format!("Task-{}", id.0));
     }
 
@@ -161,7 +194,7 @@ mod tests {
         let mut table = TaskTable::default();
         let mut last = None;
         for _ in 0..70_000 {
-            let (key, gen, _) = table.insert(new_cell(async {}), None);
+            let (key, gen, _) = table.insert(new_cell(async {}), meta(None));
             if let Some(prev) = last {
                 assert_ne!(prev, gen);
             }

@@ -1,0 +1,196 @@
+//! Debug mode and introspection: slow-step warnings, "destroyed but pending" warnings, task
+//! dumps and loop statistics (asyncio's debug mode, `slow_callback_duration`, and more).
+//!
+//! Debug mode is off by default; turn it on with [`Builder::debug`](crate::Builder::debug) or
+//! the environment variable `AIOLOOP_DEBUG=1`. Warnings go to the loop's exception handler
+//! (the default prints them to stderr), as asyncio routes them through its logger.
+
+use std::cell::Cell;
+use std::fmt;
+use std::panic::Location;
+use std::time::Duration;
+
+use crate::context;
+use crate::event_loop::Core;
+use crate::exception::TaskLabel;
+use crate::task::TaskId;
+
+/// asyncio's default `slow_callback_duration`.
+pub(crate) const DEFAULT_SLOW_CALLBACK: Duration = Duration::from_millis(100);
+
+/// True when the `AIOLOOP_DEBUG` environment variable asks for debug mode.
+pub(crate) fn debug_from_env() -> bool {
+    std::env::var_os("AIOLOOP_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The loop's counters, bumped on the hot path (plain `Cell`s: one thread).
+#[derive(Default)]
+pub(crate) struct StatCells {
+    pub(crate) iterations: Cell<u64>,
+    pub(crate) polls: Cell<u64>,
+    pub(crate) callbacks: Cell<u64>,
+    pub(crate) local_wakes: Cell<u64>,
+    pub(crate) remote_wakes: Cell<u64>,
+    pub(crate) io_events: Cell<u64>,
+    pub(crate) timers_fired: Cell<u64>,
+}
+
+impl StatCells {
+    #[inline]
+    pub(crate) fn bump(cell: &Cell<u64>, by: u64) {
+        cell.set(cell.get().wrapping_add(by));
+    }
+
+    fn snapshot(&self) -> LoopStats {
+        LoopStats {
+            iterations: self.iterations.get(),
+            polls: self.polls.get(),
+            callbacks: self.callbacks.get(),
+            local_wakes: self.local_wakes.get(),
+            remote_wakes: self.remote_wakes.get(),
+            io_events: self.io_events.get(),
+            timers_fired: self.timers_fired.get(),
+        }
+    }
+}
+
+/// Counters of what a loop has done since it was created (see [`Loop::stats`](crate::Loop::stats)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoopStats {
+    /// Iterations of the loop.
+    pub iterations: u64,
+    /// Task polls.
+    pub polls: u64,
+    /// Callbacks run (`call_soon`, `call_later`, threadsafe calls).
+    pub callbacks: u64,
+    /// Wakes delivered on the loop's own thread.
+    pub local_wakes: u64,
+    /// Wakes that came through the remote queue (other threads, or while the loop was not running).
+    pub remote_wakes: u64,
+    /// I/O readiness events.
+    pub io_events: u64,
+    /// Timers that fired.
+    pub timers_fired: u64,
+}
+
+/// What a task is doing, as [`dump_tasks`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Queued to be polled in the next step.
+    Scheduled,
+    /// Being polled right now (it called `dump_tasks` itself, or is up the stack).
+    Running,
+    /// Waiting for a wake-up.
+    Waiting,
+    /// Finished; its outcome has not been taken yet.
+    Done,
+}
+
+/// One task in a [`TaskDump`].
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    /// The task's id.
+    pub id: TaskId,
+    /// The task's name.
+    pub name: String,
+    /// What it is doing.
+    pub state: TaskState,
+    /// Where it was spawned.
+    pub location: &'static Location<'static>,
+    /// How long ago it was spawned (debug mode only).
+    pub age: Option<Duration>,
+    /// How many times it has been polled.
+    pub polls: u32,
+}
+
+/// Every live task of a loop, as [`dump_tasks`] returns it. `Display` prints one line per task.
+#[derive(Debug, Clone, Default)]
+pub struct TaskDump {
+    /// The tasks, in slot order.
+    pub tasks: Vec<TaskInfo>,
+}
+
+impl fmt::Display for TaskDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} task(s)", self.tasks.len())?;
+        for t in &self.tasks {
+            write!(
+                f,
+                "  #{} {:?} {:?} polls={} spawned at {}",
+                t.id, t.name, t.state, t.polls, t.location
+            )?;
+            if let Some(age) = t.age {
+                write!(f, " age={age:.3?}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Core {
+    /// The loop's counters.
+    pub(crate) fn stats(&self) -> LoopStats {
+        self.stats.snapshot()
+    }
+
+    /// Every live task (not yet freed), with its state.
+    pub(crate) fn dump(&self) -> TaskDump {
+        let tasks = self.tasks.borrow();
+        let current = self.current.get();
+        let now = self.spawn_clock();
+        let tasks = tasks
+            .iter()
+            .map(|(key, slot)| TaskInfo {
+                id: slot.id,
+                name: slot.name(),
+                state: if slot.done {
+                    TaskState::Done
+                } else if current == Some((key, slot.gen)) {
+                    TaskState::Running
+                } else if slot.scheduled {
+                    TaskState::Scheduled
+                } else {
+                    TaskState::Waiting
+                },
+                location: slot.location,
+                age: slot
+                    .spawned_at
+                    .zip(now)
+                    .map(|(at, now)| now.saturating_duration_since(at)),
+                polls: slot.polls,
+            })
+            .collect();
+        TaskDump { tasks }
+    }
+
+    /// In debug mode, reports a step of `task` (or a callback, for `None`) that took longer
+    /// than `slow_callback_duration`, as asyncio's "Executing <Task...> took 0.150 seconds".
+    pub(crate) fn check_slow(&self, task: Option<TaskLabel>, took: Duration) {
+        if took >= self.slow_callback.get() {
+            let what = match &task {
+                Some(task) => format!("task '{}' (spawned at {})", task.name, task.location),
+                None => "a callback".to_string(),
+            };
+            let message = format!("Executing {what} took {:.3} seconds", took.as_secs_f64());
+            self.report(&message, task, None);
+        }
+    }
+}
+
+/// Every live task of the running loop: id, name, state, spawn location, age (debug mode) and
+/// poll count. An empty dump outside a loop.
+///
+/// ```
+/// aioloop::run(async {
+///     let _a = aioloop::spawn_named("a", std::future::pending::<()>());
+///     let dump = aioloop::dump_tasks();
+///     assert_eq!(dump.tasks.len(), 1);
+///     assert_eq!(dump.tasks[0].name, "a");
+///     println!("{dump}");
+/// });
+/// ```
+pub fn dump_tasks() -> TaskDump {
+    context::current().map(|core| core.dump()).unwrap_or_default()
+}

@@ -1,0 +1,130 @@
+//! Debug mode: slow steps, pending tasks at close, task dumps, statistics.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use aioloop::{spawn_named, yield_now, EventLoop, TaskState};
+
+type Reports = Rc<RefCell<Vec<(String, Option<String>, Option<String>)>>>;
+
+fn recording_loop(debug: bool) -> (EventLoop, Reports) {
+    let reports: Reports = Rc::new(RefCell::new(Vec::new()));
+    let sink = reports.clone();
+    let lp = EventLoop::builder()
+        .debug(debug)
+        .exception_handler(move |ctx| {
+            sink.borrow_mut().push((
+                ctx.message().to_string(),
+                ctx.task_name().map(String::from),
+                ctx.spawn_location().map(|l| format!("{}:{}", l.file(), l.line())),
+            ))
+        })
+        .build()
+        .unwrap();
+    (lp, reports)
+}
+
+#[test]
+fn a_task_that_blocks_150ms_is_reported_by_name_and_location() {
+    let (lp, reports) = recording_loop(true);
+    let line = line!() + 2;
+    lp.run_until_complete(async {
+        let slow = spawn_named("sluggish", async {
+            std::thread::sleep(Duration::from_millis(150))
+        });
+        let fast = spawn_named("quick", async { yield_now().await });
+        slow.await.unwrap();
+        fast.await.unwrap();
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let (message, name, location) = &reports[0];
+    assert!(message.starts_with("Executing task 'sluggish'"), "{message}");
+    assert!(message.contains("took 0.1"), "{message}");
+    assert_eq!(name.as_deref(), Some("sluggish"));
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("tests/debug_mode.rs:{line}").as_str())
+    );
+}
+
+#[test]
+fn without_debug_mode_slow_tasks_are_not_timed() {
+    let (lp, reports) = recording_loop(false);
+    lp.run_until_complete(async {
+        spawn_named("sluggish", async {
+            std::thread::sleep(Duration::from_millis(120))
+        })
+        .await
+        .unwrap();
+    });
+    assert!(reports.borrow().is_empty());
+}
+
+#[test]
+fn a_loop_dropped_with_pending_tasks_names_them() {
+    let (lp, reports) = recording_loop(true);
+    let keep = lp.spawn_named("never-finishes", std::future::pending::<()>());
+    lp.run_until_complete(yield_now());
+    drop(lp);
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].0, "Task was destroyed but it is pending!");
+    assert_eq!(reports[0].1.as_deref(), Some("never-finishes"));
+    drop(keep);
+}
+
+#[test]
+fn dump_tasks_lists_three_named_tasks_with_their_states() {
+    let (lp, _reports) = recording_loop(true);
+    lp.run_until_complete(async {
+        let waiting = spawn_named("waiting", std::future::pending::<()>());
+        let done = spawn_named("done", async {});
+        yield_now().await;
+        let scheduled = spawn_named("scheduled", async {});
+        let dump = aioloop::dump_tasks();
+        let state = |name: &str| {
+            dump.tasks
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| (t.state, t.polls))
+        };
+        assert_eq!(dump.tasks.len(), 3, "{dump}");
+        assert_eq!(state("waiting"), Some((TaskState::Waiting, 1)));
+        assert_eq!(state("done"), Some((TaskState::Done, 1)));
+        assert_eq!(state("scheduled"), Some((TaskState::Scheduled, 0)));
+        assert!(dump
+            .tasks
+            .iter()
+            .all(|t| t.age.is_some() && t.location.file() == "tests/debug_mode.rs"));
+        let text = dump.to_string();
+        assert!(text.contains("\"waiting\" Waiting"), "{text}");
+        waiting.cancel();
+        drop((done, scheduled));
+    });
+}
+
+#[test]
+fn loop_statistics_count_what_happened() {
+    let lp = EventLoop::new().unwrap();
+    let before = lp.stats();
+    lp.run_until_complete(async {
+        let t = aioloop::spawn(async {
+            yield_now().await;
+            aioloop::sleep(Duration::from_millis(1)).await;
+        });
+        aioloop::call_soon(|| {});
+        t.await.unwrap();
+    });
+    let after = lp.stats();
+    assert_eq!(
+        after.polls - before.polls,
+        3,
+        "spawned task: first poll, after yield, after sleep"
+    );
+    assert_eq!(after.callbacks - before.callbacks, 1);
+    assert_eq!(after.timers_fired - before.timers_fired, 1);
+    assert!(after.local_wakes - before.local_wakes >= 2);
+    assert!(after.iterations - before.iterations >= 3);
+}
