@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod callbacks;
+mod combinators;
 mod context;
 mod debug;
 mod error;
@@ -47,6 +48,9 @@ pub mod time;
 
 pub use aioloop_macros::{main, test};
 pub use callbacks::{call_soon, Handle};
+#[doc(hidden)]
+pub use combinators::__macro_support as __combinators;
+pub use combinators::{gather, try_gather, Gather, TryGather};
 pub use context::{get_running_loop, try_get_running_loop};
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use error::{CancelledError, InvalidStateError};

@@ -1,0 +1,32 @@
+//! Combinators: [`gather`], [`gather!`](crate::gather!), [`try_gather`],
+//! [`try_gather!`](crate::try_gather!), [`wait`], [`as_completed`], [`shield`] and [`TaskGroup`],
+//! asyncio's ways of running many awaitables at once.
+//!
+//! Every combinator gives each child its own waker, which puts the child's index on a shared
+//! ready list and wakes the parent: the parent polls only the children that were woken, so a
+//! wake costs O(1) however many children there are (see `ready.rs`).
+//!
+//! Where Rust differs from asyncio:
+//! - asyncio wraps every coroutine given to `gather` in a task; here plain futures run inside
+//!   the task that awaits the combinator and are owned by it: dropping the combinator (the
+//!   awaiting task was cancelled) drops them. Cancellation in asyncio is an exception thrown
+//!   into the coroutine; here it is the future being dropped, its destructors running.
+//! - Dropping a [`Task`](crate::Task) handle detaches the task (it keeps running), where
+//!   cancelling an asyncio awaiter also cancels the task it awaits. So a task given as a child
+//!   of `gather` is not cancelled with the gather, and awaiting a task is already shielded;
+//!   [`TaskGroup`] is the way to have tasks cancelled with their owner.
+
+mod child;
+mod gather;
+mod ready;
+mod tuple;
+
+pub use gather::{gather, try_gather, Gather, TryGather};
+
+/// What the expansions of [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!)
+/// name. Not public API.
+#[doc(hidden)]
+pub mod __macro_support {
+    pub use super::child::MaybeDone;
+    pub use super::tuple::{Children, GatherTuple, TryChildren, TryGatherTuple};
+}

@@ -1,0 +1,109 @@
+//! Helpers shared by the combinator tests: drop guards, poll counters, a thread-woken flag.
+
+#![allow(dead_code)] // each test file uses some of these
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// Counts how many guards of one family were dropped.
+#[derive(Clone, Default)]
+pub struct Drops(Rc<Cell<usize>>);
+
+impl Drops {
+    pub fn new() -> Self {
+        Drops::default()
+    }
+
+    /// A guard that bumps the count when dropped.
+    pub fn guard(&self) -> DropGuard {
+        DropGuard(self.0.clone())
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.get()
+    }
+}
+
+pub struct DropGuard(Rc<Cell<usize>>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+/// Wraps a future and counts its polls.
+pub struct Counted<F> {
+    pub polls: Rc<Cell<usize>>,
+    future: Pin<Box<F>>,
+}
+
+pub fn counted<F: Future>(future: F) -> (Rc<Cell<usize>>, Counted<F>) {
+    let polls = Rc::new(Cell::new(0));
+    (
+        polls.clone(),
+        Counted {
+            polls,
+            future: Box::pin(future),
+        },
+    )
+}
+
+impl<F: Future> Future for Counted<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.set(self.polls.get() + 1);
+        self.future.as_mut().poll(cx)
+    }
+}
+
+/// A flag set from another thread, which wakes whoever waits on it there.
+#[derive(Clone, Default)]
+pub struct ThreadFlag(Arc<Mutex<(bool, Option<Waker>)>>);
+
+impl ThreadFlag {
+    pub fn new() -> Self {
+        ThreadFlag::default()
+    }
+
+    /// Sets the flag after `delay`, from a new thread, and wakes the waiter there.
+    pub fn set_later(&self, delay: std::time::Duration) -> std::thread::JoinHandle<()> {
+        let flag = self.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let waker = {
+                let mut state = flag.0.lock().unwrap();
+                state.0 = true;
+                state.1.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        })
+    }
+
+    /// Waits until the flag is set.
+    pub fn wait(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut state = self.0.lock().unwrap();
+            if state.0 {
+                Poll::Ready(())
+            } else {
+                state.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// Yields `n` times.
+pub async fn yields(n: usize) {
+    for _ in 0..n {
+        aioloop::yield_now().await;
+    }
+}
