@@ -86,7 +86,7 @@ pub(crate) fn pin_child<F: Future>(children: &mut [MaybeDone<F>], index: usize) 
 }
 
 /// A boxed slice of children of one type with their [`ReadyList`]: the state shared by
-/// [`gather`](crate::gather), [`try_gather`](crate::try_gather) and
+/// [`gather`](crate::gather()), [`try_gather`](crate::try_gather()) and
 /// [`as_completed`](crate::as_completed).
 pub(crate) struct ChildSet<F: Future> {
     children: Box<[MaybeDone<F>]>,

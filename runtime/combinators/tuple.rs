@@ -1,6 +1,6 @@
 //! [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!): futures of different
 //! types, outputs as a tuple. The children live inline in a tuple of [`MaybeDone`], pinned with
-//! the gather; the [`ReadyList`] gives each its own waker, as for [`gather`](crate::gather).
+//! the gather; the [`ReadyList`] gives each its own waker, as for [`gather`](crate::gather()).
 
 use std::fmt;
 use std::future::Future;
@@ -17,7 +17,7 @@ use super::ready::ReadyList;
 /// order: asyncio's `gather(a, b, c)`. Takes 1 to 16 futures (or anything `IntoFuture`);
 /// evaluates to a future, so write `gather!(a, b).await`.
 ///
-/// Semantics as [`gather`](crate::gather): each child is polled only when its own waker fires,
+/// Semantics as [`gather`](crate::gather()): each child is polled only when its own waker fires,
 /// dropping the gather drops every child still running, and [`Task`](crate::Task) children keep
 /// their `Result<T, TaskError>` outcome in their slot (asyncio's `return_exceptions=True`).
 ///
@@ -46,7 +46,7 @@ macro_rules! gather {
 
 /// Like [`gather!`](crate::gather!) for futures that return `Result<_, E>` with one error type:
 /// `Ok` with the tuple of outputs, or the first `Err` as soon as it happens, the other futures
-/// being dropped at once. See [`try_gather`](crate::try_gather).
+/// being dropped at once. See [`try_gather`](crate::try_gather()).
 ///
 /// ```
 /// let out: Result<(u8, &str), String> = aioloop::run(async {
