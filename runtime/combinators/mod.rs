@@ -19,9 +19,11 @@
 mod child;
 mod gather;
 mod ready;
+mod shield;
 mod tuple;
 
 pub use gather::{gather, try_gather, Gather, TryGather};
+pub use shield::{shield, Shield};
 
 /// What the expansions of [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!)
 /// name. Not public API.

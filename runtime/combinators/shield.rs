@@ -1,0 +1,74 @@
+//! [`shield`]: await a task without letting the awaiter's cancellation reach it.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::task::{Task, TaskError};
+
+/// Awaits `task`, protecting it from the awaiter's cancellation: asyncio's `shield(aw)`.
+///
+/// - Cancelling the outer awaiter (dropping the `Shield`, for instance because the task awaiting
+///   it was cancelled, or a [`wait_for`](crate::wait_for) around it timed out) leaves the inner
+///   task running to completion. Its outcome is then discarded; a panic goes to the loop's
+///   exception handler, as for any detached task.
+/// - Cancelling the inner task (with [`Task::cancel`]) makes the outer see it:
+///   `Err(TaskError::Cancelled)`.
+///
+/// In aioloop dropping a [`Task`] handle detaches the task rather than cancelling it, so
+/// awaiting a task is already shielded; `shield` names that intent, as asyncio code does, and
+/// works with anything that would otherwise own and drop the awaited future. To shield a plain
+/// future, spawn it first: `shield(aioloop::spawn(fut))`.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc, time::Duration};
+/// aioloop::run(async {
+///     let saved = Rc::new(Cell::new(false));
+///     let flag = saved.clone();
+///     let inner = aioloop::spawn(async move {
+///         aioloop::sleep(Duration::from_millis(5)).await;
+///         flag.set(true);
+///     });
+///     // The outer wait gives up after 1 ms; the shielded task goes on.
+///     let outer = aioloop::wait_for(aioloop::shield(inner), Duration::from_millis(1)).await;
+///     assert!(outer.is_err());
+///     aioloop::sleep(Duration::from_millis(10)).await;
+///     assert!(saved.get());
+/// });
+/// ```
+pub fn shield<T: 'static>(task: Task<T>) -> Shield<T> {
+    Shield { task }
+}
+
+/// The future of [`shield`]: resolves to the inner task's outcome.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Shield<T> {
+    task: Task<T>,
+}
+
+impl<T: 'static> Shield<T> {
+    /// The shielded task, to inspect or cancel it.
+    pub fn task(&self) -> &Task<T> {
+        &self.task
+    }
+
+    /// Gives back the shielded task.
+    pub fn into_task(self) -> Task<T> {
+        self.task
+    }
+}
+
+impl<T: 'static> Future for Shield<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task).poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for Shield<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shield").field("task", &self.task).finish()
+    }
+}
