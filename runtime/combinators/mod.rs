@@ -21,9 +21,11 @@ mod gather;
 mod ready;
 mod shield;
 mod tuple;
+mod wait;
 
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use shield::{shield, Shield};
+pub use wait::{wait, ReturnWhen, Wait};
 
 /// What the expansions of [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!)
 /// name. Not public API.

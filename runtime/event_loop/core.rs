@@ -198,6 +198,12 @@ impl Core {
             .is_some_and(|slot| slot.cancelled)
     }
 
+    pub(crate) fn task_is_panicked(&self, key: u32, gen: u16) -> bool {
+        let tasks = self.tasks.borrow();
+        let cell = tasks.get(key, gen).and_then(|slot| slot.cell.as_ref());
+        cell.is_some_and(|cell| cell.is_panic())
+    }
+
     /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
     /// freed), `Ready(None)` if the loop closed and dropped the task, else registers the waker.
     pub(crate) fn poll_join(

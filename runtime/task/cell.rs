@@ -47,6 +47,9 @@ pub(crate) trait RawTask {
     /// Takes the outcome, keeping only its error: for detached tasks, whose output nobody
     /// wants but whose panic must still be reported. Dropping the output runs user code.
     fn take_error(self: Pin<&mut Self>) -> Option<TaskError>;
+
+    /// True if the outcome is a panic not taken yet (for `wait(.., FirstException)`).
+    fn is_panic(&self) -> bool;
 }
 
 impl<F> RawTask for Stage<F>
@@ -90,6 +93,15 @@ where
             StageProj::Done { output } => output.take()?.err(),
             StageProj::Running { .. } => None,
         }
+    }
+
+    fn is_panic(&self) -> bool {
+        matches!(
+            self,
+            Stage::Done {
+                output: Some(Err(TaskError::Panicked(_)))
+            }
+        )
     }
 }
 

@@ -74,6 +74,12 @@ impl<T: 'static> Task<T> {
         !self.finished && self.core.task_is_cancelled(self.key, self.gen)
     }
 
+    /// True once the task has panicked and the outcome was not taken yet (asyncio's
+    /// `task.exception() is not None`), for `wait(.., FirstException)`.
+    pub(crate) fn is_panicked(&self) -> bool {
+        !self.finished && self.core.task_is_panicked(self.key, self.gen)
+    }
+
     /// The task's id, unique on its loop.
     pub fn id(&self) -> TaskId {
         self.id
