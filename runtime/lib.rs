@@ -50,7 +50,10 @@ pub use aioloop_macros::{main, test};
 pub use callbacks::{call_soon, Handle};
 #[doc(hidden)]
 pub use combinators::__macro_support as __combinators;
-pub use combinators::{gather, shield, try_gather, wait, Gather, ReturnWhen, Shield, TryGather, Wait};
+pub use combinators::{
+    as_completed, gather, shield, try_gather, wait, AsCompleted, AsCompletedTimeout, Gather, ReturnWhen,
+    Shield, TryGather, Wait,
+};
 pub use context::{get_running_loop, try_get_running_loop};
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use error::{CancelledError, InvalidStateError};

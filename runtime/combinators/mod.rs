@@ -16,6 +16,7 @@
 //!   of `gather` is not cancelled with the gather, and awaiting a task is already shielded;
 //!   [`TaskGroup`] is the way to have tasks cancelled with their owner.
 
+mod as_completed;
 mod child;
 mod gather;
 mod ready;
@@ -23,6 +24,7 @@ mod shield;
 mod tuple;
 mod wait;
 
+pub use as_completed::{as_completed, AsCompleted, AsCompletedTimeout};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use shield::{shield, Shield};
 pub use wait::{wait, ReturnWhen, Wait};
