@@ -19,14 +19,20 @@
 mod as_completed;
 mod child;
 mod gather;
+mod group_child;
+mod group_errors;
 mod ready;
 mod shield;
+mod task_group;
 mod tuple;
 mod wait;
 
 pub use as_completed::{as_completed, AsCompleted, AsCompletedTimeout};
 pub use gather::{gather, try_gather, Gather, TryGather};
+pub use group_child::GroupTask;
+pub use group_errors::{ChildError, TaskGroupClosed};
 pub use shield::{shield, Shield};
+pub use task_group::{TaskGroup, TaskGroupJoin};
 pub use wait::{wait, ReturnWhen, Wait};
 
 /// What the expansions of [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!)

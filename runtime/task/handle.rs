@@ -80,6 +80,17 @@ impl<T: 'static> Task<T> {
         !self.finished && self.core.task_is_panicked(self.key, self.gen)
     }
 
+    /// An untyped reference to this task, for combinators that cancel tasks they hand out.
+    pub(crate) fn task_ref(&self) -> super::TaskRef {
+        super::TaskRef {
+            core: self.core.clone(),
+            key: self.key,
+            gen: self.gen,
+            id: self.id,
+            name: self.name(),
+        }
+    }
+
     /// The task's id, unique on its loop.
     pub fn id(&self) -> TaskId {
         self.id

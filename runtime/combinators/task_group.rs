@@ -1,0 +1,309 @@
+//! [`TaskGroup`]: structured concurrency, asyncio 3.11's `TaskGroup`.
+//!
+//! The group's state is shared (`Rc<RefCell<..>>`) by the group, its join future and one
+//! `Member` per child, which each child's wrapper future owns: dropping the wrapper (the child
+//! returned, or was cancelled) drops the member, which leaves the group and wakes the joiner
+//! when it was the last. Borrows of the state never span user code: futures are polled, wakers
+//! woken and tasks cancelled after the borrow ends.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use slab::Slab;
+
+use super::group_child::{GroupChild, GroupTask, Member};
+use super::group_errors::{ChildError, TaskGroupClosed};
+use crate::task::TaskRef;
+
+/// Structured concurrency: a set of child tasks that succeed together or fail together, none
+/// outliving the group. asyncio 3.11's `async with TaskGroup() as tg`.
+///
+/// - [`spawn`](TaskGroup::spawn) starts a child task: a future returning `Result<T, E>`. The
+///   returned [`GroupTask<T>`] (a [`Task<T>`](crate::Task) that may be dropped without a
+///   warning) resolves to `Ok(value)` when the child returns `Ok(value)`.
+/// - **A child fails** when its future returns `Err(e)` or panics. The first failure cancels
+///   every sibling (their futures are dropped at the loop's next iteration); the error (`e`, or
+///   the panic payload) goes to the group, and the failed child's own task resolves to
+///   `Err(TaskError::Cancelled)` since its error was handed over. A child cancelled on its own
+///   (through its handle) is not a failure, as in asyncio.
+/// - [`join`](TaskGroup::join) waits until every child has finished and returns `Ok(())`, or
+///   every [`ChildError`] in the order they happened (asyncio's `ExceptionGroup`). In practice
+///   that is one error: siblings are dropped, and dropping a future cannot fail.
+/// - **Cancelling the owner** (dropping the group, or dropping an unfinished join future, as
+///   happens when the task awaiting it is cancelled or times out) cancels every child. So does
+///   [`cancel`](TaskGroup::cancel).
+/// - Spawning into a group that is failing, joined or cancelled returns [`TaskGroupClosed`].
+///
+/// Unlike asyncio, a failure does not interrupt the owner while it does other work: it learns
+/// of it at `join`. A child panic whose error is never retrieved (the group is dropped first)
+/// goes to the loop's exception handler.
+///
+/// ```
+/// use std::time::Duration;
+/// use aioloop::{sleep, ChildError, TaskGroup};
+///
+/// aioloop::run(async {
+///     // Every child succeeds: the values come from the children's tasks.
+///     let tg = TaskGroup::<String>::new();
+///     let a = tg.spawn(async { sleep(Duration::from_millis(2)).await; Ok(1) }).unwrap();
+///     let b = tg.spawn(async { Ok("two") }).unwrap();
+///     tg.join().await.unwrap();
+///     assert_eq!((a.await.unwrap(), b.await.unwrap()), (1, "two"));
+///
+///     // One child fails: the sibling is cancelled and join reports the error.
+///     let tg = TaskGroup::new();
+///     let slow = tg.spawn(async { sleep(Duration::from_secs(3600)).await; Ok(()) }).unwrap();
+///     tg.spawn(async { Err::<(), _>("broken".to_string()) }).unwrap();
+///     let errors = tg.join().await.unwrap_err();
+///     assert!(matches!(&errors[..], [ChildError::Failed(e)] if e == "broken"));
+///     assert!(slow.await.unwrap_err().is_cancelled());
+/// });
+/// ```
+pub struct TaskGroup<E> {
+    state: Rc<RefCell<GroupState<E>>>,
+}
+
+pub(super) struct GroupState<E> {
+    pub(super) phase: Phase,
+    /// Children whose future has not been dropped yet.
+    pub(super) running: usize,
+    /// Every running child, to cancel it.
+    pub(super) members: Slab<Option<TaskRef>>,
+    pub(super) errors: Vec<ChildError<E>>,
+    pub(super) joiner: Option<Waker>,
+    /// The `TaskGroup` was dropped: nobody will take `errors`.
+    pub(super) owner_gone: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Open,
+    Failing,
+    Cancelled,
+    Joined,
+}
+
+impl<E: 'static> TaskGroup<E> {
+    /// An empty group. Needs no running loop; [`spawn`](TaskGroup::spawn) does.
+    pub fn new() -> Self {
+        TaskGroup {
+            state: Rc::new(RefCell::new(GroupState {
+                phase: Phase::Open,
+                running: 0,
+                members: Slab::new(),
+                errors: Vec::new(),
+                joiner: None,
+                owner_gone: false,
+            })),
+        }
+    }
+
+    /// Spawns `future` as a child task of the group (asyncio's `tg.create_task`). Its `Err`
+    /// or panic fails the group (see [`TaskGroup`]).
+    ///
+    /// # Errors
+    /// [`TaskGroupClosed`] if the group is failing, has been joined, or was cancelled.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn spawn<F, T>(&self, future: F) -> Result<GroupTask<T>, TaskGroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        self.spawn_child(None, future)
+    }
+
+    /// Like [`spawn`](TaskGroup::spawn), with a name for the task.
+    ///
+    /// # Errors
+    /// As [`spawn`](TaskGroup::spawn).
+    #[track_caller]
+    pub fn spawn_named<F, T>(
+        &self,
+        name: impl Into<String>,
+        future: F,
+    ) -> Result<GroupTask<T>, TaskGroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        self.spawn_child(Some(name.into()), future)
+    }
+
+    #[track_caller]
+    fn spawn_child<F, T>(&self, name: Option<String>, future: F) -> Result<GroupTask<T>, TaskGroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        let slot = {
+            let mut state = self.state.borrow_mut();
+            match state.phase {
+                Phase::Open => {}
+                Phase::Failing => return Err(TaskGroupClosed::Failing),
+                Phase::Cancelled => return Err(TaskGroupClosed::Cancelled),
+                Phase::Joined => return Err(TaskGroupClosed::Joined),
+            }
+            state.running += 1;
+            state.members.insert(None)
+        };
+        let child = GroupChild::new(future, Member::new(self.state.clone(), slot));
+        // If spawning panics (no running loop), the child is dropped and its member leaves.
+        let task = match name {
+            Some(name) => crate::spawn_named(name, child),
+            None => crate::spawn(child),
+        };
+        let task_ref = task.task_ref();
+        if let Some(member) = self.state.borrow_mut().members.get_mut(slot) {
+            *member = Some(task_ref);
+        }
+        Ok(GroupTask::new(task))
+    }
+
+    /// Waits until every child has finished: `Ok(())`, or every child's error in the order they
+    /// happened. Afterwards the group is joined and takes no new children.
+    ///
+    /// Dropping the join future before it completes (its task was cancelled, a timeout passed)
+    /// cancels every child.
+    pub fn join(&self) -> TaskGroupJoin<'_, E> {
+        TaskGroupJoin {
+            group: self,
+            completed: false,
+        }
+    }
+
+    /// Cancels every child and closes the group to new ones; `join` then waits for the
+    /// cancelled children's futures to be dropped.
+    pub fn cancel(&self) {
+        cancel_all(&self.state);
+    }
+
+    /// Number of children still running.
+    pub fn len(&self) -> usize {
+        self.state.borrow().running
+    }
+
+    /// True when no child is running.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True once a child has failed (and the others were cancelled).
+    pub fn is_failing(&self) -> bool {
+        self.state.borrow().phase == Phase::Failing
+    }
+}
+
+impl<E: 'static> Default for TaskGroup<E> {
+    fn default() -> Self {
+        TaskGroup::new()
+    }
+}
+
+impl<E> Drop for TaskGroup<E> {
+    fn drop(&mut self) {
+        cancel_all(&self.state);
+        let errors = {
+            let mut state = self.state.borrow_mut();
+            state.owner_gone = true;
+            std::mem::take(&mut state.errors)
+        };
+        report_unretrieved(errors);
+    }
+}
+
+impl<E> fmt::Debug for TaskGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("TaskGroup")
+            .field("phase", &state.phase)
+            .field("running", &state.running)
+            .field("errors", &state.errors.len())
+            .finish()
+    }
+}
+
+/// Cancels every running child and closes the group (unless it is joined already).
+fn cancel_all<E>(state: &RefCell<GroupState<E>>) {
+    let children: Vec<TaskRef> = {
+        let mut state = state.borrow_mut();
+        if state.phase != Phase::Joined {
+            state.phase = Phase::Cancelled;
+        }
+        state.members.iter().filter_map(|(_, m)| m.clone()).collect()
+    };
+    for child in children {
+        child.cancel();
+    }
+}
+
+/// Hands child panics nobody will retrieve to the loop's exception handler.
+pub(super) fn report_unretrieved<E>(errors: Vec<ChildError<E>>) {
+    let Some(core) = crate::context::current() else {
+        return;
+    };
+    for error in errors {
+        if let ChildError::Panicked(payload) = error {
+            core.report("TaskGroup child panic was never retrieved", None, Some(payload));
+        }
+    }
+}
+
+/// The future of [`TaskGroup::join`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct TaskGroupJoin<'a, E> {
+    group: &'a TaskGroup<E>,
+    completed: bool,
+}
+
+impl<E> Future for TaskGroupJoin<'_, E> {
+    type Output = Result<(), Vec<ChildError<E>>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        assert!(
+            !self.completed,
+            "aioloop: a TaskGroup join was polled after it completed"
+        );
+        let mut state = self.group.state.borrow_mut();
+        if state.running > 0 {
+            let old = match &state.joiner {
+                Some(waker) if waker.will_wake(cx.waker()) => None,
+                _ => state.joiner.replace(cx.waker().clone()),
+            };
+            drop(state);
+            drop(old);
+            return Poll::Pending;
+        }
+        if state.phase != Phase::Cancelled {
+            state.phase = Phase::Joined;
+        }
+        let errors = std::mem::take(&mut state.errors);
+        let joiner = state.joiner.take();
+        drop(state);
+        drop(joiner);
+        self.completed = true;
+        Poll::Ready(if errors.is_empty() { Ok(()) } else { Err(errors) })
+    }
+}
+
+impl<E> Drop for TaskGroupJoin<'_, E> {
+    fn drop(&mut self) {
+        if !self.completed {
+            cancel_all(&self.group.state);
+        }
+    }
+}
+
+impl<E> fmt::Debug for TaskGroupJoin<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroupJoin")
+            .field("group", self.group)
+            .finish()
+    }
+}
