@@ -186,3 +186,7 @@ impl<F: Future> ChildSet<F> {
         pin_child(children, index).take()
     }
 }
+
+#[cfg(test)]
+#[path = "child_tests.rs"]
+mod tests;
