@@ -204,3 +204,15 @@ mod tests {
         assert_eq!(table.len(), 0);
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// The slot's size is part of the per-task memory (docs/benchmarks.md); keep it in view.
+    #[test]
+    fn slot_stays_small() {
+        // The slab stores `enum Entry { Vacant(usize), Occupied(Slot) }`: a Slot plus a tag at most.
+        let size = std::mem::size_of::<Option<super::Slot>>();
+        println!("task slot: {size} bytes");
+        assert!(size <= 112, "task slot grew to {size} bytes");
+    }
+}
