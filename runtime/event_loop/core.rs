@@ -148,6 +148,8 @@ impl Core {
             spawned_at: self.spawn_clock(),
         };
         let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), meta);
+        #[cfg(feature = "tracing")]
+        tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
         self.schedule(key, gen);
         Task::new(self.clone(), key, gen, id, name)
     }
@@ -179,6 +181,8 @@ impl Core {
             return false;
         }
         slot.cancel_requested = true;
+        #[cfg(feature = "tracing")]
+        tracing::trace!(task.id = slot.id.as_u64(), "cancel");
         if !slot.scheduled {
             slot.scheduled = true;
             drop(tasks);

@@ -109,6 +109,12 @@ impl Core {
             key,
             gen,
         });
+        #[cfg(feature = "tracing")]
+        let _span = self
+            .tasks
+            .borrow()
+            .get(key, gen)
+            .map(|slot| tracing::trace_span!("poll", task.id = slot.id.as_u64()).entered());
         let polled = catch_unwind(AssertUnwindSafe(|| {
             cell.as_mut().poll_task(&mut Context::from_waker(&waker))
         }));

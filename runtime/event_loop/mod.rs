@@ -28,6 +28,8 @@ use crate::task::Task;
 /// Delivers a wake from the custom waker: to the local ready queue when that loop is running on
 /// this thread, else through the loop's remote queue.
 pub(crate) fn wake(target: WakeTarget) {
+    #[cfg(feature = "tracing")]
+    tracing::trace!(loop_id = target.loop_id, key = target.key, "wake");
     let local = context::with_current(|core| {
         let mine = core.id == target.loop_id;
         if mine {

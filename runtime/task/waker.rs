@@ -49,7 +49,9 @@ pub(crate) fn waker_for(target: WakeTarget) -> Waker {
     unsafe { Waker::from_raw(raw) }
 }
 
-const VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop_waker);
+/// A `static`, not a `const`: every waker must point at the same vtable, or `will_wake` would
+/// compare unequal (a `const` may be materialised at several addresses).
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop_waker);
 
 fn clone(data: *const ()) -> RawWaker {
     RawWaker::new(data, &VTABLE)

@@ -406,5 +406,9 @@ impl<T> fmt::Debug for Wheel<T> {
 }
 
 #[cfg(test)]
+#[path = "wheel_proptest.rs"]
+mod proptests;
+
+#[cfg(test)]
 #[path = "wheel_tests.rs"]
 mod tests;

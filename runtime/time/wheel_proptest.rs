@@ -1,0 +1,96 @@
+//! Property test of the timer wheel: arbitrary operation sequences (shrunk to a minimal failing
+//! case by proptest) against a `BTreeMap` of `(deadline, sequence)`.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::{TimerKey, Wheel};
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Insert at `now + offset` (offset may be 0: due at once).
+    Insert(u64),
+    /// Remove the n-th live entry (modulo the count).
+    Remove(usize),
+    /// Move the n-th live entry to `now + offset`.
+    Reset(usize, u64),
+    /// Advance the clock by this much and check what fired.
+    Advance(u64),
+}
+
+fn offset() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0..64u64,
+        0..5_000u64,
+        0..10_000_000u64,
+        Just(u64::MAX / 2),
+        Just(u64::MAX)
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => offset().prop_map(Op::Insert),
+        1 => any::<usize>().prop_map(Op::Remove),
+        1 => (any::<usize>(), offset()).prop_map(|(i, o)| Op::Reset(i, o)),
+        3 => offset().prop_map(Op::Advance),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn wheel_matches_model(ops in proptest::collection::vec(op(), 1..300)) {
+        let mut wheel = Wheel::new();
+        let mut model: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+        let mut live: Vec<(TimerKey, (u64, u64), u64)> = Vec::new(); // key, model key, value
+        let (mut now, mut seq) = (0u64, 0u64);
+        for op in ops {
+            match op {
+                Op::Insert(off) => {
+                    seq += 1;
+                    let deadline = now.saturating_add(off).max(now);
+                    let key = wheel.insert(deadline, seq);
+                    model.insert((deadline, seq), seq);
+                    live.push((key, (deadline, seq), seq));
+                }
+                Op::Remove(i) if !live.is_empty() => {
+                    let (key, model_key, value) = live.swap_remove(i % live.len());
+                    prop_assert_eq!(wheel.remove(key), Some(value));
+                    model.remove(&model_key);
+                }
+                Op::Reset(i, off) if !live.is_empty() => {
+                    let i = i % live.len();
+                    let (key, model_key, value) = live[i];
+                    let new_deadline = now.saturating_add(off);
+                    prop_assert!(wheel.reset(key, new_deadline));
+                    model.remove(&model_key);
+                    seq += 1; // a reset counts as a fresh insertion for ordering
+                    model.insert((new_deadline, seq), value);
+                    live[i] = (key, (new_deadline, seq), value);
+                }
+                Op::Advance(step) => {
+                    now = now.saturating_add(step);
+                    let mut fired = Vec::new();
+                    while let Some((_, v)) = wheel.poll_expired(now) {
+                        fired.push(v);
+                    }
+                    let due: Vec<(u64, u64)> = model.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
+                    let expected: Vec<u64> = due.iter().map(|k| model[k]).collect();
+                    prop_assert_eq!(&fired, &expected, "wrong firings at now={}", now);
+                    for k in due {
+                        model.remove(&k);
+                    }
+                    live.retain(|(_, _, value)| !fired.contains(value));
+                }
+                _ => {}
+            }
+            let model_min = model.keys().next().map(|&(d, _)| d.max(now));
+            prop_assert_eq!(wheel.next_deadline(), model_min);
+            prop_assert_eq!(wheel.len(), model.len());
+        }
+    }
+}
