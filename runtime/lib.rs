@@ -25,6 +25,8 @@
 //! - `create_task` → [`spawn`] returning a [`Task`]; `current_task` / `all_tasks` →
 //!   [`current_task`] / [`all_tasks`]; `sleep(0)` → [`yield_now`].
 //! - `asyncio.Future` → [`Future`]; `call_soon` → [`call_soon`].
+//! - `gather` → [`gather!`] / [`gather()`] / [`try_gather()`]; `wait`, `as_completed`, `shield`,
+//!   `TaskGroup` → [`wait`], [`as_completed`], [`shield`], [`TaskGroup`].
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
