@@ -288,3 +288,58 @@ fn no_child_future_leaks_under_churn() {
     });
     assert_eq!(drops.count(), spawned.get());
 }
+
+#[aioloop::test(start_paused)]
+async fn children_spawn_siblings_and_join_waits_for_them() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let tg = TaskGroup::<String>::new();
+    let spawner = tg.spawner();
+    let l = log.clone();
+    tg.spawn(async move {
+        sleep(secs(1)).await;
+        for depth in 0..3u64 {
+            let l = l.clone();
+            spawner
+                .spawn(async move {
+                    sleep(secs(10 + depth)).await;
+                    l.borrow_mut().push(depth);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        Ok(())
+    })
+    .unwrap();
+    let t0 = aioloop::get_running_loop().time();
+    tg.join().await.unwrap();
+    assert_eq!(aioloop::get_running_loop().time() - t0, secs(13));
+    assert_eq!(*log.borrow(), [0, 1, 2]);
+    let late = tg.spawner();
+    assert!(matches!(
+        late.spawn(async { Ok(()) }),
+        Err(TaskGroupClosed::Joined)
+    ));
+}
+
+#[aioloop::test]
+async fn a_grandchild_failure_fails_the_group() {
+    let drops = Drops::new();
+    let tg = TaskGroup::new();
+    let spawner = tg.spawner();
+    let guard = drops.guard();
+    tg.spawn(async move {
+        let _guard = guard;
+        spawner
+            .spawn(async {
+                yields(2).await;
+                Err::<(), _>("grandchild")
+            })
+            .unwrap();
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+    .unwrap();
+    let errors = tg.join().await.unwrap_err();
+    assert!(matches!(&errors[..], [ChildError::Failed("grandchild")]));
+    assert_eq!(drops.count(), 1);
+}

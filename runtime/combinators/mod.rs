@@ -32,7 +32,7 @@ pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group_child::GroupTask;
 pub use group_errors::{ChildError, TaskGroupClosed};
 pub use shield::{shield, Shield};
-pub use task_group::{TaskGroup, TaskGroupJoin};
+pub use task_group::{TaskGroup, TaskGroupJoin, TaskGroupSpawner};
 pub use wait::{wait, ReturnWhen, Wait};
 
 /// What the expansions of [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!)

@@ -36,7 +36,9 @@ use crate::task::TaskRef;
 /// - **Cancelling the owner** (dropping the group, or dropping an unfinished join future, as
 ///   happens when the task awaiting it is cancelled or times out) cancels every child. So does
 ///   [`cancel`](TaskGroup::cancel).
-/// - Spawning into a group that is failing, joined or cancelled returns [`TaskGroupClosed`].
+/// - Children can spawn siblings through a [`spawner`](TaskGroup::spawner); `join` waits for
+///   those too. Spawning into a group that is failing, joined or cancelled returns
+///   [`TaskGroupClosed`].
 ///
 /// Unlike asyncio, a failure does not interrupt the owner while it does other work: it learns
 /// of it at `join`. A child panic whose error is never retrieved (the group is dropped first)
@@ -116,7 +118,7 @@ impl<E: 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
     {
-        self.spawn_child(None, future)
+        spawn_into(&self.state, None, future)
     }
 
     /// Like [`spawn`](TaskGroup::spawn), with a name for the task.
@@ -133,37 +135,15 @@ impl<E: 'static> TaskGroup<E> {
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
     {
-        self.spawn_child(Some(name.into()), future)
+        spawn_into(&self.state, Some(name.into()), future)
     }
 
-    #[track_caller]
-    fn spawn_child<F, T>(&self, name: Option<String>, future: F) -> Result<GroupTask<T>, TaskGroupClosed>
-    where
-        F: Future<Output = Result<T, E>> + 'static,
-        T: 'static,
-    {
-        let slot = {
-            let mut state = self.state.borrow_mut();
-            match state.phase {
-                Phase::Open => {}
-                Phase::Failing => return Err(TaskGroupClosed::Failing),
-                Phase::Cancelled => return Err(TaskGroupClosed::Cancelled),
-                Phase::Joined => return Err(TaskGroupClosed::Joined),
-            }
-            state.running += 1;
-            state.members.insert(None)
-        };
-        let child = GroupChild::new(future, Member::new(self.state.clone(), slot));
-        // If spawning panics (no running loop), the child is dropped and its member leaves.
-        let task = match name {
-            Some(name) => crate::spawn_named(name, child),
-            None => crate::spawn(child),
-        };
-        let task_ref = task.task_ref();
-        if let Some(member) = self.state.borrow_mut().members.get_mut(slot) {
-            *member = Some(task_ref);
+    /// A handle for the children to spawn siblings into this group (asyncio lets a child call
+    /// `tg.create_task`); `join` then also waits for those.
+    pub fn spawner(&self) -> TaskGroupSpawner<E> {
+        TaskGroupSpawner {
+            state: self.state.clone(),
         }
-        Ok(GroupTask::new(task))
     }
 
     /// Waits until every child has finished: `Ok(())`, or every child's error in the order they
@@ -225,6 +205,97 @@ impl<E> fmt::Debug for TaskGroup<E> {
             .field("phase", &state.phase)
             .field("running", &state.running)
             .field("errors", &state.errors.len())
+            .finish()
+    }
+}
+
+/// Spawns a child into the group behind `state`, unless the group is closed.
+#[track_caller]
+fn spawn_into<E, F, T>(
+    state: &Rc<RefCell<GroupState<E>>>,
+    name: Option<String>,
+    future: F,
+) -> Result<GroupTask<T>, TaskGroupClosed>
+where
+    E: 'static,
+    F: Future<Output = Result<T, E>> + 'static,
+    T: 'static,
+{
+    let slot = {
+        let mut state = state.borrow_mut();
+        match state.phase {
+            Phase::Open => {}
+            Phase::Failing => return Err(TaskGroupClosed::Failing),
+            Phase::Cancelled => return Err(TaskGroupClosed::Cancelled),
+            Phase::Joined => return Err(TaskGroupClosed::Joined),
+        }
+        state.running += 1;
+        state.members.insert(None)
+    };
+    let child = GroupChild::new(future, Member::new(state.clone(), slot));
+    // If spawning panics (no running loop), the child is dropped and its member leaves.
+    let task = match name {
+        Some(name) => crate::spawn_named(name, child),
+        None => crate::spawn(child),
+    };
+    let task_ref = task.task_ref();
+    if let Some(member) = state.borrow_mut().members.get_mut(slot) {
+        *member = Some(task_ref);
+    }
+    Ok(GroupTask::new(task))
+}
+
+/// Spawns into a [`TaskGroup`] from anywhere, typically from its children: see
+/// [`TaskGroup::spawner`]. Cheap to clone. It does not keep the group open: once the group is
+/// failing, joined, cancelled or dropped, spawning returns [`TaskGroupClosed`].
+pub struct TaskGroupSpawner<E> {
+    state: Rc<RefCell<GroupState<E>>>,
+}
+
+impl<E: 'static> TaskGroupSpawner<E> {
+    /// As [`TaskGroup::spawn`].
+    ///
+    /// # Errors
+    /// [`TaskGroupClosed`] if the group is failing, joined or cancelled.
+    #[track_caller]
+    pub fn spawn<F, T>(&self, future: F) -> Result<GroupTask<T>, TaskGroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        spawn_into(&self.state, None, future)
+    }
+
+    /// As [`TaskGroup::spawn_named`].
+    ///
+    /// # Errors
+    /// As [`TaskGroupSpawner::spawn`].
+    #[track_caller]
+    pub fn spawn_named<F, T>(
+        &self,
+        name: impl Into<String>,
+        future: F,
+    ) -> Result<GroupTask<T>, TaskGroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        spawn_into(&self.state, Some(name.into()), future)
+    }
+}
+
+impl<E> Clone for TaskGroupSpawner<E> {
+    fn clone(&self) -> Self {
+        TaskGroupSpawner {
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<E> fmt::Debug for TaskGroupSpawner<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroupSpawner")
+            .field("phase", &self.state.borrow().phase)
             .finish()
     }
 }
