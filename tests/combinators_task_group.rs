@@ -57,7 +57,14 @@ async fn a_child_error_cancels_five_siblings_and_join_reports_it() {
     ));
 }
 
-#[aioloop::test]
+/// Joins, failing the test (instead of hanging it) if the children were not cancelled.
+async fn join_or_fail<E: 'static>(tg: &TaskGroup<E>) -> Result<(), Vec<ChildError<E>>> {
+    wait_for(tg.join(), secs(24 * 3600))
+        .await
+        .expect("join hung: the children were not cancelled")
+}
+
+#[aioloop::test(start_paused)]
 async fn a_child_panic_fails_the_group_like_an_error() {
     let drops = Drops::new();
     let tg = TaskGroup::<()>::new();
@@ -77,7 +84,7 @@ async fn a_child_panic_fails_the_group_like_an_error() {
         Ok(())
     })
     .unwrap();
-    let errors = tg.join().await.unwrap_err();
+    let errors = join_or_fail(&tg).await.unwrap_err();
     assert_eq!(errors.len(), 1);
     assert!(errors[0].is_panic());
     assert_eq!(errors[0].panic_message(), Some("child panicked"));
@@ -110,7 +117,7 @@ async fn join_waits_for_every_child_and_values_come_from_the_tasks() {
     TaskGroup::<()>::new().join().await.unwrap();
 }
 
-#[aioloop::test]
+#[aioloop::test(start_paused)]
 async fn spawning_into_a_failing_group_is_refused() {
     let tg = TaskGroup::new();
     tg.spawn(async { Err::<(), _>(1) }).unwrap();
@@ -122,7 +129,7 @@ async fn spawning_into_a_failing_group_is_refused() {
         Err(TaskGroupClosed::Failing)
     ));
     assert!(matches!(
-        &tg.join().await.unwrap_err()[..],
+        &join_or_fail(&tg).await.unwrap_err()[..],
         [ChildError::Failed(1)]
     ));
 }
@@ -159,7 +166,7 @@ fn cancelling_the_owner_cancels_every_child_and_nothing_outlives_the_group() {
     assert!(!after_join.get(), "code after join never ran");
 }
 
-#[aioloop::test]
+#[aioloop::test(start_paused)]
 async fn dropping_the_group_cancels_its_children() {
     let drops = Drops::new();
     let tasks = {
@@ -179,7 +186,10 @@ async fn dropping_the_group_cancels_its_children() {
         tasks
     };
     for task in tasks {
-        assert!(task.await.unwrap_err().is_cancelled());
+        let outcome = wait_for(task, secs(3600))
+            .await
+            .expect("a child was not cancelled");
+        assert!(outcome.unwrap_err().is_cancelled());
     }
     assert_eq!(drops.count(), 3);
 }
@@ -223,7 +233,7 @@ async fn a_child_cancelled_on_its_own_is_not_a_failure() {
     assert!(doomed.await.unwrap_err().is_cancelled());
 }
 
-#[aioloop::test]
+#[aioloop::test(start_paused)]
 async fn explicit_cancel_stops_every_child() {
     let drops = Drops::new();
     let tg = TaskGroup::<()>::new();
@@ -237,7 +247,7 @@ async fn explicit_cancel_stops_every_child() {
         .unwrap();
     }
     tg.cancel();
-    tg.join().await.unwrap();
+    join_or_fail(&tg).await.unwrap();
     assert_eq!(drops.count(), 4);
 }
 
@@ -321,7 +331,7 @@ async fn children_spawn_siblings_and_join_waits_for_them() {
     ));
 }
 
-#[aioloop::test]
+#[aioloop::test(start_paused)]
 async fn a_grandchild_failure_fails_the_group() {
     let drops = Drops::new();
     let tg = TaskGroup::new();
@@ -339,7 +349,7 @@ async fn a_grandchild_failure_fails_the_group() {
         Ok(())
     })
     .unwrap();
-    let errors = tg.join().await.unwrap_err();
+    let errors = join_or_fail(&tg).await.unwrap_err();
     assert!(matches!(&errors[..], [ChildError::Failed("grandchild")]));
     assert_eq!(drops.count(), 1);
 }
