@@ -21,11 +21,15 @@
 //! All wait lists are one shared structure (`waiters.rs`): a slab of entries linked in FIFO
 //! order, so waiting allocates nothing once the slab has grown.
 
+mod bounded_semaphore;
 mod condition;
 mod event;
 mod lock;
+mod semaphore;
 mod waiters;
 
+pub use bounded_semaphore::BoundedSemaphore;
 pub use condition::{Condition, ConditionWait};
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockAcquire, LockGuard};
+pub use semaphore::{Semaphore, SemaphoreAcquire, SemaphorePermit};
