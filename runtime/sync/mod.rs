@@ -21,15 +21,19 @@
 //! All wait lists are one shared structure (`waiters.rs`): a slab of entries linked in FIFO
 //! order, so waiting allocates nothing once the slab has grown.
 
+mod barrier;
 mod bounded_semaphore;
 mod condition;
+mod error;
 mod event;
 mod lock;
 mod semaphore;
 mod waiters;
 
+pub use barrier::Barrier;
 pub use bounded_semaphore::BoundedSemaphore;
 pub use condition::{Condition, ConditionWait};
+pub use error::BrokenBarrierError;
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockAcquire, LockGuard};
 pub use semaphore::{Semaphore, SemaphoreAcquire, SemaphorePermit};
