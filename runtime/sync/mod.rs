@@ -27,13 +27,15 @@ mod condition;
 mod error;
 mod event;
 mod lock;
+mod queue;
 mod semaphore;
 mod waiters;
 
 pub use barrier::Barrier;
 pub use bounded_semaphore::BoundedSemaphore;
 pub use condition::{Condition, ConditionWait};
-pub use error::BrokenBarrierError;
+pub use error::{BrokenBarrierError, GetNowaitError, PutNowaitError, QueueShutDown};
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockAcquire, LockGuard};
+pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use semaphore::{Semaphore, SemaphoreAcquire, SemaphorePermit};
