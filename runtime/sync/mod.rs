@@ -27,6 +27,7 @@ mod condition;
 mod error;
 mod event;
 mod lock;
+pub mod oneshot;
 mod queue;
 mod semaphore;
 mod waiters;
