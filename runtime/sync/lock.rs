@@ -92,7 +92,9 @@ impl Lock {
     }
 
     /// Releases a lock whose guard was [forgotten](LockGuard::forget): asyncio's `release()`.
-    /// Any task may call it. The first waiter, if any, gets the lock.
+    /// Any task may call it (as in asyncio); the first waiter, if any, gets the lock. Releasing
+    /// a lock that is still held through a live guard is a logic error: two tasks would then
+    /// think they hold it.
     ///
     /// # Errors
     /// If the lock is not locked (asyncio raises `RuntimeError`).
@@ -137,7 +139,7 @@ pub struct LockGuard<'a> {
 
 impl<'a> LockGuard<'a> {
     /// The lock this guard holds.
-    pub fn lock(&self) -> &'a Lock {
+    pub(crate) fn lock(&self) -> &'a Lock {
         self.lock
     }
 

@@ -4,8 +4,13 @@
 //!
 //! Everything here lives on one thread, so nothing needs an atomic or a mutex: the handles are
 //! `Rc`-based, cheap to clone (clones share the primitive, as passing an asyncio object around
-//! does) and `!Send`. Use them between tasks of the same loop; to talk across threads, use a
-//! `Send` channel and the loop's thread-safe handle.
+//! does) and `!Send`. Use them between tasks of the same loop; across threads, use a `Send`
+//! channel instead.
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>(_: T) {}
+//! assert_send(aioloop::sync::Queue::<u8>::new(0)); // error: `Rc<..>` cannot be sent between threads
+//! ```
 //!
 //! Common to all of them:
 //! - **FIFO.** Waiters are woken in the order they started waiting. A `Lock` or `Semaphore`
