@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::waiters::{wake_all, WaitList};
+use super::waiters::{leave, poll_turn, wake_all, WaitList};
 
 /// A flag tasks can wait for: asyncio's `asyncio.Event`.
 ///
@@ -97,31 +97,15 @@ impl Future for EventWait<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let event = self.event;
-        let inner = &event.inner;
-        match self.key {
-            None if inner.set.get() => Poll::Ready(()),
-            None => {
-                self.key = Some(inner.waiters.borrow_mut().push(cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => {
-                if inner.waiters.borrow_mut().poll_notified(key, cx.waker()) {
-                    self.key = None;
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }
-        }
+        let inner = &*event.inner;
+        poll_turn(&inner.waiters, &mut self.key, cx, || inner.set.get())
     }
 }
 
 impl Drop for EventWait<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key {
-            // A notification of an event is broadcast: nothing to pass on.
-            self.event.inner.waiters.borrow_mut().remove(key);
-        }
+        // A notification of an event is broadcast: nothing to pass on.
+        leave(&self.event.inner.waiters, self.key);
     }
 }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::waiters::WaitList;
+use super::waiters::{leave, poll_turn, WaitList};
 use crate::InvalidStateError;
 
 /// A lock for tasks on one loop: asyncio's `asyncio.Lock`.
@@ -175,35 +175,17 @@ impl<'a> Future for LockAcquire<'a> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a>> {
         let lock = self.lock;
-        let inner = &lock.inner;
-        match self.key {
-            None => {
-                if !inner.locked.replace(true) {
-                    return Poll::Ready(LockGuard { lock });
-                }
-                self.key = Some(inner.waiters.borrow_mut().push(cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => {
-                // Notified means the releaser handed the lock to us: it stayed locked.
-                if inner.waiters.borrow_mut().poll_notified(key, cx.waker()) {
-                    self.key = None;
-                    Poll::Ready(LockGuard { lock })
-                } else {
-                    Poll::Pending
-                }
-            }
-        }
+        let inner = &*lock.inner;
+        // Notified means the releaser handed the lock to us: it stayed locked.
+        poll_turn(&inner.waiters, &mut self.key, cx, || !inner.locked.replace(true))
+            .map(|()| LockGuard { lock })
     }
 }
 
 impl Drop for LockAcquire<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key {
-            let handed_over = self.lock.inner.waiters.borrow_mut().remove(key);
-            if handed_over {
-                self.lock.unlock();
-            }
+        if leave(&self.lock.inner.waiters, self.key) {
+            self.lock.unlock(); // handed over but never taken: pass it on
         }
     }
 }

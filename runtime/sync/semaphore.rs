@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::waiters::WaitList;
+use super::waiters::{leave, poll_turn, WaitList};
 use crate::InvalidStateError;
 
 /// A semaphore for tasks on one loop: asyncio's `asyncio.Semaphore`.
@@ -72,11 +72,7 @@ impl Semaphore {
 
     /// Takes a permit if one is free, without waiting.
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        let value = self.inner.value.get();
-        (value > 0).then(|| {
-            self.inner.value.set(value - 1);
-            SemaphorePermit { sem: self }
-        })
+        self.take_permit().then(|| SemaphorePermit { sem: self })
     }
 
     /// Adds a permit (asyncio's `release()`): it goes to the first waiter, if any. Use it with
@@ -95,6 +91,15 @@ impl Semaphore {
     /// The number of free permits.
     pub fn available(&self) -> usize {
         self.inner.value.get()
+    }
+
+    /// Takes a free permit if there is one.
+    fn take_permit(&self) -> bool {
+        let value = self.inner.value.get();
+        if value > 0 {
+            self.inner.value.set(value - 1);
+        }
+        value > 0
     }
 
     /// Gives a permit to the first waiter, or back to the pool. Errors, changing nothing, if a
@@ -164,34 +169,16 @@ impl<'a> Future for SemaphoreAcquire<'a> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let sem = self.sem;
-        match self.key {
-            None => match sem.try_acquire() {
-                Some(permit) => Poll::Ready(permit),
-                None => {
-                    self.key = Some(sem.inner.waiters.borrow_mut().push(cx.waker()));
-                    Poll::Pending
-                }
-            },
-            Some(key) => {
-                // Notified means a releaser handed its permit to us.
-                if sem.inner.waiters.borrow_mut().poll_notified(key, cx.waker()) {
-                    self.key = None;
-                    Poll::Ready(SemaphorePermit { sem })
-                } else {
-                    Poll::Pending
-                }
-            }
-        }
+        // Notified means a releaser handed its permit to us.
+        poll_turn(&sem.inner.waiters, &mut self.key, cx, || sem.take_permit())
+            .map(|()| SemaphorePermit { sem })
     }
 }
 
 impl Drop for SemaphoreAcquire<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key {
-            let handed_over = self.sem.inner.waiters.borrow_mut().remove(key);
-            if handed_over {
-                drop(SemaphorePermit { sem: self.sem });
-            }
+        if leave(&self.sem.inner.waiters, self.key) {
+            drop(SemaphorePermit { sem: self.sem }); // handed over but never taken: pass it on
         }
     }
 }

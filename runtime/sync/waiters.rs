@@ -18,7 +18,8 @@
 //! `poll_notified` returning true or through `remove`; keys are therefore never stale. Wakers
 //! are returned to the caller, who wakes them after releasing its `RefCell` borrow.
 
-use std::task::Waker;
+use std::cell::RefCell;
+use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
@@ -132,6 +133,39 @@ impl WaitList {
 /// Wakes every waker of `wakers` (call it after the borrow that produced them has ended).
 pub(crate) fn wake_all(wakers: Vec<Waker>) {
     wakers.into_iter().for_each(Waker::wake);
+}
+
+/// The poll of a future that waits its turn on `list` (`key` is its entry, `None` before it
+/// queues). On the first poll, `take_now` takes what the future waits for if that is available
+/// at once; otherwise the future queues. Once queued, it is ready when notified: the notifier
+/// has handed it the lock, the permit, or the news.
+pub(crate) fn poll_turn(
+    list: &RefCell<WaitList>,
+    key: &mut Option<usize>,
+    cx: &mut Context<'_>,
+    take_now: impl FnOnce() -> bool,
+) -> Poll<()> {
+    match *key {
+        None if take_now() => Poll::Ready(()),
+        None => {
+            *key = Some(list.borrow_mut().push(cx.waker()));
+            Poll::Pending
+        }
+        Some(entry) => {
+            if list.borrow_mut().poll_notified(entry, cx.waker()) {
+                *key = None;
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The drop of a [`poll_turn`] future: leaves `list`; true if it had been notified, in which
+/// case the caller passes on what it was handed.
+pub(crate) fn leave(list: &RefCell<WaitList>, key: Option<usize>) -> bool {
+    key.is_some_and(|entry| list.borrow_mut().remove(entry))
 }
 
 #[cfg(test)]
