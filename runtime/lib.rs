@@ -42,6 +42,7 @@ mod future;
 mod reactor;
 #[allow(dead_code)] // the Call variant and is_closed serve LoopHandle (threads issue)
 mod remote;
+pub mod sync;
 mod task;
 pub mod time;
 
