@@ -25,6 +25,8 @@
 //! - `create_task` → [`spawn`] returning a [`Task`]; `current_task` / `all_tasks` →
 //!   [`current_task`] / [`all_tasks`]; `sleep(0)` → [`yield_now`].
 //! - `asyncio.Future` → [`Future`]; `call_soon` → [`call_soon`].
+//! - Threads: `call_soon_threadsafe` / `run_coroutine_threadsafe` → [`LoopHandle`] (from
+//!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`].
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
@@ -38,10 +40,12 @@ mod error;
 mod event_loop;
 mod exception;
 mod future;
+mod oneshot;
 mod reactor;
-#[allow(dead_code)] // the Call variant and is_closed serve LoopHandle (threads issue)
 mod remote;
+mod sync_shim;
 mod task;
+mod threadsafe;
 pub mod time;
 
 pub use aioloop_macros::{main, test};
@@ -54,6 +58,7 @@ pub use future::Future;
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, Task, TaskError, TaskId, TaskRef, YieldNow,
 };
+pub use threadsafe::{run_coroutine_threadsafe, ConcurrentError, ConcurrentFuture, LoopClosed, LoopHandle};
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
 ///
