@@ -26,7 +26,8 @@
 //!   [`current_task`] / [`all_tasks`]; `sleep(0)` → [`yield_now`].
 //! - `asyncio.Future` → [`Future`]; `call_soon` → [`call_soon`].
 //! - Threads: `call_soon_threadsafe` / `run_coroutine_threadsafe` → [`LoopHandle`] (from
-//!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`].
+//!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`]; a
+//!   value that is not `Send` travels through other threads in a [`LoopBound`].
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
@@ -40,6 +41,7 @@ mod error;
 mod event_loop;
 mod exception;
 mod future;
+mod loop_bound;
 mod oneshot;
 mod reactor;
 mod remote;
@@ -55,6 +57,7 @@ pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{Builder, EventLoop, Loop};
 pub use exception::ExceptionContext;
 pub use future::Future;
+pub use loop_bound::LoopBound;
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, Task, TaskError, TaskId, TaskRef, YieldNow,
 };

@@ -294,6 +294,11 @@ impl LoopHandle {
     pub fn is_closed(&self) -> bool {
         self.remote.is_closed()
     }
+
+    /// The remote queue (for `LoopBound`).
+    pub(crate) fn remote(&self) -> &Remote {
+        &self.remote
+    }
 }
 
 impl PartialEq for LoopHandle {

@@ -1,5 +1,5 @@
 //! Threads through the public API: LoopHandle, run_coroutine_threadsafe, ConcurrentFuture,
-//! call_soon_threadsafe; closing; misuse; a stress test.
+//! call_soon_threadsafe, LoopBound; closing; misuse; a stress test.
 //!
 //! Every test that could hang on a lost wakeup runs under a watchdog, so a bug fails the test
 //! instead of hanging the suite.
@@ -13,7 +13,7 @@ use std::task::{Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aioloop::{EventLoop, LoopHandle};
+use aioloop::{EventLoop, LoopBound, LoopHandle};
 
 /// Runs `f` on a new thread and fails the test if it has not finished within `secs`.
 fn watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -383,6 +383,42 @@ fn stop_from_another_thread_stops_run_forever() {
         thread::spawn(move || handle.stop().unwrap()).join().unwrap();
         lt.thread.take().unwrap().join().unwrap(); // run_forever returned, the loop closed
         assert!(lt.handle.is_closed());
+    });
+}
+
+#[test]
+fn loop_bound_goes_home_to_be_dropped() {
+    watchdog(30, || {
+        aioloop::run(async {
+            let home = thread::current().id();
+            let (p, drops, on) = probe();
+            let bound = LoopBound::new(Rc::new(p)); // Rc: not Send
+            assert!(bound.is_home());
+            assert_eq!(bound.get().drops.load(Ordering::SeqCst), 0);
+            let away = thread::spawn(move || {
+                assert!(!bound.is_home());
+                let Err(bound) = bound.try_into_inner() else {
+                    panic!("try_into_inner away from home gives the wrapper back")
+                };
+                let get = catch_unwind(AssertUnwindSafe(|| {
+                    let _ = bound.get();
+                }));
+                assert!(get.is_err(), "get away from home panics");
+                drop(bound); // sent home
+            });
+            away.join().unwrap();
+            for _ in 0..3 {
+                aioloop::yield_now().await;
+            }
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert_eq!(*on.lock().unwrap(), Some(home), "dropped on the loop's thread");
+        });
+
+        // Dropped away from home after its loop closed: leaked, never dropped on the wrong thread.
+        let (p, drops, _) = probe();
+        let bound = aioloop::run(async move { LoopBound::new(Rc::new(p)) });
+        thread::spawn(move || drop(bound)).join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
     });
 }
 
