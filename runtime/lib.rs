@@ -26,8 +26,9 @@
 //!   [`current_task`] / [`all_tasks`]; `sleep(0)` → [`yield_now`].
 //! - `asyncio.Future` → [`Future`]; `call_soon` → [`call_soon`].
 //! - Threads: `call_soon_threadsafe` / `run_coroutine_threadsafe` → [`LoopHandle`] (from
-//!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`]; a
-//!   value that is not `Send` travels through other threads in a [`LoopBound`].
+//!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`];
+//!   `to_thread` / `run_in_executor` → [`to_thread`] / [`run_in_executor`]; a value that is not
+//!   `Send` travels through other threads in a [`LoopBound`].
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
@@ -35,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod callbacks;
 mod context;
 mod error;
@@ -51,6 +53,7 @@ mod threadsafe;
 pub mod time;
 
 pub use aioloop_macros::{main, test};
+pub use blocking::{run_in_executor, to_thread, ToThread};
 pub use callbacks::{call_soon, Handle};
 pub use context::{get_running_loop, try_get_running_loop};
 pub use error::{CancelledError, InvalidStateError};

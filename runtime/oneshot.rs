@@ -1,6 +1,6 @@
 //! A one-shot result cell between two threads: the loop (or a blocking-pool thread) completes
 //! it through a [`Sender`], a [`ConcurrentFuture`](crate::ConcurrentFuture) or a
-//! `ToThread` takes the outcome through a [`Receiver`] by blocking, by
+//! [`ToThread`](crate::ToThread) takes the outcome through a [`Receiver`] by blocking, by
 //! awaiting, or not at all.
 //!
 //! Invariants (all state under one mutex, so each is a plain sequential argument):

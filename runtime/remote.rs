@@ -38,10 +38,11 @@
 use std::io;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use slab::Slab;
 
+use crate::blocking::Pool;
 use crate::sync_shim::{current_thread_id, Mutex, MutexGuard, Notifier, ThreadId};
 use crate::task::waker::WakeTarget;
 
@@ -84,6 +85,8 @@ pub struct Remote {
     owner: ThreadId,
     /// How many times a sender wrote the eventfd (statistics, for tests).
     wakeups: AtomicU64,
+    /// The loop's pool for blocking calls, started on first use.
+    blocking: OnceLock<Pool>,
 }
 
 impl Remote {
@@ -98,6 +101,7 @@ impl Remote {
             notifier,
             owner: current_thread_id(),
             wakeups: AtomicU64::new(0),
+            blocking: OnceLock::new(),
         }
     }
 
@@ -150,22 +154,22 @@ impl Remote {
     }
 
     /// Refuses all further messages and returns those still queued, for the loop to drop (on
-    /// its own thread).
+    /// its own thread). Also shuts the blocking pool down.
     pub fn close(&self) -> Vec<RemoteMsg> {
-        let mut queue = self.lock();
-        queue.closed = true;
-        std::mem::take(&mut queue.msgs)
+        let refused = {
+            let mut queue = self.lock();
+            queue.closed = true;
+            std::mem::take(&mut queue.msgs)
+        };
+        if let Some(pool) = self.blocking.get() {
+            pool.shutdown();
+        }
+        refused
     }
 
     /// True once the loop has closed.
     pub fn is_closed(&self) -> bool {
         self.lock().closed
-    }
-
-    /// The eventfd model, for the loom models' loop to poll.
-    #[cfg(loom)]
-    pub fn notifier(&self) -> &Notifier {
-        &self.notifier
     }
 
     /// The thread that owns the loop.
@@ -177,6 +181,18 @@ impl Remote {
     #[cfg(test)]
     pub(crate) fn wakeups(&self) -> u64 {
         self.wakeups.load(Relaxed)
+    }
+
+    /// The loop's blocking pool (default configuration unless [`Remote::configure_blocking`]
+    /// ran first).
+    pub(crate) fn blocking_pool(&self) -> &Pool {
+        self.blocking.get_or_init(Pool::default)
+    }
+
+    /// Configures the blocking pool before its first use (the `Builder` does it).
+    pub(crate) fn configure_blocking(&self, pool: Pool) {
+        // A pool can only be configured before first use; the Builder runs before the loop does.
+        let _ = self.blocking.set(pool);
     }
 }
 

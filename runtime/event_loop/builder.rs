@@ -4,9 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 use super::core::{Core, ExceptionHandler};
 use super::{EventLoop, Loop};
+use crate::blocking::{self, Pool};
 use crate::exception::ExceptionContext;
 
 /// Configures and builds an [`EventLoop`].
@@ -24,6 +26,8 @@ pub struct Builder {
     event_capacity: usize,
     exception_handler: Option<ExceptionHandler>,
     start_paused: bool,
+    blocking_threads: usize,
+    blocking_keep_alive: Duration,
 }
 
 impl Default for Builder {
@@ -39,6 +43,8 @@ impl Builder {
             event_capacity: 1024,
             exception_handler: None,
             start_paused: false,
+            blocking_threads: blocking::default_max_threads(),
+            blocking_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
         }
     }
 
@@ -63,12 +69,28 @@ impl Builder {
         self
     }
 
+    /// The bound on the loop's threads for blocking calls ([`to_thread`](crate::to_thread),
+    /// [`run_in_executor`](crate::run_in_executor)); more calls wait their turn. Default
+    /// `min(32, cores + 4)`, as asyncio's default executor. At least 1.
+    pub fn blocking_threads(mut self, threads: usize) -> Self {
+        self.blocking_threads = threads.max(1);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
     /// Builds the loop. Fails only if the OS refuses a poller or an eventfd.
     pub fn build(self) -> io::Result<EventLoop> {
         let core = Core::new(self.event_capacity, self.exception_handler)?;
         if self.start_paused {
             core.pause_clock();
         }
+        core.remote
+            .configure_blocking(Pool::new(self.blocking_threads, self.blocking_keep_alive));
         Ok(EventLoop {
             handle: Loop::from_core(core),
         })
@@ -94,6 +116,8 @@ impl fmt::Debug for Builder {
             .field("event_capacity", &self.event_capacity)
             .field("exception_handler", &self.exception_handler.is_some())
             .field("start_paused", &self.start_paused)
+            .field("blocking_threads", &self.blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .finish()
     }
 }
