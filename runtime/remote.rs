@@ -172,6 +172,12 @@ impl Remote {
         self.lock().closed
     }
 
+    /// The eventfd model, for the loom models' loop to poll.
+    #[cfg(loom)]
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
     /// The thread that owns the loop.
     pub(crate) fn owner(&self) -> ThreadId {
         self.owner

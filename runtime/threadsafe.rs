@@ -176,6 +176,12 @@ impl Loop {
 }
 
 impl LoopHandle {
+    /// A handle to the loop behind `remote` (the loom models build their loops by hand).
+    #[cfg(loom)]
+    pub(crate) fn from_remote(remote: Arc<Remote>) -> Self {
+        LoopHandle { remote }
+    }
+
     /// Schedules `callback` to run on the loop's thread, at the loop's next iteration, in FIFO
     /// order with its other callbacks: asyncio's `loop.call_soon_threadsafe`. Callbacks sent
     /// from one thread run in the order they were sent. A panic in the callback goes to the
