@@ -95,7 +95,7 @@ pub mod __loom {
     /// A `ConcurrentFuture` over a fresh cell, with its sender.
     pub fn pair<T>(remote: Arc<Remote>) -> (Sender<T>, ConcurrentFuture<T>) {
         let (sender, receiver) = crate::oneshot::channel();
-        (sender, ConcurrentFuture::new(receiver, remote))
+        (sender, ConcurrentFuture::new(receiver, &remote))
     }
 }
 

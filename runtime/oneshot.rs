@@ -7,10 +7,11 @@
 //! 1. The slot goes `Pending` → `Ready` exactly once: by the sender's outcome, by `cancel`, or by
 //!    the sender's drop (`LoopClosed`: the job or task carrying it was dropped unrun). Whatever
 //!    comes second is handed back to its caller.
-//! 2. The outcome is dropped exactly once: taken by the receiver, or dropped with the cell, or
-//!    (when the receiver is already gone) handed back to the sender, which drops it.
+//! 2. The outcome is dropped exactly once: taken by the receiver, or dropped with the cell (by
+//!    whichever half goes last), or handed back to a sender that came second, which drops it.
 //! 3. A waker is stored at most once at a time and is either woken by the completion or
-//!    dropped by the receiver's drop, never both, and always outside the lock.
+//!    dropped by the receiver's drop, never both, and always outside the lock. A receiver that
+//!    never stored one drops without taking the lock (the common fire-and-forget case).
 //! 4. A thread blocked in [`Receiver::wait`] is counted in `blocked`; completion notifies the
 //!    condvar only then (std's condvar makes a syscall on every notify).
 //! 5. `cancelled` is set (under the lock) only by a successful [`Receiver::cancel`], so the
@@ -42,7 +43,6 @@ struct Inner<T> {
     task_waker: Option<Waker>,
     /// Threads blocked in `wait`.
     blocked: usize,
-    receiver_gone: bool,
 }
 
 struct Shared<T> {
@@ -58,11 +58,10 @@ impl<T> Shared<T> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Moves the slot to `Ready(outcome)`, or hands `outcome` back if it is already done or
-    /// nobody will read it.
+    /// Moves the slot to `Ready(outcome)`, or hands `outcome` back if it is already done.
     fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
         let mut inner = self.lock();
-        if !matches!(inner.slot, Slot::Pending) || inner.receiver_gone {
+        if !matches!(inner.slot, Slot::Pending) {
             return Err(outcome);
         }
         inner.slot = Slot::Ready(outcome);
@@ -88,7 +87,6 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             waker: None,
             task_waker: None,
             blocked: 0,
-            receiver_gone: false,
         }),
         cond: Condvar::new(),
         cancelled: AtomicBool::new(false),
@@ -98,7 +96,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             shared: shared.clone(),
             sent: false,
         },
-        Receiver { shared },
+        Receiver {
+            shared,
+            has_waker: false,
+        },
     )
 }
 
@@ -110,11 +111,16 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Completes the cell. Hands the outcome back if the cell was cancelled or its receiver is
-    /// gone (the caller then drops it, or reports a panic nobody will see).
+    /// Completes the cell. Hands the outcome back if the cell was cancelled (the caller drops it).
     pub fn send(mut self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
         self.sent = true;
         self.shared.complete(outcome)
+    }
+
+    /// True if the receiver is gone (nobody will read an outcome). A receiver dropped at this
+    /// very moment may still count as there.
+    pub fn receiver_gone(&self) -> bool {
+        Arc::strong_count(&self.shared) == 1
     }
 
     /// True once the receiver cancelled: the work may be skipped.
@@ -148,6 +154,8 @@ impl<T> Drop for Sender<T> {
 /// The receiving half.
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
+    /// A waker of ours may be stored in the cell (only then does `drop` take the lock).
+    has_waker: bool,
 }
 
 impl<T> Receiver<T> {
@@ -243,6 +251,7 @@ impl<T> Receiver<T> {
             let waker = inner.waker.take();
             drop(inner);
             drop(waker);
+            self.has_waker = false;
             return Poll::Ready(outcome);
         }
         let old = match &inner.waker {
@@ -251,6 +260,7 @@ impl<T> Receiver<T> {
         };
         drop(inner);
         drop(old);
+        self.has_waker = true;
         Poll::Pending
     }
 
@@ -268,11 +278,11 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut inner = self.shared.lock();
-        inner.receiver_gone = true;
-        let waker = inner.waker.take();
-        drop(inner);
-        drop(waker);
+        // Drop our waker now rather than with the cell (it may hold a whole executor alive).
+        if self.has_waker {
+            let waker = self.shared.lock().waker.take();
+            drop(waker);
+        }
     }
 }
 

@@ -36,6 +36,7 @@
 //! hold one); only its insides switch to loom.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
@@ -44,6 +45,7 @@ use slab::Slab;
 
 use crate::blocking::Pool;
 use crate::sync_shim::{current_thread_id, Mutex, MutexGuard, Notifier, ThreadId};
+use crate::task::cell::RawTask;
 use crate::task::waker::WakeTarget;
 
 /// Work sent to a loop from outside its running context.
@@ -57,7 +59,13 @@ pub enum RemoteMsg {
     },
     /// Run this closure on the loop, in FIFO order with the loop's other callbacks.
     Call(Box<dyn FnOnce() + Send>),
+    /// Add this task, built on the sending thread, to the loop (detached) and schedule it.
+    Spawn(SpawnCell),
 }
+
+/// A task cell built off the loop from a `Send` future (`run_coroutine_threadsafe`): the
+/// sender allocates the task once, and the loop only links it into its table.
+pub struct SpawnCell(pub(crate) Pin<Box<dyn RawTask + Send>>);
 
 /// Where the loop is, as senders see it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

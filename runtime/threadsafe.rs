@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use crate::context;
-use crate::event_loop::Loop;
+use crate::event_loop::{Core, Loop};
 use crate::oneshot::{self, Receiver, Sender};
-use crate::remote::{Remote, RemoteMsg};
-use crate::sync_shim::current_thread_id;
+use crate::remote::{Remote, RemoteMsg, SpawnCell};
+use crate::sync_shim::{current_thread_id, ThreadId};
+use crate::task::cell::{RawTask, Stage};
 use crate::task::panic_message;
 
 /// The loop a [`LoopHandle`] points to is closed: asyncio's `RuntimeError('Event loop is closed')`.
@@ -223,9 +224,16 @@ impl LoopHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.run_coroutine_threadsafe_with(move || future)
+        let (sender, receiver) = oneshot::channel();
+        // The whole task is allocated here, once; the loop links it in as it takes the queue,
+        // and runs it in that same iteration.
+        let cell: Pin<Box<dyn RawTask + Send>> = Box::pin(Stage::Running {
+            future: RemoteTask::new(future, sender),
+        });
+        // A refused task is dropped right here: its sender resolves the cell to `LoopClosed`.
+        let _ = self.remote.push(RemoteMsg::Spawn(SpawnCell(cell)));
+        ConcurrentFuture::new(receiver, &self.remote)
     }
-
     /// Like [`LoopHandle::run_coroutine_threadsafe`], for a future that is not `Send`: `make`
     /// (which is) runs on the loop's thread and builds the future there. A panic in `make`
     /// resolves the `ConcurrentFuture` to [`ConcurrentError::Panicked`].
@@ -281,7 +289,7 @@ impl LoopHandle {
         let (sender, receiver) = oneshot::channel();
         // A refused job is dropped right here: its sender resolves the cell to `LoopClosed`.
         let _ = self.remote.push(RemoteMsg::Call(Box::new(move || job(sender))));
-        ConcurrentFuture::new(receiver, self.remote.clone())
+        ConcurrentFuture::new(receiver, &self.remote)
     }
 
     /// Stops the loop's [`EventLoop::run_forever`](crate::EventLoop::run_forever) after the
@@ -371,22 +379,33 @@ where
 /// ```
 pub struct ConcurrentFuture<T> {
     receiver: Receiver<T>,
-    remote: Arc<Remote>,
+    /// The thread that owns the loop producing the output.
+    owner: ThreadId,
+    /// The address of that loop's `Remote`, only ever compared, never dereferenced: while the
+    /// output is pending the loop is not fully closed, so its `Remote` is alive and no other
+    /// loop can have this address. (Not an `Arc`: cloning one per submission would make every
+    /// submitting thread bounce the cache line that holds the queue's lock.)
+    remote: usize,
 }
 
 impl<T> ConcurrentFuture<T> {
     /// A future over `receiver`, whose work runs on the loop behind `remote`.
-    pub(crate) fn new(receiver: Receiver<T>, remote: Arc<Remote>) -> Self {
-        ConcurrentFuture { receiver, remote }
+    pub(crate) fn new(receiver: Receiver<T>, remote: &Remote) -> Self {
+        ConcurrentFuture {
+            receiver,
+            owner: remote.owner(),
+            remote: remote as *const Remote as usize,
+        }
     }
 
     /// Blocks the calling thread until the output is there: `Ok(output)`, or the reason there
     /// is none.
     ///
     /// # Panics
-    /// On the thread of the loop that must produce the output, while that loop is running (from
-    /// a task or callback: await the `ConcurrentFuture` there instead), or while it is not but
-    /// the output is not there yet (only this thread can run the loop, so it would wait forever).
+    /// If the output is not there yet and this is the thread of the loop that must produce it:
+    /// from inside that loop (a task or callback: await the `ConcurrentFuture` there instead)
+    /// it would deadlock, and outside it (only this thread can run the loop) it would wait
+    /// forever.
     #[track_caller]
     pub fn result(self) -> Result<T, ConcurrentError> {
         self.assert_may_block("result");
@@ -437,7 +456,11 @@ impl<T> ConcurrentFuture<T> {
 
     #[track_caller]
     fn assert_may_block(&self, what: &str) {
-        let running_here = context::with_current(|core| Arc::ptr_eq(&core.remote, &self.remote));
+        if self.is_done() {
+            return; // nothing to wait for
+        }
+        // Pending: its loop has not finished closing, so its `Remote` still has this address.
+        let running_here = context::with_current(|core| Arc::as_ptr(&core.remote) as usize == self.remote);
         if running_here == Some(true) {
             panic!(
                 "aioloop: ConcurrentFuture::{what}() called from inside the event loop that must \
@@ -445,7 +468,7 @@ impl<T> ConcurrentFuture<T> {
                  instead (it implements Future), or call {what}() from another thread."
             );
         }
-        if self.remote.owner() == current_thread_id() && !self.remote.is_closed() && !self.is_done() {
+        if self.owner == current_thread_id() {
             panic!(
                 "aioloop: ConcurrentFuture::{what}() called on the thread that owns the event \
                  loop that must complete it, while that loop is not running: only this thread \
@@ -532,10 +555,30 @@ impl<F: Future> Future for RemoteTask<F> {
             Err(payload) => Err(ConcurrentError::Panicked(payload)),
         };
         let sender = this.sender.take().expect("checked above");
-        if let Err(Err(ConcurrentError::Panicked(payload))) = sender.send(outcome) {
-            report_unretrieved(payload);
+        match outcome {
+            // Nobody will see this panic: the loop's exception handler does.
+            Err(ConcurrentError::Panicked(payload)) if sender.receiver_gone() => report_unretrieved(payload),
+            outcome => drop(sender.send(outcome)),
         }
         Poll::Ready(())
+    }
+}
+
+impl Core {
+    /// Links a task sent by `run_coroutine_threadsafe` into the table, detached (no `Task`
+    /// handle exists: its outcome goes through the `ConcurrentFuture`), and schedules it.
+    pub(crate) fn spawn_remote(&self, cell: SpawnCell) {
+        debug_assert!(!self.closed.get(), "a closed loop takes no remote work");
+        let cell: Pin<Box<dyn RawTask>> = cell.0;
+        let (key, gen) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let (key, gen, _) = tasks.insert(cell, None);
+            if let Some(slot) = tasks.get_mut(key, gen) {
+                slot.detached = true;
+            }
+            (key, gen)
+        };
+        self.schedule(key, gen);
     }
 }
 

@@ -55,6 +55,7 @@ fn run_calls(msgs: Vec<RemoteMsg>) -> usize {
         match msg {
             RemoteMsg::Call(call) => call(),
             RemoteMsg::Wake { .. } => wakes += 1,
+            RemoteMsg::Spawn(_) => unreachable!("the models send no tasks"),
         }
     }
     wakes

@@ -56,6 +56,7 @@ impl Core {
             match msg {
                 RemoteMsg::Wake { key, gen } => self.schedule(key, gen),
                 RemoteMsg::Call(callback) => self.ready.borrow_mut().push_back(Runnable::Call(callback)),
+                RemoteMsg::Spawn(cell) => self.spawn_remote(cell),
             }
         }
         *self.remote_buf.borrow_mut() = msgs;
