@@ -27,6 +27,10 @@
 //! - `asyncio.Future` → [`Future`]; `call_soon` → [`call_soon`].
 //! - `gather` → [`gather!`] / [`gather()`] / [`try_gather()`]; `wait`, `as_completed`, `shield`,
 //!   `TaskGroup` → [`wait`], [`as_completed`], [`shield`], [`TaskGroup`].
+//! - Threads: `call_soon_threadsafe` / `run_coroutine_threadsafe` → [`LoopHandle`] (from
+//!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`];
+//!   `to_thread` / `run_in_executor` → [`to_thread`] / [`run_in_executor`]; a value that is not
+//!   `Send` travels through other threads in a [`LoopBound`].
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
@@ -34,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod callbacks;
 mod combinators;
 mod context;
@@ -42,13 +47,18 @@ mod error;
 mod event_loop;
 mod exception;
 mod future;
+mod loop_bound;
+mod oneshot;
 mod reactor;
-#[allow(dead_code)] // the Call variant and is_closed serve LoopHandle (threads issue)
 mod remote;
+pub mod sync;
+mod sync_shim;
 mod task;
+mod threadsafe;
 pub mod time;
 
 pub use aioloop_macros::{main, test};
+pub use blocking::{run_in_executor, to_thread, ToThread};
 pub use callbacks::{call_soon, Handle};
 #[doc(hidden)]
 pub use combinators::__macro_support as __combinators;
@@ -63,12 +73,47 @@ pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{Builder, EventLoop, Loop};
 pub use exception::ExceptionContext;
 pub use future::Future;
+pub use loop_bound::LoopBound;
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, Task, TaskError, TaskId, TaskRef, YieldNow,
 };
+pub use threadsafe::{run_coroutine_threadsafe, ConcurrentError, ConcurrentFuture, LoopClosed, LoopHandle};
 pub use time::{
     call_at, call_later, interval, sleep, sleep_until, timeout_at, wait_for, TimeoutError, TimerHandle,
 };
+
+/// The crate's cross-thread internals, for the loom models in `tests/loom_remote.rs` only
+/// (built with `--cfg loom`; not part of the API).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::oneshot::Sender;
+    pub use crate::remote::{Remote, RemoteMsg};
+    pub use crate::sync_shim::ModelEventfd;
+    pub use crate::threadsafe::RemoteTask;
+
+    use crate::{ConcurrentFuture, LoopHandle};
+    use std::sync::Arc;
+
+    /// A handle to a hand-built loop.
+    pub fn handle(remote: Arc<Remote>) -> LoopHandle {
+        LoopHandle::from_remote(remote)
+    }
+
+    /// `LoopHandle::submit`: a job that gets the sender of the returned future's cell.
+    pub fn submit<T: Send + 'static>(
+        handle: &LoopHandle,
+        job: impl FnOnce(Sender<T>) + Send + 'static,
+    ) -> ConcurrentFuture<T> {
+        handle.submit(job)
+    }
+
+    /// A `ConcurrentFuture` over a fresh cell, with its sender.
+    pub fn pair<T>(remote: Arc<Remote>) -> (Sender<T>, ConcurrentFuture<T>) {
+        let (sender, receiver) = crate::oneshot::channel();
+        (sender, ConcurrentFuture::new(receiver, &remote))
+    }
+}
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
 ///

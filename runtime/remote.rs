@@ -1,108 +1,230 @@
-//! The door from other threads into a loop: a remote queue, its `mio::Waker`, and the global
-//! registry that finds a loop's queue from a waker's loop id.
+//! The door from other threads into a loop: a remote queue, the loop's `mio::Waker`, and the
+//! global registry that finds a loop's queue from a waker's loop id.
+//!
+//! Senders are [`LoopHandle`](crate::LoopHandle)s (calls and jobs), wakers woken on other
+//! threads (task wakes) and `LoopBound` values dropped away from their loop. The loop takes the
+//! whole queue in one swap at the start of every iteration.
+//!
+//! All the state (the messages, the loop's parked/notified state, the closed flag) sits under
+//! one mutex, which nobody holds while running user code or making a syscall; so each invariant
+//! below is a plain sequential argument, and loom checks the real protocol exactly.
 //!
 //! Invariants:
 //! 1. A message is either pushed before the loop closes (and then the loop runs or drops it) or
-//!    refused with the message handed back: `closed` is set and checked under the queue lock.
-//! 2. No lost wakeup: before blocking in poll the loop stores `PARKED` and then reads `pending`;
-//!    a sender stores `pending` and then swaps `PARKED` for `NOTIFIED` and writes the eventfd only
-//!    when it wins. All four accesses are `SeqCst`, so either the loop sees `pending` or the sender
-//!    sees `PARKED` (Dekker's argument); the eventfd is written once per park, not once per send.
+//!    refused with the message handed back: `closed` is set and checked under the lock.
+//! 2. A message the queue accepted is run or dropped on the loop's own thread, never elsewhere:
+//!    the loop takes messages only on its thread, `close` runs there, and a `Remote` dropped
+//!    with messages still queued (only possible if its loop never closed) leaks them. That is
+//!    what lets a `LoopBound` send a `!Send` value home to be dropped.
+//! 3. No lost wakeup: the loop parks (before a poll with no timeout) only if the queue is
+//!    empty, setting `PARKED` under the lock; a sender that pushes while the state is `PARKED`
+//!    sets `NOTIFIED` under the lock and writes the eventfd after releasing it. So either the
+//!    loop sees the message before it blocks, or the sender sees `PARKED` and wakes it.
+//! 4. At most one eventfd write per park: only the sender that moves `PARKED` to `NOTIFIED`
+//!    writes; every other sender (while the loop runs, or after that one) makes no syscall. A
+//!    burst of any size sent while the loop is busy costs none at all.
+//!
+//! (An earlier version kept the parked state and a "pending" flag in atomics, with `SeqCst`
+//! fences for the Dekker-style handshake. It was correct under the C11 model but loom 0.7 could
+//! not check it: loom mis-models a plain store racing a read-modify-write of the same atomic
+//! (loom issues 254 and 389) and reported a lost wakeup by letting a thread read back a value
+//! older than its own store. The mutex costs the loop one uncontended lock per iteration
+//! instead of one `xchg`, which the benches do not see.)
+//!
+//! `tests/loom_remote.rs` checks 1, 3 and 4 with loom on this very code (see `sync_shim`). The
+//! `Remote` itself always lives in a std `Arc` (the loop, the registry and every `LoopHandle`
+//! hold one); only its insides switch to loom.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use slab::Slab;
 
+use crate::blocking::Pool;
+use crate::sync_shim::{current_thread_id, Mutex, MutexGuard, Notifier, ThreadId};
+use crate::task::cell::RawTask;
 use crate::task::waker::WakeTarget;
 
-const RUNNING: u8 = 0;
-const PARKED: u8 = 1;
-const NOTIFIED: u8 = 2;
-
 /// Work sent to a loop from outside its running context.
-pub(crate) enum RemoteMsg {
+pub enum RemoteMsg {
     /// Wake the task in slot `key` of generation `gen` (or the main future).
-    Wake { key: u32, gen: u16 },
+    Wake {
+        /// The task's slot.
+        key: u32,
+        /// The generation of the slot's occupant.
+        gen: u16,
+    },
     /// Run this closure on the loop, in FIFO order with the loop's other callbacks.
     Call(Box<dyn FnOnce() + Send>),
+    /// Add this task, built on the sending thread, to the loop (detached) and schedule it.
+    Spawn(SpawnCell),
+}
+
+/// A task cell built off the loop from a `Send` future (`run_coroutine_threadsafe`): the
+/// sender allocates the task once, and the loop only links it into its table.
+/// It carries the caller's location for debugging output.
+pub struct SpawnCell(
+    pub(crate) Pin<Box<dyn RawTask + Send>>,
+    pub(crate) &'static std::panic::Location<'static>,
+);
+
+/// Where the loop is, as senders see it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum LoopState {
+    /// Running (or not running at all): it takes the queue at its next iteration.
+    Running,
+    /// About to block, or blocked, in a poll with no timeout: the next sender must wake it.
+    Parked,
+    /// Parked, and a sender has written the eventfd.
+    Notified,
+}
+
+/// The state under the lock.
+struct Queue {
+    msgs: Vec<RemoteMsg>,
+    state: LoopState,
+    closed: bool,
 }
 
 /// One loop's remote queue.
-pub(crate) struct Remote {
-    queue: Mutex<Vec<RemoteMsg>>,
-    closed: AtomicBool,
-    pending: AtomicBool,
-    state: AtomicU8,
-    waker: mio::Waker,
+pub struct Remote {
+    queue: Mutex<Queue>,
+    notifier: Notifier,
+    /// The thread that created (and alone can run) the loop.
+    owner: ThreadId,
+    /// How many times a sender wrote the eventfd (statistics, for tests).
+    wakeups: AtomicU64,
+    /// The loop's pool for blocking calls, started on first use.
+    blocking: OnceLock<Pool>,
 }
 
 impl Remote {
-    fn lock(&self) -> MutexGuard<'_, Vec<RemoteMsg>> {
-        // Closures never run under the lock, so a poisoned lock still holds a valid queue.
+    /// A remote queue woken through `notifier`, owned by the calling thread.
+    pub fn new(notifier: Notifier) -> Self {
+        Remote {
+            queue: Mutex::new(Queue {
+                msgs: Vec::new(),
+                state: LoopState::Running,
+                closed: false,
+            }),
+            notifier,
+            owner: current_thread_id(),
+            wakeups: AtomicU64::new(0),
+            blocking: OnceLock::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // No user code runs under the lock, so a poisoned lock still holds a valid queue.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Queues `msg` and wakes the loop if it is parked. Gives the message back if the loop is closed.
-    pub(crate) fn push(&self, msg: RemoteMsg) -> Result<(), RemoteMsg> {
-        {
-            let mut queue = self.lock();
-            if self.closed.load(SeqCst) {
-                return Err(msg);
-            }
-            queue.push(msg);
+    pub fn push(&self, msg: RemoteMsg) -> Result<(), RemoteMsg> {
+        let mut queue = self.lock();
+        if queue.closed {
+            return Err(msg);
         }
-        self.pending.store(true, SeqCst);
-        if self
-            .state
-            .compare_exchange(PARKED, NOTIFIED, SeqCst, SeqCst)
-            .is_ok()
-        {
-            // An error here means the eventfd counter is saturated: the loop is awake anyway.
-            let _ = self.waker.wake();
+        queue.msgs.push(msg);
+        if queue.state != LoopState::Parked {
+            return Ok(());
         }
+        queue.state = LoopState::Notified;
+        drop(queue);
+        self.wakeups.fetch_add(1, Relaxed);
+        // An error means the eventfd counter is saturated: the loop is awake anyway.
+        let _ = self.notifier.wake();
         Ok(())
     }
 
-    /// Moves every queued message into `into` (which the caller has emptied).
-    pub(crate) fn take_into(&self, into: &mut Vec<RemoteMsg>) {
-        if self.pending.swap(false, SeqCst) {
-            std::mem::swap(&mut *self.lock(), into);
+    /// Moves every queued message into `into` (which the caller has emptied, and whose
+    /// allocation the queue keeps for the next batch).
+    pub fn take_into(&self, into: &mut Vec<RemoteMsg>) {
+        let mut queue = self.lock();
+        if !queue.msgs.is_empty() {
+            std::mem::swap(&mut queue.msgs, into);
         }
     }
 
     /// Called before a blocking poll: returns false if work is already waiting (poll with a
-    /// zero timeout then), true if senders will now write the eventfd.
-    pub(crate) fn park(&self) -> bool {
-        self.state.store(PARKED, SeqCst);
-        if self.pending.load(SeqCst) {
-            self.state.store(RUNNING, SeqCst);
+    /// zero timeout then), true if the loop is now parked and senders will write the eventfd.
+    pub fn park(&self) -> bool {
+        let mut queue = self.lock();
+        if !queue.msgs.is_empty() {
             return false;
         }
+        queue.state = LoopState::Parked;
         true
     }
 
     /// True if messages are waiting.
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(SeqCst)
+        !self.lock().msgs.is_empty()
     }
 
     /// Called after a poll that followed a successful [`Remote::park`].
-    pub(crate) fn unpark(&self) {
-        self.state.store(RUNNING, SeqCst);
+    pub fn unpark(&self) {
+        self.lock().state = LoopState::Running;
     }
 
-    /// Refuses all further messages and returns those still queued, for the loop to drop.
-    pub(crate) fn close(&self) -> Vec<RemoteMsg> {
-        let mut queue = self.lock();
-        self.closed.store(true, SeqCst);
-        std::mem::take(&mut *queue)
+    /// Refuses all further messages and returns those still queued, for the loop to drop (on
+    /// its own thread). Also shuts the blocking pool down.
+    pub fn close(&self) -> Vec<RemoteMsg> {
+        let refused = {
+            let mut queue = self.lock();
+            queue.closed = true;
+            std::mem::take(&mut queue.msgs)
+        };
+        if let Some(pool) = self.blocking.get() {
+            pool.shutdown();
+        }
+        refused
     }
 
     /// True once the loop has closed.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(SeqCst)
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// The eventfd model, for the loom models' loop to poll.
+    #[cfg(loom)]
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// The thread that owns the loop.
+    pub(crate) fn owner(&self) -> ThreadId {
+        self.owner
+    }
+
+    /// How many times senders have written the eventfd so far.
+    #[cfg(test)]
+    pub(crate) fn wakeups(&self) -> u64 {
+        self.wakeups.load(Relaxed)
+    }
+
+    /// The loop's blocking pool (default configuration unless [`Remote::configure_blocking`]
+    /// ran first).
+    pub(crate) fn blocking_pool(&self) -> &Pool {
+        self.blocking.get_or_init(Pool::default)
+    }
+
+    /// Configures the blocking pool before its first use (the `Builder` does it).
+    pub(crate) fn configure_blocking(&self, pool: Pool) {
+        // A pool can only be configured before first use; the Builder runs before the loop does.
+        let _ = self.blocking.set(pool);
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // Invariant 2: messages still here were never taken by their loop, whose thread may be
+        // the only one allowed to drop them (a `LoopBound` value). Leak them instead.
+        let leftover = std::mem::take(&mut self.lock().msgs);
+        std::mem::forget(leftover);
     }
 }
 
@@ -110,20 +232,21 @@ impl Remote {
 static REGISTRY: RwLock<Slab<Arc<Remote>>> = RwLock::new(Slab::new());
 
 /// Creates the remote queue of a new loop and gives the loop its id.
+#[cfg(not(loom))]
 pub(crate) fn register(registry: &mio::Registry, token: mio::Token) -> io::Result<(u16, Arc<Remote>)> {
-    let remote = Arc::new(Remote {
-        queue: Mutex::new(Vec::new()),
-        closed: AtomicBool::new(false),
-        pending: AtomicBool::new(false),
-        state: AtomicU8::new(RUNNING),
-        waker: mio::Waker::new(registry, token)?,
-    });
+    let remote = Arc::new(Remote::new(mio::Waker::new(registry, token)?));
     let mut loops = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
     let entry = loops.vacant_entry();
     let id = u16::try_from(entry.key())
         .map_err(|_| io::Error::other("aioloop: too many event loops alive at once (limit 65,536)"))?;
     entry.insert(remote.clone());
     Ok((id, remote))
+}
+
+/// Under loom no real loop runs: the loom models build their `Remote`s by hand.
+#[cfg(loom)]
+pub(crate) fn register(_registry: &mio::Registry, _token: mio::Token) -> io::Result<(u16, Arc<Remote>)> {
+    Err(io::Error::other("aioloop: no real event loop under --cfg loom"))
 }
 
 /// Forgets a closed loop's id so a later loop can reuse it.

@@ -162,3 +162,20 @@ fn many_loops_created_and_dropped() {
         );
     }
 }
+
+#[test]
+fn stop_inside_run_until_complete_is_ignored_and_the_loop_still_sleeps() {
+    let lp = EventLoop::new().unwrap();
+    let before = lp.stats();
+    let out = lp.run_until_complete(async {
+        aioloop::get_running_loop().stop();
+        aioloop::sleep(std::time::Duration::from_millis(30)).await;
+        7
+    });
+    assert_eq!(out, 7);
+    let iterations = lp.stats().iterations - before.iterations;
+    assert!(
+        iterations < 20,
+        "the loop spun instead of sleeping: {iterations} iterations"
+    );
+}

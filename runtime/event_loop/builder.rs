@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::core::{Core, ExceptionHandler};
 use super::{EventLoop, Loop};
+use crate::blocking::{self, Pool};
 use crate::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
 use crate::exception::ExceptionContext;
 
@@ -28,6 +29,8 @@ pub struct Builder {
     start_paused: bool,
     debug: Option<bool>,
     slow_callback_duration: Duration,
+    blocking_threads: usize,
+    blocking_keep_alive: Duration,
 }
 
 impl Default for Builder {
@@ -45,6 +48,8 @@ impl Builder {
             start_paused: false,
             debug: None,
             slow_callback_duration: DEFAULT_SLOW_CALLBACK,
+            blocking_threads: blocking::default_max_threads(),
+            blocking_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
         }
     }
 
@@ -87,6 +92,20 @@ impl Builder {
         self
     }
 
+    /// The bound on the loop's threads for blocking calls ([`to_thread`](crate::to_thread),
+    /// [`run_in_executor`](crate::run_in_executor)); more calls wait their turn. Default
+    /// `min(32, cores + 4)`, as asyncio's default executor. At least 1.
+    pub fn blocking_threads(mut self, threads: usize) -> Self {
+        self.blocking_threads = threads.max(1);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
     /// Builds the loop. Fails only if the OS refuses a poller or an eventfd.
     pub fn build(self) -> io::Result<EventLoop> {
         let core = Core::new(self.event_capacity, self.exception_handler)?;
@@ -95,6 +114,8 @@ impl Builder {
         }
         core.debug.set(self.debug.unwrap_or_else(debug_from_env));
         core.slow_callback.set(self.slow_callback_duration);
+        core.remote
+            .configure_blocking(Pool::new(self.blocking_threads, self.blocking_keep_alive));
         Ok(EventLoop {
             handle: Loop::from_core(core),
         })
@@ -122,6 +143,8 @@ impl fmt::Debug for Builder {
             .field("start_paused", &self.start_paused)
             .field("debug", &self.debug)
             .field("slow_callback_duration", &self.slow_callback_duration)
+            .field("blocking_threads", &self.blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .finish()
     }
 }

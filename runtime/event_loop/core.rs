@@ -241,9 +241,10 @@ impl Core {
             return;
         };
         if slot.done {
-            let slot = tasks.remove(key, gen).expect("slot checked above");
+            let mut slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
-            self.discard_outcome(slot.label(), slot.cell);
+            let cell = slot.cell.take();
+            self.discard_outcome(|| slot.label(), cell);
         } else {
             slot.detached = true;
             let waker = slot.join_waker.take();
@@ -254,29 +255,19 @@ impl Core {
 
     /// Drops a finished task's outcome nobody will read; an unread panic goes to the exception
     /// handler, as asyncio reports "Task exception was never retrieved".
-    pub(crate) fn discard_outcome(&self, task: TaskLabel, cell: Option<Pin<Box<dyn RawTask>>>) {
+    pub(crate) fn discard_outcome(&self, task: impl Fn() -> TaskLabel, cell: Option<Pin<Box<dyn RawTask>>>) {
         let Some(mut cell) = cell else { return };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().take_error()));
         match outcome {
-            Ok(Some(TaskError::Panicked(payload))) => self.report(
-                "Task exception was never retrieved",
-                Some(task.clone()),
-                Some(payload),
-            ),
+            Ok(Some(TaskError::Panicked(payload))) => {
+                self.report("Task exception was never retrieved", Some(task()), Some(payload))
+            }
             Ok(_) => {}
-            Err(payload) => self.report(
-                "Dropping a task's output panicked",
-                Some(task.clone()),
-                Some(payload),
-            ),
+            Err(payload) => self.report("Dropping a task's output panicked", Some(task()), Some(payload)),
         }
         let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(cell)));
         if let Err(payload) = dropped {
-            self.report(
-                "Dropping a task's output panicked",
-                Some(task.clone()),
-                Some(payload),
-            );
+            self.report("Dropping a task's output panicked", Some(task()), Some(payload));
         }
     }
 
@@ -314,6 +305,12 @@ impl Core {
             id: slot.id,
             name: slot.name(),
         })
+    }
+
+    /// The running task's identity for error reports.
+    pub(crate) fn current_label(&self) -> Option<TaskLabel> {
+        let (key, gen) = self.current.get()?;
+        self.tasks.borrow().get(key, gen).map(|slot| slot.label())
     }
 
     pub(crate) fn current_task_ref(self: &Rc<Self>) -> Option<TaskRef> {

@@ -64,6 +64,7 @@ impl Core {
                     self.schedule(key, gen);
                 }
                 RemoteMsg::Call(callback) => self.ready.borrow_mut().push_back(Runnable::Call(callback)),
+                RemoteMsg::Spawn(cell) => self.spawn_remote(cell),
             }
         }
         *self.remote_buf.borrow_mut() = msgs;
@@ -179,7 +180,7 @@ impl Core {
         if slot.detached {
             let slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
-            self.discard_outcome(slot.label(), Some(cell));
+            self.discard_outcome(|| slot.label(), Some(cell));
         } else {
             slot.cell = Some(cell);
             let waker = slot.join_waker.take();

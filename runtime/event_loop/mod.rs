@@ -94,7 +94,10 @@ impl EventLoop {
                 true
             }
             Poll::Pending => false,
-        }) {}
+        }) {
+            // `stop()` ends `run_forever` only; here it would make every poll non-blocking.
+            core.stopping.set(false);
+        }
         output.expect("run_once reported completion")
     }
 
@@ -220,7 +223,9 @@ impl Loop {
         self.core.clock.now()
     }
 
-    /// Stops [`EventLoop::run_forever`] after the current iteration.
+    /// Stops [`EventLoop::run_forever`] after the current iteration. It does not interrupt
+    /// [`EventLoop::run_until_complete`], which runs until its future completes (asyncio raises
+    /// `RuntimeError` there instead; a Rust future has no output to return early).
     pub fn stop(&self) {
         self.core.stopping.set(true);
     }

@@ -1,0 +1,395 @@
+//! Blocking calls off the loop: [`to_thread`] / [`run_in_executor`] run a closure on the loop's
+//! bounded pool of threads and resolve a future on the loop when it returns.
+//!
+//! The pool is our own, small one over std (a mutex-protected queue and a condvar), one per
+//! loop, started on first use: at most `max_threads` threads (default `min(32, cores + 4)`, as
+//! asyncio's default executor; `Builder::blocking_threads`), each exiting after `keep_alive`
+//! idle (default 10 s; `Builder::blocking_keep_alive`). Closing the loop shuts its pool down:
+//! queued closures are dropped unrun, idle threads exit, running ones finish their closure.
+//!
+//! Accounting (all under the mutex): `threads` counts live workers, `idle` those waiting for
+//! work and not yet claimed. A submitter that finds an idle worker claims it (`idle -= 1`,
+//! `notified += 1`) and signals the condvar; a worker woken with `notified > 0` takes the
+//! token and goes to the queue, one woken without a token (spurious, or on its timeout) goes
+//! back to waiting or exits. So each job either wakes exactly one idle worker, or starts a new
+//! one, or (with `max_threads` busy) waits for the next worker to finish its job.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::oneshot::{self, Receiver};
+use crate::task::TaskError;
+use crate::threadsafe::ConcurrentError;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// How long an idle blocking thread waits for work before it exits, by default.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// The default bound on a loop's blocking threads: asyncio's default executor size,
+/// `min(32, cores + 4)`.
+pub(crate) fn default_max_threads() -> usize {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    (cores + 4).min(32)
+}
+
+/// A loop's pool of threads for blocking calls.
+pub(crate) struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+struct PoolInner {
+    state: Mutex<PoolState>,
+    cond: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+}
+
+#[derive(Default)]
+struct PoolState {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+    notified: usize,
+    shutdown: bool,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::new(default_max_threads(), DEFAULT_KEEP_ALIVE)
+    }
+}
+
+impl Pool {
+    /// A pool of at most `max_threads` threads (at least one), idle ones exiting after `keep_alive`.
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> Self {
+        Pool {
+            inner: Arc::new(PoolInner {
+                state: Mutex::new(PoolState::default()),
+                cond: Condvar::new(),
+                max_threads: max_threads.max(1),
+                keep_alive,
+            }),
+        }
+    }
+
+    /// Queues `job` for a pool thread, starting one if none is idle and the bound allows.
+    /// Fails (dropping `job`) if the pool is shut down, or if no thread is running and the OS
+    /// refuses to start one.
+    pub(crate) fn submit(&self, job: Job) -> io::Result<()> {
+        let mut state = self.inner.lock();
+        if state.shutdown {
+            drop(state);
+            drop(job);
+            return Err(io::Error::other("the event loop is closed"));
+        }
+        state.queue.push_back(job);
+        if state.idle > 0 {
+            state.idle -= 1;
+            state.notified += 1;
+            self.inner.cond.notify_one();
+            return Ok(());
+        }
+        if state.threads >= self.inner.max_threads {
+            return Ok(()); // the next worker to finish its job takes this one
+        }
+        state.threads += 1;
+        drop(state);
+        let inner = self.inner.clone();
+        let spawned = thread::Builder::new()
+            .name("aioloop-blocking".into())
+            .spawn(move || inner.work());
+        if let Err(err) = spawned {
+            let mut state = self.inner.lock();
+            state.threads -= 1;
+            if state.threads == 0 {
+                // Nobody will ever run what is queued: fail it all (the senders resolve).
+                let stranded = std::mem::take(&mut state.queue);
+                drop(state);
+                drop(stranded);
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses further jobs, drops the queued ones, and lets every thread exit once idle.
+    pub(crate) fn shutdown(&self) {
+        let mut state = self.inner.lock();
+        state.shutdown = true;
+        let dropped = std::mem::take(&mut state.queue);
+        self.inner.cond.notify_all();
+        drop(state);
+        drop(dropped);
+    }
+
+    /// (threads alive, threads idle), for tests.
+    #[cfg(test)]
+    fn counts(&self) -> (usize, usize) {
+        let state = self.inner.lock();
+        (state.threads, state.idle)
+    }
+}
+
+impl PoolInner {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // Jobs never run under the lock, so a poisoned lock still holds consistent counts.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A worker: run queued jobs; when there are none, wait up to `keep_alive` to be claimed.
+    fn work(&self) {
+        let mut state = self.lock();
+        'work: loop {
+            while let Some(job) = state.queue.pop_front() {
+                drop(state);
+                // Jobs catch their closure's panic themselves; this only guards the pool's
+                // accounting against a panicking destructor.
+                let _ = catch_unwind(AssertUnwindSafe(job));
+                state = self.lock();
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let deadline = Instant::now() + self.keep_alive;
+            loop {
+                let timeout = deadline.saturating_duration_since(Instant::now());
+                state = self
+                    .cond
+                    .wait_timeout(state, timeout)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                if state.notified > 0 {
+                    state.notified -= 1; // claimed by a submitter, who took us off `idle`
+                    continue 'work;
+                }
+                if state.shutdown || Instant::now() >= deadline {
+                    state.idle -= 1;
+                    break 'work;
+                }
+            }
+        }
+        state.threads -= 1;
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("max_threads", &self.inner.max_threads)
+            .field("keep_alive", &self.inner.keep_alive)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the blocking closure `f` on the running loop's pool of threads and returns a future
+/// for its result: asyncio's `asyncio.to_thread(f)`.
+///
+/// The closure is handed to the pool at once (the returned future only waits); awaiting gives
+/// `Ok(value)`, or `Err(TaskError::Panicked(..))` if the closure panicked (the loop is not
+/// affected). At most the pool's bound of closures run at a time (see
+/// [`Builder::blocking_threads`](crate::Builder::blocking_threads)); more wait their turn.
+/// Dropping the future does not stop the closure (a thread cannot be interrupted); its result
+/// is then dropped on the pool thread.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use std::time::Duration;
+/// aioloop::run(async {
+///     // Both sleeps run at once, on two pool threads, while the loop goes on.
+///     let a = aioloop::to_thread(|| { std::thread::sleep(Duration::from_millis(20)); 1 });
+///     let b = aioloop::to_thread(|| { std::thread::sleep(Duration::from_millis(20)); 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+///
+///     let err = aioloop::to_thread(|| -> u32 { panic!("boom") }).await.unwrap_err();
+///     assert_eq!(err.panic_message(), Some("boom"));
+/// });
+/// ```
+#[track_caller]
+pub fn to_thread<F, T>(f: F) -> ToThread<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let core = context::expect_current("to_thread");
+    let (sender, receiver) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(ConcurrentError::Panicked);
+        let _ = sender.send(outcome);
+    });
+    match core.remote.blocking_pool().submit(job) {
+        Ok(()) => ToThread {
+            receiver: Some(receiver),
+            failed: None,
+        },
+        Err(err) => ToThread {
+            receiver: None,
+            failed: Some(TaskError::Panicked(Box::new(format!(
+                "aioloop::to_thread: could not start a thread: {err}"
+            )))),
+        },
+    }
+}
+
+/// asyncio's `loop.run_in_executor(None, f)`: the same as [`to_thread`], on the loop's default
+/// (and only) executor, its blocking pool.
+///
+/// ```
+/// let n = aioloop::run(async { aioloop::run_in_executor(|| 40 + 2).await.unwrap() });
+/// assert_eq!(n, 42);
+/// ```
+#[track_caller]
+pub fn run_in_executor<F, T>(f: F) -> ToThread<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    to_thread(f)
+}
+
+/// The future of a blocking call sent to a thread by [`to_thread`] or [`run_in_executor`]:
+/// `Ok(value)`, or `Err(TaskError::Panicked(..))` if the closure panicked.
+pub struct ToThread<T> {
+    receiver: Option<Receiver<T>>,
+    failed: Option<TaskError>,
+}
+
+impl<T> Future for ToThread<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(error) = self.failed.take() {
+            return Poll::Ready(Err(error));
+        }
+        let receiver = self
+            .receiver
+            .as_mut()
+            .expect("aioloop: a ToThread was polled after it returned its outcome");
+        let outcome = match receiver.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(outcome) => outcome,
+        };
+        self.receiver = None;
+        Poll::Ready(outcome.map_err(|error| match error {
+            ConcurrentError::Panicked(payload) => TaskError::Panicked(payload),
+            // The pool dropped the closure unrun: its loop closed.
+            _ => TaskError::Cancelled,
+        }))
+    }
+}
+
+impl<T> fmt::Debug for ToThread<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match (&self.receiver, &self.failed) {
+            (_, Some(_)) => "failed",
+            (Some(receiver), None) => receiver.state_name(),
+            (None, None) => "taken",
+        };
+        f.debug_struct("ToThread").field("state", &state).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    #[test]
+    fn bounded_and_idle_threads_exit() {
+        let pool = Pool::new(2, Duration::from_millis(50));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (done_tx, done_rx) = mpsc::channel();
+        for _ in 0..6 {
+            let (running, peak, done_tx) = (running.clone(), peak.clone(), done_tx.clone());
+            pool.submit(Box::new(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(20));
+                running.fetch_sub(1, Ordering::SeqCst);
+                done_tx.send(()).unwrap();
+            }))
+            .unwrap();
+        }
+        for _ in 0..6 {
+            done_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2, "the bound is reached and kept");
+        assert_eq!(pool.counts().0, 2);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pool.counts().0 != 0 {
+            assert!(Instant::now() < deadline, "idle threads did not exit");
+            thread::sleep(Duration::from_millis(10));
+        }
+        // A new job after the idle exit starts a thread again.
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || tx.send(7).unwrap())).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 7);
+    }
+
+    #[test]
+    fn an_idle_thread_is_reused() {
+        let pool = Pool::new(4, Duration::from_secs(10));
+        for i in 0..5 {
+            let (tx, rx) = mpsc::channel();
+            pool.submit(Box::new(move || tx.send(i).unwrap())).unwrap();
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), i);
+            // Wait for the worker to go idle before the next job.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while pool.counts().1 != 1 {
+                assert!(Instant::now() < deadline);
+                thread::yield_now();
+            }
+        }
+        assert_eq!(pool.counts(), (1, 1), "one thread served all five jobs");
+        pool.shutdown();
+    }
+
+    #[test]
+    fn shutdown_drops_queued_jobs_and_refuses_new_ones() {
+        let pool = Pool::new(1, Duration::from_secs(10));
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        pool.submit(Box::new(move || {
+            let _ = gate_rx.recv();
+        }))
+        .unwrap();
+        struct Flag(Arc<AtomicUsize>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let flag = Flag(dropped.clone());
+        pool.submit(Box::new(move || drop(flag))).unwrap();
+        pool.shutdown();
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "the queued job was dropped unrun"
+        );
+        assert!(pool.submit(Box::new(|| {})).is_err());
+        let _ = gate_tx.send(()); // (fails if the worker never started the first job)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pool.counts().0 != 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the worker did not exit after shutdown"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! A one-shot channel for tasks on one loop: one value, sent once, from a [`Sender`] to an
+//! awaitable [`Receiver`]. The local counterpart of `tokio::sync::oneshot`, without atomics
+//! (both halves are `!Send`). asyncio code uses a `Future` for this; use
+//! [`aioloop::Future`](crate::Future) when several tasks must see the value.
+//!
+//! ```
+//! use aioloop::sync::oneshot;
+//!
+//! aioloop::run(async {
+//!     let (tx, rx) = oneshot::channel();
+//!     aioloop::spawn(async move { tx.send(6 * 7).unwrap() });
+//!     assert_eq!(rx.await, Ok(42));
+//!
+//!     let (tx, rx) = oneshot::channel::<i32>();
+//!     drop(tx);
+//!     assert_eq!(rx.await, Err(oneshot::RecvError));
+//! });
+//! ```
+
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// Creates a one-shot channel: the [`Sender`] sends one value, the [`Receiver`] awaits it.
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Rc::new(Shared {
+        value: Cell::new(None),
+        waker: Cell::new(None),
+        sender_gone: Cell::new(false),
+        receiver_gone: Cell::new(false),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
+}
+
+struct Shared<T> {
+    value: Cell<Option<T>>,
+    /// The receiver's waker while it waits.
+    waker: Cell<Option<Waker>>,
+    /// The sender has sent or was dropped: no value will come after `value`.
+    sender_gone: Cell<bool>,
+    receiver_gone: Cell<bool>,
+}
+
+/// The sending half of a [`channel`]. Dropping it without sending makes the receiver's await
+/// fail with [`RecvError`].
+pub struct Sender<T> {
+    shared: Rc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value` and wakes the receiver.
+    ///
+    /// # Errors
+    /// Gives `value` back if the [`Receiver`] was dropped.
+    pub fn send(self, value: T) -> Result<(), T> {
+        if self.shared.receiver_gone.get() {
+            return Err(value);
+        }
+        self.shared.value.set(Some(value));
+        Ok(()) // dropping `self` wakes the receiver
+    }
+
+    /// True once the [`Receiver`] was dropped: a value sent now would be given back.
+    pub fn is_closed(&self) -> bool {
+        self.shared.receiver_gone.get()
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.shared.sender_gone.set(true);
+        if let Some(waker) = self.shared.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The receiving half of a [`channel`]: a future resolving to the value, or to [`RecvError`]
+/// if the [`Sender`] was dropped without sending.
+pub struct Receiver<T> {
+    shared: Rc<Shared<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Takes the value if it has been sent, without waiting.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] if nothing was sent yet, [`TryRecvError::Closed`] if the sender
+    /// is gone without sending (or the value was already taken).
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.shared.value.take() {
+            Some(value) => Ok(value),
+            None if self.shared.sender_gone.get() => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let shared = &*self.shared;
+        if let Some(value) = shared.value.take() {
+            return Poll::Ready(Ok(value));
+        }
+        if shared.sender_gone.get() {
+            return Poll::Ready(Err(RecvError));
+        }
+        let waker = match shared.waker.take() {
+            Some(old) if old.will_wake(cx.waker()) => old,
+            _ => cx.waker().clone(),
+        };
+        shared.waker.set(Some(waker));
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.shared.receiver_gone.set(true);
+        drop(self.shared.value.take());
+        drop(self.shared.waker.take());
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").finish_non_exhaustive()
+    }
+}
+
+/// The [`Sender`] was dropped without sending a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecvError;
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the oneshot sender was dropped without sending")
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// Why [`Receiver::try_recv`] returned no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// Nothing was sent yet.
+    Empty,
+    /// The sender is gone and no value is (still) there.
+    Closed,
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("no value was sent yet"),
+            TryRecvError::Closed => f.write_str("the oneshot sender is gone"),
+        }
+    }
+}
+
+impl std::error::Error for TryRecvError {}

@@ -1,0 +1,243 @@
+//! The waiter list shared by every primitive of this module: a FIFO of parked tasks.
+//!
+//! Entries live in a [`Slab`] (no allocation per waiter once it has grown) and are linked into a
+//! doubly linked FIFO through their slab keys, so pushing, notifying the first waiter and
+//! removing any waiter are all O(1).
+//!
+//! An entry is in one of two states:
+//! - **waiting**: linked into the FIFO, holding the waker of the future that owns it;
+//! - **notified**: unlinked by [`WaitList::notify_one`] / [`WaitList::notify_all`], but still in
+//!   the slab until its owner sees it ([`WaitList::poll_notified`]) or is dropped
+//!   ([`WaitList::remove`]).
+//!
+//! That second state is what makes the primitives cancellation-safe: a future dropped after it
+//! was notified but before it ran learns so from `remove` and passes the notification (the lock,
+//! the permit, the wake-up for a queue item) on to the next waiter.
+//!
+//! The owner of an entry keeps its key and must hand it back exactly once, through
+//! `poll_notified` returning true or through `remove`; keys are therefore never stale. Wakers
+//! are returned to the caller, who wakes them after releasing its `RefCell` borrow.
+
+use std::cell::RefCell;
+use std::task::{Context, Poll, Waker};
+
+use slab::Slab;
+
+const NIL: usize = usize::MAX;
+
+struct Entry {
+    /// The owner's waker while waiting; a no-op waker once it has been handed out.
+    waker: Waker,
+    prev: usize,
+    next: usize,
+    notified: bool,
+}
+
+/// A FIFO of waiting futures; see the module docs.
+pub(crate) struct WaitList {
+    entries: Slab<Entry>,
+    head: usize,
+    tail: usize,
+}
+
+impl Default for WaitList {
+    fn default() -> Self {
+        WaitList {
+            entries: Slab::new(),
+            head: NIL,
+            tail: NIL,
+        }
+    }
+}
+
+impl WaitList {
+    /// Appends a waiting entry for `waker`; returns its key.
+    pub(crate) fn push(&mut self, waker: &Waker) -> usize {
+        let key = self.entries.insert(Entry {
+            waker: waker.clone(),
+            prev: self.tail,
+            next: NIL,
+            notified: false,
+        });
+        match self.tail {
+            NIL => self.head = key,
+            tail => self.entries[tail].next = key,
+        }
+        self.tail = key;
+        key
+    }
+
+    /// For the owner of `key`, when its future is polled: if the entry was notified, frees it and
+    /// returns true (the key is spent). Otherwise refreshes the stored waker and returns false.
+    pub(crate) fn poll_notified(&mut self, key: usize, waker: &Waker) -> bool {
+        let entry = &mut self.entries[key];
+        if entry.notified {
+            self.entries.remove(key);
+            return true;
+        }
+        if !entry.waker.will_wake(waker) {
+            entry.waker = waker.clone();
+        }
+        false
+    }
+
+    /// Frees `key` (its owner is going away); returns true if it had been notified, in which
+    /// case the owner must pass on whatever the notification carried.
+    pub(crate) fn remove(&mut self, key: usize) -> bool {
+        let notified = self.entries[key].notified;
+        if !notified {
+            self.unlink(key);
+        }
+        self.entries.remove(key);
+        notified
+    }
+
+    /// Notifies the first waiting entry; returns its waker, to be woken by the caller once its
+    /// borrow has ended. `None` if nobody waits.
+    pub(crate) fn notify_one(&mut self) -> Option<Waker> {
+        let key = self.head;
+        if key == NIL {
+            return None;
+        }
+        self.unlink(key);
+        let entry = &mut self.entries[key];
+        entry.notified = true;
+        Some(std::mem::replace(&mut entry.waker, Waker::noop().clone()))
+    }
+
+    /// Notifies every waiting entry, in FIFO order; returns their wakers.
+    pub(crate) fn notify_all(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        while let Some(waker) = self.notify_one() {
+            wakers.push(waker);
+        }
+        wakers
+    }
+
+    fn unlink(&mut self, key: usize) {
+        let (prev, next) = {
+            let entry = &self.entries[key];
+            (entry.prev, entry.next)
+        };
+        match prev {
+            NIL => self.head = next,
+            prev => self.entries[prev].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            next => self.entries[next].prev = prev,
+        }
+    }
+}
+
+/// Wakes every waker of `wakers` (call it after the borrow that produced them has ended).
+pub(crate) fn wake_all(wakers: Vec<Waker>) {
+    wakers.into_iter().for_each(Waker::wake);
+}
+
+/// The poll of a future that waits its turn on `list` (`key` is its entry, `None` before it
+/// queues). On the first poll, `take_now` takes what the future waits for if that is available
+/// at once; otherwise the future queues. Once queued, it is ready when notified: the notifier
+/// has handed it the lock, the permit, or the news.
+pub(crate) fn poll_turn(
+    list: &RefCell<WaitList>,
+    key: &mut Option<usize>,
+    cx: &mut Context<'_>,
+    take_now: impl FnOnce() -> bool,
+) -> Poll<()> {
+    match *key {
+        None if take_now() => Poll::Ready(()),
+        None => {
+            *key = Some(list.borrow_mut().push(cx.waker()));
+            Poll::Pending
+        }
+        Some(entry) => {
+            if list.borrow_mut().poll_notified(entry, cx.waker()) {
+                *key = None;
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The drop of a [`poll_turn`] future: leaves `list`; true if it had been notified, in which
+/// case the caller passes on what it was handed.
+pub(crate) fn leave(list: &RefCell<WaitList>, key: Option<usize>) -> bool {
+    key.is_some_and(|entry| list.borrow_mut().remove(entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    struct Tagged(usize, Arc<AtomicUsize>);
+
+    impl Wake for Tagged {
+        fn wake(self: Arc<Self>) {
+            self.1.store(self.0, Ordering::SeqCst);
+        }
+    }
+
+    fn waker(tag: usize, seen: &Arc<AtomicUsize>) -> Waker {
+        Waker::from(Arc::new(Tagged(tag, seen.clone())))
+    }
+
+    #[test]
+    fn notifies_in_fifo_order_and_skips_removed_entries() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let mut list = WaitList::default();
+        let a = list.push(&waker(1, &seen));
+        let b = list.push(&waker(2, &seen));
+        let c = list.push(&waker(3, &seen));
+        assert!(!list.remove(b), "b was waiting, not notified");
+
+        list.notify_one().unwrap().wake();
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+        list.notify_one().unwrap().wake();
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        assert!(list.notify_one().is_none());
+        assert_eq!(list.head, NIL);
+
+        assert!(list.poll_notified(a, Waker::noop()));
+        assert!(list.remove(c), "c was notified but never polled");
+        assert!(list.entries.is_empty());
+    }
+
+    #[test]
+    fn poll_refreshes_the_waker_of_a_waiting_entry() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let mut list = WaitList::default();
+        let a = list.push(&waker(1, &seen));
+        assert!(!list.poll_notified(a, &waker(7, &seen)));
+        let wakers = list.notify_all();
+        assert_eq!(wakers.len(), 1);
+        wake_all(wakers);
+        assert_eq!(seen.load(Ordering::SeqCst), 7);
+    }
+
+    #[test]
+    fn unlinking_head_middle_and_tail_keeps_the_chain() {
+        let mut list = WaitList::default();
+        let keys: Vec<_> = (0..5).map(|_| list.push(Waker::noop())).collect();
+        list.remove(keys[0]);
+        list.remove(keys[2]);
+        list.remove(keys[4]);
+        let mut order = Vec::new();
+        while list.notify_one().is_some() {
+            let newly = keys
+                .iter()
+                .copied()
+                .find(|&k| list.entries.get(k).is_some_and(|e| e.notified) && !order.contains(&k));
+            order.push(newly.unwrap());
+        }
+        assert_eq!(order, [keys[1], keys[3]]);
+        assert_eq!(list.head, NIL);
+        assert_eq!(list.tail, NIL);
+    }
+}

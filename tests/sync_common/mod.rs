@@ -1,0 +1,34 @@
+//! Helpers shared by the sync_* integration tests.
+
+#![allow(dead_code)] // each test file uses a subset
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use aioloop::{yield_now, Task, TaskError};
+
+/// A log the tasks of a test append to.
+pub type Log<T = i32> = Rc<RefCell<Vec<T>>>;
+
+pub fn log<T>() -> Log<T> {
+    Rc::new(RefCell::new(Vec::new()))
+}
+
+/// Gives the loop `n` iterations (asyncio's `await asyncio.sleep(0)`, `n` times).
+pub async fn ticks(n: usize) {
+    for _ in 0..n {
+        yield_now().await;
+    }
+}
+
+/// Awaits `task`, failing the test instead of hanging if it has not finished within 100
+/// iterations (a lost wake-up or a deadlock).
+pub async fn finish<T: 'static>(task: Task<T>) -> Result<T, TaskError> {
+    for _ in 0..100 {
+        if task.is_done() {
+            return task.await;
+        }
+        yield_now().await;
+    }
+    panic!("{} did not finish: a lost wake-up or a deadlock", task.name());
+}

@@ -1,0 +1,150 @@
+//! `aioloop::sync::{Semaphore, BoundedSemaphore}`: asyncio's test_locks.SemaphoreTests, ported.
+
+mod sync_common;
+
+use aioloop::spawn;
+use aioloop::sync::{BoundedSemaphore, Semaphore};
+use sync_common::{finish, log, ticks, Log};
+
+/// A task that takes a permit for good (asyncio's bare `await sem.acquire()`) and logs `i`.
+fn acquirer(sem: &Semaphore, result: &Log, i: i32) -> aioloop::Task<()> {
+    let (sem, result) = (sem.clone(), result.clone());
+    spawn(async move {
+        sem.acquire().await.forget();
+        result.borrow_mut().push(i);
+    })
+}
+
+/// asyncio's `test_acquire`: permits go to waiters one per release, first come first served.
+#[aioloop::test]
+async fn permits_go_to_waiters_in_fifo_order() {
+    let sem = Semaphore::new(3);
+    let result = log();
+    let first: Vec<_> = (1..=3).map(|i| acquirer(&sem, &result, i)).collect();
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [1, 2, 3]);
+    assert!(sem.locked());
+
+    let waiting: Vec<_> = (4..=6).map(|i| acquirer(&sem, &result, i)).collect();
+    ticks(1).await;
+    assert_eq!(result.borrow().len(), 3);
+
+    sem.release();
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [1, 2, 3, 4]);
+    assert!(sem.try_acquire().is_none(), "no permit is free while tasks wait");
+
+    sem.release();
+    sem.release();
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [1, 2, 3, 4, 5, 6]);
+    for t in first.into_iter().chain(waiting) {
+        finish(t).await.unwrap();
+    }
+    assert_eq!(sem.available(), 0);
+}
+
+/// asyncio's `test_acquire_cancel_before_awoken`: two waiters cancelled in the iteration in
+/// which a permit is released; the permit travels past both to the third, not the fourth.
+#[aioloop::test]
+async fn a_permit_handed_to_cancelled_waiters_is_passed_on() {
+    let sem = Semaphore::new(0);
+    let result = log();
+    let tasks: Vec<_> = (1..=4).map(|i| acquirer(&sem, &result, i)).collect();
+    ticks(1).await;
+    tasks[0].cancel();
+    tasks[1].cancel();
+    sem.release();
+    ticks(2).await;
+    assert_eq!(*result.borrow(), [3]);
+    assert!(tasks[2].is_done());
+    assert!(!tasks[3].is_done());
+    assert_eq!(sem.available(), 0);
+    sem.release();
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [3, 4]);
+}
+
+/// A permit guard gives its permit back on drop; waiters are served in order, and a waiter
+/// cancelled while queued is skipped.
+#[aioloop::test]
+async fn guards_release_fifo_skipping_a_cancelled_waiter() {
+    let sem = Semaphore::new(1);
+    let order = log();
+    let permit = sem.acquire().await;
+    let tasks: Vec<_> = (1..=3)
+        .map(|i| {
+            let (sem, order) = (sem.clone(), order.clone());
+            spawn(async move {
+                let _permit = sem.acquire().await;
+                order.borrow_mut().push(i);
+                ticks(2).await;
+            })
+        })
+        .collect();
+    ticks(1).await;
+    tasks[1].cancel();
+    ticks(1).await;
+    drop(permit);
+    assert!(sem.locked(), "handed to task 1, not freed");
+    for t in tasks {
+        let _ = finish(t).await;
+    }
+    assert_eq!(*order.borrow(), [1, 3]);
+    assert_eq!(sem.available(), 1);
+}
+
+#[aioloop::test]
+async fn try_acquire_available_and_locked() {
+    let sem = Semaphore::new(2);
+    let a = sem.try_acquire().unwrap();
+    assert_eq!(sem.available(), 1);
+    assert!(!sem.locked());
+    let b = sem.try_acquire().unwrap();
+    assert!(sem.locked());
+    assert!(sem.try_acquire().is_none());
+    drop((a, b));
+    assert_eq!(sem.available(), 2);
+    sem.release(); // a plain semaphore may grow
+    assert_eq!(sem.available(), 3);
+}
+
+/// asyncio's `test_release_not_acquired` / `test_release_no_waiters` for BoundedSemaphore.
+#[aioloop::test]
+async fn bounded_semaphore_refuses_a_release_past_its_initial_value() {
+    let sem = BoundedSemaphore::new(2);
+    assert!(sem.release().is_err(), "nothing acquired yet");
+    assert_eq!(sem.available(), 2, "the failed release changed nothing");
+
+    sem.acquire().await.forget();
+    sem.acquire().await.forget();
+    assert!(sem.locked());
+    sem.release().unwrap();
+    sem.release().unwrap();
+    let err = sem.release().unwrap_err();
+    assert!(err.to_string().contains("released too many times"), "{err}");
+    assert_eq!(sem.available(), 2);
+
+    let permit = sem.acquire().await;
+    drop(permit);
+    assert_eq!(sem.available(), 2);
+}
+
+/// A bounded semaphore hands a released permit to a waiter like a plain one.
+#[aioloop::test]
+async fn bounded_semaphore_release_wakes_a_waiter() {
+    let sem = BoundedSemaphore::new(1);
+    sem.acquire().await.forget();
+    let waiter = spawn({
+        let sem = sem.clone();
+        async move {
+            sem.acquire().await.forget();
+        }
+    });
+    ticks(1).await;
+    sem.release().unwrap();
+    finish(waiter).await.unwrap();
+    assert!(sem.locked());
+    assert!(sem.release().is_ok());
+    assert!(sem.release().is_err());
+}
