@@ -38,6 +38,8 @@ mod error;
 mod event_loop;
 mod exception;
 mod future;
+mod io;
+pub mod net;
 mod reactor;
 #[allow(dead_code)] // the Call variant and is_closed serve LoopHandle (threads issue)
 mod remote;
