@@ -43,6 +43,7 @@ pub mod net;
 mod reactor;
 #[allow(dead_code)] // the Call variant and is_closed serve LoopHandle (threads issue)
 mod remote;
+pub mod streams;
 mod task;
 pub mod time;
 
