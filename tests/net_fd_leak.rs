@@ -65,19 +65,19 @@ fn drop_a_loop_with_open_sockets() {
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (a, b) = UnixStream::pair().unwrap();
         // Tasks that wait on their sockets forever, and a pending read with a waker stored.
-        aioloop::spawn(async move {
+        drop(aioloop::spawn(async move {
             let _keep = (listener, udp, a);
             pending::<()>().await
-        });
-        aioloop::spawn(async move {
+        }));
+        drop(aioloop::spawn(async move {
             let mut buf = [0; 8];
             let _ = server.read(&mut buf).await;
             pending::<()>().await
-        });
-        aioloop::spawn(async move {
+        }));
+        drop(aioloop::spawn(async move {
             let _ = client.write_all(b"x").await;
             let _ = b.read(&mut [0; 1]).await;
-        });
+        }));
         aioloop::sleep(Duration::from_millis(5)).await;
     });
     assert!(fd_count() > before);

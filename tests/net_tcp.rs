@@ -14,7 +14,7 @@ async fn echo_server() -> (SocketAddr, aioloop::Task<()>) {
     let task = aioloop::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
-            aioloop::spawn(async move {
+            drop(aioloop::spawn(async move {
                 let mut buf = vec![0; 16 * 1024];
                 loop {
                     match stream.read(&mut buf).await {
@@ -26,7 +26,7 @@ async fn echo_server() -> (SocketAddr, aioloop::Task<()>) {
                         }
                     }
                 }
-            });
+            }));
         }
     });
     (addr, task)

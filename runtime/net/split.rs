@@ -103,11 +103,6 @@ impl<S: Splittable> OwnedReadHalf<S> {
         }
         Ok(())
     }
-
-    /// The stream both halves share (for `peer_addr`, `local_addr`...).
-    pub fn as_ref(&self) -> &S {
-        &self.inner
-    }
 }
 
 impl<S: Splittable> OwnedWriteHalf<S> {
@@ -141,9 +136,18 @@ impl<S: Splittable> OwnedWriteHalf<S> {
     pub fn shutdown(&self) -> io::Result<()> {
         self.inner.shutdown_write_priv()
     }
+}
 
-    /// The stream both halves share.
-    pub fn as_ref(&self) -> &S {
+/// The stream both halves share (for `peer_addr`, `local_addr`...).
+impl<S: Splittable> AsRef<S> for OwnedReadHalf<S> {
+    fn as_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// The stream both halves share (for `peer_addr`, `local_addr`...).
+impl<S: Splittable> AsRef<S> for OwnedWriteHalf<S> {
+    fn as_ref(&self) -> &S {
         &self.inner
     }
 }
