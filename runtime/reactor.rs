@@ -3,12 +3,19 @@
 //! The reactor owns the `Poll`. Two tokens are reserved: [`WAKER_TOKEN`] for the remote queue's
 //! `mio::Waker` and [`TIMER_TOKEN`] for the precise wake-up timer. Neither needs dispatch: the
 //! loop drains the remote queue and advances its timers in every iteration anyway.
+//!
+//! Every other token belongs to an I/O registration in the [`IoSlots`] slab (generation-checked,
+//! see runtime/io/slots.rs). A poll records readiness there and collects the wakers it releases;
+//! the loop wakes them after its borrow of the reactor ends ([`Reactor::take_woken`]), since a
+//! waker may be a foreign one that runs arbitrary code.
 
 use std::io;
+use std::task::Waker;
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token};
 
+use crate::io::slots::{IoSlots, Ready, SlotId};
 use crate::time::timerfd::TimerFd;
 
 /// The token of the loop's `mio::Waker` (eventfd on Linux, EVFILT_USER on kqueue).
@@ -37,6 +44,10 @@ pub(crate) struct Reactor {
     armed: Option<u64>,
     /// How many I/O sources (sockets, pipes...) are registered.
     io_sources: usize,
+    /// The I/O registrations: readiness and wakers per source.
+    io: IoSlots,
+    /// Wakers released by the last poll, to be woken outside the reactor's borrow.
+    woken: Vec<Waker>,
 }
 
 impl Reactor {
@@ -55,6 +66,8 @@ impl Reactor {
             timer,
             armed: None,
             io_sources: 0,
+            io: IoSlots::default(),
+            woken: Vec::new(),
         })
     }
 
@@ -71,15 +84,60 @@ impl Reactor {
     }
 
     /// Counts a newly registered I/O source.
-    #[allow(dead_code)] // used by the network layer
     pub(crate) fn add_io_source(&mut self) {
         self.io_sources += 1;
     }
 
     /// Forgets a deregistered I/O source.
-    #[allow(dead_code)] // used by the network layer
     pub(crate) fn remove_io_source(&mut self) {
         self.io_sources = self.io_sources.saturating_sub(1);
+    }
+
+    /// Registers `source` (edge-triggered, as mio always is) under a fresh slot.
+    pub(crate) fn register(
+        &mut self,
+        source: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> io::Result<SlotId> {
+        let id = self.io.insert();
+        if let Err(err) = self.poll.registry().register(source, id.token(), interest) {
+            self.io.remove(id);
+            return Err(err);
+        }
+        self.add_io_source();
+        Ok(id)
+    }
+
+    /// Deregisters `source` and frees its slot; returns the slot's wakers, for the caller to
+    /// drop outside its borrow. Idempotent per `id`.
+    pub(crate) fn deregister(
+        &mut self,
+        source: &mut impl mio::event::Source,
+        id: SlotId,
+    ) -> Option<[Option<Waker>; 2]> {
+        let wakers = self.io.remove(id)?;
+        // An error (the fd is already closed) leaves nothing registered either way.
+        let _ = self.poll.registry().deregister(source);
+        self.remove_io_source();
+        Some(wakers)
+    }
+
+    /// The registrations' readiness and wakers.
+    pub(crate) fn io(&mut self) -> &mut IoSlots {
+        &mut self.io
+    }
+
+    /// Moves out the wakers the last poll released (the caller wakes them outside its borrow,
+    /// then hands the emptied `Vec` back through [`Reactor::restore_woken`]).
+    pub(crate) fn take_woken(&mut self) -> Vec<Waker> {
+        std::mem::take(&mut self.woken)
+    }
+
+    /// Gives back the emptied buffer of [`Reactor::take_woken`] so its allocation is reused.
+    pub(crate) fn restore_woken(&mut self, buf: Vec<Waker>) {
+        if self.woken.is_empty() {
+            self.woken = buf;
+        }
     }
 
     /// Turns a wait into mio's timeout, arming the precise timer when there is one.
@@ -102,13 +160,14 @@ impl Reactor {
         }
     }
 
-    /// Waits for readiness as `wait` allows, then calls `on_event` for each I/O event (not the
-    /// remote waker's or the timer's). An interrupted wait counts as a wait with no events.
+    /// Waits for readiness as `wait` allows, then records each I/O event (not the remote
+    /// waker's or the timer's) in its registration, collecting the wakers it releases for
+    /// [`Reactor::take_woken`]. An interrupted wait counts as a wait with no events.
     /// Returns the number of I/O events.
     ///
     /// # Panics
     /// If the OS poll fails for any other reason: the loop cannot go on without its poller.
-    pub(crate) fn poll(&mut self, wait: Wait, mut on_event: impl FnMut(&mio::event::Event)) -> usize {
+    pub(crate) fn poll(&mut self, wait: Wait) -> usize {
         let timeout = self.timeout(wait);
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
@@ -120,9 +179,9 @@ impl Reactor {
             match event.token() {
                 WAKER_TOKEN => {}
                 TIMER_TOKEN => self.armed = None,
-                _ => {
+                token => {
                     io_events += 1;
-                    on_event(event);
+                    self.io.dispatch(token, Ready::from_event(event), &mut self.woken);
                 }
             }
         }

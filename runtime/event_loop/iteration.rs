@@ -226,12 +226,27 @@ impl Core {
             self.advance_paused_clock(paused && !busy, next);
             return;
         }
-        let io_events = self.reactor.borrow_mut().poll(wait, |_event| {});
+        let io_events = self.reactor.borrow_mut().poll(wait);
         StatCells::bump(&self.stats.io_events, io_events as u64);
         if parked {
             self.remote.unpark();
         }
+        self.wake_io();
         self.advance_paused_clock(paused && !busy && io_events == 0, next);
+    }
+
+    /// Step 4: wakes the tasks whose I/O became ready. The wakers were collected by the poll;
+    /// they are woken (and dropped) after the reactor's borrow ends, since a foreign waker may
+    /// run arbitrary code, even code that registers a socket.
+    fn wake_io(&self) {
+        let mut woken = self.reactor.borrow_mut().take_woken();
+        if woken.is_empty() {
+            return self.reactor.borrow_mut().restore_woken(woken);
+        }
+        for waker in woken.drain(..) {
+            waker.wake();
+        }
+        self.reactor.borrow_mut().restore_woken(woken);
     }
 
     /// Virtual time: when the loop is `idle` under a paused clock and nothing else became

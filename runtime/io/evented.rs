@@ -1,0 +1,139 @@
+//! [`PollEvented`]: a mio source that owns its registration; dropping it deregisters the
+//! source, then closes it.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Read, Write};
+use std::task::{Context, Poll};
+
+use super::registration::Registration;
+use super::slots::Direction;
+
+/// A registered mio source.
+pub(crate) struct PollEvented<E: mio::event::Source> {
+    io: Option<E>,
+    registration: Registration,
+}
+
+impl<E: mio::event::Source> PollEvented<E> {
+    /// Registers `io` with the running loop.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub(crate) fn new(mut io: E, what: &str) -> io::Result<Self> {
+        let registration = Registration::new(&mut io, what)?;
+        Ok(PollEvented {
+            io: Some(io),
+            registration,
+        })
+    }
+
+    /// The source.
+    pub(crate) fn get_ref(&self) -> &E {
+        self.io
+            .as_ref()
+            .expect("a PollEvented holds its source until dropped")
+    }
+
+    /// Deregisters the source and hands it back, open.
+    pub(crate) fn into_inner(mut self) -> E {
+        let mut io = self
+            .io
+            .take()
+            .expect("a PollEvented holds its source until dropped");
+        self.registration.deregister(&mut io);
+        io
+    }
+
+    /// Runs `op` on the source once `dir` is ready, retrying after `WouldBlock`.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut(&E) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        self.registration.poll_io(cx, dir, || op(io))
+    }
+
+    /// The future form of [`PollEvented::poll_io`].
+    pub(crate) async fn async_io<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(cx, dir, &mut op)).await
+    }
+
+    /// Runs `op` once, without waiting.
+    pub(crate) fn try_io<R>(&self, dir: Direction, op: impl FnOnce(&E) -> io::Result<R>) -> io::Result<R> {
+        let io = self.get_ref();
+        self.registration.try_io(dir, || op(io))
+    }
+
+    /// Waits until `dir` is ready.
+    pub(crate) async fn ready(&self, dir: Direction) {
+        poll_fn(|cx| self.registration.poll_ready(cx, dir)).await
+    }
+}
+
+impl<E> PollEvented<E>
+where
+    E: mio::event::Source,
+    for<'a> &'a E: Read + Write,
+{
+    /// Reads from a stream. A short read means the socket's buffer is drained: the readiness
+    /// is cleared then, saving the `WouldBlock` syscall the next read would meet (the next
+    /// arrival of data is a new edge).
+    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        let result = self.poll_io(cx, Direction::Read, |mut io| io.read(buf));
+        if let Poll::Ready(Ok(n)) = result {
+            if n > 0 && n < len {
+                self.registration.clear_readiness(Direction::Read);
+            }
+        }
+        result
+    }
+
+    /// Writes to a stream; a short write means the socket's buffer is full (readiness cleared).
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let result = self.poll_io(cx, Direction::Write, |mut io| io.write(buf));
+        if let Poll::Ready(Ok(n)) = result {
+            if n > 0 && n < buf.len() {
+                self.registration.clear_readiness(Direction::Write);
+            }
+        }
+        result
+    }
+
+    /// Writes several buffers with one syscall.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len: usize = bufs.iter().map(|buf| buf.len()).sum();
+        let result = self.poll_io(cx, Direction::Write, |mut io| io.write_vectored(bufs));
+        if let Poll::Ready(Ok(n)) = result {
+            if n > 0 && n < len {
+                self.registration.clear_readiness(Direction::Write);
+            }
+        }
+        result
+    }
+}
+
+impl<E: mio::event::Source> Drop for PollEvented<E> {
+    fn drop(&mut self) {
+        if let Some(mut io) = self.io.take() {
+            self.registration.deregister(&mut io);
+        }
+    }
+}
+
+impl<E: mio::event::Source + std::fmt::Debug> std::fmt::Debug for PollEvented<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.io.fmt(f)
+    }
+}

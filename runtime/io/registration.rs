@@ -1,0 +1,115 @@
+//! [`Registration`]: one I/O source's entry in its loop's reactor, and the readiness loop that
+//! every socket operation runs through.
+
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::slots::{Direction, SlotId};
+use crate::context;
+use crate::event_loop::Core;
+
+/// A source registered with a loop's reactor. It does not own the source: the owner
+/// ([`PollEvented`](super::evented::PollEvented)) deregisters it before closing it.
+pub(crate) struct Registration {
+    core: Rc<Core>,
+    id: SlotId,
+}
+
+impl Registration {
+    /// Registers `source` with the running loop for both directions.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread; `what` names the caller in the message.
+    #[track_caller]
+    pub(crate) fn new(source: &mut impl mio::event::Source, what: &str) -> io::Result<Self> {
+        let core = context::expect_current(what);
+        assert!(
+            !core.closed.get(),
+            "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
+        );
+        let id = core
+            .reactor
+            .borrow_mut()
+            .register(source, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        Ok(Registration { core, id })
+    }
+
+    /// Ready if the OS reported `dir` ready since the last `WouldBlock`; otherwise stores the
+    /// context's waker for `dir` (one waker per direction: the last poller wins).
+    ///
+    /// # Panics
+    /// If the waker would have to be stored while another loop (or none) runs on this thread:
+    /// a socket belongs to the loop that created it and would never be woken elsewhere.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
+        let (ready, old) = self
+            .core
+            .reactor
+            .borrow_mut()
+            .io()
+            .poll_ready(self.id, dir, cx.waker());
+        drop(old);
+        if ready {
+            return Poll::Ready(());
+        }
+        self.assert_on_own_loop();
+        Poll::Pending
+    }
+
+    #[track_caller]
+    fn assert_on_own_loop(&self) {
+        let own = context::with_current(|core| Rc::ptr_eq(core, &self.core));
+        assert!(
+            own == Some(true),
+            "aioloop: a socket was polled outside the event loop that created it (sockets belong \
+             to their loop: create them inside the loop that uses them)"
+        );
+    }
+
+    /// Forgets `dir`'s readiness: the last operation met `WouldBlock` or drained the buffer.
+    pub(crate) fn clear_readiness(&self, dir: Direction) {
+        self.core.reactor.borrow_mut().io().clear(self.id, dir);
+    }
+
+    /// True if `dir` is ready as far as the reactor knows (registers no waker).
+    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
+        self.core.reactor.borrow_mut().io().is_ready(self.id, dir)
+    }
+
+    /// Runs `op` once `dir` is ready; on `WouldBlock` clears the readiness and waits again.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            if self.poll_ready(cx, dir).is_pending() {
+                return Poll::Pending;
+            }
+            match op() {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(dir),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Runs `op` without waiting: `WouldBlock` if `dir` is not ready (or `op` says so, which
+    /// clears the readiness).
+    pub(crate) fn try_io<R>(&self, dir: Direction, op: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+        if !self.is_ready(dir) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let result = op();
+        if matches!(&result, Err(err) if err.kind() == io::ErrorKind::WouldBlock) {
+            self.clear_readiness(dir);
+        }
+        result
+    }
+
+    /// Removes the source from the reactor. Call once, before the source is closed.
+    pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
+        let wakers = self.core.reactor.borrow_mut().deregister(source, self.id);
+        drop(wakers);
+    }
+}

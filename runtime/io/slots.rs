@@ -1,0 +1,311 @@
+//! The reactor's slab of I/O registrations: per source, the readiness the OS last reported and
+//! one waker per direction.
+//!
+//! A registration's mio `Token` packs `(generation << 32) | key`. The generation is a 31-bit
+//! counter bumped on every registration, so an event carrying the token of a deregistered
+//! source never reaches a later occupant of the same key (a stale event is dropped), and no
+//! token ever equals the reserved `usize::MAX` (remote waker) or `usize::MAX - 1` (timerfd).
+//!
+//! Readiness is edge-triggered: an event sets bits, an operation that meets `WouldBlock`
+//! clears its direction's bit (and waits for the next edge). No event can arrive between an
+//! operation and the clearing that follows it: events are dispatched only by the loop, between
+//! task polls. "Read closed" and "write closed" (the peer's FIN, a hang-up) are final and never
+//! cleared: the edge that reported them will not come again, so a read that clears the
+//! readable bit after a short read must still find the stream ready to report its EOF.
+
+use std::task::Waker;
+
+use mio::Token;
+use slab::Slab;
+
+/// A direction of readiness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Readable (also: read side closed, error).
+    Read,
+    /// Writable (also: write side closed, error).
+    Write,
+}
+
+impl Direction {
+    /// The clearable bit.
+    fn bit(self) -> u8 {
+        match self {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        }
+    }
+
+    /// Every bit that makes the direction ready.
+    fn mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED,
+            Direction::Write => WRITABLE | WRITE_CLOSED,
+        }
+    }
+}
+
+const READABLE: u8 = 1;
+const WRITABLE: u8 = 2;
+const READ_CLOSED: u8 = 4;
+const WRITE_CLOSED: u8 = 8;
+/// Generations live in 31 bits: the top bit of a token is always clear.
+const GEN_MASK: u32 = 0x7FFF_FFFF;
+
+/// What an event reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ready {
+    pub(crate) read: bool,
+    pub(crate) write: bool,
+    pub(crate) read_closed: bool,
+    pub(crate) write_closed: bool,
+}
+
+impl Ready {
+    /// Reduces a mio event. An error wakes both directions, whose next operation reports it.
+    pub(crate) fn from_event(event: &mio::event::Event) -> Self {
+        let error = event.is_error();
+        Ready {
+            read: event.is_readable() || error,
+            write: event.is_writable() || error,
+            read_closed: event.is_read_closed(),
+            write_closed: event.is_write_closed(),
+        }
+    }
+
+    fn bits(self) -> u8 {
+        let mut bits = 0;
+        for (on, bit) in [
+            (self.read, READABLE),
+            (self.write, WRITABLE),
+            (self.read_closed, READ_CLOSED),
+            (self.write_closed, WRITE_CLOSED),
+        ] {
+            if on {
+                bits |= bit;
+            }
+        }
+        bits
+    }
+}
+
+struct Slot {
+    gen: u32,
+    ready: u8,
+    read_waker: Option<Waker>,
+    write_waker: Option<Waker>,
+}
+
+/// The slab of registrations.
+#[derive(Default)]
+pub(crate) struct IoSlots {
+    slots: Slab<Slot>,
+    next_gen: u32,
+}
+
+/// A registration's address in the slab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SlotId {
+    key: u32,
+    gen: u32,
+}
+
+impl SlotId {
+    /// The mio token for this registration.
+    pub(crate) fn token(self) -> Token {
+        Token(((self.gen as usize) << 32) | self.key as usize)
+    }
+
+    fn from_token(token: Token) -> Self {
+        SlotId {
+            key: token.0 as u32,
+            gen: (token.0 >> 32) as u32,
+        }
+    }
+}
+
+impl IoSlots {
+    /// How many sources are registered.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// A new slot with no readiness: the OS reports the source's current state as a first edge
+    /// once it is registered.
+    pub(crate) fn insert(&mut self) -> SlotId {
+        let gen = self.next_gen;
+        self.next_gen = (gen + 1) & GEN_MASK;
+        let entry = self.slots.vacant_entry();
+        let key = u32::try_from(entry.key()).expect("aioloop: more than 2^32 I/O registrations");
+        entry.insert(Slot {
+            gen,
+            ready: 0,
+            read_waker: None,
+            write_waker: None,
+        });
+        SlotId { key, gen }
+    }
+
+    fn get_mut(&mut self, id: SlotId) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(id.key as usize)
+            .filter(|slot| slot.gen == id.gen)
+    }
+
+    /// Frees a slot; returns its wakers so the caller drops them outside any borrow.
+    pub(crate) fn remove(&mut self, id: SlotId) -> Option<[Option<Waker>; 2]> {
+        self.get_mut(id)?;
+        let slot = self.slots.remove(id.key as usize);
+        Some([slot.read_waker, slot.write_waker])
+    }
+
+    /// Records an event for `token`; pushes the wakers it releases onto `woken`. A token whose
+    /// generation does not match the slot's occupant (a stale event) is ignored.
+    pub(crate) fn dispatch(&mut self, token: Token, ready: Ready, woken: &mut Vec<Waker>) {
+        let Some(slot) = self.get_mut(SlotId::from_token(token)) else {
+            return;
+        };
+        let bits = ready.bits();
+        slot.ready |= bits;
+        if bits & Direction::Read.mask() != 0 {
+            woken.extend(slot.read_waker.take());
+        }
+        if bits & Direction::Write.mask() != 0 {
+            woken.extend(slot.write_waker.take());
+        }
+    }
+
+    /// True if `dir` is ready. Otherwise stores `waker` for it and returns false with the
+    /// waker it replaced (to be dropped outside any borrow). A missing slot counts as ready,
+    /// so the operation runs and reports its own error.
+    pub(crate) fn poll_ready(&mut self, id: SlotId, dir: Direction, waker: &Waker) -> (bool, Option<Waker>) {
+        let Some(slot) = self.get_mut(id) else {
+            return (true, None);
+        };
+        if slot.ready & dir.mask() != 0 {
+            return (true, None);
+        }
+        let stored = match dir {
+            Direction::Read => &mut slot.read_waker,
+            Direction::Write => &mut slot.write_waker,
+        };
+        match stored {
+            Some(old) if old.will_wake(waker) => (false, None),
+            _ => (false, stored.replace(waker.clone())),
+        }
+    }
+
+    /// True if `dir` is ready (no waker is stored).
+    pub(crate) fn is_ready(&self, id: SlotId, dir: Direction) -> bool {
+        self.slots
+            .get(id.key as usize)
+            .filter(|slot| slot.gen == id.gen)
+            .is_none_or(|slot| slot.ready & dir.mask() != 0)
+    }
+
+    /// Forgets `dir`'s readiness after an operation met `WouldBlock` (or a short transfer
+    /// showed the socket buffer is drained / full).
+    pub(crate) fn clear(&mut self, id: SlotId, dir: Direction) {
+        if let Some(slot) = self.get_mut(id) {
+            slot.ready &= !dir.bit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    const BOTH: Ready = Ready {
+        read: true,
+        write: true,
+        read_closed: false,
+        write_closed: false,
+    };
+
+    #[test]
+    fn tokens_never_hit_the_reserved_values() {
+        let id = SlotId {
+            key: u32::MAX,
+            gen: GEN_MASK,
+        };
+        assert!(id.token().0 < usize::MAX - 1);
+        assert_eq!(SlotId::from_token(id.token()), id);
+    }
+
+    #[test]
+    fn a_stale_event_never_reaches_the_next_occupant() {
+        let mut slots = IoSlots::default();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut woken = Vec::new();
+        for _ in 0..100_000 {
+            let old = slots.insert();
+            slots.remove(old).unwrap();
+            let new = slots.insert();
+            assert_eq!(old.key, new.key, "the slab reuses the key");
+            assert!(!slots.poll_ready(new, Direction::Read, &waker).0);
+            assert!(!slots.poll_ready(new, Direction::Write, &waker).0);
+            slots.dispatch(old.token(), BOTH, &mut woken);
+            assert!(woken.is_empty());
+            assert!(!slots.is_ready(new, Direction::Read));
+            assert!(slots.remove(old).is_none(), "a stale id frees nothing");
+            slots.remove(new).unwrap();
+        }
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(slots.len(), 0);
+    }
+
+    #[test]
+    fn events_set_readiness_and_release_one_waker_per_direction() {
+        let mut slots = IoSlots::default();
+        let id = slots.insert();
+        let waker = Waker::noop();
+        assert!(!slots.poll_ready(id, Direction::Read, waker).0);
+        assert!(!slots.poll_ready(id, Direction::Write, waker).0);
+        let mut woken = Vec::new();
+        slots.dispatch(
+            id.token(),
+            Ready {
+                read: true,
+                ..Ready::default()
+            },
+            &mut woken,
+        );
+        assert_eq!(woken.len(), 1);
+        assert!(slots.poll_ready(id, Direction::Read, waker).0);
+        assert!(!slots.is_ready(id, Direction::Write));
+        slots.clear(id, Direction::Read);
+        assert!(!slots.is_ready(id, Direction::Read));
+        woken.clear();
+        slots.dispatch(id.token(), BOTH, &mut woken);
+        assert_eq!(woken.len(), 1, "only the write waker was still stored");
+    }
+
+    #[test]
+    fn closed_states_are_never_cleared() {
+        let mut slots = IoSlots::default();
+        let id = slots.insert();
+        let mut woken = Vec::new();
+        let hangup = Ready {
+            read: true,
+            read_closed: true,
+            ..Ready::default()
+        };
+        slots.dispatch(id.token(), hangup, &mut woken);
+        slots.clear(id, Direction::Read);
+        assert!(slots.is_ready(id, Direction::Read), "EOF must stay visible");
+        assert!(!slots.is_ready(id, Direction::Write));
+    }
+}

@@ -1,0 +1,35 @@
+//! Networking: TCP, UDP and Unix sockets driven by the loop's reactor (epoll / kqueue), the
+//! "I/O coroutines" of asyncio's low-level socket API.
+//!
+//! Every socket registers with the loop running on the current thread when it is created
+//! (creating one with no running loop panics with a clear message) and belongs to that loop.
+//! Registration is edge-triggered; dropping a socket deregisters and closes it. The reactor
+//! keeps one waker per direction and socket: one task may wait to read and one to write.
+//!
+//! Streams ([`TcpStream`], [`UnixStream`] and their split halves) implement
+//! `futures_io::{AsyncRead, AsyncWrite}`; with the `tokio-io` cargo feature they also implement
+//! tokio's `AsyncRead`/`AsyncWrite`, so hyper (through hyper-util's `TokioIo`) and tokio-util's
+//! codecs run on aioloop. The high-level API, asyncio's streams, is [`crate::streams`].
+//!
+//! To use more than one core, run one loop per core, each accepting on its own
+//! `SO_REUSEPORT` listener: [`TcpListener::bind_reuseport`] and [`run_per_core`].
+
+mod addr;
+mod per_core;
+pub(crate) mod split;
+pub(crate) mod stream_impl;
+mod tcp_listener;
+mod tcp_stream;
+mod udp;
+mod unix_datagram;
+mod unix_listener;
+mod unix_stream;
+
+pub use per_core::{available_cores, run_per_core};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Splittable};
+pub use tcp_listener::TcpListener;
+pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix_datagram::UnixDatagram;
+pub use unix_listener::UnixListener;
+pub use unix_stream::UnixStream;

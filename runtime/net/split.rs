@@ -1,0 +1,241 @@
+//! Owned read and write halves of a stream ([`TcpStream`](super::TcpStream),
+//! [`UnixStream`](super::UnixStream)), for a reader task and a writer task.
+//!
+//! Both halves share the stream through an `Rc` (a loop is single-threaded, so no lock): the
+//! reactor keeps one waker per direction, so the read half and the write half each wake their
+//! own task.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+pub(crate) mod sealed {
+    use std::io::{self, IoSlice};
+    use std::task::{Context, Poll};
+
+    /// The operations a half needs from its stream.
+    pub trait Sealed {
+        fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+        fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+        fn poll_write_vectored_priv(
+            &self,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>>;
+        fn shutdown_write_priv(&self) -> io::Result<()>;
+    }
+}
+
+/// A stream that [`into_split`](super::TcpStream::into_split) can split: [`TcpStream`](super::TcpStream)
+/// and [`UnixStream`](super::UnixStream). Sealed.
+pub trait Splittable: sealed::Sealed {}
+
+/// The read half of a stream, from `into_split`. Implements `futures_io::AsyncRead` (and
+/// tokio's with the `tokio-io` feature).
+pub struct OwnedReadHalf<S: Splittable> {
+    inner: Rc<S>,
+}
+
+/// The write half of a stream, from `into_split`. Implements `futures_io::AsyncWrite` (and
+/// tokio's with the `tokio-io` feature). Dropping it shuts the write side down (the peer reads
+/// EOF) unless [`OwnedWriteHalf::forget`] was called.
+pub struct OwnedWriteHalf<S: Splittable> {
+    inner: Rc<S>,
+    shutdown_on_drop: bool,
+}
+
+pub(crate) fn split<S: Splittable>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
+    let inner = Rc::new(stream);
+    (
+        OwnedReadHalf { inner: inner.clone() },
+        OwnedWriteHalf {
+            inner,
+            shutdown_on_drop: true,
+        },
+    )
+}
+
+/// The halves given to [`OwnedReadHalf::reunite`] came from different streams; they are
+/// handed back.
+pub struct ReuniteError<S: Splittable>(pub OwnedReadHalf<S>, pub OwnedWriteHalf<S>);
+
+impl<S: Splittable> fmt::Debug for ReuniteError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReuniteError(..)")
+    }
+}
+
+impl<S: Splittable> fmt::Display for ReuniteError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same stream")
+    }
+}
+
+impl<S: Splittable> std::error::Error for ReuniteError<S> {}
+
+impl<S: Splittable> OwnedReadHalf<S> {
+    /// Puts the stream back together; fails if `write` belongs to another stream.
+    pub fn reunite(self, mut write: OwnedWriteHalf<S>) -> Result<S, ReuniteError<S>> {
+        if !Rc::ptr_eq(&self.inner, &write.inner) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        drop(write);
+        Ok(Rc::try_unwrap(self.inner)
+            .unwrap_or_else(|_| unreachable!("the two halves hold the only references")))
+    }
+
+    /// Reads some bytes into `buf`: `Ok(0)` means EOF.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.inner.poll_read_priv(cx, buf)).await
+    }
+
+    /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
+    pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read(buf).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => buf = &mut buf[n..],
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Splittable> OwnedWriteHalf<S> {
+    /// Puts the stream back together; fails if `read` belongs to another stream.
+    pub fn reunite(self, read: OwnedReadHalf<S>) -> Result<S, ReuniteError<S>> {
+        read.reunite(self)
+    }
+
+    /// Drops the half without shutting the write side down.
+    pub fn forget(mut self) {
+        self.shutdown_on_drop = false;
+    }
+
+    /// Writes some bytes of `buf`; returns how many.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.inner.poll_write_priv(cx, buf)).await
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Shuts the write side down now (the peer reads EOF).
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.inner.shutdown_write_priv()
+    }
+}
+
+/// The stream both halves share (for `peer_addr`, `local_addr`...).
+impl<S: Splittable> AsRef<S> for OwnedReadHalf<S> {
+    fn as_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// The stream both halves share (for `peer_addr`, `local_addr`...).
+impl<S: Splittable> AsRef<S> for OwnedWriteHalf<S> {
+    fn as_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Splittable> Drop for OwnedWriteHalf<S> {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            let _ = self.inner.shutdown_write_priv();
+        }
+    }
+}
+
+impl<S: Splittable + fmt::Debug> fmt::Debug for OwnedReadHalf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedReadHalf").field(&*self.inner).finish()
+    }
+}
+
+impl<S: Splittable + fmt::Debug> fmt::Debug for OwnedWriteHalf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("OwnedWriteHalf").field(&*self.inner).finish()
+    }
+}
+
+impl<S: Splittable> futures_io::AsyncRead for OwnedReadHalf<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_priv(cx, buf)
+    }
+}
+
+impl<S: Splittable> futures_io::AsyncWrite for OwnedWriteHalf<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown_write_priv())
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl<S: Splittable> tokio::io::AsyncRead for OwnedReadHalf<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = std::task::ready!(self.inner.poll_read_priv(cx, buf.initialize_unfilled()))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl<S: Splittable> tokio::io::AsyncWrite for OwnedWriteHalf<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.inner.shutdown_write_priv())
+    }
+}

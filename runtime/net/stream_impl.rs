@@ -1,0 +1,282 @@
+//! The methods and trait impls that [`TcpStream`](super::TcpStream) and
+//! [`UnixStream`](super::UnixStream) share, written once as a macro over a struct whose field
+//! `io` is a `PollEvented` of a mio stream.
+
+/// Inherent I/O methods, `futures_io::{AsyncRead, AsyncWrite}` (and with the `tokio-io`
+/// feature tokio's traits) for `$ty` and `&$ty`, and the split plumbing.
+macro_rules! impl_stream_io {
+    ($ty:ident) => {
+        impl $ty {
+            /// Waits until the stream is readable (data, EOF or an error is waiting). It may
+            /// report readiness that a following `try_read` finds gone: retry then.
+            pub async fn readable(&self) -> std::io::Result<()> {
+                self.io.ready($crate::io::Direction::Read).await;
+                Ok(())
+            }
+
+            /// Waits until the stream is writable.
+            pub async fn writable(&self) -> std::io::Result<()> {
+                self.io.ready($crate::io::Direction::Write).await;
+                Ok(())
+            }
+
+            /// Reads what is available without waiting: `Ok(0)` at EOF, `WouldBlock` if nothing is.
+            pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                use std::io::Read;
+                self.io
+                    .try_io($crate::io::Direction::Read, |mut io| io.read(buf))
+            }
+
+            /// Writes what the socket buffer takes without waiting (`WouldBlock` if nothing).
+            pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                use std::io::Write;
+                self.io
+                    .try_io($crate::io::Direction::Write, |mut io| io.write(buf))
+            }
+
+            /// Reads some bytes into `buf`, waiting until some are available: `Ok(0)` means
+            /// EOF (or an empty `buf`).
+            pub async fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::future::poll_fn(|cx| self.io.poll_read(cx, buf)).await
+            }
+
+            /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
+            pub async fn read_exact(&self, mut buf: &mut [u8]) -> std::io::Result<()> {
+                while !buf.is_empty() {
+                    match self.read(buf).await? {
+                        0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                        n => buf = &mut buf[n..],
+                    }
+                }
+                Ok(())
+            }
+
+            /// Writes some bytes of `buf`, waiting until the socket takes any; returns how many.
+            pub async fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
+            }
+
+            /// Writes all of `buf`, waiting as the socket buffer fills up.
+            pub async fn write_all(&self, mut buf: &[u8]) -> std::io::Result<()> {
+                while !buf.is_empty() {
+                    match self.write(buf).await? {
+                        0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                        n => buf = &buf[n..],
+                    }
+                }
+                Ok(())
+            }
+
+            /// Polls a read into `buf` (the building block of the `AsyncRead` impls).
+            pub fn poll_read(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read(cx, buf)
+            }
+
+            /// Polls a write of `buf` (the building block of the `AsyncWrite` impls).
+            pub fn poll_write(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write(cx, buf)
+            }
+
+            /// Polls a vectored write (one `writev` for several buffers).
+            pub fn poll_write_vectored(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
+            /// Shuts down the read, write or both halves of the connection (`shutdown(2)`);
+            /// after `Shutdown::Write` the peer reads EOF.
+            pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+                self.io.get_ref().shutdown(how)
+            }
+
+            /// Takes the socket's pending error (`SO_ERROR`), if any.
+            pub fn take_error(&self) -> std::io::Result<Option<std::io::Error>> {
+                self.io.get_ref().take_error()
+            }
+
+            /// Splits the stream into a read half and a write half that can move into
+            /// different tasks; [`OwnedReadHalf::reunite`](crate::net::OwnedReadHalf::reunite)
+            /// puts them back together. Dropping the write half shuts the write side down.
+            pub fn into_split(
+                self,
+            ) -> (
+                $crate::net::OwnedReadHalf<$ty>,
+                $crate::net::OwnedWriteHalf<$ty>,
+            ) {
+                $crate::net::split::split(self)
+            }
+        }
+
+        impl $crate::net::split::sealed::Sealed for $ty {
+            fn poll_read_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_read(cx, buf)
+            }
+
+            fn poll_write_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn shutdown_write_priv(&self) -> std::io::Result<()> {
+                $crate::net::stream_impl::shutdown_write_ok(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        impl $crate::net::split::Splittable for $ty {}
+
+        $crate::net::stream_impl::impl_async_traits!($ty, |s| s);
+        $crate::net::stream_impl::impl_async_traits!(&$ty, |s| s);
+    };
+}
+
+/// `futures_io` (and tokio) read/write traits for `$ty`, given how to reach the stream.
+macro_rules! impl_async_traits {
+    ($ty:ty, |$s:ident| $stream:expr) => {
+        $crate::net::stream_impl::impl_async_traits!(@impl [] $ty, |$s| $stream);
+    };
+    (@impl [$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
+        impl<$($gen)*> futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $stream.io.poll_read(cx, buf)
+            }
+        }
+
+        impl<$($gen)*> futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $stream.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $stream.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts the write side down: the peer reads EOF.
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                std::task::Poll::Ready($crate::net::stream_impl::shutdown_write_ok(
+                    $stream.io.get_ref().shutdown(std::net::Shutdown::Write),
+                ))
+            }
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl<$($gen)*> tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                let unfilled = buf.initialize_unfilled();
+                let n = std::task::ready!($stream.io.poll_read(cx, unfilled))?;
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl<$($gen)*> tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $stream.io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $stream.io.poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $s = &*self;
+                std::task::Poll::Ready($crate::net::stream_impl::shutdown_write_ok(
+                    $stream.io.get_ref().shutdown(std::net::Shutdown::Write),
+                ))
+            }
+        }
+    };
+}
+
+pub(crate) use impl_async_traits;
+pub(crate) use impl_stream_io;
+
+/// A write shutdown of a connection the peer already closed is not an error worth reporting
+/// from `close`: the goal (no more writes) holds.
+pub(crate) fn shutdown_write_ok(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(err) if err.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,143 @@
+//! [`TcpListener`]: accepts TCP connections.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::task::{ready, Context, Poll};
+
+use super::addr::first_ok;
+use super::TcpStream;
+use crate::io::{Direction, PollEvented};
+
+/// A TCP socket listening for connections, registered with the running loop: asyncio's
+/// `loop.create_server` at the socket level (see [`crate::streams::start_server`] for the
+/// high-level API).
+///
+/// One task at a time should wait in [`accept`](TcpListener::accept): the reactor keeps one
+/// waker per direction, and the last task to poll is the one woken.
+///
+/// ```
+/// use aioloop::net::{TcpListener, TcpStream};
+///
+/// aioloop::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     let client = aioloop::spawn(async move {
+///         let stream = TcpStream::connect(addr).await.unwrap();
+///         stream.write_all(b"ping").await.unwrap();
+///         let mut buf = [0; 4];
+///         stream.read_exact(&mut buf).await.unwrap();
+///         buf
+///     });
+///     let (stream, _peer) = listener.accept().await.unwrap();
+///     let mut buf = [0; 4];
+///     stream.read_exact(&mut buf).await.unwrap();
+///     stream.write_all(b"pong").await.unwrap();
+///     assert_eq!(&buf, b"ping");
+///     assert_eq!(&client.await.unwrap(), b"pong");
+/// });
+/// ```
+pub struct TcpListener {
+    io: PollEvented<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds a listener to `addr` (`SO_REUSEADDR` set, backlog 1024); port 0 picks a free
+    /// port. With several resolved addresses, the first that binds wins. Host names are
+    /// resolved with the standard (blocking) resolver.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        first_ok(addr, |addr| Self::from_mio(mio::net::TcpListener::bind(addr)?))
+    }
+
+    /// Binds a listener with `SO_REUSEPORT` (and `SO_REUSEADDR`) set, so that several
+    /// listeners (one per loop, one loop per core) can bind the same address and the kernel
+    /// spreads incoming connections across them. See [`crate::net::run_per_core`].
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        first_ok(addr, |addr| {
+            let domain = socket2::Domain::for_address(addr);
+            let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+            socket.set_reuse_address(true)?;
+            socket.set_reuse_port(true)?;
+            socket.set_nonblocking(true)?;
+            socket.bind(&addr.into())?;
+            socket.listen(1024)?;
+            Self::from_mio(mio::net::TcpListener::from_std(socket.into()))
+        })
+    }
+
+    /// Wraps a standard listener (switched to non-blocking mode) and registers it with the
+    /// running loop.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        Self::from_mio(mio::net::TcpListener::from_std(listener))
+    }
+
+    #[track_caller]
+    fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: PollEvented::new(listener, "TcpListener::bind")?,
+        })
+    }
+
+    /// Deregisters the listener and returns it as a standard listener (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// Waits for a connection; returns the connected stream and the peer's address.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection (the building block of [`TcpListener::accept`]).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, addr) = ready!(self.io.poll_io(cx, Direction::Read, |listener| listener.accept()))?;
+        Poll::Ready(TcpStream::from_mio(stream).map(|stream| (stream, addr)))
+    }
+
+    /// The address the listener is bound to (with the port the OS picked for port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Sets the IP time-to-live of accepted sockets.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for TcpListener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

@@ -1,0 +1,158 @@
+//! [`TcpStream`]: a TCP connection.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use super::addr::resolve;
+use super::stream_impl::impl_stream_io;
+use crate::io::{Direction, PollEvented};
+
+/// A TCP connection registered with the running loop.
+///
+/// Reads and writes are inherent `async` methods taking `&self` ([`read`](TcpStream::read),
+/// [`write_all`](TcpStream::write_all)...), and the stream implements
+/// `futures_io::{AsyncRead, AsyncWrite}` (with the `tokio-io` feature also tokio's), for `TcpStream`
+/// and `&TcpStream`. One task may wait to read and one to write at the same time; for
+/// separate reader and writer tasks use [`into_split`](TcpStream::into_split).
+///
+/// Dropping the stream deregisters it from the reactor and closes the socket.
+pub struct TcpStream {
+    pub(crate) io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`: a non-blocking `connect`, then a wait for writability, then the
+    /// socket's `SO_ERROR` decides (so a closed port gives `ConnectionRefused`). With several
+    /// resolved addresses each is tried in turn and the last error is returned. Host names are
+    /// resolved with the standard (blocking) resolver.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in resolve(addr)? {
+            match Self::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last = Some(err),
+            }
+        }
+        Err(last.expect("resolve returns at least one address"))
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = TcpStream {
+            io: PollEvented::new(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?,
+        };
+        stream.io.ready(Direction::Write).await;
+        if let Some(err) = stream.io.get_ref().take_error()? {
+            return Err(err);
+        }
+        match stream.io.get_ref().peer_addr() {
+            Ok(_) => Ok(stream),
+            // Writable without an error but not connected: the connection failed and the
+            // error was consumed; a read reports it.
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => {
+                let mut byte = [0u8];
+                match stream.try_read(&mut byte) {
+                    Err(err) => Err(err),
+                    Ok(_) => Err(io::ErrorKind::NotConnected.into()),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Wraps a connected standard stream (switched to non-blocking mode) and registers it
+    /// with the running loop.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        Self::from_mio(mio::net::TcpStream::from_std(stream))
+    }
+
+    #[track_caller]
+    pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollEvented::new(stream, "TcpStream::from_std")?,
+        })
+    }
+
+    /// Deregisters the stream and returns it as a standard stream (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes closing the socket reset the connection
+    /// (the peer gets `ConnectionReset`).
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
+    }
+
+    /// The `SO_LINGER` setting.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        socket2::SockRef::from(self.io.get_ref()).linger()
+    }
+
+    /// Sets the IP time-to-live.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Reads without consuming: waits until data is available, then copies it into `buf`.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Read, |io| io.peek(buf)).await
+    }
+}
+
+impl_stream_io!(TcpStream);
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

@@ -1,0 +1,163 @@
+//! [`UnixDatagram`]: Unix-domain datagrams.
+
+use std::fmt;
+use std::io;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+use crate::io::{Direction, PollEvented};
+
+/// A Unix-domain datagram socket registered with the running loop.
+///
+/// ```
+/// use aioloop::net::UnixDatagram;
+///
+/// aioloop::run(async {
+///     let (a, b) = UnixDatagram::pair().unwrap();
+///     a.send(b"one").await.unwrap();
+///     let mut buf = [0; 8];
+///     let n = b.recv(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"one");
+/// });
+/// ```
+pub struct UnixDatagram {
+    io: PollEvented<mio::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Binds a socket to the file `path` (which must not exist).
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        Self::from_mio(mio::net::UnixDatagram::bind(path)?)
+    }
+
+    /// A socket bound to no address (it can send, and receive replies once connected).
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        Self::from_mio(mio::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair of anonymous sockets.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = mio::net::UnixDatagram::pair()?;
+        Ok((Self::from_mio(a)?, Self::from_mio(b)?))
+    }
+
+    /// Wraps a standard socket (switched to non-blocking mode) and registers it with the
+    /// running loop.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        socket.set_nonblocking(true)?;
+        Self::from_mio(mio::net::UnixDatagram::from_std(socket))
+    }
+
+    #[track_caller]
+    fn from_mio(socket: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            io: PollEvented::new(socket, "UnixDatagram::bind")?,
+        })
+    }
+
+    /// Deregisters the socket and returns it as a standard socket (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// Sets the default peer for [`send`](UnixDatagram::send) and [`recv`](UnixDatagram::recv).
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.io.get_ref().connect(path)
+    }
+
+    /// Sends one datagram to the socket at `path`.
+    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io
+            .async_io(Direction::Write, |io| io.send_to(buf, path))
+            .await
+    }
+
+    /// Receives one datagram; returns its length and the sender's address.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.async_io(Direction::Read, |io| io.recv_from(buf)).await
+    }
+
+    /// Sends one datagram to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Write, |io| io.send(buf)).await
+    }
+
+    /// Receives one datagram from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(Direction::Read, |io| io.recv(buf)).await
+    }
+
+    /// Receives without waiting (`WouldBlock` if no datagram is queued).
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Direction::Read, |io| io.recv_from(buf))
+    }
+
+    /// Waits until a datagram (or an error) is waiting.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await;
+        Ok(())
+    }
+
+    /// Waits until the socket can send.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await;
+        Ok(())
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Shuts down reading, writing or both.
+    pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixDatagram")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+impl std::os::fd::AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for UnixDatagram {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

@@ -1,0 +1,98 @@
+//! [`UnixStream`]: a Unix-domain stream connection.
+
+use std::fmt;
+use std::io;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+use super::stream_impl::impl_stream_io;
+use crate::io::{Direction, PollEvented};
+
+/// A Unix-domain stream connection registered with the running loop. It has the same I/O
+/// methods and traits as [`TcpStream`](super::TcpStream): inherent `async` reads and writes on
+/// `&self`, `futures_io::{AsyncRead, AsyncWrite}` (and tokio's with the `tokio-io` feature),
+/// [`into_split`](UnixStream::into_split).
+pub struct UnixStream {
+    pub(crate) io: PollEvented<mio::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket file `path` (non-blocking connect, then `SO_ERROR`).
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let stream = Self::from_mio(mio::net::UnixStream::connect(path)?)?;
+        stream.io.ready(Direction::Write).await;
+        if let Some(err) = stream.io.get_ref().take_error()? {
+            return Err(err);
+        }
+        Ok(stream)
+    }
+
+    /// A connected pair of anonymous streams (`socketpair(2)`).
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = mio::net::UnixStream::pair()?;
+        Ok((Self::from_mio(a)?, Self::from_mio(b)?))
+    }
+
+    /// Wraps a connected standard stream (switched to non-blocking mode) and registers it
+    /// with the running loop.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        Self::from_mio(mio::net::UnixStream::from_std(stream))
+    }
+
+    #[track_caller]
+    pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: PollEvented::new(stream, "UnixStream::connect")?,
+        })
+    }
+
+    /// Deregisters the stream and returns it as a standard stream (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        Ok(self.io.into_inner().into())
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+}
+
+impl_stream_io!(UnixStream);
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+impl std::os::fd::AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for UnixStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}

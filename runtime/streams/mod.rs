@@ -1,0 +1,87 @@
+//! asyncio's streams: the high-level API for network connections.
+//!
+//! | asyncio | aioloop |
+//! |---|---|
+//! | `open_connection(host, port)` | [`open_connection`]`(addr) -> (StreamReader, StreamWriter)` |
+//! | `start_server(cb, host, port)` | [`start_server`]`(handler, addr) -> Server` |
+//! | `open_unix_connection`, `start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
+//! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
+//! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
+//! | `IncompleteReadError`, `LimitOverrunError` | [`IncompleteReadError`], [`LimitOverrunError`] in [`StreamError`] |
+//!
+//! ```
+//! use aioloop::streams::{open_connection, start_server, StreamError};
+//!
+//! aioloop::run(async {
+//!     let server = start_server(
+//!         |mut reader, writer| async move {
+//!             let name = reader.readuntil(b"\0").await.unwrap();
+//!             writer.write(b"hello, ");
+//!             writer.write(&name[..name.len() - 1]);
+//!             writer.close();
+//!         },
+//!         "127.0.0.1:0",
+//!     )
+//!     .await
+//!     .unwrap();
+//!     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+//!     writer.write(b"loop\0");
+//!     writer.drain().await.unwrap();
+//!     let greeting = reader.readexactly(11).await.unwrap();
+//!     assert_eq!(greeting, b"hello, loop");
+//!     match reader.readexactly(1).await {
+//!         Err(StreamError::IncompleteRead(err)) => assert!(err.partial.is_empty()),
+//!         other => panic!("expected EOF, got {other:?}"),
+//!     }
+//!     assert!(reader.at_eof());
+//! });
+//! ```
+
+mod error;
+mod reader;
+mod server;
+mod writer;
+
+use std::io;
+use std::net::ToSocketAddrs;
+use std::path::Path;
+
+pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
+pub use reader::StreamReader;
+pub use server::{start_server, start_unix_server, Server};
+pub use writer::StreamWriter;
+
+use crate::net::{TcpStream, UnixStream};
+
+/// asyncio's default limit of `readuntil` / `readline` (64 KiB).
+pub const DEFAULT_LIMIT: usize = 64 * 1024;
+
+/// Connects to `addr` and returns a reader and a writer: asyncio's `open_connection`.
+/// `TCP_NODELAY` is set, as asyncio does.
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn open_connection(addr: impl ToSocketAddrs) -> io::Result<(StreamReader, StreamWriter)> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(tcp_pair(stream))
+}
+
+/// Connects to the Unix-domain socket at `path`: asyncio's `open_unix_connection`.
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn open_unix_connection(path: impl AsRef<Path>) -> io::Result<(StreamReader, StreamWriter)> {
+    Ok(unix_pair(UnixStream::connect(path).await?))
+}
+
+pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter) {
+    let peer = stream.peer_addr().ok();
+    let (read, write) = stream.into_split();
+    (StreamReader::new(read), StreamWriter::new(write, peer))
+}
+
+pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter) {
+    let (read, write) = stream.into_split();
+    (StreamReader::new(read), StreamWriter::new(write, None))
+}

@@ -1,0 +1,223 @@
+//! [`StreamReader`]: asyncio's buffered reader.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+
+use super::error::{IncompleteReadError, LimitOverrunError, StreamError};
+use super::DEFAULT_LIMIT;
+
+/// The smallest free space a read into the buffer gets.
+const MIN_READ: usize = 16 * 1024;
+
+/// A buffered reader over a byte stream: asyncio's `StreamReader`, as returned by
+/// [`open_connection`](super::open_connection) and handed to a
+/// [`start_server`](super::start_server) handler.
+///
+/// `readuntil` and `readline` look for their separator within a limit (64 KiB unless set
+/// otherwise), as asyncio does, so a peer cannot make the buffer grow without bound.
+pub struct StreamReader {
+    source: Pin<Box<dyn futures_io::AsyncRead>>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    limit: usize,
+}
+
+impl StreamReader {
+    /// A reader over any `futures_io::AsyncRead`, with the default limit.
+    pub fn new(source: impl futures_io::AsyncRead + 'static) -> Self {
+        StreamReader {
+            source: Box::pin(source),
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            eof: false,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
+    /// Sets the limit of `readuntil` / `readline` (asyncio's `limit=` argument).
+    ///
+    /// # Panics
+    /// If `limit` is 0.
+    pub fn set_limit(&mut self, limit: usize) {
+        assert!(limit > 0, "aioloop: a StreamReader's limit must be positive");
+        self.limit = limit;
+    }
+
+    /// The limit of `readuntil` / `readline`.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The bytes received and not yet consumed.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// True once the peer closed its side and the buffer is empty.
+    pub fn at_eof(&self) -> bool {
+        self.eof && self.start == self.end
+    }
+
+    /// Reads once more from the source into the buffer; returns the number of new bytes
+    /// (0 at EOF).
+    async fn fill(&mut self) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.buf.len() - self.end < MIN_READ {
+            if self.start > 0 && self.start >= (self.end - self.start) {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() - self.end < MIN_READ {
+                let grown = (self.buf.len() * 2).max(self.end + MIN_READ);
+                self.buf.resize(grown, 0);
+            }
+        }
+        let end = self.end;
+        let (source, buf) = (&mut self.source, &mut self.buf);
+        let n = poll_fn(|cx| source.as_mut().poll_read(cx, &mut buf[end..])).await?;
+        if n == 0 {
+            self.eof = true;
+        }
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Takes `n` buffered bytes.
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let out = self.buf[self.start..self.start + n].to_vec();
+        self.start += n;
+        out
+    }
+
+    /// Reads up to `n` bytes: what is buffered, or else what one read from the socket brings.
+    /// An empty `Vec` means EOF (or `n == 0`). asyncio's `read(n)`.
+    pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if self.start == self.end {
+            self.fill().await?;
+        }
+        let n = n.min(self.end - self.start);
+        Ok(self.take(n))
+    }
+
+    /// Reads until EOF: asyncio's `read()` / `read(-1)`.
+    pub async fn read_to_eof(&mut self) -> io::Result<Vec<u8>> {
+        while self.fill().await? > 0 {}
+        let n = self.end - self.start;
+        Ok(self.take(n))
+    }
+
+    /// Reads exactly `n` bytes: asyncio's `readexactly(n)`. At EOF before `n` bytes, the bytes
+    /// read are consumed and returned in [`StreamError::IncompleteRead`]; on an I/O error they
+    /// stay in the [`buffer`](StreamReader::buffer).
+    pub async fn readexactly(&mut self, n: usize) -> Result<Vec<u8>, StreamError> {
+        while self.end - self.start < n {
+            if self.eof {
+                let partial = self.take(self.end - self.start);
+                return Err(StreamError::IncompleteRead(IncompleteReadError {
+                    partial,
+                    expected: Some(n),
+                }));
+            }
+            self.fill().await?;
+        }
+        Ok(self.take(n))
+    }
+
+    /// Reads up to and including `separator`: asyncio's `readuntil(sep)`.
+    ///
+    /// - EOF first: the buffered bytes are consumed and returned in
+    ///   [`StreamError::IncompleteRead`] (`expected: None`).
+    /// - No separator within the [limit](StreamReader::limit): [`StreamError::LimitOverrun`],
+    ///   and the data stays in the buffer (it can be read again, with `read` for instance).
+    ///
+    /// # Panics
+    /// If `separator` is empty.
+    pub async fn readuntil(&mut self, separator: &[u8]) -> Result<Vec<u8>, StreamError> {
+        assert!(
+            !separator.is_empty(),
+            "aioloop: readuntil needs a non-empty separator"
+        );
+        let mut offset = 0;
+        loop {
+            let data = self.buffer();
+            if let Some(at) = find(&data[offset..], separator) {
+                let at = offset + at;
+                if at > self.limit {
+                    return Err(StreamError::LimitOverrun(LimitOverrunError {
+                        consumed: at,
+                        separator_found: true,
+                    }));
+                }
+                return Ok(self.take(at + separator.len()));
+            }
+            offset = (data.len() + 1).saturating_sub(separator.len());
+            if offset > self.limit {
+                return Err(StreamError::LimitOverrun(LimitOverrunError {
+                    consumed: offset,
+                    separator_found: false,
+                }));
+            }
+            if self.eof {
+                let partial = self.take(self.end - self.start);
+                return Err(StreamError::IncompleteRead(IncompleteReadError {
+                    partial,
+                    expected: None,
+                }));
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Reads one line, `\n` included: asyncio's `readline()`. At EOF it returns what is left
+    /// (possibly nothing) without an error. A line longer than the limit is an error,
+    /// [`StreamError::LimitOverrun`], and (as in asyncio, unlike `readuntil`) the overlong data
+    /// is discarded: up to and including its `\n` if that is buffered, else the whole buffer.
+    pub async fn readline(&mut self) -> Result<Vec<u8>, StreamError> {
+        match self.readuntil(b"\n").await {
+            Ok(line) => Ok(line),
+            Err(StreamError::IncompleteRead(err)) => Ok(err.partial),
+            Err(StreamError::LimitOverrun(err)) => {
+                let data = self.buffer();
+                let discard = match find(data, b"\n") {
+                    Some(at) => at + 1,
+                    None => data.len(),
+                };
+                self.start += discard;
+                Err(StreamError::LimitOverrun(err))
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() == 1 {
+        return haystack.iter().position(|&b| b == needle[0]);
+    }
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+impl fmt::Debug for StreamReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamReader")
+            .field("buffered", &(self.end - self.start))
+            .field("eof", &self.eof)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}

@@ -1,0 +1,229 @@
+//! [`start_server`] and [`Server`]: asyncio's `start_server`.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use super::{tcp_pair, unix_pair, StreamReader, StreamWriter};
+use crate::net::{TcpListener, UnixListener};
+use crate::Task;
+
+/// Starts a TCP server on `addr`: asyncio's `start_server(client_connected_cb, host, port)`.
+///
+/// The server accepts at once (as asyncio's `start_serving=True`); for every connection it
+/// spawns `handler(reader, writer)` as a task (`TCP_NODELAY` set, as asyncio does). Await
+/// [`Server::serve_forever`] to keep the caller until the server is closed.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use aioloop::streams::{open_connection, start_server};
+///
+/// aioloop::run(async {
+///     let server = start_server(
+///         |mut reader, writer| async move {
+///             while let Ok(line) = reader.readline().await {
+///                 if line.is_empty() {
+///                     break; // EOF
+///                 }
+///                 writer.write(&line);
+///                 if writer.drain().await.is_err() {
+///                     break;
+///                 }
+///             }
+///         },
+///         "127.0.0.1:0",
+///     )
+///     .await
+///     .unwrap();
+///     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+///     writer.write(b"hello\n");
+///     assert_eq!(reader.readline().await.unwrap(), b"hello\n");
+///     server.close();
+/// });
+/// ```
+pub async fn start_server<H, Fut>(handler: H, addr: impl ToSocketAddrs) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let shared = Rc::new(Shared::default());
+    let accept = accept_loop(shared.clone(), handler, Listener::Tcp(listener));
+    Ok(Server::new(shared, accept, Some(local)))
+}
+
+/// Starts a Unix-domain server on the socket file `path`: asyncio's `start_unix_server`.
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn start_unix_server<H, Fut>(handler: H, path: impl AsRef<Path>) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let listener = UnixListener::bind(path)?;
+    let shared = Rc::new(Shared::default());
+    let accept = accept_loop(shared.clone(), handler, Listener::Unix(listener));
+    Ok(Server::new(shared, accept, None))
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<(StreamReader, StreamWriter)> {
+        match self {
+            Listener::Tcp(listener) => {
+                let (stream, _) = listener.accept().await?;
+                let _ = stream.set_nodelay(true);
+                Ok(tcp_pair(stream))
+            }
+            Listener::Unix(listener) => Ok(unix_pair(listener.accept().await?.0)),
+        }
+    }
+}
+
+/// Spawns the accept loop: each connection is handled in its own task.
+fn accept_loop<H, Fut>(shared: Rc<Shared>, handler: H, listener: Listener) -> Task<()>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    crate::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((reader, writer)) => {
+                    let guard = ConnectionGuard::new(shared.clone());
+                    let conn = handler(reader, writer);
+                    drop(crate::spawn(async move {
+                        conn.await;
+                        drop(guard);
+                    }));
+                }
+                // Out of descriptors or a connection reset before it was accepted: the
+                // listener itself is fine; back off briefly instead of spinning.
+                Err(_) => crate::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
+    })
+}
+
+#[derive(Default)]
+struct Shared {
+    closed: Cell<bool>,
+    connections: Cell<usize>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl Shared {
+    fn wake_all(&self) {
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Counts a live connection handler.
+struct ConnectionGuard(Rc<Shared>);
+
+impl ConnectionGuard {
+    fn new(shared: Rc<Shared>) -> Self {
+        shared.connections.set(shared.connections.get() + 1);
+        ConnectionGuard(shared)
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.connections.set(self.0.connections.get() - 1);
+        if self.0.closed.get() && self.0.connections.get() == 0 {
+            self.0.wake_all();
+        }
+    }
+}
+
+/// A running server: asyncio's `Server`. Dropping it does not stop it (the accept task is
+/// detached, like any task); call [`close`](Server::close).
+pub struct Server {
+    shared: Rc<Shared>,
+    accept: RefCell<Option<Task<()>>>,
+    local: Option<SocketAddr>,
+}
+
+impl Server {
+    fn new(shared: Rc<Shared>, accept: Task<()>, local: Option<SocketAddr>) -> Self {
+        Server {
+            shared,
+            accept: RefCell::new(Some(accept)),
+            local,
+        }
+    }
+
+    /// The address the server listens on (TCP; `NotConnected` for a Unix server).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.local.ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+
+    /// True until [`close`](Server::close).
+    pub fn is_serving(&self) -> bool {
+        !self.shared.closed.get()
+    }
+
+    /// Stops accepting: the listening socket is closed (at the loop's next iteration).
+    /// Connections already accepted go on; [`wait_closed`](Server::wait_closed) waits for them.
+    pub fn close(&self) {
+        if self.shared.closed.replace(true) {
+            return;
+        }
+        let accept = self.accept.borrow_mut().take();
+        if let Some(accept) = accept {
+            accept.cancel();
+        }
+        self.shared.wake_all();
+    }
+
+    /// Waits until the server is closed (by [`close`](Server::close), from another task or a
+    /// handler): asyncio's `serve_forever()`.
+    pub async fn serve_forever(&self) {
+        poll_fn(|cx| {
+            if self.shared.closed.get() {
+                return Poll::Ready(());
+            }
+            self.shared.wakers.borrow_mut().push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Waits until the server is closed and every connection handler has returned (asyncio
+    /// 3.12's `wait_closed()`).
+    pub async fn wait_closed(&self) {
+        poll_fn(|cx| {
+            if self.shared.closed.get() && self.shared.connections.get() == 0 {
+                return Poll::Ready(());
+            }
+            self.shared.wakers.borrow_mut().push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local)
+            .field("serving", &self.is_serving())
+            .field("connections", &self.shared.connections.get())
+            .finish()
+    }
+}

@@ -1,0 +1,340 @@
+//! [`StreamWriter`]: asyncio's writer, with a write buffer, back-pressure and a background
+//! flush.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+/// asyncio's default high-water mark of a transport's write buffer.
+const DEFAULT_HIGH: usize = 64 * 1024;
+
+type Sink = Pin<Box<dyn futures_io::AsyncWrite>>;
+
+/// A writer over a byte stream: asyncio's `StreamWriter`, as returned by
+/// [`open_connection`](super::open_connection) and handed to a
+/// [`start_server`](super::start_server) handler.
+///
+/// [`write`](StreamWriter::write) never waits: it sends what the socket takes at once and
+/// buffers the rest, which a background task flushes as the socket drains.
+/// [`drain`](StreamWriter::drain) is the back-pressure point: it waits while the buffer is above
+/// its high-water mark (64 KiB by default) until it falls to the low-water mark (a quarter of
+/// it). Call `write` then `drain` in a loop, as in asyncio.
+///
+/// Dropping the writer closes it as [`close`](StreamWriter::close) does: buffered data is
+/// still sent, then the write side is shut down.
+pub struct StreamWriter {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    sink: RefCell<Option<Sink>>,
+    state: RefCell<State>,
+    peer: Option<SocketAddr>,
+}
+
+#[derive(Default)]
+struct State {
+    buf: Vec<u8>,
+    start: usize,
+    high: usize,
+    low: usize,
+    /// Set when the buffer grew past `high`, cleared when it fell to `low`.
+    paused: bool,
+    flushing: bool,
+    closing: bool,
+    closed: bool,
+    error: Option<(io::ErrorKind, String)>,
+    drain_wakers: Vec<Waker>,
+    close_wakers: Vec<Waker>,
+}
+
+impl State {
+    fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    fn error(&self) -> Option<io::Error> {
+        self.error
+            .as_ref()
+            .map(|(kind, message)| io::Error::new(*kind, message.clone()))
+    }
+}
+
+impl StreamWriter {
+    /// A writer over any `futures_io::AsyncWrite`; `peer` is what
+    /// [`peer_addr`](StreamWriter::peer_addr) reports. Its `poll_close` must end the stream
+    /// (for aioloop's write halves it shuts the write side down).
+    pub fn new(sink: impl futures_io::AsyncWrite + 'static, peer: Option<SocketAddr>) -> Self {
+        StreamWriter {
+            inner: Rc::new(Inner {
+                sink: RefCell::new(Some(Box::pin(sink))),
+                state: RefCell::new(State {
+                    high: DEFAULT_HIGH,
+                    low: DEFAULT_HIGH / 4,
+                    ..State::default()
+                }),
+                peer,
+            }),
+        }
+    }
+
+    /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.inner.peer
+    }
+
+    /// Sets the high- and low-water marks of the write buffer (asyncio's
+    /// `transport.set_write_buffer_limits`); `low` is capped at `high`.
+    pub fn set_write_buffer_limits(&self, high: usize, low: usize) {
+        let mut state = self.inner.state.borrow_mut();
+        state.high = high;
+        state.low = low.min(high);
+    }
+
+    /// How many bytes wait in the write buffer (asyncio's `transport.get_write_buffer_size()`).
+    pub fn buffered(&self) -> usize {
+        self.inner.state.borrow().buffered()
+    }
+
+    /// True once [`close`](StreamWriter::close) was called or the stream failed.
+    pub fn is_closing(&self) -> bool {
+        let state = self.inner.state.borrow();
+        state.closing || state.error.is_some()
+    }
+
+    /// Sends `data`, or buffers what the socket does not take at once. Never waits. A write
+    /// after `close`, or after the stream failed, is dropped (the next
+    /// [`drain`](StreamWriter::drain) reports the failure).
+    ///
+    /// # Panics
+    /// If data must be buffered and no loop is running on this thread.
+    pub fn write(&self, data: &[u8]) {
+        let mut state = self.inner.state.borrow_mut();
+        if state.closing || state.error.is_some() || data.is_empty() {
+            return;
+        }
+        let mut data = data;
+        if state.buffered() == 0 && !state.flushing {
+            drop(state);
+            match self.inner.write_now(data) {
+                Ok(n) => data = &data[n..],
+                Err(err) => return self.inner.fail(err),
+            }
+            if data.is_empty() {
+                return;
+            }
+            state = self.inner.state.borrow_mut();
+        }
+        if state.start > 0 && state.start >= state.buffered() {
+            let start = state.start;
+            state.buf.drain(..start);
+            state.start = 0;
+        }
+        state.buf.extend_from_slice(data);
+        if state.buffered() > state.high {
+            state.paused = true;
+        }
+        let spawn = !state.flushing;
+        state.flushing = true;
+        drop(state);
+        if spawn {
+            drop(crate::spawn(flush(self.inner.clone()))); // detached: it ends with the flush
+        }
+    }
+
+    /// Sends all of `data` (a convenience over [`write`](StreamWriter::write) for several
+    /// buffers, as asyncio's `writelines`).
+    pub fn writelines<'a>(&self, data: impl IntoIterator<Item = &'a [u8]>) {
+        for chunk in data {
+            self.write(chunk);
+        }
+    }
+
+    /// Waits until the write buffer is below its high-water mark: asyncio's `drain()`. Returns
+    /// at once if it is. Reports the stream's failure (for example `ConnectionReset` or
+    /// `BrokenPipe`) if it failed.
+    pub async fn drain(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            let mut state = self.inner.state.borrow_mut();
+            if let Some(err) = state.error() {
+                return Poll::Ready(Err(err));
+            }
+            if !state.paused {
+                return Poll::Ready(Ok(()));
+            }
+            if !state.drain_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                state.drain_wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Closes the writer: buffered data is still sent, then the write side is shut down (the
+    /// peer reads EOF). Never waits; see [`wait_closed`](StreamWriter::wait_closed).
+    pub fn close(&self) {
+        let mut state = self.inner.state.borrow_mut();
+        if state.closing {
+            return;
+        }
+        state.closing = true;
+        if state.flushing {
+            return; // the flush task closes once the buffer is empty
+        }
+        if state.buffered() == 0 || state.error.is_some() {
+            drop(state);
+            return self.inner.finish_close();
+        }
+        state.flushing = true;
+        drop(state);
+        drop(crate::spawn(flush(self.inner.clone())));
+    }
+
+    /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
+    /// stream failed) and the write side shut down.
+    pub async fn wait_closed(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            let mut state = self.inner.state.borrow_mut();
+            if state.closed {
+                return Poll::Ready(match state.error() {
+                    Some(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err),
+                    _ => Ok(()),
+                });
+            }
+            state.close_wakers.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        let needs_task = {
+            let state = self.inner.state.borrow();
+            !state.closing && state.buffered() > 0 && !state.flushing
+        };
+        if needs_task && crate::try_get_running_loop().is_none() {
+            return self.inner.finish_close();
+        }
+        self.close();
+    }
+}
+
+impl Inner {
+    /// Writes as much of `data` as the sink takes without waiting.
+    fn write_now(&self, mut data: &[u8]) -> io::Result<usize> {
+        let total = data.len();
+        let mut sink = self.sink.borrow_mut();
+        let Some(sink) = sink.as_mut() else {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        while !data.is_empty() {
+            match sink.as_mut().poll_write(&mut cx, data) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => data = &data[n..],
+                Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(err)) => return Err(err),
+                Poll::Pending => break,
+            }
+        }
+        Ok(total - data.len())
+    }
+
+    /// Records a failure: the buffer is dropped and every waiter woken.
+    fn fail(&self, err: io::Error) {
+        let mut state = self.state.borrow_mut();
+        state.error = Some((err.kind(), err.to_string()));
+        state.buf = Vec::new();
+        state.start = 0;
+        state.paused = false;
+        let wakers = std::mem::take(&mut state.drain_wakers);
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Shuts the sink down (once) and wakes `wait_closed`.
+    fn finish_close(&self) {
+        let sink = self.sink.borrow_mut().take();
+        if let Some(mut sink) = sink {
+            let mut cx = Context::from_waker(Waker::noop());
+            if let Poll::Ready(Err(err)) = sink.as_mut().poll_close(&mut cx) {
+                if self.state.borrow().error.is_none() {
+                    self.fail(err);
+                }
+            }
+            drop(sink);
+        }
+        let mut state = self.state.borrow_mut();
+        state.closed = true;
+        let wakers = std::mem::take(&mut state.close_wakers);
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// One poll of the flush task: writes the buffer out; true when the task is done.
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let mut state = self.state.borrow_mut();
+            if state.error.is_some() || state.buffered() == 0 {
+                state.flushing = false;
+                let close = state.closing;
+                drop(state);
+                if close {
+                    self.finish_close();
+                }
+                return Poll::Ready(());
+            }
+            let mut sink = self.sink.borrow_mut();
+            let Some(sink) = sink.as_mut() else {
+                drop(state);
+                self.fail(io::ErrorKind::BrokenPipe.into());
+                continue;
+            };
+            let start = state.start;
+            match sink.as_mut().poll_write(cx, &state.buf[start..]) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    state.start += n;
+                    if state.buffered() == 0 {
+                        state.buf.clear();
+                        state.start = 0;
+                    }
+                    if state.paused && state.buffered() <= state.low {
+                        state.paused = false;
+                        let wakers = std::mem::take(&mut state.drain_wakers);
+                        drop(state);
+                        wakers.into_iter().for_each(Waker::wake);
+                    }
+                }
+                Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(result) => {
+                    drop(state);
+                    self.fail(result.err().unwrap_or_else(|| io::ErrorKind::WriteZero.into()));
+                }
+            }
+        }
+    }
+}
+
+/// The background flush task of a writer with buffered data.
+async fn flush(inner: Rc<Inner>) {
+    poll_fn(|cx| inner.poll_flush(cx)).await
+}
+
+impl fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.state.borrow();
+        f.debug_struct("StreamWriter")
+            .field("peer", &self.inner.peer)
+            .field("buffered", &state.buffered())
+            .field("closing", &state.closing)
+            .finish()
+    }
+}

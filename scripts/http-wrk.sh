@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# wrk against the hyper "Hello, World!" server on aioloop (examples/http_hello.rs, through the
+# tokio-io feature) and the same server code on tokio's current_thread runtime
+# (examples/http_hello_tokio.rs). Loopback only, bounded duration; prints a markdown table for
+# docs/benchmarks-net.md.
+#
+# Usage: scripts/http-wrk.sh [DURATION] [CONNECTIONS]     (defaults: 5s, 50)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${1:-5s}
+conns=${2:-50}
+target=${CARGO_TARGET_DIR:-target}
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk" >&2
+    if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
+fi
+
+cargo build --release --features tokio-io --example http_hello --example http_hello_tokio >&2
+
+run() { # name binary port
+    local name=$1 bin=$2 port=$3
+    "$target/release/examples/$bin" --serve "127.0.0.1:$port" >/dev/null &
+    local pid=$!
+    for _ in $(seq 50); do
+        curl -sf "http://127.0.0.1:$port/" >/dev/null && break
+        sleep 0.1
+    done
+    local body
+    body=$(curl -sf "http://127.0.0.1:$port/")
+    [ "$body" = "Hello, World!" ] || { kill "$pid"; echo "$name: bad answer '$body'" >&2; exit 1; }
+    local out
+    out=$(timeout 60 wrk -t1 -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/")
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    echo "$out" >&2
+    local rps p50 p99
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    echo "| $name | $rps | $p50 | $p99 |"
+}
+
+echo "| server (hyper 1, HTTP/1.1 keep-alive) | requests/s | p50 latency | p99 latency |"
+echo "|---|---|---|---|"
+run "tokio current_thread" http_hello_tokio 18081
+run "aioloop" http_hello 18080
