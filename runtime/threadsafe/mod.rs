@@ -1,0 +1,261 @@
+//! Threads: [`LoopHandle`], the only door between a single-threaded loop and the rest of the
+//! process; [`run_coroutine_threadsafe`] and its [`ConcurrentFuture`]
+//! (`concurrent.futures.Future`); and the errors they report.
+//!
+//! Everything a `LoopHandle` sends goes through the loop's remote queue (see `remote.rs`): one
+//! mutex-protected `Vec` the loop swaps out once per iteration, plus the reactor's `mio::Waker`
+//! (an eventfd on Linux), written only by the first submission after the loop parks. Work that
+//! is queued when the loop closes is dropped on the loop's thread, and the drop guard inside it
+//! (the `Sender` of a `ConcurrentFuture`) resolves the future to [`ConcurrentError::LoopClosed`].
+
+mod concurrent_future;
+mod errors;
+mod remote_task;
+#[cfg(test)]
+mod tests;
+
+pub use concurrent_future::ConcurrentFuture;
+pub use errors::{ConcurrentError, LoopClosed};
+pub use remote_task::RemoteTask;
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::event_loop::Loop;
+use crate::oneshot::{self, Sender};
+use crate::remote::{Remote, RemoteMsg, SpawnCell};
+use crate::task::cell::{RawTask, Stage};
+
+/// A handle to an event loop that any thread can hold: `Send + Sync + Clone`, cheap to clone
+/// (one reference count). asyncio's `loop` as seen from other threads, where only the
+/// `*_threadsafe` methods are allowed.
+///
+/// Get one with [`Loop::handle`] (so `event_loop.handle()` or
+/// `aioloop::get_running_loop().handle()`). Every method works from any thread, including the
+/// loop's own; once the loop is closed, every method returns `Err(LoopClosed)` (or a
+/// `ConcurrentFuture` that resolves to it) instead of hanging or panicking.
+///
+/// Submissions are cheap: a push onto the loop's remote queue under a short lock. The loop's
+/// eventfd is written only by the first submission after the loop parks, so a burst of any
+/// size wakes it with one syscall. Work from one thread runs in the order it was sent.
+///
+/// ```
+/// let event_loop = aioloop::EventLoop::new().unwrap();
+/// let handle = event_loop.handle();
+/// let worker = std::thread::spawn(move || {
+///     // Run a future on the loop; block this thread until its output is there.
+///     let answer = handle.run_coroutine_threadsafe(async { 6 * 7 }).result().unwrap();
+///     // Run a plain callback on the loop, then stop `run_forever`.
+///     handle.call_soon_threadsafe(move || println!("the answer is {answer}")).unwrap();
+///     handle.stop().unwrap();
+///     answer
+/// });
+/// event_loop.run_forever();
+/// assert_eq!(worker.join().unwrap(), 42);
+///
+/// let handle = event_loop.handle();
+/// drop(event_loop); // closes the loop
+/// assert!(handle.is_closed());
+/// assert!(handle.call_soon_threadsafe(|| {}).is_err());
+/// assert!(handle.run_coroutine_threadsafe(async {}).result().unwrap_err().is_loop_closed());
+/// ```
+#[derive(Clone)]
+pub struct LoopHandle {
+    remote: Arc<Remote>,
+}
+
+impl Loop {
+    /// A [`LoopHandle`] to this loop, for other threads: `call_soon_threadsafe`,
+    /// `run_coroutine_threadsafe`, `stop`.
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle {
+            remote: self.core.remote.clone(),
+        }
+    }
+}
+
+impl LoopHandle {
+    /// A handle to the loop behind `remote` (the loom models build their loops by hand).
+    #[cfg(loom)]
+    pub(crate) fn from_remote(remote: Arc<Remote>) -> Self {
+        LoopHandle { remote }
+    }
+
+    /// Schedules `callback` to run on the loop's thread, at the loop's next iteration, in FIFO
+    /// order with its other callbacks: asyncio's `loop.call_soon_threadsafe`. Callbacks sent
+    /// from one thread run in the order they were sent. A panic in the callback goes to the
+    /// loop's exception handler.
+    ///
+    /// Returns `Err(LoopClosed)` (and drops `callback` on the calling thread) if the loop is
+    /// closed. A callback still queued when the loop closes is dropped there, unrun.
+    pub fn call_soon_threadsafe(&self, callback: impl FnOnce() + Send + 'static) -> Result<(), LoopClosed> {
+        self.remote
+            .push(RemoteMsg::Call(Box::new(callback)))
+            .map_err(|_| LoopClosed)
+    }
+
+    /// Runs `future` as a task on the loop and returns a [`ConcurrentFuture`] for its output:
+    /// asyncio's `run_coroutine_threadsafe(coro, loop)`.
+    ///
+    /// The future must be `Send` to travel to the loop; for a future that is not, send a
+    /// closure that builds it there with [`LoopHandle::run_coroutine_threadsafe_with`]. If the
+    /// loop is closed, the future is dropped here and the `ConcurrentFuture` resolves to
+    /// [`ConcurrentError::LoopClosed`].
+    ///
+    /// ```
+    /// let event_loop = aioloop::EventLoop::new().unwrap();
+    /// let handle = event_loop.handle();
+    /// let answer = std::thread::spawn(move || {
+    ///     let fut = handle.run_coroutine_threadsafe(async {
+    ///         aioloop::yield_now().await;
+    ///         21 * 2
+    ///     });
+    ///     let answer = fut.result().unwrap();
+    ///     handle.stop().unwrap();
+    ///     answer
+    /// });
+    /// event_loop.run_forever();
+    /// assert_eq!(answer.join().unwrap(), 42);
+    /// ```
+    #[track_caller]
+    pub fn run_coroutine_threadsafe<F>(&self, future: F) -> ConcurrentFuture<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (sender, receiver) = oneshot::channel();
+        // The whole task is allocated here, once; the loop links it in as it takes the queue,
+        // and runs it in that same iteration.
+        let cell: Pin<Box<dyn RawTask + Send>> = Box::pin(Stage::Running {
+            future: RemoteTask::new(future, sender),
+        });
+        // A refused task is dropped right here: its sender resolves the cell to `LoopClosed`.
+        let _ = self
+            .remote
+            .push(RemoteMsg::Spawn(SpawnCell(cell, std::panic::Location::caller())));
+        ConcurrentFuture::new(receiver, &self.remote)
+    }
+    /// Like [`LoopHandle::run_coroutine_threadsafe`], for a future that is not `Send`: `make`
+    /// (which is) runs on the loop's thread and builds the future there. A panic in `make`
+    /// resolves the `ConcurrentFuture` to [`ConcurrentError::Panicked`].
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// let event_loop = aioloop::EventLoop::new().unwrap();
+    /// let handle = event_loop.handle();
+    /// let worker = std::thread::spawn(move || {
+    ///     let len = handle
+    ///         .run_coroutine_threadsafe_with(|| {
+    ///             let shared = Rc::new(String::from("built on the loop")); // Rc: not Send
+    ///             async move {
+    ///                 aioloop::yield_now().await;
+    ///                 shared.len()
+    ///             }
+    ///         })
+    ///         .result()
+    ///         .unwrap();
+    ///     handle.stop().unwrap();
+    ///     len
+    /// });
+    /// event_loop.run_forever();
+    /// assert_eq!(worker.join().unwrap(), 17);
+    /// ```
+    pub fn run_coroutine_threadsafe_with<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        self.submit(move |sender: Sender<F::Output>| {
+            if sender.is_cancelled() {
+                return;
+            }
+            match catch_unwind(AssertUnwindSafe(make)) {
+                Ok(future) => drop(crate::spawn(RemoteTask::new(future, sender))),
+                Err(payload) => {
+                    let _ = sender.send(Err(ConcurrentError::Panicked(payload)));
+                }
+            }
+        })
+    }
+
+    /// Sends `job` to run on the loop with the sending half of a new result cell, and returns
+    /// the receiving half. If the loop is closed, or closes before `job` runs, the job is
+    /// dropped and the cell resolves to `LoopClosed`.
+    pub(crate) fn submit<T, J>(&self, job: J) -> ConcurrentFuture<T>
+    where
+        J: FnOnce(Sender<T>) + Send + 'static,
+        T: Send + 'static,
+    {
+        let (sender, receiver) = oneshot::channel();
+        // A refused job is dropped right here: its sender resolves the cell to `LoopClosed`.
+        let _ = self.remote.push(RemoteMsg::Call(Box::new(move || job(sender))));
+        ConcurrentFuture::new(receiver, &self.remote)
+    }
+
+    /// Stops the loop's [`EventLoop::run_forever`](crate::EventLoop::run_forever) after the
+    /// iteration in which this request arrives (asyncio's `loop.call_soon_threadsafe(loop.stop)`).
+    /// `Err(LoopClosed)` if the loop is closed.
+    pub fn stop(&self) -> Result<(), LoopClosed> {
+        self.call_soon_threadsafe(|| {
+            if let Some(event_loop) = crate::try_get_running_loop() {
+                event_loop.stop();
+            }
+        })
+    }
+
+    /// True once the loop is closed (its `EventLoop` was dropped): every call then fails with
+    /// `LoopClosed`.
+    pub fn is_closed(&self) -> bool {
+        self.remote.is_closed()
+    }
+
+    /// The remote queue (for `LoopBound`).
+    pub(crate) fn remote(&self) -> &Remote {
+        &self.remote
+    }
+}
+
+impl PartialEq for LoopHandle {
+    /// Two handles are equal when they point to the same loop.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.remote, &other.remote)
+    }
+}
+
+impl Eq for LoopHandle {}
+
+impl fmt::Debug for LoopHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopHandle")
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `future` on the loop behind `handle` and returns a [`ConcurrentFuture`] for its output:
+/// asyncio's `asyncio.run_coroutine_threadsafe(coro, loop)`. The same as
+/// [`LoopHandle::run_coroutine_threadsafe`].
+///
+/// ```
+/// let event_loop = aioloop::EventLoop::new().unwrap();
+/// let handle = event_loop.handle();
+/// let t = std::thread::spawn(move || {
+///     let out = aioloop::run_coroutine_threadsafe(async { "done" }, &handle).result();
+///     handle.stop().unwrap();
+///     out.unwrap()
+/// });
+/// event_loop.run_forever();
+/// assert_eq!(t.join().unwrap(), "done");
+/// ```
+#[track_caller]
+pub fn run_coroutine_threadsafe<F>(future: F, handle: &LoopHandle) -> ConcurrentFuture<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    handle.run_coroutine_threadsafe(future)
+}

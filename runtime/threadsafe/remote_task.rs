@@ -1,0 +1,124 @@
+//! The task that `run_coroutine_threadsafe` sends to the loop, and how the loop links it in.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use pin_project_lite::pin_project;
+
+use super::*;
+use crate::context;
+use crate::event_loop::Core;
+use crate::oneshot::Sender;
+use crate::remote::SpawnCell;
+use crate::task::cell::RawTask;
+use crate::task::panic_message;
+use crate::task::table::SpawnMeta;
+
+pin_project! {
+    /// The task that serves a `ConcurrentFuture` on the loop: polls the user's future, catches
+    /// its panic, sends the outcome, and ends early (dropping the future) once the
+    /// `ConcurrentFuture` was cancelled. Dropped unfinished (the loop closed), it drops its
+    /// `Sender`, which resolves the `ConcurrentFuture` to `LoopClosed`.
+    pub struct RemoteTask<F: Future> {
+        #[pin]
+        future: F,
+        sender: Option<Sender<F::Output>>,
+        // The waker given to the sender for cancellation (a task's waker never changes, so it
+        // is registered once).
+        registered: Option<Waker>,
+    }
+}
+
+impl<F: Future> RemoteTask<F> {
+    /// A task body that runs `future` and sends its outcome through `sender`.
+    pub fn new(future: F, sender: Sender<F::Output>) -> Self {
+        RemoteTask {
+            future,
+            sender: Some(sender),
+            registered: None,
+        }
+    }
+}
+
+impl<F: Future> Future for RemoteTask<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let Some(sender) = this.sender.as_ref() else {
+            return Poll::Ready(());
+        };
+        if sender.is_cancelled() {
+            *this.sender = None;
+            return Poll::Ready(());
+        }
+        let outcome = match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
+            Ok(Poll::Pending) => {
+                let known = this
+                    .registered
+                    .as_ref()
+                    .is_some_and(|waker| waker.will_wake(cx.waker()));
+                if !known {
+                    if !sender.register_task(cx.waker()) {
+                        // Cancelled meanwhile: end now, the loop drops the future.
+                        *this.sender = None;
+                        return Poll::Ready(());
+                    }
+                    *this.registered = Some(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(ConcurrentError::Panicked(payload)),
+        };
+        let sender = this.sender.take().expect("checked above");
+        match outcome {
+            // Nobody will see this panic: the loop's exception handler does.
+            Err(ConcurrentError::Panicked(payload)) if sender.receiver_gone() => report_unretrieved(payload),
+            outcome => drop(sender.send(outcome)),
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Core {
+    /// Links a task sent by `run_coroutine_threadsafe` into the table, detached (no `Task`
+    /// handle exists: its outcome goes through the `ConcurrentFuture`), and schedules it.
+    pub(crate) fn spawn_remote(&self, spawn: SpawnCell) {
+        debug_assert!(!self.closed.get(), "a closed loop takes no remote work");
+        let cell: Pin<Box<dyn RawTask>> = spawn.0;
+        let (key, gen) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let meta = SpawnMeta {
+                name: None,
+                location: spawn.1,
+                spawned_at: self.spawn_clock(),
+            };
+            let (key, gen, _) = tasks.insert(cell, meta);
+            if let Some(slot) = tasks.get_mut(key, gen) {
+                slot.detached = true;
+            }
+            (key, gen)
+        };
+        self.schedule(key, gen);
+    }
+}
+
+/// A panic whose `ConcurrentFuture` was dropped: nobody will see it, so the loop's exception
+/// handler does (as asyncio reports "exception was never retrieved").
+fn report_unretrieved(payload: Box<dyn Any + Send>) {
+    let message = "Exception in a run_coroutine_threadsafe future whose ConcurrentFuture was dropped";
+    match context::current() {
+        Some(core) => {
+            let task = core.current_label();
+            core.report(message, task, Some(payload));
+        }
+        None => eprintln!(
+            "aioloop: {message}: {}",
+            panic_message(payload.as_ref()).unwrap_or("<non-string payload>")
+        ),
+    }
+}
