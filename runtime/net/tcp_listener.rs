@@ -50,7 +50,7 @@ impl TcpListener {
     /// # Panics
     /// If no loop is running on this thread.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        first_ok(addr, |addr| Self::from_mio(mio::net::TcpListener::bind(addr)?))
+        first_ok(addr, |addr| Self::from_mio(listen(addr, false)?))
     }
 
     /// Binds a listener with `SO_REUSEPORT` (and `SO_REUSEADDR`) set, so that several
@@ -60,16 +60,7 @@ impl TcpListener {
     /// # Panics
     /// If no loop is running on this thread.
     pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        first_ok(addr, |addr| {
-            let domain = socket2::Domain::for_address(addr);
-            let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
-            socket.set_reuse_address(true)?;
-            socket.set_reuse_port(true)?;
-            socket.set_nonblocking(true)?;
-            socket.bind(&addr.into())?;
-            socket.listen(1024)?;
-            Self::from_mio(mio::net::TcpListener::from_std(socket.into()))
-        })
+        first_ok(addr, |addr| Self::from_mio(listen(addr, true)?))
     }
 
     /// Wraps a standard listener (switched to non-blocking mode) and registers it with the
@@ -140,4 +131,24 @@ impl std::os::fd::AsFd for TcpListener {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.io.get_ref().as_fd()
     }
+}
+
+/// The accept queue's length. mio's (and std's) `bind` use 128, which a burst of a few hundred
+/// simultaneous connects overflows on loopback: the kernel drops the SYNs and the clients retry
+/// after a second. The kernel caps it at `net.core.somaxconn`.
+const BACKLOG: i32 = 1024;
+
+/// A non-blocking listening socket on `addr` with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked).
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<mio::net::TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.set_cloexec(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(mio::net::TcpListener::from_std(socket.into()))
 }
