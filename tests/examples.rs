@@ -84,3 +84,50 @@ fn pipeline_prints_f_99() {
     let expected: u64 = (0..100u64).map(|x| x * x + 3).sum();
     assert!(out.contains(&format!("= {expected}")), "{out}");
 }
+
+#[test]
+fn restaurant_serves_three_tables_and_the_progress_task_exits() {
+    let out = run("restaurant", &[]);
+    for table in 1..=3 {
+        for step in [
+            "got the menus",
+            "ordered",
+            "served after",
+            "finished eating",
+            "paid",
+            "served in",
+        ] {
+            let prefix = format!("table {table}: ");
+            let lines = out.lines().filter(|l| l.starts_with(&prefix) && l.contains(step));
+            assert_eq!(lines.count(), 1, "{prefix}{step}\n{out}");
+        }
+    }
+    assert!(out.contains("all 3 tables served"), "{out}");
+    assert!(
+        out.contains("progress: the last task left, exiting after"),
+        "{out}"
+    );
+    assert!(!out.contains("progress: cancelled"), "{out}");
+    assert!(out.contains(".."), "the progress task printed dots\n{out}");
+}
+
+#[test]
+fn future_resolve_prints_in_order() {
+    let out = run("future_resolve", &[]);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("-- ") || !l.contains(" done in "))
+        .collect();
+    let round = [
+        "foo: awaiting the future",
+        "bar: sleeping 100ms",
+        "bar: resolving the future",
+        "bar: done",
+        "foo: the future resolved to \"hello from bar\"",
+    ];
+    let mut expected = vec!["-- with gather!"];
+    expected.extend(round);
+    expected.push("-- with two spawned tasks");
+    expected.extend(round);
+    assert_eq!(lines, expected, "{out}");
+}
