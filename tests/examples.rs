@@ -131,3 +131,36 @@ fn future_resolve_prints_in_order() {
     expected.extend(round);
     assert_eq!(lines, expected, "{out}");
 }
+
+#[test]
+fn file_rotation_rotates_by_each_policy_and_stops() {
+    let out = run("file_rotation", &[]);
+    for (policy, first) in [
+        ("daily", "daily.log -> daily.log.1"),
+        ("interval", "interval.log -> interval.log.1"),
+        ("size", "size.log -> size.log.1"),
+    ] {
+        assert!(out.contains(&format!("{policy}: {first}")), "{policy}\n{out}");
+    }
+    // Two simulated days from 22:00: midnights at day 1 and day 2, every 6 hours from 04:00.
+    assert!(
+        out.contains("[day 1 00:00] daily: daily.log -> daily.log.1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[day 2 00:00] daily: daily.log -> daily.log.2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[day 1 04:00] interval: interval.log -> interval.log.1"),
+        "{out}"
+    );
+    let rotations = out.lines().find(|l| l.starts_with("rotations:")).expect(&out);
+    assert!(
+        rotations.starts_with("rotations: interval 7, size "),
+        "{rotations}"
+    );
+    assert!(rotations.ends_with(", daily 2"), "{rotations}");
+    assert!(out.contains("stopped: every task returned"), "{out}");
+    assert!(out.contains("removed "), "{out}");
+}
