@@ -84,3 +84,83 @@ fn pipeline_prints_f_99() {
     let expected: u64 = (0..100u64).map(|x| x * x + 3).sum();
     assert!(out.contains(&format!("= {expected}")), "{out}");
 }
+
+#[test]
+fn restaurant_serves_three_tables_and_the_progress_task_exits() {
+    let out = run("restaurant", &[]);
+    for table in 1..=3 {
+        for step in [
+            "got the menus",
+            "ordered",
+            "served after",
+            "finished eating",
+            "paid",
+            "served in",
+        ] {
+            let prefix = format!("table {table}: ");
+            let lines = out.lines().filter(|l| l.starts_with(&prefix) && l.contains(step));
+            assert_eq!(lines.count(), 1, "{prefix}{step}\n{out}");
+        }
+    }
+    assert!(out.contains("all 3 tables served"), "{out}");
+    assert!(
+        out.contains("progress: the last task left, exiting after"),
+        "{out}"
+    );
+    assert!(!out.contains("progress: cancelled"), "{out}");
+    assert!(out.contains(".."), "the progress task printed dots\n{out}");
+}
+
+#[test]
+fn future_resolve_prints_in_order() {
+    let out = run("future_resolve", &[]);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("-- ") || !l.contains(" done in "))
+        .collect();
+    let round = [
+        "foo: awaiting the future",
+        "bar: sleeping 100ms",
+        "bar: resolving the future",
+        "bar: done",
+        "foo: the future resolved to \"hello from bar\"",
+    ];
+    let mut expected = vec!["-- with gather!"];
+    expected.extend(round);
+    expected.push("-- with two spawned tasks");
+    expected.extend(round);
+    assert_eq!(lines, expected, "{out}");
+}
+
+#[test]
+fn file_rotation_rotates_by_each_policy_and_stops() {
+    let out = run("file_rotation", &[]);
+    for (policy, first) in [
+        ("daily", "daily.log -> daily.log.1"),
+        ("interval", "interval.log -> interval.log.1"),
+        ("size", "size.log -> size.log.1"),
+    ] {
+        assert!(out.contains(&format!("{policy}: {first}")), "{policy}\n{out}");
+    }
+    // Two simulated days from 22:00: midnights at day 1 and day 2, every 6 hours from 04:00.
+    assert!(
+        out.contains("[day 1 00:00] daily: daily.log -> daily.log.1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[day 2 00:00] daily: daily.log -> daily.log.2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[day 1 04:00] interval: interval.log -> interval.log.1"),
+        "{out}"
+    );
+    let rotations = out.lines().find(|l| l.starts_with("rotations:")).expect(&out);
+    assert!(
+        rotations.starts_with("rotations: interval 7, size "),
+        "{rotations}"
+    );
+    assert!(rotations.ends_with(", daily 2"), "{rotations}");
+    assert!(out.contains("stopped: every task returned"), "{out}");
+    assert!(out.contains("removed "), "{out}");
+}

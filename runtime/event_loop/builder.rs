@@ -69,6 +69,16 @@ impl Builder {
     }
 
     /// Starts the loop's clock paused (virtual time): see [`crate::time`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let slept = aioloop::EventLoop::builder().start_paused(true).run(async {
+    ///     let t0 = aioloop::get_running_loop().time();
+    ///     aioloop::sleep(Duration::from_secs(24 * 3600)).await; // a virtual day, at once
+    ///     aioloop::get_running_loop().time() - t0
+    /// });
+    /// assert_eq!(slept, Duration::from_secs(24 * 3600));
+    /// ```
     pub fn start_paused(mut self, paused: bool) -> Self {
         self.start_paused = paused;
         self

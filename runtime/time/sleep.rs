@@ -41,6 +41,16 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// # Panics
 /// If no loop is running on this thread.
+///
+/// ```
+/// use std::time::Duration;
+/// aioloop::run(async {
+///     let lp = aioloop::get_running_loop();
+///     let deadline = lp.time() + Duration::from_millis(3);
+///     aioloop::sleep_until(deadline).await;
+///     assert!(lp.time() >= deadline);
+/// });
+/// ```
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(context::expect_current("sleep_until"), deadline)
