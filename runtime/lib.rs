@@ -135,3 +135,8 @@ pub mod __loom {
 pub fn run<F: std::future::Future>(future: F) -> F::Output {
     Builder::new().run(future)
 }
+
+/// The snippets of docs/guide.md, compiled and run as doctests by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+pub struct GuideSnippets;
