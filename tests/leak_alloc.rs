@@ -1,6 +1,6 @@
 //! Leak checks with a counting global allocator: live heap bytes return to the baseline after
-//! 100k spawn/complete cycles and after dropping a loop with pending tasks, timers and
-//! callbacks. One test in its own binary, so nothing else allocates concurrently.
+//! 100k spawn/complete cycles and after dropping a loop with pending tasks, timers,
+//! callbacks and sockets. One test in its own binary, so nothing else allocates concurrently.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
@@ -51,6 +51,18 @@ fn loop_with_pending_work() {
             drop(aioloop::spawn(async move { fut.await.ok() }));
         }
         aioloop::call_soon(|| {});
+        // Sockets: a listener, a connected pair, and a task blocked reading from one end.
+        let listener = aioloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = aioloop::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        drop(aioloop::spawn(async move {
+            let mut buf = [0u8; 16];
+            let _ = server.read(&mut buf).await;
+        }));
+        drop(aioloop::spawn(async move {
+            let _keep = (listener, client);
+            std::future::pending::<()>().await;
+        }));
         aioloop::yield_now().await;
     });
     drop(lp);
