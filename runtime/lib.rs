@@ -40,9 +40,11 @@ mod exception;
 mod future;
 mod io;
 pub mod net;
+pub mod process;
 mod reactor;
 #[allow(dead_code)] // the Call variant and is_closed serve LoopHandle (threads issue)
 mod remote;
+pub mod signal;
 pub mod streams;
 mod task;
 pub mod time;
