@@ -86,7 +86,7 @@ impl ExitWatch {
     }
 
     /// The `SIGCHLD` watch (also used by tests, where pidfds exist, through
-    /// `Command::watch_sigchld`).
+    /// `Command::watch_with_sigchld`).
     #[track_caller]
     pub(crate) fn sigchld() -> io::Result<Self> {
         let kind = crate::signal::SignalKind::child();
