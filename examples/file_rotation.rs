@@ -6,8 +6,7 @@
 //! - `size.log` whenever it holds more than 16 KiB (checked every 5 minutes),
 //! - `daily.log` at midnight (`aioloop::time::interval_at` the next midnight, period one day).
 //!
-//! Every task ends when the stop `Event` is set: after the run's time is up, or (once
-//! `aioloop::signal` lands) on Ctrl-C. The directory is removed at the end.
+//! Every task ends when the stop `Event` is set: after the run's time is up, or on Ctrl-C. The directory is removed at the end.
 //!
 //! `cargo run --release --example file_rotation` simulates two days (from 22:00 on day 0) on
 //! the loop's virtual clock (`Builder::start_paused`): the clock jumps from timer to timer, so
@@ -187,14 +186,23 @@ async fn daemon(dir: PathBuf, minute: Duration) {
     let by_size = spawn(rotate_by_size(d.clone()));
     let daily = spawn(rotate_daily(d.clone()));
 
-    // Ctrl-C: once aioloop::signal is on main, this one line stops the daemon early:
-    // spawn({ let stop = d.stop.clone(); async move { aioloop::signal::ctrl_c().await.ok(); stop.set() } });
+    // Ctrl-C stops the daemon early, cleanly: every task sees the same stop event.
+    let ctrl_c = spawn({
+        let stop = d.stop.clone();
+        async move {
+            if aioloop::signal::ctrl_c().await.is_ok() {
+                println!("Ctrl-C: stopping");
+                stop.set();
+            }
+        }
+    });
 
     // The run's time is up: stop every task. (A stop already set by Ctrl-C ends this wait too.)
     or_stop(&d.stop, sleep(minute * RUN_MINUTES as u32)).await;
     d.stop.set();
 
     writer.await.unwrap();
+    ctrl_c.cancel();
     let (by_interval, by_size, daily) = (
         by_interval.await.unwrap(),
         by_size.await.unwrap(),

@@ -53,7 +53,9 @@ fn loop_with_pending_work() {
         aioloop::call_soon(|| {});
         // Sockets: a listener, a connected pair, and a task blocked reading from one end.
         let listener = aioloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = aioloop::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = aioloop::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         drop(aioloop::spawn(async move {
             let mut buf = [0u8; 16];

@@ -1,0 +1,202 @@
+//! [`Child`]: a spawned child process, with an async [`Child::wait`].
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::process::{Child as StdChild, ExitStatus, Output};
+use std::task::{Context, Poll};
+
+use super::exit::ExitWatch;
+use super::pipes::{poll_read_to_end, ChildStderr, ChildStdin, ChildStdout};
+use super::reaper::Orphan;
+
+/// A child process spawned by [`Command::spawn`](super::Command::spawn): asyncio's `Process`.
+///
+/// Its exit is noticed through the loop's reactor. Dropping a `Child` does not wait for the
+/// process (and does not kill it unless [`Command::kill_on_drop`](super::Command::kill_on_drop)
+/// was set), but it is still reaped later by the loop, so no zombie is left behind.
+///
+/// A `Child` belongs to the loop that spawned it.
+pub struct Child {
+    /// The child's standard input, if it was [`Stdio::piped`](super::Stdio::piped).
+    pub stdin: Option<ChildStdin>,
+    /// The child's standard output, if it was [`Stdio::piped`](super::Stdio::piped).
+    pub stdout: Option<ChildStdout>,
+    /// The child's standard error, if it was [`Stdio::piped`](super::Stdio::piped).
+    pub stderr: Option<ChildStderr>,
+    /// The process and its exit watch until it is reaped.
+    running: Option<Running>,
+    status: Option<ExitStatus>,
+    pid: u32,
+    kill_on_drop: bool,
+}
+
+struct Running {
+    child: StdChild,
+    watch: ExitWatch,
+}
+
+impl Child {
+    /// Wraps a freshly spawned std child: registers its pipes and its exit watch.
+    #[track_caller]
+    pub(crate) fn new(mut child: StdChild, kill_on_drop: bool, sigchld: bool) -> io::Result<Self> {
+        let pid = child.id();
+        let watch = if sigchld {
+            ExitWatch::sigchld()
+        } else {
+            ExitWatch::new(pid)
+        };
+        let stdin = child.stdin.take().map(ChildStdin::new).transpose();
+        let stdout = child.stdout.take().map(ChildStdout::new).transpose();
+        let stderr = child.stderr.take().map(ChildStderr::new).transpose();
+        match (watch, stdin, stdout, stderr) {
+            (Ok(watch), Ok(stdin), Ok(stdout), Ok(stderr)) => Ok(Child {
+                stdin,
+                stdout,
+                stderr,
+                running: Some(Running { child, watch }),
+                status: None,
+                pid,
+                kill_on_drop,
+            }),
+            (watch, stdin, stdout, stderr) => {
+                // The child runs but cannot be driven by this loop: kill and reap it.
+                let _ = child.kill();
+                Orphan::new(child, watch.ok()).reap();
+                Err([stdin.err(), stdout.err(), stderr.err()]
+                    .into_iter()
+                    .flatten()
+                    .next()
+                    .unwrap_or_else(|| io::Error::other("aioloop: cannot watch the child's exit")))
+            }
+        }
+    }
+
+    /// The OS process id, until the child has been reaped (then `None`: the id may belong to
+    /// another process by now).
+    pub fn id(&self) -> Option<u32> {
+        self.running.as_ref().map(|_| self.pid)
+    }
+
+    /// Polls for the child's exit (the building block of [`Child::wait`]); does not close stdin.
+    pub fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Poll::Ready(Ok(status));
+        }
+        let running = self
+            .running
+            .as_mut()
+            .expect("a Child is running until its status is known");
+        let status = std::task::ready!(running.watch.poll_exit(cx, &mut running.child))?;
+        self.status = Some(status);
+        self.running = None;
+        Poll::Ready(Ok(status))
+    }
+
+    /// Waits for the child to exit and returns its status. Closes the child's stdin first (as
+    /// tokio and asyncio do), so a child that reads until EOF can finish.
+    ///
+    /// Cancel-safe: dropping the future leaves the child running and waitable.
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        self.stdin = None;
+        poll_fn(|cx| self.poll_wait(cx)).await
+    }
+
+    /// The exit status if the child has exited (reaping it), without waiting.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if let Some(status) = self.status {
+            return Ok(Some(status));
+        }
+        let running = self
+            .running
+            .as_mut()
+            .expect("a Child is running until its status is known");
+        let status = running.child.try_wait()?;
+        if status.is_some() {
+            self.status = status;
+            self.running = None;
+        }
+        Ok(status)
+    }
+
+    /// Sends `SIGKILL` to the child without waiting for it to exit. A child already reaped is
+    /// left alone (`Ok`).
+    pub fn start_kill(&mut self) -> io::Result<()> {
+        match &mut self.running {
+            Some(running) => running.child.kill(),
+            None => Ok(()),
+        }
+    }
+
+    /// Kills the child (`SIGKILL`) and waits for it to exit: asyncio's `Process.kill()` and
+    /// `wait()` together.
+    pub async fn kill(&mut self) -> io::Result<()> {
+        self.start_kill()?;
+        self.wait().await.map(drop)
+    }
+
+    /// Waits for the child to exit while reading all of its stdout and stderr (those that are
+    /// piped) concurrently: asyncio's `communicate()` without input. Closes stdin first.
+    pub async fn wait_with_output(mut self) -> io::Result<Output> {
+        self.stdin = None;
+        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let (mut out_done, mut err_done) = (stdout.is_none(), stderr.is_none());
+        poll_fn(|cx| {
+            if !out_done {
+                if let Poll::Ready(result) = poll_read_to_end(stdout.as_ref().expect("checked"), cx, &mut out)
+                {
+                    result?;
+                    out_done = true;
+                }
+            }
+            if !err_done {
+                if let Poll::Ready(result) = poll_read_to_end(stderr.as_ref().expect("checked"), cx, &mut err)
+                {
+                    result?;
+                    err_done = true;
+                }
+            }
+            if out_done && err_done {
+                Poll::Ready(Ok::<_, io::Error>(()))
+            } else {
+                Poll::Pending
+            }
+        })
+        .await?;
+        let status = self.wait().await?;
+        Ok(Output {
+            status,
+            stdout: out,
+            stderr: err,
+        })
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let Some(mut running) = self.running.take() else {
+            return;
+        };
+        if self.kill_on_drop {
+            let _ = running.child.kill();
+        }
+        // Close our pipe ends before reaping: a child blocked writing to them then gets EPIPE.
+        self.stdin = None;
+        self.stdout = None;
+        self.stderr = None;
+        Orphan::new(running.child, Some(running.watch)).reap();
+    }
+}
+
+impl fmt::Debug for Child {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Child")
+            .field("pid", &self.pid)
+            .field("status", &self.status)
+            .field("stdin", &self.stdin)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .finish()
+    }
+}

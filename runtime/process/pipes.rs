@@ -1,0 +1,243 @@
+//! [`ChildStdin`], [`ChildStdout`] and [`ChildStderr`]: the child's standard streams as
+//! non-blocking pipes registered with the loop's reactor, with the same async I/O traits as the
+//! sockets (`futures_io::{AsyncRead, AsyncWrite}`, and tokio's under the `tokio-io` feature).
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use mio::unix::pipe::{Receiver, Sender};
+
+use crate::io::{Direction, PollEvented};
+
+/// Makes a pipe end non-blocking and registers it with the running loop.
+#[track_caller]
+fn register<E: mio::event::Source>(
+    pipe: E,
+    nonblocking: impl FnOnce(&E) -> io::Result<()>,
+) -> io::Result<PollEvented<E>> {
+    nonblocking(&pipe)?;
+    PollEvented::new(pipe, "process::Command::spawn")
+}
+
+/// The write end of a child's standard input. Dropping it (or closing it through
+/// `AsyncWrite::poll_close`, e.g. `AsyncWriteExt::close`) closes the pipe, so the child reads
+/// EOF; writes after a close fail with `BrokenPipe`.
+pub struct ChildStdin {
+    io: Option<PollEvented<Sender>>,
+}
+
+impl ChildStdin {
+    #[track_caller]
+    pub(crate) fn new(std: std::process::ChildStdin) -> io::Result<Self> {
+        let io = register(Sender::from(std), |pipe| pipe.set_nonblocking(true))?;
+        Ok(ChildStdin { io: Some(io) })
+    }
+
+    fn closed() -> io::Error {
+        io::Error::new(io::ErrorKind::BrokenPipe, "aioloop: the child's stdin was closed")
+    }
+
+    /// Polls a write of `buf` (the building block of the `AsyncWrite` impls).
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &self.io {
+            Some(io) => io.poll_io(cx, Direction::Write, |mut pipe| pipe.write(buf)),
+            None => Poll::Ready(Err(Self::closed())),
+        }
+    }
+
+    /// Polls a vectored write.
+    pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        match &self.io {
+            Some(io) => io.poll_io(cx, Direction::Write, |mut pipe| pipe.write_vectored(bufs)),
+            None => Poll::Ready(Err(Self::closed())),
+        }
+    }
+
+    /// Writes some bytes of `buf`, waiting until the pipe takes any; returns how many.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write(cx, buf)).await
+    }
+
+    /// Writes all of `buf`, waiting whenever the pipe buffer is full.
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The read end of a child's standard output.
+pub struct ChildStdout {
+    io: PollEvented<Receiver>,
+}
+
+/// The read end of a child's standard error.
+pub struct ChildStderr {
+    io: PollEvented<Receiver>,
+}
+
+macro_rules! impl_reader {
+    ($ty:ident, $std:ty) => {
+        impl $ty {
+            #[track_caller]
+            pub(crate) fn new(std: $std) -> io::Result<Self> {
+                let io = register(Receiver::from(std), |pipe| pipe.set_nonblocking(true))?;
+                Ok($ty { io })
+            }
+
+            /// Polls a read into `buf` (the building block of the `AsyncRead` impls).
+            pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                self.io
+                    .poll_io(cx, Direction::Read, |mut pipe| pipe.read(buf))
+            }
+
+            /// Reads some bytes into `buf`, waiting until some are available: `Ok(0)` means
+            /// EOF (the child closed its end, usually by exiting).
+            pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                poll_fn(|cx| self.poll_read(cx, buf)).await
+            }
+
+            /// Reads until EOF, appending to `out`; returns how many bytes were read.
+            pub async fn read_to_end(&self, out: &mut Vec<u8>) -> io::Result<usize> {
+                poll_fn(|cx| poll_read_to_end(self, cx, out)).await
+            }
+        }
+
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                (*self).poll_read(cx, buf)
+            }
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let n = std::task::ready!((*self).poll_read(cx, buf.initialize_unfilled()))?;
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("pipe", &self.io)
+                    .finish()
+            }
+        }
+    };
+}
+
+impl_reader!(ChildStdout, std::process::ChildStdout);
+impl_reader!(ChildStderr, std::process::ChildStderr);
+
+/// Something [`poll_read_to_end`] can read from.
+pub(crate) trait PollReader {
+    fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+}
+
+impl PollReader for ChildStdout {
+    fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_read(cx, buf)
+    }
+}
+
+impl PollReader for ChildStderr {
+    fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_read(cx, buf)
+    }
+}
+
+/// Reads `reader` until EOF into `out`; returns the total read by this call once EOF is seen.
+/// Interrupted (`Pending`) calls keep what they appended, so polling again resumes.
+pub(crate) fn poll_read_to_end(
+    reader: &impl PollReader,
+    cx: &mut Context<'_>,
+    out: &mut Vec<u8>,
+) -> Poll<io::Result<usize>> {
+    let start = out.len();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match reader.poll_read_some(cx, &mut chunk) {
+            Poll::Ready(Ok(0)) => return Poll::Ready(Ok(out.len() - start)),
+            Poll::Ready(Ok(n)) => out.extend_from_slice(&chunk[..n]),
+            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
+            Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+impl futures_io::AsyncWrite for ChildStdin {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        (*self).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        (*self).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Closes the pipe: the child reads EOF.
+    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io = None;
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncWrite for ChildStdin {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        (*self).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        (*self).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Closes the pipe: the child reads EOF.
+    fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io = None;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl fmt::Debug for ChildStdin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildStdin").field("pipe", &self.io).finish()
+    }
+}

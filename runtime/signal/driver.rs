@@ -1,0 +1,246 @@
+//! The per-loop signal driver: one `signal_hook_mio` self-pipe per loop, read by a detached
+//! dispatcher task that hands each delivery to the loop's listeners ([`Signals`](super::Signals))
+//! and handlers ([`Loop::add_signal_handler`](crate::Loop::add_signal_handler)).
+//!
+//! signal-hook installs the process-wide handler (async-signal-safe: it sets a flag and writes
+//! a byte to every registered self-pipe), so this crate has no signal handler of its own.
+//! signal-hook calls every registered action, so several loops on several threads each get
+//! every delivery through their own pipe. Deliveries of one signal that arrive before the
+//! dispatcher reads the pipe coalesce into one, as Unix signals themselves do.
+//!
+//! The drivers live in a thread-local list (a loop never leaves its thread), each knowing its
+//! loop by a `Weak`; the dispatcher task removes its driver from the list when it is dropped
+//! (the loop closing), which unregisters the loop's actions from signal-hook.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+
+use signal_hook_mio::v1_0::Signals as SignalPipe;
+use slab::Slab;
+
+use crate::event_loop::Core;
+use crate::io::{Direction, PollEvented};
+
+thread_local! {
+    static DRIVERS: RefCell<Vec<Rc<Driver>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The self-pipe, shared between the driver (to add signals) and the dispatcher's registration.
+struct PipeSource(Rc<RefCell<SignalPipe>>);
+
+impl mio::event::Source for PipeSource {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.0.borrow_mut().register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.0.borrow_mut().reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        self.0.borrow_mut().deregister(registry)
+    }
+}
+
+/// One listener: deliveries not yet received, and the waker of the task waiting for them.
+pub(crate) struct Listener {
+    signum: libc::c_int,
+    pending: usize,
+    waker: Option<Waker>,
+}
+
+/// A handler installed by `add_signal_handler`.
+pub(crate) struct Handler {
+    pub(crate) id: u64,
+    pub(crate) callback: Rc<RefCell<dyn FnMut()>>,
+}
+
+/// One loop's signal state.
+pub(crate) struct Driver {
+    core: Weak<Core>,
+    pipe: Rc<RefCell<SignalPipe>>,
+    registered: RefCell<HashSet<libc::c_int>>,
+    listeners: RefCell<Slab<Listener>>,
+    pub(crate) handlers: RefCell<HashMap<libc::c_int, Handler>>,
+    next_handler: Cell<u64>,
+}
+
+impl Driver {
+    /// The driver of `core`, created (with its dispatcher task) on first use.
+    pub(crate) fn of(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
+        let found = DRIVERS.with(|drivers| {
+            let mut drivers = drivers.borrow_mut();
+            drivers.retain(|driver| driver.core.strong_count() > 0);
+            drivers
+                .iter()
+                .find(|driver| std::ptr::eq(driver.core.as_ptr(), Rc::as_ptr(core)))
+                .cloned()
+        });
+        if let Some(driver) = found {
+            return Ok(driver);
+        }
+        let pipe = SignalPipe::new(std::iter::empty::<libc::c_int>())?;
+        let driver = Rc::new(Driver {
+            core: Rc::downgrade(core),
+            pipe: Rc::new(RefCell::new(pipe)),
+            registered: RefCell::default(),
+            listeners: RefCell::default(),
+            handlers: RefCell::default(),
+            next_handler: Cell::new(0),
+        });
+        DRIVERS.with(|drivers| drivers.borrow_mut().push(driver.clone()));
+        let task = core.spawn(
+            dispatch(driver.clone()),
+            Some("aioloop::signal dispatcher".into()),
+        );
+        drop(task); // detached: the loop owns it until it closes
+        Ok(driver)
+    }
+
+    /// Makes sure signal-hook delivers `signum` to this loop's pipe.
+    pub(crate) fn register(&self, signum: libc::c_int) -> io::Result<()> {
+        if self.registered.borrow().contains(&signum) {
+            return Ok(());
+        }
+        if signal_hook::consts::FORBIDDEN.contains(&signum) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("aioloop: signal {signum} cannot be handled"),
+            ));
+        }
+        self.pipe.borrow().add_signal(signum)?;
+        self.registered.borrow_mut().insert(signum);
+        Ok(())
+    }
+
+    /// A new listener for `signum` (registered already); returns its key.
+    pub(crate) fn listen(&self, signum: libc::c_int) -> usize {
+        self.listeners.borrow_mut().insert(Listener {
+            signum,
+            pending: 0,
+            waker: None,
+        })
+    }
+
+    /// Removes a listener.
+    pub(crate) fn unlisten(&self, key: usize) {
+        let removed = self.listeners.borrow_mut().try_remove(key);
+        drop(removed);
+    }
+
+    /// Takes one pending delivery of listener `key`, or stores `waker` to be woken by the next.
+    pub(crate) fn take_delivery(&self, key: usize, waker: &Waker) -> bool {
+        let mut listeners = self.listeners.borrow_mut();
+        let Some(listener) = listeners.get_mut(key) else {
+            return false;
+        };
+        if listener.pending > 0 {
+            listener.pending -= 1;
+            return true;
+        }
+        let old = match &listener.waker {
+            Some(old) if old.will_wake(waker) => None,
+            _ => listener.waker.replace(waker.clone()),
+        };
+        drop(listeners);
+        drop(old);
+        false
+    }
+
+    /// A fresh handler id.
+    pub(crate) fn next_handler_id(&self) -> u64 {
+        let id = self.next_handler.get();
+        self.next_handler.set(id + 1);
+        id
+    }
+
+    /// Hands the signals that arrived to the listeners (woken) and handlers (queued with
+    /// `call_soon`, so a panicking handler goes to the exception handler).
+    fn deliver(self: &Rc<Self>, signals: &[libc::c_int]) {
+        let mut woken = Vec::new();
+        for listener in self.listeners.borrow_mut().iter_mut().map(|(_, l)| l) {
+            if signals.contains(&listener.signum) {
+                listener.pending = 1; // deliveries coalesce until received
+                woken.extend(listener.waker.take());
+            }
+        }
+        for waker in woken {
+            waker.wake();
+        }
+        let Some(core) = self.core.upgrade() else { return };
+        for &signum in signals {
+            let Some(id) = self.handlers.borrow().get(&signum).map(|h| h.id) else {
+                continue;
+            };
+            let driver = Rc::downgrade(self);
+            core.call_soon(Box::new(move || {
+                let Some(driver) = driver.upgrade() else { return };
+                // Removed (or replaced) since the delivery: asyncio cancels the queued call.
+                let callback = match driver.handlers.borrow().get(&signum) {
+                    Some(handler) if handler.id == id => handler.callback.clone(),
+                    _ => return,
+                };
+                (callback.borrow_mut())();
+            }));
+        }
+    }
+}
+
+/// Removes the driver from the thread's list when the dispatcher is dropped (the loop closes):
+/// dropping the last `Rc` of the pipe unregisters its signal-hook actions.
+struct Unlist(Weak<Driver>);
+
+impl Drop for Unlist {
+    fn drop(&mut self) {
+        let removed = DRIVERS.try_with(|drivers| {
+            let mut drivers = drivers.borrow_mut();
+            let position = drivers
+                .iter()
+                .position(|d| Weak::ptr_eq(&Rc::downgrade(d), &self.0));
+            position.map(|i| drivers.remove(i))
+        });
+        drop(removed);
+    }
+}
+
+/// The dispatcher task: waits for the pipe to become readable, reads which signals arrived
+/// and delivers them. Reading drains the pipe; the `WouldBlock` returned afterwards clears the
+/// readiness, so the next byte written by the signal handler is a new edge.
+async fn dispatch(driver: Rc<Driver>) {
+    let _unlist = Unlist(Rc::downgrade(&driver));
+    let evented = match PollEvented::new(PipeSource(driver.pipe.clone()), "signal") {
+        Ok(evented) => evented,
+        Err(err) => {
+            if let Some(core) = driver.core.upgrade() {
+                core.report(
+                    &format!("aioloop: cannot register the signal pipe: {err}"),
+                    None,
+                    None,
+                );
+            }
+            return;
+        }
+    };
+    let mut arrived = Vec::new();
+    let _: io::Result<()> = evented
+        .async_io(Direction::Read, |source| {
+            arrived.clear();
+            arrived.extend(source.0.borrow_mut().pending());
+            driver.deliver(&arrived);
+            Err(io::ErrorKind::WouldBlock.into())
+        })
+        .await;
+}

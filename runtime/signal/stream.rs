@@ -1,0 +1,98 @@
+//! [`Signals`], a stream of deliveries of one signal, and [`ctrl_c`].
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::driver::Driver;
+use super::SignalKind;
+use crate::context;
+
+/// Listens for deliveries of one signal on the running loop (tokio's `signal(kind)`).
+///
+/// Deliveries are counted from the call on. Unix signals coalesce: several deliveries that
+/// arrive before the loop reads them count as one.
+///
+/// Listening replaces the signal's default action for the whole process (for `SIGINT`: the
+/// process no longer dies on Ctrl-C) from the first listener on, and for as long as the process
+/// lives: the OS-level handler, installed by signal-hook, is never uninstalled, later
+/// deliveries with no listener are ignored. That is the contract tokio's signals have too.
+///
+/// ```
+/// use aioloop::signal::{signal, SignalKind};
+///
+/// aioloop::run(async {
+///     let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
+///     // SAFETY: raise only sends a signal to this process, whose SIGUSR2 is now caught.
+///     unsafe { libc::raise(libc::SIGUSR2) };
+///     usr2.recv().await;
+/// });
+/// ```
+///
+/// # Errors
+/// For a signal that cannot be caught, or if the self-pipe cannot be created.
+///
+/// # Panics
+/// If no loop is running on this thread.
+#[track_caller]
+pub fn signal(kind: SignalKind) -> io::Result<Signals> {
+    let core = context::expect_current("signal::signal");
+    let driver = Driver::of(&core)?;
+    driver.register(kind.as_raw())?;
+    let key = driver.listen(kind.as_raw());
+    Ok(Signals { driver, key, kind })
+}
+
+/// Waits for the next Ctrl-C (`SIGINT`), asyncio's `add_signal_handler(SIGINT, ...)` for the
+/// common case. The listener is created when the future is first polled.
+///
+/// # Panics
+/// If polled with no loop running on this thread.
+pub async fn ctrl_c() -> io::Result<()> {
+    signal(SignalKind::interrupt())?.recv().await;
+    Ok(())
+}
+
+/// A stream of deliveries of one signal, from [`signal`]. Dropping it stops listening.
+pub struct Signals {
+    driver: Rc<Driver>,
+    key: usize,
+    kind: SignalKind,
+}
+
+impl Signals {
+    /// Waits for the next delivery: `Some(())` per delivery (coalesced, see [`signal`]). It is
+    /// an `Option` for parity with tokio's `Signal::recv`; this implementation never ends the
+    /// stream.
+    pub async fn recv(&mut self) -> Option<()> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next delivery (the building block of [`Signals::recv`]).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        if self.driver.take_delivery(self.key, cx.waker()) {
+            Poll::Ready(Some(()))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Which signal this listens for.
+    pub fn kind(&self) -> SignalKind {
+        self.kind
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        self.driver.unlisten(self.key);
+    }
+}
+
+impl fmt::Debug for Signals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signals").field("kind", &self.kind).finish()
+    }
+}
