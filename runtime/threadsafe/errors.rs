@@ -3,9 +3,10 @@
 use std::any::Any;
 use std::fmt;
 
+
 use crate::task::panic_message;
 
-/// The loop a [`LoopHandle`] points to is closed: asyncio's `RuntimeError('Event loop is closed')`.
+/// The loop a [`LoopHandle`](crate::LoopHandle) points to is closed: asyncio's `RuntimeError('Event loop is closed')`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoopClosed;
 
@@ -17,7 +18,7 @@ impl fmt::Display for LoopClosed {
 
 impl std::error::Error for LoopClosed {}
 
-/// Why a [`ConcurrentFuture`] gave no output.
+/// Why a [`ConcurrentFuture`](crate::ConcurrentFuture) gave no output.
 pub enum ConcurrentError {
     /// [`ConcurrentFuture::cancel`] was called (or [`ConcurrentFuture::result_timeout`] timed
     /// out and cancelled it) before the output was there; the loop drops the future.
