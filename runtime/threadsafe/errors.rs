@@ -3,7 +3,6 @@
 use std::any::Any;
 use std::fmt;
 
-
 use crate::task::panic_message;
 
 /// The loop a [`LoopHandle`](crate::LoopHandle) points to is closed: asyncio's `RuntimeError('Event loop is closed')`.
@@ -20,7 +19,7 @@ impl std::error::Error for LoopClosed {}
 
 /// Why a [`ConcurrentFuture`](crate::ConcurrentFuture) gave no output.
 pub enum ConcurrentError {
-    /// [`ConcurrentFuture::cancel`] was called (or [`ConcurrentFuture::result_timeout`] timed
+    /// [`ConcurrentFuture::cancel`](crate::ConcurrentFuture::cancel) was called (or [`ConcurrentFuture::result_timeout`](crate::ConcurrentFuture::result_timeout) timed
     /// out and cancelled it) before the output was there; the loop drops the future.
     Cancelled,
     /// The future (or the closure that builds it) panicked on the loop; this is the payload.
@@ -28,7 +27,7 @@ pub enum ConcurrentError {
     /// The loop was closed before the future finished (or before it was even submitted); the
     /// future was dropped, unfinished, on the loop's thread.
     LoopClosed,
-    /// [`ConcurrentFuture::result_timeout`] ran out of time (and cancelled the future).
+    /// [`ConcurrentFuture::result_timeout`](crate::ConcurrentFuture::result_timeout) ran out of time (and cancelled the future).
     Timeout,
 }
 
