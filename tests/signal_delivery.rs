@@ -156,3 +156,18 @@ fn uncatchable_signals_are_refused() {
         assert!(lp.add_signal_handler(libc::SIGSTOP, || {}).is_err());
     });
 }
+
+#[test]
+fn signals_is_a_stream() {
+    use futures_core::Stream;
+    let _serial = serial();
+    aioloop::run(async {
+        let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
+        kill_self(libc::SIGUSR2);
+        let item = within(std::future::poll_fn(|cx| {
+            std::pin::Pin::new(&mut usr2).poll_next(cx)
+        }))
+        .await;
+        assert_eq!(item, Some(()));
+    });
+}

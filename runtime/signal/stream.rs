@@ -96,3 +96,13 @@ impl fmt::Debug for Signals {
         f.debug_struct("Signals").field("kind", &self.kind).finish()
     }
 }
+
+/// `Signals` is a stream of deliveries (`futures_core::Stream`), as [`Signals::recv`]: one item
+/// per (coalesced) delivery; the stream never ends.
+impl futures_core::Stream for Signals {
+    type Item = ();
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
