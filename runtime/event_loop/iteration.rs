@@ -199,7 +199,7 @@ impl Core {
         let next = if busy {
             None
         } else {
-            self.timers.borrow().wheel.next_deadline()
+            self.timers.borrow().wheel.next_wakeup()
         };
         let mut wait = match next {
             _ if busy => Wait::Zero,

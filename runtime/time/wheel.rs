@@ -221,6 +221,23 @@ impl<T> Wheel<T> {
         true
     }
 
+    /// A tick at which the wheel next has work to do, without scanning any slot: the exact
+    /// earliest deadline when it is known (due entries, a level-0 slot, the cached minimum),
+    /// otherwise the start of the earliest occupied upper-level slot, where advancing cascades
+    /// that slot's entries down. Never later than the earliest deadline, and always after `now`
+    /// unless something is due, so a caller that sleeps until it and advances makes progress.
+    /// This is what the loop sleeps until; [`Wheel::next_deadline`] may scan a whole slot,
+    /// which costs O(slot size) after each expiry when many timers share an upper slot.
+    pub(crate) fn next_wakeup(&self) -> Option<u64> {
+        if self.lists[usize::from(READY)].head != NIL {
+            return Some(self.now);
+        }
+        if let MinCache::Known(min) = self.min_cache.get() {
+            return min;
+        }
+        self.next_slot().map(|(_, _, start)| start.max(self.now))
+    }
+
     /// The earliest deadline of any pending entry (exact), or `None` when empty. Due entries
     /// report `now()`.
     ///

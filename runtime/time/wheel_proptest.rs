@@ -89,8 +89,35 @@ proptest! {
                 _ => {}
             }
             let model_min = model.keys().next().map(|&(d, _)| d.max(now));
+            // The loop sleeps until next_wakeup: never past the earliest deadline.
+            let wake = wheel.next_wakeup();
+            prop_assert_eq!(wake.is_some(), model_min.is_some());
+            if let (Some(wake), Some(min)) = (wake, model_min) {
+                prop_assert!(wake <= min && wake >= now, "wakeup {} outside [{}, {}]", wake, now, min);
+            }
             prop_assert_eq!(wheel.next_deadline(), model_min);
             prop_assert_eq!(wheel.len(), model.len());
         }
+    }
+}
+
+/// Sleeping until `next_wakeup` and advancing reaches the earliest deadline in a few hops (one
+/// per level cascaded), firing nothing early.
+#[test]
+fn hopping_by_next_wakeup_reaches_the_deadline() {
+    for deadline in [1u64, 63, 64, 4_095, 1 << 20, 20_000_000, 1 << 40, u64::MAX / 3, u64::MAX] {
+        let mut wheel = Wheel::new();
+        wheel.insert(deadline, ());
+        let mut hops = 0;
+        let fired_at = loop {
+            let wake = wheel.next_wakeup().expect("an entry is pending");
+            assert!(wake <= deadline);
+            if wheel.poll_expired(wake).is_some() {
+                break wake;
+            }
+            hops += 1;
+            assert!(hops <= 11, "too many hops for {deadline}");
+        };
+        assert_eq!(fired_at, deadline);
     }
 }
