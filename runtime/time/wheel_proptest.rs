@@ -105,7 +105,17 @@ proptest! {
 /// per level cascaded), firing nothing early.
 #[test]
 fn hopping_by_next_wakeup_reaches_the_deadline() {
-    for deadline in [1u64, 63, 64, 4_095, 1 << 20, 20_000_000, 1 << 40, u64::MAX / 3, u64::MAX] {
+    for deadline in [
+        1u64,
+        63,
+        64,
+        4_095,
+        1 << 20,
+        20_000_000,
+        1 << 40,
+        u64::MAX / 3,
+        u64::MAX,
+    ] {
         let mut wheel = Wheel::new();
         wheel.insert(deadline, ());
         let mut hops = 0;
