@@ -243,6 +243,7 @@ impl<T> Wheel<T> {
     ///
     /// Takes `&self` but caches through a [`Cell`]: O(1) unless the cache was invalidated (by
     /// removing the earliest entry or by expiry), when it scans the earliest occupied slot once.
+    #[cfg(test)]
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         if self.lists[usize::from(READY)].head != NIL {
             return Some(self.now);
