@@ -14,6 +14,23 @@
 //! To use more than one core, run one loop per core, each accepting on its own
 //! `SO_REUSEPORT` listener: [`TcpListener::bind_reuseport`] and [`run_per_core`].
 
+/// `AsRawFd` and `AsFd` for a socket type whose `io` field is a `PollEvented` of a mio socket.
+macro_rules! impl_as_fd {
+    ($ty:ty) => {
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.io.get_ref().as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.get_ref().as_fd()
+            }
+        }
+    };
+}
+
 mod addr;
 mod per_core;
 pub(crate) mod split;

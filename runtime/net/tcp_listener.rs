@@ -121,17 +121,7 @@ impl fmt::Debug for TcpListener {
     }
 }
 
-impl std::os::fd::AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
-
-impl std::os::fd::AsFd for TcpListener {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+impl_as_fd!(TcpListener);
 
 /// The accept queue's length. mio's (and std's) `bind` use 128, which a burst of a few hundred
 /// simultaneous connects overflows on loopback: the kernel drops the SYNs and the clients retry

@@ -175,14 +175,4 @@ impl fmt::Debug for UdpSocket {
     }
 }
 
-impl std::os::fd::AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
-
-impl std::os::fd::AsFd for UdpSocket {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+impl_as_fd!(UdpSocket);

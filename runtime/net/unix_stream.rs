@@ -85,14 +85,4 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-impl std::os::fd::AsRawFd for UnixStream {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.get_ref().as_raw_fd()
-    }
-}
-
-impl std::os::fd::AsFd for UnixStream {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+impl_as_fd!(UnixStream);
