@@ -15,6 +15,7 @@ mod control;
 pub(crate) mod driver;
 mod interval;
 mod sleep;
+mod slot_list;
 mod timeout;
 pub(crate) mod timerfd;
 pub(crate) mod wheel;

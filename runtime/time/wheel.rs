@@ -28,9 +28,9 @@
 //! Entries fire in `(deadline, insertion sequence)` order; a `reset` counts as a fresh
 //! insertion. No sequence number is stored: order is kept by the lists themselves.
 //! * Slot choice depends only on `(now, deadline)`, so all pending entries sharing a deadline
-//!   sit in the same list. Inserting appends to that list's tail, cascading moves a whole list
-//!   front to back onto the tails of lower lists that hold no entry of those deadlines, and
-//!   removing keeps the rest in place: restricted to one deadline, every list stays in insertion
+//!   sit in the same list. Inserting appends to that list's tail, cascading walks a whole list
+//!   front to back, appending to the tails of lower lists that hold no entry of those deadlines,
+//!   and removing leaves a tombstone: restricted to one deadline, every list stays in insertion
 //!   order. A level-0 slot holds a single deadline, so it is fully ordered.
 //! * Level-0 slots are moved to the ready list tick by tick, so the ready list is sorted by
 //!   `(deadline, sequence)`. An entry inserted with `deadline <= now` is stored with deadline
@@ -39,20 +39,25 @@
 //! # Invariants
 //! 1. An entry in the ready list has `deadline <= now`; any other entry has `deadline > now` and
 //!    sits in the list chosen by the rule above for the current `now`.
-//! 2. Bit `s` of `occupied[L]` is set exactly when slot `s` of level `L` is non-empty.
+//! 2. Bit `s` of `occupied[L]` is set exactly when slot `s` of level `L` has a live entry.
 //! 3. Each list, restricted to one deadline, is in insertion order; the ready list is sorted.
 //! 4. `min_cache`, when known, is the minimum deadline outside the ready list.
 //! 5. A key's generation is unique for the wheel's lifetime (a `u64` counter), so a stale key
 //!    never matches a later entry that reuses its slab index.
 //!
-//! Entries live in a [`Slab`], doubly linked by `u32` index into their list, so insert, remove
-//! and reset are O(1). Per entry: the value, the deadline, the generation, two links and a list
-//! number (26 bytes of bookkeeping, 32 with padding for a small `T`, plus the slab's tag).
+//! 6. An entry's `(list, pos)` names the one live item of its index in the lists.
+//!
+//! Entries live in a [`Slab`]; each list is a [`SlotList`] of `u32` indices (see there why not a
+//! linked list), so insert, remove and reset are O(1). Per entry: the value, the deadline, the
+//! generation, a list number and a position (22 bytes of bookkeeping, 24 with padding for a
+//! small `T`, plus the slab's tag), and 4 bytes in its list.
 
 use std::cell::Cell;
 use std::fmt;
 
 use slab::Slab;
+
+use super::slot_list::SlotList;
 
 /// Bits of the deadline each level consumes.
 const BITS: u32 = 6;
@@ -62,8 +67,6 @@ const SLOTS: usize = 1 << BITS;
 const LEVELS: usize = 11;
 /// List number of the ready list; lists `0..READY` are slot `s` of level `L` at `L * 64 + s`.
 const READY: u16 = (LEVELS * SLOTS) as u16;
-/// The null link.
-const NIL: u32 = u32::MAX;
 
 /// Names one timer inserted in a [`Wheel`]: its slab index and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,26 +85,10 @@ struct Entry<T> {
     deadline: u64,
     /// Generation matched against [`TimerKey::gen`].
     gen: u64,
-    /// Previous entry in the same list, or [`NIL`].
-    prev: u32,
-    /// Next entry in the same list, or [`NIL`].
-    next: u32,
-    /// The list the entry is linked into (a slot number or [`READY`]).
+    /// The entry's position in its list.
+    pos: u32,
+    /// The list the entry is in (a slot number or [`READY`]).
     list: u16,
-}
-
-/// Head and tail of one doubly linked list of entries.
-#[derive(Clone, Copy)]
-struct List {
-    /// First entry, or [`NIL`].
-    head: u32,
-    /// Last entry, or [`NIL`].
-    tail: u32,
-}
-
-impl List {
-    /// The empty list.
-    const EMPTY: List = List { head: NIL, tail: NIL };
 }
 
 /// The cached minimum deadline of the entries outside the ready list.
@@ -118,7 +105,7 @@ pub(crate) struct Wheel<T> {
     /// All entries, pending or ready.
     entries: Slab<Entry<T>>,
     /// `LEVELS * SLOTS` slot lists followed by the ready list.
-    lists: Box<[List]>,
+    lists: Box<[SlotList]>,
     /// Per level, bit `s` is set when slot `s` is non-empty.
     occupied: [u64; LEVELS],
     /// The tick the wheel has been advanced to.
@@ -139,7 +126,7 @@ impl<T> Wheel<T> {
     pub(crate) fn with_capacity(n: usize) -> Self {
         Wheel {
             entries: Slab::with_capacity(n),
-            lists: vec![List::EMPTY; usize::from(READY) + 1].into_boxed_slice(),
+            lists: (0..=READY).map(|_| SlotList::default()).collect(),
             occupied: [0; LEVELS],
             now: 0,
             next_gen: 0,
@@ -175,13 +162,12 @@ impl<T> Wheel<T> {
             value,
             deadline: deadline.max(self.now),
             gen,
-            prev: NIL,
-            next: NIL,
+            pos: 0,
             list: READY,
         });
         let index = u32::try_from(index)
             .ok()
-            .filter(|&i| i != NIL)
+            .filter(|&i| i != super::slot_list::TOMB)
             .expect("timer wheel holds more than u32::MAX - 1 entries");
         self.place(index);
         TimerKey { index, gen }
@@ -229,7 +215,7 @@ impl<T> Wheel<T> {
     /// This is what the loop sleeps until; [`Wheel::next_deadline`] may scan a whole slot,
     /// which costs O(slot size) after each expiry when many timers share an upper slot.
     pub(crate) fn next_wakeup(&self) -> Option<u64> {
-        if self.lists[usize::from(READY)].head != NIL {
+        if !self.lists[usize::from(READY)].is_empty() {
             return Some(self.now);
         }
         if let MinCache::Known(min) = self.min_cache.get() {
@@ -245,7 +231,7 @@ impl<T> Wheel<T> {
     /// removing the earliest entry or by expiry), when it scans the earliest occupied slot once.
     #[cfg(test)]
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        if self.lists[usize::from(READY)].head != NIL {
+        if !self.lists[usize::from(READY)].is_empty() {
             return Some(self.now);
         }
         if let MinCache::Known(min) = self.min_cache.get() {
@@ -255,14 +241,11 @@ impl<T> Wheel<T> {
             if level == 0 {
                 return start;
             }
-            let mut min = u64::MAX;
-            let mut index = self.lists[level * SLOTS + slot].head;
-            while index != NIL {
-                let entry = &self.entries[index as usize];
-                min = min.min(entry.deadline);
-                index = entry.next;
-            }
-            min
+            self.lists[level * SLOTS + slot]
+                .iter()
+                .map(|index| self.entries[index as usize].deadline)
+                .min()
+                .expect("an occupied slot holds a live entry")
         });
         self.min_cache.set(MinCache::Known(min));
         min
@@ -276,11 +259,7 @@ impl<T> Wheel<T> {
         if now > self.now {
             self.advance(now);
         }
-        let index = self.lists[usize::from(READY)].head;
-        if index == NIL {
-            return None;
-        }
-        self.unlink(index);
+        let index = self.lists[usize::from(READY)].pop_front()?;
         let entry = self.entries.remove(index as usize);
         Some((
             TimerKey {
@@ -299,15 +278,15 @@ impl<T> Wheel<T> {
             }
             debug_assert!(start > self.now, "an occupied slot lies in the past");
             self.now = start;
-            let list = std::mem::replace(&mut self.lists[level * SLOTS + slot], List::EMPTY);
+            let items = self.lists[level * SLOTS + slot].take();
             self.occupied[level] &= !(1 << slot);
             let mut expired = false;
-            let mut index = list.head;
-            while index != NIL {
-                let next = self.entries[index as usize].next;
-                expired |= self.place(index);
-                index = next;
+            for &index in &items {
+                if index != super::slot_list::TOMB {
+                    expired |= self.place(index);
+                }
             }
+            self.lists[level * SLOTS + slot].restore(items);
             if expired {
                 self.min_cache.set(MinCache::Unknown);
             }
@@ -357,39 +336,27 @@ impl<T> Wheel<T> {
 
     /// Appends an entry to list `list`.
     fn push_back(&mut self, list: u16, index: u32) {
-        let tail = self.lists[usize::from(list)].tail;
+        let pos = self.lists[usize::from(list)].push(index);
         let entry = &mut self.entries[index as usize];
         entry.list = list;
-        entry.prev = tail;
-        entry.next = NIL;
-        match tail {
-            NIL => self.lists[usize::from(list)].head = index,
-            _ => self.entries[tail as usize].next = index,
-        }
-        self.lists[usize::from(list)].tail = index;
+        entry.pos = pos;
     }
 
-    /// Unlinks an entry from its list, updating the bitmap and the minimum cache.
+    /// Takes an entry out of its list, updating the bitmap and the minimum cache.
     fn unlink(&mut self, index: u32) {
         let Entry {
-            prev,
-            next,
-            list,
-            deadline,
-            ..
+            pos, list, deadline, ..
         } = self.entries[index as usize];
-        match prev {
-            NIL => self.lists[usize::from(list)].head = next,
-            _ => self.entries[prev as usize].next = next,
-        }
-        match next {
-            NIL => self.lists[usize::from(list)].tail = prev,
-            _ => self.entries[next as usize].prev = prev,
+        let slot_list = &mut self.lists[usize::from(list)];
+        let emptied = slot_list.kill(pos);
+        if !emptied && slot_list.needs_compaction() {
+            let entries = &mut self.entries;
+            slot_list.compact(|index, pos| entries[index as usize].pos = pos);
         }
         if list == READY {
             return;
         }
-        if self.lists[usize::from(list)].head == NIL {
+        if emptied {
             let (level, slot) = (usize::from(list) / SLOTS, usize::from(list) % SLOTS);
             self.occupied[level] &= !(1 << slot);
         }

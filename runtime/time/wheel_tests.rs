@@ -9,11 +9,10 @@ use super::*;
 fn check<T>(w: &Wheel<T>) {
     let mut seen = 0;
     for list in 0..=READY {
-        let head = w.lists[usize::from(list)];
-        let (mut prev, mut index, mut last) = (NIL, head.head, 0);
-        while index != NIL {
+        let mut last = 0;
+        let items: Vec<u32> = w.lists[usize::from(list)].iter().collect();
+        for &index in &items {
             let e = &w.entries[index as usize];
-            assert_eq!(e.prev, prev, "broken back link");
             assert_eq!(e.list, list, "entry records the wrong list");
             if list == READY {
                 assert!(e.deadline <= w.now, "ready entry not due");
@@ -32,15 +31,17 @@ fn check<T>(w: &Wheel<T>) {
                 assert_eq!(usize::from(list), level * SLOTS + slot, "entry in the wrong slot");
             }
             seen += 1;
-            prev = index;
-            index = e.next;
         }
-        assert_eq!(head.tail, prev, "tail does not end the list");
         if list != READY {
             let (level, slot) = (usize::from(list) / SLOTS, usize::from(list) % SLOTS);
             let bit = w.occupied[level] >> slot & 1 == 1;
-            assert_eq!(bit, head.head != NIL, "occupied bit disagrees with slot");
+            assert_eq!(bit, !items.is_empty(), "occupied bit disagrees with slot");
         }
+    }
+    for (index, e) in &w.entries {
+        let list = &w.lists[usize::from(e.list)];
+        let at = list.iter_positions().find(|&(_, i)| i == index as u32);
+        assert_eq!(at.map(|(pos, _)| pos), Some(e.pos), "entry's position is stale");
     }
     assert_eq!(seen, w.entries.len(), "entries missing from the lists");
     if let MinCache::Known(min) = w.min_cache.get() {
@@ -610,6 +611,32 @@ fn huge_jumps_fire_everything_in_order() {
 
 #[test]
 fn entries_stay_small() {
-    assert!(std::mem::size_of::<Entry<()>>() <= 32);
+    assert!(std::mem::size_of::<Entry<()>>() <= 24);
     assert_eq!(std::mem::size_of::<TimerKey>(), 16);
+}
+
+#[test]
+fn mass_cancel_in_one_slot_compacts_and_keeps_order() {
+    // 1000 entries in one upper slot (deadlines 5000..6000 from now 0 share level 2 slot 1),
+    // then 900 removed in a scattered order: the slot compacts, and what is left fires in
+    // deadline order, with later removals and resets still finding the right entries.
+    let mut w = Wheel::new();
+    let keys: Vec<TimerKey> = (0..1000u64).map(|i| w.insert(5000 + i, i)).collect();
+    for i in (0..1000).filter(|i| i % 10 != 3) {
+        assert_eq!(w.remove(keys[i]), Some(i as u64));
+        if i % 97 == 0 {
+            check(&w);
+        }
+    }
+    check(&w);
+    assert_eq!(w.remove(keys[503]), Some(503));
+    assert!(w.reset(keys[13], 1));
+    check(&w);
+    let fired = drain(&mut w, 10_000);
+    let mut expect: Vec<u64> = (0..1000)
+        .filter(|i| i % 10 == 3 && *i != 503 && *i != 13)
+        .collect();
+    expect.insert(0, 13);
+    assert_eq!(fired, expect);
+    assert!(w.is_empty());
 }
