@@ -13,6 +13,7 @@ mod call_later;
 pub(crate) mod clock;
 mod control;
 pub(crate) mod driver;
+mod entry_store;
 mod interval;
 mod sleep;
 mod slot_list;

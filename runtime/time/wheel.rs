@@ -43,20 +43,19 @@
 //! 3. Each list, restricted to one deadline, is in insertion order; the ready list is sorted.
 //! 4. `min_cache`, when known, is the minimum deadline outside the ready list.
 //! 5. A key's generation is unique for the wheel's lifetime (a `u64` counter), so a stale key
-//!    never matches a later entry that reuses its slab index.
+//!    never matches a later entry that reuses its index.
 //!
 //! 6. An entry's `(list, pos)` names the one live item of its index in the lists.
 //!
-//! Entries live in a [`Slab`]; each list is a [`SlotList`] of `u32` indices (see there why not a
+//! Entries live in an [`EntryStore`]; each list is a [`SlotList`] of `u32` indices (see there why not a
 //! linked list), so insert, remove and reset are O(1). Per entry: the value, the deadline, the
 //! generation, a list number and a position (22 bytes of bookkeeping, 24 with padding for a
-//! small `T`, plus the slab's tag), and 4 bytes in its list.
+//! small `T`, plus an `Option` tag), and 4 bytes in its list.
 
 use std::cell::Cell;
 use std::fmt;
 
-use slab::Slab;
-
+use super::entry_store::EntryStore;
 use super::slot_list::SlotList;
 
 /// Bits of the deadline each level consumes.
@@ -68,16 +67,16 @@ const LEVELS: usize = 11;
 /// List number of the ready list; lists `0..READY` are slot `s` of level `L` at `L * 64 + s`.
 const READY: u16 = (LEVELS * SLOTS) as u16;
 
-/// Names one timer inserted in a [`Wheel`]: its slab index and generation.
+/// Names one timer inserted in a [`Wheel`]: its store index and generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TimerKey {
-    /// The entry's index in the slab.
+    /// The entry's index in the store.
     index: u32,
     /// The generation given at insertion, unique for the wheel's lifetime.
     gen: u64,
 }
 
-/// One pending timer as stored in the slab.
+/// One pending timer as stored in the store.
 struct Entry<T> {
     /// The caller's value.
     value: T,
@@ -103,7 +102,7 @@ enum MinCache {
 /// A hierarchical hashed timer wheel mapping deadlines to values of type `T`.
 pub(crate) struct Wheel<T> {
     /// All entries, pending or ready.
-    entries: Slab<Entry<T>>,
+    entries: EntryStore<Entry<T>>,
     /// `LEVELS * SLOTS` slot lists followed by the ready list.
     lists: Box<[SlotList]>,
     /// Per level, bit `s` is set when slot `s` is non-empty.
@@ -125,7 +124,7 @@ impl<T> Wheel<T> {
     /// Creates an empty wheel at tick 0 with room for `n` entries before reallocating.
     pub(crate) fn with_capacity(n: usize) -> Self {
         Wheel {
-            entries: Slab::with_capacity(n),
+            entries: EntryStore::with_capacity(n),
             lists: (0..=READY).map(|_| SlotList::default()).collect(),
             occupied: [0; LEVELS],
             now: 0,

@@ -38,7 +38,7 @@ fn check<T>(w: &Wheel<T>) {
             assert_eq!(bit, !items.is_empty(), "occupied bit disagrees with slot");
         }
     }
-    for (index, e) in &w.entries {
+    for (index, e) in w.entries.iter() {
         let list = &w.lists[usize::from(e.list)];
         let at = list.iter_positions().find(|&(_, i)| i == index as u32);
         assert_eq!(at.map(|(pos, _)| pos), Some(e.pos), "entry's position is stale");
