@@ -181,6 +181,23 @@ fn workloads() -> Vec<Workload> {
             }
         ),
         workload!(
+            "yield, socket registered (1 task x 100k)",
+            100_000,
+            paused = false,
+            tokio = || async {
+                let _socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                for _ in 0..100_000 {
+                    tokio::task::yield_now().await;
+                }
+            },
+            aioloop = || async {
+                let _socket = aioloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                for _ in 0..100_000 {
+                    aioloop::yield_now().await;
+                }
+            }
+        ),
+        workload!(
             "yield (200 tasks x 1000)",
             200_000,
             paused = false,

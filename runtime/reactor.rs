@@ -23,6 +23,14 @@ pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 /// The token of the loop's timerfd.
 pub(crate) const TIMER_TOKEN: Token = Token(usize::MAX - 1);
 
+/// A busy loop (tasks ready, so a poll would not block) with I/O sources registered polls for
+/// I/O once in this many iterations, not in every one: a zero-timeout `epoll_wait` costs more
+/// than a dozen task steps, and a task that yields in a loop would pay it per yield. Readiness
+/// is noticed at most this many iterations late, so sockets are never starved (tokio's
+/// `event_interval` is 61 scheduler ticks; asyncio polls every iteration). An idle loop polls
+/// at once, as before.
+pub(crate) const BUSY_POLL_INTERVAL: u32 = 61;
+
 /// How long a poll may block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Wait {
@@ -48,6 +56,8 @@ pub(crate) struct Reactor {
     io: IoSlots,
     /// Wakers released by the last poll, to be woken outside the reactor's borrow.
     woken: Vec<Waker>,
+    /// Busy iterations since the last poll (see [`BUSY_POLL_INTERVAL`]).
+    busy_skips: u32,
 }
 
 impl Reactor {
@@ -68,6 +78,7 @@ impl Reactor {
             io_sources: 0,
             io: IoSlots::default(),
             woken: Vec::new(),
+            busy_skips: 0,
         })
     }
 
@@ -81,6 +92,16 @@ impl Reactor {
     /// flag and the timer wheel itself), so a busy loop with no I/O skips the syscall.
     pub(crate) fn has_io_sources(&self) -> bool {
         self.io_sources > 0
+    }
+
+    /// Whether a busy iteration should poll (with a zero timeout): never without I/O sources,
+    /// else once every [`BUSY_POLL_INTERVAL`] busy iterations since the last poll.
+    pub(crate) fn busy_poll_due(&mut self) -> bool {
+        if self.io_sources == 0 {
+            return false;
+        }
+        self.busy_skips += 1;
+        self.busy_skips >= BUSY_POLL_INTERVAL
     }
 
     /// Counts a newly registered I/O source.
@@ -169,6 +190,7 @@ impl Reactor {
     /// If the OS poll fails for any other reason: the loop cannot go on without its poller.
     pub(crate) fn poll(&mut self, wait: Wait) -> usize {
         let timeout = self.timeout(wait);
+        self.busy_skips = 0;
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return 0,

@@ -2,7 +2,9 @@
 //! 1. take in the remote queue (work and wakes from other threads);
 //! 2. run what was ready when the iteration began; what becomes ready meanwhile waits for the
 //!    next iteration, so I/O and timers are never starved;
-//! 3. poll the reactor: timeout 0 if anything is ready, else until the earliest timer, else block;
+//! 3. poll the reactor: timeout 0 if anything is ready (and then only every
+//!    `BUSY_POLL_INTERVAL` iterations, see runtime/reactor.rs), else until the earliest timer,
+//!    else block;
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.
 
@@ -220,11 +222,18 @@ impl Core {
         if !parked {
             wait = Wait::Zero;
         }
-        if wait == Wait::Zero && !self.reactor.borrow().has_io_sources() {
-            // Nothing a zero-timeout poll could report: skip the syscall (virtual time below
-            // still advances).
-            self.advance_paused_clock(paused && !busy, next);
-            return;
+        if wait == Wait::Zero {
+            // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any other
+            // zero-timeout poll only if it could report something (the remote queue and the
+            // wheel are checked without it). Virtual time still advances.
+            let poll = match busy {
+                true => self.reactor.borrow_mut().busy_poll_due(),
+                false => self.reactor.borrow().has_io_sources(),
+            };
+            if !poll {
+                self.advance_paused_clock(paused && !busy, next);
+                return;
+            }
         }
         let io_events = self.reactor.borrow_mut().poll(wait);
         StatCells::bump(&self.stats.io_events, io_events as u64);
