@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+#[path = "common/tcp_echo.rs"]
+mod tcp_echo;
+
 type Run = Box<dyn FnMut() -> Duration>;
 
 struct Workload {
@@ -133,6 +136,18 @@ fn remote_spawn() -> Workload {
                 drop(h.run_coroutine_threadsafe(async move { item(&c, &tx) }))
             }))
         }),
+    }
+}
+
+/// TCP echo as in benches/net.rs: 50 connections x 100 round trips of 64 bytes, client and
+/// server on one loop; an op is one round trip.
+fn tcp_echo_workload() -> Workload {
+    let (t, a) = (tcp_echo::TokioEcho::new(), tcp_echo::AioloopEcho::new());
+    Workload {
+        name: "TCP echo (50 conns x 64 B round trips)",
+        ops: (tcp_echo::CONNS * tcp_echo::ROUNDS) as u64,
+        tokio: Box::new(move || timed(|| t.run())),
+        aioloop: Box::new(move || timed(|| a.run())),
     }
 }
 
@@ -405,6 +420,7 @@ fn workloads() -> Vec<Workload> {
                 }
             }
         ),
+        tcp_echo_workload(),
     ]
 }
 
