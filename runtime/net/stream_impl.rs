@@ -1,6 +1,7 @@
 //! The methods and trait impls that [`TcpStream`](super::TcpStream) and
 //! [`UnixStream`](super::UnixStream) share, written once as a macro over a struct whose field
-//! `io` is a `PollEvented` of a mio stream.
+//! `io` is a `PollEvented` of a mio stream; and the `AsyncRead`/`AsyncWrite` impls, written once
+//! for the streams and their split halves.
 
 /// Inherent I/O methods, `futures_io::{AsyncRead, AsyncWrite}` (and with the `tokio-io`
 /// feature tokio's traits) for `$ty` and `&$ty`, and the split plumbing.
@@ -150,17 +151,19 @@ macro_rules! impl_stream_io {
 
         impl $crate::net::split::Splittable for $ty {}
 
-        $crate::net::stream_impl::impl_async_traits!($ty, |s| s);
-        $crate::net::stream_impl::impl_async_traits!(&$ty, |s| s);
+        $crate::net::stream_impl::impl_async_read!([] $ty, |s| s);
+        $crate::net::stream_impl::impl_async_read!([] &$ty, |s| *s);
+        $crate::net::stream_impl::impl_async_write!([] $ty, |s| s);
+        $crate::net::stream_impl::impl_async_write!([] &$ty, |s| *s);
     };
 }
 
-/// `futures_io` (and tokio) read/write traits for `$ty`, given how to reach the stream.
-macro_rules! impl_async_traits {
-    ($ty:ty, |$s:ident| $stream:expr) => {
-        $crate::net::stream_impl::impl_async_traits!(@impl [] $ty, |$s| $stream);
-    };
-    (@impl [$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
+/// `futures_io::AsyncRead` (and with the `tokio-io` feature tokio's) for `$ty` (generic over
+/// `[$gen]`): `|$s| $stream` turns `$s: &Self` into a `&` reference to the stream, whose
+/// [`Sealed`](crate::net::split::sealed::Sealed) methods do the work. Used by the streams,
+/// their references and the read half of a split.
+macro_rules! impl_async_read {
+    ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
         impl<$($gen)*> futures_io::AsyncRead for $ty {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
@@ -168,45 +171,7 @@ macro_rules! impl_async_traits {
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 let $s = &*self;
-                $stream.io.poll_read(cx, buf)
-            }
-        }
-
-        impl<$($gen)*> futures_io::AsyncWrite for $ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $stream.io.poll_write(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $stream.io.poll_write_vectored(cx, bufs)
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-
-            /// Shuts the write side down: the peer reads EOF.
-            fn poll_close(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $s = &*self;
-                std::task::Poll::Ready($crate::net::stream_impl::shutdown_write_ok(
-                    $stream.io.get_ref().shutdown(std::net::Shutdown::Write),
-                ))
+                $crate::net::split::sealed::Sealed::poll_read_priv($stream, cx, buf)
             }
         }
 
@@ -219,58 +184,82 @@ macro_rules! impl_async_traits {
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $s = &*self;
                 let unfilled = buf.initialize_unfilled();
-                let n = std::task::ready!($stream.io.poll_read(cx, unfilled))?;
+                let n = std::task::ready!($crate::net::split::sealed::Sealed::poll_read_priv(
+                    $stream, cx, unfilled
+                ))?;
                 buf.advance(n);
                 std::task::Poll::Ready(Ok(()))
-            }
-        }
-
-        #[cfg(feature = "tokio-io")]
-        impl<$($gen)*> tokio::io::AsyncWrite for $ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $stream.io.poll_write(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $stream.io.poll_write_vectored(cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-
-            fn poll_shutdown(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $s = &*self;
-                std::task::Poll::Ready($crate::net::stream_impl::shutdown_write_ok(
-                    $stream.io.get_ref().shutdown(std::net::Shutdown::Write),
-                ))
             }
         }
     };
 }
 
-pub(crate) use impl_async_traits;
+/// `futures_io::AsyncWrite` (and with the `tokio-io` feature tokio's) for `$ty`, as
+/// [`impl_async_read!`] does for reading. Flushing does nothing (writes are not buffered);
+/// closing (`poll_close`, tokio's `poll_shutdown`) shuts the write side down.
+macro_rules! impl_async_write {
+    ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
+        impl<$($gen)*> futures_io::AsyncWrite for $ty {
+            $crate::net::stream_impl::write_methods!(poll_close, |$s| $stream);
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl<$($gen)*> tokio::io::AsyncWrite for $ty {
+            $crate::net::stream_impl::write_methods!(poll_shutdown, |$s| $stream);
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+        }
+    };
+}
+
+/// The methods futures-io's and tokio's `AsyncWrite` share (their signatures are the same);
+/// `$close` names the one that shuts the write side down.
+macro_rules! write_methods {
+    ($close:ident, |$s:ident| $stream:expr) => {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            let $s = &*self;
+            $crate::net::split::sealed::Sealed::poll_write_priv($stream, cx, buf)
+        }
+
+        fn poll_write_vectored(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            let $s = &*self;
+            $crate::net::split::sealed::Sealed::poll_write_vectored_priv($stream, cx, bufs)
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        /// Shuts the write side down: the peer reads EOF.
+        fn $close(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let $s = &*self;
+            std::task::Poll::Ready($crate::net::split::sealed::Sealed::shutdown_write_priv(
+                $stream,
+            ))
+        }
+    };
+}
+
+pub(crate) use impl_async_read;
+pub(crate) use impl_async_write;
 pub(crate) use impl_stream_io;
+pub(crate) use write_methods;
 
 /// A write shutdown of a connection the peer already closed is not an error worth reporting
 /// from `close`: the goal (no more writes) holds.
