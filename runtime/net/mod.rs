@@ -31,7 +31,28 @@ macro_rules! impl_as_fd {
     };
 }
 
+/// `readable` and `writable` for a socket type whose `io` field is a `PollEvented`, each with
+/// the doc comment given.
+macro_rules! impl_readiness {
+    ($ty:ident, readable = $readable:literal, writable = $writable:literal) => {
+        impl $ty {
+            #[doc = $readable]
+            pub async fn readable(&self) -> std::io::Result<()> {
+                self.io.ready($crate::io::Direction::Read).await;
+                Ok(())
+            }
+
+            #[doc = $writable]
+            pub async fn writable(&self) -> std::io::Result<()> {
+                self.io.ready($crate::io::Direction::Write).await;
+                Ok(())
+            }
+        }
+    };
+}
+
 mod addr;
+mod datagram;
 mod per_core;
 pub(crate) mod split;
 pub(crate) mod stream_impl;

@@ -7,20 +7,14 @@
 /// feature tokio's traits) for `$ty` and `&$ty`, and the split plumbing.
 macro_rules! impl_stream_io {
     ($ty:ident) => {
+        impl_readiness!(
+            $ty,
+            readable = "Waits until the stream is readable (data, EOF or an error is waiting). It \
+                        may report readiness that a following `try_read` finds gone: retry then.",
+            writable = "Waits until the stream is writable."
+        );
+
         impl $ty {
-            /// Waits until the stream is readable (data, EOF or an error is waiting). It may
-            /// report readiness that a following `try_read` finds gone: retry then.
-            pub async fn readable(&self) -> std::io::Result<()> {
-                self.io.ready($crate::io::Direction::Read).await;
-                Ok(())
-            }
-
-            /// Waits until the stream is writable.
-            pub async fn writable(&self) -> std::io::Result<()> {
-                self.io.ready($crate::io::Direction::Write).await;
-                Ok(())
-            }
-
             /// Reads what is available without waiting: `Ok(0)` at EOF, `WouldBlock` if nothing is.
             pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
                 use std::io::Read;

@@ -6,6 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll};
 
 use super::addr::{first_ok, resolve};
+use super::datagram::impl_datagram_io;
 use crate::io::{Direction, PollEvented};
 
 /// A UDP socket registered with the running loop: asyncio's `create_datagram_endpoint` at
@@ -78,21 +79,6 @@ impl UdpSocket {
             .await
     }
 
-    /// Receives one datagram into `buf`; returns its length (truncated to `buf`) and sender.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.async_io(Direction::Read, |io| io.recv_from(buf)).await
-    }
-
-    /// Sends one datagram to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.async_io(Direction::Write, |io| io.send(buf)).await
-    }
-
-    /// Receives one datagram from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.async_io(Direction::Read, |io| io.recv(buf)).await
-    }
-
     /// Receives one datagram without removing it from the queue.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.async_io(Direction::Read, |io| io.peek_from(buf)).await
@@ -118,36 +104,9 @@ impl UdpSocket {
             .poll_io(cx, Direction::Write, |io| io.send_to(buf, target))
     }
 
-    /// Receives without waiting (`WouldBlock` if no datagram is queued).
-    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.try_io(Direction::Read, |io| io.recv_from(buf))
-    }
-
     /// Sends without waiting (`WouldBlock` if the socket buffer is full).
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         self.io.try_io(Direction::Write, |io| io.send_to(buf, target))
-    }
-
-    /// Waits until a datagram (or an error) is waiting.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await;
-        Ok(())
-    }
-
-    /// Waits until the socket can send.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await;
-        Ok(())
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
-
-    /// The connected peer's address (`NotConnected` if none).
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
     }
 
     /// Sets `SO_BROADCAST`.
@@ -175,4 +134,5 @@ impl fmt::Debug for UdpSocket {
     }
 }
 
+impl_datagram_io!(UdpSocket, SocketAddr);
 impl_as_fd!(UdpSocket);

@@ -5,6 +5,7 @@ use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
+use super::datagram::impl_datagram_io;
 use crate::io::{Direction, PollEvented};
 
 /// A Unix-domain datagram socket registered with the running loop.
@@ -89,48 +90,6 @@ impl UnixDatagram {
             .await
     }
 
-    /// Receives one datagram; returns its length and the sender's address.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.async_io(Direction::Read, |io| io.recv_from(buf)).await
-    }
-
-    /// Sends one datagram to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.async_io(Direction::Write, |io| io.send(buf)).await
-    }
-
-    /// Receives one datagram from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.async_io(Direction::Read, |io| io.recv(buf)).await
-    }
-
-    /// Receives without waiting (`WouldBlock` if no datagram is queued).
-    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.try_io(Direction::Read, |io| io.recv_from(buf))
-    }
-
-    /// Waits until a datagram (or an error) is waiting.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await;
-        Ok(())
-    }
-
-    /// Waits until the socket can send.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await;
-        Ok(())
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
-
-    /// The connected peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
-    }
-
     /// Shuts down reading, writing or both.
     pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
@@ -150,4 +109,5 @@ impl fmt::Debug for UnixDatagram {
     }
 }
 
+impl_datagram_io!(UnixDatagram, SocketAddr);
 impl_as_fd!(UnixDatagram);
