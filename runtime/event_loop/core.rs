@@ -19,7 +19,7 @@ use crate::exception::{default_handler, ExceptionContext, TaskLabel};
 use crate::reactor::{Reactor, WAKER_TOKEN};
 use crate::remote::{self, Remote, RemoteMsg};
 use crate::task::cell::{new_cell, RawTask};
-use crate::task::table::{SpawnMeta, TaskTable};
+use crate::task::table::TaskTable;
 use crate::task::waker::{WakeTarget, MAIN_KEY};
 use crate::task::{Task, TaskError, TaskRef};
 use crate::time::clock::Clock;
@@ -142,11 +142,7 @@ impl Core {
         F::Output: 'static,
     {
         self.assert_open("spawn");
-        let meta = SpawnMeta {
-            name: name.clone(),
-            location: std::panic::Location::caller(),
-            spawned_at: self.spawn_clock(),
-        };
+        let meta = self.task_meta(name.clone(), std::panic::Location::caller());
         let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
@@ -241,10 +237,12 @@ impl Core {
             return;
         };
         if slot.done {
-            let mut slot = tasks.remove(key, gen).expect("slot checked above");
-            drop(tasks);
             let cell = slot.cell.take();
-            self.discard_outcome(|| slot.label(), cell);
+            drop(tasks);
+            match cell {
+                Some(cell) => self.discard_outcome(key, gen, cell),
+                None => drop(self.tasks.borrow_mut().remove(key, gen)),
+            }
         } else {
             slot.detached = true;
             let waker = slot.join_waker.take();
@@ -253,22 +251,27 @@ impl Core {
         }
     }
 
-    /// Drops a finished task's outcome nobody will read; an unread panic goes to the exception
-    /// handler, as asyncio reports "Task exception was never retrieved".
-    pub(crate) fn discard_outcome(&self, task: impl Fn() -> TaskLabel, cell: Option<Pin<Box<dyn RawTask>>>) {
-        let Some(mut cell) = cell else { return };
+    /// Drops the outcome (`cell`, taken out of its slot) of the finished task at `key`/`gen`,
+    /// which nobody will read, then frees the slot. An unread panic goes to the exception
+    /// handler, as asyncio reports "Task exception was never retrieved". The slot stays in the
+    /// table (done, its cell out) while the outcome is dropped, so a report can name the task
+    /// without carrying its diagnostics out of the table.
+    pub(crate) fn discard_outcome(&self, key: u32, gen: u16, mut cell: Pin<Box<dyn RawTask>>) {
+        let task = || self.tasks.borrow().label(key, gen);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().take_error()));
         match outcome {
             Ok(Some(TaskError::Panicked(payload))) => {
-                self.report("Task exception was never retrieved", Some(task()), Some(payload))
+                self.report("Task exception was never retrieved", task(), Some(payload))
             }
             Ok(_) => {}
-            Err(payload) => self.report("Dropping a task's output panicked", Some(task()), Some(payload)),
+            Err(payload) => self.report("Dropping a task's output panicked", task(), Some(payload)),
         }
         let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(cell)));
         if let Err(payload) = dropped {
-            self.report("Dropping a task's output panicked", Some(task()), Some(payload));
+            self.report("Dropping a task's output panicked", task(), Some(payload));
         }
+        let slot = self.tasks.borrow_mut().remove(key, gen);
+        drop(slot);
     }
 
     /// Hands an error to the exception handler (outside any borrow); a panicking handler is
@@ -296,21 +299,20 @@ impl Core {
 
     /// A `TaskRef` for the task in `key`/`gen`, if it is still there.
     fn task_ref(self: &Rc<Self>, key: u32, gen: u16) -> Option<TaskRef> {
-        let tasks = self.tasks.borrow();
-        let slot = tasks.get(key, gen)?;
+        let label = self.tasks.borrow().label(key, gen)?;
         Some(TaskRef {
             core: self.clone(),
             key,
             gen,
-            id: slot.id,
-            name: slot.name(),
+            id: label.id,
+            name: label.name,
         })
     }
 
     /// The running task's identity for error reports.
     pub(crate) fn current_label(&self) -> Option<TaskLabel> {
         let (key, gen) = self.current.get()?;
-        self.tasks.borrow().get(key, gen).map(|slot| slot.label())
+        self.tasks.borrow().label(key, gen)
     }
 
     pub(crate) fn current_task_ref(self: &Rc<Self>) -> Option<TaskRef> {

@@ -84,18 +84,8 @@ impl Core {
 
     /// One step of a task: poll it, or drop it if it was cancelled.
     fn run_task(&self, key: u32, gen: u16) {
-        let (mut cell, cancel) = {
-            let mut tasks = self.tasks.borrow_mut();
-            let Some(slot) = tasks.get_mut(key, gen) else {
-                return;
-            };
-            if !slot.scheduled || slot.done {
-                return;
-            }
-            slot.scheduled = false;
-            let Some(cell) = slot.cell.take() else { return };
-            slot.polls = slot.polls.wrapping_add(1);
-            (cell, slot.cancel_requested)
+        let Some((mut cell, cancel)) = self.tasks.borrow_mut().start_step(key, gen) else {
+            return;
         };
         if cancel {
             self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
@@ -123,7 +113,7 @@ impl Core {
         if let Some(started) = started {
             let took = started.elapsed();
             if took >= self.slow_callback.get() {
-                let task = self.tasks.borrow().get(key, gen).map(|slot| slot.label());
+                let task = self.tasks.borrow().label(key, gen);
                 self.check_slow(task, took);
             }
         }
@@ -157,7 +147,7 @@ impl Core {
     /// reported to the exception handler.
     fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.as_mut().drop_future())) {
-            let task = self.tasks.borrow().get(key, gen).map(|slot| slot.label());
+            let task = self.tasks.borrow().label(key, gen);
             self.report(
                 "A task's future panicked while being dropped",
                 task,
@@ -178,9 +168,8 @@ impl Core {
         slot.cancelled = cancelled;
         slot.cancel_requested = false;
         if slot.detached {
-            let slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
-            self.discard_outcome(|| slot.label(), Some(cell));
+            self.discard_outcome(key, gen, cell);
         } else {
             slot.cell = Some(cell);
             let waker = slot.join_waker.take();

@@ -3,6 +3,7 @@
 pub(crate) mod cell;
 mod error;
 mod handle;
+pub(crate) mod meta;
 pub(crate) mod table;
 mod task_ref;
 pub(crate) mod waker;
