@@ -163,16 +163,17 @@ impl Core {
         let infos = tasks
             .iter()
             .map(|(key, slot)| {
+                let state = slot.state;
                 let meta = tasks.meta_of(key, slot);
                 let trace = meta.and_then(|meta| meta.trace.as_ref());
                 TaskInfo {
-                    id: slot.id,
-                    name: display_name(slot.id, meta.and_then(|meta| meta.name.as_deref())),
-                    state: if slot.done {
+                    id: state.id(),
+                    name: display_name(state.id(), meta.and_then(|meta| meta.name.as_deref())),
+                    state: if state.done() {
                         TaskState::Done
-                    } else if current == Some((key, slot.gen)) {
+                    } else if current == Some((key, state.gen())) {
                         TaskState::Running
-                    } else if slot.scheduled {
+                    } else if state.scheduled() {
                         TaskState::Scheduled
                     } else {
                         TaskState::Waiting

@@ -18,7 +18,7 @@ use crate::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
 use crate::exception::{default_handler, ExceptionContext, TaskLabel};
 use crate::reactor::{Reactor, WAKER_TOKEN};
 use crate::remote::{self, Remote, RemoteMsg};
-use crate::task::cell::{new_cell, RawTask};
+use crate::task::cell::{new_cell, vacant_cell, RawTask};
 use crate::task::table::TaskTable;
 use crate::task::waker::{WakeTarget, MAIN_KEY};
 use crate::task::{Task, TaskError, TaskRef};
@@ -109,8 +109,8 @@ impl Core {
         }
         let mut tasks = self.tasks.borrow_mut();
         if let Some(slot) = tasks.get_mut(key, gen) {
-            if !slot.scheduled && !slot.done {
-                slot.scheduled = true;
+            if !slot.state.scheduled() && !slot.state.done() {
+                slot.state.set_scheduled(true);
                 drop(tasks);
                 self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
             }
@@ -173,14 +173,14 @@ impl Core {
         let Some(slot) = tasks.get_mut(key, gen) else {
             return false;
         };
-        if slot.done {
+        if slot.state.done() {
             return false;
         }
-        slot.cancel_requested = true;
+        slot.state.set_cancel_requested(true);
         #[cfg(feature = "tracing")]
-        tracing::trace!(task.id = slot.id.as_u64(), "cancel");
-        if !slot.scheduled {
-            slot.scheduled = true;
+        tracing::trace!(task.id = slot.state.id().as_u64(), "cancel");
+        if !slot.state.scheduled() {
+            slot.state.set_scheduled(true);
             drop(tasks);
             self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
         }
@@ -188,20 +188,22 @@ impl Core {
     }
 
     pub(crate) fn task_is_done(&self, key: u32, gen: u16) -> bool {
-        self.tasks.borrow().get(key, gen).is_none_or(|slot| slot.done)
+        self.tasks
+            .borrow()
+            .get(key, gen)
+            .is_none_or(|slot| slot.state.done())
     }
 
     pub(crate) fn task_is_cancelled(&self, key: u32, gen: u16) -> bool {
         self.tasks
             .borrow()
             .get(key, gen)
-            .is_some_and(|slot| slot.cancelled)
+            .is_some_and(|slot| slot.state.cancelled())
     }
 
     pub(crate) fn task_is_panicked(&self, key: u32, gen: u16) -> bool {
         let tasks = self.tasks.borrow();
-        let cell = tasks.get(key, gen).and_then(|slot| slot.cell.as_ref());
-        cell.is_some_and(|cell| cell.is_panic())
+        tasks.get(key, gen).is_some_and(|slot| slot.cell.is_panic())
     }
 
     /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
@@ -216,10 +218,10 @@ impl Core {
         let Some(slot) = tasks.get_mut(key, gen) else {
             return Poll::Ready(None);
         };
-        if slot.done {
+        if slot.state.done() {
             let slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
-            return Poll::Ready(slot.cell);
+            return Poll::Ready(Some(slot.cell));
         }
         let old = match &slot.join_waker {
             Some(waker) if waker.will_wake(cx.waker()) => None,
@@ -236,15 +238,12 @@ impl Core {
         let Some(slot) = tasks.get_mut(key, gen) else {
             return;
         };
-        if slot.done {
-            let cell = slot.cell.take();
+        if slot.state.done() {
+            let cell = std::mem::replace(&mut slot.cell, vacant_cell());
             drop(tasks);
-            match cell {
-                Some(cell) => self.discard_outcome(key, gen, cell),
-                None => drop(self.tasks.borrow_mut().remove(key, gen)),
-            }
+            self.discard_outcome(key, gen, cell);
         } else {
-            slot.detached = true;
+            slot.state.set_detached(true);
             let waker = slot.join_waker.take();
             drop(tasks);
             drop(waker);
@@ -254,7 +253,7 @@ impl Core {
     /// Drops the outcome (`cell`, taken out of its slot) of the finished task at `key`/`gen`,
     /// which nobody will read, then frees the slot. An unread panic goes to the exception
     /// handler, as asyncio reports "Task exception was never retrieved". The slot stays in the
-    /// table (done, its cell out) while the outcome is dropped, so a report can name the task
+    /// table (done, its cell vacant) while the outcome is dropped, so a report can name the task
     /// without carrying its diagnostics out of the table.
     pub(crate) fn discard_outcome(&self, key: u32, gen: u16, mut cell: Pin<Box<dyn RawTask>>) {
         let task = || self.tasks.borrow().label(key, gen);
@@ -325,8 +324,8 @@ impl Core {
             .tasks
             .borrow()
             .iter()
-            .filter(|(_, slot)| !slot.done)
-            .map(|(key, slot)| (key, slot.gen))
+            .filter(|(_, slot)| !slot.state.done())
+            .map(|(key, slot)| (key, slot.state.gen()))
             .collect();
         live.into_iter()
             .filter_map(|(key, gen)| self.task_ref(key, gen))

@@ -105,7 +105,7 @@ impl Core {
             .tasks
             .borrow()
             .get(key, gen)
-            .map(|slot| tracing::trace_span!("poll", task.id = slot.id.as_u64()).entered());
+            .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
         let polled = catch_unwind(AssertUnwindSafe(|| {
             cell.as_mut().poll_task(&mut Context::from_waker(&waker))
         }));
@@ -121,7 +121,7 @@ impl Core {
         match polled {
             Ok(Poll::Pending) => {
                 if let Some(slot) = self.tasks.borrow_mut().get_mut(key, gen) {
-                    slot.cell = Some(cell);
+                    slot.cell = cell;
                 }
             }
             Ok(Poll::Ready(())) => {
@@ -129,7 +129,7 @@ impl Core {
                     .tasks
                     .borrow()
                     .get(key, gen)
-                    .is_some_and(|slot| slot.cancel_requested);
+                    .is_some_and(|slot| slot.state.cancel_requested());
                 if cancelled {
                     // asyncio: a task cancelled in the step in which it returns counts as cancelled.
                     self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
@@ -164,14 +164,14 @@ impl Core {
         let Some(slot) = tasks.get_mut(key, gen) else {
             return;
         };
-        slot.done = true;
-        slot.cancelled = cancelled;
-        slot.cancel_requested = false;
-        if slot.detached {
+        slot.state.set_done(true);
+        slot.state.set_cancelled(cancelled);
+        slot.state.set_cancel_requested(false);
+        if slot.state.detached() {
             drop(tasks);
             self.discard_outcome(key, gen, cell);
         } else {
-            slot.cell = Some(cell);
+            slot.cell = cell;
             let waker = slot.join_waker.take();
             drop(tasks);
             if let Some(waker) = waker {

@@ -1,18 +1,20 @@
 //! The slab of task slots, and the side table of task diagnostics beside it.
 //!
-//! A slot holds a task's cell (its pinned future, later its outcome), its id, generation and
-//! flags, and the waker of whoever awaits it. Names, spawn locations, spawn times and poll
-//! counts live in the side table (meta.rs), which only named tasks and tasks spawned in debug
-//! mode use.
+//! A slot holds a task's cell (its pinned future, later its outcome), its id and flags packed
+//! into one word (state.rs), and the waker of whoever awaits it: 40 bytes, the slab's entry
+//! tag included. Names, spawn locations, spawn times and poll counts live in the side table
+//! (meta.rs), which only named tasks and tasks spawned in debug mode use.
 //!
 //! Invariants the loop keeps:
-//! 1. `cell` is `None` only while the loop is polling or dropping that task outside the borrow.
+//! 1. `cell` holds the vacant stand-in ([`vacant_cell`]) only while the loop is polling or
+//!    dropping that task's real cell outside the borrow.
 //! 2. `scheduled` is true exactly while one entry for this slot sits in the ready queue, so a
 //!    task is queued at most once however often it is woken.
 //! 3. A slot is freed when its task is done and nobody will read the outcome: the handle took
 //!    it, the handle was dropped, or the loop closed. Freeing it removes its side-table entry.
-//! 4. A slot's generation differs from that of the previous occupant of the same key (it wraps
-//!    at 2^16; a waker that survives 65,536 reuses of one key can at most cause one spurious poll).
+//! 4. A slot's generation (its id's low 16 bits) differs from that of the previous occupant of
+//!    the same key, since every insert takes the next id; it wraps at 2^16, so a waker that
+//!    survives 65,536 reuses of one key can at most cause one spurious poll.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -20,30 +22,18 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use super::cell::RawTask;
+use super::cell::{vacant_cell, RawTask};
 use super::meta::{self, TaskMeta};
+use super::state::TaskState;
 use super::TaskId;
 use crate::exception::TaskLabel;
 use crate::task::waker::MAIN_KEY;
 
 /// One task's bookkeeping.
 pub(crate) struct Slot {
-    pub(crate) cell: Option<Pin<Box<dyn RawTask>>>,
-    pub(crate) gen: u16,
-    pub(crate) scheduled: bool,
-    pub(crate) done: bool,
-    /// `cancel()` was called and the task has not finished yet.
-    pub(crate) cancel_requested: bool,
-    /// The outcome was `Cancelled` (kept for `is_cancelled` after the fact).
-    pub(crate) cancelled: bool,
-    /// The `Task` handle was dropped: nobody will take the outcome.
-    pub(crate) detached: bool,
-    /// The side table holds a [`TaskMeta`] for this slot.
-    pub(crate) has_meta: bool,
-    /// That `TaskMeta` has a spawn trace (debug mode), whose poll count the loop bumps.
-    pub(crate) traced: bool,
+    pub(crate) cell: Pin<Box<dyn RawTask>>,
     pub(crate) join_waker: Option<Waker>,
-    pub(crate) id: TaskId,
+    pub(crate) state: TaskState,
 }
 
 /// A slot taken out of the table with its side-table entry (closing the loop), so the caller
@@ -56,7 +46,7 @@ pub(crate) struct Freed {
 impl Freed {
     /// The task's identity for error reports.
     pub(crate) fn label(&self) -> TaskLabel {
-        meta::label(self.slot.id, self.meta.as_ref())
+        meta::label(self.slot.state.id(), self.meta.as_ref())
     }
 }
 
@@ -66,7 +56,6 @@ pub(crate) struct TaskTable {
     slots: Slab<Slot>,
     /// The diagnostics of every slot whose `has_meta` flag is set, by key.
     meta: HashMap<u32, TaskMeta>,
-    next_gen: u16,
     next_id: u64,
 }
 
@@ -75,28 +64,24 @@ impl TaskTable {
     /// and id.
     ///
     /// # Panics
-    /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits).
+    /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits), or has
+    /// handed out 2^56 - 1 task ids.
     pub(crate) fn insert(
         &mut self,
         cell: Pin<Box<dyn RawTask>>,
         meta: Option<TaskMeta>,
     ) -> (u32, u16, TaskId) {
-        self.next_gen = self.next_gen.wrapping_add(1);
-        self.next_id += 1;
-        let gen = self.next_gen;
-        let id = TaskId(self.next_id);
+        let id = TaskId(self.next_id + 1);
+        let mut state = TaskState::new(id);
+        self.next_id = id.0;
+        if let Some(meta) = &meta {
+            state.set_has_meta(true);
+            state.set_traced(meta.trace.is_some());
+        }
         let key = self.slots.insert(Slot {
-            cell: Some(cell),
-            gen,
-            scheduled: false,
-            done: false,
-            cancel_requested: false,
-            cancelled: false,
-            detached: false,
-            has_meta: meta.is_some(),
-            traced: meta.as_ref().is_some_and(|meta| meta.trace.is_some()),
+            cell,
             join_waker: None,
-            id,
+            state,
         });
         let key = match u32::try_from(key) {
             Ok(key) if key != MAIN_KEY => key,
@@ -105,24 +90,28 @@ impl TaskTable {
         if let Some(meta) = meta {
             self.meta.insert(key, meta);
         }
-        (key, gen, id)
+        (key, state.gen(), id)
     }
 
     /// The slot at `key` if it still holds the occupant of generation `gen`.
     #[inline]
     pub(crate) fn get(&self, key: u32, gen: u16) -> Option<&Slot> {
-        self.slots.get(key as usize).filter(|slot| slot.gen == gen)
+        self.slots
+            .get(key as usize)
+            .filter(|slot| slot.state.gen() == gen)
     }
 
     /// Mutable form of [`TaskTable::get`].
     #[inline]
     pub(crate) fn get_mut(&mut self, key: u32, gen: u16) -> Option<&mut Slot> {
-        self.slots.get_mut(key as usize).filter(|slot| slot.gen == gen)
+        self.slots
+            .get_mut(key as usize)
+            .filter(|slot| slot.state.gen() == gen)
     }
 
     /// The side-table entry of `slot`, which sits at `key`.
     pub(crate) fn meta_of(&self, key: u32, slot: &Slot) -> Option<&TaskMeta> {
-        if slot.has_meta {
+        if slot.state.has_meta() {
             self.meta.get(&key)
         } else {
             None
@@ -132,21 +121,23 @@ impl TaskTable {
     /// The identity of the task at `key`/`gen` for error reports, if it is still there.
     pub(crate) fn label(&self, key: u32, gen: u16) -> Option<TaskLabel> {
         let slot = self.get(key, gen)?;
-        Some(meta::label(slot.id, self.meta_of(key, slot)))
+        Some(meta::label(slot.state.id(), self.meta_of(key, slot)))
     }
 
     /// Starts a step of the task at `key`/`gen`, if it is scheduled and not done: clears
-    /// `scheduled`, counts the poll if the task is traced (debug mode), and takes its cell out
-    /// (invariant 1). Returns the cell and whether cancellation was requested.
+    /// `scheduled`, counts the poll if the task is traced (debug mode), and takes its cell out,
+    /// leaving the vacant stand-in (invariant 1). Returns the cell and whether cancellation was
+    /// requested.
     #[inline]
     pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(Pin<Box<dyn RawTask>>, bool)> {
         let slot = self.get_mut(key, gen)?;
-        if !slot.scheduled || slot.done {
+        if !slot.state.scheduled() || slot.state.done() {
             return None;
         }
-        slot.scheduled = false;
-        let step = (slot.cell.take()?, slot.cancel_requested);
-        if slot.traced {
+        slot.state.set_scheduled(false);
+        let cell = std::mem::replace(&mut slot.cell, vacant_cell());
+        let step = (cell, slot.state.cancel_requested());
+        if slot.state.traced() {
             if let Some(trace) = self.meta.get_mut(&key).and_then(|m| m.trace.as_mut()) {
                 trace.polls = trace.polls.wrapping_add(1);
             }
@@ -161,7 +152,7 @@ impl TaskTable {
     pub(crate) fn remove(&mut self, key: u32, gen: u16) -> Option<Slot> {
         self.get(key, gen)?;
         let slot = self.slots.remove(key as usize);
-        if slot.has_meta {
+        if slot.state.has_meta() {
             self.meta.remove(&key);
         }
         Some(slot)
@@ -173,7 +164,7 @@ impl TaskTable {
         let keys: Vec<usize> = self
             .slots
             .iter()
-            .filter(|(_, slot)| !slot.done)
+            .filter(|(_, slot)| !slot.state.done())
             .map(|(key, _)| key)
             .collect();
         keys.into_iter().map(|key| self.free(key)).collect()
@@ -182,7 +173,7 @@ impl TaskTable {
     /// Removes the occupied slot at `key` and its side-table entry.
     fn free(&mut self, key: usize) -> Freed {
         let slot = self.slots.remove(key);
-        let meta = if slot.has_meta {
+        let meta = if slot.state.has_meta() {
             self.meta.remove(&(key as u32))
         } else {
             None

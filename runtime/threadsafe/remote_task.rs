@@ -93,7 +93,7 @@ impl Core {
             let mut tasks = self.tasks.borrow_mut();
             let (key, gen, _) = tasks.insert(cell, self.task_meta(None, spawn.1));
             if let Some(slot) = tasks.get_mut(key, gen) {
-                slot.detached = true;
+                slot.state.set_detached(true);
             }
             (key, gen)
         };
