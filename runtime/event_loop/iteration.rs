@@ -6,6 +6,7 @@
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.
 
+use std::cell::RefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -16,6 +17,7 @@ use crate::debug::StatCells;
 use crate::reactor::Wait;
 use crate::remote::RemoteMsg;
 use crate::task::cell::RawTask;
+use crate::task::table::TaskTable;
 use crate::task::waker::{waker_for, WakeTarget};
 use crate::task::TaskError;
 use crate::time::driver::TimerEntry;
@@ -125,16 +127,18 @@ impl Core {
                 }
             }
             Ok(Poll::Ready(())) => {
-                let cancelled = self
-                    .tasks
-                    .borrow()
+                let tasks = self.tasks.borrow_mut();
+                let cancelled = tasks
                     .get(key, gen)
                     .is_some_and(|slot| slot.state.cancel_requested());
                 if cancelled {
                     // asyncio: a task cancelled in the step in which it returns counts as cancelled.
+                    drop(tasks);
                     self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
+                    self.finish_task(key, gen, cell, true);
+                } else {
+                    self.finish_task_in(tasks, key, gen, cell, false);
                 }
-                self.finish_task(key, gen, cell, cancelled);
             }
             Err(payload) => {
                 self.drop_future(&mut cell, TaskError::Panicked(payload), key, gen);
@@ -160,8 +164,23 @@ impl Core {
     /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
     /// frees the slot at once if nobody holds the `Task` handle.
     fn finish_task(&self, key: u32, gen: u16, cell: Pin<Box<dyn RawTask>>, cancelled: bool) {
-        let mut tasks = self.tasks.borrow_mut();
+        self.finish_task_in(self.tasks.borrow_mut(), key, gen, cell, cancelled);
+    }
+
+    /// [`Core::finish_task`] with the task table already borrowed (the borrow is released
+    /// before any user code runs).
+    fn finish_task_in(
+        &self,
+        mut tasks: RefMut<'_, TaskTable>,
+        key: u32,
+        gen: u16,
+        cell: Pin<Box<dyn RawTask>>,
+        cancelled: bool,
+    ) {
         let Some(slot) = tasks.get_mut(key, gen) else {
+            // Not expected (nothing frees a slot whose cell is out); drop it outside the borrow.
+            drop(tasks);
+            drop(cell);
             return;
         };
         slot.state.set_done(true);
