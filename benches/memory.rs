@@ -1,6 +1,10 @@
 //! Heap bytes per spawned empty task and per pending `sleep`, on aioloop and on tokio's
 //! current_thread runtime, measured with a counting global allocator.
 //! Run with `cargo bench --bench memory`.
+//!
+//! Two task rows: what one spawn allocates once the runtime is warm (aioloop's task slab then
+//! reuses its slots), and what a live task holds, counting the task storage the runtime keeps
+//! for it (aioloop's slab slot, which the warm row cannot see).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::{poll_fn, Future};
@@ -12,6 +16,7 @@ use std::time::Duration;
 struct Counting;
 
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static FREED: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: forwards to the system allocator unchanged; only counts bytes requested.
 unsafe impl GlobalAlloc for Counting {
@@ -22,6 +27,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        FREED.fetch_add(layout.size(), Relaxed);
         // SAFETY: same contract as our caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -32,11 +38,23 @@ static ALLOC: Counting = Counting;
 
 const N: usize = 10_000;
 
+/// Live tasks for the "live empty task" row: a power of two, so the slab's `Vec`, which
+/// doubles from 4, ends with exactly this many slots and no spare capacity is counted.
+const N_LIVE: usize = 8192;
+
 /// Bytes allocated by `f`, divided by `N`.
 fn per_item(f: impl FnOnce()) -> f64 {
     let before = ALLOCATED.load(Relaxed);
     f();
     (ALLOCATED.load(Relaxed) - before) as f64 / N as f64
+}
+
+/// Heap bytes allocated and not freed (a `realloc` counts as alloc + free) by `f`, divided by `n`.
+fn live_per_item(n: usize, f: impl FnOnce()) -> f64 {
+    let live = || ALLOCATED.load(Relaxed) as f64 - FREED.load(Relaxed) as f64;
+    let before = live();
+    f();
+    (live() - before) / n as f64
 }
 
 fn main() {
@@ -81,6 +99,8 @@ fn main() {
         }
     });
 
+    let (tokio_live, aioloop_live) = live_tasks(&rt);
+
     let mut sleeps: Vec<Pin<Box<tokio::time::Sleep>>> = Vec::with_capacity(N);
     let mut naps: Vec<Pin<Box<aioloop::time::Sleep>>> = Vec::with_capacity(N);
     // Warm up the timer stores the same way (aioloop's wheel keeps entries in a slab).
@@ -95,9 +115,43 @@ fn main() {
     println!("heap bytes allocated per item ({N} items, after warm-up; a boxed Sleep includes the Box)");
     println!("| item | tokio current_thread | aioloop |");
     println!("|---|---|---|");
-    println!("| spawned empty task | {tokio_task:.0} | {aioloop_task:.0} |");
+    println!("| spawned empty task (allocated per spawn) | {tokio_task:.0} | {aioloop_task:.0} |");
+    println!(
+        "| live empty task (held per task, task storage included) | {tokio_live:.0} | {aioloop_live:.0} |"
+    );
     println!("| pending sleep (boxed, polled once) | {tokio_sleep:.0} | {aioloop_sleep:.0} |");
     drop((sleeps, naps));
+}
+
+/// Heap held per live empty task, waiting for its first poll, on runtimes whose ready queues
+/// are warm: tokio's (already warm) and a new aioloop loop whose queue is warmed by callbacks,
+/// so its task slab starts empty and its growth is counted.
+fn live_tasks(rt: &tokio::runtime::Runtime) -> (f64, f64) {
+    let mut handles = Vec::with_capacity(N_LIVE);
+    let tokio_live = live_per_item(N_LIVE, || {
+        rt.block_on(async { handles.extend((0..N_LIVE).map(|_| tokio::spawn(async {}))) })
+    });
+    rt.block_on(async {
+        for h in handles.drain(..) {
+            h.await.unwrap();
+        }
+    });
+
+    let lp = aioloop::EventLoop::new().unwrap();
+    for _ in 0..=N_LIVE {
+        lp.call_soon(|| {});
+    }
+    lp.run_until_complete(async {});
+    let mut tasks = Vec::with_capacity(N_LIVE);
+    let aioloop_live = live_per_item(N_LIVE, || {
+        lp.run_until_complete(async { tasks.extend((0..N_LIVE).map(|_| aioloop::spawn(async {}))) })
+    });
+    lp.run_until_complete(async {
+        for t in tasks.drain(..) {
+            t.await.unwrap();
+        }
+    });
+    (tokio_live, aioloop_live)
 }
 
 fn pending_sleeps_tokio(rt: &tokio::runtime::Runtime, sleeps: &mut Vec<Pin<Box<tokio::time::Sleep>>>) {

@@ -8,11 +8,13 @@
 use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::context;
 use crate::event_loop::Core;
 use crate::exception::TaskLabel;
+use crate::task::meta::{display_name, SpawnTrace, TaskMeta};
 use crate::task::TaskId;
 
 /// asyncio's default `slow_callback_duration`.
@@ -96,12 +98,13 @@ pub struct TaskInfo {
     pub name: String,
     /// What it is doing.
     pub state: TaskState,
-    /// Where it was spawned.
-    pub location: &'static Location<'static>,
-    /// How long ago it was spawned (debug mode only).
+    /// Where it was spawned, if it was spawned in debug mode (outside debug mode a task does
+    /// not record it, as asyncio keeps a task's creation traceback only in debug mode).
+    pub location: Option<&'static Location<'static>>,
+    /// How long ago it was spawned, if it was spawned in debug mode and debug mode is on.
     pub age: Option<Duration>,
-    /// How many times it has been polled.
-    pub polls: u32,
+    /// How many times it has been polled, if it was spawned in debug mode.
+    pub polls: Option<u32>,
 }
 
 /// Every live task of a loop, as [`dump_tasks`] returns it. `Display` prints one line per task.
@@ -115,11 +118,13 @@ impl fmt::Display for TaskDump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} task(s)", self.tasks.len())?;
         for t in &self.tasks {
-            write!(
-                f,
-                "  #{} {:?} {:?} polls={} spawned at {}",
-                t.id, t.name, t.state, t.polls, t.location
-            )?;
+            write!(f, "  #{} {:?} {:?}", t.id, t.name, t.state)?;
+            if let Some(polls) = t.polls {
+                write!(f, " polls={polls}")?;
+            }
+            if let Some(location) = t.location {
+                write!(f, " spawned at {location}")?;
+            }
             if let Some(age) = t.age {
                 write!(f, " age={age:.3?}")?;
             }
@@ -135,34 +140,53 @@ impl Core {
         self.stats.snapshot()
     }
 
+    /// What to record about a task spawned now at `location`: its name, and in debug mode a
+    /// spawn trace. `None` (nothing stored) for an unnamed task outside debug mode.
+    #[inline]
+    pub(crate) fn task_meta(
+        &self,
+        name: Option<Rc<str>>,
+        location: &'static Location<'static>,
+    ) -> Option<TaskMeta> {
+        let trace = self.debug.get().then(|| SpawnTrace::new(location));
+        if name.is_none() && trace.is_none() {
+            return None;
+        }
+        Some(TaskMeta { name, trace })
+    }
+
     /// Every live task (not yet freed), with its state.
     pub(crate) fn dump(&self) -> TaskDump {
         let tasks = self.tasks.borrow();
         let current = self.current.get();
         let now = self.spawn_clock();
-        let tasks = tasks
+        let infos = tasks
             .iter()
-            .map(|(key, slot)| TaskInfo {
-                id: slot.id,
-                name: slot.name(),
-                state: if slot.done {
-                    TaskState::Done
-                } else if current == Some((key, slot.gen)) {
-                    TaskState::Running
-                } else if slot.scheduled {
-                    TaskState::Scheduled
-                } else {
-                    TaskState::Waiting
-                },
-                location: slot.location,
-                age: slot
-                    .spawned_at
-                    .zip(now)
-                    .map(|(at, now)| now.saturating_duration_since(at)),
-                polls: slot.polls,
+            .map(|(key, slot)| {
+                let state = slot.state;
+                let meta = tasks.meta_of(key, slot);
+                let trace = meta.and_then(|meta| meta.trace.as_ref());
+                TaskInfo {
+                    id: state.id(),
+                    name: display_name(state.id(), meta.and_then(|meta| meta.name.as_deref())),
+                    state: if state.done() {
+                        TaskState::Done
+                    } else if current == Some((key, state.gen())) {
+                        TaskState::Running
+                    } else if state.scheduled() {
+                        TaskState::Scheduled
+                    } else {
+                        TaskState::Waiting
+                    },
+                    location: trace.map(|trace| trace.location),
+                    age: trace
+                        .zip(now)
+                        .map(|(trace, now)| now.saturating_duration_since(trace.at)),
+                    polls: trace.map(|trace| trace.polls),
+                }
             })
             .collect();
-        TaskDump { tasks }
+        TaskDump { tasks: infos }
     }
 
     /// In debug mode, reports a step of `task` (or a callback, for `None`) that took longer
@@ -170,7 +194,13 @@ impl Core {
     pub(crate) fn check_slow(&self, task: Option<TaskLabel>, took: Duration) {
         if took >= self.slow_callback.get() {
             let what = match &task {
-                Some(task) => format!("task '{}' (spawned at {})", task.name, task.location),
+                Some(TaskLabel {
+                    name,
+                    location: Some(location),
+                    ..
+                }) => format!("task '{name}' (spawned at {location})"),
+                // Spawned before debug mode was turned on: no location was recorded.
+                Some(task) => format!("task '{}'", task.name),
                 None => "a callback".to_string(),
             };
             let message = format!("Executing {what} took {:.3} seconds", took.as_secs_f64());
@@ -179,8 +209,8 @@ impl Core {
     }
 }
 
-/// Every live task of the running loop: id, name, state, spawn location, age (debug mode) and
-/// poll count. An empty dump outside a loop.
+/// Every live task of the running loop: id, name and state, and for tasks spawned in debug mode
+/// their spawn location, age and poll count. An empty dump outside a loop.
 ///
 /// ```
 /// aioloop::run(async {
@@ -193,4 +223,28 @@ impl Core {
 /// ```
 pub fn dump_tasks() -> TaskDump {
     context::current().map(|core| core.dump()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::Location;
+
+    use crate::EventLoop;
+
+    #[test]
+    fn only_named_tasks_and_debug_mode_record_diagnostics() {
+        let event_loop = EventLoop::builder().debug(false).build().unwrap();
+        let core = &event_loop.clone_handle().core;
+        let here = Location::caller();
+        assert!(
+            core.task_meta(None, here).is_none(),
+            "an unnamed task costs no entry"
+        );
+        let named = core.task_meta(Some("n".into()), here).unwrap();
+        assert!(named.trace.is_none(), "no trace outside debug mode");
+        core.debug.set(true);
+        let traced = core.task_meta(None, here).unwrap();
+        assert_eq!(traced.location(), Some(here));
+        assert_eq!(traced.trace.map(|t| t.polls), Some(0));
+    }
 }

@@ -8,6 +8,36 @@ use std::panic::Location;
 use crate::task::{panic_message, TaskId};
 
 /// What went wrong, handed to the loop's exception handler.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let seen = Rc::new(RefCell::new(Vec::new()));
+/// let sink = seen.clone();
+/// let event_loop = aioloop::EventLoop::builder()
+///     .debug(true) // records where tasks are spawned
+///     .exception_handler(move |ctx| {
+///         // Debug mode also reports slow steps; keep the panics.
+///         if let Some(message) = ctx.panic_message() {
+///             sink.borrow_mut().push((
+///                 ctx.task_name().map(String::from),
+///                 ctx.spawn_location().map(|l| l.file().to_owned()),
+///                 message.to_owned(),
+///             ))
+///         }
+///     })
+///     .build()
+///     .unwrap();
+/// event_loop.run_until_complete(async {
+///     drop(aioloop::spawn_named("worker", async { panic!("boom") }));
+///     aioloop::yield_now().await;
+/// });
+/// let (name, file, message) = seen.borrow()[0].clone();
+/// assert_eq!(name.as_deref(), Some("worker"));
+/// assert!(file.is_some(), "known in debug mode only");
+/// assert_eq!(message, "boom");
+/// ```
 pub struct ExceptionContext {
     pub(crate) message: String,
     pub(crate) task: Option<TaskLabel>,
@@ -30,9 +60,12 @@ impl ExceptionContext {
         self.task.as_ref().map(|t| t.name.as_str())
     }
 
-    /// Where the task involved was spawned, if a task was.
+    /// Where the task involved was spawned, if a task was and it was spawned while debug mode
+    /// was on ([`Builder::debug`](crate::Builder::debug)): like asyncio, which records a task's
+    /// creation traceback only in debug mode, aioloop keeps spawn locations only then, so that
+    /// a task costs no memory for them otherwise.
     pub fn spawn_location(&self) -> Option<&'static Location<'static>> {
-        self.task.as_ref().map(|t| t.location)
+        self.task.as_ref().and_then(|t| t.location)
     }
 
     /// The panic payload, if a panic was caught.
@@ -50,11 +83,11 @@ impl fmt::Display for ExceptionContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
         if let Some(task) = &self.task {
-            write!(
-                f,
-                " (task '{}', id {}, spawned at {})",
-                task.name, task.id, task.location
-            )?;
+            write!(f, " (task '{}', id {}", task.name, task.id)?;
+            if let Some(location) = task.location {
+                write!(f, ", spawned at {location}")?;
+            }
+            f.write_str(")")?;
         }
         match (self.panic_message(), &self.payload) {
             (Some(msg), _) => write!(f, ": panicked with '{msg}'"),
@@ -79,7 +112,8 @@ impl fmt::Debug for ExceptionContext {
 pub(crate) struct TaskLabel {
     pub(crate) id: TaskId,
     pub(crate) name: String,
-    pub(crate) location: &'static Location<'static>,
+    /// Where the task was spawned: known for tasks spawned in debug mode.
+    pub(crate) location: Option<&'static Location<'static>>,
 }
 
 /// The handler used when none is set: one line on stderr.

@@ -4,15 +4,19 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use aioloop::{spawn_named, yield_now, EventLoop, TaskState};
+use aioloop::{spawn_named, yield_now, Builder, EventLoop, TaskState};
 
 type Reports = Rc<RefCell<Vec<(String, Option<String>, Option<String>)>>>;
 
 fn recording_loop(debug: bool) -> (EventLoop, Reports) {
+    recording(EventLoop::builder().debug(debug))
+}
+
+/// A loop built by `builder` whose exception handler records (message, task name, location).
+fn recording(builder: Builder) -> (EventLoop, Reports) {
     let reports: Reports = Rc::new(RefCell::new(Vec::new()));
     let sink = reports.clone();
-    let lp = EventLoop::builder()
-        .debug(debug)
+    let lp = builder
         .exception_handler(move |ctx| {
             sink.borrow_mut().push((
                 ctx.message().to_string(),
@@ -91,18 +95,90 @@ fn dump_tasks_lists_three_named_tasks_with_their_states() {
                 .map(|t| (t.state, t.polls))
         };
         assert_eq!(dump.tasks.len(), 3, "{dump}");
-        assert_eq!(state("waiting"), Some((TaskState::Waiting, 1)));
-        assert_eq!(state("done"), Some((TaskState::Done, 1)));
-        assert_eq!(state("scheduled"), Some((TaskState::Scheduled, 0)));
+        assert_eq!(state("waiting"), Some((TaskState::Waiting, Some(1))));
+        assert_eq!(state("done"), Some((TaskState::Done, Some(1))));
+        assert_eq!(state("scheduled"), Some((TaskState::Scheduled, Some(0))));
         assert!(dump
             .tasks
             .iter()
-            .all(|t| t.age.is_some() && t.location.file() == "tests/debug_mode.rs"));
+            .all(|t| t.age.is_some() && t.location.map(|l| l.file()) == Some("tests/debug_mode.rs")));
         let text = dump.to_string();
         assert!(text.contains("\"waiting\" Waiting"), "{text}");
         waiting.cancel();
         drop((done, scheduled));
     });
+}
+
+#[test]
+fn outside_debug_mode_tasks_keep_their_names_but_record_no_trace() {
+    let (lp, reports) = recording_loop(false);
+    lp.run_until_complete(async {
+        let named = spawn_named("named", std::future::pending::<()>());
+        let plain = aioloop::spawn(std::future::pending::<()>());
+        let me = spawn_named("me", async { aioloop::current_task().unwrap().name() });
+        assert_eq!(me.await.unwrap(), "me");
+        let dump = aioloop::dump_tasks();
+        let names: Vec<&str> = dump.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["named", plain.name().as_str()], "{dump}");
+        assert!(dump
+            .tasks
+            .iter()
+            .all(|t| t.location.is_none() && t.polls.is_none() && t.age.is_none()));
+        assert_eq!(
+            aioloop::all_tasks().iter().map(|t| t.name()).collect::<Vec<_>>(),
+            ["named".to_string(), plain.name()]
+        );
+        drop(spawn_named("panicky", async { panic!("unobserved") }));
+        yield_now().await;
+        named.cancel();
+        plain.cancel();
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].1.as_deref(), Some("panicky"));
+    assert_eq!(
+        reports[0].2, None,
+        "spawn locations are recorded in debug mode only"
+    );
+}
+
+#[test]
+fn a_task_spawned_before_debug_mode_was_turned_on_is_reported_without_a_location() {
+    // Every step counts as slow, so every step is reported once debug mode is on.
+    let (lp, reports) = recording(
+        EventLoop::builder()
+            .debug(false)
+            .slow_callback_duration(Duration::ZERO),
+    );
+    let lp_handle = lp.clone_handle();
+    let line = line!() + 4;
+    lp.run_until_complete(async move {
+        let before = spawn_named("before", async {});
+        lp_handle.set_debug(true);
+        let after = spawn_named("after", async {});
+        before.await.unwrap();
+        after.await.unwrap();
+    });
+    let reports = reports.borrow();
+    let about = |name: &str| {
+        reports
+            .iter()
+            .find(|r| r.1.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no report about {name}: {reports:?}"))
+            .clone()
+    };
+    let (message, _, location) = about("before");
+    assert!(message.starts_with("Executing task 'before' took"), "{message}");
+    assert_eq!(location, None);
+    let (message, _, location) = about("after");
+    assert!(
+        message.starts_with("Executing task 'after' (spawned at tests/debug_mode.rs:"),
+        "{message}"
+    );
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("tests/debug_mode.rs:{line}").as_str())
+    );
 }
 
 #[test]

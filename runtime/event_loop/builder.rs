@@ -87,9 +87,12 @@ impl Builder {
     /// Debug mode (asyncio's `loop.set_debug`): every task step and callback is timed and one
     /// slower than [`Builder::slow_callback_duration`] is reported, naming the task and where it
     /// was spawned; a loop closed with tasks still pending reports each ("Task was destroyed
-    /// but it is pending!"); task dumps include ages. Reports go to the exception handler.
-    /// Default: off, unless the environment variable `AIOLOOP_DEBUG` is set to something other
-    /// than `0`.
+    /// but it is pending!"). Tasks spawned while it is on record where and when they were
+    /// spawned and how often they are polled, for those reports, the exception handler's
+    /// [`spawn_location`](ExceptionContext::spawn_location) and task dumps; outside debug mode
+    /// a task records none of that (as asyncio keeps a task's creation traceback only in debug
+    /// mode). Reports go to the exception handler. Default: off, unless the environment
+    /// variable `AIOLOOP_DEBUG` is set to something other than `0`.
     pub fn debug(mut self, enabled: bool) -> Self {
         self.debug = Some(enabled);
         self

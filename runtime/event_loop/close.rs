@@ -34,12 +34,12 @@ impl Core {
                 );
                 break;
             }
-            for slot in slots {
-                let task = slot.label();
+            for freed in slots {
+                let task = freed.label();
                 if self.debug.get() {
                     self.report("Task was destroyed but it is pending!", Some(task.clone()), None);
                 }
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(slot))) {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(freed))) {
                     self.report(
                         "A task's future panicked while being dropped",
                         Some(task),

@@ -18,8 +18,8 @@ use crate::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
 use crate::exception::{default_handler, ExceptionContext, TaskLabel};
 use crate::reactor::{Reactor, WAKER_TOKEN};
 use crate::remote::{self, Remote, RemoteMsg};
-use crate::task::cell::{new_cell, RawTask};
-use crate::task::table::{SpawnMeta, TaskTable};
+use crate::task::cell::{new_cell, vacant_cell, RawTask};
+use crate::task::table::TaskTable;
 use crate::task::waker::{WakeTarget, MAIN_KEY};
 use crate::task::{Task, TaskError, TaskRef};
 use crate::time::clock::Clock;
@@ -109,8 +109,8 @@ impl Core {
         }
         let mut tasks = self.tasks.borrow_mut();
         if let Some(slot) = tasks.get_mut(key, gen) {
-            if !slot.scheduled && !slot.done {
-                slot.scheduled = true;
+            if !slot.state.scheduled() && !slot.state.done() {
+                slot.state.set_scheduled(true);
                 drop(tasks);
                 self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
             }
@@ -142,11 +142,7 @@ impl Core {
         F::Output: 'static,
     {
         self.assert_open("spawn");
-        let meta = SpawnMeta {
-            name: name.clone(),
-            location: std::panic::Location::caller(),
-            spawned_at: self.spawn_clock(),
-        };
+        let meta = self.task_meta(name.clone(), std::panic::Location::caller());
         let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
@@ -177,14 +173,14 @@ impl Core {
         let Some(slot) = tasks.get_mut(key, gen) else {
             return false;
         };
-        if slot.done {
+        if slot.state.done() {
             return false;
         }
-        slot.cancel_requested = true;
+        slot.state.set_cancel_requested(true);
         #[cfg(feature = "tracing")]
-        tracing::trace!(task.id = slot.id.as_u64(), "cancel");
-        if !slot.scheduled {
-            slot.scheduled = true;
+        tracing::trace!(task.id = slot.state.id().as_u64(), "cancel");
+        if !slot.state.scheduled() {
+            slot.state.set_scheduled(true);
             drop(tasks);
             self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
         }
@@ -192,20 +188,22 @@ impl Core {
     }
 
     pub(crate) fn task_is_done(&self, key: u32, gen: u16) -> bool {
-        self.tasks.borrow().get(key, gen).is_none_or(|slot| slot.done)
+        self.tasks
+            .borrow()
+            .get(key, gen)
+            .is_none_or(|slot| slot.state.done())
     }
 
     pub(crate) fn task_is_cancelled(&self, key: u32, gen: u16) -> bool {
         self.tasks
             .borrow()
             .get(key, gen)
-            .is_some_and(|slot| slot.cancelled)
+            .is_some_and(|slot| slot.state.cancelled())
     }
 
     pub(crate) fn task_is_panicked(&self, key: u32, gen: u16) -> bool {
         let tasks = self.tasks.borrow();
-        let cell = tasks.get(key, gen).and_then(|slot| slot.cell.as_ref());
-        cell.is_some_and(|cell| cell.is_panic())
+        tasks.get(key, gen).is_some_and(|slot| slot.cell.is_panic())
     }
 
     /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
@@ -220,10 +218,10 @@ impl Core {
         let Some(slot) = tasks.get_mut(key, gen) else {
             return Poll::Ready(None);
         };
-        if slot.done {
+        if slot.state.done() {
             let slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
-            return Poll::Ready(slot.cell);
+            return Poll::Ready(Some(slot.cell));
         }
         let old = match &slot.join_waker {
             Some(waker) if waker.will_wake(cx.waker()) => None,
@@ -240,35 +238,39 @@ impl Core {
         let Some(slot) = tasks.get_mut(key, gen) else {
             return;
         };
-        if slot.done {
-            let mut slot = tasks.remove(key, gen).expect("slot checked above");
+        if slot.state.done() {
+            let cell = std::mem::replace(&mut slot.cell, vacant_cell());
             drop(tasks);
-            let cell = slot.cell.take();
-            self.discard_outcome(|| slot.label(), cell);
+            self.discard_outcome(key, gen, cell);
         } else {
-            slot.detached = true;
+            slot.state.set_detached(true);
             let waker = slot.join_waker.take();
             drop(tasks);
             drop(waker);
         }
     }
 
-    /// Drops a finished task's outcome nobody will read; an unread panic goes to the exception
-    /// handler, as asyncio reports "Task exception was never retrieved".
-    pub(crate) fn discard_outcome(&self, task: impl Fn() -> TaskLabel, cell: Option<Pin<Box<dyn RawTask>>>) {
-        let Some(mut cell) = cell else { return };
+    /// Drops the outcome (`cell`, taken out of its slot) of the finished task at `key`/`gen`,
+    /// which nobody will read, then frees the slot. An unread panic goes to the exception
+    /// handler, as asyncio reports "Task exception was never retrieved". The slot stays in the
+    /// table (done, its cell vacant) while the outcome is dropped, so a report can name the task
+    /// without carrying its diagnostics out of the table.
+    pub(crate) fn discard_outcome(&self, key: u32, gen: u16, mut cell: Pin<Box<dyn RawTask>>) {
+        let task = || self.tasks.borrow().label(key, gen);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().take_error()));
         match outcome {
             Ok(Some(TaskError::Panicked(payload))) => {
-                self.report("Task exception was never retrieved", Some(task()), Some(payload))
+                self.report("Task exception was never retrieved", task(), Some(payload))
             }
             Ok(_) => {}
-            Err(payload) => self.report("Dropping a task's output panicked", Some(task()), Some(payload)),
+            Err(payload) => self.report("Dropping a task's output panicked", task(), Some(payload)),
         }
         let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(cell)));
         if let Err(payload) = dropped {
-            self.report("Dropping a task's output panicked", Some(task()), Some(payload));
+            self.report("Dropping a task's output panicked", task(), Some(payload));
         }
+        let slot = self.tasks.borrow_mut().remove(key, gen);
+        drop(slot);
     }
 
     /// Hands an error to the exception handler (outside any borrow); a panicking handler is
@@ -296,21 +298,20 @@ impl Core {
 
     /// A `TaskRef` for the task in `key`/`gen`, if it is still there.
     fn task_ref(self: &Rc<Self>, key: u32, gen: u16) -> Option<TaskRef> {
-        let tasks = self.tasks.borrow();
-        let slot = tasks.get(key, gen)?;
+        let label = self.tasks.borrow().label(key, gen)?;
         Some(TaskRef {
             core: self.clone(),
             key,
             gen,
-            id: slot.id,
-            name: slot.name(),
+            id: label.id,
+            name: label.name,
         })
     }
 
     /// The running task's identity for error reports.
     pub(crate) fn current_label(&self) -> Option<TaskLabel> {
         let (key, gen) = self.current.get()?;
-        self.tasks.borrow().get(key, gen).map(|slot| slot.label())
+        self.tasks.borrow().label(key, gen)
     }
 
     pub(crate) fn current_task_ref(self: &Rc<Self>) -> Option<TaskRef> {
@@ -323,8 +324,8 @@ impl Core {
             .tasks
             .borrow()
             .iter()
-            .filter(|(_, slot)| !slot.done)
-            .map(|(key, slot)| (key, slot.gen))
+            .filter(|(_, slot)| !slot.state.done())
+            .map(|(key, slot)| (key, slot.state.gen()))
             .collect();
         live.into_iter()
             .filter_map(|(key, gen)| self.task_ref(key, gen))

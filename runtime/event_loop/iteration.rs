@@ -8,6 +8,7 @@
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.
 
+use std::cell::RefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -18,6 +19,7 @@ use crate::debug::StatCells;
 use crate::reactor::Wait;
 use crate::remote::RemoteMsg;
 use crate::task::cell::RawTask;
+use crate::task::table::TaskTable;
 use crate::task::waker::{waker_for, WakeTarget};
 use crate::task::TaskError;
 use crate::time::driver::TimerEntry;
@@ -86,18 +88,8 @@ impl Core {
 
     /// One step of a task: poll it, or drop it if it was cancelled.
     fn run_task(&self, key: u32, gen: u16) {
-        let (mut cell, cancel) = {
-            let mut tasks = self.tasks.borrow_mut();
-            let Some(slot) = tasks.get_mut(key, gen) else {
-                return;
-            };
-            if !slot.scheduled || slot.done {
-                return;
-            }
-            slot.scheduled = false;
-            let Some(cell) = slot.cell.take() else { return };
-            slot.polls = slot.polls.wrapping_add(1);
-            (cell, slot.cancel_requested)
+        let Some((mut cell, cancel)) = self.tasks.borrow_mut().start_step(key, gen) else {
+            return;
         };
         if cancel {
             self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
@@ -117,7 +109,7 @@ impl Core {
             .tasks
             .borrow()
             .get(key, gen)
-            .map(|slot| tracing::trace_span!("poll", task.id = slot.id.as_u64()).entered());
+            .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
         let polled = catch_unwind(AssertUnwindSafe(|| {
             cell.as_mut().poll_task(&mut Context::from_waker(&waker))
         }));
@@ -125,7 +117,7 @@ impl Core {
         if let Some(started) = started {
             let took = started.elapsed();
             if took >= self.slow_callback.get() {
-                let task = self.tasks.borrow().get(key, gen).map(|slot| slot.label());
+                let task = self.tasks.borrow().label(key, gen);
                 self.check_slow(task, took);
             }
         }
@@ -133,20 +125,22 @@ impl Core {
         match polled {
             Ok(Poll::Pending) => {
                 if let Some(slot) = self.tasks.borrow_mut().get_mut(key, gen) {
-                    slot.cell = Some(cell);
+                    slot.cell = cell;
                 }
             }
             Ok(Poll::Ready(())) => {
-                let cancelled = self
-                    .tasks
-                    .borrow()
+                let tasks = self.tasks.borrow_mut();
+                let cancelled = tasks
                     .get(key, gen)
-                    .is_some_and(|slot| slot.cancel_requested);
+                    .is_some_and(|slot| slot.state.cancel_requested());
                 if cancelled {
                     // asyncio: a task cancelled in the step in which it returns counts as cancelled.
+                    drop(tasks);
                     self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
+                    self.finish_task(key, gen, cell, true);
+                } else {
+                    self.finish_task_in(tasks, key, gen, cell, false);
                 }
-                self.finish_task(key, gen, cell, cancelled);
             }
             Err(payload) => {
                 self.drop_future(&mut cell, TaskError::Panicked(payload), key, gen);
@@ -159,7 +153,7 @@ impl Core {
     /// reported to the exception handler.
     fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.as_mut().drop_future())) {
-            let task = self.tasks.borrow().get(key, gen).map(|slot| slot.label());
+            let task = self.tasks.borrow().label(key, gen);
             self.report(
                 "A task's future panicked while being dropped",
                 task,
@@ -172,19 +166,33 @@ impl Core {
     /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
     /// frees the slot at once if nobody holds the `Task` handle.
     fn finish_task(&self, key: u32, gen: u16, cell: Pin<Box<dyn RawTask>>, cancelled: bool) {
-        let mut tasks = self.tasks.borrow_mut();
+        self.finish_task_in(self.tasks.borrow_mut(), key, gen, cell, cancelled);
+    }
+
+    /// [`Core::finish_task`] with the task table already borrowed (the borrow is released
+    /// before any user code runs).
+    fn finish_task_in(
+        &self,
+        mut tasks: RefMut<'_, TaskTable>,
+        key: u32,
+        gen: u16,
+        cell: Pin<Box<dyn RawTask>>,
+        cancelled: bool,
+    ) {
         let Some(slot) = tasks.get_mut(key, gen) else {
+            // Not expected (nothing frees a slot whose cell is out); drop it outside the borrow.
+            drop(tasks);
+            drop(cell);
             return;
         };
-        slot.done = true;
-        slot.cancelled = cancelled;
-        slot.cancel_requested = false;
-        if slot.detached {
-            let slot = tasks.remove(key, gen).expect("slot checked above");
+        slot.state.set_done(true);
+        slot.state.set_cancelled(cancelled);
+        slot.state.set_cancel_requested(false);
+        if slot.state.detached() {
             drop(tasks);
-            self.discard_outcome(|| slot.label(), Some(cell));
+            self.discard_outcome(key, gen, cell);
         } else {
-            slot.cell = Some(cell);
+            slot.cell = cell;
             let waker = slot.join_waker.take();
             drop(tasks);
             if let Some(waker) = waker {

@@ -4,7 +4,8 @@
 //! Invariants: a cell is `Running` until its future returns `Ready` or is dropped by
 //! [`RawTask::drop_future`]; after that it is `Done` and never polled again. The loop always
 //! holds the `Pin<Box<dyn RawTask>>` outside any `RefCell` borrow while it polls the future or
-//! drops anything in it, because both run user code.
+//! drops anything in it, because both run user code; meanwhile the slot holds the
+//! [`vacant_cell`] stand-in, which costs no allocation.
 
 use std::any::Any;
 use std::future::Future;
@@ -114,6 +115,41 @@ where
     Box::pin(Stage::Running { future })
 }
 
+/// What a task slot holds while the loop has the real cell out (table.rs, invariant 1). It is
+/// zero-sized, so its `Box` allocates nothing, and it lets the slot store the cell without an
+/// `Option`, whose absent niche makes room for the slab's entry tag.
+struct Vacant;
+
+impl RawTask for Vacant {
+    /// The loop never steps a task whose cell is out (steps do not nest); if it did, the step
+    /// would do nothing, like a spurious wake.
+    fn poll_task(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+
+    fn drop_future(self: Pin<&mut Self>) {}
+
+    fn set_error(self: Pin<&mut Self>, _: TaskError) {}
+
+    fn output_slot(self: Pin<&mut Self>) -> Option<&mut dyn Any> {
+        None
+    }
+
+    fn take_error(self: Pin<&mut Self>) -> Option<TaskError> {
+        None
+    }
+
+    fn is_panic(&self) -> bool {
+        false
+    }
+}
+
+/// The stand-in a slot holds while its real cell is out. Allocates nothing.
+#[inline]
+pub(crate) fn vacant_cell() -> Pin<Box<dyn RawTask>> {
+    Box::pin(Vacant)
+}
+
 /// Takes the typed outcome out of a finished cell.
 ///
 /// # Panics
@@ -159,6 +195,19 @@ mod tests {
         assert!(dropped.get());
         cell.as_mut().set_error(TaskError::Cancelled);
         assert!(take_output::<()>(cell.as_mut()).unwrap_err().is_cancelled());
+    }
+
+    #[test]
+    fn the_vacant_stand_in_is_zero_sized_and_inert() {
+        assert_eq!(std::mem::size_of::<Vacant>(), 0, "boxing it must not allocate");
+        let mut cell = vacant_cell();
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(cell.as_mut().poll_task(&mut cx), Poll::Pending);
+        cell.as_mut().drop_future();
+        cell.as_mut().set_error(TaskError::Cancelled);
+        assert!(cell.as_mut().output_slot().is_none());
+        assert!(cell.as_mut().take_error().is_none());
+        assert!(!cell.is_panic());
     }
 
     #[test]

@@ -98,10 +98,7 @@ impl<T: 'static> Task<T> {
 
     /// The task's name: the one given to [`spawn_named`](crate::spawn_named), else `Task-<id>`.
     pub fn name(&self) -> String {
-        match &self.name {
-            Some(name) => name.to_string(),
-            None => format!("Task-{}", self.id),
-        }
+        super::meta::display_name(self.id, self.name.as_deref())
     }
 }
 

@@ -3,6 +3,8 @@
 pub(crate) mod cell;
 mod error;
 mod handle;
+pub(crate) mod meta;
+mod state;
 pub(crate) mod table;
 mod task_ref;
 pub(crate) mod waker;

@@ -1,74 +1,52 @@
-//! The slab of task slots.
+//! The slab of task slots, and the side table of task diagnostics beside it.
 //!
-//! A slot holds a task's cell (its pinned future, later its outcome), its generation, flags, its
-//! name and the waker of whoever awaits it. Invariants the loop keeps:
-//! 1. `cell` is `None` only while the loop is polling or dropping that task outside the borrow.
+//! A slot holds a task's cell (its pinned future, later its outcome), its id and flags packed
+//! into one word (state.rs), and the waker of whoever awaits it: 40 bytes, the slab's entry
+//! tag included. Names, spawn locations, spawn times and poll counts live in the side table
+//! (meta.rs), which only named tasks and tasks spawned in debug mode use.
+//!
+//! Invariants the loop keeps:
+//! 1. `cell` holds the vacant stand-in ([`vacant_cell`]) only while the loop is polling or
+//!    dropping that task's real cell outside the borrow.
 //! 2. `scheduled` is true exactly while one entry for this slot sits in the ready queue, so a
 //!    task is queued at most once however often it is woken.
 //! 3. A slot is freed when its task is done and nobody will read the outcome: the handle took
-//!    it, the handle was dropped, or the loop closed.
-//! 4. A slot's generation differs from that of the previous occupant of the same key (it wraps
-//!    at 2^16; a waker that survives 65,536 reuses of one key can at most cause one spurious poll).
+//!    it, the handle was dropped, or the loop closed. Freeing it removes its side-table entry.
+//! 4. A slot's generation (its id's low 16 bits) differs from that of the previous occupant of
+//!    the same key, since every insert takes the next id; it wraps at 2^16, so a waker that
+//!    survives 65,536 reuses of one key can at most cause one spurious poll.
 
-use std::panic::Location;
+use std::collections::HashMap;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::Waker;
-use std::time::Instant;
 
 use slab::Slab;
 
-use super::cell::RawTask;
+use super::cell::{vacant_cell, RawTask};
+use super::meta::{self, TaskMeta};
+use super::state::TaskState;
 use super::TaskId;
 use crate::exception::TaskLabel;
 use crate::task::waker::MAIN_KEY;
 
 /// One task's bookkeeping.
 pub(crate) struct Slot {
-    pub(crate) cell: Option<Pin<Box<dyn RawTask>>>,
-    pub(crate) gen: u16,
-    pub(crate) scheduled: bool,
-    pub(crate) done: bool,
-    /// `cancel()` was called and the task has not finished yet.
-    pub(crate) cancel_requested: bool,
-    /// The outcome was `Cancelled` (kept for `is_cancelled` after the fact).
-    pub(crate) cancelled: bool,
-    /// The `Task` handle was dropped: nobody will take the outcome.
-    pub(crate) detached: bool,
+    pub(crate) cell: Pin<Box<dyn RawTask>>,
     pub(crate) join_waker: Option<Waker>,
-    pub(crate) id: TaskId,
-    pub(crate) name: Option<Rc<str>>,
-    /// Where the task was spawned (`#[track_caller]`), for debugging output.
-    pub(crate) location: &'static Location<'static>,
-    /// How many times the task has been polled.
-    pub(crate) polls: u32,
-    /// When it was spawned; recorded in debug mode only (reading the clock costs).
-    pub(crate) spawned_at: Option<Instant>,
+    pub(crate) state: TaskState,
 }
 
-/// What a spawn records about a task besides its future.
-pub(crate) struct SpawnMeta {
-    pub(crate) name: Option<Rc<str>>,
-    pub(crate) location: &'static Location<'static>,
-    pub(crate) spawned_at: Option<Instant>,
+/// A slot taken out of the table with its side-table entry (closing the loop), so the caller
+/// can report the task and drop its contents (user code) after releasing the borrow.
+pub(crate) struct Freed {
+    pub(crate) slot: Slot,
+    pub(crate) meta: Option<TaskMeta>,
 }
 
-impl Slot {
+impl Freed {
     /// The task's identity for error reports.
     pub(crate) fn label(&self) -> TaskLabel {
-        TaskLabel {
-            id: self.id,
-            name: self.name(),
-            location: self.location,
-        }
-    }
-
-    /// The task's name: the one it was given, or asyncio's default `Task-<id>`.
-    pub(crate) fn name(&self) -> String {
-        match &self.name {
-            Some(name) => name.to_string(),
-            None => format!("Task-{}", self.id.0),
-        }
+        meta::label(self.slot.state.id(), self.meta.as_ref())
     }
 }
 
@@ -76,68 +54,131 @@ impl Slot {
 #[derive(Default)]
 pub(crate) struct TaskTable {
     slots: Slab<Slot>,
-    next_gen: u16,
+    /// The diagnostics of every slot whose `has_meta` flag is set, by key.
+    meta: HashMap<u32, TaskMeta>,
     next_id: u64,
 }
 
 impl TaskTable {
-    /// Stores a new task and returns its key and generation.
+    /// Stores a new task, with its diagnostics if it has any, and returns its key, generation
+    /// and id.
     ///
     /// # Panics
-    /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits).
-    pub(crate) fn insert(&mut self, cell: Pin<Box<dyn RawTask>>, meta: SpawnMeta) -> (u32, u16, TaskId) {
-        self.next_gen = self.next_gen.wrapping_add(1);
-        self.next_id += 1;
-        let gen = self.next_gen;
-        let id = TaskId(self.next_id);
-        let key = self.slots.insert(Slot {
-            cell: Some(cell),
-            gen,
-            scheduled: false,
-            done: false,
-            cancel_requested: false,
-            cancelled: false,
-            detached: false,
-            join_waker: None,
-            id,
-            name: meta.name,
-            location: meta.location,
-            polls: 0,
-            spawned_at: meta.spawned_at,
-        });
-        match u32::try_from(key) {
-            Ok(key) if key != MAIN_KEY => (key, gen, id),
-            _ => panic!("aioloop: too many live tasks on one loop (limit 2^32 - 1)"),
+    /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits), or has
+    /// handed out 2^56 - 1 task ids.
+    pub(crate) fn insert(
+        &mut self,
+        cell: Pin<Box<dyn RawTask>>,
+        meta: Option<TaskMeta>,
+    ) -> (u32, u16, TaskId) {
+        let id = TaskId(self.next_id + 1);
+        let mut state = TaskState::new(id);
+        self.next_id = id.0;
+        if let Some(meta) = &meta {
+            state.set_has_meta(true);
+            state.set_traced(meta.trace.is_some());
         }
+        let key = self.slots.insert(Slot {
+            cell,
+            join_waker: None,
+            state,
+        });
+        let key = match u32::try_from(key) {
+            Ok(key) if key != MAIN_KEY => key,
+            _ => panic!("aioloop: too many live tasks on one loop (limit 2^32 - 1)"),
+        };
+        if let Some(meta) = meta {
+            self.meta.insert(key, meta);
+        }
+        (key, state.gen(), id)
     }
 
     /// The slot at `key` if it still holds the occupant of generation `gen`.
+    #[inline]
     pub(crate) fn get(&self, key: u32, gen: u16) -> Option<&Slot> {
-        self.slots.get(key as usize).filter(|slot| slot.gen == gen)
+        self.slots
+            .get(key as usize)
+            .filter(|slot| slot.state.gen() == gen)
     }
 
     /// Mutable form of [`TaskTable::get`].
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: u32, gen: u16) -> Option<&mut Slot> {
-        self.slots.get_mut(key as usize).filter(|slot| slot.gen == gen)
+        self.slots
+            .get_mut(key as usize)
+            .filter(|slot| slot.state.gen() == gen)
+    }
+
+    /// The side-table entry of `slot`, which sits at `key`.
+    pub(crate) fn meta_of(&self, key: u32, slot: &Slot) -> Option<&TaskMeta> {
+        if slot.state.has_meta() {
+            self.meta.get(&key)
+        } else {
+            None
+        }
+    }
+
+    /// The identity of the task at `key`/`gen` for error reports, if it is still there.
+    pub(crate) fn label(&self, key: u32, gen: u16) -> Option<TaskLabel> {
+        let slot = self.get(key, gen)?;
+        Some(meta::label(slot.state.id(), self.meta_of(key, slot)))
+    }
+
+    /// Starts a step of the task at `key`/`gen`, if it is scheduled and not done: clears
+    /// `scheduled`, counts the poll if the task is traced (debug mode), and takes its cell out,
+    /// leaving the vacant stand-in (invariant 1). Returns the cell and whether cancellation was
+    /// requested.
+    #[inline]
+    pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(Pin<Box<dyn RawTask>>, bool)> {
+        let slot = self.get_mut(key, gen)?;
+        if !slot.state.scheduled() || slot.state.done() {
+            return None;
+        }
+        slot.state.set_scheduled(false);
+        let cell = std::mem::replace(&mut slot.cell, vacant_cell());
+        let step = (cell, slot.state.cancel_requested());
+        if slot.state.traced() {
+            if let Some(trace) = self.meta.get_mut(&key).and_then(|m| m.trace.as_mut()) {
+                trace.polls = trace.polls.wrapping_add(1);
+            }
+        }
+        Some(step)
     }
 
     /// Frees the slot of generation `gen` at `key` and returns it, so the caller can drop its
-    /// contents after releasing the borrow.
+    /// contents after releasing the borrow. Its diagnostics are dropped here (a name and a
+    /// trace: no user code runs).
+    #[inline]
     pub(crate) fn remove(&mut self, key: u32, gen: u16) -> Option<Slot> {
         self.get(key, gen)?;
-        Some(self.slots.remove(key as usize))
+        let slot = self.slots.remove(key as usize);
+        if slot.state.has_meta() {
+            self.meta.remove(&key);
+        }
+        Some(slot)
     }
 
     /// Takes out every slot whose task has not finished (closing the loop). Finished slots stay,
     /// so a `Task` handle that outlives its loop can still take the outcome.
-    pub(crate) fn remove_unfinished(&mut self) -> Vec<Slot> {
+    pub(crate) fn remove_unfinished(&mut self) -> Vec<Freed> {
         let keys: Vec<usize> = self
             .slots
             .iter()
-            .filter(|(_, slot)| !slot.done)
+            .filter(|(_, slot)| !slot.state.done())
             .map(|(key, _)| key)
             .collect();
-        keys.into_iter().map(|key| self.slots.remove(key)).collect()
+        keys.into_iter().map(|key| self.free(key)).collect()
+    }
+
+    /// Removes the occupied slot at `key` and its side-table entry.
+    fn free(&mut self, key: usize) -> Freed {
+        let slot = self.slots.remove(key);
+        let meta = if slot.state.has_meta() {
+            self.meta.remove(&(key as u32))
+        } else {
+            None
+        };
+        Freed { slot, meta }
     }
 
     /// Number of slots in use.
@@ -152,67 +193,5 @@ impl TaskTable {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::task::cell::new_cell;
-
-    #[track_caller]
-    fn meta(name: Option<&str>) -> SpawnMeta {
-        SpawnMeta {
-            name: name.map(Rc::from),
-            location: Location::caller(),
-            spawned_at: None,
-        }
-    }
-
-    #[test]
-    fn reused_key_gets_a_new_generation() {
-        let mut table = TaskTable::default();
-        let (key, gen, id) = table.insert(new_cell(async {}), meta(None));
-        assert!(table.remove(key, gen).is_some());
-        let (key2, gen2, id2) = table.insert(new_cell(async {}), meta(Some("x")));
-        assert_eq!(key, key2, "the slab reuses the freed key");
-        assert_ne!(gen, gen2);
-        assert_ne!(id, id2);
-        assert!(
-            table.get(key, gen).is_none(),
-            "the stale generation finds nothing"
-        );
-        assert!(table.remove(key, gen).is_none(), "a stale remove frees nothing");
-        assert_eq!(table.get(key2, gen2).unwrap().name(), "x");
-    }
-
-    #[test]
-    fn default_name_follows_asyncio() {
-        let mut table = TaskTable::default();
-        let (key, gen, id) = table.insert(new_cell(async {}), meta(None));
-        assert_eq!(table.get(key, gen).unwrap().name(), format!("Task-{}", id.0));
-    }
-
-    #[test]
-    fn generation_wraps_without_panicking() {
-        let mut table = TaskTable::default();
-        let mut last = None;
-        for _ in 0..if cfg!(miri) { 700 } else { 70_000 } {
-            let (key, gen, _) = table.insert(new_cell(async {}), meta(None));
-            if let Some(prev) = last {
-                assert_ne!(prev, gen);
-            }
-            last = Some(gen);
-            table.remove(key, gen).unwrap();
-        }
-        assert_eq!(table.len(), 0);
-    }
-}
-
-#[cfg(test)]
-mod size {
-    /// The slot's size is part of the per-task memory (docs/benchmarks.md); keep it in view.
-    #[test]
-    fn slot_stays_small() {
-        // The slab stores `enum Entry { Vacant(usize), Occupied(Slot) }`: a Slot plus a tag at most.
-        let size = std::mem::size_of::<Option<super::Slot>>();
-        println!("task slot: {size} bytes");
-        assert!(size <= 112, "task slot grew to {size} bytes");
-    }
-}
+#[path = "table_tests.rs"]
+mod tests;

@@ -15,7 +15,6 @@ use crate::oneshot::Sender;
 use crate::remote::SpawnCell;
 use crate::task::cell::RawTask;
 use crate::task::panic_message;
-use crate::task::table::SpawnMeta;
 
 pin_project! {
     /// The task that serves a `ConcurrentFuture` on the loop: polls the user's future, catches
@@ -92,14 +91,9 @@ impl Core {
         let cell: Pin<Box<dyn RawTask>> = spawn.0;
         let (key, gen) = {
             let mut tasks = self.tasks.borrow_mut();
-            let meta = SpawnMeta {
-                name: None,
-                location: spawn.1,
-                spawned_at: self.spawn_clock(),
-            };
-            let (key, gen, _) = tasks.insert(cell, meta);
+            let (key, gen, _) = tasks.insert(cell, self.task_meta(None, spawn.1));
             if let Some(slot) = tasks.get_mut(key, gen) {
-                slot.detached = true;
+                slot.state.set_detached(true);
             }
             (key, gen)
         };

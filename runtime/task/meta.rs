@@ -1,0 +1,91 @@
+//! What the loop records about a task for diagnostics only, kept in a side table beside the
+//! task slab (table.rs) so the slot itself stays small: the name of a named task and, in debug
+//! mode, every task's spawn location, spawn time and poll count. asyncio likewise records a
+//! task's creation traceback only in debug mode, and tokio its spawn locations only with its
+//! tracing features. An unnamed task spawned outside debug mode has no entry and costs nothing.
+
+use std::panic::Location;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::TaskId;
+use crate::exception::TaskLabel;
+
+/// A task's diagnostics.
+pub(crate) struct TaskMeta {
+    /// The name given to `spawn_named`.
+    pub(crate) name: Option<Rc<str>>,
+    /// Debug mode's record, if the task was spawned in debug mode.
+    pub(crate) trace: Option<SpawnTrace>,
+}
+
+/// Where and when a task was spawned, and how often it has been polled: recorded for tasks
+/// spawned while debug mode is on (reading the clock and counting polls cost).
+pub(crate) struct SpawnTrace {
+    /// Where the task was spawned (`#[track_caller]`).
+    pub(crate) location: &'static Location<'static>,
+    /// When it was spawned.
+    pub(crate) at: Instant,
+    /// How many steps the loop has run of it.
+    pub(crate) polls: u32,
+}
+
+impl SpawnTrace {
+    /// A trace of a task spawned now at `location`, not polled yet.
+    pub(crate) fn new(location: &'static Location<'static>) -> Self {
+        SpawnTrace {
+            location,
+            at: Instant::now(),
+            polls: 0,
+        }
+    }
+}
+
+impl TaskMeta {
+    /// Where the task was spawned, if recorded.
+    pub(crate) fn location(&self) -> Option<&'static Location<'static>> {
+        self.trace.as_ref().map(|trace| trace.location)
+    }
+}
+
+/// A task's name: the one it was given, or asyncio's default `Task-<id>`.
+pub(crate) fn display_name(id: TaskId, name: Option<&str>) -> String {
+    match name {
+        Some(name) => name.to_owned(),
+        None => format!("Task-{id}"),
+    }
+}
+
+/// The identity of task `id` for error reports, from its diagnostics if it has any.
+pub(crate) fn label(id: TaskId, meta: Option<&TaskMeta>) -> TaskLabel {
+    TaskLabel {
+        id,
+        name: display_name(id, meta.and_then(|meta| meta.name.as_deref())),
+        location: meta.and_then(TaskMeta::location),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_use_the_name_or_asyncios_default() {
+        let here = Location::caller();
+        let named = TaskMeta {
+            name: Some(Rc::from("fetch")),
+            trace: None,
+        };
+        let traced = TaskMeta {
+            name: None,
+            trace: Some(SpawnTrace::new(here)),
+        };
+        let plain = label(TaskId(7), None);
+        assert_eq!((plain.name.as_str(), plain.location), ("Task-7", None));
+        let named = label(TaskId(8), Some(&named));
+        assert_eq!((named.name.as_str(), named.location), ("fetch", None));
+        let traced = label(TaskId(9), Some(&traced));
+        assert_eq!(traced.name, "Task-9");
+        assert_eq!(traced.location.map(|l| l.line()), Some(here.line()));
+    }
+}

@@ -1,0 +1,178 @@
+//! A task slot's id and flags, packed into one `u64` so the slot stays small
+//! (docs/architecture.md, "Tasks").
+//!
+//! Layout: bits 8..64 the task id (56 bits), bits 0..8 the flags. The slot's generation is not
+//! stored: it is the id's low 16 bits, since every insert takes the next id (see
+//! [`TaskState::gen`]).
+
+use super::TaskId;
+
+/// The largest task id a loop can hand out: 2^56 - 1 (at 100 million spawns a second, 22 years).
+pub(crate) const MAX_ID: u64 = (1 << ID_BITS) - 1;
+
+/// The id sits above the flags.
+const ID_SHIFT: u32 = 8;
+const ID_BITS: u32 = u64::BITS - ID_SHIFT;
+
+/// A task's id and flags in one word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TaskState(u64);
+
+impl TaskState {
+    /// The state of a task just spawned: id `id`, every flag clear.
+    ///
+    /// # Panics
+    /// If `id` does not fit in 56 bits.
+    #[inline]
+    pub(crate) fn new(id: TaskId) -> Self {
+        assert!(
+            id.0 <= MAX_ID,
+            "aioloop: task ids exhausted (this loop spawned 2^56 - 1 tasks)"
+        );
+        TaskState(id.0 << ID_SHIFT)
+    }
+
+    /// The task's id.
+    #[inline]
+    pub(crate) fn id(self) -> TaskId {
+        TaskId(self.0 >> ID_SHIFT)
+    }
+
+    /// The slot's generation: the id's low 16 bits. Ids are handed out one per insert, so a
+    /// reused key gets a generation that differs from its previous occupant's (table.rs, T4).
+    #[inline]
+    pub(crate) fn gen(self) -> u16 {
+        (self.0 >> ID_SHIFT) as u16
+    }
+
+    #[inline]
+    fn get(self, bit: u64) -> bool {
+        self.0 & bit != 0
+    }
+
+    /// Branch-free: the flags are set on the hot path.
+    #[inline]
+    fn set(&mut self, bit: u64, on: bool) {
+        self.0 = (self.0 & !bit) | (bit * on as u64);
+    }
+}
+
+/// Defines one flag: its bit, a getter and a setter.
+macro_rules! flags {
+    ($($(#[$doc:meta])* $bit:ident = $n:literal: $get:ident, $set:ident;)*) => {
+        $(const $bit: u64 = 1 << $n;)*
+        impl TaskState {
+            $(
+                $(#[$doc])*
+                #[inline]
+                pub(crate) fn $get(self) -> bool {
+                    self.get($bit)
+                }
+
+                #[doc = concat!("Sets or clears [`TaskState::", stringify!($get), "`].")]
+                #[inline]
+                pub(crate) fn $set(&mut self, on: bool) {
+                    self.set($bit, on)
+                }
+            )*
+        }
+    };
+}
+
+flags! {
+    /// One entry for this slot sits in the ready queue (table.rs, T2).
+    SCHEDULED = 0: scheduled, set_scheduled;
+    /// The task finished; its cell holds the outcome.
+    DONE = 1: done, set_done;
+    /// `cancel()` was called and the task has not finished yet.
+    CANCEL_REQUESTED = 2: cancel_requested, set_cancel_requested;
+    /// The outcome was `Cancelled` (kept for `is_cancelled` after the fact).
+    CANCELLED = 3: cancelled, set_cancelled;
+    /// The `Task` handle was dropped: nobody will take the outcome.
+    DETACHED = 4: detached, set_detached;
+    /// The table's side table holds a [`TaskMeta`](super::meta::TaskMeta) for this slot.
+    HAS_META = 5: has_meta, set_has_meta;
+    /// That `TaskMeta` has a spawn trace (debug mode), whose poll count the loop bumps.
+    TRACED = 6: traced, set_traced;
+}
+
+/// Every flag, for tests.
+#[cfg(test)]
+const ALL_FLAGS: [u64; 7] = [
+    SCHEDULED,
+    DONE,
+    CANCEL_REQUESTED,
+    CANCELLED,
+    DETACHED,
+    HAS_META,
+    TRACED,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Accessors = (fn(TaskState) -> bool, fn(&mut TaskState, bool));
+
+    const ACCESSORS: [Accessors; 7] = [
+        (TaskState::scheduled, TaskState::set_scheduled),
+        (TaskState::done, TaskState::set_done),
+        (TaskState::cancel_requested, TaskState::set_cancel_requested),
+        (TaskState::cancelled, TaskState::set_cancelled),
+        (TaskState::detached, TaskState::set_detached),
+        (TaskState::has_meta, TaskState::set_has_meta),
+        (TaskState::traced, TaskState::set_traced),
+    ];
+
+    #[test]
+    fn flags_are_distinct_bits_below_the_id() {
+        let mut seen = 0;
+        for bit in ALL_FLAGS {
+            assert_eq!(bit.count_ones(), 1);
+            assert_eq!(seen & bit, 0, "two flags share a bit");
+            assert!(bit < 1 << ID_SHIFT, "a flag overlaps the id");
+            seen |= bit;
+        }
+    }
+
+    #[test]
+    fn every_flag_combination_keeps_the_id_and_the_other_flags() {
+        for id in [0, 1, 0xffff, 0x1_0000, 0xdead_beef, MAX_ID] {
+            for mask in 0u32..1 << ACCESSORS.len() {
+                let mut state = TaskState::new(TaskId(id));
+                for (i, (_, set)) in ACCESSORS.iter().enumerate() {
+                    set(&mut state, mask & (1 << i) != 0);
+                }
+                for (i, (get, _)) in ACCESSORS.iter().enumerate() {
+                    assert_eq!(get(state), mask & (1 << i) != 0, "flag {i}, mask {mask:b}");
+                }
+                assert_eq!(state.id(), TaskId(id));
+                assert_eq!(state.gen(), id as u16);
+                // Clearing one flag leaves the others alone.
+                for (i, (get, set)) in ACCESSORS.iter().enumerate() {
+                    let mut cleared = state;
+                    set(&mut cleared, false);
+                    assert!(!get(cleared));
+                    for (j, (other, _)) in ACCESSORS.iter().enumerate() {
+                        if j != i {
+                            assert_eq!(other(cleared), other(state));
+                        }
+                    }
+                    assert_eq!(cleared.id(), TaskId(id));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn generation_is_the_low_16_bits_of_the_id() {
+        assert_eq!(TaskState::new(TaskId(0x1_0005)).gen(), 5);
+        assert_ne!(TaskState::new(TaskId(41)).gen(), TaskState::new(TaskId(42)).gen());
+    }
+
+    #[test]
+    #[should_panic(expected = "task ids exhausted")]
+    fn an_id_beyond_56_bits_panics_clearly() {
+        TaskState::new(TaskId(MAX_ID + 1));
+    }
+}
