@@ -42,10 +42,21 @@ fn a_task_that_blocks_150ms_is_reported_by_name_and_location() {
         fast.await.unwrap();
     });
     let reports = reports.borrow();
-    assert_eq!(reports.len(), 1, "{reports:?}");
-    let (message, name, location) = &reports[0];
+    // On a loaded machine another step may be slow too; the sluggish one must be there, once.
+    let sluggish: Vec<_> = reports
+        .iter()
+        .filter(|(_, name, _)| name.as_deref() == Some("sluggish"))
+        .collect();
+    assert_eq!(sluggish.len(), 1, "{reports:?}");
+    let (message, name, location) = sluggish[0];
     assert!(message.starts_with("Executing task 'sluggish'"), "{message}");
-    assert!(message.contains("took 0.1"), "{message}");
+    let took: f64 = message
+        .split("took ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or_else(|| panic!("no duration in {message:?}"));
+    assert!(took >= 0.15, "{message}");
     assert_eq!(name.as_deref(), Some("sluggish"));
     assert_eq!(
         location.as_deref(),

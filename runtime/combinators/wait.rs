@@ -47,7 +47,9 @@ pub enum ReturnWhen {
 /// use std::time::Duration;
 /// use aioloop::{wait, ReturnWhen};
 ///
-/// aioloop::run(async {
+/// // A paused (virtual) clock makes the order of the sleeps exact, whatever the machine's load.
+/// let lp = aioloop::EventLoop::builder().start_paused(true).build().unwrap();
+/// lp.run_until_complete(async {
 ///     let tasks: Vec<_> = [5u64, 1, 60_000]
 ///         .into_iter()
 ///         .map(|ms| aioloop::spawn(async move {
