@@ -2,10 +2,14 @@
 //! clears the read readiness, and the reader then waits for the next edge: if the readiness
 //! were cleared while data still waited, the reader would hang (edge-triggered epoll reports
 //! only new arrivals). Each test runs under a generous `wait_for`, so a lost wakeup fails it
-//! instead of hanging the suite.
+//! instead of hanging the suite. `try_read` and `try_write` follow the same rule as `read` and
+//! `write`.
 
-use std::io::Write;
+use std::future::{poll_fn, Future};
+use std::io::{ErrorKind, Write};
 use std::net::SocketAddr;
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream, UnixStream};
@@ -22,6 +26,13 @@ async fn pair() -> (TcpStream, TcpStream) {
     let client = client.await.unwrap();
     client.set_nodelay(true).unwrap();
     (server, client)
+}
+
+/// Whether `fut` is pending at its first poll. No loop iteration runs during the check, so the
+/// answer reflects the reactor's readiness as the last operation left it.
+async fn pending_now(fut: impl Future) -> bool {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_pending())).await
 }
 
 /// The byte at `index` of the test stream (a pattern with no short period).
@@ -188,5 +199,64 @@ fn unix_stream_full_reads_then_a_wait() {
         drop(writer);
         let mut buf = [0; 16];
         assert_eq!(wait_for(reader.read(&mut buf), LIMIT).await.unwrap().unwrap(), 0);
+    });
+}
+
+#[test]
+fn a_short_try_read_clears_the_readiness_as_a_short_read_does() {
+    aioloop::run(async {
+        let (reader, writer) = pair().await;
+        writer.write_all(b"hello").await.unwrap();
+        wait_for(reader.readable(), LIMIT).await.unwrap().unwrap();
+        let mut buf = [0; 64];
+        assert_eq!(reader.try_read(&mut buf).unwrap(), 5);
+        assert!(
+            pending_now(reader.readable()).await,
+            "a short try_read drained the socket: readable must wait for new data"
+        );
+        assert_eq!(
+            reader.try_read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        // The next arrival is a new edge: it wakes the reader.
+        writer.write_all(b"more").await.unwrap();
+        wait_for(reader.readable(), LIMIT).await.unwrap().unwrap();
+        // A full try_read keeps the readiness: data may still be queued, and it is.
+        let mut small = [0; 2];
+        assert_eq!(reader.try_read(&mut small).unwrap(), 2);
+        assert!(!pending_now(reader.readable()).await);
+        assert_eq!(reader.try_read(&mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"re");
+    });
+}
+
+#[test]
+fn a_short_try_write_clears_the_readiness_as_a_short_write_does() {
+    aioloop::run(async {
+        let (reader, writer) = pair().await;
+        wait_for(writer.writable(), LIMIT).await.unwrap().unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        let mut sink = vec![0u8; 1 << 16];
+        // Nobody reads, so the socket buffer fills and some try_write comes up short.
+        loop {
+            match writer.try_write(&chunk) {
+                Ok(n) if n < chunk.len() => break,
+                Ok(_) => continue,
+                // The buffer filled exactly at a full write: make room and try again.
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    wait_for(reader.read(&mut sink), LIMIT).await.unwrap().unwrap();
+                    wait_for(writer.writable(), LIMIT).await.unwrap().unwrap();
+                }
+                Err(err) => panic!("try_write: {err}"),
+            }
+        }
+        assert!(
+            pending_now(writer.writable()).await,
+            "a short try_write filled the socket buffer: writable must wait for room"
+        );
+        assert_eq!(
+            writer.try_write(&chunk).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
     });
 }

@@ -88,22 +88,35 @@ where
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
         let result = self.poll_io(cx, Direction::Read, |mut io| io.read(buf));
-        if let Poll::Ready(Ok(n)) = result {
-            if n > 0 && n < len {
-                self.registration.clear_readiness(Direction::Read);
-            }
+        if let Poll::Ready(result) = &result {
+            self.clear_if_short(Direction::Read, result, len);
         }
+        result
+    }
+
+    /// Reads without waiting, clearing the readiness after a short read as
+    /// [`PollEvented::poll_read`] does.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len();
+        let result = self.try_io(Direction::Read, |mut io| io.read(buf));
+        self.clear_if_short(Direction::Read, &result, len);
         result
     }
 
     /// Writes to a stream; a short write means the socket's buffer is full (readiness cleared).
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let result = self.poll_io(cx, Direction::Write, |mut io| io.write(buf));
-        if let Poll::Ready(Ok(n)) = result {
-            if n > 0 && n < buf.len() {
-                self.registration.clear_readiness(Direction::Write);
-            }
+        if let Poll::Ready(result) = &result {
+            self.clear_if_short(Direction::Write, result, buf.len());
         }
+        result
+    }
+
+    /// Writes without waiting, clearing the readiness after a short write as
+    /// [`PollEvented::poll_write`] does.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.try_io(Direction::Write, |mut io| io.write(buf));
+        self.clear_if_short(Direction::Write, &result, buf.len());
         result
     }
 
@@ -115,12 +128,21 @@ where
     ) -> Poll<io::Result<usize>> {
         let len: usize = bufs.iter().map(|buf| buf.len()).sum();
         let result = self.poll_io(cx, Direction::Write, |mut io| io.write_vectored(bufs));
-        if let Poll::Ready(Ok(n)) = result {
-            if n > 0 && n < len {
-                self.registration.clear_readiness(Direction::Write);
-            }
+        if let Poll::Ready(result) = &result {
+            self.clear_if_short(Direction::Write, result, len);
         }
         result
+    }
+
+    /// Clears `dir`'s readiness after an operation that moved some but not all of `len` bytes:
+    /// the socket's buffer is drained (read) or full (write). An empty result (EOF, or an
+    /// empty buffer) clears nothing.
+    fn clear_if_short(&self, dir: Direction, result: &io::Result<usize>, len: usize) {
+        if let Ok(n) = *result {
+            if n > 0 && n < len {
+                self.registration.clear_readiness(dir);
+            }
+        }
     }
 }
 

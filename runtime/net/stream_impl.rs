@@ -16,17 +16,17 @@ macro_rules! impl_stream_io {
 
         impl $ty {
             /// Reads what is available without waiting: `Ok(0)` at EOF, `WouldBlock` if nothing is.
+            /// A short read (fewer bytes than `buf` holds) drains the socket, as with
+            /// [`read`](Self::read): `readable` then waits for new data.
             pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                use std::io::Read;
-                self.io
-                    .try_io($crate::io::Direction::Read, |mut io| io.read(buf))
+                self.io.try_read(buf)
             }
 
             /// Writes what the socket buffer takes without waiting (`WouldBlock` if nothing).
+            /// A short write fills the socket buffer, as with [`write`](Self::write): `writable`
+            /// then waits for room.
             pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                use std::io::Write;
-                self.io
-                    .try_io($crate::io::Direction::Write, |mut io| io.write(buf))
+                self.io.try_write(buf)
             }
 
             /// Reads some bytes into `buf`, waiting until some are available: `Ok(0)` means
