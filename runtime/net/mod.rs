@@ -11,6 +11,9 @@
 //! tokio's `AsyncRead`/`AsyncWrite`, so hyper (through hyper-util's `TokioIo`) and tokio-util's
 //! codecs run on aioloop. The high-level API, asyncio's streams, is [`crate::streams`].
 //!
+//! Addresses are given as [`ToSocketAddrs`]: literal addresses are used at once, host names are
+//! looked up on the loop's blocking pool ([`lookup_host`]), never on the loop's thread.
+//!
 //! To use more than one core, run one loop per core, each accepting on its own
 //! `SO_REUSEPORT` listener: [`TcpListener::bind_reuseport`] and [`run_per_core`].
 
@@ -63,6 +66,7 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
+pub use addr::{lookup_host, ToSocketAddrs};
 pub use per_core::{available_cores, run_per_core};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Splittable};
 pub use tcp_listener::TcpListener;

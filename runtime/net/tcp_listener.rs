@@ -3,11 +3,11 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task::{ready, Context, Poll};
 
 use super::addr::first_ok;
-use super::TcpStream;
+use super::{TcpStream, ToSocketAddrs};
 use crate::io::{Direction, PollEvented};
 
 /// A TCP socket listening for connections, registered with the running loop: asyncio's
@@ -44,13 +44,16 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds a listener to `addr` (`SO_REUSEADDR` set, backlog 1024); port 0 picks a free
-    /// port. With several resolved addresses, the first that binds wins. Host names are
-    /// resolved with the standard (blocking) resolver.
+    /// port. With several resolved addresses, the first that binds wins. A host name is looked
+    /// up on the loop's blocking pool, not on the loop (see [`ToSocketAddrs`]).
     ///
     /// # Panics
     /// If no loop is running on this thread.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        first_ok(addr, |addr| Self::from_mio(listen(addr, false)?))
+        first_ok(addr, "TcpListener::bind", async |addr| {
+            Self::from_mio(listen(addr, false)?)
+        })
+        .await
     }
 
     /// Binds a listener with `SO_REUSEPORT` (and `SO_REUSEADDR`) set, so that several
@@ -60,7 +63,10 @@ impl TcpListener {
     /// # Panics
     /// If no loop is running on this thread.
     pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        first_ok(addr, |addr| Self::from_mio(listen(addr, true)?))
+        first_ok(addr, "TcpListener::bind_reuseport", async |addr| {
+            Self::from_mio(listen(addr, true)?)
+        })
+        .await
     }
 
     /// Wraps a standard listener (switched to non-blocking mode) and registers it with the

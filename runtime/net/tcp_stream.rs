@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::addr::resolve;
+use super::addr::first_ok;
 use super::stream_impl::impl_stream_io;
+use super::ToSocketAddrs;
 use crate::io::{Direction, PollEvented};
 
 /// A TCP connection registered with the running loop.
@@ -25,20 +26,13 @@ pub struct TcpStream {
 impl TcpStream {
     /// Connects to `addr`: a non-blocking `connect`, then a wait for writability, then the
     /// socket's `SO_ERROR` decides (so a closed port gives `ConnectionRefused`). With several
-    /// resolved addresses each is tried in turn and the last error is returned. Host names are
-    /// resolved with the standard (blocking) resolver.
+    /// resolved addresses each is tried in turn and the last error is returned. A host name is
+    /// looked up on the loop's blocking pool, not on the loop (see [`ToSocketAddrs`]).
     ///
     /// # Panics
     /// If no loop is running on this thread.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let mut last = None;
-        for addr in resolve(addr)? {
-            match Self::connect_addr(addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(err) => last = Some(err),
-            }
-        }
-        Err(last.expect("resolve returns at least one address"))
+        first_ok(addr, "TcpStream::connect", Self::connect_addr).await
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {

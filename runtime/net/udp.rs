@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use super::addr::{first_ok, resolve};
 use super::datagram::impl_datagram_io;
+use super::ToSocketAddrs;
 use crate::io::{Direction, PollEvented};
 
 /// A UDP socket registered with the running loop: asyncio's `create_datagram_endpoint` at
@@ -34,12 +35,17 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds a socket to `addr` (port 0 picks a free port).
+    /// Binds a socket to `addr` (port 0 picks a free port); with several resolved addresses,
+    /// the first that binds wins. A host name is looked up on the loop's blocking pool, not on
+    /// the loop (see [`ToSocketAddrs`]).
     ///
     /// # Panics
     /// If no loop is running on this thread.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        first_ok(addr, |addr| Self::from_mio(mio::net::UdpSocket::bind(addr)?))
+        first_ok(addr, "UdpSocket::bind", async |addr| {
+            Self::from_mio(mio::net::UdpSocket::bind(addr)?)
+        })
+        .await
     }
 
     /// Wraps a standard socket (switched to non-blocking mode) and registers it with the
@@ -68,12 +74,17 @@ impl UdpSocket {
     /// Sets the default peer: [`send`](UdpSocket::send) goes there and only its datagrams are
     /// received. The first resolved address that works is used.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        first_ok(addr, |addr| self.io.get_ref().connect(addr))
+        first_ok(addr, "UdpSocket::connect", async |addr| {
+            self.io.get_ref().connect(addr)
+        })
+        .await
     }
 
-    /// Sends one datagram to `target`; returns the number of bytes sent.
+    /// Sends one datagram to `target` (its first resolved address, as the standard library
+    /// does; a host name is looked up on the loop's blocking pool, see [`ToSocketAddrs`]);
+    /// returns the number of bytes sent.
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = resolve(target)?[0];
+        let target = resolve(target, "UdpSocket::send_to").await?[0];
         self.io
             .async_io(Direction::Write, |io| io.send_to(buf, target))
             .await

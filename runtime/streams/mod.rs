@@ -43,7 +43,6 @@ mod server;
 mod writer;
 
 use std::io;
-use std::net::ToSocketAddrs;
 use std::path::Path;
 
 pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
@@ -51,13 +50,14 @@ pub use reader::StreamReader;
 pub use server::{start_server, start_unix_server, Server};
 pub use writer::StreamWriter;
 
-use crate::net::{TcpStream, UnixStream};
+use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
 
 /// asyncio's default limit of `readuntil` / `readline` (64 KiB).
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// Connects to `addr` and returns a reader and a writer: asyncio's `open_connection`.
-/// `TCP_NODELAY` is set, as asyncio does.
+/// `TCP_NODELAY` is set, as asyncio does. A host name is looked up on the loop's blocking pool,
+/// as asyncio does in its default executor (see [`ToSocketAddrs`]).
 ///
 /// # Panics
 /// If no loop is running on this thread.

@@ -4,13 +4,13 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use super::{tcp_pair, unix_pair, StreamReader, StreamWriter};
-use crate::net::{TcpListener, UnixListener};
+use crate::net::{TcpListener, ToSocketAddrs, UnixListener};
 use crate::Task;
 
 /// Starts a TCP server on `addr`: asyncio's `start_server(client_connected_cb, host, port)`.
