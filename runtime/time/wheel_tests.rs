@@ -41,10 +41,19 @@ fn check<T>(w: &Wheel<T>) {
             assert_eq!(bit, !items.is_empty(), "occupied bit disagrees with slot");
         }
     }
+    // Where each live index sits, read off the lists once (O(n), which Miri can afford).
+    let mut at = std::collections::HashMap::new();
+    for list in 0..=READY {
+        for (pos, index) in w.lists[usize::from(list)].iter_positions() {
+            assert!(
+                at.insert(index, (list, pos)).is_none(),
+                "index {index} listed twice"
+            );
+        }
+    }
     for (index, e) in w.entries.iter() {
-        let list = &w.lists[usize::from(e.list)];
-        let at = list.iter_positions().find(|&(_, i)| i == index as u32);
-        assert_eq!(at.map(|(pos, _)| pos), Some(e.pos), "entry's position is stale");
+        let found = at.get(&(index as u32)).copied();
+        assert_eq!(found, Some((e.list, e.pos)), "entry's list or position is stale");
     }
     assert_eq!(seen, w.entries.len(), "entries missing from the lists");
     if let MinCache::Known(min) = w.min_cache.get() {
