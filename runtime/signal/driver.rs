@@ -11,6 +11,10 @@
 //! The drivers live in a thread-local list (a loop never leaves its thread), each knowing its
 //! loop by a `Weak`; the dispatcher task removes its driver from the list when it is dropped
 //! (the loop closing), which unregisters the loop's actions from signal-hook.
+//!
+//! Every listener and handler holds an [`Interest`] in its signal, taken once the pipe is
+//! registered for it; a driver's listeners and handlers are dropped before its pipe, so an
+//! interest never outlives the pipe that delivers to it (see [`super::interest`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -21,6 +25,7 @@ use std::task::Waker;
 use signal_hook_mio::v1_0::Signals as SignalPipe;
 use slab::Slab;
 
+use super::interest::{self, Interest};
 use crate::event_loop::Core;
 use crate::io::{Direction, PollEvented};
 
@@ -60,21 +65,24 @@ pub(crate) struct Listener {
     signum: libc::c_int,
     pending: usize,
     waker: Option<Waker>,
+    _interest: Interest,
 }
 
 /// A handler installed by `add_signal_handler`.
 pub(crate) struct Handler {
-    pub(crate) id: u64,
-    pub(crate) callback: Rc<RefCell<dyn FnMut()>>,
+    id: u64,
+    callback: Rc<RefCell<dyn FnMut()>>,
+    _interest: Interest,
 }
 
-/// One loop's signal state.
+/// One loop's signal state. The listeners and handlers are declared (so dropped) before the
+/// pipe: their interests go before the pipe stops delivering.
 pub(crate) struct Driver {
     core: Weak<Core>,
-    pipe: Rc<RefCell<SignalPipe>>,
-    registered: RefCell<HashSet<libc::c_int>>,
     listeners: RefCell<Slab<Listener>>,
     pub(crate) handlers: RefCell<HashMap<libc::c_int, Handler>>,
+    pipe: Rc<RefCell<SignalPipe>>,
+    registered: RefCell<HashSet<libc::c_int>>,
     next_handler: Cell<u64>,
 }
 
@@ -95,10 +103,10 @@ impl Driver {
         let pipe = SignalPipe::new(std::iter::empty::<libc::c_int>())?;
         let driver = Rc::new(Driver {
             core: Rc::downgrade(core),
-            pipe: Rc::new(RefCell::new(pipe)),
-            registered: RefCell::default(),
             listeners: RefCell::default(),
             handlers: RefCell::default(),
+            pipe: Rc::new(RefCell::new(pipe)),
+            registered: RefCell::default(),
             next_handler: Cell::new(0),
         });
         DRIVERS.with(|drivers| drivers.borrow_mut().push(driver.clone()));
@@ -110,7 +118,8 @@ impl Driver {
         Ok(driver)
     }
 
-    /// Makes sure signal-hook delivers `signum` to this loop's pipe.
+    /// Makes sure signal-hook delivers `signum` to this loop's pipe (and that the signal gets
+    /// its default action back once nobody is interested, see [`interest::prepare`]).
     pub(crate) fn register(&self, signum: libc::c_int) -> io::Result<()> {
         if self.registered.borrow().contains(&signum) {
             return Ok(());
@@ -121,6 +130,7 @@ impl Driver {
                 format!("aioloop: signal {signum} cannot be handled"),
             ));
         }
+        interest::prepare(signum)?;
         self.pipe.borrow().add_signal(signum)?;
         self.registered.borrow_mut().insert(signum);
         Ok(())
@@ -132,7 +142,19 @@ impl Driver {
             signum,
             pending: 0,
             waker: None,
+            _interest: Interest::new(signum),
         })
+    }
+
+    /// A new handler for `signum` (registered already) calling `callback`.
+    pub(crate) fn handler(&self, signum: libc::c_int, callback: impl FnMut() + 'static) -> Handler {
+        let id = self.next_handler.get();
+        self.next_handler.set(id + 1);
+        Handler {
+            id,
+            callback: Rc::new(RefCell::new(callback)),
+            _interest: Interest::new(signum),
+        }
     }
 
     /// Removes a listener.
@@ -158,13 +180,6 @@ impl Driver {
         drop(listeners);
         drop(old);
         false
-    }
-
-    /// A fresh handler id.
-    pub(crate) fn next_handler_id(&self) -> u64 {
-        let id = self.next_handler.get();
-        self.next_handler.set(id + 1);
-        id
     }
 
     /// Hands the signals that arrived to the listeners (woken) and handlers (queued with

@@ -1,10 +1,8 @@
 //! asyncio's `loop.add_signal_handler` / `loop.remove_signal_handler` on [`Loop`].
 
-use std::cell::RefCell;
 use std::io;
-use std::rc::Rc;
 
-use super::driver::{Driver, Handler};
+use super::driver::Driver;
 use super::SignalKind;
 use crate::event_loop::Loop;
 
@@ -15,7 +13,9 @@ impl Loop {
     /// OS signal handler, so it may do anything; a panic goes to the exception handler.
     ///
     /// The loop need not be running. As with [`signal`](crate::signal::signal), the
-    /// signal's default action is replaced for the rest of the process's life.
+    /// signal's default action (for `SIGTERM`: ending the process) is replaced while the
+    /// handler is installed; it comes back once no loop in the process has a handler or a
+    /// listener for the signal any more (see [`remove_signal_handler`](Loop::remove_signal_handler)).
     ///
     /// ```
     /// use std::cell::Cell;
@@ -52,10 +52,7 @@ impl Loop {
         let signum = kind.into().as_raw();
         let driver = Driver::of(&self.core)?;
         driver.register(signum)?;
-        let handler = Handler {
-            id: driver.next_handler_id(),
-            callback: Rc::new(RefCell::new(callback)),
-        };
+        let handler = driver.handler(signum, callback);
         let old = driver.handlers.borrow_mut().insert(signum, handler);
         drop(old);
         Ok(())
@@ -64,8 +61,25 @@ impl Loop {
     /// Removes this loop's handler for `kind`: asyncio's `loop.remove_signal_handler(sig)`.
     /// Returns whether there was one. A delivery already queued for it is not run.
     ///
-    /// Unlike asyncio, the signal's default action is not restored (the signal stays caught
-    /// and ignored; see [`signal`](crate::signal::signal)).
+    /// As with asyncio, once this was the last interest in the signal (no handler on any
+    /// loop, no [`Signals`](crate::signal::Signals) listener left, on any thread), the signal
+    /// behaves again as it did before aioloop caught it: its default action (`SIGINT` and
+    /// `SIGTERM` end the process, `SIGCHLD` and `SIGWINCH` are ignored...), or whatever other
+    /// code had set up (ignored, or its own handler). While another loop still has a handler,
+    /// the signal stays caught and only that loop sees it.
+    ///
+    /// ```no_run
+    /// use aioloop::signal::SignalKind;
+    ///
+    /// aioloop::run(async {
+    ///     let lp = aioloop::get_running_loop();
+    ///     lp.add_signal_handler(SignalKind::terminate(), || println!("not yet")).unwrap();
+    ///     lp.remove_signal_handler(SignalKind::terminate());
+    ///     // SAFETY: raise only sends a signal to this process.
+    ///     unsafe { libc::raise(libc::SIGTERM) }; // the process ends here, killed by SIGTERM
+    ///     unreachable!();
+    /// });
+    /// ```
     pub fn remove_signal_handler(&self, kind: impl Into<SignalKind>) -> bool {
         let signum = kind.into().as_raw();
         let Ok(driver) = Driver::of(&self.core) else {

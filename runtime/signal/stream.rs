@@ -16,9 +16,15 @@ use crate::context;
 /// arrive before the loop reads them count as one.
 ///
 /// Listening replaces the signal's default action for the whole process (for `SIGINT`: the
-/// process no longer dies on Ctrl-C) from the first listener on, and for as long as the process
-/// lives: the OS-level handler, installed by signal-hook, is never uninstalled, later
-/// deliveries with no listener are ignored. That is the contract tokio's signals have too.
+/// process no longer dies on Ctrl-C) for as long as some loop, on any thread, has a listener or
+/// a [handler](crate::Loop::add_signal_handler) for it. When the last one goes away (this
+/// `Signals` dropped, the handler removed, its loop closed), the signal behaves as if aioloop had
+/// never caught it: its default action again, or what other code had set up before. (tokio, by
+/// contrast, keeps the signal caught and ignored for the rest of the process.)
+///
+/// Signals signal-hook knows no default action for (the real-time ones) stay caught and ignored
+/// once caught. If other code in the process catches the same signal through signal-hook after
+/// aioloop did, aioloop still brings the default action back when its own interest ends.
 ///
 /// ```
 /// use aioloop::signal::{signal, SignalKind};
