@@ -122,6 +122,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "calls sigaction and signal-hook's FFI, which Miri cannot run")]
     fn the_default_is_back_exactly_when_the_last_interest_goes() {
         // SIGURG: nothing else in the lib's tests catches it, and its default is to ignore it.
         let signum = libc::SIGURG;
