@@ -171,3 +171,16 @@ fn signals_is_a_stream() {
         assert_eq!(item, Some(()));
     });
 }
+
+#[test]
+fn removing_a_handler_from_a_loop_that_never_caught_a_signal_sets_nothing_up() {
+    aioloop::run(async {
+        let lp = aioloop::get_running_loop();
+        assert!(!lp.remove_signal_handler(SignalKind::user_defined2()));
+        assert!(
+            aioloop::all_tasks().is_empty(),
+            "a signal dispatcher was started just to answer false: {:?}",
+            aioloop::all_tasks()
+        );
+    });
+}

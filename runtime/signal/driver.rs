@@ -87,17 +87,21 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    /// The driver of `core`, created (with its dispatcher task) on first use.
-    pub(crate) fn of(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
-        let found = DRIVERS.with(|drivers| {
+    /// The loop's driver if it has one already (never creates one).
+    pub(crate) fn existing(core: &Rc<Core>) -> Option<Rc<Driver>> {
+        DRIVERS.with(|drivers| {
             let mut drivers = drivers.borrow_mut();
             drivers.retain(|driver| driver.core.strong_count() > 0);
             drivers
                 .iter()
                 .find(|driver| std::ptr::eq(driver.core.as_ptr(), Rc::as_ptr(core)))
                 .cloned()
-        });
-        if let Some(driver) = found {
+        })
+    }
+
+    /// The driver of `core`, created (with its dispatcher task) on first use.
+    pub(crate) fn of(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
+        if let Some(driver) = Driver::existing(core) {
             return Ok(driver);
         }
         let pipe = SignalPipe::new(std::iter::empty::<libc::c_int>())?;

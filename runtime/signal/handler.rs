@@ -82,7 +82,9 @@ impl Loop {
     /// ```
     pub fn remove_signal_handler(&self, kind: impl Into<SignalKind>) -> bool {
         let signum = kind.into().as_raw();
-        let Ok(driver) = Driver::of(&self.core) else {
+        // A loop that never caught a signal has no handler to remove: answer without creating
+        // the signal machinery (a self-pipe and a dispatcher task) just to say so.
+        let Some(driver) = Driver::existing(&self.core) else {
             return false;
         };
         let removed = driver.handlers.borrow_mut().remove(&signum);
