@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
 
-use aioloop::net::{run_per_core, TcpListener};
+use aioloop::net::{pin_to_core, run_per_core, TcpListener};
 
 const CONNECTIONS: usize = 400;
 
@@ -62,10 +62,15 @@ fn main() {
 
     let per_loop = std::thread::scope(|scope| {
         let server = scope.spawn(|| {
-            run_per_core(cores, |_index| async {
+            let (bound, served) = (&bound, &served);
+            run_per_core(cores, move |index| async move {
+                // One CPU per loop keeps its caches warm; not fatal where pinning is refused.
+                if let Err(err) = pin_to_core(index) {
+                    eprintln!("loop {index} not pinned: {err}");
+                }
                 let listener = TcpListener::bind_reuseport(addr).await.expect("bind_reuseport");
                 bound.wait();
-                serve(listener, &served, limit).await
+                serve(listener, served, limit).await
             })
         });
         bound.wait();

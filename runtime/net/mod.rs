@@ -67,7 +67,7 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addr::{lookup_host, ToSocketAddrs};
-pub use per_core::{available_cores, run_per_core};
+pub use per_core::{available_cores, pin_to_core, run_per_core};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Splittable};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;
