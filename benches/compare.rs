@@ -6,6 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "common/shapes.rs"]
+mod shapes;
 #[path = "common/tcp_echo.rs"]
 mod tcp_echo;
 

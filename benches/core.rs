@@ -5,6 +5,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
+#[path = "common/shapes.rs"]
+mod shapes;
+use shapes::{aioloop_chain, tokio_chain};
+
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -92,22 +96,6 @@ fn yield_many(c: &mut Criterion) {
 }
 
 const CHAIN: usize = 1000;
-
-fn tokio_chain(done: tokio::sync::oneshot::Sender<()>, n: usize) {
-    if n == 0 {
-        let _ = done.send(());
-    } else {
-        drop(tokio::spawn(async move { tokio_chain(done, n - 1) }));
-    }
-}
-
-fn aioloop_chain(done: tokio::sync::oneshot::Sender<()>, n: usize) {
-    if n == 0 {
-        let _ = done.send(());
-    } else {
-        drop(aioloop::spawn(async move { aioloop_chain(done, n - 1) }));
-    }
-}
 
 fn chained_spawn(c: &mut Criterion) {
     // Both sides signal completion through the same runtime-agnostic oneshot.

@@ -1,11 +1,12 @@
 //! Timer workloads on aioloop and on tokio's current_thread runtime, side by side.
 
-use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "common/shapes.rs"]
+mod shapes;
+use shapes::poll_once;
 
 fn tokio_rt(paused: bool) -> tokio::runtime::Runtime {
     let mut builder = tokio::runtime::Builder::new_current_thread();
@@ -18,15 +19,6 @@ const REGISTER: u64 = 200_000;
 /// Deadline `i` of a spread over 1..=1000 ms.
 fn spread_ms(i: u64) -> Duration {
     Duration::from_millis(1 + (i * 7919) % 1000)
-}
-
-async fn poll_once<F: Future>(fut: F) {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| {
-        let _ = fut.as_mut().poll(cx);
-        Poll::Ready(())
-    })
-    .await;
 }
 
 fn register_cancel(c: &mut Criterion) {

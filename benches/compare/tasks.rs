@@ -5,23 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::shapes::{aioloop_chain, tokio_chain};
 use crate::{timed, tokio_rt, Workload};
-
-fn tokio_chain(done: tokio::sync::oneshot::Sender<()>, n: usize) {
-    if n == 0 {
-        let _ = done.send(());
-    } else {
-        drop(tokio::spawn(async move { tokio_chain(done, n - 1) }));
-    }
-}
-
-fn aioloop_chain(done: tokio::sync::oneshot::Sender<()>, n: usize) {
-    if n == 0 {
-        let _ = done.send(());
-    } else {
-        drop(aioloop::spawn(async move { aioloop_chain(done, n - 1) }));
-    }
-}
 
 /// Remote spawns: 2 threads × 50k submissions to a loop running on its own thread; the time
 /// until all have run. Both sides count with one atomic and signal through a std channel.

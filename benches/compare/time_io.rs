@@ -1,20 +1,9 @@
 //! The summary's timer and I/O workloads (included by benches/compare.rs).
 
-use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
+use crate::shapes::poll_once;
 use crate::{tcp_echo, timed, tokio_rt, Workload};
-
-async fn poll_once<F: Future>(fut: F) {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| {
-        let _ = fut.as_mut().poll(cx);
-        Poll::Ready(())
-    })
-    .await;
-}
 
 /// TCP echo as in benches/net.rs: 50 connections x 100 round trips of 64 bytes, client and
 /// server on one loop; an op is one round trip.
