@@ -179,11 +179,8 @@ impl Core {
         slot.state.set_cancel_requested(true);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = slot.state.id().as_u64(), "cancel");
-        if !slot.state.scheduled() {
-            slot.state.set_scheduled(true);
-            drop(tasks);
-            self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
-        }
+        drop(tasks);
+        self.schedule(key, gen);
         true
     }
 
