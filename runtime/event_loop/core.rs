@@ -55,6 +55,8 @@ pub(crate) struct Core {
     pub(crate) current: Cell<Option<(u32, u16)>>,
     pub(crate) running: Cell<bool>,
     pub(crate) stopping: Cell<bool>,
+    /// True while `run_forever` runs: the only run that `stop()` ends.
+    pub(crate) forever: Cell<bool>,
     pub(crate) closed: Cell<bool>,
     pub(crate) exception_handler: RefCell<Option<ExceptionHandler>>,
     pub(crate) clock: Clock,
@@ -83,6 +85,7 @@ impl Core {
             current: Cell::new(None),
             running: Cell::new(false),
             stopping: Cell::new(false),
+            forever: Cell::new(false),
             closed: Cell::new(false),
             exception_handler: RefCell::new(handler),
             clock,

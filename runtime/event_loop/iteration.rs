@@ -204,7 +204,9 @@ impl Core {
     /// Steps 3 and 4: waits for I/O, a remote wake or the earliest timer, as long as nothing
     /// is ready. Under a paused clock, an otherwise idle loop jumps the clock to the next timer.
     fn poll_reactor(&self) {
-        let busy = !self.ready.borrow().is_empty() || self.stopping.get();
+        // A pending `stop()` keeps the poll from blocking only where it ends the run.
+        let stopping = self.stopping.get() && self.forever.get();
+        let busy = !self.ready.borrow().is_empty() || stopping;
         let paused = self.clock.is_paused();
         let next = if busy {
             None

@@ -83,7 +83,7 @@ impl EventLoop {
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
         let core = &self.handle.core;
         let _enter = context::enter(core);
-        let _running = RunningGuard::new(core);
+        let _running = RunningGuard::new(core, false);
         core.main_gen.set(core.main_gen.get().wrapping_add(1));
         core.schedule(MAIN_KEY, core.main_gen.get());
         let mut future = pin!(future);
@@ -94,10 +94,7 @@ impl EventLoop {
                 true
             }
             Poll::Pending => false,
-        }) {
-            // `stop()` ends `run_forever` only; here it would make every poll non-blocking.
-            core.stopping.set(false);
-        }
+        }) {}
         output.expect("run_once reported completion")
     }
 
@@ -117,7 +114,7 @@ impl EventLoop {
     pub fn run_forever(&self) {
         let core = &self.handle.core;
         let _enter = context::enter(core);
-        let _running = RunningGuard::new(core);
+        let _running = RunningGuard::new(core, true);
         loop {
             core.run_once(&mut |_| false);
             if core.stopping.get() {
@@ -152,15 +149,17 @@ impl fmt::Debug for EventLoop {
     }
 }
 
-/// Sets `running` for the duration of a run, resetting it (and `stopping`) even on unwind.
+/// Sets `running` (and, for `run_forever`, `forever`) for the duration of a run, resetting
+/// them and `stopping` even on unwind.
 struct RunningGuard<'a> {
     core: &'a Core,
 }
 
 impl<'a> RunningGuard<'a> {
-    fn new(core: &'a Core) -> Self {
+    fn new(core: &'a Core, forever: bool) -> Self {
         assert!(!core.closed.get(), "aioloop: cannot run a closed event loop");
         core.running.set(true);
+        core.forever.set(forever);
         RunningGuard { core }
     }
 }
@@ -168,6 +167,7 @@ impl<'a> RunningGuard<'a> {
 impl Drop for RunningGuard<'_> {
     fn drop(&mut self) {
         self.core.running.set(false);
+        self.core.forever.set(false);
         self.core.stopping.set(false);
     }
 }
