@@ -105,6 +105,7 @@ macro_rules! tuple_impls {
                 // moved out of only once finished (see `MaybeDone`).
                 let this = unsafe { self.get_unchecked_mut() };
                 match index {
+                    // SAFETY: re-pins a structurally pinned field of a pinned tuple (above).
                     $($idx => unsafe { Pin::new_unchecked(&mut this.$idx) }.poll_done(cx),)+
                     _ => false,
                 }
@@ -135,6 +136,7 @@ macro_rules! tuple_impls {
                 let this = unsafe { self.get_unchecked_mut() };
                 match index {
                     $($idx => match this.$idx.output() {
+                        // SAFETY: as above; `take` moves out only a finished field's output.
                         Some(Err(_)) => unsafe { Pin::new_unchecked(&mut this.$idx) }.take().err(),
                         _ => None,
                     },)+
