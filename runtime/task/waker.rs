@@ -43,9 +43,9 @@ impl WakeTarget {
 pub(crate) fn waker_for(target: WakeTarget) -> Waker {
     let raw = RawWaker::new(target.pack() as *const (), &VTABLE);
     // SAFETY (docs/architecture.md, W1): every vtable function treats the data word as a plain
-    // integer (it is never dereferenced), so any value is valid, the functions are thread-safe (`wake` either touches
-    // the calling thread's own loop or goes through the registry's lock), and `clone` returns a
-    // waker with the same vtable, as the RawWaker contract requires.
+    // integer (it is never dereferenced), so any value is valid; the functions are thread-safe
+    // (`wake` either touches the calling thread's own loop or goes through the registry's
+    // lock), and `clone` returns a waker with the same vtable, as the RawWaker contract requires.
     unsafe { Waker::from_raw(raw) }
 }
 
