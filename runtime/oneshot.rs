@@ -60,22 +60,35 @@ impl<T> Shared<T> {
 
     /// Moves the slot to `Ready(outcome)`, or hands `outcome` back if it is already done.
     fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
-        let mut inner = self.lock();
-        if !matches!(inner.slot, Slot::Pending) {
-            return Err(outcome);
-        }
-        inner.slot = Slot::Ready(outcome);
-        let waker = inner.waker.take();
-        let task_waker = inner.task_waker.take();
-        if inner.blocked > 0 {
-            self.cond.notify_all();
-        }
-        drop(inner);
+        let (waker, task_waker) = self.settle(outcome, false)?;
         drop(task_waker);
         if let Some(waker) = waker {
             waker.wake();
         }
         Ok(())
+    }
+
+    /// Under the lock: moves a pending slot to `Ready(outcome)` (setting `cancelled` too if
+    /// `cancelling`, invariant 5) and signals the threads blocked in `wait`. Returns the
+    /// receiver's and the producing task's wakers, for the caller to wake or drop once the lock
+    /// is released (invariant 3); hands `outcome` back if the slot is already done.
+    fn settle(
+        &self,
+        outcome: Outcome<T>,
+        cancelling: bool,
+    ) -> Result<(Option<Waker>, Option<Waker>), Outcome<T>> {
+        let mut inner = self.lock();
+        if !matches!(inner.slot, Slot::Pending) {
+            return Err(outcome);
+        }
+        inner.slot = Slot::Ready(outcome);
+        if cancelling {
+            self.cancelled.store(true, Ordering::Release);
+        }
+        if inner.blocked > 0 {
+            self.cond.notify_all();
+        }
+        Ok((inner.waker.take(), inner.task_waker.take()))
     }
 }
 
@@ -174,18 +187,10 @@ impl<T> Receiver<T> {
     /// Completes the cell with `Cancelled` if it is still pending, and wakes the producing
     /// task so that its loop drops the work. False if it was already done.
     pub fn cancel(&self) -> bool {
-        let mut inner = self.shared.lock();
-        if !matches!(inner.slot, Slot::Pending) {
+        let settled = self.shared.settle(Err(ConcurrentError::Cancelled), true);
+        let Ok((waker, task_waker)) = settled else {
             return false;
-        }
-        inner.slot = Slot::Ready(Err(ConcurrentError::Cancelled));
-        self.shared.cancelled.store(true, Ordering::Release);
-        let waker = inner.waker.take();
-        let task_waker = inner.task_waker.take();
-        if inner.blocked > 0 {
-            self.shared.cond.notify_all();
-        }
-        drop(inner);
+        };
         if let Some(task_waker) = task_waker {
             task_waker.wake();
         }

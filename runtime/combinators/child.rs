@@ -131,37 +131,13 @@ impl<F: Future> ChildSet<F> {
             started,
         } = self;
         ready.register(cx.waker());
-        let len = children.len();
-        let mut poll_one = |index: usize| {
-            let waker = ready.waker(index);
-            if pin_child(children, index).poll_done(&mut Context::from_waker(&waker)) {
+        ready.poll_round(started, children.len(), |index, cx| {
+            if pin_child(children, index).poll_done(cx) {
                 *pending -= 1;
                 return on_done(children, index);
             }
             ControlFlow::Continue(())
-        };
-        let mut flow = ControlFlow::Continue(());
-        if !*started {
-            *started = true;
-            for index in 0..len {
-                flow = poll_one(index);
-                if flow.is_break() {
-                    break;
-                }
-            }
-        } else {
-            let mut batch = ready.take();
-            for index in &mut batch {
-                flow = poll_one(index);
-                if flow.is_break() {
-                    // The combinator is finishing: the children left in the batch are queued
-                    // again (no wake is lost), without waking the parent for nothing.
-                    ready.clear_parent();
-                    break;
-                }
-            }
-        }
-        flow
+        })
     }
 
     /// Takes every output, in argument order, once every child has finished.

@@ -27,10 +27,10 @@
 
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::ops::Deref;
+use std::ops::{ControlFlow, Deref};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, RawWaker, RawWakerVTable, Waker};
 
 /// The end of the list.
 const NIL: u32 = u32::MAX;
@@ -191,6 +191,36 @@ impl ReadyList {
             waker: ManuallyDrop::new(waker),
             _list: PhantomData,
         }
+    }
+
+    /// One polling round of a combinator over `len` children: every child, in order, on the
+    /// first round (`started` is then set), else every child woken since the last round, in
+    /// the order they were woken. `poll_child` polls child `index` with the context it is given
+    /// (the child's own waker) and may stop the round early; the children not polled then stay
+    /// queued (no wake is lost), and the parent's waker is forgotten first, since the
+    /// combinator is finishing and queuing them again must not wake it for nothing.
+    pub(crate) fn poll_round(
+        &self,
+        started: &mut bool,
+        len: usize,
+        mut poll_child: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let mut poll_one = |index: usize| {
+            let waker = self.waker(index);
+            poll_child(index, &mut Context::from_waker(&waker))
+        };
+        if !*started {
+            *started = true;
+            return (0..len).try_for_each(&mut poll_one);
+        }
+        let mut batch = self.take();
+        for index in &mut batch {
+            if poll_one(index).is_break() {
+                self.clear_parent();
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     /// Takes every child woken since the last `take`, in the order they were woken.

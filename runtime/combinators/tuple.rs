@@ -190,32 +190,13 @@ fn poll_woken<C: Children>(
     started: &mut bool,
     mut on_done: impl FnMut(Pin<&mut C>, usize) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let mut poll_one = |index: usize| {
-        let waker = ready.waker(index);
-        if children
-            .as_mut()
-            .poll_child(index, &mut Context::from_waker(&waker))
-        {
+    ready.poll_round(started, C::LEN, |index, cx| {
+        if children.as_mut().poll_child(index, cx) {
             *pending -= 1;
             return on_done(children.as_mut(), index);
         }
         ControlFlow::Continue(())
-    };
-    if !*started {
-        *started = true;
-        for index in 0..C::LEN {
-            poll_one(index)?;
-        }
-        return ControlFlow::Continue(());
-    }
-    let mut batch = ready.take();
-    for index in &mut batch {
-        if poll_one(index).is_break() {
-            ready.clear_parent();
-            return ControlFlow::Break(());
-        }
-    }
-    ControlFlow::Continue(())
+    })
 }
 
 pin_project! {

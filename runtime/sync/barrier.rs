@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::error::BrokenBarrierError;
-use super::waiters::{wake_all, WaitList};
+use super::waiters::{leave, poll_turn, wake_all, WaitList};
 
 /// A barrier for `parties` tasks: asyncio's `asyncio.Barrier`. Each task calls
 /// [`wait`](Barrier::wait); the call returns once `parties` tasks are waiting, and the barrier
@@ -201,26 +201,22 @@ impl Future for Until<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let inner = self.inner;
-        let mut waiters = inner.waiters.borrow_mut();
-        // Notifications here are broadcasts: a spent or stale entry is just dropped.
-        if let Some(key) = self.key.take() {
-            waiters.remove(key);
+        let (inner, pred) = (self.inner, self.pred);
+        let holds = || pred(inner.state.get());
+        // Every change of state notifies all waiters, so a waiter not notified has nothing to
+        // re-check; a notified one re-checks, and queues again if the state does not suit it.
+        while poll_turn(&inner.waiters, &mut self.key, cx, holds).is_ready() {
+            if holds() {
+                return Poll::Ready(());
+            }
         }
-        if (self.pred)(inner.state.get()) {
-            return Poll::Ready(());
-        }
-        let key = waiters.push(cx.waker());
-        drop(waiters);
-        self.key = Some(key);
         Poll::Pending
     }
 }
 
 impl Drop for Until<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key {
-            self.inner.waiters.borrow_mut().remove(key);
-        }
+        // Notifications here are broadcasts: nothing to pass on.
+        leave(&self.inner.waiters, self.key);
     }
 }

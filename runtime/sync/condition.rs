@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockAcquire, LockGuard};
-use super::waiters::{wake_all, WaitList};
+use super::waiters::{wake_all, wake_one, WaitList};
 
 /// A condition variable: asyncio's `asyncio.Condition`. Tasks holding its lock wait for a
 /// notification, releasing the lock while they wait and taking it back before they resume.
@@ -115,10 +115,8 @@ impl Condition {
     /// Wakes up to `n` waiting tasks, first come first served. asyncio's `notify(n)`.
     pub fn notify(&self, n: usize) {
         for _ in 0..n {
-            let next = self.waiters.borrow_mut().notify_one();
-            match next {
-                Some(waker) => waker.wake(),
-                None => break,
+            if !wake_one(&self.waiters) {
+                break;
             }
         }
     }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::waiters::{leave, poll_turn, WaitList};
+use super::waiters::{leave, poll_turn, wake_one, WaitList};
 use crate::InvalidStateError;
 
 /// A lock for tasks on one loop: asyncio's `asyncio.Lock`.
@@ -110,10 +110,8 @@ impl Lock {
 
     /// Hands the lock to the first waiter, or frees it if nobody waits.
     fn unlock(&self) {
-        let next = self.inner.waiters.borrow_mut().notify_one();
-        match next {
-            Some(waker) => waker.wake(),
-            None => self.inner.locked.set(false),
+        if !wake_one(&self.inner.waiters) {
+            self.inner.locked.set(false);
         }
     }
 

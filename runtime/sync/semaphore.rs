@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::waiters::{leave, poll_turn, WaitList};
+use super::waiters::{leave, poll_turn, wake_one, WaitList};
 use crate::InvalidStateError;
 
 /// A semaphore for tasks on one loop: asyncio's `asyncio.Semaphore`.
@@ -111,10 +111,8 @@ impl Semaphore {
                 what: "BoundedSemaphore released too many times",
             });
         }
-        let next = inner.waiters.borrow_mut().notify_one();
-        match next {
-            Some(waker) => waker.wake(),
-            None => inner.value.set(inner.value.get() + 1),
+        if !wake_one(&inner.waiters) {
+            inner.value.set(inner.value.get() + 1);
         }
         Ok(())
     }

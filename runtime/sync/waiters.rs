@@ -130,6 +130,19 @@ impl WaitList {
     }
 }
 
+/// Notifies the first waiter of `list` and wakes it once the borrow has ended; false if nobody
+/// waits. The hand-off of a lock, a permit or one condition notification.
+pub(crate) fn wake_one(list: &RefCell<WaitList>) -> bool {
+    let next = list.borrow_mut().notify_one();
+    match next {
+        Some(waker) => {
+            waker.wake();
+            true
+        }
+        None => false,
+    }
+}
+
 /// Wakes every waker of `wakers` (call it after the borrow that produced them has ended).
 pub(crate) fn wake_all(wakers: Vec<Waker>) {
     wakers.into_iter().for_each(Waker::wake);
