@@ -7,7 +7,7 @@ use std::process::{Child as StdChild, ExitStatus, Output};
 use std::task::{Context, Poll};
 
 use super::exit::ExitWatch;
-use super::pipes::{poll_read_to_end, ChildStderr, ChildStdin, ChildStdout};
+use super::pipes::{poll_drain, ChildStderr, ChildStdin, ChildStdout};
 use super::reaper::Orphan;
 
 /// A child process spawned by [`Command::spawn`](super::Command::spawn): asyncio's `Process`.
@@ -139,25 +139,13 @@ impl Child {
     /// piped) concurrently: asyncio's `communicate()` without input. Closes stdin first.
     pub async fn wait_with_output(mut self) -> io::Result<Output> {
         self.stdin = None;
-        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+        let (mut stdout, mut stderr) = (self.stdout.take(), self.stderr.take());
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let (mut out_done, mut err_done) = (stdout.is_none(), stderr.is_none());
         poll_fn(|cx| {
-            if !out_done {
-                if let Poll::Ready(result) = poll_read_to_end(stdout.as_ref().expect("checked"), cx, &mut out)
-                {
-                    result?;
-                    out_done = true;
-                }
-            }
-            if !err_done {
-                if let Poll::Ready(result) = poll_read_to_end(stderr.as_ref().expect("checked"), cx, &mut err)
-                {
-                    result?;
-                    err_done = true;
-                }
-            }
-            if out_done && err_done {
+            // Both are polled every time, so each registers its waker.
+            let out_done = poll_drain(&mut stdout, cx, &mut out)?;
+            let err_done = poll_drain(&mut stderr, cx, &mut err)?;
+            if out_done.is_ready() && err_done.is_ready() {
                 Poll::Ready(Ok::<_, io::Error>(()))
             } else {
                 Poll::Pending
