@@ -169,7 +169,14 @@ impl<T: Clone + 'static> Future<T> {
     /// The outcome without waiting: `None` while pending, else the value (cloned) or
     /// `Err(CancelledError)`. asyncio's `result()`, with "not done yet" as `None`.
     pub fn result(&self) -> Option<Result<T, CancelledError>> {
-        match &self.shared.state.borrow().outcome {
+        self.shared.state.borrow().outcome.result()
+    }
+}
+
+impl<T: Clone> Outcome<T> {
+    /// `None` while pending, else the value (cloned) or `Err(CancelledError)`.
+    fn result(&self) -> Option<Result<T, CancelledError>> {
+        match self {
             Outcome::Pending => None,
             Outcome::Done(value) => Some(Ok(value.clone())),
             Outcome::Cancelled => Some(Err(CancelledError)),
@@ -202,12 +209,7 @@ impl<T: Clone + 'static> StdFuture for Future<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let mut state = this.shared.state.borrow_mut();
-        let ready = match &state.outcome {
-            Outcome::Pending => None,
-            Outcome::Done(value) => Some(Ok(value.clone())),
-            Outcome::Cancelled => Some(Err(CancelledError)),
-        };
-        if let Some(result) = ready {
+        if let Some(result) = state.outcome.result() {
             let own = this.waiter.take().and_then(|key| state.waiters.try_remove(key));
             drop(state);
             drop(own);

@@ -13,6 +13,7 @@ use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::{Attribute, FnArg, Item, ItemFn, ReturnType, Type};
 
+use crate::errors::Errors;
 use crate::options::{self, Options};
 
 /// Which attribute is being expanded.
@@ -42,30 +43,6 @@ enum Recovery {
     Uncalled,
     /// The body uses `self`, which no nested fn can have: drop it.
     DropBody,
-}
-
-/// Errors collected while expanding, reported in the order they were found.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, err: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(err),
-            None => self.0 = Some(err),
-        }
-    }
-
-    fn spanned(&mut self, tokens: impl ToTokens, msg: impl std::fmt::Display) {
-        self.push(syn::Error::new_spanned(tokens, msg));
-    }
-
-    fn to_compile_error(&self) -> TokenStream {
-        self.0
-            .as_ref()
-            .map(syn::Error::to_compile_error)
-            .unwrap_or_default()
-    }
 }
 
 /// Entry point shared by both attributes (`proc_macro2` in and out, so it is unit-testable).

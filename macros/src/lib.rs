@@ -47,6 +47,7 @@
 //! [aioloop]: https://docs.rs/aioloop
 
 mod entry;
+mod errors;
 mod options;
 
 use proc_macro::TokenStream;

@@ -6,6 +6,7 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, Meta, Token};
 
 use crate::entry::Kind;
+use crate::errors::Errors;
 
 /// The options accepted inside `#[aioloop::main(..)]` / `#[aioloop::test(..)]`, as shown in
 /// error messages.
@@ -31,47 +32,40 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Options> {
         .map_err(|e| syn::Error::new(e.span(), format!("{e} in {} arguments; {ACCEPTED}", kind.attr())))?;
 
     let mut opts = Options::default();
-    let mut errors: Option<syn::Error> = None;
-    let mut push = |err: syn::Error| match &mut errors {
-        Some(all) => all.combine(err),
-        None => errors = Some(err),
-    };
+    let mut errors = Errors::default();
 
     for meta in metas {
         let path = meta.path();
         if path.is_ident("start_paused") {
             if opts.start_paused.is_some() {
-                push(duplicate(&meta, "start_paused"));
+                errors.push(duplicate(&meta, "start_paused"));
                 continue;
             }
             match parse_start_paused(&meta) {
                 Ok(on) => opts.start_paused = Some(on),
-                Err(e) => push(e),
+                Err(e) => errors.push(e),
             }
         } else if path.is_ident("crate") {
             if opts.crate_path.is_some() {
-                push(duplicate(&meta, "crate"));
+                errors.push(duplicate(&meta, "crate"));
                 continue;
             }
             match parse_crate_path(&meta) {
                 Ok(p) => opts.crate_path = Some(p),
-                Err(e) => push(e),
+                Err(e) => errors.push(e),
             }
         } else {
             let name = quote::ToTokens::to_token_stream(path)
                 .to_string()
                 .replace(' ', "");
-            push(syn::Error::new_spanned(
+            errors.spanned(
                 path,
                 format!("unknown option `{name}` for {}; {ACCEPTED}", kind.attr()),
-            ));
+            );
         }
     }
 
-    match errors {
-        Some(err) => Err(err),
-        None => Ok(opts),
-    }
+    errors.or_ok(opts)
 }
 
 fn duplicate(meta: &Meta, name: &str) -> syn::Error {

@@ -7,7 +7,7 @@ use std::process::{Child as StdChild, ExitStatus, Output};
 use std::task::{Context, Poll};
 
 use super::exit::ExitWatch;
-use super::pipes::{poll_read_to_end, ChildStderr, ChildStdin, ChildStdout};
+use super::pipes::{poll_drain, ChildStderr, ChildStdin, ChildStdout};
 use super::reaper::Orphan;
 
 /// A child process spawned by [`Command::spawn`](super::Command::spawn): asyncio's `Process`.
@@ -24,13 +24,18 @@ pub struct Child {
     pub stdout: Option<ChildStdout>,
     /// The child's standard error, if it was [`Stdio::piped`](super::Stdio::piped).
     pub stderr: Option<ChildStderr>,
-    /// The process and its exit watch until it is reaped.
-    running: Option<Running>,
-    status: Option<ExitStatus>,
+    state: State,
     pid: u32,
     kill_on_drop: bool,
 }
 
+/// Running until reaped, then its exit status.
+enum State {
+    Running(Running),
+    Exited(ExitStatus),
+}
+
+/// The process and its exit watch.
 struct Running {
     child: StdChild,
     watch: ExitWatch,
@@ -54,8 +59,7 @@ impl Child {
                 stdin,
                 stdout,
                 stderr,
-                running: Some(Running { child, watch }),
-                status: None,
+                state: State::Running(Running { child, watch }),
                 pid,
                 kill_on_drop,
             }),
@@ -75,21 +79,17 @@ impl Child {
     /// The OS process id, until the child has been reaped (then `None`: the id may belong to
     /// another process by now).
     pub fn id(&self) -> Option<u32> {
-        self.running.as_ref().map(|_| self.pid)
+        matches!(self.state, State::Running(_)).then_some(self.pid)
     }
 
     /// Polls for the child's exit (the building block of [`Child::wait`]); does not close stdin.
     pub fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
-        if let Some(status) = self.status {
-            return Poll::Ready(Ok(status));
-        }
-        let running = self
-            .running
-            .as_mut()
-            .expect("a Child is running until its status is known");
+        let running = match &mut self.state {
+            State::Running(running) => running,
+            State::Exited(status) => return Poll::Ready(Ok(*status)),
+        };
         let status = std::task::ready!(running.watch.poll_exit(cx, &mut running.child))?;
-        self.status = Some(status);
-        self.running = None;
+        self.state = State::Exited(status);
         Poll::Ready(Ok(status))
     }
 
@@ -104,17 +104,13 @@ impl Child {
 
     /// The exit status if the child has exited (reaping it), without waiting.
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        if let Some(status) = self.status {
-            return Ok(Some(status));
-        }
-        let running = self
-            .running
-            .as_mut()
-            .expect("a Child is running until its status is known");
+        let running = match &mut self.state {
+            State::Running(running) => running,
+            State::Exited(status) => return Ok(Some(*status)),
+        };
         let status = running.child.try_wait()?;
-        if status.is_some() {
-            self.status = status;
-            self.running = None;
+        if let Some(status) = status {
+            self.state = State::Exited(status);
         }
         Ok(status)
     }
@@ -122,9 +118,9 @@ impl Child {
     /// Sends `SIGKILL` to the child without waiting for it to exit. A child already reaped is
     /// left alone (`Ok`).
     pub fn start_kill(&mut self) -> io::Result<()> {
-        match &mut self.running {
-            Some(running) => running.child.kill(),
-            None => Ok(()),
+        match &mut self.state {
+            State::Running(running) => running.child.kill(),
+            State::Exited(_) => Ok(()),
         }
     }
 
@@ -139,25 +135,13 @@ impl Child {
     /// piped) concurrently: asyncio's `communicate()` without input. Closes stdin first.
     pub async fn wait_with_output(mut self) -> io::Result<Output> {
         self.stdin = None;
-        let (stdout, stderr) = (self.stdout.take(), self.stderr.take());
+        let (mut stdout, mut stderr) = (self.stdout.take(), self.stderr.take());
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let (mut out_done, mut err_done) = (stdout.is_none(), stderr.is_none());
         poll_fn(|cx| {
-            if !out_done {
-                if let Poll::Ready(result) = poll_read_to_end(stdout.as_ref().expect("checked"), cx, &mut out)
-                {
-                    result?;
-                    out_done = true;
-                }
-            }
-            if !err_done {
-                if let Poll::Ready(result) = poll_read_to_end(stderr.as_ref().expect("checked"), cx, &mut err)
-                {
-                    result?;
-                    err_done = true;
-                }
-            }
-            if out_done && err_done {
+            // Both are polled every time, so each registers its waker.
+            let out_done = poll_drain(&mut stdout, cx, &mut out)?;
+            let err_done = poll_drain(&mut stderr, cx, &mut err)?;
+            if out_done.is_ready() && err_done.is_ready() {
                 Poll::Ready(Ok::<_, io::Error>(()))
             } else {
                 Poll::Pending
@@ -175,7 +159,10 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        let Some(mut running) = self.running.take() else {
+        // The status put in its place is never read: the child is being dropped.
+        let State::Running(mut running) =
+            std::mem::replace(&mut self.state, State::Exited(ExitStatus::default()))
+        else {
             return;
         };
         if self.kill_on_drop {
@@ -193,7 +180,13 @@ impl fmt::Debug for Child {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Child")
             .field("pid", &self.pid)
-            .field("status", &self.status)
+            .field(
+                "status",
+                &match self.state {
+                    State::Running(_) => None,
+                    State::Exited(status) => Some(status),
+                },
+            )
             .field("stdin", &self.stdin)
             .field("stdout", &self.stdout)
             .field("stderr", &self.stderr)

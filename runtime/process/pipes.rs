@@ -110,6 +110,12 @@ macro_rules! impl_reader {
             }
         }
 
+        impl PollReader for $ty {
+            fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                self.poll_read(cx, buf)
+            }
+        }
+
         impl futures_io::AsyncRead for $ty {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -151,16 +157,18 @@ pub(crate) trait PollReader {
     fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 }
 
-impl PollReader for ChildStdout {
-    fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.poll_read(cx, buf)
+/// Reads the pipe in `pipe`, if any, until EOF into `out`, then drops it (closing it), so
+/// polling again after EOF finds nothing left to do.
+pub(crate) fn poll_drain(
+    pipe: &mut Option<impl PollReader>,
+    cx: &mut Context<'_>,
+    out: &mut Vec<u8>,
+) -> Poll<io::Result<()>> {
+    if let Some(reader) = pipe {
+        std::task::ready!(poll_read_to_end(reader, cx, out))?;
+        *pipe = None;
     }
-}
-
-impl PollReader for ChildStderr {
-    fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.poll_read(cx, buf)
-    }
+    Poll::Ready(Ok(()))
 }
 
 /// Reads `reader` until EOF into `out`; returns the total read by this call once EOF is seen.

@@ -16,7 +16,7 @@
 //! registered for it; a driver's listeners and handlers are dropped before its pipe, so an
 //! interest never outlives the pipe that delivers to it (see [`super::interest`]).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::rc::{Rc, Weak};
@@ -68,9 +68,10 @@ pub(crate) struct Listener {
     _interest: Interest,
 }
 
-/// A handler installed by `add_signal_handler`.
+/// A handler installed by `add_signal_handler`. Its callback is shared only with the calls
+/// queued for it, which hold it weakly: removing or replacing the handler drops the callback, so
+/// a queued call finds it gone and does nothing (asyncio cancels the queued call).
 pub(crate) struct Handler {
-    id: u64,
     callback: Rc<RefCell<dyn FnMut()>>,
     _interest: Interest,
 }
@@ -83,7 +84,6 @@ pub(crate) struct Driver {
     pub(crate) handlers: RefCell<HashMap<libc::c_int, Handler>>,
     pipe: Rc<RefCell<SignalPipe>>,
     registered: RefCell<HashSet<libc::c_int>>,
-    next_handler: Cell<u64>,
 }
 
 impl Driver {
@@ -111,7 +111,6 @@ impl Driver {
             handlers: RefCell::default(),
             pipe: Rc::new(RefCell::new(pipe)),
             registered: RefCell::default(),
-            next_handler: Cell::new(0),
         });
         DRIVERS.with(|drivers| drivers.borrow_mut().push(driver.clone()));
         let task = core.spawn(
@@ -152,10 +151,7 @@ impl Driver {
 
     /// A new handler for `signum` (registered already) calling `callback`.
     pub(crate) fn handler(&self, signum: libc::c_int, callback: impl FnMut() + 'static) -> Handler {
-        let id = self.next_handler.get();
-        self.next_handler.set(id + 1);
         Handler {
-            id,
             callback: Rc::new(RefCell::new(callback)),
             _interest: Interest::new(signum),
         }
@@ -188,7 +184,7 @@ impl Driver {
 
     /// Hands the signals that arrived to the listeners (woken) and handlers (queued with
     /// `call_soon`, so a panicking handler goes to the exception handler).
-    fn deliver(self: &Rc<Self>, signals: &[libc::c_int]) {
+    fn deliver(&self, signals: &[libc::c_int]) {
         let mut woken = Vec::new();
         for listener in self.listeners.borrow_mut().iter_mut().map(|(_, l)| l) {
             if signals.contains(&listener.signum) {
@@ -200,17 +196,19 @@ impl Driver {
             waker.wake();
         }
         let Some(core) = self.core.upgrade() else { return };
-        for &signum in signals {
-            let Some(id) = self.handlers.borrow().get(&signum).map(|h| h.id) else {
+        for signum in signals {
+            let Some(callback) = self
+                .handlers
+                .borrow()
+                .get(signum)
+                .map(|h| Rc::downgrade(&h.callback))
+            else {
                 continue;
             };
-            let driver = Rc::downgrade(self);
             core.call_soon(Box::new(move || {
-                let Some(driver) = driver.upgrade() else { return };
                 // Removed (or replaced) since the delivery: asyncio cancels the queued call.
-                let callback = match driver.handlers.borrow().get(&signum) {
-                    Some(handler) if handler.id == id => handler.callback.clone(),
-                    _ => return,
+                let Some(callback) = callback.upgrade() else {
+                    return;
                 };
                 (callback.borrow_mut())();
             }));
