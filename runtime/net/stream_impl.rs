@@ -3,10 +3,11 @@
 //! `io` is a `PollEvented` of a mio stream; and the `AsyncRead`/`AsyncWrite` impls, written once
 //! for the streams and their split halves.
 
-/// Inherent I/O methods, `futures_io::{AsyncRead, AsyncWrite}` (and with the `tokio-io`
-/// feature tokio's traits) for `$ty` and `&$ty`, and the split plumbing.
+/// Inherent I/O and address methods, `Debug`, `futures_io::{AsyncRead, AsyncWrite}` (and with the
+/// `tokio-io` feature tokio's traits) for `$ty` and `&$ty`, and the split plumbing; `$addr`
+/// is the type of the stream's addresses.
 macro_rules! impl_stream_io {
-    ($ty:ident) => {
+    ($ty:ident, $addr:ty) => {
         impl_readiness!(
             $ty,
             readable = "Waits until the stream is readable (data, EOF or an error is waiting). It \
@@ -95,6 +96,16 @@ macro_rules! impl_stream_io {
                 self.io.get_ref().shutdown(how)
             }
 
+            /// The local address.
+            pub fn local_addr(&self) -> std::io::Result<$addr> {
+                self.io.get_ref().local_addr()
+            }
+
+            /// The peer's address.
+            pub fn peer_addr(&self) -> std::io::Result<$addr> {
+                self.io.get_ref().peer_addr()
+            }
+
             /// Takes the socket's pending error (`SO_ERROR`), if any.
             pub fn take_error(&self) -> std::io::Result<Option<std::io::Error>> {
                 self.io.get_ref().take_error()
@@ -144,6 +155,15 @@ macro_rules! impl_stream_io {
         }
 
         impl $crate::net::split::Splittable for $ty {}
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("local_addr", &self.local_addr().ok())
+                    .field("peer_addr", &self.peer_addr().ok())
+                    .finish()
+            }
+        }
 
         $crate::net::stream_impl::impl_async_read!([] $ty, |s| s);
         $crate::net::stream_impl::impl_async_read!([] &$ty, |s| *s);
