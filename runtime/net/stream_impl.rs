@@ -37,14 +37,8 @@ macro_rules! impl_stream_io {
             }
 
             /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
-            pub async fn read_exact(&self, mut buf: &mut [u8]) -> std::io::Result<()> {
-                while !buf.is_empty() {
-                    match self.read(buf).await? {
-                        0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                        n => buf = &mut buf[n..],
-                    }
-                }
-                Ok(())
+            pub async fn read_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
+                $crate::net::stream_impl::read_exact(buf, |cx, buf| self.io.poll_read(cx, buf)).await
             }
 
             /// Writes some bytes of `buf`, waiting until the socket takes any; returns how many.
@@ -53,14 +47,8 @@ macro_rules! impl_stream_io {
             }
 
             /// Writes all of `buf`, waiting as the socket buffer fills up.
-            pub async fn write_all(&self, mut buf: &[u8]) -> std::io::Result<()> {
-                while !buf.is_empty() {
-                    match self.write(buf).await? {
-                        0 => return Err(std::io::ErrorKind::WriteZero.into()),
-                        n => buf = &buf[n..],
-                    }
-                }
-                Ok(())
+            pub async fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
+                $crate::net::stream_impl::write_all(buf, |cx, buf| self.io.poll_write(cx, buf)).await
             }
 
             /// Polls a read into `buf` (the building block of the `AsyncRead` impls).
@@ -282,4 +270,34 @@ pub(crate) fn shutdown_write_ok(result: std::io::Result<()>) -> std::io::Result<
         Err(err) if err.kind() == std::io::ErrorKind::NotConnected => Ok(()),
         other => other,
     }
+}
+
+/// Fills `buf` with reads through `poll_read`; `UnexpectedEof` if the stream ends first. The
+/// `read_exact` of the streams and of their read halves.
+pub(crate) async fn read_exact(
+    mut buf: &mut [u8],
+    mut poll_read: impl FnMut(&mut std::task::Context<'_>, &mut [u8]) -> std::task::Poll<std::io::Result<usize>>,
+) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::future::poll_fn(|cx| poll_read(cx, buf)).await? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => buf = &mut buf[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` through `poll_write`; `WriteZero` if a write takes nothing. The
+/// `write_all` of the streams and of their write halves.
+pub(crate) async fn write_all(
+    mut buf: &[u8],
+    mut poll_write: impl FnMut(&mut std::task::Context<'_>, &[u8]) -> std::task::Poll<std::io::Result<usize>>,
+) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::future::poll_fn(|cx| poll_write(cx, buf)).await? {
+            0 => return Err(std::io::ErrorKind::WriteZero.into()),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
 }
