@@ -87,37 +87,25 @@ where
     /// arrival of data is a new edge).
     pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
-        let result = self.poll_io(cx, Direction::Read, |mut io| io.read(buf));
-        if let Poll::Ready(result) = &result {
-            self.clear_if_short(Direction::Read, result, len);
-        }
-        result
+        self.poll_transfer(cx, Direction::Read, len, |mut io| io.read(buf))
     }
 
     /// Reads without waiting, clearing the readiness after a short read as
     /// [`PollEvented::poll_read`] does.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
-        let result = self.try_io(Direction::Read, |mut io| io.read(buf));
-        self.clear_if_short(Direction::Read, &result, len);
-        result
+        self.try_transfer(Direction::Read, len, |mut io| io.read(buf))
     }
 
     /// Writes to a stream; a short write means the socket's buffer is full (readiness cleared).
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let result = self.poll_io(cx, Direction::Write, |mut io| io.write(buf));
-        if let Poll::Ready(result) = &result {
-            self.clear_if_short(Direction::Write, result, buf.len());
-        }
-        result
+        self.poll_transfer(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
     /// Writes without waiting, clearing the readiness after a short write as
     /// [`PollEvented::poll_write`] does.
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let result = self.try_io(Direction::Write, |mut io| io.write(buf));
-        self.clear_if_short(Direction::Write, &result, buf.len());
-        result
+        self.try_transfer(Direction::Write, buf.len(), |mut io| io.write(buf))
     }
 
     /// Writes several buffers with one syscall.
@@ -126,11 +114,38 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len: usize = bufs.iter().map(|buf| buf.len()).sum();
-        let result = self.poll_io(cx, Direction::Write, |mut io| io.write_vectored(bufs));
+        let len = bufs.iter().map(|buf| buf.len()).sum();
+        self.poll_transfer(cx, Direction::Write, len, |mut io| io.write_vectored(bufs))
+    }
+}
+
+impl<E: mio::event::Source> PollEvented<E> {
+    /// [`PollEvented::poll_io`] for an operation that moves up to `len` bytes, clearing `dir`'s
+    /// readiness after a short transfer (see [`PollEvented::clear_if_short`]).
+    fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        op: impl FnMut(&E) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let result = self.poll_io(cx, dir, op);
         if let Poll::Ready(result) = &result {
-            self.clear_if_short(Direction::Write, result, len);
+            self.clear_if_short(dir, result, len);
         }
+        result
+    }
+
+    /// [`PollEvented::try_io`] for an operation that moves up to `len` bytes, clearing as
+    /// [`PollEvented::poll_transfer`] does.
+    fn try_transfer(
+        &self,
+        dir: Direction,
+        len: usize,
+        op: impl FnOnce(&E) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let result = self.try_io(dir, op);
+        self.clear_if_short(dir, &result, len);
         result
     }
 

@@ -2,8 +2,8 @@
 //! share, written once as a macro over a struct whose field `io` is a `PollEvented` of a mio
 //! datagram socket (the way [`impl_stream_io!`](super::stream_impl) serves the streams).
 
-/// Receiving, connected sending, readiness and addresses for `$ty`, whose peers are named by
-/// `$addr`.
+/// Receiving, connected sending, readiness, addresses and `Debug` for `$ty`, whose peers are
+/// named by `$addr`.
 macro_rules! impl_datagram_io {
     ($ty:ident, $addr:ty) => {
         impl_readiness!(
@@ -49,6 +49,14 @@ macro_rules! impl_datagram_io {
             /// The connected peer's address (`NotConnected` if none).
             pub fn peer_addr(&self) -> std::io::Result<$addr> {
                 self.io.get_ref().peer_addr()
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("local_addr", &self.local_addr().ok())
+                    .finish()
             }
         }
     };

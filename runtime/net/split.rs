@@ -10,7 +10,7 @@ use std::future::poll_fn;
 use std::io;
 use std::rc::Rc;
 
-use super::stream_impl::{impl_async_read, impl_async_write};
+use super::stream_impl::{self, impl_async_read, impl_async_write};
 
 pub(crate) mod sealed {
     use std::io::{self, IoSlice};
@@ -94,14 +94,8 @@ impl<S: Splittable> OwnedReadHalf<S> {
     }
 
     /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        stream_impl::read_exact(buf, |cx, buf| self.inner.poll_read_priv(cx, buf)).await
     }
 }
 
@@ -122,14 +116,8 @@ impl<S: Splittable> OwnedWriteHalf<S> {
     }
 
     /// Writes all of `buf`.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        stream_impl::write_all(buf, |cx, buf| self.inner.poll_write_priv(cx, buf)).await
     }
 
     /// Shuts the write side down now (the peer reads EOF).

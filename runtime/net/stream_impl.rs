@@ -3,10 +3,11 @@
 //! `io` is a `PollEvented` of a mio stream; and the `AsyncRead`/`AsyncWrite` impls, written once
 //! for the streams and their split halves.
 
-/// Inherent I/O methods, `futures_io::{AsyncRead, AsyncWrite}` (and with the `tokio-io`
-/// feature tokio's traits) for `$ty` and `&$ty`, and the split plumbing.
+/// Inherent I/O and address methods, `Debug`, `futures_io::{AsyncRead, AsyncWrite}` (and with the
+/// `tokio-io` feature tokio's traits) for `$ty` and `&$ty`, and the split plumbing; `$addr`
+/// is the type of the stream's addresses.
 macro_rules! impl_stream_io {
-    ($ty:ident) => {
+    ($ty:ident, $addr:ty) => {
         impl_readiness!(
             $ty,
             readable = "Waits until the stream is readable (data, EOF or an error is waiting). It \
@@ -36,14 +37,8 @@ macro_rules! impl_stream_io {
             }
 
             /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
-            pub async fn read_exact(&self, mut buf: &mut [u8]) -> std::io::Result<()> {
-                while !buf.is_empty() {
-                    match self.read(buf).await? {
-                        0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                        n => buf = &mut buf[n..],
-                    }
-                }
-                Ok(())
+            pub async fn read_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
+                $crate::net::stream_impl::read_exact(buf, |cx, buf| self.io.poll_read(cx, buf)).await
             }
 
             /// Writes some bytes of `buf`, waiting until the socket takes any; returns how many.
@@ -52,14 +47,8 @@ macro_rules! impl_stream_io {
             }
 
             /// Writes all of `buf`, waiting as the socket buffer fills up.
-            pub async fn write_all(&self, mut buf: &[u8]) -> std::io::Result<()> {
-                while !buf.is_empty() {
-                    match self.write(buf).await? {
-                        0 => return Err(std::io::ErrorKind::WriteZero.into()),
-                        n => buf = &buf[n..],
-                    }
-                }
-                Ok(())
+            pub async fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
+                $crate::net::stream_impl::write_all(buf, |cx, buf| self.io.poll_write(cx, buf)).await
             }
 
             /// Polls a read into `buf` (the building block of the `AsyncRead` impls).
@@ -93,6 +82,16 @@ macro_rules! impl_stream_io {
             /// after `Shutdown::Write` the peer reads EOF.
             pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
                 self.io.get_ref().shutdown(how)
+            }
+
+            /// The local address.
+            pub fn local_addr(&self) -> std::io::Result<$addr> {
+                self.io.get_ref().local_addr()
+            }
+
+            /// The peer's address.
+            pub fn peer_addr(&self) -> std::io::Result<$addr> {
+                self.io.get_ref().peer_addr()
             }
 
             /// Takes the socket's pending error (`SO_ERROR`), if any.
@@ -144,6 +143,15 @@ macro_rules! impl_stream_io {
         }
 
         impl $crate::net::split::Splittable for $ty {}
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("local_addr", &self.local_addr().ok())
+                    .field("peer_addr", &self.peer_addr().ok())
+                    .finish()
+            }
+        }
 
         $crate::net::stream_impl::impl_async_read!([] $ty, |s| s);
         $crate::net::stream_impl::impl_async_read!([] &$ty, |s| *s);
@@ -262,4 +270,34 @@ pub(crate) fn shutdown_write_ok(result: std::io::Result<()>) -> std::io::Result<
         Err(err) if err.kind() == std::io::ErrorKind::NotConnected => Ok(()),
         other => other,
     }
+}
+
+/// Fills `buf` with reads through `poll_read`; `UnexpectedEof` if the stream ends first. The
+/// `read_exact` of the streams and of their read halves.
+pub(crate) async fn read_exact(
+    mut buf: &mut [u8],
+    mut poll_read: impl FnMut(&mut std::task::Context<'_>, &mut [u8]) -> std::task::Poll<std::io::Result<usize>>,
+) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::future::poll_fn(|cx| poll_read(cx, buf)).await? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => buf = &mut buf[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` through `poll_write`; `WriteZero` if a write takes nothing. The
+/// `write_all` of the streams and of their write halves.
+pub(crate) async fn write_all(
+    mut buf: &[u8],
+    mut poll_write: impl FnMut(&mut std::task::Context<'_>, &[u8]) -> std::task::Poll<std::io::Result<usize>>,
+) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::future::poll_fn(|cx| poll_write(cx, buf)).await? {
+            0 => return Err(std::io::ErrorKind::WriteZero.into()),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,5 @@
 //! [`UdpSocket`]: UDP datagrams.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
@@ -134,14 +133,6 @@ impl UdpSocket {
     /// reported after a send on a connected socket.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
-    }
-}
-
-impl fmt::Debug for UdpSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpSocket")
-            .field("local_addr", &self.local_addr().ok())
-            .finish()
     }
 }
 

@@ -1,6 +1,5 @@
 //! [`UnixDatagram`]: Unix-domain datagrams.
 
-use std::fmt;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -98,14 +97,6 @@ impl UnixDatagram {
     /// Takes the socket's pending error (`SO_ERROR`).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
-    }
-}
-
-impl fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("local_addr", &self.local_addr().ok())
-            .finish()
     }
 }
 

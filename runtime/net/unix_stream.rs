@@ -1,6 +1,5 @@
 //! [`UnixStream`]: a Unix-domain stream connection.
 
-use std::fmt;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -62,27 +61,8 @@ impl UnixStream {
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
         Ok(self.io.into_inner().into())
     }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
-    }
 }
 
-impl_stream_io!(UnixStream);
-
-impl fmt::Debug for UnixStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixStream")
-            .field("local_addr", &self.local_addr().ok())
-            .field("peer_addr", &self.peer_addr().ok())
-            .finish()
-    }
-}
+impl_stream_io!(UnixStream, SocketAddr);
 
 impl_as_fd!(UnixStream);

@@ -198,7 +198,7 @@ impl Server {
             if self.shared.closed.get() {
                 return Poll::Ready(());
             }
-            self.shared.wakers.borrow_mut().push(cx.waker().clone());
+            super::add_waker(&mut self.shared.wakers.borrow_mut(), cx.waker());
             Poll::Pending
         })
         .await
@@ -211,7 +211,7 @@ impl Server {
             if self.shared.closed.get() && self.shared.connections.get() == 0 {
                 return Poll::Ready(());
             }
-            self.shared.wakers.borrow_mut().push(cx.waker().clone());
+            super::add_waker(&mut self.shared.wakers.borrow_mut(), cx.waker());
             Poll::Pending
         })
         .await

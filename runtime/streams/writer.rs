@@ -167,9 +167,7 @@ impl StreamWriter {
             if !state.paused {
                 return Poll::Ready(Ok(()));
             }
-            if !state.drain_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                state.drain_wakers.push(cx.waker().clone());
-            }
+            super::add_waker(&mut state.drain_wakers, cx.waker());
             Poll::Pending
         })
         .await
@@ -206,7 +204,7 @@ impl StreamWriter {
                     _ => Ok(()),
                 });
             }
-            state.close_wakers.push(cx.waker().clone());
+            super::add_waker(&mut state.close_wakers, cx.waker());
             Poll::Pending
         })
         .await
