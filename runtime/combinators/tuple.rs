@@ -114,12 +114,14 @@ macro_rules! tuple_impls {
             fn take_all(self: Pin<&mut Self>) -> Self::Output {
                 // SAFETY: as in `poll_child`.
                 let this = unsafe { self.get_unchecked_mut() };
+                // SAFETY: re-pins each structurally pinned field, as in `poll_child`.
                 ($(unsafe { Pin::new_unchecked(&mut this.$idx) }.take(),)+)
             }
 
             fn clear(self: Pin<&mut Self>) {
                 // SAFETY: as in `poll_child`.
                 let this = unsafe { self.get_unchecked_mut() };
+                // SAFETY: re-pins each structurally pinned field, as in `poll_child`.
                 $(unsafe { Pin::new_unchecked(&mut this.$idx) }.clear();)+
             }
         }
@@ -147,6 +149,7 @@ macro_rules! tuple_impls {
             fn take_oks(self: Pin<&mut Self>) -> Self::Ok {
                 // SAFETY: as in `poll_child`.
                 let this = unsafe { self.get_unchecked_mut() };
+                // SAFETY: re-pins each structurally pinned field, as in `poll_child`.
                 ($(match unsafe { Pin::new_unchecked(&mut this.$idx) }.take() {
                     Ok(value) => value,
                     Err(_) => unreachable!("an Err output ends the try_gather! at once"),
