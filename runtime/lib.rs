@@ -61,6 +61,7 @@ mod sync_shim;
 mod task;
 mod threadsafe;
 pub mod time;
+mod waker_slot;
 
 pub use aioloop_macros::{main, test};
 pub use blocking::{run_in_executor, to_thread, ToThread};

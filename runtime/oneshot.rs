@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use crate::sync_shim::{Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
 use crate::threadsafe::ConcurrentError;
+use crate::waker_slot::WakerSlot;
 
 type Outcome<T> = Result<T, ConcurrentError>;
 
@@ -37,7 +38,7 @@ enum Slot<T> {
 struct Inner<T> {
     slot: Slot<T>,
     /// The receiver's waker, while it is awaited.
-    waker: Option<Waker>,
+    waker: WakerSlot,
     /// The waker of the loop task producing the outcome, so that `cancel` can make the loop
     /// drop the task's future.
     task_waker: Option<Waker>,
@@ -97,7 +98,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             slot: Slot::Pending,
-            waker: None,
+            waker: WakerSlot::new(),
             task_waker: None,
             blocked: 0,
         }),
@@ -259,10 +260,7 @@ impl<T> Receiver<T> {
             self.has_waker = false;
             return Poll::Ready(outcome);
         }
-        let old = match &inner.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => None,
-            _ => inner.waker.replace(cx.waker().clone()),
-        };
+        let old = inner.waker.register(cx.waker());
         drop(inner);
         drop(old);
         self.has_waker = true;

@@ -11,13 +11,14 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use slab::Slab;
 
 use super::group_child::{GroupChild, GroupTask, Member};
 use super::group_errors::{ChildError, TaskGroupClosed};
 use crate::task::TaskRef;
+use crate::waker_slot::WakerSlot;
 
 /// Structured concurrency: a set of child tasks that succeed together or fail together, none
 /// outliving the group. asyncio 3.11's `async with TaskGroup() as tg`.
@@ -76,7 +77,7 @@ pub(super) struct GroupState<E> {
     /// Every running child, to cancel it.
     pub(super) members: Slab<Option<TaskRef>>,
     pub(super) errors: Vec<ChildError<E>>,
-    pub(super) joiner: Option<Waker>,
+    pub(super) joiner: WakerSlot,
     /// The `TaskGroup` was dropped: nobody will take `errors`.
     pub(super) owner_gone: bool,
 }
@@ -98,7 +99,7 @@ impl<E: 'static> TaskGroup<E> {
                 running: 0,
                 members: Slab::new(),
                 errors: Vec::new(),
-                joiner: None,
+                joiner: WakerSlot::new(),
                 owner_gone: false,
             })),
         }
@@ -343,10 +344,7 @@ impl<E> Future for TaskGroupJoin<'_, E> {
         );
         let mut state = self.group.state.borrow_mut();
         if state.running > 0 {
-            let old = match &state.joiner {
-                Some(waker) if waker.will_wake(cx.waker()) => None,
-                _ => state.joiner.replace(cx.waker().clone()),
-            };
+            let old = state.joiner.register(cx.waker());
             drop(state);
             drop(old);
             return Poll::Pending;

@@ -223,10 +223,7 @@ impl Core {
             drop(tasks);
             return Poll::Ready(Some(slot.cell));
         }
-        let old = match &slot.join_waker {
-            Some(waker) if waker.will_wake(cx.waker()) => None,
-            _ => slot.join_waker.replace(cx.waker().clone()),
-        };
+        let old = slot.join_waker.register(cx.waker());
         drop(tasks);
         drop(old);
         Poll::Pending

@@ -15,6 +15,7 @@
 
 use std::task::Waker;
 
+use crate::waker_slot::WakerSlot;
 use mio::Token;
 use slab::Slab;
 
@@ -92,8 +93,8 @@ impl Ready {
 struct Slot {
     gen: u32,
     ready: u8,
-    read_waker: Option<Waker>,
-    write_waker: Option<Waker>,
+    read_waker: WakerSlot,
+    write_waker: WakerSlot,
 }
 
 /// The slab of registrations.
@@ -141,8 +142,8 @@ impl IoSlots {
         entry.insert(Slot {
             gen,
             ready: 0,
-            read_waker: None,
-            write_waker: None,
+            read_waker: WakerSlot::new(),
+            write_waker: WakerSlot::new(),
         });
         SlotId { key, gen }
     }
@@ -156,8 +157,8 @@ impl IoSlots {
     /// Frees a slot; returns its wakers so the caller drops them outside any borrow.
     pub(crate) fn remove(&mut self, id: SlotId) -> Option<[Option<Waker>; 2]> {
         self.get_mut(id)?;
-        let slot = self.slots.remove(id.key as usize);
-        Some([slot.read_waker, slot.write_waker])
+        let mut slot = self.slots.remove(id.key as usize);
+        Some([slot.read_waker.take(), slot.write_waker.take()])
     }
 
     /// Records an event for `token`; pushes the wakers it releases onto `woken`. A token whose
@@ -190,10 +191,7 @@ impl IoSlots {
             Direction::Read => &mut slot.read_waker,
             Direction::Write => &mut slot.write_waker,
         };
-        match stored {
-            Some(old) if old.will_wake(waker) => (false, None),
-            _ => (false, stored.replace(waker.clone())),
-        }
+        (false, stored.register(waker))
     }
 
     /// True if `dir` is ready (no waker is stored).

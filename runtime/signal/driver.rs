@@ -28,6 +28,7 @@ use slab::Slab;
 use super::interest::{self, Interest};
 use crate::event_loop::Core;
 use crate::io::{Direction, PollEvented};
+use crate::waker_slot::WakerSlot;
 
 thread_local! {
     static DRIVERS: RefCell<Vec<Rc<Driver>>> = const { RefCell::new(Vec::new()) };
@@ -64,7 +65,7 @@ impl mio::event::Source for PipeSource {
 pub(crate) struct Listener {
     signum: libc::c_int,
     pending: usize,
-    waker: Option<Waker>,
+    waker: WakerSlot,
     _interest: Interest,
 }
 
@@ -144,7 +145,7 @@ impl Driver {
         self.listeners.borrow_mut().insert(Listener {
             signum,
             pending: 0,
-            waker: None,
+            waker: WakerSlot::new(),
             _interest: Interest::new(signum),
         })
     }
@@ -173,10 +174,7 @@ impl Driver {
             listener.pending -= 1;
             return true;
         }
-        let old = match &listener.waker {
-            Some(old) if old.will_wake(waker) => None,
-            _ => listener.waker.replace(waker.clone()),
-        };
+        let old = listener.waker.register(waker);
         drop(listeners);
         drop(old);
         false

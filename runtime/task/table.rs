@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::task::Waker;
 
 use slab::Slab;
 
@@ -28,11 +27,12 @@ use super::state::TaskState;
 use super::TaskId;
 use crate::exception::TaskLabel;
 use crate::task::waker::MAIN_KEY;
+use crate::waker_slot::WakerSlot;
 
 /// One task's bookkeeping.
 pub(crate) struct Slot {
     pub(crate) cell: Pin<Box<dyn RawTask>>,
-    pub(crate) join_waker: Option<Waker>,
+    pub(crate) join_waker: WakerSlot,
     pub(crate) state: TaskState,
 }
 
@@ -80,7 +80,7 @@ impl TaskTable {
         }
         let key = self.slots.insert(Slot {
             cell,
-            join_waker: None,
+            join_waker: WakerSlot::new(),
             state,
         });
         let key = match u32::try_from(key) {
