@@ -7,10 +7,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 
 use super::{tcp_pair, unix_pair, StreamReader, StreamWriter};
 use crate::net::{TcpListener, ToSocketAddrs, UnixListener};
+use crate::waiters::{notify_all, WaitList, Waiter};
 use crate::Task;
 
 /// Starts a TCP server on `addr`: asyncio's `start_server(client_connected_cb, host, port)`.
@@ -122,13 +122,14 @@ where
 struct Shared {
     closed: Cell<bool>,
     connections: Cell<usize>,
-    wakers: RefCell<Vec<Waker>>,
+    /// `serve_forever` and `wait_closed` calls, notified when the server closes and when its
+    /// last connection handler returns.
+    waiters: RefCell<WaitList>,
 }
 
 impl Shared {
     fn wake_all(&self) {
-        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
-        wakers.into_iter().for_each(Waker::wake);
+        notify_all(&self.waiters);
     }
 }
 
@@ -194,27 +195,16 @@ impl Server {
     /// Waits until the server is closed (by [`close`](Server::close), from another task or a
     /// handler): asyncio's `serve_forever()`.
     pub async fn serve_forever(&self) {
-        poll_fn(|cx| {
-            if self.shared.closed.get() {
-                return Poll::Ready(());
-            }
-            super::add_waker(&mut self.shared.wakers.borrow_mut(), cx.waker());
-            Poll::Pending
-        })
-        .await
+        let mut waiter = Waiter::new(&self.shared.waiters);
+        poll_fn(|cx| waiter.poll_until(cx, || self.shared.closed.get())).await
     }
 
     /// Waits until the server is closed and every connection handler has returned (asyncio
     /// 3.12's `wait_closed()`).
     pub async fn wait_closed(&self) {
-        poll_fn(|cx| {
-            if self.shared.closed.get() && self.shared.connections.get() == 0 {
-                return Poll::Ready(());
-            }
-            super::add_waker(&mut self.shared.wakers.borrow_mut(), cx.waker());
-            Poll::Pending
-        })
-        .await
+        let shared = &*self.shared;
+        let mut waiter = Waiter::new(&shared.waiters);
+        poll_fn(|cx| waiter.poll_until(cx, || shared.closed.get() && shared.connections.get() == 0)).await
     }
 }
 

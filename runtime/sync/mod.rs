@@ -23,8 +23,9 @@
 //! - **Guards.** `lock()` and `acquire()` return guards that release on drop (asyncio's
 //!   `async with`); `forget()` on a guard plus `release()` gives asyncio's manual style.
 //!
-//! All wait lists are one shared structure (`waiters.rs`): a slab of entries linked in FIFO
-//! order, so waiting allocates nothing once the slab has grown.
+//! All wait lists are one shared structure (the crate's `waiters.rs`, also used by
+//! [`Future`](crate::Future) and the streams): a slab of entries linked in FIFO order, so
+//! waiting allocates nothing once the slab has grown.
 
 mod barrier;
 mod bounded_semaphore;
@@ -35,7 +36,6 @@ mod lock;
 pub mod oneshot;
 mod queue;
 mod semaphore;
-mod waiters;
 
 pub use barrier::Barrier;
 pub use bounded_semaphore::BoundedSemaphore;
