@@ -104,6 +104,11 @@ impl WaitList {
         notified
     }
 
+    /// True if no entry is in the list, waiting or notified but not yet seen by its owner.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Notifies the first waiting entry; returns its waker, to be woken by the caller once its
     /// borrow has ended. `None` if nobody waits.
     pub(crate) fn notify_one(&mut self) -> Option<Waker> {

@@ -15,7 +15,8 @@
 //! Common to all of them:
 //! - **FIFO.** Waiters are woken in the order they started waiting. A `Lock` or `Semaphore`
 //!   hands the released lock or permit directly to the first waiter, so a newcomer never
-//!   overtakes it.
+//!   overtakes it; as in asyncio 3.12, neither does a task that releases and acquires again
+//!   while a woken waiter has not run yet.
 //! - **Cancellation-safe.** Dropping a waiting future (as [`Task::cancel`](crate::Task::cancel)
 //!   does) removes it from the wait list. A waiter dropped after it was woken but before it
 //!   ran passes on what it was woken for: the lock, the permit, the notification, or the
