@@ -5,11 +5,10 @@ use std::fmt;
 use std::future::Future as StdFuture;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
-
-use slab::Slab;
+use std::task::{Context, Poll};
 
 use crate::error::{CancelledError, InvalidStateError};
+use crate::waiters::{leave, notify_all, poll_until, WaitList};
 use crate::{try_get_running_loop, Loop};
 
 type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
@@ -22,12 +21,13 @@ enum Outcome<T> {
 
 struct State<T> {
     outcome: Outcome<T>,
-    waiters: Slab<Waker>,
     callbacks: Vec<DoneCallback<T>>,
 }
 
 struct Shared<T> {
     state: RefCell<State<T>>,
+    /// The handles being awaited; all notified when the outcome is set.
+    waiters: RefCell<WaitList>,
     home: Option<Loop>,
 }
 
@@ -53,7 +53,7 @@ struct Shared<T> {
 /// ```
 pub struct Future<T> {
     shared: Rc<Shared<T>>,
-    /// This handle's slot in `waiters` while it is being awaited.
+    /// This handle's entry in `waiters` while it is being awaited.
     waiter: Option<usize>,
 }
 
@@ -80,9 +80,9 @@ impl<T: 'static> Future<T> {
             shared: Rc::new(Shared {
                 state: RefCell::new(State {
                     outcome: Outcome::Pending,
-                    waiters: Slab::new(),
                     callbacks: Vec::new(),
                 }),
+                waiters: RefCell::default(),
                 home,
             }),
             waiter: None,
@@ -105,18 +105,15 @@ impl<T: 'static> Future<T> {
     }
 
     fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
-        let (waiters, callbacks) = {
+        let callbacks = {
             let mut state = self.shared.state.borrow_mut();
             if !matches!(state.outcome, Outcome::Pending) {
                 return Err(outcome);
             }
             state.outcome = outcome;
-            let waiters: Vec<Waker> = state.waiters.drain().collect();
-            (waiters, std::mem::take(&mut state.callbacks))
+            std::mem::take(&mut state.callbacks)
         };
-        for waker in waiters {
-            waker.wake();
-        }
+        notify_all(&self.shared.waiters);
         for callback in callbacks {
             self.schedule_callback(callback);
         }
@@ -196,10 +193,7 @@ impl<T> Clone for Future<T> {
 
 impl<T> Drop for Future<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.waiter.take() {
-            let waker = self.shared.state.borrow_mut().waiters.try_remove(key);
-            drop(waker);
-        }
+        leave(&self.shared.waiters, self.waiter.take());
     }
 }
 
@@ -208,24 +202,11 @@ impl<T: Clone + 'static> StdFuture for Future<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let mut state = this.shared.state.borrow_mut();
-        if let Some(result) = state.outcome.result() {
-            let own = this.waiter.take().and_then(|key| state.waiters.try_remove(key));
-            drop(state);
-            drop(own);
-            return Poll::Ready(result);
-        }
-        let old = match this.waiter.and_then(|key| state.waiters.get_mut(key)) {
-            Some(waker) if waker.will_wake(cx.waker()) => None,
-            Some(waker) => Some(std::mem::replace(waker, cx.waker().clone())),
-            None => {
-                this.waiter = Some(state.waiters.insert(cx.waker().clone()));
-                None
-            }
-        };
-        drop(state);
-        drop(old);
-        Poll::Pending
+        let shared = &*this.shared;
+        let done = || !matches!(shared.state.borrow().outcome, Outcome::Pending);
+        std::task::ready!(poll_until(&shared.waiters, &mut this.waiter, cx, done));
+        let result = shared.state.borrow().outcome.result();
+        Poll::Ready(result.expect("the outcome was set"))
     }
 }
 

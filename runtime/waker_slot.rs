@@ -28,6 +28,11 @@ impl WakerSlot {
         }
     }
 
+    /// The stored waker, if any (clone it to wake it after the borrow).
+    pub(crate) fn get(&self) -> Option<&Waker> {
+        self.0.as_ref()
+    }
+
     /// Takes the stored waker out, leaving the slot empty (to wake or drop after the borrow).
     #[must_use = "wake or drop the waker after the borrow ends"]
     pub(crate) fn take(&mut self) -> Option<Waker> {

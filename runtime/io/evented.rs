@@ -80,7 +80,7 @@ impl<E: mio::event::Source> PollEvented<E> {
 impl<E> PollEvented<E>
 where
     E: mio::event::Source,
-    for<'a> &'a E: Read + Write,
+    for<'a> &'a E: Read,
 {
     /// Reads from a stream. A short read means the socket's buffer is drained: the readiness
     /// is cleared then, saving the `WouldBlock` syscall the next read would meet (the next
@@ -96,7 +96,13 @@ where
         let len = buf.len();
         self.try_transfer(Direction::Read, len, |mut io| io.read(buf))
     }
+}
 
+impl<E> PollEvented<E>
+where
+    E: mio::event::Source,
+    for<'a> &'a E: Write,
+{
     /// Writes to a stream; a short write means the socket's buffer is full (readiness cleared).
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_transfer(cx, Direction::Write, buf.len(), |mut io| io.write(buf))

@@ -16,9 +16,18 @@ pub(crate) mod sealed {
     use std::io::{self, IoSlice};
     use std::task::{Context, Poll};
 
-    /// The operations a half needs from its stream.
-    pub trait Sealed {
+    /// The operations a half needs from its stream: both directions.
+    pub trait Sealed: ReadPriv + WritePriv {}
+
+    /// The reading that `impl_async_read!` builds `AsyncRead` on (a stream, or a child's
+    /// output pipe).
+    pub trait ReadPriv {
         fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    }
+
+    /// The writing that `impl_async_write!` builds `AsyncWrite` on (a stream, or a child's
+    /// input pipe).
+    pub trait WritePriv {
         fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
         fn poll_write_vectored_priv(
             &self,

@@ -112,7 +112,9 @@ macro_rules! impl_stream_io {
             }
         }
 
-        impl $crate::net::split::sealed::Sealed for $ty {
+        impl $crate::net::split::sealed::Sealed for $ty {}
+
+        impl $crate::net::split::sealed::ReadPriv for $ty {
             fn poll_read_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
@@ -120,7 +122,9 @@ macro_rules! impl_stream_io {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 self.io.poll_read(cx, buf)
             }
+        }
 
+        impl $crate::net::split::sealed::WritePriv for $ty {
             fn poll_write_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
@@ -162,8 +166,8 @@ macro_rules! impl_stream_io {
 
 /// `futures_io::AsyncRead` (and with the `tokio-io` feature tokio's) for `$ty` (generic over
 /// `[$gen]`): `|$s| $stream` turns `$s: &Self` into a `&` reference to the stream, whose
-/// [`Sealed`](crate::net::split::sealed::Sealed) methods do the work. Used by the streams,
-/// their references and the read half of a split.
+/// [`ReadPriv`](crate::net::split::sealed::ReadPriv) method does the work. Used by the streams,
+/// their references, the read half of a split and a child's output pipes.
 macro_rules! impl_async_read {
     ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
         impl<$($gen)*> futures_io::AsyncRead for $ty {
@@ -173,7 +177,7 @@ macro_rules! impl_async_read {
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 let $s = &*self;
-                $crate::net::split::sealed::Sealed::poll_read_priv($stream, cx, buf)
+                $crate::net::split::sealed::ReadPriv::poll_read_priv($stream, cx, buf)
             }
         }
 
@@ -186,7 +190,7 @@ macro_rules! impl_async_read {
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $s = &*self;
                 let unfilled = buf.initialize_unfilled();
-                let n = std::task::ready!($crate::net::split::sealed::Sealed::poll_read_priv(
+                let n = std::task::ready!($crate::net::split::sealed::ReadPriv::poll_read_priv(
                     $stream, cx, unfilled
                 ))?;
                 buf.advance(n);
@@ -197,7 +201,8 @@ macro_rules! impl_async_read {
 }
 
 /// `futures_io::AsyncWrite` (and with the `tokio-io` feature tokio's) for `$ty`, as
-/// [`impl_async_read!`] does for reading. Flushing does nothing (writes are not buffered);
+/// [`impl_async_read!`] does for reading, through
+/// [`WritePriv`](crate::net::split::sealed::WritePriv) (streams, write halves, a child's stdin). Flushing does nothing (writes are not buffered);
 /// closing (`poll_close`, tokio's `poll_shutdown`) shuts the write side down.
 macro_rules! impl_async_write {
     ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
@@ -226,7 +231,7 @@ macro_rules! write_methods {
             buf: &[u8],
         ) -> std::task::Poll<std::io::Result<usize>> {
             let $s = &*self;
-            $crate::net::split::sealed::Sealed::poll_write_priv($stream, cx, buf)
+            $crate::net::split::sealed::WritePriv::poll_write_priv($stream, cx, buf)
         }
 
         fn poll_write_vectored(
@@ -235,7 +240,7 @@ macro_rules! write_methods {
             bufs: &[std::io::IoSlice<'_>],
         ) -> std::task::Poll<std::io::Result<usize>> {
             let $s = &*self;
-            $crate::net::split::sealed::Sealed::poll_write_vectored_priv($stream, cx, bufs)
+            $crate::net::split::sealed::WritePriv::poll_write_vectored_priv($stream, cx, bufs)
         }
 
         fn poll_flush(
@@ -251,7 +256,7 @@ macro_rules! write_methods {
             _cx: &mut std::task::Context<'_>,
         ) -> std::task::Poll<std::io::Result<()>> {
             let $s = &*self;
-            std::task::Poll::Ready($crate::net::split::sealed::Sealed::shutdown_write_priv(
+            std::task::Poll::Ready($crate::net::split::sealed::WritePriv::shutdown_write_priv(
                 $stream,
             ))
         }
