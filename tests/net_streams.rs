@@ -273,3 +273,33 @@ fn unix_streams() {
     });
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Issue 16 item 3, CPython test_streams `test_at_eof`, over a real socket: `at_eof()` turns
+/// true once the peer has closed and the buffer is empty, without a further read call.
+#[test]
+fn at_eof() {
+    aioloop::run(async {
+        let (mut reader, _writer, peer) = pair().await;
+        assert!(!reader.at_eof());
+        peer.write_all(b"some data\n").await.unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"some data\n");
+        assert!(!reader.at_eof(), "the peer is still open");
+        peer.write_all(b"last\n").await.unwrap();
+        peer.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"last\n");
+        assert!(reader.at_eof(), "the EOF came with the line");
+
+        // The same after read and readexactly empty the buffer.
+        for method in ["read", "readexactly"] {
+            let (mut reader, _writer, peer) = pair().await;
+            peer.write_all(b"xy").await.unwrap();
+            peer.shutdown(std::net::Shutdown::Write).unwrap();
+            let got = match method {
+                "read" => reader.read(2).await.unwrap(),
+                _ => reader.readexactly(2).await.unwrap(),
+            };
+            assert_eq!(got, b"xy");
+            assert!(reader.at_eof(), "{method}");
+        }
+    });
+}
