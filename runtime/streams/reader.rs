@@ -22,7 +22,8 @@ const MIN_READ: usize = 16 * 1024;
 /// asyncio's reader is fed by its transport as data arrives; this one reads its source when a
 /// method needs data, and also, without ever waiting, takes in what the source already holds
 /// where asyncio's answer depends on it: when a method empties the buffer (so that
-/// [`at_eof`](StreamReader::at_eof) sees an EOF that arrived with the data).
+/// [`at_eof`](StreamReader::at_eof) sees an EOF that arrived with the data) and before
+/// `readuntil` reports a separator missing beyond the limit (so that a retry sees new data).
 pub struct StreamReader {
     source: Pin<Box<dyn futures_io::AsyncRead>>,
     buf: Vec<u8>,
@@ -190,6 +191,9 @@ impl StreamReader {
     ///   [`StreamError::IncompleteRead`] (`expected: None`).
     /// - No separator within the [limit](StreamReader::limit): [`StreamError::LimitOverrun`],
     ///   and the data stays in the buffer (it can be read again, with `read` for instance).
+    ///   Before saying the separator is missing, the reader takes in what the source already
+    ///   holds (one read that does not wait), as asyncio's buffer would have received it: a
+    ///   retry after more data arrived sees it (`separator_found: true` if the separator came).
     ///
     /// # Panics
     /// If `separator` is empty.
@@ -199,6 +203,7 @@ impl StreamReader {
             "aioloop: readuntil needs a non-empty separator"
         );
         let mut offset = 0;
+        let mut took_in = false;
         loop {
             let data = self.buffer();
             if let Some(at) = find(&data[offset..], separator) {
@@ -215,6 +220,13 @@ impl StreamReader {
             }
             offset = (data.len() + 1).saturating_sub(separator.len());
             if offset > self.limit {
+                // Once per call, so that a flooding peer cannot keep one call reading.
+                if !took_in && !self.eof {
+                    took_in = true;
+                    if self.take_in_ready().await? > 0 {
+                        continue;
+                    }
+                }
                 return Err(StreamError::LimitOverrun(LimitOverrunError {
                     consumed: offset,
                     separator_found: false,
