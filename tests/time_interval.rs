@@ -119,3 +119,13 @@ async fn interval_as_a_stream() {
     assert_eq!(offsets, [ms(0), ms(10), ms(20), ms(30)]);
     assert_eq!(aioloop::get_running_loop().time() - start, ms(30));
 }
+
+/// `Interval::tick` is cancel-safe, as documented: a cancelled call takes no tick.
+#[aioloop::test(start_paused)]
+async fn tick_is_cancel_safe() {
+    let start = aioloop::get_running_loop().time();
+    let mut i = interval(ms(100));
+    assert_eq!(i.tick().await, start);
+    assert!(aioloop::wait_for(i.tick(), ms(50)).await.is_err());
+    assert_eq!(i.tick().await, start + ms(100));
+}

@@ -146,6 +146,10 @@ impl StreamReader {
 
     /// Reads up to `n` bytes: what is buffered, or else what one read from the socket brings.
     /// An empty `Vec` means EOF (or `n == 0`). asyncio's `read(n)`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
         if n == 0 {
             return Ok(Vec::new());
@@ -160,6 +164,10 @@ impl StreamReader {
     }
 
     /// Reads until EOF: asyncio's `read()` / `read(-1)`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn read_to_eof(&mut self) -> io::Result<Vec<u8>> {
         while self.fill().await? > 0 {}
         let n = self.end - self.start;
@@ -169,6 +177,10 @@ impl StreamReader {
     /// Reads exactly `n` bytes: asyncio's `readexactly(n)`. At EOF before `n` bytes, the bytes
     /// read are consumed and returned in [`StreamError::IncompleteRead`]; on an I/O error they
     /// stay in the [`buffer`](StreamReader::buffer).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn readexactly(&mut self, n: usize) -> Result<Vec<u8>, StreamError> {
         while self.end - self.start < n {
             if self.eof {
@@ -194,6 +206,10 @@ impl StreamReader {
     ///   Before saying the separator is missing, the reader takes in what the source already
     ///   holds (one read that does not wait), as asyncio's buffer would have received it: a
     ///   retry after more data arrived sees it (`separator_found: true` if the separator came).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     ///
     /// # Panics
     /// If `separator` is empty.
@@ -247,6 +263,11 @@ impl StreamReader {
     /// (possibly nothing) without an error. A line longer than the limit is an error,
     /// [`StreamError::LimitOverrun`], and (as in asyncio, unlike `readuntil`) the overlong data
     /// is discarded: up to and including its `\n` if that is buffered, else the whole buffer.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
+    /// (The overlong data is discarded only as the error is returned.)
     pub async fn readline(&mut self) -> Result<Vec<u8>, StreamError> {
         match self.readuntil(b"\n").await {
             Ok(line) => Ok(line),
