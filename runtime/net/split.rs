@@ -98,11 +98,22 @@ impl<S: Splittable> OwnedReadHalf<S> {
     }
 
     /// Reads some bytes into `buf`: `Ok(0)` means EOF.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes (a `wait_for` that timed out, a
+    /// losing branch of a `select!`), no data was read; the next call gets it.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.inner.poll_read_priv(cx, buf)).await
     }
 
     /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: if the future is dropped before it completes, the bytes it had read are in
+    /// the front of `buf`, in order, and the stream goes on after them (nothing is read twice), but
+    /// how many there were is lost with the future. To read a frame across cancellations, use
+    /// [`StreamReader::readexactly`](crate::streams::StreamReader::readexactly), which keeps them
+    /// in its buffer, or `read` in a loop.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         stream_impl::read_exact(buf, |cx, buf| self.inner.poll_read_priv(cx, buf)).await
     }
@@ -120,11 +131,21 @@ impl<S: Splittable> OwnedWriteHalf<S> {
     }
 
     /// Writes some bytes of `buf`; returns how many.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, nothing was written.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.inner.poll_write_priv(cx, buf)).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: if the future is dropped before it completes, a prefix of `buf` of unknown
+    /// length was written (in order, and nothing else); calling `write_all` again starts over from
+    /// the beginning of `buf`, sending that prefix twice. Where the call may be cancelled, use
+    /// `write` in a loop, advancing by what it returns, or a
+    /// [`StreamWriter`](crate::streams::StreamWriter), whose `write` never waits.
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         stream_impl::write_all(buf, |cx, buf| self.inner.poll_write_priv(cx, buf)).await
     }

@@ -93,6 +93,10 @@ impl TcpListener {
     }
 
     /// Waits for a connection; returns the connected stream and the peer's address.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no connection was taken; one
+    /// that arrives meanwhile waits in the listen backlog for the next call.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

@@ -72,6 +72,10 @@ impl UnixListener {
     }
 
     /// Waits for a connection.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no connection was taken; one
+    /// that arrives meanwhile waits in the listen backlog for the next call.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }

@@ -164,6 +164,10 @@ impl StreamWriter {
     /// Waits until the write buffer is below its high-water mark: asyncio's `drain()`. Returns
     /// at once if it is. Reports the stream's failure (for example `ConnectionReset` or
     /// `BrokenPipe`) if it failed.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, nothing is lost: the buffered
+    /// data is still sent, in order, by the writer's background flush; only the wait ends.
     pub async fn drain(&self) -> io::Result<()> {
         let mut waiter = Waiter::new(&self.inner.drain_waiters);
         poll_fn(|cx| {

@@ -1,8 +1,10 @@
 //! The loop's timers: a [`Wheel`] of entries keyed by nanoseconds since the loop started, and
 //! the conversions between `Instant`s and ticks.
 //!
-//! Deadlines round up and "now" rounds down, so a timer never fires early. An instant before
-//! the origin is tick 0; one more than 584 years away saturates at `u64::MAX`.
+//! Deadlines round up and "now" rounds down, so a timer never fires early. The origin is tick
+//! [`ORIGIN_TICK`], not 0, so that instants before the loop started (`call_at(now - 1 s)`)
+//! keep their order on the wheel: up to 146 years back are exact, older ones saturate at tick
+//! 0; 438 years ahead saturate at `u64::MAX`.
 
 use std::rc::Rc;
 use std::task::Waker;
@@ -19,6 +21,9 @@ pub(crate) enum TimerEntry {
     Call(Rc<CallbackCell>),
 }
 
+/// The tick of the origin: 2^62 ns (146 years) of room for deadlines in the past.
+const ORIGIN_TICK: u64 = 1 << 62;
+
 /// A loop's timers.
 pub(crate) struct TimerDriver {
     pub(crate) wheel: Wheel<TimerEntry>,
@@ -28,17 +33,25 @@ pub(crate) struct TimerDriver {
 impl TimerDriver {
     /// An empty driver whose tick 0 is `origin`.
     pub(crate) fn new(origin: Instant) -> Self {
-        TimerDriver {
-            wheel: Wheel::new(),
-            origin,
-        }
+        let mut wheel = Wheel::new();
+        // Starts the wheel's clock at the origin (nothing is pending, so nothing fires).
+        let fired = wheel.poll_expired(ORIGIN_TICK);
+        debug_assert!(fired.is_none());
+        TimerDriver { wheel, origin }
     }
 
     /// `instant` as a deadline tick (rounded up).
     pub(crate) fn deadline_tick(&self, instant: Instant) -> u64 {
-        let since = instant.saturating_duration_since(self.origin);
-        // Instants have nanosecond resolution, so the nanosecond count is exact.
-        u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        // Instants have nanosecond resolution, so the nanosecond counts are exact.
+        match instant.checked_duration_since(self.origin) {
+            Some(since) => {
+                u64::try_from(since.as_nanos()).map_or(u64::MAX, |since| ORIGIN_TICK.saturating_add(since))
+            }
+            None => {
+                let before = (self.origin - instant).as_nanos();
+                u64::try_from(before).map_or(0, |before| ORIGIN_TICK.saturating_sub(before))
+            }
+        }
     }
 
     /// `now` as a clock tick (rounded down; the same value, as ticks are nanoseconds).
@@ -48,7 +61,13 @@ impl TimerDriver {
 
     /// The instant of a tick.
     pub(crate) fn instant_of(&self, tick: u64) -> Instant {
-        super::clock::add_saturating(self.origin, Duration::from_nanos(tick))
+        match tick.checked_sub(ORIGIN_TICK) {
+            Some(after) => super::clock::add_saturating(self.origin, Duration::from_nanos(after)),
+            None => {
+                let before = Duration::from_nanos(ORIGIN_TICK - tick);
+                self.origin.checked_sub(before).unwrap_or(self.origin)
+            }
+        }
     }
 
     /// Registers a timer.
