@@ -1,4 +1,4 @@
-//! Combinators: [`gather`], [`gather!`](crate::gather!), [`try_gather`],
+//! Combinators: [`gather`], [`gather!`](crate::gather!), [`try_gather`], [`select!`](crate::select!),
 //! [`try_gather!`](crate::try_gather!), [`wait`], [`as_completed`], [`shield`] and [`TaskGroup`],
 //! asyncio's ways of running many awaitables at once.
 //!
@@ -22,6 +22,8 @@ mod gather;
 mod group_child;
 mod group_errors;
 mod ready;
+mod select;
+mod select_parse;
 mod shield;
 mod task_group;
 mod tuple;
@@ -40,5 +42,6 @@ pub use wait::{wait, ReturnWhen, Wait};
 #[doc(hidden)]
 pub mod __macro_support {
     pub use super::child::MaybeDone;
+    pub use super::select::select_start;
     pub use super::tuple::{Children, GatherTuple, TryChildren, TryGatherTuple};
 }
