@@ -46,6 +46,7 @@ mod debug;
 mod error;
 mod event_loop;
 mod exception;
+pub mod fs;
 mod future;
 mod io;
 mod loop_bound;
