@@ -45,6 +45,7 @@ mod context;
 mod debug;
 mod error;
 mod event_loop;
+pub mod fs;
 mod future;
 mod io;
 mod loop_bound;
@@ -70,8 +71,8 @@ pub use callbacks::{call_soon, Handle};
 pub use combinators::__macro_support as __combinators;
 pub use combinators::{
     as_completed, gather, shield, try_gather, wait, AsCompleted, AsCompletedTimeout, ChildError, Gather,
-    GroupTask, ReturnWhen, Shield, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupSpawner, TryGather,
-    Wait,
+    GroupTask, ReturnWhen, Shield, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupSpawner, TaskSet,
+    TryGather, Wait,
 };
 pub use context::{get_running_loop, try_get_running_loop};
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
