@@ -23,7 +23,8 @@ use crate::task::{Task, TaskError, TaskRef};
 /// - [`len`](TaskSet::len) counts the tasks whose outcome was not taken yet (finished or not).
 /// - **Dropping the set cancels every task in it** (their futures are dropped at the loop's next
 ///   iteration), as does [`cancel_all`](TaskSet::cancel_all); [`detach_all`](TaskSet::detach_all)
-///   lets them run on without the set.
+///   lets them run on without the set. A panic whose outcome is never taken (the set was
+///   dropped first) goes to the loop's exception handler, as with a dropped [`Task`].
 ///
 /// How it differs from [`TaskGroup`](crate::TaskGroup): a group is fail-fast structured
 /// concurrency (children return `Result`, the first `Err` or panic cancels the siblings, and
