@@ -236,6 +236,48 @@ impl<T: 'static> Default for TaskSet<T> {
     }
 }
 
+/// Spawns every future of the iterator into the set.
+///
+/// # Panics
+/// If no loop is running on this thread.
+impl<T: 'static, F> Extend<F> for TaskSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    fn extend<I: IntoIterator<Item = F>>(&mut self, futures: I) {
+        for future in futures {
+            self.spawn(future);
+        }
+    }
+}
+
+/// A set of a task for every future of the iterator: `futures.collect::<TaskSet<_>>()`.
+///
+/// ```
+/// aioloop::run(async {
+///     let mut set: aioloop::TaskSet<u32> = (1..=3).map(|i| async move { i * 10 }).collect();
+///     set.extend([async { 40 }]);
+///     let mut total = 0;
+///     while let Some(outcome) = set.join_next().await {
+///         total += outcome.unwrap();
+///     }
+///     assert_eq!(total, 100);
+/// });
+/// ```
+///
+/// # Panics
+/// If no loop is running on this thread.
+impl<T: 'static, F> FromIterator<F> for TaskSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> Self {
+        let mut set = TaskSet::new();
+        set.extend(futures);
+        set
+    }
+}
+
 impl<T: 'static> Drop for TaskSet<T> {
     fn drop(&mut self) {
         for (_, entry) in &self.tasks {
