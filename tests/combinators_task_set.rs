@@ -335,3 +335,17 @@ fn spawn_without_a_running_loop_panics() {
     let mut set = TaskSet::new();
     set.spawn(async {});
 }
+
+// tokio: extend
+#[test]
+fn collect_and_extend() {
+    aioloop::run(async {
+        let mut set: TaskSet<usize> = (0..5).map(|i| async move { i }).collect();
+        set.extend((5..10).map(|i| async move { i }));
+        let mut seen = [false; 10];
+        while let Some(outcome) = set.join_next().await {
+            seen[outcome.unwrap()] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+    });
+}

@@ -366,3 +366,19 @@ fn operations_run_off_the_loop_thread() {
         assert_eq!(reader.await.unwrap(), b"through a fifo");
     });
 }
+
+#[test]
+fn a_file_dropped_with_a_write_behind_still_writes_it() {
+    let dir = TempDir::new("file-drop");
+    let path = dir.join("data");
+    aioloop::run(async {
+        let mut file = File::create(&path).await.unwrap();
+        file.write_all(b"written behind").await.unwrap();
+        drop(file); // no flush: the pool finishes the write
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while fs::read(&path).await.unwrap() != b"written behind" {
+            assert!(std::time::Instant::now() < deadline, "the write behind was lost");
+            aioloop::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+}

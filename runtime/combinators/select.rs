@@ -79,8 +79,7 @@ use std::hash::{BuildHasher, Hasher};
 /// Patterns may bind with `mut` and `ref` (`Some(mut line) = ...`); when the pattern is first
 /// checked against the output those are ignored, then the winning output is moved into it.
 /// Compared with `futures::select!`: no `.fuse()`, no `pin_mut!`, no `complete =>` branch (a
-/// `select!` completes when one branch wins; a branch never runs twice), and the random start
-/// is per poll, not per call.
+/// `select!` completes when one branch wins; a branch never runs twice).
 #[macro_export]
 macro_rules! select {
     (biased; $($tokens:tt)*) => {
@@ -112,8 +111,8 @@ macro_rules! __select_emit {
                 }
             )*
             let mut __futures = ::core::pin::pin!(($(::core::future::IntoFuture::into_future($fut),)*));
-            let __start: usize = if $biased { 0 } else { $crate::__combinators::select_start(__BRANCHES) };
             ::core::future::poll_fn(|__cx| {
+                let __start: usize = if $biased { 0 } else { $crate::__combinators::select_start(__BRANCHES) };
                 let mut __pending = false;
                 for __offset in 0..__BRANCHES {
                     let mut __branch = __start + __offset;

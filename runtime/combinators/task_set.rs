@@ -23,7 +23,8 @@ use crate::task::{Task, TaskError, TaskRef};
 /// - [`len`](TaskSet::len) counts the tasks whose outcome was not taken yet (finished or not).
 /// - **Dropping the set cancels every task in it** (their futures are dropped at the loop's next
 ///   iteration), as does [`cancel_all`](TaskSet::cancel_all); [`detach_all`](TaskSet::detach_all)
-///   lets them run on without the set.
+///   lets them run on without the set. A panic whose outcome is never taken (the set was
+///   dropped first) goes to the loop's exception handler, as with a dropped [`Task`].
 ///
 /// How it differs from [`TaskGroup`](crate::TaskGroup): a group is fail-fast structured
 /// concurrency (children return `Result`, the first `Err` or panic cancels the siblings, and
@@ -232,6 +233,48 @@ impl<T: 'static> TaskSet<T> {
 impl<T: 'static> Default for TaskSet<T> {
     fn default() -> Self {
         TaskSet::new()
+    }
+}
+
+/// Spawns every future of the iterator into the set.
+///
+/// # Panics
+/// If no loop is running on this thread.
+impl<T: 'static, F> Extend<F> for TaskSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    fn extend<I: IntoIterator<Item = F>>(&mut self, futures: I) {
+        for future in futures {
+            self.spawn(future);
+        }
+    }
+}
+
+/// A set of a task for every future of the iterator: `futures.collect::<TaskSet<_>>()`.
+///
+/// ```
+/// aioloop::run(async {
+///     let mut set: aioloop::TaskSet<u32> = (1..=3).map(|i| async move { i * 10 }).collect();
+///     set.extend([async { 40 }]);
+///     let mut total = 0;
+///     while let Some(outcome) = set.join_next().await {
+///         total += outcome.unwrap();
+///     }
+///     assert_eq!(total, 100);
+/// });
+/// ```
+///
+/// # Panics
+/// If no loop is running on this thread.
+impl<T: 'static, F> FromIterator<F> for TaskSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> Self {
+        let mut set = TaskSet::new();
+        set.extend(futures);
+        set
     }
 }
 

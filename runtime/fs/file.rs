@@ -36,6 +36,9 @@ use crate::ToThread;
 /// calls still queued on its pool, a write behind among them. Only one operation is in flight
 /// at a time; every method takes `&mut self`.
 ///
+/// A `File` belongs to the loop running on its thread: reading, writing or seeking it (even
+/// through the traits) with no running loop panics, as [`to_thread`](crate::to_thread) does.
+///
 /// ```
 /// use std::io::SeekFrom;
 /// use aioloop::fs::File;
