@@ -39,11 +39,10 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use slab::Slab;
 
-use crate::blocking::Pool;
 use crate::sync_shim::{current_thread_id, Mutex, MutexGuard, Notifier, ThreadId};
 use crate::task::cell::RawTask;
 use crate::task::waker::WakeTarget;
@@ -97,8 +96,6 @@ pub struct Remote {
     owner: ThreadId,
     /// How many times a sender wrote the eventfd (statistics, for tests).
     wakeups: AtomicU64,
-    /// The loop's pool for blocking calls, started on first use.
-    blocking: OnceLock<Pool>,
 }
 
 impl Remote {
@@ -113,7 +110,6 @@ impl Remote {
             notifier,
             owner: current_thread_id(),
             wakeups: AtomicU64::new(0),
-            blocking: OnceLock::new(),
         }
     }
 
@@ -171,17 +167,11 @@ impl Remote {
     }
 
     /// Refuses all further messages and returns those still queued, for the loop to drop (on
-    /// its own thread). Also shuts the blocking pool down.
+    /// its own thread).
     pub fn close(&self) -> Vec<RemoteMsg> {
-        let refused = {
-            let mut queue = self.lock();
-            queue.closed = true;
-            std::mem::take(&mut queue.msgs)
-        };
-        if let Some(pool) = self.blocking.get() {
-            pool.shutdown();
-        }
-        refused
+        let mut queue = self.lock();
+        queue.closed = true;
+        std::mem::take(&mut queue.msgs)
     }
 
     /// True once the loop has closed.
@@ -204,18 +194,6 @@ impl Remote {
     #[cfg(test)]
     pub(crate) fn wakeups(&self) -> u64 {
         self.wakeups.load(Relaxed)
-    }
-
-    /// The loop's blocking pool (default configuration unless [`Remote::configure_blocking`]
-    /// ran first).
-    pub(crate) fn blocking_pool(&self) -> &Pool {
-        self.blocking.get_or_init(Pool::default)
-    }
-
-    /// Configures the blocking pool before its first use (the `Builder` does it).
-    pub(crate) fn configure_blocking(&self, pool: Pool) {
-        // A pool can only be configured before first use; the Builder runs before the loop does.
-        let _ = self.blocking.set(pool);
     }
 }
 

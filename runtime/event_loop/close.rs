@@ -29,6 +29,7 @@ impl Core {
         }
         self.closed.set(true);
         let refused = self.remote.close();
+        self.blocking_pool().shutdown();
         reporter.drop_reporting(refused, CALLBACK_DROP_PANICKED, || None);
         remote::unregister(self.id);
     }

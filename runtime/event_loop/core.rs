@@ -9,10 +9,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::callbacks::Handle;
-use crate::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
+use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
+use crate::blocking::Pool;
 use crate::reactor::{Reactor, WAKER_TOKEN};
 use crate::remote::{self, Remote, RemoteMsg};
+use crate::task::Handle;
 use crate::task::{CallbackCell, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel};
 use crate::time::clock::Clock;
 use crate::time::driver::TimerDriver;
@@ -34,11 +35,17 @@ pub(crate) struct Core {
     pub(crate) debug: Cell<bool>,
     pub(crate) slow_callback: Cell<Duration>,
     pub(crate) stats: StatCells,
+    /// The pool for blocking calls (`to_thread`); it starts threads on first use.
+    blocking: Pool,
 }
 
 impl Core {
     /// A new loop with its reactor and its entry in the remote registry.
-    pub(crate) fn new(event_capacity: usize, handler: Option<ExceptionHandler>) -> std::io::Result<Rc<Core>> {
+    pub(crate) fn new(
+        event_capacity: usize,
+        handler: Option<ExceptionHandler>,
+        blocking: Pool,
+    ) -> std::io::Result<Rc<Core>> {
         let reactor = Reactor::new(event_capacity)?;
         let (id, remote) = remote::register(reactor.registry(), WAKER_TOKEN)?;
         let clock = Clock::new();
@@ -58,12 +65,18 @@ impl Core {
             debug: Cell::new(false),
             slow_callback: Cell::new(DEFAULT_SLOW_CALLBACK),
             stats: StatCells::default(),
+            blocking,
         }))
     }
 
     /// Freezes the loop's clock (virtual time).
     pub(crate) fn pause_clock(&self) {
         self.clock.pause();
+    }
+
+    /// The loop's pool for blocking calls.
+    pub(crate) fn blocking_pool(&self) -> &Pool {
+        &self.blocking
     }
 
     /// The scheduler: ready queue, task table, task lifecycle.

@@ -12,8 +12,8 @@ use std::task::Context;
 use std::time::{Duration, Instant};
 
 use super::core::Core;
+use super::debug::StatCells;
 use super::LoopWake;
-use crate::debug::StatCells;
 use crate::reactor::Wait;
 use crate::remote::RemoteMsg;
 use crate::task::waker::waker_for;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::outcome::Receiver;
 use super::*;
 use crate::context;
-use crate::oneshot::Receiver;
 use crate::remote::Remote;
 use crate::sync_shim::{current_thread_id, ThreadId};
 

@@ -8,10 +8,10 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
+use super::outcome::Sender;
 use super::*;
 use crate::context;
 use crate::event_loop::Core;
-use crate::oneshot::Sender;
 use crate::remote::SpawnCell;
 use crate::task::cell::RawTask;
 use crate::task::panic_message;
