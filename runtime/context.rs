@@ -12,13 +12,18 @@ use std::rc::Rc;
 
 use crate::event_loop::{Core, Loop};
 use crate::task::{Task, TaskRef};
+use crate::{io, time};
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
 }
 
-/// Marks a loop as this thread's running loop until dropped (also on unwind).
+/// Marks a loop as this thread's running loop until dropped (also on unwind). Its drivers
+/// become the current ones too (each lower layer finds its own: `TimeDriver::current`,
+/// `IoDriver::current`).
 pub(crate) struct EnterGuard {
+    _time: time::driver::EnterGuard,
+    _io: io::driver::EnterGuard,
     _not_send: std::marker::PhantomData<Rc<()>>,
 }
 
@@ -53,6 +58,8 @@ pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
         }
         *current = Some(core.clone());
         Some(EnterGuard {
+            _time: time::driver::enter(core.time()),
+            _io: io::driver::enter(core.io()),
             _not_send: std::marker::PhantomData,
         })
     })

@@ -49,7 +49,6 @@ mod io;
 mod loop_bound;
 pub mod net;
 pub mod process;
-mod reactor;
 mod remote;
 pub mod signal;
 pub mod streams;

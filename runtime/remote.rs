@@ -35,6 +35,7 @@
 //! `Remote` itself always lives in a std `Arc` (the loop, the registry and every `LoopHandle`
 //! hold one); only its insides switch to loom.
 
+use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
@@ -203,6 +204,61 @@ impl Drop for Remote {
         // the only one allowed to drop them (a `LoopBound` value). Leak them instead.
         let leftover = std::mem::take(&mut self.lock().msgs);
         std::mem::forget(leftover);
+    }
+}
+
+/// The remote driver: the loop's side of its remote queue (the queue itself is shared with
+/// every sender), with the buffer the loop swaps the queue into.
+pub(crate) struct RemoteDriver {
+    remote: Arc<Remote>,
+    buf: RefCell<Vec<RemoteMsg>>,
+}
+
+impl RemoteDriver {
+    /// Drives `remote`.
+    pub(crate) fn new(remote: Arc<Remote>) -> Self {
+        RemoteDriver {
+            remote,
+            buf: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The queue, for the senders (`LoopHandle`s) to share.
+    pub(crate) fn queue(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    /// Hands every queued message to `f`, in the order they were sent. `f` may run user code
+    /// (no borrow is held while it runs) but must not call `take` again.
+    pub(crate) fn take(&self, mut f: impl FnMut(RemoteMsg)) {
+        let mut msgs = std::mem::take(&mut *self.buf.borrow_mut());
+        self.remote.take_into(&mut msgs);
+        for msg in msgs.drain(..) {
+            f(msg);
+        }
+        *self.buf.borrow_mut() = msgs;
+    }
+
+    /// See [`Remote::park`].
+    #[inline]
+    pub(crate) fn park(&self) -> bool {
+        self.remote.park()
+    }
+
+    /// See [`Remote::unpark`].
+    #[inline]
+    pub(crate) fn unpark(&self) {
+        self.remote.unpark();
+    }
+
+    /// True if messages are waiting.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.remote.has_pending()
+    }
+
+    /// See [`Remote::close`].
+    pub(crate) fn close(&self) -> Vec<RemoteMsg> {
+        self.remote.close()
     }
 }
 

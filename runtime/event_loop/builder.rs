@@ -124,7 +124,7 @@ impl Builder {
         let pool = Pool::new(self.blocking_threads, self.blocking_keep_alive);
         let core = Core::new(self.event_capacity, self.exception_handler, pool)?;
         if self.start_paused {
-            core.pause_clock();
+            core.time().pause();
         }
         core.debug.set(self.debug.unwrap_or_else(debug_from_env));
         core.slow_callback.set(self.slow_callback_duration);

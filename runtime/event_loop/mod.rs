@@ -233,7 +233,7 @@ impl Loop {
     /// The loop's clock: asyncio's `loop.time()`, as an `Instant`. Under a paused clock this
     /// is virtual time.
     pub fn time(&self) -> Instant {
-        self.core.clock.now()
+        self.core.time().now()
     }
 
     /// Stops [`EventLoop::run_forever`] after the current iteration. It does not interrupt

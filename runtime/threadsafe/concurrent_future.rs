@@ -118,7 +118,8 @@ impl<T> ConcurrentFuture<T> {
             return; // nothing to wait for
         }
         // Pending: its loop has not finished closing, so its `Remote` still has this address.
-        let running_here = context::with_current(|core| Arc::as_ptr(&core.remote) as usize == self.remote);
+        let running_here =
+            context::with_current(|core| Arc::as_ptr(core.remote_queue()) as usize == self.remote);
         if running_here == Some(true) {
             panic!(
                 "aioloop: ConcurrentFuture::{what}() called from inside the event loop that must \

@@ -75,7 +75,7 @@ impl Loop {
     /// `run_coroutine_threadsafe`, `stop`.
     pub fn handle(&self) -> LoopHandle {
         LoopHandle {
-            remote: self.core.remote.clone(),
+            remote: self.core.remote_queue().clone(),
         }
     }
 }

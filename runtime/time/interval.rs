@@ -5,8 +5,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::add_saturating;
+use super::driver::TimeDriver;
 use super::sleep::Sleep;
-use crate::context;
 
 /// What an [`Interval`] does when ticks were missed (the loop was busy past a tick).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum MissedTickBehavior {
 /// ```
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
-    let now = context::expect_current("time::interval").clock.now();
+    let now = TimeDriver::current("time::interval").now();
     interval_at(now, period)
 }
 
@@ -52,9 +52,9 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         !period.is_zero(),
         "aioloop::time::interval: the period must be greater than zero"
     );
-    let core = context::expect_current("time::interval_at");
+    let driver = TimeDriver::current("time::interval_at");
     Interval {
-        sleep: Sleep::new(core, start),
+        sleep: Sleep::new(driver, start),
         period,
         missed: MissedTickBehavior::default(),
     }
@@ -77,7 +77,7 @@ impl Interval {
     /// Polls for the next tick (for hand-written futures).
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let scheduled = self.sleep.deadline();
-        let now = self.sleep.core().clock.now();
+        let now = self.sleep.driver().now();
         if now < scheduled && std::pin::Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
@@ -114,7 +114,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        let now = self.sleep.core().clock.now();
+        let now = self.sleep.driver().now();
         self.sleep.reset(add_saturating(now, self.period));
     }
 }
