@@ -42,7 +42,6 @@ mod blocking;
 mod callbacks;
 mod combinators;
 mod context;
-mod debug;
 mod error;
 mod event_loop;
 pub mod fs;
@@ -50,9 +49,7 @@ mod future;
 mod io;
 mod loop_bound;
 pub mod net;
-mod oneshot;
 pub mod process;
-mod reactor;
 mod remote;
 pub mod signal;
 pub mod streams;
@@ -65,7 +62,6 @@ mod waiters;
 mod waker_slot;
 
 pub use aioloop_macros::{main, test};
-pub use blocking::{run_in_executor, to_thread, ToThread};
 pub use callbacks::{call_soon, Handle};
 #[doc(hidden)]
 pub use combinators::__macro_support as __combinators;
@@ -74,17 +70,16 @@ pub use combinators::{
     GroupTask, ReturnWhen, Shield, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupSpawner, TaskSet,
     TryGather, Wait,
 };
-pub use context::{get_running_loop, try_get_running_loop};
-pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
+pub use context::{all_tasks, current_task, get_running_loop, spawn, spawn_named, try_get_running_loop};
 pub use error::{CancelledError, InvalidStateError};
-pub use event_loop::{Builder, EventLoop, Loop};
+pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use future::Future;
 pub use loop_bound::LoopBound;
-pub use task::{
-    all_tasks, current_task, spawn, spawn_named, yield_now, ExceptionContext, Task, TaskError, TaskId,
-    TaskRef, YieldNow,
+pub use task::{yield_now, ExceptionContext, Task, TaskError, TaskId, TaskRef, YieldNow};
+pub use threadsafe::{
+    run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
+    LoopHandle, ToThread,
 };
-pub use threadsafe::{run_coroutine_threadsafe, ConcurrentError, ConcurrentFuture, LoopClosed, LoopHandle};
 pub use time::{
     call_at, call_later, interval, sleep, sleep_until, timeout_at, wait_for, TimeoutError, TimerHandle,
 };
@@ -94,9 +89,9 @@ pub use time::{
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
-    pub use crate::oneshot::Sender;
     pub use crate::remote::{Remote, RemoteMsg};
     pub use crate::sync_shim::ModelEventfd;
+    pub use crate::threadsafe::outcome::Sender;
     pub use crate::threadsafe::RemoteTask;
 
     use crate::{ConcurrentFuture, LoopHandle};
@@ -117,7 +112,7 @@ pub mod __loom {
 
     /// A `ConcurrentFuture` over a fresh cell, with its sender.
     pub fn pair<T>(remote: Arc<Remote>) -> (Sender<T>, ConcurrentFuture<T>) {
-        let (sender, receiver) = crate::oneshot::channel();
+        let (sender, receiver) = crate::threadsafe::outcome::channel();
         (sender, ConcurrentFuture::new(receiver, &remote))
     }
 }

@@ -35,15 +35,15 @@
 //! `Remote` itself always lives in a std `Arc` (the loop, the registry and every `LoopHandle`
 //! hold one); only its insides switch to loom.
 
+use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use slab::Slab;
 
-use crate::blocking::Pool;
 use crate::sync_shim::{current_thread_id, Mutex, MutexGuard, Notifier, ThreadId};
 use crate::task::cell::RawTask;
 use crate::task::waker::WakeTarget;
@@ -97,8 +97,6 @@ pub struct Remote {
     owner: ThreadId,
     /// How many times a sender wrote the eventfd (statistics, for tests).
     wakeups: AtomicU64,
-    /// The loop's pool for blocking calls, started on first use.
-    blocking: OnceLock<Pool>,
 }
 
 impl Remote {
@@ -113,7 +111,6 @@ impl Remote {
             notifier,
             owner: current_thread_id(),
             wakeups: AtomicU64::new(0),
-            blocking: OnceLock::new(),
         }
     }
 
@@ -171,17 +168,11 @@ impl Remote {
     }
 
     /// Refuses all further messages and returns those still queued, for the loop to drop (on
-    /// its own thread). Also shuts the blocking pool down.
+    /// its own thread).
     pub fn close(&self) -> Vec<RemoteMsg> {
-        let refused = {
-            let mut queue = self.lock();
-            queue.closed = true;
-            std::mem::take(&mut queue.msgs)
-        };
-        if let Some(pool) = self.blocking.get() {
-            pool.shutdown();
-        }
-        refused
+        let mut queue = self.lock();
+        queue.closed = true;
+        std::mem::take(&mut queue.msgs)
     }
 
     /// True once the loop has closed.
@@ -205,18 +196,6 @@ impl Remote {
     pub(crate) fn wakeups(&self) -> u64 {
         self.wakeups.load(Relaxed)
     }
-
-    /// The loop's blocking pool (default configuration unless [`Remote::configure_blocking`]
-    /// ran first).
-    pub(crate) fn blocking_pool(&self) -> &Pool {
-        self.blocking.get_or_init(Pool::default)
-    }
-
-    /// Configures the blocking pool before its first use (the `Builder` does it).
-    pub(crate) fn configure_blocking(&self, pool: Pool) {
-        // A pool can only be configured before first use; the Builder runs before the loop does.
-        let _ = self.blocking.set(pool);
-    }
 }
 
 impl Drop for Remote {
@@ -225,6 +204,61 @@ impl Drop for Remote {
         // the only one allowed to drop them (a `LoopBound` value). Leak them instead.
         let leftover = std::mem::take(&mut self.lock().msgs);
         std::mem::forget(leftover);
+    }
+}
+
+/// The remote driver: the loop's side of its remote queue (the queue itself is shared with
+/// every sender), with the buffer the loop swaps the queue into.
+pub(crate) struct RemoteDriver {
+    remote: Arc<Remote>,
+    buf: RefCell<Vec<RemoteMsg>>,
+}
+
+impl RemoteDriver {
+    /// Drives `remote`.
+    pub(crate) fn new(remote: Arc<Remote>) -> Self {
+        RemoteDriver {
+            remote,
+            buf: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The queue, for the senders (`LoopHandle`s) to share.
+    pub(crate) fn queue(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    /// Hands every queued message to `f`, in the order they were sent. `f` may run user code
+    /// (no borrow is held while it runs) but must not call `take` again.
+    pub(crate) fn take(&self, mut f: impl FnMut(RemoteMsg)) {
+        let mut msgs = std::mem::take(&mut *self.buf.borrow_mut());
+        self.remote.take_into(&mut msgs);
+        for msg in msgs.drain(..) {
+            f(msg);
+        }
+        *self.buf.borrow_mut() = msgs;
+    }
+
+    /// See [`Remote::park`].
+    #[inline]
+    pub(crate) fn park(&self) -> bool {
+        self.remote.park()
+    }
+
+    /// See [`Remote::unpark`].
+    #[inline]
+    pub(crate) fn unpark(&self) {
+        self.remote.unpark();
+    }
+
+    /// True if messages are waiting.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.remote.has_pending()
+    }
+
+    /// See [`Remote::close`].
+    pub(crate) fn close(&self) -> Vec<RemoteMsg> {
+        self.remote.close()
     }
 }
 

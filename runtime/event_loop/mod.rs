@@ -3,6 +3,7 @@
 mod builder;
 mod close;
 mod core;
+mod debug;
 mod iteration;
 
 use std::fmt;
@@ -17,12 +18,12 @@ use std::time::Instant;
 pub use builder::Builder;
 pub(crate) use core::Core;
 
-use crate::callbacks::Handle;
 use crate::context;
-use crate::debug::{LoopStats, TaskDump};
 use crate::remote;
 use crate::task::waker::{self, WakeHook, WakeTarget};
+use crate::task::Handle;
 use crate::task::{ExceptionContext, Task};
+pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 
 /// The schedule hook of the loop's wakers (task/waker.rs): a wake goes to the scheduler's ready
 /// queue when that loop is running on this thread, else through the loop's remote queue.
@@ -40,7 +41,7 @@ unsafe impl WakeHook for LoopWake {
         let local = context::with_current(|core| {
             let mine = core.id == target.loop_id;
             if mine {
-                crate::debug::StatCells::bump(&core.stats.local_wakes, 1);
+                debug::StatCells::bump(&core.stats.local_wakes, 1);
                 core.sched().schedule(target.key, target.gen);
             }
             mine
@@ -232,7 +233,7 @@ impl Loop {
     /// The loop's clock: asyncio's `loop.time()`, as an `Instant`. Under a paused clock this
     /// is virtual time.
     pub fn time(&self) -> Instant {
-        self.core.clock.now()
+        self.core.time().now()
     }
 
     /// Stops [`EventLoop::run_forever`] after the current iteration. It does not interrupt

@@ -8,12 +8,9 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
+use super::outcome::Sender;
 use super::*;
 use crate::context;
-use crate::event_loop::Core;
-use crate::oneshot::Sender;
-use crate::remote::SpawnCell;
-use crate::task::cell::RawTask;
 use crate::task::panic_message;
 
 pin_project! {
@@ -80,16 +77,6 @@ impl<F: Future> Future for RemoteTask<F> {
             outcome => drop(sender.send(outcome)),
         }
         Poll::Ready(())
-    }
-}
-
-impl Core {
-    /// Links a task sent by `run_coroutine_threadsafe` into the table, detached (no `Task`
-    /// handle exists: its outcome goes through the `ConcurrentFuture`), and schedules it.
-    pub(crate) fn spawn_remote(&self, spawn: SpawnCell) {
-        debug_assert!(!self.closed.get(), "a closed loop takes no remote work");
-        let cell: Pin<Box<dyn RawTask>> = spawn.0;
-        self.sched().spawn_detached(cell, self.task_meta(None, spawn.1));
     }
 }
 

@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::add_saturating;
+use super::driver::TimeDriver;
 use super::sleep::Sleep;
-use crate::context;
 
 /// What an [`Interval`] does when ticks were missed (the loop was busy past a tick).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub enum MissedTickBehavior {
 /// ```
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
-    let now = context::expect_current("time::interval").clock.now();
+    let now = TimeDriver::current("time::interval").now();
     interval_at(now, period)
 }
 
@@ -55,9 +55,9 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         !period.is_zero(),
         "aioloop::time::interval: the period must be greater than zero"
     );
-    let core = context::expect_current("time::interval_at");
+    let driver = TimeDriver::current("time::interval_at");
     Interval {
-        sleep: Sleep::new(core, start),
+        sleep: Sleep::new(driver, start),
         period,
         missed: MissedTickBehavior::default(),
     }
@@ -105,7 +105,7 @@ impl Interval {
     /// Polls for the next tick (for hand-written futures).
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let scheduled = self.sleep.deadline();
-        let now = self.sleep.core().clock.now();
+        let now = self.sleep.driver().now();
         if now < scheduled && Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
@@ -154,7 +154,7 @@ impl Interval {
     /// Restarts the schedule with the next tick `after` from now; later ticks follow a period
     /// apart.
     pub fn reset_after(&mut self, after: Duration) {
-        let now = self.sleep.core().clock.now();
+        let now = self.sleep.driver().now();
         self.reset_at(add_saturating(now, after));
     }
 

@@ -8,10 +8,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::add_saturating;
-use super::driver::TimerEntry;
+use super::driver::TimeDriver;
 use super::wheel::TimerKey;
-use crate::context;
-use crate::event_loop::Core;
 
 /// Waits until `duration` has passed on the loop's clock: asyncio's `await asyncio.sleep(d)`.
 ///
@@ -32,9 +30,9 @@ use crate::event_loop::Core;
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let core = context::expect_current("sleep");
-    let deadline = add_saturating(core.clock.now(), duration);
-    Sleep::new(core, deadline)
+    let driver = TimeDriver::current("sleep");
+    let deadline = add_saturating(driver.now(), duration);
+    Sleep::new(driver, deadline)
 }
 
 /// Waits until the loop's clock reads `deadline` (at once-ish if it already has).
@@ -53,22 +51,22 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// ```
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(context::expect_current("sleep_until"), deadline)
+    Sleep::new(TimeDriver::current("sleep_until"), deadline)
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer (O(1)).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    core: Rc<Core>,
+    driver: Rc<TimeDriver>,
     deadline: Instant,
     timer: Option<TimerKey>,
     elapsed: bool,
 }
 
 impl Sleep {
-    pub(crate) fn new(core: Rc<Core>, deadline: Instant) -> Self {
+    pub(crate) fn new(driver: Rc<TimeDriver>, deadline: Instant) -> Self {
         Sleep {
-            core,
+            driver,
             deadline,
             timer: None,
             elapsed: false,
@@ -82,10 +80,7 @@ impl Sleep {
 
     /// True once the timer has fired (the next poll returns `Ready`).
     pub fn is_elapsed(&self) -> bool {
-        self.elapsed
-            || self
-                .timer
-                .is_some_and(|key| self.core.timers.borrow().wheel.deadline(key).is_none())
+        self.elapsed || self.timer.is_some_and(|key| self.driver.has_fired(key))
     }
 
     /// Moves the deadline, keeping the timer registration (it counts as newly set for the order
@@ -94,17 +89,15 @@ impl Sleep {
         self.deadline = deadline;
         self.elapsed = false;
         if let Some(key) = self.timer {
-            let mut timers = self.core.timers.borrow_mut();
-            let tick = timers.deadline_tick(deadline);
-            if !timers.wheel.reset(key, tick) {
+            if !self.driver.reset(key, deadline) {
                 self.timer = None;
             }
         }
     }
 
-    /// The loop this sleep runs on.
-    pub(crate) fn core(&self) -> &Rc<Core> {
-        &self.core
+    /// The time driver this sleep runs on.
+    pub(crate) fn driver(&self) -> &Rc<TimeDriver> {
+        &self.driver
     }
 }
 
@@ -116,31 +109,19 @@ impl Future for Sleep {
         if this.elapsed {
             return Poll::Ready(());
         }
-        let mut timers = this.core.timers.borrow_mut();
         match this.timer {
             None => {
-                let entry = TimerEntry::Wake(cx.waker().clone());
-                this.timer = Some(timers.insert(this.deadline, entry));
+                this.timer = Some(this.driver.insert_wake(this.deadline, cx.waker()));
                 Poll::Pending
             }
-            Some(key) => match timers.wheel.get_mut(key) {
+            Some(key) => match this.driver.poll_timer(key, cx.waker()) {
                 // Fired: the wheel no longer knows the key.
-                None => {
+                Poll::Ready(()) => {
                     this.timer = None;
                     this.elapsed = true;
                     Poll::Ready(())
                 }
-                Some(TimerEntry::Wake(waker)) => {
-                    let old = if waker.will_wake(cx.waker()) {
-                        None
-                    } else {
-                        Some(std::mem::replace(waker, cx.waker().clone()))
-                    };
-                    drop(timers);
-                    drop(old);
-                    Poll::Pending
-                }
-                Some(TimerEntry::Call(_)) => unreachable!("a Sleep's timer holds a waker"),
+                Poll::Pending => Poll::Pending,
             },
         }
     }
@@ -149,7 +130,7 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(key) = self.timer.take() {
-            let entry = self.core.timers.borrow_mut().wheel.remove(key);
+            let entry = self.driver.remove(key);
             drop(entry);
         }
     }

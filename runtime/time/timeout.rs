@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use super::clock::add_saturating;
+use super::driver::TimeDriver;
 use super::sleep::Sleep;
-use crate::context;
 
 /// The deadline passed before the future finished: asyncio's `TimeoutError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,11 +46,11 @@ impl std::error::Error for TimeoutError {}
 #[doc(alias = "timeout")]
 #[track_caller]
 pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoFuture> {
-    let core = context::expect_current("wait_for");
-    let deadline = add_saturating(core.clock.now(), timeout);
+    let driver = TimeDriver::current("wait_for");
+    let deadline = add_saturating(driver.now(), timeout);
     Timeout {
         future: Some(future.into_future()),
-        sleep: Sleep::new(core, deadline),
+        sleep: Sleep::new(driver, deadline),
         started: false,
     }
 }
@@ -63,7 +63,7 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoF
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: Some(future.into_future()),
-        sleep: Sleep::new(context::expect_current("timeout_at"), deadline),
+        sleep: Sleep::new(TimeDriver::current("timeout_at"), deadline),
         started: false,
     }
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token};
 
-use crate::io::slots::{IoSlots, Ready, SlotId};
-use crate::time::timerfd::TimerFd;
+use super::slots::{IoSlots, Ready, SlotId};
+use super::timerfd::TimerFd;
 
 /// The token of the loop's `mio::Waker` (eventfd on Linux, EVFILT_USER on kqueue).
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);

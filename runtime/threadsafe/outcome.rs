@@ -23,8 +23,8 @@ use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use super::ConcurrentError;
 use crate::sync_shim::{Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
-use crate::threadsafe::ConcurrentError;
 use crate::waker_slot::WakerSlot;
 
 type Outcome<T> = Result<T, ConcurrentError>;

@@ -11,8 +11,8 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::Core;
 use crate::context;
-use crate::event_loop::Core;
 use crate::task::meta::{display_name, SpawnTrace, TaskMeta};
 use crate::task::{TaskId, TaskLabel, TaskView};
 
