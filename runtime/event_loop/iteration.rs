@@ -128,28 +128,27 @@ impl Core {
                 }
             }
         };
-        let parked = wait != Wait::Zero && self.remote.park();
-        if !parked {
-            wait = Wait::Zero;
-        }
-        if wait == Wait::Zero {
-            // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any other
-            // zero-timeout poll only if it could report something (the remote queue and the
-            // wheel are checked without it). Virtual time still advances.
-            let poll = match busy {
-                true => self.io.busy_poll_due(),
-                false => self.io.has_io_sources(),
-            };
-            if !poll {
-                self.advance_paused_clock(paused && !busy, next);
-                return;
+        let polled = self.remote.poll_parked(wait != Wait::Zero, |may_block| {
+            if !may_block {
+                // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any
+                // other zero-timeout poll only if it could report something (the remote queue
+                // and the wheel are checked without it).
+                let poll = match busy {
+                    true => self.io.busy_poll_due(),
+                    false => self.io.has_io_sources(),
+                };
+                if !poll {
+                    return None;
+                }
+                wait = Wait::Zero;
             }
-        }
-        let io_events = self.io.poll(wait);
+            Some(self.io.poll(wait))
+        });
+        let Some(io_events) = polled else {
+            // Virtual time still advances.
+            return self.advance_paused_clock(paused && !busy, next);
+        };
         StatCells::bump(&self.stats.io_events, io_events as u64);
-        if parked {
-            self.remote.unpark();
-        }
         // Step 4: wake the tasks whose I/O became ready.
         self.io.wake_ready();
         self.advance_paused_clock(paused && !busy && io_events == 0, next);
