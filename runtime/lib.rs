@@ -37,6 +37,8 @@
 //! blocking if anything is ready) and fires due timers.
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
 mod callbacks;

@@ -1,7 +1,7 @@
 //! The loop's shared state ([`Core`]): the scheduler (task/scheduler.rs) and the drivers.
 //!
-//! Every `RefCell` here is borrowed only for short stretches that run no user code (task/
-//! scheduler.rs, S1).
+//! Every `RefCell` here is borrowed only for short stretches that run no user code (T1, in
+//! task/scheduler.rs).
 
 use std::cell::Cell;
 use std::future::Future;

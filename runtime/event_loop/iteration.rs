@@ -3,7 +3,7 @@
 //! 2. run what was ready when the iteration began; what becomes ready meanwhile waits for the
 //!    next iteration, so I/O and timers are never starved;
 //! 3. poll the reactor: timeout 0 if anything is ready (and then only every
-//!    `BUSY_POLL_INTERVAL` iterations, see runtime/reactor.rs), else until the earliest timer,
+//!    `BUSY_POLL_INTERVAL` iterations, see runtime/io/reactor.rs), else until the earliest timer,
 //!    else block;
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.

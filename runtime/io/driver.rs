@@ -5,6 +5,10 @@
 //!
 //! The driver of the loop running on this thread is found with [`IoDriver::current`]: the
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
+//!
+//! - **I3.** A poll collects the wakers it releases; [`IoDriver::wake_ready`] wakes them after
+//!   the reactor's borrow ends (a foreign waker may run anything, even register a socket).
+//!   Wakers replaced or freed by a registration are likewise dropped outside the borrow (T1).
 
 use std::cell::{Cell, RefCell};
 use std::io;

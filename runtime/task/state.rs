@@ -1,5 +1,5 @@
 //! A task slot's id and flags, packed into one `u64` so the slot stays small
-//! (docs/architecture.md, "Tasks").
+//! (table.rs).
 //!
 //! Layout: bits 8..64 the task id (56 bits), bits 0..8 the flags. The slot's generation is not
 //! stored: it is the id's low 16 bits, since every insert takes the next id (see
@@ -39,7 +39,7 @@ impl TaskState {
     }
 
     /// The slot's generation: the id's low 16 bits. Ids are handed out one per insert, so a
-    /// reused key gets a generation that differs from its previous occupant's (table.rs, T4).
+    /// reused key gets a generation that differs from its previous occupant's (T4, in table.rs).
     #[inline]
     pub(crate) fn gen(self) -> u16 {
         (self.0 >> ID_SHIFT) as u16
@@ -80,7 +80,7 @@ macro_rules! flags {
 }
 
 flags! {
-    /// One entry for this slot sits in the ready queue (table.rs, T2).
+    /// One entry for this slot sits in the ready queue (T2, in table.rs).
     SCHEDULED = 0: scheduled, set_scheduled;
     /// The task finished; its cell holds the outcome.
     DONE = 1: done, set_done;

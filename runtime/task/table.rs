@@ -6,15 +6,19 @@
 //! (meta.rs), which only named tasks and tasks spawned in debug mode use.
 //!
 //! Invariants the loop keeps:
-//! 1. `cell` holds the vacant stand-in ([`vacant_cell`]) only while the loop is polling or
-//!    dropping that task's real cell outside the borrow.
-//! 2. `scheduled` is true exactly while one entry for this slot sits in the ready queue, so a
-//!    task is queued at most once however often it is woken.
-//! 3. A slot is freed when its task is done and nobody will read the outcome: the handle took
-//!    it, the handle was dropped, or the loop closed. Freeing it removes its side-table entry.
-//! 4. A slot's generation (its id's low 16 bits) differs from that of the previous occupant of
-//!    the same key, since every insert takes the next id; it wraps at 2^16, so a waker that
-//!    survives 65,536 reuses of one key can at most cause one spurious poll.
+//! - **T2.** `scheduled` is true exactly while one entry for this slot sits in the ready queue,
+//!   so a task is queued at most once however often it is woken.
+//! - **T3.** A slot is freed when its task is done and nobody will read the outcome: the handle
+//!   took it, the handle was dropped (detached), or the loop closed. Freeing it removes its
+//!   side-table entry. A finished outcome survives the loop's close, so a `Task` that outlives
+//!   its loop still gets its value.
+//! - **T4.** A slot's generation (its id's low 16 bits) differs from that of the previous
+//!   occupant of the same key, since every insert takes the next id; it wraps at 2^16, so a
+//!   waker that survives 65,536 reuses of one key can at most cause one spurious poll, which
+//!   the `Future` contract allows.
+//! - **T5.** `cell` holds the vacant stand-in ([`vacant_cell`], zero-sized: its `Box`
+//!   allocates nothing, and it leaves the cell pointer's niche to the slab's entry tag) only
+//!   while the loop is polling or dropping that task's real cell outside the borrow (T1).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -126,7 +130,7 @@ impl TaskTable {
 
     /// Starts a step of the task at `key`/`gen`, if it is scheduled and not done: clears
     /// `scheduled`, counts the poll if the task is traced (debug mode), and takes its cell out,
-    /// leaving the vacant stand-in (invariant 1). Returns the cell and whether cancellation was
+    /// leaving the vacant stand-in (T5). Returns the cell and whether cancellation was
     /// requested.
     #[inline]
     pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(Pin<Box<dyn RawTask>>, bool)> {

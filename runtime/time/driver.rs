@@ -3,9 +3,13 @@
 //! resource handles ([`Sleep`](super::Sleep), [`TimerHandle`](super::TimerHandle)) hold the
 //! driver they use.
 //!
-//! Timers sit on a [`Wheel`] keyed by nanoseconds since the loop started (ticks). Deadlines round
-//! up and "now" rounds down, so a timer never fires early. An instant before the origin is tick
-//! 0; one more than 584 years away saturates at `u64::MAX`.
+//! Timers sit on a [`Wheel`] keyed by nanoseconds since the loop started (ticks). An instant
+//! before the origin is tick 0; one more than 584 years away saturates at `u64::MAX`.
+//!
+//! - **M1.** Deadlines round up and "now" rounds down (both exact at nanosecond ticks): a timer
+//!   never fires early.
+//! - **M2.** Due timers fire in `(deadline, insertion)` order, also within one tick (the wheel
+//!   keeps that order, wheel.rs); a [`TimeDriver::reset`] counts as a new insertion.
 //!
 //! The driver of the loop running on this thread is found with [`TimeDriver::current`]: the
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
