@@ -27,7 +27,7 @@ use slab::Slab;
 
 use super::cell::{vacant_cell, RawTask};
 use super::meta::{self, TaskMeta};
-use super::state::TaskState;
+use super::state::SlotState;
 use super::TaskId;
 use super::TaskLabel;
 use crate::task::waker::MAIN_KEY;
@@ -37,7 +37,7 @@ use crate::waker_slot::WakerSlot;
 pub(crate) struct Slot {
     pub(crate) cell: Pin<Box<dyn RawTask>>,
     pub(crate) join_waker: WakerSlot,
-    pub(crate) state: TaskState,
+    pub(crate) state: SlotState,
 }
 
 /// A slot taken out of the table with its side-table entry (closing the loop), so the caller
@@ -76,7 +76,7 @@ impl TaskTable {
         meta: Option<TaskMeta>,
     ) -> (u32, u16, TaskId) {
         let id = TaskId(self.next_id + 1);
-        let mut state = TaskState::new(id);
+        let mut state = SlotState::new(id);
         self.next_id = id.0;
         if let Some(meta) = &meta {
             state.set_has_meta(true);
