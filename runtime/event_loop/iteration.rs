@@ -31,7 +31,7 @@ impl StepHooks for Core {
     #[inline]
     fn step_begins(&self) -> Option<Instant> {
         StatCells::bump(&self.stats.polls, 1);
-        self.spawn_clock()
+        self.debug_now()
     }
 
     fn step_ended(&self, started: Instant, task: &dyn Fn() -> Option<TaskLabel>) {
@@ -96,7 +96,7 @@ impl Core {
     /// Runs a callback; a panic goes to the exception handler.
     fn run_callback(&self, callback: Box<dyn FnOnce()>) {
         StatCells::bump(&self.stats.callbacks, 1);
-        let started = self.spawn_clock();
+        let started = self.debug_now();
         self.sched()
             .reporter()
             .catch("Exception in callback", || None, callback);
