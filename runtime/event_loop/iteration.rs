@@ -16,7 +16,7 @@ use super::debug::StatCells;
 use super::LoopWake;
 use std::pin::Pin;
 
-use crate::io::reactor::Wait;
+use crate::io::reactor::PollWait;
 use crate::remote::{RemoteMsg, SpawnCell};
 use crate::task::cell::RawTask;
 use crate::task::waker::waker_for;
@@ -114,21 +114,21 @@ impl Core {
         let paused = self.time.is_paused();
         let next = if busy { None } else { self.time.next_deadline() };
         let mut wait = match next {
-            _ if busy => Wait::Zero,
-            None => Wait::Forever,
+            _ if busy => PollWait::Zero,
+            None => PollWait::Forever,
             Some(deadline) => {
                 let now = self.time.now_tick();
                 if deadline <= now || paused {
-                    Wait::Zero
+                    PollWait::Zero
                 } else {
-                    Wait::Until {
+                    PollWait::Until {
                         deadline,
                         after: Duration::from_nanos(deadline - now),
                     }
                 }
             }
         };
-        let polled = self.remote.poll_parked(wait != Wait::Zero, |may_block| {
+        let polled = self.remote.poll_parked(wait != PollWait::Zero, |may_block| {
             if !may_block {
                 // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any
                 // other zero-timeout poll only if it could report something (the remote queue
@@ -140,7 +140,7 @@ impl Core {
                 if !poll {
                     return None;
                 }
-                wait = Wait::Zero;
+                wait = PollWait::Zero;
             }
             Some(self.io.poll(wait))
         });

@@ -17,7 +17,7 @@ use std::task::Waker;
 
 use mio::{Interest, Token};
 
-use super::reactor::{Reactor, Wait, WAKER_TOKEN};
+use super::reactor::{PollWait, Reactor, WAKER_TOKEN};
 use super::slots::{Direction, SlotId};
 
 /// A loop's I/O: its poller and registrations.
@@ -143,7 +143,7 @@ impl IoDriver {
 
     /// Waits for readiness as `wait` allows and records it; returns the number of I/O events.
     /// The wakers it releases are woken by [`IoDriver::wake_ready`].
-    pub(crate) fn poll(&self, wait: Wait) -> usize {
+    pub(crate) fn poll(&self, wait: PollWait) -> usize {
         self.reactor.borrow_mut().poll(wait)
     }
 
