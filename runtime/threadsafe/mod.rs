@@ -9,7 +9,7 @@
 //! (the `Sender` of a `ConcurrentFuture`) resolves the future to [`ConcurrentError::LoopClosed`].
 
 mod concurrent_future;
-mod errors;
+mod error;
 #[cfg(all(test, loom))]
 mod loom_tests;
 pub(crate) mod outcome;
@@ -19,7 +19,7 @@ mod tests;
 mod to_thread;
 
 pub use concurrent_future::ConcurrentFuture;
-pub use errors::{ConcurrentError, LoopClosed};
+pub use error::{ConcurrentError, LoopClosed};
 pub(crate) use remote_task::RemoteTask;
 pub use to_thread::{run_in_executor, to_thread, ToThread};
 
