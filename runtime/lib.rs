@@ -37,6 +37,8 @@
 //! blocking if anything is ready) and fires due timers.
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
 mod callbacks;
@@ -83,39 +85,6 @@ pub use threadsafe::{
 pub use time::{
     call_at, call_later, interval, sleep, sleep_until, timeout_at, wait_for, TimeoutError, TimerHandle,
 };
-
-/// The crate's cross-thread internals, for the loom models in `tests/loom_remote.rs` only
-/// (built with `--cfg loom`; not part of the API).
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod __loom {
-    pub use crate::remote::{Remote, RemoteMsg};
-    pub use crate::sync_shim::ModelEventfd;
-    pub use crate::threadsafe::outcome::Sender;
-    pub use crate::threadsafe::RemoteTask;
-
-    use crate::{ConcurrentFuture, LoopHandle};
-    use std::sync::Arc;
-
-    /// A handle to a hand-built loop.
-    pub fn handle(remote: Arc<Remote>) -> LoopHandle {
-        LoopHandle::from_remote(remote)
-    }
-
-    /// `LoopHandle::submit`: a job that gets the sender of the returned future's cell.
-    pub fn submit<T: Send + 'static>(
-        handle: &LoopHandle,
-        job: impl FnOnce(Sender<T>) + Send + 'static,
-    ) -> ConcurrentFuture<T> {
-        handle.submit(job)
-    }
-
-    /// A `ConcurrentFuture` over a fresh cell, with its sender.
-    pub fn pair<T>(remote: Arc<Remote>) -> (Sender<T>, ConcurrentFuture<T>) {
-        let (sender, receiver) = crate::threadsafe::outcome::channel();
-        (sender, ConcurrentFuture::new(receiver, &remote))
-    }
-}
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
 ///

@@ -48,7 +48,7 @@ pub struct LoopBound<T: 'static> {
 // `into_inner` check the thread and panic elsewhere, and `Drop` off that thread does not drop
 // the value but sends it to the loop, whose remote queue runs or drops its messages only on
 // the loop's thread, which is `home` (the loop was running on `home` when the value was
-// wrapped, and loops never change threads), or else leaks it (see `remote.rs`, invariant 2).
+// wrapped, and loops never change threads), or else leaks it (see `remote.rs`, R2).
 unsafe impl<T: 'static> Send for LoopBound<T> {}
 
 /// Carries a value home inside a remote job.

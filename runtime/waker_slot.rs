@@ -3,7 +3,7 @@
 //! Every waiter in aioloop keeps its waker the same way: a new poll replaces the stored waker
 //! unless the stored one already wakes the same task (`Waker::will_wake`), and a replaced waker
 //! is dropped only after the caller's `RefCell` borrow or lock has ended, because dropping a
-//! foreign waker runs foreign code (architecture.md, T1). [`WakerSlot::register`] does the
+//! foreign waker runs foreign code (T1, in task/scheduler.rs). [`WakerSlot::register`] does the
 //! first half and hands the replaced waker back for the caller to drop after the borrow.
 
 use std::task::Waker;

@@ -1,7 +1,7 @@
 //! The loop's shared state ([`Core`]): the scheduler (task/scheduler.rs) and the drivers.
 //!
-//! Every `RefCell` here is borrowed only for short stretches that run no user code (task/
-//! scheduler.rs, S1).
+//! Every `RefCell` here is borrowed only for short stretches that run no user code (T1, in
+//! task/scheduler.rs).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -116,9 +116,9 @@ impl Core {
         self.sched.spawn(future, meta, name)
     }
 
-    /// The real time, in debug mode only (for task ages and slow-step timing).
+    /// The real time, in debug mode only (for slow-step timing and task ages); `None` otherwise.
     #[inline]
-    pub(crate) fn spawn_clock(&self) -> Option<Instant> {
+    pub(crate) fn debug_now(&self) -> Option<Instant> {
         self.debug.get().then(Instant::now)
     }
 

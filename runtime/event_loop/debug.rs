@@ -156,7 +156,7 @@ impl Core {
 
     /// Every live task (not yet freed), with its state.
     pub(crate) fn dump(&self) -> TaskDump {
-        let now = self.spawn_clock();
+        let now = self.debug_now();
         let mut tasks = Vec::new();
         self.sched().for_each_task(|task: &TaskView<'_>| {
             let trace = task.meta.and_then(|meta| meta.trace.as_ref());

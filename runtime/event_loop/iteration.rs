@@ -3,7 +3,7 @@
 //! 2. run what was ready when the iteration began; what becomes ready meanwhile waits for the
 //!    next iteration, so I/O and timers are never starved;
 //! 3. poll the reactor: timeout 0 if anything is ready (and then only every
-//!    `BUSY_POLL_INTERVAL` iterations, see runtime/reactor.rs), else until the earliest timer,
+//!    `BUSY_POLL_INTERVAL` iterations, see runtime/io/reactor.rs), else until the earliest timer,
 //!    else block;
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.
@@ -16,7 +16,7 @@ use super::debug::StatCells;
 use super::LoopWake;
 use std::pin::Pin;
 
-use crate::io::reactor::Wait;
+use crate::io::reactor::PollWait;
 use crate::remote::{RemoteMsg, SpawnCell};
 use crate::task::cell::RawTask;
 use crate::task::waker::waker_for;
@@ -31,7 +31,7 @@ impl StepHooks for Core {
     #[inline]
     fn step_begins(&self) -> Option<Instant> {
         StatCells::bump(&self.stats.polls, 1);
-        self.spawn_clock()
+        self.debug_now()
     }
 
     fn step_ended(&self, started: Instant, task: &dyn Fn() -> Option<TaskLabel>) {
@@ -96,7 +96,7 @@ impl Core {
     /// Runs a callback; a panic goes to the exception handler.
     fn run_callback(&self, callback: Box<dyn FnOnce()>) {
         StatCells::bump(&self.stats.callbacks, 1);
-        let started = self.spawn_clock();
+        let started = self.debug_now();
         self.sched()
             .reporter()
             .catch("Exception in callback", || None, callback);
@@ -114,42 +114,41 @@ impl Core {
         let paused = self.time.is_paused();
         let next = if busy { None } else { self.time.next_deadline() };
         let mut wait = match next {
-            _ if busy => Wait::Zero,
-            None => Wait::Forever,
+            _ if busy => PollWait::Zero,
+            None => PollWait::Forever,
             Some(deadline) => {
                 let now = self.time.now_tick();
                 if deadline <= now || paused {
-                    Wait::Zero
+                    PollWait::Zero
                 } else {
-                    Wait::Until {
+                    PollWait::Until {
                         deadline,
                         after: Duration::from_nanos(deadline - now),
                     }
                 }
             }
         };
-        let parked = wait != Wait::Zero && self.remote.park();
-        if !parked {
-            wait = Wait::Zero;
-        }
-        if wait == Wait::Zero {
-            // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any other
-            // zero-timeout poll only if it could report something (the remote queue and the
-            // wheel are checked without it). Virtual time still advances.
-            let poll = match busy {
-                true => self.io.busy_poll_due(),
-                false => self.io.has_io_sources(),
-            };
-            if !poll {
-                self.advance_paused_clock(paused && !busy, next);
-                return;
+        let polled = self.remote.poll_parked(wait != PollWait::Zero, |may_block| {
+            if !may_block {
+                // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any
+                // other zero-timeout poll only if it could report something (the remote queue
+                // and the wheel are checked without it).
+                let poll = match busy {
+                    true => self.io.busy_poll_due(),
+                    false => self.io.has_io_sources(),
+                };
+                if !poll {
+                    return None;
+                }
+                wait = PollWait::Zero;
             }
-        }
-        let io_events = self.io.poll(wait);
+            Some(self.io.poll(wait))
+        });
+        let Some(io_events) = polled else {
+            // Virtual time still advances.
+            return self.advance_paused_clock(paused && !busy, next);
+        };
         StatCells::bump(&self.stats.io_events, io_events as u64);
-        if parked {
-            self.remote.unpark();
-        }
         // Step 4: wake the tasks whose I/O became ready.
         self.io.wake_ready();
         self.advance_paused_clock(paused && !busy && io_events == 0, next);

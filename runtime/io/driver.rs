@@ -5,6 +5,10 @@
 //!
 //! The driver of the loop running on this thread is found with [`IoDriver::current`]: the
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
+//!
+//! - **I3.** A poll collects the wakers it releases; [`IoDriver::wake_ready`] wakes them after
+//!   the reactor's borrow ends (a foreign waker may run anything, even register a socket).
+//!   Wakers replaced or freed by a registration are likewise dropped outside the borrow (T1).
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -13,7 +17,7 @@ use std::task::Waker;
 
 use mio::{Interest, Token};
 
-use super::reactor::{Reactor, Wait, WAKER_TOKEN};
+use super::reactor::{PollWait, Reactor, WAKER_TOKEN};
 use super::slots::{Direction, SlotId};
 
 /// A loop's I/O: its poller and registrations.
@@ -139,7 +143,7 @@ impl IoDriver {
 
     /// Waits for readiness as `wait` allows and records it; returns the number of I/O events.
     /// The wakers it releases are woken by [`IoDriver::wake_ready`].
-    pub(crate) fn poll(&self, wait: Wait) -> usize {
+    pub(crate) fn poll(&self, wait: PollWait) -> usize {
         self.reactor.borrow_mut().poll(wait)
     }
 

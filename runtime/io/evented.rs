@@ -1,5 +1,11 @@
 //! [`PollEvented`]: a mio source that owns its registration; dropping it deregisters the
 //! source, then closes it.
+//!
+//! **I4.** A source is deregistered before it is closed, in `PollEvented::drop`; the io
+//! driver's count of sources follows registrations, so a loop without sockets skips
+//! `epoll_wait` in busy iterations. A registration holds its io driver alive: a socket that
+//! outlives its loop still deregisters from a valid poller, whose descriptor closes with the
+//! last of them.
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};

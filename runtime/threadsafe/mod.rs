@@ -9,7 +9,9 @@
 //! (the `Sender` of a `ConcurrentFuture`) resolves the future to [`ConcurrentError::LoopClosed`].
 
 mod concurrent_future;
-mod errors;
+mod error;
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub(crate) mod outcome;
 mod remote_task;
 #[cfg(test)]
@@ -17,8 +19,8 @@ mod tests;
 mod to_thread;
 
 pub use concurrent_future::ConcurrentFuture;
-pub use errors::{ConcurrentError, LoopClosed};
-pub use remote_task::RemoteTask;
+pub use error::{ConcurrentError, LoopClosed};
+pub(crate) use remote_task::RemoteTask;
 pub use to_thread::{run_in_executor, to_thread, ToThread};
 
 use std::fmt;
@@ -82,7 +84,7 @@ impl Loop {
 
 impl LoopHandle {
     /// A handle to the loop behind `remote` (the loom models build their loops by hand).
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     pub(crate) fn from_remote(remote: Arc<Remote>) -> Self {
         LoopHandle { remote }
     }

@@ -18,7 +18,7 @@ pin_project! {
     /// its panic, sends the outcome, and ends early (dropping the future) once the
     /// `ConcurrentFuture` was cancelled. Dropped unfinished (the loop closed), it drops its
     /// `Sender`, which resolves the `ConcurrentFuture` to `LoopClosed`.
-    pub struct RemoteTask<F: Future> {
+    pub(crate) struct RemoteTask<F: Future> {
         #[pin]
         future: F,
         sender: Option<Sender<F::Output>>,
@@ -30,7 +30,7 @@ pin_project! {
 
 impl<F: Future> RemoteTask<F> {
     /// A task body that runs `future` and sends its outcome through `sender`.
-    pub fn new(future: F, sender: Sender<F::Output>) -> Self {
+    pub(crate) fn new(future: F, sender: Sender<F::Output>) -> Self {
         RemoteTask {
             future,
             sender: Some(sender),

@@ -3,11 +3,16 @@
 //! resource handles ([`Sleep`](super::Sleep), [`TimerHandle`](super::TimerHandle)) hold the
 //! driver they use.
 //!
-//! Timers sit on a [`Wheel`] keyed by nanoseconds (ticks). Deadlines round up and "now" rounds
-//! down, so a timer never fires early. The loop's start is tick [`ORIGIN_TICK`], not 0, so that
-//! instants before the loop started (`call_at(now - 1 s)`) keep their order on the wheel: up to
-//! 146 years back are exact, older ones saturate at tick 0; 438 years ahead saturate at
-//! `u64::MAX`.
+//! Timers sit on a [`Wheel`] keyed by nanoseconds (ticks). The loop's start is tick
+//! [`ORIGIN_TICK`], not 0, so that instants before the loop started (`call_at(now - 1 s)`) keep
+//! their order on the wheel: up to 146 years back are exact, older ones saturate at tick 0; 438
+//! years ahead saturate at `u64::MAX`.
+//!
+//! - **M1.** Deadlines round up and "now" rounds down (both exact at nanosecond ticks): a timer
+//!   never fires early.
+//! - **M2.** Due timers fire in `(deadline, insertion)` order, also within one tick and for
+//!   deadlines already past (the wheel keeps that order, wheel.rs); a [`TimeDriver::reset`]
+//!   counts as a new insertion.
 //!
 //! The driver of the loop running on this thread is found with [`TimeDriver::current`]: the
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
