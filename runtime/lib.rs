@@ -41,12 +41,16 @@
 mod blocking;
 mod callbacks;
 mod combinators;
+#[cfg(feature = "tokio-compat")]
+pub mod compat;
 mod context;
 mod debug;
 mod error;
 mod event_loop;
 mod exception;
 mod future;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod io;
 mod loop_bound;
 pub mod net;

@@ -49,8 +49,8 @@ fn per_core_server_example() {
     run("per_core_server", &[], "400 connections");
 }
 
-#[cfg(feature = "tokio-io")]
+#[cfg(feature = "hyper")]
 #[test]
 fn http_hello_example() {
-    run("http_hello", &["tokio-io"], "1000 keep-alive requests answered");
+    run("http_hello", &["hyper"], "1000 keep-alive requests answered");
 }
