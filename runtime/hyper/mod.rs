@@ -20,7 +20,7 @@
 //! aioloop::run(async {
 //!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 //!     let addr = listener.local_addr().unwrap();
-//!     aioloop::spawn(async move {
+//!     let _server = aioloop::spawn(async move {
 //!         let (stream, _) = listener.accept().await.unwrap();
 //!         let service = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
 //!             let body = format!("hello {}", req.uri().path());
@@ -40,7 +40,7 @@
 //!     )
 //!     .await
 //!     .unwrap();
-//!     aioloop::spawn(conn);
+//!     let _conn = aioloop::spawn(conn);
 //!     let requests = (0..10).map(|i| {
 //!         let mut sender = sender.clone();
 //!         async move {
