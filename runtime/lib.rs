@@ -43,11 +43,15 @@
 mod blocking;
 mod callbacks;
 mod combinators;
+#[cfg(feature = "tokio-compat")]
+pub mod compat;
 mod context;
 mod error;
 mod event_loop;
 pub mod fs;
 mod future;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod io;
 mod loop_bound;
 pub mod net;

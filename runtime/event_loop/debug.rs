@@ -42,8 +42,9 @@ impl StatCells {
         cell.set(cell.get().wrapping_add(by));
     }
 
-    fn snapshot(&self) -> LoopStats {
+    fn snapshot(&self, pending_timers: u64) -> LoopStats {
         LoopStats {
+            pending_timers,
             iterations: self.iterations.get(),
             polls: self.polls.get(),
             callbacks: self.callbacks.get(),
@@ -73,6 +74,23 @@ pub struct LoopStats {
     pub io_events: u64,
     /// Timers that fired.
     pub timers_fired: u64,
+    /// Timers set and neither fired nor cancelled yet (sleeps, timeouts, `call_later`): a
+    /// figure of the moment, not a count since creation. A dropped sleep cancels its timer, so
+    /// this comes back to 0 when nothing waits on time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// aioloop::run(async {
+    ///     let lp = aioloop::get_running_loop();
+    ///     let sleeper = aioloop::spawn(aioloop::sleep(Duration::from_secs(60)));
+    ///     aioloop::yield_now().await; // the sleeper sets its timer
+    ///     assert_eq!(lp.stats().pending_timers, 1);
+    ///     sleeper.cancel(); // drops the sleep, which cancels its timer
+    ///     assert!(sleeper.await.is_err());
+    ///     assert_eq!(lp.stats().pending_timers, 0);
+    /// });
+    /// ```
+    pub pending_timers: u64,
 }
 
 /// What a task is doing, as [`dump_tasks`] reports it.
@@ -136,7 +154,7 @@ impl fmt::Display for TaskDump {
 impl Core {
     /// The loop's counters.
     pub(crate) fn stats(&self) -> LoopStats {
-        self.stats.snapshot()
+        self.stats.snapshot(self.timers.borrow().wheel.len() as u64)
     }
 
     /// What to record about a task spawned now at `location`: its name, and in debug mode a

@@ -134,7 +134,7 @@ where
 impl<E: mio::event::Source> PollEvented<E> {
     /// [`PollEvented::poll_io`] for an operation that moves up to `len` bytes, clearing `dir`'s
     /// readiness after a short transfer (see [`PollEvented::clear_if_short`]).
-    fn poll_transfer(
+    pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,

@@ -56,6 +56,8 @@ macro_rules! impl_readiness {
 
 mod addr;
 mod datagram;
+#[cfg(feature = "hyper")]
+mod hyper_io;
 mod incoming;
 mod per_core;
 pub(crate) mod split;
