@@ -116,7 +116,7 @@ impl<T: 'static> LoopBound<T> {
         LoopBound {
             value: Some(Box::new(value)),
             home: thread::current(),
-            loop_id: core.id,
+            loop_id: core.sched().id(),
             handle: crate::Loop::from_core(core).handle(),
             _pin: PhantomData,
         }

@@ -154,7 +154,7 @@ impl fmt::Display for TaskDump {
 impl Core {
     /// The loop's counters.
     pub(crate) fn stats(&self) -> LoopStats {
-        self.stats.snapshot(self.timers.borrow().wheel.len() as u64)
+        self.stats.snapshot(self.time().pending() as u64)
     }
 
     /// What to record about a task spawned now at `location`: its name, and in debug mode a

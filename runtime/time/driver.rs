@@ -203,6 +203,11 @@ impl TimeDriver {
         Poll::Pending
     }
 
+    /// How many timers are set (pending, not yet fired or removed).
+    pub(crate) fn pending(&self) -> usize {
+        self.wheel.borrow().len()
+    }
+
     /// True if no timer is set.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
