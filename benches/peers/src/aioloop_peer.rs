@@ -52,6 +52,27 @@ async fn round_trips(stream: TcpStream, rounds: usize) -> TcpStream {
 
 impl Peer for Aioloop {
     fn run(&mut self, shape: Shape) -> Duration {
+        let before = self.lp.stats();
+        let d = self.run_shape(shape);
+        if std::env::var_os("PEERS_STATS").is_some() {
+            let after = self.lp.stats();
+            let per = |a: u64, b: u64| (a - b) as f64 / shape.ops() as f64;
+            eprintln!(
+                "aioloop {}: per op: {:.3} iterations, {:.3} polls, {:.3} local wakes, {:.3} timers fired, {:.3} I/O events",
+                shape.name(),
+                per(after.iterations, before.iterations),
+                per(after.polls, before.polls),
+                per(after.local_wakes, before.local_wakes),
+                per(after.timers_fired, before.timers_fired),
+                per(after.io_events, before.io_events),
+            );
+        }
+        d
+    }
+}
+
+impl Aioloop {
+    fn run_shape(&mut self, shape: Shape) -> Duration {
         let lp = &self.lp;
         match shape {
             Shape::SpawnJoin => timed(|| {

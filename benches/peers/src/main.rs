@@ -58,11 +58,20 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
     let filter = std::env::var("PEERS_FILTER").unwrap_or_default();
+    // For profiling: only the runtimes whose name contains this (aioloop too only if it
+    // matches; ratios are then to the first one listed), and only the shapes whose name
+    // contains `PEERS_SHAPE`.
+    let only = std::env::var("PEERS_ONLY").ok();
+    let shape_filter = std::env::var("PEERS_SHAPE").unwrap_or_default();
     raise_limits();
 
     let mut peers: Vec<(&str, Box<dyn Peer>)> = Vec::new();
     for (name, make) in PEERS {
-        if !name.starts_with("aioloop") && !name.contains(filter.as_str()) {
+        let wanted = match &only {
+            Some(only) => name.contains(only.as_str()),
+            None => name.starts_with("aioloop") || name.contains(filter.as_str()),
+        };
+        if !wanted {
             continue;
         }
         match catch_unwind(make) {
@@ -73,7 +82,10 @@ fn main() {
     }
 
     let mut table: Vec<(Shape, Vec<Option<Duration>>)> = Vec::new();
-    for shape in Shape::ALL {
+    for shape in Shape::ALL
+        .into_iter()
+        .filter(|s| s.name().contains(shape_filter.as_str()))
+    {
         let mut times: Vec<Vec<Duration>> = vec![Vec::new(); peers.len()];
         let mut failed = vec![false; peers.len()];
         for round in 0..=rounds {
@@ -102,7 +114,7 @@ fn main() {
     }
 
     println!();
-    println!("{rounds} rounds, median ns/op (ratio peer / aioloop: above 1, aioloop is faster)");
+    println!("{rounds} rounds, median ns/op (ratio peer / first column: above 1, the first is faster)");
     println!();
     let names: Vec<&str> = peers.iter().map(|p| p.0).collect();
     println!("| workload | {} |", names.join(" | "));
