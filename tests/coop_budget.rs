@@ -65,38 +65,36 @@ async fn spin_on_ready_awaits(deadline: Instant) -> u64 {
     rounds
 }
 
-#[test]
-fn timeout_is_not_exhausted_by_future() {
+/// `wait_for(spin(deadline), 10 ms)` on the main future must time out, long before the
+/// spin gives up at its deadline.
+fn assert_wait_for_fires<F: std::future::Future<Output = u64>>(starver: &str, spin: fn(Instant) -> F) {
     aioloop::run(async {
         let started = Instant::now();
-        let out = aioloop::wait_for(spin_on_queue(started + GIVE_UP), Duration::from_millis(10)).await;
+        let out = aioloop::wait_for(spin(started + GIVE_UP), Duration::from_millis(10)).await;
         assert!(
             out.is_err(),
-            "wait_for only returned when its never-empty-queue loop gave up, after {:?}",
+            "the timeout was starved by {starver}: wait_for returned after {:?}",
             started.elapsed()
         );
     });
 }
 
 #[test]
+fn timeout_is_not_exhausted_by_future() {
+    assert_wait_for_fires("a never-empty queue", spin_on_queue);
+}
+
+#[test]
 fn timeout_is_not_exhausted_by_a_ready_socket() {
-    aioloop::run(async {
-        let started = Instant::now();
-        let out = aioloop::wait_for(spin_on_socket(started + GIVE_UP), Duration::from_millis(10)).await;
-        assert!(out.is_err(), "the timeout was starved by a ready socket");
-    });
+    assert_wait_for_fires("a ready socket", spin_on_socket);
 }
 
 #[test]
 fn timeout_is_not_exhausted_by_ready_sync_awaits() {
-    aioloop::run(async {
-        let started = Instant::now();
-        let out = aioloop::wait_for(spin_on_ready_awaits(started + GIVE_UP), Duration::from_millis(10)).await;
-        assert!(
-            out.is_err(),
-            "the timeout was starved by ready locks, events, semaphores and futures"
-        );
-    });
+    assert_wait_for_fires(
+        "ready locks, events, semaphores, futures and sleeps",
+        spin_on_ready_awaits,
+    );
 }
 
 /// A task looping over a ready socket and a non-empty queue lets another task and a timer run
