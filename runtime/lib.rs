@@ -81,7 +81,9 @@ pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use future::Future;
 pub use loop_bound::LoopBound;
-pub use task::{yield_now, ExceptionContext, Task, TaskError, TaskId, TaskRef, YieldNow};
+pub use task::{
+    unconstrained, yield_now, ExceptionContext, Task, TaskError, TaskId, TaskRef, Unconstrained, YieldNow,
+};
 pub use threadsafe::{
     run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
     LoopHandle, ToThread,

@@ -177,7 +177,7 @@ pub(crate) fn poll_turn(
     cx: &mut Context<'_>,
     take_now: impl FnOnce() -> bool,
 ) -> Poll<()> {
-    match *key {
+    crate::task::coop::poll_coop(cx, |cx| match *key {
         None if take_now() => Poll::Ready(()),
         None => {
             *key = Some(list.borrow_mut().push(cx.waker()));
@@ -196,7 +196,7 @@ pub(crate) fn poll_turn(
                 }
             }
         }
-    }
+    })
 }
 
 /// The drop of a [`poll_turn`] future: leaves `list`; true if it had been notified, in which

@@ -157,7 +157,11 @@ impl<T: 'static> TaskSet<T> {
     /// });
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, TaskError>> {
-        match self.next_finished(&mut Context::from_waker(Waker::noop()), false) {
+        // Not async, so it cannot yield: no budget (task/coop.rs), as tokio's `try_join_next`.
+        let polled = crate::task::coop::with_unconstrained(|| {
+            self.next_finished(&mut Context::from_waker(Waker::noop()), false)
+        });
+        match polled {
             Poll::Ready(outcome) => outcome,
             Poll::Pending => None,
         }

@@ -19,6 +19,7 @@ use std::pin::Pin;
 use crate::io::reactor::PollWait;
 use crate::remote::{RemoteMsg, SpawnCell};
 use crate::task::cell::RawTask;
+use crate::task::coop;
 use crate::task::waker::waker_for;
 use crate::task::{Runnable, StepHooks, TaskLabel};
 use crate::time::driver::TimerEntry;
@@ -58,7 +59,7 @@ impl Core {
                 Runnable::Task { key, gen } => sched.run_task(self, key, gen),
                 Runnable::Main => {
                     let waker = waker_for::<LoopWake>(sched.main_target());
-                    if main(&mut Context::from_waker(&waker)) {
+                    if coop::budget(|| main(&mut Context::from_waker(&waker))) {
                         return true;
                     }
                 }

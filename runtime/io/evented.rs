@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 
 use super::registration::Registration;
 use super::slots::Direction;
+use crate::task::coop;
 
 /// A registered mio source.
 pub(crate) struct PollEvented<E: mio::event::Source> {
@@ -59,7 +60,7 @@ impl<E: mio::event::Source> PollEvented<E> {
         mut op: impl FnMut(&E) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let io = self.get_ref();
-        self.registration.poll_io(cx, dir, || op(io))
+        coop::poll_coop(cx, |cx| self.registration.poll_io(cx, dir, || op(io)))
     }
 
     /// The future form of [`PollEvented::poll_io`].
@@ -79,7 +80,7 @@ impl<E: mio::event::Source> PollEvented<E> {
 
     /// Waits until `dir` is ready.
     pub(crate) async fn ready(&self, dir: Direction) {
-        poll_fn(|cx| self.registration.poll_ready(cx, dir)).await
+        poll_fn(|cx| coop::poll_coop(cx, |cx| self.registration.poll_ready(cx, dir))).await
     }
 }
 

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use super::error::{IncompleteReadError, LimitOverrunError, StreamError};
 use super::DEFAULT_LIMIT;
+use crate::task::coop;
 
 /// The smallest free space a read into the buffer gets.
 const MIN_READ: usize = 16 * 1024;
@@ -85,9 +86,9 @@ impl StreamReader {
 
     /// Reads from the source into the buffer only if it has something (data, EOF or an error)
     /// at once; returns the number of new bytes (0 at EOF or when nothing was waiting). Never
-    /// waits, so it adds no suspension point.
+    /// waits, so it adds no suspension point (nor a yield for the budget, task/coop.rs).
     async fn take_in_ready(&mut self) -> io::Result<usize> {
-        poll_fn(|cx| match self.poll_fill(cx) {
+        poll_fn(|cx| match coop::with_unconstrained(|| self.poll_fill(cx)) {
             Poll::Pending => Poll::Ready(Ok(0)),
             ready => ready,
         })
@@ -151,6 +152,7 @@ impl StreamReader {
     /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
     /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        coop::proceed().await;
         if n == 0 {
             return Ok(Vec::new());
         }
@@ -182,6 +184,7 @@ impl StreamReader {
     /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
     /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn readexactly(&mut self, n: usize) -> Result<Vec<u8>, StreamError> {
+        coop::proceed().await;
         while self.end - self.start < n {
             if self.eof {
                 let partial = self.take(self.end - self.start);
@@ -218,6 +221,7 @@ impl StreamReader {
             !separator.is_empty(),
             "aioloop: readuntil needs a non-empty separator"
         );
+        coop::proceed().await;
         let mut offset = 0;
         let mut took_in = false;
         loop {

@@ -234,6 +234,8 @@ impl Inner {
             return Err(io::ErrorKind::BrokenPipe.into());
         };
         let mut cx = Context::from_waker(Waker::noop());
+        // Not async, so it cannot yield: no budget (task/coop.rs).
+        let _unconstrained = crate::task::coop::enter_unconstrained();
         while !data.is_empty() {
             match sink.as_mut().poll_write(&mut cx, data) {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),

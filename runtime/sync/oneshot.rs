@@ -118,18 +118,20 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let shared = &*self.shared;
-        if let Some(value) = shared.value.take() {
-            return Poll::Ready(Ok(value));
-        }
-        if shared.sender_gone.get() {
-            return Poll::Ready(Err(RecvError));
-        }
-        let mut slot = shared.waker.take();
-        let replaced = slot.register(cx.waker());
-        shared.waker.set(slot);
-        drop(replaced);
-        Poll::Pending
+        crate::task::coop::poll_coop(cx, |cx| {
+            let shared = &*self.shared;
+            if let Some(value) = shared.value.take() {
+                return Poll::Ready(Ok(value));
+            }
+            if shared.sender_gone.get() {
+                return Poll::Ready(Err(RecvError));
+            }
+            let mut slot = shared.waker.take();
+            let replaced = slot.register(cx.waker());
+            shared.waker.set(slot);
+            drop(replaced);
+            Poll::Pending
+        })
     }
 }
 

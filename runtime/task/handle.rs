@@ -110,7 +110,7 @@ impl<T: 'static> Future for Task<T> {
             !self.finished,
             "aioloop: a Task was polled after it returned its outcome"
         );
-        match self.sched.poll_join(self.key, self.gen, cx) {
+        super::coop::poll_coop(cx, |cx| match self.sched.poll_join(self.key, self.gen, cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(cell) => {
                 self.finished = true;
@@ -120,7 +120,7 @@ impl<T: 'static> Future for Task<T> {
                     None => Err(TaskError::Cancelled),
                 })
             }
-        }
+        })
     }
 }
 

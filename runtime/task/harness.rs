@@ -84,7 +84,7 @@ impl Scheduler {
             .get(key, gen)
             .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            cell.as_mut().poll_task(&mut Context::from_waker(&waker))
+            super::coop::budget(|| cell.as_mut().poll_task(&mut Context::from_waker(&waker)))
         }));
         self.current.set(None);
         if let Some(started) = started {

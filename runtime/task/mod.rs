@@ -2,6 +2,7 @@
 
 mod callback;
 pub(crate) mod cell;
+pub(crate) mod coop;
 mod error;
 mod handle;
 mod harness;
@@ -18,6 +19,7 @@ use std::fmt;
 
 pub(crate) use callback::CallbackCell;
 pub use callback::Handle;
+pub use coop::{unconstrained, Unconstrained};
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;

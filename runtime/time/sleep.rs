@@ -106,6 +106,11 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
+        // The budget (task/coop.rs): a set or elapsed sleep spends a unit per poll; a first poll
+        // only sets the timer.
+        if this.timer.is_some() || this.elapsed {
+            std::task::ready!(crate::task::coop::poll_proceed(cx)).made_progress();
+        }
         if this.elapsed {
             return Poll::Ready(());
         }

@@ -247,7 +247,13 @@ pub(crate) struct Get<'a, S: Store> {
 impl<S: Store> Future for Get<'_, S> {
     type Output = Result<S::Item, QueueShutDown>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        crate::task::coop::poll_coop(cx, |cx| self.poll_get(cx))
+    }
+}
+
+impl<S: Store> Get<'_, S> {
+    fn poll_get(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<S::Item, QueueShutDown>> {
         let queue = self.queue;
         let mut state = queue.state.borrow_mut();
         if let Some(key) = self.key {
@@ -303,7 +309,13 @@ impl<S: Store> Unpin for Put<'_, S> {}
 impl<S: Store> Future for Put<'_, S> {
     type Output = Result<(), QueueShutDown<S::Item>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        crate::task::coop::poll_coop(cx, |cx| self.poll_put(cx))
+    }
+}
+
+impl<S: Store> Put<'_, S> {
+    fn poll_put(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), QueueShutDown<S::Item>>> {
         let this = &mut *self;
         let mut state = this.queue.state.borrow_mut();
         if let Some(key) = this.key {
@@ -359,7 +371,13 @@ pub(crate) struct Join<'a, S: Store> {
 impl<S: Store> Future for Join<'_, S> {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        crate::task::coop::poll_coop(cx, |cx| self.poll_join(cx))
+    }
+}
+
+impl<S: Store> Join<'_, S> {
+    fn poll_join(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let queue = self.queue;
         let mut state = queue.state.borrow_mut();
         match self.key {

@@ -1,0 +1,226 @@
+//! Fairness through the cooperative budget (issue 19, item 5): a task whose futures are always
+//! ready still yields to the loop, so timers, I/O and other tasks run; `unconstrained` opts out.
+//! Ports tokio's tests/time_timeout.rs `timeout_is_not_exhausted_by_future`.
+//!
+//! Every busy loop here is bounded by the wall clock, so that without a budget a test fails
+//! after a few seconds instead of hanging.
+
+use std::cell::Cell;
+use std::future::Future as _;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use aioloop::net::UnixStream;
+use aioloop::sync::{Event, Lock, Queue, Semaphore};
+
+/// How long a busy loop may run before it gives up: reaching it means the loop was starved.
+const GIVE_UP: Duration = Duration::from_secs(3);
+
+/// Loops over a queue that is never empty until the deadline; returns the gets done.
+async fn spin_on_queue(deadline: Instant) -> u64 {
+    let queue = Queue::new(0);
+    queue.put_nowait(0u64).unwrap();
+    let mut gets = 0;
+    while Instant::now() < deadline {
+        let item = queue.get().await.unwrap();
+        queue.put_nowait(item + 1).unwrap();
+        gets += 1;
+    }
+    gets
+}
+
+/// Writes one byte and reads it back over a socket pair until the deadline: both sockets are
+/// always ready.
+async fn spin_on_socket(deadline: Instant) -> u64 {
+    let (a, b) = UnixStream::pair().unwrap();
+    let mut byte = [0u8; 1];
+    let mut rounds = 0;
+    while Instant::now() < deadline {
+        b.write_all(b"x").await.unwrap();
+        a.read_exact(&mut byte).await.unwrap();
+        rounds += 1;
+    }
+    rounds
+}
+
+/// Awaits sync primitives and futures that are all ready, until the deadline.
+async fn spin_on_ready_awaits(deadline: Instant) -> u64 {
+    let lock = Lock::new();
+    let event = Event::new();
+    event.set();
+    let semaphore = Semaphore::new(1);
+    let done = aioloop::Future::new();
+    done.set_result(7).unwrap();
+    let mut slept = aioloop::sleep(Duration::ZERO);
+    (&mut slept).await;
+    let mut rounds = 0;
+    while Instant::now() < deadline {
+        drop(lock.lock().await);
+        event.wait().await;
+        drop(semaphore.acquire().await);
+        assert_eq!(done.clone().await, Ok(7));
+        (&mut slept).await;
+        rounds += 1;
+    }
+    rounds
+}
+
+/// `wait_for(spin(deadline), 10 ms)` on the main future must time out, long before the
+/// spin gives up at its deadline.
+fn assert_wait_for_fires<F: std::future::Future<Output = u64>>(starver: &str, spin: fn(Instant) -> F) {
+    aioloop::run(async {
+        let started = Instant::now();
+        let out = aioloop::wait_for(spin(started + GIVE_UP), Duration::from_millis(10)).await;
+        assert!(
+            out.is_err(),
+            "the timeout was starved by {starver}: wait_for returned after {:?}",
+            started.elapsed()
+        );
+    });
+}
+
+#[test]
+fn timeout_is_not_exhausted_by_future() {
+    assert_wait_for_fires("a never-empty queue", spin_on_queue);
+}
+
+#[test]
+fn timeout_is_not_exhausted_by_a_ready_socket() {
+    assert_wait_for_fires("a ready socket", spin_on_socket);
+}
+
+#[test]
+fn timeout_is_not_exhausted_by_ready_sync_awaits() {
+    assert_wait_for_fires(
+        "ready locks, events, semaphores, futures and sleeps",
+        spin_on_ready_awaits,
+    );
+}
+
+/// A task looping over a ready socket and a non-empty queue lets another task and a timer run
+/// while it loops (it stops once both have run, or gives up).
+#[test]
+fn other_tasks_and_timers_are_not_starved_by_a_busy_task() {
+    aioloop::run(async {
+        let ticks = Rc::new(Cell::new(0u32));
+        let fired = Rc::new(Cell::new(false));
+        let deadline = Instant::now() + GIVE_UP;
+        let ticker = aioloop::spawn({
+            let ticks = ticks.clone();
+            async move {
+                while Instant::now() < deadline {
+                    ticks.set(ticks.get() + 1);
+                    aioloop::yield_now().await;
+                }
+            }
+        });
+        let timer = aioloop::call_later(Duration::from_millis(1), {
+            let fired = fired.clone();
+            move || fired.set(true)
+        });
+        let busy = aioloop::spawn({
+            let (ticks, fired) = (ticks.clone(), fired.clone());
+            async move {
+                let (a, b) = UnixStream::pair().unwrap();
+                let queue = Queue::new(0);
+                queue.put_nowait(()).unwrap();
+                let mut byte = [0u8; 1];
+                let before = ticks.get();
+                while Instant::now() < deadline && !(fired.get() && ticks.get() > before + 1) {
+                    b.write_all(b"x").await.unwrap();
+                    a.read_exact(&mut byte).await.unwrap();
+                    queue.get().await.unwrap();
+                    queue.put_nowait(()).unwrap();
+                }
+                ticks.get() - before
+            }
+        });
+        let ticks_seen = busy.await.unwrap();
+        ticker.cancel();
+        drop(timer);
+        assert!(
+            ticks_seen > 1,
+            "the other task ran {ticks_seen} times while the busy task looped"
+        );
+        assert!(fired.get(), "the timer did not fire while the busy task looped");
+    });
+}
+
+/// Runs `gets` ready queue gets in a task, with another task counting its steps; returns how
+/// many steps the other task made meanwhile.
+fn ticks_during_ready_gets(unconstrained: bool, gets: u32) -> u32 {
+    aioloop::run(async move {
+        let ticks = Rc::new(Cell::new(0u32));
+        let stop = Rc::new(Cell::new(false));
+        let ticker = aioloop::spawn({
+            let (ticks, stop) = (ticks.clone(), stop.clone());
+            async move {
+                while !stop.get() {
+                    ticks.set(ticks.get() + 1);
+                    aioloop::yield_now().await;
+                }
+            }
+        });
+        aioloop::yield_now().await;
+        let queue = Queue::new(0);
+        queue.put_nowait(()).unwrap();
+        let spin = {
+            let ticks = ticks.clone();
+            async move {
+                let before = ticks.get();
+                for _ in 0..gets {
+                    queue.get().await.unwrap();
+                    queue.put_nowait(()).unwrap();
+                }
+                ticks.get() - before
+            }
+        };
+        let during = if unconstrained {
+            aioloop::spawn(aioloop::unconstrained(spin)).await.unwrap()
+        } else {
+            aioloop::spawn(spin).await.unwrap()
+        };
+        stop.set(true);
+        ticker.await.unwrap();
+        during
+    })
+}
+
+#[test]
+fn unconstrained_opts_out_of_the_budget() {
+    let gets = 10_000;
+    assert!(
+        ticks_during_ready_gets(false, gets) >= gets / 128 - 1,
+        "with the budget, the busy task yields about every 128 ready gets"
+    );
+    assert_eq!(
+        ticks_during_ready_gets(true, gets),
+        0,
+        "unconstrained: the busy task runs its ready gets in one step"
+    );
+}
+
+/// The budget is per step: a task that does fewer ready awaits than the budget per step is
+/// never made to yield, and polls outside a task (here a callback) are unconstrained.
+#[test]
+fn a_short_burst_is_not_interrupted_and_callbacks_are_unconstrained() {
+    assert_eq!(ticks_during_ready_gets(false, 100), 0);
+    aioloop::run(async {
+        let done = Rc::new(Cell::new(false));
+        aioloop::call_soon({
+            let done = done.clone();
+            move || {
+                let queue = Queue::new(0);
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                for i in 0..1_000 {
+                    queue.put_nowait(i).unwrap();
+                    let mut get = std::pin::pin!(queue.get());
+                    assert_eq!(get.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(i)));
+                }
+                done.set(true);
+            }
+        });
+        aioloop::yield_now().await;
+        assert!(done.get());
+    });
+}
