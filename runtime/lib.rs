@@ -68,7 +68,7 @@ mod waiters;
 mod waker_slot;
 
 pub use aioloop_macros::{main, test};
-pub use callbacks::{call_soon, Handle};
+pub use callbacks::{call_soon, CallbackHandle};
 #[doc(hidden)]
 pub use combinators::__macro_support as __combinators;
 pub use combinators::{

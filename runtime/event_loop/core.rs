@@ -13,7 +13,7 @@ use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
 use crate::blocking::Pool;
 use crate::io::driver::IoDriver;
 use crate::remote::{self, Remote, RemoteDriver};
-use crate::task::{CallbackCell, ExceptionHandler, Handle, Runnable, Scheduler, Task, TaskLabel};
+use crate::task::{CallbackCell, CallbackHandle, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel};
 use crate::time::driver::TimeDriver;
 
 /// One loop's state, shared by the `EventLoop` and `Loop` handles: the scheduler, the three
@@ -124,11 +124,11 @@ impl Core {
 
     /// Queues a callback.
     #[track_caller]
-    pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> Handle {
+    pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> CallbackHandle {
         self.assert_open("call_soon");
         let cell = CallbackCell::new(callback);
         self.sched.push(Runnable::Callback(cell.clone()));
-        Handle::new(cell)
+        CallbackHandle::new(cell)
     }
 
     /// Hands an error to the exception handler.

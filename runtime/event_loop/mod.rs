@@ -21,7 +21,7 @@ pub(crate) use core::Core;
 use crate::context;
 use crate::remote;
 use crate::task::waker::{self, WakeHook, WakeTarget};
-use crate::task::Handle;
+use crate::task::CallbackHandle;
 use crate::task::{ExceptionContext, Task};
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 
@@ -226,7 +226,7 @@ impl Loop {
     /// # Panics
     /// If the loop is closed.
     #[track_caller]
-    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
         self.core.call_soon(Box::new(callback))
     }
 
