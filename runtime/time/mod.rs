@@ -20,6 +20,7 @@ mod slot_list;
 mod timeout;
 pub(crate) mod wheel;
 
+pub(crate) use call_later::call_at_on;
 pub use call_later::{call_at, call_later, TimerHandle};
 pub use control::{advance, pause, resume};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
