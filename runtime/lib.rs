@@ -86,8 +86,12 @@ pub use threadsafe::{
     run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
     LoopHandle, ToThread,
 };
+// Every item of `time` is also at the root, as asyncio keeps them at `asyncio.*`, except the
+// clock controls (`time::pause`, `time::resume`, `time::advance`), test tools that read best
+// qualified.
 pub use time::{
-    call_at, call_later, interval, sleep, sleep_until, timeout_at, wait_for, TimeoutError, TimerHandle,
+    call_at, call_later, interval, interval_at, sleep, sleep_until, timeout_at, wait_for, Interval,
+    MissedTickBehavior, Sleep, Timeout, TimeoutError, TimerHandle,
 };
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
