@@ -1,7 +1,7 @@
-//! `call_soon`: callbacks on the loop's ready queue, cancellable through a [`Handle`].
+//! `call_soon`: callbacks on the loop's ready queue, cancellable through a [`CallbackHandle`].
 
 use crate::context;
-pub use crate::task::Handle;
+pub use crate::task::CallbackHandle;
 
 /// Schedules `callback` to run on the running loop at its next iteration, after everything
 /// already scheduled (callbacks and task steps run in FIFO order). asyncio's `loop.call_soon`.
@@ -26,6 +26,6 @@ pub use crate::task::Handle;
 /// assert_eq!(*log.borrow(), [1]);
 /// ```
 #[track_caller]
-pub fn call_soon(callback: impl FnOnce() + 'static) -> Handle {
+pub fn call_soon(callback: impl FnOnce() + 'static) -> CallbackHandle {
     context::expect_current("call_soon").call_soon(Box::new(callback))
 }

@@ -68,7 +68,7 @@ mod waiters;
 mod waker_slot;
 
 pub use aioloop_macros::{main, test};
-pub use callbacks::{call_soon, Handle};
+pub use callbacks::{call_soon, CallbackHandle};
 #[doc(hidden)]
 pub use combinators::__macro_support as __combinators;
 pub use combinators::{
@@ -88,8 +88,12 @@ pub use threadsafe::{
     run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
     LoopHandle, ToThread,
 };
+// Every item of `time` is also at the root, as asyncio keeps them at `asyncio.*`, except the
+// clock controls (`time::pause`, `time::resume`, `time::advance`), test tools that read best
+// qualified.
 pub use time::{
-    call_at, call_later, interval, sleep, sleep_until, timeout_at, wait_for, TimeoutError, TimerHandle,
+    call_at, call_later, interval, interval_at, sleep, sleep_until, timeout_at, wait_for, Interval,
+    MissedTickBehavior, Sleep, Timeout, TimeoutError, TimerHandle,
 };
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.

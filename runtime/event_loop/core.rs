@@ -13,8 +13,9 @@ use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
 use crate::blocking::Pool;
 use crate::io::driver::IoDriver;
 use crate::remote::{self, Remote, RemoteDriver};
-use crate::task::{CallbackCell, ExceptionHandler, Handle, Runnable, Scheduler, Task, TaskLabel};
+use crate::task::{CallbackCell, CallbackHandle, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel};
 use crate::time::driver::TimeDriver;
+use crate::time::{self, TimerHandle};
 
 /// One loop's state, shared by the `EventLoop` and `Loop` handles: the scheduler, the three
 /// drivers, the blocking pool and the run flags. Only event_loop/ sees the fields; the rest
@@ -124,11 +125,18 @@ impl Core {
 
     /// Queues a callback.
     #[track_caller]
-    pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> Handle {
+    pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> CallbackHandle {
         self.assert_open("call_soon");
         let cell = CallbackCell::new(callback);
         self.sched.push(Runnable::Callback(cell.clone()));
-        Handle::new(cell)
+        CallbackHandle::new(cell)
+    }
+
+    /// Sets a timer that queues `callback` when the loop's clock reads `when`.
+    #[track_caller]
+    pub(crate) fn call_at(&self, when: Instant, callback: Box<dyn FnOnce()>, what: &str) -> TimerHandle {
+        self.assert_open(what);
+        time::call_at_on(self.time.clone(), when, callback)
     }
 
     /// Hands an error to the exception handler.

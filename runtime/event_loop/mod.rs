@@ -13,7 +13,7 @@ use std::ops::Deref;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Poll, RawWakerVTable};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use builder::Builder;
 pub(crate) use core::Core;
@@ -21,8 +21,10 @@ pub(crate) use core::Core;
 use crate::context;
 use crate::remote;
 use crate::task::waker::{self, WakeHook, WakeTarget};
-use crate::task::Handle;
+use crate::task::CallbackHandle;
 use crate::task::{ExceptionContext, Task};
+use crate::time::clock::add_saturating;
+use crate::time::TimerHandle;
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 
 /// The schedule hook of the loop's wakers (task/waker.rs): a wake goes to the scheduler's ready
@@ -226,8 +228,50 @@ impl Loop {
     /// # Panics
     /// If the loop is closed.
     #[track_caller]
-    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> CallbackHandle {
         self.core.call_soon(Box::new(callback))
+    }
+
+    /// Runs `callback` on this loop once `delay` has passed on its clock: asyncio's
+    /// `loop.call_later`. Callbacks due at the same instant run in the order they were
+    /// scheduled; [`TimerHandle::cancel`] cancels.
+    ///
+    /// # Panics
+    /// If the loop is closed.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc, time::Duration};
+    /// let event_loop = aioloop::EventLoop::new().unwrap();
+    /// let fired = Rc::new(Cell::new(false));
+    /// let flag = fired.clone();
+    /// event_loop.call_later(Duration::from_millis(2), move || flag.set(true));
+    /// event_loop.run_until_complete(async { aioloop::sleep(Duration::from_millis(5)).await });
+    /// assert!(fired.get());
+    /// ```
+    #[track_caller]
+    pub fn call_later(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
+        let when = add_saturating(self.time(), delay);
+        self.core.call_at(when, Box::new(callback), "call_later")
+    }
+
+    /// Runs `callback` on this loop when its clock reads `when`: asyncio's `loop.call_at`.
+    ///
+    /// # Panics
+    /// If the loop is closed.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc, time::Duration};
+    /// let event_loop = aioloop::EventLoop::new().unwrap();
+    /// let fired = Rc::new(Cell::new(false));
+    /// let flag = fired.clone();
+    /// let when = event_loop.time() + Duration::from_millis(2);
+    /// event_loop.call_at(when, move || flag.set(true));
+    /// event_loop.run_until_complete(async { aioloop::sleep_until(when + Duration::from_millis(1)).await });
+    /// assert!(fired.get());
+    /// ```
+    #[track_caller]
+    pub fn call_at(&self, when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
+        self.core.call_at(when, Box::new(callback), "call_at")
     }
 
     /// The loop's clock: asyncio's `loop.time()`, as an `Instant`. Under a paused clock this

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
-/// A scheduled callback, shared between the ready queue and its `Handle`.
+/// A scheduled callback, shared between the ready queue and its `CallbackHandle`.
 pub(crate) struct CallbackCell {
     callback: RefCell<Option<Box<dyn FnOnce()>>>,
 }
@@ -28,16 +28,19 @@ impl CallbackCell {
     }
 }
 
-/// A callback scheduled with [`call_soon`](crate::call_soon): asyncio's `Handle`.
+/// A callback scheduled with [`call_soon`](crate::call_soon): asyncio's `Handle` (named for
+/// what it handles, beside [`LoopHandle`](crate::LoopHandle) and
+/// [`TimerHandle`](crate::TimerHandle)).
 ///
 /// Dropping the handle does not cancel the callback.
-pub struct Handle {
+#[doc(alias = "Handle")]
+pub struct CallbackHandle {
     cell: Rc<CallbackCell>,
 }
 
-impl Handle {
+impl CallbackHandle {
     pub(crate) fn new(cell: Rc<CallbackCell>) -> Self {
-        Handle { cell }
+        CallbackHandle { cell }
     }
 
     /// Cancels the callback if it has not run yet; its closure is dropped now.
@@ -53,9 +56,9 @@ impl Handle {
     }
 }
 
-impl fmt::Debug for Handle {
+impl fmt::Debug for CallbackHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle")
+        f.debug_struct("CallbackHandle")
             .field("pending", &!self.is_cancelled())
             .finish()
     }

@@ -18,7 +18,7 @@ mod yield_now;
 use std::fmt;
 
 pub(crate) use callback::CallbackCell;
-pub use callback::Handle;
+pub use callback::CallbackHandle;
 pub use coop::{unconstrained, Unconstrained};
 pub(crate) use error::panic_message;
 pub use error::TaskError;

@@ -29,7 +29,7 @@ pub(crate) enum Runnable {
     Task { key: u32, gen: u16 },
     /// One poll of the future given to `run_until_complete`.
     Main,
-    /// A `call_soon` callback, cancellable through its `Handle`.
+    /// A `call_soon` callback, cancellable through its `CallbackHandle`.
     Callback(Rc<CallbackCell>),
     /// A callback nobody can cancel (sent from another thread).
     Call(Box<dyn FnOnce()>),

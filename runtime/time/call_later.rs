@@ -67,7 +67,7 @@ impl fmt::Debug for TimerHandle {
 pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
     let driver = TimeDriver::current("call_later");
     let when = add_saturating(driver.now(), delay);
-    schedule(driver, when, Box::new(callback))
+    call_at_on(driver, when, Box::new(callback))
 }
 
 /// Runs `callback` on the running loop when its clock reads `when`: asyncio's `loop.call_at`.
@@ -76,10 +76,11 @@ pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> TimerHa
 /// If no loop is running on this thread.
 #[track_caller]
 pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
-    schedule(TimeDriver::current("call_at"), when, Box::new(callback))
+    call_at_on(TimeDriver::current("call_at"), when, Box::new(callback))
 }
 
-fn schedule(driver: Rc<TimeDriver>, when: Instant, callback: Box<dyn FnOnce()>) -> TimerHandle {
+/// Sets a timer on `driver` that queues `callback` when its clock reads `when`.
+pub(crate) fn call_at_on(driver: Rc<TimeDriver>, when: Instant, callback: Box<dyn FnOnce()>) -> TimerHandle {
     let cell = CallbackCell::new(callback);
     let timer = driver.insert_call(when, cell.clone());
     TimerHandle {
