@@ -90,12 +90,12 @@ impl Harness {
         let d = match self.rng.below(100) {
             0 | 1 => u64::MAX,
             // Reuse a recent deadline so that equal deadlines meet at different levels.
-            10..=29 if !self.popular.is_empty() => {
+            10..=39 if !self.popular.is_empty() => {
                 self.popular[self.rng.below(self.popular.len() as u64) as usize]
             }
             2..=6 => now.saturating_sub(self.rng.below(100)),
             // Overdue by far more: past deadlines fire in deadline order too.
-            30..=32 => now.saturating_sub(self.rng.below(1 << 40)),
+            40..=42 => now.saturating_sub(self.rng.below(1 << 40)),
             7..=9 => self.rng.next() >> self.rng.below(64),
             r => {
                 let scale = [64, 4096, 1_000_000, 1_000_000_000][r as usize % 4];
@@ -253,7 +253,7 @@ impl Harness {
 #[test]
 fn differential_against_btreemap() {
     // Under Miri (interpreted, ~1000x slower) a smaller run still covers every operation kind.
-    const OPS: u64 = if cfg!(miri) { 3_000 } else { 1_000_000 };
+    const OPS: u64 = if cfg!(miri) { 1_000 } else { 1_000_000 };
     let start = std::time::Instant::now();
     let mut h = Harness {
         rng: Rng(0x9e37_79b9_7f4a_7c15),
