@@ -200,3 +200,38 @@ async fn differential_against_a_reference_model() {
         "the run exercised too few firings: {total_fired}"
     );
 }
+
+/// Polls a sleep once: whether it is ready.
+async fn polled_ready(s: &mut std::pin::Pin<Box<aioloop::time::Sleep>>) -> bool {
+    use std::future::Future;
+    std::future::poll_fn(|cx| std::task::Poll::Ready(s.as_mut().poll(cx).is_ready())).await
+}
+
+/// Issue 19 item 1: a sleep learns that it ended from how far the loop has drained its timers,
+/// not from the wheel's entry. A reset after the timer fired but before the sleep's next poll,
+/// and a reset while pending to after a tick the loop then drains, still sleep until the new
+/// deadline; a fired sleep dropped unpolled leaves nothing behind.
+#[aioloop::test(start_paused)]
+async fn sleeps_reset_after_firing_or_past_a_drained_tick_sleep_again() {
+    let t0 = aioloop::get_running_loop().time();
+    let mut fired = Box::pin(sleep(Duration::from_secs(1)));
+    let mut moved = Box::pin(sleep(Duration::from_secs(1)));
+    let mut unpolled = Box::pin(sleep(Duration::from_secs(1)));
+    assert!(!polled_ready(&mut fired).await);
+    assert!(!polled_ready(&mut moved).await);
+    assert!(!polled_ready(&mut unpolled).await);
+    moved.as_mut().reset(t0 + Duration::from_secs(5));
+    advance(Duration::from_secs(2)).await;
+    assert!(fired.is_elapsed() && unpolled.is_elapsed());
+    assert!(!moved.is_elapsed());
+    assert!(!polled_ready(&mut moved).await, "moved past the drained tick");
+    drop(unpolled);
+    fired.as_mut().reset(t0 + Duration::from_secs(4));
+    assert!(!fired.is_elapsed());
+    assert!(!polled_ready(&mut fired).await, "reset after firing sleeps again");
+    advance(Duration::from_secs(2)).await;
+    assert!(polled_ready(&mut fired).await);
+    assert!(!polled_ready(&mut moved).await);
+    advance(Duration::from_secs(1)).await;
+    assert!(polled_ready(&mut moved).await);
+}

@@ -23,7 +23,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::clock::{add_saturating, Clock};
-use super::wheel::{TimerKey, Wheel};
+use super::wheel::{FireMark, TimerKey, Wheel};
 use crate::task::CallbackCell;
 use crate::waker_slot::WakerSlot;
 
@@ -33,6 +33,13 @@ pub(crate) enum TimerEntry {
     Wake(WakerSlot),
     /// Queue a `call_later` callback.
     Call(Rc<CallbackCell>),
+}
+
+/// A sleep's timer: its key, and the mark that tells it has fired without reading its entry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WakeTimer {
+    key: TimerKey,
+    mark: FireMark,
 }
 
 /// The tick of the origin: 2^62 ns (146 years) of room for deadlines in the past.
@@ -156,27 +163,34 @@ impl TimeDriver {
     }
 
     /// Sets a timer that wakes `waker` at `deadline`.
-    pub(crate) fn insert_wake(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+    pub(crate) fn insert_wake(&self, deadline: Instant, waker: &Waker) -> WakeTimer {
         let mut slot = WakerSlot::new();
         drop(slot.register(waker)); // an empty slot: nothing is replaced
-        self.insert(deadline, TimerEntry::Wake(slot))
+        let tick = self.tick_of(deadline);
+        let mut wheel = self.wheel.borrow_mut();
+        let key = wheel.insert(tick, TimerEntry::Wake(slot));
+        WakeTimer {
+            key,
+            mark: wheel.mark(tick),
+        }
     }
 
     /// Sets a timer that queues `callback` at `deadline`.
     pub(crate) fn insert_call(&self, deadline: Instant, callback: Rc<CallbackCell>) -> TimerKey {
-        self.insert(deadline, TimerEntry::Call(callback))
+        let tick = self.tick_of(deadline);
+        self.wheel.borrow_mut().insert(tick, TimerEntry::Call(callback))
     }
 
-    fn insert(&self, deadline: Instant, entry: TimerEntry) -> TimerKey {
+    /// Moves a sleep's timer to `deadline` (it counts as newly set for the order of equal
+    /// deadlines). False if the timer already fired or was removed.
+    pub(crate) fn reset(&self, timer: &mut WakeTimer, deadline: Instant) -> bool {
         let tick = self.tick_of(deadline);
-        self.wheel.borrow_mut().insert(tick, entry)
-    }
-
-    /// Moves a timer to `deadline` (it counts as newly set for the order of equal deadlines).
-    /// False if the timer already fired or was removed.
-    pub(crate) fn reset(&self, key: TimerKey, deadline: Instant) -> bool {
-        let tick = self.tick_of(deadline);
-        self.wheel.borrow_mut().reset(key, tick)
+        let mut wheel = self.wheel.borrow_mut();
+        if !wheel.reset(timer.key, tick) {
+            return false;
+        }
+        timer.mark = wheel.mark(tick);
+        true
     }
 
     /// Removes a timer and hands back its entry (for the caller to drop after the borrow).
@@ -184,16 +198,31 @@ impl TimeDriver {
         self.wheel.borrow_mut().remove(key)
     }
 
-    /// True once the timer has fired (or was removed).
-    pub(crate) fn has_fired(&self, key: TimerKey) -> bool {
-        self.wheel.borrow().deadline(key).is_none()
+    /// Removes a sleep's timer unless it surely fired (then there is nothing to look up), and
+    /// hands back its entry.
+    pub(crate) fn remove_wake(&self, timer: WakeTimer) -> Option<TimerEntry> {
+        let mut wheel = self.wheel.borrow_mut();
+        if wheel.surely_fired(timer.mark) {
+            return None;
+        }
+        wheel.remove(timer.key)
+    }
+
+    /// True once the sleep's timer has fired (or was removed).
+    pub(crate) fn has_fired(&self, timer: WakeTimer) -> bool {
+        let wheel = self.wheel.borrow();
+        wheel.surely_fired(timer.mark) || wheel.deadline(timer.key).is_none()
     }
 
     /// A sleep's poll of its timer: `Ready` once it fired, else stores `waker` (unless the
-    /// stored one would wake the same task) and stays pending.
-    pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker) -> Poll<()> {
+    /// stored one would wake the same task) and stays pending. Once the loop has drained the
+    /// timers due at the deadline, this reads only the mark, not the wheel's entry.
+    pub(crate) fn poll_timer(&self, timer: WakeTimer, waker: &Waker) -> Poll<()> {
         let mut wheel = self.wheel.borrow_mut();
-        let old = match wheel.get_mut(key) {
+        if wheel.surely_fired(timer.mark) {
+            return Poll::Ready(());
+        }
+        let old = match wheel.get_mut(timer.key) {
             None => return Poll::Ready(()),
             Some(TimerEntry::Wake(slot)) => slot.register(waker),
             Some(TimerEntry::Call(_)) => unreachable!("a Sleep's timer holds a waker"),

@@ -8,8 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::add_saturating;
-use super::driver::TimeDriver;
-use super::wheel::TimerKey;
+use super::driver::{TimeDriver, WakeTimer};
 
 /// Waits until `duration` has passed on the loop's clock: asyncio's `await asyncio.sleep(d)`.
 ///
@@ -59,7 +58,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     driver: Rc<TimeDriver>,
     deadline: Instant,
-    timer: Option<TimerKey>,
+    timer: Option<WakeTimer>,
     elapsed: bool,
 }
 
@@ -80,7 +79,7 @@ impl Sleep {
 
     /// True once the timer has fired (the next poll returns `Ready`).
     pub fn is_elapsed(&self) -> bool {
-        self.elapsed || self.timer.is_some_and(|key| self.driver.has_fired(key))
+        self.elapsed || self.timer.is_some_and(|timer| self.driver.has_fired(timer))
     }
 
     /// Moves the deadline, keeping the timer registration (it counts as newly set for the order
@@ -88,8 +87,8 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         self.elapsed = false;
-        if let Some(key) = self.timer {
-            if !self.driver.reset(key, deadline) {
+        if let Some(timer) = &mut self.timer {
+            if !self.driver.reset(timer, deadline) {
                 self.timer = None;
             }
         }
@@ -119,7 +118,7 @@ impl Future for Sleep {
                 this.timer = Some(this.driver.insert_wake(this.deadline, cx.waker()));
                 Poll::Pending
             }
-            Some(key) => match this.driver.poll_timer(key, cx.waker()) {
+            Some(timer) => match this.driver.poll_timer(timer, cx.waker()) {
                 // Fired: the wheel no longer knows the key.
                 Poll::Ready(()) => {
                     this.timer = None;
@@ -134,8 +133,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.timer.take() {
-            let entry = self.driver.remove(key);
+        if let Some(timer) = self.timer.take() {
+            let entry = self.driver.remove_wake(timer);
             drop(entry);
         }
     }

@@ -24,6 +24,12 @@
 //! a jump of any size costs time proportional to the occupied slots crossed, not to the
 //! distance. When no further slot starts at or before the target, the clock is set to the target.
 //!
+//! A slot that also *ends* at or before the target is wholly due: its entries skip the lower
+//! levels and go to the ready list at once, sorted by `(deadline, position in the slot)`, and
+//! the clock is set to the slot's last tick. When the loop looks at the wheel late (100k timers
+//! due by the time it does), nearly every entry goes this way, read once instead of re-placed
+//! once per level; only the last, partly due slots cascade.
+//!
 //! # Ordering
 //! Entries fire in `(deadline, insertion sequence)` order; a `reset` counts as a fresh
 //! insertion. No sequence number is stored: order is kept by the lists themselves.
@@ -55,6 +61,10 @@
 //!    never matches a later entry that reuses its index.
 //!
 //! 6. An entry's `(list, pos)` names the one live item of its index in the lists.
+//! 7. `drained_through <= now`, and no entry with a deadline `<= drained_through` that was
+//!    inserted or reset while its deadline was after `now` is still in the wheel: when
+//!    `drained_through` was set, the ready list was empty, so every entry left was after it;
+//!    and `now` never moves back, so one set later is after it too ([`Wheel::surely_fired`]).
 //!
 //! Entries live in an [`EntryStore`]; each list is a [`SlotList`] of `u32` indices (see there why not a
 //! linked list), so insert, remove and reset are O(1). Per entry: the value, the deadline, the
@@ -84,6 +94,11 @@ pub(crate) struct TimerKey {
     /// The generation given at insertion, unique for the wheel's lifetime.
     gen: u64,
 }
+
+/// Lets [`Wheel::surely_fired`] tell that an entry has fired without reading the entry: taken
+/// with [`Wheel::mark`] right after the entry was inserted or reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FireMark(u64);
 
 /// One pending timer as stored in the store.
 struct Entry<T> {
@@ -126,6 +141,12 @@ pub(crate) struct Wheel<T> {
     ready_max: u64,
     /// Whether the ready list is sorted by deadline (invariant 3).
     ready_sorted: bool,
+    /// Scratch for [`Wheel::expire_slot`] (`(deadline, position in the slot, index)`), kept
+    /// for its allocation; empty between calls.
+    batch: Vec<(u64, u32, u32)>,
+    /// A tick by which every entry has fired (invariant 7): `now` when the last
+    /// [`Wheel::poll_expired`] found nothing more due.
+    drained_through: u64,
 }
 
 impl<T> Wheel<T> {
@@ -145,6 +166,8 @@ impl<T> Wheel<T> {
             min_cache: Cell::new(MinCache::Known(None)),
             ready_max: 0,
             ready_sorted: true,
+            batch: Vec::new(),
+            drained_through: 0,
         }
     }
 
@@ -220,6 +243,20 @@ impl<T> Wheel<T> {
         true
     }
 
+    /// The mark of an entry just inserted or reset with `deadline` (before the clock moves).
+    pub(crate) fn mark(&self, deadline: u64) -> FireMark {
+        FireMark(if deadline > self.now { deadline } else { u64::MAX })
+    }
+
+    /// True when the entry `mark` was taken for has certainly fired (or been removed, or
+    /// reset since, which takes a new mark): [`poll_expired`](Self::poll_expired) has
+    /// drained everything due at a tick at or after its deadline. False means "look it up":
+    /// an entry set when already due is never known fired this way. Reads no entry, so a
+    /// sleep learns it has ended without a cache miss on the store.
+    pub(crate) fn surely_fired(&self, mark: FireMark) -> bool {
+        mark.0 <= self.drained_through
+    }
+
     /// A tick at which the wheel next has work to do, without scanning any slot: the exact
     /// earliest deadline when it is known (due entries, a level-0 slot, the cached minimum),
     /// otherwise the start of the earliest occupied upper-level slot, where advancing cascades
@@ -276,7 +313,12 @@ impl<T> Wheel<T> {
         if !self.ready_sorted {
             self.sort_ready();
         }
-        let index = self.lists[usize::from(READY)].pop_front()?;
+        let Some(index) = self.lists[usize::from(READY)].pop_front() else {
+            // Nothing due is left (invariant 1: every other entry is after `now`). Below
+            // `u64::MAX`, which `mark` gives entries that were due when set.
+            self.drained_through = self.now.min(u64::MAX - 1);
+            return None;
+        };
         let entry = self.entries.remove(index as usize);
         Some((
             TimerKey {
@@ -300,27 +342,71 @@ impl<T> Wheel<T> {
     }
 
     /// Moves the clock forward to `target`, cascading every slot that starts at or before it.
+    /// A slot that also ends at or before `target` is wholly due: its entries go to the ready
+    /// list at once (see [`Wheel::expire_slot`]) instead of falling level by level.
     fn advance(&mut self, target: u64) {
         while let Some((level, slot, start)) = self.next_slot() {
             if start > target {
                 break;
             }
             debug_assert!(start > self.now, "an occupied slot lies in the past");
-            self.now = start;
+            // The slot's last tick (a level-10 slot ends at `u64::MAX`, no overflow).
+            let end = start | ((1 << (level as u32 * BITS)) - 1);
             let items = self.lists[level * SLOTS + slot].take();
             self.occupied[level] &= !(1 << slot);
-            let mut expired = false;
-            for &index in &items {
-                if index != super::slot_list::TOMB {
-                    expired |= self.place(index);
+            let expired = if end <= target {
+                self.now = end;
+                self.expire_slot(level, &items);
+                true
+            } else {
+                self.now = start;
+                let mut expired = false;
+                for &index in &items {
+                    if index != super::slot_list::TOMB {
+                        expired |= self.place(index);
+                    }
                 }
-            }
+                expired
+            };
             self.lists[level * SLOTS + slot].restore(items);
             if expired {
                 self.min_cache.set(MinCache::Unknown);
             }
         }
         self.now = target;
+    }
+
+    /// Appends the entries of a slot that is wholly due (`now` is its last tick) to the ready
+    /// list in `(deadline, insertion sequence)` order: every lower level is empty (that is
+    /// why the slot was chosen), every later slot starts after it, and the ready list holds
+    /// only deadlines before the slot's start, so the order of the ready list is kept. The
+    /// slot lists each deadline's entries in insertion order (invariant 3): sorting by
+    /// `(deadline, position in the slot)` gives the firing order. One read of each entry,
+    /// where cascading would re-place it once per level down to 0.
+    fn expire_slot(&mut self, level: usize, items: &[u32]) {
+        let live = items
+            .iter()
+            .copied()
+            .filter(|&index| index != super::slot_list::TOMB);
+        if level == 0 {
+            // One tick: a single deadline, already in insertion order.
+            for index in live {
+                self.push_ready(index);
+            }
+            return;
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.extend(
+            live.enumerate()
+                .map(|(seq, index)| (self.entries[index as usize].deadline, seq as u32, index)),
+        );
+        // Unstable is enough: `(deadline, seq)` keys are distinct.
+        batch.sort_unstable_by_key(|&(deadline, seq, _)| (deadline, seq));
+        for &(_, _, index) in &batch {
+            self.push_ready(index);
+        }
+        batch.clear();
+        self.batch = batch;
     }
 
     /// The first occupied slot of the lowest non-empty level as `(level, slot, start tick)`.
@@ -349,15 +435,7 @@ impl<T> Wheel<T> {
     fn place(&mut self, index: u32) -> bool {
         let deadline = self.entries[index as usize].deadline;
         if deadline <= self.now {
-            if self.lists[usize::from(READY)].is_empty() {
-                self.ready_max = deadline;
-                self.ready_sorted = true;
-            } else if deadline >= self.ready_max {
-                self.ready_max = deadline;
-            } else {
-                self.ready_sorted = false;
-            }
-            self.push_back(READY, index);
+            self.push_ready(index);
             return true;
         }
         let level = (u64::BITS - 1 - (deadline ^ self.now).leading_zeros()) / BITS;
@@ -369,6 +447,22 @@ impl<T> Wheel<T> {
             self.min_cache.set(MinCache::Known(Some(min)));
         }
         false
+    }
+
+    /// Appends a due entry (`deadline <= now`) to the ready list, noting whether the list
+    /// stays sorted (invariant 3).
+    fn push_ready(&mut self, index: u32) {
+        let deadline = self.entries[index as usize].deadline;
+        debug_assert!(deadline <= self.now, "a ready entry must be due");
+        if self.lists[usize::from(READY)].is_empty() {
+            self.ready_max = deadline;
+            self.ready_sorted = true;
+        } else if deadline >= self.ready_max {
+            self.ready_max = deadline;
+        } else {
+            self.ready_sorted = false;
+        }
+        self.push_back(READY, index);
     }
 
     /// Appends an entry to list `list`.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::super::{TimerKey, Wheel};
+use super::super::{FireMark, TimerKey, Wheel};
 use super::check;
 
 /// xorshift64* with a fixed seed: deterministic and dependency-free.
@@ -62,6 +62,8 @@ struct Violations {
     duplicated: u64,
     out_of_order: u64,
     next_deadline: u64,
+    /// `surely_fired` said so of an entry still pending.
+    marked_fired_early: u64,
     other: u64,
 }
 
@@ -70,8 +72,8 @@ struct Harness {
     rng: Rng,
     wheel: Wheel<u64>,
     model: Model,
-    /// Recently issued keys, live or stale.
-    keys: Vec<(TimerKey, u64)>,
+    /// Recently issued keys, live or stale, with their latest fire marks.
+    keys: Vec<(TimerKey, u64, FireMark)>,
     /// Recently used deadlines.
     popular: Vec<u64>,
     next_id: u64,
@@ -80,6 +82,8 @@ struct Harness {
     /// Firings whose deadline equals the previous firing's: ties that ordering must break.
     ties: u64,
     last_fired: Option<u64>,
+    /// Inspections that `surely_fired` answered without the entry.
+    marked_fired: u64,
     /// Advance only by small steps, so that the population grows.
     gentle: bool,
 }
@@ -116,24 +120,30 @@ impl Harness {
         let id = self.next_id;
         self.next_id += 1;
         let key = self.wheel.insert(deadline, id);
+        let mark = self.wheel.mark(deadline);
         self.model.insert(id, deadline);
         if self.keys.len() < 4096 {
-            self.keys.push((key, id));
+            self.keys.push((key, id, mark));
         } else {
             let i = self.rng.below(4096) as usize;
-            self.keys[i] = (key, id);
+            self.keys[i] = (key, id, mark);
         }
     }
 
-    fn pick(&mut self) -> Option<(TimerKey, u64)> {
+    /// A recent key: its place in `keys`, the key, its id and its mark.
+    fn pick(&mut self) -> Option<(usize, TimerKey, u64, FireMark)> {
         if self.keys.is_empty() {
             return None;
         }
-        Some(self.keys[self.rng.below(self.keys.len() as u64) as usize])
+        let i = self.rng.below(self.keys.len() as u64) as usize;
+        let (key, id, mark) = self.keys[i];
+        Some((i, key, id, mark))
     }
 
     fn remove(&mut self) {
-        let Some((key, id)) = self.pick() else { return };
+        let Some((_, key, id, _)) = self.pick() else {
+            return;
+        };
         let got = self.wheel.remove(key);
         let live = self.model.remove(id);
         if got != live.then_some(id) {
@@ -142,7 +152,9 @@ impl Harness {
     }
 
     fn reset(&mut self) {
-        let Some((key, id)) = self.pick() else { return };
+        let Some((i, key, id, _)) = self.pick() else {
+            return;
+        };
         let deadline = self.deadline();
         let live = self.model.remove(id);
         if live {
@@ -151,11 +163,22 @@ impl Harness {
         if self.wheel.reset(key, deadline) != live {
             self.bad.other += 1;
         }
+        if live {
+            self.keys[i].2 = self.wheel.mark(deadline);
+        }
     }
 
     fn inspect(&mut self) {
-        let Some((key, id)) = self.pick() else { return };
+        let Some((_, key, id, mark)) = self.pick() else {
+            return;
+        };
         let expect = self.model.by_id.get(&id).map(|&(d, _)| d);
+        if self.wheel.surely_fired(mark) {
+            self.marked_fired += 1;
+            if expect.is_some() {
+                self.bad.marked_fired_early += 1;
+            }
+        }
         if self.wheel.deadline(key) != expect || self.wheel.get_mut(key).copied() != expect.map(|_| id) {
             self.bad.other += 1;
         }
@@ -202,6 +225,7 @@ impl Harness {
                         0 => self.insert(),
                         1 => self.remove(),
                         2 => self.reset(),
+                        3 => self.inspect(),
                         _ => {}
                     }
                     if self.wheel.next_deadline() != self.model.next_deadline() {
@@ -266,6 +290,7 @@ fn differential_against_btreemap() {
         fired: 0,
         ties: 0,
         last_fired: None,
+        marked_fired: 0,
         gentle: false,
     };
     let mut ops = 0;
@@ -318,10 +343,16 @@ fn differential_against_btreemap() {
         "too few equal deadlines to mean much: {}",
         h.ties
     );
+    assert!(
+        h.marked_fired > OPS / 1000,
+        "too few fire marks seen fired to mean much: {}",
+        h.marked_fired
+    );
     eprintln!(
-        "differential: {OPS} ops, {rounds} rounds, {} fired ({} ties), max {max_len} pending, {:?}",
+        "differential: {OPS} ops, {rounds} rounds, {} fired ({} ties), {} marks seen fired, max {max_len} pending, {:?}",
         h.fired,
         h.ties,
+        h.marked_fired,
         start.elapsed()
     );
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::{TimerKey, Wheel};
+use super::{FireMark, TimerKey, Wheel};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -49,7 +49,7 @@ proptest! {
     fn wheel_matches_model(ops in proptest::collection::vec(op(), 1..300)) {
         let mut wheel = Wheel::new();
         let mut model: BTreeMap<(u64, u64), u64> = BTreeMap::new();
-        let mut live: Vec<(TimerKey, (u64, u64), u64)> = Vec::new(); // key, model key, value
+        let mut live: Vec<(TimerKey, (u64, u64), u64, FireMark)> = Vec::new(); // key, model key, value, mark
         // Start away from 0 so that overdue deadlines have room below `now`.
         let (mut now, mut seq) = (1u64 << 40, 0u64);
         prop_assert!(wheel.poll_expired(now).is_none());
@@ -63,16 +63,16 @@ proptest! {
                     };
                     let key = wheel.insert(deadline, seq);
                     model.insert((deadline, seq), seq);
-                    live.push((key, (deadline, seq), seq));
+                    live.push((key, (deadline, seq), seq, wheel.mark(deadline)));
                 }
                 Op::Remove(i) if !live.is_empty() => {
-                    let (key, model_key, value) = live.swap_remove(i % live.len());
+                    let (key, model_key, value, _) = live.swap_remove(i % live.len());
                     prop_assert_eq!(wheel.remove(key), Some(value));
                     model.remove(&model_key);
                 }
                 Op::Reset(i, off, past) if !live.is_empty() => {
                     let i = i % live.len();
-                    let (key, model_key, value) = live[i];
+                    let (key, model_key, value, _) = live[i];
                     let new_deadline = match past {
                         false => now.saturating_add(off),
                         true => now.saturating_sub(off),
@@ -81,7 +81,7 @@ proptest! {
                     model.remove(&model_key);
                     seq += 1; // a reset counts as a fresh insertion for ordering
                     model.insert((new_deadline, seq), value);
-                    live[i] = (key, (new_deadline, seq), value);
+                    live[i] = (key, (new_deadline, seq), value, wheel.mark(new_deadline));
                 }
                 Op::Advance(step) => {
                     now = now.saturating_add(step);
@@ -95,7 +95,14 @@ proptest! {
                     for k in due {
                         model.remove(&k);
                     }
-                    live.retain(|(_, _, value)| !fired.contains(value));
+                    // Drained: every entry set ahead of the clock and now fired is known fired
+                    // by its mark alone (but at `u64::MAX`, the mark of entries set due).
+                    for (_, (deadline, _), value, mark) in &live {
+                        if fired.contains(value) && mark.0 == *deadline && *deadline < u64::MAX {
+                            prop_assert!(wheel.surely_fired(*mark), "fired entry {} not known fired", value);
+                        }
+                    }
+                    live.retain(|(_, _, value, _)| !fired.contains(value));
                 }
                 _ => {}
             }
@@ -108,6 +115,9 @@ proptest! {
             }
             prop_assert_eq!(wheel.next_deadline(), model_min);
             prop_assert_eq!(wheel.len(), model.len());
+            for (_, _, value, mark) in &live {
+                prop_assert!(!wheel.surely_fired(*mark), "pending entry {} marked fired", value);
+            }
         }
     }
 }

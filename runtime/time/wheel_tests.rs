@@ -10,6 +10,7 @@ use differential::Rng;
 
 /// Checks every invariant of the module docs; panics with a message on the first violation.
 fn check<T>(w: &Wheel<T>) {
+    assert!(w.drained_through <= w.now, "drained beyond the clock");
     let mut seen = 0;
     for list in 0..=READY {
         let mut last = 0;
@@ -372,4 +373,118 @@ fn call_later_negative_delays_fire_in_deadline_order() {
     w.insert(1 << 40, "1");
     w.insert(u64::MAX / 2, "3");
     assert_eq!(drain(&mut w, u64::MAX / 2), ["0", "1", "2", "3"]);
+}
+
+/// Inserts `(deadline, value)` pairs; returns the values in the order they must fire:
+/// by deadline, then insertion.
+fn insert_all(w: &mut Wheel<u32>, entries: &[(u64, u32)]) -> Vec<u32> {
+    for &(d, v) in entries {
+        w.insert(d, v);
+    }
+    let mut order = entries.to_vec();
+    order.sort_by_key(|&(d, _)| d); // stable: insertion order among equal deadlines
+    order.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Scattered deadlines in one level-2 slot seen from tick 0 (`8192..12288`), with ties.
+fn one_slot_entries() -> Vec<(u64, u32)> {
+    (0..200u32)
+        .map(|i| (8192 + u64::from(i * 7919 % 150) * 27, i))
+        .collect()
+}
+
+#[test]
+fn wholly_due_slot_fires_in_deadline_then_insertion_order() {
+    let mut w = Wheel::new();
+    let entries = one_slot_entries();
+    let expect = insert_all(&mut w, &entries);
+    check(&w);
+    assert_eq!(w.next_wakeup(), Some(8192), "the slot's start");
+    // Past the slot's last tick (12287): the slot is wholly due and leaves in one batch.
+    assert_eq!(drain(&mut w, 12_288), expect);
+    assert!(w.is_empty());
+    // Exactly at the slot's last tick, with removals (tombstones) in the slot.
+    let mut w = Wheel::new();
+    let keys: Vec<_> = entries.iter().map(|&(d, v)| (w.insert(d, v), v)).collect();
+    for &(key, v) in keys.iter().filter(|(_, v)| v % 3 == 0) {
+        assert_eq!(w.remove(key), Some(v));
+    }
+    let expect: Vec<u32> = expect.into_iter().filter(|v| v % 3 != 0).collect();
+    assert_eq!(drain(&mut w, 12_287), expect);
+}
+
+#[test]
+fn partly_due_slot_fires_only_what_is_due() {
+    let mut w = Wheel::new();
+    let expect = insert_all(&mut w, &one_slot_entries());
+    let cut = 10_000;
+    let due = expect
+        .iter()
+        .filter(|&&v| one_slot_entries()[v as usize].0 <= cut)
+        .count();
+    let first = drain(&mut w, cut);
+    assert_eq!(first, expect[..due], "the due part, in order");
+    assert_eq!(w.len(), expect.len() - due, "the rest is pending");
+    assert_eq!(drain(&mut w, 20_000), expect[due..]);
+}
+
+#[test]
+fn wholly_due_slots_follow_overdue_entries_in_deadline_order() {
+    let mut w = Wheel::new();
+    assert!(w.poll_expired(5_000).is_none());
+    // Due slots at levels 0, 1 and 2, then an overdue entry inserted after them.
+    let late = [(5_001, 0), (5_070, 1), (9_000, 2), (5_070, 3), (9_000, 4)];
+    let mut expect = insert_all(&mut w, &late);
+    w.insert(4_000, 5);
+    expect.insert(0, 5);
+    assert_eq!(drain(&mut w, 1 << 20), expect);
+}
+
+#[test]
+fn cancel_and_reset_between_fire_and_poll() {
+    let mut w = Wheel::new();
+    let a = w.insert(9_000, 'a');
+    let b = w.insert(9_001, 'b');
+    let c = w.insert(9_002, 'c');
+    let d = w.insert(9_003, 'd');
+    assert_eq!(w.poll_expired(20_000), Some((a, 'a')));
+    // `b` and `c` are due but not popped: one is cancelled, one moved later.
+    assert_eq!(w.remove(b), Some('b'));
+    assert!(w.reset(c, 30_000));
+    check(&w);
+    assert_eq!(drain(&mut w, 20_000), ['d']);
+    assert!(!w.reset(d, 40_000), "a fired timer cannot be reset");
+    assert_eq!(drain(&mut w, 40_000), ['c']);
+}
+
+#[test]
+fn fire_marks_tell_fired_only_after_the_drain() {
+    let mut w = Wheel::new();
+    assert!(w.poll_expired(100).is_none());
+    let a = w.insert(200, 'a');
+    let mark_a = w.mark(200);
+    let b = w.insert(200, 'b');
+    let mark_b = w.mark(200);
+    let c = w.insert(50, 'c'); // overdue when set
+    let mark_c = w.mark(50);
+    assert!(!w.surely_fired(mark_a));
+    assert_eq!(w.poll_expired(300), Some((c, 'c')));
+    assert_eq!(w.poll_expired(300), Some((a, 'a')));
+    assert!(!w.surely_fired(mark_b), "not drained yet: b is still due");
+    assert_eq!(w.get_mut(b), Some(&mut 'b'));
+    assert_eq!(w.poll_expired(300), Some((b, 'b')));
+    assert!(w.poll_expired(300).is_none());
+    assert!(w.surely_fired(mark_a) && w.surely_fired(mark_b));
+    assert!(
+        !w.surely_fired(mark_c),
+        "an entry set overdue is never known this way"
+    );
+    // A reset takes a new mark; the old one would claim too early.
+    let d = w.insert(400, 'd');
+    assert!(w.reset(d, 900));
+    let mark_d = w.mark(900);
+    assert!(w.poll_expired(500).is_none());
+    assert!(!w.surely_fired(mark_d));
+    assert_eq!(drain(&mut w, 900), ['d']);
+    assert!(w.surely_fired(mark_d));
 }
