@@ -70,8 +70,8 @@ pub use callbacks::{call_soon, Handle};
 pub use combinators::__macro_support as __combinators;
 pub use combinators::{
     as_completed, gather, shield, try_gather, wait, AsCompleted, AsCompletedTimeout, ChildError, Gather,
-    GroupTask, ReturnWhen, Shield, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupSpawner, TryGather,
-    Wait,
+    GroupTask, ReturnWhen, Shield, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupRun, TaskGroupSpawner,
+    TryGather, Wait,
 };
 pub use context::{get_running_loop, try_get_running_loop};
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};

@@ -24,6 +24,7 @@ mod group_errors;
 mod ready;
 mod shield;
 mod task_group;
+mod task_group_run;
 mod tuple;
 mod wait;
 
@@ -33,6 +34,7 @@ pub use group_child::GroupTask;
 pub use group_errors::{ChildError, TaskGroupClosed};
 pub use shield::{shield, Shield};
 pub use task_group::{TaskGroup, TaskGroupJoin, TaskGroupSpawner};
+pub use task_group_run::TaskGroupRun;
 pub use wait::{wait, ReturnWhen, Wait};
 
 /// What the expansions of [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!)
