@@ -23,8 +23,14 @@ enum Outcome<T> {
 struct State<T> {
     outcome: Outcome<T>,
     waiters: Slab<Waker>,
-    callbacks: Vec<DoneCallback<T>>,
+    callbacks: Vec<(DoneCallbackId, DoneCallback<T>)>,
+    next_callback: u64,
 }
+
+/// Names a done callback added to a [`Future`] or a [`Task`](crate::Task), for
+/// `remove_done_callback` (asyncio removes by function identity, which Rust closures lack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DoneCallbackId(pub(crate) u64);
 
 struct Shared<T> {
     state: RefCell<State<T>>,
@@ -82,6 +88,7 @@ impl<T: 'static> Future<T> {
                     outcome: Outcome::Pending,
                     waiters: Slab::new(),
                     callbacks: Vec::new(),
+                    next_callback: 0,
                 }),
                 home,
             }),
@@ -117,7 +124,7 @@ impl<T: 'static> Future<T> {
         for waker in waiters {
             waker.wake();
         }
-        for callback in callbacks {
+        for (_, callback) in callbacks {
             self.schedule_callback(callback);
         }
         Ok(())
@@ -142,16 +149,44 @@ impl<T: 'static> Future<T> {
     }
 
     /// Adds a callback run with this future once it is done (at once-scheduled if it already
-    /// is). Callbacks run on the loop, after the setter returns, in registration order.
-    pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + 'static) {
+    /// is). Callbacks run on the loop, after the setter returns, in registration order. The
+    /// returned id removes it again with [`Future::remove_done_callback`].
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + 'static) -> DoneCallbackId {
         let callback: DoneCallback<T> = Box::new(callback);
         let mut state = self.shared.state.borrow_mut();
+        let id = DoneCallbackId(state.next_callback);
+        state.next_callback += 1;
         if matches!(state.outcome, Outcome::Pending) {
-            state.callbacks.push(callback);
+            state.callbacks.push((id, callback));
         } else {
             drop(state);
             self.schedule_callback(callback);
         }
+        id
+    }
+
+    /// Removes a done callback that has not been scheduled yet: asyncio's
+    /// `remove_done_callback`. Returns false if it was not there (removed already, or already
+    /// scheduled because the future is done).
+    ///
+    /// ```
+    /// aioloop::run(async {
+    ///     let fut = aioloop::Future::<u8>::new();
+    ///     let id = fut.add_done_callback(|_| unreachable!("removed"));
+    ///     assert!(fut.remove_done_callback(id));
+    ///     fut.set_result(1).unwrap();
+    ///     aioloop::yield_now().await;
+    /// });
+    /// ```
+    pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
+        let mut state = self.shared.state.borrow_mut();
+        let Some(at) = state.callbacks.iter().position(|(each, _)| *each == id) else {
+            return false;
+        };
+        let (_, callback) = state.callbacks.remove(at);
+        drop(state);
+        drop(callback);
+        true
     }
 
     /// True once a result was set or the future was cancelled.

@@ -78,7 +78,7 @@ pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{Builder, EventLoop, Loop};
 pub use exception::ExceptionContext;
-pub use future::Future;
+pub use future::{DoneCallbackId, Future};
 pub use loop_bound::LoopBound;
 pub use task::{
     all_tasks, current_task, spawn, spawn_named, yield_now, Task, TaskError, TaskId, TaskRef, YieldNow,
