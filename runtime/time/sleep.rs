@@ -19,8 +19,12 @@ use crate::event_loop::Core;
 /// iteration, like [`yield_now`](crate::yield_now); `Duration::MAX` sleeps (practically)
 /// forever without overflowing.
 ///
+/// Created on a running loop, the sleep starts now; created where no loop runs, it binds to
+/// the loop that first polls it and starts then (asyncio:
+/// `loop.run_until_complete(asyncio.sleep(0.01))`).
+///
 /// # Panics
-/// If no loop is running on this thread.
+/// When first polled outside a running loop.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -30,17 +34,21 @@ use crate::event_loop::Core;
 ///     assert!(start.elapsed() >= Duration::from_millis(5));
 /// });
 /// ```
-#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let core = context::expect_current("sleep");
-    let deadline = add_saturating(core.clock.now(), duration);
-    Sleep::new(core, deadline)
+    match context::current() {
+        Some(core) => {
+            let deadline = add_saturating(core.clock.now(), duration);
+            Sleep::new(core, deadline)
+        }
+        None => Sleep::unbound(Deadline::After(duration)),
+    }
 }
 
-/// Waits until the loop's clock reads `deadline` (at once-ish if it already has).
+/// Waits until the loop's clock reads `deadline` (at once-ish if it already has). Like
+/// [`sleep`], it binds to the loop that first polls it if none runs where it is created.
 ///
 /// # Panics
-/// If no loop is running on this thread.
+/// When first polled outside a running loop.
 ///
 /// ```
 /// use std::time::Duration;
@@ -51,16 +59,28 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(lp.time() >= deadline);
 /// });
 /// ```
-#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(context::expect_current("sleep_until"), deadline)
+    match context::current() {
+        Some(core) => Sleep::new(core, deadline),
+        None => Sleep::unbound(Deadline::At(deadline)),
+    }
+}
+
+/// When an unbound sleep ends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Deadline {
+    /// This long after it binds to its loop (its first poll).
+    After(Duration),
+    /// At this instant of the loop's clock.
+    At(Instant),
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer (O(1)).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    core: Rc<Core>,
-    deadline: Instant,
+    /// The loop, once bound (at creation on a running loop, else at the first poll).
+    core: Option<Rc<Core>>,
+    deadline: Deadline,
     timer: Option<TimerKey>,
     elapsed: bool,
 }
@@ -68,33 +88,62 @@ pub struct Sleep {
 impl Sleep {
     pub(crate) fn new(core: Rc<Core>, deadline: Instant) -> Self {
         Sleep {
-            core,
+            core: Some(core),
+            deadline: Deadline::At(deadline),
+            timer: None,
+            elapsed: false,
+        }
+    }
+
+    /// A sleep that binds to the loop that first polls it.
+    pub(crate) fn unbound(deadline: Deadline) -> Self {
+        Sleep {
+            core: None,
             deadline,
             timer: None,
             elapsed: false,
         }
     }
 
-    /// The instant this sleep ends.
+    /// Binds the sleep to the running loop if it is not bound yet, fixing its deadline.
+    ///
+    /// # Panics
+    /// If it is not bound and no loop is running.
+    pub(crate) fn bind(&mut self) -> &Rc<Core> {
+        let core = self
+            .core
+            .get_or_insert_with(|| context::expect_current("sleep (polled)"));
+        if let Deadline::After(duration) = self.deadline {
+            self.deadline = Deadline::At(add_saturating(core.clock.now(), duration));
+        }
+        core
+    }
+
+    /// The instant this sleep ends. A sleep created outside a loop and not polled yet has no
+    /// loop clock to count from: it reads as ending `duration` from now on the system clock.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        match self.deadline {
+            Deadline::At(deadline) => deadline,
+            Deadline::After(duration) => add_saturating(Instant::now(), duration),
+        }
     }
 
     /// True once the timer has fired (the next poll returns `Ready`).
     pub fn is_elapsed(&self) -> bool {
         self.elapsed
-            || self
-                .timer
-                .is_some_and(|key| self.core.timers.borrow().wheel.deadline(key).is_none())
+            || match (&self.core, self.timer) {
+                (Some(core), Some(key)) => core.timers.borrow().wheel.deadline(key).is_none(),
+                _ => false,
+            }
     }
 
     /// Moves the deadline, keeping the timer registration (it counts as newly set for the order
     /// of equal deadlines). A sleep that already ended sleeps again until `deadline`.
     pub fn reset(&mut self, deadline: Instant) {
-        self.deadline = deadline;
+        self.deadline = Deadline::At(deadline);
         self.elapsed = false;
-        if let Some(key) = self.timer {
-            let mut timers = self.core.timers.borrow_mut();
+        if let (Some(core), Some(key)) = (&self.core, self.timer) {
+            let mut timers = core.timers.borrow_mut();
             let tick = timers.deadline_tick(deadline);
             if !timers.wheel.reset(key, tick) {
                 self.timer = None;
@@ -102,9 +151,11 @@ impl Sleep {
         }
     }
 
-    /// The loop this sleep runs on.
+    /// The loop this sleep runs on (an interval's sleep is always bound).
     pub(crate) fn core(&self) -> &Rc<Core> {
-        &self.core
+        self.core
+            .as_ref()
+            .expect("aioloop: an interval's sleep is bound to its loop")
     }
 }
 
@@ -116,11 +167,16 @@ impl Future for Sleep {
         if this.elapsed {
             return Poll::Ready(());
         }
-        let mut timers = this.core.timers.borrow_mut();
+        this.bind();
+        let deadline = this.deadline();
+        let Some(core) = &this.core else {
+            unreachable!("bound above")
+        };
+        let mut timers = core.timers.borrow_mut();
         match this.timer {
             None => {
                 let entry = TimerEntry::Wake(cx.waker().clone());
-                this.timer = Some(timers.insert(this.deadline, entry));
+                this.timer = Some(timers.insert(deadline, entry));
                 Poll::Pending
             }
             Some(key) => match timers.wheel.get_mut(key) {
@@ -148,8 +204,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.timer.take() {
-            let entry = self.core.timers.borrow_mut().wheel.remove(key);
+        if let (Some(core), Some(key)) = (&self.core, self.timer.take()) {
+            let entry = core.timers.borrow_mut().wheel.remove(key);
             drop(entry);
         }
     }
@@ -158,7 +214,7 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("elapsed", &self.is_elapsed())
             .finish()
     }

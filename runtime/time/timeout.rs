@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use super::clock::add_saturating;
-use super::sleep::Sleep;
+use super::sleep::{sleep_until, Deadline, Sleep};
 use crate::context;
 
 /// The deadline passed before the future finished: asyncio's `TimeoutError`.
@@ -29,28 +29,38 @@ impl std::error::Error for TimeoutError {}
 ///
 /// Gives `Ok(output)` if the future finishes in time. Otherwise the future is dropped
 /// (cancelled, its destructors run) before `Err(TimeoutError)` is returned. When several nested
-/// `wait_for`s share a deadline, the outermost one reports the timeout.
+/// `wait_for`s share a deadline, the outermost one reports the timeout. With a zero `timeout`
+/// the future is never polled (asyncio 3.12: a coroutine is never started).
+///
+/// Created where no loop runs, it binds to the loop that first polls it, and the clock starts
+/// then.
 ///
 /// # Panics
-/// If no loop is running on this thread.
+/// When first polled outside a running loop.
 ///
 /// ```
 /// use std::time::Duration;
 /// aioloop::run(async {
 ///     let quick = aioloop::wait_for(async { 7 }, Duration::from_secs(1)).await;
 ///     assert_eq!(quick, Ok(7));
+///     let never_started = aioloop::wait_for(async { 7 }, Duration::ZERO).await;
+///     assert_eq!(never_started, Err(aioloop::TimeoutError));
 ///     let slow = aioloop::wait_for(std::future::pending::<()>(), Duration::from_millis(1)).await;
 ///     assert_eq!(slow, Err(aioloop::TimeoutError));
 /// });
 /// ```
 #[doc(alias = "timeout")]
-#[track_caller]
 pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoFuture> {
-    let core = context::expect_current("wait_for");
-    let deadline = add_saturating(core.clock.now(), timeout);
+    let sleep = match context::current() {
+        Some(core) => {
+            let deadline = add_saturating(core.clock.now(), timeout);
+            Sleep::new(core, deadline)
+        }
+        None => Sleep::unbound(Deadline::After(timeout)),
+    };
     Timeout {
         future: Some(future.into_future()),
-        sleep: Sleep::new(core, deadline),
+        sleep,
         started: false,
     }
 }
@@ -58,12 +68,11 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoF
 /// Runs `future` until the loop's clock reads `deadline`, as [`wait_for`].
 ///
 /// # Panics
-/// If no loop is running on this thread.
-#[track_caller]
+/// When first polled outside a running loop.
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         future: Some(future.into_future()),
-        sleep: Sleep::new(context::expect_current("timeout_at"), deadline),
+        sleep: sleep_until(deadline),
         started: false,
     }
 }
@@ -97,7 +106,16 @@ impl<F: Future> Future for Timeout<F> {
             this.future.set(None);
             return Poll::Ready(Err(TimeoutError));
         }
-        *this.started = true;
+        if !*this.started {
+            *this.started = true;
+            // asyncio 3.12: with a timeout of zero (or a deadline already past), the awaitable
+            // is cancelled without being started.
+            let now = this.sleep.bind().clock.now();
+            if this.sleep.deadline() <= now {
+                this.future.set(None);
+                return Poll::Ready(Err(TimeoutError));
+            }
+        }
         let inner = this
             .future
             .as_mut()
