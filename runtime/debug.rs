@@ -13,9 +13,8 @@ use std::time::Duration;
 
 use crate::context;
 use crate::event_loop::Core;
-use crate::exception::TaskLabel;
 use crate::task::meta::{display_name, SpawnTrace, TaskMeta};
-use crate::task::TaskId;
+use crate::task::{TaskId, TaskLabel, TaskView};
 
 /// asyncio's default `slow_callback_duration`.
 pub(crate) const DEFAULT_SLOW_CALLBACK: Duration = Duration::from_millis(100);
@@ -157,36 +156,30 @@ impl Core {
 
     /// Every live task (not yet freed), with its state.
     pub(crate) fn dump(&self) -> TaskDump {
-        let tasks = self.tasks.borrow();
-        let current = self.current.get();
         let now = self.spawn_clock();
-        let infos = tasks
-            .iter()
-            .map(|(key, slot)| {
-                let state = slot.state;
-                let meta = tasks.meta_of(key, slot);
-                let trace = meta.and_then(|meta| meta.trace.as_ref());
-                TaskInfo {
-                    id: state.id(),
-                    name: display_name(state.id(), meta.and_then(|meta| meta.name.as_deref())),
-                    state: if state.done() {
-                        TaskState::Done
-                    } else if current == Some((key, state.gen())) {
-                        TaskState::Running
-                    } else if state.scheduled() {
-                        TaskState::Scheduled
-                    } else {
-                        TaskState::Waiting
-                    },
-                    location: trace.map(|trace| trace.location),
-                    age: trace
-                        .zip(now)
-                        .map(|(trace, now)| now.saturating_duration_since(trace.at)),
-                    polls: trace.map(|trace| trace.polls),
-                }
-            })
-            .collect();
-        TaskDump { tasks: infos }
+        let mut tasks = Vec::new();
+        self.sched().for_each_task(|task: &TaskView<'_>| {
+            let trace = task.meta.and_then(|meta| meta.trace.as_ref());
+            tasks.push(TaskInfo {
+                id: task.id,
+                name: display_name(task.id, task.meta.and_then(|meta| meta.name.as_deref())),
+                state: if task.done {
+                    TaskState::Done
+                } else if task.running {
+                    TaskState::Running
+                } else if task.scheduled {
+                    TaskState::Scheduled
+                } else {
+                    TaskState::Waiting
+                },
+                location: trace.map(|trace| trace.location),
+                age: trace
+                    .zip(now)
+                    .map(|(trace, now)| now.saturating_duration_since(trace.at)),
+                polls: trace.map(|trace| trace.polls),
+            });
+        });
+        TaskDump { tasks }
     }
 
     /// In debug mode, reports a step of `task` (or a callback, for `None`) that took longer

@@ -45,7 +45,6 @@ mod context;
 mod debug;
 mod error;
 mod event_loop;
-mod exception;
 mod future;
 mod io;
 mod loop_bound;
@@ -77,11 +76,11 @@ pub use context::{get_running_loop, try_get_running_loop};
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{Builder, EventLoop, Loop};
-pub use exception::ExceptionContext;
 pub use future::{DoneCallbackId, Future};
 pub use loop_bound::LoopBound;
 pub use task::{
-    all_tasks, current_task, spawn, spawn_named, yield_now, Task, TaskError, TaskId, TaskRef, YieldNow,
+    all_tasks, current_task, spawn, spawn_named, yield_now, ExceptionContext, Task, TaskError, TaskId,
+    TaskRef, YieldNow,
 };
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentError, ConcurrentFuture, LoopClosed, LoopHandle};
 pub use time::{

@@ -6,11 +6,11 @@ use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::core::{Core, ExceptionHandler};
+use super::core::Core;
 use super::{EventLoop, Loop};
 use crate::blocking::{self, Pool};
 use crate::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
-use crate::exception::ExceptionContext;
+use crate::task::{ExceptionContext, ExceptionHandler};
 
 /// Configures and builds an [`EventLoop`].
 ///

@@ -8,21 +8,36 @@
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.
 
-use std::cell::RefMut;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::task::Context;
+use std::time::{Duration, Instant};
 
-use super::core::{Core, Runnable};
+use super::core::Core;
+use super::LoopWake;
 use crate::debug::StatCells;
 use crate::reactor::Wait;
 use crate::remote::RemoteMsg;
-use crate::task::cell::RawTask;
-use crate::task::table::TaskTable;
-use crate::task::waker::{waker_for, WakeTarget};
-use crate::task::TaskError;
+use crate::task::waker::waker_for;
+use crate::task::{Runnable, StepHooks, TaskLabel};
 use crate::time::driver::TimerEntry;
+
+/// The loop's side of a task step: wakes go to [`LoopWake`], steps are counted, and in debug
+/// mode slow ones are reported.
+impl StepHooks for Core {
+    type Wake = LoopWake;
+
+    #[inline]
+    fn step_begins(&self) -> Option<Instant> {
+        StatCells::bump(&self.stats.polls, 1);
+        self.spawn_clock()
+    }
+
+    fn step_ended(&self, started: Instant, task: &dyn Fn() -> Option<TaskLabel>) {
+        let took = started.elapsed();
+        if took >= self.slow_callback.get() {
+            self.check_slow(task(), took);
+        }
+    }
+}
 
 impl Core {
     /// Runs one iteration. `main` polls the `run_until_complete` future when it is woken and
@@ -30,16 +45,16 @@ impl Core {
     pub(crate) fn run_once(&self, main: &mut dyn FnMut(&mut Context<'_>) -> bool) -> bool {
         StatCells::bump(&self.stats.iterations, 1);
         self.take_remote();
-        let ready_now = self.ready.borrow().len();
+        let sched = &**self.sched();
+        let ready_now = sched.ready_len();
         for _ in 0..ready_now {
-            let Some(runnable) = self.ready.borrow_mut().pop_front() else {
+            let Some(runnable) = sched.pop() else {
                 break;
             };
             match runnable {
-                Runnable::Task { key, gen } => self.run_task(key, gen),
+                Runnable::Task { key, gen } => sched.run_task(self, key, gen),
                 Runnable::Main => {
-                    self.main_scheduled.set(false);
-                    let waker = waker_for(self.main_target());
+                    let waker = waker_for::<LoopWake>(sched.main_target());
                     if main(&mut Context::from_waker(&waker)) {
                         return true;
                     }
@@ -65,9 +80,9 @@ impl Core {
             match msg {
                 RemoteMsg::Wake { key, gen } => {
                     StatCells::bump(&self.stats.remote_wakes, 1);
-                    self.schedule(key, gen);
+                    self.sched().schedule(key, gen);
                 }
-                RemoteMsg::Call(callback) => self.ready.borrow_mut().push_back(Runnable::Call(callback)),
+                RemoteMsg::Call(callback) => self.sched().push(Runnable::Call(callback)),
                 RemoteMsg::Spawn(cell) => self.spawn_remote(cell),
             }
         }
@@ -78,126 +93,11 @@ impl Core {
     fn run_callback(&self, callback: Box<dyn FnOnce()>) {
         StatCells::bump(&self.stats.callbacks, 1);
         let started = self.spawn_clock();
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
-            self.report("Exception in callback", None, Some(payload));
-        }
+        self.sched()
+            .reporter()
+            .catch("Exception in callback", || None, callback);
         if let Some(started) = started {
             self.check_slow(None, started.elapsed());
-        }
-    }
-
-    /// One step of a task: poll it, or drop it if it was cancelled.
-    fn run_task(&self, key: u32, gen: u16) {
-        let Some((mut cell, cancel)) = self.tasks.borrow_mut().start_step(key, gen) else {
-            return;
-        };
-        if cancel {
-            self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
-            return self.finish_task(key, gen, cell, true);
-        }
-
-        StatCells::bump(&self.stats.polls, 1);
-        let started = self.spawn_clock();
-        self.current.set(Some((key, gen)));
-        let waker = waker_for(WakeTarget {
-            loop_id: self.id,
-            key,
-            gen,
-        });
-        #[cfg(feature = "tracing")]
-        let _span = self
-            .tasks
-            .borrow()
-            .get(key, gen)
-            .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
-        let polled = catch_unwind(AssertUnwindSafe(|| {
-            cell.as_mut().poll_task(&mut Context::from_waker(&waker))
-        }));
-        self.current.set(None);
-        if let Some(started) = started {
-            let took = started.elapsed();
-            if took >= self.slow_callback.get() {
-                let task = self.tasks.borrow().label(key, gen);
-                self.check_slow(task, took);
-            }
-        }
-
-        match polled {
-            Ok(Poll::Pending) => {
-                if let Some(slot) = self.tasks.borrow_mut().get_mut(key, gen) {
-                    slot.cell = cell;
-                }
-            }
-            Ok(Poll::Ready(())) => {
-                let tasks = self.tasks.borrow_mut();
-                let cancelled = tasks
-                    .get(key, gen)
-                    .is_some_and(|slot| slot.state.cancel_requested());
-                if cancelled {
-                    // asyncio: a task cancelled in the step in which it returns counts as cancelled.
-                    drop(tasks);
-                    self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
-                    self.finish_task(key, gen, cell, true);
-                } else {
-                    self.finish_task_in(tasks, key, gen, cell, false);
-                }
-            }
-            Err(payload) => {
-                self.drop_future(&mut cell, TaskError::Panicked(payload), key, gen);
-                self.finish_task(key, gen, cell, false);
-            }
-        }
-    }
-
-    /// Ends a task with `error`, dropping its future (or output). A panic in that drop is
-    /// reported to the exception handler.
-    fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.as_mut().drop_future())) {
-            let task = self.tasks.borrow().label(key, gen);
-            self.report(
-                "A task's future panicked while being dropped",
-                task,
-                Some(payload),
-            );
-        }
-        cell.as_mut().set_error(error);
-    }
-
-    /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
-    /// frees the slot at once if nobody holds the `Task` handle.
-    fn finish_task(&self, key: u32, gen: u16, cell: Pin<Box<dyn RawTask>>, cancelled: bool) {
-        self.finish_task_in(self.tasks.borrow_mut(), key, gen, cell, cancelled);
-    }
-
-    /// [`Core::finish_task`] with the task table already borrowed (the borrow is released
-    /// before any user code runs).
-    fn finish_task_in(
-        &self,
-        mut tasks: RefMut<'_, TaskTable>,
-        key: u32,
-        gen: u16,
-        cell: Pin<Box<dyn RawTask>>,
-        cancelled: bool,
-    ) {
-        let Some(slot) = tasks.get_mut(key, gen) else {
-            // Not expected (nothing frees a slot whose cell is out); drop it outside the borrow.
-            drop(tasks);
-            drop(cell);
-            return;
-        };
-        slot.state.set_done(true);
-        slot.state.set_cancelled(cancelled);
-        slot.state.set_cancel_requested(false);
-        if slot.state.detached() {
-            drop(tasks);
-            self.discard_outcome(key, gen, cell);
-        } else {
-            slot.cell = cell;
-            let waker = slot.join_waker.take();
-            drop(tasks);
-            if let Some(waker) = waker {
-                waker.wake();
-            }
         }
     }
 
@@ -206,7 +106,7 @@ impl Core {
     fn poll_reactor(&self) {
         // A pending `stop()` keeps the poll from blocking only where it ends the run.
         let stopping = self.stopping.get() && self.forever.get();
-        let busy = !self.ready.borrow().is_empty() || stopping;
+        let busy = !self.sched().is_idle() || stopping;
         let paused = self.clock.is_paused();
         let next = if busy {
             None
@@ -272,7 +172,7 @@ impl Core {
     /// ready, jumps the clock to the next timer's deadline.
     fn advance_paused_clock(&self, idle: bool, next: Option<u64>) {
         if let (true, Some(deadline)) = (idle, next) {
-            if self.ready.borrow().is_empty() && !self.remote.has_pending() {
+            if self.sched().is_idle() && !self.remote.has_pending() {
                 let at = self.timers.borrow().instant_of(deadline);
                 self.clock.advance_to(at);
             }
@@ -293,9 +193,7 @@ impl Core {
             match fired {
                 None => break,
                 Some((_, TimerEntry::Wake(waker))) => waker.wake(),
-                Some((_, TimerEntry::Call(cell))) => {
-                    self.ready.borrow_mut().push_back(Runnable::Callback(cell))
-                }
+                Some((_, TimerEntry::Call(cell))) => self.sched().push(Runnable::Callback(cell)),
             }
         }
     }

@@ -11,7 +11,7 @@ use std::io;
 use std::ops::Deref;
 use std::pin::pin;
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Poll, RawWakerVTable};
 use std::time::Instant;
 
 pub use builder::Builder;
@@ -20,26 +20,39 @@ pub(crate) use core::Core;
 use crate::callbacks::Handle;
 use crate::context;
 use crate::debug::{LoopStats, TaskDump};
-use crate::exception::ExceptionContext;
 use crate::remote;
-use crate::task::waker::{WakeTarget, MAIN_KEY};
-use crate::task::Task;
+use crate::task::waker::{self, WakeHook, WakeTarget};
+use crate::task::{ExceptionContext, Task};
 
-/// Delivers a wake from the custom waker: to the local ready queue when that loop is running on
-/// this thread, else through the loop's remote queue.
-pub(crate) fn wake(target: WakeTarget) {
-    #[cfg(feature = "tracing")]
-    tracing::trace!(loop_id = target.loop_id, key = target.key, "wake");
-    let local = context::with_current(|core| {
-        let mine = core.id == target.loop_id;
-        if mine {
-            crate::debug::StatCells::bump(&core.stats.local_wakes, 1);
-            core.schedule(target.key, target.gen);
+/// The schedule hook of the loop's wakers (task/waker.rs): a wake goes to the scheduler's ready
+/// queue when that loop is running on this thread, else through the loop's remote queue.
+pub(crate) struct LoopWake;
+
+/// The vtable of every task waker (one `static`, so `will_wake` compares equal).
+static LOOP_WAKER: RawWakerVTable = waker::vtable::<LoopWake>();
+
+// SAFETY: `vtable` returns `LOOP_WAKER`, built by `vtable::<LoopWake>()`; `wake` is callable
+// from any thread (it touches only the calling thread's own loop, else the remote registry).
+unsafe impl WakeHook for LoopWake {
+    fn wake(target: WakeTarget) {
+        #[cfg(feature = "tracing")]
+        tracing::trace!(loop_id = target.loop_id, key = target.key, "wake");
+        let local = context::with_current(|core| {
+            let mine = core.id == target.loop_id;
+            if mine {
+                crate::debug::StatCells::bump(&core.stats.local_wakes, 1);
+                core.sched().schedule(target.key, target.gen);
+            }
+            mine
+        });
+        if local != Some(true) {
+            remote::wake(target);
         }
-        mine
-    });
-    if local != Some(true) {
-        remote::wake(target);
+    }
+
+    #[inline]
+    fn vtable() -> &'static RawWakerVTable {
+        &LOOP_WAKER
     }
 }
 
@@ -84,8 +97,7 @@ impl EventLoop {
         let core = &self.handle.core;
         let _enter = context::enter(core);
         let _running = RunningGuard::new(core, false);
-        core.main_gen.set(core.main_gen.get().wrapping_add(1));
-        core.schedule(MAIN_KEY, core.main_gen.get());
+        core.sched().begin_main();
         let mut future = pin!(future);
         let mut output = None;
         while !core.run_once(&mut |cx| match future.as_mut().poll(cx) {
@@ -262,7 +274,7 @@ impl Loop {
 
     /// Replaces the exception handler (see [`Builder::exception_handler`]).
     pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext) + 'static) {
-        *self.core.exception_handler.borrow_mut() = Some(Rc::new(handler));
+        self.core.sched().set_exception_handler(Rc::new(handler));
     }
 }
 
@@ -280,7 +292,7 @@ impl fmt::Debug for Loop {
             .field("id", &self.core.id)
             .field("running", &self.is_running())
             .field("closed", &self.is_closed())
-            .field("tasks", &self.core.tasks.borrow().len())
+            .field("tasks", &self.core.sched().len())
             .finish()
     }
 }

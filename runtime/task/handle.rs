@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::cell::take_output;
+use super::Scheduler;
 use super::{TaskError, TaskId};
-use crate::event_loop::Core;
 
 /// A spawned task: asyncio's `Task`. Await it for `Ok(output)`, or `Err(TaskError)` if the task
 /// was cancelled or panicked.
@@ -30,7 +30,7 @@ use crate::event_loop::Core;
 /// ```
 #[must_use = "dropping a Task detaches it; call .cancel() to stop it, or await it for its output"]
 pub struct Task<T> {
-    core: Rc<Core>,
+    sched: Rc<Scheduler>,
     key: u32,
     gen: u16,
     id: TaskId,
@@ -41,9 +41,9 @@ pub struct Task<T> {
 }
 
 impl<T: 'static> Task<T> {
-    pub(crate) fn new(core: Rc<Core>, key: u32, gen: u16, id: TaskId, name: Option<Rc<str>>) -> Self {
+    pub(crate) fn new(sched: Rc<Scheduler>, key: u32, gen: u16, id: TaskId, name: Option<Rc<str>>) -> Self {
         Task {
-            core,
+            sched,
             key,
             gen,
             id,
@@ -60,30 +60,30 @@ impl<T: 'static> Task<T> {
     /// otherwise. A task that finishes during the same step in which it is cancelled counts as
     /// cancelled, as in asyncio.
     pub fn cancel(&self) -> bool {
-        !self.finished && self.core.cancel_task(self.key, self.gen)
+        !self.finished && self.sched.cancel(self.key, self.gen)
     }
 
     /// True once the task has finished: returned, panicked or been cancelled.
     pub fn is_done(&self) -> bool {
-        self.finished || self.core.task_is_done(self.key, self.gen)
+        self.finished || self.sched.is_done(self.key, self.gen)
     }
 
     /// True once the task has finished by cancellation (so `is_cancelled` implies `is_done`,
     /// as asyncio's `cancelled()` does).
     pub fn is_cancelled(&self) -> bool {
-        !self.finished && self.core.task_is_cancelled(self.key, self.gen)
+        !self.finished && self.sched.is_cancelled(self.key, self.gen)
     }
 
     /// True once the task has panicked and the outcome was not taken yet (asyncio's
     /// `task.exception() is not None`), for `wait(.., FirstException)`.
     pub(crate) fn is_panicked(&self) -> bool {
-        !self.finished && self.core.task_is_panicked(self.key, self.gen)
+        !self.finished && self.sched.is_panicked(self.key, self.gen)
     }
 
     /// An untyped reference to this task, for combinators that cancel tasks they hand out.
     pub(crate) fn task_ref(&self) -> super::TaskRef {
         super::TaskRef {
-            core: self.core.clone(),
+            sched: self.sched.clone(),
             key: self.key,
             gen: self.gen,
             id: self.id,
@@ -110,7 +110,7 @@ impl<T: 'static> Future for Task<T> {
             !self.finished,
             "aioloop: a Task was polled after it returned its outcome"
         );
-        match self.core.poll_join(self.key, self.gen, cx) {
+        match self.sched.poll_join(self.key, self.gen, cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(cell) => {
                 self.finished = true;
@@ -127,7 +127,7 @@ impl<T: 'static> Future for Task<T> {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         if !self.finished {
-            self.core.detach_task(self.key, self.gen);
+            self.sched.detach(self.key, self.gen);
         }
     }
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::TaskId;
-use crate::exception::TaskLabel;
+use super::TaskLabel;
 
 /// A task's diagnostics.
 pub(crate) struct TaskMeta {

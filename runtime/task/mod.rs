@@ -1,11 +1,15 @@
 //! Tasks: spawned futures the loop owns, and the [`Task`] handle that awaits their outcome.
 
+mod callback;
 pub(crate) mod cell;
 mod error;
 mod handle;
+mod harness;
 pub(crate) mod meta;
+mod report;
+mod scheduler;
 mod state;
-pub(crate) mod table;
+mod table;
 mod task_ref;
 pub(crate) mod waker;
 mod yield_now;
@@ -14,9 +18,13 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
+pub(crate) use callback::CallbackCell;
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
+pub use report::ExceptionContext;
+pub(crate) use report::{ExceptionHandler, TaskLabel};
+pub(crate) use scheduler::{Runnable, Scheduler, StepHooks, TaskView};
 pub use task_ref::TaskRef;
 pub use yield_now::{yield_now, YieldNow};
 
@@ -98,7 +106,7 @@ where
 /// });
 /// ```
 pub fn current_task() -> Option<TaskRef> {
-    context::current().and_then(|core| core.current_task_ref())
+    context::current().and_then(|core| core.sched().current_task_ref())
 }
 
 /// Every task of the running loop that has not finished, in spawn-slot order. asyncio's
@@ -113,6 +121,6 @@ pub fn current_task() -> Option<TaskRef> {
 /// ```
 pub fn all_tasks() -> Vec<TaskRef> {
     context::current()
-        .map(|core| core.all_task_refs())
+        .map(|core| core.sched().all_task_refs())
         .unwrap_or_default()
 }

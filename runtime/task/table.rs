@@ -25,7 +25,7 @@ use super::cell::{vacant_cell, RawTask};
 use super::meta::{self, TaskMeta};
 use super::state::TaskState;
 use super::TaskId;
-use crate::exception::TaskLabel;
+use super::TaskLabel;
 use crate::task::waker::MAIN_KEY;
 use crate::waker_slot::WakerSlot;
 

@@ -3,15 +3,15 @@
 use std::fmt;
 use std::rc::Rc;
 
+use super::Scheduler;
 use super::TaskId;
-use crate::event_loop::Core;
 
 /// An untyped reference to a task: what [`current_task`](crate::current_task) and
 /// [`all_tasks`](crate::all_tasks) return. It can inspect and cancel the task but not take its
 /// output, and it does not keep a finished task's outcome alive.
 #[derive(Clone)]
 pub struct TaskRef {
-    pub(crate) core: Rc<Core>,
+    pub(crate) sched: Rc<Scheduler>,
     pub(crate) key: u32,
     pub(crate) gen: u16,
     pub(crate) id: TaskId,
@@ -31,19 +31,19 @@ impl TaskRef {
 
     /// Requests cancellation, as [`Task::cancel`](crate::Task::cancel); false if already finished.
     pub fn cancel(&self) -> bool {
-        self.core.cancel_task(self.key, self.gen)
+        self.sched.cancel(self.key, self.gen)
     }
 
     /// True once the task has finished (a finished task whose outcome was already taken also
     /// counts as done).
     pub fn is_done(&self) -> bool {
-        self.core.task_is_done(self.key, self.gen)
+        self.sched.is_done(self.key, self.gen)
     }
 }
 
 impl PartialEq for TaskRef {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.core, &other.core) && self.id == other.id
+        Rc::ptr_eq(&self.sched, &other.sched) && self.id == other.id
     }
 }
 

@@ -1,11 +1,13 @@
 //! The custom waker: (loop id, slot key, generation) packed into the waker's data word.
 //!
 //! No allocation and no reference count exist: cloning copies the word, dropping does nothing.
-//! Waking decodes the word; on the thread where that loop is running it pushes the task onto
-//! the loop's local ready queue (deduplicated by the slot's `scheduled` flag); anywhere else it
-//! goes through the loop's remote queue, found in the global registry by loop id. A stale word
-//! (the loop is gone, the slot finished or was reused) wakes nothing, or at worst causes one
-//! spurious poll of the slot's new task, which the `Future` contract allows.
+//! Waking decodes the word and hands it to the schedule hook, a [`WakeHook`] the loop
+//! implements (task/ does not know the loop): on the thread where that loop is running it
+//! pushes the task onto the scheduler's ready queue (deduplicated by the slot's `scheduled`
+//! flag); anywhere else it goes through the loop's remote queue, found in the global registry
+//! by loop id. A stale word (the loop is gone, the slot finished or was reused) wakes nothing,
+//! or at worst causes one spurious poll of the slot's new task, which the `Future` contract
+//! allows.
 //!
 //! Layout of the 64-bit word: bits 48..64 loop id, 32..48 generation, 0..32 slot key.
 
@@ -39,39 +41,76 @@ impl WakeTarget {
     }
 }
 
-/// A waker for `target`. Free to create, clone and drop.
-pub(crate) fn waker_for(target: WakeTarget) -> Waker {
-    let raw = RawWaker::new(target.pack() as *const (), &VTABLE);
-    // SAFETY (docs/architecture.md, W1): every vtable function treats the data word as a plain
-    // integer (it is never dereferenced), so any value is valid; the functions are thread-safe
-    // (`wake` either touches the calling thread's own loop or goes through the registry's
-    // lock), and `clone` returns a waker with the same vtable, as the RawWaker contract requires.
+/// The schedule hook: where a wake goes. The loop implements it on a marker type and keeps
+/// the vtable of its wakers in a `static` built by [`vtable`].
+///
+/// # Safety
+/// [`WakeHook::vtable`] must return a `static` built by `vtable::<Self>()` (so the waker's
+/// functions are the ones [`waker_for`] vouches for), and [`WakeHook::wake`] must be callable
+/// from any thread.
+pub(crate) unsafe trait WakeHook: 'static {
+    /// Delivers a wake for `target` to its loop.
+    fn wake(target: WakeTarget);
+
+    /// The `static` built by [`vtable::<Self>()`](vtable). A `static`, not a `const`: every
+    /// waker must point at the same vtable, or `will_wake` would compare unequal (a `const`
+    /// may be materialised at several addresses).
+    fn vtable() -> &'static RawWakerVTable;
+}
+
+/// The vtable of wakers whose wake goes to `H`.
+pub(crate) const fn vtable<H: WakeHook>() -> RawWakerVTable {
+    RawWakerVTable::new(clone::<H>, wake::<H>, wake::<H>, drop_waker)
+}
+
+/// A waker for `target` whose wake goes to `H`. Free to create, clone and drop.
+#[inline]
+pub(crate) fn waker_for<H: WakeHook>(target: WakeTarget) -> Waker {
+    let raw = RawWaker::new(target.pack() as *const (), H::vtable());
+    // SAFETY (docs/architecture.md, W1): every vtable function [`vtable`] builds treats the data
+    // word as a plain integer (it is never dereferenced), so any value is valid; the functions
+    // are thread-safe (a `WakeHook` either touches the calling thread's own loop or goes through
+    // the registry's lock), and `clone` returns a waker with the same vtable, as the RawWaker
+    // contract requires.
     unsafe { Waker::from_raw(raw) }
 }
 
-/// A `static`, not a `const`: every waker must point at the same vtable, or `will_wake` would
-/// compare unequal (a `const` may be materialised at several addresses).
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop_waker);
-
-fn clone(data: *const ()) -> RawWaker {
-    RawWaker::new(data, &VTABLE)
+fn clone<H: WakeHook>(data: *const ()) -> RawWaker {
+    RawWaker::new(data, H::vtable())
 }
 
-fn wake(data: *const ()) {
-    crate::event_loop::wake(WakeTarget::unpack(data as usize));
+fn wake<H: WakeHook>(data: *const ()) {
+    H::wake(WakeTarget::unpack(data as usize));
 }
 
 fn drop_waker(_: *const ()) {}
 
-/// Decodes a waker made by [`waker_for`]; `None` for any other waker.
-#[cfg(test)]
-pub(crate) fn target_of(waker: &Waker) -> Option<WakeTarget> {
-    (waker.vtable() == &VTABLE).then(|| WakeTarget::unpack(waker.data() as usize))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hook that drops every wake: these tests only decode wakers.
+    struct Nowhere;
+
+    static NOWHERE: RawWakerVTable = vtable::<Nowhere>();
+
+    // SAFETY: `vtable` returns `NOWHERE`, built by `vtable::<Nowhere>()`; `wake` does nothing.
+    unsafe impl WakeHook for Nowhere {
+        fn wake(_: WakeTarget) {}
+
+        fn vtable() -> &'static RawWakerVTable {
+            &NOWHERE
+        }
+    }
+
+    fn waker_for(target: WakeTarget) -> Waker {
+        super::waker_for::<Nowhere>(target)
+    }
+
+    /// Decodes a waker made by `waker_for`; `None` for any other waker.
+    fn target_of(waker: &Waker) -> Option<WakeTarget> {
+        std::ptr::eq(waker.vtable(), &NOWHERE).then(|| WakeTarget::unpack(waker.data() as usize))
+    }
 
     #[test]
     fn pack_round_trips_extremes() {

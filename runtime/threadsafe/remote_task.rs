@@ -89,15 +89,7 @@ impl Core {
     pub(crate) fn spawn_remote(&self, spawn: SpawnCell) {
         debug_assert!(!self.closed.get(), "a closed loop takes no remote work");
         let cell: Pin<Box<dyn RawTask>> = spawn.0;
-        let (key, gen) = {
-            let mut tasks = self.tasks.borrow_mut();
-            let (key, gen, _) = tasks.insert(cell, self.task_meta(None, spawn.1));
-            if let Some(slot) = tasks.get_mut(key, gen) {
-                slot.state.set_detached(true);
-            }
-            (key, gen)
-        };
-        self.schedule(key, gen);
+        self.sched().spawn_detached(cell, self.task_meta(None, spawn.1));
     }
 }
 
@@ -107,7 +99,7 @@ fn report_unretrieved(payload: Box<dyn Any + Send>) {
     let message = "Exception in a run_coroutine_threadsafe future whose ConcurrentFuture was dropped";
     match context::current() {
         Some(core) => {
-            let task = core.current_label();
+            let task = core.sched().current_label();
             core.report(message, task, Some(payload));
         }
         None => eprintln!(

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use super::clock::add_saturating;
 use super::driver::TimerEntry;
 use super::wheel::TimerKey;
-use crate::callbacks::CallbackCell;
 use crate::context;
 use crate::event_loop::Core;
+use crate::task::CallbackCell;
 
 /// A callback scheduled with [`call_later`] or [`call_at`]: asyncio's `TimerHandle`.
 /// Dropping it does not cancel the callback.

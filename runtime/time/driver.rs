@@ -9,7 +9,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::wheel::{TimerKey, Wheel};
-use crate::callbacks::CallbackCell;
+use crate::task::CallbackCell;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {

@@ -1,11 +1,18 @@
 //! The loop's exception handler: where panics that nobody awaits are reported
 //! (asyncio's `set_exception_handler` and "Task exception was never retrieved").
+//!
+//! [`Reporter`] holds the handler and is the one primitive for "run user code that must not
+//! unwind into the loop (a drop, a callback), and report a panic": [`Reporter::catch`] and
+//! [`Reporter::drop_reporting`]. The scheduler owns it, so whatever holds the scheduler (a
+//! [`Task`](crate::Task) handle dropping a finished task's outcome) can report.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::fmt;
-use std::panic::Location;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::rc::Rc;
 
-use crate::task::{panic_message, TaskId};
+use super::{panic_message, TaskId};
 
 /// What went wrong, handed to the loop's exception handler.
 ///
@@ -117,6 +124,79 @@ pub(crate) struct TaskLabel {
 }
 
 /// The handler used when none is set: one line on stderr.
-pub(crate) fn default_handler(context: &ExceptionContext) {
+fn default_handler(context: &ExceptionContext) {
     eprintln!("aioloop: {context}");
+}
+
+/// The exception handler type.
+pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
+
+/// A panic payload.
+pub(crate) type Payload = Box<dyn Any + Send>;
+
+/// The loop's exception handler, and the catch-then-report primitive built on it.
+pub(crate) struct Reporter {
+    handler: RefCell<Option<ExceptionHandler>>,
+}
+
+impl Reporter {
+    /// A reporter that hands errors to `handler`, or prints them when it is `None`.
+    pub(crate) fn new(handler: Option<ExceptionHandler>) -> Self {
+        Reporter {
+            handler: RefCell::new(handler),
+        }
+    }
+
+    /// Replaces the handler.
+    pub(crate) fn set_handler(&self, handler: ExceptionHandler) {
+        let old = self.handler.replace(Some(handler));
+        drop(old);
+    }
+
+    /// Hands an error to the exception handler (outside any borrow); a panicking handler is
+    /// reported on stderr and the loop goes on.
+    pub(crate) fn report(&self, message: &str, task: Option<TaskLabel>, payload: Option<Payload>) {
+        let context = ExceptionContext {
+            message: message.to_owned(),
+            task,
+            payload,
+        };
+        let handler = self.handler.borrow().clone();
+        let outcome = catch_unwind(AssertUnwindSafe(|| match handler {
+            Some(handler) => handler(&context),
+            None => default_handler(&context),
+        }));
+        if outcome.is_err() {
+            eprintln!("aioloop: the exception handler panicked while handling: {context}");
+        }
+    }
+
+    /// Runs `f`, user code that must not unwind into the loop. A panic is reported as
+    /// `message` about the task `task()` names (asked only then) and gives `None`.
+    #[inline]
+    pub(crate) fn catch<R>(
+        &self,
+        message: &str,
+        task: impl FnOnce() -> Option<TaskLabel>,
+        f: impl FnOnce() -> R,
+    ) -> Option<R> {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => Some(value),
+            Err(payload) => {
+                self.report(message, task(), Some(payload));
+                None
+            }
+        }
+    }
+
+    /// Drops `value` (its destructor is user code); a panic is reported as [`Reporter::catch`] does.
+    #[inline]
+    pub(crate) fn drop_reporting<T>(
+        &self,
+        value: T,
+        message: &str,
+        task: impl FnOnce() -> Option<TaskLabel>,
+    ) {
+        self.catch(message, task, move || drop(value));
+    }
 }

@@ -1,0 +1,303 @@
+//! The task lifecycle on the [`Scheduler`]: spawn, one step (poll, or drop when cancelled),
+//! finish, cancel, detach, join and discard.
+//!
+//! A task's life: [`Scheduler::spawn`] puts its cell in the table and queues it;
+//! [`Scheduler::run_task`] takes the cell out (table.rs, T1), polls it outside the borrow, and
+//! puts it back while it is pending; when the future returns, panics, or is dropped because
+//! the task was cancelled, [`Scheduler::finish`] marks the slot done and wakes the awaiter.
+//! The `Task` handle then takes the outcome ([`Scheduler::poll_join`], which frees the slot),
+//! or, dropped without taking it, detaches the task ([`Scheduler::detach`]): the outcome is
+//! discarded when the task finishes, and an unread panic goes to the exception handler.
+
+use std::cell::RefMut;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::cell::{new_cell, vacant_cell, RawTask};
+use super::meta::TaskMeta;
+use super::scheduler::{Scheduler, StepHooks};
+use super::table::TaskTable;
+use super::waker::{waker_for, WakeTarget};
+use super::{Task, TaskError};
+
+/// How many rounds of "drop everything, then what those drops spawned" closing allows before
+/// it gives up on a destructor that keeps spawning.
+const MAX_CLOSE_ROUNDS: usize = 1000;
+
+impl Scheduler {
+    /// Spawns a task; it is queued at once.
+    pub(crate) fn spawn<F>(
+        self: &Rc<Self>,
+        future: F,
+        meta: Option<TaskMeta>,
+        name: Option<Rc<str>>,
+    ) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), meta);
+        #[cfg(feature = "tracing")]
+        tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
+        self.schedule(key, gen);
+        Task::new(self.clone(), key, gen, id, name)
+    }
+
+    /// Spawns a task nobody holds a `Task` handle to (its outcome goes elsewhere, as a
+    /// `run_coroutine_threadsafe` task's goes through its `ConcurrentFuture`); it is queued at once.
+    pub(crate) fn spawn_detached(&self, cell: Pin<Box<dyn RawTask>>, meta: Option<TaskMeta>) {
+        let (key, gen) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let (key, gen, _) = tasks.insert(cell, meta);
+            if let Some(slot) = tasks.get_mut(key, gen) {
+                slot.state.set_detached(true);
+            }
+            (key, gen)
+        };
+        self.schedule(key, gen);
+    }
+
+    /// One step of a task: poll it, or drop it if it was cancelled.
+    #[inline]
+    pub(crate) fn run_task<H: StepHooks>(&self, hooks: &H, key: u32, gen: u16) {
+        let Some((mut cell, cancel)) = self.tasks.borrow_mut().start_step(key, gen) else {
+            return;
+        };
+        if cancel {
+            self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
+            return self.finish(key, gen, cell, true);
+        }
+
+        let started = hooks.step_begins();
+        self.current.set(Some((key, gen)));
+        let waker = waker_for::<H::Wake>(WakeTarget {
+            loop_id: self.id(),
+            key,
+            gen,
+        });
+        #[cfg(feature = "tracing")]
+        let _span = self
+            .tasks
+            .borrow()
+            .get(key, gen)
+            .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cell.as_mut().poll_task(&mut Context::from_waker(&waker))
+        }));
+        self.current.set(None);
+        if let Some(started) = started {
+            hooks.step_ended(started, &|| self.label(key, gen));
+        }
+
+        match polled {
+            Ok(Poll::Pending) => {
+                if let Some(slot) = self.tasks.borrow_mut().get_mut(key, gen) {
+                    slot.cell = cell;
+                }
+            }
+            Ok(Poll::Ready(())) => {
+                let tasks = self.tasks.borrow_mut();
+                let cancelled = tasks
+                    .get(key, gen)
+                    .is_some_and(|slot| slot.state.cancel_requested());
+                if cancelled {
+                    // asyncio: a task cancelled in the step in which it returns counts as cancelled.
+                    drop(tasks);
+                    self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
+                    self.finish(key, gen, cell, true);
+                } else {
+                    self.finish_in(tasks, key, gen, cell, false);
+                }
+            }
+            Err(payload) => {
+                self.drop_future(&mut cell, TaskError::Panicked(payload), key, gen);
+                self.finish(key, gen, cell, false);
+            }
+        }
+    }
+
+    /// Ends a task with `error`, dropping its future (or output). A panic in that drop is
+    /// reported to the exception handler.
+    fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
+        self.reporter.catch(
+            "A task's future panicked while being dropped",
+            || self.label(key, gen),
+            || cell.as_mut().drop_future(),
+        );
+        cell.as_mut().set_error(error);
+    }
+
+    /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
+    /// discards the outcome at once if nobody holds the `Task` handle.
+    fn finish(&self, key: u32, gen: u16, cell: Pin<Box<dyn RawTask>>, cancelled: bool) {
+        self.finish_in(self.tasks.borrow_mut(), key, gen, cell, cancelled);
+    }
+
+    /// [`Scheduler::finish`] with the task table already borrowed (the borrow is released
+    /// before any user code runs).
+    fn finish_in(
+        &self,
+        mut tasks: RefMut<'_, TaskTable>,
+        key: u32,
+        gen: u16,
+        cell: Pin<Box<dyn RawTask>>,
+        cancelled: bool,
+    ) {
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            // Not expected (nothing frees a slot whose cell is out); drop it outside the borrow.
+            drop(tasks);
+            drop(cell);
+            return;
+        };
+        slot.state.set_done(true);
+        slot.state.set_cancelled(cancelled);
+        slot.state.set_cancel_requested(false);
+        if slot.state.detached() {
+            drop(tasks);
+            self.discard(key, gen, cell);
+        } else {
+            slot.cell = cell;
+            let waker = slot.join_waker.take();
+            drop(tasks);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// `Task::cancel`: marks the task and queues it so the loop drops its future next iteration.
+    /// False if the task has finished (or is gone).
+    pub(crate) fn cancel(&self, key: u32, gen: u16) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return false;
+        };
+        if slot.state.done() {
+            return false;
+        }
+        slot.state.set_cancel_requested(true);
+        #[cfg(feature = "tracing")]
+        tracing::trace!(task.id = slot.state.id().as_u64(), "cancel");
+        drop(tasks);
+        self.schedule(key, gen);
+        true
+    }
+
+    /// True once the task has finished (or its slot is gone).
+    pub(crate) fn is_done(&self, key: u32, gen: u16) -> bool {
+        self.tasks
+            .borrow()
+            .get(key, gen)
+            .is_none_or(|slot| slot.state.done())
+    }
+
+    /// True once the task has finished by cancellation.
+    pub(crate) fn is_cancelled(&self, key: u32, gen: u16) -> bool {
+        self.tasks
+            .borrow()
+            .get(key, gen)
+            .is_some_and(|slot| slot.state.cancelled())
+    }
+
+    /// True once the task has panicked and its outcome was not taken yet.
+    pub(crate) fn is_panicked(&self, key: u32, gen: u16) -> bool {
+        let tasks = self.tasks.borrow();
+        tasks.get(key, gen).is_some_and(|slot| slot.cell.is_panic())
+    }
+
+    /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
+    /// freed), `Ready(None)` if the loop closed and dropped the task, else registers the waker.
+    pub(crate) fn poll_join(
+        &self,
+        key: u32,
+        gen: u16,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Pin<Box<dyn RawTask>>>> {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return Poll::Ready(None);
+        };
+        if slot.state.done() {
+            let slot = tasks.remove(key, gen).expect("slot checked above");
+            drop(tasks);
+            return Poll::Ready(Some(slot.cell));
+        }
+        let old = slot.join_waker.register(cx.waker());
+        drop(tasks);
+        drop(old);
+        Poll::Pending
+    }
+
+    /// A `Task` handle was dropped without taking the outcome.
+    pub(crate) fn detach(&self, key: u32, gen: u16) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return;
+        };
+        if slot.state.done() {
+            let cell = std::mem::replace(&mut slot.cell, vacant_cell());
+            drop(tasks);
+            self.discard(key, gen, cell);
+        } else {
+            slot.state.set_detached(true);
+            let waker = slot.join_waker.take();
+            drop(tasks);
+            drop(waker);
+        }
+    }
+
+    /// Drops the outcome (`cell`, taken out of its slot) of the finished task at `key`/`gen`,
+    /// which nobody will read, then frees the slot. An unread panic goes to the exception
+    /// handler, as asyncio reports "Task exception was never retrieved". The slot stays in the
+    /// table (done, its cell vacant) while the outcome is dropped, so a report can name the task
+    /// without carrying its diagnostics out of the table.
+    fn discard(&self, key: u32, gen: u16, mut cell: Pin<Box<dyn RawTask>>) {
+        let task = || self.label(key, gen);
+        const DROP_PANICKED: &str = "Dropping a task's output panicked";
+        let error = self
+            .reporter
+            .catch(DROP_PANICKED, task, || cell.as_mut().take_error());
+        if let Some(Some(TaskError::Panicked(payload))) = error {
+            self.report("Task exception was never retrieved", task(), Some(payload));
+        }
+        self.reporter.drop_reporting(cell, DROP_PANICKED, task);
+        let slot = self.tasks.borrow_mut().remove(key, gen);
+        drop(slot);
+    }
+
+    /// Closing the loop: drops every unfinished task and every queued runnable, and again
+    /// what those drops spawned or queued, each drop outside the borrows and reported if it
+    /// panics. In `debug` mode each unfinished task is reported ("destroyed but pending").
+    pub(crate) fn drop_unfinished(&self, debug: bool) {
+        for round in 0.. {
+            let slots = self.tasks.borrow_mut().remove_unfinished();
+            let ready = self.drain_ready();
+            if slots.is_empty() && ready.is_empty() {
+                break;
+            }
+            if round == MAX_CLOSE_ROUNDS {
+                self.report(
+                    "Closing the loop gave up: task destructors kept spawning new tasks",
+                    None,
+                    None,
+                );
+                break;
+            }
+            for freed in slots {
+                let task = freed.label();
+                if debug {
+                    self.report("Task was destroyed but it is pending!", Some(task.clone()), None);
+                }
+                self.reporter.drop_reporting(
+                    freed,
+                    "A task's future panicked while being dropped",
+                    move || Some(task),
+                );
+            }
+            self.reporter
+                .drop_reporting(ready, "Dropping a callback panicked", || None);
+        }
+    }
+}

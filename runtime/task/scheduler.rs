@@ -1,0 +1,249 @@
+//! The scheduler: the ready queue, the task table and the task being polled, owned by one
+//! [`Scheduler`] behind methods. The task lifecycle on it (spawn, step, finish, cancel, detach,
+//! join, discard) is in harness.rs; the loop's iteration (event_loop/iteration.rs) pops
+//! [`Runnable`]s and hands task steps to [`Scheduler::run_task`].
+//!
+//! Every `RefCell` here is borrowed only for short stretches that run no user code: futures
+//! are polled, callbacks run and user values dropped after the borrow ends (invariant S1). That
+//! is what lets a task spawn, wake, cancel or drop other tasks from inside `poll` or from a
+//! `Drop` impl.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::callback::CallbackCell;
+use super::meta::TaskMeta;
+use super::report::{ExceptionHandler, Payload, Reporter, TaskLabel};
+use super::table::TaskTable;
+use super::waker::{WakeHook, WakeTarget, MAIN_KEY};
+use super::{TaskId, TaskRef};
+
+/// Something the loop runs in one step of an iteration.
+pub(crate) enum Runnable {
+    /// One poll of a task.
+    Task { key: u32, gen: u16 },
+    /// One poll of the future given to `run_until_complete`.
+    Main,
+    /// A `call_soon` callback, cancellable through its `Handle`.
+    Callback(Rc<CallbackCell>),
+    /// A callback nobody can cancel (sent from another thread).
+    Call(Box<dyn FnOnce()>),
+}
+
+/// What the scheduler needs from its loop while it runs a task step: where wakes go, the step
+/// counter and debug mode's slow-step timing. Static dispatch: the hot path pays nothing.
+pub(crate) trait StepHooks {
+    /// The schedule hook of the wakers handed to the task.
+    type Wake: WakeHook;
+
+    /// A task step begins: counts it, and returns when it began if slow steps are timed
+    /// (debug mode).
+    fn step_begins(&self) -> Option<Instant>;
+
+    /// A timed step that began at `started` ended: reports it if it was slow. `task` names
+    /// the task (asked only for a report).
+    fn step_ended(&self, started: Instant, task: &dyn Fn() -> Option<TaskLabel>);
+}
+
+/// One loop's tasks and ready queue.
+pub(crate) struct Scheduler {
+    /// The loop id wakers carry.
+    id: u16,
+    pub(super) tasks: RefCell<TaskTable>,
+    ready: RefCell<VecDeque<Runnable>>,
+    /// The task being polled right now.
+    pub(super) current: Cell<Option<(u32, u16)>>,
+    /// Generation of the current `run_until_complete` future, so a stale main waker is ignored.
+    main_gen: Cell<u16>,
+    main_scheduled: Cell<bool>,
+    pub(super) reporter: Reporter,
+}
+
+impl Scheduler {
+    /// An empty scheduler for loop `id`, reporting to `handler` (else stderr).
+    pub(crate) fn new(id: u16, handler: Option<ExceptionHandler>) -> Rc<Scheduler> {
+        Rc::new(Scheduler {
+            id,
+            tasks: RefCell::new(TaskTable::default()),
+            ready: RefCell::new(VecDeque::with_capacity(64)),
+            current: Cell::new(None),
+            main_gen: Cell::new(0),
+            main_scheduled: Cell::new(false),
+            reporter: Reporter::new(handler),
+        })
+    }
+
+    /// The loop id its wakers carry.
+    #[inline]
+    pub(crate) fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// Queues a task (or the main future) for the next step, unless it is queued already,
+    /// finished, or gone (table.rs, T2).
+    #[inline]
+    pub(crate) fn schedule(&self, key: u32, gen: u16) {
+        if key == MAIN_KEY {
+            if gen == self.main_gen.get() && !self.main_scheduled.replace(true) {
+                self.ready.borrow_mut().push_back(Runnable::Main);
+            }
+            return;
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        if let Some(slot) = tasks.get_mut(key, gen) {
+            if !slot.state.scheduled() && !slot.state.done() {
+                slot.state.set_scheduled(true);
+                drop(tasks);
+                self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
+            }
+        }
+    }
+
+    /// A new `run_until_complete` future: earlier main wakers go stale, and it is queued.
+    pub(crate) fn begin_main(&self) {
+        let gen = self.main_gen.get().wrapping_add(1);
+        self.main_gen.set(gen);
+        self.schedule(MAIN_KEY, gen);
+    }
+
+    /// The wake target of the current `run_until_complete` future.
+    #[inline]
+    pub(crate) fn main_target(&self) -> WakeTarget {
+        WakeTarget {
+            loop_id: self.id,
+            key: MAIN_KEY,
+            gen: self.main_gen.get(),
+        }
+    }
+
+    /// Queues a callback behind everything ready.
+    #[inline]
+    pub(crate) fn push(&self, runnable: Runnable) {
+        self.ready.borrow_mut().push_back(runnable);
+    }
+
+    /// How many runnables are queued.
+    #[inline]
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.borrow().len()
+    }
+
+    /// True if nothing is queued.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.ready.borrow().is_empty()
+    }
+
+    /// Takes the next runnable off the queue. Taking the main future's entry lets a later
+    /// wake queue it again.
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<Runnable> {
+        let next = self.ready.borrow_mut().pop_front();
+        if let Some(Runnable::Main) = next {
+            self.main_scheduled.set(false);
+        }
+        next
+    }
+
+    /// Empties the ready queue (closing the loop); the caller drops what it returns outside
+    /// the borrow.
+    pub(super) fn drain_ready(&self) -> Vec<Runnable> {
+        self.ready.borrow_mut().drain(..).collect()
+    }
+
+    /// The exception handler and the catch-then-report primitive.
+    #[inline]
+    pub(crate) fn reporter(&self) -> &Reporter {
+        &self.reporter
+    }
+
+    /// Hands an error to the exception handler ([`Reporter::report`]).
+    pub(crate) fn report(&self, message: &str, task: Option<TaskLabel>, payload: Option<Payload>) {
+        self.reporter.report(message, task, payload);
+    }
+
+    /// Replaces the exception handler.
+    pub(crate) fn set_exception_handler(&self, handler: ExceptionHandler) {
+        self.reporter.set_handler(handler);
+    }
+
+    /// Number of task slots in use (finished tasks whose outcome was not taken included).
+    pub(crate) fn len(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+
+    /// The identity of the task at `key`/`gen` for error reports, if it is still there.
+    pub(crate) fn label(&self, key: u32, gen: u16) -> Option<TaskLabel> {
+        self.tasks.borrow().label(key, gen)
+    }
+
+    /// The running task's identity for error reports.
+    pub(crate) fn current_label(&self) -> Option<TaskLabel> {
+        let (key, gen) = self.current.get()?;
+        self.label(key, gen)
+    }
+
+    /// A `TaskRef` for the task in `key`/`gen`, if it is still there.
+    fn task_ref(self: &Rc<Self>, key: u32, gen: u16) -> Option<TaskRef> {
+        let label = self.label(key, gen)?;
+        Some(TaskRef {
+            sched: self.clone(),
+            key,
+            gen,
+            id: label.id,
+            name: label.name,
+        })
+    }
+
+    /// The task whose step is running, if any.
+    pub(crate) fn current_task_ref(self: &Rc<Self>) -> Option<TaskRef> {
+        let (key, gen) = self.current.get()?;
+        self.task_ref(key, gen)
+    }
+
+    /// Every task that has not finished, in slot order.
+    pub(crate) fn all_task_refs(self: &Rc<Self>) -> Vec<TaskRef> {
+        let live: Vec<(u32, u16)> = self
+            .tasks
+            .borrow()
+            .iter()
+            .filter(|(_, slot)| !slot.state.done())
+            .map(|(key, slot)| (key, slot.state.gen()))
+            .collect();
+        live.into_iter()
+            .filter_map(|(key, gen)| self.task_ref(key, gen))
+            .collect()
+    }
+
+    /// Calls `visit` with every task slot in use, in slot order (for task dumps). `visit` runs
+    /// under the table's borrow: it must not run user code.
+    pub(crate) fn for_each_task(&self, mut visit: impl FnMut(&TaskView<'_>)) {
+        let tasks = self.tasks.borrow();
+        let current = self.current.get();
+        for (key, slot) in tasks.iter() {
+            let state = slot.state;
+            visit(&TaskView {
+                id: state.id(),
+                meta: tasks.meta_of(key, slot),
+                done: state.done(),
+                running: current == Some((key, state.gen())),
+                scheduled: state.scheduled(),
+            });
+        }
+    }
+}
+
+/// One task as [`Scheduler::for_each_task`] shows it.
+pub(crate) struct TaskView<'a> {
+    pub(crate) id: TaskId,
+    /// Its diagnostics, if it has any (named, or spawned in debug mode).
+    pub(crate) meta: Option<&'a TaskMeta>,
+    /// Finished; the outcome was not taken yet.
+    pub(crate) done: bool,
+    /// Its step is running now.
+    pub(crate) running: bool,
+    /// Queued for a step.
+    pub(crate) scheduled: bool,
+}
