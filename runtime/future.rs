@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 use slab::Slab;
 
 use crate::error::{CancelledError, InvalidStateError};
+use crate::task::{cancel_scope, claim_current};
 use crate::{try_get_running_loop, Loop};
 
 type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
@@ -61,6 +62,10 @@ pub struct Future<T> {
     shared: Rc<Shared<T>>,
     /// This handle's slot in `waiters` while it is being awaited.
     waiter: Option<usize>,
+    /// Set while it is awaited: how a drop as a cancellation cancels the future (the awaiting
+    /// task was cancelled, see task/cancel_scope.rs). A fn pointer, because `Drop` knows no
+    /// `T: 'static`.
+    cancel_on_drop: Option<fn(&Future<T>) -> bool>,
 }
 
 impl<T: 'static> Default for Future<T> {
@@ -93,6 +98,7 @@ impl<T: 'static> Future<T> {
                 home,
             }),
             waiter: None,
+            cancel_on_drop: None,
         }
     }
 
@@ -225,6 +231,7 @@ impl<T> Clone for Future<T> {
         Future {
             shared: self.shared.clone(),
             waiter: None,
+            cancel_on_drop: None,
         }
     }
 }
@@ -234,6 +241,13 @@ impl<T> Drop for Future<T> {
         if let Some(key) = self.waiter.take() {
             let waker = self.shared.state.borrow_mut().waiters.try_remove(key);
             drop(waker);
+            // The awaiting task was cancelled: so is the future it awaited (asyncio's
+            // `Task.cancel()` cancels `_fut_waiter`).
+            if let Some(cancel) = self.cancel_on_drop {
+                if cancel_scope::active() {
+                    cancel(self);
+                }
+            }
         }
     }
 }
@@ -241,8 +255,11 @@ impl<T> Drop for Future<T> {
 impl<T: Clone + 'static> StdFuture for Future<T> {
     type Output = Result<T, CancelledError>;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        claim_current(&*self);
         let this = &mut *self;
+        this.cancel_on_drop = Some(Future::cancel);
         let mut state = this.shared.state.borrow_mut();
         if let Some(result) = state.outcome.result() {
             let own = this.waiter.take().and_then(|key| state.waiters.try_remove(key));

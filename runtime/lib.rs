@@ -79,8 +79,8 @@ pub use event_loop::{Builder, EventLoop, Loop};
 pub use future::{DoneCallbackId, Future};
 pub use loop_bound::LoopBound;
 pub use task::{
-    all_tasks, current_task, spawn, spawn_named, yield_now, ExceptionContext, Task, TaskError, TaskId,
-    TaskRef, YieldNow,
+    all_tasks, cancelled, current_task, spawn, spawn_named, until_cancelled, yield_now, Cancelled,
+    ExceptionContext, Task, TaskError, TaskId, TaskRef, UntilCancelled, YieldNow,
 };
 pub use threadsafe::{run_coroutine_threadsafe, ConcurrentError, ConcurrentFuture, LoopClosed, LoopHandle};
 pub use time::{

@@ -33,6 +33,11 @@ impl WakerSlot {
     pub(crate) fn take(&mut self) -> Option<Waker> {
         self.0.take()
     }
+
+    /// The stored waker, if any.
+    pub(crate) fn get(&self) -> Option<&Waker> {
+        self.0.as_ref()
+    }
 }
 
 #[cfg(test)]

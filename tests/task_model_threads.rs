@@ -21,3 +21,27 @@ fn test_run_coroutine_threadsafe_of_a_sleeping_coroutine() {
     event_loop.run_forever();
     assert_eq!(worker.join().unwrap(), 3);
 }
+
+/// test_run_coroutine_threadsafe_task_cancelled: the task is cancelled on the loop; the
+/// thread's result() reports cancellation, not LoopClosed.
+#[test]
+fn test_run_coroutine_threadsafe_task_cancelled() {
+    let event_loop = aioloop::EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    let worker = std::thread::spawn(move || {
+        let fut = handle.run_coroutine_threadsafe(|| aioloop::sleep(Duration::from_secs(3600)));
+        handle
+            .call_soon_threadsafe(|| {
+                for task in aioloop::all_tasks() {
+                    task.cancel();
+                }
+            })
+            .unwrap();
+        let out = fut.result();
+        handle.stop().unwrap();
+        out
+    });
+    event_loop.run_forever();
+    let err = worker.join().unwrap().unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+}

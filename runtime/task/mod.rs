@@ -1,11 +1,14 @@
 //! Tasks: spawned futures the loop owns, and the [`Task`] handle that awaits their outcome.
 
 mod callback;
+pub(crate) mod cancel_scope;
 pub(crate) mod cell;
 mod error;
 mod handle;
 mod harness;
+mod inplace;
 pub(crate) mod meta;
+mod observe;
 mod report;
 mod scheduler;
 mod state;
@@ -22,6 +25,8 @@ pub(crate) use callback::CallbackCell;
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
+pub(crate) use inplace::{claim_current, InPlaceSet, MainTask};
+pub use observe::{cancelled, until_cancelled, Cancelled, UntilCancelled};
 pub use report::ExceptionContext;
 pub(crate) use report::{ExceptionHandler, TaskLabel};
 pub(crate) use scheduler::{Runnable, Scheduler, StepHooks, TaskView};
@@ -95,12 +100,13 @@ where
     context::expect_current("spawn_named").spawn(future, Some(name))
 }
 
-/// The task whose step is running now, or `None` outside a task (in a callback, or in the
-/// future given to `run_until_complete`, which is not a task). asyncio's `current_task()`.
+/// The task whose step is running now, or `None` outside a task (in a callback). asyncio's
+/// `current_task()`. The coroutine given to `run` / `run_until_complete` is a task, and so is
+/// each coroutine a gather runs.
 ///
 /// ```
 /// aioloop::run(async {
-///     assert!(aioloop::current_task().is_none());
+///     assert!(aioloop::current_task().is_some(), "the main coroutine is a task");
 ///     let t = aioloop::spawn_named("me", async { aioloop::current_task().unwrap().name() });
 ///     assert_eq!(t.await.unwrap(), "me");
 /// });
@@ -115,7 +121,7 @@ pub fn current_task() -> Option<TaskRef> {
 /// ```
 /// aioloop::run(async {
 ///     let t = aioloop::spawn(std::future::pending::<()>());
-///     assert_eq!(aioloop::all_tasks().len(), 1);
+///     assert_eq!(aioloop::all_tasks().len(), 2, "the main task and t");
 ///     t.cancel();
 /// });
 /// ```

@@ -11,6 +11,8 @@ use pin_project_lite::pin_project;
 use super::clock::add_saturating;
 use super::sleep::{sleep_until, Deadline, Sleep};
 use crate::context;
+use crate::task::cancel_scope::{cancelling_collect, cancelling_collect_unstarted};
+use crate::task::TaskRef;
 
 /// The deadline passed before the future finished: asyncio's `TimeoutError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,8 +29,11 @@ impl std::error::Error for TimeoutError {}
 /// Runs `future` for at most `timeout`: asyncio's `wait_for(aw, timeout)` (and
 /// `async with timeout(...)`).
 ///
-/// Gives `Ok(output)` if the future finishes in time. Otherwise the future is dropped
-/// (cancelled, its destructors run) before `Err(TimeoutError)` is returned. When several nested
+/// Gives `Ok(output)` if the future finishes in time. Otherwise the future is dropped as a
+/// cancellation (its destructors run; a [`Task`](crate::Task) or [`Future`](crate::Future) it
+/// awaits is cancelled, as asyncio 3.12 does), and `Err(TimeoutError)` is returned once the
+/// tasks so cancelled have finished (one that observes its cancellation with
+/// [`until_cancelled`](crate::until_cancelled) finishes its cleanup first). When several nested
 /// `wait_for`s share a deadline, the outermost one reports the timeout. With a zero `timeout`
 /// the future is never polled (asyncio 3.12: a coroutine is never started).
 ///
@@ -62,6 +67,7 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoF
         future: Some(future.into_future()),
         sleep,
         started: false,
+        cancelled: None,
     }
 }
 
@@ -74,6 +80,7 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
         future: Some(future.into_future()),
         sleep: sleep_until(deadline),
         started: false,
+        cancelled: None,
     }
 }
 
@@ -85,6 +92,9 @@ pin_project! {
         future: Option<F>,
         sleep: Sleep,
         started: bool,
+        // Timed out: the tasks that dropping the future cancelled, waited for before the
+        // timeout is reported (asyncio 3.12).
+        cancelled: Option<Vec<TaskRef>>,
     }
 }
 
@@ -100,36 +110,50 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        // After the first poll, the deadline is checked before the inner future: an outer
-        // timeout whose timer fired wins over an inner one with the same deadline.
-        if *this.started && Pin::new(&mut *this.sleep).poll(cx).is_ready() {
-            this.future.set(None);
-            return Poll::Ready(Err(TimeoutError));
-        }
-        if !*this.started {
+        let mut unstarted = false;
+        let expired = if this.cancelled.is_some() {
+            true
+        } else if !*this.started {
             *this.started = true;
             // asyncio 3.12: with a timeout of zero (or a deadline already past), the awaitable
             // is cancelled without being started.
             let now = this.sleep.bind().clock.now();
-            if this.sleep.deadline() <= now {
+            unstarted = this.sleep.deadline() <= now;
+            unstarted
+        } else {
+            // After the first poll, the deadline is checked before the inner future: an outer
+            // timeout whose timer fired wins over an inner one with the same deadline.
+            Pin::new(&mut *this.sleep).poll(cx).is_ready()
+        };
+        if !expired {
+            let inner = this
+                .future
+                .as_mut()
+                .as_pin_mut()
+                .expect("aioloop: a Timeout was polled after it completed");
+            if let Poll::Ready(output) = inner.poll(cx) {
                 this.future.set(None);
-                return Poll::Ready(Err(TimeoutError));
+                return Poll::Ready(Ok(output));
+            }
+            if Pin::new(&mut *this.sleep).poll(cx).is_pending() {
+                return Poll::Pending;
             }
         }
-        let inner = this
-            .future
-            .as_mut()
-            .as_pin_mut()
-            .expect("aioloop: a Timeout was polled after it completed");
-        if let Poll::Ready(output) = inner.poll(cx) {
-            this.future.set(None);
-            return Poll::Ready(Ok(output));
+        // Timed out: the future is dropped as a cancellation (the tasks it awaits are
+        // cancelled), and the timeout is reported once those tasks have finished.
+        let cancelled = this.cancelled.get_or_insert_with(|| {
+            let future = &mut this.future;
+            match unstarted {
+                true => cancelling_collect_unstarted(|| future.set(None)),
+                false => cancelling_collect(|| future.set(None)),
+            }
+        });
+        cancelled.retain(|task| task.poll_finished(cx).is_pending());
+        if cancelled.is_empty() {
+            Poll::Ready(Err(TimeoutError))
+        } else {
+            Poll::Pending
         }
-        if Pin::new(&mut *this.sleep).poll(cx).is_ready() {
-            this.future.set(None);
-            return Poll::Ready(Err(TimeoutError));
-        }
-        Poll::Pending
     }
 }
 
