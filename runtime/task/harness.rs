@@ -68,8 +68,8 @@ impl Scheduler {
             return;
         };
         if cancel {
-            cancelling(|| self.drop_future(&mut cell, TaskError::Cancelled, key, gen));
-            return self.finish(key, gen, cell, true);
+            let cancelled = cancelling(|| self.end_cancelled(&mut cell));
+            return self.finish(key, gen, cell, cancelled);
         }
 
         let started = hooks.step_begins();
@@ -86,7 +86,14 @@ impl Scheduler {
             .get(key, gen)
             .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            cell.as_mut().poll_task(&mut Context::from_waker(&waker))
+            // If the poll panics, the future is dropped while the panic unwinds, as on a thread
+            // (tokio's rt_common panic_in_task): its `Drop` impls see `thread::panicking()`, and
+            // the std `Mutex` guards it holds are poisoned. A panic in that drop aborts, as a
+            // double panic does. Free on the hot path: the guard is forgotten.
+            let mut guard = DropOnUnwind(cell.as_mut());
+            let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(&waker));
+            std::mem::forget(guard);
+            polled
         }));
         self.current.set(None);
         if let Some(started) = started {
@@ -108,28 +115,31 @@ impl Scheduler {
                     // asyncio: a task cancelled in the step in which it returns counts as
                     // cancelled (so does one that returns after a delivered cancel request).
                     drop(tasks);
-                    cancelling(|| self.drop_future(&mut cell, TaskError::Cancelled, key, gen));
-                    self.finish(key, gen, cell, true);
+                    let cancelled = cancelling(|| self.end_cancelled(&mut cell));
+                    self.finish(key, gen, cell, cancelled);
                 } else {
                     self.finish_in(tasks, key, gen, cell, false);
                 }
             }
             Err(payload) => {
-                self.drop_future(&mut cell, TaskError::Panicked(payload), key, gen);
+                // The future was dropped during the unwind (`DropOnUnwind`).
+                cell.as_mut().set_error(TaskError::Panicked(payload));
                 self.finish(key, gen, cell, false);
             }
         }
     }
 
-    /// Ends a task with `error`, dropping its future (or output). A panic in that drop is
-    /// reported to the exception handler.
-    fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
-        self.reporter.catch(
-            "A task's future panicked while being dropped",
-            || self.label(key, gen),
-            || cell.as_mut().drop_future(),
-        );
+    /// Ends a cancelled task, dropping its future (or output); true if it ends cancelled. A
+    /// panic in that drop becomes its outcome instead, as an exception raised during
+    /// cancellation does in asyncio (and tokio's test_abort_task_that_panics_on_drop_returned).
+    fn end_cancelled(&self, cell: &mut Pin<Box<dyn RawTask>>) -> bool {
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().drop_future()));
+        let (error, cancelled) = match dropped {
+            Ok(()) => (TaskError::Cancelled, true),
+            Err(payload) => (TaskError::Panicked(payload), false),
+        };
         cell.as_mut().set_error(error);
+        cancelled
     }
 
     /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
@@ -442,5 +452,14 @@ impl Scheduler {
             self.reporter
                 .drop_reporting(ready, "Dropping a callback panicked", || None);
         }
+    }
+}
+
+/// Drops a task's future if its poll unwinds (see `Scheduler::run_task`).
+struct DropOnUnwind<'a>(Pin<&'a mut dyn RawTask>);
+
+impl Drop for DropOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.as_mut().drop_future();
     }
 }
