@@ -1,6 +1,6 @@
-//! hyper on aioloop: an HTTP/1.1 "Hello, World!" server with keep-alive, through the
-//! `tokio-io` feature and hyper-util's `TokioIo`. Run with
-//! `cargo run --release --features tokio-io --example http_hello`.
+//! hyper on aioloop: an HTTP/1.1 "Hello, World!" server with keep-alive. With the `hyper`
+//! feature aioloop's `TcpStream` implements hyper's `Read`/`Write` itself: no `TokioIo`. Run
+//! with `cargo run --release --features hyper --example http_hello`.
 //!
 //! Without arguments it serves a self-test client (another thread: 4 connections × 250
 //! keep-alive requests), prints a summary and exits. `--serve [ADDR]` (default
@@ -21,7 +21,6 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 
 const BODY: &[u8] = b"Hello, World!";
 
@@ -42,7 +41,7 @@ async fn serve(addr: SocketAddr, ready: impl FnOnce(SocketAddr)) {
                 async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(BODY)))) }
             });
             drop(aioloop::spawn(async move {
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = http1::Builder::new().serve_connection(stream, service);
                 if let Err(err) = conn.await {
                     eprintln!("connection error: {err}");
                 }

@@ -1,43 +1,7 @@
 //! `call_soon`: callbacks on the loop's ready queue, cancellable through a [`Handle`].
 
-use std::fmt;
-use std::rc::Rc;
-
 use crate::context;
-use crate::task::CallbackCell;
-
-/// A callback scheduled with [`call_soon`]: asyncio's `Handle`.
-///
-/// Dropping the handle does not cancel the callback.
-pub struct Handle {
-    cell: Rc<CallbackCell>,
-}
-
-impl Handle {
-    pub(crate) fn new(cell: Rc<CallbackCell>) -> Self {
-        Handle { cell }
-    }
-
-    /// Cancels the callback if it has not run yet; its closure is dropped now.
-    /// Cancelling a callback that already ran or was cancelled does nothing.
-    pub fn cancel(&self) {
-        let callback = self.cell.take();
-        drop(callback);
-    }
-
-    /// True if the callback can no longer run: it was cancelled, or it already ran.
-    pub fn is_cancelled(&self) -> bool {
-        self.cell.is_empty()
-    }
-}
-
-impl fmt::Debug for Handle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle")
-            .field("pending", &!self.is_cancelled())
-            .finish()
-    }
-}
+pub use crate::task::Handle;
 
 /// Schedules `callback` to run on the running loop at its next iteration, after everything
 /// already scheduled (callbacks and task steps run in FIFO order). asyncio's `loop.call_soon`.

@@ -1,4 +1,5 @@
-//! The thread-local running loop: asyncio's `get_running_loop`.
+//! The thread-local running loop: asyncio's `get_running_loop`, and the functions that act on
+//! it (`spawn`, `current_task`, `all_tasks`).
 //!
 //! At most one loop runs on a thread at a time; [`enter`] refuses a second one with a clear
 //! panic (asyncio raises `RuntimeError` there). Code never runs user code while it borrows the
@@ -6,16 +7,23 @@
 //! [`current`] clones the `Rc` out for everything else.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 
 use crate::event_loop::{Core, Loop};
+use crate::task::{Task, TaskRef};
+use crate::{io, time};
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
 }
 
-/// Marks a loop as this thread's running loop until dropped (also on unwind).
+/// Marks a loop as this thread's running loop until dropped (also on unwind). Its drivers
+/// become the current ones too (each lower layer finds its own: `TimeDriver::current`,
+/// `IoDriver::current`).
 pub(crate) struct EnterGuard {
+    _time: time::driver::EnterGuard,
+    _io: io::driver::EnterGuard,
     _not_send: std::marker::PhantomData<Rc<()>>,
 }
 
@@ -50,6 +58,8 @@ pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
         }
         *current = Some(core.clone());
         Some(EnterGuard {
+            _time: time::driver::enter(core.time()),
+            _io: io::driver::enter(core.io()),
             _not_send: std::marker::PhantomData,
         })
     })
@@ -102,4 +112,83 @@ pub fn get_running_loop() -> Loop {
 /// ```
 pub fn try_get_running_loop() -> Option<Loop> {
     current().map(Loop::from_core)
+}
+
+/// Spawns `future` as a task on the running loop: asyncio's `create_task`.
+///
+/// The task starts at the loop's next iteration, after everything already scheduled (FIFO).
+/// The future needs no `Send` bound. The returned [`Task`] resolves to the future's output;
+/// dropping it detaches the task, which keeps running.
+///
+/// # Panics
+/// If no loop is running on this thread; use [`Loop::spawn`](crate::Loop::spawn) to spawn onto
+/// a loop that is not running yet.
+///
+/// ```
+/// let total = aioloop::run(async {
+///     let a = aioloop::spawn(async { 20 });
+///     let b = aioloop::spawn(async { 22 });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(total, 42);
+/// ```
+#[doc(alias = "create_task")]
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    expect_current("spawn").spawn(future, None)
+}
+
+/// Like [`spawn`], with a name for the task (asyncio's `create_task(coro, name=...)`), shown by
+/// [`Task::name`], the exception handler and debugging tools.
+///
+/// ```
+/// aioloop::run(async {
+///     let task = aioloop::spawn_named("fetcher", async {});
+///     assert_eq!(task.name(), "fetcher");
+/// });
+/// ```
+#[doc(alias = "create_task")]
+#[track_caller]
+pub fn spawn_named<F>(name: impl Into<String>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let name: Rc<str> = name.into().into();
+    expect_current("spawn_named").spawn(future, Some(name))
+}
+
+/// The task whose step is running now, or `None` outside a task (in a callback). asyncio's
+/// `current_task()`. The coroutine given to `run` / `run_until_complete` is a task, and so is
+/// each coroutine a gather runs.
+///
+/// ```
+/// aioloop::run(async {
+///     assert!(aioloop::current_task().is_some(), "the main coroutine is a task");
+///     let t = aioloop::spawn_named("me", async { aioloop::current_task().unwrap().name() });
+///     assert_eq!(t.await.unwrap(), "me");
+/// });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    current().and_then(|core| core.sched().current_task_ref())
+}
+
+/// Every task of the running loop that has not finished, in spawn-slot order. asyncio's
+/// `all_tasks()`. Empty outside a running loop.
+///
+/// ```
+/// aioloop::run(async {
+///     let t = aioloop::spawn(std::future::pending::<()>());
+///     assert_eq!(aioloop::all_tasks().len(), 2, "the main task and t");
+///     t.cancel();
+/// });
+/// ```
+pub fn all_tasks() -> Vec<TaskRef> {
+    current()
+        .map(|core| core.sched().all_task_refs())
+        .unwrap_or_default()
 }

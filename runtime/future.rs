@@ -5,12 +5,11 @@ use std::fmt;
 use std::future::Future as StdFuture;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
-
-use slab::Slab;
+use std::task::{Context, Poll};
 
 use crate::error::{CancelledError, InvalidStateError};
 use crate::task::{cancel_scope, claim_current};
+use crate::waiters::{leave, notify_all, poll_until, WaitList};
 use crate::{try_get_running_loop, Loop};
 
 type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
@@ -23,7 +22,6 @@ enum Outcome<T> {
 
 struct State<T> {
     outcome: Outcome<T>,
-    waiters: Slab<Waker>,
     callbacks: Vec<(DoneCallbackId, DoneCallback<T>)>,
     next_callback: u64,
 }
@@ -35,6 +33,8 @@ pub struct DoneCallbackId(pub(crate) u64);
 
 struct Shared<T> {
     state: RefCell<State<T>>,
+    /// The handles being awaited; all notified when the outcome is set.
+    waiters: RefCell<WaitList>,
     home: Option<Loop>,
 }
 
@@ -60,7 +60,7 @@ struct Shared<T> {
 /// ```
 pub struct Future<T> {
     shared: Rc<Shared<T>>,
-    /// This handle's slot in `waiters` while it is being awaited.
+    /// This handle's entry in `waiters` while it is being awaited.
     waiter: Option<usize>,
     /// Set while it is awaited: how a drop as a cancellation cancels the future (the awaiting
     /// task was cancelled, see task/cancel_scope.rs). A fn pointer, because `Drop` knows no
@@ -91,10 +91,10 @@ impl<T: 'static> Future<T> {
             shared: Rc::new(Shared {
                 state: RefCell::new(State {
                     outcome: Outcome::Pending,
-                    waiters: Slab::new(),
                     callbacks: Vec::new(),
                     next_callback: 0,
                 }),
+                waiters: RefCell::default(),
                 home,
             }),
             waiter: None,
@@ -118,18 +118,15 @@ impl<T: 'static> Future<T> {
     }
 
     fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
-        let (waiters, callbacks) = {
+        let callbacks = {
             let mut state = self.shared.state.borrow_mut();
             if !matches!(state.outcome, Outcome::Pending) {
                 return Err(outcome);
             }
             state.outcome = outcome;
-            let waiters: Vec<Waker> = state.waiters.drain().collect();
-            (waiters, std::mem::take(&mut state.callbacks))
+            std::mem::take(&mut state.callbacks)
         };
-        for waker in waiters {
-            waker.wake();
-        }
+        notify_all(&self.shared.waiters);
         for (_, callback) in callbacks {
             self.schedule_callback(callback);
         }
@@ -238,15 +235,13 @@ impl<T> Clone for Future<T> {
 
 impl<T> Drop for Future<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.waiter.take() {
-            let waker = self.shared.state.borrow_mut().waiters.try_remove(key);
-            drop(waker);
-            // The awaiting task was cancelled: so is the future it awaited (asyncio's
-            // `Task.cancel()` cancels `_fut_waiter`).
-            if let Some(cancel) = self.cancel_on_drop {
-                if cancel_scope::active() {
-                    cancel(self);
-                }
+        let waiting = self.waiter.is_some();
+        leave(&self.shared.waiters, self.waiter.take());
+        // The awaiting task was cancelled: so is the future it awaited (asyncio's
+        // `Task.cancel()` cancels `_fut_waiter`).
+        if let (true, Some(cancel)) = (waiting, self.cancel_on_drop) {
+            if cancel_scope::active() {
+                cancel(self);
             }
         }
     }
@@ -260,24 +255,11 @@ impl<T: Clone + 'static> StdFuture for Future<T> {
         claim_current(&*self);
         let this = &mut *self;
         this.cancel_on_drop = Some(Future::cancel);
-        let mut state = this.shared.state.borrow_mut();
-        if let Some(result) = state.outcome.result() {
-            let own = this.waiter.take().and_then(|key| state.waiters.try_remove(key));
-            drop(state);
-            drop(own);
-            return Poll::Ready(result);
-        }
-        let old = match this.waiter.and_then(|key| state.waiters.get_mut(key)) {
-            Some(waker) if waker.will_wake(cx.waker()) => None,
-            Some(waker) => Some(std::mem::replace(waker, cx.waker().clone())),
-            None => {
-                this.waiter = Some(state.waiters.insert(cx.waker().clone()));
-                None
-            }
-        };
-        drop(state);
-        drop(old);
-        Poll::Pending
+        let shared = &*this.shared;
+        let done = || !matches!(shared.state.borrow().outcome, Outcome::Pending);
+        std::task::ready!(poll_until(&shared.waiters, &mut this.waiter, cx, done));
+        let result = shared.state.borrow().outcome.result();
+        Poll::Ready(result.expect("the outcome was set"))
     }
 }
 

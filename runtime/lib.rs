@@ -37,21 +37,25 @@
 //! blocking if anything is ready) and fires due timers.
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
 mod callbacks;
 mod combinators;
+#[cfg(feature = "tokio-compat")]
+pub mod compat;
 mod context;
-mod debug;
 mod error;
 mod event_loop;
+pub mod fs;
 mod future;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod io;
 mod loop_bound;
 pub mod net;
-mod oneshot;
 pub mod process;
-mod reactor;
 mod remote;
 pub mod signal;
 pub mod streams;
@@ -60,65 +64,34 @@ mod sync_shim;
 mod task;
 mod threadsafe;
 pub mod time;
+mod waiters;
 mod waker_slot;
 
 pub use aioloop_macros::{main, test};
-pub use blocking::{run_in_executor, to_thread, ToThread};
 pub use callbacks::{call_soon, Handle};
 #[doc(hidden)]
 pub use combinators::__macro_support as __combinators;
 pub use combinators::{
     as_completed, gather, shield, try_gather, wait, AsCompleted, AsCompletedTimeout, ChildError, Gather,
     GroupTask, ReturnWhen, Shield, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupRun, TaskGroupSpawner,
-    TryGather, Wait,
+    TaskSet, TryGather, Wait,
 };
-pub use context::{get_running_loop, try_get_running_loop};
-pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
+pub use context::{all_tasks, current_task, get_running_loop, spawn, spawn_named, try_get_running_loop};
 pub use error::{CancelledError, InvalidStateError};
-pub use event_loop::{Builder, EventLoop, Loop};
+pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use future::{DoneCallbackId, Future};
 pub use loop_bound::LoopBound;
 pub use task::{
-    all_tasks, cancelled, current_task, spawn, spawn_named, until_cancelled, yield_now, Cancelled,
-    ExceptionContext, Task, TaskError, TaskId, TaskRef, UntilCancelled, YieldNow,
+    cancelled, until_cancelled, yield_now, Cancelled, ExceptionContext, Task, TaskError, TaskId, TaskRef,
+    UntilCancelled, YieldNow,
 };
-pub use threadsafe::{run_coroutine_threadsafe, ConcurrentError, ConcurrentFuture, LoopClosed, LoopHandle};
+pub use threadsafe::{
+    run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
+    LoopHandle, ToThread,
+};
 pub use time::{
     call_at, call_later, interval, sleep, sleep_until, timeout_at, wait_for, TimeoutError, TimerHandle,
 };
-
-/// The crate's cross-thread internals, for the loom models in `tests/loom_remote.rs` only
-/// (built with `--cfg loom`; not part of the API).
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod __loom {
-    pub use crate::oneshot::Sender;
-    pub use crate::remote::{Remote, RemoteMsg};
-    pub use crate::sync_shim::ModelEventfd;
-    pub use crate::threadsafe::RemoteTask;
-
-    use crate::{ConcurrentFuture, LoopHandle};
-    use std::sync::Arc;
-
-    /// A handle to a hand-built loop.
-    pub fn handle(remote: Arc<Remote>) -> LoopHandle {
-        LoopHandle::from_remote(remote)
-    }
-
-    /// `LoopHandle::submit`: a job that gets the sender of the returned future's cell.
-    pub fn submit<T: Send + 'static>(
-        handle: &LoopHandle,
-        job: impl FnOnce(Sender<T>) + Send + 'static,
-    ) -> ConcurrentFuture<T> {
-        handle.submit(job)
-    }
-
-    /// A `ConcurrentFuture` over a fresh cell, with its sender.
-    pub fn pair<T>(remote: Arc<Remote>) -> (Sender<T>, ConcurrentFuture<T>) {
-        let (sender, receiver) = crate::oneshot::channel();
-        (sender, ConcurrentFuture::new(receiver, &remote))
-    }
-}
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
 ///

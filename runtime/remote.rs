@@ -10,19 +10,19 @@
 //! below is a plain sequential argument, and loom checks the real protocol exactly.
 //!
 //! Invariants:
-//! 1. A message is either pushed before the loop closes (and then the loop runs or drops it) or
-//!    refused with the message handed back: `closed` is set and checked under the lock.
-//! 2. A message the queue accepted is run or dropped on the loop's own thread, never elsewhere:
-//!    the loop takes messages only on its thread, `close` runs there, and a `Remote` dropped
-//!    with messages still queued (only possible if its loop never closed) leaks them. That is
-//!    what lets a `LoopBound` send a `!Send` value home to be dropped.
-//! 3. No lost wakeup: the loop parks (before a poll with no timeout) only if the queue is
-//!    empty, setting `PARKED` under the lock; a sender that pushes while the state is `PARKED`
-//!    sets `NOTIFIED` under the lock and writes the eventfd after releasing it. So either the
-//!    loop sees the message before it blocks, or the sender sees `PARKED` and wakes it.
-//! 4. At most one eventfd write per park: only the sender that moves `PARKED` to `NOTIFIED`
-//!    writes; every other sender (while the loop runs, or after that one) makes no syscall. A
-//!    burst of any size sent while the loop is busy costs none at all.
+//! - **R1.** A message is either pushed before the loop closes (and then the loop runs or drops
+//!   it) or refused with the message handed back: `closed` is set and checked under the lock.
+//! - **R2.** A message the queue accepted is run or dropped on the loop's own thread, never
+//!   elsewhere: the loop takes messages only on its thread, `close` runs there, and a `Remote`
+//!   dropped with messages still queued (only possible if its loop never closed) leaks them. That
+//!   is what lets a `LoopBound` send a `!Send` value home to be dropped.
+//! - **R3.** No lost wakeup: the loop parks (before a poll with no timeout) only if the queue is
+//!   empty, setting `PARKED` under the lock; a sender that pushes while the state is `PARKED`
+//!   sets `NOTIFIED` under the lock and writes the eventfd after releasing it. So either the loop
+//!   sees the message before it blocks, or the sender sees `PARKED` and wakes it.
+//! - **R4.** At most one eventfd write per park: only the sender that moves `PARKED` to
+//!   `NOTIFIED` writes; every other sender (while the loop runs, or after that one) makes no
+//!   syscall. A burst of any size sent while the loop is busy costs none at all.
 //!
 //! (An earlier version kept the parked state and a "pending" flag in atomics, with `SeqCst`
 //! fences for the Dekker-style handshake. It was correct under the C11 model but loom 0.7 could
@@ -31,25 +31,26 @@
 //! older than its own store. The mutex costs the loop one uncontended lock per iteration
 //! instead of one `xchg`, which the benches do not see.)
 //!
-//! `tests/loom_remote.rs` checks 1, 3 and 4 with loom on this very code (see `sync_shim`). The
+//! The loom models (threadsafe/loom_tests.rs) check R1, R3 and R4 on this very code, the loop's
+//! side included ([`RemoteDriver`]; see `sync_shim`). The
 //! `Remote` itself always lives in a std `Arc` (the loop, the registry and every `LoopHandle`
 //! hold one); only its insides switch to loom.
 
+use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use slab::Slab;
 
-use crate::blocking::Pool;
 use crate::sync_shim::{current_thread_id, Mutex, MutexGuard, Notifier, ThreadId};
 use crate::task::cell::RawTask;
 use crate::task::waker::WakeTarget;
 
 /// Work sent to a loop from outside its running context.
-pub enum RemoteMsg {
+pub(crate) enum RemoteMsg {
     /// Wake the task in slot `key` of generation `gen` (or the main future).
     Wake {
         /// The task's slot.
@@ -66,7 +67,7 @@ pub enum RemoteMsg {
 /// A task cell built off the loop from a `Send` future (`run_coroutine_threadsafe`): the
 /// sender allocates the task once, and the loop only links it into its table.
 /// It carries the caller's location for debugging output.
-pub struct SpawnCell(
+pub(crate) struct SpawnCell(
     pub(crate) Pin<Box<dyn RawTask + Send>>,
     pub(crate) &'static std::panic::Location<'static>,
 );
@@ -90,20 +91,18 @@ struct Queue {
 }
 
 /// One loop's remote queue.
-pub struct Remote {
+pub(crate) struct Remote {
     queue: Mutex<Queue>,
     notifier: Notifier,
     /// The thread that created (and alone can run) the loop.
     owner: ThreadId,
     /// How many times a sender wrote the eventfd (statistics, for tests).
     wakeups: AtomicU64,
-    /// The loop's pool for blocking calls, started on first use.
-    blocking: OnceLock<Pool>,
 }
 
 impl Remote {
     /// A remote queue woken through `notifier`, owned by the calling thread.
-    pub fn new(notifier: Notifier) -> Self {
+    pub(crate) fn new(notifier: Notifier) -> Self {
         Remote {
             queue: Mutex::new(Queue {
                 msgs: Vec::new(),
@@ -113,7 +112,6 @@ impl Remote {
             notifier,
             owner: current_thread_id(),
             wakeups: AtomicU64::new(0),
-            blocking: OnceLock::new(),
         }
     }
 
@@ -123,7 +121,7 @@ impl Remote {
     }
 
     /// Queues `msg` and wakes the loop if it is parked. Gives the message back if the loop is closed.
-    pub fn push(&self, msg: RemoteMsg) -> Result<(), RemoteMsg> {
+    pub(crate) fn push(&self, msg: RemoteMsg) -> Result<(), RemoteMsg> {
         let mut queue = self.lock();
         if queue.closed {
             return Err(msg);
@@ -142,7 +140,7 @@ impl Remote {
 
     /// Moves every queued message into `into` (which the caller has emptied, and whose
     /// allocation the queue keeps for the next batch).
-    pub fn take_into(&self, into: &mut Vec<RemoteMsg>) {
+    pub(crate) fn take_into(&self, into: &mut Vec<RemoteMsg>) {
         let mut queue = self.lock();
         if !queue.msgs.is_empty() {
             std::mem::swap(&mut queue.msgs, into);
@@ -151,7 +149,7 @@ impl Remote {
 
     /// Called before a blocking poll: returns false if work is already waiting (poll with a
     /// zero timeout then), true if the loop is now parked and senders will write the eventfd.
-    pub fn park(&self) -> bool {
+    pub(crate) fn park(&self) -> bool {
         let mut queue = self.lock();
         if !queue.msgs.is_empty() {
             return false;
@@ -166,32 +164,26 @@ impl Remote {
     }
 
     /// Called after a poll that followed a successful [`Remote::park`].
-    pub fn unpark(&self) {
+    pub(crate) fn unpark(&self) {
         self.lock().state = LoopState::Running;
     }
 
     /// Refuses all further messages and returns those still queued, for the loop to drop (on
-    /// its own thread). Also shuts the blocking pool down.
-    pub fn close(&self) -> Vec<RemoteMsg> {
-        let refused = {
-            let mut queue = self.lock();
-            queue.closed = true;
-            std::mem::take(&mut queue.msgs)
-        };
-        if let Some(pool) = self.blocking.get() {
-            pool.shutdown();
-        }
-        refused
+    /// its own thread).
+    pub(crate) fn close(&self) -> Vec<RemoteMsg> {
+        let mut queue = self.lock();
+        queue.closed = true;
+        std::mem::take(&mut queue.msgs)
     }
 
     /// True once the loop has closed.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.lock().closed
     }
 
     /// The eventfd model, for the loom models' loop to poll.
-    #[cfg(loom)]
-    pub fn notifier(&self) -> &Notifier {
+    #[cfg(all(test, loom))]
+    pub(crate) fn notifier(&self) -> &Notifier {
         &self.notifier
     }
 
@@ -205,26 +197,71 @@ impl Remote {
     pub(crate) fn wakeups(&self) -> u64 {
         self.wakeups.load(Relaxed)
     }
-
-    /// The loop's blocking pool (default configuration unless [`Remote::configure_blocking`]
-    /// ran first).
-    pub(crate) fn blocking_pool(&self) -> &Pool {
-        self.blocking.get_or_init(Pool::default)
-    }
-
-    /// Configures the blocking pool before its first use (the `Builder` does it).
-    pub(crate) fn configure_blocking(&self, pool: Pool) {
-        // A pool can only be configured before first use; the Builder runs before the loop does.
-        let _ = self.blocking.set(pool);
-    }
 }
 
 impl Drop for Remote {
     fn drop(&mut self) {
-        // Invariant 2: messages still here were never taken by their loop, whose thread may be
+        // R2: messages still here were never taken by their loop, whose thread may be
         // the only one allowed to drop them (a `LoopBound` value). Leak them instead.
         let leftover = std::mem::take(&mut self.lock().msgs);
         std::mem::forget(leftover);
+    }
+}
+
+/// The remote driver: the loop's side of its remote queue (the queue itself is shared with
+/// every sender), with the buffer the loop swaps the queue into.
+pub(crate) struct RemoteDriver {
+    remote: Arc<Remote>,
+    buf: RefCell<Vec<RemoteMsg>>,
+}
+
+impl RemoteDriver {
+    /// Drives `remote`.
+    pub(crate) fn new(remote: Arc<Remote>) -> Self {
+        RemoteDriver {
+            remote,
+            buf: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The queue, for the senders (`LoopHandle`s) to share.
+    pub(crate) fn queue(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    /// Hands every queued message to `f`, in the order they were sent. `f` may run user code
+    /// (no borrow is held while it runs) but must not call `take` again.
+    pub(crate) fn take(&self, mut f: impl FnMut(RemoteMsg)) {
+        let mut msgs = std::mem::take(&mut *self.buf.borrow_mut());
+        self.remote.take_into(&mut msgs);
+        for msg in msgs.drain(..) {
+            f(msg);
+        }
+        *self.buf.borrow_mut() = msgs;
+    }
+
+    /// The loop's side of the park protocol (R3) around one poll: when the poll
+    /// `may_block` and no message waits, parks (senders will then write the eventfd), runs
+    /// `poll(true)` (a poll that may block until I/O, a timer or that write) and unparks;
+    /// otherwise runs `poll(false)` (a poll that must not block).
+    #[inline]
+    pub(crate) fn poll_parked<R>(&self, may_block: bool, poll: impl FnOnce(bool) -> R) -> R {
+        let parked = may_block && self.remote.park();
+        let out = poll(parked);
+        if parked {
+            self.remote.unpark();
+        }
+        out
+    }
+
+    /// True if messages are waiting.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.remote.has_pending()
+    }
+
+    /// See [`Remote::close`].
+    pub(crate) fn close(&self) -> Vec<RemoteMsg> {
+        self.remote.close()
     }
 }
 

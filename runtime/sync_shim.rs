@@ -1,7 +1,7 @@
 //! The synchronization types of the code that other threads touch (the remote queue in
-//! [`crate::remote`], the one-shot result cell in [`crate::oneshot`]): std's in a normal build,
-//! loom's under `--cfg loom`, so that the loom models in `tests/loom_remote.rs` explore every
-//! interleaving of the real code, not of a copy.
+//! [`crate::remote`], the result cell in [`crate::threadsafe::outcome`]): std's in a normal
+//! build, loom's under `--cfg loom`, so that the loom models (threadsafe/loom_tests.rs, inside
+//! the crate) explore every interleaving of the real code, not of a copy.
 //!
 //! Under loom, the loop's `mio::Waker` (an eventfd) is replaced by [`ModelEventfd`], a model of
 //! what the loop relies on: a write makes the next poll return, and a blocking poll waits for one.
@@ -46,13 +46,13 @@ pub(crate) fn current_thread_id() -> ThreadId {
 /// the eventfd edge-triggered and never reads it, so every write is one readiness event that
 /// the next `epoll_wait` returns (whether it blocks or not) and then forgets.
 #[cfg(loom)]
-pub struct ModelEventfd {
+pub(crate) struct ModelEventfd {
     /// (an event is waiting for the next poll, number of writes so far)
     state: Mutex<(bool, usize)>,
     cond: Condvar,
 }
 
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 impl Default for ModelEventfd {
     fn default() -> Self {
         ModelEventfd::new()
@@ -62,7 +62,7 @@ impl Default for ModelEventfd {
 #[cfg(loom)]
 impl ModelEventfd {
     /// A quiet eventfd.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ModelEventfd {
             state: Mutex::new((false, 0)),
             cond: Condvar::new(),
@@ -70,7 +70,7 @@ impl ModelEventfd {
     }
 
     /// `mio::Waker::wake`: one write.
-    pub fn wake(&self) -> std::io::Result<()> {
+    pub(crate) fn wake(&self) -> std::io::Result<()> {
         let mut state = self.state.lock().unwrap();
         state.0 = true;
         state.1 += 1;
@@ -79,7 +79,8 @@ impl ModelEventfd {
     }
 
     /// A poll with no timeout: blocks until an event is waiting, and consumes it.
-    pub fn poll_blocking(&self) {
+    #[cfg(test)]
+    pub(crate) fn poll_blocking(&self) {
         let mut state = self.state.lock().unwrap();
         while !state.0 {
             state = self.cond.wait(state).unwrap();
@@ -88,12 +89,14 @@ impl ModelEventfd {
     }
 
     /// A poll with a zero timeout: consumes a waiting event, if any.
-    pub fn poll_now(&self) {
+    #[cfg(test)]
+    pub(crate) fn poll_now(&self) {
         self.state.lock().unwrap().0 = false;
     }
 
     /// How many times the eventfd was written.
-    pub fn writes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn writes(&self) -> usize {
         self.state.lock().unwrap().1
     }
 }

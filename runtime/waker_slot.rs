@@ -3,7 +3,7 @@
 //! Every waiter in aioloop keeps its waker the same way: a new poll replaces the stored waker
 //! unless the stored one already wakes the same task (`Waker::will_wake`), and a replaced waker
 //! is dropped only after the caller's `RefCell` borrow or lock has ended, because dropping a
-//! foreign waker runs foreign code (architecture.md, T1). [`WakerSlot::register`] does the
+//! foreign waker runs foreign code (T1, in task/scheduler.rs). [`WakerSlot::register`] does the
 //! first half and hands the replaced waker back for the caller to drop after the borrow.
 
 use std::task::Waker;
@@ -28,15 +28,15 @@ impl WakerSlot {
         }
     }
 
+    /// The stored waker, if any (clone it to wake it after the borrow).
+    pub(crate) fn get(&self) -> Option<&Waker> {
+        self.0.as_ref()
+    }
+
     /// Takes the stored waker out, leaving the slot empty (to wake or drop after the borrow).
     #[must_use = "wake or drop the waker after the borrow ends"]
     pub(crate) fn take(&mut self) -> Option<Waker> {
         self.0.take()
-    }
-
-    /// The stored waker, if any.
-    pub(crate) fn get(&self) -> Option<&Waker> {
-        self.0.as_ref()
     }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # wrk against the hyper "Hello, World!" server on aioloop (examples/http_hello.rs, through the
-# tokio-io feature) and the same server code on tokio's current_thread runtime
+# hyper feature) and the same server code on tokio's current_thread runtime
 # (examples/http_hello_tokio.rs). Loopback only, bounded duration; prints a markdown table for
 # docs/benchmarks-net.md.
 #
@@ -18,7 +18,7 @@ if ! command -v wrk >/dev/null; then
     $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
 fi
 
-cargo build --release --features tokio-io --example http_hello --example http_hello_tokio >&2
+cargo build --release --features hyper --example http_hello --example http_hello_tokio >&2
 
 run() { # name binary port
     local name=$1 bin=$2 port=$3

@@ -49,8 +49,24 @@ fn per_core_server_example() {
     run("per_core_server", &[], "400 connections");
 }
 
-#[cfg(feature = "tokio-io")]
+#[cfg(feature = "hyper")]
 #[test]
 fn http_hello_example() {
-    run("http_hello", &["tokio-io"], "1000 keep-alive requests answered");
+    run("http_hello", &["hyper"], "1000 keep-alive requests answered");
+}
+
+#[cfg(feature = "hyper")]
+#[test]
+fn http2_server_example() {
+    run(
+        "http2_server",
+        &["hyper"],
+        "2000 HTTP/2 requests answered over 1 connection",
+    );
+}
+
+#[cfg(feature = "hyper")]
+#[test]
+fn axum_app_example() {
+    run("axum_app", &["hyper"], "axum on aioloop: 6 requests answered");
 }

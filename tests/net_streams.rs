@@ -273,3 +273,85 @@ fn unix_streams() {
     });
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Issue 16 item 3, CPython test_streams `test_at_eof`, over a real socket: `at_eof()` turns
+/// true once the peer has closed and the buffer is empty, without a further read call.
+#[test]
+fn at_eof() {
+    aioloop::run(async {
+        let (mut reader, _writer, peer) = pair().await;
+        assert!(!reader.at_eof());
+        peer.write_all(b"some data\n").await.unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"some data\n");
+        assert!(!reader.at_eof(), "the peer is still open");
+        peer.write_all(b"last\n").await.unwrap();
+        peer.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"last\n");
+        assert!(reader.at_eof(), "the EOF came with the line");
+
+        // The same after read and readexactly empty the buffer.
+        for method in ["read", "readexactly"] {
+            let (mut reader, _writer, peer) = pair().await;
+            peer.write_all(b"xy").await.unwrap();
+            peer.shutdown(std::net::Shutdown::Write).unwrap();
+            let got = match method {
+                "read" => reader.read(2).await.unwrap(),
+                _ => reader.readexactly(2).await.unwrap(),
+            };
+            assert_eq!(got, b"xy");
+            assert!(reader.at_eof(), "{method}");
+        }
+    });
+}
+
+/// Issue 16 item 4, CPython test_streams `test_readuntil_limit_found_sep`, over a real socket:
+/// after a `LimitOverrun` ("separator not found"), a retry reads the socket again and sees the
+/// separator that arrived since ("separator found", still over the limit).
+#[test]
+fn readuntil_limit_found_sep() {
+    aioloop::run(async {
+        let (mut reader, _writer, peer) = pair().await;
+        reader.set_limit(3);
+        peer.write_all(b"some dataAA").await.unwrap();
+        match reader.readuntil(b"AAA").await {
+            Err(StreamError::LimitOverrun(err)) => assert!(!err.separator_found, "{err:?}"),
+            other => panic!("expected LimitOverrun, got {other:?}"),
+        }
+        assert_eq!(reader.buffer(), b"some dataAA");
+
+        peer.write_all(b"A").await.unwrap();
+        // A retry loop, as a user would write it: it must not spin on stale data.
+        let retry = async {
+            loop {
+                match reader.readuntil(b"AAA").await {
+                    Err(StreamError::LimitOverrun(err)) if !err.separator_found => {
+                        aioloop::sleep(Duration::from_millis(1)).await
+                    }
+                    other => break other,
+                }
+            }
+        };
+        let got = aioloop::wait_for(retry, Duration::from_secs(10))
+            .await
+            .expect("a retry sees the new data");
+        match got {
+            Err(StreamError::LimitOverrun(err)) => {
+                assert!(err.separator_found, "{err:?}");
+                assert_eq!(err.consumed, 9);
+            }
+            other => panic!("expected LimitOverrun (found), got {other:?}"),
+        }
+        assert_eq!(reader.buffer(), b"some dataAAA");
+
+        // readline has no such trap: it discards the overlong data, then reads on.
+        match reader.readline().await {
+            Err(StreamError::LimitOverrun(_)) => assert!(reader.buffer().is_empty()),
+            other => panic!("expected LimitOverrun, got {other:?}"),
+        }
+        peer.write_all(b"ok\n").await.unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"ok\n");
+        // Nor read: it returns what is buffered, else waits for the socket.
+        peer.write_all(b"more").await.unwrap();
+        assert_eq!(reader.read(100).await.unwrap(), b"more");
+    });
+}

@@ -176,3 +176,24 @@ async fn waiting_with_the_guard_of_another_lock_panics() {
     let guard = other.lock().await;
     drop(cond.wait(guard));
 }
+
+/// Issue 16 item 2 for `Condition` (asyncio 3.12's rule of test_acquire_fifo_order_2): a
+/// notified waiter that queued to take the lock back gets it before the notifier, which
+/// released the lock and locks again meanwhile. (A notified waiter that has not run yet is not
+/// queued on the lock, in asyncio as here: the notifier may then lock again first.)
+#[aioloop::test]
+async fn test_acquire_fifo_order_2_condition() {
+    let cond = Condition::new();
+    let result = log();
+    let w = waiter(&cond, &result, 1);
+    ticks(1).await;
+    let guard = cond.lock().await;
+    cond.notify(1);
+    ticks(2).await; // the waiter runs and queues for the lock
+    drop(guard); // hands the lock to the waiter, which has not run since
+    assert!(cond.locked());
+    let _guard = cond.lock().await;
+    result.borrow_mut().push(2);
+    assert_eq!(*result.borrow(), [1, 2]);
+    finish(w).await.unwrap();
+}

@@ -176,3 +176,88 @@ async fn an_unpolled_lock_future_takes_nothing() {
     drop(lock.lock());
     assert!(!lock.locked());
 }
+
+/// Issue 16 item 2 for `Lock` (asyncio 3.12's rule of test_acquire_fifo_order_2): a task that
+/// releases and locks again queues behind the waiter its release woke, which has not run yet.
+#[aioloop::test]
+async fn test_acquire_fifo_order_2_lock() {
+    let lock = Lock::new();
+    let result = log();
+    lock.lock().await.forget();
+    let task = |steps: &'static [i32]| {
+        let (lock, result) = (lock.clone(), result.clone());
+        spawn(async move {
+            lock.lock().await.forget();
+            result.borrow_mut().push(steps[0]);
+            if let [_, again] = steps {
+                lock.release().unwrap();
+                lock.lock().await.forget();
+                result.borrow_mut().push(*again);
+            }
+            lock.release().unwrap();
+        })
+    };
+    let tasks = [task(&[1, 3]), task(&[2])];
+    ticks(1).await;
+    lock.release().unwrap();
+    for t in tasks {
+        finish(t).await.unwrap();
+    }
+    assert_eq!(*result.borrow(), [1, 2, 3]);
+    assert!(!lock.locked());
+}
+
+/// asyncio's `test_cancel_release_race` (bpo-32734): with three waiters, the first is cancelled
+/// in the iteration in which the lock is released; exactly one waiter (the second) gets it.
+#[aioloop::test]
+async fn test_cancel_release_race() {
+    let lock = Lock::new();
+    let (calls, locks) = (log(), log());
+    lock.lock().await.forget();
+    let lockit = |i: i32| {
+        let (lock, calls, locks) = (lock.clone(), calls.clone(), locks.clone());
+        spawn(async move {
+            calls.borrow_mut().push(i);
+            lock.lock().await.forget();
+            locks.borrow_mut().push(i);
+        })
+    };
+    let (t1, t2, t3) = (lockit(1), lockit(2), lockit(3));
+    ticks(1).await;
+    t1.cancel();
+    lock.release().unwrap();
+    assert!(finish(t1).await.unwrap_err().is_cancelled());
+    ticks(1).await;
+    assert_eq!(
+        *locks.borrow(),
+        [2],
+        "only one lock was taken, by the second waiter"
+    );
+    assert_eq!(*calls.borrow(), [1, 2, 3]);
+    finish(t2).await.unwrap();
+    t3.cancel();
+    assert!(finish(t3).await.unwrap_err().is_cancelled());
+    assert!(lock.locked(), "t2 keeps the lock");
+}
+
+/// asyncio's `test_finished_waiter_cancelled`: the first waiter is cancelled as the lock is
+/// released to it; the second, which had not even run yet, gets the lock.
+#[aioloop::test]
+async fn test_finished_waiter_cancelled() {
+    let lock = Lock::new();
+    lock.lock().await.forget();
+    let acquire = || {
+        let lock = lock.clone();
+        spawn(async move { lock.lock().await.forget() })
+    };
+    let tb = acquire();
+    ticks(1).await;
+    let tc = acquire();
+    tb.cancel();
+    lock.release().unwrap();
+    ticks(1).await;
+    assert!(lock.locked());
+    assert!(finish(tb).await.unwrap_err().is_cancelled());
+    finish(tc).await.unwrap();
+    assert!(lock.locked());
+}

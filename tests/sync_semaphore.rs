@@ -148,3 +148,130 @@ async fn bounded_semaphore_release_wakes_a_waiter() {
     assert!(sem.release().is_ok());
     assert!(sem.release().is_err());
 }
+
+/// A plain or a bounded semaphore, for the ports below that run on both.
+#[derive(Clone)]
+enum AnySem {
+    Plain(Semaphore),
+    Bounded(BoundedSemaphore),
+}
+
+impl AnySem {
+    fn both(permits: usize) -> [AnySem; 2] {
+        [
+            AnySem::Plain(Semaphore::new(permits)),
+            AnySem::Bounded(BoundedSemaphore::new(permits)),
+        ]
+    }
+
+    /// asyncio's bare `await sem.acquire()`.
+    async fn acquire(&self) {
+        match self {
+            AnySem::Plain(sem) => sem.acquire().await.forget(),
+            AnySem::Bounded(sem) => sem.acquire().await.forget(),
+        }
+    }
+
+    fn release(&self) {
+        match self {
+            AnySem::Plain(sem) => sem.release(),
+            AnySem::Bounded(sem) => sem.release().unwrap(),
+        }
+    }
+}
+
+/// asyncio's `test_acquire_fifo_order`: three tasks each take the permit twice, sleeping while
+/// they hold it; the second round goes in the same order as the first.
+#[aioloop::test(start_paused)]
+async fn test_acquire_fifo_order() {
+    for sem in AnySem::both(1) {
+        let result = log::<String>();
+        let tasks: Vec<_> = ["c1", "c2", "c3"]
+            .into_iter()
+            .map(|tag| {
+                let (sem, result) = (sem.clone(), result.clone());
+                spawn(async move {
+                    for round in 1..=2 {
+                        sem.acquire().await;
+                        result.borrow_mut().push(format!("{tag}_{round}"));
+                        aioloop::sleep(std::time::Duration::from_millis(10)).await;
+                        sem.release();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*result.borrow(), ["c1_1", "c2_1", "c3_1", "c1_2", "c2_2", "c3_2"]);
+    }
+}
+
+/// asyncio 3.12's `test_acquire_fifo_order_2` (issue 16 item 2): a task that releases and
+/// re-acquires queues behind a waiter that was already woken but has not run yet. Two releases
+/// wake c2 and c3; c2 runs first, releases and acquires again: c3 must get the permit before
+/// c2's second acquire, so the order is [1, 2, 3, 4], not [1, 2, 4, 3].
+#[aioloop::test]
+async fn test_acquire_fifo_order_2() {
+    for sem in AnySem::both(1) {
+        let result = log();
+        let task = |steps: &'static [i32]| {
+            let (sem, result) = (sem.clone(), result.clone());
+            spawn(async move {
+                sem.acquire().await;
+                result.borrow_mut().push(steps[0]);
+                if let [_, again] = steps {
+                    sem.release();
+                    sem.acquire().await;
+                    result.borrow_mut().push(*again);
+                }
+            })
+        };
+        let tasks = [task(&[1]), task(&[2, 4]), task(&[3])];
+        ticks(1).await;
+        sem.release();
+        sem.release();
+        for t in tasks {
+            finish(t).await.unwrap();
+        }
+        assert_eq!(*result.borrow(), [1, 2, 3, 4]);
+    }
+}
+
+/// asyncio 3.12's `test_acquire_fifo_order_3`: a waiter cancelled before the releases; the two
+/// permits go to the two remaining waiters, in order.
+#[aioloop::test]
+async fn test_acquire_fifo_order_3() {
+    let sem = Semaphore::new(0);
+    let result = log();
+    let tasks: Vec<_> = (1..=3).map(|i| acquirer(&sem, &result, i)).collect();
+    ticks(1).await;
+    tasks[0].cancel();
+    ticks(1).await;
+    sem.release();
+    sem.release();
+    for t in tasks {
+        let _ = finish(t).await;
+    }
+    assert_eq!(*result.borrow(), [2, 3]);
+}
+
+/// The 3.12 rule seen from `locked()` and `try_acquire()`: while a woken waiter has not run, a
+/// free permit is not up for grabs, and it reaches the task queued behind the woken one.
+#[aioloop::test]
+async fn a_free_permit_waits_for_the_woken_waiter_to_run() {
+    let sem = Semaphore::new(0);
+    let result = log();
+    let first = acquirer(&sem, &result, 1);
+    ticks(1).await;
+    sem.release(); // handed to `first`, which has not run yet
+    sem.release(); // nobody else waits: the permit is free
+    assert_eq!(sem.available(), 1);
+    assert!(sem.locked(), "a woken waiter has not run yet");
+    assert!(sem.try_acquire().is_none());
+    let second = acquirer(&sem, &result, 2);
+    finish(first).await.unwrap();
+    finish(second).await.unwrap();
+    assert_eq!(*result.borrow(), [1, 2]);
+    assert_eq!(sem.available(), 0);
+}

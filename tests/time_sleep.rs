@@ -122,3 +122,70 @@ async fn sleep_reset_moves_the_deadline() {
     nap.await;
     assert!(again.elapsed() >= Duration::from_millis(2));
 }
+
+/// Issue 16 item 1, CPython test_base_events `test_call_later_negative_delays`: callbacks set in
+/// the past run in deadline order (`b`, due 2 s ago, before `a`, due 1 s ago), not in the order
+/// they were set; equal past deadlines keep the order they were set in.
+#[aioloop::test]
+async fn call_later_negative_delays() {
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let now = aioloop::get_running_loop().time();
+    for (label, ago) in [
+        ("a", 1_000),
+        ("b", 2_000),
+        ("c", 1_500),
+        ("c2", 1_500),
+        ("old", 3_600_000),
+    ] {
+        let calls = calls.clone();
+        aioloop::call_at(now - Duration::from_millis(ago), move || {
+            calls.borrow_mut().push(label)
+        });
+    }
+    sleep(Duration::from_millis(1)).await;
+    assert_eq!(*calls.borrow(), ["old", "b", "c", "c2", "a"]);
+}
+
+/// Issue 16 item 1: `sleep_until` past instants end in deadline order too.
+#[aioloop::test]
+async fn sleep_until_past_instants_end_in_deadline_order() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let now = aioloop::get_running_loop().time();
+    let tasks: Vec<_> = [("a", 1_000), ("b", 2_000), ("c", 10)]
+        .into_iter()
+        .map(|(label, ago)| {
+            let log = log.clone();
+            spawn(async move {
+                sleep_until(now - Duration::from_millis(ago)).await;
+                log.borrow_mut().push(label);
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(*log.borrow(), ["b", "a", "c"]);
+}
+
+/// Issue 16 item 1: `timeout_at` with past instants expires in deadline order.
+#[aioloop::test]
+async fn timeout_at_past_instants_expire_in_deadline_order() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let now = aioloop::get_running_loop().time();
+    let tasks: Vec<_> = [("a", 1_000), ("b", 2_000), ("c", 10)]
+        .into_iter()
+        .map(|(label, ago)| {
+            let log = log.clone();
+            spawn(async move {
+                let never = std::future::pending::<()>();
+                let res = aioloop::timeout_at(now - Duration::from_millis(ago), never).await;
+                assert!(res.is_err(), "a past deadline times out");
+                log.borrow_mut().push(label);
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(*log.borrow(), ["b", "a", "c"]);
+}

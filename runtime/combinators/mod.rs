@@ -1,5 +1,5 @@
-//! Combinators: [`gather`], [`gather!`](crate::gather!), [`try_gather`],
-//! [`try_gather!`](crate::try_gather!), [`wait`], [`as_completed`], [`shield`] and [`TaskGroup`],
+//! Combinators: [`gather`], [`gather!`](crate::gather!), [`try_gather`], [`select!`](crate::select!),
+//! [`try_gather!`](crate::try_gather!), [`wait`], [`as_completed`], [`shield`], [`TaskGroup`] and [`TaskSet`],
 //! asyncio's ways of running many awaitables at once.
 //!
 //! Every combinator gives each child its own waker, which puts the child's index on a shared
@@ -18,13 +18,17 @@
 
 mod as_completed;
 mod child;
+mod done_list;
 mod gather;
 mod group_child;
 mod group_errors;
 mod ready;
+mod select;
+mod select_parse;
 mod shield;
 mod task_group;
 mod task_group_run;
+mod task_set;
 mod tuple;
 mod wait;
 
@@ -35,6 +39,7 @@ pub use group_errors::{ChildError, TaskGroupClosed};
 pub use shield::{shield, Shield};
 pub use task_group::{TaskGroup, TaskGroupJoin, TaskGroupSpawner};
 pub use task_group_run::TaskGroupRun;
+pub use task_set::TaskSet;
 pub use wait::{wait, ReturnWhen, Wait};
 
 /// What the expansions of [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!)
@@ -42,5 +47,6 @@ pub use wait::{wait, ReturnWhen, Wait};
 #[doc(hidden)]
 pub mod __macro_support {
     pub use super::child::MaybeDone;
+    pub use super::select::select_start;
     pub use super::tuple::{Children, GatherTuple, TryChildren, TryGatherTuple};
 }

@@ -32,6 +32,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, RawWaker, RawWakerVTable, Waker};
 
+use crate::waker_slot::WakerSlot;
+
 /// The end of the list.
 const NIL: u32 = u32::MAX;
 
@@ -45,7 +47,7 @@ struct Node {
 
 struct Shared {
     head: AtomicU32,
-    parent: Mutex<Option<Waker>>,
+    parent: Mutex<WakerSlot>,
     nodes: Box<[Node]>,
 }
 
@@ -75,7 +77,12 @@ impl Shared {
             }
         }
         if head == NIL {
-            let parent = self.parent.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let parent = self
+                .parent
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get()
+                .cloned();
             if let Some(parent) = parent {
                 parent.wake();
             }
@@ -142,7 +149,7 @@ impl ReadyList {
             let ptr = weak.as_ptr();
             Shared {
                 head: AtomicU32::new(NIL),
-                parent: Mutex::new(None),
+                parent: Mutex::new(WakerSlot::new()),
                 nodes: (0..len as u32)
                     .map(|index| Node {
                         shared: ptr,
@@ -161,10 +168,7 @@ impl ReadyList {
     /// [`take`]: ReadyList::take
     pub(crate) fn register(&self, waker: &Waker) {
         let mut parent = self.shared.parent.lock().unwrap_or_else(PoisonError::into_inner);
-        if parent.as_ref().is_some_and(|old| old.will_wake(waker)) {
-            return;
-        }
-        let old = parent.replace(waker.clone());
+        let old = parent.register(waker);
         drop(parent);
         drop(old);
     }

@@ -7,9 +7,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::core::Core;
+use super::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
 use super::{EventLoop, Loop};
 use crate::blocking::{self, Pool};
-use crate::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
 use crate::task::{ExceptionContext, ExceptionHandler};
 
 /// Configures and builds an [`EventLoop`].
@@ -121,14 +121,13 @@ impl Builder {
 
     /// Builds the loop. Fails only if the OS refuses a poller or an eventfd.
     pub fn build(self) -> io::Result<EventLoop> {
-        let core = Core::new(self.event_capacity, self.exception_handler)?;
+        let pool = Pool::new(self.blocking_threads, self.blocking_keep_alive);
+        let core = Core::new(self.event_capacity, self.exception_handler, pool)?;
         if self.start_paused {
-            core.pause_clock();
+            core.time().pause();
         }
         core.debug.set(self.debug.unwrap_or_else(debug_from_env));
         core.slow_callback.set(self.slow_callback_duration);
-        core.remote
-            .configure_blocking(Pool::new(self.blocking_threads, self.blocking_keep_alive));
         Ok(EventLoop {
             handle: Loop::from_core(core),
         })

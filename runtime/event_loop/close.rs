@@ -18,17 +18,19 @@ impl Core {
             return;
         }
         let _enter = context::try_enter(self);
-        let reporter = self.sched().reporter();
-        self.sched().drop_unfinished(self.debug.get());
+        let reporter = self.sched.reporter();
+        self.sched.drop_unfinished(self.debug.get());
         // Timers whose futures are gone were removed with them; what is left are `call_later`
         // callbacks and wakers of futures owned elsewhere. Drop them outside the borrow.
         loop {
-            let entry = self.timers.borrow_mut().wheel.poll_expired(u64::MAX);
+            let entry = self.time.pop_due(u64::MAX);
             let Some(entry) = entry else { break };
             reporter.drop_reporting(entry, CALLBACK_DROP_PANICKED, || None);
         }
         self.closed.set(true);
+        self.io.close();
         let refused = self.remote.close();
+        self.blocking_pool().shutdown();
         reporter.drop_reporting(refused, CALLBACK_DROP_PANICKED, || None);
         remote::unregister(self.id);
     }

@@ -1,75 +1,99 @@
 //! The loop's shared state ([`Core`]): the scheduler (task/scheduler.rs) and the drivers.
 //!
-//! Every `RefCell` here is borrowed only for short stretches that run no user code (task/
-//! scheduler.rs, S1).
+//! Every `RefCell` here is borrowed only for short stretches that run no user code (T1, in
+//! task/scheduler.rs).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::callbacks::Handle;
-use crate::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
-use crate::reactor::{Reactor, WAKER_TOKEN};
-use crate::remote::{self, Remote, RemoteMsg};
-use crate::task::{CallbackCell, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel};
-use crate::time::clock::Clock;
-use crate::time::driver::TimerDriver;
+use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
+use crate::blocking::Pool;
+use crate::io::driver::IoDriver;
+use crate::remote::{self, Remote, RemoteDriver};
+use crate::task::{CallbackCell, ExceptionHandler, Handle, Runnable, Scheduler, Task, TaskLabel};
+use crate::time::driver::TimeDriver;
 
-/// One loop's state, shared by the `EventLoop`, `Loop` handles and `Task` handles.
+/// One loop's state, shared by the `EventLoop` and `Loop` handles: the scheduler, the three
+/// drivers, the blocking pool and the run flags. Only event_loop/ sees the fields; the rest
+/// of the crate uses the methods.
 pub(crate) struct Core {
-    pub(crate) id: u16,
-    sched: Rc<Scheduler>,
-    pub(crate) remote: Arc<Remote>,
-    pub(crate) remote_buf: RefCell<Vec<RemoteMsg>>,
-    pub(crate) reactor: RefCell<Reactor>,
-    pub(crate) running: Cell<bool>,
-    pub(crate) stopping: Cell<bool>,
+    pub(super) id: u16,
+    pub(super) sched: Rc<Scheduler>,
+    pub(super) io: Rc<IoDriver>,
+    pub(super) time: Rc<TimeDriver>,
+    pub(super) remote: RemoteDriver,
+    /// The pool for blocking calls (`to_thread`); it starts threads on first use.
+    blocking: Pool,
+    pub(super) running: Cell<bool>,
+    pub(super) stopping: Cell<bool>,
     /// True while `run_forever` runs: the only run that `stop()` ends.
-    pub(crate) forever: Cell<bool>,
-    pub(crate) closed: Cell<bool>,
-    pub(crate) clock: Clock,
-    pub(crate) timers: RefCell<TimerDriver>,
-    pub(crate) debug: Cell<bool>,
-    pub(crate) slow_callback: Cell<Duration>,
-    pub(crate) stats: StatCells,
+    pub(super) forever: Cell<bool>,
+    pub(super) closed: Cell<bool>,
+    pub(super) debug: Cell<bool>,
+    pub(super) slow_callback: Cell<Duration>,
+    pub(super) stats: StatCells,
 }
 
 impl Core {
-    /// A new loop with its reactor and its entry in the remote registry.
-    pub(crate) fn new(event_capacity: usize, handler: Option<ExceptionHandler>) -> std::io::Result<Rc<Core>> {
-        let reactor = Reactor::new(event_capacity)?;
-        let (id, remote) = remote::register(reactor.registry(), WAKER_TOKEN)?;
-        let clock = Clock::new();
-        let timers = RefCell::new(TimerDriver::new(clock.now()));
+    /// A new loop with its drivers and its entry in the remote registry.
+    pub(crate) fn new(
+        event_capacity: usize,
+        handler: Option<ExceptionHandler>,
+        blocking: Pool,
+    ) -> std::io::Result<Rc<Core>> {
+        let io = IoDriver::new(event_capacity)?;
+        let (id, remote) = io.with_waker_registry(remote::register)?;
         Ok(Rc::new(Core {
             id,
             sched: Scheduler::new(id, handler),
-            remote,
-            remote_buf: RefCell::new(Vec::new()),
-            reactor: RefCell::new(reactor),
+            io,
+            time: TimeDriver::new(),
+            remote: RemoteDriver::new(remote),
+            blocking,
             running: Cell::new(false),
             stopping: Cell::new(false),
             forever: Cell::new(false),
             closed: Cell::new(false),
-            clock,
-            timers,
             debug: Cell::new(false),
             slow_callback: Cell::new(DEFAULT_SLOW_CALLBACK),
             stats: StatCells::default(),
         }))
     }
 
-    /// Freezes the loop's clock (virtual time).
-    pub(crate) fn pause_clock(&self) {
-        self.clock.pause();
-    }
-
     /// The scheduler: ready queue, task table, task lifecycle.
     #[inline]
     pub(crate) fn sched(&self) -> &Rc<Scheduler> {
         &self.sched
+    }
+
+    /// The io driver.
+    #[inline]
+    pub(crate) fn io(&self) -> &Rc<IoDriver> {
+        &self.io
+    }
+
+    /// The time driver.
+    #[inline]
+    pub(crate) fn time(&self) -> &Rc<TimeDriver> {
+        &self.time
+    }
+
+    /// The remote queue, as senders (`LoopHandle`s) share it.
+    pub(crate) fn remote_queue(&self) -> &Arc<Remote> {
+        self.remote.queue()
+    }
+
+    /// The loop's pool for blocking calls.
+    pub(crate) fn blocking_pool(&self) -> &Pool {
+        &self.blocking
+    }
+
+    /// True once the loop has closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
     }
 
     #[track_caller]
@@ -92,9 +116,9 @@ impl Core {
         self.sched.spawn(future, meta, name)
     }
 
-    /// The real time, in debug mode only (for task ages and slow-step timing).
+    /// The real time, in debug mode only (for slow-step timing and task ages); `None` otherwise.
     #[inline]
-    pub(crate) fn spawn_clock(&self) -> Option<Instant> {
+    pub(crate) fn debug_now(&self) -> Option<Instant> {
         self.debug.get().then(Instant::now)
     }
 

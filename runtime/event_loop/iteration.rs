@@ -3,7 +3,7 @@
 //! 2. run what was ready when the iteration began; what becomes ready meanwhile waits for the
 //!    next iteration, so I/O and timers are never starved;
 //! 3. poll the reactor: timeout 0 if anything is ready (and then only every
-//!    `BUSY_POLL_INTERVAL` iterations, see runtime/reactor.rs), else until the earliest timer,
+//!    `BUSY_POLL_INTERVAL` iterations, see runtime/io/reactor.rs), else until the earliest timer,
 //!    else block;
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.
@@ -12,10 +12,13 @@ use std::task::Context;
 use std::time::{Duration, Instant};
 
 use super::core::Core;
+use super::debug::StatCells;
 use super::LoopWake;
-use crate::debug::StatCells;
-use crate::reactor::Wait;
-use crate::remote::RemoteMsg;
+use std::pin::Pin;
+
+use crate::io::reactor::PollWait;
+use crate::remote::{RemoteMsg, SpawnCell};
+use crate::task::cell::RawTask;
 use crate::task::waker::waker_for;
 use crate::task::{Runnable, StepHooks, TaskLabel};
 use crate::time::driver::TimerEntry;
@@ -28,7 +31,7 @@ impl StepHooks for Core {
     #[inline]
     fn step_begins(&self) -> Option<Instant> {
         StatCells::bump(&self.stats.polls, 1);
-        self.spawn_clock()
+        self.debug_now()
     }
 
     fn step_ended(&self, started: Instant, task: &dyn Fn() -> Option<TaskLabel>) {
@@ -74,25 +77,26 @@ impl Core {
 
     /// Step 1: moves remote wakes and calls onto the ready queue, in the order they were sent.
     fn take_remote(&self) {
-        let mut msgs = std::mem::take(&mut *self.remote_buf.borrow_mut());
-        self.remote.take_into(&mut msgs);
-        for msg in msgs.drain(..) {
-            match msg {
-                RemoteMsg::Wake { key, gen } => {
-                    StatCells::bump(&self.stats.remote_wakes, 1);
-                    self.sched().schedule(key, gen);
-                }
-                RemoteMsg::Call(callback) => self.sched().push(Runnable::Call(callback)),
-                RemoteMsg::Spawn(cell) => self.spawn_remote(cell),
+        self.remote.take(|msg| match msg {
+            RemoteMsg::Wake { key, gen } => {
+                StatCells::bump(&self.stats.remote_wakes, 1);
+                self.sched.schedule(key, gen);
             }
-        }
-        *self.remote_buf.borrow_mut() = msgs;
+            RemoteMsg::Call(callback) => self.sched.push(Runnable::Call(callback)),
+            // A task built by `run_coroutine_threadsafe` joins the table detached (its outcome
+            // goes through its `ConcurrentFuture`, no `Task` handle exists).
+            RemoteMsg::Spawn(SpawnCell(cell, location)) => {
+                debug_assert!(!self.closed.get(), "a closed loop takes no remote work");
+                let cell: Pin<Box<dyn RawTask>> = cell;
+                self.sched.spawn_detached(cell, self.task_meta(None, location));
+            }
+        });
     }
 
     /// Runs a callback; a panic goes to the exception handler.
     fn run_callback(&self, callback: Box<dyn FnOnce()>) {
         StatCells::bump(&self.stats.callbacks, 1);
-        let started = self.spawn_clock();
+        let started = self.debug_now();
         self.sched()
             .reporter()
             .catch("Exception in callback", || None, callback);
@@ -107,65 +111,47 @@ impl Core {
         // A pending `stop()` keeps the poll from blocking only where it ends the run.
         let stopping = self.stopping.get() && self.forever.get();
         let busy = !self.sched().is_idle() || stopping;
-        let paused = self.clock.is_paused();
-        let next = if busy {
-            None
-        } else {
-            self.timers.borrow().wheel.next_wakeup()
-        };
+        let paused = self.time.is_paused();
+        let next = if busy { None } else { self.time.next_deadline() };
         let mut wait = match next {
-            _ if busy => Wait::Zero,
-            None => Wait::Forever,
+            _ if busy => PollWait::Zero,
+            None => PollWait::Forever,
             Some(deadline) => {
-                let now = self.timers.borrow().now_tick(self.clock.now());
+                let now = self.time.now_tick();
                 if deadline <= now || paused {
-                    Wait::Zero
+                    PollWait::Zero
                 } else {
-                    Wait::Until {
+                    PollWait::Until {
                         deadline,
                         after: Duration::from_nanos(deadline - now),
                     }
                 }
             }
         };
-        let parked = wait != Wait::Zero && self.remote.park();
-        if !parked {
-            wait = Wait::Zero;
-        }
-        if wait == Wait::Zero {
-            // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any other
-            // zero-timeout poll only if it could report something (the remote queue and the
-            // wheel are checked without it). Virtual time still advances.
-            let poll = match busy {
-                true => self.reactor.borrow_mut().busy_poll_due(),
-                false => self.reactor.borrow().has_io_sources(),
-            };
-            if !poll {
-                self.advance_paused_clock(paused && !busy, next);
-                return;
+        let polled = self.remote.poll_parked(wait != PollWait::Zero, |may_block| {
+            if !may_block {
+                // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any
+                // other zero-timeout poll only if it could report something (the remote queue
+                // and the wheel are checked without it).
+                let poll = match busy {
+                    true => self.io.busy_poll_due(),
+                    false => self.io.has_io_sources(),
+                };
+                if !poll {
+                    return None;
+                }
+                wait = PollWait::Zero;
             }
-        }
-        let io_events = self.reactor.borrow_mut().poll(wait);
+            Some(self.io.poll(wait))
+        });
+        let Some(io_events) = polled else {
+            // Virtual time still advances.
+            return self.advance_paused_clock(paused && !busy, next);
+        };
         StatCells::bump(&self.stats.io_events, io_events as u64);
-        if parked {
-            self.remote.unpark();
-        }
-        self.wake_io();
+        // Step 4: wake the tasks whose I/O became ready.
+        self.io.wake_ready();
         self.advance_paused_clock(paused && !busy && io_events == 0, next);
-    }
-
-    /// Step 4: wakes the tasks whose I/O became ready. The wakers were collected by the poll;
-    /// they are woken (and dropped) after the reactor's borrow ends, since a foreign waker may
-    /// run arbitrary code, even code that registers a socket.
-    fn wake_io(&self) {
-        let mut woken = self.reactor.borrow_mut().take_woken();
-        if woken.is_empty() {
-            return self.reactor.borrow_mut().restore_woken(woken);
-        }
-        for waker in woken.drain(..) {
-            waker.wake();
-        }
-        self.reactor.borrow_mut().restore_woken(woken);
     }
 
     /// Virtual time: when the loop is `idle` under a paused clock and nothing else became
@@ -173,27 +159,26 @@ impl Core {
     fn advance_paused_clock(&self, idle: bool, next: Option<u64>) {
         if let (true, Some(deadline)) = (idle, next) {
             if self.sched().is_idle() && !self.remote.has_pending() {
-                let at = self.timers.borrow().instant_of(deadline);
-                self.clock.advance_to(at);
+                self.time.jump_to(deadline);
             }
         }
     }
 
     /// Step 5: advances the wheel to the clock and fires every due timer, in deadline order.
     fn fire_timers(&self) {
-        if self.timers.borrow().wheel.is_empty() {
+        if self.time.is_empty() {
             return;
         }
-        let now = self.timers.borrow().now_tick(self.clock.now());
-        loop {
-            let fired = self.timers.borrow_mut().wheel.poll_expired(now);
-            if fired.is_some() {
-                StatCells::bump(&self.stats.timers_fired, 1);
-            }
+        let now = self.time.now_tick();
+        while let Some(fired) = self.time.pop_due(now) {
+            StatCells::bump(&self.stats.timers_fired, 1);
             match fired {
-                None => break,
-                Some((_, TimerEntry::Wake(waker))) => waker.wake(),
-                Some((_, TimerEntry::Call(cell))) => self.sched().push(Runnable::Callback(cell)),
+                TimerEntry::Wake(mut slot) => {
+                    if let Some(waker) = slot.take() {
+                        waker.wake();
+                    }
+                }
+                TimerEntry::Call(cell) => self.sched.push(Runnable::Callback(cell)),
             }
         }
     }

@@ -3,6 +3,7 @@
 mod builder;
 mod close;
 mod core;
+mod debug;
 mod iteration;
 
 use std::fmt;
@@ -17,13 +18,13 @@ use std::time::Instant;
 pub use builder::Builder;
 pub(crate) use core::Core;
 
-use crate::callbacks::Handle;
 use crate::context;
-use crate::debug::{LoopStats, TaskDump};
 use crate::remote;
 use crate::task::cancel_scope::cancelling;
 use crate::task::waker::{self, WakeHook, WakeTarget};
+use crate::task::Handle;
 use crate::task::{ExceptionContext, MainTask, Task};
+pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
 
 /// The schedule hook of the loop's wakers (task/waker.rs): a wake goes to the scheduler's ready
 /// queue when that loop is running on this thread, else through the loop's remote queue.
@@ -41,7 +42,7 @@ unsafe impl WakeHook for LoopWake {
         let local = context::with_current(|core| {
             let mine = core.id == target.loop_id;
             if mine {
-                crate::debug::StatCells::bump(&core.stats.local_wakes, 1);
+                debug::StatCells::bump(&core.stats.local_wakes, 1);
                 core.sched().schedule(target.key, target.gen);
             }
             mine
@@ -253,7 +254,7 @@ impl Loop {
     /// The loop's clock: asyncio's `loop.time()`, as an `Instant`. Under a paused clock this
     /// is virtual time.
     pub fn time(&self) -> Instant {
-        self.core.clock.now()
+        self.core.time().now()
     }
 
     /// Stops [`EventLoop::run_forever`] after the current iteration. It does not interrupt

@@ -1,5 +1,11 @@
 //! [`PollEvented`]: a mio source that owns its registration; dropping it deregisters the
 //! source, then closes it.
+//!
+//! **I4.** A source is deregistered before it is closed, in `PollEvented::drop`; the io
+//! driver's count of sources follows registrations, so a loop without sockets skips
+//! `epoll_wait` in busy iterations. A registration holds its io driver alive: a socket that
+//! outlives its loop still deregisters from a valid poller, whose descriptor closes with the
+//! last of them.
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
@@ -80,7 +86,7 @@ impl<E: mio::event::Source> PollEvented<E> {
 impl<E> PollEvented<E>
 where
     E: mio::event::Source,
-    for<'a> &'a E: Read + Write,
+    for<'a> &'a E: Read,
 {
     /// Reads from a stream. A short read means the socket's buffer is drained: the readiness
     /// is cleared then, saving the `WouldBlock` syscall the next read would meet (the next
@@ -96,7 +102,13 @@ where
         let len = buf.len();
         self.try_transfer(Direction::Read, len, |mut io| io.read(buf))
     }
+}
 
+impl<E> PollEvented<E>
+where
+    E: mio::event::Source,
+    for<'a> &'a E: Write,
+{
     /// Writes to a stream; a short write means the socket's buffer is full (readiness cleared).
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_transfer(cx, Direction::Write, buf.len(), |mut io| io.write(buf))
@@ -122,7 +134,7 @@ where
 impl<E: mio::event::Source> PollEvented<E> {
     /// [`PollEvented::poll_io`] for an operation that moves up to `len` bytes, clearing `dir`'s
     /// readiness after a short transfer (see [`PollEvented::clear_if_short`]).
-    fn poll_transfer(
+    pub(crate) fn poll_transfer(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,

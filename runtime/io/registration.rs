@@ -5,14 +5,13 @@ use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::driver::IoDriver;
 use super::slots::{Direction, SlotId};
-use crate::context;
-use crate::event_loop::Core;
 
-/// A source registered with a loop's reactor. It does not own the source: the owner
+/// A source registered with a loop's io driver. It does not own the source: the owner
 /// ([`PollEvented`](super::evented::PollEvented)) deregisters it before closing it.
 pub(crate) struct Registration {
-    core: Rc<Core>,
+    driver: Rc<IoDriver>,
     id: SlotId,
 }
 
@@ -23,16 +22,13 @@ impl Registration {
     /// If no loop is running on this thread; `what` names the caller in the message.
     #[track_caller]
     pub(crate) fn new(source: &mut impl mio::event::Source, what: &str) -> io::Result<Self> {
-        let core = context::expect_current(what);
+        let driver = IoDriver::current(what);
         assert!(
-            !core.closed.get(),
+            !driver.is_closed(),
             "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
         );
-        let id = core
-            .reactor
-            .borrow_mut()
-            .register(source, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
-        Ok(Registration { core, id })
+        let id = driver.register(source, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        Ok(Registration { driver, id })
     }
 
     /// Ready if the OS reported `dir` ready since the last `WouldBlock`; otherwise stores the
@@ -42,14 +38,7 @@ impl Registration {
     /// If the waker would have to be stored while another loop (or none) runs on this thread:
     /// a socket belongs to the loop that created it and would never be woken elsewhere.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        let (ready, old) = self
-            .core
-            .reactor
-            .borrow_mut()
-            .io()
-            .poll_ready(self.id, dir, cx.waker());
-        drop(old);
-        if ready {
+        if self.driver.poll_ready(self.id, dir, cx.waker()) {
             return Poll::Ready(());
         }
         self.assert_on_own_loop();
@@ -58,9 +47,8 @@ impl Registration {
 
     #[track_caller]
     fn assert_on_own_loop(&self) {
-        let own = context::with_current(|core| Rc::ptr_eq(core, &self.core));
         assert!(
-            own == Some(true),
+            IoDriver::is_current(&self.driver),
             "aioloop: a socket was polled outside the event loop that created it (sockets belong \
              to their loop: create them inside the loop that uses them)"
         );
@@ -68,12 +56,12 @@ impl Registration {
 
     /// Forgets `dir`'s readiness: the last operation met `WouldBlock` or drained the buffer.
     pub(crate) fn clear_readiness(&self, dir: Direction) {
-        self.core.reactor.borrow_mut().io().clear(self.id, dir);
+        self.driver.clear(self.id, dir);
     }
 
     /// True if `dir` is ready as far as the reactor knows (registers no waker).
     pub(crate) fn is_ready(&self, dir: Direction) -> bool {
-        self.core.reactor.borrow_mut().io().is_ready(self.id, dir)
+        self.driver.is_ready(self.id, dir)
     }
 
     /// Runs `op` once `dir` is ready; on `WouldBlock` clears the readiness and waits again.
@@ -109,7 +97,6 @@ impl Registration {
 
     /// Removes the source from the reactor. Call once, before the source is closed.
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
-        let wakers = self.core.reactor.borrow_mut().deregister(source, self.id);
-        drop(wakers);
+        self.driver.deregister(source, self.id);
     }
 }

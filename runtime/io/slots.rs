@@ -1,17 +1,19 @@
 //! The reactor's slab of I/O registrations: per source, the readiness the OS last reported and
 //! one waker per direction.
 //!
-//! A registration's mio `Token` packs `(generation << 32) | key`. The generation is a 31-bit
-//! counter bumped on every registration, so an event carrying the token of a deregistered
-//! source never reaches a later occupant of the same key (a stale event is dropped), and no
-//! token ever equals the reserved `usize::MAX` (remote waker) or `usize::MAX - 1` (timerfd).
-//!
-//! Readiness is edge-triggered: an event sets bits, an operation that meets `WouldBlock`
-//! clears its direction's bit (and waits for the next edge). No event can arrive between an
-//! operation and the clearing that follows it: events are dispatched only by the loop, between
-//! task polls. "Read closed" and "write closed" (the peer's FIN, a hang-up) are final and never
-//! cleared: the edge that reported them will not come again, so a read that clears the
-//! readable bit after a short read must still find the stream ready to report its EOF.
+//! - **I1.** A registration's mio `Token` packs `(generation << 32) | key`. The generation is a
+//!   31-bit counter bumped on every registration, so an event carrying the token of a
+//!   deregistered source never reaches a later occupant of the same key (a stale event is
+//!   dropped), and no token ever equals the reserved `usize::MAX` (remote waker) or
+//!   `usize::MAX - 1` (timerfd).
+//! - **I2.** Readiness is edge-triggered: an event sets bits, an operation that meets
+//!   `WouldBlock` (or a short read or write on a stream, which shows the socket buffer drained
+//!   or full) clears its direction's bit and waits for the next edge. No event can arrive
+//!   between an operation and the clearing that follows it: events are dispatched only by the
+//!   loop, between task polls. "Read closed" and "write closed" (the peer's FIN, a hang-up) are
+//!   final and never cleared: the edge that reported them will not come again, so a read that
+//!   clears the readable bit after a short read must still find the stream ready to report its
+//!   EOF.
 
 use std::task::Waker;
 

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::vec;
 
-use crate::blocking::{to_thread, ToThread};
 use crate::context;
+use crate::threadsafe::{to_thread, ToThread};
 
 /// An address to bind or connect to, or to send to: aioloop's counterpart of
 /// [`std::net::ToSocketAddrs`] (as tokio's `tokio::net::ToSocketAddrs` is), taken by

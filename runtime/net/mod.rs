@@ -56,6 +56,9 @@ macro_rules! impl_readiness {
 
 mod addr;
 mod datagram;
+#[cfg(feature = "hyper")]
+mod hyper_io;
+mod incoming;
 mod per_core;
 pub(crate) mod split;
 pub(crate) mod stream_impl;
@@ -67,6 +70,7 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use incoming::Incoming;
 pub use per_core::{available_cores, pin_to_core, run_per_core};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Splittable};
 pub use tcp_listener::TcpListener;

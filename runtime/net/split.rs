@@ -16,9 +16,18 @@ pub(crate) mod sealed {
     use std::io::{self, IoSlice};
     use std::task::{Context, Poll};
 
-    /// The operations a half needs from its stream.
-    pub trait Sealed {
+    /// The operations a half needs from its stream: both directions.
+    pub trait Sealed: ReadPriv + WritePriv {}
+
+    /// The reading that `impl_async_read!` builds `AsyncRead` on (a stream, or a child's
+    /// output pipe).
+    pub trait ReadPriv {
         fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    }
+
+    /// The writing that `impl_async_write!` builds `AsyncWrite` on (a stream, or a child's
+    /// input pipe).
+    pub trait WritePriv {
         fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
         fn poll_write_vectored_priv(
             &self,
@@ -89,11 +98,22 @@ impl<S: Splittable> OwnedReadHalf<S> {
     }
 
     /// Reads some bytes into `buf`: `Ok(0)` means EOF.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes (a `wait_for` that timed out, a
+    /// losing branch of a `select!`), no data was read; the next call gets it.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.inner.poll_read_priv(cx, buf)).await
     }
 
     /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: if the future is dropped before it completes, the bytes it had read are in
+    /// the front of `buf`, in order, and the stream goes on after them (nothing is read twice), but
+    /// how many there were is lost with the future. To read a frame across cancellations, use
+    /// [`StreamReader::readexactly`](crate::streams::StreamReader::readexactly), which keeps them
+    /// in its buffer, or `read` in a loop.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         stream_impl::read_exact(buf, |cx, buf| self.inner.poll_read_priv(cx, buf)).await
     }
@@ -111,11 +131,21 @@ impl<S: Splittable> OwnedWriteHalf<S> {
     }
 
     /// Writes some bytes of `buf`; returns how many.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, nothing was written.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.inner.poll_write_priv(cx, buf)).await
     }
 
     /// Writes all of `buf`.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: if the future is dropped before it completes, a prefix of `buf` of unknown
+    /// length was written (in order, and nothing else); calling `write_all` again starts over from
+    /// the beginning of `buf`, sending that prefix twice. Where the call may be cancelled, use
+    /// `write` in a loop, advancing by what it returns, or a
+    /// [`StreamWriter`](crate::streams::StreamWriter), whose `write` never waits.
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         stream_impl::write_all(buf, |cx, buf| self.inner.poll_write_priv(cx, buf)).await
     }

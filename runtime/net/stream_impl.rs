@@ -32,21 +32,42 @@ macro_rules! impl_stream_io {
 
             /// Reads some bytes into `buf`, waiting until some are available: `Ok(0)` means
             /// EOF (or an empty `buf`).
+            ///
+            /// # Cancel safety
+            /// Cancel-safe: if the future is dropped before it completes (a `wait_for` that timed out, a
+            /// losing branch of a `select!`), no data was read; the next call gets it.
             pub async fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
                 std::future::poll_fn(|cx| self.io.poll_read(cx, buf)).await
             }
 
             /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
+            ///
+            /// # Cancel safety
+            /// Not cancel-safe: if the future is dropped before it completes, the bytes it had read are in
+            /// the front of `buf`, in order, and the stream goes on after them (nothing is read twice), but
+            /// how many there were is lost with the future. To read a frame across cancellations, use
+            /// [`StreamReader::readexactly`](crate::streams::StreamReader::readexactly), which keeps them
+            /// in its buffer, or `read` in a loop.
             pub async fn read_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
                 $crate::net::stream_impl::read_exact(buf, |cx, buf| self.io.poll_read(cx, buf)).await
             }
 
             /// Writes some bytes of `buf`, waiting until the socket takes any; returns how many.
+            ///
+            /// # Cancel safety
+            /// Cancel-safe: if the future is dropped before it completes, nothing was written.
             pub async fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
                 std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
             }
 
             /// Writes all of `buf`, waiting as the socket buffer fills up.
+            ///
+            /// # Cancel safety
+            /// Not cancel-safe: if the future is dropped before it completes, a prefix of `buf` of unknown
+            /// length was written (in order, and nothing else); calling `write_all` again starts over from
+            /// the beginning of `buf`, sending that prefix twice. Where the call may be cancelled, use
+            /// `write` in a loop, advancing by what it returns, or a
+            /// [`StreamWriter`](crate::streams::StreamWriter), whose `write` never waits.
             pub async fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
                 $crate::net::stream_impl::write_all(buf, |cx, buf| self.io.poll_write(cx, buf)).await
             }
@@ -112,7 +133,9 @@ macro_rules! impl_stream_io {
             }
         }
 
-        impl $crate::net::split::sealed::Sealed for $ty {
+        impl $crate::net::split::sealed::Sealed for $ty {}
+
+        impl $crate::net::split::sealed::ReadPriv for $ty {
             fn poll_read_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
@@ -120,7 +143,9 @@ macro_rules! impl_stream_io {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 self.io.poll_read(cx, buf)
             }
+        }
 
+        impl $crate::net::split::sealed::WritePriv for $ty {
             fn poll_write_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
@@ -162,8 +187,8 @@ macro_rules! impl_stream_io {
 
 /// `futures_io::AsyncRead` (and with the `tokio-io` feature tokio's) for `$ty` (generic over
 /// `[$gen]`): `|$s| $stream` turns `$s: &Self` into a `&` reference to the stream, whose
-/// [`Sealed`](crate::net::split::sealed::Sealed) methods do the work. Used by the streams,
-/// their references and the read half of a split.
+/// [`ReadPriv`](crate::net::split::sealed::ReadPriv) method does the work. Used by the streams,
+/// their references, the read half of a split and a child's output pipes.
 macro_rules! impl_async_read {
     ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
         impl<$($gen)*> futures_io::AsyncRead for $ty {
@@ -173,7 +198,7 @@ macro_rules! impl_async_read {
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 let $s = &*self;
-                $crate::net::split::sealed::Sealed::poll_read_priv($stream, cx, buf)
+                $crate::net::split::sealed::ReadPriv::poll_read_priv($stream, cx, buf)
             }
         }
 
@@ -186,7 +211,7 @@ macro_rules! impl_async_read {
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $s = &*self;
                 let unfilled = buf.initialize_unfilled();
-                let n = std::task::ready!($crate::net::split::sealed::Sealed::poll_read_priv(
+                let n = std::task::ready!($crate::net::split::sealed::ReadPriv::poll_read_priv(
                     $stream, cx, unfilled
                 ))?;
                 buf.advance(n);
@@ -197,7 +222,8 @@ macro_rules! impl_async_read {
 }
 
 /// `futures_io::AsyncWrite` (and with the `tokio-io` feature tokio's) for `$ty`, as
-/// [`impl_async_read!`] does for reading. Flushing does nothing (writes are not buffered);
+/// [`impl_async_read!`] does for reading, through
+/// [`WritePriv`](crate::net::split::sealed::WritePriv) (streams, write halves, a child's stdin). Flushing does nothing (writes are not buffered);
 /// closing (`poll_close`, tokio's `poll_shutdown`) shuts the write side down.
 macro_rules! impl_async_write {
     ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
@@ -226,7 +252,7 @@ macro_rules! write_methods {
             buf: &[u8],
         ) -> std::task::Poll<std::io::Result<usize>> {
             let $s = &*self;
-            $crate::net::split::sealed::Sealed::poll_write_priv($stream, cx, buf)
+            $crate::net::split::sealed::WritePriv::poll_write_priv($stream, cx, buf)
         }
 
         fn poll_write_vectored(
@@ -235,7 +261,7 @@ macro_rules! write_methods {
             bufs: &[std::io::IoSlice<'_>],
         ) -> std::task::Poll<std::io::Result<usize>> {
             let $s = &*self;
-            $crate::net::split::sealed::Sealed::poll_write_vectored_priv($stream, cx, bufs)
+            $crate::net::split::sealed::WritePriv::poll_write_vectored_priv($stream, cx, bufs)
         }
 
         fn poll_flush(
@@ -251,7 +277,7 @@ macro_rules! write_methods {
             _cx: &mut std::task::Context<'_>,
         ) -> std::task::Poll<std::io::Result<()>> {
             let $s = &*self;
-            std::task::Poll::Ready($crate::net::split::sealed::Sealed::shutdown_write_priv(
+            std::task::Poll::Ready($crate::net::split::sealed::WritePriv::shutdown_write_priv(
                 $stream,
             ))
         }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::task::{ready, Context, Poll};
 
 use super::addr::first_ok;
-use super::{TcpStream, ToSocketAddrs};
+use super::{Incoming, TcpStream, ToSocketAddrs};
 use crate::io::{Direction, PollEvented};
 
 /// A TCP socket listening for connections, registered with the running loop: asyncio's
@@ -93,6 +93,10 @@ impl TcpListener {
     }
 
     /// Waits for a connection; returns the connected stream and the peer's address.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no connection was taken; one
+    /// that arrives meanwhile waits in the listen backlog for the next call.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -101,6 +105,12 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, addr) = ready!(self.io.poll_io(cx, Direction::Read, |listener| listener.accept()))?;
         Poll::Ready(TcpStream::from_mio(stream).map(|stream| (stream, addr)))
+    }
+
+    /// The connections as a [`Stream`](futures_core::Stream) of `io::Result<TcpStream>` that
+    /// never ends (see [`Incoming`]): `while let Some(stream) = incoming.next().await`.
+    pub fn incoming(&self) -> Incoming<'_, TcpListener> {
+        Incoming::new(self)
     }
 
     /// The address the listener is bound to (with the port the OS picked for port 0).

@@ -7,7 +7,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{ready, Context, Poll};
 
-use super::UnixStream;
+use super::{Incoming, UnixStream};
 use crate::io::{Direction, PollEvented};
 
 /// A Unix-domain socket listening for connections, registered with the running loop
@@ -72,6 +72,10 @@ impl UnixListener {
     }
 
     /// Waits for a connection.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no connection was taken; one
+    /// that arrives meanwhile waits in the listen backlog for the next call.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
@@ -80,6 +84,26 @@ impl UnixListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (stream, addr) = ready!(self.io.poll_io(cx, Direction::Read, |listener| listener.accept()))?;
         Poll::Ready(UnixStream::from_mio(stream).map(|stream| (stream, addr)))
+    }
+
+    /// The connections as a [`Stream`](futures_core::Stream) of `io::Result<UnixStream>` that
+    /// never ends (see [`Incoming`]).
+    ///
+    /// ```
+    /// use aioloop::net::{UnixListener, UnixStream};
+    ///
+    /// let path = std::env::temp_dir().join(format!("aioloop-incoming-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// aioloop::run(async {
+    ///     let listener = UnixListener::bind(&path).unwrap();
+    ///     let _client = UnixStream::connect(&path).await.unwrap();
+    ///     let server = listener.incoming().next().await.unwrap().unwrap();
+    ///     assert!(server.peer_addr().is_ok());
+    /// });
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_, UnixListener> {
+        Incoming::new(self)
     }
 
     /// The address the listener is bound to.

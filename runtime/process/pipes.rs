@@ -1,16 +1,23 @@
 //! [`ChildStdin`], [`ChildStdout`] and [`ChildStderr`]: the child's standard streams as
 //! non-blocking pipes registered with the loop's reactor, with the same async I/O traits as the
 //! sockets (`futures_io::{AsyncRead, AsyncWrite}`, and tokio's under the `tokio-io` feature).
+//!
+//! They share the sockets' plumbing: reads and writes are `PollEvented`'s transfer operations
+//! (a short read or write clears the readiness, architecture.md I2), and the trait impls come
+//! from the streams' `impl_async_read!` / `impl_async_write!` over the crate's `ReadPriv` /
+//! `WritePriv`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice, Read, Write};
-use std::pin::Pin;
+use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
 
 use mio::unix::pipe::{Receiver, Sender};
 
 use crate::io::{Direction, PollEvented};
+use crate::net::split::sealed::{ReadPriv, WritePriv};
+use crate::net::stream_impl::{self, impl_async_read, impl_async_write};
 
 /// Makes a pipe end non-blocking and registers it with the running loop.
 #[track_caller]
@@ -26,34 +33,43 @@ fn register<E: mio::event::Source>(
 /// `AsyncWrite::poll_close`, e.g. `AsyncWriteExt::close`) closes the pipe, so the child reads
 /// EOF; writes after a close fail with `BrokenPipe`.
 pub struct ChildStdin {
-    io: Option<PollEvented<Sender>>,
+    /// `None` once closed.
+    io: RefCell<Option<PollEvented<Sender>>>,
 }
 
 impl ChildStdin {
     #[track_caller]
     pub(crate) fn new(std: std::process::ChildStdin) -> io::Result<Self> {
         let io = register(Sender::from(std), |pipe| pipe.set_nonblocking(true))?;
-        Ok(ChildStdin { io: Some(io) })
+        Ok(ChildStdin {
+            io: RefCell::new(Some(io)),
+        })
     }
 
     fn closed() -> io::Error {
         io::Error::new(io::ErrorKind::BrokenPipe, "aioloop: the child's stdin was closed")
     }
 
-    /// Polls a write of `buf` (the building block of the `AsyncWrite` impls).
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match &self.io {
-            Some(io) => io.poll_io(cx, Direction::Write, |mut pipe| pipe.write(buf)),
+    /// Runs `op` on the open pipe, or fails with `BrokenPipe` once it is closed.
+    fn with_pipe<R>(
+        &self,
+        op: impl FnOnce(&PollEvented<Sender>) -> Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        match &*self.io.borrow() {
+            Some(io) => op(io),
             None => Poll::Ready(Err(Self::closed())),
         }
     }
 
+    /// Polls a write of `buf` (the building block of the `AsyncWrite` impls). A short write
+    /// means the pipe buffer is full: the next write waits for room without a syscall.
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.with_pipe(|io| io.poll_write(cx, buf))
+    }
+
     /// Polls a vectored write.
     pub fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        match &self.io {
-            Some(io) => io.poll_io(cx, Direction::Write, |mut pipe| pipe.write_vectored(bufs)),
-            None => Poll::Ready(Err(Self::closed())),
-        }
+        self.with_pipe(|io| io.poll_write_vectored(cx, bufs))
     }
 
     /// Writes some bytes of `buf`, waiting until the pipe takes any; returns how many.
@@ -62,14 +78,39 @@ impl ChildStdin {
     }
 
     /// Writes all of `buf`, waiting whenever the pipe buffer is full.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        stream_impl::write_all(buf, |cx, buf| self.poll_write(cx, buf)).await
+    }
+}
+
+impl WritePriv for ChildStdin {
+    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, bufs)
+    }
+
+    /// Closes the pipe: the child reads EOF.
+    fn shutdown_write_priv(&self) -> io::Result<()> {
+        let pipe = self.io.borrow_mut().take();
+        drop(pipe); // deregisters and closes, after the borrow
         Ok(())
+    }
+}
+
+impl_async_write!([] ChildStdin, |s| s);
+
+impl fmt::Debug for ChildStdin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildStdin")
+            .field("pipe", &self.io.borrow())
+            .finish()
     }
 }
 
@@ -92,10 +133,11 @@ macro_rules! impl_reader {
                 Ok($ty { io })
             }
 
-            /// Polls a read into `buf` (the building block of the `AsyncRead` impls).
+            /// Polls a read into `buf` (the building block of the `AsyncRead` impls). A short
+            /// read means the pipe is drained: the next read waits for new data without a
+            /// syscall.
             pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                self.io
-                    .poll_io(cx, Direction::Read, |mut pipe| pipe.read(buf))
+                self.io.poll_read(cx, buf)
             }
 
             /// Reads some bytes into `buf`, waiting until some are available: `Ok(0)` means
@@ -108,36 +150,22 @@ macro_rules! impl_reader {
             pub async fn read_to_end(&self, out: &mut Vec<u8>) -> io::Result<usize> {
                 poll_fn(|cx| poll_read_to_end(self, cx, out)).await
             }
+
+            /// Waits until the pipe is readable (data, EOF or an error is waiting). It may
+            /// report readiness that a following read finds gone: the read then waits.
+            pub async fn readable(&self) -> io::Result<()> {
+                self.io.ready(Direction::Read).await;
+                Ok(())
+            }
         }
 
-        impl PollReader for $ty {
-            fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        impl ReadPriv for $ty {
+            fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
                 self.poll_read(cx, buf)
             }
         }
 
-        impl futures_io::AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                (*self).poll_read(cx, buf)
-            }
-        }
-
-        #[cfg(feature = "tokio-io")]
-        impl tokio::io::AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> Poll<io::Result<()>> {
-                let n = std::task::ready!((*self).poll_read(cx, buf.initialize_unfilled()))?;
-                buf.advance(n);
-                Poll::Ready(Ok(()))
-            }
-        }
+        impl_async_read!([] $ty, |s| s);
 
         impl fmt::Debug for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -152,15 +180,10 @@ macro_rules! impl_reader {
 impl_reader!(ChildStdout, std::process::ChildStdout);
 impl_reader!(ChildStderr, std::process::ChildStderr);
 
-/// Something [`poll_read_to_end`] can read from.
-pub(crate) trait PollReader {
-    fn poll_read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
-}
-
 /// Reads the pipe in `pipe`, if any, until EOF into `out`, then drops it (closing it), so
 /// polling again after EOF finds nothing left to do.
 pub(crate) fn poll_drain(
-    pipe: &mut Option<impl PollReader>,
+    pipe: &mut Option<impl ReadPriv>,
     cx: &mut Context<'_>,
     out: &mut Vec<u8>,
 ) -> Poll<io::Result<()>> {
@@ -174,78 +197,19 @@ pub(crate) fn poll_drain(
 /// Reads `reader` until EOF into `out`; returns the total read by this call once EOF is seen.
 /// Interrupted (`Pending`) calls keep what they appended, so polling again resumes.
 pub(crate) fn poll_read_to_end(
-    reader: &impl PollReader,
+    reader: &impl ReadPriv,
     cx: &mut Context<'_>,
     out: &mut Vec<u8>,
 ) -> Poll<io::Result<usize>> {
     let start = out.len();
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        match reader.poll_read_some(cx, &mut chunk) {
+        match reader.poll_read_priv(cx, &mut chunk) {
             Poll::Ready(Ok(0)) => return Poll::Ready(Ok(out.len() - start)),
             Poll::Ready(Ok(n)) => out.extend_from_slice(&chunk[..n]),
             Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
             Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
             Poll::Pending => return Poll::Pending,
         }
-    }
-}
-
-impl futures_io::AsyncWrite for ChildStdin {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        (*self).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        (*self).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    /// Closes the pipe: the child reads EOF.
-    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io = None;
-        Poll::Ready(Ok(()))
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncWrite for ChildStdin {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        (*self).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        (*self).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    /// Closes the pipe: the child reads EOF.
-    fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io = None;
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl fmt::Debug for ChildStdin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildStdin").field("pipe", &self.io).finish()
     }
 }

@@ -36,7 +36,7 @@ impl Orphan {
             self.child = None;
             return;
         }
-        let core = context::current().filter(|core| !core.closed.get());
+        let core = context::current().filter(|core| !core.is_closed());
         if let (Some(core), true) = (core, self.watch.is_some()) {
             drop(core.spawn(self.wait(), Some("aioloop::process reaper".into())));
         }

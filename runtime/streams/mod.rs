@@ -44,7 +44,6 @@ mod writer;
 
 use std::io;
 use std::path::Path;
-use std::task::Waker;
 
 pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
 pub use reader::StreamReader;
@@ -74,14 +73,6 @@ pub async fn open_connection(addr: impl ToSocketAddrs) -> io::Result<(StreamRead
 /// If no loop is running on this thread.
 pub async fn open_unix_connection(path: impl AsRef<Path>) -> io::Result<(StreamReader, StreamWriter)> {
     Ok(unix_pair(UnixStream::connect(path).await?))
-}
-
-/// Adds `waker` to a list of waiters to wake together, unless the task is in it already: a
-/// future polled again (by `select!`, `wait_for`...) must not grow the list on every poll.
-fn add_waker(wakers: &mut Vec<Waker>, waker: &Waker) {
-    if !wakers.iter().any(|w| w.will_wake(waker)) {
-        wakers.push(waker.clone());
-    }
 }
 
 pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter) {

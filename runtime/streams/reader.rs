@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use super::error::{IncompleteReadError, LimitOverrunError, StreamError};
 use super::DEFAULT_LIMIT;
@@ -17,12 +18,21 @@ const MIN_READ: usize = 16 * 1024;
 ///
 /// `readuntil` and `readline` look for their separator within a limit (64 KiB unless set
 /// otherwise), as asyncio does, so a peer cannot make the buffer grow without bound.
+///
+/// asyncio's reader is fed by its transport as data arrives; this one reads its source when a
+/// method needs data, and also, without ever waiting, takes in what the source already holds
+/// where asyncio's answer depends on it: when a method empties the buffer (so that
+/// [`at_eof`](StreamReader::at_eof) sees an EOF that arrived with the data) and before
+/// `readuntil` reports a separator missing beyond the limit (so that a retry sees new data).
 pub struct StreamReader {
     source: Pin<Box<dyn futures_io::AsyncRead>>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
     eof: bool,
+    /// An error met by a read that did not wait (see [`StreamReader::take_in_ready`]), handed
+    /// to the next method that reads.
+    error: Option<io::Error>,
     limit: usize,
 }
 
@@ -35,6 +45,7 @@ impl StreamReader {
             start: 0,
             end: 0,
             eof: false,
+            error: None,
             limit: DEFAULT_LIMIT,
         }
     }
@@ -58,7 +69,10 @@ impl StreamReader {
         &self.buf[self.start..self.end]
     }
 
-    /// True once the peer closed its side and the buffer is empty.
+    /// True once the peer closed its side and the buffer is empty: asyncio's `at_eof()`. An EOF
+    /// that had arrived when the last read method emptied the buffer counts, with no further
+    /// read call (a peer that sends `"last\n"` and shuts down: after `readline()` returns the
+    /// line, `at_eof()` is true).
     pub fn at_eof(&self) -> bool {
         self.eof && self.start == self.end
     }
@@ -66,8 +80,38 @@ impl StreamReader {
     /// Reads once more from the source into the buffer; returns the number of new bytes
     /// (0 at EOF).
     async fn fill(&mut self) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// Reads from the source into the buffer only if it has something (data, EOF or an error)
+    /// at once; returns the number of new bytes (0 at EOF or when nothing was waiting). Never
+    /// waits, so it adds no suspension point.
+    async fn take_in_ready(&mut self) -> io::Result<usize> {
+        poll_fn(|cx| match self.poll_fill(cx) {
+            Poll::Pending => Poll::Ready(Ok(0)),
+            ready => ready,
+        })
+        .await
+    }
+
+    /// Once a method has emptied the buffer, takes in an EOF (or data) that is already waiting,
+    /// so that [`at_eof`](Self::at_eof) answers as asyncio's does. An error is kept for the
+    /// next read: the bytes this method returns were read fine.
+    async fn look_ahead_if_empty(&mut self) {
+        if self.start == self.end && !self.eof && self.error.is_none() {
+            if let Err(err) = self.take_in_ready().await {
+                self.error = Some(err);
+            }
+        }
+    }
+
+    /// [`fill`](Self::fill) as a poll.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if let Some(err) = self.error.take() {
+            return Poll::Ready(Err(err));
+        }
         if self.eof {
-            return Ok(0);
+            return Poll::Ready(Ok(0));
         }
         if self.start == self.end {
             self.start = 0;
@@ -85,13 +129,12 @@ impl StreamReader {
             }
         }
         let end = self.end;
-        let (source, buf) = (&mut self.source, &mut self.buf);
-        let n = poll_fn(|cx| source.as_mut().poll_read(cx, &mut buf[end..])).await?;
+        let n = std::task::ready!(self.source.as_mut().poll_read(cx, &mut self.buf[end..]))?;
         if n == 0 {
             self.eof = true;
         }
         self.end += n;
-        Ok(n)
+        Poll::Ready(Ok(n))
     }
 
     /// Takes `n` buffered bytes.
@@ -103,6 +146,10 @@ impl StreamReader {
 
     /// Reads up to `n` bytes: what is buffered, or else what one read from the socket brings.
     /// An empty `Vec` means EOF (or `n == 0`). asyncio's `read(n)`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
         if n == 0 {
             return Ok(Vec::new());
@@ -111,10 +158,16 @@ impl StreamReader {
             self.fill().await?;
         }
         let n = n.min(self.end - self.start);
-        Ok(self.take(n))
+        let data = self.take(n);
+        self.look_ahead_if_empty().await;
+        Ok(data)
     }
 
     /// Reads until EOF: asyncio's `read()` / `read(-1)`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn read_to_eof(&mut self) -> io::Result<Vec<u8>> {
         while self.fill().await? > 0 {}
         let n = self.end - self.start;
@@ -124,6 +177,10 @@ impl StreamReader {
     /// Reads exactly `n` bytes: asyncio's `readexactly(n)`. At EOF before `n` bytes, the bytes
     /// read are consumed and returned in [`StreamError::IncompleteRead`]; on an I/O error they
     /// stay in the [`buffer`](StreamReader::buffer).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     pub async fn readexactly(&mut self, n: usize) -> Result<Vec<u8>, StreamError> {
         while self.end - self.start < n {
             if self.eof {
@@ -135,7 +192,9 @@ impl StreamReader {
             }
             self.fill().await?;
         }
-        Ok(self.take(n))
+        let data = self.take(n);
+        self.look_ahead_if_empty().await;
+        Ok(data)
     }
 
     /// Reads up to and including `separator`: asyncio's `readuntil(sep)`.
@@ -144,6 +203,13 @@ impl StreamReader {
     ///   [`StreamError::IncompleteRead`] (`expected: None`).
     /// - No separator within the [limit](StreamReader::limit): [`StreamError::LimitOverrun`],
     ///   and the data stays in the buffer (it can be read again, with `read` for instance).
+    ///   Before saying the separator is missing, the reader takes in what the source already
+    ///   holds (one read that does not wait), as asyncio's buffer would have received it: a
+    ///   retry after more data arrived sees it (`separator_found: true` if the separator came).
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
     ///
     /// # Panics
     /// If `separator` is empty.
@@ -153,6 +219,7 @@ impl StreamReader {
             "aioloop: readuntil needs a non-empty separator"
         );
         let mut offset = 0;
+        let mut took_in = false;
         loop {
             let data = self.buffer();
             if let Some(at) = find(&data[offset..], separator) {
@@ -163,10 +230,19 @@ impl StreamReader {
                         separator_found: true,
                     }));
                 }
-                return Ok(self.take(at + separator.len()));
+                let line = self.take(at + separator.len());
+                self.look_ahead_if_empty().await;
+                return Ok(line);
             }
             offset = (data.len() + 1).saturating_sub(separator.len());
             if offset > self.limit {
+                // Once per call, so that a flooding peer cannot keep one call reading.
+                if !took_in && !self.eof {
+                    took_in = true;
+                    if self.take_in_ready().await? > 0 {
+                        continue;
+                    }
+                }
                 return Err(StreamError::LimitOverrun(LimitOverrunError {
                     consumed: offset,
                     separator_found: false,
@@ -187,6 +263,11 @@ impl StreamReader {
     /// (possibly nothing) without an error. A line longer than the limit is an error,
     /// [`StreamError::LimitOverrun`], and (as in asyncio, unlike `readuntil`) the overlong data
     /// is discarded: up to and including its `\n` if that is buffered, else the whole buffer.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
+    /// from the source stays in the reader's buffer, and the next call returns it.
+    /// (The overlong data is discarded only as the error is returned.)
     pub async fn readline(&mut self) -> Result<Vec<u8>, StreamError> {
         match self.readuntil(b"\n").await {
             Ok(line) => Ok(line),

@@ -7,10 +7,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 
 use super::{tcp_pair, unix_pair, StreamReader, StreamWriter};
 use crate::net::{TcpListener, ToSocketAddrs, UnixListener};
+use crate::waiters::{notify_all, WaitList, Waiter};
 use crate::Task;
 
 /// Starts a TCP server on `addr`: asyncio's `start_server(client_connected_cb, host, port)`.
@@ -56,7 +56,7 @@ where
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let shared = Rc::new(Shared::default());
-    let accept = accept_loop(shared.clone(), handler, Listener::Tcp(listener));
+    let accept = accept_loop(Listening::new(Listener::Tcp(listener), &shared), handler);
     Ok(Server::new(shared, accept, Some(local)))
 }
 
@@ -71,7 +71,7 @@ where
 {
     let listener = UnixListener::bind(path)?;
     let shared = Rc::new(Shared::default());
-    let accept = accept_loop(shared.clone(), handler, Listener::Unix(listener));
+    let accept = accept_loop(Listening::new(Listener::Unix(listener), &shared), handler);
     Ok(Server::new(shared, accept, None))
 }
 
@@ -93,15 +93,45 @@ impl Listener {
     }
 }
 
+/// The listening socket, owned by the accept task: dropping it (when [`Server::close`] cancels
+/// that task) closes the socket, then tells [`Server::wait_closed`].
+struct Listening {
+    listener: Option<Listener>,
+    shared: Rc<Shared>,
+}
+
+impl Listening {
+    fn new(listener: Listener, shared: &Rc<Shared>) -> Self {
+        shared.listening.set(true);
+        Listening {
+            listener: Some(listener),
+            shared: shared.clone(),
+        }
+    }
+
+    async fn accept(&self) -> io::Result<(StreamReader, StreamWriter)> {
+        self.listener.as_ref().expect("open until dropped").accept().await
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        drop(self.listener.take()); // closes the socket first
+        self.shared.listening.set(false);
+        self.shared.wake_all();
+    }
+}
+
 /// Spawns the accept loop: each connection is handled in its own task.
-fn accept_loop<H, Fut>(shared: Rc<Shared>, handler: H, listener: Listener) -> Task<()>
+fn accept_loop<H, Fut>(listening: Listening, handler: H) -> Task<()>
 where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
     crate::spawn(async move {
+        let shared = listening.shared.clone();
         loop {
-            match listener.accept().await {
+            match listening.accept().await {
                 Ok((reader, writer)) => {
                     let guard = ConnectionGuard::new(shared.clone());
                     let conn = handler(reader, writer);
@@ -121,14 +151,22 @@ where
 #[derive(Default)]
 struct Shared {
     closed: Cell<bool>,
+    /// True until the listening socket is closed (after `closed`, once the accept task is gone).
+    listening: Cell<bool>,
     connections: Cell<usize>,
-    wakers: RefCell<Vec<Waker>>,
+    /// `serve_forever` and `wait_closed` calls, notified when the server closes, when the
+    /// listening socket is closed and when the last connection handler returns.
+    waiters: RefCell<WaitList>,
 }
 
 impl Shared {
+    /// Closed, the listening socket too, and no connection handler left.
+    fn is_shut(&self) -> bool {
+        self.closed.get() && !self.listening.get() && self.connections.get() == 0
+    }
+
     fn wake_all(&self) {
-        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
-        wakers.into_iter().for_each(Waker::wake);
+        notify_all(&self.waiters);
     }
 }
 
@@ -145,7 +183,7 @@ impl ConnectionGuard {
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.0.connections.set(self.0.connections.get() - 1);
-        if self.0.closed.get() && self.0.connections.get() == 0 {
+        if self.0.is_shut() {
             self.0.wake_all();
         }
     }
@@ -178,8 +216,9 @@ impl Server {
         !self.shared.closed.get()
     }
 
-    /// Stops accepting: the listening socket is closed (at the loop's next iteration).
-    /// Connections already accepted go on; [`wait_closed`](Server::wait_closed) waits for them.
+    /// Stops accepting: the listening socket is closed (at the loop's next iteration, when the
+    /// accept task is dropped). Connections already accepted go on;
+    /// [`wait_closed`](Server::wait_closed) waits for the socket and for them.
     pub fn close(&self) {
         if self.shared.closed.replace(true) {
             return;
@@ -194,27 +233,16 @@ impl Server {
     /// Waits until the server is closed (by [`close`](Server::close), from another task or a
     /// handler): asyncio's `serve_forever()`.
     pub async fn serve_forever(&self) {
-        poll_fn(|cx| {
-            if self.shared.closed.get() {
-                return Poll::Ready(());
-            }
-            super::add_waker(&mut self.shared.wakers.borrow_mut(), cx.waker());
-            Poll::Pending
-        })
-        .await
+        let mut waiter = Waiter::new(&self.shared.waiters);
+        poll_fn(|cx| waiter.poll_until(cx, || self.shared.closed.get())).await
     }
 
-    /// Waits until the server is closed and every connection handler has returned (asyncio
-    /// 3.12's `wait_closed()`).
+    /// Waits until the server is closed, its listening socket too (a connect attempt is then
+    /// refused), and every connection handler has returned (asyncio 3.12's `wait_closed()`).
     pub async fn wait_closed(&self) {
-        poll_fn(|cx| {
-            if self.shared.closed.get() && self.shared.connections.get() == 0 {
-                return Poll::Ready(());
-            }
-            super::add_waker(&mut self.shared.wakers.borrow_mut(), cx.waker());
-            Poll::Pending
-        })
-        .await
+        let shared = &*self.shared;
+        let mut waiter = Waiter::new(&shared.waiters);
+        poll_fn(|cx| waiter.poll_until(cx, || shared.is_shut())).await
     }
 }
 

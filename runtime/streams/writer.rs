@@ -10,6 +10,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use crate::waiters::{notify_all, WaitList, Waiter};
+
 /// asyncio's default high-water mark of a transport's write buffer.
 const DEFAULT_HIGH: usize = 64 * 1024;
 
@@ -34,6 +36,10 @@ pub struct StreamWriter {
 struct Inner {
     sink: RefCell<Option<Sink>>,
     state: RefCell<State>,
+    /// `drain` calls waiting for the buffer to fall to the low-water mark (or a failure).
+    drain_waiters: RefCell<WaitList>,
+    /// `wait_closed` calls waiting for the close to finish.
+    close_waiters: RefCell<WaitList>,
     peer: Option<SocketAddr>,
 }
 
@@ -49,8 +55,6 @@ struct State {
     closing: bool,
     closed: bool,
     error: Option<(io::ErrorKind, String)>,
-    drain_wakers: Vec<Waker>,
-    close_wakers: Vec<Waker>,
 }
 
 impl State {
@@ -78,6 +82,8 @@ impl StreamWriter {
                     low: DEFAULT_HIGH / 4,
                     ..State::default()
                 }),
+                drain_waiters: RefCell::default(),
+                close_waiters: RefCell::default(),
                 peer,
             }),
         }
@@ -158,19 +164,20 @@ impl StreamWriter {
     /// Waits until the write buffer is below its high-water mark: asyncio's `drain()`. Returns
     /// at once if it is. Reports the stream's failure (for example `ConnectionReset` or
     /// `BrokenPipe`) if it failed.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: if the future is dropped before it completes, nothing is lost: the buffered
+    /// data is still sent, in order, by the writer's background flush; only the wait ends.
     pub async fn drain(&self) -> io::Result<()> {
+        let mut waiter = Waiter::new(&self.inner.drain_waiters);
         poll_fn(|cx| {
-            let mut state = self.inner.state.borrow_mut();
-            if let Some(err) = state.error() {
-                return Poll::Ready(Err(err));
-            }
-            if !state.paused {
-                return Poll::Ready(Ok(()));
-            }
-            super::add_waker(&mut state.drain_wakers, cx.waker());
-            Poll::Pending
+            waiter.poll_until(cx, || {
+                let state = self.inner.state.borrow();
+                state.error.is_some() || !state.paused
+            })
         })
-        .await
+        .await;
+        self.inner.state.borrow().error().map_or(Ok(()), Err)
     }
 
     /// Closes the writer: buffered data is still sent, then the write side is shut down (the
@@ -196,18 +203,12 @@ impl StreamWriter {
     /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
     /// stream failed) and the write side shut down.
     pub async fn wait_closed(&self) -> io::Result<()> {
-        poll_fn(|cx| {
-            let mut state = self.inner.state.borrow_mut();
-            if state.closed {
-                return Poll::Ready(match state.error() {
-                    Some(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err),
-                    _ => Ok(()),
-                });
-            }
-            super::add_waker(&mut state.close_wakers, cx.waker());
-            Poll::Pending
-        })
-        .await
+        let mut waiter = Waiter::new(&self.inner.close_waiters);
+        poll_fn(|cx| waiter.poll_until(cx, || self.inner.state.borrow().closed)).await;
+        match self.inner.state.borrow().error() {
+            Some(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(err),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -252,9 +253,8 @@ impl Inner {
         state.buf = Vec::new();
         state.start = 0;
         state.paused = false;
-        let wakers = std::mem::take(&mut state.drain_wakers);
         drop(state);
-        wakers.into_iter().for_each(Waker::wake);
+        notify_all(&self.drain_waiters);
     }
 
     /// Shuts the sink down (once) and wakes `wait_closed`.
@@ -271,9 +271,8 @@ impl Inner {
         }
         let mut state = self.state.borrow_mut();
         state.closed = true;
-        let wakers = std::mem::take(&mut state.close_wakers);
         drop(state);
-        wakers.into_iter().for_each(Waker::wake);
+        notify_all(&self.close_waiters);
     }
 
     /// One poll of the flush task: writes the buffer out; true when the task is done.
@@ -306,9 +305,8 @@ impl Inner {
                     }
                     if state.paused && state.buffered() <= state.low {
                         state.paused = false;
-                        let wakers = std::mem::take(&mut state.drain_wakers);
                         drop(state);
-                        wakers.into_iter().for_each(Waker::wake);
+                        notify_all(&self.drain_waiters);
                     }
                 }
                 Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::error::BrokenBarrierError;
-use super::waiters::{leave, poll_turn, wake_all, WaitList};
+use crate::waiters::{leave, notify_all, poll_until, WaitList};
 
 /// A barrier for `parties` tasks: asyncio's `asyncio.Barrier`. Each task calls
 /// [`wait`](Barrier::wait); the call returns once `parties` tasks are waiting, and the barrier
@@ -161,8 +161,7 @@ impl fmt::Debug for Barrier {
 
 impl BarrierInner {
     fn notify_all(&self) {
-        let wakers = self.waiters.borrow_mut().notify_all();
-        wake_all(wakers);
+        notify_all(&self.waiters);
     }
 
     /// Waits until `pred` holds for the state (re-checked after every notification).
@@ -202,15 +201,8 @@ impl Future for Until<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let (inner, pred) = (self.inner, self.pred);
-        let holds = || pred(inner.state.get());
-        // Every change of state notifies all waiters, so a waiter not notified has nothing to
-        // re-check; a notified one re-checks, and queues again if the state does not suit it.
-        while poll_turn(&inner.waiters, &mut self.key, cx, holds).is_ready() {
-            if holds() {
-                return Poll::Ready(());
-            }
-        }
-        Poll::Pending
+        // Every change of state notifies all waiters.
+        poll_until(&inner.waiters, &mut self.key, cx, || pred(inner.state.get()))
     }
 }
 

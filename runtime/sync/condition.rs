@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockAcquire, LockGuard};
-use super::waiters::{wake_all, wake_one, WaitList};
+use crate::waiters::{wake_all, wake_one, WaitList};
 
 /// A condition variable: asyncio's `asyncio.Condition`. Tasks holding its lock wait for a
 /// notification, releasing the lock while they wait and taking it back before they resume.
@@ -174,7 +174,8 @@ impl<'g> Future for ConditionWait<'_, 'g> {
                     return Poll::Pending;
                 }
                 Phase::Waiting { lock, key } => {
-                    if !this.cond.waiters.borrow_mut().poll_notified(*key, cx.waker()) {
+                    let turn = this.cond.waiters.borrow_mut().poll_notified(*key, cx.waker());
+                    if !turn.notified() {
                         return Poll::Pending;
                     }
                     this.phase = Phase::Reacquiring(lock.lock());

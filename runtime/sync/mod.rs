@@ -15,7 +15,8 @@
 //! Common to all of them:
 //! - **FIFO.** Waiters are woken in the order they started waiting. A `Lock` or `Semaphore`
 //!   hands the released lock or permit directly to the first waiter, so a newcomer never
-//!   overtakes it.
+//!   overtakes it; as in asyncio 3.12, neither does a task that releases and acquires again
+//!   while a woken waiter has not run yet.
 //! - **Cancellation-safe.** Dropping a waiting future (as [`Task::cancel`](crate::Task::cancel)
 //!   does) removes it from the wait list. A waiter dropped after it was woken but before it
 //!   ran passes on what it was woken for: the lock, the permit, the notification, or the
@@ -23,8 +24,9 @@
 //! - **Guards.** `lock()` and `acquire()` return guards that release on drop (asyncio's
 //!   `async with`); `forget()` on a guard plus `release()` gives asyncio's manual style.
 //!
-//! All wait lists are one shared structure (`waiters.rs`): a slab of entries linked in FIFO
-//! order, so waiting allocates nothing once the slab has grown.
+//! All wait lists are one shared structure (the crate's `waiters.rs`, also used by
+//! [`Future`](crate::Future) and the streams): a slab of entries linked in FIFO order, so
+//! waiting allocates nothing once the slab has grown.
 
 mod barrier;
 mod bounded_semaphore;
@@ -35,7 +37,6 @@ mod lock;
 pub mod oneshot;
 mod queue;
 mod semaphore;
-mod waiters;
 
 pub use barrier::Barrier;
 pub use bounded_semaphore::BoundedSemaphore;

@@ -22,13 +22,15 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
+
+use crate::waker_slot::WakerSlot;
 
 /// Creates a one-shot channel: the [`Sender`] sends one value, the [`Receiver`] awaits it.
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Rc::new(Shared {
         value: Cell::new(None),
-        waker: Cell::new(None),
+        waker: Cell::new(WakerSlot::new()),
         sender_gone: Cell::new(false),
         receiver_gone: Cell::new(false),
     });
@@ -43,7 +45,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 struct Shared<T> {
     value: Cell<Option<T>>,
     /// The receiver's waker while it waits.
-    waker: Cell<Option<Waker>>,
+    waker: Cell<WakerSlot>,
     /// The sender has sent or was dropped: no value will come after `value`.
     sender_gone: Cell<bool>,
     receiver_gone: Cell<bool>,
@@ -77,7 +79,7 @@ impl<T> Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         self.shared.sender_gone.set(true);
-        if let Some(waker) = self.shared.waker.take() {
+        if let Some(waker) = self.shared.waker.take().take() {
             waker.wake();
         }
     }
@@ -123,11 +125,10 @@ impl<T> Future for Receiver<T> {
         if shared.sender_gone.get() {
             return Poll::Ready(Err(RecvError));
         }
-        let waker = match shared.waker.take() {
-            Some(old) if old.will_wake(cx.waker()) => old,
-            _ => cx.waker().clone(),
-        };
-        shared.waker.set(Some(waker));
+        let mut slot = shared.waker.take();
+        let replaced = slot.register(cx.waker());
+        shared.waker.set(slot);
+        drop(replaced);
         Poll::Pending
     }
 }

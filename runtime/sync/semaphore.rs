@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::waiters::{leave, poll_turn, wake_one, WaitList};
+use crate::waiters::{leave, poll_turn, wake_one, WaitList};
 use crate::InvalidStateError;
 
 /// A semaphore for tasks on one loop: asyncio's `asyncio.Semaphore`.
@@ -16,7 +16,9 @@ use crate::InvalidStateError;
 /// It holds a number of permits. [`acquire`](Semaphore::acquire) takes one, waiting while there
 /// are none, and returns a [`SemaphorePermit`] that gives it back when dropped (asyncio's
 /// `async with sem:`). Waiters are served in FIFO order: a released permit goes straight to the
-/// first waiter, so a task that arrives later never overtakes one that waits.
+/// first waiter, so a task that arrives later never overtakes one that waits. As in asyncio
+/// 3.12, a waiter that was woken but has not run yet still counts as waiting: a task that
+/// releases and acquires again meanwhile queues behind it, even if a permit is free.
 ///
 /// ```
 /// use aioloop::sync::Semaphore;
@@ -41,7 +43,9 @@ pub struct Semaphore {
 }
 
 struct SemInner {
-    /// Free permits. Invariant: while it is above zero, nobody waits.
+    /// Free permits. Invariant: while it is above zero, a waiter is queued (not yet woken) only
+    /// while a woken one has not run yet; that one hands the free permits on when it runs or is
+    /// dropped (asyncio 3.12's `finally` of `acquire`).
     value: Cell<usize>,
     /// `BoundedSemaphore`'s initial value; `None` for a plain semaphore.
     bound: Option<usize>,
@@ -70,7 +74,8 @@ impl Semaphore {
         SemaphoreAcquire { sem: self, key: None }
     }
 
-    /// Takes a permit if one is free, without waiting.
+    /// Takes a permit if one is free and nobody waits for one (see
+    /// [`locked`](Semaphore::locked)), without waiting.
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         self.take_permit().then(|| SemaphorePermit { sem: self })
     }
@@ -82,24 +87,36 @@ impl Semaphore {
         debug_assert!(unbounded.is_ok(), "a plain Semaphore has no bound");
     }
 
-    /// True if [`acquire`](Semaphore::acquire) would wait: no permit is free. asyncio's
-    /// `locked()`.
+    /// True if [`acquire`](Semaphore::acquire) would wait: no permit is free, or some task
+    /// waits for one (possibly woken but not run yet). asyncio 3.12's `locked()`.
     pub fn locked(&self) -> bool {
-        self.inner.value.get() == 0
+        self.inner.value.get() == 0 || !self.inner.waiters.borrow().is_empty()
     }
 
-    /// The number of free permits.
+    /// The number of free permits: those neither held nor handed to a woken waiter. A free
+    /// permit is not taken by a newcomer while a woken waiter has not run yet (see
+    /// [`locked`](Semaphore::locked)).
     pub fn available(&self) -> usize {
         self.inner.value.get()
     }
 
-    /// Takes a free permit if there is one.
+    /// Takes a free permit unless the semaphore is [`locked`](Semaphore::locked).
     fn take_permit(&self) -> bool {
-        let value = self.inner.value.get();
-        if value > 0 {
-            self.inner.value.set(value - 1);
+        if self.locked() {
+            return false;
         }
-        value > 0
+        self.inner.value.set(self.inner.value.get() - 1);
+        true
+    }
+
+    /// Hands free permits to queued waiters, one each (asyncio 3.12's `finally` of `acquire`):
+    /// they queued behind a woken waiter while permits were free, and that waiter has now run
+    /// (or is gone).
+    fn hand_on_free_permits(&self) {
+        let inner = &*self.inner;
+        while inner.value.get() > 0 && wake_one(&inner.waiters) {
+            inner.value.set(inner.value.get() - 1);
+        }
     }
 
     /// Gives a permit to the first waiter, or back to the pool. Errors, changing nothing, if a
@@ -168,16 +185,21 @@ impl<'a> Future for SemaphoreAcquire<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let sem = self.sem;
         // Notified means a releaser handed its permit to us.
-        poll_turn(&sem.inner.waiters, &mut self.key, cx, || sem.take_permit())
-            .map(|()| SemaphorePermit { sem })
+        std::task::ready!(poll_turn(&sem.inner.waiters, &mut self.key, cx, || sem.take_permit()));
+        sem.hand_on_free_permits();
+        Poll::Ready(SemaphorePermit { sem })
     }
 }
 
 impl Drop for SemaphoreAcquire<'_> {
     fn drop(&mut self) {
+        if self.key.is_none() {
+            return; // never queued, or done (and it handed free permits on then)
+        }
         if leave(&self.sem.inner.waiters, self.key) {
             drop(SemaphorePermit { sem: self.sem }); // handed over but never taken: pass it on
         }
+        self.sem.hand_on_free_permits();
     }
 }
 

@@ -2,6 +2,7 @@
 //! handle that can cancel it.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::rc::Rc;
 
 /// A scheduled callback, shared between the ready queue and its `Handle`.
@@ -24,5 +25,38 @@ impl CallbackCell {
     /// Takes the callback out to run it; `None` if it was cancelled.
     pub(crate) fn take(&self) -> Option<Box<dyn FnOnce()>> {
         self.callback.borrow_mut().take()
+    }
+}
+
+/// A callback scheduled with [`call_soon`](crate::call_soon): asyncio's `Handle`.
+///
+/// Dropping the handle does not cancel the callback.
+pub struct Handle {
+    cell: Rc<CallbackCell>,
+}
+
+impl Handle {
+    pub(crate) fn new(cell: Rc<CallbackCell>) -> Self {
+        Handle { cell }
+    }
+
+    /// Cancels the callback if it has not run yet; its closure is dropped now.
+    /// Cancelling a callback that already ran or was cancelled does nothing.
+    pub fn cancel(&self) {
+        let callback = self.cell.take();
+        drop(callback);
+    }
+
+    /// True if the callback can no longer run: it was cancelled, or it already ran.
+    pub fn is_cancelled(&self) -> bool {
+        self.cell.is_empty()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("pending", &!self.is_cancelled())
+            .finish()
     }
 }

@@ -115,7 +115,7 @@ where
     Box::pin(Stage::Running { future })
 }
 
-/// What a task slot holds while the loop has the real cell out (table.rs, invariant 1). It is
+/// What a task slot holds while the loop has the real cell out (T5, in table.rs). It is
 /// zero-sized, so its `Box` allocates nothing, and it lets the slot store the cell without an
 /// `Option`, whose absent niche makes room for the slab's entry tag.
 struct Vacant;

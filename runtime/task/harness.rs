@@ -2,7 +2,7 @@
 //! finish, cancel, detach, join and discard.
 //!
 //! A task's life: [`Scheduler::spawn`] puts its cell in the table and queues it;
-//! [`Scheduler::run_task`] takes the cell out (table.rs, T1), polls it outside the borrow, and
+//! [`Scheduler::run_task`] takes the cell out (T5, in table.rs), polls it outside the borrow, and
 //! puts it back while it is pending; when the future returns, panics, or is dropped because
 //! the task was cancelled, [`Scheduler::finish`] marks the slot done and wakes the awaiter.
 //! The `Task` handle then takes the outcome ([`Scheduler::poll_join`], which frees the slot),

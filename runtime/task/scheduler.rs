@@ -3,10 +3,13 @@
 //! join, discard) is in harness.rs; the loop's iteration (event_loop/iteration.rs) pops
 //! [`Runnable`]s and hands task steps to [`Scheduler::run_task`].
 //!
-//! Every `RefCell` here is borrowed only for short stretches that run no user code: futures
-//! are polled, callbacks run and user values dropped after the borrow ends (invariant S1). That
-//! is what lets a task spawn, wake, cancel or drop other tasks from inside `poll` or from a
-//! `Drop` impl.
+//! **T1.** No `RefCell` borrow of the loop's state (here, in the drivers, in a task's slot) is
+//! held while user code runs. To poll a task the loop takes its cell out of the slot (leaving
+//! the stand-in, T5), releases the borrow, polls, and puts it back; every drop of a future, an
+//! output, a callback or a foreign waker happens after the borrow ends. An outcome nobody will
+//! read is dropped while its finished slot is still in the table, so a report about it can
+//! name the task; the slot is freed after. This is what lets a task spawn, wake, cancel or drop
+//! tasks from `poll` or from `Drop`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -121,7 +124,7 @@ impl Scheduler {
     }
 
     /// Queues a task (or the main future) for the next step, unless it is queued already,
-    /// finished, or gone (table.rs, T2).
+    /// finished, or gone (T2, in table.rs).
     #[inline]
     pub(crate) fn schedule(&self, key: u32, gen: u16) {
         if key == MAIN_KEY {

@@ -1,9 +1,9 @@
-//! A task slot's id and flags, packed into one `u64` so the slot stays small
-//! (docs/architecture.md, "Tasks").
+//! [`SlotState`]: a task slot's id and flags, packed into one `u64` so the slot stays small
+//! (table.rs).
 //!
 //! Layout: bits 10..64 the task id (54 bits), bits 0..10 the flags. The slot's generation is not
 //! stored: it is the id's low 16 bits, since every insert takes the next id (see
-//! [`TaskState::gen`]).
+//! [`SlotState::gen`]).
 
 use super::TaskId;
 
@@ -16,9 +16,9 @@ const ID_BITS: u32 = u64::BITS - ID_SHIFT;
 
 /// A task's id and flags in one word.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TaskState(u64);
+pub(crate) struct SlotState(u64);
 
-impl TaskState {
+impl SlotState {
     /// The state of a task just spawned: id `id`, every flag clear.
     ///
     /// # Panics
@@ -29,7 +29,7 @@ impl TaskState {
             id.0 <= MAX_ID,
             "aioloop: task ids exhausted (this loop spawned 2^54 - 1 tasks)"
         );
-        TaskState(id.0 << ID_SHIFT)
+        SlotState(id.0 << ID_SHIFT)
     }
 
     /// The task's id.
@@ -39,7 +39,7 @@ impl TaskState {
     }
 
     /// The slot's generation: the id's low 16 bits. Ids are handed out one per insert, so a
-    /// reused key gets a generation that differs from its previous occupant's (table.rs, T4).
+    /// reused key gets a generation that differs from its previous occupant's (T4, in table.rs).
     #[inline]
     pub(crate) fn gen(self) -> u16 {
         (self.0 >> ID_SHIFT) as u16
@@ -61,7 +61,7 @@ impl TaskState {
 macro_rules! flags {
     ($($(#[$doc:meta])* $bit:ident = $n:literal: $get:ident, $set:ident;)*) => {
         $(const $bit: u64 = 1 << $n;)*
-        impl TaskState {
+        impl SlotState {
             $(
                 $(#[$doc])*
                 #[inline]
@@ -69,7 +69,7 @@ macro_rules! flags {
                     self.get($bit)
                 }
 
-                #[doc = concat!("Sets or clears [`TaskState::", stringify!($get), "`].")]
+                #[doc = concat!("Sets or clears [`SlotState::", stringify!($get), "`].")]
                 #[inline]
                 pub(crate) fn $set(&mut self, on: bool) {
                     self.set($bit, on)
@@ -80,7 +80,7 @@ macro_rules! flags {
 }
 
 flags! {
-    /// One entry for this slot sits in the ready queue (table.rs, T2).
+    /// One entry for this slot sits in the ready queue (T2, in table.rs).
     SCHEDULED = 0: scheduled, set_scheduled;
     /// The task finished; its cell holds the outcome.
     DONE = 1: done, set_done;
@@ -105,7 +105,7 @@ flags! {
     CANCEL_DELIVERED = 9: cancel_delivered, set_cancel_delivered;
 }
 
-impl TaskState {
+impl SlotState {
     /// Cancellation was requested and the task must be dropped for it: it neither observes
     /// the request nor had it delivered.
     #[inline]
@@ -133,19 +133,19 @@ const ALL_FLAGS: [u64; 10] = [
 mod tests {
     use super::*;
 
-    type Accessors = (fn(TaskState) -> bool, fn(&mut TaskState, bool));
+    type Accessors = (fn(SlotState) -> bool, fn(&mut SlotState, bool));
 
     const ACCESSORS: [Accessors; 10] = [
-        (TaskState::scheduled, TaskState::set_scheduled),
-        (TaskState::done, TaskState::set_done),
-        (TaskState::cancel_requested, TaskState::set_cancel_requested),
-        (TaskState::cancelled, TaskState::set_cancelled),
-        (TaskState::detached, TaskState::set_detached),
-        (TaskState::has_meta, TaskState::set_has_meta),
-        (TaskState::traced, TaskState::set_traced),
-        (TaskState::in_place, TaskState::set_in_place),
-        (TaskState::observing, TaskState::set_observing),
-        (TaskState::cancel_delivered, TaskState::set_cancel_delivered),
+        (SlotState::scheduled, SlotState::set_scheduled),
+        (SlotState::done, SlotState::set_done),
+        (SlotState::cancel_requested, SlotState::set_cancel_requested),
+        (SlotState::cancelled, SlotState::set_cancelled),
+        (SlotState::detached, SlotState::set_detached),
+        (SlotState::has_meta, SlotState::set_has_meta),
+        (SlotState::traced, SlotState::set_traced),
+        (SlotState::in_place, SlotState::set_in_place),
+        (SlotState::observing, SlotState::set_observing),
+        (SlotState::cancel_delivered, SlotState::set_cancel_delivered),
     ];
 
     #[test]
@@ -163,7 +163,7 @@ mod tests {
     fn every_flag_combination_keeps_the_id_and_the_other_flags() {
         for id in [0, 1, 0xffff, 0x1_0000, 0xdead_beef, MAX_ID] {
             for mask in 0u32..1 << ACCESSORS.len() {
-                let mut state = TaskState::new(TaskId(id));
+                let mut state = SlotState::new(TaskId(id));
                 for (i, (_, set)) in ACCESSORS.iter().enumerate() {
                     set(&mut state, mask & (1 << i) != 0);
                 }
@@ -190,13 +190,13 @@ mod tests {
 
     #[test]
     fn generation_is_the_low_16_bits_of_the_id() {
-        assert_eq!(TaskState::new(TaskId(0x1_0005)).gen(), 5);
-        assert_ne!(TaskState::new(TaskId(41)).gen(), TaskState::new(TaskId(42)).gen());
+        assert_eq!(SlotState::new(TaskId(0x1_0005)).gen(), 5);
+        assert_ne!(SlotState::new(TaskId(41)).gen(), SlotState::new(TaskId(42)).gen());
     }
 
     #[test]
     #[should_panic(expected = "task ids exhausted")]
     fn an_id_beyond_56_bits_panics_clearly() {
-        TaskState::new(TaskId(MAX_ID + 1));
+        SlotState::new(TaskId(MAX_ID + 1));
     }
 }

@@ -6,15 +6,19 @@
 //! (meta.rs), which only named tasks and tasks spawned in debug mode use.
 //!
 //! Invariants the loop keeps:
-//! 1. `cell` holds the vacant stand-in ([`vacant_cell`]) only while the loop is polling or
-//!    dropping that task's real cell outside the borrow.
-//! 2. `scheduled` is true exactly while one entry for this slot sits in the ready queue, so a
-//!    task is queued at most once however often it is woken.
-//! 3. A slot is freed when its task is done and nobody will read the outcome: the handle took
-//!    it, the handle was dropped, or the loop closed. Freeing it removes its side-table entry.
-//! 4. A slot's generation (its id's low 16 bits) differs from that of the previous occupant of
-//!    the same key, since every insert takes the next id; it wraps at 2^16, so a waker that
-//!    survives 65,536 reuses of one key can at most cause one spurious poll.
+//! - **T2.** `scheduled` is true exactly while one entry for this slot sits in the ready queue,
+//!   so a task is queued at most once however often it is woken.
+//! - **T3.** A slot is freed when its task is done and nobody will read the outcome: the handle
+//!   took it, the handle was dropped (detached), or the loop closed. Freeing it removes its
+//!   side-table entry. A finished outcome survives the loop's close, so a `Task` that outlives
+//!   its loop still gets its value.
+//! - **T4.** A slot's generation (its id's low 16 bits) differs from that of the previous
+//!   occupant of the same key, since every insert takes the next id; it wraps at 2^16, so a
+//!   waker that survives 65,536 reuses of one key can at most cause one spurious poll, which
+//!   the `Future` contract allows.
+//! - **T5.** `cell` holds the vacant stand-in ([`vacant_cell`], zero-sized: its `Box`
+//!   allocates nothing, and it leaves the cell pointer's niche to the slab's entry tag) only
+//!   while the loop is polling or dropping that task's real cell outside the borrow (T1).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -23,7 +27,7 @@ use slab::Slab;
 
 use super::cell::{vacant_cell, RawTask};
 use super::meta::{self, TaskMeta};
-use super::state::TaskState;
+use super::state::SlotState;
 use super::TaskId;
 use super::TaskLabel;
 use crate::task::waker::MAIN_KEY;
@@ -33,7 +37,7 @@ use crate::waker_slot::WakerSlot;
 pub(crate) struct Slot {
     pub(crate) cell: Pin<Box<dyn RawTask>>,
     pub(crate) join_waker: WakerSlot,
-    pub(crate) state: TaskState,
+    pub(crate) state: SlotState,
 }
 
 /// A slot taken out of the table with its side-table entry (closing the loop), so the caller
@@ -72,7 +76,7 @@ impl TaskTable {
         meta: Option<TaskMeta>,
     ) -> (u32, u16, TaskId) {
         let id = TaskId(self.next_id + 1);
-        let mut state = TaskState::new(id);
+        let mut state = SlotState::new(id);
         self.next_id = id.0;
         if let Some(meta) = &meta {
             state.set_has_meta(true);
@@ -140,7 +144,7 @@ impl TaskTable {
 
     /// Starts a step of the task at `key`/`gen`, if it is scheduled and not done: clears
     /// `scheduled`, counts the poll if the task is traced (debug mode), and takes its cell out,
-    /// leaving the vacant stand-in (invariant 1). Returns the cell and whether the task must be
+    /// leaving the vacant stand-in (T5). Returns the cell and whether the task must be
     /// dropped for a cancel request (one it does not observe, see observe.rs).
     #[inline]
     pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(Pin<Box<dyn RawTask>>, bool)> {

@@ -11,11 +11,11 @@ use super::TaskId;
 /// output, and it does not keep a finished task's outcome alive.
 #[derive(Clone)]
 pub struct TaskRef {
-    pub(crate) sched: Rc<Scheduler>,
-    pub(crate) key: u32,
-    pub(crate) gen: u16,
-    pub(crate) id: TaskId,
-    pub(crate) name: String,
+    pub(super) sched: Rc<Scheduler>,
+    pub(super) key: u32,
+    pub(super) gen: u16,
+    pub(super) id: TaskId,
+    pub(super) name: String,
 }
 
 impl TaskRef {

@@ -10,6 +10,14 @@
 //! allows.
 //!
 //! Layout of the 64-bit word: bits 48..64 loop id, 32..48 generation, 0..32 slot key.
+//!
+//! - **W1.** The vtable functions treat the data word as an integer and never dereference it,
+//!   so any value is a valid waker: clone copies the word, drop does nothing, and no reference
+//!   count exists. This is the invariant behind the one `unsafe` block here.
+//! - **W2.** A wake on the thread where that loop is running schedules the slot directly (T2
+//!   deduplicates). Any other wake goes through the global registry (remote.rs, by loop id) to
+//!   that loop's remote queue. A wake for a loop that no longer exists is dropped; a loop id
+//!   reused by a newer loop can at most cause a spurious poll (T4's argument).
 
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
@@ -67,11 +75,11 @@ pub(crate) const fn vtable<H: WakeHook>() -> RawWakerVTable {
 #[inline]
 pub(crate) fn waker_for<H: WakeHook>(target: WakeTarget) -> Waker {
     let raw = RawWaker::new(target.pack() as *const (), H::vtable());
-    // SAFETY (docs/architecture.md, W1): every vtable function [`vtable`] builds treats the data
-    // word as a plain integer (it is never dereferenced), so any value is valid; the functions
-    // are thread-safe (a `WakeHook` either touches the calling thread's own loop or goes through
-    // the registry's lock), and `clone` returns a waker with the same vtable, as the RawWaker
-    // contract requires.
+    // SAFETY: W1 (module doc). `H::vtable()` is the one `vtable::<H>()` built (`WakeHook`'s
+    // contract), whose functions treat the data word as a plain integer (it is never
+    // dereferenced), so any value is valid; they are thread-safe (a `WakeHook` either touches
+    // the calling thread's own loop or goes through the registry's lock), and `clone` returns a
+    // waker with the same vtable, as the RawWaker contract requires.
     unsafe { Waker::from_raw(raw) }
 }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::outcome::Receiver;
 use super::*;
 use crate::context;
-use crate::oneshot::Receiver;
 use crate::remote::Remote;
 use crate::sync_shim::{current_thread_id, ThreadId};
 
@@ -118,7 +118,8 @@ impl<T> ConcurrentFuture<T> {
             return; // nothing to wait for
         }
         // Pending: its loop has not finished closing, so its `Remote` still has this address.
-        let running_here = context::with_current(|core| Arc::as_ptr(&core.remote) as usize == self.remote);
+        let running_here =
+            context::with_current(|core| Arc::as_ptr(core.remote_queue()) as usize == self.remote);
         if running_here == Some(true) {
             panic!(
                 "aioloop: ConcurrentFuture::{what}() called from inside the event loop that must \

@@ -9,14 +9,19 @@
 //! (the `Sender` of a `ConcurrentFuture`) resolves the future to [`ConcurrentError::LoopClosed`].
 
 mod concurrent_future;
-mod errors;
+mod error;
+#[cfg(all(test, loom))]
+mod loom_tests;
+pub(crate) mod outcome;
 mod remote_task;
 #[cfg(test)]
 mod tests;
+mod to_thread;
 
 pub use concurrent_future::ConcurrentFuture;
-pub use errors::{ConcurrentError, LoopClosed};
-pub use remote_task::RemoteTask;
+pub use error::{ConcurrentError, LoopClosed};
+pub(crate) use remote_task::RemoteTask;
+pub use to_thread::{run_in_executor, to_thread, ToThread};
 
 use std::fmt;
 use std::future::Future;
@@ -25,9 +30,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::event_loop::Loop;
-use crate::oneshot::{self, Sender};
 use crate::remote::{Remote, RemoteMsg, SpawnCell};
 use crate::task::cell::{RawTask, Stage};
+use outcome::Sender;
 
 /// A handle to an event loop that any thread can hold: `Send + Sync + Clone`, cheap to clone
 /// (one reference count). asyncio's `loop` as seen from other threads, where only the
@@ -72,14 +77,14 @@ impl Loop {
     /// `run_coroutine_threadsafe`, `stop`.
     pub fn handle(&self) -> LoopHandle {
         LoopHandle {
-            remote: self.core.remote.clone(),
+            remote: self.core.remote_queue().clone(),
         }
     }
 }
 
 impl LoopHandle {
     /// A handle to the loop behind `remote` (the loom models build their loops by hand).
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     pub(crate) fn from_remote(remote: Arc<Remote>) -> Self {
         LoopHandle { remote }
     }
@@ -172,7 +177,7 @@ impl LoopHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (sender, receiver) = oneshot::channel();
+        let (sender, receiver) = outcome::channel();
         // The whole task is allocated here, once; the loop links it in as it takes the queue,
         // and runs it in that same iteration.
         let cell: Pin<Box<dyn RawTask + Send>> = Box::pin(Stage::Running {
@@ -193,7 +198,7 @@ impl LoopHandle {
         J: FnOnce(Sender<T>) + Send + 'static,
         T: Send + 'static,
     {
-        let (sender, receiver) = oneshot::channel();
+        let (sender, receiver) = outcome::channel();
         // A refused job is dropped right here: its sender resolves the cell to `LoopClosed`.
         let _ = self.remote.push(RemoteMsg::Call(Box::new(move || job(sender))));
         ConcurrentFuture::new(receiver, &self.remote)

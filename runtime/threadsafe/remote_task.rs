@@ -8,12 +8,9 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
+use super::outcome::Sender;
 use super::*;
 use crate::context;
-use crate::event_loop::Core;
-use crate::oneshot::Sender;
-use crate::remote::SpawnCell;
-use crate::task::cell::RawTask;
 use crate::task::panic_message;
 
 pin_project! {
@@ -21,7 +18,7 @@ pin_project! {
     /// its panic, sends the outcome, and ends early (dropping the future) once the
     /// `ConcurrentFuture` was cancelled. Dropped unfinished (the loop closed), it drops its
     /// `Sender`, which resolves the `ConcurrentFuture` to `LoopClosed`.
-    pub struct RemoteTask<F: Future> {
+    pub(crate) struct RemoteTask<F: Future> {
         #[pin]
         future: F,
         sender: Option<Sender<F::Output>>,
@@ -47,7 +44,7 @@ pin_project! {
 
 impl<F: Future> RemoteTask<F> {
     /// A task body that runs `future` and sends its outcome through `sender`.
-    pub fn new(future: F, sender: Sender<F::Output>) -> Self {
+    pub(crate) fn new(future: F, sender: Sender<F::Output>) -> Self {
         RemoteTask {
             future,
             sender: Some(sender),
@@ -94,16 +91,6 @@ impl<F: Future> Future for RemoteTask<F> {
             outcome => drop(sender.send(outcome)),
         }
         Poll::Ready(())
-    }
-}
-
-impl Core {
-    /// Links a task sent by `run_coroutine_threadsafe` into the table, detached (no `Task`
-    /// handle exists: its outcome goes through the `ConcurrentFuture`), and schedules it.
-    pub(crate) fn spawn_remote(&self, spawn: SpawnCell) {
-        debug_assert!(!self.closed.get(), "a closed loop takes no remote work");
-        let cell: Pin<Box<dyn RawTask>> = spawn.0;
-        self.sched().spawn_detached(cell, self.task_meta(None, spawn.1));
     }
 }
 

@@ -15,7 +15,7 @@ fn a_burst_costs_no_eventfd_write_while_the_loop_runs() {
     const BURST: usize = 100_000;
     let event_loop = EventLoop::new().unwrap();
     let handle = event_loop.handle();
-    let remote = event_loop.core.remote.clone();
+    let remote = event_loop.core.remote_queue().clone();
     let ran = Arc::new(AtomicUsize::new(0));
     let release = Arc::new(AtomicBool::new(false));
     let (sent_tx, sent_rx) = mpsc::channel();
@@ -71,7 +71,7 @@ fn a_burst_at_a_parked_loop_costs_one_write_per_park() {
     const BURST: usize = 100_000;
     let event_loop = EventLoop::new().unwrap();
     let handle = event_loop.handle();
-    let remote = event_loop.core.remote.clone();
+    let remote = event_loop.core.remote_queue().clone();
     let ran = Arc::new(AtomicUsize::new(0));
     let producer = {
         let ran = ran.clone();

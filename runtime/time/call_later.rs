@@ -5,16 +5,14 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::clock::add_saturating;
-use super::driver::TimerEntry;
+use super::driver::TimeDriver;
 use super::wheel::TimerKey;
-use crate::context;
-use crate::event_loop::Core;
 use crate::task::CallbackCell;
 
 /// A callback scheduled with [`call_later`] or [`call_at`]: asyncio's `TimerHandle`.
 /// Dropping it does not cancel the callback.
 pub struct TimerHandle {
-    core: Rc<Core>,
+    driver: Rc<TimeDriver>,
     cell: Rc<CallbackCell>,
     timer: TimerKey,
     when: Instant,
@@ -23,7 +21,7 @@ pub struct TimerHandle {
 impl TimerHandle {
     /// Cancels the callback if it has not run yet: its timer is removed and its closure dropped.
     pub fn cancel(&self) {
-        let entry = self.core.timers.borrow_mut().wheel.remove(self.timer);
+        let entry = self.driver.remove(self.timer);
         drop(entry);
         let callback = self.cell.take();
         drop(callback);
@@ -67,9 +65,9 @@ impl fmt::Debug for TimerHandle {
 /// ```
 #[track_caller]
 pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> TimerHandle {
-    let core = context::expect_current("call_later");
-    let when = add_saturating(core.clock.now(), delay);
-    schedule(core, when, Box::new(callback))
+    let driver = TimeDriver::current("call_later");
+    let when = add_saturating(driver.now(), delay);
+    schedule(driver, when, Box::new(callback))
 }
 
 /// Runs `callback` on the running loop when its clock reads `when`: asyncio's `loop.call_at`.
@@ -78,17 +76,14 @@ pub fn call_later(delay: Duration, callback: impl FnOnce() + 'static) -> TimerHa
 /// If no loop is running on this thread.
 #[track_caller]
 pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle {
-    schedule(context::expect_current("call_at"), when, Box::new(callback))
+    schedule(TimeDriver::current("call_at"), when, Box::new(callback))
 }
 
-fn schedule(core: Rc<Core>, when: Instant, callback: Box<dyn FnOnce()>) -> TimerHandle {
+fn schedule(driver: Rc<TimeDriver>, when: Instant, callback: Box<dyn FnOnce()>) -> TimerHandle {
     let cell = CallbackCell::new(callback);
-    let timer = core
-        .timers
-        .borrow_mut()
-        .insert(when, TimerEntry::Call(cell.clone()));
+    let timer = driver.insert_call(when, cell.clone());
     TimerHandle {
-        core,
+        driver,
         cell,
         timer,
         when,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::context;
+use super::driver::TimeDriver;
 
 /// Freezes the running loop's clock. While paused, an otherwise idle loop jumps the clock
 /// straight to the next timer, so sleeps take no real time.
@@ -23,7 +23,7 @@ use crate::context;
 /// ```
 #[track_caller]
 pub fn pause() {
-    context::expect_current("time::pause").clock.pause();
+    TimeDriver::current("time::pause").pause();
 }
 
 /// Lets the running loop's clock run in real time again, from its current (virtual) reading.
@@ -32,7 +32,7 @@ pub fn pause() {
 /// If no loop is running on this thread.
 #[track_caller]
 pub fn resume() {
-    context::expect_current("time::resume").clock.resume();
+    TimeDriver::current("time::resume").resume();
 }
 
 /// Moves the running loop's clock forward by `by`, then yields once so that the timers now due
@@ -52,6 +52,6 @@ pub fn resume() {
 /// ```
 #[track_caller]
 pub fn advance(by: Duration) -> crate::YieldNow {
-    context::expect_current("time::advance").clock.advance(by);
+    TimeDriver::current("time::advance").advance(by);
     crate::yield_now()
 }

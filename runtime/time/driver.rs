@@ -1,59 +1,236 @@
-//! The loop's timers: a [`Wheel`] of entries keyed by nanoseconds since the loop started, and
-//! the conversions between `Instant`s and ticks.
+//! The time driver: the loop's clock and its timers, behind a few methods. Its state is
+//! private; the loop drives it ([`TimeDriver::next_deadline`], [`TimeDriver::pop_due`]) and
+//! resource handles ([`Sleep`](super::Sleep), [`TimerHandle`](super::TimerHandle)) hold the
+//! driver they use.
 //!
-//! Deadlines round up and "now" rounds down, so a timer never fires early. An instant before
-//! the origin is tick 0; one more than 584 years away saturates at `u64::MAX`.
+//! Timers sit on a [`Wheel`] keyed by nanoseconds (ticks). The loop's start is tick
+//! [`ORIGIN_TICK`], not 0, so that instants before the loop started (`call_at(now - 1 s)`) keep
+//! their order on the wheel: up to 146 years back are exact, older ones saturate at tick 0; 438
+//! years ahead saturate at `u64::MAX`.
+//!
+//! - **M1.** Deadlines round up and "now" rounds down (both exact at nanosecond ticks): a timer
+//!   never fires early.
+//! - **M2.** Due timers fire in `(deadline, insertion)` order, also within one tick and for
+//!   deadlines already past (the wheel keeps that order, wheel.rs); a [`TimeDriver::reset`]
+//!   counts as a new insertion.
+//!
+//! The driver of the loop running on this thread is found with [`TimeDriver::current`]: the
+//! loop enters it ([`enter`]) whenever it becomes the running loop.
 
+use std::cell::RefCell;
 use std::rc::Rc;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
+use super::clock::{add_saturating, Clock};
 use super::wheel::{TimerKey, Wheel};
 use crate::task::CallbackCell;
+use crate::waker_slot::WakerSlot;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerEntry {
     /// Wake a sleeping future.
-    Wake(Waker),
+    Wake(WakerSlot),
     /// Queue a `call_later` callback.
     Call(Rc<CallbackCell>),
 }
 
-/// A loop's timers.
-pub(crate) struct TimerDriver {
-    pub(crate) wheel: Wheel<TimerEntry>,
+/// The tick of the origin: 2^62 ns (146 years) of room for deadlines in the past.
+const ORIGIN_TICK: u64 = 1 << 62;
+
+/// A loop's clock and timers.
+pub(crate) struct TimeDriver {
+    clock: Clock,
+    wheel: RefCell<Wheel<TimerEntry>>,
+    /// Tick 0.
     origin: Instant,
 }
 
-impl TimerDriver {
-    /// An empty driver whose tick 0 is `origin`.
-    pub(crate) fn new(origin: Instant) -> Self {
-        TimerDriver {
-            wheel: Wheel::new(),
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<TimeDriver>>> = const { RefCell::new(None) };
+}
+
+/// Makes `driver` the running loop's time driver until the guard drops.
+pub(crate) fn enter(driver: &Rc<TimeDriver>) -> EnterGuard {
+    let previous = CURRENT.with(|current| current.replace(Some(driver.clone())));
+    EnterGuard { previous }
+}
+
+/// Restores the previous time driver (none, in practice: loops do not nest).
+pub(crate) struct EnterGuard {
+    previous: Option<Rc<TimeDriver>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // Swap first, drop after: dropping the Rc must not happen inside the borrow.
+        let left = CURRENT.with(|current| current.replace(previous));
+        drop(left);
+    }
+}
+
+impl TimeDriver {
+    /// A driver with a running clock and no timers.
+    pub(crate) fn new() -> Rc<Self> {
+        let clock = Clock::new();
+        let origin = clock.now();
+        let mut wheel = Wheel::new();
+        // Starts the wheel's clock at the origin (nothing is pending, so nothing fires).
+        let fired = wheel.poll_expired(ORIGIN_TICK);
+        debug_assert!(fired.is_none());
+        Rc::new(TimeDriver {
+            clock,
+            wheel: RefCell::new(wheel),
             origin,
-        }
+        })
+    }
+
+    /// The running loop's time driver, if a loop runs on this thread.
+    pub(crate) fn try_current() -> Option<Rc<TimeDriver>> {
+        CURRENT
+            .try_with(|current| current.borrow().clone())
+            .ok()
+            .flatten()
+    }
+
+    /// The running loop's time driver, or a panic that names the function the user called.
+    #[track_caller]
+    pub(crate) fn current(what: &str) -> Rc<TimeDriver> {
+        TimeDriver::try_current().unwrap_or_else(|| {
+            panic!("aioloop::{what} called with no running event loop: call it from inside a task or a future run by run_until_complete / aioloop::run")
+        })
+    }
+
+    /// The clock's reading: asyncio's `loop.time()`.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// True while the clock is paused (virtual time).
+    pub(crate) fn is_paused(&self) -> bool {
+        self.clock.is_paused()
+    }
+
+    /// Freezes the clock.
+    pub(crate) fn pause(&self) {
+        self.clock.pause();
+    }
+
+    /// Lets a paused clock run again.
+    pub(crate) fn resume(&self) {
+        self.clock.resume();
+    }
+
+    /// Moves the clock forward by `by`.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.clock.advance(by);
     }
 
     /// `instant` as a deadline tick (rounded up).
-    pub(crate) fn deadline_tick(&self, instant: Instant) -> u64 {
-        let since = instant.saturating_duration_since(self.origin);
-        // Instants have nanosecond resolution, so the nanosecond count is exact.
-        u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// `now` as a clock tick (rounded down; the same value, as ticks are nanoseconds).
-    pub(crate) fn now_tick(&self, now: Instant) -> u64 {
-        self.deadline_tick(now)
+    fn tick_of(&self, instant: Instant) -> u64 {
+        // Instants have nanosecond resolution, so the nanosecond counts are exact.
+        match instant.checked_duration_since(self.origin) {
+            Some(since) => {
+                u64::try_from(since.as_nanos()).map_or(u64::MAX, |since| ORIGIN_TICK.saturating_add(since))
+            }
+            None => {
+                let before = (self.origin - instant).as_nanos();
+                u64::try_from(before).map_or(0, |before| ORIGIN_TICK.saturating_sub(before))
+            }
+        }
     }
 
     /// The instant of a tick.
-    pub(crate) fn instant_of(&self, tick: u64) -> Instant {
-        super::clock::add_saturating(self.origin, Duration::from_nanos(tick))
+    fn instant_of(&self, tick: u64) -> Instant {
+        match tick.checked_sub(ORIGIN_TICK) {
+            Some(after) => add_saturating(self.origin, Duration::from_nanos(after)),
+            None => {
+                let before = Duration::from_nanos(ORIGIN_TICK - tick);
+                self.origin.checked_sub(before).unwrap_or(self.origin)
+            }
+        }
     }
 
-    /// Registers a timer.
-    pub(crate) fn insert(&mut self, deadline: Instant, entry: TimerEntry) -> TimerKey {
-        let tick = self.deadline_tick(deadline);
-        self.wheel.insert(tick, entry)
+    /// The clock's reading as a tick (rounded down; the same value, as ticks are nanoseconds).
+    #[inline]
+    pub(crate) fn now_tick(&self) -> u64 {
+        self.tick_of(self.clock.now())
+    }
+
+    /// Sets a timer that wakes `waker` at `deadline`.
+    pub(crate) fn insert_wake(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+        let mut slot = WakerSlot::new();
+        drop(slot.register(waker)); // an empty slot: nothing is replaced
+        self.insert(deadline, TimerEntry::Wake(slot))
+    }
+
+    /// Sets a timer that queues `callback` at `deadline`.
+    pub(crate) fn insert_call(&self, deadline: Instant, callback: Rc<CallbackCell>) -> TimerKey {
+        self.insert(deadline, TimerEntry::Call(callback))
+    }
+
+    fn insert(&self, deadline: Instant, entry: TimerEntry) -> TimerKey {
+        let tick = self.tick_of(deadline);
+        self.wheel.borrow_mut().insert(tick, entry)
+    }
+
+    /// Moves a timer to `deadline` (it counts as newly set for the order of equal deadlines).
+    /// False if the timer already fired or was removed.
+    pub(crate) fn reset(&self, key: TimerKey, deadline: Instant) -> bool {
+        let tick = self.tick_of(deadline);
+        self.wheel.borrow_mut().reset(key, tick)
+    }
+
+    /// Removes a timer and hands back its entry (for the caller to drop after the borrow).
+    pub(crate) fn remove(&self, key: TimerKey) -> Option<TimerEntry> {
+        self.wheel.borrow_mut().remove(key)
+    }
+
+    /// True once the timer has fired (or was removed).
+    pub(crate) fn has_fired(&self, key: TimerKey) -> bool {
+        self.wheel.borrow().deadline(key).is_none()
+    }
+
+    /// A sleep's poll of its timer: `Ready` once it fired, else stores `waker` (unless the
+    /// stored one would wake the same task) and stays pending.
+    pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker) -> Poll<()> {
+        let mut wheel = self.wheel.borrow_mut();
+        let old = match wheel.get_mut(key) {
+            None => return Poll::Ready(()),
+            Some(TimerEntry::Wake(slot)) => slot.register(waker),
+            Some(TimerEntry::Call(_)) => unreachable!("a Sleep's timer holds a waker"),
+        };
+        drop(wheel);
+        drop(old);
+        Poll::Pending
+    }
+
+    /// How many timers are set (pending, not yet fired or removed).
+    pub(crate) fn pending(&self) -> usize {
+        self.wheel.borrow().len()
+    }
+
+    /// True if no timer is set.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.wheel.borrow().is_empty()
+    }
+
+    /// The tick at which the loop must wake for the earliest timer, if any.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.wheel.borrow().next_wakeup()
+    }
+
+    /// Under a paused clock, jumps it to `tick` (virtual time's auto-advance).
+    pub(crate) fn jump_to(&self, tick: u64) {
+        self.clock.advance_to(self.instant_of(tick));
+    }
+
+    /// Takes the next timer due at `now` (a tick), in deadline order.
+    #[inline]
+    pub(crate) fn pop_due(&self, now: u64) -> Option<TimerEntry> {
+        self.wheel.borrow_mut().poll_expired(now).map(|(_, entry)| entry)
     }
 }

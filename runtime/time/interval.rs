@@ -1,12 +1,13 @@
 //! [`interval`]: a periodic ticker with a policy for missed ticks.
 
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::add_saturating;
+use super::driver::TimeDriver;
 use super::sleep::Sleep;
-use crate::context;
 
 /// What an [`Interval`] does when ticks were missed (the loop was busy past a tick).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,7 +22,9 @@ pub enum MissedTickBehavior {
     Skip,
 }
 
-/// Ticks every `period`, the first tick at once. See [`Interval::tick`].
+/// Ticks every `period`, the first tick at once. See [`Interval::tick`]. Missed ticks are
+/// handled by [`MissedTickBehavior::Burst`] (as tokio's default) unless
+/// [`set_missed_tick_behavior`](Interval::set_missed_tick_behavior) says otherwise.
 ///
 /// # Panics
 /// If `period` is zero, or no loop is running on this thread.
@@ -38,7 +41,7 @@ pub enum MissedTickBehavior {
 /// ```
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
-    let now = context::expect_current("time::interval").clock.now();
+    let now = TimeDriver::current("time::interval").now();
     interval_at(now, period)
 }
 
@@ -52,15 +55,36 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         !period.is_zero(),
         "aioloop::time::interval: the period must be greater than zero"
     );
-    let core = context::expect_current("time::interval_at");
+    let driver = TimeDriver::current("time::interval_at");
     Interval {
-        sleep: Sleep::new(core, start),
+        sleep: Sleep::new(driver, start),
         period,
         missed: MissedTickBehavior::default(),
     }
 }
 
-/// A periodic ticker made by [`interval`].
+/// A periodic ticker made by [`interval`] or [`interval_at`].
+///
+/// [`tick`](Interval::tick) waits for the next tick; an `Interval` is also a
+/// [`futures_core::Stream`] of the ticks' scheduled instants (it never ends). Ticks the loop
+/// was too busy to take on time follow the [`MissedTickBehavior`], by default
+/// [`Burst`](MissedTickBehavior::Burst): they fire at once, one per `tick()`, until the
+/// schedule has caught up. The `reset*` methods move the next tick; later ticks follow it a
+/// period apart.
+///
+/// ```
+/// use std::time::Duration;
+/// use futures::StreamExt;
+/// aioloop::run(async {
+///     aioloop::time::pause();
+///     let t0 = aioloop::get_running_loop().time();
+///     let mut every = aioloop::time::interval(Duration::from_secs(1));
+///     assert_eq!(every.next().await, Some(t0));
+///     every.reset_after(Duration::from_millis(200));
+///     assert_eq!(every.next().await, Some(t0 + Duration::from_millis(200)));
+///     assert_eq!(every.next().await, Some(t0 + Duration::from_millis(1200)));
+/// });
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     sleep: Sleep,
@@ -70,6 +94,10 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick and returns the instant it was scheduled for.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future before it completes takes no tick; the next call
+    /// returns that tick.
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
@@ -77,8 +105,8 @@ impl Interval {
     /// Polls for the next tick (for hand-written futures).
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let scheduled = self.sleep.deadline();
-        let now = self.sleep.core().clock.now();
-        if now < scheduled && std::pin::Pin::new(&mut self.sleep).poll(cx).is_pending() {
+        let now = self.sleep.driver().now();
+        if now < scheduled && Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
         let next = match self.missed {
@@ -112,10 +140,42 @@ impl Interval {
         self.period
     }
 
-    /// Restarts the schedule: the next tick is one period from now.
+    /// Restarts the schedule: the next tick is one period from now (tokio's `reset`).
     pub fn reset(&mut self) {
-        let now = self.sleep.core().clock.now();
-        self.sleep.reset(add_saturating(now, self.period));
+        self.reset_after(self.period);
+    }
+
+    /// Restarts the schedule with a tick now: the next `tick()` returns at once, later ticks
+    /// follow a period apart.
+    pub fn reset_immediately(&mut self) {
+        self.reset_after(Duration::ZERO);
+    }
+
+    /// Restarts the schedule with the next tick `after` from now; later ticks follow a period
+    /// apart.
+    pub fn reset_after(&mut self, after: Duration) {
+        let now = self.sleep.driver().now();
+        self.reset_at(add_saturating(now, after));
+    }
+
+    /// Restarts the schedule with the next tick at `deadline` (on the loop's clock; a past
+    /// instant ticks at once); later ticks follow a period apart.
+    pub fn reset_at(&mut self, deadline: Instant) {
+        self.sleep.reset(deadline);
+    }
+}
+
+/// The ticks as a stream: each item is the instant the tick was scheduled for, as
+/// [`Interval::tick`] returns it. The stream never ends.
+impl futures_core::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
     }
 }
 

@@ -18,7 +18,6 @@ mod interval;
 mod sleep;
 mod slot_list;
 mod timeout;
-pub(crate) mod timerfd;
 pub(crate) mod wheel;
 
 pub use call_later::{call_at, call_later, TimerHandle};

@@ -8,10 +8,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::add_saturating;
-use super::driver::TimerEntry;
+use super::driver::TimeDriver;
 use super::wheel::TimerKey;
-use crate::context;
-use crate::event_loop::Core;
 
 /// Waits until `duration` has passed on the loop's clock: asyncio's `await asyncio.sleep(d)`.
 ///
@@ -35,10 +33,10 @@ use crate::event_loop::Core;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    match context::current() {
-        Some(core) => {
-            let deadline = add_saturating(core.clock.now(), duration);
-            Sleep::new(core, deadline)
+    match TimeDriver::try_current() {
+        Some(driver) => {
+            let deadline = add_saturating(driver.now(), duration);
+            Sleep::new(driver, deadline)
         }
         None => Sleep::unbound(Deadline::After(duration)),
     }
@@ -60,13 +58,13 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    match context::current() {
-        Some(core) => Sleep::new(core, deadline),
+    match TimeDriver::try_current() {
+        Some(driver) => Sleep::new(driver, deadline),
         None => Sleep::unbound(Deadline::At(deadline)),
     }
 }
 
-/// When an unbound sleep ends.
+/// When a sleep ends.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Deadline {
     /// This long after it binds to its loop (its first poll).
@@ -78,17 +76,18 @@ pub(crate) enum Deadline {
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer (O(1)).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    /// The loop, once bound (at creation on a running loop, else at the first poll).
-    core: Option<Rc<Core>>,
+    /// The loop's time driver, once bound (at creation on a running loop, else at the first
+    /// poll).
+    driver: Option<Rc<TimeDriver>>,
     deadline: Deadline,
     timer: Option<TimerKey>,
     elapsed: bool,
 }
 
 impl Sleep {
-    pub(crate) fn new(core: Rc<Core>, deadline: Instant) -> Self {
+    pub(crate) fn new(driver: Rc<TimeDriver>, deadline: Instant) -> Self {
         Sleep {
-            core: Some(core),
+            driver: Some(driver),
             deadline: Deadline::At(deadline),
             timer: None,
             elapsed: false,
@@ -98,7 +97,7 @@ impl Sleep {
     /// A sleep that binds to the loop that first polls it.
     pub(crate) fn unbound(deadline: Deadline) -> Self {
         Sleep {
-            core: None,
+            driver: None,
             deadline,
             timer: None,
             elapsed: false,
@@ -109,14 +108,14 @@ impl Sleep {
     ///
     /// # Panics
     /// If it is not bound and no loop is running.
-    pub(crate) fn bind(&mut self) -> &Rc<Core> {
-        let core = self
-            .core
-            .get_or_insert_with(|| context::expect_current("sleep (polled)"));
+    pub(crate) fn bind(&mut self) -> &Rc<TimeDriver> {
+        let driver = self
+            .driver
+            .get_or_insert_with(|| TimeDriver::current("sleep (polled)"));
         if let Deadline::After(duration) = self.deadline {
-            self.deadline = Deadline::At(add_saturating(core.clock.now(), duration));
+            self.deadline = Deadline::At(add_saturating(driver.now(), duration));
         }
-        core
+        driver
     }
 
     /// The instant this sleep ends. A sleep created outside a loop and not polled yet has no
@@ -131,8 +130,8 @@ impl Sleep {
     /// True once the timer has fired (the next poll returns `Ready`).
     pub fn is_elapsed(&self) -> bool {
         self.elapsed
-            || match (&self.core, self.timer) {
-                (Some(core), Some(key)) => core.timers.borrow().wheel.deadline(key).is_none(),
+            || match (&self.driver, self.timer) {
+                (Some(driver), Some(key)) => driver.has_fired(key),
                 _ => false,
             }
     }
@@ -142,18 +141,16 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = Deadline::At(deadline);
         self.elapsed = false;
-        if let (Some(core), Some(key)) = (&self.core, self.timer) {
-            let mut timers = core.timers.borrow_mut();
-            let tick = timers.deadline_tick(deadline);
-            if !timers.wheel.reset(key, tick) {
+        if let (Some(driver), Some(key)) = (&self.driver, self.timer) {
+            if !driver.reset(key, deadline) {
                 self.timer = None;
             }
         }
     }
 
-    /// The loop this sleep runs on (an interval's sleep is always bound).
-    pub(crate) fn core(&self) -> &Rc<Core> {
-        self.core
+    /// The time driver this sleep runs on (an interval's sleep is always bound).
+    pub(crate) fn driver(&self) -> &Rc<TimeDriver> {
+        self.driver
             .as_ref()
             .expect("aioloop: an interval's sleep is bound to its loop")
     }
@@ -169,34 +166,22 @@ impl Future for Sleep {
         }
         this.bind();
         let deadline = this.deadline();
-        let Some(core) = &this.core else {
+        let Some(driver) = &this.driver else {
             unreachable!("bound above")
         };
-        let mut timers = core.timers.borrow_mut();
         match this.timer {
             None => {
-                let entry = TimerEntry::Wake(cx.waker().clone());
-                this.timer = Some(timers.insert(deadline, entry));
+                this.timer = Some(driver.insert_wake(deadline, cx.waker()));
                 Poll::Pending
             }
-            Some(key) => match timers.wheel.get_mut(key) {
+            Some(key) => match driver.poll_timer(key, cx.waker()) {
                 // Fired: the wheel no longer knows the key.
-                None => {
+                Poll::Ready(()) => {
                     this.timer = None;
                     this.elapsed = true;
                     Poll::Ready(())
                 }
-                Some(TimerEntry::Wake(waker)) => {
-                    let old = if waker.will_wake(cx.waker()) {
-                        None
-                    } else {
-                        Some(std::mem::replace(waker, cx.waker().clone()))
-                    };
-                    drop(timers);
-                    drop(old);
-                    Poll::Pending
-                }
-                Some(TimerEntry::Call(_)) => unreachable!("a Sleep's timer holds a waker"),
+                Poll::Pending => Poll::Pending,
             },
         }
     }
@@ -204,8 +189,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let (Some(core), Some(key)) = (&self.core, self.timer.take()) {
-            let entry = core.timers.borrow_mut().wheel.remove(key);
+        if let (Some(driver), Some(key)) = (&self.driver, self.timer.take()) {
+            let entry = driver.remove(key);
             drop(entry);
         }
     }

@@ -117,6 +117,17 @@ impl SlotList {
         len >= 32 && (self.live as usize) * 4 < len
     }
 
+    /// Drops consumed items and tombstones and stable-sorts the live indices by `key`; returns
+    /// them, so that the caller can record each one's new position (its index in the slice).
+    /// O(length) when the list is already sorted but for a short unsorted tail.
+    pub(crate) fn sort_by_key(&mut self, key: impl FnMut(&u32) -> u64) -> &[u32] {
+        self.items.drain(..self.head);
+        self.head = 0;
+        self.items.retain(|&index| index != TOMB);
+        self.items.sort_by_key(key);
+        &self.items
+    }
+
     /// Drops consumed items and tombstones, telling `moved` each live index's new position.
     /// O(length); run only when [`needs_compaction`](Self::needs_compaction) says so, which
     /// makes its cost amortised O(1) per removal.

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use super::clock::add_saturating;
-use super::sleep::{sleep_until, Deadline, Sleep};
-use crate::context;
+use super::sleep::{sleep, sleep_until, Sleep};
 use crate::task::cancel_scope::{cancelling_collect, cancelling_collect_unstarted};
 use crate::task::TaskRef;
 
@@ -56,17 +54,11 @@ impl std::error::Error for TimeoutError {}
 /// ```
 #[doc(alias = "timeout")]
 pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoFuture> {
-    let sleep = match context::current() {
-        Some(core) => {
-            let deadline = add_saturating(core.clock.now(), timeout);
-            Sleep::new(core, deadline)
-        }
-        None => Sleep::unbound(Deadline::After(timeout)),
-    };
     Timeout {
         future: Some(future.into_future()),
-        sleep,
+        sleep: sleep(timeout),
         started: false,
+        never_start: timeout.is_zero(),
         cancelled: None,
     }
 }
@@ -80,6 +72,7 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
         future: Some(future.into_future()),
         sleep: sleep_until(deadline),
         started: false,
+        never_start: false,
         cancelled: None,
     }
 }
@@ -92,6 +85,8 @@ pin_project! {
         future: Option<F>,
         sleep: Sleep,
         started: bool,
+        // A zero timeout (`wait_for`): the future is never polled (asyncio 3.12).
+        never_start: bool,
         // Timed out: the tasks that dropping the future cancelled, waited for before the
         // timeout is reported (asyncio 3.12).
         cancelled: Option<Vec<TaskRef>>,
@@ -115,10 +110,11 @@ impl<F: Future> Future for Timeout<F> {
             true
         } else if !*this.started {
             *this.started = true;
-            // asyncio 3.12: with a timeout of zero (or a deadline already past), the awaitable
-            // is cancelled without being started.
-            let now = this.sleep.bind().clock.now();
-            unstarted = this.sleep.deadline() <= now;
+            // asyncio 3.12: with a timeout of zero, the awaitable is cancelled without being
+            // started. (A deadline already past given to `timeout_at` expires through the
+            // timer, in deadline order.)
+            this.sleep.bind();
+            unstarted = *this.never_start;
             unstarted
         } else {
             // After the first poll, the deadline is checked before the inner future: an outer

@@ -32,15 +32,24 @@
 //!   front to back, appending to the tails of lower lists that hold no entry of those deadlines,
 //!   and removing leaves a tombstone: restricted to one deadline, every list stays in insertion
 //!   order. A level-0 slot holds a single deadline, so it is fully ordered.
-//! * Level-0 slots are moved to the ready list tick by tick, so the ready list is sorted by
-//!   `(deadline, sequence)`. An entry inserted with `deadline <= now` is stored with deadline
-//!   `now` and the newest sequence, the largest key among due entries: it is appended too.
+//! * Level-0 slots are moved to the ready list tick by tick, so cascading appends to the ready
+//!   list in `(deadline, sequence)` order, after every entry already there (those are due at
+//!   the old `now`). An entry inserted (or reset) with `deadline <= now` is *overdue*: it keeps
+//!   its deadline and is appended to the ready list too, which may leave the list unsorted.
+//!   The wheel notes that (one comparison with the largest deadline appended so far) and, before
+//!   the next [`Wheel::poll_expired`] takes an entry, stable-sorts the list by deadline. Arrival
+//!   order in the ready list is insertion order among equal deadlines (an entry of deadline `d`
+//!   inserted while `d > now` arrives by cascading before `now` passes `d`, so before any entry
+//!   of deadline `d` inserted overdue), so the stable sort yields `(deadline, sequence)` order.
+//!   Rust's sort finds the sorted runs, so the common case (a sorted list and a few overdue
+//!   entries appended) costs O(n) once per batch, and nothing at all when no entry is overdue.
 //!
 //! # Invariants
 //! 1. An entry in the ready list has `deadline <= now`; any other entry has `deadline > now` and
 //!    sits in the list chosen by the rule above for the current `now`.
 //! 2. Bit `s` of `occupied[L]` is set exactly when slot `s` of level `L` has a live entry.
-//! 3. Each list, restricted to one deadline, is in insertion order; the ready list is sorted.
+//! 3. Each list, restricted to one deadline, is in insertion order; the ready list is sorted
+//!    by deadline unless `ready_sorted` is false (then it is sorted before the next pop).
 //! 4. `min_cache`, when known, is the minimum deadline outside the ready list.
 //! 5. A key's generation is unique for the wheel's lifetime (a `u64` counter), so a stale key
 //!    never matches a later entry that reuses its index.
@@ -80,7 +89,7 @@ pub(crate) struct TimerKey {
 struct Entry<T> {
     /// The caller's value.
     value: T,
-    /// The effective deadline (clamped up to `now` when inserted or reset as already due).
+    /// The deadline as given (an overdue one included: it orders the ready list).
     deadline: u64,
     /// Generation matched against [`TimerKey::gen`].
     gen: u64,
@@ -113,6 +122,10 @@ pub(crate) struct Wheel<T> {
     next_gen: u64,
     /// Cache behind [`Wheel::next_deadline`], so that `&self` suffices.
     min_cache: Cell<MinCache>,
+    /// The largest deadline appended to the ready list since it was last empty.
+    ready_max: u64,
+    /// Whether the ready list is sorted by deadline (invariant 3).
+    ready_sorted: bool,
 }
 
 impl<T> Wheel<T> {
@@ -130,6 +143,8 @@ impl<T> Wheel<T> {
             now: 0,
             next_gen: 0,
             min_cache: Cell::new(MinCache::Known(None)),
+            ready_max: 0,
+            ready_sorted: true,
         }
     }
 
@@ -149,8 +164,8 @@ impl<T> Wheel<T> {
         self.entries.is_empty()
     }
 
-    /// Inserts an entry. A deadline `<= now()` is due: it fires on the next
-    /// [`poll_expired`](Self::poll_expired), with its deadline treated as `now()`.
+    /// Inserts an entry. A deadline `<= now()` is overdue: it fires on the next
+    /// [`poll_expired`](Self::poll_expired), in deadline order among the due entries.
     ///
     /// # Panics
     /// Only if more than `u32::MAX - 1` entries are live at once.
@@ -159,7 +174,7 @@ impl<T> Wheel<T> {
         self.next_gen = self.next_gen.wrapping_add(1);
         let index = self.entries.insert(Entry {
             value,
-            deadline: deadline.max(self.now),
+            deadline,
             gen,
             pos: 0,
             list: READY,
@@ -188,8 +203,7 @@ impl<T> Wheel<T> {
         }
     }
 
-    /// The effective deadline of a pending entry (a deadline that was `<= now()` when inserted or
-    /// reset reads as that `now()`), or `None` for a stale key.
+    /// The deadline of a pending entry as inserted or reset, or `None` for a stale key.
     pub(crate) fn deadline(&self, key: TimerKey) -> Option<u64> {
         self.entry(key).map(|entry| entry.deadline)
     }
@@ -201,7 +215,7 @@ impl<T> Wheel<T> {
             return false;
         }
         self.unlink(key.index);
-        self.entries[key.index as usize].deadline = deadline.max(self.now);
+        self.entries[key.index as usize].deadline = deadline;
         self.place(key.index);
         true
     }
@@ -253,10 +267,14 @@ impl<T> Wheel<T> {
     /// Advances the clock to `now` (a smaller value leaves the clock alone) and removes and
     /// returns the next entry whose deadline `<= now`, in `(deadline, insertion sequence)`
     /// order, or `None` when no more are due. Between calls the caller may insert, remove or
-    /// reset entries; one inserted due fires in the same loop, after those already due.
+    /// reset entries; one inserted due fires in the same loop, in deadline order among the
+    /// entries still due.
     pub(crate) fn poll_expired(&mut self, now: u64) -> Option<(TimerKey, T)> {
         if now > self.now {
             self.advance(now);
+        }
+        if !self.ready_sorted {
+            self.sort_ready();
         }
         let index = self.lists[usize::from(READY)].pop_front()?;
         let entry = self.entries.remove(index as usize);
@@ -267,6 +285,18 @@ impl<T> Wheel<T> {
             },
             entry.value,
         ))
+    }
+
+    /// Sorts the ready list by deadline (stable: equal deadlines keep their arrival order, which
+    /// is insertion order) and records the entries' new positions.
+    #[cold]
+    fn sort_ready(&mut self) {
+        let entries = &mut self.entries;
+        let items = self.lists[usize::from(READY)].sort_by_key(|&index| entries[index as usize].deadline);
+        for (pos, &index) in items.iter().enumerate() {
+            entries[index as usize].pos = pos as u32;
+        }
+        self.ready_sorted = true;
     }
 
     /// Moves the clock forward to `target`, cascading every slot that starts at or before it.
@@ -319,6 +349,14 @@ impl<T> Wheel<T> {
     fn place(&mut self, index: u32) -> bool {
         let deadline = self.entries[index as usize].deadline;
         if deadline <= self.now {
+            if self.lists[usize::from(READY)].is_empty() {
+                self.ready_max = deadline;
+                self.ready_sorted = true;
+            } else if deadline >= self.ready_max {
+                self.ready_max = deadline;
+            } else {
+                self.ready_sorted = false;
+            }
             self.push_back(READY, index);
             return true;
         }

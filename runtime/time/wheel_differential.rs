@@ -25,7 +25,7 @@ impl Rng {
     }
 }
 
-/// Reference model: pending entries keyed by `(effective deadline, sequence)`.
+/// Reference model: pending entries keyed by `(deadline, sequence)`, overdue ones included.
 #[derive(Default)]
 struct Model {
     now: u64,
@@ -36,7 +36,7 @@ struct Model {
 
 impl Model {
     fn insert(&mut self, id: u64, deadline: u64) {
-        let key = (deadline.max(self.now), self.seq);
+        let key = (deadline, self.seq);
         self.seq += 1;
         self.order.insert(key, id);
         self.by_id.insert(id, key);
@@ -94,6 +94,8 @@ impl Harness {
                 self.popular[self.rng.below(self.popular.len() as u64) as usize]
             }
             2..=6 => now.saturating_sub(self.rng.below(100)),
+            // Overdue by far more: past deadlines fire in deadline order too.
+            30..=32 => now.saturating_sub(self.rng.below(1 << 40)),
             7..=9 => self.rng.next() >> self.rng.below(64),
             r => {
                 let scale = [64, 4096, 1_000_000, 1_000_000_000][r as usize % 4];

@@ -11,10 +11,12 @@ use super::{TimerKey, Wheel};
 enum Op {
     /// Insert at `now + offset` (offset may be 0: due at once).
     Insert(u64),
+    /// Insert overdue, at `now - offset`.
+    InsertPast(u64),
     /// Remove the n-th live entry (modulo the count).
     Remove(usize),
-    /// Move the n-th live entry to `now + offset`.
-    Reset(usize, u64),
+    /// Move the n-th live entry to `now + offset`, or to `now - offset` when the flag is set.
+    Reset(usize, u64, bool),
     /// Advance the clock by this much and check what fired.
     Advance(u64),
 }
@@ -32,8 +34,9 @@ fn offset() -> impl Strategy<Value = u64> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => offset().prop_map(Op::Insert),
+        2 => offset().prop_map(Op::InsertPast),
         1 => any::<usize>().prop_map(Op::Remove),
-        1 => (any::<usize>(), offset()).prop_map(|(i, o)| Op::Reset(i, o)),
+        1 => (any::<usize>(), offset(), any::<bool>()).prop_map(|(i, o, p)| Op::Reset(i, o, p)),
         3 => offset().prop_map(Op::Advance),
     ]
 }
@@ -47,12 +50,17 @@ proptest! {
         let mut wheel = Wheel::new();
         let mut model: BTreeMap<(u64, u64), u64> = BTreeMap::new();
         let mut live: Vec<(TimerKey, (u64, u64), u64)> = Vec::new(); // key, model key, value
-        let (mut now, mut seq) = (0u64, 0u64);
+        // Start away from 0 so that overdue deadlines have room below `now`.
+        let (mut now, mut seq) = (1u64 << 40, 0u64);
+        prop_assert!(wheel.poll_expired(now).is_none());
         for op in ops {
             match op {
-                Op::Insert(off) => {
+                Op::Insert(off) | Op::InsertPast(off) => {
                     seq += 1;
-                    let deadline = now.saturating_add(off).max(now);
+                    let deadline = match op {
+                        Op::Insert(_) => now.saturating_add(off),
+                        _ => now.saturating_sub(off),
+                    };
                     let key = wheel.insert(deadline, seq);
                     model.insert((deadline, seq), seq);
                     live.push((key, (deadline, seq), seq));
@@ -62,10 +70,13 @@ proptest! {
                     prop_assert_eq!(wheel.remove(key), Some(value));
                     model.remove(&model_key);
                 }
-                Op::Reset(i, off) if !live.is_empty() => {
+                Op::Reset(i, off, past) if !live.is_empty() => {
                     let i = i % live.len();
                     let (key, model_key, value) = live[i];
-                    let new_deadline = now.saturating_add(off);
+                    let new_deadline = match past {
+                        false => now.saturating_add(off),
+                        true => now.saturating_sub(off),
+                    };
                     prop_assert!(wheel.reset(key, new_deadline));
                     model.remove(&model_key);
                     seq += 1; // a reset counts as a fresh insertion for ordering

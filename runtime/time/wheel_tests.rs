@@ -19,7 +19,10 @@ fn check<T>(w: &Wheel<T>) {
             assert_eq!(e.list, list, "entry records the wrong list");
             if list == READY {
                 assert!(e.deadline <= w.now, "ready entry not due");
-                assert!(e.deadline >= last, "ready list out of order");
+                assert!(
+                    e.deadline >= last || !w.ready_sorted,
+                    "ready list out of order but not marked unsorted"
+                );
                 last = e.deadline;
             } else {
                 assert!(e.deadline > w.now, "due entry left in a slot");
@@ -114,7 +117,7 @@ fn deadline_u64_max() {
     assert_eq!(drain(&mut w, u64::MAX), ["max"]);
     // At the end of time everything is due at once.
     let k = w.insert(3, "late");
-    assert_eq!(w.deadline(k), Some(u64::MAX));
+    assert_eq!(w.deadline(k), Some(3));
     assert_eq!(drain(&mut w, 0), ["late"]);
 }
 
@@ -210,7 +213,7 @@ fn insert_remove_and_reset_during_poll_loop() {
     w.insert(30, "c");
     let e = w.insert(22, "e");
     assert_eq!(w.poll_expired(25).map(|(_, v)| v), Some("a"));
-    w.insert(5, "late"); // due: treated as 25, fires after everything due before it
+    w.insert(5, "late"); // overdue: fires first, in deadline order among the due entries
     w.insert(25, "now");
     w.insert(26, "next"); // not due in this loop
     assert!(w.reset(e, 1_000)); // moved out of the due set
@@ -218,11 +221,11 @@ fn insert_remove_and_reset_during_poll_loop() {
     while let Some((k, v)) = w.poll_expired(25) {
         if k == b {
             let k = w.insert(0, "from-callback");
-            assert_eq!(w.deadline(k), Some(25));
+            assert_eq!(w.deadline(k), Some(0));
         }
         fired.push(v);
     }
-    assert_eq!(fired, ["a", "b", "late", "now", "from-callback"]);
+    assert_eq!(fired, ["a", "late", "b", "from-callback", "now"]);
     assert_eq!(w.next_deadline(), Some(26));
 
     assert_eq!(drain(&mut w, 26), ["next"]);
@@ -245,7 +248,7 @@ fn advance_backwards_is_a_no_op() {
     assert!(w.poll_expired(50).is_none());
     assert_eq!(w.now(), 100);
     let k = w.insert(60, 2);
-    assert_eq!(w.deadline(k), Some(100));
+    assert_eq!(w.deadline(k), Some(60));
     assert_eq!(w.next_deadline(), Some(100));
     assert_eq!(drain(&mut w, 0), [2]);
     assert_eq!(w.now(), 100);
@@ -334,4 +337,39 @@ fn mass_cancel_in_one_slot_compacts_and_keeps_order() {
     expect.insert(0, 13);
     assert_eq!(fired, expect);
     assert!(w.is_empty());
+}
+
+/// Issue 16 item 1, CPython test_base_events `test_call_later_negative_delays`: timers set in
+/// the past fire in deadline order (`b` at -2 before `a` at -1), not in insertion order; equal
+/// overdue deadlines keep insertion order, and they all precede entries cascaded later.
+#[test]
+fn call_later_negative_delays_fire_in_deadline_order() {
+    let mut w = Wheel::new();
+    assert!(w.poll_expired(1_000).is_none());
+    w.insert(999, "a");
+    w.insert(998, "b");
+    assert_eq!(drain(&mut w, 1_000), ["b", "a"]);
+
+    // Overdue entries mixed with pending ones cascading in the same poll, ties and a reset.
+    w.insert(1_500, "pending");
+    w.insert(900, "c1");
+    let r = w.insert(5_000, "reset");
+    w.insert(100, "d");
+    w.insert(900, "c2");
+    assert!(w.reset(r, 950));
+    w.insert(1_000, "at-now");
+    check(&w);
+    assert_eq!(w.next_deadline(), Some(1_000));
+    assert_eq!(
+        drain(&mut w, 2_000),
+        ["d", "c1", "c2", "reset", "at-now", "pending"]
+    );
+
+    // Far in the past, across the whole range, after a large jump.
+    assert!(w.poll_expired(u64::MAX / 2).is_none());
+    w.insert(u64::MAX / 4, "2");
+    w.insert(0, "0");
+    w.insert(1 << 40, "1");
+    w.insert(u64::MAX / 2, "3");
+    assert_eq!(drain(&mut w, u64::MAX / 2), ["0", "1", "2", "3"]);
 }

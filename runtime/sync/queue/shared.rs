@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::super::error::{GetNowaitError, PutNowaitError, QueueShutDown};
-use super::super::waiters::{wake_all, WaitList};
+use crate::waiters::{wake_all, Turn, WaitList};
 use crate::InvalidStateError;
 
 /// Where a queue keeps its items; it decides the order of `get`.
@@ -251,7 +251,10 @@ impl<S: Store> Future for Get<'_, S> {
         let queue = self.queue;
         let mut state = queue.state.borrow_mut();
         if let Some(key) = self.key {
-            if !state.getters.poll_notified(key, cx.waker()) {
+            let turn = state.getters.poll_notified(key, cx.waker());
+            if !matches!(turn, Turn::Notified) {
+                drop(state);
+                drop(turn); // a replaced waker, after the borrow
                 return Poll::Pending;
             }
             self.key = None;
@@ -304,7 +307,10 @@ impl<S: Store> Future for Put<'_, S> {
         let this = &mut *self;
         let mut state = this.queue.state.borrow_mut();
         if let Some(key) = this.key {
-            if !state.putters.poll_notified(key, cx.waker()) {
+            let turn = state.putters.poll_notified(key, cx.waker());
+            if !matches!(turn, Turn::Notified) {
+                drop(state);
+                drop(turn); // a replaced waker, after the borrow
                 return Poll::Pending;
             }
             this.key = None;
@@ -358,12 +364,16 @@ impl<S: Store> Future for Join<'_, S> {
         let mut state = queue.state.borrow_mut();
         match self.key {
             // As asyncio's `_finished` event: once notified, done, whatever was put since.
-            Some(key) if state.joiners.poll_notified(key, cx.waker()) => {
+            Some(key) => {
+                let turn = state.joiners.poll_notified(key, cx.waker());
                 drop(state);
-                self.key = None;
-                Poll::Ready(())
+                if turn.notified() {
+                    self.key = None;
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
             }
-            Some(_) => Poll::Pending,
             None if state.unfinished == 0 => Poll::Ready(()),
             None => {
                 let key = state.joiners.push(cx.waker());

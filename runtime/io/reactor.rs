@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token};
 
-use crate::io::slots::{IoSlots, Ready, SlotId};
-use crate::time::timerfd::TimerFd;
+use super::slots::{IoSlots, Ready, SlotId};
+use super::timerfd::TimerFd;
 
 /// The token of the loop's `mio::Waker` (eventfd on Linux, EVFILT_USER on kqueue).
 pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -33,7 +33,7 @@ pub(crate) const BUSY_POLL_INTERVAL: u32 = 61;
 
 /// How long a poll may block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Wait {
+pub(crate) enum PollWait {
     /// Do not block: something is ready already.
     Zero,
     /// Block until I/O or a remote wake: there is no timer.
@@ -162,11 +162,11 @@ impl Reactor {
     }
 
     /// Turns a wait into mio's timeout, arming the precise timer when there is one.
-    fn timeout(&mut self, wait: Wait) -> Option<Duration> {
+    fn timeout(&mut self, wait: PollWait) -> Option<Duration> {
         match wait {
-            Wait::Zero => Some(Duration::ZERO),
-            Wait::Forever => None,
-            Wait::Until { deadline, after } => {
+            PollWait::Zero => Some(Duration::ZERO),
+            PollWait::Forever => None,
+            PollWait::Until { deadline, after } => {
                 let Some(timer) = &self.timer else {
                     return Some(after);
                 };
@@ -188,7 +188,7 @@ impl Reactor {
     ///
     /// # Panics
     /// If the OS poll fails for any other reason: the loop cannot go on without its poller.
-    pub(crate) fn poll(&mut self, wait: Wait) -> usize {
+    pub(crate) fn poll(&mut self, wait: PollWait) -> usize {
         let timeout = self.timeout(wait);
         self.busy_skips = 0;
         match self.poll.poll(&mut self.events, timeout) {

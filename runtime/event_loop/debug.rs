@@ -11,8 +11,8 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::Core;
 use crate::context;
-use crate::event_loop::Core;
 use crate::task::meta::{display_name, SpawnTrace, TaskMeta};
 use crate::task::{TaskId, TaskLabel, TaskView};
 
@@ -42,8 +42,9 @@ impl StatCells {
         cell.set(cell.get().wrapping_add(by));
     }
 
-    fn snapshot(&self) -> LoopStats {
+    fn snapshot(&self, pending_timers: u64) -> LoopStats {
         LoopStats {
+            pending_timers,
             iterations: self.iterations.get(),
             polls: self.polls.get(),
             callbacks: self.callbacks.get(),
@@ -73,6 +74,23 @@ pub struct LoopStats {
     pub io_events: u64,
     /// Timers that fired.
     pub timers_fired: u64,
+    /// Timers set and neither fired nor cancelled yet (sleeps, timeouts, `call_later`): a
+    /// figure of the moment, not a count since creation. A dropped sleep cancels its timer, so
+    /// this comes back to 0 when nothing waits on time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// aioloop::run(async {
+    ///     let lp = aioloop::get_running_loop();
+    ///     let sleeper = aioloop::spawn(aioloop::sleep(Duration::from_secs(60)));
+    ///     aioloop::yield_now().await; // the sleeper sets its timer
+    ///     assert_eq!(lp.stats().pending_timers, 1);
+    ///     sleeper.cancel(); // drops the sleep, which cancels its timer
+    ///     assert!(sleeper.await.is_err());
+    ///     assert_eq!(lp.stats().pending_timers, 0);
+    /// });
+    /// ```
+    pub pending_timers: u64,
 }
 
 /// What a task is doing, as [`dump_tasks`] reports it.
@@ -136,7 +154,7 @@ impl fmt::Display for TaskDump {
 impl Core {
     /// The loop's counters.
     pub(crate) fn stats(&self) -> LoopStats {
-        self.stats.snapshot()
+        self.stats.snapshot(self.time().pending() as u64)
     }
 
     /// What to record about a task spawned now at `location`: its name, and in debug mode a
@@ -160,7 +178,7 @@ impl Core {
 
     /// Every live task (not yet freed), with its state.
     pub(crate) fn dump(&self) -> TaskDump {
-        let now = self.spawn_clock();
+        let now = self.debug_now();
         let mut tasks = Vec::new();
         self.sched().for_each_task(|task: &TaskView<'_>| {
             let trace = task.meta.and_then(|meta| meta.trace.as_ref());

@@ -23,8 +23,8 @@ use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use super::ConcurrentError;
 use crate::sync_shim::{Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
-use crate::threadsafe::ConcurrentError;
 use crate::waker_slot::WakerSlot;
 
 type Outcome<T> = Result<T, ConcurrentError>;
@@ -94,7 +94,7 @@ impl<T> Shared<T> {
 }
 
 /// A new cell: the sending half goes to the loop, the receiving half to the caller.
-pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+pub(crate) fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             slot: Slot::Pending,
@@ -119,32 +119,32 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// The completing half. Dropping it unsent completes the cell with `LoopClosed`: that is the
 /// drop guard inside every queued job and every task that serves a `ConcurrentFuture`.
-pub struct Sender<T> {
+pub(crate) struct Sender<T> {
     shared: Arc<Shared<T>>,
     sent: bool,
 }
 
 impl<T> Sender<T> {
     /// Completes the cell. Hands the outcome back if the cell was cancelled (the caller drops it).
-    pub fn send(mut self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
+    pub(crate) fn send(mut self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
         self.sent = true;
         self.shared.complete(outcome)
     }
 
     /// True if the receiver is gone (nobody will read an outcome). A receiver dropped at this
     /// very moment may still count as there.
-    pub fn receiver_gone(&self) -> bool {
+    pub(crate) fn receiver_gone(&self) -> bool {
         Arc::strong_count(&self.shared) == 1
     }
 
     /// True once the receiver cancelled: the work may be skipped.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.shared.cancelled.load(Ordering::Acquire)
     }
 
     /// Records the waker of the task producing the outcome, for `cancel` to wake. Returns
     /// false (and records nothing) if the cell was cancelled already.
-    pub fn register_task(&self, waker: &Waker) -> bool {
+    pub(crate) fn register_task(&self, waker: &Waker) -> bool {
         let mut inner = self.shared.lock();
         if self.shared.cancelled.load(Ordering::Relaxed) {
             return false;
@@ -166,7 +166,7 @@ impl<T> Drop for Sender<T> {
 }
 
 /// The receiving half.
-pub struct Receiver<T> {
+pub(crate) struct Receiver<T> {
     shared: Arc<Shared<T>>,
     /// A waker of ours may be stored in the cell (only then does `drop` take the lock).
     has_waker: bool,
@@ -187,7 +187,7 @@ impl<T> Receiver<T> {
 
     /// Completes the cell with `Cancelled` if it is still pending, and wakes the producing
     /// task so that its loop drops the work. False if it was already done.
-    pub fn cancel(&self) -> bool {
+    pub(crate) fn cancel(&self) -> bool {
         let settled = self.shared.settle(Err(ConcurrentError::Cancelled), true);
         let Ok((waker, task_waker)) = settled else {
             return false;
@@ -202,22 +202,22 @@ impl<T> Receiver<T> {
     }
 
     /// True once the cell holds (or held) an outcome.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         !matches!(self.shared.lock().slot, Slot::Pending)
     }
 
     /// True if the cell was cancelled through [`Receiver::cancel`].
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.shared.cancelled.load(Ordering::Acquire)
     }
 
     /// The outcome if it is ready, without blocking.
-    pub fn try_take(&self) -> Option<Outcome<T>> {
+    pub(crate) fn try_take(&self) -> Option<Outcome<T>> {
         Self::take_ready(&mut self.shared.lock())
     }
 
     /// Blocks the calling thread until the outcome is ready (`None` if `deadline` passes first).
-    pub fn wait(&self, deadline: Option<Instant>) -> Option<Outcome<T>> {
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Option<Outcome<T>> {
         let mut inner = self.shared.lock();
         loop {
             if let Some(outcome) = Self::take_ready(&mut inner) {
@@ -251,7 +251,7 @@ impl<T> Receiver<T> {
     ///
     /// # Panics
     /// If polled again after it returned `Ready`.
-    pub fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Outcome<T>> {
         let mut inner = self.shared.lock();
         if let Some(outcome) = Self::take_ready(&mut inner) {
             let waker = inner.waker.take();
@@ -268,7 +268,7 @@ impl<T> Receiver<T> {
     }
 
     /// "pending", "done" or "cancelled", for `Debug`.
-    pub fn state_name(&self) -> &'static str {
+    pub(crate) fn state_name(&self) -> &'static str {
         if self.is_cancelled() {
             "cancelled"
         } else if self.is_done() {

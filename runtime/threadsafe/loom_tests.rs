@@ -1,50 +1,62 @@
 //! loom models of the door between threads and a loop: the remote queue's park/notify protocol,
 //! remote wakes, submission racing the close, and the one-shot cell behind `ConcurrentFuture`.
 //!
-//! They run the crate's real code (`Remote`, `LoopHandle`, `ConcurrentFuture`, the task body
-//! `RemoteTask`) with loom's atomics, mutexes and condvars (see `runtime/sync_shim.rs`); the
-//! loop's side is written out here as `run_once` does it, and the eventfd is
-//! `ModelEventfd`: a write makes the next poll return, a poll with no timeout blocks until one.
-//! A lost wakeup shows up as loom reporting a deadlock (the loop blocked in poll forever).
+//! They run the crate's own code (`Remote` and the loop's `RemoteDriver`, `LoopHandle`,
+//! `ConcurrentFuture`, the task body `RemoteTask`) with loom's atomics, mutexes and condvars
+//! (see `runtime/sync_shim.rs`). The loop's side is the `RemoteDriver` the real loop uses
+//! (`take`, then `poll_parked` around its poll); only the poll itself is a model: the eventfd
+//! is `ModelEventfd`, where a write makes the next poll return and a poll that may block waits
+//! for one. A lost wakeup shows up as loom reporting a deadlock (the loop blocked in poll
+//! forever).
 //!
 //! Run with `.ci/loom` (`RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
-//! --test loom_remote`).
-
-#![cfg(loom)]
+//! --lib threadsafe::loom_tests`).
 
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use aioloop::__loom::{self, ModelEventfd, Remote, RemoteMsg, RemoteTask};
-use aioloop::ConcurrentError;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc as LoomArc;
 use loom::thread;
+
+use super::outcome::{self, Sender};
+use super::{ConcurrentError, ConcurrentFuture, LoopHandle, RemoteTask};
+use crate::remote::{Remote, RemoteDriver, RemoteMsg};
+use crate::sync_shim::ModelEventfd;
 
 fn new_remote() -> Arc<Remote> {
     Arc::new(Remote::new(ModelEventfd::new()))
 }
 
-/// The loop's side, as `run_once` and `poll_reactor` do it: take the queue, handle it, and
-/// park in a blocking poll when nothing is left, until `handle` says it is done. Returns the
-/// number of blocking polls (parks).
-fn run_loop(remote: &Remote, mut handle: impl FnMut(Vec<RemoteMsg>) -> bool) -> usize {
+/// A `ConcurrentFuture` over a fresh cell, with its sender.
+fn pair<T>(remote: Arc<Remote>) -> (Sender<T>, ConcurrentFuture<T>) {
+    let (sender, receiver) = outcome::channel();
+    (sender, ConcurrentFuture::new(receiver, &remote))
+}
+
+/// The loop's side, as `run_once` does it with the loop's own `RemoteDriver`: take the queue,
+/// handle it, and poll (parked, if the driver lets it block) when nothing is left, until
+/// `handle` says it is done. Returns the number of blocking polls (parks).
+fn run_loop(remote: &Arc<Remote>, mut handle: impl FnMut(Vec<RemoteMsg>) -> bool) -> usize {
+    let driver = RemoteDriver::new(remote.clone());
     let mut parks = 0;
     loop {
         let mut msgs = Vec::new();
-        remote.take_into(&mut msgs);
+        driver.take(|msg| msgs.push(msg));
         if handle(msgs) {
             return parks;
         }
-        if remote.park() {
-            parks += 1;
-            remote.notifier().poll_blocking();
-            remote.unpark();
-        } else {
-            remote.notifier().poll_now();
-        }
+        // Nothing is ready on the modelled loop, so its poll may block.
+        driver.poll_parked(true, |may_block| {
+            if may_block {
+                parks += 1;
+                remote.notifier().poll_blocking();
+            } else {
+                remote.notifier().poll_now();
+            }
+        });
     }
 }
 
@@ -71,7 +83,7 @@ fn submit_vs_park_no_lost_wakeup() {
         let senders: Vec<_> = [1, 2]
             .into_iter()
             .map(|calls| {
-                let handle = __loom::handle(remote.clone());
+                let handle = LoopHandle::from_remote(remote.clone());
                 let ran = ran.clone();
                 thread::spawn(move || {
                     for _ in 0..calls {
@@ -142,10 +154,10 @@ fn submit_vs_close_every_job_runs_or_resolves_loop_closed() {
         let ran = LoomArc::new(AtomicUsize::new(0));
         let called = LoomArc::new(AtomicUsize::new(0));
         let submitter = {
-            let handle = __loom::handle(remote.clone());
+            let handle = LoopHandle::from_remote(remote.clone());
             let (ran, called) = (ran.clone(), called.clone());
             thread::spawn(move || {
-                let fut = __loom::submit(&handle, move |sender| {
+                let fut = handle.submit(move |sender| {
                     ran.fetch_add(1, SeqCst);
                     let _ = sender.send(Ok(42));
                 });
@@ -158,10 +170,11 @@ fn submit_vs_close_every_job_runs_or_resolves_loop_closed() {
             })
         };
         // The loop runs one iteration's worth of remote work, then closes.
+        let driver = RemoteDriver::new(remote.clone());
         let mut msgs = Vec::new();
-        remote.take_into(&mut msgs);
+        driver.take(|msg| msgs.push(msg));
         run_calls(msgs);
-        let refused = remote.close();
+        let refused = driver.close();
         drop(refused); // on the loop's thread, as `Core::close` does
         let (result, accepted) = submitter.join().unwrap();
         match result {
@@ -226,7 +239,7 @@ fn concurrent_future_dropped_on_a_foreign_thread_while_the_task_completes() {
         let remote = new_remote();
         let drops = LoomArc::new(AtomicUsize::new(0));
         let wakes = LoomArc::new(WakeCount(AtomicUsize::new(0)));
-        let (sender, fut) = __loom::pair(remote.clone());
+        let (sender, fut) = pair(remote.clone());
         let awaiter = {
             let wakes = wakes.clone();
             let drops = drops.clone();
@@ -275,7 +288,7 @@ fn cancel_vs_completion() {
         let remote = new_remote();
         let drops = LoomArc::new(AtomicUsize::new(0));
         let task_wakes = LoomArc::new(WakeCount(AtomicUsize::new(0)));
-        let (sender, fut) = __loom::pair(remote.clone());
+        let (sender, fut) = pair(remote.clone());
         let fut = Arc::new(fut);
         let canceller = {
             let fut = fut.clone();

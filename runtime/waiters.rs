@@ -1,4 +1,6 @@
-//! The waiter list shared by every primitive of this module: a FIFO of parked tasks.
+//! [`WaitList`]: the one list of parked tasks, a FIFO, shared by every primitive that makes
+//! tasks wait for something: the locks, semaphores, events, conditions, barriers and queues of
+//! `sync/`, [`Future`](crate::Future)'s awaiters, and the stream writer's and server's waiters.
 //!
 //! Entries live in a [`Slab`] (no allocation per waiter once it has grown) and are linked into a
 //! doubly linked FIFO through their slab keys, so pushing, notifying the first waiter and
@@ -15,19 +17,29 @@
 //! the permit, the wake-up for a queue item) on to the next waiter.
 //!
 //! The owner of an entry keeps its key and must hand it back exactly once, through
-//! `poll_notified` returning true or through `remove`; keys are therefore never stale. Wakers
-//! are returned to the caller, who wakes them after releasing its `RefCell` borrow.
+//! `poll_notified` returning [`Turn::Notified`] or through `remove`; keys are therefore never
+//! stale. Wakers (to wake, or replaced ones to drop) are returned to the caller, who lets go of
+//! them after releasing its `RefCell` borrow (architecture.md, T1); an entry keeps its waker in
+//! a [`WakerSlot`].
+//!
+//! Two ways of waiting use it:
+//! - **a turn** ([`poll_turn`]): the notifier hands the waiter something (a lock, a permit),
+//!   one waiter per notification;
+//! - **a condition** ([`Waiter::poll_until`]): whoever changes the state the waiters watch
+//!   notifies them all, and each re-checks its condition, queueing again if it does not hold.
 
 use std::cell::RefCell;
 use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
+use crate::waker_slot::WakerSlot;
+
 const NIL: usize = usize::MAX;
 
 struct Entry {
-    /// The owner's waker while waiting; a no-op waker once it has been handed out.
-    waker: Waker,
+    /// The owner's waker while waiting; empty once it has been handed out.
+    waker: WakerSlot,
     prev: usize,
     next: usize,
     notified: bool,
@@ -53,8 +65,11 @@ impl Default for WaitList {
 impl WaitList {
     /// Appends a waiting entry for `waker`; returns its key.
     pub(crate) fn push(&mut self, waker: &Waker) -> usize {
+        let mut slot = WakerSlot::new();
+        let none = slot.register(waker);
+        debug_assert!(none.is_none(), "a new slot is empty");
         let key = self.entries.insert(Entry {
-            waker: waker.clone(),
+            waker: slot,
             prev: self.tail,
             next: NIL,
             notified: false,
@@ -67,18 +82,15 @@ impl WaitList {
         key
     }
 
-    /// For the owner of `key`, when its future is polled: if the entry was notified, frees it and
-    /// returns true (the key is spent). Otherwise refreshes the stored waker and returns false.
-    pub(crate) fn poll_notified(&mut self, key: usize, waker: &Waker) -> bool {
+    /// For the owner of `key`, when its future is polled: if the entry was notified, frees it
+    /// ([`Turn::Notified`]: the key is spent). Otherwise refreshes the stored waker.
+    pub(crate) fn poll_notified(&mut self, key: usize, waker: &Waker) -> Turn {
         let entry = &mut self.entries[key];
         if entry.notified {
             self.entries.remove(key);
-            return true;
+            return Turn::Notified;
         }
-        if !entry.waker.will_wake(waker) {
-            entry.waker = waker.clone();
-        }
-        false
+        Turn::Waiting(entry.waker.register(waker))
     }
 
     /// Frees `key` (its owner is going away); returns true if it had been notified, in which
@@ -92,6 +104,11 @@ impl WaitList {
         notified
     }
 
+    /// True if no entry is in the list, waiting or notified but not yet seen by its owner.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Notifies the first waiting entry; returns its waker, to be woken by the caller once its
     /// borrow has ended. `None` if nobody waits.
     pub(crate) fn notify_one(&mut self) -> Option<Waker> {
@@ -102,7 +119,9 @@ impl WaitList {
         self.unlink(key);
         let entry = &mut self.entries[key];
         entry.notified = true;
-        Some(std::mem::replace(&mut entry.waker, Waker::noop().clone()))
+        let waker = entry.waker.take();
+        debug_assert!(waker.is_some(), "a waiting entry holds its owner's waker");
+        waker
     }
 
     /// Notifies every waiting entry, in FIFO order; returns their wakers.
@@ -165,11 +184,16 @@ pub(crate) fn poll_turn(
             Poll::Pending
         }
         Some(entry) => {
-            if list.borrow_mut().poll_notified(entry, cx.waker()) {
-                *key = None;
-                Poll::Ready(())
-            } else {
-                Poll::Pending
+            let turn = list.borrow_mut().poll_notified(entry, cx.waker());
+            match turn {
+                Turn::Notified => {
+                    *key = None;
+                    Poll::Ready(())
+                }
+                Turn::Waiting(replaced) => {
+                    drop(replaced);
+                    Poll::Pending
+                }
             }
         }
     }
@@ -179,6 +203,76 @@ pub(crate) fn poll_turn(
 /// case the caller passes on what it was handed.
 pub(crate) fn leave(list: &RefCell<WaitList>, key: Option<usize>) -> bool {
     key.is_some_and(|entry| list.borrow_mut().remove(entry))
+}
+
+/// The poll of a future that waits until `holds()` (`key` is its entry in `list`, `None` while
+/// it is not queued): ready at once if `holds()`, else queued until a notification, after which
+/// it re-checks and queues again if the condition still does not hold. Whoever changes what
+/// `holds` reads must notify every waiter of `list` ([`WaitList::notify_all`]).
+pub(crate) fn poll_until(
+    list: &RefCell<WaitList>,
+    key: &mut Option<usize>,
+    cx: &mut Context<'_>,
+    holds: impl Fn() -> bool,
+) -> Poll<()> {
+    // A waiter not notified has nothing to re-check; a notified one re-checks, and queues
+    // again if the condition does not suit it.
+    while poll_turn(list, key, cx, &holds).is_ready() {
+        if holds() {
+            return Poll::Ready(());
+        }
+    }
+    Poll::Pending
+}
+
+/// Notifies every waiter of `list` and wakes them once the borrow has ended: the broadcast of
+/// a change to what [`poll_until`] waiters watch.
+pub(crate) fn notify_all(list: &RefCell<WaitList>) {
+    let wakers = list.borrow_mut().notify_all();
+    wake_all(wakers);
+}
+
+/// A future's place in a list it waits on until a condition holds ([`poll_until`]); leaves the
+/// list when dropped. For futures written with `poll_fn`, which have no `Drop` of their own.
+pub(crate) struct Waiter<'a> {
+    list: &'a RefCell<WaitList>,
+    key: Option<usize>,
+}
+
+impl<'a> Waiter<'a> {
+    /// Not queued yet on `list`.
+    pub(crate) fn new(list: &'a RefCell<WaitList>) -> Self {
+        Waiter { list, key: None }
+    }
+
+    /// See [`poll_until`].
+    pub(crate) fn poll_until(&mut self, cx: &mut Context<'_>, holds: impl Fn() -> bool) -> Poll<()> {
+        poll_until(self.list, &mut self.key, cx, holds)
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        // Notifications here are broadcasts: nothing to pass on.
+        leave(self.list, self.key.take());
+    }
+}
+
+/// What [`WaitList::poll_notified`] found.
+#[must_use = "drop a replaced waker after the borrow ends"]
+pub(crate) enum Turn {
+    /// The entry was notified and is freed: the key is spent.
+    Notified,
+    /// Still waiting; holds the waker this poll replaced, to drop once the borrow has ended.
+    Waiting(Option<Waker>),
+}
+
+impl Turn {
+    /// True for [`Turn::Notified`]; a replaced waker is dropped here, so call it only once the
+    /// borrow of the list has ended.
+    pub(crate) fn notified(self) -> bool {
+        matches!(self, Turn::Notified)
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +311,7 @@ mod tests {
         assert!(list.notify_one().is_none());
         assert_eq!(list.head, NIL);
 
-        assert!(list.poll_notified(a, Waker::noop()));
+        assert!(list.poll_notified(a, Waker::noop()).notified());
         assert!(list.remove(c), "c was notified but never polled");
         assert!(list.entries.is_empty());
     }
@@ -227,11 +321,34 @@ mod tests {
         let seen = Arc::new(AtomicUsize::new(0));
         let mut list = WaitList::default();
         let a = list.push(&waker(1, &seen));
-        assert!(!list.poll_notified(a, &waker(7, &seen)));
+        assert!(!list.poll_notified(a, &waker(7, &seen)).notified());
         let wakers = list.notify_all();
         assert_eq!(wakers.len(), 1);
         wake_all(wakers);
         assert_eq!(seen.load(Ordering::SeqCst), 7);
+    }
+
+    #[test]
+    fn a_condition_waiter_queues_again_until_it_holds_and_leaves_on_drop() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let list = RefCell::new(WaitList::default());
+        let holds = std::cell::Cell::new(false);
+        let waker = waker(1, &seen);
+        let mut cx = Context::from_waker(&waker);
+        let mut waiter = Waiter::new(&list);
+        assert!(waiter.poll_until(&mut cx, || holds.get()).is_pending());
+        notify_all(&list);
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+        // Notified but the condition still fails: queued again, not ready.
+        assert!(waiter.poll_until(&mut cx, || holds.get()).is_pending());
+        assert!(list.borrow().head != NIL, "queued again");
+        holds.set(true);
+        // Not notified since: nothing to re-check.
+        assert!(waiter.poll_until(&mut cx, || holds.get()).is_pending());
+        drop(waiter);
+        assert!(list.borrow().entries.is_empty(), "left the list on drop");
+        let mut waiter = Waiter::new(&list);
+        assert!(waiter.poll_until(&mut cx, || holds.get()).is_ready());
     }
 
     #[test]

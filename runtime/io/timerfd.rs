@@ -30,8 +30,8 @@ impl TimerFd {
         if fd < 0 {
             return None;
         }
-        // SAFETY: `fd` is a freshly created descriptor that nothing else owns.
         Some(TimerFd {
+            // SAFETY: `fd` is a freshly created descriptor that nothing else owns.
             fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
         })
     }

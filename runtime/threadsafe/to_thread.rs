@@ -1,0 +1,123 @@
+//! [`to_thread`] / [`run_in_executor`]: a blocking closure on the loop's pool of threads
+//! (blocking.rs), and the future that resolves on the loop when it returns.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::outcome::{self, Receiver};
+use super::ConcurrentError;
+use crate::blocking::Job;
+use crate::context;
+use crate::task::TaskError;
+
+/// Runs the blocking closure `f` on the running loop's pool of threads and returns a future
+/// for its result: asyncio's `asyncio.to_thread(f)`.
+///
+/// The closure is handed to the pool at once (the returned future only waits); awaiting gives
+/// `Ok(value)`, or `Err(TaskError::Panicked(..))` if the closure panicked (the loop is not
+/// affected). At most the pool's bound of closures run at a time (see
+/// [`Builder::blocking_threads`](crate::Builder::blocking_threads)); more wait their turn.
+/// Dropping the future does not stop the closure (a thread cannot be interrupted); its result
+/// is then dropped on the pool thread.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use std::time::Duration;
+/// aioloop::run(async {
+///     // Both sleeps run at once, on two pool threads, while the loop goes on.
+///     let a = aioloop::to_thread(|| { std::thread::sleep(Duration::from_millis(20)); 1 });
+///     let b = aioloop::to_thread(|| { std::thread::sleep(Duration::from_millis(20)); 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+///
+///     let err = aioloop::to_thread(|| -> u32 { panic!("boom") }).await.unwrap_err();
+///     assert_eq!(err.panic_message(), Some("boom"));
+/// });
+/// ```
+#[track_caller]
+pub fn to_thread<F, T>(f: F) -> ToThread<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let core = context::expect_current("to_thread");
+    let (sender, receiver) = outcome::channel();
+    let job: Job = Box::new(move || {
+        let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(ConcurrentError::Panicked);
+        let _ = sender.send(outcome);
+    });
+    match core.blocking_pool().submit(job) {
+        Ok(()) => ToThread {
+            receiver: Some(receiver),
+            failed: None,
+        },
+        Err(err) => ToThread {
+            receiver: None,
+            failed: Some(TaskError::Panicked(Box::new(format!(
+                "aioloop::to_thread: could not start a thread: {err}"
+            )))),
+        },
+    }
+}
+
+/// asyncio's `loop.run_in_executor(None, f)`: the same as [`to_thread`], on the loop's default
+/// (and only) executor, its blocking pool.
+///
+/// ```
+/// let n = aioloop::run(async { aioloop::run_in_executor(|| 40 + 2).await.unwrap() });
+/// assert_eq!(n, 42);
+/// ```
+#[track_caller]
+pub fn run_in_executor<F, T>(f: F) -> ToThread<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    to_thread(f)
+}
+
+/// The future of a blocking call sent to a thread by [`to_thread`] or [`run_in_executor`]:
+/// `Ok(value)`, or `Err(TaskError::Panicked(..))` if the closure panicked.
+pub struct ToThread<T> {
+    receiver: Option<Receiver<T>>,
+    failed: Option<TaskError>,
+}
+
+impl<T> Future for ToThread<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(error) = self.failed.take() {
+            return Poll::Ready(Err(error));
+        }
+        let receiver = self
+            .receiver
+            .as_mut()
+            .expect("aioloop: a ToThread was polled after it returned its outcome");
+        let outcome = match receiver.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(outcome) => outcome,
+        };
+        self.receiver = None;
+        Poll::Ready(outcome.map_err(|error| match error {
+            ConcurrentError::Panicked(payload) => TaskError::Panicked(payload),
+            // The pool dropped the closure unrun: its loop closed.
+            _ => TaskError::Cancelled,
+        }))
+    }
+}
+
+impl<T> fmt::Debug for ToThread<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match (&self.receiver, &self.failed) {
+            (_, Some(_)) => "failed",
+            (Some(receiver), None) => receiver.state_name(),
+            (None, None) => "taken",
+        };
+        f.debug_struct("ToThread").field("state", &state).finish()
+    }
+}
