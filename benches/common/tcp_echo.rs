@@ -1,7 +1,10 @@
 //! The TCP echo workload, one code shape on both runtimes, shared by benches/net.rs (criterion)
 //! and benches/compare.rs (the summary table): an echo server and `CONNS` persistent client
-//! connections on one loop, each client doing `ROUNDS` round trips of `MSG` bytes concurrently.
-//! Included with `#[path]` (a file directly in benches/ would be a bench target of its own).
+//! connections on one loop, each client doing `ROUNDS` round trips of `MSG` bytes concurrently
+//! (the summary also runs 500 connections: [`TokioEcho::with`]). Included with `#[path]` (a
+//! file directly in benches/ would be a bench target of its own).
+
+#![allow(dead_code)] // each bench uses some of these
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -109,29 +112,35 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
 pub struct TokioEcho {
     rt: tokio::runtime::Runtime,
     streams: Rc<RefCell<Vec<tokio::net::TcpStream>>>,
+    rounds: usize,
 }
 
 impl TokioEcho {
     pub fn new() -> Self {
+        Self::with(CONNS, ROUNDS)
+    }
+
+    /// `conns` connections, each doing `rounds` round trips per run.
+    pub fn with(conns: usize, rounds: usize) -> Self {
         let rt = tokio_rt();
         let streams = rt.block_on(async {
             let addr = on_tokio::echo_server().await;
             let mut streams = Vec::new();
-            for _ in 0..CONNS {
+            for _ in 0..conns {
                 streams.push(on_tokio::connect(addr).await);
             }
             Rc::new(RefCell::new(streams))
         });
-        TokioEcho { rt, streams }
+        TokioEcho { rt, streams, rounds }
     }
 
     pub fn run(&self) {
-        let streams = &self.streams;
+        let (streams, rounds) = (&self.streams, self.rounds);
         self.rt.block_on(async {
             let tasks: Vec<_> = streams
                 .borrow_mut()
                 .drain(..)
-                .map(|s| tokio::spawn(on_tokio::round_trips(s, ROUNDS)))
+                .map(|s| tokio::spawn(on_tokio::round_trips(s, rounds)))
                 .collect();
             for task in tasks {
                 let stream = task.await.unwrap();
@@ -145,29 +154,35 @@ impl TokioEcho {
 pub struct AioloopEcho {
     lp: aioloop::EventLoop,
     streams: Rc<RefCell<Vec<aioloop::net::TcpStream>>>,
+    rounds: usize,
 }
 
 impl AioloopEcho {
     pub fn new() -> Self {
+        Self::with(CONNS, ROUNDS)
+    }
+
+    /// `conns` connections, each doing `rounds` round trips per run.
+    pub fn with(conns: usize, rounds: usize) -> Self {
         let lp = aioloop::EventLoop::new().unwrap();
         let streams = lp.run_until_complete(async {
             let addr = on_aioloop::echo_server().await;
             let mut streams = Vec::new();
-            for _ in 0..CONNS {
+            for _ in 0..conns {
                 streams.push(on_aioloop::connect(addr).await);
             }
             Rc::new(RefCell::new(streams))
         });
-        AioloopEcho { lp, streams }
+        AioloopEcho { lp, streams, rounds }
     }
 
     pub fn run(&self) {
-        let streams = &self.streams;
+        let (streams, rounds) = (&self.streams, self.rounds);
         self.lp.run_until_complete(async {
             let tasks: Vec<_> = streams
                 .borrow_mut()
                 .drain(..)
-                .map(|s| aioloop::spawn(on_aioloop::round_trips(s, ROUNDS)))
+                .map(|s| aioloop::spawn(on_aioloop::round_trips(s, rounds)))
                 .collect();
             for task in tasks {
                 let stream = task.await.unwrap();

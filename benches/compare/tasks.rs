@@ -1,12 +1,13 @@
 //! The summary's task workloads: spawning, yielding, hand-offs between tasks, remote spawns,
-//! gather and a lock (included by benches/compare.rs).
+//! gather and a lock (included by benches/compare.rs). Each but the remote spawn runs on a warm
+//! and on a fresh loop.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::shapes::{aioloop_chain, tokio_chain};
-use crate::{timed, tokio_rt, Workload};
+use crate::{tokio_rt, warm_and_fresh, Workload};
 
 /// Remote spawns: 2 threads × 50k submissions to a loop running on its own thread; the time
 /// until all have run. Both sides count with one atomic and signal through a std channel.
@@ -54,30 +55,29 @@ fn remote_spawn() -> Workload {
         });
         (tokio_handle, rx.recv().unwrap())
     };
-    Workload {
-        name: "remote spawn (2 threads x 50k)",
-        ops: 2 * PER as u64,
-        tokio: Box::new(move || {
+    Workload::new(
+        "remote spawn (2 threads x 50k)",
+        2 * PER as u64,
+        Box::new(move || {
             let h = ht.clone();
             round(Arc::new(move |c, tx| drop(h.spawn(async move { item(&c, &tx) }))))
         }),
-        aioloop: Box::new(move || {
+        Box::new(move || {
             let h = ha.clone();
             round(Arc::new(move |c, tx| {
                 drop(h.run_future_threadsafe(async move { item(&c, &tx) }))
             }))
         }),
-    }
+    )
 }
 
 /// The task workloads, in table order.
 pub(crate) fn workloads() -> Vec<Workload> {
-    vec![
-        workload!(
+    let rows = [
+        warm_and_fresh(
             "spawn+join 1k",
             1_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 for h in (0..1_000)
                     .map(|i| tokio::spawn(async move { i }))
                     .collect::<Vec<_>>()
@@ -85,20 +85,19 @@ pub(crate) fn workloads() -> Vec<Workload> {
                     h.await.unwrap();
                 }
             },
-            aioloop = || async {
+            || async {
                 for h in (0..1_000)
                     .map(|i| aioloop::spawn(async move { i }))
                     .collect::<Vec<_>>()
                 {
                     h.await.unwrap();
                 }
-            }
+            },
         ),
-        workload!(
+        warm_and_fresh(
             "spawn+join 100k",
             100_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 for h in (0..100_000)
                     .map(|i| tokio::spawn(async move { i }))
                     .collect::<Vec<_>>()
@@ -106,20 +105,19 @@ pub(crate) fn workloads() -> Vec<Workload> {
                     h.await.unwrap();
                 }
             },
-            aioloop = || async {
+            || async {
                 for h in (0..100_000)
                     .map(|i| aioloop::spawn(async move { i }))
                     .collect::<Vec<_>>()
                 {
                     h.await.unwrap();
                 }
-            }
+            },
         ),
-        workload!(
+        warm_and_fresh(
             "yield (200 tasks x 1000)",
             200_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 for h in (0..200)
                     .map(|_| {
                         tokio::spawn(async {
@@ -133,7 +131,7 @@ pub(crate) fn workloads() -> Vec<Workload> {
                     h.await.unwrap();
                 }
             },
-            aioloop = || async {
+            || async {
                 for h in (0..200)
                     .map(|_| {
                         aioloop::spawn(async {
@@ -146,28 +144,40 @@ pub(crate) fn workloads() -> Vec<Workload> {
                 {
                     h.await.unwrap();
                 }
-            }
+            },
         ),
-        workload!(
+        warm_and_fresh(
             "chained spawn (1000)",
             1_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 tokio_chain(tx, 1000);
                 rx.await.unwrap();
             },
-            aioloop = || async {
+            || async {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 aioloop_chain(tx, 1000);
                 rx.await.unwrap();
-            }
+            },
         ),
-        workload!(
+        warm_and_fresh(
+            "chained spawn (10,000)",
+            10_000,
+            || async {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                tokio_chain(tx, 10000);
+                rx.await.unwrap();
+            },
+            || async {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                aioloop_chain(tx, 10000);
+                rx.await.unwrap();
+            },
+        ),
+        warm_and_fresh(
             "ping-pong (1000 pairs, 2 oneshots)",
             1_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 let hs: Vec<_> = (0..1000)
                     .map(|_| {
                         tokio::spawn(async {
@@ -186,7 +196,7 @@ pub(crate) fn workloads() -> Vec<Workload> {
                     h.await.unwrap();
                 }
             },
-            aioloop = || async {
+            || async {
                 let hs: Vec<_> = (0..1000)
                     .map(|_| {
                         aioloop::spawn(async {
@@ -204,13 +214,12 @@ pub(crate) fn workloads() -> Vec<Workload> {
                 for h in hs {
                     h.await.unwrap();
                 }
-            }
+            },
         ),
-        workload!(
+        warm_and_fresh(
             "request/reply (1000 via queue of 10)",
             1_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<(u32, tokio::sync::oneshot::Sender<u32>)>(10);
                 let server = tokio::spawn(async move {
                     while let Some((v, reply)) = rx.recv().await {
@@ -225,7 +234,7 @@ pub(crate) fn workloads() -> Vec<Workload> {
                 drop(tx);
                 server.await.unwrap();
             },
-            aioloop = || async {
+            || async {
                 let queue = aioloop::sync::Queue::<(u32, aioloop::sync::oneshot::Sender<u32>)>::new(10);
                 let q = queue.clone();
                 let server = aioloop::spawn(async move {
@@ -240,37 +249,37 @@ pub(crate) fn workloads() -> Vec<Workload> {
                 }
                 queue.shutdown(false);
                 server.await.unwrap();
-            }
+            },
         ),
-        workload!(
+        warm_and_fresh(
             "gather 100k (yield once) vs join_all",
             100_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 futures::future::join_all((0..100_000).map(|_| async { tokio::task::yield_now().await }))
                     .await;
             },
-            aioloop = || async {
+            || async {
                 aioloop::gather((0..100_000).map(|_| async { aioloop::yield_now().await })).await;
-            }
+            },
         ),
-        workload!(
+        warm_and_fresh(
             "uncontended lock (1M)",
             1_000_000,
-            paused = false,
-            tokio = || async {
+            || async {
                 let m = tokio::sync::Mutex::new(0u64);
                 for _ in 0..1_000_000 {
                     *m.lock().await += 1;
                 }
             },
-            aioloop = || async {
+            || async {
                 let l = aioloop::sync::Lock::new();
                 for _ in 0..1_000_000 {
                     drop(l.lock().await);
                 }
-            }
+            },
         ),
-        remote_spawn(),
-    ]
+    ];
+    let mut rows: Vec<Workload> = rows.into_iter().flatten().collect();
+    rows.push(remote_spawn());
+    rows
 }

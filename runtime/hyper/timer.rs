@@ -54,7 +54,7 @@ impl ::hyper::rt::Timer for Timer {
 
     /// The running loop's clock (paused or not); the system clock away from a loop.
     fn now(&self) -> Instant {
-        context::current().map_or_else(Instant::now, |core| core.clock.now())
+        context::current().map_or_else(Instant::now, |core| core.time().now())
     }
 
     /// Moves the deadline of one of this timer's sleeps in place (no new allocation, the

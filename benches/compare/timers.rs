@@ -1,0 +1,57 @@
+//! Timers on the real clock (included by benches/compare.rs):
+//! - 100k tasks, each sleeping a distinct duration in [0, 20 ms) (200 ns apart, spawned in
+//!   scattered order), run to completion: the deadlines are mostly due by the time the loop
+//!   looks, so this measures the processing per timer; warm and fresh loop;
+//! - 10k tasks over 2 s (200 µs apart): the loop really sleeps between deadlines, so the wall
+//!   time is the timers' span on both sides; the row reports the thread's CPU time per timer.
+
+use std::time::Duration;
+
+use crate::{cpu_timed, tokio_rt, warm_and_fresh, Workload};
+
+/// The `i`-th of `n` distinct delays `step` apart, in scattered order (7919 is prime and
+/// divides neither `n`).
+fn delay(i: u64, n: u64, step: Duration) -> Duration {
+    step * ((i * 7919 % n) as u32)
+}
+
+async fn tokio_sleeps(n: u64, step: Duration) {
+    let ts: Vec<_> = (0..n)
+        .map(|i| tokio::spawn(tokio::time::sleep(delay(i, n, step))))
+        .collect();
+    for t in ts {
+        t.await.unwrap();
+    }
+}
+
+async fn aioloop_sleeps(n: u64, step: Duration) {
+    let ts: Vec<_> = (0..n)
+        .map(|i| aioloop::spawn(aioloop::sleep(delay(i, n, step))))
+        .collect();
+    for t in ts {
+        t.await.unwrap();
+    }
+}
+
+/// The real-clock timer rows, in table order.
+pub(crate) fn workloads() -> Vec<Workload> {
+    const STEP_20MS: Duration = Duration::from_nanos(200);
+    const STEP_2S: Duration = Duration::from_micros(200);
+    let mut rows: Vec<Workload> = warm_and_fresh(
+        "timers to completion (100k over 20 ms, real clock)",
+        100_000,
+        || tokio_sleeps(100_000, STEP_20MS),
+        || aioloop_sleeps(100_000, STEP_20MS),
+    )
+    .into();
+    let (rt, lp) = (tokio_rt(false), aioloop::EventLoop::new().unwrap());
+    let mut slow = Workload::new(
+        "timers to completion (10k over 2 s, real clock, CPU ns/timer)",
+        10_000,
+        Box::new(move || cpu_timed(|| rt.block_on(tokio_sleeps(10_000, STEP_2S)))),
+        Box::new(move || cpu_timed(|| lp.run_until_complete(aioloop_sleeps(10_000, STEP_2S)))),
+    );
+    slow.max_rounds = 3;
+    rows.push(slow);
+    rows
+}
