@@ -110,7 +110,7 @@ fn submit_throughput(c: &mut Criterion) {
             (0..iters)
                 .map(|_| {
                     round(&|| {
-                        drop(aio.run_coroutine_threadsafe(async { work_item() }));
+                        drop(aio.run_future_threadsafe(async { work_item() }));
                     })
                 })
                 .sum()

@@ -3,7 +3,7 @@
 //! ```python
 //! def blocking(fut, loop, i):
 //!     time.sleep(5)                                       # a blocking call, in its own thread
-//!     asyncio.run_coroutine_threadsafe(resolve(fut, i), loop).result()
+//!     asyncio.run_future_threadsafe(resolve(fut, i), loop).result()
 //!
 //! async def main():
 //!     loop = asyncio.get_running_loop()
@@ -40,7 +40,7 @@ pub async fn run_seed(threads: usize, sleep: Duration) -> (Duration, Vec<usize>)
             thread::sleep(sleep); // time.sleep(5)
             let resolve = async move { fut.into_inner().set_result(i) }; // runs on the loop
             handle
-                .run_coroutine_threadsafe(resolve)
+                .run_future_threadsafe(resolve)
                 .result()
                 .expect("the loop is running")
                 .expect("each future is set once");

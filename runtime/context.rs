@@ -162,12 +162,13 @@ where
     expect_current("spawn_named").spawn(future, Some(name))
 }
 
-/// The task whose step is running now, or `None` outside a task (in a callback, or in the
-/// future given to `run_until_complete`, which is not a task). asyncio's `current_task()`.
+/// The task whose step is running now, or `None` outside a task (in a callback). asyncio's
+/// `current_task()`. The coroutine given to `run` / `run_until_complete` is a task, and so is
+/// each coroutine a gather runs.
 ///
 /// ```
 /// aioloop::run(async {
-///     assert!(aioloop::current_task().is_none());
+///     assert!(aioloop::current_task().is_some(), "the main coroutine is a task");
 ///     let t = aioloop::spawn_named("me", async { aioloop::current_task().unwrap().name() });
 ///     assert_eq!(t.await.unwrap(), "me");
 /// });
@@ -182,7 +183,7 @@ pub fn current_task() -> Option<TaskRef> {
 /// ```
 /// aioloop::run(async {
 ///     let t = aioloop::spawn(std::future::pending::<()>());
-///     assert_eq!(aioloop::all_tasks().len(), 1);
+///     assert_eq!(aioloop::all_tasks().len(), 2, "the main task and t");
 ///     t.cancel();
 /// });
 /// ```

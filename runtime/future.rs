@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::error::{CancelledError, InvalidStateError};
+use crate::task::{cancel_scope, claim_current};
 use crate::waiters::{leave, notify_all, poll_until, WaitList};
 use crate::{try_get_running_loop, Loop};
 
@@ -21,8 +22,14 @@ enum Outcome<T> {
 
 struct State<T> {
     outcome: Outcome<T>,
-    callbacks: Vec<DoneCallback<T>>,
+    callbacks: Vec<(DoneCallbackId, DoneCallback<T>)>,
+    next_callback: u64,
 }
+
+/// Names a done callback added to a [`Future`] or a [`Task`](crate::Task), for
+/// `remove_done_callback` (asyncio removes by function identity, which Rust closures lack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DoneCallbackId(pub(crate) u64);
 
 struct Shared<T> {
     state: RefCell<State<T>>,
@@ -55,6 +62,10 @@ pub struct Future<T> {
     shared: Rc<Shared<T>>,
     /// This handle's entry in `waiters` while it is being awaited.
     waiter: Option<usize>,
+    /// Set while it is awaited: how a drop as a cancellation cancels the future (the awaiting
+    /// task was cancelled, see task/cancel_scope.rs). A fn pointer, because `Drop` knows no
+    /// `T: 'static`.
+    cancel_on_drop: Option<fn(&Future<T>) -> bool>,
 }
 
 impl<T: 'static> Default for Future<T> {
@@ -81,11 +92,13 @@ impl<T: 'static> Future<T> {
                 state: RefCell::new(State {
                     outcome: Outcome::Pending,
                     callbacks: Vec::new(),
+                    next_callback: 0,
                 }),
                 waiters: RefCell::default(),
                 home,
             }),
             waiter: None,
+            cancel_on_drop: None,
         }
     }
 
@@ -114,7 +127,7 @@ impl<T: 'static> Future<T> {
             std::mem::take(&mut state.callbacks)
         };
         notify_all(&self.shared.waiters);
-        for callback in callbacks {
+        for (_, callback) in callbacks {
             self.schedule_callback(callback);
         }
         Ok(())
@@ -139,16 +152,44 @@ impl<T: 'static> Future<T> {
     }
 
     /// Adds a callback run with this future once it is done (at once-scheduled if it already
-    /// is). Callbacks run on the loop, after the setter returns, in registration order.
-    pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + 'static) {
+    /// is). Callbacks run on the loop, after the setter returns, in registration order. The
+    /// returned id removes it again with [`Future::remove_done_callback`].
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + 'static) -> DoneCallbackId {
         let callback: DoneCallback<T> = Box::new(callback);
         let mut state = self.shared.state.borrow_mut();
+        let id = DoneCallbackId(state.next_callback);
+        state.next_callback += 1;
         if matches!(state.outcome, Outcome::Pending) {
-            state.callbacks.push(callback);
+            state.callbacks.push((id, callback));
         } else {
             drop(state);
             self.schedule_callback(callback);
         }
+        id
+    }
+
+    /// Removes a done callback that has not been scheduled yet: asyncio's
+    /// `remove_done_callback`. Returns false if it was not there (removed already, or already
+    /// scheduled because the future is done).
+    ///
+    /// ```
+    /// aioloop::run(async {
+    ///     let fut = aioloop::Future::<u8>::new();
+    ///     let id = fut.add_done_callback(|_| unreachable!("removed"));
+    ///     assert!(fut.remove_done_callback(id));
+    ///     fut.set_result(1).unwrap();
+    ///     aioloop::yield_now().await;
+    /// });
+    /// ```
+    pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
+        let mut state = self.shared.state.borrow_mut();
+        let Some(at) = state.callbacks.iter().position(|(each, _)| *each == id) else {
+            return false;
+        };
+        let (_, callback) = state.callbacks.remove(at);
+        drop(state);
+        drop(callback);
+        true
     }
 
     /// True once a result was set or the future was cancelled.
@@ -187,21 +228,33 @@ impl<T> Clone for Future<T> {
         Future {
             shared: self.shared.clone(),
             waiter: None,
+            cancel_on_drop: None,
         }
     }
 }
 
 impl<T> Drop for Future<T> {
     fn drop(&mut self) {
+        let waiting = self.waiter.is_some();
         leave(&self.shared.waiters, self.waiter.take());
+        // The awaiting task was cancelled: so is the future it awaited (asyncio's
+        // `Task.cancel()` cancels `_fut_waiter`).
+        if let (true, Some(cancel)) = (waiting, self.cancel_on_drop) {
+            if cancel_scope::active() {
+                cancel(self);
+            }
+        }
     }
 }
 
 impl<T: Clone + 'static> StdFuture for Future<T> {
     type Output = Result<T, CancelledError>;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        claim_current(&*self);
         let this = &mut *self;
+        this.cancel_on_drop = Some(Future::cancel);
         let shared = &*this.shared;
         let done = || !matches!(shared.state.borrow().outcome, Outcome::Pending);
         std::task::ready!(poll_until(&shared.waiters, &mut this.waiter, cx, done));

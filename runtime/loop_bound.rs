@@ -46,7 +46,7 @@ use crate::threadsafe::LoopHandle;
 ///     std::thread::spawn(move || {
 ///         std::thread::sleep(Duration::from_millis(10)); // some blocking work
 ///         // The coroutine runs on the loop, where the Future may be touched.
-///         handle.run_coroutine_threadsafe(async move { bound.into_inner().set_result(42) });
+///         handle.run_future_threadsafe(async move { bound.into_inner().set_result(42) });
 ///     });
 ///     assert_eq!(fut.await.unwrap(), 42);
 /// });

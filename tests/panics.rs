@@ -114,7 +114,7 @@ fn a_panic_in_the_main_future_propagates_and_the_loop_stays_usable() {
 }
 
 #[test]
-fn a_panic_in_a_futures_drop_during_cancel_is_reported() {
+fn a_panic_in_a_futures_drop_during_cancel_reaches_the_awaiter() {
     struct Bomb;
     impl Drop for Bomb {
         fn drop(&mut self) {
@@ -134,7 +134,9 @@ fn a_panic_in_a_futures_drop_during_cancel_is_reported() {
         });
         yield_now().await;
         task.cancel();
-        assert!(task.await.unwrap_err().is_cancelled());
+        // The panic is the task's outcome (issue 16 item 6); the awaiter sees it, so the
+        // exception handler does not.
+        assert_eq!(task.await.unwrap_err().panic_message(), Some("drop bomb"));
     });
-    assert_eq!(*seen.borrow(), [Some("drop bomb".to_string())]);
+    assert!(seen.borrow().is_empty());
 }

@@ -47,24 +47,24 @@ fn call_soon_threadsafe_runs_on_the_loop_thread_in_order() {
 fn run_coroutine_threadsafe_blocks_awaits_and_resolves() {
     watchdog(30, || {
         let lt = LoopThread::start();
-        let fut = lt.handle.run_coroutine_threadsafe(async {
+        let fut = lt.handle.run_future_threadsafe(async {
             aioloop::yield_now().await;
             "from the loop"
         });
         assert_eq!(fut.result().unwrap(), "from the loop");
 
-        let fut = aioloop::run_coroutine_threadsafe(async { 5 }, &lt.handle);
+        let fut = aioloop::run_coroutine_threadsafe(|| async { 5 }, &lt.handle);
         assert_eq!(fut.result_timeout(Duration::from_secs(10)).unwrap(), 5);
 
         // Awaited by another aioloop loop, and by tokio.
-        let fut = lt.handle.run_coroutine_threadsafe(async { 6 });
+        let fut = lt.handle.run_future_threadsafe(async { 6 });
         assert_eq!(aioloop::run(fut).unwrap(), 6);
-        let fut = lt.handle.run_coroutine_threadsafe(async { 7 });
+        let fut = lt.handle.run_future_threadsafe(async { 7 });
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         assert_eq!(rt.block_on(fut).unwrap(), 7);
 
         // A future that is not Send, built on the loop.
-        let fut = lt.handle.run_coroutine_threadsafe_with(|| {
+        let fut = lt.handle.run_coroutine_threadsafe(|| {
             let rc = Rc::new(Cell::new(1));
             async move {
                 aioloop::yield_now().await;
@@ -83,13 +83,13 @@ fn panics_come_back_as_errors() {
         let lt = LoopThread::start();
         let err = lt
             .handle
-            .run_coroutine_threadsafe(async { panic!("in the future") })
+            .run_future_threadsafe(async { panic!("in the future") })
             .result()
             .unwrap_err();
         assert_eq!(err.panic_message(), Some("in the future"));
         let err = lt
             .handle
-            .run_coroutine_threadsafe_with(|| -> std::future::Ready<()> { panic!("in make") })
+            .run_coroutine_threadsafe(|| -> std::future::Ready<()> { panic!("in make") })
             .result()
             .unwrap_err();
         assert!(err.is_panic());
@@ -98,10 +98,7 @@ fn panics_come_back_as_errors() {
         lt.handle
             .call_soon_threadsafe(|| panic!("in a callback"))
             .unwrap();
-        assert_eq!(
-            lt.handle.run_coroutine_threadsafe(async { 1 }).result().unwrap(),
-            1
-        );
+        assert_eq!(lt.handle.run_future_threadsafe(async { 1 }).result().unwrap(), 1);
         lt.stop();
     });
 }
@@ -148,7 +145,7 @@ fn result_timeout_cancels_the_task_on_the_loop() {
         let (guard, drops, on) = probe();
         let started = Arc::new(AtomicBool::new(false));
         let flag = started.clone();
-        let fut = lt.handle.run_coroutine_threadsafe(async move {
+        let fut = lt.handle.run_future_threadsafe(async move {
             let _guard = guard;
             flag.store(true, Ordering::SeqCst);
             std::future::pending::<()>().await;
@@ -178,7 +175,7 @@ fn cancel_before_and_after_start() {
         let polled = Arc::new(AtomicBool::new(false));
         let flag = polled.clone();
         let fut = thread::spawn(move || {
-            handle.run_coroutine_threadsafe(async move { flag.store(true, Ordering::SeqCst) })
+            handle.run_future_threadsafe(async move { flag.store(true, Ordering::SeqCst) })
         })
         .join()
         .unwrap();
@@ -191,7 +188,7 @@ fn cancel_before_and_after_start() {
 
         // Cancelled while it waits: awaited, it resolves to Cancelled at once.
         let (guard, drops, _) = probe();
-        let fut = event_loop.handle().run_coroutine_threadsafe(async move {
+        let fut = event_loop.handle().run_future_threadsafe(async move {
             let _guard = guard;
             std::future::pending::<()>().await;
         });
@@ -223,7 +220,7 @@ fn a_closed_loop_refuses_everything_and_resolves_queued_work() {
         let (r1, r2) = (ran.clone(), ran.clone());
         let h = handle.clone();
         let (queued, blocked) = thread::spawn(move || {
-            let queued = h.run_coroutine_threadsafe(async move {
+            let queued = h.run_future_threadsafe(async move {
                 let _guard = guard;
                 r1.store(true, Ordering::SeqCst);
             });
@@ -231,7 +228,7 @@ fn a_closed_loop_refuses_everything_and_resolves_queued_work() {
                 .unwrap();
             // A thread blocked in result() while the loop closes gets LoopClosed.
             let h2 = h.clone();
-            let blocked = thread::spawn(move || h2.run_coroutine_threadsafe(async { 1 }).result());
+            let blocked = thread::spawn(move || h2.run_future_threadsafe(async { 1 }).result());
             (queued, blocked)
         })
         .join()
@@ -248,10 +245,10 @@ fn a_closed_loop_refuses_everything_and_resolves_queued_work() {
         thread::spawn(move || {
             assert_eq!(handle.call_soon_threadsafe(|| {}), Err(aioloop::LoopClosed));
             assert_eq!(handle.stop(), Err(aioloop::LoopClosed));
-            let fut = handle.run_coroutine_threadsafe(async { 1 });
+            let fut = handle.run_future_threadsafe(async { 1 });
             assert!(fut.is_done());
             assert!(fut.result().unwrap_err().is_loop_closed());
-            let fut = handle.run_coroutine_threadsafe_with(|| async { 1 });
+            let fut = handle.run_coroutine_threadsafe(|| async { 1 });
             assert!(fut
                 .result_timeout(Duration::from_secs(1))
                 .unwrap_err()
@@ -267,7 +264,7 @@ fn a_task_pending_at_close_resolves_to_loop_closed() {
     watchdog(30, || {
         let event_loop = EventLoop::new().unwrap();
         let handle = event_loop.handle();
-        let fut = handle.run_coroutine_threadsafe(std::future::pending::<()>());
+        let fut = handle.run_future_threadsafe(std::future::pending::<()>());
         event_loop.run_until_complete(async {
             aioloop::yield_now().await;
             aioloop::yield_now().await;
@@ -285,20 +282,20 @@ fn blocking_result_on_the_loop_thread_panics_instead_of_deadlocking() {
         // From inside the running loop.
         let msg = aioloop::run(async {
             let handle = aioloop::get_running_loop().handle();
-            let task = aioloop::spawn(async move { handle.run_coroutine_threadsafe(async { 1 }).result() });
+            let task = aioloop::spawn(async move { handle.run_future_threadsafe(async { 1 }).result() });
             task.await.unwrap_err().panic_message().unwrap().to_owned()
         });
         assert!(msg.contains("would deadlock"), "{msg}");
 
         // On the loop's own thread while it is not running.
         let event_loop = EventLoop::new().unwrap();
-        let fut = event_loop.handle().run_coroutine_threadsafe(async { 1 });
+        let fut = event_loop.handle().run_future_threadsafe(async { 1 });
         let err = catch_unwind(AssertUnwindSafe(move || fut.result())).unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.contains("wait forever"), "{msg}");
 
         // Awaiting it there is fine.
-        let fut = event_loop.handle().run_coroutine_threadsafe(async { 2 });
+        let fut = event_loop.handle().run_future_threadsafe(async { 2 });
         assert_eq!(event_loop.run_until_complete(fut).unwrap(), 2);
     });
 }

@@ -109,7 +109,7 @@ fn stress_run_coroutine_threadsafe_none_lost_none_twice() {
                     let futures: Vec<_> = (0..STRESS_PER_THREAD)
                         .map(|i| {
                             let counts = counts.clone();
-                            handle.run_coroutine_threadsafe(async move {
+                            handle.run_future_threadsafe(async move {
                                 let n = t * STRESS_PER_THREAD + i;
                                 counts[n].fetch_add(1, Ordering::Relaxed);
                                 n
@@ -152,7 +152,7 @@ fn concurrent_futures_from_many_threads_while_the_loop_closes() {
                         for _ in 0..500 {
                             let ran = ran.clone();
                             match handle
-                                .run_coroutine_threadsafe(async move {
+                                .run_future_threadsafe(async move {
                                     ran.fetch_add(1, Ordering::SeqCst);
                                 })
                                 .result()

@@ -65,7 +65,7 @@ fn remote_spawn() -> Workload {
         Box::new(move || {
             let h = ha.clone();
             round(Arc::new(move |c, tx| {
-                drop(h.run_coroutine_threadsafe(async move { item(&c, &tx) }))
+                drop(h.run_future_threadsafe(async move { item(&c, &tx) }))
             }))
         }),
     )

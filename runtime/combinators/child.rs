@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::ready::ReadyList;
+use crate::task::cancel_scope::cancelling;
+use crate::task::InPlaceSet;
 
 /// A child future, then its output. Public only for the expansion of
 /// [`gather!`](crate::gather!) and [`try_gather!`](crate::try_gather!).
@@ -26,9 +28,13 @@ impl<F: Future> MaybeDone<F> {
         MaybeDone::Running(future.into_future())
     }
 
-    /// Polls the child if it is still running; true if it finished in this call. A panic of
-    /// the child propagates.
-    pub(crate) fn poll_done(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+    /// Polls the child with `poll` if it is still running (a gather polls it as a task of its
+    /// own, see `InPlaceSet`); true if it finished in this call. A panic of the child
+    /// propagates.
+    pub(crate) fn poll_done_with(
+        self: Pin<&mut Self>,
+        poll: impl FnOnce(Pin<&mut F>) -> Poll<F::Output>,
+    ) -> bool {
         // SAFETY: `Running(F)` is structurally pinned: `F` is polled in place and only ever
         // dropped in place (by the assignment below, or when the enum is dropped). The other
         // variants hold nothing pinned, so moving out of them is fine.
@@ -37,7 +43,7 @@ impl<F: Future> MaybeDone<F> {
             return false;
         };
         // SAFETY: as above.
-        match unsafe { Pin::new_unchecked(future) }.poll(cx) {
+        match poll(unsafe { Pin::new_unchecked(future) }) {
             Poll::Ready(output) => {
                 *this = MaybeDone::Done(output);
                 true
@@ -90,6 +96,8 @@ pub(crate) fn pin_child<F: Future>(children: &mut [MaybeDone<F>], index: usize) 
 /// [`as_completed`](crate::as_completed).
 pub(crate) struct ChildSet<F: Future> {
     children: Box<[MaybeDone<F>]>,
+    /// Each child's task identity (asyncio's gather makes each awaitable a task).
+    tasks: InPlaceSet,
     ready: ReadyList,
     /// Children still running.
     pub(crate) pending: usize,
@@ -104,6 +112,7 @@ impl<F: Future> ChildSet<F> {
     {
         let children: Box<[MaybeDone<F>]> = futures.into_iter().map(MaybeDone::new).collect();
         ChildSet {
+            tasks: InPlaceSet::default(),
             ready: ReadyList::new(children.len()),
             pending: children.len(),
             children,
@@ -126,13 +135,26 @@ impl<F: Future> ChildSet<F> {
     ) -> ControlFlow<()> {
         let ChildSet {
             children,
+            tasks,
             ready,
             pending,
             started,
         } = self;
-        ready.register(cx.waker());
+        let owner = cx.waker();
+        ready.register(owner);
+        tasks.bind(children.len(), owner);
+        let cancelled = tasks.take_cancelled();
+        if !cancelled.is_empty() {
+            for index in cancelled {
+                cancelling(|| pin_child(children, index).clear());
+                tasks.end(index);
+            }
+            tasks.cancel_owner();
+            return ControlFlow::Break(());
+        }
         ready.poll_round(started, children.len(), |index, cx| {
-            if pin_child(children, index).poll_done(cx) {
+            let polled = pin_child(children, index).poll_done_with(|future| tasks.poll(index, future, cx));
+            if polled {
                 *pending -= 1;
                 return on_done(children, index);
             }
@@ -154,6 +176,7 @@ impl<F: Future> ChildSet<F> {
     pub(crate) fn clear(&mut self) {
         self.ready.clear_parent();
         self.children = Box::new([]);
+        self.tasks = InPlaceSet::default();
         self.pending = 0;
     }
 

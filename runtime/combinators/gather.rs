@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::child::ChildSet;
+use crate::task::claim_current;
 
 /// Runs every future of `futures` concurrently and returns their outputs in argument order,
 /// whatever order they finish in: asyncio's `gather(*aws)`. For futures of different types use
@@ -103,8 +104,10 @@ pub struct Gather<F: Future> {
 impl<F: Future> Future for Gather<F> {
     type Output = Vec<F::Output>;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<F::Output>> {
         let this = self.get_mut();
+        claim_current(this);
         assert!(!this.finished, "aioloop: a gather was polled after it completed");
         let _ = this.set.poll_woken(cx, |_, _| ControlFlow::Continue(()));
         if this.set.pending > 0 {
@@ -137,8 +140,10 @@ where
 {
     type Output = Result<Vec<T>, E>;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        claim_current(this);
         assert!(
             !this.finished,
             "aioloop: a try_gather was polled after it completed"

@@ -53,6 +53,10 @@ impl<E> Member<E> {
             };
             (cancel, unretrieved)
         };
+        let body = self.state.borrow_mut().body.take();
+        if let Some(body) = body {
+            body.wake();
+        }
         for child in cancel {
             child.cancel();
         }

@@ -27,6 +27,7 @@ mod select;
 mod select_parse;
 mod shield;
 mod task_group;
+mod task_group_run;
 mod task_set;
 mod tuple;
 mod wait;
@@ -37,6 +38,7 @@ pub use group_child::GroupTask;
 pub use group_errors::{ChildError, TaskGroupClosed};
 pub use shield::{shield, Shield};
 pub use task_group::{TaskGroup, TaskGroupJoin, TaskGroupSpawner};
+pub use task_group_run::TaskGroupRun;
 pub use task_set::TaskSet;
 pub use wait::{wait, ReturnWhen, Wait};
 

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::task::{Task, TaskError};
+use crate::task::{claim_current, Task, TaskError};
 
 /// Awaits `task`, protecting it from the awaiter's cancellation: asyncio's `shield(aw)`.
 ///
@@ -16,10 +16,9 @@ use crate::task::{Task, TaskError};
 /// - Cancelling the inner task (with [`Task::cancel`]) makes the outer see it:
 ///   `Err(TaskError::Cancelled)`.
 ///
-/// In aioloop dropping a [`Task`] handle detaches the task rather than cancelling it, so
-/// awaiting a task is already shielded; `shield` names that intent, as asyncio code does, and
-/// works with anything that would otherwise own and drop the awaited future. To shield a plain
-/// future, spawn it first: `shield(aioloop::spawn(fut))`.
+/// Without `shield`, cancelling a task that awaits another cancels that one too (cancellation
+/// travels through awaits, as in asyncio). To shield a plain future, spawn it first:
+/// `shield(aioloop::spawn(fut))`.
 ///
 /// ```
 /// use std::{cell::Cell, rc::Rc, time::Duration};
@@ -38,32 +37,48 @@ use crate::task::{Task, TaskError};
 /// });
 /// ```
 pub fn shield<T: 'static>(task: Task<T>) -> Shield<T> {
-    Shield { task }
+    Shield { task: Some(task) }
 }
 
 /// The future of [`shield`]: resolves to the inner task's outcome.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Shield<T> {
-    task: Task<T>,
+    /// Always `Some` but in `into_task`.
+    task: Option<Task<T>>,
 }
 
 impl<T: 'static> Shield<T> {
     /// The shielded task, to inspect or cancel it.
     pub fn task(&self) -> &Task<T> {
-        &self.task
+        self.task.as_ref().expect("a Shield holds its task")
     }
 
     /// Gives back the shielded task.
-    pub fn into_task(self) -> Task<T> {
-        self.task
+    pub fn into_task(mut self) -> Task<T> {
+        let mut task = self.task.take().expect("a Shield holds its task");
+        task.unawait();
+        task
     }
 }
 
 impl<T: 'static> Future for Shield<T> {
     type Output = Result<T, TaskError>;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.task).poll(cx)
+        claim_current(&*self);
+        let task = self.task.as_mut().expect("a Shield holds its task");
+        Pin::new(task).poll(cx)
+    }
+}
+
+impl<T> Drop for Shield<T> {
+    /// The shielded task is detached, never cancelled, even when the shield is dropped because
+    /// its awaiter was cancelled.
+    fn drop(&mut self) {
+        if let Some(task) = self.task.as_mut() {
+            task.unawait();
+        }
     }
 }
 

@@ -23,9 +23,12 @@ use crate::waker_slot::WakerSlot;
 /// Structured concurrency: a set of child tasks that succeed together or fail together, none
 /// outliving the group. asyncio 3.11's `async with TaskGroup() as tg`.
 ///
+/// - [`TaskGroup::run`] is the asyncio form, `async with TaskGroup() as tg: <body>`: the body
+///   runs as the group's owner code, and a failing child cancels the body too.
 /// - [`spawn`](TaskGroup::spawn) starts a child task: a future returning `Result<T, E>`. The
 ///   returned [`GroupTask<T>`] (a [`Task<T>`](crate::Task) that may be dropped without a
 ///   warning) resolves to `Ok(value)` when the child returns `Ok(value)`.
+///   [`spawn_plain`](TaskGroup::spawn_plain) starts a child that returns a plain value.
 /// - **A child fails** when its future returns `Err(e)` or panics. The first failure cancels
 ///   every sibling (their futures are dropped at the loop's next iteration); the error (`e`, or
 ///   the panic payload) goes to the group, and the failed child's own task resolves to
@@ -41,8 +44,9 @@ use crate::waker_slot::WakerSlot;
 ///   those too. Spawning into a group that is failing, joined or cancelled returns
 ///   [`TaskGroupClosed`].
 ///
-/// Unlike asyncio, a failure does not interrupt the owner while it does other work: it learns
-/// of it at `join`. A child panic whose error is never retrieved (the group is dropped first)
+/// With [`new`](TaskGroup::new) and [`join`](TaskGroup::join) (rather than
+/// [`run`](TaskGroup::run)), a failure does not interrupt the owner while it does other work:
+/// it learns of it at `join`. A child panic whose error is never retrieved (the group is dropped first)
 /// goes to the loop's exception handler.
 ///
 /// ```
@@ -67,7 +71,7 @@ use crate::waker_slot::WakerSlot;
 /// });
 /// ```
 pub struct TaskGroup<E> {
-    state: Rc<RefCell<GroupState<E>>>,
+    pub(super) state: Rc<RefCell<GroupState<E>>>,
 }
 
 pub(super) struct GroupState<E> {
@@ -78,6 +82,8 @@ pub(super) struct GroupState<E> {
     pub(super) members: Slab<Option<TaskRef>>,
     pub(super) errors: Vec<ChildError<E>>,
     pub(super) joiner: WakerSlot,
+    /// The task running the group's body ([`TaskGroup::run`]), woken when a child fails.
+    pub(super) body: WakerSlot,
     /// The `TaskGroup` was dropped: nobody will take `errors`.
     pub(super) owner_gone: bool,
 }
@@ -100,6 +106,7 @@ impl<E: 'static> TaskGroup<E> {
                 members: Slab::new(),
                 errors: Vec::new(),
                 joiner: WakerSlot::new(),
+                body: WakerSlot::new(),
                 owner_gone: false,
             })),
         }
@@ -120,6 +127,20 @@ impl<E: 'static> TaskGroup<E> {
         T: 'static,
     {
         spawn_into(&self.state, None, future)
+    }
+
+    /// Spawns a child that returns a plain value (asyncio's `tg.create_task(coro)` of a
+    /// coroutine that returns a value): it fails the group only by panicking.
+    ///
+    /// # Errors
+    /// As [`spawn`](TaskGroup::spawn).
+    #[track_caller]
+    pub fn spawn_plain<F>(&self, future: F) -> Result<GroupTask<F::Output>, TaskGroupClosed>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_into(&self.state, None, plain(future))
     }
 
     /// Like [`spawn`](TaskGroup::spawn), with a name for the task.
@@ -267,6 +288,19 @@ impl<E: 'static> TaskGroupSpawner<E> {
         spawn_into(&self.state, None, future)
     }
 
+    /// As [`TaskGroup::spawn_plain`].
+    ///
+    /// # Errors
+    /// As [`TaskGroupSpawner::spawn`].
+    #[track_caller]
+    pub fn spawn_plain<F>(&self, future: F) -> Result<GroupTask<F::Output>, TaskGroupClosed>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_into(&self.state, None, plain(future))
+    }
+
     /// As [`TaskGroup::spawn_named`].
     ///
     /// # Errors
@@ -299,6 +333,11 @@ impl<E> fmt::Debug for TaskGroupSpawner<E> {
             .field("phase", &self.state.borrow().phase)
             .finish()
     }
+}
+
+/// A child future of a plain value, as one that never returns `Err`.
+async fn plain<F: Future, E>(future: F) -> Result<F::Output, E> {
+    Ok(future.await)
 }
 
 /// Cancels every running child and closes the group (unless it is joined already).
@@ -342,23 +381,33 @@ impl<E> Future for TaskGroupJoin<'_, E> {
             !self.completed,
             "aioloop: a TaskGroup join was polled after it completed"
         );
-        let mut state = self.group.state.borrow_mut();
-        if state.running > 0 {
-            let old = state.joiner.register(cx.waker());
-            drop(state);
-            drop(old);
-            return Poll::Pending;
-        }
-        if state.phase != Phase::Cancelled {
-            state.phase = Phase::Joined;
-        }
-        let errors = std::mem::take(&mut state.errors);
-        let joiner = state.joiner.take();
-        drop(state);
-        drop(joiner);
-        self.completed = true;
-        Poll::Ready(if errors.is_empty() { Ok(()) } else { Err(errors) })
+        let outcome = poll_join(&self.group.state, cx);
+        self.completed = outcome.is_ready();
+        outcome
     }
+}
+
+/// Waits until every child of the group behind `state` has finished, then closes the group
+/// (unless it was cancelled) and hands out the errors.
+pub(super) fn poll_join<E>(
+    state: &RefCell<GroupState<E>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), Vec<ChildError<E>>>> {
+    let mut state = state.borrow_mut();
+    if state.running > 0 {
+        let old = state.joiner.register(cx.waker());
+        drop(state);
+        drop(old);
+        return Poll::Pending;
+    }
+    if state.phase != Phase::Cancelled {
+        state.phase = Phase::Joined;
+    }
+    let errors = std::mem::take(&mut state.errors);
+    let joiner = state.joiner.take();
+    drop(state);
+    drop(joiner);
+    Poll::Ready(if errors.is_empty() { Ok(()) } else { Err(errors) })
 }
 
 impl<E> Drop for TaskGroupJoin<'_, E> {

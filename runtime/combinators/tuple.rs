@@ -6,12 +6,14 @@ use std::fmt;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
 use super::child::MaybeDone;
 use super::ready::ReadyList;
+use crate::task::cancel_scope::cancelling;
+use crate::task::{claim_current, InPlaceSet};
 
 /// Runs futures of any types concurrently and returns their outputs as a tuple, in argument
 /// order: asyncio's `gather(a, b, c)`. Takes 1 to 16 futures (or anything `IntoFuture`);
@@ -73,8 +75,12 @@ pub trait Children {
     type Output;
     /// Arity.
     const LEN: usize;
-    /// Polls child `index` if it is running; true if it finished in this call.
-    fn poll_child(self: Pin<&mut Self>, index: usize, cx: &mut Context<'_>) -> bool;
+    /// Polls child `index` if it is running, as a task of its own in `tasks`; true if it
+    /// finished in this call.
+    #[allow(private_interfaces)]
+    fn poll_child(self: Pin<&mut Self>, index: usize, cx: &mut Context<'_>, tasks: &mut InPlaceSet) -> bool;
+    /// Drops child `index` in place.
+    fn clear_child(self: Pin<&mut Self>, index: usize);
     /// Takes every output once all children finished.
     fn take_all(self: Pin<&mut Self>) -> Self::Output;
     /// Drops every child in place.
@@ -100,14 +106,31 @@ macro_rules! tuple_impls {
             type Output = ($($F::Output,)+);
             const LEN: usize = [$($idx),+].len();
 
-            fn poll_child(self: Pin<&mut Self>, index: usize, cx: &mut Context<'_>) -> bool {
+            #[allow(private_interfaces)]
+            fn poll_child(
+                self: Pin<&mut Self>,
+                index: usize,
+                cx: &mut Context<'_>,
+                tasks: &mut InPlaceSet,
+            ) -> bool {
                 // SAFETY: the fields are structurally pinned: polled and dropped in place, and
                 // moved out of only once finished (see `MaybeDone`).
                 let this = unsafe { self.get_unchecked_mut() };
                 match index {
                     // SAFETY: re-pins a structurally pinned field of a pinned tuple (above).
-                    $($idx => unsafe { Pin::new_unchecked(&mut this.$idx) }.poll_done(cx),)+
+                    $($idx => unsafe { Pin::new_unchecked(&mut this.$idx) }
+                        .poll_done_with(|future| tasks.poll(index, future, cx)),)+
                     _ => false,
+                }
+            }
+
+            fn clear_child(self: Pin<&mut Self>, index: usize) {
+                // SAFETY: as in `poll_child`.
+                let this = unsafe { self.get_unchecked_mut() };
+                match index {
+                    // SAFETY: re-pins a structurally pinned field, as in `poll_child`.
+                    $($idx => unsafe { Pin::new_unchecked(&mut this.$idx) }.clear(),)+
+                    _ => {}
                 }
             }
 
@@ -185,16 +208,29 @@ tuple_impls! {
 }
 
 /// Polls the children woken since the last call (all of them, in order, the first time) and
-/// calls `on_done` for each that finished; `on_done` may stop early.
+/// calls `on_done` for each that finished; `on_done` may stop early. A child cancelled through
+/// its task identity is dropped, and the owner's task cancelled (see `InPlaceSet`).
 fn poll_woken<C: Children>(
     mut children: Pin<&mut C>,
     ready: &ReadyList,
+    tasks: &mut InPlaceSet,
     pending: &mut usize,
     started: &mut bool,
+    owner: &Waker,
     mut on_done: impl FnMut(Pin<&mut C>, usize) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    tasks.bind(C::LEN, owner);
+    let cancelled = tasks.take_cancelled();
+    if !cancelled.is_empty() {
+        for index in cancelled {
+            cancelling(|| children.as_mut().clear_child(index));
+            tasks.end(index);
+        }
+        tasks.cancel_owner();
+        return ControlFlow::Break(());
+    }
     ready.poll_round(started, C::LEN, |index, cx| {
-        if children.as_mut().poll_child(index, cx) {
+        if children.as_mut().poll_child(index, cx, tasks) {
             *pending -= 1;
             return on_done(children.as_mut(), index);
         }
@@ -210,6 +246,7 @@ pin_project! {
         #[pin]
         children: C,
         ready: ReadyList,
+        tasks: InPlaceSet,
         pending: usize,
         started: bool,
         finished: bool,
@@ -222,6 +259,7 @@ impl<C: Children> GatherTuple<C> {
         GatherTuple {
             children,
             ready: ReadyList::new(C::LEN),
+            tasks: InPlaceSet::default(),
             pending: C::LEN,
             started: false,
             finished: false,
@@ -232,7 +270,9 @@ impl<C: Children> GatherTuple<C> {
 impl<C: Children> Future for GatherTuple<C> {
     type Output = C::Output;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+        claim_current(&*self);
         let this = self.project();
         assert!(
             !*this.finished,
@@ -243,8 +283,10 @@ impl<C: Children> Future for GatherTuple<C> {
         let _ = poll_woken(
             children.as_mut(),
             this.ready,
+            this.tasks,
             this.pending,
             this.started,
+            cx.waker(),
             |_, _| ControlFlow::Continue(()),
         );
         if *this.pending > 0 {
@@ -272,6 +314,7 @@ pin_project! {
         #[pin]
         children: C,
         ready: ReadyList,
+        tasks: InPlaceSet,
         pending: usize,
         started: bool,
         finished: bool,
@@ -284,6 +327,7 @@ impl<C: TryChildren> TryGatherTuple<C> {
         TryGatherTuple {
             children,
             ready: ReadyList::new(C::LEN),
+            tasks: InPlaceSet::default(),
             pending: C::LEN,
             started: false,
             finished: false,
@@ -294,7 +338,9 @@ impl<C: TryChildren> TryGatherTuple<C> {
 impl<C: TryChildren> Future for TryGatherTuple<C> {
     type Output = Result<C::Ok, C::Err>;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        claim_current(&*self);
         let this = self.project();
         assert!(
             !*this.finished,
@@ -306,8 +352,10 @@ impl<C: TryChildren> Future for TryGatherTuple<C> {
         let _ = poll_woken(
             children.as_mut(),
             this.ready,
+            this.tasks,
             this.pending,
             this.started,
+            cx.waker(),
             |c, index| match c.take_err(index) {
                 Some(e) => {
                     error = Some(e);

@@ -169,10 +169,24 @@ impl<T: 'static> Future for Wait<T> {
         this.ready.clear_parent();
         this.sleep = None;
         // Everything done by now goes in `done`, also tasks whose wake is still in flight.
-        let (done, pending) = std::mem::take(&mut this.watched.tasks)
+        // They were watched, not awaited: a cancellation of their holder leaves them running.
+        let (done, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut this.watched.tasks)
             .into_iter()
+            .map(|mut task| {
+                task.unawait();
+                task
+            })
             .partition(|task| task.is_done());
         Poll::Ready((done, pending))
+    }
+}
+
+impl<T> Drop for Watched<T> {
+    /// asyncio's `wait` does not cancel the tasks when the waiter is cancelled: they detach.
+    fn drop(&mut self) {
+        for task in &mut self.tasks {
+            task.unawait();
+        }
     }
 }
 

@@ -169,7 +169,11 @@ impl Core {
         if name.is_none() && trace.is_none() {
             return None;
         }
-        Some(TaskMeta { name, trace })
+        Some(TaskMeta {
+            name,
+            trace,
+            ..TaskMeta::default()
+        })
     }
 
     /// Every live task (not yet freed), with its state.
@@ -227,8 +231,8 @@ impl Core {
 /// aioloop::run(async {
 ///     let _a = aioloop::spawn_named("a", std::future::pending::<()>());
 ///     let dump = aioloop::dump_tasks();
-///     assert_eq!(dump.tasks.len(), 1);
-///     assert_eq!(dump.tasks[0].name, "a");
+///     assert_eq!(dump.tasks.len(), 2, "the main task and a");
+///     assert_eq!(dump.tasks[1].name, "a");
 ///     println!("{dump}");
 /// });
 /// ```

@@ -20,9 +20,10 @@ pub(crate) use core::Core;
 
 use crate::context;
 use crate::remote;
+use crate::task::cancel_scope::cancelling;
 use crate::task::waker::{self, WakeHook, WakeTarget};
 use crate::task::CallbackHandle;
-use crate::task::{ExceptionContext, Task};
+use crate::task::{ExceptionContext, MainTask, Task};
 use crate::time::clock::add_saturating;
 use crate::time::TimerHandle;
 pub use debug::{dump_tasks, LoopStats, TaskDump, TaskInfo, TaskState};
@@ -87,30 +88,50 @@ impl EventLoop {
     }
 
     /// Runs the loop until `future` completes and returns its output (asyncio's
-    /// `run_until_complete`). The future need not be `'static` or `Send`; it is not a task
-    /// (it is polled in place, so [`current_task`](crate::current_task) is `None` inside it).
-    /// Tasks still pending when it returns stay on the loop for the next run.
+    /// `run_until_complete`). The future need not be `'static` or `Send`: it is polled in place,
+    /// as a task of its own (the main task, as asyncio's `ensure_future` makes a coroutine a
+    /// task): [`current_task`](crate::current_task) inside it is that task. A future that is
+    /// already scheduled (a [`Task`], an [`aioloop::Future`](crate::Future), a gather) is
+    /// awaited as it is, not wrapped. Tasks still pending when it returns stay on the loop for
+    /// the next run.
     ///
     /// # Panics
     /// If a loop (this one or another) is already running on this thread, as asyncio raises
     /// `RuntimeError`; the running loop stays usable. If the loop is closed. A panic of
-    /// `future` itself propagates to the caller (the loop stays usable).
+    /// `future` itself propagates to the caller (the loop stays usable). If the main task is
+    /// cancelled (and does not observe it with [`until_cancelled`](crate::until_cancelled)),
+    /// its future is dropped and this panics, as asyncio raises `CancelledError`.
     #[track_caller]
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
         let core = &self.handle.core;
         let _enter = context::enter(core);
         let _running = RunningGuard::new(core, false);
         core.sched().begin_main();
-        let mut future = pin!(future);
+        let mut main = MainTask::new(core.sched().clone());
+        let mut future = pin!(Some(future));
         let mut output = None;
-        while !core.run_once(&mut |cx| match future.as_mut().poll(cx) {
-            Poll::Ready(value) => {
-                output = Some(value);
-                true
+        while !core.run_once(&mut |cx| {
+            let running = future.as_mut().as_pin_mut().expect("polled until it completes");
+            match main.poll(running, cx) {
+                Some(Poll::Ready(value)) => {
+                    output = Some(value);
+                    true
+                }
+                Some(Poll::Pending) => false,
+                None => true,
             }
-            Poll::Pending => false,
         }) {}
-        output.expect("run_once reported completion")
+        drop(main);
+        match output {
+            Some(output) => output,
+            None => {
+                cancelling(|| future.set(None));
+                panic!(
+                    "aioloop: the main task was cancelled (asyncio's run_until_complete raises \
+                     CancelledError); to run cleanup first, await aioloop::until_cancelled"
+                )
+            }
+        }
     }
 
     /// Runs the loop until [`Loop::stop`] is called (asyncio's `run_forever`). If `stop` was

@@ -7,16 +7,23 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::cancel_scope;
 use super::cell::take_output;
 use super::Scheduler;
-use super::{TaskError, TaskId};
+use super::{TaskError, TaskId, TaskRef};
+use crate::future::DoneCallbackId;
 
 /// A spawned task: asyncio's `Task`. Await it for `Ok(output)`, or `Err(TaskError)` if the task
 /// was cancelled or panicked.
 ///
-/// Dropping a `Task` detaches it: the loop owns every task and keeps running it (asyncio's
-/// semantics, without its garbage-collection footgun). Cancel with [`Task::cancel`]. A panic in
-/// a task whose handle was dropped without taking the outcome goes to the loop's exception handler.
+/// **Dropping a `Task`** detaches it: the loop owns every task and keeps running it (asyncio's
+/// semantics, without its garbage-collection footgun), with one exception: a handle that is
+/// being *awaited* (polled, pending) and is dropped because the task awaiting it was cancelled
+/// (its future dropped by the loop, a [`wait_for`](crate::wait_for) timing out, an
+/// [`until_cancelled`](crate::until_cancelled) giving up) cancels its task, as asyncio's
+/// cancellation travels through `await`. [`shield`](crate::shield) stops that. Cancel with
+/// [`Task::cancel`]. A panic in a task whose handle was dropped without taking the outcome
+/// goes to the loop's exception handler.
 ///
 /// ```
 /// aioloop::run(async {
@@ -35,10 +42,19 @@ pub struct Task<T> {
     gen: u16,
     id: TaskId,
     name: Option<Rc<str>>,
-    /// The outcome was handed out (or found gone): the slot is no longer ours.
-    finished: bool,
+    /// `FINISHED`, `AWAITED`, and what the taken outcome was.
+    flags: u8,
     _output: PhantomData<fn() -> T>,
 }
+
+/// The outcome was handed out (or found gone): the slot is no longer ours.
+const FINISHED: u8 = 1;
+/// Polled and pending: dropped as a cancellation, the handle cancels the task.
+const AWAITED: u8 = 2;
+/// The outcome taken was `Cancelled`.
+const WAS_CANCELLED: u8 = 4;
+/// The outcome taken was a panic.
+const WAS_PANIC: u8 = 8;
 
 impl<T: 'static> Task<T> {
     pub(crate) fn new(sched: Rc<Scheduler>, key: u32, gen: u16, id: TaskId, name: Option<Rc<str>>) -> Self {
@@ -48,41 +64,137 @@ impl<T: 'static> Task<T> {
             gen,
             id,
             name,
-            finished: false,
+            flags: 0,
             _output: PhantomData,
         }
     }
 
-    /// Requests cancellation: at the loop's next iteration the task's future is dropped
-    /// (its destructors run) and awaiting the task gives `Err(TaskError::Cancelled)`.
+    /// Takes the outcome if the task has finished, without waiting: asyncio's `result()` /
+    /// `exception()` in one. `None` while it runs, or once the outcome was taken (by this call
+    /// or by awaiting the handle); [`is_done`](Task::is_done) and
+    /// [`is_cancelled`](Task::is_cancelled) keep answering after that.
+    ///
+    /// ```
+    /// aioloop::run(async {
+    ///     let mut task = aioloop::spawn(async { 7 });
+    ///     assert!(task.result().is_none(), "not run yet");
+    ///     aioloop::yield_now().await;
+    ///     assert_eq!(task.result().unwrap().unwrap(), 7);
+    ///     assert!(task.is_done());
+    /// });
+    /// ```
+    pub fn result(&mut self) -> Option<Result<T, TaskError>> {
+        if self.flags & FINISHED != 0 || !self.sched.is_done(self.key, self.gen) {
+            return None;
+        }
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(self).poll(&mut cx) {
+            Poll::Ready(outcome) => Some(outcome),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Calls `callback` with the task once it is done (asyncio's `add_done_callback`): on the
+    /// loop, as a callback after the step in which it finished; at the next iteration if it
+    /// has finished already. Returns the id that [`remove_done_callback`](Task::remove_done_callback)
+    /// takes.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&TaskRef) + 'static) -> DoneCallbackId {
+        let task = self.task_ref();
+        let run = Box::new(move || callback(&task));
+        let id = self.sched.add_done_callback(self.key, self.gen, run);
+        DoneCallbackId(id.unwrap_or(u64::MAX))
+    }
+
+    /// Removes a done callback that has not been queued yet; false if it is not there.
+    pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
+        self.sched.remove_done_callback(self.key, self.gen, id.0)
+    }
+}
+
+impl<T> Task<T> {
+    /// Requests cancellation: at the loop's next iteration the task's future is dropped (its
+    /// destructors run; what it awaits is cancelled in turn) and awaiting the task gives
+    /// `Err(TaskError::Cancelled)`. A task that awaits [`until_cancelled`](crate::until_cancelled)
+    /// sees the request instead, runs its cleanup, and then ends cancelled.
     ///
     /// Returns false if the task had already finished (asyncio's `Task.cancel()`), true
     /// otherwise. A task that finishes during the same step in which it is cancelled counts as
     /// cancelled, as in asyncio.
     pub fn cancel(&self) -> bool {
-        !self.finished && self.sched.cancel(self.key, self.gen)
+        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen, None)
+    }
+
+    /// Like [`cancel`](Task::cancel), with a message the awaiter reads with
+    /// [`cancel_message`](Task::cancel_message) (asyncio's `cancel(msg)`).
+    ///
+    /// ```
+    /// aioloop::run(async {
+    ///     let mut task = aioloop::spawn(std::future::pending::<()>());
+    ///     task.cancel_with("shutting down");
+    ///     assert!((&mut task).await.unwrap_err().is_cancelled());
+    ///     assert_eq!(task.cancel_message().as_deref(), Some("shutting down"));
+    /// });
+    /// ```
+    pub fn cancel_with(&self, message: impl Into<String>) -> bool {
+        let message: Rc<str> = message.into().into();
+        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen, Some(message))
+    }
+
+    /// The message of the last [`cancel_with`](Task::cancel_with), also after the cancelled
+    /// outcome was taken.
+    pub fn cancel_message(&self) -> Option<String> {
+        let message = match self.flags & FINISHED {
+            0 => self.sched.cancel_message(self.key, self.gen),
+            _ => self.sched.kept_message(self.id),
+        };
+        message.map(|m| m.to_string())
+    }
+
+    /// The cancel requests made and not taken back while the task runs: asyncio 3.11's
+    /// `cancelling()` (what timeout scopes and task groups rest on).
+    pub fn cancelling(&self) -> u32 {
+        match self.flags & FINISHED {
+            0 => self.sched.cancelling(self.key, self.gen),
+            _ => 0,
+        }
+    }
+
+    /// Takes one cancel request back and returns how many remain: asyncio 3.11's `uncancel()`.
+    /// At zero the task is no longer being cancelled: if it observed the request (see
+    /// [`until_cancelled`](crate::until_cancelled)), it now ends normally.
+    pub fn uncancel(&self) -> u32 {
+        match self.flags & FINISHED {
+            0 => self.sched.uncancel(self.key, self.gen),
+            _ => 0,
+        }
     }
 
     /// True once the task has finished: returned, panicked or been cancelled.
     pub fn is_done(&self) -> bool {
-        self.finished || self.sched.is_done(self.key, self.gen)
+        self.flags & FINISHED != 0 || self.sched.is_done(self.key, self.gen)
     }
 
     /// True once the task has finished by cancellation (so `is_cancelled` implies `is_done`,
-    /// as asyncio's `cancelled()` does).
+    /// as asyncio's `cancelled()` does); it stays true after the outcome was taken.
     pub fn is_cancelled(&self) -> bool {
-        !self.finished && self.sched.is_cancelled(self.key, self.gen)
+        match self.flags & FINISHED {
+            0 => self.sched.is_cancelled(self.key, self.gen),
+            _ => self.flags & WAS_CANCELLED != 0,
+        }
     }
 
-    /// True once the task has panicked and the outcome was not taken yet (asyncio's
-    /// `task.exception() is not None`), for `wait(.., FirstException)`.
-    pub(crate) fn is_panicked(&self) -> bool {
-        !self.finished && self.sched.is_panicked(self.key, self.gen)
+    /// True once the task has panicked (asyncio's `task.exception() is not None`); it stays
+    /// true after the outcome was taken.
+    pub fn is_panicked(&self) -> bool {
+        match self.flags & FINISHED {
+            0 => self.sched.is_panicked(self.key, self.gen),
+            _ => self.flags & WAS_PANIC != 0,
+        }
     }
 
-    /// An untyped reference to this task, for combinators that cancel tasks they hand out.
-    pub(crate) fn task_ref(&self) -> super::TaskRef {
-        super::TaskRef {
+    /// An untyped reference to this task, as [`current_task`](crate::current_task) returns.
+    pub fn task_ref(&self) -> TaskRef {
+        TaskRef {
             sched: self.sched.clone(),
             key: self.key,
             gen: self.gen,
@@ -100,25 +212,44 @@ impl<T: 'static> Task<T> {
     pub fn name(&self) -> String {
         super::meta::display_name(self.id, self.name.as_deref())
     }
+
+    /// This handle is not awaited (any more): dropped, it detaches the task whatever the
+    /// reason (`shield`, `wait`).
+    pub(crate) fn unawait(&mut self) {
+        self.flags &= !AWAITED;
+    }
 }
 
 impl<T: 'static> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
+    #[inline(never)] // one address, for `Scheduler::claim`
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.sched.claim(&*self);
         assert!(
-            !self.finished,
+            self.flags & FINISHED == 0,
             "aioloop: a Task was polled after it returned its outcome"
         );
-        super::coop::poll_coop(cx, |cx| match self.sched.poll_join(self.key, self.gen, cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(cell) => {
-                self.finished = true;
-                Poll::Ready(match cell {
-                    Some(mut cell) => take_output::<T>(cell.as_mut()),
-                    // The loop closed and dropped the unfinished task.
-                    None => Err(TaskError::Cancelled),
-                })
+        super::coop::poll_coop(cx, |cx| {
+            match self.sched.poll_join(self.key, self.gen, self.id, cx) {
+                Poll::Pending => {
+                    self.flags |= AWAITED;
+                    Poll::Pending
+                }
+                Poll::Ready(cell) => {
+                    let outcome = match cell {
+                        Some(mut cell) => take_output::<T>(cell.as_mut()),
+                        // The loop closed and dropped the unfinished task.
+                        None => Err(TaskError::Cancelled),
+                    };
+                    self.flags = FINISHED
+                        | match &outcome {
+                            Err(TaskError::Cancelled) => WAS_CANCELLED,
+                            Err(TaskError::Panicked(_)) => WAS_PANIC,
+                            Ok(_) => 0,
+                        };
+                    Poll::Ready(outcome)
+                }
             }
         })
     }
@@ -126,8 +257,18 @@ impl<T: 'static> Future for Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        if !self.finished {
+        if self.flags & FINISHED == 0 {
+            // Dropped as a cancellation while awaited: cancellation travels through the await
+            // (task/cancel_scope.rs).
+            if cancel_scope::active()
+                && (self.flags & AWAITED != 0 || cancel_scope::strict())
+                && self.sched.cancel(self.key, self.gen, None)
+            {
+                cancel_scope::collect(|| self.task_ref());
+            }
             self.sched.detach(self.key, self.gen);
+        } else if self.flags & WAS_CANCELLED != 0 {
+            self.sched.forget_message(self.id);
         }
     }
 }

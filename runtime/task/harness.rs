@@ -15,9 +15,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::callback::CallbackCell;
+use super::cancel_scope::cancelling;
 use super::cell::{new_cell, vacant_cell, RawTask};
 use super::meta::TaskMeta;
-use super::scheduler::{Scheduler, StepHooks};
+use super::scheduler::{Runnable, Scheduler, StepHooks};
 use super::table::TaskTable;
 use super::waker::{waker_for, WakeTarget};
 use super::{Task, TaskError};
@@ -66,8 +68,8 @@ impl Scheduler {
             return;
         };
         if cancel {
-            self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
-            return self.finish(key, gen, cell, true);
+            let cancelled = cancelling(|| self.end_cancelled(&mut cell));
+            return self.finish(key, gen, cell, cancelled);
         }
 
         let started = hooks.step_begins();
@@ -84,7 +86,16 @@ impl Scheduler {
             .get(key, gen)
             .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            super::coop::budget(|| cell.as_mut().poll_task(&mut Context::from_waker(&waker)))
+            // If the poll panics, the future is dropped while the panic unwinds, as on a thread
+            // (tokio's rt_common panic_in_task): its `Drop` impls see `thread::panicking()`, and
+            // the std `Mutex` guards it holds are poisoned. A panic in that drop aborts, as a
+            // double panic does. Free on the hot path: the guard is forgotten.
+            super::coop::budget(|| {
+                let mut guard = DropOnUnwind(cell.as_mut());
+                let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(&waker));
+                std::mem::forget(guard);
+                polled
+            })
         }));
         self.current.set(None);
         if let Some(started) = started {
@@ -103,30 +114,34 @@ impl Scheduler {
                     .get(key, gen)
                     .is_some_and(|slot| slot.state.cancel_requested());
                 if cancelled {
-                    // asyncio: a task cancelled in the step in which it returns counts as cancelled.
+                    // asyncio: a task cancelled in the step in which it returns counts as
+                    // cancelled (so does one that returns after a delivered cancel request).
                     drop(tasks);
-                    self.drop_future(&mut cell, TaskError::Cancelled, key, gen);
-                    self.finish(key, gen, cell, true);
+                    let cancelled = cancelling(|| self.end_cancelled(&mut cell));
+                    self.finish(key, gen, cell, cancelled);
                 } else {
                     self.finish_in(tasks, key, gen, cell, false);
                 }
             }
             Err(payload) => {
-                self.drop_future(&mut cell, TaskError::Panicked(payload), key, gen);
+                // The future was dropped during the unwind (`DropOnUnwind`).
+                cell.as_mut().set_error(TaskError::Panicked(payload));
                 self.finish(key, gen, cell, false);
             }
         }
     }
 
-    /// Ends a task with `error`, dropping its future (or output). A panic in that drop is
-    /// reported to the exception handler.
-    fn drop_future(&self, cell: &mut Pin<Box<dyn RawTask>>, error: TaskError, key: u32, gen: u16) {
-        self.reporter.catch(
-            "A task's future panicked while being dropped",
-            || self.label(key, gen),
-            || cell.as_mut().drop_future(),
-        );
+    /// Ends a cancelled task, dropping its future (or output); true if it ends cancelled. A
+    /// panic in that drop becomes its outcome instead, as an exception raised during
+    /// cancellation does in asyncio (and tokio's test_abort_task_that_panics_on_drop_returned).
+    fn end_cancelled(&self, cell: &mut Pin<Box<dyn RawTask>>) -> bool {
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().drop_future()));
+        let (error, cancelled) = match dropped {
+            Ok(()) => (TaskError::Cancelled, true),
+            Err(payload) => (TaskError::Panicked(payload), false),
+        };
         cell.as_mut().set_error(error);
+        cancelled
     }
 
     /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
@@ -154,22 +169,39 @@ impl Scheduler {
         slot.state.set_done(true);
         slot.state.set_cancelled(cancelled);
         slot.state.set_cancel_requested(false);
-        if slot.state.detached() {
-            drop(tasks);
-            self.discard(key, gen, cell);
-        } else {
-            slot.cell = cell;
-            let waker = slot.join_waker.take();
-            drop(tasks);
-            if let Some(waker) = waker {
-                waker.wake();
+        let has_meta = slot.state.has_meta();
+        let detached = match slot.state.detached() {
+            true => Some(cell),
+            false => {
+                slot.cell = cell;
+                None
             }
+        };
+        let waker = slot.join_waker.take();
+        let callbacks = match has_meta {
+            true => tasks
+                .meta_mut(key, gen)
+                .map(|meta| std::mem::take(&mut meta.done_callbacks))
+                .unwrap_or_default(),
+            false => Vec::new(),
+        };
+        drop(tasks);
+        for (_, callback) in callbacks {
+            self.push(Runnable::Callback(CallbackCell::new(callback)));
+        }
+        // A detached task's waker is that of a `wait_for` waiting for it to finish cancelling.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if let Some(cell) = detached {
+            self.discard(key, gen, cell);
         }
     }
 
-    /// `Task::cancel`: marks the task and queues it so the loop drops its future next iteration.
-    /// False if the task has finished (or is gone).
-    pub(crate) fn cancel(&self, key: u32, gen: u16) -> bool {
+    /// `Task::cancel`: marks the task and queues it so the loop drops its future next iteration
+    /// (or, if it observes cancellation, delivers the request). False if the task has finished
+    /// (or is gone). `message` is kept for the awaiter (`Task::cancel_message`).
+    pub(crate) fn cancel(&self, key: u32, gen: u16, message: Option<Rc<str>>) -> bool {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key, gen) else {
             return false;
@@ -177,12 +209,128 @@ impl Scheduler {
         if slot.state.done() {
             return false;
         }
+        let again = slot.state.cancel_requested();
         slot.state.set_cancel_requested(true);
+        // A request while the task cleans up after a delivered one is delivered again (if it
+        // observes it) or drops the task.
+        slot.state.set_cancel_delivered(false);
+        let in_place = slot.state.in_place();
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = slot.state.id().as_u64(), "cancel");
+        if again || message.is_some() {
+            if let Some(meta) = tasks.meta_mut(key, gen) {
+                meta.cancels += again as u32;
+                if message.is_some() {
+                    meta.cancel_message = message;
+                }
+            }
+        }
+        if in_place {
+            // Its owner polls it; wake the owner (inplace.rs).
+            let owner = tasks
+                .get(key, gen)
+                .and_then(|slot| slot.join_waker.get().cloned());
+            drop(tasks);
+            self.count_in_place_cancel();
+            if let Some(owner) = owner {
+                owner.wake();
+            }
+            return true;
+        }
         drop(tasks);
         self.schedule(key, gen);
         true
+    }
+
+    /// asyncio 3.11's `cancelling()`: the cancel requests not taken back, while the task runs.
+    pub(crate) fn cancelling(&self, key: u32, gen: u16) -> u32 {
+        let tasks = self.tasks.borrow();
+        match tasks.get(key, gen) {
+            Some(slot) if slot.state.cancel_requested() => {
+                1 + tasks.meta_at(key, gen).map_or(0, |meta| meta.cancels)
+            }
+            _ => 0,
+        }
+    }
+
+    /// asyncio 3.11's `uncancel()`: takes one cancel request back and returns how many remain;
+    /// at zero the task is no longer being cancelled (a delivered request is withdrawn, so it
+    /// ends normally).
+    pub(crate) fn uncancel(&self, key: u32, gen: u16) -> u32 {
+        let mut tasks = self.tasks.borrow_mut();
+        let requested = tasks
+            .get(key, gen)
+            .is_some_and(|slot| slot.state.cancel_requested());
+        if !requested {
+            return 0;
+        }
+        let extra = tasks.meta_at(key, gen).map_or(0, |meta| meta.cancels);
+        if extra > 0 {
+            if let Some(meta) = tasks.meta_mut(key, gen) {
+                meta.cancels -= 1;
+            }
+            return extra;
+        }
+        if let Some(slot) = tasks.get_mut(key, gen) {
+            slot.state.set_cancel_requested(false);
+            slot.state.set_cancel_delivered(false);
+        }
+        0
+    }
+
+    /// The message given with the last cancel request, if any.
+    pub(crate) fn cancel_message(&self, key: u32, gen: u16) -> Option<Rc<str>> {
+        let tasks = self.tasks.borrow();
+        tasks
+            .meta_at(key, gen)
+            .and_then(|meta| meta.cancel_message.clone())
+    }
+
+    /// `Task::add_done_callback`: `callback` is queued on the loop when the task finishes; at
+    /// once if it has. Returns its id, or `None` if the task is gone.
+    pub(crate) fn add_done_callback(&self, key: u32, gen: u16, callback: Box<dyn FnOnce()>) -> Option<u64> {
+        let mut tasks = self.tasks.borrow_mut();
+        let done = tasks.get(key, gen)?.state.done();
+        if done {
+            drop(tasks);
+            self.push(Runnable::Callback(CallbackCell::new(callback)));
+            return Some(u64::MAX);
+        }
+        let meta = tasks.meta_mut(key, gen)?;
+        let id = meta.next_callback;
+        meta.next_callback += 1;
+        meta.done_callbacks.push((id, callback));
+        Some(id)
+    }
+
+    /// `Task::remove_done_callback`: false if it is not there (removed, or already queued).
+    pub(crate) fn remove_done_callback(&self, key: u32, gen: u16, id: u64) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(meta) = tasks.meta_mut(key, gen) else {
+            return false;
+        };
+        let Some(at) = meta.done_callbacks.iter().position(|(each, _)| *each == id) else {
+            return false;
+        };
+        let (_, callback) = meta.done_callbacks.remove(at);
+        drop(tasks);
+        drop(callback);
+        true
+    }
+
+    /// Whether the task at `key`/`gen` has finished (or is gone), registering `cx`'s waker to be
+    /// woken when it does: for `wait_for`, which waits for the tasks it cancelled.
+    pub(crate) fn poll_finished(&self, key: u32, gen: u16, cx: &mut Context<'_>) -> Poll<()> {
+        let mut tasks = self.tasks.borrow_mut();
+        match tasks.get_mut(key, gen) {
+            Some(slot) if !slot.state.done() => {
+                let old = slot.join_waker.register(cx.waker());
+                drop(tasks);
+                drop(old);
+                Poll::Pending
+            }
+            _ => Poll::Ready(()),
+        }
     }
 
     /// True once the task has finished (or its slot is gone).
@@ -208,11 +356,13 @@ impl Scheduler {
     }
 
     /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
-    /// freed), `Ready(None)` if the loop closed and dropped the task, else registers the waker.
+    /// freed; the message of a cancellation is kept for the handle of task `id`), `Ready(None)`
+    /// if the loop closed and dropped the task, else registers the waker.
     pub(crate) fn poll_join(
         &self,
         key: u32,
         gen: u16,
+        id: super::TaskId,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Pin<Box<dyn RawTask>>>> {
         let mut tasks = self.tasks.borrow_mut();
@@ -220,6 +370,11 @@ impl Scheduler {
             return Poll::Ready(None);
         };
         if slot.state.done() {
+            if slot.state.cancelled() && slot.state.has_meta() {
+                if let Some(message) = tasks.meta_at(key, gen).and_then(|m| m.cancel_message.clone()) {
+                    self.keep_message(id, message);
+                }
+            }
             let slot = tasks.remove(key, gen).expect("slot checked above");
             drop(tasks);
             return Poll::Ready(Some(slot.cell));
@@ -299,5 +454,14 @@ impl Scheduler {
             self.reporter
                 .drop_reporting(ready, "Dropping a callback panicked", || None);
         }
+    }
+}
+
+/// Drops a task's future if its poll unwinds (see `Scheduler::run_task`).
+struct DropOnUnwind<'a>(Pin<&'a mut dyn RawTask>);
+
+impl Drop for DropOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.as_mut().drop_future();
     }
 }

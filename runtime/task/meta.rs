@@ -12,11 +12,20 @@ use super::TaskId;
 use super::TaskLabel;
 
 /// A task's diagnostics.
+#[derive(Default)]
 pub(crate) struct TaskMeta {
     /// The name given to `spawn_named`.
     pub(crate) name: Option<Rc<str>>,
     /// Debug mode's record, if the task was spawned in debug mode.
     pub(crate) trace: Option<SpawnTrace>,
+    /// Cancel requests not taken back: asyncio 3.11's `cancelling()` count.
+    pub(crate) cancels: u32,
+    /// The message of the last `cancel_with`.
+    pub(crate) cancel_message: Option<Rc<str>>,
+    /// Done callbacks (`Task::add_done_callback`), queued on the loop when the task finishes.
+    pub(crate) done_callbacks: Vec<(u64, Box<dyn FnOnce()>)>,
+    /// The id the next done callback gets.
+    pub(crate) next_callback: u64,
 }
 
 /// Where and when a task was spawned, and how often it has been polled: recorded for tasks
@@ -75,10 +84,12 @@ mod tests {
         let named = TaskMeta {
             name: Some(Rc::from("fetch")),
             trace: None,
+            ..TaskMeta::default()
         };
         let traced = TaskMeta {
             name: None,
             trace: Some(SpawnTrace::new(here)),
+            ..TaskMeta::default()
         };
         let plain = label(TaskId(7), None);
         assert_eq!((plain.name.as_str(), plain.location), ("Task-7", None));

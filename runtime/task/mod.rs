@@ -1,12 +1,15 @@
 //! Tasks: spawned futures the loop owns, and the [`Task`] handle that awaits their outcome.
 
 mod callback;
+pub(crate) mod cancel_scope;
 pub(crate) mod cell;
 pub(crate) mod coop;
 mod error;
 mod handle;
 mod harness;
+mod inplace;
 pub(crate) mod meta;
+mod observe;
 mod report;
 mod scheduler;
 mod state;
@@ -23,6 +26,8 @@ pub use coop::{unconstrained, Unconstrained};
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
+pub(crate) use inplace::{claim_current, InPlaceSet, MainTask};
+pub use observe::{cancelled, until_cancelled, Cancelled, UntilCancelled};
 pub use report::ExceptionContext;
 pub(crate) use report::{ExceptionHandler, TaskLabel};
 pub(crate) use scheduler::{Runnable, Scheduler, StepHooks, TaskView};

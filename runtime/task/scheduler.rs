@@ -12,11 +12,12 @@
 //! tasks from `poll` or from `Drop`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::Instant;
 
 use super::callback::CallbackCell;
+use super::inplace::Probe;
 use super::meta::TaskMeta;
 use super::report::{ExceptionHandler, Payload, Reporter, TaskLabel};
 use super::table::TaskTable;
@@ -62,6 +63,13 @@ pub(crate) struct Scheduler {
     main_gen: Cell<u16>,
     main_scheduled: Cell<bool>,
     pub(super) reporter: Reporter,
+    /// The first poll of an in-place task, while it runs (inplace.rs).
+    pub(super) probe: Cell<Option<Probe>>,
+    /// How many in-place tasks were asked to cancel, so their owners scan their children only
+    /// when it moved (inplace.rs).
+    in_place_cancels: Cell<u64>,
+    /// The messages of cancelled tasks whose outcome was taken, until their handle drops.
+    kept_messages: RefCell<HashMap<TaskId, Rc<str>>>,
 }
 
 impl Scheduler {
@@ -75,6 +83,9 @@ impl Scheduler {
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
             reporter: Reporter::new(handler),
+            probe: Cell::new(None),
+            in_place_cancels: Cell::new(0),
+            kept_messages: RefCell::new(HashMap::new()),
         })
     }
 
@@ -82,6 +93,34 @@ impl Scheduler {
     #[inline]
     pub(crate) fn id(&self) -> u16 {
         self.id
+    }
+
+    /// How many in-place tasks have been asked to cancel (inplace.rs).
+    #[inline]
+    pub(crate) fn in_place_cancels(&self) -> u64 {
+        self.in_place_cancels.get()
+    }
+
+    /// Keeps the cancel message of task `id` after its slot is freed (its handle took the
+    /// outcome), for `Task::cancel_message`.
+    pub(super) fn keep_message(&self, id: TaskId, message: Rc<str>) {
+        self.kept_messages.borrow_mut().insert(id, message);
+    }
+
+    /// The kept cancel message of task `id`.
+    pub(crate) fn kept_message(&self, id: TaskId) -> Option<Rc<str>> {
+        self.kept_messages.borrow().get(&id).cloned()
+    }
+
+    /// The handle of task `id` is gone: so is its kept message.
+    pub(crate) fn forget_message(&self, id: TaskId) {
+        let kept = self.kept_messages.borrow_mut().remove(&id);
+        drop(kept);
+    }
+
+    /// Counts a cancel request of an in-place task.
+    pub(super) fn count_in_place_cancel(&self) {
+        self.in_place_cancels.set(self.in_place_cancels.get() + 1);
     }
 
     /// Queues a task (or the main future) for the next step, unless it is queued already,

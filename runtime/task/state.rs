@@ -1,17 +1,17 @@
 //! [`SlotState`]: a task slot's id and flags, packed into one `u64` so the slot stays small
 //! (table.rs).
 //!
-//! Layout: bits 8..64 the task id (56 bits), bits 0..8 the flags. The slot's generation is not
+//! Layout: bits 10..64 the task id (54 bits), bits 0..10 the flags. The slot's generation is not
 //! stored: it is the id's low 16 bits, since every insert takes the next id (see
 //! [`SlotState::gen`]).
 
 use super::TaskId;
 
-/// The largest task id a loop can hand out: 2^56 - 1 (at 100 million spawns a second, 22 years).
+/// The largest task id a loop can hand out: 2^54 - 1 (at 100 million spawns a second, 5 years).
 pub(crate) const MAX_ID: u64 = (1 << ID_BITS) - 1;
 
 /// The id sits above the flags.
-const ID_SHIFT: u32 = 8;
+const ID_SHIFT: u32 = 10;
 const ID_BITS: u32 = u64::BITS - ID_SHIFT;
 
 /// A task's id and flags in one word.
@@ -22,12 +22,12 @@ impl SlotState {
     /// The state of a task just spawned: id `id`, every flag clear.
     ///
     /// # Panics
-    /// If `id` does not fit in 56 bits.
+    /// If `id` does not fit in 54 bits.
     #[inline]
     pub(crate) fn new(id: TaskId) -> Self {
         assert!(
             id.0 <= MAX_ID,
-            "aioloop: task ids exhausted (this loop spawned 2^56 - 1 tasks)"
+            "aioloop: task ids exhausted (this loop spawned 2^54 - 1 tasks)"
         );
         SlotState(id.0 << ID_SHIFT)
     }
@@ -94,11 +94,29 @@ flags! {
     HAS_META = 5: has_meta, set_has_meta;
     /// That `TaskMeta` has a spawn trace (debug mode), whose poll count the loop bumps.
     TRACED = 6: traced, set_traced;
+    /// A task polled in place by its owner (task/inplace.rs): an identity with no cell,
+    /// never queued.
+    IN_PLACE = 7: in_place, set_in_place;
+    /// The task awaits `until_cancelled`: a cancel request is delivered to it, not dropped on it.
+    /// (Read through `cancel_pending`.)
+    #[allow(dead_code)]
+    OBSERVING = 8: observing, set_observing;
+    /// A cancel request was delivered: the task runs its cleanup and ends cancelled.
+    CANCEL_DELIVERED = 9: cancel_delivered, set_cancel_delivered;
+}
+
+impl SlotState {
+    /// Cancellation was requested and the task must be dropped for it: it neither observes
+    /// the request nor had it delivered.
+    #[inline]
+    pub(crate) fn cancel_pending(self) -> bool {
+        self.0 & (CANCEL_REQUESTED | OBSERVING | CANCEL_DELIVERED) == CANCEL_REQUESTED
+    }
 }
 
 /// Every flag, for tests.
 #[cfg(test)]
-const ALL_FLAGS: [u64; 7] = [
+const ALL_FLAGS: [u64; 10] = [
     SCHEDULED,
     DONE,
     CANCEL_REQUESTED,
@@ -106,6 +124,9 @@ const ALL_FLAGS: [u64; 7] = [
     DETACHED,
     HAS_META,
     TRACED,
+    IN_PLACE,
+    OBSERVING,
+    CANCEL_DELIVERED,
 ];
 
 #[cfg(test)]
@@ -114,7 +135,7 @@ mod tests {
 
     type Accessors = (fn(SlotState) -> bool, fn(&mut SlotState, bool));
 
-    const ACCESSORS: [Accessors; 7] = [
+    const ACCESSORS: [Accessors; 10] = [
         (SlotState::scheduled, SlotState::set_scheduled),
         (SlotState::done, SlotState::set_done),
         (SlotState::cancel_requested, SlotState::set_cancel_requested),
@@ -122,6 +143,9 @@ mod tests {
         (SlotState::detached, SlotState::set_detached),
         (SlotState::has_meta, SlotState::set_has_meta),
         (SlotState::traced, SlotState::set_traced),
+        (SlotState::in_place, SlotState::set_in_place),
+        (SlotState::observing, SlotState::set_observing),
+        (SlotState::cancel_delivered, SlotState::set_cancel_delivered),
     ];
 
     #[test]

@@ -69,7 +69,7 @@ impl TaskTable {
     ///
     /// # Panics
     /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits), or has
-    /// handed out 2^56 - 1 task ids.
+    /// handed out 2^54 - 1 task ids.
     pub(crate) fn insert(
         &mut self,
         cell: Pin<Box<dyn RawTask>>,
@@ -122,6 +122,20 @@ impl TaskTable {
         }
     }
 
+    /// The side-table entry of the task at `key`/`gen`, made if it has none (cancel bookkeeping,
+    /// done callbacks).
+    pub(crate) fn meta_mut(&mut self, key: u32, gen: u16) -> Option<&mut TaskMeta> {
+        let slot = self.get_mut(key, gen)?;
+        slot.state.set_has_meta(true);
+        Some(self.meta.entry(key).or_default())
+    }
+
+    /// The side-table entry of the task at `key`/`gen`, if it has one.
+    pub(crate) fn meta_at(&self, key: u32, gen: u16) -> Option<&TaskMeta> {
+        let slot = self.get(key, gen)?;
+        self.meta_of(key, slot)
+    }
+
     /// The identity of the task at `key`/`gen` for error reports, if it is still there.
     pub(crate) fn label(&self, key: u32, gen: u16) -> Option<TaskLabel> {
         let slot = self.get(key, gen)?;
@@ -130,8 +144,8 @@ impl TaskTable {
 
     /// Starts a step of the task at `key`/`gen`, if it is scheduled and not done: clears
     /// `scheduled`, counts the poll if the task is traced (debug mode), and takes its cell out,
-    /// leaving the vacant stand-in (T5). Returns the cell and whether cancellation was
-    /// requested.
+    /// leaving the vacant stand-in (T5). Returns the cell and whether the task must be
+    /// dropped for a cancel request (one it does not observe, see observe.rs).
     #[inline]
     pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(Pin<Box<dyn RawTask>>, bool)> {
         let slot = self.get_mut(key, gen)?;
@@ -140,7 +154,7 @@ impl TaskTable {
         }
         slot.state.set_scheduled(false);
         let cell = std::mem::replace(&mut slot.cell, vacant_cell());
-        let step = (cell, slot.state.cancel_requested());
+        let step = (cell, slot.state.cancel_pending());
         if slot.state.traced() {
             if let Some(trace) = self.meta.get_mut(&key).and_then(|m| m.trace.as_mut()) {
                 trace.polls = trace.polls.wrapping_add(1);

@@ -10,6 +10,7 @@ fn meta(name: Option<&str>) -> Option<TaskMeta> {
     name.map(|name| TaskMeta {
         name: Some(Rc::from(name)),
         trace: None,
+        ..TaskMeta::default()
     })
 }
 
@@ -19,6 +20,7 @@ fn traced(name: Option<&str>) -> Option<TaskMeta> {
     Some(TaskMeta {
         name: name.map(Rc::from),
         trace: Some(SpawnTrace::new(Location::caller())),
+        ..TaskMeta::default()
     })
 }
 

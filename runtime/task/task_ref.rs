@@ -31,7 +31,29 @@ impl TaskRef {
 
     /// Requests cancellation, as [`Task::cancel`](crate::Task::cancel); false if already finished.
     pub fn cancel(&self) -> bool {
-        self.sched.cancel(self.key, self.gen)
+        self.sched.cancel(self.key, self.gen, None)
+    }
+
+    /// Requests cancellation with a message, as [`Task::cancel_with`](crate::Task::cancel_with).
+    pub fn cancel_with(&self, message: impl Into<String>) -> bool {
+        let message: std::rc::Rc<str> = message.into().into();
+        self.sched.cancel(self.key, self.gen, Some(message))
+    }
+
+    /// asyncio 3.11's `cancelling()`, as [`Task::cancelling`](crate::Task::cancelling).
+    pub fn cancelling(&self) -> u32 {
+        self.sched.cancelling(self.key, self.gen)
+    }
+
+    /// asyncio 3.11's `uncancel()`, as [`Task::uncancel`](crate::Task::uncancel).
+    pub fn uncancel(&self) -> u32 {
+        self.sched.uncancel(self.key, self.gen)
+    }
+
+    /// Ready once the task has finished; registers `cx`'s waker otherwise. Only for tasks
+    /// whose handle is gone (it takes the slot's one waker).
+    pub(crate) fn poll_finished(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.sched.poll_finished(self.key, self.gen, cx)
     }
 
     /// True once the task has finished (a finished task whose outcome was already taken also

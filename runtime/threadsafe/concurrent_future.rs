@@ -27,7 +27,7 @@ use crate::sync_shim::{current_thread_id, ThreadId};
 /// let handle = event_loop.handle();
 /// // Awaited from another loop on another thread:
 /// let other = std::thread::spawn(move || {
-///     let fut = handle.run_coroutine_threadsafe(async { 7 });
+///     let fut = handle.run_future_threadsafe(async { 7 });
 ///     let out = aioloop::run(fut);
 ///     handle.stop().unwrap();
 ///     out.unwrap()

@@ -51,8 +51,8 @@ use outcome::Sender;
 /// let event_loop = aioloop::EventLoop::new().unwrap();
 /// let handle = event_loop.handle();
 /// let worker = std::thread::spawn(move || {
-///     // Run a future on the loop; block this thread until its output is there.
-///     let answer = handle.run_coroutine_threadsafe(async { 6 * 7 }).result().unwrap();
+///     // Run a coroutine on the loop; block this thread until its output is there.
+///     let answer = handle.run_coroutine_threadsafe(|| async { 6 * 7 }).result().unwrap();
 ///     // Run a plain callback on the loop, then stop `run_forever`.
 ///     handle.call_soon_threadsafe(move || println!("the answer is {answer}")).unwrap();
 ///     handle.stop().unwrap();
@@ -65,7 +65,7 @@ use outcome::Sender;
 /// drop(event_loop); // closes the loop
 /// assert!(handle.is_closed());
 /// assert!(handle.call_soon_threadsafe(|| {}).is_err());
-/// assert!(handle.run_coroutine_threadsafe(async {}).result().unwrap_err().is_loop_closed());
+/// assert!(handle.run_coroutine_threadsafe(|| async {}).result().unwrap_err().is_loop_closed());
 /// ```
 #[derive(Clone)]
 pub struct LoopHandle {
@@ -102,73 +102,36 @@ impl LoopHandle {
             .map_err(|_| LoopClosed)
     }
 
-    /// Runs `future` as a task on the loop and returns a [`ConcurrentFuture`] for its output:
-    /// asyncio's `run_coroutine_threadsafe(coro, loop)`.
+    /// Runs a coroutine as a task on the loop and returns a [`ConcurrentFuture`] for its
+    /// output: asyncio's `run_coroutine_threadsafe(coro, loop)`.
     ///
-    /// The future must be `Send` to travel to the loop; for a future that is not, send a
-    /// closure that builds it there with [`LoopHandle::run_coroutine_threadsafe_with`]. If the
-    /// loop is closed, the future is dropped here and the `ConcurrentFuture` resolves to
-    /// [`ConcurrentError::LoopClosed`].
-    ///
-    /// ```
-    /// let event_loop = aioloop::EventLoop::new().unwrap();
-    /// let handle = event_loop.handle();
-    /// let answer = std::thread::spawn(move || {
-    ///     let fut = handle.run_coroutine_threadsafe(async {
-    ///         aioloop::yield_now().await;
-    ///         21 * 2
-    ///     });
-    ///     let answer = fut.result().unwrap();
-    ///     handle.stop().unwrap();
-    ///     answer
-    /// });
-    /// event_loop.run_forever();
-    /// assert_eq!(answer.join().unwrap(), 42);
-    /// ```
-    #[track_caller]
-    pub fn run_coroutine_threadsafe<F>(&self, future: F) -> ConcurrentFuture<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (sender, receiver) = outcome::channel();
-        // The whole task is allocated here, once; the loop links it in as it takes the queue,
-        // and runs it in that same iteration.
-        let cell: Pin<Box<dyn RawTask + Send>> = Box::pin(Stage::Running {
-            future: RemoteTask::new(future, sender),
-        });
-        // A refused task is dropped right here: its sender resolves the cell to `LoopClosed`.
-        let _ = self
-            .remote
-            .push(RemoteMsg::Spawn(SpawnCell(cell, std::panic::Location::caller())));
-        ConcurrentFuture::new(receiver, &self.remote)
-    }
-    /// Like [`LoopHandle::run_coroutine_threadsafe`], for a future that is not `Send`: `make`
-    /// (which is) runs on the loop's thread and builds the future there. A panic in `make`
-    /// resolves the `ConcurrentFuture` to [`ConcurrentError::Panicked`].
+    /// `make` (which is `Send`) runs on the loop's thread and builds the coroutine there, so the
+    /// coroutine itself need not be `Send`: it can await [`sleep`](crate::sleep), hold an `Rc`,
+    /// use any of the loop's types, as an asyncio coroutine does. A panic in `make` or in the
+    /// coroutine resolves the `ConcurrentFuture` to [`ConcurrentError::Panicked`]; a task
+    /// cancelled on the loop, to [`ConcurrentError::Cancelled`]; a closed loop, to
+    /// [`ConcurrentError::LoopClosed`]. For a future that is already built and `Send`,
+    /// [`LoopHandle::run_future_threadsafe`] saves the closure.
     ///
     /// ```
-    /// use std::rc::Rc;
+    /// use std::time::Duration;
     /// let event_loop = aioloop::EventLoop::new().unwrap();
     /// let handle = event_loop.handle();
     /// let worker = std::thread::spawn(move || {
-    ///     let len = handle
-    ///         .run_coroutine_threadsafe_with(|| {
-    ///             let shared = Rc::new(String::from("built on the loop")); // Rc: not Send
-    ///             async move {
-    ///                 aioloop::yield_now().await;
-    ///                 shared.len()
-    ///             }
+    ///     let answer = handle
+    ///         .run_coroutine_threadsafe(|| async {
+    ///             aioloop::sleep(Duration::from_millis(1)).await; // a coroutine that sleeps
+    ///             21 * 2
     ///         })
     ///         .result()
     ///         .unwrap();
     ///     handle.stop().unwrap();
-    ///     len
+    ///     answer
     /// });
     /// event_loop.run_forever();
-    /// assert_eq!(worker.join().unwrap(), 17);
+    /// assert_eq!(worker.join().unwrap(), 42);
     /// ```
-    pub fn run_coroutine_threadsafe_with<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
+    pub fn run_coroutine_threadsafe<M, F>(&self, make: M) -> ConcurrentFuture<F::Output>
     where
         M: FnOnce() -> F + Send + 'static,
         F: Future + 'static,
@@ -185,6 +148,46 @@ impl LoopHandle {
                 }
             }
         })
+    }
+
+    /// Like [`LoopHandle::run_coroutine_threadsafe`] for a future that is already built and
+    /// `Send` (it cannot hold the loop's own types, like a [`Sleep`](crate::time::Sleep),
+    /// across an await). It costs one allocation less: the task is built here and linked in as
+    /// the loop takes its queue. If the loop is closed, the future is dropped here and the
+    /// `ConcurrentFuture` resolves to [`ConcurrentError::LoopClosed`].
+    ///
+    /// ```
+    /// let event_loop = aioloop::EventLoop::new().unwrap();
+    /// let handle = event_loop.handle();
+    /// let answer = std::thread::spawn(move || {
+    ///     let fut = handle.run_future_threadsafe(async {
+    ///         aioloop::yield_now().await;
+    ///         21 * 2
+    ///     });
+    ///     let answer = fut.result().unwrap();
+    ///     handle.stop().unwrap();
+    ///     answer
+    /// });
+    /// event_loop.run_forever();
+    /// assert_eq!(answer.join().unwrap(), 42);
+    /// ```
+    #[track_caller]
+    pub fn run_future_threadsafe<F>(&self, future: F) -> ConcurrentFuture<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (sender, receiver) = outcome::channel();
+        // The whole task is allocated here, once; the loop links it in as it takes the queue,
+        // and runs it in that same iteration.
+        let cell: Pin<Box<dyn RawTask + Send>> = Box::pin(Stage::Running {
+            future: RemoteTask::new(future, sender),
+        });
+        // A refused task is dropped right here: its sender resolves the cell to `LoopClosed`.
+        let _ = self
+            .remote
+            .push(RemoteMsg::Spawn(SpawnCell(cell, std::panic::Location::caller())));
+        ConcurrentFuture::new(receiver, &self.remote)
     }
 
     /// Sends `job` to run on the loop with the sending half of a new result cell, and returns
@@ -241,26 +244,31 @@ impl fmt::Debug for LoopHandle {
     }
 }
 
-/// Runs `future` on the loop behind `handle` and returns a [`ConcurrentFuture`] for its output:
-/// asyncio's `asyncio.run_coroutine_threadsafe(coro, loop)`. The same as
-/// [`LoopHandle::run_coroutine_threadsafe`].
+/// Runs the coroutine that `make` builds on the loop behind `handle` and returns a
+/// [`ConcurrentFuture`] for its output: asyncio's `asyncio.run_coroutine_threadsafe(coro, loop)`.
+/// The same as [`LoopHandle::run_coroutine_threadsafe`].
 ///
 /// ```
+/// use std::time::Duration;
 /// let event_loop = aioloop::EventLoop::new().unwrap();
 /// let handle = event_loop.handle();
 /// let t = std::thread::spawn(move || {
-///     let out = aioloop::run_coroutine_threadsafe(async { "done" }, &handle).result();
+///     let coro = || async {
+///         aioloop::sleep(Duration::from_millis(1)).await;
+///         "done"
+///     };
+///     let out = aioloop::run_coroutine_threadsafe(coro, &handle).result();
 ///     handle.stop().unwrap();
 ///     out.unwrap()
 /// });
 /// event_loop.run_forever();
 /// assert_eq!(t.join().unwrap(), "done");
 /// ```
-#[track_caller]
-pub fn run_coroutine_threadsafe<F>(future: F, handle: &LoopHandle) -> ConcurrentFuture<F::Output>
+pub fn run_coroutine_threadsafe<M, F>(make: M, handle: &LoopHandle) -> ConcurrentFuture<F::Output>
 where
-    F: Future + Send + 'static,
+    M: FnOnce() -> F + Send + 'static,
+    F: Future + 'static,
     F::Output: Send + 'static,
 {
-    handle.run_coroutine_threadsafe(future)
+    handle.run_coroutine_threadsafe(make)
 }

@@ -26,6 +26,20 @@ pin_project! {
         // is registered once).
         registered: Option<Waker>,
     }
+
+    impl<F: Future> PinnedDrop for RemoteTask<F> {
+        /// Dropped unfinished as a cancellation (the task was cancelled on the loop): the
+        /// `ConcurrentFuture` reports `Cancelled`. Dropped otherwise (the loop closed), its
+        /// sender's drop reports `LoopClosed`.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(sender) = this.sender.take() {
+                if crate::task::cancel_scope::active() {
+                    let _ = sender.send(Err(ConcurrentError::Cancelled));
+                }
+            }
+        }
+    }
 }
 
 impl<F: Future> RemoteTask<F> {

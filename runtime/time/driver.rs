@@ -93,14 +93,18 @@ impl TimeDriver {
         })
     }
 
+    /// The running loop's time driver, if a loop runs on this thread.
+    pub(crate) fn try_current() -> Option<Rc<TimeDriver>> {
+        CURRENT
+            .try_with(|current| current.borrow().clone())
+            .ok()
+            .flatten()
+    }
+
     /// The running loop's time driver, or a panic that names the function the user called.
     #[track_caller]
     pub(crate) fn current(what: &str) -> Rc<TimeDriver> {
-        let current = CURRENT
-            .try_with(|current| current.borrow().clone())
-            .ok()
-            .flatten();
-        current.unwrap_or_else(|| {
+        TimeDriver::try_current().unwrap_or_else(|| {
             panic!("aioloop::{what} called with no running event loop: call it from inside a task or a future run by run_until_complete / aioloop::run")
         })
     }

@@ -16,8 +16,12 @@ use super::driver::{TimeDriver, WakeTimer};
 /// iteration, like [`yield_now`](crate::yield_now); `Duration::MAX` sleeps (practically)
 /// forever without overflowing.
 ///
+/// Created on a running loop, the sleep starts now; created where no loop runs, it binds to
+/// the loop that first polls it and starts then (asyncio:
+/// `loop.run_until_complete(asyncio.sleep(0.01))`).
+///
 /// # Panics
-/// If no loop is running on this thread.
+/// When first polled outside a running loop.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -27,17 +31,21 @@ use super::driver::{TimeDriver, WakeTimer};
 ///     assert!(start.elapsed() >= Duration::from_millis(5));
 /// });
 /// ```
-#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let driver = TimeDriver::current("sleep");
-    let deadline = add_saturating(driver.now(), duration);
-    Sleep::new(driver, deadline)
+    match TimeDriver::try_current() {
+        Some(driver) => {
+            let deadline = add_saturating(driver.now(), duration);
+            Sleep::new(driver, deadline)
+        }
+        None => Sleep::unbound(Deadline::After(duration)),
+    }
 }
 
-/// Waits until the loop's clock reads `deadline` (at once-ish if it already has).
+/// Waits until the loop's clock reads `deadline` (at once-ish if it already has). Like
+/// [`sleep`], it binds to the loop that first polls it if none runs where it is created.
 ///
 /// # Panics
-/// If no loop is running on this thread.
+/// When first polled outside a running loop.
 ///
 /// ```
 /// use std::time::Duration;
@@ -48,16 +56,29 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(lp.time() >= deadline);
 /// });
 /// ```
-#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(TimeDriver::current("sleep_until"), deadline)
+    match TimeDriver::try_current() {
+        Some(driver) => Sleep::new(driver, deadline),
+        None => Sleep::unbound(Deadline::At(deadline)),
+    }
+}
+
+/// When a sleep ends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Deadline {
+    /// This long after it binds to its loop (its first poll).
+    After(Duration),
+    /// At this instant of the loop's clock.
+    At(Instant),
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer (O(1)).
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    driver: Rc<TimeDriver>,
-    deadline: Instant,
+    /// The loop's time driver, once bound (at creation on a running loop, else at the first
+    /// poll).
+    driver: Option<Rc<TimeDriver>>,
+    deadline: Deadline,
     timer: Option<WakeTimer>,
     elapsed: bool,
 }
@@ -65,38 +86,72 @@ pub struct Sleep {
 impl Sleep {
     pub(crate) fn new(driver: Rc<TimeDriver>, deadline: Instant) -> Self {
         Sleep {
-            driver,
+            driver: Some(driver),
+            deadline: Deadline::At(deadline),
+            timer: None,
+            elapsed: false,
+        }
+    }
+
+    /// A sleep that binds to the loop that first polls it.
+    pub(crate) fn unbound(deadline: Deadline) -> Self {
+        Sleep {
+            driver: None,
             deadline,
             timer: None,
             elapsed: false,
         }
     }
 
-    /// The instant this sleep ends.
+    /// Binds the sleep to the running loop if it is not bound yet, fixing its deadline.
+    ///
+    /// # Panics
+    /// If it is not bound and no loop is running.
+    pub(crate) fn bind(&mut self) -> &Rc<TimeDriver> {
+        let driver = self
+            .driver
+            .get_or_insert_with(|| TimeDriver::current("sleep (polled)"));
+        if let Deadline::After(duration) = self.deadline {
+            self.deadline = Deadline::At(add_saturating(driver.now(), duration));
+        }
+        driver
+    }
+
+    /// The instant this sleep ends. A sleep created outside a loop and not polled yet has no
+    /// loop clock to count from: it reads as ending `duration` from now on the system clock.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        match self.deadline {
+            Deadline::At(deadline) => deadline,
+            Deadline::After(duration) => add_saturating(Instant::now(), duration),
+        }
     }
 
     /// True once the timer has fired (the next poll returns `Ready`).
     pub fn is_elapsed(&self) -> bool {
-        self.elapsed || self.timer.is_some_and(|timer| self.driver.has_fired(timer))
+        self.elapsed
+            || match (&self.driver, self.timer) {
+                (Some(driver), Some(timer)) => driver.has_fired(timer),
+                _ => false,
+            }
     }
 
     /// Moves the deadline, keeping the timer registration (it counts as newly set for the order
     /// of equal deadlines). A sleep that already ended sleeps again until `deadline`.
     pub fn reset(&mut self, deadline: Instant) {
-        self.deadline = deadline;
+        self.deadline = Deadline::At(deadline);
         self.elapsed = false;
-        if let Some(timer) = &mut self.timer {
-            if !self.driver.reset(timer, deadline) {
+        if let (Some(driver), Some(timer)) = (&self.driver, &mut self.timer) {
+            if !driver.reset(timer, deadline) {
                 self.timer = None;
             }
         }
     }
 
-    /// The time driver this sleep runs on.
+    /// The time driver this sleep runs on (an interval's sleep is always bound).
     pub(crate) fn driver(&self) -> &Rc<TimeDriver> {
-        &self.driver
+        self.driver
+            .as_ref()
+            .expect("aioloop: an interval's sleep is bound to its loop")
     }
 }
 
@@ -113,12 +168,17 @@ impl Future for Sleep {
         if this.elapsed {
             return Poll::Ready(());
         }
+        this.bind();
+        let deadline = this.deadline();
+        let Some(driver) = &this.driver else {
+            unreachable!("bound above")
+        };
         match this.timer {
             None => {
-                this.timer = Some(this.driver.insert_wake(this.deadline, cx.waker()));
+                this.timer = Some(driver.insert_wake(deadline, cx.waker()));
                 Poll::Pending
             }
-            Some(timer) => match this.driver.poll_timer(timer, cx.waker()) {
+            Some(timer) => match driver.poll_timer(timer, cx.waker()) {
                 // Fired: the wheel no longer knows the key.
                 Poll::Ready(()) => {
                     this.timer = None;
@@ -133,8 +193,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            let entry = self.driver.remove_wake(timer);
+        if let (Some(driver), Some(timer)) = (&self.driver, self.timer.take()) {
+            let entry = driver.remove_wake(timer);
             drop(entry);
         }
     }
@@ -143,7 +203,7 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("elapsed", &self.is_elapsed())
             .finish()
     }

@@ -1,0 +1,105 @@
+//! Cancellation travels through awaits (asyncio's `Task.cancel()` cancels `_fut_waiter`).
+//!
+//! In Rust a cancelled task's future is dropped, and with it whatever the task was awaiting.
+//! So the rule is: what is dropped *as a cancellation* cancels what it awaits. The loop drops a
+//! cancelled task's future inside [`cancelling`], and so do the combinators that cancel what
+//! they own ([`wait_for`](crate::wait_for) on timeout, [`until_cancelled`](crate::until_cancelled),
+//! [`TaskGroup::run`](crate::TaskGroup::run)'s body). While a scope is active:
+//! - a [`Task`](crate::Task) handle that was awaited (polled and pending) and is dropped cancels
+//!   its task, instead of detaching it; the task's own future is dropped at its next step,
+//!   in a scope again, so the cancellation goes on down the chain of awaits;
+//! - an [`aioloop::Future`](crate::Future) handle being awaited is cancelled when dropped.
+//!
+//! A handle never awaited, or dropped outside a scope, detaches its task (fire-and-forget);
+//! [`shield`](crate::shield) and [`wait`](crate::wait) detach the tasks they hold whatever the
+//! scope, as asyncio's `shield` and `wait` leave them running.
+//!
+//! [`cancelling_collect`] also hands back the tasks the drop cancelled, so `wait_for` can wait
+//! until they have finished (asyncio 3.12's `wait_for` returns only then).
+//!
+//! The scope is a thread-local depth counter (a loop runs on one thread, and drops nest).
+
+use std::cell::{Cell, RefCell};
+
+use super::TaskRef;
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Depth of the scopes in which every dropped handle counts as awaited.
+    static STRICT: Cell<u32> = const { Cell::new(0) };
+    static COLLECTED: RefCell<Option<Vec<TaskRef>>> = const { RefCell::new(None) };
+}
+
+/// Leaves the scope when dropped, also on unwind.
+struct Enter;
+
+impl Enter {
+    fn new() -> Self {
+        DEPTH.with(|depth| depth.set(depth.get() + 1));
+        Enter
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        DEPTH.with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+/// Runs `drop_it` (which drops futures) as a cancellation: see the module docs.
+pub(crate) fn cancelling<R>(drop_it: impl FnOnce() -> R) -> R {
+    let _enter = Enter::new();
+    drop_it()
+}
+
+/// Like [`cancelling`], and returns the tasks that the drop cancelled.
+pub(crate) fn cancelling_collect(drop_it: impl FnOnce()) -> Vec<TaskRef> {
+    /// The enclosing collector, put back when the drop ends (also on unwind).
+    struct Outer(Option<Vec<TaskRef>>);
+    impl Drop for Outer {
+        fn drop(&mut self) {
+            let mine = COLLECTED.with(|c| std::mem::replace(&mut *c.borrow_mut(), self.0.take()));
+            drop(mine);
+        }
+    }
+    let outer = Outer(COLLECTED.with(|c| c.borrow_mut().replace(Vec::new())));
+    cancelling(drop_it);
+    let mine = COLLECTED.with(|c| c.borrow_mut().take());
+    drop(outer);
+    mine.unwrap_or_default()
+}
+
+/// Like [`cancelling_collect`] for a future that was never polled (a zero timeout): every
+/// `Task` handle it drops counts as awaited, since it was handed over to be awaited.
+pub(crate) fn cancelling_collect_unstarted(drop_it: impl FnOnce()) -> Vec<TaskRef> {
+    /// Leaves the strict scope, also on unwind.
+    struct Strict;
+    impl Drop for Strict {
+        fn drop(&mut self) {
+            STRICT.with(|s| s.set(s.get() - 1));
+        }
+    }
+    STRICT.with(|s| s.set(s.get() + 1));
+    let _strict = Strict;
+    cancelling_collect(drop_it)
+}
+
+/// True inside [`cancelling_collect_unstarted`].
+pub(crate) fn strict() -> bool {
+    STRICT.with(Cell::get) > 0
+}
+
+/// True while a cancellation drop runs on this thread.
+#[inline]
+pub(crate) fn active() -> bool {
+    DEPTH.with(Cell::get) > 0
+}
+
+/// Records a task cancelled by the drop running now, for [`cancelling_collect`].
+pub(crate) fn collect(task: impl FnOnce() -> TaskRef) {
+    COLLECTED.with(|c| {
+        if let Some(collected) = c.borrow_mut().as_mut() {
+            collected.push(task());
+        }
+    });
+}
