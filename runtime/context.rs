@@ -24,6 +24,7 @@ thread_local! {
 pub(crate) struct EnterGuard {
     _time: time::driver::EnterGuard,
     _io: io::driver::EnterGuard,
+    _sched: crate::task::current::EnterGuard,
     _not_send: std::marker::PhantomData<Rc<()>>,
 }
 
@@ -60,6 +61,7 @@ pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
         Some(EnterGuard {
             _time: time::driver::enter(core.time()),
             _io: io::driver::enter(core.io()),
+            _sched: crate::task::current::enter(core.sched()),
             _not_send: std::marker::PhantomData,
         })
     })

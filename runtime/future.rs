@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::error::{CancelledError, InvalidStateError};
-use crate::task::{cancel_scope, claim_current};
+use crate::task::{cancel_scope, claim_current, DoneCallbackId};
 use crate::waiters::{leave, notify_all, poll_until, WaitList};
 use crate::{try_get_running_loop, Loop};
 
@@ -25,11 +25,6 @@ struct State<T> {
     callbacks: Vec<(DoneCallbackId, DoneCallback<T>)>,
     next_callback: u64,
 }
-
-/// Names a done callback added to a [`Future`] or a [`Task`](crate::Task), for
-/// `remove_done_callback` (asyncio removes by function identity, which Rust closures lack).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DoneCallbackId(pub(crate) u64);
 
 struct Shared<T> {
     state: RefCell<State<T>>,

@@ -79,11 +79,11 @@ pub use combinators::{
 pub use context::{all_tasks, current_task, get_running_loop, spawn, spawn_named, try_get_running_loop};
 pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};
-pub use future::{DoneCallbackId, Future};
+pub use future::Future;
 pub use loop_bound::LoopBound;
 pub use task::{
-    cancelled, unconstrained, until_cancelled, yield_now, Cancelled, ExceptionContext, Task, TaskError,
-    TaskId, TaskRef, Unconstrained, UntilCancelled, YieldNow,
+    cancelled, unconstrained, until_cancelled, yield_now, Cancelled, DoneCallbackId, ExceptionContext, Task,
+    TaskError, TaskId, TaskRef, Unconstrained, UntilCancelled, YieldNow,
 };
 pub use threadsafe::{
     run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,

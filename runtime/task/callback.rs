@@ -63,3 +63,8 @@ impl fmt::Debug for CallbackHandle {
             .finish()
     }
 }
+
+/// Names a done callback added to a [`Future`](crate::Future) or a [`Task`](crate::Task), for
+/// `remove_done_callback` (asyncio removes by function identity, which Rust closures lack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DoneCallbackId(pub(crate) u64);

@@ -9,9 +9,9 @@ use std::task::{Context, Poll};
 
 use super::cancel_scope;
 use super::cell::take_output;
+use super::DoneCallbackId;
 use super::Scheduler;
 use super::{TaskError, TaskId, TaskRef};
-use crate::future::DoneCallbackId;
 
 /// A spawned task: asyncio's `Task`. Await it for `Ok(output)`, or `Err(TaskError)` if the task
 /// was cancelled or panicked.

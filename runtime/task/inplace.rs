@@ -25,8 +25,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::context;
-
 use super::cell::vacant_cell;
 use super::meta::TaskMeta;
 use super::scheduler::Scheduler;
@@ -185,7 +183,7 @@ impl Scheduler {
 /// scheduler of their own).
 #[inline]
 pub(crate) fn claim_current<F: Future>(this: &F) {
-    context::with_current(|core| core.sched().claim(this));
+    super::current::with_current(|sched| sched.claim(this));
 }
 
 /// The address of `F`'s `poll`.
@@ -211,7 +209,7 @@ impl InPlaceSet {
         if self.ids.len() == len && (len == 0 || self.sched.is_some()) {
             return;
         }
-        self.sched = context::current().map(|core| core.sched().clone());
+        self.sched = super::current::current();
         self.ids = match &self.sched {
             Some(sched) => {
                 self.cancels_seen = sched.in_place_cancels();

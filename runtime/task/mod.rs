@@ -4,6 +4,7 @@ mod callback;
 pub(crate) mod cancel_scope;
 pub(crate) mod cell;
 pub(crate) mod coop;
+pub(crate) mod current;
 mod error;
 mod handle;
 mod harness;
@@ -21,7 +22,7 @@ mod yield_now;
 use std::fmt;
 
 pub(crate) use callback::CallbackCell;
-pub use callback::CallbackHandle;
+pub use callback::{CallbackHandle, DoneCallbackId};
 pub use coop::{unconstrained, Unconstrained};
 pub(crate) use error::panic_message;
 pub use error::TaskError;

@@ -112,8 +112,7 @@ impl<F: Future> Future for UntilCancelled<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if this.task.is_none() {
-            *this.task = crate::context::current().and_then(|core| {
-                let sched = core.sched().clone();
+            *this.task = super::current::current().and_then(|sched| {
                 let (key, gen) = sched.current.get()?;
                 Some(Observed { sched, key, gen })
             });
