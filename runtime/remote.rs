@@ -182,7 +182,7 @@ impl Remote {
     }
 
     /// The eventfd model, for the loom models' loop to poll.
-    #[cfg(all(test, loom))]
+    #[cfg(all(test, aioloop_loom))]
     pub(crate) fn notifier(&self) -> &Notifier {
         &self.notifier
     }
@@ -269,7 +269,7 @@ impl RemoteDriver {
 static REGISTRY: RwLock<Slab<Arc<Remote>>> = RwLock::new(Slab::new());
 
 /// Creates the remote queue of a new loop and gives the loop its id.
-#[cfg(not(loom))]
+#[cfg(not(aioloop_loom))]
 pub(crate) fn register(registry: &mio::Registry, token: mio::Token) -> io::Result<(u16, Arc<Remote>)> {
     let remote = Arc::new(Remote::new(mio::Waker::new(registry, token)?));
     let mut loops = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
@@ -281,9 +281,9 @@ pub(crate) fn register(registry: &mio::Registry, token: mio::Token) -> io::Resul
 }
 
 /// Under loom no real loop runs: the loom models build their `Remote`s by hand.
-#[cfg(loom)]
+#[cfg(aioloop_loom)]
 pub(crate) fn register(_registry: &mio::Registry, _token: mio::Token) -> io::Result<(u16, Arc<Remote>)> {
-    Err(io::Error::other("aioloop: no real event loop under --cfg loom"))
+    Err(io::Error::other("aioloop: no real event loop under --cfg aioloop_loom"))
 }
 
 /// Forgets a closed loop's id so a later loop can reuse it.

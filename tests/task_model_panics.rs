@@ -59,7 +59,8 @@ fn panic_in_task() {
     }
     let saw_panicking = Arc::new(Mutex::new(None));
     // A 'static mutex, so the future can hold its guard.
-    let shared: &'static Mutex<u32> = Box::leak(Box::new(Mutex::new(0)));
+    static SHARED: Mutex<u32> = Mutex::new(0);
+    let shared: &'static Mutex<u32> = &SHARED;
     aioloop::run({
         let saw_panicking = saw_panicking.clone();
         async move {

@@ -9,7 +9,7 @@
 //! for one. A lost wakeup shows up as loom reporting a deadlock (the loop blocked in poll
 //! forever).
 //!
-//! Run with `.ci/loom` (`RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
+//! Run with `.ci/loom` (`RUSTFLAGS="--cfg aioloop_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release
 //! --lib threadsafe::loom_tests`).
 
 use std::future::Future;

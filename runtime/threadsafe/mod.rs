@@ -10,7 +10,7 @@
 
 mod concurrent_future;
 mod error;
-#[cfg(all(test, loom))]
+#[cfg(all(test, aioloop_loom))]
 mod loom_tests;
 pub(crate) mod outcome;
 mod remote_task;
@@ -84,7 +84,7 @@ impl Loop {
 
 impl LoopHandle {
     /// A handle to the loop behind `remote` (the loom models build their loops by hand).
-    #[cfg(all(test, loom))]
+    #[cfg(all(test, aioloop_loom))]
     pub(crate) fn from_remote(remote: Arc<Remote>) -> Self {
         LoopHandle { remote }
     }
