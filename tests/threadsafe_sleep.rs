@@ -12,8 +12,10 @@ async fn five_overlapping_sleeps_take_about_one() {
     let (total, values) = seed::run_seed(5, sleep).await;
     assert_eq!(values, [0, 1, 2, 3, 4]);
     assert!(total >= sleep, "{total:?}");
+    // Serial sleeps take at least 5 × `sleep`; the bound leaves room for a slow machine
+    // (valgrind runs the threads one at a time and took 2.1 × here).
     assert!(
-        total < 2 * sleep,
+        total < 4 * sleep,
         "5 × {sleep:?} in threads took {total:?}: the sleeps did not overlap"
     );
 }
