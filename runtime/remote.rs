@@ -283,7 +283,9 @@ pub(crate) fn register(registry: &mio::Registry, token: mio::Token) -> io::Resul
 /// Under loom no real loop runs: the loom models build their `Remote`s by hand.
 #[cfg(aioloop_loom)]
 pub(crate) fn register(_registry: &mio::Registry, _token: mio::Token) -> io::Result<(u16, Arc<Remote>)> {
-    Err(io::Error::other("aioloop: no real event loop under --cfg aioloop_loom"))
+    Err(io::Error::other(
+        "aioloop: no real event loop under --cfg aioloop_loom",
+    ))
 }
 
 /// Forgets a closed loop's id so a later loop can reuse it.
