@@ -1,4 +1,11 @@
 //! [`wait_for`] and [`timeout_at`]: a deadline around any future.
+//!
+//! The argument order follows the name, as in asyncio and tokio: `wait_for` (asyncio's
+//! `wait_for(aw, timeout)`, like `wait(aws, ..., timeout)`) takes what it waits for first;
+//! `timeout_at` (tokio's `timeout_at(deadline, future)`) is named after its time and takes it
+//! first, as `call_at(when, cb)`, `call_later(delay, cb)`, `sleep_until(when)` and
+//! `interval_at(start, period)` do. A deadline the bounded code can move is a
+//! [`TimeoutScope`](super::TimeoutScope) (asyncio's `async with timeout(...)`).
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -30,8 +37,9 @@ impl std::error::Error for TimeoutError {
     }
 }
 
-/// Runs `future` for at most `timeout`: asyncio's `wait_for(aw, timeout)` (and
-/// `async with timeout(...)`).
+/// Runs `future` for at most `timeout`: asyncio's `wait_for(aw, timeout)`. For a deadline the
+/// code inside can read and move (`async with asyncio.timeout(...)`), see
+/// [`timeout_scope`](crate::timeout_scope).
 ///
 /// Gives `Ok(output)` if the future finishes in time. Otherwise the future is dropped as a
 /// cancellation (its destructors run; a [`Task`](crate::Task) or [`Future`](crate::Future) it
@@ -65,10 +73,22 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoF
     }
 }
 
-/// Runs `future` until the loop's clock reads `deadline`, as [`wait_for`].
+/// Runs `future` until the loop's clock reads `deadline`, as [`wait_for`] (tokio's
+/// `timeout_at(deadline, future)`; the time comes first, as in every time function named
+/// after it).
 ///
 /// # Panics
 /// When first polled outside a running loop.
+///
+/// ```
+/// use std::time::Duration;
+/// aioloop::run(async {
+///     let deadline = aioloop::get_running_loop().time() + Duration::from_millis(2);
+///     let slow = aioloop::timeout_at(deadline, aioloop::sleep(Duration::from_secs(10))).await;
+///     assert_eq!(slow, Err(aioloop::TimeoutError));
+///     assert!(aioloop::get_running_loop().time() >= deadline);
+/// });
+/// ```
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         inner: Bounded::new(future.into_future(), sleep_until(deadline), false),

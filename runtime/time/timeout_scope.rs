@@ -48,6 +48,7 @@ use super::timeout::TimeoutError;
 ///     assert_eq!(disabled.when(), None);
 /// });
 /// ```
+#[doc(alias = "timeout")]
 pub fn timeout_scope(delay: impl Into<Option<Duration>>) -> TimeoutScope {
     TimeoutScope::new(delay.into().map(sleep))
 }
