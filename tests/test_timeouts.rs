@@ -108,6 +108,11 @@ async fn test_timeout_not_called() {
     let t1 = get_running_loop().time();
     assert!(!cm.expired());
     assert!(cm.when().unwrap() > t1);
+    assert_eq!(
+        get_running_loop().stats().pending_timers,
+        0,
+        "the scope's timer left the wheel with the run"
+    );
 }
 
 #[aioloop::test(start_paused)]
@@ -350,6 +355,28 @@ async fn test_nested_timeouts_loop_busy_inner_only() {
     assert_eq!(get_running_loop().time() - t0, 100 * MS);
 }
 
+/// Issue 16, item 8: a scope whose body catches the cancellation still reports expiry. The
+/// Rust form of the catch: a task the body awaits observes its cancellation, takes the request
+/// back and returns normally; the scope waits for it and reports the timeout all the same.
+#[aioloop::test(start_paused)]
+async fn item8_a_body_that_catches_the_cancellation_still_reports_expiry() {
+    let caught = Rc::new(Cell::new(false));
+    let work = spawn({
+        let caught = caught.clone();
+        async move {
+            if until_cancelled(sleep(10 * SEC)).await.is_err() {
+                caught.set(true);
+                current_task().unwrap().uncancel(); // except CancelledError: pass
+            }
+            "swallowed"
+        }
+    });
+    let cm = timeout_scope(10 * MS);
+    assert!(matches!(cm.run(work).await, Err(TimeoutError)));
+    assert!(caught.get());
+    assert!(cm.expired());
+}
+
 /// Another task reads and moves the deadline of a running scope, then cancels its task.
 #[aioloop::test(start_paused)]
 async fn test_reschedule() {
@@ -385,14 +412,17 @@ async fn test_reschedule_moves_the_timer() {
     let lp = get_running_loop();
     let t0 = lp.time();
 
-    // Later, from another task: the scope expires at the new deadline, not the first.
+    // Later, from another task: the scope expires at the new deadline, not the first. The
+    // timer moves: the wheel holds the scope's and the body's sleep's, before and after.
     let cm = timeout_scope(10 * SEC);
     let task = spawn({
         let cm = cm.clone();
         async move { cm.run(sleep(3600 * SEC)).await }
     });
     yield_now().await;
+    assert_eq!(lp.stats().pending_timers, 2);
     cm.reschedule(t0 + 30 * SEC);
+    assert_eq!(lp.stats().pending_timers, 2);
     assert_eq!(task.await.unwrap(), Err(TimeoutError));
     assert_eq!(lp.time() - t0, 30 * SEC);
 
@@ -417,6 +447,7 @@ async fn test_reschedule_moves_the_timer() {
     });
     yield_now().await;
     cm.reschedule(None);
+    assert_eq!(lp.stats().pending_timers, 1, "the scope's timer left the wheel");
     sleep(5 * SEC).await;
     assert!(!cm.expired() && !task.is_done(), "no deadline");
     cm.reschedule(lp.time() + 2 * SEC);
