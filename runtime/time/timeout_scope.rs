@@ -49,6 +49,7 @@ use super::timeout::TimeoutError;
 /// });
 /// ```
 #[doc(alias = "timeout")]
+#[must_use = "a timeout scope does nothing until it runs a future (TimeoutScope::run)"]
 pub fn timeout_scope(delay: impl Into<Option<Duration>>) -> TimeoutScope {
     TimeoutScope::new(delay.into().map(sleep))
 }
@@ -66,6 +67,7 @@ pub fn timeout_scope(delay: impl Into<Option<Duration>>) -> TimeoutScope {
 ///     assert_eq!(scope.when(), Some(when));
 /// });
 /// ```
+#[must_use = "a timeout scope does nothing until it runs a future (TimeoutScope::run)"]
 pub fn timeout_scope_at(when: impl Into<Option<Instant>>) -> TimeoutScope {
     TimeoutScope::new(when.into().map(sleep_until))
 }
