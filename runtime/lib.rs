@@ -93,8 +93,9 @@ pub use threadsafe::{
 // clock controls (`time::pause`, `time::resume`, `time::advance`), test tools that read best
 // qualified.
 pub use time::{
-    call_at, call_later, interval, interval_at, sleep, sleep_until, timeout_at, wait_for, Interval,
-    MissedTickBehavior, Sleep, Timeout, TimeoutError, TimerHandle,
+    call_at, call_later, interval, interval_at, sleep, sleep_until, timeout_at, timeout_scope,
+    timeout_scope_at, wait_for, Interval, MissedTickBehavior, Sleep, Timeout, TimeoutError, TimeoutScope,
+    TimeoutScopeRun, TimerHandle,
 };
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
