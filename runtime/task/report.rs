@@ -123,6 +123,57 @@ pub(crate) struct TaskLabel {
     pub(crate) location: Option<&'static Location<'static>>,
 }
 
+/// A panic that left an in-place task (a gathered coroutine, the main task): the payload
+/// travels on (unwinding into the task that polls the gather) with the identity of the task
+/// it came from, so the awaiter's [`TaskError`](crate::TaskError) and the exception handler
+/// name that task, as they name a spawned task that panicked. Only the innermost in-place task
+/// names a panic; [`panic_message`] and [`TaskError::into_panic`](crate::TaskError::into_panic)
+/// see through the wrapper.
+pub(crate) struct TaskPanic {
+    pub(crate) task: TaskLabel,
+    pub(crate) payload: Payload,
+}
+
+/// `payload`, a panic out of the task `task()` names, carrying that task's identity unless it
+/// already carries one (from a task nested deeper).
+pub(crate) fn name_panic(payload: Payload, task: impl FnOnce() -> Option<TaskLabel>) -> Payload {
+    if payload.is::<TaskPanic>() {
+        return payload;
+    }
+    match task() {
+        Some(task) => Box::new(TaskPanic { task, payload }),
+        None => payload,
+    }
+}
+
+/// The task a panic came from, if it carries one, and the original payload.
+pub(crate) fn unname_panic(payload: Payload) -> (Option<TaskLabel>, Payload) {
+    match payload.downcast::<TaskPanic>() {
+        Ok(named) => (Some(named.task), named.payload),
+        Err(payload) => (None, payload),
+    }
+}
+
+/// The task a panic payload names, if any.
+pub(crate) fn panic_task(payload: &(dyn Any + Send)) -> Option<&TaskLabel> {
+    payload.downcast_ref::<TaskPanic>().map(|named| &named.task)
+}
+
+/// A copy of a panic payload (payloads are not `Clone`): its message as a `String`, with the
+/// task it names, for every holder of a [`SharedTask`](crate::SharedTask).
+pub(crate) fn copy_panic(payload: &(dyn Any + Send)) -> Payload {
+    let message = panic_message(payload)
+        .unwrap_or("a panic with a non-string payload")
+        .to_owned();
+    match panic_task(payload) {
+        Some(task) => Box::new(TaskPanic {
+            task: task.clone(),
+            payload: Box::new(message),
+        }),
+        None => Box::new(message),
+    }
+}
+
 /// The handler used when none is set: one line on stderr.
 fn default_handler(context: &ExceptionContext) {
     eprintln!("aioloop: {context}");
@@ -156,6 +207,12 @@ impl Reporter {
     /// Hands an error to the exception handler (outside any borrow); a panicking handler is
     /// reported on stderr and the loop goes on.
     pub(crate) fn report(&self, message: &str, task: Option<TaskLabel>, payload: Option<Payload>) {
+        // A panic that came from a gathered coroutine names that task.
+        let (task, payload) = match payload.map(unname_panic) {
+            Some((Some(origin), payload)) => (Some(origin), Some(payload)),
+            Some((None, payload)) => (task, Some(payload)),
+            None => (task, None),
+        };
         let context = ExceptionContext {
             message: message.to_owned(),
             task,
