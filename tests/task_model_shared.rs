@@ -228,3 +228,24 @@ fn test_a_plain_task_awaited_twice_panics() {
         let _: Result<i32, TaskError> = (&mut task).await;
     });
 }
+
+/// test_futures: test_future_add_done_callback on a done future: the callback is scheduled
+/// with `call_soon`. Also once another holder (or the plain `Task`) took the outcome.
+#[aioloop::test]
+async fn test_done_callback_added_after_the_outcome_was_taken_runs() {
+    let shared = spawn(async { 4 }).shared();
+    assert_eq!(shared.clone().await.unwrap(), 4);
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    shared.add_done_callback(move |task| flag.set(task.is_done()));
+    yield_now().await;
+    assert!(ran.get());
+
+    let mut task = spawn(async { 5 });
+    assert_eq!((&mut task).await.unwrap(), 5);
+    let flag = ran.clone();
+    ran.set(false);
+    task.add_done_callback(move |_| flag.set(true));
+    yield_now().await;
+    assert!(ran.get());
+}

@@ -289,14 +289,15 @@ impl Scheduler {
     }
 
     /// `Task::add_done_callback`: `callback` is queued on the loop when the task finishes; at
-    /// once if it has. Returns its id, or `None` if the task is gone.
+    /// once if it has, also when its slot is gone (the outcome was taken). Returns its id,
+    /// `None` if it was queued at once.
     pub(crate) fn add_done_callback(&self, key: u32, gen: u16, callback: Box<dyn FnOnce()>) -> Option<u64> {
         let mut tasks = self.tasks.borrow_mut();
-        let done = tasks.get(key, gen)?.state.done();
+        let done = tasks.get(key, gen).is_none_or(|slot| slot.state.done());
         if done {
             drop(tasks);
             self.push(Runnable::Callback(CallbackCell::new(callback)));
-            return Some(u64::MAX);
+            return None;
         }
         let meta = tasks.meta_mut(key, gen)?;
         let id = meta.next_callback;
