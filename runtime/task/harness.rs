@@ -433,7 +433,7 @@ impl Scheduler {
     pub(crate) fn leave_joiners(&self, key: u32, gen: u16, entry: usize) {
         let mut tasks = self.tasks.borrow_mut();
         let running = tasks.get(key, gen).is_some_and(|slot| !slot.state.done());
-        if let Some(meta) = tasks.meta_mut(key, gen).filter(|_| running) {
+        if let Some(meta) = running.then(|| tasks.meta_mut(key, gen)).flatten() {
             meta.joiners.remove(entry);
         }
     }
