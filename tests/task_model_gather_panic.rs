@@ -119,3 +119,29 @@ fn test_main_task_panic_keeps_its_payload() {
     let payload = caught.unwrap_err();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"from a child"));
 }
+
+/// A gathered panic that crosses to another thread (run_coroutine_threadsafe's result) gives
+/// back the payload as it was raised (test_tasks: test_run_coroutine_threadsafe_with_exception).
+#[test]
+fn test_run_coroutine_threadsafe_gathered_panic_keeps_its_payload() {
+    let event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    let worker = std::thread::spawn(move || {
+        let out = handle
+            .run_coroutine_threadsafe(|| async {
+                gather([async {
+                    yield_now().await;
+                    panic!("over there")
+                }])
+                .await
+            })
+            .result();
+        handle.stop().unwrap();
+        out
+    });
+    event_loop.run_forever();
+    let err = worker.join().unwrap().unwrap_err();
+    assert_eq!(err.panic_message(), Some("over there"));
+    let payload = err.try_into_panic().unwrap();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"over there"));
+}

@@ -22,7 +22,11 @@ pub enum TaskError {
     /// The task was cancelled with [`Task::cancel`](crate::Task::cancel) (or its loop closed)
     /// before it finished; its future was dropped.
     Cancelled,
-    /// The task's future panicked; this is the panic payload.
+    /// The task's future panicked; this is the panic payload. A panic that came from a
+    /// gathered coroutine carries that coroutine's task with it (see
+    /// [`panicked_task_name`](TaskError::panicked_task_name)), so downcast the payload as it
+    /// was raised through [`into_panic`](TaskError::into_panic), or read
+    /// [`panic_message`](TaskError::panic_message).
     Panicked(Box<dyn Any + Send + 'static>),
 }
 
