@@ -257,3 +257,41 @@ impl Reporter {
         self.catch(message, task, move || drop(value));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(id: u64) -> TaskLabel {
+        TaskLabel {
+            id: TaskId(id),
+            name: format!("Task-{id}"),
+            location: None,
+        }
+    }
+
+    #[test]
+    fn the_innermost_task_names_a_panic_and_unnaming_gives_the_payload_back() {
+        let named = name_panic(Box::new("boom"), || Some(label(3)));
+        let named = name_panic(named, || Some(label(1)));
+        assert_eq!(panic_task(named.as_ref()).map(|t| t.id), Some(TaskId(3)));
+        assert_eq!(panic_message(named.as_ref()), Some("boom"));
+        let (task, payload) = unname_panic(named);
+        assert_eq!(task.map(|t| t.name), Some(String::from("Task-3")));
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+        let (task, _) = unname_panic(Box::new(5u8));
+        assert!(task.is_none());
+    }
+
+    #[test]
+    fn a_copied_panic_keeps_its_message_and_task() {
+        let copy = copy_panic(name_panic(Box::new(String::from("x")), || Some(label(2))).as_ref());
+        assert_eq!(panic_message(copy.as_ref()), Some("x"));
+        assert_eq!(panic_task(copy.as_ref()).map(|t| t.id), Some(TaskId(2)));
+        let copy = copy_panic(&7u32);
+        assert_eq!(
+            panic_message(copy.as_ref()),
+            Some("a panic with a non-string payload")
+        );
+    }
+}
