@@ -21,12 +21,14 @@
 //! owner drops its future as a cancellation.
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::cell::vacant_cell;
 use super::meta::TaskMeta;
+use super::report::{name_panic, unname_panic, Payload};
 use super::scheduler::Scheduler;
 
 /// The first poll of an in-place task, for [`Scheduler::claim`].
@@ -104,9 +106,10 @@ impl Scheduler {
                     prev,
                     claimed: false,
                 }));
-                let polled = future.poll(cx);
+                let polled = self.poll_named(key, gen, future, cx);
                 let probe = self.probe.take();
                 drop(restore);
+                let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
                 if probe.is_some_and(|p| p.claimed) {
                     *identity = Identity::Plain;
                 } else if polled.is_ready() {
@@ -117,12 +120,28 @@ impl Scheduler {
         };
         let prev = self.current.replace(Some((key, gen)));
         let restore = Restore { sched: self, prev };
-        let polled = future.poll(cx);
+        let polled = self.poll_named(key, gen, future, cx);
         drop(restore);
+        let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
         if polled.is_ready() {
             self.end_in_place(identity);
         }
         polled
+    }
+
+    /// Polls the in-place task at `key`/`gen`; a panic comes back as its payload, naming that
+    /// task (report.rs, `TaskPanic`), for the caller to resume once it has restored the
+    /// current task.
+    #[inline]
+    fn poll_named<F: Future>(
+        &self,
+        key: u32,
+        gen: u16,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Result<Poll<F::Output>, Payload> {
+        catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+            .map_err(|payload| name_panic(payload, || self.label(key, gen)))
     }
 
     /// Called first thing by the `poll` of aioloop's scheduled futures (`this`): if the running
@@ -326,7 +345,12 @@ impl MainTask {
             }
         }
         let waker = cx.waker().clone();
-        Some(self.sched.poll_in_place(&mut self.identity, future, cx, &waker))
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            self.sched.poll_in_place(&mut self.identity, future, cx, &waker)
+        }));
+        // The caller of `run_until_complete` gets the payload as it was panicked with (for
+        // `#[should_panic]` and `catch_unwind` downcasts), not wrapped with the task's name.
+        Some(polled.unwrap_or_else(|payload| std::panic::resume_unwind(unname_panic(payload).1)))
     }
 }
 
