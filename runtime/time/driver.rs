@@ -17,7 +17,7 @@
 //! The driver of the loop running on this thread is found with [`TimeDriver::current`]: the
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -51,6 +51,8 @@ pub(crate) struct TimeDriver {
     wheel: RefCell<Wheel<TimerEntry>>,
     /// Tick 0.
     origin: Instant,
+    /// The timer slack in ticks (0: none), see [`TimeDriver::set_slack`].
+    slack: Cell<u64>,
 }
 
 thread_local! {
@@ -90,6 +92,7 @@ impl TimeDriver {
             clock,
             wheel: RefCell::new(wheel),
             origin,
+            slack: Cell::new(0),
         })
     }
 
@@ -247,9 +250,26 @@ impl TimeDriver {
         self.wheel.borrow().is_empty()
     }
 
-    /// The tick at which the loop must wake for the earliest timer, if any.
+    /// Sets the timer slack (`Builder::timer_slack`): when the loop has to wait for a timer,
+    /// it waits until the deadline rounded up to a multiple of `slack`, so that every timer
+    /// due within one such period fires in one wake-up. Zero (the default) waits for the
+    /// exact deadline. A deadline already due is never delayed.
+    pub(crate) fn set_slack(&self, slack: Duration) {
+        self.slack
+            .set(u64::try_from(slack.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// The tick at which the loop must wake for the earliest timer, if any: the wheel's next
+    /// wake-up, rounded up by the slack when it lies ahead of the clock. Never later than the
+    /// earliest deadline plus the slack (less one tick), so a timer fires late by less than the
+    /// slack, and never early (the wheel fires only what is due at the clock's reading).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.wheel.borrow().next_wakeup()
+        let tick = self.wheel.borrow().next_wakeup()?;
+        let slack = self.slack.get();
+        if slack <= 1 || tick <= self.now_tick() {
+            return Some(tick);
+        }
+        Some(round_up(tick, slack))
     }
 
     /// Under a paused clock, jumps it to `tick` (virtual time's auto-advance).
@@ -261,5 +281,68 @@ impl TimeDriver {
     #[inline]
     pub(crate) fn pop_due(&self, now: u64) -> Option<TimerEntry> {
         self.wheel.borrow_mut().poll_expired(now).map(|(_, entry)| entry)
+    }
+}
+
+/// `tick` rounded up to a multiple of `step` (`step > 0`), or `tick` itself where that
+/// multiple is past `u64::MAX`.
+fn round_up(tick: u64, step: u64) -> u64 {
+    tick.div_ceil(step).checked_mul(step).unwrap_or(tick)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_up_stays_within_one_step_and_saturates() {
+        assert_eq!(round_up(1_000, 1_000), 1_000, "a multiple stays");
+        assert_eq!(round_up(1_001, 1_000), 2_000);
+        assert_eq!(round_up(1_999, 1_000), 2_000);
+        assert_eq!(round_up(0, 7), 0);
+        assert_eq!(
+            round_up(u64::MAX - 3, 1_000),
+            u64::MAX - 3,
+            "no wrap at the far end"
+        );
+        for tick in [1, 999, 123_456_789, 1 << 62, (1 << 62) + 17] {
+            let up = round_up(tick, 50_000);
+            assert!(up >= tick && up - tick < 50_000 && up % 50_000 == 0);
+        }
+    }
+
+    #[test]
+    fn slack_rounds_a_future_wakeup_but_not_a_due_one() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let now = driver.now_tick();
+        let slack = Duration::from_millis(1);
+        driver.set_slack(slack);
+        let waker = std::task::Waker::noop();
+        let ahead = driver.insert_wake(driver.now() + Duration::from_micros(10), waker);
+        let wake = driver.next_deadline().unwrap();
+        let deadline = now + 10_000;
+        assert!(
+            wake >= deadline && wake - deadline < 1_000_000,
+            "{wake} vs {deadline}"
+        );
+        assert_eq!(wake % 1_000_000, 0);
+        // Due now: no waiting, whatever the slack.
+        driver.advance(Duration::from_micros(10));
+        assert!(driver.next_deadline().unwrap() <= driver.now_tick());
+        drop(driver.remove_wake(ahead));
+        driver.set_slack(Duration::ZERO);
+        let exact = driver.insert_wake(driver.now() + Duration::from_nanos(1_234), waker);
+        assert!(
+            driver.pop_due(driver.now_tick()).is_none(),
+            "brings the wheel to the clock"
+        );
+        // Not rounded: at most the exact deadline (an upper slot's start may come first).
+        let wake = driver.next_deadline().unwrap();
+        assert!(
+            wake > driver.now_tick() && wake <= driver.now_tick() + 1_234,
+            "{wake}"
+        );
+        drop(driver.remove_wake(exact));
     }
 }
