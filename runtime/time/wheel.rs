@@ -75,7 +75,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use super::entry_store::EntryStore;
-use super::slot_list::SlotList;
+use super::slot_list::{SlotList, TakenItems};
 
 /// Bits of the deadline each level consumes.
 const BITS: u32 = 6;
@@ -335,8 +335,8 @@ impl<T> Wheel<T> {
     fn sort_ready(&mut self) {
         let entries = &mut self.entries;
         let items = self.lists[usize::from(READY)].sort_by_key(|&index| entries[index as usize].deadline);
-        for (pos, &index) in items.iter().enumerate() {
-            entries[index as usize].pos = pos as u32;
+        for (index, pos) in items {
+            entries[index as usize].pos = pos;
         }
         self.ready_sorted = true;
     }
@@ -361,7 +361,7 @@ impl<T> Wheel<T> {
             } else {
                 self.now = start;
                 let mut expired = false;
-                for &index in &items {
+                for index in items.iter() {
                     if index != super::slot_list::TOMB {
                         expired |= self.place(index);
                     }
@@ -383,11 +383,8 @@ impl<T> Wheel<T> {
     /// slot lists each deadline's entries in insertion order (invariant 3): sorting by
     /// `(deadline, position in the slot)` gives the firing order. One read of each entry,
     /// where cascading would re-place it once per level down to 0.
-    fn expire_slot(&mut self, level: usize, items: &[u32]) {
-        let live = items
-            .iter()
-            .copied()
-            .filter(|&index| index != super::slot_list::TOMB);
+    fn expire_slot(&mut self, level: usize, items: &TakenItems) {
+        let live = items.iter().filter(|&index| index != super::slot_list::TOMB);
         if level == 0 {
             // One tick: a single deadline, already in insertion order.
             for index in live {
