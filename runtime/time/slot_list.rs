@@ -378,7 +378,10 @@ mod tests {
         assert_eq!(taken.iter().filter(|&i| i != TOMB).collect::<Vec<_>>(), model);
         assert!(list.is_empty());
         list.restore(taken);
-        assert!(list.tail.capacity() <= BLOCK, "only the tail's allocation is kept");
+        assert!(
+            list.tail.capacity() <= BLOCK,
+            "only the tail's allocation is kept"
+        );
         assert_eq!(list.push(1), 0);
     }
 }
