@@ -146,6 +146,18 @@ impl SlotList {
         self.live == 0
     }
 
+    /// The item `ahead` positions after the first unconsumed one (a tombstone included), if
+    /// the list is that long.
+    #[inline]
+    pub(crate) fn peek(&self, ahead: usize) -> Option<u32> {
+        let pos = self.head as usize + ahead;
+        let sealed = self.full.len() * BLOCK;
+        match pos.checked_sub(sealed) {
+            Some(in_tail) => self.tail.get(in_tail).copied(),
+            None => Some(self.full[pos / BLOCK][pos % BLOCK]),
+        }
+    }
+
     /// Takes out the first live index.
     pub(crate) fn pop_front(&mut self) -> Option<u32> {
         while self.live > 0 {
@@ -383,5 +395,22 @@ mod tests {
             "only the tail's allocation is kept"
         );
         assert_eq!(list.push(1), 0);
+    }
+
+    #[test]
+    fn peek_reads_ahead_of_the_head_across_blocks() {
+        let mut list = SlotList::default();
+        let n = BLOCK as u32 + 10;
+        let pos: Vec<u32> = (0..n).map(|i| list.push(i)).collect();
+        assert_eq!(list.peek(0), Some(0));
+        assert_eq!(list.peek(BLOCK + 3), Some(BLOCK as u32 + 3), "in the tail");
+        assert_eq!(list.peek(n as usize), None, "past the end");
+        for _ in 0..BLOCK - 2 {
+            list.pop_front();
+        }
+        assert_eq!(list.peek(1), Some(BLOCK as u32 - 1), "last of the sealed block");
+        assert_eq!(list.peek(2), Some(BLOCK as u32), "first of the tail");
+        list.kill(pos[BLOCK]);
+        assert_eq!(list.peek(2), Some(TOMB), "a tombstone is reported as it is");
     }
 }
