@@ -53,7 +53,8 @@ pub(crate) struct TimeDriver {
     origin: Instant,
     /// The timer slack in ticks (0: none), see [`TimeDriver::set_slack`].
     slack: Cell<u64>,
-    /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls.
+    /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls unless
+    /// a `fire` panicked (then it holds the unfired rest, in reverse).
     fire_scratch: Cell<Vec<TimerEntry>>,
 }
 
@@ -250,10 +251,18 @@ impl TimeDriver {
         self.wheel.borrow().len()
     }
 
-    /// True if no timer is set.
+    /// True if no timer is set (nor left unfired by a panic in [`TimeDriver::fire_due`]).
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.wheel.borrow().is_empty()
+        self.wheel.borrow().is_empty() && !self.has_unfired()
+    }
+
+    /// True when a panic in [`TimeDriver::fire_due`] left due timers unfired.
+    fn has_unfired(&self) -> bool {
+        let batch = self.fire_scratch.take();
+        let unfired = !batch.is_empty();
+        self.fire_scratch.set(batch);
+        unfired
     }
 
     /// Sets the timer slack (`Builder::timer_slack`): when the loop has to wait for a timer,
@@ -270,7 +279,10 @@ impl TimeDriver {
     /// earliest deadline plus the slack (less one tick), so a timer fires late by less than the
     /// slack, and never early (the wheel fires only what is due at the clock's reading).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        let tick = self.wheel.borrow().next_wakeup()?;
+        let Some(tick) = self.wheel.borrow().next_wakeup() else {
+            // Timers left unfired by a panic are due: do not wait.
+            return self.has_unfired().then_some(0);
+        };
         let slack = self.slack.get();
         if slack <= 1 || tick <= self.now_tick() {
             return Some(tick);
@@ -294,26 +306,42 @@ impl TimeDriver {
     /// fired outside it. Two phases, as async-io fires its timers: the entry loads of one
     /// batch are independent and overlap, and so do the task slots the wakes then touch,
     /// where one pop-then-wake at a time serialises them. A timer set due by code a wake
-    /// runs (a foreign waker) fires after the current batch, still in this call.
+    /// runs (a foreign waker) fires after the current batch, still in this call. If `fire`
+    /// panics, the rest of the batch is kept and fired first by the next call, so no wake
+    /// is lost.
     pub(crate) fn fire_due(&self, now: u64, mut fire: impl FnMut(TimerEntry)) {
-        let mut batch = self.fire_scratch.take();
+        // Holds the batch in reverse (fired by `pop`); gives it back to the driver on drop.
+        struct Batch<'a> {
+            driver: &'a TimeDriver,
+            entries: Vec<TimerEntry>,
+        }
+        impl Drop for Batch<'_> {
+            fn drop(&mut self) {
+                self.driver.fire_scratch.set(std::mem::take(&mut self.entries));
+            }
+        }
+        let mut batch = Batch {
+            driver: self,
+            entries: self.fire_scratch.take(),
+        };
         loop {
+            while let Some(entry) = batch.entries.pop() {
+                fire(entry);
+            }
             {
                 let mut wheel = self.wheel.borrow_mut();
-                while batch.len() < FIRE_BATCH {
+                while batch.entries.len() < FIRE_BATCH {
                     match wheel.poll_expired(now) {
-                        Some((_, entry)) => batch.push(entry),
+                        Some((_, entry)) => batch.entries.push(entry),
                         None => break,
                     }
                 }
             }
-            let full = batch.len() == FIRE_BATCH;
-            batch.drain(..).for_each(&mut fire);
-            if !full {
+            if batch.entries.is_empty() {
                 break;
             }
+            batch.entries.reverse();
         }
-        self.fire_scratch.set(batch);
     }
 }
 
@@ -426,5 +454,49 @@ mod tests {
         );
         assert_eq!(log[FIRE_BATCH + 1..], want[FIRE_BATCH..]);
         assert!(driver.remove(late).is_some());
+    }
+
+    #[test]
+    fn a_panic_while_firing_loses_no_timer() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let t0 = driver.now();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        for id in 0..10u32 {
+            driver.insert_call(
+                t0 + Duration::from_nanos(u64::from(id) + 1),
+                logging_call(&log, id),
+            );
+        }
+        driver.advance(Duration::from_micros(1));
+        let run = |entry: TimerEntry| {
+            let TimerEntry::Call(cell) = entry else {
+                unreachable!()
+            };
+            cell.take().unwrap()();
+        };
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            driver.fire_due(driver.now_tick(), |entry| {
+                run(entry);
+                if log.borrow().len() == 4 {
+                    panic!("a waker panics");
+                }
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(*log.borrow(), [0, 1, 2, 3]);
+        assert!(!driver.is_empty(), "the unfired rest still counts");
+        assert_eq!(
+            driver.next_deadline(),
+            Some(0),
+            "and is due: the loop must not wait"
+        );
+        driver.fire_due(driver.now_tick(), run);
+        assert_eq!(
+            *log.borrow(),
+            (0..10).collect::<Vec<_>>(),
+            "the rest fires next, in order"
+        );
+        assert!(driver.is_empty());
     }
 }
