@@ -407,6 +407,22 @@ mod tests {
         drop(driver.remove_wake(exact));
     }
 
+    /// A paused driver, its clock's reading, and an empty log for [`logging_call`].
+    fn paused_with_log() -> (Rc<TimeDriver>, Instant, Rc<RefCell<Vec<u32>>>) {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let t0 = driver.now();
+        (driver, t0, Rc::default())
+    }
+
+    /// Runs a fired callback timer.
+    fn run_call(entry: TimerEntry) {
+        let TimerEntry::Call(cell) = entry else {
+            unreachable!("only callback timers here")
+        };
+        cell.take().expect("a callback runs once")();
+    }
+
     /// A callback timer whose cell logs `id` when run.
     fn logging_call(log: &Rc<RefCell<Vec<u32>>>, id: u32) -> Rc<CallbackCell> {
         let log = log.clone();
@@ -415,10 +431,7 @@ mod tests {
 
     #[test]
     fn fire_due_fires_in_deadline_order_across_batches() {
-        let driver = TimeDriver::new();
-        driver.pause();
-        let t0 = driver.now();
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let (driver, t0, log) = paused_with_log();
         let n = 3 * FIRE_BATCH as u32 + 5;
         // Scattered deadlines, every fifth equal to the one before (set order among equals).
         let deadline = |id: u32| t0 + Duration::from_nanos(u64::from((id - id % 5 / 4) * 31 % n) + 1);
@@ -429,10 +442,7 @@ mod tests {
         driver.advance(Duration::from_micros(1));
         let mut fired = 0;
         driver.fire_due(driver.now_tick(), |entry| {
-            let TimerEntry::Call(cell) = entry else {
-                unreachable!()
-            };
-            cell.take().unwrap()();
+            run_call(entry);
             fired += 1;
             if fired == 10 {
                 // Set due from inside a batch: fires in this call, after the batch.
@@ -458,10 +468,7 @@ mod tests {
 
     #[test]
     fn a_panic_while_firing_loses_no_timer() {
-        let driver = TimeDriver::new();
-        driver.pause();
-        let t0 = driver.now();
-        let log = Rc::new(RefCell::new(Vec::new()));
+        let (driver, t0, log) = paused_with_log();
         for id in 0..10u32 {
             driver.insert_call(
                 t0 + Duration::from_nanos(u64::from(id) + 1),
@@ -469,15 +476,9 @@ mod tests {
             );
         }
         driver.advance(Duration::from_micros(1));
-        let run = |entry: TimerEntry| {
-            let TimerEntry::Call(cell) = entry else {
-                unreachable!()
-            };
-            cell.take().unwrap()();
-        };
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             driver.fire_due(driver.now_tick(), |entry| {
-                run(entry);
+                run_call(entry);
                 if log.borrow().len() == 4 {
                     panic!("a waker panics");
                 }
@@ -491,7 +492,7 @@ mod tests {
             Some(0),
             "and is due: the loop must not wait"
         );
-        driver.fire_due(driver.now_tick(), run);
+        driver.fire_due(driver.now_tick(), run_call);
         assert_eq!(
             *log.borrow(),
             (0..10).collect::<Vec<_>>(),
