@@ -171,7 +171,7 @@ impl Core {
             return;
         }
         let now = self.time.now_tick();
-        while let Some(fired) = self.time.pop_due(now) {
+        self.time.fire_due(now, |fired| {
             StatCells::bump(&self.stats.timers_fired, 1);
             match fired {
                 TimerEntry::Wake(mut slot) => {
@@ -181,6 +181,6 @@ impl Core {
                 }
                 TimerEntry::Call(cell) => self.sched.push(Runnable::Callback(cell)),
             }
-        }
+        });
     }
 }

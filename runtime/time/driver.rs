@@ -17,7 +17,7 @@
 //! The driver of the loop running on this thread is found with [`TimeDriver::current`]: the
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -51,7 +51,15 @@ pub(crate) struct TimeDriver {
     wheel: RefCell<Wheel<TimerEntry>>,
     /// Tick 0.
     origin: Instant,
+    /// The timer slack in ticks (0: none), see [`TimeDriver::set_slack`].
+    slack: Cell<u64>,
+    /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls unless
+    /// a `fire` panicked (then it holds the unfired rest, in reverse).
+    fire_scratch: Cell<Vec<TimerEntry>>,
 }
+
+/// Timers taken out of the wheel at a time by [`TimeDriver::fire_due`].
+const FIRE_BATCH: usize = 64;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<TimeDriver>>> = const { RefCell::new(None) };
@@ -90,6 +98,8 @@ impl TimeDriver {
             clock,
             wheel: RefCell::new(wheel),
             origin,
+            slack: Cell::new(0),
+            fire_scratch: Cell::new(Vec::new()),
         })
     }
 
@@ -241,15 +251,43 @@ impl TimeDriver {
         self.wheel.borrow().len()
     }
 
-    /// True if no timer is set.
+    /// True if no timer is set (nor left unfired by a panic in [`TimeDriver::fire_due`]).
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.wheel.borrow().is_empty()
+        self.wheel.borrow().is_empty() && !self.has_unfired()
     }
 
-    /// The tick at which the loop must wake for the earliest timer, if any.
+    /// True when a panic in [`TimeDriver::fire_due`] left due timers unfired.
+    fn has_unfired(&self) -> bool {
+        let batch = self.fire_scratch.take();
+        let unfired = !batch.is_empty();
+        self.fire_scratch.set(batch);
+        unfired
+    }
+
+    /// Sets the timer slack (`Builder::timer_slack`): when the loop has to wait for a timer,
+    /// it waits until the deadline rounded up to a multiple of `slack`, so that every timer
+    /// due within one such period fires in one wake-up. Zero (the default) waits for the
+    /// exact deadline. A deadline already due is never delayed.
+    pub(crate) fn set_slack(&self, slack: Duration) {
+        self.slack
+            .set(u64::try_from(slack.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// The tick at which the loop must wake for the earliest timer, if any: the wheel's next
+    /// wake-up, rounded up by the slack when it lies ahead of the clock. Never later than the
+    /// earliest deadline plus the slack (less one tick), so a timer fires late by less than the
+    /// slack, and never early (the wheel fires only what is due at the clock's reading).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
-        self.wheel.borrow().next_wakeup()
+        let Some(tick) = self.wheel.borrow().next_wakeup() else {
+            // Timers left unfired by a panic are due: do not wait.
+            return self.has_unfired().then_some(0);
+        };
+        let slack = self.slack.get();
+        if slack <= 1 || tick <= self.now_tick() {
+            return Some(tick);
+        }
+        Some(round_up(tick, slack))
     }
 
     /// Under a paused clock, jumps it to `tick` (virtual time's auto-advance).
@@ -261,5 +299,205 @@ impl TimeDriver {
     #[inline]
     pub(crate) fn pop_due(&self, now: u64) -> Option<TimerEntry> {
         self.wheel.borrow_mut().poll_expired(now).map(|(_, entry)| entry)
+    }
+
+    /// Takes every timer due at `now` (a tick) and hands each to `fire`, in deadline order, in
+    /// batches of up to [`FIRE_BATCH`]: a batch is taken out of the wheel in one borrow, then
+    /// fired outside it. Two phases, as async-io fires its timers: the entry loads of one
+    /// batch are independent and overlap, and so do the task slots the wakes then touch,
+    /// where one pop-then-wake at a time serialises them. A timer set due by code a wake
+    /// runs (a foreign waker) fires after the current batch, still in this call. If `fire`
+    /// panics, the rest of the batch is kept and fired first by the next call, so no wake
+    /// is lost.
+    pub(crate) fn fire_due(&self, now: u64, mut fire: impl FnMut(TimerEntry)) {
+        // Holds the batch in reverse (fired by `pop`); gives it back to the driver on drop.
+        struct Batch<'a> {
+            driver: &'a TimeDriver,
+            entries: Vec<TimerEntry>,
+        }
+        impl Drop for Batch<'_> {
+            fn drop(&mut self) {
+                self.driver.fire_scratch.set(std::mem::take(&mut self.entries));
+            }
+        }
+        let mut batch = Batch {
+            driver: self,
+            entries: self.fire_scratch.take(),
+        };
+        loop {
+            while let Some(entry) = batch.entries.pop() {
+                fire(entry);
+            }
+            {
+                let mut wheel = self.wheel.borrow_mut();
+                while batch.entries.len() < FIRE_BATCH {
+                    match wheel.poll_expired(now) {
+                        Some((_, entry)) => batch.entries.push(entry),
+                        None => break,
+                    }
+                }
+            }
+            if batch.entries.is_empty() {
+                break;
+            }
+            batch.entries.reverse();
+        }
+    }
+}
+
+/// `tick` rounded up to a multiple of `step` (`step > 0`), or `tick` itself where that
+/// multiple is past `u64::MAX`.
+fn round_up(tick: u64, step: u64) -> u64 {
+    tick.div_ceil(step).checked_mul(step).unwrap_or(tick)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_up_stays_within_one_step_and_saturates() {
+        assert_eq!(round_up(1_000, 1_000), 1_000, "a multiple stays");
+        assert_eq!(round_up(1_001, 1_000), 2_000);
+        assert_eq!(round_up(1_999, 1_000), 2_000);
+        assert_eq!(round_up(0, 7), 0);
+        assert_eq!(
+            round_up(u64::MAX - 3, 1_000),
+            u64::MAX - 3,
+            "no wrap at the far end"
+        );
+        for tick in [1, 999, 123_456_789, 1 << 62, (1 << 62) + 17] {
+            let up = round_up(tick, 50_000);
+            assert!(up >= tick && up - tick < 50_000 && up % 50_000 == 0);
+        }
+    }
+
+    #[test]
+    fn slack_rounds_a_future_wakeup_but_not_a_due_one() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let now = driver.now_tick();
+        let slack = Duration::from_millis(1);
+        driver.set_slack(slack);
+        let waker = std::task::Waker::noop();
+        let ahead = driver.insert_wake(driver.now() + Duration::from_micros(10), waker);
+        let wake = driver.next_deadline().unwrap();
+        let deadline = now + 10_000;
+        assert!(
+            wake >= deadline && wake - deadline < 1_000_000,
+            "{wake} vs {deadline}"
+        );
+        assert_eq!(wake % 1_000_000, 0);
+        // Due now: no waiting, whatever the slack.
+        driver.advance(Duration::from_micros(10));
+        assert!(driver.next_deadline().unwrap() <= driver.now_tick());
+        drop(driver.remove_wake(ahead));
+        driver.set_slack(Duration::ZERO);
+        let exact = driver.insert_wake(driver.now() + Duration::from_nanos(1_234), waker);
+        assert!(
+            driver.pop_due(driver.now_tick()).is_none(),
+            "brings the wheel to the clock"
+        );
+        // Not rounded: at most the exact deadline (an upper slot's start may come first).
+        let wake = driver.next_deadline().unwrap();
+        assert!(
+            wake > driver.now_tick() && wake <= driver.now_tick() + 1_234,
+            "{wake}"
+        );
+        drop(driver.remove_wake(exact));
+    }
+
+    /// A paused driver, its clock's reading, and an empty log for [`logging_call`].
+    fn paused_with_log() -> (Rc<TimeDriver>, Instant, Rc<RefCell<Vec<u32>>>) {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let t0 = driver.now();
+        (driver, t0, Rc::default())
+    }
+
+    /// Runs a fired callback timer.
+    fn run_call(entry: TimerEntry) {
+        let TimerEntry::Call(cell) = entry else {
+            unreachable!("only callback timers here")
+        };
+        cell.take().expect("a callback runs once")();
+    }
+
+    /// A callback timer whose cell logs `id` when run.
+    fn logging_call(log: &Rc<RefCell<Vec<u32>>>, id: u32) -> Rc<CallbackCell> {
+        let log = log.clone();
+        CallbackCell::new(Box::new(move || log.borrow_mut().push(id)))
+    }
+
+    #[test]
+    fn fire_due_fires_in_deadline_order_across_batches() {
+        let (driver, t0, log) = paused_with_log();
+        let n = 3 * FIRE_BATCH as u32 + 5;
+        // Scattered deadlines, every fifth equal to the one before (set order among equals).
+        let deadline = |id: u32| t0 + Duration::from_nanos(u64::from((id - id % 5 / 4) * 31 % n) + 1);
+        for id in 0..n {
+            driver.insert_call(deadline(id), logging_call(&log, id));
+        }
+        let late = driver.insert_call(t0 + Duration::from_secs(1), logging_call(&log, u32::MAX));
+        driver.advance(Duration::from_micros(1));
+        let mut fired = 0;
+        driver.fire_due(driver.now_tick(), |entry| {
+            run_call(entry);
+            fired += 1;
+            if fired == 10 {
+                // Set due from inside a batch: fires in this call, after the batch.
+                driver.insert_call(t0, logging_call(&log, n));
+            }
+        });
+        let log = log.borrow();
+        assert_eq!(
+            log.len(),
+            n as usize + 1,
+            "every due timer fired, the late one not"
+        );
+        let mut want: Vec<u32> = (0..n).collect();
+        want.sort_by_key(|&id| (deadline(id), id));
+        assert_eq!(log[..FIRE_BATCH], want[..FIRE_BATCH]);
+        assert_eq!(
+            log[FIRE_BATCH], n,
+            "the timer set during the first batch fires next"
+        );
+        assert_eq!(log[FIRE_BATCH + 1..], want[FIRE_BATCH..]);
+        assert!(driver.remove(late).is_some());
+    }
+
+    #[test]
+    fn a_panic_while_firing_loses_no_timer() {
+        let (driver, t0, log) = paused_with_log();
+        for id in 0..10u32 {
+            driver.insert_call(
+                t0 + Duration::from_nanos(u64::from(id) + 1),
+                logging_call(&log, id),
+            );
+        }
+        driver.advance(Duration::from_micros(1));
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            driver.fire_due(driver.now_tick(), |entry| {
+                run_call(entry);
+                if log.borrow().len() == 4 {
+                    panic!("a waker panics");
+                }
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(*log.borrow(), [0, 1, 2, 3]);
+        assert!(!driver.is_empty(), "the unfired rest still counts");
+        assert_eq!(
+            driver.next_deadline(),
+            Some(0),
+            "and is due: the loop must not wait"
+        );
+        driver.fire_due(driver.now_tick(), run_call);
+        assert_eq!(
+            *log.borrow(),
+            (0..10).collect::<Vec<_>>(),
+            "the rest fires next, in order"
+        );
+        assert!(driver.is_empty());
     }
 }

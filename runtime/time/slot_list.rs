@@ -1,53 +1,141 @@
-//! One list of the timer wheel (a slot, or the ready list): entry indices in an append-only
-//! `Vec`, with removal by tombstone.
+//! One list of the timer wheel (a slot, or the ready list): entry indices in append-only
+//! blocks, with removal by tombstone.
 //!
 //! Why not a linked list: walking a linked list is a chain of dependent loads, one cache miss
 //! after another when the entries are spread over a large slab (a cascade of 100k timers). The
-//! indices of a `Vec` are read in sequence, so the loads of the entries they name are
+//! indices of an array are read in sequence, so the loads of the entries they name are
 //! independent and the CPU overlaps their misses. Removal writes a tombstone at the entry's
 //! recorded position (O(1)), which keeps the list in insertion order.
 //!
+//! Why blocks and not one `Vec` (issue 19, item 6): a list that grows by doubling copies all of
+//! itself at every power of two, so one insert among a burst of timers sharing a slot (a
+//! server arming the same 30 s timeout on every connection) paid a copy of 128 KiB at 32,768
+//! entries. Here the list is a `tail` `Vec` of at most [`BLOCK`] indices, which grows by
+//! doubling while the list is short and is moved whole, without copying, into `full` when it
+//! fills; the next tail starts at its full size. The worst push copies 2 KiB (the tail's last
+//! doubling) or allocates one block. A push touches only the header and the tail, as before.
+//!
 //! Invariants:
-//! 1. `items[..head]` has been consumed by [`SlotList::pop_front`]; `items[head..]` holds `live`
-//!    indices and any number of [`TOMB`]s.
-//! 2. A list with no live index is fully cleared (`items` empty, `head` 0), so positions restart
-//!    at 0 and a cleared list costs nothing to scan.
-//! 3. Tombstones never outnumber live indices by more than [`SlotList::needs_compaction`]
+//! 1. Position `p` names `full[p / BLOCK][p % BLOCK]` below `full.len() * BLOCK`, else
+//!    `tail[p - full.len() * BLOCK]`; every block in `full` holds exactly `BLOCK` items.
+//! 2. Positions `..head` have been consumed by [`SlotList::pop_front`]; positions from `head`
+//!    hold `live` indices and any number of [`TOMB`]s.
+//! 3. A list with no live index is fully cleared (no items, `head` 0, `full` empty), so
+//!    positions restart at 0 and a cleared list costs nothing to scan.
+//! 4. Tombstones never outnumber live indices by more than [`SlotList::needs_compaction`]
 //!    allows once the caller compacts when told, which keeps memory and scans O(live).
+
+use std::iter::Zip;
+use std::ops::RangeFrom;
+use std::vec;
 
 /// A removed index.
 pub(crate) const TOMB: u32 = u32::MAX;
 
-/// Lists longer than this (in capacity) are not kept for reuse once drained.
-const KEEP_CAPACITY: usize = 4096;
+/// Indices per block (4 KiB).
+const BLOCK: usize = 1024;
+
+/// A full block of indices.
+type Block = Box<[u32; BLOCK]>;
 
 /// Entry indices in insertion order, with tombstones.
 #[derive(Default)]
 pub(crate) struct SlotList {
-    items: Vec<u32>,
-    head: usize,
+    /// The last, partly filled block.
+    tail: Vec<u32>,
+    /// The full blocks before it.
+    full: Vec<Block>,
+    head: u32,
     live: u32,
 }
 
+/// The items of a list emptied by [`SlotList::take`], to walk and hand back.
+pub(crate) struct TakenItems {
+    tail: Vec<u32>,
+    full: Vec<Block>,
+    head: usize,
+}
+
+impl TakenItems {
+    /// The items from the first unconsumed one, tombstones included, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        slices(&self.full, &self.tail, self.head).flatten().copied()
+    }
+}
+
+/// The items of blocks `full` then `tail` from position `head` on, as slices.
+fn slices<'a>(full: &'a [Block], tail: &'a [u32], head: usize) -> impl Iterator<Item = &'a [u32]> {
+    let first = head / BLOCK;
+    let skip = head % BLOCK;
+    full.iter()
+        .map(|block| &block[..])
+        .chain(std::iter::once(tail))
+        .skip(first)
+        .enumerate()
+        .map(move |(i, items)| {
+            if i == 0 {
+                &items[skip.min(items.len())..]
+            } else {
+                items
+            }
+        })
+}
+
 impl SlotList {
+    /// The number of positions handed out (consumed ones included).
+    fn len(&self) -> usize {
+        self.full.len() * BLOCK + self.tail.len()
+    }
+
+    /// The item at position `pos`.
+    fn at(&mut self, pos: usize) -> &mut u32 {
+        let (block, offset) = (pos / BLOCK, pos % BLOCK);
+        let sealed = self.full.len();
+        match self.full.get_mut(block) {
+            Some(full) => &mut full[offset],
+            None => &mut self.tail[pos - sealed * BLOCK],
+        }
+    }
+
+    /// Empties the list, keeping the tail's allocation (at most one block).
+    fn clear(&mut self) {
+        self.tail.clear();
+        self.full.clear();
+        self.head = 0;
+    }
+
     /// Appends `index`; returns its position (valid until the list is drained or compacted).
+    #[inline]
     pub(crate) fn push(&mut self, index: u32) -> u32 {
-        let pos = self.items.len();
-        self.items.push(index);
+        if self.tail.len() == BLOCK {
+            self.seal_tail();
+        }
+        let pos = self.len();
+        self.tail.push(index);
         self.live += 1;
         u32::try_from(pos).expect("timer wheel list longer than u32::MAX")
+    }
+
+    /// Moves the full tail into `full` and starts a new one at its full size.
+    #[cold]
+    fn seal_tail(&mut self) {
+        let tail = std::mem::replace(&mut self.tail, Vec::with_capacity(BLOCK));
+        let block: Block = tail
+            .into_boxed_slice()
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("a sealed tail holds exactly BLOCK items"));
+        self.full.push(block);
     }
 
     /// Removes the index at `pos` (given by [`push`](Self::push) or a compaction). Returns
     /// whether the list is empty now.
     pub(crate) fn kill(&mut self, pos: u32) -> bool {
-        let item = &mut self.items[pos as usize];
+        let item = self.at(pos as usize);
         debug_assert_ne!(*item, TOMB, "timer wheel: double removal");
         *item = TOMB;
         self.live -= 1;
         if self.live == 0 {
-            self.items.clear();
-            self.head = 0;
+            self.clear();
             return true;
         }
         false
@@ -58,16 +146,27 @@ impl SlotList {
         self.live == 0
     }
 
+    /// The item `ahead` positions after the first unconsumed one (a tombstone included), if
+    /// the list is that long.
+    #[inline]
+    pub(crate) fn peek(&self, ahead: usize) -> Option<u32> {
+        let pos = self.head as usize + ahead;
+        let sealed = self.full.len() * BLOCK;
+        match pos.checked_sub(sealed) {
+            Some(in_tail) => self.tail.get(in_tail).copied(),
+            None => Some(self.full[pos / BLOCK][pos % BLOCK]),
+        }
+    }
+
     /// Takes out the first live index.
     pub(crate) fn pop_front(&mut self) -> Option<u32> {
         while self.live > 0 {
-            let index = self.items[self.head];
+            let index = *self.at(self.head as usize);
             self.head += 1;
             if index != TOMB {
                 self.live -= 1;
                 if self.live == 0 {
-                    self.items.clear();
-                    self.head = 0;
+                    self.clear();
                 }
                 return Some(index);
             }
@@ -76,29 +175,32 @@ impl SlotList {
     }
 
     /// Empties the list, returning its items (tombstones included) for the caller to walk;
-    /// hand the `Vec` back with [`restore`](Self::restore) to keep its allocation.
-    pub(crate) fn take(&mut self) -> Vec<u32> {
-        let mut items = std::mem::take(&mut self.items);
-        items.drain(..self.head);
+    /// hand them back with [`restore`](Self::restore) to keep the tail's allocation.
+    pub(crate) fn take(&mut self) -> TakenItems {
+        let taken = TakenItems {
+            tail: std::mem::take(&mut self.tail),
+            full: std::mem::take(&mut self.full),
+            head: self.head as usize,
+        };
         self.head = 0;
         self.live = 0;
-        items
+        taken
     }
 
-    /// Gives back a `Vec` from [`take`](Self::take) for reuse, if the list is still empty and the
-    /// allocation is not outsized.
-    pub(crate) fn restore(&mut self, mut items: Vec<u32>) {
-        if self.items.capacity() == 0 && items.capacity() <= KEEP_CAPACITY {
-            items.clear();
-            self.items = items;
+    /// Gives back the items of [`take`](Self::take) for reuse of the tail's allocation (at
+    /// most one block), if the list is still empty; full blocks are freed.
+    pub(crate) fn restore(&mut self, mut items: TakenItems) {
+        if self.tail.capacity() == 0 && self.full.is_empty() {
+            items.tail.clear();
+            self.tail = items.tail;
         }
     }
 
     /// The live indices, in order.
     #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.items[self.head..]
-            .iter()
+        slices(&self.full, &self.tail, self.head as usize)
+            .flatten()
             .copied()
             .filter(|&index| index != TOMB)
     }
@@ -106,26 +208,39 @@ impl SlotList {
     /// The live indices with their positions (for invariant checks).
     #[cfg(test)]
     pub(crate) fn iter_positions(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        (self.head..self.items.len())
-            .map(|pos| (pos as u32, self.items[pos]))
-            .filter(|&(_, index)| index != TOMB)
+        slices(&self.full, &self.tail, self.head as usize)
+            .flatten()
+            .copied()
+            .zip(self.head..)
+            .filter(|&(index, _)| index != TOMB)
+            .map(|(index, pos)| (pos, index))
     }
 
     /// Whether tombstones have piled up enough that [`compact`](Self::compact) should run.
     pub(crate) fn needs_compaction(&self) -> bool {
-        let len = self.items.len() - self.head;
+        let len = self.len() - self.head as usize;
         len >= 32 && (self.live as usize) * 4 < len
     }
 
     /// Drops consumed items and tombstones and stable-sorts the live indices by `key`; returns
-    /// them, so that the caller can record each one's new position (its index in the slice).
-    /// O(length) when the list is already sorted but for a short unsorted tail.
-    pub(crate) fn sort_by_key(&mut self, key: impl FnMut(&u32) -> u64) -> &[u32] {
-        self.items.drain(..self.head);
-        self.head = 0;
-        self.items.retain(|&index| index != TOMB);
-        self.items.sort_by_key(key);
-        &self.items
+    /// them as `(index, new position)`, for the caller to record. O(length) when the list is
+    /// already sorted but for a short unsorted tail.
+    pub(crate) fn sort_by_key(
+        &mut self,
+        key: impl FnMut(&u32) -> u64,
+    ) -> Zip<vec::IntoIter<u32>, RangeFrom<u32>> {
+        let mut items: Vec<u32> = slices(&self.full, &self.tail, self.head as usize)
+            .flatten()
+            .copied()
+            .filter(|&index| index != TOMB)
+            .collect();
+        items.sort_by_key(key);
+        self.clear();
+        self.live = 0;
+        for &index in &items {
+            self.push(index);
+        }
+        items.into_iter().zip(0..)
     }
 
     /// Drops consumed items and tombstones, telling `moved` each live index's new position.
@@ -133,15 +248,24 @@ impl SlotList {
     /// makes its cost amortised O(1) per removal.
     pub(crate) fn compact(&mut self, mut moved: impl FnMut(u32, u32)) {
         let mut write = 0;
-        for read in self.head..self.items.len() {
-            let index = self.items[read];
+        for read in self.head as usize..self.len() {
+            let index = *self.at(read);
             if index != TOMB {
-                self.items[write] = index;
+                *self.at(write) = index;
                 moved(index, write as u32);
                 write += 1;
             }
         }
-        self.items.truncate(write);
+        // Positions `..write` now hold the live indices: keep the blocks they fill.
+        let keep_full = write / BLOCK;
+        if keep_full < self.full.len() {
+            let mut tail = Vec::with_capacity(BLOCK);
+            tail.extend_from_slice(&self.full[keep_full][..write % BLOCK]);
+            self.full.truncate(keep_full);
+            self.tail = tail;
+        } else {
+            self.tail.truncate(write - keep_full * BLOCK);
+        }
         self.head = 0;
     }
 }
@@ -213,11 +337,80 @@ mod tests {
         }
         list.pop_front();
         let items = list.take();
-        assert_eq!(items, [1, 2, 3, 4]);
+        assert_eq!(items.iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
         assert!(list.is_empty());
-        let cap = items.capacity();
+        let cap = items.tail.capacity();
         list.restore(items);
         assert_eq!(list.push(9), 0);
-        assert!(list.items.capacity() >= cap);
+        assert!(list.tail.capacity() >= cap);
+    }
+
+    /// A list spanning several blocks against a plain `Vec` model: kills, pops, compaction,
+    /// sorting and take keep positions and order (item 6's blocks).
+    #[test]
+    fn many_blocks_behave_like_one_vec() {
+        let n = 3 * BLOCK as u32 + 77;
+        let mut list = SlotList::default();
+        let mut pos: Vec<u32> = (0..n).map(|i| list.push(i)).collect();
+        assert_eq!(pos, (0..n).collect::<Vec<_>>());
+        assert_eq!(list.full.len(), 3, "three sealed blocks");
+        let mut model: Vec<u32> = (0..n).collect();
+        // Pops cross a block boundary; kills spread over every block.
+        for _ in 0..BLOCK + 5 {
+            assert_eq!(list.pop_front(), Some(model.remove(0)));
+        }
+        for i in (BLOCK as u32 + 5..n).filter(|i| i % 7 != 0) {
+            let emptied = list.kill(pos[i as usize]);
+            model.retain(|&m| m != i);
+            assert_eq!(emptied, model.is_empty());
+        }
+        assert_eq!(list.iter().collect::<Vec<_>>(), model);
+        assert!(list.needs_compaction());
+        list.compact(|index, p| pos[index as usize] = p);
+        assert_eq!(list.iter().collect::<Vec<_>>(), model);
+        for (p, index) in list.iter_positions() {
+            assert_eq!(pos[index as usize], p, "position of {index}");
+        }
+        // Grow across blocks again after compaction, then sort (descending key).
+        for i in n..n + 2 * BLOCK as u32 {
+            pos[0] = list.push(i);
+            model.push(i);
+        }
+        let sorted: Vec<(u32, u32)> = list.sort_by_key(|&i| u64::from(u32::MAX - i)).collect();
+        model.reverse();
+        assert_eq!(sorted.iter().map(|s| s.0).collect::<Vec<_>>(), model);
+        for (index, p) in list.iter_positions().map(|(p, i)| (i, p)) {
+            assert_eq!(sorted[p as usize], (index, p));
+        }
+        // A kill at a sorted position removes exactly that index.
+        let (victim, at) = sorted[BLOCK + 3];
+        list.kill(at);
+        model.retain(|&m| m != victim);
+        let taken = list.take();
+        assert_eq!(taken.iter().filter(|&i| i != TOMB).collect::<Vec<_>>(), model);
+        assert!(list.is_empty());
+        list.restore(taken);
+        assert!(
+            list.tail.capacity() <= BLOCK,
+            "only the tail's allocation is kept"
+        );
+        assert_eq!(list.push(1), 0);
+    }
+
+    #[test]
+    fn peek_reads_ahead_of_the_head_across_blocks() {
+        let mut list = SlotList::default();
+        let n = BLOCK as u32 + 10;
+        let pos: Vec<u32> = (0..n).map(|i| list.push(i)).collect();
+        assert_eq!(list.peek(0), Some(0));
+        assert_eq!(list.peek(BLOCK + 3), Some(BLOCK as u32 + 3), "in the tail");
+        assert_eq!(list.peek(n as usize), None, "past the end");
+        for _ in 0..BLOCK - 2 {
+            list.pop_front();
+        }
+        assert_eq!(list.peek(1), Some(BLOCK as u32 - 1), "last of the sealed block");
+        assert_eq!(list.peek(2), Some(BLOCK as u32), "first of the tail");
+        list.kill(pos[BLOCK]);
+        assert_eq!(list.peek(2), Some(TOMB), "a tombstone is reported as it is");
     }
 }

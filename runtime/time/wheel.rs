@@ -75,7 +75,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use super::entry_store::EntryStore;
-use super::slot_list::SlotList;
+use super::slot_list::{SlotList, TakenItems};
 
 /// Bits of the deadline each level consumes.
 const BITS: u32 = 6;
@@ -83,6 +83,8 @@ const BITS: u32 = 6;
 const SLOTS: usize = 1 << BITS;
 /// Levels needed to cover all of `u64` with 6 bits each (`ceil(64 / 6)`).
 const LEVELS: usize = 11;
+/// How many ready entries ahead of the one it takes [`Wheel::poll_expired`] prefetches.
+const PREFETCH_AHEAD: usize = 8;
 /// List number of the ready list; lists `0..READY` are slot `s` of level `L` at `L * 64 + s`.
 const READY: u16 = (LEVELS * SLOTS) as u16;
 
@@ -141,9 +143,9 @@ pub(crate) struct Wheel<T> {
     ready_max: u64,
     /// Whether the ready list is sorted by deadline (invariant 3).
     ready_sorted: bool,
-    /// Scratch for [`Wheel::expire_slot`] (`(deadline, position in the slot, index)`), kept
-    /// for its allocation; empty between calls.
-    batch: Vec<(u64, u32, u32)>,
+    /// Scratch for [`Wheel::expire_slot`] (sort keys, and the slot's live indices), kept for
+    /// their allocations; empty between calls.
+    batch: (Vec<u64>, Vec<u32>),
     /// A tick by which every entry has fired (invariant 7): `now` when the last
     /// [`Wheel::poll_expired`] found nothing more due.
     drained_through: u64,
@@ -166,7 +168,7 @@ impl<T> Wheel<T> {
             min_cache: Cell::new(MinCache::Known(None)),
             ready_max: 0,
             ready_sorted: true,
-            batch: Vec::new(),
+            batch: (Vec::new(), Vec::new()),
             drained_through: 0,
         }
     }
@@ -313,7 +315,13 @@ impl<T> Wheel<T> {
         if !self.ready_sorted {
             self.sort_ready();
         }
-        let Some(index) = self.lists[usize::from(READY)].pop_front() else {
+        let ready = &mut self.lists[usize::from(READY)];
+        // The entry taken below is a cache miss when many are due (they sit in the store in
+        // insertion order, taken in deadline order): start loading one a few places ahead.
+        if let Some(ahead) = ready.peek(PREFETCH_AHEAD) {
+            self.entries.prefetch(ahead as usize);
+        }
+        let Some(index) = ready.pop_front() else {
             // Nothing due is left (invariant 1: every other entry is after `now`). Below
             // `u64::MAX`, which `mark` gives entries that were due when set.
             self.drained_through = self.now.min(u64::MAX - 1);
@@ -335,8 +343,8 @@ impl<T> Wheel<T> {
     fn sort_ready(&mut self) {
         let entries = &mut self.entries;
         let items = self.lists[usize::from(READY)].sort_by_key(|&index| entries[index as usize].deadline);
-        for (pos, &index) in items.iter().enumerate() {
-            entries[index as usize].pos = pos as u32;
+        for (index, pos) in items {
+            entries[index as usize].pos = pos;
         }
         self.ready_sorted = true;
     }
@@ -356,12 +364,12 @@ impl<T> Wheel<T> {
             self.occupied[level] &= !(1 << slot);
             let expired = if end <= target {
                 self.now = end;
-                self.expire_slot(level, &items);
+                self.expire_slot(level, start, &items);
                 true
             } else {
                 self.now = start;
                 let mut expired = false;
-                for &index in &items {
+                for index in items.iter() {
                     if index != super::slot_list::TOMB {
                         expired |= self.place(index);
                     }
@@ -383,11 +391,8 @@ impl<T> Wheel<T> {
     /// slot lists each deadline's entries in insertion order (invariant 3): sorting by
     /// `(deadline, position in the slot)` gives the firing order. One read of each entry,
     /// where cascading would re-place it once per level down to 0.
-    fn expire_slot(&mut self, level: usize, items: &[u32]) {
-        let live = items
-            .iter()
-            .copied()
-            .filter(|&index| index != super::slot_list::TOMB);
+    fn expire_slot(&mut self, level: usize, start: u64, items: &TakenItems) {
+        let live = items.iter().filter(|&index| index != super::slot_list::TOMB);
         if level == 0 {
             // One tick: a single deadline, already in insertion order.
             for index in live {
@@ -395,18 +400,36 @@ impl<T> Wheel<T> {
             }
             return;
         }
-        let mut batch = std::mem::take(&mut self.batch);
-        batch.extend(
-            live.enumerate()
-                .map(|(seq, index)| (self.entries[index as usize].deadline, seq as u32, index)),
-        );
-        // Unstable is enough: `(deadline, seq)` keys are distinct.
-        batch.sort_unstable_by_key(|&(deadline, seq, _)| (deadline, seq));
-        for &(_, _, index) in &batch {
-            self.push_ready(index);
+        if level > 5 {
+            // Slots of 68 s and more: offsets need more than 30 bits (rare: the loop would
+            // have to look at the wheel a minute late).
+            let mut batch: Vec<(u64, u32, u32)> = live
+                .enumerate()
+                .map(|(seq, index)| (self.entries[index as usize].deadline, seq as u32, index))
+                .collect();
+            batch.sort_unstable_by_key(|&(deadline, seq, _)| (deadline, seq));
+            for (_, _, index) in batch {
+                self.push_ready(index);
+            }
+            return;
         }
-        batch.clear();
-        self.batch = batch;
+        // One `u64` per entry, `(deadline - start) << 32 | position`: the offset fits in the
+        // level's 6 * level <= 30 bits and the position in 32, and a sort of plain integers
+        // is several times cheaper than one of tuples.
+        let (mut keys, mut indices) = std::mem::take(&mut self.batch);
+        indices.extend(live);
+        keys.extend(indices.iter().enumerate().map(|(seq, &index)| {
+            let offset = self.entries[index as usize].deadline - start;
+            offset << 32 | seq as u64
+        }));
+        // Unstable is enough: the keys are distinct.
+        keys.sort_unstable();
+        for &key in &keys {
+            self.push_ready(indices[(key & u64::from(u32::MAX)) as usize]);
+        }
+        keys.clear();
+        indices.clear();
+        self.batch = (keys, indices);
     }
 
     /// The first occupied slot of the lowest non-empty level as `(level, slot, start tick)`.

@@ -488,3 +488,31 @@ fn fire_marks_tell_fired_only_after_the_drain() {
     assert_eq!(drain(&mut w, 900), ['d']);
     assert!(w.surely_fired(mark_d));
 }
+
+/// Both sort paths of a wholly due slot (levels up to 5 pack `(offset, position)` into one
+/// `u64`; higher levels sort tuples): deadline order, insertion order among equal deadlines,
+/// offsets up to the slot's last tick.
+#[test]
+fn wholly_due_slots_of_every_level_keep_deadline_then_insertion_order() {
+    for level in 1..=7u32 {
+        let span = 1u64 << (6 * level);
+        let start = span; // slot 1 of `level`, seen from tick 0
+        let mut w = Wheel::new();
+        let mut expect = Vec::new();
+        for i in 0..200u64 {
+            // Scattered offsets, every fourth equal to the one before, the last tick included.
+            let offset = match i {
+                0 => span - 1,
+                _ if i % 4 == 3 => (i - 1) * 7_919 % span,
+                _ => i * 7_919 % span,
+            };
+            w.insert(start + offset, i);
+            expect.push((start + offset, i));
+        }
+        check(&w);
+        expect.sort_by_key(|&(deadline, i)| (deadline, i));
+        let expect: Vec<u64> = expect.into_iter().map(|(_, i)| i).collect();
+        assert_eq!(drain(&mut w, start + span - 1), expect, "level {level}");
+        assert!(w.is_empty());
+    }
+}
