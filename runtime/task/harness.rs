@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use super::callback::CallbackCell;
 use super::cancel_scope::cancelling;
 use super::cell::{new_cell, vacant_cell, RawTask};
+use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
 use super::table::TaskTable;
@@ -73,7 +74,7 @@ impl Scheduler {
         }
 
         let started = hooks.step_begins();
-        self.current.set(Some((key, gen)));
+        self.current.set(Current::Slot(key, gen));
         let waker = waker_for::<H::Wake>(WakeTarget {
             loop_id: self.id(),
             key,
@@ -97,7 +98,7 @@ impl Scheduler {
                 polled
             })
         }));
-        self.current.set(None);
+        self.current.set(Current::None);
         if let Some(started) = started {
             hooks.step_ended(started, &|| self.label(key, gen));
         }

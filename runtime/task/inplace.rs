@@ -20,6 +20,7 @@
 //! Unless the task observes cancellation (see [`until_cancelled`](crate::until_cancelled)), the
 //! owner drops its future as a cancellation.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -28,6 +29,25 @@ use std::task::{Context, Poll, Waker};
 use super::cell::vacant_cell;
 use super::meta::TaskMeta;
 use super::scheduler::Scheduler;
+
+thread_local! {
+    /// The address of the future the running probe names (0: no probe runs), so that a
+    /// claimable future's `poll` outside a probe costs one thread-local load.
+    static PROBING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The task whose code runs now, as the scheduler keeps it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Current {
+    /// None (a callback, or between steps).
+    #[default]
+    None,
+    /// The task in slot `key`/`gen`.
+    Slot(u32, u16),
+    /// Child `index` of the lazy set registered under `set`, whose identity slot is made only
+    /// when someone asks for it (see the module docs).
+    Lazy { set: u32, index: u32 },
+}
 
 /// The first poll of an in-place task, for [`Scheduler::claim`].
 #[derive(Clone, Copy)]
@@ -38,89 +58,125 @@ pub(crate) struct Probe {
     /// first thing can share its address and even its size (its state tag in a niche of the
     /// future's), never its `poll`.
     poll: usize,
-    key: u32,
-    gen: u16,
+    /// The probed task, as the scheduler's current task.
+    target: Current,
     /// The task that was current before the probed one was entered.
-    prev: Option<(u32, u16)>,
+    prev: Current,
     claimed: bool,
 }
 
 /// One in-place task's identity, as its owner keeps it.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) enum Identity {
-    /// Not polled yet: no slot.
+    /// Not polled yet, no slot: a gather's child until someone looks at it.
     #[default]
-    Fresh,
-    /// Not polled yet; the slot at `key`/`gen` is its identity (a gather makes every child's
-    /// identity before it polls the first, as asyncio's gather makes every task first).
+    Pending,
+    /// Not polled yet; the slot at `key`/`gen` is its identity.
     Unprobed { key: u32, gen: u16 },
+    /// Polled (it is not a scheduled future), no slot yet.
+    Lazy,
     /// The slot at `key`/`gen` is its identity.
     Live { key: u32, gen: u16 },
     /// It is already a scheduled future (it claimed the probe), or it finished: no slot.
     Plain,
 }
 
-/// Restores the current task when a poll ends, also on unwind.
+impl Identity {
+    /// Its slot, if it has one.
+    fn slot(self) -> Option<(u32, u16)> {
+        match self {
+            Identity::Unprobed { key, gen } | Identity::Live { key, gen } => Some((key, gen)),
+            _ => None,
+        }
+    }
+}
+
+/// The identities of one combinator's children, shared with the scheduler's registry so that
+/// `current_task()` and `all_tasks()` can make a child's slot when they need it.
+pub(crate) struct LazySet {
+    ids: Box<[Cell<Identity>]>,
+    /// Woken when one of the children is asked to cancel.
+    owner: Waker,
+}
+
+/// Restores the current task (and ends the probe) when a poll ends, also on unwind.
 struct Restore<'a> {
     sched: &'a Scheduler,
-    prev: Option<(u32, u16)>,
+    prev: Current,
+    probing: bool,
 }
 
 impl Drop for Restore<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sched.current.set(self.prev);
+        if self.probing {
+            self.sched.probe.set(None);
+            PROBING.set(0);
+        }
     }
 }
 
 impl Scheduler {
-    /// Polls `future` in place as the task `identity` (creating the identity on the first poll,
-    /// named `name` if given, its cancellation waking `waker`): `current_task()` inside is that
-    /// task. A future that claims the first poll's probe is polled as a plain future from then
-    /// on. When the poll returns `Ready`, the identity is removed.
+    /// Polls `future` in place as the task whose identity `cell` holds (`lazy` names it while
+    /// it has no slot): `current_task()` inside is that task. The first poll probes; a future
+    /// that claims the probe is polled as a plain future from then on. When the poll returns
+    /// `Ready`, the identity is removed.
+    #[inline]
     pub(crate) fn poll_in_place<F: Future>(
         &self,
-        identity: &mut Identity,
+        cell: &Cell<Identity>,
+        lazy: Current,
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
-        waker: &Waker,
     ) -> Poll<F::Output> {
-        let (key, gen) = match *identity {
+        let (target, first) = match cell.get() {
             Identity::Plain => return future.poll(cx),
-            Identity::Live { key, gen } => (key, gen),
-            Identity::Fresh | Identity::Unprobed { .. } => {
-                let (key, gen) = match *identity {
-                    Identity::Unprobed { key, gen } => (key, gen),
-                    _ => self.insert_in_place(None, waker),
-                };
-                *identity = Identity::Live { key, gen };
-                let prev = self.current.replace(Some((key, gen)));
-                let restore = Restore { sched: self, prev };
-                self.probe.set(Some(Probe {
-                    addr: &*future as *const F as *const () as usize,
-                    size: std::mem::size_of::<F>(),
-                    poll: poll_address::<F>(),
-                    key,
-                    gen,
-                    prev,
-                    claimed: false,
-                }));
-                let polled = future.poll(cx);
-                let probe = self.probe.take();
-                drop(restore);
-                if probe.is_some_and(|p| p.claimed) {
-                    *identity = Identity::Plain;
-                } else if polled.is_ready() {
-                    self.end_in_place(identity);
-                }
-                return polled;
+            Identity::Live { key, gen } => (Current::Slot(key, gen), false),
+            Identity::Lazy => (lazy, false),
+            Identity::Unprobed { key, gen } => {
+                cell.set(Identity::Live { key, gen });
+                (Current::Slot(key, gen), true)
+            }
+            Identity::Pending => {
+                cell.set(Identity::Lazy);
+                (lazy, true)
             }
         };
-        let prev = self.current.replace(Some((key, gen)));
-        let restore = Restore { sched: self, prev };
+        let prev = self.current.replace(target);
+        if !first {
+            let restore = Restore {
+                sched: self,
+                prev,
+                probing: false,
+            };
+            let polled = future.poll(cx);
+            drop(restore);
+            if polled.is_ready() {
+                self.end_in_place(cell);
+            }
+            return polled;
+        }
+        let addr = &*future as *const F as *const () as usize;
+        self.probe.set(Some(Probe {
+            addr,
+            size: std::mem::size_of::<F>(),
+            poll: poll_address::<F>(),
+            target,
+            prev,
+            claimed: false,
+        }));
+        PROBING.set(addr);
+        let restore = Restore {
+            sched: self,
+            prev,
+            probing: true,
+        };
         let polled = future.poll(cx);
+        let claimed = self.probe.get().is_some_and(|p| p.claimed);
         drop(restore);
-        if polled.is_ready() {
-            self.end_in_place(identity);
+        if claimed || polled.is_ready() {
+            self.end_in_place(cell);
         }
         polled
     }
@@ -128,24 +184,90 @@ impl Scheduler {
     /// Called first thing by the `poll` of aioloop's scheduled futures (`this`): if the running
     /// in-place poll probes exactly this future, it is not a coroutine but a future already
     /// scheduled, so its task identity goes (see the module docs). Their `poll` must be
-    /// `#[inline(never)]`, so that it has one address.
+    /// `#[inline(never)]`, so that it has one address. Outside a probe: one thread-local load.
     #[inline]
     pub(crate) fn claim<F: Future>(&self, this: &F) {
+        let addr = this as *const F as *const () as usize;
+        if PROBING.get() == addr {
+            self.claim_probe(addr, std::mem::size_of::<F>(), poll_address::<F>());
+        }
+    }
+
+    /// [`Scheduler::claim`] once the address matched.
+    #[cold]
+    fn claim_probe(&self, addr: usize, size: usize, poll: usize) {
         let Some(mut probe) = self.probe.get() else {
             return;
         };
-        let addr = this as *const F as *const () as usize;
-        if probe.claimed
-            || probe.addr != addr
-            || probe.size != std::mem::size_of::<F>()
-            || probe.poll != poll_address::<F>()
-        {
+        if probe.claimed || probe.addr != addr || probe.size != size || probe.poll != poll {
             return;
         }
         probe.claimed = true;
         self.probe.set(Some(probe));
+        PROBING.set(0);
         self.current.set(probe.prev);
-        self.remove_in_place(probe.key, probe.gen);
+        match probe.target {
+            Current::Slot(key, gen) => self.remove_in_place(key, gen),
+            Current::Lazy { set, index } => {
+                let set = self.lazy_sets.borrow().get(set as usize).cloned();
+                if let Some(cell) = set.as_ref().and_then(|set| set.ids.get(index as usize)) {
+                    self.end_in_place(cell);
+                }
+            }
+            Current::None => {}
+        }
+    }
+
+    /// The running task's slot, made first if the running task is a lazy in-place child.
+    pub(crate) fn current_key(&self) -> Option<(u32, u16)> {
+        match self.current.get() {
+            Current::None => None,
+            Current::Slot(key, gen) => Some((key, gen)),
+            Current::Lazy { set, index } => {
+                let set = self.lazy_sets.borrow().get(set as usize).cloned()?;
+                let slot = self.materialize(&set, index as usize);
+                if let Some((key, gen)) = slot {
+                    self.current.set(Current::Slot(key, gen));
+                }
+                slot
+            }
+        }
+    }
+
+    /// Makes the slot of every in-place child that has none yet (for `all_tasks()` and the
+    /// task dump, which list them).
+    pub(crate) fn materialize_all(&self) {
+        if self.lazy_sets.borrow().is_empty() {
+            return;
+        }
+        let sets: Vec<Rc<LazySet>> = self
+            .lazy_sets
+            .borrow()
+            .iter()
+            .map(|(_, set)| set.clone())
+            .collect();
+        for set in &sets {
+            for index in 0..set.ids.len() {
+                self.materialize(set, index);
+            }
+        }
+        let _ = self.current_key();
+    }
+
+    /// The slot of child `index` of `set`, made if it has none (and is still a task).
+    fn materialize(&self, set: &LazySet, index: usize) -> Option<(u32, u16)> {
+        let cell = set.ids.get(index)?;
+        let made = match cell.get() {
+            Identity::Pending => Identity::Unprobed { key: 0, gen: 0 },
+            Identity::Lazy => Identity::Live { key: 0, gen: 0 },
+            other => return other.slot(),
+        };
+        let (key, gen) = self.insert_in_place(None, &set.owner);
+        cell.set(match made {
+            Identity::Unprobed { .. } => Identity::Unprobed { key, gen },
+            _ => Identity::Live { key, gen },
+        });
+        Some((key, gen))
     }
 
     /// Inserts an identity slot (no cell, never scheduled) whose cancellation wakes `waker`.
@@ -164,11 +286,11 @@ impl Scheduler {
         (key, gen)
     }
 
-    /// The in-place task `identity` finished or its future was dropped: its slot goes.
-    pub(crate) fn end_in_place(&self, identity: &mut Identity) {
-        match std::mem::replace(identity, Identity::Plain) {
-            Identity::Live { key, gen } | Identity::Unprobed { key, gen } => self.remove_in_place(key, gen),
-            Identity::Fresh | Identity::Plain => {}
+    /// The in-place task whose identity `cell` holds finished, was claimed, or its future was
+    /// dropped: its slot goes.
+    pub(crate) fn end_in_place(&self, cell: &Cell<Identity>) {
+        if let Some((key, gen)) = cell.replace(Identity::Plain).slot() {
+            self.remove_in_place(key, gen);
         }
     }
 
@@ -180,10 +302,15 @@ impl Scheduler {
 }
 
 /// Claims the probe for `this` on the running loop, if any (for aioloop's futures that hold no
-/// scheduler of their own).
+/// scheduler of their own). Outside a probe: one thread-local load.
 #[inline]
 pub(crate) fn claim_current<F: Future>(this: &F) {
-    super::current::with_current(|sched| sched.claim(this));
+    let addr = this as *const F as *const () as usize;
+    if PROBING.get() == addr {
+        super::current::with_current(|sched| {
+            sched.claim_probe(addr, std::mem::size_of::<F>(), poll_address::<F>())
+        });
+    }
 }
 
 /// The address of `F`'s `poll`.
@@ -193,35 +320,44 @@ fn poll_address<F: Future>() -> usize {
 
 /// The identities of a combinator's children (a gather's), bound to the running loop at the
 /// first poll. Outside a loop (a foreign executor) the children are polled as plain futures.
-/// Dropping the set removes the identities of children still running.
+/// A child's slot is made only when someone asks for it (`current_task()` inside it,
+/// `all_tasks()`, a task dump), so a gather whose children nobody looks at touches the task
+/// table not at all. Dropping the set removes the identities of children still running.
 #[derive(Default)]
 pub(crate) struct InPlaceSet {
     sched: Option<Rc<Scheduler>>,
-    ids: Box<[Identity]>,
+    set: Option<Rc<LazySet>>,
+    /// The set's key in the scheduler's registry.
+    key: u32,
     /// The scheduler's in-place cancel count when the children were last scanned.
     cancels_seen: u64,
 }
 
 impl InPlaceSet {
-    /// Binds the set to the running loop for `len` children, unless it is bound already, and
-    /// makes every child's identity (a cancellation of one wakes `owner`).
+    /// Binds the set to the running loop for `len` children, unless it is bound already (a
+    /// cancellation of one child wakes `owner`).
+    #[inline]
     pub(crate) fn bind(&mut self, len: usize, owner: &Waker) {
-        if self.ids.len() == len && (len == 0 || self.sched.is_some()) {
+        if len == 0 || self.set.as_ref().is_some_and(|set| set.ids.len() == len) {
             return;
         }
-        self.sched = super::current::current();
-        self.ids = match &self.sched {
-            Some(sched) => {
-                self.cancels_seen = sched.in_place_cancels();
-                (0..len)
-                    .map(|_| {
-                        let (key, gen) = sched.insert_in_place(None, owner);
-                        Identity::Unprobed { key, gen }
-                    })
-                    .collect()
-            }
-            None => vec![Identity::Plain; len].into_boxed_slice(),
+        self.bind_new(len, owner);
+    }
+
+    fn bind_new(&mut self, len: usize, owner: &Waker) {
+        self.release();
+        let Some(sched) = super::current::current() else {
+            return;
         };
+        self.cancels_seen = sched.in_place_cancels();
+        let set = Rc::new(LazySet {
+            ids: (0..len).map(|_| Cell::new(Identity::Pending)).collect(),
+            owner: owner.clone(),
+        });
+        let key = sched.lazy_sets.borrow_mut().insert(set.clone());
+        self.key = u32::try_from(key).expect("aioloop: too many gathers alive on one loop");
+        self.set = Some(set);
+        self.sched = Some(sched);
     }
 
     /// Polls child `index` as its own task (see [`Scheduler::poll_in_place`]).
@@ -232,23 +368,30 @@ impl InPlaceSet {
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
-        match (&self.sched, self.ids.get_mut(index)) {
-            (Some(sched), Some(identity)) => sched.poll_in_place(identity, future, cx, Waker::noop()),
+        match (&self.sched, self.set.as_ref().and_then(|set| set.ids.get(index))) {
+            (Some(sched), Some(cell)) => {
+                let lazy = Current::Lazy {
+                    set: self.key,
+                    index: index as u32,
+                };
+                sched.poll_in_place(cell, lazy, future, cx)
+            }
             _ => future.poll(cx),
         }
     }
 
     /// Child `index` is gone (its future was dropped): its identity goes.
     pub(crate) fn end(&mut self, index: usize) {
-        if let (Some(sched), Some(identity)) = (&self.sched, self.ids.get_mut(index)) {
-            sched.end_in_place(identity);
+        if let (Some(sched), Some(cell)) = (&self.sched, self.set.as_ref().and_then(|set| set.ids.get(index)))
+        {
+            sched.end_in_place(cell);
         }
     }
 
     /// The children asked to cancel that do not observe it, if any in-place task was cancelled
     /// since the last call (a scan of the children, only then).
     pub(crate) fn take_cancelled(&mut self) -> Vec<usize> {
-        let Some(sched) = &self.sched else {
+        let (Some(sched), Some(set)) = (&self.sched, &self.set) else {
             return Vec::new();
         };
         let cancels = sched.in_place_cancels();
@@ -257,12 +400,12 @@ impl InPlaceSet {
         }
         self.cancels_seen = cancels;
         let tasks = sched.tasks.borrow();
-        (0..self.ids.len())
-            .filter(|&i| match self.ids[i] {
-                Identity::Live { key, gen } | Identity::Unprobed { key, gen } => tasks
+        (0..set.ids.len())
+            .filter(|&i| match set.ids[i].get().slot() {
+                Some((key, gen)) => tasks
                     .get(key, gen)
                     .is_some_and(|slot| slot.state.cancel_pending()),
-                _ => false,
+                None => false,
             })
             .collect()
     }
@@ -285,13 +428,23 @@ impl InPlaceSet {
             ),
         }
     }
+
+    /// Removes the identities of children still running and leaves the registry.
+    fn release(&mut self) {
+        let (Some(sched), Some(set)) = (self.sched.take(), self.set.take()) else {
+            return;
+        };
+        for cell in set.ids.iter() {
+            sched.end_in_place(cell);
+        }
+        let registered = sched.lazy_sets.borrow_mut().try_remove(self.key as usize);
+        drop(registered);
+    }
 }
 
 impl Drop for InPlaceSet {
     fn drop(&mut self) {
-        for index in 0..self.ids.len() {
-            self.end(index);
-        }
+        self.release();
     }
 }
 
@@ -300,7 +453,7 @@ impl Drop for InPlaceSet {
 /// the probe and is awaited as it is.
 pub(crate) struct MainTask {
     sched: Rc<Scheduler>,
-    identity: Identity,
+    identity: Cell<Identity>,
 }
 
 impl MainTask {
@@ -308,30 +461,41 @@ impl MainTask {
     pub(crate) fn new(sched: Rc<Scheduler>) -> Self {
         MainTask {
             sched,
-            identity: Identity::Fresh,
+            identity: Cell::new(Identity::Pending),
         }
     }
 
     /// Polls the main future as its task, or returns `None` if the task was asked to cancel
     /// and does not observe it: the caller must then drop the future as a cancellation.
+    #[inline]
     pub(crate) fn poll<F: Future>(
         &mut self,
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
     ) -> Option<Poll<F::Output>> {
-        if let Identity::Live { key, gen } = self.identity {
-            if self.sched.cancel_pending(key, gen) {
-                self.sched.end_in_place(&mut self.identity);
+        match self.identity.get() {
+            // Nothing in place was ever asked to cancel on this loop: neither was this task.
+            Identity::Live { key, gen }
+                if self.sched.in_place_cancels() != 0 && self.sched.cancel_pending(key, gen) =>
+            {
+                self.sched.end_in_place(&self.identity);
                 return None;
             }
+            Identity::Pending => {
+                let (key, gen) = self.sched.insert_in_place(None, cx.waker());
+                self.identity.set(Identity::Unprobed { key, gen });
+            }
+            _ => {}
         }
-        let waker = cx.waker().clone();
-        Some(self.sched.poll_in_place(&mut self.identity, future, cx, &waker))
+        Some(
+            self.sched
+                .poll_in_place(&self.identity, Current::None, future, cx),
+        )
     }
 }
 
 impl Drop for MainTask {
     fn drop(&mut self) {
-        self.sched.end_in_place(&mut self.identity);
+        self.sched.end_in_place(&self.identity);
     }
 }
