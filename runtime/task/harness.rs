@@ -74,7 +74,7 @@ impl Scheduler {
         }
 
         let started = hooks.step_begins();
-        self.current.set(Current::Slot(key, gen));
+        self.current.set(Current::slot(key, gen));
         let waker = waker_for::<H::Wake>(WakeTarget {
             loop_id: self.id(),
             key,
@@ -98,7 +98,7 @@ impl Scheduler {
                 polled
             })
         }));
-        self.current.set(Current::None);
+        self.current.set(Current::NONE);
         if let Some(started) = started {
             hooks.step_ended(started, &|| self.label(key, gen));
         }

@@ -36,17 +36,55 @@ thread_local! {
     static PROBING: Cell<usize> = const { Cell::new(0) };
 }
 
-/// The task whose code runs now, as the scheduler keeps it.
+/// The task whose code runs now, as the scheduler keeps it: one word, read and written whole
+/// on the hot path. Bits 62..64 the kind (none, a slot, a lazy child); for a slot, bits 32..48
+/// the generation and 0..32 the key; for a lazy child, bits 32..62 the set and 0..32 the index.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Current {
-    /// None (a callback, or between steps).
-    #[default]
+pub(crate) struct Current(u64);
+
+/// What a [`Current`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Running {
+    /// No task (a callback, or between steps).
     None,
     /// The task in slot `key`/`gen`.
     Slot(u32, u16),
     /// Child `index` of the lazy set registered under `set`, whose identity slot is made only
     /// when someone asks for it (see the module docs).
     Lazy { set: u32, index: u32 },
+}
+
+/// The largest number of gathers alive at once on one loop (the set's bits in [`Current`]).
+const MAX_SETS: usize = 1 << 30;
+
+impl Current {
+    /// No task runs.
+    pub(crate) const NONE: Current = Current(0);
+
+    /// The task in slot `key`/`gen` runs.
+    #[inline]
+    pub(crate) fn slot(key: u32, gen: u16) -> Self {
+        Current((1 << 62) | ((gen as u64) << 32) | key as u64)
+    }
+
+    /// Child `index` of lazy set `set` runs.
+    #[inline]
+    fn lazy(set: u32, index: u32) -> Self {
+        Current((2 << 62) | ((set as u64) << 32) | index as u64)
+    }
+
+    /// What it names.
+    #[inline]
+    pub(crate) fn get(self) -> Running {
+        match self.0 >> 62 {
+            0 => Running::None,
+            1 => Running::Slot(self.0 as u32, (self.0 >> 32) as u16),
+            _ => Running::Lazy {
+                set: ((self.0 >> 32) as u32) & ((MAX_SETS - 1) as u32),
+                index: self.0 as u32,
+            },
+        }
+    }
 }
 
 /// The first poll of an in-place task, for [`Scheduler::claim`].
@@ -58,8 +96,6 @@ pub(crate) struct Probe {
     /// first thing can share its address and even its size (its state tag in a niche of the
     /// future's), never its `poll`.
     poll: usize,
-    /// The probed task, as the scheduler's current task.
-    target: Current,
     /// The task that was current before the probed one was entered.
     prev: Current,
     claimed: bool,
@@ -132,11 +168,11 @@ impl Scheduler {
     ) -> Poll<F::Output> {
         let (target, first) = match cell.get() {
             Identity::Plain => return future.poll(cx),
-            Identity::Live { key, gen } => (Current::Slot(key, gen), false),
+            Identity::Live { key, gen } => (Current::slot(key, gen), false),
             Identity::Lazy => (lazy, false),
             Identity::Unprobed { key, gen } => {
                 cell.set(Identity::Live { key, gen });
-                (Current::Slot(key, gen), true)
+                (Current::slot(key, gen), true)
             }
             Identity::Pending => {
                 cell.set(Identity::Lazy);
@@ -162,7 +198,6 @@ impl Scheduler {
             addr,
             size: std::mem::size_of::<F>(),
             poll: poll_address::<F>(),
-            target,
             prev,
             claimed: false,
         }));
@@ -205,29 +240,30 @@ impl Scheduler {
         probe.claimed = true;
         self.probe.set(Some(probe));
         PROBING.set(0);
-        self.current.set(probe.prev);
-        match probe.target {
-            Current::Slot(key, gen) => self.remove_in_place(key, gen),
-            Current::Lazy { set, index } => {
+        // Claimed first thing in its poll: the probed task is still the current one.
+        let target = self.current.replace(probe.prev);
+        match target.get() {
+            Running::Slot(key, gen) => self.remove_in_place(key, gen),
+            Running::Lazy { set, index } => {
                 let set = self.lazy_sets.borrow().get(set as usize).cloned();
                 if let Some(cell) = set.as_ref().and_then(|set| set.ids.get(index as usize)) {
                     self.end_in_place(cell);
                 }
             }
-            Current::None => {}
+            Running::None => {}
         }
     }
 
     /// The running task's slot, made first if the running task is a lazy in-place child.
     pub(crate) fn current_key(&self) -> Option<(u32, u16)> {
-        match self.current.get() {
-            Current::None => None,
-            Current::Slot(key, gen) => Some((key, gen)),
-            Current::Lazy { set, index } => {
+        match self.current.get().get() {
+            Running::None => None,
+            Running::Slot(key, gen) => Some((key, gen)),
+            Running::Lazy { set, index } => {
                 let set = self.lazy_sets.borrow().get(set as usize).cloned()?;
                 let slot = self.materialize(&set, index as usize);
                 if let Some((key, gen)) = slot {
-                    self.current.set(Current::Slot(key, gen));
+                    self.current.set(Current::slot(key, gen));
                 }
                 slot
             }
@@ -288,6 +324,7 @@ impl Scheduler {
 
     /// The in-place task whose identity `cell` holds finished, was claimed, or its future was
     /// dropped: its slot goes.
+    #[inline]
     pub(crate) fn end_in_place(&self, cell: &Cell<Identity>) {
         if let Some((key, gen)) = cell.replace(Identity::Plain).slot() {
             self.remove_in_place(key, gen);
@@ -331,6 +368,33 @@ pub(crate) struct InPlaceSet {
     key: u32,
     /// The scheduler's in-place cancel count when the children were last scanned.
     cancels_seen: u64,
+    /// The type of the first child whose probe ended with it pending, and whether it claimed:
+    /// whether a future claims is a property of its type (only aioloop's scheduled futures
+    /// call `claim`, on themselves), so the children of that type after it need no probe
+    /// (a gather of 100,000 coroutines probes one).
+    probed: Option<Probed>,
+}
+
+/// A probe's outcome for one child type (its `poll`'s address and its size).
+#[derive(Clone, Copy)]
+struct Probed {
+    poll: usize,
+    size: usize,
+    claimed: bool,
+}
+
+impl Probed {
+    fn of<F: Future>(claimed: bool) -> Self {
+        Probed {
+            poll: poll_address::<F>(),
+            size: std::mem::size_of::<F>(),
+            claimed,
+        }
+    }
+
+    fn is<F: Future>(self) -> bool {
+        self.poll == poll_address::<F>() && self.size == std::mem::size_of::<F>()
+    }
 }
 
 impl InPlaceSet {
@@ -355,7 +419,11 @@ impl InPlaceSet {
             owner: owner.clone(),
         });
         let key = sched.lazy_sets.borrow_mut().insert(set.clone());
-        self.key = u32::try_from(key).expect("aioloop: too many gathers alive on one loop");
+        assert!(
+            key < MAX_SETS,
+            "aioloop: too many gathers alive on one loop (limit 2^30)"
+        );
+        self.key = key as u32;
         self.set = Some(set);
         self.sched = Some(sched);
     }
@@ -368,16 +436,38 @@ impl InPlaceSet {
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
-        match (&self.sched, self.set.as_ref().and_then(|set| set.ids.get(index))) {
-            (Some(sched), Some(cell)) => {
-                let lazy = Current::Lazy {
-                    set: self.key,
-                    index: index as u32,
-                };
-                sched.poll_in_place(cell, lazy, future, cx)
+        let (Some(sched), Some(cell)) = (&self.sched, self.set.as_ref().and_then(|set| set.ids.get(index)))
+        else {
+            return future.poll(cx);
+        };
+        let current = Current::lazy(self.key, index as u32);
+        let probed = self.probed.filter(|probed| probed.is::<F>());
+        if let Some(Probed { claimed: false, .. }) = probed {
+            // The usual case: a coroutine of a type already probed. Its identity stays as it
+            // is (no slot, or the one someone made); `current_key` finds either.
+            let restore = Restore {
+                sched,
+                prev: sched.current.replace(current),
+                probing: false,
+            };
+            let polled = future.poll(cx);
+            drop(restore);
+            if polled.is_ready() {
+                sched.end_in_place(cell);
             }
-            _ => future.poll(cx),
+            return polled;
         }
+        let unprobed = matches!(cell.get(), Identity::Pending | Identity::Unprobed { .. });
+        if unprobed && probed.is_some() {
+            // A scheduled future's type: it would claim the probe.
+            sched.end_in_place(cell);
+        }
+        let polled = sched.poll_in_place(cell, current, future, cx);
+        if unprobed && self.probed.is_none() && polled.is_pending() {
+            // A pending child that claimed the probe has no identity left.
+            self.probed = Some(Probed::of::<F>(matches!(cell.get(), Identity::Plain)));
+        }
+        polled
     }
 
     /// Child `index` is gone (its future was dropped): its identity goes.
@@ -489,7 +579,7 @@ impl MainTask {
         }
         Some(
             self.sched
-                .poll_in_place(&self.identity, Current::None, future, cx),
+                .poll_in_place(&self.identity, Current::NONE, future, cx),
         )
     }
 }

@@ -85,7 +85,7 @@ impl Scheduler {
             id,
             tasks: RefCell::new(TaskTable::default()),
             ready: RefCell::new(VecDeque::with_capacity(64)),
-            current: Cell::new(Current::None),
+            current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
             reporter: Reporter::new(handler),
