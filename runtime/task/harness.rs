@@ -170,7 +170,16 @@ impl Scheduler {
         slot.state.set_done(true);
         slot.state.set_cancelled(cancelled);
         slot.state.set_cancel_requested(false);
-        let has_meta = slot.state.has_meta();
+        let waker = slot.join_waker.take();
+        if !slot.state.detached() && !slot.state.has_meta() {
+            // The usual case: an awaited task without diagnostics or done callbacks.
+            slot.cell = cell;
+            drop(tasks);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            return;
+        }
         let detached = match slot.state.detached() {
             true => Some(cell),
             false => {
@@ -178,8 +187,7 @@ impl Scheduler {
                 None
             }
         };
-        let waker = slot.join_waker.take();
-        let callbacks = match has_meta {
+        let callbacks = match slot.state.has_meta() {
             true => tasks
                 .meta_mut(key, gen)
                 .map(|meta| std::mem::take(&mut meta.done_callbacks))
