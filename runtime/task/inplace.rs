@@ -4,6 +4,17 @@
 //! `in_place`, so `current_task()` inside it is that task and `all_tasks()` lists it, with an id
 //! and a name, as asyncio's `ensure_future` makes every coroutine a task.
 //!
+//! **A gather's children get their slot lazily.** A gather's child is a task from the start,
+//! but its slot is made only when someone looks: `current_task()` inside it
+//! ([`Scheduler::current_key`]), `all_tasks()` or a task dump ([`Scheduler::materialize_all`],
+//! which walks the registry of running gathers, [`LazySet`]). Until then the scheduler's
+//! current task names it by (set, index) ([`Current`]), so a gather of coroutines nobody
+//! inspects polls each child with one swap of the current task and touches the task table not
+//! at all. Nothing can tell the difference: a child can only be cancelled through a
+//! [`TaskRef`](crate::TaskRef), which only a look hands out. (Ids are given when the slot is
+//! made, so they follow the order of the looks, not of the children.) The main task's slot is
+//! made at its first poll.
+//!
 //! **What is already a future is awaited as it is** (asyncio's `ensure_future` returns a
 //! Task, a Future or a gather unchanged). The first poll of an in-place child is a *probe*: the
 //! scheduler records the child's address and size, and aioloop's own scheduled futures
@@ -12,11 +23,14 @@
 //! size: the child *is* that future, not a coroutine that merely awaits one, whose state machine
 //! is larger), they claim it: the identity is removed at once and the child is polled as a plain
 //! future from then on. A coroutine awaiting a gather on its first line is still a task.
+//! Whether a future claims is a property of its type (only those futures call `claim`, on
+//! themselves), so a gather probes only its first child of each type ([`InPlaceSet`]).
 //!
 //! **Cancelling an in-place task** (through a [`TaskRef`](crate::TaskRef)) marks its slot, bumps
 //! the scheduler's in-place cancel count and wakes the waker given at creation (the gather's or
 //! the main future's), so the owner polls and finds the request: a gather scans its children
-//! only when the count moved ([`InPlaceSet::take_cancelled`]), so the hot path pays nothing.
+//! only when the count moved ([`InPlaceSet::take_cancelled`]), and the main task looks at its
+//! slot only once the count is not zero, so the hot path pays nothing.
 //! Unless the task observes cancellation (see [`until_cancelled`](crate::until_cancelled)), the
 //! owner drops its future as a cancellation.
 
@@ -288,6 +302,19 @@ impl Scheduler {
             }
         }
         let _ = self.current_key();
+    }
+
+    /// How many in-place children are tasks without a slot yet.
+    pub(crate) fn lazy_len(&self) -> usize {
+        let sets = self.lazy_sets.borrow();
+        sets.iter()
+            .map(|(_, set)| {
+                set.ids
+                    .iter()
+                    .filter(|id| matches!(id.get(), Identity::Pending | Identity::Lazy))
+                    .count()
+            })
+            .sum()
     }
 
     /// The slot of child `index` of `set`, made if it has none (and is still a task).

@@ -218,10 +218,10 @@ impl Scheduler {
         self.reporter.set_handler(handler);
     }
 
-    /// Number of task slots in use (finished tasks whose outcome was not taken included).
+    /// Number of tasks: slots in use (finished tasks whose outcome was not taken included) and
+    /// gathered children whose slot is not made yet.
     pub(crate) fn len(&self) -> usize {
-        self.materialize_all();
-        self.tasks.borrow().len()
+        self.tasks.borrow().len() + self.lazy_len()
     }
 
     /// The identity of the task at `key`/`gen` for error reports, if it is still there.
