@@ -193,20 +193,10 @@ impl Scheduler {
                 (lazy, true)
             }
         };
-        let prev = self.current.replace(target);
         if !first {
-            let restore = Restore {
-                sched: self,
-                prev,
-                probing: false,
-            };
-            let polled = future.poll(cx);
-            drop(restore);
-            if polled.is_ready() {
-                self.end_in_place(cell);
-            }
-            return polled;
+            return self.poll_as(cell, target, future, cx);
         }
+        let prev = self.current.replace(target);
         let addr = &*future as *const F as *const () as usize;
         self.probe.set(Some(Probe {
             addr,
@@ -225,6 +215,29 @@ impl Scheduler {
         let claimed = self.probe.get().is_some_and(|p| p.claimed);
         drop(restore);
         if claimed || polled.is_ready() {
+            self.end_in_place(cell);
+        }
+        polled
+    }
+
+    /// A poll after the first (no probe) of the in-place task `current` names, whose identity
+    /// `cell` holds: the current task is swapped in and out around it.
+    #[inline]
+    fn poll_as<F: Future>(
+        &self,
+        cell: &Cell<Identity>,
+        current: Current,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        let restore = Restore {
+            sched: self,
+            prev: self.current.replace(current),
+            probing: false,
+        };
+        let polled = future.poll(cx);
+        drop(restore);
+        if polled.is_ready() {
             self.end_in_place(cell);
         }
         polled
@@ -472,17 +485,7 @@ impl InPlaceSet {
         if let Some(Probed { claimed: false, .. }) = probed {
             // The usual case: a coroutine of a type already probed. Its identity stays as it
             // is (no slot, or the one someone made); `current_key` finds either.
-            let restore = Restore {
-                sched,
-                prev: sched.current.replace(current),
-                probing: false,
-            };
-            let polled = future.poll(cx);
-            drop(restore);
-            if polled.is_ready() {
-                sched.end_in_place(cell);
-            }
-            return polled;
+            return sched.poll_as(cell, current, future, cx);
         }
         let unprobed = matches!(cell.get(), Identity::Pending | Identity::Unprobed { .. });
         if unprobed && probed.is_some() {
