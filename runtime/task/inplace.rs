@@ -149,20 +149,23 @@ pub(crate) struct LazySet {
     owner: Waker,
 }
 
-/// Restores the current task (and ends the probe) when a poll ends, also on unwind.
+/// Restores the current task when a poll ends, also on unwind; after a probe, also the probe
+/// that was running around it (a probed gather probes its own children), so the outer probe's
+/// outcome survives the inner one.
 struct Restore<'a> {
     sched: &'a Scheduler,
     prev: Current,
-    probing: bool,
+    /// The probe and the probed address before this poll's probe, if it probes.
+    outer: Option<(Option<Probe>, usize)>,
 }
 
 impl Drop for Restore<'_> {
     #[inline]
     fn drop(&mut self) {
         self.sched.current.set(self.prev);
-        if self.probing {
-            self.sched.probe.set(None);
-            PROBING.set(0);
+        if let Some((probe, addr)) = self.outer {
+            self.sched.probe.set(probe);
+            PROBING.set(addr);
         }
     }
 }
@@ -198,6 +201,7 @@ impl Scheduler {
         }
         let prev = self.current.replace(target);
         let addr = &*future as *const F as *const () as usize;
+        let outer = Some((self.probe.get(), PROBING.get()));
         self.probe.set(Some(Probe {
             addr,
             size: std::mem::size_of::<F>(),
@@ -209,7 +213,7 @@ impl Scheduler {
         let restore = Restore {
             sched: self,
             prev,
-            probing: true,
+            outer,
         };
         let polled = future.poll(cx);
         let claimed = self.probe.get().is_some_and(|p| p.claimed);
@@ -233,7 +237,7 @@ impl Scheduler {
         let restore = Restore {
             sched: self,
             prev: self.current.replace(current),
-            probing: false,
+            outer: None,
         };
         let polled = future.poll(cx);
         drop(restore);
