@@ -4,7 +4,9 @@
 //! - an import cycle among top-level modules (a strongly connected component) has more than
 //!   three modules.
 //! Built and run by .ci/layering with plain `rustc` (no dependencies). Doc comments and
-//! `//` comments are skipped, so intra-doc links do not count as imports.
+//! `//` comments are skipped, so intra-doc links do not count as imports. A path through one
+//! of lib.rs's root re-exports (`crate::Loop`, `crate::{sleep, Task}`) counts as an import of
+//! the module the item comes from (`pub use event_loop::Loop` in lib.rs: event_loop).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -70,6 +72,41 @@ fn imports(source: &str) -> BTreeSet<String> {
         }
     }
     found
+}
+
+/// The items lib.rs re-exports at the root, each with the top-level module it comes from:
+/// `pub use event_loop::{Builder, Loop};` gives Builder -> event_loop, Loop -> event_loop
+/// (an `as` alias gives the alias).
+fn root_reexports(lib: &str) -> BTreeMap<String, String> {
+    let code: String = lib
+        .lines()
+        .map(|line| match line.find("//") {
+            Some(at) => &line[..at],
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut out = BTreeMap::new();
+    for statement in code.split(';') {
+        let Some(at) = statement.find("pub use ") else { continue };
+        let path = statement[at + "pub use ".len()..].trim();
+        let Some((module, rest)) = path.split_once("::") else { continue };
+        let module = module.trim().to_owned();
+        for item in rest.split(|c| c == '{' || c == '}' || c == ',') {
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            let name = match item.split_once(" as ") {
+                Some((_, alias)) => alias.trim(),
+                None => item.rsplit("::").next().unwrap_or(item).trim(),
+            };
+            if !name.is_empty() && name != "self" && name != "*" {
+                out.insert(name.to_owned(), module.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Tarjan's strongly connected components.
@@ -144,8 +181,21 @@ fn main() {
         deps.extend(imports(&source).into_iter().filter(|dep| *dep != module));
     }
     let modules: BTreeSet<String> = graph.keys().cloned().collect();
-    for deps in graph.values_mut() {
-        deps.retain(|dep| modules.contains(dep));
+    let lib = fs::read_to_string(root.join("lib.rs")).unwrap_or_default();
+    let reexports = root_reexports(&lib);
+    for (module, deps) in graph.iter_mut() {
+        let resolved: BTreeSet<String> = deps
+            .iter()
+            .filter_map(|dep| {
+                if modules.contains(dep) {
+                    Some(dep.clone())
+                } else {
+                    reexports.get(dep).cloned()
+                }
+            })
+            .filter(|dep| dep != module)
+            .collect();
+        *deps = resolved;
     }
 
     println!("top-level modules and their crate:: imports:");

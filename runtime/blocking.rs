@@ -5,7 +5,10 @@
 //! loop, started on first use: at most `max_threads` threads (default `min(32, cores + 4)`, as
 //! asyncio's default executor; `Builder::blocking_threads`), each exiting after `keep_alive`
 //! idle (default 10 s; `Builder::blocking_keep_alive`). Closing the loop shuts its pool down:
-//! queued closures are dropped unrun, idle threads exit, running ones finish their closure.
+//! idle threads exit, running ones finish their closure, and a queued closure is dropped
+//! unrun unless it was submitted with [`OnClose::Finish`] (a file's write behind: tokio's
+//! "mandatory" blocking tasks): those still run, and the close waits until every one of them
+//! has finished, so no written byte is lost when a program ends right after its loop.
 //!
 //! Accounting (all under the mutex): `threads` counts live workers, `idle` those waiting for
 //! work and not yet claimed. A submitter that finds an idle worker claims it (`idle -= 1`,
@@ -25,6 +28,22 @@ use std::time::{Duration, Instant};
 /// A closure for the pool.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
+/// What closing the loop does with a job that has not finished yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OnClose {
+    /// Dropped unrun if still queued (its awaiter is gone with the loop).
+    Drop,
+    /// Run even if still queued, and the close waits for it: work whose effect must not be
+    /// lost (a file's write behind).
+    Finish,
+}
+
+/// A queued job and what closing the loop does with it.
+struct Queued {
+    job: Job,
+    on_close: OnClose,
+}
+
 /// How long an idle blocking thread waits for work before it exits, by default.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
@@ -42,14 +61,19 @@ pub(crate) struct Pool {
 
 struct PoolInner {
     state: Mutex<PoolState>,
+    /// Wakes idle workers (a job for them, or the shutdown).
     cond: Condvar,
+    /// Wakes a shutdown waiting for the [`OnClose::Finish`] jobs.
+    finished: Condvar,
     max_threads: usize,
     keep_alive: Duration,
 }
 
 #[derive(Default)]
 struct PoolState {
-    queue: VecDeque<Job>,
+    queue: VecDeque<Queued>,
+    /// [`OnClose::Finish`] jobs submitted and not yet finished (queued or running).
+    unfinished: usize,
     threads: usize,
     idle: usize,
     notified: usize,
@@ -69,6 +93,7 @@ impl Pool {
             inner: Arc::new(PoolInner {
                 state: Mutex::new(PoolState::default()),
                 cond: Condvar::new(),
+                finished: Condvar::new(),
                 max_threads: max_threads.max(1),
                 keep_alive,
             }),
@@ -78,14 +103,17 @@ impl Pool {
     /// Queues `job` for a pool thread, starting one if none is idle and the bound allows.
     /// Fails (dropping `job`) if the pool is shut down, or if no thread is running and the OS
     /// refuses to start one.
-    pub(crate) fn submit(&self, job: Job) -> io::Result<()> {
+    pub(crate) fn submit(&self, job: Job, on_close: OnClose) -> io::Result<()> {
         let mut state = self.inner.lock();
         if state.shutdown {
             drop(state);
             drop(job);
             return Err(io::Error::other("the event loop is closed"));
         }
-        state.queue.push_back(job);
+        if on_close == OnClose::Finish {
+            state.unfinished += 1;
+        }
+        state.queue.push_back(Queued { job, on_close });
         if state.idle > 0 {
             state.idle -= 1;
             state.notified += 1;
@@ -107,6 +135,9 @@ impl Pool {
             if state.threads == 0 {
                 // Nobody will ever run what is queued: fail it all (the senders resolve).
                 let stranded = std::mem::take(&mut state.queue);
+                let finishing = stranded.iter().filter(|q| q.on_close == OnClose::Finish).count();
+                state.unfinished -= finishing;
+                self.inner.finished.notify_all();
                 drop(state);
                 drop(stranded);
                 return Err(err);
@@ -115,14 +146,36 @@ impl Pool {
         Ok(())
     }
 
-    /// Refuses further jobs, drops the queued ones, and lets every thread exit once idle.
+    /// Refuses further jobs, drops the queued ones but the [`OnClose::Finish`] ones, lets every
+    /// thread exit once idle, and returns once every `Finish` job has run.
     pub(crate) fn shutdown(&self) {
         let mut state = self.inner.lock();
         state.shutdown = true;
-        let dropped = std::mem::take(&mut state.queue);
+        let (kept, dropped): (VecDeque<Queued>, VecDeque<Queued>) = std::mem::take(&mut state.queue)
+            .into_iter()
+            .partition(|q| q.on_close == OnClose::Finish);
+        state.queue = kept;
         self.inner.cond.notify_all();
         drop(state);
         drop(dropped);
+        let mut state = self.inner.lock();
+        while state.unfinished > 0 {
+            if state.threads == 0 {
+                // No worker is left to take them (their start failed): run them here.
+                while let Some(queued) = state.queue.pop_front() {
+                    drop(state);
+                    let _ = catch_unwind(AssertUnwindSafe(queued.job));
+                    state = self.inner.lock();
+                    state.unfinished -= 1;
+                }
+                break;
+            }
+            state = self
+                .inner
+                .finished
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
     }
 
     /// (threads alive, threads idle), for tests.
@@ -143,12 +196,18 @@ impl PoolInner {
     fn work(&self) {
         let mut state = self.lock();
         'work: loop {
-            while let Some(job) = state.queue.pop_front() {
+            while let Some(Queued { job, on_close }) = state.queue.pop_front() {
                 drop(state);
                 // Jobs catch their closure's panic themselves; this only guards the pool's
                 // accounting against a panicking destructor.
                 let _ = catch_unwind(AssertUnwindSafe(job));
                 state = self.lock();
+                if on_close == OnClose::Finish {
+                    state.unfinished -= 1;
+                    if state.unfinished == 0 {
+                        self.finished.notify_all();
+                    }
+                }
             }
             if state.shutdown {
                 break;
@@ -199,13 +258,16 @@ mod tests {
         let (done_tx, done_rx) = mpsc::channel();
         for _ in 0..6 {
             let (running, peak, done_tx) = (running.clone(), peak.clone(), done_tx.clone());
-            pool.submit(Box::new(move || {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(now, Ordering::SeqCst);
-                thread::sleep(Duration::from_millis(20));
-                running.fetch_sub(1, Ordering::SeqCst);
-                done_tx.send(()).unwrap();
-            }))
+            pool.submit(
+                Box::new(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    thread::sleep(Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    done_tx.send(()).unwrap();
+                }),
+                OnClose::Drop,
+            )
             .unwrap();
         }
         for _ in 0..6 {
@@ -220,7 +282,8 @@ mod tests {
         }
         // A new job after the idle exit starts a thread again.
         let (tx, rx) = mpsc::channel();
-        pool.submit(Box::new(move || tx.send(7).unwrap())).unwrap();
+        pool.submit(Box::new(move || tx.send(7).unwrap()), OnClose::Drop)
+            .unwrap();
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 7);
     }
 
@@ -229,7 +292,8 @@ mod tests {
         let pool = Pool::new(4, Duration::from_secs(10));
         for i in 0..5 {
             let (tx, rx) = mpsc::channel();
-            pool.submit(Box::new(move || tx.send(i).unwrap())).unwrap();
+            pool.submit(Box::new(move || tx.send(i).unwrap()), OnClose::Drop)
+                .unwrap();
             assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), i);
             // Wait for the worker to go idle before the next job.
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -246,9 +310,12 @@ mod tests {
     fn shutdown_drops_queued_jobs_and_refuses_new_ones() {
         let pool = Pool::new(1, Duration::from_secs(10));
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
-        pool.submit(Box::new(move || {
-            let _ = gate_rx.recv();
-        }))
+        pool.submit(
+            Box::new(move || {
+                let _ = gate_rx.recv();
+            }),
+            OnClose::Drop,
+        )
         .unwrap();
         struct Flag(Arc<AtomicUsize>);
         impl Drop for Flag {
@@ -258,14 +325,14 @@ mod tests {
         }
         let dropped = Arc::new(AtomicUsize::new(0));
         let flag = Flag(dropped.clone());
-        pool.submit(Box::new(move || drop(flag))).unwrap();
+        pool.submit(Box::new(move || drop(flag)), OnClose::Drop).unwrap();
         pool.shutdown();
         assert_eq!(
             dropped.load(Ordering::SeqCst),
             1,
             "the queued job was dropped unrun"
         );
-        assert!(pool.submit(Box::new(|| {})).is_err());
+        assert!(pool.submit(Box::new(|| {}), OnClose::Drop).is_err());
         let _ = gate_tx.send(()); // (fails if the worker never started the first job)
         let deadline = Instant::now() + Duration::from_secs(10);
         while pool.counts().0 != 0 {
@@ -275,5 +342,43 @@ mod tests {
             );
             thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    #[test]
+    fn shutdown_runs_and_waits_for_finish_jobs() {
+        let pool = Pool::new(1, Duration::from_secs(10));
+        let (started_tx, started_rx) = mpsc::channel::<()>();
+        pool.submit(
+            Box::new(move || {
+                started_tx.send(()).unwrap();
+                thread::sleep(Duration::from_millis(50));
+            }),
+            OnClose::Drop,
+        )
+        .unwrap();
+        started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (dropped_ran, finish_ran) = (ran.clone(), ran.clone());
+        pool.submit(
+            Box::new(move || {
+                dropped_ran.fetch_add(10, Ordering::SeqCst);
+            }),
+            OnClose::Drop,
+        )
+        .unwrap();
+        pool.submit(
+            Box::new(move || {
+                thread::sleep(Duration::from_millis(20));
+                finish_ran.fetch_add(1, Ordering::SeqCst);
+            }),
+            OnClose::Finish,
+        )
+        .unwrap();
+        pool.shutdown();
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            1,
+            "the queued Finish job ran before shutdown returned, the Drop one never"
+        );
     }
 }

@@ -73,8 +73,8 @@ pub use callbacks::{call_soon, CallbackHandle};
 pub use combinators::__macro_support as __combinators;
 pub use combinators::{
     as_completed, gather, shield, try_gather, wait, AsCompleted, AsCompletedTimeout, ChildError, Gather,
-    GroupTask, ReturnWhen, Shield, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupRun, TaskGroupSpawner,
-    TaskSet, TryGather, Wait,
+    GroupTask, ReturnWhen, Shield, Shieldable, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupRun,
+    TaskGroupSpawner, TaskSet, TryGather, Wait,
 };
 pub use context::{all_tasks, current_task, get_running_loop, spawn, spawn_named, try_get_running_loop};
 pub use error::{CancelledError, InvalidStateError};
@@ -82,8 +82,8 @@ pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, 
 pub use future::Future;
 pub use loop_bound::LoopBound;
 pub use task::{
-    cancelled, unconstrained, until_cancelled, yield_now, Cancelled, DoneCallbackId, ExceptionContext, Task,
-    TaskError, TaskId, TaskRef, Unconstrained, UntilCancelled, YieldNow,
+    cancelled, unconstrained, until_cancelled, yield_now, Cancelled, DoneCallbackId, ExceptionContext,
+    SharedTask, Task, TaskError, TaskId, TaskRef, Unconstrained, UntilCancelled, YieldNow,
 };
 pub use threadsafe::{
     run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
@@ -93,8 +93,9 @@ pub use threadsafe::{
 // clock controls (`time::pause`, `time::resume`, `time::advance`), test tools that read best
 // qualified.
 pub use time::{
-    call_at, call_later, interval, interval_at, sleep, sleep_until, timeout_at, wait_for, Interval,
-    MissedTickBehavior, Sleep, Timeout, TimeoutError, TimerHandle,
+    call_at, call_later, interval, interval_at, sleep, sleep_until, timeout_at, timeout_scope,
+    timeout_scope_at, wait_for, Interval, MissedTickBehavior, Sleep, Timeout, TimeoutError, TimeoutScope,
+    TimeoutScopeRun, TimerHandle,
 };
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.

@@ -198,3 +198,20 @@ async fn many_tasks_one_finishing_at_a_time() {
     let (rest, pending) = wait(pending, ReturnWhen::AllCompleted, None).await;
     assert_eq!((rest.len(), pending.len()), (1998, 0));
 }
+
+/// asyncio's `wait` never cancels the tasks it watches, also when the `wait` itself is dropped
+/// by a zero `wait_for` (a scope where every dropped handle counts as awaited): they detach and
+/// run on. Before, the watched task was cancelled with the `wait` (the same trap `shield` had).
+#[aioloop::test(start_paused)]
+async fn a_wait_dropped_by_a_zero_wait_for_leaves_its_tasks_running() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let task = sleeper(1, 1, &log);
+    let id = task.id();
+    let timed_out = wait_for(wait([task], ReturnWhen::AllCompleted, None), Duration::ZERO).await;
+    assert!(timed_out.is_err());
+    yield_now().await;
+    let running = aioloop::all_tasks().iter().any(|t| t.id() == id && !t.is_done());
+    assert!(running, "the watched task was cancelled with the wait");
+    sleep(secs(2)).await;
+    assert_eq!(*log.borrow(), [1], "the watched task ran to its end");
+}

@@ -382,3 +382,30 @@ fn a_file_dropped_with_a_write_behind_still_writes_it() {
         }
     });
 }
+
+/// A write behind still queued on the pool when the loop closes (its one thread is busy) is
+/// run, and the close waits for it: the bytes are in the file as soon as the loop is gone, as
+/// tokio's runtime (mandatory blocking tasks) and asyncio's `run` (it shuts the executor down
+/// waiting) guarantee. Before, the close dropped the queued write and the bytes were lost.
+#[test]
+fn a_write_behind_queued_at_loop_close_is_not_lost() {
+    let dir = TempDir::new("file-close");
+    let path = dir.join("data");
+    let event_loop = aioloop::Builder::new().blocking_threads(1).build().unwrap();
+    event_loop.run_until_complete(async {
+        let mut file = File::create(&path).await.unwrap();
+        // Occupy the pool's only thread, so the write below waits in its queue.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let _busy = aioloop::to_thread(move || {
+            started_tx.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        while started_rx.try_recv().is_err() {
+            aioloop::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        file.write_all(b"queued at close").await.unwrap();
+        drop(file);
+    });
+    drop(event_loop); // closes the loop
+    assert_eq!(std::fs::read(&path).unwrap(), b"queued at close");
+}

@@ -36,7 +36,7 @@ pub use as_completed::{as_completed, AsCompleted, AsCompletedTimeout};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group_child::GroupTask;
 pub use group_errors::{ChildError, TaskGroupClosed};
-pub use shield::{shield, Shield};
+pub use shield::{shield, Shield, Shieldable};
 pub use task_group::{TaskGroup, TaskGroupJoin, TaskGroupSpawner};
 pub use task_group_run::TaskGroupRun;
 pub use task_set::TaskSet;

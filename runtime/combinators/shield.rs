@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::task::{claim_current, Task, TaskError};
+use crate::task::{claim_current, SharedTask, Task, TaskError};
 
 /// Awaits `task`, protecting it from the awaiter's cancellation: asyncio's `shield(aw)`.
 ///
@@ -36,23 +37,58 @@ use crate::task::{claim_current, Task, TaskError};
 ///     assert!(saved.get());
 /// });
 /// ```
-pub fn shield<T: 'static>(task: Task<T>) -> Shield<T> {
-    Shield { task: Some(task) }
+///
+/// A [`SharedTask`] can be shielded too: `shield(task.clone())` in one task while other
+/// holders await the task itself (asyncio's `await shield(task)` beside `await task`).
+/// Cancelling the shielded awaiter leaves the task running for the others.
+pub fn shield<T: 'static, H: Shieldable<T>>(task: H) -> Shield<T, H> {
+    Shield {
+        task: Some(task),
+        _output: PhantomData,
+    }
+}
+
+/// A task handle [`shield`] can hold: a [`Task`] or a [`SharedTask`] holder.
+pub trait Shieldable<T>: Future<Output = Result<T, TaskError>> + Unpin + sealed::Sealed {
+    /// Dropped from now on, the handle leaves its task running whatever the scope.
+    #[doc(hidden)]
+    fn detach_on_drop(&mut self);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T> Sealed for crate::Task<T> {}
+    impl<T> Sealed for crate::SharedTask<T> {}
+}
+
+impl<T: 'static> Shieldable<T> for Task<T> {
+    fn detach_on_drop(&mut self) {
+        Task::detach_on_drop(self)
+    }
+}
+
+impl<T: Clone + 'static> Shieldable<T> for SharedTask<T> {
+    fn detach_on_drop(&mut self) {
+        SharedTask::detach_on_drop(self)
+    }
 }
 
 /// The future of [`shield`]: resolves to the inner task's outcome.
 #[must_use = "futures do nothing unless awaited"]
-pub struct Shield<T> {
+pub struct Shield<T, H: Shieldable<T> = Task<T>> {
     /// Always `Some` but in `into_task`.
-    task: Option<Task<T>>,
+    task: Option<H>,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T: 'static, H: Shieldable<T>> Shield<T, H> {
+    /// The shielded task, to inspect or cancel it.
+    pub fn task(&self) -> &H {
+        self.task.as_ref().expect("a Shield holds its task")
+    }
 }
 
 impl<T: 'static> Shield<T> {
-    /// The shielded task, to inspect or cancel it.
-    pub fn task(&self) -> &Task<T> {
-        self.task.as_ref().expect("a Shield holds its task")
-    }
-
     /// Gives back the shielded task.
     pub fn into_task(mut self) -> Task<T> {
         let mut task = self.task.take().expect("a Shield holds its task");
@@ -61,7 +97,7 @@ impl<T: 'static> Shield<T> {
     }
 }
 
-impl<T: 'static> Future for Shield<T> {
+impl<T: 'static, H: Shieldable<T>> Future for Shield<T, H> {
     type Output = Result<T, TaskError>;
 
     #[inline(never)] // one address, for `Scheduler::claim`
@@ -72,17 +108,17 @@ impl<T: 'static> Future for Shield<T> {
     }
 }
 
-impl<T> Drop for Shield<T> {
+impl<T, H: Shieldable<T>> Drop for Shield<T, H> {
     /// The shielded task is detached, never cancelled, even when the shield is dropped because
     /// its awaiter was cancelled.
     fn drop(&mut self) {
         if let Some(task) = self.task.as_mut() {
-            task.unawait();
+            task.detach_on_drop();
         }
     }
 }
 
-impl<T> fmt::Debug for Shield<T> {
+impl<T, H: Shieldable<T> + fmt::Debug> fmt::Debug for Shield<T, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shield").field("task", &self.task).finish()
     }

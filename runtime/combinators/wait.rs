@@ -182,10 +182,12 @@ impl<T: 'static> Future for Wait<T> {
 }
 
 impl<T> Drop for Watched<T> {
-    /// asyncio's `wait` does not cancel the tasks when the waiter is cancelled: they detach.
+    /// asyncio's `wait` does not cancel the tasks when the waiter is cancelled: they detach,
+    /// also when a zero `wait_for` drops the `wait` (where every dropped handle counts as
+    /// awaited).
     fn drop(&mut self) {
         for task in &mut self.tasks {
-            task.unawait();
+            task.detach_on_drop();
         }
     }
 }

@@ -17,6 +17,8 @@ use std::task::{ready, Context, Poll};
 
 use super::buf::{Buf, DEFAULT_MAX_BUF_SIZE};
 use super::{asyncify, pool_error, OpenOptions};
+use crate::blocking::OnClose;
+use crate::threadsafe::to_thread_on_close;
 use crate::ToThread;
 
 /// An open file, asyncio's `to_thread(open(...))` made a type: tokio's `fs::File`. Reads,
@@ -32,8 +34,9 @@ use crate::ToThread;
 /// waits for that. An error of a write comes out of the next write, flush or seek. So
 /// [`flush`](File::flush) (or `sync_all`) before dropping a file whose write errors you care
 /// about: a file dropped with a write in flight still completes it on the pool, but nobody
-/// hears how it went. Flush before the loop closes too: closing the loop drops the blocking
-/// calls still queued on its pool, a write behind among them. Only one operation is in flight
+/// hears how it went. Closing the loop does not lose a write behind: the close runs the
+/// writes still queued on the pool and waits for them (as tokio's runtime waits for its
+/// file writes and asyncio's `run` for its executor). Only one operation is in flight
 /// at a time; every method takes `&mut self`.
 ///
 /// A `File` belongs to the loop running on its thread: reading, writing or seeking it (even
@@ -241,14 +244,24 @@ impl File {
         self.max_buf_size
     }
 
-    /// Sends `op` to the pool with the buffer; the file is busy until it returns.
-    fn start(&mut self, buf: Buf, op: impl FnOnce(&std::fs::File, &mut Buf) -> Operation + Send + 'static) {
+    /// Sends `op` to the pool with the buffer; the file is busy until it returns. A write
+    /// is sent with [`OnClose::Finish`]: closing the loop still runs it and waits for it.
+    fn start(
+        &mut self,
+        buf: Buf,
+        on_close: OnClose,
+        op: impl FnOnce(&std::fs::File, &mut Buf) -> Operation + Send + 'static,
+    ) {
         let std = self.std.clone();
-        self.state = State::Busy(crate::to_thread(move || {
-            let mut buf = buf;
-            let op = op(&std, &mut buf);
-            (op, buf)
-        }));
+        let call = to_thread_on_close(
+            move || {
+                let mut buf = buf;
+                let op = op(&std, &mut buf);
+                (op, buf)
+            },
+            on_close,
+        );
+        self.state = State::Busy(call);
     }
 
     /// Waits for the operation in flight, if any, and returns it (the file is then idle).
@@ -294,7 +307,9 @@ impl File {
                 return Poll::Ready(Ok(buf.copy_to(dst)));
             }
             let buf = std::mem::take(buf);
-            self.start(buf, move |std, buf| Operation::Read(buf.read_from(std, max)));
+            self.start(buf, OnClose::Drop, move |std, buf| {
+                Operation::Read(buf.read_from(std, max))
+            });
         }
     }
 
@@ -317,7 +332,7 @@ impl File {
         let seek_back = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
         let n = buf.copy_from(src, max);
         let buf = std::mem::take(buf);
-        self.start(buf, move |mut std, buf| {
+        self.start(buf, OnClose::Finish, move |mut std, buf| {
             let sought = match seek_back {
                 Some(pos) => std.seek(pos).map(drop),
                 None => Ok(()),
@@ -359,7 +374,9 @@ impl File {
         }
         let buf = std::mem::take(buf);
         self.seeking = true;
-        self.start(buf, move |mut std, _| Operation::Seek(std.seek(pos)));
+        self.start(buf, OnClose::Drop, move |mut std, _| {
+            Operation::Seek(std.seek(pos))
+        });
         Ok(())
     }
 

@@ -55,6 +55,9 @@ const AWAITED: u8 = 2;
 const WAS_CANCELLED: u8 = 4;
 /// The outcome taken was a panic.
 const WAS_PANIC: u8 = 8;
+/// Dropped, this handle detaches its task whatever the scope: a [`shield`](crate::shield)'s,
+/// or the one inside a [`SharedTask`](super::SharedTask), whose holders cancel for it.
+const DETACH_ON_DROP: u8 = 16;
 
 impl<T: 'static> Task<T> {
     pub(crate) fn new(sched: Rc<Scheduler>, key: u32, gen: u16, id: TaskId, name: Option<Rc<str>>) -> Self {
@@ -87,11 +90,48 @@ impl<T: 'static> Task<T> {
         if self.flags & FINISHED != 0 || !self.sched.is_done(self.key, self.gen) {
             return None;
         }
+        // Not through `poll`: a spent coop budget must not hide a finished outcome.
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        match Pin::new(self).poll(&mut cx) {
-            Poll::Ready(outcome) => Some(outcome),
+        match self.sched.poll_join(self.key, self.gen, self.id, &mut cx) {
+            Poll::Ready(cell) => Some(self.take_from(cell)),
             Poll::Pending => None,
         }
+    }
+
+    /// Makes this task awaitable from several places: a [`SharedTask`](super::SharedTask)
+    /// that every clone can await for a clone of the outcome (asyncio's `await task` from
+    /// several coroutines). See [`SharedTask`](super::SharedTask) for the rules.
+    ///
+    /// # Panics
+    /// If the outcome was already taken from this handle (by awaiting it or by
+    /// [`result`](Task::result)): there is nothing left to share.
+    #[track_caller]
+    pub fn shared(mut self) -> super::SharedTask<T>
+    where
+        T: Clone,
+    {
+        assert!(
+            self.flags & FINISHED == 0,
+            "aioloop: Task::shared called after the task's outcome was taken"
+        );
+        self.flags = DETACH_ON_DROP;
+        super::SharedTask::new(self)
+    }
+
+    /// Takes the outcome out of a finished `cell` (`None`: the loop closed and dropped the
+    /// unfinished task) and records what it was, for the accessors that keep answering.
+    fn take_from(&mut self, cell: Option<Pin<Box<dyn super::cell::RawTask>>>) -> Result<T, TaskError> {
+        let outcome = match cell {
+            Some(mut cell) => take_output::<T>(cell.as_mut()),
+            None => Err(TaskError::Cancelled),
+        };
+        self.flags = FINISHED
+            | match &outcome {
+                Err(TaskError::Cancelled) => WAS_CANCELLED,
+                Err(TaskError::Panicked(_)) => WAS_PANIC,
+                Ok(_) => 0,
+            };
+        outcome
     }
 
     /// Calls `callback` with the task once it is done (asyncio's `add_done_callback`): on the
@@ -218,6 +258,37 @@ impl<T> Task<T> {
     pub(crate) fn unawait(&mut self) {
         self.flags &= !AWAITED;
     }
+
+    /// Dropped, this handle detaches the task, also in a scope where every dropped handle
+    /// counts as awaited (a zero `wait_for`): for a [`shield`](crate::shield) being dropped.
+    pub(crate) fn detach_on_drop(&mut self) {
+        self.flags = (self.flags & !AWAITED) | DETACH_ON_DROP;
+    }
+
+    /// This handle's awaiter is being dropped as a cancellation: the task is cancelled (and
+    /// recorded for a `wait_for` that waits for it), as asyncio's cancellation travels
+    /// through `await`.
+    pub(crate) fn cancel_through_await(&self) {
+        if self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen, None) {
+            cancel_scope::collect(|| self.task_ref());
+        }
+    }
+
+    /// Whether the task has finished, registering `entry` (a place in the task's list of
+    /// joiners, see `Scheduler::poll_joiner`) to be woken when it does.
+    pub(crate) fn poll_joiner(&self, entry: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.flags & FINISHED {
+            0 => self.sched.poll_joiner(self.key, self.gen, entry, cx),
+            _ => Poll::Ready(()),
+        }
+    }
+
+    /// Gives up `entry` in the task's list of joiners (its holder is dropped unfinished).
+    pub(crate) fn leave_joiners(&self, entry: usize) {
+        if self.flags & FINISHED == 0 {
+            self.sched.leave_joiners(self.key, self.gen, entry);
+        }
+    }
 }
 
 impl<T: 'static> Future for Task<T> {
@@ -236,20 +307,7 @@ impl<T: 'static> Future for Task<T> {
                     self.flags |= AWAITED;
                     Poll::Pending
                 }
-                Poll::Ready(cell) => {
-                    let outcome = match cell {
-                        Some(mut cell) => take_output::<T>(cell.as_mut()),
-                        // The loop closed and dropped the unfinished task.
-                        None => Err(TaskError::Cancelled),
-                    };
-                    self.flags = FINISHED
-                        | match &outcome {
-                            Err(TaskError::Cancelled) => WAS_CANCELLED,
-                            Err(TaskError::Panicked(_)) => WAS_PANIC,
-                            Ok(_) => 0,
-                        };
-                    Poll::Ready(outcome)
-                }
+                Poll::Ready(cell) => Poll::Ready(self.take_from(cell)),
             }
         })
     }
@@ -261,10 +319,10 @@ impl<T> Drop for Task<T> {
             // Dropped as a cancellation while awaited: cancellation travels through the await
             // (task/cancel_scope.rs).
             if cancel_scope::active()
+                && self.flags & DETACH_ON_DROP == 0
                 && (self.flags & AWAITED != 0 || cancel_scope::strict())
-                && self.sched.cancel(self.key, self.gen, None)
             {
-                cancel_scope::collect(|| self.task_ref());
+                self.cancel_through_await();
             }
             self.sched.detach(self.key, self.gen);
         } else if self.flags & WAS_CANCELLED != 0 {

@@ -24,6 +24,7 @@ use super::scheduler::{Runnable, Scheduler, StepHooks};
 use super::table::TaskTable;
 use super::waker::{waker_for, WakeTarget};
 use super::{Task, TaskError};
+use crate::waiters::Turn;
 
 /// How many rounds of "drop everything, then what those drops spawned" closing allows before
 /// it gives up on a destructor that keeps spawning.
@@ -172,7 +173,8 @@ impl Scheduler {
         slot.state.set_cancel_requested(false);
         let waker = slot.join_waker.take();
         if !slot.state.detached() && !slot.state.has_meta() {
-            // The usual case: an awaited task without diagnostics or done callbacks.
+            // The usual case: an awaited task with no side-table entry (no diagnostics, done
+            // callbacks or shared joiners).
             slot.cell = cell;
             drop(tasks);
             if let Some(waker) = waker {
@@ -187,12 +189,12 @@ impl Scheduler {
                 None
             }
         };
-        let callbacks = match slot.state.has_meta() {
+        let (callbacks, joiners) = match slot.state.has_meta() {
             true => tasks
                 .meta_mut(key, gen)
-                .map(|meta| std::mem::take(&mut meta.done_callbacks))
+                .map(TaskMeta::take_on_finish)
                 .unwrap_or_default(),
-            false => Vec::new(),
+            false => Default::default(),
         };
         drop(tasks);
         for (_, callback) in callbacks {
@@ -202,6 +204,7 @@ impl Scheduler {
         if let Some(waker) = waker {
             waker.wake();
         }
+        crate::waiters::wake_all(joiners);
         if let Some(cell) = detached {
             self.discard(key, gen, cell);
         }
@@ -296,14 +299,15 @@ impl Scheduler {
     }
 
     /// `Task::add_done_callback`: `callback` is queued on the loop when the task finishes; at
-    /// once if it has. Returns its id, or `None` if the task is gone.
+    /// once if it has, also when its slot is gone (the outcome was taken). Returns its id,
+    /// `None` if it was queued at once.
     pub(crate) fn add_done_callback(&self, key: u32, gen: u16, callback: Box<dyn FnOnce()>) -> Option<u64> {
         let mut tasks = self.tasks.borrow_mut();
-        let done = tasks.get(key, gen)?.state.done();
+        let done = tasks.get(key, gen).is_none_or(|slot| slot.state.done());
         if done {
             drop(tasks);
             self.push(Runnable::Callback(CallbackCell::new(callback)));
-            return Some(u64::MAX);
+            return None;
         }
         let meta = tasks.meta_mut(key, gen)?;
         let id = meta.next_callback;
@@ -392,6 +396,56 @@ impl Scheduler {
         drop(tasks);
         drop(old);
         Poll::Pending
+    }
+
+    /// The join of a [`SharedTask`](crate::SharedTask) holder: `Ready` once the task at
+    /// `key`/`gen` has finished (or is gone), else waits in the task's list of joiners, where
+    /// `entry` is the holder's place (`None` before it queues). The list is emptied when the
+    /// task finishes (`TaskMeta::take_on_finish`), so a finished task's joiner has no entry.
+    pub(crate) fn poll_joiner(
+        &self,
+        key: u32,
+        gen: u16,
+        entry: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let mut tasks = self.tasks.borrow_mut();
+        let running = tasks.get(key, gen).is_some_and(|slot| !slot.state.done());
+        let meta = match running {
+            true => tasks.meta_mut(key, gen),
+            false => None,
+        };
+        let Some(meta) = meta else {
+            *entry = None;
+            return Poll::Ready(());
+        };
+        let replaced = match *entry {
+            None => {
+                *entry = Some(meta.joiners.push(cx.waker()));
+                None
+            }
+            Some(at) => match meta.joiners.poll_notified(at, cx.waker()) {
+                // Joiners are notified only when the task finishes, which empties the list.
+                Turn::Notified => {
+                    *entry = Some(meta.joiners.push(cx.waker()));
+                    None
+                }
+                Turn::Waiting(replaced) => replaced,
+            },
+        };
+        drop(tasks);
+        drop(replaced);
+        Poll::Pending
+    }
+
+    /// A [`SharedTask`](crate::SharedTask) holder queued at `entry` goes away before the task
+    /// at `key`/`gen` finished.
+    pub(crate) fn leave_joiners(&self, key: u32, gen: u16, entry: usize) {
+        let mut tasks = self.tasks.borrow_mut();
+        let running = tasks.get(key, gen).is_some_and(|slot| !slot.state.done());
+        if let Some(meta) = running.then(|| tasks.meta_mut(key, gen)).flatten() {
+            meta.joiners.remove(entry);
+        }
     }
 
     /// A `Task` handle was dropped without taking the outcome.

@@ -36,12 +36,14 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::cell::vacant_cell;
 use super::meta::TaskMeta;
+use super::report::{name_panic, unname_panic, Payload};
 use super::scheduler::Scheduler;
 
 thread_local! {
@@ -215,9 +217,10 @@ impl Scheduler {
             prev,
             outer,
         };
-        let polled = future.poll(cx);
+        let polled = self.poll_named(target, future, cx);
         let claimed = self.probe.get().is_some_and(|p| p.claimed);
         drop(restore);
+        let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
         if claimed || polled.is_ready() {
             self.end_in_place(cell);
         }
@@ -239,12 +242,31 @@ impl Scheduler {
             prev: self.current.replace(current),
             outer: None,
         };
-        let polled = future.poll(cx);
+        let polled = self.poll_named(current, future, cx);
         drop(restore);
+        let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
         if polled.is_ready() {
             self.end_in_place(cell);
         }
         polled
+    }
+
+    /// Polls the in-place task `current` names; a panic comes back as its payload, naming that
+    /// task (report.rs, `TaskPanic`; a lazy child gets its slot for it), for the caller to
+    /// resume once it has restored the current task.
+    #[inline]
+    fn poll_named<F: Future>(
+        &self,
+        current: Current,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Result<Poll<F::Output>, Payload> {
+        catch_unwind(AssertUnwindSafe(|| future.poll(cx))).map_err(|payload| {
+            name_panic(payload, || {
+                let (key, gen) = self.key_of(current)?;
+                self.label(key, gen)
+            })
+        })
     }
 
     /// Called first thing by the `poll` of aioloop's scheduled futures (`this`): if the running
@@ -287,16 +309,22 @@ impl Scheduler {
 
     /// The running task's slot, made first if the running task is a lazy in-place child.
     pub(crate) fn current_key(&self) -> Option<(u32, u16)> {
-        match self.current.get().get() {
+        let current = self.current.get();
+        let slot = self.key_of(current)?;
+        if let Running::Lazy { .. } = current.get() {
+            self.current.set(Current::slot(slot.0, slot.1));
+        }
+        Some(slot)
+    }
+
+    /// The slot of the task `current` names, made first if it is a lazy in-place child.
+    fn key_of(&self, current: Current) -> Option<(u32, u16)> {
+        match current.get() {
             Running::None => None,
             Running::Slot(key, gen) => Some((key, gen)),
             Running::Lazy { set, index } => {
                 let set = self.lazy_sets.borrow().get(set as usize).cloned()?;
-                let slot = self.materialize(&set, index as usize);
-                if let Some((key, gen)) = slot {
-                    self.current.set(Current::slot(key, gen));
-                }
-                slot
+                self.materialize(&set, index as usize)
             }
         }
     }
@@ -611,10 +639,13 @@ impl MainTask {
             }
             _ => {}
         }
-        Some(
+        let polled = catch_unwind(AssertUnwindSafe(|| {
             self.sched
-                .poll_in_place(&self.identity, Current::NONE, future, cx),
-        )
+                .poll_in_place(&self.identity, Current::NONE, future, cx)
+        }));
+        // The caller of `run_until_complete` gets the payload as it was panicked with (for
+        // `#[should_panic]` and `catch_unwind` downcasts), not wrapped with the task's name.
+        Some(polled.unwrap_or_else(|payload| std::panic::resume_unwind(unname_panic(payload).1)))
     }
 }
 

@@ -6,10 +6,15 @@
 
 use std::panic::Location;
 use std::rc::Rc;
+use std::task::Waker;
 use std::time::Instant;
 
 use super::TaskId;
 use super::TaskLabel;
+use crate::waiters::WaitList;
+
+/// A done callback with its id (`Task::add_done_callback`).
+pub(crate) type DoneCallback = (u64, Box<dyn FnOnce()>);
 
 /// A task's diagnostics.
 #[derive(Default)]
@@ -23,9 +28,12 @@ pub(crate) struct TaskMeta {
     /// The message of the last `cancel_with`.
     pub(crate) cancel_message: Option<Rc<str>>,
     /// Done callbacks (`Task::add_done_callback`), queued on the loop when the task finishes.
-    pub(crate) done_callbacks: Vec<(u64, Box<dyn FnOnce()>)>,
+    pub(crate) done_callbacks: Vec<DoneCallback>,
     /// The id the next done callback gets.
     pub(crate) next_callback: u64,
+    /// The [`SharedTask`](crate::SharedTask) holders awaiting the task, all woken when it
+    /// finishes (the `Task` handle's own awaiter waits in the slot's `join_waker`).
+    pub(crate) joiners: WaitList,
 }
 
 /// Where and when a task was spawned, and how often it has been polled: recorded for tasks
@@ -51,6 +59,17 @@ impl SpawnTrace {
 }
 
 impl TaskMeta {
+    /// What finishing the task releases: its done callbacks, and the wakers of its joiners
+    /// (the list is emptied, so no joiner's entry outlives the finish).
+    pub(crate) fn take_on_finish(&mut self) -> (Vec<DoneCallback>, Vec<Waker>) {
+        let callbacks = std::mem::take(&mut self.done_callbacks);
+        let wakers = match self.joiners.is_empty() {
+            true => Vec::new(),
+            false => std::mem::take(&mut self.joiners).notify_all(),
+        };
+        (callbacks, wakers)
+    }
+
     /// Where the task was spawned, if recorded.
     pub(crate) fn location(&self) -> Option<&'static Location<'static>> {
         self.trace.as_ref().map(|trace| trace.location)

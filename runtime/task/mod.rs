@@ -13,6 +13,7 @@ pub(crate) mod meta;
 mod observe;
 mod report;
 mod scheduler;
+mod shared;
 mod state;
 mod table;
 mod task_ref;
@@ -30,8 +31,9 @@ pub use handle::Task;
 pub(crate) use inplace::{claim_current, InPlaceSet, MainTask};
 pub use observe::{cancelled, until_cancelled, Cancelled, UntilCancelled};
 pub use report::ExceptionContext;
-pub(crate) use report::{ExceptionHandler, TaskLabel};
+pub(crate) use report::{unname_panic, ExceptionHandler, TaskLabel};
 pub(crate) use scheduler::{Runnable, Scheduler, StepHooks, TaskView};
+pub use shared::SharedTask;
 pub use task_ref::TaskRef;
 pub use yield_now::{yield_now, YieldNow};
 

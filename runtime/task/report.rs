@@ -123,6 +123,57 @@ pub(crate) struct TaskLabel {
     pub(crate) location: Option<&'static Location<'static>>,
 }
 
+/// A panic that left an in-place task (a gathered coroutine, the main task): the payload
+/// travels on (unwinding into the task that polls the gather) with the identity of the task
+/// it came from, so the awaiter's [`TaskError`](crate::TaskError) and the exception handler
+/// name that task, as they name a spawned task that panicked. Only the innermost in-place task
+/// names a panic; [`panic_message`] and [`TaskError::into_panic`](crate::TaskError::into_panic)
+/// see through the wrapper.
+pub(crate) struct TaskPanic {
+    pub(crate) task: TaskLabel,
+    pub(crate) payload: Payload,
+}
+
+/// `payload`, a panic out of the task `task()` names, carrying that task's identity unless it
+/// already carries one (from a task nested deeper).
+pub(crate) fn name_panic(payload: Payload, task: impl FnOnce() -> Option<TaskLabel>) -> Payload {
+    if payload.is::<TaskPanic>() {
+        return payload;
+    }
+    match task() {
+        Some(task) => Box::new(TaskPanic { task, payload }),
+        None => payload,
+    }
+}
+
+/// The task a panic came from, if it carries one, and the original payload.
+pub(crate) fn unname_panic(payload: Payload) -> (Option<TaskLabel>, Payload) {
+    match payload.downcast::<TaskPanic>() {
+        Ok(named) => (Some(named.task), named.payload),
+        Err(payload) => (None, payload),
+    }
+}
+
+/// The task a panic payload names, if any.
+pub(crate) fn panic_task(payload: &(dyn Any + Send)) -> Option<&TaskLabel> {
+    payload.downcast_ref::<TaskPanic>().map(|named| &named.task)
+}
+
+/// A copy of a panic payload (payloads are not `Clone`): its message as a `String`, with the
+/// task it names, for every holder of a [`SharedTask`](crate::SharedTask).
+pub(crate) fn copy_panic(payload: &(dyn Any + Send)) -> Payload {
+    let message = panic_message(payload)
+        .unwrap_or("a panic with a non-string payload")
+        .to_owned();
+    match panic_task(payload) {
+        Some(task) => Box::new(TaskPanic {
+            task: task.clone(),
+            payload: Box::new(message),
+        }),
+        None => Box::new(message),
+    }
+}
+
 /// The handler used when none is set: one line on stderr.
 fn default_handler(context: &ExceptionContext) {
     eprintln!("aioloop: {context}");
@@ -156,6 +207,12 @@ impl Reporter {
     /// Hands an error to the exception handler (outside any borrow); a panicking handler is
     /// reported on stderr and the loop goes on.
     pub(crate) fn report(&self, message: &str, task: Option<TaskLabel>, payload: Option<Payload>) {
+        // A panic that came from a gathered coroutine names that task.
+        let (task, payload) = match payload.map(unname_panic) {
+            Some((Some(origin), payload)) => (Some(origin), Some(payload)),
+            Some((None, payload)) => (task, Some(payload)),
+            None => (task, None),
+        };
         let context = ExceptionContext {
             message: message.to_owned(),
             task,
@@ -198,5 +255,43 @@ impl Reporter {
         task: impl FnOnce() -> Option<TaskLabel>,
     ) {
         self.catch(message, task, move || drop(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(id: u64) -> TaskLabel {
+        TaskLabel {
+            id: TaskId(id),
+            name: format!("Task-{id}"),
+            location: None,
+        }
+    }
+
+    #[test]
+    fn the_innermost_task_names_a_panic_and_unnaming_gives_the_payload_back() {
+        let named = name_panic(Box::new("boom"), || Some(label(3)));
+        let named = name_panic(named, || Some(label(1)));
+        assert_eq!(panic_task(named.as_ref()).map(|t| t.id), Some(TaskId(3)));
+        assert_eq!(panic_message(named.as_ref()), Some("boom"));
+        let (task, payload) = unname_panic(named);
+        assert_eq!(task.map(|t| t.name), Some(String::from("Task-3")));
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+        let (task, _) = unname_panic(Box::new(5u8));
+        assert!(task.is_none());
+    }
+
+    #[test]
+    fn a_copied_panic_keeps_its_message_and_task() {
+        let copy = copy_panic(name_panic(Box::new(String::from("x")), || Some(label(2))).as_ref());
+        assert_eq!(panic_message(copy.as_ref()), Some("x"));
+        assert_eq!(panic_task(copy.as_ref()).map(|t| t.id), Some(TaskId(2)));
+        let copy = copy_panic(&7u32);
+        assert_eq!(
+            panic_message(copy.as_ref()),
+            Some("a panic with a non-string payload")
+        );
     }
 }

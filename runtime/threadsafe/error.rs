@@ -64,7 +64,7 @@ impl ConcurrentError {
     /// [`std::panic::resume_unwind`] to propagate the panic.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, ConcurrentError> {
         match self {
-            ConcurrentError::Panicked(payload) => Ok(payload),
+            ConcurrentError::Panicked(payload) => Ok(crate::task::unname_panic(payload).1),
             other => Err(other),
         }
     }

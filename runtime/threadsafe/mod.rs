@@ -21,6 +21,7 @@ mod to_thread;
 pub use concurrent_future::ConcurrentFuture;
 pub use error::{ConcurrentError, LoopClosed};
 pub(crate) use remote_task::RemoteTask;
+pub(crate) use to_thread::to_thread_on_close;
 pub use to_thread::{run_in_executor, to_thread, ToThread};
 
 use std::fmt;

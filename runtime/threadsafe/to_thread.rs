@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use super::outcome::{self, Receiver};
 use super::ConcurrentError;
-use crate::blocking::Job;
+use crate::blocking::{Job, OnClose};
 use crate::context;
 use crate::task::TaskError;
 
@@ -21,7 +21,10 @@ use crate::task::TaskError;
 /// affected). At most the pool's bound of closures run at a time (see
 /// [`Builder::blocking_threads`](crate::Builder::blocking_threads)); more wait their turn.
 /// Dropping the future does not stop the closure (a thread cannot be interrupted); its result
-/// is then dropped on the pool thread.
+/// is then dropped on the pool thread. Closing the loop drops the closures still waiting for
+/// a thread (they never run; tokio's runtime does the same with `spawn_blocking`) and does not
+/// wait for the running ones; only [`fs::File`](crate::fs::File)'s writes are still run and
+/// waited for, so no written byte is lost.
 ///
 /// # Panics
 /// If no loop is running on this thread.
@@ -44,13 +47,24 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    to_thread_on_close(f, OnClose::Drop)
+}
+
+/// [`to_thread`], saying what closing the loop does with `f` if it has not run yet
+/// ([`OnClose::Finish`]: it still runs, and the close waits for it).
+#[track_caller]
+pub(crate) fn to_thread_on_close<F, T>(f: F, on_close: OnClose) -> ToThread<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     let core = context::expect_current("to_thread");
     let (sender, receiver) = outcome::channel();
     let job: Job = Box::new(move || {
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(ConcurrentError::Panicked);
         let _ = sender.send(outcome);
     });
-    match core.blocking_pool().submit(job) {
+    match core.blocking_pool().submit(job, on_close) {
         Ok(()) => ToThread {
             receiver: Some(receiver),
             failed: None,

@@ -13,6 +13,7 @@
 //! `#[aioloop::test(start_paused)]`, or [`pause`]): when every task waits on a timer the clock
 //! jumps to the next deadline, so a test that sleeps an hour finishes in microseconds.
 
+mod bounded;
 mod call_later;
 pub(crate) mod clock;
 mod control;
@@ -22,6 +23,7 @@ mod interval;
 mod sleep;
 mod slot_list;
 mod timeout;
+mod timeout_scope;
 pub(crate) mod wheel;
 
 pub(crate) use call_later::call_at_on;
@@ -30,3 +32,4 @@ pub use control::{advance, pause, resume};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout_at, wait_for, Timeout, TimeoutError};
+pub use timeout_scope::{timeout_scope, timeout_scope_at, TimeoutScope, TimeoutScopeRun};

@@ -147,6 +147,15 @@ impl Sleep {
         }
     }
 
+    /// Removes the timer from the wheel, keeping the deadline (a timeout scope that ended still
+    /// reads its `when`). Polled again, the sleep sets a new timer.
+    pub(crate) fn disarm(&mut self) {
+        if let (Some(driver), Some(timer)) = (&self.driver, self.timer.take()) {
+            let entry = driver.remove_wake(timer);
+            drop(entry);
+        }
+    }
+
     /// The time driver this sleep runs on (an interval's sleep is always bound).
     pub(crate) fn driver(&self) -> &Rc<TimeDriver> {
         self.driver
@@ -193,10 +202,7 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let (Some(driver), Some(timer)) = (&self.driver, self.timer.take()) {
-            let entry = driver.remove_wake(timer);
-            drop(entry);
-        }
+        self.disarm();
     }
 }
 

@@ -1,4 +1,11 @@
 //! [`wait_for`] and [`timeout_at`]: a deadline around any future.
+//!
+//! The argument order follows the name, as in asyncio and tokio: `wait_for` (asyncio's
+//! `wait_for(aw, timeout)`, like `wait(aws, ..., timeout)`) takes what it waits for first;
+//! `timeout_at` (tokio's `timeout_at(deadline, future)`) is named after its time and takes it
+//! first, as `call_at(when, cb)`, `call_later(delay, cb)`, `sleep_until(when)` and
+//! `interval_at(start, period)` do. A deadline the bounded code can move is a
+//! [`TimeoutScope`](super::TimeoutScope) (asyncio's `async with timeout(...)`).
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -8,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
+use super::bounded::{Bounded, Expiry};
 use super::sleep::{sleep, sleep_until, Sleep};
-use crate::task::cancel_scope::{cancelling_collect, cancelling_collect_unstarted};
-use crate::task::TaskRef;
+use crate::error::CancelledError;
 
 /// The deadline passed before the future finished: asyncio's `TimeoutError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,10 +29,17 @@ impl fmt::Display for TimeoutError {
     }
 }
 
-impl std::error::Error for TimeoutError {}
+/// Its [`source`](std::error::Error::source) is a [`CancelledError`]: the future was cancelled
+/// because the deadline passed (asyncio: `raise TimeoutError from CancelledError`).
+impl std::error::Error for TimeoutError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&CancelledError)
+    }
+}
 
-/// Runs `future` for at most `timeout`: asyncio's `wait_for(aw, timeout)` (and
-/// `async with timeout(...)`).
+/// Runs `future` for at most `timeout`: asyncio's `wait_for(aw, timeout)`. For a deadline the
+/// code inside can read and move (`async with asyncio.timeout(...)`), see
+/// [`timeout_scope`](crate::timeout_scope).
 ///
 /// Gives `Ok(output)` if the future finishes in time. Otherwise the future is dropped as a
 /// cancellation (its destructors run; a [`Task`](crate::Task) or [`Future`](crate::Future) it
@@ -55,25 +69,29 @@ impl std::error::Error for TimeoutError {}
 #[doc(alias = "timeout")]
 pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> Timeout<F::IntoFuture> {
     Timeout {
-        future: Some(future.into_future()),
-        sleep: sleep(timeout),
-        started: false,
-        never_start: timeout.is_zero(),
-        cancelled: None,
+        inner: Bounded::new(future.into_future(), sleep(timeout), timeout.is_zero()),
     }
 }
 
-/// Runs `future` until the loop's clock reads `deadline`, as [`wait_for`].
+/// Runs `future` until the loop's clock reads `deadline`, as [`wait_for`] (tokio's
+/// `timeout_at(deadline, future)`; the time comes first, as in every time function named
+/// after it).
 ///
 /// # Panics
 /// When first polled outside a running loop.
+///
+/// ```
+/// use std::time::Duration;
+/// aioloop::run(async {
+///     let deadline = aioloop::get_running_loop().time() + Duration::from_millis(2);
+///     let slow = aioloop::timeout_at(deadline, aioloop::sleep(Duration::from_secs(10))).await;
+///     assert_eq!(slow, Err(aioloop::TimeoutError));
+///     assert!(aioloop::get_running_loop().time() >= deadline);
+/// });
+/// ```
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
-        future: Some(future.into_future()),
-        sleep: sleep_until(deadline),
-        started: false,
-        never_start: false,
-        cancelled: None,
+        inner: Bounded::new(future.into_future(), sleep_until(deadline), false),
     }
 }
 
@@ -82,21 +100,14 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]
-        future: Option<F>,
-        sleep: Sleep,
-        started: bool,
-        // A zero timeout (`wait_for`): the future is never polled (asyncio 3.12).
-        never_start: bool,
-        // Timed out: the tasks that dropping the future cancelled, waited for before the
-        // timeout is reported (asyncio 3.12).
-        cancelled: Option<Vec<TaskRef>>,
+        inner: Bounded<F, Sleep>,
     }
 }
 
 impl<F> Timeout<F> {
     /// The deadline.
     pub fn deadline(&self) -> Instant {
-        self.sleep.deadline()
+        self.inner.expiry().deadline()
     }
 }
 
@@ -104,60 +115,26 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, TimeoutError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let mut unstarted = false;
-        let expired = if this.cancelled.is_some() {
-            true
-        } else if !*this.started {
-            *this.started = true;
-            // asyncio 3.12: with a timeout of zero, the awaitable is cancelled without being
-            // started. (A deadline already past given to `timeout_at` expires through the
-            // timer, in deadline order.)
-            this.sleep.bind();
-            unstarted = *this.never_start;
-            unstarted
-        } else {
-            // After the first poll, the deadline is checked before the inner future: an outer
-            // timeout whose timer fired wins over an inner one with the same deadline.
-            Pin::new(&mut *this.sleep).poll(cx).is_ready()
-        };
-        if !expired {
-            let inner = this
-                .future
-                .as_mut()
-                .as_pin_mut()
-                .expect("aioloop: a Timeout was polled after it completed");
-            if let Poll::Ready(output) = inner.poll(cx) {
-                this.future.set(None);
-                return Poll::Ready(Ok(output));
-            }
-            if Pin::new(&mut *this.sleep).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
-        // Timed out: the future is dropped as a cancellation (the tasks it awaits are
-        // cancelled), and the timeout is reported once those tasks have finished.
-        let cancelled = this.cancelled.get_or_insert_with(|| {
-            let future = &mut this.future;
-            match unstarted {
-                true => cancelling_collect_unstarted(|| future.set(None)),
-                false => cancelling_collect(|| future.set(None)),
-            }
-        });
-        cancelled.retain(|task| task.poll_finished(cx).is_pending());
-        if cancelled.is_empty() {
-            Poll::Ready(Err(TimeoutError))
-        } else {
-            Poll::Pending
-        }
+        self.project().inner.poll(cx)
+    }
+}
+
+/// A plain sleep as a deadline.
+impl Expiry for Sleep {
+    fn start(&mut self) {
+        self.bind();
+    }
+
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(self).poll(cx)
     }
 }
 
 impl<F> fmt::Debug for Timeout<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timeout")
-            .field("deadline", &self.sleep.deadline())
-            .field("running", &self.future.is_some())
+            .field("deadline", &self.deadline())
+            .field("running", &self.inner.is_running())
             .finish()
     }
 }
