@@ -231,6 +231,7 @@ impl RemoteDriver {
 
     /// Hands every queued message to `f`, in the order they were sent. `f` may run user code
     /// (no borrow is held while it runs) but must not call `take` again.
+    #[inline]
     pub(crate) fn take(&self, mut f: impl FnMut(RemoteMsg)) {
         let mut msgs = std::mem::take(&mut *self.buf.borrow_mut());
         self.remote.take_into(&mut msgs);

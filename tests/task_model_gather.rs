@@ -1,9 +1,11 @@
 //! Issue 17, item 2: gathered coroutines are tasks, as asyncio's gather wraps each awaitable
 //! with ensure_future.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
-use aioloop::{all_tasks, current_task, gather, spawn, try_gather};
+use aioloop::{all_tasks, current_task, gather, spawn, try_gather, yield_now};
 
 /// Inside a gathered coroutine, `current_task()` is that coroutine's task, and each has its
 /// own (test_tasks: GatherTests, each child is a task; test_current_task).
@@ -62,5 +64,78 @@ fn test_gather_of_a_task_does_not_wrap_it() {
         assert_eq!(inner.unwrap().id(), id);
         // main, the spawned task and the coroutine: no fourth wrapper task.
         assert_eq!(count, 3);
+    });
+}
+
+/// A gathered coroutine that cancels itself (its identity made by `current_task()` after its
+/// first poll) is dropped, and the task awaiting the gather is cancelled with it, as asyncio's
+/// gather raises `CancelledError` when a child is cancelled.
+#[test]
+fn test_gathered_child_cancelled_through_current_task() {
+    aioloop::run(async {
+        let outer = spawn(async {
+            gather!(
+                async {
+                    yield_now().await;
+                    current_task().unwrap().cancel();
+                    yield_now().await;
+                    unreachable!("a cancelled child is not resumed");
+                },
+                async {
+                    aioloop::sleep(Duration::from_secs(3600)).await;
+                },
+            )
+            .await
+        });
+        assert!(outer.await.unwrap_err().is_cancelled());
+    });
+}
+
+/// A gathered coroutine found through `all_tasks()` before it ran can be cancelled: its
+/// identity exists from the start, as asyncio's gather makes every task first.
+#[test]
+fn test_gathered_child_cancelled_through_all_tasks_before_it_ran() {
+    let resumed = Rc::new(Cell::new(false));
+    let seen = resumed.clone();
+    aioloop::run(async move {
+        let main = current_task().unwrap().id();
+        let outer = spawn(async move {
+            let outer = current_task().unwrap().id();
+            gather!(
+                async move {
+                    let me = current_task().unwrap().id();
+                    let others: Vec<_> = all_tasks()
+                        .into_iter()
+                        .filter(|t| ![main, outer, me].contains(&t.id()))
+                        .collect();
+                    assert_eq!(others.len(), 1, "the sibling is listed before its first poll");
+                    assert!(others[0].cancel());
+                },
+                async move {
+                    yield_now().await;
+                    seen.set(true);
+                },
+            )
+            .await
+        });
+        assert!(outer.await.unwrap_err().is_cancelled());
+    });
+    assert!(!resumed.get(), "the cancelled sibling was dropped, not resumed");
+}
+
+/// A gathered coroutine keeps one identity across its polls, whenever it first asks for it.
+#[test]
+fn test_gathered_child_identity_is_stable() {
+    aioloop::run(async {
+        let ids = gather((0..3).map(|_| async {
+            yield_now().await;
+            let first = current_task().unwrap().id();
+            yield_now().await;
+            assert_eq!(current_task().unwrap().id(), first);
+            first
+        }))
+        .await;
+        assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+        assert_eq!(all_tasks().len(), 1, "every child's identity is gone");
     });
 }

@@ -31,6 +31,7 @@ impl<F: Future> MaybeDone<F> {
     /// Polls the child with `poll` if it is still running (a gather polls it as a task of its
     /// own, see `InPlaceSet`); true if it finished in this call. A panic of the child
     /// propagates.
+    #[inline]
     pub(crate) fn poll_done_with(
         self: Pin<&mut Self>,
         poll: impl FnOnce(Pin<&mut F>) -> Poll<F::Output>,

@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use super::callback::CallbackCell;
 use super::cancel_scope::cancelling;
 use super::cell::{new_cell, vacant_cell, RawTask};
+use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
 use super::table::TaskTable;
@@ -74,7 +75,7 @@ impl Scheduler {
         }
 
         let started = hooks.step_begins();
-        self.current.set(Some((key, gen)));
+        self.current.set(Current::slot(key, gen));
         let waker = waker_for::<H::Wake>(WakeTarget {
             loop_id: self.id(),
             key,
@@ -98,7 +99,7 @@ impl Scheduler {
                 polled
             })
         }));
-        self.current.set(None);
+        self.current.set(Current::NONE);
         if let Some(started) = started {
             hooks.step_ended(started, &|| self.label(key, gen));
         }
@@ -170,7 +171,17 @@ impl Scheduler {
         slot.state.set_done(true);
         slot.state.set_cancelled(cancelled);
         slot.state.set_cancel_requested(false);
-        let has_meta = slot.state.has_meta();
+        let waker = slot.join_waker.take();
+        if !slot.state.detached() && !slot.state.has_meta() {
+            // The usual case: an awaited task with no side-table entry (no diagnostics, done
+            // callbacks or shared joiners).
+            slot.cell = cell;
+            drop(tasks);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            return;
+        }
         let detached = match slot.state.detached() {
             true => Some(cell),
             false => {
@@ -178,8 +189,7 @@ impl Scheduler {
                 None
             }
         };
-        let waker = slot.join_waker.take();
-        let (callbacks, joiners) = match has_meta {
+        let (callbacks, joiners) = match slot.state.has_meta() {
             true => tasks
                 .meta_mut(key, gen)
                 .map(TaskMeta::take_on_finish)

@@ -4,6 +4,17 @@
 //! `in_place`, so `current_task()` inside it is that task and `all_tasks()` lists it, with an id
 //! and a name, as asyncio's `ensure_future` makes every coroutine a task.
 //!
+//! **A gather's children get their slot lazily.** A gather's child is a task from the start,
+//! but its slot is made only when someone looks: `current_task()` inside it
+//! ([`Scheduler::current_key`]), `all_tasks()` or a task dump ([`Scheduler::materialize_all`],
+//! which walks the registry of running gathers, [`LazySet`]). Until then the scheduler's
+//! current task names it by (set, index) ([`Current`]), so a gather of coroutines nobody
+//! inspects polls each child with one swap of the current task and touches the task table not
+//! at all. Nothing can tell the difference: a child can only be cancelled through a
+//! [`TaskRef`](crate::TaskRef), which only a look hands out. (Ids are given when the slot is
+//! made, so they follow the order of the looks, not of the children.) The main task's slot is
+//! made at its first poll.
+//!
 //! **What is already a future is awaited as it is** (asyncio's `ensure_future` returns a
 //! Task, a Future or a gather unchanged). The first poll of an in-place child is a *probe*: the
 //! scheduler records the child's address and size, and aioloop's own scheduled futures
@@ -12,14 +23,18 @@
 //! size: the child *is* that future, not a coroutine that merely awaits one, whose state machine
 //! is larger), they claim it: the identity is removed at once and the child is polled as a plain
 //! future from then on. A coroutine awaiting a gather on its first line is still a task.
+//! Whether a future claims is a property of its type (only those futures call `claim`, on
+//! themselves), so a gather probes only its first child of each type ([`InPlaceSet`]).
 //!
 //! **Cancelling an in-place task** (through a [`TaskRef`](crate::TaskRef)) marks its slot, bumps
 //! the scheduler's in-place cancel count and wakes the waker given at creation (the gather's or
 //! the main future's), so the owner polls and finds the request: a gather scans its children
-//! only when the count moved ([`InPlaceSet::take_cancelled`]), so the hot path pays nothing.
+//! only when the count moved ([`InPlaceSet::take_cancelled`]), and the main task looks at its
+//! slot only once the count is not zero, so the hot path pays nothing.
 //! Unless the task observes cancellation (see [`until_cancelled`](crate::until_cancelled)), the
 //! owner drops its future as a cancellation.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -31,6 +46,63 @@ use super::meta::TaskMeta;
 use super::report::{name_panic, unname_panic, Payload};
 use super::scheduler::Scheduler;
 
+thread_local! {
+    /// The address of the future the running probe names (0: no probe runs), so that a
+    /// claimable future's `poll` outside a probe costs one thread-local load.
+    static PROBING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The task whose code runs now, as the scheduler keeps it: one word, read and written whole
+/// on the hot path. Bits 62..64 the kind (none, a slot, a lazy child); for a slot, bits 32..48
+/// the generation and 0..32 the key; for a lazy child, bits 32..62 the set and 0..32 the index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Current(u64);
+
+/// What a [`Current`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Running {
+    /// No task (a callback, or between steps).
+    None,
+    /// The task in slot `key`/`gen`.
+    Slot(u32, u16),
+    /// Child `index` of the lazy set registered under `set`, whose identity slot is made only
+    /// when someone asks for it (see the module docs).
+    Lazy { set: u32, index: u32 },
+}
+
+/// The largest number of gathers alive at once on one loop (the set's bits in [`Current`]).
+const MAX_SETS: usize = 1 << 30;
+
+impl Current {
+    /// No task runs.
+    pub(crate) const NONE: Current = Current(0);
+
+    /// The task in slot `key`/`gen` runs.
+    #[inline]
+    pub(crate) fn slot(key: u32, gen: u16) -> Self {
+        Current((1 << 62) | ((gen as u64) << 32) | key as u64)
+    }
+
+    /// Child `index` of lazy set `set` runs.
+    #[inline]
+    fn lazy(set: u32, index: u32) -> Self {
+        Current((2 << 62) | ((set as u64) << 32) | index as u64)
+    }
+
+    /// What it names.
+    #[inline]
+    pub(crate) fn get(self) -> Running {
+        match self.0 >> 62 {
+            0 => Running::None,
+            1 => Running::Slot(self.0 as u32, (self.0 >> 32) as u16),
+            _ => Running::Lazy {
+                set: ((self.0 >> 32) as u32) & ((MAX_SETS - 1) as u32),
+                index: self.0 as u32,
+            },
+        }
+    }
+}
+
 /// The first poll of an in-place task, for [`Scheduler::claim`].
 #[derive(Clone, Copy)]
 pub(crate) struct Probe {
@@ -40,131 +112,270 @@ pub(crate) struct Probe {
     /// first thing can share its address and even its size (its state tag in a niche of the
     /// future's), never its `poll`.
     poll: usize,
-    key: u32,
-    gen: u16,
     /// The task that was current before the probed one was entered.
-    prev: Option<(u32, u16)>,
+    prev: Current,
     claimed: bool,
 }
 
 /// One in-place task's identity, as its owner keeps it.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) enum Identity {
-    /// Not polled yet: no slot.
+    /// Not polled yet, no slot: a gather's child until someone looks at it.
     #[default]
-    Fresh,
-    /// Not polled yet; the slot at `key`/`gen` is its identity (a gather makes every child's
-    /// identity before it polls the first, as asyncio's gather makes every task first).
+    Pending,
+    /// Not polled yet; the slot at `key`/`gen` is its identity.
     Unprobed { key: u32, gen: u16 },
+    /// Polled (it is not a scheduled future), no slot yet.
+    Lazy,
     /// The slot at `key`/`gen` is its identity.
     Live { key: u32, gen: u16 },
     /// It is already a scheduled future (it claimed the probe), or it finished: no slot.
     Plain,
 }
 
-/// Restores the current task when a poll ends, also on unwind.
+impl Identity {
+    /// Its slot, if it has one.
+    fn slot(self) -> Option<(u32, u16)> {
+        match self {
+            Identity::Unprobed { key, gen } | Identity::Live { key, gen } => Some((key, gen)),
+            _ => None,
+        }
+    }
+}
+
+/// The identities of one combinator's children, shared with the scheduler's registry so that
+/// `current_task()` and `all_tasks()` can make a child's slot when they need it.
+pub(crate) struct LazySet {
+    ids: Box<[Cell<Identity>]>,
+    /// Woken when one of the children is asked to cancel.
+    owner: Waker,
+}
+
+/// Restores the current task when a poll ends, also on unwind; after a probe, also the probe
+/// that was running around it (a probed gather probes its own children), so the outer probe's
+/// outcome survives the inner one.
 struct Restore<'a> {
     sched: &'a Scheduler,
-    prev: Option<(u32, u16)>,
+    prev: Current,
+    /// The probe and the probed address before this poll's probe, if it probes.
+    outer: Option<(Option<Probe>, usize)>,
 }
 
 impl Drop for Restore<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sched.current.set(self.prev);
+        if let Some((probe, addr)) = self.outer {
+            self.sched.probe.set(probe);
+            PROBING.set(addr);
+        }
     }
 }
 
 impl Scheduler {
-    /// Polls `future` in place as the task `identity` (creating the identity on the first poll,
-    /// named `name` if given, its cancellation waking `waker`): `current_task()` inside is that
-    /// task. A future that claims the first poll's probe is polled as a plain future from then
-    /// on. When the poll returns `Ready`, the identity is removed.
+    /// Polls `future` in place as the task whose identity `cell` holds (`lazy` names it while
+    /// it has no slot): `current_task()` inside is that task. The first poll probes; a future
+    /// that claims the probe is polled as a plain future from then on. When the poll returns
+    /// `Ready`, the identity is removed.
+    #[inline]
     pub(crate) fn poll_in_place<F: Future>(
         &self,
-        identity: &mut Identity,
+        cell: &Cell<Identity>,
+        lazy: Current,
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
-        waker: &Waker,
     ) -> Poll<F::Output> {
-        let (key, gen) = match *identity {
+        let (target, first) = match cell.get() {
             Identity::Plain => return future.poll(cx),
-            Identity::Live { key, gen } => (key, gen),
-            Identity::Fresh | Identity::Unprobed { .. } => {
-                let (key, gen) = match *identity {
-                    Identity::Unprobed { key, gen } => (key, gen),
-                    _ => self.insert_in_place(None, waker),
-                };
-                *identity = Identity::Live { key, gen };
-                let prev = self.current.replace(Some((key, gen)));
-                let restore = Restore { sched: self, prev };
-                self.probe.set(Some(Probe {
-                    addr: &*future as *const F as *const () as usize,
-                    size: std::mem::size_of::<F>(),
-                    poll: poll_address::<F>(),
-                    key,
-                    gen,
-                    prev,
-                    claimed: false,
-                }));
-                let polled = self.poll_named(key, gen, future, cx);
-                let probe = self.probe.take();
-                drop(restore);
-                let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-                if probe.is_some_and(|p| p.claimed) {
-                    *identity = Identity::Plain;
-                } else if polled.is_ready() {
-                    self.end_in_place(identity);
-                }
-                return polled;
+            Identity::Live { key, gen } => (Current::slot(key, gen), false),
+            Identity::Lazy => (lazy, false),
+            Identity::Unprobed { key, gen } => {
+                cell.set(Identity::Live { key, gen });
+                (Current::slot(key, gen), true)
+            }
+            Identity::Pending => {
+                cell.set(Identity::Lazy);
+                (lazy, true)
             }
         };
-        let prev = self.current.replace(Some((key, gen)));
-        let restore = Restore { sched: self, prev };
-        let polled = self.poll_named(key, gen, future, cx);
+        if !first {
+            return self.poll_as(cell, target, future, cx);
+        }
+        let prev = self.current.replace(target);
+        let addr = &*future as *const F as *const () as usize;
+        let outer = Some((self.probe.get(), PROBING.get()));
+        self.probe.set(Some(Probe {
+            addr,
+            size: std::mem::size_of::<F>(),
+            poll: poll_address::<F>(),
+            prev,
+            claimed: false,
+        }));
+        PROBING.set(addr);
+        let restore = Restore {
+            sched: self,
+            prev,
+            outer,
+        };
+        let polled = self.poll_named(target, future, cx);
+        let claimed = self.probe.get().is_some_and(|p| p.claimed);
         drop(restore);
         let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-        if polled.is_ready() {
-            self.end_in_place(identity);
+        if claimed || polled.is_ready() {
+            self.end_in_place(cell);
         }
         polled
     }
 
-    /// Polls the in-place task at `key`/`gen`; a panic comes back as its payload, naming that
-    /// task (report.rs, `TaskPanic`), for the caller to resume once it has restored the
-    /// current task.
+    /// A poll after the first (no probe) of the in-place task `current` names, whose identity
+    /// `cell` holds: the current task is swapped in and out around it.
+    #[inline]
+    fn poll_as<F: Future>(
+        &self,
+        cell: &Cell<Identity>,
+        current: Current,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        let restore = Restore {
+            sched: self,
+            prev: self.current.replace(current),
+            outer: None,
+        };
+        let polled = self.poll_named(current, future, cx);
+        drop(restore);
+        let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        if polled.is_ready() {
+            self.end_in_place(cell);
+        }
+        polled
+    }
+
+    /// Polls the in-place task `current` names; a panic comes back as its payload, naming that
+    /// task (report.rs, `TaskPanic`; a lazy child gets its slot for it), for the caller to
+    /// resume once it has restored the current task.
     #[inline]
     fn poll_named<F: Future>(
         &self,
-        key: u32,
-        gen: u16,
+        current: Current,
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
     ) -> Result<Poll<F::Output>, Payload> {
-        catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
-            .map_err(|payload| name_panic(payload, || self.label(key, gen)))
+        catch_unwind(AssertUnwindSafe(|| future.poll(cx))).map_err(|payload| {
+            name_panic(payload, || {
+                let (key, gen) = self.key_of(current)?;
+                self.label(key, gen)
+            })
+        })
     }
 
     /// Called first thing by the `poll` of aioloop's scheduled futures (`this`): if the running
     /// in-place poll probes exactly this future, it is not a coroutine but a future already
     /// scheduled, so its task identity goes (see the module docs). Their `poll` must be
-    /// `#[inline(never)]`, so that it has one address.
+    /// `#[inline(never)]`, so that it has one address. Outside a probe: one thread-local load.
     #[inline]
     pub(crate) fn claim<F: Future>(&self, this: &F) {
+        let addr = this as *const F as *const () as usize;
+        if PROBING.get() == addr {
+            self.claim_probe(addr, std::mem::size_of::<F>(), poll_address::<F>());
+        }
+    }
+
+    /// [`Scheduler::claim`] once the address matched.
+    #[cold]
+    fn claim_probe(&self, addr: usize, size: usize, poll: usize) {
         let Some(mut probe) = self.probe.get() else {
             return;
         };
-        let addr = this as *const F as *const () as usize;
-        if probe.claimed
-            || probe.addr != addr
-            || probe.size != std::mem::size_of::<F>()
-            || probe.poll != poll_address::<F>()
-        {
+        if probe.claimed || probe.addr != addr || probe.size != size || probe.poll != poll {
             return;
         }
         probe.claimed = true;
         self.probe.set(Some(probe));
-        self.current.set(probe.prev);
-        self.remove_in_place(probe.key, probe.gen);
+        PROBING.set(0);
+        // Claimed first thing in its poll: the probed task is still the current one.
+        let target = self.current.replace(probe.prev);
+        match target.get() {
+            Running::Slot(key, gen) => self.remove_in_place(key, gen),
+            Running::Lazy { set, index } => {
+                let set = self.lazy_sets.borrow().get(set as usize).cloned();
+                if let Some(cell) = set.as_ref().and_then(|set| set.ids.get(index as usize)) {
+                    self.end_in_place(cell);
+                }
+            }
+            Running::None => {}
+        }
+    }
+
+    /// The running task's slot, made first if the running task is a lazy in-place child.
+    pub(crate) fn current_key(&self) -> Option<(u32, u16)> {
+        let current = self.current.get();
+        let slot = self.key_of(current)?;
+        if let Running::Lazy { .. } = current.get() {
+            self.current.set(Current::slot(slot.0, slot.1));
+        }
+        Some(slot)
+    }
+
+    /// The slot of the task `current` names, made first if it is a lazy in-place child.
+    fn key_of(&self, current: Current) -> Option<(u32, u16)> {
+        match current.get() {
+            Running::None => None,
+            Running::Slot(key, gen) => Some((key, gen)),
+            Running::Lazy { set, index } => {
+                let set = self.lazy_sets.borrow().get(set as usize).cloned()?;
+                self.materialize(&set, index as usize)
+            }
+        }
+    }
+
+    /// Makes the slot of every in-place child that has none yet (for `all_tasks()` and the
+    /// task dump, which list them).
+    pub(crate) fn materialize_all(&self) {
+        if self.lazy_sets.borrow().is_empty() {
+            return;
+        }
+        let sets: Vec<Rc<LazySet>> = self
+            .lazy_sets
+            .borrow()
+            .iter()
+            .map(|(_, set)| set.clone())
+            .collect();
+        for set in &sets {
+            for index in 0..set.ids.len() {
+                self.materialize(set, index);
+            }
+        }
+        let _ = self.current_key();
+    }
+
+    /// How many in-place children are tasks without a slot yet.
+    pub(crate) fn lazy_len(&self) -> usize {
+        let sets = self.lazy_sets.borrow();
+        sets.iter()
+            .map(|(_, set)| {
+                set.ids
+                    .iter()
+                    .filter(|id| matches!(id.get(), Identity::Pending | Identity::Lazy))
+                    .count()
+            })
+            .sum()
+    }
+
+    /// The slot of child `index` of `set`, made if it has none (and is still a task).
+    fn materialize(&self, set: &LazySet, index: usize) -> Option<(u32, u16)> {
+        let cell = set.ids.get(index)?;
+        let made = match cell.get() {
+            Identity::Pending => Identity::Unprobed { key: 0, gen: 0 },
+            Identity::Lazy => Identity::Live { key: 0, gen: 0 },
+            other => return other.slot(),
+        };
+        let (key, gen) = self.insert_in_place(None, &set.owner);
+        cell.set(match made {
+            Identity::Unprobed { .. } => Identity::Unprobed { key, gen },
+            _ => Identity::Live { key, gen },
+        });
+        Some((key, gen))
     }
 
     /// Inserts an identity slot (no cell, never scheduled) whose cancellation wakes `waker`.
@@ -183,11 +394,12 @@ impl Scheduler {
         (key, gen)
     }
 
-    /// The in-place task `identity` finished or its future was dropped: its slot goes.
-    pub(crate) fn end_in_place(&self, identity: &mut Identity) {
-        match std::mem::replace(identity, Identity::Plain) {
-            Identity::Live { key, gen } | Identity::Unprobed { key, gen } => self.remove_in_place(key, gen),
-            Identity::Fresh | Identity::Plain => {}
+    /// The in-place task whose identity `cell` holds finished, was claimed, or its future was
+    /// dropped: its slot goes.
+    #[inline]
+    pub(crate) fn end_in_place(&self, cell: &Cell<Identity>) {
+        if let Some((key, gen)) = cell.replace(Identity::Plain).slot() {
+            self.remove_in_place(key, gen);
         }
     }
 
@@ -199,10 +411,15 @@ impl Scheduler {
 }
 
 /// Claims the probe for `this` on the running loop, if any (for aioloop's futures that hold no
-/// scheduler of their own).
+/// scheduler of their own). Outside a probe: one thread-local load.
 #[inline]
 pub(crate) fn claim_current<F: Future>(this: &F) {
-    super::current::with_current(|sched| sched.claim(this));
+    let addr = this as *const F as *const () as usize;
+    if PROBING.get() == addr {
+        super::current::with_current(|sched| {
+            sched.claim_probe(addr, std::mem::size_of::<F>(), poll_address::<F>())
+        });
+    }
 }
 
 /// The address of `F`'s `poll`.
@@ -212,35 +429,75 @@ fn poll_address<F: Future>() -> usize {
 
 /// The identities of a combinator's children (a gather's), bound to the running loop at the
 /// first poll. Outside a loop (a foreign executor) the children are polled as plain futures.
-/// Dropping the set removes the identities of children still running.
+/// A child's slot is made only when someone asks for it (`current_task()` inside it,
+/// `all_tasks()`, a task dump), so a gather whose children nobody looks at touches the task
+/// table not at all. Dropping the set removes the identities of children still running.
 #[derive(Default)]
 pub(crate) struct InPlaceSet {
     sched: Option<Rc<Scheduler>>,
-    ids: Box<[Identity]>,
+    set: Option<Rc<LazySet>>,
+    /// The set's key in the scheduler's registry.
+    key: u32,
     /// The scheduler's in-place cancel count when the children were last scanned.
     cancels_seen: u64,
+    /// The type of the first child whose probe ended with it pending, and whether it claimed:
+    /// whether a future claims is a property of its type (only aioloop's scheduled futures
+    /// call `claim`, on themselves), so the children of that type after it need no probe
+    /// (a gather of 100,000 coroutines probes one).
+    probed: Option<Probed>,
+}
+
+/// A probe's outcome for one child type (its `poll`'s address and its size).
+#[derive(Clone, Copy)]
+struct Probed {
+    poll: usize,
+    size: usize,
+    claimed: bool,
+}
+
+impl Probed {
+    fn of<F: Future>(claimed: bool) -> Self {
+        Probed {
+            poll: poll_address::<F>(),
+            size: std::mem::size_of::<F>(),
+            claimed,
+        }
+    }
+
+    fn is<F: Future>(self) -> bool {
+        self.poll == poll_address::<F>() && self.size == std::mem::size_of::<F>()
+    }
 }
 
 impl InPlaceSet {
-    /// Binds the set to the running loop for `len` children, unless it is bound already, and
-    /// makes every child's identity (a cancellation of one wakes `owner`).
+    /// Binds the set to the running loop for `len` children, unless it is bound already (a
+    /// cancellation of one child wakes `owner`).
+    #[inline]
     pub(crate) fn bind(&mut self, len: usize, owner: &Waker) {
-        if self.ids.len() == len && (len == 0 || self.sched.is_some()) {
+        if len == 0 || self.set.as_ref().is_some_and(|set| set.ids.len() == len) {
             return;
         }
-        self.sched = super::current::current();
-        self.ids = match &self.sched {
-            Some(sched) => {
-                self.cancels_seen = sched.in_place_cancels();
-                (0..len)
-                    .map(|_| {
-                        let (key, gen) = sched.insert_in_place(None, owner);
-                        Identity::Unprobed { key, gen }
-                    })
-                    .collect()
-            }
-            None => vec![Identity::Plain; len].into_boxed_slice(),
+        self.bind_new(len, owner);
+    }
+
+    fn bind_new(&mut self, len: usize, owner: &Waker) {
+        self.release();
+        let Some(sched) = super::current::current() else {
+            return;
         };
+        self.cancels_seen = sched.in_place_cancels();
+        let set = Rc::new(LazySet {
+            ids: (0..len).map(|_| Cell::new(Identity::Pending)).collect(),
+            owner: owner.clone(),
+        });
+        let key = sched.lazy_sets.borrow_mut().insert(set.clone());
+        assert!(
+            key < MAX_SETS,
+            "aioloop: too many gathers alive on one loop (limit 2^30)"
+        );
+        self.key = key as u32;
+        self.set = Some(set);
+        self.sched = Some(sched);
     }
 
     /// Polls child `index` as its own task (see [`Scheduler::poll_in_place`]).
@@ -251,23 +508,42 @@ impl InPlaceSet {
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
-        match (&self.sched, self.ids.get_mut(index)) {
-            (Some(sched), Some(identity)) => sched.poll_in_place(identity, future, cx, Waker::noop()),
-            _ => future.poll(cx),
+        let (Some(sched), Some(cell)) = (&self.sched, self.set.as_ref().and_then(|set| set.ids.get(index)))
+        else {
+            return future.poll(cx);
+        };
+        let current = Current::lazy(self.key, index as u32);
+        let probed = self.probed.filter(|probed| probed.is::<F>());
+        if let Some(Probed { claimed: false, .. }) = probed {
+            // The usual case: a coroutine of a type already probed. Its identity stays as it
+            // is (no slot, or the one someone made); `current_key` finds either.
+            return sched.poll_as(cell, current, future, cx);
         }
+        let unprobed = matches!(cell.get(), Identity::Pending | Identity::Unprobed { .. });
+        if unprobed && probed.is_some() {
+            // A scheduled future's type: it would claim the probe.
+            sched.end_in_place(cell);
+        }
+        let polled = sched.poll_in_place(cell, current, future, cx);
+        if unprobed && self.probed.is_none() && polled.is_pending() {
+            // A pending child that claimed the probe has no identity left.
+            self.probed = Some(Probed::of::<F>(matches!(cell.get(), Identity::Plain)));
+        }
+        polled
     }
 
     /// Child `index` is gone (its future was dropped): its identity goes.
     pub(crate) fn end(&mut self, index: usize) {
-        if let (Some(sched), Some(identity)) = (&self.sched, self.ids.get_mut(index)) {
-            sched.end_in_place(identity);
+        if let (Some(sched), Some(cell)) = (&self.sched, self.set.as_ref().and_then(|set| set.ids.get(index)))
+        {
+            sched.end_in_place(cell);
         }
     }
 
     /// The children asked to cancel that do not observe it, if any in-place task was cancelled
     /// since the last call (a scan of the children, only then).
     pub(crate) fn take_cancelled(&mut self) -> Vec<usize> {
-        let Some(sched) = &self.sched else {
+        let (Some(sched), Some(set)) = (&self.sched, &self.set) else {
             return Vec::new();
         };
         let cancels = sched.in_place_cancels();
@@ -276,12 +552,12 @@ impl InPlaceSet {
         }
         self.cancels_seen = cancels;
         let tasks = sched.tasks.borrow();
-        (0..self.ids.len())
-            .filter(|&i| match self.ids[i] {
-                Identity::Live { key, gen } | Identity::Unprobed { key, gen } => tasks
+        (0..set.ids.len())
+            .filter(|&i| match set.ids[i].get().slot() {
+                Some((key, gen)) => tasks
                     .get(key, gen)
                     .is_some_and(|slot| slot.state.cancel_pending()),
-                _ => false,
+                None => false,
             })
             .collect()
     }
@@ -304,13 +580,23 @@ impl InPlaceSet {
             ),
         }
     }
+
+    /// Removes the identities of children still running and leaves the registry.
+    fn release(&mut self) {
+        let (Some(sched), Some(set)) = (self.sched.take(), self.set.take()) else {
+            return;
+        };
+        for cell in set.ids.iter() {
+            sched.end_in_place(cell);
+        }
+        let registered = sched.lazy_sets.borrow_mut().try_remove(self.key as usize);
+        drop(registered);
+    }
 }
 
 impl Drop for InPlaceSet {
     fn drop(&mut self) {
-        for index in 0..self.ids.len() {
-            self.end(index);
-        }
+        self.release();
     }
 }
 
@@ -319,7 +605,7 @@ impl Drop for InPlaceSet {
 /// the probe and is awaited as it is.
 pub(crate) struct MainTask {
     sched: Rc<Scheduler>,
-    identity: Identity,
+    identity: Cell<Identity>,
 }
 
 impl MainTask {
@@ -327,26 +613,35 @@ impl MainTask {
     pub(crate) fn new(sched: Rc<Scheduler>) -> Self {
         MainTask {
             sched,
-            identity: Identity::Fresh,
+            identity: Cell::new(Identity::Pending),
         }
     }
 
     /// Polls the main future as its task, or returns `None` if the task was asked to cancel
     /// and does not observe it: the caller must then drop the future as a cancellation.
+    #[inline]
     pub(crate) fn poll<F: Future>(
         &mut self,
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
     ) -> Option<Poll<F::Output>> {
-        if let Identity::Live { key, gen } = self.identity {
-            if self.sched.cancel_pending(key, gen) {
-                self.sched.end_in_place(&mut self.identity);
+        match self.identity.get() {
+            // Nothing in place was ever asked to cancel on this loop: neither was this task.
+            Identity::Live { key, gen }
+                if self.sched.in_place_cancels() != 0 && self.sched.cancel_pending(key, gen) =>
+            {
+                self.sched.end_in_place(&self.identity);
                 return None;
             }
+            Identity::Pending => {
+                let (key, gen) = self.sched.insert_in_place(None, cx.waker());
+                self.identity.set(Identity::Unprobed { key, gen });
+            }
+            _ => {}
         }
-        let waker = cx.waker().clone();
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            self.sched.poll_in_place(&mut self.identity, future, cx, &waker)
+            self.sched
+                .poll_in_place(&self.identity, Current::NONE, future, cx)
         }));
         // The caller of `run_until_complete` gets the payload as it was panicked with (for
         // `#[should_panic]` and `catch_unwind` downcasts), not wrapped with the task's name.
@@ -356,6 +651,6 @@ impl MainTask {
 
 impl Drop for MainTask {
     fn drop(&mut self) {
-        self.sched.end_in_place(&mut self.identity);
+        self.sched.end_in_place(&self.identity);
     }
 }

@@ -113,7 +113,7 @@ impl<F: Future> Future for UntilCancelled<F> {
         let mut this = self.project();
         if this.task.is_none() {
             *this.task = super::current::current().and_then(|sched| {
-                let (key, gen) = sched.current.get()?;
+                let (key, gen) = sched.current_key()?;
                 Some(Observed { sched, key, gen })
             });
         }

@@ -16,8 +16,10 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::Instant;
 
+use slab::Slab;
+
 use super::callback::CallbackCell;
-use super::inplace::Probe;
+use super::inplace::{Current, LazySet, Probe};
 use super::meta::TaskMeta;
 use super::report::{ExceptionHandler, Payload, Reporter, TaskLabel};
 use super::table::TaskTable;
@@ -57,14 +59,18 @@ pub(crate) struct Scheduler {
     id: u16,
     pub(super) tasks: RefCell<TaskTable>,
     ready: RefCell<VecDeque<Runnable>>,
-    /// The task being polled right now.
-    pub(super) current: Cell<Option<(u32, u16)>>,
+    /// The task being polled right now (read it through `current_key`, which makes the slot
+    /// of a lazy in-place task, inplace.rs).
+    pub(super) current: Cell<Current>,
     /// Generation of the current `run_until_complete` future, so a stale main waker is ignored.
     main_gen: Cell<u16>,
     main_scheduled: Cell<bool>,
     pub(super) reporter: Reporter,
     /// The first poll of an in-place task, while it runs (inplace.rs).
     pub(super) probe: Cell<Option<Probe>>,
+    /// The children identities of every running gather, so their slots can be made when
+    /// someone asks (inplace.rs).
+    pub(super) lazy_sets: RefCell<Slab<Rc<LazySet>>>,
     /// How many in-place tasks were asked to cancel, so their owners scan their children only
     /// when it moved (inplace.rs).
     in_place_cancels: Cell<u64>,
@@ -79,11 +85,12 @@ impl Scheduler {
             id,
             tasks: RefCell::new(TaskTable::default()),
             ready: RefCell::new(VecDeque::with_capacity(64)),
-            current: Cell::new(None),
+            current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
             reporter: Reporter::new(handler),
             probe: Cell::new(None),
+            lazy_sets: RefCell::new(Slab::new()),
             in_place_cancels: Cell::new(0),
             kept_messages: RefCell::new(HashMap::new()),
         })
@@ -211,9 +218,10 @@ impl Scheduler {
         self.reporter.set_handler(handler);
     }
 
-    /// Number of task slots in use (finished tasks whose outcome was not taken included).
+    /// Number of tasks: slots in use (finished tasks whose outcome was not taken included) and
+    /// gathered children whose slot is not made yet.
     pub(crate) fn len(&self) -> usize {
-        self.tasks.borrow().len()
+        self.tasks.borrow().len() + self.lazy_len()
     }
 
     /// The identity of the task at `key`/`gen` for error reports, if it is still there.
@@ -223,7 +231,7 @@ impl Scheduler {
 
     /// The running task's identity for error reports.
     pub(crate) fn current_label(&self) -> Option<TaskLabel> {
-        let (key, gen) = self.current.get()?;
+        let (key, gen) = self.current_key()?;
         self.label(key, gen)
     }
 
@@ -241,12 +249,13 @@ impl Scheduler {
 
     /// The task whose step is running, if any.
     pub(crate) fn current_task_ref(self: &Rc<Self>) -> Option<TaskRef> {
-        let (key, gen) = self.current.get()?;
+        let (key, gen) = self.current_key()?;
         self.task_ref(key, gen)
     }
 
     /// Every task that has not finished, in slot order.
     pub(crate) fn all_task_refs(self: &Rc<Self>) -> Vec<TaskRef> {
+        self.materialize_all();
         let live: Vec<(u32, u16)> = self
             .tasks
             .borrow()
@@ -262,8 +271,9 @@ impl Scheduler {
     /// Calls `visit` with every task slot in use, in slot order (for task dumps). `visit` runs
     /// under the table's borrow: it must not run user code.
     pub(crate) fn for_each_task(&self, mut visit: impl FnMut(&TaskView<'_>)) {
+        self.materialize_all();
+        let current = self.current_key();
         let tasks = self.tasks.borrow();
-        let current = self.current.get();
         for (key, slot) in tasks.iter() {
             let state = slot.state;
             visit(&TaskView {
