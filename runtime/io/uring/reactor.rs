@@ -304,3 +304,50 @@ fn timespec(after: Duration) -> types::Timespec {
         .sec(after.as_secs())
         .nsec(after.subsec_nanos())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::slots::Direction;
+
+    /// U2: a deregistered slot stays taken until its poll's final completion, and a poll that
+    /// reports readiness wakes the waiting direction.
+    #[test]
+    fn a_slot_is_freed_only_after_its_final_completion() {
+        let Ok(ring) = super::super::probe::probe(8) else {
+            return eprintln!("io_uring unavailable here: skipped");
+        };
+        let mut reactor = UringReactor::new(ring).unwrap();
+        let (mut sender, mut receiver) = mio::unix::pipe::new().unwrap();
+        let (mut io, mut woken) = (IoSlots::default(), Vec::new());
+        let id = io.insert();
+        reactor.register(&mut receiver, id, Interest::READABLE).unwrap();
+        assert!(!io.poll_ready(id, Direction::Read, Waker::noop()).0);
+        std::io::Write::write_all(&mut sender, b"x").unwrap();
+        let wait = PollWait::Until {
+            deadline: 0,
+            after: Duration::from_secs(5),
+        };
+        assert_eq!(reactor.poll(wait, &mut io, &mut woken), 1);
+        assert_eq!(woken.len(), 1, "the read waker");
+        assert!(io.is_ready(id, Direction::Read));
+
+        assert!(reactor.deregister(&mut receiver, id, &mut io).is_some());
+        assert!(
+            reactor.deregister(&mut receiver, id, &mut io).is_none(),
+            "idempotent"
+        );
+        assert_eq!(
+            io.len(),
+            1,
+            "retired, not freed: the kernel may still complete the poll"
+        );
+        reactor.poll(wait, &mut io, &mut woken);
+        assert_eq!(io.len(), 0, "freed by the final completion");
+        assert_eq!(
+            io.insert(),
+            SlotId::from_token(Token(1 << 32)),
+            "key 0 reused, next generation"
+        );
+    }
+}
