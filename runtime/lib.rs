@@ -80,6 +80,7 @@ pub use context::{all_tasks, current_task, get_running_loop, spawn, spawn_named,
 pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use future::Future;
+pub use io::IoDriverKind;
 pub use loop_bound::LoopBound;
 pub use task::{
     cancelled, unconstrained, until_cancelled, yield_now, Cancelled, DoneCallbackId, ExceptionContext,

@@ -10,7 +10,12 @@ use super::core::Core;
 use super::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
 use super::{EventLoop, Loop};
 use crate::blocking::{self, Pool};
+use crate::io::driver::IoConfig;
+use crate::io::IoDriverKind;
 use crate::task::{ExceptionContext, ExceptionHandler};
+
+/// The io_uring driver's default submission queue size.
+const DEFAULT_URING_ENTRIES: u32 = 256;
 
 /// Configures and builds an [`EventLoop`].
 ///
@@ -32,6 +37,8 @@ pub struct Builder {
     blocking_threads: usize,
     blocking_keep_alive: Duration,
     timer_slack: Duration,
+    io_driver: Option<IoDriverKind>,
+    uring_entries: u32,
 }
 
 impl Default for Builder {
@@ -52,6 +59,8 @@ impl Builder {
             blocking_threads: blocking::default_max_threads(),
             blocking_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
             timer_slack: Duration::ZERO,
+            io_driver: None,
+            uring_entries: DEFAULT_URING_ENTRIES,
         }
     }
 
@@ -161,15 +170,60 @@ impl Builder {
         self
     }
 
-    /// Builds the loop. Fails only if the OS refuses a poller or an eventfd.
+    /// The io driver (see [`IoDriverKind`]): [`Epoll`](IoDriverKind::Epoll) (kqueue on macOS
+    /// and the BSDs), [`IoUring`](IoDriverKind::IoUring) or [`Auto`](IoDriverKind::Auto), which
+    /// probes for io_uring and falls back to epoll (debug mode reports why). Default: the
+    /// environment variable `AIOLOOP_IO_DRIVER` (`epoll`, `io_uring` or `auto`) if set, else
+    /// `Auto` with the `io-uring` cargo feature and `Epoll` without. Every driver runs the
+    /// same API; [`Loop::io_driver`] tells which one a loop runs.
+    ///
+    /// ```
+    /// use aioloop::{EventLoop, IoDriverKind};
+    /// let lp = EventLoop::builder().io_driver(IoDriverKind::Auto).build().unwrap();
+    /// let runs = lp.io_driver();
+    /// assert!(runs == IoDriverKind::Epoll || runs == IoDriverKind::IoUring);
+    /// ```
+    pub fn io_driver(mut self, kind: IoDriverKind) -> Self {
+        self.io_driver = Some(kind);
+        self
+    }
+
+    /// The io_uring driver's submission queue size (default 256; its completion queue holds
+    /// sixteen times as many). More submissions than this in one iteration cost an extra
+    /// `io_uring_enter`; nothing is lost. The kernel refuses 0 and more than 32768, which makes
+    /// an `Auto` loop fall back to epoll. Ignored by the epoll driver.
+    pub fn io_uring_entries(mut self, entries: u32) -> Self {
+        self.uring_entries = entries;
+        self
+    }
+
+    /// Builds the loop. Fails if the OS refuses a poller or an eventfd, if the io driver
+    /// asked for cannot run here ([`IoDriverKind::IoUring`] without the feature or where the
+    /// kernel refuses it), or if `AIOLOOP_IO_DRIVER` names no driver.
     pub fn build(self) -> io::Result<EventLoop> {
+        let kind = match self.io_driver {
+            Some(kind) => kind,
+            None => IoDriverKind::from_env_or_default()?,
+        };
+        let io = IoConfig {
+            event_capacity: self.event_capacity,
+            kind,
+            uring_entries: self.uring_entries,
+        };
         let pool = Pool::new(self.blocking_threads, self.blocking_keep_alive);
-        let core = Core::new(self.event_capacity, self.exception_handler, pool)?;
+        let core = Core::new(io, self.exception_handler, pool)?;
         if self.start_paused {
             core.time().pause();
         }
         core.time().set_slack(self.timer_slack);
         core.debug.set(self.debug.unwrap_or_else(debug_from_env));
+        if let (true, Some(reason)) = (core.debug.get(), core.io().fallback_reason()) {
+            core.report(
+                &format!("aioloop: io_uring unavailable, the loop runs on epoll: {reason}"),
+                None,
+                None,
+            );
+        }
         core.slow_callback.set(self.slow_callback_duration);
         Ok(EventLoop {
             handle: Loop::from_core(core),
@@ -201,6 +255,8 @@ impl fmt::Debug for Builder {
             .field("blocking_threads", &self.blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("timer_slack", &self.timer_slack)
+            .field("io_driver", &self.io_driver)
+            .field("io_uring_entries", &self.uring_entries)
             .finish()
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
 use crate::blocking::Pool;
-use crate::io::driver::IoDriver;
+use crate::io::driver::{IoConfig, IoDriver};
 use crate::remote::{self, Remote, RemoteDriver};
 use crate::task::{CallbackCell, CallbackHandle, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel};
 use crate::time::driver::TimeDriver;
@@ -41,11 +41,11 @@ pub(crate) struct Core {
 impl Core {
     /// A new loop with its drivers and its entry in the remote registry.
     pub(crate) fn new(
-        event_capacity: usize,
+        io: IoConfig,
         handler: Option<ExceptionHandler>,
         blocking: Pool,
     ) -> std::io::Result<Rc<Core>> {
-        let io = IoDriver::new(event_capacity)?;
+        let io = IoDriver::new(io)?;
         let (id, remote) = io.with_waker_registry(remote::register)?;
         Ok(Rc::new(Core {
             id,

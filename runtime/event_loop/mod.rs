@@ -19,6 +19,7 @@ pub use builder::Builder;
 pub(crate) use core::Core;
 
 use crate::context;
+use crate::io::IoDriverKind;
 use crate::remote;
 use crate::task::cancel_scope::cancelling;
 use crate::task::waker::{self, WakeHook, WakeTarget};
@@ -326,6 +327,12 @@ impl Loop {
     /// True if debug mode is on.
     pub fn is_debug(&self) -> bool {
         self.core.debug.get()
+    }
+
+    /// The io driver the loop runs on: [`IoDriverKind::Epoll`] or [`IoDriverKind::IoUring`]
+    /// (never `Auto`: an `Auto` loop reports what its probe chose). See [`Builder::io_driver`].
+    pub fn io_driver(&self) -> IoDriverKind {
+        self.core.io().kind()
     }
 
     /// Counters of what the loop has done: iterations, polls, wakes, I/O events, timers.

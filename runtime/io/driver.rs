@@ -1,13 +1,20 @@
-//! The io driver: the loop's [`Reactor`] (`mio::Poll`, the registration slab, the timerfd)
-//! behind a few methods. Its state is private; the loop drives it ([`IoDriver::poll`],
-//! [`IoDriver::wake_ready`]) and each [`Registration`](super::registration::Registration)
-//! holds the driver it is registered with.
+//! The io driver: the loop's reactor behind a few methods, on one of two backends (an enum,
+//! not a trait object: one branch per poll or registration, none per readiness check, since
+//! the registrations' slab is the driver's own):
+//!
+//! - epoll (kqueue on macOS and the BSDs): the [`Reactor`] (`mio::Poll`, the timerfd);
+//! - io_uring (cargo feature `io-uring`, Linux): the [`UringReactor`](super::uring::UringReactor),
+//!   chosen by [`IoDriverKind`] and a probe at loop creation.
+//!
+//! Its state is private; the loop drives it ([`IoDriver::poll`], [`IoDriver::wake_ready`]) and
+//! each [`Registration`](super::registration::Registration) holds the driver it is registered
+//! with.
 //!
 //! The driver of the loop running on this thread is found with [`IoDriver::current`]: the
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
 //!
 //! - **I3.** A poll collects the wakers it releases; [`IoDriver::wake_ready`] wakes them after
-//!   the reactor's borrow ends (a foreign waker may run anything, even register a socket).
+//!   the driver's borrow ends (a foreign waker may run anything, even register a socket).
 //!   Wakers replaced or freed by a registration are likewise dropped outside the borrow (T1).
 
 use std::cell::{Cell, RefCell};
@@ -17,14 +24,51 @@ use std::task::Waker;
 
 use mio::{Interest, Token};
 
-use super::reactor::{PollWait, Reactor, WAKER_TOKEN};
-use super::slots::{Direction, SlotId};
+use super::kind::IoDriverKind;
+use super::reactor::{PollWait, Reactor, BUSY_POLL_INTERVAL, WAKER_TOKEN};
+use super::slots::{Direction, IoSlots, SlotId};
+use super::Source;
+
+/// What a loop asks of its io driver.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IoConfig {
+    /// Events per epoll wait.
+    pub(crate) event_capacity: usize,
+    /// The driver asked for (`Auto` probes).
+    pub(crate) kind: IoDriverKind,
+    /// Submission entries of the io_uring ring.
+    #[cfg_attr(not(all(feature = "io-uring", target_os = "linux")), allow(dead_code))]
+    pub(crate) uring_entries: u32,
+}
 
 /// A loop's I/O: its poller and registrations.
 pub(crate) struct IoDriver {
-    reactor: RefCell<Reactor>,
+    state: RefCell<State>,
     /// The loop closed: no new registrations.
     closed: Cell<bool>,
+    /// Why an `Auto` driver runs epoll, when io_uring was refused.
+    fallback: Option<io::Error>,
+}
+
+/// The driver's mutable state: the registrations and the backend that polls them.
+struct State {
+    /// The registrations: readiness and wakers per source.
+    io: IoSlots,
+    /// Wakers released by the last poll, to be woken outside the driver's borrow.
+    woken: Vec<Waker>,
+    /// How many I/O sources (sockets, pipes...) are registered.
+    io_sources: usize,
+    /// Busy iterations since the last poll (see [`BUSY_POLL_INTERVAL`]).
+    busy_skips: u32,
+    backend: Backend,
+}
+
+/// The poller.
+enum Backend {
+    Epoll(Reactor),
+    /// Boxed: the ring is large, and the epoll variant stays inline.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    IoUring(Box<super::uring::UringReactor>),
 }
 
 thread_local! {
@@ -51,13 +95,67 @@ impl Drop for EnterGuard {
     }
 }
 
+/// The backend `config` asks for, and why io_uring was refused when `Auto` fell back.
+///
+/// # Errors
+/// `IoUring` asked for where it cannot run (the probe's reason, or the feature missing), or
+/// the OS refusing a poller.
+fn backend(config: IoConfig) -> io::Result<(Backend, Option<io::Error>)> {
+    let epoll = || Reactor::new(config.event_capacity).map(Backend::Epoll);
+    match config.kind {
+        IoDriverKind::Epoll => Ok((epoll()?, None)),
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        kind => {
+            use super::uring::{probe::probe, UringReactor};
+            match probe(config.uring_entries) {
+                Ok(ring) => Ok((Backend::IoUring(Box::new(UringReactor::new(ring)?)), None)),
+                Err(err) if kind == IoDriverKind::Auto => Ok((epoll()?, Some(err))),
+                Err(err) => Err(err),
+            }
+        }
+        #[cfg(not(all(feature = "io-uring", target_os = "linux")))]
+        IoDriverKind::Auto => Ok((epoll()?, None)),
+        #[cfg(not(all(feature = "io-uring", target_os = "linux")))]
+        IoDriverKind::IoUring => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "aioloop: IoDriverKind::IoUring needs Linux and aioloop's `io-uring` cargo feature \
+             (this build has no io_uring driver)",
+        )),
+    }
+}
+
 impl IoDriver {
-    /// A new poller with room for `capacity` events per poll.
-    pub(crate) fn new(capacity: usize) -> io::Result<Rc<Self>> {
+    /// A new driver as `config` asks.
+    ///
+    /// # Errors
+    /// As [`backend`].
+    pub(crate) fn new(config: IoConfig) -> io::Result<Rc<Self>> {
+        let (backend, fallback) = backend(config)?;
         Ok(Rc::new(IoDriver {
-            reactor: RefCell::new(Reactor::new(capacity)?),
+            state: RefCell::new(State {
+                io: IoSlots::default(),
+                woken: Vec::new(),
+                io_sources: 0,
+                busy_skips: 0,
+                backend,
+            }),
             closed: Cell::new(false),
+            fallback,
         }))
+    }
+
+    /// The driver that runs (never `Auto`).
+    pub(crate) fn kind(&self) -> IoDriverKind {
+        match self.state.borrow().backend {
+            Backend::Epoll(_) => IoDriverKind::Epoll,
+            #[cfg(all(feature = "io-uring", target_os = "linux"))]
+            Backend::IoUring(_) => IoDriverKind::IoUring,
+        }
+    }
+
+    /// Why io_uring was refused, when an `Auto` driver fell back to epoll.
+    pub(crate) fn fallback_reason(&self) -> Option<&io::Error> {
+        self.fallback.as_ref()
     }
 
     /// The running loop's io driver, or a panic that names the function the user called.
@@ -81,7 +179,11 @@ impl IoDriver {
 
     /// Calls `f` with the registry and the token reserved for the remote queue's `mio::Waker`.
     pub(crate) fn with_waker_registry<R>(&self, f: impl FnOnce(&mio::Registry, Token) -> R) -> R {
-        f(self.reactor.borrow().registry(), WAKER_TOKEN)
+        match &self.state.borrow().backend {
+            Backend::Epoll(reactor) => f(reactor.registry(), WAKER_TOKEN),
+            #[cfg(all(feature = "io-uring", target_os = "linux"))]
+            Backend::IoUring(reactor) => f(reactor.registry(), WAKER_TOKEN),
+        }
     }
 
     /// Refuses further registrations (the loop closed).
@@ -94,25 +196,44 @@ impl IoDriver {
         self.closed.get()
     }
 
-    /// Registers `source` for `interest` (edge-triggered, as mio always is) under a fresh slot.
-    pub(crate) fn register(
-        &self,
-        source: &mut impl mio::event::Source,
-        interest: Interest,
-    ) -> io::Result<SlotId> {
-        self.reactor.borrow_mut().register(source, interest)
+    /// Registers `source` for `interest` (edge-triggered, on either backend) under a fresh slot.
+    pub(crate) fn register(&self, source: &mut impl Source, interest: Interest) -> io::Result<SlotId> {
+        let state = &mut *self.state.borrow_mut();
+        let id = state.io.insert();
+        let registered = match &mut state.backend {
+            Backend::Epoll(reactor) => reactor.register(source, id.token(), interest),
+            #[cfg(all(feature = "io-uring", target_os = "linux"))]
+            Backend::IoUring(reactor) => reactor.register(source, id, interest),
+        };
+        if let Err(err) = registered {
+            state.io.remove(id);
+            return Err(err);
+        }
+        state.io_sources += 1;
+        Ok(id)
     }
 
     /// Deregisters `source` and frees its slot. Idempotent per `id`.
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, id: SlotId) {
-        let wakers = self.reactor.borrow_mut().deregister(source, id);
+        let wakers = {
+            let state = &mut *self.state.borrow_mut();
+            let wakers = match &mut state.backend {
+                Backend::Epoll(reactor) => state.io.remove(id).inspect(|_| reactor.deregister(source)),
+                #[cfg(all(feature = "io-uring", target_os = "linux"))]
+                Backend::IoUring(reactor) => reactor.deregister(source, id, &mut state.io),
+            };
+            if wakers.is_some() {
+                state.io_sources = state.io_sources.saturating_sub(1);
+            }
+            wakers
+        };
         drop(wakers);
     }
 
     /// True if `dir` of `id` is ready; else stores `waker` for it (the last poller wins).
     #[inline]
     pub(crate) fn poll_ready(&self, id: SlotId, dir: Direction, waker: &Waker) -> bool {
-        let (ready, old) = self.reactor.borrow_mut().io().poll_ready(id, dir, waker);
+        let (ready, old) = self.state.borrow_mut().io.poll_ready(id, dir, waker);
         drop(old);
         ready
     }
@@ -120,44 +241,66 @@ impl IoDriver {
     /// Forgets `dir`'s readiness of `id` (an operation met `WouldBlock` or drained the buffer).
     #[inline]
     pub(crate) fn clear(&self, id: SlotId, dir: Direction) {
-        self.reactor.borrow_mut().io().clear(id, dir);
+        self.state.borrow_mut().io.clear(id, dir);
     }
 
     /// True if `dir` of `id` is ready as far as the driver knows.
     #[inline]
     pub(crate) fn is_ready(&self, id: SlotId, dir: Direction) -> bool {
-        self.reactor.borrow_mut().io().is_ready(id, dir)
+        self.state.borrow().io.is_ready(id, dir)
     }
 
-    /// True if a zero-timeout poll could report anything (see [`Reactor::has_io_sources`]).
+    /// True if a zero-timeout poll could report anything: some I/O source is registered. The
+    /// remote waker and the timer need no poll to be noticed (the loop checks the remote queue's
+    /// flag and the timer wheel itself), so a busy loop with no I/O skips the poll.
     #[inline]
     pub(crate) fn has_io_sources(&self) -> bool {
-        self.reactor.borrow().has_io_sources()
+        self.state.borrow().io_sources > 0
     }
 
-    /// Whether a busy iteration should poll (see [`Reactor::busy_poll_due`]).
+    /// Whether a busy iteration should poll (with a zero timeout): never without I/O sources,
+    /// else once every [`BUSY_POLL_INTERVAL`] busy iterations since the last poll.
     #[inline]
     pub(crate) fn busy_poll_due(&self) -> bool {
-        self.reactor.borrow_mut().busy_poll_due()
+        let state = &mut *self.state.borrow_mut();
+        if state.io_sources == 0 {
+            return false;
+        }
+        state.busy_skips += 1;
+        state.busy_skips >= BUSY_POLL_INTERVAL
     }
 
     /// Waits for readiness as `wait` allows and records it; returns the number of I/O events.
     /// The wakers it releases are woken by [`IoDriver::wake_ready`].
     pub(crate) fn poll(&self, wait: PollWait) -> usize {
-        self.reactor.borrow_mut().poll(wait)
+        let state = &mut *self.state.borrow_mut();
+        state.busy_skips = 0;
+        match &mut state.backend {
+            Backend::Epoll(reactor) => reactor.poll(wait, &mut state.io, &mut state.woken),
+            #[cfg(all(feature = "io-uring", target_os = "linux"))]
+            Backend::IoUring(reactor) => reactor.poll(wait, &mut state.io, &mut state.woken),
+        }
     }
 
     /// Wakes the tasks whose I/O the last poll found ready. The wakers are woken (and dropped)
-    /// after the reactor's borrow ends, since a foreign waker may run arbitrary code, even code
+    /// after the driver's borrow ends, since a foreign waker may run arbitrary code, even code
     /// that registers a socket.
     pub(crate) fn wake_ready(&self) {
-        let mut woken = self.reactor.borrow_mut().take_woken();
+        let mut woken = std::mem::take(&mut self.state.borrow_mut().woken);
         if woken.is_empty() {
-            return self.reactor.borrow_mut().restore_woken(woken);
+            return self.restore_woken(woken);
         }
         for waker in woken.drain(..) {
             waker.wake();
         }
-        self.reactor.borrow_mut().restore_woken(woken);
+        self.restore_woken(woken);
+    }
+
+    /// Gives back the emptied buffer of [`IoDriver::wake_ready`] so its allocation is reused.
+    fn restore_woken(&self, buf: Vec<Waker>) {
+        let state = &mut *self.state.borrow_mut();
+        if state.woken.is_empty() {
+            state.woken = buf;
+        }
     }
 }

@@ -27,7 +27,10 @@ impl<E: mio::event::Source> PollEvented<E> {
     /// # Panics
     /// If no loop is running on this thread.
     #[track_caller]
-    pub(crate) fn new(mut io: E, what: &str) -> io::Result<Self> {
+    pub(crate) fn new(mut io: E, what: &str) -> io::Result<Self>
+    where
+        E: super::Source,
+    {
         let registration = Registration::new(&mut io, what)?;
         Ok(PollEvented {
             io: Some(io),

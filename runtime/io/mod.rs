@@ -5,10 +5,16 @@
 
 pub(crate) mod driver;
 pub(crate) mod evented;
+pub(crate) mod kind;
 pub(crate) mod reactor;
 pub(crate) mod registration;
 pub(crate) mod slots;
+pub(crate) mod source;
 pub(crate) mod timerfd;
+#[cfg(all(feature = "io-uring", target_os = "linux"))]
+pub(crate) mod uring;
 
 pub(crate) use evented::PollEvented;
+pub use kind::IoDriverKind;
 pub(crate) use slots::Direction;
+pub(crate) use source::Source;

@@ -1,13 +1,15 @@
-//! The reactor: the loop's `mio::Poll`, and readiness delivered to wakers.
+//! The epoll reactor (kqueue on macOS and the BSDs): the loop's `mio::Poll`, and readiness
+//! recorded in the registrations' slab.
 //!
 //! The reactor owns the `Poll`. Two tokens are reserved: [`WAKER_TOKEN`] for the remote queue's
 //! `mio::Waker` and [`TIMER_TOKEN`] for the precise wake-up timer. Neither needs dispatch: the
 //! loop drains the remote queue and advances its timers in every iteration anyway.
 //!
 //! Every other token belongs to an I/O registration in the [`IoSlots`] slab (generation-checked,
-//! see runtime/io/slots.rs). A poll records readiness there and collects the wakers it releases;
-//! the loop wakes them after its borrow of the reactor ends ([`Reactor::take_woken`]), since a
-//! waker may be a foreign one that runs arbitrary code.
+//! see runtime/io/slots.rs), which the io driver owns and lends to each poll (the io_uring
+//! reactor records into the same slab). A poll records readiness there and collects the wakers
+//! it releases; the driver wakes them after its borrow ends, since a waker may be a foreign one
+//! that runs arbitrary code.
 
 use std::io;
 use std::task::Waker;
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token};
 
-use super::slots::{IoSlots, Ready, SlotId};
+use super::slots::{IoSlots, Ready};
 use super::timerfd::TimerFd;
 
 /// The token of the loop's `mio::Waker` (eventfd on Linux, EVFILT_USER on kqueue).
@@ -50,14 +52,6 @@ pub(crate) struct Reactor {
     timer: Option<TimerFd>,
     /// The deadline the timer is armed for, if any.
     armed: Option<u64>,
-    /// How many I/O sources (sockets, pipes...) are registered.
-    io_sources: usize,
-    /// The I/O registrations: readiness and wakers per source.
-    io: IoSlots,
-    /// Wakers released by the last poll, to be woken outside the reactor's borrow.
-    woken: Vec<Waker>,
-    /// Busy iterations since the last poll (see [`BUSY_POLL_INTERVAL`]).
-    busy_skips: u32,
 }
 
 impl Reactor {
@@ -75,10 +69,6 @@ impl Reactor {
             events: Events::with_capacity(capacity.max(1)),
             timer,
             armed: None,
-            io_sources: 0,
-            io: IoSlots::default(),
-            woken: Vec::new(),
-            busy_skips: 0,
         })
     }
 
@@ -87,78 +77,20 @@ impl Reactor {
         self.poll.registry()
     }
 
-    /// True if a zero-timeout poll could report anything: some I/O source is registered. The
-    /// remote waker and the timer need no poll to be noticed (the loop checks the remote queue's
-    /// flag and the timer wheel itself), so a busy loop with no I/O skips the syscall.
-    pub(crate) fn has_io_sources(&self) -> bool {
-        self.io_sources > 0
-    }
-
-    /// Whether a busy iteration should poll (with a zero timeout): never without I/O sources,
-    /// else once every [`BUSY_POLL_INTERVAL`] busy iterations since the last poll.
-    pub(crate) fn busy_poll_due(&mut self) -> bool {
-        if self.io_sources == 0 {
-            return false;
-        }
-        self.busy_skips += 1;
-        self.busy_skips >= BUSY_POLL_INTERVAL
-    }
-
-    /// Counts a newly registered I/O source.
-    pub(crate) fn add_io_source(&mut self) {
-        self.io_sources += 1;
-    }
-
-    /// Forgets a deregistered I/O source.
-    pub(crate) fn remove_io_source(&mut self) {
-        self.io_sources = self.io_sources.saturating_sub(1);
-    }
-
-    /// Registers `source` (edge-triggered, as mio always is) under a fresh slot.
+    /// Registers `source` (edge-triggered, as mio always is) under `token`.
     pub(crate) fn register(
         &mut self,
         source: &mut impl mio::event::Source,
+        token: Token,
         interest: Interest,
-    ) -> io::Result<SlotId> {
-        let id = self.io.insert();
-        if let Err(err) = self.poll.registry().register(source, id.token(), interest) {
-            self.io.remove(id);
-            return Err(err);
-        }
-        self.add_io_source();
-        Ok(id)
+    ) -> io::Result<()> {
+        self.poll.registry().register(source, token, interest)
     }
 
-    /// Deregisters `source` and frees its slot; returns the slot's wakers, for the caller to
-    /// drop outside its borrow. Idempotent per `id`.
-    pub(crate) fn deregister(
-        &mut self,
-        source: &mut impl mio::event::Source,
-        id: SlotId,
-    ) -> Option<[Option<Waker>; 2]> {
-        let wakers = self.io.remove(id)?;
-        // An error (the fd is already closed) leaves nothing registered either way.
+    /// Deregisters `source`. An error (the fd is already closed) leaves nothing registered
+    /// either way, so it is ignored.
+    pub(crate) fn deregister(&mut self, source: &mut impl mio::event::Source) {
         let _ = self.poll.registry().deregister(source);
-        self.remove_io_source();
-        Some(wakers)
-    }
-
-    /// The registrations' readiness and wakers.
-    pub(crate) fn io(&mut self) -> &mut IoSlots {
-        &mut self.io
-    }
-
-    /// Moves out the wakers the last poll released (the caller wakes them outside its borrow,
-    /// then hands the emptied `Vec` back through [`Reactor::restore_woken`]).
-    pub(crate) fn take_woken(&mut self) -> Vec<Waker> {
-        std::mem::take(&mut self.woken)
-    }
-
-    /// Gives back the emptied buffer of [`Reactor::take_woken`] so its allocation is reused.
-    pub(crate) fn restore_woken(&mut self, buf: Vec<Waker>) {
-        if self.woken.is_empty() {
-            self.woken = buf;
-        }
     }
 
     /// Turns a wait into mio's timeout, arming the precise timer when there is one.
@@ -182,15 +114,14 @@ impl Reactor {
     }
 
     /// Waits for readiness as `wait` allows, then records each I/O event (not the remote
-    /// waker's or the timer's) in its registration, collecting the wakers it releases for
-    /// [`Reactor::take_woken`]. An interrupted wait counts as a wait with no events.
-    /// Returns the number of I/O events.
+    /// waker's or the timer's) in its registration in `io`, pushing the wakers it releases
+    /// onto `woken`. An interrupted wait counts as a wait with no events. Returns the number of
+    /// I/O events.
     ///
     /// # Panics
     /// If the OS poll fails for any other reason: the loop cannot go on without its poller.
-    pub(crate) fn poll(&mut self, wait: PollWait) -> usize {
+    pub(crate) fn poll(&mut self, wait: PollWait, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
         let timeout = self.timeout(wait);
-        self.busy_skips = 0;
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return 0,
@@ -203,7 +134,7 @@ impl Reactor {
                 TIMER_TOKEN => self.armed = None,
                 token => {
                     io_events += 1;
-                    self.io.dispatch(token, Ready::from_event(event), &mut self.woken);
+                    io.dispatch(token, Ready::from_event(event), woken);
                 }
             }
         }

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use super::driver::IoDriver;
 use super::slots::{Direction, SlotId};
+use super::Source;
 
 /// A source registered with a loop's io driver. It does not own the source: the owner
 /// ([`PollEvented`](super::evented::PollEvented)) deregisters it before closing it.
@@ -21,7 +22,7 @@ impl Registration {
     /// # Panics
     /// If no loop is running on this thread; `what` names the caller in the message.
     #[track_caller]
-    pub(crate) fn new(source: &mut impl mio::event::Source, what: &str) -> io::Result<Self> {
+    pub(crate) fn new(source: &mut impl Source, what: &str) -> io::Result<Self> {
         let driver = IoDriver::current(what);
         assert!(
             !driver.is_closed(),

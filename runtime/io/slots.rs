@@ -119,7 +119,14 @@ impl SlotId {
         Token(((self.gen as usize) << 32) | self.key as usize)
     }
 
-    fn from_token(token: Token) -> Self {
+    /// The registration's key in the slab.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn key(self) -> u32 {
+        self.key
+    }
+
+    /// The id a token was made from (its generation is checked where it is used).
+    pub(crate) fn from_token(token: Token) -> Self {
         SlotId {
             key: token.0 as u32,
             gen: (token.0 >> 32) as u32,
@@ -160,6 +167,16 @@ impl IoSlots {
     pub(crate) fn remove(&mut self, id: SlotId) -> Option<[Option<Waker>; 2]> {
         self.get_mut(id)?;
         let mut slot = self.slots.remove(id.key as usize);
+        Some([slot.read_waker.take(), slot.write_waker.take()])
+    }
+
+    /// Takes a slot's wakers but keeps the slot, so its key is not reused, until
+    /// [`IoSlots::remove`]: the io_uring reactor retires a registration this way while the
+    /// kernel may still complete its poll (see runtime/io/uring/mod.rs, U2).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn retire(&mut self, id: SlotId) -> Option<[Option<Waker>; 2]> {
+        let slot = self.get_mut(id)?;
+        slot.ready = 0;
         Some([slot.read_waker.take(), slot.write_waker.take()])
     }
 

@@ -45,6 +45,12 @@ impl mio::event::Source for PidFd {
     }
 }
 
+impl std::os::fd::AsRawFd for PidFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 /// Opens a pidfd for `pid` (close-on-exec, as `pidfd_open` always sets it).
 #[cfg(target_os = "linux")]
 fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {

@@ -21,7 +21,7 @@ use crate::net::stream_impl::{self, impl_async_read, impl_async_write};
 
 /// Makes a pipe end non-blocking and registers it with the running loop.
 #[track_caller]
-fn register<E: mio::event::Source>(
+fn register<E: mio::event::Source + std::os::fd::AsRawFd>(
     pipe: E,
     nonblocking: impl FnOnce(&E) -> io::Result<()>,
 ) -> io::Result<PollEvented<E>> {

@@ -61,6 +61,14 @@ impl mio::event::Source for PipeSource {
     }
 }
 
+/// signal-hook-mio hides the pipe's descriptor: the io_uring driver polls it through its side
+/// `mio::Poll`.
+impl crate::io::Source for PipeSource {
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+}
+
 /// One listener: deliveries not yet received, and the waker of the task waiting for them.
 pub(crate) struct Listener {
     signum: libc::c_int,

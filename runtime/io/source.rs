@@ -1,0 +1,20 @@
+//! [`Source`]: what the io driver registers. A mio source, plus the descriptor behind it when
+//! there is one: the epoll driver only needs the mio side, the io_uring driver polls the
+//! descriptor itself (a source without one, the signal pipe, goes through a side `mio::Poll`).
+
+use std::os::fd::{AsRawFd, RawFd};
+
+/// A source the io driver can register.
+pub(crate) trait Source: mio::event::Source {
+    /// The descriptor to poll, or `None` when the source hides it (registered through mio only).
+    #[cfg_attr(not(all(feature = "io-uring", target_os = "linux")), allow(dead_code))]
+    fn raw_fd(&self) -> Option<RawFd>;
+}
+
+/// Every mio source with a descriptor (the sockets, the pipes, a pidfd).
+impl<T: mio::event::Source + AsRawFd> Source for T {
+    #[inline]
+    fn raw_fd(&self) -> Option<RawFd> {
+        Some(self.as_raw_fd())
+    }
+}

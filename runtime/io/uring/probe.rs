@@ -1,0 +1,88 @@
+//! The probe at loop creation: sets up a ring and checks that the kernel has what the driver
+//! needs, or says why not (the reason an `Auto` loop falls back to epoll with, and the error an
+//! `IoUring` loop fails to build with).
+
+use std::io;
+
+use io_uring::{opcode, IoUring, Probe};
+
+/// Sets up a ring with `entries` submission entries (and room for sixteen times as many
+/// completions, so a burst of multishot polls rarely overflows), and checks it:
+/// `IORING_FEAT_EXT_ARG` (the wait's timeout, 5.11), poll add and cancel, and multishot polls
+/// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them).
+///
+/// # Errors
+/// Why io_uring cannot run here, as an error whose message names the cause.
+pub(crate) fn probe(entries: u32) -> io::Result<IoUring> {
+    let ring = IoUring::builder()
+        .setup_cqsize(entries.saturating_mul(16).max(1024))
+        .build(entries)
+        .map_err(setup_refused)?;
+    let params = ring.params();
+    if !params.is_feature_ext_arg() || !params.is_feature_resource_tagging() {
+        return Err(too_old("multishot polls and wait timeouts (Linux 5.13)"));
+    }
+    let mut probe = Probe::new();
+    ring.submitter()
+        .register_probe(&mut probe)
+        .map_err(|err| explain(err, "IORING_REGISTER_PROBE failed"))?;
+    for (code, name) in [
+        (opcode::PollAdd::CODE, "IORING_OP_POLL_ADD"),
+        (opcode::AsyncCancel::CODE, "IORING_OP_ASYNC_CANCEL"),
+    ] {
+        if !probe.is_supported(code) {
+            return Err(too_old(name));
+        }
+    }
+    Ok(ring)
+}
+
+/// The error for a kernel that lacks `what`.
+fn too_old(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("aioloop: io_uring without {what} on this kernel"),
+    )
+}
+
+/// Names the usual causes of a refused `io_uring_setup`.
+fn setup_refused(err: io::Error) -> io::Error {
+    let why = match err.raw_os_error() {
+        Some(libc::EPERM) => {
+            "io_uring_setup refused (EPERM: a seccomp profile, as Docker's and containerd's \
+             defaults, or kernel.io_uring_disabled)"
+        }
+        Some(libc::ENOSYS) => {
+            "io_uring_setup is not implemented (ENOSYS: kernel too old or built without io_uring)"
+        }
+        Some(libc::ENOMEM) => "io_uring_setup found no memory for the ring (ENOMEM)",
+        Some(libc::EINVAL) => "io_uring_setup rejected the ring's parameters (EINVAL)",
+        _ => "io_uring_setup failed",
+    };
+    explain(err, why)
+}
+
+/// `err` with `why` in front, keeping its kind.
+fn explain(err: io::Error, why: &str) -> io::Error {
+    io::Error::new(err.kind(), format!("aioloop: {why}: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_setup_names_its_cause() {
+        let err = setup_refused(io::Error::from_raw_os_error(libc::EPERM));
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert!(err.to_string().contains("seccomp"), "{err}");
+        let err = setup_refused(io::Error::from_raw_os_error(libc::ENOSYS));
+        assert!(err.to_string().contains("ENOSYS"), "{err}");
+    }
+
+    #[test]
+    fn zero_entries_are_refused_by_the_kernel() {
+        let err = probe(0).err().expect("a ring of 0 entries");
+        assert!(err.to_string().contains("io_uring_setup"), "{err}");
+    }
+}
