@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::error::{CancelledError, InvalidStateError};
+use crate::task::waiters::{leave, notify_all, poll_until, WaitList};
 use crate::task::{cancel_scope, claim_current, DoneCallbackId};
-use crate::waiters::{leave, notify_all, poll_until, WaitList};
 use crate::{try_get_running_loop, Loop};
 
 type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;

@@ -64,7 +64,6 @@ mod sync_shim;
 mod task;
 mod threadsafe;
 pub mod time;
-mod waiters;
 mod waker_slot;
 
 pub use aioloop_macros::{main, test};

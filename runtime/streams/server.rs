@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use super::{tcp_pair, unix_pair, StreamReader, StreamWriter};
 use crate::net::{TcpListener, ToSocketAddrs, UnixListener};
-use crate::waiters::{notify_all, WaitList, Waiter};
+use crate::task::waiters::{notify_all, WaitList, Waiter};
 use crate::Task;
 
 /// Starts a TCP server on `addr`: asyncio's `start_server(client_connected_cb, host, port)`.

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::waiters::{notify_all, WaitList, Waiter};
+use crate::task::waiters::{notify_all, WaitList, Waiter};
 
 /// asyncio's default high-water mark of a transport's write buffer.
 const DEFAULT_HIGH: usize = 64 * 1024;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::error::BrokenBarrierError;
-use crate::waiters::{leave, notify_all, poll_until, WaitList};
+use crate::task::waiters::{leave, notify_all, poll_until, WaitList};
 
 /// A barrier for `parties` tasks: asyncio's `asyncio.Barrier`. Each task calls
 /// [`wait`](Barrier::wait); the call returns once `parties` tasks are waiting, and the barrier

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockAcquire, LockGuard};
-use crate::waiters::{wake_all, wake_one, WaitList};
+use crate::task::waiters::{wake_all, wake_one, WaitList};
 
 /// A condition variable: asyncio's `asyncio.Condition`. Tasks holding its lock wait for a
 /// notification, releasing the lock while they wait and taking it back before they resume.

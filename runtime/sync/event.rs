@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::waiters::{leave, poll_turn, wake_all, WaitList};
+use crate::task::waiters::{leave, poll_turn, wake_all, WaitList};
 
 /// A flag tasks can wait for: asyncio's `asyncio.Event`.
 ///

@@ -24,7 +24,7 @@
 //! - **Guards.** `lock()` and `acquire()` return guards that release on drop (asyncio's
 //!   `async with`); `forget()` on a guard plus `release()` gives asyncio's manual style.
 //!
-//! All wait lists are one shared structure (the crate's `waiters.rs`, also used by
+//! All wait lists are one shared structure (`task/waiters.rs`, also used by
 //! [`Future`](crate::Future) and the streams): a slab of entries linked in FIFO order, so
 //! waiting allocates nothing once the slab has grown.
 

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::waiters::{leave, poll_turn, wake_one, WaitList};
+use crate::task::waiters::{leave, poll_turn, wake_one, WaitList};
 use crate::InvalidStateError;
 
 /// A semaphore for tasks on one loop: asyncio's `asyncio.Semaphore`.

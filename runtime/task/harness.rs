@@ -22,9 +22,9 @@ use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
 use super::table::TaskTable;
+use super::waiters::Turn;
 use super::waker::{waker_for, WakeTarget};
 use super::{Task, TaskError};
-use crate::waiters::Turn;
 
 /// How many rounds of "drop everything, then what those drops spawned" closing allows before
 /// it gives up on a destructor that keeps spawning.
@@ -204,7 +204,7 @@ impl Scheduler {
         if let Some(waker) = waker {
             waker.wake();
         }
-        crate::waiters::wake_all(joiners);
+        super::waiters::wake_all(joiners);
         if let Some(cell) = detached {
             self.discard(key, gen, cell);
         }

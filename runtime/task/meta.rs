@@ -9,9 +9,9 @@ use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
+use super::waiters::WaitList;
 use super::TaskId;
 use super::TaskLabel;
-use crate::waiters::WaitList;
 
 /// A done callback with its id (`Task::add_done_callback`).
 pub(crate) type DoneCallback = (u64, Box<dyn FnOnce()>);

@@ -17,6 +17,7 @@ mod shared;
 mod state;
 mod table;
 mod task_ref;
+pub(crate) mod waiters;
 pub(crate) mod waker;
 mod yield_now;
 

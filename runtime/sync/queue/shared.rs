@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::super::error::{GetNowaitError, PutNowaitError, QueueShutDown};
-use crate::waiters::{wake_all, Turn, WaitList};
+use crate::task::waiters::{wake_all, Turn, WaitList};
 use crate::InvalidStateError;
 
 /// Where a queue keeps its items; it decides the order of `get`.

@@ -177,7 +177,7 @@ pub(crate) fn poll_turn(
     cx: &mut Context<'_>,
     take_now: impl FnOnce() -> bool,
 ) -> Poll<()> {
-    crate::task::coop::poll_coop(cx, |cx| match *key {
+    super::coop::poll_coop(cx, |cx| match *key {
         None if take_now() => Poll::Ready(()),
         None => {
             *key = Some(list.borrow_mut().push(cx.waker()));
