@@ -361,3 +361,23 @@ async fn a_grandchild_failure_fails_the_group() {
     assert!(matches!(&errors[..], [ChildError::Failed("grandchild")]));
     assert_eq!(drops.count(), 1);
 }
+
+/// A child's panic that came out of a coroutine it gathered (a task of its own, whose panic
+/// unwinds named) is handed over as it was raised: `ChildError::Panicked(payload)` downcasts to
+/// the original payload and `resume_unwind` re-raises the user's panic, as the variant's doc
+/// says. Before, the payload was aioloop's private naming wrapper.
+#[aioloop::test]
+async fn a_childs_gathered_panic_is_handed_over_as_raised() {
+    let tg = TaskGroup::<()>::new();
+    tg.spawn(async {
+        aioloop::gather([async { panic!("gathered boom") }]).await;
+        Ok(())
+    })
+    .unwrap();
+    let mut errors = join_or_fail(&tg).await.unwrap_err();
+    assert_eq!(errors[0].panic_message(), Some("gathered boom"));
+    let ChildError::Panicked(payload) = errors.remove(0) else {
+        panic!("expected a panic");
+    };
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"gathered boom"));
+}

@@ -15,7 +15,7 @@ use pin_project_lite::pin_project;
 
 use super::group_errors::ChildError;
 use super::task_group::{report_unretrieved, GroupState, Phase};
-use crate::task::{Task, TaskError, TaskRef};
+use crate::task::{unname_panic, Task, TaskError, TaskRef};
 
 /// A child's place in the group, owned by its wrapper future.
 pub(super) struct Member<E> {
@@ -120,7 +120,8 @@ where
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => return Poll::Ready(value),
             Ok(Poll::Ready(Err(error))) => ChildError::Failed(error),
-            Err(payload) => ChildError::Panicked(payload),
+            // The payload as it was raised (a gathered coroutine's panic comes named).
+            Err(payload) => ChildError::Panicked(unname_panic(payload).1),
         };
         *this.halted = true;
         this.member.fail(error);
