@@ -356,14 +356,15 @@ mod tests {
         assert_eq!(list.full.len(), 3, "three sealed blocks");
         let mut model: Vec<u32> = (0..n).collect();
         // Pops cross a block boundary; kills spread over every block.
-        for _ in 0..BLOCK + 5 {
-            assert_eq!(list.pop_front(), Some(model.remove(0)));
+        // (The model is updated in linear passes, so the test stays quick under Miri.)
+        for expected in model.drain(..BLOCK + 5) {
+            assert_eq!(list.pop_front(), Some(expected));
         }
         for i in (BLOCK as u32 + 5..n).filter(|i| i % 7 != 0) {
-            let emptied = list.kill(pos[i as usize]);
-            model.retain(|&m| m != i);
-            assert_eq!(emptied, model.is_empty());
+            // The multiples of 7 stay: no kill empties the list.
+            assert!(!list.kill(pos[i as usize]), "kill of {i} emptied the list");
         }
+        model.retain(|&m| m % 7 == 0);
         assert_eq!(list.iter().collect::<Vec<_>>(), model);
         assert!(list.needs_compaction());
         list.compact(|index, p| pos[index as usize] = p);
