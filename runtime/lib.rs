@@ -46,6 +46,7 @@ mod combinators;
 #[cfg(feature = "tokio-compat")]
 pub mod compat;
 mod context;
+mod current;
 mod error;
 mod event_loop;
 pub mod fs;

@@ -75,24 +75,12 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<IoDriver>>> = const { RefCell::new(None) };
 }
 
+/// Restores the previous io driver when dropped.
+pub(crate) type EnterGuard = crate::current::EnterGuard<IoDriver>;
+
 /// Makes `driver` the running loop's io driver until the guard drops.
 pub(crate) fn enter(driver: &Rc<IoDriver>) -> EnterGuard {
-    let previous = CURRENT.with(|current| current.replace(Some(driver.clone())));
-    EnterGuard { previous }
-}
-
-/// Restores the previous io driver (none, in practice: loops do not nest).
-pub(crate) struct EnterGuard {
-    previous: Option<Rc<IoDriver>>,
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // Swap first, drop after: dropping the Rc must not happen inside the borrow.
-        let left = CURRENT.with(|current| current.replace(previous));
-        drop(left);
-    }
+    crate::current::enter(&CURRENT, driver)
 }
 
 /// The backend `config` asks for, and why io_uring was refused when `Auto` fell back.
@@ -161,20 +149,12 @@ impl IoDriver {
     /// The running loop's io driver, or a panic that names the function the user called.
     #[track_caller]
     pub(crate) fn current(what: &str) -> Rc<IoDriver> {
-        let current = CURRENT
-            .try_with(|current| current.borrow().clone())
-            .ok()
-            .flatten();
-        current.unwrap_or_else(|| {
-            panic!("aioloop::{what} called with no running event loop: call it from inside a task or a future run by run_until_complete / aioloop::run")
-        })
+        crate::current::expect(&CURRENT, what)
     }
 
     /// True if `driver` is the running loop's io driver.
     pub(crate) fn is_current(driver: &Rc<IoDriver>) -> bool {
-        CURRENT
-            .try_with(|current| current.borrow().as_ref().is_some_and(|c| Rc::ptr_eq(c, driver)))
-            .unwrap_or(false)
+        crate::current::with(&CURRENT, |current| Rc::ptr_eq(current, driver)).unwrap_or(false)
     }
 
     /// Calls `f` with the registry and the token reserved for the remote queue's `mio::Waker`.

@@ -65,24 +65,12 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<TimeDriver>>> = const { RefCell::new(None) };
 }
 
+/// Restores the previous time driver when dropped.
+pub(crate) type EnterGuard = crate::current::EnterGuard<TimeDriver>;
+
 /// Makes `driver` the running loop's time driver until the guard drops.
 pub(crate) fn enter(driver: &Rc<TimeDriver>) -> EnterGuard {
-    let previous = CURRENT.with(|current| current.replace(Some(driver.clone())));
-    EnterGuard { previous }
-}
-
-/// Restores the previous time driver (none, in practice: loops do not nest).
-pub(crate) struct EnterGuard {
-    previous: Option<Rc<TimeDriver>>,
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // Swap first, drop after: dropping the Rc must not happen inside the borrow.
-        let left = CURRENT.with(|current| current.replace(previous));
-        drop(left);
-    }
+    crate::current::enter(&CURRENT, driver)
 }
 
 impl TimeDriver {
@@ -105,18 +93,13 @@ impl TimeDriver {
 
     /// The running loop's time driver, if a loop runs on this thread.
     pub(crate) fn try_current() -> Option<Rc<TimeDriver>> {
-        CURRENT
-            .try_with(|current| current.borrow().clone())
-            .ok()
-            .flatten()
+        crate::current::get(&CURRENT)
     }
 
     /// The running loop's time driver, or a panic that names the function the user called.
     #[track_caller]
     pub(crate) fn current(what: &str) -> Rc<TimeDriver> {
-        TimeDriver::try_current().unwrap_or_else(|| {
-            panic!("aioloop::{what} called with no running event loop: call it from inside a task or a future run by run_until_complete / aioloop::run")
-        })
+        crate::current::expect(&CURRENT, what)
     }
 
     /// The clock's reading: asyncio's `loop.time()`.

@@ -1,0 +1,62 @@
+//! The running loop's parts on this thread: one thread-local slot per kind (the scheduler in
+//! task/current.rs, the time driver, the io driver), each an `Option<Rc<T>>` that
+//! context.rs enters together whenever a loop becomes the running one. The lower layers find
+//! their own part here without importing the loop (the layering rule of .ci/layering), and
+//! this module imports nothing.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::thread::LocalKey;
+
+/// A thread-local slot for the running loop's `T`.
+pub(crate) type Slot<T> = LocalKey<RefCell<Option<Rc<T>>>>;
+
+/// Makes `value` the slot's running `T` until the guard drops.
+pub(crate) fn enter<T: 'static>(slot: &'static Slot<T>, value: &Rc<T>) -> EnterGuard<T> {
+    let previous = slot.with(|current| current.replace(Some(value.clone())));
+    EnterGuard { slot, previous }
+}
+
+/// Restores the slot's previous value (none, in practice: loops do not nest).
+#[must_use = "the slot is restored when the guard drops"]
+pub(crate) struct EnterGuard<T: 'static> {
+    slot: &'static Slot<T>,
+    previous: Option<Rc<T>>,
+}
+
+impl<T: 'static> Drop for EnterGuard<T> {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // Swap first, drop after: dropping the Rc must not happen inside the borrow. During
+        // thread teardown the slot may be gone already: nothing to restore then.
+        let left = self
+            .slot
+            .try_with(|current| current.replace(previous))
+            .ok()
+            .flatten();
+        drop(left);
+    }
+}
+
+/// Runs `f` with the slot's running `T`, if any. `f` must not run user code (the slot is
+/// borrowed meanwhile).
+#[inline]
+pub(crate) fn with<T: 'static, R>(slot: &'static Slot<T>, f: impl FnOnce(&Rc<T>) -> R) -> Option<R> {
+    slot.try_with(|current| current.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// The slot's running `T`, if a loop runs on this thread.
+#[inline]
+pub(crate) fn get<T: 'static>(slot: &'static Slot<T>) -> Option<Rc<T>> {
+    with(slot, Rc::clone)
+}
+
+/// The slot's running `T`, or a panic that names the function the user called.
+#[track_caller]
+pub(crate) fn expect<T: 'static>(slot: &'static Slot<T>, what: &str) -> Rc<T> {
+    get(slot).unwrap_or_else(|| {
+        panic!("aioloop::{what} called with no running event loop: call it from inside a task or a future run by run_until_complete / aioloop::run")
+    })
+}
