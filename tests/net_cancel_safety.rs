@@ -66,6 +66,23 @@ impl Cancels {
         self.0.set(self.0.get() + 1);
     }
 
+    /// One try of `op` under `timeout`: `Some(value)` if it finished, `None` if the timeout
+    /// cancelled it (counted); an error of the operation fails the test.
+    async fn attempt<T, E: std::fmt::Display>(
+        &self,
+        timeout: Duration,
+        op: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Option<T> {
+        match wait_for(op, timeout).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(err)) => panic!("{err}"),
+            Err(_) => {
+                self.bump();
+                None
+            }
+        }
+    }
+
     fn assert_some(&self) {
         assert!(
             self.0.get() > 10,
@@ -83,11 +100,10 @@ async fn read_is_cancel_safe() {
     let (mut got, cancels) = (Vec::new(), Cancels::default());
     let mut buf = [0u8; 64];
     loop {
-        match wait_for(reader.read(&mut buf), CANCEL_AFTER).await {
-            Ok(Ok(0)) => break,
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-            Ok(Err(err)) => panic!("{err}"),
-            Err(_) => cancels.bump(),
+        match cancels.attempt(CANCEL_AFTER, reader.read(&mut buf)).await {
+            Some(0) => break,
+            Some(n) => got.extend_from_slice(&buf[..n]),
+            None => {}
         }
     }
     sender.await.unwrap();
@@ -146,11 +162,10 @@ async fn stream_reader_read_is_cancel_safe() {
     let sender = trickle(peer, sent.clone());
     let (mut got, cancels) = (Vec::new(), Cancels::default());
     loop {
-        match wait_for(reader.read(50), CANCEL_AFTER).await {
-            Ok(Ok(data)) if data.is_empty() => break,
-            Ok(Ok(data)) => got.extend(data),
-            Ok(Err(err)) => panic!("{err}"),
-            Err(_) => cancels.bump(),
+        match cancels.attempt(CANCEL_AFTER, reader.read(50)).await {
+            Some(data) if data.is_empty() => break,
+            Some(data) => got.extend(data),
+            None => {}
         }
     }
     sender.await.unwrap();
@@ -165,13 +180,9 @@ async fn readexactly_is_cancel_safe() {
     let sender = trickle(peer, sent.clone());
     let (mut got, cancels) = (Vec::new(), Cancels::default());
     while got.len() < sent.len() {
-        match wait_for(reader.readexactly(7), CANCEL_AFTER).await {
-            Ok(Ok(data)) => {
-                assert_eq!(data.len(), 7);
-                got.extend(data);
-            }
-            Ok(Err(err)) => panic!("{err}"),
-            Err(_) => cancels.bump(),
+        if let Some(data) = cancels.attempt(CANCEL_AFTER, reader.readexactly(7)).await {
+            assert_eq!(data.len(), 7);
+            got.extend(data);
         }
     }
     sender.await.unwrap();
@@ -186,9 +197,9 @@ async fn read_to_eof_is_cancel_safe() {
     let sender = trickle(peer, sent.clone());
     let cancels = Cancels::default();
     let got = loop {
-        match wait_for(reader.read_to_eof(), Duration::from_millis(2)).await {
-            Ok(res) => break res.unwrap(),
-            Err(_) => cancels.bump(),
+        let timeout = Duration::from_millis(2);
+        if let Some(data) = cancels.attempt(timeout, reader.read_to_eof()).await {
+            break data;
         }
     };
     sender.await.unwrap();
@@ -214,11 +225,10 @@ async fn readline_is_cancel_safe() {
     let sender = trickle(peer, sent.concat());
     let (mut got, cancels) = (Vec::new(), Cancels::default());
     loop {
-        match wait_for(reader.readline(), CANCEL_AFTER).await {
-            Ok(Ok(line)) if line.is_empty() => break,
-            Ok(Ok(line)) => got.push(line),
-            Ok(Err(err)) => panic!("{err}"),
-            Err(_) => cancels.bump(),
+        match cancels.attempt(CANCEL_AFTER, reader.readline()).await {
+            Some(line) if line.is_empty() => break,
+            Some(line) => got.push(line),
+            None => {}
         }
     }
     sender.await.unwrap();
@@ -233,10 +243,8 @@ async fn readuntil_is_cancel_safe() {
     let sender = trickle(peer, sent.concat());
     let (mut got, cancels) = (Vec::new(), Cancels::default());
     while got.len() < sent.len() {
-        match wait_for(reader.readuntil(b"\r\n"), CANCEL_AFTER).await {
-            Ok(Ok(line)) => got.push(line),
-            Ok(Err(err)) => panic!("{err}"),
-            Err(_) => cancels.bump(),
+        if let Some(line) = cancels.attempt(CANCEL_AFTER, reader.readuntil(b"\r\n")).await {
+            got.push(line);
         }
     }
     sender.await.unwrap();
@@ -254,10 +262,7 @@ async fn drain_is_cancel_safe() {
     // The peer does not read yet: the socket fills, the writer buffers, drain waits.
     for _ in 0..100 {
         writer.write(&chunk);
-        match wait_for(writer.drain(), Duration::from_micros(100)).await {
-            Ok(res) => res.unwrap(),
-            Err(_) => cancels.bump(),
-        }
+        cancels.attempt(Duration::from_micros(100), writer.drain()).await;
     }
     writer.close();
     let expected = chunk.repeat(100);
@@ -290,14 +295,10 @@ async fn accept_is_cancel_safe() {
     let cancels = Rc::new(Cancels::default());
     let mut seen = Vec::new();
     while seen.len() < usize::from(CLIENTS) {
-        match wait_for(listener.accept(), CANCEL_AFTER).await {
-            Ok(Ok((stream, _))) => {
-                let mut id = [0u8];
-                stream.read_exact(&mut id).await.unwrap();
-                seen.push(id[0]);
-            }
-            Ok(Err(err)) => panic!("{err}"),
-            Err(_) => cancels.bump(),
+        if let Some((stream, _)) = cancels.attempt(CANCEL_AFTER, listener.accept()).await {
+            let mut id = [0u8];
+            stream.read_exact(&mut id).await.unwrap();
+            seen.push(id[0]);
         }
     }
     clients.await.unwrap();
