@@ -146,17 +146,20 @@ async fn call_later_negative_delays() {
     assert_eq!(*calls.borrow(), ["old", "b", "c", "c2", "a"]);
 }
 
-/// Issue 16 item 1: `sleep_until` past instants end in deadline order too.
-#[aioloop::test]
-async fn sleep_until_past_instants_end_in_deadline_order() {
+/// Spawns a task per label that awaits `wait` of a deadline that many milliseconds in the
+/// past ("a" 1 s ago, "b" 2 s ago, "c" 10 ms ago), then logs its label; gives the log.
+async fn order_of_past_deadlines<W>(wait: impl Fn(Instant) -> W) -> Vec<&'static str>
+where
+    W: std::future::Future<Output = ()> + 'static,
+{
     let log = Rc::new(RefCell::new(Vec::new()));
     let now = aioloop::get_running_loop().time();
     let tasks: Vec<_> = [("a", 1_000), ("b", 2_000), ("c", 10)]
         .into_iter()
         .map(|(label, ago)| {
-            let log = log.clone();
+            let (log, waited) = (log.clone(), wait(now - Duration::from_millis(ago)));
             spawn(async move {
-                sleep_until(now - Duration::from_millis(ago)).await;
+                waited.await;
                 log.borrow_mut().push(label);
             })
         })
@@ -164,28 +167,24 @@ async fn sleep_until_past_instants_end_in_deadline_order() {
     for task in tasks {
         task.await.unwrap();
     }
-    assert_eq!(*log.borrow(), ["b", "a", "c"]);
+    log.take()
+}
+
+/// Issue 16 item 1: `sleep_until` past instants end in deadline order too.
+#[aioloop::test]
+async fn sleep_until_past_instants_end_in_deadline_order() {
+    let order = order_of_past_deadlines(|deadline| async move { sleep_until(deadline).await }).await;
+    assert_eq!(order, ["b", "a", "c"]);
 }
 
 /// Issue 16 item 1: `timeout_at` with past instants expires in deadline order.
 #[aioloop::test]
 async fn timeout_at_past_instants_expire_in_deadline_order() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let now = aioloop::get_running_loop().time();
-    let tasks: Vec<_> = [("a", 1_000), ("b", 2_000), ("c", 10)]
-        .into_iter()
-        .map(|(label, ago)| {
-            let log = log.clone();
-            spawn(async move {
-                let never = std::future::pending::<()>();
-                let res = aioloop::timeout_at(now - Duration::from_millis(ago), never).await;
-                assert!(res.is_err(), "a past deadline times out");
-                log.borrow_mut().push(label);
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    assert_eq!(*log.borrow(), ["b", "a", "c"]);
+    let order = order_of_past_deadlines(|deadline| async move {
+        let never = std::future::pending::<()>();
+        let res = aioloop::timeout_at(deadline, never).await;
+        assert!(res.is_err(), "a past deadline times out");
+    })
+    .await;
+    assert_eq!(order, ["b", "a", "c"]);
 }
