@@ -43,10 +43,10 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), meta);
+        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(new_cell(future), meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
-        self.schedule(key, gen);
+        self.queue_task(key, gen);
         Task::new(self.clone(), key, gen, id, name)
     }
 
@@ -477,9 +477,13 @@ impl Scheduler {
     fn discard(&self, key: u32, gen: u16, mut cell: Pin<Box<dyn RawTask>>) {
         let task = || self.label(key, gen);
         const DROP_PANICKED: &str = "Dropping a task's output panicked";
-        let error = self
-            .reporter
-            .catch(DROP_PANICKED, task, || cell.as_mut().take_error());
+        let error = match cell.output_drops() {
+            true => self
+                .reporter
+                .catch(DROP_PANICKED, task, || cell.as_mut().take_error()),
+            // Dropping the output runs no code: nothing to catch.
+            false => Some(cell.as_mut().take_error()),
+        };
         if let Some(Some(TaskError::Panicked(payload))) = error {
             self.report("Task exception was never retrieved", task(), Some(payload));
         }
