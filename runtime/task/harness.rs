@@ -175,16 +175,7 @@ impl Scheduler {
         slot.state.set_cancelled(cancelled);
         slot.state.set_cancel_requested(false);
         let waker = slot.join_waker.take();
-        if !slot.state.detached() && !slot.state.has_meta() {
-            // The usual case: an awaited task with no side-table entry (no diagnostics, done
-            // callbacks or shared joiners).
-            slot.cell = cell;
-            drop(tasks);
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-            return;
-        }
+        // An awaited task keeps its outcome for the handle; a detached one's is discarded.
         let detached = match slot.state.detached() {
             true => Some(cell),
             false => {
@@ -192,13 +183,22 @@ impl Scheduler {
                 None
             }
         };
-        let (callbacks, joiners) = match slot.state.has_meta() {
-            true => tasks
-                .meta_mut(key, gen)
-                .map(TaskMeta::take_on_finish)
-                .unwrap_or_default(),
-            false => Default::default(),
-        };
+        if !slot.state.has_meta() {
+            // The usual case: no side-table entry (no diagnostics, done callbacks or shared
+            // joiners), so nothing else to run or wake.
+            drop(tasks);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            if let Some(cell) = detached {
+                self.discard(key, gen, cell);
+            }
+            return;
+        }
+        let (callbacks, joiners) = tasks
+            .meta_mut(key, gen)
+            .map(TaskMeta::take_on_finish)
+            .unwrap_or_default();
         drop(tasks);
         for (_, callback) in callbacks {
             self.push(Runnable::Callback(CallbackCell::new(callback)));
