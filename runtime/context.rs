@@ -5,9 +5,16 @@
 //! panic (asyncio raises `RuntimeError` there). Code never runs user code while it borrows the
 //! thread-local cell: [`with_current`] is for short, user-code-free work like a wake, and
 //! [`current`] clones the `Rc` out for everything else.
+//!
+//! **C1.** The thread-local slot is null, or holds a pointer made by `Rc::into_raw` from the
+//! running loop's `Rc<Core>`; that strong count belongs to the live [`EnterGuard`], which nulls
+//! the slot before it gives the count back. So while the slot is not null, the `Core` it points
+//! to is alive. The slot is a plain `Cell` (no destructor, constant initialiser), so reading it
+//! costs one thread-local load: a task's wake reads it every time.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 
 use crate::event_loop::{Core, Loop};
@@ -15,7 +22,8 @@ use crate::task::{Task, TaskRef};
 use crate::{io, time};
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// The running loop's core (C1).
+    static CURRENT: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Marks a loop as this thread's running loop until dropped (also on unwind). Its drivers
@@ -30,9 +38,13 @@ pub(crate) struct EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        // `take` first, drop after: dropping the Rc must not happen inside the borrow.
-        let previous = CURRENT.with(|current| current.borrow_mut().take());
-        drop(previous);
+        // Null first (C1), then give the count back.
+        let previous = CURRENT.with(|current| current.replace(std::ptr::null()));
+        if !previous.is_null() {
+            // SAFETY: C1: a non-null slot holds `Rc::into_raw` of a count this guard owns, and
+            // the slot no longer refers to it.
+            drop(unsafe { Rc::from_raw(previous) });
+        }
     }
 }
 
@@ -53,11 +65,11 @@ pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
 /// Like [`enter`], but returns `None` instead of panicking when a loop is already running.
 pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
     CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
-        if current.is_some() {
+        if !current.get().is_null() {
             return None;
         }
-        *current = Some(core.clone());
+        // The guard below owns this count (C1).
+        current.set(Rc::into_raw(core.clone()));
         Some(EnterGuard {
             _time: time::driver::enter(core.time()),
             _io: io::driver::enter(core.io()),
@@ -70,10 +82,16 @@ pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
 /// Runs `f` with the running loop, if any. `f` must not run user code.
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|current| current.borrow().as_ref().map(f))
-        .ok()
-        .flatten()
+    let core = CURRENT.with(Cell::get);
+    if core.is_null() {
+        return None;
+    }
+    // SAFETY: C1: the slot is not null, so its `Core` is alive and the count its guard owns
+    // is not given back while `f` runs (`f` runs no user code, so no guard drops). The `Rc`
+    // made here is never dropped (`ManuallyDrop`): it only lends the guard's count to `f`,
+    // which may clone it.
+    let core = ManuallyDrop::new(unsafe { Rc::from_raw(core) });
+    Some(f(&core))
 }
 
 /// The running loop's core, if any.

@@ -233,8 +233,14 @@ impl RemoteDriver {
     /// (no borrow is held while it runs) but must not call `take` again.
     #[inline]
     pub(crate) fn take(&self, mut f: impl FnMut(RemoteMsg)) {
-        let mut msgs = std::mem::take(&mut *self.buf.borrow_mut());
-        self.remote.take_into(&mut msgs);
+        let mut buf = self.buf.borrow_mut();
+        self.remote.take_into(&mut buf);
+        if buf.is_empty() {
+            // The usual iteration: nothing came from another thread.
+            return;
+        }
+        let mut msgs = std::mem::take(&mut *buf);
+        drop(buf);
         for msg in msgs.drain(..) {
             f(msg);
         }

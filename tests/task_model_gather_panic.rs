@@ -145,3 +145,115 @@ fn test_run_coroutine_threadsafe_gathered_panic_keeps_its_payload() {
     let payload = err.try_into_panic().unwrap();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"over there"));
 }
+
+/// A gathered panic caught by user code inside a gathered coroutine leaves nothing behind:
+/// when that coroutine panics itself right after (in the same step), its own task is named,
+/// not the inner child whose panic was caught.
+#[test]
+fn test_a_caught_inner_panic_does_not_name_a_later_one() {
+    use futures::FutureExt;
+    use std::panic::AssertUnwindSafe;
+
+    aioloop::run(async {
+        let (inner_seen, outer_seen) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
+        let (inner, outer) = (inner_seen.clone(), outer_seen.clone());
+        let err = spawn(async move {
+            gather([async move {
+                *outer.borrow_mut() = Some(current_task().unwrap().id());
+                let caught = AssertUnwindSafe(gather([panics_as_task(inner, "inner")]))
+                    .catch_unwind()
+                    .await;
+                assert!(caught.is_err());
+                panic!("outer")
+            }])
+            .await;
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.panic_message(), Some("outer"));
+        let outer_id = outer_seen.borrow().expect("the outer child ran");
+        let (inner_id, _) = inner_seen.borrow().clone().expect("the inner child ran");
+        assert_ne!(outer_id, inner_id);
+        assert_eq!(err.panicked_task_id(), Some(outer_id));
+    });
+}
+
+/// A task that caught a gathered panic and then panics itself (at once, or after a yield) is
+/// named by nobody: its awaiter knows which task it awaited.
+#[test]
+fn test_a_caught_gathered_panic_names_no_later_panic_of_the_task() {
+    use futures::FutureExt;
+    use std::panic::AssertUnwindSafe;
+
+    for yield_first in [false, true] {
+        aioloop::run(async move {
+            let err = spawn(async move {
+                let caught = AssertUnwindSafe(gather([async {
+                    yield_now().await;
+                    panic!("caught")
+                }]))
+                .catch_unwind()
+                .await;
+                assert!(caught.is_err());
+                if yield_first {
+                    yield_now().await;
+                }
+                panic!("own")
+            })
+            .await
+            .unwrap_err();
+            assert_eq!(err.panic_message(), Some("own"));
+            assert_eq!(err.panicked_task_name(), None, "yield first: {yield_first}");
+        });
+    }
+}
+
+/// The main coroutine catches a gathered panic, then panics itself: the caller of
+/// `run_until_complete` gets the main coroutine's own payload.
+#[test]
+fn test_main_task_own_panic_after_a_caught_one_keeps_its_payload() {
+    use futures::FutureExt;
+    use std::panic::AssertUnwindSafe;
+
+    let event_loop = EventLoop::new().unwrap();
+    let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        event_loop.run_until_complete(async {
+            let inner = AssertUnwindSafe(gather([async {
+                yield_now().await;
+                panic!("inner")
+            }]))
+            .catch_unwind()
+            .await;
+            assert!(inner.is_err());
+            std::panic::panic_any(7u32)
+        })
+    }));
+    assert_eq!(caught.unwrap_err().downcast_ref::<u32>(), Some(&7));
+}
+
+/// Nested gathers of both kinds (a `gather!` inside a `gather`, the outer child with a task
+/// slot made by `current_task()`, the inner without one) name the innermost child.
+#[test]
+fn test_nested_gathers_of_both_kinds_name_the_innermost_child() {
+    aioloop::run(async {
+        let outer_seen = Rc::new(RefCell::new(None));
+        let outer = outer_seen.clone();
+        let err = spawn(async move {
+            gather([async move {
+                *outer.borrow_mut() = Some(current_task().unwrap().id());
+                aioloop::gather!(yield_now(), async {
+                    yield_now().await;
+                    panic!("deep")
+                })
+                .await;
+            }])
+            .await;
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.panic_message(), Some("deep"));
+        let named = err.panicked_task_id().expect("a gathered child is named");
+        let outer_id = outer_seen.borrow().expect("the outer child ran");
+        assert_ne!(named, outer_id, "the outer child is not the innermost");
+    });
+}

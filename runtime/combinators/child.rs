@@ -153,13 +153,17 @@ impl<F: Future> ChildSet<F> {
             tasks.cancel_owner();
             return ControlFlow::Break(());
         }
-        ready.poll_round(started, children.len(), |index, cx| {
-            let polled = pin_child(children, index).poll_done_with(|future| tasks.poll(index, future, cx));
-            if polled {
-                *pending -= 1;
-                return on_done(children, index);
-            }
-            ControlFlow::Continue(())
+        let len = children.len();
+        tasks.round(|tasks| {
+            ready.poll_round(started, len, |index, cx| {
+                let polled =
+                    pin_child(children, index).poll_done_with(|future| tasks.poll(index, future, cx));
+                if polled {
+                    *pending -= 1;
+                    return on_done(children, index);
+                }
+                ControlFlow::Continue(())
+            })
         })
     }
 

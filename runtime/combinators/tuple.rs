@@ -229,12 +229,14 @@ fn poll_woken<C: Children>(
         tasks.cancel_owner();
         return ControlFlow::Break(());
     }
-    ready.poll_round(started, C::LEN, |index, cx| {
-        if children.as_mut().poll_child(index, cx, tasks) {
-            *pending -= 1;
-            return on_done(children.as_mut(), index);
-        }
-        ControlFlow::Continue(())
+    tasks.round(|tasks| {
+        ready.poll_round(started, C::LEN, |index, cx| {
+            if children.as_mut().poll_child(index, cx, tasks) {
+                *pending -= 1;
+                return on_done(children.as_mut(), index);
+            }
+            ControlFlow::Continue(())
+        })
     })
 }
 

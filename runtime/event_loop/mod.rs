@@ -111,17 +111,19 @@ impl EventLoop {
         let mut main = MainTask::new(core.sched().clone());
         let mut future = pin!(Some(future));
         let mut output = None;
-        while !core.run_once(&mut |cx| {
-            let running = future.as_mut().as_pin_mut().expect("polled until it completes");
-            match main.poll(running, cx) {
-                Some(Poll::Ready(value)) => {
-                    output = Some(value);
-                    true
+        MainTask::unnamed_panics(|| {
+            while !core.run_once(&mut |cx| {
+                let running = future.as_mut().as_pin_mut().expect("polled until it completes");
+                match main.poll(running, cx) {
+                    Some(Poll::Ready(value)) => {
+                        output = Some(value);
+                        true
+                    }
+                    Some(Poll::Pending) => false,
+                    None => true,
                 }
-                Some(Poll::Pending) => false,
-                None => true,
-            }
-        }) {}
+            }) {}
+        });
         drop(main);
         match output {
             Some(output) => output,

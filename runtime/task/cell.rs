@@ -51,6 +51,10 @@ pub(crate) trait RawTask {
 
     /// True if the outcome is a panic not taken yet (for `wait(.., FirstException)`).
     fn is_panic(&self) -> bool;
+
+    /// True if dropping the task's output runs code (its type has drop glue), so that
+    /// [`RawTask::take_error`] may panic; false lets a caller skip catching it.
+    fn output_drops(&self) -> bool;
 }
 
 impl<F> RawTask for Stage<F>
@@ -94,6 +98,10 @@ where
             StageProj::Done { output } => output.take()?.err(),
             StageProj::Running { .. } => None,
         }
+    }
+
+    fn output_drops(&self) -> bool {
+        std::mem::needs_drop::<F::Output>()
     }
 
     fn is_panic(&self) -> bool {
@@ -140,6 +148,10 @@ impl RawTask for Vacant {
     }
 
     fn is_panic(&self) -> bool {
+        false
+    }
+
+    fn output_drops(&self) -> bool {
         false
     }
 }

@@ -32,6 +32,7 @@ const MAX_CLOSE_ROUNDS: usize = 1000;
 
 impl Scheduler {
     /// Spawns a task; it is queued at once.
+    #[inline]
     pub(crate) fn spawn<F>(
         self: &Rc<Self>,
         future: F,
@@ -42,10 +43,10 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (key, gen, id) = self.tasks.borrow_mut().insert(new_cell(future), meta);
+        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(new_cell(future), meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
-        self.schedule(key, gen);
+        self.queue_task(key, gen);
         Task::new(self.clone(), key, gen, id, name)
     }
 
@@ -107,7 +108,9 @@ impl Scheduler {
         match polled {
             Ok(Poll::Pending) => {
                 if let Some(slot) = self.tasks.borrow_mut().get_mut(key, gen) {
-                    slot.cell = cell;
+                    // T5: the slot holds the vacant stand-in, which owns nothing (a zero-sized
+                    // `Box` allocates nothing): forgotten, not dropped through its vtable.
+                    std::mem::forget(std::mem::replace(&mut slot.cell, cell));
                 }
             }
             Ok(Poll::Ready(())) => {
@@ -172,16 +175,7 @@ impl Scheduler {
         slot.state.set_cancelled(cancelled);
         slot.state.set_cancel_requested(false);
         let waker = slot.join_waker.take();
-        if !slot.state.detached() && !slot.state.has_meta() {
-            // The usual case: an awaited task with no side-table entry (no diagnostics, done
-            // callbacks or shared joiners).
-            slot.cell = cell;
-            drop(tasks);
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-            return;
-        }
+        // An awaited task keeps its outcome for the handle; a detached one's is discarded.
         let detached = match slot.state.detached() {
             true => Some(cell),
             false => {
@@ -189,13 +183,22 @@ impl Scheduler {
                 None
             }
         };
-        let (callbacks, joiners) = match slot.state.has_meta() {
-            true => tasks
-                .meta_mut(key, gen)
-                .map(TaskMeta::take_on_finish)
-                .unwrap_or_default(),
-            false => Default::default(),
-        };
+        if !slot.state.has_meta() {
+            // The usual case: no side-table entry (no diagnostics, done callbacks or shared
+            // joiners), so nothing else to run or wake.
+            drop(tasks);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            if let Some(cell) = detached {
+                self.discard(key, gen, cell);
+            }
+            return;
+        }
+        let (callbacks, joiners) = tasks
+            .meta_mut(key, gen)
+            .map(TaskMeta::take_on_finish)
+            .unwrap_or_default();
         drop(tasks);
         for (_, callback) in callbacks {
             self.push(Runnable::Callback(CallbackCell::new(callback)));
@@ -371,6 +374,7 @@ impl Scheduler {
     /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
     /// freed; the message of a cancellation is kept for the handle of task `id`), `Ready(None)`
     /// if the loop closed and dropped the task, else registers the waker.
+    #[inline]
     pub(crate) fn poll_join(
         &self,
         key: u32,
@@ -474,13 +478,19 @@ impl Scheduler {
     fn discard(&self, key: u32, gen: u16, mut cell: Pin<Box<dyn RawTask>>) {
         let task = || self.label(key, gen);
         const DROP_PANICKED: &str = "Dropping a task's output panicked";
-        let error = self
-            .reporter
-            .catch(DROP_PANICKED, task, || cell.as_mut().take_error());
+        let error = match cell.output_drops() {
+            true => self
+                .reporter
+                .catch(DROP_PANICKED, task, || cell.as_mut().take_error()),
+            // Dropping the output runs no code: nothing to catch.
+            false => Some(cell.as_mut().take_error()),
+        };
         if let Some(Some(TaskError::Panicked(payload))) = error {
             self.report("Task exception was never retrieved", task(), Some(payload));
         }
-        self.reporter.drop_reporting(cell, DROP_PANICKED, task);
+        // `take_error` left the finished cell empty (its output was moved out before anything
+        // was dropped, also if that drop panicked): dropping it runs no user code.
+        drop(cell);
         let slot = self.tasks.borrow_mut().remove(key, gen);
         drop(slot);
     }

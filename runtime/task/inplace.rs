@@ -217,10 +217,9 @@ impl Scheduler {
             prev,
             outer,
         };
-        let polled = self.poll_named(target, future, cx);
+        let polled = future.poll(cx);
         let claimed = self.probe.get().is_some_and(|p| p.claimed);
         drop(restore);
-        let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
         if claimed || polled.is_ready() {
             self.end_in_place(cell);
         }
@@ -242,31 +241,12 @@ impl Scheduler {
             prev: self.current.replace(current),
             outer: None,
         };
-        let polled = self.poll_named(current, future, cx);
+        let polled = future.poll(cx);
         drop(restore);
-        let polled = polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
         if polled.is_ready() {
             self.end_in_place(cell);
         }
         polled
-    }
-
-    /// Polls the in-place task `current` names; a panic comes back as its payload, naming that
-    /// task (report.rs, `TaskPanic`; a lazy child gets its slot for it), for the caller to
-    /// resume once it has restored the current task.
-    #[inline]
-    fn poll_named<F: Future>(
-        &self,
-        current: Current,
-        future: Pin<&mut F>,
-        cx: &mut Context<'_>,
-    ) -> Result<Poll<F::Output>, Payload> {
-        catch_unwind(AssertUnwindSafe(|| future.poll(cx))).map_err(|payload| {
-            name_panic(payload, || {
-                let (key, gen) = self.key_of(current)?;
-                self.label(key, gen)
-            })
-        })
     }
 
     /// Called first thing by the `poll` of aioloop's scheduled futures (`this`): if the running
@@ -432,7 +412,6 @@ fn poll_address<F: Future>() -> usize {
 /// A child's slot is made only when someone asks for it (`current_task()` inside it,
 /// `all_tasks()`, a task dump), so a gather whose children nobody looks at touches the task
 /// table not at all. Dropping the set removes the identities of children still running.
-#[derive(Default)]
 pub(crate) struct InPlaceSet {
     sched: Option<Rc<Scheduler>>,
     set: Option<Rc<LazySet>>,
@@ -445,7 +424,13 @@ pub(crate) struct InPlaceSet {
     /// call `claim`, on themselves), so the children of that type after it need no probe
     /// (a gather of 100,000 coroutines probes one).
     probed: Option<Probed>,
+    /// The child being polled now ([`NOT_POLLING`] between polls), so that a panic caught by
+    /// [`InPlaceSet::round`] names it.
+    polling: u32,
 }
+
+/// [`InPlaceSet::polling`] when no child is being polled.
+const NOT_POLLING: u32 = u32::MAX;
 
 /// A probe's outcome for one child type (its `poll`'s address and its size).
 #[derive(Clone, Copy)]
@@ -466,6 +451,19 @@ impl Probed {
 
     fn is<F: Future>(self) -> bool {
         self.poll == poll_address::<F>() && self.size == std::mem::size_of::<F>()
+    }
+}
+
+impl Default for InPlaceSet {
+    fn default() -> Self {
+        InPlaceSet {
+            sched: None,
+            set: None,
+            key: 0,
+            cancels_seen: 0,
+            probed: None,
+            polling: NOT_POLLING,
+        }
     }
 }
 
@@ -517,19 +515,57 @@ impl InPlaceSet {
         if let Some(Probed { claimed: false, .. }) = probed {
             // The usual case: a coroutine of a type already probed. Its identity stays as it
             // is (no slot, or the one someone made); `current_key` finds either.
-            return sched.poll_as(cell, current, future, cx);
+            self.polling = index as u32;
+            let polled = sched.poll_as(cell, current, future, cx);
+            self.polling = NOT_POLLING;
+            return polled;
         }
         let unprobed = matches!(cell.get(), Identity::Pending | Identity::Unprobed { .. });
         if unprobed && probed.is_some() {
             // A scheduled future's type: it would claim the probe.
             sched.end_in_place(cell);
         }
+        self.polling = index as u32;
         let polled = sched.poll_in_place(cell, current, future, cx);
+        self.polling = NOT_POLLING;
         if unprobed && self.probed.is_none() && polled.is_pending() {
             // A pending child that claimed the probe has no identity left.
             self.probed = Some(Probed::of::<F>(matches!(cell.get(), Identity::Plain)));
         }
         polled
+    }
+
+    /// Runs `round`, one polling round of the children (each polled through
+    /// [`InPlaceSet::poll`]): a child's panic leaves it carrying that child's task identity
+    /// (report.rs, `TaskPanic`; a child without a slot gets one for it), so the awaiter and the
+    /// exception handler name the child. One catch per round, not per child; a panic that
+    /// already names a task (from a gather nested deeper) keeps its name, so the innermost
+    /// child is named, and one caught by user code inside a child was named already: nothing
+    /// is left behind to name a later panic wrongly.
+    #[inline]
+    pub(crate) fn round<R>(&mut self, round: impl FnOnce(&mut Self) -> R) -> R {
+        if self.sched.is_none() {
+            // Not on a loop: the children are plain futures, nobody to name.
+            return round(self);
+        }
+        match catch_unwind(AssertUnwindSafe(|| round(&mut *self))) {
+            Ok(output) => output,
+            Err(payload) => std::panic::resume_unwind(self.name_panic(payload)),
+        }
+    }
+
+    /// `payload` out of [`InPlaceSet::round`], naming the child that was being polled (if the
+    /// panic came from one).
+    #[cold]
+    fn name_panic(&mut self, payload: Payload) -> Payload {
+        let index = std::mem::replace(&mut self.polling, NOT_POLLING);
+        let Some(sched) = self.sched.as_ref().filter(|_| index != NOT_POLLING) else {
+            return payload;
+        };
+        name_panic(payload, || {
+            let (key, gen) = sched.key_of(Current::lazy(self.key, index))?;
+            sched.label(key, gen)
+        })
     }
 
     /// Child `index` is gone (its future was dropped): its identity goes.
@@ -639,13 +675,20 @@ impl MainTask {
             }
             _ => {}
         }
-        let polled = catch_unwind(AssertUnwindSafe(|| {
+        Some(
             self.sched
-                .poll_in_place(&self.identity, Current::NONE, future, cx)
-        }));
-        // The caller of `run_until_complete` gets the payload as it was panicked with (for
-        // `#[should_panic]` and `catch_unwind` downcasts), not wrapped with the task's name.
-        Some(polled.unwrap_or_else(|payload| std::panic::resume_unwind(unname_panic(payload).1)))
+                .poll_in_place(&self.identity, Current::NONE, future, cx),
+        )
+    }
+
+    /// Runs `run`, the whole run of the main task (the loop's iterations until it finishes):
+    /// a panic that comes out of it reaches the caller of `run_until_complete` as it was
+    /// panicked with (for `#[should_panic]` and `catch_unwind` downcasts), not with the name
+    /// of the gathered coroutine it came from (see [`InPlaceSet::round`]). One catch per run,
+    /// not per poll.
+    pub(crate) fn unnamed_panics<R>(run: impl FnOnce() -> R) -> R {
+        catch_unwind(AssertUnwindSafe(run))
+            .unwrap_or_else(|payload| std::panic::resume_unwind(unname_panic(payload).1))
     }
 }
 

@@ -145,9 +145,15 @@ impl Scheduler {
             if !slot.state.scheduled() && !slot.state.done() {
                 slot.state.set_scheduled(true);
                 drop(tasks);
-                self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
+                self.queue_task(key, gen);
             }
         }
+    }
+
+    /// Queues the task at `key`/`gen`, whose slot was just marked `scheduled` (T2).
+    #[inline]
+    pub(super) fn queue_task(&self, key: u32, gen: u16) {
+        self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
     }
 
     /// A new `run_until_complete` future: earlier main wakers go stale, and it is queued.

@@ -75,8 +75,32 @@ impl TaskTable {
         cell: Pin<Box<dyn RawTask>>,
         meta: Option<TaskMeta>,
     ) -> (u32, u16, TaskId) {
+        self.insert_with(cell, meta, false)
+    }
+
+    /// [`TaskTable::insert`] for a task that its caller queues at once: the slot is born
+    /// `scheduled` (T2), so queuing it needs no second lookup.
+    // Always inlined, as is `insert_with`: the meta is 160 bytes, and a call passes it by
+    // copy even when it is `None` (the usual spawn).
+    #[inline(always)]
+    pub(crate) fn insert_scheduled(
+        &mut self,
+        cell: Pin<Box<dyn RawTask>>,
+        meta: Option<TaskMeta>,
+    ) -> (u32, u16, TaskId) {
+        self.insert_with(cell, meta, true)
+    }
+
+    #[inline(always)]
+    fn insert_with(
+        &mut self,
+        cell: Pin<Box<dyn RawTask>>,
+        meta: Option<TaskMeta>,
+        scheduled: bool,
+    ) -> (u32, u16, TaskId) {
         let id = TaskId(self.next_id + 1);
         let mut state = SlotState::new(id);
+        state.set_scheduled(scheduled);
         self.next_id = id.0;
         if let Some(meta) = &meta {
             state.set_has_meta(true);
