@@ -102,6 +102,19 @@ pub(crate) struct TimerKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FireMark(u64);
 
+impl FireMark {
+    /// Whether the entry was set ahead of the clock (only such a mark can ever tell "fired").
+    pub(crate) fn is_ahead(self) -> bool {
+        self.0 != u64::MAX
+    }
+
+    /// The mark of an entry set for `deadline`, from [`FireMark::is_ahead`] of the mark
+    /// taken then: a holder that keeps the deadline anyway stores one bit, not the mark.
+    pub(crate) fn rebuild(deadline: u64, ahead: bool) -> FireMark {
+        FireMark(if ahead { deadline } else { u64::MAX })
+    }
+}
+
 /// One pending timer as stored in the store.
 struct Entry<T> {
     /// The caller's value.
