@@ -18,6 +18,7 @@
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -64,8 +65,8 @@ pub(crate) struct TimeDriver {
     /// The timer slack in ticks (0: none), see [`TimeDriver::set_slack`].
     slack: Cell<u64>,
     /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls unless
-    /// a `fire` panicked (then it holds the unfired rest, in reverse).
-    fire_scratch: Cell<Vec<TimerEntry>>,
+    /// a `fire` panicked (then it holds the unfired rest, in order).
+    fire_scratch: Cell<VecDeque<TimerEntry>>,
 }
 
 /// Timers taken out of the wheel at a time by [`TimeDriver::fire_due`].
@@ -97,7 +98,7 @@ impl TimeDriver {
             wheel: RefCell::new(wheel),
             origin,
             slack: Cell::new(0),
-            fire_scratch: Cell::new(Vec::new()),
+            fire_scratch: Cell::new(VecDeque::new()),
         })
     }
 
@@ -315,10 +316,11 @@ impl TimeDriver {
     /// panics, the rest of the batch is kept and fired first by the next call, so no wake
     /// is lost.
     pub(crate) fn fire_due(&self, now: u64, mut fire: impl FnMut(TimerEntry)) {
-        // Holds the batch in reverse (fired by `pop`); gives it back to the driver on drop.
+        // Holds the batch; gives it back to the driver on drop, so that the rest of a batch
+        // whose `fire` panicked stays in the driver.
         struct Batch<'a> {
             driver: &'a TimeDriver,
-            entries: Vec<TimerEntry>,
+            entries: VecDeque<TimerEntry>,
         }
         impl Drop for Batch<'_> {
             fn drop(&mut self) {
@@ -330,14 +332,14 @@ impl TimeDriver {
             entries: self.fire_scratch.take(),
         };
         loop {
-            while let Some(entry) = batch.entries.pop() {
+            while let Some(entry) = batch.entries.pop_front() {
                 fire(entry);
             }
             {
                 let mut wheel = self.wheel.borrow_mut();
                 while batch.entries.len() < FIRE_BATCH {
                     match wheel.poll_expired(now) {
-                        Some((_, entry)) => batch.entries.push(entry),
+                        Some((_, entry)) => batch.entries.push_back(entry),
                         None => break,
                     }
                 }
@@ -345,7 +347,6 @@ impl TimeDriver {
             if batch.entries.is_empty() {
                 break;
             }
-            batch.entries.reverse();
         }
     }
 }
