@@ -85,6 +85,8 @@ const SLOTS: usize = 1 << BITS;
 const LEVELS: usize = 11;
 /// How many ready entries ahead of the one it takes [`Wheel::poll_expired`] prefetches.
 const PREFETCH_AHEAD: usize = 8;
+/// From how many entries a wholly due slot is sorted by radix rather than by comparisons.
+const RADIX_MIN: usize = 256;
 /// List number of the ready list; lists `0..READY` are slot `s` of level `L` at `L * 64 + s`.
 const READY: u16 = (LEVELS * SLOTS) as u16;
 
@@ -159,6 +161,8 @@ pub(crate) struct Wheel<T> {
     /// Scratch for [`Wheel::expire_slot`] (sort keys, and the slot's live indices), kept for
     /// their allocations; empty between calls.
     batch: (Vec<u64>, Vec<u32>),
+    /// The radix sort's working space (keys and counters), kept for its allocations.
+    radix: (Vec<u64>, Vec<u32>),
     /// A tick by which every entry has fired (invariant 7): `now` when the last
     /// [`Wheel::poll_expired`] found nothing more due.
     drained_through: u64,
@@ -182,6 +186,7 @@ impl<T> Wheel<T> {
             ready_max: 0,
             ready_sorted: true,
             batch: (Vec::new(), Vec::new()),
+            radix: (Vec::new(), Vec::new()),
             drained_through: 0,
         }
     }
@@ -448,8 +453,14 @@ impl<T> Wheel<T> {
             let offset = self.entries[index as usize].deadline - start;
             offset << 32 | seq as u64
         }));
-        // Unstable is enough: the keys are distinct.
-        keys.sort_unstable();
+        if keys.len() >= RADIX_MIN {
+            // Stable by offset, and the keys arrive in position order: the same order.
+            let (scratch, counts) = &mut self.radix;
+            super::radix::sort_by_high_bits(&mut keys, scratch, counts, level as u32 * BITS);
+        } else {
+            // Unstable is enough: the keys are distinct.
+            keys.sort_unstable();
+        }
         for &key in &keys {
             self.push_ready(indices[(key & u64::from(u32::MAX)) as usize]);
         }
