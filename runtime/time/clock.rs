@@ -4,6 +4,10 @@
 //! shifted by however far virtual time was moved while paused. Paused, it reads a frozen
 //! instant that only [`Clock::advance`] (or the loop's auto-advance to the next timer) moves.
 //! Either way it never goes backwards.
+//!
+//! It also reads as nanoseconds since its start ([`Clock::nanos`]), the time driver's ticks:
+//! one subtraction of `Instant`s instead of the three that `now()` and a conversion to ticks
+//! take (a sleep reads the clock once per creation).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -13,15 +17,21 @@ enum State {
     Running {
         origin_real: Instant,
         origin_virtual: Instant,
+        /// `origin_virtual` in nanoseconds since the clock's start.
+        origin_nanos: u64,
     },
     Paused {
         now: Instant,
+        /// `now` in nanoseconds since the clock's start.
+        nanos: u64,
     },
 }
 
 /// A loop's clock.
 pub(crate) struct Clock {
     state: Cell<State>,
+    /// The first reading.
+    start: Instant,
 }
 
 impl Clock {
@@ -32,7 +42,41 @@ impl Clock {
             state: Cell::new(State::Running {
                 origin_real: now,
                 origin_virtual: now,
+                origin_nanos: 0,
             }),
+            start: now,
+        }
+    }
+
+    /// The clock's first reading (it never reads earlier).
+    pub(crate) fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// The clock's current reading in nanoseconds since [`Clock::start`] (saturating after
+    /// 584 years): the same instant as [`Clock::now`], exactly.
+    #[inline]
+    pub(crate) fn nanos(&self) -> u64 {
+        match self.state.get() {
+            State::Running {
+                origin_real,
+                origin_nanos,
+                ..
+            } => origin_nanos.saturating_add(nanos_of(origin_real.elapsed())),
+            State::Paused { nanos, .. } => nanos,
+        }
+    }
+
+    /// `instant` (not before the start) in nanoseconds since the start.
+    fn nanos_since_start(&self, instant: Instant) -> u64 {
+        nanos_of(instant.saturating_duration_since(self.start))
+    }
+
+    /// A paused state at `now`.
+    fn paused_at(&self, now: Instant) -> State {
+        State::Paused {
+            now,
+            nanos: self.nanos_since_start(now),
         }
     }
 
@@ -43,8 +87,9 @@ impl Clock {
             State::Running {
                 origin_real,
                 origin_virtual,
+                ..
             } => origin_virtual + origin_real.elapsed(),
-            State::Paused { now } => now,
+            State::Paused { now, .. } => now,
         }
     }
 
@@ -56,16 +101,17 @@ impl Clock {
     /// Freezes the clock at its current reading. Pausing a paused clock does nothing.
     pub(crate) fn pause(&self) {
         if !self.is_paused() {
-            self.state.set(State::Paused { now: self.now() });
+            self.state.set(self.paused_at(self.now()));
         }
     }
 
     /// Lets the clock run again from its current reading. Resuming a running clock does nothing.
     pub(crate) fn resume(&self) {
-        if let State::Paused { now } = self.state.get() {
+        if let State::Paused { now, nanos } = self.state.get() {
             self.state.set(State::Running {
                 origin_real: Instant::now(),
                 origin_virtual: now,
+                origin_nanos: nanos,
             });
         }
     }
@@ -74,28 +120,41 @@ impl Clock {
     /// moved too, by shifting its origin.
     pub(crate) fn advance(&self, by: Duration) {
         let state = match self.state.get() {
-            State::Paused { now } => State::Paused {
-                now: add_saturating(now, by),
-            },
+            State::Paused { now, .. } => self.paused_at(add_saturating(now, by)),
             State::Running {
                 origin_real,
                 origin_virtual,
-            } => State::Running {
-                origin_real,
-                origin_virtual: add_saturating(origin_virtual, by),
-            },
+                ..
+            } => {
+                let origin_virtual = add_saturating(origin_virtual, by);
+                State::Running {
+                    origin_real,
+                    origin_virtual,
+                    origin_nanos: self.nanos_since_start(origin_virtual),
+                }
+            }
         };
         self.state.set(state);
     }
 
     /// Moves a paused clock forward to `to` if that is later than its reading.
     pub(crate) fn advance_to(&self, to: Instant) {
-        if let State::Paused { now } = self.state.get() {
+        if let State::Paused { now, .. } = self.state.get() {
             if to > now {
-                self.state.set(State::Paused { now: to });
+                self.state.set(self.paused_at(to));
             }
         }
     }
+}
+
+/// `duration` in nanoseconds, saturating at `u64::MAX` (584 years).
+#[inline]
+pub(crate) fn nanos_of(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .checked_mul(1_000_000_000)
+        .and_then(|nanos| nanos.checked_add(u64::from(duration.subsec_nanos())))
+        .unwrap_or(u64::MAX)
 }
 
 /// `instant + by`, or the latest representable instant near it when that overflows.
@@ -139,6 +198,28 @@ mod tests {
         let t1 = clock.now();
         assert!(t1 >= t0 + Duration::from_secs(10));
         assert!(t1 < t0 + Duration::from_secs(11));
+    }
+
+    #[test]
+    fn nanos_read_the_same_instant_as_now() {
+        let clock = Clock::new();
+        let nanos_at = |clock: &Clock| {
+            let (before, now, after) = (clock.nanos(), clock.now(), clock.nanos());
+            let exact = clock.nanos_since_start(now);
+            assert!(before <= exact && exact <= after, "{before} {exact} {after}");
+        };
+        nanos_at(&clock);
+        clock.pause();
+        clock.advance(Duration::from_nanos(1_234_567));
+        assert_eq!(clock.nanos(), clock.nanos_since_start(clock.now()));
+        clock.advance_to(clock.now() + Duration::from_secs(3));
+        assert_eq!(clock.nanos(), clock.nanos_since_start(clock.now()));
+        clock.resume();
+        nanos_at(&clock);
+        clock.advance(Duration::from_millis(7));
+        nanos_at(&clock);
+        assert_eq!(nanos_of(Duration::MAX), u64::MAX);
+        assert_eq!(nanos_of(Duration::new(3, 5)), 3_000_000_005);
     }
 
     #[test]

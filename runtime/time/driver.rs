@@ -18,11 +18,12 @@
 //! loop enters it ([`enter`]) whenever it becomes the running loop.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::clock::{add_saturating, Clock};
+use super::clock::{add_saturating, nanos_of, Clock};
 use super::wheel::{FireMark, TimerKey, Wheel};
 use crate::task::CallbackCell;
 use crate::waker_slot::WakerSlot;
@@ -35,11 +36,21 @@ pub(crate) enum TimerEntry {
     Call(Rc<CallbackCell>),
 }
 
-/// A sleep's timer: its key, and the mark that tells it has fired without reading its entry.
+/// A sleep's timer: its key, and whether it was set ahead of the wheel's clock, which with
+/// its deadline tick (the sleep keeps that) makes the mark that tells it has fired without
+/// reading its entry. 16 bytes, so that a `Sleep` stays small enough to move without a
+/// `memcpy` call.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WakeTimer {
     key: TimerKey,
-    mark: FireMark,
+    ahead: bool,
+}
+
+impl WakeTimer {
+    /// The timer's fire mark, given its deadline tick.
+    fn mark(self, tick: u64) -> FireMark {
+        FireMark::rebuild(tick, self.ahead)
+    }
 }
 
 /// The tick of the origin: 2^62 ns (146 years) of room for deadlines in the past.
@@ -54,8 +65,8 @@ pub(crate) struct TimeDriver {
     /// The timer slack in ticks (0: none), see [`TimeDriver::set_slack`].
     slack: Cell<u64>,
     /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls unless
-    /// a `fire` panicked (then it holds the unfired rest, in reverse).
-    fire_scratch: Cell<Vec<TimerEntry>>,
+    /// a `fire` panicked (then it holds the unfired rest, in order).
+    fire_scratch: Cell<VecDeque<TimerEntry>>,
 }
 
 /// Timers taken out of the wheel at a time by [`TimeDriver::fire_due`].
@@ -77,7 +88,7 @@ impl TimeDriver {
     /// A driver with a running clock and no timers.
     pub(crate) fn new() -> Rc<Self> {
         let clock = Clock::new();
-        let origin = clock.now();
+        let origin = clock.start();
         let mut wheel = Wheel::new();
         // Starts the wheel's clock at the origin (nothing is pending, so nothing fires).
         let fired = wheel.poll_expired(ORIGIN_TICK);
@@ -87,7 +98,7 @@ impl TimeDriver {
             wheel: RefCell::new(wheel),
             origin,
             slack: Cell::new(0),
-            fire_scratch: Cell::new(Vec::new()),
+            fire_scratch: Cell::new(VecDeque::new()),
         })
     }
 
@@ -129,7 +140,7 @@ impl TimeDriver {
     }
 
     /// `instant` as a deadline tick (rounded up).
-    fn tick_of(&self, instant: Instant) -> u64 {
+    pub(crate) fn tick_of(&self, instant: Instant) -> u64 {
         // Instants have nanosecond resolution, so the nanosecond counts are exact.
         match instant.checked_duration_since(self.origin) {
             Some(since) => {
@@ -142,8 +153,9 @@ impl TimeDriver {
         }
     }
 
-    /// The instant of a tick.
-    fn instant_of(&self, tick: u64) -> Instant {
+    /// The instant of a tick (exact for every tick [`TimeDriver::tick_of`] gives short of
+    /// saturation).
+    pub(crate) fn instant_of(&self, tick: u64) -> Instant {
         match tick.checked_sub(ORIGIN_TICK) {
             Some(after) => add_saturating(self.origin, Duration::from_nanos(after)),
             None => {
@@ -156,19 +168,30 @@ impl TimeDriver {
     /// The clock's reading as a tick (rounded down; the same value, as ticks are nanoseconds).
     #[inline]
     pub(crate) fn now_tick(&self) -> u64 {
-        self.tick_of(self.clock.now())
+        // The clock counts from `origin`, the instant of ORIGIN_TICK.
+        ORIGIN_TICK.saturating_add(self.clock.nanos())
     }
 
-    /// Sets a timer that wakes `waker` at `deadline`.
-    pub(crate) fn insert_wake(&self, deadline: Instant, waker: &Waker) -> WakeTimer {
+    /// The deadline tick `duration` from now: `tick_of(now() + duration)`, read with one
+    /// clock subtraction. A duration beyond a century takes the `Instant` path, so that its
+    /// deadline saturates as `Instant`s do.
+    #[inline]
+    pub(crate) fn tick_after(&self, duration: Duration) -> u64 {
+        match nanos_of(duration) {
+            nanos if nanos < 1 << 62 => self.now_tick().saturating_add(nanos),
+            _ => self.tick_of(add_saturating(self.now(), duration)),
+        }
+    }
+
+    /// Sets a timer that wakes `waker` at tick `tick`.
+    pub(crate) fn insert_wake(&self, tick: u64, waker: &Waker) -> WakeTimer {
         let mut slot = WakerSlot::new();
         drop(slot.register(waker)); // an empty slot: nothing is replaced
-        let tick = self.tick_of(deadline);
         let mut wheel = self.wheel.borrow_mut();
         let key = wheel.insert(tick, TimerEntry::Wake(slot));
         WakeTimer {
             key,
-            mark: wheel.mark(tick),
+            ahead: wheel.mark(tick).is_ahead(),
         }
     }
 
@@ -178,15 +201,14 @@ impl TimeDriver {
         self.wheel.borrow_mut().insert(tick, TimerEntry::Call(callback))
     }
 
-    /// Moves a sleep's timer to `deadline` (it counts as newly set for the order of equal
+    /// Moves a sleep's timer to tick `tick` (it counts as newly set for the order of equal
     /// deadlines). False if the timer already fired or was removed.
-    pub(crate) fn reset(&self, timer: &mut WakeTimer, deadline: Instant) -> bool {
-        let tick = self.tick_of(deadline);
+    pub(crate) fn reset(&self, timer: &mut WakeTimer, tick: u64) -> bool {
         let mut wheel = self.wheel.borrow_mut();
         if !wheel.reset(timer.key, tick) {
             return false;
         }
-        timer.mark = wheel.mark(tick);
+        timer.ahead = wheel.mark(tick).is_ahead();
         true
     }
 
@@ -195,28 +217,29 @@ impl TimeDriver {
         self.wheel.borrow_mut().remove(key)
     }
 
-    /// Removes a sleep's timer unless it surely fired (then there is nothing to look up), and
-    /// hands back its entry.
-    pub(crate) fn remove_wake(&self, timer: WakeTimer) -> Option<TimerEntry> {
+    /// Removes a sleep's timer (set or reset for tick `tick`) unless it surely fired (then
+    /// there is nothing to look up), and hands back its entry.
+    pub(crate) fn remove_wake(&self, timer: WakeTimer, tick: u64) -> Option<TimerEntry> {
         let mut wheel = self.wheel.borrow_mut();
-        if wheel.surely_fired(timer.mark) {
+        if wheel.surely_fired(timer.mark(tick)) {
             return None;
         }
         wheel.remove(timer.key)
     }
 
-    /// True once the sleep's timer has fired (or was removed).
-    pub(crate) fn has_fired(&self, timer: WakeTimer) -> bool {
+    /// True once the sleep's timer (for tick `tick`) has fired (or was removed).
+    pub(crate) fn has_fired(&self, timer: WakeTimer, tick: u64) -> bool {
         let wheel = self.wheel.borrow();
-        wheel.surely_fired(timer.mark) || wheel.deadline(timer.key).is_none()
+        wheel.surely_fired(timer.mark(tick)) || wheel.deadline(timer.key).is_none()
     }
 
-    /// A sleep's poll of its timer: `Ready` once it fired, else stores `waker` (unless the
-    /// stored one would wake the same task) and stays pending. Once the loop has drained the
-    /// timers due at the deadline, this reads only the mark, not the wheel's entry.
-    pub(crate) fn poll_timer(&self, timer: WakeTimer, waker: &Waker) -> Poll<()> {
+    /// A sleep's poll of its timer (for tick `tick`): `Ready` once it fired, else stores
+    /// `waker` (unless the stored one would wake the same task) and stays pending. Once the
+    /// loop has drained the timers due at the deadline, this reads only the mark, not the
+    /// wheel's entry.
+    pub(crate) fn poll_timer(&self, timer: WakeTimer, tick: u64, waker: &Waker) -> Poll<()> {
         let mut wheel = self.wheel.borrow_mut();
-        if wheel.surely_fired(timer.mark) {
+        if wheel.surely_fired(timer.mark(tick)) {
             return Poll::Ready(());
         }
         let old = match wheel.get_mut(timer.key) {
@@ -293,10 +316,11 @@ impl TimeDriver {
     /// panics, the rest of the batch is kept and fired first by the next call, so no wake
     /// is lost.
     pub(crate) fn fire_due(&self, now: u64, mut fire: impl FnMut(TimerEntry)) {
-        // Holds the batch in reverse (fired by `pop`); gives it back to the driver on drop.
+        // Holds the batch; gives it back to the driver on drop, so that the rest of a batch
+        // whose `fire` panicked stays in the driver.
         struct Batch<'a> {
             driver: &'a TimeDriver,
-            entries: Vec<TimerEntry>,
+            entries: VecDeque<TimerEntry>,
         }
         impl Drop for Batch<'_> {
             fn drop(&mut self) {
@@ -308,14 +332,14 @@ impl TimeDriver {
             entries: self.fire_scratch.take(),
         };
         loop {
-            while let Some(entry) = batch.entries.pop() {
+            while let Some(entry) = batch.entries.pop_front() {
                 fire(entry);
             }
             {
                 let mut wheel = self.wheel.borrow_mut();
                 while batch.entries.len() < FIRE_BATCH {
                     match wheel.poll_expired(now) {
-                        Some((_, entry)) => batch.entries.push(entry),
+                        Some((_, entry)) => batch.entries.push_back(entry),
                         None => break,
                     }
                 }
@@ -323,7 +347,6 @@ impl TimeDriver {
             if batch.entries.is_empty() {
                 break;
             }
-            batch.entries.reverse();
         }
     }
 }
@@ -363,7 +386,8 @@ mod tests {
         let slack = Duration::from_millis(1);
         driver.set_slack(slack);
         let waker = std::task::Waker::noop();
-        let ahead = driver.insert_wake(driver.now() + Duration::from_micros(10), waker);
+        let ahead_tick = driver.tick_after(Duration::from_micros(10));
+        let ahead = driver.insert_wake(ahead_tick, waker);
         let wake = driver.next_deadline().unwrap();
         let deadline = now + 10_000;
         assert!(
@@ -374,9 +398,10 @@ mod tests {
         // Due now: no waiting, whatever the slack.
         driver.advance(Duration::from_micros(10));
         assert!(driver.next_deadline().unwrap() <= driver.now_tick());
-        drop(driver.remove_wake(ahead));
+        drop(driver.remove_wake(ahead, ahead_tick));
         driver.set_slack(Duration::ZERO);
-        let exact = driver.insert_wake(driver.now() + Duration::from_nanos(1_234), waker);
+        let exact_tick = driver.tick_of(driver.now() + Duration::from_nanos(1_234));
+        let exact = driver.insert_wake(exact_tick, waker);
         assert!(
             driver.pop_due(driver.now_tick()).is_none(),
             "brings the wheel to the clock"
@@ -387,7 +412,7 @@ mod tests {
             wake > driver.now_tick() && wake <= driver.now_tick() + 1_234,
             "{wake}"
         );
-        drop(driver.remove_wake(exact));
+        drop(driver.remove_wake(exact, exact_tick));
     }
 
     /// A paused driver, its clock's reading, and an empty log for [`logging_call`].

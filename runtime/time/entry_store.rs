@@ -77,6 +77,25 @@ impl<E> EntryStore<E> {
         index
     }
 
+    /// The index the next [`EntryStore::insert`] will return.
+    #[inline]
+    pub(crate) fn next_index(&self) -> usize {
+        self.free.last().copied().unwrap_or(self.cursor)
+    }
+
+    /// Removes and returns the entry at `index` if there is one and `matches` it (one lookup
+    /// for the test and the removal).
+    #[inline]
+    pub(crate) fn remove_if(&mut self, index: usize, matches: impl FnOnce(&E) -> bool) -> Option<E> {
+        let cell = self
+            .chunks
+            .get_mut(index >> CHUNK_BITS)
+            .and_then(|cells| cells.get_mut(index & (CHUNK - 1)))?;
+        let entry = cell.take_if(|entry| matches(entry))?;
+        self.vacate(index);
+        Some(entry)
+    }
+
     /// Removes and returns the entry at `index`.
     ///
     /// # Panics
@@ -88,6 +107,13 @@ impl<E> EntryStore<E> {
             .and_then(|cells| cells.get_mut(index & (CHUNK - 1)))
             .and_then(Option::take)
             .expect("timer wheel: removing a vacant entry");
+        self.vacate(index);
+        entry
+    }
+
+    /// Counts the entry at `index` as removed (its cell was just emptied).
+    #[inline]
+    fn vacate(&mut self, index: usize) {
         self.len -= 1;
         if self.len == 0 {
             self.free.clear();
@@ -95,7 +121,6 @@ impl<E> EntryStore<E> {
         } else {
             self.free.push(index);
         }
-        entry
     }
 
     /// The entry at `index`, if any.

@@ -20,6 +20,7 @@ mod control;
 pub(crate) mod driver;
 mod entry_store;
 mod interval;
+mod radix;
 mod sleep;
 mod slot_list;
 mod timeout;

@@ -85,6 +85,8 @@ const SLOTS: usize = 1 << BITS;
 const LEVELS: usize = 11;
 /// How many ready entries ahead of the one it takes [`Wheel::poll_expired`] prefetches.
 const PREFETCH_AHEAD: usize = 8;
+/// From how many entries a wholly due slot is sorted by radix rather than by comparisons.
+const RADIX_MIN: usize = 256;
 /// List number of the ready list; lists `0..READY` are slot `s` of level `L` at `L * 64 + s`.
 const READY: u16 = (LEVELS * SLOTS) as u16;
 
@@ -101,6 +103,19 @@ pub(crate) struct TimerKey {
 /// with [`Wheel::mark`] right after the entry was inserted or reset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FireMark(u64);
+
+impl FireMark {
+    /// Whether the entry was set ahead of the clock (only such a mark can ever tell "fired").
+    pub(crate) fn is_ahead(self) -> bool {
+        self.0 != u64::MAX
+    }
+
+    /// The mark of an entry set for `deadline`, from [`FireMark::is_ahead`] of the mark
+    /// taken then: a holder that keeps the deadline anyway stores one bit, not the mark.
+    pub(crate) fn rebuild(deadline: u64, ahead: bool) -> FireMark {
+        FireMark(if ahead { deadline } else { u64::MAX })
+    }
+}
 
 /// One pending timer as stored in the store.
 struct Entry<T> {
@@ -146,6 +161,8 @@ pub(crate) struct Wheel<T> {
     /// Scratch for [`Wheel::expire_slot`] (sort keys, and the slot's live indices), kept for
     /// their allocations; empty between calls.
     batch: (Vec<u64>, Vec<u32>),
+    /// The radix sort's working space (keys and counters), kept for its allocations.
+    radix: (Vec<u64>, Vec<u32>),
     /// A tick by which every entry has fired (invariant 7): `now` when the last
     /// [`Wheel::poll_expired`] found nothing more due.
     drained_through: u64,
@@ -169,6 +186,7 @@ impl<T> Wheel<T> {
             ready_max: 0,
             ready_sorted: true,
             batch: (Vec::new(), Vec::new()),
+            radix: (Vec::new(), Vec::new()),
             drained_through: 0,
         }
     }
@@ -197,27 +215,31 @@ impl<T> Wheel<T> {
     pub(crate) fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
-        let index = self.entries.insert(Entry {
-            value,
-            deadline,
-            gen,
-            pos: 0,
-            list: READY,
-        });
-        let index = u32::try_from(index)
+        let index = u32::try_from(self.entries.next_index())
             .ok()
             .filter(|&i| i != super::slot_list::TOMB)
             .expect("timer wheel holds more than u32::MAX - 1 entries");
-        self.place(index);
+        // Linked first, so that the entry is written once, with its place (one store access).
+        let (list, pos) = self.link(index, deadline);
+        let stored = self.entries.insert(Entry {
+            value,
+            deadline,
+            gen,
+            pos,
+            list,
+        });
+        debug_assert_eq!(stored, index as usize);
         TimerKey { index, gen }
     }
 
     /// Removes an entry that has not fired yet and returns its value. Stale keys (fired, removed,
     /// slot reused) return `None` and change nothing.
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
-        self.entry(key)?;
-        self.unlink(key.index);
-        Some(self.entries.remove(key.index as usize).value)
+        let entry = self
+            .entries
+            .remove_if(key.index as usize, |entry| entry.gen == key.gen)?;
+        self.unlink(entry.pos, entry.list, entry.deadline);
+        Some(entry.value)
     }
 
     /// The value of a pending entry, or `None` for a stale key.
@@ -236,12 +258,21 @@ impl<T> Wheel<T> {
     /// Moves a pending entry to a new deadline; for ordering it counts as a fresh insertion. The
     /// key stays valid. Returns `false` (changing nothing) for a stale key.
     pub(crate) fn reset(&mut self, key: TimerKey, deadline: u64) -> bool {
-        if self.entry(key).is_none() {
+        let Some(&Entry {
+            pos,
+            list,
+            deadline: old,
+            ..
+        }) = self.entry(key)
+        else {
             return false;
-        }
-        self.unlink(key.index);
-        self.entries[key.index as usize].deadline = deadline;
-        self.place(key.index);
+        };
+        self.unlink(pos, list, old);
+        let (list, pos) = self.link(key.index, deadline);
+        let entry = &mut self.entries[key.index as usize];
+        entry.deadline = deadline;
+        entry.list = list;
+        entry.pos = pos;
         true
     }
 
@@ -422,8 +453,14 @@ impl<T> Wheel<T> {
             let offset = self.entries[index as usize].deadline - start;
             offset << 32 | seq as u64
         }));
-        // Unstable is enough: the keys are distinct.
-        keys.sort_unstable();
+        if keys.len() >= RADIX_MIN {
+            // Stable by offset, and the keys arrive in position order: the same order.
+            let (scratch, counts) = &mut self.radix;
+            super::radix::sort_by_high_bits(&mut keys, scratch, counts, level as u32 * BITS);
+        } else {
+            // Unstable is enough: the keys are distinct.
+            keys.sort_unstable();
+        }
         for &key in &keys {
             self.push_ready(indices[(key & u64::from(u32::MAX)) as usize]);
         }
@@ -457,25 +494,41 @@ impl<T> Wheel<T> {
     /// bitmap and the minimum cache. Returns whether it went to the ready list.
     fn place(&mut self, index: u32) -> bool {
         let deadline = self.entries[index as usize].deadline;
+        let (list, pos) = self.link(index, deadline);
+        self.set_place(index, list, pos);
+        list == READY
+    }
+
+    /// Appends index `index`, of an entry with `deadline`, to the list its deadline calls for,
+    /// updating the bitmap and the minimum cache, and returns that list and the position in
+    /// it, for the caller to record in the entry (invariant 6). Reads no entry.
+    #[inline]
+    fn link(&mut self, index: u32, deadline: u64) -> (u16, u32) {
         if deadline <= self.now {
-            self.push_ready(index);
-            return true;
+            return (READY, self.link_ready(index, deadline));
         }
         let level = (u64::BITS - 1 - (deadline ^ self.now).leading_zeros()) / BITS;
         let slot = (deadline >> (level * BITS)) as usize & (SLOTS - 1);
         self.occupied[level as usize] |= 1 << slot;
-        self.push_back((level as usize * SLOTS + slot) as u16, index);
         if let MinCache::Known(min) = self.min_cache.get() {
             let min = min.map_or(deadline, |m| m.min(deadline));
             self.min_cache.set(MinCache::Known(Some(min)));
         }
-        false
+        let list = (level as usize * SLOTS + slot) as u16;
+        (list, self.lists[usize::from(list)].push(index))
     }
 
     /// Appends a due entry (`deadline <= now`) to the ready list, noting whether the list
     /// stays sorted (invariant 3).
     fn push_ready(&mut self, index: u32) {
         let deadline = self.entries[index as usize].deadline;
+        let pos = self.link_ready(index, deadline);
+        self.set_place(index, READY, pos);
+    }
+
+    /// [`Wheel::push_ready`] without the entry: appends `index` to the ready list and returns
+    /// its position there.
+    fn link_ready(&mut self, index: u32, deadline: u64) -> u32 {
         debug_assert!(deadline <= self.now, "a ready entry must be due");
         if self.lists[usize::from(READY)].is_empty() {
             self.ready_max = deadline;
@@ -485,22 +538,19 @@ impl<T> Wheel<T> {
         } else {
             self.ready_sorted = false;
         }
-        self.push_back(READY, index);
+        self.lists[usize::from(READY)].push(index)
     }
 
-    /// Appends an entry to list `list`.
-    fn push_back(&mut self, list: u16, index: u32) {
-        let pos = self.lists[usize::from(list)].push(index);
+    /// Records an entry's list and position.
+    fn set_place(&mut self, index: u32, list: u16, pos: u32) {
         let entry = &mut self.entries[index as usize];
         entry.list = list;
         entry.pos = pos;
     }
 
-    /// Takes an entry out of its list, updating the bitmap and the minimum cache.
-    fn unlink(&mut self, index: u32) {
-        let Entry {
-            pos, list, deadline, ..
-        } = self.entries[index as usize];
+    /// Takes the entry at `pos` of `list`, with `deadline`, out of its list, updating the
+    /// bitmap and the minimum cache. Reads no entry (a compaction writes the moved ones).
+    fn unlink(&mut self, pos: u32, list: u16, deadline: u64) {
         let slot_list = &mut self.lists[usize::from(list)];
         let emptied = slot_list.kill(pos);
         if !emptied && slot_list.needs_compaction() {

@@ -489,17 +489,18 @@ fn fire_marks_tell_fired_only_after_the_drain() {
     assert!(w.surely_fired(mark_d));
 }
 
-/// Both sort paths of a wholly due slot (levels up to 5 pack `(offset, position)` into one
-/// `u64`; higher levels sort tuples): deadline order, insertion order among equal deadlines,
+/// Every sort path of a wholly due slot (levels up to 5 pack `(offset, position)` into one
+/// `u64`, sorted by comparisons or, when long, by radix; higher levels sort tuples): deadline order, insertion order among equal deadlines,
 /// offsets up to the slot's last tick.
 #[test]
 fn wholly_due_slots_of_every_level_keep_deadline_then_insertion_order() {
-    for level in 1..=7u32 {
+    // 200 entries take the comparison sort, 3,000 the radix sort (levels 1 to 5).
+    for (level, n) in (1..=7u32).flat_map(|level| [(level, 200u64), (level, 3_000)]) {
         let span = 1u64 << (6 * level);
         let start = span; // slot 1 of `level`, seen from tick 0
         let mut w = Wheel::new();
         let mut expect = Vec::new();
-        for i in 0..200u64 {
+        for i in 0..n {
             // Scattered offsets, every fourth equal to the one before, the last tick included.
             let offset = match i {
                 0 => span - 1,
@@ -512,7 +513,15 @@ fn wholly_due_slots_of_every_level_keep_deadline_then_insertion_order() {
         check(&w);
         expect.sort_by_key(|&(deadline, i)| (deadline, i));
         let expect: Vec<u64> = expect.into_iter().map(|(_, i)| i).collect();
-        assert_eq!(drain(&mut w, start + span - 1), expect, "level {level}");
+        // Straight from the slot to the ready list in order (the sort before a pop would
+        // hide a wrong batch order).
+        w.advance(start + span - 1);
+        assert!(w.ready_sorted, "level {level}, {n} entries: batch out of order");
+        assert_eq!(
+            drain(&mut w, start + span - 1),
+            expect,
+            "level {level}, {n} entries"
+        );
         assert!(w.is_empty());
     }
 }
