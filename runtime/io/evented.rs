@@ -45,6 +45,12 @@ impl<E: mio::event::Source> PollEvented<E> {
             .expect("a PollEvented holds its source until dropped")
     }
 
+    /// The source's registration (the stream reads of runtime/io/stream_read.rs).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
+    }
+
     /// Deregisters the source and hands it back, open.
     pub(crate) fn into_inner(mut self) -> E {
         let mut io = self

@@ -96,6 +96,43 @@ impl Registration {
         result
     }
 
+    /// True if the stream reads of this source go through the io_uring driver's receives.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    #[inline]
+    pub(crate) fn recv_form(&self) -> bool {
+        self.driver.recv_form()
+    }
+
+    /// A read from what the stream's receive delivered; `Wait` stores the context's waker
+    /// (see [`IoDriver::recv`]).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn recv(
+        &self,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+        peek: bool,
+        cx: Option<&mut Context<'_>>,
+    ) -> crate::io::uring::recv::RecvStep {
+        let waiting = cx.is_some();
+        let step = self.driver.recv(self.id, dst, peek, cx.map(|cx| cx.waker()));
+        if waiting && matches!(step, crate::io::uring::recv::RecvStep::Wait) {
+            self.assert_on_own_loop();
+        }
+        step
+    }
+
+    /// Arms the stream's receive after a read met `WouldBlock`; false if it was not armed.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn arm_recv(&self) -> bool {
+        self.driver.arm_recv(self.id)
+    }
+
+    /// Stops the stream's receive and waits for its final completion; returns how many bytes
+    /// it had received that were not read.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn stop_recv(&self) -> usize {
+        self.driver.stop_recv(self.id)
+    }
+
     /// Removes the source from the reactor. Call once, before the source is closed.
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
         self.driver.deregister(source, self.id);

@@ -76,7 +76,13 @@ impl TcpStream {
     }
 
     /// Deregisters the stream and returns it as a standard stream (still non-blocking).
+    ///
+    /// On the io_uring driver a stream whose reads took the completion form stops its receive
+    /// first; bytes it received ahead and were not read make this an `InvalidData` error
+    /// (they are dropped with the stream): read them first.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        self.io.stop_recv()?;
         Ok(self.io.into_inner().into())
     }
 
@@ -113,6 +119,10 @@ impl TcpStream {
 
     /// Reads without consuming: waits until data is available, then copies it into `buf`.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if self.io.recv_form() {
+            return self.io.peek_recv(buf).await;
+        }
         self.io.async_io(Direction::Read, |io| io.peek(buf)).await
     }
 }

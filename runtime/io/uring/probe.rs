@@ -6,14 +6,21 @@ use std::io;
 
 use io_uring::{opcode, IoUring, Probe};
 
+/// The environment variable that turns the completion form of stream reads off (`0` or
+/// `off`): streams then read as in the readiness form (for comparisons).
+pub(crate) const RECV_ENV_VAR: &str = "AIOLOOP_IO_URING_RECV";
+
 /// Sets up a ring with `entries` submission entries (and room for sixteen times as many
 /// completions, so a burst of multishot polls rarely overflows), and checks it:
 /// `IORING_FEAT_EXT_ARG` (the wait's timeout, 5.11), poll add and cancel, and multishot polls
-/// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them).
+/// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them). The second value says
+/// whether the completion form of stream reads may run: `IORING_OP_RECV` is there (the
+/// buffer ring, 5.19, and multishot receives, 6.0, are checked at the first receive: the
+/// kernel refuses them with `EINVAL`, and the streams keep the readiness form).
 ///
 /// # Errors
 /// Why io_uring cannot run here, as an error whose message names the cause.
-pub(crate) fn probe(entries: u32) -> io::Result<IoUring> {
+pub(crate) fn probe(entries: u32) -> io::Result<(IoUring, bool)> {
     let ring = IoUring::builder()
         .setup_cqsize(entries.saturating_mul(16).max(1024))
         .build(entries)
@@ -34,7 +41,9 @@ pub(crate) fn probe(entries: u32) -> io::Result<IoUring> {
             return Err(too_old(name));
         }
     }
-    Ok(ring)
+    let off = std::env::var(RECV_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "0" | "off"));
+    let recv_form = !off && probe.is_supported(opcode::RecvMulti::CODE);
+    Ok((ring, recv_form))
 }
 
 /// The error for a kernel that lacks `what`.
