@@ -301,3 +301,47 @@ fn item5_into_std_after_reads() {
         });
     }
 }
+
+/// `AIOLOOP_IO_URING_RECV=0` keeps the readiness form on io_uring (bytes wait in the socket),
+/// and debug mode says the loop runs without the completion form.
+#[cfg(all(feature = "io-uring", target_os = "linux"))]
+#[test]
+fn item5_the_completion_form_can_be_turned_off_and_debug_mode_says_so() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let _serial = serial();
+    if !drivers().contains(&IoDriverKind::IoUring) {
+        return eprintln!("io_uring unavailable here: skipped");
+    }
+    // Every test of this file holds the lock, so no other loop reads the variable meanwhile.
+    std::env::set_var("AIOLOOP_IO_URING_RECV", "0");
+    let reports = Rc::new(RefCell::new(Vec::<String>::new()));
+    let seen = reports.clone();
+    let lp = EventLoop::builder()
+        .io_driver(IoDriverKind::IoUring)
+        .debug(true)
+        .exception_handler(move |ctx| seen.borrow_mut().push(ctx.to_string()))
+        .build();
+    std::env::remove_var("AIOLOOP_IO_URING_RECV");
+    let lp = lp.unwrap();
+    assert!(
+        reports
+            .borrow()
+            .iter()
+            .any(|r| r.contains("without the completion form")),
+        "{:?}",
+        reports.borrow()
+    );
+    lp.run_until_complete(async {
+        let (server, client) = pair().await;
+        cancelled_read(&server).await;
+        client.write_all(b"stays").await.unwrap();
+        aioloop::sleep(Duration::from_millis(50)).await;
+        let mut in_socket: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one c_int through the pointer, which is valid.
+        unsafe { libc::ioctl(server.as_raw_fd(), libc::FIONREAD, &mut in_socket) };
+        assert_eq!(in_socket, 5, "the readiness form leaves the bytes in the socket");
+        let mut buf = [0u8; 8];
+        assert_eq!(server.read(&mut buf).await.unwrap(), 5);
+    });
+}

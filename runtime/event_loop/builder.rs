@@ -224,6 +224,15 @@ impl Builder {
                 None,
             );
         }
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if core.debug.get() && core.io().kind() == IoDriverKind::IoUring && !core.io().recv_form() {
+            core.report(
+                "aioloop: io_uring without the completion form: streams read as on epoll \
+                 (AIOLOOP_IO_URING_RECV=0, or the kernel lacks IORING_OP_RECV)",
+                None,
+                None,
+            );
+        }
         core.slow_callback.set(self.slow_callback_duration);
         Ok(EventLoop {
             handle: Loop::from_core(core),

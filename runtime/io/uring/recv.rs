@@ -96,6 +96,7 @@ impl StreamRecv {
                 start: 0,
                 end: n as u32,
             }),
+            (n, None) if n > 0 => debug_assert!(false, "aioloop: a receive without its buffer"),
             (n, bid) => {
                 if let Some(bid) = bid {
                     bufs.give_back(bid);
