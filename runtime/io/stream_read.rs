@@ -25,7 +25,9 @@ where
     for<'a> &'a E: Read,
 {
     /// Reads from a stream: [`PollEvented::poll_read`], or the completion form on io_uring.
-    #[inline]
+    /// Always inlined, and the completion form never: the epoll path stays the code it was
+    /// (`poll_read` inlined into the caller) plus one flag test.
+    #[inline(always)]
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if self.recv_form() {
@@ -35,7 +37,7 @@ where
     }
 
     /// Reads from a stream without waiting: [`PollEvented::try_read`], or the completion form.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if self.recv_form() {
@@ -60,6 +62,7 @@ where
     /// Reads (or peeks) into `dst` in the completion form: the received bytes first; with none
     /// buffered and no receive in the kernel, the socket itself, once readable, arming the
     /// receive when the read shows the socket drained.
+    #[inline(never)]
     pub(crate) fn poll_recv_into(
         &self,
         cx: &mut Context<'_>,
@@ -92,6 +95,7 @@ where
     }
 
     /// [`PollEvented::try_recv`] in the completion form.
+    #[inline(never)]
     fn try_recv_uring(&self, dst: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         use super::uring::recv::RecvStep;
         use super::Direction;

@@ -250,7 +250,7 @@ impl UringReactor {
             return (RecvStep::Direct, None);
         };
         let mut step = recv.read(dst, peek, bufs);
-        if let RecvStep::Wait = step {
+        if matches!(step, RecvStep::Wait) && !self.ring.completion().is_empty() {
             // What the kernel completed since the last poll counts (an EOF right behind the
             // bytes just read): take it in before waiting.
             self.reap(slots, woken);
