@@ -345,3 +345,46 @@ fn item5_the_completion_form_can_be_turned_off_and_debug_mode_says_so() {
         assert_eq!(server.read(&mut buf).await.unwrap(), 5);
     });
 }
+
+/// One stream holding every buffer of the ring (8 MiB sent to it, none read) does not stop
+/// another from reading: with the ring dry, the other's reader waits on a read watch of its
+/// socket and reads it directly; then the first reads its 8 MiB intact.
+#[test]
+fn item5_a_stream_reads_while_another_holds_every_buffer() {
+    let _serial = serial();
+    for kind in drivers() {
+        run_on(kind, async move {
+            const HOG: usize = 8 << 20;
+            let (hog, hog_peer) = pair().await;
+            cancelled_read(&hog).await;
+            let data = std::rc::Rc::new(pattern(HOG));
+            let sent = data.clone();
+            let writer = aioloop::spawn(async move {
+                hog_peer.write_all(&sent).await.unwrap();
+                hog_peer.shutdown(std::net::Shutdown::Write).unwrap();
+                hog_peer
+            });
+            // The kernel receives into the hog's buffers until the ring is dry.
+            aioloop::sleep(Duration::from_millis(200)).await;
+            // A stream whose first read finds the ring dry (and one whose receive ran dry).
+            let (other, other_peer) = pair().await;
+            let mut buf = [0u8; 16];
+            let read = aioloop::spawn(async move {
+                let n = other.read(&mut buf).await.unwrap();
+                (buf[..n].to_vec(), other)
+            });
+            aioloop::sleep(Duration::from_millis(20)).await;
+            other_peer.write_all(b"ping").await.unwrap();
+            let (got, _other) = aioloop::wait_for(read, Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|_| panic!("{kind}: the read waited for the hog's buffers"))
+                .unwrap();
+            assert_eq!(got, b"ping", "{kind}");
+            let (all, end) = read_all(&hog).await;
+            end.unwrap();
+            assert_eq!(all.len(), HOG, "{kind}");
+            assert!(all == *data, "{kind}: bytes changed");
+            drop(writer.await.unwrap());
+        });
+    }
+}

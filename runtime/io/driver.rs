@@ -202,6 +202,16 @@ impl IoDriver {
         armed
     }
 
+    /// Makes sure the read readiness of the stream `id` will be reported (see
+    /// `UringReactor::watch_read`).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn watch_read(&self, id: SlotId) {
+        let state = &mut *self.state.borrow_mut();
+        if let Backend::IoUring(reactor) = &mut state.backend {
+            reactor.watch_read(id, &mut state.io);
+        }
+    }
+
     /// Stops the receive of the stream `id` and waits for its final completion; returns how
     /// many received bytes were not read.
     #[cfg(all(feature = "io-uring", target_os = "linux"))]
@@ -248,14 +258,23 @@ impl IoDriver {
         self.closed.get()
     }
 
-    /// Registers `source` for `interest` (edge-triggered, on either backend) under a fresh slot.
-    pub(crate) fn register(&self, source: &mut impl Source, interest: Interest) -> io::Result<SlotId> {
+    /// Registers `source` for `interest` (edge-triggered, on either backend) under a fresh slot;
+    /// `stream` for a TCP or Unix stream (the io_uring driver reads those by completions).
+    pub(crate) fn register(
+        &self,
+        source: &mut impl Source,
+        interest: Interest,
+        stream: bool,
+    ) -> io::Result<SlotId> {
         let state = &mut *self.state.borrow_mut();
         let id = state.io.insert();
         let registered = match &mut state.backend {
-            Backend::Epoll(reactor) => reactor.register(source, id.token(), interest),
+            Backend::Epoll(reactor) => {
+                let _ = stream;
+                reactor.register(source, id.token(), interest)
+            }
             #[cfg(all(feature = "io-uring", target_os = "linux"))]
-            Backend::IoUring(reactor) => reactor.register(source, id, interest),
+            Backend::IoUring(reactor) => reactor.register(source, id, interest, stream),
         };
         if let Err(err) = registered {
             state.io.remove(id);

@@ -23,12 +23,19 @@ impl Registration {
     /// If no loop is running on this thread; `what` names the caller in the message.
     #[track_caller]
     pub(crate) fn new(source: &mut impl Source, what: &str) -> io::Result<Self> {
+        Self::new_as(source, what, false)
+    }
+
+    /// [`Registration::new`] for a TCP or Unix stream (`stream`), whose reads may take the
+    /// io_uring driver's completion form (runtime/io/stream_read.rs).
+    #[track_caller]
+    pub(crate) fn new_as(source: &mut impl Source, what: &str, stream: bool) -> io::Result<Self> {
         let driver = IoDriver::current(what);
         assert!(
             !driver.is_closed(),
             "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
         );
-        let id = driver.register(source, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        let id = driver.register(source, mio::Interest::READABLE | mio::Interest::WRITABLE, stream)?;
         Ok(Registration { driver, id })
     }
 
@@ -118,6 +125,13 @@ impl Registration {
             self.assert_on_own_loop();
         }
         step
+    }
+
+    /// Makes sure the stream's read readiness will be reported: arms its receive, or else
+    /// watches its socket for readability (see `UringReactor::watch_read`).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn watch_read(&self) {
+        self.driver.watch_read(self.id)
     }
 
     /// Arms the stream's receive after a read met `WouldBlock`; false if it was not armed.

@@ -82,6 +82,7 @@ where
                 RecvStep::Direct => {}
             }
             if registration.poll_ready(cx, Direction::Read).is_pending() {
+                registration.watch_read();
                 return Poll::Pending;
             }
             match self.sys_recv(dst, peek) {
@@ -108,6 +109,7 @@ where
             RecvStep::Done(result) => result,
             RecvStep::Wait => Err(io::ErrorKind::WouldBlock.into()),
             RecvStep::Direct if !registration.is_ready(Direction::Read) => {
+                registration.watch_read();
                 Err(io::ErrorKind::WouldBlock.into())
             }
             RecvStep::Direct => {

@@ -36,7 +36,7 @@ impl TcpStream {
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream {
-            io: PollEvented::new(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?,
+            io: PollEvented::new_stream(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?,
         };
         stream.io.ready(Direction::Write).await;
         if let Some(err) = stream.io.get_ref().take_error()? {
@@ -71,7 +71,7 @@ impl TcpStream {
     #[track_caller]
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: PollEvented::new(stream, "TcpStream::from_std")?,
+            io: PollEvented::new_stream(stream, "TcpStream::from_std")?,
         })
     }
 

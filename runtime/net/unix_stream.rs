@@ -53,7 +53,7 @@ impl UnixStream {
     #[track_caller]
     pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: PollEvented::new(stream, "UnixStream::connect")?,
+            io: PollEvented::new_stream(stream, "UnixStream::connect")?,
         })
     }
 

@@ -40,6 +40,16 @@ pub(crate) fn poll_add(fd: RawFd, mask: u32, data: u64) -> squeue::Entry {
         .user_data(data)
 }
 
+/// A one-shot poll of the stream `fd` for readability, tagged as its receive
+/// (`token | RECV_BIT`): a stream whose own poll leaves readability to its receive watches its
+/// socket this way while no receive runs (the ring ran dry).
+pub(crate) fn read_watch(fd: RawFd, token: u64) -> squeue::Entry {
+    let mask = (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) as u32;
+    opcode::PollAdd::new(types::Fd(fd), mask)
+        .build()
+        .user_data(token | RECV_BIT)
+}
+
 /// The cancellation of the poll (or receive) tagged `data`.
 ///
 /// `IORING_OP_ASYNC_CANCEL`, not `IORING_OP_POLL_REMOVE`: a poll removal fails with `EALREADY`

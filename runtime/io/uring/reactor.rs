@@ -142,18 +142,30 @@ impl UringReactor {
     }
 
     /// Registers `source` for `interest` under `id`: a multishot poll on its descriptor,
-    /// queued for the next enter (U4); a source without one goes to the side poll.
+    /// queued for the next enter (U4); a source without one goes to the side poll. A `stream`
+    /// in the completion form is polled for writability only: its reads learn of bytes through
+    /// its receive (or, while none runs, a read watch: [`UringReactor::watch_read`]), so an
+    /// arrival costs one completion, not two.
     pub(crate) fn register(
         &mut self,
         source: &mut impl Source,
         id: SlotId,
         interest: Interest,
+        stream: bool,
     ) -> io::Result<()> {
         let token = id.token().0 as u64;
         match source.raw_fd() {
             Some(fd) => {
-                let mask = ops::poll_mask(interest);
+                let by_recv = stream && self.recv_form();
+                let mask = ops::poll_mask(if by_recv { Interest::WRITABLE } else { interest });
                 *self.state_mut(id) = PollState::Armed { token, fd, mask };
+                if by_recv {
+                    let key = id.key() as usize;
+                    if self.recvs.len() <= key {
+                        self.recvs.resize_with(key + 1, || None);
+                    }
+                    self.recvs[key] = Some(Box::default());
+                }
                 self.push(ops::poll_add(fd, mask, token));
             }
             None => {
@@ -266,7 +278,7 @@ impl UringReactor {
         let mut old = None;
         match step {
             // Drained while the receive runs: readable again at its next completion (I2).
-            RecvStep::Done(Ok(_)) if !peek && recv.in_kernel() && !recv.has_data() => {
+            RecvStep::Done(Ok(_)) if !peek && recv.receiving() && !recv.has_data() => {
                 slots.clear(id, Direction::Read)
             }
             RecvStep::Wait => {
@@ -309,6 +321,37 @@ impl UringReactor {
         // bytes just read) is a completion the reader's next look takes in.
         self.submit_now();
         true
+    }
+
+    /// Makes sure the stream `id` will be told of its bytes while its reader waits: arms its
+    /// receive, or else (the ring is dry, or the stream ended) queues a one-shot poll for
+    /// readability tagged as its receive (they are never in the kernel together). Nothing to
+    /// do for a registration whose own poll reports readability, or while the receive or a
+    /// watch runs, or bytes wait.
+    pub(crate) fn watch_read(&mut self, id: SlotId, slots: &mut IoSlots) {
+        let key = id.key() as usize;
+        let token = id.token().0 as u64;
+        let Some(&PollState::Armed {
+            token: armed,
+            fd,
+            mask,
+        }) = self.polls.get(key)
+        else {
+            return;
+        };
+        if armed != token || mask & libc::POLLIN as u32 != 0 {
+            return;
+        }
+        if !matches!(self.recvs.get(key), Some(Some(recv)) if !recv.in_kernel() && !recv.has_data()) {
+            return;
+        }
+        if self.arm_recv(id, slots) {
+            return;
+        }
+        if let Some(Some(recv)) = self.recvs.get_mut(key) {
+            recv.watched();
+            self.push(ops::read_watch(fd, token));
+        }
     }
 
     /// Stops the receive of the live stream `id`: cancels it and waits (five seconds at most)
@@ -496,7 +539,7 @@ impl UringReactor {
             PollState::Armed { fd, mask, .. } => {
                 if result >= 0 {
                     let mut ready = ops::ready_from_mask(result as u32);
-                    if matches!(self.recvs.get(key), Some(Some(recv)) if recv.in_kernel()) {
+                    if matches!(self.recvs.get(key), Some(Some(recv)) if recv.receiving()) {
                         ready.read = false;
                         ready.read_closed = false;
                     }
@@ -550,7 +593,7 @@ impl UringReactor {
             }
             return 0;
         }
-        if result == -libc::EINVAL && !recv.has_data() {
+        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
             // A kernel without multishot receives (before 6.0) refuses the first one: this
             // stream and the later ones read as in the readiness form.
             recv.complete(-libc::ECANCELED, bid, more, bufs);
@@ -659,7 +702,9 @@ mod tests {
         let (mut sender, mut receiver) = mio::unix::pipe::new().unwrap();
         let (mut io, mut woken) = (IoSlots::default(), Vec::new());
         let id = io.insert();
-        reactor.register(&mut receiver, id, Interest::READABLE).unwrap();
+        reactor
+            .register(&mut receiver, id, Interest::READABLE, false)
+            .unwrap();
         assert!(!io.poll_ready(id, Direction::Read, Waker::noop()).0);
         std::io::Write::write_all(&mut sender, b"x").unwrap();
         let wait = PollWait::Until {

@@ -39,9 +39,11 @@ enum End {
 /// One stream's receive state.
 #[derive(Debug, Default)]
 pub(crate) struct StreamRecv {
-    /// Its multishot receive is in the kernel (or queued for the next enter): the kernel may
-    /// select buffers for it until its final completion (U7).
+    /// Its multishot receive (or its read watch) is in the kernel (or queued for the next
+    /// enter): the kernel may select buffers for it until its final completion (U7).
     in_kernel: bool,
+    /// What is in the kernel is a one-shot poll for readability, not the receive.
+    watching: bool,
     /// Filled buffers not read yet, oldest first; each is held by us (U5).
     queue: VecDeque<Chunk>,
     /// The end reported after the queued bytes.
@@ -68,6 +70,19 @@ impl StreamRecv {
         self.in_kernel = true;
     }
 
+    /// Records that a one-shot poll for readability was queued (tagged as the receive).
+    pub(crate) fn watched(&mut self) {
+        debug_assert!(!self.in_kernel);
+        self.in_kernel = true;
+        self.watching = true;
+    }
+
+    /// True if the receive itself (not a read watch) is in the kernel: the stream's read
+    /// readiness is the receive's.
+    pub(crate) fn receiving(&self) -> bool {
+        self.in_kernel && !self.watching
+    }
+
     /// True if bytes or an end wait to be read.
     pub(crate) fn has_data(&self) -> bool {
         !self.queue.is_empty() || self.end.is_some()
@@ -84,6 +99,15 @@ impl StreamRecv {
         more: bool,
         bufs: &mut BufRing,
     ) -> Ready {
+        if self.watching {
+            // The read watch fired (or failed): the reader tries its socket again.
+            self.watching = false;
+            self.in_kernel = false;
+            return Ready {
+                read: true,
+                ..Ready::default()
+            };
+        }
         if let Some(bid) = bid {
             bufs.took(bid);
         }
@@ -157,7 +181,7 @@ impl StreamRecv {
                 End::Error(errno) => Err(io::Error::from_raw_os_error(errno)),
             });
         }
-        if self.in_kernel {
+        if self.receiving() {
             RecvStep::Wait
         } else {
             RecvStep::Direct
