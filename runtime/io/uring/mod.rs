@@ -12,10 +12,12 @@
 //! arms a multishot `IORING_OP_RECV` with buffer select on the loop's provided-buffer ring
 //! ([`bufring`]); the kernel receives ahead into the ring's buffers, and the completions queue
 //! them, in order, in the stream's [`recv::StreamRecv`], whose reads copy from them and give
-//! each buffer back once read to its end. While the receive runs, the stream's read
-//! readiness is the receive's (bytes or an end queued), not the poll's. A receive that the
-//! ring ran dry for (`ENOBUFS`) stops; the stream then reads its socket until a read finds it
-//! drained and arms the receive again. Writes stay the sockets' own system calls. The probe
+//! each buffer back once read to its end. A stream's own poll asks for writability
+//! only; its read readiness is the receive's (bytes or an end queued). A receive that the ring
+//! ran dry for (`ENOBUFS`) stops; the stream then reads its socket, watching it with a
+//! one-shot poll for readability (tagged as the receive: the two are never in the kernel
+//! together), until a read finds it drained and the ring has a buffer to arm the receive
+//! again. Writes stay the sockets' own system calls. The probe
 //! checks `IORING_OP_RECV`; the buffer ring (5.19) and multishot receives (6.0) are checked at
 //! first use (a refusal keeps the readiness form); `AIOLOOP_IO_URING_RECV=0` turns the form off.
 //!

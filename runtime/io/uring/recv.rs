@@ -212,6 +212,13 @@ impl StreamRecv {
 mod tests {
     use super::*;
 
+    /// A ring and a registered buffer ring, if the kernel has both.
+    fn ring() -> Option<(io_uring::IoUring, BufRing)> {
+        let (ring, _) = super::super::probe::probe(8).ok()?;
+        let bufs = BufRing::new(&ring.submitter()).ok()?;
+        Some((ring, bufs))
+    }
+
     fn read(recv: &mut StreamRecv, len: usize, peek: bool, bufs: &mut BufRing) -> RecvStep {
         let mut dst = vec![MaybeUninit::new(0u8); len];
         recv.read(&mut dst, peek, bufs)
@@ -221,11 +228,8 @@ mod tests {
     /// ring's again; peeks consume nothing; the end comes after the bytes, once.
     #[test]
     fn buffers_go_back_once_read_and_the_end_follows_the_bytes() {
-        let Ok((ring, _)) = super::super::probe::probe(8) else {
-            return eprintln!("io_uring unavailable here: skipped");
-        };
-        let Ok(mut bufs) = BufRing::new(&ring.submitter()) else {
-            return eprintln!("no buffer rings on this kernel: skipped");
+        let Some((ring, mut bufs)) = ring() else {
+            return eprintln!("io_uring or buffer rings unavailable here: skipped");
         };
         let mut recv = StreamRecv::default();
         assert!(recv.can_arm());
@@ -266,17 +270,15 @@ mod tests {
             "then the socket"
         );
         assert!(!recv.can_arm(), "never armed again after the end");
+        bufs.unregister(&ring.submitter());
     }
 
     /// A receive the ring ran dry for stops without an end: the stream reads its socket until
     /// it is armed again; a released stream gives every buffer back.
     #[test]
     fn a_dry_ring_stops_the_receive_without_an_end() {
-        let Ok((ring, _)) = super::super::probe::probe(8) else {
-            return eprintln!("io_uring unavailable here: skipped");
-        };
-        let Ok(mut bufs) = BufRing::new(&ring.submitter()) else {
-            return eprintln!("no buffer rings on this kernel: skipped");
+        let Some((ring, mut bufs)) = ring() else {
+            return eprintln!("io_uring or buffer rings unavailable here: skipped");
         };
         let mut recv = StreamRecv::default();
         recv.armed();
@@ -293,5 +295,6 @@ mod tests {
             RecvStep::Done(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::ConnectionReset),
             other => panic!("{other:?}"),
         }
+        bufs.unregister(&ring.submitter());
     }
 }
