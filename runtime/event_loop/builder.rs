@@ -225,10 +225,14 @@ impl Builder {
             );
         }
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
-        if core.debug.get() && core.io().kind() == IoDriverKind::IoUring && !core.io().recv_form() {
+        if core.debug.get()
+            && core.io().kind() == IoDriverKind::IoUring
+            && crate::io::uring::probe::recv_form_wanted()
+            && !core.io().recv_form()
+        {
             core.report(
-                "aioloop: io_uring without the completion form: streams read as on epoll \
-                 (AIOLOOP_IO_URING_RECV=0, or the kernel lacks IORING_OP_RECV)",
+                "aioloop: io_uring without the completion form asked for by \
+                 AIOLOOP_IO_URING_RECV: the kernel lacks IORING_OP_RECV; streams read as on epoll",
                 None,
                 None,
             );

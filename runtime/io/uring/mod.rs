@@ -19,7 +19,8 @@
 //! together), until a read finds it drained and the ring has a buffer to arm the receive
 //! again. Writes stay the sockets' own system calls. The probe
 //! checks `IORING_OP_RECV`; the buffer ring (5.19) and multishot receives (6.0) are checked at
-//! first use (a refusal keeps the readiness form); `AIOLOOP_IO_URING_RECV=0` turns the form off.
+//! first use (a refusal keeps the readiness form). The form is opt-in (`AIOLOOP_IO_URING_RECV=1`)
+//! while it costs more CPU than the readiness form (docs/benchmarks-net.md).
 //!
 //! - [`probe`]: the ring's creation and the check of what the driver needs (the fallback's
 //!   reason when the kernel refuses).
