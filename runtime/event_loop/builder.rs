@@ -224,6 +224,19 @@ impl Builder {
                 None,
             );
         }
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if core.debug.get()
+            && core.io().kind() == IoDriverKind::IoUring
+            && crate::io::uring::probe::recv_form_wanted()
+            && !core.io().recv_form()
+        {
+            core.report(
+                "aioloop: io_uring without the completion form asked for by \
+                 AIOLOOP_IO_URING_RECV: the kernel lacks IORING_OP_RECV; streams read as on epoll",
+                None,
+                None,
+            );
+        }
         core.slow_callback.set(self.slow_callback_duration);
         Ok(EventLoop {
             handle: Loop::from_core(core),

@@ -48,6 +48,9 @@ pub(crate) struct IoDriver {
     closed: Cell<bool>,
     /// Why an `Auto` driver runs epoll, when io_uring was refused.
     fallback: Option<io::Error>,
+    /// Streams read through the io_uring driver's multishot receives (the completion form).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    recv_form: Cell<bool>,
 }
 
 /// The driver's mutable state: the registrations and the backend that polls them.
@@ -96,7 +99,10 @@ fn backend(config: IoConfig) -> io::Result<(Backend, Option<io::Error>)> {
         kind => {
             use super::uring::{probe::probe, UringReactor};
             match probe(config.uring_entries) {
-                Ok(ring) => Ok((Backend::IoUring(Box::new(UringReactor::new(ring)?)), None)),
+                Ok((ring, recv_form)) => Ok((
+                    Backend::IoUring(Box::new(UringReactor::new(ring, recv_form)?)),
+                    None,
+                )),
                 Err(err) if kind == IoDriverKind::Auto => Ok((epoll()?, Some(err))),
                 Err(err) => Err(err),
             }
@@ -119,7 +125,11 @@ impl IoDriver {
     /// As [`backend`].
     pub(crate) fn new(config: IoConfig) -> io::Result<Rc<Self>> {
         let (backend, fallback) = backend(config)?;
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        let recv_form = Cell::new(matches!(&backend, Backend::IoUring(reactor) if reactor.recv_form()));
         Ok(Rc::new(IoDriver {
+            #[cfg(all(feature = "io-uring", target_os = "linux"))]
+            recv_form,
             state: RefCell::new(State {
                 io: IoSlots::default(),
                 woken: Vec::new(),
@@ -138,6 +148,78 @@ impl IoDriver {
             Backend::Epoll(_) => IoDriverKind::Epoll,
             #[cfg(all(feature = "io-uring", target_os = "linux"))]
             Backend::IoUring(_) => IoDriverKind::IoUring,
+        }
+    }
+
+    /// True if streams read through multishot receives (the io_uring driver's completion
+    /// form): their reads go through [`IoDriver::recv`].
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    #[inline]
+    pub(crate) fn recv_form(&self) -> bool {
+        self.recv_form.get()
+    }
+
+    /// A read of the stream `id` in the completion form (see
+    /// [`RecvStep`](super::uring::recv::RecvStep)); on `Wait` the read waker is `waker`.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn recv(
+        &self,
+        id: SlotId,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+        peek: bool,
+        waker: Option<&Waker>,
+    ) -> super::uring::recv::RecvStep {
+        let (step, old) = {
+            let state = &mut *self.state.borrow_mut();
+            match &mut state.backend {
+                Backend::IoUring(reactor) => {
+                    reactor.recv(id, dst, peek, waker, &mut state.io, &mut state.woken)
+                }
+                Backend::Epoll(_) => (super::uring::recv::RecvStep::Direct, None),
+            }
+        };
+        drop(old);
+        // Completions taken in on the way released wakers: wake them now, outside the borrow
+        // (I3); the loop's next poll might otherwise block with their tasks not scheduled.
+        if !self.state.borrow().woken.is_empty() {
+            self.wake_ready();
+        }
+        step
+    }
+
+    /// Arms the multishot receive of the stream `id`, whose read just met `WouldBlock`; false
+    /// if the completion form cannot take it now (see `UringReactor::arm_recv`).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn arm_recv(&self, id: SlotId) -> bool {
+        let state = &mut *self.state.borrow_mut();
+        let armed = match &mut state.backend {
+            Backend::IoUring(reactor) => reactor.arm_recv(id, &mut state.io),
+            Backend::Epoll(_) => false,
+        };
+        if let Backend::IoUring(reactor) = &state.backend {
+            self.recv_form.set(reactor.recv_form());
+        }
+        armed
+    }
+
+    /// Makes sure the read readiness of the stream `id` will be reported (see
+    /// `UringReactor::watch_read`).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn watch_read(&self, id: SlotId) {
+        let state = &mut *self.state.borrow_mut();
+        if let Backend::IoUring(reactor) = &mut state.backend {
+            reactor.watch_read(id, &mut state.io);
+        }
+    }
+
+    /// Stops the receive of the stream `id` and waits for its final completion; returns how
+    /// many received bytes were not read.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn stop_recv(&self, id: SlotId) -> usize {
+        let state = &mut *self.state.borrow_mut();
+        match &mut state.backend {
+            Backend::IoUring(reactor) => reactor.stop_recv(id, &mut state.io, &mut state.woken),
+            Backend::Epoll(_) => 0,
         }
     }
 
@@ -176,14 +258,23 @@ impl IoDriver {
         self.closed.get()
     }
 
-    /// Registers `source` for `interest` (edge-triggered, on either backend) under a fresh slot.
-    pub(crate) fn register(&self, source: &mut impl Source, interest: Interest) -> io::Result<SlotId> {
+    /// Registers `source` for `interest` (edge-triggered, on either backend) under a fresh slot;
+    /// `stream` for a TCP or Unix stream (the io_uring driver reads those by completions).
+    pub(crate) fn register(
+        &self,
+        source: &mut impl Source,
+        interest: Interest,
+        stream: bool,
+    ) -> io::Result<SlotId> {
         let state = &mut *self.state.borrow_mut();
         let id = state.io.insert();
         let registered = match &mut state.backend {
-            Backend::Epoll(reactor) => reactor.register(source, id.token(), interest),
+            Backend::Epoll(reactor) => {
+                let _ = stream;
+                reactor.register(source, id.token(), interest)
+            }
             #[cfg(all(feature = "io-uring", target_os = "linux"))]
-            Backend::IoUring(reactor) => reactor.register(source, id, interest),
+            Backend::IoUring(reactor) => reactor.register(source, id, interest, stream),
         };
         if let Err(err) = registered {
             state.io.remove(id);

@@ -38,11 +38,34 @@ impl<E: mio::event::Source> PollEvented<E> {
         })
     }
 
+    /// Registers the TCP or Unix stream `io` with the running loop (its reads may take the
+    /// io_uring driver's completion form).
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub(crate) fn new_stream(mut io: E, what: &str) -> io::Result<Self>
+    where
+        E: super::Source,
+    {
+        let registration = Registration::new_as(&mut io, what, true)?;
+        Ok(PollEvented {
+            io: Some(io),
+            registration,
+        })
+    }
+
     /// The source.
     pub(crate) fn get_ref(&self) -> &E {
         self.io
             .as_ref()
             .expect("a PollEvented holds its source until dropped")
+    }
+
+    /// The source's registration (the stream reads of runtime/io/stream_read.rs).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
     }
 
     /// Deregisters the source and hands it back, open.
@@ -83,6 +106,11 @@ impl<E: mio::event::Source> PollEvented<E> {
 
     /// Waits until `dir` is ready.
     pub(crate) async fn ready(&self, dir: Direction) {
+        // A stream in the io_uring completion form learns of its bytes through its receive.
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if dir == Direction::Read && self.registration.recv_form() {
+            self.registration.watch_read();
+        }
         poll_fn(|cx| coop::poll_coop(cx, |cx| self.registration.poll_ready(cx, dir))).await
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod reactor;
 pub(crate) mod registration;
 pub(crate) mod slots;
 pub(crate) mod source;
+mod stream_read;
 pub(crate) mod timerfd;
 #[cfg(all(feature = "io-uring", target_os = "linux"))]
 pub(crate) mod uring;

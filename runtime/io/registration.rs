@@ -23,12 +23,19 @@ impl Registration {
     /// If no loop is running on this thread; `what` names the caller in the message.
     #[track_caller]
     pub(crate) fn new(source: &mut impl Source, what: &str) -> io::Result<Self> {
+        Self::new_as(source, what, false)
+    }
+
+    /// [`Registration::new`] for a TCP or Unix stream (`stream`), whose reads may take the
+    /// io_uring driver's completion form (runtime/io/stream_read.rs).
+    #[track_caller]
+    pub(crate) fn new_as(source: &mut impl Source, what: &str, stream: bool) -> io::Result<Self> {
         let driver = IoDriver::current(what);
         assert!(
             !driver.is_closed(),
             "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
         );
-        let id = driver.register(source, mio::Interest::READABLE | mio::Interest::WRITABLE)?;
+        let id = driver.register(source, mio::Interest::READABLE | mio::Interest::WRITABLE, stream)?;
         Ok(Registration { driver, id })
     }
 
@@ -94,6 +101,50 @@ impl Registration {
             self.clear_readiness(dir);
         }
         result
+    }
+
+    /// True if the stream reads of this source go through the io_uring driver's receives.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    #[inline]
+    pub(crate) fn recv_form(&self) -> bool {
+        self.driver.recv_form()
+    }
+
+    /// A read from what the stream's receive delivered; `Wait` stores the context's waker
+    /// (see [`IoDriver::recv`]).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn recv(
+        &self,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+        peek: bool,
+        cx: Option<&mut Context<'_>>,
+    ) -> crate::io::uring::recv::RecvStep {
+        let waiting = cx.is_some();
+        let step = self.driver.recv(self.id, dst, peek, cx.map(|cx| cx.waker()));
+        if waiting && matches!(step, crate::io::uring::recv::RecvStep::Wait) {
+            self.assert_on_own_loop();
+        }
+        step
+    }
+
+    /// Makes sure the stream's read readiness will be reported: arms its receive, or else
+    /// watches its socket for readability (see `UringReactor::watch_read`).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn watch_read(&self) {
+        self.driver.watch_read(self.id)
+    }
+
+    /// Arms the stream's receive after a read met `WouldBlock`; false if it was not armed.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn arm_recv(&self) -> bool {
+        self.driver.arm_recv(self.id)
+    }
+
+    /// Stops the stream's receive and waits for its final completion; returns how many bytes
+    /// it had received that were not read.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn stop_recv(&self) -> usize {
+        self.driver.stop_recv(self.id)
     }
 
     /// Removes the source from the reactor. Call once, before the source is closed.

@@ -213,6 +213,18 @@ impl IoSlots {
         (false, stored.register(waker))
     }
 
+    /// Stores `waker` for `dir` whatever the readiness; returns the waker it replaced. The
+    /// io_uring driver parks a stream's reader this way while its receive runs (its read
+    /// readiness is then the receive's, runtime/io/uring/mod.rs).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn park(&mut self, id: SlotId, dir: Direction, waker: &Waker) -> Option<Waker> {
+        let slot = self.get_mut(id)?;
+        match dir {
+            Direction::Read => slot.read_waker.register(waker),
+            Direction::Write => slot.write_waker.register(waker),
+        }
+    }
+
     /// True if `dir` is ready (no waker is stored).
     pub(crate) fn is_ready(&self, id: SlotId, dir: Direction) -> bool {
         self.slots

@@ -23,6 +23,10 @@ fn poll_read_uninit<E>(
 where
     E: mio::event::Source + AsRawFd,
 {
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    if io.recv_form() {
+        return io.poll_recv_into(cx, buf, false);
+    }
     let len = buf.len();
     io.poll_transfer(cx, Direction::Read, len, |source| {
         // SAFETY: `buf` is valid for writes of `len` bytes (it is a live `&mut` slice), and

@@ -20,7 +20,7 @@ macro_rules! impl_stream_io {
             /// A short read (fewer bytes than `buf` holds) drains the socket, as with
             /// [`read`](Self::read): `readable` then waits for new data.
             pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.io.try_read(buf)
+                self.io.try_recv(buf)
             }
 
             /// Writes what the socket buffer takes without waiting (`WouldBlock` if nothing).
@@ -37,7 +37,7 @@ macro_rules! impl_stream_io {
             /// Cancel-safe: if the future is dropped before it completes (a `wait_for` that timed out, a
             /// losing branch of a `select!`), no data was read; the next call gets it.
             pub async fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                std::future::poll_fn(|cx| self.io.poll_read(cx, buf)).await
+                std::future::poll_fn(|cx| self.io.poll_recv(cx, buf)).await
             }
 
             /// Fills `buf` entirely; `UnexpectedEof` if the stream ends first.
@@ -49,7 +49,7 @@ macro_rules! impl_stream_io {
             /// [`StreamReader::readexactly`](crate::streams::StreamReader::readexactly), which keeps them
             /// in its buffer, or `read` in a loop.
             pub async fn read_exact(&self, buf: &mut [u8]) -> std::io::Result<()> {
-                $crate::net::stream_impl::read_exact(buf, |cx, buf| self.io.poll_read(cx, buf)).await
+                $crate::net::stream_impl::read_exact(buf, |cx, buf| self.io.poll_recv(cx, buf)).await
             }
 
             /// Writes some bytes of `buf`, waiting until the socket takes any; returns how many.
@@ -78,7 +78,7 @@ macro_rules! impl_stream_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_read(cx, buf)
+                self.io.poll_recv(cx, buf)
             }
 
             /// Polls a write of `buf` (the building block of the `AsyncWrite` impls).
@@ -141,7 +141,7 @@ macro_rules! impl_stream_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_read(cx, buf)
+                self.io.poll_recv(cx, buf)
             }
         }
 

@@ -36,7 +36,7 @@ impl TcpStream {
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream {
-            io: PollEvented::new(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?,
+            io: PollEvented::new_stream(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?,
         };
         stream.io.ready(Direction::Write).await;
         if let Some(err) = stream.io.get_ref().take_error()? {
@@ -71,12 +71,18 @@ impl TcpStream {
     #[track_caller]
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: PollEvented::new(stream, "TcpStream::from_std")?,
+            io: PollEvented::new_stream(stream, "TcpStream::from_std")?,
         })
     }
 
     /// Deregisters the stream and returns it as a standard stream (still non-blocking).
+    ///
+    /// On the io_uring driver a stream whose reads took the completion form stops its receive
+    /// first; bytes it received ahead and were not read make this an `InvalidData` error
+    /// (they are dropped with the stream): read them first.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        self.io.stop_recv()?;
         Ok(self.io.into_inner().into())
     }
 
@@ -113,6 +119,10 @@ impl TcpStream {
 
     /// Reads without consuming: waits until data is available, then copies it into `buf`.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if self.io.recv_form() {
+            return self.io.peek_recv(buf).await;
+        }
         self.io.async_io(Direction::Read, |io| io.peek(buf)).await
     }
 }

@@ -53,12 +53,18 @@ impl UnixStream {
     #[track_caller]
     pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         Ok(UnixStream {
-            io: PollEvented::new(stream, "UnixStream::connect")?,
+            io: PollEvented::new_stream(stream, "UnixStream::connect")?,
         })
     }
 
     /// Deregisters the stream and returns it as a standard stream (still non-blocking).
+    ///
+    /// On the io_uring driver a stream whose reads took the completion form stops its receive
+    /// first; bytes it received ahead and were not read make this an `InvalidData` error
+    /// (they are dropped with the stream): read them first.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        self.io.stop_recv()?;
         Ok(self.io.into_inner().into())
     }
 }

@@ -1,28 +1,46 @@
-//! The io_uring io driver (cargo feature `io-uring`, Linux): readiness on a ring.
+//! The io_uring io driver (cargo feature `io-uring`, Linux): readiness on a ring, and the
+//! completion form of stream reads.
 //!
-//! This is the readiness form: every registration arms one multishot `IORING_OP_POLL_ADD` on
-//! its descriptor, and each completion sets the same readiness bits in the registrations' slab
+//! Readiness: every registration arms one multishot `IORING_OP_POLL_ADD` on its descriptor,
+//! and each completion sets the same readiness bits in the registrations' slab
 //! (runtime/io/slots.rs) that an epoll event sets, so every socket, pipe and pidfd works
-//! unchanged. Reads and writes are still the sockets' own system calls; what the ring changes
-//! is the wait (no `epoll_ctl` per registration, completions read from shared memory, a busy
-//! poll without a system call, and a nanosecond timeout in the same `io_uring_enter`).
+//! unchanged. What the ring changes there is the wait (no `epoll_ctl` per registration,
+//! completions read from shared memory, a busy poll without a system call, and a nanosecond
+//! timeout in the same `io_uring_enter`).
+//!
+//! Completion form (TCP and Unix streams, runtime/io/stream_read.rs): a stream's first read
+//! arms a multishot `IORING_OP_RECV` with buffer select on the loop's provided-buffer ring
+//! ([`bufring`]); the kernel receives ahead into the ring's buffers, and the completions queue
+//! them, in order, in the stream's [`recv::StreamRecv`], whose reads copy from them and give
+//! each buffer back once read to its end. A stream's own poll asks for writability
+//! only; its read readiness is the receive's (bytes or an end queued). A receive that the ring
+//! ran dry for (`ENOBUFS`) stops; the stream then reads its socket, watching it with a
+//! one-shot poll for readability (tagged as the receive: the two are never in the kernel
+//! together), until a read finds it drained and the ring has a buffer to arm the receive
+//! again. Writes stay the sockets' own system calls. The probe
+//! checks `IORING_OP_RECV`; the buffer ring (5.19) and multishot receives (6.0) are checked at
+//! first use (a refusal keeps the readiness form). The form is opt-in (`AIOLOOP_IO_URING_RECV=1`)
+//! while it costs more CPU than the readiness form (docs/benchmarks-net.md).
 //!
 //! - [`probe`]: the ring's creation and the check of what the driver needs (the fallback's
 //!   reason when the kernel refuses).
 //! - [`ops`]: the submission entries and the `user_data` each completion is matched by.
+//! - [`bufring`]: the provided-buffer ring the streams' receives fill.
+//! - [`recv`]: one stream's receive state (the queue of filled buffers, its end).
 //! - [`reactor`]: the [`UringReactor`] (the ring, the poll state per registration, and a
 //!   side `mio::Poll` for what has no descriptor of its own: the remote queue's `mio::Waker`
 //!   and the signal pipe).
 //!
 //! Invariants (the SAFETY comments cite them):
 //!
-//! - **U1.** The readiness form lends the kernel no memory of ours: a poll entry carries a
-//!   descriptor, an event mask and a `user_data` word (the registration's generation-checked
-//!   token, runtime/io/slots.rs I1), nothing that points into our memory. The only memory the
-//!   kernel reads is the enter's timeout, which it copies during the call.
+//! - **U1.** No submission entry points into our memory: a poll entry carries a descriptor,
+//!   an event mask and a `user_data` word (the registration's generation-checked token,
+//!   runtime/io/slots.rs I1); a cancellation, a `user_data`; a receive, a descriptor and the
+//!   buffer group (its buffers are the ring's, U5-U6). The only other memory the kernel reads
+//!   is the enter's timeout, which it copies during the call.
 //! - **U2.** A registration's slot is freed (and its key can be reused) only after the kernel's
 //!   final completion for its poll (the one without `IORING_CQE_F_MORE`): deregistering submits
-//!   `IORING_OP_ASYNC_CANCEL` for it (see [`ops::poll_cancel`] for why not `POLL_REMOVE`) and
+//!   `IORING_OP_ASYNC_CANCEL` for it (see [`ops::cancel`] for why not `POLL_REMOVE`) and
 //!   *retires* the slot (its wakers dropped, its key kept); the final completion frees it. So
 //!   each live or retiring slot has exactly one poll request in the kernel (or in the
 //!   submission queue), and a completion always finds the slot it was armed for. A multishot
@@ -39,10 +57,31 @@
 //! - **U4.** Every other submission of an iteration (new polls, polls armed again) goes to the
 //!   kernel in the `io_uring_enter` that waits for completions; a poll that must not block
 //!   makes no system call at all unless something is queued or the kernel asks for one
-//!   (completions overflowed, task work pending).
+//!   (completions overflowed, task work pending). A stream's receive is the exception: it is
+//!   submitted when armed (once per stream, not per read), so what the socket already holds
+//!   is completed before the reader looks again.
+//! - **U5.** Each buffer of the ring is either the kernel's (published in the ring: we neither
+//!   read nor write it) or ours (named by a completion and not given back: the kernel neither
+//!   selects nor writes it). We read a buffer only between the completion that named it and
+//!   its return, and only the bytes that completion counted; we give it back once, and only
+//!   after its bytes were copied out or dropped with their stream.
+//! - **U6.** The ring's memory and its buffers live until the ring is unregistered, which
+//!   happens only once no receive that may select from it is in the kernel: when the reactor
+//!   drops, every receive still there is cancelled and its final completion awaited first
+//!   (if that never comes, the memory is leaked, never freed under the kernel).
+//! - **U7.** A stream's receive state lives until the receive's final completion (the one
+//!   without `IORING_CQE_F_MORE`), and its slot stays retiring until both its poll's and its
+//!   receive's final completions came (U2 extended): dropping a stream cancels both, gives
+//!   its buffered bytes' buffers back, and closes the descriptor (U3: the kernel holds the
+//!   file until the cancellations complete, during the same enter); a buffer a later
+//!   completion of that receive names goes straight back to the ring. So no byte the kernel
+//!   already copied is lost while the stream lives (a dropped read future leaves them queued
+//!   for the next read), and none is written into a buffer after we freed or reused it.
 
+pub(crate) mod bufring;
 pub(crate) mod ops;
 pub(crate) mod probe;
 pub(crate) mod reactor;
+pub(crate) mod recv;
 
 pub(crate) use reactor::UringReactor;

@@ -14,6 +14,11 @@ use crate::io::slots::Ready;
 pub(crate) const REMOVE_DATA: u64 = u64::MAX;
 /// `user_data` of the poll on the side `mio::Poll`'s descriptor.
 pub(crate) const SIDE_DATA: u64 = u64::MAX - 1;
+/// The bit that tells a stream's receive (`token | RECV_BIT`) from its poll (`token`). A
+/// token is `(generation << 32) | key` with a 31-bit generation, so the receive's data never
+/// equals a poll's; it equals a reserved value above only for keys `u32::MAX - 1` and
+/// `u32::MAX` with the last generation (a slab of four billion live registrations).
+pub(crate) const RECV_BIT: u64 = 1 << 63;
 
 /// The poll events asked for `interest`; errors and hang-ups are always reported.
 pub(crate) fn poll_mask(interest: Interest) -> u32 {
@@ -35,14 +40,32 @@ pub(crate) fn poll_add(fd: RawFd, mask: u32, data: u64) -> squeue::Entry {
         .user_data(data)
 }
 
-/// The cancellation of the poll tagged `data`.
+/// A one-shot poll of the stream `fd` for readability, tagged as its receive
+/// (`token | RECV_BIT`): a stream whose own poll leaves readability to its receive watches its
+/// socket this way while no receive runs (the ring ran dry).
+pub(crate) fn read_watch(fd: RawFd, token: u64) -> squeue::Entry {
+    let mask = (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) as u32;
+    opcode::PollAdd::new(types::Fd(fd), mask)
+        .build()
+        .user_data(token | RECV_BIT)
+}
+
+/// The cancellation of the poll (or receive) tagged `data`.
 ///
 /// `IORING_OP_ASYNC_CANCEL`, not `IORING_OP_POLL_REMOVE`: a poll removal fails with `EALREADY`
 /// while a wake-up of the poll is being handled and leaves a multishot poll armed (measured:
 /// 2048 of 3000 UDP sockets bound and dropped in a loop stayed open, held by their polls); a
 /// cancellation marks the poll cancelled whoever handles it, so its final completion follows.
-pub(crate) fn poll_cancel(data: u64) -> squeue::Entry {
+pub(crate) fn cancel(data: u64) -> squeue::Entry {
     opcode::AsyncCancel::new(data).build().user_data(REMOVE_DATA)
+}
+
+/// A multishot receive on the stream `fd` into buffers of the loop's ring (`IORING_OP_RECV`,
+/// `IORING_RECV_MULTISHOT`, buffer select), its completions tagged `token | RECV_BIT`.
+pub(crate) fn recv_multi(fd: RawFd, token: u64) -> squeue::Entry {
+    opcode::RecvMulti::new(types::Fd(fd), super::bufring::GROUP)
+        .build()
+        .user_data(token | RECV_BIT)
 }
 
 /// Reduces a poll completion's event mask as mio reduces an epoll event (mio's `is_*`

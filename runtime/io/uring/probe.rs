@@ -6,14 +6,28 @@ use std::io;
 
 use io_uring::{opcode, IoUring, Probe};
 
+/// The environment variable that turns the completion form of stream reads on (`1` or `on`);
+/// without it streams read as in the readiness form. Opt-in while it costs more CPU than the
+/// readiness form on the echo benchmarks (docs/benchmarks-net.md).
+pub(crate) const RECV_ENV_VAR: &str = "AIOLOOP_IO_URING_RECV";
+
+/// True if `AIOLOOP_IO_URING_RECV` asks for the completion form of stream reads.
+pub(crate) fn recv_form_wanted() -> bool {
+    std::env::var(RECV_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "1" | "on"))
+}
+
 /// Sets up a ring with `entries` submission entries (and room for sixteen times as many
 /// completions, so a burst of multishot polls rarely overflows), and checks it:
 /// `IORING_FEAT_EXT_ARG` (the wait's timeout, 5.11), poll add and cancel, and multishot polls
-/// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them).
+/// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them). The second value says
+/// whether the completion form of stream reads runs: asked for ([`RECV_ENV_VAR`]) and
+/// `IORING_OP_RECV` is there (the
+/// buffer ring, 5.19, and multishot receives, 6.0, are checked at the first receive: the
+/// kernel refuses them with `EINVAL`, and the streams keep the readiness form).
 ///
 /// # Errors
 /// Why io_uring cannot run here, as an error whose message names the cause.
-pub(crate) fn probe(entries: u32) -> io::Result<IoUring> {
+pub(crate) fn probe(entries: u32) -> io::Result<(IoUring, bool)> {
     let ring = IoUring::builder()
         .setup_cqsize(entries.saturating_mul(16).max(1024))
         .build(entries)
@@ -34,7 +48,8 @@ pub(crate) fn probe(entries: u32) -> io::Result<IoUring> {
             return Err(too_old(name));
         }
     }
-    Ok(ring)
+    let recv_form = recv_form_wanted() && probe.is_supported(opcode::RecvMulti::CODE);
+    Ok((ring, recv_form))
 }
 
 /// The error for a kernel that lacks `what`.

@@ -1,17 +1,21 @@
-//! [`UringReactor`]: the ring, one multishot poll per registration, and the side `mio::Poll`
-//! for sources without a descriptor of their own (invariants U1-U4 in the module above).
+//! [`UringReactor`]: the ring, one multishot poll per registration, the streams' multishot
+//! receives and the buffer ring they fill, and the side `mio::Poll` for sources without a
+//! descriptor of their own (invariants U1-U7 in the module above).
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use io_uring::{cqueue, squeue, types, IoUring};
 use mio::{Events, Interest, Token};
 
-use super::ops::{self, REMOVE_DATA, SIDE_DATA};
+use super::bufring::BufRing;
+use super::ops::{self, RECV_BIT, REMOVE_DATA, SIDE_DATA};
+use super::recv::{RecvStep, StreamRecv};
 use crate::io::reactor::{PollWait, WAKER_TOKEN};
-use crate::io::slots::{IoSlots, SlotId};
+use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
 use crate::io::Source;
 
 /// What the kernel has of one registration (by slot key).
@@ -21,8 +25,9 @@ enum PollState {
     Free,
     /// A multishot poll of `fd` for `mask` is in the kernel (or queued) under `token`.
     Armed { token: u64, fd: RawFd, mask: u32 },
-    /// Deregistered; the poll's final completion has not arrived yet (U2).
-    Retiring { token: u64 },
+    /// Deregistered; the final completion of its poll (if `poll`) or of its receive (if its
+    /// [`StreamRecv`] is still in the kernel) has not arrived yet (U2, U7).
+    Retiring { token: u64, poll: bool },
     /// The poll failed and was not armed again: nothing of it is in the kernel.
     Failed { token: u64 },
     /// Registered with the side `mio::Poll` (no descriptor of its own).
@@ -34,7 +39,7 @@ impl PollState {
         match self {
             PollState::Free => None,
             PollState::Armed { token, .. }
-            | PollState::Retiring { token }
+            | PollState::Retiring { token, .. }
             | PollState::Failed { token }
             | PollState::Side { token } => Some(token),
         }
@@ -50,17 +55,46 @@ pub(crate) struct UringReactor {
     side_events: Events,
     /// Per slot key, what the kernel has of that registration.
     polls: Vec<PollState>,
+    /// Per slot key, the receive state of a stream in the completion form (`None` for other
+    /// registrations and for streams whose reads never armed a receive).
+    recvs: Vec<Option<Box<StreamRecv>>>,
+    /// The completion form of stream reads: whether it may be used, and its buffer ring
+    /// (registered at the first receive).
+    recv_form: RecvForm,
+    /// Completions taken from the queue, handled after its borrow ends.
+    cqes: Vec<(u64, i32, u32)>,
+    /// The kernel refused a multishot receive: no new one is armed.
+    recv_refused: bool,
+}
+
+/// Whether streams read through multishot receives.
+enum RecvForm {
+    /// No (the probe refused it, or the kernel refused the buffer ring or the receive).
+    Off,
+    /// Yes; the buffer ring is registered at the first receive.
+    Unused,
+    /// Yes, with the registered ring.
+    On(BufRing),
 }
 
 impl UringReactor {
-    /// A reactor on `ring` (a ring [`probe`](super::probe::probe) accepted).
-    pub(crate) fn new(ring: IoUring) -> io::Result<Self> {
+    /// A reactor on `ring` (a ring [`probe`](super::probe::probe) accepted); `recv_form` if
+    /// the probe found what multishot receives need.
+    pub(crate) fn new(ring: IoUring, recv_form: bool) -> io::Result<Self> {
         let side = mio::Poll::new()?;
         let mut reactor = UringReactor {
             ring,
             side,
             side_events: Events::with_capacity(64),
             polls: Vec::new(),
+            recvs: Vec::new(),
+            recv_form: if recv_form {
+                RecvForm::Unused
+            } else {
+                RecvForm::Off
+            },
+            cqes: Vec::new(),
+            recv_refused: false,
         };
         let side_fd = reactor.side.as_raw_fd();
         reactor.push(ops::poll_add(side_fd, libc::POLLIN as u32, SIDE_DATA));
@@ -75,8 +109,9 @@ impl UringReactor {
     /// Queues `entry`, handing the queue to the kernel first if it is full.
     fn push(&mut self, entry: squeue::Entry) {
         loop {
-            // SAFETY: U1: a poll entry points to no memory of ours, so nothing it names can
-            // be freed or moved while the kernel holds it.
+            // SAFETY: U1: no entry points to memory of ours (a receive's buffers are the
+            // ring's, which outlives every receive, U6), so nothing it names can be freed or
+            // moved while the kernel holds it.
             if unsafe { self.ring.submission().push(&entry) }.is_ok() {
                 return;
             }
@@ -107,18 +142,30 @@ impl UringReactor {
     }
 
     /// Registers `source` for `interest` under `id`: a multishot poll on its descriptor,
-    /// queued for the next enter (U4); a source without one goes to the side poll.
+    /// queued for the next enter (U4); a source without one goes to the side poll. A `stream`
+    /// in the completion form is polled for writability only: its reads learn of bytes through
+    /// its receive (or, while none runs, a read watch: [`UringReactor::watch_read`]), so an
+    /// arrival costs one completion, not two.
     pub(crate) fn register(
         &mut self,
         source: &mut impl Source,
         id: SlotId,
         interest: Interest,
+        stream: bool,
     ) -> io::Result<()> {
         let token = id.token().0 as u64;
         match source.raw_fd() {
             Some(fd) => {
-                let mask = ops::poll_mask(interest);
+                let by_recv = stream && self.recv_form();
+                let mask = ops::poll_mask(if by_recv { Interest::WRITABLE } else { interest });
                 *self.state_mut(id) = PollState::Armed { token, fd, mask };
+                if by_recv {
+                    let key = id.key() as usize;
+                    if self.recvs.len() <= key {
+                        self.recvs.resize_with(key + 1, || None);
+                    }
+                    self.recvs[key] = Some(Box::default());
+                }
                 self.push(ops::poll_add(fd, mask, token));
             }
             None => {
@@ -129,10 +176,11 @@ impl UringReactor {
         Ok(())
     }
 
-    /// Deregisters `id`: removes its poll and retires its slot until the final completion
-    /// (U2, U3), or frees the slot at once where the kernel holds nothing of it. Returns the
-    /// slot's wakers for the caller to drop outside its borrow; `None` if `id` is not
-    /// registered (idempotent).
+    /// Deregisters `id`: cancels its poll and its receive and retires its slot until their
+    /// final completions (U2, U3, U7), or frees the slot at once where the kernel holds nothing
+    /// of it; bytes received and not read go with it (their buffers go back to the ring).
+    /// Returns the slot's wakers for the caller to drop outside its borrow; `None` if `id` is
+    /// not registered (idempotent).
     pub(crate) fn deregister(
         &mut self,
         source: &mut impl mio::event::Source,
@@ -140,29 +188,212 @@ impl UringReactor {
         slots: &mut IoSlots,
     ) -> Option<[Option<Waker>; 2]> {
         let token = id.token().0 as u64;
-        let state = self.state_mut(id);
+        let key = id.key() as usize;
+        let state = *self.state_mut(id);
         if state.token() != Some(token) {
             return None;
         }
-        match *state {
-            PollState::Armed { .. } => {
-                *state = PollState::Retiring { token };
-                let wakers = slots.retire(id);
-                self.push(ops::poll_cancel(token));
-                self.submit_now();
-                wakers
-            }
-            PollState::Failed { .. } => {
-                *state = PollState::Free;
-                slots.remove(id)
-            }
+        let poll = match state {
+            PollState::Armed { .. } => true,
+            PollState::Failed { .. } => false,
             PollState::Side { .. } => {
-                *state = PollState::Free;
+                self.polls[key] = PollState::Free;
                 let _ = self.side.registry().deregister(source);
-                slots.remove(id)
+                return slots.remove(id);
             }
-            PollState::Retiring { .. } | PollState::Free => None,
+            PollState::Retiring { .. } | PollState::Free => return None,
+        };
+        let recv = self.release_recv(key);
+        if poll {
+            self.push(ops::cancel(token));
         }
+        if recv {
+            self.push(ops::cancel(token | RECV_BIT));
+        }
+        if poll || recv {
+            self.polls[key] = PollState::Retiring { token, poll };
+            let wakers = slots.retire(id);
+            self.submit_now();
+            wakers
+        } else {
+            self.polls[key] = PollState::Free;
+            slots.remove(id)
+        }
+    }
+
+    /// Gives back the buffers of key `key`'s receive; returns true if the receive is still in
+    /// the kernel (its state stays until the final completion, U7).
+    fn release_recv(&mut self, key: usize) -> bool {
+        let Some(Some(recv)) = self.recvs.get_mut(key) else {
+            return false;
+        };
+        if let RecvForm::On(bufs) = &mut self.recv_form {
+            recv.release(bufs);
+        }
+        if recv.in_kernel() {
+            return true;
+        }
+        self.recvs[key] = None;
+        false
+    }
+
+    /// True if streams read through multishot receives here (the probe allowed it and the
+    /// kernel has not refused it since).
+    pub(crate) fn recv_form(&self) -> bool {
+        !self.recv_refused && !matches!(self.recv_form, RecvForm::Off)
+    }
+
+    /// A read of the stream `id` from what its receive delivered (see [`RecvStep`]); on
+    /// `Wait` stores `waker` for its read direction and returns the waker it replaced.
+    pub(crate) fn recv(
+        &mut self,
+        id: SlotId,
+        dst: &mut [MaybeUninit<u8>],
+        peek: bool,
+        waker: Option<&Waker>,
+        slots: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+    ) -> (RecvStep, Option<Waker>) {
+        let key = id.key() as usize;
+        let live = matches!(self.polls.get(key), Some(state) if state.token() == Some(id.token().0 as u64));
+        let (Some(Some(recv)), RecvForm::On(bufs), true) =
+            (self.recvs.get_mut(key), &mut self.recv_form, live)
+        else {
+            return (RecvStep::Direct, None);
+        };
+        let mut step = recv.read(dst, peek, bufs);
+        if matches!(step, RecvStep::Wait) && !self.ring.completion().is_empty() {
+            // What the kernel completed since the last poll counts (an EOF right behind the
+            // bytes just read): take it in before waiting.
+            self.reap(slots, woken);
+            let (Some(Some(recv)), RecvForm::On(bufs)) = (self.recvs.get_mut(key), &mut self.recv_form)
+            else {
+                return (RecvStep::Direct, None);
+            };
+            step = recv.read(dst, peek, bufs);
+        }
+        let Some(Some(recv)) = self.recvs.get(key) else {
+            return (step, None);
+        };
+        let mut old = None;
+        match step {
+            // Drained while the receive runs: readable again at its next completion (I2).
+            RecvStep::Done(Ok(_)) if !peek && recv.receiving() && !recv.has_data() => {
+                slots.clear(id, Direction::Read)
+            }
+            RecvStep::Wait => {
+                slots.clear(id, Direction::Read);
+                if let Some(waker) = waker {
+                    old = slots.park(id, Direction::Read, waker);
+                }
+            }
+            _ => {}
+        }
+        (step, old)
+    }
+
+    /// Arms a multishot receive for the stream `id`, whose last read showed its socket
+    /// drained (nothing is buffered): from its submission on, the stream's bytes arrive in order in
+    /// its [`StreamRecv`], and its reads must not call the socket (U5). Returns false where the
+    /// completion form is off, the stream ended, or the ring has no free buffer (the read then
+    /// waits for readiness as in the readiness form).
+    pub(crate) fn arm_recv(&mut self, id: SlotId, slots: &mut IoSlots) -> bool {
+        let key = id.key() as usize;
+        let token = id.token().0 as u64;
+        let Some(&PollState::Armed { token: armed, fd, .. }) = self.polls.get(key) else {
+            return false;
+        };
+        if armed != token || !self.ready_ring() {
+            return false;
+        }
+        if self.recvs.len() <= key {
+            self.recvs.resize_with(key + 1, || None);
+        }
+        let recv = self.recvs[key].get_or_insert_with(Box::default);
+        if !recv.can_arm() {
+            return false;
+        }
+        recv.armed();
+        slots.clear(id, Direction::Read);
+        self.push(ops::recv_multi(fd, token));
+        // Submitted at once (one enter per arming, not per read): the kernel tries the receive
+        // during the submission, so what the socket already holds (an EOF right behind the
+        // bytes just read) is a completion the reader's next look takes in.
+        self.submit_now();
+        true
+    }
+
+    /// Makes sure the stream `id` will be told of its bytes while its reader waits: arms its
+    /// receive, or else (the ring is dry, or the stream ended) queues a one-shot poll for
+    /// readability tagged as its receive (they are never in the kernel together). Nothing to
+    /// do for a registration whose own poll reports readability, or while the receive or a
+    /// watch runs, or bytes wait.
+    pub(crate) fn watch_read(&mut self, id: SlotId, slots: &mut IoSlots) {
+        let key = id.key() as usize;
+        let token = id.token().0 as u64;
+        let Some(&PollState::Armed {
+            token: armed,
+            fd,
+            mask,
+        }) = self.polls.get(key)
+        else {
+            return;
+        };
+        if armed != token || mask & libc::POLLIN as u32 != 0 {
+            return;
+        }
+        if !matches!(self.recvs.get(key), Some(Some(recv)) if !recv.in_kernel() && !recv.has_data()) {
+            return;
+        }
+        if self.arm_recv(id, slots) {
+            return;
+        }
+        if let Some(Some(recv)) = self.recvs.get_mut(key) {
+            recv.watched();
+            self.push(ops::read_watch(fd, token));
+        }
+    }
+
+    /// Stops the receive of the live stream `id`: cancels it and waits (five seconds at most)
+    /// for its final completion, handling the other completions as a poll does. Returns how
+    /// many received bytes were not read.
+    pub(crate) fn stop_recv(&mut self, id: SlotId, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
+        let key = id.key() as usize;
+        let token = id.token().0 as u64;
+        let in_kernel = |this: &Self| matches!(this.recvs.get(key), Some(Some(recv)) if recv.in_kernel());
+        if self.polls.get(key).and_then(|s| s.token()) != Some(token) {
+            return 0;
+        }
+        if in_kernel(self) {
+            self.push(ops::cancel(token | RECV_BIT));
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while in_kernel(self) && Instant::now() < deadline {
+                let wait = PollWait::Until {
+                    deadline: 0,
+                    after: Duration::from_millis(50),
+                };
+                self.poll(wait, io, woken);
+            }
+        }
+        match self.recvs.get(key) {
+            Some(Some(recv)) => recv.buffered(),
+            _ => 0,
+        }
+    }
+
+    /// True if the buffer ring is registered and has a free buffer; registers it first if the
+    /// completion form has not been used yet (a refusal turns the form off).
+    fn ready_ring(&mut self) -> bool {
+        if self.recv_refused {
+            return false;
+        }
+        if let RecvForm::Unused = self.recv_form {
+            self.recv_form = match BufRing::new(&self.ring.submitter()) {
+                Ok(bufs) => RecvForm::On(bufs),
+                Err(_) => RecvForm::Off,
+            };
+        }
+        matches!(&self.recv_form, RecvForm::On(bufs) if bufs.available() > 0)
     }
 
     /// Submits what is queued and waits as `wait` allows, in one `io_uring_enter` (U4).
@@ -202,31 +433,43 @@ impl UringReactor {
     /// completion queue: the loop cannot go on without its poller.
     pub(crate) fn poll(&mut self, wait: PollWait, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
         self.enter(wait);
+        self.reap(io, woken)
+    }
+
+    /// Handles the completions already in the queue (no system call): records readiness,
+    /// queues received bytes, arms again the polls the kernel ended and frees the retired
+    /// slots whose final completions came (U2, U7). Returns the number of I/O events.
+    fn reap(&mut self, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
+        let mut cqes = std::mem::take(&mut self.cqes);
+        cqes.extend(
+            self.ring
+                .completion()
+                .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
+        );
         let mut io_events = 0;
         let mut side_ready = false;
-        let mut rearm = Vec::new();
-        for cqe in self.ring.completion() {
-            let (data, result, more) = (cqe.user_data(), cqe.result(), cqueue::more(cqe.flags()));
+        for &(data, result, flags) in &cqes {
+            let more = cqueue::more(flags);
             match data {
                 REMOVE_DATA => {}
                 SIDE_DATA => {
                     side_ready |= result >= 0;
                     if !more {
-                        rearm.push(ops::poll_add(
+                        self.push(ops::poll_add(
                             self.side.as_raw_fd(),
                             libc::POLLIN as u32,
                             SIDE_DATA,
                         ));
                     }
                 }
-                token => {
-                    io_events += complete(&mut self.polls, io, woken, &mut rearm, token, result, more);
+                data if data & RECV_BIT != 0 => {
+                    io_events += self.complete_recv(io, woken, data & !RECV_BIT, result, flags);
                 }
+                token => io_events += self.complete(io, woken, token, result, more),
             }
         }
-        for entry in rearm {
-            self.push(entry);
-        }
+        cqes.clear();
+        self.cqes = cqes;
         if side_ready {
             io_events += self.poll_side(io, woken);
         }
@@ -253,48 +496,186 @@ impl UringReactor {
     }
 }
 
-/// Handles one completion of the poll tagged `token` (U2); returns 1 if it was an I/O event.
-fn complete(
-    polls: &mut [PollState],
-    io: &mut IoSlots,
-    woken: &mut Vec<Waker>,
-    rearm: &mut Vec<squeue::Entry>,
-    token: u64,
-    result: i32,
-    more: bool,
-) -> usize {
-    let id = SlotId::from_token(Token(token as usize));
-    let Some(state) = polls
-        .get_mut(id.key() as usize)
-        .filter(|s| s.token() == Some(token))
-    else {
-        debug_assert!(false, "aioloop: a completion for no registration (U2)");
-        return 0;
-    };
-    match *state {
-        PollState::Armed { fd, mask, .. } => {
-            if result >= 0 {
-                io.dispatch(id.token(), ops::ready_from_mask(result as u32), woken);
-                if !more {
-                    // The kernel ended the multishot (its completion queue overflowed).
-                    rearm.push(ops::poll_add(fd, mask, token));
+impl UringReactor {
+    /// The live or retiring slot key of `token`, if the token is its occupant's (U2).
+    fn key_of(&self, token: u64) -> Option<usize> {
+        let key = SlotId::from_token(Token(token as usize)).key() as usize;
+        let found = self.polls.get(key).is_some_and(|s| s.token() == Some(token));
+        debug_assert!(found, "aioloop: a completion for no registration (U2)");
+        found.then_some(key)
+    }
+
+    /// Frees the retiring slot `key` once neither its poll nor its receive is in the kernel.
+    fn free_if_settled(&mut self, key: usize, io: &mut IoSlots) {
+        let PollState::Retiring { token, poll: false } = self.polls[key] else {
+            return;
+        };
+        if matches!(self.recvs.get(key), Some(Some(recv)) if recv.in_kernel()) {
+            return;
+        }
+        self.polls[key] = PollState::Free;
+        if let Some(slot) = self.recvs.get_mut(key) {
+            *slot = None;
+        }
+        drop(io.remove(SlotId::from_token(Token(token as usize))));
+    }
+
+    /// Handles one completion of the poll tagged `token` (U2); returns 1 if it was an I/O
+    /// event. While the stream's receive is in the kernel its read readiness comes from the
+    /// receive alone.
+    fn complete(
+        &mut self,
+        io: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+        token: u64,
+        result: i32,
+        more: bool,
+    ) -> usize {
+        let Some(key) = self.key_of(token) else {
+            return 0;
+        };
+        let id = SlotId::from_token(Token(token as usize));
+        match self.polls[key] {
+            PollState::Armed { fd, mask, .. } => {
+                if result >= 0 {
+                    let mut ready = ops::ready_from_mask(result as u32);
+                    if matches!(self.recvs.get(key), Some(Some(recv)) if recv.receiving()) {
+                        ready.read = false;
+                        ready.read_closed = false;
+                    }
+                    io.dispatch(id.token(), ready, woken);
+                    if !more {
+                        // The kernel ended the multishot (its completion queue overflowed).
+                        self.push(ops::poll_add(fd, mask, token));
+                    }
+                } else {
+                    // A failed poll ends it: nothing is left in the kernel.
+                    self.polls[key] = PollState::Failed { token };
+                    io.dispatch(id.token(), ops::ready_on_failure(), woken);
                 }
                 1
-            } else {
-                // A failed poll ends it: nothing is left in the kernel.
-                *state = PollState::Failed { token };
-                io.dispatch(id.token(), ops::ready_on_failure(), woken);
-                1
             }
+            PollState::Retiring { .. } => {
+                if !more {
+                    self.polls[key] = PollState::Retiring { token, poll: false };
+                    self.free_if_settled(key, io);
+                }
+                0
+            }
+            PollState::Failed { .. } | PollState::Side { .. } | PollState::Free => 0,
         }
-        PollState::Retiring { .. } => {
+    }
+
+    /// Handles one completion of the receive of the stream `token` (U5, U7): queues its bytes
+    /// (or its end) and wakes the reader; a retiring stream's buffers go straight back to the
+    /// ring. Returns 1 if it was an I/O event.
+    fn complete_recv(
+        &mut self,
+        io: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+        token: u64,
+        result: i32,
+        flags: u32,
+    ) -> usize {
+        let Some(key) = self.key_of(token) else {
+            return 0;
+        };
+        let (Some(Some(recv)), RecvForm::On(bufs)) = (self.recvs.get_mut(key), &mut self.recv_form) else {
+            debug_assert!(false, "aioloop: a receive completion without its state (U7)");
+            return 0;
+        };
+        let (bid, more) = (cqueue::buffer_select(flags), cqueue::more(flags));
+        if let PollState::Retiring { .. } = self.polls[key] {
+            recv.complete(result, bid, more, bufs);
+            recv.release(bufs);
             if !more {
-                *state = PollState::Free;
-                drop(io.remove(id));
+                self.free_if_settled(key, io);
             }
-            0
+            return 0;
         }
-        PollState::Failed { .. } | PollState::Side { .. } | PollState::Free => 0,
+        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
+            // A kernel without multishot receives (before 6.0) refuses the first one: this
+            // stream and the later ones read as in the readiness form.
+            recv.complete(-libc::ECANCELED, bid, more, bufs);
+            self.recv_form_refused();
+        } else {
+            let ready = recv.complete(result, bid, more, bufs);
+            io.dispatch(Token(token as usize), ready, woken);
+            return 1;
+        }
+        io.dispatch(
+            Token(token as usize),
+            Ready {
+                read: true,
+                ..Ready::default()
+            },
+            woken,
+        );
+        1
+    }
+
+    /// The kernel refused a multishot receive: no new receive is armed on this loop (the ring
+    /// stays registered while receives may still complete).
+    fn recv_form_refused(&mut self) {
+        self.recv_refused = true;
+    }
+}
+
+impl Drop for UringReactor {
+    /// U6: the buffer ring is unregistered (and its memory freed) only once no receive that
+    /// may select from it is in the kernel: every receive still there is cancelled and its
+    /// final completion awaited (a few milliseconds at most; after five seconds the memory is
+    /// leaked instead, never freed under the kernel).
+    fn drop(&mut self) {
+        let RecvForm::On(_) = self.recv_form else {
+            return;
+        };
+        let in_kernel = |recvs: &[Option<Box<StreamRecv>>]| -> Vec<u64> {
+            let mut tokens = Vec::new();
+            for (key, recv) in recvs.iter().enumerate() {
+                if matches!(recv, Some(recv) if recv.in_kernel()) {
+                    tokens.push(key as u64);
+                }
+            }
+            tokens
+        };
+        for key in in_kernel(&self.recvs) {
+            if let Some(token) = self.polls[key as usize].token() {
+                if let PollState::Armed { .. } | PollState::Failed { .. } = self.polls[key as usize] {
+                    self.push(ops::cancel(token | RECV_BIT));
+                }
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !in_kernel(&self.recvs).is_empty() && Instant::now() < deadline {
+            let timeout = timespec(Duration::from_millis(50));
+            let args = types::SubmitArgs::new().timespec(&timeout);
+            let _ = self.ring.submitter().submit_with_args(1, &args);
+            let RecvForm::On(bufs) = &mut self.recv_form else {
+                return;
+            };
+            for cqe in self.ring.completion() {
+                let data = cqe.user_data();
+                if data & RECV_BIT == 0 || data == REMOVE_DATA || data == SIDE_DATA {
+                    continue;
+                }
+                let key = SlotId::from_token(Token((data & !RECV_BIT) as usize)).key() as usize;
+                if let Some(Some(recv)) = self.recvs.get_mut(key) {
+                    recv.complete(
+                        cqe.result(),
+                        cqueue::buffer_select(cqe.flags()),
+                        cqueue::more(cqe.flags()),
+                        bufs,
+                    );
+                    recv.release(bufs);
+                }
+            }
+        }
+        if in_kernel(&self.recvs).is_empty() {
+            if let RecvForm::On(bufs) = &mut self.recv_form {
+                bufs.unregister(&self.ring.submitter());
+            }
+        }
     }
 }
 
@@ -314,14 +695,16 @@ mod tests {
     /// reports readiness wakes the waiting direction.
     #[test]
     fn a_slot_is_freed_only_after_its_final_completion() {
-        let Ok(ring) = super::super::probe::probe(8) else {
+        let Ok((ring, _)) = super::super::probe::probe(8) else {
             return eprintln!("io_uring unavailable here: skipped");
         };
-        let mut reactor = UringReactor::new(ring).unwrap();
+        let mut reactor = UringReactor::new(ring, false).unwrap();
         let (mut sender, mut receiver) = mio::unix::pipe::new().unwrap();
         let (mut io, mut woken) = (IoSlots::default(), Vec::new());
         let id = io.insert();
-        reactor.register(&mut receiver, id, Interest::READABLE).unwrap();
+        reactor
+            .register(&mut receiver, id, Interest::READABLE, false)
+            .unwrap();
         assert!(!io.poll_ready(id, Direction::Read, Waker::noop()).0);
         std::io::Write::write_all(&mut sender, b"x").unwrap();
         let wait = PollWait::Until {
