@@ -16,16 +16,13 @@ use aioloop::{EventLoop, IoDriverKind};
 /// the tests run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Takes the lock and turns the completion form on (`AIOLOOP_IO_URING_RECV=1`, read when a
-/// loop is built): every test of this file holds the lock, so no other loop of this process
-/// reads the variable meanwhile.
+/// Takes the lock: every test of this file holds it.
 fn serial() -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    std::env::set_var("AIOLOOP_IO_URING_RECV", "1");
-    guard
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Every driver a loop can run here.
+/// Every driver a loop can run here (io_uring with the completion form of reads, which these
+/// tests turn on with `Builder::io_uring_receive`).
 fn drivers() -> Vec<IoDriverKind> {
     let mut kinds = vec![IoDriverKind::Epoll];
     if EventLoop::builder()
@@ -39,7 +36,11 @@ fn drivers() -> Vec<IoDriverKind> {
 }
 
 fn run_on(kind: IoDriverKind, fut: impl std::future::Future<Output = ()>) {
-    let lp = EventLoop::builder().io_driver(kind).build().unwrap();
+    let lp = EventLoop::builder()
+        .io_driver(kind)
+        .io_uring_receive(true)
+        .build()
+        .unwrap();
     lp.run_until_complete(async move {
         aioloop::wait_for(fut, Duration::from_secs(60))
             .await
@@ -307,8 +308,9 @@ fn item5_into_std_after_reads() {
     }
 }
 
-/// The completion form is opt-in: without `AIOLOOP_IO_URING_RECV=1` a loop on io_uring keeps
-/// the readiness form (the bytes wait in the socket).
+/// The completion form is opt-in: `io_uring_receive(false)` (the default unless
+/// `AIOLOOP_IO_URING_RECV=1` is set) keeps the readiness form on io_uring (the bytes wait in
+/// the socket).
 #[cfg(all(feature = "io-uring", target_os = "linux"))]
 #[test]
 fn item5_the_completion_form_is_opt_in() {
@@ -316,9 +318,10 @@ fn item5_the_completion_form_is_opt_in() {
     if !drivers().contains(&IoDriverKind::IoUring) {
         return eprintln!("io_uring unavailable here: skipped");
     }
-    std::env::remove_var("AIOLOOP_IO_URING_RECV");
-    let lp = EventLoop::builder().io_driver(IoDriverKind::IoUring).build();
-    std::env::set_var("AIOLOOP_IO_URING_RECV", "1");
+    let lp = EventLoop::builder()
+        .io_driver(IoDriverKind::IoUring)
+        .io_uring_receive(false)
+        .build();
     lp.unwrap().run_until_complete(async {
         let (server, client) = pair().await;
         cancelled_read(&server).await;

@@ -39,6 +39,7 @@ pub struct Builder {
     timer_slack: Duration,
     io_driver: Option<IoDriverKind>,
     uring_entries: u32,
+    uring_receive: Option<bool>,
 }
 
 impl Default for Builder {
@@ -61,6 +62,7 @@ impl Builder {
             timer_slack: Duration::ZERO,
             io_driver: None,
             uring_entries: DEFAULT_URING_ENTRIES,
+            uring_receive: None,
         }
     }
 
@@ -197,6 +199,31 @@ impl Builder {
         self
     }
 
+    /// Stream reads on the io_uring driver in the completion form: each TCP and Unix stream
+    /// keeps a multishot receive in the kernel, which fills buffers of the loop's buffer ring
+    /// ahead of the reads (two system calls per echo round trip instead of five), or, `false`,
+    /// the readiness form (the socket's own `read` once a poll says readable, as on epoll).
+    /// Default: on if the environment variable `AIOLOOP_IO_URING_RECV` is `1`, else off: on
+    /// the machines measured so far the completion form saves system calls but costs more
+    /// CPU per round trip (docs/benchmarks-net.md). A kernel without multishot receives or
+    /// buffer rings keeps the readiness form (debug mode says so). Ignored by the epoll
+    /// driver. With it, `into_std` on a stream with bytes received ahead and not read is an
+    /// `InvalidData` error (they cannot go back into the socket).
+    ///
+    /// ```
+    /// use aioloop::{EventLoop, IoDriverKind};
+    /// let lp = EventLoop::builder()
+    ///     .io_driver(IoDriverKind::Auto)
+    ///     .io_uring_receive(true)
+    ///     .build()
+    ///     .unwrap();
+    /// drop(lp);
+    /// ```
+    pub fn io_uring_receive(mut self, on: bool) -> Self {
+        self.uring_receive = Some(on);
+        self
+    }
+
     /// Builds the loop. Fails if the OS refuses a poller or an eventfd, if the io driver
     /// asked for cannot run here ([`IoDriverKind::IoUring`] without the feature or where the
     /// kernel refuses it), or if `AIOLOOP_IO_DRIVER` names no driver.
@@ -209,7 +236,10 @@ impl Builder {
             event_capacity: self.event_capacity,
             kind,
             uring_entries: self.uring_entries,
+            uring_receive: self.uring_receive.unwrap_or_else(receive_from_env),
         };
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        let uring_receive = io.uring_receive;
         let pool = Pool::new(self.blocking_threads, self.blocking_keep_alive);
         let core = Core::new(io, self.exception_handler, pool)?;
         if self.start_paused {
@@ -227,12 +257,12 @@ impl Builder {
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if core.debug.get()
             && core.io().kind() == IoDriverKind::IoUring
-            && crate::io::uring::probe::recv_form_wanted()
+            && uring_receive
             && !core.io().recv_form()
         {
             core.report(
-                "aioloop: io_uring without the completion form asked for by \
-                 AIOLOOP_IO_URING_RECV: the kernel lacks IORING_OP_RECV; streams read as on epoll",
+                "aioloop: io_uring without the completion form asked for (io_uring_receive or \
+                 AIOLOOP_IO_URING_RECV): the kernel lacks IORING_OP_RECV; streams read as on epoll",
                 None,
                 None,
             );
@@ -269,7 +299,17 @@ impl fmt::Debug for Builder {
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("timer_slack", &self.timer_slack)
             .field("io_driver", &self.io_driver)
+            .field("io_uring_receive", &self.uring_receive)
             .field("io_uring_entries", &self.uring_entries)
             .finish()
     }
+}
+
+/// The default of [`Builder::io_uring_receive`]: `AIOLOOP_IO_URING_RECV=1` (only meaningful with
+/// the `io-uring` feature on Linux).
+fn receive_from_env() -> bool {
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    return crate::io::uring::probe::recv_form_wanted();
+    #[cfg(not(all(feature = "io-uring", target_os = "linux")))]
+    false
 }

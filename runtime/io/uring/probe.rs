@@ -11,7 +11,8 @@ use io_uring::{opcode, IoUring, Probe};
 /// readiness form on the echo benchmarks (docs/benchmarks-net.md).
 pub(crate) const RECV_ENV_VAR: &str = "AIOLOOP_IO_URING_RECV";
 
-/// True if `AIOLOOP_IO_URING_RECV` asks for the completion form of stream reads.
+/// True if `AIOLOOP_IO_URING_RECV` asks for the completion form of stream reads (the
+/// default of `Builder::io_uring_receive`).
 pub(crate) fn recv_form_wanted() -> bool {
     std::env::var(RECV_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "1" | "on"))
 }
@@ -20,14 +21,15 @@ pub(crate) fn recv_form_wanted() -> bool {
 /// completions, so a burst of multishot polls rarely overflows), and checks it:
 /// `IORING_FEAT_EXT_ARG` (the wait's timeout, 5.11), poll add and cancel, and multishot polls
 /// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them). The second value says
-/// whether the completion form of stream reads runs: asked for ([`RECV_ENV_VAR`]) and
+/// whether the completion form of stream reads runs: asked for (`receive`: the builder's
+/// `io_uring_receive`, by default [`RECV_ENV_VAR`]) and
 /// `IORING_OP_RECV` is there (the
 /// buffer ring, 5.19, and multishot receives, 6.0, are checked at the first receive: the
 /// kernel refuses them with `EINVAL`, and the streams keep the readiness form).
 ///
 /// # Errors
 /// Why io_uring cannot run here, as an error whose message names the cause.
-pub(crate) fn probe(entries: u32) -> io::Result<(IoUring, bool)> {
+pub(crate) fn probe(entries: u32, receive: bool) -> io::Result<(IoUring, bool)> {
     let ring = IoUring::builder()
         .setup_cqsize(entries.saturating_mul(16).max(1024))
         .build(entries)
@@ -48,7 +50,7 @@ pub(crate) fn probe(entries: u32) -> io::Result<(IoUring, bool)> {
             return Err(too_old(name));
         }
     }
-    let recv_form = recv_form_wanted() && probe.is_supported(opcode::RecvMulti::CODE);
+    let recv_form = receive && probe.is_supported(opcode::RecvMulti::CODE);
     Ok((ring, recv_form))
 }
 
@@ -97,7 +99,7 @@ mod tests {
 
     #[test]
     fn zero_entries_are_refused_by_the_kernel() {
-        let err = probe(0).err().expect("a ring of 0 entries");
+        let err = probe(0, false).err().expect("a ring of 0 entries");
         assert!(err.to_string().contains("io_uring_setup"), "{err}");
     }
 }

@@ -214,7 +214,7 @@ mod tests {
 
     /// A ring and a registered buffer ring, if the kernel has both.
     fn ring() -> Option<(io_uring::IoUring, BufRing)> {
-        let (ring, _) = super::super::probe::probe(8).ok()?;
+        let (ring, _) = super::super::probe::probe(8, true).ok()?;
         let bufs = BufRing::new(&ring.submitter()).ok()?;
         Some((ring, bufs))
     }
