@@ -32,7 +32,7 @@ const MAX_CLOSE_ROUNDS: usize = 1000;
 
 impl Scheduler {
     /// Spawns a task; it is queued at once.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn spawn<F>(
         self: &Rc<Self>,
         future: F,
