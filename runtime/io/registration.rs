@@ -45,6 +45,7 @@ impl Registration {
     /// # Panics
     /// If the waker would have to be stored while another loop (or none) runs on this thread:
     /// a socket belongs to the loop that created it and would never be woken elsewhere.
+    #[inline]
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         if self.driver.poll_ready(self.id, dir, cx.waker()) {
             return Poll::Ready(());
@@ -54,6 +55,8 @@ impl Registration {
     }
 
     #[track_caller]
+    #[cold]
+    #[inline(never)]
     fn assert_on_own_loop(&self) {
         assert!(
             IoDriver::is_current(&self.driver),

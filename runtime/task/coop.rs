@@ -42,9 +42,22 @@ pub(crate) fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
     with_budget(None, f)
 }
 
+/// `REMAINING.set`, through `with`: `LocalKey<Cell<_>>::set` and `replace` go through
+/// `initialize_with`, which the compiler does not inline (a call per leaf, ~25 instructions).
+#[inline(always)]
+fn set_remaining(budget: Option<u8>) {
+    REMAINING.with(|remaining| remaining.set(budget));
+}
+
+/// `REMAINING.replace`, through `with` (see [`set_remaining`]).
+#[inline(always)]
+fn replace_remaining(budget: Option<u8>) -> Option<u8> {
+    REMAINING.with(|remaining| remaining.replace(budget))
+}
+
 #[inline]
 fn with_budget<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
-    let _restore = BudgetGuard(REMAINING.replace(budget));
+    let _restore = BudgetGuard(replace_remaining(budget));
     f()
 }
 
@@ -52,7 +65,7 @@ fn with_budget<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
 /// is not async, so cannot yield, but polls leaves (a `try_*` method, a write without waiting).
 #[inline]
 pub(crate) fn enter_unconstrained() -> BudgetGuard {
-    BudgetGuard(REMAINING.replace(None))
+    BudgetGuard(replace_remaining(None))
 }
 
 /// Puts the budget it holds back when dropped.
@@ -62,7 +75,7 @@ pub(crate) struct BudgetGuard(Option<u8>);
 impl Drop for BudgetGuard {
     #[inline]
     fn drop(&mut self) {
-        REMAINING.set(self.0);
+        set_remaining(self.0);
     }
 }
 
@@ -83,7 +96,7 @@ impl Drop for RestoreOnPending {
     #[inline]
     fn drop(&mut self) {
         if let Some(before) = self.0 {
-            REMAINING.set(Some(before));
+            set_remaining(Some(before));
         }
     }
 }
@@ -93,15 +106,19 @@ impl Drop for RestoreOnPending {
 /// runs again in the next iteration). Call it before the leaf does any work.
 #[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
-    match REMAINING.get() {
-        None => Poll::Ready(RestoreOnPending(None)),
-        Some(0) => {
+    let spent = REMAINING.with(|remaining| match remaining.get() {
+        None => Some(RestoreOnPending(None)),
+        Some(0) => None,
+        Some(left) => {
+            remaining.set(Some(left - 1));
+            Some(RestoreOnPending(Some(left)))
+        }
+    });
+    match spent {
+        Some(coop) => Poll::Ready(coop),
+        None => {
             cx.waker().wake_by_ref();
             Poll::Pending
-        }
-        Some(left) => {
-            REMAINING.set(Some(left - 1));
-            Poll::Ready(RestoreOnPending(Some(left)))
         }
     }
 }
