@@ -164,16 +164,18 @@ impl Core {
         &self,
         name: Option<Rc<str>>,
         location: &'static Location<'static>,
-    ) -> Option<TaskMeta> {
+    ) -> Option<Box<TaskMeta>> {
         let trace = self.debug.get().then(|| SpawnTrace::new(location));
         if name.is_none() && trace.is_none() {
             return None;
         }
-        Some(TaskMeta {
+        // Boxed: the usual spawn passes `None` through the spawn path, and an unboxed
+        // `Option<TaskMeta>` (160 bytes) was copied along it even then.
+        Some(Box::new(TaskMeta {
             name,
             trace,
             ..TaskMeta::default()
-        })
+        }))
     }
 
     /// Every live task (not yet freed), with its state.

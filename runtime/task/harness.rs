@@ -36,7 +36,7 @@ impl Scheduler {
     pub(crate) fn spawn<F>(
         self: &Rc<Self>,
         future: F,
-        meta: Option<TaskMeta>,
+        meta: Option<Box<TaskMeta>>,
         name: Option<Rc<str>>,
     ) -> Task<F::Output>
     where
@@ -52,7 +52,7 @@ impl Scheduler {
 
     /// Spawns a task nobody holds a `Task` handle to (its outcome goes elsewhere, as a
     /// `run_coroutine_threadsafe` task's goes through its `ConcurrentFuture`); it is queued at once.
-    pub(crate) fn spawn_detached(&self, cell: Pin<Box<dyn RawTask>>, meta: Option<TaskMeta>) {
+    pub(crate) fn spawn_detached(&self, cell: Pin<Box<dyn RawTask>>, meta: Option<Box<TaskMeta>>) {
         let (key, gen) = {
             let mut tasks = self.tasks.borrow_mut();
             let (key, gen, _) = tasks.insert(cell, meta);

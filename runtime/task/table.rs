@@ -73,20 +73,19 @@ impl TaskTable {
     pub(crate) fn insert(
         &mut self,
         cell: Pin<Box<dyn RawTask>>,
-        meta: Option<TaskMeta>,
+        meta: Option<Box<TaskMeta>>,
     ) -> (u32, u16, TaskId) {
         self.insert_with(cell, meta, false)
     }
 
     /// [`TaskTable::insert`] for a task that its caller queues at once: the slot is born
     /// `scheduled` (T2), so queuing it needs no second lookup.
-    // Always inlined, as is `insert_with`: the meta is 160 bytes, and a call passes it by
-    // copy even when it is `None` (the usual spawn).
+    // Always inlined, as is `insert_with`: the usual spawn passes no meta.
     #[inline(always)]
     pub(crate) fn insert_scheduled(
         &mut self,
         cell: Pin<Box<dyn RawTask>>,
-        meta: Option<TaskMeta>,
+        meta: Option<Box<TaskMeta>>,
     ) -> (u32, u16, TaskId) {
         self.insert_with(cell, meta, true)
     }
@@ -95,7 +94,7 @@ impl TaskTable {
     fn insert_with(
         &mut self,
         cell: Pin<Box<dyn RawTask>>,
-        meta: Option<TaskMeta>,
+        meta: Option<Box<TaskMeta>>,
         scheduled: bool,
     ) -> (u32, u16, TaskId) {
         let id = TaskId(self.next_id + 1);
@@ -116,7 +115,7 @@ impl TaskTable {
             _ => panic!("aioloop: too many live tasks on one loop (limit 2^32 - 1)"),
         };
         if let Some(meta) = meta {
-            self.meta.insert(key, meta);
+            self.meta.insert(key, *meta);
         }
         (key, state.gen(), id)
     }

@@ -6,22 +6,24 @@ use crate::task::cell::new_cell;
 use crate::task::meta::SpawnTrace;
 
 /// What a spawn outside debug mode records: a name, if any.
-fn meta(name: Option<&str>) -> Option<TaskMeta> {
-    name.map(|name| TaskMeta {
-        name: Some(Rc::from(name)),
-        trace: None,
-        ..TaskMeta::default()
+fn meta(name: Option<&str>) -> Option<Box<TaskMeta>> {
+    name.map(|name| {
+        Box::new(TaskMeta {
+            name: Some(Rc::from(name)),
+            trace: None,
+            ..TaskMeta::default()
+        })
     })
 }
 
 /// What a spawn in debug mode records.
 #[track_caller]
-fn traced(name: Option<&str>) -> Option<TaskMeta> {
-    Some(TaskMeta {
+fn traced(name: Option<&str>) -> Option<Box<TaskMeta>> {
+    Some(Box::new(TaskMeta {
         name: name.map(Rc::from),
         trace: Some(SpawnTrace::new(Location::caller())),
         ..TaskMeta::default()
-    })
+    }))
 }
 
 fn name(table: &TaskTable, key: u32, gen: u16) -> String {
