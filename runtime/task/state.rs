@@ -161,7 +161,14 @@ mod tests {
 
     #[test]
     fn every_flag_combination_keeps_the_id_and_the_other_flags() {
-        for id in [0, 1, 0xffff, 0x1_0000, 0xdead_beef, MAX_ID] {
+        // Under Miri (which checks no unsafe code here, only runs the arithmetic ~1,000x
+        // slower) two ids keep the test inside the Miri time box of .ci/reliability.
+        let ids: &[u64] = if cfg!(miri) {
+            &[0xdead_beef, MAX_ID]
+        } else {
+            &[0, 1, 0xffff, 0x1_0000, 0xdead_beef, MAX_ID]
+        };
+        for &id in ids {
             for mask in 0u32..1 << ACCESSORS.len() {
                 let mut state = SlotState::new(TaskId(id));
                 for (i, (_, set)) in ACCESSORS.iter().enumerate() {
