@@ -36,6 +36,32 @@ where
         self.poll_read(cx, buf)
     }
 
+    /// Reads into possibly uninitialised memory (hyper's read buffers: no zeroing first): one
+    /// `read(2)` once the stream is readable, or the completion form on io_uring.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_recv_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if self.recv_form() {
+            return self.poll_recv_into(cx, buf, false);
+        }
+        let len = buf.len();
+        self.poll_transfer(cx, super::Direction::Read, len, |source| {
+            // SAFETY: `buf` is valid for writes of `len` bytes (it is a live `&mut` slice), and
+            // `read(2)` writes at most `len` bytes into it; initialised or not does not matter
+            // to a write.
+            let n = unsafe { libc::read(source.as_raw_fd(), buf.as_mut_ptr().cast(), len) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        })
+    }
+
     /// Reads from a stream without waiting: [`PollEvented::try_read`], or the completion form.
     #[inline(always)]
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -3,43 +3,12 @@
 //! writes them directly, without `TokioIo`.
 
 use std::io;
-use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use ::hyper::rt::{Read, ReadBufCursor, Write};
 
 use super::{TcpStream, UnixStream};
-use crate::io::{Direction, PollEvented};
-
-/// Reads into the uninitialised part of hyper's buffer with one `read(2)`, waiting for
-/// readiness as the streams' own reads do (no zeroing first, unlike a `&mut [u8]` read).
-fn poll_read_uninit<E>(
-    io: &PollEvented<E>,
-    cx: &mut Context<'_>,
-    buf: &mut [MaybeUninit<u8>],
-) -> Poll<io::Result<usize>>
-where
-    E: mio::event::Source + AsRawFd,
-{
-    #[cfg(all(feature = "io-uring", target_os = "linux"))]
-    if io.recv_form() {
-        return io.poll_recv_into(cx, buf, false);
-    }
-    let len = buf.len();
-    io.poll_transfer(cx, Direction::Read, len, |source| {
-        // SAFETY: `buf` is valid for writes of `len` bytes (it is a live `&mut` slice), and
-        // `read(2)` writes at most `len` bytes into it; initialised or not does not matter to
-        // a write.
-        let n = unsafe { libc::read(source.as_raw_fd(), buf.as_mut_ptr().cast(), len) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
-    })
-}
 
 /// `Read` and `Write` for a stream whose `io` field is a `PollEvented`.
 macro_rules! impl_hyper_io {
@@ -50,9 +19,9 @@ macro_rules! impl_hyper_io {
                 cx: &mut Context<'_>,
                 mut buf: ReadBufCursor<'_>,
             ) -> Poll<io::Result<()>> {
-                // SAFETY: `poll_read_uninit` only writes into the slice (never de-initialises).
-                let n = ready!(poll_read_uninit(&self.io, cx, unsafe { buf.as_mut() }))?;
-                // SAFETY: `read(2)` initialised the first `n` bytes of the unfilled part.
+                // SAFETY: `poll_recv_uninit` only writes into the slice (never de-initialises).
+                let n = ready!(self.io.poll_recv_uninit(cx, unsafe { buf.as_mut() }))?;
+                // SAFETY: the read initialised the first `n` bytes of the unfilled part.
                 unsafe { buf.advance(n) };
                 Poll::Ready(Ok(()))
             }
