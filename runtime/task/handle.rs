@@ -122,7 +122,12 @@ impl<T: 'static> Task<T> {
     /// unfinished task) and records what it was, for the accessors that keep answering.
     fn take_from(&mut self, cell: Option<Pin<Box<dyn super::cell::RawTask>>>) -> Result<T, TaskError> {
         let outcome = match cell {
-            Some(mut cell) => take_output::<T>(cell.as_mut()),
+            Some(mut cell) => {
+                let outcome = take_output::<T>(cell.as_mut());
+                // The outcome is out: dropping the cell runs no user code.
+                super::cell_pool::recycle(cell);
+                outcome
+            }
             None => Err(TaskError::Cancelled),
         };
         self.flags = FINISHED

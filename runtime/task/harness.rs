@@ -17,7 +17,8 @@ use std::task::{Context, Poll};
 
 use super::callback::CallbackCell;
 use super::cancel_scope::cancelling;
-use super::cell::{new_cell, vacant_cell, RawTask};
+use super::cell::{vacant_cell, RawTask};
+use super::cell_pool;
 use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
@@ -43,7 +44,8 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(new_cell(future), meta);
+        let cell = cell_pool::new_cell(future);
+        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(cell, meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
         self.queue_task(key, gen);
@@ -490,7 +492,7 @@ impl Scheduler {
         }
         // `take_error` left the finished cell empty (its output was moved out before anything
         // was dropped, also if that drop panicked): dropping it runs no user code.
-        drop(cell);
+        cell_pool::recycle(cell);
         let slot = self.tasks.borrow_mut().remove(key, gen);
         drop(slot);
     }
