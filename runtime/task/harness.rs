@@ -49,7 +49,12 @@ impl Scheduler {
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
         self.queue_task(key, gen);
-        Task::new(self.clone(), key, gen, id, name)
+        debug_assert_eq!(gen, id.0 as u16, "the generation is the id's low 16 bits");
+        let named = name.is_some();
+        if let Some(name) = name {
+            self.keep_name(id, name);
+        }
+        Task::new(self.clone(), key, id, named)
     }
 
     /// Spawns a task nobody holds a `Task` handle to (its outcome goes elsewhere, as a

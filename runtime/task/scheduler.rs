@@ -74,8 +74,9 @@ pub(crate) struct Scheduler {
     /// How many in-place tasks were asked to cancel, so their owners scan their children only
     /// when it moved (inplace.rs).
     in_place_cancels: Cell<u64>,
-    /// The messages of cancelled tasks whose outcome was taken, until their handle drops.
-    kept_messages: RefCell<HashMap<TaskId, Rc<str>>>,
+    /// What `Task` handles read after their slot may be gone, until the handle drops: the
+    /// names of named tasks, and the messages of cancelled tasks whose outcome was taken.
+    kept: RefCell<HashMap<TaskId, Kept>>,
 }
 
 impl Scheduler {
@@ -92,7 +93,7 @@ impl Scheduler {
             probe: Cell::new(None),
             lazy_sets: RefCell::new(Slab::new()),
             in_place_cancels: Cell::new(0),
-            kept_messages: RefCell::new(HashMap::new()),
+            kept: RefCell::new(HashMap::new()),
         })
     }
 
@@ -111,17 +112,27 @@ impl Scheduler {
     /// Keeps the cancel message of task `id` after its slot is freed (its handle took the
     /// outcome), for `Task::cancel_message`.
     pub(super) fn keep_message(&self, id: TaskId, message: Rc<str>) {
-        self.kept_messages.borrow_mut().insert(id, message);
+        self.kept.borrow_mut().entry(id).or_default().message = Some(message);
     }
 
     /// The kept cancel message of task `id`.
     pub(crate) fn kept_message(&self, id: TaskId) -> Option<Rc<str>> {
-        self.kept_messages.borrow().get(&id).cloned()
+        self.kept.borrow().get(&id)?.message.clone()
     }
 
-    /// The handle of task `id` is gone: so is its kept message.
-    pub(crate) fn forget_message(&self, id: TaskId) {
-        let kept = self.kept_messages.borrow_mut().remove(&id);
+    /// Keeps the name of task `id` for its handle, which does not carry it (`Task::name`).
+    pub(super) fn keep_name(&self, id: TaskId, name: Rc<str>) {
+        self.kept.borrow_mut().entry(id).or_default().name = Some(name);
+    }
+
+    /// The kept name of task `id`.
+    pub(crate) fn kept_name(&self, id: TaskId) -> Option<Rc<str>> {
+        self.kept.borrow().get(&id)?.name.clone()
+    }
+
+    /// The handle of task `id` is gone: so is what was kept for it.
+    pub(crate) fn forget_kept(&self, id: TaskId) {
+        let kept = self.kept.borrow_mut().remove(&id);
         drop(kept);
     }
 
@@ -291,6 +302,13 @@ impl Scheduler {
             });
         }
     }
+}
+
+/// What the scheduler keeps for one `Task` handle (see `Scheduler::kept`).
+#[derive(Default)]
+struct Kept {
+    name: Option<Rc<str>>,
+    message: Option<Rc<str>>,
 }
 
 /// One task as [`Scheduler::for_each_task`] shows it.
