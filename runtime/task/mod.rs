@@ -12,6 +12,7 @@ mod harness;
 mod inplace;
 pub(crate) mod meta;
 mod observe;
+mod ready;
 mod report;
 mod scheduler;
 mod shared;

@@ -12,7 +12,7 @@
 //! tasks from `poll` or from `Drop`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -21,6 +21,7 @@ use slab::Slab;
 use super::callback::CallbackCell;
 use super::inplace::{Current, LazySet, Probe};
 use super::meta::TaskMeta;
+use super::ready::ReadyQueue;
 use super::report::{ExceptionHandler, Payload, Reporter, TaskLabel};
 use super::table::TaskTable;
 use super::waker::{WakeHook, WakeTarget, MAIN_KEY};
@@ -58,7 +59,7 @@ pub(crate) struct Scheduler {
     /// The loop id wakers carry.
     id: u16,
     pub(super) tasks: RefCell<TaskTable>,
-    ready: RefCell<VecDeque<Runnable>>,
+    ready: RefCell<ReadyQueue>,
     /// The task being polled right now (read it through `current_key`, which makes the slot
     /// of a lazy in-place task, inplace.rs).
     pub(super) current: Cell<Current>,
@@ -85,7 +86,7 @@ impl Scheduler {
         Rc::new(Scheduler {
             id,
             tasks: RefCell::new(TaskTable::default()),
-            ready: RefCell::new(VecDeque::with_capacity(64)),
+            ready: RefCell::new(ReadyQueue::with_capacity(64)),
             current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
@@ -147,7 +148,7 @@ impl Scheduler {
     pub(crate) fn schedule(&self, key: u32, gen: u16) {
         if key == MAIN_KEY {
             if gen == self.main_gen.get() && !self.main_scheduled.replace(true) {
-                self.ready.borrow_mut().push_back(Runnable::Main);
+                self.ready.borrow_mut().push(Runnable::Main);
             }
             return;
         }
@@ -164,7 +165,7 @@ impl Scheduler {
     /// Queues the task at `key`/`gen`, whose slot was just marked `scheduled` (T2).
     #[inline]
     pub(super) fn queue_task(&self, key: u32, gen: u16) {
-        self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
+        self.ready.borrow_mut().push(Runnable::Task { key, gen });
     }
 
     /// A new `run_until_complete` future: earlier main wakers go stale, and it is queued.
@@ -187,7 +188,7 @@ impl Scheduler {
     /// Queues a callback behind everything ready.
     #[inline]
     pub(crate) fn push(&self, runnable: Runnable) {
-        self.ready.borrow_mut().push_back(runnable);
+        self.ready.borrow_mut().push(runnable);
     }
 
     /// How many runnables are queued.
@@ -206,7 +207,7 @@ impl Scheduler {
     /// wake queue it again.
     #[inline]
     pub(crate) fn pop(&self) -> Option<Runnable> {
-        let next = self.ready.borrow_mut().pop_front();
+        let next = self.ready.borrow_mut().pop();
         if let Some(Runnable::Main) = next {
             self.main_scheduled.set(false);
         }
@@ -216,7 +217,7 @@ impl Scheduler {
     /// Empties the ready queue (closing the loop); the caller drops what it returns outside
     /// the borrow.
     pub(super) fn drain_ready(&self) -> Vec<Runnable> {
-        self.ready.borrow_mut().drain(..).collect()
+        self.ready.borrow_mut().drain()
     }
 
     /// The exception handler and the catch-then-report primitive.
