@@ -115,7 +115,7 @@ where
 }
 
 /// Allocates the cell for `future` as a plain `Box` (tests; the loop's spawns go through its
-/// pool, cell_pool.rs).
+/// [`CellPool`](super::cell_pool::CellPool)).
 #[cfg(test)]
 pub(crate) fn new_cell<F>(future: F) -> Pin<Box<dyn RawTask>>
 where

@@ -1,18 +1,15 @@
-//! The free list of task-cell allocations, by size: one per thread, shared by the loops that
-//! run on it (one at a time).
+//! [`CellPool`]: one loop's free list of task-cell allocations, by size.
 //!
 //! A spawn allocates one cell (cell.rs) and a join frees it. Programs that spawn and join in
 //! rounds free hundreds of cells at once and allocate as many again soon after, which glibc's
 //! per-thread cache (7 chunks per size) does not hold, so most of them took malloc's slow path.
 //! The pool keeps the memory of freed cells instead, by exact layout, and the next spawn of a
-//! future of that layout reuses it. It is bounded ([`MAX_BYTES`] per thread) and returns its
-//! memory to the allocator when the thread exits. It lives on the thread, not in the loop, so
-//! that a fresh loop per call (as `aioloop::run` is used) reuses the cells of the last one.
+//! future of that layout reuses it. It is bounded ([`MAX_BYTES`]) and belongs to the loop's
+//! scheduler, so its memory returns to the allocator when the loop is dropped.
 //!
 //! Only cells of alignment 8 and of a size that is a multiple of 8 up to [`MAX_SIZE`] bytes are
 //! pooled (every `Stage` holds a pointer-sized `TaskError`, so alignment 8 is the usual one);
-//! any other cell is an ordinary `Box`, as is every cell while the thread's pool is being
-//! destroyed (a loop kept in a thread-local may outlive it).
+//! any other cell is an ordinary `Box`.
 //!
 //! **P1.** Every pointer in class `c` was allocated by the global allocator with the layout
 //! [`class_layout`]`(c)` and holds no live value (the cell it held was dropped in place). This
@@ -34,27 +31,21 @@ const MAX_SIZE: usize = 256;
 const ALIGN: usize = 8;
 /// Size classes: 8, 16, .. `MAX_SIZE` bytes.
 const CLASSES: usize = MAX_SIZE / ALIGN;
-/// At most this many bytes of free cells are kept per thread (all classes together).
+/// At most this many bytes of free cells are kept per loop (all classes together).
 const MAX_BYTES: usize = 256 * 1024;
 
-thread_local! {
-    static POOL: RefCell<Classes> = const { RefCell::new(Classes::new()) };
+/// The free cells of one loop.
+#[derive(Default)]
+pub(crate) struct CellPool {
+    classes: RefCell<Classes>,
 }
 
-/// The free cells of one thread, by class.
+/// The free cells, by class.
+#[derive(Default)]
 struct Classes {
     free: [Vec<NonNull<u8>>; CLASSES],
     /// Bytes held in `free`.
     bytes: usize,
-}
-
-impl Classes {
-    const fn new() -> Self {
-        Classes {
-            free: [const { Vec::new() }; CLASSES],
-            bytes: 0,
-        }
-    }
 }
 
 /// The class of a cell of `layout`, if the pool keeps such cells.
@@ -72,90 +63,84 @@ fn class_layout(class: usize) -> Layout {
     Layout::from_size_align((class + 1) * ALIGN, ALIGN).expect("a small, aligned size")
 }
 
-/// Allocates the cell for `future` (the one allocation a spawn costs), reusing a free cell of
-/// its layout if the thread's pool has one.
-#[inline]
-pub(crate) fn new_cell<F>(future: F) -> Pin<Box<dyn RawTask>>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let stage = Stage::Running { future };
-    let Some(memory) = class_of(Layout::new::<Stage<F>>()).and_then(take) else {
-        return Box::pin(stage);
-    };
-    let cell = memory.cast::<Stage<F>>().as_ptr();
-    // SAFETY: P1 (module doc): `memory` came from the global allocator with the layout of its
-    // class, which is `Layout::new::<Stage<F>>()` (`class_of` maps exactly one size to each
-    // class, and the alignment is `ALIGN`), and holds no live value, so it may be written and
-    // then owned by a `Box`, which frees it with that same layout.
-    unsafe {
-        cell.write(stage);
-        Box::into_pin(Box::from_raw(cell))
-    }
-}
-
-/// Drops `cell` and keeps its memory for a later spawn, if the pool takes cells of its layout
-/// and has room; else frees it as any `Box`. Dropping runs the cell's contents' destructors
-/// (user code, which may spawn or panic): the pool is not borrowed meanwhile, and a panic frees
-/// the memory and unwinds to the caller.
-#[inline]
-pub(crate) fn recycle(cell: Pin<Box<dyn RawTask>>) {
-    let layout = Layout::for_value(&*cell);
-    let Some(class) = class_of(layout) else {
-        drop(cell);
-        return;
-    };
-    // SAFETY: the value is dropped in place below and its memory is never used as a `Stage`
-    // again, so it is not moved while pinned.
-    let cell = Box::into_raw(unsafe { Pin::into_inner_unchecked(cell) });
-    let memory = NonNull::new(cell.cast::<u8>()).expect("a Box is not null");
-    let guard = FreeOnUnwind(memory, layout);
-    // SAFETY: `cell` came from `Box::into_raw`, so it points to a live, owned value that
-    // nothing else refers to; after this it is only memory (`guard`, then the pool, owns it).
-    unsafe { std::ptr::drop_in_place(cell) };
-    std::mem::forget(guard);
-    // P1 holds for `memory`: a `Box` allocated it with `layout`, which is the layout of
-    // `class`, and its value was just dropped.
-    put(class, memory);
-}
-
-/// A free cell of class `class`, if the thread's pool has one.
-#[inline]
-fn take(class: usize) -> Option<NonNull<u8>> {
-    POOL.try_with(|pool| {
-        let mut pool = pool.borrow_mut();
-        let memory = pool.free[class].pop()?;
-        pool.bytes -= class_layout(class).size();
-        Some(memory)
-    })
-    .ok()
-    .flatten()
-}
-
-/// Keeps `memory`, which P1 allows in class `class`, or frees it if the pool is full or gone.
-#[inline]
-fn put(class: usize, memory: NonNull<u8>) {
-    let layout = class_layout(class);
-    let kept = POOL.try_with(|pool| {
-        let mut pool = pool.borrow_mut();
-        let room = pool.bytes + layout.size() <= MAX_BYTES;
-        if room {
-            pool.bytes += layout.size();
-            pool.free[class].push(memory);
+impl CellPool {
+    /// Allocates the cell for `future` (the one allocation a spawn costs), reusing a free cell
+    /// of its layout if there is one.
+    #[inline]
+    pub(crate) fn new_cell<F>(&self, future: F) -> Pin<Box<dyn RawTask>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let stage = Stage::Running { future };
+        let Some(memory) = class_of(Layout::new::<Stage<F>>()).and_then(|class| self.take(class)) else {
+            return Box::pin(stage);
+        };
+        let cell = memory.cast::<Stage<F>>().as_ptr();
+        // SAFETY: P1 (module doc): `memory` came from the global allocator with the layout of
+        // its class, which is `Layout::new::<Stage<F>>()` (`class_of` maps exactly one size
+        // to each class, and the alignment is `ALIGN`), and holds no live value, so it may be
+        // written and then owned by a `Box`, which frees it with that same layout.
+        unsafe {
+            cell.write(stage);
+            Box::into_pin(Box::from_raw(cell))
         }
-        room
-    });
-    if kept != Ok(true) {
-        // SAFETY: P1: `memory` was allocated with `layout` and holds no live value.
-        unsafe { std::alloc::dealloc(memory.as_ptr(), layout) };
     }
-}
 
-/// Bytes of free cells the thread's pool holds (for tests).
-#[cfg(test)]
-fn bytes() -> usize {
-    POOL.with(|pool| pool.borrow().bytes)
+    /// Drops `cell` and keeps its memory for a later spawn, if the pool takes cells of its
+    /// layout and has room; else frees it as any `Box`. Dropping runs the cell's contents'
+    /// destructors (user code, which may spawn or panic): the pool is not borrowed meanwhile,
+    /// and a panic frees the memory and unwinds to the caller.
+    #[inline]
+    pub(crate) fn recycle(&self, cell: Pin<Box<dyn RawTask>>) {
+        let layout = Layout::for_value(&*cell);
+        let Some(class) = class_of(layout) else {
+            drop(cell);
+            return;
+        };
+        // SAFETY: the value is dropped in place below and its memory is never used as a
+        // `Stage` again, so it is not moved while pinned.
+        let cell = Box::into_raw(unsafe { Pin::into_inner_unchecked(cell) });
+        let memory = NonNull::new(cell.cast::<u8>()).expect("a Box is not null");
+        let guard = FreeOnUnwind(memory, layout);
+        // SAFETY: `cell` came from `Box::into_raw`, so it points to a live, owned value that
+        // nothing else refers to; after this it is only memory (`guard`, then the pool, owns it).
+        unsafe { std::ptr::drop_in_place(cell) };
+        std::mem::forget(guard);
+        // P1 holds for `memory`: a `Box` allocated it with `layout`, which is the layout of
+        // `class`, and its value was just dropped.
+        self.put(class, memory);
+    }
+
+    /// A free cell of class `class`, if there is one.
+    #[inline]
+    fn take(&self, class: usize) -> Option<NonNull<u8>> {
+        let mut classes = self.classes.borrow_mut();
+        let memory = classes.free[class].pop()?;
+        classes.bytes -= class_layout(class).size();
+        Some(memory)
+    }
+
+    /// Keeps `memory`, which P1 allows in class `class`, or frees it if the pool is full.
+    #[inline]
+    fn put(&self, class: usize, memory: NonNull<u8>) {
+        let layout = class_layout(class);
+        let mut classes = self.classes.borrow_mut();
+        if classes.bytes + layout.size() > MAX_BYTES {
+            drop(classes);
+            // SAFETY: P1: `memory` was allocated with `layout` and holds no live value.
+            unsafe { std::alloc::dealloc(memory.as_ptr(), layout) };
+            return;
+        }
+        classes.bytes += layout.size();
+        classes.free[class].push(memory);
+    }
+
+    /// Bytes of free cells held (for tests).
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.classes.borrow().bytes
+    }
 }
 
 impl Drop for Classes {
@@ -170,7 +155,7 @@ impl Drop for Classes {
     }
 }
 
-/// Frees a cell's memory if dropping its value unwinds (see [`recycle`]).
+/// Frees a cell's memory if dropping its value unwinds (see [`CellPool::recycle`]).
 struct FreeOnUnwind(NonNull<u8>, Layout);
 
 impl Drop for FreeOnUnwind {
@@ -192,29 +177,31 @@ mod tests {
 
     #[test]
     fn a_recycled_cell_is_reused_by_a_future_of_its_layout() {
-        let mut cell = new_cell(async { 7u64 });
+        let pool = CellPool::default();
+        let mut cell = pool.new_cell(async { 7u64 });
         let mut cx = Context::from_waker(Waker::noop());
         assert_eq!(cell.as_mut().poll_task(&mut cx), Poll::Ready(()));
         assert_eq!(take_output::<u64>(cell.as_mut()).unwrap(), 7);
         let address = &*cell as *const dyn RawTask as *const u8;
         let size = std::mem::size_of_val(&*cell);
-        recycle(cell);
-        assert_eq!(bytes(), size);
-        let mut again = new_cell(async { 8u64 });
+        pool.recycle(cell);
+        assert_eq!(pool.bytes(), size);
+        let mut again = pool.new_cell(async { 8u64 });
         assert_eq!(&*again as *const dyn RawTask as *const u8, address);
-        assert_eq!(bytes(), 0);
+        assert_eq!(pool.bytes(), 0);
         assert_eq!(again.as_mut().poll_task(&mut cx), Poll::Ready(()));
         assert_eq!(take_output::<u64>(again.as_mut()).unwrap(), 8);
         // A future of another size does not take it.
-        recycle(again);
+        pool.recycle(again);
         let big = [0u8; 100];
-        let other = new_cell(async move { big.len() });
-        assert_eq!(bytes(), size);
+        let other = pool.new_cell(async move { big.len() });
+        assert_eq!(pool.bytes(), size);
         drop(other);
     }
 
     #[test]
     fn recycling_drops_the_contents() {
+        let pool = CellPool::default();
         struct Guard(Rc<Cell<u32>>);
         impl Drop for Guard {
             fn drop(&mut self) {
@@ -223,17 +210,18 @@ mod tests {
         }
         let drops = Rc::new(Cell::new(0));
         let guard = Guard(drops.clone());
-        let cell = new_cell(async move {
+        let cell = pool.new_cell(async move {
             std::future::pending::<()>().await;
             drop(guard);
         });
-        recycle(cell);
+        pool.recycle(cell);
         assert_eq!(drops.get(), 1);
-        assert!(bytes() > 0);
+        assert!(pool.bytes() > 0);
     }
 
     #[test]
     fn a_panicking_drop_frees_the_memory_and_unwinds() {
+        let pool = CellPool::default();
         struct Bomb;
         impl Drop for Bomb {
             fn drop(&mut self) {
@@ -241,46 +229,50 @@ mod tests {
             }
         }
         let bomb = Bomb;
-        let cell = new_cell(async move {
+        let cell = pool.new_cell(async move {
             std::future::pending::<()>().await;
             drop(bomb);
         });
-        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| recycle(cell)));
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.recycle(cell)));
         assert!(unwound.is_err());
-        assert_eq!(bytes(), 0, "the memory was freed, not kept");
+        assert_eq!(pool.bytes(), 0, "the memory was freed, not kept");
     }
 
     #[test]
     fn a_drop_that_recycles_into_the_same_pool_is_fine() {
-        // A cell whose future owns another cell: dropping the outer one recycles the inner
-        // one from inside `recycle`.
-        struct Owner(Option<Pin<Box<dyn RawTask>>>);
+        // A cell whose future owns another cell of the same pool: dropping the outer one
+        // recycles the inner one from inside `recycle`.
+        struct Owner(Rc<CellPool>, Option<Pin<Box<dyn RawTask>>>);
         impl Drop for Owner {
             fn drop(&mut self) {
-                if let Some(cell) = self.0.take() {
-                    recycle(cell);
+                if let Some(cell) = self.1.take() {
+                    self.0.recycle(cell);
                 }
             }
         }
-        let owner = Owner(Some(new_cell(async { 1u64 })));
-        let outer = new_cell(async move {
+        let pool = Rc::new(CellPool::default());
+        let owner = Owner(pool.clone(), Some(pool.new_cell(async { 1u64 })));
+        let outer = pool.new_cell(async move {
             std::future::pending::<()>().await;
             drop(owner);
         });
-        recycle(outer);
-        assert!(bytes() > 0);
+        pool.recycle(outer);
+        assert!(pool.bytes() > 0);
     }
 
     #[test]
     fn the_pool_is_bounded() {
+        let pool = CellPool::default();
         // Under Miri (slow) a few cells; natively more than fit.
         let count = if cfg!(miri) { 40 } else { MAX_BYTES / 8 + 10 };
-        let cells: Vec<_> = (0..count).map(|i| new_cell(async move { i as u64 })).collect();
+        let cells: Vec<_> = (0..count)
+            .map(|i| pool.new_cell(async move { i as u64 }))
+            .collect();
         let each = std::mem::size_of_val(&*cells[0]);
         for cell in cells {
-            recycle(cell);
+            pool.recycle(cell);
         }
-        assert_eq!(bytes(), (count * each).min(MAX_BYTES / each * each));
+        assert_eq!(pool.bytes(), (count * each).min(MAX_BYTES / each * each));
     }
 
     #[test]

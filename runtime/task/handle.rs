@@ -128,7 +128,7 @@ impl<T: 'static> Task<T> {
             Some(mut cell) => {
                 let outcome = take_output::<T>(cell.as_mut());
                 // The outcome is out: dropping the cell runs no user code.
-                super::cell_pool::recycle(cell);
+                self.sched.recycle(cell);
                 outcome
             }
             None => Err(TaskError::Cancelled),

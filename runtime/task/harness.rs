@@ -18,7 +18,6 @@ use std::task::{Context, Poll};
 use super::callback::CallbackCell;
 use super::cancel_scope::cancelling;
 use super::cell::{vacant_cell, RawTask};
-use super::cell_pool;
 use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
@@ -44,7 +43,7 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let cell = cell_pool::new_cell(future);
+        let cell = self.cells.new_cell(future);
         let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(cell, meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
@@ -459,6 +458,12 @@ impl Scheduler {
         }
     }
 
+    /// Drops a cell whose outcome was taken, keeping its memory for a later spawn.
+    #[inline]
+    pub(crate) fn recycle(&self, cell: Pin<Box<dyn RawTask>>) {
+        self.cells.recycle(cell);
+    }
+
     /// A `Task` handle was dropped without taking the outcome.
     pub(crate) fn detach(&self, key: u32, gen: u16) {
         let mut tasks = self.tasks.borrow_mut();
@@ -497,7 +502,7 @@ impl Scheduler {
         }
         // `take_error` left the finished cell empty (its output was moved out before anything
         // was dropped, also if that drop panicked): dropping it runs no user code.
-        cell_pool::recycle(cell);
+        self.cells.recycle(cell);
         let slot = self.tasks.borrow_mut().remove(key, gen);
         drop(slot);
     }

@@ -19,6 +19,7 @@ use std::time::Instant;
 use slab::Slab;
 
 use super::callback::CallbackCell;
+use super::cell_pool::CellPool;
 use super::inplace::{Current, LazySet, Probe};
 use super::meta::TaskMeta;
 use super::ready::ReadyQueue;
@@ -59,6 +60,8 @@ pub(crate) struct Scheduler {
     /// The loop id wakers carry.
     id: u16,
     pub(super) tasks: RefCell<TaskTable>,
+    /// Free task cells, reused by spawns (cell_pool.rs).
+    pub(super) cells: CellPool,
     ready: RefCell<ReadyQueue>,
     /// The task being polled right now (read it through `current_key`, which makes the slot
     /// of a lazy in-place task, inplace.rs).
@@ -86,6 +89,7 @@ impl Scheduler {
         Rc::new(Scheduler {
             id,
             tasks: RefCell::new(TaskTable::default()),
+            cells: CellPool::default(),
             ready: RefCell::new(ReadyQueue::with_capacity(64)),
             current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
