@@ -31,8 +31,9 @@ const MAX_SIZE: usize = 256;
 const ALIGN: usize = 8;
 /// Size classes: 8, 16, .. `MAX_SIZE` bytes.
 const CLASSES: usize = MAX_SIZE / ALIGN;
-/// At most this many bytes of free cells are kept per loop (all classes together).
-const MAX_BYTES: usize = 256 * 1024;
+/// At most this many bytes of free cells are kept per loop (all classes together): 100k small
+/// cells, the same order as the task slab a loop that ran that many tasks at once keeps.
+const MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// The free cells of one loop.
 #[derive(Default)]
