@@ -98,11 +98,11 @@ impl Core {
     }
 
     #[track_caller]
+    #[inline]
     fn assert_open(&self, what: &str) {
-        assert!(
-            !self.closed.get(),
-            "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
-        );
+        if self.closed.get() {
+            closed(what);
+        }
     }
 
     /// Spawns a task; it is queued at once.
@@ -113,7 +113,11 @@ impl Core {
         F::Output: 'static,
     {
         self.assert_open("spawn");
-        let meta = self.task_meta(name.clone(), std::panic::Location::caller());
+        // The usual spawn (unnamed, debug mode off) records nothing: decided here, inline.
+        let meta = match name.is_none() && !self.debug.get() {
+            true => None,
+            false => self.task_meta(name.clone(), std::panic::Location::caller()),
+        };
         self.sched.spawn(future, meta, name)
     }
 
@@ -148,4 +152,12 @@ impl Core {
     ) {
         self.sched.report(message, task, payload);
     }
+}
+
+/// The panic of an operation on a closed loop (out of line: the check is on hot paths).
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn closed(what: &str) -> ! {
+    panic!("aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')")
 }

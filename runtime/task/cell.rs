@@ -114,7 +114,9 @@ where
     }
 }
 
-/// Allocates the cell for `future`: the one allocation a spawn costs.
+/// Allocates the cell for `future` as a plain `Box` (tests; the loop's spawns go through its
+/// [`CellPool`](super::cell_pool::CellPool)).
+#[cfg(test)]
 pub(crate) fn new_cell<F>(future: F) -> Pin<Box<dyn RawTask>>
 where
     F: Future + 'static,

@@ -38,11 +38,10 @@ use super::{TaskError, TaskId, TaskRef};
 #[must_use = "dropping a Task detaches it; call .cancel() to stop it, or await it for its output"]
 pub struct Task<T> {
     sched: Rc<Scheduler>,
-    key: u32,
-    gen: u16,
+    /// The task's id; its low 16 bits are the slot's generation (state.rs).
     id: TaskId,
-    name: Option<Rc<str>>,
-    /// `FINISHED`, `AWAITED`, and what the taken outcome was.
+    key: u32,
+    /// `FINISHED`, `AWAITED`, `NAMED`, and what the taken outcome was.
     flags: u8,
     _output: PhantomData<fn() -> T>,
 }
@@ -58,16 +57,20 @@ const WAS_PANIC: u8 = 8;
 /// Dropped, this handle detaches its task whatever the scope: a [`shield`](crate::shield)'s,
 /// or the one inside a [`SharedTask`](super::SharedTask), whose holders cancel for it.
 const DETACH_ON_DROP: u8 = 16;
+/// The task was given a name, which the scheduler keeps for this handle until it drops
+/// (24 bytes: the handle does not carry it).
+const NAMED: u8 = 32;
 
 impl<T: 'static> Task<T> {
-    pub(crate) fn new(sched: Rc<Scheduler>, key: u32, gen: u16, id: TaskId, name: Option<Rc<str>>) -> Self {
+    /// The handle of the task `id` at `key` (whose generation is `id`'s low 16 bits); `named`
+    /// if the scheduler keeps a name for it (`Scheduler::keep_name`).
+    #[inline]
+    pub(crate) fn new(sched: Rc<Scheduler>, key: u32, id: TaskId, named: bool) -> Self {
         Task {
             sched,
-            key,
-            gen,
             id,
-            name,
-            flags: 0,
+            key,
+            flags: if named { NAMED } else { 0 },
             _output: PhantomData,
         }
     }
@@ -87,12 +90,12 @@ impl<T: 'static> Task<T> {
     /// });
     /// ```
     pub fn result(&mut self) -> Option<Result<T, TaskError>> {
-        if self.flags & FINISHED != 0 || !self.sched.is_done(self.key, self.gen) {
+        if self.flags & FINISHED != 0 || !self.sched.is_done(self.key, self.gen()) {
             return None;
         }
         // Not through `poll`: a spent coop budget must not hide a finished outcome.
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        match self.sched.poll_join(self.key, self.gen, self.id, &mut cx) {
+        match self.sched.poll_join(self.key, self.gen(), self.id, &mut cx) {
             Poll::Ready(cell) => Some(self.take_from(cell)),
             Poll::Pending => None,
         }
@@ -114,7 +117,7 @@ impl<T: 'static> Task<T> {
             self.flags & FINISHED == 0,
             "aioloop: Task::shared called after the task's outcome was taken"
         );
-        self.flags = DETACH_ON_DROP;
+        self.flags = DETACH_ON_DROP | (self.flags & NAMED);
         super::SharedTask::new(self)
     }
 
@@ -122,10 +125,16 @@ impl<T: 'static> Task<T> {
     /// unfinished task) and records what it was, for the accessors that keep answering.
     fn take_from(&mut self, cell: Option<Pin<Box<dyn super::cell::RawTask>>>) -> Result<T, TaskError> {
         let outcome = match cell {
-            Some(mut cell) => take_output::<T>(cell.as_mut()),
+            Some(mut cell) => {
+                let outcome = take_output::<T>(cell.as_mut());
+                // The outcome is out: dropping the cell runs no user code.
+                self.sched.recycle(cell);
+                outcome
+            }
             None => Err(TaskError::Cancelled),
         };
         self.flags = FINISHED
+            | (self.flags & NAMED)
             | match &outcome {
                 Err(TaskError::Cancelled) => WAS_CANCELLED,
                 Err(TaskError::Panicked(_)) => WAS_PANIC,
@@ -141,13 +150,13 @@ impl<T: 'static> Task<T> {
     pub fn add_done_callback(&self, callback: impl FnOnce(&TaskRef) + 'static) -> DoneCallbackId {
         let task = self.task_ref();
         let run = Box::new(move || callback(&task));
-        let id = self.sched.add_done_callback(self.key, self.gen, run);
+        let id = self.sched.add_done_callback(self.key, self.gen(), run);
         DoneCallbackId(id.unwrap_or(u64::MAX))
     }
 
     /// Removes a done callback that has not been queued yet; false if it is not there.
     pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
-        self.sched.remove_done_callback(self.key, self.gen, id.0)
+        self.sched.remove_done_callback(self.key, self.gen(), id.0)
     }
 }
 
@@ -161,7 +170,7 @@ impl<T> Task<T> {
     /// otherwise. A task that finishes during the same step in which it is cancelled counts as
     /// cancelled, as in asyncio.
     pub fn cancel(&self) -> bool {
-        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen, None)
+        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), None)
     }
 
     /// Like [`cancel`](Task::cancel), with a message the awaiter reads with
@@ -177,14 +186,14 @@ impl<T> Task<T> {
     /// ```
     pub fn cancel_with(&self, message: impl Into<String>) -> bool {
         let message: Rc<str> = message.into().into();
-        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen, Some(message))
+        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), Some(message))
     }
 
     /// The message of the last [`cancel_with`](Task::cancel_with), also after the cancelled
     /// outcome was taken.
     pub fn cancel_message(&self) -> Option<String> {
         let message = match self.flags & FINISHED {
-            0 => self.sched.cancel_message(self.key, self.gen),
+            0 => self.sched.cancel_message(self.key, self.gen()),
             _ => self.sched.kept_message(self.id),
         };
         message.map(|m| m.to_string())
@@ -194,7 +203,7 @@ impl<T> Task<T> {
     /// `cancelling()` (what timeout scopes and task groups rest on).
     pub fn cancelling(&self) -> u32 {
         match self.flags & FINISHED {
-            0 => self.sched.cancelling(self.key, self.gen),
+            0 => self.sched.cancelling(self.key, self.gen()),
             _ => 0,
         }
     }
@@ -204,21 +213,21 @@ impl<T> Task<T> {
     /// [`until_cancelled`](crate::until_cancelled)), it now ends normally.
     pub fn uncancel(&self) -> u32 {
         match self.flags & FINISHED {
-            0 => self.sched.uncancel(self.key, self.gen),
+            0 => self.sched.uncancel(self.key, self.gen()),
             _ => 0,
         }
     }
 
     /// True once the task has finished: returned, panicked or been cancelled.
     pub fn is_done(&self) -> bool {
-        self.flags & FINISHED != 0 || self.sched.is_done(self.key, self.gen)
+        self.flags & FINISHED != 0 || self.sched.is_done(self.key, self.gen())
     }
 
     /// True once the task has finished by cancellation (so `is_cancelled` implies `is_done`,
     /// as asyncio's `cancelled()` does); it stays true after the outcome was taken.
     pub fn is_cancelled(&self) -> bool {
         match self.flags & FINISHED {
-            0 => self.sched.is_cancelled(self.key, self.gen),
+            0 => self.sched.is_cancelled(self.key, self.gen()),
             _ => self.flags & WAS_CANCELLED != 0,
         }
     }
@@ -227,7 +236,7 @@ impl<T> Task<T> {
     /// true after the outcome was taken.
     pub fn is_panicked(&self) -> bool {
         match self.flags & FINISHED {
-            0 => self.sched.is_panicked(self.key, self.gen),
+            0 => self.sched.is_panicked(self.key, self.gen()),
             _ => self.flags & WAS_PANIC != 0,
         }
     }
@@ -237,7 +246,7 @@ impl<T> Task<T> {
         TaskRef {
             sched: self.sched.clone(),
             key: self.key,
-            gen: self.gen,
+            gen: self.gen(),
             id: self.id,
             name: self.name(),
         }
@@ -250,7 +259,21 @@ impl<T> Task<T> {
 
     /// The task's name: the one given to [`spawn_named`](crate::spawn_named), else `Task-<id>`.
     pub fn name(&self) -> String {
-        super::meta::display_name(self.id, self.name.as_deref())
+        super::meta::display_name(self.id, self.given_name().as_deref())
+    }
+
+    /// The name given at spawn, if any.
+    fn given_name(&self) -> Option<Rc<str>> {
+        match self.flags & NAMED {
+            0 => None,
+            _ => self.sched.kept_name(self.id),
+        }
+    }
+
+    /// The slot's generation: the id's low 16 bits (state.rs).
+    #[inline]
+    fn gen(&self) -> u16 {
+        self.id.0 as u16
     }
 
     /// This handle is not awaited (any more): dropped, it detaches the task whatever the
@@ -269,7 +292,7 @@ impl<T> Task<T> {
     /// recorded for a `wait_for` that waits for it), as asyncio's cancellation travels
     /// through `await`.
     pub(crate) fn cancel_through_await(&self) {
-        if self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen, None) {
+        if self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), None) {
             cancel_scope::collect(|| self.task_ref());
         }
     }
@@ -278,7 +301,7 @@ impl<T> Task<T> {
     /// joiners, see `Scheduler::poll_joiner`) to be woken when it does.
     pub(crate) fn poll_joiner(&self, entry: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
         match self.flags & FINISHED {
-            0 => self.sched.poll_joiner(self.key, self.gen, entry, cx),
+            0 => self.sched.poll_joiner(self.key, self.gen(), entry, cx),
             _ => Poll::Ready(()),
         }
     }
@@ -286,7 +309,7 @@ impl<T> Task<T> {
     /// Gives up `entry` in the task's list of joiners (its holder is dropped unfinished).
     pub(crate) fn leave_joiners(&self, entry: usize) {
         if self.flags & FINISHED == 0 {
-            self.sched.leave_joiners(self.key, self.gen, entry);
+            self.sched.leave_joiners(self.key, self.gen(), entry);
         }
     }
 }
@@ -302,7 +325,7 @@ impl<T: 'static> Future for Task<T> {
             "aioloop: a Task was polled after it returned its outcome"
         );
         super::coop::poll_coop(cx, |cx| {
-            match self.sched.poll_join(self.key, self.gen, self.id, cx) {
+            match self.sched.poll_join(self.key, self.gen(), self.id, cx) {
                 Poll::Pending => {
                     self.flags |= AWAITED;
                     Poll::Pending
@@ -324,9 +347,10 @@ impl<T> Drop for Task<T> {
             {
                 self.cancel_through_await();
             }
-            self.sched.detach(self.key, self.gen);
-        } else if self.flags & WAS_CANCELLED != 0 {
-            self.sched.forget_message(self.id);
+            self.sched.detach(self.key, self.gen());
+        }
+        if self.flags & (WAS_CANCELLED | NAMED) != 0 {
+            self.sched.forget_kept(self.id);
         }
     }
 }
@@ -335,7 +359,53 @@ impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("id", &self.id)
-            .field("name", &self.name)
+            .field("name", &self.given_name())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handle_is_three_words() {
+        assert_eq!(std::mem::size_of::<Task<u64>>(), 24);
+    }
+
+    #[test]
+    fn a_name_outlives_the_outcome_and_the_loop() {
+        let event_loop = crate::EventLoop::new().unwrap();
+        let (mut done, pending) = event_loop.run_until_complete(async {
+            let mut done = crate::spawn_named("done", async { 1 });
+            let pending = crate::spawn_named("pending", std::future::pending::<()>());
+            assert_eq!((&mut done).await.unwrap(), 1);
+            (done, pending)
+        });
+        assert_eq!(done.name(), "done");
+        assert!(done.result().is_none());
+        assert_eq!(
+            format!("{done:?}"),
+            format!("Task {{ id: {:?}, name: Some(\"done\"), .. }}", done.id())
+        );
+        drop(event_loop);
+        assert_eq!(pending.name(), "pending");
+        let unnamed = crate::EventLoop::new().unwrap().spawn(async {});
+        assert_eq!(unnamed.name(), format!("Task-{}", unnamed.id()));
+        assert_eq!(
+            format!("{unnamed:?}"),
+            format!("Task {{ id: {:?}, name: None, .. }}", unnamed.id())
+        );
+    }
+
+    #[test]
+    fn dropping_a_handle_forgets_its_name() {
+        let event_loop = crate::EventLoop::new().unwrap();
+        let task = event_loop.spawn_named("gone", async {});
+        let id = task.id();
+        let sched = task.sched.clone();
+        assert!(sched.kept_name(id).is_some());
+        drop(task);
+        assert!(sched.kept_name(id).is_none());
     }
 }

@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 
 use super::callback::CallbackCell;
 use super::cancel_scope::cancelling;
-use super::cell::{new_cell, vacant_cell, RawTask};
+use super::cell::{vacant_cell, RawTask};
 use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
@@ -43,11 +43,17 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(new_cell(future), meta);
+        let cell = self.cells.new_cell(future);
+        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(cell, meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
         self.queue_task(key, gen);
-        Task::new(self.clone(), key, gen, id, name)
+        debug_assert_eq!(gen, id.0 as u16, "the generation is the id's low 16 bits");
+        let named = name.is_some();
+        if let Some(name) = name {
+            self.keep_name(id, name);
+        }
+        Task::new(self.clone(), key, id, named)
     }
 
     /// Spawns a task nobody holds a `Task` handle to (its outcome goes elsewhere, as a
@@ -452,6 +458,12 @@ impl Scheduler {
         }
     }
 
+    /// Drops a cell whose outcome was taken, keeping its memory for a later spawn.
+    #[inline]
+    pub(crate) fn recycle(&self, cell: Pin<Box<dyn RawTask>>) {
+        self.cells.recycle(cell);
+    }
+
     /// A `Task` handle was dropped without taking the outcome.
     pub(crate) fn detach(&self, key: u32, gen: u16) {
         let mut tasks = self.tasks.borrow_mut();
@@ -490,7 +502,7 @@ impl Scheduler {
         }
         // `take_error` left the finished cell empty (its output was moved out before anything
         // was dropped, also if that drop panicked): dropping it runs no user code.
-        drop(cell);
+        self.cells.recycle(cell);
         let slot = self.tasks.borrow_mut().remove(key, gen);
         drop(slot);
     }

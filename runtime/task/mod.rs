@@ -3,6 +3,7 @@
 mod callback;
 pub(crate) mod cancel_scope;
 pub(crate) mod cell;
+mod cell_pool;
 pub(crate) mod coop;
 pub(crate) mod current;
 mod error;
@@ -11,6 +12,7 @@ mod harness;
 mod inplace;
 pub(crate) mod meta;
 mod observe;
+mod ready;
 mod report;
 mod scheduler;
 mod shared;

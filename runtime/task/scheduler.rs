@@ -12,15 +12,17 @@
 //! tasks from `poll` or from `Drop`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
 use slab::Slab;
 
 use super::callback::CallbackCell;
+use super::cell_pool::CellPool;
 use super::inplace::{Current, LazySet, Probe};
 use super::meta::TaskMeta;
+use super::ready::ReadyQueue;
 use super::report::{ExceptionHandler, Payload, Reporter, TaskLabel};
 use super::table::TaskTable;
 use super::waker::{WakeHook, WakeTarget, MAIN_KEY};
@@ -58,7 +60,9 @@ pub(crate) struct Scheduler {
     /// The loop id wakers carry.
     id: u16,
     pub(super) tasks: RefCell<TaskTable>,
-    ready: RefCell<VecDeque<Runnable>>,
+    /// Free task cells, reused by spawns (cell_pool.rs).
+    pub(super) cells: CellPool,
+    ready: RefCell<ReadyQueue>,
     /// The task being polled right now (read it through `current_key`, which makes the slot
     /// of a lazy in-place task, inplace.rs).
     pub(super) current: Cell<Current>,
@@ -74,8 +78,9 @@ pub(crate) struct Scheduler {
     /// How many in-place tasks were asked to cancel, so their owners scan their children only
     /// when it moved (inplace.rs).
     in_place_cancels: Cell<u64>,
-    /// The messages of cancelled tasks whose outcome was taken, until their handle drops.
-    kept_messages: RefCell<HashMap<TaskId, Rc<str>>>,
+    /// What `Task` handles read after their slot may be gone, until the handle drops: the
+    /// names of named tasks, and the messages of cancelled tasks whose outcome was taken.
+    kept: RefCell<HashMap<TaskId, Kept>>,
 }
 
 impl Scheduler {
@@ -84,7 +89,8 @@ impl Scheduler {
         Rc::new(Scheduler {
             id,
             tasks: RefCell::new(TaskTable::default()),
-            ready: RefCell::new(VecDeque::with_capacity(64)),
+            cells: CellPool::default(),
+            ready: RefCell::new(ReadyQueue::with_capacity(64)),
             current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
@@ -92,7 +98,7 @@ impl Scheduler {
             probe: Cell::new(None),
             lazy_sets: RefCell::new(Slab::new()),
             in_place_cancels: Cell::new(0),
-            kept_messages: RefCell::new(HashMap::new()),
+            kept: RefCell::new(HashMap::new()),
         })
     }
 
@@ -111,17 +117,27 @@ impl Scheduler {
     /// Keeps the cancel message of task `id` after its slot is freed (its handle took the
     /// outcome), for `Task::cancel_message`.
     pub(super) fn keep_message(&self, id: TaskId, message: Rc<str>) {
-        self.kept_messages.borrow_mut().insert(id, message);
+        self.kept.borrow_mut().entry(id).or_default().message = Some(message);
     }
 
     /// The kept cancel message of task `id`.
     pub(crate) fn kept_message(&self, id: TaskId) -> Option<Rc<str>> {
-        self.kept_messages.borrow().get(&id).cloned()
+        self.kept.borrow().get(&id)?.message.clone()
     }
 
-    /// The handle of task `id` is gone: so is its kept message.
-    pub(crate) fn forget_message(&self, id: TaskId) {
-        let kept = self.kept_messages.borrow_mut().remove(&id);
+    /// Keeps the name of task `id` for its handle, which does not carry it (`Task::name`).
+    pub(super) fn keep_name(&self, id: TaskId, name: Rc<str>) {
+        self.kept.borrow_mut().entry(id).or_default().name = Some(name);
+    }
+
+    /// The kept name of task `id`.
+    pub(crate) fn kept_name(&self, id: TaskId) -> Option<Rc<str>> {
+        self.kept.borrow().get(&id)?.name.clone()
+    }
+
+    /// The handle of task `id` is gone: so is what was kept for it.
+    pub(crate) fn forget_kept(&self, id: TaskId) {
+        let kept = self.kept.borrow_mut().remove(&id);
         drop(kept);
     }
 
@@ -136,7 +152,7 @@ impl Scheduler {
     pub(crate) fn schedule(&self, key: u32, gen: u16) {
         if key == MAIN_KEY {
             if gen == self.main_gen.get() && !self.main_scheduled.replace(true) {
-                self.ready.borrow_mut().push_back(Runnable::Main);
+                self.ready.borrow_mut().push(Runnable::Main);
             }
             return;
         }
@@ -153,7 +169,7 @@ impl Scheduler {
     /// Queues the task at `key`/`gen`, whose slot was just marked `scheduled` (T2).
     #[inline]
     pub(super) fn queue_task(&self, key: u32, gen: u16) {
-        self.ready.borrow_mut().push_back(Runnable::Task { key, gen });
+        self.ready.borrow_mut().push(Runnable::Task { key, gen });
     }
 
     /// A new `run_until_complete` future: earlier main wakers go stale, and it is queued.
@@ -176,7 +192,7 @@ impl Scheduler {
     /// Queues a callback behind everything ready.
     #[inline]
     pub(crate) fn push(&self, runnable: Runnable) {
-        self.ready.borrow_mut().push_back(runnable);
+        self.ready.borrow_mut().push(runnable);
     }
 
     /// How many runnables are queued.
@@ -195,7 +211,7 @@ impl Scheduler {
     /// wake queue it again.
     #[inline]
     pub(crate) fn pop(&self) -> Option<Runnable> {
-        let next = self.ready.borrow_mut().pop_front();
+        let next = self.ready.borrow_mut().pop();
         if let Some(Runnable::Main) = next {
             self.main_scheduled.set(false);
         }
@@ -205,7 +221,7 @@ impl Scheduler {
     /// Empties the ready queue (closing the loop); the caller drops what it returns outside
     /// the borrow.
     pub(super) fn drain_ready(&self) -> Vec<Runnable> {
-        self.ready.borrow_mut().drain(..).collect()
+        self.ready.borrow_mut().drain()
     }
 
     /// The exception handler and the catch-then-report primitive.
@@ -291,6 +307,13 @@ impl Scheduler {
             });
         }
     }
+}
+
+/// What the scheduler keeps for one `Task` handle (see `Scheduler::kept`).
+#[derive(Default)]
+struct Kept {
+    name: Option<Rc<str>>,
+    message: Option<Rc<str>>,
 }
 
 /// One task as [`Scheduler::for_each_task`] shows it.
