@@ -139,3 +139,23 @@ fn test_gathered_child_identity_is_stable() {
         assert_eq!(all_tasks().len(), 1, "every child's identity is gone");
     });
 }
+
+/// A gather dropped while its children run takes their identities with it, whether a child
+/// was looked at (it has a slot) or not: `all_tasks()` lists none of them afterwards.
+#[test]
+fn test_dropped_gather_takes_its_childrens_identities() {
+    aioloop::run(async {
+        let looked_at = gather((0..3).map(|i| async move {
+            if i == 1 {
+                let _ = current_task();
+            }
+            aioloop::sleep(Duration::from_secs(3600)).await;
+        }));
+        let timed_out = aioloop::wait_for(looked_at, Duration::from_millis(5)).await;
+        assert!(timed_out.is_err());
+        assert_eq!(all_tasks().len(), 1, "only the main task is left");
+        let unseen = gather((0..3).map(|_| aioloop::sleep(Duration::from_secs(3600))));
+        assert!(aioloop::wait_for(unseen, Duration::from_millis(5)).await.is_err());
+        assert_eq!(all_tasks().len(), 1, "only the main task is left");
+    });
+}

@@ -298,3 +298,30 @@ fn a_stale_waker_does_not_poll_a_finished_or_reused_slot() {
         reused.cancel();
     });
 }
+
+/// A task's name answers after its outcome was taken and after its loop was dropped, as
+/// asyncio's `Task.get_name()` does on a finished task; an unnamed task is `Task-<id>`.
+#[test]
+fn a_task_name_outlives_the_outcome_and_the_loop() {
+    let event_loop = aioloop::EventLoop::new().unwrap();
+    let (mut done, pending) = event_loop.run_until_complete(async {
+        let mut done = aioloop::spawn_named("done", async { 1 });
+        let pending = aioloop::spawn_named("pending", std::future::pending::<()>());
+        assert_eq!((&mut done).await.unwrap(), 1);
+        (done, pending)
+    });
+    assert_eq!(done.name(), "done");
+    assert!(done.result().is_none());
+    assert_eq!(
+        format!("{done:?}"),
+        format!("Task {{ id: {:?}, name: Some(\"done\"), .. }}", done.id())
+    );
+    drop(event_loop);
+    assert_eq!(pending.name(), "pending");
+    let unnamed = aioloop::EventLoop::new().unwrap().spawn(async {});
+    assert_eq!(unnamed.name(), format!("Task-{}", unnamed.id()));
+    assert_eq!(
+        format!("{unnamed:?}"),
+        format!("Task {{ id: {:?}, name: None, .. }}", unnamed.id())
+    );
+}

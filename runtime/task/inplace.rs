@@ -89,6 +89,12 @@ impl Current {
         Current((2 << 62) | ((set as u64) << 32) | index as u64)
     }
 
+    /// Child `index` of the lazy set whose child 0 this names (one `or` on the hot path).
+    #[inline]
+    fn lazy_child(self, index: u32) -> Self {
+        Current(self.0 | index as u64)
+    }
+
     /// What it names.
     #[inline]
     pub(crate) fn get(self) -> Running {
@@ -147,6 +153,9 @@ impl Identity {
 /// `current_task()` and `all_tasks()` can make a child's slot when they need it.
 pub(crate) struct LazySet {
     ids: Box<[Cell<Identity>]>,
+    /// How many identity slots were made for these children (by a look), so that a set
+    /// nobody looked at is released without a walk over its children.
+    slots_made: Cell<usize>,
     /// Woken when one of the children is asked to cancel.
     owner: Waker,
 }
@@ -243,6 +252,27 @@ impl Scheduler {
         };
         let polled = future.poll(cx);
         drop(restore);
+        if polled.is_ready() {
+            self.end_in_place(cell);
+        }
+        polled
+    }
+
+    /// [`Scheduler::poll_as`] for a child polled inside [`InPlaceSet::round`], without a drop
+    /// guard: if the poll unwinds, the current task still names the child, which is how the
+    /// round names the panic, and the round puts the owner back as the current task. (A guard
+    /// per poll costs a landing pad around every child's poll.)
+    #[inline]
+    fn poll_in_round<F: Future>(
+        &self,
+        cell: &Cell<Identity>,
+        current: Current,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        let prev = self.current.replace(current);
+        let polled = future.poll(cx);
+        self.current.set(prev);
         if polled.is_ready() {
             self.end_in_place(cell);
         }
@@ -351,6 +381,7 @@ impl Scheduler {
             other => return other.slot(),
         };
         let (key, gen) = self.insert_in_place(None, &set.owner);
+        set.slots_made.set(set.slots_made.get() + 1);
         cell.set(match made {
             Identity::Unprobed { .. } => Identity::Unprobed { key, gen },
             _ => Identity::Live { key, gen },
@@ -419,6 +450,8 @@ pub(crate) struct InPlaceSet {
     set: Option<Rc<LazySet>>,
     /// The set's key in the scheduler's registry.
     key: u32,
+    /// What names its child 0 as the current task ([`Current::lazy`]`(key, 0)`).
+    first_child: Current,
     /// The scheduler's in-place cancel count when the children were last scanned.
     cancels_seen: u64,
     /// The type of the first child whose probe ended with it pending, and whether it claimed:
@@ -462,6 +495,7 @@ impl Default for InPlaceSet {
             sched: None,
             set: None,
             key: 0,
+            first_child: Current::NONE,
             cancels_seen: 0,
             probed: None,
             polling: NOT_POLLING,
@@ -488,6 +522,7 @@ impl InPlaceSet {
         self.cancels_seen = sched.in_place_cancels();
         let set = Rc::new(LazySet {
             ids: (0..len).map(|_| Cell::new(Identity::Pending)).collect(),
+            slots_made: Cell::new(0),
             owner: owner.clone(),
         });
         let key = sched.lazy_sets.borrow_mut().insert(set.clone());
@@ -496,6 +531,7 @@ impl InPlaceSet {
             "aioloop: too many gathers alive on one loop (limit 2^30)"
         );
         self.key = key as u32;
+        self.first_child = Current::lazy(self.key, 0);
         self.set = Some(set);
         self.sched = Some(sched);
     }
@@ -512,15 +548,13 @@ impl InPlaceSet {
         else {
             return future.poll(cx);
         };
-        let current = Current::lazy(self.key, index as u32);
+        let current = self.first_child.lazy_child(index as u32);
         let probed = self.probed.filter(|probed| probed.is::<F>());
         if let Some(Probed { claimed: false, .. }) = probed {
             // The usual case: a coroutine of a type already probed. Its identity stays as it
-            // is (no slot, or the one someone made); `current_key` finds either.
-            self.polling = index as u32;
-            let polled = sched.poll_as(cell, current, future, cx);
-            self.polling = NOT_POLLING;
-            return polled;
+            // is (no slot, or the one someone made); `current_key` finds either. A panic is
+            // named by the current task it leaves behind (see `round`).
+            return sched.poll_in_round(cell, current, future, cx);
         }
         let unprobed = matches!(cell.get(), Identity::Pending | Identity::Unprobed { .. });
         if unprobed && probed.is_some() {
@@ -550,22 +584,38 @@ impl InPlaceSet {
             // Not on a loop: the children are plain futures, nobody to name.
             return round(self);
         }
+        let owner = self
+            .sched
+            .as_ref()
+            .map_or(Current::NONE, |sched| sched.current.get());
         match catch_unwind(AssertUnwindSafe(|| round(&mut *self))) {
             Ok(output) => output,
-            Err(payload) => std::panic::resume_unwind(self.name_panic(payload)),
+            Err(payload) => std::panic::resume_unwind(self.name_panic(payload, owner)),
         }
     }
 
     /// `payload` out of [`InPlaceSet::round`], naming the child that was being polled (if the
-    /// panic came from one).
+    /// panic came from one), and the owner (`owner`) made the current task again. A child
+    /// polled on the fast path ([`Scheduler::poll_in_round`]) left itself as the current task
+    /// when it unwound; one polled with a probe restored the current task and left its index
+    /// in `polling`.
     #[cold]
-    fn name_panic(&mut self, payload: Payload) -> Payload {
+    fn name_panic(&mut self, payload: Payload, owner: Current) -> Payload {
         let index = std::mem::replace(&mut self.polling, NOT_POLLING);
-        let Some(sched) = self.sched.as_ref().filter(|_| index != NOT_POLLING) else {
+        let Some(sched) = self.sched.as_ref() else {
+            return payload;
+        };
+        let running = sched.current.replace(owner);
+        let child = if index != NOT_POLLING {
+            Current::lazy(self.key, index)
+        } else if running != owner {
+            running
+        } else {
+            // The panic came from the owner's code between polls (`on_done`), not a child.
             return payload;
         };
         name_panic(payload, || {
-            let (key, gen) = sched.key_of(Current::lazy(self.key, index))?;
+            let (key, gen) = sched.key_of(child)?;
             sched.label(key, gen)
         })
     }
@@ -624,8 +674,10 @@ impl InPlaceSet {
         let (Some(sched), Some(set)) = (self.sched.take(), self.set.take()) else {
             return;
         };
-        for cell in set.ids.iter() {
-            sched.end_in_place(cell);
+        if set.slots_made.get() != 0 {
+            for cell in set.ids.iter() {
+                sched.end_in_place(cell);
+            }
         }
         let registered = sched.lazy_sets.borrow_mut().try_remove(self.key as usize);
         drop(registered);
