@@ -143,8 +143,10 @@ fn live_tasks(rt: &tokio::runtime::Runtime) -> (f64, f64) {
     }
     lp.run_until_complete(async {});
     let mut tasks = Vec::with_capacity(N_LIVE);
+    // The coroutine given to `run_until_complete` is a task too (asyncio's model): it takes one
+    // slot of the slab, so N_LIVE - 1 spawns make N_LIVE live tasks and the slab ends full.
     let aioloop_live = live_per_item(N_LIVE, || {
-        lp.run_until_complete(async { tasks.extend((0..N_LIVE).map(|_| aioloop::spawn(async {}))) })
+        lp.run_until_complete(async { tasks.extend((1..N_LIVE).map(|_| aioloop::spawn(async {}))) })
     });
     lp.run_until_complete(async {
         for t in tasks.drain(..) {
