@@ -67,11 +67,15 @@
 //!   submitted when armed (once per stream, not per read), so what the socket already holds
 //!   is completed before the reader looks again. The streams' sends are built at the enter
 //!   (from what the iteration wrote) and go with it.
-//! - **U5.** Each buffer of the ring is either the kernel's (published in the ring: we neither
-//!   read nor write it) or ours (named by a completion and not given back: the kernel neither
-//!   selects nor writes it). We read a buffer only between the completion that named it and
-//!   its return, and only the bytes that completion counted; we give it back once, and only
-//!   after its bytes were copied out or dropped with their stream.
+//! - **U5.** Each buffer of the ring is either the kernel's (published in the ring) or ours
+//!   (consumed by the kernel and not given back: it neither selects nor writes it). The kernel
+//!   fills a buffer in pieces (with incremental consumption, `IOU_PBUF_RING_INC`, several
+//!   receives share the buffer at the ring's head; without it, one piece per buffer): each
+//!   completion names a piece, the bytes it counted from where the buffer's previous piece
+//!   ended, which the kernel writes no more. We read only such pieces, between the completion
+//!   that named them and their release; we give a buffer back once, and only after the kernel
+//!   consumed it (a completion without `IORING_CQE_F_BUF_MORE`) and each of its pieces was
+//!   copied out or dropped with its stream.
 //! - **U6.** The ring's memory and its buffers live until the ring is unregistered, which
 //!   happens only once no receive that may select from it is in the kernel: when the reactor
 //!   drops, every receive still there is cancelled and its final completion awaited first

@@ -621,9 +621,9 @@ impl UringReactor {
             debug_assert!(false, "aioloop: a receive completion without its state (U7)");
             return 0;
         };
-        let (bid, more) = (cqueue::buffer_select(flags), cqueue::more(flags));
+        let more = cqueue::more(flags);
         if let PollState::Retiring { .. } = self.polls[key] {
-            recv.complete(result, bid, more, bufs);
+            recv.complete(result, flags, bufs);
             recv.release(bufs);
             if !more {
                 self.free_if_settled(key, io);
@@ -633,10 +633,10 @@ impl UringReactor {
         if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
             // A kernel without multishot receives (before 6.0) refuses the first one: this
             // stream and the later ones read as in the readiness form.
-            recv.complete(-libc::ECANCELED, bid, more, bufs);
+            recv.complete(-libc::ECANCELED, flags, bufs);
             self.recv_form_refused();
         } else {
-            let ready = recv.complete(result, bid, more, bufs);
+            let ready = recv.complete(result, flags, bufs);
             io.dispatch(Token(token as usize), ready, woken);
             return 1;
         }
@@ -699,12 +699,7 @@ impl Drop for UringReactor {
                 }
                 let key = SlotId::from_token(Token((data & !RECV_BIT) as usize)).key() as usize;
                 if let Some(Some(recv)) = self.recvs.get_mut(key) {
-                    recv.complete(
-                        cqe.result(),
-                        cqueue::buffer_select(cqe.flags()),
-                        cqueue::more(cqe.flags()),
-                        bufs,
-                    );
+                    recv.complete(cqe.result(), cqe.flags(), bufs);
                     recv.release(bufs);
                 }
             }
