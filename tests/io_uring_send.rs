@@ -24,6 +24,18 @@ async fn read_some(stream: &aioloop::net::TcpStream, buf: &mut [u8]) -> usize {
     }
 }
 
+/// How many descriptors are open once the count fell to `before` or half a second passed
+/// (the closing completions come within an iteration or two).
+async fn fds_settle_to(before: usize) -> usize {
+    for _ in 0..50 {
+        if open_fds() <= before {
+            break;
+        }
+        aioloop::sleep(Duration::from_millis(10)).await;
+    }
+    open_fds()
+}
+
 /// Many small writes of varying sizes, none awaited by a read, arrive whole and in order.
 #[test]
 fn send_many_small_writes_keep_their_order() {
@@ -215,14 +227,7 @@ fn send_a_dropped_stream_sends_its_last_bytes_then_closes() {
             assert_eq!(got.len(), LEN, "{kind}: bytes lost with the dropped stream");
             assert!(got == *data, "{kind}: bytes changed");
             drop(server);
-            // The closing completions come within an iteration or two.
-            for _ in 0..50 {
-                if open_fds() <= before {
-                    break;
-                }
-                aioloop::sleep(Duration::from_millis(10)).await;
-            }
-            assert_eq!(open_fds(), before, "{kind}: a descriptor leaked");
+            assert_eq!(fds_settle_to(before).await, before, "{kind}: a descriptor leaked");
         });
     }
 }
@@ -254,13 +259,8 @@ fn send_the_socket_closes_once_the_sends_complete() {
             end.unwrap();
             assert_eq!(got + rest.len(), 8 << 20, "{kind}");
             drop(server);
-            for _ in 0..50 {
-                if open_fds() <= before {
-                    break;
-                }
-                aioloop::sleep(Duration::from_millis(10)).await;
-            }
-            assert_eq!(open_fds(), before, "{kind}: the socket stayed open (held {held})");
+            let now = fds_settle_to(before).await;
+            assert_eq!(now, before, "{kind}: the socket stayed open (held {held})");
         });
     }
 }
