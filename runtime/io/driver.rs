@@ -180,22 +180,11 @@ impl IoDriver {
         peek: bool,
         waker: Option<&Waker>,
     ) -> super::uring::recv::RecvStep {
-        let (step, old) = {
-            let state = &mut *self.state.borrow_mut();
-            match &mut state.backend {
-                Backend::IoUring(reactor) => {
-                    reactor.recv(id, dst, peek, waker, &mut state.io, &mut state.woken)
-                }
-                Backend::Epoll(_) => (super::uring::recv::RecvStep::Direct, None),
-            }
-        };
-        drop(old);
-        // Completions taken in on the way released wakers: wake them now, outside the borrow
-        // (I3); the loop's next poll might otherwise block with their tasks not scheduled.
-        if !self.state.borrow().woken.is_empty() {
-            self.wake_ready();
-        }
-        step
+        // Completions taken in on the way released wakers: `with_uring` wakes them, outside
+        // the borrow (I3); the loop's next poll might otherwise block with their tasks not
+        // scheduled.
+        self.with_uring(|reactor, io, woken| Some(reactor.recv(id, dst, peek, waker, io, woken)))
+            .unwrap_or(super::uring::recv::RecvStep::Direct)
     }
 
     /// True if streams write through sends (the io_uring driver's completion form): their

@@ -54,10 +54,12 @@ impl Registration {
         Poll::Pending
     }
 
+    /// Panics unless this registration's loop runs on this thread: called before an
+    /// operation returns `Pending` with its waker stored (see [`Registration::poll_ready`]).
     #[track_caller]
     #[cold]
     #[inline(never)]
-    fn assert_on_own_loop(&self) {
+    pub(crate) fn assert_on_own_loop(&self) {
         assert!(
             IoDriver::is_current(&self.driver),
             "aioloop: a socket was polled outside the event loop that created it (sockets belong \
@@ -151,14 +153,6 @@ impl Registration {
     ) -> Option<R> {
         self.driver
             .with_uring(|reactor, io, woken| f(reactor, self.id, io, woken))
-    }
-
-    /// Panics unless this registration's loop runs on this thread: called before an
-    /// operation returns `Pending` with its waker stored (see [`Registration::poll_ready`]).
-    #[cfg(all(feature = "io-uring", target_os = "linux"))]
-    #[track_caller]
-    pub(crate) fn assert_waits_on_own_loop(&self) {
-        self.assert_on_own_loop();
     }
 
     /// Makes sure the stream's read readiness will be reported: arms its receive, or else

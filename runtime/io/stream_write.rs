@@ -137,7 +137,7 @@ impl<E: mio::event::Source> PollEvented<E> {
             Some(SendStep::Done(result)) => Poll::Ready(result),
             Some(SendStep::Full) => {
                 if wait {
-                    registration.assert_waits_on_own_loop();
+                    registration.assert_on_own_loop();
                 }
                 Poll::Pending
             }
@@ -152,7 +152,7 @@ impl<E: mio::event::Source> PollEvented<E> {
         let polled = registration.with_uring(|reactor, id, io, _| reactor.flush(id, cx.waker(), io));
         match polled {
             Some(Poll::Pending) => {
-                registration.assert_waits_on_own_loop();
+                registration.assert_on_own_loop();
                 Poll::Pending
             }
             Some(ready) => ready,
@@ -167,7 +167,7 @@ impl<E: mio::event::Source> PollEvented<E> {
         let polled =
             registration.with_uring(|reactor, id, io, _| reactor.poll_write_room(id, cx.waker(), io))?;
         if polled.is_pending() {
-            registration.assert_waits_on_own_loop();
+            registration.assert_on_own_loop();
         }
         Some(polled)
     }
