@@ -199,16 +199,20 @@ impl Builder {
         self
     }
 
-    /// Stream reads on the io_uring driver in the completion form: each TCP and Unix stream
-    /// keeps a multishot receive in the kernel, which fills buffers of the loop's buffer ring
-    /// ahead of the reads (two system calls per echo round trip instead of five), or, `false`,
-    /// the readiness form (the socket's own `read` once a poll says readable, as on epoll).
+    /// Stream reads and writes on the io_uring driver in the completion form: each TCP and
+    /// Unix stream keeps a multishot receive in the kernel, which fills buffers of the loop's
+    /// buffer ring ahead of the reads, and its writes are copied into a send buffer that the
+    /// loop sends at the end of its iteration (`flush` waits for those sends; a send's error
+    /// is reported by the next write or flush), or, `false`, the readiness form (the socket's
+    /// own `read` and `write` once a poll says ready, as on epoll).
     /// Default: on if the environment variable `AIOLOOP_IO_URING_RECV` is `1`, else off: on
     /// the machines measured so far the completion form saves system calls but costs more
     /// CPU per round trip (docs/benchmarks-net.md). A kernel without multishot receives or
     /// buffer rings keeps the readiness form (debug mode says so). Ignored by the epoll
     /// driver. With it, `into_std` on a stream with bytes received ahead and not read is an
-    /// `InvalidData` error (they cannot go back into the socket).
+    /// `InvalidData` error (they cannot go back into the socket), and written bytes reach the
+    /// socket only when the loop runs on (or `flush` returned): a blocking call on the loop's
+    /// thread right after a write must flush first.
     ///
     /// ```
     /// use aioloop::{EventLoop, IoDriverKind};

@@ -54,6 +54,10 @@ pub(crate) struct IoDriver {
     /// Streams read through the io_uring driver's multishot receives (the completion form).
     #[cfg(all(feature = "io-uring", target_os = "linux"))]
     recv_form: Cell<bool>,
+    /// Streams write through the io_uring driver's sends (the completion form); fixed at
+    /// creation.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    send_form: bool,
 }
 
 /// The driver's mutable state: the registrations and the backend that polls them.
@@ -130,9 +134,13 @@ impl IoDriver {
         let (backend, fallback) = backend(config)?;
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         let recv_form = Cell::new(matches!(&backend, Backend::IoUring(reactor) if reactor.recv_form()));
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        let send_form = matches!(&backend, Backend::IoUring(reactor) if reactor.send_form());
         Ok(Rc::new(IoDriver {
             #[cfg(all(feature = "io-uring", target_os = "linux"))]
             recv_form,
+            #[cfg(all(feature = "io-uring", target_os = "linux"))]
+            send_form,
             state: RefCell::new(State {
                 io: IoSlots::default(),
                 woken: Vec::new(),
@@ -172,22 +180,45 @@ impl IoDriver {
         peek: bool,
         waker: Option<&Waker>,
     ) -> super::uring::recv::RecvStep {
-        let (step, old) = {
+        // Completions taken in on the way released wakers: `with_uring` wakes them, outside
+        // the borrow (I3); the loop's next poll might otherwise block with their tasks not
+        // scheduled.
+        self.with_uring(|reactor, io, woken| Some(reactor.recv(id, dst, peek, waker, io, woken)))
+            .unwrap_or(super::uring::recv::RecvStep::Direct)
+    }
+
+    /// True if streams write through sends (the io_uring driver's completion form): their
+    /// writes go through [`IoDriver::with_uring`].
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    #[inline]
+    pub(crate) fn send_form(&self) -> bool {
+        self.send_form
+    }
+
+    /// Runs `f` on the io_uring reactor with the registrations and the wakers released so
+    /// far (`None` on epoll); the waker `f` returns (one it replaced) is dropped after the
+    /// borrow, and the wakers completions released on the way are woken then (I3).
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn with_uring<R>(
+        &self,
+        f: impl FnOnce(
+            &mut super::uring::UringReactor,
+            &mut IoSlots,
+            &mut Vec<Waker>,
+        ) -> Option<(R, Option<Waker>)>,
+    ) -> Option<R> {
+        let (result, old) = {
             let state = &mut *self.state.borrow_mut();
             match &mut state.backend {
-                Backend::IoUring(reactor) => {
-                    reactor.recv(id, dst, peek, waker, &mut state.io, &mut state.woken)
-                }
-                Backend::Epoll(_) => (super::uring::recv::RecvStep::Direct, None),
+                Backend::IoUring(reactor) => f(reactor, &mut state.io, &mut state.woken)?,
+                Backend::Epoll(_) => return None,
             }
         };
         drop(old);
-        // Completions taken in on the way released wakers: wake them now, outside the borrow
-        // (I3); the loop's next poll might otherwise block with their tasks not scheduled.
         if !self.state.borrow().woken.is_empty() {
             self.wake_ready();
         }
-        step
+        Some(result)
     }
 
     /// Arms the multishot receive of the stream `id`, whose read just met `WouldBlock`; false

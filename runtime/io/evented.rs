@@ -113,6 +113,21 @@ impl<E: mio::event::Source> PollEvented<E> {
         }
         poll_fn(|cx| coop::poll_coop(cx, |cx| self.registration.poll_ready(cx, dir))).await
     }
+
+    /// Waits until a write would take bytes: the socket is writable, or (a stream in the
+    /// io_uring completion form) its send buffer has room. Not the readiness a connect waits
+    /// for: that is the socket's ([`PollEvented::ready`]).
+    pub(crate) async fn ready_to_write(&self) {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if self.registration.send_form() {
+            let room = |cx: &mut Context<'_>| match self.poll_write_room(cx) {
+                Some(polled) => polled,
+                None => self.registration.poll_ready(cx, Direction::Write),
+            };
+            return poll_fn(|cx| coop::poll_coop(cx, room)).await;
+        }
+        self.ready(Direction::Write).await
+    }
 }
 
 impl<E> PollEvented<E>

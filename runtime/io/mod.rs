@@ -11,6 +11,7 @@ pub(crate) mod registration;
 pub(crate) mod slots;
 pub(crate) mod source;
 mod stream_read;
+mod stream_write;
 pub(crate) mod timerfd;
 #[cfg(all(feature = "io-uring", target_os = "linux"))]
 pub(crate) mod uring;

@@ -54,10 +54,12 @@ impl Registration {
         Poll::Pending
     }
 
+    /// Panics unless this registration's loop runs on this thread: called before an
+    /// operation returns `Pending` with its waker stored (see [`Registration::poll_ready`]).
     #[track_caller]
     #[cold]
     #[inline(never)]
-    fn assert_on_own_loop(&self) {
+    pub(crate) fn assert_on_own_loop(&self) {
         assert!(
             IoDriver::is_current(&self.driver),
             "aioloop: a socket was polled outside the event loop that created it (sockets belong \
@@ -128,6 +130,29 @@ impl Registration {
             self.assert_on_own_loop();
         }
         step
+    }
+
+    /// True if the stream writes of this source go through the io_uring driver's sends.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    #[inline]
+    pub(crate) fn send_form(&self) -> bool {
+        self.driver.send_form()
+    }
+
+    /// Runs `f` on the io_uring reactor with this registration's id (see
+    /// [`IoDriver::with_uring`]); `None` on epoll or where `f` finds nothing of it.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn with_uring<R>(
+        &self,
+        f: impl FnOnce(
+            &mut crate::io::uring::UringReactor,
+            SlotId,
+            &mut super::slots::IoSlots,
+            &mut Vec<std::task::Waker>,
+        ) -> Option<(R, Option<std::task::Waker>)>,
+    ) -> Option<R> {
+        self.driver
+            .with_uring(|reactor, io, woken| f(reactor, self.id, io, woken))
     }
 
     /// Makes sure the stream's read readiness will be reported: arms its receive, or else

@@ -29,7 +29,7 @@ macro_rules! impl_hyper_io {
 
         impl Write for $ty {
             fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                self.io.poll_write(cx, buf)
+                self.io.poll_send(cx, buf)
             }
 
             fn poll_write_vectored(
@@ -37,20 +37,22 @@ macro_rules! impl_hyper_io {
                 cx: &mut Context<'_>,
                 bufs: &[io::IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                self.io.poll_write_vectored(cx, bufs)
+                self.io.poll_send_vectored(cx, bufs)
             }
 
             fn is_write_vectored(&self) -> bool {
                 true
             }
 
-            /// Writes are not buffered: nothing to flush.
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
+            /// Waits for the sends of the io_uring completion form (nothing to wait for on the
+            /// readiness form).
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.io.poll_flush_send(cx)
             }
 
-            /// Shuts the write side down: the peer reads EOF.
-            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            /// Flushes, then shuts the write side down: the peer reads EOF.
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                ready!(self.io.poll_flush_send(cx))?;
                 Poll::Ready(super::stream_impl::shutdown_write_ok(
                     self.shutdown(std::net::Shutdown::Write),
                 ))

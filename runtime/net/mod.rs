@@ -47,7 +47,7 @@ macro_rules! impl_readiness {
 
             #[doc = $writable]
             pub async fn writable(&self) -> std::io::Result<()> {
-                self.io.ready($crate::io::Direction::Write).await;
+                self.io.ready_to_write().await;
                 Ok(())
             }
         }

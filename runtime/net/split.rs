@@ -35,6 +35,11 @@ pub(crate) mod sealed {
             bufs: &[IoSlice<'_>],
         ) -> Poll<io::Result<usize>>;
         fn shutdown_write_priv(&self) -> io::Result<()>;
+        /// Waits until what was written is sent (a stream in the io_uring completion form
+        /// buffers its writes; nothing else does).
+        fn poll_flush_priv(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
     }
 }
 
@@ -150,7 +155,14 @@ impl<S: Splittable> OwnedWriteHalf<S> {
         stream_impl::write_all(buf, |cx, buf| self.inner.poll_write_priv(cx, buf)).await
     }
 
-    /// Shuts the write side down now (the peer reads EOF).
+    /// Waits until everything written was handed to the socket (see
+    /// [`TcpStream::flush`](super::TcpStream::flush)).
+    pub async fn flush(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.inner.poll_flush_priv(cx)).await
+    }
+
+    /// Shuts the write side down now (the peer reads EOF; on io_uring in the completion form,
+    /// once the bytes already written were sent).
     pub fn shutdown(&self) -> io::Result<()> {
         self.inner.shutdown_write_priv()
     }

@@ -25,9 +25,10 @@ macro_rules! impl_stream_io {
 
             /// Writes what the socket buffer takes without waiting (`WouldBlock` if nothing).
             /// A short write fills the socket buffer, as with [`write`](Self::write): `writable`
-            /// then waits for room.
+            /// then waits for room. (On io_uring in the completion form: what the stream's
+            /// send buffer takes; see [`flush`](Self::flush).)
             pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                self.io.try_write(buf)
+                self.io.try_send(buf)
             }
 
             /// Reads some bytes into `buf`, waiting until some are available: `Ok(0)` means
@@ -57,7 +58,7 @@ macro_rules! impl_stream_io {
             /// # Cancel safety
             /// Cancel-safe: if the future is dropped before it completes, nothing was written.
             pub async fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                std::future::poll_fn(|cx| self.io.poll_write(cx, buf)).await
+                std::future::poll_fn(|cx| self.io.poll_send(cx, buf)).await
             }
 
             /// Writes all of `buf`, waiting as the socket buffer fills up.
@@ -69,7 +70,19 @@ macro_rules! impl_stream_io {
             /// `write` in a loop, advancing by what it returns, or a
             /// [`StreamWriter`](crate::streams::StreamWriter), whose `write` never waits.
             pub async fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
-                $crate::net::stream_impl::write_all(buf, |cx, buf| self.io.poll_write(cx, buf)).await
+                $crate::net::stream_impl::write_all(buf, |cx, buf| self.io.poll_send(cx, buf)).await
+            }
+
+            /// Waits until everything written was handed to the socket. Writes go straight to
+            /// the socket on epoll and kqueue (nothing to wait for); on io_uring in the
+            /// completion form (`Builder::io_uring_receive`) they are copied into the stream's
+            /// send buffer and sent at the end of the loop's iteration: `flush` waits for
+            /// those sends, and reports the error one of them met (as does the next write).
+            ///
+            /// # Cancel safety
+            /// Cancel-safe: the bytes are sent whether or not the flush is awaited.
+            pub async fn flush(&self) -> std::io::Result<()> {
+                std::future::poll_fn(|cx| self.io.poll_flush_send(cx)).await
             }
 
             /// Polls a read into `buf` (the building block of the `AsyncRead` impls).
@@ -87,7 +100,7 @@ macro_rules! impl_stream_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_write(cx, buf)
+                self.io.poll_send(cx, buf)
             }
 
             /// Polls a vectored write (one `writev` for several buffers).
@@ -96,13 +109,23 @@ macro_rules! impl_stream_io {
                 cx: &mut std::task::Context<'_>,
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_write_vectored(cx, bufs)
+                self.io.poll_send_vectored(cx, bufs)
+            }
+
+            /// Polls a [`flush`](Self::flush) (the building block of the `AsyncWrite` impls).
+            pub fn poll_flush(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.io.poll_flush_send(cx)
             }
 
             /// Shuts down the read, write or both halves of the connection (`shutdown(2)`);
-            /// after `Shutdown::Write` the peer reads EOF.
+            /// after `Shutdown::Write` the peer reads EOF. On io_uring in the completion form
+            /// the write side goes down once the bytes already written were sent (the peer
+            /// reads them, then EOF), and later writes fail with `BrokenPipe`.
             pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
-                self.io.get_ref().shutdown(how)
+                self.io.shutdown_send(how, |how| self.io.get_ref().shutdown(how))
             }
 
             /// The local address.
@@ -151,7 +174,7 @@ macro_rules! impl_stream_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_write(cx, buf)
+                self.io.poll_send(cx, buf)
             }
 
             fn poll_write_vectored_priv(
@@ -159,7 +182,14 @@ macro_rules! impl_stream_io {
                 cx: &mut std::task::Context<'_>,
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.io.poll_write_vectored(cx, bufs)
+                self.io.poll_send_vectored(cx, bufs)
+            }
+
+            fn poll_flush_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.io.poll_flush_send(cx)
             }
 
             fn shutdown_write_priv(&self) -> std::io::Result<()> {
@@ -223,8 +253,10 @@ macro_rules! impl_async_read {
 
 /// `futures_io::AsyncWrite` (and with the `tokio-io` feature tokio's) for `$ty`, as
 /// [`impl_async_read!`] does for reading, through
-/// [`WritePriv`](crate::net::split::sealed::WritePriv) (streams, write halves, a child's stdin). Flushing does nothing (writes are not buffered);
-/// closing (`poll_close`, tokio's `poll_shutdown`) shuts the write side down.
+/// [`WritePriv`](crate::net::split::sealed::WritePriv) (streams, write halves, a child's stdin).
+/// Flushing waits for the sends of a stream in the io_uring completion form (nothing to wait
+/// for otherwise); closing (`poll_close`, tokio's `poll_shutdown`) flushes, then shuts the
+/// write side down.
 macro_rules! impl_async_write {
     ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
         impl<$($gen)*> futures_io::AsyncWrite for $ty {
@@ -266,17 +298,21 @@ macro_rules! write_methods {
 
         fn poll_flush(
             self: std::pin::Pin<&mut Self>,
-            _cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            std::task::Poll::Ready(Ok(()))
-        }
-
-        /// Shuts the write side down: the peer reads EOF.
-        fn $close(
-            self: std::pin::Pin<&mut Self>,
-            _cx: &mut std::task::Context<'_>,
+            cx: &mut std::task::Context<'_>,
         ) -> std::task::Poll<std::io::Result<()>> {
             let $s = &*self;
+            $crate::net::split::sealed::WritePriv::poll_flush_priv($stream, cx)
+        }
+
+        /// Flushes, then shuts the write side down: the peer reads EOF.
+        fn $close(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let $s = &*self;
+            std::task::ready!($crate::net::split::sealed::WritePriv::poll_flush_priv(
+                $stream, cx
+            ))?;
             std::task::Poll::Ready($crate::net::split::sealed::WritePriv::shutdown_write_priv(
                 $stream,
             ))

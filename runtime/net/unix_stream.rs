@@ -61,10 +61,14 @@ impl UnixStream {
     ///
     /// On the io_uring driver a stream whose reads took the completion form stops its receive
     /// first; bytes it received ahead and were not read make this an `InvalidData` error
-    /// (they are dropped with the stream): read them first.
+    /// (they are dropped with the stream): read them first. Bytes written and not yet sent
+    /// are sent first (five seconds at most: `TimedOut` if the peer does not take them).
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
-        self.io.stop_recv()?;
+        {
+            self.io.stop_send()?;
+            self.io.stop_recv()?;
+        }
         Ok(self.io.into_inner().into())
     }
 }

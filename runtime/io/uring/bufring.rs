@@ -4,7 +4,16 @@
 //! The ring is an array of `{addr, len, bid}` entries the kernel takes buffers from at its head;
 //! we publish buffers by writing entries at our tail and storing the tail (the `resv` field of
 //! entry 0) with release ordering. Each of the `entries` buffers is, at any time, either in
-//! the ring (the kernel's, U5) or held by us: named by a completion and not yet given back.
+//! the ring (the kernel's, U5) or held by us: consumed by the kernel and not yet given back.
+//!
+//! Where the kernel has it (6.12), the ring is registered for incremental consumption
+//! (`IOU_PBUF_RING_INC`): a receive takes only the bytes it needs from the buffer at the head,
+//! which stays there for the next receives (of any stream) until it is full; the completions
+//! of its pieces carry `IORING_CQE_F_BUF_MORE` but the last one's. So sixty-four 64-byte
+//! messages share one 4 KiB buffer instead of taking one each. We count each buffer's pieces
+//! not yet read and give it back once the kernel consumed it and every piece was read. On an
+//! older kernel each receive consumes its buffer whole (one piece), and the same bookkeeping
+//! holds.
 
 use std::alloc::{self, Layout};
 use std::io;
@@ -12,7 +21,7 @@ use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use io_uring::types::BufRingEntry;
+use io_uring::types::{BufRingEntry, IOU_PBUF_RING_INC};
 use io_uring::Submitter;
 
 /// The buffer group id of the ring (one ring per loop).
@@ -31,10 +40,23 @@ pub(crate) struct BufRing {
     bufs: NonNull<u8>,
     /// Our tail (the next entry we write); the kernel sees it once published.
     tail: u16,
-    /// Buffers a completion named that were not given back yet.
+    /// Buffers the kernel consumed that were not given back yet.
     held: u16,
     /// Registered with the kernel (it may take buffers and write them, U5/U6).
     registered: bool,
+    /// Registered for incremental consumption (`IOU_PBUF_RING_INC`).
+    incremental: bool,
+    /// Per buffer, what its completions named: the bytes filled from its start, the pieces
+    /// not read yet, and whether the kernel consumed it (U5).
+    state: Box<[BufState]>,
+}
+
+/// One buffer's bookkeeping (see [`BufRing`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct BufState {
+    filled: u32,
+    pieces: u16,
+    consumed: bool,
 }
 
 fn ring_layout() -> Layout {
@@ -47,11 +69,35 @@ fn bufs_layout() -> Layout {
 
 impl BufRing {
     /// Allocates the ring and its buffers, publishes every buffer and registers the ring with
-    /// `submitter` under [`GROUP`].
+    /// `submitter` under [`GROUP`]: for incremental consumption if the kernel takes it (6.12),
+    /// else (`EINVAL`) whole buffers per receive.
     ///
     /// # Errors
     /// The kernel refusing the registration (before 5.19: `EINVAL`).
     pub(crate) fn new(submitter: &Submitter<'_>) -> io::Result<BufRing> {
+        let mut ring = Self::allocate();
+        for flags in [IOU_PBUF_RING_INC as u16, 0] {
+            // SAFETY: U6: the ring's memory is page-aligned, `ENTRIES` entries long, and lives
+            // (with the buffers its entries name) until `unregister` succeeded: `Drop` leaks it
+            // otherwise.
+            let registered = unsafe {
+                submitter.register_buf_ring_with_flags(ring.ring.as_ptr() as u64, ENTRIES, GROUP, flags)
+            };
+            match registered {
+                Ok(()) => {
+                    ring.registered = true;
+                    ring.incremental = flags != 0;
+                    return Ok(ring);
+                }
+                Err(err) if flags != 0 && err.raw_os_error() == Some(libc::EINVAL) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// The ring and its buffers, every buffer published, not registered.
+    fn allocate() -> BufRing {
         // SAFETY: both layouts have a non-zero size.
         let (ring, bufs) = unsafe {
             (
@@ -68,17 +114,20 @@ impl BufRing {
             tail: 0,
             held: 0,
             registered: false,
+            incremental: false,
+            state: vec![BufState::default(); ENTRIES as usize].into_boxed_slice(),
         };
         for bid in 0..ENTRIES {
             this.write_entry(bid);
         }
         this.publish();
-        // SAFETY: U6: the ring's memory is page-aligned, `ENTRIES` entries long, and lives
-        // (with the buffers its entries name) until `unregister` succeeded: `Drop` leaks it
-        // otherwise.
-        unsafe { submitter.register_buf_ring_with_flags(ring.as_ptr() as u64, ENTRIES, GROUP, 0)? };
-        this.registered = true;
-        Ok(this)
+        this
+    }
+
+    /// True if the kernel consumes the buffers incrementally (`IOU_PBUF_RING_INC`).
+    #[cfg(test)]
+    pub(crate) fn incremental(&self) -> bool {
+        self.incremental
     }
 
     /// Buffers the kernel can take now.
@@ -92,16 +141,46 @@ impl BufRing {
         self.held
     }
 
-    /// Records that a completion handed us buffer `bid` (U5: the kernel is done writing it).
-    pub(crate) fn took(&mut self, bid: u16) {
+    /// Records a completion that named buffer `bid` with `len` bytes (`more`: the kernel keeps
+    /// the buffer for further pieces, `IORING_CQE_F_BUF_MORE`). Returns where in the buffer
+    /// the bytes start (U5: the kernel writes them no more; a piece of `len > 0` is ours until
+    /// [`BufRing::release`]d). A consumed buffer with no piece left goes back at once.
+    pub(crate) fn took(&mut self, bid: u16, len: u32, more: bool) -> u32 {
+        let state = &mut self.state[bid as usize];
         debug_assert!(
-            bid < ENTRIES && self.held < ENTRIES,
-            "aioloop: buffer {bid} taken twice (U5)"
+            !state.consumed,
+            "aioloop: buffer {bid} named after it was consumed (U5)"
         );
-        self.held += 1;
+        let start = state.filled;
+        state.filled += len;
+        if len > 0 {
+            state.pieces += 1;
+        }
+        if !more {
+            state.consumed = true;
+            self.held += 1;
+            if self.state[bid as usize].pieces == 0 {
+                self.give_back(bid);
+            }
+        }
+        start
     }
 
-    /// The first `len` bytes of buffer `bid` from `offset`, which a completion handed us.
+    /// Records that a piece of buffer `bid` was read (or dropped): the buffer goes back to the
+    /// kernel once it is consumed and no piece of it is left (U5).
+    pub(crate) fn release(&mut self, bid: u16) {
+        let state = &mut self.state[bid as usize];
+        debug_assert!(
+            state.pieces > 0,
+            "aioloop: a piece of buffer {bid} released twice (U5)"
+        );
+        state.pieces -= 1;
+        if state.pieces == 0 && state.consumed {
+            self.give_back(bid);
+        }
+    }
+
+    /// `len` bytes of buffer `bid` from `offset`, inside a piece a completion handed us.
     ///
     /// # Panics
     /// If the range leaves the buffer.
@@ -110,16 +189,18 @@ impl BufRing {
             bid < ENTRIES && offset + len <= BUF_SIZE,
             "aioloop: a receive beyond its buffer"
         );
-        // SAFETY: U5: buffer `bid` was named by a completion and not given back, so the kernel
-        // neither holds nor writes it; the range lies inside the allocation (checked above), and
-        // the kernel wrote the bytes the completion counted (the caller asks only for those).
+        // SAFETY: U5: the caller asks only for bytes of a piece a completion named and that
+        // was not released: the kernel wrote them and writes them no more (it fills a buffer
+        // only past its pieces, and the buffer is not given back while a piece is left); the
+        // range lies inside the allocation (checked above).
         unsafe { std::slice::from_raw_parts(self.bufs.as_ptr().add(bid as usize * BUF_SIZE + offset), len) }
     }
 
     /// Gives buffer `bid` back to the kernel: after this the kernel may write it (U5).
-    pub(crate) fn give_back(&mut self, bid: u16) {
+    fn give_back(&mut self, bid: u16) {
         debug_assert!(self.held > 0, "aioloop: a buffer given back twice (U5)");
         self.held -= 1;
+        self.state[bid as usize] = BufState::default();
         self.write_entry(bid);
         self.publish();
     }

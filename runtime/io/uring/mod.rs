@@ -17,27 +17,33 @@
 //! ran dry for (`ENOBUFS`) stops; the stream then reads its socket, watching it with a
 //! one-shot poll for readability (tagged as the receive: the two are never in the kernel
 //! together), until a read finds it drained and the ring has a buffer to arm the receive
-//! again. Writes stay the sockets' own system calls. The probe
-//! checks `IORING_OP_RECV`; the buffer ring (5.19) and multishot receives (6.0) are checked at
-//! first use (a refusal keeps the readiness form). The form is opt-in (`AIOLOOP_IO_URING_RECV=1`)
-//! while it costs more CPU than the readiness form (docs/benchmarks-net.md).
+//! again. Writes copy into the stream's send buffer ([`send::StreamSend`]) and return; the
+//! reactor hands each stream's buffer to the kernel (`IORING_OP_SEND`) in the enter that ends
+//! the iteration, so the writes of an iteration cost no system call of their own
+//! (runtime/io/stream_write.rs). The probe checks `IORING_OP_RECV` and `IORING_OP_SEND`; the
+//! buffer ring (5.19) and multishot receives (6.0) are checked at first use (a refusal keeps
+//! the readiness form of reads). The form is opt-in (`AIOLOOP_IO_URING_RECV=1`,
+//! `Builder::io_uring_receive`) while it costs more CPU than the readiness form
+//! (docs/benchmarks-net.md).
 //!
 //! - [`probe`]: the ring's creation and the check of what the driver needs (the fallback's
 //!   reason when the kernel refuses).
 //! - [`ops`]: the submission entries and the `user_data` each completion is matched by.
 //! - [`bufring`]: the provided-buffer ring the streams' receives fill.
 //! - [`recv`]: one stream's receive state (the queue of filled buffers, its end).
+//! - [`send`]: one stream's send state (the bytes written, the bytes in the kernel's send).
 //! - [`reactor`]: the [`UringReactor`] (the ring, the poll state per registration, and a
 //!   side `mio::Poll` for what has no descriptor of its own: the remote queue's `mio::Waker`
 //!   and the signal pipe).
 //!
 //! Invariants (the SAFETY comments cite them):
 //!
-//! - **U1.** No submission entry points into our memory: a poll entry carries a descriptor,
-//!   an event mask and a `user_data` word (the registration's generation-checked token,
-//!   runtime/io/slots.rs I1); a cancellation, a `user_data`; a receive, a descriptor and the
-//!   buffer group (its buffers are the ring's, U5-U6). The only other memory the kernel reads
-//!   is the enter's timeout, which it copies during the call.
+//! - **U1.** No submission entry points into our memory but a send's: a poll entry carries a
+//!   descriptor, an event mask and a `user_data` word (the registration's generation-checked
+//!   token, runtime/io/slots.rs I1); a cancellation, a `user_data`; a receive, a descriptor and
+//!   the buffer group (its buffers are the ring's, U5-U6); a send, the bytes of a stream's
+//!   send buffer (U8). The only other memory the kernel reads is the enter's timeout, which
+//!   it copies during the call.
 //! - **U2.** A registration's slot is freed (and its key can be reused) only after the kernel's
 //!   final completion for its poll (the one without `IORING_CQE_F_MORE`): deregistering submits
 //!   `IORING_OP_ASYNC_CANCEL` for it (see [`ops::cancel`] for why not `POLL_REMOVE`) and
@@ -59,12 +65,17 @@
 //!   makes no system call at all unless something is queued or the kernel asks for one
 //!   (completions overflowed, task work pending). A stream's receive is the exception: it is
 //!   submitted when armed (once per stream, not per read), so what the socket already holds
-//!   is completed before the reader looks again.
-//! - **U5.** Each buffer of the ring is either the kernel's (published in the ring: we neither
-//!   read nor write it) or ours (named by a completion and not given back: the kernel neither
-//!   selects nor writes it). We read a buffer only between the completion that named it and
-//!   its return, and only the bytes that completion counted; we give it back once, and only
-//!   after its bytes were copied out or dropped with their stream.
+//!   is completed before the reader looks again. The streams' sends are built at the enter
+//!   (from what the iteration wrote) and go with it.
+//! - **U5.** Each buffer of the ring is either the kernel's (published in the ring) or ours
+//!   (consumed by the kernel and not given back: it neither selects nor writes it). The kernel
+//!   fills a buffer in pieces (with incremental consumption, `IOU_PBUF_RING_INC`, several
+//!   receives share the buffer at the ring's head; without it, one piece per buffer): each
+//!   completion names a piece, the bytes it counted from where the buffer's previous piece
+//!   ended, which the kernel writes no more. We read only such pieces, between the completion
+//!   that named them and their release; we give a buffer back once, and only after the kernel
+//!   consumed it (a completion without `IORING_CQE_F_BUF_MORE`) and each of its pieces was
+//!   copied out or dropped with its stream.
 //! - **U6.** The ring's memory and its buffers live until the ring is unregistered, which
 //!   happens only once no receive that may select from it is in the kernel: when the reactor
 //!   drops, every receive still there is cancelled and its final completion awaited first
@@ -77,11 +88,22 @@
 //!   completion of that receive names goes straight back to the ring. So no byte the kernel
 //!   already copied is lost while the stream lives (a dropped read future leaves them queued
 //!   for the next read), and none is written into a buffer after we freed or reused it.
+//! - **U8.** The bytes a stream's `IORING_OP_SEND` reads (its [`send::StreamSend`]'s
+//!   `inflight` buffer, a heap block the boxed state owns) are neither written, moved,
+//!   reallocated nor freed from the send's submission to its completion: writes go to the
+//!   state's other buffer meanwhile, at most one send per stream is in the kernel, and the
+//!   state outlives the stream: a stream dropped with a send in the kernel or bytes left to
+//!   send keeps its slot retiring (U2) and its state until the last send completed, its sends
+//!   going to a duplicate of its descriptor that closes after them (so the socket, and the
+//!   peer's EOF, come after the last byte). When the reactor drops, the sends get a moment to
+//!   finish, then those still in the kernel are cancelled and their completions awaited; a
+//!   state whose completion never comes is leaked, never freed under the kernel.
 
 pub(crate) mod bufring;
 pub(crate) mod ops;
 pub(crate) mod probe;
 pub(crate) mod reactor;
 pub(crate) mod recv;
+pub(crate) mod send;
 
 pub(crate) use reactor::UringReactor;

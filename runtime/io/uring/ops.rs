@@ -19,6 +19,10 @@ pub(crate) const SIDE_DATA: u64 = u64::MAX - 1;
 /// equals a poll's; it equals a reserved value above only for keys `u32::MAX - 1` and
 /// `u32::MAX` with the last generation (a slab of four billion live registrations).
 pub(crate) const RECV_BIT: u64 = 1 << 63;
+/// The bits that tell a stream's send (`token | SEND_BITS`) from its receive and its poll:
+/// [`RECV_BIT`] and the top bit of the key, which no key below 2^31 has (the reserved values
+/// above have both set; they are matched first).
+pub(crate) const SEND_BITS: u64 = RECV_BIT | (1 << 31);
 
 /// The poll events asked for `interest`; errors and hang-ups are always reported.
 pub(crate) fn poll_mask(interest: Interest) -> u32 {
@@ -66,6 +70,16 @@ pub(crate) fn recv_multi(fd: RawFd, token: u64) -> squeue::Entry {
     opcode::RecvMulti::new(types::Fd(fd), super::bufring::GROUP)
         .build()
         .user_data(token | RECV_BIT)
+}
+
+/// A send of the `len` bytes at `buf` on the stream `fd` (`IORING_OP_SEND`, `MSG_NOSIGNAL`: a
+/// reset peer is an error, not a `SIGPIPE`), its completion tagged `token | SEND_BITS`. The
+/// bytes must stay put until the completion (U8).
+pub(crate) fn send(fd: RawFd, buf: *const u8, len: u32, token: u64) -> squeue::Entry {
+    opcode::Send::new(types::Fd(fd), buf, len)
+        .flags(libc::MSG_NOSIGNAL)
+        .build()
+        .user_data(token | SEND_BITS)
 }
 
 /// Reduces a poll completion's event mask as mio reduces an epoll event (mio's `is_*`

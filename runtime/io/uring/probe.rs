@@ -23,7 +23,7 @@ pub(crate) fn recv_form_wanted() -> bool {
 /// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them). The second value says
 /// whether the completion form of stream reads runs: asked for (`receive`: the builder's
 /// `io_uring_receive`, by default [`RECV_ENV_VAR`]) and
-/// `IORING_OP_RECV` is there (the
+/// `IORING_OP_RECV` and `IORING_OP_SEND` are there (the
 /// buffer ring, 5.19, and multishot receives, 6.0, are checked at the first receive: the
 /// kernel refuses them with `EINVAL`, and the streams keep the readiness form).
 ///
@@ -50,7 +50,8 @@ pub(crate) fn probe(entries: u32, receive: bool) -> io::Result<(IoUring, bool)> 
             return Err(too_old(name));
         }
     }
-    let recv_form = receive && probe.is_supported(opcode::RecvMulti::CODE);
+    let recv_form =
+        receive && probe.is_supported(opcode::RecvMulti::CODE) && probe.is_supported(opcode::Send::CODE);
     Ok((ring, recv_form))
 }
 

@@ -1,6 +1,7 @@
 //! [`UringReactor`]: the ring, one multishot poll per registration, the streams' multishot
-//! receives and the buffer ring they fill, and the side `mio::Poll` for sources without a
-//! descriptor of their own (invariants U1-U7 in the module above).
+//! receives and the buffer ring they fill, the streams' sends (runtime/io/uring/reactor_send.rs),
+//! and the side `mio::Poll` for sources without a descriptor of their own (invariants U1-U8 in
+//! the module above).
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -12,11 +13,15 @@ use io_uring::{cqueue, squeue, types, IoUring};
 use mio::{Events, Interest, Token};
 
 use super::bufring::BufRing;
-use super::ops::{self, RECV_BIT, REMOVE_DATA, SIDE_DATA};
+use super::ops::{self, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
 use super::recv::{RecvStep, StreamRecv};
+use super::send::StreamSend;
 use crate::io::reactor::{PollWait, WAKER_TOKEN};
 use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
 use crate::io::Source;
+
+#[path = "reactor_send.rs"]
+mod reactor_send;
 
 /// What the kernel has of one registration (by slot key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,8 +30,9 @@ enum PollState {
     Free,
     /// A multishot poll of `fd` for `mask` is in the kernel (or queued) under `token`.
     Armed { token: u64, fd: RawFd, mask: u32 },
-    /// Deregistered; the final completion of its poll (if `poll`) or of its receive (if its
-    /// [`StreamRecv`] is still in the kernel) has not arrived yet (U2, U7).
+    /// Deregistered; the final completion of its poll (if `poll`), of its receive (if its
+    /// [`StreamRecv`] is still in the kernel) or of its sends (its [`StreamSend`] lingers) has
+    /// not arrived yet (U2, U7, U8).
     Retiring { token: u64, poll: bool },
     /// The poll failed and was not armed again: nothing of it is in the kernel.
     Failed { token: u64 },
@@ -65,6 +71,12 @@ pub(crate) struct UringReactor {
     cqes: Vec<(u64, i32, u32)>,
     /// The kernel refused a multishot receive: no new one is armed.
     recv_refused: bool,
+    /// Streams write through sends from their send buffers (the completion form).
+    send_form: bool,
+    /// Per slot key, the send state of a stream in the completion form (U8).
+    sends: Vec<Option<Box<StreamSend>>>,
+    /// Tokens of the streams with bytes to hand to the kernel at the next enter.
+    send_queue: Vec<u64>,
 }
 
 /// Whether streams read through multishot receives.
@@ -79,7 +91,7 @@ enum RecvForm {
 
 impl UringReactor {
     /// A reactor on `ring` (a ring [`probe`](super::probe::probe) accepted); `recv_form` if
-    /// the probe found what multishot receives need.
+    /// the probe found what the completion form needs (multishot receives and sends).
     pub(crate) fn new(ring: IoUring, recv_form: bool) -> io::Result<Self> {
         let side = mio::Poll::new()?;
         let mut reactor = UringReactor {
@@ -95,6 +107,9 @@ impl UringReactor {
             },
             cqes: Vec::new(),
             recv_refused: false,
+            send_form: recv_form,
+            sends: Vec::new(),
+            send_queue: Vec::new(),
         };
         let side_fd = reactor.side.as_raw_fd();
         reactor.push(ops::poll_add(side_fd, libc::POLLIN as u32, SIDE_DATA));
@@ -109,8 +124,9 @@ impl UringReactor {
     /// Queues `entry`, handing the queue to the kernel first if it is full.
     fn push(&mut self, entry: squeue::Entry) {
         loop {
-            // SAFETY: U1: no entry points to memory of ours (a receive's buffers are the
-            // ring's, which outlives every receive, U6), so nothing it names can be freed or
+            // SAFETY: U1: no entry points to memory of ours but a send's (a receive's buffers
+            // are the ring's, which outlives every receive, U6), and a send's bytes stay put
+            // and alive until its completion (U8), so nothing an entry names can be freed or
             // moved while the kernel holds it.
             if unsafe { self.ring.submission().push(&entry) }.is_ok() {
                 return;
@@ -159,12 +175,18 @@ impl UringReactor {
                 let by_recv = stream && self.recv_form();
                 let mask = ops::poll_mask(if by_recv { Interest::WRITABLE } else { interest });
                 *self.state_mut(id) = PollState::Armed { token, fd, mask };
+                let key = id.key() as usize;
                 if by_recv {
-                    let key = id.key() as usize;
                     if self.recvs.len() <= key {
                         self.recvs.resize_with(key + 1, || None);
                     }
                     self.recvs[key] = Some(Box::default());
+                }
+                if stream && self.send_form {
+                    if self.sends.len() <= key {
+                        self.sends.resize_with(key + 1, || None);
+                    }
+                    self.sends[key] = Some(Box::new(StreamSend::new(fd)));
                 }
                 self.push(ops::poll_add(fd, mask, token));
             }
@@ -204,13 +226,14 @@ impl UringReactor {
             PollState::Retiring { .. } | PollState::Free => return None,
         };
         let recv = self.release_recv(key);
+        let send = self.linger_send(key);
         if poll {
             self.push(ops::cancel(token));
         }
         if recv {
             self.push(ops::cancel(token | RECV_BIT));
         }
-        if poll || recv {
+        if poll || recv || send {
             self.polls[key] = PollState::Retiring { token, poll };
             let wakers = slots.retire(id);
             self.submit_now();
@@ -396,8 +419,12 @@ impl UringReactor {
         matches!(&self.recv_form, RecvForm::On(bufs) if bufs.available() > 0)
     }
 
-    /// Submits what is queued and waits as `wait` allows, in one `io_uring_enter` (U4).
+    /// Submits what is queued and waits as `wait` allows, in one `io_uring_enter` (U4): the
+    /// streams' sends of this iteration first.
     fn enter(&mut self, wait: PollWait) {
+        if !self.send_queue.is_empty() {
+            self.start_sends();
+        }
         let result = match wait {
             PollWait::Zero => {
                 let mut sq = self.ring.submission();
@@ -462,6 +489,9 @@ impl UringReactor {
                         ));
                     }
                 }
+                data if data & SEND_BITS == SEND_BITS => {
+                    io_events += self.complete_send(io, woken, data & !SEND_BITS, result);
+                }
                 data if data & RECV_BIT != 0 => {
                     io_events += self.complete_recv(io, woken, data & !RECV_BIT, result, flags);
                 }
@@ -513,8 +543,15 @@ impl UringReactor {
         if matches!(self.recvs.get(key), Some(Some(recv)) if recv.in_kernel()) {
             return;
         }
+        if matches!(self.sends.get(key), Some(Some(send)) if send.lingers()) {
+            return;
+        }
         self.polls[key] = PollState::Free;
         if let Some(slot) = self.recvs.get_mut(key) {
+            *slot = None;
+        }
+        if let Some(slot) = self.sends.get_mut(key) {
+            // U8: nothing of it is in the kernel; a lingering duplicate descriptor closes.
             *slot = None;
         }
         drop(io.remove(SlotId::from_token(Token(token as usize))));
@@ -584,9 +621,9 @@ impl UringReactor {
             debug_assert!(false, "aioloop: a receive completion without its state (U7)");
             return 0;
         };
-        let (bid, more) = (cqueue::buffer_select(flags), cqueue::more(flags));
+        let more = cqueue::more(flags);
         if let PollState::Retiring { .. } = self.polls[key] {
-            recv.complete(result, bid, more, bufs);
+            recv.complete(result, flags, bufs);
             recv.release(bufs);
             if !more {
                 self.free_if_settled(key, io);
@@ -596,10 +633,10 @@ impl UringReactor {
         if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
             // A kernel without multishot receives (before 6.0) refuses the first one: this
             // stream and the later ones read as in the readiness form.
-            recv.complete(-libc::ECANCELED, bid, more, bufs);
+            recv.complete(-libc::ECANCELED, flags, bufs);
             self.recv_form_refused();
         } else {
-            let ready = recv.complete(result, bid, more, bufs);
+            let ready = recv.complete(result, flags, bufs);
             io.dispatch(Token(token as usize), ready, woken);
             return 1;
         }
@@ -627,6 +664,7 @@ impl Drop for UringReactor {
     /// final completion awaited (a few milliseconds at most; after five seconds the memory is
     /// leaked instead, never freed under the kernel).
     fn drop(&mut self) {
+        self.settle_sends();
         let RecvForm::On(_) = self.recv_form else {
             return;
         };
@@ -661,12 +699,7 @@ impl Drop for UringReactor {
                 }
                 let key = SlotId::from_token(Token((data & !RECV_BIT) as usize)).key() as usize;
                 if let Some(Some(recv)) = self.recvs.get_mut(key) {
-                    recv.complete(
-                        cqe.result(),
-                        cqueue::buffer_select(cqe.flags()),
-                        cqueue::more(cqe.flags()),
-                        bufs,
-                    );
+                    recv.complete(cqe.result(), cqe.flags(), bufs);
                     recv.release(bufs);
                 }
             }

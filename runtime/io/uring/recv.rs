@@ -90,15 +90,14 @@ impl StreamRecv {
 
     /// Records a completion of the receive: `result` bytes in buffer `bid`, the end (0, an
     /// error), or the kernel stopping it (`ENOBUFS`, `ECANCELED`); `more` false for its final
-    /// completion. Returns the readiness to dispatch to the stream's slot: its reader is woken
-    /// for bytes, an end, and when the receive stopped (its next read goes to the socket).
-    pub(crate) fn complete(
-        &mut self,
-        result: i32,
-        bid: Option<u16>,
-        more: bool,
-        bufs: &mut BufRing,
-    ) -> Ready {
+    /// completion; `flags` its flags (whether the kernel keeps the buffer for more pieces).
+    /// Returns the readiness to dispatch to the stream's slot: its reader is woken for bytes,
+    /// an end, and when the receive stopped (its next read goes to the socket).
+    pub(crate) fn complete(&mut self, result: i32, flags: u32, bufs: &mut BufRing) -> Ready {
+        let (bid, more) = (
+            io_uring::cqueue::buffer_select(flags),
+            io_uring::cqueue::more(flags),
+        );
         if self.watching {
             // The read watch fired (or failed): the reader tries its socket again.
             self.watching = false;
@@ -108,22 +107,23 @@ impl StreamRecv {
                 ..Ready::default()
             };
         }
-        if let Some(bid) = bid {
-            bufs.took(bid);
-        }
         if !more {
             self.in_kernel = false;
         }
+        let len = result.max(0) as u32;
         match (result, bid) {
-            (n, Some(bid)) if n > 0 => self.queue.push_back(Chunk {
-                bid,
-                start: 0,
-                end: n as u32,
-            }),
+            (n, Some(bid)) if n > 0 => {
+                let start = bufs.took(bid, len, io_uring::cqueue::buffer_more(flags));
+                self.queue.push_back(Chunk {
+                    bid,
+                    start,
+                    end: start + len,
+                });
+            }
             (n, None) if n > 0 => debug_assert!(false, "aioloop: a receive without its buffer"),
             (n, bid) => {
                 if let Some(bid) = bid {
-                    bufs.give_back(bid);
+                    bufs.took(bid, 0, io_uring::cqueue::buffer_more(flags));
                 }
                 match -n {
                     0 => self.end = Some(End::Eof),
@@ -163,7 +163,7 @@ impl StreamRecv {
             } else if take == len {
                 let bid = chunk.bid;
                 self.queue.pop_front();
-                bufs.give_back(bid);
+                bufs.release(bid);
             } else {
                 chunk.start += take as u32;
             }
@@ -202,7 +202,7 @@ impl StreamRecv {
         let mut bytes = 0;
         for chunk in self.queue.drain(..) {
             bytes += (chunk.end - chunk.start) as usize;
-            bufs.give_back(chunk.bid);
+            bufs.release(chunk.bid);
         }
         bytes
     }
@@ -217,6 +217,23 @@ mod tests {
         let (ring, _) = super::super::probe::probe(8, true).ok()?;
         let bufs = BufRing::new(&ring.submitter()).ok()?;
         Some((ring, bufs))
+    }
+
+    /// A receive completion's flags: the buffer it names, `more` (`IORING_CQE_F_MORE`: the
+    /// receive goes on) and `buf_more` (`IORING_CQE_F_BUF_MORE`: the kernel keeps the buffer
+    /// for more pieces), as linux/io_uring.h lays them out.
+    fn cqe(bid: Option<u16>, more: bool, buf_more: bool) -> u32 {
+        let mut flags = 0;
+        if let Some(bid) = bid {
+            flags |= 1 | (u32::from(bid) << 16);
+        }
+        if more {
+            flags |= 2;
+        }
+        if buf_more {
+            flags |= 16;
+        }
+        flags
     }
 
     fn read(recv: &mut StreamRecv, len: usize, peek: bool, bufs: &mut BufRing) -> RecvStep {
@@ -235,9 +252,9 @@ mod tests {
         assert!(recv.can_arm());
         recv.armed();
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Wait));
-        let ready = recv.complete(6, Some(3), true, &mut bufs);
+        let ready = recv.complete(6, cqe(Some(3), true, false), &mut bufs);
         assert!(ready.read && !ready.read_closed);
-        recv.complete(2, Some(7), true, &mut bufs);
+        recv.complete(2, cqe(Some(7), true, false), &mut bufs);
         assert_eq!((bufs.held(), recv.buffered()), (2, 8));
         assert!(matches!(
             read(&mut recv, 100, true, &mut bufs),
@@ -254,7 +271,7 @@ mod tests {
             RecvStep::Done(Ok(3))
         ));
         assert_eq!((bufs.held(), recv.buffered()), (1, 1));
-        let ready = recv.complete(0, None, false, &mut bufs);
+        let ready = recv.complete(0, cqe(None, false, false), &mut bufs);
         assert!(ready.read_closed && !recv.in_kernel());
         assert!(matches!(
             read(&mut recv, 4, false, &mut bufs),
@@ -282,19 +299,61 @@ mod tests {
         };
         let mut recv = StreamRecv::default();
         recv.armed();
-        recv.complete(10, Some(0), true, &mut bufs);
-        recv.complete(-libc::ENOBUFS, None, false, &mut bufs);
+        recv.complete(10, cqe(Some(0), true, false), &mut bufs);
+        recv.complete(-libc::ENOBUFS, cqe(None, false, false), &mut bufs);
         assert!(!recv.in_kernel() && !recv.can_arm(), "bytes still buffered");
         assert_eq!(recv.release(&mut bufs), 10);
         assert_eq!(bufs.held(), 0);
         assert!(recv.can_arm());
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Direct));
         recv.armed();
-        recv.complete(-libc::ECONNRESET, None, false, &mut bufs);
+        recv.complete(-libc::ECONNRESET, cqe(None, false, false), &mut bufs);
         match read(&mut recv, 4, false, &mut bufs) {
             RecvStep::Done(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::ConnectionReset),
             other => panic!("{other:?}"),
         }
+        bufs.unregister(&ring.submitter());
+    }
+
+    /// U5 with incremental consumption: pieces of one buffer go to two streams; it goes back
+    /// to the kernel only once the kernel consumed it (a completion without `BUF_MORE`) and
+    /// both pieces were read, each from where the kernel put it.
+    #[test]
+    fn pieces_of_one_buffer_go_back_once_all_are_read() {
+        let Some((ring, mut bufs)) = ring() else {
+            return eprintln!("io_uring or buffer rings unavailable here: skipped");
+        };
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut version = release
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|v| v.parse::<u32>().ok());
+        let (major, minor) = (version.next().unwrap_or(0), version.next().unwrap_or(0));
+        assert_eq!(
+            bufs.incremental(),
+            (major, minor) >= (6, 12),
+            "IOU_PBUF_RING_INC is taken from Linux 6.12 on (this is {release})"
+        );
+        let (mut a, mut b) = (StreamRecv::default(), StreamRecv::default());
+        a.armed();
+        b.armed();
+        a.complete(5, cqe(Some(9), true, true), &mut bufs);
+        assert_eq!(bufs.held(), 0, "the kernel keeps the buffer for more pieces");
+        b.complete(3, cqe(Some(9), true, false), &mut bufs);
+        assert_eq!(bufs.held(), 1, "consumed, two pieces unread");
+        assert_eq!((a.buffered(), b.buffered()), (5, 3));
+        assert!(matches!(
+            read(&mut a, 100, false, &mut bufs),
+            RecvStep::Done(Ok(5))
+        ));
+        assert_eq!(bufs.held(), 1, "b's piece is left");
+        assert!(matches!(
+            read(&mut b, 100, false, &mut bufs),
+            RecvStep::Done(Ok(3))
+        ));
+        assert_eq!(bufs.held(), 0, "given back");
+        a.complete(4, cqe(Some(11), true, true), &mut bufs);
+        assert_eq!(a.release(&mut bufs), 4);
+        assert_eq!(bufs.held(), 0, "a dropped piece of a buffer the kernel keeps");
         bufs.unregister(&ring.submitter());
     }
 }
