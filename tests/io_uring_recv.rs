@@ -247,19 +247,19 @@ fn item5_into_std_after_reads() {
     }
 }
 
-/// The completion form is opt-in: `io_uring_receive(false)` (the default unless
-/// `AIOLOOP_IO_URING_RECV=1` is set) keeps the readiness form on io_uring (the bytes wait in
-/// the socket).
+/// The completion form can be turned off: `io_uring_completion(false)` (or
+/// `AIOLOOP_IO_URING_COMPLETION=0`) keeps the readiness form on io_uring (the bytes wait in the
+/// socket).
 #[cfg(all(feature = "io-uring", target_os = "linux"))]
 #[test]
-fn item5_the_completion_form_is_opt_in() {
+fn item5_the_completion_form_can_be_turned_off() {
     let _serial = serial();
     if !drivers().contains(&IoDriverKind::IoUring) {
         return eprintln!("io_uring unavailable here: skipped");
     }
     let lp = aioloop::EventLoop::builder()
         .io_driver(IoDriverKind::IoUring)
-        .io_uring_receive(false)
+        .io_uring_completion(false)
         .build();
     lp.unwrap().run_until_complete(async {
         let (server, client) = pair().await;

@@ -75,7 +75,7 @@ macro_rules! impl_stream_io {
 
             /// Waits until everything written was handed to the socket. Writes go straight to
             /// the socket on epoll and kqueue (nothing to wait for); on io_uring in the
-            /// completion form (`Builder::io_uring_receive`) they are copied into the stream's
+            /// completion form (`Builder::io_uring_completion`) they are copied into the stream's
             /// send buffer and sent at the end of the loop's iteration: `flush` waits for
             /// those sends, and reports the error one of them met (as does the next write).
             ///

@@ -20,7 +20,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// Every driver a loop can run here (io_uring with the completion form of reads and writes,
-/// which these tests turn on with `Builder::io_uring_receive`).
+/// which these tests turn on with `Builder::io_uring_completion`).
 pub fn drivers() -> Vec<IoDriverKind> {
     let mut kinds = vec![IoDriverKind::Epoll];
     if EventLoop::builder()
@@ -37,7 +37,7 @@ pub fn drivers() -> Vec<IoDriverKind> {
 pub fn run_on(kind: IoDriverKind, fut: impl std::future::Future<Output = ()>) {
     let lp = EventLoop::builder()
         .io_driver(kind)
-        .io_uring_receive(true)
+        .io_uring_completion(true)
         .build()
         .unwrap();
     lp.run_until_complete(async move {

@@ -22,9 +22,9 @@
 //! the iteration, so the writes of an iteration cost no system call of their own
 //! (runtime/io/stream_write.rs). The probe checks `IORING_OP_RECV` and `IORING_OP_SEND`; the
 //! buffer ring (5.19) and multishot receives (6.0) are checked at first use (a refusal keeps
-//! the readiness form of reads). The form is opt-in (`AIOLOOP_IO_URING_RECV=1`,
-//! `Builder::io_uring_receive`) while it costs more CPU than the readiness form
-//! (docs/benchmarks-net.md).
+//! the readiness form of reads). The form is the default (`Builder::io_uring_completion`;
+//! `AIOLOOP_IO_URING_COMPLETION=0` turns it off): with sends it costs fewer system calls and
+//! less CPU than the readiness form (docs/benchmarks-net.md).
 //!
 //! - [`probe`]: the ring's creation and the check of what the driver needs (the fallback's
 //!   reason when the kernel refuses).

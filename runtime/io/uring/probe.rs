@@ -6,15 +6,14 @@ use std::io;
 
 use io_uring::{opcode, IoUring, Probe};
 
-/// The environment variable that turns the completion form of stream reads on (`1` or `on`);
-/// without it streams read as in the readiness form. Opt-in while it costs more CPU than the
-/// readiness form on the echo benchmarks (docs/benchmarks-net.md).
-pub(crate) const RECV_ENV_VAR: &str = "AIOLOOP_IO_URING_RECV";
+/// The environment variable that turns the completion form of stream reads and writes off
+/// (`0` or `off`: streams read and write as in the readiness form); the form is on without it.
+pub(crate) const COMPLETION_ENV_VAR: &str = "AIOLOOP_IO_URING_COMPLETION";
 
-/// True if `AIOLOOP_IO_URING_RECV` asks for the completion form of stream reads (the
-/// default of `Builder::io_uring_receive`).
-pub(crate) fn recv_form_wanted() -> bool {
-    std::env::var(RECV_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "1" | "on"))
+/// False if `AIOLOOP_IO_URING_COMPLETION` turns the completion form of stream reads and writes
+/// off (the default of `Builder::io_uring_completion`).
+pub(crate) fn completion_form_wanted() -> bool {
+    !std::env::var(COMPLETION_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "0" | "off"))
 }
 
 /// Sets up a ring with `entries` submission entries (and room for sixteen times as many
@@ -22,7 +21,7 @@ pub(crate) fn recv_form_wanted() -> bool {
 /// `IORING_FEAT_EXT_ARG` (the wait's timeout, 5.11), poll add and cancel, and multishot polls
 /// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them). The second value says
 /// whether the completion form of stream reads runs: asked for (`receive`: the builder's
-/// `io_uring_receive`, by default [`RECV_ENV_VAR`]) and
+/// `io_uring_completion`, by default [`COMPLETION_ENV_VAR`]) and
 /// `IORING_OP_RECV` and `IORING_OP_SEND` are there (the
 /// buffer ring, 5.19, and multishot receives, 6.0, are checked at the first receive: the
 /// kernel refuses them with `EINVAL`, and the streams keep the readiness form).
