@@ -83,11 +83,13 @@ impl Scheduler {
 
         let started = hooks.step_begins();
         self.current.set(Current::slot(key, gen));
-        let waker = waker_for::<H::Wake>(WakeTarget {
+        // W1 (waker.rs): dropping it does nothing, so it is not dropped (a call through its
+        // vtable per step).
+        let waker = std::mem::ManuallyDrop::new(waker_for::<H::Wake>(WakeTarget {
             loop_id: self.id(),
             key,
             gen,
-        });
+        }));
         #[cfg(feature = "tracing")]
         let _span = self
             .tasks
