@@ -210,17 +210,49 @@ fn a_short_burst_is_not_interrupted_and_callbacks_are_unconstrained() {
         aioloop::call_soon({
             let done = done.clone();
             move || {
-                let queue = Queue::new(0);
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                for i in 0..1_000 {
-                    queue.put_nowait(i).unwrap();
-                    let mut get = std::pin::pin!(queue.get());
-                    assert_eq!(get.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(i)));
-                }
+                ready_gets_by_hand();
                 done.set(true);
             }
         });
         aioloop::yield_now().await;
+        assert!(done.get());
+    });
+}
+
+/// Polls 1,000 ready queue gets by hand, as a callback does: each must be ready, as they are
+/// when the budget is unconstrained.
+fn ready_gets_by_hand() {
+    let queue = Queue::new(0);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for i in 0..1_000 {
+        queue.put_nowait(i).unwrap();
+        let mut get = std::pin::pin!(queue.get());
+        assert_eq!(get.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(i)));
+    }
+}
+
+/// A task step that spends its whole budget and ends pending leaves no trace: a callback that
+/// runs right behind it in the same iteration is unconstrained (the loop does not restore the
+/// budget after each step, it lifts it before anything that is not a step).
+#[test]
+fn a_callback_right_after_a_spent_step_is_unconstrained() {
+    aioloop::run(async {
+        let spender = aioloop::spawn(async {
+            let queue = Queue::new(0);
+            for i in 0..1_000 {
+                queue.put_nowait(i).unwrap();
+                queue.get().await.unwrap();
+            }
+        });
+        let done = Rc::new(Cell::new(false));
+        aioloop::call_soon({
+            let done = done.clone();
+            move || {
+                ready_gets_by_hand();
+                done.set(true);
+            }
+        });
+        spender.await.unwrap();
         assert!(done.get());
     });
 }
