@@ -206,21 +206,52 @@ fn unconstrained_opts_out_of_the_budget() {
 fn a_short_burst_is_not_interrupted_and_callbacks_are_unconstrained() {
     assert_eq!(ticks_during_ready_gets(false, 100), 0);
     aioloop::run(async {
-        let done = Rc::new(Cell::new(false));
-        aioloop::call_soon({
-            let done = done.clone();
-            move || {
-                let queue = Queue::new(0);
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                for i in 0..1_000 {
-                    queue.put_nowait(i).unwrap();
-                    let mut get = std::pin::pin!(queue.get());
-                    assert_eq!(get.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(i)));
-                }
-                done.set(true);
+        let done = ready_gets_in_a_callback();
+        aioloop::yield_now().await;
+        assert!(done.get());
+    });
+}
+
+/// Queues a callback that polls 1,000 ready queue gets by hand (each must be ready, as they
+/// are when the budget is unconstrained); the flag is set once it has run.
+fn ready_gets_in_a_callback() -> Rc<Cell<bool>> {
+    let done = Rc::new(Cell::new(false));
+    aioloop::call_soon({
+        let done = done.clone();
+        move || {
+            ready_gets_by_hand();
+            done.set(true);
+        }
+    });
+    done
+}
+
+/// Polls 1,000 ready queue gets by hand: each must be ready.
+fn ready_gets_by_hand() {
+    let queue = Queue::new(0);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for i in 0..1_000 {
+        queue.put_nowait(i).unwrap();
+        let mut get = std::pin::pin!(queue.get());
+        assert_eq!(get.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(i)));
+    }
+}
+
+/// A task step that spends its whole budget and ends pending leaves no trace: a callback that
+/// runs right behind it in the same iteration is unconstrained (the loop does not restore the
+/// budget after each step, it lifts it before anything that is not a step).
+#[test]
+fn a_callback_right_after_a_spent_step_is_unconstrained() {
+    aioloop::run(async {
+        let spender = aioloop::spawn(async {
+            let queue = Queue::new(0);
+            for i in 0..1_000 {
+                queue.put_nowait(i).unwrap();
+                queue.get().await.unwrap();
             }
         });
-        aioloop::yield_now().await;
+        let done = ready_gets_in_a_callback();
+        spender.await.unwrap();
         assert!(done.get());
     });
 }

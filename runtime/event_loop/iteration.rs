@@ -48,6 +48,9 @@ impl Core {
     /// returns true once it has finished; the iteration then returns true at once.
     pub(crate) fn run_once(&self, main: &mut dyn FnMut(&mut Context<'_>) -> bool) -> bool {
         StatCells::bump(&self.stats.iterations, 1);
+        // Task steps leave their budget in place (`Scheduler::run_task`); the budget is lifted
+        // before anything else runs, and the guard puts the previous one back on the way out.
+        let _budget = coop::enter_unconstrained();
         self.take_remote();
         let sched = &**self.sched();
         let ready_now = sched.ready_len();
@@ -71,6 +74,7 @@ impl Core {
                 Runnable::Call(callback) => self.run_callback(callback),
             }
         }
+        coop::unconstrain();
         self.poll_reactor();
         self.fire_timers();
         false
@@ -97,6 +101,8 @@ impl Core {
     /// Runs a callback; a panic goes to the exception handler.
     fn run_callback(&self, callback: Box<dyn FnOnce()>) {
         StatCells::bump(&self.stats.callbacks, 1);
+        // Callbacks are unconstrained (a task step before may have left its budget).
+        coop::unconstrain();
         let started = self.debug_now();
         self.sched()
             .reporter()

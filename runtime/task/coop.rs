@@ -12,7 +12,9 @@
 //! Outside a step (callbacks, a future polled by hand outside the loop) the budget is
 //! unconstrained, as it is inside [`unconstrained`].
 //!
-//! Cost: one thread-local store at each step's start and end, one load and store per leaf.
+//! Cost: one thread-local store at each step's start (the loop lifts the budget once per
+//! iteration and before anything else it runs, not after each step), one load and store per
+//! leaf.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -34,6 +36,20 @@ thread_local! {
 #[inline]
 pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
     with_budget(Some(BUDGET), f)
+}
+
+/// Starts a task step's budget without saving the previous one, so the step costs one store:
+/// for the loop's iteration, which holds an [`enter_unconstrained`] guard around its steps and
+/// calls [`unconstrain`] before anything that is not a task step runs.
+#[inline]
+pub(crate) fn begin_step() {
+    set_remaining(Some(BUDGET));
+}
+
+/// Lifts the budget without saving it: what runs next is not a task step (see [`begin_step`]).
+#[inline]
+pub(crate) fn unconstrain() {
+    set_remaining(None);
 }
 
 /// Runs `f` with an unconstrained budget, restoring the previous one after.

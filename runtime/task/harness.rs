@@ -71,23 +71,30 @@ impl Scheduler {
     }
 
     /// One step of a task: poll it, or drop it if it was cancelled.
+    ///
+    /// A pending poll leaves the step's cooperative budget in place (a store saved per step):
+    /// the caller lifts it ([`coop::unconstrain`](super::coop::unconstrain)) before it runs
+    /// anything that is not a task step. Every other way out lifts it here.
     #[inline]
     pub(crate) fn run_task<H: StepHooks>(&self, hooks: &H, key: u32, gen: u16) {
         let Some((mut cell, cancel)) = self.tasks.borrow_mut().start_step(key, gen) else {
             return;
         };
         if cancel {
+            super::coop::unconstrain();
             let cancelled = cancelling(|| self.end_cancelled(&mut cell));
             return self.finish(key, gen, cell, cancelled);
         }
 
         let started = hooks.step_begins();
         self.current.set(Current::slot(key, gen));
-        let waker = waker_for::<H::Wake>(WakeTarget {
+        // W1 (waker.rs): dropping it does nothing, so it is not dropped (a call through its
+        // vtable per step).
+        let waker = std::mem::ManuallyDrop::new(waker_for::<H::Wake>(WakeTarget {
             loop_id: self.id(),
             key,
             gen,
-        });
+        }));
         #[cfg(feature = "tracing")]
         let _span = self
             .tasks
@@ -99,15 +106,15 @@ impl Scheduler {
             // (tokio's rt_common panic_in_task): its `Drop` impls see `thread::panicking()`, and
             // the std `Mutex` guards it holds are poisoned. A panic in that drop aborts, as a
             // double panic does. Free on the hot path: the guard is forgotten.
-            super::coop::budget(|| {
-                let mut guard = DropOnUnwind(cell.as_mut());
-                let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(&waker));
-                std::mem::forget(guard);
-                polled
-            })
+            super::coop::begin_step();
+            let mut guard = DropOnUnwind(cell.as_mut());
+            let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(&waker));
+            std::mem::forget(guard);
+            polled
         }));
         self.current.set(Current::NONE);
         if let Some(started) = started {
+            super::coop::unconstrain();
             hooks.step_ended(started, &|| self.label(key, gen));
         }
 
@@ -120,6 +127,7 @@ impl Scheduler {
                 }
             }
             Ok(Poll::Ready(())) => {
+                super::coop::unconstrain();
                 let tasks = self.tasks.borrow_mut();
                 let cancelled = tasks
                     .get(key, gen)
@@ -135,6 +143,7 @@ impl Scheduler {
                 }
             }
             Err(payload) => {
+                super::coop::unconstrain();
                 // The future was dropped during the unwind (`DropOnUnwind`).
                 cell.as_mut().set_error(TaskError::Panicked(payload));
                 self.finish(key, gen, cell, false);
