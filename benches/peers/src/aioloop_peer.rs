@@ -13,9 +13,21 @@ struct Aioloop {
     echo: EchoConns<TcpStream>,
 }
 
+/// aioloop on epoll (asked for explicitly: with the `io-uring` feature on, the default driver
+/// would be io_uring where the kernel allows it).
 pub fn new() -> std::io::Result<Box<dyn Peer>> {
+    on(aioloop::IoDriverKind::Epoll)
+}
+
+/// aioloop on its io_uring driver, in its default (completion) form of stream I/O; fails to
+/// start where the kernel refuses io_uring.
+pub fn new_uring() -> std::io::Result<Box<dyn Peer>> {
+    on(aioloop::IoDriverKind::IoUring)
+}
+
+fn on(driver: aioloop::IoDriverKind) -> std::io::Result<Box<dyn Peer>> {
     Ok(Box::new(Aioloop {
-        lp: aioloop::EventLoop::new()?,
+        lp: aioloop::EventLoop::builder().io_driver(driver).build()?,
         echo: EchoConns::new(),
     }))
 }

@@ -28,8 +28,9 @@ pub trait Peer {
 type Maker = fn() -> std::io::Result<Box<dyn Peer>>;
 
 /// The runtimes, aioloop first (the ratios' base).
-const PEERS: [(&str, Maker); 9] = [
+const PEERS: [(&str, Maker); 10] = [
     ("aioloop", aioloop_peer::new),
+    ("aioloop io_uring", aioloop_peer::new_uring),
     ("tokio current_thread", tokio_peer::new),
     ("smol (async-executor LocalExecutor + async-io)", smol_peer::new),
     ("monoio io_uring", monoio_peer::new_uring),
