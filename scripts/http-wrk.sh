@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # wrk against the hyper "Hello, World!" server on aioloop (examples/http_hello.rs, through the
 # hyper feature) and the same server code on tokio's current_thread runtime
-# (examples/http_hello_tokio.rs). Loopback only, bounded duration; prints a markdown table for
-# docs/benchmarks-net.md.
+# (examples/http_hello_tokio.rs). aioloop runs twice: on epoll and on its io_uring driver (the
+# default completion form), chosen with AIOLOOP_IO_DRIVER (the example is built with the
+# io-uring feature; where the kernel refuses io_uring that row fails to start and says so).
+# Loopback only, bounded duration; prints a markdown table for docs/benchmarks-net.md.
 #
 # Usage: scripts/http-wrk.sh [DURATION] [CONNECTIONS]     (defaults: 5s, 50)
 set -euo pipefail
@@ -18,11 +20,11 @@ if ! command -v wrk >/dev/null; then
     $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
 fi
 
-cargo build --release --features hyper --example http_hello --example http_hello_tokio >&2
+cargo build --release --features hyper,io-uring --example http_hello --example http_hello_tokio >&2
 
-run() { # name binary port
-    local name=$1 bin=$2 port=$3
-    "$target/release/examples/$bin" --serve "127.0.0.1:$port" >/dev/null &
+run() { # name binary port [io driver]
+    local name=$1 bin=$2 port=$3 driver=${4:-epoll}
+    AIOLOOP_IO_DRIVER=$driver "$target/release/examples/$bin" --serve "127.0.0.1:$port" >/dev/null &
     local pid=$!
     for _ in $(seq 50); do
         curl -sf "http://127.0.0.1:$port/" >/dev/null && break
@@ -46,4 +48,5 @@ run() { # name binary port
 echo "| server (hyper 1, HTTP/1.1 keep-alive) | requests/s | p50 latency | p99 latency |"
 echo "|---|---|---|---|"
 run "tokio current_thread" http_hello_tokio 18081
-run "aioloop" http_hello 18080
+run "aioloop" http_hello 18080 epoll
+run "aioloop io_uring" http_hello 18082 io_uring
