@@ -29,10 +29,24 @@ pub(crate) fn completion_form_wanted() -> bool {
 /// # Errors
 /// Why io_uring cannot run here, as an error whose message names the cause.
 pub(crate) fn probe(entries: u32, receive: bool) -> io::Result<(IoUring, bool)> {
-    let ring = IoUring::builder()
-        .setup_cqsize(entries.saturating_mul(16).max(1024))
+    let cq_entries = entries.saturating_mul(16).max(1024);
+    // Completions are handed over cooperatively (IORING_SETUP_COOP_TASKRUN, 5.19): the kernel
+    // does not interrupt the loop's thread to run their task work, it runs it at the loop's
+    // next enter, and flags pending work in the submission ring (IORING_SETUP_TASKRUN_FLAG),
+    // which the zero-timeout poll checks (`enter`). Older kernels refuse the flags: set up
+    // without them.
+    let ring = match IoUring::builder()
+        .setup_cqsize(cq_entries)
+        .setup_coop_taskrun()
+        .setup_taskrun_flag()
         .build(entries)
-        .map_err(setup_refused)?;
+    {
+        Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
+            IoUring::builder().setup_cqsize(cq_entries).build(entries)
+        }
+        built => built,
+    }
+    .map_err(setup_refused)?;
     let params = ring.params();
     if !params.is_feature_ext_arg() || !params.is_feature_resource_tagging() {
         return Err(too_old("multishot polls and wait timeouts (Linux 5.13)"));
