@@ -236,7 +236,8 @@ impl Scheduler {
     }
 
     /// A poll after the first (no probe) of the in-place task `current` names, whose identity
-    /// `cell` holds: the current task is swapped in and out around it.
+    /// `cell` holds: [`Scheduler::poll_in_round`] under a guard that also puts the current task
+    /// back if the poll unwinds (outside a gather's round nobody else would).
     #[inline]
     fn poll_as<F: Future>(
         &self,
@@ -245,23 +246,22 @@ impl Scheduler {
         future: Pin<&mut F>,
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
-        let restore = Restore {
+        let on_unwind = Restore {
             sched: self,
-            prev: self.current.replace(current),
+            prev: self.current.get(),
             outer: None,
         };
-        let polled = future.poll(cx);
-        drop(restore);
-        if polled.is_ready() {
-            self.end_in_place(cell);
-        }
+        let polled = self.poll_in_round(cell, current, future, cx);
+        // Returned normally: `poll_in_round` restored the current task already.
+        std::mem::forget(on_unwind);
         polled
     }
 
-    /// [`Scheduler::poll_as`] for a child polled inside [`InPlaceSet::round`], without a drop
-    /// guard: if the poll unwinds, the current task still names the child, which is how the
-    /// round names the panic, and the round puts the owner back as the current task. (A guard
-    /// per poll costs a landing pad around every child's poll.)
+    /// Polls the in-place task `current` names, whose identity `cell` holds, with the current
+    /// task swapped in and out around the poll, and ends its identity when it is ready. No drop
+    /// guard: inside [`InPlaceSet::round`], if the poll unwinds, the current task still names
+    /// the child, which is how the round names the panic, and the round puts the owner back as
+    /// the current task. (A guard per poll costs a landing pad around every child's poll.)
     #[inline]
     fn poll_in_round<F: Future>(
         &self,
