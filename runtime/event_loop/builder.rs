@@ -240,10 +240,10 @@ impl Builder {
             event_capacity: self.event_capacity,
             kind,
             uring_entries: self.uring_entries,
-            uring_receive: self.uring_completion.unwrap_or_else(completion_from_env),
+            uring_completion: self.uring_completion.unwrap_or_else(completion_from_env),
         };
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
-        let uring_receive = io.uring_receive;
+        let uring_completion = io.uring_completion;
         let pool = Pool::new(self.blocking_threads, self.blocking_keep_alive);
         let core = Core::new(io, self.exception_handler, pool)?;
         if self.start_paused {
@@ -261,7 +261,7 @@ impl Builder {
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if core.debug.get()
             && core.io().kind() == IoDriverKind::IoUring
-            && uring_receive
+            && uring_completion
             && !core.io().recv_form()
         {
             core.report(

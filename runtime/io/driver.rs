@@ -39,9 +39,9 @@ pub(crate) struct IoConfig {
     /// Submission entries of the io_uring ring.
     #[cfg_attr(not(all(feature = "io-uring", target_os = "linux")), allow(dead_code))]
     pub(crate) uring_entries: u32,
-    /// Stream reads through the io_uring driver's receives (the completion form).
+    /// Stream reads and writes on the io_uring driver in the completion form.
     #[cfg_attr(not(all(feature = "io-uring", target_os = "linux")), allow(dead_code))]
-    pub(crate) uring_receive: bool,
+    pub(crate) uring_completion: bool,
 }
 
 /// A loop's I/O: its poller and registrations.
@@ -105,7 +105,7 @@ fn backend(config: IoConfig) -> io::Result<(Backend, Option<io::Error>)> {
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         kind => {
             use super::uring::{probe::probe, UringReactor};
-            match probe(config.uring_entries, config.uring_receive) {
+            match probe(config.uring_entries, config.uring_completion) {
                 Ok((ring, recv_form)) => Ok((
                     Backend::IoUring(Box::new(UringReactor::new(ring, recv_form)?)),
                     None,

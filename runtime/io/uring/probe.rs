@@ -20,7 +20,7 @@ pub(crate) fn completion_form_wanted() -> bool {
 /// completions, so a burst of multishot polls rarely overflows), and checks it:
 /// `IORING_FEAT_EXT_ARG` (the wait's timeout, 5.11), poll add and cancel, and multishot polls
 /// (5.13, inferred from `IORING_FEAT_RSRC_TAGS`, which came with them). The second value says
-/// whether the completion form of stream reads runs: asked for (`receive`: the builder's
+/// whether the completion form of stream reads and writes runs: asked for (`completion`: the builder's
 /// `io_uring_completion`, by default [`COMPLETION_ENV_VAR`]) and
 /// `IORING_OP_RECV` and `IORING_OP_SEND` are there (the
 /// buffer ring, 5.19, and multishot receives, 6.0, are checked at the first receive: the
@@ -28,7 +28,7 @@ pub(crate) fn completion_form_wanted() -> bool {
 ///
 /// # Errors
 /// Why io_uring cannot run here, as an error whose message names the cause.
-pub(crate) fn probe(entries: u32, receive: bool) -> io::Result<(IoUring, bool)> {
+pub(crate) fn probe(entries: u32, completion: bool) -> io::Result<(IoUring, bool)> {
     let cq_entries = entries.saturating_mul(16).max(1024);
     // Completions are handed over cooperatively (IORING_SETUP_COOP_TASKRUN, 5.19): the kernel
     // does not interrupt the loop's thread to run their task work, it runs it at the loop's
@@ -64,7 +64,7 @@ pub(crate) fn probe(entries: u32, receive: bool) -> io::Result<(IoUring, bool)> 
         }
     }
     let recv_form =
-        receive && probe.is_supported(opcode::RecvMulti::CODE) && probe.is_supported(opcode::Send::CODE);
+        completion && probe.is_supported(opcode::RecvMulti::CODE) && probe.is_supported(opcode::Send::CODE);
     Ok((ring, recv_form))
 }
 
