@@ -155,9 +155,18 @@ impl<F: Future> ChildSet<F> {
         }
         let len = children.len();
         tasks.round(|tasks| {
+            // The children share one type: once it was probed, the fast path for the rest.
+            let mut uniform = tasks.uniform::<F>();
             ready.poll_round(started, len, |index, cx| {
-                let polled =
-                    pin_child(children, index).poll_done_with(|future| tasks.poll(index, future, cx));
+                let child = pin_child(children, index);
+                let polled = match &uniform {
+                    Some(uniform) => child.poll_done_with(|future| uniform.poll(index, future, cx)),
+                    None => {
+                        let polled = child.poll_done_with(|future| tasks.poll(index, future, cx));
+                        uniform = tasks.uniform::<F>();
+                        polled
+                    }
+                };
                 if polled {
                     *pending -= 1;
                     return on_done(children, index);

@@ -209,17 +209,16 @@ impl ReadyList {
         len: usize,
         mut poll_child: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        let mut poll_one = |index: usize| {
-            let waker = self.waker(index);
-            poll_child(index, &mut Context::from_waker(&waker))
-        };
-        if !*started {
+        // One loop, so `poll_child` is inlined at a single call site.
+        let mut order = if *started {
+            Order::Woken(self.take())
+        } else {
             *started = true;
-            return (0..len).try_for_each(&mut poll_one);
-        }
-        let mut batch = self.take();
-        for index in &mut batch {
-            if poll_one(index).is_break() {
+            Order::All(0..len)
+        };
+        for index in &mut order {
+            let waker = self.waker(index);
+            if poll_child(index, &mut Context::from_waker(&waker)).is_break() {
                 self.clear_parent();
                 return ControlFlow::Break(());
             }
@@ -276,6 +275,24 @@ pub(crate) struct Batch<'a> {
     nodes: &'a [Node],
     shared: &'a Shared,
     cur: u32,
+}
+
+/// The children one round polls: all of them in order (the first round), or those woken.
+enum Order<'a> {
+    All(std::ops::Range<usize>),
+    Woken(Batch<'a>),
+}
+
+impl Iterator for Order<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Order::All(all) => all.next(),
+            Order::Woken(woken) => woken.next(),
+        }
+    }
 }
 
 impl Iterator for Batch<'_> {

@@ -571,6 +571,24 @@ impl InPlaceSet {
         polled
     }
 
+    /// What polls children of type `F` without a per-poll look at the set: available once a
+    /// child of that type was probed and did not claim (so every child of the type is a
+    /// coroutine whose identity stays as it is, see [`InPlaceSet::poll`]). A combinator whose
+    /// children share one type takes it after each probing poll until it has it.
+    #[inline]
+    pub(crate) fn uniform<F: Future>(&self) -> Option<Uniform> {
+        match (self.probed, &self.sched, &self.set) {
+            (Some(probed @ Probed { claimed: false, .. }), Some(sched), Some(set)) if probed.is::<F>() => {
+                Some(Uniform {
+                    sched: sched.clone(),
+                    set: set.clone(),
+                    first_child: self.first_child,
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Runs `round`, one polling round of the children (each polled through
     /// [`InPlaceSet::poll`]): a child's panic leaves it carrying that child's task identity
     /// (report.rs, `TaskPanic`; a child without a slot gets one for it), so the awaiter and the
@@ -681,6 +699,30 @@ impl InPlaceSet {
         }
         let registered = sched.lazy_sets.borrow_mut().try_remove(self.key as usize);
         drop(registered);
+    }
+}
+
+/// Polls the children of one type of an [`InPlaceSet`] on the fast path
+/// ([`InPlaceSet::uniform`]): the identity swap and nothing else.
+pub(crate) struct Uniform {
+    sched: Rc<Scheduler>,
+    set: Rc<LazySet>,
+    first_child: Current,
+}
+
+impl Uniform {
+    /// Polls child `index` as its own task, as [`InPlaceSet::poll`] would (inside the set's
+    /// [`InPlaceSet::round`]).
+    #[inline]
+    pub(crate) fn poll<F: Future>(
+        &self,
+        index: usize,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        let cell = &self.set.ids[index];
+        self.sched
+            .poll_in_round(cell, self.first_child.lazy_child(index as u32), future, cx)
     }
 }
 
