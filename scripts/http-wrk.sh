@@ -5,6 +5,9 @@
 # default completion form), chosen with AIOLOOP_IO_DRIVER (the example is built with the
 # io-uring feature; where the kernel refuses io_uring that row fails to start and says so).
 # Loopback only, bounded duration; prints a markdown table for docs/benchmarks-net.md.
+# wrk shares the machine's cores with the server, so on a small machine its own speed caps
+# requests/s; the table also gives the server's CPU time per request (user + system, from
+# /proc/PID/stat around the wrk run), which says how much each server spends whatever wrk's cap.
 #
 # Usage: scripts/http-wrk.sh [DURATION] [CONNECTIONS]     (defaults: 5s, 50)
 set -euo pipefail
@@ -33,8 +36,10 @@ run() { # name binary port [io driver]
     local body
     body=$(curl -sf "http://127.0.0.1:$port/")
     [ "$body" = "Hello, World!" ] || { kill "$pid"; echo "$name: bad answer '$body'" >&2; exit 1; }
-    local out
+    local out cpu_before cpu_after
+    cpu_before=$(cpu_ticks "$pid")
     out=$(timeout 60 wrk -t1 -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/")
+    cpu_after=$(cpu_ticks "$pid")
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     echo "$out" >&2
@@ -42,11 +47,19 @@ run() { # name binary port [io driver]
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-    echo "| $name | $rps | $p50 | $p99 |"
+    local requests cpu_us
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu_us=$(awk -v t="$(( cpu_after - cpu_before ))" -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+        'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+    echo "| $name | $rps | $p50 | $p99 | $cpu_us |"
 }
 
-echo "| server (hyper 1, HTTP/1.1 keep-alive) | requests/s | p50 latency | p99 latency |"
-echo "|---|---|---|---|"
+cpu_ticks() { # pid -> utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat)
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+echo "| server (hyper 1, HTTP/1.1 keep-alive) | requests/s | p50 latency | p99 latency | server CPU µs per request |"
+echo "|---|---|---|---|---|"
 run "tokio current_thread" http_hello_tokio 18081
 run "aioloop" http_hello 18080 epoll
 run "aioloop io_uring" http_hello 18082 io_uring
