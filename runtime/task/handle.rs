@@ -123,7 +123,7 @@ impl<T: 'static> Task<T> {
 
     /// Takes the outcome out of a finished `cell` (`None`: the loop closed and dropped the
     /// unfinished task) and records what it was, for the accessors that keep answering.
-    fn take_from(&mut self, cell: Option<Pin<Box<dyn super::cell::RawTask>>>) -> Result<T, TaskError> {
+    fn take_from(&mut self, cell: Option<super::cell_box::CellBox>) -> Result<T, TaskError> {
         let outcome = match cell {
             Some(mut cell) => {
                 let outcome = take_output::<T>(cell.as_mut());
