@@ -14,9 +14,10 @@
 //! are pooled ([`pooled`]; every `Stage` holds a pointer-sized `TaskError`, so alignment 8 is
 //! the usual one); any other cell is an ordinary `Box`.
 //!
-//! **P1.** Every pointer in class `c`'s free list lies in a chunk of `chunks`, is aligned to
-//! 8, and the size of class `c` after it is memory that holds no live value and that no other
-//! free-list entry, live cell or the last chunk's uncarved part overlaps. Chunks are freed only when the pool drops, after every cell carved from
+//! **P1.** Every cell in class `c`'s free list lies in a chunk of `chunks`, is aligned to 8,
+//! and is memory of class `c`'s size that holds no live value and that no other free cell,
+//! live cell or the last chunk's uncarved part overlaps; its first word holds the next free
+//! cell of its class (`Option<NonNull<u8>>`, `None` at the end). Chunks are freed only when the pool drops, after every cell carved from
 //! them (B1, in cell_box.rs). This is the invariant behind every `unsafe` block here. No user
 //! code runs while the pool is borrowed.
 
@@ -48,7 +49,8 @@ pub(crate) struct CellPool {
 /// The arena and its free cells.
 #[derive(Default)]
 struct Arena {
-    free: [Vec<NonNull<u8>>; CLASSES],
+    /// The first free cell of each class; each free cell's first word holds the next (P1).
+    free: [Option<NonNull<u8>>; CLASSES],
     /// Every chunk, with its size (each at least [`MAX_SIZE`] bytes).
     chunks: Vec<(NonNull<u8>, usize)>,
     /// Bytes of the last chunk carved into cells; the rest is free (P1).
@@ -102,28 +104,54 @@ impl CellPool {
     /// Drops `cell` and keeps its memory for a later spawn if it is arena memory; else frees
     /// it as a `Box`. Dropping runs the cell's contents' destructors (user code, which may
     /// spawn or panic): the pool is not borrowed meanwhile, and a panic unwinds to the caller
-    /// (the cell's memory stays in the arena, unused, until the pool drops).
+    /// (the cell's memory stays in the arena, unused, until the pool drops). (The loop only
+    /// gives back emptied cells, [`CellPool::recycle_emptied`].)
+    #[cfg(test)]
+    fn recycle(&self, cell: CellBox) {
+        self.give_back(cell, true);
+    }
+
+    /// [`CellPool::recycle`] for a finished cell whose outcome was taken out: it holds nothing
+    /// to drop, so its destructor is not called (a call through its vtable saved per join).
     #[inline]
-    pub(crate) fn recycle(&self, cell: CellBox) {
+    pub(crate) fn recycle_emptied(&self, cell: CellBox) {
+        self.give_back(cell, false);
+    }
+
+    #[inline(always)]
+    fn give_back(&self, cell: CellBox, drop_it: bool) {
         let Some(class) = class_of(Layout::for_value(&*cell)) else {
             drop(cell);
             return;
         };
         let cell = cell.into_raw();
-        // SAFETY: B1: `cell` is a live cell that nothing else owns (`into_raw` gave up its
-        // owner); after this it is only memory.
-        unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
-        // P1 holds for it: B1 puts a cell of a pooled layout in arena memory, of its class's
-        // size; its value was just dropped and nothing refers to it.
-        self.arena.borrow_mut().free[class].push(cell.cast::<u8>());
+        if drop_it {
+            // SAFETY: B1: `cell` is a live cell that nothing else owns (`into_raw` gave up its
+            // owner); after this it is only memory.
+            unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
+        }
+        // Not dropped (`recycle_emptied`): the caller took everything that needed dropping
+        // out; forgetting the rest is what `mem::forget` does, which is safe.
+        let memory = cell.cast::<u8>();
+        let mut arena = self.arena.borrow_mut();
+        let next = arena.free[class].replace(memory);
+        // SAFETY: B1 puts a cell of a pooled layout in arena memory, aligned to 8, of its
+        // class's size (at least 8 bytes); its value is gone and nothing refers to it, so its
+        // first word may hold the link, which makes it a free cell of `class` (P1).
+        unsafe { memory.cast::<Option<NonNull<u8>>>().write(next) };
     }
 
     /// A free cell of class `class`: from its free list, else carved from the arena.
     #[inline]
     fn take(&self, class: usize) -> NonNull<u8> {
         let mut arena = self.arena.borrow_mut();
-        match arena.free[class].pop() {
-            Some(memory) => memory,
+        match arena.free[class] {
+            Some(memory) => {
+                // SAFETY: P1: the head of class `class`'s list is a free cell whose first word
+                // holds the next one (written by `give_back`).
+                arena.free[class] = unsafe { memory.cast::<Option<NonNull<u8>>>().read() };
+                memory
+            }
             None => arena.carve(class_size(class)),
         }
     }
@@ -132,9 +160,16 @@ impl CellPool {
     #[cfg(test)]
     fn free_bytes(&self) -> usize {
         let arena = self.arena.borrow();
-        (0..CLASSES)
-            .map(|class| arena.free[class].len() * class_size(class))
-            .sum()
+        let mut bytes = 0;
+        for class in 0..CLASSES {
+            let mut at = arena.free[class];
+            while let Some(memory) = at {
+                bytes += class_size(class);
+                // SAFETY: P1, as in `take`.
+                at = unsafe { memory.cast::<Option<NonNull<u8>>>().read() };
+            }
+        }
+        bytes
     }
 
     /// Bytes of arena chunks allocated (for tests).
@@ -222,7 +257,7 @@ mod tests {
         assert_eq!(take_output::<u64>(cell.as_mut()).unwrap(), 7);
         let first = address(&cell);
         let size = std::mem::size_of_val(&*cell);
-        pool.recycle(cell);
+        pool.recycle_emptied(cell);
         assert_eq!(pool.free_bytes(), size);
         let mut again = pool.new_cell(async { 8u64 });
         assert_eq!(address(&again), first);
@@ -230,7 +265,7 @@ mod tests {
         assert_eq!(again.as_mut().poll_task(&mut cx), Poll::Ready(()));
         assert_eq!(take_output::<u64>(again.as_mut()).unwrap(), 8);
         // A future of another size does not take it.
-        pool.recycle(again);
+        pool.recycle_emptied(again);
         let big = [0u8; 100];
         let other = pool.new_cell(async move { big.len() });
         assert_ne!(address(&other), first);

@@ -127,8 +127,8 @@ impl<T: 'static> Task<T> {
         let outcome = match cell {
             Some(mut cell) => {
                 let outcome = take_output::<T>(cell.as_mut());
-                // The outcome is out: dropping the cell runs no user code.
-                self.sched.recycle(cell);
+                // The outcome is out: the cell holds nothing to drop.
+                self.sched.recycle_emptied(cell);
                 outcome
             }
             None => Err(TaskError::Cancelled),

@@ -471,10 +471,11 @@ impl Scheduler {
         }
     }
 
-    /// Drops a cell whose outcome was taken, keeping its memory for a later spawn.
+    /// Keeps the memory of a finished cell whose outcome was taken (it holds nothing to drop)
+    /// for a later spawn.
     #[inline]
-    pub(crate) fn recycle(&self, cell: CellBox) {
-        self.cells.recycle(cell);
+    pub(crate) fn recycle_emptied(&self, cell: CellBox) {
+        self.cells.recycle_emptied(cell);
     }
 
     /// A `Task` handle was dropped without taking the outcome.
@@ -514,8 +515,8 @@ impl Scheduler {
             self.report("Task exception was never retrieved", task(), Some(payload));
         }
         // `take_error` left the finished cell empty (its output was moved out before anything
-        // was dropped, also if that drop panicked): dropping it runs no user code.
-        self.cells.recycle(cell);
+        // was dropped, also if that drop panicked): nothing in it to drop.
+        self.cells.recycle_emptied(cell);
         let slot = self.tasks.borrow_mut().remove(key, gen);
         drop(slot);
     }
