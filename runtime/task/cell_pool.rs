@@ -17,9 +17,9 @@
 //! **P1.** Every cell in class `c`'s free list lies in a chunk of `chunks`, is aligned to 8,
 //! and is memory of class `c`'s size that holds no live value and that no other free cell,
 //! live cell or the last chunk's uncarved part overlaps; its first word holds the next free
-//! cell of its class (`Option<NonNull<u8>>`, `None` at the end). Chunks are freed only when the pool drops, after every cell carved from
-//! them (B1, in cell_box.rs). This is the invariant behind every `unsafe` block here. No user
-//! code runs while the pool is borrowed.
+//! cell of its class (`Option<NonNull<u8>>`, `None` at the end). Chunks are freed only when
+//! the pool drops, after every cell carved from them (B1, in cell_box.rs). This is the
+//! invariant behind every `unsafe` block here. No user code runs while the pool is borrowed.
 
 use std::alloc::Layout;
 use std::cell::RefCell;
