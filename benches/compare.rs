@@ -8,7 +8,7 @@
 //! runtime per round (as `aioloop::run` is used), built and dropped outside the timed region on
 //! both sides. The order of the two sides alternates from round to round.
 //! `COMPARE_ROUNDS=n` sets the rounds (11), `COMPARE_FILTER=text` runs only the rows whose name
-//! contains `text`.
+//! contains `text` (`=text`: only the row named exactly `text`).
 
 use std::time::{Duration, Instant};
 
@@ -167,7 +167,11 @@ fn main() {
 /// Builds one group of rows and runs those whose name contains `filter` (each group's
 /// runtimes and connections live only while its rows run).
 fn run_rows(make: fn() -> Vec<Workload>, filter: &str, rounds: usize) {
-    for mut w in make().into_iter().filter(|w| w.name.contains(filter)) {
+    let wanted = |name: &str| match filter.strip_prefix('=') {
+        Some(exact) => name == exact,
+        None => name.contains(filter),
+    };
+    for mut w in make().into_iter().filter(|w| wanted(&w.name)) {
         let (mut t, mut a) = (Vec::new(), Vec::new());
         (w.tokio)();
         (w.aioloop)();

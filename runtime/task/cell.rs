@@ -3,9 +3,10 @@
 //!
 //! Invariants: a cell is `Running` until its future returns `Ready` or is dropped by
 //! [`RawTask::drop_future`]; after that it is `Done` and never polled again. The loop always
-//! holds the `Pin<Box<dyn RawTask>>` outside any `RefCell` borrow while it polls the future or
-//! drops anything in it, because both run user code; meanwhile the slot holds the
-//! [`vacant_cell`] stand-in, which costs no allocation.
+//! holds the cell's owner ([`CellBox`]) outside any `RefCell` borrow while it polls the future
+//! or drops anything in it, because both run user code; meanwhile the slot holds the
+//! [`vacant_cell`] stand-in, which costs no allocation. A loop's cells live in its pool's arena
+//! (cell_pool.rs); one built on another thread is a `Box` ([`remote_cell`]).
 
 use std::any::Any;
 use std::future::Future;
@@ -14,6 +15,7 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::cell_box::CellBox;
 use super::TaskError;
 
 pin_project! {
@@ -114,15 +116,49 @@ where
     }
 }
 
-/// Allocates the cell for `future` as a plain `Box` (tests; the loop's spawns go through its
-/// [`CellPool`](super::cell_pool::CellPool)).
+/// Makes the cell for `future` in a pool of the test thread (tests; the loop's spawns go
+/// through their loop's [`CellPool`](super::cell_pool::CellPool)).
 #[cfg(test)]
-pub(crate) fn new_cell<F>(future: F) -> Pin<Box<dyn RawTask>>
+pub(crate) fn new_cell<F>(future: F) -> CellBox
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    Box::pin(Stage::Running { future })
+    thread_local! {
+        static POOL: super::cell_pool::CellPool = super::cell_pool::CellPool::default();
+    }
+    POOL.with(|pool| pool.new_cell(future))
+}
+
+pin_project! {
+    /// A future whose cell is never of a pooled layout (alignment 16): cells built on another
+    /// thread are `Box`es, which B1 (cell_box.rs) allows only for layouts the pool does not take.
+    #[repr(align(16))]
+    pub(crate) struct Unpooled<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Unpooled<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.project().future.poll(cx)
+    }
+}
+
+/// The cell for `future`, built off the loop's thread (`run_future_threadsafe`): a `Box`, of a
+/// layout the loop's pool does not take; the loop owns it through [`CellBox::from_box`].
+pub(crate) fn remote_cell<F>(future: F) -> Pin<Box<dyn RawTask + Send>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Box::pin(Stage::Running {
+        future: Unpooled { future },
+    })
 }
 
 /// What a task slot holds while the loop has the real cell out (T5, in table.rs). It is
@@ -160,8 +196,8 @@ impl RawTask for Vacant {
 
 /// The stand-in a slot holds while its real cell is out. Allocates nothing.
 #[inline]
-pub(crate) fn vacant_cell() -> Pin<Box<dyn RawTask>> {
-    Box::pin(Vacant)
+pub(crate) fn vacant_cell() -> CellBox {
+    CellBox::from_box(Box::pin(Vacant))
 }
 
 /// Takes the typed outcome out of a finished cell.

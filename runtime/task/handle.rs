@@ -123,12 +123,12 @@ impl<T: 'static> Task<T> {
 
     /// Takes the outcome out of a finished `cell` (`None`: the loop closed and dropped the
     /// unfinished task) and records what it was, for the accessors that keep answering.
-    fn take_from(&mut self, cell: Option<Pin<Box<dyn super::cell::RawTask>>>) -> Result<T, TaskError> {
+    fn take_from(&mut self, cell: Option<super::cell_box::CellBox>) -> Result<T, TaskError> {
         let outcome = match cell {
             Some(mut cell) => {
                 let outcome = take_output::<T>(cell.as_mut());
-                // The outcome is out: dropping the cell runs no user code.
-                self.sched.recycle(cell);
+                // The outcome is out: the cell holds nothing to drop.
+                self.sched.recycle_emptied(cell);
                 outcome
             }
             None => Err(TaskError::Cancelled),

@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use super::callback::CallbackCell;
 use super::cancel_scope::cancelling;
 use super::cell::{vacant_cell, RawTask};
+use super::cell_box::CellBox;
 use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
@@ -59,6 +60,7 @@ impl Scheduler {
     /// Spawns a task nobody holds a `Task` handle to (its outcome goes elsewhere, as a
     /// `run_coroutine_threadsafe` task's goes through its `ConcurrentFuture`); it is queued at once.
     pub(crate) fn spawn_detached(&self, cell: Pin<Box<dyn RawTask>>, meta: Option<Box<TaskMeta>>) {
+        let cell = CellBox::from_box(cell);
         let (key, gen) = {
             let mut tasks = self.tasks.borrow_mut();
             let (key, gen, _) = tasks.insert(cell, meta);
@@ -154,7 +156,7 @@ impl Scheduler {
     /// Ends a cancelled task, dropping its future (or output); true if it ends cancelled. A
     /// panic in that drop becomes its outcome instead, as an exception raised during
     /// cancellation does in asyncio (and tokio's test_abort_task_that_panics_on_drop_returned).
-    fn end_cancelled(&self, cell: &mut Pin<Box<dyn RawTask>>) -> bool {
+    fn end_cancelled(&self, cell: &mut CellBox) -> bool {
         let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cell.as_mut().drop_future()));
         let (error, cancelled) = match dropped {
             Ok(()) => (TaskError::Cancelled, true),
@@ -166,7 +168,7 @@ impl Scheduler {
 
     /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
     /// discards the outcome at once if nobody holds the `Task` handle.
-    fn finish(&self, key: u32, gen: u16, cell: Pin<Box<dyn RawTask>>, cancelled: bool) {
+    fn finish(&self, key: u32, gen: u16, cell: CellBox, cancelled: bool) {
         self.finish_in(self.tasks.borrow_mut(), key, gen, cell, cancelled);
     }
 
@@ -177,7 +179,7 @@ impl Scheduler {
         mut tasks: RefMut<'_, TaskTable>,
         key: u32,
         gen: u16,
-        cell: Pin<Box<dyn RawTask>>,
+        cell: CellBox,
         cancelled: bool,
     ) {
         let Some(slot) = tasks.get_mut(key, gen) else {
@@ -398,7 +400,7 @@ impl Scheduler {
         gen: u16,
         id: super::TaskId,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Pin<Box<dyn RawTask>>>> {
+    ) -> Poll<Option<CellBox>> {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key, gen) else {
             return Poll::Ready(None);
@@ -469,10 +471,11 @@ impl Scheduler {
         }
     }
 
-    /// Drops a cell whose outcome was taken, keeping its memory for a later spawn.
+    /// Keeps the memory of a finished cell whose outcome was taken (it holds nothing to drop)
+    /// for a later spawn.
     #[inline]
-    pub(crate) fn recycle(&self, cell: Pin<Box<dyn RawTask>>) {
-        self.cells.recycle(cell);
+    pub(crate) fn recycle_emptied(&self, cell: CellBox) {
+        self.cells.recycle_emptied(cell);
     }
 
     /// A `Task` handle was dropped without taking the outcome.
@@ -498,7 +501,7 @@ impl Scheduler {
     /// handler, as asyncio reports "Task exception was never retrieved". The slot stays in the
     /// table (done, its cell vacant) while the outcome is dropped, so a report can name the task
     /// without carrying its diagnostics out of the table.
-    fn discard(&self, key: u32, gen: u16, mut cell: Pin<Box<dyn RawTask>>) {
+    fn discard(&self, key: u32, gen: u16, mut cell: CellBox) {
         let task = || self.label(key, gen);
         const DROP_PANICKED: &str = "Dropping a task's output panicked";
         let error = match cell.output_drops() {
@@ -512,8 +515,8 @@ impl Scheduler {
             self.report("Task exception was never retrieved", task(), Some(payload));
         }
         // `take_error` left the finished cell empty (its output was moved out before anything
-        // was dropped, also if that drop panicked): dropping it runs no user code.
-        self.cells.recycle(cell);
+        // was dropped, also if that drop panicked): nothing in it to drop.
+        self.cells.recycle_emptied(cell);
         let slot = self.tasks.borrow_mut().remove(key, gen);
         drop(slot);
     }

@@ -3,6 +3,7 @@
 mod callback;
 pub(crate) mod cancel_scope;
 pub(crate) mod cell;
+mod cell_box;
 mod cell_pool;
 pub(crate) mod coop;
 pub(crate) mod current;

@@ -59,8 +59,10 @@ pub(crate) trait StepHooks {
 pub(crate) struct Scheduler {
     /// The loop id wakers carry.
     id: u16,
+    /// The task slots. Declared before `cells`, so it drops first: its cells live in the
+    /// pool's arena (B1, in cell_box.rs).
     pub(super) tasks: RefCell<TaskTable>,
-    /// Free task cells, reused by spawns (cell_pool.rs).
+    /// The memory of task cells: an arena and free cells, reused by spawns (cell_pool.rs).
     pub(super) cells: CellPool,
     ready: RefCell<ReadyQueue>,
     /// The task being polled right now (read it through `current_key`, which makes the slot

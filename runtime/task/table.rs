@@ -21,11 +21,11 @@
 //!   while the loop is polling or dropping that task's real cell outside the borrow (T1).
 
 use std::collections::HashMap;
-use std::pin::Pin;
 
 use slab::Slab;
 
-use super::cell::{vacant_cell, RawTask};
+use super::cell::vacant_cell;
+use super::cell_box::CellBox;
 use super::meta::{self, TaskMeta};
 use super::state::SlotState;
 use super::TaskId;
@@ -35,7 +35,7 @@ use crate::waker_slot::WakerSlot;
 
 /// One task's bookkeeping.
 pub(crate) struct Slot {
-    pub(crate) cell: Pin<Box<dyn RawTask>>,
+    pub(crate) cell: CellBox,
     pub(crate) join_waker: WakerSlot,
     pub(crate) state: SlotState,
 }
@@ -70,11 +70,7 @@ impl TaskTable {
     /// # Panics
     /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits), or has
     /// handed out 2^54 - 1 task ids.
-    pub(crate) fn insert(
-        &mut self,
-        cell: Pin<Box<dyn RawTask>>,
-        meta: Option<Box<TaskMeta>>,
-    ) -> (u32, u16, TaskId) {
+    pub(crate) fn insert(&mut self, cell: CellBox, meta: Option<Box<TaskMeta>>) -> (u32, u16, TaskId) {
         self.insert_with(cell, meta, false)
     }
 
@@ -84,7 +80,7 @@ impl TaskTable {
     #[inline(always)]
     pub(crate) fn insert_scheduled(
         &mut self,
-        cell: Pin<Box<dyn RawTask>>,
+        cell: CellBox,
         meta: Option<Box<TaskMeta>>,
     ) -> (u32, u16, TaskId) {
         self.insert_with(cell, meta, true)
@@ -93,7 +89,7 @@ impl TaskTable {
     #[inline(always)]
     fn insert_with(
         &mut self,
-        cell: Pin<Box<dyn RawTask>>,
+        cell: CellBox,
         meta: Option<Box<TaskMeta>>,
         scheduled: bool,
     ) -> (u32, u16, TaskId) {
@@ -170,7 +166,7 @@ impl TaskTable {
     /// leaving the vacant stand-in (T5). Returns the cell and whether the task must be
     /// dropped for a cancel request (one it does not observe, see observe.rs).
     #[inline]
-    pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(Pin<Box<dyn RawTask>>, bool)> {
+    pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(CellBox, bool)> {
         let slot = self.get_mut(key, gen)?;
         if !slot.state.scheduled() || slot.state.done() {
             return None;

@@ -27,12 +27,11 @@ pub use to_thread::{run_in_executor, to_thread, ToThread};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::event_loop::Loop;
 use crate::remote::{Remote, RemoteMsg, SpawnCell};
-use crate::task::cell::{RawTask, Stage};
+use crate::task::cell::remote_cell;
 use outcome::Sender;
 
 /// A handle to an event loop that any thread can hold: `Send + Sync + Clone`, cheap to clone
@@ -181,9 +180,7 @@ impl LoopHandle {
         let (sender, receiver) = outcome::channel();
         // The whole task is allocated here, once; the loop links it in as it takes the queue,
         // and runs it in that same iteration.
-        let cell: Pin<Box<dyn RawTask + Send>> = Box::pin(Stage::Running {
-            future: RemoteTask::new(future, sender),
-        });
+        let cell = remote_cell(RemoteTask::new(future, sender));
         // A refused task is dropped right here: its sender resolves the cell to `LoopClosed`.
         let _ = self
             .remote
