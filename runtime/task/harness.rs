@@ -61,15 +61,9 @@ impl Scheduler {
     /// `run_coroutine_threadsafe` task's goes through its `ConcurrentFuture`); it is queued at once.
     pub(crate) fn spawn_detached(&self, cell: Pin<Box<dyn RawTask>>, meta: Option<Box<TaskMeta>>) {
         let cell = CellBox::from_box(cell);
-        let (key, gen) = {
-            let mut tasks = self.tasks.borrow_mut();
-            let (key, gen, _) = tasks.insert(cell, meta);
-            if let Some(slot) = tasks.get_mut(key, gen) {
-                slot.state.set_detached(true);
-            }
-            (key, gen)
-        };
-        self.schedule(key, gen);
+        // Born scheduled (T2) and detached: queued without a second lookup.
+        let (key, gen) = self.tasks.borrow_mut().insert_detached(cell, meta);
+        self.queue_task(key, gen);
     }
 
     /// One step of a task: poll it, or drop it if it was cancelled.

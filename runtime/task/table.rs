@@ -71,7 +71,7 @@ impl TaskTable {
     /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits), or has
     /// handed out 2^54 - 1 task ids.
     pub(crate) fn insert(&mut self, cell: CellBox, meta: Option<Box<TaskMeta>>) -> (u32, u16, TaskId) {
-        self.insert_with(cell, meta, false)
+        self.insert_with(cell, meta, false, false)
     }
 
     /// [`TaskTable::insert`] for a task that its caller queues at once: the slot is born
@@ -83,7 +83,14 @@ impl TaskTable {
         cell: CellBox,
         meta: Option<Box<TaskMeta>>,
     ) -> (u32, u16, TaskId) {
-        self.insert_with(cell, meta, true)
+        self.insert_with(cell, meta, true, false)
+    }
+
+    /// [`TaskTable::insert_scheduled`] for a task nobody holds a handle to: the slot is born
+    /// detached too (no second lookup to mark it).
+    pub(crate) fn insert_detached(&mut self, cell: CellBox, meta: Option<Box<TaskMeta>>) -> (u32, u16) {
+        let (key, gen, _) = self.insert_with(cell, meta, true, true);
+        (key, gen)
     }
 
     #[inline(always)]
@@ -92,10 +99,12 @@ impl TaskTable {
         cell: CellBox,
         meta: Option<Box<TaskMeta>>,
         scheduled: bool,
+        detached: bool,
     ) -> (u32, u16, TaskId) {
         let id = TaskId(self.next_id + 1);
         let mut state = SlotState::new(id);
         state.set_scheduled(scheduled);
+        state.set_detached(detached);
         self.next_id = id.0;
         if let Some(meta) = &meta {
             state.set_has_meta(true);
