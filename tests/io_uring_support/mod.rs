@@ -57,6 +57,16 @@ pub fn bytes_in_socket(stream: &TcpStream) -> libc::c_int {
     in_socket
 }
 
+/// How many bytes written to the socket `fd` the kernel has not yet delivered to its peer
+/// (`SIOCOUTQ`).
+pub fn unsent_in_socket(fd: std::os::fd::RawFd) -> usize {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int through the pointer, valid for the call.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+    assert_eq!(rc, 0, "SIOCOUTQ: {}", std::io::Error::last_os_error());
+    queued as usize
+}
+
 /// A connected pair: (accepted, connected).
 pub async fn pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

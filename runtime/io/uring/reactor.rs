@@ -71,6 +71,9 @@ pub(crate) struct UringReactor {
     cqes: Vec<(u64, i32, u32)>,
     /// The kernel refused a multishot receive: no new one is armed.
     recv_refused: bool,
+    /// Receives are armed with the room left under the stream's cap as their total (U9);
+    /// cleared when the kernel refuses such a receive (before 6.17).
+    recv_limit: bool,
     /// Streams write through sends from their send buffers (the completion form).
     send_form: bool,
     /// Per slot key, the send state of a stream in the completion form (U8).
@@ -107,6 +110,7 @@ impl UringReactor {
             },
             cqes: Vec::new(),
             recv_refused: false,
+            recv_limit: true,
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
@@ -298,6 +302,14 @@ impl UringReactor {
         let Some(Some(recv)) = self.recvs.get(key) else {
             return (step, None);
         };
+        if recv.rearm_due() {
+            // The reader brought a capped stream below half the cap (U9): its receive goes on,
+            // its bytes queued behind those still buffered.
+            self.arm_recv(id, slots);
+        }
+        let Some(Some(recv)) = self.recvs.get(key) else {
+            return (step, None);
+        };
         let mut old = None;
         match step {
             // Drained while the receive runs: readable again at its next completion (I2).
@@ -336,9 +348,12 @@ impl UringReactor {
         if !recv.can_arm() {
             return false;
         }
+        let limit = if self.recv_limit { recv.room() } else { 0 };
         recv.armed();
-        slots.clear(id, Direction::Read);
-        self.push(ops::recv_multi(fd, token));
+        if !recv.has_data() {
+            slots.clear(id, Direction::Read);
+        }
+        self.push(ops::recv_multi(fd, token, limit));
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -630,13 +645,28 @@ impl UringReactor {
             }
             return 0;
         }
-        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
+        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && self.recv_limit {
+            // A kernel without a multishot receive's total (before 6.17) refuses the entry:
+            // the receives go on without it (U9 then holds at each look); the reader's next
+            // read arms this one again.
+            self.recv_limit = false;
+            recv.complete(-libc::ECANCELED, flags, bufs);
+        } else if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
             // A kernel without multishot receives (before 6.0) refuses the first one: this
             // stream and the later ones read as in the readiness form.
             recv.complete(-libc::ECANCELED, flags, bufs);
             self.recv_form_refused();
         } else {
             let ready = recv.complete(result, flags, bufs);
+            if recv.over_cap() {
+                // U9: the stream holds its cap: the receive stops (what the kernel completes
+                // before the cancellation still queues, in order) and the rest waits in the
+                // socket. Submitted now, so the cancellation is behind us before any new
+                // receive of this stream is armed under the same `user_data`.
+                recv.capped();
+                self.push(ops::cancel(token | RECV_BIT));
+                self.submit_now();
+            }
             io.dispatch(Token(token as usize), ready, woken);
             return 1;
         }
