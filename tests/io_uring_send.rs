@@ -11,10 +11,13 @@ mod io_uring_support;
 use std::cell::Cell;
 use std::io::ErrorKind;
 use std::net::Shutdown;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
-use io_uring_support::{drivers, open_fds, pair, pattern, read_all, run_on, serial};
+use io_uring_support::{
+    bytes_in_socket, drivers, open_fds, pair, pattern, read_all, run_on, serial, unsent_in_socket,
+};
 
 /// One read, or 0 bytes if none came within 50 ms (the caller then looks at its writer).
 async fn read_some(stream: &aioloop::net::TcpStream, buf: &mut [u8]) -> usize {
@@ -312,6 +315,48 @@ fn send_try_write_and_writable() {
             let (rest, end) = read_all(&server).await;
             end.unwrap();
             assert_eq!(got + rest.len(), taken + n, "{kind}");
+        });
+    }
+}
+
+/// Issue 20, "`StreamWriter::drain` sees the stream's own send buffer": a `drain` that
+/// returns leaves at most the high-water mark (64 KiB) of what was written outside the kernel,
+/// whichever buffer held it (on io_uring's completion form the stream's send buffer takes
+/// 200 KiB at once: `drain` waits for the kernel to take them). The peer does not read (its
+/// socket keeps what arrives), then reads everything, in order.
+#[test]
+fn issue20_drain_waits_for_the_streams_send_buffer() {
+    const HIGH: usize = 64 * 1024;
+    let _serial = serial();
+    for kind in drivers() {
+        run_on(kind, async move {
+            let (server, client) = pair().await;
+            let fd = client.as_raw_fd();
+            let (_read, write) = client.into_split();
+            let writer = aioloop::streams::StreamWriter::new(write, None);
+            let data = pattern(200 * 1024);
+            writer.write(&data);
+            let drained = aioloop::wait_for(writer.drain(), Duration::from_millis(300)).await;
+            if let Ok(result) = drained {
+                result.unwrap();
+                let in_kernel = unsent_in_socket(fd) + bytes_in_socket(&server) as usize;
+                assert!(
+                    in_kernel + HIGH >= data.len(),
+                    "{kind}: drain returned with {} of {} bytes outside the kernel",
+                    data.len() - in_kernel,
+                    data.len()
+                );
+            }
+            let reader = aioloop::spawn(async move { read_all(&server).await });
+            aioloop::wait_for(writer.drain(), Duration::from_secs(10))
+                .await
+                .expect("drain did not resume once the peer read")
+                .unwrap();
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            let (got, end) = reader.await.unwrap();
+            end.unwrap();
+            assert!(got == data, "{kind}: the bytes came out of order or changed");
         });
     }
 }
