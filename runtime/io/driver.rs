@@ -180,11 +180,22 @@ impl IoDriver {
         peek: bool,
         waker: Option<&Waker>,
     ) -> super::uring::recv::RecvStep {
-        // Completions taken in on the way released wakers: `with_uring` wakes them, outside
-        // the borrow (I3); the loop's next poll might otherwise block with their tasks not
-        // scheduled.
-        self.with_uring(|reactor, io, woken| Some(reactor.recv(id, dst, peek, waker, io, woken)))
-            .unwrap_or(super::uring::recv::RecvStep::Direct)
+        let (step, old, wake) = {
+            let state = &mut *self.state.borrow_mut();
+            let Backend::IoUring(reactor) = &mut state.backend else {
+                return super::uring::recv::RecvStep::Direct;
+            };
+            let (step, old) = reactor.recv(id, dst, peek, waker, &mut state.io, &mut state.woken);
+            (step, old, !state.woken.is_empty())
+        };
+        // The replaced waker is dropped, and the wakers completions taken in on the way
+        // released are woken, outside the borrow (I3); the loop's next poll might otherwise
+        // block with their tasks not scheduled.
+        drop(old);
+        if wake {
+            self.wake_ready();
+        }
+        step
     }
 
     /// True if streams write through sends (the io_uring driver's completion form): their

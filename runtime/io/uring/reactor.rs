@@ -184,7 +184,7 @@ impl UringReactor {
                     if self.recvs.len() <= key {
                         self.recvs.resize_with(key + 1, || None);
                     }
-                    self.recvs[key] = Some(Box::default());
+                    self.recvs[key] = Some(Box::new(StreamRecv::new(token)));
                 }
                 if stream && self.send_form {
                     if self.sends.len() <= key {
@@ -282,49 +282,63 @@ impl UringReactor {
         woken: &mut Vec<Waker>,
     ) -> (RecvStep, Option<Waker>) {
         let key = id.key() as usize;
-        let live = matches!(self.polls.get(key), Some(state) if state.token() == Some(id.token().0 as u64));
-        let (Some(Some(recv)), RecvForm::On(bufs), true) =
-            (self.recvs.get_mut(key), &mut self.recv_form, live)
-        else {
-            return (RecvStep::Direct, None);
-        };
-        let mut step = recv.read(dst, peek, bufs);
-        if matches!(step, RecvStep::Wait) && !self.ring.completion().is_empty() {
-            // What the kernel completed since the last poll counts (an EOF right behind the
-            // bytes just read): take it in before waiting.
-            self.reap(slots, woken);
-            let (Some(Some(recv)), RecvForm::On(bufs)) = (self.recvs.get_mut(key), &mut self.recv_form)
+        let token = id.token().0 as u64;
+        let mut reaped = false;
+        loop {
+            let (RecvForm::On(bufs), Some(Some(recv))) = (&mut self.recv_form, self.recvs.get_mut(key))
             else {
                 return (RecvStep::Direct, None);
             };
-            step = recv.read(dst, peek, bufs);
-        }
-        let Some(Some(recv)) = self.recvs.get(key) else {
-            return (step, None);
-        };
-        if recv.rearm_due() {
-            // The reader brought a capped stream below half the cap (U9): its receive goes on,
-            // its bytes queued behind those still buffered.
-            self.arm_recv(id, slots);
-        }
-        let Some(Some(recv)) = self.recvs.get(key) else {
-            return (step, None);
-        };
-        let mut old = None;
-        match step {
-            // Drained while the receive runs: readable again at its next completion (I2).
-            RecvStep::Done(Ok(_)) if !peek && recv.receiving() && !recv.has_data() => {
-                slots.clear(id, Direction::Read)
+            // The stream's own state (its token: a later registration under the key has its
+            // own), so the read costs one lookup (U7: the state lives while the stream does).
+            if !recv.is(token) {
+                return (RecvStep::Direct, None);
             }
-            RecvStep::Wait => {
-                slots.clear(id, Direction::Read);
-                if let Some(waker) = waker {
-                    old = slots.park(id, Direction::Read, waker);
+            let step = recv.read(dst, peek, bufs);
+            return match step {
+                RecvStep::Done(Ok(_)) if !peek => {
+                    if recv.rearm_due() {
+                        return self.rearm_after_read(id, step, slots);
+                    }
+                    if recv.receiving() && !recv.has_data() {
+                        // Drained while the receive runs: readable again at its next completion.
+                        slots.clear(id, Direction::Read);
+                    }
+                    (step, None)
                 }
-            }
-            _ => {}
+                RecvStep::Wait if !reaped && !self.ring.completion().is_empty() => {
+                    // What the kernel completed since the last poll counts (an EOF right
+                    // behind the bytes just read): take it in before waiting.
+                    self.reap(slots, woken);
+                    reaped = true;
+                    continue;
+                }
+                RecvStep::Wait => match waker {
+                    Some(waker) => {
+                        let old = slots.park_unready(id, Direction::Read, waker);
+                        (step, old)
+                    }
+                    None => {
+                        slots.clear(id, Direction::Read);
+                        (step, None)
+                    }
+                },
+                _ => (step, None),
+            };
         }
-        (step, old)
+    }
+
+    /// The reader brought a capped stream below half the cap (U9): its receive goes on, its
+    /// bytes queued behind those still buffered.
+    #[cold]
+    fn rearm_after_read(
+        &mut self,
+        id: SlotId,
+        step: RecvStep,
+        slots: &mut IoSlots,
+    ) -> (RecvStep, Option<Waker>) {
+        self.arm_recv(id, slots);
+        (step, None)
     }
 
     /// Arms a multishot receive for the stream `id`, whose last read showed its socket
@@ -344,8 +358,8 @@ impl UringReactor {
         if self.recvs.len() <= key {
             self.recvs.resize_with(key + 1, || None);
         }
-        let recv = self.recvs[key].get_or_insert_with(Box::default);
-        if !recv.can_arm() {
+        let recv = self.recvs[key].get_or_insert_with(|| Box::new(StreamRecv::new(token)));
+        if !recv.is(token) || !recv.can_arm() {
             return false;
         }
         let limit = if self.recv_limit { recv.room() } else { 0 };

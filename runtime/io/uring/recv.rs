@@ -53,6 +53,8 @@ enum End {
 /// One stream's receive state.
 #[derive(Debug, Default)]
 pub(crate) struct StreamRecv {
+    /// The token of the registration it belongs to.
+    token: u64,
     /// Its multishot receive (or its read watch) is in the kernel (or queued for the next
     /// enter): the kernel may select buffers for it until its final completion (U7).
     in_kernel: bool,
@@ -72,6 +74,20 @@ pub(crate) struct StreamRecv {
 }
 
 impl StreamRecv {
+    /// The state of the stream registered under `token`.
+    pub(crate) fn new(token: u64) -> Self {
+        StreamRecv {
+            token,
+            ..StreamRecv::default()
+        }
+    }
+
+    /// True if this is the state of the registration `token`.
+    #[inline]
+    pub(crate) fn is(&self, token: u64) -> bool {
+        self.token == token
+    }
+
     /// True if the multishot receive is in the kernel.
     pub(crate) fn in_kernel(&self) -> bool {
         self.in_kernel
