@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aioloop::net::TcpListener;
-use io_uring_support::{bytes_in_socket, drivers, pair, pattern, read_all, run_on, serial, unsent_in_socket};
+use io_uring_support::{bytes_in_socket, on_every_driver, pair, pattern, read_all, unsent_in_socket};
 
 /// What the flooding peer sends in all.
 const TOTAL: usize = 8 << 20;
@@ -70,77 +70,74 @@ fn flooder(addr: std::net::SocketAddr, written: Arc<AtomicUsize>, go: Arc<Atomic
 /// order.
 #[test]
 fn issue20_a_flooded_unread_stream_holds_its_cap_and_loses_nothing() {
-    let _serial = serial();
-    for kind in drivers() {
-        run_on(kind, async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (written, go, fd) = (
-                Arc::new(AtomicUsize::new(0)),
-                Arc::new(AtomicBool::new(false)),
-                Arc::new(AtomicUsize::new(0)),
-            );
-            let peer = {
-                let (written, go, fd) = (written.clone(), go.clone(), fd.clone());
-                std::thread::spawn(move || flooder(addr, written, go, fd))
-            };
-            let (flooded, _) = listener.accept().await.unwrap();
-            // One read arms the stream's receive; then nobody reads it.
-            let mut one = [0u8; 1];
-            let idle = aioloop::wait_for(flooded.read(&mut one), Duration::from_millis(20)).await;
-            assert!(idle.is_err(), "nothing was sent yet");
-            go.store(true, Ordering::SeqCst);
+    on_every_driver(|kind| async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (written, go, fd) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let peer = {
+            let (written, go, fd) = (written.clone(), go.clone(), fd.clone());
+            std::thread::spawn(move || flooder(addr, written, go, fd))
+        };
+        let (flooded, _) = listener.accept().await.unwrap();
+        // One read arms the stream's receive; then nobody reads it.
+        let mut one = [0u8; 1];
+        let idle = aioloop::wait_for(flooded.read(&mut one), Duration::from_millis(20)).await;
+        assert!(idle.is_err(), "nothing was sent yet");
+        go.store(true, Ordering::SeqCst);
 
-            // Another connection echoes while the flood fills the sockets.
-            let (server, client) = pair().await;
-            let echo = aioloop::spawn(async move {
-                let mut buf = [0u8; 64];
-                loop {
-                    match server.read(&mut buf).await.unwrap() {
-                        0 => return,
-                        n => server.write_all(&buf[..n]).await.unwrap(),
-                    }
+        // Another connection echoes while the flood fills the sockets.
+        let (server, client) = pair().await;
+        let echo = aioloop::spawn(async move {
+            let mut buf = [0u8; 64];
+            loop {
+                match server.read(&mut buf).await.unwrap() {
+                    0 => return,
+                    n => server.write_all(&buf[..n]).await.unwrap(),
                 }
-            });
-            let mut settled = 0;
-            let mut last = usize::MAX;
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let mut round = 0u32;
-            while settled < 20 && Instant::now() < deadline {
-                let message = round.to_le_bytes();
-                client.write_all(&message).await.unwrap();
-                let mut back = [0u8; 4];
-                client.read_exact(&mut back).await.unwrap();
-                assert_eq!(back, message, "{kind}: the echo beside the flood");
-                round += 1;
-                aioloop::sleep(Duration::from_millis(10)).await;
-                let now = written.load(Ordering::SeqCst);
-                settled = if now == last { settled + 1 } else { 0 };
-                last = now;
             }
-            assert!(settled >= 20, "{kind}: the flood never filled the sockets");
-            let peer_fd = fd.load(Ordering::SeqCst) as RawFd;
-            let in_sockets = unsent_in_socket(peer_fd) + bytes_in_socket(&flooded) as usize;
-            assert_eq!(last, written.load(Ordering::SeqCst), "{kind}: the flood settled");
-            let held = last - in_sockets;
-            assert!(
-                held <= held_bound(),
-                "{kind}: the unread stream holds {held} received bytes (sent {last}, \
-                 {in_sockets} in the sockets)"
-            );
-            eprintln!("{kind}: held {held} of {last} sent");
-            drop(client);
-            echo.await.unwrap();
-
-            go.store(false, Ordering::SeqCst);
-            let (got, end) = read_all(&flooded).await;
-            end.unwrap();
-            assert_eq!(got.len(), TOTAL, "{kind}");
-            assert!(
-                got == pattern(TOTAL),
-                "{kind}: the bytes came out of order or changed"
-            );
-            peer.join().unwrap();
         });
-    }
+        let mut settled = 0;
+        let mut last = usize::MAX;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut round = 0u32;
+        while settled < 20 && Instant::now() < deadline {
+            let message = round.to_le_bytes();
+            client.write_all(&message).await.unwrap();
+            let mut back = [0u8; 4];
+            client.read_exact(&mut back).await.unwrap();
+            assert_eq!(back, message, "{kind}: the echo beside the flood");
+            round += 1;
+            aioloop::sleep(Duration::from_millis(10)).await;
+            let now = written.load(Ordering::SeqCst);
+            settled = if now == last { settled + 1 } else { 0 };
+            last = now;
+        }
+        assert!(settled >= 20, "{kind}: the flood never filled the sockets");
+        let peer_fd = fd.load(Ordering::SeqCst) as RawFd;
+        let in_sockets = unsent_in_socket(peer_fd) + bytes_in_socket(&flooded) as usize;
+        assert_eq!(last, written.load(Ordering::SeqCst), "{kind}: the flood settled");
+        let held = last - in_sockets;
+        assert!(
+            held <= held_bound(),
+            "{kind}: the unread stream holds {held} received bytes (sent {last}, \
+             {in_sockets} in the sockets)"
+        );
+        eprintln!("{kind}: held {held} of {last} sent");
+        drop(client);
+        echo.await.unwrap();
+
+        go.store(false, Ordering::SeqCst);
+        let (got, end) = read_all(&flooded).await;
+        end.unwrap();
+        assert_eq!(got.len(), TOTAL, "{kind}");
+        assert!(
+            got == pattern(TOTAL),
+            "{kind}: the bytes came out of order or changed"
+        );
+        peer.join().unwrap();
+    });
 }

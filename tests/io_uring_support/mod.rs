@@ -47,6 +47,19 @@ pub fn run_on(kind: IoDriverKind, fut: impl std::future::Future<Output = ()>) {
     });
 }
 
+/// Runs the test body `test(kind)` on every driver this machine has ([`drivers`], each loop
+/// as [`run_on`] makes it), holding [`serial`]'s lock throughout.
+pub fn on_every_driver<F, Fut>(test: F)
+where
+    F: Fn(IoDriverKind) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let _serial = serial();
+    for kind in drivers() {
+        run_on(kind, test(kind));
+    }
+}
+
 /// How many received bytes wait in `stream`'s socket (`FIONREAD`), not yet taken by a read or
 /// by the kernel's receive into the loop's buffers.
 pub fn bytes_in_socket(stream: &TcpStream) -> libc::c_int {
