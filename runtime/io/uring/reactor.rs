@@ -82,24 +82,6 @@ pub(crate) struct UringReactor {
     send_queue: Vec<u64>,
 }
 
-/// One completion of a registration's poll, receive or send: the registration's slot key and
-/// token (U2: the key's occupant), the result and the flags.
-#[derive(Clone, Copy, Debug)]
-struct Cqe {
-    key: usize,
-    token: u64,
-    result: i32,
-    flags: u32,
-}
-
-/// What of a registration a completion is of (its `user_data`'s tag bits, runtime/io/uring/ops.rs).
-#[derive(Clone, Copy, Debug)]
-enum Of {
-    Poll,
-    Recv,
-    Send,
-}
-
 /// Whether streams read through multishot receives.
 enum RecvForm {
     /// No (the probe refused it, or the kernel refused the buffer ring or the receive).
@@ -536,27 +518,13 @@ impl UringReactor {
                         ));
                     }
                 }
-                data => {
-                    let (of, token) = match data {
-                        data if data & SEND_BITS == SEND_BITS => (Of::Send, data & !SEND_BITS),
-                        data if data & RECV_BIT != 0 => (Of::Recv, data & !RECV_BIT),
-                        token => (Of::Poll, token),
-                    };
-                    let Some(key) = self.key_of(token) else {
-                        continue;
-                    };
-                    let cqe = Cqe {
-                        key,
-                        token,
-                        result,
-                        flags,
-                    };
-                    io_events += match of {
-                        Of::Poll => self.complete(io, woken, cqe),
-                        Of::Recv => self.complete_recv(io, woken, cqe),
-                        Of::Send => self.complete_send(io, woken, cqe),
-                    };
+                data if data & SEND_BITS == SEND_BITS => {
+                    io_events += self.complete_send(io, woken, data & !SEND_BITS, result);
                 }
+                data if data & RECV_BIT != 0 => {
+                    io_events += self.complete_recv(io, woken, data & !RECV_BIT, result, flags);
+                }
+                token => io_events += self.complete(io, woken, token, result, more),
             }
         }
         cqes.clear();
@@ -621,14 +589,17 @@ impl UringReactor {
     /// Handles one completion of the poll tagged `token` (U2); returns 1 if it was an I/O
     /// event. While the stream's receive is in the kernel its read readiness comes from the
     /// receive alone.
-    fn complete(&mut self, io: &mut IoSlots, woken: &mut Vec<Waker>, cqe: Cqe) -> usize {
-        let Cqe {
-            key,
-            token,
-            result,
-            flags,
-        } = cqe;
-        let more = cqueue::more(flags);
+    fn complete(
+        &mut self,
+        io: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+        token: u64,
+        result: i32,
+        more: bool,
+    ) -> usize {
+        let Some(key) = self.key_of(token) else {
+            return 0;
+        };
         let id = SlotId::from_token(Token(token as usize));
         match self.polls[key] {
             PollState::Armed { fd, mask, .. } => {
@@ -664,13 +635,17 @@ impl UringReactor {
     /// Handles one completion of the receive of the stream `token` (U5, U7): queues its bytes
     /// (or its end) and wakes the reader; a retiring stream's buffers go straight back to the
     /// ring. Returns 1 if it was an I/O event.
-    fn complete_recv(&mut self, io: &mut IoSlots, woken: &mut Vec<Waker>, cqe: Cqe) -> usize {
-        let Cqe {
-            key,
-            token,
-            result,
-            flags,
-        } = cqe;
+    fn complete_recv(
+        &mut self,
+        io: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+        token: u64,
+        result: i32,
+        flags: u32,
+    ) -> usize {
+        let Some(key) = self.key_of(token) else {
+            return 0;
+        };
         let (Some(Some(recv)), RecvForm::On(bufs)) = (self.recvs.get_mut(key), &mut self.recv_form) else {
             debug_assert!(false, "aioloop: a receive completion without its state (U7)");
             return 0;

@@ -12,7 +12,7 @@ use mio::Token;
 
 use super::super::ops::{self, SEND_BITS};
 use super::super::send::{SendStep, StreamSend};
-use super::{Cqe, PollState, UringReactor};
+use super::{PollState, UringReactor};
 use crate::io::reactor::PollWait;
 use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
 
@@ -167,10 +167,16 @@ impl UringReactor {
     /// bytes are left, shuts its write side down if that waited for the sends, and wakes its
     /// writer; a dropped stream's slot is freed (and its duplicate descriptor closed) once its
     /// last send completed. Returns 1 if it was an I/O event.
-    pub(super) fn complete_send(&mut self, io: &mut IoSlots, woken: &mut Vec<Waker>, cqe: Cqe) -> usize {
-        let Cqe {
-            key, token, result, ..
-        } = cqe;
+    pub(super) fn complete_send(
+        &mut self,
+        io: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+        token: u64,
+        result: i32,
+    ) -> usize {
+        let Some(key) = self.key_of(token) else {
+            return 0;
+        };
         let Some(Some(send)) = self.sends.get_mut(key) else {
             debug_assert!(false, "aioloop: a send completion without its state (U8)");
             return 0;
