@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream};
 use aioloop::IoDriverKind;
-use io_uring_support::{bytes_in_socket, drivers, on_every_driver, pair, pattern, read_all, serial};
+use io_uring_support::{bytes_in_socket, on_every_driver, pair, pattern, read_all};
 
 /// Arms the stream's receive on io_uring: a read that finds nothing, cancelled by its timeout.
 async fn cancelled_read(stream: &TcpStream) {
@@ -232,8 +232,8 @@ fn item5_into_std_after_reads() {
 #[cfg(all(feature = "io-uring", target_os = "linux"))]
 #[test]
 fn item5_the_completion_form_can_be_turned_off() {
-    let _serial = serial();
-    if !drivers().contains(&IoDriverKind::IoUring) {
+    let _serial = io_uring_support::serial();
+    if !io_uring_support::drivers().contains(&IoDriverKind::IoUring) {
         return eprintln!("io_uring unavailable here: skipped");
     }
     let lp = aioloop::EventLoop::builder()

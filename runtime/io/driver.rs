@@ -180,22 +180,11 @@ impl IoDriver {
         peek: bool,
         waker: Option<&Waker>,
     ) -> super::uring::recv::RecvStep {
-        let (step, old, wake) = {
-            let state = &mut *self.state.borrow_mut();
-            let Backend::IoUring(reactor) = &mut state.backend else {
-                return super::uring::recv::RecvStep::Direct;
-            };
-            let (step, old) = reactor.recv(id, dst, peek, waker, &mut state.io, &mut state.woken);
-            (step, old, !state.woken.is_empty())
-        };
-        // The replaced waker is dropped, and the wakers completions taken in on the way
-        // released are woken, outside the borrow (I3); the loop's next poll might otherwise
-        // block with their tasks not scheduled.
-        drop(old);
-        if wake {
-            self.wake_ready();
-        }
-        step
+        // Completions taken in on the way released wakers: `with_uring` wakes them, outside
+        // the borrow (I3); the loop's next poll might otherwise block with their tasks not
+        // scheduled.
+        self.with_uring(|reactor, io, woken| Some(reactor.recv(id, dst, peek, waker, io, woken)))
+            .unwrap_or(super::uring::recv::RecvStep::Direct)
     }
 
     /// True if streams write through sends (the io_uring driver's completion form): their
@@ -218,15 +207,16 @@ impl IoDriver {
             &mut Vec<Waker>,
         ) -> Option<(R, Option<Waker>)>,
     ) -> Option<R> {
-        let (result, old) = {
+        let (result, old, wake) = {
             let state = &mut *self.state.borrow_mut();
-            match &mut state.backend {
-                Backend::IoUring(reactor) => f(reactor, &mut state.io, &mut state.woken)?,
-                Backend::Epoll(_) => return None,
-            }
+            let Backend::IoUring(reactor) = &mut state.backend else {
+                return None;
+            };
+            let (result, old) = f(reactor, &mut state.io, &mut state.woken)?;
+            (result, old, !state.woken.is_empty())
         };
         drop(old);
-        if !self.state.borrow().woken.is_empty() {
+        if wake {
             self.wake_ready();
         }
         Some(result)

@@ -363,7 +363,7 @@ impl UringReactor {
             return false;
         }
         let limit = if self.recv_limit { recv.room() } else { 0 };
-        recv.armed();
+        recv.armed(limit > 0);
         if !recv.has_data() {
             slots.clear(id, Direction::Read);
         }
@@ -659,7 +659,7 @@ impl UringReactor {
             }
             return 0;
         }
-        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && self.recv_limit {
+        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
             // A kernel without a multishot receive's total (before 6.17) refuses the entry:
             // the receives go on without it (U9 then holds at each look); the reader's next
             // read arms this one again.

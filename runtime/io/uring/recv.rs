@@ -68,6 +68,8 @@ pub(crate) struct StreamRecv {
     finished: bool,
     /// Bytes in `queue`.
     held: usize,
+    /// The receive was armed with a total (U9).
+    limited: bool,
     /// The receive stopped with bytes held (the cap cancelled it, or the kernel ended it at
     /// its total, U9): armed again once the reader brought the stream below half the cap.
     capped: bool,
@@ -103,11 +105,19 @@ impl StreamRecv {
             && (self.queue.is_empty() || (self.capped && self.below_half_cap()))
     }
 
-    /// Records that a multishot receive was queued for the kernel.
-    pub(crate) fn armed(&mut self) {
+    /// Records that a multishot receive was queued for the kernel, `limited` if with a total
+    /// (U9).
+    pub(crate) fn armed(&mut self, limited: bool) {
         debug_assert!(self.can_arm());
         self.in_kernel = true;
         self.capped = false;
+        self.limited = limited;
+    }
+
+    /// True if the receive in the kernel was armed with a total (a kernel before 6.17 refuses
+    /// it with `EINVAL`).
+    pub(crate) fn limited(&self) -> bool {
+        self.limited
     }
 
     /// True if the receive runs and the stream holds the cap or more (U9): the caller cancels
@@ -322,7 +332,7 @@ mod tests {
         };
         let mut recv = StreamRecv::default();
         assert!(recv.can_arm());
-        recv.armed();
+        recv.armed(false);
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Wait));
         let ready = recv.complete(6, cqe(Some(3), true, false), &mut bufs);
         assert!(ready.read && !ready.read_closed);
@@ -371,7 +381,7 @@ mod tests {
             return eprintln!("io_uring or buffer rings unavailable here: skipped");
         };
         let mut recv = StreamRecv::default();
-        recv.armed();
+        recv.armed(false);
         for bid in 0..CAP_PIECES as u16 - 1 {
             recv.complete(100, cqe(Some(bid), true, false), &mut bufs);
             assert!(!recv.over_cap());
@@ -394,7 +404,7 @@ mod tests {
             RecvStep::Done(Ok(100))
         ));
         assert!(recv.rearm_due() && recv.can_arm(), "below half the cap");
-        recv.armed();
+        recv.armed(false);
         assert!(!recv.rearm_due());
         assert!(matches!(
             read(&mut recv, 10_000, false, &mut bufs),
@@ -420,7 +430,7 @@ mod tests {
             return eprintln!("io_uring or buffer rings unavailable here: skipped");
         };
         let mut recv = StreamRecv::default();
-        recv.armed();
+        recv.armed(false);
         recv.complete(10, cqe(Some(0), true, false), &mut bufs);
         recv.complete(-libc::ENOBUFS, cqe(None, false, false), &mut bufs);
         assert!(!recv.in_kernel() && !recv.can_arm(), "bytes still buffered");
@@ -428,7 +438,7 @@ mod tests {
         assert_eq!(bufs.held(), 0);
         assert!(recv.can_arm());
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Direct));
-        recv.armed();
+        recv.armed(false);
         recv.complete(-libc::ECONNRESET, cqe(None, false, false), &mut bufs);
         match read(&mut recv, 4, false, &mut bufs) {
             RecvStep::Done(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::ConnectionReset),
@@ -456,8 +466,8 @@ mod tests {
             "IOU_PBUF_RING_INC is taken from Linux 6.12 on (this is {release})"
         );
         let (mut a, mut b) = (StreamRecv::default(), StreamRecv::default());
-        a.armed();
-        b.armed();
+        a.armed(false);
+        b.armed(false);
         a.complete(5, cqe(Some(9), true, true), &mut bufs);
         assert_eq!(bufs.held(), 0, "the kernel keeps the buffer for more pieces");
         b.complete(3, cqe(Some(9), true, false), &mut bufs);
