@@ -207,15 +207,16 @@ impl IoDriver {
             &mut Vec<Waker>,
         ) -> Option<(R, Option<Waker>)>,
     ) -> Option<R> {
-        let (result, old) = {
+        let (result, old, wake) = {
             let state = &mut *self.state.borrow_mut();
-            match &mut state.backend {
-                Backend::IoUring(reactor) => f(reactor, &mut state.io, &mut state.woken)?,
-                Backend::Epoll(_) => return None,
-            }
+            let Backend::IoUring(reactor) = &mut state.backend else {
+                return None;
+            };
+            let (result, old) = f(reactor, &mut state.io, &mut state.woken)?;
+            (result, old, !state.woken.is_empty())
         };
         drop(old);
-        if !self.state.borrow().woken.is_empty() {
+        if wake {
             self.wake_ready();
         }
         Some(result)

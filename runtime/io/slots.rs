@@ -233,6 +233,18 @@ impl IoSlots {
             .is_none_or(|slot| slot.ready & dir.mask() != 0)
     }
 
+    /// Clears `dir`'s readiness of `id` and stores `waker` for it (one lookup): a read that
+    /// found nothing waits. Returns the waker it replaced.
+    #[cfg(all(feature = "io-uring", target_os = "linux"))]
+    pub(crate) fn park_unready(&mut self, id: SlotId, dir: Direction, waker: &Waker) -> Option<Waker> {
+        let slot = self.get_mut(id)?;
+        slot.ready &= !dir.bit();
+        match dir {
+            Direction::Read => slot.read_waker.register(waker),
+            Direction::Write => slot.write_waker.register(waker),
+        }
+    }
+
     /// Forgets `dir`'s readiness after an operation met `WouldBlock` (or a short transfer
     /// showed the socket buffer is drained / full).
     pub(crate) fn clear(&mut self, id: SlotId, dir: Direction) {

@@ -8,7 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 use crate::task::waiters::{notify_all, WaitList, Waiter};
 
@@ -25,7 +25,11 @@ type Sink = Pin<Box<dyn futures_io::AsyncWrite>>;
 /// buffers the rest, which a background task flushes as the socket drains.
 /// [`drain`](StreamWriter::drain) is the back-pressure point: it waits while the buffer is above
 /// its high-water mark (64 KiB by default) until it falls to the low-water mark (a quarter of
-/// it). Call `write` then `drain` in a loop, as in asyncio.
+/// it). Call `write` then `drain` in a loop, as in asyncio. The stream's own send buffer counts
+/// too (the io_uring driver's completion form keeps up to 256 KiB per stream in user space
+/// until the kernel takes it): once more than the high-water mark went to the stream since it
+/// last flushed, `drain` also waits for the stream's flush, so a `write`/`drain` loop holds at
+/// most about twice the high-water mark, whatever the driver.
 ///
 /// Dropping the writer closes it as [`close`](StreamWriter::close) does: buffered data is
 /// still sent, then the write side is shut down.
@@ -51,6 +55,10 @@ struct State {
     low: usize,
     /// Set when the buffer grew past `high`, cleared when it fell to `low`.
     paused: bool,
+    /// Bytes the sink took since its last completed flush: at most this many wait in the
+    /// sink's own buffer (the io_uring completion form's send buffer), which `drain` flushes
+    /// once it passes `high`.
+    unflushed: usize,
     flushing: bool,
     closing: bool,
     closed: bool,
@@ -128,7 +136,10 @@ impl StreamWriter {
         if state.buffered() == 0 && !state.flushing {
             drop(state);
             match self.inner.write_now(data) {
-                Ok(n) => data = &data[n..],
+                Ok(n) => {
+                    self.inner.state.borrow_mut().unflushed += n;
+                    data = &data[n..];
+                }
                 Err(err) => return self.inner.fail(err),
             }
             if data.is_empty() {
@@ -162,7 +173,10 @@ impl StreamWriter {
     }
 
     /// Waits until the write buffer is below its high-water mark: asyncio's `drain()`. Returns
-    /// at once if it is. Reports the stream's failure (for example `ConnectionReset` or
+    /// at once if it is. The stream's own send buffer counts: once more than the high-water
+    /// mark went to the stream since its last flush, this also waits until the stream flushed
+    /// it (on epoll at once; on the io_uring driver's completion form, until the kernel took
+    /// the bytes). Reports the stream's failure (for example `ConnectionReset` or
     /// `BrokenPipe`) if it failed.
     ///
     /// # Cancel safety
@@ -171,9 +185,10 @@ impl StreamWriter {
     pub async fn drain(&self) -> io::Result<()> {
         let mut waiter = Waiter::new(&self.inner.drain_waiters);
         poll_fn(|cx| {
+            self.inner.flush_sink_if_due();
             waiter.poll_until(cx, || {
                 let state = self.inner.state.borrow();
-                state.error.is_some() || !state.paused
+                state.error.is_some() || (!state.paused && state.unflushed <= state.high)
             })
         })
         .await;
@@ -248,6 +263,46 @@ impl Inner {
         Ok(total - data.len())
     }
 
+    /// With more than `high` bytes in the sink since its last flush and no flush task running:
+    /// flushes the sink now if it is done at once (epoll), else starts the flush task, which
+    /// polls the sink's flush to its end and wakes `drain` (it alone polls the sink meanwhile,
+    /// so the sink keeps one waker).
+    fn flush_sink_if_due(self: &Rc<Self>) {
+        {
+            let state = self.state.borrow();
+            if state.flushing || state.error.is_some() || state.unflushed <= state.high {
+                return;
+            }
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        if self.poll_flush_sink(&mut cx).is_ready() {
+            return;
+        }
+        self.state.borrow_mut().flushing = true;
+        drop(crate::spawn(flush(self.clone()))); // detached: it ends with the flush
+    }
+
+    /// Polls the sink's flush: done, `unflushed` is 0 and `drain` is woken; failed, the
+    /// writer fails.
+    fn poll_flush_sink(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let polled = match self.sink.borrow_mut().as_mut() {
+            Some(sink) => sink.as_mut().poll_flush(cx),
+            None => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+        };
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(())) => {
+                self.state.borrow_mut().unflushed = 0;
+                notify_all(&self.drain_waiters);
+                Poll::Ready(())
+            }
+            Poll::Ready(Err(err)) => {
+                self.fail(err);
+                Poll::Ready(())
+            }
+        }
+    }
+
     /// Records a failure: the buffer is dropped and every waiter woken.
     fn fail(&self, err: io::Error) {
         let mut state = self.state.borrow_mut();
@@ -277,10 +332,18 @@ impl Inner {
         notify_all(&self.close_waiters);
     }
 
-    /// One poll of the flush task: writes the buffer out; true when the task is done.
+    /// One poll of the flush task: writes the buffer out, flushing the sink whenever more than
+    /// `high` bytes went to it since its last flush; ready when the task is done.
     fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             let mut state = self.state.borrow_mut();
+            if state.error.is_none() && state.unflushed > state.high {
+                // Flushed at once on epoll (drain's wait stays the buffer's); on io_uring the
+                // writes wait for the sends, so the stream's buffer stays bounded too.
+                drop(state);
+                ready!(self.poll_flush_sink(cx));
+                continue;
+            }
             if state.error.is_some() || state.buffered() == 0 {
                 state.flushing = false;
                 let close = state.closing;
@@ -301,6 +364,7 @@ impl Inner {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(n)) if n > 0 => {
                     state.start += n;
+                    state.unflushed += n;
                     if state.buffered() == 0 {
                         state.buf.clear();
                         state.start = 0;

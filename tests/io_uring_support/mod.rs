@@ -47,6 +47,19 @@ pub fn run_on(kind: IoDriverKind, fut: impl std::future::Future<Output = ()>) {
     });
 }
 
+/// Runs the test body `test(kind)` on every driver this machine has ([`drivers`], each loop
+/// as [`run_on`] makes it), holding [`serial`]'s lock throughout.
+pub fn on_every_driver<F, Fut>(test: F)
+where
+    F: Fn(IoDriverKind) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let _serial = serial();
+    for kind in drivers() {
+        run_on(kind, test(kind));
+    }
+}
+
 /// How many received bytes wait in `stream`'s socket (`FIONREAD`), not yet taken by a read or
 /// by the kernel's receive into the loop's buffers.
 pub fn bytes_in_socket(stream: &TcpStream) -> libc::c_int {
@@ -55,6 +68,16 @@ pub fn bytes_in_socket(stream: &TcpStream) -> libc::c_int {
     let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut in_socket) };
     assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
     in_socket
+}
+
+/// How many bytes written to the socket `fd` the kernel has not yet delivered to its peer
+/// (`SIOCOUTQ`).
+pub fn unsent_in_socket(fd: std::os::fd::RawFd) -> usize {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int through the pointer, valid for the call.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+    assert_eq!(rc, 0, "SIOCOUTQ: {}", std::io::Error::last_os_error());
+    queued as usize
 }
 
 /// A connected pair: (accepted, connected).

@@ -98,6 +98,23 @@
 //!   peer's EOF, come after the last byte). When the reactor drops, the sends get a moment to
 //!   finish, then those still in the kernel are cancelled and their completions awaited; a
 //!   state whose completion never comes is leaked, never freed under the kernel.
+//! - **U9.** A stream holds at most a cap of received bytes ([`recv::CAP_BYTES`], 64 KiB, in
+//!   at most [`recv::CAP_PIECES`] pieces) plus what the kernel completed before the cap was
+//!   seen: when a completion brings it to the cap, its receive is cancelled (submitted at
+//!   once) and the bytes beyond wait in the socket, whose buffer holds the peer back; so one
+//!   stream nobody reads cannot take the ring's buffers from the others. Completions the
+//!   kernel posts before the cancellation's final one queue behind the others, in order (no
+//!   byte lost); the receive is armed again once its final completion came and the reader
+//!   brought the stream below half the cap, its bytes queueing behind those still held (no
+//!   byte reordered: nothing reads the socket while bytes are held). The cap is checked as
+//!   completions are taken in; where the kernel takes a total for a multishot receive (6.17)
+//!   each receive is also armed with the room left under the cap, so the kernel itself ends
+//!   it there and a burst between two looks cannot pass the cap (before 6.17, at most what
+//!   the socket held may).
+//! - **U10.** A submission entry is only ever built by the `io-uring` crate's opcodes; where
+//!   the crate does not name a field the kernel reads (a receive's total, `optlen`), the
+//!   entry is rewritten as the 64 bytes of the kernel's `struct io_uring_sqe` it is
+//!   (`squeue::Entry` is `#[repr(C)]` over it, every field a plain integer).
 
 pub(crate) mod bufring;
 pub(crate) mod ops;

@@ -65,11 +65,27 @@ pub(crate) fn cancel(data: u64) -> squeue::Entry {
 }
 
 /// A multishot receive on the stream `fd` into buffers of the loop's ring (`IORING_OP_RECV`,
-/// `IORING_RECV_MULTISHOT`, buffer select), its completions tagged `token | RECV_BIT`.
-pub(crate) fn recv_multi(fd: RawFd, token: u64) -> squeue::Entry {
-    opcode::RecvMulti::new(types::Fd(fd), super::bufring::GROUP)
+/// `IORING_RECV_MULTISHOT`, buffer select), its completions tagged `token | RECV_BIT`. A
+/// `limit` other than 0 is the most bytes it receives in all (U9): the kernel ends it there,
+/// its last bytes in its final completion (`sqe->optlen`, Linux 6.17; an older kernel refuses
+/// the entry with `EINVAL`).
+pub(crate) fn recv_multi(fd: RawFd, token: u64, limit: u32) -> squeue::Entry {
+    let entry = opcode::RecvMulti::new(types::Fd(fd), super::bufring::GROUP)
         .build()
-        .user_data(token | RECV_BIT)
+        .user_data(token | RECV_BIT);
+    if limit == 0 {
+        return entry;
+    }
+    // The crate does not name `optlen` for this opcode: it is the 32-bit word at byte 44 of
+    // the kernel's `struct io_uring_sqe` (shared with `file_index`, unused by a receive).
+    const OPTLEN: usize = 44;
+    // SAFETY: U10: `squeue::Entry` is `#[repr(C)]` over the kernel's 64-byte `io_uring_sqe`,
+    // plain integers every byte pattern of which is a valid entry, so it may be viewed as
+    // bytes and back (the sizes are checked at compile time by `transmute`).
+    let mut bytes: [u8; 64] = unsafe { std::mem::transmute(entry) };
+    bytes[OPTLEN..OPTLEN + 4].copy_from_slice(&limit.to_ne_bytes());
+    // SAFETY: U10, as above.
+    unsafe { std::mem::transmute::<[u8; 64], squeue::Entry>(bytes) }
 }
 
 /// A send of the `len` bytes at `buf` on the stream `fd` (`IORING_OP_SEND`, `MSG_NOSIGNAL`: a

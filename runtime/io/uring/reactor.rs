@@ -71,6 +71,9 @@ pub(crate) struct UringReactor {
     cqes: Vec<(u64, i32, u32)>,
     /// The kernel refused a multishot receive: no new one is armed.
     recv_refused: bool,
+    /// Receives are armed with the room left under the stream's cap as their total (U9);
+    /// cleared when the kernel refuses such a receive (before 6.17).
+    recv_limit: bool,
     /// Streams write through sends from their send buffers (the completion form).
     send_form: bool,
     /// Per slot key, the send state of a stream in the completion form (U8).
@@ -107,6 +110,7 @@ impl UringReactor {
             },
             cqes: Vec::new(),
             recv_refused: false,
+            recv_limit: true,
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
@@ -180,7 +184,7 @@ impl UringReactor {
                     if self.recvs.len() <= key {
                         self.recvs.resize_with(key + 1, || None);
                     }
-                    self.recvs[key] = Some(Box::default());
+                    self.recvs[key] = Some(Box::new(StreamRecv::new(token)));
                 }
                 if stream && self.send_form {
                     if self.sends.len() <= key {
@@ -278,41 +282,63 @@ impl UringReactor {
         woken: &mut Vec<Waker>,
     ) -> (RecvStep, Option<Waker>) {
         let key = id.key() as usize;
-        let live = matches!(self.polls.get(key), Some(state) if state.token() == Some(id.token().0 as u64));
-        let (Some(Some(recv)), RecvForm::On(bufs), true) =
-            (self.recvs.get_mut(key), &mut self.recv_form, live)
-        else {
-            return (RecvStep::Direct, None);
-        };
-        let mut step = recv.read(dst, peek, bufs);
-        if matches!(step, RecvStep::Wait) && !self.ring.completion().is_empty() {
-            // What the kernel completed since the last poll counts (an EOF right behind the
-            // bytes just read): take it in before waiting.
-            self.reap(slots, woken);
-            let (Some(Some(recv)), RecvForm::On(bufs)) = (self.recvs.get_mut(key), &mut self.recv_form)
+        let token = id.token().0 as u64;
+        let mut reaped = false;
+        loop {
+            let (RecvForm::On(bufs), Some(Some(recv))) = (&mut self.recv_form, self.recvs.get_mut(key))
             else {
                 return (RecvStep::Direct, None);
             };
-            step = recv.read(dst, peek, bufs);
-        }
-        let Some(Some(recv)) = self.recvs.get(key) else {
-            return (step, None);
-        };
-        let mut old = None;
-        match step {
-            // Drained while the receive runs: readable again at its next completion (I2).
-            RecvStep::Done(Ok(_)) if !peek && recv.receiving() && !recv.has_data() => {
-                slots.clear(id, Direction::Read)
+            // The stream's own state (its token: a later registration under the key has its
+            // own), so the read costs one lookup (U7: the state lives while the stream does).
+            if !recv.is(token) {
+                return (RecvStep::Direct, None);
             }
-            RecvStep::Wait => {
-                slots.clear(id, Direction::Read);
-                if let Some(waker) = waker {
-                    old = slots.park(id, Direction::Read, waker);
+            let step = recv.read(dst, peek, bufs);
+            return match step {
+                RecvStep::Done(Ok(_)) if !peek => {
+                    if recv.rearm_due() {
+                        return self.rearm_after_read(id, step, slots);
+                    }
+                    if recv.receiving() && !recv.has_data() {
+                        // Drained while the receive runs: readable again at its next completion.
+                        slots.clear(id, Direction::Read);
+                    }
+                    (step, None)
                 }
-            }
-            _ => {}
+                RecvStep::Wait if !reaped && !self.ring.completion().is_empty() => {
+                    // What the kernel completed since the last poll counts (an EOF right
+                    // behind the bytes just read): take it in before waiting.
+                    self.reap(slots, woken);
+                    reaped = true;
+                    continue;
+                }
+                RecvStep::Wait => match waker {
+                    Some(waker) => {
+                        let old = slots.park_unready(id, Direction::Read, waker);
+                        (step, old)
+                    }
+                    None => {
+                        slots.clear(id, Direction::Read);
+                        (step, None)
+                    }
+                },
+                _ => (step, None),
+            };
         }
-        (step, old)
+    }
+
+    /// The reader brought a capped stream below half the cap (U9): its receive goes on, its
+    /// bytes queued behind those still buffered.
+    #[cold]
+    fn rearm_after_read(
+        &mut self,
+        id: SlotId,
+        step: RecvStep,
+        slots: &mut IoSlots,
+    ) -> (RecvStep, Option<Waker>) {
+        self.arm_recv(id, slots);
+        (step, None)
     }
 
     /// Arms a multishot receive for the stream `id`, whose last read showed its socket
@@ -332,13 +358,16 @@ impl UringReactor {
         if self.recvs.len() <= key {
             self.recvs.resize_with(key + 1, || None);
         }
-        let recv = self.recvs[key].get_or_insert_with(Box::default);
-        if !recv.can_arm() {
+        let recv = self.recvs[key].get_or_insert_with(|| Box::new(StreamRecv::new(token)));
+        if !recv.is(token) || !recv.can_arm() {
             return false;
         }
-        recv.armed();
-        slots.clear(id, Direction::Read);
-        self.push(ops::recv_multi(fd, token));
+        let limit = if self.recv_limit { recv.room() } else { 0 };
+        recv.armed(limit > 0);
+        if !recv.has_data() {
+            slots.clear(id, Direction::Read);
+        }
+        self.push(ops::recv_multi(fd, token, limit));
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -630,13 +659,28 @@ impl UringReactor {
             }
             return 0;
         }
-        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
+        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
+            // A kernel without a multishot receive's total (before 6.17) refuses the entry:
+            // the receives go on without it (U9 then holds at each look); the reader's next
+            // read arms this one again.
+            self.recv_limit = false;
+            recv.complete(-libc::ECANCELED, flags, bufs);
+        } else if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
             // A kernel without multishot receives (before 6.0) refuses the first one: this
             // stream and the later ones read as in the readiness form.
             recv.complete(-libc::ECANCELED, flags, bufs);
             self.recv_form_refused();
         } else {
             let ready = recv.complete(result, flags, bufs);
+            if recv.over_cap() {
+                // U9: the stream holds its cap: the receive stops (what the kernel completes
+                // before the cancellation still queues, in order) and the rest waits in the
+                // socket. Submitted now, so the cancellation is behind us before any new
+                // receive of this stream is armed under the same `user_data`.
+                recv.capped();
+                self.push(ops::cancel(token | RECV_BIT));
+                self.submit_now();
+            }
             io.dispatch(Token(token as usize), ready, woken);
             return 1;
         }

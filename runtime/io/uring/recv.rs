@@ -2,6 +2,11 @@
 //! receive is in the kernel, the buffers the kernel filled and we have not read yet (in
 //! order), and the end (EOF or an error) the kernel reported after them (U5-U7 in the module
 //! above).
+//!
+//! A stream holds at most [`CAP_BYTES`] received bytes in [`CAP_PIECES`] pieces before its
+//! receive is stopped (U9): a reader that does not read (or a peer flooding a connection
+//! nobody reads) would otherwise take every buffer of the loop's ring from the other streams.
+//! The receive is armed again once the reader brought the stream below half the cap.
 
 use std::collections::VecDeque;
 use std::io;
@@ -9,6 +14,15 @@ use std::mem::MaybeUninit;
 
 use super::bufring::{copy_to, BufRing};
 use crate::io::slots::Ready;
+
+/// The received bytes a stream may hold before its receive is stopped (asyncio's default
+/// `StreamReader` limit): the bytes beyond stay in the socket, whose own buffer makes the peer
+/// wait (U9).
+pub(crate) const CAP_BYTES: usize = 64 * 1024;
+/// The pieces (each pins at most one buffer of the ring) a stream may hold before its receive
+/// is stopped: bounds the buffers a stream of small messages holds on a kernel that fills one
+/// buffer per receive (U9).
+pub(crate) const CAP_PIECES: usize = 64;
 
 /// What a read of a stream in the completion form found.
 #[derive(Debug)]
@@ -39,6 +53,8 @@ enum End {
 /// One stream's receive state.
 #[derive(Debug, Default)]
 pub(crate) struct StreamRecv {
+    /// The token of the registration it belongs to.
+    token: u64,
     /// Its multishot receive (or its read watch) is in the kernel (or queued for the next
     /// enter): the kernel may select buffers for it until its final completion (U7).
     in_kernel: bool,
@@ -50,24 +66,84 @@ pub(crate) struct StreamRecv {
     end: Option<End>,
     /// The end was read: from now on reads go to the socket, the receive is never armed again.
     finished: bool,
+    /// Bytes in `queue`.
+    held: usize,
+    /// The receive was armed with a total (U9).
+    limited: bool,
+    /// The receive stopped with bytes held (the cap cancelled it, or the kernel ended it at
+    /// its total, U9): armed again once the reader brought the stream below half the cap.
+    capped: bool,
 }
 
 impl StreamRecv {
+    /// The state of the stream registered under `token`.
+    pub(crate) fn new(token: u64) -> Self {
+        StreamRecv {
+            token,
+            ..StreamRecv::default()
+        }
+    }
+
+    /// True if this is the state of the registration `token`.
+    #[inline]
+    pub(crate) fn is(&self, token: u64) -> bool {
+        self.token == token
+    }
+
     /// True if the multishot receive is in the kernel.
     pub(crate) fn in_kernel(&self) -> bool {
         self.in_kernel
     }
 
-    /// True if a receive may be armed: none is in the kernel, nothing is buffered, the end
-    /// was not reached.
+    /// True if a receive may be armed: none is in the kernel, the end was not reached, and
+    /// nothing is buffered (or, after the cap stopped the receive, less than half the cap: the
+    /// bytes it receives queue behind those, U9).
     pub(crate) fn can_arm(&self) -> bool {
-        !self.in_kernel && !self.finished && self.queue.is_empty() && self.end.is_none()
+        !self.in_kernel
+            && !self.finished
+            && self.end.is_none()
+            && (self.queue.is_empty() || (self.capped && self.below_half_cap()))
     }
 
-    /// Records that a multishot receive was queued for the kernel.
-    pub(crate) fn armed(&mut self) {
+    /// Records that a multishot receive was queued for the kernel, `limited` if with a total
+    /// (U9).
+    pub(crate) fn armed(&mut self, limited: bool) {
         debug_assert!(self.can_arm());
         self.in_kernel = true;
+        self.capped = false;
+        self.limited = limited;
+    }
+
+    /// True if the receive in the kernel was armed with a total (a kernel before 6.17 refuses
+    /// it with `EINVAL`).
+    pub(crate) fn limited(&self) -> bool {
+        self.limited
+    }
+
+    /// True if the receive runs and the stream holds the cap or more (U9): the caller cancels
+    /// the receive and records it with [`StreamRecv::capped`].
+    pub(crate) fn over_cap(&self) -> bool {
+        self.receiving() && !self.capped && (self.held >= CAP_BYTES || self.queue.len() >= CAP_PIECES)
+    }
+
+    /// Records that the receive was cancelled for the cap (U9).
+    pub(crate) fn capped(&mut self) {
+        self.capped = true;
+    }
+
+    /// True if the cap stopped the receive, its final completion came, and the reader brought
+    /// the stream below half the cap: the receive is due again (U9).
+    pub(crate) fn rearm_due(&self) -> bool {
+        self.capped && !self.in_kernel && self.can_arm()
+    }
+
+    /// The bytes the stream may still receive under its cap: a receive's total (U9).
+    pub(crate) fn room(&self) -> u32 {
+        CAP_BYTES.saturating_sub(self.held).max(1) as u32
+    }
+
+    fn below_half_cap(&self) -> bool {
+        self.held < CAP_BYTES / 2 && self.queue.len() < CAP_PIECES / 2
     }
 
     /// Records that a one-shot poll for readability was queued (tagged as the receive).
@@ -109,11 +185,15 @@ impl StreamRecv {
         }
         if !more {
             self.in_kernel = false;
+            // Ended with bytes (at its total, U9, or a full completion queue): armed again
+            // once read below half the cap, as a receive the cap cancelled.
+            self.capped |= result > 0;
         }
         let len = result.max(0) as u32;
         match (result, bid) {
             (n, Some(bid)) if n > 0 => {
                 let start = bufs.took(bid, len, io_uring::cqueue::buffer_more(flags));
+                self.held += len as usize;
                 self.queue.push_back(Chunk {
                     bid,
                     start,
@@ -158,6 +238,9 @@ impl StreamRecv {
                 bufs.bytes(chunk.bid, chunk.start as usize, take),
             );
             copied += take;
+            if !peek {
+                self.held -= take;
+            }
             if peek {
                 index += 1;
             } else if take == len {
@@ -190,10 +273,7 @@ impl StreamRecv {
 
     /// How many received bytes wait to be read.
     pub(crate) fn buffered(&self) -> usize {
-        self.queue
-            .iter()
-            .map(|chunk| (chunk.end - chunk.start) as usize)
-            .sum()
+        self.held
     }
 
     /// Gives back every buffered chunk (the stream is gone: its unread bytes go with it);
@@ -204,12 +284,14 @@ impl StreamRecv {
             bytes += (chunk.end - chunk.start) as usize;
             bufs.release(chunk.bid);
         }
+        self.held = 0;
         bytes
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::bufring::BUF_SIZE;
     use super::*;
 
     /// A ring and a registered buffer ring, if the kernel has both.
@@ -250,7 +332,7 @@ mod tests {
         };
         let mut recv = StreamRecv::default();
         assert!(recv.can_arm());
-        recv.armed();
+        recv.armed(false);
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Wait));
         let ready = recv.complete(6, cqe(Some(3), true, false), &mut bufs);
         assert!(ready.read && !ready.read_closed);
@@ -290,6 +372,56 @@ mod tests {
         bufs.unregister(&ring.submitter());
     }
 
+    /// U9: a stream stops its receive at the cap (in pieces or in bytes), keeps what the
+    /// kernel completes before the cancellation, in order, and is due again once read below
+    /// half the cap; its accounting follows reads and releases.
+    #[test]
+    fn the_cap_stops_the_receive_and_half_of_it_rearms() {
+        let Some((ring, mut bufs)) = ring() else {
+            return eprintln!("io_uring or buffer rings unavailable here: skipped");
+        };
+        let mut recv = StreamRecv::default();
+        recv.armed(false);
+        for bid in 0..CAP_PIECES as u16 - 1 {
+            recv.complete(100, cqe(Some(bid), true, false), &mut bufs);
+            assert!(!recv.over_cap());
+        }
+        recv.complete(100, cqe(Some(63), true, false), &mut bufs);
+        assert!(recv.over_cap(), "the cap in pieces");
+        recv.capped();
+        assert!(!recv.over_cap(), "cancelled once");
+        recv.complete(100, cqe(Some(64), true, false), &mut bufs);
+        recv.complete(-libc::ECANCELED, cqe(None, false, false), &mut bufs);
+        assert!(!recv.in_kernel() && !recv.rearm_due(), "still at the cap");
+        assert_eq!(recv.buffered(), 6500, "a completion before the cancellation kept");
+        assert!(matches!(
+            read(&mut recv, 3300, false, &mut bufs),
+            RecvStep::Done(Ok(3300))
+        ));
+        assert!(!recv.rearm_due(), "32 pieces left");
+        assert!(matches!(
+            read(&mut recv, 100, false, &mut bufs),
+            RecvStep::Done(Ok(100))
+        ));
+        assert!(recv.rearm_due() && recv.can_arm(), "below half the cap");
+        recv.armed(false);
+        assert!(!recv.rearm_due());
+        assert!(matches!(
+            read(&mut recv, 10_000, false, &mut bufs),
+            RecvStep::Done(Ok(3100))
+        ));
+        assert_eq!((recv.buffered(), bufs.held()), (0, 0));
+
+        for bid in 100..100 + (CAP_BYTES / BUF_SIZE) as u16 {
+            assert!(!recv.over_cap());
+            recv.complete(BUF_SIZE as i32, cqe(Some(bid), true, false), &mut bufs);
+        }
+        assert!(recv.over_cap(), "the cap in bytes");
+        assert_eq!(recv.release(&mut bufs), CAP_BYTES);
+        assert_eq!((recv.buffered(), bufs.held()), (0, 0));
+        bufs.unregister(&ring.submitter());
+    }
+
     /// A receive the ring ran dry for stops without an end: the stream reads its socket until
     /// it is armed again; a released stream gives every buffer back.
     #[test]
@@ -298,7 +430,7 @@ mod tests {
             return eprintln!("io_uring or buffer rings unavailable here: skipped");
         };
         let mut recv = StreamRecv::default();
-        recv.armed();
+        recv.armed(false);
         recv.complete(10, cqe(Some(0), true, false), &mut bufs);
         recv.complete(-libc::ENOBUFS, cqe(None, false, false), &mut bufs);
         assert!(!recv.in_kernel() && !recv.can_arm(), "bytes still buffered");
@@ -306,7 +438,7 @@ mod tests {
         assert_eq!(bufs.held(), 0);
         assert!(recv.can_arm());
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Direct));
-        recv.armed();
+        recv.armed(false);
         recv.complete(-libc::ECONNRESET, cqe(None, false, false), &mut bufs);
         match read(&mut recv, 4, false, &mut bufs) {
             RecvStep::Done(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::ConnectionReset),
@@ -334,8 +466,8 @@ mod tests {
             "IOU_PBUF_RING_INC is taken from Linux 6.12 on (this is {release})"
         );
         let (mut a, mut b) = (StreamRecv::default(), StreamRecv::default());
-        a.armed();
-        b.armed();
+        a.armed(false);
+        b.armed(false);
         a.complete(5, cqe(Some(9), true, true), &mut bufs);
         assert_eq!(bufs.held(), 0, "the kernel keeps the buffer for more pieces");
         b.complete(3, cqe(Some(9), true, false), &mut bufs);
