@@ -2,7 +2,7 @@
 //! feature aioloop's `TcpStream` implements hyper's `Read`/`Write` itself: no `TokioIo`. Run
 //! with `cargo run --release --features hyper --example http_hello`.
 //!
-//! Without arguments it serves a self-test client (another thread: 4 connections × 250
+//! Without arguments it serves a self-test client (on the loop's thread pool: 4 connections × 250
 //! keep-alive requests), prints a summary and exits. `--serve [ADDR]` (default
 //! 127.0.0.1:8080) serves until killed: `curl http://127.0.0.1:8080/`. The same server code on
 //! tokio's current_thread runtime is examples/http_hello_tokio.rs (scripts/http-wrk.sh runs
@@ -65,12 +65,15 @@ async fn main() {
         serve(addr, |addr| println!("aioloop + hyper serving on http://{addr}/")).await;
         return;
     }
+    // The blocking client runs on the loop's thread pool, and its result is awaited: joining
+    // a thread here would block the loop, and with it the last response (to `/shutdown`),
+    // which the io_uring driver sends at the end of the loop's iteration.
     let (tx, rx) = std::sync::mpsc::channel();
-    let client = std::thread::spawn(move || {
+    let client = aioloop::to_thread(move || {
         let addr: SocketAddr = rx.recv().unwrap();
         http_client::run(addr, 4, 250, BODY)
     });
     serve("127.0.0.1:0".parse().unwrap(), move |addr| tx.send(addr).unwrap()).await;
-    let answered = client.join().expect("client thread");
+    let answered = client.await.expect("client thread");
     println!("aioloop + hyper: {answered} keep-alive requests answered over 4 connections");
 }
