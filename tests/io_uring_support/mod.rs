@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each suite uses some of these
 
+pub mod flood;
+
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;

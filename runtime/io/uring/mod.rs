@@ -109,8 +109,8 @@
 //!   byte reordered: nothing reads the socket while bytes are held). The cap is checked as
 //!   completions are taken in; where the kernel takes a total for a multishot receive (6.17)
 //!   each receive is also armed with the room left under the cap, so the kernel itself ends
-//!   it there and a burst between two looks cannot pass the cap (before 6.17, at most what
-//!   the socket held may).
+//!   it there and a burst between two looks cannot pass the cap (before 6.17, or with
+//!   `AIOLOOP_IO_URING_RECV_TOTAL=0`, at most what the socket held may).
 //! - **U10.** A submission entry is only ever built by the `io-uring` crate's opcodes; where
 //!   the crate does not name a field the kernel reads (a receive's total, `optlen`), the
 //!   entry is rewritten as the 64 bytes of the kernel's `struct io_uring_sqe` it is

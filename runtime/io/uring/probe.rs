@@ -16,6 +16,17 @@ pub(crate) fn completion_form_wanted() -> bool {
     !std::env::var(COMPLETION_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "0" | "off"))
 }
 
+/// The environment variable that keeps a multishot receive's total off (`0` or `off`): the
+/// receives are armed without it, as on kernels before 6.17, and a stream's cap (U9) is kept
+/// by cancelling its receive. For a kernel whose totals misbehave, and for the tests of that
+/// path on kernels that have them.
+pub(crate) const RECV_TOTAL_ENV_VAR: &str = "AIOLOOP_IO_URING_RECV_TOTAL";
+
+/// False if `AIOLOOP_IO_URING_RECV_TOTAL` keeps a multishot receive's total off.
+pub(crate) fn recv_total_wanted() -> bool {
+    !std::env::var(RECV_TOTAL_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "0" | "off"))
+}
+
 /// Sets up a ring with `entries` submission entries (and room for sixteen times as many
 /// completions, so a burst of multishot polls rarely overflows), and checks it:
 /// `IORING_FEAT_EXT_ARG` (the wait's timeout, 5.11), poll add and cancel, and multishot polls

@@ -110,7 +110,7 @@ impl UringReactor {
             },
             cqes: Vec::new(),
             recv_refused: false,
-            recv_limit: true,
+            recv_limit: super::probe::recv_total_wanted(),
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
