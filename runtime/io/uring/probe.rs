@@ -13,7 +13,12 @@ pub(crate) const COMPLETION_ENV_VAR: &str = "AIOLOOP_IO_URING_COMPLETION";
 /// False if `AIOLOOP_IO_URING_COMPLETION` turns the completion form of stream reads and writes
 /// off (the default of `Builder::io_uring_completion`).
 pub(crate) fn completion_form_wanted() -> bool {
-    !std::env::var(COMPLETION_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "0" | "off"))
+    !turned_off(COMPLETION_ENV_VAR)
+}
+
+/// True if the environment variable `var` is `0` or `off`.
+fn turned_off(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| matches!(v.trim(), "0" | "off"))
 }
 
 /// The environment variable that keeps a multishot receive's total off (`0` or `off`): the
@@ -24,7 +29,7 @@ pub(crate) const RECV_TOTAL_ENV_VAR: &str = "AIOLOOP_IO_URING_RECV_TOTAL";
 
 /// False if `AIOLOOP_IO_URING_RECV_TOTAL` keeps a multishot receive's total off.
 pub(crate) fn recv_total_wanted() -> bool {
-    !std::env::var(RECV_TOTAL_ENV_VAR).is_ok_and(|v| matches!(v.trim(), "0" | "off"))
+    !turned_off(RECV_TOTAL_ENV_VAR)
 }
 
 /// Sets up a ring with `entries` submission entries (and room for sixteen times as many
