@@ -56,6 +56,7 @@ pub mod hyper;
 mod io;
 mod loop_bound;
 pub mod net;
+mod prefetch;
 pub mod process;
 mod remote;
 pub mod signal;

@@ -54,12 +54,18 @@ impl Core {
         self.take_remote();
         let sched = &**self.sched();
         let ready_now = sched.ready_len();
+        let hints = sched.hints_pay(ready_now);
         for _ in 0..ready_now {
             let Some(runnable) = sched.pop() else {
                 break;
             };
             match runnable {
-                Runnable::Task { key, gen } => sched.run_task(self, key, gen),
+                Runnable::Task { key, gen } => {
+                    if hints {
+                        sched.prefetch_steps();
+                    }
+                    sched.run_task(self, key, gen);
+                }
                 Runnable::Main => {
                     let waker = waker_for::<LoopWake>(sched.main_target());
                     if coop::budget(|| main(&mut Context::from_waker(&waker))) {
@@ -177,16 +183,26 @@ impl Core {
             return;
         }
         let now = self.time.now_tick();
-        self.time.fire_due(now, |fired| {
-            StatCells::bump(&self.stats.timers_fired, 1);
-            match fired {
-                TimerEntry::Wake(mut slot) => {
-                    if let Some(waker) = slot.take() {
-                        waker.wake();
+        self.time.fire_due(
+            now,
+            |fired| {
+                StatCells::bump(&self.stats.timers_fired, 1);
+                match fired {
+                    TimerEntry::Wake(mut slot) => {
+                        if let Some(waker) = slot.take() {
+                            waker.wake();
+                        }
+                    }
+                    TimerEntry::Call(cell) => self.sched.push(Runnable::Callback(cell)),
+                }
+            },
+            |later| {
+                if let TimerEntry::Wake(slot) = later {
+                    if let Some(waker) = slot.get() {
+                        self.sched.prefetch_wake::<LoopWake>(waker);
                     }
                 }
-                TimerEntry::Call(cell) => self.sched.push(Runnable::Callback(cell)),
-            }
-        });
+            },
+        );
     }
 }

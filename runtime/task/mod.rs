@@ -17,6 +17,7 @@ mod ready;
 mod report;
 mod scheduler;
 mod shared;
+mod slot_store;
 mod state;
 mod table;
 mod task_ref;

@@ -74,6 +74,15 @@ impl ReadyQueue {
         }
     }
 
+    /// The task of the entry `index` places behind the front, if that entry is a task step.
+    #[inline]
+    pub(super) fn task_at(&self, index: usize) -> Option<(u32, u16)> {
+        match self.entries.get(index)? {
+            Entry::Task { key, gen } => Some((*key, *gen)),
+            _ => None,
+        }
+    }
+
     /// How many runnables are queued.
     #[inline]
     pub(super) fn len(&self) -> usize {

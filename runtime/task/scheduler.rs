@@ -25,8 +25,18 @@ use super::meta::TaskMeta;
 use super::ready::ReadyQueue;
 use super::report::{ExceptionHandler, Payload, Reporter, TaskLabel};
 use super::table::TaskTable;
-use super::waker::{WakeHook, WakeTarget, MAIN_KEY};
+use super::waker::{target_of, WakeHook, WakeTarget, MAIN_KEY};
 use super::{TaskId, TaskRef};
+
+/// The queue length from which an iteration gives cache hints ([`Scheduler::hints_pay`]).
+const HINT_QUEUE: usize = 64;
+/// The table length from which an iteration gives cache hints: 4,096 tasks' slots and cells
+/// (160 KiB of slots, 256 KiB or more of cells) outgrow a core's L2 cache.
+const HINT_TABLE: usize = 4096;
+/// How many steps ahead of the one it takes [`Scheduler::prefetch_steps`] hints a slot.
+const SLOT_AHEAD: usize = 4;
+/// How many steps ahead it hints a task's cell (its slot hinted [`SLOT_AHEAD`] steps before).
+const CELL_AHEAD: usize = 2;
 
 /// Something the loop runs in one step of an iteration.
 pub(crate) enum Runnable {
@@ -218,6 +228,51 @@ impl Scheduler {
             self.main_scheduled.set(false);
         }
         next
+    }
+
+    /// Whether an iteration that begins with `ready` runnables queued should give cache hints
+    /// for its task steps ([`Scheduler::prefetch_steps`]): only when both the queue and the
+    /// table are long. A short queue's tasks were mostly touched recently (a yield round), and
+    /// a small table's slots and cells stay in the cache; there the hints cost more than they
+    /// save. Asked once per iteration, so a step pays one test of the answer.
+    #[inline]
+    pub(crate) fn hints_pay(&self, ready: usize) -> bool {
+        ready >= HINT_QUEUE
+            && self
+                .tasks
+                .try_borrow()
+                .is_ok_and(|tasks| tasks.len() >= HINT_TABLE)
+    }
+
+    /// Cache hints for the steps queued behind the task step the loop just took: the slot of
+    /// the step [`SLOT_AHEAD`] places on and, its slot hinted earlier, the cell of the step
+    /// [`CELL_AHEAD`] places on. Tasks are stepped in wake order, scattered over the table, so
+    /// without the hints each step begins with two cache misses in a row (slot, then cell).
+    #[inline(never)]
+    pub(crate) fn prefetch_steps(&self) {
+        let (Ok(ready), Ok(tasks)) = (self.ready.try_borrow(), self.tasks.try_borrow()) else {
+            return;
+        };
+        if let Some((key, _)) = ready.task_at(SLOT_AHEAD - 1) {
+            tasks.prefetch_slot(key);
+        }
+        if let Some((key, gen)) = ready.task_at(CELL_AHEAD - 1) {
+            tasks.prefetch_cell(key, gen);
+        }
+    }
+
+    /// A cache hint for the slot of the task `waker` wakes, if it is one of this loop's
+    /// (`H` being the loop's wake hook): the time driver calls it for the timer it fires a few
+    /// wakes later, so the slot misses of a burst of timer wakes overlap.
+    #[inline]
+    pub(crate) fn prefetch_wake<H: WakeHook>(&self, waker: &std::task::Waker) {
+        if let Some(target) = target_of::<H>(waker) {
+            if target.loop_id == self.id && target.key != MAIN_KEY {
+                if let Ok(tasks) = self.tasks.try_borrow() {
+                    tasks.prefetch_slot(target.key);
+                }
+            }
+        }
     }
 
     /// Empties the ready queue (closing the loop); the caller drops what it returns outside

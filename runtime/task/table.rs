@@ -22,14 +22,14 @@
 
 use std::collections::HashMap;
 
-use slab::Slab;
-
 use super::cell::vacant_cell;
 use super::cell_box::CellBox;
 use super::meta::{self, TaskMeta};
+use super::slot_store::SlotStore;
 use super::state::SlotState;
 use super::TaskId;
 use super::TaskLabel;
+use crate::prefetch::prefetch_read;
 use crate::task::waker::MAIN_KEY;
 use crate::waker_slot::WakerSlot;
 
@@ -57,7 +57,7 @@ impl Freed {
 /// All tasks of one loop.
 #[derive(Default)]
 pub(crate) struct TaskTable {
-    slots: Slab<Slot>,
+    slots: SlotStore<Slot>,
     /// The diagnostics of every slot whose `has_meta` flag is set, by key.
     meta: HashMap<u32, TaskMeta>,
     next_id: u64,
@@ -139,6 +139,21 @@ impl TaskTable {
         self.slots
             .get_mut(key as usize)
             .filter(|slot| slot.state.gen() == gen)
+    }
+
+    /// A cache hint for the slot at `key` (slot_store.rs): the loop will touch it soon.
+    #[inline]
+    pub(crate) fn prefetch_slot(&self, key: u32) {
+        self.slots.prefetch(key as usize);
+    }
+
+    /// A cache hint for the cell of the task at `key`/`gen`, whose step comes soon. Reads its
+    /// slot (hinted earlier, by [`TaskTable::prefetch_slot`]).
+    #[inline]
+    pub(crate) fn prefetch_cell(&self, key: u32, gen: u16) {
+        if let Some(slot) = self.get(key, gen) {
+            prefetch_read(&*slot.cell);
+        }
     }
 
     /// The side-table entry of `slot`, which sits at `key`.

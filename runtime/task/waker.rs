@@ -89,6 +89,13 @@ pub(crate) fn waker_for<H: WakeHook>(target: WakeTarget) -> Waker {
     unsafe { Waker::from_raw(raw) }
 }
 
+/// The target of `waker` if it is one of [`waker_for::<H>`](waker_for)'s; `None` for any
+/// other waker.
+#[inline]
+pub(crate) fn target_of<H: WakeHook>(waker: &Waker) -> Option<WakeTarget> {
+    std::ptr::eq(waker.vtable(), H::vtable()).then(|| WakeTarget::unpack(waker.data() as usize))
+}
+
 fn clone<H: WakeHook>(data: *const ()) -> RawWaker {
     RawWaker::new(data, H::vtable())
 }
@@ -121,9 +128,8 @@ mod tests {
         super::waker_for::<Nowhere>(target)
     }
 
-    /// Decodes a waker made by `waker_for`; `None` for any other waker.
     fn target_of(waker: &Waker) -> Option<WakeTarget> {
-        std::ptr::eq(waker.vtable(), &NOWHERE).then(|| WakeTarget::unpack(waker.data() as usize))
+        super::target_of::<Nowhere>(waker)
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub(crate) struct TimeDriver {
 
 /// Timers taken out of the wheel at a time by [`TimeDriver::fire_due`].
 const FIRE_BATCH: usize = 64;
+/// How many timers ahead of the one it fires [`TimeDriver::fire_due`] hands to its `ahead` hook.
+const FIRE_AHEAD: usize = 8;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<TimeDriver>>> = const { RefCell::new(None) };
@@ -314,8 +316,10 @@ impl TimeDriver {
     /// where one pop-then-wake at a time serialises them. A timer set due by code a wake
     /// runs (a foreign waker) fires after the current batch, still in this call. If `fire`
     /// panics, the rest of the batch is kept and fired first by the next call, so no wake
-    /// is lost.
-    pub(crate) fn fire_due(&self, now: u64, mut fire: impl FnMut(TimerEntry)) {
+    /// is lost. Before each timer it fires, `ahead` is shown (not given) the timer
+    /// [`FIRE_AHEAD`] places later in the batch, so the loop can hint the task slot that wake
+    /// will touch into the cache.
+    pub(crate) fn fire_due(&self, now: u64, mut fire: impl FnMut(TimerEntry), ahead: impl Fn(&TimerEntry)) {
         // Holds the batch; gives it back to the driver on drop, so that the rest of a batch
         // whose `fire` panicked stays in the driver.
         struct Batch<'a> {
@@ -333,6 +337,9 @@ impl TimeDriver {
         };
         loop {
             while let Some(entry) = batch.entries.pop_front() {
+                if let Some(later) = batch.entries.get(FIRE_AHEAD - 1) {
+                    ahead(later);
+                }
                 fire(entry);
             }
             {
@@ -448,15 +455,37 @@ mod tests {
         }
         let late = driver.insert_call(t0 + Duration::from_secs(1), logging_call(&log, u32::MAX));
         driver.advance(Duration::from_micros(1));
-        let mut fired = 0;
-        driver.fire_due(driver.now_tick(), |entry| {
-            run_call(entry);
-            fired += 1;
-            if fired == 10 {
-                // Set due from inside a batch: fires in this call, after the batch.
-                driver.insert_call(t0, logging_call(&log, n));
-            }
-        });
+        let fired = std::cell::RefCell::new(Vec::new());
+        let shown = std::cell::RefCell::new(Vec::new());
+        let address = |entry: &TimerEntry| match entry {
+            TimerEntry::Call(cell) => Rc::as_ptr(cell),
+            TimerEntry::Wake(_) => unreachable!("only callback timers here"),
+        };
+        driver.fire_due(
+            driver.now_tick(),
+            |entry| {
+                fired.borrow_mut().push(address(&entry));
+                run_call(entry);
+                if fired.borrow().len() == 10 {
+                    // Set due from inside a batch: fires in this call, after the batch.
+                    driver.insert_call(t0, logging_call(&log, n));
+                }
+            },
+            |later| shown.borrow_mut().push((fired.borrow().len(), address(later))),
+        );
+        let (fired, shown) = (fired.into_inner(), shown.into_inner());
+        assert!(
+            shown.len() >= n as usize - 4 * FIRE_AHEAD,
+            "{} shown",
+            shown.len()
+        );
+        for (before, later) in shown {
+            assert_eq!(
+                fired[before + FIRE_AHEAD],
+                later,
+                "the hook sees the timer {FIRE_AHEAD} later"
+            );
+        }
         let log = log.borrow();
         assert_eq!(
             log.len(),
@@ -485,12 +514,16 @@ mod tests {
         }
         driver.advance(Duration::from_micros(1));
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            driver.fire_due(driver.now_tick(), |entry| {
-                run_call(entry);
-                if log.borrow().len() == 4 {
-                    panic!("a waker panics");
-                }
-            })
+            driver.fire_due(
+                driver.now_tick(),
+                |entry| {
+                    run_call(entry);
+                    if log.borrow().len() == 4 {
+                        panic!("a waker panics");
+                    }
+                },
+                |_| {},
+            )
         }));
         assert!(panicked.is_err());
         assert_eq!(*log.borrow(), [0, 1, 2, 3]);
@@ -500,7 +533,7 @@ mod tests {
             Some(0),
             "and is due: the loop must not wait"
         );
-        driver.fire_due(driver.now_tick(), run_call);
+        driver.fire_due(driver.now_tick(), run_call, |_| {});
         assert_eq!(
             *log.borrow(),
             (0..10).collect::<Vec<_>>(),

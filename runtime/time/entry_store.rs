@@ -17,15 +17,14 @@
 //! fill memory in order; a lookup adds one load of the chunk pointer (the chunk table is tiny
 //! and stays in L1).
 //!
-//! The one `unsafe` block is a prefetch hint (x86_64's `_mm_prefetch`), which cannot
-//! touch memory; see [`EntryStore::prefetch`].
-//!
 //! Invariants: every cell at or above `cursor` is `None` or not pushed yet; cells are pushed in
 //! index order, so every chunk but the last is full and the cell of every index below `cursor`
 //! exists; `free` holds exactly the indices of the `None` cells below `cursor`, each once; `len`
 //! counts the `Some` cells.
 
 use std::ops::{Index, IndexMut};
+
+use crate::prefetch::prefetch_read;
 
 /// log2 of the cells per chunk.
 const CHUNK_BITS: u32 = 11;
@@ -150,7 +149,7 @@ impl<E> EntryStore<E> {
             .get(index >> CHUNK_BITS)
             .and_then(|cells| cells.get(index & (CHUNK - 1)))
         {
-            prefetch_read(std::ptr::from_ref(cell).cast());
+            prefetch_read(cell);
         }
     }
 
@@ -173,20 +172,6 @@ impl<E> EntryStore<E> {
             .enumerate()
             .filter_map(|(index, cell)| Some((index, cell.as_ref()?)))
     }
-}
-
-/// A read prefetch of the cache line at `ptr` into all cache levels.
-#[inline(always)]
-fn prefetch_read(ptr: *const i8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: the intrinsic needs SSE, part of every x86_64 CPU (the target's baseline); a
-    // prefetch is a hint that reads nothing into the program and never faults, whatever
-    // the address (here always a live cell: see `prefetch`).
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = ptr;
 }
 
 impl<E> Index<usize> for EntryStore<E> {
