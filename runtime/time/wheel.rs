@@ -447,12 +447,18 @@ impl<T> Wheel<T> {
         // One `u64` per entry, `(deadline - start) << 32 | position`: the offset fits in the
         // level's 6 * level <= 30 bits and the position in 32, and a sort of plain integers
         // is several times cheaper than one of tuples.
+        // The slot's entries lie scattered over the store (it lists them in insertion order,
+        // the store holds them in index order): both passes below hint the entry they reach
+        // `PREFETCH_AHEAD` places later, so the misses overlap.
         let (mut keys, mut indices) = std::mem::take(&mut self.batch);
         indices.extend(live);
-        keys.extend(indices.iter().enumerate().map(|(seq, &index)| {
+        for (seq, &index) in indices.iter().enumerate() {
+            if let Some(&ahead) = indices.get(seq + PREFETCH_AHEAD) {
+                self.entries.prefetch(ahead as usize);
+            }
             let offset = self.entries[index as usize].deadline - start;
-            offset << 32 | seq as u64
-        }));
+            keys.push(offset << 32 | seq as u64);
+        }
         if keys.len() >= RADIX_MIN {
             // Stable by offset, and the keys arrive in position order: the same order.
             let (scratch, counts) = &mut self.radix;
@@ -461,8 +467,16 @@ impl<T> Wheel<T> {
             // Unstable is enough: the keys are distinct.
             keys.sort_unstable();
         }
-        for &key in &keys {
-            self.push_ready(indices[(key & u64::from(u32::MAX)) as usize]);
+        let index_of = |key: u64| indices[(key & u64::from(u32::MAX)) as usize];
+        for (at, &key) in keys.iter().enumerate() {
+            if let Some(&ahead) = keys.get(at + PREFETCH_AHEAD) {
+                self.entries.prefetch(index_of(ahead) as usize);
+            }
+            // The deadline comes from the key (`start` plus its offset): no load of the entry
+            // before the write of its place.
+            let index = index_of(key);
+            let pos = self.link_ready(index, start + (key >> 32));
+            self.set_place(index, READY, pos);
         }
         keys.clear();
         indices.clear();
