@@ -1,11 +1,12 @@
-//! [`ReadyQueue`]: the loop's FIFO of [`Runnable`]s, stored in 16-byte entries.
+//! [`ReadyQueue`]: the loop's FIFO of [`Runnable`]s, stored in 8-byte entries.
 //!
-//! A `Runnable` is 24 bytes because of one rare variant: `Call`, a callback sent from another
-//! thread, holds a fat `Box<dyn FnOnce()>`. The queue stores each runnable as an [`Entry`]
-//! (16 bytes: a tag and one word) and keeps the `Call` boxes in a second FIFO beside it. Both
-//! are first-in first-out and the *n*-th `Call` entry stands for the *n*-th box, so popping
-//! gives back the runnables in the order they were pushed. A wake writes and a step reads a
-//! third less queue memory.
+//! A `Runnable` is 24 bytes because of its rarer variants: `Callback` holds a pointer and
+//! `Call`, a callback sent from another thread, a fat `Box<dyn FnOnce()>`. The queue stores
+//! each runnable as an [`Entry`] (8 bytes: a tag, and a task's key and generation) and keeps
+//! the callbacks' payloads in a second FIFO beside it. Both are first-in first-out and the
+//! *n*-th callback entry stands for the *n*-th payload, so popping gives back the runnables in
+//! the order they were pushed. A spawn or a wake writes, and a step reads, a third of a
+//! `Runnable`'s memory.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -13,19 +14,25 @@ use std::rc::Rc;
 use super::callback::CallbackCell;
 use super::scheduler::Runnable;
 
-/// One queued runnable: a [`Runnable`] whose `Call` box waits in [`ReadyQueue::calls`].
+/// One queued runnable: a [`Runnable`] whose callback, if it is one, waits in
+/// [`ReadyQueue::callbacks`].
 enum Entry {
     Task { key: u32, gen: u16 },
     Main,
-    Callback(Rc<CallbackCell>),
-    Call,
+    Callback,
+}
+
+/// The payload of an [`Entry::Callback`].
+enum Callback {
+    Cancellable(Rc<CallbackCell>),
+    Call(Box<dyn FnOnce()>),
 }
 
 /// The ready queue.
 pub(super) struct ReadyQueue {
     entries: VecDeque<Entry>,
-    /// The payloads of the `Call` entries, in queue order.
-    calls: VecDeque<Box<dyn FnOnce()>>,
+    /// The payloads of the `Callback` entries, in queue order.
+    callbacks: VecDeque<Callback>,
 }
 
 impl ReadyQueue {
@@ -33,7 +40,7 @@ impl ReadyQueue {
     pub(super) fn with_capacity(capacity: usize) -> Self {
         ReadyQueue {
             entries: VecDeque::with_capacity(capacity),
-            calls: VecDeque::new(),
+            callbacks: VecDeque::new(),
         }
     }
 
@@ -43,10 +50,13 @@ impl ReadyQueue {
         let entry = match runnable {
             Runnable::Task { key, gen } => Entry::Task { key, gen },
             Runnable::Main => Entry::Main,
-            Runnable::Callback(cell) => Entry::Callback(cell),
+            Runnable::Callback(cell) => {
+                self.callbacks.push_back(Callback::Cancellable(cell));
+                Entry::Callback
+            }
             Runnable::Call(call) => {
-                self.calls.push_back(call);
-                Entry::Call
+                self.callbacks.push_back(Callback::Call(call));
+                Entry::Callback
             }
         };
         self.entries.push_back(entry);
@@ -65,12 +75,11 @@ impl ReadyQueue {
         match entry {
             Entry::Task { key, gen } => Runnable::Task { key, gen },
             Entry::Main => Runnable::Main,
-            Entry::Callback(cell) => Runnable::Callback(cell),
-            Entry::Call => Runnable::Call(
-                self.calls
-                    .pop_front()
-                    .expect("aioloop: a queued call without its callback (loop bug)"),
-            ),
+            Entry::Callback => match self.callbacks.pop_front() {
+                Some(Callback::Cancellable(cell)) => Runnable::Callback(cell),
+                Some(Callback::Call(call)) => Runnable::Call(call),
+                None => unreachable!("aioloop: a queued callback entry without its callback (loop bug)"),
+            },
         }
     }
 
@@ -111,8 +120,8 @@ mod tests {
     use std::cell::RefCell;
 
     #[test]
-    fn entries_are_two_words() {
-        assert_eq!(std::mem::size_of::<Entry>(), 16);
+    fn entries_are_one_word() {
+        assert_eq!(std::mem::size_of::<Entry>(), 8);
     }
 
     #[test]
