@@ -14,7 +14,7 @@ use mio::{Events, Interest, Token};
 
 use super::bufring::BufRing;
 use super::ops::{self, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
-use super::recv::{RecvStep, StreamRecv};
+use super::recv::{Arm, RecvStep, StreamRecv};
 use super::send::StreamSend;
 use crate::io::reactor::{PollWait, WAKER_TOKEN};
 use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
@@ -74,6 +74,9 @@ pub(crate) struct UringReactor {
     /// Receives are armed with the room left under the stream's cap as their total (U9);
     /// cleared when the kernel refuses such a receive (before 6.17).
     recv_limit: bool,
+    /// A completion taken in armed its stream's receive again (U9): submitted as the reap
+    /// ends.
+    recv_rearmed: bool,
     /// Streams write through sends from their send buffers (the completion form).
     send_form: bool,
     /// Per slot key, the send state of a stream in the completion form (U8).
@@ -111,6 +114,7 @@ impl UringReactor {
             cqes: Vec::new(),
             recv_refused: false,
             recv_limit: super::probe::recv_total_wanted(),
+            recv_rearmed: false,
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
@@ -362,12 +366,11 @@ impl UringReactor {
         if !recv.is(token) || !recv.can_arm() {
             return false;
         }
-        let limit = if self.recv_limit { recv.room() } else { 0 };
-        recv.armed(limit > 0);
+        let entry = arm_entry(recv, fd, token, self.recv_limit);
         if !recv.has_data() {
             slots.clear(id, Direction::Read);
         }
-        self.push(ops::recv_multi(fd, token, limit));
+        self.push(entry);
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -529,6 +532,12 @@ impl UringReactor {
         }
         cqes.clear();
         self.cqes = cqes;
+        if std::mem::take(&mut self.recv_rearmed) {
+            // The receives armed again go to the kernel now, in one submission, as a read arms
+            // one (U4): what the sockets hold already (an EOF right behind the bytes just
+            // taken in) is a completion before their readers look again.
+            self.submit_now();
+        }
         if side_ready {
             io_events += self.poll_side(io, woken);
         }
@@ -680,6 +689,15 @@ impl UringReactor {
                 recv.capped();
                 self.push(ops::cancel(token | RECV_BIT));
                 self.submit_now();
+            } else if recv.rearm_due() {
+                // The receive ended with bytes and the stream may take more (a single receive
+                // under the cap, U9): the next one is submitted as the reap ends (U4), its
+                // bytes queueing behind these.
+                if let Some(&PollState::Armed { fd, .. }) = self.polls.get(key) {
+                    let entry = arm_entry(recv, fd, token, self.recv_limit);
+                    self.push(entry);
+                    self.recv_rearmed = true;
+                }
             }
             io.dispatch(Token(token as usize), ready, woken);
             return 1;
@@ -753,6 +771,20 @@ impl Drop for UringReactor {
                 bufs.unregister(&self.ring.submitter());
             }
         }
+    }
+}
+
+/// Records in `recv` that its receive is armed and returns the entry (U9): a multishot
+/// receive with the room left under the cap as its total where the kernel takes one (`total`,
+/// 6.17), else a single receive of at most that room.
+fn arm_entry(recv: &mut StreamRecv, fd: RawFd, token: u64, total: bool) -> squeue::Entry {
+    let room = recv.room();
+    if total {
+        recv.armed(Arm::Total);
+        ops::recv_multi(fd, token, room)
+    } else {
+        recv.armed(Arm::Once);
+        ops::recv_once(fd, token, room, recv.drained())
     }
 }
 
