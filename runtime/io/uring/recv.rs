@@ -337,11 +337,25 @@ mod tests {
     use super::super::bufring::BUF_SIZE;
     use super::*;
 
-    /// A ring and a registered buffer ring, if the kernel has both.
+    /// A ring and a registered buffer ring, if the kernel has both (else the test says it
+    /// is skipped).
     fn ring() -> Option<(io_uring::IoUring, BufRing)> {
-        let (ring, _) = super::super::probe::probe(8, true).ok()?;
-        let bufs = BufRing::new(&ring.submitter()).ok()?;
-        Some((ring, bufs))
+        let rings = super::super::probe::probe(8, true).ok().and_then(|(ring, _)| {
+            let bufs = BufRing::new(&ring.submitter()).ok()?;
+            Some((ring, bufs))
+        });
+        if rings.is_none() {
+            eprintln!("io_uring or buffer rings unavailable here: skipped");
+        }
+        rings
+    }
+
+    /// [`ring`] and a stream's receive armed with a total, as most tests start.
+    fn armed() -> Option<(io_uring::IoUring, BufRing, StreamRecv)> {
+        let (ring, bufs) = ring()?;
+        let mut recv = StreamRecv::default();
+        recv.armed(Arm::Total);
+        Some((ring, bufs, recv))
     }
 
     /// A receive completion's flags: the buffer it names, `more` (`IORING_CQE_F_MORE`: the
@@ -370,12 +384,9 @@ mod tests {
     /// ring's again; peeks consume nothing; the end comes after the bytes, once.
     #[test]
     fn buffers_go_back_once_read_and_the_end_follows_the_bytes() {
-        let Some((ring, mut bufs)) = ring() else {
-            return eprintln!("io_uring or buffer rings unavailable here: skipped");
+        let Some((ring, mut bufs, mut recv)) = armed() else {
+            return;
         };
-        let mut recv = StreamRecv::default();
-        assert!(recv.can_arm());
-        recv.armed(Arm::Total);
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Wait));
         let ready = recv.complete(6, cqe(Some(3), true, false), &mut bufs);
         assert!(ready.read && !ready.read_closed);
@@ -420,11 +431,9 @@ mod tests {
     /// half the cap; its accounting follows reads and releases.
     #[test]
     fn the_cap_stops_the_receive_and_half_of_it_rearms() {
-        let Some((ring, mut bufs)) = ring() else {
-            return eprintln!("io_uring or buffer rings unavailable here: skipped");
+        let Some((ring, mut bufs, mut recv)) = armed() else {
+            return;
         };
-        let mut recv = StreamRecv::default();
-        recv.armed(Arm::Total);
         for bid in 0..CAP_PIECES as u16 - 1 {
             recv.complete(100, cqe(Some(bid), true, false), &mut bufs);
             assert!(!recv.over_cap());
@@ -471,7 +480,7 @@ mod tests {
     #[test]
     fn single_receives_stop_exactly_at_the_cap() {
         let Some((ring, mut bufs)) = ring() else {
-            return eprintln!("io_uring or buffer rings unavailable here: skipped");
+            return;
         };
         let mut recv = StreamRecv::default();
         let full = BUF_SIZE as i32;
@@ -515,11 +524,9 @@ mod tests {
     /// it is armed again; a released stream gives every buffer back.
     #[test]
     fn a_dry_ring_stops_the_receive_without_an_end() {
-        let Some((ring, mut bufs)) = ring() else {
-            return eprintln!("io_uring or buffer rings unavailable here: skipped");
+        let Some((ring, mut bufs, mut recv)) = armed() else {
+            return;
         };
-        let mut recv = StreamRecv::default();
-        recv.armed(Arm::Total);
         recv.complete(10, cqe(Some(0), true, false), &mut bufs);
         recv.complete(-libc::ENOBUFS, cqe(None, false, false), &mut bufs);
         assert!(!recv.in_kernel() && !recv.can_arm(), "bytes still buffered");
@@ -542,7 +549,7 @@ mod tests {
     #[test]
     fn pieces_of_one_buffer_go_back_once_all_are_read() {
         let Some((ring, mut bufs)) = ring() else {
-            return eprintln!("io_uring or buffer rings unavailable here: skipped");
+            return;
         };
         let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
         let mut version = release
