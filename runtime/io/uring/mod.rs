@@ -22,8 +22,9 @@
 //! reactor hands each stream's buffer to the kernel (`IORING_OP_SEND`) in the enter that ends
 //! the iteration, so the writes of an iteration cost no system call of their own
 //! (runtime/io/stream_write.rs). The probe checks `IORING_OP_RECV` and `IORING_OP_SEND`; the
-//! buffer ring (5.19) and multishot receives (6.0) are checked at first use (a refusal keeps
-//! the readiness form of reads). The form is the default (`Builder::io_uring_completion`;
+//! buffer ring (5.19) and a multishot receive with its total (6.17) are checked at first use
+//! (a kernel refusing the total, multishot receives included before 6.0, gets single
+//! receives; one refusing those too keeps the readiness form of reads). The form is the default (`Builder::io_uring_completion`;
 //! `AIOLOOP_IO_URING_COMPLETION=0` turns it off): with sends it costs fewer system calls and
 //! less CPU than the readiness form (docs/benchmarks-net.md).
 //!

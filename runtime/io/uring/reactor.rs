@@ -85,7 +85,7 @@ pub(crate) struct UringReactor {
     send_queue: Vec<u64>,
 }
 
-/// Whether streams read through multishot receives.
+/// Whether streams read through receives into the buffer ring.
 enum RecvForm {
     /// No (the probe refused it, or the kernel refused the buffer ring or the receive).
     Off,
@@ -268,8 +268,8 @@ impl UringReactor {
         false
     }
 
-    /// True if streams read through multishot receives here (the probe allowed it and the
-    /// kernel has not refused it since).
+    /// True if streams read through receives into the buffer ring here (the probe allowed it
+    /// and the kernel has not refused it since).
     pub(crate) fn recv_form(&self) -> bool {
         !self.recv_refused && !matches!(self.recv_form, RecvForm::Off)
     }
@@ -669,14 +669,14 @@ impl UringReactor {
             return 0;
         }
         if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
-            // A kernel without a multishot receive's total (before 6.17) refuses the entry:
-            // the receives go on without it (U9 then holds at each look); the reader's next
-            // read arms this one again.
+            // A kernel without a multishot receive's total (before 6.17; before 6.0 without
+            // multishot receives at all) refuses the entry: the streams receive with single
+            // receives from now on (U9); the reader's next read arms this one again.
             self.recv_limit = false;
             recv.complete(-libc::ECANCELED, flags, bufs);
         } else if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
-            // A kernel without multishot receives (before 6.0) refuses the first one: this
-            // stream and the later ones read as in the readiness form.
+            // A kernel that refuses a single receive with buffer select too: this stream and
+            // the later ones read as in the readiness form.
             recv.complete(-libc::ECANCELED, flags, bufs);
             self.recv_form_refused();
         } else {
