@@ -409,8 +409,9 @@ impl UringReactor {
         }
     }
 
-    /// Stops the receive of the live stream `id`: cancels it and waits (five seconds at most)
-    /// for its final completion, handling the other completions as a poll does. Returns how
+    /// Stops the receive of the live stream `id` for good: cancels it and waits (five seconds
+    /// at most) for its final completion (a single receive that completes first is not armed
+    /// again), handling the other completions as a poll does. Returns how
     /// many received bytes were not read.
     pub(crate) fn stop_recv(&mut self, id: SlotId, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
         let key = id.key() as usize;
@@ -418,6 +419,11 @@ impl UringReactor {
         let in_kernel = |this: &Self| matches!(this.recvs.get(key), Some(Some(recv)) if recv.in_kernel());
         if self.polls.get(key).and_then(|s| s.token()) != Some(token) {
             return 0;
+        }
+        if let Some(Some(recv)) = self.recvs.get_mut(key) {
+            if recv.is(token) {
+                recv.stop();
+            }
         }
         if in_kernel(self) {
             self.push(ops::cancel(token | RECV_BIT));

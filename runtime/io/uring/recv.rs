@@ -84,7 +84,8 @@ pub(crate) struct StreamRecv {
     queue: VecDeque<Chunk>,
     /// The end reported after the queued bytes.
     end: Option<End>,
-    /// The end was read: from now on reads go to the socket, the receive is never armed again.
+    /// The end was read, or the stream leaves the loop ([`StreamRecv::stop`]): from now on
+    /// reads go to the socket, the receive is never armed again.
     finished: bool,
     /// Bytes in `queue`.
     held: usize,
@@ -184,6 +185,13 @@ impl StreamRecv {
     /// now waits for readability first instead of trying the socket.
     pub(crate) fn drained(&self) -> bool {
         !self.nonempty
+    }
+
+    /// Records that the receive is being stopped for good (the stream leaves the loop): it
+    /// is never armed again, not even by a single receive that completes with bytes before
+    /// its cancellation (which would have nothing left to cancel).
+    pub(crate) fn stop(&mut self) {
+        self.finished = true;
     }
 
     /// Records that a one-shot poll for readability was queued (tagged as the receive).
@@ -515,6 +523,15 @@ mod tests {
             recv.complete(10, cqe(Some(bid), false, false), &mut bufs);
         }
         assert!(!recv.can_arm(), "the cap in pieces");
+        recv.release(&mut bufs);
+
+        recv.armed(Arm::Once);
+        recv.stop();
+        recv.complete(10, cqe(Some(0), false, false), &mut bufs);
+        assert!(
+            !recv.rearm_due(),
+            "stopped: bytes before the cancellation arm nothing"
+        );
         recv.release(&mut bufs);
         assert_eq!(bufs.held(), 0);
         bufs.unregister(&ring.submitter());
