@@ -102,23 +102,24 @@
 //!   peer's EOF, come after the last byte). When the reactor drops, the sends get a moment to
 //!   finish, then those still in the kernel are cancelled and their completions awaited; a
 //!   state whose completion never comes is leaked, never freed under the kernel.
-//! - **U9.** A stream holds at most a cap of received bytes ([`recv::CAP_BYTES`], 64 KiB, in
-//!   at most [`recv::CAP_PIECES`] pieces), so one stream nobody reads cannot take the ring's
-//!   buffers from the others; the bytes beyond wait in the socket, whose buffer holds the
-//!   peer back. Where the kernel takes a total for a multishot receive (6.17) the receive is
-//!   armed with the room left under the cap as its total and the kernel ends it there
-//!   (measured: within one buffer of it); one
-//!   that reaches the cap in pieces first is cancelled (submitted at once), and completions
-//!   the kernel posts before the cancellation's final one queue behind the others, in order
-//!   (no byte lost). Before 6.17 (or with `AIOLOOP_IO_URING_RECV_TOTAL=0`) a multishot
-//!   receive has no end of its own and one burst between two looks may bring any number of
-//!   buffers, so the stream receives with single receives instead (`IORING_OP_RECV` with
-//!   buffer select, whose length, the room left under the cap, is the most the kernel reads),
-//!   one in the kernel at a time, the next armed as the last completes while the stream is
-//!   under its cap: it never holds more than the cap, to the byte and to the piece. Either
-//!   way a stopped receive is armed again once its final completion came and the reader
-//!   brought the stream below half the cap, its bytes queueing behind those still held (no
-//!   byte reordered: nothing reads the socket while bytes are held or a receive runs).
+//! - **U9.** A stream never holds more than a cap of received bytes ([`recv::CAP_BYTES`],
+//!   64 KiB, to the byte, in at most [`recv::CAP_PIECES`] pieces), so one stream nobody
+//!   reads cannot take the ring's buffers from the others; the bytes beyond wait in the
+//!   socket, whose buffer holds the peer back. Where the kernel takes a total for a multishot
+//!   receive (6.17) and the room left under the cap is two buffers or more, the receive is
+//!   armed with that room less one buffer as its total (the kernel ends it there, its last
+//!   receive filling at most one buffer past it); one that reaches the cap in pieces first
+//!   is cancelled (submitted at once), and completions the kernel posts before the
+//!   cancellation's final one queue behind the others, in order (no byte lost). Otherwise (a
+//!   little room left, a kernel before 6.17, or `AIOLOOP_IO_URING_RECV_TOTAL=0`; without a
+//!   total a multishot receive has no end of its own and one burst between two looks may
+//!   bring any number of buffers) the stream receives with single receives (`IORING_OP_RECV`
+//!   with buffer select, whose length, the room left under the cap, is the most the kernel
+//!   reads), one in the kernel at a time. A receive that ends with bytes under the cap is
+//!   followed by the next at once; one stopped at the cap is armed again once its final
+//!   completion came and the reader brought the stream below half the cap; either way its
+//!   bytes queue behind those still held (no byte reordered: nothing reads the socket while
+//!   bytes are held or a receive runs).
 //! - **U10.** A submission entry is only ever built by the `io-uring` crate's opcodes; where
 //!   the crate does not name a field the kernel reads (a receive's total, `optlen`), the
 //!   entry is rewritten as the 64 bytes of the kernel's `struct io_uring_sqe` it is

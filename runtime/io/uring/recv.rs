@@ -9,12 +9,14 @@
 //! The receive is armed again once the reader brought the stream below half the cap.
 //!
 //! How the cap is kept depends on the kernel ([`Arm`]): from Linux 6.17 the multishot
-//! receive is armed with the room left under the cap as its total, and the kernel ends it
-//! there; before, a multishot receive has no end of its own and one burst between two looks
-//! of the loop brings any number of buffers (measured: 36 buffers, 144 KiB, more than twice
-//! the cap, into a stream that held nothing), so the stream receives one buffer at a time
-//! instead, each receive reading at most the room left, and the next armed as the last one
-//! completes until the stream holds its cap.
+//! receive is armed with a total, and the kernel ends it there (its last receive may pass
+//! the total by up to one buffer less a byte: measured 4,088 bytes past it on 6.18, so the
+//! total is the room left less that); before, a multishot receive has no end of its own and
+//! one burst between two looks of the loop brings any number of buffers (measured: 36
+//! buffers, 144 KiB, more than twice the cap, into a stream that held nothing), so the
+//! stream receives one buffer at a time instead. A single receive reads at most its length,
+//! the room left; the next receive is armed as the last one ends under the cap (a multishot
+//! one at its total, or a single one), so a stream never holds more than its cap.
 
 use std::collections::VecDeque;
 use std::io;
@@ -35,8 +37,8 @@ pub(crate) const CAP_PIECES: usize = 64;
 /// How a stream's receive is armed (U9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Arm {
-    /// A multishot receive the kernel ends at a total, the room left under the cap (6.17);
-    /// cancelled if the stream reaches its cap in pieces first.
+    /// A multishot receive the kernel ends at a total, the room left under the cap less one
+    /// buffer's overshoot (6.17); cancelled if the stream reaches its cap in pieces first.
     #[default]
     Total,
     /// One receive of at most the room left under the cap, into one buffer (kernels without
@@ -93,9 +95,9 @@ pub(crate) struct StreamRecv {
     arm: Arm,
     /// The receive stopped with bytes held (the cap cancelled it, the kernel ended it at its
     /// total, or a single receive completed, U9): armed again once the reader brought the
-    /// stream below half the cap (after a single receive, at once while below the cap).
+    /// stream below half the cap, or at once if it ended under the cap (`going_on`).
     capped: bool,
-    /// A single receive completed and left the stream under its cap: the next one is due at
+    /// The receive ended with bytes and left the stream under its cap: the next one is due at
     /// once (U9).
     going_on: bool,
     /// The last completion said the socket held more (`IORING_CQE_F_SOCK_NONEMPTY`).
@@ -124,8 +126,7 @@ impl StreamRecv {
 
     /// True if a receive may be armed: none is in the kernel, the end was not reached, and
     /// nothing is buffered (or, after a receive stopped with bytes, less than half the cap, or
-    /// a single receive left the stream under the cap: the bytes it receives queue behind
-    /// those, U9).
+    /// the receive ended under the cap: the bytes it receives queue behind those, U9).
     pub(crate) fn can_arm(&self) -> bool {
         !self.in_kernel
             && !self.finished
@@ -161,14 +162,14 @@ impl StreamRecv {
 
     /// True if a receive stopped with bytes held (the cap cancelled it, the kernel ended it at
     /// its total, or a single receive completed), its final completion came, and the stream
-    /// may take more: the reader brought it below half the cap, or a single receive left it
-    /// under the cap. The receive is due again (U9).
+    /// may take more: the reader brought it below half the cap, or the receive ended under
+    /// the cap. The receive is due again (U9).
     pub(crate) fn rearm_due(&self) -> bool {
         self.capped && !self.in_kernel && self.can_arm()
     }
 
-    /// The bytes the stream may still receive under its cap: a receive's total, or a single
-    /// receive's length (U9). Not 0 while a receive may be armed.
+    /// The bytes the stream may still receive under its cap: a single receive's length, and
+    /// what a multishot receive's total is made from (U9). Not 0 while a receive may be armed.
     pub(crate) fn room(&self) -> u32 {
         CAP_BYTES.saturating_sub(self.held).max(1) as u32
     }
@@ -261,8 +262,8 @@ impl StreamRecv {
                 }
             }
         }
-        // A single receive that left the stream under its cap: the next one is due at once.
-        self.going_on = !more && result > 0 && self.arm == Arm::Once && self.below_cap();
+        // A receive that ended with bytes under the cap: the next one is due at once.
+        self.going_on = !more && result > 0 && self.below_cap();
         Ready {
             read: true,
             read_closed: self.end == Some(End::Eof),
@@ -534,6 +535,29 @@ mod tests {
         );
         recv.release(&mut bufs);
         assert_eq!(bufs.held(), 0);
+        bufs.unregister(&ring.submitter());
+    }
+
+    /// U9 from 6.17: a multishot receive the kernel ended at its total with the stream under
+    /// its cap is followed at once (by a single receive of the room left, the reactor
+    /// decides); one that ended at the cap waits for the reader to bring it below half.
+    #[test]
+    fn a_receive_ended_at_its_total_under_the_cap_goes_on() {
+        let Some((ring, mut bufs, mut recv)) = armed() else {
+            return;
+        };
+        let full = BUF_SIZE as i32;
+        for bid in 0..14 {
+            recv.complete(full, cqe(Some(bid), true, false), &mut bufs);
+        }
+        recv.complete(full, cqe(Some(14), false, false), &mut bufs);
+        assert!(recv.rearm_due(), "ended at its total, 4 KiB under the cap");
+        assert_eq!(recv.room() as usize, BUF_SIZE);
+        recv.armed(Arm::Once);
+        recv.complete(full, cqe(Some(15), false, false), &mut bufs);
+        assert_eq!(recv.buffered(), CAP_BYTES);
+        assert!(!recv.rearm_due(), "at the cap");
+        recv.release(&mut bufs);
         bufs.unregister(&ring.submitter());
     }
 
