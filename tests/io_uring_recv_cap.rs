@@ -9,20 +9,11 @@ mod io_uring_support;
 
 use io_uring_support::flood::flooded_unread_stream_holds_at_most;
 
-/// The most received bytes the unread stream may hold: the 64 KiB cap plus the one buffer
-/// the receive that reaches it fills (without the cap it takes the whole 4 MiB ring). Before
-/// Linux 6.17 (no total for a multishot receive) the cap is only checked as the loop looks,
-/// and one burst of the kernel may fill the ring first: there nothing tighter is promised.
-fn held_bound() -> usize {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut version = release
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|v| v.parse::<u32>().ok());
-    match (version.next().unwrap_or(0), version.next().unwrap_or(0)) {
-        v if v >= (6, 17) => 64 * 1024 + 2 * 4096,
-        _ => 4 << 20,
-    }
-}
+/// The most received bytes the unread stream may hold (without the cap it takes the whole
+/// 4 MiB ring): the 64 KiB cap, to the byte, on every kernel (from 6.17 a multishot receive's
+/// total less the one buffer the kernel may pass it by, then single receives of the room
+/// left; before, single receives: tests/io_uring_recv_cap_fallback.rs).
+const HELD_BOUND: usize = 64 * 1024;
 
 /// A peer floods a connection the application read once and then leaves alone: the stream
 /// holds at most its cap (the sender's count minus what waits in either socket), another
@@ -30,5 +21,5 @@ fn held_bound() -> usize {
 /// order.
 #[test]
 fn issue20_a_flooded_unread_stream_holds_its_cap_and_loses_nothing() {
-    flooded_unread_stream_holds_at_most(held_bound());
+    flooded_unread_stream_holds_at_most(HELD_BOUND);
 }

@@ -10,7 +10,8 @@
 //!
 //! Completion form (TCP and Unix streams, runtime/io/stream_read.rs): a stream's first read
 //! arms a multishot `IORING_OP_RECV` with buffer select on the loop's provided-buffer ring
-//! ([`bufring`]); the kernel receives ahead into the ring's buffers, and the completions queue
+//! ([`bufring`]) (before Linux 6.17, single receives one after the other: U9); the kernel
+//! receives ahead into the ring's buffers, and the completions queue
 //! them, in order, in the stream's [`recv::StreamRecv`], whose reads copy from them and give
 //! each buffer back once read to its end. A stream's own poll asks for writability
 //! only; its read readiness is the receive's (bytes or an end queued). A receive that the ring
@@ -21,8 +22,9 @@
 //! reactor hands each stream's buffer to the kernel (`IORING_OP_SEND`) in the enter that ends
 //! the iteration, so the writes of an iteration cost no system call of their own
 //! (runtime/io/stream_write.rs). The probe checks `IORING_OP_RECV` and `IORING_OP_SEND`; the
-//! buffer ring (5.19) and multishot receives (6.0) are checked at first use (a refusal keeps
-//! the readiness form of reads). The form is the default (`Builder::io_uring_completion`;
+//! buffer ring (5.19) and a multishot receive with its total (6.17) are checked at first use
+//! (a kernel refusing the total, multishot receives included before 6.0, gets single
+//! receives; one refusing those too keeps the readiness form of reads). The form is the default (`Builder::io_uring_completion`;
 //! `AIOLOOP_IO_URING_COMPLETION=0` turns it off): with sends it costs fewer system calls and
 //! less CPU than the readiness form (docs/benchmarks-net.md).
 //!
@@ -64,9 +66,11 @@
 //!   kernel in the `io_uring_enter` that waits for completions; a poll that must not block
 //!   makes no system call at all unless something is queued or the kernel asks for one
 //!   (completions overflowed, task work pending). A stream's receive is the exception: it is
-//!   submitted when armed (once per stream, not per read), so what the socket already holds
-//!   is completed before the reader looks again. The streams' sends are built at the enter
-//!   (from what the iteration wrote) and go with it.
+//!   submitted when a read arms it (once per stream, not per read), so what the socket
+//!   already holds is completed before the reader looks again; the receives armed again as
+//!   their last ones complete (single receives under the cap, U9) are submitted together as
+//!   the completions are taken in, for the same reason. The
+//!   streams' sends are built at the enter (from what the iteration wrote) and go with it.
 //! - **U5.** Each buffer of the ring is either the kernel's (published in the ring) or ours
 //!   (consumed by the kernel and not given back: it neither selects nor writes it). The kernel
 //!   fills a buffer in pieces (with incremental consumption, `IOU_PBUF_RING_INC`, several
@@ -98,19 +102,24 @@
 //!   peer's EOF, come after the last byte). When the reactor drops, the sends get a moment to
 //!   finish, then those still in the kernel are cancelled and their completions awaited; a
 //!   state whose completion never comes is leaked, never freed under the kernel.
-//! - **U9.** A stream holds at most a cap of received bytes ([`recv::CAP_BYTES`], 64 KiB, in
-//!   at most [`recv::CAP_PIECES`] pieces) plus what the kernel completed before the cap was
-//!   seen: when a completion brings it to the cap, its receive is cancelled (submitted at
-//!   once) and the bytes beyond wait in the socket, whose buffer holds the peer back; so one
-//!   stream nobody reads cannot take the ring's buffers from the others. Completions the
-//!   kernel posts before the cancellation's final one queue behind the others, in order (no
-//!   byte lost); the receive is armed again once its final completion came and the reader
-//!   brought the stream below half the cap, its bytes queueing behind those still held (no
-//!   byte reordered: nothing reads the socket while bytes are held). The cap is checked as
-//!   completions are taken in; where the kernel takes a total for a multishot receive (6.17)
-//!   each receive is also armed with the room left under the cap, so the kernel itself ends
-//!   it there and a burst between two looks cannot pass the cap (before 6.17, or with
-//!   `AIOLOOP_IO_URING_RECV_TOTAL=0`, at most what the socket held may).
+//! - **U9.** A stream never holds more than a cap of received bytes ([`recv::CAP_BYTES`],
+//!   64 KiB, to the byte, in at most [`recv::CAP_PIECES`] pieces), so one stream nobody
+//!   reads cannot take the ring's buffers from the others; the bytes beyond wait in the
+//!   socket, whose buffer holds the peer back. Where the kernel takes a total for a multishot
+//!   receive (6.17) and the room left under the cap is two buffers or more, the receive is
+//!   armed with that room less one buffer as its total (the kernel ends it there, its last
+//!   receive filling at most one buffer past it); one that reaches the cap in pieces first
+//!   is cancelled (submitted at once), and completions the kernel posts before the
+//!   cancellation's final one queue behind the others, in order (no byte lost). Otherwise (a
+//!   little room left, a kernel before 6.17, or `AIOLOOP_IO_URING_RECV_TOTAL=0`; without a
+//!   total a multishot receive has no end of its own and one burst between two looks may
+//!   bring any number of buffers) the stream receives with single receives (`IORING_OP_RECV`
+//!   with buffer select, whose length, the room left under the cap, is the most the kernel
+//!   reads), one in the kernel at a time. A receive that ends with bytes under the cap is
+//!   followed by the next at once; one stopped at the cap is armed again once its final
+//!   completion came and the reader brought the stream below half the cap; either way its
+//!   bytes queue behind those still held (no byte reordered: nothing reads the socket while
+//!   bytes are held or a receive runs).
 //! - **U10.** A submission entry is only ever built by the `io-uring` crate's opcodes; where
 //!   the crate does not name a field the kernel reads (a receive's total, `optlen`), the
 //!   entry is rewritten as the 64 bytes of the kernel's `struct io_uring_sqe` it is

@@ -65,17 +65,14 @@ pub(crate) fn cancel(data: u64) -> squeue::Entry {
 }
 
 /// A multishot receive on the stream `fd` into buffers of the loop's ring (`IORING_OP_RECV`,
-/// `IORING_RECV_MULTISHOT`, buffer select), its completions tagged `token | RECV_BIT`. A
-/// `limit` other than 0 is the most bytes it receives in all (U9): the kernel ends it there,
-/// its last bytes in its final completion (`sqe->optlen`, Linux 6.17; an older kernel refuses
-/// the entry with `EINVAL`).
+/// `IORING_RECV_MULTISHOT`, buffer select), its completions tagged `token | RECV_BIT`, that
+/// receives at most `limit` bytes in all (U9): the kernel ends it there, its last bytes in its
+/// final completion (`sqe->optlen`, Linux 6.17; an older kernel refuses the entry with
+/// `EINVAL`, and its streams receive with [`recv_once`]).
 pub(crate) fn recv_multi(fd: RawFd, token: u64, limit: u32) -> squeue::Entry {
     let entry = opcode::RecvMulti::new(types::Fd(fd), super::bufring::GROUP)
         .build()
         .user_data(token | RECV_BIT);
-    if limit == 0 {
-        return entry;
-    }
     // The crate does not name `optlen` for this opcode: it is the 32-bit word at byte 44 of
     // the kernel's `struct io_uring_sqe` (shared with `file_index`, unused by a receive).
     const OPTLEN: usize = 44;
@@ -86,6 +83,25 @@ pub(crate) fn recv_multi(fd: RawFd, token: u64, limit: u32) -> squeue::Entry {
     bytes[OPTLEN..OPTLEN + 4].copy_from_slice(&limit.to_ne_bytes());
     // SAFETY: U10, as above.
     unsafe { std::mem::transmute::<[u8; 64], squeue::Entry>(bytes) }
+}
+
+/// One receive on the stream `fd` of at most `len` bytes into a buffer of the loop's ring
+/// (`IORING_OP_RECV`, buffer select, no multishot), its completion tagged `token | RECV_BIT`.
+/// The kernel reads at most `len` bytes (fewer if the buffer it selects has less room), so a
+/// stream on a kernel without a multishot receive's total stops exactly at its cap (U9).
+///
+/// `poll_first` (`IORING_RECVSEND_POLL_FIRST`, 5.19; older kernels ignore it) skips the
+/// receive's first try and waits for readability at once: for a socket the last receive
+/// drained, whose try would fail.
+pub(crate) fn recv_once(fd: RawFd, token: u64, len: u32, poll_first: bool) -> squeue::Entry {
+    /// `IORING_RECVSEND_POLL_FIRST`, a flag of a receive's `ioprio` (linux/io_uring.h).
+    const POLL_FIRST: u16 = 1;
+    opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), len)
+        .ioprio(if poll_first { POLL_FIRST } else { 0 })
+        .buf_group(super::bufring::GROUP)
+        .build()
+        .flags(squeue::Flags::BUFFER_SELECT)
+        .user_data(token | RECV_BIT)
 }
 
 /// A send of the `len` bytes at `buf` on the stream `fd` (`IORING_OP_SEND`, `MSG_NOSIGNAL`: a

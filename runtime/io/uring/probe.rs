@@ -39,8 +39,9 @@ pub(crate) fn recv_total_wanted() -> bool {
 /// whether the completion form of stream reads and writes runs: asked for (`completion`: the builder's
 /// `io_uring_completion`, by default [`COMPLETION_ENV_VAR`]) and
 /// `IORING_OP_RECV` and `IORING_OP_SEND` are there (the
-/// buffer ring, 5.19, and multishot receives, 6.0, are checked at the first receive: the
-/// kernel refuses them with `EINVAL`, and the streams keep the readiness form).
+/// buffer ring, 5.19, and a multishot receive with its total, 6.17, are checked at the first
+/// receive: a kernel that refuses the receive with `EINVAL` gets single receives, and one
+/// that refuses those too, or the ring, keeps the readiness form).
 ///
 /// # Errors
 /// Why io_uring cannot run here, as an error whose message names the cause.

@@ -14,7 +14,7 @@ use mio::{Events, Interest, Token};
 
 use super::bufring::BufRing;
 use super::ops::{self, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
-use super::recv::{RecvStep, StreamRecv};
+use super::recv::{Arm, RecvStep, StreamRecv};
 use super::send::StreamSend;
 use crate::io::reactor::{PollWait, WAKER_TOKEN};
 use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
@@ -74,6 +74,9 @@ pub(crate) struct UringReactor {
     /// Receives are armed with the room left under the stream's cap as their total (U9);
     /// cleared when the kernel refuses such a receive (before 6.17).
     recv_limit: bool,
+    /// A completion taken in armed its stream's receive again (U9): submitted as the reap
+    /// ends.
+    recv_rearmed: bool,
     /// Streams write through sends from their send buffers (the completion form).
     send_form: bool,
     /// Per slot key, the send state of a stream in the completion form (U8).
@@ -82,7 +85,7 @@ pub(crate) struct UringReactor {
     send_queue: Vec<u64>,
 }
 
-/// Whether streams read through multishot receives.
+/// Whether streams read through receives into the buffer ring.
 enum RecvForm {
     /// No (the probe refused it, or the kernel refused the buffer ring or the receive).
     Off,
@@ -111,6 +114,7 @@ impl UringReactor {
             cqes: Vec::new(),
             recv_refused: false,
             recv_limit: super::probe::recv_total_wanted(),
+            recv_rearmed: false,
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
@@ -264,8 +268,8 @@ impl UringReactor {
         false
     }
 
-    /// True if streams read through multishot receives here (the probe allowed it and the
-    /// kernel has not refused it since).
+    /// True if streams read through receives into the buffer ring here (the probe allowed it
+    /// and the kernel has not refused it since).
     pub(crate) fn recv_form(&self) -> bool {
         !self.recv_refused && !matches!(self.recv_form, RecvForm::Off)
     }
@@ -362,12 +366,11 @@ impl UringReactor {
         if !recv.is(token) || !recv.can_arm() {
             return false;
         }
-        let limit = if self.recv_limit { recv.room() } else { 0 };
-        recv.armed(limit > 0);
+        let entry = arm_entry(recv, fd, token, self.recv_limit);
         if !recv.has_data() {
             slots.clear(id, Direction::Read);
         }
-        self.push(ops::recv_multi(fd, token, limit));
+        self.push(entry);
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -406,8 +409,9 @@ impl UringReactor {
         }
     }
 
-    /// Stops the receive of the live stream `id`: cancels it and waits (five seconds at most)
-    /// for its final completion, handling the other completions as a poll does. Returns how
+    /// Stops the receive of the live stream `id` for good: cancels it and waits (five seconds
+    /// at most) for its final completion (a single receive that completes first is not armed
+    /// again), handling the other completions as a poll does. Returns how
     /// many received bytes were not read.
     pub(crate) fn stop_recv(&mut self, id: SlotId, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
         let key = id.key() as usize;
@@ -415,6 +419,11 @@ impl UringReactor {
         let in_kernel = |this: &Self| matches!(this.recvs.get(key), Some(Some(recv)) if recv.in_kernel());
         if self.polls.get(key).and_then(|s| s.token()) != Some(token) {
             return 0;
+        }
+        if let Some(Some(recv)) = self.recvs.get_mut(key) {
+            if recv.is(token) {
+                recv.stop();
+            }
         }
         if in_kernel(self) {
             self.push(ops::cancel(token | RECV_BIT));
@@ -529,6 +538,12 @@ impl UringReactor {
         }
         cqes.clear();
         self.cqes = cqes;
+        if std::mem::take(&mut self.recv_rearmed) {
+            // The receives armed again go to the kernel now, in one submission, as a read arms
+            // one (U4): what the sockets hold already (an EOF right behind the bytes just
+            // taken in) is a completion before their readers look again.
+            self.submit_now();
+        }
         if side_ready {
             io_events += self.poll_side(io, woken);
         }
@@ -660,14 +675,14 @@ impl UringReactor {
             return 0;
         }
         if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
-            // A kernel without a multishot receive's total (before 6.17) refuses the entry:
-            // the receives go on without it (U9 then holds at each look); the reader's next
-            // read arms this one again.
+            // A kernel without a multishot receive's total (before 6.17; before 6.0 without
+            // multishot receives at all) refuses the entry: the streams receive with single
+            // receives from now on (U9); the reader's next read arms this one again.
             self.recv_limit = false;
             recv.complete(-libc::ECANCELED, flags, bufs);
         } else if result == -libc::EINVAL && recv.receiving() && !recv.has_data() {
-            // A kernel without multishot receives (before 6.0) refuses the first one: this
-            // stream and the later ones read as in the readiness form.
+            // A kernel that refuses a single receive with buffer select too: this stream and
+            // the later ones read as in the readiness form.
             recv.complete(-libc::ECANCELED, flags, bufs);
             self.recv_form_refused();
         } else {
@@ -680,6 +695,15 @@ impl UringReactor {
                 recv.capped();
                 self.push(ops::cancel(token | RECV_BIT));
                 self.submit_now();
+            } else if recv.rearm_due() {
+                // The receive ended with bytes under the cap (a single receive, or a multishot
+                // one at its total, U9): the next one is submitted as the reap ends (U4), its
+                // bytes queueing behind these.
+                if let Some(&PollState::Armed { fd, .. }) = self.polls.get(key) {
+                    let entry = arm_entry(recv, fd, token, self.recv_limit);
+                    self.push(entry);
+                    self.recv_rearmed = true;
+                }
             }
             io.dispatch(Token(token as usize), ready, woken);
             return 1;
@@ -753,6 +777,24 @@ impl Drop for UringReactor {
                 bufs.unregister(&self.ring.submitter());
             }
         }
+    }
+}
+
+/// Records in `recv` that its receive is armed and returns the entry (U9): where the kernel
+/// takes a total (`total`, 6.17) and the room left under the cap is two buffers or more, a
+/// multishot receive with that room less one buffer's overshoot as its total (the kernel's
+/// last receive before the total may fill a whole buffer: measured 4,088 bytes past it on
+/// 6.18); else a single receive of at most the room left. Either way the stream stays within
+/// its cap, to the byte.
+fn arm_entry(recv: &mut StreamRecv, fd: RawFd, token: u64, total: bool) -> squeue::Entry {
+    const BUF: u32 = super::bufring::BUF_SIZE as u32;
+    let room = recv.room();
+    if total && room >= 2 * BUF {
+        recv.armed(Arm::Total);
+        ops::recv_multi(fd, token, room - (BUF - 1))
+    } else {
+        recv.armed(Arm::Once);
+        ops::recv_once(fd, token, room, recv.drained())
     }
 }
 
