@@ -134,18 +134,23 @@ impl StreamWriter {
         }
         let mut data = data;
         if state.buffered() == 0 && !state.flushing {
+            // The write runs the sink's code: no borrow is held across it.
             drop(state);
-            match self.inner.write_now(data) {
+            let written = self.inner.write_now(data);
+            state = self.inner.state.borrow_mut();
+            match written {
                 Ok(n) => {
-                    self.inner.state.borrow_mut().unflushed += n;
+                    state.unflushed += n;
                     data = &data[n..];
                 }
-                Err(err) => return self.inner.fail(err),
+                Err(err) => {
+                    drop(state);
+                    return self.inner.fail(err);
+                }
             }
             if data.is_empty() {
                 return;
             }
-            state = self.inner.state.borrow_mut();
         }
         if state.start > 0 && state.start >= state.buffered() {
             let start = state.start;

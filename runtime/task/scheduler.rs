@@ -33,6 +33,9 @@ const HINT_QUEUE: usize = 64;
 /// The table length from which an iteration gives cache hints: 4,096 tasks' slots and cells
 /// (160 KiB of slots, 256 KiB or more of cells) outgrow a core's L2 cache.
 const HINT_TABLE: usize = 4096;
+/// How far apart [`Scheduler::hints_pay`] looks at two queued steps to tell a scattered
+/// queue from a walk in key order.
+const SCATTER_SPAN: usize = 8;
 /// How many steps ahead of the one it takes [`Scheduler::prefetch_steps`] hints a slot.
 const SLOT_AHEAD: usize = 4;
 /// How many steps ahead it hints a task's cell (its slot hinted [`SLOT_AHEAD`] steps before).
@@ -231,23 +234,33 @@ impl Scheduler {
     }
 
     /// Whether an iteration that begins with `ready` runnables queued should give cache hints
-    /// for its task steps ([`Scheduler::prefetch_steps`]): only when both the queue and the
-    /// table are long. A short queue's tasks were mostly touched recently (a yield round), and
-    /// a small table's slots and cells stay in the cache; there the hints cost more than they
-    /// save. Asked once per iteration, so a step pays one test of the answer.
+    /// for its task steps ([`Scheduler::prefetch_steps`]): only when the queue and the table
+    /// are long and the queue's first steps are scattered over the table. A short queue's
+    /// tasks were mostly touched recently (a yield round), a small table's slots and cells
+    /// stay in the cache, and steps in key order (tasks run in the order they were spawned,
+    /// either way round as keys are reused) are a walk the hardware prefetcher follows by
+    /// itself; there the hints would cost more than they save. Asked once per iteration, so
+    /// a step pays one test of the answer.
     #[inline]
     pub(crate) fn hints_pay(&self, ready: usize) -> bool {
-        ready >= HINT_QUEUE
-            && self
-                .tasks
-                .try_borrow()
-                .is_ok_and(|tasks| tasks.len() >= HINT_TABLE)
+        if ready < HINT_QUEUE {
+            return false;
+        }
+        let (Ok(queue), Ok(tasks)) = (self.ready.try_borrow(), self.tasks.try_borrow()) else {
+            return false;
+        };
+        let spread = match (queue.task_at(0), queue.task_at(SCATTER_SPAN)) {
+            (Some((first, _)), Some((later, _))) => first.abs_diff(later),
+            _ => u32::MAX,
+        };
+        tasks.len() >= HINT_TABLE && spread > 2 * SCATTER_SPAN as u32
     }
 
     /// Cache hints for the steps queued behind the task step the loop just took: the slot of
     /// the step [`SLOT_AHEAD`] places on and, its slot hinted earlier, the cell of the step
-    /// [`CELL_AHEAD`] places on. Tasks are stepped in wake order, scattered over the table, so
-    /// without the hints each step begins with two cache misses in a row (slot, then cell).
+    /// [`CELL_AHEAD`] places on. Tasks are stepped in wake order, scattered over the table
+    /// when timers or I/O woke them, so without the hints each step begins with two cache
+    /// misses in a row (slot, then cell).
     #[inline(never)]
     pub(crate) fn prefetch_steps(&self) {
         let (Ok(ready), Ok(tasks)) = (self.ready.try_borrow(), self.tasks.try_borrow()) else {
