@@ -110,7 +110,9 @@
 //!   receive (6.17) and the room left under the cap is two buffers or more, the receive is
 //!   armed with that room less one buffer as its total (the kernel ends it there, its last
 //!   receive filling at most one buffer past it); one that reaches the cap in pieces first
-//!   is cancelled (submitted at once), and completions the kernel posts before the
+//!   is cancelled (submitted at once), again at each completion that comes with the receive
+//!   going on (a cancellation may find nothing, `ENOENT`, and a receive left running would
+//!   pass the cap in pieces, each pinning a buffer), and completions the kernel posts before the
 //!   cancellation's final one queue behind the others, in order (no byte lost). Otherwise (a
 //!   little room left, a kernel before 6.17, or `AIOLOOP_IO_URING_RECV_TOTAL=0`; without a
 //!   total a multishot receive has no end of its own and one burst between two looks may

@@ -737,7 +737,10 @@ impl UringReactor {
                 // U9: the stream holds its cap: the receive stops (what the kernel completes
                 // before the cancellation still queues, in order) and the rest waits in the
                 // socket. Submitted now, so the cancellation is behind us before any new
-                // receive of this stream is armed under the same `user_data`.
+                // receive of this stream is armed under the same `user_data`. Sent again at
+                // each completion that comes with the receive going on: a cancellation may find
+                // nothing (`ENOENT`, seen on 6.18), and the receive, bounded in bytes by its
+                // total, would pass the cap in pieces.
                 recv.capped();
                 self.push(ops::cancel(token | RECV_BIT));
                 self.submit_now();

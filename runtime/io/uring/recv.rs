@@ -109,6 +109,11 @@ pub(crate) struct StreamRecv {
     /// The receive ended with bytes and left the stream under its cap: the next one is due at
     /// once (U9).
     going_on: bool,
+    /// A cancellation for the cap was sent and no completion of the receive came since: one
+    /// that comes with the receive going on is followed by another cancellation (the first
+    /// may have found nothing, `ENOENT`, and the receive would run on past the cap in
+    /// pieces, U9).
+    cancelling: bool,
     /// The last completion said the socket held more (`IORING_CQE_F_SOCK_NONEMPTY`).
     nonempty: bool,
 }
@@ -152,6 +157,7 @@ impl StreamRecv {
         self.in_kernel = true;
         self.capped = false;
         self.going_on = false;
+        self.cancelling = false;
         self.got = false;
         self.pending = receives;
         self.arm = arm;
@@ -163,15 +169,18 @@ impl StreamRecv {
         self.arm == Arm::Total
     }
 
-    /// True if the receive runs and the stream holds the cap or more (U9): the caller cancels
-    /// the receive and records it with [`StreamRecv::capped`].
+    /// True if the receive runs and the stream holds the cap or more (U9), and no
+    /// cancellation was sent since its last completion: the caller cancels the receive and
+    /// records it with [`StreamRecv::capped`]. Once per completion: a receive still going on
+    /// after its cancellation (which may have found nothing) is cancelled again.
     pub(crate) fn over_cap(&self) -> bool {
-        self.receiving() && !self.capped && (self.held >= CAP_BYTES || self.queue.len() >= CAP_PIECES)
+        self.receiving() && !self.cancelling && (self.held >= CAP_BYTES || self.queue.len() >= CAP_PIECES)
     }
 
     /// Records that the receive was cancelled for the cap (U9).
     pub(crate) fn capped(&mut self) {
         self.capped = true;
+        self.cancelling = true;
     }
 
     /// True if a receive stopped with bytes held (the cap cancelled it, the kernel ended it at
@@ -254,6 +263,8 @@ impl StreamRecv {
             };
         }
         self.nonempty = io_uring::cqueue::sock_nonempty(flags);
+        // A completion since the cancellation: if the receive goes on, `over_cap` says so.
+        self.cancelling = false;
         let mut over = false;
         if !more {
             self.got |= result > 0;
@@ -479,9 +490,17 @@ mod tests {
         recv.capped();
         assert!(!recv.over_cap(), "cancelled once");
         recv.complete(100, cqe(Some(64), true, false), &mut bufs);
+        // The 6.17 loose end: a cancellation that found nothing (`ENOENT`) left the receive
+        // running past the cap in pieces; one completing after it is cancelled again.
+        assert!(
+            recv.over_cap(),
+            "still going on after the cancellation: cancelled again"
+        );
+        recv.capped();
         recv.complete(-libc::ECANCELED, cqe(None, false, false), &mut bufs);
         assert!(!recv.in_kernel() && !recv.rearm_due(), "still at the cap");
         assert_eq!(recv.buffered(), 6500, "a completion before the cancellation kept");
+        assert!(!recv.over_cap(), "over: nothing to cancel");
         assert!(matches!(
             read(&mut recv, 3300, false, &mut bufs),
             RecvStep::Done(Ok(3300))
