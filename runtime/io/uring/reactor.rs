@@ -155,10 +155,21 @@ impl UringReactor {
         }
     }
 
-    /// Queues the entries of a receive being armed (`chain`), all in the same submission: a
-    /// chain of linked receives split across two would run as two chains at once, out of
-    /// order (U9).
-    fn push_chain(&mut self) {
+    /// Arms the receive of the stream at `key` (registered as `token` on `fd`, its state able
+    /// to arm) and queues its entries ([`arm_entries`]), all in the same submission: a chain of
+    /// linked receives split across two would run as two chains at once, out of order (U9).
+    fn queue_recv(&mut self, key: usize, fd: RawFd, token: u64) {
+        let Some(Some(recv)) = self.recvs.get_mut(key) else {
+            return;
+        };
+        arm_entries(
+            recv,
+            fd,
+            token,
+            self.recv_limit,
+            self.recv_chained,
+            &mut self.chain,
+        );
         let chain = std::mem::take(&mut self.chain);
         while {
             let sq = self.ring.submission();
@@ -395,18 +406,10 @@ impl UringReactor {
         if !recv.is(token) || !recv.can_arm() {
             return false;
         }
-        arm_entries(
-            recv,
-            fd,
-            token,
-            self.recv_limit,
-            self.recv_chained,
-            &mut self.chain,
-        );
         if !recv.has_data() {
             slots.clear(id, Direction::Read);
         }
-        self.push_chain();
+        self.queue_recv(key, fd, token);
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -749,15 +752,7 @@ impl UringReactor {
                 // one at its total, U9): the next one is submitted as the reap ends (U4), its
                 // bytes queueing behind these.
                 if let Some(&PollState::Armed { fd, .. }) = self.polls.get(key) {
-                    arm_entries(
-                        recv,
-                        fd,
-                        token,
-                        self.recv_limit,
-                        self.recv_chained,
-                        &mut self.chain,
-                    );
-                    self.push_chain();
+                    self.queue_recv(key, fd, token);
                     self.recv_rearmed = true;
                 }
             }
