@@ -101,7 +101,9 @@ pub fn flooded_unread_stream_holds_at_most(bound: usize) {
         let peer_fd = fd.load(Ordering::SeqCst) as RawFd;
         let in_sockets = unsent_in_socket(peer_fd) + bytes_in_socket(&flooded) as usize;
         assert_eq!(last, written.load(Ordering::SeqCst), "{kind}: the flood settled");
-        let held = last - in_sockets;
+        // Bytes on their way between the two sockets as they are counted may count in both
+        // (seen once in about twenty runs: an overflow here where epoll holds nothing).
+        let held = last.saturating_sub(in_sockets);
         assert!(
             held <= bound,
             "{kind}: the unread stream holds {held} received bytes (sent {last}, \

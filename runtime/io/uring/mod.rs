@@ -10,7 +10,7 @@
 //!
 //! Completion form (TCP and Unix streams, runtime/io/stream_read.rs): a stream's first read
 //! arms a multishot `IORING_OP_RECV` with buffer select on the loop's provided-buffer ring
-//! ([`bufring`]) (before Linux 6.17, single receives one after the other: U9); the kernel
+//! ([`bufring`]) (before Linux 6.17, chains of single receives one after the other: U9); the kernel
 //! receives ahead into the ring's buffers, and the completions queue
 //! them, in order, in the stream's [`recv::StreamRecv`], whose reads copy from them and give
 //! each buffer back once read to its end. A stream's own poll asks for writability
@@ -68,7 +68,8 @@
 //!   (completions overflowed, task work pending). A stream's receive is the exception: it is
 //!   submitted when a read arms it (once per stream, not per read), so what the socket
 //!   already holds is completed before the reader looks again; the receives armed again as
-//!   their last ones complete (single receives under the cap, U9) are submitted together as
+//!   their last ones complete (chains of single receives under the cap, U9, each chain whole in
+//!   one submission) are submitted together as
 //!   the completions are taken in, for the same reason. The
 //!   streams' sends are built at the enter (from what the iteration wrote) and go with it.
 //! - **U5.** Each buffer of the ring is either the kernel's (published in the ring) or ours
@@ -109,14 +110,20 @@
 //!   receive (6.17) and the room left under the cap is two buffers or more, the receive is
 //!   armed with that room less one buffer as its total (the kernel ends it there, its last
 //!   receive filling at most one buffer past it); one that reaches the cap in pieces first
-//!   is cancelled (submitted at once), and completions the kernel posts before the
+//!   is cancelled (submitted at once), again at each completion that comes with the receive
+//!   going on (a cancellation may find nothing, `ENOENT`, and a receive left running would
+//!   pass the cap in pieces, each pinning a buffer), and completions the kernel posts before the
 //!   cancellation's final one queue behind the others, in order (no byte lost). Otherwise (a
 //!   little room left, a kernel before 6.17, or `AIOLOOP_IO_URING_RECV_TOTAL=0`; without a
 //!   total a multishot receive has no end of its own and one burst between two looks may
 //!   bring any number of buffers) the stream receives with single receives (`IORING_OP_RECV`
-//!   with buffer select, whose length, the room left under the cap, is the most the kernel
-//!   reads), one in the kernel at a time. A receive that ends with bytes under the cap is
-//!   followed by the next at once; one stopped at the cap is armed again once its final
+//!   with buffer select, whose length is the most the kernel reads): a chain of them linked
+//!   with `IOSQE_IO_LINK`, all queued in one submission, which the kernel runs one after the
+//!   other, in order, each of at most one buffer, their lengths adding up to at most the room
+//!   left under the cap and their number to at most the pieces left (a short receive does not
+//!   end the chain, the next one waits for bytes; one that fails or is cancelled ends it, the
+//!   rest completing with `ECANCELED`, having received nothing). A receive (a chain: once its
+//!   last receive completed) that ends with bytes under the cap is followed by the next at once; one stopped at the cap is armed again once its final
 //!   completion came and the reader brought the stream below half the cap; either way its
 //!   bytes queue behind those still held (no byte reordered: nothing reads the socket while
 //!   bytes are held or a receive runs).

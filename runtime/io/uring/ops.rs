@@ -92,15 +92,21 @@ pub(crate) fn recv_multi(fd: RawFd, token: u64, limit: u32) -> squeue::Entry {
 ///
 /// `poll_first` (`IORING_RECVSEND_POLL_FIRST`, 5.19; older kernels ignore it) skips the
 /// receive's first try and waits for readability at once: for a socket the last receive
-/// drained, whose try would fail.
-pub(crate) fn recv_once(fd: RawFd, token: u64, len: u32, poll_first: bool) -> squeue::Entry {
+/// drained, whose try would fail. `link` (`IOSQE_IO_LINK`) makes the next entry of the same
+/// submission wait for this one's completion (a chain of receives, run in order; one that
+/// fails cancels the rest of the chain, which complete with `ECANCELED`).
+pub(crate) fn recv_once(fd: RawFd, token: u64, len: u32, poll_first: bool, link: bool) -> squeue::Entry {
     /// `IORING_RECVSEND_POLL_FIRST`, a flag of a receive's `ioprio` (linux/io_uring.h).
     const POLL_FIRST: u16 = 1;
     opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), len)
         .ioprio(if poll_first { POLL_FIRST } else { 0 })
         .buf_group(super::bufring::GROUP)
         .build()
-        .flags(squeue::Flags::BUFFER_SELECT)
+        .flags(if link {
+            squeue::Flags::BUFFER_SELECT | squeue::Flags::IO_LINK
+        } else {
+            squeue::Flags::BUFFER_SELECT
+        })
         .user_data(token | RECV_BIT)
 }
 

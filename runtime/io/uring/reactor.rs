@@ -20,6 +20,10 @@ use crate::io::reactor::{PollWait, WAKER_TOKEN};
 use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
 use crate::io::Source;
 
+/// The most single receives one arming chains (U9): sixteen buffers, the cap's 64 KiB in
+/// 4 KiB buffers; one enter submits them all where one receive each took one.
+const RECV_CHAIN: usize = 16;
+
 #[path = "reactor_send.rs"]
 mod reactor_send;
 
@@ -77,6 +81,12 @@ pub(crate) struct UringReactor {
     /// A completion taken in armed its stream's receive again (U9): submitted as the reap
     /// ends.
     recv_rearmed: bool,
+    /// How many single receives one arming may chain (U9): 1 until a single receive with
+    /// buffer select completed with bytes (a kernel refusing it would refuse each receive
+    /// of a chain), then [`RECV_CHAIN`] (or the submission queue's size if smaller).
+    recv_chained: usize,
+    /// The entries of the receive being armed (kept for its allocation).
+    chain: Vec<squeue::Entry>,
     /// Streams write through sends from their send buffers (the completion form).
     send_form: bool,
     /// Per slot key, the send state of a stream in the completion form (U8).
@@ -115,6 +125,8 @@ impl UringReactor {
             recv_refused: false,
             recv_limit: super::probe::recv_total_wanted(),
             recv_rearmed: false,
+            recv_chained: 1,
+            chain: Vec::with_capacity(RECV_CHAIN),
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
@@ -141,6 +153,34 @@ impl UringReactor {
             }
             self.submit_now();
         }
+    }
+
+    /// Arms the receive of the stream at `key` (registered as `token` on `fd`, its state able
+    /// to arm) and queues its entries ([`arm_entries`]), all in the same submission: a chain of
+    /// linked receives split across two would run as two chains at once, out of order (U9).
+    fn queue_recv(&mut self, key: usize, fd: RawFd, token: u64) {
+        let Some(Some(recv)) = self.recvs.get_mut(key) else {
+            return;
+        };
+        arm_entries(
+            recv,
+            fd,
+            token,
+            self.recv_limit,
+            self.recv_chained,
+            &mut self.chain,
+        );
+        let chain = std::mem::take(&mut self.chain);
+        while {
+            let sq = self.ring.submission();
+            sq.capacity() - sq.len() < chain.len()
+        } {
+            self.submit_now();
+        }
+        for entry in &chain {
+            self.push(entry.clone());
+        }
+        self.chain = chain;
     }
 
     /// Submits what is queued, now (U3). A refused submission panics as a failed poll does.
@@ -366,11 +406,10 @@ impl UringReactor {
         if !recv.is(token) || !recv.can_arm() {
             return false;
         }
-        let entry = arm_entry(recv, fd, token, self.recv_limit);
         if !recv.has_data() {
             slots.clear(id, Direction::Read);
         }
-        self.push(entry);
+        self.queue_recv(key, fd, token);
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -434,6 +473,11 @@ impl UringReactor {
                     after: Duration::from_millis(50),
                 };
                 self.poll(wait, io, woken);
+                if in_kernel(self) {
+                    // A chain's next receive may have started after the cancellation found
+                    // nothing to cancel (`ENOENT`): cancelled in its turn.
+                    self.push(ops::cancel(token | RECV_BIT));
+                }
             }
         }
         match self.recvs.get(key) {
@@ -686,12 +730,20 @@ impl UringReactor {
             recv.complete(-libc::ECANCELED, flags, bufs);
             self.recv_form_refused();
         } else {
+            if result > 0 && !recv.limited() {
+                // The kernel takes single receives with buffer select: they may be chained (no
+                // longer than the submission queue, which takes a chain whole).
+                self.recv_chained = RECV_CHAIN.min(self.ring.params().sq_entries() as usize);
+            }
             let ready = recv.complete(result, flags, bufs);
             if recv.over_cap() {
                 // U9: the stream holds its cap: the receive stops (what the kernel completes
                 // before the cancellation still queues, in order) and the rest waits in the
                 // socket. Submitted now, so the cancellation is behind us before any new
-                // receive of this stream is armed under the same `user_data`.
+                // receive of this stream is armed under the same `user_data`. Sent again at
+                // each completion that comes with the receive going on: a cancellation may find
+                // nothing (`ENOENT`, seen on 6.18), and the receive, bounded in bytes by its
+                // total, would pass the cap in pieces.
                 recv.capped();
                 self.push(ops::cancel(token | RECV_BIT));
                 self.submit_now();
@@ -700,8 +752,7 @@ impl UringReactor {
                 // one at its total, U9): the next one is submitted as the reap ends (U4), its
                 // bytes queueing behind these.
                 if let Some(&PollState::Armed { fd, .. }) = self.polls.get(key) {
-                    let entry = arm_entry(recv, fd, token, self.recv_limit);
-                    self.push(entry);
+                    self.queue_recv(key, fd, token);
                     self.recv_rearmed = true;
                 }
             }
@@ -780,22 +831,44 @@ impl Drop for UringReactor {
     }
 }
 
-/// Records in `recv` that its receive is armed and returns the entry (U9): where the kernel
-/// takes a total (`total`, 6.17) and the room left under the cap is two buffers or more, a
-/// multishot receive with that room less one buffer's overshoot as its total (the kernel's
-/// last receive before the total may fill a whole buffer: measured 4,088 bytes past it on
-/// 6.18); else a single receive of at most the room left. Either way the stream stays within
-/// its cap, to the byte.
-fn arm_entry(recv: &mut StreamRecv, fd: RawFd, token: u64, total: bool) -> squeue::Entry {
+/// Records in `recv` that its receive is armed and puts its entries in `chain` (U9): where
+/// the kernel takes a total (`total`, 6.17) and the room left under the cap is two buffers or
+/// more, a multishot receive with that room less one buffer's overshoot as its total (the
+/// kernel's last receive before the total may fill a whole buffer: measured 4,088 bytes past
+/// it on 6.18); else single receives of at most one buffer each (`chained` of them at most,
+/// and no more than the pieces left under the cap), linked so the kernel runs them in order,
+/// their lengths adding up to at most the room left. Either way the stream stays within its
+/// cap, to the byte.
+fn arm_entries(
+    recv: &mut StreamRecv,
+    fd: RawFd,
+    token: u64,
+    total: bool,
+    chained: usize,
+    chain: &mut Vec<squeue::Entry>,
+) {
     const BUF: u32 = super::bufring::BUF_SIZE as u32;
+    chain.clear();
     let room = recv.room();
     if total && room >= 2 * BUF {
-        recv.armed(Arm::Total);
-        ops::recv_multi(fd, token, room - (BUF - 1))
-    } else {
-        recv.armed(Arm::Once);
-        ops::recv_once(fd, token, room, recv.drained())
+        recv.armed(Arm::Total, 1);
+        chain.push(ops::recv_multi(fd, token, room - (BUF - 1)));
+        return;
     }
+    let receives = (room.div_ceil(BUF) as usize)
+        .min(recv.pieces_room())
+        .min(chained)
+        .max(1);
+    let mut left = room;
+    for i in 0..receives {
+        let len = left.min(BUF);
+        left -= len;
+        let last = i + 1 == receives;
+        // Only the first receive waits for readability first: the later ones run as the one
+        // before completes, while the socket may still hold bytes.
+        chain.push(ops::recv_once(fd, token, len, i == 0 && recv.drained(), !last));
+    }
+    recv.armed(Arm::Once, receives as u16);
 }
 
 /// A wait's timeout in the kernel's form.

@@ -14,9 +14,11 @@
 //! total is the room left less that); before, a multishot receive has no end of its own and
 //! one burst between two looks of the loop brings any number of buffers (measured: 36
 //! buffers, 144 KiB, more than twice the cap, into a stream that held nothing), so the
-//! stream receives one buffer at a time instead. A single receive reads at most its length,
-//! the room left; the next receive is armed as the last one ends under the cap (a multishot
-//! one at its total, or a single one), so a stream never holds more than its cap.
+//! stream receives with single receives instead, chained (one submission for up to sixteen
+//! buffers, not one each). A single receive reads at most its length, and the lengths of a
+//! chain add up to at most the room left; the next receive is armed as the last one ends
+//! under the cap (a multishot one at its total, or a chain), so a stream never holds more
+//! than its cap.
 
 use std::collections::VecDeque;
 use std::io;
@@ -41,8 +43,10 @@ pub(crate) enum Arm {
     /// buffer's overshoot (6.17); cancelled if the stream reaches its cap in pieces first.
     #[default]
     Total,
-    /// One receive of at most the room left under the cap, into one buffer (kernels without
-    /// the total): the next one is armed as it completes, while the stream is under its cap.
+    /// Single receives of at most one buffer each, their lengths adding up to at most the
+    /// room left under the cap, linked into one chain the kernel runs in order (kernels
+    /// without the total): the next chain is armed as the last of them completes, while the
+    /// stream is under its cap.
     Once,
 }
 
@@ -93,6 +97,11 @@ pub(crate) struct StreamRecv {
     held: usize,
     /// How the receive in the kernel (or the last one) was armed (U9).
     arm: Arm,
+    /// The receives of the last arming whose final completion has not come yet (a chain of
+    /// single receives, or one multishot receive).
+    pending: u16,
+    /// A receive of the last arming completed with bytes.
+    got: bool,
     /// The receive stopped with bytes held (the cap cancelled it, the kernel ended it at its
     /// total, or a single receive completed, U9): armed again once the reader brought the
     /// stream below half the cap, or at once if it ended under the cap (`going_on`).
@@ -100,6 +109,11 @@ pub(crate) struct StreamRecv {
     /// The receive ended with bytes and left the stream under its cap: the next one is due at
     /// once (U9).
     going_on: bool,
+    /// A cancellation for the cap was sent and no completion of the receive came since: one
+    /// that comes with the receive going on is followed by another cancellation (the first
+    /// may have found nothing, `ENOENT`, and the receive would run on past the cap in
+    /// pieces, U9).
+    cancelling: bool,
     /// The last completion said the socket held more (`IORING_CQE_F_SOCK_NONEMPTY`).
     nonempty: bool,
 }
@@ -134,12 +148,18 @@ impl StreamRecv {
             && (self.queue.is_empty() || (self.capped && (self.going_on || self.below_half_cap())))
     }
 
-    /// Records that a receive armed as `arm` was queued for the kernel (U9).
-    pub(crate) fn armed(&mut self, arm: Arm) {
-        debug_assert!(self.can_arm());
+    /// Records that `receives` receives armed as `arm` were queued for the kernel (U9): one
+    /// multishot receive, or a chain of single ones; the receive is in the kernel until the
+    /// final completion of each.
+    pub(crate) fn armed(&mut self, arm: Arm, receives: u16) {
+        debug_assert!(self.can_arm() && receives > 0);
+        debug_assert!(arm == Arm::Once || receives == 1);
         self.in_kernel = true;
         self.capped = false;
         self.going_on = false;
+        self.cancelling = false;
+        self.got = false;
+        self.pending = receives;
         self.arm = arm;
     }
 
@@ -149,15 +169,18 @@ impl StreamRecv {
         self.arm == Arm::Total
     }
 
-    /// True if the receive runs and the stream holds the cap or more (U9): the caller cancels
-    /// the receive and records it with [`StreamRecv::capped`].
+    /// True if the receive runs and the stream holds the cap or more (U9), and no
+    /// cancellation was sent since its last completion: the caller cancels the receive and
+    /// records it with [`StreamRecv::capped`]. Once per completion: a receive still going on
+    /// after its cancellation (which may have found nothing) is cancelled again.
     pub(crate) fn over_cap(&self) -> bool {
-        self.receiving() && !self.capped && (self.held >= CAP_BYTES || self.queue.len() >= CAP_PIECES)
+        self.receiving() && !self.cancelling && (self.held >= CAP_BYTES || self.queue.len() >= CAP_PIECES)
     }
 
     /// Records that the receive was cancelled for the cap (U9).
     pub(crate) fn capped(&mut self) {
         self.capped = true;
+        self.cancelling = true;
     }
 
     /// True if a receive stopped with bytes held (the cap cancelled it, the kernel ended it at
@@ -172,6 +195,12 @@ impl StreamRecv {
     /// what a multishot receive's total is made from (U9). Not 0 while a receive may be armed.
     pub(crate) fn room(&self) -> u32 {
         CAP_BYTES.saturating_sub(self.held).max(1) as u32
+    }
+
+    /// The pieces the stream may still take under its cap: the most single receives one
+    /// chain may have (each fills at most one piece, U9). Not 0 while a receive may be armed.
+    pub(crate) fn pieces_room(&self) -> usize {
+        CAP_PIECES.saturating_sub(self.queue.len()).max(1)
     }
 
     fn below_half_cap(&self) -> bool {
@@ -214,8 +243,9 @@ impl StreamRecv {
     }
 
     /// Records a completion of the receive: `result` bytes in buffer `bid`, the end (0, an
-    /// error), or the kernel stopping it (`ENOBUFS`, `ECANCELED`); `more` false for its final
-    /// completion; `flags` its flags (whether the kernel keeps the buffer for more pieces).
+    /// error), or the kernel stopping it (`ENOBUFS`, `ECANCELED`: also a receive of a chain
+    /// whose earlier receive failed, which received nothing); `more` false for its final
+    /// completion (the receive is over with the last one of its chain); `flags` its flags (whether the kernel keeps the buffer for more pieces).
     /// Returns the readiness to dispatch to the stream's slot: its reader is woken for bytes,
     /// an end, and when the receive stopped (its next read goes to the socket).
     pub(crate) fn complete(&mut self, result: i32, flags: u32, bufs: &mut BufRing) -> Ready {
@@ -233,11 +263,19 @@ impl StreamRecv {
             };
         }
         self.nonempty = io_uring::cqueue::sock_nonempty(flags);
+        // A completion since the cancellation: if the receive goes on, `over_cap` says so.
+        self.cancelling = false;
+        let mut over = false;
         if !more {
-            self.in_kernel = false;
-            // Ended with bytes (a single receive, a multishot one at its total, U9, or at a
-            // full completion queue): armed again as `rearm_due` says.
-            self.capped |= result > 0;
+            self.got |= result > 0;
+            self.pending = self.pending.saturating_sub(1);
+            if self.pending == 0 {
+                over = true;
+                self.in_kernel = false;
+                // Ended with bytes (single receives, a multishot one at its total, U9, or at
+                // a full completion queue): armed again as `rearm_due` says.
+                self.capped |= self.got;
+            }
         }
         let len = result.max(0) as u32;
         match (result, bid) {
@@ -262,8 +300,8 @@ impl StreamRecv {
                 }
             }
         }
-        // A receive that ended with bytes under the cap: the next one is due at once.
-        self.going_on = !more && result > 0 && self.below_cap();
+        // A receive (a chain) that ended with bytes under the cap: the next one is due at once.
+        self.going_on = over && self.got && self.below_cap();
         Ready {
             read: true,
             read_closed: self.end == Some(End::Eof),
@@ -363,7 +401,7 @@ mod tests {
     fn armed() -> Option<(io_uring::IoUring, BufRing, StreamRecv)> {
         let (ring, bufs) = ring()?;
         let mut recv = StreamRecv::default();
-        recv.armed(Arm::Total);
+        recv.armed(Arm::Total, 1);
         Some((ring, bufs, recv))
     }
 
@@ -452,9 +490,17 @@ mod tests {
         recv.capped();
         assert!(!recv.over_cap(), "cancelled once");
         recv.complete(100, cqe(Some(64), true, false), &mut bufs);
+        // The 6.17 loose end: a cancellation that found nothing (`ENOENT`) left the receive
+        // running past the cap in pieces; one completing after it is cancelled again.
+        assert!(
+            recv.over_cap(),
+            "still going on after the cancellation: cancelled again"
+        );
+        recv.capped();
         recv.complete(-libc::ECANCELED, cqe(None, false, false), &mut bufs);
         assert!(!recv.in_kernel() && !recv.rearm_due(), "still at the cap");
         assert_eq!(recv.buffered(), 6500, "a completion before the cancellation kept");
+        assert!(!recv.over_cap(), "over: nothing to cancel");
         assert!(matches!(
             read(&mut recv, 3300, false, &mut bufs),
             RecvStep::Done(Ok(3300))
@@ -465,7 +511,7 @@ mod tests {
             RecvStep::Done(Ok(100))
         ));
         assert!(recv.rearm_due() && recv.can_arm(), "below half the cap");
-        recv.armed(Arm::Total);
+        recv.armed(Arm::Total, 1);
         assert!(!recv.rearm_due());
         assert!(matches!(
             read(&mut recv, 10_000, false, &mut bufs),
@@ -483,8 +529,8 @@ mod tests {
         bufs.unregister(&ring.submitter());
     }
 
-    /// U9 on a kernel without the multishot total: single receives, each of at most the room
-    /// left, follow one another until the stream holds its cap exactly (in bytes or in
+    /// U9 on a kernel without the multishot total: single receives (chains of one here),
+    /// each of at most the room left, follow one another until the stream holds its cap exactly (in bytes or in
     /// pieces), and start again once the reader brought it below half the cap.
     #[test]
     fn single_receives_stop_exactly_at_the_cap() {
@@ -496,13 +542,13 @@ mod tests {
         for bid in 0..(CAP_BYTES / BUF_SIZE) as u16 {
             assert!(recv.can_arm(), "under the cap");
             assert_eq!(recv.room() as usize, CAP_BYTES - recv.buffered());
-            recv.armed(Arm::Once);
+            recv.armed(Arm::Once, 1);
             assert!(!recv.rearm_due(), "one receive at a time");
             recv.complete(full - 1, cqe(Some(bid), false, false), &mut bufs);
             assert!(!recv.over_cap(), "a single receive is never cancelled");
         }
         assert!(recv.rearm_due() && recv.room() == 16, "16 bytes of room left");
-        recv.armed(Arm::Once);
+        recv.armed(Arm::Once, 1);
         recv.complete(16, cqe(Some(99), false, false), &mut bufs);
         assert_eq!(recv.buffered(), CAP_BYTES, "exactly the cap");
         assert!(!recv.rearm_due() && !recv.can_arm(), "at the cap");
@@ -520,13 +566,13 @@ mod tests {
 
         for bid in 0..CAP_PIECES as u16 {
             assert!(recv.can_arm(), "under the cap in pieces");
-            recv.armed(Arm::Once);
+            recv.armed(Arm::Once, 1);
             recv.complete(10, cqe(Some(bid), false, false), &mut bufs);
         }
         assert!(!recv.can_arm(), "the cap in pieces");
         recv.release(&mut bufs);
 
-        recv.armed(Arm::Once);
+        recv.armed(Arm::Once, 1);
         recv.stop();
         recv.complete(10, cqe(Some(0), false, false), &mut bufs);
         assert!(
@@ -538,8 +584,56 @@ mod tests {
         bufs.unregister(&ring.submitter());
     }
 
+    /// U9 before 6.17: a chain of single receives is in the kernel until the last of them
+    /// completed; bytes queue in the order the receives ran, a receive cancelled with the
+    /// chain (`ECANCELED`) received nothing and is no error, and the next chain is due at
+    /// once if the chain brought bytes and left the stream under its cap.
+    #[test]
+    fn a_chain_of_single_receives_is_over_with_its_last_receive() {
+        let Some((ring, mut bufs)) = ring() else {
+            return;
+        };
+        let mut recv = StreamRecv::default();
+        recv.armed(Arm::Once, 4);
+        recv.complete(100, cqe(Some(0), false, true), &mut bufs);
+        recv.complete(50, cqe(Some(0), false, false), &mut bufs);
+        assert!(
+            recv.in_kernel() && !recv.rearm_due(),
+            "two receives of the chain left"
+        );
+        recv.complete(-libc::ECANCELED, cqe(None, false, false), &mut bufs);
+        assert!(recv.in_kernel(), "one left");
+        let ready = recv.complete(-libc::ECANCELED, cqe(None, false, false), &mut bufs);
+        assert!(
+            ready.read && !ready.read_closed,
+            "no end: the cancelled received nothing"
+        );
+        assert!(
+            !recv.in_kernel() && recv.rearm_due(),
+            "over, with bytes, under the cap"
+        );
+        assert_eq!(recv.buffered(), 150);
+        assert!(matches!(
+            read(&mut recv, 1000, false, &mut bufs),
+            RecvStep::Done(Ok(150))
+        ));
+        assert!(matches!(read(&mut recv, 10, false, &mut bufs), RecvStep::Direct));
+
+        recv.armed(Arm::Once, 2);
+        recv.complete(-libc::ECANCELED, cqe(None, false, false), &mut bufs);
+        recv.complete(-libc::ECANCELED, cqe(None, false, false), &mut bufs);
+        assert!(
+            !recv.in_kernel() && !recv.rearm_due(),
+            "a chain without bytes arms nothing"
+        );
+        assert!(recv.can_arm(), "the next read arms it");
+        assert_eq!((recv.pieces_room(), recv.room()), (CAP_PIECES, CAP_BYTES as u32));
+        assert_eq!(bufs.held(), 0);
+        bufs.unregister(&ring.submitter());
+    }
+
     /// U9 from 6.17: a multishot receive the kernel ended at its total with the stream under
-    /// its cap is followed at once (by a single receive of the room left, the reactor
+    /// its cap is followed at once (by single receives of the room left, the reactor
     /// decides); one that ended at the cap waits for the reader to bring it below half.
     #[test]
     fn a_receive_ended_at_its_total_under_the_cap_goes_on() {
@@ -553,7 +647,7 @@ mod tests {
         recv.complete(full, cqe(Some(14), false, false), &mut bufs);
         assert!(recv.rearm_due(), "ended at its total, 4 KiB under the cap");
         assert_eq!(recv.room() as usize, BUF_SIZE);
-        recv.armed(Arm::Once);
+        recv.armed(Arm::Once, 1);
         recv.complete(full, cqe(Some(15), false, false), &mut bufs);
         assert_eq!(recv.buffered(), CAP_BYTES);
         assert!(!recv.rearm_due(), "at the cap");
@@ -575,7 +669,7 @@ mod tests {
         assert_eq!(bufs.held(), 0);
         assert!(recv.can_arm());
         assert!(matches!(read(&mut recv, 4, false, &mut bufs), RecvStep::Direct));
-        recv.armed(Arm::Total);
+        recv.armed(Arm::Total, 1);
         recv.complete(-libc::ECONNRESET, cqe(None, false, false), &mut bufs);
         match read(&mut recv, 4, false, &mut bufs) {
             RecvStep::Done(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::ConnectionReset),
@@ -603,8 +697,8 @@ mod tests {
             "IOU_PBUF_RING_INC is taken from Linux 6.12 on (this is {release})"
         );
         let (mut a, mut b) = (StreamRecv::default(), StreamRecv::default());
-        a.armed(Arm::Total);
-        b.armed(Arm::Total);
+        a.armed(Arm::Total, 1);
+        b.armed(Arm::Total, 1);
         a.complete(5, cqe(Some(9), true, true), &mut bufs);
         assert_eq!(bufs.held(), 0, "the kernel keeps the buffer for more pieces");
         b.complete(3, cqe(Some(9), true, false), &mut bufs);
@@ -623,6 +717,100 @@ mod tests {
         a.complete(4, cqe(Some(11), true, true), &mut bufs);
         assert_eq!(a.release(&mut bufs), 4);
         assert_eq!(bufs.held(), 0, "a dropped piece of a buffer the kernel keeps");
+        bufs.unregister(&ring.submitter());
+    }
+}
+
+/// How the kernel runs a chain of single receives (U9, [`Arm::Once`]): in order, each at most
+/// its length; a short one does not end the chain (the next waits for more bytes); a
+/// cancelled one ends it, the rest completing with `ECANCELED`, having received nothing.
+#[cfg(test)]
+mod chain_tests {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, Instant};
+
+    use super::super::bufring::{BufRing, BUF_SIZE};
+    use super::super::ops;
+
+    /// Waits (a second at most) for `n` completions of receives (a cancellation's own must
+    /// have found its receive); returns (result, bytes) of each, the bytes read from the
+    /// buffer it names (given back at once).
+    fn take(ring: &mut io_uring::IoUring, bufs: &mut BufRing, n: usize) -> Vec<(i32, Vec<u8>)> {
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while out.len() < n && Instant::now() < deadline {
+            ring.submit().unwrap();
+            for cqe in ring.completion() {
+                let (result, flags) = (cqe.result(), cqe.flags());
+                if cqe.user_data() == ops::REMOVE_DATA {
+                    assert!(
+                        result == 0,
+                        "the cancellation found the running receive: {result}"
+                    );
+                    continue;
+                }
+                let mut bytes = Vec::new();
+                if let Some(bid) = io_uring::cqueue::buffer_select(flags) {
+                    let len = result.max(0) as u32;
+                    let start = bufs.took(bid, len, io_uring::cqueue::buffer_more(flags));
+                    bytes = bufs.bytes(bid, start as usize, len as usize).to_vec();
+                    bufs.release(bid);
+                }
+                out.push((result, bytes));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        out
+    }
+
+    #[test]
+    fn a_chain_runs_in_order_past_a_short_receive_and_a_cancellation_ends_it() {
+        let Some((mut ring, mut bufs)) = super::super::probe::probe(16, true).ok().and_then(|(ring, _)| {
+            let bufs = BufRing::new(&ring.submitter()).ok()?;
+            Some((ring, bufs))
+        }) else {
+            eprintln!("io_uring or buffer rings unavailable here: skipped");
+            return;
+        };
+        let (mut peer, ours) = std::os::unix::net::UnixStream::pair().unwrap();
+        let (fd, token, len) = (ours.as_raw_fd(), 8, BUF_SIZE as u32);
+        for i in 0..5 {
+            let entry = ops::recv_once(fd, token, len, i == 0, i < 4);
+            // SAFETY: U1: a receive's entry names no memory of ours (the buffers are the
+            // ring's, registered until the end of the test, U6).
+            unsafe { ring.submission().push(&entry).unwrap() };
+        }
+        ring.submit().unwrap();
+        peer.write_all(&[1; 100]).unwrap();
+        let short = take(&mut ring, &mut bufs, 1);
+        assert_eq!(short, vec![(100, vec![1; 100])], "the first receive, short");
+        assert!(
+            take(&mut ring, &mut bufs, 1).is_empty(),
+            "the next waits for bytes"
+        );
+        let data: Vec<u8> = (0..5000).map(|i| (i % 251) as u8).collect();
+        peer.write_all(&data).unwrap();
+        let more = take(&mut ring, &mut bufs, 2);
+        let got: Vec<u8> = more.iter().flat_map(|(_, bytes)| bytes.clone()).collect();
+        assert_eq!(more.len(), 2, "{more:?}");
+        assert!(more.iter().all(|(n, _)| *n > 0 && *n as u32 <= len));
+        assert_eq!(got, data, "in order, each at most its length");
+        // SAFETY: as above (a cancellation names no memory).
+        unsafe {
+            ring.submission()
+                .push(&ops::cancel(token | ops::RECV_BIT))
+                .unwrap()
+        };
+        let rest: Vec<i32> = take(&mut ring, &mut bufs, 2)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            rest,
+            vec![-libc::ECANCELED; 2],
+            "the cancelled receive and the one after it"
+        );
         bufs.unregister(&ring.submitter());
     }
 }
