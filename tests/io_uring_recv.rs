@@ -294,3 +294,13 @@ fn item5_a_stream_reads_while_another_holds_every_buffer() {
         drop(writer.await.unwrap());
     });
 }
+
+/// Large reads of a bulk transfer go to the socket directly once a receive brought a bulk of
+/// bytes (U9, runtime/io/uring/recv.rs `DIRECT_MIN`), small ones, peeks and `try_read`s
+/// through the receive: mixed, with pauses that let the stream fill to its cap, every byte
+/// arrives once and in order (tests/io_uring_recv_cap_fallback.rs: the same on single
+/// receives).
+#[test]
+fn issue20_large_reads_straight_from_the_socket_keep_order_and_lose_nothing() {
+    on_every_driver(io_uring_support::mixed_reads_keep_order);
+}

@@ -97,3 +97,11 @@ fn a_chain_of_single_receives_stops_when_the_stream_leaves_the_loop() {
         );
     });
 }
+
+/// tests/io_uring_recv.rs's mixed large and small reads of a bulk transfer, on single
+/// receives: every byte once and in order.
+#[test]
+fn issue20_large_reads_on_single_receives_keep_order_and_lose_nothing() {
+    std::env::set_var("AIOLOOP_IO_URING_RECV_TOTAL", "0");
+    io_uring_support::on_every_driver(io_uring_support::mixed_reads_keep_order);
+}

@@ -9,7 +9,9 @@
 //!   reads, `peek`, `try_read` and readiness (`readable`) see the received bytes first, then
 //!   the end (EOF or the error) the kernel reported after them. When the receive stops (the
 //!   ring ran out of buffers) the stream reads from its socket again, and a read that finds it
-//!   drained arms the receive anew, so no read waits for buffers held by other streams.
+//!   drained arms the receive anew, so no read waits for buffers held by other streams. A
+//!   bulk reader (large reads, a receive that brought a bulk of bytes) reads its socket
+//!   directly too, once the received bytes are read, until it finds it drained (U9).
 
 use std::io::{self, Read};
 #[cfg(all(feature = "io-uring", target_os = "linux"))]
@@ -86,8 +88,9 @@ where
     }
 
     /// Reads (or peeks) into `dst` in the completion form: the received bytes first; with none
-    /// buffered and no receive in the kernel, the socket itself, once readable, arming the
-    /// receive when the read shows the socket drained.
+    /// buffered and no receive in the kernel, the socket itself (at once for a large read when
+    /// the socket holds more, else once readable), arming the receive when the read shows the
+    /// socket drained.
     #[inline(never)]
     pub(crate) fn poll_recv_into(
         &self,
@@ -106,6 +109,18 @@ where
                 // (whatever the socket holds then arrives through it, in order).
                 RecvStep::Direct if registration.arm_recv() => continue,
                 RecvStep::Direct => {}
+                // A large read, the socket holding more: straight into `dst` (U9).
+                RecvStep::Socket => match self.sys_recv(dst, peek) {
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                        // Drained after all: the receive takes over, or (the ring has no
+                        // buffer) readiness as below.
+                        registration.clear_readiness(Direction::Read);
+                        if registration.arm_recv() {
+                            continue;
+                        }
+                    }
+                    result => return Poll::Ready(result),
+                },
             }
             if registration.poll_ready(cx, Direction::Read).is_pending() {
                 registration.watch_read();
@@ -138,7 +153,7 @@ where
                 registration.watch_read();
                 Err(io::ErrorKind::WouldBlock.into())
             }
-            RecvStep::Direct => {
+            RecvStep::Direct | RecvStep::Socket => {
                 let result = self.sys_recv(dst, false);
                 if matches!(&result, Err(err) if err.kind() == io::ErrorKind::WouldBlock) {
                     registration.clear_readiness(Direction::Read);

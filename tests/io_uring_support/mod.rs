@@ -113,3 +113,68 @@ pub async fn read_all(stream: &TcpStream) -> (Vec<u8>, std::io::Result<()>) {
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
 }
+
+/// A bulk transfer read with reads of every kind in turn: large ones (64 KiB, and exactly
+/// 16 KiB, the least that goes to the socket directly once a receive brought a bulk of bytes,
+/// runtime/io/uring/recv.rs `DIRECT_MIN`), one byte less, small ones, peeks, `try_read`s, and
+/// pauses that let the receive fill the stream to its cap between them, so the stream goes
+/// from its received bytes to its socket and back many times. Every byte arrives once, in
+/// order, then the end.
+pub async fn mixed_reads_keep_order(kind: IoDriverKind) {
+    let (server, client) = pair().await;
+    let data = pattern(6 << 20);
+    let sent = data.clone();
+    let writer = aioloop::spawn(async move {
+        let mut at = 0;
+        let mut round = 0usize;
+        while at < sent.len() {
+            let end = (at + [256 * 1024, 100, 70_000, 4096][round % 4]).min(sent.len());
+            client.write_all(&sent[at..end]).await.unwrap();
+            at = end;
+            round += 1;
+            if round % 13 == 0 {
+                client.flush().await.unwrap();
+                aioloop::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        client.flush().await.unwrap();
+    });
+    let mut got = Vec::with_capacity(data.len());
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut peeked = vec![0u8; 64 * 1024];
+    let mut round = 0usize;
+    loop {
+        round += 1;
+        let len = [65_536, 16_384, 16_383, 100, 65_536, 65_536, 1, 20_000][round % 8];
+        if round % 29 == 0 {
+            aioloop::sleep(Duration::from_millis(2)).await;
+        }
+        if round % 17 == 0 {
+            let n = server.peek(&mut peeked[..len]).await.unwrap();
+            let m = server.read(&mut buf[..n]).await.unwrap();
+            assert_eq!(
+                buf[..m],
+                peeked[..m],
+                "{kind}: a read after a peek saw other bytes"
+            );
+            got.extend_from_slice(&buf[..m]);
+        }
+        let n = if round % 11 == 0 {
+            match server.try_read(&mut buf[..len]) {
+                Ok(n) => n,
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(err) => panic!("{kind}: {err}"),
+            }
+        } else {
+            server.read(&mut buf[..len]).await.unwrap()
+        };
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        assert!(got.len() <= data.len(), "{kind}: more bytes than were sent");
+    }
+    writer.await.unwrap();
+    assert_eq!(got.len(), data.len(), "{kind}: bytes lost");
+    assert!(got == data, "{kind}: the bytes came out of order or changed");
+}

@@ -126,7 +126,14 @@
 //!   last receive completed) that ends with bytes under the cap is followed by the next at once; one stopped at the cap is armed again once its final
 //!   completion came and the reader brought the stream below half the cap; either way its
 //!   bytes queue behind those still held (no byte reordered: nothing reads the socket while
-//!   bytes are held or a receive runs).
+//!   bytes are held or a receive runs). Except for a bulk reader: a receive that ends (at its
+//!   total, its chain's end or the cap) having brought [`recv::DIRECT_MIN`] bytes or more, or
+//!   with the socket holding more (`IORING_CQE_F_SOCK_NONEMPTY`), to a stream whose last read
+//!   asked for `DIRECT_MIN` bytes or more is not armed again: the reader reads what the stream
+//!   holds, then (nothing held, no receive in the kernel, so the socket's bytes are next) its
+//!   large reads call the socket's `recv(2)` into its own buffer, as the readiness form does,
+//!   until one comes back short or `EAGAIN` (the socket drained) or a read is small or a
+//!   peek: those arm the receive again. The cap is untouched: those bytes are never held.
 //! - **U10.** A submission entry is only ever built by the `io-uring` crate's opcodes; where
 //!   the crate does not name a field the kernel reads (a receive's total, `optlen`), the
 //!   entry is rewritten as the 64 bytes of the kernel's `struct io_uring_sqe` it is

@@ -19,6 +19,13 @@
 //! chain add up to at most the room left; the next receive is armed as the last one ends
 //! under the cap (a multishot one at its total, or a chain), so a stream never holds more
 //! than its cap.
+//!
+//! A bulk reader skips the ring: a receive that brought [`DIRECT_MIN`] bytes or more (or ended
+//! with the socket holding more) to a stream whose reads ask for that much is not armed again;
+//! once the held bytes are read, the large reads go to the socket directly
+//! ([`RecvStep::Socket`]: one `recv(2)` into the reader's buffer per read, where the ring costs
+//! a completion and a copy per 4 KiB buffer, measured 40 % slower in docs/benchmarks-net.md),
+//! until the socket is drained and the receive takes over again.
 
 use std::collections::VecDeque;
 use std::io;
@@ -35,6 +42,11 @@ pub(crate) const CAP_BYTES: usize = 64 * 1024;
 /// is stopped: bounds the buffers a stream of small messages holds on a kernel that fills one
 /// buffer per receive (U9).
 pub(crate) const CAP_PIECES: usize = 64;
+/// The smallest read that goes to the socket directly, into the reader's own buffer, when the
+/// stream holds nothing, no receive is in the kernel and the last completion said the socket
+/// holds more (U9): one `recv(2)` of up to the reader's length, as the readiness form reads,
+/// instead of a completion and a copy per ring buffer.
+pub(crate) const DIRECT_MIN: usize = 16 * 1024;
 
 /// How a stream's receive is armed (U9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,6 +71,10 @@ pub(crate) enum RecvStep {
     Wait,
     /// No receive in the kernel and nothing buffered: the socket's own `read` is in order.
     Direct,
+    /// As `Direct`, and the socket holds more (the last completion said so) and the read is
+    /// large ([`DIRECT_MIN`]): the socket's own `read` at once, into the reader's buffer; the
+    /// receive is armed again when one finds the socket drained (U9).
+    Socket,
 }
 
 /// A filled buffer, or what is left of it: bytes `start..end` of buffer `bid`.
@@ -116,6 +132,15 @@ pub(crate) struct StreamRecv {
     cancelling: bool,
     /// The last completion said the socket held more (`IORING_CQE_F_SOCK_NONEMPTY`).
     nonempty: bool,
+    /// The last read (not a peek) asked for [`DIRECT_MIN`] bytes or more.
+    large: bool,
+    /// Bytes the receives of the last arming brought.
+    brought: usize,
+    /// The receive ended under the cap, the reader reads large, and the socket holds more or
+    /// the receive brought [`DIRECT_MIN`] bytes or more (a bulk transfer): it is left to the
+    /// reader, whose reads go to the socket once the held bytes are read
+    /// ([`RecvStep::Socket`], U9), instead of being armed again at once.
+    deferred: bool,
 }
 
 impl StreamRecv {
@@ -158,6 +183,8 @@ impl StreamRecv {
         self.capped = false;
         self.going_on = false;
         self.cancelling = false;
+        self.deferred = false;
+        self.brought = 0;
         self.got = false;
         self.pending = receives;
         self.arm = arm;
@@ -187,8 +214,9 @@ impl StreamRecv {
     /// its total, or a single receive completed), its final completion came, and the stream
     /// may take more: the reader brought it below half the cap, or the receive ended under
     /// the cap. The receive is due again (U9).
+    /// Not while the receive is left to a large reader (`deferred`, U9).
     pub(crate) fn rearm_due(&self) -> bool {
-        self.capped && !self.in_kernel && self.can_arm()
+        self.capped && !self.deferred && !self.in_kernel && self.can_arm()
     }
 
     /// The bytes the stream may still receive under its cap: a single receive's length, and
@@ -282,6 +310,7 @@ impl StreamRecv {
             (n, Some(bid)) if n > 0 => {
                 let start = bufs.took(bid, len, io_uring::cqueue::buffer_more(flags));
                 self.held += len as usize;
+                self.brought += len as usize;
                 self.queue.push_back(Chunk {
                     bid,
                     start,
@@ -300,8 +329,14 @@ impl StreamRecv {
                 }
             }
         }
-        // A receive (a chain) that ended with bytes under the cap: the next one is due at once.
+        // A receive (a chain) that ended with bytes under the cap: the next one is due at once,
+        // unless the reader reads large and the socket holds more or the receive brought much:
+        // its reads take the socket's bytes directly once the held ones are read (U9).
         self.going_on = over && self.got && self.below_cap();
+        if over && self.got && self.large && (self.nonempty || self.brought >= DIRECT_MIN) {
+            self.going_on = false;
+            self.deferred = true;
+        }
         Ready {
             read: true,
             read_closed: self.end == Some(End::Eof),
@@ -314,6 +349,9 @@ impl StreamRecv {
     pub(crate) fn read(&mut self, dst: &mut [MaybeUninit<u8>], peek: bool, bufs: &mut BufRing) -> RecvStep {
         if dst.is_empty() {
             return RecvStep::Done(Ok(0));
+        }
+        if !peek {
+            self.large = dst.len() >= DIRECT_MIN;
         }
         let mut copied = 0;
         let mut index = 0;
@@ -356,6 +394,10 @@ impl StreamRecv {
         }
         if self.receiving() {
             RecvStep::Wait
+        } else if self.large && !peek && (self.nonempty || self.deferred) && !self.in_kernel && !self.finished
+        {
+            // U9: nothing held, no receive in the kernel: the socket's bytes are next, in order.
+            RecvStep::Socket
         } else {
             RecvStep::Direct
         }
@@ -652,6 +694,68 @@ mod tests {
         assert_eq!(recv.buffered(), CAP_BYTES);
         assert!(!recv.rearm_due(), "at the cap");
         recv.release(&mut bufs);
+        bufs.unregister(&ring.submitter());
+    }
+
+    /// U9 and [`DIRECT_MIN`]: a receive that brought a bulk of bytes to a large reader is not
+    /// armed again when it ends: the reader reads what it holds, then the socket directly
+    /// (`Socket`); a small read arms the receive as before (`Direct`), and so does a receive
+    /// of a few bytes with the socket drained.
+    #[test]
+    fn a_bulk_receive_to_a_large_reader_leaves_the_socket_to_it() {
+        let Some((ring, mut bufs, mut recv)) = armed() else {
+            return;
+        };
+        let full = BUF_SIZE as i32;
+        assert!(matches!(
+            read(&mut recv, DIRECT_MIN, false, &mut bufs),
+            RecvStep::Wait
+        ));
+        for bid in 0..7 {
+            recv.complete(full, cqe(Some(bid), true, false), &mut bufs);
+        }
+        recv.complete(full, cqe(Some(7), false, false), &mut bufs);
+        assert!(!recv.in_kernel() && !recv.rearm_due(), "left to the reader");
+        assert!(matches!(
+            read(&mut recv, DIRECT_MIN, false, &mut bufs),
+            RecvStep::Done(Ok(DIRECT_MIN))
+        ));
+        assert!(matches!(
+            read(&mut recv, 64 * 1024, true, &mut bufs),
+            RecvStep::Done(Ok(n)) if n == DIRECT_MIN
+        ));
+        assert!(matches!(
+            read(&mut recv, 64 * 1024, false, &mut bufs),
+            RecvStep::Done(Ok(n)) if n == DIRECT_MIN
+        ));
+        assert!(
+            matches!(read(&mut recv, DIRECT_MIN, true, &mut bufs), RecvStep::Direct),
+            "a peek never reads the socket"
+        );
+        assert!(matches!(
+            read(&mut recv, DIRECT_MIN, false, &mut bufs),
+            RecvStep::Socket
+        ));
+        assert!(
+            matches!(
+                read(&mut recv, DIRECT_MIN - 1, false, &mut bufs),
+                RecvStep::Direct
+            ),
+            "a small read arms the receive"
+        );
+        assert!(recv.can_arm());
+        recv.armed(Arm::Total, 1);
+        assert!(matches!(
+            read(&mut recv, DIRECT_MIN, false, &mut bufs),
+            RecvStep::Wait
+        ));
+        recv.complete(100, cqe(Some(8), false, false), &mut bufs);
+        assert!(
+            recv.rearm_due(),
+            "a few bytes, the socket drained: armed again at once"
+        );
+        assert_eq!(recv.release(&mut bufs), 100);
+        assert_eq!(bufs.held(), 0);
         bufs.unregister(&ring.submitter());
     }
 
