@@ -21,5 +21,12 @@ const HELD_BOUND: usize = 64 * 1024;
 /// order.
 #[test]
 fn issue20_a_flooded_unread_stream_holds_its_cap_and_loses_nothing() {
-    flooded_unread_stream_holds_at_most(HELD_BOUND);
+    flooded_unread_stream_holds_at_most(HELD_BOUND, 1);
+}
+
+/// The same flood after a large read (64 KiB: a bulk receive's end is left to the reader,
+/// U9): the stream still holds at most its cap and, read at last, yields every byte in order.
+#[test]
+fn issue20_a_flooded_stream_of_a_large_reader_holds_its_cap_and_loses_nothing() {
+    flooded_unread_stream_holds_at_most(HELD_BOUND, 64 * 1024);
 }

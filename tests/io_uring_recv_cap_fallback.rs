@@ -19,7 +19,7 @@ const HELD_BOUND: usize = 64 * 1024;
 #[test]
 fn issue20_the_cap_without_the_kernels_total_is_exact_and_loses_nothing() {
     std::env::set_var("AIOLOOP_IO_URING_RECV_TOTAL", "0");
-    flooded_unread_stream_holds_at_most(HELD_BOUND);
+    flooded_unread_stream_holds_at_most(HELD_BOUND, 1);
 }
 
 /// Single receives go to the kernel in chains (U9, runtime/io/uring/reactor.rs
@@ -104,4 +104,11 @@ fn a_chain_of_single_receives_stops_when_the_stream_leaves_the_loop() {
 fn issue20_large_reads_on_single_receives_keep_order_and_lose_nothing() {
     std::env::set_var("AIOLOOP_IO_URING_RECV_TOTAL", "0");
     io_uring_support::on_every_driver(io_uring_support::mixed_reads_keep_order);
+}
+
+/// tests/io_uring_recv_cap.rs's flood after a large read, on single receives.
+#[test]
+fn issue20_a_flooded_stream_of_a_large_reader_on_single_receives_holds_its_cap() {
+    std::env::set_var("AIOLOOP_IO_URING_RECV_TOTAL", "0");
+    flooded_unread_stream_holds_at_most(HELD_BOUND, 64 * 1024);
 }

@@ -49,8 +49,10 @@ fn flooder(addr: std::net::SocketAddr, written: Arc<AtomicUsize>, go: Arc<Atomic
 
 /// On every driver: the stream holds at most `bound` received bytes (the sender's count minus
 /// what waits in either socket) while nobody reads it, another connection echoes meanwhile,
-/// and once read the stream yields all [`TOTAL`] bytes, in order.
-pub fn flooded_unread_stream_holds_at_most(bound: usize) {
+/// and once read the stream yields all [`TOTAL`] bytes, in order. The one read before the
+/// flood asks for `first_read` bytes (a large one, 16 KiB or more, leaves a bulk receive's
+/// end to the reader: U9, runtime/io/uring/recv.rs `DIRECT_MIN`).
+pub fn flooded_unread_stream_holds_at_most(bound: usize, first_read: usize) {
     on_every_driver(|kind| async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -65,8 +67,8 @@ pub fn flooded_unread_stream_holds_at_most(bound: usize) {
         };
         let (flooded, _) = listener.accept().await.unwrap();
         // One read arms the stream's receive; then nobody reads it.
-        let mut one = [0u8; 1];
-        let idle = aioloop::wait_for(flooded.read(&mut one), Duration::from_millis(20)).await;
+        let mut first = vec![0u8; first_read];
+        let idle = aioloop::wait_for(flooded.read(&mut first), Duration::from_millis(20)).await;
         assert!(idle.is_err(), "nothing was sent yet");
         go.store(true, Ordering::SeqCst);
 
