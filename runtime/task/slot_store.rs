@@ -114,6 +114,12 @@ impl<T> SlotStore<T> {
         self.len
     }
 
+    /// The bytes one entry takes (a value with its vacancy tag), for the size tests.
+    #[cfg(test)]
+    pub(super) fn entry_size() -> usize {
+        std::mem::size_of::<Entry<T>>()
+    }
+
     /// Every value with its key, in key order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
         self.entries

@@ -141,15 +141,9 @@ fn a_step_takes_the_cell_and_counts_polls_of_traced_tasks_only() {
 /// The slot's size is part of the per-task memory (docs/benchmarks.md); keep it in view.
 #[test]
 fn slot_stays_small() {
-    // slab 0.4 stores `enum Entry<T> { Vacant(usize), Occupied(T) }`; this mirror has its layout.
-    #[allow(dead_code)]
-    enum Entry<T> {
-        Vacant(usize),
-        Occupied(T),
-    }
     let slot = std::mem::size_of::<Slot>();
-    let entry = std::mem::size_of::<Entry<Slot>>();
-    println!("task slot: {slot} bytes, slab entry: {entry} bytes");
+    let entry = SlotStore::<Slot>::entry_size();
+    println!("task slot: {slot} bytes, table entry: {entry} bytes");
     assert!(slot <= 40, "task slot grew to {slot} bytes");
-    assert_eq!(entry, slot, "the slab entry needs a tag beside the slot");
+    assert_eq!(entry, slot, "the table entry needs a tag beside the slot");
 }
