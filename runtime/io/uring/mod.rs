@@ -32,6 +32,7 @@
 //!   reason when the kernel refuses).
 //! - [`ops`]: the submission entries and the `user_data` each completion is matched by.
 //! - [`bufring`]: the provided-buffer ring the streams' receives fill.
+//! - [`busy`]: submitting again after the kernel refused for want of room for completions.
 //! - [`recv`]: one stream's receive state (the queue of filled buffers, its end).
 //! - [`send`]: one stream's send state (the bytes written, the bytes in the kernel's send).
 //! - [`reactor`]: the [`UringReactor`] (the ring, the poll state per registration, and a
@@ -138,8 +139,16 @@
 //!   the crate does not name a field the kernel reads (a receive's total, `optlen`), the
 //!   entry is rewritten as the 64 bytes of the kernel's `struct io_uring_sqe` it is
 //!   (`squeue::Entry` is `#[repr(C)]` over it, every field a plain integer).
+//! - **U11.** A submission the kernel refuses for want of room for completions (`EBUSY`: the
+//!   completion queue overflowed and is full; or `EAGAIN`) is retried only after the
+//!   completions waiting in the queue were taken out ([`busy`]); they are kept, in order,
+//!   ahead of the queue's, and the next reap handles them first (a poll with such completions
+//!   kept does not wait). So queueing into a full submission queue, from anywhere in the
+//!   driver, always makes progress; a kernel that keeps refusing with nothing to reap ends the
+//!   loop with a panic that says so after about a second, never a silent spin.
 
 pub(crate) mod bufring;
+pub(crate) mod busy;
 pub(crate) mod ops;
 pub(crate) mod probe;
 pub(crate) mod reactor;

@@ -13,6 +13,7 @@ use io_uring::{cqueue, squeue, types, IoUring};
 use mio::{Events, Interest, Token};
 
 use super::bufring::BufRing;
+use super::busy;
 use super::ops::{self, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
 use super::recv::{Arm, RecvStep, StreamRecv};
 use super::send::StreamSend;
@@ -73,6 +74,9 @@ pub(crate) struct UringReactor {
     recv_form: RecvForm,
     /// Completions taken from the queue, handled after its borrow ends.
     cqes: Vec<(u64, i32, u32)>,
+    /// Completions taken from the queue by a submission the kernel refused for want of room
+    /// (U11), older than those still in the queue: the next reap handles them first.
+    stashed: Vec<(u64, i32, u32)>,
     /// The kernel refused a multishot receive: no new one is armed.
     recv_refused: bool,
     /// Receives are armed with the room left under the stream's cap as their total (U9);
@@ -122,6 +126,7 @@ impl UringReactor {
                 RecvForm::Off
             },
             cqes: Vec::new(),
+            stashed: Vec::new(),
             recv_refused: false,
             recv_limit: super::probe::recv_total_wanted(),
             recv_rearmed: false,
@@ -183,18 +188,30 @@ impl UringReactor {
         self.chain = chain;
     }
 
-    /// Submits what is queued, now (U3). A refused submission panics as a failed poll does.
+    /// Submits what is queued, now (U3). Refused for a full completion queue (`EBUSY`), it
+    /// takes the completions waiting there into [`UringReactor::stashed`] (the next reap
+    /// handles them first, in order) and submits again (U11).
+    ///
+    /// # Panics
+    /// If the kernel refuses the submission for another reason, or keeps refusing with no
+    /// completion left to reap ([`busy::BUSY_LIMIT`] times): the loop cannot go on without
+    /// its poller.
     fn submit_now(&mut self) {
-        loop {
-            match self.ring.submit() {
-                Ok(_) => return,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                // The completion queue is full: the next poll drains it; what is queued
-                // stays queued (and goes with the next enter).
-                Err(err) if err.raw_os_error() == Some(libc::EBUSY) => return,
-                Err(err) => panic!("aioloop: submitting to the io_uring failed: {err}"),
-            }
+        if let Err(err) = busy::submit_retrying(self, |this| this.ring.submit(), Self::stash_completions) {
+            panic!("aioloop: submitting to the io_uring failed: {err}");
         }
+    }
+
+    /// Takes the completions waiting in the completion queue into `stashed` (U11); returns
+    /// how many.
+    fn stash_completions(&mut self) -> usize {
+        let before = self.stashed.len();
+        self.stashed.extend(
+            self.ring
+                .completion()
+                .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
+        );
+        self.stashed.len() - before
     }
 
     fn state_mut(&mut self, id: SlotId) -> &mut PollState {
@@ -350,7 +367,7 @@ impl UringReactor {
                     }
                     (step, None)
                 }
-                RecvStep::Wait if !reaped && !self.ring.completion().is_empty() => {
+                RecvStep::Wait if !reaped && self.completions_waiting() => {
                     // What the kernel completed since the last poll counts (an EOF right
                     // behind the bytes just read): take it in before waiting.
                     self.reap(slots, woken);
@@ -541,47 +558,43 @@ impl UringReactor {
     /// If the kernel refuses the enter for a reason other than a timeout, a signal or a full
     /// completion queue: the loop cannot go on without its poller.
     pub(crate) fn poll(&mut self, wait: PollWait, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
-        self.enter(wait);
+        // Completions stashed by a refused submission (U11) are events already: no waiting.
+        self.enter(if self.stashed.is_empty() {
+            wait
+        } else {
+            PollWait::Zero
+        });
         self.reap(io, woken)
+    }
+
+    /// True if completions wait to be handled (in the queue, or stashed: U11).
+    fn completions_waiting(&mut self) -> bool {
+        !self.stashed.is_empty() || !self.ring.completion().is_empty()
     }
 
     /// Handles the completions already in the queue (no system call): records readiness,
     /// queues received bytes, arms again the polls the kernel ended and frees the retired
     /// slots whose final completions came (U2, U7). Returns the number of I/O events.
     fn reap(&mut self, io: &mut IoSlots, woken: &mut Vec<Waker>) -> usize {
-        let mut cqes = std::mem::take(&mut self.cqes);
-        cqes.extend(
-            self.ring
-                .completion()
-                .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
-        );
         let mut io_events = 0;
         let mut side_ready = false;
-        for &(data, result, flags) in &cqes {
-            let more = cqueue::more(flags);
-            match data {
-                REMOVE_DATA => {}
-                SIDE_DATA => {
-                    side_ready |= result >= 0;
-                    if !more {
-                        self.push(ops::poll_add(
-                            self.side.as_raw_fd(),
-                            libc::POLLIN as u32,
-                            SIDE_DATA,
-                        ));
-                    }
-                }
-                data if data & SEND_BITS == SEND_BITS => {
-                    io_events += self.complete_send(io, woken, data & !SEND_BITS, result);
-                }
-                data if data & RECV_BIT != 0 => {
-                    io_events += self.complete_recv(io, woken, data & !RECV_BIT, result, flags);
-                }
-                token => io_events += self.complete(io, woken, token, result, more),
+        // Until no submission made while handling them stashed more (U11).
+        loop {
+            let mut cqes = std::mem::take(&mut self.cqes);
+            cqes.append(&mut self.stashed);
+            self.stash_completions();
+            cqes.append(&mut self.stashed);
+            if cqes.is_empty() {
+                self.cqes = cqes;
+                break;
+            }
+            self.handle(&cqes, io, woken, &mut io_events, &mut side_ready);
+            cqes.clear();
+            self.cqes = cqes;
+            if self.stashed.is_empty() {
+                break;
             }
         }
-        cqes.clear();
-        self.cqes = cqes;
         if std::mem::take(&mut self.recv_rearmed) {
             // The receives armed again go to the kernel now, in one submission, as a read arms
             // one (U4): what the sockets hold already (an EOF right behind the bytes just
@@ -592,6 +605,40 @@ impl UringReactor {
             io_events += self.poll_side(io, woken);
         }
         io_events
+    }
+
+    /// Handles the completions `cqes`, in order (see [`UringReactor::reap`]).
+    fn handle(
+        &mut self,
+        cqes: &[(u64, i32, u32)],
+        io: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+        io_events: &mut usize,
+        side_ready: &mut bool,
+    ) {
+        for &(data, result, flags) in cqes {
+            let more = cqueue::more(flags);
+            match data {
+                REMOVE_DATA => {}
+                SIDE_DATA => {
+                    *side_ready |= result >= 0;
+                    if !more {
+                        self.push(ops::poll_add(
+                            self.side.as_raw_fd(),
+                            libc::POLLIN as u32,
+                            SIDE_DATA,
+                        ));
+                    }
+                }
+                data if data & SEND_BITS == SEND_BITS => {
+                    *io_events += self.complete_send(io, woken, data & !SEND_BITS, result);
+                }
+                data if data & RECV_BIT != 0 => {
+                    *io_events += self.complete_recv(io, woken, data & !RECV_BIT, result, flags);
+                }
+                token => *io_events += self.complete(io, woken, token, result, more),
+            }
+        }
     }
 
     /// Drains the side poll (its descriptor reported readiness) into `io`.
@@ -808,17 +855,18 @@ impl Drop for UringReactor {
             let timeout = timespec(Duration::from_millis(50));
             let args = types::SubmitArgs::new().timespec(&timeout);
             let _ = self.ring.submitter().submit_with_args(1, &args);
+            // The stashed completions (U11) first, then the queue's, in order.
+            self.stash_completions();
             let RecvForm::On(bufs) = &mut self.recv_form else {
                 return;
             };
-            for cqe in self.ring.completion() {
-                let data = cqe.user_data();
+            for (data, result, flags) in self.stashed.drain(..) {
                 if data & RECV_BIT == 0 || data == REMOVE_DATA || data == SIDE_DATA {
                     continue;
                 }
                 let key = SlotId::from_token(Token((data & !RECV_BIT) as usize)).key() as usize;
                 if let Some(Some(recv)) = self.recvs.get_mut(key) {
-                    recv.complete(cqe.result(), cqe.flags(), bufs);
+                    recv.complete(result, flags, bufs);
                     recv.release(bufs);
                 }
             }
@@ -882,6 +930,49 @@ fn timespec(after: Duration) -> types::Timespec {
 mod tests {
     use super::*;
     use crate::io::slots::Direction;
+
+    /// U11 (issue 20, item 3): registrations queued without a poll in between, each of whose
+    /// polls completes at once (pipes are writable), overflow the completion queue (1,024
+    /// entries) of a ring of two submission entries; every push still goes through (a refused
+    /// submission reaps and submits again, never spins) and no readiness is lost: the next
+    /// poll reports every pipe writable, the overflowed completions included.
+    #[test]
+    fn issue20_an_overflowed_completion_queue_neither_spins_nor_loses_completions() {
+        let Ok((ring, _)) = super::super::probe::probe(2, true) else {
+            return eprintln!("io_uring unavailable here: skipped");
+        };
+        let mut reactor = UringReactor::new(ring, false).unwrap();
+        let (mut io, mut woken) = (IoSlots::default(), Vec::new());
+        let mut pipes = Vec::new();
+        for _ in 0..1500 {
+            let (mut sender, receiver) = mio::unix::pipe::new().unwrap();
+            let id = io.insert();
+            reactor
+                .register(&mut sender, id, Interest::WRITABLE, false)
+                .unwrap();
+            pipes.push((id, sender, receiver));
+        }
+        let wait = PollWait::Until {
+            deadline: 0,
+            after: Duration::from_millis(100),
+        };
+        let mut events = 0;
+        for _ in 0..10 {
+            events += reactor.poll(wait, &mut io, &mut woken);
+        }
+        let writable = pipes
+            .iter()
+            .filter(|(id, ..)| io.is_ready(*id, Direction::Write))
+            .count();
+        assert_eq!(writable, pipes.len(), "{events} events");
+        for (id, mut sender, _receiver) in pipes {
+            reactor.deregister(&mut sender, id, &mut io);
+        }
+        for _ in 0..10 {
+            reactor.poll(wait, &mut io, &mut woken);
+        }
+        assert_eq!(io.len(), 0, "every slot freed by its final completion");
+    }
 
     /// U2: a deregistered slot stays taken until its poll's final completion, and a poll that
     /// reports readiness wakes the waiting direction.
