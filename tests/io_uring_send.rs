@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use io_uring_support::{
-    bytes_in_socket, on_every_driver, open_fds, pair, pattern, read_all, unsent_in_socket,
+    bytes_in_socket, fds_settle_to, on_every_driver, open_fds, pair, pattern, read_all, unsent_in_socket,
 };
 
 /// One read, or 0 bytes if none came within 50 ms (the caller then looks at its writer).
@@ -25,18 +25,6 @@ async fn read_some(stream: &aioloop::net::TcpStream, buf: &mut [u8]) -> usize {
         Ok(n) => n.unwrap(),
         Err(_) => 0,
     }
-}
-
-/// How many descriptors are open once the count fell to `before` or half a second passed
-/// (the closing completions come within an iteration or two).
-async fn fds_settle_to(before: usize) -> usize {
-    for _ in 0..50 {
-        if open_fds() <= before {
-            break;
-        }
-        aioloop::sleep(Duration::from_millis(10)).await;
-    }
-    open_fds()
 }
 
 /// Many small writes of varying sizes, none awaited by a read, arrive whole and in order.

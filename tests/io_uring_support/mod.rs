@@ -72,6 +72,47 @@ pub fn bytes_in_socket(stream: &TcpStream) -> libc::c_int {
     in_socket
 }
 
+/// How many bytes the TCP socket `fd` has received in order since it connected
+/// (`tcpi_bytes_received` of `TCP_INFO`, Linux 4.1): those taken out of it (by reads, or by
+/// the kernel's receives into the loop's buffers) plus those still in it (`FIONREAD`).
+pub fn bytes_received(fd: std::os::fd::RawFd) -> u64 {
+    // `struct tcp_info` (linux/tcp.h): `tcpi_bytes_received` is the `__u64` at byte 128.
+    const AT: usize = 128;
+    let mut info = [0u64; 32];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `info`, valid for the call, and
+    // stores the length it wrote in `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "TCP_INFO: {}", std::io::Error::last_os_error());
+    assert!(
+        len as usize >= AT + 8,
+        "TCP_INFO without tcpi_bytes_received ({len} bytes)"
+    );
+    info[AT / 8]
+}
+
+/// How many received bytes `stream`'s socket gave up (to reads, or to the kernel's receives
+/// into the loop's buffers): [`bytes_received`] less [`bytes_in_socket`], both of one moment
+/// (taken again until no byte arrived between them; bytes taken out between them count, as
+/// they should).
+pub fn bytes_taken_from(stream: &TcpStream) -> u64 {
+    loop {
+        let before = bytes_received(stream.as_raw_fd());
+        let in_socket = bytes_in_socket(stream) as u64;
+        if bytes_received(stream.as_raw_fd()) == before {
+            return before - in_socket;
+        }
+    }
+}
+
 /// How many bytes written to the socket `fd` the kernel has not yet delivered to its peer
 /// (`SIOCOUTQ`).
 pub fn unsent_in_socket(fd: std::os::fd::RawFd) -> usize {
@@ -112,6 +153,18 @@ pub async fn read_all(stream: &TcpStream) -> (Vec<u8>, std::io::Result<()>) {
 /// How many descriptors this process has open.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
+}
+
+/// How many descriptors are open once the count fell to `before` or half a second passed
+/// (the closing completions come within an iteration or two).
+pub async fn fds_settle_to(before: usize) -> usize {
+    for _ in 0..50 {
+        if open_fds() <= before {
+            break;
+        }
+        aioloop::sleep(Duration::from_millis(10)).await;
+    }
+    open_fds()
 }
 
 /// A bulk transfer read with reads of every kind in turn: large ones (64 KiB, and exactly
