@@ -94,6 +94,16 @@
 //!   completion of that receive names goes straight back to the ring. So no byte the kernel
 //!   already copied is lost while the stream lives (a dropped read future leaves them queued
 //!   for the next read), and none is written into a buffer after we freed or reused it.
+//!   A chain of single receives (U9) needs the same: its later receives look their
+//!   descriptor up by number only when the kernel starts them, so one started after the
+//!   close would read from whichever socket took the number next. None is: the cancellation
+//!   goes to the kernel in the submission the drop makes, before the close (U3, U11: a full
+//!   completion queue no longer leaves it queued), and it finds the chain's running receive
+//!   (the next one starts in the same task work that completes the one before, before the
+//!   loop runs again), marks it cancelled, and the kernel fails the rest of the chain with
+//!   `ECANCELED` without starting them (seen in every chain of tests/io_uring_recv_drop.rs,
+//!   whose new connections take the dropped streams' numbers at once and get none of their
+//!   bytes; with the cancellation left out, they lose bytes to the old chains).
 //! - **U8.** The bytes a stream's `IORING_OP_SEND` reads (its [`send::StreamSend`]'s
 //!   `inflight` buffer, a heap block the boxed state owns) are neither written, moved,
 //!   reallocated nor freed from the send's submission to its completion: writes go to the
