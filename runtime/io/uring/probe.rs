@@ -52,8 +52,9 @@ pub(crate) fn probe(entries: u32, completion: bool) -> io::Result<(IoUring, bool
     // next enter, and flags pending work in the submission ring (IORING_SETUP_TASKRUN_FLAG),
     // which the zero-timeout poll checks (`enter`). Older kernels refuse the flags: set up
     // without them. `SINGLE_ISSUER | DEFER_TASKRUN` (6.1) was measured against this setup
-    // and made no difference the TCP echo benchmarks could resolve (docs/benchmarks-net.md,
-    // "deferred task work").
+    // and made no difference the TCP echo benchmarks could resolve; it also breaks U7 (a
+    // chain's next receive, started from deferred task work, escapes the drop's
+    // cancellation): docs/benchmarks-net.md, "deferred task work".
     let ring = match IoUring::builder()
         .setup_cqsize(cq_entries)
         .setup_coop_taskrun()
