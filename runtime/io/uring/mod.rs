@@ -100,7 +100,9 @@
 //!   goes to the kernel in the submission the drop makes, before the close (U3, U11: a full
 //!   completion queue no longer leaves it queued), and it finds the chain's running receive
 //!   (the next one starts in the same task work that completes the one before, before the
-//!   loop runs again), marks it cancelled, and the kernel fails the rest of the chain with
+//!   loop runs again: so with cooperative task work, which runs until none is left; deferred
+//!   task work, `IORING_SETUP_DEFER_TASKRUN`, may leave the next one queued where no
+//!   cancellation finds it, which is one reason the probe does not ask for it), marks it cancelled, and the kernel fails the rest of the chain with
 //!   `ECANCELED` without starting them (seen in every chain of tests/io_uring_recv_drop.rs,
 //!   whose new connections take the dropped streams' numbers at once and get none of their
 //!   bytes; with the cancellation left out, they lose bytes to the old chains).

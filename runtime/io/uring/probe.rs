@@ -51,7 +51,10 @@ pub(crate) fn probe(entries: u32, completion: bool) -> io::Result<(IoUring, bool
     // does not interrupt the loop's thread to run their task work, it runs it at the loop's
     // next enter, and flags pending work in the submission ring (IORING_SETUP_TASKRUN_FLAG),
     // which the zero-timeout poll checks (`enter`). Older kernels refuse the flags: set up
-    // without them.
+    // without them. `SINGLE_ISSUER | DEFER_TASKRUN` (6.1) was measured against this setup
+    // and made no difference the TCP echo benchmarks could resolve; it also breaks U7 (a
+    // chain's next receive, started from deferred task work, escapes the drop's
+    // cancellation): docs/benchmarks-net.md, "deferred task work".
     let ring = match IoUring::builder()
         .setup_cqsize(cq_entries)
         .setup_coop_taskrun()
