@@ -51,8 +51,12 @@ use std::ptr::{self, NonNull};
 pub(super) const MAP_THRESHOLD: usize = 128 << 10;
 
 /// The address space a mapping reserves when it is made: 1 GiB (smaller in the unit tests,
-/// so that they reach the remap).
+/// so that they reach the remap). Unused where buffers are never mappings.
 #[cfg(not(test))]
+#[cfg_attr(
+    not(all(target_os = "linux", target_pointer_width = "64", not(miri))),
+    allow(dead_code)
+)]
 const RESERVE: usize = 1 << 30;
 #[cfg(test)]
 const RESERVE: usize = 1 << 20;
