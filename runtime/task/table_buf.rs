@@ -1,6 +1,6 @@
 //! [`TableBuf`]: the task table's growable array (slot_store.rs), a `Vec` whose growth past
-//! [`MAP_THRESHOLD`] neither copies the entries nor asks the kernel for fresh pages on the
-//! spawn path (issue 19 item 6).
+//! [`MAP_THRESHOLD`] never copies the entries and, from a thread's second table on, takes no
+//! fresh pages from the kernel (issue 19 item 6).
 //!
 //! A `Vec` doubles by asking for a buffer twice the size and copying every entry into it: at
 //! 32,768 live tasks a 1.25 MiB copy inside one spawn (30-40 µs), more when the new buffer's
@@ -15,10 +15,12 @@
 //!   reserves [`RESERVE`] bytes of address space (`MAP_NORESERVE`: untouched pages take no
 //!   memory), and grows in place: only beyond the reservation (26 million tasks of 40 bytes)
 //!   is it remapped, twice as long, with `mremap(MREMAP_MAYMOVE)`;
-//! - a dropped mapping is kept, one per thread ([`SPARE`], the one whose touched prefix is
+//! - a dropped mapping is kept, one per thread (`map::SPARE`, the one whose touched prefix is
 //!   longest), and the next table to pass the threshold on that thread takes it with its
 //!   pages already in place, as glibc keeps freed heap memory for the next allocation. A
-//!   fresh loop per run (`aioloop::run`) then pays no fault for its table.
+//!   fresh loop per run (`aioloop::run`) then pays no fault for its table; a thread's first
+//!   mapping faults its pages in as entries reach them (one spawn in ~100, for 40-byte
+//!   entries), as any fresh memory does.
 //!
 //! If the kernel refuses the reservation (a strict overcommit policy, an address-space
 //! limit), the mapping is only as long as the entries need, and grows with `mremap`. Lookups
@@ -32,8 +34,9 @@
 //! - `cap * size_of::<E>() >= MAP_THRESHOLD`: `ptr` is the start of an anonymous private
 //!   read-write mapping of `map_len()` bytes that this buffer alone owns (the spare slot owns
 //!   the one it holds), whose length is a multiple of [`MAP_THRESHOLD`] and at least twice
-//!   it, and `cap` is that length divided by `size_of::<E>()` (at most [`MAP_THRESHOLD`]), so
-//!   `map_len()` recovers it by rounding `cap * size_of::<E>()` up;
+//!   it, and `cap` is that length divided by `size_of::<E>()`, so that (elements being at
+//!   most [`MAP_THRESHOLD`] bytes) `map_len()` recovers it by rounding `cap * size_of::<E>()`
+//!   up;
 //! - the first `len <= cap` elements are initialized and owned by the buffer, the rest not
 //!   (a reused mapping's old bytes are not elements: nothing reads past `len`).
 //!
