@@ -1,14 +1,22 @@
-//! [`SlotStore`]: the task table's slab, a `Vec` of entries addressed by key, with vacant
+//! [`SlotStore`]: the task table's slab, an array of entries addressed by key, with vacant
 //! entries threaded into a free list (the `slab` crate's layout and costs), plus what the
 //! `slab` crate cannot give: [`SlotStore::prefetch`], a cache hint for the entry of a key the
 //! loop will touch a few steps later. Tasks are woken and stepped in scattered order (timers
 //! fire in deadline order, not spawn order), and over 100k tasks each step's first touch of
 //! its slot is a cache miss; hinting ahead lets those misses overlap.
 //!
+//! The entries live in a [`TableBuf`] rather than a `Vec`: the same layout and lookups, but
+//! past 128 KiB it grows in place, in a reserved mapping, instead of copying the table
+//! (table_buf.rs; issue 19 item 6: a spawn that doubled a 1.25 MiB table took 30-140 µs).
+//!
 //! Invariants: `len` counts the occupied entries; `next` is the head of the free list, a key
 //! whose entry is vacant, or `entries.len()` when no entry is vacant; every vacant entry is on
 //! the list exactly once.
 
+#[path = "table_buf.rs"]
+mod table_buf;
+
+use self::table_buf::TableBuf;
 use crate::prefetch::prefetch_read;
 
 enum Entry<T> {
@@ -19,7 +27,7 @@ enum Entry<T> {
 
 /// Values addressed by stable `usize` keys, reused after removal.
 pub(super) struct SlotStore<T> {
-    entries: Vec<Entry<T>>,
+    entries: TableBuf<Entry<T>>,
     len: usize,
     next: usize,
 }
@@ -27,7 +35,7 @@ pub(super) struct SlotStore<T> {
 impl<T> Default for SlotStore<T> {
     fn default() -> Self {
         SlotStore {
-            entries: Vec::new(),
+            entries: TableBuf::default(),
             len: 0,
             next: 0,
         }
@@ -43,7 +51,7 @@ impl<T> SlotStore<T> {
             self.entries.push(Entry::Occupied(value));
             self.next = key + 1;
         } else {
-            let entry = std::mem::replace(&mut self.entries[key], Entry::Occupied(value));
+            let entry = std::mem::replace(&mut self.entries.as_mut_slice()[key], Entry::Occupied(value));
             match entry {
                 Entry::Vacant(next) => self.next = next,
                 Entry::Occupied(_) => {
@@ -58,7 +66,7 @@ impl<T> SlotStore<T> {
     /// The value at `key`, if there is one.
     #[inline]
     pub(super) fn get(&self, key: usize) -> Option<&T> {
-        match self.entries.get(key) {
+        match self.entries.as_slice().get(key) {
             Some(Entry::Occupied(value)) => Some(value),
             _ => None,
         }
@@ -67,7 +75,7 @@ impl<T> SlotStore<T> {
     /// Mutable form of [`SlotStore::get`].
     #[inline]
     pub(super) fn get_mut(&mut self, key: usize) -> Option<&mut T> {
-        match self.entries.get_mut(key) {
+        match self.entries.as_mut_slice().get_mut(key) {
             Some(Entry::Occupied(value)) => Some(value),
             _ => None,
         }
@@ -81,6 +89,7 @@ impl<T> SlotStore<T> {
     pub(super) fn remove(&mut self, key: usize) -> T {
         let entry = self
             .entries
+            .as_mut_slice()
             .get_mut(key)
             .map(|entry| std::mem::replace(entry, Entry::Vacant(self.next)));
         match entry {
@@ -92,7 +101,7 @@ impl<T> SlotStore<T> {
             other => {
                 // Put a vacant entry back as it was: the free list is unchanged.
                 if let Some(vacant) = other {
-                    self.entries[key] = vacant;
+                    self.entries.as_mut_slice()[key] = vacant;
                 }
                 panic!("aioloop: no task slot at key {key} (loop bug)")
             }
@@ -123,6 +132,7 @@ impl<T> SlotStore<T> {
     /// Every value with its key, in key order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
         self.entries
+            .as_slice()
             .iter()
             .enumerate()
             .filter_map(|(key, entry)| match entry {
