@@ -20,7 +20,9 @@
 //!   pages already in place, as glibc keeps freed heap memory for the next allocation. A
 //!   fresh loop per run (`aioloop::run`) then pays no fault for its table; a thread's first
 //!   mapping faults its pages in as entries reach them (one spawn in ~100, for 40-byte
-//!   entries), as any fresh memory does.
+//!   entries), as any fresh memory does. A spare keeps at most `map::SPARE_KEEP` (8 MiB) of
+//!   its pages: the rest go back to the kernel (`MADV_DONTNEED`) when it becomes the spare,
+//!   so a thread that once ran millions of tasks does not hold their table for its life.
 //!
 //! If the kernel refuses the reservation (a strict overcommit policy, an address-space
 //! limit), the mapping is only as long as the entries need, and grows with `mremap`. Lookups
@@ -310,6 +312,14 @@ mod map {
         }
     }
 
+    /// The most of a spare's touched pages kept in memory (module doc): 8 MiB, the table of
+    /// about 200,000 live tasks. A thread that once ran more keeps no more than this.
+    pub(super) const SPARE_KEEP: usize = 8 << 20;
+
+    /// The page size the mapping's offsets are rounded to (a multiple of the real one does
+    /// as well: `madvise` needs a page-aligned start).
+    const PAGE: usize = 4096;
+
     thread_local! {
         /// The mapping of the last table dropped on this thread (module doc).
         static SPARE: Cell<Option<Spare>> = const { Cell::new(None) };
@@ -371,6 +381,8 @@ mod map {
     /// `ptr` starts a mapping of `len` bytes that the caller owns, holds no value any more and
     /// no longer uses.
     pub(super) unsafe fn give_back(ptr: NonNull<u8>, len: usize, touched: usize) {
+        // SAFETY: the caller's contract: the mapping is ours and holds no value.
+        let touched = unsafe { release_beyond(ptr, touched, SPARE_KEEP) };
         let mine = Spare { ptr, len, touched };
         // Outside the thread's life (a loop dropped by a thread-local destructor) there is no
         // slot, and `mine` is unmapped here.
@@ -381,6 +393,31 @@ mod map {
             };
             slot.set(Some(kept));
         });
+    }
+
+    /// Gives the pages of the mapping at `ptr` past its first `keep` bytes (rounded up to a
+    /// page) back to the kernel, when more than that was touched, and returns the length of
+    /// the touched prefix left. The range stays mapped: a later touch gets a zeroed page,
+    /// which is all a spare's memory may hold (nothing reads a buffer past its `len`).
+    ///
+    /// # Safety
+    /// `ptr` starts a mapping of at least `touched` bytes that the caller owns and that holds
+    /// no value.
+    pub(super) unsafe fn release_beyond(ptr: NonNull<u8>, touched: usize, keep: usize) -> usize {
+        let keep = keep.next_multiple_of(PAGE);
+        if touched <= keep {
+            return touched;
+        }
+        // SAFETY: the range lies inside the caller's mapping (`keep < touched <=` its
+        // length) and starts on a page (the mapping does, and `keep` is a multiple of a
+        // page); it holds no value, so dropping its contents loses nothing.
+        let released =
+            unsafe { libc::madvise(ptr.as_ptr().add(keep).cast(), touched - keep, libc::MADV_DONTNEED) };
+        match released {
+            0 => keep,
+            // The pages stay (the kernel refused): the touched prefix is unchanged.
+            _ => touched,
+        }
     }
 
     /// Unmaps the mapping at `ptr`.
@@ -408,6 +445,11 @@ mod map {
     }
 
     pub(super) unsafe fn give_back(_: NonNull<u8>, _: usize, _: usize) {
+        unreachable!("aioloop: the task table is never a mapping on this target")
+    }
+
+    #[cfg(test)]
+    pub(super) unsafe fn release_beyond(_: NonNull<u8>, _: usize, _: usize) -> usize {
         unreachable!("aioloop: the task table is never a mapping on this target")
     }
 }

@@ -147,3 +147,36 @@ fn a_dropped_mapping_serves_the_next_buffer_on_its_thread() {
 fn a_buffer_is_three_words_as_a_vec() {
     assert_eq!(size_of::<TableBuf<[u64; 5]>>(), size_of::<Vec<[u64; 5]>>());
 }
+
+/// A spare keeps at most `SPARE_KEEP` bytes of touched pages: the pages past what it keeps
+/// go back to the kernel (read again, they are zero), the ones it keeps hold their bytes.
+#[test]
+fn a_spare_gives_back_the_pages_past_what_it_keeps() {
+    if !mappable::<u64>() {
+        return;
+    }
+    const PAGE: usize = 4096;
+    let (map, len) = map::take(2 * MAP_THRESHOLD).expect("a mapping");
+    let touched = 3 * PAGE;
+    // SAFETY: the mapping is ours (`take` handed it over), at least `2 * MAP_THRESHOLD`
+    // bytes long, and holds no value; it is given back once, at the end.
+    unsafe {
+        std::ptr::write_bytes(map.as_ptr(), 0xAB, touched);
+        assert_eq!(map::release_beyond(map, touched, PAGE), PAGE);
+        let bytes = std::slice::from_raw_parts(map.as_ptr(), touched);
+        assert!(
+            bytes[..PAGE].iter().all(|b| *b == 0xAB),
+            "the kept page is intact"
+        );
+        assert!(
+            bytes[PAGE..].iter().all(|b| *b == 0),
+            "the pages past it were given back"
+        );
+        assert_eq!(
+            map::release_beyond(map, PAGE, 2 * PAGE),
+            PAGE,
+            "nothing past the keep"
+        );
+        map::give_back(map, len, PAGE);
+    }
+}
