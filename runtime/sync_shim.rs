@@ -3,7 +3,7 @@
 //! build, loom's under `--cfg aioloop_loom`, so that the loom models (threadsafe/loom_tests.rs, inside
 //! the crate) explore every interleaving of the real code, not of a copy.
 //!
-//! Under loom, the loop's `mio::Waker` (an eventfd) is replaced by [`ModelEventfd`], a model of
+//! Under loom, the loop's `mio::Waker` (an eventfd) is replaced by `ModelEventfd` (loom builds), a model of
 //! what the loop relies on: a write makes the next poll return, and a blocking poll waits for one.
 
 #[cfg(not(aioloop_loom))]

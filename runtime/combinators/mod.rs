@@ -1,5 +1,5 @@
-//! Combinators: [`gather`], [`gather!`](crate::gather!), [`try_gather`], [`select!`](crate::select!),
-//! [`try_gather!`](crate::try_gather!), [`wait`], [`as_completed`], [`shield`], [`TaskGroup`] and [`TaskSet`],
+//! Combinators: [`gather`](fn@gather), [`gather!`](crate::gather!), [`try_gather`], [`select!`](crate::select!),
+//! [`try_gather!`](crate::try_gather!), [`wait`](fn@wait), [`as_completed`](fn@as_completed), [`shield`](fn@shield), [`TaskGroup`] and [`TaskSet`],
 //! asyncio's ways of running many awaitables at once.
 //!
 //! Every combinator gives each child its own waker, which puts the child's index on a shared

@@ -342,7 +342,7 @@ impl Loop {
         self.core.stats()
     }
 
-    /// Every live task of this loop (see [`dump_tasks`](crate::dump_tasks)).
+    /// Every live task of this loop (see [`dump_tasks`]).
     pub fn dump_tasks(&self) -> TaskDump {
         self.core.dump()
     }

@@ -12,7 +12,7 @@
 //!   [`remove_file`], [`metadata`], [`symlink_metadata`], [`try_exists`], [`canonicalize`],
 //!   [`hard_link`], [`read_link`], [`set_permissions`].
 //! - Directories: [`create_dir`], [`create_dir_all`], [`remove_dir`], [`remove_dir_all`], and
-//!   [`read_dir`], whose entries come as a [`Stream`](futures_core::Stream) ([`ReadDir`]).
+//!   [`read_dir`](fn@read_dir), whose entries come as a [`Stream`](futures_core::Stream) ([`ReadDir`]).
 //! - [`File`], opened with [`File::open`], [`File::create`] or [`OpenOptions`]: implements
 //!   `futures_io::{AsyncRead, AsyncWrite, AsyncSeek}` (and tokio's traits under the `tokio-io`
 //!   feature), with tokio's write-behind semantics (see [`File`]).

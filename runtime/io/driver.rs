@@ -3,7 +3,7 @@
 //! the registrations' slab is the driver's own):
 //!
 //! - epoll (kqueue on macOS and the BSDs): the [`Reactor`] (`mio::Poll`, the timerfd);
-//! - io_uring (cargo feature `io-uring`, Linux): the [`UringReactor`](super::uring::UringReactor),
+//! - io_uring (cargo feature `io-uring`, Linux): the `UringReactor` (`io::uring`),
 //!   chosen by [`IoDriverKind`] and a probe at loop creation.
 //!
 //! Its state is private; the loop drives it ([`IoDriver::poll`], [`IoDriver::wake_ready`]) and

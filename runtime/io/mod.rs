@@ -1,7 +1,7 @@
 //! The io driver and the glue between sockets and it: the [`IoDriver`](driver::IoDriver)
 //! over the [`reactor`] (`mio::Poll`, the [`timerfd`]), the registration slab ([`slots`]), a
 //! source's [`Registration`](registration::Registration) and the owning wrapper
-//! [`PollEvented`](evented::PollEvented).
+//! [`PollEvented`].
 
 pub(crate) mod driver;
 pub(crate) mod evented;

@@ -291,7 +291,7 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let mut woken = Vec::new();
-        for _ in 0..if cfg!(miri) { 500 } else { 100_000 } {
+        for _ in 0..if cfg!(miri) { 100 } else { 100_000 } {
             let old = slots.insert();
             slots.remove(old).unwrap();
             let new = slots.insert();

@@ -25,7 +25,7 @@ use crate::threadsafe::{to_thread, ToThread};
 /// **Host names are looked up without blocking the loop:** `"localhost:8080"`,
 /// `("example.com", 80)` and their `String` forms go to the system resolver (`getaddrinfo`,
 /// through the standard library) on the loop's pool of blocking threads, the one behind
-/// [`to_thread`](crate::to_thread), and are awaited there: the other tasks run while DNS
+/// [`to_thread`], and are awaited there: the other tasks run while DNS
 /// answers, as in asyncio, whose `loop.getaddrinfo` runs in the default executor. The pool
 /// is bounded ([`Builder::blocking_threads`](crate::Builder::blocking_threads)), so a lookup
 /// queued behind long blocking calls waits for a free thread.

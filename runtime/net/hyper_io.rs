@@ -1,5 +1,5 @@
 //! `hyper::rt::Read` and `hyper::rt::Write` (cargo feature `hyper`) on
-//! [`TcpStream`](super::TcpStream) and [`UnixStream`](super::UnixStream): hyper reads and
+//! [`TcpStream`] and [`UnixStream`]: hyper reads and
 //! writes them directly, without `TokioIo`.
 
 use std::io;

@@ -111,7 +111,7 @@ impl CellPool {
         self.give_back(cell, true);
     }
 
-    /// [`CellPool::recycle`] for a finished cell whose outcome was taken out: it holds nothing
+    /// `CellPool::recycle` (test builds) for a finished cell whose outcome was taken out: it holds nothing
     /// to drop, so its destructor is not called (a call through its vtable saved per join).
     #[inline]
     pub(crate) fn recycle_emptied(&self, cell: CellBox) {

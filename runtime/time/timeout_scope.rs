@@ -33,7 +33,7 @@ use super::timeout::TimeoutError;
 /// `asyncio.timeout(delay)`. Run a future in it with [`TimeoutScope::run`].
 ///
 /// Created on a running loop, the clock starts now; created where no loop runs, it starts when
-/// the scope first runs (as [`sleep`](crate::sleep)).
+/// the scope first runs (as [`sleep`]).
 ///
 /// ```
 /// use std::time::Duration;

@@ -152,7 +152,8 @@ pub(crate) struct Wheel<T> {
     now: u64,
     /// The generation the next inserted entry gets.
     next_gen: u64,
-    /// Cache behind [`Wheel::next_deadline`], so that `&self` suffices.
+    /// Cache behind `Wheel::next_deadline` (test builds) and [`Wheel::next_wakeup`], so that
+    /// `&self` suffices.
     min_cache: Cell<MinCache>,
     /// The largest deadline appended to the ready list since it was last empty.
     ready_max: u64,
@@ -295,8 +296,9 @@ impl<T> Wheel<T> {
     /// otherwise the start of the earliest occupied upper-level slot, where advancing cascades
     /// that slot's entries down. Never later than the earliest deadline, and always after `now`
     /// unless something is due, so a caller that sleeps until it and advances makes progress.
-    /// This is what the loop sleeps until; [`Wheel::next_deadline`] may scan a whole slot,
-    /// which costs O(slot size) after each expiry when many timers share an upper slot.
+    /// This is what the loop sleeps until; `Wheel::next_deadline` (test builds) may scan a
+    /// whole slot, which costs O(slot size) after each expiry when many timers share an upper
+    /// slot.
     pub(crate) fn next_wakeup(&self) -> Option<u64> {
         if !self.lists[usize::from(READY)].is_empty() {
             return Some(self.now);

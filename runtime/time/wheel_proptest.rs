@@ -45,7 +45,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    #[cfg_attr(miri, ignore)]
+    #[cfg_attr(miri, ignore = "256 random cases of safe code; the differential test runs under Miri")]
     fn wheel_matches_model(ops in proptest::collection::vec(op(), 1..300)) {
         let mut wheel = Wheel::new();
         let mut model: BTreeMap<(u64, u64), u64> = BTreeMap::new();
