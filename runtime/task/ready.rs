@@ -7,15 +7,23 @@
 //! *n*-th callback entry stands for the *n*-th payload, so popping gives back the runnables in
 //! the order they were pushed. A spawn or a wake writes, and a step reads, a third of a
 //! `Runnable`'s memory.
+//!
+//! The entries live in a [`BlockFifo`]: fixed blocks that a growing queue adds to without
+//! copying what it holds, so a spawn while thousands of tasks are queued costs what any other
+//! does.
+
+mod block_fifo;
 
 use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::callback::CallbackCell;
 use super::scheduler::Runnable;
+use block_fifo::BlockFifo;
 
 /// One queued runnable: a [`Runnable`] whose callback, if it is one, waits in
 /// [`ReadyQueue::callbacks`].
+#[derive(Clone, Copy)]
 enum Entry {
     Task { key: u32, gen: u16 },
     Main,
@@ -30,16 +38,16 @@ enum Callback {
 
 /// The ready queue.
 pub(super) struct ReadyQueue {
-    entries: VecDeque<Entry>,
+    entries: BlockFifo<Entry>,
     /// The payloads of the `Callback` entries, in queue order.
     callbacks: VecDeque<Callback>,
 }
 
 impl ReadyQueue {
-    /// An empty queue with room for `capacity` runnables.
-    pub(super) fn with_capacity(capacity: usize) -> Self {
+    /// An empty queue.
+    pub(super) fn new() -> Self {
         ReadyQueue {
-            entries: VecDeque::with_capacity(capacity),
+            entries: BlockFifo::new(),
             callbacks: VecDeque::new(),
         }
     }
@@ -59,13 +67,13 @@ impl ReadyQueue {
                 Entry::Callback
             }
         };
-        self.entries.push_back(entry);
+        self.entries.push(entry);
     }
 
     /// Takes the runnable at the front.
     #[inline]
     pub(super) fn pop(&mut self) -> Option<Runnable> {
-        let entry = self.entries.pop_front()?;
+        let entry = self.entries.pop()?;
         Some(self.runnable(entry))
     }
 
@@ -87,7 +95,7 @@ impl ReadyQueue {
     #[inline]
     pub(super) fn task_at(&self, index: usize) -> Option<(u32, u16)> {
         match self.entries.get(index)? {
-            Entry::Task { key, gen } => Some((*key, *gen)),
+            Entry::Task { key, gen } => Some((key, gen)),
             _ => None,
         }
     }
@@ -101,7 +109,7 @@ impl ReadyQueue {
     /// True if nothing is queued.
     #[inline]
     pub(super) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     /// Takes every queued runnable, in order.
@@ -131,7 +139,7 @@ mod tests {
             let ran = ran.clone();
             Runnable::Call(Box::new(move || ran.borrow_mut().push(n)))
         };
-        let mut queue = ReadyQueue::with_capacity(2);
+        let mut queue = ReadyQueue::new();
         queue.push(call(1));
         queue.push(Runnable::Task { key: 7, gen: 3 });
         queue.push(call(2));
@@ -158,7 +166,7 @@ mod tests {
 
     #[test]
     fn drain_keeps_the_order() {
-        let mut queue = ReadyQueue::with_capacity(0);
+        let mut queue = ReadyQueue::new();
         queue.push(Runnable::Call(Box::new(|| {})));
         queue.push(Runnable::Task { key: 1, gen: 1 });
         queue.push(Runnable::Call(Box::new(|| {})));
@@ -172,5 +180,43 @@ mod tests {
             ]
         ));
         assert!(queue.is_empty() && queue.pop().is_none());
+    }
+    #[test]
+    fn callbacks_stay_paired_across_block_boundaries() {
+        let ran = Rc::new(RefCell::new(Vec::new()));
+        let mut queue = ReadyQueue::new();
+        let n = 3 * block_fifo::BLOCK as u32 + 5;
+        for i in 0..n {
+            if i % 3 == 0 {
+                let ran = ran.clone();
+                queue.push(Runnable::Call(Box::new(move || ran.borrow_mut().push(i))));
+            } else {
+                queue.push(Runnable::Task { key: i, gen: 1 });
+            }
+        }
+        for i in 0..n {
+            match queue.pop() {
+                Some(Runnable::Call(call)) if i % 3 == 0 => call(),
+                Some(Runnable::Task { key, gen: 1 }) if i % 3 != 0 => assert_eq!(key, i),
+                _ => panic!("runnable {i} out of order"),
+            }
+            assert_eq!(ran.borrow().last().copied(), Some(i / 3 * 3));
+        }
+        assert!(queue.pop().is_none());
+    }
+
+    #[test]
+    fn dropping_a_non_empty_queue_drops_the_callbacks() {
+        let token = Rc::new(());
+        let mut queue = ReadyQueue::new();
+        for i in 0..2 * block_fifo::BLOCK as u32 {
+            let token = token.clone();
+            queue.push(Runnable::Call(Box::new(move || drop(token))));
+            queue.push(Runnable::Task { key: i, gen: 0 });
+        }
+        queue.pop();
+        assert_eq!(Rc::strong_count(&token), 2 * block_fifo::BLOCK);
+        drop(queue);
+        assert_eq!(Rc::strong_count(&token), 1);
     }
 }

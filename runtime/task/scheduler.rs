@@ -105,7 +105,7 @@ impl Scheduler {
             id,
             tasks: RefCell::new(TaskTable::default()),
             cells: CellPool::default(),
-            ready: RefCell::new(ReadyQueue::with_capacity(64)),
+            ready: RefCell::new(ReadyQueue::new()),
             current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
