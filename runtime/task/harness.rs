@@ -405,7 +405,7 @@ impl Scheduler {
                     self.keep_message(id, message);
                 }
             }
-            let slot = tasks.remove(key, gen).expect("slot checked above");
+            let slot = tasks.remove_found(key);
             drop(tasks);
             return Poll::Ready(Some(slot.cell));
         }

@@ -212,11 +212,22 @@ impl TaskTable {
     #[inline]
     pub(crate) fn remove(&mut self, key: u32, gen: u16) -> Option<Slot> {
         self.get(key, gen)?;
+        Some(self.remove_found(key))
+    }
+
+    /// [`TaskTable::remove`] for the slot at `key` that the caller has just found holding the
+    /// generation it knows (through [`TaskTable::get_mut`], under the same borrow): the join
+    /// of a finished task, which would otherwise look it up twice.
+    ///
+    /// # Panics
+    /// If `key` holds no slot.
+    #[inline]
+    pub(crate) fn remove_found(&mut self, key: u32) -> Slot {
         let slot = self.slots.remove(key as usize);
         if slot.state.has_meta() {
             self.meta.remove(&key);
         }
-        Some(slot)
+        slot
     }
 
     /// Takes out every slot whose task has not finished (closing the loop). Finished slots stay,
