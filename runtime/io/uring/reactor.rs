@@ -205,13 +205,7 @@ impl UringReactor {
     /// Takes the completions waiting in the completion queue into `stashed` (U11); returns
     /// how many.
     fn stash_completions(&mut self) -> usize {
-        let before = self.stashed.len();
-        self.stashed.extend(
-            self.ring
-                .completion()
-                .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
-        );
-        self.stashed.len() - before
+        take_completions(&mut self.ring, &mut self.stashed)
     }
 
     fn state_mut(&mut self, id: SlotId) -> &mut PollState {
@@ -582,8 +576,7 @@ impl UringReactor {
         loop {
             let mut cqes = std::mem::take(&mut self.cqes);
             cqes.append(&mut self.stashed);
-            self.stash_completions();
-            cqes.append(&mut self.stashed);
+            take_completions(&mut self.ring, &mut cqes);
             if cqes.is_empty() {
                 self.cqes = cqes;
                 break;
@@ -822,6 +815,17 @@ impl UringReactor {
     fn recv_form_refused(&mut self) {
         self.recv_refused = true;
     }
+}
+
+/// Moves the completions waiting in `ring`'s completion queue to the end of `into`, in order,
+/// as (user data, result, flags); returns how many.
+fn take_completions(ring: &mut IoUring, into: &mut Vec<(u64, i32, u32)>) -> usize {
+    let before = into.len();
+    into.extend(
+        ring.completion()
+            .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
+    );
+    into.len() - before
 }
 
 impl Drop for UringReactor {
