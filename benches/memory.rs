@@ -5,7 +5,7 @@
 //! Two task rows: what one spawn allocates once the runtime is warm (aioloop's task slab then
 //! reuses its slots), and what a live task holds, counting the task storage the runtime keeps
 //! for it (aioloop's slab slot, which the warm row cannot see). Past 128 KiB, aioloop's task
-//! table is a mapping of its own on Linux (runtime/task/table_buf.rs), which the counting
+//! table is a mapping of its own on Linux (runtime/task/slot_store/table_buf.rs), which the counting
 //! allocator does not see: the live row adds the resident bytes of that mapping, read from
 //! `/proc/self/smaps`.
 

@@ -7,13 +7,12 @@
 //!
 //! The entries live in a [`TableBuf`] rather than a `Vec`: the same layout and lookups, but
 //! past 128 KiB it grows in place, in a reserved mapping, instead of copying the table
-//! (table_buf.rs; issue 19 item 6: a spawn that doubled a 1.25 MiB table took 30-140 µs).
+//! (slot_store/table_buf.rs; issue 19 item 6: a spawn that doubled a 1.25 MiB table took 30-140 µs).
 //!
 //! Invariants: `len` counts the occupied entries; `next` is the head of the free list, a key
 //! whose entry is vacant, or `entries.len()` when no entry is vacant; every vacant entry is on
 //! the list exactly once.
 
-#[path = "table_buf.rs"]
 mod table_buf;
 
 use self::table_buf::TableBuf;
