@@ -105,8 +105,10 @@ impl Core {
         }
     }
 
-    /// Spawns a task; it is queued at once.
+    /// Spawns a task; it is queued at once. Always inlined, with the scheduler's generic part
+    /// (harness.rs, `Scheduler::spawn`, says why).
     #[track_caller]
+    #[inline(always)]
     pub(crate) fn spawn<F>(&self, future: F, name: Option<Rc<str>>) -> Task<F::Output>
     where
         F: Future + 'static,

@@ -33,7 +33,15 @@ const MAX_CLOSE_ROUNDS: usize = 1000;
 
 impl Scheduler {
     /// Spawns a task; it is queued at once.
-    #[inline]
+    ///
+    /// The generic part, which moves the future and builds the handle, is always inlined
+    /// into the caller, so the future is written straight from the caller's registers into
+    /// its cell and the handle straight into wherever the caller keeps it (a `Vec` of
+    /// handles). Out of line, both went through the stack and were read back with wider loads
+    /// than the stores that built them, which stalled every spawn (failed store-to-load
+    /// forwards; a 24-byte handle is returned through memory). The table's part,
+    /// [`Scheduler::enqueue_new`], is not generic and stays out of line.
+    #[inline(always)]
     pub(crate) fn spawn<F>(
         self: &Rc<Self>,
         future: F,
@@ -45,16 +53,24 @@ impl Scheduler {
         F::Output: 'static,
     {
         let cell = self.cells.new_cell(future);
-        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(cell, meta);
+        let (key, id) = self.enqueue_new(cell, meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn");
-        self.queue_task(key, gen);
-        debug_assert_eq!(gen, id.0 as u16, "the generation is the id's low 16 bits");
         let named = name.is_some();
         if let Some(name) = name {
             self.keep_name(id, name);
         }
         Task::new(self.clone(), key, id, named)
+    }
+
+    /// Puts a new task's cell in the table, born scheduled (T2), and queues it; returns its
+    /// key and id (in registers).
+    #[inline(never)]
+    fn enqueue_new(&self, cell: CellBox, meta: Option<Box<TaskMeta>>) -> (u32, super::TaskId) {
+        let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(cell, meta);
+        self.queue_task(key, gen);
+        debug_assert_eq!(gen, id.0 as u16, "the generation is the id's low 16 bits");
+        (key, id)
     }
 
     /// Spawns a task nobody holds a `Task` handle to (its outcome goes elsewhere, as a

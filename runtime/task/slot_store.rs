@@ -43,20 +43,32 @@ impl<T> Default for SlotStore<T> {
 
 impl<T> SlotStore<T> {
     /// Stores `value` and returns its key: the most recently freed one, else a new one.
-    #[inline]
-    pub(super) fn insert(&mut self, value: T) -> usize {
+    #[cfg(test)]
+    fn insert(&mut self, value: T) -> usize {
+        self.insert_with(|| value)
+    }
+
+    /// Stores the value `make` returns and returns its key: the most recently freed one, else
+    /// a new one.
+    ///
+    /// The value is made in the branch that stores it, and a reused entry is read before it
+    /// is overwritten (not swapped with `mem::replace`), so the spawn path (always inlined)
+    /// stores it field by field straight into its entry. Built once on the stack for both
+    /// branches and copied, it was read back with wider loads than the stores that wrote it,
+    /// which stalled every spawn (a failed store-to-load forward).
+    #[inline(always)]
+    pub(super) fn insert_with(&mut self, make: impl FnOnce() -> T) -> usize {
         let key = self.next;
         if key == self.entries.len() {
-            self.entries.push(Entry::Occupied(value));
+            self.entries.push(Entry::Occupied(make()));
             self.next = key + 1;
         } else {
-            let entry = std::mem::replace(&mut self.entries.as_mut_slice()[key], Entry::Occupied(value));
-            match entry {
-                Entry::Vacant(next) => self.next = next,
-                Entry::Occupied(_) => {
-                    unreachable!("aioloop: the task table's free list holds an occupied key")
-                }
-            }
+            let entry = &mut self.entries.as_mut_slice()[key];
+            let Entry::Vacant(next) = *entry else {
+                unreachable!("aioloop: the task table's free list holds an occupied key")
+            };
+            *entry = Entry::Occupied(make());
+            self.next = next;
         }
         self.len += 1;
         key
