@@ -154,7 +154,7 @@ pub fn try_get_running_loop() -> Option<Loop> {
 /// ```
 #[doc(alias = "create_task")]
 #[track_caller]
-#[inline(always)]
+#[inline(always)] // harness.rs, `Scheduler::spawn`, says why
 pub fn spawn<F>(future: F) -> Task<F::Output>
 where
     F: Future + 'static,

@@ -229,6 +229,7 @@ impl Loop {
     /// If the loop is closed.
     #[doc(alias = "create_task")]
     #[track_caller]
+    #[inline(always)] // as `aioloop::spawn` (harness.rs, `Scheduler::spawn`, says why)
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
