@@ -100,6 +100,7 @@ impl<E> EntryStore<E> {
     ///
     /// # Panics
     /// If `index` holds no entry (a wheel bug, never user input).
+    #[inline]
     pub(crate) fn remove(&mut self, index: usize) -> E {
         let entry = self
             .chunks

@@ -72,6 +72,7 @@
 //! small `T`, plus an `Option` tag), and 4 bytes in its list.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::fmt;
 
 use super::entry_store::EntryStore;
@@ -165,7 +166,7 @@ pub(crate) struct Wheel<T> {
     /// The radix sort's working space (keys and counters), kept for its allocations.
     radix: (Vec<u64>, Vec<u32>),
     /// A tick by which every entry has fired (invariant 7): `now` when the last
-    /// [`Wheel::poll_expired`] found nothing more due.
+    /// [`Wheel::poll_expired`] or [`Wheel::take_expired`] found nothing more due.
     drained_through: u64,
 }
 
@@ -342,12 +343,51 @@ impl<T> Wheel<T> {
     /// reset entries; one inserted due fires in the same loop, in deadline order among the
     /// entries still due.
     pub(crate) fn poll_expired(&mut self, now: u64) -> Option<(TimerKey, T)> {
+        self.catch_up(now);
+        let index = self.pop_ready()?;
+        let entry = self.entries.remove(index as usize);
+        Some((
+            TimerKey {
+                index,
+                gen: entry.gen,
+            },
+            entry.value,
+        ))
+    }
+
+    /// [`Wheel::poll_expired`] for a batch: advances the clock to `now` and appends the values
+    /// of the entries due at it to `out`, in the same order, until `out` holds `max_len` or
+    /// nothing due is left. Each value goes from its entry straight into `out`, where a loop
+    /// of `poll_expired` calls builds each `(key, value)` on the stack and copies it again
+    /// (stores of one width read back with another: a store-forwarding stall per timer).
+    pub(crate) fn take_expired(&mut self, now: u64, out: &mut VecDeque<T>, max_len: usize) {
+        self.catch_up(now);
+        while out.len() < max_len {
+            match self.pop_ready() {
+                Some(index) => out.push_back(self.entries.remove(index as usize).value),
+                None => break,
+            }
+        }
+    }
+
+    /// Advances the clock to `now` (a smaller value leaves it alone) and sorts the ready list
+    /// if an overdue entry left it unsorted: what [`Wheel::pop_ready`] expects.
+    #[inline]
+    fn catch_up(&mut self, now: u64) {
         if now > self.now {
             self.advance(now);
         }
         if !self.ready_sorted {
             self.sort_ready();
         }
+    }
+
+    /// Takes the index of the first entry of the (sorted) ready list out of it, for the
+    /// caller to remove from the store; or, when nothing due is left, notes that everything
+    /// due at `now` has fired. (The index alone: a returned `(index, entry)` went through
+    /// stack copies at mismatched widths.)
+    #[inline(always)]
+    fn pop_ready(&mut self) -> Option<u32> {
         let ready = &mut self.lists[usize::from(READY)];
         // The entry taken below is a cache miss when many are due (they sit in the store in
         // insertion order, taken in deadline order): start loading one a few places ahead.
@@ -360,14 +400,7 @@ impl<T> Wheel<T> {
             self.drained_through = self.now.min(u64::MAX - 1);
             return None;
         };
-        let entry = self.entries.remove(index as usize);
-        Some((
-            TimerKey {
-                index,
-                gen: entry.gen,
-            },
-            entry.value,
-        ))
+        Some(index)
     }
 
     /// Sorts the ready list by deadline (stable: equal deadlines keep their arrival order, which
