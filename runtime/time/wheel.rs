@@ -214,6 +214,7 @@ impl<T> Wheel<T> {
     ///
     /// # Panics
     /// Only if more than `u32::MAX - 1` entries are live at once.
+    #[inline]
     pub(crate) fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
         let gen = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
@@ -223,7 +224,7 @@ impl<T> Wheel<T> {
             .expect("timer wheel holds more than u32::MAX - 1 entries");
         // Linked first, so that the entry is written once, with its place (one store access).
         let (list, pos) = self.link(index, deadline);
-        let stored = self.entries.insert(Entry {
+        let stored = self.entries.insert_with(|| Entry {
             value,
             deadline,
             gen,
