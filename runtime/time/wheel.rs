@@ -436,7 +436,14 @@ impl<T> Wheel<T> {
             } else {
                 self.now = start;
                 let mut expired = false;
+                // The slot's entries lie scattered over the store: hint the one
+                // `PREFETCH_AHEAD` places later (a tombstone hints nothing), so that the
+                // misses of `place`'s loads overlap.
+                let mut ahead = items.iter().skip(PREFETCH_AHEAD);
                 for index in items.iter() {
+                    if let Some(later) = ahead.next() {
+                        self.entries.prefetch(later as usize);
+                    }
                     if index != super::slot_list::TOMB {
                         expired |= self.place(index);
                     }

@@ -530,6 +530,14 @@ fn wholly_due_slots_of_every_level_keep_deadline_then_insertion_order() {
         let span = 1u64 << (6 * level);
         let start = span; // slot 1 of `level`, seen from tick 0
         let mut w = Wheel::new();
+        // Store indices that fall as insertion goes on (the free stack hands out the last
+        // freed first; one live entry keeps the store from starting over at 0), so that a
+        // sort that broke ties by index instead of by position would show.
+        let keep = w.insert(u64::MAX, u64::MAX);
+        let spare: Vec<TimerKey> = (0..n).map(|_| w.insert(u64::MAX - 1, 0)).collect();
+        for key in spare {
+            assert_eq!(w.remove(key), Some(0));
+        }
         let mut expect = Vec::new();
         for i in 0..n {
             // Scattered offsets, every fourth equal to the one before, the last tick included.
@@ -553,6 +561,7 @@ fn wholly_due_slots_of_every_level_keep_deadline_then_insertion_order() {
             expect,
             "level {level}, {n} entries"
         );
+        assert_eq!(w.remove(keep), Some(u64::MAX));
         assert!(w.is_empty());
     }
 }
