@@ -510,7 +510,7 @@ fn fire_marks_tell_fired_only_after_the_drain() {
     assert!(w.surely_fired(mark_d));
 }
 
-/// Every sort path of a wholly due slot (levels up to 5 pack `(offset, position)` into one
+/// Every sort path of a wholly due slot (levels up to 5 pack `(offset, index)` into one
 /// `u64`, sorted by comparisons or, when long, by radix; higher levels sort tuples): deadline order, insertion order among equal deadlines,
 /// offsets up to the slot's last tick.
 #[test]
