@@ -160,8 +160,9 @@ pub(crate) struct Wheel<T> {
     ready_max: u64,
     /// Whether the ready list is sorted by deadline (invariant 3).
     ready_sorted: bool,
-    /// Scratch for [`Wheel::expire_slot`] (sort keys, and the slot's live indices), kept for
-    /// their allocations; empty between calls.
+    /// Scratch for [`Wheel::expire_slot`] (sort keys, and the slot's live indices) and the
+    /// cascade in [`Wheel::advance`] (the indices), kept for their allocations; empty between
+    /// calls.
     batch: (Vec<u64>, Vec<u32>),
     /// The radix sort's working space (keys and counters), kept for its allocations.
     radix: (Vec<u64>, Vec<u32>),
@@ -437,17 +438,19 @@ impl<T> Wheel<T> {
                 self.now = start;
                 let mut expired = false;
                 // The slot's entries lie scattered over the store: hint the one
-                // `PREFETCH_AHEAD` places later (a tombstone hints nothing), so that the
-                // misses of `place`'s loads overlap.
-                let mut ahead = items.iter().skip(PREFETCH_AHEAD);
-                for index in items.iter() {
-                    if let Some(later) = ahead.next() {
-                        self.entries.prefetch(later as usize);
+                // `PREFETCH_AHEAD` places later, so that the misses of `place`'s loads
+                // overlap (the live indices gathered first: a second walk of the blocks to
+                // look ahead cost more than the copy).
+                let (keys, mut indices) = std::mem::take(&mut self.batch);
+                indices.extend(items.iter().filter(|&index| index != super::slot_list::TOMB));
+                for (seq, &index) in indices.iter().enumerate() {
+                    if let Some(&ahead) = indices.get(seq + PREFETCH_AHEAD) {
+                        self.entries.prefetch(ahead as usize);
                     }
-                    if index != super::slot_list::TOMB {
-                        expired |= self.place(index);
-                    }
+                    expired |= self.place(index);
                 }
+                indices.clear();
+                self.batch = (keys, indices);
                 expired
             };
             self.lists[level * SLOTS + slot].restore(items);
