@@ -86,7 +86,7 @@ impl<E> EntryStore<E> {
         }
         // A free or fresh cell is `None` (module invariants): nothing to drop, and no drop
         // code between the lookup and the write.
-        let old = std::mem::replace(&mut cells[offset], Some(make()));
+        let old = cells[offset].replace(make());
         debug_assert!(old.is_none(), "timer wheel: a free cell held an entry");
         std::mem::forget(old);
         index
