@@ -188,19 +188,13 @@ impl Core {
             |fired| {
                 StatCells::bump(&self.stats.timers_fired, 1);
                 match fired {
-                    TimerEntry::Wake(mut slot) => {
-                        if let Some(waker) = slot.take() {
-                            waker.wake();
-                        }
-                    }
+                    TimerEntry::Wake(waker) => waker.wake(),
                     TimerEntry::Call(cell) => self.sched.push(Runnable::Callback(cell)),
                 }
             },
             |later| {
-                if let TimerEntry::Wake(slot) = later {
-                    if let Some(waker) = slot.get() {
-                        self.sched.prefetch_wake::<LoopWake>(waker);
-                    }
+                if let TimerEntry::Wake(waker) = later {
+                    self.sched.prefetch_wake::<LoopWake>(waker);
                 }
             },
         );

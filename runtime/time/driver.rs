@@ -26,15 +26,22 @@ use std::time::{Duration, Instant};
 use super::clock::{add_saturating, nanos_of, Clock};
 use super::wheel::{FireMark, TimerKey, Wheel};
 use crate::task::CallbackCell;
-use crate::waker_slot::WakerSlot;
 
-/// What a timer does when it fires.
+/// What a timer does when it fires. 16 bytes (the callback's `Rc` sits beside the waker's
+/// non-null vtable pointer, whose null value tells the variants apart), so that it travels
+/// in two registers: a due batch moves each one from the wheel's entry into the batch and out
+/// again, and a wider value went through stack copies read back at other widths (a
+/// store-forwarding stall per timer).
 pub(crate) enum TimerEntry {
-    /// Wake a sleeping future.
-    Wake(WakerSlot),
+    /// Wake a sleeping future (the waker of its last poll).
+    Wake(Waker),
     /// Queue a `call_later` callback.
     Call(Rc<CallbackCell>),
 }
+
+// The size the doc of `TimerEntry` counts on (two registers).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<TimerEntry>() == 16);
 
 /// A sleep's timer: its key, and whether it was set ahead of the wheel's clock, which with
 /// its deadline tick (the sleep keeps that) makes the mark that tells it has fired without
@@ -194,10 +201,8 @@ impl TimeDriver {
 
     /// Sets a timer that wakes `waker` at tick `tick`.
     pub(crate) fn insert_wake(&self, tick: u64, waker: &Waker) -> WakeTimer {
-        let mut slot = WakerSlot::new();
-        drop(slot.register(waker)); // an empty slot: nothing is replaced
         let mut wheel = self.wheel.borrow_mut();
-        let key = wheel.insert(tick, TimerEntry::Wake(slot));
+        let key = wheel.insert(tick, TimerEntry::Wake(waker.clone()));
         WakeTimer {
             key,
             ahead: wheel.mark(tick).is_ahead(),
@@ -253,7 +258,10 @@ impl TimeDriver {
         }
         let old = match wheel.get_mut(timer.key) {
             None => return Poll::Ready(()),
-            Some(TimerEntry::Wake(slot)) => slot.register(waker),
+            // As `WakerSlot::register` does, for a slot that is never empty.
+            Some(TimerEntry::Wake(stored)) => {
+                (!stored.will_wake(waker)).then(|| std::mem::replace(stored, waker.clone()))
+            }
             Some(TimerEntry::Call(_)) => unreachable!("a Sleep's timer holds a waker"),
         };
         drop(wheel);
@@ -349,12 +357,7 @@ impl TimeDriver {
             }
             {
                 let mut wheel = self.wheel.borrow_mut();
-                while batch.entries.len() < FIRE_BATCH {
-                    match wheel.poll_expired(now) {
-                        Some((_, entry)) => batch.entries.push_back(entry),
-                        None => break,
-                    }
-                }
+                wheel.take_expired(now, &mut batch.entries, FIRE_BATCH);
             }
             if batch.entries.is_empty() {
                 break;

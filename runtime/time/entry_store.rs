@@ -56,7 +56,17 @@ impl<E> EntryStore<E> {
     }
 
     /// Stores `entry`, returning its index.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, entry: E) -> usize {
+        self.insert_with(|| entry)
+    }
+
+    /// Stores the entry `make` builds, returning its index. The cell is found (and a chunk
+    /// added if need be) before `make` runs, so that the entry is built straight into it: an
+    /// entry built first waits on the stack through the lookup and is then copied with loads
+    /// wider than the stores that built its narrow fields (a store-forwarding stall).
+    #[inline]
+    pub(crate) fn insert_with(&mut self, make: impl FnOnce() -> E) -> usize {
         self.len += 1;
         let index = match self.free.pop() {
             Some(index) => index,
@@ -70,10 +80,15 @@ impl<E> EntryStore<E> {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         let cells = &mut self.chunks[chunk];
-        match cells.get_mut(index & (CHUNK - 1)) {
-            Some(cell) => *cell = Some(entry),
-            None => cells.push(Some(entry)),
+        let offset = index & (CHUNK - 1);
+        if offset == cells.len() {
+            cells.push(None);
         }
+        // A free or fresh cell is `None` (module invariants): nothing to drop, and no drop
+        // code between the lookup and the write.
+        let old = cells[offset].replace(make());
+        debug_assert!(old.is_none(), "timer wheel: a free cell held an entry");
+        std::mem::forget(old);
         index
     }
 
@@ -100,6 +115,7 @@ impl<E> EntryStore<E> {
     ///
     /// # Panics
     /// If `index` holds no entry (a wheel bug, never user input).
+    #[inline]
     pub(crate) fn remove(&mut self, index: usize) -> E {
         let entry = self
             .chunks

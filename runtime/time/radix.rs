@@ -1,7 +1,7 @@
 //! A stable sort of the timer wheel's batch keys by their high bits: an LSD radix sort.
 //!
 //! A wholly due wheel slot goes to the ready list sorted by deadline ([`super::wheel`]); its
-//! keys are `offset << 32 | position`, the offset of the deadline in the slot in the high
+//! keys are `offset << 32 | index`, the offset of the deadline in the slot in the high
 //! half. When the loop looks at the wheel late, one slot holds thousands of timers (100k when
 //! every timer of a burst is due at once), and a comparison sort costs about `log2(n)`
 //! comparisons of ~25 instructions per key. A radix sort counts and scatters the keys once per

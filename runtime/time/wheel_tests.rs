@@ -510,7 +510,7 @@ fn fire_marks_tell_fired_only_after_the_drain() {
     assert!(w.surely_fired(mark_d));
 }
 
-/// Every sort path of a wholly due slot (levels up to 5 pack `(offset, position)` into one
+/// Every sort path of a wholly due slot (levels up to 5 pack `(offset, index)` into one
 /// `u64`, sorted by comparisons or, when long, by radix; higher levels sort tuples): deadline order, insertion order among equal deadlines,
 /// offsets up to the slot's last tick.
 #[test]
@@ -530,6 +530,14 @@ fn wholly_due_slots_of_every_level_keep_deadline_then_insertion_order() {
         let span = 1u64 << (6 * level);
         let start = span; // slot 1 of `level`, seen from tick 0
         let mut w = Wheel::new();
+        // Store indices that fall as insertion goes on (the free stack hands out the last
+        // freed first; one live entry keeps the store from starting over at 0), so that a
+        // sort that broke ties by index instead of by position would show.
+        let keep = w.insert(u64::MAX, u64::MAX);
+        let spare: Vec<TimerKey> = (0..n).map(|_| w.insert(u64::MAX - 1, 0)).collect();
+        for key in spare {
+            assert_eq!(w.remove(key), Some(0));
+        }
         let mut expect = Vec::new();
         for i in 0..n {
             // Scattered offsets, every fourth equal to the one before, the last tick included.
@@ -553,6 +561,61 @@ fn wholly_due_slots_of_every_level_keep_deadline_then_insertion_order() {
             expect,
             "level {level}, {n} entries"
         );
+        assert_eq!(w.remove(keep), Some(u64::MAX));
         assert!(w.is_empty());
     }
+}
+
+/// `take_expired` (the loop's batch path) fires what `poll_expired` fires, in the same order
+/// (deadline, then insertion, overdue entries sorted in), stops at `max_len` without losing
+/// anything, fires nothing early, and marks the wheel drained only once nothing due is left.
+#[test]
+fn take_expired_fires_in_poll_expired_order_in_batches() {
+    let entries = one_slot_entries();
+    let fill = |w: &mut Wheel<u32>| {
+        let mut marks = Vec::new();
+        for &(d, v) in &entries {
+            w.insert(d, v);
+            marks.push(w.mark(d));
+        }
+        // Overdue once the clock has moved: they sort in among the due ones.
+        assert!(w.poll_expired(8_000).is_none());
+        w.insert(7_000, 1_000);
+        w.insert(9_000, 1_001);
+        w.insert(7_000, 1_002);
+        marks
+    };
+    let (mut by_poll, mut by_batch) = (Wheel::new(), Wheel::new());
+    fill(&mut by_poll);
+    let marks = fill(&mut by_batch);
+    // Due by 10,000: part of the slot; the rest is not due yet.
+    let expect = drain(&mut by_poll, 10_000);
+    assert!(expect.len() > 64 && expect.len() < entries.len());
+    let mut got = std::collections::VecDeque::new();
+    by_batch.take_expired(10_000, &mut got, 16);
+    assert_eq!(got.len(), 16, "stops at max_len");
+    assert!(
+        !marks.iter().any(|&m| by_batch.surely_fired(m)),
+        "not drained: more is due"
+    );
+    check(&by_batch);
+    // The caller consumes part of its batch between calls, as `fire_due` does.
+    let mut fired: Vec<u32> = got.drain(..5).collect();
+    loop {
+        let before = got.len();
+        by_batch.take_expired(10_000, &mut got, 16);
+        check(&by_batch);
+        if got.len() == before {
+            break;
+        }
+        fired.extend(got.drain(..));
+    }
+    fired.extend(got.drain(..));
+    assert_eq!(fired, expect);
+    assert_eq!(by_batch.len(), by_poll.len());
+    for (&(d, _), &m) in entries.iter().zip(&marks) {
+        assert_eq!(by_batch.surely_fired(m), d <= 10_000, "deadline {d}");
+    }
+    assert_eq!(drain(&mut by_batch, 12_288), drain(&mut by_poll, 12_288));
+    assert!(by_batch.is_empty());
 }
