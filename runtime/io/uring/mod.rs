@@ -32,6 +32,8 @@
 //!   reason when the kernel refuses).
 //! - [`ops`]: the submission entries and the `user_data` each completion is matched by.
 //! - [`bufring`]: the provided-buffer ring the streams' receives fill.
+//! - [`files`]: the ring's table of registered files, whose indices the streams' entries name
+//!   instead of their descriptors (U12).
 //! - [`busy`]: submitting again after the kernel refused for want of room for completions.
 //! - [`recv`]: one stream's receive state (the queue of filled buffers, its end).
 //! - [`send`]: one stream's send state (the bytes written, the bytes in the kernel's send).
@@ -158,9 +160,25 @@
 //!   kept does not wait). So queueing into a full submission queue, from anywhere in the
 //!   driver, always makes progress; a kernel that keeps refusing with nothing to reap ends the
 //!   loop with a panic that says so after about a second, never a silent spin.
+//! - **U12.** A stream in the completion form that finds a free index in the ring's table of
+//!   registered files ([`files`], sparse, Linux 5.19) names that index (`IOSQE_FIXED_FILE`)
+//!   in all its entries (its poll, receives, read watch, and its sends while it lives) instead
+//!   of its descriptor: the kernel resolves the index when it starts a request, and the
+//!   request holds that file until it completes, as it would a descriptor's. Dropping the
+//!   stream empties its index right after the submission that cancels its requests, before
+//!   the owner closes the descriptor (so the close is still the file's last reference once
+//!   they completed, U3); the index is handed out again only when the stream's slot is freed,
+//!   i.e. after the final completions of its poll, its receive and its sends (U2, U7, U8). So
+//!   no request of a dropped stream acts on the file of the stream that takes its index next:
+//!   one the kernel starts after the removal (a chain's next receive, U7) finds the index
+//!   empty and fails (`EBADF`), and none is left in the kernel once the index is reused. A
+//!   dropped stream's lingering sends go to its duplicate descriptor (U8), never to the
+//!   index. The table is only an optimisation: a kernel that refuses it, or a table with no
+//!   free index, leaves the stream on its descriptor, as before.
 
 pub(crate) mod bufring;
 pub(crate) mod busy;
+pub(crate) mod files;
 pub(crate) mod ops;
 pub(crate) mod probe;
 pub(crate) mod reactor;

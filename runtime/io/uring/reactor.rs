@@ -5,7 +5,7 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,8 @@ use mio::{Events, Interest, Token};
 
 use super::bufring::BufRing;
 use super::busy;
-use super::ops::{self, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
+use super::files::FileTable;
+use super::ops::{self, File, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
 use super::recv::{Arm, RecvStep, StreamRecv};
 use super::send::StreamSend;
 use crate::io::reactor::{PollWait, WAKER_TOKEN};
@@ -33,14 +34,20 @@ mod reactor_send;
 enum PollState {
     /// No registration under this key.
     Free,
-    /// A multishot poll of `fd` for `mask` is in the kernel (or queued) under `token`.
-    Armed { token: u64, fd: RawFd, mask: u32 },
+    /// A multishot poll of `file` for `mask` is in the kernel (or queued) under `token`.
+    Armed { token: u64, file: File, mask: u32 },
     /// Deregistered; the final completion of its poll (if `poll`), of its receive (if its
     /// [`StreamRecv`] is still in the kernel) or of its sends (its [`StreamSend`] lingers) has
-    /// not arrived yet (U2, U7, U8).
-    Retiring { token: u64, poll: bool },
-    /// The poll failed and was not armed again: nothing of it is in the kernel.
-    Failed { token: u64 },
+    /// not arrived yet (U2, U7, U8). `fixed`: its index in the file table, emptied and still
+    /// taken until then (U12).
+    Retiring {
+        token: u64,
+        poll: bool,
+        fixed: Option<u32>,
+    },
+    /// The poll failed and was not armed again: nothing of it is in the kernel; the stream's
+    /// receives and sends still act on `file`.
+    Failed { token: u64, file: File },
     /// Registered with the side `mio::Poll` (no descriptor of its own).
     Side { token: u64 },
 }
@@ -51,7 +58,7 @@ impl PollState {
             PollState::Free => None,
             PollState::Armed { token, .. }
             | PollState::Retiring { token, .. }
-            | PollState::Failed { token }
+            | PollState::Failed { token, .. }
             | PollState::Side { token } => Some(token),
         }
     }
@@ -97,6 +104,8 @@ pub(crate) struct UringReactor {
     sends: Vec<Option<Box<StreamSend>>>,
     /// Tokens of the streams with bytes to hand to the kernel at the next enter.
     send_queue: Vec<u64>,
+    /// The ring's table of registered files, where streams take an index (U12).
+    files: FileTable,
 }
 
 /// Whether streams read through receives into the buffer ring.
@@ -135,9 +144,10 @@ impl UringReactor {
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
+            files: FileTable::new(),
         };
         let side_fd = reactor.side.as_raw_fd();
-        reactor.push(ops::poll_add(side_fd, libc::POLLIN as u32, SIDE_DATA));
+        reactor.push(ops::poll_add(File::Fd(side_fd), libc::POLLIN as u32, SIDE_DATA));
         Ok(reactor)
     }
 
@@ -160,16 +170,16 @@ impl UringReactor {
         }
     }
 
-    /// Arms the receive of the stream at `key` (registered as `token` on `fd`, its state able
+    /// Arms the receive of the stream at `key` (registered as `token` on `file`, its state able
     /// to arm) and queues its entries ([`arm_entries`]), all in the same submission: a chain of
     /// linked receives split across two would run as two chains at once, out of order (U9).
-    fn queue_recv(&mut self, key: usize, fd: RawFd, token: u64) {
+    fn queue_recv(&mut self, key: usize, file: File, token: u64) {
         let Some(Some(recv)) = self.recvs.get_mut(key) else {
             return;
         };
         arm_entries(
             recv,
-            fd,
+            file,
             token,
             self.recv_limit,
             self.recv_chained,
@@ -220,7 +230,8 @@ impl UringReactor {
     /// queued for the next enter (U4); a source without one goes to the side poll. A `stream`
     /// in the completion form is polled for writability only: its reads learn of bytes through
     /// its receive (or, while none runs, a read watch: [`UringReactor::watch_read`]), so an
-    /// arrival costs one completion, not two.
+    /// arrival costs one completion, not two. A stream in the completion form takes an index
+    /// in the ring's file table, if one is free, for all its entries (U12).
     pub(crate) fn register(
         &mut self,
         source: &mut impl Source,
@@ -233,7 +244,13 @@ impl UringReactor {
             Some(fd) => {
                 let by_recv = stream && self.recv_form();
                 let mask = ops::poll_mask(if by_recv { Interest::WRITABLE } else { interest });
-                *self.state_mut(id) = PollState::Armed { token, fd, mask };
+                let fixed = if by_recv || (stream && self.send_form) {
+                    self.files.insert(&self.ring.submitter(), fd)
+                } else {
+                    None
+                };
+                let file = fixed.map_or(File::Fd(fd), File::Fixed);
+                *self.state_mut(id) = PollState::Armed { token, file, mask };
                 let key = id.key() as usize;
                 if by_recv {
                     if self.recvs.len() <= key {
@@ -247,7 +264,7 @@ impl UringReactor {
                     }
                     self.sends[key] = Some(Box::new(StreamSend::new(fd)));
                 }
-                self.push(ops::poll_add(fd, mask, token));
+                self.push(ops::poll_add(file, mask, token));
             }
             None => {
                 self.side.registry().register(source, id.token(), interest)?;
@@ -274,9 +291,9 @@ impl UringReactor {
         if state.token() != Some(token) {
             return None;
         }
-        let poll = match state {
-            PollState::Armed { .. } => true,
-            PollState::Failed { .. } => false,
+        let (poll, file) = match state {
+            PollState::Armed { file, .. } => (true, file),
+            PollState::Failed { file, .. } => (false, file),
             PollState::Side { .. } => {
                 self.polls[key] = PollState::Free;
                 let _ = self.side.registry().deregister(source);
@@ -292,13 +309,27 @@ impl UringReactor {
         if recv {
             self.push(ops::cancel(token | RECV_BIT));
         }
+        let fixed = match file {
+            File::Fixed(index) => Some(index),
+            File::Fd(_) => None,
+        };
         if poll || recv || send {
-            self.polls[key] = PollState::Retiring { token, poll };
+            self.polls[key] = PollState::Retiring { token, poll, fixed };
             let wakers = slots.retire(id);
             self.submit_now();
+            if let Some(index) = fixed {
+                // U12: after the cancellations went in (the requests they find keep the file
+                // they resolved); freed with the slot.
+                self.files.remove(&self.ring.submitter(), index);
+            }
             wakers
         } else {
             self.polls[key] = PollState::Free;
+            if let Some(index) = fixed {
+                // U12: nothing of the stream is in the kernel.
+                self.files.remove(&self.ring.submitter(), index);
+                self.files.release(&self.ring.submitter(), index);
+            }
             slots.remove(id)
         }
     }
@@ -404,7 +435,10 @@ impl UringReactor {
     pub(crate) fn arm_recv(&mut self, id: SlotId, slots: &mut IoSlots) -> bool {
         let key = id.key() as usize;
         let token = id.token().0 as u64;
-        let Some(&PollState::Armed { token: armed, fd, .. }) = self.polls.get(key) else {
+        let Some(&PollState::Armed {
+            token: armed, file, ..
+        }) = self.polls.get(key)
+        else {
             return false;
         };
         if armed != token || !self.ready_ring() {
@@ -420,7 +454,7 @@ impl UringReactor {
         if !recv.has_data() {
             slots.clear(id, Direction::Read);
         }
-        self.queue_recv(key, fd, token);
+        self.queue_recv(key, file, token);
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -438,7 +472,7 @@ impl UringReactor {
         let token = id.token().0 as u64;
         let Some(&PollState::Armed {
             token: armed,
-            fd,
+            file,
             mask,
         }) = self.polls.get(key)
         else {
@@ -455,7 +489,7 @@ impl UringReactor {
         }
         if let Some(Some(recv)) = self.recvs.get_mut(key) {
             recv.watched();
-            self.push(ops::read_watch(fd, token));
+            self.push(ops::read_watch(file, token));
         }
     }
 
@@ -617,7 +651,7 @@ impl UringReactor {
                     *side_ready |= result >= 0;
                     if !more {
                         self.push(ops::poll_add(
-                            self.side.as_raw_fd(),
+                            File::Fd(self.side.as_raw_fd()),
                             libc::POLLIN as u32,
                             SIDE_DATA,
                         ));
@@ -663,9 +697,15 @@ impl UringReactor {
         found.then_some(key)
     }
 
-    /// Frees the retiring slot `key` once neither its poll nor its receive is in the kernel.
+    /// Frees the retiring slot `key` once neither its poll nor its receive nor its send is in
+    /// the kernel, and its index in the file table with it (U12).
     fn free_if_settled(&mut self, key: usize, io: &mut IoSlots) {
-        let PollState::Retiring { token, poll: false } = self.polls[key] else {
+        let PollState::Retiring {
+            token,
+            poll: false,
+            fixed,
+        } = self.polls[key]
+        else {
             return;
         };
         if matches!(self.recvs.get(key), Some(Some(recv)) if recv.in_kernel()) {
@@ -681,6 +721,9 @@ impl UringReactor {
         if let Some(slot) = self.sends.get_mut(key) {
             // U8: nothing of it is in the kernel; a lingering duplicate descriptor closes.
             *slot = None;
+        }
+        if let Some(index) = fixed {
+            self.files.release(&self.ring.submitter(), index);
         }
         drop(io.remove(SlotId::from_token(Token(token as usize))));
     }
@@ -701,7 +744,7 @@ impl UringReactor {
         };
         let id = SlotId::from_token(Token(token as usize));
         match self.polls[key] {
-            PollState::Armed { fd, mask, .. } => {
+            PollState::Armed { file, mask, .. } => {
                 if result >= 0 {
                     let mut ready = ops::ready_from_mask(result as u32);
                     if matches!(self.recvs.get(key), Some(Some(recv)) if recv.receiving()) {
@@ -711,18 +754,22 @@ impl UringReactor {
                     io.dispatch(id.token(), ready, woken);
                     if !more {
                         // The kernel ended the multishot (its completion queue overflowed).
-                        self.push(ops::poll_add(fd, mask, token));
+                        self.push(ops::poll_add(file, mask, token));
                     }
                 } else {
                     // A failed poll ends it: nothing is left in the kernel.
-                    self.polls[key] = PollState::Failed { token };
+                    self.polls[key] = PollState::Failed { token, file };
                     io.dispatch(id.token(), ops::ready_on_failure(), woken);
                 }
                 1
             }
-            PollState::Retiring { .. } => {
+            PollState::Retiring { fixed, .. } => {
                 if !more {
-                    self.polls[key] = PollState::Retiring { token, poll: false };
+                    self.polls[key] = PollState::Retiring {
+                        token,
+                        poll: false,
+                        fixed,
+                    };
                     self.free_if_settled(key, io);
                 }
                 0
@@ -791,8 +838,8 @@ impl UringReactor {
                 // The receive ended with bytes under the cap (a single receive, or a multishot
                 // one at its total, U9): the next one is submitted as the reap ends (U4), its
                 // bytes queueing behind these.
-                if let Some(&PollState::Armed { fd, .. }) = self.polls.get(key) {
-                    self.queue_recv(key, fd, token);
+                if let Some(&PollState::Armed { file, .. }) = self.polls.get(key) {
+                    self.queue_recv(key, file, token);
                     self.recv_rearmed = true;
                 }
             }
@@ -893,7 +940,7 @@ impl Drop for UringReactor {
 /// cap, to the byte.
 fn arm_entries(
     recv: &mut StreamRecv,
-    fd: RawFd,
+    file: File,
     token: u64,
     total: bool,
     chained: usize,
@@ -904,7 +951,7 @@ fn arm_entries(
     let room = recv.room();
     if total && room >= 2 * BUF {
         recv.armed(Arm::Total, 1);
-        chain.push(ops::recv_multi(fd, token, room - (BUF - 1)));
+        chain.push(ops::recv_multi(file, token, room - (BUF - 1)));
         return;
     }
     let receives = (room.div_ceil(BUF) as usize)
@@ -918,7 +965,7 @@ fn arm_entries(
         let last = i + 1 == receives;
         // Only the first receive waits for readability first: the later ones run as the one
         // before completes, while the socket may still hold bytes.
-        chain.push(ops::recv_once(fd, token, len, i == 0 && recv.drained(), !last));
+        chain.push(ops::recv_once(file, token, len, i == 0 && recv.drained(), !last));
     }
     recv.armed(Arm::Once, receives as u16);
 }

@@ -1,0 +1,148 @@
+//! Issue 20, registered files (runtime/io/uring/files.rs, U12 in runtime/io/uring/mod.rs):
+//! with a file table of two indices (`AIOLOOP_IO_URING_FILES=2`) and ten streams, two streams
+//! name their index in the ring's table and the other eight, finding it full, their
+//! descriptors; every stream echoes its bytes whole and in order either way. Dropping the
+//! streams empties their indices (the peers see the end: the table holds no reference that
+//! keeps a socket open), and the next connections take the indices again and work. (Its own
+//! test binary: the variable is set before any loop of the process reads it.)
+
+mod io_uring_support;
+
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use aioloop::net::TcpStream;
+use aioloop::IoDriverKind;
+use io_uring_support::{pair, run_on, serial};
+
+/// Connections in each round: ten streams (both ends in the loop), two table indices.
+const PAIRS: usize = 5;
+const TABLE: usize = 2;
+
+/// The sockets in the file tables of this process's rings, from `/proc/self/fdinfo` of each
+/// io_uring descriptor (`UserFiles: size`, then a line `index: socket:[inode]` per occupied
+/// index); `None` where no ring has a table (a kernel before 5.19 refuses a sparse one: the
+/// streams use their descriptors) or the kernel does not list them.
+fn registered_sockets() -> Option<usize> {
+    let mut listed = None;
+    for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        if target.to_string_lossy() != "anon_inode:[io_uring]" {
+            continue;
+        }
+        let name = entry.file_name();
+        let Ok(info) = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", name.to_string_lossy()))
+        else {
+            continue;
+        };
+        let mut lines = info.lines().skip_while(|line| !line.starts_with("UserFiles:"));
+        let size = lines
+            .next()
+            .and_then(|line| line["UserFiles:".len()..].trim().parse::<usize>().ok());
+        if size.unwrap_or(0) == 0 {
+            continue;
+        }
+        let sockets = lines
+            .take_while(|line| line.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            .filter(|line| line.contains("socket:"))
+            .count();
+        *listed.get_or_insert(0) += sockets;
+    }
+    listed
+}
+
+/// True if the running kernel is `major.minor` or later (`uname`).
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+}
+
+/// `PAIRS` connections, each end echoing a message of its own through the other, a few
+/// times: every byte back whole and in order.
+async fn echo_on_every_stream(round: usize) -> Vec<(TcpStream, TcpStream)> {
+    let mut pairs = Vec::new();
+    for _ in 0..PAIRS {
+        pairs.push(pair().await);
+    }
+    for turn in 0..3 {
+        for (i, (server, client)) in pairs.iter().enumerate() {
+            let msg: Vec<u8> = format!("round {round} turn {turn} pair {i} ")
+                .into_bytes()
+                .repeat(100 + i * 37);
+            client.write_all(&msg).await.unwrap();
+            client.flush().await.unwrap();
+            let mut got = vec![0; msg.len()];
+            server.read_exact(&mut got).await.unwrap();
+            assert!(got == msg, "pair {i}: the server got other bytes");
+            server.write_all(&got).await.unwrap();
+            server.flush().await.unwrap();
+            client.read_exact(&mut got).await.unwrap();
+            assert!(got == msg, "pair {i}: the client got other bytes back");
+        }
+    }
+    pairs
+}
+
+#[test]
+fn issue20_streams_beyond_a_full_file_table_use_their_descriptors() {
+    std::env::set_var("AIOLOOP_IO_URING_FILES", TABLE.to_string());
+    let _serial = serial();
+    if !io_uring_support::drivers().contains(&IoDriverKind::IoUring) {
+        return eprintln!("io_uring unavailable here: skipped");
+    }
+    run_on(IoDriverKind::IoUring, async {
+        let pairs = echo_on_every_stream(0).await;
+        // The table is registered at the loop's first stream: no socket in it before.
+        let listed = registered_sockets().map(|_| 0);
+        if listed.is_none() {
+            assert!(
+                !kernel_at_least(5, 19),
+                "Linux 5.19 and later take a sparse file table"
+            );
+            eprintln!("no file table before Linux 5.19: only the fallback checked");
+        }
+        if let Some(before) = listed {
+            assert_eq!(
+                registered_sockets(),
+                Some(before + TABLE),
+                "the table's two indices taken, the other streams on their descriptors"
+            );
+        }
+        // The accepted ends go: each connected end sees the end of its stream (a stream
+        // that named an index closes at its drop as one on its descriptor does).
+        let (servers, clients): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+        drop(servers);
+        for client in &clients {
+            let mut buf = [0; 16];
+            let n = aioloop::wait_for(client.read(&mut buf), Duration::from_secs(10))
+                .await
+                .expect("the peer sees the dropped stream's end")
+                .unwrap();
+            assert_eq!(n, 0, "{}: end of stream", client.as_raw_fd());
+        }
+        drop(clients);
+        if let Some(before) = listed {
+            let mut now = registered_sockets();
+            for _ in 0..100 {
+                if now == Some(before) {
+                    break;
+                }
+                aioloop::sleep(Duration::from_millis(10)).await;
+                now = registered_sockets();
+            }
+            assert_eq!(now, Some(before), "every index emptied once its stream settled");
+        }
+        // The freed indices are taken again; every stream works.
+        let pairs = echo_on_every_stream(1).await;
+        if let Some(before) = listed {
+            assert_eq!(registered_sockets(), Some(before + TABLE));
+        }
+        drop(pairs);
+    });
+}
