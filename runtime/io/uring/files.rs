@@ -4,12 +4,19 @@
 //! up nor takes a reference on the file per submission (`fget`/`fput`, about 2.5 % of a
 //! 500-connection echo run: docs/benchmarks-net.md, "Registered files").
 //!
-//! The table is registered sparse (empty, Linux 5.19) at the first stream, [`DEFAULT_SIZE`]
-//! indices unless [`FILES_ENV_VAR`] says otherwise, and never more than the process may open
-//! descriptors (`RLIMIT_NOFILE`: the kernel refuses a larger table). It is not grown: a
-//! registered table can only be replaced once nothing in the kernel uses it, which a loop with
-//! streams never is; a stream that finds it full (or a kernel that refused it) uses its
-//! descriptor, as before, so the table is an optimisation and never a new way to fail.
+//! The table is registered sparse (empty) at the first stream, [`DEFAULT_SIZE`] indices unless
+//! [`FILES_ENV_VAR`] says otherwise, and never more than the process may open descriptors
+//! (`RLIMIT_NOFILE`: the kernel refuses a larger table). It is not grown: a registered table
+//! can only be replaced once nothing in the kernel uses it, which a loop with streams never is;
+//! a stream that finds it full (or a kernel that refused it) uses its descriptor, as before, so
+//! the table is an optimisation and never a new way to fail.
+//!
+//! Only on kernels that release a removed file once *its* requests completed (Linux 6.13, which
+//! counts references per index; [`kernel_releases_per_file`]). Sparse tables came with 5.19,
+//! but until 6.12 a removal waited, in order, for every request on any registered file that
+//! was in the kernel when it was made: one long-lived multishot poll of another stream would
+//! keep every dropped stream's socket open (no end of stream for its peer) until that stream
+//! went too.
 
 use std::os::fd::RawFd;
 
@@ -90,6 +97,14 @@ impl Indices {
     }
 }
 
+/// True if the ring's kernel releases a file taken out of the table as soon as the requests
+/// that resolved it completed (Linux 6.13). No feature flag says so; the first one the
+/// `io-uring` crate names after it, `IORING_FEAT_NO_IOWAIT` (6.15), stands for it: 6.13 and
+/// 6.14 go without the table.
+pub(crate) fn kernel_releases_per_file(params: &io_uring::Parameters) -> bool {
+    params.is_feature_no_iowait()
+}
+
 /// The ring's file table: not registered yet, refused, or registered with its indices.
 #[derive(Debug)]
 pub(crate) enum FileTable {
@@ -103,9 +118,14 @@ pub(crate) enum FileTable {
 }
 
 impl FileTable {
-    /// A table of [`wanted_size`] indices, registered at its first use.
-    pub(crate) fn new() -> Self {
-        FileTable::Unregistered(wanted_size())
+    /// A table of [`wanted_size`] indices, registered at its first use, on a ring whose
+    /// kernel [releases files per index](kernel_releases_per_file); else none.
+    pub(crate) fn new(params: &io_uring::Parameters) -> Self {
+        if kernel_releases_per_file(params) {
+            FileTable::Unregistered(wanted_size())
+        } else {
+            FileTable::Off
+        }
     }
 
     /// Puts `fd` in a free index of the table (registering the table first if this is its

@@ -161,7 +161,8 @@
 //!   driver, always makes progress; a kernel that keeps refusing with nothing to reap ends the
 //!   loop with a panic that says so after about a second, never a silent spin.
 //! - **U12.** A stream in the completion form that finds a free index in the ring's table of
-//!   registered files ([`files`], sparse, Linux 5.19) names that index (`IOSQE_FIXED_FILE`)
+//!   registered files ([`files`]; on kernels that release a removed file once its own requests
+//!   completed, 6.13, checked as 6.15) names that index (`IOSQE_FIXED_FILE`)
 //!   in all its entries (its poll, receives, read watch, and its sends while it lives) instead
 //!   of its descriptor: the kernel resolves the index when it starts a request, and the
 //!   request holds that file until it completes, as it would a descriptor's. Dropping the

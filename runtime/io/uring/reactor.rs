@@ -123,6 +123,7 @@ impl UringReactor {
     /// the probe found what the completion form needs (multishot receives and sends).
     pub(crate) fn new(ring: IoUring, recv_form: bool) -> io::Result<Self> {
         let side = mio::Poll::new()?;
+        let files = FileTable::new(ring.params());
         let mut reactor = UringReactor {
             ring,
             side,
@@ -144,7 +145,7 @@ impl UringReactor {
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
-            files: FileTable::new(),
+            files,
         };
         let side_fd = reactor.side.as_raw_fd();
         reactor.push(ops::poll_add(File::Fd(side_fd), libc::POLLIN as u32, SIDE_DATA));
