@@ -28,7 +28,7 @@ use io_uring::Submitter;
 pub(crate) const FILES_ENV_VAR: &str = "AIOLOOP_IO_URING_FILES";
 
 /// The table's size unless [`FILES_ENV_VAR`] sets it: 4,096 indices. A sparse table costs
-/// the kernel 8 bytes an index (Linux 6.13 on; about 16 before), 32 KiB here; at the usual
+/// the kernel 8 bytes an index (a pointer to its node), 32 KiB here; at the usual
 /// soft limit of 1,024 descriptors it is that limit, so every stream fits. A server holding
 /// more streams at once runs the rest on their descriptors, which costs each of their
 /// submissions the lookup the table saves (a few percent of the kernel's time), nothing more.
