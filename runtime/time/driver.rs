@@ -67,6 +67,11 @@ pub(crate) struct TimeDriver {
     /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls unless
     /// a `fire` panicked (then it holds the unfired rest, in order).
     fire_scratch: Cell<VecDeque<TimerEntry>>,
+    /// True while `fire_scratch` holds timers a panicking `fire` left unfired. Kept beside it
+    /// so that asking (every loop iteration, through [`TimeDriver::is_empty`]) reads one
+    /// flag: taking the deque out of its `Cell` and putting it back re-read its words right
+    /// after writing them with narrower stores, a failed store-to-load forward per iteration.
+    unfired: Cell<bool>,
 }
 
 /// Timers taken out of the wheel at a time by [`TimeDriver::fire_due`]. Under Miri, 16: its
@@ -102,6 +107,7 @@ impl TimeDriver {
             origin,
             slack: Cell::new(0),
             fire_scratch: Cell::new(VecDeque::new()),
+            unfired: Cell::new(false),
         })
     }
 
@@ -268,10 +274,7 @@ impl TimeDriver {
 
     /// True when a panic in [`TimeDriver::fire_due`] left due timers unfired.
     fn has_unfired(&self) -> bool {
-        let batch = self.fire_scratch.take();
-        let unfired = !batch.is_empty();
-        self.fire_scratch.set(batch);
-        unfired
+        self.unfired.get()
     }
 
     /// Sets the timer slack (`Builder::timer_slack`): when the loop has to wait for a timer,
@@ -329,6 +332,7 @@ impl TimeDriver {
         }
         impl Drop for Batch<'_> {
             fn drop(&mut self) {
+                self.driver.unfired.set(!self.entries.is_empty());
                 self.driver.fire_scratch.set(std::mem::take(&mut self.entries));
             }
         }
