@@ -20,7 +20,7 @@
 
 use std::os::fd::RawFd;
 
-use io_uring::Submitter;
+use io_uring::{opcode, squeue, Submitter};
 
 /// The environment variable that sets the table's size (a number of indices; `0` or `off`:
 /// no table, every entry names its descriptor). For the tests of a full table, and for
@@ -105,6 +105,59 @@ pub(crate) fn kernel_releases_per_file(params: &io_uring::Parameters) -> bool {
     params.is_feature_no_iowait()
 }
 
+/// `user_data` bit of a table update's completion (`FILES_BIT | index`, and
+/// [`REMOVAL_BIT`] for a removal): bit 31 without bit 63, which no poll token (bit 31 clear:
+/// keys stay below 2^31), no receive (bit 63) and no send (both) has (runtime/io/uring/ops.rs).
+pub(crate) const FILES_BIT: u64 = 1 << 31;
+/// `user_data` bit of a removal's completion (with [`FILES_BIT`]).
+const REMOVAL_BIT: u64 = 1 << 32;
+
+/// The descriptor a removal puts in an index: none. The kernel reads it during the
+/// submission that issues the removal (U1); a `static`, so it outlives every entry.
+static EMPTY: RawFd = -1;
+
+/// Where one index of a registered table is (U12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Free: handed out by [`Indices::take`] only.
+    Free,
+    /// Taken by the stream `token`; its install is queued or in the kernel, its completion
+    /// not seen yet.
+    Installing { token: u64 },
+    /// The install completed: the index holds the stream's file.
+    Installed,
+    /// An entry of the stream found the index empty before the install's completion came
+    /// (the install failed): the stream went back to its descriptor; the index is free once
+    /// that completion came.
+    Refused,
+    /// The stream was dropped and its removal queued or in the kernel (`in_flight`), retried
+    /// once after a refusal; the index is free once the removal completed and the stream's
+    /// slot was freed (`released`). `installing`: the install's completion not seen yet.
+    Removing {
+        token: u64,
+        installing: bool,
+        in_flight: bool,
+        retried: bool,
+        released: bool,
+    },
+    /// A file the kernel would not take out twice: the index is never handed out again (its
+    /// file closes with the ring).
+    Leaked,
+}
+
+/// What a table update's completion asks of the reactor ([`FileTable::complete`]).
+#[derive(Debug)]
+pub(crate) enum Update {
+    /// Nothing.
+    Done,
+    /// The stream `token`'s install failed: the index is empty, so the stream's entries that
+    /// named it fail (`EBADF`) without acting; they go again on `fd`, its descriptor, as do
+    /// its later ones. The index is free already if the stream is live.
+    InstallFailed { token: u64, fd: RawFd },
+    /// Queue this entry (a removal tried again).
+    Queue(squeue::Entry),
+}
+
 /// The ring's file table: not registered yet, refused, or registered with its indices.
 #[derive(Debug)]
 pub(crate) enum FileTable {
@@ -112,9 +165,16 @@ pub(crate) enum FileTable {
     Unregistered(u32),
     /// No table: every entry names its descriptor.
     Off,
-    /// Registered; `unremoved`: the taken indices whose file [`FileTable::remove`] could not
-    /// take out.
-    On { indices: Indices, unremoved: Vec<u32> },
+    /// Registered: the indices, where each is, and the descriptor each install reads.
+    On {
+        indices: Indices,
+        phases: Box<[Phase]>,
+        /// The descriptor the install of each index puts there; the kernel reads it during
+        /// the submission that issues the install (U1). Written only by
+        /// [`FileTable::insert`], while the index is free, so no queued install reads it
+        /// then; a boxed slice, never moved or reallocated while the table lives.
+        fds: Box<[RawFd]>,
+    },
 }
 
 impl FileTable {
@@ -128,65 +188,224 @@ impl FileTable {
         }
     }
 
-    /// Puts `fd` in a free index of the table (registering the table first if this is its
-    /// first use) and returns the index; `None` where there is no table or no free index, or
-    /// the kernel refuses: the stream's entries name its descriptor.
-    pub(crate) fn insert(&mut self, submitter: &Submitter<'_>, fd: RawFd) -> Option<u32> {
+    /// Takes a free index for the stream `token` on `fd` (registering the table first if
+    /// this is its first use: one system call per loop) and returns it with the entry that
+    /// puts `fd` there (`IORING_OP_FILES_UPDATE`), to be queued before any entry that names
+    /// the index (U12); `None` where there is no table or no free index: the stream's
+    /// entries name its descriptor.
+    pub(crate) fn insert(
+        &mut self,
+        submitter: &Submitter<'_>,
+        fd: RawFd,
+        token: u64,
+    ) -> Option<(u32, squeue::Entry)> {
         if let FileTable::Unregistered(size) = *self {
             *self = match size {
                 0 => FileTable::Off,
                 size => match submitter.register_files_sparse(size) {
                     Ok(()) => FileTable::On {
                         indices: Indices::new(size),
-                        unremoved: Vec::new(),
+                        phases: vec![Phase::Free; size as usize].into_boxed_slice(),
+                        fds: vec![-1; size as usize].into_boxed_slice(),
                     },
                     Err(_) => FileTable::Off,
                 },
             };
         }
-        let FileTable::On { indices, .. } = self else {
+        let FileTable::On { indices, phases, fds } = self else {
             return None;
         };
         let index = indices.take()?;
-        match submitter.register_files_update(index, &[fd]) {
-            Ok(1) => Some(index),
-            _ => {
-                // Nothing was put there: the index is free as it was.
-                indices.release(index);
-                None
-            }
-        }
+        let at = index as usize;
+        debug_assert_eq!(phases[at], Phase::Free, "aioloop: index {index} taken twice");
+        phases[at] = Phase::Installing { token };
+        fds[at] = fd;
+        let entry = opcode::FilesUpdate::new(&fds[at], 1)
+            .offset(index as i32)
+            .build()
+            .user_data(FILES_BIT | u64::from(index));
+        Some((index, entry))
     }
 
-    /// Takes the file out of `index` (its stream is being dropped, U12): the table's reference
-    /// goes, so the descriptor's close is the file's last one once the kernel's requests on
-    /// it completed (each holds the file it resolved); a request that would look the index up
-    /// later finds it empty and fails (`EBADF`). The index stays taken: [`FileTable::release`]
-    /// frees it once none of the stream's requests is in the kernel.
-    pub(crate) fn remove(&mut self, submitter: &Submitter<'_>, index: u32) {
-        if let FileTable::On { unremoved, .. } = self {
-            // A refusal (`ENOMEM` before 6.13: the removal's bookkeeping) leaves the file in
-            // the table; `release` tries again.
-            if submitter.register_files_update(index, &[-1]).is_err() {
-                unremoved.push(index);
-            }
+    /// The entry that empties `index` (its stream is being dropped, U12): queued right behind
+    /// the cancellations of the stream's requests, in the same submission, so the table's
+    /// reference goes and the descriptor's close is the file's last one once the kernel's
+    /// requests on it completed (each holds the file it resolved); a request that would look
+    /// the index up later finds it empty and fails (`EBADF`). The index stays taken:
+    /// [`FileTable::release`] frees it once none of the stream's requests is in the kernel
+    /// and the removal completed.
+    pub(crate) fn remove(&mut self, index: u32) -> squeue::Entry {
+        if let FileTable::On { phases, .. } = self {
+            let at = index as usize;
+            let (token, installing) = match phases[at] {
+                Phase::Installing { token } => (token, true),
+                _ => (0, false),
+            };
+            phases[at] = Phase::Removing {
+                token,
+                installing,
+                in_flight: true,
+                retried: false,
+                released: false,
+            };
         }
+        removal(index)
     }
 
-    /// Frees `index` (U12: it was removed and its stream's requests have all completed). An
-    /// index whose file could not be taken out is tried once more, and never handed out
-    /// again if that fails too (its file then closes with the ring).
-    pub(crate) fn release(&mut self, submitter: &Submitter<'_>, index: u32) {
-        if let FileTable::On { indices, unremoved } = self {
-            if let Some(at) = unremoved.iter().position(|&i| i == index) {
-                unremoved.swap_remove(at);
-                if submitter.register_files_update(index, &[-1]).is_err() {
-                    return;
+    /// The stream that held `index` settled (U12: its requests have all completed): the
+    /// index is free once its removal completed too.
+    pub(crate) fn release(&mut self, index: u32) {
+        if let FileTable::On { indices, phases, .. } = self {
+            let at = index as usize;
+            if let Phase::Removing {
+                in_flight,
+                ref mut released,
+                ..
+            } = phases[at]
+            {
+                *released = true;
+                if !in_flight {
+                    phases[at] = Phase::Free;
+                    indices.release(index);
                 }
             }
-            indices.release(index);
         }
     }
+
+    /// True if the install of `index` has not completed yet: an entry that found the index
+    /// empty meanwhile tells of its failure before its completion does.
+    pub(crate) fn unconfirmed(&self, index: u32) -> bool {
+        match self {
+            FileTable::On { phases, .. } => matches!(
+                phases[index as usize],
+                Phase::Installing { .. } | Phase::Removing { installing: true, .. }
+            ),
+            _ => false,
+        }
+    }
+
+    /// An entry of the live stream on `index` found it empty (`EBADF`) before the install's
+    /// completion came: the install failed; the stream goes back to the descriptor returned
+    /// here, and the index is freed by that completion.
+    pub(crate) fn refused(&mut self, index: u32) -> RawFd {
+        let FileTable::On { phases, fds, .. } = self else {
+            unreachable!("aioloop: an index without a table (U12)")
+        };
+        phases[index as usize] = Phase::Refused;
+        fds[index as usize]
+    }
+
+    /// Handles the completion of a table update (its `user_data`, with [`FILES_BIT`] set,
+    /// and its result).
+    pub(crate) fn complete(&mut self, data: u64, result: i32) -> Update {
+        let FileTable::On { indices, phases, fds } = self else {
+            return Update::Done;
+        };
+        let index = (data & 0xffff_ffff & !FILES_BIT) as u32;
+        let at = index as usize;
+        let ok = result == 1;
+        if data & REMOVAL_BIT == 0 {
+            return match phases[at] {
+                Phase::Installing { .. } if ok => {
+                    phases[at] = Phase::Installed;
+                    Update::Done
+                }
+                Phase::Installing { token } => {
+                    // Nothing was put there: the index is free as it was; the reactor moves
+                    // the stream to its descriptor before any entry names the index again.
+                    phases[at] = Phase::Free;
+                    indices.release(index);
+                    Update::InstallFailed { token, fd: fds[at] }
+                }
+                Phase::Refused if ok => {
+                    // Not seen (an entry found the index empty, so the install had failed);
+                    // were it so, the file must not stay in the table: taken out.
+                    phases[at] = Phase::Removing {
+                        token: 0,
+                        installing: false,
+                        in_flight: true,
+                        retried: false,
+                        released: true,
+                    };
+                    Update::Queue(removal(index))
+                }
+                Phase::Refused => {
+                    phases[at] = Phase::Free;
+                    indices.release(index);
+                    Update::Done
+                }
+                Phase::Removing {
+                    token,
+                    installing: true,
+                    in_flight,
+                    retried,
+                    released,
+                } => {
+                    phases[at] = Phase::Removing {
+                        token,
+                        installing: false,
+                        in_flight,
+                        retried,
+                        released,
+                    };
+                    if ok {
+                        Update::Done
+                    } else {
+                        Update::InstallFailed { token, fd: fds[at] }
+                    }
+                }
+                _ => Update::Done,
+            };
+        }
+        let Phase::Removing {
+            token,
+            installing,
+            retried,
+            released,
+            ..
+        } = phases[at]
+        else {
+            debug_assert!(false, "aioloop: a removal of index {index} not being removed");
+            return Update::Done;
+        };
+        if ok {
+            if released {
+                phases[at] = Phase::Free;
+                indices.release(index);
+            } else {
+                phases[at] = Phase::Removing {
+                    token,
+                    installing,
+                    in_flight: false,
+                    retried,
+                    released,
+                };
+            }
+            Update::Done
+        } else if !retried {
+            // Refused (`ENOMEM`: the removal's bookkeeping): the file stays in the table, and
+            // its socket open, until a removal goes through: tried once more.
+            phases[at] = Phase::Removing {
+                token,
+                installing,
+                in_flight: true,
+                retried: true,
+                released,
+            };
+            Update::Queue(removal(index))
+        } else {
+            phases[at] = Phase::Leaked;
+            Update::Done
+        }
+    }
+}
+
+/// The entry that empties `index`, its completion tagged `FILES_BIT | REMOVAL_BIT | index`.
+fn removal(index: u32) -> squeue::Entry {
+    opcode::FilesUpdate::new(&EMPTY, 1)
+        .offset(index as i32)
+        .build()
+        .user_data(FILES_BIT | REMOVAL_BIT | u64::from(index))
 }
 
 #[cfg(test)]
@@ -215,34 +434,75 @@ mod tests {
         assert_eq!(Indices::new(0).take(), None);
     }
 
-    /// The kernel's side: a table of one index takes one descriptor, refuses the next (the
-    /// stream then uses its descriptor), and takes another once the first was removed and
-    /// released; a table of size 0 is never registered.
+    /// Submits `entry` and returns its completion's (`user_data`, result).
+    fn run(ring: &mut io_uring::IoUring, entry: squeue::Entry) -> (u64, i32) {
+        // SAFETY: U1: the entry is a table update, which reads one descriptor of the table's
+        // `fds` or the static `EMPTY`, both alive past the submission below.
+        unsafe { ring.submission().push(&entry) }.unwrap();
+        ring.submit_and_wait(1).unwrap();
+        let cqe = ring.completion().next().unwrap();
+        (cqe.user_data(), cqe.result())
+    }
+
+    /// The kernel's side, through entries: a table of one index takes one descriptor (its
+    /// install completes with 1), refuses the next (the stream then uses its descriptor), and
+    /// takes another only once the first was removed (the removal completed) and released; a
+    /// failed install frees its index and names the stream's descriptor; a table of size 0 is
+    /// never registered.
     #[test]
     fn a_full_table_falls_back_and_a_released_index_is_taken_again() {
-        let Ok((ring, _)) = super::super::probe::probe(4, true) else {
+        let Ok((mut ring, _)) = super::super::probe::probe(4, true) else {
             return eprintln!("io_uring unavailable here: skipped");
         };
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         use std::os::fd::AsRawFd;
         let mut table = FileTable::Unregistered(1);
-        let submitter = ring.submitter();
-        let Some(first) = table.insert(&submitter, a.as_raw_fd()) else {
+        let Some((first, install)) = table.insert(&ring.submitter(), a.as_raw_fd(), 7) else {
             return eprintln!("no sparse file table on this kernel: skipped");
         };
         assert_eq!(first, 0);
-        assert_eq!(table.insert(&submitter, b.as_raw_fd()), None, "full");
-        table.remove(&submitter, first);
-        assert_eq!(
-            table.insert(&submitter, b.as_raw_fd()),
-            None,
-            "removed, not released"
+        let (data, result) = run(&mut ring, install);
+        assert_eq!((data, result), (FILES_BIT, 1), "installed");
+        assert!(matches!(table.complete(data, result), Update::Done));
+        assert!(!table.unconfirmed(first));
+        assert!(
+            table.insert(&ring.submitter(), b.as_raw_fd(), 8).is_none(),
+            "full"
         );
-        table.release(&submitter, first);
-        assert_eq!(table.insert(&submitter, b.as_raw_fd()), Some(0));
+        let removal = table.remove(first);
+        table.release(first);
+        assert!(
+            table.insert(&ring.submitter(), b.as_raw_fd(), 8).is_none(),
+            "released, its removal not completed"
+        );
+        let (data, result) = run(&mut ring, removal);
+        assert_eq!(result, 1, "removed");
+        assert!(matches!(table.complete(data, result), Update::Done));
+        let (again, install) = table.insert(&ring.submitter(), b.as_raw_fd(), 8).unwrap();
+        assert_eq!(again, 0);
+        let (data, result) = run(&mut ring, install);
+        assert_eq!(result, 1);
+        table.complete(data, result);
+        let (data, result) = run(&mut ring, table.remove(again));
+        assert_eq!((data, result), (FILES_BIT | REMOVAL_BIT, 1));
+        assert!(matches!(table.complete(data, result), Update::Done));
+        table.release(again);
+        // The kernel refuses a descriptor that is not open (`EBADF`): the stream falls back.
+        const CLOSED: RawFd = 999_999;
+        let (index, install) = table.insert(&ring.submitter(), CLOSED, 9).unwrap();
+        let (data, result) = run(&mut ring, install);
+        assert_eq!(result, -libc::EBADF, "an install of no open descriptor fails");
+        match table.complete(data, result) {
+            Update::InstallFailed { token: 9, fd: CLOSED } => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            table.insert(&ring.submitter(), a.as_raw_fd(), 10).map(|(i, _)| i),
+            Some(index)
+        );
 
         let mut off = FileTable::Unregistered(0);
-        assert_eq!(off.insert(&submitter, a.as_raw_fd()), None);
+        assert!(off.insert(&ring.submitter(), a.as_raw_fd(), 1).is_none());
         assert!(matches!(off, FileTable::Off));
     }
 }

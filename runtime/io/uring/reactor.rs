@@ -5,7 +5,7 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use mio::{Events, Interest, Token};
 
 use super::bufring::BufRing;
 use super::busy;
-use super::files::FileTable;
+use super::files::{FileTable, Update, FILES_BIT};
 use super::ops::{self, File, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
 use super::recv::{Arm, RecvStep, StreamRecv};
 use super::send::StreamSend;
@@ -106,6 +106,10 @@ pub(crate) struct UringReactor {
     send_queue: Vec<u64>,
     /// The ring's table of registered files, where streams take an index (U12).
     files: FileTable,
+    /// Tokens of the streams whose index the kernel did not fill (its install failed, U12):
+    /// their entries that named it fail with `EBADF` having done nothing, and go again on
+    /// their descriptors. Almost always empty; a token leaves with its slot.
+    fallen: Vec<u64>,
 }
 
 /// Whether streams read through receives into the buffer ring.
@@ -146,6 +150,7 @@ impl UringReactor {
             sends: Vec::new(),
             send_queue: Vec::new(),
             files,
+            fallen: Vec::new(),
         };
         let side_fd = reactor.side.as_raw_fd();
         reactor.push(ops::poll_add(File::Fd(side_fd), libc::POLLIN as u32, SIDE_DATA));
@@ -246,11 +251,20 @@ impl UringReactor {
                 let by_recv = stream && self.recv_form();
                 let mask = ops::poll_mask(if by_recv { Interest::WRITABLE } else { interest });
                 let fixed = if by_recv || (stream && self.send_form) {
-                    self.files.insert(&self.ring.submitter(), fd)
+                    self.files.insert(&self.ring.submitter(), fd, token)
                 } else {
                     None
                 };
-                let file = fixed.map_or(File::Fd(fd), File::Fixed);
+                let file = match fixed {
+                    Some((index, install)) => {
+                        // U12: queued ahead of every entry that names the index; the kernel
+                        // issues a submission's entries in order and fills the index as it
+                        // issues the install.
+                        self.push(install);
+                        File::Fixed(index)
+                    }
+                    None => File::Fd(fd),
+                };
                 *self.state_mut(id) = PollState::Armed { token, file, mask };
                 let key = id.key() as usize;
                 if by_recv {
@@ -314,22 +328,24 @@ impl UringReactor {
             File::Fixed(index) => Some(index),
             File::Fd(_) => None,
         };
+        if let Some(index) = fixed {
+            // U12: right behind the cancellations, in the submission below (the requests they
+            // find keep the file they resolved); the index is freed with the slot.
+            let removal = self.files.remove(index);
+            self.push(removal);
+        }
         if poll || recv || send {
             self.polls[key] = PollState::Retiring { token, poll, fixed };
             let wakers = slots.retire(id);
             self.submit_now();
-            if let Some(index) = fixed {
-                // U12: after the cancellations went in (the requests they find keep the file
-                // they resolved); freed with the slot.
-                self.files.remove(&self.ring.submitter(), index);
-            }
             wakers
         } else {
             self.polls[key] = PollState::Free;
+            self.forget_fallen(token);
             if let Some(index) = fixed {
-                // U12: nothing of the stream is in the kernel.
-                self.files.remove(&self.ring.submitter(), index);
-                self.files.release(&self.ring.submitter(), index);
+                // U12: nothing of the stream is in the kernel; the removal goes in now.
+                self.submit_now();
+                self.files.release(index);
             }
             slots.remove(id)
         }
@@ -664,6 +680,11 @@ impl UringReactor {
                 data if data & RECV_BIT != 0 => {
                     *io_events += self.complete_recv(io, woken, data & !RECV_BIT, result, flags);
                 }
+                data if data & FILES_BIT != 0 => match self.files.complete(data, result) {
+                    Update::Done => {}
+                    Update::Queue(entry) => self.push(entry),
+                    Update::InstallFailed { token, fd } => self.install_failed(token, fd),
+                },
                 token => *io_events += self.complete(io, woken, token, result, more),
             }
         }
@@ -724,8 +745,9 @@ impl UringReactor {
             *slot = None;
         }
         if let Some(index) = fixed {
-            self.files.release(&self.ring.submitter(), index);
+            self.files.release(index);
         }
+        self.forget_fallen(token);
         drop(io.remove(SlotId::from_token(Token(token as usize))));
     }
 
@@ -755,6 +777,12 @@ impl UringReactor {
                     io.dispatch(id.token(), ready, woken);
                     if !more {
                         // The kernel ended the multishot (its completion queue overflowed).
+                        self.push(ops::poll_add(file, mask, token));
+                    }
+                } else if result == -libc::EBADF && self.refiled(key, token) {
+                    // U12: it named an empty index and did nothing: armed again on the
+                    // stream's descriptor.
+                    if let PollState::Armed { file, .. } = self.polls[key] {
                         self.push(ops::poll_add(file, mask, token));
                     }
                 } else {
@@ -793,12 +821,16 @@ impl UringReactor {
         let Some(key) = self.key_of(token) else {
             return 0;
         };
+        let retiring = matches!(self.polls[key], PollState::Retiring { .. });
+        // U12: a receive (or read watch) that named an empty index received nothing; the
+        // reader, woken, arms the next one on the stream's descriptor.
+        let refiled = result == -libc::EBADF && !retiring && self.refiled(key, token);
         let (Some(Some(recv)), RecvForm::On(bufs)) = (self.recvs.get_mut(key), &mut self.recv_form) else {
             debug_assert!(false, "aioloop: a receive completion without its state (U7)");
             return 0;
         };
         let more = cqueue::more(flags);
-        if let PollState::Retiring { .. } = self.polls[key] {
+        if retiring {
             recv.complete(result, flags, bufs);
             recv.release(bufs);
             if !more {
@@ -806,7 +838,9 @@ impl UringReactor {
             }
             return 0;
         }
-        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
+        if refiled {
+            recv.complete(-libc::ECANCELED, flags, bufs);
+        } else if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
             // A kernel without a multishot receive's total (before 6.17; before 6.0 without
             // multishot receives at all) refuses the entry: the streams receive with single
             // receives from now on (U9); the reader's next read arms this one again.
@@ -856,6 +890,61 @@ impl UringReactor {
             woken,
         );
         1
+    }
+
+    /// The install of the stream `token`'s index failed (U12): the stream names its
+    /// descriptor `fd` from now on, and its entries that named the index go again.
+    fn install_failed(&mut self, token: u64, fd: RawFd) {
+        let key = SlotId::from_token(Token(token as usize)).key() as usize;
+        match self.polls.get_mut(key) {
+            Some(PollState::Armed { token: t, file, .. } | PollState::Failed { token: t, file })
+                if *t == token =>
+            {
+                *file = File::Fd(fd);
+            }
+            Some(PollState::Retiring { token: t, .. }) if *t == token => {}
+            _ => return,
+        }
+        self.fallen.push(token);
+    }
+
+    /// An entry of the stream `token` (slot `key`) failed with `EBADF`: true if it named the
+    /// stream's index while that was empty (the install failed, its completion maybe not
+    /// seen yet: an entry issued after the install finds the index filled unless it failed),
+    /// so it did nothing and goes again on the descriptor the stream names from now on
+    /// (U12). A stream on its descriptor from the start never meets `EBADF` on it: it
+    /// closes its descriptor only after its slot was retired.
+    pub(super) fn refiled(&mut self, key: usize, token: u64) -> bool {
+        match self.polls.get_mut(key) {
+            Some(PollState::Armed { token: t, file, .. } | PollState::Failed { token: t, file })
+                if *t == token =>
+            {
+                if let File::Fixed(index) = *file {
+                    if self.files.unconfirmed(index) {
+                        *file = File::Fd(self.files.refused(index));
+                        self.fallen.push(token);
+                        return true;
+                    }
+                }
+            }
+            Some(&mut PollState::Retiring {
+                token: t,
+                fixed: Some(index),
+                ..
+            }) if t == token && self.files.unconfirmed(index) => {
+                self.fallen.push(token);
+                return true;
+            }
+            _ => {}
+        }
+        self.fallen.contains(&token)
+    }
+
+    /// The stream `token` is gone: no entry of it is in the kernel any more.
+    fn forget_fallen(&mut self, token: u64) {
+        if !self.fallen.is_empty() {
+            self.fallen.retain(|&t| t != token);
+        }
     }
 
     /// The kernel refused a multishot receive: no new receive is armed on this loop (the ring

@@ -184,8 +184,22 @@ impl UringReactor {
         let Some(key) = self.key_of(token) else {
             return 0;
         };
-        let Some(Some(send)) = self.sends.get_mut(key) else {
+        if !matches!(self.sends.get(key), Some(Some(_))) {
             debug_assert!(false, "aioloop: a send completion without its state (U8)");
+            return 0;
+        }
+        if result == -libc::EBADF && self.refiled(key, token) {
+            // U12: it named an empty index and sent nothing: it goes again, on the stream's
+            // descriptor (or its lingering duplicate), its bytes in place (U8).
+            if let Some(Some(send)) = self.sends.get_mut(key) {
+                send.refused();
+                if send.mark_queued() {
+                    self.send_queue.push(token);
+                }
+            }
+            return 0;
+        }
+        let Some(Some(send)) = self.sends.get_mut(key) else {
             return 0;
         };
         if send.complete(result) && send.mark_queued() {
