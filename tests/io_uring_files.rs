@@ -148,3 +148,53 @@ fn issue20_streams_beyond_a_full_file_table_use_their_descriptors() {
         drop(pairs);
     });
 }
+
+/// Issue 20, U12: streams opened and used in the same iteration of the loop, their installs
+/// and their first entries (polls, the first receive, the first send) in one submission: the
+/// kernel fills each index as it issues the install, before the entries behind it that name
+/// the index, so every byte goes through, both ways, on Unix and TCP streams alike.
+#[test]
+fn issue20_a_stream_used_in_the_iteration_that_opened_it_works() {
+    std::env::set_var("AIOLOOP_IO_URING_FILES", TABLE.to_string());
+    let _serial = serial();
+    if !io_uring_support::drivers().contains(&IoDriverKind::IoUring) {
+        return eprintln!("io_uring unavailable here: skipped");
+    }
+    run_on(IoDriverKind::IoUring, async {
+        let before = registered_sockets();
+        for round in 0..3 {
+            let msg = format!("round {round} ").into_bytes().repeat(300);
+            // No await between the registrations and the first operations: the read arms
+            // the receive and submits the installs, the polls and the receive at once; the
+            // send goes with the enter that ends the iteration.
+            let (a, b) = aioloop::net::UnixStream::pair().unwrap();
+            a.write_all(&msg).await.unwrap();
+            let mut got = vec![0; msg.len()];
+            b.read_exact(&mut got).await.unwrap();
+            assert!(got == msg, "round {round}: b got other bytes");
+            b.write_all(&got).await.unwrap();
+            a.read_exact(&mut got).await.unwrap();
+            assert!(got == msg, "round {round}: a got other bytes back");
+            if let Some(before) = before {
+                assert_eq!(registered_sockets(), Some(before + TABLE), "both in the table");
+            }
+            drop((a, b));
+
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            client.set_nonblocking(true).unwrap();
+            server.set_nonblocking(true).unwrap();
+            let (client, server) = (
+                TcpStream::from_std(client).unwrap(),
+                TcpStream::from_std(server).unwrap(),
+            );
+            client.write_all(&msg).await.unwrap();
+            server.read_exact(&mut got).await.unwrap();
+            assert!(got == msg, "round {round}: the server got other bytes");
+            server.write_all(&got).await.unwrap();
+            client.read_exact(&mut got).await.unwrap();
+            assert!(got == msg, "round {round}: the client got other bytes back");
+        }
+    });
+}

@@ -220,6 +220,18 @@ impl FileTable {
         debug_assert_eq!(phases[at], Phase::Free, "aioloop: index {index} taken twice");
         phases[at] = Phase::Installing { token };
         fds[at] = fd;
+        #[cfg(test)]
+        if SPOIL.with(|spoil| spoil.replace(false)) {
+            /// No open descriptor: a `static`, read by the kernel during the submission.
+            static CLOSED: RawFd = 999_999;
+            return Some((
+                index,
+                opcode::FilesUpdate::new(&CLOSED, 1)
+                    .offset(index as i32)
+                    .build()
+                    .user_data(FILES_BIT | u64::from(index)),
+            ));
+        }
         let entry = opcode::FilesUpdate::new(&fds[at], 1)
             .offset(index as i32)
             .build()
@@ -398,6 +410,20 @@ impl FileTable {
             Update::Done
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by [`spoil_next_install`]: the next install of this thread puts a descriptor that
+    /// is not open (the kernel refuses it with `EBADF`).
+    static SPOIL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes the next install of this thread fail (the kernel refuses it with `EBADF`, leaving
+/// the index empty, as a refusal for want of memory would): for the tests of the fallback.
+#[cfg(test)]
+pub(crate) fn spoil_next_install() {
+    SPOIL.with(|spoil| spoil.set(true));
 }
 
 /// The entry that empties `index`, its completion tagged `FILES_BIT | REMOVAL_BIT | index`.

@@ -22,6 +22,11 @@ use crate::io::reactor::{PollWait, WAKER_TOKEN};
 use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
 use crate::io::Source;
 
+/// The most entries of one stream that go again on its descriptor after its install failed
+/// (U12): its poll, a chain of receives (whose first fails, the rest being cancelled) or a
+/// read watch, its send, and the ones armed again before the install's completion came.
+const REFILE_LIMIT: u32 = 4 * RECV_CHAIN as u32;
+
 /// The most single receives one arming chains (U9): sixteen buffers, the cap's 64 KiB in
 /// 4 KiB buffers; one enter submits them all where one receive each took one.
 const RECV_CHAIN: usize = 16;
@@ -106,10 +111,13 @@ pub(crate) struct UringReactor {
     send_queue: Vec<u64>,
     /// The ring's table of registered files, where streams take an index (U12).
     files: FileTable,
-    /// Tokens of the streams whose index the kernel did not fill (its install failed, U12):
-    /// their entries that named it fail with `EBADF` having done nothing, and go again on
-    /// their descriptors. Almost always empty; a token leaves with its slot.
-    fallen: Vec<u64>,
+    /// The streams whose index the kernel did not fill (its install failed, U12), by token,
+    /// with how many of their entries went again: their entries that named the index fail
+    /// with `EBADF` having done nothing, and go again on their descriptors (at most
+    /// [`REFILE_LIMIT`] of them, so an `EBADF` of the descriptor itself, which no stream that
+    /// owns its descriptor meets, is an error and never a loop). Almost always empty; a
+    /// token leaves with its slot.
+    fallen: Vec<(u64, u32)>,
 }
 
 /// Whether streams read through receives into the buffer ring.
@@ -905,7 +913,7 @@ impl UringReactor {
             Some(PollState::Retiring { token: t, .. }) if *t == token => {}
             _ => return,
         }
-        self.fallen.push(token);
+        self.fallen.push((token, 0));
     }
 
     /// An entry of the stream `token` (slot `key`) failed with `EBADF`: true if it named the
@@ -922,7 +930,7 @@ impl UringReactor {
                 if let File::Fixed(index) = *file {
                     if self.files.unconfirmed(index) {
                         *file = File::Fd(self.files.refused(index));
-                        self.fallen.push(token);
+                        self.fallen.push((token, 1));
                         return true;
                     }
                 }
@@ -932,18 +940,24 @@ impl UringReactor {
                 fixed: Some(index),
                 ..
             }) if t == token && self.files.unconfirmed(index) => {
-                self.fallen.push(token);
+                self.fallen.push((token, 1));
                 return true;
             }
             _ => {}
         }
-        self.fallen.contains(&token)
+        match self.fallen.iter_mut().find(|(t, _)| *t == token) {
+            Some((_, redone)) if *redone < REFILE_LIMIT => {
+                *redone += 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The stream `token` is gone: no entry of it is in the kernel any more.
     fn forget_fallen(&mut self, token: u64) {
         if !self.fallen.is_empty() {
-            self.fallen.retain(|&t| t != token);
+            self.fallen.retain(|&(t, _)| t != token);
         }
     }
 
@@ -1071,6 +1085,7 @@ fn timespec(after: Duration) -> types::Timespec {
 mod tests {
     use super::*;
     use crate::io::slots::Direction;
+    use crate::io::uring::send::SendStep;
 
     /// U11 (issue 20, item 3): registrations queued without a poll in between, each of whose
     /// polls completes at once (pipes are writable), overflow the completion queue (1,024
@@ -1113,6 +1128,106 @@ mod tests {
             reactor.poll(wait, &mut io, &mut woken);
         }
         assert_eq!(io.len(), 0, "every slot freed by its final completion");
+    }
+
+    /// U12 (issue 20): an install of a stream's index that fails leaves the index empty; the
+    /// stream's poll, send and receive queued behind it in the same submission find it empty
+    /// (`EBADF`) and did nothing: each goes again on the stream's descriptor, which the stream
+    /// names from then on. No entry and no byte is lost either way.
+    #[test]
+    fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
+        use std::io::{Read, Write};
+        let Ok((ring, _)) = super::super::probe::probe(16, true) else {
+            return eprintln!("io_uring unavailable here: skipped");
+        };
+        let mut reactor = UringReactor::new(ring, true).unwrap();
+        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        theirs.set_nonblocking(true).unwrap();
+        let mut ours = mio::net::UnixStream::from_std(ours);
+        let (mut io, mut woken) = (IoSlots::default(), Vec::new());
+        let id = io.insert();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        super::super::files::spoil_next_install();
+        reactor.register(&mut ours, id, interest, true).unwrap();
+        let key = id.key() as usize;
+        let PollState::Armed {
+            file: File::Fixed(index),
+            ..
+        } = reactor.polls[key]
+        else {
+            return eprintln!("no file table (or no completion form) here: skipped");
+        };
+        let step = reactor.send(id, &[&b"hello"[..]], None, &mut io).unwrap().0;
+        assert!(matches!(step, SendStep::Done(Ok(5))));
+        reactor.start_sends();
+        assert!(reactor.arm_recv(id, &mut io), "the receive is armed");
+        theirs.write_all(b"world").unwrap();
+        let (mut sent, mut received) = (Vec::new(), Vec::new());
+        let wait = PollWait::Until {
+            deadline: 0,
+            after: Duration::from_millis(20),
+        };
+        for _ in 0..250 {
+            if sent.len() == 5 && received.len() == 5 {
+                break;
+            }
+            reactor.poll(wait, &mut io, &mut woken);
+            let mut buf = [0; 16];
+            if let Ok(n) = theirs.read(&mut buf) {
+                sent.extend_from_slice(&buf[..n]);
+            }
+            let mut dst = [MaybeUninit::uninit(); 16];
+            match reactor.recv(id, &mut dst, false, None, &mut io, &mut woken).0 {
+                RecvStep::Done(Ok(n)) => {
+                    // SAFETY: the read initialised the first `n` bytes of `dst`.
+                    received.extend(dst[..n].iter().map(|b| unsafe { b.assume_init() }));
+                }
+                RecvStep::Wait => reactor.watch_read(id, &mut io),
+                RecvStep::Done(Err(err)) => panic!("the read failed: {err}"),
+                RecvStep::Direct | RecvStep::Socket => match (&ours).read(&mut buf) {
+                    // As the streams do: the socket's own read, then the receive armed again.
+                    Ok(n) => received.extend_from_slice(&buf[..n]),
+                    Err(_) => {
+                        if !reactor.arm_recv(id, &mut io) {
+                            reactor.watch_read(id, &mut io);
+                        }
+                    }
+                },
+            }
+        }
+        assert_eq!(sent, b"hello", "the send went again, on the descriptor");
+        assert_eq!(received, b"world", "the receive went again, on the descriptor");
+        assert!(
+            matches!(
+                reactor.polls[key],
+                PollState::Armed {
+                    file: File::Fd(_),
+                    ..
+                }
+            ),
+            "the poll armed again on the descriptor: {:?}",
+            reactor.polls[key]
+        );
+        reactor.deregister(&mut ours, id, &mut io);
+        for _ in 0..10 {
+            reactor.poll(wait, &mut io, &mut woken);
+        }
+        assert_eq!(io.len(), 0, "the slot freed");
+        // The index went back: the next stream takes it.
+        let (next, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut next = mio::net::UnixStream::from_std(next);
+        let id = io.insert();
+        reactor.register(&mut next, id, interest, true).unwrap();
+        assert_eq!(
+            reactor.polls[id.key() as usize],
+            PollState::Armed {
+                token: id.token().0 as u64,
+                file: File::Fixed(index),
+                mask: ops::poll_mask(Interest::WRITABLE)
+            }
+        );
+        reactor.deregister(&mut next, id, &mut io);
     }
 
     /// U2: a deregistered slot stays taken until its poll's final completion, and a poll that
