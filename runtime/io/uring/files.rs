@@ -4,6 +4,12 @@
 //! up nor takes a reference on the file per submission (`fget`/`fput`, about 2.5 % of a
 //! 500-connection echo run: docs/benchmarks-net.md, "Registered files").
 //!
+//! The table is filled and emptied by `IORING_OP_FILES_UPDATE` entries queued with the
+//! others (U12: an install ahead of the entries that name its index, a removal behind the
+//! cancellations of a dropped stream), so a stream costs no system call of its own; each
+//! update's completion is tagged [`FILES_BIT`] and says whether the kernel took it. Only
+//! the registration of the table is a system call (`io_uring_register`, once per loop).
+//!
 //! The table is registered sparse (empty) at the first stream, [`DEFAULT_SIZE`] indices unless
 //! [`FILES_ENV_VAR`] says otherwise, and never more than the process may open descriptors
 //! (`RLIMIT_NOFILE`: the kernel refuses a larger table). It is not grown: a registered table

@@ -23,6 +23,8 @@ pub(crate) const RECV_BIT: u64 = 1 << 63;
 /// [`RECV_BIT`] and the top bit of the key, which no key below 2^31 has (the reserved values
 /// above have both set; they are matched first).
 pub(crate) const SEND_BITS: u64 = RECV_BIT | (1 << 31);
+// A file table update's completion is tagged `1 << 31` without `RECV_BIT`
+// (runtime/io/uring/files.rs, `FILES_BIT`), which neither a poll's token nor these have.
 
 /// The file an entry acts on: a descriptor (the kernel looks it up in the process's table and
 /// takes a reference, per submission), or an index in the ring's table of registered files
