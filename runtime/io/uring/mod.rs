@@ -32,6 +32,8 @@
 //!   reason when the kernel refuses).
 //! - [`ops`]: the submission entries and the `user_data` each completion is matched by.
 //! - [`bufring`]: the provided-buffer ring the streams' receives fill.
+//! - [`files`]: the ring's table of registered files, whose indices the streams' entries name
+//!   instead of their descriptors (U12).
 //! - [`busy`]: submitting again after the kernel refused for want of room for completions.
 //! - [`recv`]: one stream's receive state (the queue of filled buffers, its end).
 //! - [`send`]: one stream's send state (the bytes written, the bytes in the kernel's send).
@@ -45,8 +47,11 @@
 //!   descriptor, an event mask and a `user_data` word (the registration's generation-checked
 //!   token, runtime/io/slots.rs I1); a cancellation, a `user_data`; a receive, a descriptor and
 //!   the buffer group (its buffers are the ring's, U5-U6); a send, the bytes of a stream's
-//!   send buffer (U8). The only other memory the kernel reads is the enter's timeout, which
-//!   it copies during the call.
+//!   send buffer (U8); a file table update (U12), one descriptor number, which the kernel
+//!   copies as it issues the entry, during the submission, from the table's array of them
+//!   (boxed, alive as long as the reactor, an element written only while its index is free)
+//!   or from a `static` -1. The only other memory the kernel reads is the enter's timeout,
+//!   which it copies during the call.
 //! - **U2.** A registration's slot is freed (and its key can be reused) only after the kernel's
 //!   final completion for its poll (the one without `IORING_CQE_F_MORE`): deregistering submits
 //!   `IORING_OP_ASYNC_CANCEL` for it (see [`ops::cancel`] for why not `POLL_REMOVE`) and
@@ -158,9 +163,44 @@
 //!   kept does not wait). So queueing into a full submission queue, from anywhere in the
 //!   driver, always makes progress; a kernel that keeps refusing with nothing to reap ends the
 //!   loop with a panic that says so after about a second, never a silent spin.
+//! - **U12.** A stream in the completion form that finds a free index in the ring's table of
+//!   registered files ([`files`]; on kernels that release a removed file once its own requests
+//!   completed, 6.13, checked as 6.15) names that index (`IOSQE_FIXED_FILE`)
+//!   in all its entries (its poll, receives, read watch, and its sends while it lives) instead
+//!   of its descriptor: the kernel resolves the index when it starts a request, and the
+//!   request holds that file until it completes, as it would a descriptor's. The table is
+//!   filled and emptied by entries (`IORING_OP_FILES_UPDATE`), queued like the others, not by
+//!   `io_uring_register` calls: a stream's install is queued at its registration, ahead of
+//!   every entry that names its index, and goes with the next submission. That is in order
+//!   because the kernel issues the entries of a submission one after the other
+//!   (`io_submit_sqes`), and an update is done when it is issued: `io_files_update` takes
+//!   the ring's lock the submission already holds, updates the table and completes, never
+//!   asking to be retried from io-wq (no `-EAGAIN`, unlike 5.x kernels, which punted it;
+//!   Linux 6.13 and later, io_uring/rsrc.c, which the gate below allows) and no entry of
+//!   ours is linked to it or drained. An entry behind it in the same submission, or in a
+//!   later one, finds the index filled; one started later from a link (a chain's next
+//!   receive, U7) too. An install the kernel refuses (`ENOMEM`) leaves the index empty: the
+//!   entries that named it fail (`EBADF`) having done nothing (it is looked up before the
+//!   request does anything), and go again on the stream's descriptor, which the stream names
+//!   from then on (the refusal's completion, tagged with [`files::FILES_BIT`], or the first
+//!   such `EBADF`, whichever comes first, says so; a bounded number of them). Dropping the
+//!   stream queues its index's removal right behind the cancellations of its requests, in
+//!   the submission the drop makes at once (U3), before the owner closes the descriptor: the
+//!   cancellations are issued first (the requests they find keep the file they resolved),
+//!   then the index empties, so the close is still the file's last reference once they
+//!   completed (U3); a refused removal is queued once more. The index is handed out again
+//!   only when the stream's slot is freed, i.e. after the final completions of its poll, its
+//!   receive and its sends (U2, U7, U8), and once its removal completed. So
+//!   no request of a dropped stream acts on the file of the stream that takes its index next:
+//!   one the kernel starts after the removal (a chain's next receive, U7) finds the index
+//!   empty and fails (`EBADF`), and none is left in the kernel once the index is reused. A
+//!   dropped stream's lingering sends go to its duplicate descriptor (U8), never to the
+//!   index. The table is only an optimisation: a kernel that refuses it, or a table with no
+//!   free index, leaves the stream on its descriptor, as before.
 
 pub(crate) mod bufring;
 pub(crate) mod busy;
+pub(crate) mod files;
 pub(crate) mod ops;
 pub(crate) mod probe;
 pub(crate) mod reactor;

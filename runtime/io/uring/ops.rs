@@ -23,6 +23,36 @@ pub(crate) const RECV_BIT: u64 = 1 << 63;
 /// [`RECV_BIT`] and the top bit of the key, which no key below 2^31 has (the reserved values
 /// above have both set; they are matched first).
 pub(crate) const SEND_BITS: u64 = RECV_BIT | (1 << 31);
+// A file table update's completion is tagged `1 << 31` without `RECV_BIT`
+// (runtime/io/uring/files.rs, `FILES_BIT`), which neither a poll's token nor these have.
+
+/// The file an entry acts on: a descriptor (the kernel looks it up in the process's table and
+/// takes a reference, per submission), or an index in the ring's table of registered files
+/// (U12, [`super::files`]: no lookup, no reference of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum File {
+    /// A descriptor number.
+    Fd(RawFd),
+    /// An index in the ring's file table.
+    Fixed(u32),
+}
+
+/// Builds `$build` with `$f` bound to the crate's form of `$file` (`types::Fd` or
+/// `types::Fixed`: the opcodes take either, through a trait the crate does not export).
+macro_rules! on_file {
+    ($file:expr, |$f:ident| $build:expr) => {
+        match $file {
+            File::Fd(fd) => {
+                let $f = types::Fd(fd);
+                $build
+            }
+            File::Fixed(index) => {
+                let $f = types::Fixed(index);
+                $build
+            }
+        }
+    };
+}
 
 /// The poll events asked for `interest`; errors and hang-ups are always reported.
 pub(crate) fn poll_mask(interest: Interest) -> u32 {
@@ -36,22 +66,17 @@ pub(crate) fn poll_mask(interest: Interest) -> u32 {
     mask as u32
 }
 
-/// A multishot poll of `fd` for `mask`, its completions tagged `data`.
-pub(crate) fn poll_add(fd: RawFd, mask: u32, data: u64) -> squeue::Entry {
-    opcode::PollAdd::new(types::Fd(fd), mask)
-        .multi(true)
-        .build()
-        .user_data(data)
+/// A multishot poll of `file` for `mask`, its completions tagged `data`.
+pub(crate) fn poll_add(file: File, mask: u32, data: u64) -> squeue::Entry {
+    on_file!(file, |f| opcode::PollAdd::new(f, mask).multi(true).build()).user_data(data)
 }
 
-/// A one-shot poll of the stream `fd` for readability, tagged as its receive
+/// A one-shot poll of the stream `file` for readability, tagged as its receive
 /// (`token | RECV_BIT`): a stream whose own poll leaves readability to its receive watches its
 /// socket this way while no receive runs (the ring ran dry).
-pub(crate) fn read_watch(fd: RawFd, token: u64) -> squeue::Entry {
+pub(crate) fn read_watch(file: File, token: u64) -> squeue::Entry {
     let mask = (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) as u32;
-    opcode::PollAdd::new(types::Fd(fd), mask)
-        .build()
-        .user_data(token | RECV_BIT)
+    on_file!(file, |f| opcode::PollAdd::new(f, mask).build()).user_data(token | RECV_BIT)
 }
 
 /// The cancellation of the poll (or receive) tagged `data`.
@@ -64,14 +89,13 @@ pub(crate) fn cancel(data: u64) -> squeue::Entry {
     opcode::AsyncCancel::new(data).build().user_data(REMOVE_DATA)
 }
 
-/// A multishot receive on the stream `fd` into buffers of the loop's ring (`IORING_OP_RECV`,
+/// A multishot receive on the stream `file` into buffers of the loop's ring (`IORING_OP_RECV`,
 /// `IORING_RECV_MULTISHOT`, buffer select), its completions tagged `token | RECV_BIT`, that
 /// receives at most `limit` bytes in all (U9): the kernel ends it there, its last bytes in its
 /// final completion (`sqe->optlen`, Linux 6.17; an older kernel refuses the entry with
 /// `EINVAL`, and its streams receive with [`recv_once`]).
-pub(crate) fn recv_multi(fd: RawFd, token: u64, limit: u32) -> squeue::Entry {
-    let entry = opcode::RecvMulti::new(types::Fd(fd), super::bufring::GROUP)
-        .build()
+pub(crate) fn recv_multi(file: File, token: u64, limit: u32) -> squeue::Entry {
+    let entry = on_file!(file, |f| opcode::RecvMulti::new(f, super::bufring::GROUP).build())
         .user_data(token | RECV_BIT);
     // The crate does not name `optlen` for this opcode: it is the 32-bit word at byte 44 of
     // the kernel's `struct io_uring_sqe` (shared with `file_index`, unused by a receive).
@@ -85,7 +109,7 @@ pub(crate) fn recv_multi(fd: RawFd, token: u64, limit: u32) -> squeue::Entry {
     unsafe { std::mem::transmute::<[u8; 64], squeue::Entry>(bytes) }
 }
 
-/// One receive on the stream `fd` of at most `len` bytes into a buffer of the loop's ring
+/// One receive on the stream `file` of at most `len` bytes into a buffer of the loop's ring
 /// (`IORING_OP_RECV`, buffer select, no multishot), its completion tagged `token | RECV_BIT`.
 /// The kernel reads at most `len` bytes (fewer if the buffer it selects has less room), so a
 /// stream on a kernel without a multishot receive's total stops exactly at its cap (U9).
@@ -95,29 +119,30 @@ pub(crate) fn recv_multi(fd: RawFd, token: u64, limit: u32) -> squeue::Entry {
 /// drained, whose try would fail. `link` (`IOSQE_IO_LINK`) makes the next entry of the same
 /// submission wait for this one's completion (a chain of receives, run in order; one that
 /// fails cancels the rest of the chain, which complete with `ECANCELED`).
-pub(crate) fn recv_once(fd: RawFd, token: u64, len: u32, poll_first: bool, link: bool) -> squeue::Entry {
+pub(crate) fn recv_once(file: File, token: u64, len: u32, poll_first: bool, link: bool) -> squeue::Entry {
     /// `IORING_RECVSEND_POLL_FIRST`, a flag of a receive's `ioprio` (linux/io_uring.h).
     const POLL_FIRST: u16 = 1;
-    opcode::Recv::new(types::Fd(fd), std::ptr::null_mut(), len)
+    on_file!(file, |f| opcode::Recv::new(f, std::ptr::null_mut(), len)
         .ioprio(if poll_first { POLL_FIRST } else { 0 })
         .buf_group(super::bufring::GROUP)
-        .build()
-        .flags(if link {
-            squeue::Flags::BUFFER_SELECT | squeue::Flags::IO_LINK
-        } else {
-            squeue::Flags::BUFFER_SELECT
-        })
-        .user_data(token | RECV_BIT)
+        .build())
+    // `flags` adds to the fixed-file flag the crate set for `types::Fixed`.
+    .flags(if link {
+        squeue::Flags::BUFFER_SELECT | squeue::Flags::IO_LINK
+    } else {
+        squeue::Flags::BUFFER_SELECT
+    })
+    .user_data(token | RECV_BIT)
 }
 
-/// A send of the `len` bytes at `buf` on the stream `fd` (`IORING_OP_SEND`, `MSG_NOSIGNAL`: a
+/// A send of the `len` bytes at `buf` on the stream `file` (`IORING_OP_SEND`, `MSG_NOSIGNAL`: a
 /// reset peer is an error, not a `SIGPIPE`), its completion tagged `token | SEND_BITS`. The
 /// bytes must stay put until the completion (U8).
-pub(crate) fn send(fd: RawFd, buf: *const u8, len: u32, token: u64) -> squeue::Entry {
-    opcode::Send::new(types::Fd(fd), buf, len)
+pub(crate) fn send(file: File, buf: *const u8, len: u32, token: u64) -> squeue::Entry {
+    on_file!(file, |f| opcode::Send::new(f, buf, len)
         .flags(libc::MSG_NOSIGNAL)
-        .build()
-        .user_data(token | SEND_BITS)
+        .build())
+    .user_data(token | SEND_BITS)
 }
 
 /// Reduces a poll completion's event mask as mio reduces an epoll event (mio's `is_*`

@@ -14,12 +14,18 @@ use mio::{Events, Interest, Token};
 
 use super::bufring::BufRing;
 use super::busy;
-use super::ops::{self, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
+use super::files::{FileTable, Update, FILES_BIT};
+use super::ops::{self, File, RECV_BIT, REMOVE_DATA, SEND_BITS, SIDE_DATA};
 use super::recv::{Arm, RecvStep, StreamRecv};
 use super::send::StreamSend;
 use crate::io::reactor::{PollWait, WAKER_TOKEN};
 use crate::io::slots::{Direction, IoSlots, Ready, SlotId};
 use crate::io::Source;
+
+/// The most entries of one stream that go again on its descriptor after its install failed
+/// (U12): its poll, a chain of receives (whose first fails, the rest being cancelled) or a
+/// read watch, its send, and the ones armed again before the install's completion came.
+const REFILE_LIMIT: u32 = 4 * RECV_CHAIN as u32;
 
 /// The most single receives one arming chains (U9): sixteen buffers, the cap's 64 KiB in
 /// 4 KiB buffers; one enter submits them all where one receive each took one.
@@ -33,14 +39,20 @@ mod reactor_send;
 enum PollState {
     /// No registration under this key.
     Free,
-    /// A multishot poll of `fd` for `mask` is in the kernel (or queued) under `token`.
-    Armed { token: u64, fd: RawFd, mask: u32 },
+    /// A multishot poll of `file` for `mask` is in the kernel (or queued) under `token`.
+    Armed { token: u64, file: File, mask: u32 },
     /// Deregistered; the final completion of its poll (if `poll`), of its receive (if its
     /// [`StreamRecv`] is still in the kernel) or of its sends (its [`StreamSend`] lingers) has
-    /// not arrived yet (U2, U7, U8).
-    Retiring { token: u64, poll: bool },
-    /// The poll failed and was not armed again: nothing of it is in the kernel.
-    Failed { token: u64 },
+    /// not arrived yet (U2, U7, U8). `fixed`: its index in the file table, emptied and still
+    /// taken until then (U12).
+    Retiring {
+        token: u64,
+        poll: bool,
+        fixed: Option<u32>,
+    },
+    /// The poll failed and was not armed again: nothing of it is in the kernel; the stream's
+    /// receives and sends still act on `file`.
+    Failed { token: u64, file: File },
     /// Registered with the side `mio::Poll` (no descriptor of its own).
     Side { token: u64 },
 }
@@ -51,7 +63,7 @@ impl PollState {
             PollState::Free => None,
             PollState::Armed { token, .. }
             | PollState::Retiring { token, .. }
-            | PollState::Failed { token }
+            | PollState::Failed { token, .. }
             | PollState::Side { token } => Some(token),
         }
     }
@@ -97,6 +109,15 @@ pub(crate) struct UringReactor {
     sends: Vec<Option<Box<StreamSend>>>,
     /// Tokens of the streams with bytes to hand to the kernel at the next enter.
     send_queue: Vec<u64>,
+    /// The ring's table of registered files, where streams take an index (U12).
+    files: FileTable,
+    /// The streams whose index the kernel did not fill (its install failed, U12), by token,
+    /// with how many of their entries went again: their entries that named the index fail
+    /// with `EBADF` having done nothing, and go again on their descriptors (at most
+    /// [`REFILE_LIMIT`] of them, so an `EBADF` of the descriptor itself, which no stream that
+    /// owns its descriptor meets, is an error and never a loop). Almost always empty; a
+    /// token leaves with its slot.
+    fallen: Vec<(u64, u32)>,
 }
 
 /// Whether streams read through receives into the buffer ring.
@@ -114,6 +135,7 @@ impl UringReactor {
     /// the probe found what the completion form needs (multishot receives and sends).
     pub(crate) fn new(ring: IoUring, recv_form: bool) -> io::Result<Self> {
         let side = mio::Poll::new()?;
+        let files = FileTable::new(ring.params());
         let mut reactor = UringReactor {
             ring,
             side,
@@ -135,9 +157,11 @@ impl UringReactor {
             send_form: recv_form,
             sends: Vec::new(),
             send_queue: Vec::new(),
+            files,
+            fallen: Vec::new(),
         };
         let side_fd = reactor.side.as_raw_fd();
-        reactor.push(ops::poll_add(side_fd, libc::POLLIN as u32, SIDE_DATA));
+        reactor.push(ops::poll_add(File::Fd(side_fd), libc::POLLIN as u32, SIDE_DATA));
         Ok(reactor)
     }
 
@@ -160,16 +184,16 @@ impl UringReactor {
         }
     }
 
-    /// Arms the receive of the stream at `key` (registered as `token` on `fd`, its state able
+    /// Arms the receive of the stream at `key` (registered as `token` on `file`, its state able
     /// to arm) and queues its entries ([`arm_entries`]), all in the same submission: a chain of
     /// linked receives split across two would run as two chains at once, out of order (U9).
-    fn queue_recv(&mut self, key: usize, fd: RawFd, token: u64) {
+    fn queue_recv(&mut self, key: usize, file: File, token: u64) {
         let Some(Some(recv)) = self.recvs.get_mut(key) else {
             return;
         };
         arm_entries(
             recv,
-            fd,
+            file,
             token,
             self.recv_limit,
             self.recv_chained,
@@ -220,7 +244,8 @@ impl UringReactor {
     /// queued for the next enter (U4); a source without one goes to the side poll. A `stream`
     /// in the completion form is polled for writability only: its reads learn of bytes through
     /// its receive (or, while none runs, a read watch: [`UringReactor::watch_read`]), so an
-    /// arrival costs one completion, not two.
+    /// arrival costs one completion, not two. A stream in the completion form takes an index
+    /// in the ring's file table, if one is free, for all its entries (U12).
     pub(crate) fn register(
         &mut self,
         source: &mut impl Source,
@@ -233,7 +258,22 @@ impl UringReactor {
             Some(fd) => {
                 let by_recv = stream && self.recv_form();
                 let mask = ops::poll_mask(if by_recv { Interest::WRITABLE } else { interest });
-                *self.state_mut(id) = PollState::Armed { token, fd, mask };
+                let fixed = if by_recv || (stream && self.send_form) {
+                    self.files.insert(&self.ring.submitter(), fd, token)
+                } else {
+                    None
+                };
+                let file = match fixed {
+                    Some((index, install)) => {
+                        // U12: queued ahead of every entry that names the index; the kernel
+                        // issues a submission's entries in order and fills the index as it
+                        // issues the install.
+                        self.push(install);
+                        File::Fixed(index)
+                    }
+                    None => File::Fd(fd),
+                };
+                *self.state_mut(id) = PollState::Armed { token, file, mask };
                 let key = id.key() as usize;
                 if by_recv {
                     if self.recvs.len() <= key {
@@ -247,7 +287,7 @@ impl UringReactor {
                     }
                     self.sends[key] = Some(Box::new(StreamSend::new(fd)));
                 }
-                self.push(ops::poll_add(fd, mask, token));
+                self.push(ops::poll_add(file, mask, token));
             }
             None => {
                 self.side.registry().register(source, id.token(), interest)?;
@@ -274,9 +314,9 @@ impl UringReactor {
         if state.token() != Some(token) {
             return None;
         }
-        let poll = match state {
-            PollState::Armed { .. } => true,
-            PollState::Failed { .. } => false,
+        let (poll, file) = match state {
+            PollState::Armed { file, .. } => (true, file),
+            PollState::Failed { file, .. } => (false, file),
             PollState::Side { .. } => {
                 self.polls[key] = PollState::Free;
                 let _ = self.side.registry().deregister(source);
@@ -292,13 +332,29 @@ impl UringReactor {
         if recv {
             self.push(ops::cancel(token | RECV_BIT));
         }
+        let fixed = match file {
+            File::Fixed(index) => Some(index),
+            File::Fd(_) => None,
+        };
+        if let Some(index) = fixed {
+            // U12: right behind the cancellations, in the submission below (the requests they
+            // find keep the file they resolved); the index is freed with the slot.
+            let removal = self.files.remove(index);
+            self.push(removal);
+        }
         if poll || recv || send {
-            self.polls[key] = PollState::Retiring { token, poll };
+            self.polls[key] = PollState::Retiring { token, poll, fixed };
             let wakers = slots.retire(id);
             self.submit_now();
             wakers
         } else {
             self.polls[key] = PollState::Free;
+            self.forget_fallen(token);
+            if let Some(index) = fixed {
+                // U12: nothing of the stream is in the kernel; the removal goes in now.
+                self.submit_now();
+                self.files.release(index);
+            }
             slots.remove(id)
         }
     }
@@ -404,7 +460,10 @@ impl UringReactor {
     pub(crate) fn arm_recv(&mut self, id: SlotId, slots: &mut IoSlots) -> bool {
         let key = id.key() as usize;
         let token = id.token().0 as u64;
-        let Some(&PollState::Armed { token: armed, fd, .. }) = self.polls.get(key) else {
+        let Some(&PollState::Armed {
+            token: armed, file, ..
+        }) = self.polls.get(key)
+        else {
             return false;
         };
         if armed != token || !self.ready_ring() {
@@ -420,7 +479,7 @@ impl UringReactor {
         if !recv.has_data() {
             slots.clear(id, Direction::Read);
         }
-        self.queue_recv(key, fd, token);
+        self.queue_recv(key, file, token);
         // Submitted at once (one enter per arming, not per read): the kernel tries the receive
         // during the submission, so what the socket already holds (an EOF right behind the
         // bytes just read) is a completion the reader's next look takes in.
@@ -438,7 +497,7 @@ impl UringReactor {
         let token = id.token().0 as u64;
         let Some(&PollState::Armed {
             token: armed,
-            fd,
+            file,
             mask,
         }) = self.polls.get(key)
         else {
@@ -455,7 +514,7 @@ impl UringReactor {
         }
         if let Some(Some(recv)) = self.recvs.get_mut(key) {
             recv.watched();
-            self.push(ops::read_watch(fd, token));
+            self.push(ops::read_watch(file, token));
         }
     }
 
@@ -617,7 +676,7 @@ impl UringReactor {
                     *side_ready |= result >= 0;
                     if !more {
                         self.push(ops::poll_add(
-                            self.side.as_raw_fd(),
+                            File::Fd(self.side.as_raw_fd()),
                             libc::POLLIN as u32,
                             SIDE_DATA,
                         ));
@@ -629,6 +688,11 @@ impl UringReactor {
                 data if data & RECV_BIT != 0 => {
                     *io_events += self.complete_recv(io, woken, data & !RECV_BIT, result, flags);
                 }
+                data if data & FILES_BIT != 0 => match self.files.complete(data, result) {
+                    Update::Done => {}
+                    Update::Queue(entry) => self.push(entry),
+                    Update::InstallFailed { token, fd } => self.install_failed(token, fd),
+                },
                 token => *io_events += self.complete(io, woken, token, result, more),
             }
         }
@@ -663,9 +727,15 @@ impl UringReactor {
         found.then_some(key)
     }
 
-    /// Frees the retiring slot `key` once neither its poll nor its receive is in the kernel.
+    /// Frees the retiring slot `key` once neither its poll nor its receive nor its send is in
+    /// the kernel, and its index in the file table with it (U12).
     fn free_if_settled(&mut self, key: usize, io: &mut IoSlots) {
-        let PollState::Retiring { token, poll: false } = self.polls[key] else {
+        let PollState::Retiring {
+            token,
+            poll: false,
+            fixed,
+        } = self.polls[key]
+        else {
             return;
         };
         if matches!(self.recvs.get(key), Some(Some(recv)) if recv.in_kernel()) {
@@ -682,6 +752,10 @@ impl UringReactor {
             // U8: nothing of it is in the kernel; a lingering duplicate descriptor closes.
             *slot = None;
         }
+        if let Some(index) = fixed {
+            self.files.release(index);
+        }
+        self.forget_fallen(token);
         drop(io.remove(SlotId::from_token(Token(token as usize))));
     }
 
@@ -701,7 +775,7 @@ impl UringReactor {
         };
         let id = SlotId::from_token(Token(token as usize));
         match self.polls[key] {
-            PollState::Armed { fd, mask, .. } => {
+            PollState::Armed { file, mask, .. } => {
                 if result >= 0 {
                     let mut ready = ops::ready_from_mask(result as u32);
                     if matches!(self.recvs.get(key), Some(Some(recv)) if recv.receiving()) {
@@ -711,18 +785,28 @@ impl UringReactor {
                     io.dispatch(id.token(), ready, woken);
                     if !more {
                         // The kernel ended the multishot (its completion queue overflowed).
-                        self.push(ops::poll_add(fd, mask, token));
+                        self.push(ops::poll_add(file, mask, token));
+                    }
+                } else if result == -libc::EBADF && self.refiled(key, token) {
+                    // U12: it named an empty index and did nothing: armed again on the
+                    // stream's descriptor.
+                    if let PollState::Armed { file, .. } = self.polls[key] {
+                        self.push(ops::poll_add(file, mask, token));
                     }
                 } else {
                     // A failed poll ends it: nothing is left in the kernel.
-                    self.polls[key] = PollState::Failed { token };
+                    self.polls[key] = PollState::Failed { token, file };
                     io.dispatch(id.token(), ops::ready_on_failure(), woken);
                 }
                 1
             }
-            PollState::Retiring { .. } => {
+            PollState::Retiring { fixed, .. } => {
                 if !more {
-                    self.polls[key] = PollState::Retiring { token, poll: false };
+                    self.polls[key] = PollState::Retiring {
+                        token,
+                        poll: false,
+                        fixed,
+                    };
                     self.free_if_settled(key, io);
                 }
                 0
@@ -745,12 +829,16 @@ impl UringReactor {
         let Some(key) = self.key_of(token) else {
             return 0;
         };
+        let retiring = matches!(self.polls[key], PollState::Retiring { .. });
+        // U12: a receive (or read watch) that named an empty index received nothing; the
+        // reader, woken, arms the next one on the stream's descriptor.
+        let refiled = result == -libc::EBADF && !retiring && self.refiled(key, token);
         let (Some(Some(recv)), RecvForm::On(bufs)) = (self.recvs.get_mut(key), &mut self.recv_form) else {
             debug_assert!(false, "aioloop: a receive completion without its state (U7)");
             return 0;
         };
         let more = cqueue::more(flags);
-        if let PollState::Retiring { .. } = self.polls[key] {
+        if retiring {
             recv.complete(result, flags, bufs);
             recv.release(bufs);
             if !more {
@@ -758,7 +846,9 @@ impl UringReactor {
             }
             return 0;
         }
-        if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
+        if refiled {
+            recv.complete(-libc::ECANCELED, flags, bufs);
+        } else if result == -libc::EINVAL && recv.receiving() && !recv.has_data() && recv.limited() {
             // A kernel without a multishot receive's total (before 6.17; before 6.0 without
             // multishot receives at all) refuses the entry: the streams receive with single
             // receives from now on (U9); the reader's next read arms this one again.
@@ -791,8 +881,8 @@ impl UringReactor {
                 // The receive ended with bytes under the cap (a single receive, or a multishot
                 // one at its total, U9): the next one is submitted as the reap ends (U4), its
                 // bytes queueing behind these.
-                if let Some(&PollState::Armed { fd, .. }) = self.polls.get(key) {
-                    self.queue_recv(key, fd, token);
+                if let Some(&PollState::Armed { file, .. }) = self.polls.get(key) {
+                    self.queue_recv(key, file, token);
                     self.recv_rearmed = true;
                 }
             }
@@ -808,6 +898,67 @@ impl UringReactor {
             woken,
         );
         1
+    }
+
+    /// The install of the stream `token`'s index failed (U12): the stream names its
+    /// descriptor `fd` from now on, and its entries that named the index go again.
+    fn install_failed(&mut self, token: u64, fd: RawFd) {
+        let key = SlotId::from_token(Token(token as usize)).key() as usize;
+        match self.polls.get_mut(key) {
+            Some(PollState::Armed { token: t, file, .. } | PollState::Failed { token: t, file })
+                if *t == token =>
+            {
+                *file = File::Fd(fd);
+            }
+            Some(PollState::Retiring { token: t, .. }) if *t == token => {}
+            _ => return,
+        }
+        self.fallen.push((token, 0));
+    }
+
+    /// An entry of the stream `token` (slot `key`) failed with `EBADF`: true if it named the
+    /// stream's index while that was empty (the install failed, its completion maybe not
+    /// seen yet: an entry issued after the install finds the index filled unless it failed),
+    /// so it did nothing and goes again on the descriptor the stream names from now on
+    /// (U12). A stream on its descriptor from the start never meets `EBADF` on it: it
+    /// closes its descriptor only after its slot was retired.
+    pub(super) fn refiled(&mut self, key: usize, token: u64) -> bool {
+        match self.polls.get_mut(key) {
+            Some(PollState::Armed { token: t, file, .. } | PollState::Failed { token: t, file })
+                if *t == token =>
+            {
+                if let File::Fixed(index) = *file {
+                    if self.files.unconfirmed(index) {
+                        *file = File::Fd(self.files.refused(index));
+                        self.fallen.push((token, 1));
+                        return true;
+                    }
+                }
+            }
+            Some(&mut PollState::Retiring {
+                token: t,
+                fixed: Some(index),
+                ..
+            }) if t == token && self.files.unconfirmed(index) => {
+                self.fallen.push((token, 1));
+                return true;
+            }
+            _ => {}
+        }
+        match self.fallen.iter_mut().find(|(t, _)| *t == token) {
+            Some((_, redone)) if *redone < REFILE_LIMIT => {
+                *redone += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The stream `token` is gone: no entry of it is in the kernel any more.
+    fn forget_fallen(&mut self, token: u64) {
+        if !self.fallen.is_empty() {
+            self.fallen.retain(|&(t, _)| t != token);
+        }
     }
 
     /// The kernel refused a multishot receive: no new receive is armed on this loop (the ring
@@ -893,7 +1044,7 @@ impl Drop for UringReactor {
 /// cap, to the byte.
 fn arm_entries(
     recv: &mut StreamRecv,
-    fd: RawFd,
+    file: File,
     token: u64,
     total: bool,
     chained: usize,
@@ -904,7 +1055,7 @@ fn arm_entries(
     let room = recv.room();
     if total && room >= 2 * BUF {
         recv.armed(Arm::Total, 1);
-        chain.push(ops::recv_multi(fd, token, room - (BUF - 1)));
+        chain.push(ops::recv_multi(file, token, room - (BUF - 1)));
         return;
     }
     let receives = (room.div_ceil(BUF) as usize)
@@ -918,7 +1069,7 @@ fn arm_entries(
         let last = i + 1 == receives;
         // Only the first receive waits for readability first: the later ones run as the one
         // before completes, while the socket may still hold bytes.
-        chain.push(ops::recv_once(fd, token, len, i == 0 && recv.drained(), !last));
+        chain.push(ops::recv_once(file, token, len, i == 0 && recv.drained(), !last));
     }
     recv.armed(Arm::Once, receives as u16);
 }
@@ -934,6 +1085,7 @@ fn timespec(after: Duration) -> types::Timespec {
 mod tests {
     use super::*;
     use crate::io::slots::Direction;
+    use crate::io::uring::send::SendStep;
 
     /// U11 (issue 20, item 3): registrations queued without a poll in between, each of whose
     /// polls completes at once (pipes are writable), overflow the completion queue (1,024
@@ -976,6 +1128,106 @@ mod tests {
             reactor.poll(wait, &mut io, &mut woken);
         }
         assert_eq!(io.len(), 0, "every slot freed by its final completion");
+    }
+
+    /// U12 (issue 20): an install of a stream's index that fails leaves the index empty; the
+    /// stream's poll, send and receive queued behind it in the same submission find it empty
+    /// (`EBADF`) and did nothing: each goes again on the stream's descriptor, which the stream
+    /// names from then on. No entry and no byte is lost either way.
+    #[test]
+    fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
+        use std::io::{Read, Write};
+        let Ok((ring, _)) = super::super::probe::probe(16, true) else {
+            return eprintln!("io_uring unavailable here: skipped");
+        };
+        let mut reactor = UringReactor::new(ring, true).unwrap();
+        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        theirs.set_nonblocking(true).unwrap();
+        let mut ours = mio::net::UnixStream::from_std(ours);
+        let (mut io, mut woken) = (IoSlots::default(), Vec::new());
+        let id = io.insert();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        super::super::files::spoil_next_install();
+        reactor.register(&mut ours, id, interest, true).unwrap();
+        let key = id.key() as usize;
+        let PollState::Armed {
+            file: File::Fixed(index),
+            ..
+        } = reactor.polls[key]
+        else {
+            return eprintln!("no file table (or no completion form) here: skipped");
+        };
+        let step = reactor.send(id, &[&b"hello"[..]], None, &mut io).unwrap().0;
+        assert!(matches!(step, SendStep::Done(Ok(5))));
+        reactor.start_sends();
+        assert!(reactor.arm_recv(id, &mut io), "the receive is armed");
+        theirs.write_all(b"world").unwrap();
+        let (mut sent, mut received) = (Vec::new(), Vec::new());
+        let wait = PollWait::Until {
+            deadline: 0,
+            after: Duration::from_millis(20),
+        };
+        for _ in 0..250 {
+            if sent.len() == 5 && received.len() == 5 {
+                break;
+            }
+            reactor.poll(wait, &mut io, &mut woken);
+            let mut buf = [0; 16];
+            if let Ok(n) = theirs.read(&mut buf) {
+                sent.extend_from_slice(&buf[..n]);
+            }
+            let mut dst = [MaybeUninit::uninit(); 16];
+            match reactor.recv(id, &mut dst, false, None, &mut io, &mut woken).0 {
+                RecvStep::Done(Ok(n)) => {
+                    // SAFETY: the read initialised the first `n` bytes of `dst`.
+                    received.extend(dst[..n].iter().map(|b| unsafe { b.assume_init() }));
+                }
+                RecvStep::Wait => reactor.watch_read(id, &mut io),
+                RecvStep::Done(Err(err)) => panic!("the read failed: {err}"),
+                RecvStep::Direct | RecvStep::Socket => match (&ours).read(&mut buf) {
+                    // As the streams do: the socket's own read, then the receive armed again.
+                    Ok(n) => received.extend_from_slice(&buf[..n]),
+                    Err(_) => {
+                        if !reactor.arm_recv(id, &mut io) {
+                            reactor.watch_read(id, &mut io);
+                        }
+                    }
+                },
+            }
+        }
+        assert_eq!(sent, b"hello", "the send went again, on the descriptor");
+        assert_eq!(received, b"world", "the receive went again, on the descriptor");
+        assert!(
+            matches!(
+                reactor.polls[key],
+                PollState::Armed {
+                    file: File::Fd(_),
+                    ..
+                }
+            ),
+            "the poll armed again on the descriptor: {:?}",
+            reactor.polls[key]
+        );
+        reactor.deregister(&mut ours, id, &mut io);
+        for _ in 0..10 {
+            reactor.poll(wait, &mut io, &mut woken);
+        }
+        assert_eq!(io.len(), 0, "the slot freed");
+        // The index went back: the next stream takes it.
+        let (next, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut next = mio::net::UnixStream::from_std(next);
+        let id = io.insert();
+        reactor.register(&mut next, id, interest, true).unwrap();
+        assert_eq!(
+            reactor.polls[id.key() as usize],
+            PollState::Armed {
+                token: id.token().0 as u64,
+                file: File::Fixed(index),
+                mask: ops::poll_mask(Interest::WRITABLE)
+            }
+        );
+        reactor.deregister(&mut next, id, &mut io);
     }
 
     /// U2: a deregistered slot stays taken until its poll's final completion, and a poll that

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
-use super::super::ops::{self, SEND_BITS};
+use super::super::ops::{self, File, SEND_BITS};
 use super::super::send::{SendStep, StreamSend};
 use super::{PollState, UringReactor};
 use crate::io::reactor::PollWait;
@@ -27,7 +27,7 @@ impl UringReactor {
         let key = id.key() as usize;
         let token = id.token().0 as u64;
         match self.polls.get(key) {
-            Some(PollState::Armed { token: t, .. } | PollState::Failed { token: t }) if *t == token => {}
+            Some(PollState::Armed { token: t, .. } | PollState::Failed { token: t, .. }) if *t == token => {}
             _ => return None,
         }
         self.sends.get_mut(key)?.as_deref_mut()
@@ -144,17 +144,24 @@ impl UringReactor {
         let mut queue = std::mem::take(&mut self.send_queue);
         for &token in &queue {
             let key = SlotId::from_token(Token(token as usize)).key() as usize;
-            if self.polls.get(key).and_then(|state| state.token()) != Some(token) {
-                continue;
-            }
+            let live =
+                match self.polls.get(key) {
+                    Some(
+                        &(PollState::Armed { token: t, file, .. } | PollState::Failed { token: t, file }),
+                    ) if t == token => Some(file),
+                    Some(&PollState::Retiring { token: t, .. }) if t == token => None,
+                    _ => continue,
+                };
             let Some(Some(send)) = self.sends.get_mut(key) else {
                 continue;
             };
             if let Some((buf, len)) = send.start() {
-                let fd = send.fd();
+                // A dropped stream's sends go to its lingering duplicate, never to its index
+                // in the file table (U8, U12).
+                let file = live.unwrap_or(File::Fd(send.fd()));
                 // U8: `buf` is the state's `inflight` bytes, which stay put until this send's
                 // completion (the state, boxed, outlives it even if the stream is dropped).
-                self.push(ops::send(fd, buf, len, token));
+                self.push(ops::send(file, buf, len, token));
             }
         }
         queue.clear();
@@ -177,8 +184,22 @@ impl UringReactor {
         let Some(key) = self.key_of(token) else {
             return 0;
         };
-        let Some(Some(send)) = self.sends.get_mut(key) else {
+        if !matches!(self.sends.get(key), Some(Some(_))) {
             debug_assert!(false, "aioloop: a send completion without its state (U8)");
+            return 0;
+        }
+        if result == -libc::EBADF && self.refiled(key, token) {
+            // U12: it named an empty index and sent nothing: it goes again, on the stream's
+            // descriptor (or its lingering duplicate), its bytes in place (U8).
+            if let Some(Some(send)) = self.sends.get_mut(key) {
+                send.refused();
+                if send.mark_queued() {
+                    self.send_queue.push(token);
+                }
+            }
+            return 0;
+        }
+        let Some(Some(send)) = self.sends.get_mut(key) else {
             return 0;
         };
         if send.complete(result) && send.mark_queued() {

@@ -880,7 +880,7 @@ mod chain_tests {
         let (mut peer, ours) = std::os::unix::net::UnixStream::pair().unwrap();
         let (fd, token, len) = (ours.as_raw_fd(), 8, BUF_SIZE as u32);
         for i in 0..5 {
-            let entry = ops::recv_once(fd, token, len, i == 0, i < 4);
+            let entry = ops::recv_once(ops::File::Fd(fd), token, len, i == 0, i < 4);
             // SAFETY: U1: a receive's entry names no memory of ours (the buffers are the
             // ring's, registered until the end of the test, U6).
             unsafe { ring.submission().push(&entry).unwrap() };

@@ -183,6 +183,13 @@ impl StreamSend {
         self.unsent() > 0
     }
 
+    /// Records that the send in the kernel did nothing (it named an index of the file table
+    /// that held no file, U12): its bytes stay where they are, to go again.
+    pub(crate) fn refused(&mut self) {
+        debug_assert!(self.in_kernel, "aioloop: a send completed twice (U8)");
+        self.in_kernel = false;
+    }
+
     /// Asks for the write side to be shut down once everything was sent; true if it is to be
     /// done now (nothing is left).
     pub(crate) fn shut_after_sends(&mut self) -> bool {
