@@ -92,7 +92,7 @@ impl<E> EntryStore<E> {
         index
     }
 
-    /// The index the next [`EntryStore::insert`] will return.
+    /// The index the next [`EntryStore::insert_with`] will return.
     #[inline]
     pub(crate) fn next_index(&self) -> usize {
         self.free.last().copied().unwrap_or(self.cursor)
