@@ -590,7 +590,8 @@ fn take_expired_fires_in_poll_expired_order_in_batches() {
     let marks = fill(&mut by_batch);
     // Due by 10,000: part of the slot; the rest is not due yet.
     let expect = drain(&mut by_poll, 10_000);
-    assert!(expect.len() > 64 && expect.len() < entries.len());
+    // More than one batch of 16 is due (Miri's smaller slot too: 21 of 48), not all.
+    assert!(expect.len() > 16 && expect.len() < entries.len());
     let mut got = std::collections::VecDeque::new();
     by_batch.take_expired(10_000, &mut got, 16);
     assert_eq!(got.len(), 16, "stops at max_len");
