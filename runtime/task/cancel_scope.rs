@@ -17,9 +17,14 @@
 //! [`cancelling_collect`] also hands back the tasks the drop cancelled, so `wait_for` can wait
 //! until they have finished (asyncio 3.12's `wait_for` returns only then).
 //!
+//! A cancellation with a message ([`Task::cancel_with`](crate::Task::cancel_with)) hands the
+//! message on with it: the tasks cancelled through the awaits get it too, as asyncio's
+//! `Task.cancel(msg)` calls `self._fut_waiter.cancel(msg=msg)` ([`cancelling_with`]).
+//!
 //! The scope is a thread-local depth counter (a loop runs on one thread, and drops nest).
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use super::TaskRef;
 
@@ -28,6 +33,8 @@ thread_local! {
     /// Depth of the scopes in which every dropped handle counts as awaited.
     static STRICT: Cell<u32> = const { Cell::new(0) };
     static COLLECTED: RefCell<Option<Vec<TaskRef>>> = const { RefCell::new(None) };
+    /// The message of the innermost cancellation drop running now, if it has one.
+    static MESSAGE: RefCell<Option<Rc<str>>> = const { RefCell::new(None) };
 }
 
 /// Leaves the scope when dropped, also on unwind.
@@ -46,10 +53,31 @@ impl Drop for Enter {
     }
 }
 
-/// Runs `drop_it` (which drops futures) as a cancellation: see the module docs.
+/// Runs `drop_it` (which drops futures) as a cancellation without a message: see the module
+/// docs.
 pub(crate) fn cancelling<R>(drop_it: impl FnOnce() -> R) -> R {
+    cancelling_with(None, drop_it)
+}
+
+/// Runs `drop_it` as a cancellation whose message is `message`: the tasks it cancels through
+/// the awaits get the message ([`message`]).
+pub(crate) fn cancelling_with<R>(message: Option<Rc<str>>, drop_it: impl FnOnce() -> R) -> R {
+    /// Puts the enclosing drop's message back, also on unwind.
+    struct Restore(Option<Rc<str>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            MESSAGE.with(|m| *m.borrow_mut() = outer);
+        }
+    }
+    let _restore = Restore(MESSAGE.with(|m| m.replace(message)));
     let _enter = Enter::new();
     drop_it()
+}
+
+/// The message of the cancellation drop running now (see [`cancelling_with`]).
+pub(crate) fn message() -> Option<Rc<str>> {
+    MESSAGE.with(|m| m.borrow().clone())
 }
 
 /// Like [`cancelling`], and returns the tasks that the drop cancelled.

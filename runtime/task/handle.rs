@@ -292,7 +292,7 @@ impl<T> Task<T> {
     /// recorded for a `wait_for` that waits for it), as asyncio's cancellation travels
     /// through `await`.
     pub(crate) fn cancel_through_await(&self) {
-        if self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), None) {
+        if self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), cancel_scope::message()) {
             cancel_scope::collect(|| self.task_ref());
         }
     }

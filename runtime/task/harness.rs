@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::callback::CallbackCell;
-use super::cancel_scope::cancelling;
+use super::cancel_scope::cancelling_with;
 use super::cell::{vacant_cell, RawTask};
 use super::cell_box::CellBox;
 use super::inplace::Current;
@@ -94,7 +94,8 @@ impl Scheduler {
         };
         if cancel {
             super::coop::unconstrain();
-            let cancelled = cancelling(|| self.end_cancelled(&mut cell));
+            let message = self.cancel_message(key, gen);
+            let cancelled = cancelling_with(message, || self.end_cancelled(&mut cell));
             return self.finish(key, gen, cell, cancelled);
         }
 
@@ -148,7 +149,8 @@ impl Scheduler {
                     // asyncio: a task cancelled in the step in which it returns counts as
                     // cancelled (so does one that returns after a delivered cancel request).
                     drop(tasks);
-                    let cancelled = cancelling(|| self.end_cancelled(&mut cell));
+                    let message = self.cancel_message(key, gen);
+                    let cancelled = cancelling_with(message, || self.end_cancelled(&mut cell));
                     self.finish(key, gen, cell, cancelled);
                 } else {
                     self.finish_in(tasks, key, gen, cell, false);

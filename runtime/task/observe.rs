@@ -119,7 +119,8 @@ impl<F: Future> Future for UntilCancelled<F> {
         }
         if let Some(task) = this.task.as_ref() {
             if task.sched.deliver_cancel(task.key, task.gen) {
-                super::cancel_scope::cancelling(|| this.future.set(None));
+                let message = task.sched.cancel_message(task.key, task.gen);
+                super::cancel_scope::cancelling_with(message, || this.future.set(None));
                 if let Some(task) = this.task.take() {
                     task.sched.set_observing(task.key, task.gen, false);
                 }
