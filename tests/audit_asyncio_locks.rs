@@ -1,0 +1,243 @@
+//! Audit against CPython's Lib/test/test_asyncio/test_locks.py: Semaphore, Condition and
+//! Barrier cases the sync_* tests do not port. Each test is named after the CPython test.
+
+mod sync_common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Lock, Semaphore};
+use aioloop::{spawn, wait_for, Task, TimeoutError};
+use sync_common::{finish, log, ticks};
+
+/// test_locks.py SemaphoreTests `test_acquire_fifo_order_4` (3.12): a waiter that gets its
+/// permit wakes, in its `finally`, the waiters queued behind it while permits were free (they
+/// had to queue because of FIFO), and a task spawned then runs after them.
+#[aioloop::test]
+async fn test_acquire_fifo_order_4() {
+    let sem = Semaphore::new(0);
+    let result = log();
+    let t4: Rc<RefCell<Option<Task<()>>>> = Rc::default();
+    let t1 = spawn({
+        let (sem, result, t4) = (sem.clone(), result.clone(), t4.clone());
+        async move {
+            assert_eq!(sem.available(), 0);
+            sem.acquire().await.forget();
+            assert_eq!(sem.available(), 0, "the free permits went to the queued waiters");
+            let r4 = result.clone();
+            *t4.borrow_mut() = Some(spawn(async move { r4.borrow_mut().push(4) }));
+            result.borrow_mut().push(1);
+        }
+    });
+    let t2 = spawn({
+        let (sem, result) = (sem.clone(), result.clone());
+        async move {
+            sem.release();
+            sem.release();
+            sem.release();
+            assert_eq!(sem.available(), 2);
+            assert!(sem.locked(), "t1 was woken but has not run yet");
+            sem.acquire().await.forget();
+            result.borrow_mut().push(2);
+        }
+    });
+    let t3 = spawn({
+        let (sem, result) = (sem.clone(), result.clone());
+        async move {
+            sem.acquire().await.forget();
+            assert!(sem.locked());
+            result.borrow_mut().push(3);
+        }
+    });
+    for t in [t1, t2, t3] {
+        finish(t).await.unwrap();
+    }
+    let t4 = t4.borrow_mut().take().unwrap();
+    finish(t4).await.unwrap();
+    assert_eq!(*result.borrow(), [1, 2, 3, 4]);
+}
+
+/// test_locks.py SemaphoreTests `test_acquire_hang`: a waiter cancelled in the iteration in
+/// which a permit is released does not swallow it: the next waiter gets it.
+#[aioloop::test]
+async fn test_acquire_hang() {
+    let sem = Semaphore::new(0);
+    let acquirer = || {
+        let sem = sem.clone();
+        spawn(async move { sem.acquire().await.forget() })
+    };
+    let t1 = acquirer();
+    let t2 = acquirer();
+    ticks(1).await;
+    t1.cancel();
+    sem.release();
+    assert!(finish(t1).await.unwrap_err().is_cancelled());
+    finish(t2).await.unwrap();
+    assert!(sem.locked());
+    assert_eq!(sem.available(), 0);
+}
+
+/// test_locks.py ConditionTests `test_explicit_lock`: a condition over a lock given to it
+/// shares that lock: holding the lock is holding the condition's, and `wait` takes its guard.
+#[aioloop::test]
+async fn test_explicit_lock() {
+    let lock = Lock::new();
+    let cond = Condition::with_lock(lock.clone());
+    assert!(!cond.locked());
+    let guard = lock.lock().await;
+    assert!(cond.locked());
+    let notifier = spawn({
+        let cond = cond.clone();
+        async move {
+            let _guard = cond.lock().await;
+            cond.notify(1);
+        }
+    });
+    let guard = cond.wait(guard).await;
+    assert!(lock.locked());
+    drop(guard);
+    assert!(!lock.locked());
+    finish(notifier).await.unwrap();
+}
+
+/// test_locks.py ConditionTests `test_notify` with more notifications than waiters: `notify(n)`
+/// wakes those there are, and a notification is not kept for a later waiter.
+#[aioloop::test]
+async fn test_notify_more_than_waiters_is_not_kept() {
+    let cond = Condition::new();
+    let waiter = || {
+        let cond = cond.clone();
+        spawn(async move {
+            let guard = cond.lock().await;
+            drop(cond.wait(guard).await);
+        })
+    };
+    let (a, b) = (waiter(), waiter());
+    ticks(1).await;
+    cond.notify(5);
+    finish(a).await.unwrap();
+    finish(b).await.unwrap();
+    let late = waiter();
+    ticks(3).await;
+    assert!(!late.is_done(), "no notification was saved for it");
+    cond.notify_all();
+    finish(late).await.unwrap();
+}
+
+/// test_locks.py ConditionTests `test_timeout_in_block`: `wait_for(cond.wait(), t)` times out.
+/// asyncio's `wait()` takes the lock back even when cancelled, so the `async with` block still
+/// holds it; here the guard went into `wait` and is dropped with it, so the lock is free after
+/// the timeout (documented on `Condition::wait` and in docs/asyncio.md).
+#[aioloop::test(start_paused = true)]
+async fn test_timeout_in_block() {
+    let cond = Condition::new();
+    let guard = cond.lock().await;
+    let res = wait_for(cond.wait(guard), Duration::from_millis(500)).await;
+    assert_eq!(res.err(), Some(TimeoutError));
+    assert!(!cond.locked(), "the guard was dropped with the wait");
+}
+
+/// test_locks.py BarrierTests `test_filling_tasks_wait_twice`: the same parties pass the
+/// barrier twice in a row.
+#[aioloop::test]
+async fn test_filling_tasks_wait_twice() {
+    const N: usize = 5;
+    let barrier = Barrier::new(N);
+    let (results1, results2) = (log(), log());
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let (barrier, results1, results2) = (barrier.clone(), results1.clone(), results2.clone());
+            spawn(async move {
+                barrier.wait().await.unwrap();
+                results1.borrow_mut().push(1);
+                barrier.wait().await.unwrap();
+                results2.borrow_mut().push(1);
+            })
+        })
+        .collect();
+    for t in tasks {
+        finish(t).await.unwrap();
+    }
+    assert_eq!(results1.borrow().len(), N);
+    assert_eq!(results2.borrow().len(), N);
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(!barrier.broken());
+}
+
+/// test_locks.py BarrierTests `test_reset_barrier_while_tasks_waiting_and_waiting_again`: the
+/// N-1 waiters fail on `reset()`, wait again, and pass with one more party.
+#[aioloop::test]
+async fn test_reset_barrier_while_tasks_waiting_and_waiting_again() {
+    const N: usize = 5;
+    let barrier = Barrier::new(N);
+    let (results1, results2) = (log(), log());
+    let tasks: Vec<_> = (0..N - 1)
+        .map(|_| {
+            let (barrier, results1, results2) = (barrier.clone(), results1.clone(), results2.clone());
+            spawn(async move {
+                if barrier.wait().await == Err(BrokenBarrierError) {
+                    results1.borrow_mut().push(1);
+                }
+                barrier.wait().await.unwrap();
+                results2.borrow_mut().push(1);
+            })
+        })
+        .collect();
+    ticks(1).await;
+    barrier.reset();
+    ticks(1).await;
+    let last = spawn({
+        let (barrier, results2) = (barrier.clone(), results2.clone());
+        async move {
+            barrier.wait().await.unwrap();
+            results2.borrow_mut().push(1);
+        }
+    });
+    for t in tasks.into_iter().chain([last]) {
+        finish(t).await.unwrap();
+    }
+    assert!(!barrier.broken());
+    assert_eq!(results1.borrow().len(), N - 1);
+    assert_eq!(results2.borrow().len(), N);
+}
+
+/// test_locks.py BarrierTests `test_abort_barrier_when_exception_then_resetting`: after an
+/// abort, `reset()` makes the barrier usable again by the same parties.
+#[aioloop::test]
+async fn test_abort_barrier_when_exception_then_resetting() {
+    const N: usize = 3;
+    let barrier = Barrier::new(N);
+    let broken = log();
+    let tasks: Vec<_> = (0..N - 1)
+        .map(|_| {
+            let (barrier, broken) = (barrier.clone(), broken.clone());
+            spawn(async move {
+                if barrier.wait().await.is_err() {
+                    broken.borrow_mut().push(1);
+                }
+            })
+        })
+        .collect();
+    ticks(1).await;
+    barrier.abort(); // the last party "raised" instead of waiting
+    for t in tasks {
+        finish(t).await.unwrap();
+    }
+    assert_eq!(broken.borrow().len(), N - 1);
+    assert!(barrier.broken());
+    barrier.reset();
+    assert!(!barrier.broken());
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let barrier = barrier.clone();
+            spawn(async move { barrier.wait().await })
+        })
+        .collect();
+    let mut indices = Vec::new();
+    for t in tasks {
+        indices.push(finish(t).await.unwrap().unwrap());
+    }
+    indices.sort();
+    assert_eq!(indices, [0, 1, 2]);
+}
