@@ -19,10 +19,16 @@ use aioloop::{
 async fn test_wait_for_result_and_deadline_in_the_same_iteration() {
     let fut = Future::<&str>::new();
     let setter = fut.clone();
-    aioloop::call_later(Duration::from_millis(100), move || setter.set_result("ok").unwrap());
+    aioloop::call_later(Duration::from_millis(100), move || {
+        setter.set_result("ok").unwrap()
+    });
     let res = wait_for(fut.clone(), Duration::from_millis(100)).await;
     assert_eq!(res, Err(TimeoutError));
-    assert_eq!(fut.result().unwrap(), Ok("ok"), "the result was set, and lost to the deadline");
+    assert_eq!(
+        fut.result().unwrap(),
+        Ok("ok"),
+        "the result was set, and lost to the deadline"
+    );
 }
 
 /// test_waitfor.py `test_wait_for_waits_for_task_cancellation_w_timeout_0`: a zero timeout on a
@@ -63,7 +69,10 @@ fn test_wait_for_reraises_exception_during_cancellation() {
             let _ = until_cancelled(sleep(Duration::from_millis(200))).await;
             panic!("FooException");
         });
-        assert_eq!(wait_for(inner, Duration::from_millis(1)).await.unwrap_err(), TimeoutError);
+        assert_eq!(
+            wait_for(inner, Duration::from_millis(1)).await.unwrap_err(),
+            TimeoutError
+        );
         yield_now().await;
     });
     let seen = seen.borrow();
