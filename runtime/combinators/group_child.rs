@@ -57,8 +57,18 @@ impl<E> Member<E> {
         if let Some(body) = body {
             body.wake();
         }
-        for child in cancel {
-            child.cancel();
+        // As asyncio, whose `_on_task_done` callback runs after the step: the children
+        // already scheduled in this iteration take their step first (a sibling failing there
+        // adds its error, asyncio's ExceptionGroup; one returning keeps its value), then the
+        // rest are cancelled. Off the loop (a drop outside it), at once.
+        let cancel_all = move || {
+            for child in cancel {
+                child.cancel();
+            }
+        };
+        match crate::context::current() {
+            Some(core) => drop(core.call_soon(Box::new(cancel_all))),
+            None => cancel_all(),
         }
         report_unretrieved(unretrieved.into_iter().collect());
     }

@@ -30,13 +30,15 @@ use crate::waker_slot::WakerSlot;
 ///   warning) resolves to `Ok(value)` when the child returns `Ok(value)`.
 ///   [`spawn_plain`](TaskGroup::spawn_plain) starts a child that returns a plain value.
 /// - **A child fails** when its future returns `Err(e)` or panics. The first failure cancels
-///   every sibling (their futures are dropped at the loop's next iteration); the error (`e`, or
+///   every sibling, as asyncio's done callback does: once the children already scheduled in
+///   that iteration have taken their step (one returning there keeps its value, one failing
+///   there adds its error), their futures are dropped; the error (`e`, or
 ///   the panic payload) goes to the group, and the failed child's own task resolves to
 ///   `Err(TaskError::Cancelled)` since its error was handed over. A child cancelled on its own
 ///   (through its handle) is not a failure, as in asyncio.
 /// - [`join`](TaskGroup::join) waits until every child has finished and returns `Ok(())`, or
-///   every [`ChildError`] in the order they happened (asyncio's `ExceptionGroup`). In practice
-///   that is one error: siblings are dropped, and dropping a future cannot fail.
+///   every [`ChildError`] in the order they happened (asyncio's `ExceptionGroup`): the
+///   children that failed in the same iteration (dropping a cancelled future cannot fail).
 /// - **Cancelling the owner** (dropping the group, or dropping an unfinished join future, as
 ///   happens when the task awaiting it is cancelled or times out) cancels every child. So does
 ///   [`cancel`](TaskGroup::cancel).

@@ -10,6 +10,7 @@ use pin_project_lite::pin_project;
 
 use super::group_errors::ChildError;
 use super::task_group::{poll_join, Phase, TaskGroup, TaskGroupSpawner};
+use crate::task::cancel_scope::cancelling;
 
 impl<E: 'static> TaskGroup<E> {
     /// Runs `body` as the group's owner code, asyncio's `async with TaskGroup() as tg:` block:
@@ -80,7 +81,9 @@ impl<E, F: Future> Future for TaskGroupRun<E, F> {
         if let Some(body) = this.body.as_mut().as_pin_mut() {
             let failing = this.group.state.borrow().phase == Phase::Failing;
             if failing {
-                this.body.set(None);
+                // Dropped as a cancellation, as asyncio cancels the parent task: what the body
+                // awaits (a task, a future) is cancelled in turn.
+                cancelling(|| this.body.set(None));
             } else if let Poll::Ready(output) = body.poll(cx) {
                 this.body.set(None);
                 *this.output = Some(output);
