@@ -1,0 +1,263 @@
+//! Audit against CPython's Lib/test/test_asyncio/test_streams.py: `StreamReader`'s
+//! readuntil / readexactly / readline / read semantics, with the data fed chunk by chunk as
+//! asyncio's tests do with `feed_data` / `feed_eof`. Each test is named after the CPython test.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use aioloop::streams::{IncompleteReadError, LimitOverrunError, StreamError, StreamReader};
+use aioloop::{spawn, yield_now};
+
+/// A byte source fed by the test, asyncio's `feed_data` / `feed_eof`: each read returns one
+/// fed chunk (the least favourable split for a separator), and waits when none is left.
+#[derive(Clone, Default)]
+struct Feed(Rc<RefCell<FeedState>>);
+
+#[derive(Default)]
+struct FeedState {
+    chunks: VecDeque<Vec<u8>>,
+    eof: bool,
+    waker: Option<Waker>,
+}
+
+impl Feed {
+    fn feed_data(&self, data: &[u8]) {
+        let mut state = self.0.borrow_mut();
+        state.chunks.push_back(data.to_vec());
+        if let Some(waker) = state.waker.take() {
+            waker.wake();
+        }
+    }
+
+    fn feed_eof(&self) {
+        let mut state = self.0.borrow_mut();
+        state.eof = true;
+        if let Some(waker) = state.waker.take() {
+            waker.wake();
+        }
+    }
+
+    fn reader(&self, limit: Option<usize>) -> StreamReader {
+        let mut reader = StreamReader::new(self.clone());
+        if let Some(limit) = limit {
+            reader.set_limit(limit);
+        }
+        reader
+    }
+}
+
+impl futures_io::AsyncRead for Feed {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut state = self.0.borrow_mut();
+        match state.chunks.pop_front() {
+            Some(mut chunk) => {
+                let n = chunk.len().min(buf.len());
+                buf[..n].copy_from_slice(&chunk[..n]);
+                if n < chunk.len() {
+                    state.chunks.push_front(chunk.split_off(n));
+                }
+                Poll::Ready(Ok(n))
+            }
+            None if state.eof => Poll::Ready(Ok(0)),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+fn incomplete(err: StreamError) -> IncompleteReadError {
+    match err {
+        StreamError::IncompleteRead(err) => err,
+        other => panic!("expected IncompleteReadError, got {other:?}"),
+    }
+}
+
+fn overrun(err: StreamError) -> LimitOverrunError {
+    match err {
+        StreamError::LimitOverrun(err) => err,
+        other => panic!("expected LimitOverrunError, got {other:?}"),
+    }
+}
+
+/// test_streams.py `test_readuntil_multi_chunks_1`: a multi-byte separator split across fed
+/// chunks, in every position, is found, and nothing beyond it is consumed.
+#[aioloop::test]
+async fn test_readuntil_multi_chunks_1() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    let cases: [(&[&[u8]], &[u8]); 5] = [
+        (&[b"QWEaa", b"XYaa", b"a"], b"QWEaaXYaaa"),
+        (&[b"QWEaa", b"XYa", b"aa"], b"QWEaaXYaaa"),
+        (&[b"aaa"], b"aaa"),
+        (&[b"Xaaa"], b"Xaaa"),
+        (&[b"XXX", b"a", b"a", b"a"], b"XXXaaa"),
+    ];
+    for (chunks, expected) in cases {
+        for chunk in chunks {
+            feed.feed_data(chunk);
+        }
+        assert_eq!(stream.readuntil(b"aaa").await.unwrap(), expected);
+        assert_eq!(stream.buffer(), b"");
+    }
+}
+
+/// test_streams.py `test_readuntil_multi_chunks`, with the data arriving while `readuntil`
+/// waits: it keeps waiting until the separator is complete.
+#[aioloop::test]
+async fn test_readuntil_waits_for_a_split_separator() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    let reader = spawn(async move {
+        let line = stream.readuntil(b"\r\n").await.unwrap();
+        (line, stream.readuntil(b"\r\n").await.unwrap())
+    });
+    for chunk in [&b"line"[..], b"1\r", b"\nline2", b"\r", b"\n"] {
+        yield_now().await;
+        assert!(!reader.is_done(), "the second separator is not complete yet");
+        feed.feed_data(chunk);
+    }
+    let (one, two) = reader.await.unwrap();
+    assert_eq!(one, b"line1\r\n");
+    assert_eq!(two, b"line2\r\n");
+}
+
+/// test_streams.py `test_readuntil_eof`: EOF before the separator: IncompleteReadError with
+/// everything buffered as `partial`, `expected` undefined, and the buffer emptied.
+#[aioloop::test]
+async fn test_readuntil_eof() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    feed.feed_data(b"some dataAA");
+    feed.feed_eof();
+    let err = incomplete(stream.readuntil(b"AAA").await.unwrap_err());
+    assert_eq!(err.partial, b"some dataAA");
+    assert_eq!(err.expected, None);
+    assert!(err.to_string().contains("undefined expected bytes"), "{err}");
+    assert_eq!(stream.buffer(), b"");
+}
+
+/// test_streams.py `test_readuntil_limit_found_sep`'s first half with a multi-byte separator
+/// not found: LimitOverrunError with `consumed` = the offset searched to, data kept.
+#[aioloop::test]
+async fn test_readuntil_limit_not_found_keeps_the_data() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(Some(3));
+    feed.feed_data(b"some dataAA");
+    let err = overrun(stream.readuntil(b"AAA").await.unwrap_err());
+    assert!(!err.separator_found);
+    assert!(err.to_string().contains("not found"), "{err}");
+    assert_eq!(err.consumed, b"some dataAA".len() + 1 - 3);
+    assert_eq!(stream.buffer(), b"some dataAA");
+}
+
+/// test_streams.py `test_readexactly_zero_or_less` (the zero half; `n` is unsigned here):
+/// `readexactly(0)` returns nothing and consumes nothing.
+#[aioloop::test]
+async fn test_readexactly_zero_or_less() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    feed.feed_data(b"chunk");
+    assert_eq!(stream.read(1).await.unwrap(), b"c");
+    assert_eq!(stream.readexactly(0).await.unwrap(), b"");
+    assert_eq!(stream.buffer(), b"hunk");
+}
+
+/// test_streams.py `test_readexactly`: the bytes arrive in several chunks while it waits.
+#[aioloop::test]
+async fn test_readexactly() {
+    let feed = Feed::default();
+    let data = b"chunk-chunk-chunk-";
+    let mut stream = feed.reader(None);
+    let reader = spawn(async move { stream.readexactly(2 * data.len()).await.unwrap() });
+    for _ in 0..2 {
+        yield_now().await;
+        feed.feed_data(data);
+    }
+    assert_eq!(reader.await.unwrap(), [&data[..], &data[..]].concat());
+}
+
+/// test_streams.py `test_readexactly_eof`: EOF first: IncompleteReadError with the bytes read
+/// as `partial` and `expected` = n; the buffer is emptied.
+#[aioloop::test]
+async fn test_readexactly_eof() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    feed.feed_data(b"chunk-");
+    feed.feed_eof();
+    let err = incomplete(stream.readexactly(12).await.unwrap_err());
+    assert_eq!(err.partial, b"chunk-");
+    assert_eq!(err.expected, Some(12));
+    assert_eq!(err.to_string(), "6 bytes read on a total of 12 expected bytes");
+    assert_eq!(stream.buffer(), b"");
+}
+
+/// test_streams.py `test_readline_limit`: a line of exactly `limit` bytes before its `\n` is
+/// fine; a longer one is an error and is discarded through its `\n`; one with no `\n` at all
+/// clears the buffer.
+#[aioloop::test]
+async fn test_readline_limit() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(Some(7));
+    feed.feed_data(b"1234567\n");
+    assert_eq!(stream.readline().await.unwrap(), b"1234567\n");
+    assert_eq!(stream.buffer(), b"");
+
+    feed.feed_data(b"12345678\n");
+    assert!(overrun(stream.readline().await.unwrap_err()).separator_found);
+    assert_eq!(stream.buffer(), b"");
+
+    feed.feed_data(b"12345678");
+    assert!(!overrun(stream.readline().await.unwrap_err()).separator_found);
+    assert_eq!(stream.buffer(), b"");
+}
+
+/// test_streams.py `test_readline_empty_eof` and `test_readline_read_byte_count`'s tail:
+/// at EOF, `readline` returns what is left, then nothing, without an error.
+#[aioloop::test]
+async fn test_readline_empty_eof() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    feed.feed_data(b"some data");
+    feed.feed_eof();
+    assert_eq!(stream.readline().await.unwrap(), b"some data");
+    assert_eq!(stream.readline().await.unwrap(), b"");
+    assert!(stream.at_eof());
+}
+
+/// test_streams.py `test_read_zero` and `test_read_eof`: `read(0)` returns nothing and consumes
+/// nothing; `read(n)` at EOF returns nothing.
+#[aioloop::test]
+async fn test_read_zero() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    feed.feed_data(b"line1\n");
+    assert_eq!(stream.readline().await.unwrap(), b"line1\n");
+    feed.feed_data(b"line2\n");
+    assert_eq!(stream.read(0).await.unwrap(), b"");
+    assert_eq!(stream.read(100).await.unwrap(), b"line2\n");
+    feed.feed_eof();
+    assert_eq!(stream.read(100).await.unwrap(), b"");
+    assert_eq!(stream.read_to_eof().await.unwrap(), b"");
+}
+
+/// test_streams.py `test_read_until_eof`: `read(-1)` collects every chunk until EOF.
+#[aioloop::test]
+async fn test_read_until_eof() {
+    let feed = Feed::default();
+    let mut stream = feed.reader(None);
+    let reader = spawn(async move { stream.read_to_eof().await.unwrap() });
+    for chunk in [&b"chunk1\n"[..], b"chunk2"] {
+        yield_now().await;
+        feed.feed_data(chunk);
+    }
+    yield_now().await;
+    assert!(!reader.is_done());
+    feed.feed_eof();
+    assert_eq!(reader.await.unwrap(), b"chunk1\nchunk2");
+}
