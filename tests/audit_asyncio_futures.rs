@@ -1,0 +1,108 @@
+//! Audit against CPython's Lib/test/test_asyncio/test_futures.py and test_tasks.py:
+//! `aioloop::Future` states and callbacks, and a future under `wait_for`, `shield`-less
+//! cancellation and `current_task`. Each test is named after the CPython test it ports.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use aioloop::{call_soon, current_task, spawn, wait_for, yield_now, Future, TimeoutError};
+
+/// test_futures.py `test_cancel`: cancelling a pending future succeeds once; it is then done
+/// and cancelled, a result cannot be set, awaiting it gives `CancelledError`.
+#[aioloop::test]
+async fn test_cancel() {
+    let fut = Future::<i32>::new();
+    assert!(fut.cancel());
+    assert!(fut.is_cancelled() && fut.is_done());
+    assert!(!fut.cancel(), "a second cancel fails");
+    assert!(fut.set_result(1).is_err(), "InvalidStateError");
+    assert!(fut.result().unwrap().is_err());
+    assert!(fut.clone().await.is_err());
+}
+
+/// test_futures.py `test_result`: a set future is done and not cancelled; `cancel()` then
+/// fails and changes nothing.
+#[aioloop::test]
+async fn test_result() {
+    let fut = Future::<i32>::new();
+    assert!(fut.result().is_none(), "not done yet");
+    fut.set_result(42).unwrap();
+    assert!(fut.is_done() && !fut.is_cancelled());
+    assert!(!fut.cancel());
+    assert_eq!(fut.result(), Some(Ok(42)));
+    assert_eq!(fut.clone().await, Ok(42));
+}
+
+/// test_futures.py `test_callbacks_invoked_on_set_result` / `..._on_cancel` and
+/// `test_future_add_done_callback_after_done` (asyncio's `add_done_callback` on a done future
+/// schedules it with `call_soon`): callbacks never run inside `set_result`/`cancel` or
+/// `add_done_callback`; they run on the loop in registration order.
+#[aioloop::test]
+async fn test_callbacks_invoked_on_set_result_and_after_done() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let fut = Future::<i32>::new();
+    for i in 0..2 {
+        let seen = seen.clone();
+        fut.add_done_callback(move |f| seen.borrow_mut().push((i, f.result())));
+    }
+    fut.set_result(10).unwrap();
+    assert!(seen.borrow().is_empty(), "not run inside set_result");
+    let late = seen.clone();
+    fut.add_done_callback(move |f| late.borrow_mut().push((2, f.result())));
+    assert_eq!(seen.borrow().len(), 0, "not run inside add_done_callback either");
+    yield_now().await;
+    assert_eq!(*seen.borrow(), [(0, Some(Ok(10))), (1, Some(Ok(10))), (2, Some(Ok(10)))]);
+
+    let cancelled = Future::<i32>::new();
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    cancelled.add_done_callback(move |f| flag.set(f.is_cancelled()));
+    cancelled.cancel();
+    assert!(!ran.get());
+    yield_now().await;
+    assert!(ran.get(), "callbacks run on cancel too");
+}
+
+/// test_waitfor.py `test_wait_for` with a future instead of a task: on timeout the future
+/// `wait_for` waited on is cancelled (asyncio: `fut.cancelled()` is true afterwards).
+#[aioloop::test(start_paused = true)]
+async fn test_wait_for_cancels_the_future_on_timeout() {
+    let fut = Future::<i32>::new();
+    let res = wait_for(fut.clone(), Duration::from_millis(10)).await;
+    assert_eq!(res, Err(TimeoutError));
+    assert!(fut.is_cancelled());
+}
+
+/// asyncio's `Task.cancel()` cancels the future the task awaits (`_fut_waiter.cancel()`, as in
+/// test_tasks.py `test_task_cancel_waiter_future`), so another task awaiting the same future
+/// sees the cancellation.
+#[aioloop::test]
+async fn test_cancelling_the_awaiter_cancels_the_future_for_every_awaiter() {
+    let fut = Future::<i32>::new();
+    let a = spawn({
+        let fut = fut.clone();
+        async move { fut.await }
+    });
+    let b = spawn({
+        let fut = fut.clone();
+        async move { fut.await }
+    });
+    yield_now().await;
+    assert!(a.cancel());
+    assert!(a.await.unwrap_err().is_cancelled());
+    assert!(fut.is_cancelled());
+    assert!(b.await.unwrap().is_err(), "the other awaiter gets CancelledError");
+}
+
+/// test_tasks.py `test_current_task` outside a task: a callback run by `call_soon` is not a
+/// task, so `current_task()` is None there (asyncio returns None outside a task).
+#[aioloop::test]
+async fn test_current_task_in_a_callback_is_none() {
+    let seen = Rc::new(Cell::new(Some(true)));
+    let flag = seen.clone();
+    call_soon(move || flag.set(Some(current_task().is_some())));
+    assert!(current_task().is_some(), "the test body is a task");
+    yield_now().await;
+    assert_eq!(seen.get(), Some(false));
+}
