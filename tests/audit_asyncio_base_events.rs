@@ -124,3 +124,17 @@ fn test_run_forever_pre_stopped_and_restart() {
     assert_eq!(*seen.borrow(), ["first", "next iteration"]);
     assert_eq!(event_loop.run_until_complete(async { 5 }), 5);
 }
+
+/// asyncio takes any float delay (`call_later(1e300, cb)`, `timeout(1e300)`): a delay too
+/// large for the clock must mean "never", not overflow the `Instant` arithmetic.
+#[aioloop::test(start_paused = true)]
+async fn test_huge_delays_mean_never() {
+    let seen = log();
+    let handle = call_later(Duration::MAX, push(&seen, "never"));
+    let scope = aioloop::timeout_scope(Duration::MAX);
+    assert_eq!(scope.run(async { 3 }).await, Ok(3));
+    assert!(!scope.expired());
+    sleep(Duration::from_secs(3600)).await;
+    handle.cancel();
+    assert!(seen.borrow().is_empty());
+}

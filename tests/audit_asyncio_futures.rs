@@ -52,7 +52,10 @@ async fn test_callbacks_invoked_on_set_result_and_after_done() {
     fut.add_done_callback(move |f| late.borrow_mut().push((2, f.result())));
     assert_eq!(seen.borrow().len(), 0, "not run inside add_done_callback either");
     yield_now().await;
-    assert_eq!(*seen.borrow(), [(0, Some(Ok(10))), (1, Some(Ok(10))), (2, Some(Ok(10)))]);
+    assert_eq!(
+        *seen.borrow(),
+        [(0, Some(Ok(10))), (1, Some(Ok(10))), (2, Some(Ok(10)))]
+    );
 
     let cancelled = Future::<i32>::new();
     let ran = Rc::new(Cell::new(false));

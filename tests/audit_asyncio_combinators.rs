@@ -1,0 +1,62 @@
+//! Audit against CPython's Lib/test/test_asyncio/test_tasks.py: as_completed, shield and
+//! gather cases the combinators_* tests do not port. Each test is named after the CPython test.
+
+use std::time::Duration;
+
+use aioloop::{as_completed, gather, shield, sleep, spawn, yield_now, TimeoutError};
+
+/// test_tasks.py `test_as_completed_with_timeout`: the deadline ends the iteration with a
+/// `TimeoutError`, and (asyncio) the tasks still running are not cancelled: they finish later.
+#[aioloop::test(start_paused = true)]
+async fn test_as_completed_with_timeout() {
+    let fast = spawn(async {
+        sleep(Duration::from_millis(100)).await;
+        "a"
+    });
+    let slow = spawn(async {
+        sleep(Duration::from_secs(10)).await;
+        "b"
+    })
+    .shared();
+    let mut stream = as_completed([fast.shared(), slow.clone()]).with_timeout(Duration::from_millis(120));
+    assert_eq!(stream.next().await.unwrap().unwrap().unwrap(), "a");
+    assert_eq!(stream.next().await.unwrap().err(), Some(TimeoutError));
+    assert!(stream.next().await.is_none());
+    drop(stream);
+    assert!(!slow.is_done() && !slow.is_cancelled(), "the slow task runs on");
+    assert_eq!(slow.clone().await.unwrap(), "b");
+}
+
+/// test_tasks.py `test_shield_exception`: the inner task's exception (a panic here) reaches
+/// the shield's awaiter.
+#[aioloop::test]
+async fn test_shield_exception() {
+    let inner = spawn(async {
+        yield_now().await;
+        panic!("boom");
+    });
+    let err = shield(inner).await.unwrap_err();
+    assert_eq!(err.panic_message(), Some("boom"));
+}
+
+/// test_tasks.py `test_gather_shield` idea and `test_shield_effect`: cancelling the task that
+/// awaits a gather of shielded tasks leaves the shielded tasks running to completion.
+#[aioloop::test(start_paused = true)]
+async fn test_gather_of_shielded_tasks() {
+    let a = spawn(async {
+        sleep(Duration::from_millis(10)).await;
+        1
+    })
+    .shared();
+    let b = spawn(async {
+        sleep(Duration::from_millis(20)).await;
+        2
+    })
+    .shared();
+    let outer = spawn(gather(vec![shield(a.clone()), shield(b.clone())]));
+    yield_now().await;
+    assert!(outer.cancel());
+    assert!(outer.await.unwrap_err().is_cancelled());
+    assert_eq!(a.clone().await.unwrap(), 1);
+    assert_eq!(b.clone().await.unwrap(), 2);
+}
