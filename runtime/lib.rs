@@ -102,8 +102,10 @@ pub use time::{
 
 /// Runs `future` on a new event loop and returns its output: asyncio's `asyncio.run`.
 ///
-/// Creates a loop, runs the future to completion, drops every task still pending (their
-/// destructors run) and closes the loop.
+/// Creates a loop, runs the future to completion, cancels every task still pending and runs
+/// the loop until they have finished (asyncio's `_cancel_all_tasks`: a task that observes its
+/// cancellation with [`until_cancelled`] runs its async cleanup; the others are dropped, their
+/// destructors run), and closes the loop.
 ///
 /// # Panics
 /// If a loop is already running on this thread (asyncio raises `RuntimeError`), or if the OS

@@ -278,8 +278,9 @@ impl Builder {
         })
     }
 
-    /// Builds a loop, runs `future` to completion, drops any tasks left over and closes the
-    /// loop: [`aioloop::run`](crate::run) with this configuration.
+    /// Builds a loop, runs `future` to completion, cancels the tasks left over (running the
+    /// loop until they have finished, so that those observing the cancellation run their async
+    /// cleanup) and closes the loop: [`aioloop::run`](crate::run) with this configuration.
     ///
     /// # Panics
     /// If the loop cannot be built, or if a loop is already running on this thread.
@@ -288,7 +289,9 @@ impl Builder {
         let event_loop = self
             .build()
             .unwrap_or_else(|err| panic!("aioloop: failed to build the event loop: {err}"));
-        event_loop.run_until_complete(future)
+        let output = event_loop.run_until_complete(future);
+        event_loop.cancel_all_tasks();
+        output
     }
 }
 

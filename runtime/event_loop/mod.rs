@@ -162,6 +162,29 @@ impl EventLoop {
         }
     }
 
+    /// asyncio.run's `_cancel_all_tasks`: cancels every task still pending and runs the loop
+    /// until they have finished, so that a task observing its cancellation (with
+    /// [`until_cancelled`](crate::until_cancelled), asyncio's `except CancelledError:`) runs its
+    /// async cleanup before the loop closes. A task that does not observe it is dropped at the
+    /// next iteration, as it would be at close. A panic in a cleanup goes to the exception
+    /// handler, as asyncio reports an exception raised during `asyncio.run()` shutdown.
+    pub(crate) fn cancel_all_tasks(&self) {
+        let mut pending = self.handle.core.sched().all_task_refs();
+        if pending.is_empty() {
+            return;
+        }
+        for task in &pending {
+            task.cancel();
+        }
+        self.run_until_complete(std::future::poll_fn(move |cx| {
+            pending.retain(|task| task.poll_finished(cx).is_pending());
+            match pending.is_empty() {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        }));
+    }
+
     /// A [`Loop`] handle to this loop (clonable, cheap).
     pub fn clone_handle(&self) -> Loop {
         self.handle.clone()
