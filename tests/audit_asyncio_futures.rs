@@ -83,14 +83,8 @@ async fn test_wait_for_cancels_the_future_on_timeout() {
 #[aioloop::test]
 async fn test_cancelling_the_awaiter_cancels_the_future_for_every_awaiter() {
     let fut = Future::<i32>::new();
-    let a = spawn({
-        let fut = fut.clone();
-        async move { fut.await }
-    });
-    let b = spawn({
-        let fut = fut.clone();
-        async move { fut.await }
-    });
+    let a = spawn(fut.clone());
+    let b = spawn(fut.clone());
     yield_now().await;
     assert!(a.cancel());
     assert!(a.await.unwrap_err().is_cancelled());

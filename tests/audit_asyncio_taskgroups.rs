@@ -233,7 +233,12 @@ async fn test_taskgroup_25() {
 #[aioloop::test]
 async fn test_taskgroup_task_name() {
     let out = TaskGroup::<()>::run(|g| async move {
-        let t = g.spawn_named("yolo", async { Ok(yield_now().await) }).unwrap();
+        let t = g
+            .spawn_named("yolo", async {
+                yield_now().await;
+                Ok(())
+            })
+            .unwrap();
         t.name()
     })
     .await;

@@ -55,10 +55,7 @@ async fn test_cancel_with_message_before_starting_task() {
 #[aioloop::test]
 async fn test_cancel_message_travels_to_the_awaited_task() {
     let inner = spawn(std::future::pending::<()>()).shared();
-    let outer = spawn({
-        let inner = inner.clone();
-        async move { inner.await }
-    });
+    let outer = spawn(inner.clone());
     yield_now().await;
     assert!(outer.cancel_with("stop"));
     assert!(outer.await.unwrap_err().is_cancelled());
@@ -127,10 +124,7 @@ async fn test_cancel_at_end() {
 #[aioloop::test]
 async fn test_cancel_both_task_and_inner_future() {
     let fut = Future::<i32>::new();
-    let task = spawn({
-        let fut = fut.clone();
-        async move { fut.await }
-    });
+    let task = spawn(fut.clone());
     yield_now().await;
     assert!(fut.cancel());
     assert!(task.cancel());
