@@ -263,3 +263,18 @@ async fn test_child_failure_cancels_what_the_body_awaits() {
     assert!(fut.is_cancelled(), "the future the body awaited was cancelled");
     assert!(outside.is_cancelled(), "the task the body awaited was cancelled");
 }
+
+/// test_taskgroups.py `test_taskgroup_finished` (3.12: `create_task` on a finished group
+/// raises `RuntimeError`): a spawner kept past the group's end is refused.
+#[aioloop::test]
+async fn test_taskgroup_finished() {
+    let kept = Rc::new(std::cell::RefCell::new(None));
+    let k = kept.clone();
+    let out = TaskGroup::<()>::run(|g| async move {
+        *k.borrow_mut() = Some(g.clone());
+    })
+    .await;
+    assert!(out.is_ok());
+    let spawner = kept.borrow_mut().take().unwrap();
+    assert!(spawner.spawn_plain(async {}).is_err());
+}

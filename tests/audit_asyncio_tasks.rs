@@ -248,3 +248,23 @@ async fn test_asyncio_wait_for_cancelled() {
     sleep(Duration::from_millis(300)).await;
     assert!(exited.get());
 }
+
+/// test_tasks.py `test_cancel_current_task` with a handler: a task that cancels itself and then
+/// awaits observes the request at that await (asyncio raises `CancelledError` there), runs its
+/// cleanup, and ends cancelled.
+#[aioloop::test]
+async fn test_cancel_current_task_then_observe() {
+    let cleaned = Rc::new(Cell::new(false));
+    let task = spawn({
+        let cleaned = cleaned.clone();
+        async move {
+            assert!(aioloop::current_task().unwrap().cancel());
+            if until_cancelled(sleep(Duration::from_secs(10))).await.is_err() {
+                yield_now().await;
+                cleaned.set(true);
+            }
+        }
+    });
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert!(cleaned.get());
+}

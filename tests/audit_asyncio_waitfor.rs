@@ -117,3 +117,20 @@ async fn test_reschedule_none_disables_the_deadline() {
     assert!(!cm.expired());
     assert_eq!(cm.when(), None);
 }
+
+/// test_timeouts.py, the race of test_waitfor.py's `test_wait_for_race_condition` inside a
+/// scope: a result and the deadline in the same iteration end the scope as `wait_for` does
+/// (asyncio 3.12's `timeout()`: the expiry cancels the task whose future is done), and the
+/// scope reports itself expired.
+#[aioloop::test(start_paused = true)]
+async fn test_timeout_scope_result_and_deadline_in_the_same_iteration() {
+    let fut = Future::<&str>::new();
+    let setter = fut.clone();
+    aioloop::call_later(Duration::from_millis(100), move || {
+        setter.set_result("ok").unwrap()
+    });
+    let cm = timeout_scope(Duration::from_millis(100));
+    let res = cm.run(fut.clone()).await;
+    assert_eq!(res, Err(TimeoutError));
+    assert!(cm.expired());
+}
