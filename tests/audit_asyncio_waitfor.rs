@@ -134,3 +134,23 @@ async fn test_timeout_scope_result_and_deadline_in_the_same_iteration() {
     assert_eq!(res, Err(TimeoutError));
     assert!(cm.expired());
 }
+
+/// test_waitfor.py `test_wait_for_cancel_suppressed`: the task `wait_for` cancels suppresses
+/// the cancellation and returns 42. asyncio's `wait_for` then returns 42; here the `Task`
+/// handle went with the dropped future, so `wait_for` reports `Err(TimeoutError)` once the
+/// task has finished, and the task's own outcome is its value. A documented divergence
+/// (docs/asyncio.md: cancellation is dropping).
+#[aioloop::test(start_paused = true)]
+async fn test_wait_for_cancel_suppressed() {
+    let inner = spawn(async {
+        if until_cancelled(sleep(Duration::from_secs(10))).await.is_err() {
+            aioloop::current_task().unwrap().uncancel(); // except CancelledError: return 42
+        }
+        42
+    })
+    .shared();
+    let res = wait_for(inner.clone(), Duration::from_millis(100)).await;
+    assert_eq!(res.unwrap_err(), TimeoutError);
+    assert!(inner.is_done(), "wait_for waited for the task to finish");
+    assert_eq!(inner.clone().await.unwrap(), 42);
+}
