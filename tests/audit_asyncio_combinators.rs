@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aioloop::{as_completed, gather, shield, sleep, spawn, yield_now, TimeoutError};
+use aioloop::{as_completed, gather, shield, sleep, spawn, wait, yield_now, ReturnWhen, TimeoutError};
 
 /// test_tasks.py `test_as_completed_with_timeout`: the deadline ends the iteration with a
 /// `TimeoutError`, and (asyncio) the tasks still running are not cancelled: they finish later.
@@ -59,4 +59,25 @@ async fn test_gather_of_shielded_tasks() {
     assert!(outer.await.unwrap_err().is_cancelled());
     assert_eq!(a.clone().await.unwrap(), 1);
     assert_eq!(b.clone().await.unwrap(), 2);
+}
+
+/// test_tasks.py `test_wait_with_timeout` at zero (`asyncio.wait(tasks, timeout=0)`): the
+/// tasks already done are done, the others pending and not cancelled; no virtual time passes.
+#[aioloop::test(start_paused = true)]
+async fn test_wait_with_zero_timeout() {
+    let quick = spawn(async { 1 });
+    let slow = spawn(async {
+        sleep(Duration::from_secs(1)).await;
+        2
+    });
+    yield_now().await;
+    let t0 = aioloop::get_running_loop().time();
+    let (done, pending) = wait(vec![quick, slow], ReturnWhen::AllCompleted, Some(Duration::ZERO)).await;
+    assert_eq!(aioloop::get_running_loop().time(), t0);
+    assert_eq!((done.len(), pending.len()), (1, 1));
+    assert!(!pending[0].is_cancelled());
+    let mut done = done;
+    assert_eq!(done.pop().unwrap().await.unwrap(), 1);
+    let mut pending = pending;
+    assert_eq!(pending.pop().unwrap().await.unwrap(), 2);
 }
