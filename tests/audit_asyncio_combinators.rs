@@ -1,9 +1,13 @@
 //! Audit against CPython's Lib/test/test_asyncio/test_tasks.py: as_completed, shield and
 //! gather cases the combinators_* tests do not port. Each test is named after the CPython test.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
-use aioloop::{as_completed, gather, shield, sleep, spawn, wait, yield_now, ReturnWhen, TimeoutError};
+use aioloop::{
+    as_completed, gather, shield, sleep, spawn, wait, yield_now, EventLoop, ReturnWhen, TimeoutError,
+};
 
 /// test_tasks.py `test_as_completed_with_timeout`: the deadline ends the iteration with a
 /// `TimeoutError`, and (asyncio) the tasks still running are not cancelled: they finish later.
@@ -80,4 +84,55 @@ async fn test_wait_with_zero_timeout() {
     assert_eq!(done.pop().unwrap().await.unwrap(), 1);
     let mut pending = pending;
     assert_eq!(pending.pop().unwrap().await.unwrap(), 2);
+}
+
+/// Runs `body` on a loop whose exception handler records the reports, and returns them.
+fn reports_of(body: impl std::future::Future<Output = ()>) -> Vec<String> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    EventLoop::builder()
+        .start_paused(true)
+        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
+        .run(body);
+    let seen = seen.borrow().clone();
+    seen
+}
+
+/// test_tasks.py `test_shield_cancel_outer_result`: the outer awaiter was cancelled, the inner
+/// task then returns: nothing is reported.
+#[test]
+fn test_shield_cancel_outer_result() {
+    let reports = reports_of(async {
+        let inner = spawn(async {
+            sleep(Duration::from_millis(10)).await;
+            1
+        })
+        .shared();
+        let outer = spawn(shield(inner.clone()));
+        yield_now().await;
+        outer.cancel();
+        assert!(outer.await.unwrap_err().is_cancelled());
+        assert_eq!(inner.clone().await.unwrap(), 1);
+    });
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+/// test_tasks.py `test_shield_cancel_outer_exception` and `test_shield_duplicate_log_once`
+/// (3.13): the outer awaiter was cancelled, the inner task then raises (panics): the loop's
+/// exception handler hears of it, once.
+#[test]
+fn test_shield_cancel_outer_exception() {
+    let reports = reports_of(async {
+        let inner = spawn(async {
+            sleep(Duration::from_millis(10)).await;
+            panic!("foo");
+        });
+        let outer = spawn(shield(inner));
+        yield_now().await;
+        outer.cancel();
+        assert!(outer.await.unwrap_err().is_cancelled());
+        sleep(Duration::from_millis(20)).await;
+    });
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].contains("foo"), "{reports:?}");
 }
