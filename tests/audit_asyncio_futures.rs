@@ -103,3 +103,34 @@ async fn test_current_task_in_a_callback_is_none() {
     yield_now().await;
     assert_eq!(seen.get(), Some(false));
 }
+
+/// test_futures.py `test_callbacks_invoked_on_set_result` with an awaiting task: asyncio runs a
+/// future's callbacks, the awaiting tasks' wake-ups among them, in the order they were added
+/// (here: "callback added first", "task awaiting since", "callback added last"). aioloop wakes
+/// the awaiting tasks first, then runs the done callbacks in their order: a documented
+/// divergence (docs/asyncio.md, `add_done_callback`). The tasks and the callbacks each keep
+/// their own order.
+#[aioloop::test]
+async fn test_done_callbacks_run_after_the_awaiters_are_woken() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let fut = Future::<()>::new();
+    let s = seen.clone();
+    fut.add_done_callback(move |_| s.borrow_mut().push("callback added first"));
+    let task = spawn({
+        let (fut, seen) = (fut.clone(), seen.clone());
+        async move {
+            fut.await.unwrap();
+            seen.borrow_mut().push("task awaiting since");
+        }
+    });
+    yield_now().await;
+    let s = seen.clone();
+    fut.add_done_callback(move |_| s.borrow_mut().push("callback added last"));
+    fut.set_result(()).unwrap();
+    task.await.unwrap();
+    yield_now().await;
+    assert_eq!(
+        *seen.borrow(),
+        ["task awaiting since", "callback added first", "callback added last"]
+    );
+}
