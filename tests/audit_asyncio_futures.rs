@@ -134,3 +134,31 @@ async fn test_done_callbacks_run_after_the_awaiters_are_woken() {
         ["task awaiting since", "callback added first", "callback added last"]
     );
 }
+
+/// The same for a task: asyncio wakes a task awaiting another and runs that task's done
+/// callbacks in the order they were added. aioloop runs the task's done callbacks first, then
+/// wakes the awaiting tasks (the other way round from a `Future`): a documented divergence.
+#[aioloop::test]
+async fn test_task_done_callbacks_run_before_the_awaiters_are_woken() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let gate = Future::<()>::new();
+    let inner = spawn({
+        let gate = gate.clone();
+        async move { gate.await.unwrap() }
+    })
+    .shared();
+    let awaiter = spawn({
+        let (inner, seen) = (inner.clone(), seen.clone());
+        async move {
+            inner.await.unwrap();
+            seen.borrow_mut().push("task awaiting since");
+        }
+    });
+    yield_now().await;
+    let s = seen.clone();
+    inner.add_done_callback(move |_| s.borrow_mut().push("callback added later"));
+    gate.set_result(()).unwrap();
+    awaiter.await.unwrap();
+    yield_now().await;
+    assert_eq!(*seen.borrow(), ["callback added later", "task awaiting since"]);
+}
