@@ -131,7 +131,11 @@ async fn test_done_callbacks_run_after_the_awaiters_are_woken() {
     yield_now().await;
     assert_eq!(
         *seen.borrow(),
-        ["task awaiting since", "callback added first", "callback added last"]
+        [
+            "task awaiting since",
+            "callback added first",
+            "callback added last"
+        ]
     );
 }
 

@@ -220,3 +220,31 @@ async fn test_cancelled_gathered_getters_leave_no_getter_behind() {
     q.put_nowait(7).unwrap();
     assert_eq!(q.get_nowait(), Ok(7));
 }
+
+/// asyncio 3.12's `Queue.put` (`while self.full(): ... self._putters.append(putter)`): a putter
+/// woken for a free slot that a `put_nowait` took first waits again, queued anew behind the
+/// putters that were waiting: the next free slot goes to the one behind it.
+#[aioloop::test]
+async fn test_a_putter_outrun_by_put_nowait_queues_again_at_the_end() {
+    let q = Queue::new(1);
+    q.put_nowait(0).unwrap();
+    let putter = |item: i32| {
+        let q = q.clone();
+        spawn(async move { q.put(item).await.unwrap() })
+    };
+    let p1 = putter(1);
+    ticks(1).await;
+    let p2 = putter(2);
+    ticks(1).await;
+    assert_eq!(q.get_nowait(), Ok(0)); // wakes p1...
+    q.put_nowait(9).unwrap(); // ...but this takes the slot first
+    ticks(2).await;
+    assert!(!p1.is_done() && !p2.is_done(), "both wait again");
+    assert_eq!(q.get_nowait(), Ok(9));
+    ticks(2).await;
+    assert!(p2.is_done() && !p1.is_done(), "p2 is now ahead of p1");
+    assert_eq!(q.get_nowait(), Ok(2));
+    finish(p1).await.unwrap();
+    assert_eq!(q.get_nowait(), Ok(1));
+    finish(p2).await.unwrap();
+}
