@@ -241,3 +241,25 @@ async fn test_abort_barrier_when_exception_then_resetting() {
     indices.sort();
     assert_eq!(indices, [0, 1, 2]);
 }
+
+/// asyncio's `task.cancel()` cancels the task's waiter future at once, so a `release()` in the
+/// same step skips it and `locked()` is false at once. Here the cancelled waiter leaves the
+/// queue when its future is dropped, at the next iteration: a permit released meanwhile is
+/// handed to it and passed on then, nothing is lost, one iteration later (docs/asyncio.md,
+/// the sync row).
+#[aioloop::test]
+async fn test_a_permit_released_to_a_cancelled_waiter_is_free_one_iteration_later() {
+    let sem = Semaphore::new(0);
+    let waiter = spawn({
+        let sem = sem.clone();
+        async move { sem.acquire().await.forget() }
+    });
+    ticks(1).await;
+    waiter.cancel();
+    sem.release();
+    assert!(sem.try_acquire().is_none(), "asyncio would take it here");
+    ticks(1).await;
+    assert!(waiter.is_done());
+    assert_eq!(sem.available(), 1);
+    assert!(sem.try_acquire().is_some());
+}
