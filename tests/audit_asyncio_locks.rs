@@ -263,3 +263,35 @@ async fn test_a_permit_released_to_a_cancelled_waiter_is_free_one_iteration_late
     assert_eq!(sem.available(), 1);
     assert!(sem.try_acquire().is_some());
 }
+
+/// test_locks.py ConditionTests `test_cancelled_error_re_aquire` (3.13) and gh-112202's
+/// `test_cancelled_wakeup`: a notified waiter cancelled while it waits to take the lock back
+/// (the notifier still holds it) loses nothing: the lock is free once the notifier lets go, and
+/// the notification goes on to the next waiter.
+#[aioloop::test]
+async fn test_cancelled_error_re_aquire() {
+    let cond = Condition::new();
+    let woken = log();
+    let waiter = |i: i32| {
+        let (cond, woken) = (cond.clone(), woken.clone());
+        spawn(async move {
+            let guard = cond.lock().await;
+            let _guard = cond.wait(guard).await;
+            woken.borrow_mut().push(i);
+        })
+    };
+    let t1 = waiter(1);
+    let t2 = waiter(2);
+    ticks(1).await;
+    {
+        let _held = cond.lock().await;
+        cond.notify(1);
+        ticks(1).await; // t1 runs: notified, now waiting for the lock we hold
+        t1.cancel();
+        ticks(1).await; // t1 is dropped while re-acquiring
+    }
+    assert!(finish(t1).await.unwrap_err().is_cancelled());
+    finish(t2).await.unwrap();
+    assert_eq!(*woken.borrow(), [2]);
+    assert!(!cond.locked());
+}
