@@ -278,3 +278,29 @@ async fn test_taskgroup_finished() {
     let spawner = kept.borrow_mut().take().unwrap();
     assert!(spawner.spawn_plain(async {}).is_err());
 }
+
+/// test_taskgroups.py `test_cancel_children_on_child_error`'s `except CancelledError:` with an
+/// await in it: a sibling that observes the group's cancellation runs its awaited cleanup, and
+/// the group waits for it before reporting (asyncio's `__aexit__` awaits every child).
+#[aioloop::test(start_paused = true)]
+async fn test_group_waits_for_a_siblings_async_cleanup() {
+    let cleaned = Rc::new(Cell::new(false));
+    let flag = cleaned.clone();
+    let out = TaskGroup::<&str>::run(|g| async move {
+        g.spawn(async move {
+            if until_cancelled(sleep(Duration::from_secs(5))).await.is_err() {
+                sleep(Duration::from_millis(500)).await;
+                flag.set(true);
+            }
+            Ok(())
+        })
+        .unwrap();
+        g.spawn(crash_after(0.1, "ZeroDivisionError")).unwrap();
+    })
+    .await;
+    assert!(cleaned.get(), "the group returned only after the cleanup");
+    assert!(matches!(
+        &out.unwrap_err()[..],
+        [ChildError::Failed("ZeroDivisionError")]
+    ));
+}
