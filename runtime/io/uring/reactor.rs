@@ -140,9 +140,12 @@ enum RecvForm {
 impl UringReactor {
     /// A reactor on `ring` (a ring [`probe`](super::probe::probe) accepted); `recv_form` if
     /// the probe found what the completion form needs (multishot receives and sends).
+    ///
+    /// # Errors
+    /// The OS refusing the side poll, or a bad `AIOLOOP_IO_URING_FILES` ([`FileTable::new`]).
     pub(crate) fn new(ring: IoUring, recv_form: bool) -> io::Result<Self> {
         let side = mio::Poll::new()?;
-        let files = FileTable::new(ring.params());
+        let files = FileTable::new(ring.params())?;
         let mut reactor = UringReactor {
             ring,
             side,
