@@ -11,6 +11,7 @@
 mod io_uring_support;
 
 use std::os::fd::AsRawFd;
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 use aioloop::net::TcpStream;
@@ -65,6 +66,16 @@ fn kernel_at_least(major: u32, minor: u32) -> bool {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
 }
 
+/// Sets the file table's size to `TABLE` for the loops of this binary and takes the suites'
+/// lock; `None` where io_uring does not run here.
+fn table_of_two() -> Option<MutexGuard<'static, ()>> {
+    std::env::set_var("AIOLOOP_IO_URING_FILES", TABLE.to_string());
+    let serial = serial();
+    io_uring_support::drivers()
+        .contains(&IoDriverKind::IoUring)
+        .then_some(serial)
+}
+
 /// `PAIRS` connections, each end echoing a message of its own through the other, a few
 /// times: every byte back whole and in order.
 async fn echo_on_every_stream(round: usize) -> Vec<(TcpStream, TcpStream)> {
@@ -93,11 +104,9 @@ async fn echo_on_every_stream(round: usize) -> Vec<(TcpStream, TcpStream)> {
 
 #[test]
 fn issue20_streams_beyond_a_full_file_table_use_their_descriptors() {
-    std::env::set_var("AIOLOOP_IO_URING_FILES", TABLE.to_string());
-    let _serial = serial();
-    if !io_uring_support::drivers().contains(&IoDriverKind::IoUring) {
+    let Some(_serial) = table_of_two() else {
         return eprintln!("io_uring unavailable here: skipped");
-    }
+    };
     run_on(IoDriverKind::IoUring, async {
         let pairs = echo_on_every_stream(0).await;
         // The table is registered at the loop's first stream: no socket in it before.
@@ -155,11 +164,9 @@ fn issue20_streams_beyond_a_full_file_table_use_their_descriptors() {
 /// the index, so every byte goes through, both ways, on Unix and TCP streams alike.
 #[test]
 fn issue20_a_stream_used_in_the_iteration_that_opened_it_works() {
-    std::env::set_var("AIOLOOP_IO_URING_FILES", TABLE.to_string());
-    let _serial = serial();
-    if !io_uring_support::drivers().contains(&IoDriverKind::IoUring) {
+    let Some(_serial) = table_of_two() else {
         return eprintln!("io_uring unavailable here: skipped");
-    }
+    };
     run_on(IoDriverKind::IoUring, async {
         let before = registered_sockets();
         for round in 0..3 {

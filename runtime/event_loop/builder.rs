@@ -230,7 +230,8 @@ impl Builder {
 
     /// Builds the loop. Fails if the OS refuses a poller or an eventfd, if the io driver
     /// asked for cannot run here ([`IoDriverKind::IoUring`] without the feature or where the
-    /// kernel refuses it), or if `AIOLOOP_IO_DRIVER` names no driver.
+    /// kernel refuses it), if `AIOLOOP_IO_DRIVER` names no driver, or, on the io_uring
+    /// driver, if `AIOLOOP_IO_URING_FILES` is not a file table size (a number, `0` or `off`).
     pub fn build(self) -> io::Result<EventLoop> {
         let kind = match self.io_driver {
             Some(kind) => kind,

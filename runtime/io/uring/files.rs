@@ -42,10 +42,14 @@ pub(crate) const DEFAULT_SIZE: u32 = 4096;
 
 /// The size the table is asked for: [`FILES_ENV_VAR`] or [`DEFAULT_SIZE`], at most the soft
 /// `RLIMIT_NOFILE` (0: no table).
-pub(crate) fn wanted_size() -> u32 {
+///
+/// # Errors
+/// `InvalidInput` if [`FILES_ENV_VAR`] is set to something other than a number of indices,
+/// `0` or `off` (the message names the variable and its value), as a bad `AIOLOOP_IO_DRIVER`
+/// fails the loop's build.
+pub(crate) fn wanted_size() -> std::io::Result<u32> {
     let size = match std::env::var(FILES_ENV_VAR) {
-        Ok(v) if matches!(v.trim(), "0" | "off") => 0,
-        Ok(v) => v.trim().parse().unwrap_or(DEFAULT_SIZE),
+        Ok(v) => parse_size(&v)?,
         Err(_) => DEFAULT_SIZE,
     };
     let mut limit = libc::rlimit {
@@ -53,10 +57,30 @@ pub(crate) fn wanted_size() -> u32 {
         rlim_max: 0,
     };
     // SAFETY: `getrlimit` writes one `rlimit` through the pointer, valid for the call.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        size.min(limit.rlim_cur.min(u32::MAX as libc::rlim_t) as u32)
-    } else {
-        size
+    Ok(
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            size.min(limit.rlim_cur.min(u32::MAX as libc::rlim_t) as u32)
+        } else {
+            size
+        },
+    )
+}
+
+/// [`FILES_ENV_VAR`]'s value as a table size: a number of indices, or `0` or `off` (no table);
+/// an empty value is the default.
+fn parse_size(value: &str) -> std::io::Result<u32> {
+    match value.trim() {
+        "" => Ok(DEFAULT_SIZE),
+        "0" | "off" => Ok(0),
+        v => v.parse().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "aioloop: {FILES_ENV_VAR}={value:?} is not a file table size \
+                     (expected a number of indices, or 0 or off for none)"
+                ),
+            )
+        }),
     }
 }
 
@@ -186,12 +210,16 @@ pub(crate) enum FileTable {
 impl FileTable {
     /// A table of [`wanted_size`] indices, registered at its first use, on a ring whose
     /// kernel [releases files per index](kernel_releases_per_file); else none.
-    pub(crate) fn new(params: &io_uring::Parameters) -> Self {
-        if kernel_releases_per_file(params) {
-            FileTable::Unregistered(wanted_size())
+    ///
+    /// # Errors
+    /// As [`wanted_size`] (checked on every kernel, so a bad value never goes unnoticed).
+    pub(crate) fn new(params: &io_uring::Parameters) -> std::io::Result<Self> {
+        let size = wanted_size()?;
+        Ok(if kernel_releases_per_file(params) {
+            FileTable::Unregistered(size)
         } else {
             FileTable::Off
-        }
+        })
     }
 
     /// Takes a free index for the stream `token` on `fd` (registering the table first if
@@ -443,6 +471,20 @@ fn removal(index: u32) -> squeue::Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_size_variable_takes_a_number_or_off_and_names_itself_when_bad() {
+        assert_eq!(parse_size("3").unwrap(), 3);
+        assert_eq!(parse_size(" 0 ").unwrap(), 0);
+        assert_eq!(parse_size("off").unwrap(), 0);
+        assert_eq!(parse_size("").unwrap(), DEFAULT_SIZE);
+        for bad in ["abc", "-1", "3k", "99999999999"] {
+            let err = parse_size(bad).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+            let msg = err.to_string();
+            assert!(msg.contains(FILES_ENV_VAR) && msg.contains(bad), "{msg}");
+        }
+    }
 
     #[test]
     fn an_index_is_reused_only_after_its_release() {
