@@ -151,7 +151,9 @@ impl Drop for Listening {
         // Closes the socket first, then removes a Unix server's socket file.
         if let Some(Listener::Unix(listener, file)) = self.listener.take() {
             drop(listener);
-            file.map(SocketFile::remove);
+            if let Some(file) = file {
+                file.remove();
+            }
         }
         self.shared.listening.set(false);
         self.shared.wake_all();
