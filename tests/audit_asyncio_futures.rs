@@ -106,12 +106,10 @@ async fn test_current_task_in_a_callback_is_none() {
 
 /// test_futures.py `test_callbacks_invoked_on_set_result` with an awaiting task: asyncio runs a
 /// future's callbacks, the awaiting tasks' wake-ups among them, in the order they were added
-/// (here: "callback added first", "task awaiting since", "callback added last"). aioloop wakes
-/// the awaiting tasks first, then runs the done callbacks in their order: a documented
-/// divergence (docs/asyncio.md, `add_done_callback`). The tasks and the callbacks each keep
-/// their own order.
+/// (here: "callback added first", "task awaiting since", "callback added last"), and so does
+/// aioloop.
 #[aioloop::test]
-async fn test_done_callbacks_run_after_the_awaiters_are_woken() {
+async fn test_done_callbacks_and_awaiters_run_in_registration_order() {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let fut = Future::<()>::new();
     let s = seen.clone();
@@ -132,8 +130,8 @@ async fn test_done_callbacks_run_after_the_awaiters_are_woken() {
     assert_eq!(
         *seen.borrow(),
         [
-            "task awaiting since",
             "callback added first",
+            "task awaiting since",
             "callback added last"
         ]
     );
@@ -165,4 +163,36 @@ async fn test_task_done_callbacks_run_before_the_awaiters_are_woken() {
     awaiter.await.unwrap();
     yield_now().await;
     assert_eq!(*seen.borrow(), ["callback added later", "task awaiting since"]);
+}
+
+/// The registration order holds with several awaiters and a callback removed in between
+/// (asyncio's `remove_done_callback` takes it out of the one list): c1, A, B, c3.
+#[aioloop::test]
+async fn test_registration_order_with_a_removed_callback() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let fut = Future::<()>::new();
+    let push = |what: &'static str| {
+        let s = seen.clone();
+        move |_: &Future<()>| s.borrow_mut().push(what)
+    };
+    fut.add_done_callback(push("c1"));
+    let awaiter = |name: &'static str| {
+        let (fut, seen) = (fut.clone(), seen.clone());
+        spawn(async move {
+            fut.await.unwrap();
+            seen.borrow_mut().push(name);
+        })
+    };
+    let a = awaiter("A");
+    yield_now().await;
+    let c2 = fut.add_done_callback(push("c2"));
+    let b = awaiter("B");
+    yield_now().await;
+    fut.add_done_callback(push("c3"));
+    assert!(fut.remove_done_callback(c2));
+    fut.set_result(()).unwrap();
+    a.await.unwrap();
+    b.await.unwrap();
+    yield_now().await;
+    assert_eq!(*seen.borrow(), ["c1", "A", "B", "c3"]);
 }
