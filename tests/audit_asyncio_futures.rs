@@ -3,6 +3,7 @@
 //! cancellation and `current_task`. Each test is named after the CPython test it ports.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future as _;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -138,10 +139,10 @@ async fn test_done_callbacks_and_awaiters_run_in_registration_order() {
 }
 
 /// The same for a task: asyncio wakes a task awaiting another and runs that task's done
-/// callbacks in the order they were added. aioloop runs the task's done callbacks first, then
-/// wakes the awaiting tasks (the other way round from a `Future`): a documented divergence.
+/// callbacks in the order they were added, and so does aioloop (here a `SharedTask` holder
+/// awaiting since before the callback was added).
 #[aioloop::test]
-async fn test_task_done_callbacks_run_before_the_awaiters_are_woken() {
+async fn test_task_done_callbacks_and_awaiters_run_in_registration_order() {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let gate = Future::<()>::new();
     let inner = spawn({
@@ -162,7 +163,56 @@ async fn test_task_done_callbacks_run_before_the_awaiters_are_woken() {
     gate.set_result(()).unwrap();
     awaiter.await.unwrap();
     yield_now().await;
-    assert_eq!(*seen.borrow(), ["callback added later", "task awaiting since"]);
+    assert_eq!(*seen.borrow(), ["task awaiting since", "callback added later"]);
+}
+
+/// The same with the `Task` handle's own awaiter: c1 added, the handle awaited, c2 added:
+/// asyncio's order c1, awaiter, c2. Awaited after every callback, the awaiter comes last.
+#[aioloop::test]
+async fn test_task_registration_order_with_the_handle_awaiter() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let push = |what: &'static str| {
+        let s = seen.clone();
+        move |_: &aioloop::TaskRef| s.borrow_mut().push(what)
+    };
+    for c2_after_the_await in [true, false] {
+        seen.borrow_mut().clear();
+        let gate = Future::<()>::new();
+        let mut inner = spawn({
+            let gate = gate.clone();
+            async move { gate.await.unwrap() }
+        });
+        inner.add_done_callback(push("c1"));
+        let c2 = push("c2");
+        let awaiter = spawn({
+            let seen = seen.clone();
+            async move {
+                if !c2_after_the_await {
+                    inner.add_done_callback(c2);
+                    inner.await.unwrap();
+                } else {
+                    // One poll of the handle: the await has begun (its waker is registered).
+                    std::future::poll_fn(|cx| {
+                        assert!(std::pin::Pin::new(&mut inner).poll(cx).is_pending());
+                        std::task::Poll::Ready(())
+                    })
+                    .await;
+                    inner.add_done_callback(c2);
+                    inner.await.unwrap();
+                }
+                seen.borrow_mut().push("awaiter");
+            }
+        });
+        yield_now().await;
+        gate.set_result(()).unwrap();
+        awaiter.await.unwrap();
+        yield_now().await;
+        let expected: &[&str] = match c2_after_the_await {
+            true => &["c1", "awaiter", "c2"],
+            false => &["c1", "c2", "awaiter"],
+        };
+        assert_eq!(*seen.borrow(), expected);
+    }
 }
 
 /// The registration order holds with several awaiters and a callback removed in between

@@ -114,6 +114,12 @@ impl WaitList {
         self.push(&MARKER)
     }
 
+    /// Appends a marker of the second kind ([`is_join_marker`]): the place of a task's
+    /// `Task`-handle awaiter among its `SharedTask` joiners and done-callback markers.
+    pub(crate) fn push_join_marker(&mut self) -> usize {
+        self.push(&JOIN_MARKER)
+    }
+
     /// True if no entry is in the list, waiting or notified but not yet seen by its owner.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -168,9 +174,17 @@ impl Wake for Marker {
 
 static MARKER: LazyLock<Waker> = LazyLock::new(|| Waker::from(Arc::new(Marker)));
 
+/// The waker of join markers ([`WaitList::push_join_marker`]), apart from [`MARKER`].
+static JOIN_MARKER: LazyLock<Waker> = LazyLock::new(|| Waker::from(Arc::new(Marker)));
+
 /// True if `waker` is a marker's ([`WaitList::push_marker`]), not a waiter's.
 pub(crate) fn is_marker(waker: &Waker) -> bool {
     waker.will_wake(&MARKER)
+}
+
+/// True if `waker` is a join marker's ([`WaitList::push_join_marker`]).
+pub(crate) fn is_join_marker(waker: &Waker) -> bool {
+    waker.will_wake(&JOIN_MARKER)
 }
 
 /// Notifies the first waiter of `list` and wakes it once the borrow has ended; false if nobody
