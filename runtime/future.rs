@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::error::{CancelledError, InvalidStateError};
-use crate::task::waiters::{leave, notify_all, poll_until, WaitList};
+use crate::task::waiters::{is_marker, leave, notify_all, poll_until, WaitList};
 use crate::task::{cancel_scope, claim_current, DoneCallbackId};
 use crate::{try_get_running_loop, Loop};
 
@@ -22,13 +22,17 @@ enum Outcome<T> {
 
 struct State<T> {
     outcome: Outcome<T>,
-    callbacks: Vec<(DoneCallbackId, DoneCallback<T>)>,
+    /// The done callbacks, in registration order, each with its marker's key in `waiters`.
+    callbacks: Vec<(DoneCallbackId, usize, DoneCallback<T>)>,
     next_callback: u64,
 }
 
 struct Shared<T> {
     state: RefCell<State<T>>,
-    /// The handles being awaited; all notified when the outcome is set.
+    /// The handles being awaited, all notified when the outcome is set, and a marker for each
+    /// done callback in `state.callbacks`: one FIFO, so wake-ups and callbacks are queued on the
+    /// loop in the order they were registered, as asyncio's (an awaiting task's wake-up is a
+    /// done callback there).
     waiters: RefCell<WaitList>,
     home: Option<Loop>,
 }
@@ -38,8 +42,9 @@ struct Shared<T> {
 ///
 /// A `Future` is a clonable handle (not `Send`: it lives on one loop's thread). Each clone can
 /// be awaited; awaiting gives `Ok(value)` (a clone of it, so `T: Clone`) or `Err(CancelledError)`.
-/// Done callbacks are scheduled on the loop with `call_soon` in registration order, never run
-/// inside `set_result`.
+/// Done callbacks are scheduled on the loop with `call_soon`, never run inside `set_result`;
+/// they and the wake-ups of the tasks awaiting the future are queued in the order they were
+/// registered (a task registers when it starts awaiting), as in asyncio.
 ///
 /// ```
 /// aioloop::run(async {
@@ -121,10 +126,29 @@ impl<T: 'static> Future<T> {
             state.outcome = outcome;
             std::mem::take(&mut state.callbacks)
         };
-        notify_all(&self.shared.waiters);
-        for (_, callback) in callbacks {
-            self.schedule_callback(callback);
+        if callbacks.is_empty() {
+            notify_all(&self.shared.waiters);
+            return Ok(());
         }
+        // Wake-ups and callbacks in registration order: the markers stand for the callbacks,
+        // in the same order as `callbacks` (both are appended together and removed together).
+        let wakers = {
+            let mut waiters = self.shared.waiters.borrow_mut();
+            let wakers = waiters.notify_all();
+            for (_, marker, _) in &callbacks {
+                waiters.remove(*marker);
+            }
+            wakers
+        };
+        let mut callbacks = callbacks.into_iter();
+        for waker in wakers {
+            if !is_marker(&waker) {
+                waker.wake();
+            } else if let Some((_, _, callback)) = callbacks.next() {
+                self.schedule_callback(callback);
+            }
+        }
+        debug_assert!(callbacks.next().is_none(), "a marker per callback");
         Ok(())
     }
 
@@ -155,7 +179,8 @@ impl<T: 'static> Future<T> {
         let id = DoneCallbackId(state.next_callback);
         state.next_callback += 1;
         if matches!(state.outcome, Outcome::Pending) {
-            state.callbacks.push((id, callback));
+            let marker = self.shared.waiters.borrow_mut().push_marker();
+            state.callbacks.push((id, marker, callback));
         } else {
             drop(state);
             self.schedule_callback(callback);
@@ -178,11 +203,12 @@ impl<T: 'static> Future<T> {
     /// ```
     pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
         let mut state = self.shared.state.borrow_mut();
-        let Some(at) = state.callbacks.iter().position(|(each, _)| *each == id) else {
+        let Some(at) = state.callbacks.iter().position(|(each, _, _)| *each == id) else {
             return false;
         };
-        let (_, callback) = state.callbacks.remove(at);
+        let (_, marker, callback) = state.callbacks.remove(at);
         drop(state);
+        self.shared.waiters.borrow_mut().remove(marker);
         drop(callback);
         true
     }

@@ -3,6 +3,7 @@
 //! cancellation and `current_task`. Each test is named after the CPython test it ports.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future as _;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -106,12 +107,10 @@ async fn test_current_task_in_a_callback_is_none() {
 
 /// test_futures.py `test_callbacks_invoked_on_set_result` with an awaiting task: asyncio runs a
 /// future's callbacks, the awaiting tasks' wake-ups among them, in the order they were added
-/// (here: "callback added first", "task awaiting since", "callback added last"). aioloop wakes
-/// the awaiting tasks first, then runs the done callbacks in their order: a documented
-/// divergence (docs/asyncio.md, `add_done_callback`). The tasks and the callbacks each keep
-/// their own order.
+/// (here: "callback added first", "task awaiting since", "callback added last"), and so does
+/// aioloop.
 #[aioloop::test]
-async fn test_done_callbacks_run_after_the_awaiters_are_woken() {
+async fn test_done_callbacks_and_awaiters_run_in_registration_order() {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let fut = Future::<()>::new();
     let s = seen.clone();
@@ -132,18 +131,18 @@ async fn test_done_callbacks_run_after_the_awaiters_are_woken() {
     assert_eq!(
         *seen.borrow(),
         [
-            "task awaiting since",
             "callback added first",
+            "task awaiting since",
             "callback added last"
         ]
     );
 }
 
 /// The same for a task: asyncio wakes a task awaiting another and runs that task's done
-/// callbacks in the order they were added. aioloop runs the task's done callbacks first, then
-/// wakes the awaiting tasks (the other way round from a `Future`): a documented divergence.
+/// callbacks in the order they were added, and so does aioloop (here a `SharedTask` holder
+/// awaiting since before the callback was added).
 #[aioloop::test]
-async fn test_task_done_callbacks_run_before_the_awaiters_are_woken() {
+async fn test_task_done_callbacks_and_awaiters_run_in_registration_order() {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let gate = Future::<()>::new();
     let inner = spawn({
@@ -164,5 +163,86 @@ async fn test_task_done_callbacks_run_before_the_awaiters_are_woken() {
     gate.set_result(()).unwrap();
     awaiter.await.unwrap();
     yield_now().await;
-    assert_eq!(*seen.borrow(), ["callback added later", "task awaiting since"]);
+    assert_eq!(*seen.borrow(), ["task awaiting since", "callback added later"]);
+}
+
+/// The same with the `Task` handle's own awaiter: c1 added, the handle awaited, c2 added:
+/// asyncio's order c1, awaiter, c2. Awaited after every callback, the awaiter comes last.
+#[aioloop::test]
+async fn test_task_registration_order_with_the_handle_awaiter() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let push = |what: &'static str| {
+        let s = seen.clone();
+        move |_: &aioloop::TaskRef| s.borrow_mut().push(what)
+    };
+    for c2_after_the_await in [true, false] {
+        seen.borrow_mut().clear();
+        let gate = Future::<()>::new();
+        let mut inner = spawn({
+            let gate = gate.clone();
+            async move { gate.await.unwrap() }
+        });
+        inner.add_done_callback(push("c1"));
+        let c2 = push("c2");
+        let awaiter = spawn({
+            let seen = seen.clone();
+            async move {
+                if !c2_after_the_await {
+                    inner.add_done_callback(c2);
+                    inner.await.unwrap();
+                } else {
+                    // One poll of the handle: the await has begun (its waker is registered).
+                    std::future::poll_fn(|cx| {
+                        assert!(std::pin::Pin::new(&mut inner).poll(cx).is_pending());
+                        std::task::Poll::Ready(())
+                    })
+                    .await;
+                    inner.add_done_callback(c2);
+                    inner.await.unwrap();
+                }
+                seen.borrow_mut().push("awaiter");
+            }
+        });
+        yield_now().await;
+        gate.set_result(()).unwrap();
+        awaiter.await.unwrap();
+        yield_now().await;
+        let expected: &[&str] = match c2_after_the_await {
+            true => &["c1", "awaiter", "c2"],
+            false => &["c1", "c2", "awaiter"],
+        };
+        assert_eq!(*seen.borrow(), expected);
+    }
+}
+
+/// The registration order holds with several awaiters and a callback removed in between
+/// (asyncio's `remove_done_callback` takes it out of the one list): c1, A, B, c3.
+#[aioloop::test]
+async fn test_registration_order_with_a_removed_callback() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let fut = Future::<()>::new();
+    let push = |what: &'static str| {
+        let s = seen.clone();
+        move |_: &Future<()>| s.borrow_mut().push(what)
+    };
+    fut.add_done_callback(push("c1"));
+    let awaiter = |name: &'static str| {
+        let (fut, seen) = (fut.clone(), seen.clone());
+        spawn(async move {
+            fut.await.unwrap();
+            seen.borrow_mut().push(name);
+        })
+    };
+    let a = awaiter("A");
+    yield_now().await;
+    let c2 = fut.add_done_callback(push("c2"));
+    let b = awaiter("B");
+    yield_now().await;
+    fut.add_done_callback(push("c3"));
+    assert!(fut.remove_done_callback(c2));
+    fut.set_result(()).unwrap();
+    a.await.unwrap();
+    b.await.unwrap();
+    yield_now().await;
+    assert_eq!(*seen.borrow(), ["c1", "A", "B", "c3"]);
 }

@@ -1,7 +1,7 @@
 //! [`Child`]: a spawned child process, with an async [`Child::wait`].
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::process::{Child as StdChild, ExitStatus, Output};
 use std::task::{Context, Poll};
@@ -124,11 +124,74 @@ impl Child {
         }
     }
 
+    /// Sends `signal` to the child without waiting for it to exit: asyncio's
+    /// `Process.send_signal(sig)`; `send_signal(SignalKind::terminate())` is asyncio's
+    /// `terminate()`. As [`start_kill`](Child::start_kill), a child already reaped is left
+    /// alone (`Ok`; asyncio raises `ProcessLookupError` once its transport is closed).
+    ///
+    /// # Errors
+    /// If the signal number is invalid (`EINVAL`).
+    pub fn send_signal(&mut self, signal: impl Into<crate::signal::SignalKind>) -> io::Result<()> {
+        if let State::Exited(_) = self.state {
+            return Ok(());
+        }
+        let pid =
+            libc::pid_t::try_from(self.pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: `kill(2)` takes two integers and touches no memory of ours. The child is not
+        // reaped while `state` is `Running` (only `poll_wait`, `try_wait` and the orphan reaper,
+        // which takes the child with it, reap it), so `pid` still names our child, possibly a
+        // zombie, and cannot have been reused by another process.
+        if unsafe { libc::kill(pid, signal.into().as_raw()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Kills the child (`SIGKILL`) and waits for it to exit: asyncio's `Process.kill()` and
     /// `wait()` together.
     pub async fn kill(&mut self) -> io::Result<()> {
         self.start_kill()?;
         self.wait().await.map(drop)
+    }
+
+    /// Writes `input` to the child's stdin (if piped) and closes it, while reading all of its
+    /// stdout and stderr (those that are piped) concurrently, then waits for it to exit:
+    /// asyncio's `communicate(input)`. As asyncio's, a child that exits (or closes its stdin)
+    /// before it read all the input is no error: `BrokenPipe` and `ConnectionReset` on stdin
+    /// are ignored. With empty input this is [`wait_with_output`](Child::wait_with_output).
+    pub async fn communicate(mut self, input: &[u8]) -> io::Result<Output> {
+        let stdin = self.stdin.take();
+        let feed = async move {
+            let Some(stdin) = stdin else { return Ok(()) };
+            match stdin.write_all(input).await {
+                Err(err)
+                    if !matches!(
+                        err.kind(),
+                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    Err(err)
+                }
+                _ => Ok(()), // dropping `stdin` closes it: the child reads EOF
+            }
+        };
+        let mut feed = std::pin::pin!(feed);
+        let mut fed = None;
+        let output = self.wait_with_output();
+        let mut output = std::pin::pin!(output);
+        let output = poll_fn(|cx| {
+            if fed.is_none() {
+                if let Poll::Ready(result) = feed.as_mut().poll(cx) {
+                    fed = Some(result);
+                }
+            }
+            output.as_mut().poll(cx)
+        })
+        .await?;
+        // Not fed to the end only if the child exited first, with its output read: the write
+        // then failed with `BrokenPipe`, ignored above. Any other failure is reported.
+        fed.unwrap_or(Ok(()))?;
+        Ok(output)
     }
 
     /// Waits for the child to exit while reading all of its stdout and stderr (those that are

@@ -136,12 +136,7 @@ impl Driver {
         if self.registered.borrow().contains(&signum) {
             return Ok(());
         }
-        if signal_hook::consts::FORBIDDEN.contains(&signum) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("aioloop: signal {signum} cannot be handled"),
-            ));
-        }
+        super::kind::check(signum)?;
         interest::prepare(signum)?;
         self.pipe.borrow().add_signal(signum)?;
         self.registered.borrow_mut().insert(signum);

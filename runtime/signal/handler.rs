@@ -38,8 +38,9 @@ impl Loop {
     /// ```
     ///
     /// # Errors
-    /// For a signal that cannot be caught (`SIGKILL`, `SIGSTOP`, `SIGSEGV`...), or if the
-    /// self-pipe cannot be created.
+    /// `InvalidInput` for a number that is no signal ("out of range", asyncio's `ValueError`)
+    /// and for a signal that cannot be caught (`SIGKILL`, `SIGSTOP`, `SIGSEGV`...: "cannot be
+    /// caught", asyncio's `RuntimeError`); the OS error if the self-pipe cannot be created.
     ///
     /// # Panics
     /// If the loop is closed.
@@ -50,6 +51,7 @@ impl Loop {
         callback: impl FnMut() + 'static,
     ) -> io::Result<()> {
         let signum = kind.into().as_raw();
+        super::kind::check(signum)?; // before the driver: nothing is set up for a refused signal
         let driver = Driver::of(&self.core)?;
         driver.register(signum)?;
         let handler = driver.handler(signum, callback);

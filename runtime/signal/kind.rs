@@ -1,6 +1,7 @@
 //! [`SignalKind`]: which Unix signal to listen for.
 
 use std::fmt;
+use std::io;
 
 /// A Unix signal number, with constructors for the common ones.
 ///
@@ -88,4 +89,37 @@ impl fmt::Debug for SignalKind {
             None => write!(f, "SignalKind({})", self.0),
         }
     }
+}
+
+/// Refuses, with a clear error, a number that is no signal this process can catch (asyncio's
+/// `ValueError('sig ... out of range')`) and a signal that cannot or must not be caught
+/// (asyncio's `RuntimeError('sig ... cannot be caught')`), before anything is set up for it.
+pub(crate) fn check(signum: libc::c_int) -> io::Result<()> {
+    if signal_hook::consts::FORBIDDEN.contains(&signum) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "aioloop: signal {signum} ({:?}) cannot be caught",
+                SignalKind(signum)
+            ),
+        ));
+    }
+    // SAFETY: `sigaction` with a null new action only reads the current one into `old`, a
+    // plain C struct for which all-zero bytes are a valid value; it fails (`EINVAL`) for a
+    // number that is no signal, or one the C library reserves.
+    let valid = signum > 0
+        && unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signum, std::ptr::null(), &mut old) == 0
+        };
+    if !valid {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "aioloop: signal {signum} out of range (not a signal number of this system, or \
+                 one its C library reserves)"
+            ),
+        ));
+    }
+    Ok(())
 }

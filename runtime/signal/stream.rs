@@ -38,13 +38,16 @@ use crate::context;
 /// ```
 ///
 /// # Errors
-/// For a signal that cannot be caught, or if the self-pipe cannot be created.
+/// `InvalidInput` for a number that is no signal or a signal that cannot be caught (see
+/// [`Loop::add_signal_handler`](crate::Loop::add_signal_handler)); the OS error if the
+/// self-pipe cannot be created.
 ///
 /// # Panics
 /// If no loop is running on this thread.
 #[track_caller]
 pub fn signal(kind: SignalKind) -> io::Result<Signals> {
     let core = context::expect_current("signal::signal");
+    super::kind::check(kind.as_raw())?; // before the driver: nothing is set up for a refused signal
     let driver = Driver::of(&core)?;
     driver.register(kind.as_raw())?;
     let key = driver.listen(kind.as_raw());

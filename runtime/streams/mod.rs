@@ -77,8 +77,12 @@ pub async fn open_unix_connection(path: impl AsRef<Path>) -> io::Result<(StreamR
 
 pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter) {
     let peer = stream.peer_addr().ok();
+    let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    (StreamReader::new(read), StreamWriter::new(write, peer))
+    (
+        StreamReader::new(read),
+        StreamWriter::with_addrs(write, peer, local),
+    )
 }
 
 pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter) {

@@ -5,7 +5,8 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::{tcp_pair, unix_pair, StreamReader, StreamWriter};
@@ -61,6 +62,8 @@ where
 }
 
 /// Starts a Unix-domain server on the socket file `path`: asyncio's `start_unix_server`.
+/// Closing the server removes the socket file, as asyncio 3.13 does (unless another socket was
+/// bound at that path since).
 ///
 /// # Panics
 /// If no loop is running on this thread.
@@ -69,15 +72,44 @@ where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    let path = path.as_ref();
     let listener = UnixListener::bind(path)?;
+    let file = SocketFile::of(path);
     let shared = Rc::new(Shared::default());
-    let accept = accept_loop(Listening::new(Listener::Unix(listener), &shared), handler);
+    let accept = accept_loop(Listening::new(Listener::Unix(listener, file), &shared), handler);
     Ok(Server::new(shared, accept, None))
 }
 
 enum Listener {
     Tcp(TcpListener),
-    Unix(UnixListener),
+    /// With the socket file it created, removed when the server closes.
+    Unix(UnixListener, Option<SocketFile>),
+}
+
+/// The socket file a Unix server bound, and its identity: closing the server removes it only if
+/// it is still that file (asyncio 3.13 checks the inode the same way), not one another process
+/// bound at the same path since.
+struct SocketFile {
+    path: PathBuf,
+    id: (u64, u64),
+}
+
+impl SocketFile {
+    fn of(path: &Path) -> Option<SocketFile> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        Some(SocketFile {
+            path: path.to_path_buf(),
+            id: (meta.dev(), meta.ino()),
+        })
+    }
+
+    fn remove(self) {
+        let same =
+            std::fs::symlink_metadata(&self.path).is_ok_and(|meta| (meta.dev(), meta.ino()) == self.id);
+        if same {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Listener {
@@ -88,7 +120,7 @@ impl Listener {
                 let _ = stream.set_nodelay(true);
                 Ok(tcp_pair(stream))
             }
-            Listener::Unix(listener) => Ok(unix_pair(listener.accept().await?.0)),
+            Listener::Unix(listener, _) => Ok(unix_pair(listener.accept().await?.0)),
         }
     }
 }
@@ -116,7 +148,13 @@ impl Listening {
 
 impl Drop for Listening {
     fn drop(&mut self) {
-        drop(self.listener.take()); // closes the socket first
+        // Closes the socket first, then removes a Unix server's socket file.
+        if let Some(Listener::Unix(listener, file)) = self.listener.take() {
+            drop(listener);
+            if let Some(file) = file {
+                file.remove();
+            }
+        }
         self.shared.listening.set(false);
         self.shared.wake_all();
     }
@@ -231,10 +269,26 @@ impl Server {
     }
 
     /// Waits until the server is closed (by [`close`](Server::close), from another task or a
-    /// handler): asyncio's `serve_forever()`.
+    /// handler): asyncio's `serve_forever()`. Returns at once if it is closed already (where
+    /// asyncio raises `RuntimeError`).
+    ///
+    /// As in asyncio, a `serve_forever` cancelled while it waits (its task cancelled, or the
+    /// future dropped by a `wait_for` timeout or a `select!`) closes the server; await
+    /// [`wait_closed`](Server::wait_closed) afterwards to wait for the connections.
     pub async fn serve_forever(&self) {
+        /// Closes the server if dropped before the wait ended.
+        struct CloseOnCancel<'a>(Option<&'a Server>);
+        impl Drop for CloseOnCancel<'_> {
+            fn drop(&mut self) {
+                if let Some(server) = self.0 {
+                    server.close();
+                }
+            }
+        }
+        let mut guard = CloseOnCancel(Some(self));
         let mut waiter = Waiter::new(&self.shared.waiters);
-        poll_fn(|cx| waiter.poll_until(cx, || self.shared.closed.get())).await
+        poll_fn(|cx| waiter.poll_until(cx, || self.shared.closed.get())).await;
+        guard.0 = None;
     }
 
     /// Waits until the server is closed, its listening socket too (a connect attempt is then

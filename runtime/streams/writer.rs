@@ -45,6 +45,7 @@ struct Inner {
     /// `wait_closed` calls waiting for the close to finish.
     close_waiters: RefCell<WaitList>,
     peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
 }
 
 #[derive(Default)]
@@ -93,13 +94,33 @@ impl StreamWriter {
                 drain_waiters: RefCell::default(),
                 close_waiters: RefCell::default(),
                 peer,
+                local: None,
             }),
         }
+    }
+
+    /// A TCP writer: `peer` and `local` are what [`peer_addr`](StreamWriter::peer_addr) and
+    /// [`local_addr`](StreamWriter::local_addr) report.
+    pub(crate) fn with_addrs(
+        sink: impl futures_io::AsyncWrite + 'static,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> Self {
+        let mut writer = StreamWriter::new(sink, peer);
+        Rc::get_mut(&mut writer.inner).expect("not shared yet").local = local;
+        writer
     }
 
     /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.inner.peer
+    }
+
+    /// The local address of the connection, for TCP (asyncio's
+    /// `get_extra_info('sockname')`); `None` for other streams and for
+    /// [`StreamWriter::new`].
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.inner.local
     }
 
     /// Sets the high- and low-water marks of the write buffer (asyncio's
@@ -182,7 +203,9 @@ impl StreamWriter {
     /// mark went to the stream since its last flush, this also waits until the stream flushed
     /// it (on epoll at once; on the io_uring driver's completion form, until the kernel took
     /// the bytes). Reports the stream's failure (for example `ConnectionReset` or
-    /// `BrokenPipe`) if it failed.
+    /// `BrokenPipe`) if it failed, and `ConnectionReset` once the writer was closed (as
+    /// asyncio's `drain()` after `close()`: a `write`/`drain` loop stops there, its writes
+    /// being dropped).
     ///
     /// # Cancel safety
     /// Cancel-safe: if the future is dropped before it completes, nothing is lost: the buffered
@@ -197,7 +220,15 @@ impl StreamWriter {
             })
         })
         .await;
-        self.inner.state.borrow().error().map_or(Ok(()), Err)
+        let state = self.inner.state.borrow();
+        match state.error() {
+            Some(err) => Err(err),
+            None if state.closing => Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "aioloop: the stream writer is closed",
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Closes the writer: buffered data is still sent, then the write side is shut down (the

@@ -145,8 +145,9 @@ impl<T: 'static> Task<T> {
 
     /// Calls `callback` with the task once it is done (asyncio's `add_done_callback`): on the
     /// loop, as a callback after the step in which it finished; at the next iteration if it
-    /// has finished already. Returns the id that [`remove_done_callback`](Task::remove_done_callback)
-    /// takes.
+    /// has finished already. The callbacks and the wake-ups of the tasks awaiting this one are
+    /// queued in the order they were registered, as in asyncio. Returns the id that
+    /// [`remove_done_callback`](Task::remove_done_callback) takes.
     pub fn add_done_callback(&self, callback: impl FnOnce(&TaskRef) + 'static) -> DoneCallbackId {
         let task = self.task_ref();
         let run = Box::new(move || callback(&task));

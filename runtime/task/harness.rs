@@ -13,7 +13,7 @@ use std::cell::RefMut;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use super::callback::CallbackCell;
 use super::cancel_scope::cancelling_with;
@@ -226,19 +226,50 @@ impl Scheduler {
             }
             return;
         }
+        self.finish_with_meta(tasks, key, gen, waker, detached);
+    }
+
+    /// The rest of [`Scheduler::finish_in`] for a task with a side-table entry (done
+    /// callbacks, `SharedTask` joiners, diagnostics): out of line, so the usual finish stays
+    /// as small as it was.
+    #[cold]
+    #[inline(never)]
+    fn finish_with_meta(
+        &self,
+        mut tasks: RefMut<'_, TaskTable>,
+        key: u32,
+        gen: u16,
+        waker: Option<Waker>,
+        detached: Option<CellBox>,
+    ) {
         let (callbacks, joiners) = tasks
             .meta_mut(key, gen)
             .map(TaskMeta::take_on_finish)
             .unwrap_or_default();
         drop(tasks);
-        for (_, callback) in callbacks {
-            self.push(Runnable::Callback(CallbackCell::new(callback)));
+        // One registration order for the joiners, the done callbacks (their markers) and the
+        // `Task` handle's awaiter (its join marker, or last if it has none: it began waiting
+        // after everything else). A detached task's waker is that of a `wait_for` waiting for
+        // it to finish cancelling.
+        let mut waker = waker;
+        let mut callbacks = callbacks.into_iter();
+        for joiner in joiners {
+            if super::waiters::is_marker(&joiner) {
+                if let Some((_, _, callback)) = callbacks.next() {
+                    self.push(Runnable::Callback(CallbackCell::new(callback)));
+                }
+            } else if super::waiters::is_join_marker(&joiner) {
+                if let Some(waker) = waker.take() {
+                    waker.wake();
+                }
+            } else {
+                joiner.wake();
+            }
         }
-        // A detached task's waker is that of a `wait_for` waiting for it to finish cancelling.
+        debug_assert!(callbacks.next().is_none(), "a marker per callback");
         if let Some(waker) = waker {
             waker.wake();
         }
-        super::waiters::wake_all(joiners);
         if let Some(cell) = detached {
             self.discard(key, gen, cell);
         }
@@ -343,10 +374,15 @@ impl Scheduler {
             self.push(Runnable::Callback(CallbackCell::new(callback)));
             return None;
         }
+        let joined = tasks
+            .get(key, gen)
+            .is_some_and(|slot| slot.join_waker.get().is_some());
         let meta = tasks.meta_mut(key, gen)?;
         let id = meta.next_callback;
         meta.next_callback += 1;
-        meta.done_callbacks.push((id, callback));
+        meta.mark_join(joined);
+        let marker = meta.joiners.push_marker();
+        meta.done_callbacks.push((id, marker, callback));
         Some(id)
     }
 
@@ -356,10 +392,11 @@ impl Scheduler {
         let Some(meta) = tasks.meta_mut(key, gen) else {
             return false;
         };
-        let Some(at) = meta.done_callbacks.iter().position(|(each, _)| *each == id) else {
+        let Some(at) = meta.done_callbacks.iter().position(|(each, _, _)| *each == id) else {
             return false;
         };
-        let (_, callback) = meta.done_callbacks.remove(at);
+        let (_, marker, callback) = meta.done_callbacks.remove(at);
+        meta.joiners.remove(marker);
         drop(tasks);
         drop(callback);
         true
@@ -445,7 +482,9 @@ impl Scheduler {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         let mut tasks = self.tasks.borrow_mut();
-        let running = tasks.get(key, gen).is_some_and(|slot| !slot.state.done());
+        let (running, joined) = tasks.get(key, gen).map_or((false, false), |slot| {
+            (!slot.state.done(), slot.join_waker.get().is_some())
+        });
         let meta = match running {
             true => tasks.meta_mut(key, gen),
             false => None,
@@ -456,12 +495,14 @@ impl Scheduler {
         };
         let replaced = match *entry {
             None => {
+                meta.mark_join(joined);
                 *entry = Some(meta.joiners.push(cx.waker()));
                 None
             }
             Some(at) => match meta.joiners.poll_notified(at, cx.waker()) {
                 // Joiners are notified only when the task finishes, which empties the list.
                 Turn::Notified => {
+                    meta.mark_join(joined);
                     *entry = Some(meta.joiners.push(cx.waker()));
                     None
                 }

@@ -13,8 +13,9 @@ use super::waiters::WaitList;
 use super::TaskId;
 use super::TaskLabel;
 
-/// A done callback with its id (`Task::add_done_callback`).
-pub(crate) type DoneCallback = (u64, Box<dyn FnOnce()>);
+/// A done callback with its id (`Task::add_done_callback`) and its marker's key in
+/// [`TaskMeta::joiners`].
+pub(crate) type DoneCallback = (u64, usize, Box<dyn FnOnce()>);
 
 /// A task's diagnostics.
 #[derive(Default)]
@@ -32,8 +33,14 @@ pub(crate) struct TaskMeta {
     /// The id the next done callback gets.
     pub(crate) next_callback: u64,
     /// The [`SharedTask`](crate::SharedTask) holders awaiting the task, all woken when it
-    /// finishes (the `Task` handle's own awaiter waits in the slot's `join_waker`).
+    /// finishes (the `Task` handle's own awaiter waits in the slot's `join_waker`), with a
+    /// marker for each done callback and, once anything was queued here after it started
+    /// waiting, a join marker for the `Task` handle's awaiter: one FIFO, so that finishing
+    /// wakes the awaiters and queues the callbacks in the order they were registered, as
+    /// asyncio does (an awaiting task's wake-up is a done callback there).
     pub(crate) joiners: WaitList,
+    /// True once a join marker is in `joiners`.
+    pub(crate) join_marked: bool,
 }
 
 /// Where and when a task was spawned, and how often it has been polled: recorded for tasks
@@ -59,8 +66,18 @@ impl SpawnTrace {
 }
 
 impl TaskMeta {
+    /// Before something is queued in `joiners`: if the `Task` handle's awaiter is waiting
+    /// already (`joined`) and has no place in the list yet, gives it one, ahead of what comes.
+    pub(crate) fn mark_join(&mut self, joined: bool) {
+        if joined && !self.join_marked {
+            self.joiners.push_join_marker();
+            self.join_marked = true;
+        }
+    }
+
     /// What finishing the task releases: its done callbacks, and the wakers of its joiners
-    /// (the list is emptied, so no joiner's entry outlives the finish).
+    /// with the markers among them (the list is emptied, so no joiner's entry outlives the
+    /// finish).
     pub(crate) fn take_on_finish(&mut self) -> (Vec<DoneCallback>, Vec<Waker>) {
         let callbacks = std::mem::take(&mut self.done_callbacks);
         let wakers = match self.joiners.is_empty() {

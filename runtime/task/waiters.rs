@@ -29,7 +29,8 @@
 //!   notifies them all, and each re-checks its condition, queueing again if it does not hold.
 
 use std::cell::RefCell;
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll, Wake, Waker};
 
 use slab::Slab;
 
@@ -104,6 +105,21 @@ impl WaitList {
         notified
     }
 
+    /// Appends a marker: an entry that holds the place of a done callback among the waiters,
+    /// so that [`WaitList::notify_all`] hands out both in the order they were added (asyncio
+    /// runs an awaiter's wake-up and the done callbacks in one registration order). The
+    /// notifier recognises it with [`is_marker`]; its owner frees it with
+    /// [`WaitList::remove`], whether notified or not.
+    pub(crate) fn push_marker(&mut self) -> usize {
+        self.push(&MARKER)
+    }
+
+    /// Appends a marker of the second kind ([`is_join_marker`]): the place of a task's
+    /// `Task`-handle awaiter among its `SharedTask` joiners and done-callback markers.
+    pub(crate) fn push_join_marker(&mut self) -> usize {
+        self.push(&JOIN_MARKER)
+    }
+
     /// True if no entry is in the list, waiting or notified but not yet seen by its owner.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -147,6 +163,28 @@ impl WaitList {
             next => self.entries[next].prev = prev,
         }
     }
+}
+
+/// The waker of marker entries ([`WaitList::push_marker`]): waking it does nothing.
+struct Marker;
+
+impl Wake for Marker {
+    fn wake(self: Arc<Self>) {}
+}
+
+static MARKER: LazyLock<Waker> = LazyLock::new(|| Waker::from(Arc::new(Marker)));
+
+/// The waker of join markers ([`WaitList::push_join_marker`]), apart from [`MARKER`].
+static JOIN_MARKER: LazyLock<Waker> = LazyLock::new(|| Waker::from(Arc::new(Marker)));
+
+/// True if `waker` is a marker's ([`WaitList::push_marker`]), not a waiter's.
+pub(crate) fn is_marker(waker: &Waker) -> bool {
+    waker.will_wake(&MARKER)
+}
+
+/// True if `waker` is a join marker's ([`WaitList::push_join_marker`]).
+pub(crate) fn is_join_marker(waker: &Waker) -> bool {
+    waker.will_wake(&JOIN_MARKER)
 }
 
 /// Notifies the first waiter of `list` and wakes it once the borrow has ended; false if nobody
