@@ -187,13 +187,12 @@ async fn wait_returns_the_same_returncode_every_time() {
     assert_eq!(child.try_wait().unwrap(), Some(status));
 }
 
-/// asyncio's `Process.kill()` / `terminate()` / `send_signal()` after the child exited: asyncio
-/// raises `ProcessLookupError` once the transport has closed (`_check_proc`), and does nothing
-/// while it has not noticed the exit yet (`Popen.send_signal` polls first). aioloop does
-/// nothing in both cases, on purpose (docs/asyncio.md): killing a child that is gone already
-/// is not an error, and `id()` turning `None` says it was reaped.
+/// asyncio's `Process.kill()` / `terminate()` / `send_signal()` after the child exited
+/// (test_subprocess `_check_proc`): while asyncio has not noticed the exit the signal goes to
+/// the zombie harmlessly; once the process is reaped they raise `ProcessLookupError` (ESRCH).
+/// tokio's `start_kill` errs there too. Before this was fixed aioloop returned `Ok`.
 #[aioloop::test]
-async fn kill_terminate_send_signal_after_the_exit_do_nothing() {
+async fn kill_terminate_send_signal_after_the_reap_raise_process_lookup_error() {
     let mut child = Command::new("true").spawn().unwrap();
     // Exited but not reaped yet: the signal goes to the zombie, harmlessly.
     for _ in 0..10_000 {
@@ -219,13 +218,20 @@ async fn kill_terminate_send_signal_after_the_exit_do_nothing() {
         child.wait().await.unwrap().success(),
         "the exit status is the child's own"
     );
-    // Reaped: nothing to signal.
+    // Reaped: nothing to signal, and the caller is told so (asyncio's ProcessLookupError).
     assert_eq!(child.id(), None);
-    child.send_signal(SignalKind::terminate()).unwrap();
-    child.send_signal(SignalKind::hangup()).unwrap();
-    child.start_kill().unwrap();
-    child.kill().await.unwrap();
-    assert!(child.wait().await.unwrap().success());
+    let lookup_error = |result: std::io::Result<()>| {
+        let err = result.expect_err("signalling a reaped child is an error");
+        assert_eq!(err.raw_os_error(), Some(libc::ESRCH), "{err}");
+    };
+    lookup_error(child.send_signal(SignalKind::terminate()));
+    lookup_error(child.send_signal(SignalKind::hangup()));
+    lookup_error(child.start_kill());
+    lookup_error(child.kill().await);
+    assert!(
+        child.wait().await.unwrap().success(),
+        "the status stays the child's own"
+    );
 }
 
 /// CPython `test_stdin_broken_pipe`: writing to the stdin of a child that has exited fails

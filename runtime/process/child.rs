@@ -115,25 +115,30 @@ impl Child {
         Ok(status)
     }
 
-    /// Sends `SIGKILL` to the child without waiting for it to exit. A child already reaped is
-    /// left alone (`Ok`).
+    /// Sends `SIGKILL` to the child without waiting for it to exit.
+    ///
+    /// # Errors
+    /// On a child already reaped (its exit status was taken by [`wait`](Child::wait) or
+    /// [`try_wait`](Child::try_wait)): an error of raw OS code `ESRCH` ("No such process"),
+    /// asyncio's `ProcessLookupError` (tokio's `start_kill` errs there too). A child that has
+    /// exited but is not reaped yet takes the signal harmlessly.
     pub fn start_kill(&mut self) -> io::Result<()> {
         match &mut self.state {
             State::Running(running) => running.child.kill(),
-            State::Exited(_) => Ok(()),
+            State::Exited(_) => Err(no_such_process()),
         }
     }
 
     /// Sends `signal` to the child without waiting for it to exit: asyncio's
     /// `Process.send_signal(sig)`; `send_signal(SignalKind::terminate())` is asyncio's
-    /// `terminate()`. As [`start_kill`](Child::start_kill), a child already reaped is left
-    /// alone (`Ok`; asyncio raises `ProcessLookupError` once its transport is closed).
+    /// `terminate()`.
     ///
     /// # Errors
-    /// If the signal number is invalid (`EINVAL`).
+    /// If the signal number is invalid (`EINVAL`); as [`start_kill`](Child::start_kill), on a
+    /// child already reaped (`ESRCH`, asyncio's `ProcessLookupError`).
     pub fn send_signal(&mut self, signal: impl Into<crate::signal::SignalKind>) -> io::Result<()> {
         if let State::Exited(_) = self.state {
-            return Ok(());
+            return Err(no_such_process());
         }
         let pid =
             libc::pid_t::try_from(self.pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -149,6 +154,9 @@ impl Child {
 
     /// Kills the child (`SIGKILL`) and waits for it to exit: asyncio's `Process.kill()` and
     /// `wait()` together.
+    ///
+    /// # Errors
+    /// As [`start_kill`](Child::start_kill): on a child already reaped, `ESRCH`.
     pub async fn kill(&mut self) -> io::Result<()> {
         self.start_kill()?;
         self.wait().await.map(drop)
@@ -255,4 +263,10 @@ impl fmt::Debug for Child {
             .field("stderr", &self.stderr)
             .finish()
     }
+}
+
+/// The error of signalling a child already reaped: `ESRCH`, which Python maps to
+/// `ProcessLookupError`.
+fn no_such_process() -> io::Error {
+    io::Error::from_raw_os_error(libc::ESRCH)
 }
