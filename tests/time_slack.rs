@@ -164,3 +164,72 @@ fn real_clock_sleeps_under_slack_are_never_early() {
             assert!(start.elapsed() < Duration::from_secs(5));
         });
 }
+
+/// 200 sleeps 100 µs apart on the real clock (20 ms of deadlines), spawned in scattered
+/// order; returns the log and the loop iterations the run took.
+async fn dense_real_clock_sleeps() -> (Vec<(usize, Instant, Instant)>, u64) {
+    let lp = aioloop::get_running_loop();
+    let t0 = lp.time() + Duration::from_millis(5);
+    let log: Log = Rc::default();
+    let before = lp.stats().iterations;
+    let tasks: Vec<_> = (0..200usize)
+        .map(|id| {
+            let deadline = t0 + Duration::from_micros(100 * ((id * 77 % 200) as u64));
+            let (log, lp) = (log.clone(), lp.clone());
+            spawn(async move {
+                sleep_until(deadline).await;
+                log.borrow_mut().push((id, deadline, lp.time()));
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let iterations = lp.stats().iterations - before;
+    (Rc::try_unwrap(log).unwrap().into_inner(), iterations)
+}
+
+/// The default slack on the real clock (issue 19, the "10k sleeps over 2 s" row): timers due
+/// every 100 µs share wake-ups, about one per millisecond, instead of one wake-up each. The
+/// 20 ms of deadlines then take some 20-25 wake-ups of a few iterations each; exact
+/// wake-ups (the default before) take at least one iteration per distinct deadline, 200 on
+/// an idle machine. A loaded machine only makes the loop wake less often (it falls behind
+/// and finds more due at once), so the bound cannot fail that way. Never early, in order.
+#[test]
+fn issue19_default_slack_gives_dense_real_clock_timers_about_one_wakeup_per_millisecond() {
+    let (log, iterations) = EventLoop::builder().run(dense_real_clock_sleeps());
+    assert_eq!(log.len(), 200);
+    for &(id, deadline, fired) in &log {
+        assert!(fired >= deadline, "timer {id} fired early");
+    }
+    let order: Vec<Instant> = log.iter().map(|e| e.1).collect();
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "deadline order");
+    assert!(
+        iterations <= 100,
+        "{iterations} loop iterations for 200 timers 100 µs apart"
+    );
+}
+
+/// `timer_slack(Duration::ZERO)` opts out of the default's rounding: on a paused clock (where
+/// the default is exact too) and on the real clock every timer still fires in deadline order,
+/// never early; the paused run reads every deadline exactly.
+#[test]
+fn zero_slack_is_exact_and_the_default_is_exact_under_a_paused_clock() {
+    for builder in [
+        EventLoop::builder().start_paused(true),
+        EventLoop::builder()
+            .start_paused(true)
+            .timer_slack(Duration::ZERO),
+    ] {
+        let (log, _) = builder.run(dense_real_clock_sleeps());
+        for &(id, deadline, fired) in &log {
+            assert_eq!(fired, deadline, "timer {id}");
+        }
+    }
+    let (log, _) = EventLoop::builder()
+        .timer_slack(Duration::ZERO)
+        .run(dense_real_clock_sleeps());
+    for &(id, deadline, fired) in &log {
+        assert!(fired >= deadline, "timer {id} fired early");
+    }
+}

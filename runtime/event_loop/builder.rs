@@ -36,7 +36,7 @@ pub struct Builder {
     slow_callback_duration: Duration,
     blocking_threads: usize,
     blocking_keep_alive: Duration,
-    timer_slack: Duration,
+    timer_slack: Option<Duration>,
     io_driver: Option<IoDriverKind>,
     uring_entries: u32,
     uring_completion: Option<bool>,
@@ -59,7 +59,7 @@ impl Builder {
             slow_callback_duration: DEFAULT_SLOW_CALLBACK,
             blocking_threads: blocking::default_max_threads(),
             blocking_keep_alive: blocking::DEFAULT_KEEP_ALIVE,
-            timer_slack: Duration::ZERO,
+            timer_slack: None,
             io_driver: None,
             uring_entries: DEFAULT_URING_ENTRIES,
             uring_completion: None,
@@ -132,27 +132,31 @@ impl Builder {
         self
     }
 
-    /// How late a timer may fire so that timers close together share one wake-up of the loop
-    /// (default zero: every deadline is waited for exactly).
+    /// How late a timer may fire so that timers close together share one wake-up of the loop.
+    /// Without this call the loop chooses (see below); `timer_slack(Duration::ZERO)` makes
+    /// every wake-up exact.
     ///
-    /// When the loop has nothing to do but wait for its earliest timer, it waits until that
-    /// deadline rounded up to the next multiple of `slack` (counted on the loop's clock), and
-    /// then fires, in deadline order, every timer due by then. So a timer fires late by less
-    /// than `slack` and never early, equal deadlines keep the order they were set in, and
-    /// timers whose deadlines fall in one period of `slack` cost one wake-up instead of one
-    /// each. A timer already due when the loop looks is not delayed, and neither is anything
-    /// the loop is woken for by I/O or other tasks in the meantime. The paused clock's jumps
-    /// follow the same rule, so virtual time shows exactly what the real clock does.
+    /// With a slack set, when the loop has nothing to do but wait for its earliest timer, it
+    /// waits until that deadline rounded up to the next multiple of `slack` (counted on the
+    /// loop's clock), and then fires, in deadline order, every timer due by then. So a timer
+    /// fires late by less than `slack` and never early, equal deadlines keep the order they
+    /// were set in, and timers whose deadlines fall in one period of `slack` cost one wake-up
+    /// instead of one each. A timer already due when the loop looks is not delayed, and
+    /// neither is anything the loop is woken for by I/O or other tasks in the meantime. The
+    /// paused clock's jumps follow the same rule, so virtual time shows exactly what the real
+    /// clock does.
     ///
-    /// Why zero by default: aioloop's timers are precise below the millisecond (a `timerfd`
-    /// armed for the exact deadline), as asyncio's are (it fires what is due within the
-    /// clock's resolution, a nanosecond on Linux), and virtual-time tests read exact times.
-    /// A program that sets many timers a few hundred microseconds apart and cares more about
-    /// CPU than precision (timeouts on thousands of connections, rate limiters) trades a
-    /// bounded lateness for fewer wake-ups here: `Duration::from_millis(1)` matches tokio's
-    /// granularity (its wheel rounds deadlines up to whole milliseconds). Each wake-up costs
-    /// a few microseconds of CPU (arming the timer, the poll, the context switch); see
-    /// docs/benchmarks.md for the measured effect.
+    /// The default keeps aioloop's sub-millisecond precision where it costs nothing and
+    /// spares the CPU where timers are dense: a wake-up is exact (a `timerfd` armed for the
+    /// deadline: `sleep(1ms)` takes about 1.02 ms, where tokio's takes 2 and asyncio's
+    /// millisecond poll timeout about 1-2), unless it comes less than a millisecond after the
+    /// loop last fired a timer: then the loop waits for the next whole millisecond (on the
+    /// loop's clock) after that firing, or the deadline if later. So a program whose timers are due every few
+    /// hundred microseconds (timeouts on thousands of connections, rate limiters) wakes about
+    /// once per millisecond, as under tokio's millisecond wheel, instead of once per deadline
+    /// (each wake-up costs microseconds of CPU: arming the timer, the poll, the context switch;
+    /// docs/benchmarks.md measures it), and timers come at most a millisecond late. Under a
+    /// paused clock the default is exact, so tests read exact virtual times.
     ///
     /// ```
     /// use std::time::Duration;
@@ -168,7 +172,7 @@ impl Builder {
     /// assert!(lateness < Duration::from_millis(1));
     /// ```
     pub fn timer_slack(mut self, slack: Duration) -> Self {
-        self.timer_slack = slack;
+        self.timer_slack = Some(slack);
         self
     }
 

@@ -69,8 +69,11 @@ pub(crate) struct TimeDriver {
     wheel: RefCell<Wheel<TimerEntry>>,
     /// Tick 0.
     origin: Instant,
-    /// The timer slack in ticks (0: none), see [`TimeDriver::set_slack`].
-    slack: Cell<u64>,
+    /// How the loop's timer wake-ups are rounded, see [`TimeDriver::set_slack`].
+    slack: Cell<Slack>,
+    /// The clock's tick when [`TimeDriver::fire_due`] last fired a timer ([`Slack::Auto`]
+    /// rounds a wake-up that comes less than [`AUTO_SLACK`] after it).
+    last_fire: Cell<Option<u64>>,
     /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls unless
     /// a `fire` panicked (then it holds the unfired rest, in order).
     fire_scratch: Cell<VecDeque<TimerEntry>>,
@@ -79,6 +82,49 @@ pub(crate) struct TimeDriver {
     /// flag: taking the deque out of its `Cell` and putting it back re-read its words right
     /// after writing them with narrower stores, a failed store-to-load forward per iteration.
     unfired: Cell<bool>,
+}
+
+/// How the loop rounds up the time it sleeps until for its earliest timer
+/// (`Builder::timer_slack`). Rounding the wake-up, not the deadlines, keeps timers in deadline
+/// order, and firing only what is due at the clock's reading keeps them from firing early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slack {
+    /// The default: exact wake-ups, except that a wake-up less than [`AUTO_SLACK`] after the
+    /// last one that fired a timer waits for the next multiple of [`AUTO_SLACK`]
+    /// ([`Slack::wake_at`]), so dense timers cost about one wake-up per millisecond (as
+    /// tokio's millisecond wheel and asyncio's millisecond poll timeout), while a
+    /// `sleep(1ms)` loop or timers far apart keep sub-millisecond precision. Exact under a
+    /// paused clock (virtual time reads exact deadlines).
+    Auto,
+    /// Every wake-up rounded up to a multiple of this many ticks (0 or 1: exact).
+    Fixed(u64),
+}
+
+/// [`Slack::Auto`]'s period: 1 ms, in ticks.
+const AUTO_SLACK: u64 = 1_000_000;
+
+impl Slack {
+    /// The tick to wake at for a timer wake-up at `tick` (ahead of the clock), given whether
+    /// the clock is `paused` and the tick at which timers last fired. Never before `tick`.
+    ///
+    /// [`Slack::Auto`] on the real clock: a wake-up less than [`AUTO_SLACK`] after the last
+    /// firing waits for the first multiple of [`AUTO_SLACK`] after that firing (or `tick`,
+    /// if later). So timers due every few hundred microseconds fire on the millisecond grid,
+    /// one wake-up per period, and a wake-up a period or more after the last firing (a
+    /// `sleep(1ms)` loop) stays exact.
+    fn wake_at(self, paused: bool, last_fire: Option<u64>, tick: u64) -> u64 {
+        match self {
+            Slack::Fixed(slack) if slack > 1 => round_up(tick, slack),
+            Slack::Fixed(_) => tick,
+            Slack::Auto if paused => tick,
+            Slack::Auto => match last_fire {
+                Some(fired) if tick < fired.saturating_add(AUTO_SLACK) => {
+                    tick.max(round_up(fired.saturating_add(1), AUTO_SLACK))
+                }
+                _ => tick,
+            },
+        }
+    }
 }
 
 /// Timers taken out of the wheel at a time by [`TimeDriver::fire_due`]. Under Miri, 16: its
@@ -112,7 +158,8 @@ impl TimeDriver {
             clock,
             wheel: RefCell::new(wheel),
             origin,
-            slack: Cell::new(0),
+            slack: Cell::new(Slack::Auto),
+            last_fire: Cell::new(None),
             fire_scratch: Cell::new(VecDeque::new()),
             unfired: Cell::new(false),
         })
@@ -285,29 +332,37 @@ impl TimeDriver {
         self.unfired.get()
     }
 
-    /// Sets the timer slack (`Builder::timer_slack`): when the loop has to wait for a timer,
-    /// it waits until the deadline rounded up to a multiple of `slack`, so that every timer
-    /// due within one such period fires in one wake-up. Zero (the default) waits for the
-    /// exact deadline. A deadline already due is never delayed.
-    pub(crate) fn set_slack(&self, slack: Duration) {
-        self.slack
-            .set(u64::try_from(slack.as_nanos()).unwrap_or(u64::MAX));
+    /// Sets the timer slack (`Builder::timer_slack`): `Some(slack)`: when the loop has to
+    /// wait for a timer, it waits until the deadline rounded up to a multiple of `slack`, so
+    /// that every timer due within one such period fires in one wake-up (zero: the exact
+    /// deadline, always); `None`: [`Slack::Auto`], the default. A deadline already due is
+    /// never delayed.
+    pub(crate) fn set_slack(&self, slack: Option<Duration>) {
+        self.slack.set(match slack {
+            None => Slack::Auto,
+            Some(slack) => Slack::Fixed(u64::try_from(slack.as_nanos()).unwrap_or(u64::MAX)),
+        });
     }
 
     /// The tick at which the loop must wake for the earliest timer, if any: the wheel's next
-    /// wake-up, rounded up by the slack when it lies ahead of the clock. Never later than the
-    /// earliest deadline plus the slack (less one tick), so a timer fires late by less than the
-    /// slack, and never early (the wheel fires only what is due at the clock's reading).
+    /// wake-up, rounded up by the slack ([`Slack`]) when it lies ahead of the clock. Never
+    /// later than the earliest deadline plus the slack (less one tick), so a timer fires late
+    /// by less than the slack, and never early (the wheel fires only what is due at the
+    /// clock's reading).
     pub(crate) fn next_deadline(&self) -> Option<u64> {
         let Some(tick) = self.wheel.borrow().next_wakeup() else {
             // Timers left unfired by a panic are due: do not wait.
             return self.has_unfired().then_some(0);
         };
-        let slack = self.slack.get();
-        if slack <= 1 || tick <= self.now_tick() {
+        let now = self.now_tick();
+        if tick <= now {
             return Some(tick);
         }
-        Some(round_up(tick, slack))
+        Some(
+            self.slack
+                .get()
+                .wake_at(self.is_paused(), self.last_fire.get(), tick),
+        )
     }
 
     /// Under a paused clock, jumps it to `tick` (virtual time's auto-advance).
@@ -362,6 +417,7 @@ impl TimeDriver {
             if batch.entries.is_empty() {
                 break;
             }
+            self.last_fire.set(Some(now));
         }
     }
 }
@@ -399,7 +455,7 @@ mod tests {
         driver.pause();
         let now = driver.now_tick();
         let slack = Duration::from_millis(1);
-        driver.set_slack(slack);
+        driver.set_slack(Some(slack));
         let waker = std::task::Waker::noop();
         let ahead_tick = driver.tick_after(Duration::from_micros(10));
         let ahead = driver.insert_wake(ahead_tick, waker);
@@ -414,7 +470,7 @@ mod tests {
         driver.advance(Duration::from_micros(10));
         assert!(driver.next_deadline().unwrap() <= driver.now_tick());
         drop(driver.remove_wake(ahead, ahead_tick));
-        driver.set_slack(Duration::ZERO);
+        driver.set_slack(Some(Duration::ZERO));
         let exact_tick = driver.tick_of(driver.now() + Duration::from_nanos(1_234));
         let exact = driver.insert_wake(exact_tick, waker);
         assert!(
@@ -428,6 +484,51 @@ mod tests {
             "{wake}"
         );
         drop(driver.remove_wake(exact, exact_tick));
+    }
+
+    #[test]
+    fn auto_slack_waits_for_the_grid_only_close_behind_a_firing_and_never_under_a_paused_clock() {
+        let grid = |k: u64| 5_000 * AUTO_SLACK + k * AUTO_SLACK;
+        let auto = |last_fire, tick| Slack::Auto.wake_at(false, last_fire, tick);
+        // Nothing fired yet, or the last firing a period or more before: exact.
+        assert_eq!(auto(None, grid(0) + 300), grid(0) + 300);
+        assert_eq!(auto(Some(grid(0) + 300), grid(1) + 300), grid(1) + 300);
+        assert_eq!(auto(Some(grid(0)), grid(7) + 5), grid(7) + 5);
+        // Dense: the first grid point after the firing, or the deadline if later.
+        assert_eq!(auto(Some(grid(0)), grid(0) + 200_000), grid(1));
+        assert_eq!(auto(Some(grid(0) + 1), grid(0) + 5), grid(1));
+        assert_eq!(
+            auto(Some(grid(0) + 900_000), grid(1) + 200_000),
+            grid(1) + 200_000
+        );
+        assert_eq!(auto(Some(grid(0)), grid(0)), grid(1));
+        // A `sleep(1ms)` after a firing at F is due at F + 1 ms or later: exact.
+        assert_eq!(auto(Some(grid(0) + 17), grid(1) + 17), grid(1) + 17);
+        // Virtual time stays exact; a fixed slack applies whatever happened before.
+        assert_eq!(Slack::Auto.wake_at(true, Some(grid(0)), grid(0) + 5), grid(0) + 5);
+        assert_eq!(
+            Slack::Fixed(0).wake_at(false, Some(grid(0)), grid(0) + 5),
+            grid(0) + 5
+        );
+        assert_eq!(Slack::Fixed(10).wake_at(true, None, 21), 30);
+    }
+
+    #[test]
+    fn fire_due_records_when_it_fired() {
+        let driver = TimeDriver::new();
+        driver.pause();
+        let waker = std::task::Waker::noop();
+        let due = driver.now_tick();
+        let _ = driver.insert_wake(due, waker);
+        driver.fire_due(due, drop, |_| {});
+        assert_eq!(driver.last_fire.get(), Some(due));
+        // Nothing fires when nothing is due: the record stays.
+        let _ = driver.insert_wake(due + 200_000, waker);
+        driver.fire_due(due, |_| unreachable!("nothing due"), |_| {});
+        assert_eq!(driver.last_fire.get(), Some(due));
+        // Paused: the default is exact, close behind a firing or not.
+        let wake = driver.next_deadline().unwrap();
+        assert!(wake <= due + 200_000, "{wake}");
     }
 
     /// A paused driver, its clock's reading, and an empty log for [`logging_call`].
