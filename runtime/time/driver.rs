@@ -71,9 +71,13 @@ pub(crate) struct TimeDriver {
     origin: Instant,
     /// How the loop's timer wake-ups are rounded, see [`TimeDriver::set_slack`].
     slack: Cell<Slack>,
-    /// The clock's tick when [`TimeDriver::fire_due`] last fired a timer ([`Slack::Auto`]
-    /// rounds a wake-up that comes less than [`AUTO_SLACK`] after it).
+    /// The clock's tick when [`TimeDriver::fire_due`] last fired a timer the loop had waited
+    /// for ([`Slack::Auto`] rounds a wake-up that comes less than [`AUTO_SLACK`] after it).
+    /// Firings of a loop too busy to wait do not count: they cost no wake-up.
     last_fire: Cell<Option<u64>>,
+    /// True from a [`TimeDriver::next_deadline`] that told the loop to wait for a timer to the
+    /// next [`TimeDriver::fire_due`].
+    waited: Cell<bool>,
     /// [`TimeDriver::fire_due`]'s batch, kept for its allocation; empty between calls unless
     /// a `fire` panicked (then it holds the unfired rest, in order).
     fire_scratch: Cell<VecDeque<TimerEntry>>,
@@ -90,7 +94,8 @@ pub(crate) struct TimeDriver {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Slack {
     /// The default: exact wake-ups, except that a wake-up less than [`AUTO_SLACK`] after the
-    /// last one that fired a timer waits for the next multiple of [`AUTO_SLACK`]
+    /// last one that fired a timer (the loop had waited for) waits for the next multiple of
+    /// [`AUTO_SLACK`]
     /// ([`Slack::wake_at`]), so dense timers cost about one wake-up per millisecond (as
     /// tokio's millisecond wheel and asyncio's millisecond poll timeout), while a
     /// `sleep(1ms)` loop or timers far apart keep sub-millisecond precision. Exact under a
@@ -108,7 +113,7 @@ impl Slack {
     /// the clock is `paused` and the tick at which timers last fired. Never before `tick`.
     ///
     /// [`Slack::Auto`] on the real clock: a wake-up less than [`AUTO_SLACK`] after the last
-    /// firing waits for the first multiple of [`AUTO_SLACK`] after that firing (or `tick`,
+    /// firing of a timer the loop had waited for (`last_fire`) waits for the first multiple of [`AUTO_SLACK`] after that firing (or `tick`,
     /// if later). So timers due every few hundred microseconds fire on the millisecond grid,
     /// one wake-up per period, and a wake-up a period or more after the last firing (a
     /// `sleep(1ms)` loop) stays exact.
@@ -160,6 +165,7 @@ impl TimeDriver {
             origin,
             slack: Cell::new(Slack::Auto),
             last_fire: Cell::new(None),
+            waited: Cell::new(false),
             fire_scratch: Cell::new(VecDeque::new()),
             unfired: Cell::new(false),
         })
@@ -358,6 +364,7 @@ impl TimeDriver {
         if tick <= now {
             return Some(tick);
         }
+        self.waited.set(true);
         Some(
             self.slack
                 .get()
@@ -403,6 +410,7 @@ impl TimeDriver {
             driver: self,
             entries: self.fire_scratch.take(),
         };
+        let waited = self.waited.replace(false);
         loop {
             while let Some(entry) = batch.entries.pop_front() {
                 if let Some(later) = batch.entries.get(FIRE_AHEAD - 1) {
@@ -417,7 +425,9 @@ impl TimeDriver {
             if batch.entries.is_empty() {
                 break;
             }
-            self.last_fire.set(Some(now));
+            if waited {
+                self.last_fire.set(Some(now));
+            }
         }
     }
 }
@@ -514,14 +524,23 @@ mod tests {
     }
 
     #[test]
-    fn fire_due_records_when_it_fired() {
+    fn fire_due_records_when_it_fired_a_timer_the_loop_waited_for() {
         let driver = TimeDriver::new();
         driver.pause();
         let waker = std::task::Waker::noop();
         let due = driver.now_tick();
+        // Fired without waiting (a busy loop catching up): no wake-up to count.
         let _ = driver.insert_wake(due, waker);
+        assert_eq!(driver.next_deadline(), Some(due), "due: no wait");
         driver.fire_due(due, drop, |_| {});
-        assert_eq!(driver.last_fire.get(), Some(due));
+        assert_eq!(driver.last_fire.get(), None);
+        // Waited for (the loop was told to sleep until it): recorded.
+        let _ = driver.insert_wake(due + 10, waker);
+        assert!(driver.next_deadline().unwrap() > due);
+        driver.advance(Duration::from_nanos(10));
+        driver.fire_due(due + 10, drop, |_| {});
+        assert_eq!(driver.last_fire.get(), Some(due + 10));
+        let due = due + 10;
         // Nothing fires when nothing is due: the record stays.
         let _ = driver.insert_wake(due + 200_000, waker);
         driver.fire_due(due, |_| unreachable!("nothing due"), |_| {});
