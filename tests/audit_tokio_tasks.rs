@@ -328,3 +328,32 @@ async fn biased_eventually_ready() {
     }
     assert_eq!(count, 3);
 }
+
+/// macros_select.rs `select_is_budget_aware`: a `select!` checks the task's budget before it
+/// polls any branch, so a loop of selects over futures that are always ready (not aioloop's, so
+/// spending no budget themselves) still yields to the loop once the budget is spent by aioloop
+/// futures. Here 128 ready queue gets spend the step's budget; the `select!` that follows
+/// yields (a sibling task runs) although its branch is ready.
+#[aioloop::test]
+async fn select_is_budget_aware() {
+    let queue = aioloop::sync::Queue::new(0);
+    for i in 0..128 {
+        queue.put_nowait(i).unwrap();
+    }
+    yield_now().await; // a fresh step: a full budget
+    let sibling_ran = Rc::new(Cell::new(false));
+    let sibling = spawn({
+        let sibling_ran = sibling_ran.clone();
+        async move { sibling_ran.set(true) }
+    });
+    for _ in 0..128 {
+        queue.get().await.unwrap(); // ready: one unit each, no yield
+    }
+    assert!(!sibling_ran.get());
+    select! {
+        biased;
+        () = std::future::ready(()) => {}
+    }
+    assert!(sibling_ran.get(), "the select yielded once the budget was spent");
+    sibling.await.unwrap();
+}

@@ -112,6 +112,10 @@ macro_rules! __select_emit {
             )*
             let mut __futures = ::core::pin::pin!(($(::core::future::IntoFuture::into_future($fut),)*));
             ::core::future::poll_fn(|__cx| {
+                // A spent budget yields before any branch is polled (tokio's select! does too).
+                if $crate::__combinators::poll_budget_available(__cx).is_pending() {
+                    return ::core::task::Poll::Pending;
+                }
                 let __start: usize = if $biased { 0 } else { $crate::__combinators::select_start(__BRANCHES) };
                 let mut __pending = false;
                 for __offset in 0..__BRANCHES {
