@@ -118,6 +118,8 @@ macro_rules! __select_emit {
                 }
                 let __start: usize = if $biased { 0 } else { $crate::__combinators::select_start(__BRANCHES) };
                 let mut __pending = false;
+                // With no branch (`select! { else => .. }`) the range is empty on purpose.
+                #[allow(clippy::reversed_empty_ranges)]
                 for __offset in 0..__BRANCHES {
                     let mut __branch = __start + __offset;
                     if __branch >= __BRANCHES {
