@@ -16,14 +16,26 @@
 //! token and goes to the queue, one woken without a token (spurious, or on its timeout) goes
 //! back to waiting or exits. So each job either wakes exactly one idle worker, or starts a new
 //! one, or (with `max_threads` busy) waits for the next worker to finish its job.
+//!
+//! Virtual time: a paused clock does not jump while blocking work runs (tokio's
+//! `spawn_blocking` inhibits auto-advance the same way), since that work runs on the system
+//! clock. Each `to_thread` job holds an [`InFlight`] guard, dropped before it sends its
+//! outcome. A paused, idle loop calls [`Pool::holds_virtual_time`], which raises `awaited`
+//! and then reads `in_flight`; a guard decrements `in_flight` and then reads `awaited`. Both
+//! `SeqCst`, so either the loop sees the count at zero and jumps, or the last guard sees
+//! `awaited` and pushes a no-op message to the loop's remote queue, which wakes its blocking
+//! poll (or keeps it from blocking: the park protocol, R3).
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::remote::{Remote, RemoteMsg};
 
 /// A closure for the pool.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
@@ -67,6 +79,10 @@ struct PoolInner {
     finished: Condvar,
     max_threads: usize,
     keep_alive: Duration,
+    /// `to_thread` jobs submitted and not finished (their [`InFlight`] guards alive).
+    in_flight: AtomicUsize,
+    /// Raised by a paused, idle loop waiting for `in_flight` to reach zero (see the module doc).
+    awaited: AtomicBool,
 }
 
 #[derive(Default)]
@@ -96,6 +112,8 @@ impl Pool {
                 finished: Condvar::new(),
                 max_threads: max_threads.max(1),
                 keep_alive,
+                in_flight: AtomicUsize::new(0),
+                awaited: AtomicBool::new(false),
             }),
         }
     }
@@ -178,6 +196,27 @@ impl Pool {
         }
     }
 
+    /// Counts a job in flight until the guard drops (drop it before sending the job's
+    /// outcome); the last guard wakes the loop through `remote` if it waits (module doc).
+    pub(crate) fn in_flight(&self, remote: Arc<Remote>) -> InFlight {
+        self.inner.in_flight.fetch_add(1, SeqCst);
+        InFlight {
+            inner: self.inner.clone(),
+            remote,
+        }
+    }
+
+    /// For a paused, idle loop: true while blocking work is in flight, in which case the last
+    /// job to finish wakes the loop (so it may block until then instead of moving the clock).
+    pub(crate) fn holds_virtual_time(&self) -> bool {
+        self.inner.awaited.store(true, SeqCst);
+        let held = self.inner.in_flight.load(SeqCst) > 0;
+        if !held {
+            self.inner.awaited.store(false, SeqCst);
+        }
+        held
+    }
+
     /// (threads alive, threads idle), for tests.
     #[cfg(test)]
     fn counts(&self) -> (usize, usize) {
@@ -232,6 +271,21 @@ impl PoolInner {
             }
         }
         state.threads -= 1;
+    }
+}
+
+/// A `to_thread` job in flight, from [`Pool::in_flight`].
+pub(crate) struct InFlight {
+    inner: Arc<PoolInner>,
+    remote: Arc<Remote>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.inner.in_flight.fetch_sub(1, SeqCst) == 1 && self.inner.awaited.load(SeqCst) {
+            // A closed loop waits for nothing.
+            let _ = self.remote.push(RemoteMsg::Call(Box::new(|| {})));
+        }
     }
 }
 

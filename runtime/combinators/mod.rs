@@ -49,4 +49,5 @@ pub mod __macro_support {
     pub use super::child::MaybeDone;
     pub use super::select::select_start;
     pub use super::tuple::{Children, GatherTuple, TryChildren, TryGatherTuple};
+    pub use crate::task::coop::poll_budget_available;
 }

@@ -112,8 +112,14 @@ macro_rules! __select_emit {
             )*
             let mut __futures = ::core::pin::pin!(($(::core::future::IntoFuture::into_future($fut),)*));
             ::core::future::poll_fn(|__cx| {
+                // A spent budget yields before any branch is polled (tokio's select! does too).
+                if $crate::__combinators::poll_budget_available(__cx).is_pending() {
+                    return ::core::task::Poll::Pending;
+                }
                 let __start: usize = if $biased { 0 } else { $crate::__combinators::select_start(__BRANCHES) };
                 let mut __pending = false;
+                // With no branch (`select! { else => .. }`) the range is empty on purpose.
+                #[allow(clippy::reversed_empty_ranges)]
                 for __offset in 0..__BRANCHES {
                     let mut __branch = __start + __offset;
                     if __branch >= __BRANCHES {

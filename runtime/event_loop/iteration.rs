@@ -125,10 +125,14 @@ impl Core {
         let stopping = self.stopping.get() && self.forever.get();
         let busy = !self.sched().is_idle() || stopping;
         let paused = self.time.is_paused();
+        // Blocking work in flight holds a paused clock (blocking.rs, "Virtual time"): the loop
+        // waits for it (its last job wakes the loop) instead of jumping to the next timer.
+        let held = paused && !busy && self.blocking_pool().holds_virtual_time();
         let next = if busy { None } else { self.time.next_deadline() };
         let mut wait = match next {
             _ if busy => PollWait::Zero,
             None => PollWait::Forever,
+            Some(_) if held => PollWait::Forever,
             Some(deadline) => {
                 let now = self.time.now_tick();
                 if deadline <= now || paused {
@@ -159,12 +163,12 @@ impl Core {
         });
         let Some(io_events) = polled else {
             // Virtual time still advances.
-            return self.advance_paused_clock(paused && !busy, next);
+            return self.advance_paused_clock(paused && !busy && !held, next);
         };
         StatCells::bump(&self.stats.io_events, io_events as u64);
         // Step 4: wake the tasks whose I/O became ready.
         self.io.wake_ready();
-        self.advance_paused_clock(paused && !busy && io_events == 0, next);
+        self.advance_paused_clock(paused && !busy && !held && io_events == 0, next);
     }
 
     /// Virtual time: when the loop is `idle` under a paused clock and nothing else became

@@ -139,6 +139,20 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     }
 }
 
+/// The check at the start of a [`select!`](crate::select!) poll (tokio's
+/// `poll_budget_available`): `Pending` (the task woken) if the step's budget is spent, so a
+/// loop of selects over futures that spend no budget themselves still yields; takes no unit.
+#[doc(hidden)]
+#[inline]
+pub fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
+    if REMAINING.with(Cell::get) == Some(0) {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    } else {
+        Poll::Ready(())
+    }
+}
+
 /// The one-line hook of a leaf: polls `f` if the budget allows, spending a unit if it is ready
 /// (a `Pending` result gives the unit back). With the budget spent, `f` is not called.
 #[inline]

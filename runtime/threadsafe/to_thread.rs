@@ -60,8 +60,12 @@ where
 {
     let core = context::expect_current("to_thread");
     let (sender, receiver) = outcome::channel();
+    // Holds a paused clock while `f` runs (blocking.rs, "Virtual time"); dropped before the
+    // send, so a loop woken by the outcome finds the count already down.
+    let in_flight = core.blocking_pool().in_flight(core.remote_queue().clone());
     let job: Job = Box::new(move || {
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(ConcurrentError::Panicked);
+        drop(in_flight);
         let _ = sender.send(outcome);
     });
     match core.blocking_pool().submit(job, on_close) {

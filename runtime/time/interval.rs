@@ -9,7 +9,13 @@ use super::clock::add_saturating;
 use super::driver::TimeDriver;
 use super::sleep::Sleep;
 
-/// What an [`Interval`] does when ticks were missed (the loop was busy past a tick).
+/// How late a tick may be taken and still not count as missed (tokio's value): the policy
+/// applies only to ticks taken later than this after their scheduled instant.
+const MISSED_TOLERANCE: Duration = Duration::from_millis(5);
+
+/// What an [`Interval`] does when ticks were missed (the loop was busy past a tick): taken
+/// more than 5 ms after their scheduled instant, as tokio's (a tick taken within 5 ms keeps
+/// the schedule, whatever the policy).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MissedTickBehavior {
     /// Fire the missed ticks at once, one per `tick()`, until caught up; the schedule keeps
@@ -109,7 +115,14 @@ impl Interval {
         if now < scheduled && Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
-        let next = match self.missed {
+        // As tokio's: a tick at most `MISSED_TOLERANCE` late is not missed, so the policy keeps
+        // its phase (a `Delay` interval does not drift by the wake-up latency of every tick).
+        let missed = if now > add_saturating(scheduled, MISSED_TOLERANCE) {
+            self.missed
+        } else {
+            MissedTickBehavior::Burst
+        };
+        let next = match missed {
             MissedTickBehavior::Burst => add_saturating(scheduled, self.period),
             MissedTickBehavior::Delay => add_saturating(now, self.period),
             MissedTickBehavior::Skip => {
