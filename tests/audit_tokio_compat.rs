@@ -4,8 +4,6 @@
 //! tokio's tests/time_timeout.rs, task_blocking.rs and task_abort.rs. tests/compat_tokio.rs
 //! covers reqwest, sleeps and `tokio::spawn` already.
 
-use std::time::Duration;
-
 use aioloop::{spawn, yield_now};
 
 /// tokio's `sync::oneshot`, `mpsc` (bounded: a full channel makes the sender wait), `watch` and
@@ -58,6 +56,7 @@ async fn a_cancelled_aioloop_task_drops_its_tokio_receiver() {
 mod with_tokio {
     use super::*;
     use aioloop::compat::with_tokio;
+    use std::time::Duration;
 
     /// time_timeout.rs `deadline_future_elapses` through `with_tokio`: tokio's `timeout` gives
     /// its `Elapsed`, and a zero duration still polls a ready future once (tokio's semantics,
