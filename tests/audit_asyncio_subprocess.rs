@@ -164,11 +164,21 @@ async fn test_terminate() {
 /// first line read through a `StreamReader`, as asyncio's `proc.stdout`); it dies by SIGHUP.
 #[aioloop::test]
 async fn test_send_signal() {
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .args(["-c", "echo sleeping; exec sleep 3600"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::piped());
+    // A child inherits ignored signals across exec, and a run under `nohup` ignores SIGHUP
+    // (the child would then sleep on): give it SIGHUP's default action, as the test assumes.
+    // SAFETY: the closure runs in the forked child before exec and calls only `signal(2)`,
+    // which is async-signal-safe; it touches no memory of the parent.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(command.as_std_mut(), || {
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
     // asyncio's `proc.stdout` is a `StreamReader`: here one wraps the pipe.
     let mut stdout = StreamReader::new(child.stdout.take().unwrap());
     assert_eq!(stdout.readline().await.unwrap(), b"sleeping\n");
