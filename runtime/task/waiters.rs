@@ -195,14 +195,17 @@ static MARKER: LazyLock<MarkerWaker> = LazyLock::new(MarkerWaker::new);
 /// The waker of join markers ([`WaitList::push_join_marker`]), apart from [`MARKER`].
 static JOIN_MARKER: LazyLock<MarkerWaker> = LazyLock::new(MarkerWaker::new);
 
-/// True if `waker` is a marker's ([`WaitList::push_marker`]), not a waiter's.
+/// True if `waker` is a marker's ([`WaitList::push_marker`]), not a waiter's. Compares the
+/// data pointer only: it names the marker's own allocation, which no other waker points at,
+/// while a waker's vtable pointer is not unique (`Waker::will_wake` compares both, and Miri
+/// gives each use of a vtable its own address, as separate codegen units may).
 pub(crate) fn is_marker(waker: &Waker) -> bool {
-    waker.will_wake(&MARKER.waker)
+    waker.data() == MARKER.waker.data()
 }
 
 /// True if `waker` is a join marker's ([`WaitList::push_join_marker`]).
 pub(crate) fn is_join_marker(waker: &Waker) -> bool {
-    waker.will_wake(&JOIN_MARKER.waker)
+    waker.data() == JOIN_MARKER.waker.data()
 }
 
 /// Notifies the first waiter of `list` and wakes it once the borrow has ended; false if nobody
