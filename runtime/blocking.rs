@@ -19,8 +19,8 @@
 //!
 //! Virtual time: a paused clock does not jump while blocking work runs (tokio's
 //! `spawn_blocking` inhibits auto-advance the same way), since that work runs on the system
-//! clock. Each `to_thread` job holds an [`InFlight`] guard, dropped before it sends its
-//! outcome. A paused, idle loop calls [`Pool::holds_virtual_time`], which raises `awaited`
+//! clock. Each `to_thread` job holds an [`InFlight`] guard, dropped after it sends its
+//! outcome (so a loop that reads the count at zero has the outcome's wake pending already). A paused, idle loop calls [`Pool::holds_virtual_time`], which raises `awaited`
 //! and then reads `in_flight`; a guard decrements `in_flight` and then reads `awaited`. Both
 //! `SeqCst`, so either the loop sees the count at zero and jumps, or the last guard sees
 //! `awaited` and pushes a no-op message to the loop's remote queue, which wakes its blocking
@@ -196,7 +196,7 @@ impl Pool {
         }
     }
 
-    /// Counts a job in flight until the guard drops (drop it before sending the job's
+    /// Counts a job in flight until the guard drops (drop it after sending the job's
     /// outcome); the last guard wakes the loop through `remote` if it waits (module doc).
     pub(crate) fn in_flight(&self, remote: Arc<Remote>) -> InFlight {
         self.inner.in_flight.fetch_add(1, SeqCst);

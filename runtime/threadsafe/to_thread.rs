@@ -60,13 +60,15 @@ where
 {
     let core = context::expect_current("to_thread");
     let (sender, receiver) = outcome::channel();
-    // Holds a paused clock while `f` runs (blocking.rs, "Virtual time"); dropped before the
-    // send, so a loop woken by the outcome finds the count already down.
+    // Holds a paused clock while `f` runs (blocking.rs, "Virtual time"); dropped after the
+    // send, so a loop that finds the count down has the outcome's wake pending already and
+    // does not jump the clock past it (dropped before, a loop could read zero in between and
+    // time out the awaiter: a panicking job lost that race in CI).
     let in_flight = core.blocking_pool().in_flight(core.remote_queue().clone());
     let job: Job = Box::new(move || {
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(ConcurrentError::Panicked);
-        drop(in_flight);
         let _ = sender.send(outcome);
+        drop(in_flight);
     });
     match core.blocking_pool().submit(job, on_close) {
         Ok(()) => ToThread {
