@@ -8,7 +8,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::error::{CancelledError, InvalidStateError};
-use crate::task::waiters::{is_marker, leave, notify_all, poll_until, WaitList};
+use crate::task::done_callbacks::{DoneCallbacks, Released};
+use crate::task::waiters::{leave, notify_all, poll_until, WaitList};
 use crate::task::{cancel_scope, claim_current, DoneCallbackId};
 use crate::{try_get_running_loop, Loop};
 
@@ -22,9 +23,8 @@ enum Outcome<T> {
 
 struct State<T> {
     outcome: Outcome<T>,
-    /// The done callbacks, in registration order, each with its marker's key in `waiters`.
-    callbacks: Vec<(DoneCallbackId, usize, DoneCallback<T>)>,
-    next_callback: u64,
+    /// The done callbacks, each with its marker in `waiters`.
+    callbacks: DoneCallbacks<DoneCallback<T>>,
 }
 
 struct Shared<T> {
@@ -91,8 +91,7 @@ impl<T: 'static> Future<T> {
             shared: Rc::new(Shared {
                 state: RefCell::new(State {
                     outcome: Outcome::Pending,
-                    callbacks: Vec::new(),
-                    next_callback: 0,
+                    callbacks: DoneCallbacks::default(),
                 }),
                 waiters: RefCell::default(),
                 home,
@@ -118,37 +117,30 @@ impl<T: 'static> Future<T> {
     }
 
     fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
-        let callbacks = {
+        {
             let mut state = self.shared.state.borrow_mut();
             if !matches!(state.outcome, Outcome::Pending) {
                 return Err(outcome);
             }
             state.outcome = outcome;
-            std::mem::take(&mut state.callbacks)
-        };
-        if callbacks.is_empty() {
-            notify_all(&self.shared.waiters);
-            return Ok(());
+            if state.callbacks.is_empty() {
+                drop(state);
+                notify_all(&self.shared.waiters);
+                return Ok(());
+            }
         }
-        // Wake-ups and callbacks in registration order: the markers stand for the callbacks,
-        // in the same order as `callbacks` (both are appended together and removed together).
-        let wakers = {
+        // Wake-ups and callbacks in registration order.
+        let released = {
+            let mut state = self.shared.state.borrow_mut();
             let mut waiters = self.shared.waiters.borrow_mut();
-            let wakers = waiters.notify_all();
-            for (_, marker, _) in &callbacks {
-                waiters.remove(*marker);
-            }
-            wakers
+            state.callbacks.release(&mut waiters)
         };
-        let mut callbacks = callbacks.into_iter();
-        for waker in wakers {
-            if !is_marker(&waker) {
-                waker.wake();
-            } else if let Some((_, _, callback)) = callbacks.next() {
-                self.schedule_callback(callback);
+        for each in released {
+            match each {
+                Released::Waiter(_, waker) => waker.wake(),
+                Released::Callback(callback) => self.schedule_callback(callback),
             }
         }
-        debug_assert!(callbacks.next().is_none(), "a marker per callback");
         Ok(())
     }
 
@@ -176,15 +168,13 @@ impl<T: 'static> Future<T> {
     pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + 'static) -> DoneCallbackId {
         let callback: DoneCallback<T> = Box::new(callback);
         let mut state = self.shared.state.borrow_mut();
-        let id = DoneCallbackId(state.next_callback);
-        state.next_callback += 1;
         if matches!(state.outcome, Outcome::Pending) {
-            let marker = self.shared.waiters.borrow_mut().push_marker();
-            state.callbacks.push((id, marker, callback));
-        } else {
-            drop(state);
-            self.schedule_callback(callback);
+            let mut waiters = self.shared.waiters.borrow_mut();
+            return DoneCallbackId(state.callbacks.add(&mut waiters, callback));
         }
+        let id = DoneCallbackId(state.callbacks.take_id());
+        drop(state);
+        self.schedule_callback(callback);
         id
     }
 
@@ -202,15 +192,13 @@ impl<T: 'static> Future<T> {
     /// });
     /// ```
     pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
-        let mut state = self.shared.state.borrow_mut();
-        let Some(at) = state.callbacks.iter().position(|(each, _, _)| *each == id) else {
-            return false;
+        let callback = {
+            let mut state = self.shared.state.borrow_mut();
+            let mut waiters = self.shared.waiters.borrow_mut();
+            state.callbacks.remove(&mut waiters, id.0)
         };
-        let (_, marker, callback) = state.callbacks.remove(at);
-        drop(state);
-        self.shared.waiters.borrow_mut().remove(marker);
-        drop(callback);
-        true
+        // Dropped outside the borrows: dropping what it captured may touch this future.
+        callback.is_some()
     }
 
     /// True once a result was set or the future was cancelled.

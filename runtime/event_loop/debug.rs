@@ -171,11 +171,7 @@ impl Core {
         }
         // Boxed: the usual spawn passes `None` through the spawn path, and an unboxed
         // `Option<TaskMeta>` (160 bytes) was copied along it even then.
-        Some(Box::new(TaskMeta {
-            name,
-            trace,
-            ..TaskMeta::default()
-        }))
+        Some(Box::new(TaskMeta::new(name, trace)))
     }
 
     /// Every live task (not yet freed), with its state.

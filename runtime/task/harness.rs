@@ -19,11 +19,11 @@ use super::callback::CallbackCell;
 use super::cancel_scope::cancelling_with;
 use super::cell::{vacant_cell, RawTask};
 use super::cell_box::CellBox;
+use super::done_callbacks::Released;
 use super::inplace::Current;
 use super::meta::TaskMeta;
 use super::scheduler::{Runnable, Scheduler, StepHooks};
 use super::table::TaskTable;
-use super::waiters::Turn;
 use super::waker::{waker_for, WakeTarget};
 use super::{Task, TaskError};
 
@@ -242,31 +242,28 @@ impl Scheduler {
         waker: Option<Waker>,
         detached: Option<CellBox>,
     ) {
-        let (callbacks, joiners) = tasks
+        let (released, join_marker) = tasks
             .meta_mut(key, gen)
             .map(TaskMeta::take_on_finish)
             .unwrap_or_default();
         drop(tasks);
-        // One registration order for the joiners, the done callbacks (their markers) and the
-        // `Task` handle's awaiter (its join marker, or last if it has none: it began waiting
-        // after everything else). A detached task's waker is that of a `wait_for` waiting for
-        // it to finish cancelling.
+        // One registration order for the joiners, the done callbacks and the `Task` handle's
+        // awaiter (at its join marker, or last). A detached task's waker is that of a
+        // `wait_for` waiting for it to finish cancelling.
         let mut waker = waker;
-        let mut callbacks = callbacks.into_iter();
-        for joiner in joiners {
-            if super::waiters::is_marker(&joiner) {
-                if let Some((_, _, callback)) = callbacks.next() {
+        for each in released {
+            match each {
+                Released::Callback(callback) => {
                     self.push(Runnable::Callback(CallbackCell::new(callback)));
                 }
-            } else if super::waiters::is_join_marker(&joiner) {
-                if let Some(waker) = waker.take() {
-                    waker.wake();
+                Released::Waiter(at, _) if Some(at) == join_marker => {
+                    if let Some(waker) = waker.take() {
+                        waker.wake();
+                    }
                 }
-            } else {
-                joiner.wake();
+                Released::Waiter(_, joiner) => joiner.wake(),
             }
         }
-        debug_assert!(callbacks.next().is_none(), "a marker per callback");
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -377,29 +374,17 @@ impl Scheduler {
         let joined = tasks
             .get(key, gen)
             .is_some_and(|slot| slot.join_waker.get().is_some());
-        let meta = tasks.meta_mut(key, gen)?;
-        let id = meta.next_callback;
-        meta.next_callback += 1;
-        meta.mark_join(joined);
-        let marker = meta.joiners.push_marker();
-        meta.done_callbacks.push((id, marker, callback));
-        Some(id)
+        Some(tasks.meta_mut(key, gen)?.add_done_callback(joined, callback))
     }
 
     /// `Task::remove_done_callback`: false if it is not there (removed, or already queued).
     pub(crate) fn remove_done_callback(&self, key: u32, gen: u16, id: u64) -> bool {
         let mut tasks = self.tasks.borrow_mut();
-        let Some(meta) = tasks.meta_mut(key, gen) else {
-            return false;
-        };
-        let Some(at) = meta.done_callbacks.iter().position(|(each, _, _)| *each == id) else {
-            return false;
-        };
-        let (_, marker, callback) = meta.done_callbacks.remove(at);
-        meta.joiners.remove(marker);
+        let callback = tasks
+            .meta_mut(key, gen)
+            .and_then(|meta| meta.remove_done_callback(id));
         drop(tasks);
-        drop(callback);
-        true
+        callback.is_some()
     }
 
     /// Whether the task at `key`/`gen` has finished (or is gone), registering `cx`'s waker to be
@@ -493,22 +478,7 @@ impl Scheduler {
             *entry = None;
             return Poll::Ready(());
         };
-        let replaced = match *entry {
-            None => {
-                meta.mark_join(joined);
-                *entry = Some(meta.joiners.push(cx.waker()));
-                None
-            }
-            Some(at) => match meta.joiners.poll_notified(at, cx.waker()) {
-                // Joiners are notified only when the task finishes, which empties the list.
-                Turn::Notified => {
-                    meta.mark_join(joined);
-                    *entry = Some(meta.joiners.push(cx.waker()));
-                    None
-                }
-                Turn::Waiting(replaced) => replaced,
-            },
-        };
+        let replaced = meta.wait_as_joiner(joined, entry, cx.waker());
         drop(tasks);
         drop(replaced);
         Poll::Pending
@@ -520,7 +490,7 @@ impl Scheduler {
         let mut tasks = self.tasks.borrow_mut();
         let running = tasks.get(key, gen).is_some_and(|slot| !slot.state.done());
         if let Some(meta) = running.then(|| tasks.meta_mut(key, gen)).flatten() {
-            meta.joiners.remove(entry);
+            meta.leave_joiners(entry);
         }
     }
 

@@ -391,12 +391,7 @@ impl Scheduler {
 
     /// Inserts an identity slot (no cell, never scheduled) whose cancellation wakes `waker`.
     pub(crate) fn insert_in_place(&self, name: Option<Rc<str>>, waker: &Waker) -> (u32, u16) {
-        let meta = name.map(|name| {
-            Box::new(TaskMeta {
-                name: Some(name),
-                ..TaskMeta::default()
-            })
-        });
+        let meta = name.map(|name| Box::new(TaskMeta::new(Some(name), None)));
         let mut tasks = self.tasks.borrow_mut();
         let (key, gen, _) = tasks.insert(vacant_cell(), meta);
         let slot = tasks.get_mut(key, gen).expect("just inserted");

@@ -9,13 +9,13 @@ use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
-use super::waiters::WaitList;
+use super::done_callbacks::{DoneCallbacks, Released};
+use super::waiters::{Turn, WaitList};
 use super::TaskId;
 use super::TaskLabel;
 
-/// A done callback with its id (`Task::add_done_callback`) and its marker's key in
-/// [`TaskMeta::joiners`].
-pub(crate) type DoneCallback = (u64, usize, Box<dyn FnOnce()>);
+/// A task's done callback (`Task::add_done_callback`), bound to its task already.
+pub(crate) type DoneCallback = Box<dyn FnOnce()>;
 
 /// A task's diagnostics.
 #[derive(Default)]
@@ -28,19 +28,17 @@ pub(crate) struct TaskMeta {
     pub(crate) cancels: u32,
     /// The message of the last `cancel_with`.
     pub(crate) cancel_message: Option<Rc<str>>,
-    /// Done callbacks (`Task::add_done_callback`), queued on the loop when the task finishes.
-    pub(crate) done_callbacks: Vec<DoneCallback>,
-    /// The id the next done callback gets.
-    pub(crate) next_callback: u64,
+    /// Done callbacks (`Task::add_done_callback`), queued on the loop when the task finishes,
+    /// each with its marker in `joiners`.
+    done_callbacks: DoneCallbacks<DoneCallback>,
     /// The [`SharedTask`](crate::SharedTask) holders awaiting the task, all woken when it
-    /// finishes (the `Task` handle's own awaiter waits in the slot's `join_waker`), with a
-    /// marker for each done callback and, once anything was queued here after it started
-    /// waiting, a join marker for the `Task` handle's awaiter: one FIFO, so that finishing
-    /// wakes the awaiters and queues the callbacks in the order they were registered, as
-    /// asyncio does (an awaiting task's wake-up is a done callback there).
-    pub(crate) joiners: WaitList,
-    /// True once a join marker is in `joiners`.
-    pub(crate) join_marked: bool,
+    /// finishes (the `Task` handle's own awaiter waits in the slot's `join_waker`), with the
+    /// done callbacks' markers and, once anything was queued here after it started waiting, a
+    /// join marker for the `Task` handle's awaiter: one FIFO, so that finishing wakes the
+    /// awaiters and queues the callbacks in the order they were registered, as asyncio does.
+    joiners: WaitList,
+    /// The key of the join marker in `joiners`, once placed.
+    join_marker: Option<usize>,
 }
 
 /// Where and when a task was spawned, and how often it has been polled: recorded for tasks
@@ -66,25 +64,68 @@ impl SpawnTrace {
 }
 
 impl TaskMeta {
-    /// Before something is queued in `joiners`: if the `Task` handle's awaiter is waiting
-    /// already (`joined`) and has no place in the list yet, gives it one, ahead of what comes.
-    pub(crate) fn mark_join(&mut self, joined: bool) {
-        if joined && !self.join_marked {
-            self.joiners.push_join_marker();
-            self.join_marked = true;
+    /// The entry of a task spawned with `name` and, in debug mode, `trace`.
+    pub(crate) fn new(name: Option<Rc<str>>, trace: Option<SpawnTrace>) -> TaskMeta {
+        TaskMeta {
+            name,
+            trace,
+            ..TaskMeta::default()
         }
     }
 
-    /// What finishing the task releases: its done callbacks, and the wakers of its joiners
-    /// with the markers among them (the list is emptied, so no joiner's entry outlives the
-    /// finish).
-    pub(crate) fn take_on_finish(&mut self) -> (Vec<DoneCallback>, Vec<Waker>) {
-        let callbacks = std::mem::take(&mut self.done_callbacks);
-        let wakers = match self.joiners.is_empty() {
-            true => Vec::new(),
-            false => std::mem::take(&mut self.joiners).notify_all(),
-        };
-        (callbacks, wakers)
+    /// Keeps `callback` until the task finishes; returns its id. `joined`: the `Task` handle's
+    /// awaiter is waiting already (it keeps its place ahead of the callback).
+    pub(crate) fn add_done_callback(&mut self, joined: bool, callback: DoneCallback) -> u64 {
+        self.mark_join(joined);
+        self.done_callbacks.add(&mut self.joiners, callback)
+    }
+
+    /// Takes back the done callback `id`; `None` if it is not kept (removed, or released).
+    pub(crate) fn remove_done_callback(&mut self, id: u64) -> Option<DoneCallback> {
+        self.done_callbacks.remove(&mut self.joiners, id)
+    }
+
+    /// For a [`SharedTask`](crate::SharedTask) holder: queues `waker` at the end of `joiners`
+    /// (a new `entry`), or refreshes it at `entry`; returns the waker it replaced. `joined` as
+    /// for [`TaskMeta::add_done_callback`].
+    pub(crate) fn wait_as_joiner(
+        &mut self,
+        joined: bool,
+        entry: &mut Option<usize>,
+        waker: &Waker,
+    ) -> Option<Waker> {
+        if let Some(at) = *entry {
+            match self.joiners.poll_notified(at, waker) {
+                Turn::Waiting(replaced) => return replaced,
+                // Joiners are notified only when the task finishes, which empties the list.
+                Turn::Notified => {}
+            }
+        }
+        self.mark_join(joined);
+        *entry = Some(self.joiners.push(waker));
+        None
+    }
+
+    /// A [`SharedTask`](crate::SharedTask) holder queued at `entry` goes away.
+    pub(crate) fn leave_joiners(&mut self, entry: usize) {
+        self.joiners.remove(entry);
+    }
+
+    /// Before something is queued in `joiners`: if the `Task` handle's awaiter is waiting
+    /// already (`joined`) and has no place in the list yet, gives it one, ahead of what comes.
+    fn mark_join(&mut self, joined: bool) {
+        if joined && self.join_marker.is_none() {
+            self.join_marker = Some(self.joiners.push_marker());
+        }
+    }
+
+    /// What finishing the task releases, in registration order: the joiners' wakers and the
+    /// done callbacks, with the key of the `Task` handle awaiter's place among them if it has
+    /// one (else it comes last: it began waiting after everything else). The list is emptied,
+    /// so no joiner's entry outlives the finish.
+    pub(crate) fn take_on_finish(&mut self) -> (Vec<Released<DoneCallback>>, Option<usize>) {
+        let mut joiners = std::mem::take(&mut self.joiners);
+        (self.done_callbacks.release(&mut joiners), self.join_marker.take())
     }
 
     /// Where the task was spawned, if recorded.
@@ -117,16 +158,8 @@ mod tests {
     #[test]
     fn labels_use_the_name_or_asyncios_default() {
         let here = Location::caller();
-        let named = TaskMeta {
-            name: Some(Rc::from("fetch")),
-            trace: None,
-            ..TaskMeta::default()
-        };
-        let traced = TaskMeta {
-            name: None,
-            trace: Some(SpawnTrace::new(here)),
-            ..TaskMeta::default()
-        };
+        let named = TaskMeta::new(Some(Rc::from("fetch")), None);
+        let traced = TaskMeta::new(None, Some(SpawnTrace::new(here)));
         let plain = label(TaskId(7), None);
         assert_eq!((plain.name.as_str(), plain.location), ("Task-7", None));
         let named = label(TaskId(8), Some(&named));

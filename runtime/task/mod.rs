@@ -7,6 +7,7 @@ mod cell_box;
 mod cell_pool;
 pub(crate) mod coop;
 pub(crate) mod current;
+pub(crate) mod done_callbacks;
 mod error;
 mod handle;
 mod harness;

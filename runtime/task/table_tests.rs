@@ -7,23 +7,16 @@ use crate::task::meta::SpawnTrace;
 
 /// What a spawn outside debug mode records: a name, if any.
 fn meta(name: Option<&str>) -> Option<Box<TaskMeta>> {
-    name.map(|name| {
-        Box::new(TaskMeta {
-            name: Some(Rc::from(name)),
-            trace: None,
-            ..TaskMeta::default()
-        })
-    })
+    name.map(|name| Box::new(TaskMeta::new(Some(Rc::from(name)), None)))
 }
 
 /// What a spawn in debug mode records.
 #[track_caller]
 fn traced(name: Option<&str>) -> Option<Box<TaskMeta>> {
-    Some(Box::new(TaskMeta {
-        name: name.map(Rc::from),
-        trace: Some(SpawnTrace::new(Location::caller())),
-        ..TaskMeta::default()
-    }))
+    Some(Box::new(TaskMeta::new(
+        name.map(Rc::from),
+        Some(SpawnTrace::new(Location::caller())),
+    )))
 }
 
 fn name(table: &TaskTable, key: u32, gen: u16) -> String {

@@ -29,8 +29,7 @@
 //!   notifies them all, and each re-checks its condition, queueing again if it does not hold.
 
 use std::cell::RefCell;
-use std::sync::{Arc, LazyLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
@@ -105,19 +104,12 @@ impl WaitList {
         notified
     }
 
-    /// Appends a marker: an entry that holds the place of a done callback among the waiters,
-    /// so that [`WaitList::notify_all`] hands out both in the order they were added (asyncio
-    /// runs an awaiter's wake-up and the done callbacks in one registration order). The
-    /// notifier recognises it with [`is_marker`]; its owner frees it with
-    /// [`WaitList::remove`], whether notified or not.
+    /// Appends a marker: an entry whose waker does nothing, holding a place in the FIFO for its
+    /// owner (a done callback's among the awaiters, `done_callbacks.rs`), who tells it apart by
+    /// its key in [`WaitList::notify_all_keyed`] and frees it with [`WaitList::remove`],
+    /// whether notified or not.
     pub(crate) fn push_marker(&mut self) -> usize {
-        self.push(&MARKER.waker)
-    }
-
-    /// Appends a marker of the second kind ([`is_join_marker`]): the place of a task's
-    /// `Task`-handle awaiter among its `SharedTask` joiners and done-callback markers.
-    pub(crate) fn push_join_marker(&mut self) -> usize {
-        self.push(&JOIN_MARKER.waker)
+        self.push(Waker::noop())
     }
 
     /// True if no entry is in the list, waiting or notified but not yet seen by its owner.
@@ -149,6 +141,19 @@ impl WaitList {
         wakers
     }
 
+    /// Notifies every waiting entry, in FIFO order; returns their keys and wakers (for an owner
+    /// that placed markers among the waiters).
+    pub(crate) fn notify_all_keyed(&mut self) -> Vec<(usize, Waker)> {
+        let mut notified = Vec::new();
+        loop {
+            let key = self.head;
+            match self.notify_one() {
+                Some(waker) => notified.push((key, waker)),
+                None => return notified,
+            }
+        }
+    }
+
     fn unlink(&mut self, key: usize) {
         let (prev, next) = {
             let entry = &self.entries[key];
@@ -163,49 +168,6 @@ impl WaitList {
             next => self.entries[next].prev = prev,
         }
     }
-}
-
-/// The waker of marker entries ([`WaitList::push_marker`]): waking it does nothing.
-struct Marker;
-
-impl Wake for Marker {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// A marker's waker, kept with an `Arc` of its own: the `Waker` points inside the allocation,
-/// and a leak checker (valgrind, run by CI over the tests) counts a static block reachable only
-/// through an inner pointer as definitely lost; the `Arc` points at its start.
-struct MarkerWaker {
-    _block: Arc<Marker>,
-    waker: Waker,
-}
-
-impl MarkerWaker {
-    fn new() -> MarkerWaker {
-        let block = Arc::new(Marker);
-        MarkerWaker {
-            waker: Waker::from(Arc::clone(&block)),
-            _block: block,
-        }
-    }
-}
-
-static MARKER: LazyLock<MarkerWaker> = LazyLock::new(MarkerWaker::new);
-
-/// The waker of join markers ([`WaitList::push_join_marker`]), apart from [`MARKER`].
-static JOIN_MARKER: LazyLock<MarkerWaker> = LazyLock::new(MarkerWaker::new);
-
-/// True if `waker` is a marker's ([`WaitList::push_marker`]), not a waiter's. Compares the
-/// data pointer only: it names the marker's own allocation, which no other waker points at,
-/// while a waker's vtable pointer is not unique (`Waker::will_wake` compares both, and Miri
-/// gives each use of a vtable its own address, as separate codegen units may).
-pub(crate) fn is_marker(waker: &Waker) -> bool {
-    waker.data() == MARKER.waker.data()
-}
-
-/// True if `waker` is a join marker's ([`WaitList::push_join_marker`]).
-pub(crate) fn is_join_marker(waker: &Waker) -> bool {
-    waker.data() == JOIN_MARKER.waker.data()
 }
 
 /// Notifies the first waiter of `list` and wakes it once the borrow has ended; false if nobody
