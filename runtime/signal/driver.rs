@@ -90,7 +90,7 @@ pub(crate) struct Handler {
 pub(crate) struct Driver {
     core: Weak<Core>,
     listeners: RefCell<Slab<Listener>>,
-    pub(crate) handlers: RefCell<HashMap<libc::c_int, Handler>>,
+    handlers: RefCell<HashMap<libc::c_int, Handler>>,
     pipe: Rc<RefCell<SignalPipe>>,
     registered: RefCell<HashSet<libc::c_int>>,
 }
@@ -108,8 +108,18 @@ impl Driver {
         })
     }
 
+    /// The driver of `core`, ready to receive `signum`: the number is checked first
+    /// ([`check`](super::kind::check)), so nothing is set up for a refused signal; the driver
+    /// is created (with its dispatcher task) on first use.
+    pub(crate) fn for_signal(core: &Rc<Core>, signum: libc::c_int) -> io::Result<Rc<Driver>> {
+        super::kind::check(signum)?;
+        let driver = Driver::of(core)?;
+        driver.register(signum)?;
+        Ok(driver)
+    }
+
     /// The driver of `core`, created (with its dispatcher task) on first use.
-    pub(crate) fn of(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
+    fn of(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
         if let Some(driver) = Driver::existing(core) {
             return Ok(driver);
         }
@@ -132,11 +142,10 @@ impl Driver {
 
     /// Makes sure signal-hook delivers `signum` to this loop's pipe (and that the signal gets
     /// its default action back once nobody is interested, see [`interest::prepare`]).
-    pub(crate) fn register(&self, signum: libc::c_int) -> io::Result<()> {
+    fn register(&self, signum: libc::c_int) -> io::Result<()> {
         if self.registered.borrow().contains(&signum) {
             return Ok(());
         }
-        super::kind::check(signum)?;
         interest::prepare(signum)?;
         self.pipe.borrow().add_signal(signum)?;
         self.registered.borrow_mut().insert(signum);
@@ -153,12 +162,20 @@ impl Driver {
         })
     }
 
-    /// A new handler for `signum` (registered already) calling `callback`.
-    pub(crate) fn handler(&self, signum: libc::c_int, callback: impl FnMut() + 'static) -> Handler {
-        Handler {
+    /// Makes `callback` the handler of `signum` (registered already), replacing any.
+    pub(crate) fn set_handler(&self, signum: libc::c_int, callback: impl FnMut() + 'static) {
+        let handler = Handler {
             callback: Rc::new(RefCell::new(callback)),
             _interest: Interest::new(signum),
-        }
+        };
+        let old = self.handlers.borrow_mut().insert(signum, handler);
+        drop(old); // outside the borrow: dropping it may drop the last interest in the signal
+    }
+
+    /// Removes the handler of `signum`; false if there was none.
+    pub(crate) fn remove_handler(&self, signum: libc::c_int) -> bool {
+        let removed = self.handlers.borrow_mut().remove(&signum);
+        removed.is_some()
     }
 
     /// Removes a listener.

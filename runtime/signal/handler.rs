@@ -51,12 +51,7 @@ impl Loop {
         callback: impl FnMut() + 'static,
     ) -> io::Result<()> {
         let signum = kind.into().as_raw();
-        super::kind::check(signum)?; // before the driver: nothing is set up for a refused signal
-        let driver = Driver::of(&self.core)?;
-        driver.register(signum)?;
-        let handler = driver.handler(signum, callback);
-        let old = driver.handlers.borrow_mut().insert(signum, handler);
-        drop(old);
+        Driver::for_signal(&self.core, signum)?.set_handler(signum, callback);
         Ok(())
     }
 
@@ -89,7 +84,6 @@ impl Loop {
         let Some(driver) = Driver::existing(&self.core) else {
             return false;
         };
-        let removed = driver.handlers.borrow_mut().remove(&signum);
-        removed.is_some()
+        driver.remove_handler(signum)
     }
 }

@@ -47,9 +47,7 @@ use crate::context;
 #[track_caller]
 pub fn signal(kind: SignalKind) -> io::Result<Signals> {
     let core = context::expect_current("signal::signal");
-    super::kind::check(kind.as_raw())?; // before the driver: nothing is set up for a refused signal
-    let driver = Driver::of(&core)?;
-    driver.register(kind.as_raw())?;
+    let driver = Driver::for_signal(&core, kind.as_raw())?;
     let key = driver.listen(kind.as_raw());
     Ok(Signals { driver, key, kind })
 }
