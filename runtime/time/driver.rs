@@ -95,14 +95,26 @@ pub(crate) struct TimeDriver {
 pub(crate) enum Slack {
     /// The default: exact wake-ups, except that a wake-up less than [`AUTO_SLACK`] after the
     /// last one that fired a timer (the loop had waited for) waits for the next multiple of
-    /// [`AUTO_SLACK`]
-    /// ([`Slack::wake_at`]), so dense timers cost about one wake-up per millisecond (as
-    /// tokio's millisecond wheel and asyncio's millisecond poll timeout), while a
-    /// `sleep(1ms)` loop or timers far apart keep sub-millisecond precision. Exact under a
-    /// paused clock (virtual time reads exact deadlines).
+    /// [`AUTO_SLACK`] ([`Slack::wake_at`]), so dense timers cost about one wake-up per
+    /// millisecond (as tokio's millisecond wheel and asyncio's millisecond poll timeout),
+    /// while a `sleep(1ms)` loop or timers far apart keep sub-millisecond precision. Exact
+    /// under a paused clock (virtual time reads exact deadlines).
     Auto,
-    /// Every wake-up rounded up to a multiple of this many ticks (0 or 1: exact).
+    /// Every wake-up at the exact deadline (`timer_slack` below two nanoseconds).
+    Exact,
+    /// Every wake-up rounded up to a multiple of this many ticks (at least 2).
     Fixed(u64),
+}
+
+impl Slack {
+    /// The slack `Builder::timer_slack` asked for: `None` for [`Slack::Auto`].
+    fn from_builder(slack: Option<Duration>) -> Slack {
+        match slack.map(|slack| u64::try_from(slack.as_nanos()).unwrap_or(u64::MAX)) {
+            None => Slack::Auto,
+            Some(0 | 1) => Slack::Exact,
+            Some(ticks) => Slack::Fixed(ticks),
+        }
+    }
 }
 
 /// [`Slack::Auto`]'s period: 1 ms, in ticks.
@@ -119,8 +131,8 @@ impl Slack {
     /// `sleep(1ms)` loop) stays exact.
     fn wake_at(self, paused: bool, last_fire: Option<u64>, tick: u64) -> u64 {
         match self {
-            Slack::Fixed(slack) if slack > 1 => round_up(tick, slack),
-            Slack::Fixed(_) => tick,
+            Slack::Fixed(slack) => round_up(tick, slack),
+            Slack::Exact => tick,
             Slack::Auto if paused => tick,
             Slack::Auto => match last_fire {
                 Some(fired) if tick < fired.saturating_add(AUTO_SLACK) => {
@@ -344,10 +356,7 @@ impl TimeDriver {
     /// deadline, always); `None`: [`Slack::Auto`], the default. A deadline already due is
     /// never delayed.
     pub(crate) fn set_slack(&self, slack: Option<Duration>) {
-        self.slack.set(match slack {
-            None => Slack::Auto,
-            Some(slack) => Slack::Fixed(u64::try_from(slack.as_nanos()).unwrap_or(u64::MAX)),
-        });
+        self.slack.set(Slack::from_builder(slack));
     }
 
     /// The tick at which the loop must wake for the earliest timer, if any: the wheel's next
@@ -517,10 +526,12 @@ mod tests {
         // Virtual time stays exact; a fixed slack applies whatever happened before.
         assert_eq!(Slack::Auto.wake_at(true, Some(grid(0)), grid(0) + 5), grid(0) + 5);
         assert_eq!(
-            Slack::Fixed(0).wake_at(false, Some(grid(0)), grid(0) + 5),
+            Slack::from_builder(Some(Duration::ZERO)).wake_at(false, Some(grid(0)), grid(0) + 5),
             grid(0) + 5
         );
-        assert_eq!(Slack::Fixed(10).wake_at(true, None, 21), 30);
+        let ten = Slack::from_builder(Some(Duration::from_nanos(10)));
+        assert_eq!(ten.wake_at(true, None, 21), 30);
+        assert_eq!(Slack::from_builder(Some(Duration::from_nanos(1))), Slack::Exact);
     }
 
     #[test]
