@@ -20,11 +20,12 @@
 //! Virtual time: a paused clock does not jump while blocking work runs (tokio's
 //! `spawn_blocking` inhibits auto-advance the same way), since that work runs on the system
 //! clock. Each `to_thread` job holds an [`InFlight`] guard, dropped after it sends its
-//! outcome (so a loop that reads the count at zero has the outcome's wake pending already). A paused, idle loop calls [`Pool::holds_virtual_time`], which raises `awaited`
-//! and then reads `in_flight`; a guard decrements `in_flight` and then reads `awaited`. Both
-//! `SeqCst`, so either the loop sees the count at zero and jumps, or the last guard sees
-//! `awaited` and pushes a no-op message to the loop's remote queue, which wakes its blocking
-//! poll (or keeps it from blocking: the park protocol, R3).
+//! outcome (so a loop that reads the count at zero has the outcome's wake pending already).
+//! A paused, idle loop calls [`Pool::holds_virtual_time`], which raises `awaited` and then
+//! reads `in_flight`; a guard decrements `in_flight` and then reads `awaited`. Both `SeqCst`,
+//! so either the loop sees the count at zero and jumps, or the last guard sees `awaited` and
+//! pushes a no-op message to the loop's remote queue, which wakes its blocking poll (or keeps
+//! it from blocking: the park protocol, R3).
 
 use std::collections::VecDeque;
 use std::fmt;

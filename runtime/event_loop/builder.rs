@@ -150,10 +150,11 @@ impl Builder {
     /// spares the CPU where timers are dense: a wake-up is exact (a `timerfd` armed for the
     /// deadline: `sleep(1ms)` takes about 1.02 ms, where tokio's takes 2 and asyncio's
     /// millisecond poll timeout about 1-2), unless it comes less than a millisecond after the
-    /// loop last woke up for a timer: then the loop waits for the next whole millisecond (on the
-    /// loop's clock) after that firing, or the deadline if later. So a program whose timers are due every few
-    /// hundred microseconds (timeouts on thousands of connections, rate limiters) wakes about
-    /// once per millisecond, as under tokio's millisecond wheel, instead of once per deadline
+    /// loop last woke up for a timer: then the loop waits for the next whole millisecond (on
+    /// the loop's clock) after that firing, or the deadline if later. So a program whose
+    /// timers are due every few hundred microseconds (timeouts on thousands of connections,
+    /// rate limiters) wakes about once per millisecond, as under tokio's millisecond wheel,
+    /// instead of once per deadline
     /// (each wake-up costs microseconds of CPU: arming the timer, the poll, the context switch;
     /// docs/benchmarks.md measures it), and timers come at most a millisecond late. Under a
     /// paused clock the default is exact, so tests read exact virtual times.
