@@ -83,6 +83,16 @@ impl StreamWriter {
     /// [`peer_addr`](StreamWriter::peer_addr) reports. Its `poll_close` must end the stream
     /// (for aioloop's write halves it shuts the write side down).
     pub fn new(sink: impl futures_io::AsyncWrite + 'static, peer: Option<SocketAddr>) -> Self {
+        StreamWriter::with_addrs(sink, peer, None)
+    }
+
+    /// A TCP writer: `peer` and `local` are what [`peer_addr`](StreamWriter::peer_addr) and
+    /// [`local_addr`](StreamWriter::local_addr) report.
+    pub(crate) fn with_addrs(
+        sink: impl futures_io::AsyncWrite + 'static,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> Self {
         StreamWriter {
             inner: Rc::new(Inner {
                 sink: RefCell::new(Some(Box::pin(sink))),
@@ -94,21 +104,9 @@ impl StreamWriter {
                 drain_waiters: RefCell::default(),
                 close_waiters: RefCell::default(),
                 peer,
-                local: None,
+                local,
             }),
         }
-    }
-
-    /// A TCP writer: `peer` and `local` are what [`peer_addr`](StreamWriter::peer_addr) and
-    /// [`local_addr`](StreamWriter::local_addr) report.
-    pub(crate) fn with_addrs(
-        sink: impl futures_io::AsyncWrite + 'static,
-        peer: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-    ) -> Self {
-        let mut writer = StreamWriter::new(sink, peer);
-        Rc::get_mut(&mut writer.inner).expect("not shared yet").local = local;
-        writer
     }
 
     /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`).
