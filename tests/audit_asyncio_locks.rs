@@ -295,3 +295,42 @@ async fn test_cancelled_error_re_aquire() {
     assert_eq!(*woken.borrow(), [2]);
     assert!(!cond.locked());
 }
+
+/// test_locks.py LockTests `test_release_not_acquired`, during a hand-over: asyncio's
+/// `release()` sets `_locked = False` and wakes the first waiter, so a second `release()` before
+/// that waiter runs raises RuntimeError. It must not hand the lock to the next waiter too, which
+/// would let two tasks hold it at once.
+#[aioloop::test]
+async fn test_release_not_acquired_while_handed_to_a_waiter() {
+    let lock = Lock::new();
+    lock.lock().await.forget();
+    let holders = Rc::new(RefCell::new(0u32));
+    let most = Rc::new(RefCell::new(0u32));
+    let waiter = || {
+        let (lock, holders, most) = (lock.clone(), holders.clone(), most.clone());
+        spawn(async move {
+            let _guard = lock.lock().await;
+            *holders.borrow_mut() += 1;
+            let now = *holders.borrow();
+            most.replace_with(|most| (*most).max(now));
+            ticks(2).await;
+            *holders.borrow_mut() -= 1;
+        })
+    };
+    let (first, second) = (waiter(), waiter());
+    ticks(1).await;
+    lock.release().unwrap();
+    assert!(
+        lock.release().is_err(),
+        "not held by anyone: releasing again is an error"
+    );
+    assert!(
+        lock.try_lock().is_none(),
+        "a newcomer does not take it from the waiter"
+    );
+    finish(first).await.unwrap();
+    finish(second).await.unwrap();
+    assert_eq!(*most.borrow(), 1, "never two holders");
+    assert!(!lock.locked());
+    assert!(lock.release().is_err());
+}
