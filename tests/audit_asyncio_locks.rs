@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Lock, Semaphore};
+use aioloop::sync::{Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Lock, Semaphore};
 use aioloop::{spawn, wait_for, Task, TimeoutError};
 use sync_common::{finish, log, ticks};
 
@@ -333,4 +333,30 @@ async fn test_release_not_acquired_while_handed_to_a_waiter() {
     assert_eq!(*most.borrow(), 1, "never two holders");
     assert!(!lock.locked());
     assert!(lock.release().is_err());
+}
+
+/// test_locks.py BoundedSemaphoreTests `test_release_not_acquired`, during a hand-over:
+/// asyncio's `release()` adds the permit to `_value` and wakes a waiter, which takes it when it
+/// runs; a second `release()` before then finds `_value` at the bound and raises ValueError.
+/// The permit handed to the waiter counts against the bound: the semaphore never holds more
+/// permits than it was made with.
+#[aioloop::test]
+async fn test_bounded_release_while_handed_to_a_waiter_is_too_many() {
+    let sem = BoundedSemaphore::new(1);
+    sem.acquire().await.forget();
+    let waiter = spawn({
+        let sem = sem.clone();
+        async move { sem.acquire().await.forget() }
+    });
+    ticks(1).await;
+    sem.release().unwrap();
+    assert!(
+        sem.release().is_err(),
+        "the one permit is the waiter's: released too many times"
+    );
+    finish(waiter).await.unwrap();
+    assert_eq!(sem.available(), 0, "the waiter holds the only permit");
+    sem.release().unwrap();
+    assert_eq!(sem.available(), 1);
+    assert!(sem.release().is_err());
 }

@@ -47,6 +47,10 @@ struct SemInner {
     /// while a woken one has not run yet; that one hands the free permits on when it runs or is
     /// dropped (asyncio 3.12's `finally` of `acquire`).
     value: Cell<usize>,
+    /// Permits handed to woken waiters that have not run yet: neither free nor held by a
+    /// task, but counted against a `BoundedSemaphore`'s bound (asyncio counts them in its
+    /// `_value` until the waiter runs).
+    handed: Cell<usize>,
     /// `BoundedSemaphore`'s initial value; `None` for a plain semaphore.
     bound: Option<usize>,
     waiters: RefCell<WaitList>,
@@ -62,6 +66,7 @@ impl Semaphore {
         Semaphore {
             inner: Rc::new(SemInner {
                 value: Cell::new(permits),
+                handed: Cell::new(0),
                 bound,
                 waiters: RefCell::default(),
             }),
@@ -116,6 +121,7 @@ impl Semaphore {
         let inner = &*self.inner;
         while inner.value.get() > 0 && wake_one(&inner.waiters) {
             inner.value.set(inner.value.get() - 1);
+            inner.handed.set(inner.handed.get() + 1);
         }
     }
 
@@ -123,12 +129,17 @@ impl Semaphore {
     /// bounded semaphore would exceed its bound.
     pub(crate) fn add_permit(&self) -> Result<(), InvalidStateError> {
         let inner = &*self.inner;
-        if inner.bound.is_some_and(|bound| inner.value.get() >= bound) {
+        if inner
+            .bound
+            .is_some_and(|bound| inner.value.get() + inner.handed.get() >= bound)
+        {
             return Err(InvalidStateError {
                 what: "BoundedSemaphore released too many times",
             });
         }
-        if !wake_one(&inner.waiters) {
+        if wake_one(&inner.waiters) {
+            inner.handed.set(inner.handed.get() + 1);
+        } else {
             inner.value.set(inner.value.get() + 1);
         }
         Ok(())
@@ -184,8 +195,12 @@ impl<'a> Future for SemaphoreAcquire<'a> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let sem = self.sem;
-        // Notified means a releaser handed its permit to us.
+        let queued = self.key.is_some();
         std::task::ready!(poll_turn(&sem.inner.waiters, &mut self.key, cx, || sem.take_permit()));
+        if queued {
+            // Notified: a releaser handed its permit to us.
+            sem.inner.handed.set(sem.inner.handed.get() - 1);
+        }
         sem.hand_on_free_permits();
         Poll::Ready(SemaphorePermit { sem })
     }
@@ -197,7 +212,9 @@ impl Drop for SemaphoreAcquire<'_> {
             return; // never queued, or done (and it handed free permits on then)
         }
         if leave(&self.sem.inner.waiters, self.key) {
-            drop(SemaphorePermit { sem: self.sem }); // handed over but never taken: pass it on
+            // Handed over but never taken: pass it on.
+            self.sem.inner.handed.set(self.sem.inner.handed.get() - 1);
+            drop(SemaphorePermit { sem: self.sem });
         }
         self.sem.hand_on_free_permits();
     }
