@@ -4,16 +4,15 @@
 //! assert already. Each test is named after the tokio test it ports; all run on the paused
 //! clock.
 
+mod support;
+
 use std::future::poll_fn;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use aioloop::time::{advance, interval_at, Interval, MissedTickBehavior};
 use aioloop::{get_running_loop, select, sleep, sleep_until, timeout_at, wait_for, Future};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use support::interval::{advance_and_check, check_interval_poll, ms, ticked_at_0_and_300ms};
 
 fn now() -> Instant {
     get_running_loop().time()
@@ -24,28 +23,10 @@ async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Poll<F::Outpu
     poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx))).await
 }
 
-/// tokio's `check_interval_poll!`: each delta ticks at once, then the interval is pending.
-async fn check_interval_poll(interval: &mut Interval, start: Instant, deltas: &[u64]) {
-    for &delta in deltas {
-        let tick = poll_fn(|cx| Poll::Ready(interval.poll_tick(cx))).await;
-        assert_eq!(tick, Poll::Ready(start + ms(delta)));
-    }
-    let tick = poll_fn(|cx| Poll::Ready(interval.poll_tick(cx))).await;
-    assert_eq!(tick, Poll::Pending);
-}
-
 /// The common prefix of tokio's burst / delay / skip tests: ticks at 0 and 300 ms, then the
 /// loop is "busy" until 951 ms, past the ticks due at 600 and 900 ms.
 async fn late_at_951ms(behavior: MissedTickBehavior) -> (Interval, Instant) {
-    let start = now();
-    advance(ms(1)).await;
-    let mut i = interval_at(start, ms(300));
-    i.set_missed_tick_behavior(behavior);
-    check_interval_poll(&mut i, start, &[0]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[300]).await;
+    let (i, start) = ticked_at_0_and_300ms(Some(behavior)).await;
     advance(ms(650)).await;
     (i, start)
 }
@@ -63,14 +44,8 @@ async fn interval_zero_duration() {
 async fn burst() {
     let (mut i, start) = late_at_951ms(MissedTickBehavior::Burst).await;
     check_interval_poll(&mut i, start, &[600, 900]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[1200]).await;
-    advance(ms(250)).await;
-    check_interval_poll(&mut i, start, &[1500]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1800]).await;
+    let steps: &[(u64, &[u64])] = &[(200, &[]), (100, &[1200]), (250, &[1500]), (300, &[1800])];
+    advance_and_check(&mut i, start, steps).await;
 }
 
 /// time_interval.rs `delay`: one late tick (reported at its scheduled 600), then the next a
@@ -79,14 +54,8 @@ async fn burst() {
 async fn delay() {
     let (mut i, start) = late_at_951ms(MissedTickBehavior::Delay).await;
     check_interval_poll(&mut i, start, &[600]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(201)).await;
-    check_interval_poll(&mut i, start, &[1251]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1551]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1851]).await;
+    let steps: &[(u64, &[u64])] = &[(100, &[]), (201, &[1251]), (300, &[1551]), (300, &[1851])];
+    advance_and_check(&mut i, start, steps).await;
 }
 
 /// time_interval.rs `skip`: one late tick (600), then back on the original phase at 1200,
@@ -95,12 +64,7 @@ async fn delay() {
 async fn skip() {
     let (mut i, start) = late_at_951ms(MissedTickBehavior::Skip).await;
     check_interval_poll(&mut i, start, &[600]).await;
-    advance(ms(250)).await;
-    check_interval_poll(&mut i, start, &[1200]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1500]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1800]).await;
+    advance_and_check(&mut i, start, &[(250, &[1200]), (300, &[1500]), (300, &[1800])]).await;
 }
 
 /// time_interval.rs `interval_doesnt_panic_max_duration_when_polling`: a period of

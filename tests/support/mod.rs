@@ -1,6 +1,9 @@
-//! Helpers shared by the combinator tests: drop guards, poll counters, a thread-woken flag.
+//! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
+//! (the combinator tests); `interval`, tokio's interval checks on the paused clock.
 
 #![allow(dead_code)] // each test file uses some of these
+
+pub mod interval;
 
 use std::cell::Cell;
 use std::future::Future;
