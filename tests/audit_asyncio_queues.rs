@@ -7,23 +7,14 @@ use std::time::Duration;
 
 use aioloop::sync::{GetNowaitError, PriorityQueue, PutNowaitError, Queue, QueueShutDown};
 use aioloop::{gather, spawn, wait_for, yield_now};
-use sync_common::{finish, log, ticks};
+use sync_common::{finish, spawn_logging_putter, ticks};
 
 /// test_queues.py `test_maxsize`: a putter blocks after `maxsize` items and resumes one
 /// iteration after a `get` frees a slot.
 #[aioloop::test]
 async fn test_maxsize() {
     let q = Queue::new(2);
-    let have_been_put = log();
-    let putter = spawn({
-        let (q, have_been_put) = (q.clone(), have_been_put.clone());
-        async move {
-            for i in 0..3 {
-                q.put(i).await.unwrap();
-                have_been_put.borrow_mut().push(i);
-            }
-        }
-    });
+    let (have_been_put, putter) = spawn_logging_putter(&q);
     ticks(2).await;
     assert_eq!(*have_been_put.borrow(), [0, 1], "blocked after two items");
     assert!(q.full());

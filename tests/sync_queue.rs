@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use aioloop::spawn;
 use aioloop::sync::{GetNowaitError, LifoQueue, PriorityQueue, PutNowaitError, Queue, QueueShutDown};
-use sync_common::{finish, log, ticks};
+use sync_common::{finish, log, spawn_logging_putter, ticks};
 
 #[aioloop::test]
 async fn fifo_order() {
@@ -75,16 +75,7 @@ fn nowait_errors_and_sizes() {
 #[aioloop::test]
 async fn put_blocks_at_maxsize() {
     let q = Queue::new(2);
-    let have_been_put = log();
-    let putter = spawn({
-        let (q, have_been_put) = (q.clone(), have_been_put.clone());
-        async move {
-            for i in 0..3 {
-                q.put(i).await.unwrap();
-                have_been_put.borrow_mut().push(i);
-            }
-        }
-    });
+    let (have_been_put, putter) = spawn_logging_putter(&q);
     ticks(3).await;
     assert_eq!(*have_been_put.borrow(), [0, 1], "blocked after two items");
     assert!(!putter.is_done());

@@ -5,7 +5,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use aioloop::{yield_now, Task, TaskError};
+use aioloop::sync::Queue;
+use aioloop::{spawn, yield_now, Task, TaskError};
 
 /// A log the tasks of a test append to.
 pub type Log<T = i32> = Rc<RefCell<Vec<T>>>;
@@ -31,4 +32,20 @@ pub async fn finish<T: 'static>(task: Task<T>) -> Result<T, TaskError> {
         yield_now().await;
     }
     panic!("{} did not finish: a lost wake-up or a deadlock", task.name());
+}
+
+/// asyncio `test_maxsize`'s putter: a task that puts 0, 1 and 2 into `q` in turn and logs each
+/// once its `put` returned. Returns the log and the task.
+pub fn spawn_logging_putter(q: &Queue<i32>) -> (Log, Task<()>) {
+    let have_been_put = log();
+    let putter = spawn({
+        let (q, have_been_put) = (q.clone(), have_been_put.clone());
+        async move {
+            for i in 0..3 {
+                q.put(i).await.unwrap();
+                have_been_put.borrow_mut().push(i);
+            }
+        }
+    });
+    (have_been_put, putter)
 }
