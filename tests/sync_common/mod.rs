@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use aioloop::sync::Queue;
+use aioloop::sync::{Barrier, BrokenBarrierError, Queue};
 use aioloop::{spawn, yield_now, Task, TaskError};
 
 /// A log the tasks of a test append to.
@@ -48,4 +48,21 @@ pub fn spawn_logging_putter(q: &Queue<i32>) -> (Log, Task<()>) {
         }
     });
     (have_been_put, putter)
+}
+
+/// A task that waits on `barrier` once and answers what `wait` answered (its arrival index).
+pub fn party(barrier: &Barrier) -> Task<Result<usize, BrokenBarrierError>> {
+    let barrier = barrier.clone();
+    spawn(async move { barrier.wait().await })
+}
+
+/// Awaits each of `parties` (in turn, with [`finish`]), which must all pass the barrier, and
+/// answers their arrival indices, sorted.
+pub async fn sorted_indices(parties: Vec<Task<Result<usize, BrokenBarrierError>>>) -> Vec<usize> {
+    let mut indices = Vec::new();
+    for t in parties {
+        indices.push(finish(t).await.unwrap().unwrap());
+    }
+    indices.sort();
+    indices
 }
