@@ -34,6 +34,12 @@ pub async fn finish<T: 'static>(task: Task<T>) -> Result<T, TaskError> {
     panic!("{} did not finish: a lost wake-up or a deadlock", task.name());
 }
 
+/// A task that puts `item` into `q` (waiting for a slot if need be) and unwraps the answer.
+pub fn putter<T: 'static>(q: &Queue<T>, item: T) -> Task<()> {
+    let q = q.clone();
+    spawn(async move { q.put(item).await.unwrap() })
+}
+
 /// asyncio `test_maxsize`'s putter: a task that puts 0, 1 and 2 into `q` in turn and logs each
 /// once its `put` returned. Returns the log and the task.
 pub fn spawn_logging_putter(q: &Queue<i32>) -> (Log, Task<()>) {
@@ -48,6 +54,15 @@ pub fn spawn_logging_putter(q: &Queue<i32>) -> (Log, Task<()>) {
         }
     });
     (have_been_put, putter)
+}
+
+/// The end of asyncio `test_maxsize`, once the putter of [`spawn_logging_putter`] was given
+/// the slot `0` left: its third item is in, `q` holds 1 then 2, and the putter finishes.
+pub async fn third_put_went_in(q: &Queue<i32>, have_been_put: &Log, putter: Task<()>) {
+    assert_eq!(*have_been_put.borrow(), [0, 1, 2]);
+    assert_eq!(q.get_nowait(), Ok(1));
+    assert_eq!(q.get_nowait(), Ok(2));
+    finish(putter).await.unwrap();
 }
 
 /// A task that waits on `barrier` once and answers what `wait` answered (its arrival index).
