@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aioloop::sync::{Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Lock, Semaphore};
 use aioloop::{spawn, wait_for, Task, TimeoutError};
-use sync_common::{finish, log, ticks};
+use sync_common::{finish, log, party, sorted_indices, ticks};
 
 /// test_locks.py SemaphoreTests `test_acquire_fifo_order_4` (3.12): a waiter that gets its
 /// permit wakes, in its `finally`, the waiters queued behind it while permits were free (they
@@ -228,18 +228,8 @@ async fn test_abort_barrier_when_exception_then_resetting() {
     assert!(barrier.broken());
     barrier.reset();
     assert!(!barrier.broken());
-    let tasks: Vec<_> = (0..N)
-        .map(|_| {
-            let barrier = barrier.clone();
-            spawn(async move { barrier.wait().await })
-        })
-        .collect();
-    let mut indices = Vec::new();
-    for t in tasks {
-        indices.push(finish(t).await.unwrap().unwrap());
-    }
-    indices.sort();
-    assert_eq!(indices, [0, 1, 2]);
+    let tasks: Vec<_> = (0..N).map(|_| party(&barrier)).collect();
+    assert_eq!(sorted_indices(tasks).await, [0, 1, 2]);
 }
 
 /// asyncio's `task.cancel()` cancels the task's waiter future at once, so a `release()` in the

@@ -7,32 +7,20 @@ use std::time::Duration;
 
 use aioloop::sync::{GetNowaitError, PriorityQueue, PutNowaitError, Queue, QueueShutDown};
 use aioloop::{gather, spawn, wait_for, yield_now};
-use sync_common::{finish, log, ticks};
+use sync_common::{finish, putter, spawn_logging_putter, third_put_went_in, ticks};
 
 /// test_queues.py `test_maxsize`: a putter blocks after `maxsize` items and resumes one
 /// iteration after a `get` frees a slot.
 #[aioloop::test]
 async fn test_maxsize() {
     let q = Queue::new(2);
-    let have_been_put = log();
-    let putter = spawn({
-        let (q, have_been_put) = (q.clone(), have_been_put.clone());
-        async move {
-            for i in 0..3 {
-                q.put(i).await.unwrap();
-                have_been_put.borrow_mut().push(i);
-            }
-        }
-    });
+    let (have_been_put, putter) = spawn_logging_putter(&q);
     ticks(2).await;
     assert_eq!(*have_been_put.borrow(), [0, 1], "blocked after two items");
     assert!(q.full());
     assert_eq!(q.get().await, Ok(0));
     yield_now().await;
-    assert_eq!(*have_been_put.borrow(), [0, 1, 2]);
-    assert_eq!(q.get_nowait(), Ok(1));
-    assert_eq!(q.get_nowait(), Ok(2));
-    finish(putter).await.unwrap();
+    third_put_went_in(&q, &have_been_put, putter).await;
 }
 
 /// test_queues.py `test_get_with_putters`: a `get` on a full queue wakes a blocked putter.
@@ -228,13 +216,9 @@ async fn test_cancelled_gathered_getters_leave_no_getter_behind() {
 async fn test_a_putter_outrun_by_put_nowait_queues_again_at_the_end() {
     let q = Queue::new(1);
     q.put_nowait(0).unwrap();
-    let putter = |item: i32| {
-        let q = q.clone();
-        spawn(async move { q.put(item).await.unwrap() })
-    };
-    let p1 = putter(1);
+    let p1 = putter(&q, 1);
     ticks(1).await;
-    let p2 = putter(2);
+    let p2 = putter(&q, 2);
     ticks(1).await;
     assert_eq!(q.get_nowait(), Ok(0)); // wakes p1...
     q.put_nowait(9).unwrap(); // ...but this takes the slot first

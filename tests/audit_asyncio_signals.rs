@@ -6,44 +6,17 @@
 //!
 //! Signals are process-wide: these tests live in their own binary (so no other test file sees
 //! their signals), use only SIGUSR1 and SIGUSR2, and take a lock to run one at a time, as
-//! tests/signal_delivery.rs does.
+//! tests/signal_delivery.rs does (both with the helpers of tests/support/signal.rs).
+
+mod support;
 
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use aioloop::signal::{signal, SignalKind};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Sends `sig` to the whole process (any thread may take it).
-fn kill_self(sig: libc::c_int) {
-    // SAFETY: kill/getpid are plain syscalls; the signal is caught by signal-hook's handler.
-    assert_eq!(unsafe { libc::kill(libc::getpid(), sig) }, 0);
-}
-
-/// Runs `fut` with a 10 s deadline, so a lost delivery fails instead of hanging.
-async fn within<T>(fut: impl std::future::Future<Output = T>) -> T {
-    aioloop::wait_for(fut, Duration::from_secs(10))
-        .await
-        .expect("signal not delivered in 10 s")
-}
-
-/// Waits until `hits` is at least `n`.
-async fn until(hits: &Cell<usize>, n: usize) {
-    within(async {
-        while hits.get() < n {
-            aioloop::yield_now().await;
-        }
-    })
-    .await
-}
+use support::signal::{counting_handler, kill_self, serial, until, within};
 
 /// CPython `test_check_signal` and `test_add_signal_handler_install_error*`: a number that
 /// is no signal (0, negative, past the last one) is refused with a clear error (asyncio:
@@ -129,10 +102,7 @@ fn deliveries_before_the_loop_reads_them_coalesce() {
     let _serial = serial();
     aioloop::run(async {
         let lp = aioloop::get_running_loop();
-        let hits = Rc::new(Cell::new(0));
-        let counter = hits.clone();
-        lp.add_signal_handler(libc::SIGUSR2, move || counter.set(counter.get() + 1))
-            .unwrap();
+        let hits = counting_handler(libc::SIGUSR2);
         // raise() runs the OS handler before it returns: three deliveries, one iteration.
         for _ in 0..3 {
             // SAFETY: raise only sends a signal to this thread, whose SIGUSR2 is caught now.
@@ -157,10 +127,7 @@ fn test_handle_signal_no_handler() {
     let _serial = serial();
     aioloop::run(async {
         let lp = aioloop::get_running_loop();
-        let hits = Rc::new(Cell::new(0));
-        let counter = hits.clone();
-        lp.add_signal_handler(libc::SIGUSR1, move || counter.set(counter.get() + 1))
-            .unwrap();
+        let hits = counting_handler(libc::SIGUSR1);
         let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
         assert!(lp.remove_signal_handler(libc::SIGUSR1));
         kill_self(libc::SIGUSR1);

@@ -39,6 +39,20 @@ async fn read_exactly(peer: &TcpStream, total: usize) -> usize {
     got
 }
 
+/// Reads everything `peer` gets until EOF, 64 bytes at a time.
+async fn read_to_eof(peer: &TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0; 64];
+    loop {
+        let n = peer.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
 /// Writes `chunk`s until the writer holds more than its high-water mark (the kernel's buffers
 /// are full and the peer does not read); returns how many bytes were written.
 fn fill(writer: &StreamWriter, high: usize) -> usize {
@@ -63,16 +77,7 @@ async fn test_wait_closed_on_close() {
     assert!(writer.is_closing());
     writer.wait_closed().await.unwrap();
     // The buffered request was sent before the write side was shut down.
-    let mut got = Vec::new();
-    let mut buf = [0; 64];
-    loop {
-        let n = peer.read(&mut buf).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        got.extend_from_slice(&buf[..n]);
-    }
-    assert_eq!(got, b"GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(read_to_eof(&peer).await, b"GET / HTTP/1.0\r\n\r\n");
 }
 
 /// CPython `test_async_writer_api_exception_after_close`: once the writer is closed, a `write`
@@ -177,16 +182,7 @@ async fn writelines_sends_the_buffers_in_order() {
     writer.writelines([&b"line 1\n"[..], b"", b"line 2\n", b"line 3\n"]);
     writer.close();
     writer.wait_closed().await.unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0; 64];
-    loop {
-        let n = peer.read(&mut buf).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        got.extend_from_slice(&buf[..n]);
-    }
-    assert_eq!(got, b"line 1\nline 2\nline 3\n");
+    assert_eq!(read_to_eof(&peer).await, b"line 1\nline 2\nline 3\n");
 }
 
 /// asyncio's `writer.get_extra_info('peername')` and `get_extra_info('sockname')`, on both

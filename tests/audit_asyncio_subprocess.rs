@@ -26,6 +26,17 @@ async fn until_exited(child: &mut Child) {
     panic!("the child did not exit in 10 s");
 }
 
+/// `wc -c` (it prints how many bytes its stdin had) with `stdin`, stdout and stderr piped.
+fn wc_c(stdin: Stdio) -> Child {
+    Command::new("wc")
+        .arg("-c")
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// CPython `test_communicate`: `communicate(input)` feeds stdin, closes it and returns what
 /// the child wrote; the return code is 0.
 #[aioloop::test]
@@ -82,13 +93,7 @@ async fn communicate_without_input_reads_stdout_and_stderr_together() {
 /// CPython `test_empty_input`: `communicate(b'')` closes stdin at once.
 #[aioloop::test]
 async fn test_empty_input() {
-    let child = Command::new("wc")
-        .arg("-c")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = wc_c(Stdio::piped());
     let out = child.communicate(b"").await.unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "0");
     assert_eq!(out.status.code(), Some(0));
@@ -97,13 +102,7 @@ async fn test_empty_input() {
 /// CPython `test_devnull_input`: stdin from /dev/null (`Stdio::null()`, asyncio's `DEVNULL`).
 #[aioloop::test]
 async fn test_devnull_input() {
-    let child = Command::new("wc")
-        .arg("-c")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = wc_c(Stdio::null());
     assert!(child.stdin.is_none());
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "0");

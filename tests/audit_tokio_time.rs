@@ -4,16 +4,15 @@
 //! assert already. Each test is named after the tokio test it ports; all run on the paused
 //! clock.
 
+mod support;
+
 use std::future::poll_fn;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use aioloop::time::{advance, interval_at, Interval, MissedTickBehavior};
-use aioloop::{get_running_loop, select, sleep, sleep_until, timeout_at, wait_for, Future};
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use aioloop::time::{advance, interval_at, MissedTickBehavior};
+use aioloop::{get_running_loop, select, sleep, sleep_until, timeout_at, wait_for, Future, Timeout};
+use support::interval::{advance_and_check, check_interval_poll, ms, ticked_at_0_and_300ms};
 
 fn now() -> Instant {
     get_running_loop().time()
@@ -24,30 +23,14 @@ async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Poll<F::Outpu
     poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx))).await
 }
 
-/// tokio's `check_interval_poll!`: each delta ticks at once, then the interval is pending.
-async fn check_interval_poll(interval: &mut Interval, start: Instant, deltas: &[u64]) {
-    for &delta in deltas {
-        let tick = poll_fn(|cx| Poll::Ready(interval.poll_tick(cx))).await;
-        assert_eq!(tick, Poll::Ready(start + ms(delta)));
-    }
-    let tick = poll_fn(|cx| Poll::Ready(interval.poll_tick(cx))).await;
-    assert_eq!(tick, Poll::Pending);
-}
-
-/// The common prefix of tokio's burst / delay / skip tests: ticks at 0 and 300 ms, then the
-/// loop is "busy" until 951 ms, past the ticks due at 600 and 900 ms.
-async fn late_at_951ms(behavior: MissedTickBehavior) -> (Interval, Instant) {
-    let start = now();
-    advance(ms(1)).await;
-    let mut i = interval_at(start, ms(300));
-    i.set_missed_tick_behavior(behavior);
-    check_interval_poll(&mut i, start, &[0]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[300]).await;
+/// tokio's burst / delay / skip tests: ticks at 0 and 300 ms, then the loop is "busy" until
+/// 951 ms, past the ticks due at 600 and 900 ms; with `behavior`, the ticks at `late` ms are
+/// ready at once, then the clock goes on by `steps` ([`advance_and_check`]).
+async fn late_at_951ms(behavior: MissedTickBehavior, late: &[u64], steps: &[(u64, &[u64])]) {
+    let (mut i, start) = ticked_at_0_and_300ms(Some(behavior)).await;
     advance(ms(650)).await;
-    (i, start)
+    check_interval_poll(&mut i, start, late).await;
+    advance_and_check(&mut i, start, steps).await;
 }
 
 /// time_interval.rs `interval_zero_duration`: a zero period panics.
@@ -61,46 +44,24 @@ async fn interval_zero_duration() {
 /// schedule keeps its phase.
 #[aioloop::test(start_paused)]
 async fn burst() {
-    let (mut i, start) = late_at_951ms(MissedTickBehavior::Burst).await;
-    check_interval_poll(&mut i, start, &[600, 900]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[1200]).await;
-    advance(ms(250)).await;
-    check_interval_poll(&mut i, start, &[1500]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1800]).await;
+    let steps: &[(u64, &[u64])] = &[(200, &[]), (100, &[1200]), (250, &[1500]), (300, &[1800])];
+    late_at_951ms(MissedTickBehavior::Burst, &[600, 900], steps).await;
 }
 
 /// time_interval.rs `delay`: one late tick (reported at its scheduled 600), then the next a
 /// full period after the late one was taken (951 + 300 = 1251).
 #[aioloop::test(start_paused)]
 async fn delay() {
-    let (mut i, start) = late_at_951ms(MissedTickBehavior::Delay).await;
-    check_interval_poll(&mut i, start, &[600]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(201)).await;
-    check_interval_poll(&mut i, start, &[1251]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1551]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1851]).await;
+    let steps: &[(u64, &[u64])] = &[(100, &[]), (201, &[1251]), (300, &[1551]), (300, &[1851])];
+    late_at_951ms(MissedTickBehavior::Delay, &[600], steps).await;
 }
 
 /// time_interval.rs `skip`: one late tick (600), then back on the original phase at 1200,
 /// the tick due at 900 skipped.
 #[aioloop::test(start_paused)]
 async fn skip() {
-    let (mut i, start) = late_at_951ms(MissedTickBehavior::Skip).await;
-    check_interval_poll(&mut i, start, &[600]).await;
-    advance(ms(250)).await;
-    check_interval_poll(&mut i, start, &[1200]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1500]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1800]).await;
+    let steps: &[(u64, &[u64])] = &[(250, &[1200]), (300, &[1500]), (300, &[1800])];
+    late_at_951ms(MissedTickBehavior::Skip, &[600], steps).await;
 }
 
 /// time_interval.rs `interval_doesnt_panic_max_duration_when_polling`: a period of
@@ -137,28 +98,31 @@ async fn is_elapsed() {
     assert!(nap.is_elapsed());
 }
 
-/// time_sleep.rs `reset_past_sleep_before_turn`: a pending sleep reset to an earlier
-/// deadline ends at that deadline.
-#[aioloop::test(start_paused)]
-async fn reset_past_sleep_before_turn() {
+/// The body of tokio's `reset_past_sleep_before_*`: a sleep until 100 ms, polled once
+/// (pending), then after `gone_by` (if any) reset to 80 ms, ends at 80 ms.
+async fn reset_past_sleep(gone_by: Option<Duration>) {
     let t0 = now();
     let mut nap = sleep_until(t0 + ms(100));
     assert!(poll_once(&mut nap).await.is_pending());
+    if let Some(gone_by) = gone_by {
+        sleep(gone_by).await;
+    }
     nap.reset(t0 + ms(80));
     nap.await;
     assert_eq!(now() - t0, ms(80));
 }
 
+/// time_sleep.rs `reset_past_sleep_before_turn`: a pending sleep reset to an earlier
+/// deadline ends at that deadline.
+#[aioloop::test(start_paused)]
+async fn reset_past_sleep_before_turn() {
+    reset_past_sleep(None).await;
+}
+
 /// time_sleep.rs `reset_past_sleep_before_fire`: as above, with time gone by before the reset.
 #[aioloop::test(start_paused)]
 async fn reset_past_sleep_before_fire() {
-    let t0 = now();
-    let mut nap = sleep_until(t0 + ms(100));
-    assert!(poll_once(&mut nap).await.is_pending());
-    sleep(ms(10)).await;
-    nap.reset(t0 + ms(80));
-    nap.await;
-    assert_eq!(now() - t0, ms(80));
+    reset_past_sleep(Some(ms(10))).await;
 }
 
 /// time_sleep.rs `reset_future_sleep_after_fire`: a sleep that fired, reset to a later
@@ -273,29 +237,31 @@ async fn zero_wait_for_never_polls_but_timeout_at_now_does() {
     assert_eq!(timeout_at(now(), async { 7 }).await, Ok(7));
 }
 
+/// The body of tokio's `future_and_*_in_future` and `very_large_timeout`: `timed`, `rx`
+/// under a deadline further than `by`, is pending, still pending `by` later, and gives `rx`'s
+/// output once `rx` is set.
+async fn pending_until_set(rx: &Future<()>, timed: Timeout<Future<()>>, by: Duration) {
+    let mut fut = Box::pin(timed);
+    assert!(poll_once(&mut fut).await.is_pending());
+    advance(by).await;
+    assert!(poll_once(&mut fut).await.is_pending());
+    rx.set_result(()).unwrap();
+    assert_eq!(fut.await, Ok(Ok(())));
+}
+
 /// time_timeout.rs `future_and_deadline_in_future`: a future that completes before the
 /// deadline gives its output.
 #[aioloop::test(start_paused)]
 async fn future_and_deadline_in_future() {
     let rx = Future::<()>::new();
-    let mut fut = Box::pin(timeout_at(now() + ms(100), rx.clone()));
-    assert!(poll_once(&mut fut).await.is_pending());
-    advance(ms(90)).await;
-    assert!(poll_once(&mut fut).await.is_pending());
-    rx.set_result(()).unwrap();
-    assert_eq!(fut.await, Ok(Ok(())));
+    pending_until_set(&rx, timeout_at(now() + ms(100), rx.clone()), ms(90)).await;
 }
 
 /// time_timeout.rs `future_and_timeout_in_future`: the same through `wait_for`.
 #[aioloop::test(start_paused)]
 async fn future_and_timeout_in_future() {
     let rx = Future::<()>::new();
-    let mut fut = Box::pin(wait_for(rx.clone(), ms(100)));
-    assert!(poll_once(&mut fut).await.is_pending());
-    advance(ms(90)).await;
-    assert!(poll_once(&mut fut).await.is_pending());
-    rx.set_result(()).unwrap();
-    assert_eq!(fut.await, Ok(Ok(())));
+    pending_until_set(&rx, wait_for(rx.clone(), ms(100)), ms(90)).await;
 }
 
 /// time_timeout.rs `very_large_timeout`: `Duration::MAX` does not overflow; ten years later
@@ -303,12 +269,12 @@ async fn future_and_timeout_in_future() {
 #[aioloop::test(start_paused)]
 async fn very_large_timeout() {
     let rx = Future::<()>::new();
-    let mut fut = Box::pin(wait_for(rx.clone(), Duration::MAX));
-    assert!(poll_once(&mut fut).await.is_pending());
-    advance(Duration::from_secs(86_400 * 365 * 10)).await;
-    assert!(poll_once(&mut fut).await.is_pending());
-    rx.set_result(()).unwrap();
-    assert_eq!(fut.await, Ok(Ok(())));
+    pending_until_set(
+        &rx,
+        wait_for(rx.clone(), Duration::MAX),
+        Duration::from_secs(86_400 * 365 * 10),
+    )
+    .await;
 }
 
 /// time_timeout.rs `deadline_now_elapses`: `timeout_at(now, pending)` elapses.

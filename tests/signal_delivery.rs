@@ -1,54 +1,28 @@
 //! Signals through the public API. Signals are process-wide, so these tests live in their own
 //! binary and take a lock to run one at a time.
 
+mod support;
+
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use aioloop::signal::{ctrl_c, signal, SignalKind};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Sends `sig` to the whole process (any thread may take it).
-fn kill_self(sig: libc::c_int) {
-    // SAFETY: kill/getpid are plain syscalls; the signal is caught by signal-hook's handler.
-    assert_eq!(unsafe { libc::kill(libc::getpid(), sig) }, 0);
-}
-
-/// Runs `fut` with a 10 s deadline, so a lost delivery fails instead of hanging.
-async fn within<T>(fut: impl std::future::Future<Output = T>) -> T {
-    aioloop::wait_for(fut, Duration::from_secs(10))
-        .await
-        .expect("signal not delivered in 10 s")
-}
+use support::signal::{counting_handler, kill_self, serial, until, within};
 
 #[test]
 fn sigusr1_reaches_signal_and_a_handler_and_removal_stops_the_handler() {
     let _serial = serial();
     aioloop::run(async {
         let lp = aioloop::get_running_loop();
-        let hits = Rc::new(Cell::new(0));
-        let counter = hits.clone();
-        lp.add_signal_handler(SignalKind::user_defined1(), move || {
-            counter.set(counter.get() + 1)
-        })
-        .unwrap();
+        let hits = counting_handler(SignalKind::user_defined1());
         let mut usr1 = signal(SignalKind::user_defined1()).unwrap();
 
         // SAFETY: raise only sends a signal to this thread, whose SIGUSR1 is caught now.
         assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
         within(usr1.recv()).await.unwrap();
-        within(async {
-            while hits.get() == 0 {
-                aioloop::yield_now().await;
-            }
-        })
-        .await;
+        until(&hits, 1).await;
         assert_eq!(hits.get(), 1);
 
         assert!(lp.remove_signal_handler(SignalKind::user_defined1()));
@@ -83,12 +57,7 @@ fn a_handler_replaces_the_previous_one_and_may_panic_without_killing_the_loop() 
         let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
         kill_self(libc::SIGUSR2);
         within(usr2.recv()).await.unwrap();
-        within(async {
-            while reported.get() == 0 {
-                aioloop::yield_now().await;
-            }
-        })
-        .await;
+        until(&reported, 1).await;
     });
     assert_eq!(first.get(), 0, "the replaced handler ran");
     assert_eq!(reported.get(), 1);

@@ -2,14 +2,8 @@
 
 mod sync_common;
 
-use aioloop::spawn;
 use aioloop::sync::{Barrier, BrokenBarrierError};
-use sync_common::{finish, ticks};
-
-fn party(barrier: &Barrier) -> aioloop::Task<Result<usize, BrokenBarrierError>> {
-    let barrier = barrier.clone();
-    spawn(async move { barrier.wait().await })
-}
+use sync_common::{finish, party, sorted_indices, ticks};
 
 /// asyncio's `test_wait_more`: the barrier holds its parties until the last arrives, then
 /// releases all of them, each with its arrival index; it then serves a second round.
@@ -25,13 +19,7 @@ async fn a_barrier_of_three_releases_all_three() {
         assert!(!a.is_done() && !b.is_done(), "two of three: still waiting");
 
         let c = party(&barrier);
-        let mut indices = vec![
-            finish(a).await.unwrap().unwrap(),
-            finish(b).await.unwrap().unwrap(),
-            finish(c).await.unwrap().unwrap(),
-        ];
-        indices.sort();
-        assert_eq!(indices, [0, 1, 2]);
+        assert_eq!(sorted_indices(vec![a, b, c]).await, [0, 1, 2]);
         assert_eq!(barrier.n_waiting(), 0);
         assert!(!barrier.broken());
     }
@@ -74,12 +62,7 @@ async fn reset_fails_the_waiters_and_refills() {
     assert_eq!(barrier.n_waiting(), 0);
 
     let tasks: Vec<_> = (0..3).map(|_| party(&barrier)).collect();
-    let mut indices = Vec::new();
-    for t in tasks {
-        indices.push(finish(t).await.unwrap().unwrap());
-    }
-    indices.sort();
-    assert_eq!(indices, [0, 1, 2]);
+    assert_eq!(sorted_indices(tasks).await, [0, 1, 2]);
 }
 
 /// A cancelled waiter just leaves (asyncio): the barrier then needs another party.

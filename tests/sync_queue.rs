@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use aioloop::spawn;
 use aioloop::sync::{GetNowaitError, LifoQueue, PriorityQueue, PutNowaitError, Queue, QueueShutDown};
-use sync_common::{finish, log, ticks};
+use sync_common::{finish, log, putter, spawn_logging_putter, third_put_went_in, ticks};
 
 #[aioloop::test]
 async fn fifo_order() {
@@ -75,40 +75,22 @@ fn nowait_errors_and_sizes() {
 #[aioloop::test]
 async fn put_blocks_at_maxsize() {
     let q = Queue::new(2);
-    let have_been_put = log();
-    let putter = spawn({
-        let (q, have_been_put) = (q.clone(), have_been_put.clone());
-        async move {
-            for i in 0..3 {
-                q.put(i).await.unwrap();
-                have_been_put.borrow_mut().push(i);
-            }
-        }
-    });
+    let (have_been_put, putter) = spawn_logging_putter(&q);
     ticks(3).await;
     assert_eq!(*have_been_put.borrow(), [0, 1], "blocked after two items");
     assert!(!putter.is_done());
 
     assert_eq!(q.get_nowait(), Ok(0));
     ticks(1).await;
-    assert_eq!(*have_been_put.borrow(), [0, 1, 2]);
-    assert_eq!(q.get_nowait(), Ok(1));
-    assert_eq!(q.get_nowait(), Ok(2));
-    finish(putter).await.unwrap();
+    third_put_went_in(&q, &have_been_put, putter).await;
 }
 
 /// asyncio's `test_get_with_waiting_putters`: putters resume in order as items are taken.
 #[aioloop::test]
 async fn waiting_putters_resume_in_order() {
     let q = Queue::new(1);
-    let a = spawn({
-        let q = q.clone();
-        async move { q.put("a").await.unwrap() }
-    });
-    let b = spawn({
-        let q = q.clone();
-        async move { q.put("b").await.unwrap() }
-    });
+    let a = putter(&q, "a");
+    let b = putter(&q, "b");
     ticks(1).await;
     assert_eq!(q.get().await, Ok("a"));
     assert_eq!(q.get().await, Ok("b"));
@@ -249,13 +231,9 @@ async fn a_cancelled_woken_getter_does_not_lose_the_item() {
 #[aioloop::test]
 async fn a_cancelled_putter_leaves_the_queue() {
     let q = Queue::new(1);
-    let putter = |item: &'static str| {
-        let q = q.clone();
-        spawn(async move { q.put(item).await.unwrap() })
-    };
-    let put_a = putter("a");
-    let put_b = putter("b");
-    let put_x = putter("X");
+    let put_a = putter(&q, "a");
+    let put_b = putter(&q, "b");
+    let put_x = putter(&q, "X");
     ticks(1).await;
     assert!(put_a.is_done());
     assert!(!put_b.is_done());
@@ -277,12 +255,8 @@ async fn a_cancelled_putter_leaves_the_queue() {
 async fn a_cancelled_woken_putter_passes_the_slot_on() {
     let q = Queue::new(1);
     q.put_nowait(0).unwrap();
-    let putter = |item: i32| {
-        let q = q.clone();
-        spawn(async move { q.put(item).await.unwrap() })
-    };
-    let p1 = putter(1);
-    let p2 = putter(2);
+    let p1 = putter(&q, 1);
+    let p2 = putter(&q, 2);
     ticks(1).await;
     assert_eq!(q.get_nowait(), Ok(0)); // wakes p1...
     p1.cancel(); // ...which never runs

@@ -1,42 +1,18 @@
 //! Interval: tokio's tests/time_interval.rs (reset, reset_immediately, reset_after, reset_at,
 //! reset_at_bigger_than_interval) on the paused clock, and `Interval` as a `Stream`.
 
-use std::future::poll_fn;
-use std::task::Poll;
+mod support;
+
 use std::time::{Duration, Instant};
 
-use aioloop::time::{advance, interval, interval_at, Interval, MissedTickBehavior};
+use aioloop::time::{interval, Interval, MissedTickBehavior};
 use futures::StreamExt;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// Polls `interval` once: `Ready(scheduled instant)` or `Pending`.
-async fn poll_next(interval: &mut Interval) -> Poll<Instant> {
-    poll_fn(|cx| Poll::Ready(interval.poll_tick(cx))).await
-}
-
-/// tokio's `check_interval_poll!`: each delta ticks at once, then the interval is pending.
-async fn check_interval_poll(interval: &mut Interval, start: Instant, deltas: &[u64]) {
-    for &delta in deltas {
-        assert_eq!(poll_next(interval).await, Poll::Ready(start + ms(delta)));
-    }
-    assert_eq!(poll_next(interval).await, Poll::Pending);
-}
+use support::interval::{advance_and_check, check_interval_poll, ms, ticked_at_0_and_300ms};
 
 /// The common prefix of tokio's reset tests: ticks at 0 and 300 ms, clock at 401 ms.
 async fn ticking_at_300ms() -> (Interval, Instant) {
-    let start = aioloop::get_running_loop().time();
-    advance(ms(1)).await;
-    let mut i = interval_at(start, ms(300));
-    check_interval_poll(&mut i, start, &[0]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[300]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
+    let (mut i, start) = ticked_at_0_and_300ms(None).await;
+    advance_and_check(&mut i, start, &[(100, &[])]).await;
     (i, start)
 }
 
@@ -44,12 +20,7 @@ async fn ticking_at_300ms() -> (Interval, Instant) {
 async fn reset() {
     let (mut i, start) = ticking_at_300ms().await;
     i.reset();
-    advance(ms(250)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(50)).await;
-    check_interval_poll(&mut i, start, &[701]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1001]).await;
+    advance_and_check(&mut i, start, &[(250, &[]), (50, &[701]), (300, &[1001])]).await;
 }
 
 #[aioloop::test(start_paused)]
@@ -57,34 +28,21 @@ async fn reset_immediately() {
     let (mut i, start) = ticking_at_300ms().await;
     i.reset_immediately();
     check_interval_poll(&mut i, start, &[401]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[701]).await;
+    advance_and_check(&mut i, start, &[(100, &[]), (200, &[701])]).await;
 }
 
 #[aioloop::test(start_paused)]
 async fn reset_after() {
     let (mut i, start) = ticking_at_300ms().await;
     i.reset_after(ms(20));
-    advance(ms(20)).await;
-    check_interval_poll(&mut i, start, &[421]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[721]).await;
+    advance_and_check(&mut i, start, &[(20, &[421]), (100, &[]), (200, &[721])]).await;
 }
 
 #[aioloop::test(start_paused)]
 async fn reset_at() {
     let (mut i, start) = ticking_at_300ms().await;
     i.reset_at(aioloop::get_running_loop().time() + ms(40));
-    advance(ms(40)).await;
-    check_interval_poll(&mut i, start, &[441]).await;
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[]).await;
-    advance(ms(200)).await;
-    check_interval_poll(&mut i, start, &[741]).await;
+    advance_and_check(&mut i, start, &[(40, &[441]), (100, &[]), (200, &[741])]).await;
 }
 
 #[aioloop::test(start_paused)]
@@ -92,13 +50,9 @@ async fn reset_at_bigger_than_interval() {
     let (mut i, start) = ticking_at_300ms().await;
     i.reset_at(aioloop::get_running_loop().time() + ms(1000));
     for _ in 0..3 {
-        advance(ms(300)).await;
-        check_interval_poll(&mut i, start, &[]).await;
+        advance_and_check(&mut i, start, &[(300, &[])]).await;
     }
-    advance(ms(100)).await;
-    check_interval_poll(&mut i, start, &[1401]).await;
-    advance(ms(300)).await;
-    check_interval_poll(&mut i, start, &[1701]).await;
+    advance_and_check(&mut i, start, &[(100, &[1401]), (300, &[1701])]).await;
 }
 
 /// The default policy is `Burst`, as documented (and as tokio's).

@@ -40,18 +40,15 @@ fn check(log: &[(usize, Instant, Instant)], slack: Duration) {
     assert_eq!(order, want, "fired out of (deadline, set) order");
 }
 
-/// 60 sleeps 130 µs apart in scattered order (and every tenth shares its deadline with the
-/// previous id), each task logging when it woke.
-async fn scattered_sleeps() -> Vec<(usize, Instant, Instant)> {
+/// Spawns a task per `(id, deadline)`, in the order given, that sleeps until `deadline` and
+/// logs when it woke; awaits them all and returns the log, `(id, deadline, fired at)` in the
+/// order they woke.
+async fn logged_sleeps(deadlines: impl Iterator<Item = (usize, Instant)>) -> Vec<(usize, Instant, Instant)> {
     let lp = aioloop::get_running_loop();
-    let t0 = lp.time();
     let log: Log = Rc::default();
-    let tasks: Vec<_> = (0..60usize)
-        .map(|id| {
-            let step = if id % 10 == 9 { id - 1 } else { id };
-            let deadline = t0 + Duration::from_micros(130 * ((step * 37 % 60) as u64 + 1));
-            let log = log.clone();
-            let lp = lp.clone();
+    let tasks: Vec<_> = deadlines
+        .map(|(id, deadline)| {
+            let (log, lp) = (log.clone(), lp.clone());
             spawn(async move {
                 sleep_until(deadline).await;
                 log.borrow_mut().push((id, deadline, lp.time()));
@@ -62,6 +59,18 @@ async fn scattered_sleeps() -> Vec<(usize, Instant, Instant)> {
         task.await.unwrap();
     }
     Rc::try_unwrap(log).unwrap().into_inner()
+}
+
+/// 60 sleeps 130 µs apart in scattered order (and every tenth shares its deadline with the
+/// previous id), each task logging when it woke.
+async fn scattered_sleeps() -> Vec<(usize, Instant, Instant)> {
+    let t0 = aioloop::get_running_loop().time();
+    logged_sleeps((0..60usize).map(|id| {
+        let step = if id % 10 == 9 { id - 1 } else { id };
+        let deadline = t0 + Duration::from_micros(130 * ((step * 37 % 60) as u64 + 1));
+        (id, deadline)
+    }))
+    .await
 }
 
 #[test]
@@ -170,23 +179,13 @@ fn real_clock_sleeps_under_slack_are_never_early() {
 async fn dense_real_clock_sleeps() -> (Vec<(usize, Instant, Instant)>, u64) {
     let lp = aioloop::get_running_loop();
     let t0 = lp.time() + Duration::from_millis(5);
-    let log: Log = Rc::default();
     let before = lp.stats().iterations;
-    let tasks: Vec<_> = (0..200usize)
-        .map(|id| {
-            let deadline = t0 + Duration::from_micros(100 * ((id * 77 % 200) as u64));
-            let (log, lp) = (log.clone(), lp.clone());
-            spawn(async move {
-                sleep_until(deadline).await;
-                log.borrow_mut().push((id, deadline, lp.time()));
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
+    let log = logged_sleeps(
+        (0..200usize).map(|id| (id, t0 + Duration::from_micros(100 * ((id * 77 % 200) as u64)))),
+    )
+    .await;
     let iterations = lp.stats().iterations - before;
-    (Rc::try_unwrap(log).unwrap().into_inner(), iterations)
+    (log, iterations)
 }
 
 /// The default slack on the real clock (issue 19, the "10k sleeps over 2 s" row): timers due

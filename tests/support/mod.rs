@@ -1,6 +1,11 @@
-//! Helpers shared by the combinator tests: drop guards, poll counters, a thread-woken flag.
+//! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
+//! (the combinator tests); `interval`, tokio's interval checks on the paused clock; `signal`,
+//! the lock, delivery and deadline of the signal tests.
 
 #![allow(dead_code)] // each test file uses some of these
+
+pub mod interval;
+pub mod signal;
 
 use std::cell::Cell;
 use std::future::Future;

@@ -5,7 +5,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use aioloop::{yield_now, Task, TaskError};
+use aioloop::sync::{Barrier, BrokenBarrierError, Queue};
+use aioloop::{spawn, yield_now, Task, TaskError};
 
 /// A log the tasks of a test append to.
 pub type Log<T = i32> = Rc<RefCell<Vec<T>>>;
@@ -31,4 +32,52 @@ pub async fn finish<T: 'static>(task: Task<T>) -> Result<T, TaskError> {
         yield_now().await;
     }
     panic!("{} did not finish: a lost wake-up or a deadlock", task.name());
+}
+
+/// A task that puts `item` into `q` (waiting for a slot if need be) and unwraps the answer.
+pub fn putter<T: 'static>(q: &Queue<T>, item: T) -> Task<()> {
+    let q = q.clone();
+    spawn(async move { q.put(item).await.unwrap() })
+}
+
+/// asyncio `test_maxsize`'s putter: a task that puts 0, 1 and 2 into `q` in turn and logs each
+/// once its `put` returned. Returns the log and the task.
+pub fn spawn_logging_putter(q: &Queue<i32>) -> (Log, Task<()>) {
+    let have_been_put = log();
+    let putter = spawn({
+        let (q, have_been_put) = (q.clone(), have_been_put.clone());
+        async move {
+            for i in 0..3 {
+                q.put(i).await.unwrap();
+                have_been_put.borrow_mut().push(i);
+            }
+        }
+    });
+    (have_been_put, putter)
+}
+
+/// The end of asyncio `test_maxsize`, once the putter of [`spawn_logging_putter`] was given
+/// the slot `0` left: its third item is in, `q` holds 1 then 2, and the putter finishes.
+pub async fn third_put_went_in(q: &Queue<i32>, have_been_put: &Log, putter: Task<()>) {
+    assert_eq!(*have_been_put.borrow(), [0, 1, 2]);
+    assert_eq!(q.get_nowait(), Ok(1));
+    assert_eq!(q.get_nowait(), Ok(2));
+    finish(putter).await.unwrap();
+}
+
+/// A task that waits on `barrier` once and answers what `wait` answered (its arrival index).
+pub fn party(barrier: &Barrier) -> Task<Result<usize, BrokenBarrierError>> {
+    let barrier = barrier.clone();
+    spawn(async move { barrier.wait().await })
+}
+
+/// Awaits each of `parties` (in turn, with [`finish`]), which must all pass the barrier, and
+/// answers their arrival indices, sorted.
+pub async fn sorted_indices(parties: Vec<Task<Result<usize, BrokenBarrierError>>>) -> Vec<usize> {
+    let mut indices = Vec::new();
+    for t in parties {
+        indices.push(finish(t).await.unwrap().unwrap());
+    }
+    indices.sort();
+    indices
 }
