@@ -18,7 +18,8 @@ type DoneCallback<T> = Box<dyn FnOnce(&Future<T>)>;
 enum Outcome<T> {
     Pending,
     Done(T),
-    Cancelled,
+    /// With the message of [`Future::cancel_with`], if any.
+    Cancelled(Option<Rc<str>>),
 }
 
 struct State<T> {
@@ -113,7 +114,40 @@ impl<T: 'static> Future<T> {
     /// Cancels the future: awaiters get `Err(CancelledError)`. Returns false if it was
     /// already done.
     pub fn cancel(&self) -> bool {
-        self.complete(Outcome::Cancelled).is_ok()
+        self.complete(Outcome::Cancelled(None)).is_ok()
+    }
+
+    /// Like [`cancel`](Future::cancel), with a message read back with
+    /// [`cancel_message`](Future::cancel_message): asyncio's `Future.cancel(msg)`. A task
+    /// cancelled with [`Task::cancel_with`](crate::Task::cancel_with) while it awaits the
+    /// future cancels it with the task's message, as asyncio's `Task.cancel(msg)` does.
+    ///
+    /// ```
+    /// aioloop::run(async {
+    ///     let fut = aioloop::Future::<u8>::new();
+    ///     assert!(fut.cancel_with("no longer needed"));
+    ///     assert!(fut.clone().await.is_err());
+    ///     assert_eq!(fut.cancel_message().as_deref(), Some("no longer needed"));
+    /// });
+    /// ```
+    pub fn cancel_with(&self, message: impl Into<String>) -> bool {
+        let message: Rc<str> = message.into().into();
+        self.complete(Outcome::Cancelled(Some(message))).is_ok()
+    }
+
+    /// The message the future was cancelled with ([`cancel_with`](Future::cancel_with)), if
+    /// it was.
+    pub fn cancel_message(&self) -> Option<String> {
+        match &self.shared.state.borrow().outcome {
+            Outcome::Cancelled(message) => message.as_deref().map(str::to_owned),
+            _ => None,
+        }
+    }
+
+    /// The drop of an awaiting task's handle as a cancellation (see `cancel_on_drop`): cancels
+    /// with the message of the task's cancellation, if it has one.
+    fn cancel_through_await(&self) -> bool {
+        self.complete(Outcome::Cancelled(cancel_scope::message())).is_ok()
     }
 
     fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
@@ -208,7 +242,7 @@ impl<T: 'static> Future<T> {
 
     /// True if the future was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.shared.state.borrow().outcome, Outcome::Cancelled)
+        matches!(self.shared.state.borrow().outcome, Outcome::Cancelled(_))
     }
 }
 
@@ -226,7 +260,7 @@ impl<T: Clone> Outcome<T> {
         match self {
             Outcome::Pending => None,
             Outcome::Done(value) => Some(Ok(value.clone())),
-            Outcome::Cancelled => Some(Err(CancelledError)),
+            Outcome::Cancelled(_) => Some(Err(CancelledError)),
         }
     }
 }
@@ -263,7 +297,7 @@ impl<T: Clone + 'static> StdFuture for Future<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         claim_current(&*self);
         let this = &mut *self;
-        this.cancel_on_drop = Some(Future::cancel);
+        this.cancel_on_drop = Some(Future::cancel_through_await);
         let shared = &*this.shared;
         let done = || !matches!(shared.state.borrow().outcome, Outcome::Pending);
         std::task::ready!(poll_until(&shared.waiters, &mut this.waiter, cx, done));
@@ -277,7 +311,7 @@ impl<T> fmt::Debug for Future<T> {
         let state = match self.shared.state.borrow().outcome {
             Outcome::Pending => "pending",
             Outcome::Done(_) => "finished",
-            Outcome::Cancelled => "cancelled",
+            Outcome::Cancelled(_) => "cancelled",
         };
         f.debug_struct("Future").field("state", &state).finish()
     }

@@ -22,6 +22,40 @@ async fn test_cancel() {
     assert!(fut.clone().await.is_err());
 }
 
+/// test_futures.py `test_future_cancel_message_getter`: a future cancelled with a message
+/// keeps it (asyncio's `_cancel_message`); one cancelled without has none, and so does one
+/// still pending or with a result.
+#[aioloop::test]
+async fn test_future_cancel_message_getter() {
+    let fut = Future::<i32>::new();
+    assert_eq!(fut.cancel_message(), None);
+    assert!(fut.cancel_with("my message"));
+    assert!(fut.clone().await.is_err(), "CancelledError");
+    assert_eq!(fut.cancel_message().as_deref(), Some("my message"));
+    assert!(!fut.cancel_with("another"), "done: the first message stays");
+    assert_eq!(fut.cancel_message().as_deref(), Some("my message"));
+    let plain = Future::<i32>::new();
+    assert!(plain.cancel());
+    assert_eq!(plain.cancel_message(), None);
+    let set = Future::<i32>::new();
+    set.set_result(1).unwrap();
+    assert_eq!(set.cancel_message(), None);
+}
+
+/// test_tasks.py `test_cancel_with_message_then_future_result`, at the future: asyncio's
+/// `Task.cancel(msg)` calls `_fut_waiter.cancel(msg=msg)`, so the future a task awaits is
+/// cancelled with the task's message, which another awaiter of that future reads.
+#[aioloop::test]
+async fn test_task_cancel_with_message_cancels_the_awaited_future_with_it() {
+    let fut = Future::<i32>::new();
+    let task = spawn(fut.clone());
+    yield_now().await;
+    assert!(task.cancel_with("my message"));
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert!(fut.is_cancelled());
+    assert_eq!(fut.cancel_message().as_deref(), Some("my message"));
+}
+
 /// test_futures.py `test_result`: a set future is done and not cancelled; `cancel()` then
 /// fails and changes nothing.
 #[aioloop::test]
