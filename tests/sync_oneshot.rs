@@ -2,6 +2,10 @@
 
 mod sync_common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+
 use aioloop::spawn;
 use aioloop::sync::oneshot::{self, RecvError, TryRecvError};
 use sync_common::{finish, ticks};
@@ -76,4 +80,121 @@ async fn request_reply_through_a_queue() {
     assert_eq!(finish(client).await.unwrap(), 2 * (0..100).sum::<u64>());
     requests.shutdown(false);
     finish(server).await.unwrap();
+}
+
+/// A waker that counts its wakes, for the ports of tokio's `is_woken` checks.
+fn counting_waker() -> (Waker, Arc<CountWakes>) {
+    let count = Arc::new(CountWakes(AtomicUsize::new(0)));
+    (Waker::from(count.clone()), count)
+}
+
+struct CountWakes(AtomicUsize);
+
+impl Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl CountWakes {
+    fn woken(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// tokio tests/sync_oneshot.rs `close_rx`: `poll_closed` is pending while the receiver lives;
+/// dropping it wakes the sender, which then reads closed and cannot send.
+#[test]
+fn close_rx() {
+    let (tx, rx) = oneshot::channel::<i32>();
+    drop(rx);
+    assert_eq!(tx.send(1), Err(1));
+
+    let (mut tx, rx) = oneshot::channel::<i32>();
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(tx.poll_closed(&mut cx).is_pending());
+    drop(rx);
+    assert!(wakes.woken());
+    assert!(tx.is_closed());
+    assert!(tx.poll_closed(&mut cx).is_ready());
+    assert_eq!(tx.send(1), Err(1));
+}
+
+/// tokio tests/sync_oneshot.rs `async_rx_closed`: `Sender::closed` resolves once a task
+/// drops the receiver.
+#[aioloop::test]
+async fn async_rx_closed() {
+    let (mut tx, rx) = oneshot::channel::<()>();
+    let dropper = spawn(async move { drop(rx) });
+    aioloop::wait_for(tx.closed(), std::time::Duration::from_secs(10))
+        .await
+        .expect("closed() resolves when the receiver is dropped");
+    finish(dropper).await.unwrap();
+}
+
+/// tokio tests/sync_oneshot.rs `explicit_close_poll`: `Receiver::close` keeps a value sent
+/// before it; without one, it wakes and closes the sender, whose send fails, and the receiver
+/// gives `RecvError`.
+#[aioloop::test]
+async fn explicit_close_poll() {
+    let (tx, mut rx) = oneshot::channel();
+    tx.send(1).unwrap();
+    rx.close();
+    assert_eq!(rx.await, Ok(1));
+
+    let (mut tx, mut rx) = oneshot::channel::<i32>();
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(tx.poll_closed(&mut cx).is_pending());
+    rx.close();
+    assert!(wakes.woken());
+    assert!(tx.is_closed());
+    assert!(tx.poll_closed(&mut cx).is_ready());
+    assert_eq!(tx.send(1), Err(1));
+    assert_eq!(rx.await, Err(RecvError));
+
+    let (mut tx, mut rx) = oneshot::channel::<i32>();
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(tx.poll_closed(&mut cx).is_pending());
+    rx.close();
+    assert!(wakes.woken());
+    assert!(tx.poll_closed(&mut cx).is_ready());
+    assert_eq!(
+        rx.await,
+        Err(RecvError),
+        "closed with the sender still alive: no value comes"
+    );
+}
+
+/// tokio tests/sync_oneshot.rs `explicit_close_try_recv`: the same through `try_recv`.
+#[test]
+fn explicit_close_try_recv() {
+    let (tx, mut rx) = oneshot::channel();
+    tx.send(1).unwrap();
+    rx.close();
+    assert_eq!(rx.try_recv(), Ok(1));
+
+    let (mut tx, mut rx) = oneshot::channel::<i32>();
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(tx.poll_closed(&mut cx).is_pending());
+    rx.close();
+    assert!(wakes.woken());
+    assert!(tx.is_closed());
+    assert!(tx.poll_closed(&mut cx).is_ready());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+/// tokio tests/sync_oneshot.rs `close_after_recv` and `try_recv_after_completion`: closing
+/// after the value was taken is harmless, and the channel then reads closed.
+#[test]
+fn close_after_recv() {
+    let (tx, mut rx) = oneshot::channel::<i32>();
+    tx.send(17).unwrap();
+    assert_eq!(rx.try_recv(), Ok(17));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 }

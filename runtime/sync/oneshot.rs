@@ -31,8 +31,9 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Rc::new(Shared {
         value: Cell::new(None),
         waker: Cell::new(WakerSlot::new()),
+        sender_waker: Cell::new(WakerSlot::new()),
         sender_gone: Cell::new(false),
-        receiver_gone: Cell::new(false),
+        closed: Cell::new(false),
     });
     (
         Sender {
@@ -46,9 +47,23 @@ struct Shared<T> {
     value: Cell<Option<T>>,
     /// The receiver's waker while it waits.
     waker: Cell<WakerSlot>,
+    /// The sender's waker while it waits in [`Sender::closed`].
+    sender_waker: Cell<WakerSlot>,
     /// The sender has sent or was dropped: no value will come after `value`.
     sender_gone: Cell<bool>,
-    receiver_gone: Cell<bool>,
+    /// The receiver was dropped or [closed](Receiver::close): nothing can be sent any more.
+    closed: Cell<bool>,
+}
+
+impl<T> Shared<T> {
+    /// The receiver's side closes the channel: a send now fails, and the sender waiting in
+    /// [`Sender::closed`] is woken.
+    fn close(&self) {
+        self.closed.set(true);
+        if let Some(waker) = self.sender_waker.take().take() {
+            waker.wake();
+        }
+    }
 }
 
 /// The sending half of a [`channel`]. Dropping it without sending makes the receiver's await
@@ -63,22 +78,58 @@ impl<T> Sender<T> {
     /// # Errors
     /// Gives `value` back if the [`Receiver`] was dropped.
     pub fn send(self, value: T) -> Result<(), T> {
-        if self.shared.receiver_gone.get() {
+        if self.shared.closed.get() {
             return Err(value);
         }
         self.shared.value.set(Some(value));
         Ok(()) // dropping `self` wakes the receiver
     }
 
-    /// True once the [`Receiver`] was dropped: a value sent now would be given back.
+    /// True once the [`Receiver`] was dropped or [closed](Receiver::close): a value sent now
+    /// would be given back.
     pub fn is_closed(&self) -> bool {
-        self.shared.receiver_gone.get()
+        self.shared.closed.get()
+    }
+
+    /// Waits until the [`Receiver`] is dropped or [closed](Receiver::close) (tokio's
+    /// `Sender::closed`): a producer can stop computing a value nobody will take.
+    ///
+    /// ```
+    /// use aioloop::sync::oneshot;
+    ///
+    /// aioloop::run(async {
+    ///     let (mut tx, rx) = oneshot::channel::<u32>();
+    ///     let producer = aioloop::spawn(async move {
+    ///         tx.closed().await; // e.g. in a select! with the work
+    ///         "the receiver left"
+    ///     });
+    ///     drop(rx);
+    ///     assert_eq!(producer.await.unwrap(), "the receiver left");
+    /// });
+    /// ```
+    pub async fn closed(&mut self) {
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await
+    }
+
+    /// `Ready` once the [`Receiver`] is dropped or [closed](Receiver::close); otherwise
+    /// registers `cx`'s waker to be woken then (tokio's `Sender::poll_closed`).
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let shared = &*self.shared;
+        if shared.closed.get() {
+            return Poll::Ready(());
+        }
+        let mut slot = shared.sender_waker.take();
+        let replaced = slot.register(cx.waker());
+        shared.sender_waker.set(slot);
+        drop(replaced);
+        Poll::Pending
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         self.shared.sender_gone.set(true);
+        drop(self.shared.sender_waker.take());
         if let Some(waker) = self.shared.waker.take().take() {
             waker.wake();
         }
@@ -108,9 +159,30 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         match self.shared.value.take() {
             Some(value) => Ok(value),
-            None if self.shared.sender_gone.get() => Err(TryRecvError::Closed),
+            None if self.shared.sender_gone.get() || self.shared.closed.get() => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
         }
+    }
+
+    /// Closes the channel without dropping the receiver (tokio's `Receiver::close`): a
+    /// [`send`](Sender::send) after this fails, giving its value back, and the sender's
+    /// [`closed`](Sender::closed) resolves. A value sent before stays here, for
+    /// [`try_recv`](Receiver::try_recv) or the await; without one, the await gives
+    /// [`RecvError`] at once.
+    ///
+    /// ```
+    /// use aioloop::sync::oneshot;
+    ///
+    /// aioloop::run(async {
+    ///     let (tx, mut rx) = oneshot::channel();
+    ///     rx.close();
+    ///     assert!(tx.is_closed());
+    ///     assert_eq!(tx.send(1), Err(1));
+    ///     assert_eq!(rx.await, Err(oneshot::RecvError));
+    /// });
+    /// ```
+    pub fn close(&mut self) {
+        self.shared.close();
     }
 }
 
@@ -123,7 +195,7 @@ impl<T> Future for Receiver<T> {
             if let Some(value) = shared.value.take() {
                 return Poll::Ready(Ok(value));
             }
-            if shared.sender_gone.get() {
+            if shared.sender_gone.get() || shared.closed.get() {
                 return Poll::Ready(Err(RecvError));
             }
             let mut slot = shared.waker.take();
@@ -137,7 +209,7 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.shared.receiver_gone.set(true);
+        self.shared.close();
         drop(self.shared.value.take());
         drop(self.shared.waker.take());
     }
