@@ -276,3 +276,12 @@ async fn a_free_permit_waits_for_the_woken_waiter_to_run() {
     assert_eq!(*result.borrow(), [1, 2]);
     assert_eq!(sem.available(), 0);
 }
+
+/// Misuse gets a clear panic, not a wrapped count: a release past `usize::MAX` free permits
+/// would otherwise wrap to zero in a release build and lose every permit.
+#[test]
+#[should_panic(expected = "Semaphore released past usize::MAX permits")]
+fn a_release_past_usize_max_permits_panics_clearly() {
+    let sem = Semaphore::new(usize::MAX);
+    sem.release();
+}

@@ -140,7 +140,10 @@ impl Semaphore {
         if wake_one(&inner.waiters) {
             inner.handed.set(inner.handed.get() + 1);
         } else {
-            inner.value.set(inner.value.get() + 1);
+            let value = inner.value.get().checked_add(1);
+            inner
+                .value
+                .set(value.expect("aioloop: Semaphore released past usize::MAX permits"));
         }
         Ok(())
     }
