@@ -66,6 +66,8 @@ mod sync_shim;
 mod task;
 mod threadsafe;
 pub mod time;
+#[cfg(test)]
+mod wake_counter;
 mod waker_slot;
 
 pub use aioloop_macros::{main, test};

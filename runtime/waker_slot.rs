@@ -43,33 +43,20 @@ impl WakerSlot {
 #[cfg(test)]
 mod tests {
     use super::WakerSlot;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::{Wake, Waker};
-
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::wake_counter::wake_counter;
 
     #[test]
     fn keeps_a_waker_of_the_same_task_and_hands_back_a_replaced_one() {
-        let first = Arc::new(Counter(AtomicUsize::new(0)));
-        let second = Arc::new(Counter(AtomicUsize::new(0)));
-        let first_waker = Waker::from(first.clone());
+        let (first, first_waker) = wake_counter();
+        let (second, second_waker) = wake_counter();
         let mut slot = WakerSlot::new();
         assert!(slot.register(&first_waker).is_none());
         assert!(slot.register(&first_waker.clone()).is_none(), "same task: kept");
-        let replaced = slot
-            .register(&Waker::from(second.clone()))
-            .expect("another task replaces");
+        let replaced = slot.register(&second_waker).expect("another task replaces");
         replaced.wake();
-        assert_eq!(first.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.wakes(), 1);
         slot.take().expect("stored").wake();
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(second.wakes(), 1);
         assert!(slot.take().is_none());
     }
 }

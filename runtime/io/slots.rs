@@ -257,16 +257,7 @@ impl IoSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::wake_counter::wake_counter;
 
     const BOTH: Ready = Ready {
         read: true,
@@ -288,8 +279,7 @@ mod tests {
     #[test]
     fn a_stale_event_never_reaches_the_next_occupant() {
         let mut slots = IoSlots::default();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = wake_counter();
         let mut woken = Vec::new();
         for _ in 0..if cfg!(miri) { 100 } else { 100_000 } {
             let old = slots.insert();
@@ -304,7 +294,7 @@ mod tests {
             assert!(slots.remove(old).is_none(), "a stale id frees nothing");
             slots.remove(new).unwrap();
         }
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(count.wakes(), 0);
         assert_eq!(slots.len(), 0);
     }
 

@@ -91,22 +91,11 @@ impl<C> DoneCallbacks<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::wake_counter::wake_counter;
 
     #[test]
     fn release_keeps_the_registration_order_of_waiters_and_callbacks() {
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
-        let waker = Waker::from(Arc::clone(&counter));
+        let (counter, waker) = wake_counter();
         let mut waiters = WaitList::default();
         let mut callbacks = DoneCallbacks::default();
         let first = waiters.push(&waker);
@@ -137,7 +126,7 @@ mod tests {
                 "b".into()
             ]
         );
-        assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+        assert_eq!(counter.wakes(), 2);
         assert!(callbacks.is_empty());
         // The markers are freed; the waiters' notified entries wait for their owners.
         assert!(waiters.remove(first) && waiters.remove(second));
