@@ -83,11 +83,6 @@ async fn request_reply_through_a_queue() {
 }
 
 /// A waker that counts its wakes, for the ports of tokio's `is_woken` checks.
-fn counting_waker() -> (Waker, Arc<CountWakes>) {
-    let count = Arc::new(CountWakes(AtomicUsize::new(0)));
-    (Waker::from(count.clone()), count)
-}
-
 struct CountWakes(AtomicUsize);
 
 impl Wake for CountWakes {
@@ -96,10 +91,17 @@ impl Wake for CountWakes {
     }
 }
 
-impl CountWakes {
-    fn woken(&self) -> bool {
-        self.0.load(Ordering::SeqCst) > 0
-    }
+/// The check tokio's tests make around each way of closing: `tx` waits in `poll_closed`;
+/// `close` (dropping or closing the receiver) wakes it; it then reads closed.
+fn closing_wakes_the_waiting_sender(tx: &mut oneshot::Sender<i32>, close: impl FnOnce()) {
+    let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(tx.poll_closed(&mut cx).is_pending());
+    close();
+    assert!(wakes.0.load(Ordering::SeqCst) > 0, "the sender was woken");
+    assert!(tx.is_closed());
+    assert!(tx.poll_closed(&mut cx).is_ready());
 }
 
 /// tokio tests/sync_oneshot.rs `close_rx`: `poll_closed` is pending while the receiver lives;
@@ -111,13 +113,7 @@ fn close_rx() {
     assert_eq!(tx.send(1), Err(1));
 
     let (mut tx, rx) = oneshot::channel::<i32>();
-    let (waker, wakes) = counting_waker();
-    let mut cx = Context::from_waker(&waker);
-    assert!(tx.poll_closed(&mut cx).is_pending());
-    drop(rx);
-    assert!(wakes.woken());
-    assert!(tx.is_closed());
-    assert!(tx.poll_closed(&mut cx).is_ready());
+    closing_wakes_the_waiting_sender(&mut tx, || drop(rx));
     assert_eq!(tx.send(1), Err(1));
 }
 
@@ -144,28 +140,18 @@ async fn explicit_close_poll() {
     assert_eq!(rx.await, Ok(1));
 
     let (mut tx, mut rx) = oneshot::channel::<i32>();
-    let (waker, wakes) = counting_waker();
-    let mut cx = Context::from_waker(&waker);
-    assert!(tx.poll_closed(&mut cx).is_pending());
-    rx.close();
-    assert!(wakes.woken());
-    assert!(tx.is_closed());
-    assert!(tx.poll_closed(&mut cx).is_ready());
+    closing_wakes_the_waiting_sender(&mut tx, || rx.close());
     assert_eq!(tx.send(1), Err(1));
     assert_eq!(rx.await, Err(RecvError));
 
     let (mut tx, mut rx) = oneshot::channel::<i32>();
-    let (waker, wakes) = counting_waker();
-    let mut cx = Context::from_waker(&waker);
-    assert!(tx.poll_closed(&mut cx).is_pending());
-    rx.close();
-    assert!(wakes.woken());
-    assert!(tx.poll_closed(&mut cx).is_ready());
+    closing_wakes_the_waiting_sender(&mut tx, || rx.close());
     assert_eq!(
         rx.await,
         Err(RecvError),
-        "closed with the sender still alive: no value comes"
+        "closed with the sender alive: no value comes"
     );
+    drop(tx);
 }
 
 /// tokio tests/sync_oneshot.rs `explicit_close_try_recv`: the same through `try_recv`.
@@ -177,13 +163,7 @@ fn explicit_close_try_recv() {
     assert_eq!(rx.try_recv(), Ok(1));
 
     let (mut tx, mut rx) = oneshot::channel::<i32>();
-    let (waker, wakes) = counting_waker();
-    let mut cx = Context::from_waker(&waker);
-    assert!(tx.poll_closed(&mut cx).is_pending());
-    rx.close();
-    assert!(wakes.woken());
-    assert!(tx.is_closed());
-    assert!(tx.poll_closed(&mut cx).is_ready());
+    closing_wakes_the_waiting_sender(&mut tx, || rx.close());
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 }
 
