@@ -347,6 +347,22 @@ async fn test_baseexception_during_cancel() {
     assert_eq!(task.await.unwrap_err().panic_message(), Some("base_exc"));
 }
 
+/// test_tasks.py `test_tb_logger_not_called_after_cancel`: a task that failed and whose
+/// handle's `cancel()` was then called (it returns false: the task is done) is not reported as
+/// "exception never retrieved" when the handle goes: asyncio's `cancel()` marks the outcome as
+/// seen.
+#[test]
+fn test_tb_logger_not_called_after_cancel() {
+    let reports = reports_of(async {
+        let task = spawn(async { panic!("TypeError") });
+        sleep(50 * MS).await;
+        assert!(!task.cancel());
+        drop(task);
+        yield_now().await;
+    });
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
 /// test_tasks.py `test_current_task_with_interleaving_tasks`: `current_task()` is the task
 /// whose step runs, across awaits of two tasks that wake each other.
 #[aioloop::test]

@@ -169,7 +169,9 @@ impl<T> Task<T> {
     ///
     /// Returns false if the task had already finished (asyncio's `Task.cancel()`), true
     /// otherwise. A task that finishes during the same step in which it is cancelled counts as
-    /// cancelled, as in asyncio.
+    /// cancelled, as in asyncio. On a task that has finished with a panic, `cancel()` marks the
+    /// panic as seen: if nobody takes the outcome, it is not reported to the exception handler
+    /// (asyncio's `cancel()` likewise silences "Task exception was never retrieved").
     pub fn cancel(&self) -> bool {
         self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), None)
     }
