@@ -850,6 +850,41 @@ async fn test_result_exception_one_cancellation() {
     assert_eq!(res[5].as_ref().unwrap_err().panic_message(), Some("rte"));
 }
 
+/// test_tasks.py CoroutineGatherTests `test_exception_marking`: two children fail one after
+/// the other; the awaiter of the gather gets the first error, and the second child's later
+/// failure is not reported as never retrieved (asyncio's gather marks it retrieved).
+#[test]
+fn test_exception_marking() {
+    let reports = reports_of(async {
+        let (a, b) = (Future::new(), Future::new());
+        let outer = spawn(try_gather([child(&a), child(&b)]));
+        yield_now().await;
+        a.set_result(Err("should not be ignored")).unwrap();
+        yield_now().await;
+        b.set_result(Err("second")).unwrap();
+        yield_now().await;
+        let err = outer.await.unwrap().unwrap_err();
+        assert_eq!(err.panic_message(), Some("should not be ignored"));
+        yield_now().await;
+
+        // The same with `try_gather!`.
+        let (a, b) = (Future::new(), Future::new());
+        let outer = spawn({
+            let (a, b) = (child(&a), child(&b));
+            async move { aioloop::try_gather!(a, b).await }
+        });
+        yield_now().await;
+        a.set_result(Err("first")).unwrap();
+        yield_now().await;
+        b.set_result(Err("second")).unwrap();
+        yield_now().await;
+        let err = outer.await.unwrap().unwrap_err();
+        assert_eq!(err.panic_message(), Some("first"));
+        yield_now().await;
+    });
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // the loop around tasks
 // ---------------------------------------------------------------------------------------------

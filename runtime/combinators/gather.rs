@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::child::ChildSet;
+use crate::task::cancel_scope::detaching_seen;
 use crate::task::claim_current;
 
 /// Runs every future of `futures` concurrently and returns their outputs in argument order,
@@ -69,8 +70,10 @@ where
 /// [`try_gather!`](crate::try_gather!).
 ///
 /// asyncio's `gather(*aws)` with `return_exceptions=False`, except that asyncio leaves the
-/// other awaitables running; here they are owned by the gather and dropped with it (tasks
-/// given as children are detached, not cancelled, as with [`gather`]).
+/// other awaitables running; here they are owned by the gather and dropped with it. Tasks
+/// given as children are detached, not cancelled: they run on, and a panic they end with
+/// later counts as seen (it is not reported to the exception handler), as asyncio's gather
+/// marks the later exceptions of its children retrieved.
 ///
 /// ```
 /// async fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
@@ -160,7 +163,9 @@ where
         });
         if let Some(error) = error {
             this.finished = true;
-            this.set.clear();
+            // The task children run on; their later panics count as seen (asyncio's gather
+            // marks its children's exceptions retrieved once it has failed).
+            detaching_seen(|| this.set.clear());
             return Poll::Ready(Err(error));
         }
         if this.set.pending > 0 {

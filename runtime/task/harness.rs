@@ -515,8 +515,12 @@ impl Scheduler {
         }
     }
 
-    /// A `Task` handle was dropped without taking the outcome.
+    /// A `Task` handle was dropped without taking the outcome (inside
+    /// `cancel_scope::detaching_seen`, the outcome counts as seen).
     pub(crate) fn detach(&self, key: u32, gen: u16) {
+        if super::cancel_scope::seen() {
+            self.mark_seen(key, gen);
+        }
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key, gen) else {
             return;
