@@ -20,9 +20,10 @@ use crate::task::claim_current;
 ///
 /// - **Cancellation.** Dropping the gather (for instance because the task awaiting it was
 ///   cancelled) drops every future still running: their destructors run, they never resume.
-///   A [`Task`](crate::Task) given as a child is a handle, and dropping a handle detaches its
-///   task (it keeps running); cancel it yourself, or pass the future itself instead of a task,
-///   or use a [`TaskGroup`](crate::TaskGroup).
+///   A [`Task`](crate::Task) given as a child is cancelled when the gather is dropped as a
+///   cancellation (its awaiting task was cancelled, a [`wait_for`](crate::wait_for) around it
+///   timed out), as asyncio's cancellation travels through the gather to its children;
+///   dropped in ordinary code, the gather detaches it (it keeps running).
 /// - **Errors.** Tasks resolve to `Result<T, TaskError>`, so a gather of tasks has asyncio's
 ///   `return_exceptions=True` shape: every slot holds its own outcome. To stop at the first
 ///   `Err`, use [`try_gather`].
