@@ -51,6 +51,48 @@ fn now() -> std::time::Instant {
 // cancel(), cancelling(), uncancel()
 // ---------------------------------------------------------------------------------------------
 
+/// test_tasks.py `test_task_awaits_on_itself`: a task that awaits its own handle fails at
+/// once (asyncio raises `RuntimeError: Task cannot await on itself` into it; a panic here,
+/// reported since nobody else holds the handle) instead of waiting for itself forever.
+#[test]
+fn test_task_awaits_on_itself() {
+    let reports = reports_of(async {
+        let own = Rc::new(RefCell::new(None::<Task<()>>));
+        let task = spawn({
+            let own = own.clone();
+            async move {
+                let me = own.borrow_mut().take().unwrap();
+                let _ = me.await;
+            }
+        });
+        let task_ref = task.task_ref();
+        *own.borrow_mut() = Some(task);
+        sleep(SEC).await;
+        assert!(task_ref.is_done(), "the task does not wait for itself");
+    });
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].contains("cannot await itself"), "{reports:?}");
+
+    // The same through a `SharedTask` holder: the other holder sees the panic.
+    aioloop::run(async {
+        let own = Rc::new(RefCell::new(None::<aioloop::SharedTask<()>>));
+        let task = spawn({
+            let own = own.clone();
+            async move {
+                let me = own.borrow_mut().take().unwrap();
+                let _ = me.await;
+            }
+        })
+        .shared();
+        *own.borrow_mut() = Some(task.clone());
+        let err = aioloop::wait_for(task, 10 * SEC).await.unwrap().unwrap_err();
+        assert!(
+            err.panic_message().unwrap().contains("cannot await itself"),
+            "{err:?}"
+        );
+    });
+}
+
 /// test_tasks.py `test_task_cancel_message_getter`: the message given to `cancel(msg)` is
 /// readable at once, before the task ran, and still after its cancelled outcome was taken.
 #[aioloop::test]

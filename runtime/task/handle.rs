@@ -309,6 +309,11 @@ impl<T> Task<T> {
         }
     }
 
+    /// Panics if the running task is this one: it would wait for itself forever.
+    pub(crate) fn assert_not_current(&self) {
+        self.sched.assert_not_current(self.key, self.gen());
+    }
+
     /// Gives up `entry` in the task's list of joiners (its holder is dropped unfinished).
     pub(crate) fn leave_joiners(&self, entry: usize) {
         if self.flags & FINISHED == 0 {
@@ -330,6 +335,9 @@ impl<T: 'static> Future for Task<T> {
         super::coop::poll_coop(cx, |cx| {
             match self.sched.poll_join(self.key, self.gen(), self.id, cx) {
                 Poll::Pending => {
+                    if self.flags & AWAITED == 0 {
+                        self.sched.assert_not_current(self.key, self.gen());
+                    }
                     self.flags |= AWAITED;
                     Poll::Pending
                 }
