@@ -587,6 +587,20 @@ async fn test_wait() {
     assert_eq!(outs, ['b', 'a']);
 }
 
+/// test_tasks.py `test_wait_errors` / `test_wait_invalid_args`: asyncio raises `ValueError` for
+/// an empty set (and `TypeError`/`ValueError` for arguments Rust's types rule out). aioloop's
+/// wait of nothing returns `([], [])` at once, with or without a timeout (documented
+/// divergence, `wait` and docs/asyncio.md).
+#[aioloop::test(start_paused)]
+async fn test_wait_errors() {
+    let t0 = now();
+    for timeout in [None, Some(10 * SEC)] {
+        let (done, pending) = wait(Vec::<Task<()>>::new(), ReturnWhen::FirstCompleted, timeout).await;
+        assert!(done.is_empty() && pending.is_empty());
+    }
+    assert_eq!(now(), t0);
+}
+
 /// test_tasks.py `test_wait_really_done`: FIRST_COMPLETED puts in `done` every task that has
 /// finished by the time wait() returns, not just the first: `b`, which finishes in the same
 /// iteration as `a`, is done too.
@@ -734,27 +748,38 @@ async fn test_cancel_gather_1() {
 
 /// test_tasks.py `test_cancel_gather_2`: a task that loops on a gather (with
 /// `return_exceptions=True`) is cancelled with a message: the cancellation reaches the awaiter
-/// of the task, with the message; the gather's `return_exceptions` does not swallow it.
+/// of the task, with the message; the gather's `return_exceptions` does not swallow it. The
+/// gathered child is cancelled with the same message (asyncio's gather passes `msg` on to its
+/// children, whose `CancelledError` is the one the awaiter sees).
 #[aioloop::test(start_paused)]
 async fn test_cancel_gather_2() {
     for message in [None, Some("my message")] {
-        let mut qwe = spawn(async {
-            let mut time = Duration::ZERO;
-            loop {
-                time += 50 * MS;
-                let _ = gather([spawn(sleep(50 * MS))]).await;
-                if time > SEC {
-                    return;
+        let child = Rc::new(RefCell::new(None));
+        let mut qwe = spawn({
+            let child = child.clone();
+            async move {
+                let mut time = Duration::ZERO;
+                loop {
+                    time += 50 * MS;
+                    let inner = spawn(sleep(50 * MS)).shared();
+                    *child.borrow_mut() = Some(inner.clone());
+                    let _ = gather([inner]).await;
+                    if time > SEC {
+                        return;
+                    }
                 }
             }
         });
-        sleep(200 * MS).await;
+        sleep(225 * MS).await;
         match message {
             Some(m) => assert!(qwe.cancel_with(m)),
             None => assert!(qwe.cancel()),
         }
         assert!((&mut qwe).await.unwrap_err().is_cancelled());
         assert_eq!(qwe.cancel_message().as_deref(), message);
+        let child = child.borrow_mut().take().unwrap();
+        assert!(child.clone().await.unwrap_err().is_cancelled());
+        assert_eq!(child.cancel_message().as_deref(), message);
     }
 }
 

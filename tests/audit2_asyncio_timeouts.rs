@@ -57,7 +57,7 @@ async fn test_wait_for_timeout_less_then_0_or_0_future_done() {
 
 /// test_waitfor.py `test_cancel_blocking_wait_for` (`timeout=None`) and `test_cancel_wait_for`
 /// (Python issue #23219): cancelling the task that runs `wait_for(task, ..)` cancels the task
-/// it waits for.
+/// it waits for, and what that task awaits, with the cancel message.
 #[aioloop::test]
 async fn test_cancel_blocking_wait_for() {
     for timeout in [Duration::MAX, Duration::from_secs(60)] {
@@ -66,12 +66,15 @@ async fn test_cancel_blocking_wait_for() {
         let wait = spawn(wait_for(task.clone(), timeout));
         let cancel = wait.task_ref();
         call_soon(move || {
-            cancel.cancel();
+            cancel.cancel_with("stop");
         });
         assert!(wait.await.unwrap_err().is_cancelled());
         assert!(task.clone().await.unwrap_err().is_cancelled());
         assert!(task.is_cancelled());
         assert!(blocked.is_cancelled());
+        // The message goes along, as asyncio's `cancel(msg)` passes it to `_fut_waiter`.
+        assert_eq!(task.cancel_message().as_deref(), Some("stop"));
+        assert_eq!(blocked.cancel_message().as_deref(), Some("stop"));
     }
 }
 
