@@ -20,7 +20,8 @@ use crate::time::{Sleep, TimeoutError};
 /// Futures that finish in the same loop iteration come out in the order they were woken (for
 /// timers: deadline order), and in argument order on the first poll. Each future is polled only
 /// when its own waker fires, as in [`gather`](crate::gather()). Dropping the stream drops the
-/// futures still running (tasks given as children are detached, see [`gather`](crate::gather())).
+/// futures still running (tasks given as children are cancelled if it is dropped as a
+/// cancellation, detached otherwise, see [`gather`](crate::gather())).
 /// For an overall deadline, see [`AsCompleted::with_timeout`].
 ///
 /// ```

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::child::ChildSet;
+use crate::task::cancel_scope::detaching_seen;
 use crate::task::claim_current;
 
 /// Runs every future of `futures` concurrently and returns their outputs in argument order,
@@ -19,9 +20,10 @@ use crate::task::claim_current;
 ///
 /// - **Cancellation.** Dropping the gather (for instance because the task awaiting it was
 ///   cancelled) drops every future still running: their destructors run, they never resume.
-///   A [`Task`](crate::Task) given as a child is a handle, and dropping a handle detaches its
-///   task (it keeps running); cancel it yourself, or pass the future itself instead of a task,
-///   or use a [`TaskGroup`](crate::TaskGroup).
+///   A [`Task`](crate::Task) given as a child is cancelled when the gather is dropped as a
+///   cancellation (its awaiting task was cancelled, a [`wait_for`](crate::wait_for) around it
+///   timed out), as asyncio's cancellation travels through the gather to its children;
+///   dropped in ordinary code, the gather detaches it (it keeps running).
 /// - **Errors.** Tasks resolve to `Result<T, TaskError>`, so a gather of tasks has asyncio's
 ///   `return_exceptions=True` shape: every slot holds its own outcome. To stop at the first
 ///   `Err`, use [`try_gather`].
@@ -69,8 +71,10 @@ where
 /// [`try_gather!`](crate::try_gather!).
 ///
 /// asyncio's `gather(*aws)` with `return_exceptions=False`, except that asyncio leaves the
-/// other awaitables running; here they are owned by the gather and dropped with it (tasks
-/// given as children are detached, not cancelled, as with [`gather`]).
+/// other awaitables running; here they are owned by the gather and dropped with it. Tasks
+/// given as children are detached, not cancelled: they run on, and a panic they end with
+/// later counts as seen (it is not reported to the exception handler), as asyncio's gather
+/// marks the later exceptions of its children retrieved.
 ///
 /// ```
 /// async fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
@@ -160,7 +164,9 @@ where
         });
         if let Some(error) = error {
             this.finished = true;
-            this.set.clear();
+            // The task children run on; their later panics count as seen (asyncio's gather
+            // marks its children's exceptions retrieved once it has failed).
+            detaching_seen(|| this.set.clear());
             return Poll::Ready(Err(error));
         }
         if this.set.pending > 0 {

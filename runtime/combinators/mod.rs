@@ -11,10 +11,11 @@
 //!   the task that awaits the combinator and are owned by it: dropping the combinator (the
 //!   awaiting task was cancelled) drops them. Cancellation in asyncio is an exception thrown
 //!   into the coroutine; here it is the future being dropped, its destructors running.
-//! - Dropping a [`Task`](crate::Task) handle detaches the task (it keeps running), where
-//!   cancelling an asyncio awaiter also cancels the task it awaits. So a task given as a child
-//!   of `gather` is not cancelled with the gather, and awaiting a task is already shielded;
-//!   [`TaskGroup`] is the way to have tasks cancelled with their owner.
+//! - A [`Task`](crate::Task) handle dropped *as a cancellation* while it is awaited cancels its
+//!   task, as cancelling an asyncio awaiter cancels what it awaits (see the guide's
+//!   "Cancellation"): a task given as a child of `gather` is cancelled when the task awaiting
+//!   the gather is. Dropped in ordinary code, a handle detaches its task (it keeps running);
+//!   [`shield`](fn@shield) and [`wait`](fn@wait) always detach.
 
 mod as_completed;
 mod child;

@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 
 use super::child::MaybeDone;
 use super::ready::ReadyList;
-use crate::task::cancel_scope::cancelling;
+use crate::task::cancel_scope::{cancelling, detaching_seen};
 use crate::task::{claim_current, InPlaceSet};
 
 /// Runs futures of any types concurrently and returns their outputs as a tuple, in argument
@@ -369,7 +369,8 @@ impl<C: TryChildren> Future for TryGatherTuple<C> {
         if let Some(error) = error {
             *this.finished = true;
             this.ready.clear_parent();
-            children.clear();
+            // As `try_gather`: the task children run on, their later panics count as seen.
+            detaching_seen(|| children.clear());
             return Poll::Ready(Err(error));
         }
         if *this.pending > 0 {

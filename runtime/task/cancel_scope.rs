@@ -35,6 +35,31 @@ thread_local! {
     static COLLECTED: RefCell<Option<Vec<TaskRef>>> = const { RefCell::new(None) };
     /// The message of the innermost cancellation drop running now, if it has one.
     static MESSAGE: RefCell<Option<Rc<str>>> = const { RefCell::new(None) };
+    /// Depth of the scopes in which a detached task's outcome counts as seen.
+    static SEEN: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `drop_it` (which drops `Task` handles) so that the tasks it detaches have their
+/// outcome counted as seen: a panic they end with later is not reported. A `try_gather` that
+/// ends at its first error drops the other children so, as asyncio's `gather` marks the later
+/// exceptions of its children retrieved. Not a cancellation: the tasks run on.
+pub(crate) fn detaching_seen<R>(drop_it: impl FnOnce() -> R) -> R {
+    /// Leaves the scope, also on unwind.
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            SEEN.with(|s| s.set(s.get() - 1));
+        }
+    }
+    SEEN.with(|s| s.set(s.get() + 1));
+    let _leave = Leave;
+    drop_it()
+}
+
+/// True inside [`detaching_seen`].
+#[inline]
+pub(crate) fn seen() -> bool {
+    SEEN.with(Cell::get) > 0
 }
 
 /// Leaves the scope when dropped, also on unwind.

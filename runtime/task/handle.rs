@@ -169,7 +169,9 @@ impl<T> Task<T> {
     ///
     /// Returns false if the task had already finished (asyncio's `Task.cancel()`), true
     /// otherwise. A task that finishes during the same step in which it is cancelled counts as
-    /// cancelled, as in asyncio.
+    /// cancelled, as in asyncio. On a task that has finished with a panic, `cancel()` marks the
+    /// panic as seen: if nobody takes the outcome, it is not reported to the exception handler
+    /// (asyncio's `cancel()` likewise silences "Task exception was never retrieved").
     pub fn cancel(&self) -> bool {
         self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), None)
     }
@@ -307,6 +309,11 @@ impl<T> Task<T> {
         }
     }
 
+    /// Panics if the running task is this one: it would wait for itself forever.
+    pub(crate) fn assert_not_current(&self) {
+        self.sched.assert_not_current(self.key, self.gen());
+    }
+
     /// Gives up `entry` in the task's list of joiners (its holder is dropped unfinished).
     pub(crate) fn leave_joiners(&self, entry: usize) {
         if self.flags & FINISHED == 0 {
@@ -328,6 +335,9 @@ impl<T: 'static> Future for Task<T> {
         super::coop::poll_coop(cx, |cx| {
             match self.sched.poll_join(self.key, self.gen(), self.id, cx) {
                 Poll::Pending => {
+                    if self.flags & AWAITED == 0 {
+                        self.sched.assert_not_current(self.key, self.gen());
+                    }
                     self.flags |= AWAITED;
                     Poll::Pending
                 }

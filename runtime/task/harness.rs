@@ -274,13 +274,19 @@ impl Scheduler {
 
     /// `Task::cancel`: marks the task and queues it so the loop drops its future next iteration
     /// (or, if it observes cancellation, delivers the request). False if the task has finished
-    /// (or is gone). `message` is kept for the awaiter (`Task::cancel_message`).
+    /// (or is gone); a panic it finished with then counts as seen, as asyncio's `cancel()`
+    /// clears `__log_traceback` before it looks at the state. `message` is kept for the
+    /// awaiter (`Task::cancel_message`).
     pub(crate) fn cancel(&self, key: u32, gen: u16, message: Option<Rc<str>>) -> bool {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key, gen) else {
             return false;
         };
         if slot.state.done() {
+            if slot.cell.is_panic() {
+                drop(tasks);
+                self.mark_seen(key, gen);
+            }
             return false;
         }
         let again = slot.state.cancel_requested();
@@ -501,8 +507,20 @@ impl Scheduler {
         self.cells.recycle_emptied(cell);
     }
 
-    /// A `Task` handle was dropped without taking the outcome.
+    /// The outcome of the task at `key`/`gen` counts as seen: if nobody takes it, a panic is
+    /// not reported (see `TaskMeta::outcome_seen`).
+    pub(crate) fn mark_seen(&self, key: u32, gen: u16) {
+        if let Some(meta) = self.tasks.borrow_mut().meta_mut(key, gen) {
+            meta.outcome_seen = true;
+        }
+    }
+
+    /// A `Task` handle was dropped without taking the outcome (inside
+    /// `cancel_scope::detaching_seen`, the outcome counts as seen).
     pub(crate) fn detach(&self, key: u32, gen: u16) {
+        if super::cancel_scope::seen() {
+            self.mark_seen(key, gen);
+        }
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key, gen) else {
             return;
@@ -535,7 +553,14 @@ impl Scheduler {
             false => Some(cell.as_mut().take_error()),
         };
         if let Some(Some(TaskError::Panicked(payload))) = error {
-            self.report("Task exception was never retrieved", task(), Some(payload));
+            let seen = self
+                .tasks
+                .borrow()
+                .meta_at(key, gen)
+                .is_some_and(|meta| meta.outcome_seen);
+            if !seen {
+                self.report("Task exception was never retrieved", task(), Some(payload));
+            }
         }
         // `take_error` left the finished cell empty (its output was moved out before anything
         // was dropped, also if that drop panicked): nothing in it to drop.

@@ -318,6 +318,17 @@ impl Scheduler {
     }
 
     /// The running task's slot, made first if the running task is a lazy in-place child.
+    /// Panics if the task at `key`/`gen` is the one running: a task awaiting its own handle
+    /// would wait for itself forever (asyncio raises `RuntimeError` into it).
+    #[inline]
+    pub(crate) fn assert_not_current(&self, key: u32, gen: u16) {
+        if let Running::Slot(k, g) = self.current.get().get() {
+            if (k, g) == (key, gen) {
+                awaits_itself();
+            }
+        }
+    }
+
     pub(crate) fn current_key(&self) -> Option<(u32, u16)> {
         let current = self.current.get();
         let slot = self.key_of(current)?;
@@ -787,4 +798,11 @@ impl Drop for MainTask {
     fn drop(&mut self) {
         self.sched.end_in_place(&self.identity);
     }
+}
+
+/// [`Scheduler::assert_not_current`]'s panic.
+#[cold]
+#[track_caller]
+fn awaits_itself() -> ! {
+    panic!("aioloop: a task cannot await itself (asyncio's \"Task cannot await on itself\")")
 }

@@ -28,6 +28,9 @@ pub(crate) struct TaskMeta {
     pub(crate) cancels: u32,
     /// The message of the last `cancel_with`.
     pub(crate) cancel_message: Option<Rc<str>>,
+    /// The outcome counts as seen: a panic is not reported when nobody takes it (asyncio's
+    /// `cancel()` on a done future, and `gather`'s done callback, clear `__log_traceback`).
+    pub(crate) outcome_seen: bool,
     /// Done callbacks (`Task::add_done_callback`), queued on the loop when the task finishes,
     /// each with its marker in `joiners`.
     done_callbacks: DoneCallbacks<DoneCallback>,

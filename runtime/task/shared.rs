@@ -198,6 +198,9 @@ impl<T: Clone + 'static> Future for SharedTask<T> {
             let (shared, entry) = (&this.shared, &mut this.entry);
             let joined = super::coop::poll_coop(cx, |cx| shared.task.borrow().poll_joiner(entry, cx));
             if joined.is_pending() {
+                if !this.awaited {
+                    shared.task.borrow().assert_not_current();
+                }
                 this.awaited = true;
                 return Poll::Pending;
             }
