@@ -1,13 +1,14 @@
 //! Second audit against CPython's Lib/test/test_asyncio/test_base_events.py, test_events.py
 //! and test_runners.py, the loop-level parts the first audit (audit_asyncio_base_events.rs,
 //! audit_asyncio_runners.rs) and lifecycle.rs do not port: closing, timers and their
-//! cancellation, the exception handler's reports, `run_until_complete` after a panic, and
-//! `asyncio.run` / `Runner`. Each test is named after the
+//! cancellation, the exception handler's reports, `run_until_complete` after a panic,
+//! `call_soon_threadsafe` order, and `asyncio.run` / `Runner`. Each test is named after the
 //! CPython test. Divergences on purpose are said in the doc comment.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use aioloop::{call_soon, get_running_loop, sleep, spawn, yield_now, EventLoop, ExceptionContext};
@@ -339,6 +340,56 @@ async fn test_handle() {
     yield_now().await;
     yield_now().await;
     assert!(!ran.get());
+}
+
+/// test_events.py `test_call_soon_threadsafe`: a callback another thread sent before the
+/// loop's own `call_soon` (the thread's send happens before it, through a channel) runs
+/// first: callbacks run in the order they were scheduled, whichever thread scheduled them.
+#[test]
+fn test_call_soon_threadsafe() {
+    let event_loop = EventLoop::new().unwrap();
+    let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handle = event_loop.handle();
+    let (sent_tx, sent_rx) = mpsc::channel();
+    let thread = std::thread::spawn({
+        let results = results.clone();
+        move || {
+            handle
+                .call_soon_threadsafe(move || results.lock().unwrap().push("hello"))
+                .unwrap();
+            sent_tx.send(()).unwrap();
+        }
+    });
+    sent_rx.recv().unwrap();
+    let lp = event_loop.clone_handle();
+    let r = results.clone();
+    lp.call_soon(move || {
+        r.lock().unwrap().push("world");
+        get_running_loop().stop();
+    });
+    event_loop.run_forever();
+    thread.join().unwrap();
+    assert_eq!(*results.lock().unwrap(), ["hello", "world"]);
+}
+
+/// test_events.py `test_call_soon_threadsafe_same_thread`: `call_soon_threadsafe` from the
+/// loop's own thread, then `call_soon`: they run in that order.
+#[test]
+fn test_call_soon_threadsafe_same_thread() {
+    let event_loop = EventLoop::new().unwrap();
+    let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let r = results.clone();
+    event_loop
+        .handle()
+        .call_soon_threadsafe(move || r.lock().unwrap().push("hello"))
+        .unwrap();
+    let (r, lp) = (results.clone(), event_loop.clone_handle());
+    event_loop.call_soon(move || {
+        r.lock().unwrap().push("world");
+        lp.stop();
+    });
+    event_loop.run_forever();
+    assert_eq!(*results.lock().unwrap(), ["hello", "world"]);
 }
 
 /// test_runners.py `test_asyncio_run_return`: `run` returns the coroutine's value.
