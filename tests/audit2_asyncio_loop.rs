@@ -471,3 +471,88 @@ fn test_interrupt_cancelled_task() {
     let text = panic_text(&*raised.unwrap_err());
     assert!(text.contains("main task was cancelled"), "{text}");
 }
+
+/// test_events.py `test_run_until_complete`: `run_until_complete` of a 100 ms sleep returns
+/// once at least 100 ms passed on the loop's clock (virtual here).
+#[test]
+fn test_run_until_complete() {
+    let event_loop = paused_loop();
+    let delay = Duration::from_millis(100);
+    let t0 = event_loop.time();
+    event_loop.run_until_complete(sleep(delay));
+    assert!(event_loop.time() - t0 >= delay);
+}
+
+/// test_events.py `test_run_until_complete_stopped`: `stop()` inside `run_until_complete`.
+/// asyncio raises `RuntimeError` ("Event loop stopped before Future completed");
+/// deliberately, aioloop's `stop` does not interrupt `run_until_complete`, which runs its
+/// future to its output (documented on `Loop::stop`), and the request does not outlive the
+/// run: a later `run_forever` runs until its own stop.
+#[test]
+fn test_run_until_complete_stopped() {
+    let event_loop = paused_loop();
+    let out = event_loop.run_until_complete(async {
+        get_running_loop().stop();
+        sleep(Duration::from_millis(100)).await;
+        7
+    });
+    assert_eq!(out, 7);
+    let seen: Log = Rc::default();
+    let (s, lp) = (seen.clone(), event_loop.clone_handle());
+    event_loop.call_later(Duration::from_millis(10), move || {
+        s.borrow_mut().push("timer");
+        lp.stop();
+    });
+    event_loop.run_forever();
+    assert_eq!(*seen.borrow(), ["timer"]);
+}
+
+/// test_events.py `test_call_later`: `run_forever` runs until a `call_later` callback
+/// 100 ms ahead stops it, and that callback ran once.
+#[test]
+fn test_call_later() {
+    let event_loop = paused_loop();
+    let results: Log = Rc::default();
+    let (r, lp) = (results.clone(), event_loop.clone_handle());
+    let t0 = event_loop.time();
+    event_loop.call_later(Duration::from_millis(100), move || {
+        r.borrow_mut().push("hello world");
+        lp.stop();
+    });
+    event_loop.run_forever();
+    assert_eq!(*results.borrow(), ["hello world"]);
+    assert!(event_loop.time() - t0 >= Duration::from_millis(100));
+}
+
+/// test_events.py `test_run_in_executor_cancel`: a blocking job cancelled while it runs on
+/// its thread, and the loop closed behind it: when the job ends, nothing is delivered to the
+/// closed loop (nothing panics, nothing runs there).
+#[test]
+fn test_run_in_executor_cancel() {
+    use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
+    let event_loop = EventLoop::new().unwrap();
+    // 0: not started, 1: running, 2: ended.
+    let state = std::sync::Arc::new(AtomicU8::new(0));
+    let job_state = state.clone();
+    let watched = state.clone();
+    event_loop.run_until_complete(async move {
+        let job = spawn(aioloop::run_in_executor(move || {
+            job_state.store(1, SeqCst);
+            std::thread::sleep(Duration::from_millis(50));
+            job_state.store(2, SeqCst);
+        }));
+        while watched.load(SeqCst) == 0 {
+            sleep(Duration::from_millis(1)).await;
+        }
+        job.cancel();
+        assert!(job.await.unwrap_err().is_cancelled());
+    });
+    drop(event_loop);
+    for _ in 0..400 {
+        if state.load(SeqCst) == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(20)); // the job's thread hands back its result
+}

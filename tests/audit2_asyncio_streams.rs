@@ -579,3 +579,18 @@ async fn test_close_race() {
         .expect("wait_closed returned");
     assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
 }
+
+/// test_streams.py `test_read_all_from_pipe_reader` (asyncio issue 168): a reader over a
+/// child's pipe, its limit (1) far below the data's size, reads everything to EOF.
+#[aioloop::test]
+async fn test_read_all_from_pipe_reader() {
+    let mut child = aioloop::process::Command::new("sh")
+        .args(["-c", "printf data"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = StreamReader::new(child.stdout.take().unwrap());
+    reader.set_limit(1);
+    assert!(child.wait().await.unwrap().success());
+    assert_eq!(reader.read_to_eof().await.unwrap(), b"data");
+}
