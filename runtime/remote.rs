@@ -3,7 +3,9 @@
 //!
 //! Senders are [`LoopHandle`](crate::LoopHandle)s (calls and jobs), wakers woken on other
 //! threads (task wakes) and `LoopBound` values dropped away from their loop. The loop takes the
-//! whole queue in one swap at the start of every iteration.
+//! whole queue in one swap at the start of every iteration, and before it queues a `call_soon`
+//! callback of its own when a lock-free hint says messages wait (so callbacks keep one FIFO
+//! order across threads, as asyncio's).
 //!
 //! All the state (the messages, the loop's parked/notified state, the closed flag) sits under
 //! one mutex, which nobody holds while running user code or making a syscall; so each invariant
@@ -39,8 +41,8 @@
 use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use slab::Slab;
@@ -94,6 +96,11 @@ struct Queue {
 pub(crate) struct Remote {
     queue: Mutex<Queue>,
     notifier: Notifier,
+    /// A hint, read without the lock: true while messages may be queued. Written only under
+    /// the lock (true by `push`, false when the queue is emptied), so a reader that
+    /// synchronized with a sender after its `push` (or is the sender's own thread) sees true
+    /// until the loop took the message. No protocol invariant rests on it.
+    pending: AtomicBool,
     /// The thread that created (and alone can run) the loop.
     owner: ThreadId,
     /// How many times a sender wrote the eventfd (statistics, for tests).
@@ -110,6 +117,7 @@ impl Remote {
                 closed: false,
             }),
             notifier,
+            pending: AtomicBool::new(false),
             owner: current_thread_id(),
             wakeups: AtomicU64::new(0),
         }
@@ -127,6 +135,7 @@ impl Remote {
             return Err(msg);
         }
         queue.msgs.push(msg);
+        self.pending.store(true, Relaxed);
         if queue.state != LoopState::Parked {
             return Ok(());
         }
@@ -144,7 +153,15 @@ impl Remote {
         let mut queue = self.lock();
         if !queue.msgs.is_empty() {
             std::mem::swap(&mut queue.msgs, into);
+            self.pending.store(false, Relaxed);
         }
+    }
+
+    /// True if messages may be waiting (the `pending` hint, without the lock): false means
+    /// every message pushed before, in happens-before order, was taken already.
+    #[inline]
+    pub(crate) fn maybe_pending(&self) -> bool {
+        self.pending.load(Relaxed)
     }
 
     /// Called before a blocking poll: returns false if work is already waiting (poll with a
@@ -173,6 +190,7 @@ impl Remote {
     pub(crate) fn close(&self) -> Vec<RemoteMsg> {
         let mut queue = self.lock();
         queue.closed = true;
+        self.pending.store(false, Relaxed);
         std::mem::take(&mut queue.msgs)
     }
 
@@ -264,6 +282,12 @@ impl RemoteDriver {
     /// True if messages are waiting.
     pub(crate) fn has_pending(&self) -> bool {
         self.remote.has_pending()
+    }
+
+    /// See [`Remote::maybe_pending`].
+    #[inline]
+    pub(crate) fn maybe_pending(&self) -> bool {
+        self.remote.maybe_pending()
     }
 
     /// See [`Remote::close`].

@@ -2,88 +2,10 @@
 //! readuntil / readexactly / readline / read semantics, with the data fed chunk by chunk as
 //! asyncio's tests do with `feed_data` / `feed_eof`. Each test is named after the CPython test.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::io;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+mod stream_feed;
 
-use aioloop::streams::{IncompleteReadError, LimitOverrunError, StreamError, StreamReader};
 use aioloop::{spawn, yield_now};
-
-/// A byte source fed by the test, asyncio's `feed_data` / `feed_eof`: each read returns one
-/// fed chunk (the least favourable split for a separator), and waits when none is left.
-#[derive(Clone, Default)]
-struct Feed(Rc<RefCell<FeedState>>);
-
-#[derive(Default)]
-struct FeedState {
-    chunks: VecDeque<Vec<u8>>,
-    eof: bool,
-    waker: Option<Waker>,
-}
-
-impl Feed {
-    fn feed_data(&self, data: &[u8]) {
-        let mut state = self.0.borrow_mut();
-        state.chunks.push_back(data.to_vec());
-        if let Some(waker) = state.waker.take() {
-            waker.wake();
-        }
-    }
-
-    fn feed_eof(&self) {
-        let mut state = self.0.borrow_mut();
-        state.eof = true;
-        if let Some(waker) = state.waker.take() {
-            waker.wake();
-        }
-    }
-
-    fn reader(&self, limit: Option<usize>) -> StreamReader {
-        let mut reader = StreamReader::new(self.clone());
-        if let Some(limit) = limit {
-            reader.set_limit(limit);
-        }
-        reader
-    }
-}
-
-impl futures_io::AsyncRead for Feed {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let mut state = self.0.borrow_mut();
-        match state.chunks.pop_front() {
-            Some(mut chunk) => {
-                let n = chunk.len().min(buf.len());
-                buf[..n].copy_from_slice(&chunk[..n]);
-                if n < chunk.len() {
-                    state.chunks.push_front(chunk.split_off(n));
-                }
-                Poll::Ready(Ok(n))
-            }
-            None if state.eof => Poll::Ready(Ok(0)),
-            None => {
-                state.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
-
-fn incomplete(err: StreamError) -> IncompleteReadError {
-    match err {
-        StreamError::IncompleteRead(err) => err,
-        other => panic!("expected IncompleteReadError, got {other:?}"),
-    }
-}
-
-fn overrun(err: StreamError) -> LimitOverrunError {
-    match err {
-        StreamError::LimitOverrun(err) => err,
-        other => panic!("expected LimitOverrunError, got {other:?}"),
-    }
-}
+use stream_feed::{incomplete, overrun, Feed};
 
 /// test_streams.py `test_readuntil_multi_chunks_1`: a multi-byte separator split across fed
 /// chunks, in every position, is found, and nothing beyond it is consumed.

@@ -133,6 +133,14 @@ impl Core {
     #[track_caller]
     pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> CallbackHandle {
         self.assert_open("call_soon");
+        // asyncio's ready queue is one FIFO for `call_soon` and `call_soon_threadsafe`: a
+        // callback sent through a `LoopHandle` before this one (from another thread that this
+        // one synchronized with since, or from this thread) runs first. So take such work in
+        // before queueing this callback, rather than at the next iteration's start. Without
+        // remote work this costs one relaxed load.
+        if self.remote.maybe_pending() {
+            self.take_remote();
+        }
         let cell = CallbackCell::new(callback);
         self.sched.push(Runnable::Callback(cell.clone()));
         CallbackHandle::new(cell)

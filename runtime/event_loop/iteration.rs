@@ -87,7 +87,8 @@ impl Core {
     }
 
     /// Step 1: moves remote wakes and calls onto the ready queue, in the order they were sent.
-    fn take_remote(&self) {
+    /// Also run by [`Core::call_soon`] when remote work is waiting.
+    pub(super) fn take_remote(&self) {
         self.remote.take(|msg| match msg {
             RemoteMsg::Wake { key, gen } => {
                 StatCells::bump(&self.stats.remote_wakes, 1);
