@@ -25,10 +25,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::thread::LocalKey;
 
 use super::TaskRef;
 
 thread_local! {
+    /// Depth of the cancellation drops running now.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     /// Depth of the scopes in which every dropped handle counts as awaited.
     static STRICT: Cell<u32> = const { Cell::new(0) };
@@ -44,38 +46,37 @@ thread_local! {
 /// ends at its first error drops the other children so, as asyncio's `gather` marks the later
 /// exceptions of its children retrieved. Not a cancellation: the tasks run on.
 pub(crate) fn detaching_seen<R>(drop_it: impl FnOnce() -> R) -> R {
-    /// Leaves the scope, also on unwind.
-    struct Leave;
-    impl Drop for Leave {
-        fn drop(&mut self) {
-            SEEN.with(|s| s.set(s.get() - 1));
-        }
-    }
-    SEEN.with(|s| s.set(s.get() + 1));
-    let _leave = Leave;
+    let _seen = Scope::enter(&SEEN);
     drop_it()
 }
 
 /// True inside [`detaching_seen`].
 #[inline]
 pub(crate) fn seen() -> bool {
-    SEEN.with(Cell::get) > 0
+    inside(&SEEN)
 }
 
-/// Leaves the scope when dropped, also on unwind.
-struct Enter;
+/// A scope on one of the depth counters above: entered when made, left when dropped (also on
+/// unwind).
+struct Scope(&'static LocalKey<Cell<u32>>);
 
-impl Enter {
-    fn new() -> Self {
-        DEPTH.with(|depth| depth.set(depth.get() + 1));
-        Enter
+impl Scope {
+    fn enter(depth: &'static LocalKey<Cell<u32>>) -> Scope {
+        depth.with(|depth| depth.set(depth.get() + 1));
+        Scope(depth)
     }
 }
 
-impl Drop for Enter {
+impl Drop for Scope {
     fn drop(&mut self) {
-        DEPTH.with(|depth| depth.set(depth.get() - 1));
+        self.0.with(|depth| depth.set(depth.get() - 1));
     }
+}
+
+/// True inside a scope on `depth`.
+#[inline]
+fn inside(depth: &'static LocalKey<Cell<u32>>) -> bool {
+    depth.with(Cell::get) > 0
 }
 
 /// Runs `drop_it` (which drops futures) as a cancellation without a message: see the module
@@ -96,7 +97,7 @@ pub(crate) fn cancelling_with<R>(message: Option<Rc<str>>, drop_it: impl FnOnce(
         }
     }
     let _restore = Restore(MESSAGE.with(|m| m.replace(message)));
-    let _enter = Enter::new();
+    let _cancelling = Scope::enter(&DEPTH);
     drop_it()
 }
 
@@ -125,27 +126,19 @@ pub(crate) fn cancelling_collect(drop_it: impl FnOnce()) -> Vec<TaskRef> {
 /// Like [`cancelling_collect`] for a future that was never polled (a zero timeout): every
 /// `Task` handle it drops counts as awaited, since it was handed over to be awaited.
 pub(crate) fn cancelling_collect_unstarted(drop_it: impl FnOnce()) -> Vec<TaskRef> {
-    /// Leaves the strict scope, also on unwind.
-    struct Strict;
-    impl Drop for Strict {
-        fn drop(&mut self) {
-            STRICT.with(|s| s.set(s.get() - 1));
-        }
-    }
-    STRICT.with(|s| s.set(s.get() + 1));
-    let _strict = Strict;
+    let _strict = Scope::enter(&STRICT);
     cancelling_collect(drop_it)
 }
 
 /// True inside [`cancelling_collect_unstarted`].
 pub(crate) fn strict() -> bool {
-    STRICT.with(Cell::get) > 0
+    inside(&STRICT)
 }
 
 /// True while a cancellation drop runs on this thread.
 #[inline]
 pub(crate) fn active() -> bool {
-    DEPTH.with(Cell::get) > 0
+    inside(&DEPTH)
 }
 
 /// Records a task cancelled by the drop running now, for [`cancelling_collect`].
