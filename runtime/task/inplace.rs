@@ -317,7 +317,6 @@ impl Scheduler {
         }
     }
 
-    /// The running task's slot, made first if the running task is a lazy in-place child.
     /// Panics if the task at `key`/`gen` is the one running: a task awaiting its own handle
     /// would wait for itself forever (asyncio raises `RuntimeError` into it).
     #[inline]
@@ -329,6 +328,7 @@ impl Scheduler {
         }
     }
 
+    /// The running task's slot, made first if the running task is a lazy in-place child.
     pub(crate) fn current_key(&self) -> Option<(u32, u16)> {
         let current = self.current.get();
         let slot = self.key_of(current)?;
