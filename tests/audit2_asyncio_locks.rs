@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Semaphore};
 use aioloop::{call_soon, spawn, wait_for, yield_now, Task, TaskRef};
-use sync_common::{finish, log, party, sorted_indices, ticks, Log};
+use sync_common::{
+    cond_waiter, cond_waiter_keeping_the_lock, event_waiter, finish, lock_taker, log, party, sem_taker,
+    sorted_indices, ticks, Log,
+};
 
 /// Spawns `n` tasks from `make` and awaits them all (asyncio's `gather_tasks`), answering
 /// their outputs in spawn order.
@@ -42,17 +45,6 @@ fn cancel_soon<T: 'static>(task: &Task<T>) {
 // ---------------------------------------------------------------------------------------
 // Lock
 // ---------------------------------------------------------------------------------------
-
-/// A task that takes `lock` and keeps it (asyncio's `await lock.acquire()` without a
-/// release), logs `tag` and returns true.
-fn lock_taker(lock: &Lock, result: &Log, tag: i32) -> Task<bool> {
-    let (lock, result) = (lock.clone(), result.clone());
-    spawn(async move {
-        lock.lock().await.forget();
-        result.borrow_mut().push(tag);
-        true
-    })
-}
 
 /// test_locks.py LockTests `test_acquire`: each `release` lets exactly the first waiter in,
 /// one iteration later; a task that comes while the lock is handed over queues behind the
@@ -143,15 +135,6 @@ async fn test_cancel_race() {
 // Event
 // ---------------------------------------------------------------------------------------
 
-fn event_waiter(ev: &Event, result: &Log, tag: i32) -> Task<bool> {
-    let (ev, result) = (ev.clone(), result.clone());
-    spawn(async move {
-        ev.wait().await;
-        result.borrow_mut().push(tag);
-        true
-    })
-}
-
 /// test_locks.py EventTests `test_wait`: `set` wakes the waiters in the order they came; a
 /// task spawned just before the `set` runs first (its first step was scheduled before the
 /// wake-ups) and finds the event set: the order is 3, 1, 2.
@@ -199,29 +182,6 @@ async fn test_clear_with_waiters() {
 // ---------------------------------------------------------------------------------------
 // Condition
 // ---------------------------------------------------------------------------------------
-
-/// A task that takes `cond`'s lock, waits once, logs `tag` and keeps the lock (asyncio's
-/// `c1` in `test_wait`, which returns without releasing).
-fn cond_waiter_keeping_the_lock(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
-    let (cond, result) = (cond.clone(), result.clone());
-    spawn(async move {
-        let guard = cond.lock().await;
-        cond.wait(guard).await.forget();
-        result.borrow_mut().push(tag);
-        true
-    })
-}
-
-/// A task that takes `cond`'s lock, waits once, logs `tag` and releases the lock.
-fn cond_waiter(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
-    let (cond, result) = (cond.clone(), result.clone());
-    spawn(async move {
-        let guard = cond.lock().await;
-        let _guard = cond.wait(guard).await;
-        result.borrow_mut().push(tag);
-        true
-    })
-}
 
 /// test_locks.py ConditionTests `test_wait`: waiting releases the lock; a notified waiter
 /// resumes only once it has the lock back, so each release by the holder lets exactly one
@@ -471,15 +431,6 @@ async fn test_notify_all_unacquired() {
 // ---------------------------------------------------------------------------------------
 // Semaphore
 // ---------------------------------------------------------------------------------------
-
-fn sem_taker(sem: &Semaphore, result: &Log, tag: i32) -> Task<bool> {
-    let (sem, result) = (sem.clone(), result.clone());
-    spawn(async move {
-        sem.acquire().await.forget();
-        result.borrow_mut().push(tag);
-        true
-    })
-}
 
 /// test_locks.py SemaphoreTests `test_acquire`: with one permit left, the first of three
 /// waiters takes it at once; two releases hand their permits to the next two waiters (the

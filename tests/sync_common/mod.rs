@@ -3,9 +3,10 @@
 #![allow(dead_code)] // each test file uses a subset
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 
-use aioloop::sync::{Barrier, BrokenBarrierError, Queue};
+use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Queue, Semaphore};
 use aioloop::{spawn, yield_now, Task, TaskError};
 
 /// A log the tasks of a test append to.
@@ -32,6 +33,68 @@ pub async fn finish<T: 'static>(task: Task<T>) -> Result<T, TaskError> {
         yield_now().await;
     }
     panic!("{} did not finish: a lost wake-up or a deadlock", task.name());
+}
+
+/// A task that runs `step` on its own clone of `x`, then logs `tag` to `result` and answers
+/// true: asyncio's test coroutines that `result.append(tag)` and `return True` once they
+/// got through.
+pub fn logging_task<T, F, Fut>(x: &T, result: &Log, tag: i32, step: F) -> Task<bool>
+where
+    T: Clone,
+    F: FnOnce(T) -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    let (step, result) = (step(x.clone()), result.clone());
+    spawn(async move {
+        step.await;
+        result.borrow_mut().push(tag);
+        true
+    })
+}
+
+/// A task that takes `lock` and keeps it (asyncio's `await lock.acquire()` without a
+/// release), logs `tag` and returns true.
+pub fn lock_taker(lock: &Lock, result: &Log, tag: i32) -> Task<bool> {
+    logging_task(
+        lock,
+        result,
+        tag,
+        |lock| async move { lock.lock().await.forget() },
+    )
+}
+
+/// A task that takes a permit of `sem` for good (asyncio's bare `await sem.acquire()`), logs
+/// `tag` and returns true.
+pub fn sem_taker(sem: &Semaphore, result: &Log, tag: i32) -> Task<bool> {
+    logging_task(
+        sem,
+        result,
+        tag,
+        |sem| async move { sem.acquire().await.forget() },
+    )
+}
+
+/// A task that waits for `ev`, logs `tag` and returns true.
+pub fn event_waiter(ev: &Event, result: &Log, tag: i32) -> Task<bool> {
+    logging_task(ev, result, tag, |ev| async move { ev.wait().await })
+}
+
+/// A task that takes `cond`'s lock, waits once, releases the lock, logs `tag` and returns
+/// true (the release and the log come in the same step: no other task runs between).
+pub fn cond_waiter(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
+    logging_task(cond, result, tag, |cond| async move {
+        let guard = cond.lock().await;
+        let _guard = cond.wait(guard).await;
+    })
+}
+
+/// A task that takes `cond`'s lock, waits once, logs `tag` and keeps the lock (asyncio's
+/// `c1` in `test_wait`, which returns without releasing).
+pub fn cond_waiter_keeping_the_lock(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
+    logging_task(cond, result, tag, |cond| async move {
+        let guard = cond.lock().await;
+        cond.wait(guard).await.forget();
+    })
 }
 
 /// A task that puts `item` into `q` (waiting for a slot if need be) and unwraps the answer.
