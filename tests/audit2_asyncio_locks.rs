@@ -14,8 +14,8 @@ use std::time::Duration;
 use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Semaphore};
 use aioloop::{call_soon, spawn, wait_for, yield_now, Task, TaskRef};
 use sync_common::{
-    cond_waiter, cond_waiter_keeping_the_lock, event_waiter, finish, lock_taker, log, party, sem_taker,
-    sorted_indices, ticks, Log,
+    cond_waiter, cond_waiter_keeping_the_lock, cond_with_waiters, event_waiter, finish, lock_taker, log,
+    party, sem_taker, sorted_indices, ticks, Log,
 };
 
 /// Spawns `n` tasks from `make` and awaits them all (asyncio's `gather_tasks`), answering
@@ -351,10 +351,7 @@ async fn test_wait_for() {
 /// `notify(n)` past the number of waiters wakes those there are (and is not kept for later).
 #[aioloop::test]
 async fn test_notify() {
-    let cond = Condition::new();
-    let result = log();
-    let tasks: Vec<_> = (1..=3).map(|tag| cond_waiter(&cond, &result, tag)).collect();
-    ticks(1).await;
+    let (cond, result, tasks) = cond_with_waiters::<3>().await;
     assert!(result.borrow().is_empty());
 
     {
@@ -379,10 +376,7 @@ async fn test_notify() {
 /// test_locks.py ConditionTests `test_notify_all`: every waiter resumes, in FIFO order.
 #[aioloop::test]
 async fn test_notify_all() {
-    let cond = Condition::new();
-    let result = log();
-    let tasks: Vec<_> = (1..=2).map(|tag| cond_waiter(&cond, &result, tag)).collect();
-    ticks(1).await;
+    let (cond, result, tasks) = cond_with_waiters::<2>().await;
     assert!(result.borrow().is_empty());
 
     {
@@ -418,10 +412,7 @@ async fn test_notify_unacquired() {
 /// for `notify_all` (asyncio raises `RuntimeError`; aioloop allows it, documented).
 #[aioloop::test]
 async fn test_notify_all_unacquired() {
-    let cond = Condition::new();
-    let result = log();
-    let t = cond_waiter(&cond, &result, 1);
-    ticks(1).await;
+    let (cond, result, [t]) = cond_with_waiters().await;
     assert!(!cond.locked());
     cond.notify_all();
     finish(t).await.unwrap();

@@ -88,6 +88,16 @@ pub fn cond_waiter(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
     })
 }
 
+/// A new condition, a log, and `N` [`cond_waiter`]s tagged 1 to `N`, given one iteration to
+/// start waiting.
+pub async fn cond_with_waiters<const N: usize>() -> (Condition, Log, [Task<bool>; N]) {
+    let cond = Condition::new();
+    let result = log();
+    let tasks = std::array::from_fn(|i| cond_waiter(&cond, &result, i as i32 + 1));
+    ticks(1).await;
+    (cond, result, tasks)
+}
+
 /// A task that takes `cond`'s lock, waits once, logs `tag` and keeps the lock (asyncio's
 /// `c1` in `test_wait`, which returns without releasing).
 pub fn cond_waiter_keeping_the_lock(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
