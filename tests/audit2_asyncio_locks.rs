@@ -14,8 +14,8 @@ use std::time::Duration;
 use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Semaphore};
 use aioloop::{call_soon, spawn, wait_for, yield_now, Task, TaskRef};
 use sync_common::{
-    cond_waiter, cond_waiter_keeping_the_lock, cond_with_waiters, event_waiter, finish, lock_taker, log,
-    party, sem_taker, sorted_indices, ticks, Log,
+    cond_waiter, cond_with_waiters, condition_test_wait, event_waiter, finish, lock_test_acquire, log, party,
+    sem_taker, sorted_indices, ticks, Log,
 };
 
 /// Spawns `n` tasks from `make` and awaits them all (asyncio's `gather_tasks`), answering
@@ -51,28 +51,7 @@ fn cancel_soon<T: 'static>(task: &Task<T>) {
 /// waiter it was handed to.
 #[aioloop::test]
 async fn test_acquire_lock() {
-    let lock = Lock::new();
-    let result = log();
-    lock.lock().await.forget();
-    let t1 = lock_taker(&lock, &result, 1);
-    let t2 = lock_taker(&lock, &result, 2);
-    ticks(1).await;
-    assert!(result.borrow().is_empty());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-
-    let t3 = lock_taker(&lock, &result, 3);
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2]);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2, 3]);
+    let (_lock, [t1, t2, t3]) = lock_test_acquire().await;
     for t in [t1, t2, t3] {
         assert!(t.is_done());
         assert!(finish(t).await.unwrap());
@@ -188,41 +167,15 @@ async fn test_clear_with_waiters() {
 /// notified waiter resume, in FIFO order.
 #[aioloop::test]
 async fn test_wait_condition() {
-    let lock = Lock::new();
-    let cond = Condition::with_lock(lock.clone());
-    let result = log();
-    let tasks: Vec<_> = (1..=3)
-        .map(|tag| cond_waiter_keeping_the_lock(&cond, &result, tag))
-        .collect();
-    ticks(1).await;
-    assert!(result.borrow().is_empty());
-    assert!(!cond.locked());
-
-    cond.lock().await.forget();
-    cond.notify(1);
-    ticks(1).await;
-    assert!(result.borrow().is_empty());
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    assert!(cond.locked());
-
-    cond.notify(2);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2]);
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2, 3]);
-    assert!(cond.locked());
+    let tasks = condition_test_wait([
+        Some(false),
+        Some(true),
+        Some(true),
+        Some(true),
+        Some(true),
+        Some(true),
+    ])
+    .await;
     for t in tasks {
         assert!(t.is_done());
         assert!(finish(t).await.unwrap());

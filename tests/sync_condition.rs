@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use aioloop::spawn;
 use aioloop::sync::{Condition, Lock};
-use sync_common::{cond_waiter_keeping_the_lock, cond_with_waiters, finish, log, ticks};
+use sync_common::{cond_with_waiters, condition_test_wait, finish, ticks};
 
 /// asyncio's `test_notify`: notify(1) wakes exactly one waiter, notify(2) two, in order.
 #[aioloop::test]
@@ -32,39 +32,7 @@ async fn notify_one_wakes_exactly_one() {
 /// keep the lock; the test releases it by hand).
 #[aioloop::test]
 async fn a_notified_waiter_takes_the_lock_back_before_resuming() {
-    let lock = Lock::new();
-    let cond = Condition::with_lock(lock.clone());
-    let result = log();
-    let tasks: Vec<_> = (1..=3)
-        .map(|i| cond_waiter_keeping_the_lock(&cond, &result, i))
-        .collect();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), []);
-    assert!(!cond.locked());
-
-    cond.lock().await.forget();
-    cond.notify(1);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [], "notified, but the lock is held");
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    assert!(cond.locked());
-
-    cond.notify(2);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2]);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2, 3]);
-    assert!(cond.locked());
+    let tasks = condition_test_wait([Some(false), Some(true), Some(true), None, None, Some(true)]).await;
     for t in tasks {
         finish(t).await.unwrap();
     }

@@ -107,6 +107,75 @@ pub fn cond_waiter_keeping_the_lock(cond: &Condition, result: &Log, tag: i32) ->
     })
 }
 
+/// asyncio LockTests `test_acquire`, shared by its ports: with the lock held by the test, two
+/// [`lock_taker`]s queue; each `release` lets exactly the first waiter in, one iteration
+/// later; a third taker that comes while the lock is handed over queues behind the waiter it
+/// was handed to. Answers the lock (held by the third taker) and the three takers.
+pub async fn lock_test_acquire() -> (Lock, [Task<bool>; 3]) {
+    let lock = Lock::new();
+    let result = log();
+    lock.lock().await.forget();
+    let t1 = lock_taker(&lock, &result, 1);
+    let t2 = lock_taker(&lock, &result, 2);
+    ticks(1).await;
+    assert!(result.borrow().is_empty());
+
+    lock.release().unwrap();
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [1]);
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [1]);
+
+    let t3 = lock_taker(&lock, &result, 3);
+    lock.release().unwrap();
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [1, 2]);
+
+    lock.release().unwrap();
+    ticks(1).await;
+    assert_eq!(*result.borrow(), [1, 2, 3]);
+    (lock, [t1, t2, t3])
+}
+
+/// asyncio ConditionTests `test_wait`, shared by its ports: three
+/// [`cond_waiter_keeping_the_lock`]s on a condition over a lock of its own; then the test
+/// takes the lock and notifies one, releases the lock, notifies two, releases, releases.
+/// After the waiters started and after each of these five steps, given one iteration each,
+/// the log is what asyncio expects (each release lets exactly one notified waiter resume, in
+/// FIFO order), and where `locked[i]` is `Some` the condition's `locked()` is that. Answers
+/// the waiters.
+pub async fn condition_test_wait(locked: [Option<bool>; 6]) -> [Task<bool>; 3] {
+    let lock = Lock::new();
+    let cond = Condition::with_lock(lock.clone());
+    let result = log();
+    let tasks = std::array::from_fn(|i| cond_waiter_keeping_the_lock(&cond, &result, i as i32 + 1));
+    let check = |step: usize, expected: &[i32]| {
+        assert_eq!(*result.borrow(), expected, "after step {step}");
+        if let Some(locked) = locked[step] {
+            assert_eq!(cond.locked(), locked, "after step {step}");
+        }
+    };
+    ticks(1).await;
+    check(0, &[]);
+    cond.lock().await.forget();
+    cond.notify(1);
+    ticks(1).await;
+    check(1, &[]); // notified, but the lock is held
+    lock.release().unwrap();
+    ticks(1).await;
+    check(2, &[1]);
+    cond.notify(2);
+    ticks(1).await;
+    check(3, &[1]);
+    lock.release().unwrap();
+    ticks(1).await;
+    check(4, &[1, 2]);
+    lock.release().unwrap();
+    ticks(1).await;
+    check(5, &[1, 2, 3]);
+    tasks
+}
+
 /// A task that puts `item` into `q` (waiting for a slot if need be) and unwraps the answer.
 pub fn putter<T: 'static>(q: &Queue<T>, item: T) -> Task<()> {
     let q = q.clone();
