@@ -14,8 +14,8 @@ use std::time::Duration;
 use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Semaphore};
 use aioloop::{call_soon, spawn, wait_for, yield_now, Task, TaskRef};
 use sync_common::{
-    cond_waiter, cond_with_waiters, condition_test_wait, event_waiter, finish, lock_test_acquire, log, party,
-    sem_taker, sorted_indices, ticks, Log,
+    arrive, assert_idle, cond_waiter, cond_with_waiters, condition_test_wait, event_waiter, finish,
+    lock_test_acquire, log, party, sem_taker, sorted_indices, ticks, Log,
 };
 
 /// Spawns `n` tasks from `make` and awaits them all (asyncio's `gather_tasks`), answering
@@ -499,8 +499,7 @@ const N: usize = 5;
 async fn test_filling_one_task() {
     let barrier = Barrier::new(1);
     assert_eq!(barrier.wait().await, Ok(0));
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_filling_one_task_twice`: a barrier of one party lets
@@ -508,16 +507,13 @@ async fn test_filling_one_task() {
 #[aioloop::test]
 async fn test_filling_one_task_twice() {
     let barrier = Barrier::new(1);
-    let t1 = party(&barrier);
-    ticks(1).await;
+    let t1 = arrive(&barrier).await;
     assert_eq!(barrier.n_waiting(), 0);
-    let t2 = party(&barrier);
-    ticks(1).await;
+    let t2 = arrive(&barrier).await;
     assert!(t1.is_done() && t2.is_done());
     assert_eq!(finish(t1).await.unwrap(), Ok(0));
     assert_eq!(finish(t2).await.unwrap(), Ok(0));
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_filling_task_by_task`: `n_waiting` counts the arrivals
@@ -525,17 +521,13 @@ async fn test_filling_one_task_twice() {
 #[aioloop::test]
 async fn test_filling_task_by_task() {
     let barrier = Barrier::new(3);
-    let t1 = party(&barrier);
-    ticks(1).await;
+    let t1 = arrive(&barrier).await;
     assert_eq!(barrier.n_waiting(), 1);
-    let t2 = party(&barrier);
-    ticks(1).await;
+    let t2 = arrive(&barrier).await;
     assert_eq!(barrier.n_waiting(), 2);
-    let t3 = party(&barrier);
-    ticks(1).await;
+    let t3 = arrive(&barrier).await;
     assert_eq!(sorted_indices(vec![t1, t2, t3]).await, [0, 1, 2]);
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_filling_tasks_check_return_value`: every party passes
@@ -559,8 +551,7 @@ async fn test_filling_tasks_check_return_value() {
     assert_eq!(results1.borrow().len(), N);
     assert_eq!(results2.borrow().len(), N);
     assert_eq!(indices, (0..N).collect::<Vec<_>>());
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_blocking_tasks_while_draining`: two parties that come
@@ -623,8 +614,7 @@ async fn test_filling_tasks_cancel_one() {
         finish(t).await.unwrap();
     }
     assert_eq!(results.borrow().len(), 3);
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_reset_barrier`: resetting an empty barrier leaves it
@@ -634,8 +624,7 @@ async fn test_reset_barrier() {
     let barrier = Barrier::new(1);
     barrier.reset();
     ticks(1).await;
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_reset_barrier_while_tasks_waiting`: a reset fails the
@@ -650,8 +639,7 @@ async fn test_reset_barrier_while_tasks_waiting() {
     for t in waiters {
         assert_eq!(finish(t).await.unwrap(), Err(BrokenBarrierError));
     }
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
     let round: Vec<_> = (0..N).map(|_| party(&barrier)).collect();
     assert_eq!(sorted_indices(round).await, (0..N).collect::<Vec<_>>());
 }
@@ -690,8 +678,7 @@ async fn test_reset_barrier_when_tasks_half_draining_half_blocking() {
     .await;
     assert_eq!(*results1.borrow(), vec![true; blocking_tasks]);
     assert!(results2.borrow().is_empty());
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_reset_barrier_while_tasks_draining`: the last party out

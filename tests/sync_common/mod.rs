@@ -213,6 +213,21 @@ pub fn party(barrier: &Barrier) -> Task<Result<usize, BrokenBarrierError>> {
     spawn(async move { barrier.wait().await })
 }
 
+/// A [`party`] that arrives at `barrier`, given one iteration to get there.
+pub async fn arrive(barrier: &Barrier) -> Task<Result<usize, BrokenBarrierError>> {
+    let party = party(barrier);
+    ticks(1).await;
+    party
+}
+
+/// Asserts that no party waits on `barrier` and that it is not broken: a round went through
+/// cleanly.
+#[track_caller]
+pub fn assert_idle(barrier: &Barrier) {
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(!barrier.broken());
+}
+
 /// Awaits each of `parties` (in turn, with [`finish`]), which must all pass the barrier, and
 /// answers their arrival indices, sorted.
 pub async fn sorted_indices(parties: Vec<Task<Result<usize, BrokenBarrierError>>>) -> Vec<usize> {
