@@ -34,6 +34,15 @@ where
     outputs
 }
 
+/// Asserts that each of `tasks` is done and answered true (asyncio's `assertTrue(t.done())`
+/// and `assertTrue(t.result())`).
+async fn assert_done_and_true(tasks: impl IntoIterator<Item = Task<bool>>) {
+    for t in tasks {
+        assert!(t.is_done());
+        assert!(finish(t).await.unwrap());
+    }
+}
+
 /// Cancels `task` from a `call_soon` callback (asyncio's `loop.call_soon(task.cancel)`).
 fn cancel_soon<T: 'static>(task: &Task<T>) {
     let task: TaskRef = task.task_ref();
@@ -52,10 +61,7 @@ fn cancel_soon<T: 'static>(task: &Task<T>) {
 #[aioloop::test]
 async fn test_acquire_lock() {
     let (_lock, [t1, t2, t3]) = lock_test_acquire().await;
-    for t in [t1, t2, t3] {
-        assert!(t.is_done());
-        assert!(finish(t).await.unwrap());
-    }
+    assert_done_and_true([t1, t2, t3]).await;
 }
 
 /// test_locks.py LockTests `test_acquire_cancel`: a waiter cancelled from a callback ends
@@ -131,10 +137,7 @@ async fn test_wait_event() {
     ev.set();
     ticks(1).await;
     assert_eq!(*result.borrow(), [3, 1, 2]);
-    for t in [t1, t2, t3] {
-        assert!(t.is_done());
-        assert!(finish(t).await.unwrap());
-    }
+    assert_done_and_true([t1, t2, t3]).await;
 }
 
 /// test_locks.py EventTests `test_clear_with_waiters`: set, clear, set, set in one step wakes
@@ -154,8 +157,7 @@ async fn test_clear_with_waiters() {
     ev.set();
     ticks(1).await;
     assert_eq!(*result.borrow(), [1]);
-    assert!(t.is_done());
-    assert!(finish(t).await.unwrap());
+    assert_done_and_true([t]).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,10 +178,7 @@ async fn test_wait_condition() {
         Some(true),
     ])
     .await;
-    for t in tasks {
-        assert!(t.is_done());
-        assert!(finish(t).await.unwrap());
-    }
+    assert_done_and_true(tasks).await;
 }
 
 /// test_locks.py ConditionTests `test_wait_cancel`: a waiter cancelled from a callback ends
@@ -295,8 +294,7 @@ async fn test_wait_for() {
     }
     ticks(1).await;
     assert_eq!(*result.borrow(), [1]);
-    assert!(t.is_done());
-    assert!(finish(t).await.unwrap());
+    assert_done_and_true([t]).await;
     assert!(!cond.locked());
 }
 
