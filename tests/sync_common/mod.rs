@@ -6,7 +6,10 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Queue, Semaphore};
+use aioloop::sync::{
+    Barrier, BrokenBarrierError, Condition, Event, GetNowaitError, Lock, PutNowaitError, Queue,
+    QueueShutDown, Semaphore,
+};
 use aioloop::{spawn, yield_now, Task, TaskError};
 
 /// A log the tasks of a test append to.
@@ -176,10 +179,93 @@ pub async fn condition_test_wait(locked: [Option<bool>; 6]) -> [Task<bool>; 3] {
     tasks
 }
 
+/// A task that takes one item from `q`.
+pub fn getter<T: 'static>(q: &Queue<T>) -> Task<Result<T, QueueShutDown>> {
+    let q = q.clone();
+    spawn(async move { q.get().await })
+}
+
+/// A task that puts `item` into `q`, giving the answer back.
+pub fn put_task<T: 'static>(q: &Queue<T>, item: T) -> Task<Result<(), QueueShutDown<T>>> {
+    let q = q.clone();
+    spawn(async move { q.put(item).await })
+}
+
+/// A task that waits for `q.join()`.
+pub fn joiner<T: 'static>(q: &Queue<T>) -> Task<()> {
+    let q = q.clone();
+    spawn(async move { q.join().await })
+}
+
+/// asyncio's checks after a `shutdown` (with nothing left to get): every put and get, waiting
+/// or not, fails with `QueueShutDown`.
+pub async fn puts_and_gets_fail_shut_down(q: &Queue<&'static str>) {
+    assert_eq!(q.put("data").await, Err(QueueShutDown("data")));
+    assert!(matches!(
+        q.put_nowait("data"),
+        Err(PutNowaitError::QueueShutDown("data"))
+    ));
+    assert_eq!(q.get().await, Err(QueueShutDown(())));
+    assert_eq!(q.get_nowait(), Err(GetNowaitError::QueueShutDown));
+}
+
 /// A task that puts `item` into `q` (waiting for a slot if need be) and unwraps the answer.
 pub fn putter<T: 'static>(q: &Queue<T>, item: T) -> Task<()> {
     let q = q.clone();
     spawn(async move { q.put(item).await.unwrap() })
+}
+
+/// asyncio `test_get_cancelled_race`, shared by its ports, up to the put: of two [`getter`]s
+/// on an empty queue, the first is cancelled before any item comes, and is done one
+/// iteration later. Answers the queue and the second getter.
+pub async fn queue_test_get_cancelled_race(
+) -> (Queue<&'static str>, Task<Result<&'static str, QueueShutDown>>) {
+    let q = Queue::new(0);
+    let t1 = getter(&q);
+    let t2 = getter(&q);
+    ticks(1).await;
+    t1.cancel();
+    ticks(1).await;
+    assert!(t1.is_done());
+    (q, t2)
+}
+
+/// asyncio `test_get_with_waiting_putters`, shared by its ports: two [`putter`]s of "a" and
+/// "b" on a queue of one slot, given `n_ticks` iterations first (0: the gets come before
+/// they ran); two gets take "a" then "b", and both putters finish.
+pub async fn queue_test_get_with_waiting_putters(n_ticks: usize) {
+    let q = Queue::new(1);
+    let a = putter(&q, "a");
+    let b = putter(&q, "b");
+    ticks(n_ticks).await;
+    assert_eq!(q.get().await, Ok("a"));
+    assert_eq!(q.get().await, Ok("b"));
+    finish(a).await.unwrap();
+    finish(b).await.unwrap();
+}
+
+/// asyncio `test_put_cancelled_race`, shared by its ports, up to the second get: of three
+/// putters (made by `put`) of "a", "b" and "X" on a queue of one slot, "a" puts at once and
+/// "b" waits; "X" is cancelled while it waits and is done one iteration later; a `get_nowait`
+/// takes "a", and one iteration later "b" is in and taken. Answers the queue and the putters.
+pub async fn queue_test_put_cancelled_race<O: 'static>(
+    put: impl Fn(&Queue<&'static str>, &'static str) -> Task<O>,
+) -> (Queue<&'static str>, [Task<O>; 3]) {
+    let q = Queue::new(1);
+    let put_a = put(&q, "a");
+    let put_b = put(&q, "b");
+    let put_x = put(&q, "X");
+    ticks(1).await;
+    assert!(put_a.is_done());
+    assert!(!put_b.is_done());
+
+    put_x.cancel();
+    ticks(1).await;
+    assert!(put_x.is_done());
+    assert_eq!(q.get_nowait(), Ok("a"));
+    ticks(1).await;
+    assert_eq!(q.get_nowait(), Ok("b"));
+    (q, [put_a, put_b, put_x])
 }
 
 /// asyncio `test_maxsize`'s putter: a task that puts 0, 1 and 2 into `q` in turn and logs each
