@@ -9,9 +9,12 @@
 //! `return_exceptions=True` is a gather of tasks (each slot a `Result`), and a gather with
 //! `return_exceptions=False` is `try_gather`.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
+use support::reports_of;
 
 use aioloop::{
     as_completed, call_later, call_soon, current_task, gather, get_running_loop, shield, sleep, spawn,
@@ -28,18 +31,6 @@ impl Drop for AddOnDrop {
     fn drop(&mut self) {
         self.0.set(self.0.get() + self.1);
     }
-}
-
-/// Runs `body` on a paused loop whose exception handler records the reports, and returns them.
-fn reports_of(body: impl std::future::Future<Output = ()>) -> Vec<String> {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = seen.clone();
-    EventLoop::builder()
-        .start_paused(true)
-        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
-        .run(body);
-    let seen = seen.borrow().clone();
-    seen
 }
 
 /// The loop's clock, for the virtual-time assertions.

@@ -1,13 +1,14 @@
 //! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
-//! (the combinator tests); `interval`, tokio's interval checks on the paused clock; `signal`,
-//! the lock, delivery and deadline of the signal tests.
+//! (the combinator tests), the exception handler's reports of a run; `interval`, tokio's
+//! interval checks on the paused clock; `signal`, the lock, delivery and deadline of the
+//! signal tests.
 
 #![allow(dead_code)] // each test file uses some of these
 
 pub mod interval;
 pub mod signal;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -104,6 +105,18 @@ impl ThreadFlag {
             }
         })
     }
+}
+
+/// Runs `body` on a paused loop whose exception handler records the reports, and returns them.
+pub fn reports_of(body: impl Future<Output = ()>) -> Vec<String> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    aioloop::EventLoop::builder()
+        .start_paused(true)
+        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
+        .run(body);
+    let seen = seen.borrow().clone();
+    seen
 }
 
 /// Yields `n` times.
