@@ -14,12 +14,13 @@ mod support;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
-use support::reports_of;
 
 use aioloop::{
     as_completed, call_later, call_soon, current_task, gather, get_running_loop, shield, sleep, spawn,
-    try_gather, until_cancelled, wait, yield_now, EventLoop, Future, ReturnWhen, Task, TaskError,
+    try_gather, until_cancelled, wait, yield_now, ConcurrentFuture, EventLoop, Future, ReturnWhen, Task,
+    TaskError,
 };
+use support::{outcome_from_a_thread, reports_of, stop_now};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
@@ -994,22 +995,19 @@ fn test_stop_while_run_in_complete() {
 #[test]
 fn test_run_coroutine_threadsafe_with_exception() {
     let event_loop = EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                sleep(50 * MS).await;
-                if true {
-                    panic!("Fail!");
-                }
-                3
-            })
-            .result();
-        handle.stop().unwrap();
-        out
-    });
-    event_loop.run_forever();
-    let err = worker.join().unwrap().unwrap_err();
+    let err = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            sleep(50 * MS).await;
+            if true {
+                panic!("Fail!");
+            }
+            3
+        },
+        ConcurrentFuture::result,
+        stop_now,
+    )
+    .unwrap_err();
     assert!(err.is_panic(), "{err:?}");
     assert_eq!(err.panic_message(), Some("Fail!"));
 }
@@ -1020,24 +1018,23 @@ fn test_run_coroutine_threadsafe_with_exception() {
 #[test]
 fn test_run_coroutine_threadsafe_with_timeout() {
     let event_loop = EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                sleep(50 * MS).await;
-                3
-            })
-            .result_timeout(Duration::ZERO);
-        handle
-            .call_soon_threadsafe(|| {
-                let lp = get_running_loop();
-                aioloop::call_later(10 * MS, move || lp.stop());
-            })
-            .unwrap();
-        out
-    });
-    event_loop.run_forever();
-    let err = worker.join().unwrap().unwrap_err();
+    let err = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            sleep(50 * MS).await;
+            3
+        },
+        |fut| fut.result_timeout(Duration::ZERO),
+        |handle| {
+            handle
+                .call_soon_threadsafe(|| {
+                    let lp = get_running_loop();
+                    aioloop::call_later(10 * MS, move || lp.stop());
+                })
+                .unwrap()
+        },
+    )
+    .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     event_loop.run_until_complete(async {
         yield_now().await;
@@ -1056,21 +1053,18 @@ fn test_run_coroutine_threadsafe_with_timeout() {
 #[test]
 fn test_run_coroutine_threadsafe_task_cancelled_by_itself() {
     let event_loop = EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                sleep(5 * MS).await;
-                current_task().unwrap().cancel();
-                yield_now().await;
-                3
-            })
-            .result();
-        handle.stop().unwrap();
-        out
-    });
-    event_loop.run_forever();
-    let err = worker.join().unwrap().unwrap_err();
+    let err = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            sleep(5 * MS).await;
+            current_task().unwrap().cancel();
+            yield_now().await;
+            3
+        },
+        ConcurrentFuture::result,
+        stop_now,
+    )
+    .unwrap_err();
     assert!(err.is_cancelled(), "{err:?}");
 }
 

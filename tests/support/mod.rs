@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
-//! (the combinator tests), the exception handler's reports of a run; `interval`, tokio's
-//! interval checks on the paused clock; `signal`, the lock, delivery and deadline of the
-//! signal tests.
+//! (the combinator tests), the exception handler's reports of a run, the outcome of a
+//! coroutine submitted from a thread; `interval`, tokio's interval checks on the paused
+//! clock; `signal`, the lock, delivery and deadline of the signal tests.
 
 #![allow(dead_code)] // each test file uses some of these
 
@@ -14,6 +14,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+
+use aioloop::{ConcurrentError, ConcurrentFuture, LoopHandle};
 
 /// Counts how many guards of one family were dropped.
 #[derive(Clone, Default)]
@@ -117,6 +119,35 @@ pub fn reports_of(body: impl Future<Output = ()>) -> Vec<String> {
         .run(body);
     let seen = seen.borrow().clone();
     seen
+}
+
+/// From a worker thread, submits `make` to `event_loop` with `run_coroutine_threadsafe`,
+/// waits for the outcome with `wait` (`result` or `result_timeout`), then has the loop stop
+/// with `stop`; runs the loop until then and answers the outcome the thread got.
+pub fn outcome_from_a_thread<M, F>(
+    event_loop: &aioloop::EventLoop,
+    make: M,
+    wait: fn(ConcurrentFuture<F::Output>) -> Result<F::Output, ConcurrentError>,
+    stop: fn(&LoopHandle),
+) -> Result<F::Output, ConcurrentError>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
+    let handle = event_loop.handle();
+    let worker = std::thread::spawn(move || {
+        let out = wait(handle.run_coroutine_threadsafe(make));
+        stop(&handle);
+        out
+    });
+    event_loop.run_forever();
+    worker.join().unwrap()
+}
+
+/// [`outcome_from_a_thread`]'s `stop` that stops the loop at once.
+pub fn stop_now(handle: &LoopHandle) {
+    handle.stop().unwrap();
 }
 
 /// Yields `n` times.
