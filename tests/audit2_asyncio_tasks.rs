@@ -20,7 +20,7 @@ use aioloop::{
     try_gather, until_cancelled, wait, yield_now, ConcurrentFuture, EventLoop, Future, ReturnWhen, Task,
     TaskError,
 };
-use support::{outcome_from_a_thread, reports_of, stop_now};
+use support::{outcome_from_a_thread, reports_of, stop_now, yields};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
@@ -785,9 +785,7 @@ async fn test_gather_success() {
     fut.add_done_callback(move |_| counter.set(counter.get() + 1));
     b.set_result(1).unwrap();
     a.set_result(2).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert_eq!(calls.get(), 0);
     assert!(!fut.is_done());
     c.set_result(3).unwrap();
@@ -807,13 +805,19 @@ fn child(f: &Future<Result<i32, &'static str>>) -> Task<i32> {
     })
 }
 
+/// `n` futures, not set yet, and for each a [`child`] task waiting for it.
+fn children(n: usize) -> (Vec<Future<Result<i32, &'static str>>>, Vec<Task<i32>>) {
+    let futs: Vec<_> = (0..n).map(|_| Future::new()).collect();
+    let tasks = futs.iter().map(child).collect();
+    (futs, tasks)
+}
+
 /// test_tasks.py GatherTests `test_one_exception`: with `return_exceptions=False`
 /// (`try_gather`), the first failing child ends the gather at once with that error; the other
 /// children (tasks) are left running, and what they do later does not touch the gather.
 #[aioloop::test]
 async fn test_one_exception() {
-    let futs: Vec<_> = (0..5).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(5);
     let refs: Vec<_> = tasks.iter().map(Task::task_ref).collect();
     let fut = spawn(try_gather(tasks));
     futs[0].set_result(Ok(1)).unwrap();
@@ -825,9 +829,7 @@ async fn test_one_exception() {
     futs[2].set_result(Ok(3)).unwrap();
     refs[3].cancel();
     futs[4].set_result(Err("RuntimeError")).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(refs.iter().all(aioloop::TaskRef::is_done));
 }
 
@@ -836,15 +838,12 @@ async fn test_one_exception() {
 /// error.
 #[aioloop::test]
 async fn test_return_exceptions() {
-    let futs: Vec<_> = (0..4).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(4);
     let fut = spawn(gather(tasks));
     futs[1].set_result(Ok(1)).unwrap();
     futs[2].set_result(Err("exc")).unwrap();
     futs[0].set_result(Ok(3)).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(!fut.is_done());
     futs[3].set_result(Err("exc2")).unwrap();
     let res = fut.await.unwrap();
@@ -859,8 +858,7 @@ async fn test_return_exceptions() {
 /// error; the task awaiting the gather is not cancelled, and the other children run on.
 #[aioloop::test]
 async fn test_one_cancellation() {
-    let futs: Vec<_> = (0..5).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(5);
     let refs: Vec<_> = tasks.iter().map(Task::task_ref).collect();
     let fut = spawn(try_gather(tasks));
     let fut_ref = fut.task_ref();
@@ -873,9 +871,7 @@ async fn test_one_cancellation() {
     futs[2].set_result(Ok(3)).unwrap();
     refs[3].cancel();
     futs[4].set_result(Ok(5)).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(refs.iter().all(aioloop::TaskRef::is_done));
 }
 
@@ -884,16 +880,13 @@ async fn test_one_cancellation() {
 /// the gather waits for the rest.
 #[aioloop::test]
 async fn test_result_exception_one_cancellation() {
-    let futs: Vec<_> = (0..6).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(6);
     let refs: Vec<_> = tasks.iter().map(Task::task_ref).collect();
     let fut = spawn(gather(tasks));
     futs[0].set_result(Ok(1)).unwrap();
     futs[1].set_result(Err("zde")).unwrap();
     refs[2].cancel();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(!fut.is_done());
     futs[3].set_result(Ok(3)).unwrap();
     refs[4].cancel();
