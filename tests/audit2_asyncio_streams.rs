@@ -17,7 +17,7 @@ use aioloop::streams::{
     open_connection, open_unix_connection, start_server, start_unix_server, StreamError, StreamReader,
 };
 use aioloop::{call_soon, get_running_loop, spawn, wait_for, yield_now, TaskError};
-use stream_feed::{overrun, Feed};
+use stream_feed::{fed_reader, new_reader, overrun};
 
 const DATA: &[u8] = b"line1\nline2\nline3\n";
 
@@ -29,8 +29,7 @@ const DATA: &[u8] = b"line1\nline2\nline3\n";
 /// callback feeds, all of it.
 #[aioloop::test]
 async fn test_read() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let read_task = spawn(async move { (stream.read(30).await.unwrap(), stream) });
     let fed = feed.clone();
     call_soon(move || fed.feed_data(DATA));
@@ -43,9 +42,7 @@ async fn test_read() {
 /// the second buffered.
 #[aioloop::test]
 async fn test_read_line_breaks() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line1");
+    let (feed, mut stream) = fed_reader(b"line1", None);
     feed.feed_data(b"line2");
     assert_eq!(stream.read(5).await.unwrap(), b"line1");
     assert_eq!(stream.buffer(), b"line2");
@@ -54,8 +51,7 @@ async fn test_read_line_breaks() {
 /// test_streams.py `test_read_eof`: a `read(1024)` waiting when EOF comes returns nothing.
 #[aioloop::test]
 async fn test_read_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let read_task = spawn(async move { (stream.read(1024).await.unwrap(), stream) });
     let fed = feed.clone();
     call_soon(move || fed.feed_eof());
@@ -69,9 +65,7 @@ async fn test_read_eof() {
 /// on a reader of limit 3 returns all five bytes.
 #[aioloop::test]
 async fn test_read_limit() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"chunk");
+    let (_feed, mut stream) = fed_reader(b"chunk", Some(3));
     assert_eq!(stream.read(5).await.unwrap(), b"chunk");
     assert_eq!(stream.buffer(), b"");
 }
@@ -80,9 +74,7 @@ async fn test_read_limit() {
 /// chunks a callback feeds, returns through the `\n` and leaves the rest buffered.
 #[aioloop::test]
 async fn test_readline() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"chunk1 ");
+    let (feed, mut stream) = fed_reader(b"chunk1 ", None);
     let read_task = spawn(async move { (stream.readline().await.unwrap(), stream) });
     let fed = feed.clone();
     call_soon(move || {
@@ -100,16 +92,12 @@ async fn test_readline() {
 /// `\n` in what is there, the whole buffer is discarded.
 #[aioloop::test]
 async fn test_readline_limit_with_existing_data() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"li");
+    let (feed, mut stream) = fed_reader(b"li", Some(3));
     feed.feed_data(b"ne1\nline2\n");
     assert!(overrun(stream.readline().await.unwrap_err()).separator_found);
     assert_eq!(stream.buffer(), b"line2\n");
 
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"li");
+    let (feed, mut stream) = fed_reader(b"li", Some(3));
     feed.feed_data(b"ne1");
     feed.feed_data(b"li");
     assert!(!overrun(stream.readline().await.unwrap_err()).separator_found);
@@ -120,8 +108,7 @@ async fn test_readline_limit_with_existing_data() {
 /// the buffer read empty; true once the last line was read and EOF had arrived.
 #[aioloop::test]
 async fn test_at_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     assert!(!stream.at_eof());
     feed.feed_data(b"some data\n");
     assert!(!stream.at_eof());
@@ -137,9 +124,7 @@ async fn test_at_eof() {
 /// already fed, is returned without waiting; the other lines stay buffered.
 #[aioloop::test]
 async fn test_readline_nolimit_nowait() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(&DATA[..6]);
+    let (feed, mut stream) = fed_reader(&DATA[..6], None);
     feed.feed_data(&DATA[6..]);
     assert_eq!(stream.readline().await.unwrap(), b"line1\n");
     assert_eq!(stream.buffer(), b"line2\nline3\n");
@@ -149,9 +134,7 @@ async fn test_readline_nolimit_nowait() {
 /// its `\n`, no error.
 #[aioloop::test]
 async fn test_readline_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"some data");
+    let (feed, mut stream) = fed_reader(b"some data", None);
     feed.feed_eof();
     assert_eq!(stream.readline().await.unwrap(), b"some data");
 }
@@ -160,9 +143,7 @@ async fn test_readline_eof() {
 /// next seven bytes, across the line break.
 #[aioloop::test]
 async fn test_readline_read_byte_count() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(DATA);
+    let (_feed, mut stream) = fed_reader(DATA, None);
     stream.readline().await.unwrap();
     assert_eq!(stream.read(7).await.unwrap(), b"line2\nl");
     assert_eq!(stream.buffer(), b"ine3\n");
@@ -173,7 +154,7 @@ async fn test_readline_read_byte_count() {
 #[aioloop::test]
 #[should_panic(expected = "readuntil needs a non-empty separator")]
 async fn test_readuntil_separator() {
-    let mut stream = Feed::default().reader(None);
+    let (_, mut stream) = new_reader(None);
     let _ = stream.readuntil(b"").await;
 }
 
@@ -181,9 +162,7 @@ async fn test_readuntil_separator() {
 /// is returned and consumed, what follows it stays buffered.
 #[aioloop::test]
 async fn test_readuntil_multi_chunks() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"lineAAA");
+    let (feed, mut stream) = fed_reader(b"lineAAA", None);
     assert_eq!(stream.readuntil(b"AAA").await.unwrap(), b"lineAAA");
     assert_eq!(stream.buffer(), b"");
 
@@ -199,9 +178,7 @@ async fn test_readuntil_multi_chunks() {
 /// test_streams.py `test_readexactly_limit`: the limit does not bound `readexactly`.
 #[aioloop::test]
 async fn test_readexactly_limit() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"chunk");
+    let (_feed, mut stream) = fed_reader(b"chunk", Some(3));
     assert_eq!(stream.readexactly(5).await.unwrap(), b"chunk");
     assert_eq!(stream.buffer(), b"");
 }
@@ -219,9 +196,7 @@ fn io_kind(err: StreamError) -> io::ErrorKind {
 /// the bytes received before the error first, then the error, once.
 #[aioloop::test]
 async fn test_read_exception() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line\n");
+    let (feed, mut stream) = fed_reader(b"line\n", None);
     assert_eq!(stream.read(2).await.unwrap(), b"li");
     feed.feed_error(io::ErrorKind::ConnectionReset);
     assert_eq!(stream.read(2).await.unwrap(), b"ne", "asyncio: raises here");
@@ -234,9 +209,7 @@ async fn test_read_exception() {
 /// connection reports is what the next `readline` gets, and the buffer stays empty.
 #[aioloop::test]
 async fn test_readline_exception() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line\n");
+    let (feed, mut stream) = fed_reader(b"line\n", None);
     assert_eq!(stream.readline().await.unwrap(), b"line\n");
     feed.feed_error(io::ErrorKind::ConnectionReset);
     assert_eq!(
@@ -252,9 +225,7 @@ async fn test_readline_exception() {
 /// still short kept in the buffer.
 #[aioloop::test]
 async fn test_readexactly_exception() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line\n");
+    let (feed, mut stream) = fed_reader(b"line\n", None);
     assert_eq!(stream.readexactly(2).await.unwrap(), b"li");
     feed.feed_error(io::ErrorKind::ConnectionReset);
     assert_eq!(
@@ -273,8 +244,7 @@ async fn test_readexactly_exception() {
 /// connection reports while it waits.
 #[aioloop::test]
 async fn test_exception_waiter() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let t1 = spawn(async move { stream.readline().await.map_err(io_kind) });
     let fed = feed.clone();
     let t2 = spawn(async move { fed.feed_error(io::ErrorKind::InvalidData) });
@@ -287,8 +257,7 @@ async fn test_exception_waiter() {
 /// error.
 #[aioloop::test]
 async fn test_exception_cancel() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     aioloop::select! {
         _ = stream.readline() => panic!("nothing was fed"),
         _ = yield_now() => {}
