@@ -14,7 +14,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use aioloop::streams::{
-    open_connection, open_unix_connection, start_server, start_unix_server, StreamError, StreamReader,
+    open_connection, open_unix_connection, start_server, start_unix_server, Server, StreamError,
+    StreamReader, StreamWriter,
 };
 use aioloop::{call_soon, get_running_loop, spawn, wait_for, yield_now, TaskError};
 use stream_feed::{fed_reader, new_reader, overrun};
@@ -329,9 +330,15 @@ fn collect_messages() -> Rc<RefCell<Vec<String>>> {
     messages
 }
 
+/// Asserts that nothing reached the exception handler of [`collect_messages`].
+#[track_caller]
+fn assert_none_reported(messages: &RefCell<Vec<String>>) {
+    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+}
+
 /// asyncio's `_basetest_open_connection`: send a request, read the status line, read the
 /// rest to EOF, close.
-async fn exchange(mut reader: StreamReader, writer: aioloop::streams::StreamWriter) {
+async fn exchange(mut reader: StreamReader, writer: StreamWriter) {
     writer.write(b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!(reader.readline().await.unwrap(), b"HTTP/1.0 200 OK\r\n");
     let rest = reader.read_to_eof().await.unwrap();
@@ -348,7 +355,7 @@ async fn test_open_connection() {
     let addr = run_test_server();
     let (reader, writer) = open_connection(addr).await.unwrap();
     exchange(reader, writer).await;
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_open_unix_connection`: as `test_open_connection`, over a Unix
@@ -361,7 +368,7 @@ async fn test_open_unix_connection() {
     std::thread::spawn(move || serve_one_request(listener.accept().unwrap().0));
     let (reader, writer) = open_unix_connection(dir.path()).await.unwrap();
     exchange(reader, writer).await;
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_async_writer_api`: the same exchange, awaiting `wait_closed` after
@@ -369,17 +376,9 @@ async fn test_open_unix_connection() {
 #[aioloop::test]
 async fn test_async_writer_api() {
     let messages = collect_messages();
-    let (mut reader, writer) = open_connection(run_test_server()).await.unwrap();
-    writer.write(b"GET / HTTP/1.0\r\n\r\n");
-    assert_eq!(reader.readline().await.unwrap(), b"HTTP/1.0 200 OK\r\n");
-    assert!(reader
-        .read_to_eof()
-        .await
-        .unwrap()
-        .ends_with(b"\r\n\r\nTest message"));
-    writer.close();
-    writer.wait_closed().await.unwrap();
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    let (reader, writer) = open_connection(run_test_server()).await.unwrap();
+    exchange(reader, writer).await;
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_wait_closed_on_close_with_unread_data`: closing a writer whose
@@ -397,7 +396,7 @@ async fn test_wait_closed_on_close_with_unread_data() {
 }
 
 /// asyncio `test_start_server`'s handler: echo one line back, drain, close.
-async fn echo_line(mut reader: StreamReader, writer: aioloop::streams::StreamWriter) {
+async fn echo_line(mut reader: StreamReader, writer: StreamWriter) {
     let data = reader.readline().await.unwrap();
     writer.write(&data);
     writer.drain().await.unwrap();
@@ -406,12 +405,27 @@ async fn echo_line(mut reader: StreamReader, writer: aioloop::streams::StreamWri
 }
 
 /// asyncio `test_start_server`'s client: send a line, read it back, close.
-async fn echo_client(mut reader: StreamReader, writer: aioloop::streams::StreamWriter) -> Vec<u8> {
+async fn echo_client(mut reader: StreamReader, writer: StreamWriter) -> Vec<u8> {
     writer.write(b"hello world!\n");
     let msgback = reader.readline().await.unwrap();
     writer.close();
     writer.wait_closed().await.unwrap();
     msgback
+}
+
+/// asyncio `test_start_server`'s end: the [`echo_client`] on `conn` gets its line back, then
+/// `server` closes, and nothing reached the exception handler.
+async fn echo_then_close(
+    server: Server,
+    conn: (StreamReader, StreamWriter),
+    messages: &RefCell<Vec<String>>,
+) {
+    let (reader, writer) = conn;
+    let msg = spawn(echo_client(reader, writer)).await.unwrap();
+    server.close();
+    server.wait_closed().await;
+    assert_eq!(msg, b"hello world!\n");
+    assert_none_reported(messages);
 }
 
 /// test_streams.py `test_start_server` (the coroutine-handler variant; a plain-callback
@@ -421,12 +435,8 @@ async fn echo_client(mut reader: StreamReader, writer: aioloop::streams::StreamW
 async fn test_start_server() {
     let messages = collect_messages();
     let server = start_server(echo_line, "127.0.0.1:0").await.unwrap();
-    let (reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    let msg = spawn(echo_client(reader, writer)).await.unwrap();
-    server.close();
-    server.wait_closed().await;
-    assert_eq!(msg, b"hello world!\n");
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    let conn = open_connection(server.local_addr().unwrap()).await.unwrap();
+    echo_then_close(server, conn, &messages).await;
 }
 
 /// test_streams.py `test_start_unix_server`: as `test_start_server`, over a Unix socket.
@@ -435,12 +445,8 @@ async fn test_start_unix_server() {
     let messages = collect_messages();
     let dir = SocketDir::new("start-unix");
     let server = start_unix_server(echo_line, dir.path()).await.unwrap();
-    let (reader, writer) = open_unix_connection(dir.path()).await.unwrap();
-    let msg = spawn(echo_client(reader, writer)).await.unwrap();
-    server.close();
-    server.wait_closed().await;
-    assert_eq!(msg, b"hello world!\n");
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    let conn = open_unix_connection(dir.path()).await.unwrap();
+    echo_then_close(server, conn, &messages).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -546,7 +552,7 @@ async fn test_close_race() {
     wait_for(server.wait_closed(), Duration::from_secs(10))
         .await
         .expect("wait_closed returned");
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_read_all_from_pipe_reader` (asyncio issue 168): a reader over a
