@@ -2,28 +2,19 @@
 
 mod sync_common;
 
-use aioloop::spawn;
 use aioloop::sync::Event;
-use sync_common::{finish, log, ticks, Log};
-
-fn waiter(ev: &Event, result: &Log, i: i32) -> aioloop::Task<()> {
-    let (ev, result) = (ev.clone(), result.clone());
-    spawn(async move {
-        ev.wait().await;
-        result.borrow_mut().push(i);
-    })
-}
+use sync_common::{event_waiter, finish, log, ticks};
 
 /// asyncio's `test_wait`: `set` wakes every waiter, in the order they started waiting.
 #[aioloop::test]
 async fn set_wakes_all_waiters_in_order() {
     let ev = Event::new();
     let result = log();
-    let tasks = [waiter(&ev, &result, 1), waiter(&ev, &result, 2)];
+    let tasks = [event_waiter(&ev, &result, 1), event_waiter(&ev, &result, 2)];
     ticks(1).await;
     assert_eq!(*result.borrow(), []);
 
-    let t3 = waiter(&ev, &result, 3);
+    let t3 = event_waiter(&ev, &result, 3);
     ev.set();
     ticks(1).await;
     assert_eq!(
@@ -42,7 +33,7 @@ async fn set_wakes_all_waiters_in_order() {
 async fn waiters_wake_in_fifo_order() {
     let ev = Event::new();
     let result = log();
-    let tasks: Vec<_> = (1..=5).map(|i| waiter(&ev, &result, i)).collect();
+    let tasks: Vec<_> = (1..=5).map(|i| event_waiter(&ev, &result, i)).collect();
     ticks(1).await;
     ev.set();
     for t in tasks {
@@ -66,7 +57,7 @@ async fn wait_on_a_set_event_returns_at_once() {
 async fn a_woken_waiter_returns_even_if_cleared_before_it_runs() {
     let ev = Event::new();
     let result = log();
-    let t = waiter(&ev, &result, 1);
+    let t = event_waiter(&ev, &result, 1);
     ticks(1).await;
     assert_eq!(*result.borrow(), []);
 
@@ -77,7 +68,7 @@ async fn a_woken_waiter_returns_even_if_cleared_before_it_runs() {
     assert_eq!(*result.borrow(), [1]);
     finish(t).await.unwrap();
 
-    let t2 = waiter(&ev, &result, 2);
+    let t2 = event_waiter(&ev, &result, 2);
     ticks(3).await;
     assert_eq!(*result.borrow(), [1], "cleared: the new waiter blocks");
     ev.set();
@@ -90,9 +81,9 @@ async fn a_woken_waiter_returns_even_if_cleared_before_it_runs() {
 async fn a_cancelled_waiter_leaves_the_others_are_woken() {
     let ev = Event::new();
     let result = log();
-    let t1 = waiter(&ev, &result, 1);
-    let t2 = waiter(&ev, &result, 2);
-    let t3 = waiter(&ev, &result, 3);
+    let t1 = event_waiter(&ev, &result, 1);
+    let t2 = event_waiter(&ev, &result, 2);
+    let t3 = event_waiter(&ev, &result, 3);
     ticks(1).await;
     t2.cancel();
     ticks(1).await;
