@@ -8,12 +8,22 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use aioloop::sync::{Event, GetNowaitError, PutNowaitError, Queue};
-use aioloop::{call_later, spawn};
+use aioloop::sync::{Event, GetNowaitError, PutNowaitError, Queue, QueueShutDown};
+use aioloop::{call_later, spawn, Task};
 use sync_common::{
     finish, getter, joiner, put_task, puts_and_gets_fail_shut_down, queue_test_get_cancelled_race,
     queue_test_get_with_waiting_putters, queue_test_put_cancelled_race, ticks,
 };
+
+/// A queue of one slot that holds 1, and a [`put_task`] of `item` given one iteration to
+/// start waiting for the slot.
+async fn full_queue_and_a_waiting_putter(item: i32) -> (Queue<i32>, Task<Result<(), QueueShutDown<i32>>>) {
+    let q = Queue::new(1);
+    q.put_nowait(1).unwrap();
+    let put = put_task(&q, item);
+    ticks(1).await;
+    (q, put)
+}
 
 /// test_queues.py `test_blocking_get_wait`: a `get` on an empty queue waits until a timer's
 /// `put_nowait` brings an item.
@@ -130,10 +140,7 @@ async fn test_get_cancel_drop_many_pending_readers() {
 /// before it ran does not put its item; put again, the item is the only one queued.
 #[aioloop::test]
 async fn test_put_cancel_drop() {
-    let q = Queue::new(1);
-    q.put_nowait(1).unwrap();
-    let writer = put_task(&q, 2);
-    ticks(1).await;
+    let (q, writer) = full_queue_and_a_waiting_putter(2).await;
     assert_eq!(q.get_nowait(), Ok(1));
     writer.cancel();
     match finish(writer).await {
@@ -172,10 +179,7 @@ async fn test_put_with_waiting_getters() {
 /// kept for it.
 #[aioloop::test]
 async fn test_cancelled_puts_not_being_held_in_self_putters() {
-    let q = Queue::new(1);
-    q.put_nowait(1).unwrap();
-    let put = put_task(&q, 1);
-    ticks(1).await;
+    let (q, put) = full_queue_and_a_waiting_putter(1).await;
     put.cancel();
     assert!(finish(put).await.unwrap_err().is_cancelled());
     assert_eq!(q.get_nowait(), Ok(1));
@@ -188,10 +192,7 @@ async fn test_cancelled_puts_not_being_held_in_self_putters() {
 /// the slot it was woken for stays free.
 #[aioloop::test]
 async fn test_cancelled_put_silence_value_error_exception() {
-    let q = Queue::new(1);
-    q.put_nowait(1).unwrap();
-    let put = put_task(&q, 2);
-    ticks(1).await;
+    let (q, put) = full_queue_and_a_waiting_putter(2).await;
     assert_eq!(q.get_nowait(), Ok(1));
     put.cancel();
     assert!(finish(put).await.unwrap_err().is_cancelled());
