@@ -794,8 +794,11 @@ async fn test_gather_success() {
     assert_eq!(calls.get(), 1);
 }
 
+/// What a [`child`] waits for: its value, or the message it panics with.
+type ChildFuture = Future<Result<i32, &'static str>>;
+
 /// A task that waits for `f` and then returns its value, or panics with `panic` if it is set.
-fn child(f: &Future<Result<i32, &'static str>>) -> Task<i32> {
+fn child(f: &ChildFuture) -> Task<i32> {
     let f = f.clone();
     spawn(async move {
         match f.await.unwrap() {
@@ -806,7 +809,7 @@ fn child(f: &Future<Result<i32, &'static str>>) -> Task<i32> {
 }
 
 /// `n` futures, not set yet, and for each a [`child`] task waiting for it.
-fn children(n: usize) -> (Vec<Future<Result<i32, &'static str>>>, Vec<Task<i32>>) {
+fn children(n: usize) -> (Vec<ChildFuture>, Vec<Task<i32>>) {
     let futs: Vec<_> = (0..n).map(|_| Future::new()).collect();
     let tasks = futs.iter().map(child).collect();
     (futs, tasks)

@@ -121,15 +121,18 @@ pub fn reports_of(body: impl Future<Output = ()>) -> Vec<String> {
     seen
 }
 
+/// What a thread waiting on a [`ConcurrentFuture`] gets.
+pub type Outcome<T> = Result<T, ConcurrentError>;
+
 /// From a worker thread, submits `make` to `event_loop` with `run_coroutine_threadsafe`,
 /// waits for the outcome with `wait` (`result` or `result_timeout`), then has the loop stop
 /// with `stop`; runs the loop until then and answers the outcome the thread got.
 pub fn outcome_from_a_thread<M, F>(
     event_loop: &aioloop::EventLoop,
     make: M,
-    wait: fn(ConcurrentFuture<F::Output>) -> Result<F::Output, ConcurrentError>,
+    wait: fn(ConcurrentFuture<F::Output>) -> Outcome<F::Output>,
     stop: fn(&LoopHandle),
-) -> Result<F::Output, ConcurrentError>
+) -> Outcome<F::Output>
 where
     M: FnOnce() -> F + Send + 'static,
     F: Future + 'static,
