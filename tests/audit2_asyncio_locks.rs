@@ -15,7 +15,8 @@ use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Semapho
 use aioloop::{call_soon, spawn, wait_for, yield_now, Task, TaskRef};
 use sync_common::{
     arrive, assert_idle, cond_waiter, cond_with_waiters, condition_test_wait, event_waiter, finish,
-    lock_test_acquire, log, party, sem_taker, sorted_indices, ticks, Log,
+    lock_test_acquire, log, party, sem_taker, semaphore_test_acquire_cancel_before_awoken, sorted_indices,
+    ticks, with_waiters, Log,
 };
 
 /// Spawns `n` tasks from `make` and awaits them all (asyncio's `gather_tasks`), answering
@@ -144,10 +145,7 @@ async fn test_wait_event() {
 /// the waiter once, and it returns although the event was cleared in between.
 #[aioloop::test]
 async fn test_clear_with_waiters() {
-    let ev = Event::new();
-    let result = log();
-    let t = event_waiter(&ev, &result, 1);
-    ticks(1).await;
+    let (ev, result, [t]) = with_waiters(Event::new(), event_waiter).await;
     assert!(result.borrow().is_empty());
 
     ev.set();
@@ -433,19 +431,7 @@ async fn test_acquire_cancel_semaphore() {
 /// (within two iterations) and not the fourth.
 #[aioloop::test]
 async fn test_acquire_cancel_before_awoken() {
-    let sem = Semaphore::new(0);
-    let result = log();
-    let t: Vec<_> = (1..=4).map(|tag| sem_taker(&sem, &result, tag)).collect();
-    ticks(1).await;
-
-    t[0].cancel();
-    t[1].cancel();
-    sem.release();
-    ticks(2).await;
-    assert!(t[2].is_done());
-    assert!(!t[3].is_done());
-    assert_eq!(*result.borrow(), [3]);
-
+    let (_sem, _result, t) = semaphore_test_acquire_cancel_before_awoken().await;
     t[3].cancel();
     ticks(1).await;
     assert!(t[3].is_cancelled());

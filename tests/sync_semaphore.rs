@@ -4,7 +4,7 @@ mod sync_common;
 
 use aioloop::spawn;
 use aioloop::sync::{BoundedSemaphore, Semaphore};
-use sync_common::{finish, log, sem_taker, ticks};
+use sync_common::{finish, log, sem_taker, semaphore_test_acquire_cancel_before_awoken, ticks};
 
 /// asyncio's `test_acquire`: permits go to waiters one per release, first come first served.
 #[aioloop::test]
@@ -39,17 +39,7 @@ async fn permits_go_to_waiters_in_fifo_order() {
 /// which a permit is released; the permit travels past both to the third, not the fourth.
 #[aioloop::test]
 async fn a_permit_handed_to_cancelled_waiters_is_passed_on() {
-    let sem = Semaphore::new(0);
-    let result = log();
-    let tasks: Vec<_> = (1..=4).map(|i| sem_taker(&sem, &result, i)).collect();
-    ticks(1).await;
-    tasks[0].cancel();
-    tasks[1].cancel();
-    sem.release();
-    ticks(2).await;
-    assert_eq!(*result.borrow(), [3]);
-    assert!(tasks[2].is_done());
-    assert!(!tasks[3].is_done());
+    let (sem, result, _tasks) = semaphore_test_acquire_cancel_before_awoken().await;
     assert_eq!(sem.available(), 0);
     sem.release();
     ticks(1).await;

@@ -91,14 +91,38 @@ pub fn cond_waiter(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
     })
 }
 
-/// A new condition, a log, and `N` [`cond_waiter`]s tagged 1 to `N`, given one iteration to
-/// start waiting.
-pub async fn cond_with_waiters<const N: usize>() -> (Condition, Log, [Task<bool>; N]) {
-    let cond = Condition::new();
+/// `x`, a log, and `N` tasks made by `make` on them (tagged 1 to `N`: [`lock_taker`],
+/// [`sem_taker`], [`event_waiter`], [`cond_waiter`]...), given one iteration to start
+/// waiting.
+pub async fn with_waiters<T, const N: usize>(
+    x: T,
+    make: fn(&T, &Log, i32) -> Task<bool>,
+) -> (T, Log, [Task<bool>; N]) {
     let result = log();
-    let tasks = std::array::from_fn(|i| cond_waiter(&cond, &result, i as i32 + 1));
+    let tasks = std::array::from_fn(|i| make(&x, &result, i as i32 + 1));
     ticks(1).await;
-    (cond, result, tasks)
+    (x, result, tasks)
+}
+
+/// A new condition, a log, and `N` [`cond_waiter`]s, given one iteration to start waiting.
+pub async fn cond_with_waiters<const N: usize>() -> (Condition, Log, [Task<bool>; N]) {
+    with_waiters(Condition::new(), cond_waiter).await
+}
+
+/// asyncio SemaphoreTests `test_acquire_cancel_before_awoken`, shared by its ports: of four
+/// [`sem_taker`]s waiting on a semaphore of no permit, the first two are cancelled in the
+/// step that releases one permit: within two iterations it reaches the third waiter, not
+/// the fourth. Answers the semaphore, the log and the takers.
+pub async fn semaphore_test_acquire_cancel_before_awoken() -> (Semaphore, Log, [Task<bool>; 4]) {
+    let (sem, result, t) = with_waiters(Semaphore::new(0), sem_taker).await;
+    t[0].cancel();
+    t[1].cancel();
+    sem.release();
+    ticks(2).await;
+    assert!(t[2].is_done());
+    assert!(!t[3].is_done());
+    assert_eq!(*result.borrow(), [3]);
+    (sem, result, t)
 }
 
 /// A task that takes `cond`'s lock, waits once, logs `tag` and keeps the lock (asyncio's
