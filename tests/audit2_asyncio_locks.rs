@@ -13,7 +13,11 @@ use std::time::Duration;
 
 use aioloop::sync::{Barrier, BrokenBarrierError, Condition, Event, Lock, Semaphore};
 use aioloop::{call_soon, spawn, wait_for, yield_now, Task, TaskRef};
-use sync_common::{finish, log, party, sorted_indices, ticks, Log};
+use sync_common::{
+    arrive, assert_idle, cond_waiter, cond_with_waiters, condition_test_wait, event_waiter, finish,
+    lock_test_acquire, log, party, sem_taker, semaphore_test_acquire_cancel_before_awoken, sorted_indices,
+    ticks, with_waiters, Log,
+};
 
 /// Spawns `n` tasks from `make` and awaits them all (asyncio's `gather_tasks`), answering
 /// their outputs in spawn order.
@@ -31,6 +35,15 @@ where
     outputs
 }
 
+/// Asserts that each of `tasks` is done and answered true (asyncio's `assertTrue(t.done())`
+/// and `assertTrue(t.result())`).
+async fn assert_done_and_true(tasks: impl IntoIterator<Item = Task<bool>>) {
+    for t in tasks {
+        assert!(t.is_done());
+        assert!(finish(t).await.unwrap());
+    }
+}
+
 /// Cancels `task` from a `call_soon` callback (asyncio's `loop.call_soon(task.cancel)`).
 fn cancel_soon<T: 'static>(task: &Task<T>) {
     let task: TaskRef = task.task_ref();
@@ -43,48 +56,13 @@ fn cancel_soon<T: 'static>(task: &Task<T>) {
 // Lock
 // ---------------------------------------------------------------------------------------
 
-/// A task that takes `lock` and keeps it (asyncio's `await lock.acquire()` without a
-/// release), logs `tag` and returns true.
-fn lock_taker(lock: &Lock, result: &Log, tag: i32) -> Task<bool> {
-    let (lock, result) = (lock.clone(), result.clone());
-    spawn(async move {
-        lock.lock().await.forget();
-        result.borrow_mut().push(tag);
-        true
-    })
-}
-
 /// test_locks.py LockTests `test_acquire`: each `release` lets exactly the first waiter in,
 /// one iteration later; a task that comes while the lock is handed over queues behind the
 /// waiter it was handed to.
 #[aioloop::test]
 async fn test_acquire_lock() {
-    let lock = Lock::new();
-    let result = log();
-    lock.lock().await.forget();
-    let t1 = lock_taker(&lock, &result, 1);
-    let t2 = lock_taker(&lock, &result, 2);
-    ticks(1).await;
-    assert!(result.borrow().is_empty());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-
-    let t3 = lock_taker(&lock, &result, 3);
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2]);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2, 3]);
-    for t in [t1, t2, t3] {
-        assert!(t.is_done());
-        assert!(finish(t).await.unwrap());
-    }
+    let (_lock, [t1, t2, t3]) = lock_test_acquire().await;
+    assert_done_and_true([t1, t2, t3]).await;
 }
 
 /// test_locks.py LockTests `test_acquire_cancel`: a waiter cancelled from a callback ends
@@ -143,15 +121,6 @@ async fn test_cancel_race() {
 // Event
 // ---------------------------------------------------------------------------------------
 
-fn event_waiter(ev: &Event, result: &Log, tag: i32) -> Task<bool> {
-    let (ev, result) = (ev.clone(), result.clone());
-    spawn(async move {
-        ev.wait().await;
-        result.borrow_mut().push(tag);
-        true
-    })
-}
-
 /// test_locks.py EventTests `test_wait`: `set` wakes the waiters in the order they came; a
 /// task spawned just before the `set` runs first (its first step was scheduled before the
 /// wake-ups) and finds the event set: the order is 3, 1, 2.
@@ -169,20 +138,14 @@ async fn test_wait_event() {
     ev.set();
     ticks(1).await;
     assert_eq!(*result.borrow(), [3, 1, 2]);
-    for t in [t1, t2, t3] {
-        assert!(t.is_done());
-        assert!(finish(t).await.unwrap());
-    }
+    assert_done_and_true([t1, t2, t3]).await;
 }
 
 /// test_locks.py EventTests `test_clear_with_waiters`: set, clear, set, set in one step wakes
 /// the waiter once, and it returns although the event was cleared in between.
 #[aioloop::test]
 async fn test_clear_with_waiters() {
-    let ev = Event::new();
-    let result = log();
-    let t = event_waiter(&ev, &result, 1);
-    ticks(1).await;
+    let (ev, result, [t]) = with_waiters(Event::new(), event_waiter).await;
     assert!(result.borrow().is_empty());
 
     ev.set();
@@ -192,81 +155,28 @@ async fn test_clear_with_waiters() {
     ev.set();
     ticks(1).await;
     assert_eq!(*result.borrow(), [1]);
-    assert!(t.is_done());
-    assert!(finish(t).await.unwrap());
+    assert_done_and_true([t]).await;
 }
 
 // ---------------------------------------------------------------------------------------
 // Condition
 // ---------------------------------------------------------------------------------------
 
-/// A task that takes `cond`'s lock, waits once, logs `tag` and keeps the lock (asyncio's
-/// `c1` in `test_wait`, which returns without releasing).
-fn cond_waiter_keeping_the_lock(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
-    let (cond, result) = (cond.clone(), result.clone());
-    spawn(async move {
-        let guard = cond.lock().await;
-        cond.wait(guard).await.forget();
-        result.borrow_mut().push(tag);
-        true
-    })
-}
-
-/// A task that takes `cond`'s lock, waits once, logs `tag` and releases the lock.
-fn cond_waiter(cond: &Condition, result: &Log, tag: i32) -> Task<bool> {
-    let (cond, result) = (cond.clone(), result.clone());
-    spawn(async move {
-        let guard = cond.lock().await;
-        let _guard = cond.wait(guard).await;
-        result.borrow_mut().push(tag);
-        true
-    })
-}
-
 /// test_locks.py ConditionTests `test_wait`: waiting releases the lock; a notified waiter
 /// resumes only once it has the lock back, so each release by the holder lets exactly one
 /// notified waiter resume, in FIFO order.
 #[aioloop::test]
 async fn test_wait_condition() {
-    let lock = Lock::new();
-    let cond = Condition::with_lock(lock.clone());
-    let result = log();
-    let tasks: Vec<_> = (1..=3)
-        .map(|tag| cond_waiter_keeping_the_lock(&cond, &result, tag))
-        .collect();
-    ticks(1).await;
-    assert!(result.borrow().is_empty());
-    assert!(!cond.locked());
-
-    cond.lock().await.forget();
-    cond.notify(1);
-    ticks(1).await;
-    assert!(result.borrow().is_empty());
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    assert!(cond.locked());
-
-    cond.notify(2);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2]);
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2, 3]);
-    assert!(cond.locked());
-    for t in tasks {
-        assert!(t.is_done());
-        assert!(finish(t).await.unwrap());
-    }
+    let tasks = condition_test_wait([
+        Some(false),
+        Some(true),
+        Some(true),
+        Some(true),
+        Some(true),
+        Some(true),
+    ])
+    .await;
+    assert_done_and_true(tasks).await;
 }
 
 /// test_locks.py ConditionTests `test_wait_cancel`: a waiter cancelled from a callback ends
@@ -382,8 +292,7 @@ async fn test_wait_for() {
     }
     ticks(1).await;
     assert_eq!(*result.borrow(), [1]);
-    assert!(t.is_done());
-    assert!(finish(t).await.unwrap());
+    assert_done_and_true([t]).await;
     assert!(!cond.locked());
 }
 
@@ -391,10 +300,7 @@ async fn test_wait_for() {
 /// `notify(n)` past the number of waiters wakes those there are (and is not kept for later).
 #[aioloop::test]
 async fn test_notify() {
-    let cond = Condition::new();
-    let result = log();
-    let tasks: Vec<_> = (1..=3).map(|tag| cond_waiter(&cond, &result, tag)).collect();
-    ticks(1).await;
+    let (cond, result, tasks) = cond_with_waiters::<3>().await;
     assert!(result.borrow().is_empty());
 
     {
@@ -419,10 +325,7 @@ async fn test_notify() {
 /// test_locks.py ConditionTests `test_notify_all`: every waiter resumes, in FIFO order.
 #[aioloop::test]
 async fn test_notify_all() {
-    let cond = Condition::new();
-    let result = log();
-    let tasks: Vec<_> = (1..=2).map(|tag| cond_waiter(&cond, &result, tag)).collect();
-    ticks(1).await;
+    let (cond, result, tasks) = cond_with_waiters::<2>().await;
     assert!(result.borrow().is_empty());
 
     {
@@ -458,10 +361,7 @@ async fn test_notify_unacquired() {
 /// for `notify_all` (asyncio raises `RuntimeError`; aioloop allows it, documented).
 #[aioloop::test]
 async fn test_notify_all_unacquired() {
-    let cond = Condition::new();
-    let result = log();
-    let t = cond_waiter(&cond, &result, 1);
-    ticks(1).await;
+    let (cond, result, [t]) = cond_with_waiters().await;
     assert!(!cond.locked());
     cond.notify_all();
     finish(t).await.unwrap();
@@ -471,15 +371,6 @@ async fn test_notify_all_unacquired() {
 // ---------------------------------------------------------------------------------------
 // Semaphore
 // ---------------------------------------------------------------------------------------
-
-fn sem_taker(sem: &Semaphore, result: &Log, tag: i32) -> Task<bool> {
-    let (sem, result) = (sem.clone(), result.clone());
-    spawn(async move {
-        sem.acquire().await.forget();
-        result.borrow_mut().push(tag);
-        true
-    })
-}
 
 /// test_locks.py SemaphoreTests `test_acquire`: with one permit left, the first of three
 /// waiters takes it at once; two releases hand their permits to the next two waiters (the
@@ -540,19 +431,7 @@ async fn test_acquire_cancel_semaphore() {
 /// (within two iterations) and not the fourth.
 #[aioloop::test]
 async fn test_acquire_cancel_before_awoken() {
-    let sem = Semaphore::new(0);
-    let result = log();
-    let t: Vec<_> = (1..=4).map(|tag| sem_taker(&sem, &result, tag)).collect();
-    ticks(1).await;
-
-    t[0].cancel();
-    t[1].cancel();
-    sem.release();
-    ticks(2).await;
-    assert!(t[2].is_done());
-    assert!(!t[3].is_done());
-    assert_eq!(*result.borrow(), [3]);
-
+    let (_sem, _result, t) = semaphore_test_acquire_cancel_before_awoken().await;
     t[3].cancel();
     ticks(1).await;
     assert!(t[3].is_cancelled());
@@ -604,8 +483,7 @@ const N: usize = 5;
 async fn test_filling_one_task() {
     let barrier = Barrier::new(1);
     assert_eq!(barrier.wait().await, Ok(0));
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_filling_one_task_twice`: a barrier of one party lets
@@ -613,16 +491,13 @@ async fn test_filling_one_task() {
 #[aioloop::test]
 async fn test_filling_one_task_twice() {
     let barrier = Barrier::new(1);
-    let t1 = party(&barrier);
-    ticks(1).await;
+    let t1 = arrive(&barrier).await;
     assert_eq!(barrier.n_waiting(), 0);
-    let t2 = party(&barrier);
-    ticks(1).await;
+    let t2 = arrive(&barrier).await;
     assert!(t1.is_done() && t2.is_done());
     assert_eq!(finish(t1).await.unwrap(), Ok(0));
     assert_eq!(finish(t2).await.unwrap(), Ok(0));
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_filling_task_by_task`: `n_waiting` counts the arrivals
@@ -630,17 +505,13 @@ async fn test_filling_one_task_twice() {
 #[aioloop::test]
 async fn test_filling_task_by_task() {
     let barrier = Barrier::new(3);
-    let t1 = party(&barrier);
-    ticks(1).await;
+    let t1 = arrive(&barrier).await;
     assert_eq!(barrier.n_waiting(), 1);
-    let t2 = party(&barrier);
-    ticks(1).await;
+    let t2 = arrive(&barrier).await;
     assert_eq!(barrier.n_waiting(), 2);
-    let t3 = party(&barrier);
-    ticks(1).await;
+    let t3 = arrive(&barrier).await;
     assert_eq!(sorted_indices(vec![t1, t2, t3]).await, [0, 1, 2]);
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_filling_tasks_check_return_value`: every party passes
@@ -664,8 +535,7 @@ async fn test_filling_tasks_check_return_value() {
     assert_eq!(results1.borrow().len(), N);
     assert_eq!(results2.borrow().len(), N);
     assert_eq!(indices, (0..N).collect::<Vec<_>>());
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_blocking_tasks_while_draining`: two parties that come
@@ -728,8 +598,7 @@ async fn test_filling_tasks_cancel_one() {
         finish(t).await.unwrap();
     }
     assert_eq!(results.borrow().len(), 3);
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_reset_barrier`: resetting an empty barrier leaves it
@@ -739,8 +608,7 @@ async fn test_reset_barrier() {
     let barrier = Barrier::new(1);
     barrier.reset();
     ticks(1).await;
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_reset_barrier_while_tasks_waiting`: a reset fails the
@@ -755,8 +623,7 @@ async fn test_reset_barrier_while_tasks_waiting() {
     for t in waiters {
         assert_eq!(finish(t).await.unwrap(), Err(BrokenBarrierError));
     }
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
     let round: Vec<_> = (0..N).map(|_| party(&barrier)).collect();
     assert_eq!(sorted_indices(round).await, (0..N).collect::<Vec<_>>());
 }
@@ -795,8 +662,7 @@ async fn test_reset_barrier_when_tasks_half_draining_half_blocking() {
     .await;
     assert_eq!(*results1.borrow(), vec![true; blocking_tasks]);
     assert!(results2.borrow().is_empty());
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_reset_barrier_while_tasks_draining`: the last party out

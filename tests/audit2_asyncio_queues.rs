@@ -10,18 +10,19 @@ use std::time::Duration;
 
 use aioloop::sync::{Event, GetNowaitError, PutNowaitError, Queue, QueueShutDown};
 use aioloop::{call_later, spawn, Task};
-use sync_common::{finish, putter, ticks};
+use sync_common::{
+    finish, getter, joiner, put_task, puts_and_gets_fail_shut_down, queue_test_get_cancelled_race,
+    queue_test_get_with_waiting_putters, queue_test_put_cancelled_race, ticks,
+};
 
-/// A task that takes one item from `q`.
-fn getter<T: 'static>(q: &Queue<T>) -> Task<Result<T, QueueShutDown>> {
-    let q = q.clone();
-    spawn(async move { q.get().await })
-}
-
-/// A task that puts `item` into `q`, giving the answer back.
-fn put_task<T: 'static>(q: &Queue<T>, item: T) -> Task<Result<(), QueueShutDown<T>>> {
-    let q = q.clone();
-    spawn(async move { q.put(item).await })
+/// A queue of one slot that holds 1, and a [`put_task`] of `item` given one iteration to
+/// start waiting for the slot.
+async fn full_queue_and_a_waiting_putter(item: i32) -> (Queue<i32>, Task<Result<(), QueueShutDown<i32>>>) {
+    let q = Queue::new(1);
+    q.put_nowait(1).unwrap();
+    let put = put_task(&q, item);
+    ticks(1).await;
+    (q, put)
 }
 
 /// test_queues.py `test_blocking_get_wait`: a `get` on an empty queue waits until a timer's
@@ -79,13 +80,7 @@ async fn test_blocking_put_wait() {
 /// item comes; the item put afterwards goes to the second.
 #[aioloop::test]
 async fn test_get_cancelled_race() {
-    let q = Queue::new(0);
-    let t1 = getter(&q);
-    let t2 = getter(&q);
-    ticks(1).await;
-    t1.cancel();
-    ticks(1).await;
-    assert!(t1.is_done());
+    let (q, t2) = queue_test_get_cancelled_race().await;
     q.put("a").await.unwrap();
     ticks(1).await;
     assert_eq!(finish(t2).await.unwrap(), Ok("a"));
@@ -95,13 +90,7 @@ async fn test_get_cancelled_race() {
 /// slot are served in order by two gets.
 #[aioloop::test]
 async fn test_get_with_waiting_putters() {
-    let q = Queue::new(1);
-    let pa = putter(&q, "a");
-    let pb = putter(&q, "b");
-    assert_eq!(q.get().await, Ok("a"));
-    assert_eq!(q.get().await, Ok("b"));
-    finish(pa).await.unwrap();
-    finish(pb).await.unwrap();
+    queue_test_get_with_waiting_putters(0).await;
 }
 
 /// test_queues.py `test_get_cancel_drop_one_pending_reader`: a getter woken for an item and
@@ -151,10 +140,7 @@ async fn test_get_cancel_drop_many_pending_readers() {
 /// before it ran does not put its item; put again, the item is the only one queued.
 #[aioloop::test]
 async fn test_put_cancel_drop() {
-    let q = Queue::new(1);
-    q.put_nowait(1).unwrap();
-    let writer = put_task(&q, 2);
-    ticks(1).await;
+    let (q, writer) = full_queue_and_a_waiting_putter(2).await;
     assert_eq!(q.get_nowait(), Ok(1));
     writer.cancel();
     match finish(writer).await {
@@ -173,20 +159,7 @@ async fn test_put_cancel_drop() {
 /// to the second, and the cancelled one's item never enters.
 #[aioloop::test]
 async fn test_put_cancelled_race() {
-    let q = Queue::new(1);
-    let put_a = put_task(&q, "a");
-    let put_b = put_task(&q, "b");
-    let put_c = put_task(&q, "X");
-    ticks(1).await;
-    assert!(put_a.is_done());
-    assert!(!put_b.is_done());
-
-    put_c.cancel();
-    ticks(1).await;
-    assert!(put_c.is_done());
-    assert_eq!(q.get_nowait(), Ok("a"));
-    ticks(1).await;
-    assert_eq!(q.get_nowait(), Ok("b"));
+    let (q, [_put_a, put_b, _put_c]) = queue_test_put_cancelled_race(put_task).await;
     finish(put_b).await.unwrap().unwrap();
     assert_eq!(q.get_nowait(), Err(GetNowaitError::QueueEmpty));
 }
@@ -206,10 +179,7 @@ async fn test_put_with_waiting_getters() {
 /// kept for it.
 #[aioloop::test]
 async fn test_cancelled_puts_not_being_held_in_self_putters() {
-    let q = Queue::new(1);
-    q.put_nowait(1).unwrap();
-    let put = put_task(&q, 1);
-    ticks(1).await;
+    let (q, put) = full_queue_and_a_waiting_putter(1).await;
     put.cancel();
     assert!(finish(put).await.unwrap_err().is_cancelled());
     assert_eq!(q.get_nowait(), Ok(1));
@@ -222,10 +192,7 @@ async fn test_cancelled_puts_not_being_held_in_self_putters() {
 /// the slot it was woken for stays free.
 #[aioloop::test]
 async fn test_cancelled_put_silence_value_error_exception() {
-    let q = Queue::new(1);
-    q.put_nowait(1).unwrap();
-    let put = put_task(&q, 2);
-    ticks(1).await;
+    let (q, put) = full_queue_and_a_waiting_putter(2).await;
     assert_eq!(q.get_nowait(), Ok(1));
     put.cancel();
     assert!(finish(put).await.unwrap_err().is_cancelled());
@@ -242,23 +209,14 @@ async fn test_shutdown_immediate_with_unfinished() {
     let q = Queue::new(0);
     q.put_nowait("data").unwrap();
     q.put_nowait("data").unwrap();
-    let join_task = spawn({
-        let q = q.clone();
-        async move { q.join().await }
-    });
+    let join_task = joiner(&q);
     assert_eq!(q.get().await, Ok("data"));
     q.shutdown(true);
     assert_eq!(q.qsize(), 0);
     ticks(1).await;
     assert!(!join_task.is_done(), "the item taken is not done yet");
 
-    assert_eq!(q.put("data").await, Err(QueueShutDown("data")));
-    assert!(matches!(
-        q.put_nowait("data"),
-        Err(PutNowaitError::QueueShutDown("data"))
-    ));
-    assert_eq!(q.get().await, Err(QueueShutDown(())));
-    assert_eq!(q.get_nowait(), Err(GetNowaitError::QueueShutDown));
+    puts_and_gets_fail_shut_down(&q).await;
 
     q.task_done().unwrap();
     assert!(q.task_done().is_err(), "every item is done");

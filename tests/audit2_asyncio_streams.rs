@@ -14,10 +14,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use aioloop::streams::{
-    open_connection, open_unix_connection, start_server, start_unix_server, StreamError, StreamReader,
+    open_connection, open_unix_connection, start_server, start_unix_server, Server, StreamError,
+    StreamReader, StreamWriter,
 };
 use aioloop::{call_soon, get_running_loop, spawn, wait_for, yield_now, TaskError};
-use stream_feed::{overrun, Feed};
+use stream_feed::{fed_reader, new_reader, overrun};
 
 const DATA: &[u8] = b"line1\nline2\nline3\n";
 
@@ -29,8 +30,7 @@ const DATA: &[u8] = b"line1\nline2\nline3\n";
 /// callback feeds, all of it.
 #[aioloop::test]
 async fn test_read() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let read_task = spawn(async move { (stream.read(30).await.unwrap(), stream) });
     let fed = feed.clone();
     call_soon(move || fed.feed_data(DATA));
@@ -43,9 +43,7 @@ async fn test_read() {
 /// the second buffered.
 #[aioloop::test]
 async fn test_read_line_breaks() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line1");
+    let (feed, mut stream) = fed_reader(b"line1", None);
     feed.feed_data(b"line2");
     assert_eq!(stream.read(5).await.unwrap(), b"line1");
     assert_eq!(stream.buffer(), b"line2");
@@ -54,8 +52,7 @@ async fn test_read_line_breaks() {
 /// test_streams.py `test_read_eof`: a `read(1024)` waiting when EOF comes returns nothing.
 #[aioloop::test]
 async fn test_read_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let read_task = spawn(async move { (stream.read(1024).await.unwrap(), stream) });
     let fed = feed.clone();
     call_soon(move || fed.feed_eof());
@@ -69,9 +66,7 @@ async fn test_read_eof() {
 /// on a reader of limit 3 returns all five bytes.
 #[aioloop::test]
 async fn test_read_limit() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"chunk");
+    let (_feed, mut stream) = fed_reader(b"chunk", Some(3));
     assert_eq!(stream.read(5).await.unwrap(), b"chunk");
     assert_eq!(stream.buffer(), b"");
 }
@@ -80,9 +75,7 @@ async fn test_read_limit() {
 /// chunks a callback feeds, returns through the `\n` and leaves the rest buffered.
 #[aioloop::test]
 async fn test_readline() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"chunk1 ");
+    let (feed, mut stream) = fed_reader(b"chunk1 ", None);
     let read_task = spawn(async move { (stream.readline().await.unwrap(), stream) });
     let fed = feed.clone();
     call_soon(move || {
@@ -100,16 +93,12 @@ async fn test_readline() {
 /// `\n` in what is there, the whole buffer is discarded.
 #[aioloop::test]
 async fn test_readline_limit_with_existing_data() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"li");
+    let (feed, mut stream) = fed_reader(b"li", Some(3));
     feed.feed_data(b"ne1\nline2\n");
     assert!(overrun(stream.readline().await.unwrap_err()).separator_found);
     assert_eq!(stream.buffer(), b"line2\n");
 
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"li");
+    let (feed, mut stream) = fed_reader(b"li", Some(3));
     feed.feed_data(b"ne1");
     feed.feed_data(b"li");
     assert!(!overrun(stream.readline().await.unwrap_err()).separator_found);
@@ -120,8 +109,7 @@ async fn test_readline_limit_with_existing_data() {
 /// the buffer read empty; true once the last line was read and EOF had arrived.
 #[aioloop::test]
 async fn test_at_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     assert!(!stream.at_eof());
     feed.feed_data(b"some data\n");
     assert!(!stream.at_eof());
@@ -137,9 +125,7 @@ async fn test_at_eof() {
 /// already fed, is returned without waiting; the other lines stay buffered.
 #[aioloop::test]
 async fn test_readline_nolimit_nowait() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(&DATA[..6]);
+    let (feed, mut stream) = fed_reader(&DATA[..6], None);
     feed.feed_data(&DATA[6..]);
     assert_eq!(stream.readline().await.unwrap(), b"line1\n");
     assert_eq!(stream.buffer(), b"line2\nline3\n");
@@ -149,9 +135,7 @@ async fn test_readline_nolimit_nowait() {
 /// its `\n`, no error.
 #[aioloop::test]
 async fn test_readline_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"some data");
+    let (feed, mut stream) = fed_reader(b"some data", None);
     feed.feed_eof();
     assert_eq!(stream.readline().await.unwrap(), b"some data");
 }
@@ -160,9 +144,7 @@ async fn test_readline_eof() {
 /// next seven bytes, across the line break.
 #[aioloop::test]
 async fn test_readline_read_byte_count() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(DATA);
+    let (_feed, mut stream) = fed_reader(DATA, None);
     stream.readline().await.unwrap();
     assert_eq!(stream.read(7).await.unwrap(), b"line2\nl");
     assert_eq!(stream.buffer(), b"ine3\n");
@@ -173,7 +155,7 @@ async fn test_readline_read_byte_count() {
 #[aioloop::test]
 #[should_panic(expected = "readuntil needs a non-empty separator")]
 async fn test_readuntil_separator() {
-    let mut stream = Feed::default().reader(None);
+    let (_, mut stream) = new_reader(None);
     let _ = stream.readuntil(b"").await;
 }
 
@@ -181,9 +163,7 @@ async fn test_readuntil_separator() {
 /// is returned and consumed, what follows it stays buffered.
 #[aioloop::test]
 async fn test_readuntil_multi_chunks() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"lineAAA");
+    let (feed, mut stream) = fed_reader(b"lineAAA", None);
     assert_eq!(stream.readuntil(b"AAA").await.unwrap(), b"lineAAA");
     assert_eq!(stream.buffer(), b"");
 
@@ -199,9 +179,7 @@ async fn test_readuntil_multi_chunks() {
 /// test_streams.py `test_readexactly_limit`: the limit does not bound `readexactly`.
 #[aioloop::test]
 async fn test_readexactly_limit() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"chunk");
+    let (_feed, mut stream) = fed_reader(b"chunk", Some(3));
     assert_eq!(stream.readexactly(5).await.unwrap(), b"chunk");
     assert_eq!(stream.buffer(), b"");
 }
@@ -219,9 +197,7 @@ fn io_kind(err: StreamError) -> io::ErrorKind {
 /// the bytes received before the error first, then the error, once.
 #[aioloop::test]
 async fn test_read_exception() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line\n");
+    let (feed, mut stream) = fed_reader(b"line\n", None);
     assert_eq!(stream.read(2).await.unwrap(), b"li");
     feed.feed_error(io::ErrorKind::ConnectionReset);
     assert_eq!(stream.read(2).await.unwrap(), b"ne", "asyncio: raises here");
@@ -234,9 +210,7 @@ async fn test_read_exception() {
 /// connection reports is what the next `readline` gets, and the buffer stays empty.
 #[aioloop::test]
 async fn test_readline_exception() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line\n");
+    let (feed, mut stream) = fed_reader(b"line\n", None);
     assert_eq!(stream.readline().await.unwrap(), b"line\n");
     feed.feed_error(io::ErrorKind::ConnectionReset);
     assert_eq!(
@@ -252,9 +226,7 @@ async fn test_readline_exception() {
 /// still short kept in the buffer.
 #[aioloop::test]
 async fn test_readexactly_exception() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line\n");
+    let (feed, mut stream) = fed_reader(b"line\n", None);
     assert_eq!(stream.readexactly(2).await.unwrap(), b"li");
     feed.feed_error(io::ErrorKind::ConnectionReset);
     assert_eq!(
@@ -273,8 +245,7 @@ async fn test_readexactly_exception() {
 /// connection reports while it waits.
 #[aioloop::test]
 async fn test_exception_waiter() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let t1 = spawn(async move { stream.readline().await.map_err(io_kind) });
     let fed = feed.clone();
     let t2 = spawn(async move { fed.feed_error(io::ErrorKind::InvalidData) });
@@ -287,8 +258,7 @@ async fn test_exception_waiter() {
 /// error.
 #[aioloop::test]
 async fn test_exception_cancel() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     aioloop::select! {
         _ = stream.readline() => panic!("nothing was fed"),
         _ = yield_now() => {}
@@ -360,9 +330,15 @@ fn collect_messages() -> Rc<RefCell<Vec<String>>> {
     messages
 }
 
+/// Asserts that nothing reached the exception handler of [`collect_messages`].
+#[track_caller]
+fn assert_none_reported(messages: &RefCell<Vec<String>>) {
+    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+}
+
 /// asyncio's `_basetest_open_connection`: send a request, read the status line, read the
 /// rest to EOF, close.
-async fn exchange(mut reader: StreamReader, writer: aioloop::streams::StreamWriter) {
+async fn exchange(mut reader: StreamReader, writer: StreamWriter) {
     writer.write(b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!(reader.readline().await.unwrap(), b"HTTP/1.0 200 OK\r\n");
     let rest = reader.read_to_eof().await.unwrap();
@@ -379,7 +355,7 @@ async fn test_open_connection() {
     let addr = run_test_server();
     let (reader, writer) = open_connection(addr).await.unwrap();
     exchange(reader, writer).await;
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_open_unix_connection`: as `test_open_connection`, over a Unix
@@ -392,7 +368,7 @@ async fn test_open_unix_connection() {
     std::thread::spawn(move || serve_one_request(listener.accept().unwrap().0));
     let (reader, writer) = open_unix_connection(dir.path()).await.unwrap();
     exchange(reader, writer).await;
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_async_writer_api`: the same exchange, awaiting `wait_closed` after
@@ -400,17 +376,9 @@ async fn test_open_unix_connection() {
 #[aioloop::test]
 async fn test_async_writer_api() {
     let messages = collect_messages();
-    let (mut reader, writer) = open_connection(run_test_server()).await.unwrap();
-    writer.write(b"GET / HTTP/1.0\r\n\r\n");
-    assert_eq!(reader.readline().await.unwrap(), b"HTTP/1.0 200 OK\r\n");
-    assert!(reader
-        .read_to_eof()
-        .await
-        .unwrap()
-        .ends_with(b"\r\n\r\nTest message"));
-    writer.close();
-    writer.wait_closed().await.unwrap();
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    let (reader, writer) = open_connection(run_test_server()).await.unwrap();
+    exchange(reader, writer).await;
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_wait_closed_on_close_with_unread_data`: closing a writer whose
@@ -428,7 +396,7 @@ async fn test_wait_closed_on_close_with_unread_data() {
 }
 
 /// asyncio `test_start_server`'s handler: echo one line back, drain, close.
-async fn echo_line(mut reader: StreamReader, writer: aioloop::streams::StreamWriter) {
+async fn echo_line(mut reader: StreamReader, writer: StreamWriter) {
     let data = reader.readline().await.unwrap();
     writer.write(&data);
     writer.drain().await.unwrap();
@@ -437,12 +405,27 @@ async fn echo_line(mut reader: StreamReader, writer: aioloop::streams::StreamWri
 }
 
 /// asyncio `test_start_server`'s client: send a line, read it back, close.
-async fn echo_client(mut reader: StreamReader, writer: aioloop::streams::StreamWriter) -> Vec<u8> {
+async fn echo_client(mut reader: StreamReader, writer: StreamWriter) -> Vec<u8> {
     writer.write(b"hello world!\n");
     let msgback = reader.readline().await.unwrap();
     writer.close();
     writer.wait_closed().await.unwrap();
     msgback
+}
+
+/// asyncio `test_start_server`'s end: the [`echo_client`] on `conn` gets its line back, then
+/// `server` closes, and nothing reached the exception handler.
+async fn echo_then_close(
+    server: Server,
+    conn: (StreamReader, StreamWriter),
+    messages: &RefCell<Vec<String>>,
+) {
+    let (reader, writer) = conn;
+    let msg = spawn(echo_client(reader, writer)).await.unwrap();
+    server.close();
+    server.wait_closed().await;
+    assert_eq!(msg, b"hello world!\n");
+    assert_none_reported(messages);
 }
 
 /// test_streams.py `test_start_server` (the coroutine-handler variant; a plain-callback
@@ -452,12 +435,8 @@ async fn echo_client(mut reader: StreamReader, writer: aioloop::streams::StreamW
 async fn test_start_server() {
     let messages = collect_messages();
     let server = start_server(echo_line, "127.0.0.1:0").await.unwrap();
-    let (reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    let msg = spawn(echo_client(reader, writer)).await.unwrap();
-    server.close();
-    server.wait_closed().await;
-    assert_eq!(msg, b"hello world!\n");
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    let conn = open_connection(server.local_addr().unwrap()).await.unwrap();
+    echo_then_close(server, conn, &messages).await;
 }
 
 /// test_streams.py `test_start_unix_server`: as `test_start_server`, over a Unix socket.
@@ -466,12 +445,8 @@ async fn test_start_unix_server() {
     let messages = collect_messages();
     let dir = SocketDir::new("start-unix");
     let server = start_unix_server(echo_line, dir.path()).await.unwrap();
-    let (reader, writer) = open_unix_connection(dir.path()).await.unwrap();
-    let msg = spawn(echo_client(reader, writer)).await.unwrap();
-    server.close();
-    server.wait_closed().await;
-    assert_eq!(msg, b"hello world!\n");
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    let conn = open_unix_connection(dir.path()).await.unwrap();
+    echo_then_close(server, conn, &messages).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -577,7 +552,7 @@ async fn test_close_race() {
     wait_for(server.wait_closed(), Duration::from_secs(10))
         .await
         .expect("wait_closed returned");
-    assert!(messages.borrow().is_empty(), "{:?}", messages.borrow());
+    assert_none_reported(&messages);
 }
 
 /// test_streams.py `test_read_all_from_pipe_reader` (asyncio issue 168): a reader over a

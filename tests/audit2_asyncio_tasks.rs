@@ -9,14 +9,18 @@
 //! `return_exceptions=True` is a gather of tasks (each slot a `Result`), and a gather with
 //! `return_exceptions=False` is `try_gather`.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
 use aioloop::{
     as_completed, call_later, call_soon, current_task, gather, get_running_loop, shield, sleep, spawn,
-    try_gather, until_cancelled, wait, yield_now, EventLoop, Future, ReturnWhen, Task, TaskError,
+    try_gather, until_cancelled, wait, yield_now, ConcurrentFuture, EventLoop, Future, ReturnWhen, Task,
+    TaskError,
 };
+use support::{outcome_from_a_thread, reports_of, stop_now, yields};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
@@ -28,18 +32,6 @@ impl Drop for AddOnDrop {
     fn drop(&mut self) {
         self.0.set(self.0.get() + self.1);
     }
-}
-
-/// Runs `body` on a paused loop whose exception handler records the reports, and returns them.
-fn reports_of(body: impl std::future::Future<Output = ()>) -> Vec<String> {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = seen.clone();
-    EventLoop::builder()
-        .start_paused(true)
-        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
-        .run(body);
-    let seen = seen.borrow().clone();
-    seen
 }
 
 /// The loop's clock, for the virtual-time assertions.
@@ -793,9 +785,7 @@ async fn test_gather_success() {
     fut.add_done_callback(move |_| counter.set(counter.get() + 1));
     b.set_result(1).unwrap();
     a.set_result(2).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert_eq!(calls.get(), 0);
     assert!(!fut.is_done());
     c.set_result(3).unwrap();
@@ -804,8 +794,11 @@ async fn test_gather_success() {
     assert_eq!(calls.get(), 1);
 }
 
+/// What a [`child`] waits for: its value, or the message it panics with.
+type ChildFuture = Future<Result<i32, &'static str>>;
+
 /// A task that waits for `f` and then returns its value, or panics with `panic` if it is set.
-fn child(f: &Future<Result<i32, &'static str>>) -> Task<i32> {
+fn child(f: &ChildFuture) -> Task<i32> {
     let f = f.clone();
     spawn(async move {
         match f.await.unwrap() {
@@ -815,13 +808,19 @@ fn child(f: &Future<Result<i32, &'static str>>) -> Task<i32> {
     })
 }
 
+/// `n` futures, not set yet, and for each a [`child`] task waiting for it.
+fn children(n: usize) -> (Vec<ChildFuture>, Vec<Task<i32>>) {
+    let futs: Vec<_> = (0..n).map(|_| Future::new()).collect();
+    let tasks = futs.iter().map(child).collect();
+    (futs, tasks)
+}
+
 /// test_tasks.py GatherTests `test_one_exception`: with `return_exceptions=False`
 /// (`try_gather`), the first failing child ends the gather at once with that error; the other
 /// children (tasks) are left running, and what they do later does not touch the gather.
 #[aioloop::test]
 async fn test_one_exception() {
-    let futs: Vec<_> = (0..5).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(5);
     let refs: Vec<_> = tasks.iter().map(Task::task_ref).collect();
     let fut = spawn(try_gather(tasks));
     futs[0].set_result(Ok(1)).unwrap();
@@ -833,9 +832,7 @@ async fn test_one_exception() {
     futs[2].set_result(Ok(3)).unwrap();
     refs[3].cancel();
     futs[4].set_result(Err("RuntimeError")).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(refs.iter().all(aioloop::TaskRef::is_done));
 }
 
@@ -844,15 +841,12 @@ async fn test_one_exception() {
 /// error.
 #[aioloop::test]
 async fn test_return_exceptions() {
-    let futs: Vec<_> = (0..4).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(4);
     let fut = spawn(gather(tasks));
     futs[1].set_result(Ok(1)).unwrap();
     futs[2].set_result(Err("exc")).unwrap();
     futs[0].set_result(Ok(3)).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(!fut.is_done());
     futs[3].set_result(Err("exc2")).unwrap();
     let res = fut.await.unwrap();
@@ -867,8 +861,7 @@ async fn test_return_exceptions() {
 /// error; the task awaiting the gather is not cancelled, and the other children run on.
 #[aioloop::test]
 async fn test_one_cancellation() {
-    let futs: Vec<_> = (0..5).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(5);
     let refs: Vec<_> = tasks.iter().map(Task::task_ref).collect();
     let fut = spawn(try_gather(tasks));
     let fut_ref = fut.task_ref();
@@ -881,9 +874,7 @@ async fn test_one_cancellation() {
     futs[2].set_result(Ok(3)).unwrap();
     refs[3].cancel();
     futs[4].set_result(Ok(5)).unwrap();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(refs.iter().all(aioloop::TaskRef::is_done));
 }
 
@@ -892,16 +883,13 @@ async fn test_one_cancellation() {
 /// the gather waits for the rest.
 #[aioloop::test]
 async fn test_result_exception_one_cancellation() {
-    let futs: Vec<_> = (0..6).map(|_| Future::new()).collect();
-    let tasks: Vec<_> = futs.iter().map(child).collect();
+    let (futs, tasks) = children(6);
     let refs: Vec<_> = tasks.iter().map(Task::task_ref).collect();
     let fut = spawn(gather(tasks));
     futs[0].set_result(Ok(1)).unwrap();
     futs[1].set_result(Err("zde")).unwrap();
     refs[2].cancel();
-    for _ in 0..3 {
-        yield_now().await;
-    }
+    yields(3).await;
     assert!(!fut.is_done());
     futs[3].set_result(Ok(3)).unwrap();
     refs[4].cancel();
@@ -1003,22 +991,19 @@ fn test_stop_while_run_in_complete() {
 #[test]
 fn test_run_coroutine_threadsafe_with_exception() {
     let event_loop = EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                sleep(50 * MS).await;
-                if true {
-                    panic!("Fail!");
-                }
-                3
-            })
-            .result();
-        handle.stop().unwrap();
-        out
-    });
-    event_loop.run_forever();
-    let err = worker.join().unwrap().unwrap_err();
+    let err = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            sleep(50 * MS).await;
+            if true {
+                panic!("Fail!");
+            }
+            3
+        },
+        ConcurrentFuture::result,
+        stop_now,
+    )
+    .unwrap_err();
     assert!(err.is_panic(), "{err:?}");
     assert_eq!(err.panic_message(), Some("Fail!"));
 }
@@ -1029,24 +1014,23 @@ fn test_run_coroutine_threadsafe_with_exception() {
 #[test]
 fn test_run_coroutine_threadsafe_with_timeout() {
     let event_loop = EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                sleep(50 * MS).await;
-                3
-            })
-            .result_timeout(Duration::ZERO);
-        handle
-            .call_soon_threadsafe(|| {
-                let lp = get_running_loop();
-                aioloop::call_later(10 * MS, move || lp.stop());
-            })
-            .unwrap();
-        out
-    });
-    event_loop.run_forever();
-    let err = worker.join().unwrap().unwrap_err();
+    let err = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            sleep(50 * MS).await;
+            3
+        },
+        |fut| fut.result_timeout(Duration::ZERO),
+        |handle| {
+            handle
+                .call_soon_threadsafe(|| {
+                    let lp = get_running_loop();
+                    aioloop::call_later(10 * MS, move || lp.stop());
+                })
+                .unwrap()
+        },
+    )
+    .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     event_loop.run_until_complete(async {
         yield_now().await;
@@ -1065,21 +1049,18 @@ fn test_run_coroutine_threadsafe_with_timeout() {
 #[test]
 fn test_run_coroutine_threadsafe_task_cancelled_by_itself() {
     let event_loop = EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                sleep(5 * MS).await;
-                current_task().unwrap().cancel();
-                yield_now().await;
-                3
-            })
-            .result();
-        handle.stop().unwrap();
-        out
-    });
-    event_loop.run_forever();
-    let err = worker.join().unwrap().unwrap_err();
+    let err = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            sleep(5 * MS).await;
+            current_task().unwrap().cancel();
+            yield_now().await;
+            3
+        },
+        ConcurrentFuture::result,
+        stop_now,
+    )
+    .unwrap_err();
     assert!(err.is_cancelled(), "{err:?}");
 }
 

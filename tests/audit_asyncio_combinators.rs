@@ -1,13 +1,12 @@
 //! Audit against CPython's Lib/test/test_asyncio/test_tasks.py: as_completed, shield and
 //! gather cases the combinators_* tests do not port. Each test is named after the CPython test.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod support;
+
 use std::time::Duration;
 
-use aioloop::{
-    as_completed, gather, shield, sleep, spawn, wait, yield_now, EventLoop, ReturnWhen, TimeoutError,
-};
+use aioloop::{as_completed, gather, shield, sleep, spawn, wait, yield_now, ReturnWhen, TimeoutError};
+use support::reports_of;
 
 /// test_tasks.py `test_as_completed_with_timeout`: the deadline ends the iteration with a
 /// `TimeoutError`, and (asyncio) the tasks still running are not cancelled: they finish later.
@@ -84,18 +83,6 @@ async fn test_wait_with_zero_timeout() {
     assert_eq!(done.pop().unwrap().await.unwrap(), 1);
     let mut pending = pending;
     assert_eq!(pending.pop().unwrap().await.unwrap(), 2);
-}
-
-/// Runs `body` on a loop whose exception handler records the reports, and returns them.
-fn reports_of(body: impl std::future::Future<Output = ()>) -> Vec<String> {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = seen.clone();
-    EventLoop::builder()
-        .start_paused(true)
-        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
-        .run(body);
-    let seen = seen.borrow().clone();
-    seen
 }
 
 /// test_tasks.py `test_shield_cancel_outer_result`: the outer awaiter was cancelled, the inner

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aioloop::sync::{Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Lock, Semaphore};
 use aioloop::{spawn, wait_for, Task, TimeoutError};
-use sync_common::{finish, log, party, sorted_indices, ticks};
+use sync_common::{assert_idle, finish, log, party, sorted_indices, ticks};
 
 /// test_locks.py SemaphoreTests `test_acquire_fifo_order_4` (3.12): a waiter that gets its
 /// permit wakes, in its `finally`, the waiters queued behind it while permits were free (they
@@ -161,8 +161,7 @@ async fn test_filling_tasks_wait_twice() {
     }
     assert_eq!(results1.borrow().len(), N);
     assert_eq!(results2.borrow().len(), N);
-    assert_eq!(barrier.n_waiting(), 0);
-    assert!(!barrier.broken());
+    assert_idle(&barrier);
 }
 
 /// test_locks.py BarrierTests `test_reset_barrier_while_tasks_waiting_and_waiting_again`: the

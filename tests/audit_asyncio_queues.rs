@@ -5,9 +5,12 @@ mod sync_common;
 
 use std::time::Duration;
 
-use aioloop::sync::{GetNowaitError, PriorityQueue, PutNowaitError, Queue, QueueShutDown};
+use aioloop::sync::{GetNowaitError, PriorityQueue, Queue, QueueShutDown};
 use aioloop::{gather, spawn, wait_for, yield_now};
-use sync_common::{finish, putter, spawn_logging_putter, third_put_went_in, ticks};
+use sync_common::{
+    finish, getter, joiner, put_task, puts_and_gets_fail_shut_down, putter, spawn_logging_putter,
+    third_put_went_in, ticks,
+};
 
 /// test_queues.py `test_maxsize`: a putter blocks after `maxsize` items and resumes one
 /// iteration after a `get` frees a slot.
@@ -104,10 +107,7 @@ async fn test_why_are_getters_waiting() {
 #[aioloop::test]
 async fn test_shutdown_empty() {
     let q: Queue<&str> = Queue::new(0);
-    let get_task = spawn({
-        let q = q.clone();
-        async move { q.get().await }
-    });
+    let get_task = getter(&q);
     yield_now().await;
     q.shutdown(false);
     assert_eq!(q.qsize(), 0);
@@ -115,13 +115,7 @@ async fn test_shutdown_empty() {
     yield_now().await;
     assert!(get_task.is_done());
     assert_eq!(get_task.await.unwrap(), Err(QueueShutDown(())));
-    assert_eq!(q.put("data").await, Err(QueueShutDown("data")));
-    assert!(matches!(
-        q.put_nowait("data"),
-        Err(PutNowaitError::QueueShutDown("data"))
-    ));
-    assert_eq!(q.get().await, Err(QueueShutDown(())));
-    assert_eq!(q.get_nowait(), Err(GetNowaitError::QueueShutDown));
+    puts_and_gets_fail_shut_down(&q).await;
 }
 
 /// test_queues.py `test_shutdown_nonempty`: a non-immediate shutdown keeps the items and the
@@ -130,14 +124,8 @@ async fn test_shutdown_empty() {
 async fn test_shutdown_nonempty() {
     let q = Queue::new(1);
     q.put_nowait("data").unwrap();
-    let join_task = spawn({
-        let q = q.clone();
-        async move { q.join().await }
-    });
-    let put_task = spawn({
-        let q = q.clone();
-        async move { q.put("data2").await }
-    });
+    let join_task = joiner(&q);
+    let put_task = put_task(&q, "data2");
     yield_now().await;
     assert!(!put_task.is_done());
     q.shutdown(false);
@@ -163,10 +151,7 @@ async fn test_shutdown_nonempty() {
 async fn test_shutdown_immediate() {
     let q = Queue::new(0);
     q.put_nowait("data").unwrap();
-    let join_task = spawn({
-        let q = q.clone();
-        async move { q.join().await }
-    });
+    let join_task = joiner(&q);
     q.shutdown(true);
     assert_eq!(q.qsize(), 0);
     yield_now().await;

@@ -5,14 +5,13 @@
 mod stream_feed;
 
 use aioloop::{spawn, yield_now};
-use stream_feed::{incomplete, overrun, Feed};
+use stream_feed::{fed_reader, incomplete, new_reader, overrun};
 
 /// test_streams.py `test_readuntil_multi_chunks_1`: a multi-byte separator split across fed
 /// chunks, in every position, is found, and nothing beyond it is consumed.
 #[aioloop::test]
 async fn test_readuntil_multi_chunks_1() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let cases: [(&[&[u8]], &[u8]); 5] = [
         (&[b"QWEaa", b"XYaa", b"a"], b"QWEaaXYaaa"),
         (&[b"QWEaa", b"XYa", b"aa"], b"QWEaaXYaaa"),
@@ -33,8 +32,7 @@ async fn test_readuntil_multi_chunks_1() {
 /// waits: it keeps waiting until the separator is complete.
 #[aioloop::test]
 async fn test_readuntil_waits_for_a_split_separator() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let reader = spawn(async move {
         let line = stream.readuntil(b"\r\n").await.unwrap();
         (line, stream.readuntil(b"\r\n").await.unwrap())
@@ -53,9 +51,7 @@ async fn test_readuntil_waits_for_a_split_separator() {
 /// everything buffered as `partial`, `expected` undefined, and the buffer emptied.
 #[aioloop::test]
 async fn test_readuntil_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"some dataAA");
+    let (feed, mut stream) = fed_reader(b"some dataAA", None);
     feed.feed_eof();
     let err = incomplete(stream.readuntil(b"AAA").await.unwrap_err());
     assert_eq!(err.partial, b"some dataAA");
@@ -68,9 +64,7 @@ async fn test_readuntil_eof() {
 /// not found: LimitOverrunError with `consumed` = the offset searched to, data kept.
 #[aioloop::test]
 async fn test_readuntil_limit_not_found_keeps_the_data() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(3));
-    feed.feed_data(b"some dataAA");
+    let (_feed, mut stream) = fed_reader(b"some dataAA", Some(3));
     let err = overrun(stream.readuntil(b"AAA").await.unwrap_err());
     assert!(!err.separator_found);
     assert!(err.to_string().contains("not found"), "{err}");
@@ -82,9 +76,7 @@ async fn test_readuntil_limit_not_found_keeps_the_data() {
 /// `readexactly(0)` returns nothing and consumes nothing.
 #[aioloop::test]
 async fn test_readexactly_zero_or_less() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"chunk");
+    let (_feed, mut stream) = fed_reader(b"chunk", None);
     assert_eq!(stream.read(1).await.unwrap(), b"c");
     assert_eq!(stream.readexactly(0).await.unwrap(), b"");
     assert_eq!(stream.buffer(), b"hunk");
@@ -93,9 +85,8 @@ async fn test_readexactly_zero_or_less() {
 /// test_streams.py `test_readexactly`: the bytes arrive in several chunks while it waits.
 #[aioloop::test]
 async fn test_readexactly() {
-    let feed = Feed::default();
     let data = b"chunk-chunk-chunk-";
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let reader = spawn(async move { stream.readexactly(2 * data.len()).await.unwrap() });
     for _ in 0..2 {
         yield_now().await;
@@ -108,9 +99,7 @@ async fn test_readexactly() {
 /// as `partial` and `expected` = n; the buffer is emptied.
 #[aioloop::test]
 async fn test_readexactly_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"chunk-");
+    let (feed, mut stream) = fed_reader(b"chunk-", None);
     feed.feed_eof();
     let err = incomplete(stream.readexactly(12).await.unwrap_err());
     assert_eq!(err.partial, b"chunk-");
@@ -124,9 +113,7 @@ async fn test_readexactly_eof() {
 /// clears the buffer.
 #[aioloop::test]
 async fn test_readline_limit() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(Some(7));
-    feed.feed_data(b"1234567\n");
+    let (feed, mut stream) = fed_reader(b"1234567\n", Some(7));
     assert_eq!(stream.readline().await.unwrap(), b"1234567\n");
     assert_eq!(stream.buffer(), b"");
 
@@ -143,9 +130,7 @@ async fn test_readline_limit() {
 /// at EOF, `readline` returns what is left, then nothing, without an error.
 #[aioloop::test]
 async fn test_readline_empty_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"some data");
+    let (feed, mut stream) = fed_reader(b"some data", None);
     feed.feed_eof();
     assert_eq!(stream.readline().await.unwrap(), b"some data");
     assert_eq!(stream.readline().await.unwrap(), b"");
@@ -156,9 +141,7 @@ async fn test_readline_empty_eof() {
 /// nothing; `read(n)` at EOF returns nothing.
 #[aioloop::test]
 async fn test_read_zero() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
-    feed.feed_data(b"line1\n");
+    let (feed, mut stream) = fed_reader(b"line1\n", None);
     assert_eq!(stream.readline().await.unwrap(), b"line1\n");
     feed.feed_data(b"line2\n");
     assert_eq!(stream.read(0).await.unwrap(), b"");
@@ -171,8 +154,7 @@ async fn test_read_zero() {
 /// test_streams.py `test_read_until_eof`: `read(-1)` collects every chunk until EOF.
 #[aioloop::test]
 async fn test_read_until_eof() {
-    let feed = Feed::default();
-    let mut stream = feed.reader(None);
+    let (feed, mut stream) = new_reader(None);
     let reader = spawn(async move { stream.read_to_eof().await.unwrap() });
     for chunk in [&b"chunk1\n"[..], b"chunk2"] {
         yield_now().await;

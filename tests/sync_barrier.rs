@@ -3,7 +3,7 @@
 mod sync_common;
 
 use aioloop::sync::{Barrier, BrokenBarrierError};
-use sync_common::{finish, party, sorted_indices, ticks};
+use sync_common::{arrive, assert_idle, finish, party, sorted_indices, ticks};
 
 /// asyncio's `test_wait_more`: the barrier holds its parties until the last arrives, then
 /// releases all of them, each with its arrival index; it then serves a second round.
@@ -20,8 +20,7 @@ async fn a_barrier_of_three_releases_all_three() {
 
         let c = party(&barrier);
         assert_eq!(sorted_indices(vec![a, b, c]).await, [0, 1, 2]);
-        assert_eq!(barrier.n_waiting(), 0);
-        assert!(!barrier.broken());
+        assert_idle(&barrier);
     }
 }
 
@@ -31,8 +30,7 @@ async fn a_barrier_of_three_releases_all_three() {
 async fn abort_breaks_the_barrier_for_waiters_and_newcomers() {
     let barrier = Barrier::new(3);
     let a = party(&barrier);
-    let b = party(&barrier);
-    ticks(1).await;
+    let b = arrive(&barrier).await;
     barrier.abort();
     assert!(barrier.broken());
     assert_eq!(finish(a).await.unwrap(), Err(BrokenBarrierError));
@@ -53,8 +51,7 @@ async fn abort_breaks_the_barrier_for_waiters_and_newcomers() {
 async fn reset_fails_the_waiters_and_refills() {
     let barrier = Barrier::new(3);
     let a = party(&barrier);
-    let b = party(&barrier);
-    ticks(1).await;
+    let b = arrive(&barrier).await;
     barrier.reset();
     assert_eq!(finish(a).await.unwrap(), Err(BrokenBarrierError));
     assert_eq!(finish(b).await.unwrap(), Err(BrokenBarrierError));
@@ -69,8 +66,7 @@ async fn reset_fails_the_waiters_and_refills() {
 #[aioloop::test]
 async fn a_cancelled_waiter_leaves_the_barrier() {
     let barrier = Barrier::new(2);
-    let a = party(&barrier);
-    ticks(1).await;
+    let a = arrive(&barrier).await;
     assert_eq!(barrier.n_waiting(), 1);
     a.cancel();
     ticks(1).await;

@@ -7,25 +7,12 @@ use std::rc::Rc;
 
 use aioloop::spawn;
 use aioloop::sync::{Condition, Lock};
-use sync_common::{finish, log, ticks, Log};
-
-/// A task that waits once on `cond`, logs `i` and releases the lock.
-fn waiter(cond: &Condition, result: &Log, i: i32) -> aioloop::Task<()> {
-    let (cond, result) = (cond.clone(), result.clone());
-    spawn(async move {
-        let guard = cond.lock().await;
-        let _guard = cond.wait(guard).await;
-        result.borrow_mut().push(i);
-    })
-}
+use sync_common::{cond_with_waiters, condition_test_wait, finish, ticks};
 
 /// asyncio's `test_notify`: notify(1) wakes exactly one waiter, notify(2) two, in order.
 #[aioloop::test]
 async fn notify_one_wakes_exactly_one() {
-    let cond = Condition::new();
-    let result = log();
-    let tasks: Vec<_> = (1..=3).map(|i| waiter(&cond, &result, i)).collect();
-    ticks(1).await;
+    let (cond, result, tasks) = cond_with_waiters::<3>().await;
     assert!(!cond.locked(), "waiting releases the lock");
 
     cond.notify(1);
@@ -45,46 +32,7 @@ async fn notify_one_wakes_exactly_one() {
 /// keep the lock; the test releases it by hand).
 #[aioloop::test]
 async fn a_notified_waiter_takes_the_lock_back_before_resuming() {
-    let lock = Lock::new();
-    let cond = Condition::with_lock(lock.clone());
-    let result = log();
-    let tasks: Vec<_> = (1..=3)
-        .map(|i| {
-            let (cond, result) = (cond.clone(), result.clone());
-            spawn(async move {
-                let guard = cond.lock().await;
-                cond.wait(guard).await.forget();
-                result.borrow_mut().push(i);
-            })
-        })
-        .collect();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), []);
-    assert!(!cond.locked());
-
-    cond.lock().await.forget();
-    cond.notify(1);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [], "notified, but the lock is held");
-    assert!(cond.locked());
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    assert!(cond.locked());
-
-    cond.notify(2);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2]);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2, 3]);
-    assert!(cond.locked());
+    let tasks = condition_test_wait([Some(false), Some(true), Some(true), None, None, Some(true)]).await;
     for t in tasks {
         finish(t).await.unwrap();
     }
@@ -93,10 +41,7 @@ async fn a_notified_waiter_takes_the_lock_back_before_resuming() {
 /// asyncio's `test_notify_all`.
 #[aioloop::test]
 async fn notify_all_wakes_every_waiter_in_order() {
-    let cond = Condition::new();
-    let result = log();
-    let tasks: Vec<_> = (1..=4).map(|i| waiter(&cond, &result, i)).collect();
-    ticks(1).await;
+    let (cond, result, tasks) = cond_with_waiters::<4>().await;
     cond.notify_all();
     for t in tasks {
         finish(t).await.unwrap();
@@ -140,11 +85,7 @@ async fn wait_for_returns_once_the_predicate_holds() {
 /// on, so the other waiter is not left waiting.
 #[aioloop::test]
 async fn a_notified_waiter_that_is_cancelled_passes_the_notification_on() {
-    let cond = Condition::new();
-    let result = log();
-    let t1 = waiter(&cond, &result, 1);
-    let t2 = waiter(&cond, &result, 2);
-    ticks(1).await;
+    let (cond, result, [t1, t2]) = cond_with_waiters().await;
 
     cond.notify(1); // t1's notification...
     t1.cancel(); // ...but t1 is dropped before it runs
@@ -156,11 +97,7 @@ async fn a_notified_waiter_that_is_cancelled_passes_the_notification_on() {
 /// A waiter cancelled before any notification simply leaves: notify(1) goes to the next one.
 #[aioloop::test]
 async fn a_cancelled_waiter_does_not_absorb_a_notification() {
-    let cond = Condition::new();
-    let result = log();
-    let t1 = waiter(&cond, &result, 1);
-    let t2 = waiter(&cond, &result, 2);
-    ticks(1).await;
+    let (cond, result, [t1, t2]) = cond_with_waiters().await;
     t1.cancel();
     ticks(1).await;
     cond.notify(1);
@@ -183,10 +120,7 @@ async fn waiting_with_the_guard_of_another_lock_panics() {
 /// queued on the lock, in asyncio as here: the notifier may then lock again first.)
 #[aioloop::test]
 async fn test_acquire_fifo_order_2_condition() {
-    let cond = Condition::new();
-    let result = log();
-    let w = waiter(&cond, &result, 1);
-    ticks(1).await;
+    let (cond, result, [w]) = cond_with_waiters().await;
     let guard = cond.lock().await;
     cond.notify(1);
     ticks(2).await; // the waiter runs and queues for the lock

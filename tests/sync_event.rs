@@ -2,28 +2,16 @@
 
 mod sync_common;
 
-use aioloop::spawn;
 use aioloop::sync::Event;
-use sync_common::{finish, log, ticks, Log};
-
-fn waiter(ev: &Event, result: &Log, i: i32) -> aioloop::Task<()> {
-    let (ev, result) = (ev.clone(), result.clone());
-    spawn(async move {
-        ev.wait().await;
-        result.borrow_mut().push(i);
-    })
-}
+use sync_common::{event_waiter, finish, ticks, with_waiters};
 
 /// asyncio's `test_wait`: `set` wakes every waiter, in the order they started waiting.
 #[aioloop::test]
 async fn set_wakes_all_waiters_in_order() {
-    let ev = Event::new();
-    let result = log();
-    let tasks = [waiter(&ev, &result, 1), waiter(&ev, &result, 2)];
-    ticks(1).await;
+    let (ev, result, tasks) = with_waiters::<_, 2>(Event::new(), event_waiter).await;
     assert_eq!(*result.borrow(), []);
 
-    let t3 = waiter(&ev, &result, 3);
+    let t3 = event_waiter(&ev, &result, 3);
     ev.set();
     ticks(1).await;
     assert_eq!(
@@ -40,10 +28,7 @@ async fn set_wakes_all_waiters_in_order() {
 
 #[aioloop::test]
 async fn waiters_wake_in_fifo_order() {
-    let ev = Event::new();
-    let result = log();
-    let tasks: Vec<_> = (1..=5).map(|i| waiter(&ev, &result, i)).collect();
-    ticks(1).await;
+    let (ev, result, tasks) = with_waiters::<_, 5>(Event::new(), event_waiter).await;
     ev.set();
     for t in tasks {
         finish(t).await.unwrap();
@@ -64,10 +49,7 @@ async fn wait_on_a_set_event_returns_at_once() {
 /// cleared before it runs; a `clear` alone blocks later waits.
 #[aioloop::test]
 async fn a_woken_waiter_returns_even_if_cleared_before_it_runs() {
-    let ev = Event::new();
-    let result = log();
-    let t = waiter(&ev, &result, 1);
-    ticks(1).await;
+    let (ev, result, [t]) = with_waiters(Event::new(), event_waiter).await;
     assert_eq!(*result.borrow(), []);
 
     ev.set();
@@ -77,7 +59,7 @@ async fn a_woken_waiter_returns_even_if_cleared_before_it_runs() {
     assert_eq!(*result.borrow(), [1]);
     finish(t).await.unwrap();
 
-    let t2 = waiter(&ev, &result, 2);
+    let t2 = event_waiter(&ev, &result, 2);
     ticks(3).await;
     assert_eq!(*result.borrow(), [1], "cleared: the new waiter blocks");
     ev.set();
@@ -88,12 +70,7 @@ async fn a_woken_waiter_returns_even_if_cleared_before_it_runs() {
 /// asyncio's `test_wait_cancel`: a cancelled waiter leaves; the others are still woken.
 #[aioloop::test]
 async fn a_cancelled_waiter_leaves_the_others_are_woken() {
-    let ev = Event::new();
-    let result = log();
-    let t1 = waiter(&ev, &result, 1);
-    let t2 = waiter(&ev, &result, 2);
-    let t3 = waiter(&ev, &result, 3);
-    ticks(1).await;
+    let (ev, result, [t1, t2, t3]) = with_waiters(Event::new(), event_waiter).await;
     t2.cancel();
     ticks(1).await;
     ev.set();

@@ -5,42 +5,13 @@ mod sync_common;
 
 use aioloop::spawn;
 use aioloop::sync::Lock;
-use sync_common::{finish, log, ticks};
+use sync_common::{finish, lock_test_acquire, log, ticks};
 
 /// asyncio's `test_acquire`: waiters get the lock one per release, in arrival order (manual
 /// acquire/release style: the tasks keep the lock, the test releases it).
 #[aioloop::test]
 async fn one_waiter_per_release_in_fifo_order() {
-    let lock = Lock::new();
-    let result = log();
-    lock.lock().await.forget();
-
-    let waiter = |i: i32| {
-        let (lock, result) = (lock.clone(), result.clone());
-        spawn(async move {
-            lock.lock().await.forget();
-            result.borrow_mut().push(i);
-        })
-    };
-    let t1 = waiter(1);
-    let t2 = waiter(2);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), []);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1]);
-
-    let t3 = waiter(3);
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2]);
-
-    lock.release().unwrap();
-    ticks(1).await;
-    assert_eq!(*result.borrow(), [1, 2, 3]);
+    let (lock, [t1, t2, t3]) = lock_test_acquire().await;
     for t in [t1, t2, t3] {
         finish(t).await.unwrap();
     }

@@ -8,7 +8,10 @@ use std::rc::Rc;
 
 use aioloop::spawn;
 use aioloop::sync::{GetNowaitError, LifoQueue, PriorityQueue, PutNowaitError, Queue, QueueShutDown};
-use sync_common::{finish, log, putter, spawn_logging_putter, third_put_went_in, ticks};
+use sync_common::{
+    finish, getter, joiner, log, putter, queue_test_get_cancelled_race, queue_test_get_with_waiting_putters,
+    queue_test_put_cancelled_race, spawn_logging_putter, third_put_went_in, ticks,
+};
 
 #[aioloop::test]
 async fn fifo_order() {
@@ -88,14 +91,7 @@ async fn put_blocks_at_maxsize() {
 /// asyncio's `test_get_with_waiting_putters`: putters resume in order as items are taken.
 #[aioloop::test]
 async fn waiting_putters_resume_in_order() {
-    let q = Queue::new(1);
-    let a = putter(&q, "a");
-    let b = putter(&q, "b");
-    ticks(1).await;
-    assert_eq!(q.get().await, Ok("a"));
-    assert_eq!(q.get().await, Ok("b"));
-    finish(a).await.unwrap();
-    finish(b).await.unwrap();
+    queue_test_get_with_waiting_putters(1).await;
 }
 
 /// asyncio's `test_task_done`: join waits until each of 100 items was marked done.
@@ -145,10 +141,7 @@ async fn join_blocks_until_the_last_task_done() {
     let q = Queue::new(0);
     q.put_nowait(1).unwrap();
     q.put_nowait(2).unwrap();
-    let joined = spawn({
-        let q = q.clone();
-        async move { q.join().await }
-    });
+    let joined = joiner(&q);
     q.get_nowait().unwrap();
     q.get_nowait().unwrap();
     q.task_done().unwrap();
@@ -186,19 +179,9 @@ async fn waiting_getters_are_served_in_fifo_order() {
 /// next one gets the item.
 #[aioloop::test]
 async fn a_cancelled_getter_leaves_the_queue() {
-    let q = Queue::new(0);
-    let getter = |q: &Queue<&'static str>| {
-        let q = q.clone();
-        spawn(async move { q.get().await.unwrap() })
-    };
-    let t1 = getter(&q);
-    let t2 = getter(&q);
-    ticks(1).await;
-    t1.cancel();
-    ticks(1).await;
-    assert!(t1.is_done());
+    let (q, t2) = queue_test_get_cancelled_race().await;
     q.put_nowait("a").unwrap();
-    assert_eq!(finish(t2).await.unwrap(), "a");
+    assert_eq!(finish(t2).await.unwrap(), Ok("a"));
 }
 
 /// A getter woken for an item and cancelled before it runs does not lose the item: the next
@@ -230,19 +213,7 @@ async fn a_cancelled_woken_getter_does_not_lose_the_item() {
 /// putters before it are served in order.
 #[aioloop::test]
 async fn a_cancelled_putter_leaves_the_queue() {
-    let q = Queue::new(1);
-    let put_a = putter(&q, "a");
-    let put_b = putter(&q, "b");
-    let put_x = putter(&q, "X");
-    ticks(1).await;
-    assert!(put_a.is_done());
-    assert!(!put_b.is_done());
-    put_x.cancel();
-    ticks(1).await;
-    assert!(put_x.is_done());
-    assert_eq!(q.get_nowait(), Ok("a"));
-    ticks(1).await;
-    assert_eq!(q.get_nowait(), Ok("b"));
+    let (q, [put_a, put_b, put_x]) = queue_test_put_cancelled_race(putter).await;
     ticks(2).await;
     assert!(q.empty(), "X was cancelled: nothing more is put");
     finish(put_a).await.unwrap();
@@ -296,12 +267,7 @@ async fn shutdown_fails_puts_and_drains_before_failing_gets() {
 #[aioloop::test]
 async fn shutdown_wakes_blocked_getters() {
     let q: Queue<i32> = Queue::new(0);
-    let getters: Vec<_> = (0..3)
-        .map(|_| {
-            let q = q.clone();
-            spawn(async move { q.get().await })
-        })
-        .collect();
+    let getters: Vec<_> = (0..3).map(|_| getter(&q)).collect();
     ticks(1).await;
     q.shutdown(false);
     for g in getters {
@@ -325,10 +291,7 @@ async fn immediate_shutdown_drops_items_and_releases_join() {
         q.put_nowait(Counted(dropped.clone())).unwrap();
     }
     let taken = q.get_nowait().unwrap();
-    let joined = spawn({
-        let q = q.clone();
-        async move { q.join().await }
-    });
+    let joined = joiner(&q);
     ticks(1).await;
     q.shutdown(true);
     assert_eq!(dropped.get(), 2, "the two queued items are dropped");

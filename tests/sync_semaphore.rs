@@ -4,28 +4,19 @@ mod sync_common;
 
 use aioloop::spawn;
 use aioloop::sync::{BoundedSemaphore, Semaphore};
-use sync_common::{finish, log, ticks, Log};
-
-/// A task that takes a permit for good (asyncio's bare `await sem.acquire()`) and logs `i`.
-fn acquirer(sem: &Semaphore, result: &Log, i: i32) -> aioloop::Task<()> {
-    let (sem, result) = (sem.clone(), result.clone());
-    spawn(async move {
-        sem.acquire().await.forget();
-        result.borrow_mut().push(i);
-    })
-}
+use sync_common::{finish, log, sem_taker, semaphore_test_acquire_cancel_before_awoken, ticks};
 
 /// asyncio's `test_acquire`: permits go to waiters one per release, first come first served.
 #[aioloop::test]
 async fn permits_go_to_waiters_in_fifo_order() {
     let sem = Semaphore::new(3);
     let result = log();
-    let first: Vec<_> = (1..=3).map(|i| acquirer(&sem, &result, i)).collect();
+    let first: Vec<_> = (1..=3).map(|i| sem_taker(&sem, &result, i)).collect();
     ticks(1).await;
     assert_eq!(*result.borrow(), [1, 2, 3]);
     assert!(sem.locked());
 
-    let waiting: Vec<_> = (4..=6).map(|i| acquirer(&sem, &result, i)).collect();
+    let waiting: Vec<_> = (4..=6).map(|i| sem_taker(&sem, &result, i)).collect();
     ticks(1).await;
     assert_eq!(result.borrow().len(), 3);
 
@@ -48,17 +39,7 @@ async fn permits_go_to_waiters_in_fifo_order() {
 /// which a permit is released; the permit travels past both to the third, not the fourth.
 #[aioloop::test]
 async fn a_permit_handed_to_cancelled_waiters_is_passed_on() {
-    let sem = Semaphore::new(0);
-    let result = log();
-    let tasks: Vec<_> = (1..=4).map(|i| acquirer(&sem, &result, i)).collect();
-    ticks(1).await;
-    tasks[0].cancel();
-    tasks[1].cancel();
-    sem.release();
-    ticks(2).await;
-    assert_eq!(*result.borrow(), [3]);
-    assert!(tasks[2].is_done());
-    assert!(!tasks[3].is_done());
+    let (sem, result, _tasks) = semaphore_test_acquire_cancel_before_awoken().await;
     assert_eq!(sem.available(), 0);
     sem.release();
     ticks(1).await;
@@ -245,7 +226,7 @@ async fn test_acquire_fifo_order_2() {
 async fn test_acquire_fifo_order_3() {
     let sem = Semaphore::new(0);
     let result = log();
-    let tasks: Vec<_> = (1..=3).map(|i| acquirer(&sem, &result, i)).collect();
+    let tasks: Vec<_> = (1..=3).map(|i| sem_taker(&sem, &result, i)).collect();
     ticks(1).await;
     tasks[0].cancel();
     ticks(1).await;
@@ -263,14 +244,14 @@ async fn test_acquire_fifo_order_3() {
 async fn a_free_permit_waits_for_the_woken_waiter_to_run() {
     let sem = Semaphore::new(0);
     let result = log();
-    let first = acquirer(&sem, &result, 1);
+    let first = sem_taker(&sem, &result, 1);
     ticks(1).await;
     sem.release(); // handed to `first`, which has not run yet
     sem.release(); // nobody else waits: the permit is free
     assert_eq!(sem.available(), 1);
     assert!(sem.locked(), "a woken waiter has not run yet");
     assert!(sem.try_acquire().is_none());
-    let second = acquirer(&sem, &result, 2);
+    let second = sem_taker(&sem, &result, 2);
     finish(first).await.unwrap();
     finish(second).await.unwrap();
     assert_eq!(*result.borrow(), [1, 2]);

@@ -3,10 +3,13 @@
 //! whose exception was never retrieved; test_tasks: test_gather_shield / GatherTests, each
 //! child is a task).
 
+mod support;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use aioloop::{current_task, gather, spawn, yield_now, EventLoop, TaskId};
+use aioloop::{current_task, gather, spawn, yield_now, ConcurrentFuture, EventLoop, TaskId};
+use support::{outcome_from_a_thread, stop_now};
 
 /// A coroutine that records its task's identity, then panics with `message`.
 async fn panics_as_task(seen: Rc<RefCell<Option<(TaskId, String)>>>, message: &'static str) -> u8 {
@@ -125,22 +128,19 @@ fn test_main_task_panic_keeps_its_payload() {
 #[test]
 fn test_run_coroutine_threadsafe_gathered_panic_keeps_its_payload() {
     let event_loop = EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                gather([async {
-                    yield_now().await;
-                    panic!("over there")
-                }])
-                .await
-            })
-            .result();
-        handle.stop().unwrap();
-        out
-    });
-    event_loop.run_forever();
-    let err = worker.join().unwrap().unwrap_err();
+    let err = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            gather([async {
+                yield_now().await;
+                panic!("over there")
+            }])
+            .await
+        },
+        ConcurrentFuture::result,
+        stop_now,
+    )
+    .unwrap_err();
     assert_eq!(err.panic_message(), Some("over there"));
     let payload = err.try_into_panic().unwrap();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"over there"));

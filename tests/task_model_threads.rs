@@ -1,25 +1,26 @@
 //! Issue 17, item 9: threads. A coroutine that sleeps, run from a std::thread, and a task
 //! cancelled on the loop reported as cancelled (test_tasks: RunCoroutineThreadsafeTests).
 
+mod support;
+
 use std::time::Duration;
+
+use support::{outcome_from_a_thread, stop_now};
 
 /// test_run_coroutine_threadsafe: the first thing a Python user writes, a coroutine that sleeps.
 #[test]
 fn test_run_coroutine_threadsafe_of_a_sleeping_coroutine() {
     let event_loop = aioloop::EventLoop::new().unwrap();
-    let handle = event_loop.handle();
-    let worker = std::thread::spawn(move || {
-        let out = handle
-            .run_coroutine_threadsafe(|| async {
-                aioloop::sleep(Duration::from_millis(1)).await;
-                3
-            })
-            .result();
-        handle.stop().unwrap();
-        out.unwrap()
-    });
-    event_loop.run_forever();
-    assert_eq!(worker.join().unwrap(), 3);
+    let out = outcome_from_a_thread(
+        &event_loop,
+        || async {
+            aioloop::sleep(Duration::from_millis(1)).await;
+            3
+        },
+        aioloop::ConcurrentFuture::result,
+        stop_now,
+    );
+    assert_eq!(out.unwrap(), 3);
 }
 
 /// test_run_coroutine_threadsafe_task_cancelled: the task is cancelled on the loop; the

@@ -1,5 +1,5 @@
 //! A `StreamReader` source fed by the test, asyncio's `feed_data` / `feed_eof` /
-//! `set_exception`, shared by the audit_asyncio_streams tests.
+//! `set_exception`, shared by the audit_asyncio_streams and audit2_asyncio_streams tests.
 
 #![allow(dead_code)] // each test file uses a subset
 
@@ -81,6 +81,21 @@ impl futures_io::AsyncRead for Feed {
             }
         }
     }
+}
+
+/// A new feed and a reader on it (with `limit`, if any): asyncio's
+/// `stream = asyncio.StreamReader(limit=...)`.
+pub fn new_reader(limit: Option<usize>) -> (Feed, StreamReader) {
+    let feed = Feed::default();
+    let stream = feed.reader(limit);
+    (feed, stream)
+}
+
+/// [`new_reader`] with `data` fed already (asyncio's `stream.feed_data(data)` next).
+pub fn fed_reader(data: &[u8], limit: Option<usize>) -> (Feed, StreamReader) {
+    let (feed, stream) = new_reader(limit);
+    feed.feed_data(data);
+    (feed, stream)
 }
 
 pub fn incomplete(err: StreamError) -> IncompleteReadError {

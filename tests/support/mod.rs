@@ -1,18 +1,21 @@
 //! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
-//! (the combinator tests); `interval`, tokio's interval checks on the paused clock; `signal`,
-//! the lock, delivery and deadline of the signal tests.
+//! (the combinator tests), the exception handler's reports of a run, the outcome of a
+//! coroutine submitted from a thread; `interval`, tokio's interval checks on the paused
+//! clock; `signal`, the lock, delivery and deadline of the signal tests.
 
 #![allow(dead_code)] // each test file uses some of these
 
 pub mod interval;
 pub mod signal;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+
+use aioloop::{ConcurrentError, ConcurrentFuture, LoopHandle};
 
 /// Counts how many guards of one family were dropped.
 #[derive(Clone, Default)]
@@ -104,6 +107,50 @@ impl ThreadFlag {
             }
         })
     }
+}
+
+/// Runs `body` on a paused loop whose exception handler records the reports, and returns them.
+pub fn reports_of(body: impl Future<Output = ()>) -> Vec<String> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    aioloop::EventLoop::builder()
+        .start_paused(true)
+        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
+        .run(body);
+    let seen = seen.borrow().clone();
+    seen
+}
+
+/// What a thread waiting on a [`ConcurrentFuture`] gets.
+pub type Outcome<T> = Result<T, ConcurrentError>;
+
+/// From a worker thread, submits `make` to `event_loop` with `run_coroutine_threadsafe`,
+/// waits for the outcome with `wait` (`result` or `result_timeout`), then has the loop stop
+/// with `stop`; runs the loop until then and answers the outcome the thread got.
+pub fn outcome_from_a_thread<M, F>(
+    event_loop: &aioloop::EventLoop,
+    make: M,
+    wait: fn(ConcurrentFuture<F::Output>) -> Outcome<F::Output>,
+    stop: fn(&LoopHandle),
+) -> Outcome<F::Output>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
+    let handle = event_loop.handle();
+    let worker = std::thread::spawn(move || {
+        let out = wait(handle.run_coroutine_threadsafe(make));
+        stop(&handle);
+        out
+    });
+    event_loop.run_forever();
+    worker.join().unwrap()
+}
+
+/// [`outcome_from_a_thread`]'s `stop` that stops the loop at once.
+pub fn stop_now(handle: &LoopHandle) {
+    handle.stop().unwrap();
 }
 
 /// Yields `n` times.
