@@ -569,3 +569,24 @@ async fn test_coro_closed_when_tg_closed() {
     yield_now().await;
     assert!(!ran.get());
 }
+
+/// test_taskgroups.py `test_exception_refcycles_propagate_cancellation_error`, its behaviour
+/// without the refcount check: a group inside an expired `timeout` scope has its body (and its
+/// child) cancelled and the scope reports `TimeoutError`, whose cause is a `CancelledError`.
+#[aioloop::test(start_paused)]
+async fn test_exception_refcycles_propagate_cancellation_error() {
+    let num = Rc::new(Cell::new(0));
+    let n = num.clone();
+    let scope = aioloop::timeout_scope(Duration::ZERO);
+    let out = scope
+        .run(TaskGroup::<&str>::run(|tg| async move {
+            tg.spawn(sleeper(SEC, n)).unwrap();
+            yield_now().await;
+        }))
+        .await;
+    let err = out.unwrap_err();
+    let cause = std::error::Error::source(&err).expect("a cause");
+    assert!(cause.is::<aioloop::CancelledError>(), "{cause:?}");
+    yield_now().await;
+    assert_eq!(num.get(), 1, "the child was cancelled");
+}

@@ -8,6 +8,7 @@
 //! gives a `ConcurrentFuture` (`concurrent.futures.Future`), and `asyncio.wrap_future(cf)` is
 //! awaiting that `ConcurrentFuture` on a loop (it is a `std::future::Future`).
 
+use std::future::Future as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -177,4 +178,41 @@ async fn test_wrap_future_cancel2() {
     assert!(f2.await.unwrap_err().is_cancelled());
     let again = other.handle.run_coroutine_threadsafe(|| async { 7 });
     assert_eq!(again.await.unwrap(), 7, "the other loop runs on");
+}
+
+/// test_tasks.py `test_run_coroutine_threadsafe_with_timeout`, awaited from a loop instead of
+/// blocked on: `wait_for(wrap_future(cf), t)` times out, which cancels the
+/// `concurrent.futures.Future` and so the coroutine on the other loop (asyncio's "no pending
+/// task").
+#[aioloop::test]
+async fn test_run_coroutine_threadsafe_with_timeout_awaited_on_a_loop() {
+    let other = OtherLoop::start();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    let cf = other.handle.run_coroutine_threadsafe(move || async move {
+        let _guard = SetOnDrop(d);
+        sleep(Duration::from_secs(3600)).await;
+        1 + 2
+    });
+    assert!(aioloop::wait_for(cf, Duration::from_millis(10)).await.is_err());
+    until_set(&dropped).await;
+}
+
+/// The rule's other half (docs/asyncio.md): a `ConcurrentFuture` dropped without a
+/// cancellation (never awaited, or dropped by ordinary code) detaches its coroutine, which runs
+/// to its end on the other loop, as a dropped `concurrent.futures.Future` does.
+#[aioloop::test]
+async fn test_run_coroutine_threadsafe_dropped_future_detaches() {
+    let other = OtherLoop::start();
+    let finished = Arc::new(AtomicBool::new(false));
+    let f = finished.clone();
+    let cf = other.handle.run_coroutine_threadsafe(move || async move {
+        sleep(Duration::from_millis(20)).await;
+        f.store(true, Ordering::SeqCst);
+    });
+    let mut cf = Box::pin(cf);
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(cf.as_mut().poll(cx))).await;
+    assert!(polled.is_pending(), "awaited once");
+    drop(cf);
+    until_set(&finished).await;
 }
