@@ -216,3 +216,26 @@ async fn test_run_coroutine_threadsafe_dropped_future_detaches() {
     drop(cf);
     until_set(&finished).await;
 }
+
+/// test_futures.py `test_wrap_future_cancel` with an executor's future, as `to_thread` makes
+/// it (`run_in_executor` wraps `executor.submit(f)`): the task awaiting it is cancelled while
+/// `f` still waits for a free thread, which cancels the submitted future, so `f` never runs
+/// (`ThreadPoolExecutor` skips a cancelled work item). One that has started runs to its end.
+#[test]
+fn test_wrap_future_cancel_run_in_executor() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    EventLoop::builder().blocking_threads(1).run(async move {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let busy = aioloop::to_thread(move || rx.recv().is_ok()); // the only thread
+        let queued = spawn(aioloop::to_thread(move || r.store(true, Ordering::SeqCst)));
+        yield_now().await;
+        yield_now().await; // `queued` awaits its ToThread
+        assert!(queued.cancel());
+        assert!(queued.await.unwrap_err().is_cancelled());
+        tx.send(()).unwrap();
+        assert!(busy.await.unwrap(), "the started call ran to its end");
+        aioloop::to_thread(|| ()).await.unwrap(); // the queue went past the cancelled one
+    });
+    assert!(!ran.load(Ordering::SeqCst), "the cancelled call never ran");
+}
