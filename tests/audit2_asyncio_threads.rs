@@ -239,3 +239,34 @@ fn test_wrap_future_cancel_run_in_executor() {
     });
     assert!(!ran.load(Ordering::SeqCst), "the cancelled call never ran");
 }
+
+/// test_tasks.py `test_run_coroutine_threadsafe_with_timeout`'s cancellation, one level down:
+/// `future.cancel()` from the other thread cancels the task on the loop (asyncio chains the
+/// `concurrent.futures.Future` to it), and that cancellation travels on into the task the
+/// coroutine awaits, as any `Task.cancel()` does.
+#[test]
+fn test_run_coroutine_threadsafe_cancel_travels_into_awaited_task() {
+    let other = OtherLoop::start();
+    let (started, dropped) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (s, d) = (started.clone(), dropped.clone());
+    let cf = other.handle.run_coroutine_threadsafe(move || async move {
+        let inner = spawn(async move {
+            let _guard = SetOnDrop(d);
+            s.store(true, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+        });
+        inner.await.unwrap();
+    });
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(cf.cancel());
+    assert!(cf.result().unwrap_err().is_cancelled());
+    for _ in 0..1000 {
+        if dropped.load(Ordering::SeqCst) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the task the cancelled coroutine awaited is still running");
+}
