@@ -12,6 +12,7 @@ use super::*;
 use crate::context;
 use crate::remote::Remote;
 use crate::sync_shim::{current_thread_id, ThreadId};
+use crate::task::cancel_scope;
 
 /// The output of a future running on a loop, seen from another thread:
 /// `concurrent.futures.Future`, as [`LoopHandle::run_coroutine_threadsafe`] returns it.
@@ -20,7 +21,11 @@ use crate::sync_shim::{current_thread_id, ThreadId};
 /// [`result_timeout`](ConcurrentFuture::result_timeout), or await it: it is a
 /// `std::future::Future`, so another aioloop loop, tokio or any executor can wait for it without
 /// blocking. Dropping it detaches the future, which keeps running (its output is then dropped
-/// on the loop; a panic in it goes to the loop's exception handler).
+/// on the loop; a panic in it goes to the loop's exception handler), except when an aioloop task
+/// awaiting it is cancelled: as a [`Task`](crate::Task) handle awaited by a cancelled task
+/// cancels its task, the `ConcurrentFuture` is then cancelled, and its loop drops the future
+/// (asyncio's `wrap_future` chain: cancelling the waiting asyncio future cancels the
+/// `concurrent.futures.Future`, and with it the coroutine behind it).
 ///
 /// ```
 /// let event_loop = aioloop::EventLoop::new().unwrap();
@@ -145,6 +150,17 @@ impl<T> Future for ConcurrentFuture<T> {
     /// If polled again after it returned `Ready`.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.receiver.poll(cx)
+    }
+}
+
+impl<T> Drop for ConcurrentFuture<T> {
+    fn drop(&mut self) {
+        // Awaited (polled and pending) by a task whose cancellation drops it now: cancel the work
+        // on its loop too (task/cancel_scope.rs), as asyncio's `_chain_future` cancels the
+        // source when the destination is cancelled. Any other drop detaches it.
+        if self.receiver.is_awaited() && cancel_scope::active() {
+            self.receiver.cancel();
+        }
     }
 }
 

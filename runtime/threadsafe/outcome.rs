@@ -201,6 +201,11 @@ impl<T> Receiver<T> {
         true
     }
 
+    /// True while a poll left a waker here: the receiver is being awaited and is still pending.
+    pub(crate) fn is_awaited(&self) -> bool {
+        self.has_waker
+    }
+
     /// True once the cell holds (or held) an outcome.
     pub(crate) fn is_done(&self) -> bool {
         !matches!(self.shared.lock().slot, Slot::Pending)

@@ -19,8 +19,9 @@ pin_project! {
     /// `ConcurrentFuture` was cancelled. Dropped unfinished (the loop closed), it drops its
     /// `Sender`, which resolves the `ConcurrentFuture` to `LoopClosed`.
     pub(crate) struct RemoteTask<F: Future> {
+        // `None` once dropped early, as a cancellation (the `ConcurrentFuture` was cancelled).
         #[pin]
-        future: F,
+        future: Option<F>,
         sender: Option<Sender<F::Output>>,
         // The waker given to the sender for cancellation (a task's waker never changes, so it
         // is registered once).
@@ -46,7 +47,7 @@ impl<F: Future> RemoteTask<F> {
     /// A task body that runs `future` and sends its outcome through `sender`.
     pub(crate) fn new(future: F, sender: Sender<F::Output>) -> Self {
         RemoteTask {
-            future,
+            future: Some(future),
             sender: Some(sender),
             registered: None,
         }
@@ -57,15 +58,16 @@ impl<F: Future> Future for RemoteTask<F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        let Some(sender) = this.sender.as_ref() else {
+        let mut this = self.project();
+        let (Some(sender), Some(future)) = (this.sender.as_ref(), this.future.as_mut().as_pin_mut()) else {
             return Poll::Ready(());
         };
         if sender.is_cancelled() {
             *this.sender = None;
+            drop_cancelled(this.future);
             return Poll::Ready(());
         }
-        let outcome = match catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
+        let outcome = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => {
                 let known = this
                     .registered
@@ -73,8 +75,9 @@ impl<F: Future> Future for RemoteTask<F> {
                     .is_some_and(|waker| waker.will_wake(cx.waker()));
                 if !known {
                     if !sender.register_task(cx.waker()) {
-                        // Cancelled meanwhile: end now, the loop drops the future.
+                        // Cancelled meanwhile: end now.
                         *this.sender = None;
+                        drop_cancelled(this.future);
                         return Poll::Ready(());
                     }
                     *this.registered = Some(cx.waker().clone());
@@ -92,6 +95,14 @@ impl<F: Future> Future for RemoteTask<F> {
         }
         Poll::Ready(())
     }
+}
+
+/// Drops the future of a cancelled `ConcurrentFuture` as a cancellation (task/cancel_scope.rs),
+/// as the loop drops a cancelled task's: a task it awaits is cancelled in turn, as asyncio's
+/// `Task.cancel()` (which the cancelled `concurrent.futures.Future` calls) cancels `_fut_waiter`.
+fn drop_cancelled<F>(future: Pin<&mut Option<F>>) {
+    let mut future = future;
+    crate::task::cancel_scope::cancelling(|| future.set(None));
 }
 
 /// A panic whose `ConcurrentFuture` was dropped: nobody will see it, so the loop's exception

@@ -11,7 +11,7 @@ use super::outcome::{self, Receiver};
 use super::ConcurrentError;
 use crate::blocking::{Job, OnClose};
 use crate::context;
-use crate::task::TaskError;
+use crate::task::{cancel_scope, TaskError};
 
 /// Runs the blocking closure `f` on the running loop's pool of threads and returns a future
 /// for its result: asyncio's `asyncio.to_thread(f)`.
@@ -21,7 +21,10 @@ use crate::task::TaskError;
 /// affected). At most the pool's bound of closures run at a time (see
 /// [`Builder::blocking_threads`](crate::Builder::blocking_threads)); more wait their turn.
 /// Dropping the future does not stop the closure (a thread cannot be interrupted); its result
-/// is then dropped on the pool thread. Closing the loop drops the closures still waiting for
+/// is then dropped on the pool thread. But a task cancelled while it awaits the future cancels
+/// the call: if the closure is still waiting for a thread, it never runs (asyncio's
+/// `run_in_executor` future is cancelled with the awaiting task, and `ThreadPoolExecutor`
+/// skips a cancelled work item). Closing the loop drops the closures still waiting for
 /// a thread (they never run; tokio's runtime does the same with `spawn_blocking`) and does not
 /// wait for the running ones; only [`fs::File`](crate::fs::File)'s writes are still run and
 /// waited for, so no written byte is lost.
@@ -59,6 +62,9 @@ where
     T: Send + 'static,
 {
     let core = context::expect_current("to_thread");
+    // A call that must finish whatever happens (`fs::File`'s writes) is not cancelled with its
+    // awaiter either.
+    let cancel_on_drop = matches!(on_close, OnClose::Drop);
     let (sender, receiver) = outcome::channel();
     // Holds a paused clock while `f` runs (blocking.rs, "Virtual time"); dropped after the
     // send, so a loop that finds the count down has the outcome's wake pending already and
@@ -66,6 +72,11 @@ where
     // time out the awaiter: a panicking job lost that race in CI).
     let in_flight = core.blocking_pool().in_flight(core.remote_queue().clone());
     let job: Job = Box::new(move || {
+        if sender.is_cancelled() {
+            // Its awaiter was cancelled before a thread was free: skipped, as asyncio's
+            // executor skips a cancelled work item. `f` is dropped here, on the pool thread.
+            return;
+        }
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(ConcurrentError::Panicked);
         let _ = sender.send(outcome);
         drop(in_flight);
@@ -74,9 +85,11 @@ where
         Ok(()) => ToThread {
             receiver: Some(receiver),
             failed: None,
+            cancel_on_drop,
         },
         Err(err) => ToThread {
             receiver: None,
+            cancel_on_drop,
             failed: Some(TaskError::Panicked(Box::new(format!(
                 "aioloop::to_thread: could not start a thread: {err}"
             )))),
@@ -105,6 +118,20 @@ where
 pub struct ToThread<T> {
     receiver: Option<Receiver<T>>,
     failed: Option<TaskError>,
+    /// Whether a cancellation of the awaiting task cancels the call (see [`to_thread`]).
+    cancel_on_drop: bool,
+}
+
+impl<T> Drop for ToThread<T> {
+    fn drop(&mut self) {
+        // Awaited (polled and pending) by a task whose cancellation drops it now
+        // (task/cancel_scope.rs): cancel the call, so that a closure still queued never runs.
+        if let Some(receiver) = &self.receiver {
+            if self.cancel_on_drop && receiver.is_awaited() && cancel_scope::active() {
+                receiver.cancel();
+            }
+        }
+    }
 }
 
 impl<T> Future for ToThread<T> {
