@@ -8,6 +8,8 @@
 //! `create_subprocess_exec(...)` is `Command::new(..).spawn()`, `proc.returncode` is
 //! `status.code()` (or `status.signal()` where asyncio's is `-signum`).
 
+mod support;
+
 use std::cell::Cell;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::rc::Rc;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use aioloop::process::{Command, Stdio};
 use aioloop::{gather, sleep, spawn, yield_now};
+use support::process::piped_cat;
 
 /// The state letter of `/proc/<pid>/stat` (`None` once the process is gone, reaped).
 fn proc_state(pid: u32) -> Option<char> {
@@ -37,11 +40,7 @@ async fn until_gone(pid: u32) {
 /// closed, comes back on its stdout; the exit code is 0.
 #[aioloop::test]
 async fn test_stdin_stdout() {
-    let mut child = Command::new("cat")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = piped_cat();
     let stdin = child.stdin.take().unwrap();
     stdin.write_all(b"some data").await.unwrap();
     drop(stdin); // proc.stdin.close()
@@ -56,11 +55,7 @@ async fn test_stdin_stdout() {
 /// with a piped stdin closes it: `cat` reads EOF at once and exits 0 with no output.
 #[aioloop::test]
 async fn test_communicate_none_input() {
-    let child = Command::new("cat")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = piped_cat();
     let out = aioloop::wait_for(child.wait_with_output(), Duration::from_secs(60))
         .await
         .unwrap()
@@ -287,11 +282,7 @@ async fn test_create_subprocess_env_exec() {
 /// so the ten waits of asyncio's gather are ten waits in a row here.
 #[aioloop::test]
 async fn test_subprocess_concurrent_wait() {
-    let mut child = Command::new("cat")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = piped_cat();
     child.stdin.take().unwrap().write_all(b"some data").await.unwrap();
     let mut out = Vec::new();
     child.stdout.take().unwrap().read_to_end(&mut out).await.unwrap();
@@ -330,11 +321,7 @@ async fn test_subprocess_communicate_stdout() {
 async fn test_create_subprocess_with_pidfd() {
     let (code, stdout) = aioloop::to_thread(|| {
         aioloop::run(async {
-            let child = Command::new("cat")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let child = piped_cat();
             let out = child.communicate(b"some data").await.unwrap();
             (out.status.code(), out.stdout)
         })

@@ -9,6 +9,8 @@
 //! `g.spawn_plain(fut)`, the `ExceptionGroup` is the `Vec<ChildError<E>>` of `run`'s `Err`,
 //! `except CancelledError: ...; raise` is `until_cancelled` (awaited cleanup) or a `Drop` guard.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -17,18 +19,10 @@ use aioloop::{
     current_task, get_running_loop, sleep, spawn, until_cancelled, yield_now, ChildError, GroupTask,
     TaskGroup,
 };
+use support::AddOnDrop;
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
-
-/// Adds `n` to the counter when dropped: the `except CancelledError: NUM += n; raise` of a
-/// coroutine dropped as a cancellation.
-struct AddOnDrop(Rc<Cell<u32>>, u32);
-impl Drop for AddOnDrop {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + self.1);
-    }
-}
 
 async fn crash_after(delay: Duration, tag: &'static str) -> Result<(), &'static str> {
     sleep(delay).await;

@@ -20,19 +20,10 @@ use aioloop::{
     try_gather, until_cancelled, wait, yield_now, ConcurrentFuture, EventLoop, Future, ReturnWhen, Task,
     TaskError,
 };
-use support::{outcome_from_a_thread, reports_of, stop_now, yields};
+use support::{outcome_from_a_thread, reports_of, stop_now, yields, AddOnDrop};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
-
-/// Adds `n` to the counter when dropped: a `finally:` (or `except CancelledError: ...; raise`)
-/// in a coroutine that is dropped as a cancellation.
-struct AddOnDrop(Rc<Cell<u32>>, u32);
-impl Drop for AddOnDrop {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + self.1);
-    }
-}
 
 /// The loop's clock, for the virtual-time assertions.
 fn now() -> std::time::Instant {

@@ -7,6 +7,8 @@
 //!
 //! asyncio's tests run `sys.executable -c ...`; these run `sh`, `cat`, `head`, `wc`.
 
+mod support;
+
 use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use std::time::Duration;
 use aioloop::process::{Child, Command, Stdio};
 use aioloop::signal::SignalKind;
 use aioloop::streams::StreamReader;
+use support::process::piped_cat;
 
 /// Waits (at most 10 s) until the child has exited, without `wait()` (which closes stdin).
 async fn until_exited(child: &mut Child) {
@@ -41,11 +44,7 @@ fn wc_c(stdin: Stdio) -> Child {
 /// the child wrote; the return code is 0.
 #[aioloop::test]
 async fn test_communicate() {
-    let child = Command::new("cat")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = piped_cat();
     let out = child.communicate(b"some data").await.unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(out.stdout, b"some data");

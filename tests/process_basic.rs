@@ -1,11 +1,14 @@
 //! Subprocesses through the public API: captured output, stdin/stdout streaming, exit codes
 //! and signals, kill, env and cwd, the futures-io traits.
 
+mod support;
+
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
 use aioloop::process::{Command, Stdio};
 use futures_util::{AsyncReadExt, AsyncWriteExt};
+use support::process::piped_cat;
 
 #[test]
 fn echo_output_is_captured() {
@@ -41,11 +44,7 @@ fn cat_echoes_one_mib_written_and_read_concurrently() {
     let data: Vec<u8> = (0..LEN).map(|i| (i * 31 % 251) as u8).collect();
     let expected = data.clone();
     let echoed = aioloop::run(async move {
-        let mut child = Command::new("cat")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = piped_cat();
         let mut stdin = child.stdin.take().unwrap();
         // The pipes hold 64 KiB: writing all before reading would deadlock.
         let writer = aioloop::spawn(async move {

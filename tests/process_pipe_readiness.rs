@@ -4,13 +4,15 @@
 //! read that fills its buffer keeps the readiness (more data may be queued). Each wait runs
 //! under a generous `wait_for`, so a lost wake-up fails the test instead of hanging it.
 
+mod support;
+
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use aioloop::process::{Command, Stdio};
 use aioloop::wait_for;
+use support::process::piped_cat;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -23,11 +25,7 @@ async fn pending_now(fut: impl Future) -> bool {
 
 #[aioloop::test]
 async fn issue_15_item_5_a_short_pipe_read_clears_the_readiness() {
-    let mut child = Command::new("cat")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = piped_cat();
     let stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
 

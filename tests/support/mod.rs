@@ -1,11 +1,13 @@
 //! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
 //! (the combinator tests), the exception handler's reports of a run, the outcome of a
 //! coroutine submitted from a thread; `interval`, tokio's interval checks on the paused
-//! clock; `signal`, the lock, delivery and deadline of the signal tests.
+//! clock; `process`, children for the subprocess tests; `signal`, the lock, delivery and
+//! deadline of the signal tests.
 
 #![allow(dead_code)] // each test file uses some of these
 
 pub mod interval;
+pub mod process;
 pub mod signal;
 
 use std::cell::{Cell, RefCell};
@@ -41,6 +43,16 @@ pub struct DropGuard(Rc<Cell<usize>>);
 impl Drop for DropGuard {
     fn drop(&mut self) {
         self.0.set(self.0.get() + 1);
+    }
+}
+
+/// Adds `n` to the counter when dropped: asyncio's `except CancelledError: NUM += n; raise`
+/// (or a `finally:`) in a coroutine that is dropped as a cancellation.
+pub struct AddOnDrop(pub Rc<Cell<u32>>, pub u32);
+
+impl Drop for AddOnDrop {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + self.1);
     }
 }
 
