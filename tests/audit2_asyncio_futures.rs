@@ -8,26 +8,18 @@
 //! `is_done()`, a done callback is removed by the id `add_done_callback` returned (closures have
 //! no identity), and `test_utils.run_briefly(loop)` is one `yield_now()`.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use aioloop::{call_soon, spawn, yield_now, EventLoop, Future};
+use support::reports_of;
 
 /// A callback that appends `thing` to `bag`: test_futures.py's `_make_callback`.
 fn appender(bag: &Rc<RefCell<Vec<i32>>>, thing: i32) -> impl FnOnce(&Future<&'static str>) + 'static {
     let bag = bag.clone();
     move |_| bag.borrow_mut().push(thing)
-}
-
-/// Runs `body` on a loop whose exception handler records the reports, and returns them.
-fn reports_of(body: impl std::future::Future<Output = ()>) -> Vec<String> {
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let sink = seen.clone();
-    EventLoop::builder()
-        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
-        .run(body);
-    let reports = seen.borrow().clone();
-    reports
 }
 
 /// test_futures.py `test_initial_state`: a new future is neither done nor cancelled; once
