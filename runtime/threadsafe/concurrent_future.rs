@@ -12,7 +12,6 @@ use super::*;
 use crate::context;
 use crate::remote::Remote;
 use crate::sync_shim::{current_thread_id, ThreadId};
-use crate::task::cancel_scope;
 
 /// The output of a future running on a loop, seen from another thread:
 /// `concurrent.futures.Future`, as [`LoopHandle::run_coroutine_threadsafe`] returns it.
@@ -158,9 +157,7 @@ impl<T> Drop for ConcurrentFuture<T> {
         // Awaited (polled and pending) by a task whose cancellation drops it now: cancel the work
         // on its loop too (task/cancel_scope.rs), as asyncio's `_chain_future` cancels the
         // source when the destination is cancelled. Any other drop detaches it.
-        if self.receiver.is_awaited() && cancel_scope::active() {
-            self.receiver.cancel();
-        }
+        self.receiver.cancel_if_dropped_as_cancellation();
     }
 }
 

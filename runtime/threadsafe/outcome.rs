@@ -201,9 +201,14 @@ impl<T> Receiver<T> {
         true
     }
 
-    /// True while a poll left a waker here: the receiver is being awaited and is still pending.
-    pub(crate) fn is_awaited(&self) -> bool {
-        self.has_waker
+    /// For the drop of the future that owns this receiver: if it was being awaited (a poll
+    /// left a waker here, still pending) and is dropped as a cancellation of the awaiting task
+    /// (task/cancel_scope.rs), cancels the cell, as asyncio's chained futures cancel their
+    /// source with their destination. Any other drop changes nothing.
+    pub(crate) fn cancel_if_dropped_as_cancellation(&self) {
+        if self.has_waker && crate::task::cancel_scope::active() {
+            self.cancel();
+        }
     }
 
     /// True once the cell holds (or held) an outcome.

@@ -11,7 +11,7 @@ use super::outcome::{self, Receiver};
 use super::ConcurrentError;
 use crate::blocking::{Job, OnClose};
 use crate::context;
-use crate::task::{cancel_scope, TaskError};
+use crate::task::TaskError;
 
 /// Runs the blocking closure `f` on the running loop's pool of threads and returns a future
 /// for its result: asyncio's `asyncio.to_thread(f)`.
@@ -126,10 +126,8 @@ impl<T> Drop for ToThread<T> {
     fn drop(&mut self) {
         // Awaited (polled and pending) by a task whose cancellation drops it now
         // (task/cancel_scope.rs): cancel the call, so that a closure still queued never runs.
-        if let Some(receiver) = &self.receiver {
-            if self.cancel_on_drop && receiver.is_awaited() && cancel_scope::active() {
-                receiver.cancel();
-            }
+        if let (true, Some(receiver)) = (self.cancel_on_drop, &self.receiver) {
+            receiver.cancel_if_dropped_as_cancellation();
         }
     }
 }
