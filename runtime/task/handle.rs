@@ -336,7 +336,7 @@ impl<T: 'static> Future for Task<T> {
             match self.sched.poll_join(self.key, self.gen(), self.id, cx) {
                 Poll::Pending => {
                     if self.flags & AWAITED == 0 {
-                        self.sched.assert_not_current(self.key, self.gen());
+                        self.assert_not_current();
                     }
                     self.flags |= AWAITED;
                     Poll::Pending

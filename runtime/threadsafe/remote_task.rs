@@ -100,8 +100,7 @@ impl<F: Future> Future for RemoteTask<F> {
 /// Drops the future of a cancelled `ConcurrentFuture` as a cancellation (task/cancel_scope.rs),
 /// as the loop drops a cancelled task's: a task it awaits is cancelled in turn, as asyncio's
 /// `Task.cancel()` (which the cancelled `concurrent.futures.Future` calls) cancels `_fut_waiter`.
-fn drop_cancelled<F>(future: Pin<&mut Option<F>>) {
-    let mut future = future;
+fn drop_cancelled<F>(mut future: Pin<&mut Option<F>>) {
     crate::task::cancel_scope::cancelling(|| future.set(None));
 }
 
