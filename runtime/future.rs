@@ -151,23 +151,19 @@ impl<T: 'static> Future<T> {
     }
 
     fn complete(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
-        {
+        let released = {
             let mut state = self.shared.state.borrow_mut();
             if !matches!(state.outcome, Outcome::Pending) {
                 return Err(outcome);
             }
             state.outcome = outcome;
-            if state.callbacks.is_empty() {
-                drop(state);
-                notify_all(&self.shared.waiters);
-                return Ok(());
-            }
-        }
-        // Wake-ups and callbacks in registration order.
-        let released = {
-            let mut state = self.shared.state.borrow_mut();
-            let mut waiters = self.shared.waiters.borrow_mut();
-            state.callbacks.release(&mut waiters)
+            // With done callbacks: wake-ups and callbacks in registration order.
+            let with_callbacks = !state.callbacks.is_empty();
+            with_callbacks.then(|| state.callbacks.release(&mut self.shared.waiters.borrow_mut()))
+        };
+        let Some(released) = released else {
+            notify_all(&self.shared.waiters);
+            return Ok(());
         };
         for each in released {
             match each {
