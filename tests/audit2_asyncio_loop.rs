@@ -392,6 +392,36 @@ fn test_call_soon_threadsafe_same_thread() {
     assert_eq!(*results.lock().unwrap(), ["hello", "world"]);
 }
 
+/// test_events.py `test_call_soon_threadsafe`, with `create_task` in place of the loop's own
+/// `call_soon`: asyncio's `create_task` schedules the task's first step with `call_soon`, so a
+/// callback another thread sent before the spawn runs before the task's first step.
+#[test]
+fn test_call_soon_threadsafe_then_create_task() {
+    let event_loop = EventLoop::new().unwrap();
+    let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handle = event_loop.handle();
+    let (sent_tx, sent_rx) = mpsc::channel();
+    let thread = std::thread::spawn({
+        let results = results.clone();
+        move || {
+            handle
+                .call_soon_threadsafe(move || results.lock().unwrap().push("hello"))
+                .unwrap();
+            sent_tx.send(()).unwrap();
+        }
+    });
+    let r = results.clone();
+    let task = event_loop.run_until_complete(async move {
+        // The thread's send happens before the spawn (through the channel); the loop has not
+        // looked at its remote queue since.
+        sent_rx.recv().unwrap();
+        spawn(async move { r.lock().unwrap().push("world") })
+    });
+    event_loop.run_until_complete(task).unwrap();
+    thread.join().unwrap();
+    assert_eq!(*results.lock().unwrap(), ["hello", "world"]);
+}
+
 /// test_runners.py `test_asyncio_run_return`: `run` returns the coroutine's value.
 #[test]
 fn test_asyncio_run_return() {

@@ -115,6 +115,9 @@ impl Core {
         F::Output: 'static,
     {
         self.assert_open("spawn");
+        // A new task's first step joins asyncio's one ready FIFO after work another thread
+        // sent before it, as `call_soon` does (one relaxed load without remote work).
+        self.take_remote_first();
         // The usual spawn (unnamed, debug mode off) records nothing: decided here, inline.
         let meta = match name.is_none() && !self.debug.get() {
             true => None,
@@ -129,18 +132,22 @@ impl Core {
         self.debug.get().then(Instant::now)
     }
 
+    /// Takes in the work other threads (or this one, through a `LoopHandle`) sent before
+    /// what the caller is about to queue, so that it runs first: asyncio's ready queue is one
+    /// FIFO for `call_soon`, `create_task` and `call_soon_threadsafe`. Without remote work
+    /// this costs one relaxed load.
+    #[inline(always)]
+    fn take_remote_first(&self) {
+        if self.remote.maybe_pending() {
+            self.take_remote();
+        }
+    }
+
     /// Queues a callback.
     #[track_caller]
     pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> CallbackHandle {
         self.assert_open("call_soon");
-        // asyncio's ready queue is one FIFO for `call_soon` and `call_soon_threadsafe`: a
-        // callback sent through a `LoopHandle` before this one (from another thread that this
-        // one synchronized with since, or from this thread) runs first. So take such work in
-        // before queueing this callback, rather than at the next iteration's start. Without
-        // remote work this costs one relaxed load.
-        if self.remote.maybe_pending() {
-            self.take_remote();
-        }
+        self.take_remote_first();
         let cell = CallbackCell::new(callback);
         self.sched.push(Runnable::Callback(cell.clone()));
         CallbackHandle::new(cell)
