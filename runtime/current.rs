@@ -47,6 +47,13 @@ pub(crate) fn with<T: 'static, R>(slot: &'static Slot<T>, f: impl FnOnce(&Rc<T>)
         .flatten()
 }
 
+/// True if `value` is the slot's running `T`: the part belongs to the loop running on this
+/// thread. A part of another loop (or of none running) would never be driven here.
+#[inline]
+pub(crate) fn is<T: 'static>(slot: &'static Slot<T>, value: &Rc<T>) -> bool {
+    with(slot, |current| Rc::ptr_eq(current, value)).unwrap_or(false)
+}
+
 /// The slot's running `T`, if a loop runs on this thread.
 #[inline]
 pub(crate) fn get<T: 'static>(slot: &'static Slot<T>) -> Option<Rc<T>> {

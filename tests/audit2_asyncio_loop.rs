@@ -411,13 +411,14 @@ fn test_call_soon_threadsafe_then_create_task() {
         }
     });
     let r = results.clone();
-    let task = event_loop.run_until_complete(async move {
+    event_loop.run_until_complete(async move {
         // The thread's send happens before the spawn (through the channel); the loop has not
         // looked at its remote queue since.
         sent_rx.recv().unwrap();
         spawn(async move { r.lock().unwrap().push("world") })
+            .await
+            .unwrap();
     });
-    event_loop.run_until_complete(task).unwrap();
     thread.join().unwrap();
     assert_eq!(*results.lock().unwrap(), ["hello", "world"]);
 }

@@ -1,7 +1,9 @@
 //! The loop's lifecycle: run, run_forever/stop, nesting, closing.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
+use std::time::Duration;
 
 use aioloop::{spawn, yield_now, EventLoop};
 
@@ -178,4 +180,81 @@ fn stop_inside_run_until_complete_is_ignored_and_the_loop_still_sleeps() {
         iterations < 20,
         "the loop spun instead of sleeping: {iterations} iterations"
     );
+}
+
+/// The panic message of `f`, which must panic.
+fn panic_message_of(f: impl FnOnce()) -> String {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("it must panic");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// Misuse gets a clear panic, never a hang: a sleep made on one loop and awaited on another
+/// would wait forever (its timer sits on the first loop's wheel, which only that loop fires).
+/// Before the check, both cases below hung.
+#[test]
+fn a_sleep_awaited_on_another_loop_panics_instead_of_hanging() {
+    let (a, b) = (EventLoop::new().unwrap(), EventLoop::new().unwrap());
+    // Made on `a` (bound at creation), never polled there.
+    let mut made_on_a = None;
+    a.run_until_complete(async { made_on_a = Some(aioloop::sleep(Duration::from_millis(5))) });
+    let made_on_a = made_on_a.unwrap();
+    let message = panic_message_of(|| b.run_until_complete(made_on_a));
+    assert!(
+        message.contains("a sleep was polled outside the event loop"),
+        "{message}"
+    );
+
+    // Set on `a` (polled there once), then awaited on `b`.
+    let mut set_on_a = Box::pin(aioloop::sleep(Duration::from_secs(60)));
+    a.run_until_complete(async {
+        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(set_on_a.as_mut().poll(cx)));
+        assert!(polled.await.is_pending());
+    });
+    let message = panic_message_of(|| b.run_until_complete(set_on_a));
+    assert!(
+        message.contains("a sleep was polled outside the event loop"),
+        "{message}"
+    );
+
+    // Made where no loop runs, it binds to the loop that first polls it: no panic.
+    b.run_until_complete(aioloop::sleep(Duration::from_millis(1)));
+    // Both loops still work.
+    a.run_until_complete(aioloop::sleep(Duration::from_millis(1)));
+}
+
+/// A task of one loop awaited (unfinished) on another loop would never finish: a clear panic
+/// (asyncio raises "attached to a different loop"). A finished task's outcome can be taken on
+/// any loop of the thread. Before the check, the first case hung.
+#[test]
+fn a_task_awaited_on_another_loop_panics_unless_it_has_finished() {
+    let (a, b) = (EventLoop::new().unwrap(), EventLoop::new().unwrap());
+    let unfinished = a.spawn(async {
+        aioloop::sleep(Duration::from_secs(60)).await;
+        1
+    });
+    let message = panic_message_of(|| {
+        b.run_until_complete(unfinished).ok();
+    });
+    assert!(
+        message.contains("a Task was awaited outside the event loop"),
+        "{message}"
+    );
+
+    let shared = a.spawn(std::future::pending::<u8>()).shared();
+    let message = panic_message_of(|| {
+        b.run_until_complete(shared.clone()).ok();
+    });
+    assert!(
+        message.contains("a Task was awaited outside the event loop"),
+        "{message}"
+    );
+    assert!(shared.cancel());
+
+    let finished = a.spawn(async { 7 });
+    a.run_until_complete(aioloop::sleep(Duration::from_millis(1)));
+    assert_eq!(b.run_until_complete(finished).unwrap(), 7);
 }

@@ -271,7 +271,7 @@ impl IoDriver {
 
     /// True if `driver` is the running loop's io driver.
     pub(crate) fn is_current(driver: &Rc<IoDriver>) -> bool {
-        crate::current::with(&CURRENT, |current| Rc::ptr_eq(current, driver)).unwrap_or(false)
+        crate::current::is(&CURRENT, driver)
     }
 
     /// Calls `f` with the registry and the token reserved for the remote queue's `mio::Waker`.

@@ -26,6 +26,12 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Scheduler>) -> R) -> Option<R> 
     crate::current::with(&CURRENT, f)
 }
 
+/// True if `sched` is the running loop's scheduler.
+#[inline]
+pub(crate) fn is_current(sched: &Rc<Scheduler>) -> bool {
+    crate::current::is(&CURRENT, sched)
+}
+
 /// The running scheduler, if a loop runs on this thread.
 pub(crate) fn current() -> Option<Rc<Scheduler>> {
     crate::current::get(&CURRENT)

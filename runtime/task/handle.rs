@@ -25,6 +25,11 @@ use super::{TaskError, TaskId, TaskRef};
 /// [`Task::cancel`]. A panic in a task whose handle was dropped without taking the outcome
 /// goes to the loop's exception handler.
 ///
+/// Awaiting a task that has not finished panics outside the loop that runs it (another
+/// loop, or none running): only its own loop runs it, so it would never finish there
+/// (asyncio raises "attached to a different loop"). A finished task's outcome can be taken
+/// anywhere on its thread.
+///
 /// ```
 /// aioloop::run(async {
 ///     let task = aioloop::spawn(async { 6 * 7 });
@@ -314,6 +319,17 @@ impl<T> Task<T> {
         self.sched.assert_not_current(self.key, self.gen());
     }
 
+    /// Panics unless the task's loop is the one running on this thread: an unfinished task
+    /// of another loop (or of none running) would be waited for forever, as only its own loop
+    /// runs it (asyncio raises "attached to a different loop"). Called before a poll of the
+    /// handle returns `Pending`.
+    #[inline]
+    pub(crate) fn assert_on_own_loop(&self) {
+        if !super::current::is_current(&self.sched) {
+            awaited_off_its_loop();
+        }
+    }
+
     /// Gives up `entry` in the task's list of joiners (its holder is dropped unfinished).
     pub(crate) fn leave_joiners(&self, entry: usize) {
         if self.flags & FINISHED == 0 {
@@ -335,6 +351,7 @@ impl<T: 'static> Future for Task<T> {
         super::coop::poll_coop(cx, |cx| {
             match self.sched.poll_join(self.key, self.gen(), self.id, cx) {
                 Poll::Pending => {
+                    self.assert_on_own_loop();
                     if self.flags & AWAITED == 0 {
                         self.assert_not_current();
                     }
@@ -345,6 +362,19 @@ impl<T: 'static> Future for Task<T> {
             }
         })
     }
+}
+
+/// The panic of [`Task::assert_on_own_loop`] (out of line: the check is on every pending
+/// poll of a handle).
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn awaited_off_its_loop() -> ! {
+    panic!(
+        "aioloop: a Task was awaited outside the event loop that runs it (it would never finish \
+         there: await a task inside the loop that spawned it, or send its result through a \
+         thread-safe channel)"
+    )
 }
 
 impl<T> Drop for Task<T> {

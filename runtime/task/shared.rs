@@ -198,9 +198,12 @@ impl<T: Clone + 'static> Future for SharedTask<T> {
             let (shared, entry) = (&this.shared, &mut this.entry);
             let joined = super::coop::poll_coop(cx, |cx| shared.task.borrow().poll_joiner(entry, cx));
             if joined.is_pending() {
+                let task = shared.task.borrow();
+                task.assert_on_own_loop();
                 if !this.awaited {
-                    shared.task.borrow().assert_not_current();
+                    task.assert_not_current();
                 }
+                drop(task);
                 this.awaited = true;
                 return Poll::Pending;
             }

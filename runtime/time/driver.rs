@@ -188,6 +188,12 @@ impl TimeDriver {
         crate::current::get(&CURRENT)
     }
 
+    /// True if `driver` is the running loop's time driver.
+    #[inline]
+    pub(crate) fn is_current(driver: &Rc<TimeDriver>) -> bool {
+        crate::current::is(&CURRENT, driver)
+    }
+
     /// The running loop's time driver, or a panic that names the function the user called.
     #[track_caller]
     pub(crate) fn current(what: &str) -> Rc<TimeDriver> {

@@ -21,7 +21,8 @@ use super::driver::{TimeDriver, WakeTimer};
 /// `loop.run_until_complete(asyncio.sleep(0.01))`).
 ///
 /// # Panics
-/// When first polled outside a running loop.
+/// When polled outside a running loop, or on a loop other than the one it belongs to (the
+/// loop it was created on, else the one that first polled it): its timer would never fire.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -45,7 +46,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// [`sleep`], it binds to the loop that first polls it if none runs where it is created.
 ///
 /// # Panics
-/// When first polled outside a running loop.
+/// When polled outside a running loop, or on a loop other than the one it belongs to (the
+/// loop it was created on, else the one that first polled it): its timer would never fire.
 ///
 /// ```
 /// use std::time::Duration;
@@ -218,6 +220,9 @@ impl Future for Sleep {
         let (driver, tick) = this.bind();
         match timer {
             TimerState::Unset => {
+                if !TimeDriver::is_current(driver) {
+                    polled_off_its_loop();
+                }
                 let timer = driver.insert_wake(tick, cx.waker());
                 this.timer = TimerState::Set(timer);
                 Poll::Pending
@@ -229,10 +234,30 @@ impl Future for Sleep {
                     this.timer = TimerState::Elapsed;
                     Poll::Ready(())
                 }
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    if !TimeDriver::is_current(driver) {
+                        polled_off_its_loop();
+                    }
+                    Poll::Pending
+                }
             },
         }
     }
+}
+
+/// The panic of a sleep that would wait on a loop that is not running here: its timer is on
+/// the wheel of the loop it was created on (or first polled by), which alone fires it, so it
+/// would never end (asyncio raises "attached to a different loop"). Out of line: the check is
+/// on the first poll of every sleep.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn polled_off_its_loop() -> ! {
+    panic!(
+        "aioloop: a sleep was polled outside the event loop it belongs to (a timer belongs to the \
+         loop that created the sleep or first polled it, and would never fire elsewhere: create \
+         the sleep inside the loop that awaits it)"
+    )
 }
 
 impl Drop for Sleep {
