@@ -258,3 +258,48 @@ fn a_task_awaited_on_another_loop_panics_unless_it_has_finished() {
     a.run_until_complete(aioloop::sleep(Duration::from_millis(1)));
     assert_eq!(b.run_until_complete(finished).unwrap(), 7);
 }
+
+/// A signal listener made on one loop and awaited on another would wait forever (only its own
+/// loop reads its deliveries): a clear panic. Before the check, this hung.
+#[test]
+fn a_signal_listener_awaited_on_another_loop_panics_instead_of_hanging() {
+    use aioloop::signal::{signal, SignalKind};
+    let (a, b) = (EventLoop::new().unwrap(), EventLoop::new().unwrap());
+    let mut usr2 = None;
+    a.run_until_complete(async { usr2 = Some(signal(SignalKind::user_defined2()).unwrap()) });
+    let mut usr2 = usr2.unwrap();
+    let message = panic_message_of(|| {
+        b.run_until_complete(usr2.recv());
+    });
+    assert!(
+        message.contains("a signal listener was polled outside the event loop"),
+        "{message}"
+    );
+}
+
+/// A child process spawned on one loop and waited for on another: the panic names I/O
+/// resources in general (it said "a socket" before, which a child process is not).
+#[test]
+fn a_child_waited_for_on_another_loop_panics_naming_the_resource() {
+    let (a, b) = (EventLoop::new().unwrap(), EventLoop::new().unwrap());
+    let mut child = None;
+    a.run_until_complete(async {
+        child = Some(
+            aioloop::process::Command::new("sleep")
+                .arg("5")
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap(),
+        )
+    });
+    let mut child = child.unwrap();
+    let message = panic_message_of(|| {
+        b.run_until_complete(child.wait()).ok();
+    });
+    assert!(
+        message.contains("a child process) was polled outside the event loop"),
+        "{message}"
+    );
+    drop(child);
+    a.run_until_complete(yield_now());
+}

@@ -62,8 +62,9 @@ impl Registration {
     pub(crate) fn assert_on_own_loop(&self) {
         assert!(
             IoDriver::is_current(&self.driver),
-            "aioloop: a socket was polled outside the event loop that created it (sockets belong \
-             to their loop: create them inside the loop that uses them)"
+            "aioloop: a socket (or another I/O resource: a pipe, a child process) was polled \
+             outside the event loop that created it (it belongs to its loop: create it inside \
+             the loop that uses it)"
         );
     }
 

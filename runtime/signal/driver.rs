@@ -108,6 +108,13 @@ impl Driver {
         })
     }
 
+    /// True if this driver's loop is the one running on this thread (only that loop reads
+    /// the pipe and hands deliveries to the listeners).
+    pub(crate) fn is_current(&self) -> bool {
+        crate::context::with_current(|core| std::ptr::eq(self.core.as_ptr(), Rc::as_ptr(core)))
+            .unwrap_or(false)
+    }
+
     /// The driver of `core`, ready to receive `signum`: the number is checked first
     /// ([`check`](super::kind::check)), so nothing is set up for a refused signal; the driver
     /// is created (with its dispatcher task) on first use.

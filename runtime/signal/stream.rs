@@ -43,7 +43,9 @@ use crate::context;
 /// self-pipe cannot be created.
 ///
 /// # Panics
-/// If no loop is running on this thread.
+/// If no loop is running on this thread. [`Signals::recv`] panics if it would wait outside
+/// the loop that created the listener (another loop, or none running): only that loop
+/// receives its deliveries.
 #[track_caller]
 pub fn signal(kind: SignalKind) -> io::Result<Signals> {
     let core = context::expect_current("signal::signal");
@@ -80,16 +82,30 @@ impl Signals {
     /// Polls for the next delivery (the building block of [`Signals::recv`]).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         if self.driver.take_delivery(self.key, cx.waker()) {
-            Poll::Ready(Some(()))
-        } else {
-            Poll::Pending
+            return Poll::Ready(Some(()));
         }
+        if !self.driver.is_current() {
+            polled_off_its_loop();
+        }
+        Poll::Pending
     }
 
     /// Which signal this listens for.
     pub fn kind(&self) -> SignalKind {
         self.kind
     }
+}
+
+/// The panic of a listener polled where its loop does not run: only that loop reads the
+/// deliveries, so the wait would never end.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn polled_off_its_loop() -> ! {
+    panic!(
+        "aioloop: a signal listener was polled outside the event loop that created it (only \
+         that loop receives its deliveries: create it inside the loop that waits for it)"
+    )
 }
 
 impl Drop for Signals {
