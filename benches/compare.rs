@@ -108,23 +108,6 @@ where
     [warm, fresh]
 }
 
-/// CPU time this thread spent in `f` (for rows whose wall time is the timers' own span).
-fn cpu_timed(f: impl FnOnce()) -> Duration {
-    fn now() -> Duration {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-    }
-    let start = now();
-    f();
-    now() - start
-}
-
 #[path = "compare/local.rs"]
 mod local;
 #[path = "compare/net.rs"]

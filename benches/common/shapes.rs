@@ -6,6 +6,7 @@
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
+use std::time::Duration;
 
 /// Spawns a chain of `n` tasks on tokio, each spawning the next; the last one signals `done`.
 pub fn tokio_chain(done: tokio::sync::oneshot::Sender<()>, n: usize) {
@@ -33,4 +34,21 @@ pub async fn poll_once<F: Future>(fut: F) {
         Poll::Ready(())
     })
     .await;
+}
+
+/// CPU time this thread spent in `f` (for rows whose wall time is the timers' own span).
+pub fn cpu_timed(f: impl FnOnce()) -> Duration {
+    fn now() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+    let start = now();
+    f();
+    now() - start
 }

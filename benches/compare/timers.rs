@@ -12,7 +12,8 @@
 
 use std::time::Duration;
 
-use crate::{cpu_timed, tokio_rt, warm_and_fresh, Workload};
+use crate::shapes::cpu_timed;
+use crate::{tokio_rt, warm_and_fresh, Workload};
 
 /// The `i`-th of `n` distinct delays `step` apart, in scattered order (7919 is prime and
 /// divides neither `n`).
