@@ -13,6 +13,7 @@
 mod shapes;
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,12 @@ fn lateness(deadline: Instant) -> i128 {
     }
 }
 
+/// Sleeps until `deadline` (`sleep` ends then) and records how late it ended.
+async fn timed(sleep: impl Future<Output = ()>, deadline: Instant, late: Late) {
+    sleep.await;
+    late.borrow_mut().push(lateness(deadline));
+}
+
 fn on_tokio(delay: Delay) -> Run {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -64,13 +71,9 @@ fn on_tokio(delay: Delay) -> Run {
         local.block_on(&rt, async {
             let tasks: Vec<_> = (0..SLEEPS)
                 .map(|i| {
-                    let late = late.clone();
-                    tokio::task::spawn_local(async move {
-                        let sleep = tokio::time::sleep(delay(i));
-                        let deadline = sleep.deadline().into_std();
-                        sleep.await;
-                        late.borrow_mut().push(lateness(deadline));
-                    })
+                    let sleep = tokio::time::sleep(delay(i));
+                    let deadline = sleep.deadline().into_std();
+                    tokio::task::spawn_local(timed(sleep, deadline, late.clone()))
                 })
                 .collect();
             for t in tasks {
@@ -78,10 +81,8 @@ fn on_tokio(delay: Delay) -> Run {
             }
         })
     });
-    Run {
-        late: late.take(),
-        cpu,
-    }
+    let late = late.take();
+    Run { late, cpu }
 }
 
 fn on_aioloop(delay: Delay, slack: Option<Duration>) -> Run {
@@ -97,13 +98,9 @@ fn on_aioloop(delay: Delay, slack: Option<Duration>) -> Run {
         lp.run_until_complete(async {
             let tasks: Vec<_> = (0..SLEEPS)
                 .map(|i| {
-                    let late = late.clone();
-                    aioloop::spawn(async move {
-                        let sleep = aioloop::sleep(delay(i));
-                        let deadline = sleep.deadline();
-                        sleep.await;
-                        late.borrow_mut().push(lateness(deadline));
-                    })
+                    let sleep = aioloop::sleep(delay(i));
+                    let deadline = sleep.deadline();
+                    aioloop::spawn(timed(sleep, deadline, late.clone()))
                 })
                 .collect();
             for t in tasks {
@@ -111,10 +108,8 @@ fn on_aioloop(delay: Delay, slack: Option<Duration>) -> Run {
             }
         })
     });
-    Run {
-        late: late.take(),
-        cpu,
-    }
+    let late = late.take();
+    Run { late, cpu }
 }
 
 /// 1-20 ms, scattered.

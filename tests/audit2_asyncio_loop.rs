@@ -342,24 +342,35 @@ async fn test_handle() {
     assert!(!ran.get());
 }
 
+/// What the callbacks of the `call_soon_threadsafe` tests push, from any thread.
+type SharedLog = std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>;
+
+/// A thread that sends the loop a callback pushing `what` to `log`, then says so on the
+/// returned channel (so a `recv` on it happens after the send).
+fn push_from_a_thread(
+    event_loop: &EventLoop,
+    log: &SharedLog,
+    what: &'static str,
+) -> (std::thread::JoinHandle<()>, mpsc::Receiver<()>) {
+    let (handle, log) = (event_loop.handle(), log.clone());
+    let (sent_tx, sent_rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        handle
+            .call_soon_threadsafe(move || log.lock().unwrap().push(what))
+            .unwrap();
+        sent_tx.send(()).unwrap();
+    });
+    (thread, sent_rx)
+}
+
 /// test_events.py `test_call_soon_threadsafe`: a callback another thread sent before the
 /// loop's own `call_soon` (the thread's send happens before it, through a channel) runs
 /// first: callbacks run in the order they were scheduled, whichever thread scheduled them.
 #[test]
 fn test_call_soon_threadsafe() {
     let event_loop = EventLoop::new().unwrap();
-    let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let handle = event_loop.handle();
-    let (sent_tx, sent_rx) = mpsc::channel();
-    let thread = std::thread::spawn({
-        let results = results.clone();
-        move || {
-            handle
-                .call_soon_threadsafe(move || results.lock().unwrap().push("hello"))
-                .unwrap();
-            sent_tx.send(()).unwrap();
-        }
-    });
+    let results = SharedLog::default();
+    let (thread, sent_rx) = push_from_a_thread(&event_loop, &results, "hello");
     sent_rx.recv().unwrap();
     let lp = event_loop.clone_handle();
     let r = results.clone();
@@ -377,7 +388,7 @@ fn test_call_soon_threadsafe() {
 #[test]
 fn test_call_soon_threadsafe_same_thread() {
     let event_loop = EventLoop::new().unwrap();
-    let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let results = SharedLog::default();
     let r = results.clone();
     event_loop
         .handle()
@@ -398,18 +409,8 @@ fn test_call_soon_threadsafe_same_thread() {
 #[test]
 fn test_call_soon_threadsafe_then_create_task() {
     let event_loop = EventLoop::new().unwrap();
-    let results = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let handle = event_loop.handle();
-    let (sent_tx, sent_rx) = mpsc::channel();
-    let thread = std::thread::spawn({
-        let results = results.clone();
-        move || {
-            handle
-                .call_soon_threadsafe(move || results.lock().unwrap().push("hello"))
-                .unwrap();
-            sent_tx.send(()).unwrap();
-        }
-    });
+    let results = SharedLog::default();
+    let (thread, sent_rx) = push_from_a_thread(&event_loop, &results, "hello");
     let r = results.clone();
     event_loop.run_until_complete(async move {
         // The thread's send happens before the spawn (through the channel); the loop has not
