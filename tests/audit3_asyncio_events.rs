@@ -93,18 +93,21 @@ async fn test_create_connection_connection_refused() {
 }
 
 /// `test_connect_accepted_socket`: a connection accepted outside the loop, handed to it
-/// (`connect_accepted_socket`): the message is read, the response written, and the client sees
-/// the connection end.
+/// (`connect_accepted_socket`): the message is read and the response written. Once
+/// `wait_closed` returned, the response and the EOF are the peer's: a client thread reads them
+/// while the loop's thread blocks (on io_uring, `wait_closed` used to return with the bytes
+/// still in the stream's send buffer, sent at the end of the loop's iteration).
 #[aioloop::test]
 async fn test_connect_accepted_socket() {
     let lsock = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = lsock.local_addr().unwrap();
-    let client = std::thread::spawn(move || {
+    let (done, response) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut csock = std::net::TcpStream::connect(addr).unwrap();
         csock.write_all(b"test data").unwrap();
         let mut response = Vec::new();
-        csock.read_to_end(&mut response).unwrap();
-        response
+        let _ = csock.read_to_end(&mut response);
+        let _ = done.send(response);
     });
     let (conn, peer) = lsock.accept().unwrap();
     let (read, write) = TcpStream::from_std(conn).unwrap().into_split();
@@ -113,8 +116,13 @@ async fn test_connect_accepted_socket() {
     writer.write(b"roger");
     writer.close();
     writer.wait_closed().await.unwrap();
-    drop(reader);
-    assert_eq!(client.join().unwrap(), b"roger");
+    // Blocks the loop's thread: nothing more is sent from here on.
+    let response = response.recv_timeout(TIMEOUT);
+    assert_eq!(
+        response.as_deref(),
+        Ok(&b"roger"[..]),
+        "the peer got the response and EOF"
+    );
 }
 
 /// `test_create_server`: a server on 0.0.0.0 reports that address; a client's three bytes
