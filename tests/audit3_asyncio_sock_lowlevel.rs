@@ -127,7 +127,7 @@ async fn test_sock_client_racing() {
     let stream = Rc::new(TcpStream::connect(run_test_server()).await.unwrap());
     let pending = spawn({
         let stream = stream.clone();
-        async move { (&*stream).read(&mut [0; 1024]).await }
+        async move { AsyncReadExt::read(&mut &*stream, &mut [0; 1024]).await }
     });
     yield_now().await;
     pending.cancel();
@@ -229,7 +229,7 @@ async fn huge_content(read_into_one_buffer: bool) {
     let mut buf = vec![0; DATA_SIZE];
     loop {
         let n = if read_into_one_buffer {
-            (&*stream).read(&mut buf).await.unwrap()
+            AsyncReadExt::read(&mut &*stream, &mut buf).await.unwrap()
         } else {
             stream.read(&mut buf).await.unwrap()
         };

@@ -353,14 +353,12 @@ impl Inner {
     /// after them) is closed by a task, which wakes `wait_closed` once it finished; without a
     /// running loop the sink is dropped, its stream sending what is left and then shutting down.
     fn finish_close(self: &Rc<Self>) {
-        if self
+        let pending = self
             .poll_close_sink(&mut Context::from_waker(Waker::noop()))
-            .is_pending()
-        {
-            if crate::try_get_running_loop().is_some() {
-                drop(crate::spawn(close_sink(self.clone()))); // detached: it ends with the close
-                return;
-            }
+            .is_pending();
+        if pending && crate::try_get_running_loop().is_some() {
+            drop(crate::spawn(close_sink(self.clone()))); // detached: it ends with the close
+            return;
         }
         self.closed();
     }
