@@ -1,15 +1,17 @@
 //! Second audit against CPython's Lib/test/test_asyncio/test_streams.py and test_server.py:
 //! the `StreamReader` cases the first audit (audit_asyncio_streams.rs) does not port, with
 //! data fed chunk by chunk as asyncio's `feed_data` / `feed_eof` / `set_exception` do; the
-//! connection tests against a plain-socket server in a thread (asyncio's `run_test_server`);
+//! connection tests against a plain-socket server in a thread (asyncio's `run_test_server`,
+//! tests/support/net.rs);
 //! and the Unix server's close cases. Each test is named after the CPython test. Divergences
 //! on purpose are in docs/asyncio.md and said in the doc comment.
 
 mod stream_feed;
+mod support;
 
 use std::cell::RefCell;
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use aioloop::streams::{
 };
 use aioloop::{call_soon, get_running_loop, spawn, wait_for, yield_now, TaskError};
 use stream_feed::{fed_reader, new_reader, overrun};
+use support::net::{run_test_server, serve_one_request, SocketDir};
 
 const DATA: &[u8] = b"line1\nline2\nline3\n";
 
@@ -273,53 +276,6 @@ async fn test_exception_cancel() {
 // ---------------------------------------------------------------------------------------
 // Connections
 // ---------------------------------------------------------------------------------------
-
-const RESPONSE: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nTest message";
-
-/// asyncio's `run_test_server`, minimal: a thread that answers one HTTP request on `conn`
-/// with [`RESPONSE`], then closes the connection.
-fn serve_one_request(mut conn: impl Read + Write) {
-    let mut request = Vec::new();
-    let mut buf = [0; 256];
-    while !request.ends_with(b"\r\n\r\n") {
-        let n = conn.read(&mut buf).unwrap();
-        if n == 0 {
-            return;
-        }
-        request.extend_from_slice(&buf[..n]);
-    }
-    conn.write_all(RESPONSE).unwrap();
-}
-
-/// A TCP test server in a thread, for one request; answers its address.
-fn run_test_server() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || serve_one_request(listener.accept().unwrap().0));
-    addr
-}
-
-/// A directory of its own for a Unix socket, removed on drop.
-struct SocketDir(PathBuf);
-
-impl SocketDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("aioloop-audit2-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        SocketDir(dir)
-    }
-
-    fn path(&self) -> PathBuf {
-        self.0.join("s.sock")
-    }
-}
-
-impl Drop for SocketDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Records what reaches the running loop's exception handler (asyncio's tests collect its
 /// `messages` and assert there are none).

@@ -7,7 +7,8 @@
 use std::future::pending;
 use std::time::Duration;
 
-use aioloop::net::{TcpListener, TcpStream, UdpSocket, UnixStream};
+use aioloop::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
+use aioloop::streams::{open_unix_connection, start_server, start_unix_server};
 use aioloop::EventLoop;
 
 fn fd_count() -> usize {
@@ -23,6 +24,7 @@ fn no_fd_leaks() {
     churn_1000_connections();
     drop_a_loop_with_open_sockets();
     sockets_that_outlive_their_loop();
+    test_create_unix_server_bind_error();
 }
 
 fn churn_1000_connections() {
@@ -101,4 +103,35 @@ fn sockets_that_outlive_their_loop() {
         before,
         "descriptors leaked by a socket that outlived its loop"
     );
+}
+
+/// test_unix_events.py `test_create_unix_server_bind_error` (the socket is closed on a bind
+/// error), and its TCP and connect counterparts: failed binds, servers and connects leave no
+/// descriptor behind.
+fn test_create_unix_server_bind_error() {
+    let event_loop = EventLoop::new().unwrap();
+    event_loop.run_until_complete(async {
+        let missing = std::env::temp_dir().join(format!("aioloop-no-such-dir-{}", std::process::id()));
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken_addr = taken.local_addr().unwrap();
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let before = fd_count();
+        for _ in 0..100 {
+            let handler = |_, _| async {};
+            assert!(start_unix_server(handler, missing.join("s.sock")).await.is_err());
+            assert!(UnixListener::bind(missing.join("s.sock")).is_err());
+            assert!(start_server(handler, taken_addr).await.is_err());
+            assert!(TcpListener::bind(taken_addr).await.is_err());
+            assert!(TcpStream::connect(closed_port).await.is_err());
+            assert!(open_unix_connection(missing.join("s.sock")).await.is_err());
+        }
+        assert_eq!(
+            fd_count(),
+            before,
+            "descriptors leaked by failed binds and connects"
+        );
+    });
 }

@@ -6,6 +6,7 @@
 //! | `start_server(cb, host, port)` | [`start_server`]`(handler, addr) -> Server` |
 //! | `open_unix_connection`, `start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
+//! | `async for line in reader` | `while let Some(line) = reader.`[`next_line`](StreamReader::next_line)`().await` |
 //! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
 //! | `IncompleteReadError`, `LimitOverrunError` | [`IncompleteReadError`], [`LimitOverrunError`] in [`StreamError`] |
 //!

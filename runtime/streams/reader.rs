@@ -288,6 +288,37 @@ impl StreamReader {
             Err(err) => Err(err),
         }
     }
+
+    /// The next line, or `None` at EOF: asyncio's `async for line in reader`, as
+    /// `while let Some(line) = reader.next_line().await`. A [`readline`](Self::readline) that
+    /// returns nothing ends the iteration, as asyncio's `__anext__` does; its errors are
+    /// `Some(Err(..))`, and the iteration may go on after them.
+    ///
+    /// ```
+    /// use aioloop::net::UnixStream;
+    /// use aioloop::streams::StreamReader;
+    ///
+    /// aioloop::run(async {
+    ///     let (a, b) = UnixStream::pair().unwrap();
+    ///     a.write_all(b"one\ntwo").await.unwrap();
+    ///     drop(a);
+    ///     let mut reader = StreamReader::new(b);
+    ///     let mut lines = Vec::new();
+    ///     while let Some(line) = reader.next_line().await {
+    ///         lines.push(line.unwrap());
+    ///     }
+    ///     assert_eq!(lines, [&b"one\n"[..], b"two"]);
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`readline`](Self::readline).
+    pub async fn next_line(&mut self) -> Option<Result<Vec<u8>, StreamError>> {
+        match self.readline().await {
+            Ok(line) if line.is_empty() => None,
+            other => Some(other),
+        }
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -62,6 +62,8 @@ where
 }
 
 /// Starts a Unix-domain server on the socket file `path`: asyncio's `start_unix_server`.
+/// A socket file already at `path` (left behind by a server that did not remove it) is
+/// removed first, as asyncio does; any other file there makes this fail with `AddrInUse`.
 /// Closing the server removes the socket file, as asyncio 3.13 does (unless another socket was
 /// bound at that path since).
 ///
@@ -73,11 +75,22 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let path = path.as_ref();
+    remove_stale_socket(path);
     let listener = UnixListener::bind(path)?;
     let file = SocketFile::of(path);
     let shared = Rc::new(Shared::default());
     let accept = accept_loop(Listening::new(Listener::Unix(listener, file), &shared), handler);
     Ok(Server::new(shared, accept, None))
+}
+
+/// Removes the socket file at `path`, if there is one: asyncio's `create_unix_server` does so
+/// before it binds (a stale socket would make the bind fail with `AddrInUse`). Anything else
+/// at `path` stays, and the bind reports it.
+fn remove_stale_socket(path: &Path) {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::metadata(path).is_ok_and(|meta| meta.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 enum Listener {

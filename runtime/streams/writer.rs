@@ -348,21 +348,45 @@ impl Inner {
         notify_all(&self.drain_waiters);
     }
 
-    /// Shuts the sink down (once) and wakes `wait_closed`.
-    fn finish_close(&self) {
-        let sink = self.sink.borrow_mut().take();
-        if let Some(mut sink) = sink {
-            let mut cx = Context::from_waker(Waker::noop());
-            if let Poll::Ready(Err(err)) = sink.as_mut().poll_close(&mut cx) {
+    /// Shuts the sink down (once) and wakes `wait_closed`. A sink whose close does not finish at
+    /// once (on io_uring in the completion form: written bytes still to be sent, the shutdown
+    /// after them) is closed by a task, which wakes `wait_closed` once it finished; without a
+    /// running loop the sink is dropped, its stream sending what is left and then shutting down.
+    fn finish_close(self: &Rc<Self>) {
+        let pending = self
+            .poll_close_sink(&mut Context::from_waker(Waker::noop()))
+            .is_pending();
+        if pending && crate::try_get_running_loop().is_some() {
+            drop(crate::spawn(close_sink(self.clone()))); // detached: it ends with the close
+            return;
+        }
+        self.closed();
+    }
+
+    /// Polls the sink's close (flush, then shut the write side down); a failure fails the
+    /// writer unless it had failed already.
+    fn poll_close_sink(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let polled = match self.sink.borrow_mut().as_mut() {
+            Some(sink) => sink.as_mut().poll_close(cx),
+            None => Poll::Ready(Ok(())),
+        };
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(())) => Poll::Ready(()),
+            Poll::Ready(Err(err)) => {
                 if self.state.borrow().error.is_none() {
                     self.fail(err);
                 }
+                Poll::Ready(())
             }
-            drop(sink);
         }
-        let mut state = self.state.borrow_mut();
-        state.closed = true;
-        drop(state);
+    }
+
+    /// Drops the sink and wakes `wait_closed`: the close has finished.
+    fn closed(&self) {
+        let sink = self.sink.borrow_mut().take();
+        drop(sink);
+        self.state.borrow_mut().closed = true;
         notify_all(&self.close_waiters);
     }
 
@@ -380,12 +404,7 @@ impl Inner {
             }
             if state.error.is_some() || state.buffered() == 0 {
                 state.flushing = false;
-                let close = state.closing;
-                drop(state);
-                if close {
-                    self.finish_close();
-                }
-                return Poll::Ready(());
+                return Poll::Ready(()); // the task closes the writer if asked to
             }
             let mut sink = self.sink.borrow_mut();
             let Some(sink) = sink.as_mut() else {
@@ -421,7 +440,17 @@ impl Inner {
 
 /// The background flush task of a writer with buffered data.
 async fn flush(inner: Rc<Inner>) {
-    poll_fn(|cx| inner.poll_flush(cx)).await
+    poll_fn(|cx| inner.poll_flush(cx)).await;
+    if inner.state.borrow().closing {
+        inner.finish_close();
+    }
+}
+
+/// The task that finishes a close the sink could not finish at once (see
+/// [`Inner::finish_close`]).
+async fn close_sink(inner: Rc<Inner>) {
+    poll_fn(|cx| inner.poll_close_sink(cx)).await;
+    inner.closed();
 }
 
 impl fmt::Debug for StreamWriter {

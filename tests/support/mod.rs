@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses some of these
 
 pub mod interval;
+pub mod net;
 pub mod process;
 pub mod signal;
 
