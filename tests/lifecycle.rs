@@ -272,7 +272,7 @@ fn a_signal_listener_awaited_on_another_loop_panics_instead_of_hanging() {
         b.run_until_complete(usr2.recv());
     });
     assert!(
-        message.contains("a signal listener was polled outside the event loop"),
+        message.contains("a signal listener (or a child process"),
         "{message}"
     );
 }
@@ -296,10 +296,10 @@ fn a_child_waited_for_on_another_loop_panics_naming_the_resource() {
     let message = panic_message_of(|| {
         b.run_until_complete(child.wait()).ok();
     });
-    assert!(
-        message.contains("a child process) was polled outside the event loop"),
-        "{message}"
-    );
+    // Through its pidfd's registration, or (kernels without pidfd_open, valgrind) its
+    // SIGCHLD listener: either panic names child processes.
+    assert!(message.contains("child process"), "{message}");
+    assert!(message.contains("was polled outside the event loop"), "{message}");
     drop(child);
     a.run_until_complete(yield_now());
 }

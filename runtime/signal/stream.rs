@@ -103,8 +103,9 @@ impl Signals {
 #[track_caller]
 fn polled_off_its_loop() -> ! {
     panic!(
-        "aioloop: a signal listener was polled outside the event loop that created it (only \
-         that loop receives its deliveries: create it inside the loop that waits for it)"
+        "aioloop: a signal listener (or a child process, where its exit is watched through \
+         SIGCHLD) was polled outside the event loop that created it (only that loop receives \
+         its deliveries: create it inside the loop that waits for it)"
     )
 }
 
