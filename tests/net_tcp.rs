@@ -159,6 +159,25 @@ fn eof_and_shutdown() {
     });
 }
 
+/// A read into an empty buffer gives `Ok(0)` at once, with nothing to read, on every driver
+/// (asyncio's `sock_recv(s, 0)`; a `recv(2)` of 0 bytes): on epoll it waited for the stream to
+/// become readable first (found by the third asyncio audit), on io_uring it did not.
+#[test]
+fn a_read_into_an_empty_buffer_returns_at_once() {
+    aioloop::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let empty = aioloop::wait_for(server.read(&mut []), std::time::Duration::from_secs(2)).await;
+        assert_eq!(empty.expect("an empty read must not wait").unwrap(), 0);
+        // The stream still reads what comes next.
+        client.write_all(b"x").await.unwrap();
+        let mut byte = [0u8];
+        assert_eq!(server.read(&mut byte).await.unwrap(), 1);
+        assert_eq!(&byte, b"x");
+    });
+}
+
 #[test]
 fn futures_io_traits_and_split_halves() {
     aioloop::run(async {

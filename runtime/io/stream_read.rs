@@ -28,9 +28,14 @@ where
 {
     /// Reads from a stream: [`PollEvented::poll_read`], or the completion form on io_uring.
     /// Always inlined, and the completion form never: the epoll path stays the code it was
-    /// (`poll_read` inlined into the caller) plus one flag test.
+    /// (`poll_read` inlined into the caller) plus one flag test. An empty `buf` reads 0 bytes
+    /// at once on every driver (as `recv(2)` of 0 bytes and asyncio's `sock_recv(s, 0)`), rather
+    /// than waiting for the stream to become readable first.
     #[inline(always)]
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if self.recv_form() {
             return self.poll_recv_into(cx, as_uninit(buf), false);
@@ -46,6 +51,9 @@ where
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0)); // as `poll_recv`
+        }
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if self.recv_form() {
             return self.poll_recv_into(cx, buf, false);
