@@ -25,13 +25,16 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    /// Binds a socket to the file `path` (which must not exist).
+    /// Binds a socket to the file `path` (which must not exist); on Linux and Android a path
+    /// beginning with a NUL byte names the socket in the abstract namespace, as with
+    /// [`UnixListener::bind`](super::UnixListener::bind).
     ///
     /// # Panics
     /// If no loop is running on this thread.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        Self::from_mio(mio::net::UnixDatagram::bind(path)?)
+        let addr = super::unix_stream::unix_addr(path.as_ref())?;
+        Self::from_mio(mio::net::UnixDatagram::bind_addr(&addr)?)
     }
 
     /// A socket bound to no address (it can send, and receive replies once connected).
