@@ -16,12 +16,11 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream};
 use aioloop::yield_now;
-use support::net::{pending_now, poll_once, read_until_pending, tcp_pair, within, write_until_pending};
+use support::net::{poll_once, tcp_pair, within};
 
 /// tcp_stream.rs `set_linger`: the option reads back as set; `Some(ZERO)` is tokio's
 /// `set_zero_linger`.
@@ -52,57 +51,8 @@ async fn set_linger() {
 /// read `Pending` for one iteration.
 #[aioloop::test]
 async fn try_read_write() {
-    aioloop::unconstrained(try_read_write_body()).await;
-}
-
-async fn try_read_write_body() {
-    const DATA: &[u8] = &[2u8; 4000];
     let (client, server) = tcp_pair().await;
-    let mut written = DATA.to_vec();
-
-    let mut readable = pin!(server.readable());
-    assert!(poll_once(readable.as_mut()).await.is_pending());
-    client.writable().await.unwrap();
-    assert_eq!(client.try_write(DATA).unwrap(), DATA.len());
-    within(readable).await.unwrap();
-
-    loop {
-        assert!(!pending_now(client.writable()).await, "still writable");
-        match client.try_write(DATA) {
-            Ok(n) if n < DATA.len() => {
-                written.extend(&DATA[..n]);
-                break;
-            }
-            Ok(n) => written.extend(&DATA[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) => panic!("error = {e:?}"),
-        }
-    }
-    assert!(pending_now(client.writable()).await, "write buffer full");
-
-    let mut read = vec![0; written.len()];
-    let mut i = 0;
-    while i < read.len() {
-        within(server.readable()).await.unwrap();
-        match server.try_read(&mut read[i..]) {
-            Ok(0) => panic!("EOF after {i} of {} bytes", read.len()),
-            Ok(n) => i += n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) => panic!("error = {e:?}"),
-        }
-    }
-    assert_eq!(read, written);
-
-    drop(client);
-    loop {
-        within(server.readable()).await.unwrap();
-        match server.try_read(&mut [0; 16]) {
-            Ok(0) => break,
-            Ok(n) => panic!("{n} bytes after the drained stream"),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => yield_now().await,
-            Err(e) => panic!("error = {e:?}"),
-        }
-    }
+    aioloop::unconstrained(async { support::net::try_read_write!(client, server, &[2u8; 4000]) }).await;
 }
 
 /// tcp_stream.rs `buffer_not_included_in_future`: a read loop's buffer declared after the
@@ -130,22 +80,7 @@ fn buffer_not_included_in_future() {
 #[aioloop::test]
 async fn poll_read_ready() {
     let (client, server) = tcp_pair().await;
-    assert!(pending_now(server.readable()).await);
-
-    client.write_all(b"ping").await.unwrap();
-    within(server.readable()).await.unwrap();
-
-    let mut buf = [0u8; 4];
-    server.read_exact(&mut buf).await.unwrap();
-    // tokio then asserts "still readable" (its readiness is cleared only by `WouldBlock`).
-    // aioloop does not promise it: on epoll the readiness stays (the read was not short), but on
-    // io_uring's completion form `readable` looks at the bytes the stream holds, and there are
-    // none, so it waits. Either is allowed by `readable`'s contract (a hint, `try_read` decides).
-    read_until_pending(|buf| server.try_read(buf));
-    assert!(pending_now(server.readable()).await);
-
-    drop(client);
-    within(server.readable()).await.unwrap();
+    support::net::poll_read_ready!(client, server);
 }
 
 /// tcp_stream.rs `poll_write_ready` (through `writable()` polled once): writable at first; not
@@ -153,11 +88,7 @@ async fn poll_read_ready() {
 #[aioloop::test]
 async fn poll_write_ready() {
     let (client, server) = tcp_pair().await;
-    assert!(!pending_now(client.writable()).await);
-    write_until_pending(|buf| client.try_write(buf));
-    assert!(pending_now(client.writable()).await);
-    drop(server);
-    within(client.writable()).await.unwrap();
+    support::net::poll_write_ready!(client, server);
 }
 
 /// tcp_accept.rs `test_accept!`: a listener bound through each form of address accepts, and

@@ -69,3 +69,131 @@ pub fn read_until_pending(try_read: impl Fn(&mut [u8]) -> io::Result<usize>) -> 
         }
     }
 }
+
+/// A fresh directory under the system's temp dir, removed when dropped (tempfile's `TempDir`).
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// `aioloop-<name>-<pid>`, emptied first.
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("aioloop-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, file: &str) -> std::path::PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The body of tokio's `try_read_write` (tcp_stream.rs, uds_stream.rs), non-vectored half, for
+/// a connected `$client` and `$server` (TCP or Unix) and a chunk `$data`: a pending `readable`
+/// is woken by the peer's write; `try_write` fills the socket while `writable` stays ready, then
+/// `writable` is pending; the server drains every byte, in order, with `readable` and
+/// `try_read`; once the client is dropped the server reads EOF (tokio's `is_read_closed`).
+/// A short write ends the fill: it shows the buffer full (I2 in runtime/io/slots.rs), where
+/// tokio writes until `WouldBlock`. Run it `unconstrained`: its hundreds of ready probes would
+/// spend the coop budget.
+macro_rules! try_read_write {
+    ($client:ident, $server:ident, $data:expr) => {{
+        use std::pin::pin;
+        use support::net::{pending_now, poll_once, within};
+        let data: &[u8] = $data;
+        let mut written = data.to_vec();
+
+        let mut readable = pin!($server.readable());
+        assert!(poll_once(readable.as_mut()).await.is_pending());
+        $client.writable().await.unwrap();
+        assert_eq!($client.try_write(data).unwrap(), data.len());
+        within(readable).await.unwrap();
+
+        loop {
+            assert!(!pending_now($client.writable()).await, "still writable");
+            match $client.try_write(data) {
+                Ok(n) if n < data.len() => {
+                    written.extend(&data[..n]);
+                    break;
+                }
+                Ok(n) => written.extend(&data[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("error = {e:?}"),
+            }
+        }
+        assert!(pending_now($client.writable()).await, "write buffer full");
+
+        let mut read = vec![0; written.len()];
+        let mut i = 0;
+        while i < read.len() {
+            within($server.readable()).await.unwrap();
+            match $server.try_read(&mut read[i..]) {
+                Ok(0) => panic!("EOF after {i} of {} bytes", read.len()),
+                Ok(n) => i += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => panic!("error = {e:?}"),
+            }
+        }
+        assert_eq!(read, written);
+
+        drop($client);
+        loop {
+            within($server.readable()).await.unwrap();
+            match $server.try_read(&mut [0; 16]) {
+                Ok(0) => break,
+                Ok(n) => panic!("{n} bytes after the drained stream"),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => aioloop::yield_now().await,
+                Err(e) => panic!("error = {e:?}"),
+            }
+        }
+    }};
+}
+pub(crate) use try_read_write;
+
+/// The body of tokio's `poll_read_ready` (tcp_stream.rs, uds_stream.rs), through `readable()`
+/// polled once: not readable at first; readable once data came; not readable once a read met
+/// `WouldBlock`; readable again when the peer goes away.
+macro_rules! poll_read_ready {
+    ($client:ident, $server:ident) => {{
+        use support::net::{pending_now, read_until_pending, within};
+        assert!(pending_now($server.readable()).await);
+
+        $client.write_all(b"ping").await.unwrap();
+        within($server.readable()).await.unwrap();
+
+        let mut buf = [0u8; 4];
+        $server.read_exact(&mut buf).await.unwrap();
+        // tokio then asserts "still readable" (its readiness is cleared only by
+        // `WouldBlock`). aioloop does not promise it: on epoll the readiness stays (the read
+        // was not short), but on io_uring's completion form `readable` looks at the bytes the
+        // stream holds, and there are none, so it waits. Either is allowed by `readable`'s
+        // contract (a hint; `try_read` decides).
+        read_until_pending(|buf| $server.try_read(buf));
+        assert!(pending_now($server.readable()).await);
+
+        drop($client);
+        within($server.readable()).await.unwrap();
+    }};
+}
+pub(crate) use poll_read_ready;
+
+/// The body of tokio's `poll_write_ready` (tcp_stream.rs, uds_stream.rs), through `writable()`
+/// polled once: writable at first; not writable once `try_write` met `WouldBlock`; writable
+/// again when the peer goes away.
+macro_rules! poll_write_ready {
+    ($client:ident, $server:ident) => {{
+        use support::net::{pending_now, within, write_until_pending};
+        assert!(!pending_now($client.writable()).await);
+        write_until_pending(|buf| $client.try_write(buf));
+        assert!(pending_now($client.writable()).await);
+        drop($server);
+        within($client.writable()).await.unwrap();
+    }};
+}
+pub(crate) use poll_write_ready;
