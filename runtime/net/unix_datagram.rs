@@ -92,6 +92,13 @@ impl UnixDatagram {
             .await
     }
 
+    /// Sends one datagram to the socket at `path` without waiting (`WouldBlock` if the socket
+    /// buffer is full).
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io.try_io(Direction::Write, |io| io.send_to(buf, path))
+    }
+
     /// Shuts down reading, writing or both.
     pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
