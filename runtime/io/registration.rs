@@ -62,8 +62,8 @@ impl Registration {
     pub(crate) fn assert_on_own_loop(&self) {
         assert!(
             IoDriver::is_current(&self.driver),
-            "aioloop: a socket was polled outside the event loop that created it (sockets belong \
-             to their loop: create them inside the loop that uses them)"
+            "aioloop: a socket, pipe or child process was polled outside the event loop that \
+             created it (each belongs to its loop: create it inside the loop that uses it)"
         );
     }
 
