@@ -29,7 +29,7 @@ async fn arg0() {
 /// raises `RuntimeError`): waiting on another loop panics, saying so, rather than waiting for
 /// ever on a reactor nobody polls.
 #[test]
-#[should_panic(expected = "polled outside the event loop that created it")]
+#[should_panic(expected = "polled after its event loop was closed")]
 fn process_spawned_and_wait_in_different_runtime() {
     let mut child = aioloop::run(async {
         Command::new("sleep")
