@@ -31,6 +31,11 @@ where
     /// (`poll_read` inlined into the caller) plus one flag test.
     #[inline(always)]
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        // Nothing to read into: `Ok(0)` at once, as `read(2)` and the completion form give it,
+        // rather than waiting for data the read could not take.
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if self.recv_form() {
             return self.poll_recv_into(cx, as_uninit(buf), false);
