@@ -20,14 +20,16 @@ use support::signal::{kill_self, serial, within};
 
 /// signal_ctrl_c.rs `ctrl_c`: `ctrl_c()` sees a `SIGINT` sent by a task after it started
 /// listening.
-#[aioloop::test]
-async fn ctrl_c() {
+#[test]
+fn ctrl_c() {
     let _serial = serial();
-    let mut ctrl_c = std::pin::pin!(aioloop::signal::ctrl_c());
-    // aioloop's `ctrl_c` listens from its first poll (tokio's from the call).
-    assert!(support::net::poll_once(ctrl_c.as_mut()).await.is_pending());
-    let _sender = aioloop::spawn(async { kill_self(libc::SIGINT) });
-    within(ctrl_c).await.unwrap();
+    aioloop::run(async {
+        let mut ctrl_c = std::pin::pin!(aioloop::signal::ctrl_c());
+        // aioloop's `ctrl_c` listens from its first poll (tokio's from the call).
+        assert!(support::net::poll_once(ctrl_c.as_mut()).await.is_pending());
+        let _sender = aioloop::spawn(async { kill_self(libc::SIGINT) });
+        within(ctrl_c).await.unwrap();
+    });
 }
 
 /// signal_drop_rt.rs `dropping_loops_does_not_cause_starvation`: two loops on one thread
@@ -55,17 +57,19 @@ fn dropping_loops_does_not_cause_starvation() {
 
 /// signal_drop_signal.rs `dropping_signal_does_not_deregister_any_other_instances`: two
 /// duplicate listeners dropped leave the third listening.
-#[aioloop::test]
-async fn dropping_signal_does_not_deregister_any_other_instances() {
+#[test]
+fn dropping_signal_does_not_deregister_any_other_instances() {
     let _serial = serial();
-    let kind = SignalKind::user_defined1();
-    let first_duplicate_signal = signal(kind).unwrap();
-    let mut sig = signal(kind).unwrap();
-    let second_duplicate_signal = signal(kind).unwrap();
-    drop(first_duplicate_signal);
-    drop(second_duplicate_signal);
-    kill_self(libc::SIGUSR1);
-    within(sig.recv()).await.unwrap();
+    aioloop::run(async {
+        let kind = SignalKind::user_defined1();
+        let first_duplicate_signal = signal(kind).unwrap();
+        let mut sig = signal(kind).unwrap();
+        let second_duplicate_signal = signal(kind).unwrap();
+        drop(first_duplicate_signal);
+        drop(second_duplicate_signal);
+        kill_self(libc::SIGUSR1);
+        within(sig.recv()).await.unwrap();
+    });
 }
 
 /// signal_multi_rt.rs `multi_loop`: ten rounds of four loops on four threads, each listening
@@ -105,15 +109,17 @@ fn no_runtime_panics_creating_signals() {
 }
 
 /// signal_notify_both.rs `notify_both`: one delivery reaches both listeners of a signal.
-#[aioloop::test]
-async fn notify_both() {
+#[test]
+fn notify_both() {
     let _serial = serial();
-    let kind = SignalKind::user_defined2();
-    let mut signal1 = signal(kind).unwrap();
-    let mut signal2 = signal(kind).unwrap();
-    kill_self(libc::SIGUSR2);
-    within(signal1.recv()).await.unwrap();
-    within(signal2.recv()).await.unwrap();
+    aioloop::run(async {
+        let kind = SignalKind::user_defined2();
+        let mut signal1 = signal(kind).unwrap();
+        let mut signal2 = signal(kind).unwrap();
+        kill_self(libc::SIGUSR2);
+        within(signal1.recv()).await.unwrap();
+        within(signal2.recv()).await.unwrap();
+    });
 }
 
 /// signal_panic.rs `signal_panic_caller`, a divergence: tokio panics (at the caller) for a
@@ -129,48 +135,54 @@ async fn signal_panic_caller() {
 /// `SIGRTMIN+27` (or `SIGRTMAX`) gets a listener, is sent once, and reaches its listener
 /// within 5 s.
 #[cfg(target_os = "linux")]
-#[aioloop::test]
-async fn signal_realtime() {
+#[test]
+fn signal_realtime() {
     let _serial = serial();
-    let max = libc::SIGRTMAX().min(libc::SIGRTMIN() + 27);
-    let mut signals: Vec<_> = (libc::SIGRTMIN()..=max)
-        .map(|signum| {
-            let sig = signal(SignalKind::from_raw(signum))
-                .unwrap_or_else(|e| panic!("SIGRTMIN+{}: {e}", signum - libc::SIGRTMIN()));
-            (signum, sig)
-        })
-        .collect();
-    for signum in libc::SIGRTMIN()..=max {
-        kill_self(signum);
-    }
-    let mut missing = Vec::new();
-    for (signum, sig) in &mut signals {
-        if aioloop::wait_for(sig.recv(), Duration::from_secs(5))
-            .await
-            .is_err()
-        {
-            missing.push(format!("SIGRTMIN+{}", *signum - libc::SIGRTMIN()));
+    aioloop::run(async {
+        let max = libc::SIGRTMAX().min(libc::SIGRTMIN() + 27);
+        let mut signals: Vec<_> = (libc::SIGRTMIN()..=max)
+            .map(|signum| {
+                let sig = signal(SignalKind::from_raw(signum))
+                    .unwrap_or_else(|e| panic!("SIGRTMIN+{}: {e}", signum - libc::SIGRTMIN()));
+                (signum, sig)
+            })
+            .collect();
+        for signum in libc::SIGRTMIN()..=max {
+            kill_self(signum);
         }
-    }
-    assert!(missing.is_empty(), "no signals received for: {missing:?}");
+        let mut missing = Vec::new();
+        for (signum, sig) in &mut signals {
+            if aioloop::wait_for(sig.recv(), Duration::from_secs(5))
+                .await
+                .is_err()
+            {
+                missing.push(format!("SIGRTMIN+{}", *signum - libc::SIGRTMIN()));
+            }
+        }
+        assert!(missing.is_empty(), "no signals received for: {missing:?}");
+    });
 }
 
 /// signal_twice.rs `twice`: two deliveries, each awaited before the next is sent, are two.
-#[aioloop::test]
-async fn twice() {
+#[test]
+fn twice() {
     let _serial = serial();
-    let mut sig = signal(SignalKind::user_defined1()).unwrap();
-    for _ in 0..2 {
-        kill_self(libc::SIGUSR1);
-        assert!(within(sig.recv()).await.is_some());
-    }
+    aioloop::run(async {
+        let mut sig = signal(SignalKind::user_defined1()).unwrap();
+        for _ in 0..2 {
+            kill_self(libc::SIGUSR1);
+            assert!(within(sig.recv()).await.is_some());
+        }
+    });
 }
 
 /// signal_usr1.rs `signal_usr1`.
-#[aioloop::test]
-async fn signal_usr1() {
+#[test]
+fn signal_usr1() {
     let _serial = serial();
-    let mut signal = signal(SignalKind::user_defined1()).unwrap();
-    kill_self(libc::SIGUSR1);
-    within(signal.recv()).await.unwrap();
+    aioloop::run(async {
+        let mut signal = signal(SignalKind::user_defined1()).unwrap();
+        kill_self(libc::SIGUSR1);
+        within(signal.recv()).await.unwrap();
+    });
 }
