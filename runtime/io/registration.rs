@@ -61,10 +61,14 @@ impl Registration {
     #[inline(never)]
     pub(crate) fn assert_on_own_loop(&self) {
         assert!(
+            !self.driver.is_closed(),
+            "aioloop: a socket, pipe or child process was polled after its event loop was closed \
+             (asyncio raises 'Event loop is closed'): it can never be woken"
+        );
+        assert!(
             IoDriver::is_current(&self.driver),
-            "aioloop: a socket (or another I/O resource: a pipe, a child process) was polled \
-             outside the event loop that created it (it belongs to its loop: create it inside \
-             the loop that uses it)"
+            "aioloop: a socket, pipe or child process was polled outside the event loop that \
+             created it (each belongs to its loop: create it inside the loop that uses it)"
         );
     }
 

@@ -41,6 +41,20 @@ macro_rules! impl_datagram_io {
                     .try_io($crate::io::Direction::Read, |io| io.recv_from(buf))
             }
 
+            /// Sends one datagram to the connected peer without waiting (`WouldBlock` if the
+            /// socket buffer is full).
+            pub fn try_send(&self, buf: &[u8]) -> std::io::Result<usize> {
+                self.io
+                    .try_io($crate::io::Direction::Write, |io| io.send(buf))
+            }
+
+            /// Receives one datagram from the connected peer without waiting (`WouldBlock` if
+            /// none is queued).
+            pub fn try_recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.io
+                    .try_io($crate::io::Direction::Read, |io| io.recv(buf))
+            }
+
             /// The local address.
             pub fn local_addr(&self) -> std::io::Result<$addr> {
                 self.io.get_ref().local_addr()

@@ -50,9 +50,12 @@ macro_rules! impl_hyper_io {
                 self.io.poll_flush_send(cx)
             }
 
-            /// Flushes, then shuts the write side down: the peer reads EOF.
+            /// Shuts the write side down without waiting for the io_uring sends (the shutdown
+            /// follows them), as the futures-io and tokio `AsyncWrite` impls do.
             fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                ready!(self.io.poll_flush_send(cx))?;
+                if let Poll::Ready(Err(err)) = self.io.poll_flush_send(cx) {
+                    return Poll::Ready(Err(err));
+                }
                 Poll::Ready(super::stream_impl::shutdown_write_ok(
                     self.shutdown(std::net::Shutdown::Write),
                 ))

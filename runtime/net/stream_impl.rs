@@ -255,8 +255,8 @@ macro_rules! impl_async_read {
 /// [`impl_async_read!`] does for reading, through
 /// [`WritePriv`](crate::net::split::sealed::WritePriv) (streams, write halves, a child's stdin).
 /// Flushing waits for the sends of a stream in the io_uring completion form (nothing to wait
-/// for otherwise); closing (`poll_close`, tokio's `poll_shutdown`) flushes, then shuts the
-/// write side down.
+/// for otherwise); closing (`poll_close`, tokio's `poll_shutdown`) shuts the write side down
+/// without waiting for them (the shutdown follows the sends).
 macro_rules! impl_async_write {
     ([$($gen:tt)*] $ty:ty, |$s:ident| $stream:expr) => {
         impl<$($gen)*> futures_io::AsyncWrite for $ty {
@@ -304,15 +304,21 @@ macro_rules! write_methods {
             $crate::net::split::sealed::WritePriv::poll_flush_priv($stream, cx)
         }
 
-        /// Flushes, then shuts the write side down: the peer reads EOF.
+        /// Shuts the write side down: the peer reads EOF after the bytes written. It does not
+        /// wait for the io_uring completion form's sends (the shutdown goes out after them, as
+        /// with `shutdown(Write)`): waiting would deadlock a relay whose peer reads only after
+        /// the close, where the readiness form's bytes are in the kernel already. A send error
+        /// already met is reported.
         fn $close(
             self: std::pin::Pin<&mut Self>,
             cx: &mut std::task::Context<'_>,
         ) -> std::task::Poll<std::io::Result<()>> {
             let $s = &*self;
-            std::task::ready!($crate::net::split::sealed::WritePriv::poll_flush_priv(
-                $stream, cx
-            ))?;
+            if let std::task::Poll::Ready(Err(err)) =
+                $crate::net::split::sealed::WritePriv::poll_flush_priv($stream, cx)
+            {
+                return std::task::Poll::Ready(Err(err));
+            }
             std::task::Poll::Ready($crate::net::split::sealed::WritePriv::shutdown_write_priv(
                 $stream,
             ))

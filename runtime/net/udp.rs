@@ -124,9 +124,19 @@ impl UdpSocket {
         self.io.get_ref().set_broadcast(on)
     }
 
+    /// Whether `SO_BROADCAST` is set.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.io.get_ref().broadcast()
+    }
+
     /// Sets the IP time-to-live.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), such as an ICMP port-unreachable

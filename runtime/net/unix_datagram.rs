@@ -25,13 +25,16 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    /// Binds a socket to the file `path` (which must not exist).
+    /// Binds a socket to the file `path` (which must not exist); on Linux and Android a path
+    /// beginning with a NUL byte names the socket in the abstract namespace, as with
+    /// [`UnixListener::bind`](super::UnixListener::bind).
     ///
     /// # Panics
     /// If no loop is running on this thread.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        Self::from_mio(mio::net::UnixDatagram::bind(path)?)
+        let addr = super::unix_stream::unix_addr(path.as_ref())?;
+        Self::from_mio(mio::net::UnixDatagram::bind_addr(&addr)?)
     }
 
     /// A socket bound to no address (it can send, and receive replies once connected).
@@ -87,6 +90,13 @@ impl UnixDatagram {
         self.io
             .async_io(Direction::Write, |io| io.send_to(buf, path))
             .await
+    }
+
+    /// Sends one datagram to the socket at `path` without waiting (`WouldBlock` if the socket
+    /// buffer is full).
+    pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io.try_io(Direction::Write, |io| io.send_to(buf, path))
     }
 
     /// Shuts down reading, writing or both.

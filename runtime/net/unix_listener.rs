@@ -39,13 +39,17 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds a listener to the socket file `path` (which must not exist).
+    /// Binds a listener to the socket file `path` (which must not exist). On Linux and
+    /// Android a path beginning with a NUL byte (`"\0name"`) binds `name` in the abstract
+    /// namespace instead, where no file is made, as tokio does; [`UnixStream::connect`] takes
+    /// such paths too.
     ///
     /// # Panics
     /// If no loop is running on this thread.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Self::from_mio(mio::net::UnixListener::bind(path)?)
+        let addr = super::unix_stream::unix_addr(path.as_ref())?;
+        Self::from_mio(mio::net::UnixListener::bind_addr(&addr)?)
     }
 
     /// Wraps a standard listener (switched to non-blocking mode) and registers it with the

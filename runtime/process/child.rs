@@ -120,8 +120,8 @@ impl Child {
     /// # Errors
     /// On a child already reaped (its exit status was taken by [`wait`](Child::wait) or
     /// [`try_wait`](Child::try_wait)): an error of raw OS code `ESRCH` ("No such process"),
-    /// asyncio's `ProcessLookupError` (tokio's `start_kill` errs there too). A child that has
-    /// exited but is not reaped yet takes the signal harmlessly.
+    /// asyncio's `ProcessLookupError` (tokio's `start_kill` returns `Ok` there). A child that
+    /// has exited but is not reaped yet takes the signal harmlessly.
     pub fn start_kill(&mut self) -> io::Result<()> {
         match &mut self.state {
             State::Running(running) => running.child.kill(),

@@ -39,7 +39,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             shared: shared.clone(),
         },
-        Receiver { shared },
+        Receiver {
+            shared,
+            terminated: false,
+        },
     )
 }
 
@@ -148,6 +151,8 @@ impl<T> fmt::Debug for Sender<T> {
 /// if the [`Sender`] was dropped without sending.
 pub struct Receiver<T> {
     shared: Rc<Shared<T>>,
+    /// The await or `try_recv` gave its outcome (the value, or the error of a closed channel).
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
@@ -157,11 +162,29 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Empty`] if nothing was sent yet, [`TryRecvError::Closed`] if the sender
     /// is gone without sending (or the value was already taken).
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.shared.value.take() {
+        let outcome = match self.shared.value.take() {
             Some(value) => Ok(value),
             None if self.shared.sender_gone.get() || self.shared.closed.get() => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
-        }
+        };
+        self.terminated |= !matches!(outcome, Err(TryRecvError::Empty));
+        outcome
+    }
+
+    /// True while no value waits to be taken: before the send, and after the value was taken
+    /// (tokio's `Receiver::is_empty`).
+    pub fn is_empty(&self) -> bool {
+        let value = self.shared.value.take();
+        let empty = value.is_none();
+        self.shared.value.set(value);
+        empty
+    }
+
+    /// True once the await or [`try_recv`](Receiver::try_recv) gave the value, or the error of
+    /// a channel that will bring none (tokio's `Receiver::is_terminated`, `FusedFuture`): polling
+    /// again would only give [`RecvError`].
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
     }
 
     /// Closes the channel without dropping the receiver (tokio's `Receiver::close`): a
@@ -190,12 +213,15 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
         crate::task::coop::poll_coop(cx, |cx| {
-            let shared = &*self.shared;
+            let shared = &*this.shared;
             if let Some(value) = shared.value.take() {
+                this.terminated = true;
                 return Poll::Ready(Ok(value));
             }
             if shared.sender_gone.get() || shared.closed.get() {
+                this.terminated = true;
                 return Poll::Ready(Err(RecvError));
             }
             let mut slot = shared.waker.take();
@@ -204,6 +230,12 @@ impl<T> Future for Receiver<T> {
             drop(replaced);
             Poll::Pending
         })
+    }
+}
+
+impl<T> futures_core::FusedFuture for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.terminated
     }
 }
 

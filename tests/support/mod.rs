@@ -1,8 +1,9 @@
 //! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
 //! (the combinator tests), the exception handler's reports of a run, the outcome of a
 //! coroutine submitted from a thread; `interval`, tokio's interval checks on the paused
-//! clock; `process`, children for the subprocess tests; `signal`, the lock, delivery and
-//! deadline of the signal tests.
+//! clock; `net`, asyncio's test servers in threads; `sockets`, socket pairs and polls for
+//! the tokio network audits; `process`, children for the subprocess tests; `signal`, the lock,
+//! delivery and deadline of the signal tests.
 
 #![allow(dead_code)] // each test file uses some of these
 
@@ -10,6 +11,7 @@ pub mod interval;
 pub mod net;
 pub mod process;
 pub mod signal;
+pub mod sockets;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
