@@ -348,10 +348,11 @@ impl Inner {
         notify_all(&self.drain_waiters);
     }
 
-    /// Shuts the sink down (once) and wakes `wait_closed`. A sink whose close does not finish at
-    /// once (on io_uring in the completion form: written bytes still to be sent, the shutdown
-    /// after them) is closed by a task, which wakes `wait_closed` once it finished; without a
-    /// running loop the sink is dropped, its stream sending what is left and then shutting down.
+    /// Shuts the sink down (once) and wakes `wait_closed`. A sink whose flush or close does not
+    /// finish at once (on io_uring in the completion form: written bytes still to be sent) is
+    /// closed by a task, which wakes `wait_closed` once the bytes were sent and the write side
+    /// shut down (asyncio's `wait_closed`: everything flushed); without a running loop the sink
+    /// is dropped, its stream sending what is left and then shutting down.
     fn finish_close(self: &Rc<Self>) {
         let pending = self
             .poll_close_sink(&mut Context::from_waker(Waker::noop()))
@@ -363,11 +364,15 @@ impl Inner {
         self.closed();
     }
 
-    /// Polls the sink's close (flush, then shut the write side down); a failure fails the
-    /// writer unless it had failed already.
+    /// Polls the sink's flush to its end, then its close (the write side shut down): a
+    /// stream's `poll_close` alone does not wait for the io_uring completion form's sends. A
+    /// failure fails the writer unless it had failed already.
     fn poll_close_sink(&self, cx: &mut Context<'_>) -> Poll<()> {
         let polled = match self.sink.borrow_mut().as_mut() {
-            Some(sink) => sink.as_mut().poll_close(cx),
+            Some(sink) => match sink.as_mut().poll_flush(cx) {
+                Poll::Ready(Ok(())) => sink.as_mut().poll_close(cx),
+                flushing => flushing,
+            },
             None => Poll::Ready(Ok(())),
         };
         match polled {
