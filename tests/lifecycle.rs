@@ -275,6 +275,15 @@ fn a_signal_listener_awaited_on_another_loop_panics_instead_of_hanging() {
         message.contains("a signal listener (or a child process"),
         "{message}"
     );
+    // Its loop closed: the panic says so.
+    drop(a);
+    let message = panic_message_of(|| {
+        b.run_until_complete(usr2.recv());
+    });
+    assert!(
+        message.contains("polled after its event loop was closed"),
+        "{message}"
+    );
 }
 
 /// A child process spawned on one loop and waited for on another: the panic names I/O

@@ -108,6 +108,11 @@ impl Driver {
         })
     }
 
+    /// True once this driver's loop is closed (or gone): nothing will deliver to it again.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.core.upgrade().is_none_or(|core| core.is_closed())
+    }
+
     /// True if this driver's loop is the one running on this thread (only that loop reads
     /// the pipe and hands deliveries to the listeners).
     pub(crate) fn is_current(&self) -> bool {

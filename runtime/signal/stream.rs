@@ -85,7 +85,7 @@ impl Signals {
             return Poll::Ready(Some(()));
         }
         if !self.driver.is_current() {
-            polled_off_its_loop();
+            polled_off_its_loop(self.driver.is_closed());
         }
         Poll::Pending
     }
@@ -97,11 +97,19 @@ impl Signals {
 }
 
 /// The panic of a listener polled where its loop does not run: only that loop reads the
-/// deliveries, so the wait would never end.
+/// deliveries, so the wait would never end. It says whether that loop was closed (as the I/O
+/// registration's panic does).
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn polled_off_its_loop() -> ! {
+fn polled_off_its_loop(loop_closed: bool) -> ! {
+    if loop_closed {
+        panic!(
+            "aioloop: a signal listener (or a child process, where its exit is watched through \
+             SIGCHLD) was polled after its event loop was closed (asyncio raises 'Event loop is \
+             closed'): it can never be woken"
+        )
+    }
     panic!(
         "aioloop: a signal listener (or a child process, where its exit is watched through \
          SIGCHLD) was polled outside the event loop that created it (only that loop receives \
