@@ -143,17 +143,23 @@ async fn test_create_server() {
     let (sockname, peername) = wait_for(addrs, TIMEOUT).await.unwrap().unwrap();
     assert!(sockname.is_some());
     assert_eq!(peername, Some(client.local_addr().unwrap()));
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    handler_got_xxx_and_closed(&received, &client).await;
+    server.close();
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+}
+
+/// Waits until the recording handler closed its connection, having read `xxx`; the client
+/// then reads EOF.
+async fn handler_got_xxx_and_closed(received: &Rc<Received>, mut client: impl Read) {
     let closed = received.clone();
     wait_for(until(move || closed.closed.get()), TIMEOUT)
         .await
         .unwrap();
     assert_eq!(*received.bytes.borrow(), b"xxx");
     let mut rest = Vec::new();
-    client.set_read_timeout(Some(TIMEOUT)).unwrap();
-    (&client).read_to_end(&mut rest).unwrap();
+    client.read_to_end(&mut rest).unwrap();
     assert!(rest.is_empty(), "the handler closed the connection");
-    server.close();
-    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
 }
 
 /// Waits, an iteration at a time, until `done()`.
@@ -173,15 +179,8 @@ async fn test_create_unix_server() {
         .unwrap();
     let mut client = std::os::unix::net::UnixStream::connect(dir.path()).unwrap();
     client.write_all(b"xxx").unwrap();
-    let closed = received.clone();
-    wait_for(until(move || closed.closed.get()), TIMEOUT)
-        .await
-        .unwrap();
-    assert_eq!(*received.bytes.borrow(), b"xxx");
-    let mut rest = Vec::new();
     client.set_read_timeout(Some(TIMEOUT)).unwrap();
-    client.read_to_end(&mut rest).unwrap();
-    assert!(rest.is_empty());
+    handler_got_xxx_and_closed(&received, &client).await;
     server.close();
     wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
 }

@@ -94,6 +94,21 @@ async fn test_unix_sock_client_ops() {
     assert_eq!(data, RESPONSE);
 }
 
+/// A connection to the test server whose first read, made by `read` in a task, is cancelled
+/// while it waits; then the request is sent: what the caller reads next is the whole response.
+async fn read_cancelled_then_request<F>(read: impl FnOnce(Rc<TcpStream>) -> F) -> Rc<TcpStream>
+where
+    F: std::future::Future<Output = std::io::Result<usize>> + 'static,
+{
+    let stream = Rc::new(TcpStream::connect(run_test_server()).await.unwrap());
+    let pending = spawn(read(stream.clone()));
+    yield_now().await;
+    pending.cancel();
+    assert!(matches!(pending.await, Err(TaskError::Cancelled)));
+    stream.write_all(REQUEST).await.unwrap();
+    stream
+}
+
 /// `test_sock_client_racing`, its three parts.
 ///
 /// `_basetest_sock_recv_racing`: a `sock_recv` cancelled while it waits, then the request
@@ -105,44 +120,23 @@ async fn test_unix_sock_client_ops() {
 #[aioloop::test]
 async fn test_sock_client_racing() {
     // recv
-    let stream = Rc::new(TcpStream::connect(run_test_server()).await.unwrap());
-    let pending = spawn({
-        let stream = stream.clone();
-        async move { stream.read(&mut [0; 1024]).await }
-    });
-    yield_now().await;
-    pending.cancel();
-    assert!(matches!(pending.await, Err(TaskError::Cancelled)));
-    let send = spawn({
-        let stream = stream.clone();
-        async move { stream.write_all(REQUEST).await }
-    });
+    let stream = read_cancelled_then_request(|stream| async move { stream.read(&mut [0; 1024]).await }).await;
     let data = wait_for(read_all(&stream), Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(data, RESPONSE);
-    send.await.unwrap().unwrap();
 
     // recv_into, through AsyncRead on &TcpStream
-    let stream = Rc::new(TcpStream::connect(run_test_server()).await.unwrap());
-    let pending = spawn({
-        let stream = stream.clone();
-        async move { AsyncReadExt::read(&mut &*stream, &mut [0; 1024]).await }
-    });
-    yield_now().await;
-    pending.cancel();
-    assert!(matches!(pending.await, Err(TaskError::Cancelled)));
-    let send = spawn({
-        let stream = stream.clone();
-        async move { stream.write_all(REQUEST).await }
-    });
+    let stream = read_cancelled_then_request(|stream| async move {
+        AsyncReadExt::read(&mut &*stream, &mut [0; 1024]).await
+    })
+    .await;
     let mut data = Vec::new();
     wait_for((&*stream).read_to_end(&mut data), Duration::from_secs(10))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(data, RESPONSE);
-    send.await.unwrap().unwrap();
 
     // send
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -402,17 +402,7 @@ async fn reunite() {
 #[aioloop::test]
 async fn drop_write() {
     const MSG: &[u8] = b"split";
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let handle = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        stream.write_all(MSG).unwrap();
-        stream.set_read_timeout(Some(support::sockets::LIMIT)).unwrap();
-        let mut read_buf = [0u8; 32];
-        let res = stream.read(&mut read_buf);
-        drop(stream);
-        res
-    });
+    let (addr, handle) = split_peer(MSG);
     let (mut read_half, write_half) = TcpStream::connect(&addr).await.unwrap().into_split();
     let mut read_buf = [0u8; 32];
     let n = within(read_half.read(&mut read_buf[..])).await.unwrap();
@@ -426,7 +416,23 @@ async fn drop_write() {
         Ok(len) => panic!("Unexpected read: {len} bytes."),
         Err(err) => panic!("Unexpected error: {err}."),
     }
-    assert_eq!(handle.join().unwrap().unwrap(), 0, "the peer read EOF, not data");
+    assert_eq!(handle.join().unwrap(), b"", "the peer read EOF, not data");
+}
+
+/// The peer thread of tokio's split tests: accepts one connection, writes `msg`, and answers
+/// what its one read then got (empty at EOF).
+fn split_peer(msg: &'static [u8]) -> (SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(msg).unwrap();
+        stream.set_read_timeout(Some(support::sockets::LIMIT)).unwrap();
+        let mut read_buf = [0u8; 32];
+        let read_len = stream.read(&mut read_buf).unwrap();
+        read_buf[..read_len].to_vec()
+    });
+    (addr, handle)
 }
 
 /// tcp_split.rs `split`: tokio's borrowed halves are `&TcpStream` here (reads and writes take
@@ -434,16 +440,7 @@ async fn drop_write() {
 #[aioloop::test]
 async fn tcp_split_split() {
     const MSG: &[u8] = b"split";
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let handle = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        stream.write_all(MSG).unwrap();
-        stream.set_read_timeout(Some(support::sockets::LIMIT)).unwrap();
-        let mut read_buf = [0u8; 32];
-        let read_len = stream.read(&mut read_buf).unwrap();
-        assert_eq!(&read_buf[..read_len], MSG);
-    });
+    let (addr, handle) = split_peer(MSG);
     let stream = TcpStream::connect(&addr).await.unwrap();
     let (read_half, write_half) = (&stream, &stream);
     let mut read_buf = [0u8; 32];
@@ -455,5 +452,5 @@ async fn tcp_split_split() {
     assert_eq!(&read_buf[..read_len], MSG);
     assert_eq!(write_half.write(MSG).await.unwrap(), MSG.len());
     write_half.flush().await.unwrap(); // sent before the join blocks (see `tcp_into_std`)
-    handle.join().unwrap();
+    assert_eq!(handle.join().unwrap(), MSG);
 }

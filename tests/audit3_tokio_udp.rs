@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use aioloop::net::UdpSocket;
 use aioloop::sync::Queue;
-use support::sockets::within;
+use support::sockets::{until_ready, within};
 
 const MSG: &[u8] = b"hello";
 const MSG_LEN: usize = MSG.len();
@@ -208,33 +208,11 @@ async fn try_send_recv() {
     client.connect(server.local_addr().unwrap()).await.unwrap();
     server.connect(client.local_addr().unwrap()).await.unwrap();
     for _ in 0..5 {
-        loop {
-            client.writable().await.unwrap();
-            match client.try_send(b"hello world") {
-                Ok(n) => {
-                    assert_eq!(n, 11);
-                    break;
-                }
-                Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("{e:?}"),
-            }
-        }
-        within(async {
-            loop {
-                server.readable().await.unwrap();
-                let mut buf = [0; 512];
-                match server.try_recv(&mut buf) {
-                    Ok(n) => {
-                        assert_eq!(n, 11);
-                        assert_eq!(&buf[0..11], &b"hello world"[..]);
-                        break;
-                    }
-                    Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => panic!("{e:?}"),
-                }
-            }
-        })
-        .await;
+        let sent = until_ready(|| client.writable(), || client.try_send(b"hello world")).await;
+        assert_eq!(sent, 11);
+        let mut buf = [0; 512];
+        let n = within(until_ready(|| server.readable(), || server.try_recv(&mut buf))).await;
+        assert_eq!(&buf[..n], &b"hello world"[..]);
     }
 }
 
@@ -248,34 +226,16 @@ async fn try_send_to_recv_from() {
     let client = bind().await;
     let caddr = client.local_addr().unwrap();
     for _ in 0..5 {
-        loop {
-            client.writable().await.unwrap();
-            match client.try_send_to(b"hello world", saddr) {
-                Ok(n) => {
-                    assert_eq!(n, 11);
-                    break;
-                }
-                Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("{e:?}"),
-            }
-        }
-        within(async {
-            loop {
-                server.readable().await.unwrap();
-                let mut buf = [0; 512];
-                match server.try_recv_from(&mut buf) {
-                    Ok((n, addr)) => {
-                        assert_eq!(n, 11);
-                        assert_eq!(addr, caddr);
-                        assert_eq!(&buf[0..11], &b"hello world"[..]);
-                        break;
-                    }
-                    Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => panic!("{e:?}"),
-                }
-            }
-        })
+        let sent = until_ready(|| client.writable(), || client.try_send_to(b"hello world", saddr)).await;
+        assert_eq!(sent, 11);
+        let mut buf = [0; 512];
+        let (n, addr) = within(until_ready(
+            || server.readable(),
+            || server.try_recv_from(&mut buf),
+        ))
         .await;
+        assert_eq!(addr, caddr);
+        assert_eq!(&buf[..n], &b"hello world"[..]);
     }
 }
 

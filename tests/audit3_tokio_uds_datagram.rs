@@ -13,7 +13,7 @@ use std::io;
 use std::rc::Rc;
 
 use aioloop::net::UnixDatagram;
-use support::sockets::{within, TempDir};
+use support::sockets::{until_ready, within, TempDir};
 
 /// tokio's `echo_server`: sends each datagram back to its sender, if it has a path.
 async fn echo_server(socket: UnixDatagram) -> io::Result<()> {
@@ -127,33 +127,19 @@ async fn try_send_to_recv_from() {
     let server = UnixDatagram::bind(&server_path).unwrap();
     let client = UnixDatagram::bind(&client_path).unwrap();
     for _ in 0..5 {
-        loop {
-            client.writable().await.unwrap();
-            match client.try_send_to(b"hello world", &server_path) {
-                Ok(n) => {
-                    assert_eq!(n, 11);
-                    break;
-                }
-                Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => panic!("{e:?}"),
-            }
-        }
-        within(async {
-            loop {
-                server.readable().await.unwrap();
-                let mut buf = [0; 512];
-                match server.try_recv_from(&mut buf) {
-                    Ok((n, addr)) => {
-                        assert_eq!(n, 11);
-                        assert_eq!(addr.as_pathname(), Some(client_path.as_ref()));
-                        assert_eq!(&buf[0..11], &b"hello world"[..]);
-                        break;
-                    }
-                    Err(ref e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => panic!("{e:?}"),
-                }
-            }
-        })
+        let sent = until_ready(
+            || client.writable(),
+            || client.try_send_to(b"hello world", &server_path),
+        )
         .await;
+        assert_eq!(sent, 11);
+        let mut buf = [0; 512];
+        let (n, addr) = within(until_ready(
+            || server.readable(),
+            || server.try_recv_from(&mut buf),
+        ))
+        .await;
+        assert_eq!(addr.as_pathname(), Some(client_path.as_ref()));
+        assert_eq!(&buf[..n], &b"hello world"[..]);
     }
 }

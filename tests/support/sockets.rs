@@ -98,6 +98,22 @@ impl Drop for TempDir {
     }
 }
 
+/// Waits for `ready`, then tries `op`, until `op` does not meet `WouldBlock`: tokio's loops of
+/// a readiness wait and a `try_*` call. Any other error panics.
+pub async fn until_ready<T, R: Future<Output = io::Result<()>>>(
+    mut ready: impl FnMut() -> R,
+    mut op: impl FnMut() -> io::Result<T>,
+) -> T {
+    loop {
+        ready().await.unwrap();
+        match op() {
+            Ok(done) => return done,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
 /// The body of tokio's `try_read_write` (tcp_stream.rs, uds_stream.rs), non-vectored half, for
 /// a connected `$client` and `$server` (TCP or Unix) and a chunk `$data`: a pending `readable`
 /// is woken by the peer's write; `try_write` fills the socket while `writable` stays ready, then
