@@ -4,8 +4,8 @@
 //! Senders are [`LoopHandle`](crate::LoopHandle)s (calls and jobs), wakers woken on other
 //! threads (task wakes) and `LoopBound` values dropped away from their loop. The loop takes the
 //! whole queue in one swap at the start of every iteration, and before it queues a `call_soon`
-//! callback of its own when a lock-free hint says messages wait (so callbacks keep one FIFO
-//! order across threads, as asyncio's).
+//! callback or a spawned task's first step of its own when a lock-free hint says messages
+//! wait (so they keep one FIFO order across threads, as asyncio's ready queue).
 //!
 //! All the state (the messages, the loop's parked/notified state, the closed flag) sits under
 //! one mutex, which nobody holds while running user code or making a syscall; so each invariant

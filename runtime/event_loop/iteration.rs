@@ -87,7 +87,8 @@ impl Core {
     }
 
     /// Step 1: moves remote wakes and calls onto the ready queue, in the order they were sent.
-    /// Also run by [`Core::call_soon`] when remote work is waiting.
+    /// Also run by `Core::take_remote_first` (before a `call_soon` or a `spawn` queues its
+    /// work) when remote work is waiting.
     pub(super) fn take_remote(&self) {
         self.remote.take(|msg| match msg {
             RemoteMsg::Wake { key, gen } => {

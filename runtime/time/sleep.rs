@@ -220,9 +220,7 @@ impl Future for Sleep {
         let (driver, tick) = this.bind();
         match timer {
             TimerState::Unset => {
-                if !TimeDriver::is_current(driver) {
-                    polled_off_its_loop();
-                }
+                assert_on_own_loop(driver);
                 let timer = driver.insert_wake(tick, cx.waker());
                 this.timer = TimerState::Set(timer);
                 Poll::Pending
@@ -235,9 +233,7 @@ impl Future for Sleep {
                     Poll::Ready(())
                 }
                 Poll::Pending => {
-                    if !TimeDriver::is_current(driver) {
-                        polled_off_its_loop();
-                    }
+                    assert_on_own_loop(driver);
                     Poll::Pending
                 }
             },
@@ -245,10 +241,19 @@ impl Future for Sleep {
     }
 }
 
-/// The panic of a sleep that would wait on a loop that is not running here: its timer is on
-/// the wheel of the loop it was created on (or first polled by), which alone fires it, so it
-/// would never end (asyncio raises "attached to a different loop"). Out of line: the check is
-/// on the first poll of every sleep.
+/// Panics unless `driver` is the running loop's: a sleep about to wait has its timer on the
+/// wheel of the loop it was created on (or first polled by), which alone fires it, so waiting
+/// elsewhere would never end (asyncio raises "attached to a different loop"). Called before a
+/// poll returns `Pending`.
+#[inline]
+fn assert_on_own_loop(driver: &Rc<TimeDriver>) {
+    if !TimeDriver::is_current(driver) {
+        polled_off_its_loop();
+    }
+}
+
+/// The panic of [`assert_on_own_loop`] (out of line: the check is on the first poll of every
+/// sleep).
 #[cold]
 #[inline(never)]
 #[track_caller]
