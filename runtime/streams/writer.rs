@@ -446,13 +446,15 @@ impl Inner {
 /// The background flush task of a writer with buffered data.
 async fn flush(inner: Rc<Inner>) {
     poll_fn(|cx| inner.poll_flush(cx)).await;
-    if inner.state.borrow().closing {
-        inner.finish_close();
+    let closing = inner.state.borrow().closing;
+    if closing {
+        close_sink(inner).await;
     }
 }
 
-/// The task that finishes a close the sink could not finish at once (see
-/// [`Inner::finish_close`]).
+/// Finishes a close: the sink flushed and closed, then `wait_closed` woken. The task of a
+/// close the sink could not finish at once (see [`Inner::finish_close`]), and the end of the
+/// flush task of a writer closed with data buffered.
 async fn close_sink(inner: Rc<Inner>) {
     poll_fn(|cx| inner.poll_close_sink(cx)).await;
     inner.closed();
