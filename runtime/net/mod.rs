@@ -65,6 +65,7 @@ pub(crate) mod stream_impl;
 mod tcp_listener;
 mod tcp_stream;
 mod udp;
+mod unix_addr;
 mod unix_datagram;
 mod unix_listener;
 mod unix_stream;

@@ -33,7 +33,7 @@ impl UnixDatagram {
     /// If no loop is running on this thread.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        let addr = super::unix_stream::unix_addr(path.as_ref())?;
+        let addr = super::unix_addr::unix_addr(path.as_ref())?;
         Self::from_mio(mio::net::UnixDatagram::bind_addr(&addr)?)
     }
 

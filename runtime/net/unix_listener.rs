@@ -48,7 +48,7 @@ impl UnixListener {
     /// If no loop is running on this thread.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        let addr = super::unix_stream::unix_addr(path.as_ref())?;
+        let addr = super::unix_addr::unix_addr(path.as_ref())?;
         Self::from_mio(mio::net::UnixListener::bind_addr(&addr)?)
     }
 

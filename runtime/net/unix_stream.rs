@@ -23,7 +23,9 @@ impl UnixStream {
     /// # Panics
     /// If no loop is running on this thread.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let stream = Self::from_mio(mio::net::UnixStream::connect_addr(&unix_addr(path.as_ref())?)?)?;
+        let stream = Self::from_mio(mio::net::UnixStream::connect_addr(&super::unix_addr::unix_addr(
+            path.as_ref(),
+        )?)?)?;
         stream.io.ready(Direction::Write).await;
         if let Some(err) = stream.io.get_ref().take_error()? {
             return Err(err);
@@ -78,22 +80,3 @@ impl UnixStream {
 impl_stream_io!(UnixStream, SocketAddr);
 
 impl_as_fd!(UnixStream);
-
-/// The address of the socket `path` names: on Linux and Android a path beginning with a NUL
-/// byte names a socket in the abstract namespace (the rest of the path is the name), as with
-/// tokio; anywhere else, and for every other path, a socket file.
-pub(crate) fn unix_addr(path: &Path) -> io::Result<std::os::unix::net::SocketAddr> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        #[cfg(target_os = "android")]
-        use std::os::android::net::SocketAddrExt;
-        #[cfg(target_os = "linux")]
-        use std::os::linux::net::SocketAddrExt;
-        use std::os::unix::ffi::OsStrExt;
-
-        if let Some(name) = path.as_os_str().as_bytes().strip_prefix(b"\0") {
-            return std::os::unix::net::SocketAddr::from_abstract_name(name);
-        }
-    }
-    std::os::unix::net::SocketAddr::from_pathname(path)
-}
