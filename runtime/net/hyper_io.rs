@@ -50,15 +50,10 @@ macro_rules! impl_hyper_io {
                 self.io.poll_flush_send(cx)
             }
 
-            /// Shuts the write side down without waiting for the io_uring sends (the shutdown
-            /// follows them), as the futures-io and tokio `AsyncWrite` impls do.
+            /// The futures-io `poll_close`: shuts the write side down without waiting for the
+            /// io_uring sends (the shutdown follows them).
             fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                if let Poll::Ready(Err(err)) = self.io.poll_flush_send(cx) {
-                    return Poll::Ready(Err(err));
-                }
-                Poll::Ready(super::stream_impl::shutdown_write_ok(
-                    self.shutdown(std::net::Shutdown::Write),
-                ))
+                futures_io::AsyncWrite::poll_close(self, cx)
             }
         }
     };
