@@ -35,6 +35,11 @@ fn ctrl_c() {
 /// signal_drop_rt.rs `dropping_loops_does_not_cause_starvation`: two loops on one thread
 /// listen for `SIGUSR1`; after the first loop and its listener are gone, the second still
 /// gets the next delivery.
+///
+/// The second loop takes the first delivery too before the first loop goes (upstream leaves
+/// it pending): otherwise its last `recv` could return that first delivery while the second
+/// signal is still on its way, and once the test dropped the last listener that signal would
+/// take its default action (here, unlike tokio, the default comes back) and kill the process.
 #[test]
 fn dropping_loops_does_not_cause_starvation() {
     let _serial = serial();
@@ -47,6 +52,9 @@ fn dropping_loops_does_not_cause_starvation() {
     first_rt
         .run_until_complete(async { within(first_signal.recv()).await })
         .expect("failed to await first signal");
+    second_rt
+        .run_until_complete(async { within(second_signal.recv()).await })
+        .expect("the second loop gets the first delivery too");
     drop(first_rt);
     drop(first_signal);
     kill_self(libc::SIGUSR1);
