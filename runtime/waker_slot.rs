@@ -5,6 +5,12 @@
 //! is dropped only after the caller's `RefCell` borrow or lock has ended, because dropping a
 //! foreign waker runs foreign code (T1, in task/scheduler.rs). [`WakerSlot::register`] does the
 //! first half and hands the replaced waker back for the caller to drop after the borrow.
+//!
+//! [`WakerSet`] is its sibling for a thing several tasks may wait for at once with no entry of
+//! their own to leave by (a socket's direction: two tasks accepting on one listener, or
+//! reading one datagram socket). It keeps one waker per distinct task (the same `will_wake`
+//! rule), never replaces one, and hands them all out together: a waiter that lost the race
+//! for what woke it polls again and waits again, and none is left asleep.
 
 use std::task::Waker;
 
@@ -40,10 +46,61 @@ impl WakerSlot {
     }
 }
 
+/// The wakers of every task waiting for one thing; see the module doc. The first waiter's is
+/// kept inline (the usual case: one task), the others in a list allocated on the first
+/// contention and kept for the next.
+#[derive(Default, Debug)]
+pub(crate) struct WakerSet {
+    first: Option<Waker>,
+    // One word while no second task waits (a `Vec` takes three): the reactor keeps two sets
+    // per socket in its slab, and contention is rare.
+    #[allow(clippy::box_collection)]
+    others: Option<Box<Vec<Waker>>>,
+}
+
+impl WakerSet {
+    /// An empty set.
+    pub(crate) const fn new() -> Self {
+        WakerSet {
+            first: None,
+            others: None,
+        }
+    }
+
+    /// Adds `waker` unless the set already holds one that wakes the same task.
+    #[inline]
+    pub(crate) fn register(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(stored) if stored.will_wake(waker) => {}
+            Some(_) => self.register_other(waker),
+        }
+    }
+
+    #[cold]
+    fn register_other(&mut self, waker: &Waker) {
+        let others = self.others.get_or_insert_default();
+        if !others.iter().any(|stored| stored.will_wake(waker)) {
+            others.push(waker.clone());
+        }
+    }
+
+    /// Moves every waker onto `out`, in the order their tasks first waited, leaving the set
+    /// empty (wake or drop them after the borrow ends).
+    #[inline]
+    pub(crate) fn take_into(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.first.take());
+        if let Some(others) = &mut self.others {
+            out.append(others);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::WakerSlot;
+    use super::{WakerSet, WakerSlot};
     use crate::wake_counter::wake_counter;
+    use std::task::Waker;
 
     #[test]
     fn keeps_a_waker_of_the_same_task_and_hands_back_a_replaced_one() {
@@ -58,5 +115,33 @@ mod tests {
         slot.take().expect("stored").wake();
         assert_eq!(second.wakes(), 1);
         assert!(slot.take().is_none());
+    }
+
+    #[test]
+    fn a_set_keeps_one_waker_per_task_and_hands_all_out_in_order() {
+        let (first, first_waker) = wake_counter();
+        let (second, second_waker) = wake_counter();
+        let (third, third_waker) = wake_counter();
+        let mut set = WakerSet::new();
+        for waker in [
+            &first_waker,
+            &second_waker,
+            &first_waker,
+            &third_waker,
+            &second_waker,
+        ] {
+            set.register(waker);
+        }
+        let mut out = Vec::new();
+        set.take_into(&mut out);
+        assert_eq!(out.len(), 3, "one waker per task");
+        assert!(out[0].will_wake(&first_waker) && out[1].will_wake(&second_waker));
+        out.drain(..).for_each(Waker::wake);
+        assert_eq!((first.wakes(), second.wakes(), third.wakes()), (1, 1, 1));
+        set.take_into(&mut out);
+        assert!(out.is_empty(), "taken: the set is empty");
+        set.register(&third_waker);
+        set.take_into(&mut out);
+        assert_eq!(out.len(), 1);
     }
 }

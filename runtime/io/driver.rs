@@ -196,26 +196,21 @@ impl IoDriver {
     }
 
     /// Runs `f` on the io_uring reactor with the registrations and the wakers released so
-    /// far (`None` on epoll); the waker `f` returns (one it replaced) is dropped after the
-    /// borrow, and the wakers completions released on the way are woken then (I3).
+    /// far (`None` on epoll); the wakers completions released on the way are woken after the
+    /// borrow (I3).
     #[cfg(all(feature = "io-uring", target_os = "linux"))]
     pub(crate) fn with_uring<R>(
         &self,
-        f: impl FnOnce(
-            &mut super::uring::UringReactor,
-            &mut IoSlots,
-            &mut Vec<Waker>,
-        ) -> Option<(R, Option<Waker>)>,
+        f: impl FnOnce(&mut super::uring::UringReactor, &mut IoSlots, &mut Vec<Waker>) -> Option<R>,
     ) -> Option<R> {
-        let (result, old, wake) = {
+        let (result, wake) = {
             let state = &mut *self.state.borrow_mut();
             let Backend::IoUring(reactor) = &mut state.backend else {
                 return None;
             };
-            let (result, old) = f(reactor, &mut state.io, &mut state.woken)?;
-            (result, old, !state.woken.is_empty())
+            let result = f(reactor, &mut state.io, &mut state.woken)?;
+            (result, !state.woken.is_empty())
         };
-        drop(old);
         if wake {
             self.wake_ready();
         }
@@ -336,12 +331,11 @@ impl IoDriver {
         drop(wakers);
     }
 
-    /// True if `dir` of `id` is ready; else stores `waker` for it (the last poller wins).
+    /// True if `dir` of `id` is ready; else adds `waker` to its waiters (every waiter is
+    /// woken by the next edge, I5 in runtime/io/slots.rs).
     #[inline]
     pub(crate) fn poll_ready(&self, id: SlotId, dir: Direction, waker: &Waker) -> bool {
-        let (ready, old) = self.state.borrow_mut().io.poll_ready(id, dir, waker);
-        drop(old);
-        ready
+        self.state.borrow_mut().io.poll_ready(id, dir, waker)
     }
 
     /// Forgets `dir`'s readiness of `id` (an operation met `WouldBlock` or drained the buffer).

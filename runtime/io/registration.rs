@@ -39,8 +39,9 @@ impl Registration {
         Ok(Registration { driver, id })
     }
 
-    /// Ready if the OS reported `dir` ready since the last `WouldBlock`; otherwise stores the
-    /// context's waker for `dir` (one waker per direction: the last poller wins).
+    /// Ready if the OS reported `dir` ready since the last `WouldBlock`; otherwise adds the
+    /// context's waker to `dir`'s waiters (all of them are woken by the next edge: I5 in
+    /// runtime/io/slots.rs).
     ///
     /// # Panics
     /// If the waker would have to be stored while another loop (or none) runs on this thread:
@@ -154,7 +155,7 @@ impl Registration {
             SlotId,
             &mut super::slots::IoSlots,
             &mut Vec<std::task::Waker>,
-        ) -> Option<(R, Option<std::task::Waker>)>,
+        ) -> Option<R>,
     ) -> Option<R> {
         self.driver
             .with_uring(|reactor, io, woken| f(reactor, self.id, io, woken))

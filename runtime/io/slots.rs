@@ -1,5 +1,5 @@
-//! The reactor's slab of I/O registrations: per source, the readiness the OS last reported and
-//! one waker per direction.
+//! The reactor's slab of I/O registrations: per source, the readiness the OS last reported and,
+//! per direction, the wakers of the tasks waiting for it.
 //!
 //! - **I1.** A registration's mio `Token` packs `(generation << 32) | key`. The generation is a
 //!   31-bit counter bumped on every registration, so an event carrying the token of a
@@ -14,10 +14,15 @@
 //!   final and never cleared: the edge that reported them will not come again, so a read that
 //!   clears the readable bit after a short read must still find the stream ready to report its
 //!   EOF.
+//! - **I5.** Every task waiting for a direction is woken by its next edge, not only the last to
+//!   poll (a [`WakerSet`] per direction, as tokio wakes every `accept`/`recv`/`readable` of one
+//!   socket): the first to run takes what came, and the others meet `WouldBlock` and wait again.
+//!   Several tasks may share a socket through an `Rc` (two accepts on one listener, two
+//!   receivers on one datagram socket); none of them is left asleep.
 
 use std::task::Waker;
 
-use crate::waker_slot::WakerSlot;
+use crate::waker_slot::WakerSet;
 use mio::Token;
 use slab::Slab;
 
@@ -95,8 +100,17 @@ impl Ready {
 struct Slot {
     gen: u32,
     ready: u8,
-    read_waker: WakerSlot,
-    write_waker: WakerSlot,
+    readers: WakerSet,
+    writers: WakerSet,
+}
+
+impl Slot {
+    fn waiters(&mut self, dir: Direction) -> &mut WakerSet {
+        match dir {
+            Direction::Read => &mut self.readers,
+            Direction::Write => &mut self.writers,
+        }
+    }
 }
 
 /// The slab of registrations.
@@ -151,8 +165,8 @@ impl IoSlots {
         entry.insert(Slot {
             gen,
             ready: 0,
-            read_waker: WakerSlot::new(),
-            write_waker: WakerSlot::new(),
+            readers: WakerSet::new(),
+            writers: WakerSet::new(),
         });
         SlotId { key, gen }
     }
@@ -164,23 +178,26 @@ impl IoSlots {
     }
 
     /// Frees a slot; returns its wakers so the caller drops them outside any borrow.
-    pub(crate) fn remove(&mut self, id: SlotId) -> Option<[Option<Waker>; 2]> {
+    pub(crate) fn remove(&mut self, id: SlotId) -> Option<[WakerSet; 2]> {
         self.get_mut(id)?;
-        let mut slot = self.slots.remove(id.key as usize);
-        Some([slot.read_waker.take(), slot.write_waker.take()])
+        let slot = self.slots.remove(id.key as usize);
+        Some([slot.readers, slot.writers])
     }
 
     /// Takes a slot's wakers but keeps the slot, so its key is not reused, until
     /// [`IoSlots::remove`]: the io_uring reactor retires a registration this way while the
     /// kernel may still complete its poll (see runtime/io/uring/mod.rs, U2).
     #[cfg(all(feature = "io-uring", target_os = "linux"))]
-    pub(crate) fn retire(&mut self, id: SlotId) -> Option<[Option<Waker>; 2]> {
+    pub(crate) fn retire(&mut self, id: SlotId) -> Option<[WakerSet; 2]> {
         let slot = self.get_mut(id)?;
         slot.ready = 0;
-        Some([slot.read_waker.take(), slot.write_waker.take()])
+        Some([
+            std::mem::take(&mut slot.readers),
+            std::mem::take(&mut slot.writers),
+        ])
     }
 
-    /// Records an event for `token`; pushes the wakers it releases onto `woken`. A token whose
+    /// Records an event for `token`; pushes the wakers it releases onto `woken` (I5). A token whose
     /// generation does not match the slot's occupant (a stale event) is ignored.
     pub(crate) fn dispatch(&mut self, token: Token, ready: Ready, woken: &mut Vec<Waker>) {
         let Some(slot) = self.get_mut(SlotId::from_token(token)) else {
@@ -189,39 +206,33 @@ impl IoSlots {
         let bits = ready.bits();
         slot.ready |= bits;
         if bits & Direction::Read.mask() != 0 {
-            woken.extend(slot.read_waker.take());
+            slot.readers.take_into(woken);
         }
         if bits & Direction::Write.mask() != 0 {
-            woken.extend(slot.write_waker.take());
+            slot.writers.take_into(woken);
         }
     }
 
-    /// True if `dir` is ready. Otherwise stores `waker` for it and returns false with the
-    /// waker it replaced (to be dropped outside any borrow). A missing slot counts as ready,
-    /// so the operation runs and reports its own error.
-    pub(crate) fn poll_ready(&mut self, id: SlotId, dir: Direction, waker: &Waker) -> (bool, Option<Waker>) {
+    /// True if `dir` is ready. Otherwise adds `waker` to its waiters (I5) and returns false. A
+    /// missing slot counts as ready, so the operation runs and reports its own error.
+    pub(crate) fn poll_ready(&mut self, id: SlotId, dir: Direction, waker: &Waker) -> bool {
         let Some(slot) = self.get_mut(id) else {
-            return (true, None);
+            return true;
         };
         if slot.ready & dir.mask() != 0 {
-            return (true, None);
+            return true;
         }
-        let stored = match dir {
-            Direction::Read => &mut slot.read_waker,
-            Direction::Write => &mut slot.write_waker,
-        };
-        (false, stored.register(waker))
+        slot.waiters(dir).register(waker);
+        false
     }
 
-    /// Stores `waker` for `dir` whatever the readiness; returns the waker it replaced. The
-    /// io_uring driver parks a stream's reader this way while its receive runs (its read
-    /// readiness is then the receive's, runtime/io/uring/mod.rs).
+    /// Adds `waker` to `dir`'s waiters whatever the readiness. The io_uring driver parks a
+    /// stream's reader this way while its receive runs (its read readiness is then the
+    /// receive's, runtime/io/uring/mod.rs).
     #[cfg(all(feature = "io-uring", target_os = "linux"))]
-    pub(crate) fn park(&mut self, id: SlotId, dir: Direction, waker: &Waker) -> Option<Waker> {
-        let slot = self.get_mut(id)?;
-        match dir {
-            Direction::Read => slot.read_waker.register(waker),
-            Direction::Write => slot.write_waker.register(waker),
+    pub(crate) fn park(&mut self, id: SlotId, dir: Direction, waker: &Waker) {
+        if let Some(slot) = self.get_mut(id) {
+            slot.waiters(dir).register(waker);
         }
     }
 
@@ -233,15 +244,13 @@ impl IoSlots {
             .is_none_or(|slot| slot.ready & dir.mask() != 0)
     }
 
-    /// Clears `dir`'s readiness of `id` and stores `waker` for it (one lookup): a read that
-    /// found nothing waits. Returns the waker it replaced.
+    /// Clears `dir`'s readiness of `id` and adds `waker` to its waiters (one lookup): a read
+    /// that found nothing waits.
     #[cfg(all(feature = "io-uring", target_os = "linux"))]
-    pub(crate) fn park_unready(&mut self, id: SlotId, dir: Direction, waker: &Waker) -> Option<Waker> {
-        let slot = self.get_mut(id)?;
-        slot.ready &= !dir.bit();
-        match dir {
-            Direction::Read => slot.read_waker.register(waker),
-            Direction::Write => slot.write_waker.register(waker),
+    pub(crate) fn park_unready(&mut self, id: SlotId, dir: Direction, waker: &Waker) {
+        if let Some(slot) = self.get_mut(id) {
+            slot.ready &= !dir.bit();
+            slot.waiters(dir).register(waker);
         }
     }
 
@@ -286,8 +295,8 @@ mod tests {
             slots.remove(old).unwrap();
             let new = slots.insert();
             assert_eq!(old.key, new.key, "the slab reuses the key");
-            assert!(!slots.poll_ready(new, Direction::Read, &waker).0);
-            assert!(!slots.poll_ready(new, Direction::Write, &waker).0);
+            assert!(!slots.poll_ready(new, Direction::Read, &waker));
+            assert!(!slots.poll_ready(new, Direction::Write, &waker));
             slots.dispatch(old.token(), BOTH, &mut woken);
             assert!(woken.is_empty());
             assert!(!slots.is_ready(new, Direction::Read));
@@ -299,12 +308,43 @@ mod tests {
     }
 
     #[test]
+    fn an_edge_wakes_every_task_waiting_for_its_direction() {
+        let mut slots = IoSlots::default();
+        let id = slots.insert();
+        let (first, first_waker) = wake_counter();
+        let (second, second_waker) = wake_counter();
+        let (writer, writer_waker) = wake_counter();
+        assert!(!slots.poll_ready(id, Direction::Read, &first_waker));
+        assert!(!slots.poll_ready(id, Direction::Read, &second_waker));
+        assert!(!slots.poll_ready(id, Direction::Read, &first_waker));
+        assert!(!slots.poll_ready(id, Direction::Write, &writer_waker));
+        let mut woken = Vec::new();
+        let readable = Ready {
+            read: true,
+            ..Ready::default()
+        };
+        slots.dispatch(id.token(), readable, &mut woken);
+        assert_eq!(woken.len(), 2, "both readers, once each; not the writer");
+        woken.drain(..).for_each(Waker::wake);
+        assert_eq!((first.wakes(), second.wakes(), writer.wakes()), (1, 1, 0));
+        slots.clear(id, Direction::Read);
+        slots.dispatch(id.token(), readable, &mut woken);
+        assert!(woken.is_empty(), "the readers were taken: none waits now");
+        let [readers, writers] = slots.remove(id).unwrap();
+        drop(readers);
+        let mut left = Vec::new();
+        let mut writers = writers;
+        writers.take_into(&mut left);
+        assert_eq!(left.len(), 1, "a freed slot hands back the writer's waker");
+    }
+
+    #[test]
     fn events_set_readiness_and_release_one_waker_per_direction() {
         let mut slots = IoSlots::default();
         let id = slots.insert();
         let waker = Waker::noop();
-        assert!(!slots.poll_ready(id, Direction::Read, waker).0);
-        assert!(!slots.poll_ready(id, Direction::Write, waker).0);
+        assert!(!slots.poll_ready(id, Direction::Read, waker));
+        assert!(!slots.poll_ready(id, Direction::Write, waker));
         let mut woken = Vec::new();
         slots.dispatch(
             id.token(),
@@ -315,7 +355,7 @@ mod tests {
             &mut woken,
         );
         assert_eq!(woken.len(), 1);
-        assert!(slots.poll_ready(id, Direction::Read, waker).0);
+        assert!(slots.poll_ready(id, Direction::Read, waker));
         assert!(!slots.is_ready(id, Direction::Write));
         slots.clear(id, Direction::Read);
         assert!(!slots.is_ready(id, Direction::Read));

@@ -89,8 +89,7 @@ where
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if self.send_form() && how != Shutdown::Read {
             let registration = self.registration();
-            let write =
-                registration.with_uring(|reactor, id, _, _| Some((reactor.shutdown_write(id)?, None)));
+            let write = registration.with_uring(|reactor, id, _, _| reactor.shutdown_write(id));
             if let Some(write) = write {
                 if how == Shutdown::Both {
                     direct(Shutdown::Read)?;
@@ -179,7 +178,7 @@ impl<E: mio::event::Source> PollEvented<E> {
     /// A send's error, or `TimedOut` if the peer did not take the bytes in time.
     pub(crate) fn stop_send(&self) -> io::Result<()> {
         self.registration()
-            .with_uring(|reactor, id, io, woken| Some((reactor.stop_send(id, io, woken)?, None)))
+            .with_uring(|reactor, id, io, woken| reactor.stop_send(id, io, woken))
             .unwrap_or(Ok(()))
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Every socket registers with the loop running on the current thread when it is created
 //! (creating one with no running loop panics with a clear message) and belongs to that loop.
-//! Registration is edge-triggered; dropping a socket deregisters and closes it. The reactor
-//! keeps one waker per direction and socket: one task may wait to read and one to write.
+//! Registration is edge-triggered; dropping a socket deregisters and closes it. Any number of
+//! tasks may wait on one socket (shared through an `Rc`): its next readiness in a direction
+//! wakes every task waiting for that direction.
 //!
 //! Streams ([`TcpStream`], [`UnixStream`] and their split halves) implement
 //! `futures_io::{AsyncRead, AsyncWrite}`; with the `tokio-io` cargo feature they also implement

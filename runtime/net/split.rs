@@ -2,8 +2,8 @@
 //! [`UnixStream`](super::UnixStream)), for a reader task and a writer task.
 //!
 //! Both halves share the stream through an `Rc` (a loop is single-threaded, so no lock): the
-//! reactor keeps one waker per direction, so the read half and the write half each wake their
-//! own task.
+//! reactor wakes the tasks waiting to read and those waiting to write apart, so the read half
+//! and the write half each wake their own task.
 
 use std::fmt;
 use std::future::poll_fn;

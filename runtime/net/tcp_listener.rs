@@ -14,8 +14,8 @@ use crate::io::{Direction, PollEvented};
 /// `loop.create_server` at the socket level (see [`crate::streams::start_server`] for the
 /// high-level API).
 ///
-/// One task at a time should wait in [`accept`](TcpListener::accept): the reactor keeps one
-/// waker per direction, and the last task to poll is the one woken.
+/// Several tasks may wait in [`accept`](TcpListener::accept) on one listener shared through an
+/// `Rc`: a new connection wakes them all, one takes it and the others wait again.
 ///
 /// ```
 /// use aioloop::net::{TcpListener, TcpStream};

@@ -21,6 +21,7 @@ use super::send::StreamSend;
 use crate::io::reactor::{PollWait, WAKER_TOKEN};
 use crate::io::slots::{IoSlots, SlotId};
 use crate::io::Source;
+use crate::waker_slot::WakerSet;
 
 /// The most entries of one stream that go again on its descriptor after its install failed
 /// (U12): its poll, a chain of receives (whose first fails, the rest being cancelled) or a
@@ -289,7 +290,7 @@ impl UringReactor {
         source: &mut impl mio::event::Source,
         id: SlotId,
         slots: &mut IoSlots,
-    ) -> Option<[Option<Waker>; 2]> {
+    ) -> Option<[WakerSet; 2]> {
         let token = id.token().0 as u64;
         let key = id.key() as usize;
         let state = *self.state_mut(id);

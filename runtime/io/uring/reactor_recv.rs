@@ -68,7 +68,7 @@ impl UringReactor {
     }
 
     /// A read of the stream `id` from what its receive delivered (see [`RecvStep`]); on
-    /// `Wait` stores `waker` for its read direction and returns the waker it replaced.
+    /// `Wait` adds `waker` to its read direction's waiters.
     pub(crate) fn recv(
         &mut self,
         id: SlotId,
@@ -77,19 +77,19 @@ impl UringReactor {
         waker: Option<&Waker>,
         slots: &mut IoSlots,
         woken: &mut Vec<Waker>,
-    ) -> (RecvStep, Option<Waker>) {
+    ) -> RecvStep {
         let key = id.key() as usize;
         let token = id.token().0 as u64;
         let mut reaped = false;
         loop {
             let (RecvForm::On(bufs), Some(Some(recv))) = (&mut self.recv_form, self.recvs.get_mut(key))
             else {
-                return (RecvStep::Direct, None);
+                return RecvStep::Direct;
             };
             // The stream's own state (its token: a later registration under the key has its
             // own), so the read costs one lookup (U7: the state lives while the stream does).
             if !recv.is(token) {
-                return (RecvStep::Direct, None);
+                return RecvStep::Direct;
             }
             let step = recv.read(dst, peek, bufs);
             return match step {
@@ -101,7 +101,7 @@ impl UringReactor {
                         // Drained while the receive runs: readable again at its next completion.
                         slots.clear(id, Direction::Read);
                     }
-                    (step, None)
+                    step
                 }
                 RecvStep::Wait if !reaped && self.completions_waiting() => {
                     // What the kernel completed since the last poll counts (an EOF right
@@ -112,15 +112,15 @@ impl UringReactor {
                 }
                 RecvStep::Wait => match waker {
                     Some(waker) => {
-                        let old = slots.park_unready(id, Direction::Read, waker);
-                        (step, old)
+                        slots.park_unready(id, Direction::Read, waker);
+                        step
                     }
                     None => {
                         slots.clear(id, Direction::Read);
-                        (step, None)
+                        step
                     }
                 },
-                _ => (step, None),
+                _ => step,
             };
         }
     }
@@ -128,14 +128,9 @@ impl UringReactor {
     /// The reader brought a capped stream below half the cap (U9): its receive goes on, its
     /// bytes queued behind those still buffered.
     #[cold]
-    fn rearm_after_read(
-        &mut self,
-        id: SlotId,
-        step: RecvStep,
-        slots: &mut IoSlots,
-    ) -> (RecvStep, Option<Waker>) {
+    fn rearm_after_read(&mut self, id: SlotId, step: RecvStep, slots: &mut IoSlots) -> RecvStep {
         self.arm_recv(id, slots);
-        (step, None)
+        step
     }
 
     /// Arms a multishot receive for the stream `id`, whose last read showed its socket

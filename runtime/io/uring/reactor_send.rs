@@ -43,7 +43,7 @@ impl UringReactor {
         bufs: &[B],
         waker: Option<&Waker>,
         slots: &mut IoSlots,
-    ) -> Option<(SendStep, Option<Waker>)> {
+    ) -> Option<SendStep> {
         let send = self.live_send(id)?;
         let step = send.write(bufs);
         match step {
@@ -51,48 +51,52 @@ impl UringReactor {
                 if send.mark_queued() {
                     self.send_queue.push(id.token().0 as u64);
                 }
-                Some((step, None))
+                Some(step)
             }
-            SendStep::Full => Some((
-                step,
-                waker.and_then(|waker| slots.park(id, Direction::Write, waker)),
-            )),
-            SendStep::Done(_) => Some((step, None)),
+            SendStep::Full => {
+                if let Some(waker) = waker {
+                    slots.park(id, Direction::Write, waker);
+                }
+                Some(step)
+            }
+            SendStep::Done(_) => Some(step),
         }
     }
 
     /// Ready once everything written to the stream `id` was sent (or a send failed: its
-    /// error); else stores `waker` for the write direction (and returns the one it replaced).
+    /// error); else adds `waker` to the write direction's waiters.
     /// `None` if `id` does not write in the completion form.
     pub(crate) fn flush(
         &mut self,
         id: SlotId,
         waker: &Waker,
         slots: &mut IoSlots,
-    ) -> Option<(Poll<io::Result<()>>, Option<Waker>)> {
+    ) -> Option<Poll<io::Result<()>>> {
         let send = self.live_send(id)?;
         if send.settled() {
-            return Some((Poll::Ready(send.error().map_or(Ok(()), Err)), None));
+            return Some(Poll::Ready(send.error().map_or(Ok(()), Err)));
         }
-        Some((Poll::Pending, slots.park(id, Direction::Write, waker)))
+        slots.park(id, Direction::Write, waker);
+        Some(Poll::Pending)
     }
 
     /// Ready if a write to the stream `id` would take bytes now (or report its error); else
-    /// stores `waker` for the write direction. `None` if `id` does not write in the
+    /// adds `waker` to the write direction's waiters. `None` if `id` does not write in the
     /// completion form.
     pub(crate) fn poll_write_room(
         &mut self,
         id: SlotId,
         waker: &Waker,
         slots: &mut IoSlots,
-    ) -> Option<(Poll<()>, Option<Waker>)> {
+    ) -> Option<Poll<()>> {
         let send = self.live_send(id)?;
         if !matches!(send.write::<&[u8]>(&[]), SendStep::Done(Ok(_)))
             || send.unsent() < super::super::send::CAPACITY
         {
-            return Some((Poll::Ready(()), None));
+            return Some(Poll::Ready(()));
         }
-        Some((Poll::Pending, slots.park(id, Direction::Write, waker)))
+        slots.park(id, Direction::Write, waker);
+        Some(Poll::Pending)
     }
 
     /// Shuts the write side of the stream `id` down once everything written was sent (at

@@ -78,7 +78,7 @@ fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
     else {
         return eprintln!("no file table (or no completion form) here: skipped");
     };
-    let step = reactor.send(id, &[&b"hello"[..]], None, &mut io).unwrap().0;
+    let step = reactor.send(id, &[&b"hello"[..]], None, &mut io).unwrap();
     assert!(matches!(step, SendStep::Done(Ok(5))));
     reactor.start_sends();
     assert!(reactor.arm_recv(id, &mut io), "the receive is armed");
@@ -98,7 +98,7 @@ fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
             sent.extend_from_slice(&buf[..n]);
         }
         let mut dst = [MaybeUninit::uninit(); 16];
-        match reactor.recv(id, &mut dst, false, None, &mut io, &mut woken).0 {
+        match reactor.recv(id, &mut dst, false, None, &mut io, &mut woken) {
             RecvStep::Done(Ok(n)) => {
                 // SAFETY: the read initialised the first `n` bytes of `dst`.
                 received.extend(dst[..n].iter().map(|b| unsafe { b.assume_init() }));
@@ -164,7 +164,7 @@ fn a_slot_is_freed_only_after_its_final_completion() {
     reactor
         .register(&mut receiver, id, Interest::READABLE, false)
         .unwrap();
-    assert!(!io.poll_ready(id, Direction::Read, Waker::noop()).0);
+    assert!(!io.poll_ready(id, Direction::Read, Waker::noop()));
     std::io::Write::write_all(&mut sender, b"x").unwrap();
     let wait = PollWait::Until {
         deadline: 0,
