@@ -118,6 +118,9 @@ async fn read_is_cancel_safe() {
 async fn read_exact_cancelled_keeps_what_it_read_in_the_front_of_buf() {
     let (reader, peer) = tcp_pair().await;
     peer.write_all(b"abcde").await.unwrap();
+    // The five bytes are there before the clock starts: on a loaded machine they could
+    // otherwise arrive after the timeout, and nothing would have been read.
+    reader.readable().await.unwrap();
     let mut buf = [0u8; 10];
     let res = wait_for(reader.read_exact(&mut buf), Duration::from_millis(50)).await;
     assert!(res.is_err(), "only 5 of 10 bytes came: the call times out");
