@@ -80,13 +80,12 @@ pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter) {
     let peer = stream.peer_addr().ok();
     let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    (
-        StreamReader::new(read),
-        StreamWriter::with_addrs(write, peer, local),
-    )
+    let writer = StreamWriter::with_addrs(write, peer, local);
+    (StreamReader::paired(read, writer.link()), writer)
 }
 
 pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter) {
     let (read, write) = stream.into_split();
-    (StreamReader::new(read), StreamWriter::new(write, None))
+    let writer = StreamWriter::new(write, None);
+    (StreamReader::paired(read, writer.link()), writer)
 }

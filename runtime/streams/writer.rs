@@ -7,7 +7,7 @@ use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll, Waker};
 
 use crate::task::waiters::{notify_all, WaitList, Waiter};
@@ -64,6 +64,9 @@ struct State {
     closing: bool,
     closed: bool,
     error: Option<(io::ErrorKind, String)>,
+    /// The error the paired reader met (asyncio's `reader.exception()`), which `drain` raises
+    /// first.
+    reader_error: Option<(io::ErrorKind, String)>,
 }
 
 impl State {
@@ -72,9 +75,34 @@ impl State {
     }
 
     fn error(&self) -> Option<io::Error> {
-        self.error
-            .as_ref()
-            .map(|(kind, message)| io::Error::new(*kind, message.clone()))
+        self.error.as_ref().map(to_error)
+    }
+}
+
+fn to_error((kind, message): &(io::ErrorKind, String)) -> io::Error {
+    io::Error::new(*kind, message.clone())
+}
+
+/// The writer of a pair, as its reader sees it (asyncio's protocol, which hands the reader's
+/// `connection_lost(exc)` to both): it does not keep the writer alive.
+pub(super) struct WriterLink(Weak<Inner>);
+
+impl WriterLink {
+    /// The paired reader met `err`: the connection is lost (asyncio's transport calls
+    /// `_fatal_error`, then `connection_lost(exc)`), so the writer fails with it and `drain`
+    /// raises it.
+    pub(super) fn reader_failed(&self, err: &io::Error) {
+        let Some(inner) = self.0.upgrade() else {
+            return;
+        };
+        let error = (err.kind(), err.to_string());
+        let mut state = inner.state.borrow_mut();
+        state.reader_error.get_or_insert(error.clone());
+        let failed = state.error.is_some();
+        drop(state);
+        if !failed {
+            inner.fail(to_error(&error));
+        }
     }
 }
 
@@ -200,15 +228,49 @@ impl StreamWriter {
     /// at once if it is. The stream's own send buffer counts: once more than the high-water
     /// mark went to the stream since its last flush, this also waits until the stream flushed
     /// it (on epoll at once; on the io_uring driver's completion form, until the kernel took
-    /// the bytes). Reports the stream's failure (for example `ConnectionReset` or
-    /// `BrokenPipe`) if it failed, and `ConnectionReset` once the writer was closed (as
-    /// asyncio's `drain()` after `close()`: a `write`/`drain` loop stops there, its writes
-    /// being dropped).
+    /// the bytes).
+    ///
+    /// Fails as asyncio's does once the connection is lost:
+    /// - with the error the paired reader met (asyncio's `reader.exception()`), at once: a
+    ///   `ConnectionReset` read by the [`StreamReader`](super::StreamReader) of the same
+    ///   [`open_connection`](super::open_connection), [`open_unix_connection`](super::open_unix_connection)
+    ///   or server handler pair fails the writer too (writes are dropped from then on);
+    /// - on a writer that is closing (after [`close`](StreamWriter::close), or once the stream
+    ///   failed), after yielding to the loop once (asyncio's `await sleep(0)`, so that a
+    ///   `write`/`drain` loop gives up the loop), with the stream's failure (for example
+    ///   `ConnectionReset` or `BrokenPipe`) or else `ConnectionReset` ("Connection lost"): a
+    ///   `write`/`drain` loop stops there, its writes being dropped.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use aioloop::streams::{open_connection, start_server};
+    ///
+    /// aioloop::run(async {
+    ///     let server = start_server(|_reader, writer| async move { writer.close() }, "127.0.0.1:0")
+    ///         .await
+    ///         .unwrap();
+    ///     let (_reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     writer.write(b"hello");
+    ///     writer.drain().await.unwrap();
+    ///     writer.close();
+    ///     writer.write(b"dropped");
+    ///     let err = writer.drain().await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    ///     server.close();
+    /// });
+    /// ```
     ///
     /// # Cancel safety
     /// Cancel-safe: if the future is dropped before it completes, nothing is lost: the buffered
     /// data is still sent, in order, by the writer's background flush; only the wait ends.
     pub async fn drain(&self) -> io::Result<()> {
+        if let Some(err) = self.inner.state.borrow().reader_error.as_ref() {
+            return Err(to_error(err));
+        }
+        if self.is_closing() {
+            crate::yield_now().await;
+            return Err(self.inner.lost());
+        }
         let mut waiter = Waiter::new(&self.inner.drain_waiters);
         poll_fn(|cx| {
             self.inner.flush_sink_if_due();
@@ -218,15 +280,10 @@ impl StreamWriter {
             })
         })
         .await;
-        let state = self.inner.state.borrow();
-        match state.error() {
-            Some(err) => Err(err),
-            None if state.closing => Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                "aioloop: the stream writer is closed",
-            )),
-            None => Ok(()),
+        if self.is_closing() {
+            return Err(self.inner.lost());
         }
+        Ok(())
     }
 
     /// Closes the writer: buffered data is still sent, then the write side is shut down (the
@@ -247,6 +304,11 @@ impl StreamWriter {
         state.flushing = true;
         drop(state);
         drop(crate::spawn(flush(self.inner.clone())));
+    }
+
+    /// The link the paired reader reports its failure through.
+    pub(super) fn link(&self) -> WriterLink {
+        WriterLink(Rc::downgrade(&self.inner))
     }
 
     /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
@@ -275,6 +337,16 @@ impl Drop for StreamWriter {
 }
 
 impl Inner {
+    /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
+    /// else asyncio's `ConnectionResetError('Connection lost')`.
+    fn lost(&self) -> io::Error {
+        let state = self.state.borrow();
+        match state.reader_error.as_ref().or(state.error.as_ref()) {
+            Some(err) => to_error(err),
+            None => io::Error::new(io::ErrorKind::ConnectionReset, "Connection lost"),
+        }
+    }
+
     /// Writes as much of `data` as the sink takes without waiting.
     fn write_now(&self, mut data: &[u8]) -> io::Result<usize> {
         let total = data.len();

