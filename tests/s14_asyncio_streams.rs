@@ -191,3 +191,101 @@ async fn test_drain_raises() {
     );
     let _ = reading.await;
 }
+
+// ---------------------------------------------------------------------------------------
+// 2. A Unix stream's addresses
+// ---------------------------------------------------------------------------------------
+
+/// asyncio's `get_extra_info('peername')` / `('sockname')` on Unix streams (the
+/// `_SelectorSocketTransport` takes them from `getpeername` / `getsockname`): on the client of
+/// `open_unix_connection` the peer is the server's path and the socket is unnamed (`''`); on
+/// the `start_unix_server` handler's side the socket is the path and the peer unnamed. The TCP
+/// accessors answer `None` for a Unix stream.
+#[aioloop::test]
+async fn unix_stream_writer_peername_sockname() {
+    let dir = SocketDir::new("s14-unix-addrs");
+    let path = dir.path();
+    let (tx, rx) = aioloop::sync::oneshot::channel();
+    let tx = Rc::new(Cell::new(Some(tx)));
+    let server = start_unix_server(
+        move |_reader, writer| {
+            let tx = tx.take();
+            async move {
+                let _ = tx.unwrap().send((
+                    writer.peer_unix_addr(),
+                    writer.local_unix_addr(),
+                    writer.peer_addr(),
+                    writer.local_addr(),
+                ));
+            }
+        },
+        &path,
+    )
+    .await
+    .unwrap();
+    let (_reader, writer) = open_unix_connection(&path).await.unwrap();
+    let peer = writer.peer_unix_addr().expect("a Unix stream has a peer address");
+    assert_eq!(peer.as_pathname(), Some(path.as_path()));
+    let local = writer
+        .local_unix_addr()
+        .expect("a Unix stream has a local address");
+    assert!(local.is_unnamed(), "{local:?}");
+    assert_eq!((writer.peer_addr(), writer.local_addr()), (None, None));
+
+    let (peer, local, tcp_peer, tcp_local) = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    assert!(peer.unwrap().is_unnamed());
+    assert_eq!(local.unwrap().as_pathname(), Some(path.as_path()));
+    assert_eq!((tcp_peer, tcp_local), (None, None));
+    server.close();
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+}
+
+/// The same in Linux's abstract namespace (a path starting with a NUL byte, as
+/// `UnixListener::bind` takes it): asyncio's peername / sockname are then the name as bytes,
+/// NUL first; here `as_abstract_name()` is the name.
+#[cfg(target_os = "linux")]
+#[aioloop::test]
+async fn unix_stream_writer_peername_sockname_abstract() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("aioloop-s14-abstract-{}", std::process::id());
+    let path = format!("\0{name}");
+    let (tx, rx) = aioloop::sync::oneshot::channel();
+    let tx = Rc::new(Cell::new(Some(tx)));
+    let server = start_unix_server(
+        move |_reader, writer| {
+            let tx = tx.take();
+            async move {
+                let _ = tx
+                    .unwrap()
+                    .send((writer.peer_unix_addr(), writer.local_unix_addr()));
+            }
+        },
+        &path,
+    )
+    .await
+    .unwrap();
+    let (_reader, writer) = open_unix_connection(&path).await.unwrap();
+    let peer = writer.peer_unix_addr().unwrap();
+    assert_eq!(peer.as_abstract_name(), Some(name.as_bytes()));
+    assert_eq!(peer.as_pathname(), None);
+    assert!(writer.local_unix_addr().unwrap().is_unnamed());
+
+    let (peer, local) = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    assert!(peer.unwrap().is_unnamed());
+    assert_eq!(local.unwrap().as_abstract_name(), Some(name.as_bytes()));
+    server.close();
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+}
+
+/// A TCP stream's writer has no Unix addresses, and its TCP ones are the connection's.
+#[aioloop::test]
+async fn tcp_stream_writer_has_no_unix_addresses() {
+    let server = start_server(|_, _| async {}, "127.0.0.1:0").await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (_reader, writer) = open_connection(addr).await.unwrap();
+    assert_eq!(writer.peer_addr(), Some(addr));
+    assert_eq!(writer.local_addr().unwrap().ip(), addr.ip());
+    assert!(writer.peer_unix_addr().is_none());
+    assert!(writer.local_unix_addr().is_none());
+    server.close();
+}

@@ -8,6 +8,7 @@
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
 //! | `async for line in reader` | `while let Some(line) = reader.`[`next_line`](StreamReader::next_line)`().await` |
 //! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
+//! | `writer.get_extra_info('peername')`, `('sockname')` | [`StreamWriter::peer_addr`], [`local_addr`](StreamWriter::local_addr) (TCP); [`peer_unix_addr`](StreamWriter::peer_unix_addr), [`local_unix_addr`](StreamWriter::local_unix_addr) (Unix) |
 //! | `IncompleteReadError`, `LimitOverrunError` | [`IncompleteReadError`], [`LimitOverrunError`] in [`StreamError`] |
 //!
 //! ```
@@ -85,7 +86,9 @@ pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter) {
 }
 
 pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter) {
+    let peer = stream.peer_addr().ok();
+    let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    let writer = StreamWriter::new(write, None);
+    let writer = StreamWriter::with_unix_addrs(write, peer, local);
     (StreamReader::paired(read, writer.link()), writer)
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll, Waker};
@@ -44,8 +45,21 @@ struct Inner {
     drain_waiters: RefCell<WaitList>,
     /// `wait_closed` calls waiting for the close to finish.
     close_waiters: RefCell<WaitList>,
-    peer: Option<SocketAddr>,
-    local: Option<SocketAddr>,
+    addrs: Addrs,
+}
+
+/// The addresses a writer reports, taken when the connection was made (as asyncio's
+/// transport takes `peername` and `sockname`).
+enum Addrs {
+    /// TCP, or a writer from [`StreamWriter::new`] (`local` is then `None`).
+    Inet {
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    },
+    Unix {
+        peer: Option<UnixSocketAddr>,
+        local: Option<UnixSocketAddr>,
+    },
 }
 
 #[derive(Default)]
@@ -121,6 +135,21 @@ impl StreamWriter {
         peer: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) -> Self {
+        StreamWriter::with(sink, Addrs::Inet { peer, local })
+    }
+
+    /// A Unix-domain writer: `peer` and `local` are what
+    /// [`peer_unix_addr`](StreamWriter::peer_unix_addr) and
+    /// [`local_unix_addr`](StreamWriter::local_unix_addr) report.
+    pub(crate) fn with_unix_addrs(
+        sink: impl futures_io::AsyncWrite + 'static,
+        peer: Option<UnixSocketAddr>,
+        local: Option<UnixSocketAddr>,
+    ) -> Self {
+        StreamWriter::with(sink, Addrs::Unix { peer, local })
+    }
+
+    fn with(sink: impl futures_io::AsyncWrite + 'static, addrs: Addrs) -> Self {
         StreamWriter {
             inner: Rc::new(Inner {
                 sink: RefCell::new(Some(Box::pin(sink))),
@@ -131,22 +160,77 @@ impl StreamWriter {
                 }),
                 drain_waiters: RefCell::default(),
                 close_waiters: RefCell::default(),
-                peer,
-                local,
+                addrs,
             }),
         }
     }
 
-    /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`).
+    /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`); `None` for a
+    /// Unix stream (see [`peer_unix_addr`](StreamWriter::peer_unix_addr)).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.inner.peer
+        match self.inner.addrs {
+            Addrs::Inet { peer, .. } => peer,
+            Addrs::Unix { .. } => None,
+        }
     }
 
     /// The local address of the connection, for TCP (asyncio's
-    /// `get_extra_info('sockname')`); `None` for other streams and for
-    /// [`StreamWriter::new`].
+    /// `get_extra_info('sockname')`); `None` for a Unix stream (see
+    /// [`local_unix_addr`](StreamWriter::local_unix_addr)) and for [`StreamWriter::new`].
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.inner.local
+        match self.inner.addrs {
+            Addrs::Inet { local, .. } => local,
+            Addrs::Unix { .. } => None,
+        }
+    }
+
+    /// The peer's address, for a Unix stream (from
+    /// [`open_unix_connection`](super::open_unix_connection) or a
+    /// [`start_unix_server`](super::start_unix_server) handler): asyncio's
+    /// `get_extra_info('peername')`. Its [`as_pathname`](UnixSocketAddr::as_pathname) is the
+    /// socket file's path; an unnamed socket (a client's, seen by the server: asyncio's `''`)
+    /// [`is_unnamed`](UnixSocketAddr::is_unnamed); on Linux a socket in the abstract namespace
+    /// has an `as_abstract_name` (`std::os::linux::net::SocketAddrExt`). `None` for TCP.
+    ///
+    /// ```
+    /// use aioloop::streams::{open_unix_connection, start_unix_server};
+    ///
+    /// aioloop::run(async {
+    ///     let path = std::env::temp_dir().join(format!("aioloop-doc-{}.sock", std::process::id()));
+    ///     let server = start_unix_server(
+    ///         |_reader, writer| async move {
+    ///             // The handler's side: bound to the server's path, the client unnamed.
+    ///             assert!(writer.peer_unix_addr().unwrap().is_unnamed());
+    ///             assert!(writer.local_unix_addr().unwrap().as_pathname().is_some());
+    ///         },
+    ///         &path,
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     let (_reader, writer) = open_unix_connection(&path).await.unwrap();
+    ///     assert_eq!(writer.peer_unix_addr().unwrap().as_pathname(), Some(path.as_path()));
+    ///     assert!(writer.local_unix_addr().unwrap().is_unnamed());
+    ///     assert_eq!(writer.peer_addr(), None); // TCP only
+    ///     server.close();
+    ///     server.wait_closed().await;
+    /// });
+    /// ```
+    pub fn peer_unix_addr(&self) -> Option<UnixSocketAddr> {
+        match &self.inner.addrs {
+            Addrs::Unix { peer, .. } => peer.clone(),
+            Addrs::Inet { .. } => None,
+        }
+    }
+
+    /// The local address of a Unix stream: asyncio's `get_extra_info('sockname')`; unnamed
+    /// (asyncio's `''`) for a client's socket, the server's path on a
+    /// [`start_unix_server`](super::start_unix_server) handler's side (see
+    /// [`peer_unix_addr`](StreamWriter::peer_unix_addr)). `None` for TCP.
+    pub fn local_unix_addr(&self) -> Option<UnixSocketAddr> {
+        match &self.inner.addrs {
+            Addrs::Unix { local, .. } => local.clone(),
+            Addrs::Inet { .. } => None,
+        }
     }
 
     /// Sets the high- and low-water marks of the write buffer (asyncio's
@@ -532,11 +616,20 @@ async fn close_sink(inner: Rc<Inner>) {
     inner.closed();
 }
 
+impl fmt::Debug for Addrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addrs::Inet { peer, .. } => peer.fmt(f),
+            Addrs::Unix { peer, .. } => peer.fmt(f),
+        }
+    }
+}
+
 impl fmt::Debug for StreamWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.inner.state.borrow();
         f.debug_struct("StreamWriter")
-            .field("peer", &self.inner.peer)
+            .field("peer", &self.inner.addrs)
             .field("buffered", &state.buffered())
             .field("closing", &state.closing)
             .finish()
