@@ -22,9 +22,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use aioloop::streams::{
-    open_connection, open_unix_connection, start_server, start_unix_server, StreamReader,
+    open_connection, open_unix_connection, start_server, start_unix_server, StreamReader, StreamWriter,
 };
-use aioloop::{spawn, wait_for};
+use aioloop::{spawn, wait_for, yield_now};
 use support::net::SocketDir;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -288,4 +288,187 @@ async fn tcp_stream_writer_has_no_unix_addresses() {
     assert!(writer.peer_unix_addr().is_none());
     assert!(writer.local_unix_addr().is_none());
     server.close();
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Server.close_clients(), abort_clients(), and wait_closed waiting for connections
+// ---------------------------------------------------------------------------------------
+
+/// The handler of test_server.py's `test_close_clients` and `test_wait_closed_basic`:
+/// `try: await rd.read() finally: wr.close(); await wr.wait_closed()`.
+async fn read_then_close(mut reader: StreamReader, writer: StreamWriter) {
+    let _ = reader.read_to_eof().await;
+    writer.close();
+    let _ = writer.wait_closed().await;
+}
+
+/// CPython `test_close_clients` (test_server.py, 3.13): a handler blocked reading; the server
+/// is closed, then `close_clients()` closes the connection under it: the handler's reader
+/// reads EOF, the handler returns, and `wait_closed()` (waiting since before) returns. The
+/// client reads EOF too.
+#[aioloop::test]
+async fn test_close_clients() {
+    let server = Rc::new(start_server(read_then_close, "127.0.0.1:0").await.unwrap());
+    let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    let task = spawn({
+        let server = server.clone();
+        async move { server.wait_closed().await }
+    });
+    yield_now().await;
+    assert!(!task.is_done());
+    server.close();
+    server.close_clients();
+    wait_for(task, TIMEOUT).await.unwrap().unwrap();
+    assert_eq!(
+        wait_for(reader.read_to_eof(), TIMEOUT).await.unwrap().unwrap(),
+        b""
+    );
+}
+
+/// `test_close_clients` on a Unix server.
+#[aioloop::test]
+async fn test_close_clients_unix() {
+    let dir = SocketDir::new("s14-close-clients");
+    let server = Rc::new(start_unix_server(read_then_close, dir.path()).await.unwrap());
+    let (mut reader, _writer) = open_unix_connection(dir.path()).await.unwrap();
+    let task = spawn({
+        let server = server.clone();
+        async move { server.wait_closed().await }
+    });
+    yield_now().await;
+    assert!(!task.is_done());
+    server.close();
+    server.close_clients();
+    wait_for(task, TIMEOUT).await.unwrap().unwrap();
+    assert_eq!(
+        wait_for(reader.read_to_eof(), TIMEOUT).await.unwrap().unwrap(),
+        b""
+    );
+}
+
+/// asyncio's `close_clients()` is `transport.close()` on each client: what the transport
+/// buffered is still sent, then the connection ends. A handler that wrote more than the
+/// socket takes at once and waits reading: the client still gets every byte, then EOF.
+#[aioloop::test]
+async fn close_clients_flushes_buffered_data() {
+    const TOTAL: usize = 8 << 20;
+    let (tx, rx) = aioloop::sync::oneshot::channel();
+    let tx = Rc::new(Cell::new(Some(tx)));
+    let server = start_server(
+        move |mut reader, writer| {
+            let tx = tx.take();
+            async move {
+                writer.write(&vec![b'x'; TOTAL]);
+                let _ = tx.unwrap().send(writer.buffered());
+                let _ = reader.read_to_eof().await;
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    let buffered = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    assert!(
+        buffered > 0,
+        "the writer buffered nothing: the test checks nothing"
+    );
+    server.close();
+    server.close_clients();
+    let got = wait_for(reader.read_to_eof(), TIMEOUT).await.unwrap().unwrap();
+    assert_eq!(got.len(), TOTAL);
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+}
+
+/// CPython `test_abort_clients` (test_server.py, 3.13): the handler waits in
+/// `wr.wait_closed()` while its writer holds data the client does not read; the server is
+/// closed, then `abort_clients()` drops the data and closes the connection at once:
+/// `wr.wait_closed()` returns, the handler returns, `wait_closed()` returns. The writer's
+/// buffer is empty, its `drain()` raises `ConnectionReset`, and the client reads EOF before
+/// all the bytes written.
+#[aioloop::test]
+async fn test_abort_clients() {
+    let (tx, rx) = aioloop::sync::oneshot::channel();
+    let tx = Rc::new(Cell::new(Some(tx)));
+    let server = Rc::new(
+        start_server(
+            move |_reader, writer| {
+                let tx = tx.take();
+                async move {
+                    let writer = Rc::new(writer);
+                    let _ = tx.unwrap().send(writer.clone());
+                    writer.wait_closed().await.unwrap();
+                }
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap(),
+    );
+    let (mut c_reader, _c_writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    let s_writer = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut written = 0;
+    while s_writer.buffered() == 0 {
+        s_writer.write(&chunk);
+        written += chunk.len();
+        assert!(written < 1 << 30, "the writer never buffered anything");
+    }
+    let task = spawn({
+        let server = server.clone();
+        async move { server.wait_closed().await }
+    });
+    yield_now().await;
+    assert!(!task.is_done());
+    server.close();
+    server.abort_clients();
+    assert_eq!(s_writer.buffered(), 0, "abort drops the buffer at once");
+    wait_for(task, TIMEOUT).await.unwrap().unwrap();
+    assert!(s_writer.is_closing());
+    s_writer.wait_closed().await.unwrap();
+    assert_reset(&s_writer.drain().await.unwrap_err());
+    let got = wait_for(c_reader.read_to_eof(), TIMEOUT).await.unwrap().unwrap();
+    assert!(got.len() < written, "{} of {written} bytes came", got.len());
+}
+
+/// asyncio 3.12.1's `Server.wait_closed()` waits until the server is closed "and all
+/// connections are dropped": a connection is attached until its transport is lost, whatever
+/// its handler does. A handler that hands its writer to another task and returns leaves the
+/// connection open: `wait_closed()` waits until that writer is closed.
+#[aioloop::test]
+async fn test_wait_closed_waits_for_connections() {
+    let (tx, rx) = aioloop::sync::oneshot::channel();
+    let tx = Rc::new(Cell::new(Some(tx)));
+    let server = Rc::new(
+        start_server(
+            move |_reader, writer| {
+                let tx = tx.take();
+                async move {
+                    let _ = tx.unwrap().send(writer);
+                }
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap(),
+    );
+    let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    let s_writer = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    server.close();
+    let task = spawn({
+        let server = server.clone();
+        async move { server.wait_closed().await }
+    });
+    for _ in 0..10 {
+        yield_now().await;
+    }
+    aioloop::sleep(Duration::from_millis(20)).await;
+    assert!(!task.is_done(), "the connection's writer is still open");
+    s_writer.write(b"last");
+    s_writer.close();
+    wait_for(task, TIMEOUT).await.unwrap().unwrap();
+    assert_eq!(
+        wait_for(reader.read_to_eof(), TIMEOUT).await.unwrap().unwrap(),
+        b"last"
+    );
 }

@@ -1,7 +1,7 @@
 //! [`StreamWriter`]: asyncio's writer, with a write buffer, back-pressure and a background
 //! flush.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -46,6 +46,11 @@ struct Inner {
     /// `wait_closed` calls waiting for the close to finish.
     close_waiters: RefCell<WaitList>,
     addrs: Addrs,
+    /// The waker of the background task (flush or close) while it waits, woken by an abort.
+    task_waker: RefCell<Option<Waker>>,
+    /// Told once when the writer is done with its connection (closed, failed or dropped): a
+    /// server's count of its clients (asyncio's `Server._detach`).
+    on_done: Cell<Option<Box<dyn FnOnce()>>>,
 }
 
 /// The addresses a writer reports, taken when the connection was made (as asyncio's
@@ -161,6 +166,8 @@ impl StreamWriter {
                 drain_waiters: RefCell::default(),
                 close_waiters: RefCell::default(),
                 addrs,
+                task_waker: RefCell::default(),
+                on_done: Cell::default(),
             }),
         }
     }
@@ -373,26 +380,22 @@ impl StreamWriter {
     /// Closes the writer: buffered data is still sent, then the write side is shut down (the
     /// peer reads EOF). Never waits; see [`wait_closed`](StreamWriter::wait_closed).
     pub fn close(&self) {
-        let mut state = self.inner.state.borrow_mut();
-        if state.closing {
-            return;
-        }
-        state.closing = true;
-        if state.flushing {
-            return; // the flush task closes once the buffer is empty
-        }
-        if state.buffered() == 0 || state.error.is_some() {
-            drop(state);
-            return self.inner.finish_close();
-        }
-        state.flushing = true;
-        drop(state);
-        drop(crate::spawn(flush(self.inner.clone())));
+        self.inner.close();
     }
 
     /// The link the paired reader reports its failure through.
     pub(super) fn link(&self) -> WriterLink {
         WriterLink(Rc::downgrade(&self.inner))
+    }
+
+    /// A handle on this writer that does not keep it alive, for a server's
+    /// [`close_clients`](super::Server::close_clients) and
+    /// [`abort_clients`](super::Server::abort_clients); `on_done` is called once, when the
+    /// writer is done with its connection: its close finished, it failed, or it was dropped
+    /// (asyncio's `Server._detach`).
+    pub(super) fn attach(&self, on_done: Box<dyn FnOnce()>) -> WriterRef {
+        self.inner.on_done.set(Some(on_done));
+        WriterRef(Rc::downgrade(&self.inner))
     }
 
     /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
@@ -420,7 +423,92 @@ impl Drop for StreamWriter {
     }
 }
 
+/// A server's handle on one of its clients' writers (see [`StreamWriter::attach`]).
+#[derive(Clone)]
+pub(super) struct WriterRef(Weak<Inner>);
+
+impl WriterRef {
+    /// [`StreamWriter::close`], if the writer is still there.
+    pub(super) fn close(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.close();
+        }
+    }
+
+    /// Closes the writer at once, dropping its buffered data (asyncio's `transport.abort()`):
+    /// `wait_closed` returns, `drain` raises `ConnectionReset`, writes are dropped. The socket
+    /// itself is shut down by the caller.
+    pub(super) fn abort(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.abort();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
 impl Inner {
+    /// Tells the server (if any) that the writer is done with its connection; once.
+    fn done(&self) {
+        if let Some(on_done) = self.on_done.take() {
+            on_done();
+        }
+    }
+
+    /// [`StreamWriter::close`].
+    fn close(self: &Rc<Self>) {
+        let mut state = self.state.borrow_mut();
+        if state.closing {
+            return;
+        }
+        state.closing = true;
+        if state.flushing {
+            return; // the flush task closes once the buffer is empty
+        }
+        if state.buffered() == 0 || state.error.is_some() {
+            drop(state);
+            return self.finish_close();
+        }
+        state.flushing = true;
+        drop(state);
+        drop(crate::spawn(flush(self.clone())));
+    }
+
+    /// See [`WriterRef::abort`]. A background task still running (a flush waiting for the
+    /// socket, or a close for the io_uring driver's sends) is woken: it finds nothing left to
+    /// do and ends.
+    fn abort(&self) {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.closed {
+                return;
+            }
+            state.closing = true;
+            state.buf = Vec::new();
+            state.start = 0;
+            state.paused = false;
+            state.unflushed = 0;
+        }
+        self.closed();
+        notify_all(&self.drain_waiters);
+        if let Some(waker) = self.task_waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Keeps the waker of the background task that is about to wait, for [`Inner::abort`].
+    fn park(&self, cx: &Context<'_>) {
+        let mut waker = self.task_waker.borrow_mut();
+        match waker.as_ref() {
+            Some(kept) if kept.will_wake(cx.waker()) => {}
+            _ => *waker = Some(cx.waker().clone()),
+        }
+    }
+
     /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
     /// else asyncio's `ConnectionResetError('Connection lost')`.
     fn lost(&self) -> io::Error {
@@ -502,6 +590,7 @@ impl Inner {
         state.paused = false;
         drop(state);
         notify_all(&self.drain_waiters);
+        self.done();
     }
 
     /// Shuts the sink down (once) and wakes `wait_closed`. A sink whose flush or close does not
@@ -549,6 +638,7 @@ impl Inner {
         drop(sink);
         self.state.borrow_mut().closed = true;
         notify_all(&self.close_waiters);
+        self.done();
     }
 
     /// One poll of the flush task: writes the buffer out, flushing the sink whenever more than
@@ -601,10 +691,12 @@ impl Inner {
 
 /// The background flush task of a writer with buffered data.
 async fn flush(inner: Rc<Inner>) {
-    poll_fn(|cx| inner.poll_flush(cx)).await;
+    poll_fn(|cx| parked(&inner, cx, Inner::poll_flush)).await;
     let closing = inner.state.borrow().closing;
     if closing {
         close_sink(inner).await;
+    } else {
+        inner.task_waker.take();
     }
 }
 
@@ -612,8 +704,18 @@ async fn flush(inner: Rc<Inner>) {
 /// close the sink could not finish at once (see [`Inner::finish_close`]), and the end of the
 /// flush task of a writer closed with data buffered.
 async fn close_sink(inner: Rc<Inner>) {
-    poll_fn(|cx| inner.poll_close_sink(cx)).await;
+    poll_fn(|cx| parked(&inner, cx, Inner::poll_close_sink)).await;
+    inner.task_waker.take();
     inner.closed();
+}
+
+/// Polls a step of a background task, keeping its waker while it waits (for an abort).
+fn parked(inner: &Inner, cx: &mut Context<'_>, step: fn(&Inner, &mut Context<'_>) -> Poll<()>) -> Poll<()> {
+    let polled = step(inner, cx);
+    if polled.is_pending() {
+        inner.park(cx);
+    }
+    polled
 }
 
 impl fmt::Debug for Addrs {
