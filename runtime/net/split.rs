@@ -8,7 +8,7 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use super::stream_impl::{self, impl_async_read, impl_async_write};
 
@@ -165,6 +165,12 @@ impl<S: Splittable> OwnedWriteHalf<S> {
     /// once the bytes already written were sent).
     pub fn shutdown(&self) -> io::Result<()> {
         self.inner.shutdown_write_priv()
+    }
+
+    /// The stream both halves share, without keeping it alive (a server's handle on its
+    /// clients' sockets, streams/server.rs).
+    pub(crate) fn downgrade(&self) -> Weak<S> {
+        Rc::downgrade(&self.inner)
     }
 }
 

@@ -8,6 +8,8 @@
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
 //! | `async for line in reader` | `while let Some(line) = reader.`[`next_line`](StreamReader::next_line)`().await` |
 //! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
+//! | `Server.close/wait_closed/serve_forever/close_clients/abort_clients` | [`Server`], same names |
+//! | `writer.get_extra_info('peername')`, `('sockname')` | [`StreamWriter::peer_addr`], [`local_addr`](StreamWriter::local_addr) (TCP); [`peer_unix_addr`](StreamWriter::peer_unix_addr), [`local_unix_addr`](StreamWriter::local_unix_addr) (Unix) |
 //! | `IncompleteReadError`, `LimitOverrunError` | [`IncompleteReadError`], [`LimitOverrunError`] in [`StreamError`] |
 //!
 //! ```
@@ -44,7 +46,9 @@ mod server;
 mod writer;
 
 use std::io;
+use std::net::Shutdown;
 use std::path::Path;
+use std::rc::Weak;
 
 pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
 pub use reader::StreamReader;
@@ -65,7 +69,8 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 pub async fn open_connection(addr: impl ToSocketAddrs) -> io::Result<(StreamReader, StreamWriter)> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    Ok(tcp_pair(stream))
+    let (reader, writer, _) = tcp_pair(stream);
+    Ok((reader, writer))
 }
 
 /// Connects to the Unix-domain socket at `path`: asyncio's `open_unix_connection`.
@@ -73,20 +78,46 @@ pub async fn open_connection(addr: impl ToSocketAddrs) -> io::Result<(StreamRead
 /// # Panics
 /// If no loop is running on this thread.
 pub async fn open_unix_connection(path: impl AsRef<Path>) -> io::Result<(StreamReader, StreamWriter)> {
-    Ok(unix_pair(UnixStream::connect(path).await?))
+    let (reader, writer, _) = unix_pair(UnixStream::connect(path).await?);
+    Ok((reader, writer))
 }
 
-pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter) {
+/// A connection's socket as a server sees it, to close it under its handler
+/// ([`Server::close_clients`], [`Server::abort_clients`]): shut down, not closed, since the
+/// handler's reader and writer still hold it.
+pub(crate) trait Socket {
+    fn shutdown(&self, how: Shutdown);
+}
+
+impl Socket for TcpStream {
+    fn shutdown(&self, how: Shutdown) {
+        let _ = TcpStream::shutdown(self, how); // not connected any more: nothing to do
+    }
+}
+
+impl Socket for UnixStream {
+    fn shutdown(&self, how: Shutdown) {
+        let _ = UnixStream::shutdown(self, how);
+    }
+}
+
+/// A reader and a writer over `stream`, paired (see [`StreamWriter::drain`]), and a handle on
+/// the socket that does not keep it open.
+pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter, Weak<dyn Socket>) {
     let peer = stream.peer_addr().ok();
     let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    (
-        StreamReader::new(read),
-        StreamWriter::with_addrs(write, peer, local),
-    )
+    let socket = write.downgrade();
+    let writer = StreamWriter::with_addrs(write, peer, local);
+    (StreamReader::paired(read, writer.link()), writer, socket)
 }
 
-pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter) {
+/// [`tcp_pair`] for a Unix stream.
+pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter, Weak<dyn Socket>) {
+    let peer = stream.peer_addr().ok();
+    let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    (StreamReader::new(read), StreamWriter::new(write, None))
+    let socket = write.downgrade();
+    let writer = StreamWriter::with_unix_addrs(write, peer, local);
+    (StreamReader::paired(read, writer.link()), writer, socket)
 }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::error::{IncompleteReadError, LimitOverrunError, StreamError};
+use super::writer::WriterLink;
 use super::DEFAULT_LIMIT;
 use crate::task::coop;
 
@@ -35,6 +36,9 @@ pub struct StreamReader {
     /// to the next method that reads.
     error: Option<io::Error>,
     limit: usize,
+    /// The writer of the same connection, told of a failure (asyncio's `connection_lost(exc)`
+    /// reaches both): `None` for [`StreamReader::new`].
+    writer: Option<WriterLink>,
 }
 
 impl StreamReader {
@@ -48,6 +52,17 @@ impl StreamReader {
             eof: false,
             error: None,
             limit: DEFAULT_LIMIT,
+            writer: None,
+        }
+    }
+
+    /// A reader paired with the writer `link` leads to (see [`StreamWriter::drain`]).
+    ///
+    /// [`StreamWriter::drain`]: super::StreamWriter::drain
+    pub(super) fn paired(source: impl futures_io::AsyncRead + 'static, link: WriterLink) -> Self {
+        StreamReader {
+            writer: Some(link),
+            ..StreamReader::new(source)
         }
     }
 
@@ -130,7 +145,17 @@ impl StreamReader {
             }
         }
         let end = self.end;
-        let n = std::task::ready!(self.source.as_mut().poll_read(cx, &mut self.buf[end..]))?;
+        let n = match std::task::ready!(self.source.as_mut().poll_read(cx, &mut self.buf[end..])) {
+            Ok(n) => n,
+            Err(err) => {
+                if let Some(writer) = &self.writer {
+                    if err.kind() != io::ErrorKind::Interrupted {
+                        writer.reader_failed(&err);
+                    }
+                }
+                return Poll::Ready(Err(err));
+            }
+        };
         if n == 0 {
             self.eof = true;
         }

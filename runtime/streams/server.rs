@@ -4,12 +4,16 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
+use std::net::Shutdown;
 use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use super::{tcp_pair, unix_pair, StreamReader, StreamWriter};
+use slab::Slab;
+
+use super::writer::WriterRef;
+use super::{tcp_pair, unix_pair, Socket, StreamReader, StreamWriter};
 use crate::net::{TcpListener, ToSocketAddrs, UnixListener};
 use crate::task::waiters::{notify_all, WaitList, Waiter};
 use crate::Task;
@@ -125,8 +129,11 @@ impl SocketFile {
     }
 }
 
+/// An accepted connection: its reader, its writer and its socket.
+type Accepted = (StreamReader, StreamWriter, Weak<dyn Socket>);
+
 impl Listener {
-    async fn accept(&self) -> io::Result<(StreamReader, StreamWriter)> {
+    async fn accept(&self) -> io::Result<Accepted> {
         match self {
             Listener::Tcp(listener) => {
                 let (stream, _) = listener.accept().await?;
@@ -154,7 +161,7 @@ impl Listening {
         }
     }
 
-    async fn accept(&self) -> io::Result<(StreamReader, StreamWriter)> {
+    async fn accept(&self) -> io::Result<Accepted> {
         self.listener.as_ref().expect("open until dropped").accept().await
     }
 }
@@ -183,8 +190,8 @@ where
         let shared = listening.shared.clone();
         loop {
             match listening.accept().await {
-                Ok((reader, writer)) => {
-                    let guard = ConnectionGuard::new(shared.clone());
+                Ok((reader, writer, socket)) => {
+                    let guard = ConnectionGuard::new(&shared, &writer, socket);
                     let conn = handler(reader, writer);
                     drop(crate::spawn(async move {
                         conn.await;
@@ -204,39 +211,130 @@ struct Shared {
     closed: Cell<bool>,
     /// True until the listening socket is closed (after `closed`, once the accept task is gone).
     listening: Cell<bool>,
-    connections: Cell<usize>,
+    /// The connections not done yet (asyncio's `Server._clients`, its attached transports).
+    clients: RefCell<Slab<Client>>,
     /// `serve_forever` and `wait_closed` calls, notified when the server closes, when the
-    /// listening socket is closed and when the last connection handler returns.
+    /// listening socket is closed and when the last connection is done.
     waiters: RefCell<WaitList>,
 }
 
+/// A connection the server accepted. It is done once its handler returned and its writer is
+/// done with it (its close finished, it failed, or it was dropped): asyncio detaches a
+/// transport once its connection is lost, whatever its handler does; here the handler's reader
+/// can still read after its writer's close (the write side only), so the handler counts too.
+struct Client {
+    writer: WriterRef,
+    socket: Weak<dyn Socket>,
+    handler_running: bool,
+    writer_open: bool,
+    /// Set by `close_clients`: once the writer's close finished, the read side is shut down
+    /// too (asyncio's `transport.close()` ends both directions: the reader gets EOF).
+    shut_read_when_closed: bool,
+}
+
 impl Shared {
-    /// Closed, the listening socket too, and no connection handler left.
+    /// Closed, the listening socket too, and no connection left.
     fn is_shut(&self) -> bool {
-        self.closed.get() && !self.listening.get() && self.connections.get() == 0
+        self.closed.get() && !self.listening.get() && self.clients.borrow().is_empty()
     }
 
     fn wake_all(&self) {
         notify_all(&self.waiters);
     }
+
+    /// Counts a new connection (asyncio's `Server._attach`); answers its key.
+    fn attach(self: &Rc<Self>, writer: &StreamWriter, socket: Weak<dyn Socket>) -> usize {
+        let mut clients = self.clients.borrow_mut();
+        let entry = clients.vacant_entry();
+        let key = entry.key();
+        let shared = Rc::downgrade(self);
+        let writer = writer.attach(Box::new(move || {
+            if let Some(shared) = shared.upgrade() {
+                shared.writer_done(key);
+            }
+        }));
+        entry.insert(Client {
+            writer,
+            socket,
+            handler_running: true,
+            writer_open: true,
+            shut_read_when_closed: false,
+        });
+        key
+    }
+
+    fn writer_done(&self, key: usize) {
+        let mut clients = self.clients.borrow_mut();
+        let Some(client) = clients.get_mut(key) else {
+            return;
+        };
+        client.writer_open = false;
+        if client.shut_read_when_closed {
+            if let Some(socket) = client.socket.upgrade() {
+                socket.shutdown(Shutdown::Read);
+            }
+        }
+        drop(clients);
+        self.detach_if_done(key);
+    }
+
+    fn handler_done(&self, key: usize) {
+        if let Some(client) = self.clients.borrow_mut().get_mut(key) {
+            client.handler_running = false;
+        }
+        self.detach_if_done(key);
+    }
+
+    /// Forgets the connection once both its handler and its writer are done (asyncio's
+    /// `Server._detach`), and wakes `wait_closed` if it was the last of a closed server.
+    fn detach_if_done(&self, key: usize) {
+        let mut clients = self.clients.borrow_mut();
+        let done = clients
+            .get(key)
+            .is_some_and(|client| !client.handler_running && !client.writer_open);
+        if !done {
+            return;
+        }
+        clients.remove(key);
+        drop(clients);
+        if self.is_shut() {
+            self.wake_all();
+        }
+    }
+
+    /// Every connection's writer and socket, copied out of `clients` (asyncio's
+    /// `self._clients.copy()`) so that closing them, which may detach them, finds it free;
+    /// `mark` runs on each client first.
+    fn each_client(&self, mut mark: impl FnMut(&mut Client)) -> Vec<(bool, WriterRef, Weak<dyn Socket>)> {
+        let mut clients = self.clients.borrow_mut();
+        clients
+            .iter_mut()
+            .map(|(_, client)| {
+                mark(client);
+                (client.writer_open, client.writer.clone(), client.socket.clone())
+            })
+            .collect()
+    }
 }
 
 /// Counts a live connection handler.
-struct ConnectionGuard(Rc<Shared>);
+struct ConnectionGuard {
+    shared: Rc<Shared>,
+    key: usize,
+}
 
 impl ConnectionGuard {
-    fn new(shared: Rc<Shared>) -> Self {
-        shared.connections.set(shared.connections.get() + 1);
-        ConnectionGuard(shared)
+    fn new(shared: &Rc<Shared>, writer: &StreamWriter, socket: Weak<dyn Socket>) -> Self {
+        ConnectionGuard {
+            shared: shared.clone(),
+            key: shared.attach(writer, socket),
+        }
     }
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0.connections.set(self.0.connections.get() - 1);
-        if self.0.is_shut() {
-            self.0.wake_all();
-        }
+        self.shared.handler_done(self.key);
     }
 }
 
@@ -269,7 +367,9 @@ impl Server {
 
     /// Stops accepting: the listening socket is closed (at the loop's next iteration, when the
     /// accept task is dropped). Connections already accepted go on;
-    /// [`wait_closed`](Server::wait_closed) waits for the socket and for them.
+    /// [`wait_closed`](Server::wait_closed) waits for the socket and for them, and
+    /// [`close_clients`](Server::close_clients) or [`abort_clients`](Server::abort_clients)
+    /// end them.
     pub fn close(&self) {
         if self.shared.closed.replace(true) {
             return;
@@ -305,11 +405,98 @@ impl Server {
     }
 
     /// Waits until the server is closed, its listening socket too (a connect attempt is then
-    /// refused), and every connection handler has returned (asyncio 3.12's `wait_closed()`).
+    /// refused), and every connection is done (asyncio 3.12.1's `wait_closed()`: "until server
+    /// is closed and all connections are dropped"). A connection is done once its handler
+    /// returned and its writer's close finished (or the writer failed, or was dropped): a
+    /// writer the handler handed to another task keeps the server waiting, as asyncio's open
+    /// transport does.
     pub async fn wait_closed(&self) {
         let shared = &*self.shared;
         let mut waiter = Waiter::new(&shared.waiters);
         poll_fn(|cx| waiter.poll_until(cx, || shared.is_shut())).await
+    }
+
+    /// Closes every connection the server is serving: asyncio 3.13's `close_clients()`. Each
+    /// writer is closed as [`StreamWriter::close`] does (what it buffered is still sent), then
+    /// the read side is shut down too, so that the handler's reader reads EOF (asyncio's
+    /// `transport.close()` ends both directions). A connection whose writer was closed already
+    /// has its read side shut down at once. The handlers go on until they return, as in
+    /// asyncio; [`wait_closed`](Server::wait_closed) waits for them. Connections accepted later
+    /// are not affected: call [`close`](Server::close) first to stop accepting.
+    ///
+    /// ```
+    /// use aioloop::streams::{open_connection, start_server};
+    ///
+    /// aioloop::run(async {
+    ///     let server = start_server(
+    ///         |mut reader, writer| async move {
+    ///             writer.write(b"bye\n");
+    ///             // Reads until EOF: close_clients() brings it.
+    ///             let rest = reader.read_to_eof().await.unwrap();
+    ///             assert!(rest.is_empty());
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(reader.readline().await.unwrap(), b"bye\n");
+    ///     server.close();
+    ///     server.close_clients();
+    ///     server.wait_closed().await; // the handler returned
+    ///     assert!(reader.read_to_eof().await.unwrap().is_empty()); // the client reads EOF
+    /// });
+    /// ```
+    pub fn close_clients(&self) {
+        let clients = self
+            .shared
+            .each_client(|client| client.shut_read_when_closed = true);
+        for (writer_open, writer, socket) in clients {
+            if writer_open {
+                writer.close();
+            } else if let Some(socket) = socket.upgrade() {
+                socket.shutdown(Shutdown::Read);
+            }
+        }
+    }
+
+    /// Closes every connection the server is serving at once, dropping what their writers
+    /// buffered: asyncio 3.13's `abort_clients()` (`transport.abort()`). Each socket is shut
+    /// down in both directions (the peer and the handler's reader read EOF), and each writer
+    /// is closed: its [`wait_closed`](StreamWriter::wait_closed) returns, its
+    /// [`drain`](StreamWriter::drain) raises `ConnectionReset`, its writes are dropped. On the
+    /// io_uring driver's completion form, bytes the stream already took (up to its send
+    /// buffer) still go out before the shutdown. The handlers go on until they return;
+    /// [`wait_closed`](Server::wait_closed) waits for them.
+    ///
+    /// ```
+    /// use aioloop::streams::{open_connection, start_server};
+    ///
+    /// aioloop::run(async {
+    ///     let server = start_server(
+    ///         |_reader, writer| async move {
+    ///             // More than the client will ever read: the writer buffers the rest.
+    ///             writer.write(&vec![0; 32 << 20]);
+    ///             writer.wait_closed().await.unwrap(); // abort_clients() ends the wait
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     let (_reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     aioloop::yield_now().await; // the handler runs
+    ///     server.close();
+    ///     server.abort_clients();
+    ///     server.wait_closed().await;
+    /// });
+    /// ```
+    pub fn abort_clients(&self) {
+        for (_, writer, socket) in self.shared.each_client(|_| {}) {
+            if let Some(socket) = socket.upgrade() {
+                socket.shutdown(Shutdown::Both);
+            }
+            writer.abort();
+        }
     }
 }
 
@@ -318,7 +505,7 @@ impl fmt::Debug for Server {
         f.debug_struct("Server")
             .field("local_addr", &self.local)
             .field("serving", &self.is_serving())
-            .field("connections", &self.shared.connections.get())
+            .field("connections", &self.shared.clients.borrow().len())
             .finish()
     }
 }

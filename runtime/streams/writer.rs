@@ -1,13 +1,14 @@
 //! [`StreamWriter`]: asyncio's writer, with a write buffer, back-pressure and a background
 //! flush.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll, Waker};
 
 use crate::task::waiters::{notify_all, WaitList, Waiter};
@@ -44,8 +45,26 @@ struct Inner {
     drain_waiters: RefCell<WaitList>,
     /// `wait_closed` calls waiting for the close to finish.
     close_waiters: RefCell<WaitList>,
-    peer: Option<SocketAddr>,
-    local: Option<SocketAddr>,
+    addrs: Addrs,
+    /// The waker of the background task (flush or close) while it waits, woken by an abort.
+    task_waker: RefCell<Option<Waker>>,
+    /// Told once when the writer is done with its connection (closed, failed or dropped): a
+    /// server's count of its clients (asyncio's `Server._detach`).
+    on_done: Cell<Option<Box<dyn FnOnce()>>>,
+}
+
+/// The addresses a writer reports, taken when the connection was made (as asyncio's
+/// transport takes `peername` and `sockname`).
+enum Addrs {
+    /// TCP, or a writer from [`StreamWriter::new`] (`local` is then `None`).
+    Inet {
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    },
+    Unix {
+        peer: Option<UnixSocketAddr>,
+        local: Option<UnixSocketAddr>,
+    },
 }
 
 #[derive(Default)]
@@ -64,6 +83,9 @@ struct State {
     closing: bool,
     closed: bool,
     error: Option<(io::ErrorKind, String)>,
+    /// The error the paired reader met (asyncio's `reader.exception()`), which `drain` raises
+    /// first.
+    reader_error: Option<(io::ErrorKind, String)>,
 }
 
 impl State {
@@ -72,9 +94,34 @@ impl State {
     }
 
     fn error(&self) -> Option<io::Error> {
-        self.error
-            .as_ref()
-            .map(|(kind, message)| io::Error::new(*kind, message.clone()))
+        self.error.as_ref().map(to_error)
+    }
+}
+
+fn to_error((kind, message): &(io::ErrorKind, String)) -> io::Error {
+    io::Error::new(*kind, message.clone())
+}
+
+/// The writer of a pair, as its reader sees it (asyncio's protocol, which hands the reader's
+/// `connection_lost(exc)` to both): it does not keep the writer alive.
+pub(super) struct WriterLink(Weak<Inner>);
+
+impl WriterLink {
+    /// The paired reader met `err`: the connection is lost (asyncio's transport calls
+    /// `_fatal_error`, then `connection_lost(exc)`), so the writer fails with it and `drain`
+    /// raises it.
+    pub(super) fn reader_failed(&self, err: &io::Error) {
+        let Some(inner) = self.0.upgrade() else {
+            return;
+        };
+        let error = (err.kind(), err.to_string());
+        let mut state = inner.state.borrow_mut();
+        state.reader_error.get_or_insert(error.clone());
+        let failed = state.error.is_some();
+        drop(state);
+        if !failed {
+            inner.fail(to_error(&error));
+        }
     }
 }
 
@@ -93,6 +140,21 @@ impl StreamWriter {
         peer: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) -> Self {
+        StreamWriter::with(sink, Addrs::Inet { peer, local })
+    }
+
+    /// A Unix-domain writer: `peer` and `local` are what
+    /// [`peer_unix_addr`](StreamWriter::peer_unix_addr) and
+    /// [`local_unix_addr`](StreamWriter::local_unix_addr) report.
+    pub(crate) fn with_unix_addrs(
+        sink: impl futures_io::AsyncWrite + 'static,
+        peer: Option<UnixSocketAddr>,
+        local: Option<UnixSocketAddr>,
+    ) -> Self {
+        StreamWriter::with(sink, Addrs::Unix { peer, local })
+    }
+
+    fn with(sink: impl futures_io::AsyncWrite + 'static, addrs: Addrs) -> Self {
         StreamWriter {
             inner: Rc::new(Inner {
                 sink: RefCell::new(Some(Box::pin(sink))),
@@ -103,22 +165,79 @@ impl StreamWriter {
                 }),
                 drain_waiters: RefCell::default(),
                 close_waiters: RefCell::default(),
-                peer,
-                local,
+                addrs,
+                task_waker: RefCell::default(),
+                on_done: Cell::default(),
             }),
         }
     }
 
-    /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`).
+    /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`); `None` for a
+    /// Unix stream (see [`peer_unix_addr`](StreamWriter::peer_unix_addr)).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.inner.peer
+        match self.inner.addrs {
+            Addrs::Inet { peer, .. } => peer,
+            Addrs::Unix { .. } => None,
+        }
     }
 
     /// The local address of the connection, for TCP (asyncio's
-    /// `get_extra_info('sockname')`); `None` for other streams and for
-    /// [`StreamWriter::new`].
+    /// `get_extra_info('sockname')`); `None` for a Unix stream (see
+    /// [`local_unix_addr`](StreamWriter::local_unix_addr)) and for [`StreamWriter::new`].
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.inner.local
+        match self.inner.addrs {
+            Addrs::Inet { local, .. } => local,
+            Addrs::Unix { .. } => None,
+        }
+    }
+
+    /// The peer's address, for a Unix stream (from
+    /// [`open_unix_connection`](super::open_unix_connection) or a
+    /// [`start_unix_server`](super::start_unix_server) handler): asyncio's
+    /// `get_extra_info('peername')`. Its [`as_pathname`](UnixSocketAddr::as_pathname) is the
+    /// socket file's path; an unnamed socket (a client's, seen by the server: asyncio's `''`)
+    /// [`is_unnamed`](UnixSocketAddr::is_unnamed); on Linux a socket in the abstract namespace
+    /// has an `as_abstract_name` (`std::os::linux::net::SocketAddrExt`). `None` for TCP.
+    ///
+    /// ```
+    /// use aioloop::streams::{open_unix_connection, start_unix_server};
+    ///
+    /// aioloop::run(async {
+    ///     let path = std::env::temp_dir().join(format!("aioloop-doc-{}.sock", std::process::id()));
+    ///     let server = start_unix_server(
+    ///         |_reader, writer| async move {
+    ///             // The handler's side: bound to the server's path, the client unnamed.
+    ///             assert!(writer.peer_unix_addr().unwrap().is_unnamed());
+    ///             assert!(writer.local_unix_addr().unwrap().as_pathname().is_some());
+    ///         },
+    ///         &path,
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     let (_reader, writer) = open_unix_connection(&path).await.unwrap();
+    ///     assert_eq!(writer.peer_unix_addr().unwrap().as_pathname(), Some(path.as_path()));
+    ///     assert!(writer.local_unix_addr().unwrap().is_unnamed());
+    ///     assert_eq!(writer.peer_addr(), None); // TCP only
+    ///     server.close();
+    ///     server.wait_closed().await;
+    /// });
+    /// ```
+    pub fn peer_unix_addr(&self) -> Option<UnixSocketAddr> {
+        match &self.inner.addrs {
+            Addrs::Unix { peer, .. } => peer.clone(),
+            Addrs::Inet { .. } => None,
+        }
+    }
+
+    /// The local address of a Unix stream: asyncio's `get_extra_info('sockname')`; unnamed
+    /// (asyncio's `''`) for a client's socket, the server's path on a
+    /// [`start_unix_server`](super::start_unix_server) handler's side (see
+    /// [`peer_unix_addr`](StreamWriter::peer_unix_addr)). `None` for TCP.
+    pub fn local_unix_addr(&self) -> Option<UnixSocketAddr> {
+        match &self.inner.addrs {
+            Addrs::Unix { local, .. } => local.clone(),
+            Addrs::Inet { .. } => None,
+        }
     }
 
     /// Sets the high- and low-water marks of the write buffer (asyncio's
@@ -200,15 +319,49 @@ impl StreamWriter {
     /// at once if it is. The stream's own send buffer counts: once more than the high-water
     /// mark went to the stream since its last flush, this also waits until the stream flushed
     /// it (on epoll at once; on the io_uring driver's completion form, until the kernel took
-    /// the bytes). Reports the stream's failure (for example `ConnectionReset` or
-    /// `BrokenPipe`) if it failed, and `ConnectionReset` once the writer was closed (as
-    /// asyncio's `drain()` after `close()`: a `write`/`drain` loop stops there, its writes
-    /// being dropped).
+    /// the bytes).
+    ///
+    /// Fails as asyncio's does once the connection is lost:
+    /// - with the error the paired reader met (asyncio's `reader.exception()`), at once: a
+    ///   `ConnectionReset` read by the [`StreamReader`](super::StreamReader) of the same
+    ///   [`open_connection`](super::open_connection), [`open_unix_connection`](super::open_unix_connection)
+    ///   or server handler pair fails the writer too (writes are dropped from then on);
+    /// - on a writer that is closing (after [`close`](StreamWriter::close), or once the stream
+    ///   failed), after yielding to the loop once (asyncio's `await sleep(0)`, so that a
+    ///   `write`/`drain` loop gives up the loop), with the stream's failure (for example
+    ///   `ConnectionReset` or `BrokenPipe`) or else `ConnectionReset` ("Connection lost"): a
+    ///   `write`/`drain` loop stops there, its writes being dropped.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use aioloop::streams::{open_connection, start_server};
+    ///
+    /// aioloop::run(async {
+    ///     let server = start_server(|_reader, writer| async move { writer.close() }, "127.0.0.1:0")
+    ///         .await
+    ///         .unwrap();
+    ///     let (_reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     writer.write(b"hello");
+    ///     writer.drain().await.unwrap();
+    ///     writer.close();
+    ///     writer.write(b"dropped");
+    ///     let err = writer.drain().await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    ///     server.close();
+    /// });
+    /// ```
     ///
     /// # Cancel safety
     /// Cancel-safe: if the future is dropped before it completes, nothing is lost: the buffered
     /// data is still sent, in order, by the writer's background flush; only the wait ends.
     pub async fn drain(&self) -> io::Result<()> {
+        if let Some(err) = self.inner.state.borrow().reader_error.as_ref() {
+            return Err(to_error(err));
+        }
+        if self.is_closing() {
+            crate::yield_now().await;
+            return Err(self.inner.lost());
+        }
         let mut waiter = Waiter::new(&self.inner.drain_waiters);
         poll_fn(|cx| {
             self.inner.flush_sink_if_due();
@@ -218,35 +371,31 @@ impl StreamWriter {
             })
         })
         .await;
-        let state = self.inner.state.borrow();
-        match state.error() {
-            Some(err) => Err(err),
-            None if state.closing => Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                "aioloop: the stream writer is closed",
-            )),
-            None => Ok(()),
+        if self.is_closing() {
+            return Err(self.inner.lost());
         }
+        Ok(())
     }
 
     /// Closes the writer: buffered data is still sent, then the write side is shut down (the
     /// peer reads EOF). Never waits; see [`wait_closed`](StreamWriter::wait_closed).
     pub fn close(&self) {
-        let mut state = self.inner.state.borrow_mut();
-        if state.closing {
-            return;
-        }
-        state.closing = true;
-        if state.flushing {
-            return; // the flush task closes once the buffer is empty
-        }
-        if state.buffered() == 0 || state.error.is_some() {
-            drop(state);
-            return self.inner.finish_close();
-        }
-        state.flushing = true;
-        drop(state);
-        drop(crate::spawn(flush(self.inner.clone())));
+        self.inner.close();
+    }
+
+    /// The link the paired reader reports its failure through.
+    pub(super) fn link(&self) -> WriterLink {
+        WriterLink(Rc::downgrade(&self.inner))
+    }
+
+    /// A handle on this writer that does not keep it alive, for a server's
+    /// [`close_clients`](super::Server::close_clients) and
+    /// [`abort_clients`](super::Server::abort_clients); `on_done` is called once, when the
+    /// writer is done with its connection: its close finished, it failed, or it was dropped
+    /// (asyncio's `Server._detach`).
+    pub(super) fn attach(&self, on_done: Box<dyn FnOnce()>) -> WriterRef {
+        self.inner.on_done.set(Some(on_done));
+        WriterRef(Rc::downgrade(&self.inner))
     }
 
     /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
@@ -274,7 +423,102 @@ impl Drop for StreamWriter {
     }
 }
 
+/// A server's handle on one of its clients' writers (see [`StreamWriter::attach`]).
+#[derive(Clone)]
+pub(super) struct WriterRef(Weak<Inner>);
+
+impl WriterRef {
+    /// [`StreamWriter::close`], if the writer is still there.
+    pub(super) fn close(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.close();
+        }
+    }
+
+    /// Closes the writer at once, dropping its buffered data (asyncio's `transport.abort()`):
+    /// `wait_closed` returns, `drain` raises `ConnectionReset`, writes are dropped. The socket
+    /// itself is shut down by the caller.
+    pub(super) fn abort(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.abort();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
 impl Inner {
+    /// Tells the server (if any) that the writer is done with its connection; once.
+    fn done(&self) {
+        if let Some(on_done) = self.on_done.take() {
+            on_done();
+        }
+    }
+
+    /// [`StreamWriter::close`].
+    fn close(self: &Rc<Self>) {
+        let mut state = self.state.borrow_mut();
+        if state.closing {
+            return;
+        }
+        state.closing = true;
+        if state.flushing {
+            return; // the flush task closes once the buffer is empty
+        }
+        if state.buffered() == 0 || state.error.is_some() {
+            drop(state);
+            return self.finish_close();
+        }
+        state.flushing = true;
+        drop(state);
+        drop(crate::spawn(flush(self.clone())));
+    }
+
+    /// See [`WriterRef::abort`]. A background task still running (a flush waiting for the
+    /// socket, or a close for the io_uring driver's sends) is woken: it finds nothing left to
+    /// do and ends.
+    fn abort(&self) {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.closed {
+                return;
+            }
+            state.closing = true;
+            state.buf = Vec::new();
+            state.start = 0;
+            state.paused = false;
+            state.unflushed = 0;
+        }
+        self.closed();
+        notify_all(&self.drain_waiters);
+        if let Some(waker) = self.task_waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Keeps the waker of the background task that is about to wait, for [`Inner::abort`].
+    fn park(&self, cx: &Context<'_>) {
+        let mut waker = self.task_waker.borrow_mut();
+        match waker.as_ref() {
+            Some(kept) if kept.will_wake(cx.waker()) => {}
+            _ => *waker = Some(cx.waker().clone()),
+        }
+    }
+
+    /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
+    /// else asyncio's `ConnectionResetError('Connection lost')`.
+    fn lost(&self) -> io::Error {
+        let state = self.state.borrow();
+        match state.reader_error.as_ref().or(state.error.as_ref()) {
+            Some(err) => to_error(err),
+            None => io::Error::new(io::ErrorKind::ConnectionReset, "Connection lost"),
+        }
+    }
+
     /// Writes as much of `data` as the sink takes without waiting.
     fn write_now(&self, mut data: &[u8]) -> io::Result<usize> {
         let total = data.len();
@@ -346,6 +590,7 @@ impl Inner {
         state.paused = false;
         drop(state);
         notify_all(&self.drain_waiters);
+        self.done();
     }
 
     /// Shuts the sink down (once) and wakes `wait_closed`. A sink whose flush or close does not
@@ -393,6 +638,7 @@ impl Inner {
         drop(sink);
         self.state.borrow_mut().closed = true;
         notify_all(&self.close_waiters);
+        self.done();
     }
 
     /// One poll of the flush task: writes the buffer out, flushing the sink whenever more than
@@ -445,10 +691,12 @@ impl Inner {
 
 /// The background flush task of a writer with buffered data.
 async fn flush(inner: Rc<Inner>) {
-    poll_fn(|cx| inner.poll_flush(cx)).await;
+    poll_fn(|cx| parked(&inner, cx, Inner::poll_flush)).await;
     let closing = inner.state.borrow().closing;
     if closing {
         close_sink(inner).await;
+    } else {
+        inner.task_waker.take();
     }
 }
 
@@ -456,15 +704,34 @@ async fn flush(inner: Rc<Inner>) {
 /// close the sink could not finish at once (see [`Inner::finish_close`]), and the end of the
 /// flush task of a writer closed with data buffered.
 async fn close_sink(inner: Rc<Inner>) {
-    poll_fn(|cx| inner.poll_close_sink(cx)).await;
+    poll_fn(|cx| parked(&inner, cx, Inner::poll_close_sink)).await;
+    inner.task_waker.take();
     inner.closed();
+}
+
+/// Polls a step of a background task, keeping its waker while it waits (for an abort).
+fn parked(inner: &Inner, cx: &mut Context<'_>, step: fn(&Inner, &mut Context<'_>) -> Poll<()>) -> Poll<()> {
+    let polled = step(inner, cx);
+    if polled.is_pending() {
+        inner.park(cx);
+    }
+    polled
+}
+
+impl fmt::Debug for Addrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addrs::Inet { peer, .. } => peer.fmt(f),
+            Addrs::Unix { peer, .. } => peer.fmt(f),
+        }
+    }
 }
 
 impl fmt::Debug for StreamWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.inner.state.borrow();
         f.debug_struct("StreamWriter")
-            .field("peer", &self.inner.peer)
+            .field("peer", &self.inner.addrs)
             .field("buffered", &state.buffered())
             .field("closing", &state.closing)
             .finish()
