@@ -64,6 +64,7 @@ pub mod streams;
 pub mod sync;
 mod sync_shim;
 mod task;
+mod task_local;
 mod threadsafe;
 pub mod time;
 #[cfg(test)]
@@ -89,6 +90,7 @@ pub use task::{
     cancelled, unconstrained, until_cancelled, yield_now, Cancelled, DoneCallbackId, ExceptionContext,
     SharedTask, Task, TaskError, TaskId, TaskRef, Unconstrained, UntilCancelled, YieldNow,
 };
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use threadsafe::{
     run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
     LoopHandle, ToThread,
