@@ -31,6 +31,7 @@
 //!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`];
 //!   `to_thread` / `run_in_executor` → [`to_thread`] / [`run_in_executor`]; a value that is not
 //!   `Send` travels through other threads in a [`LoopBound`].
+//! - tokio's `task_local!` → [`task_local!`] and [`LocalKey`] (a value scoped to one future).
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
