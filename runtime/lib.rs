@@ -31,7 +31,9 @@
 //!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`];
 //!   `to_thread` / `run_in_executor` → [`to_thread`] / [`run_in_executor`]; a value that is not
 //!   `Send` travels through other threads in a [`LoopBound`].
-//! - tokio's `task_local!` → [`task_local!`] and [`LocalKey`] (a value scoped to one future).
+//! - `contextvars.ContextVar`, `copy_context`, `Context` → [`ContextVar`], [`copy_context`],
+//!   [`Context`] (each task runs in a copy of its creator's context); tokio's `task_local!` →
+//!   [`task_local!`] and [`LocalKey`].
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
@@ -47,6 +49,7 @@ mod combinators;
 #[cfg(feature = "tokio-compat")]
 pub mod compat;
 mod context;
+mod context_var;
 mod current;
 mod error;
 mod event_loop;
@@ -82,6 +85,7 @@ pub use combinators::{
     TaskGroupSpawner, TaskSet, TryGather, Wait,
 };
 pub use context::{all_tasks, current_task, get_running_loop, spawn, spawn_named, try_get_running_loop};
+pub use context_var::{copy_context, Context, ContextScope, ContextVar, ResetError, Token};
 pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};
 pub use future::Future;

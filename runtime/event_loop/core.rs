@@ -148,7 +148,8 @@ impl Core {
     pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) -> CallbackHandle {
         self.assert_open("call_soon");
         self.take_remote_first();
-        let cell = CallbackCell::new(callback);
+        // asyncio's `Handle`: the callback runs in a copy of the current context.
+        let cell = CallbackCell::new(crate::context_var::bind(callback));
         self.sched.push(Runnable::Callback(cell.clone()));
         CallbackHandle::new(cell)
     }

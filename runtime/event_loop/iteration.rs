@@ -112,9 +112,15 @@ impl Core {
         // Callbacks are unconstrained (a task step before may have left its budget).
         coop::unconstrain();
         let started = self.debug_now();
-        self.sched()
-            .reporter()
-            .catch("Exception in callback", || None, callback);
+        self.sched().reporter().catch(
+            "Exception in callback",
+            || None,
+            || {
+                // A bound callback (context_var.rs) enters its own context inside; an unbound
+                // one runs in an empty context whose sets are dropped after it.
+                crate::context_var::enter(&mut None, callback)
+            },
+        );
         if let Some(started) = started {
             self.check_slow(None, started.elapsed());
         }

@@ -81,7 +81,8 @@ pub fn call_at(when: Instant, callback: impl FnOnce() + 'static) -> TimerHandle 
 
 /// Sets a timer on `driver` that queues `callback` when its clock reads `when`.
 pub(crate) fn call_at_on(driver: Rc<TimeDriver>, when: Instant, callback: Box<dyn FnOnce()>) -> TimerHandle {
-    let cell = CallbackCell::new(callback);
+    // asyncio's `TimerHandle`: the callback runs in a copy of the current context.
+    let cell = CallbackCell::new(crate::context_var::bind(callback));
     let timer = driver.insert_call(when, cell.clone());
     TimerHandle {
         driver,
