@@ -12,6 +12,7 @@ use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll, Waker};
 
 use crate::task::waiters::{notify_all, WaitList, Waiter};
+use crate::waker_slot::WakerSlot;
 
 /// asyncio's default high-water mark of a transport's write buffer.
 const DEFAULT_HIGH: usize = 64 * 1024;
@@ -47,7 +48,7 @@ struct Inner {
     close_waiters: RefCell<WaitList>,
     addrs: Addrs,
     /// The waker of the background task (flush or close) while it waits, woken by an abort.
-    task_waker: RefCell<Option<Waker>>,
+    task_waker: RefCell<WakerSlot>,
     /// Told once when the writer is done with its connection (closed, failed or dropped): a
     /// server's count of its clients (asyncio's `Server._detach`).
     on_done: Cell<Option<Box<dyn FnOnce()>>>,
@@ -495,18 +496,16 @@ impl Inner {
         }
         self.closed();
         notify_all(&self.drain_waiters);
-        if let Some(waker) = self.task_waker.take() {
+        let waker = self.task_waker.borrow_mut().take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     }
 
     /// Keeps the waker of the background task that is about to wait, for [`Inner::abort`].
     fn park(&self, cx: &Context<'_>) {
-        let mut waker = self.task_waker.borrow_mut();
-        match waker.as_ref() {
-            Some(kept) if kept.will_wake(cx.waker()) => {}
-            _ => *waker = Some(cx.waker().clone()),
-        }
+        let replaced = self.task_waker.borrow_mut().register(cx.waker());
+        drop(replaced);
     }
 
     /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
@@ -696,7 +695,7 @@ async fn flush(inner: Rc<Inner>) {
     if closing {
         close_sink(inner).await;
     } else {
-        inner.task_waker.take();
+        drop(inner.task_waker.borrow_mut().take());
     }
 }
 
@@ -705,7 +704,7 @@ async fn flush(inner: Rc<Inner>) {
 /// flush task of a writer closed with data buffered.
 async fn close_sink(inner: Rc<Inner>) {
     poll_fn(|cx| parked(&inner, cx, Inner::poll_close_sink)).await;
-    inner.task_waker.take();
+    drop(inner.task_waker.borrow_mut().take());
     inner.closed();
 }
 
