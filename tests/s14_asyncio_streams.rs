@@ -22,7 +22,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use aioloop::streams::{
-    open_connection, open_unix_connection, start_server, start_unix_server, StreamReader, StreamWriter,
+    open_connection, open_unix_connection, start_server, start_unix_server, Server, StreamReader,
+    StreamWriter,
 };
 use aioloop::{spawn, wait_for, yield_now};
 use support::net::SocketDir;
@@ -308,29 +309,27 @@ async fn read_then_close(mut reader: StreamReader, writer: StreamWriter) {
 /// client reads EOF too.
 #[aioloop::test]
 async fn test_close_clients() {
-    let server = Rc::new(start_server(read_then_close, "127.0.0.1:0").await.unwrap());
-    let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    let task = spawn({
-        let server = server.clone();
-        async move { server.wait_closed().await }
-    });
-    yield_now().await;
-    assert!(!task.is_done());
-    server.close();
-    server.close_clients();
-    wait_for(task, TIMEOUT).await.unwrap().unwrap();
-    assert_eq!(
-        wait_for(reader.read_to_eof(), TIMEOUT).await.unwrap().unwrap(),
-        b""
-    );
+    let server = start_server(read_then_close, "127.0.0.1:0").await.unwrap();
+    let connect = open_connection(server.local_addr().unwrap());
+    close_clients_under_a_reading_handler(server, connect).await;
 }
 
 /// `test_close_clients` on a Unix server.
 #[aioloop::test]
 async fn test_close_clients_unix() {
     let dir = SocketDir::new("s14-close-clients");
-    let server = Rc::new(start_unix_server(read_then_close, dir.path()).await.unwrap());
-    let (mut reader, _writer) = open_unix_connection(dir.path()).await.unwrap();
+    let server = start_unix_server(read_then_close, dir.path()).await.unwrap();
+    close_clients_under_a_reading_handler(server, open_unix_connection(dir.path())).await;
+}
+
+/// The body of `test_close_clients`, for a server whose handler reads to EOF and the
+/// connection `connect` makes to it.
+async fn close_clients_under_a_reading_handler(
+    server: Server,
+    connect: impl std::future::Future<Output = io::Result<(StreamReader, StreamWriter)>>,
+) {
+    let server = Rc::new(server);
+    let (mut reader, _writer) = connect.await.unwrap();
     let task = spawn({
         let server = server.clone();
         async move { server.wait_closed().await }

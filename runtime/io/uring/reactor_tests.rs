@@ -7,6 +7,14 @@ use crate::io::slots::Direction;
 use crate::io::uring::recv::RecvStep;
 use crate::io::uring::send::SendStep;
 
+/// A connected pair, both ends non-blocking: ours for the reactor, theirs to act as the peer.
+fn nonblocking_unix_pair() -> (mio::net::UnixStream, std::os::unix::net::UnixStream) {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    theirs.set_nonblocking(true).unwrap();
+    (mio::net::UnixStream::from_std(ours), theirs)
+}
+
 /// U11 (issue 20, item 3): registrations queued without a poll in between, each of whose
 /// polls completes at once (pipes are writable), overflow the completion queue (1,024
 /// entries) of a ring of two submission entries; every push still goes through (a refused
@@ -61,10 +69,7 @@ fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
         return eprintln!("io_uring unavailable here: skipped");
     };
     let mut reactor = UringReactor::new(ring, true).unwrap();
-    let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
-    theirs.set_nonblocking(true).unwrap();
-    let mut ours = mio::net::UnixStream::from_std(ours);
+    let (mut ours, mut theirs) = nonblocking_unix_pair();
     let (mut io, mut woken) = (IoSlots::default(), Vec::new());
     let id = io.insert();
     let interest = Interest::READABLE | Interest::WRITABLE;
@@ -202,10 +207,7 @@ fn an_abandoned_send_drops_what_the_kernel_has_not_and_wakes_its_flush() {
         return eprintln!("io_uring unavailable here: skipped");
     };
     let mut reactor = UringReactor::new(ring, true).unwrap();
-    let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
-    theirs.set_nonblocking(true).unwrap();
-    let mut ours = mio::net::UnixStream::from_std(ours);
+    let (mut ours, mut theirs) = nonblocking_unix_pair();
     let (mut io, mut woken) = (IoSlots::default(), Vec::new());
     let id = io.insert();
     let interest = Interest::READABLE | Interest::WRITABLE;
