@@ -46,6 +46,33 @@ pub(crate) fn begin_step() {
     set_remaining(Some(BUDGET));
 }
 
+/// Starts the budget of one poll of an in-place task (a coroutine a gather runs, polled inside
+/// its owner's step, inplace.rs): a task of its own, so a budget of its own, as a spawned
+/// task's step has; sharing the owner's, a child that spends it all in every poll would starve
+/// the siblings polled after it in the same step, for ever (tokio's `join!` shares one budget
+/// but rotates the branch it polls first; a gather keeps asyncio's order). The owner pays one
+/// unit per child poll ([`end_in_place_step`]); once its budget is spent the children get none,
+/// so a loop of gathers over ready futures still yields. Inside [`unconstrained`] it stays
+/// unconstrained. Returns the owner's budget; no guard (see inplace.rs's `poll_in_round`): a
+/// poll that unwinds leaves the child's budget to a step that is ending.
+#[inline]
+pub(crate) fn begin_in_place_step() -> Option<u8> {
+    REMAINING.with(|remaining| {
+        let owner = remaining.get();
+        if let Some(1..) = owner {
+            remaining.set(Some(BUDGET));
+        }
+        owner
+    })
+}
+
+/// Puts the owner's budget back after an in-place task's poll ([`begin_in_place_step`]), less
+/// the unit the poll cost it.
+#[inline]
+pub(crate) fn end_in_place_step(owner: Option<u8>) {
+    set_remaining(owner.map(|left| left.saturating_sub(1)));
+}
+
 /// Lifts the budget without saving it: what runs next is not a task step (see [`begin_step`]).
 #[inline]
 pub(crate) fn unconstrain() {
