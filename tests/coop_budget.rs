@@ -256,9 +256,9 @@ fn a_callback_right_after_a_spent_step_is_unconstrained() {
     });
 }
 
-/// Each coroutine a gather runs in place has a budget of its own in each poll: a child that
-/// spends its whole budget in every poll does not starve a sibling polled after it, which then
-/// takes a ready item in the first poll (tests/audit4_tokio_rt.rs
+/// A coroutine a gather runs in place whose poll spends the step's whole budget gives it back
+/// (less one unit) to the siblings polled after it: one that does so in every poll does not
+/// starve a sibling, which takes its ready item in the first round (tests/audit4_tokio_rt.rs
 /// `coop_yield_defers_until_park` found the starvation: sharing the owner's budget, the
 /// sibling's get returned `Pending` in every round, for ever).
 #[test]
@@ -292,9 +292,9 @@ fn a_gather_child_spending_its_budget_does_not_starve_its_siblings() {
     });
 }
 
-/// The children's own budgets do not let a loop of gathers run for ever: each child poll costs
-/// the owner one unit, and once the owner's budget is spent the children get none, so the loop
-/// yields and a `wait_for` around it fires.
+/// The budget given back does not let a loop of gathers run for ever: the children spend the
+/// step's budget (a poll that spent it all still costs a unit), so the loop yields and a
+/// `wait_for` around it fires.
 #[test]
 fn a_loop_of_gathers_over_ready_futures_yields() {
     assert_wait_for_fires("a loop of gathers", |deadline| async move {
