@@ -226,7 +226,9 @@ impl Scheduler {
             prev,
             outer,
         };
+        let budget = super::coop::begin_in_place_step();
         let polled = future.poll(cx);
+        super::coop::end_in_place_step(budget);
         let claimed = self.probe.get().is_some_and(|p| p.claimed);
         drop(restore);
         if claimed || polled.is_ready() {
@@ -271,7 +273,9 @@ impl Scheduler {
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
         let prev = self.current.replace(current);
+        let budget = super::coop::begin_in_place_step();
         let polled = future.poll(cx);
+        super::coop::end_in_place_step(budget);
         self.current.set(prev);
         if polled.is_ready() {
             self.end_in_place(cell);
