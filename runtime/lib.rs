@@ -31,6 +31,7 @@
 //!   [`Loop::handle`]) and [`run_coroutine_threadsafe`], returning a [`ConcurrentFuture`];
 //!   `to_thread` / `run_in_executor` → [`to_thread`] / [`run_in_executor`]; a value that is not
 //!   `Send` travels through other threads in a [`LoopBound`].
+//! - tokio's `task_local!` → [`task_local!`] and [`LocalKey`] (a value scoped to one future).
 //!
 //! One iteration of the loop takes in work sent from other threads, runs everything that was
 //! ready when the iteration began (in FIFO order), then polls the OS for I/O (without
@@ -64,6 +65,7 @@ pub mod streams;
 pub mod sync;
 mod sync_shim;
 mod task;
+mod task_local;
 mod threadsafe;
 pub mod time;
 #[cfg(test)]
@@ -89,6 +91,7 @@ pub use task::{
     cancelled, unconstrained, until_cancelled, yield_now, Cancelled, DoneCallbackId, ExceptionContext,
     SharedTask, Task, TaskError, TaskId, TaskRef, Unconstrained, UntilCancelled, YieldNow,
 };
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use threadsafe::{
     run_coroutine_threadsafe, run_in_executor, to_thread, ConcurrentError, ConcurrentFuture, LoopClosed,
     LoopHandle, ToThread,
