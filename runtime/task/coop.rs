@@ -49,7 +49,8 @@ pub(crate) fn begin_step() {
 /// Before one poll of an in-place task (a coroutine a gather runs, polled inside its owner's
 /// step, inplace.rs): the budget the step has left, for [`end_in_place_step`]. The children
 /// share the step's budget, as tokio's `join!` branches do; see [`end_in_place_step`] for the
-/// one exception. One load; no guard (see inplace.rs's `poll_in_round`).
+/// one exception. One load; no guard (see inplace.rs's `poll_in_round`). The main task, which
+/// has no siblings, does without.
 #[inline]
 pub(crate) fn begin_in_place_step() -> Option<u8> {
     REMAINING.with(Cell::get)

@@ -226,9 +226,7 @@ impl Scheduler {
             prev,
             outer,
         };
-        let budget = super::coop::begin_in_place_step();
         let polled = future.poll(cx);
-        super::coop::end_in_place_step(budget);
         let claimed = self.probe.get().is_some_and(|p| p.claimed);
         drop(restore);
         if claimed || polled.is_ready() {
@@ -273,9 +271,7 @@ impl Scheduler {
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
         let prev = self.current.replace(current);
-        let budget = super::coop::begin_in_place_step();
         let polled = future.poll(cx);
-        super::coop::end_in_place_step(budget);
         self.current.set(prev);
         if polled.is_ready() {
             self.end_in_place(cell);
@@ -546,9 +542,24 @@ impl InPlaceSet {
         self.sched = Some(sched);
     }
 
-    /// Polls child `index` as its own task (see [`Scheduler::poll_in_place`]).
+    /// Polls child `index` as its own task (see [`Scheduler::poll_in_place`]), sharing the
+    /// step's coop budget with its siblings (`coop::end_in_place_step`).
     #[inline]
     pub(crate) fn poll<F: Future>(
+        &mut self,
+        index: usize,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        let budget = super::coop::begin_in_place_step();
+        let polled = self.poll_child(index, future, cx);
+        super::coop::end_in_place_step(budget);
+        polled
+    }
+
+    /// [`InPlaceSet::poll`] without the budget's refund.
+    #[inline]
+    fn poll_child<F: Future>(
         &mut self,
         index: usize,
         future: Pin<&mut F>,
@@ -731,8 +742,12 @@ impl Uniform {
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
         let cell = &self.set.ids[index];
-        self.sched
-            .poll_in_round(cell, self.first_child.lazy_child(index as u32), future, cx)
+        let budget = super::coop::begin_in_place_step();
+        let polled = self
+            .sched
+            .poll_in_round(cell, self.first_child.lazy_child(index as u32), future, cx);
+        super::coop::end_in_place_step(budget);
+        polled
     }
 }
 
