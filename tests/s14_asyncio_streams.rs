@@ -162,6 +162,33 @@ async fn streams_drain_yields_once_when_closing() {
     task.await.unwrap();
 }
 
+/// asyncio's `drain()` on a writer closed with data still buffered: the transport is closing
+/// but its connection is not lost until the buffer went out, so `_drain_helper` waits while
+/// the buffer is above its high-water mark (and returns), where aioloop raised
+/// `ConnectionReset` at once. Here 8 MiB wait for a peer that reads them all after the close.
+#[aioloop::test]
+async fn streams_drain_after_close_waits_while_the_buffer_flushes() {
+    const TOTAL: usize = 8 << 20;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_reader, writer) = open_connection(listener.local_addr().unwrap()).await.unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    writer.write(&vec![7; TOTAL]);
+    writer.close();
+    assert!(writer.buffered() > 0, "more than the socket takes at once");
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        peer.read_to_end(&mut all).unwrap();
+        all.len()
+    });
+    wait_for(writer.drain(), TIMEOUT)
+        .await
+        .unwrap()
+        .expect("a closing writer still flushing drains as an open one");
+    wait_for(writer.wait_closed(), TIMEOUT).await.unwrap().unwrap();
+    assert_eq!(reader.join().unwrap(), TOTAL, "every byte, then EOF");
+    assert_reset(&writer.drain().await.unwrap_err());
+}
+
 /// CPython `test_drain_raises` (bpo-25441) with the peer resetting the connection while the
 /// client writes and drains in a loop, and reads in another task (asyncio's transport reads
 /// all the time): the loop ends with the connection's error, from the write side or the

@@ -329,9 +329,12 @@ impl StreamWriter {
     ///   or server handler pair fails the writer too (writes are dropped from then on);
     /// - on a writer that is closing (after [`close`](StreamWriter::close), or once the stream
     ///   failed), after yielding to the loop once (asyncio's `await sleep(0)`, so that a
-    ///   `write`/`drain` loop gives up the loop), with the stream's failure (for example
-    ///   `ConnectionReset` or `BrokenPipe`) or else `ConnectionReset` ("Connection lost"): a
-    ///   `write`/`drain` loop stops there, its writes being dropped.
+    ///   `write`/`drain` loop gives up the loop), once the connection is gone: with the
+    ///   stream's failure (for example `ConnectionReset` or `BrokenPipe`) or, once the close
+    ///   finished, `ConnectionReset` ("Connection lost"): a `write`/`drain` loop stops there,
+    ///   its writes being dropped. While a closed writer still flushes what it buffered,
+    ///   `drain` waits (or returns) as on an open one, as asyncio's does until its
+    ///   `connection_lost`.
     ///
     /// ```
     /// use std::io::ErrorKind;
@@ -361,7 +364,9 @@ impl StreamWriter {
         }
         if self.is_closing() {
             crate::yield_now().await;
-            return Err(self.inner.lost());
+            if self.inner.connection_lost() {
+                return Err(self.inner.lost());
+            }
         }
         let mut waiter = Waiter::new(&self.inner.drain_waiters);
         poll_fn(|cx| {
@@ -372,7 +377,7 @@ impl StreamWriter {
             })
         })
         .await;
-        if self.is_closing() {
+        if self.inner.failed() {
             return Err(self.inner.lost());
         }
         Ok(())
@@ -506,6 +511,19 @@ impl Inner {
     fn park(&self, cx: &Context<'_>) {
         let replaced = self.task_waker.borrow_mut().register(cx.waker());
         drop(replaced);
+    }
+
+    /// True once the stream failed (a send, or the paired reader).
+    fn failed(&self) -> bool {
+        let state = self.state.borrow();
+        state.error.is_some() || state.reader_error.is_some()
+    }
+
+    /// asyncio's `_connection_lost`: the close finished (everything was flushed, or the writer
+    /// was aborted) or the stream failed. Until then a closing writer's `drain` waits as an
+    /// open one's does.
+    fn connection_lost(&self) -> bool {
+        self.failed() || self.state.borrow().closed
     }
 
     /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
