@@ -11,9 +11,16 @@ use std::thread::LocalKey;
 /// A thread-local slot for the running loop's `T`.
 pub(crate) type Slot<T> = LocalKey<RefCell<Option<Rc<T>>>>;
 
-/// Makes `value` the slot's running `T` until the guard drops.
+/// Makes `value` the slot's running `T` until the guard drops. During thread teardown the
+/// slot may be gone already (a loop kept in a thread-local is closed by that thread-local's
+/// destructor, possibly after this slot's): the part is then not entered, and code that looks
+/// for it finds none, as on a thread with no loop, instead of a panic in a thread-local
+/// destructor, which aborts the process.
 pub(crate) fn enter<T: 'static>(slot: &'static Slot<T>, value: &Rc<T>) -> EnterGuard<T> {
-    let previous = slot.with(|current| current.replace(Some(value.clone())));
+    let previous = slot
+        .try_with(|current| current.replace(Some(value.clone())))
+        .ok()
+        .flatten();
     EnterGuard { slot, previous }
 }
 

@@ -134,10 +134,18 @@ mod tests {
         }
         let mut out = Vec::new();
         set.take_into(&mut out);
-        assert_eq!(out.len(), 3, "one waker per task");
-        assert!(out[0].will_wake(&first_waker) && out[1].will_wake(&second_waker));
+        // Miri may give each use of std's `Arc` waker vtable (a const) an address of its own,
+        // so there `will_wake` can be false for two wakers of one task: the count of one waker
+        // per task, in order, is checked outside Miri.
+        if !cfg!(miri) {
+            assert_eq!(out.len(), 3, "one waker per task");
+            assert!(out[0].will_wake(&first_waker) && out[1].will_wake(&second_waker));
+        }
         out.drain(..).for_each(Waker::wake);
-        assert_eq!((first.wakes(), second.wakes(), third.wakes()), (1, 1, 1));
+        if !cfg!(miri) {
+            assert_eq!((first.wakes(), second.wakes(), third.wakes()), (1, 1, 1));
+        }
+        assert!(first.wakes() >= 1 && second.wakes() >= 1 && third.wakes() >= 1);
         set.take_into(&mut out);
         assert!(out.is_empty(), "taken: the set is empty");
         set.register(&third_waker);

@@ -255,3 +255,57 @@ fn a_callback_right_after_a_spent_step_is_unconstrained() {
         assert!(done.get());
     });
 }
+
+/// A coroutine a gather runs in place whose poll spends the step's whole budget gives it back
+/// (less one unit) to the siblings polled after it: one that does so in every poll does not
+/// starve a sibling, which takes its ready item in the first round (tests/audit4_tokio_rt.rs
+/// `coop_yield_defers_until_park` found the starvation: sharing the owner's budget, the
+/// sibling's get returned `Pending` in every round, for ever).
+#[test]
+fn a_gather_child_spending_its_budget_does_not_starve_its_siblings() {
+    aioloop::run(async {
+        let deadline = Instant::now() + GIVE_UP;
+        let (busy, ready) = (Queue::new(0), Queue::new(0));
+        ready.put_nowait(()).unwrap();
+        let done = Cell::new(false);
+        let (spins, ()) = aioloop::gather!(
+            async {
+                let mut spins = 0;
+                while !done.get() && Instant::now() < deadline {
+                    busy.put_nowait(()).unwrap();
+                    busy.get().await.unwrap();
+                    spins += 1;
+                }
+                spins
+            },
+            async {
+                ready.get().await.unwrap();
+                done.set(true);
+            }
+        )
+        .await;
+        // 128 gets spend the first poll's budget; the 129th completes in the next poll.
+        assert!(
+            spins <= 129,
+            "the sibling waited for {spins} gets of the busy child"
+        );
+    });
+}
+
+/// The budget given back does not let a loop of gathers run for ever: the children spend the
+/// step's budget (a poll that spent it all still costs a unit), so the loop yields and a
+/// `wait_for` around it fires.
+#[test]
+fn a_loop_of_gathers_over_ready_futures_yields() {
+    assert_wait_for_fires("a loop of gathers", |deadline| async move {
+        let queue = Queue::new(0);
+        let mut rounds = 0;
+        while Instant::now() < deadline {
+            queue.put_nowait(1u64).unwrap();
+            queue.put_nowait(2u64).unwrap();
+            let (a, b) = aioloop::gather!(queue.get(), queue.get()).await;
+            rounds += a.unwrap() + b.unwrap();
+        }
+        rounds
+    });
+}

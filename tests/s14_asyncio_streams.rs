@@ -22,7 +22,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use aioloop::streams::{
-    open_connection, open_unix_connection, start_server, start_unix_server, StreamReader, StreamWriter,
+    open_connection, open_unix_connection, start_server, start_unix_server, Server, StreamReader,
+    StreamWriter,
 };
 use aioloop::{spawn, wait_for, yield_now};
 use support::net::SocketDir;
@@ -159,6 +160,33 @@ async fn streams_drain_yields_once_when_closing() {
     assert!(err.to_string().contains("Connection lost"), "{err}");
     assert!(ran.get(), "drain() on a closing writer yields to the loop once");
     task.await.unwrap();
+}
+
+/// asyncio's `drain()` on a writer closed with data still buffered: the transport is closing
+/// but its connection is not lost until the buffer went out, so `_drain_helper` waits while
+/// the buffer is above its high-water mark (and returns), where aioloop raised
+/// `ConnectionReset` at once. Here 8 MiB wait for a peer that reads them all after the close.
+#[aioloop::test]
+async fn streams_drain_after_close_waits_while_the_buffer_flushes() {
+    const TOTAL: usize = 8 << 20;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_reader, writer) = open_connection(listener.local_addr().unwrap()).await.unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    writer.write(&vec![7; TOTAL]);
+    writer.close();
+    assert!(writer.buffered() > 0, "more than the socket takes at once");
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        peer.read_to_end(&mut all).unwrap();
+        all.len()
+    });
+    wait_for(writer.drain(), TIMEOUT)
+        .await
+        .unwrap()
+        .expect("a closing writer still flushing drains as an open one");
+    wait_for(writer.wait_closed(), TIMEOUT).await.unwrap().unwrap();
+    assert_eq!(reader.join().unwrap(), TOTAL, "every byte, then EOF");
+    assert_reset(&writer.drain().await.unwrap_err());
 }
 
 /// CPython `test_drain_raises` (bpo-25441) with the peer resetting the connection while the
@@ -308,29 +336,27 @@ async fn read_then_close(mut reader: StreamReader, writer: StreamWriter) {
 /// client reads EOF too.
 #[aioloop::test]
 async fn test_close_clients() {
-    let server = Rc::new(start_server(read_then_close, "127.0.0.1:0").await.unwrap());
-    let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    let task = spawn({
-        let server = server.clone();
-        async move { server.wait_closed().await }
-    });
-    yield_now().await;
-    assert!(!task.is_done());
-    server.close();
-    server.close_clients();
-    wait_for(task, TIMEOUT).await.unwrap().unwrap();
-    assert_eq!(
-        wait_for(reader.read_to_eof(), TIMEOUT).await.unwrap().unwrap(),
-        b""
-    );
+    let server = start_server(read_then_close, "127.0.0.1:0").await.unwrap();
+    let connect = open_connection(server.local_addr().unwrap());
+    close_clients_under_a_reading_handler(server, connect).await;
 }
 
 /// `test_close_clients` on a Unix server.
 #[aioloop::test]
 async fn test_close_clients_unix() {
     let dir = SocketDir::new("s14-close-clients");
-    let server = Rc::new(start_unix_server(read_then_close, dir.path()).await.unwrap());
-    let (mut reader, _writer) = open_unix_connection(dir.path()).await.unwrap();
+    let server = start_unix_server(read_then_close, dir.path()).await.unwrap();
+    close_clients_under_a_reading_handler(server, open_unix_connection(dir.path())).await;
+}
+
+/// The body of `test_close_clients`, for a server whose handler reads to EOF and the
+/// connection `connect` makes to it.
+async fn close_clients_under_a_reading_handler(
+    server: Server,
+    connect: impl std::future::Future<Output = io::Result<(StreamReader, StreamWriter)>>,
+) {
+    let server = Rc::new(server);
+    let (mut reader, _writer) = connect.await.unwrap();
     let task = spawn({
         let server = server.clone();
         async move { server.wait_closed().await }

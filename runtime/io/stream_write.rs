@@ -99,6 +99,19 @@ where
         }
         direct(how)
     }
+
+    /// Drops what the stream took and did not send yet, then shuts both directions down at
+    /// once with `direct`: an abort. In the completion form a send already in the kernel
+    /// keeps its bytes until its completion (U8), which the shutdown hastens; the rest of the
+    /// send buffer is dropped, and later writes fail with `BrokenPipe`.
+    pub(crate) fn abort_send(&self, direct: impl FnOnce(Shutdown) -> io::Result<()>) -> io::Result<()> {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if self.send_form() {
+            self.registration()
+                .with_uring(|reactor, id, io, woken| reactor.abandon_send(id, io, woken));
+        }
+        direct(Shutdown::Both)
+    }
 }
 
 /// The completion form.

@@ -128,6 +128,13 @@ macro_rules! impl_stream_io {
                 self.io.shutdown_send(how, |how| self.io.get_ref().shutdown(how))
             }
 
+            /// Drops what the stream took and did not send yet, and shuts both directions
+            /// down at once (asyncio's `transport.abort()`, for the streams server's
+            /// `abort_clients`).
+            pub(crate) fn abort(&self) -> std::io::Result<()> {
+                self.io.abort_send(|how| self.io.get_ref().shutdown(how))
+            }
+
             /// The local address.
             pub fn local_addr(&self) -> std::io::Result<$addr> {
                 self.io.get_ref().local_addr()

@@ -87,17 +87,27 @@ pub async fn open_unix_connection(path: impl AsRef<Path>) -> io::Result<(StreamR
 /// handler's reader and writer still hold it.
 pub(crate) trait Socket {
     fn shutdown(&self, how: Shutdown);
+    /// Drops what the socket took and did not send, and shuts it down both ways at once.
+    fn abort(&self);
 }
 
 impl Socket for TcpStream {
     fn shutdown(&self, how: Shutdown) {
         let _ = TcpStream::shutdown(self, how); // not connected any more: nothing to do
     }
+
+    fn abort(&self) {
+        let _ = TcpStream::abort(self);
+    }
 }
 
 impl Socket for UnixStream {
     fn shutdown(&self, how: Shutdown) {
         let _ = UnixStream::shutdown(self, how);
+    }
+
+    fn abort(&self) {
+        let _ = UnixStream::abort(self);
     }
 }
 

@@ -465,8 +465,8 @@ impl Server {
     /// down in both directions (the peer and the handler's reader read EOF), and each writer
     /// is closed: its [`wait_closed`](StreamWriter::wait_closed) returns, its
     /// [`drain`](StreamWriter::drain) raises `ConnectionReset`, its writes are dropped. On the
-    /// io_uring driver's completion form, bytes the stream already took (up to its send
-    /// buffer) still go out before the shutdown. The handlers go on until they return;
+    /// io_uring driver's completion form the stream's own send buffer is dropped too, all but
+    /// a send already in the kernel. The handlers go on until they return;
     /// [`wait_closed`](Server::wait_closed) waits for them.
     ///
     /// ```
@@ -493,7 +493,7 @@ impl Server {
     pub fn abort_clients(&self) {
         for (_, writer, socket) in self.shared.each_client(|_| {}) {
             if let Some(socket) = socket.upgrade() {
-                socket.shutdown(Shutdown::Both);
+                socket.abort();
             }
             writer.abort();
         }

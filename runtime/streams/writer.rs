@@ -12,6 +12,7 @@ use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll, Waker};
 
 use crate::task::waiters::{notify_all, WaitList, Waiter};
+use crate::waker_slot::WakerSlot;
 
 /// asyncio's default high-water mark of a transport's write buffer.
 const DEFAULT_HIGH: usize = 64 * 1024;
@@ -47,7 +48,7 @@ struct Inner {
     close_waiters: RefCell<WaitList>,
     addrs: Addrs,
     /// The waker of the background task (flush or close) while it waits, woken by an abort.
-    task_waker: RefCell<Option<Waker>>,
+    task_waker: RefCell<WakerSlot>,
     /// Told once when the writer is done with its connection (closed, failed or dropped): a
     /// server's count of its clients (asyncio's `Server._detach`).
     on_done: Cell<Option<Box<dyn FnOnce()>>>,
@@ -328,9 +329,12 @@ impl StreamWriter {
     ///   or server handler pair fails the writer too (writes are dropped from then on);
     /// - on a writer that is closing (after [`close`](StreamWriter::close), or once the stream
     ///   failed), after yielding to the loop once (asyncio's `await sleep(0)`, so that a
-    ///   `write`/`drain` loop gives up the loop), with the stream's failure (for example
-    ///   `ConnectionReset` or `BrokenPipe`) or else `ConnectionReset` ("Connection lost"): a
-    ///   `write`/`drain` loop stops there, its writes being dropped.
+    ///   `write`/`drain` loop gives up the loop), once the connection is gone: with the
+    ///   stream's failure (for example `ConnectionReset` or `BrokenPipe`) or, once the close
+    ///   finished, `ConnectionReset` ("Connection lost"): a `write`/`drain` loop stops there,
+    ///   its writes being dropped. While a closed writer still flushes what it buffered,
+    ///   `drain` waits (or returns) as on an open one, as asyncio's does until its
+    ///   `connection_lost`.
     ///
     /// ```
     /// use std::io::ErrorKind;
@@ -360,7 +364,9 @@ impl StreamWriter {
         }
         if self.is_closing() {
             crate::yield_now().await;
-            return Err(self.inner.lost());
+            if self.inner.connection_lost() {
+                return Err(self.inner.lost());
+            }
         }
         let mut waiter = Waiter::new(&self.inner.drain_waiters);
         poll_fn(|cx| {
@@ -371,7 +377,7 @@ impl StreamWriter {
             })
         })
         .await;
-        if self.is_closing() {
+        if self.inner.failed() {
             return Err(self.inner.lost());
         }
         Ok(())
@@ -495,18 +501,29 @@ impl Inner {
         }
         self.closed();
         notify_all(&self.drain_waiters);
-        if let Some(waker) = self.task_waker.take() {
+        let waker = self.task_waker.borrow_mut().take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     }
 
     /// Keeps the waker of the background task that is about to wait, for [`Inner::abort`].
     fn park(&self, cx: &Context<'_>) {
-        let mut waker = self.task_waker.borrow_mut();
-        match waker.as_ref() {
-            Some(kept) if kept.will_wake(cx.waker()) => {}
-            _ => *waker = Some(cx.waker().clone()),
-        }
+        let replaced = self.task_waker.borrow_mut().register(cx.waker());
+        drop(replaced);
+    }
+
+    /// True once the stream failed (a send, or the paired reader).
+    fn failed(&self) -> bool {
+        let state = self.state.borrow();
+        state.error.is_some() || state.reader_error.is_some()
+    }
+
+    /// asyncio's `_connection_lost`: the close finished (everything was flushed, or the writer
+    /// was aborted) or the stream failed. Until then a closing writer's `drain` waits as an
+    /// open one's does.
+    fn connection_lost(&self) -> bool {
+        self.failed() || self.state.borrow().closed
     }
 
     /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
@@ -696,7 +713,7 @@ async fn flush(inner: Rc<Inner>) {
     if closing {
         close_sink(inner).await;
     } else {
-        inner.task_waker.take();
+        drop(inner.task_waker.borrow_mut().take());
     }
 }
 
@@ -705,7 +722,7 @@ async fn flush(inner: Rc<Inner>) {
 /// flush task of a writer closed with data buffered.
 async fn close_sink(inner: Rc<Inner>) {
     poll_fn(|cx| parked(&inner, cx, Inner::poll_close_sink)).await;
-    inner.task_waker.take();
+    drop(inner.task_waker.borrow_mut().take());
     inner.closed();
 }
 

@@ -46,6 +46,33 @@ pub(crate) fn begin_step() {
     set_remaining(Some(BUDGET));
 }
 
+/// Before one poll of an in-place task (a coroutine a gather runs, polled inside its owner's
+/// step, inplace.rs): the budget the step has left, for [`end_in_place_step`]. The children
+/// share the step's budget, as tokio's `join!` branches do; see [`end_in_place_step`] for the
+/// one exception. One load; no guard (see inplace.rs's `poll_in_round`). The main task, which
+/// has no siblings, does without.
+#[inline]
+pub(crate) fn begin_in_place_step() -> Option<u8> {
+    REMAINING.with(Cell::get)
+}
+
+/// After one poll of an in-place task that began with `before` units left: if the poll spent
+/// them all, it gets them back, less one unit, for the siblings polled after it. Otherwise a
+/// child that spends the whole budget in every poll would starve them for ever, since a gather
+/// polls its children in asyncio's order every time (tokio's `join!` rotates the branch it
+/// polls first instead). Each such poll still costs the step a unit, so a loop of gathers over
+/// ready futures yields. One load, and a store only after a poll that spent the budget.
+#[inline]
+pub(crate) fn end_in_place_step(before: Option<u8>) {
+    REMAINING.with(|remaining| {
+        if remaining.get() == Some(0) {
+            if let Some(before @ 1..) = before {
+                remaining.set(Some(before - 1));
+            }
+        }
+    })
+}
+
 /// Lifts the budget without saving it: what runs next is not a task step (see [`begin_step`]).
 #[inline]
 pub(crate) fn unconstrain() {

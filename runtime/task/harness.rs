@@ -95,7 +95,7 @@ impl Scheduler {
         if cancel {
             super::coop::unconstrain();
             let message = self.cancel_message(key, gen);
-            let cancelled = cancelling_with(message, || self.end_cancelled(&mut cell));
+            let cancelled = cancelling_with(message, || self.end_cancelled_in_task(key, gen, &mut cell));
             return self.finish(key, gen, cell, cancelled);
         }
 
@@ -150,7 +150,8 @@ impl Scheduler {
                     // cancelled (so does one that returns after a delivered cancel request).
                     drop(tasks);
                     let message = self.cancel_message(key, gen);
-                    let cancelled = cancelling_with(message, || self.end_cancelled(&mut cell));
+                    let cancelled =
+                        cancelling_with(message, || self.end_cancelled_in_task(key, gen, &mut cell));
                     self.finish(key, gen, cell, cancelled);
                 } else {
                     self.finish_in(tasks, key, gen, cell, false);
@@ -163,6 +164,17 @@ impl Scheduler {
                 self.finish(key, gen, cell, false);
             }
         }
+    }
+
+    /// [`Scheduler::end_cancelled`] inside the task: its future's destructors (asyncio's
+    /// `except CancelledError:` and `finally:` blocks, which run inside the task) see it as
+    /// [`current_task`](crate::current_task), as they do when the future completes or panics
+    /// (tokio's task_id.rs `task_id_future_destructor_abort`).
+    fn end_cancelled_in_task(&self, key: u32, gen: u16, cell: &mut CellBox) -> bool {
+        let outer = self.current.replace(Current::slot(key, gen));
+        let cancelled = self.end_cancelled(cell);
+        self.current.set(outer);
+        cancelled
     }
 
     /// Ends a cancelled task, dropping its future (or output); true if it ends cancelled. A
@@ -222,7 +234,7 @@ impl Scheduler {
                 waker.wake();
             }
             if let Some(cell) = detached {
-                self.discard(key, gen, cell);
+                self.discard_in_task(key, gen, cell);
             }
             return;
         }
@@ -268,7 +280,7 @@ impl Scheduler {
             waker.wake();
         }
         if let Some(cell) = detached {
-            self.discard(key, gen, cell);
+            self.discard_in_task(key, gen, cell);
         }
     }
 
@@ -535,6 +547,17 @@ impl Scheduler {
             drop(tasks);
             drop(waker);
         }
+    }
+
+    /// [`Scheduler::discard`] of a detached task's outcome as the task finishes, inside the
+    /// task: the output's destructors see it as [`current_task`](crate::current_task), as its
+    /// future's did (tokio's task_id.rs
+    /// `task_id_output_destructor_handle_dropped_before_completion`). An outcome discarded
+    /// later, by a `Task` handle dropped after the task finished, is dropped where the handle is.
+    fn discard_in_task(&self, key: u32, gen: u16, cell: CellBox) {
+        let outer = self.current.replace(Current::slot(key, gen));
+        self.discard(key, gen, cell);
+        self.current.set(outer);
     }
 
     /// Drops the outcome (`cell`, taken out of its slot) of the finished task at `key`/`gen`,

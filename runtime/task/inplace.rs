@@ -542,9 +542,24 @@ impl InPlaceSet {
         self.sched = Some(sched);
     }
 
-    /// Polls child `index` as its own task (see [`Scheduler::poll_in_place`]).
+    /// Polls child `index` as its own task (see [`Scheduler::poll_in_place`]), sharing the
+    /// step's coop budget with its siblings (`coop::end_in_place_step`).
     #[inline]
     pub(crate) fn poll<F: Future>(
+        &mut self,
+        index: usize,
+        future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        let budget = super::coop::begin_in_place_step();
+        let polled = self.poll_child(index, future, cx);
+        super::coop::end_in_place_step(budget);
+        polled
+    }
+
+    /// [`InPlaceSet::poll`] without the budget's refund.
+    #[inline]
+    fn poll_child<F: Future>(
         &mut self,
         index: usize,
         future: Pin<&mut F>,
@@ -727,8 +742,12 @@ impl Uniform {
         cx: &mut Context<'_>,
     ) -> Poll<F::Output> {
         let cell = &self.set.ids[index];
-        self.sched
-            .poll_in_round(cell, self.first_child.lazy_child(index as u32), future, cx)
+        let budget = super::coop::begin_in_place_step();
+        let polled = self
+            .sched
+            .poll_in_round(cell, self.first_child.lazy_child(index as u32), future, cx);
+        super::coop::end_in_place_step(budget);
+        polled
     }
 }
 

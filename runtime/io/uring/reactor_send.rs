@@ -99,6 +99,28 @@ impl UringReactor {
         Some(Poll::Pending)
     }
 
+    /// Drops what the stream `id` took and did not hand to the kernel yet, and fails its later
+    /// writes with `BrokenPipe` (an abort; a send in the kernel keeps its bytes, U8). Wakes
+    /// the tasks waiting to write or flush, unless a send's completion is still to come and
+    /// will. `None` if `id` does not write in the completion form.
+    pub(crate) fn abandon_send(
+        &mut self,
+        id: SlotId,
+        io: &mut IoSlots,
+        woken: &mut Vec<Waker>,
+    ) -> Option<()> {
+        let send = self.live_send(id)?;
+        send.abandon();
+        if !send.in_kernel() {
+            let ready = Ready {
+                write: true,
+                ..Ready::default()
+            };
+            io.dispatch(id.token(), ready, woken);
+        }
+        Some(())
+    }
+
     /// Shuts the write side of the stream `id` down once everything written was sent (at
     /// once if nothing is left); later writes fail with `BrokenPipe`. `None` if `id` does not
     /// write in the completion form.

@@ -7,6 +7,14 @@ use crate::io::slots::Direction;
 use crate::io::uring::recv::RecvStep;
 use crate::io::uring::send::SendStep;
 
+/// A connected pair, both ends non-blocking: ours for the reactor, theirs to act as the peer.
+fn nonblocking_unix_pair() -> (mio::net::UnixStream, std::os::unix::net::UnixStream) {
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    theirs.set_nonblocking(true).unwrap();
+    (mio::net::UnixStream::from_std(ours), theirs)
+}
+
 /// U11 (issue 20, item 3): registrations queued without a poll in between, each of whose
 /// polls completes at once (pipes are writable), overflow the completion queue (1,024
 /// entries) of a ring of two submission entries; every push still goes through (a refused
@@ -61,10 +69,7 @@ fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
         return eprintln!("io_uring unavailable here: skipped");
     };
     let mut reactor = UringReactor::new(ring, true).unwrap();
-    let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
-    theirs.set_nonblocking(true).unwrap();
-    let mut ours = mio::net::UnixStream::from_std(ours);
+    let (mut ours, mut theirs) = nonblocking_unix_pair();
     let (mut io, mut woken) = (IoSlots::default(), Vec::new());
     let id = io.insert();
     let interest = Interest::READABLE | Interest::WRITABLE;
@@ -191,4 +196,52 @@ fn a_slot_is_freed_only_after_its_final_completion() {
         SlotId::from_token(Token(1 << 32)),
         "key 0 reused, next generation"
     );
+}
+
+/// An abort (the streams server's `abort_clients`) drops the bytes a stream took and did
+/// not hand to the kernel, fails its later writes, and wakes a task waiting to flush them,
+/// which finds the flush settled with the error: nothing of the dropped bytes is ever sent.
+#[test]
+fn an_abandoned_send_drops_what_the_kernel_has_not_and_wakes_its_flush() {
+    let Ok((ring, _)) = super::super::probe::probe(16, true) else {
+        return eprintln!("io_uring unavailable here: skipped");
+    };
+    let mut reactor = UringReactor::new(ring, true).unwrap();
+    let (mut ours, mut theirs) = nonblocking_unix_pair();
+    let (mut io, mut woken) = (IoSlots::default(), Vec::new());
+    let id = io.insert();
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    reactor.register(&mut ours, id, interest, true).unwrap();
+    let Some(step) = reactor.send(id, &[&b"never sent"[..]], None, &mut io) else {
+        return eprintln!("no completion form here: skipped");
+    };
+    assert!(matches!(step, SendStep::Done(Ok(10))));
+    let (count, waker) = crate::wake_counter::wake_counter();
+    assert!(reactor.flush(id, &waker, &mut io).unwrap().is_pending());
+    reactor.abandon_send(id, &mut io, &mut woken).unwrap();
+    assert_eq!(woken.len(), 1, "the flush's task");
+    woken.drain(..).for_each(Waker::wake);
+    assert_eq!(count.wakes(), 1);
+    match reactor.flush(id, &waker, &mut io).unwrap() {
+        std::task::Poll::Ready(Err(err)) => assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe),
+        other => panic!("the flush settles with the abort's error: {other:?}"),
+    }
+    assert!(matches!(
+        reactor.send(id, &[&b"later"[..]], None, &mut io),
+        Some(SendStep::Done(Err(_)))
+    ));
+    reactor.start_sends();
+    let wait = PollWait::Until {
+        deadline: 0,
+        after: Duration::from_millis(20),
+    };
+    for _ in 0..5 {
+        reactor.poll(wait, &mut io, &mut woken);
+    }
+    let mut buf = [0; 16];
+    assert!(
+        matches!(std::io::Read::read(&mut theirs, &mut buf), Err(err) if err.kind() == std::io::ErrorKind::WouldBlock),
+        "none of the dropped bytes reached the peer"
+    );
+    reactor.deregister(&mut ours, id, &mut io);
 }
