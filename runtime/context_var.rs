@@ -284,7 +284,7 @@ fn current() -> Context {
 /// [`Context::spawn`]).
 #[inline(always)]
 pub(crate) fn capture() -> Option<Context> {
-    if !USED.with(Cell::get) {
+    if !used() {
         return None;
     }
     capture_slow()
@@ -305,9 +305,20 @@ fn capture_slow() -> Option<Context> {
 }
 
 /// Binds a callback to a copy of the current context (asyncio's `Handle`); returned unchanged
-/// while no context is current (then it runs in an empty one, [`enter`] with `None`).
+/// while no context is current (then it runs in an empty one, [`enter`] with `None`): one
+/// flag read, no allocation, while the thread never made a context (C1).
+#[inline]
 pub(crate) fn bind(callback: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
-    match capture() {
+    if !used() {
+        return callback;
+    }
+    bind_slow(callback)
+}
+
+#[inline(never)]
+#[cold]
+fn bind_slow(callback: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
+    match capture_slow() {
         None => callback,
         Some(context) => {
             let mut slot = Some(context);
@@ -317,8 +328,18 @@ pub(crate) fn bind(callback: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
 }
 
 /// [`bind`] for a done callback that takes an argument.
+#[inline]
 pub(crate) fn bind_arg<A: ?Sized + 'static>(callback: Box<dyn FnOnce(&A)>) -> Box<dyn FnOnce(&A)> {
-    match capture() {
+    if !used() {
+        return callback;
+    }
+    bind_arg_slow(callback)
+}
+
+#[inline(never)]
+#[cold]
+fn bind_arg_slow<A: ?Sized + 'static>(callback: Box<dyn FnOnce(&A)>) -> Box<dyn FnOnce(&A)> {
+    match capture_slow() {
         None => callback,
         Some(context) => {
             let mut slot = Some(context);
@@ -354,9 +375,17 @@ fn enter_slow<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
     output
 }
 
+/// True once the thread made a context (C1): while false, a step of a task with no context
+/// needs no swap.
+#[inline(always)]
+pub(crate) fn used() -> bool {
+    USED.with(Cell::get)
+}
+
+/// Takes the current context out, leaving none current.
 #[inline(never)]
 #[cold]
-fn take_current() -> Option<Context> {
+pub(crate) fn take_current() -> Option<Context> {
     CURRENT.with(Cell::take)
 }
 
@@ -672,55 +701,5 @@ impl<F> fmt::Debug for ContextScope<F> {
         f.debug_struct("ContextScope")
             .field("context", &self.context)
             .finish_non_exhaustive()
-    }
-}
-
-/// Where a task keeps its context: `Option<Context>` for the tasks spawned on the loop's thread,
-/// [`RemoteContext`] for those built on another one.
-pub(crate) trait TaskContext: Default {
-    /// Runs `f` (a step of the task, or its drop) with the task's context current.
-    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R;
-}
-
-impl TaskContext for Option<Context> {
-    #[inline(always)]
-    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        enter(self, f)
-    }
-}
-
-thread_local! {
-    /// The contexts of the loop's tasks built on other threads ([`RemoteContext`]), by id.
-    static REMOTE_CONTEXTS: RefCell<std::collections::HashMap<u64, Context>> = RefCell::default();
-}
-
-/// The context of a task built on another thread (`run_coroutine_threadsafe`), whose cell must
-/// be `Send` until it reaches the loop: the id of its context in the loop thread's
-/// `REMOTE_CONTEXTS`, `None` while it has none. It starts in an empty context (the thread that
-/// sent it has its own contexts; asyncio's task takes a copy of the loop's callback's).
-#[derive(Default)]
-pub(crate) struct RemoteContext(Option<u64>);
-
-impl TaskContext for RemoteContext {
-    fn enter<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        let mut slot = self
-            .0
-            .take()
-            .and_then(|id| REMOTE_CONTEXTS.with(|contexts| contexts.borrow_mut().remove(&id)));
-        let output = enter(&mut slot, f);
-        if let Some(context) = slot {
-            let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-            REMOTE_CONTEXTS.with(|contexts| contexts.borrow_mut().insert(id, context));
-            self.0 = Some(id);
-        }
-        output
-    }
-}
-
-impl Drop for RemoteContext {
-    fn drop(&mut self) {
-        if let Some(id) = self.0 {
-            let _ = REMOTE_CONTEXTS.try_with(|contexts| contexts.borrow_mut().remove(&id));
-        }
     }
 }

@@ -4,9 +4,9 @@
 //! into a thread-local for the duration of each poll of the inner future (and of its drop),
 //! then back out: the value is visible to the future and everything it polls, and to nothing
 //! else running on the loop between its polls. No runtime support is involved, so it works the
-//! same in a spawned task, in the main future, or in a `gather` child polled in place. It is
-//! not asyncio's `contextvars` model (every task inherits a copy of its creator's values,
-//! which it may `set`): aioloop has no `ContextVar` yet (docs/asyncio.md).
+//! same in a spawned task, in the main future, or in a `gather` child polled in place. For
+//! asyncio's model (every task inherits a copy of its creator's values, which it may `set`),
+//! see [`ContextVar`](crate::ContextVar).
 //!
 //! The swap is two moves of an `Option<T>` around each poll; the thread-local is a
 //! `RefCell<Option<T>>` that is only ever borrowed inside this module's functions, never while

@@ -17,16 +17,13 @@ use pin_project_lite::pin_project;
 
 use super::cell_box::CellBox;
 use super::TaskError;
-use crate::context_var::{RemoteContext, TaskContext};
 
 pin_project! {
     /// A task's future, then its outcome: the two share one allocation.
     #[project = StageProj]
-    pub(crate) enum Stage<F: Future, C> {
+    pub(crate) enum Stage<F: Future> {
         /// The future has not finished yet.
-        /// `context` is the task's context (context_var.rs): an `Option<Context>`, `None`
-        /// until it has one; a cell built on another thread holds a `RemoteContext` instead.
-        Running { #[pin] future: F, context: C },
+        Running { #[pin] future: F },
         /// The outcome, until the [`Task`](crate::Task) handle takes it.
         Done { output: Option<Result<F::Output, TaskError>> },
     }
@@ -62,16 +59,14 @@ pub(crate) trait RawTask {
     fn output_drops(&self) -> bool;
 }
 
-impl<F, C> RawTask for Stage<F, C>
+impl<F> RawTask for Stage<F>
 where
     F: Future + 'static,
     F::Output: 'static,
-    C: TaskContext,
 {
     fn poll_task(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let output = match self.as_mut().project() {
-            // The task's context is current during the poll (a flag read when none is).
-            StageProj::Running { future, context } => match context.enter(|| future.poll(cx)) {
+            StageProj::Running { future } => match future.poll(cx) {
                 Poll::Ready(output) => output,
                 Poll::Pending => return Poll::Pending,
             },
@@ -84,13 +79,7 @@ where
     }
 
     fn drop_future(mut self: Pin<&mut Self>) {
-        // A cancelled task's future is dropped in its context, as asyncio throws
-        // `CancelledError` into the coroutine in the task's context.
-        let mut context = match self.as_mut().project() {
-            StageProj::Running { context, .. } => std::mem::take(context),
-            StageProj::Done { .. } => C::default(),
-        };
-        context.enter(|| self.set(Stage::Done { output: None }));
+        self.set(Stage::Done { output: None });
     }
 
     fn set_error(self: Pin<&mut Self>, error: TaskError) {
@@ -169,7 +158,6 @@ where
 {
     Box::pin(Stage::Running {
         future: Unpooled { future },
-        context: RemoteContext::default(),
     })
 }
 

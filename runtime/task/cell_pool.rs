@@ -28,7 +28,6 @@ use std::ptr::NonNull;
 
 use super::cell::{RawTask, Stage};
 use super::cell_box::CellBox;
-use crate::context_var::Context;
 
 /// The largest cell the pool keeps.
 const MAX_SIZE: usize = 256;
@@ -87,23 +86,19 @@ impl CellPool {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let Some(class) = class_of(Layout::new::<Stage<F, Option<Context>>>()) else {
-            let context = crate::context_var::capture();
-            return CellBox::from_box(Box::pin(Stage::Running { future, context }));
+        let Some(class) = class_of(Layout::new::<Stage<F>>()) else {
+            return CellBox::from_box(Box::pin(Stage::Running { future }));
         };
         // The memory first, then the stage written straight into it: built before a call, the
         // stage would go through the stack, and copying it out with wider loads than the
         // stores that built it stalls the spawn (a failed store-to-load forward).
-        let cell = self.take(class).cast::<Stage<F, Option<Context>>>();
-        // The task's context (context_var.rs): `None`, from one flag read, while no context is
-        // current on the thread. Taken after the call above, so it is not kept across it.
-        let context = crate::context_var::capture();
-        // SAFETY: P1: `cell` is free arena memory, aligned to 8 (the alignment of `Stage<F, Option<Context>>`,
-        // since it has a class), with the class's size, `size_of::<Stage<F, Option<Context>>>()`, after it
+        let cell = self.take(class).cast::<Stage<F>>();
+        // SAFETY: P1: `cell` is free arena memory, aligned to 8 (the alignment of `Stage<F>`,
+        // since it has a class), with the class's size, `size_of::<Stage<F>>()`, after it
         // (`class_of` maps exactly one size to each class); nothing else uses it. Written, it
         // is a live cell of a pooled layout in arena memory, which B1 asks of `from_arena`.
         unsafe {
-            cell.as_ptr().write(Stage::Running { future, context });
+            cell.as_ptr().write(Stage::Running { future });
             CellBox::from_arena(cell as NonNull<dyn RawTask>)
         }
     }

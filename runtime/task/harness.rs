@@ -66,7 +66,12 @@ impl Scheduler {
     /// Puts a new task's cell in the table, born scheduled (T2), and queues it; returns its
     /// key and id (in registers).
     #[inline(never)]
-    fn enqueue_new(&self, cell: CellBox, meta: Option<Box<TaskMeta>>) -> (u32, super::TaskId) {
+    fn enqueue_new(&self, cell: CellBox, mut meta: Option<Box<TaskMeta>>) -> (u32, super::TaskId) {
+        // The task's context (context_var.rs): none, from one flag read, while the thread
+        // never made a context (C1).
+        if crate::context_var::used() {
+            meta = with_context(meta);
+        }
         let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(cell, meta);
         self.queue_task(key, gen);
         debug_assert_eq!(gen, id.0 as u16, "the generation is the id's low 16 bits");
@@ -89,7 +94,7 @@ impl Scheduler {
     /// anything that is not a task step. Every other way out lifts it here.
     #[inline]
     pub(crate) fn run_task<H: StepHooks>(&self, hooks: &H, key: u32, gen: u16) {
-        let Some((mut cell, cancel)) = self.tasks.borrow_mut().start_step(key, gen) else {
+        let Some((mut cell, cancel, has_context)) = self.tasks.borrow_mut().start_step(key, gen) else {
             return;
         };
         if cancel {
@@ -98,6 +103,9 @@ impl Scheduler {
             let cancelled = cancelling_with(message, || self.end_cancelled_in_task(key, gen, &mut cell));
             return self.finish(key, gen, cell, cancelled);
         }
+        // A task with a context, or any task once the thread made one (C1), steps in its own
+        // context, out of line; the usual task reads one flag before and one after its poll.
+        let in_context = has_context || crate::context_var::used();
 
         let started = hooks.step_begins();
         self.current.set(Current::slot(key, gen));
@@ -114,7 +122,7 @@ impl Scheduler {
             .borrow()
             .get(key, gen)
             .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
-        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut poll = || {
             // If the poll panics, the future is dropped while the panic unwinds, as on a thread
             // (tokio's rt_common panic_in_task): its `Drop` impls see `thread::panicking()`, and
             // the std `Mutex` guards it holds are poisoned. A panic in that drop aborts, as a
@@ -124,6 +132,17 @@ impl Scheduler {
             let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(&waker));
             std::mem::forget(guard);
             polled
+        };
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match in_context {
+            false => {
+                let polled = poll();
+                if crate::context_var::used() {
+                    // The step made the thread's first context (a first `set`): the task's own.
+                    self.adopt_context(key, gen, polled);
+                }
+                polled
+            }
+            true => self.step_in_context(key, gen, &mut poll),
         }));
         self.current.set(Current::NONE);
         if let Some(started) = started {
@@ -166,13 +185,48 @@ impl Scheduler {
         }
     }
 
+    /// One poll (`poll`) of the task at `key`/`gen` with its context current (an empty one if
+    /// it has none): the context comes out of its side-table entry for the step and goes back
+    /// while the task is pending (a first `set` in the step makes the task one); a finished
+    /// task's is dropped. If the poll unwinds, the future is dropped in the context, and the
+    /// context with it.
+    #[cold]
+    #[inline(never)]
+    fn step_in_context(&self, key: u32, gen: u16, poll: &mut dyn FnMut() -> Poll<()>) -> Poll<()> {
+        let mut context = self.tasks.borrow_mut().take_context(key, gen);
+        let polled = crate::context_var::enter(&mut context, poll);
+        if let (Poll::Pending, Some(context)) = (polled, context) {
+            let gone = self.tasks.borrow_mut().put_context(key, gen, context);
+            drop(gone);
+        }
+        polled
+    }
+
+    /// After a step of a task without a context that made the thread's first context (C1):
+    /// that context, current now, becomes the task's (if it is still pending), and none is
+    /// current again.
+    #[cold]
+    #[inline(never)]
+    fn adopt_context(&self, key: u32, gen: u16, polled: Poll<()>) {
+        let Some(context) = crate::context_var::take_current() else {
+            return;
+        };
+        if polled.is_pending() {
+            let gone = self.tasks.borrow_mut().put_context(key, gen, context);
+            drop(gone);
+        }
+    }
+
     /// [`Scheduler::end_cancelled`] inside the task: its future's destructors (asyncio's
     /// `except CancelledError:` and `finally:` blocks, which run inside the task) see it as
     /// [`current_task`](crate::current_task), as they do when the future completes or panics
-    /// (tokio's task_id.rs `task_id_future_destructor_abort`).
+    /// (tokio's task_id.rs `task_id_future_destructor_abort`), and run in its context, as
+    /// asyncio throws `CancelledError` into the coroutine in the task's context.
     fn end_cancelled_in_task(&self, key: u32, gen: u16, cell: &mut CellBox) -> bool {
         let outer = self.current.replace(Current::slot(key, gen));
-        let cancelled = self.end_cancelled(cell);
+        let mut context = self.tasks.borrow_mut().take_context(key, gen);
+        let cancelled = crate::context_var::enter(&mut context, || self.end_cancelled(cell));
+        drop(context);
         self.current.set(outer);
         cancelled
     }
@@ -623,6 +677,21 @@ impl Scheduler {
             }
             self.reporter
                 .drop_reporting(ready, "Dropping a callback panicked", || None);
+        }
+    }
+}
+
+/// `meta` with the current context (a copy, or the context itself under `Context::spawn`), if
+/// one is current: the context of a task spawned now.
+#[cold]
+#[inline(never)]
+fn with_context(meta: Option<Box<TaskMeta>>) -> Option<Box<TaskMeta>> {
+    match crate::context_var::capture() {
+        None => meta,
+        Some(context) => {
+            let mut meta = meta.unwrap_or_default();
+            meta.context = Some(context);
+            Some(meta)
         }
     }
 }

@@ -42,6 +42,10 @@ pub(crate) struct TaskMeta {
     joiners: WaitList,
     /// The key of the join marker in `joiners`, once placed.
     join_marker: Option<usize>,
+    /// The task's context (context_var.rs), while it runs and has one: taken at spawn when a
+    /// context was current, or made by the task's first `set`. The slot's `has_context` flag
+    /// says it is here, so a task without one pays nothing per step.
+    pub(crate) context: Option<crate::context_var::Context>,
 }
 
 /// Where and when a task was spawned, and how often it has been polled: recorded for tasks

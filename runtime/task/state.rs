@@ -1,17 +1,18 @@
 //! [`SlotState`]: a task slot's id and flags, packed into one `u64` so the slot stays small
 //! (table.rs).
 //!
-//! Layout: bits 10..64 the task id (54 bits), bits 0..10 the flags. The slot's generation is not
+//! Layout: bits 11..64 the task id (53 bits), bits 0..11 the flags. The slot's generation is not
 //! stored: it is the id's low 16 bits, since every insert takes the next id (see
 //! [`SlotState::gen`]).
 
 use super::TaskId;
 
-/// The largest task id a loop can hand out: 2^54 - 1 (at 100 million spawns a second, 5 years).
+/// The largest task id a loop can hand out: 2^53 - 1 (at 100 million spawns a second, 2.8
+/// years).
 pub(crate) const MAX_ID: u64 = (1 << ID_BITS) - 1;
 
 /// The id sits above the flags.
-const ID_SHIFT: u32 = 10;
+const ID_SHIFT: u32 = 11;
 const ID_BITS: u32 = u64::BITS - ID_SHIFT;
 
 /// A task's id and flags in one word.
@@ -22,12 +23,12 @@ impl SlotState {
     /// The state of a task just spawned: id `id`, every flag clear.
     ///
     /// # Panics
-    /// If `id` does not fit in 54 bits.
+    /// If `id` does not fit in 53 bits.
     #[inline]
     pub(crate) fn new(id: TaskId) -> Self {
         assert!(
             id.0 <= MAX_ID,
-            "aioloop: task ids exhausted (this loop spawned 2^54 - 1 tasks)"
+            "aioloop: task ids exhausted (this loop spawned 2^53 - 1 tasks)"
         );
         SlotState(id.0 << ID_SHIFT)
     }
@@ -103,6 +104,8 @@ flags! {
     OBSERVING = 8: observing, set_observing;
     /// A cancel request was delivered: the task runs its cleanup and ends cancelled.
     CANCEL_DELIVERED = 9: cancel_delivered, set_cancel_delivered;
+    /// The task's `TaskMeta` holds its context (context_var.rs), made current around its steps.
+    HAS_CONTEXT = 10: has_context, set_has_context;
 }
 
 impl SlotState {
@@ -116,7 +119,7 @@ impl SlotState {
 
 /// Every flag, for tests.
 #[cfg(test)]
-const ALL_FLAGS: [u64; 10] = [
+const ALL_FLAGS: [u64; 11] = [
     SCHEDULED,
     DONE,
     CANCEL_REQUESTED,
@@ -127,6 +130,7 @@ const ALL_FLAGS: [u64; 10] = [
     IN_PLACE,
     OBSERVING,
     CANCEL_DELIVERED,
+    HAS_CONTEXT,
 ];
 
 #[cfg(test)]
@@ -135,7 +139,7 @@ mod tests {
 
     type Accessors = (fn(SlotState) -> bool, fn(&mut SlotState, bool));
 
-    const ACCESSORS: [Accessors; 10] = [
+    const ACCESSORS: [Accessors; 11] = [
         (SlotState::scheduled, SlotState::set_scheduled),
         (SlotState::done, SlotState::set_done),
         (SlotState::cancel_requested, SlotState::set_cancel_requested),
@@ -146,6 +150,7 @@ mod tests {
         (SlotState::in_place, SlotState::set_in_place),
         (SlotState::observing, SlotState::set_observing),
         (SlotState::cancel_delivered, SlotState::set_cancel_delivered),
+        (SlotState::has_context, SlotState::set_has_context),
     ];
 
     #[test]
@@ -200,7 +205,7 @@ mod tests {
 
     #[test]
     #[should_panic(expected = "task ids exhausted")]
-    fn an_id_beyond_56_bits_panics_clearly() {
+    fn an_id_beyond_53_bits_panics_clearly() {
         SlotState::new(TaskId(MAX_ID + 1));
     }
 }

@@ -69,7 +69,7 @@ impl TaskTable {
     ///
     /// # Panics
     /// If the loop already holds 2^32 - 1 tasks (the key must fit the waker's 32 bits), or has
-    /// handed out 2^54 - 1 task ids.
+    /// handed out 2^53 - 1 task ids.
     pub(crate) fn insert(&mut self, cell: CellBox, meta: Option<Box<TaskMeta>>) -> (u32, u16, TaskId) {
         self.insert_with(cell, meta, false, false)
     }
@@ -109,6 +109,7 @@ impl TaskTable {
         if let Some(meta) = &meta {
             state.set_has_meta(true);
             state.set_traced(meta.trace.is_some());
+            state.set_has_context(meta.context.is_some());
         }
         let key = self.slots.insert_with(|| Slot {
             cell,
@@ -179,6 +180,34 @@ impl TaskTable {
         self.meta_of(key, slot)
     }
 
+    /// Takes the context of the task at `key`/`gen` out of its side-table entry, if it has one
+    /// (a step or the drop of its future makes it current meanwhile).
+    pub(crate) fn take_context(&mut self, key: u32, gen: u16) -> Option<crate::context_var::Context> {
+        let slot = self.get_mut(key, gen)?;
+        if !slot.state.has_context() {
+            return None;
+        }
+        slot.state.set_has_context(false);
+        self.meta.get_mut(&key)?.context.take()
+    }
+
+    /// Gives the task at `key`/`gen` `context` (kept in its side-table entry, made if it has
+    /// none) for its next steps. Returns it if the task is gone.
+    pub(crate) fn put_context(
+        &mut self,
+        key: u32,
+        gen: u16,
+        context: crate::context_var::Context,
+    ) -> Option<crate::context_var::Context> {
+        let Some(slot) = self.get_mut(key, gen) else {
+            return Some(context);
+        };
+        slot.state.set_has_context(true);
+        slot.state.set_has_meta(true);
+        self.meta.entry(key).or_default().context = Some(context);
+        None
+    }
+
     /// The identity of the task at `key`/`gen` for error reports, if it is still there.
     pub(crate) fn label(&self, key: u32, gen: u16) -> Option<TaskLabel> {
         let slot = self.get(key, gen)?;
@@ -187,17 +216,18 @@ impl TaskTable {
 
     /// Starts a step of the task at `key`/`gen`, if it is scheduled and not done: clears
     /// `scheduled`, counts the poll if the task is traced (debug mode), and takes its cell out,
-    /// leaving the vacant stand-in (T5). Returns the cell and whether the task must be
-    /// dropped for a cancel request (one it does not observe, see observe.rs).
+    /// leaving the vacant stand-in (T5). Returns the cell, whether the task must be dropped
+    /// for a cancel request (one it does not observe, see observe.rs), and whether it has a
+    /// context (`has_context`).
     #[inline]
-    pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(CellBox, bool)> {
+    pub(crate) fn start_step(&mut self, key: u32, gen: u16) -> Option<(CellBox, bool, bool)> {
         let slot = self.get_mut(key, gen)?;
         if !slot.state.scheduled() || slot.state.done() {
             return None;
         }
         slot.state.set_scheduled(false);
         let cell = std::mem::replace(&mut slot.cell, vacant_cell());
-        let step = (cell, slot.state.cancel_pending());
+        let step = (cell, slot.state.cancel_pending(), slot.state.has_context());
         if slot.state.traced() {
             if let Some(trace) = self.meta.get_mut(&key).and_then(|m| m.trace.as_mut()) {
                 trace.polls = trace.polls.wrapping_add(1);

@@ -114,7 +114,7 @@ fn a_step_takes_the_cell_and_counts_polls_of_traced_tasks_only() {
     assert!(table.start_step(key, gen).is_none(), "not scheduled: no step");
     for (k, g) in [(key, gen), (plain_key, plain_gen)] {
         table.get_mut(k, g).unwrap().state.set_scheduled(true);
-        let (mut cell, cancel) = table.start_step(k, g).unwrap();
+        let (mut cell, cancel, _) = table.start_step(k, g).unwrap();
         assert!(!cancel);
         assert!(!table.get(k, g).unwrap().state.scheduled());
         assert!(
