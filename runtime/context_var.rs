@@ -21,9 +21,9 @@
 //! (`Rc<[(var, value)]>`): copying one is a reference-count increment and one small
 //! allocation (the copy's identity, which [`Token`]s check); a `set` in a shared map copies
 //! the map's (few) entries. Until some context becomes current on the thread, none is:
-//! spawns take none (the task's context slot stays empty) and a step only reads one
-//! thread-local flag before and after the poll, to adopt the context the step may have
-//! created with a first `set`.
+//! spawns take none (the task has no side-table entry for it, its cell is as without
+//! contexts) and a step only reads one thread-local flag after the poll, to adopt the context
+//! the step may have created with a first `set`; callbacks are not wrapped (one flag read).
 //!
 //! **C1.** The thread-local flag `USED` turns true when the thread makes its first context and
 //! stays true. While it is false no context exists on the thread, so `CURRENT` and every task's
@@ -35,6 +35,15 @@
 //! context current; the loop puts the context it started with back when its run ends
 //! ([`LoopContextGuard`]), and meanwhile every step and callback swaps its own in. (No `unsafe`
 //! relies on C1; the fast paths do.)
+//!
+//! **C2.** While a loop runs, no context is current between its task steps, callbacks and polls
+//! of the main future ([`LoopContextGuard`] takes the thread's out for the run): a task with a
+//! context (its `TaskMeta`'s, flagged `has_context` in its slot, task/harness.rs) and the main
+//! future swap theirs in with [`enter`], and a callback its bound copy or none; a task without
+//! one runs as it is, in none. A context left current after a step (a first `set` in a task
+//! without one) becomes that task's (`Scheduler::run_task`, which reads `USED` once per step
+//! for it). So a step of a task without a context costs one flag read, even once the thread
+//! made contexts.
 //!
 //! [`Task`]: crate::Task
 
@@ -423,25 +432,22 @@ impl Drop for Swap<'_> {
     }
 }
 
-/// Puts back, when a loop's run ends, the context that was current when it began (C1).
+/// While a loop runs, leaves no context current between its steps (C2); puts back, when the
+/// run ends, the context that was current when it began, and drops one its code left current.
 pub(crate) struct LoopContextGuard(Option<Context>);
 
 impl LoopContextGuard {
     pub(crate) fn new() -> Self {
-        if !USED.with(Cell::get) {
+        if !used() {
             return LoopContextGuard(None);
         }
-        LoopContextGuard(CURRENT.with(|current| {
-            let context = current.take();
-            current.set(context.clone());
-            context
-        }))
+        LoopContextGuard(CURRENT.with(Cell::take))
     }
 }
 
 impl Drop for LoopContextGuard {
     fn drop(&mut self) {
-        if USED.with(Cell::get) {
+        if used() {
             let outer = self.0.take();
             let _ = CURRENT.try_with(|current| current.replace(outer));
         }

@@ -106,25 +106,20 @@ impl EventLoop {
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
         let core = &self.handle.core;
         let _enter = context::enter(core);
+        // The main future runs in a copy of the thread's context, as asyncio's main task, so
+        // what it sets stays inside the loop; with none current, in none until it sets one
+        // (the fast path of `enter`). Taken before the loop leaves no context current (C2).
+        let mut main_context = crate::context_var::capture();
         let _context = crate::context_var::LoopContextGuard::new();
         let _running = RunningGuard::new(core, false);
         core.sched().begin_main();
         let mut main = MainTask::new(core.sched().clone());
-        // The main future runs in a copy of the thread's context, as asyncio's main task, so
-        // what it sets stays inside the loop. With no context current it runs in the loop's
-        // own (empty) one, with nothing to swap per poll: the `LoopContextGuard` drops what
-        // it set when the run ends.
-        let mut main_context = crate::context_var::capture();
         let mut future = pin!(Some(future));
         let mut output = None;
         MainTask::unnamed_panics(|| {
             while !core.run_once(&mut |cx| {
                 let running = future.as_mut().as_pin_mut().expect("polled until it completes");
-                let polled = match main_context {
-                    None => main.poll(running, cx),
-                    Some(_) => crate::context_var::enter(&mut main_context, || main.poll(running, cx)),
-                };
-                match polled {
+                match crate::context_var::enter(&mut main_context, || main.poll(running, cx)) {
                     Some(Poll::Ready(value)) => {
                         output = Some(value);
                         true

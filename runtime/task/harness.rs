@@ -94,6 +94,18 @@ impl Scheduler {
     /// anything that is not a task step. Every other way out lifts it here.
     #[inline]
     pub(crate) fn run_task<H: StepHooks>(&self, hooks: &H, key: u32, gen: u16) {
+        self.step(hooks, key, gen);
+        // C2 (context_var.rs): a context current now was made by this step (a first `set` in a
+        // task without one), or by a drop of its outcome; it becomes the task's, if it is
+        // still pending. While the thread never made a context, this is one flag read.
+        if crate::context_var::used() {
+            self.adopt_context(key, gen);
+        }
+    }
+
+    /// [`Scheduler::run_task`] but for the context it leaves current.
+    #[inline(always)]
+    fn step<H: StepHooks>(&self, hooks: &H, key: u32, gen: u16) {
         let Some((mut cell, cancel, has_context)) = self.tasks.borrow_mut().start_step(key, gen) else {
             return;
         };
@@ -103,9 +115,6 @@ impl Scheduler {
             let cancelled = cancelling_with(message, || self.end_cancelled_in_task(key, gen, &mut cell));
             return self.finish(key, gen, cell, cancelled);
         }
-        // A task with a context, or any task once the thread made one (C1), steps in its own
-        // context, out of line; the usual task reads one flag before and one after its poll.
-        let in_context = has_context || crate::context_var::used();
 
         let started = hooks.step_begins();
         self.current.set(Current::slot(key, gen));
@@ -133,15 +142,9 @@ impl Scheduler {
             std::mem::forget(guard);
             polled
         };
-        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match in_context {
-            false => {
-                let polled = poll();
-                if crate::context_var::used() {
-                    // The step made the thread's first context (a first `set`): the task's own.
-                    self.adopt_context(key, gen, polled);
-                }
-                polled
-            }
+        // A task with a context steps in it, out of line. One without runs in none (C2).
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match has_context {
+            false => poll(),
             true => self.step_in_context(key, gen, &mut poll),
         }));
         self.current.set(Current::NONE);
@@ -202,19 +205,23 @@ impl Scheduler {
         polled
     }
 
-    /// After a step of a task without a context that made the thread's first context (C1):
-    /// that context, current now, becomes the task's (if it is still pending), and none is
-    /// current again.
+    /// After a step of the task at `key`/`gen`, once the thread made a context (C1): a
+    /// context the step left current (made by a first `set` in a task without one) becomes
+    /// the task's if it is still pending, else is dropped; none is current again (C2).
     #[cold]
     #[inline(never)]
-    fn adopt_context(&self, key: u32, gen: u16, polled: Poll<()>) {
+    fn adopt_context(&self, key: u32, gen: u16) {
         let Some(context) = crate::context_var::take_current() else {
             return;
         };
-        if polled.is_pending() {
-            let gone = self.tasks.borrow_mut().put_context(key, gen, context);
-            drop(gone);
-        }
+        let mut tasks = self.tasks.borrow_mut();
+        let pending = tasks.get(key, gen).is_some_and(|slot| !slot.state.done());
+        let dropped = match pending {
+            true => tasks.put_context(key, gen, context),
+            false => Some(context),
+        };
+        drop(tasks);
+        drop(dropped);
     }
 
     /// [`Scheduler::end_cancelled`] inside the task: its future's destructors (asyncio's
