@@ -112,15 +112,14 @@ impl Core {
         // Callbacks are unconstrained (a task step before may have left its budget).
         coop::unconstrain();
         let started = self.debug_now();
-        self.sched().reporter().catch(
-            "Exception in callback",
-            || None,
-            || {
-                // A bound callback (context_var.rs) enters its own context inside; an unbound
-                // one runs in an empty context whose sets are dropped after it.
-                crate::context_var::enter(&mut None, callback)
-            },
-        );
+        self.sched()
+            .reporter()
+            .catch("Exception in callback", || None, callback);
+        // A bound callback (context_var.rs) enters its own context inside; an unbound one runs
+        // in none (C2), and a context its sets made (also if it panicked) is dropped after it.
+        if crate::context_var::used() {
+            drop(crate::context_var::take_current());
+        }
         if let Some(started) = started {
             self.check_slow(None, started.elapsed());
         }

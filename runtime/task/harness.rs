@@ -131,21 +131,11 @@ impl Scheduler {
             .borrow()
             .get(key, gen)
             .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
-        let mut poll = || {
-            // If the poll panics, the future is dropped while the panic unwinds, as on a thread
-            // (tokio's rt_common panic_in_task): its `Drop` impls see `thread::panicking()`, and
-            // the std `Mutex` guards it holds are poisoned. A panic in that drop aborts, as a
-            // double panic does. Free on the hot path: the guard is forgotten.
-            super::coop::begin_step();
-            let mut guard = DropOnUnwind(cell.as_mut());
-            let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(&waker));
-            std::mem::forget(guard);
-            polled
-        };
-        // A task with a context steps in it, out of line. One without runs in none (C2).
+        // A task with a context steps in it, out of line (its closure built only there). One
+        // without runs in none (C2).
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match has_context {
-            false => poll(),
-            true => self.step_in_context(key, gen, &mut poll),
+            false => poll_step(&mut cell, &waker),
+            true => self.step_in_context(key, gen, &mut || poll_step(&mut cell, &waker)),
         }));
         self.current.set(Current::NONE);
         if let Some(started) = started {
@@ -686,6 +676,21 @@ impl Scheduler {
                 .drop_reporting(ready, "Dropping a callback panicked", || None);
         }
     }
+}
+
+/// One poll of a task's cell, in [`Scheduler::run_task`].
+///
+/// If the poll panics, the future is dropped while the panic unwinds, as on a thread (tokio's
+/// rt_common panic_in_task): its `Drop` impls see `thread::panicking()`, and the std `Mutex`
+/// guards it holds are poisoned. A panic in that drop aborts, as a double panic does. Free on
+/// the hot path: the guard is forgotten.
+#[inline(always)]
+fn poll_step(cell: &mut CellBox, waker: &Waker) -> Poll<()> {
+    super::coop::begin_step();
+    let mut guard = DropOnUnwind(cell.as_mut());
+    let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(waker));
+    std::mem::forget(guard);
+    polled
 }
 
 /// `meta` with the current context (a copy, or the context itself under `Context::spawn`), if
