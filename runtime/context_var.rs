@@ -22,8 +22,9 @@
 //! allocation (the copy's identity, which [`Token`]s check); a `set` in a shared map copies
 //! the map's (few) entries. Until some context becomes current on the thread, none is:
 //! spawns take none (the task has no side-table entry for it, its cell is as without
-//! contexts) and a step only reads one thread-local flag after the poll, to adopt the context
-//! the step may have created with a first `set`; callbacks are not wrapped (one flag read).
+//! contexts) and a step only reads one flag after the poll, to adopt the context
+//! the step may have created with a first `set` (a field the loop mirrors it in, C2);
+//! callbacks are not wrapped (one flag read).
 //!
 //! **C1.** The thread-local flag `USED` turns true when the thread makes its first context and
 //! stays true. While it is false no context exists on the thread, so `CURRENT` and every task's
@@ -41,9 +42,10 @@
 //! context (its `TaskMeta`'s, flagged `has_context` in its slot, task/harness.rs) and the main
 //! future swap theirs in with [`enter`], and a callback its bound copy or none; a task without
 //! one runs as it is, in none. A context left current after a step (a first `set` in a task
-//! without one) becomes that task's (`Scheduler::run_task`, which reads `USED` once per step
-//! for it). So a step of a task without a context costs one flag read, even once the thread
-//! made contexts.
+//! without one) becomes that task's (`Scheduler::run_task`); a context an unbound callback
+//! left is dropped. The loop's scheduler mirrors `USED` (set when a run begins, and by the
+//! thread's first context while one runs), so while the thread never made a context, a step
+//! of a task without one costs one read of that field.
 //!
 //! [`Task`]: crate::Task
 
@@ -104,7 +106,9 @@ impl Context {
     }
 
     fn with_entries(entries: Rc<[Entry]>) -> Self {
-        USED.with(|used| used.set(true));
+        if !USED.with(|used| used.replace(true)) {
+            first_context();
+        }
         Context(Rc::new(ContextInner {
             entries: RefCell::new(entries),
             entered: Cell::new(false),
@@ -382,6 +386,14 @@ fn enter_slow<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
     let output = f();
     drop(swap);
     output
+}
+
+/// The thread's first context was just made (C1): the running loop, if any, learns it now
+/// (its scheduler mirrors `USED`, C2); a loop that runs later reads `USED` when it begins.
+#[cold]
+#[inline(never)]
+fn first_context() {
+    crate::context::with_current(|core| core.sched().set_contexts(true));
 }
 
 /// True once the thread made a context (C1): while false, a step of a task with no context

@@ -117,7 +117,7 @@ impl Core {
             .catch("Exception in callback", || None, callback);
         // A bound callback (context_var.rs) enters its own context inside; an unbound one runs
         // in none (C2), and a context its sets made (also if it panicked) is dropped after it.
-        if crate::context_var::used() {
+        if self.sched().contexts() {
             drop(crate::context_var::take_current());
         }
         if let Some(started) = started {

@@ -111,6 +111,7 @@ impl EventLoop {
         // (the fast path of `enter`). Taken before the loop leaves no context current (C2).
         let mut main_context = crate::context_var::capture();
         let _context = crate::context_var::LoopContextGuard::new();
+        core.sched().set_contexts(crate::context_var::used());
         let _running = RunningGuard::new(core, false);
         core.sched().begin_main();
         let mut main = MainTask::new(core.sched().clone());
@@ -159,6 +160,7 @@ impl EventLoop {
         let core = &self.handle.core;
         let _enter = context::enter(core);
         let _context = crate::context_var::LoopContextGuard::new();
+        core.sched().set_contexts(crate::context_var::used());
         let _running = RunningGuard::new(core, true);
         loop {
             core.run_once(&mut |_| false);

@@ -97,8 +97,8 @@ impl Scheduler {
         self.step(hooks, key, gen);
         // C2 (context_var.rs): a context current now was made by this step (a first `set` in a
         // task without one), or by a drop of its outcome; it becomes the task's, if it is
-        // still pending. While the thread never made a context, this is one flag read.
-        if crate::context_var::used() {
+        // still pending. While the thread never made a context, this is one field read.
+        if self.contexts() {
             self.adopt_context(key, gen);
         }
     }

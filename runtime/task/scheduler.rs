@@ -84,6 +84,11 @@ pub(crate) struct Scheduler {
     /// Generation of the current `run_until_complete` future, so a stale main waker is ignored.
     main_gen: Cell<u16>,
     main_scheduled: Cell<bool>,
+    /// The thread made a context (`USED`, C1 in context_var.rs), mirrored here when a run
+    /// begins and when it turns true meanwhile: then a step or callback may leave one current,
+    /// which the loop takes back after it (C2). A field read on the hot path, not a
+    /// thread-local's.
+    contexts: Cell<bool>,
     pub(super) reporter: Reporter,
     /// The first poll of an in-place task, while it runs (inplace.rs).
     pub(super) probe: Cell<Option<Probe>>,
@@ -99,6 +104,17 @@ pub(crate) struct Scheduler {
 }
 
 impl Scheduler {
+    /// Whether the thread made a context (see `contexts`).
+    #[inline(always)]
+    pub(crate) fn contexts(&self) -> bool {
+        self.contexts.get()
+    }
+
+    /// Mirrors the thread's `USED` flag (context_var.rs), when a run begins or it turns true.
+    pub(crate) fn set_contexts(&self, used: bool) {
+        self.contexts.set(used);
+    }
+
     /// An empty scheduler for loop `id`, reporting to `handler` (else stderr).
     pub(crate) fn new(id: u16, handler: Option<ExceptionHandler>) -> Rc<Scheduler> {
         Rc::new(Scheduler {
@@ -109,6 +125,7 @@ impl Scheduler {
             current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
+            contexts: Cell::new(false),
             reporter: Reporter::new(handler),
             probe: Cell::new(None),
             lazy_sets: RefCell::new(Slab::new()),
