@@ -446,21 +446,33 @@ impl Drop for Swap<'_> {
 
 /// While a loop runs, leaves no context current between its steps (C2); puts back, when the
 /// run ends, the context that was current when it began, and drops one its code left current.
-pub(crate) struct LoopContextGuard(Option<Context>);
+/// It also keeps the scheduler's mirror of `USED` (C2): `USED` itself for the run, true
+/// outside it (where a spawn then reads `USED`, as the running loop does not learn of a first
+/// context made meanwhile).
+pub(crate) struct LoopContextGuard {
+    outer: Option<Context>,
+    sched: Rc<crate::task::Scheduler>,
+}
 
 impl LoopContextGuard {
-    pub(crate) fn new() -> Self {
-        if !used() {
-            return LoopContextGuard(None);
+    pub(crate) fn new(sched: &Rc<crate::task::Scheduler>) -> Self {
+        sched.set_contexts(used());
+        let outer = match used() {
+            true => CURRENT.with(Cell::take),
+            false => None,
+        };
+        LoopContextGuard {
+            outer,
+            sched: sched.clone(),
         }
-        LoopContextGuard(CURRENT.with(Cell::take))
     }
 }
 
 impl Drop for LoopContextGuard {
     fn drop(&mut self) {
+        self.sched.set_contexts(true);
         if used() {
-            let outer = self.0.take();
+            let outer = self.outer.take();
             let _ = CURRENT.try_with(|current| current.replace(outer));
         }
     }

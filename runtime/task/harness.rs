@@ -67,9 +67,9 @@ impl Scheduler {
     /// key and id (in registers).
     #[inline(never)]
     fn enqueue_new(&self, cell: CellBox, mut meta: Option<Box<TaskMeta>>) -> (u32, super::TaskId) {
-        // The task's context (context_var.rs): none, from one flag read, while the thread
-        // never made a context (C1).
-        if crate::context_var::used() {
+        // The task's context (context_var.rs): none, from one field read, while the thread
+        // never made a context (C1, mirrored in `contexts`).
+        if self.contexts() {
             meta = with_context(meta);
         }
         let (key, gen, id) = self.tasks.borrow_mut().insert_scheduled(cell, meta);

@@ -86,8 +86,9 @@ pub(crate) struct Scheduler {
     main_scheduled: Cell<bool>,
     /// The thread made a context (`USED`, C1 in context_var.rs), mirrored here when a run
     /// begins and when it turns true meanwhile: then a step or callback may leave one current,
-    /// which the loop takes back after it (C2). A field read on the hot path, not a
-    /// thread-local's.
+    /// which the loop takes back after it (C2), and a spawn takes a copy of the current one.
+    /// A field read on the hot paths, not a thread-local's. True outside a run (a spawn then
+    /// reads `USED`).
     contexts: Cell<bool>,
     pub(super) reporter: Reporter,
     /// The first poll of an in-place task, while it runs (inplace.rs).
@@ -125,7 +126,8 @@ impl Scheduler {
             current: Cell::new(Current::NONE),
             main_gen: Cell::new(0),
             main_scheduled: Cell::new(false),
-            contexts: Cell::new(false),
+            // True outside a run (see `LoopContextGuard`).
+            contexts: Cell::new(true),
             reporter: Reporter::new(handler),
             probe: Cell::new(None),
             lazy_sets: RefCell::new(Slab::new()),
