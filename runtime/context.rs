@@ -213,3 +213,30 @@ pub fn all_tasks() -> Vec<TaskRef> {
         .map(|core| core.sched().all_task_refs())
         .unwrap_or_default()
 }
+
+impl crate::context_var::Context {
+    /// Spawns `future` as a task that runs in this context itself, not a copy: asyncio 3.11's
+    /// `create_task(coro, context=ctx)`. What the task sets is seen in this context afterwards.
+    ///
+    /// # Panics
+    /// As [`spawn`](crate::spawn): if no loop is running on this thread.
+    ///
+    /// ```
+    /// use aioloop::{copy_context, ContextVar};
+    /// aioloop::run(async {
+    ///     let var: &'static ContextVar<u32> = Box::leak(Box::new(ContextVar::new("var")));
+    ///     let ctx = copy_context();
+    ///     ctx.spawn(async move { var.set(1); }).await.unwrap();
+    ///     assert_eq!(ctx.get(var), Some(1));
+    ///     assert_eq!(var.get(), None);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.spawn_shared(|| spawn(future))
+    }
+}

@@ -64,6 +64,8 @@ thread_local! {
     static CURRENT: Cell<Option<Context>> = const { Cell::new(None) };
     /// Set by [`Context::spawn`] around its spawn: the task takes the context itself, not a copy.
     static SPAWN_SHARED: Cell<bool> = const { Cell::new(false) };
+    /// The running loop's mirror of `USED` (C2), told when the thread makes its first context.
+    static RUNNING: RefCell<Option<Rc<dyn UsedMirror>>> = const { RefCell::new(None) };
 }
 
 /// One variable's value in a context.
@@ -151,28 +153,9 @@ impl Context {
         }
     }
 
-    /// Spawns `future` as a task that runs in this context itself, not a copy: asyncio 3.11's
-    /// `create_task(coro, context=ctx)`. What the task sets is seen in this context afterwards.
-    ///
-    /// # Panics
-    /// As [`spawn`](crate::spawn): if no loop is running on this thread.
-    ///
-    /// ```
-    /// use aioloop::{copy_context, ContextVar};
-    /// aioloop::run(async {
-    ///     let var: &'static ContextVar<u32> = Box::leak(Box::new(ContextVar::new("var")));
-    ///     let ctx = copy_context();
-    ///     ctx.spawn(async move { var.set(1); }).await.unwrap();
-    ///     assert_eq!(ctx.get(var), Some(1));
-    ///     assert_eq!(var.get(), None);
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> crate::Task<F::Output>
-    where
-        F: std::future::Future + 'static,
-        F::Output: 'static,
-    {
+    /// Runs `spawn` (which spawns one task) so that the task takes this context itself, not a
+    /// copy, for [`Context::spawn`] (runtime/context.rs, beside `spawn`).
+    pub(crate) fn spawn_shared<R>(&self, spawn: impl FnOnce() -> R) -> R {
         struct Reset(bool);
         impl Drop for Reset {
             fn drop(&mut self) {
@@ -181,7 +164,7 @@ impl Context {
         }
         let spawn = || {
             let _reset = Reset(SPAWN_SHARED.with(|shared| shared.replace(true)));
-            crate::spawn(future)
+            spawn()
         };
         if self.is_current() {
             spawn()
@@ -393,7 +376,10 @@ fn enter_slow<R>(slot: &mut Option<Context>, f: impl FnOnce() -> R) -> R {
 #[cold]
 #[inline(never)]
 fn first_context() {
-    crate::context::with_current(|core| core.sched().set_contexts(true));
+    let running = RUNNING.with(|running| running.borrow().clone());
+    if let Some(running) = running {
+        running.set_contexts(true);
+    }
 }
 
 /// True once the thread made a context (C1): while false, a step of a task with no context
@@ -451,25 +437,37 @@ impl Drop for Swap<'_> {
 /// context made meanwhile).
 pub(crate) struct LoopContextGuard {
     outer: Option<Context>,
-    sched: Rc<crate::task::Scheduler>,
+    sched: Rc<dyn UsedMirror>,
+    outer_running: Option<Rc<dyn UsedMirror>>,
+}
+
+/// The running loop's scheduler as this module sees it: it mirrors `USED` in a field (C2).
+/// A trait, so this module (below the task layer, which uses it) names no scheduler.
+pub(crate) trait UsedMirror {
+    /// Sets the mirror.
+    fn set_contexts(&self, used: bool);
 }
 
 impl LoopContextGuard {
-    pub(crate) fn new(sched: &Rc<crate::task::Scheduler>) -> Self {
+    pub(crate) fn new(sched: Rc<dyn UsedMirror>) -> Self {
         sched.set_contexts(used());
         let outer = match used() {
             true => CURRENT.with(Cell::take),
             false => None,
         };
+        let outer_running = RUNNING.with(|running| running.replace(Some(sched.clone())));
         LoopContextGuard {
             outer,
-            sched: sched.clone(),
+            sched,
+            outer_running,
         }
     }
 }
 
 impl Drop for LoopContextGuard {
     fn drop(&mut self) {
+        let outer_running = self.outer_running.take();
+        let _ = RUNNING.try_with(|running| running.replace(outer_running));
         self.sched.set_contexts(true);
         if used() {
             let outer = self.outer.take();

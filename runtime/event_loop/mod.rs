@@ -110,7 +110,7 @@ impl EventLoop {
         // what it sets stays inside the loop; with none current, in none until it sets one
         // (the fast path of `enter`). Taken before the loop leaves no context current (C2).
         let mut main_context = crate::context_var::capture();
-        let _context = crate::context_var::LoopContextGuard::new(core.sched());
+        let _context = crate::context_var::LoopContextGuard::new(core.sched().clone());
         let _running = RunningGuard::new(core, false);
         core.sched().begin_main();
         let mut main = MainTask::new(core.sched().clone());
@@ -158,7 +158,7 @@ impl EventLoop {
     pub fn run_forever(&self) {
         let core = &self.handle.core;
         let _enter = context::enter(core);
-        let _context = crate::context_var::LoopContextGuard::new(core.sched());
+        let _context = crate::context_var::LoopContextGuard::new(core.sched().clone());
         let _running = RunningGuard::new(core, true);
         loop {
             core.run_once(&mut |_| false);

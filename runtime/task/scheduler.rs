@@ -111,11 +111,6 @@ impl Scheduler {
         self.contexts.get()
     }
 
-    /// Mirrors the thread's `USED` flag (context_var.rs), when a run begins or it turns true.
-    pub(crate) fn set_contexts(&self, used: bool) {
-        self.contexts.set(used);
-    }
-
     /// An empty scheduler for loop `id`, reporting to `handler` (else stderr).
     pub(crate) fn new(id: u16, handler: Option<ExceptionHandler>) -> Rc<Scheduler> {
         Rc::new(Scheduler {
@@ -416,4 +411,11 @@ pub(crate) struct TaskView<'a> {
     pub(crate) running: bool,
     /// Queued for a step.
     pub(crate) scheduled: bool,
+}
+
+impl crate::context_var::UsedMirror for Scheduler {
+    /// Mirrors the thread's `USED` flag (context_var.rs), when a run begins or it turns true.
+    fn set_contexts(&self, used: bool) {
+        self.contexts.set(used);
+    }
 }
