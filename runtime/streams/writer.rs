@@ -519,11 +519,16 @@ impl Inner {
         state.error.is_some() || state.reader_error.is_some()
     }
 
-    /// asyncio's `_connection_lost`: the close finished (everything was flushed, or the writer
-    /// was aborted) or the stream failed. Until then a closing writer's `drain` waits as an
-    /// open one's does.
+    /// asyncio's `_connection_lost`: the stream failed, or the writer is closing with nothing
+    /// left in its buffer (asyncio's transport calls `connection_lost` as soon as its buffer is
+    /// empty after `close()`; here the socket's own close may still be finishing), or the close
+    /// finished. Until then a closing writer's `drain` waits as an open one's does.
     fn connection_lost(&self) -> bool {
-        self.failed() || self.state.borrow().closed
+        let state = self.state.borrow();
+        state.error.is_some()
+            || state.reader_error.is_some()
+            || state.closed
+            || (state.closing && state.buffered() == 0)
     }
 
     /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
