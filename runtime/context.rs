@@ -219,7 +219,7 @@ impl crate::context_var::Context {
     /// `create_task(coro, context=ctx)`. What the task sets is seen in this context afterwards.
     ///
     /// # Panics
-    /// As [`spawn`](crate::spawn): if no loop is running on this thread.
+    /// As [`spawn`]: if no loop is running on this thread.
     ///
     /// ```
     /// use aioloop::{copy_context, ContextVar};
