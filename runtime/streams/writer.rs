@@ -524,11 +524,11 @@ impl Inner {
     /// empty after `close()`; here the socket's own close may still be finishing), or the close
     /// finished. Until then a closing writer's `drain` waits as an open one's does.
     fn connection_lost(&self) -> bool {
+        if self.failed() {
+            return true;
+        }
         let state = self.state.borrow();
-        state.error.is_some()
-            || state.reader_error.is_some()
-            || state.closed
-            || (state.closing && state.buffered() == 0)
+        state.closed || (state.closing && state.buffered() == 0)
     }
 
     /// What `drain` raises on a closing writer: the stream's failure (the reader's first),
