@@ -208,22 +208,34 @@ impl<T> Task<T> {
         message.map(|m| m.to_string())
     }
 
-    /// The cancel requests made and not taken back while the task runs: asyncio 3.11's
-    /// `cancelling()` (what timeout scopes and task groups rest on).
+    /// The cancel requests made and not taken back: asyncio 3.11's `cancelling()` (what
+    /// timeout scopes and task groups rest on). As in asyncio, the count stays once the task
+    /// has finished, also after its outcome was taken.
+    ///
+    /// ```
+    /// aioloop::run(async {
+    ///     let mut task = aioloop::spawn(std::future::pending::<()>());
+    ///     task.cancel();
+    ///     assert_eq!(task.cancelling(), 1);
+    ///     assert!((&mut task).await.unwrap_err().is_cancelled());
+    ///     assert_eq!(task.cancelling(), 1, "kept after the end");
+    /// });
+    /// ```
     pub fn cancelling(&self) -> u32 {
         match self.flags & FINISHED {
-            0 => self.sched.cancelling(self.key, self.gen()),
-            _ => 0,
+            0 => self.sched.cancelling(self.key, self.gen(), self.id),
+            _ => self.sched.kept_cancels(self.id),
         }
     }
 
     /// Takes one cancel request back and returns how many remain: asyncio 3.11's `uncancel()`.
-    /// At zero the task is no longer being cancelled: if it observed the request (see
-    /// [`until_cancelled`](crate::until_cancelled)), it now ends normally.
+    /// At zero a running task is no longer being cancelled: if it observed the request (see
+    /// [`until_cancelled`](crate::until_cancelled)), it now ends normally. On a finished task
+    /// only the count changes: a cancelled task stays cancelled.
     pub fn uncancel(&self) -> u32 {
         match self.flags & FINISHED {
-            0 => self.sched.uncancel(self.key, self.gen()),
-            _ => 0,
+            0 => self.sched.uncancel(self.key, self.gen(), self.id),
+            _ => self.sched.uncancel_kept(self.id),
         }
     }
 

@@ -265,6 +265,7 @@ impl Scheduler {
         };
         slot.state.set_done(true);
         slot.state.set_cancelled(cancelled);
+        let requested = slot.state.cancel_requested();
         slot.state.set_cancel_requested(false);
         let waker = slot.join_waker.take();
         // An awaited task keeps its outcome for the handle; a detached one's is discarded.
@@ -277,7 +278,16 @@ impl Scheduler {
                 None
             }
         };
-        if !slot.state.has_meta() {
+        let mut has_meta = slot.state.has_meta();
+        if requested {
+            // asyncio's `cancelling()` count outlives the task: the flag's request joins the
+            // side table's (`TaskMeta::cancels`).
+            if let Some(meta) = tasks.meta_mut(key, gen) {
+                meta.cancels += 1;
+                has_meta = true;
+            }
+        }
+        if !has_meta {
             // The usual case: no side-table entry (no diagnostics, done callbacks or shared
             // joiners), so nothing else to run or wake.
             drop(tasks);
@@ -385,38 +395,46 @@ impl Scheduler {
         true
     }
 
-    /// asyncio 3.11's `cancelling()`: the cancel requests not taken back, while the task runs.
-    pub(crate) fn cancelling(&self, key: u32, gen: u16) -> u32 {
+    /// asyncio 3.11's `cancelling()` of task `id` at `key`/`gen`: the cancel requests not taken
+    /// back, while it runs and after it finished (asyncio never resets the count), also once
+    /// its handle took the outcome.
+    pub(crate) fn cancelling(&self, key: u32, gen: u16, id: super::TaskId) -> u32 {
         let tasks = self.tasks.borrow();
         match tasks.get(key, gen) {
-            Some(slot) if slot.state.cancel_requested() => {
-                1 + tasks.meta_at(key, gen).map_or(0, |meta| meta.cancels)
+            Some(slot) => {
+                let extra = tasks.meta_of(key, slot).map_or(0, |meta| meta.cancels);
+                slot.state.cancel_requested() as u32 + extra
             }
-            _ => 0,
+            None => {
+                drop(tasks);
+                self.kept_cancels(id)
+            }
         }
     }
 
-    /// asyncio 3.11's `uncancel()`: takes one cancel request back and returns how many remain;
-    /// at zero the task is no longer being cancelled (a delivered request is withdrawn, so it
-    /// ends normally).
-    pub(crate) fn uncancel(&self, key: u32, gen: u16) -> u32 {
+    /// asyncio 3.11's `uncancel()` of task `id` at `key`/`gen`: takes one cancel request back
+    /// and returns how many remain; at zero a running task is no longer being cancelled (a
+    /// delivered request is withdrawn, so it ends normally). On a finished task only the
+    /// count changes, as in asyncio.
+    pub(crate) fn uncancel(&self, key: u32, gen: u16, id: super::TaskId) -> u32 {
         let mut tasks = self.tasks.borrow_mut();
-        let requested = tasks
-            .get(key, gen)
-            .is_some_and(|slot| slot.state.cancel_requested());
-        if !requested {
-            return 0;
-        }
-        let extra = tasks.meta_at(key, gen).map_or(0, |meta| meta.cancels);
+        let Some(slot) = tasks.get(key, gen) else {
+            drop(tasks);
+            return self.uncancel_kept(id);
+        };
+        let requested = slot.state.cancel_requested() as u32;
+        let extra = tasks.meta_of(key, slot).map_or(0, |meta| meta.cancels);
         if extra > 0 {
             if let Some(meta) = tasks.meta_mut(key, gen) {
                 meta.cancels -= 1;
             }
-            return extra;
+            return requested + extra - 1;
         }
-        if let Some(slot) = tasks.get_mut(key, gen) {
-            slot.state.set_cancel_requested(false);
-            slot.state.set_cancel_delivered(false);
+        if requested == 1 {
+            if let Some(slot) = tasks.get_mut(key, gen) {
+                slot.state.set_cancel_requested(false);
+                slot.state.set_cancel_delivered(false);
+            }
         }
         0
     }
@@ -494,7 +512,8 @@ impl Scheduler {
     }
 
     /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
-    /// freed; the message of a cancellation is kept for the handle of task `id`), `Ready(None)`
+    /// freed; the message of a cancellation and the `cancelling()` count are kept for the
+    /// handle of task `id`), `Ready(None)`
     /// if the loop closed and dropped the task, else registers the waker.
     #[inline]
     pub(crate) fn poll_join(
@@ -509,9 +528,11 @@ impl Scheduler {
             return Poll::Ready(None);
         };
         if slot.state.done() {
-            if slot.state.cancelled() && slot.state.has_meta() {
-                if let Some(message) = tasks.meta_at(key, gen).and_then(|m| m.cancel_message.clone()) {
-                    self.keep_message(id, message);
+            if slot.state.has_meta() {
+                let cancelled = slot.state.cancelled();
+                if let Some(meta) = tasks.meta_at(key, gen) {
+                    let message = meta.cancel_message.clone().filter(|_| cancelled);
+                    self.keep_cancel_record(id, message, meta.cancels);
                 }
             }
             let slot = tasks.remove_found(key);

@@ -143,15 +143,41 @@ impl Scheduler {
         self.in_place_cancels.get()
     }
 
-    /// Keeps the cancel message of task `id` after its slot is freed (its handle took the
-    /// outcome), for `Task::cancel_message`.
-    pub(super) fn keep_message(&self, id: TaskId, message: Rc<str>) {
-        self.kept.borrow_mut().entry(id).or_default().message = Some(message);
+    /// Keeps what task `id` was told about cancellation after its slot is freed (its handle
+    /// took the outcome): the last cancel message, for `Task::cancel_message`, and the
+    /// requests not taken back, for `cancelling()`/`uncancel()` (asyncio's count outlives the
+    /// task). Nothing is kept for a task never cancelled.
+    pub(super) fn keep_cancel_record(&self, id: TaskId, message: Option<Rc<str>>, cancels: u32) {
+        if message.is_none() && cancels == 0 {
+            return;
+        }
+        let mut kept = self.kept.borrow_mut();
+        let kept = kept.entry(id).or_default();
+        kept.message = message;
+        kept.cancels = cancels;
     }
 
     /// The kept cancel message of task `id`.
     pub(crate) fn kept_message(&self, id: TaskId) -> Option<Rc<str>> {
         self.kept.borrow().get(&id)?.message.clone()
+    }
+
+    /// The kept count of cancel requests of task `id` (`cancelling()` once its slot is freed).
+    pub(crate) fn kept_cancels(&self, id: TaskId) -> u32 {
+        self.kept.borrow().get(&id).map_or(0, |kept| kept.cancels)
+    }
+
+    /// `uncancel()` on task `id` once its slot is freed: takes one kept request back and
+    /// returns how many remain.
+    pub(crate) fn uncancel_kept(&self, id: TaskId) -> u32 {
+        let mut kept = self.kept.borrow_mut();
+        match kept.get_mut(&id) {
+            Some(kept) if kept.cancels > 0 => {
+                kept.cancels -= 1;
+                kept.cancels
+            }
+            _ => 0,
+        }
     }
 
     /// Keeps the name of task `id` for its handle, which does not carry it (`Task::name`).
@@ -398,6 +424,8 @@ impl Scheduler {
 struct Kept {
     name: Option<Rc<str>>,
     message: Option<Rc<str>>,
+    /// The task's `cancelling()` count when its outcome was taken, less later `uncancel()`s.
+    cancels: u32,
 }
 
 /// One task as [`Scheduler::for_each_task`] shows it.

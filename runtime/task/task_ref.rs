@@ -40,14 +40,16 @@ impl TaskRef {
         self.sched.cancel(self.key, self.gen, Some(message))
     }
 
-    /// asyncio 3.11's `cancelling()`, as [`Task::cancelling`](crate::Task::cancelling).
+    /// asyncio 3.11's `cancelling()`, as [`Task::cancelling`](crate::Task::cancelling). Once
+    /// the task finished and its [`Task`](crate::Task) handle is gone, 0: the count is kept for
+    /// the handle.
     pub fn cancelling(&self) -> u32 {
-        self.sched.cancelling(self.key, self.gen)
+        self.sched.cancelling(self.key, self.gen, self.id)
     }
 
     /// asyncio 3.11's `uncancel()`, as [`Task::uncancel`](crate::Task::uncancel).
     pub fn uncancel(&self) -> u32 {
-        self.sched.uncancel(self.key, self.gen)
+        self.sched.uncancel(self.key, self.gen, self.id)
     }
 
     /// Ready once the task has finished; registers `cx`'s waker otherwise. Only for tasks
