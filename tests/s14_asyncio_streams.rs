@@ -406,6 +406,35 @@ async fn close_clients_flushes_buffered_data() {
     wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
 }
 
+/// A TCP server whose handler hands its writer out to the test, then runs `rest` with it and
+/// returns; and a client connected to it. Answers the server, the client's pair and the
+/// handler's writer.
+async fn server_handing_out_its_writer<F, Fut>(
+    rest: F,
+) -> (Rc<Server>, StreamReader, StreamWriter, Rc<StreamWriter>)
+where
+    F: Fn(Rc<StreamWriter>) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let (tx, rx) = aioloop::sync::oneshot::channel();
+    let tx = Cell::new(Some(tx));
+    let server = start_server(
+        move |_reader, writer| {
+            let writer = Rc::new(writer);
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(writer.clone());
+            }
+            rest(writer)
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let (reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    let s_writer = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    (Rc::new(server), reader, writer, s_writer)
+}
+
 /// CPython `test_abort_clients` (test_server.py, 3.13): the handler waits in
 /// `wr.wait_closed()` while its writer holds data the client does not read; the server is
 /// closed, then `abort_clients()` drops the data and closes the connection at once:
@@ -414,25 +443,10 @@ async fn close_clients_flushes_buffered_data() {
 /// all the bytes written.
 #[aioloop::test]
 async fn test_abort_clients() {
-    let (tx, rx) = aioloop::sync::oneshot::channel();
-    let tx = Rc::new(Cell::new(Some(tx)));
-    let server = Rc::new(
-        start_server(
-            move |_reader, writer| {
-                let tx = tx.take();
-                async move {
-                    let writer = Rc::new(writer);
-                    let _ = tx.unwrap().send(writer.clone());
-                    writer.wait_closed().await.unwrap();
-                }
-            },
-            "127.0.0.1:0",
-        )
-        .await
-        .unwrap(),
-    );
-    let (mut c_reader, _c_writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    let s_writer = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    let (server, mut c_reader, _c_writer, s_writer) = server_handing_out_its_writer(|writer| async move {
+        writer.wait_closed().await.unwrap();
+    })
+    .await;
     let chunk = vec![b'a'; 1 << 20];
     let mut written = 0;
     while s_writer.buffered() == 0 {
@@ -463,23 +477,7 @@ async fn test_abort_clients() {
 /// connection open: `wait_closed()` waits until that writer is closed.
 #[aioloop::test]
 async fn test_wait_closed_waits_for_connections() {
-    let (tx, rx) = aioloop::sync::oneshot::channel();
-    let tx = Rc::new(Cell::new(Some(tx)));
-    let server = Rc::new(
-        start_server(
-            move |_reader, writer| {
-                let tx = tx.take();
-                async move {
-                    let _ = tx.unwrap().send(writer);
-                }
-            },
-            "127.0.0.1:0",
-        )
-        .await
-        .unwrap(),
-    );
-    let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    let s_writer = wait_for(rx, TIMEOUT).await.unwrap().unwrap();
+    let (server, mut reader, _writer, s_writer) = server_handing_out_its_writer(|_| async {}).await;
     server.close();
     let task = spawn({
         let server = server.clone();

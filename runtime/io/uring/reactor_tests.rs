@@ -15,6 +15,36 @@ fn nonblocking_unix_pair() -> (mio::net::UnixStream, std::os::unix::net::UnixStr
     (mio::net::UnixStream::from_std(ours), theirs)
 }
 
+/// A reactor, a connected pair (`ours`, registered in it at the slot, and `theirs`, the
+/// peer) and the slots.
+type RegisteredPair = (
+    UringReactor,
+    mio::net::UnixStream,
+    std::os::unix::net::UnixStream,
+    IoSlots,
+    SlotId,
+);
+
+/// Interest of the pair's registered end.
+const BOTH: Interest = Interest::READABLE.add(Interest::WRITABLE);
+
+/// A reactor on a ring of 16 entries with registered files, and a pair registered for
+/// reading and writing; `before_register` runs just before the registration. `None` (said on
+/// stderr) where io_uring is unavailable.
+fn registered_pair(before_register: impl FnOnce()) -> Option<RegisteredPair> {
+    let Ok((ring, _)) = super::super::probe::probe(16, true) else {
+        eprintln!("io_uring unavailable here: skipped");
+        return None;
+    };
+    let mut reactor = UringReactor::new(ring, true).unwrap();
+    let (mut ours, theirs) = nonblocking_unix_pair();
+    let mut io = IoSlots::default();
+    let id = io.insert();
+    before_register();
+    reactor.register(&mut ours, id, BOTH, true).unwrap();
+    Some((reactor, ours, theirs, io, id))
+}
+
 /// U11 (issue 20, item 3): registrations queued without a poll in between, each of whose
 /// polls completes at once (pipes are writable), overflow the completion queue (1,024
 /// entries) of a ring of two submission entries; every push still goes through (a refused
@@ -65,16 +95,12 @@ fn issue20_an_overflowed_completion_queue_neither_spins_nor_loses_completions() 
 #[test]
 fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
     use std::io::{Read, Write};
-    let Ok((ring, _)) = super::super::probe::probe(16, true) else {
-        return eprintln!("io_uring unavailable here: skipped");
+    let Some((mut reactor, mut ours, mut theirs, mut io, id)) =
+        registered_pair(super::super::files::spoil_next_install)
+    else {
+        return;
     };
-    let mut reactor = UringReactor::new(ring, true).unwrap();
-    let (mut ours, mut theirs) = nonblocking_unix_pair();
-    let (mut io, mut woken) = (IoSlots::default(), Vec::new());
-    let id = io.insert();
-    let interest = Interest::READABLE | Interest::WRITABLE;
-    super::super::files::spoil_next_install();
-    reactor.register(&mut ours, id, interest, true).unwrap();
+    let mut woken = Vec::new();
     let key = id.key() as usize;
     let PollState::Armed {
         file: File::Fixed(index),
@@ -143,7 +169,7 @@ fn issue20_a_failed_install_falls_back_to_the_descriptor_and_loses_nothing() {
     let (next, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
     let mut next = mio::net::UnixStream::from_std(next);
     let id = io.insert();
-    reactor.register(&mut next, id, interest, true).unwrap();
+    reactor.register(&mut next, id, BOTH, true).unwrap();
     assert_eq!(
         reactor.polls[id.key() as usize],
         PollState::Armed {
@@ -203,15 +229,10 @@ fn a_slot_is_freed_only_after_its_final_completion() {
 /// which finds the flush settled with the error: nothing of the dropped bytes is ever sent.
 #[test]
 fn an_abandoned_send_drops_what_the_kernel_has_not_and_wakes_its_flush() {
-    let Ok((ring, _)) = super::super::probe::probe(16, true) else {
-        return eprintln!("io_uring unavailable here: skipped");
+    let Some((mut reactor, mut ours, mut theirs, mut io, id)) = registered_pair(|| {}) else {
+        return;
     };
-    let mut reactor = UringReactor::new(ring, true).unwrap();
-    let (mut ours, mut theirs) = nonblocking_unix_pair();
-    let (mut io, mut woken) = (IoSlots::default(), Vec::new());
-    let id = io.insert();
-    let interest = Interest::READABLE | Interest::WRITABLE;
-    reactor.register(&mut ours, id, interest, true).unwrap();
+    let mut woken = Vec::new();
     let Some(step) = reactor.send(id, &[&b"never sent"[..]], None, &mut io) else {
         return eprintln!("no completion form here: skipped");
     };
