@@ -7,7 +7,7 @@
 //! asyncio's behaviour and its doc comment says so.
 //!
 //! Ported with aioloop's bound, upstream's ignored: rt_common.rs `yield_defers_until_park` and
-//! `coop_yield_defers_until_park` (a busy loop polls for I/O once every 61 iterations, so a
+//! `coop_yield_defers_until_park` (a busy loop polls for I/O once 61 steps ran, so a
 //! yield does not let the I/O driver run first; see the tests).
 //!
 //! Not ported:
@@ -544,8 +544,9 @@ mod rt_common {
         });
     }
 
-    /// How many iterations a busy loop (tasks always ready) may run between two polls for
-    /// I/O: runtime/io/reactor.rs's `BUSY_POLL_INTERVAL` (docs/architecture.md).
+    /// How many steps a busy loop (tasks always ready) may run between two polls for I/O:
+    /// runtime/io/reactor.rs's `BUSY_POLL_INTERVAL` (docs/architecture.md). Here one task
+    /// yields (its sibling waits on the socket), so that many iterations at most.
     const BUSY_POLL_INTERVAL: usize = 61;
 
     /// The body of `yield_defers_until_park` and `coop_yield_defers_until_park`: a task that
@@ -593,8 +594,8 @@ mod rt_common {
     /// driver has been polled, so the accept completes within a few yields (upstream allows
     /// 10, and retries 10 times as the OS may deliver the event late); asyncio's `sleep(0)`
     /// too lets the selector run before the task resumes. aioloop's `yield_now` is exactly
-    /// one iteration, but a busy loop polls for I/O once every `BUSY_POLL_INTERVAL`
-    /// iterations (docs/architecture.md: a zero-timeout poll costs more than a dozen task
+    /// one iteration, but a busy loop polls for I/O once `BUSY_POLL_INTERVAL` steps ran
+    /// since its last poll (docs/architecture.md: a zero-timeout poll costs more than a dozen task
     /// steps), so the accept may take up to that many yields: that bound is asserted, and the
     /// upstream bound is `yield_defers_until_park_upstream_bound`, ignored.
     #[test]
@@ -604,7 +605,7 @@ mod rt_common {
 
     /// `yield_defers_until_park` with upstream's bound of 10 yields.
     #[test]
-    #[ignore = "a busy loop polls for I/O once every 61 iterations (BUSY_POLL_INTERVAL, runtime/io/reactor.rs), so yield_now does not let the I/O driver run before the task resumes, unlike tokio's yield_now and asyncio's sleep(0); changing it is the lead's call (runtime/io/)"]
+    #[ignore = "a busy loop polls for I/O once 61 steps ran since its last poll (BUSY_POLL_INTERVAL, runtime/io/reactor.rs), so a task yielding alone does not let the I/O driver run before it resumes, unlike tokio's yield_now and asyncio's sleep(0); changing it is the lead's call (runtime/io/)"]
     fn yield_defers_until_park_upstream_bound() {
         assert!((0..10).any(|_| yield_defers_until_park_inner(false, 10)));
     }

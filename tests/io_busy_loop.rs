@@ -95,3 +95,72 @@ fn a_busy_loop_still_serves_a_socket_many_times() {
         );
     });
 }
+
+/// Many tasks ready in every iteration: the loop polls for I/O in every iteration, as
+/// asyncio's `_run_once` does (and as tokio, whose driver runs every 61 scheduler ticks). The
+/// busy loop counts steps since its last poll, not iterations: it used to poll once every 61
+/// iterations whatever their size, so behind 100 yielding tasks a socket waited up to 61
+/// iterations (6,100 steps). Five reads, each waiting on an empty socket, each woken within a
+/// few iterations of its byte.
+#[test]
+fn many_ready_tasks_let_io_in_every_iteration() {
+    aioloop::run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        // Iterations, as the first of 100 yielding tasks counts them.
+        let iterations = Rc::new(Cell::new(0u64));
+        let stop = Rc::new(Cell::new(false));
+        let spinners: Vec<_> = (0..100)
+            .map(|i| {
+                let (iterations, stop) = (iterations.clone(), stop.clone());
+                aioloop::spawn(async move {
+                    while !stop.get() {
+                        if i == 0 {
+                            iterations.set(iterations.get() + 1);
+                        }
+                        aioloop::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        // The iteration at which each read was woken with its byte.
+        let woken = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let reader = aioloop::spawn({
+            let (iterations, woken) = (iterations.clone(), woken.clone());
+            async move {
+                for round in 0..5u8 {
+                    let mut buf = [0; 1];
+                    stream.read_exact(&mut buf).await.unwrap();
+                    assert_eq!(buf, [round]);
+                    woken.borrow_mut().push(iterations.get());
+                }
+            }
+        });
+        let mut late = Vec::new();
+        for round in 0..5u8 {
+            // The reader meets an empty socket and waits; the spinners run a varying number
+            // of iterations meanwhile.
+            for _ in 0..(7 * round as usize + 3) {
+                aioloop::yield_now().await;
+            }
+            assert_eq!(woken.borrow().len(), round as usize);
+            client.write_all(&[round]).unwrap();
+            let at_write = iterations.get();
+            while woken.borrow().len() == round as usize {
+                aioloop::yield_now().await;
+            }
+            late.push(woken.borrow()[round as usize] - at_write);
+        }
+        reader.await.unwrap();
+        stop.set(true);
+        for spinner in spinners {
+            spinner.await.unwrap();
+        }
+        assert!(
+            late.iter().all(|&n| n <= 4),
+            "iterations between the bytes and the read's wake-up: {late:?}"
+        );
+    });
+}

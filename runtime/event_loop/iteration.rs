@@ -2,9 +2,9 @@
 //! 1. take in the remote queue (work and wakes from other threads);
 //! 2. run what was ready when the iteration began; what becomes ready meanwhile waits for the
 //!    next iteration, so I/O and timers are never starved;
-//! 3. poll the reactor: timeout 0 if anything is ready (and then only every
-//!    `BUSY_POLL_INTERVAL` iterations, see runtime/io/reactor.rs), else until the earliest timer,
-//!    else block;
+//! 3. poll the reactor: timeout 0 if anything is ready (and then only once
+//!    `BUSY_POLL_INTERVAL` steps ran since the last poll, see runtime/io/reactor.rs), else until
+//!    the earliest timer, else block;
 //! 4. hand I/O readiness to the wakers registered for it;
 //! 5. (time) advance the clock and wake expired timers.
 
@@ -81,7 +81,7 @@ impl Core {
             }
         }
         coop::unconstrain();
-        self.poll_reactor();
+        self.poll_reactor(u32::try_from(ready_now).unwrap_or(u32::MAX));
         self.fire_timers();
         false
     }
@@ -126,8 +126,9 @@ impl Core {
     }
 
     /// Steps 3 and 4: waits for I/O, a remote wake or the earliest timer, as long as nothing
-    /// is ready. Under a paused clock, an otherwise idle loop jumps the clock to the next timer.
-    fn poll_reactor(&self) {
+    /// is ready (`steps`: how many the iteration ran). Under a paused clock, an otherwise idle
+    /// loop jumps the clock to the next timer.
+    fn poll_reactor(&self, steps: u32) {
         // A pending `stop()` keeps the poll from blocking only where it ends the run.
         let stopping = self.stopping.get() && self.forever.get();
         let busy = !self.sched().is_idle() || stopping;
@@ -154,11 +155,11 @@ impl Core {
         };
         let polled = self.remote.poll_parked(wait != PollWait::Zero, |may_block| {
             if !may_block {
-                // A busy loop polls for I/O only every `BUSY_POLL_INTERVAL` iterations; any
-                // other zero-timeout poll only if it could report something (the remote queue
-                // and the wheel are checked without it).
+                // A busy loop polls for I/O only once `BUSY_POLL_INTERVAL` steps ran since the
+                // last poll; any other zero-timeout poll only if it could report something (the
+                // remote queue and the wheel are checked without it).
                 let poll = match busy {
-                    true => self.io.busy_poll_due(),
+                    true => self.io.busy_poll_due(steps),
                     false => self.io.has_io_sources(),
                 };
                 if !poll {

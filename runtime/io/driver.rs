@@ -68,8 +68,8 @@ struct State {
     woken: Vec<Waker>,
     /// How many I/O sources (sockets, pipes...) are registered.
     io_sources: usize,
-    /// Busy iterations since the last poll (see [`BUSY_POLL_INTERVAL`]).
-    busy_skips: u32,
+    /// Steps run in busy iterations since the last poll (see [`BUSY_POLL_INTERVAL`]).
+    busy_steps: u32,
     backend: Backend,
 }
 
@@ -145,7 +145,7 @@ impl IoDriver {
                 io: IoSlots::default(),
                 woken: Vec::new(),
                 io_sources: 0,
-                busy_skips: 0,
+                busy_steps: 0,
                 backend,
             }),
             closed: Cell::new(false),
@@ -358,23 +358,24 @@ impl IoDriver {
         self.state.borrow().io_sources > 0
     }
 
-    /// Whether a busy iteration should poll (with a zero timeout): never without I/O sources,
-    /// else once every [`BUSY_POLL_INTERVAL`] busy iterations since the last poll.
+    /// Whether a busy iteration that ran `steps` steps should poll (with a zero timeout): never
+    /// without I/O sources, else once [`BUSY_POLL_INTERVAL`] steps have run in busy iterations
+    /// since the last poll.
     #[inline]
-    pub(crate) fn busy_poll_due(&self) -> bool {
+    pub(crate) fn busy_poll_due(&self, steps: u32) -> bool {
         let state = &mut *self.state.borrow_mut();
         if state.io_sources == 0 {
             return false;
         }
-        state.busy_skips += 1;
-        state.busy_skips >= BUSY_POLL_INTERVAL
+        state.busy_steps = state.busy_steps.saturating_add(steps);
+        state.busy_steps >= BUSY_POLL_INTERVAL
     }
 
     /// Waits for readiness as `wait` allows and records it; returns the number of I/O events.
     /// The wakers it releases are woken by [`IoDriver::wake_ready`].
     pub(crate) fn poll(&self, wait: PollWait) -> usize {
         let state = &mut *self.state.borrow_mut();
-        state.busy_skips = 0;
+        state.busy_steps = 0;
         match &mut state.backend {
             Backend::Epoll(reactor) => reactor.poll(wait, &mut state.io, &mut state.woken),
             #[cfg(all(feature = "io-uring", target_os = "linux"))]

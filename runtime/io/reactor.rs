@@ -26,11 +26,12 @@ pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 pub(crate) const TIMER_TOKEN: Token = Token(usize::MAX - 1);
 
 /// A busy loop (tasks ready, so a poll would not block) with I/O sources registered polls for
-/// I/O once in this many iterations, not in every one: a zero-timeout `epoll_wait` costs more
-/// than a dozen task steps, and a task that yields in a loop would pay it per yield. Readiness
-/// is noticed at most this many iterations late, so sockets are never starved (tokio's
-/// `event_interval` is 61 scheduler ticks; asyncio polls every iteration). An idle loop polls
-/// at once, as before.
+/// I/O once this many steps (task steps, callbacks) have run in busy iterations since its last
+/// poll, not in every iteration: a zero-timeout `epoll_wait` costs more than a dozen task
+/// steps, and a task that yields alone in a loop would pay it per yield. Readiness is noticed
+/// at most this many steps late, as tokio's `event_interval` (61 scheduler ticks): a loop with
+/// many tasks ready polls in every iteration, as asyncio's `_run_once` does; a task yielding
+/// alone sees I/O at most 61 iterations late. An idle loop polls at once.
 pub(crate) const BUSY_POLL_INTERVAL: u32 = 61;
 
 /// How long a poll may block.
