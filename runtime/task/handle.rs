@@ -403,7 +403,9 @@ impl<T> Drop for Task<T> {
             }
             self.sched.detach(self.key, self.gen());
         }
-        if self.flags & (WAS_CANCELLED | NAMED) != 0 {
+        // What the scheduler keeps for a handle: its name, and for a task cancelled (or
+        // panicked in the cleanup of a cancellation) its cancel message and count.
+        if self.flags & (WAS_CANCELLED | WAS_PANIC | NAMED) != 0 {
             self.sched.forget_kept(self.id);
         }
     }
