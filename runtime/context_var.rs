@@ -441,7 +441,11 @@ pub(crate) struct LoopContextGuard {
 }
 
 /// The running loop's scheduler as this module sees it: it mirrors `USED` in a field (C2).
-/// A trait, so this module (below the task layer, which uses it) names no scheduler.
+/// A trait, so this module (below the task layer, which uses it) names no scheduler. Told at
+/// once, not re-read once per loop iteration: the thread's first context can come into being
+/// in any step or callback, and the next one in the same iteration must not run in it, nor a
+/// spawn in the same step go without a copy (tests/context_var.rs, `first_set_*`); reading
+/// `USED` itself at each of those checks instead costs a few instructions a task step.
 pub(crate) trait UsedMirror {
     /// Sets the mirror.
     fn set_contexts(&self, used: bool);
