@@ -300,11 +300,12 @@ fn capture_slow() -> Option<Context> {
     })
 }
 
-/// Binds a callback to a copy of the current context (asyncio's `Handle`); returned unchanged
-/// while no context is current (then it runs in an empty one, [`enter`] with `None`): one
-/// flag read, no allocation, while the thread never made a context (C1).
+/// Binds a callback to a copy of the current context (asyncio's `Handle` and done callbacks):
+/// any [`Callback`], a `Box<dyn FnOnce()>` or a done callback's `Box<dyn FnOnce(&A)>`.
+/// Returned unchanged while no context is current (then it runs in an empty one, [`enter`]
+/// with `None`): one flag read, no allocation, while the thread never made a context (C1).
 #[inline]
-pub(crate) fn bind(callback: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
+pub(crate) fn bind<C: Callback>(callback: C) -> C {
     if !used() {
         return callback;
     }
@@ -313,34 +314,32 @@ pub(crate) fn bind(callback: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
 
 #[inline(never)]
 #[cold]
-fn bind_slow(callback: Box<dyn FnOnce()>) -> Box<dyn FnOnce()> {
+fn bind_slow<C: Callback>(callback: C) -> C {
     match capture_slow() {
         None => callback,
-        Some(context) => {
-            let mut slot = Some(context);
-            Box::new(move || enter(&mut slot, callback))
-        }
+        Some(context) => callback.in_context(context),
     }
 }
 
-/// [`bind`] for a done callback that takes an argument.
-#[inline]
-pub(crate) fn bind_arg<A: ?Sized + 'static>(callback: Box<dyn FnOnce(&A)>) -> Box<dyn FnOnce(&A)> {
-    if !used() {
-        return callback;
-    }
-    bind_arg_slow(callback)
+/// A boxed callback [`bind`] ties to a context: the one thing its shapes do apart is how a
+/// call is passed through [`enter`].
+pub(crate) trait Callback {
+    /// This callback, called inside [`enter`] with `context`.
+    fn in_context(self, context: Context) -> Self;
 }
 
-#[inline(never)]
-#[cold]
-fn bind_arg_slow<A: ?Sized + 'static>(callback: Box<dyn FnOnce(&A)>) -> Box<dyn FnOnce(&A)> {
-    match capture_slow() {
-        None => callback,
-        Some(context) => {
-            let mut slot = Some(context);
-            Box::new(move |arg: &A| enter(&mut slot, || callback(arg)))
-        }
+impl Callback for Box<dyn FnOnce()> {
+    fn in_context(self, context: Context) -> Self {
+        let mut slot = Some(context);
+        Box::new(move || enter(&mut slot, self))
+    }
+}
+
+/// A done callback, which takes the finished future (or task).
+impl<A: ?Sized + 'static> Callback for Box<dyn FnOnce(&A)> {
+    fn in_context(self, context: Context) -> Self {
+        let mut slot = Some(context);
+        Box::new(move |arg: &A| enter(&mut slot, || self(arg)))
     }
 }
 
@@ -442,7 +441,11 @@ pub(crate) struct LoopContextGuard {
 }
 
 /// The running loop's scheduler as this module sees it: it mirrors `USED` in a field (C2).
-/// A trait, so this module (below the task layer, which uses it) names no scheduler.
+/// A trait, so this module (below the task layer, which uses it) names no scheduler. Told at
+/// once, not re-read once per loop iteration: the thread's first context can come into being
+/// in any step or callback, and the next one in the same iteration must not run in it, nor a
+/// spawn in the same step go without a copy (tests/context_var.rs, `first_set_*`); reading
+/// `USED` itself at each of those checks instead costs a few instructions a task step.
 pub(crate) trait UsedMirror {
     /// Sets the mirror.
     fn set_contexts(&self, used: bool);

@@ -197,7 +197,7 @@ impl<T: 'static> Future<T> {
     /// returned id removes it again with [`Future::remove_done_callback`].
     pub fn add_done_callback(&self, callback: impl FnOnce(&Future<T>) + 'static) -> DoneCallbackId {
         // Runs in a copy of the current context, as asyncio's done callbacks.
-        let callback: DoneCallback<T> = crate::context_var::bind_arg(Box::new(callback));
+        let callback: DoneCallback<T> = crate::context_var::bind(Box::new(callback));
         let mut state = self.shared.state.borrow_mut();
         if matches!(state.outcome, Outcome::Pending) {
             let mut waiters = self.shared.waiters.borrow_mut();

@@ -395,6 +395,81 @@ fn first_set_inside_a_task_stays_in_that_task() {
     .unwrap();
 }
 
+/// Runs `f` on a thread of its own, where no context was made yet (the thread's first context
+/// then comes into being inside the loop's run, in the middle of one of its iterations).
+fn on_a_fresh_thread(f: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(f).join().unwrap();
+}
+
+/// The thread's first context, made by a `set` in a task's step, is that task's at once: a
+/// task stepping after it in the same loop iteration runs in none.
+#[test]
+fn first_set_is_not_seen_by_a_task_stepping_after_it() {
+    on_a_fresh_thread(|| {
+        let cvar = var::<u32>("cvar");
+        aioloop::run(async move {
+            let a = aioloop::spawn(async move {
+                cvar.set(1);
+            });
+            let b = aioloop::spawn(async move { cvar.get() });
+            a.await.unwrap();
+            assert_eq!(b.await.unwrap(), None);
+        });
+    });
+}
+
+/// The thread's first context, made by a `set` in a callback, is dropped after it: a task
+/// stepping after it in the same loop iteration runs in none.
+#[test]
+fn first_set_in_a_callback_is_dropped_after_it() {
+    on_a_fresh_thread(|| {
+        let cvar = var::<u32>("cvar");
+        aioloop::run(async move {
+            aioloop::call_soon(move || {
+                cvar.set(1);
+            });
+            let b = aioloop::spawn(async move { cvar.get() });
+            assert_eq!(b.await.unwrap(), None);
+        });
+    });
+}
+
+/// A task spawned in the step that made the thread's first context (a `set` in a task) takes
+/// a copy of it, and the setting task keeps its value.
+#[test]
+fn first_set_then_spawn_in_the_same_task_step() {
+    on_a_fresh_thread(|| {
+        let cvar = var::<u32>("cvar");
+        aioloop::run(async move {
+            let a = aioloop::spawn(async move {
+                cvar.set(1);
+                let child = aioloop::spawn(async move {
+                    let seen = cvar.get();
+                    cvar.set(2);
+                    seen
+                });
+                (child.await.unwrap(), cvar.get())
+            });
+            assert_eq!(a.await.unwrap(), (Some(1), Some(1)));
+            assert_eq!(cvar.get(), None);
+        });
+    });
+}
+
+/// A task spawned by the main future in the step that made the thread's first context takes a
+/// copy of it.
+#[test]
+fn first_set_then_spawn_in_the_same_main_step() {
+    on_a_fresh_thread(|| {
+        let cvar = var::<u32>("cvar");
+        aioloop::run(async move {
+            cvar.set(1);
+            let child = aioloop::spawn(async move { cvar.get() });
+            assert_eq!(child.await.unwrap(), Some(1));
+        });
+    });
+}
+
 /// A cancelled task's future is dropped in the task's context (asyncio throws
 /// `CancelledError` into the coroutine in its context).
 #[test]

@@ -156,7 +156,7 @@ impl<T: 'static> Task<T> {
     pub fn add_done_callback(&self, callback: impl FnOnce(&TaskRef) + 'static) -> DoneCallbackId {
         let task = self.task_ref();
         // Runs in a copy of the current context, as asyncio's done callbacks.
-        let run = crate::context_var::bind(Box::new(move || callback(&task)));
+        let run: Box<dyn FnOnce()> = crate::context_var::bind(Box::new(move || callback(&task)));
         let id = self.sched.add_done_callback(self.key, self.gen(), run);
         DoneCallbackId(id.unwrap_or(u64::MAX))
     }
