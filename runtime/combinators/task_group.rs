@@ -17,6 +17,7 @@ use slab::Slab;
 
 use super::group_child::{GroupChild, GroupTask, Member};
 use super::group_errors::{ChildError, TaskGroupClosed};
+use crate::task::cancel_scope;
 use crate::task::TaskRef;
 use crate::waker_slot::WakerSlot;
 
@@ -342,7 +343,10 @@ async fn plain<F: Future, E>(future: F) -> Result<F::Output, E> {
     Ok(future.await)
 }
 
-/// Cancels every running child and closes the group (unless it is joined already).
+/// Cancels every running child and closes the group (unless it is joined already). Inside a
+/// cancellation drop the children cancelled are recorded for it, so a `wait_for` or a
+/// `timeout_scope` that dropped the group waits for them, as asyncio's `__aexit__` awaits the
+/// aborted children before the timeout is reported.
 fn cancel_all<E>(state: &RefCell<GroupState<E>>) {
     let children: Vec<TaskRef> = {
         let mut state = state.borrow_mut();
@@ -352,7 +356,9 @@ fn cancel_all<E>(state: &RefCell<GroupState<E>>) {
         state.members.iter().filter_map(|(_, m)| m.clone()).collect()
     };
     for child in children {
-        child.cancel();
+        if child.cancel() {
+            cancel_scope::collect(|| child.clone());
+        }
     }
 }
 

@@ -23,7 +23,9 @@ impl<E: 'static> TaskGroup<E> {
     ///   it waits (its destructors run), then the group waits for the cancelled children and
     ///   returns `Err` with the children's errors.
     /// - A panic of the body propagates; dropping the returned future (its task was cancelled)
-    ///   cancels the body and every child.
+    ///   cancels the body and every child; a [`wait_for`](crate::wait_for) or a
+    ///   [`timeout_scope`](crate::timeout_scope) that drops it on expiry waits for those
+    ///   children to finish (their `until_cancelled` cleanup) before it reports the timeout.
     ///
     /// ```
     /// use std::time::Duration;
