@@ -6,8 +6,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use aioloop::sync::{Condition, Semaphore};
-use aioloop::{spawn, timeout_scope, yield_now, Task};
+use aioloop::sync::{Barrier, Condition, Semaphore};
+use aioloop::{gather, spawn, timeout_scope, yield_now, Task};
 
 /// A consumer of test_locks.py's `test_cancelled_wakeup*`: under the condition's lock, waits
 /// until `state != 0`, returns once it is negative, and otherwise takes one item (`state -= 1`).
@@ -138,4 +138,33 @@ async fn test_acquire() {
     for t in [t1, t2, t3, t4] {
         assert!(t.await.unwrap());
     }
+}
+
+/// test_locks.py BarrierTests `test_draining_state`: N parties pass the barrier; each reads the
+/// barrier's state (asyncio's `repr`) as it leaves: the barrier drains while parties are still
+/// to leave, and the last one out finds it filling again (not broken, nobody waiting).
+#[aioloop::test]
+async fn test_draining_state() {
+    const N: usize = 5;
+    let barrier = Barrier::new(N);
+    let results = Rc::new(RefCell::new(Vec::new()));
+    let tasks: Vec<Task<()>> = (0..N)
+        .map(|_| {
+            let (barrier, results) = (barrier.clone(), results.clone());
+            spawn(async move {
+                barrier.wait().await.unwrap();
+                let state = format!("{barrier:?}");
+                results.borrow_mut().push(state.contains("Draining"));
+            })
+        })
+        .collect();
+    for out in gather(tasks).await {
+        out.unwrap();
+    }
+    let results = results.borrow();
+    assert_eq!(results.len(), N);
+    assert!(!results[N - 1], "the last party out finds the barrier filling");
+    assert!(results[..N - 1].iter().all(|&d| d), "{results:?}");
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(!barrier.broken());
 }
