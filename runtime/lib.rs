@@ -118,7 +118,9 @@ pub use time::{
 ///
 /// # Panics
 /// If a loop is already running on this thread (asyncio raises `RuntimeError`), or if the OS
-/// refuses to create the loop's poller. A panic of `future` itself propagates.
+/// refuses to create the loop's poller. A panic of `future` itself propagates, once the tasks
+/// left over were cancelled and have finished (asyncio's `_cancel_all_tasks` runs in a
+/// `finally`).
 ///
 /// ```
 /// let answer = aioloop::run(async { 42 });
