@@ -46,3 +46,35 @@ fn test_asyncio_run_closes_gens_after_hanging_tasks_errors() {
     let seen = seen.borrow();
     assert!(seen.iter().any(|s| s.contains("ZeroDivisionError")), "{seen:?}");
 }
+
+/// asyncio.run's `shutdown_default_executor` (bpo-34037, gh-78218; Lib/asyncio/runners.py): after
+/// cancelling the leftover tasks, `asyncio.run` joins the default executor's threads, so a
+/// `to_thread` call still running returns before `run` does; a call still queued whose awaiter
+/// was cancelled never runs (the executor skips a cancelled work item). Here with one blocking
+/// thread: the first call runs to its end, the second is dropped unrun.
+#[test]
+fn test_asyncio_run_joins_the_default_executor() {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Arc;
+    let ran = Arc::new(AtomicU32::new(0));
+    let started = Arc::new(AtomicBool::new(false));
+    let (first, second, s) = (ran.clone(), ran.clone(), started.clone());
+    EventLoop::builder().blocking_threads(1).run(async move {
+        drop(spawn(aioloop::to_thread(move || {
+            s.store(true, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(100));
+            first.fetch_add(1, Ordering::SeqCst);
+        })));
+        drop(spawn(aioloop::to_thread(move || {
+            second.fetch_add(10, Ordering::SeqCst);
+        })));
+        while !started.load(Ordering::SeqCst) {
+            sleep(Duration::from_millis(1)).await; // until the first call runs on the thread
+        }
+    });
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        1,
+        "run() returned after the running call finished, and the cancelled queued one never ran"
+    );
+}

@@ -307,6 +307,7 @@ impl Builder {
         // usable after that panic); the panic then goes on with its own payload.
         let output = panic::catch_unwind(AssertUnwindSafe(|| event_loop.run_until_complete(future)));
         event_loop.cancel_all_tasks();
+        event_loop.shutdown_default_executor();
         match output {
             Ok(output) => output,
             Err(payload) => panic::resume_unwind(payload),
