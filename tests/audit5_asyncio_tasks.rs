@@ -95,3 +95,70 @@ async fn test_constructor_empty_sequence_use_running_loop() {
     let out = gather(empty).await;
     assert!(out.is_empty());
 }
+
+/// test_tasks.py `test_wait_first_completed`: `wait([b, a], FIRST_COMPLETED)` with `a`
+/// sleeping 10 s and `b` 0.1 s returns at 0.1 s with `b` done and `a` pending (and not done).
+#[aioloop::test(start_paused)]
+async fn test_wait_first_completed() {
+    let lp = get_running_loop();
+    let t0 = lp.time();
+    let a = spawn(sleep(Duration::from_secs(10)));
+    let b = spawn(sleep(Duration::from_millis(100)));
+    let (a_ref, b_ref) = (a.task_ref(), b.task_ref());
+    let (done, pending) = wait([b, a], ReturnWhen::FirstCompleted, None).await;
+    assert_eq!(lp.time() - t0, Duration::from_millis(100));
+    assert_eq!(done.iter().map(|t| t.task_ref()).collect::<Vec<_>>(), [b_ref]);
+    assert!(pending.len() == 1 && pending[0].task_ref() == a_ref);
+    assert!(!a_ref.is_done());
+    for task in done {
+        task.await.unwrap();
+    }
+    let (done, _) = wait(pending, ReturnWhen::AllCompleted, None).await;
+    assert!(done[0].is_done());
+}
+
+/// test_tasks.py `test_wait_first_exception_in_wait`: FIRST_EXCEPTION returns when a task
+/// raises (here: panics) during the wait, at 0.01 s, with that task done and the 10 s sleeper
+/// pending.
+#[aioloop::test(start_paused)]
+async fn test_wait_first_exception_in_wait() {
+    let lp = get_running_loop();
+    let t0 = lp.time();
+    let a = spawn(async { sleep(Duration::from_secs(10)).await });
+    let b = spawn(async {
+        sleep(Duration::from_millis(10)).await;
+        panic!("ZeroDivisionError('err')");
+    });
+    let (a_ref, b_ref) = (a.task_ref(), b.task_ref());
+    let (done, pending) = wait([b, a], ReturnWhen::FirstException, None).await;
+    assert_eq!(lp.time() - t0, Duration::from_millis(10));
+    assert_eq!(done.iter().map(|t| t.task_ref()).collect::<Vec<_>>(), [b_ref]);
+    assert_eq!(pending.iter().map(|t| t.task_ref()).collect::<Vec<_>>(), [a_ref]);
+    for task in done {
+        let err = task.await.unwrap_err();
+        assert_eq!(err.panic_message(), Some("ZeroDivisionError('err')"));
+    }
+    for task in pending {
+        task.cancel();
+    }
+}
+
+/// test_tasks.py `test_as_completed`: `a` and `b` finish at 0.01 s, `c` at 0.15 s; the values
+/// come in completion order (`a` and `b` first, in either order, then `c`), the last at 0.15 s.
+#[aioloop::test(start_paused)]
+async fn test_as_completed() {
+    let lp = get_running_loop();
+    let t0 = lp.time();
+    async fn sleeper(ms: u64, x: char) -> char {
+        sleep(Duration::from_millis(ms)).await;
+        x
+    }
+    let mut it = as_completed([sleeper(10, 'b'), sleeper(150, 'c'), sleeper(10, 'a')]);
+    let mut res = Vec::new();
+    while let Some(x) = it.next().await {
+        res.push(x);
+    }
+    assert_eq!(lp.time() - t0, Duration::from_millis(150));
+    assert!(res[..2].contains(&'a') && res[..2].contains(&'b'), "{res:?}");
+    assert_eq!(res[2], 'c');
+}
