@@ -194,3 +194,22 @@ async fn test_taskgroup_cancel_before_the_body_awaits() {
     assert!(matches!(&out, Err(errors) if errors.is_empty()), "{out:?}");
     assert!(!ran.get(), "the child was cancelled before its first step");
 }
+
+/// test_taskgroups.py `test_taskgroup_without_parent_task`: a group entered outside a task
+/// raises `RuntimeError` ("parent task"). aioloop's group needs a running loop to spawn into:
+/// spawning with none panics (asyncio's `RuntimeError`), and the refused child's future is
+/// dropped; the group is left empty and usable once a loop runs.
+#[test]
+fn test_taskgroup_without_parent_task() {
+    let tg = TaskGroup::<()>::new();
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = tg.spawn_plain(async {});
+    }));
+    assert!(refused.is_err(), "no running loop: spawn panics");
+    assert!(tg.is_empty());
+    aioloop::run(async move {
+        let child = tg.spawn_plain(async { 7 }).unwrap();
+        tg.join().await.unwrap();
+        assert_eq!(child.await.unwrap(), 7);
+    });
+}
