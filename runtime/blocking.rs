@@ -76,7 +76,8 @@ struct PoolInner {
     state: Mutex<PoolState>,
     /// Wakes idle workers (a job for them, or the shutdown).
     cond: Condvar,
-    /// Wakes a shutdown waiting for the [`OnClose::Finish`] jobs.
+    /// Wakes a shutdown waiting for the [`OnClose::Finish`] jobs, and a
+    /// [`Pool::idle_waiter`] waiting for the pool to run dry.
     finished: Condvar,
     max_threads: usize,
     keep_alive: Duration,
@@ -91,6 +92,8 @@ struct PoolState {
     queue: VecDeque<Queued>,
     /// [`OnClose::Finish`] jobs submitted and not yet finished (queued or running).
     unfinished: usize,
+    /// Jobs a worker is running now.
+    busy: usize,
     threads: usize,
     idle: usize,
     notified: usize,
@@ -218,6 +221,19 @@ impl Pool {
         held
     }
 
+    /// True if no job is queued or running.
+    pub(crate) fn is_dry(&self) -> bool {
+        self.inner.lock().is_dry()
+    }
+
+    /// A closure, for another thread, that waits until no job is queued or running (at most
+    /// `timeout`; false if it timed out): asyncio.run's `shutdown_default_executor`, which
+    /// joins the executor's threads.
+    pub(crate) fn idle_waiter(&self, timeout: Duration) -> impl FnOnce() -> bool + Send + 'static {
+        let inner = self.inner.clone();
+        move || inner.wait_dry(timeout)
+    }
+
     /// (threads alive, threads idle), for tests.
     #[cfg(test)]
     fn counts(&self) -> (usize, usize) {
@@ -226,7 +242,35 @@ impl Pool {
     }
 }
 
+impl PoolState {
+    /// No job queued and none running.
+    fn is_dry(&self) -> bool {
+        self.queue.is_empty() && self.busy == 0
+    }
+}
+
 impl PoolInner {
+    /// Waits until no job is queued or running, for at most `timeout`; false if it timed out.
+    fn wait_dry(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        while !state.is_dry() {
+            if state.threads == 0 {
+                return true; // nobody left to run what is queued (their start failed)
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .finished
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
     fn lock(&self) -> MutexGuard<'_, PoolState> {
         // Jobs never run under the lock, so a poisoned lock still holds consistent counts.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -237,16 +281,20 @@ impl PoolInner {
         let mut state = self.lock();
         'work: loop {
             while let Some(Queued { job, on_close }) = state.queue.pop_front() {
+                state.busy += 1;
                 drop(state);
                 // Jobs catch their closure's panic themselves; this only guards the pool's
                 // accounting against a panicking destructor.
                 let _ = catch_unwind(AssertUnwindSafe(job));
                 state = self.lock();
+                state.busy -= 1;
+                let mut notify = state.is_dry();
                 if on_close == OnClose::Finish {
                     state.unfinished -= 1;
-                    if state.unfinished == 0 {
-                        self.finished.notify_all();
-                    }
+                    notify |= state.unfinished == 0;
+                }
+                if notify {
+                    self.finished.notify_all();
                 }
             }
             if state.shutdown {

@@ -116,9 +116,15 @@ pub use time::{
 /// cancellation with [`until_cancelled`] runs its async cleanup; the others are dropped, their
 /// destructors run), and closes the loop.
 ///
+/// Before it closes the loop, `run` also waits (at most 300 s) for the blocking closures still
+/// running ([`to_thread`], [`run_in_executor`]), as `asyncio.run`'s
+/// `shutdown_default_executor` joins the executor's threads.
+///
 /// # Panics
 /// If a loop is already running on this thread (asyncio raises `RuntimeError`), or if the OS
-/// refuses to create the loop's poller. A panic of `future` itself propagates.
+/// refuses to create the loop's poller. A panic of `future` itself propagates, once the tasks
+/// left over were cancelled and have finished (asyncio's `_cancel_all_tasks` runs in a
+/// `finally`).
 ///
 /// ```
 /// let answer = aioloop::run(async { 42 });

@@ -17,6 +17,7 @@ use slab::Slab;
 
 use super::group_child::{GroupChild, GroupTask, Member};
 use super::group_errors::{ChildError, TaskGroupClosed};
+use crate::task::cancel_scope;
 use crate::task::TaskRef;
 use crate::waker_slot::WakerSlot;
 
@@ -303,6 +304,17 @@ impl<E: 'static> TaskGroupSpawner<E> {
         spawn_into(&self.state, None, plain(future))
     }
 
+    /// Cancels the group, as [`TaskGroup::cancel`]: every child is cancelled and the group is
+    /// closed to new ones; under [`TaskGroup::run`] the body is cancelled too (dropped at the
+    /// point where it waits), and `run` returns once the children have finished, with
+    /// `Err` of the children's errors, empty if none failed. asyncio 3.15's `tg.cancel()`
+    /// (gh-108951), which leaves the `async with` block without raising `CancelledError`.
+    /// Callable from the body or from a child (which is cancelled with the others); a second
+    /// call, or one after the group has ended, does nothing.
+    pub fn cancel(&self) {
+        cancel_all(&self.state);
+    }
+
     /// As [`TaskGroup::spawn_named`].
     ///
     /// # Errors
@@ -342,17 +354,27 @@ async fn plain<F: Future, E>(future: F) -> Result<F::Output, E> {
     Ok(future.await)
 }
 
-/// Cancels every running child and closes the group (unless it is joined already).
+/// Cancels every running child and closes the group (unless it is joined already). Inside a
+/// cancellation drop the children cancelled are recorded for it, so a `wait_for` or a
+/// `timeout_scope` that dropped the group waits for them, as asyncio's `__aexit__` awaits the
+/// aborted children before the timeout is reported.
 fn cancel_all<E>(state: &RefCell<GroupState<E>>) {
-    let children: Vec<TaskRef> = {
+    let (children, body) = {
         let mut state = state.borrow_mut();
         if state.phase != Phase::Joined {
             state.phase = Phase::Cancelled;
         }
-        state.members.iter().filter_map(|(_, m)| m.clone()).collect()
+        let children: Vec<TaskRef> = state.members.iter().filter_map(|(_, m)| m.clone()).collect();
+        (children, state.body.take())
     };
+    // A body run by `TaskGroup::run` is cancelled too, at its next poll.
+    if let Some(body) = body {
+        body.wake();
+    }
     for child in children {
-        child.cancel();
+        if child.cancel() {
+            cancel_scope::collect(|| child.clone());
+        }
     }
 }
 

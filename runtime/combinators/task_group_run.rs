@@ -22,8 +22,14 @@ impl<E: 'static> TaskGroup<E> {
     ///   as asyncio cancels the parent task; the body's future is dropped at the point where
     ///   it waits (its destructors run), then the group waits for the cancelled children and
     ///   returns `Err` with the children's errors.
+    /// - The group is cancelled ([`TaskGroupSpawner::cancel`], from the body or a child, asyncio
+    ///   3.15's `tg.cancel()`): the children and the body are cancelled as on a failure; `run`
+    ///   returns `Err` with the errors of children that failed meanwhile, an empty `Vec` if
+    ///   none did (the body's value, if it had returned already, is `Ok`).
     /// - A panic of the body propagates; dropping the returned future (its task was cancelled)
-    ///   cancels the body and every child.
+    ///   cancels the body and every child; a [`wait_for`](crate::wait_for) or a
+    ///   [`timeout_scope`](crate::timeout_scope) that drops it on expiry waits for those
+    ///   children to finish (their `until_cancelled` cleanup) before it reports the timeout.
     ///
     /// ```
     /// use std::time::Duration;
@@ -79,10 +85,11 @@ impl<E, F: Future> Future for TaskGroupRun<E, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let Some(body) = this.body.as_mut().as_pin_mut() {
-            let failing = this.group.state.borrow().phase == Phase::Failing;
-            if failing {
-                // Dropped as a cancellation, as asyncio cancels the parent task: what the body
-                // awaits (a task, a future) is cancelled in turn.
+            let stopping = matches!(this.group.state.borrow().phase, Phase::Failing | Phase::Cancelled);
+            if stopping {
+                // Dropped as a cancellation, as asyncio cancels the parent task (a child failed,
+                // or the group was cancelled): what the body awaits (a task, a future) is
+                // cancelled in turn.
                 cancelling(|| this.body.set(None));
             } else if let Poll::Ready(output) = body.poll(cx) {
                 this.body.set(None);
@@ -90,7 +97,13 @@ impl<E, F: Future> Future for TaskGroupRun<E, F> {
             } else {
                 let old = this.group.state.borrow_mut().body.register(cx.waker());
                 drop(old);
-                return Poll::Pending;
+                // The body may have cancelled the group itself in that poll (before its waker
+                // was registered, so nothing woke it): then it stops now.
+                let stopped = this.group.state.borrow().phase == Phase::Cancelled;
+                if !stopped {
+                    return Poll::Pending;
+                }
+                cancelling(|| this.body.set(None));
             }
         }
         match poll_join(&this.group.state, cx) {
@@ -98,7 +111,8 @@ impl<E, F: Future> Future for TaskGroupRun<E, F> {
             Poll::Ready(Err(errors)) => Poll::Ready(Err(errors)),
             Poll::Ready(Ok(())) => match this.output.take() {
                 Some(output) => Poll::Ready(Ok(output)),
-                // The body was cancelled by a cancel of the group itself, not by a failure.
+                // The body was cancelled by a cancel of the group itself (`tg.cancel()`), and
+                // no child failed: no value, no error.
                 None => Poll::Ready(Err(Vec::new())),
             },
         }

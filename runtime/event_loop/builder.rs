@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -294,15 +295,23 @@ impl Builder {
     /// cleanup) and closes the loop: [`aioloop::run`](crate::run) with this configuration.
     ///
     /// # Panics
-    /// If the loop cannot be built, or if a loop is already running on this thread.
+    /// If the loop cannot be built, or if a loop is already running on this thread. A panic of
+    /// `future` propagates, after the leftover tasks were cancelled and finished, as above.
     #[track_caller]
     pub fn run<F: Future>(self, future: F) -> F::Output {
         let event_loop = self
             .build()
             .unwrap_or_else(|err| panic!("aioloop: failed to build the event loop: {err}"));
-        let output = event_loop.run_until_complete(future);
+        // As asyncio.run's `finally: _cancel_all_tasks(loop)`: the leftover tasks are cancelled,
+        // and their async cleanup runs, also when the main future panicked (the loop stays
+        // usable after that panic); the panic then goes on with its own payload.
+        let output = panic::catch_unwind(AssertUnwindSafe(|| event_loop.run_until_complete(future)));
         event_loop.cancel_all_tasks();
-        output
+        event_loop.shutdown_default_executor();
+        match output {
+            Ok(output) => output,
+            Err(payload) => panic::resume_unwind(payload),
+        }
     }
 }
 

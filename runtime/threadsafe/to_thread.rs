@@ -27,7 +27,9 @@ use crate::task::TaskError;
 /// skips a cancelled work item). Closing the loop drops the closures still waiting for
 /// a thread (they never run; tokio's runtime does the same with `spawn_blocking`) and does not
 /// wait for the running ones; only [`fs::File`](crate::fs::File)'s writes are still run and
-/// waited for, so no written byte is lost.
+/// waited for, so no written byte is lost. [`run`](crate::run) does wait for the running ones
+/// (for at most 300 s) before it closes the loop, as `asyncio.run` joins its default
+/// executor's threads.
 ///
 /// # Panics
 /// If no loop is running on this thread.
