@@ -94,6 +94,8 @@ struct PoolState {
     unfinished: usize,
     /// Jobs a worker is running now.
     busy: usize,
+    /// Threads in [`PoolInner::wait_dry`]: a worker that leaves the pool dry wakes them.
+    dry_waiters: usize,
     threads: usize,
     idle: usize,
     notified: usize,
@@ -254,21 +256,26 @@ impl PoolInner {
     fn wait_dry(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut state = self.lock();
-        while !state.is_dry() {
+        state.dry_waiters += 1;
+        let dry = loop {
+            if state.is_dry() {
+                break true;
+            }
             if state.threads == 0 {
-                return true; // nobody left to run what is queued (their start failed)
+                break true; // nobody left to run what is queued (their start failed)
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return false;
+                break false;
             }
             state = self
                 .finished
                 .wait_timeout(state, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-        }
-        true
+        };
+        state.dry_waiters -= 1;
+        dry
     }
 
     fn lock(&self) -> MutexGuard<'_, PoolState> {
@@ -288,7 +295,8 @@ impl PoolInner {
                 let _ = catch_unwind(AssertUnwindSafe(job));
                 state = self.lock();
                 state.busy -= 1;
-                let mut notify = state.is_dry();
+                // Only a waiter for the dry pool costs the wake-up (a system call) per job.
+                let mut notify = state.dry_waiters > 0 && state.is_dry();
                 if on_close == OnClose::Finish {
                     state.unfinished -= 1;
                     notify |= state.unfinished == 0;
