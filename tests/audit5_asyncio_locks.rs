@@ -25,12 +25,12 @@ fn consumer(cond: &Condition, state: &Rc<Cell<i32>>) -> Task<()> {
     })
 }
 
-/// test_locks.py ConditionTests `test_cancelled_wakeup` (gh-112202, 3.13): a waiter notified
-/// and cancelled in the same step, before it ran (it is still on the wake-up queue), does not
-/// swallow the notification: the item is consumed by the other waiter within the 10 ms the
-/// producer then waits under a `timeout`.
-#[aioloop::test(start_paused)]
-async fn test_cancelled_wakeup() {
+/// The body of test_locks.py's `test_cancelled_wakeup*`: two consumers wait on the condition;
+/// one item is produced and one waiter notified, which is then cancelled (before it ran, or,
+/// with `let_it_run`, once it ran and waits to take the lock back). The notification is not
+/// lost with it: the other consumer takes the item within the 10 ms the producer then waits
+/// under a `timeout`.
+async fn cancelled_wakeup(let_it_run: bool) {
     let cond = Condition::new();
     let state = Rc::new(Cell::new(0));
     let c = [consumer(&cond, &state), consumer(&cond, &state)];
@@ -38,7 +38,10 @@ async fn test_cancelled_wakeup() {
     let guard = cond.lock().await;
     state.set(state.get() + 1);
     cond.notify(1);
-    c[0].cancel(); // before the notified waiter ran
+    if let_it_run {
+        yield_now().await; // the notified waiter runs and waits for the lock we hold
+    }
+    c[0].cancel();
     let s = state.clone();
     let cond2 = cond.clone();
     let _ = timeout_scope(Duration::from_millis(10))
@@ -58,37 +61,20 @@ async fn test_cancelled_wakeup() {
     assert!(c0.await.unwrap_err().is_cancelled());
 }
 
+/// test_locks.py ConditionTests `test_cancelled_wakeup` (gh-112202, 3.13): a waiter notified
+/// and cancelled in the same step, before it ran (it is still on the wake-up queue), does not
+/// swallow the notification.
+#[aioloop::test(start_paused)]
+async fn test_cancelled_wakeup() {
+    cancelled_wakeup(false).await;
+}
+
 /// test_locks.py ConditionTests `test_cancelled_wakeup_relock` (gh-112202, 3.13): as
 /// `test_cancelled_wakeup`, but the notified waiter has run and waits to take the lock back
-/// when it is cancelled; the item is still consumed by the other waiter.
+/// when it is cancelled.
 #[aioloop::test(start_paused)]
 async fn test_cancelled_wakeup_relock() {
-    let cond = Condition::new();
-    let state = Rc::new(Cell::new(0));
-    let c = [consumer(&cond, &state), consumer(&cond, &state)];
-    yield_now().await;
-    let guard = cond.lock().await;
-    state.set(state.get() + 1);
-    cond.notify(1);
-    yield_now().await; // the notified waiter runs and waits for the lock we hold
-    c[0].cancel();
-    let s = state.clone();
-    let cond2 = cond.clone();
-    let _ = timeout_scope(Duration::from_millis(10))
-        .run(async move {
-            let _guard = cond2.wait_for(guard, || s.get() == 0).await;
-        })
-        .await;
-    assert_eq!(
-        state.get(),
-        0,
-        "the notification was not lost with the cancelled waiter"
-    );
-    state.set(-1);
-    cond.notify_all();
-    let [c0, c1] = c;
-    c1.await.unwrap();
-    assert!(c0.await.unwrap_err().is_cancelled());
+    cancelled_wakeup(true).await;
 }
 
 /// test_locks.py SemaphoreTests `test_acquire`: with 3 permits, two taken, three tasks ask for
