@@ -513,8 +513,8 @@ impl Scheduler {
 
     /// The join half of `Task::poll`: `Ready(Some(cell))` with the finished cell (its slot is
     /// freed; the message of a cancellation and the `cancelling()` count are kept for the
-    /// handle of task `id`), `Ready(None)`
-    /// if the loop closed and dropped the task, else registers the waker.
+    /// handle of task `id`), `Ready(None)` if the loop closed and dropped the task, else
+    /// registers the waker.
     #[inline]
     pub(crate) fn poll_join(
         &self,

@@ -24,7 +24,9 @@ pub(crate) struct TaskMeta {
     pub(crate) name: Option<Rc<str>>,
     /// Debug mode's record, if the task was spawned in debug mode.
     pub(crate) trace: Option<SpawnTrace>,
-    /// Cancel requests not taken back: asyncio 3.11's `cancelling()` count.
+    /// Cancel requests not taken back (asyncio 3.11's `cancelling()` count): while the task
+    /// runs, those beyond the first, which is the slot's `cancel_requested` flag; once it
+    /// finished, all of them (the finish moves the flag's request here).
     pub(crate) cancels: u32,
     /// The message of the last `cancel_with`.
     pub(crate) cancel_message: Option<Rc<str>>,
