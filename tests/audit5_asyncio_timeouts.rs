@@ -6,6 +6,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
+mod support;
+
 use aioloop::{sleep, timeout_scope, until_cancelled, EventLoop, TaskGroup};
 
 /// test_timeouts.py `test_timeout_taskgroup` (3.13): a `timeout(0.01)` around a `TaskGroup`
@@ -60,10 +62,22 @@ fn test_timeout_taskgroup() {
 }
 
 /// test_timeouts.py `test_timeout_taskgroup`, under `wait_for` (asyncio's `wait_for` is
-/// `async with timeout(..)` since 3.12): the timed-out group's child finishes its async cleanup
-/// before `wait_for` reports `TimeoutError`.
-#[aioloop::test(start_paused)]
-async fn test_timeout_taskgroup_under_wait_for() {
+/// `async with timeout(..)` since 3.12), with the child's crash an `Err`: the timed-out group's
+/// child finishes its async cleanup before `wait_for` reports `TimeoutError`, and the `Err`
+/// it returned, which nobody can retrieve, reaches the exception handler (asyncio raises it
+/// in the `ExceptionGroup`); it used to be dropped unseen.
+#[test]
+fn test_timeout_taskgroup_under_wait_for() {
+    let reported = support::reports_of(timeout_taskgroup_under_wait_for());
+    assert!(
+        reported
+            .iter()
+            .any(|r| r.contains("TaskGroup child error was never retrieved")),
+        "the Err returned in cleanup reached the exception handler: {reported:?}"
+    );
+}
+
+async fn timeout_taskgroup_under_wait_for() {
     let cleaned = Rc::new(Cell::new(false));
     let c = cleaned.clone();
     let out = aioloop::wait_for(

@@ -384,8 +384,17 @@ pub(super) fn report_unretrieved<E>(errors: Vec<ChildError<E>>) {
         return;
     };
     for error in errors {
-        if let ChildError::Panicked(payload) = error {
-            core.report("TaskGroup child panic was never retrieved", None, Some(payload));
+        match error {
+            ChildError::Panicked(payload) => {
+                core.report("TaskGroup child panic was never retrieved", None, Some(payload));
+            }
+            // `E` need be neither `Debug` nor `Send`: the report says that, not what. asyncio
+            // would raise it in the group's `ExceptionGroup`, past the timeout that dropped it.
+            ChildError::Failed(_) => core.report(
+                "TaskGroup child error was never retrieved (the child returned Err after its group was dropped)",
+                None,
+                None,
+            ),
         }
     }
 }
