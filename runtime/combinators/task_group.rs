@@ -49,8 +49,9 @@ use crate::waker_slot::WakerSlot;
 ///
 /// With [`new`](TaskGroup::new) and [`join`](TaskGroup::join) (rather than
 /// [`run`](TaskGroup::run)), a failure does not interrupt the owner while it does other work:
-/// it learns of it at `join`. A child panic whose error is never retrieved (the group is dropped first)
-/// goes to the loop's exception handler.
+/// it learns of it at `join`. A child's failure that is never retrieved (the group is dropped
+/// first) goes to the loop's exception handler: a panic with its payload, an `Err` as "TaskGroup
+/// child error was never retrieved" (without the value, `E` need not be `Debug`).
 ///
 /// ```
 /// use std::time::Duration;
