@@ -126,6 +126,28 @@ impl Core {
         self.sched.spawn(future, meta, name)
     }
 
+    /// Spawns a task whose first step runs now, nested in the caller, if this loop is
+    /// running (task/eager.rs); else, as asyncio's `eager_start` on a loop that is not
+    /// running, a plain spawn.
+    #[track_caller]
+    pub(crate) fn spawn_eager<F>(&self, future: F, name: Option<Rc<str>>, what: &str) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.assert_open(what);
+        // Remote work sent before the spawn keeps its place ahead of what the step queues.
+        self.take_remote_first();
+        let meta = match name.is_none() && !self.debug.get() {
+            true => None,
+            false => self.task_meta(name.clone(), std::panic::Location::caller()),
+        };
+        if !self.running.get() {
+            return self.sched.spawn(future, meta, name);
+        }
+        self.sched.spawn_eager(self, future, meta, name)
+    }
+
     /// The real time, in debug mode only (for slow-step timing and task ages); `None` otherwise.
     #[inline]
     pub(crate) fn debug_now(&self) -> Option<Instant> {

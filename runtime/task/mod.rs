@@ -8,6 +8,7 @@ mod cell_pool;
 pub(crate) mod coop;
 pub(crate) mod current;
 pub(crate) mod done_callbacks;
+mod eager;
 mod error;
 mod handle;
 mod harness;
