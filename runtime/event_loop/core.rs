@@ -13,7 +13,9 @@ use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
 use crate::blocking::Pool;
 use crate::io::driver::{IoConfig, IoDriver};
 use crate::remote::{self, Remote, RemoteDriver};
-use crate::task::{CallbackCell, CallbackHandle, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel};
+use crate::task::{
+    CallbackCell, CallbackHandle, EagerStart, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel,
+};
 use crate::time::driver::TimeDriver;
 use crate::time::{self, TimerHandle};
 
@@ -145,7 +147,16 @@ impl Core {
         if !self.running.get() {
             return self.sched.spawn(future, meta, name);
         }
-        self.sched.spawn_eager(self, future, meta, name)
+        let (task, start) = self.sched.spawn_eager(future, meta, name);
+        self.eager_step(start);
+        task
+    }
+
+    /// The first step of an eager task, with this loop's hooks. Not generic, so the step is
+    /// compiled in this crate (task/eager.rs, `Scheduler::spawn_eager`, says why).
+    #[inline(never)]
+    fn eager_step(&self, start: EagerStart) {
+        self.sched.eager_step(self, start);
     }
 
     /// The real time, in debug mode only (for slow-step timing and task ages); `None` otherwise.

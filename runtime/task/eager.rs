@@ -27,7 +27,10 @@
 //! the step ends the new task panicked, as in any step: it never unwinds into the caller.
 //!
 //! `spawn`'s path is untouched: eager spawning is its own entry point, and the loop's steps
-//! (harness.rs) have no branch for it.
+//! (harness.rs) have no branch for it. Only the part that builds the cell and the handle is
+//! generic; the step is compiled in this crate (`Core::eager_step`), so the loop's `step`,
+//! `finish` and `spawn` compile to the same instructions as without eager tasks (checked on
+//! the compare bench's binary: `run_once` and `enqueue_new` identical but for addresses).
 
 use std::future::Future;
 use std::rc::Rc;
@@ -44,56 +47,85 @@ use super::scheduler::{Scheduler, StepHooks};
 use super::waker::{waker_for, WakeTarget};
 use super::{Task, TaskError};
 
+/// A task inserted by [`Scheduler::spawn_eager`] whose first step has not run yet: its slot,
+/// its real cell and its context, for [`Scheduler::eager_step`].
+pub(crate) struct EagerStart {
+    key: u32,
+    gen: u16,
+    cell: CellBox,
+    context: Option<crate::context_var::Context>,
+}
+
 impl Scheduler {
-    /// Spawns a task and runs its first step now, nested in the caller (see the module docs);
-    /// `hooks` are the loop's, as for a step it runs. The task is returned done if it
-    /// finished in that step, else it waits for what it awaits, as any task.
-    pub(crate) fn spawn_eager<F, H>(
+    /// Spawns a task whose first step the caller runs at once with
+    /// [`Scheduler::eager_step`] (see the module docs), and returns its handle and what the
+    /// step needs. Split so that the only generic part, which builds the cell and the handle
+    /// in the program's crate, calls nothing of the step: the step is compiled here, with the
+    /// loop's hooks, and the loop's own `step` and `finish` keep their internal linkage (a
+    /// function a generic one calls is exported, and then called through the GOT).
+    #[inline(always)]
+    pub(crate) fn spawn_eager<F>(
         self: &Rc<Self>,
-        hooks: &H,
         future: F,
         meta: Option<Box<TaskMeta>>,
         name: Option<Rc<str>>,
-    ) -> Task<F::Output>
+    ) -> (Task<F::Output>, EagerStart)
     where
         F: Future + 'static,
         F::Output: 'static,
-        H: StepHooks,
     {
         let cell = self.cells.new_cell(future);
-        // A copy of the caller's current context (none while the thread never made one, C1):
-        // kept here, not in the slot, since the step swaps it in at once.
+        let named = name.is_some();
+        let (start, id) = self.insert_eager(cell, meta, name);
+        // The handle exists before the step: should anything unwind out of it, the handle's
+        // drop detaches the task.
+        let task = Task::new(self.clone(), start.key, id, named);
+        (task, start)
+    }
+
+    /// Inserts an eager task's slot: born unscheduled (T2: nothing is queued for it), holding
+    /// the stand-in while the step has the real cell out (T5); its context is a copy of the
+    /// caller's current one (none while the thread never made one, C1), kept beside the
+    /// cell, not in the slot, since the step swaps it in at once.
+    #[inline(never)]
+    fn insert_eager(
+        &self,
+        cell: CellBox,
+        meta: Option<Box<TaskMeta>>,
+        name: Option<Rc<str>>,
+    ) -> (EagerStart, super::TaskId) {
         let context = crate::context_var::capture();
-        // The slot is born unscheduled (T2: nothing is queued for it) and holds the stand-in
-        // while the step has the real cell out (T5).
         let (key, gen, id) = self.tasks.borrow_mut().insert(vacant_cell(), meta);
         #[cfg(feature = "tracing")]
         tracing::trace!(task.id = id.as_u64(), task.name = name.as_deref(), "spawn eager");
-        let named = name.is_some();
         if let Some(name) = name {
             self.keep_name(id, name);
         }
-        // The handle exists before the step, so a task that finishes in it keeps its outcome
-        // for the handle (it is not detached).
-        let task = Task::new(self.clone(), key, id, named);
-        #[cfg(feature = "tracing")]
-        let _span = tracing::trace_span!("poll", task.id = id.as_u64()).entered();
-        self.eager_step(hooks, key, gen, cell, context);
-        task
+        let start = EagerStart {
+            key,
+            gen,
+            cell,
+            context,
+        };
+        (start, id)
     }
 
-    /// The first step of the eager task at `key`/`gen`, whose real cell is `cell` and whose
-    /// context is `context`: [`Scheduler::step`](super::harness) without the queue, with the
-    /// caller's state set aside around it (see the module docs).
-    #[inline(never)]
-    fn eager_step<H: StepHooks>(
-        &self,
-        hooks: &H,
-        key: u32,
-        gen: u16,
-        mut cell: CellBox,
-        mut context: Option<crate::context_var::Context>,
-    ) {
+    /// The first step of the eager task `start`: [`Scheduler::step`](super::harness) without
+    /// the queue, with the caller's state set aside around it (see the module docs). `hooks`
+    /// are the loop's, as for a step it runs.
+    pub(crate) fn eager_step<H: StepHooks>(&self, hooks: &H, start: EagerStart) {
+        let EagerStart {
+            key,
+            gen,
+            mut cell,
+            mut context,
+        } = start;
+        #[cfg(feature = "tracing")]
+        let _span = self
+            .tasks
+            .borrow()
+            .get(key, gen)
+            .map(|slot| tracing::trace_span!("poll", task.id = slot.state.id().as_u64()).entered());
         let _caller = CallerStep {
             sched: self,
             current: self.current.get(),

@@ -249,7 +249,7 @@ impl Scheduler {
 
     /// [`Scheduler::finish`] with the task table already borrowed (the borrow is released
     /// before any user code runs).
-    pub(super) fn finish_in(
+    fn finish_in(
         &self,
         mut tasks: RefMut<'_, TaskTable>,
         key: u32,

@@ -32,6 +32,7 @@ use std::fmt;
 pub(crate) use callback::CallbackCell;
 pub use callback::{CallbackHandle, DoneCallbackId};
 pub use coop::{unconstrained, Unconstrained};
+pub(crate) use eager::EagerStart;
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
