@@ -183,6 +183,76 @@ where
     expect_current("spawn_named").spawn(future, Some(name))
 }
 
+/// Spawns `future` as a task on the running loop and runs its first step at once, inside this
+/// call: asyncio's `create_task(coro, eager_start=True)` (3.14), or any `create_task` under
+/// `loop.set_task_factory(asyncio.eager_task_factory)` (3.12).
+///
+/// The step runs until the future first returns `Pending`. A future that completes in it
+/// gives a task that is already done (its outcome ready in [`Task::result`]) and was never
+/// queued; one that suspends goes on as a task spawned by [`spawn`], woken by what it awaits.
+/// Inside the step [`current_task`] is the new task, and after it the caller's again. The task
+/// runs in a copy of the caller's current context, as any task: a
+/// [`ContextVar::set`](crate::ContextVar::set) in the step is the task's, never seen by the
+/// caller. A panic in the step ends the task panicked (awaiting it gives
+/// `TaskError::Panicked`); it does not unwind into the caller. Works from a task, the main
+/// future, a callback, or another eager task's first step.
+///
+/// Unlike [`spawn`], the new task runs before the caller's next line and before everything
+/// already queued; it saves a trip through the ready queue for futures that often complete at
+/// once (a cache hit, a buffered read).
+///
+/// # Panics
+/// If no loop is running on this thread, as [`spawn`].
+///
+/// ```
+/// use std::future::pending;
+///
+/// aioloop::run(async {
+///     let mut done = aioloop::spawn_eager(async { 6 * 7 });
+///     assert!(done.is_done(), "it finished inside spawn_eager");
+///     assert_eq!(done.result().unwrap().unwrap(), 42);
+///
+///     let parked = aioloop::spawn_eager(pending::<()>());
+///     assert!(!parked.is_done(), "it suspended: it goes on as any task");
+///     parked.cancel();
+///     assert!(parked.await.unwrap_err().is_cancelled());
+/// });
+/// ```
+#[doc(alias = "eager_start")]
+#[doc(alias = "eager_task_factory")]
+#[doc(alias = "create_task")]
+#[track_caller]
+pub fn spawn_eager<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    expect_current("spawn_eager").spawn_eager(future, None, "spawn_eager")
+}
+
+/// Like [`spawn_eager`], with a name for the task (asyncio's `create_task(coro, name=...,
+/// eager_start=True)`), already its name inside the eager step.
+///
+/// ```
+/// aioloop::run(async {
+///     let task = aioloop::spawn_eager_named("eager", async {
+///         aioloop::current_task().unwrap().name()
+///     });
+///     assert_eq!(task.await.unwrap(), "eager");
+/// });
+/// ```
+#[doc(alias = "eager_start")]
+#[doc(alias = "create_task")]
+#[track_caller]
+pub fn spawn_eager_named<F>(name: impl Into<String>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let name: Rc<str> = name.into().into();
+    expect_current("spawn_eager_named").spawn_eager(future, Some(name), "spawn_eager_named")
+}
+
 /// The task whose step is running now, or `None` outside a task (in a callback). asyncio's
 /// `current_task()`. The coroutine given to `run` / `run_until_complete` is a task, and so is
 /// each coroutine a gather runs.

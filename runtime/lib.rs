@@ -84,7 +84,10 @@ pub use combinators::{
     GroupTask, ReturnWhen, Shield, Shieldable, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupRun,
     TaskGroupSpawner, TaskSet, TryGather, Wait,
 };
-pub use context::{all_tasks, current_task, get_running_loop, spawn, spawn_named, try_get_running_loop};
+pub use context::{
+    all_tasks, current_task, get_running_loop, spawn, spawn_eager, spawn_eager_named, spawn_named,
+    try_get_running_loop,
+};
 pub use context_var::{copy_context, Context, ContextScope, ContextVar, ResetError, Token};
 pub use error::{CancelledError, InvalidStateError};
 pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};

@@ -13,7 +13,9 @@ use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
 use crate::blocking::Pool;
 use crate::io::driver::{IoConfig, IoDriver};
 use crate::remote::{self, Remote, RemoteDriver};
-use crate::task::{CallbackCell, CallbackHandle, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel};
+use crate::task::{
+    CallbackCell, CallbackHandle, EagerStart, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel,
+};
 use crate::time::driver::TimeDriver;
 use crate::time::{self, TimerHandle};
 
@@ -124,6 +126,37 @@ impl Core {
             false => self.task_meta(name.clone(), std::panic::Location::caller()),
         };
         self.sched.spawn(future, meta, name)
+    }
+
+    /// Spawns a task whose first step runs now, nested in the caller, if this loop is
+    /// running (task/eager.rs); else, as asyncio's `eager_start` on a loop that is not
+    /// running, a plain spawn.
+    #[track_caller]
+    pub(crate) fn spawn_eager<F>(&self, future: F, name: Option<Rc<str>>, what: &str) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.assert_open(what);
+        // Remote work sent before the spawn keeps its place ahead of what the step queues.
+        self.take_remote_first();
+        let meta = match name.is_none() && !self.debug.get() {
+            true => None,
+            false => self.task_meta(name.clone(), std::panic::Location::caller()),
+        };
+        if !self.running.get() {
+            return self.sched.spawn(future, meta, name);
+        }
+        let (task, start) = self.sched.spawn_eager(future, meta, name);
+        self.eager_step(start);
+        task
+    }
+
+    /// The first step of an eager task, with this loop's hooks. Not generic, so the step is
+    /// compiled in this crate (task/eager.rs, `Scheduler::spawn_eager`, says why).
+    #[inline(never)]
+    fn eager_step(&self, start: EagerStart) {
+        self.sched.eager_step(self, start);
     }
 
     /// The real time, in debug mode only (for slow-step timing and task ages); `None` otherwise.

@@ -255,6 +255,50 @@ impl Loop {
         self.core.spawn(future, Some(Rc::from(name.into())))
     }
 
+    /// Spawns a task on this loop and, if the loop is running, runs its first step at once
+    /// (asyncio's `loop.create_task(coro, eager_start=True)`); see
+    /// [`spawn_eager`](crate::spawn_eager). On a loop that is not running it is a plain
+    /// [`spawn`](Loop::spawn): the first step waits for the loop, as asyncio's `eager_start`
+    /// does without a running loop.
+    ///
+    /// # Panics
+    /// If the loop is closed.
+    ///
+    /// ```
+    /// let event_loop = aioloop::EventLoop::new().unwrap();
+    /// let before = event_loop.spawn_eager(async { 1 });
+    /// assert!(!before.is_done(), "the loop is not running: a plain spawn");
+    /// let lp = event_loop.clone_handle();
+    /// let total = event_loop.run_until_complete(async move {
+    ///     let during = lp.spawn_eager(async { 2 });
+    ///     assert!(during.is_done(), "ran inside spawn_eager");
+    ///     before.await.unwrap() + during.await.unwrap()
+    /// });
+    /// assert_eq!(total, 3);
+    /// ```
+    #[doc(alias = "eager_start")]
+    #[doc(alias = "create_task")]
+    #[track_caller]
+    pub fn spawn_eager<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn_eager(future, None, "spawn_eager")
+    }
+
+    /// [`Loop::spawn_eager`] with a name for the task.
+    #[doc(alias = "eager_start")]
+    #[track_caller]
+    pub fn spawn_eager_named<F>(&self, name: impl Into<String>, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core
+            .spawn_eager(future, Some(Rc::from(name.into())), "spawn_eager_named")
+    }
+
     /// Schedules `callback` for this loop's next iteration: asyncio's `loop.call_soon`.
     ///
     /// # Panics

@@ -50,6 +50,39 @@ pub(crate) fn detaching_seen<R>(drop_it: impl FnOnce() -> R) -> R {
     drop_it()
 }
 
+/// Runs `f` outside every scope of this module: no cancellation drop, strict or seen scope
+/// runs, no message or collector is set, as in a task step the loop runs. For a nested task
+/// step (an eager task's first step, eager.rs), which may be started from inside a scope (a
+/// destructor run as a cancellation that spawns eagerly): the tasks that step drops or
+/// cancels are not the enclosing scope's. The scopes are put back after, also on unwind.
+pub(crate) fn outside<R>(f: impl FnOnce() -> R) -> R {
+    struct Saved {
+        depth: u32,
+        strict: u32,
+        seen: u32,
+        message: Option<Rc<str>>,
+        collected: Option<Vec<TaskRef>>,
+    }
+    impl Drop for Saved {
+        fn drop(&mut self) {
+            DEPTH.with(|c| c.set(self.depth));
+            STRICT.with(|c| c.set(self.strict));
+            SEEN.with(|c| c.set(self.seen));
+            let message = MESSAGE.with(|m| m.replace(self.message.take()));
+            let collected = COLLECTED.with(|c| c.replace(self.collected.take()));
+            drop((message, collected));
+        }
+    }
+    let _saved = Saved {
+        depth: DEPTH.with(|c| c.replace(0)),
+        strict: STRICT.with(|c| c.replace(0)),
+        seen: SEEN.with(|c| c.replace(0)),
+        message: MESSAGE.with(|m| m.replace(None)),
+        collected: COLLECTED.with(|c| c.replace(None)),
+    };
+    f()
+}
+
 /// True inside [`detaching_seen`].
 #[inline]
 pub(crate) fn seen() -> bool {

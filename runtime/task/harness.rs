@@ -219,7 +219,7 @@ impl Scheduler {
     /// [`current_task`](crate::current_task), as they do when the future completes or panics
     /// (tokio's task_id.rs `task_id_future_destructor_abort`), and run in its context, as
     /// asyncio throws `CancelledError` into the coroutine in the task's context.
-    fn end_cancelled_in_task(&self, key: u32, gen: u16, cell: &mut CellBox) -> bool {
+    pub(super) fn end_cancelled_in_task(&self, key: u32, gen: u16, cell: &mut CellBox) -> bool {
         let outer = self.current.replace(Current::slot(key, gen));
         let mut context = self.tasks.borrow_mut().take_context(key, gen);
         let cancelled = crate::context_var::enter(&mut context, || self.end_cancelled(cell));
@@ -243,7 +243,7 @@ impl Scheduler {
 
     /// Records that a task finished (its cell holds the outcome) and wakes its awaiter, or
     /// discards the outcome at once if nobody holds the `Task` handle.
-    fn finish(&self, key: u32, gen: u16, cell: CellBox, cancelled: bool) {
+    pub(super) fn finish(&self, key: u32, gen: u16, cell: CellBox, cancelled: bool) {
         self.finish_in(self.tasks.borrow_mut(), key, gen, cell, cancelled);
     }
 
@@ -706,7 +706,7 @@ impl Scheduler {
 /// guards it holds are poisoned. A panic in that drop aborts, as a double panic does. Free on
 /// the hot path: the guard is forgotten.
 #[inline(always)]
-fn poll_step(cell: &mut CellBox, waker: &Waker) -> Poll<()> {
+pub(super) fn poll_step(cell: &mut CellBox, waker: &Waker) -> Poll<()> {
     super::coop::begin_step();
     let mut guard = DropOnUnwind(cell.as_mut());
     let polled = guard.0.as_mut().poll_task(&mut Context::from_waker(waker));

@@ -181,6 +181,12 @@ impl Drop for Restore<'_> {
     }
 }
 
+/// The running probe and the address it names, set aside while a nested step of another task
+/// runs inside the probed poll (an eager task's first step, eager.rs), so that nothing in that
+/// step can claim it; [`Scheduler::resume_probe`] puts them back.
+#[derive(Clone, Copy)]
+pub(super) struct SuspendedProbe(Option<Probe>, usize);
+
 impl Scheduler {
     /// Polls `future` in place as the task whose identity `cell` holds (`lazy` names it while
     /// it has no slot): `current_task()` inside is that task. The first poll probes; a future
@@ -233,6 +239,17 @@ impl Scheduler {
             self.end_in_place(cell);
         }
         polled
+    }
+
+    /// Sets the running probe aside (none runs until [`Scheduler::resume_probe`]).
+    pub(super) fn suspend_probe(&self) -> SuspendedProbe {
+        SuspendedProbe(self.probe.take(), PROBING.replace(0))
+    }
+
+    /// Puts back a probe [`Scheduler::suspend_probe`] set aside.
+    pub(super) fn resume_probe(&self, saved: SuspendedProbe) {
+        self.probe.set(saved.0);
+        PROBING.set(saved.1);
     }
 
     /// A poll after the first (no probe) of the in-place task `current` names, whose identity
