@@ -123,11 +123,24 @@ pub use time::{
 /// running ([`to_thread`], [`run_in_executor`]), as `asyncio.run`'s
 /// `shutdown_default_executor` joins the executor's threads.
 ///
+/// **Ctrl-C**, as `asyncio.run` handles it: on the process's main thread, while `SIGINT` would
+/// take its default action (not ignored, and no [`signal::ctrl_c`] listener or
+/// [`Loop::add_signal_handler`] handler for it on any loop), a Ctrl-C cancels the main task.
+/// Its cleanup runs (a main task awaiting [`until_cancelled`] sees the request), then the
+/// leftover tasks are cancelled and finish as above, the loop closes, and the process ends
+/// killed by `SIGINT`, as an unhandled Ctrl-C ends it (asyncio raises `KeyboardInterrupt`). A
+/// main task that takes the request back ([`TaskRef::uncancel`]) and returns makes `run` return
+/// its value. A second Ctrl-C before the main task has finished ends the process at once, even
+/// while the loop is blocked. A program that wants to go on after Ctrl-C listens for it itself
+/// ([`signal::ctrl_c`]): then `run` leaves `SIGINT` to it.
+///
 /// # Panics
 /// If a loop is already running on this thread (asyncio raises `RuntimeError`), or if the OS
 /// refuses to create the loop's poller. A panic of `future` itself propagates, once the tasks
 /// left over were cancelled and have finished (asyncio's `_cancel_all_tasks` runs in a
-/// `finally`).
+/// `finally`). If the main task is cancelled (other than by Ctrl-C alone, see above) and
+/// does not take the request back, once the leftover tasks have finished (asyncio raises
+/// `CancelledError`).
 ///
 /// ```
 /// let answer = aioloop::run(async { 42 });

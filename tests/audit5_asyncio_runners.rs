@@ -106,53 +106,6 @@ fn test_asyncio_run_joins_the_default_executor() {
     );
 }
 
-/// The environment variable naming the case a child run of this binary plays (see `child`).
-const CASE: &str = "AIOLOOP_AUDIT5_RUNNERS_CASE";
-
-/// Runs in a child process only (this binary run again with `CASE` set, by
-/// `test_interrupt_wait`); does nothing in the parent.
-#[test]
-fn child() {
-    if std::env::var(CASE).as_deref() != Ok("interrupt_wait") {
-        return;
-    }
-    let fut = aioloop::Future::<()>::new();
-    let waited = fut.clone();
-    let out = catch_unwind(AssertUnwindSafe(move || {
-        aioloop::run(async move {
-            aioloop::call_later(Duration::from_millis(100), || {
-                // SAFETY: kill/getpid are plain syscalls.
-                unsafe { libc::kill(libc::getpid(), libc::SIGINT) };
-            });
-            if until_cancelled(waited).await.is_err() {
-                println!("main cancelled");
-            }
-        })
-    }));
-    if out.is_err() && fut.is_cancelled() {
-        println!("interrupted");
-    }
-}
-
-/// test_runners.py `test_interrupt_wait` (asyncio.Runner, 3.11+; `asyncio.run` is a Runner):
-/// run on the main thread, `asyncio.run` handles SIGINT by cancelling the main task, so a
-/// Ctrl-C while it waits on a future cancels the future and the main task, whose cleanup runs,
-/// and `run` raises `KeyboardInterrupt` instead of the process dying. aioloop's `run` installs
-/// no SIGINT handler: the default action ends the process at once, without cleanup (a program
-/// that wants asyncio's behaviour awaits `signal::ctrl_c()` and cancels its work). Undocumented
-/// until now: docs/asyncio.md, the `asyncio.run` row. Runs in a child process (a default action
-/// would end the test binary).
-#[test]
-#[ignore = "divergence: aioloop::run installs no SIGINT handler (asyncio.run cancels the main task on Ctrl-C); docs/asyncio.md"]
-fn test_interrupt_wait() {
-    use std::os::unix::process::ExitStatusExt;
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env(CASE, "interrupt_wait")
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.signal(), None, "the child died by a signal: {printed}");
-    assert!(printed.contains("main cancelled"), "{printed}");
-    assert!(printed.contains("interrupted"), "{printed}");
-}
+// test_runners.py `test_interrupt_call_soon`, `test_interrupt_wait` and
+// `test_interrupt_cancelled_task` (Ctrl-C during `run`) are ported in tests/run_interrupt.rs:
+// asyncio handles SIGINT on the main thread only, which a test harness's tests never run on.

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::core::Core;
 use super::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
-use super::{EventLoop, Loop};
+use super::interrupt::{end_process_interrupted, RunInterrupt};
+use super::{EventLoop, Loop, MainEnd};
 use crate::blocking::{self, Pool};
 use crate::io::driver::IoConfig;
 use crate::io::IoDriverKind;
@@ -292,24 +293,42 @@ impl Builder {
 
     /// Builds a loop, runs `future` to completion, cancels the tasks left over (running the
     /// loop until they have finished, so that those observing the cancellation run their async
-    /// cleanup) and closes the loop: [`aioloop::run`](crate::run) with this configuration.
+    /// cleanup) and closes the loop: [`aioloop::run`](crate::run) with this configuration,
+    /// Ctrl-C handling on the main thread included.
     ///
     /// # Panics
     /// If the loop cannot be built, or if a loop is already running on this thread. A panic of
-    /// `future` propagates, after the leftover tasks were cancelled and finished, as above.
+    /// `future` propagates, after the leftover tasks were cancelled and finished, as above; so
+    /// does the cancellation of the main task (as [`aioloop::run`](crate::run) says).
     #[track_caller]
     pub fn run<F: Future>(self, future: F) -> F::Output {
         let event_loop = self
             .build()
             .unwrap_or_else(|err| panic!("aioloop: failed to build the event loop: {err}"));
+        // On the main thread, Ctrl-C cancels the main task (interrupt.rs), until it finished.
+        let interrupt = RunInterrupt::arm(event_loop.handle.core.remote_queue());
         // As asyncio.run's `finally: _cancel_all_tasks(loop)`: the leftover tasks are cancelled,
         // and their async cleanup runs, also when the main future panicked (the loop stays
         // usable after that panic); the panic then goes on with its own payload.
-        let output = panic::catch_unwind(AssertUnwindSafe(|| event_loop.run_until_complete(future)));
+        let end = panic::catch_unwind(AssertUnwindSafe(|| event_loop.run_main(future)));
+        let interrupted = interrupt.is_some_and(RunInterrupt::disarm);
         event_loop.cancel_all_tasks();
         event_loop.shutdown_default_executor();
-        match output {
-            Ok(output) => output,
+        match end {
+            // Ctrl-C's cancel alone ended the main task (also one that observed it and
+            // returned without taking it back): asyncio.run raises `KeyboardInterrupt` once
+            // the loop is closed.
+            Ok(end) if interrupted && end.cancels == 1 => {
+                drop(event_loop);
+                end_process_interrupted()
+            }
+            Ok(MainEnd {
+                output: Some(output), ..
+            }) => output,
+            Ok(MainEnd { output: None, .. }) => panic!(
+                "aioloop: the main task was cancelled (asyncio.run raises CancelledError); to run \
+                 cleanup first, await aioloop::until_cancelled"
+            ),
             Err(payload) => panic::resume_unwind(payload),
         }
     }

@@ -4,6 +4,7 @@ mod builder;
 mod close;
 mod core;
 mod debug;
+mod interrupt;
 mod iteration;
 mod run_exit;
 
@@ -105,6 +106,19 @@ impl EventLoop {
     /// its future is dropped and this panics, as asyncio raises `CancelledError`.
     #[track_caller]
     pub fn run_until_complete<F: Future>(&self, future: F) -> F::Output {
+        match self.run_main(future).output {
+            Some(output) => output,
+            None => panic!(
+                "aioloop: the main task was cancelled (asyncio's run_until_complete raises \
+                 CancelledError); to run cleanup first, await aioloop::until_cancelled"
+            ),
+        }
+    }
+
+    /// [`EventLoop::run_until_complete`], telling how the main task ended where that panics
+    /// for a cancelled one.
+    #[track_caller]
+    pub(crate) fn run_main<F: Future>(&self, future: F) -> MainEnd<F::Output> {
         let core = &self.handle.core;
         let _enter = context::enter(core);
         // The main future runs in a copy of the thread's context, as asyncio's main task, so
@@ -130,17 +144,12 @@ impl EventLoop {
                 }
             }) {}
         });
+        let cancels = main.cancel_requests();
         drop(main);
-        match output {
-            Some(output) => output,
-            None => {
-                cancelling(|| future.set(None));
-                panic!(
-                    "aioloop: the main task was cancelled (asyncio's run_until_complete raises \
-                     CancelledError); to run cleanup first, await aioloop::until_cancelled"
-                )
-            }
+        if output.is_none() {
+            cancelling(|| future.set(None));
         }
+        MainEnd { output, cancels }
     }
 
     /// Runs the loop until [`Loop::stop`] is called (asyncio's `run_forever`). If `stop` was
@@ -173,6 +182,15 @@ impl EventLoop {
     pub fn clone_handle(&self) -> Loop {
         self.handle.clone()
     }
+}
+
+/// How the main task of a run ended.
+pub(crate) struct MainEnd<T> {
+    /// Its output; `None` if it was cancelled (its future dropped as a cancellation).
+    pub(crate) output: Option<T>,
+    /// Its cancel requests not taken back (asyncio's `cancelling()`) when it ended: a task that
+    /// observed a cancellation and returned still has them.
+    pub(crate) cancels: u32,
 }
 
 impl Deref for EventLoop {

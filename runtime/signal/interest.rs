@@ -12,8 +12,9 @@
 //! every thread; the flag is set exactly while a signal's count of interests is zero.
 //!
 //! Invariants:
-//! - The count and the flag change together under one process-wide mutex; the signal handler
-//!   only loads the flag (an `AtomicBool` in an `Arc`: async-signal-safe).
+//! - The count, its lock-free mirror and the flag change together under one process-wide
+//!   mutex; a signal handler only loads the flag or the mirror (atomics in `Arc`s:
+//!   async-signal-safe).
 //! - An [`Interest`] is created only after the loop's self-pipe is registered for the signal,
 //!   and the pipe stays registered as long as the interest lives: whenever the handler sees the
 //!   flag clear, the delivery reaches the loop. A delivery racing with the last interest going
@@ -25,12 +26,14 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// One signal's interests.
 struct Entry {
     count: usize,
+    /// `count`, readable without the lock (in a signal handler): written with it.
+    mirror: Arc<AtomicUsize>,
     /// Set while `count` is zero; `None` when there is no default action to bring back.
     idle: Option<Arc<AtomicBool>>,
 }
@@ -60,7 +63,14 @@ pub(crate) fn prepare(signum: libc::c_int) -> io::Result<()> {
     } else {
         None
     };
-    signals.insert(signum, Entry { count: 0, idle });
+    signals.insert(
+        signum,
+        Entry {
+            count: 0,
+            mirror: Arc::default(),
+            idle,
+        },
+    );
     Ok(())
 }
 
@@ -78,6 +88,28 @@ fn at_default(signum: libc::c_int) -> io::Result<bool> {
     Ok(old.sa_sigaction == libc::SIG_DFL)
 }
 
+/// Whether `signum` would take its default action if delivered now: its disposition is still
+/// `SIG_DFL`, or aioloop caught it while it was and nobody is interested in it any more. False
+/// while it is ignored, handled by other code, or listened to on any loop. asyncio's
+/// `signal.getsignal(SIGINT) is signal.default_int_handler`, which `asyncio.run` checks before
+/// it installs its Ctrl-C handling.
+pub(crate) fn takes_default_action(signum: libc::c_int) -> io::Result<bool> {
+    match signals().get(&signum) {
+        Some(entry) => Ok(entry.count == 0 && entry.idle.is_some()),
+        None => at_default(signum),
+    }
+}
+
+/// How many listeners and handlers, on every loop of every thread, are interested in
+/// `signum` (which [`prepare`] was called for), as a counter a signal handler may load: it
+/// changes with the count, under the lock.
+pub(crate) fn counter(signum: libc::c_int) -> Arc<AtomicUsize> {
+    signals()
+        .get(&signum)
+        .map(|entry| entry.mirror.clone())
+        .expect("interest::prepare ran for the signal")
+}
+
 /// One listener's or handler's interest in a signal; dropping it gives the interest up.
 pub(crate) struct Interest(libc::c_int);
 
@@ -86,8 +118,13 @@ impl Interest {
     /// registered already.
     pub(crate) fn new(signum: libc::c_int) -> Interest {
         let mut signals = signals();
-        let entry = signals.entry(signum).or_insert(Entry { count: 0, idle: None });
+        let entry = signals.entry(signum).or_insert_with(|| Entry {
+            count: 0,
+            mirror: Arc::default(),
+            idle: None,
+        });
         entry.count += 1;
+        entry.mirror.store(entry.count, Ordering::SeqCst);
         if let (1, Some(idle)) = (entry.count, &entry.idle) {
             idle.store(false, Ordering::SeqCst);
         }
@@ -102,6 +139,7 @@ impl Drop for Interest {
             return;
         };
         entry.count -= 1;
+        entry.mirror.store(entry.count, Ordering::SeqCst);
         if let (0, Some(idle)) = (entry.count, &entry.idle) {
             idle.store(true, Ordering::SeqCst);
         }

@@ -17,7 +17,7 @@
 
 mod driver;
 mod handler;
-mod interest;
+pub(crate) mod interest;
 mod kind;
 mod stream;
 

@@ -385,6 +385,7 @@ impl Scheduler {
                 .and_then(|slot| slot.join_waker.get().cloned());
             drop(tasks);
             self.count_in_place_cancel();
+            self.count_main_cancel(key, gen, 1);
             if let Some(owner) = owner {
                 owner.wake();
             }
@@ -424,6 +425,9 @@ impl Scheduler {
         };
         let requested = slot.state.cancel_requested() as u32;
         let extra = tasks.meta_of(key, slot).map_or(0, |meta| meta.cancels);
+        if requested + extra > 0 && slot.state.in_place() {
+            self.count_main_cancel(key, gen, -1);
+        }
         if extra > 0 {
             if let Some(meta) = tasks.meta_mut(key, gen) {
                 meta.cancels -= 1;

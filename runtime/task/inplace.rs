@@ -810,6 +810,7 @@ impl MainTask {
             Identity::Pending => {
                 let (key, gen) = self.sched.insert_in_place(None, cx.waker());
                 self.identity.set(Identity::Unprobed { key, gen });
+                self.sched.set_main_slot(Some((key, gen)));
             }
             _ => {}
         }
@@ -817,6 +818,12 @@ impl MainTask {
             self.sched
                 .poll_in_place(&self.identity, Current::NONE, future, cx),
         )
+    }
+
+    /// The task's cancel requests not taken back (asyncio's `cancelling()`), also once it
+    /// has ended.
+    pub(crate) fn cancel_requests(&self) -> u32 {
+        self.sched.main_cancels()
     }
 
     /// Runs `run`, the whole run of the main task (the loop's iterations until it finishes):
@@ -832,6 +839,7 @@ impl MainTask {
 
 impl Drop for MainTask {
     fn drop(&mut self) {
+        self.sched.set_main_slot(None);
         self.sched.end_in_place(&self.identity);
     }
 }

@@ -102,6 +102,12 @@ pub(crate) struct Scheduler {
     /// What `Task` handles read after their slot may be gone, until the handle drops: the
     /// names of named tasks, and the messages of cancelled tasks whose outcome was taken.
     kept: RefCell<HashMap<TaskId, Kept>>,
+    /// The slot of the current `run_until_complete` future's task, once it has one (set at
+    /// its first poll, cleared when the run ends; inplace.rs `MainTask`).
+    main_slot: Cell<Option<(u32, u16)>>,
+    /// The cancel requests of that task not taken back (its `cancelling()`), kept here since
+    /// its slot goes as it ends.
+    main_cancels: Cell<u32>,
 }
 
 impl Scheduler {
@@ -128,6 +134,8 @@ impl Scheduler {
             lazy_sets: RefCell::new(Slab::new()),
             in_place_cancels: Cell::new(0),
             kept: RefCell::new(HashMap::new()),
+            main_slot: Cell::new(None),
+            main_cancels: Cell::new(0),
         })
     }
 
@@ -377,6 +385,35 @@ impl Scheduler {
             id: label.id,
             name: label.name,
         })
+    }
+
+    /// The task of the current `run_until_complete` future, while it runs and once it was
+    /// first polled (`run`'s Ctrl-C handling cancels it, event_loop/interrupt.rs).
+    pub(crate) fn main_task_ref(self: &Rc<Self>) -> Option<TaskRef> {
+        let (key, gen) = self.main_slot.get()?;
+        self.task_ref(key, gen)
+    }
+
+    /// Counts a cancel request (`delta` 1) or its withdrawal (-1) of the in-place task at
+    /// `key`/`gen`, if it is the `run_until_complete` future's.
+    pub(super) fn count_main_cancel(&self, key: u32, gen: u16, delta: i32) {
+        if self.main_slot.get() == Some((key, gen)) {
+            self.main_cancels
+                .set(self.main_cancels.get().saturating_add_signed(delta));
+        }
+    }
+
+    /// The cancel requests of the current `run_until_complete` future's task not taken back,
+    /// also once it has ended.
+    pub(crate) fn main_cancels(&self) -> u32 {
+        self.main_cancels.get()
+    }
+
+    /// Makes the in-place task at `key`/`gen` the `run_until_complete` future's (`None`: the
+    /// run ended).
+    pub(super) fn set_main_slot(&self, slot: Option<(u32, u16)>) {
+        self.main_slot.set(slot);
+        self.main_cancels.set(0);
     }
 
     /// The task whose step is running, if any.
