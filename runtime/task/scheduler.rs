@@ -396,6 +396,8 @@ impl Scheduler {
 
     /// Counts a cancel request (`delta` 1) or its withdrawal (-1) of the in-place task at
     /// `key`/`gen`, if it is the `run_until_complete` future's.
+    #[cold]
+    #[inline(never)]
     pub(super) fn count_main_cancel(&self, key: u32, gen: u16, delta: i32) {
         if self.main_slot.get() == Some((key, gen)) {
             self.main_cancels
