@@ -615,18 +615,30 @@ impl Scheduler {
             return;
         };
         if slot.state.done() {
-            let cell = std::mem::replace(&mut slot.cell, vacant_cell());
-            // Nobody will ask for its context: dropped outside the borrow, after the outcome.
-            let context = tasks.take_context(key, gen);
-            drop(tasks);
-            self.discard(key, gen, cell);
-            drop(context);
-        } else {
-            slot.state.set_detached(true);
-            let waker = slot.join_waker.take();
-            drop(tasks);
-            drop(waker);
+            return self.discard_finished(tasks, key, gen);
         }
+        slot.state.set_detached(true);
+        let waker = slot.join_waker.take();
+        drop(tasks);
+        drop(waker);
+    }
+
+    /// [`Scheduler::detach`] of a task that has finished: its outcome is discarded, its slot
+    /// freed. Out of line, so the usual detach (of a task still running) keeps its small
+    /// frame: inline, this branch's context handling cost every detach 3 instructions
+    /// (callgrind, chained spawn).
+    #[cold]
+    #[inline(never)]
+    fn discard_finished(&self, mut tasks: RefMut<'_, TaskTable>, key: u32, gen: u16) {
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return;
+        };
+        let cell = std::mem::replace(&mut slot.cell, vacant_cell());
+        // Nobody will ask for its context: dropped outside the borrow, after the outcome.
+        let context = tasks.take_context(key, gen);
+        drop(tasks);
+        self.discard(key, gen, cell);
+        drop(context);
     }
 
     /// [`Scheduler::discard`] of a detached task's outcome as the task finishes, inside the
