@@ -338,6 +338,12 @@ impl<T> Task<T> {
     /// It stays the task's context after the task finished (returned, cancelled or
     /// panicked), also once its outcome was taken: the scheduler keeps it for the handle.
     ///
+    /// Tasks the loop does not step in a slot of their own (the main task of
+    /// [`run`](crate::run), and a coroutine a [`gather`](crate::gather!) polls in place,
+    /// which runs in its awaiting task's context) give their context only while they run
+    /// ([`current_task`](crate::current_task)`().get_context()` inside them); asked from
+    /// elsewhere, an empty context they never run in.
+    ///
     /// ```
     /// use aioloop::{copy_context, ContextVar};
     /// static USER: ContextVar<&str> = ContextVar::new("user");

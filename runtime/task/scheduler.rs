@@ -266,8 +266,12 @@ impl Scheduler {
     /// in the context returned. Once the slot is gone, the context kept for its handle;
     /// `None` if none is.
     ///
-    /// A task polled in place by a gather (inplace.rs) runs in its owner's context: while it
-    /// is not being polled, it gets an empty context of its own, which it never runs in.
+    /// A task polled in place (inplace.rs: the main task, a gather's child) runs in the context
+    /// its poller makes current: while it is not being polled, it gets an empty context of its
+    /// own, which it never runs in. Known gap: a task with no context asked for it while its
+    /// step is under way but it is not the current task (from a gathered child of it, or an
+    /// eager task it spawned) gets a context that becomes current only from its next step on;
+    /// a first `set` later in that same step makes another one, which replaces it.
     pub(crate) fn task_context(&self, key: u32, gen: u16, id: TaskId) -> Option<crate::context_var::Context> {
         if self.current_key() == Some((key, gen)) {
             return Some(crate::context_var::current_context());

@@ -62,7 +62,8 @@ impl TaskRef {
     /// Renames the task (asyncio's `Task.set_name`), as [`Task::set_name`](crate::Task::set_name):
     /// every reference to it, its handle, [`dump_tasks`](crate::dump_tasks) and the loop's
     /// reports show the new name. Inside a task, rename it through
-    /// [`current_task`](crate::current_task).
+    /// [`current_task`](crate::current_task). On a task that is gone (finished, and its
+    /// handle dropped, or holding nothing for it) only this reference keeps the new name.
     ///
     /// ```
     /// aioloop::run(async {
@@ -87,7 +88,8 @@ impl TaskRef {
     /// The [`Context`] the task runs in (asyncio 3.12's `Task.get_context()`), as
     /// [`Task::get_context`](crate::Task::get_context): the same context, so
     /// [`Context::get`] sees what the task sets. Once the task is gone and nothing keeps its
-    /// context, a new empty one.
+    /// context, a new empty one. The main task and a coroutine a gather polls in place give
+    /// theirs only while they run (see [`Task::get_context`](crate::Task::get_context)).
     ///
     /// ```
     /// use aioloop::ContextVar;
