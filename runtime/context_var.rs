@@ -266,6 +266,12 @@ pub fn copy_context() -> Context {
     })
 }
 
+/// The current context, made (empty) and made current if there is none yet (C1): for
+/// `get_context` on the task whose step runs, whose context is the current one.
+pub(crate) fn current_context() -> Context {
+    current()
+}
+
 /// The current context, made (empty) and made current if there is none yet (C1).
 fn current() -> Context {
     CURRENT.with(|current| {

@@ -154,14 +154,11 @@ impl Scheduler {
                 // task's context goes with the task.
                 context = crate::context_var::take_current();
             }
-            let pending = matches!(polled, Ok(Poll::Pending));
-            match (pending, context.take()) {
-                (true, Some(context)) => {
-                    let gone = self.tasks.borrow_mut().put_context(key, gen, context);
-                    drop(gone);
-                }
-                // A finished task's context is dropped, still inside its step.
-                (_, context) => drop(context),
+            // Pending or finished, the context stays the task's (`get_context`) until its slot
+            // is freed; dropped here if the slot is gone already.
+            if let Some(context) = context.take() {
+                let replaced = self.tasks.borrow_mut().put_context(key, gen, context);
+                drop(replaced);
             }
             self.current.set(Current::NONE);
             coop::unconstrain();

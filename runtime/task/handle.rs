@@ -1,5 +1,6 @@
 //! [`Task<T>`]: the handle of a spawned task, awaitable for its outcome.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -46,8 +47,9 @@ pub struct Task<T> {
     /// The task's id; its low 16 bits are the slot's generation (state.rs).
     id: TaskId,
     key: u32,
-    /// `FINISHED`, `AWAITED`, `NAMED`, and what the taken outcome was.
-    flags: u8,
+    /// `FINISHED`, `AWAITED`, `KEPT`, and what the taken outcome was. A `Cell`: a rename
+    /// through `&self` ([`Task::set_name`]) may make the scheduler keep a name for the handle.
+    flags: Cell<u8>,
     _output: PhantomData<fn() -> T>,
 }
 
@@ -62,20 +64,21 @@ const WAS_PANIC: u8 = 8;
 /// Dropped, this handle detaches its task whatever the scope: a [`shield`](crate::shield)'s,
 /// or the one inside a [`SharedTask`](super::SharedTask), whose holders cancel for it.
 const DETACH_ON_DROP: u8 = 16;
-/// The task was given a name, which the scheduler keeps for this handle until it drops
-/// (24 bytes: the handle does not carry it).
-const NAMED: u8 = 32;
+/// The scheduler keeps a record for this handle until it drops (`Scheduler::kept`; 24 bytes:
+/// the handle does not carry it): the task's name, given at spawn or by a rename, or its
+/// context once the outcome was taken.
+const KEPT: u8 = 32;
 
 impl<T: 'static> Task<T> {
     /// The handle of the task `id` at `key` (whose generation is `id`'s low 16 bits); `named`
-    /// if the scheduler keeps a name for it (`Scheduler::keep_name`).
+    /// if the scheduler keeps a name for it (`Scheduler::keep_name`, flagged `KEPT`).
     #[inline]
     pub(crate) fn new(sched: Rc<Scheduler>, key: u32, id: TaskId, named: bool) -> Self {
         Task {
             sched,
             id,
             key,
-            flags: if named { NAMED } else { 0 },
+            flags: Cell::new(if named { KEPT } else { 0 }),
             _output: PhantomData,
         }
     }
@@ -95,13 +98,13 @@ impl<T: 'static> Task<T> {
     /// });
     /// ```
     pub fn result(&mut self) -> Option<Result<T, TaskError>> {
-        if self.flags & FINISHED != 0 || !self.sched.is_done(self.key, self.gen()) {
+        if self.flags.get() & FINISHED != 0 || !self.sched.is_done(self.key, self.gen()) {
             return None;
         }
         // Not through `poll`: a spent coop budget must not hide a finished outcome.
         let mut cx = Context::from_waker(std::task::Waker::noop());
         match self.sched.poll_join(self.key, self.gen(), self.id, &mut cx) {
-            Poll::Ready(cell) => Some(self.take_from(cell)),
+            Poll::Ready((cell, kept)) => Some(self.take_from(cell, kept)),
             Poll::Pending => None,
         }
     }
@@ -114,21 +117,23 @@ impl<T: 'static> Task<T> {
     /// If the outcome was already taken from this handle (by awaiting it or by
     /// [`result`](Task::result)): there is nothing left to share.
     #[track_caller]
-    pub fn shared(mut self) -> super::SharedTask<T>
+    pub fn shared(self) -> super::SharedTask<T>
     where
         T: Clone,
     {
         assert!(
-            self.flags & FINISHED == 0,
+            self.flags.get() & FINISHED == 0,
             "aioloop: Task::shared called after the task's outcome was taken"
         );
-        self.flags = DETACH_ON_DROP | (self.flags & NAMED);
+        self.flags.set(DETACH_ON_DROP | (self.flags.get() & KEPT));
         super::SharedTask::new(self)
     }
 
     /// Takes the outcome out of a finished `cell` (`None`: the loop closed and dropped the
     /// unfinished task) and records what it was, for the accessors that keep answering.
-    fn take_from(&mut self, cell: Option<super::cell_box::CellBox>) -> Result<T, TaskError> {
+    /// `kept`: the join kept a record for the handle (a renamed task's name, or the task's
+    /// context), which it forgets when it drops (`KEPT`).
+    fn take_from(&mut self, cell: Option<super::cell_box::CellBox>, kept: bool) -> Result<T, TaskError> {
         let outcome = match cell {
             Some(mut cell) => {
                 let outcome = take_output::<T>(cell.as_mut());
@@ -138,13 +143,16 @@ impl<T: 'static> Task<T> {
             }
             None => Err(TaskError::Cancelled),
         };
-        self.flags = FINISHED
-            | (self.flags & NAMED)
-            | match &outcome {
-                Err(TaskError::Cancelled) => WAS_CANCELLED,
-                Err(TaskError::Panicked(_)) => WAS_PANIC,
-                Ok(_) => 0,
-            };
+        self.flags.set(
+            FINISHED
+                | (self.flags.get() & KEPT)
+                | (kept as u8 * KEPT)
+                | match &outcome {
+                    Err(TaskError::Cancelled) => WAS_CANCELLED,
+                    Err(TaskError::Panicked(_)) => WAS_PANIC,
+                    Ok(_) => 0,
+                },
+        );
         outcome
     }
 
@@ -179,7 +187,7 @@ impl<T> Task<T> {
     /// panic as seen: if nobody takes the outcome, it is not reported to the exception handler
     /// (asyncio's `cancel()` likewise silences "Task exception was never retrieved").
     pub fn cancel(&self) -> bool {
-        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), None)
+        self.flags.get() & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), None)
     }
 
     /// Like [`cancel`](Task::cancel), with a message the awaiter reads with
@@ -195,13 +203,13 @@ impl<T> Task<T> {
     /// ```
     pub fn cancel_with(&self, message: impl Into<String>) -> bool {
         let message: Rc<str> = message.into().into();
-        self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), Some(message))
+        self.flags.get() & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), Some(message))
     }
 
     /// The message of the last [`cancel_with`](Task::cancel_with), also after the cancelled
     /// outcome was taken.
     pub fn cancel_message(&self) -> Option<String> {
-        let message = match self.flags & FINISHED {
+        let message = match self.flags.get() & FINISHED {
             0 => self.sched.cancel_message(self.key, self.gen()),
             _ => self.sched.kept_message(self.id),
         };
@@ -222,7 +230,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancelling(&self) -> u32 {
-        match self.flags & FINISHED {
+        match self.flags.get() & FINISHED {
             0 => self.sched.cancelling(self.key, self.gen(), self.id),
             _ => self.sched.kept_cancels(self.id),
         }
@@ -233,7 +241,7 @@ impl<T> Task<T> {
     /// [`until_cancelled`](crate::until_cancelled)), it now ends normally. On a finished task
     /// only the count changes: a cancelled task stays cancelled.
     pub fn uncancel(&self) -> u32 {
-        match self.flags & FINISHED {
+        match self.flags.get() & FINISHED {
             0 => self.sched.uncancel(self.key, self.gen(), self.id),
             _ => self.sched.uncancel_kept(self.id),
         }
@@ -241,36 +249,36 @@ impl<T> Task<T> {
 
     /// True once the task has finished: returned, panicked or been cancelled.
     pub fn is_done(&self) -> bool {
-        self.flags & FINISHED != 0 || self.sched.is_done(self.key, self.gen())
+        self.flags.get() & FINISHED != 0 || self.sched.is_done(self.key, self.gen())
     }
 
     /// True once the task has finished by cancellation (so `is_cancelled` implies `is_done`,
     /// as asyncio's `cancelled()` does); it stays true after the outcome was taken.
     pub fn is_cancelled(&self) -> bool {
-        match self.flags & FINISHED {
+        match self.flags.get() & FINISHED {
             0 => self.sched.is_cancelled(self.key, self.gen()),
-            _ => self.flags & WAS_CANCELLED != 0,
+            _ => self.flags.get() & WAS_CANCELLED != 0,
         }
     }
 
     /// True once the task has panicked (asyncio's `task.exception() is not None`); it stays
     /// true after the outcome was taken.
     pub fn is_panicked(&self) -> bool {
-        match self.flags & FINISHED {
+        match self.flags.get() & FINISHED {
             0 => self.sched.is_panicked(self.key, self.gen()),
-            _ => self.flags & WAS_PANIC != 0,
+            _ => self.flags.get() & WAS_PANIC != 0,
         }
     }
 
     /// An untyped reference to this task, as [`current_task`](crate::current_task) returns.
     pub fn task_ref(&self) -> TaskRef {
-        TaskRef {
-            sched: self.sched.clone(),
-            key: self.key,
-            gen: self.gen(),
-            id: self.id,
-            name: self.name(),
-        }
+        TaskRef::new(
+            self.sched.clone(),
+            self.key,
+            self.gen(),
+            self.id,
+            self.given_name(),
+        )
     }
 
     /// The task's id, unique on its loop.
@@ -278,15 +286,99 @@ impl<T> Task<T> {
         self.id
     }
 
-    /// The task's name: the one given to [`spawn_named`](crate::spawn_named), else `Task-<id>`.
+    /// The task's name (asyncio's `get_name()`): the last one given by
+    /// [`set_name`](Task::set_name), else the one given to [`spawn_named`](crate::spawn_named),
+    /// else `Task-<id>`.
     pub fn name(&self) -> String {
         super::meta::display_name(self.id, self.given_name().as_deref())
     }
 
-    /// The name given at spawn, if any.
+    /// Renames the task (asyncio's `Task.set_name`): from now on [`name`](Task::name) here, on
+    /// every [`TaskRef`] of the task (also those taken before), in
+    /// [`dump_tasks`](crate::dump_tasks) and in the reports of the exception handler and of
+    /// debug mode give `name`. A finished task can be renamed too, also after its outcome was
+    /// taken. Inside the task, [`current_task`](crate::current_task) gives a [`TaskRef`] with
+    /// the same method.
+    ///
+    /// A task never renamed pays nothing for this: the name lives beside the task's slot,
+    /// made by the first rename.
+    ///
+    /// ```
+    /// aioloop::run(async {
+    ///     let mut task = aioloop::spawn_named("fetch", async {
+    ///         aioloop::current_task().unwrap().set_name("fetch: parsing");
+    ///     });
+    ///     let before = task.task_ref();
+    ///     task.set_name("fetch: connecting");
+    ///     assert_eq!(before.name(), "fetch: connecting");
+    ///     (&mut task).await.unwrap();
+    ///     assert_eq!(task.name(), "fetch: parsing", "the task renamed itself");
+    ///     task.set_name("fetch: done");
+    ///     assert_eq!(task.name(), "fetch: done");
+    /// });
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        let name: Rc<str> = name.into().into();
+        if !self.sched.rename(self.key, self.gen(), self.id, name.clone()) {
+            // Nothing holds the task's name any more (its outcome was taken, or the loop
+            // closed): the scheduler keeps it for this handle, which forgets it when it drops.
+            self.sched.keep_name(self.id, name);
+            self.flags.set(self.flags.get() | KEPT);
+        }
+    }
+
+    /// The [`Context`](crate::Context) the task runs in (asyncio 3.12's `Task.get_context()`):
+    /// the same context, not a copy, so [`Context::get`](crate::Context::get) sees what the
+    /// task has set, in its steps so far and later ones. Every task has one, as in asyncio: a
+    /// copy of the context current where it was spawned (the given one under
+    /// [`Context::spawn`](crate::Context::spawn)); inside the task's step it is the current
+    /// context. A task spawned where no context was current runs in an empty one, made when
+    /// first asked for (or by the task's first [`ContextVar::set`](crate::ContextVar::set)).
+    ///
+    /// It stays the task's context after the task finished (returned, cancelled or
+    /// panicked), also once its outcome was taken: the scheduler keeps it for the handle.
+    ///
+    /// Tasks the loop does not step in a slot of their own (the main task of
+    /// [`run`](crate::run), and a coroutine a [`gather`](crate::gather!) polls in place,
+    /// which runs in its awaiting task's context) give their context only while they run
+    /// ([`current_task`](crate::current_task)`().get_context()` inside them); asked from
+    /// elsewhere, an empty context they never run in.
+    ///
+    /// ```
+    /// use aioloop::{copy_context, ContextVar};
+    /// static USER: ContextVar<&str> = ContextVar::new("user");
+    ///
+    /// aioloop::run(async {
+    ///     let ctx = copy_context();
+    ///     let mut task = ctx.spawn(async { USER.set("ada") });
+    ///     (&mut task).await.unwrap();
+    ///     assert_eq!(task.get_context(), ctx, "the same context");
+    ///     assert_eq!(ctx.get(&USER), Some("ada"));
+    ///
+    ///     let task = aioloop::spawn(async { USER.set("grace") });
+    ///     let context = task.get_context();
+    ///     task.await.unwrap();
+    ///     assert_eq!(context.get(&USER), Some("grace"), "set after it was asked for");
+    ///     assert_eq!(USER.get(), None, "the task's own context, not the caller's");
+    /// });
+    /// ```
+    pub fn get_context(&self) -> crate::Context {
+        if let Some(context) = self.sched.task_context(self.key, self.gen(), self.id) {
+            return context;
+        }
+        // Nothing holds a context of the task: it ran in none. The scheduler keeps the empty
+        // one made now for this handle, so it is the same next time.
+        let context = crate::Context::new();
+        self.sched.keep_context(self.id, context.clone());
+        self.flags.set(self.flags.get() | KEPT);
+        context
+    }
+
+    /// The task's name if it has one: its slot's while it is there, else what the scheduler
+    /// keeps for this handle.
     fn given_name(&self) -> Option<Rc<str>> {
-        match self.flags & NAMED {
-            0 => None,
+        match self.flags.get() & FINISHED {
+            0 => self.sched.task_name(self.key, self.gen(), self.id).flatten(),
             _ => self.sched.kept_name(self.id),
         }
     }
@@ -300,20 +392,22 @@ impl<T> Task<T> {
     /// This handle is not awaited (any more): dropped, it detaches the task whatever the
     /// reason (`shield`, `wait`).
     pub(crate) fn unawait(&mut self) {
-        self.flags &= !AWAITED;
+        self.flags.set(self.flags.get() & !AWAITED);
     }
 
     /// Dropped, this handle detaches the task, also in a scope where every dropped handle
     /// counts as awaited (a zero `wait_for`): for a [`shield`](crate::shield) being dropped.
     pub(crate) fn detach_on_drop(&mut self) {
-        self.flags = (self.flags & !AWAITED) | DETACH_ON_DROP;
+        self.flags.set((self.flags.get() & !AWAITED) | DETACH_ON_DROP);
     }
 
     /// This handle's awaiter is being dropped as a cancellation: the task is cancelled (and
     /// recorded for a `wait_for` that waits for it), as asyncio's cancellation travels
     /// through `await`.
     pub(crate) fn cancel_through_await(&self) {
-        if self.flags & FINISHED == 0 && self.sched.cancel(self.key, self.gen(), cancel_scope::message()) {
+        if self.flags.get() & FINISHED == 0
+            && self.sched.cancel(self.key, self.gen(), cancel_scope::message())
+        {
             cancel_scope::collect(|| self.task_ref());
         }
     }
@@ -321,7 +415,7 @@ impl<T> Task<T> {
     /// Whether the task has finished, registering `entry` (a place in the task's list of
     /// joiners, see `Scheduler::poll_joiner`) to be woken when it does.
     pub(crate) fn poll_joiner(&self, entry: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.flags & FINISHED {
+        match self.flags.get() & FINISHED {
             0 => self.sched.poll_joiner(self.key, self.gen(), entry, cx),
             _ => Poll::Ready(()),
         }
@@ -345,7 +439,7 @@ impl<T> Task<T> {
 
     /// Gives up `entry` in the task's list of joiners (its holder is dropped unfinished).
     pub(crate) fn leave_joiners(&self, entry: usize) {
-        if self.flags & FINISHED == 0 {
+        if self.flags.get() & FINISHED == 0 {
             self.sched.leave_joiners(self.key, self.gen(), entry);
         }
     }
@@ -358,20 +452,20 @@ impl<T: 'static> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.sched.claim(&*self);
         assert!(
-            self.flags & FINISHED == 0,
+            self.flags.get() & FINISHED == 0,
             "aioloop: a Task was polled after it returned its outcome"
         );
         super::coop::poll_coop(cx, |cx| {
             match self.sched.poll_join(self.key, self.gen(), self.id, cx) {
                 Poll::Pending => {
                     self.assert_on_own_loop();
-                    if self.flags & AWAITED == 0 {
+                    if self.flags.get() & AWAITED == 0 {
                         self.assert_not_current();
                     }
-                    self.flags |= AWAITED;
+                    self.flags.set(self.flags.get() | AWAITED);
                     Poll::Pending
                 }
-                Poll::Ready(cell) => Poll::Ready(self.take_from(cell)),
+                Poll::Ready((cell, kept)) => Poll::Ready(self.take_from(cell, kept)),
             }
         })
     }
@@ -392,20 +486,20 @@ fn awaited_off_its_loop() -> ! {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        if self.flags & FINISHED == 0 {
+        if self.flags.get() & FINISHED == 0 {
             // Dropped as a cancellation while awaited: cancellation travels through the await
             // (task/cancel_scope.rs).
             if cancel_scope::active()
-                && self.flags & DETACH_ON_DROP == 0
-                && (self.flags & AWAITED != 0 || cancel_scope::strict())
+                && self.flags.get() & DETACH_ON_DROP == 0
+                && (self.flags.get() & AWAITED != 0 || cancel_scope::strict())
             {
                 self.cancel_through_await();
             }
             self.sched.detach(self.key, self.gen());
         }
-        // What the scheduler keeps for a handle: its name, and for a task cancelled (or
-        // panicked in the cleanup of a cancellation) its cancel message and count.
-        if self.flags & (WAS_CANCELLED | WAS_PANIC | NAMED) != 0 {
+        // What the scheduler keeps for a handle: its name and context, and for a task
+        // cancelled (or panicked in the cleanup of a cancellation) its cancel message and count.
+        if self.flags.get() & (WAS_CANCELLED | WAS_PANIC | KEPT) != 0 {
             self.sched.forget_kept(self.id);
         }
     }

@@ -178,39 +178,34 @@ impl Scheduler {
         }
     }
 
-    /// One poll (`poll`) of the task at `key`/`gen` with its context current (an empty one if
-    /// it has none): the context comes out of its side-table entry for the step and goes back
-    /// while the task is pending (a first `set` in the step makes the task one); a finished
-    /// task's is dropped. If the poll unwinds, the future is dropped in the context, and the
-    /// context with it.
+    /// One poll (`poll`) of the task at `key`/`gen` with its context current: a clone of the
+    /// one in its side-table entry, which keeps it meanwhile (for `get_context` from a nested
+    /// step or a gathered child), put back after the step, also when the task finished (the
+    /// context stays the task's until its slot is freed). If the poll unwinds, the future is
+    /// dropped in the context.
     #[cold]
     #[inline(never)]
     fn step_in_context(&self, key: u32, gen: u16, poll: &mut dyn FnMut() -> Poll<()>) -> Poll<()> {
-        let mut context = self.tasks.borrow_mut().take_context(key, gen);
+        let mut context = self.tasks.borrow().context_of(key, gen);
         let polled = crate::context_var::enter(&mut context, poll);
-        if let (Poll::Pending, Some(context)) = (polled, context) {
-            let gone = self.tasks.borrow_mut().put_context(key, gen, context);
-            drop(gone);
+        if let Some(context) = context {
+            let replaced = self.tasks.borrow_mut().put_context(key, gen, context);
+            drop(replaced);
         }
         polled
     }
 
     /// After a step of the task at `key`/`gen`, once the thread made a context (C1): a
-    /// context the step left current (made by a first `set` in a task without one) becomes
-    /// the task's if it is still pending, else is dropped; none is current again (C2).
+    /// context the step left current (made by a first `set` in a task without one, or by
+    /// `get_context` inside it) becomes the task's while its slot is there (pending, or
+    /// finished with its handle holding on), else is dropped; none is current again (C2).
     #[cold]
     #[inline(never)]
     fn adopt_context(&self, key: u32, gen: u16) {
         let Some(context) = crate::context_var::take_current() else {
             return;
         };
-        let mut tasks = self.tasks.borrow_mut();
-        let pending = tasks.get(key, gen).is_some_and(|slot| !slot.state.done());
-        let dropped = match pending {
-            true => tasks.put_context(key, gen, context),
-            false => Some(context),
-        };
-        drop(tasks);
+        let dropped = self.tasks.borrow_mut().put_context(key, gen, context);
         drop(dropped);
     }
 
@@ -221,9 +216,13 @@ impl Scheduler {
     /// asyncio throws `CancelledError` into the coroutine in the task's context.
     pub(super) fn end_cancelled_in_task(&self, key: u32, gen: u16, cell: &mut CellBox) -> bool {
         let outer = self.current.replace(Current::slot(key, gen));
-        let mut context = self.tasks.borrow_mut().take_context(key, gen);
+        let mut context = self.tasks.borrow().context_of(key, gen);
         let cancelled = crate::context_var::enter(&mut context, || self.end_cancelled(cell));
-        drop(context);
+        // The context stays the task's (`get_context` after the end), as after a step.
+        if let Some(context) = context {
+            let replaced = self.tasks.borrow_mut().put_context(key, gen, context);
+            drop(replaced);
+        }
         self.current.set(outer);
         cancelled
     }
@@ -341,7 +340,10 @@ impl Scheduler {
             waker.wake();
         }
         if let Some(cell) = detached {
+            // Nobody will ask for its context: dropped outside the borrow, after the outcome.
+            let context = self.tasks.borrow_mut().take_context(key, gen);
             self.discard_in_task(key, gen, cell);
+            drop(context);
         }
     }
 
@@ -526,22 +528,25 @@ impl Scheduler {
         gen: u16,
         id: super::TaskId,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<CellBox>> {
+    ) -> Poll<(Option<CellBox>, bool)> {
         let mut tasks = self.tasks.borrow_mut();
         let Some(slot) = tasks.get_mut(key, gen) else {
-            return Poll::Ready(None);
+            return Poll::Ready((None, false));
         };
         if slot.state.done() {
+            let mut kept = false;
             if slot.state.has_meta() {
                 let cancelled = slot.state.cancelled();
-                if let Some(meta) = tasks.meta_at(key, gen) {
+                if let Some(meta) = tasks.meta_mut(key, gen) {
                     let message = meta.cancel_message.clone().filter(|_| cancelled);
                     self.keep_cancel_record(id, message, meta.cancels);
+                    // A renamed task's name and the task's context, for the handle.
+                    kept = self.keep_for_handle(id, meta);
                 }
             }
             let slot = tasks.remove_found(key);
             drop(tasks);
-            return Poll::Ready(Some(slot.cell));
+            return Poll::Ready((Some(slot.cell), kept));
         }
         let old = slot.join_waker.register(cx.waker());
         drop(tasks);
@@ -614,15 +619,30 @@ impl Scheduler {
             return;
         };
         if slot.state.done() {
-            let cell = std::mem::replace(&mut slot.cell, vacant_cell());
-            drop(tasks);
-            self.discard(key, gen, cell);
-        } else {
-            slot.state.set_detached(true);
-            let waker = slot.join_waker.take();
-            drop(tasks);
-            drop(waker);
+            return self.discard_finished(tasks, key, gen);
         }
+        slot.state.set_detached(true);
+        let waker = slot.join_waker.take();
+        drop(tasks);
+        drop(waker);
+    }
+
+    /// [`Scheduler::detach`] of a task that has finished: its outcome is discarded, its slot
+    /// freed. Out of line, so the usual detach (of a task still running) keeps its small
+    /// frame: inline, this branch's context handling cost every detach 3 instructions
+    /// (callgrind, chained spawn).
+    #[cold]
+    #[inline(never)]
+    fn discard_finished(&self, mut tasks: RefMut<'_, TaskTable>, key: u32, gen: u16) {
+        let Some(slot) = tasks.get_mut(key, gen) else {
+            return;
+        };
+        let cell = std::mem::replace(&mut slot.cell, vacant_cell());
+        // Nobody will ask for its context: dropped outside the borrow, after the outcome.
+        let context = tasks.take_context(key, gen);
+        drop(tasks);
+        self.discard(key, gen, cell);
+        drop(context);
     }
 
     /// [`Scheduler::discard`] of a detached task's outcome as the task finishes, inside the
@@ -688,6 +708,13 @@ impl Scheduler {
             }
             for freed in slots {
                 let task = freed.label();
+                if let Some(meta) = freed.meta.as_ref().filter(|_| !freed.slot.state.detached()) {
+                    // A renamed task's name, for its handle (dropped with the scheduler if
+                    // the handle never looks at its task again).
+                    if let Some(name) = meta.name.clone().filter(|_| meta.renamed) {
+                        self.keep_name(task.id, name);
+                    }
+                }
                 if debug {
                     self.report("Task was destroyed but it is pending!", Some(task.clone()), None);
                 }

@@ -20,8 +20,11 @@ pub(crate) type DoneCallback = Box<dyn FnOnce()>;
 /// A task's diagnostics.
 #[derive(Default)]
 pub(crate) struct TaskMeta {
-    /// The name given to `spawn_named`.
+    /// The name given to `spawn_named`, or by the last `set_name`.
     pub(crate) name: Option<Rc<str>>,
+    /// `name` was set by `set_name`: the join keeps it for the handle (a name given at spawn
+    /// is kept from the spawn on, `Scheduler::keep_name`).
+    pub(crate) renamed: bool,
     /// Debug mode's record, if the task was spawned in debug mode.
     pub(crate) trace: Option<SpawnTrace>,
     /// Cancel requests not taken back (asyncio 3.11's `cancelling()` count): while the task
@@ -44,9 +47,12 @@ pub(crate) struct TaskMeta {
     joiners: WaitList,
     /// The key of the join marker in `joiners`, once placed.
     join_marker: Option<usize>,
-    /// The task's context (context_var.rs), while it runs and has one: taken at spawn when a
-    /// context was current, or made by the task's first `set`. The slot's `has_context` flag
-    /// says it is here, so a task without one pays nothing per step.
+    /// The task's context (context_var.rs), if it has one: taken at spawn when a context was
+    /// current, made by the task's first `set`, or by `get_context`. The slot's `has_context`
+    /// flag says it is here, so a task without one pays nothing per step. It stays here during
+    /// the task's steps (current meanwhile) and after the task finished, until the slot is
+    /// freed: the join moves it to what the scheduler keeps for the handle; a detached task's
+    /// is dropped outside the table's borrow (it holds user values, T1).
     pub(crate) context: Option<crate::context_var::Context>,
 }
 

@@ -100,7 +100,9 @@ pub(crate) struct Scheduler {
     /// when it moved (inplace.rs).
     in_place_cancels: Cell<u64>,
     /// What `Task` handles read after their slot may be gone, until the handle drops: the
-    /// names of named tasks, and the messages of cancelled tasks whose outcome was taken.
+    /// names of named tasks, the messages of cancelled tasks whose outcome was taken, and the
+    /// names of renamed tasks and the contexts of tasks that had one, once their outcome was
+    /// taken. An entry is there only while a handle that forgets it when it drops lives.
     kept: RefCell<HashMap<TaskId, Kept>>,
     /// The slot of the current `run_until_complete` future's task, once it has one (set at
     /// its first poll, cleared when the run ends; inplace.rs `MainTask`).
@@ -198,7 +200,116 @@ impl Scheduler {
         self.kept.borrow().get(&id)?.name.clone()
     }
 
-    /// The handle of task `id` is gone: so is what was kept for it.
+    /// Keeps `context` as the context of task `id` for its handle (`Task::get_context` once the
+    /// outcome was taken).
+    pub(crate) fn keep_context(&self, id: TaskId, context: crate::context_var::Context) {
+        let old = self
+            .kept
+            .borrow_mut()
+            .entry(id)
+            .or_default()
+            .context
+            .replace(context);
+        drop(old);
+    }
+
+    /// The join of task `id` takes its slot away: keeps for its handle what a rename and its
+    /// context left in `meta` (the name only if it was renamed: a name given at spawn is kept
+    /// already). Returns whether anything was kept, so the handle forgets it when it drops.
+    /// Called under the table's borrow: the context moves, nothing is dropped.
+    pub(super) fn keep_for_handle(&self, id: TaskId, meta: &mut TaskMeta) -> bool {
+        let name = meta.name.clone().filter(|_| meta.renamed);
+        let context = meta.context.take();
+        if name.is_none() && context.is_none() {
+            return false;
+        }
+        let mut kept = self.kept.borrow_mut();
+        let kept = kept.entry(id).or_default();
+        if name.is_some() {
+            kept.name = name;
+        }
+        kept.context = context;
+        true
+    }
+
+    /// The name of task `id` at `key`/`gen`: `Some` of its name, or of `None` if it has none,
+    /// from its slot while it is there, else from what is kept for its handle; `None` if
+    /// neither is there (the task is gone).
+    pub(crate) fn task_name(&self, key: u32, gen: u16, id: TaskId) -> Option<Option<Rc<str>>> {
+        let tasks = self.tasks.borrow();
+        if let Some(slot) = tasks.get(key, gen) {
+            return Some(tasks.meta_of(key, slot).and_then(|meta| meta.name.clone()));
+        }
+        drop(tasks);
+        self.kept.borrow().get(&id).map(|kept| kept.name.clone())
+    }
+
+    /// Renames task `id` at `key`/`gen` (`set_name`): in its side-table entry, made if it has
+    /// none, while its slot is there (dumps, reports, `TaskRef`s, the handle read it there),
+    /// and in what is kept for its handle, if anything is. False if neither is there.
+    pub(crate) fn rename(&self, key: u32, gen: u16, id: TaskId, name: Rc<str>) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        let old = tasks.meta_mut(key, gen).map(|meta| {
+            meta.renamed = true;
+            meta.name.replace(name.clone())
+        });
+        drop(tasks);
+        let in_slot = old.is_some();
+        let mut kept = self.kept.borrow_mut();
+        let in_kept = match kept.get_mut(&id) {
+            Some(kept) => {
+                kept.name = Some(name);
+                true
+            }
+            None => false,
+        };
+        in_slot || in_kept
+    }
+
+    /// The context of task `id` at `key`/`gen` (`get_context`): the current one if its step
+    /// runs now (its context is current, made now if it has none, as a first `set` makes one);
+    /// else the one in its side-table entry; else, for a task that has none yet (spawned
+    /// where no context was current, it runs in an empty one), a new empty context, given to
+    /// the task for its next steps, so what it sees does not change and what it sets shows
+    /// in the context returned. Once the slot is gone, the context kept for its handle;
+    /// `None` if none is.
+    ///
+    /// A task polled in place (inplace.rs: the main task, a gather's child) runs in the context
+    /// its poller makes current: while it is not being polled, it gets an empty context of its
+    /// own, which it never runs in. Known gap: a task with no context asked for it while its
+    /// step is under way but it is not the current task (from a gathered child of it, or an
+    /// eager task it spawned) gets a context that becomes current only from its next step on;
+    /// a first `set` later in that same step makes another one, which replaces it.
+    pub(crate) fn task_context(&self, key: u32, gen: u16, id: TaskId) -> Option<crate::context_var::Context> {
+        if self.current_key() == Some((key, gen)) {
+            return Some(crate::context_var::current_context());
+        }
+        let tasks = self.tasks.borrow();
+        match tasks.get(key, gen) {
+            Some(slot) => {
+                let (has, in_place) = (slot.state.has_context(), slot.state.in_place());
+                let context = tasks.meta_of(key, slot).and_then(|meta| meta.context.clone());
+                drop(tasks);
+                if let (true, Some(context)) = (has, context) {
+                    return Some(context);
+                }
+                // Made outside the borrow: the thread's first context tells the loop (C2).
+                let context = crate::context_var::Context::new();
+                if !in_place {
+                    let gone = self.tasks.borrow_mut().put_context(key, gen, context.clone());
+                    drop(gone);
+                }
+                Some(context)
+            }
+            None => {
+                drop(tasks);
+                self.kept.borrow().get(&id)?.context.clone()
+            }
+        }
+    }
+
+    /// The handle of task `id` is gone: so is what was kept for it (dropped outside the
+    /// borrow: a context holds user values).
     pub(crate) fn forget_kept(&self, id: TaskId) {
         let kept = self.kept.borrow_mut().remove(&id);
         drop(kept);
@@ -377,14 +488,12 @@ impl Scheduler {
 
     /// A `TaskRef` for the task in `key`/`gen`, if it is still there.
     fn task_ref(self: &Rc<Self>, key: u32, gen: u16) -> Option<TaskRef> {
-        let label = self.label(key, gen)?;
-        Some(TaskRef {
-            sched: self.clone(),
-            key,
-            gen,
-            id: label.id,
-            name: label.name,
-        })
+        let tasks = self.tasks.borrow();
+        let slot = tasks.get(key, gen)?;
+        let id = slot.state.id();
+        let name = tasks.meta_of(key, slot).and_then(|meta| meta.name.clone());
+        drop(tasks);
+        Some(TaskRef::new(self.clone(), key, gen, id, name))
     }
 
     /// The task of the current `run_until_complete` future, while it runs and once it was
@@ -462,6 +571,8 @@ impl Scheduler {
 #[derive(Default)]
 struct Kept {
     name: Option<Rc<str>>,
+    /// The task's context once its slot is gone (`Task::get_context`).
+    context: Option<crate::context_var::Context>,
     message: Option<Rc<str>>,
     /// The task's `cancelling()` count when its outcome was taken, less later `uncancel()`s.
     cancels: u32,

@@ -180,8 +180,19 @@ impl TaskTable {
         self.meta_of(key, slot)
     }
 
+    /// The context of the task at `key`/`gen`, if it has one: a clone (the same context), which
+    /// a step or the drop of its future makes current while the entry keeps it, so
+    /// `get_context` from anywhere finds it (context_var.rs).
+    pub(crate) fn context_of(&self, key: u32, gen: u16) -> Option<crate::context_var::Context> {
+        let slot = self.get(key, gen)?;
+        if !slot.state.has_context() {
+            return None;
+        }
+        self.meta.get(&key)?.context.clone()
+    }
+
     /// Takes the context of the task at `key`/`gen` out of its side-table entry, if it has one
-    /// (a step or the drop of its future makes it current meanwhile).
+    /// (a detached task's slot is about to be freed: the caller drops it outside the borrow).
     pub(crate) fn take_context(&mut self, key: u32, gen: u16) -> Option<crate::context_var::Context> {
         let slot = self.get_mut(key, gen)?;
         if !slot.state.has_context() {
@@ -192,7 +203,8 @@ impl TaskTable {
     }
 
     /// Gives the task at `key`/`gen` `context` (kept in its side-table entry, made if it has
-    /// none) for its next steps. Returns it if the task is gone.
+    /// none) for its next steps. Returns what the caller drops outside the borrow (T1): the
+    /// context it replaced, or `context` itself if the task is gone.
     pub(crate) fn put_context(
         &mut self,
         key: u32,
@@ -204,8 +216,7 @@ impl TaskTable {
         };
         slot.state.set_has_context(true);
         slot.state.set_has_meta(true);
-        self.meta.entry(key).or_default().context = Some(context);
-        None
+        self.meta.entry(key).or_default().context.replace(context)
     }
 
     /// The identity of the task at `key`/`gen` for error reports, if it is still there.
