@@ -90,7 +90,9 @@ pub use context::{
 };
 pub use context_var::{copy_context, Context, ContextScope, ContextVar, ResetError, Token};
 pub use error::{CancelledError, InvalidStateError};
-pub use event_loop::{dump_tasks, Builder, EventLoop, Loop, LoopStats, TaskDump, TaskInfo, TaskState};
+pub use event_loop::{
+    dump_tasks, Builder, EventLoop, Loop, LoopStats, Runner, TaskDump, TaskInfo, TaskState,
+};
 pub use future::Future;
 pub use io::IoDriverKind;
 pub use loop_bound::LoopBound;

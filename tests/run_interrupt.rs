@@ -202,6 +202,24 @@ fn play(case: &str) {
             std::thread::sleep(Duration::from_secs(10));
             println!("not interrupted");
         }
+        // asyncio.Runner: each `run` handles Ctrl-C; an interrupted one closes the runner
+        // (its leftover tasks' cleanup runs, also of tasks an earlier run left) and ends the
+        // process.
+        "runner_interrupt" => {
+            let mut runner = aioloop::Runner::new();
+            runner.run(async {
+                leftover_with_cleanup();
+                yield_now().await;
+            });
+            println!("first run returned");
+            runner.run(async {
+                interrupt_after(Duration::from_millis(50));
+                if until_cancelled(std::future::pending::<()>()).await.is_err() {
+                    println!("second run's main cancelled");
+                }
+            });
+            println!("run returned");
+        }
         other => panic!("no case {other}"),
     }
 }
@@ -365,6 +383,18 @@ fn check(case: &str, ended: &Ended) -> Result<(), String> {
             expect(ended.by_sigint(), "after run, SIGINT ends the process at once")?;
             expect(printed == ["run returned"], "nothing catches it after run")
         }
+        "runner_interrupt" => {
+            expect(ended.by_sigint(), "the process ends killed by SIGINT")?;
+            expect(
+                printed
+                    == [
+                        "first run returned",
+                        "second run's main cancelled",
+                        "leftover cleanup",
+                    ],
+                "the interrupted run's cleanup, then the runner's close",
+            )
+        }
         other => Err(format!("no check for {other}")),
     }
 }
@@ -381,6 +411,7 @@ const CASES: &[&str] = &[
     "ignored_stays_ignored",
     "default_back_between_runs",
     "default_back_after_run",
+    "runner_interrupt",
 ];
 
 fn main() {

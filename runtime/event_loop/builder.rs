@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use super::core::Core;
 use super::debug::{debug_from_env, DEFAULT_SLOW_CALLBACK};
-use super::interrupt::{end_process_interrupted, RunInterrupt};
-use super::{EventLoop, Loop, MainEnd};
+use super::{EventLoop, Loop, Runner};
 use crate::blocking::{self, Pool};
 use crate::io::driver::IoConfig;
 use crate::io::IoDriverKind;
@@ -302,35 +301,14 @@ impl Builder {
     /// does the cancellation of the main task (as [`aioloop::run`](crate::run) says).
     #[track_caller]
     pub fn run<F: Future>(self, future: F) -> F::Output {
-        let event_loop = self
-            .build()
-            .unwrap_or_else(|err| panic!("aioloop: failed to build the event loop: {err}"));
-        // On the main thread, Ctrl-C cancels the main task (interrupt.rs), until it finished.
-        let interrupt = RunInterrupt::arm(event_loop.handle.core.remote_queue());
-        // As asyncio.run's `finally: _cancel_all_tasks(loop)`: the leftover tasks are cancelled,
-        // and their async cleanup runs, also when the main future panicked (the loop stays
-        // usable after that panic); the panic then goes on with its own payload.
-        let end = panic::catch_unwind(AssertUnwindSafe(|| event_loop.run_main(future)));
-        let interrupted = interrupt.is_some_and(RunInterrupt::disarm);
-        event_loop.cancel_all_tasks();
-        event_loop.shutdown_default_executor();
-        match end {
-            // Ctrl-C's cancel alone ended the main task (also one that observed it and
-            // returned without taking it back): asyncio.run raises `KeyboardInterrupt` once
-            // the loop is closed.
-            Ok(end) if interrupted && end.cancels == 1 => {
-                drop(event_loop);
-                end_process_interrupted()
-            }
-            Ok(MainEnd {
-                output: Some(output), ..
-            }) => output,
-            Ok(MainEnd { output: None, .. }) => panic!(
-                "aioloop: the main task was cancelled (asyncio.run raises CancelledError); to run \
-                 cleanup first, await aioloop::until_cancelled"
-            ),
-            Err(payload) => panic::resume_unwind(payload),
-        }
+        // asyncio.run: `with Runner(...) as runner: return runner.run(main)`. The runner
+        // closes (the leftover tasks cancelled, their async cleanup run, the blocking pool
+        // joined) also when the main future panicked (the loop stays usable after that
+        // panic); the panic then goes on with its own payload.
+        let mut runner = Runner::with_builder(self);
+        let output = panic::catch_unwind(AssertUnwindSafe(|| runner.run(future)));
+        runner.close();
+        output.unwrap_or_else(|payload| panic::resume_unwind(payload))
     }
 }
 

@@ -7,6 +7,7 @@ mod debug;
 mod interrupt;
 mod iteration;
 mod run_exit;
+mod runner;
 
 use std::fmt;
 use std::future::Future;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 pub use builder::Builder;
 pub(crate) use core::Core;
+pub use runner::Runner;
 
 use crate::context;
 use crate::io::IoDriverKind;
@@ -119,12 +121,22 @@ impl EventLoop {
     /// for a cancelled one.
     #[track_caller]
     pub(crate) fn run_main<F: Future>(&self, future: F) -> MainEnd<F::Output> {
-        let core = &self.handle.core;
-        let _enter = context::enter(core);
         // The main future runs in a copy of the thread's context, as asyncio's main task, so
         // what it sets stays inside the loop; with none current, in none until it sets one
         // (the fast path of `enter`). Taken before the loop leaves no context current (C2).
-        let mut main_context = crate::context_var::capture();
+        self.run_main_in(&mut crate::context_var::capture(), future)
+    }
+
+    /// [`EventLoop::run_main`] with the main task in `main_context` (`None`: none until it
+    /// sets a variable, which then makes one there), which keeps what the task set.
+    #[track_caller]
+    pub(crate) fn run_main_in<F: Future>(
+        &self,
+        main_context: &mut Option<crate::context_var::Context>,
+        future: F,
+    ) -> MainEnd<F::Output> {
+        let core = &self.handle.core;
+        let _enter = context::enter(core);
         let _context = crate::context_var::LoopContextGuard::new(core.sched().clone());
         let _running = RunningGuard::new(core, false);
         core.sched().begin_main();
@@ -134,7 +146,7 @@ impl EventLoop {
         MainTask::unnamed_panics(|| {
             while !core.run_once(&mut |cx| {
                 let running = future.as_mut().as_pin_mut().expect("polled until it completes");
-                match crate::context_var::enter(&mut main_context, || main.poll(running, cx)) {
+                match crate::context_var::enter(main_context, || main.poll(running, cx)) {
                     Some(Poll::Ready(value)) => {
                         output = Some(value);
                         true
