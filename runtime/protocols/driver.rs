@@ -1,0 +1,155 @@
+//! The connection's task: reads and calls the protocol, sends what the transport buffered,
+//! and ends the connection (asyncio's `_read_ready`, `_write_ready`, `_call_connection_lost`).
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::sock::Sock;
+use super::transport::Inner;
+use super::{Protocol, Transport};
+
+/// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
+const READ_SIZE: usize = 64 * 1024;
+
+/// Reads and writes done in one poll before the task yields to the others (asyncio reads once
+/// per ready event and iteration).
+const BUDGET: usize = 16;
+
+/// Makes the transport of `sock` for `protocol`, calls its `connection_made`, and spawns the
+/// task that drives the connection.
+pub(super) fn start<P: Protocol + 'static>(sock: Sock, protocol: &Rc<RefCell<P>>) -> Transport {
+    let dyn_protocol: Rc<RefCell<dyn Protocol>> = protocol.clone();
+    let transport = Transport {
+        inner: Rc::new(Inner::new(sock, Rc::downgrade(&dyn_protocol))),
+    };
+    dyn_protocol.borrow_mut().connection_made(transport.clone());
+    transport.inner.deliver_flow();
+    drop(crate::spawn(drive(transport.inner.clone(), dyn_protocol)));
+    transport
+}
+
+/// The connection's task, until `connection_lost` was called.
+async fn drive(inner: Rc<Inner>, protocol: Rc<RefCell<dyn Protocol>>) {
+    let mut buf = vec![0; READ_SIZE];
+    poll_fn(|cx| poll_drive(&inner, &protocol, cx, &mut buf)).await;
+    let (exc, abort) = {
+        let mut state = inner.state.borrow_mut();
+        state.flow.clear();
+        (state.lost_exc.take(), state.lost_abort)
+    };
+    if abort {
+        if let Some(sock) = inner.sock.borrow().as_ref() {
+            sock.abort();
+        }
+    } else {
+        // What the io_uring completion form's send buffer holds goes out before the close.
+        let _ = poll_fn(|cx| match inner.sock.borrow().as_ref() {
+            Some(sock) => sock.poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        })
+        .await;
+    }
+    protocol.borrow_mut().connection_lost(exc);
+    drop(inner.sock.borrow_mut().take());
+    inner.driver.borrow_mut().take();
+    let on_lost = inner.on_lost.borrow_mut().take();
+    if let Some(on_lost) = on_lost {
+        on_lost();
+    }
+}
+
+/// Ready once `connection_lost` is due.
+fn poll_drive(
+    inner: &Inner,
+    protocol: &RefCell<dyn Protocol>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<()> {
+    *inner.driver.borrow_mut() = Some(cx.waker().clone());
+    for _ in 0..BUDGET {
+        inner.deliver_flow();
+        if inner.state.borrow().conn_lost {
+            return Poll::Ready(());
+        }
+        let wrote = poll_write(inner, cx);
+        inner.deliver_flow();
+        if inner.state.borrow().conn_lost {
+            return Poll::Ready(());
+        }
+        let read = poll_read(inner, protocol, cx, buf);
+        if !wrote && !read {
+            return Poll::Pending;
+        }
+    }
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
+
+/// asyncio's `_write_ready`: sends from the buffer; once it is empty, ends a closing
+/// connection or shuts the write side down after `write_eof`. True if it made progress.
+fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
+    let mut state = inner.state.borrow_mut();
+    if state.buffer.is_empty() {
+        return false;
+    }
+    let sock = inner.sock.borrow();
+    let Some(sock) = sock.as_ref() else {
+        return false;
+    };
+    match sock.poll_write(cx, state.buffer.as_slices().0) {
+        Poll::Pending => false,
+        Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
+        Poll::Ready(Err(err)) => {
+            state.force_close(Some(err));
+            true
+        }
+        Poll::Ready(Ok(n)) => {
+            state.buffer.drain(..n);
+            state.maybe_resume();
+            if state.buffer.is_empty() {
+                if state.closing {
+                    state.conn_lost = true;
+                } else if state.eof {
+                    let _ = sock.shutdown_write();
+                }
+            }
+            true
+        }
+    }
+}
+
+/// asyncio's `_read_ready`: one read, handed to `data_received`, or at EOF `eof_received`,
+/// whose answer keeps the connection open or closes it. True if it made progress.
+fn poll_read(inner: &Inner, protocol: &RefCell<dyn Protocol>, cx: &mut Context<'_>, buf: &mut [u8]) -> bool {
+    if !inner.state.borrow().reading() {
+        return false;
+    }
+    let read = match inner.sock.borrow().as_ref() {
+        Some(sock) => sock.poll_read(cx, buf),
+        None => return false,
+    };
+    match read {
+        Poll::Pending => false,
+        Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
+        Poll::Ready(Err(err)) => {
+            inner.state.borrow_mut().force_close(Some(err));
+            true
+        }
+        Poll::Ready(Ok(0)) => {
+            let keep_open = protocol.borrow_mut().eof_received();
+            if keep_open {
+                inner.state.borrow_mut().read_eof = true;
+            } else {
+                Transport::close_inner(inner);
+            }
+            true
+        }
+        Poll::Ready(Ok(n)) => {
+            protocol.borrow_mut().data_received(&buf[..n]);
+            true
+        }
+    }
+}
