@@ -115,7 +115,11 @@ impl Protocol for MyProto {
     }
 
     fn connection_lost(&mut self, exc: Option<io::Error>) {
-        assert!(matches!(self.state, State::Connected | State::Eof), "{:?}", self.state);
+        assert!(
+            matches!(self.state, State::Connected | State::Eof),
+            "{:?}",
+            self.state
+        );
         self.state = State::Closed;
         self.lost.push(exc.map(|e| e.kind()));
     }
@@ -135,7 +139,10 @@ async fn http_peer(listener: TcpListener) {
     let mut request = [0; 18];
     stream.read_exact(&mut request).await.unwrap();
     assert_eq!(&request, b"GET / HTTP/1.0\r\n\r\n");
-    stream.write_all(b"HTTP/1.0 200 OK\r\n\r\nTest message").await.unwrap();
+    stream
+        .write_all(b"HTTP/1.0 200 OK\r\n\r\nTest message")
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -247,7 +254,9 @@ fn test_create_server() {
         assert_eq!(proto.borrow().lost, vec![None]);
         server.close();
         assert!(!server.is_serving());
-        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10)).await.unwrap();
+        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+            .await
+            .unwrap();
         assert_eq!(
             TcpStream::connect(addr).await.unwrap_err().kind(),
             io::ErrorKind::ConnectionRefused
@@ -310,7 +319,10 @@ fn test_write_buffers_what_the_socket_does_not_take_and_sends_it_in_order() {
         for chunk in data.chunks(1 << 20) {
             transport.write(chunk).unwrap();
         }
-        assert!(transport.get_write_buffer_size() > 0, "16 MiB fits no socket buffer");
+        assert!(
+            transport.get_write_buffer_size() > 0,
+            "16 MiB fits no socket buffer"
+        );
         transport.close(); // flushes first
         assert!(transport.is_closing());
         let got = read_to_end(&peer).await;
@@ -449,7 +461,9 @@ fn test_flow_control_pause_writing_resume_writing() {
     let _serial = serial();
     aioloop::run(async {
         let (transport, proto, peer) = pair().await;
-        transport.set_write_buffer_limits(Some(1 << 20), Some(1 << 18)).unwrap();
+        transport
+            .set_write_buffer_limits(Some(1 << 20), Some(1 << 18))
+            .unwrap();
         // Fill the socket, then go above the high mark: pause_writing inside write.
         let chunk = pattern(256 * 1024);
         while proto.borrow().flow.is_empty() {
@@ -469,7 +483,9 @@ fn test_flow_control_pause_writing_resume_writing() {
         // Lowering the high mark below what is buffered pauses at once.
         let buffered = transport.get_write_buffer_size();
         if buffered > 0 {
-            transport.set_write_buffer_limits(Some(buffered - 1), Some(0)).unwrap();
+            transport
+                .set_write_buffer_limits(Some(buffered - 1), Some(0))
+                .unwrap();
             assert_eq!(proto.borrow().flow, vec!["pause", "resume", "pause"]);
         }
         transport.abort();
@@ -547,7 +563,9 @@ fn write_and_close_inside_callbacks() {
         assert_eq!(rest, b"bye!");
         until(|| *lost.borrow() == 1).await;
         server.close();
-        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10)).await.unwrap();
+        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+            .await
+            .unwrap();
         assert_eq!(*lost.borrow(), 1);
     });
 }
@@ -637,11 +655,15 @@ fn server_close_clients_and_abort_clients() {
         b.read_exact(&mut one).await.unwrap();
         server.close();
         // Connections go on after close; wait_closed waits for them.
-        assert!(aioloop::wait_for(server.wait_closed(), Duration::from_millis(50)).await.is_err());
+        assert!(aioloop::wait_for(server.wait_closed(), Duration::from_millis(50))
+            .await
+            .is_err());
         server.close_clients();
         assert!(read_to_end(&a).await.is_empty());
         assert!(read_to_end(&b).await.is_empty());
-        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10)).await.unwrap();
+        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+            .await
+            .unwrap();
         assert_eq!(*lost.borrow(), 2);
 
         let server = create_server(
@@ -660,7 +682,9 @@ fn server_close_clients_and_abort_clients() {
         c.read_exact(&mut three).await.unwrap();
         server.close();
         server.abort_clients();
-        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10)).await.unwrap();
+        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+            .await
+            .unwrap();
         assert!(read_to_end(&c).await.len() < 8 << 20);
     });
 }
@@ -675,7 +699,9 @@ fn serve_forever_returns_when_closed() {
             aioloop::sleep(Duration::from_millis(10)).await;
             s.close();
         }));
-        aioloop::wait_for(server.serve_forever(), Duration::from_secs(10)).await.unwrap();
+        aioloop::wait_for(server.serve_forever(), Duration::from_secs(10))
+            .await
+            .unwrap();
         assert!(!server.is_serving());
         server.wait_closed().await;
     });
@@ -690,7 +716,10 @@ fn unix_connection_and_accepted_socket() {
         let listener = aioloop::net::UnixListener::bind(&dir).unwrap();
         let (transport, proto) = create_unix_connection(MyProto::new, &dir).await.unwrap();
         let (peer, _) = listener.accept().await.unwrap();
-        assert!(matches!(transport.get_extra_info("peername"), Some(SocketAddress::Unix(_))));
+        assert!(matches!(
+            transport.get_extra_info("peername"),
+            Some(SocketAddress::Unix(_))
+        ));
         assert_eq!(transport.peer_addr(), None);
         transport.write(b"over unix").unwrap();
         let mut got = [0; 9];
