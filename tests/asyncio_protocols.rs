@@ -780,3 +780,66 @@ fn close_and_abort_leave_no_descriptor_behind() {
         assert_eq!(open_fds(), before);
     });
 }
+
+/// Panics in `data_received`, records `connection_lost`.
+struct Panicky {
+    lost: Rc<RefCell<Vec<Option<String>>>>,
+}
+
+impl Protocol for Panicky {
+    fn data_received(&mut self, _data: &[u8]) {
+        panic!("boom");
+    }
+    fn connection_lost(&mut self, exc: Option<io::Error>) {
+        self.lost.borrow_mut().push(exc.map(|e| e.to_string()));
+    }
+}
+
+/// asyncio's `_fatal_error` for an exception in `data_received`: the connection closes, and
+/// `connection_lost` gets the error; the panic is reported as the connection task's.
+#[test]
+fn a_panic_in_data_received_is_a_fatal_error_of_that_connection() {
+    let _serial = serial();
+    aioloop::run(async {
+        let reported: Rc<RefCell<Vec<String>>> = Rc::default();
+        let r = reported.clone();
+        aioloop::get_running_loop()
+            .set_exception_handler(move |ctx| r.borrow_mut().push(ctx.message().to_owned()));
+        let lost: Rc<RefCell<Vec<Option<String>>>> = Rc::default();
+        let l = lost.clone();
+        let server = create_server(move || Panicky { lost: l.clone() }, "127.0.0.1:0")
+            .await
+            .unwrap();
+        let client = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+        client.write_all(b"x").await.unwrap();
+        assert!(read_to_end(&client).await.is_empty()); // the server side closed
+        until(|| !reported.borrow().is_empty()).await;
+        let lost = lost.borrow().clone();
+        assert_eq!(lost.len(), 1);
+        let exc = lost[0].as_deref().expect("connection_lost got the error");
+        assert!(exc.contains("data_received") && exc.contains("boom"), "{exc}");
+        // The server goes on accepting, and forgot the connection.
+        let again = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+        drop(again);
+        server.close();
+        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+            .await
+            .unwrap();
+    });
+}
+
+/// A loop that ends with connections open closes their sockets (no descriptor left).
+#[test]
+#[cfg(target_os = "linux")]
+fn a_loop_ending_with_open_connections_closes_their_sockets() {
+    let _serial = serial();
+    let before = open_fds();
+    aioloop::run(async {
+        let server = create_server(MyProto::new, "127.0.0.1:0").await.unwrap();
+        let (_t, _p) = create_connection(MyProto::new, server.local_addr().unwrap())
+            .await
+            .unwrap();
+        aioloop::sleep(Duration::from_millis(10)).await;
+    });
+    assert_eq!(open_fds(), before);
+}

@@ -6,7 +6,7 @@ use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::driver::start;
+use super::driver::{start, MadeIn};
 use super::sock::Sock;
 use super::{Protocol, Transport};
 use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
@@ -56,7 +56,7 @@ where
     let stream = TcpStream::connect(addr).await?;
     let _ = stream.set_nodelay(true);
     let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(Sock::Tcp(stream), &protocol);
+    let transport = start(Sock::Tcp(stream), &protocol, MadeIn::Caller);
     Ok((transport, protocol))
 }
 
@@ -78,7 +78,7 @@ where
 {
     let stream = UnixStream::connect(path).await?;
     let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(Sock::Unix(stream), &protocol);
+    let transport = start(Sock::Unix(stream), &protocol, MadeIn::Caller);
     Ok((transport, protocol))
 }
 
@@ -101,7 +101,7 @@ where
         StreamSocket::Tcp(stream) => Sock::Tcp(stream),
         StreamSocket::Unix(stream) => Sock::Unix(stream),
     };
-    let transport = start(sock, &protocol);
+    let transport = start(sock, &protocol, MadeIn::Caller);
     (transport, protocol)
 }
 

@@ -1,9 +1,11 @@
 //! The connection's task: reads and calls the protocol, sends what the transport buffered,
 //! and ends the connection (asyncio's `_read_ready`, `_write_ready`, `_call_connection_lost`).
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
@@ -18,23 +20,100 @@ const READ_SIZE: usize = 64 * 1024;
 /// per ready event and iteration).
 const BUDGET: usize = 16;
 
-/// Makes the transport of `sock` for `protocol`, calls its `connection_made`, and spawns the
-/// task that drives the connection.
-pub(super) fn start<P: Protocol + 'static>(sock: Sock, protocol: &Rc<RefCell<P>>) -> Transport {
+/// Where the protocol's `connection_made` is called.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum MadeIn {
+    /// In `start`, by the caller (`create_connection` returns after it).
+    Caller,
+    /// First thing in the connection's task (a server's connections: a panic there ends that
+    /// connection, not the accept loop).
+    Task,
+}
+
+/// Makes the transport of `sock` for `protocol`, calls its `connection_made` (see [`MadeIn`]),
+/// and spawns the task that drives the connection.
+pub(super) fn start<P: Protocol + 'static>(
+    sock: Sock,
+    protocol: &Rc<RefCell<P>>,
+    made_in: MadeIn,
+) -> Transport {
     let dyn_protocol: Rc<RefCell<dyn Protocol>> = protocol.clone();
     let transport = Transport {
         inner: Rc::new(Inner::new(sock, Rc::downgrade(&dyn_protocol))),
     };
-    dyn_protocol.borrow_mut().connection_made(transport.clone());
-    transport.inner.deliver_flow();
-    drop(crate::spawn(drive(transport.inner.clone(), dyn_protocol)));
+    if made_in == MadeIn::Caller {
+        dyn_protocol.borrow_mut().connection_made(transport.clone());
+        transport.inner.deliver_flow();
+    }
+    drop(crate::spawn(drive(transport.clone(), dyn_protocol, made_in)));
     transport
 }
 
+/// Ends the connection if the task is dropped or unwinds before `connection_lost` (the loop
+/// closing with the connection open, a panic in `pause_writing`...): the socket is closed and
+/// a server forgets the connection; `connection_lost` is not called.
+struct Finish<'a>(&'a Inner);
+
+impl Finish<'_> {
+    fn run(&self) {
+        self.0.state.borrow_mut().force_close(None);
+        drop(self.0.sock.borrow_mut().take());
+        self.0.driver.borrow_mut().take();
+        let on_lost = self.0.on_lost.borrow_mut().take();
+        if let Some(on_lost) = on_lost {
+            on_lost();
+        }
+    }
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+/// Runs a protocol method; a panic becomes the connection's fatal error (asyncio's
+/// `_fatal_error` for an exception in `data_received` or `eof_received`): the connection
+/// closes, `connection_lost` gets the error, and the panic goes on once that ran.
+fn call<R>(inner: &Inner, what: &str, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            inner
+                .state
+                .borrow_mut()
+                .force_close(Some(io::Error::other(format!(
+                    "protocol.{what}() panicked: {message}"
+                ))));
+            inner.panic.borrow_mut().get_or_insert(payload);
+            None
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "Box<dyn Any>"
+    }
+}
+
 /// The connection's task, until `connection_lost` was called.
-async fn drive(inner: Rc<Inner>, protocol: Rc<RefCell<dyn Protocol>>) {
+async fn drive(transport: Transport, protocol: Rc<RefCell<dyn Protocol>>, made_in: MadeIn) {
+    let inner = &*transport.inner;
+    let finish = Finish(inner);
+    if made_in == MadeIn::Task {
+        let t = transport.clone();
+        call(inner, "connection_made", || {
+            protocol.borrow_mut().connection_made(t)
+        });
+    }
     let mut buf = vec![0; READ_SIZE];
-    poll_fn(|cx| poll_drive(&inner, &protocol, cx, &mut buf)).await;
+    poll_fn(|cx| poll_drive(inner, &protocol, cx, &mut buf)).await;
     let (exc, abort) = {
         let mut state = inner.state.borrow_mut();
         state.flow.clear();
@@ -52,12 +131,11 @@ async fn drive(inner: Rc<Inner>, protocol: Rc<RefCell<dyn Protocol>>) {
         })
         .await;
     }
-    protocol.borrow_mut().connection_lost(exc);
-    drop(inner.sock.borrow_mut().take());
-    inner.driver.borrow_mut().take();
-    let on_lost = inner.on_lost.borrow_mut().take();
-    if let Some(on_lost) = on_lost {
-        on_lost();
+    let lost = catch_unwind(AssertUnwindSafe(|| protocol.borrow_mut().connection_lost(exc)));
+    drop(finish); // closes the socket, and a server forgets the connection
+    let panicked = inner.panic.borrow_mut().take();
+    if let Some(payload) = panicked.or(lost.err()) {
+        resume_unwind(payload);
     }
 }
 
@@ -139,16 +217,18 @@ fn poll_read(inner: &Inner, protocol: &RefCell<dyn Protocol>, cx: &mut Context<'
             true
         }
         Poll::Ready(Ok(0)) => {
-            let keep_open = protocol.borrow_mut().eof_received();
-            if keep_open {
+            let keep_open = call(inner, "eof_received", || protocol.borrow_mut().eof_received());
+            if keep_open == Some(true) {
                 inner.state.borrow_mut().read_eof = true;
-            } else {
+            } else if keep_open == Some(false) {
                 Transport::close_inner(inner);
             }
             true
         }
         Poll::Ready(Ok(n)) => {
-            protocol.borrow_mut().data_received(&buf[..n]);
+            call(inner, "data_received", || {
+                protocol.borrow_mut().data_received(&buf[..n])
+            });
             true
         }
     }

@@ -20,6 +20,14 @@ use super::Transport;
 /// runs. A `pause_writing` that a write inside a callback triggers is called right after that
 /// callback returns.
 ///
+/// A panic in `data_received` or `eof_received` (or in `connection_made` of a server's
+/// connection) is the connection's fatal error, as an exception is in asyncio: the connection
+/// closes at once, `connection_lost` gets an error saying which method panicked, and the panic
+/// then goes on in the connection's task, reported as any task's ("Task exception was never
+/// retrieved", to the loop's exception handler). If the connection's task ends otherwise
+/// before `connection_lost` (the loop closes with the connection open), the socket is closed
+/// and `connection_lost` is not called.
+///
 /// ```
 /// use aioloop::protocols::{Protocol, Transport};
 ///

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use slab::Slab;
 
-use super::driver::start;
+use super::driver::{start, MadeIn};
 use super::sock::Sock;
 use super::{Protocol, Transport};
 use crate::net::{TcpListener, ToSocketAddrs};
@@ -97,7 +97,7 @@ where
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
                 let protocol = Rc::new(RefCell::new(protocol_factory()));
-                let transport = start(Sock::Tcp(stream), &protocol);
+                let transport = start(Sock::Tcp(stream), &protocol, MadeIn::Task);
                 listening.shared.attach(&transport);
             }
             // Out of descriptors or a connection reset before it was accepted: back off.

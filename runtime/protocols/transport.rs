@@ -80,6 +80,8 @@ pub(super) struct Inner {
     pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
     lost_writes: Cell<u32>,
+    /// A protocol method's panic, resumed once `connection_lost` ran.
+    pub(super) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 /// asyncio's `_SelectorSocketTransport` attributes.
@@ -171,6 +173,7 @@ impl Inner {
             driver: RefCell::new(None),
             on_lost: RefCell::new(None),
             lost_writes: Cell::new(0),
+            panic: RefCell::new(None),
         }
     }
 
