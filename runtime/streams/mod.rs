@@ -6,6 +6,7 @@
 //! | `start_server(cb, host, port)` | [`start_server`]`(handler, addr) -> Server` |
 //! | `open_unix_connection`, `start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
+//! | `readuntil((sep1, sep2))` (3.13) | [`StreamReader::readuntil_any`]`(&[sep1, sep2])` |
 //! | `async for line in reader` | `while let Some(line) = reader.`[`next_line`](StreamReader::next_line)`().await` |
 //! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
 //! | `Server.close/wait_closed/serve_forever/close_clients/abort_clients` | [`Server`], same names |
