@@ -273,7 +273,7 @@ async fn immediate_failures_start_the_next_at_once() {
 /// The attempts may borrow from the caller (they run inside the awaiting task).
 #[aioloop::test]
 async fn attempts_may_borrow() {
-    let names = vec!["a".to_owned(), "b".to_owned()];
+    let names = ["a".to_owned(), "b".to_owned()];
     let outcome = staggered_race(
         names.iter().map(|name| {
             move || async move {
