@@ -222,9 +222,32 @@ proptest! {
         seps in proptest::collection::vec(byte_string(4), 1..4),
         cuts in proptest::collection::vec(1usize..8, 0..40),
     ) {
+        check_against_the_model(&data, &seps, &cuts)?;
+    }
+
+    /// The same with sparse matches in long data (mostly filler): matches far into the
+    /// buffer, past the windows a search of several separators goes through.
+    #[test]
+    fn readuntil_any_matches_the_model_far_into_the_buffer(
+        data in proptest::collection::vec(
+            prop_oneof![200 => Just(b'x'), 1 => Just(b'a'), 1 => Just(b'b')],
+            0..3000,
+        ),
+        seps in proptest::collection::vec(
+            proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'x')], 1..=5),
+            1..4,
+        ),
+        cuts in proptest::collection::vec(1usize..1500, 0..8),
+    ) {
+        check_against_the_model(&data, &seps, &cuts)?;
+    }
+}
+
+fn check_against_the_model(data: &[u8], seps: &[Vec<u8>], cuts: &[usize]) -> Result<(), TestCaseError> {
+    {
         let mut expected = Vec::new();
-        let mut rest = &data[..];
-        while let Some(end) = model_first_end(rest, &seps) {
+        let mut rest = data;
+        while let Some(end) = model_first_end(rest, seps) {
             expected.push(rest[..end].to_vec());
             rest = &rest[end..];
         }
@@ -233,8 +256,8 @@ proptest! {
         let (got, got_rest) = aioloop::run(async {
             let feed = Feed::default();
             let mut stream = feed.reader(None);
-            let mut chunks = &data[..];
-            for cut in &cuts {
+            let mut chunks = data;
+            for cut in cuts {
                 let n = (*cut).min(chunks.len());
                 feed.feed_data(&chunks[..n]);
                 chunks = &chunks[n..];
@@ -254,5 +277,25 @@ proptest! {
         });
         prop_assert_eq!(got, expected);
         prop_assert_eq!(got_rest, expected_rest);
+    }
+    Ok(())
+}
+
+/// Matches that straddle the windows a search of several separators goes through (256 bytes,
+/// then 512...), for the shorter and the longer separator.
+#[aioloop::test]
+async fn matches_across_the_search_windows() {
+    for (filler, tail, seps, expected_end) in [
+        (255usize, &b"\r\nrest"[..], &[&b"\r\n"[..], b"XYZW"][..], 257usize),
+        (254, b"XYZWrest", &[b"\r\n", b"XYZW"], 258),
+        (510, b"XYZ\nrest", &[b"\n", b"XYZ\n"], 514),
+        (1000, b"\nrest\r\n", &[b"\r\n", b"\n"], 1001),
+    ] {
+        let mut data = vec![b'.'; filler];
+        data.extend_from_slice(tail);
+        let (_feed, mut stream) = fed_reader(&data, None);
+        let line = stream.readuntil_any(seps).await.unwrap();
+        assert_eq!(line.len(), expected_end, "{filler} {tail:?}");
+        assert_eq!(line[..], data[..expected_end]);
     }
 }

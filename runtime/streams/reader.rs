@@ -489,14 +489,36 @@ impl Separator for Separators<'_> {
     }
 }
 
-/// [`Separator::first_end`] for a list. Each separator after the first is looked for only
-/// where it could end no later than the best match so far.
+/// [`Separator::first_end`] for a list. The haystack is searched in windows that double
+/// (overlapping by the longest separator's length less one), so that finding a match costs in
+/// proportion to where it ends, not to the haystack's length: with `\r\n` and `\n`, a line
+/// ended by `\n` is found without scanning everything buffered after it for a `\r\n`.
 fn first_end_of_several(all: &[&[u8]], haystack: &[u8]) -> Option<(usize, usize)> {
+    let longest = all.iter().map(|separator| separator.len()).max().unwrap_or(1);
+    let mut from = 0;
+    let mut to = haystack.len().min(256);
+    loop {
+        if let Some((start, end)) = first_end_within(all, &haystack[from..to]) {
+            return Some((from + start, from + end));
+        }
+        if to == haystack.len() {
+            return None;
+        }
+        // No match ends at or before `to`: one that does later starts at `to + 1 - longest` or
+        // after.
+        from = (to + 1).saturating_sub(longest);
+        to = haystack.len().min(to * 2);
+    }
+}
+
+/// The match in `window` that ends first (ties: the shorter separator). Each separator after
+/// the first is looked for only where it could end no later than the best match so far.
+fn first_end_within(all: &[&[u8]], window: &[u8]) -> Option<(usize, usize)> {
     let mut best: Option<(usize, usize)> = None;
     for separator in all {
         let within = match best {
-            Some((_, end)) => &haystack[..end],
-            None => haystack,
+            Some((_, end)) => &window[..end],
+            None => window,
         };
         if let Some(start) = find(within, separator) {
             let end = start + separator.len();
@@ -512,13 +534,18 @@ fn first_end_of_several(all: &[&[u8]], haystack: &[u8]) -> Option<(usize, usize)
     best
 }
 
-/// The first occurrence of `needle` (not empty) in `haystack`: a scan for its first byte, each
-/// candidate then compared whole.
+/// The first occurrence of `needle` (not empty) in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    if rest.is_empty() {
-        return haystack.iter().position(|&b| b == first);
+    if needle.len() == 1 {
+        return haystack.iter().position(|&b| b == needle[0]);
     }
+    find_long(haystack, needle)
+}
+
+/// [`find`] for a needle of two bytes or more: a scan for its first byte, each candidate then
+/// compared whole.
+fn find_long(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
     if haystack.len() < needle.len() {
         return None;
     }
