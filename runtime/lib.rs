@@ -81,9 +81,10 @@ pub use callbacks::{call_soon, CallbackHandle};
 #[doc(hidden)]
 pub use combinators::__macro_support as __combinators;
 pub use combinators::{
-    as_completed, gather, shield, try_gather, wait, AsCompleted, AsCompletedTimeout, ChildError, Gather,
-    GroupTask, ReturnWhen, Shield, Shieldable, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupRun,
-    TaskGroupSpawner, TaskSet, TryGather, Wait,
+    as_completed, gather, shield, staggered_race, try_gather, wait, AsCompleted, AsCompletedTimeout,
+    AttemptError, ChildError, Gather, GroupTask, ReturnWhen, Shield, Shieldable, StaggeredOutcome,
+    StaggeredRace, TaskGroup, TaskGroupClosed, TaskGroupJoin, TaskGroupRun, TaskGroupSpawner, TaskSet,
+    TryGather, Wait,
 };
 pub use context::{
     all_tasks, current_task, get_running_loop, spawn, spawn_eager, spawn_eager_named, spawn_named,

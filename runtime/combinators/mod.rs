@@ -1,5 +1,5 @@
 //! Combinators: [`gather`](fn@gather), [`gather!`](crate::gather!), [`try_gather`], [`select!`](crate::select!),
-//! [`try_gather!`](crate::try_gather!), [`wait`](fn@wait), [`as_completed`](fn@as_completed), [`shield`](fn@shield), [`TaskGroup`] and [`TaskSet`],
+//! [`try_gather!`](crate::try_gather!), [`wait`](fn@wait), [`as_completed`](fn@as_completed), [`shield`](fn@shield), [`staggered_race`], [`TaskGroup`] and [`TaskSet`],
 //! asyncio's ways of running many awaitables at once.
 //!
 //! Every combinator gives each child its own waker, which puts the child's index on a shared
@@ -27,6 +27,7 @@ mod ready;
 mod select;
 mod select_parse;
 mod shield;
+mod staggered;
 mod task_group;
 mod task_group_run;
 mod task_set;
@@ -38,6 +39,7 @@ pub use gather::{gather, try_gather, Gather, TryGather};
 pub use group_child::GroupTask;
 pub use group_errors::{ChildError, TaskGroupClosed};
 pub use shield::{shield, Shield, Shieldable};
+pub use staggered::{staggered_race, AttemptError, StaggeredOutcome, StaggeredRace};
 pub use task_group::{TaskGroup, TaskGroupJoin, TaskGroupSpawner};
 pub use task_group_run::TaskGroupRun;
 pub use task_set::TaskSet;

@@ -122,6 +122,12 @@ impl RunInterrupt {
 /// `KeyboardInterrupt` leads to): standard output is flushed first.
 pub(crate) fn end_process_interrupted() -> ! {
     let _ = io::stdout().flush();
+    end_process_now()
+}
+
+/// Ends the process killed by `SIGINT` at once: from the watcher thread, which must not wait
+/// for standard output's lock (the main thread may hold it, blocked).
+fn end_process_now() -> ! {
     let _ = signal_hook::low_level::emulate_default_handler(libc::SIGINT);
     // Not reached: the emulation kills the process by SIGINT, or aborts if it cannot.
     std::process::abort()
@@ -187,7 +193,7 @@ fn deliver() {
     run.deliveries += 1;
     if run.deliveries > 1 {
         // asyncio's second Ctrl-C raises `KeyboardInterrupt` wherever the program is.
-        end_process_interrupted();
+        end_process_now();
     }
     let handled = run.handled.clone();
     // A closed loop takes no call: its run is over, nothing to cancel.

@@ -56,6 +56,7 @@ macro_rules! impl_readiness {
 }
 
 mod addr;
+mod connect;
 mod datagram;
 #[cfg(feature = "hyper")]
 mod hyper_io;
@@ -72,6 +73,7 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use connect::ConnectOptions;
 pub use incoming::Incoming;
 pub use per_core::{available_cores, pin_to_core, run_per_core};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Splittable};

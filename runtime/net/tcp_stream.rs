@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::addr::first_ok;
+use super::connect::{self, ConnectOptions};
 use super::stream_impl::impl_stream_io;
 use super::ToSocketAddrs;
 use crate::io::{Direction, PollEvented};
@@ -34,7 +35,43 @@ impl TcpStream {
         first_ok(addr, "TcpStream::connect", Self::connect_addr).await
     }
 
-    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+    /// Connects to the addresses `addr` resolves to as `options` say: asyncio's
+    /// `create_connection(host, port, happy_eyeballs_delay=..., interleave=...)`.
+    ///
+    /// With the default options the addresses are tried one after another, as
+    /// [`connect`](Self::connect) does. With a Happy Eyeballs delay
+    /// ([`ConnectOptions::happy_eyeballs_delay`], RFC 8305) the next address is tried as soon as
+    /// the previous one failed, or once the delay has passed since it was tried, the attempts
+    /// running side by side (on [`staggered_race`](crate::staggered_race)); the first
+    /// connection made is returned and the other attempts are dropped, their sockets closed.
+    ///
+    /// If every address fails, the error is asyncio's: each attempt's error names its address
+    /// ("connect to 127.0.0.1:80 failed: ..."), and with several, one error says "Multiple
+    /// exceptions: " and lists them (of their kind if they share one; the first error alone if
+    /// they all read the same). [`connect`](Self::connect) returns the last error as it is.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aioloop::net::{ConnectOptions, TcpListener, TcpStream};
+    ///
+    /// aioloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let good = listener.local_addr().unwrap();
+    ///     // A closed port: refused at once, so the next address is tried at once.
+    ///     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    ///     let options = ConnectOptions::new().happy_eyeballs_delay(Duration::from_millis(250));
+    ///     let stream = TcpStream::connect_with(&[closed, good][..], options).await.unwrap();
+    ///     assert_eq!(stream.peer_addr().unwrap(), good);
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    pub async fn connect_with(addr: impl ToSocketAddrs, options: ConnectOptions) -> io::Result<TcpStream> {
+        connect::connect_with(addr, options, "TcpStream::connect_with").await
+    }
+
+    pub(super) async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream {
             io: PollEvented::new_stream(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?,
         };

@@ -3,9 +3,11 @@
 //! | asyncio | aioloop |
 //! |---|---|
 //! | `open_connection(host, port)` | [`open_connection`]`(addr) -> (StreamReader, StreamWriter)` |
+//! | `open_connection(host, port, happy_eyeballs_delay=d, interleave=n)` | [`open_connection_with`]`(addr, `[`ConnectOptions`]`::new().happy_eyeballs_delay(d).interleave(n))` |
 //! | `start_server(cb, host, port)` | [`start_server`]`(handler, addr) -> Server` |
 //! | `open_unix_connection`, `start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
+//! | `readuntil((sep1, sep2))` (3.13) | [`StreamReader::readuntil_any`]`(&[sep1, sep2])` |
 //! | `async for line in reader` | `while let Some(line) = reader.`[`next_line`](StreamReader::next_line)`().await` |
 //! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
 //! | `Server.close/wait_closed/serve_forever/close_clients/abort_clients` | [`Server`], same names |
@@ -55,7 +57,7 @@ pub use reader::StreamReader;
 pub use server::{start_server, start_unix_server, Server};
 pub use writer::StreamWriter;
 
-use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
+use crate::net::{ConnectOptions, TcpStream, ToSocketAddrs, UnixStream};
 
 /// asyncio's default limit of `readuntil` / `readline` (64 KiB).
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
@@ -68,6 +70,40 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 /// If no loop is running on this thread.
 pub async fn open_connection(addr: impl ToSocketAddrs) -> io::Result<(StreamReader, StreamWriter)> {
     let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (reader, writer, _) = tcp_pair(stream);
+    Ok((reader, writer))
+}
+
+/// [`open_connection`] with options: asyncio's `open_connection(host, port,
+/// happy_eyeballs_delay=..., interleave=...)`. The addresses `addr` resolves to are tried as
+/// [`TcpStream::connect_with`] tries them: one after another by default, or with Happy
+/// Eyeballs (RFC 8305) given a delay, the first connection made winning and the other attempts
+/// closed. `TCP_NODELAY` is set, as asyncio does.
+///
+/// ```
+/// use std::time::Duration;
+/// use aioloop::net::ConnectOptions;
+/// use aioloop::streams::{open_connection_with, start_server};
+///
+/// aioloop::run(async {
+///     let server = start_server(|_reader, writer| async move { writer.write(b"hi") }, "127.0.0.1:0")
+///         .await
+///         .unwrap();
+///     let port = server.local_addr().unwrap().port();
+///     let options = ConnectOptions::new().happy_eyeballs_delay(Duration::from_millis(250));
+///     let (mut reader, _writer) = open_connection_with(("localhost", port), options).await.unwrap();
+///     assert_eq!(reader.readexactly(2).await.unwrap(), b"hi");
+/// });
+/// ```
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn open_connection_with(
+    addr: impl ToSocketAddrs,
+    options: ConnectOptions,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    let stream = TcpStream::connect_with(addr, options).await?;
     stream.set_nodelay(true)?;
     let (reader, writer, _) = tcp_pair(stream);
     Ok((reader, writer))

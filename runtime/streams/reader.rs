@@ -1,7 +1,7 @@
 //! [`StreamReader`]: asyncio's buffered reader.
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -235,47 +235,112 @@ impl StreamReader {
     ///   holds (one read that does not wait), as asyncio's buffer would have received it: a
     ///   retry after more data arrived sees it (`separator_found: true` if the separator came).
     ///
+    /// For several separators (asyncio's `readuntil((b"\r\n", b"\n"))`), see
+    /// [`readuntil_any`](Self::readuntil_any).
+    ///
     /// # Cancel safety
     /// Cancel-safe: if the future is dropped before it completes, no data is lost: what it read
     /// from the source stays in the reader's buffer, and the next call returns it.
     ///
     /// # Panics
-    /// If `separator` is empty.
-    pub async fn readuntil(&mut self, separator: &[u8]) -> Result<Vec<u8>, StreamError> {
-        assert!(
-            !separator.is_empty(),
-            "aioloop: readuntil needs a non-empty separator"
-        );
+    /// If `separator` is empty (asyncio's `ValueError`).
+    #[inline]
+    pub fn readuntil<'a>(
+        &'a mut self,
+        separator: &'a [u8],
+    ) -> impl Future<Output = Result<Vec<u8>, StreamError>> + 'a {
+        self.read_through(OneSeparator::new(separator))
+    }
+
+    /// Reads up to and including the first of several separators to end in the stream:
+    /// asyncio's `readuntil(separator=(sep1, sep2, ...))` (Python 3.13).
+    ///
+    /// The data returned is the shortest that ends with one of `separators`: of the matches,
+    /// the one that ends first wins, even if another (longer) one starts earlier, and of two
+    /// that end at the same byte, the shorter separator wins. The order of `separators` does
+    /// not matter. To know which one ended the data, look at its end (`ends_with`).
+    ///
+    /// The errors are [`readuntil`](Self::readuntil)'s, as in asyncio: EOF first is
+    /// [`StreamError::IncompleteRead`] with the buffered bytes consumed; a match that starts
+    /// beyond the [limit](StreamReader::limit) is [`StreamError::LimitOverrun`] with
+    /// `separator_found: true` (the match that ends first counts, ties to the shorter
+    /// separator), and none within the limit is `separator_found: false`, the data left in the
+    /// buffer. Whether none is within the limit is judged as asyncio does, by the longest
+    /// separator: the data searched past the limit by more than the longest separator's length
+    /// less one.
+    ///
+    /// The search is incremental: each wait for data resumes it where it stopped, less the
+    /// longest separator's length minus one bytes (a match may straddle the old end).
+    ///
+    /// ```
+    /// use aioloop::net::UnixStream;
+    /// use aioloop::streams::StreamReader;
+    ///
+    /// aioloop::run(async {
+    ///     let (a, b) = UnixStream::pair().unwrap();
+    ///     a.write_all(b"dos\r\nunix\nlast").await.unwrap();
+    ///     drop(a);
+    ///     let mut reader = StreamReader::new(b);
+    ///     let ends: &[&[u8]] = &[b"\r\n", b"\n"];
+    ///     assert_eq!(reader.readuntil_any(ends).await.unwrap(), b"dos\r\n");
+    ///     assert_eq!(reader.readuntil_any(ends).await.unwrap(), b"unix\n");
+    ///     // EOF before a separator: the rest comes back in the error.
+    ///     let err = reader.readuntil_any(ends).await.unwrap_err();
+    ///     assert!(matches!(err, aioloop::streams::StreamError::IncompleteRead(e) if e.partial == b"last"));
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    /// Cancel-safe, as [`readuntil`](Self::readuntil).
+    ///
+    /// # Panics
+    /// If `separators` is empty, or one of them is (asyncio's `ValueError`s).
+    #[inline]
+    pub fn readuntil_any<'a>(
+        &'a mut self,
+        separators: &'a [&'a [u8]],
+    ) -> impl Future<Output = Result<Vec<u8>, StreamError>> + 'a {
+        self.read_through(Separators::new(separators))
+    }
+
+    /// [`readuntil_any`](Self::readuntil_any)'s loop, asyncio's `readuntil`: the one
+    /// implementation of both `readuntil`s.
+    async fn read_through(&mut self, separators: impl Separator) -> Result<Vec<u8>, StreamError> {
         coop::proceed().await;
+        // No separator starts before `offset` (asyncio's): the search resumes there.
         let mut offset = 0;
         let mut took_in = false;
         loop {
             let data = self.buffer();
-            if let Some(at) = find(&data[offset..], separator) {
-                let at = offset + at;
-                if at > self.limit {
+            // Only once the shortest separator fits past `offset` can a new match be there.
+            if data.len() - offset >= separators.shortest() {
+                if let Some((start, end)) = separators.first_end(&data[offset..]) {
+                    let start = offset + start;
+                    if start > self.limit {
+                        return Err(StreamError::LimitOverrun(LimitOverrunError {
+                            consumed: start,
+                            separator_found: true,
+                        }));
+                    }
+                    let line = self.take(offset + end);
+                    self.look_ahead_if_empty().await;
+                    return Ok(line);
+                }
+                // A match starting before this would have ended within `data`, and none did.
+                offset = (data.len() + 1).saturating_sub(separators.longest());
+                if offset > self.limit {
+                    // Once per call, so that a flooding peer cannot keep one call reading.
+                    if !took_in && !self.eof {
+                        took_in = true;
+                        if self.take_in_ready().await? > 0 {
+                            continue;
+                        }
+                    }
                     return Err(StreamError::LimitOverrun(LimitOverrunError {
-                        consumed: at,
-                        separator_found: true,
+                        consumed: offset,
+                        separator_found: false,
                     }));
                 }
-                let line = self.take(at + separator.len());
-                self.look_ahead_if_empty().await;
-                return Ok(line);
-            }
-            offset = (data.len() + 1).saturating_sub(separator.len());
-            if offset > self.limit {
-                // Once per call, so that a flooding peer cannot keep one call reading.
-                if !took_in && !self.eof {
-                    took_in = true;
-                    if self.take_in_ready().await? > 0 {
-                        continue;
-                    }
-                }
-                return Err(StreamError::LimitOverrun(LimitOverrunError {
-                    consumed: offset,
-                    separator_found: false,
-                }));
             }
             if self.eof {
                 let partial = self.take(self.end - self.start);
@@ -346,11 +411,155 @@ impl StreamReader {
     }
 }
 
+/// What `readuntil` looks for: one separator or several. `read_through` is generic over it, so
+/// that the one-separator form compiles to a plain search (and a future no larger than its
+/// argument needs).
+trait Separator {
+    /// The length of the shortest separator.
+    fn shortest(&self) -> usize;
+    /// The length of the longest separator.
+    fn longest(&self) -> usize;
+    /// The match in `haystack` that ends first, as `(start, end)`; of two that end at the same
+    /// byte, the shorter separator's (asyncio sorts its separators by length and keeps a match
+    /// only if it ends strictly earlier).
+    fn first_end(&self, haystack: &[u8]) -> Option<(usize, usize)>;
+}
+
+/// `readuntil`'s separator, checked.
+struct OneSeparator<'a>(&'a [u8]);
+
+impl<'a> OneSeparator<'a> {
+    /// # Panics
+    /// If `separator` is empty.
+    fn new(separator: &'a [u8]) -> Self {
+        assert!(
+            !separator.is_empty(),
+            "aioloop: readuntil needs a non-empty separator"
+        );
+        OneSeparator(separator)
+    }
+}
+
+impl Separator for OneSeparator<'_> {
+    fn shortest(&self) -> usize {
+        self.0.len()
+    }
+
+    fn longest(&self) -> usize {
+        self.0.len()
+    }
+
+    fn first_end(&self, haystack: &[u8]) -> Option<(usize, usize)> {
+        find(haystack, self.0).map(|start| (start, start + self.0.len()))
+    }
+}
+
+/// `readuntil_any`'s separators, checked.
+struct Separators<'a>(&'a [&'a [u8]]);
+
+impl<'a> Separators<'a> {
+    /// # Panics
+    /// If `all` is empty or one of its separators is.
+    fn new(all: &'a [&'a [u8]]) -> Self {
+        assert!(
+            !all.is_empty(),
+            "aioloop: readuntil_any needs at least one separator"
+        );
+        for separator in all {
+            assert!(
+                !separator.is_empty(),
+                "aioloop: readuntil needs a non-empty separator"
+            );
+        }
+        Separators(all)
+    }
+}
+
+impl Separator for Separators<'_> {
+    fn shortest(&self) -> usize {
+        self.0.iter().map(|separator| separator.len()).min().unwrap_or(1)
+    }
+
+    fn longest(&self) -> usize {
+        self.0.iter().map(|separator| separator.len()).max().unwrap_or(1)
+    }
+
+    fn first_end(&self, haystack: &[u8]) -> Option<(usize, usize)> {
+        first_end_of_several(self.0, haystack)
+    }
+}
+
+/// [`Separator::first_end`] for a list. The haystack is searched in windows that double
+/// (overlapping by the longest separator's length less one), so that finding a match costs in
+/// proportion to where it ends, not to the haystack's length: with `\r\n` and `\n`, a line
+/// ended by `\n` is found without scanning everything buffered after it for a `\r\n`.
+fn first_end_of_several(all: &[&[u8]], haystack: &[u8]) -> Option<(usize, usize)> {
+    let longest = all.iter().map(|separator| separator.len()).max().unwrap_or(1);
+    let mut from = 0;
+    let mut to = haystack.len().min(256);
+    loop {
+        if let Some((start, end)) = first_end_within(all, &haystack[from..to]) {
+            return Some((from + start, from + end));
+        }
+        if to == haystack.len() {
+            return None;
+        }
+        // No match ends at or before `to`: one that does later starts at `to + 1 - longest` or
+        // after.
+        from = (to + 1).saturating_sub(longest);
+        to = haystack.len().min(to * 2);
+    }
+}
+
+/// The match in `window` that ends first (ties: the shorter separator). Each separator after
+/// the first is looked for only where it could end no later than the best match so far.
+fn first_end_within(all: &[&[u8]], window: &[u8]) -> Option<(usize, usize)> {
+    let mut best: Option<(usize, usize)> = None;
+    for separator in all {
+        let within = match best {
+            Some((_, end)) => &window[..end],
+            None => window,
+        };
+        if let Some(start) = find(within, separator) {
+            let end = start + separator.len();
+            let better = match best {
+                Some((best_start, best_end)) => end < best_end || (end == best_end && start > best_start),
+                None => true,
+            };
+            if better {
+                best = Some((start, end));
+            }
+        }
+    }
+    best
+}
+
+/// The first occurrence of `needle` (not empty) in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.len() == 1 {
         return haystack.iter().position(|&b| b == needle[0]);
     }
-    haystack.windows(needle.len()).position(|window| window == needle)
+    find_long(haystack, needle)
+}
+
+/// [`find`] for a needle of two bytes or more: a scan for its first byte, each candidate then
+/// compared whole.
+fn find_long(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    if haystack.len() < needle.len() {
+        return None;
+    }
+    // The last position a match can start at, plus one.
+    let starts = haystack.len() - rest.len();
+    let mut from = 0;
+    while let Some(at) = haystack[from..starts].iter().position(|&b| b == first) {
+        let at = from + at;
+        if haystack[at + 1..at + needle.len()] == *rest {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 impl fmt::Debug for StreamReader {
