@@ -843,3 +843,76 @@ fn a_loop_ending_with_open_connections_closes_their_sockets() {
     });
     assert_eq!(open_fds(), before);
 }
+
+#[test]
+fn unix_server() {
+    let _serial = serial();
+    aioloop::run(async {
+        let path = std::env::temp_dir().join(format!("aioloop-protocols-srv-{}", std::process::id()));
+        let lost: Rc<RefCell<u32>> = Rc::default();
+        let l = lost.clone();
+        let server = aioloop::protocols::create_unix_server(
+            move || Echo {
+                transport: None,
+                flow: Rc::default(),
+                lost: l.clone(),
+            },
+            &path,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            server.local_addr().unwrap_err().kind(),
+            io::ErrorKind::NotConnected
+        );
+        let client = UnixStream::connect(&path).await.unwrap();
+        client.write_all(b"unix!").await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0; 16];
+        loop {
+            match client.read(&mut buf).await.unwrap() {
+                0 => break,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        assert_eq!(got, b"unix!");
+        server.close();
+        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(*lost.borrow(), 1);
+        assert!(!path.exists(), "closing the server removes its socket file");
+    });
+}
+
+/// test_selector_events.py's `test_write_exception`-style: a send error is fatal, and
+/// `connection_lost` gets it; later writes are ignored.
+#[test]
+fn a_send_error_closes_the_transport_with_it() {
+    let _serial = serial();
+    aioloop::run(async {
+        let (transport, proto, peer) = pair().await;
+        transport.pause_reading(); // the error shows up in a send, not a read
+        peer.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(peer);
+        aioloop::sleep(Duration::from_millis(20)).await;
+        let chunk = pattern(64 * 1024);
+        until(|| {
+            transport.write(&chunk).unwrap();
+            transport.is_closing()
+        })
+        .await;
+        until(|| proto.borrow().state == State::Closed).await;
+        let lost = proto.borrow().lost.clone();
+        assert_eq!(lost.len(), 1);
+        assert!(
+            matches!(
+                lost[0],
+                Some(io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe)
+            ),
+            "{lost:?}"
+        );
+        transport.write(b"ignored").unwrap();
+        assert_eq!(transport.get_write_buffer_size(), 0);
+    });
+}

@@ -14,6 +14,7 @@
 //! | `loop.create_unix_connection(factory, path)` | [`create_unix_connection`] |
 //! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
 //! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
+//! | `loop.create_unix_server(factory, path)` | [`create_unix_server`] |
 //! | `asyncio.Protocol` | [`Protocol`] (a trait; every method has a default) |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
 //!
@@ -82,7 +83,7 @@ mod transport;
 
 pub use connect::{connect_accepted_socket, create_connection, create_unix_connection, StreamSocket};
 pub use protocol::Protocol;
-pub use server::{create_server, ProtocolServer};
+pub use server::{create_server, create_unix_server, ProtocolServer};
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 
 /// A socket address as [`Transport::get_extra_info`] gives it: asyncio's `peername` and

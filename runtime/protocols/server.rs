@@ -1,10 +1,13 @@
-//! [`create_server`] and [`ProtocolServer`]: asyncio's `loop.create_server` and its `Server`.
+//! [`create_server`], [`create_unix_server`] and [`ProtocolServer`]: asyncio's
+//! `loop.create_server`, `loop.create_unix_server` and their `Server`.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use slab::Slab;
@@ -12,7 +15,7 @@ use slab::Slab;
 use super::driver::{start, MadeIn};
 use super::sock::Sock;
 use super::{Protocol, Transport};
-use crate::net::{TcpListener, ToSocketAddrs};
+use crate::net::{TcpListener, ToSocketAddrs, UnixListener};
 use crate::task::waiters::{notify_all, WaitList, Waiter};
 use crate::Task;
 
@@ -57,31 +60,97 @@ where
 {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    Ok(serve(Listener::Tcp(listener), Some(local), protocol_factory))
+}
+
+/// [`create_server`] on the Unix-domain socket file `path`: asyncio's
+/// `loop.create_unix_server(protocol_factory, path)`. A socket file already at `path` is
+/// removed first, as asyncio does (any other file there makes the bind fail with
+/// `AddrInUse`); closing the server removes the socket file it made, as asyncio 3.13 does.
+///
+/// # Errors
+/// The bind's error.
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn create_unix_server<P, F>(
+    protocol_factory: F,
+    path: impl AsRef<Path>,
+) -> io::Result<ProtocolServer>
+where
+    P: Protocol + 'static,
+    F: Fn() -> P + 'static,
+{
+    let path = path.as_ref();
+    if std::fs::metadata(path).is_ok_and(|meta| meta.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+    let listener = UnixListener::bind(path)?;
+    let file = std::fs::symlink_metadata(path)
+        .ok()
+        .map(|meta| (path.to_path_buf(), (meta.dev(), meta.ino())));
+    Ok(serve(Listener::Unix(listener, file), None, protocol_factory))
+}
+
+fn serve<P, F>(listener: Listener, local: Option<SocketAddr>, protocol_factory: F) -> ProtocolServer
+where
+    P: Protocol + 'static,
+    F: Fn() -> P + 'static,
+{
     let shared = Rc::new(Shared::default());
     shared.listening.set(true);
     let accept = crate::spawn(accept_loop(
         Listening {
-            listener,
+            listener: Some(listener),
             shared: shared.clone(),
         },
         protocol_factory,
     ));
-    Ok(ProtocolServer {
+    ProtocolServer {
         shared,
         accept: RefCell::new(Some(accept)),
         local,
-    })
+    }
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    /// With the socket file it made and its identity, removed when the server closes unless
+    /// another socket was bound there since.
+    Unix(UnixListener, Option<(PathBuf, (u64, u64))>),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<Sock> {
+        match self {
+            Listener::Tcp(listener) => {
+                let (stream, _) = listener.accept().await?;
+                let _ = stream.set_nodelay(true);
+                Ok(Sock::Tcp(stream))
+            }
+            Listener::Unix(listener, _) => Ok(Sock::Unix(listener.accept().await?.0)),
+        }
+    }
 }
 
 /// The listening socket, owned by the accept task: dropping it (when the server closes)
 /// closes the socket and tells [`ProtocolServer::wait_closed`].
 struct Listening {
-    listener: TcpListener,
+    listener: Option<Listener>,
     shared: Rc<Shared>,
 }
 
 impl Drop for Listening {
     fn drop(&mut self) {
+        if let Some(Listener::Unix(listener, file)) = self.listener.take() {
+            drop(listener);
+            if let Some((path, id)) = file {
+                let same = std::fs::symlink_metadata(&path).is_ok_and(|meta| (meta.dev(), meta.ino()) == id);
+                if same {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
         self.shared.listening.set(false);
         notify_all(&self.shared.waiters);
     }
@@ -93,11 +162,16 @@ where
     F: Fn() -> P + 'static,
 {
     loop {
-        match listening.listener.accept().await {
-            Ok((stream, _)) => {
-                let _ = stream.set_nodelay(true);
+        let accepted = listening
+            .listener
+            .as_ref()
+            .expect("open until dropped")
+            .accept()
+            .await;
+        match accepted {
+            Ok(sock) => {
                 let protocol = Rc::new(RefCell::new(protocol_factory()));
-                let transport = start(Sock::Tcp(stream), &protocol, MadeIn::Task);
+                let transport = start(sock, &protocol, MadeIn::Task);
                 listening.shared.attach(&transport);
             }
             // Out of descriptors or a connection reset before it was accepted: back off.
@@ -139,19 +213,19 @@ impl Shared {
     }
 }
 
-/// A server [`create_server`] started: asyncio's `Server`, with its `close`, `is_serving`,
+/// A server [`create_server`] or [`create_unix_server`] started: asyncio's `Server`, with its `close`, `is_serving`,
 /// `serve_forever`, `wait_closed`, `close_clients` and `abort_clients`. Dropping it does not
 /// stop it; call [`close`](ProtocolServer::close).
 pub struct ProtocolServer {
     shared: Rc<Shared>,
     accept: RefCell<Option<Task<()>>>,
-    local: SocketAddr,
+    local: Option<SocketAddr>,
 }
 
 impl ProtocolServer {
-    /// The address the server listens on.
+    /// The address the server listens on (TCP; `NotConnected` for a Unix server).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local)
+        self.local.ok_or_else(|| io::ErrorKind::NotConnected.into())
     }
 
     /// True until [`close`](ProtocolServer::close).
