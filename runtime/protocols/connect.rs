@@ -7,8 +7,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use super::driver::{start, MadeIn};
-use super::sock::Sock;
-use super::{Protocol, Transport};
+use super::{Protocol, StreamSocket, Transport};
 use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
 
 /// Connects to `addr` and runs the protocol `protocol_factory()` makes on the connection:
@@ -56,7 +55,7 @@ where
     let stream = TcpStream::connect(addr).await?;
     let _ = stream.set_nodelay(true);
     let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(Sock::Tcp(stream), &protocol, MadeIn::Caller);
+    let transport = start(StreamSocket::Tcp(stream), &protocol, MadeIn::Caller);
     Ok((transport, protocol))
 }
 
@@ -78,7 +77,7 @@ where
 {
     let stream = UnixStream::connect(path).await?;
     let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(Sock::Unix(stream), &protocol, MadeIn::Caller);
+    let transport = start(StreamSocket::Unix(stream), &protocol, MadeIn::Caller);
     Ok((transport, protocol))
 }
 
@@ -97,31 +96,6 @@ where
     F: FnOnce() -> P,
 {
     let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let sock = match stream.into() {
-        StreamSocket::Tcp(stream) => Sock::Tcp(stream),
-        StreamSocket::Unix(stream) => Sock::Unix(stream),
-    };
-    let transport = start(sock, &protocol, MadeIn::Caller);
+    let transport = start(stream.into(), &protocol, MadeIn::Caller);
     (transport, protocol)
-}
-
-/// A connected stream socket for [`connect_accepted_socket`]: TCP or Unix.
-#[derive(Debug)]
-pub enum StreamSocket {
-    /// A TCP connection.
-    Tcp(TcpStream),
-    /// A Unix-domain connection.
-    Unix(UnixStream),
-}
-
-impl From<TcpStream> for StreamSocket {
-    fn from(stream: TcpStream) -> Self {
-        StreamSocket::Tcp(stream)
-    }
-}
-
-impl From<UnixStream> for StreamSocket {
-    fn from(stream: UnixStream) -> Self {
-        StreamSocket::Unix(stream)
-    }
 }

@@ -9,9 +9,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::sock::Sock;
 use super::transport::Inner;
-use super::{Protocol, Transport};
+use super::{Protocol, StreamSocket, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
 const READ_SIZE: usize = 64 * 1024;
@@ -33,7 +32,7 @@ pub(super) enum MadeIn {
 /// Makes the transport of `sock` for `protocol`, calls its `connection_made` (see [`MadeIn`]),
 /// and spawns the task that drives the connection.
 pub(super) fn start<P: Protocol + 'static>(
-    sock: Sock,
+    sock: StreamSocket,
     protocol: &Rc<RefCell<P>>,
     made_in: MadeIn,
 ) -> Transport {

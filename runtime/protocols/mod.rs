@@ -81,9 +81,10 @@ mod server;
 mod sock;
 mod transport;
 
-pub use connect::{connect_accepted_socket, create_connection, create_unix_connection, StreamSocket};
+pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};
 pub use protocol::Protocol;
 pub use server::{create_server, create_unix_server, ProtocolServer};
+pub use sock::StreamSocket;
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 
 /// A socket address as [`Transport::get_extra_info`] gives it: asyncio's `peername` and

@@ -1,4 +1,5 @@
-//! [`Sock`]: the stream under a transport, TCP or Unix, with the calls the transport makes.
+//! [`StreamSocket`]: the stream under a transport, TCP or Unix, with the calls the transport
+//! makes.
 
 use std::io;
 use std::net::Shutdown;
@@ -7,22 +8,37 @@ use std::task::{Context, Poll};
 use super::SocketAddress;
 use crate::net::{TcpStream, UnixStream};
 
-/// A connected stream socket of either family.
-pub(super) enum Sock {
+/// A connected stream socket of either family, as [`connect_accepted_socket`](super::connect_accepted_socket) takes it.
+#[derive(Debug)]
+pub enum StreamSocket {
+    /// A TCP connection.
     Tcp(TcpStream),
+    /// A Unix-domain connection.
     Unix(UnixStream),
+}
+
+impl From<TcpStream> for StreamSocket {
+    fn from(stream: TcpStream) -> Self {
+        StreamSocket::Tcp(stream)
+    }
+}
+
+impl From<UnixStream> for StreamSocket {
+    fn from(stream: UnixStream) -> Self {
+        StreamSocket::Unix(stream)
+    }
 }
 
 macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
-            Sock::Tcp($s) => $e,
-            Sock::Unix($s) => $e,
+            StreamSocket::Tcp($s) => $e,
+            StreamSocket::Unix($s) => $e,
         }
     };
 }
 
-impl Sock {
+impl StreamSocket {
     pub(super) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         each!(self, s => s.poll_read(cx, buf))
     }
@@ -52,11 +68,11 @@ impl Sock {
     /// asyncio's `peername` and `sockname` extra info, read once when the transport is made.
     pub(super) fn addresses(&self) -> (Option<SocketAddress>, Option<SocketAddress>) {
         match self {
-            Sock::Tcp(s) => (
+            StreamSocket::Tcp(s) => (
                 s.peer_addr().ok().map(SocketAddress::Inet),
                 s.local_addr().ok().map(SocketAddress::Inet),
             ),
-            Sock::Unix(s) => (
+            StreamSocket::Unix(s) => (
                 s.peer_addr().ok().map(SocketAddress::Unix),
                 s.local_addr().ok().map(SocketAddress::Unix),
             ),

@@ -8,8 +8,7 @@ use std::io;
 use std::rc::{Rc, Weak};
 use std::task::Waker;
 
-use super::sock::Sock;
-use super::{Protocol, SocketAddress};
+use super::{Protocol, SocketAddress, StreamSocket};
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
 /// mark defaults to a quarter of the high one.
@@ -69,7 +68,7 @@ pub struct Transport {
 /// What a transport and its connection's task share.
 pub(super) struct Inner {
     /// The socket; taken (and closed) once `connection_lost` was called.
-    pub(super) sock: RefCell<Option<Sock>>,
+    pub(super) sock: RefCell<Option<StreamSocket>>,
     pub(super) state: RefCell<State>,
     pub(super) protocol: Weak<RefCell<dyn Protocol>>,
     peer: Option<SocketAddress>,
@@ -162,7 +161,7 @@ impl State {
 }
 
 impl Inner {
-    pub(super) fn new(sock: Sock, protocol: Weak<RefCell<dyn Protocol>>) -> Self {
+    pub(super) fn new(sock: StreamSocket, protocol: Weak<RefCell<dyn Protocol>>) -> Self {
         let (peer, local) = sock.addresses();
         Inner {
             sock: RefCell::new(Some(sock)),
@@ -211,6 +210,12 @@ impl Inner {
 }
 
 impl Transport {
+    /// Runs `f` once the connection is lost, or its task ended before that (a server forgets
+    /// the connection). Replaces an earlier one.
+    pub(super) fn on_lost(&self, f: Box<dyn FnOnce()>) {
+        *self.inner.on_lost.borrow_mut() = Some(f);
+    }
+
     /// Writes `data`: asyncio's `transport.write(data)`. What the socket takes at once is sent
     /// (when nothing is buffered already), the rest is buffered and sent by the connection's
     /// task as the socket drains; it never waits. A buffer above the high-water mark calls
