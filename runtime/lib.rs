@@ -62,6 +62,7 @@ mod loop_bound;
 pub mod net;
 mod prefetch;
 pub mod process;
+pub mod protocols;
 mod remote;
 pub mod signal;
 pub mod streams;

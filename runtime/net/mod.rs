@@ -62,6 +62,7 @@ mod datagram;
 mod hyper_io;
 mod incoming;
 mod per_core;
+pub(crate) mod serving;
 pub(crate) mod split;
 pub(crate) mod stream_impl;
 mod tcp_listener;

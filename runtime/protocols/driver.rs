@@ -1,0 +1,234 @@
+//! The connection's task: reads and calls the protocol, sends what the transport buffered,
+//! and ends the connection (asyncio's `_read_ready`, `_write_ready`, `_call_connection_lost`).
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::io;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::transport::Inner;
+use super::{Protocol, StreamSocket, Transport};
+
+/// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
+const READ_SIZE: usize = 64 * 1024;
+
+/// Reads and writes done in one poll before the task yields to the others (asyncio reads once
+/// per ready event and iteration).
+const BUDGET: usize = 16;
+
+/// Where the protocol's `connection_made` is called.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum MadeIn {
+    /// In `start`, by the caller (`create_connection` returns after it).
+    Caller,
+    /// First thing in the connection's task (a server's connections: a panic there ends that
+    /// connection, not the accept loop).
+    Task,
+}
+
+/// Makes the transport of `sock` for `protocol`, calls its `connection_made` (see [`MadeIn`]),
+/// and spawns the task that drives the connection.
+pub(super) fn start<P: Protocol + 'static>(
+    sock: StreamSocket,
+    protocol: &Rc<RefCell<P>>,
+    made_in: MadeIn,
+) -> Transport {
+    let dyn_protocol: Rc<RefCell<dyn Protocol>> = protocol.clone();
+    let transport = Transport {
+        inner: Rc::new(Inner::new(sock, Rc::downgrade(&dyn_protocol))),
+    };
+    if made_in == MadeIn::Caller {
+        dyn_protocol.borrow_mut().connection_made(transport.clone());
+        transport.inner.deliver_flow();
+    }
+    drop(crate::spawn(drive(transport.clone(), dyn_protocol, made_in)));
+    transport
+}
+
+/// Ends the connection if the task is dropped or unwinds before `connection_lost` (the loop
+/// closing with the connection open, a panic in `pause_writing`...): the socket is closed and
+/// a server forgets the connection; `connection_lost` is not called.
+struct Finish<'a>(&'a Inner);
+
+impl Finish<'_> {
+    fn run(&self) {
+        self.0.state.borrow_mut().force_close(None);
+        drop(self.0.sock.borrow_mut().take());
+        self.0.driver.borrow_mut().take();
+        let on_lost = self.0.on_lost.borrow_mut().take();
+        if let Some(on_lost) = on_lost {
+            on_lost();
+        }
+    }
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+/// Runs a protocol method; a panic becomes the connection's fatal error (asyncio's
+/// `_fatal_error` for an exception in `data_received` or `eof_received`): the connection
+/// closes, `connection_lost` gets the error, and the panic goes on once that ran.
+fn call<R>(inner: &Inner, what: &str, f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            inner
+                .state
+                .borrow_mut()
+                .force_close(Some(io::Error::other(format!(
+                    "protocol.{what}() panicked: {message}"
+                ))));
+            inner.panic.borrow_mut().get_or_insert(payload);
+            None
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "Box<dyn Any>"
+    }
+}
+
+/// The connection's task, until `connection_lost` was called.
+async fn drive(transport: Transport, protocol: Rc<RefCell<dyn Protocol>>, made_in: MadeIn) {
+    let inner = &*transport.inner;
+    let finish = Finish(inner);
+    if made_in == MadeIn::Task {
+        let t = transport.clone();
+        call(inner, "connection_made", || {
+            protocol.borrow_mut().connection_made(t)
+        });
+    }
+    let mut buf = vec![0; READ_SIZE];
+    poll_fn(|cx| poll_drive(inner, &protocol, cx, &mut buf)).await;
+    let (exc, abort) = {
+        let mut state = inner.state.borrow_mut();
+        state.flow.clear();
+        (state.lost_exc.take(), state.lost_abort)
+    };
+    if abort {
+        if let Some(sock) = inner.sock.borrow().as_ref() {
+            sock.abort();
+        }
+    } else {
+        // What the io_uring completion form's send buffer holds goes out before the close.
+        let _ = poll_fn(|cx| match inner.sock.borrow().as_ref() {
+            Some(sock) => sock.poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        })
+        .await;
+    }
+    let lost = catch_unwind(AssertUnwindSafe(|| protocol.borrow_mut().connection_lost(exc)));
+    drop(finish); // closes the socket, and a server forgets the connection
+    let panicked = inner.panic.borrow_mut().take();
+    if let Some(payload) = panicked.or(lost.err()) {
+        resume_unwind(payload);
+    }
+}
+
+/// Ready once `connection_lost` is due.
+fn poll_drive(
+    inner: &Inner,
+    protocol: &RefCell<dyn Protocol>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<()> {
+    *inner.driver.borrow_mut() = Some(cx.waker().clone());
+    for _ in 0..BUDGET {
+        inner.deliver_flow();
+        if inner.state.borrow().conn_lost {
+            return Poll::Ready(());
+        }
+        let wrote = poll_write(inner, cx);
+        inner.deliver_flow();
+        if inner.state.borrow().conn_lost {
+            return Poll::Ready(());
+        }
+        let read = poll_read(inner, protocol, cx, buf);
+        if !wrote && !read {
+            return Poll::Pending;
+        }
+    }
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
+
+/// asyncio's `_write_ready`: sends from the buffer; once it is empty, ends a closing
+/// connection or shuts the write side down after `write_eof`. True if it made progress.
+fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
+    let mut state = inner.state.borrow_mut();
+    if state.buffer.is_empty() {
+        return false;
+    }
+    let sock = inner.sock.borrow();
+    let Some(sock) = sock.as_ref() else {
+        return false;
+    };
+    match sock.poll_write(cx, state.buffer.as_slices().0) {
+        Poll::Pending => false,
+        Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
+        Poll::Ready(Err(err)) => {
+            state.force_close(Some(err));
+            true
+        }
+        Poll::Ready(Ok(n)) => {
+            state.buffer.drain(..n);
+            state.maybe_resume();
+            if state.buffer.is_empty() {
+                if state.closing {
+                    state.conn_lost = true;
+                } else if state.eof {
+                    let _ = sock.shutdown_write();
+                }
+            }
+            true
+        }
+    }
+}
+
+/// asyncio's `_read_ready`: one read, handed to `data_received`, or at EOF `eof_received`,
+/// whose answer keeps the connection open or closes it. True if it made progress.
+fn poll_read(inner: &Inner, protocol: &RefCell<dyn Protocol>, cx: &mut Context<'_>, buf: &mut [u8]) -> bool {
+    if !inner.state.borrow().reading() {
+        return false;
+    }
+    let read = match inner.sock.borrow().as_ref() {
+        Some(sock) => sock.poll_read(cx, buf),
+        None => return false,
+    };
+    match read {
+        Poll::Pending => false,
+        Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
+        Poll::Ready(Err(err)) => {
+            inner.state.borrow_mut().force_close(Some(err));
+            true
+        }
+        Poll::Ready(Ok(0)) => {
+            let keep_open = call(inner, "eof_received", || protocol.borrow_mut().eof_received());
+            if keep_open == Some(true) {
+                inner.state.borrow_mut().read_eof = true;
+            } else if keep_open == Some(false) {
+                Transport::close_inner(inner);
+            }
+            true
+        }
+        Poll::Ready(Ok(n)) => {
+            call(inner, "data_received", || {
+                protocol.borrow_mut().data_received(&buf[..n])
+            });
+            true
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! asyncio's low-level Transports and Protocols API for stream sockets.
+//!
+//! A [`Protocol`] is a user type whose methods the connection calls (`connection_made`,
+//! `data_received`, `eof_received`, `connection_lost`, `pause_writing`, `resume_writing`); a
+//! [`Transport`] is the handle it writes and controls the connection through (`write`,
+//! `write_eof`, `close`, `abort`, `pause_reading`, write buffer limits...). Each connection is
+//! driven by one task of the loop, which reads, calls the protocol and sends what the
+//! transport buffered. The call order and the transport's semantics are those of asyncio's
+//! `_SelectorSocketTransport`.
+//!
+//! | asyncio | aioloop |
+//! |---|---|
+//! | `loop.create_connection(factory, host, port)` | [`create_connection`]`(factory, addr) -> (Transport, Rc<RefCell<P>>)` |
+//! | `loop.create_unix_connection(factory, path)` | [`create_unix_connection`] |
+//! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
+//! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
+//! | `loop.create_unix_server(factory, path)` | [`create_unix_server`] |
+//! | `asyncio.Protocol` | [`Protocol`] (a trait; every method has a default) |
+//! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
+//!
+//! Differences: the protocol is `&mut self` methods on a user type, shared with the
+//! connection's task as `Rc<RefCell<P>>` (hold no borrow of it across an `await`); an
+//! exception in asyncio (`write` after `write_eof`, bad limits) is an `io::Error` of kind
+//! `InvalidInput`; a `pause_writing` triggered by a write inside another protocol method is
+//! called once that method returned, not inside the write.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//! use aioloop::protocols::{create_connection, create_server, Protocol, Transport};
+//!
+//! /// Answers each chunk with its length, and half-closes like the peer.
+//! struct Counter(Option<Transport>);
+//! impl Protocol for Counter {
+//!     fn connection_made(&mut self, transport: Transport) {
+//!         self.0 = Some(transport);
+//!     }
+//!     fn data_received(&mut self, data: &[u8]) {
+//!         let reply = data.len().to_string();
+//!         self.0.as_ref().unwrap().write(reply.as_bytes()).unwrap();
+//!     }
+//!     fn eof_received(&mut self) -> bool {
+//!         self.0.as_ref().unwrap().close();
+//!         true
+//!     }
+//! }
+//!
+//! #[derive(Default)]
+//! struct Client {
+//!     got: Vec<u8>,
+//!     done: Rc<aioloop::sync::Event>,
+//! }
+//! impl Protocol for Client {
+//!     fn data_received(&mut self, data: &[u8]) {
+//!         self.got.extend_from_slice(data);
+//!     }
+//!     fn connection_lost(&mut self, exc: Option<std::io::Error>) {
+//!         assert!(exc.is_none());
+//!         self.done.set();
+//!     }
+//! }
+//!
+//! aioloop::run(async {
+//!     let server = create_server(|| Counter(None), "127.0.0.1:0").await.unwrap();
+//!     let (transport, client) =
+//!         create_connection(Client::default, server.local_addr().unwrap()).await.unwrap();
+//!     transport.write(b"12345").unwrap();
+//!     transport.write_eof();
+//!     let done = client.borrow().done.clone();
+//!     done.wait().await;
+//!     assert_eq!(client.borrow().got, b"5");
+//!     server.close();
+//!     server.wait_closed().await;
+//! });
+//! ```
+
+mod connect;
+mod driver;
+mod protocol;
+mod server;
+mod sock;
+mod transport;
+
+pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};
+pub use protocol::Protocol;
+pub use server::{create_server, create_unix_server, ProtocolServer};
+pub use sock::StreamSocket;
+pub use transport::{Transport, DEFAULT_HIGH_WATER};
+
+/// A socket address as [`Transport::get_extra_info`] gives it: asyncio's `peername` and
+/// `sockname`, an IP address for TCP, a path (or nothing) for Unix sockets.
+#[derive(Debug, Clone)]
+pub enum SocketAddress {
+    /// A TCP connection's address.
+    Inet(std::net::SocketAddr),
+    /// A Unix-domain connection's address.
+    Unix(std::os::unix::net::SocketAddr),
+}

@@ -1,0 +1,174 @@
+//! [`create_server`], [`create_unix_server`] and [`ProtocolServer`]: asyncio's
+//! `loop.create_server`, `loop.create_unix_server` and their `Server`.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::rc::Rc;
+
+use super::driver::{start, MadeIn};
+use super::{Protocol, StreamSocket, Transport};
+use crate::net::serving::{ServerControl, ServerListener, Serving};
+use crate::net::ToSocketAddrs;
+
+/// Starts a TCP server on `addr` that runs a protocol `protocol_factory()` makes on every
+/// connection it accepts: asyncio's `loop.create_server(protocol_factory, host, port)`. It
+/// accepts at once (asyncio's `start_serving=True`); `TCP_NODELAY` is set on each connection.
+///
+/// # Errors
+/// The bind's error.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use aioloop::protocols::{create_server, Protocol, Transport};
+/// use aioloop::streams::open_connection;
+///
+/// struct Echo(Option<Transport>);
+/// impl Protocol for Echo {
+///     fn connection_made(&mut self, transport: Transport) {
+///         self.0 = Some(transport);
+///     }
+///     fn data_received(&mut self, data: &[u8]) {
+///         self.0.as_ref().unwrap().write(data).unwrap();
+///     }
+/// }
+///
+/// aioloop::run(async {
+///     let server = create_server(|| Echo(None), "127.0.0.1:0").await.unwrap();
+///     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+///     writer.write(b"ping\n");
+///     assert_eq!(reader.readline().await.unwrap(), b"ping\n");
+///     writer.close();
+///     server.close();
+///     server.wait_closed().await; // the connection saw the EOF and closed
+/// });
+/// ```
+pub async fn create_server<P, F>(protocol_factory: F, addr: impl ToSocketAddrs) -> io::Result<ProtocolServer>
+where
+    P: Protocol + 'static,
+    F: Fn() -> P + 'static,
+{
+    let (listener, local) = ServerListener::bind_tcp(addr).await?;
+    Ok(serve(listener, Some(local), protocol_factory))
+}
+
+/// [`create_server`] on the Unix-domain socket file `path`: asyncio's
+/// `loop.create_unix_server(protocol_factory, path)`. A socket file already at `path` is
+/// removed first, as asyncio does (any other file there makes the bind fail with
+/// `AddrInUse`); closing the server removes the socket file it made, as asyncio 3.13 does.
+///
+/// # Errors
+/// The bind's error.
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn create_unix_server<P, F>(
+    protocol_factory: F,
+    path: impl AsRef<Path>,
+) -> io::Result<ProtocolServer>
+where
+    P: Protocol + 'static,
+    F: Fn() -> P + 'static,
+{
+    let listener = ServerListener::bind_unix(path.as_ref())?;
+    Ok(serve(listener, None, protocol_factory))
+}
+
+/// Starts the accept task: each connection gets its protocol and its transport, and counts
+/// until its `connection_lost` ran (asyncio's `Server._attach` / `_detach`).
+fn serve<P, F>(listener: ServerListener, local: Option<SocketAddr>, protocol_factory: F) -> ProtocolServer
+where
+    P: Protocol + 'static,
+    F: Fn() -> P + 'static,
+{
+    let control = ServerControl::start(
+        listener,
+        local,
+        StreamSocket::Tcp,
+        StreamSocket::Unix,
+        move |serving: &Rc<Serving<Transport>>, sock| {
+            let protocol = Rc::new(RefCell::new(protocol_factory()));
+            let transport = start(sock, &protocol, MadeIn::Task);
+            let key = serving.attach(transport.clone());
+            let serving = Rc::downgrade(serving);
+            transport.on_lost(Box::new(move || {
+                if let Some(serving) = serving.upgrade() {
+                    serving.detach(key);
+                }
+            }));
+        },
+    );
+    ProtocolServer { control }
+}
+
+/// A server [`create_server`] or [`create_unix_server`] started: asyncio's `Server`, with its
+/// `close`, `is_serving`, `serve_forever`, `wait_closed`, `close_clients` and `abort_clients`.
+/// Dropping it does not stop it; call [`close`](ProtocolServer::close).
+pub struct ProtocolServer {
+    control: ServerControl<Transport>,
+}
+
+impl ProtocolServer {
+    /// The address the server listens on (TCP; `NotConnected` for a Unix server).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.control.local_addr()
+    }
+
+    /// True until [`close`](ProtocolServer::close).
+    pub fn is_serving(&self) -> bool {
+        self.control.is_serving()
+    }
+
+    /// Stops accepting: the listening socket is closed (at the loop's next iteration).
+    /// Connections already made go on.
+    pub fn close(&self) {
+        self.control.close();
+    }
+
+    /// Waits until the server is closed: asyncio's `serve_forever()`. A `serve_forever`
+    /// cancelled while it waits closes the server, as in asyncio.
+    pub async fn serve_forever(&self) {
+        self.control.serve_forever().await;
+    }
+
+    /// Waits until the server is closed, its listening socket too, and every connection was
+    /// lost (its protocol's `connection_lost` ran): asyncio 3.12.1's `wait_closed()`.
+    pub async fn wait_closed(&self) {
+        self.control.wait_closed().await;
+    }
+
+    /// [`close`](Transport::close)s every connection: asyncio 3.13's `close_clients()`.
+    pub fn close_clients(&self) {
+        for transport in self.each_client() {
+            transport.close();
+        }
+    }
+
+    /// [`abort`](Transport::abort)s every connection: asyncio 3.13's `abort_clients()`.
+    pub fn abort_clients(&self) {
+        for transport in self.each_client() {
+            transport.abort();
+        }
+    }
+
+    /// The connections' transports, copied out (asyncio's `self._clients.copy()`): closing one
+    /// may detach it.
+    fn each_client(&self) -> Vec<Transport> {
+        let clients = self.control.serving().clients();
+        clients.iter().map(|(_, transport)| transport.clone()).collect()
+    }
+}
+
+impl fmt::Debug for ProtocolServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProtocolServer")
+            .field("local_addr", &self.control.local())
+            .field("serving", &self.is_serving())
+            .field("connections", &self.control.connections())
+            .finish()
+    }
+}

@@ -1,0 +1,458 @@
+//! [`Transport`]: the handle on a connection a [`Protocol`] writes and controls it through
+//! (asyncio's `_SelectorSocketTransport`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+
+use super::{Protocol, SocketAddress, StreamSocket};
+
+/// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
+/// mark defaults to a quarter of the high one.
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+
+/// The handle on a stream connection: asyncio's `Transport` (`_SelectorSocketTransport`).
+///
+/// A cheap clone (an `Rc`) that the protocol keeps from
+/// [`connection_made`](Protocol::connection_made) and any task of the loop may use. Its methods
+/// never wait and never call the protocol re-entrantly: [`write`](Transport::write) sends at
+/// once what the socket takes and buffers the rest, which the connection's task sends as the
+/// socket drains; [`close`](Transport::close) sends what is buffered first, then closes;
+/// [`abort`](Transport::abort) closes at once.
+///
+/// ```
+/// use aioloop::protocols::{create_connection, create_server, Protocol, Transport};
+///
+/// struct Greeter;
+/// impl Protocol for Greeter {
+///     fn connection_made(&mut self, transport: Transport) {
+///         transport.write(b"hello\n").unwrap();
+///         transport.close(); // sends the line first
+///     }
+/// }
+///
+/// #[derive(Default)]
+/// struct Collect {
+///     data: Vec<u8>,
+///     lost: bool,
+/// }
+/// impl Protocol for Collect {
+///     fn data_received(&mut self, data: &[u8]) {
+///         self.data.extend_from_slice(data);
+///     }
+///     fn connection_lost(&mut self, _exc: Option<std::io::Error>) {
+///         self.lost = true;
+///     }
+/// }
+///
+/// aioloop::run(async {
+///     let server = create_server(|| Greeter, "127.0.0.1:0").await.unwrap();
+///     let (_transport, client) =
+///         create_connection(Collect::default, server.local_addr().unwrap()).await.unwrap();
+///     while !client.borrow().lost {
+///         aioloop::sleep(std::time::Duration::from_millis(1)).await;
+///     }
+///     assert_eq!(client.borrow().data, b"hello\n");
+///     server.close();
+///     server.wait_closed().await;
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Transport {
+    pub(super) inner: Rc<Inner>,
+}
+
+/// What a transport and its connection's task share.
+pub(super) struct Inner {
+    /// The socket; taken (and closed) once `connection_lost` was called.
+    pub(super) sock: RefCell<Option<StreamSocket>>,
+    pub(super) state: RefCell<State>,
+    pub(super) protocol: Weak<RefCell<dyn Protocol>>,
+    peer: Option<SocketAddress>,
+    local: Option<SocketAddress>,
+    /// The connection task's waker while it waits.
+    pub(super) driver: RefCell<Option<Waker>>,
+    /// Run once the connection is lost (a server forgets the connection).
+    pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
+    lost_writes: Cell<u32>,
+    /// A protocol method's panic, resumed once `connection_lost` ran.
+    pub(super) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+/// asyncio's `_SelectorSocketTransport` attributes.
+pub(super) struct State {
+    pub(super) buffer: VecDeque<u8>,
+    /// `close` or `abort` was called, or the connection failed (`_closing`).
+    pub(super) closing: bool,
+    /// `write_eof` was called (`_eof`).
+    pub(super) eof: bool,
+    /// `connection_lost` is due or done (`_conn_lost > 0`).
+    pub(super) conn_lost: bool,
+    /// What `connection_lost` is due to report, and whether the socket is dropped unflushed.
+    pub(super) lost_exc: Option<io::Error>,
+    pub(super) lost_abort: bool,
+    /// `pause_reading` is in effect (`_paused`).
+    pub(super) paused: bool,
+    /// EOF was read and the protocol kept the connection open: nothing more is read.
+    pub(super) read_eof: bool,
+    high: usize,
+    low: usize,
+    /// `pause_writing` was called and no `resume_writing` since (`_protocol_paused`).
+    protocol_paused: bool,
+    /// Flow-control calls not delivered yet, because the protocol was busy: `true` pauses.
+    pub(super) flow: VecDeque<bool>,
+}
+
+impl State {
+    fn new() -> Self {
+        State {
+            buffer: VecDeque::new(),
+            closing: false,
+            eof: false,
+            conn_lost: false,
+            lost_exc: None,
+            lost_abort: false,
+            paused: false,
+            read_eof: false,
+            high: DEFAULT_HIGH_WATER,
+            low: DEFAULT_HIGH_WATER / 4,
+            protocol_paused: false,
+            flow: VecDeque::new(),
+        }
+    }
+
+    /// asyncio's `_maybe_pause_protocol`.
+    pub(super) fn maybe_pause(&mut self) {
+        if self.buffer.len() > self.high && !self.protocol_paused {
+            self.protocol_paused = true;
+            self.flow.push_back(true);
+        }
+    }
+
+    /// asyncio's `_maybe_resume_protocol`.
+    pub(super) fn maybe_resume(&mut self) {
+        if self.protocol_paused && self.buffer.len() <= self.low {
+            self.protocol_paused = false;
+            self.flow.push_back(false);
+        }
+    }
+
+    /// asyncio's `_force_close`: drops the buffer, stops reading, and makes `connection_lost`
+    /// due with `exc`.
+    pub(super) fn force_close(&mut self, exc: Option<io::Error>) {
+        if self.conn_lost {
+            return;
+        }
+        self.buffer.clear();
+        self.closing = true;
+        self.conn_lost = true;
+        self.lost_exc = exc;
+        self.lost_abort = true;
+    }
+
+    /// The connection's task reads: not closing, not paused, no EOF read yet.
+    pub(super) fn reading(&self) -> bool {
+        !self.closing && !self.paused && !self.read_eof
+    }
+}
+
+impl Inner {
+    pub(super) fn new(sock: StreamSocket, protocol: Weak<RefCell<dyn Protocol>>) -> Self {
+        let (peer, local) = sock.addresses();
+        Inner {
+            sock: RefCell::new(Some(sock)),
+            state: RefCell::new(State::new()),
+            protocol,
+            peer,
+            local,
+            driver: RefCell::new(None),
+            on_lost: RefCell::new(None),
+            lost_writes: Cell::new(0),
+            panic: RefCell::new(None),
+        }
+    }
+
+    pub(super) fn wake_driver(&self) {
+        let waker = self.driver.borrow().clone();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Calls the pending `pause_writing` / `resume_writing` on the protocol, unless one of its
+    /// methods is running (then its connection's task calls them once it returned).
+    pub(super) fn deliver_flow(&self) {
+        loop {
+            if self.state.borrow().flow.is_empty() {
+                return;
+            }
+            let Some(protocol) = self.protocol.upgrade() else {
+                return;
+            };
+            let Ok(mut protocol) = protocol.try_borrow_mut() else {
+                self.wake_driver();
+                return;
+            };
+            let Some(pause) = self.state.borrow_mut().flow.pop_front() else {
+                return;
+            };
+            if pause {
+                protocol.pause_writing();
+            } else {
+                protocol.resume_writing();
+            }
+        }
+    }
+}
+
+impl Transport {
+    /// Runs `f` once the connection is lost, or its task ended before that (a server forgets
+    /// the connection). Replaces an earlier one.
+    pub(super) fn on_lost(&self, f: Box<dyn FnOnce()>) {
+        *self.inner.on_lost.borrow_mut() = Some(f);
+    }
+
+    /// Writes `data`: asyncio's `transport.write(data)`. What the socket takes at once is sent
+    /// (when nothing is buffered already), the rest is buffered and sent by the connection's
+    /// task as the socket drains; it never waits. A buffer above the high-water mark calls
+    /// the protocol's [`pause_writing`](Protocol::pause_writing).
+    ///
+    /// Writes after [`close`](Transport::close) are still sent while the buffer is not empty
+    /// (as in asyncio); once the connection is lost they are ignored. A send error closes the
+    /// connection with that error ([`Protocol::connection_lost`] gets it).
+    ///
+    /// # Errors
+    /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
+    /// `RuntimeError`).
+    pub fn write(&self, data: &[u8]) -> io::Result<()> {
+        let inner = &*self.inner;
+        {
+            let mut state = inner.state.borrow_mut();
+            if state.eof {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "Cannot call write() after write_eof()",
+                ));
+            }
+            if data.is_empty() {
+                return Ok(());
+            }
+            if state.conn_lost {
+                inner.lost_writes.set(inner.lost_writes.get() + 1);
+                return Ok(());
+            }
+            let mut rest = data;
+            if state.buffer.is_empty() {
+                let sent = match inner.sock.borrow().as_ref() {
+                    Some(sock) => sock.try_write(data),
+                    None => Ok(0),
+                };
+                match sent {
+                    Ok(n) => rest = &data[n..],
+                    Err(err)
+                        if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+                    Err(err) => {
+                        state.force_close(Some(err));
+                        drop(state);
+                        inner.wake_driver();
+                        return Ok(());
+                    }
+                }
+                if rest.is_empty() {
+                    return Ok(());
+                }
+            }
+            state.buffer.extend(rest);
+            state.maybe_pause();
+        }
+        inner.wake_driver();
+        inner.deliver_flow();
+        Ok(())
+    }
+
+    /// Writes each buffer of `chunks` in order: asyncio's `transport.writelines`.
+    ///
+    /// # Errors
+    /// As [`write`](Transport::write).
+    pub fn writelines<I>(&self, chunks: I) -> io::Result<()>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let joined: Vec<u8> = chunks
+            .into_iter()
+            .flat_map(|chunk| chunk.as_ref().to_vec())
+            .collect();
+        self.write(&joined)
+    }
+
+    /// Closes the write side once the buffer is sent (`shutdown(SHUT_WR)`: the peer reads EOF)
+    /// and goes on reading: asyncio's `transport.write_eof()`. Nothing if the transport is
+    /// closing or `write_eof` was called already. Later writes are errors.
+    pub fn write_eof(&self) {
+        let inner = &*self.inner;
+        let mut state = inner.state.borrow_mut();
+        if state.closing || state.eof {
+            return;
+        }
+        state.eof = true;
+        if state.buffer.is_empty() {
+            if let Some(sock) = inner.sock.borrow().as_ref() {
+                let _ = sock.shutdown_write();
+            }
+        }
+    }
+
+    /// Whether [`write_eof`](Transport::write_eof) is supported: always, for stream sockets.
+    pub fn can_write_eof(&self) -> bool {
+        true
+    }
+
+    /// Closes the connection: asyncio's `transport.close()`. Nothing more is read; what is
+    /// buffered is sent first, then the protocol's [`connection_lost`](Protocol::connection_lost)
+    /// is called with `None` (from the connection's task, never inside this call) and the
+    /// socket is closed. Closing again does nothing.
+    pub fn close(&self) {
+        Transport::close_inner(&self.inner);
+    }
+
+    pub(super) fn close_inner(inner: &Inner) {
+        let mut state = inner.state.borrow_mut();
+        if state.closing {
+            return;
+        }
+        state.closing = true;
+        if state.buffer.is_empty() {
+            state.conn_lost = true;
+        }
+        drop(state);
+        inner.wake_driver();
+    }
+
+    /// Closes the connection at once, dropping what is buffered: asyncio's
+    /// `transport.abort()`. The protocol's [`connection_lost`](Protocol::connection_lost) is
+    /// called with `None` from the connection's task.
+    pub fn abort(&self) {
+        self.inner.state.borrow_mut().force_close(None);
+        self.inner.wake_driver();
+    }
+
+    /// True once [`close`](Transport::close) or [`abort`](Transport::abort) was called or the
+    /// connection was lost: asyncio's `is_closing()`.
+    pub fn is_closing(&self) -> bool {
+        self.inner.state.borrow().closing
+    }
+
+    /// Stops reading (no [`data_received`](Protocol::data_received) until
+    /// [`resume_reading`](Transport::resume_reading)): asyncio's `pause_reading()`. Nothing if
+    /// not reading.
+    pub fn pause_reading(&self) {
+        let mut state = self.inner.state.borrow_mut();
+        if state.closing || state.paused {
+            return;
+        }
+        state.paused = true;
+    }
+
+    /// Reads again after [`pause_reading`](Transport::pause_reading): asyncio's
+    /// `resume_reading()`. Nothing if closing or not paused.
+    pub fn resume_reading(&self) {
+        let mut state = self.inner.state.borrow_mut();
+        if state.closing || !state.paused {
+            return;
+        }
+        state.paused = false;
+        drop(state);
+        self.inner.wake_driver();
+    }
+
+    /// Not closing and not paused: asyncio's `is_reading()`.
+    pub fn is_reading(&self) -> bool {
+        let state = self.inner.state.borrow();
+        !state.closing && !state.paused
+    }
+
+    /// How many bytes are buffered, not sent yet: asyncio's `get_write_buffer_size()`.
+    pub fn get_write_buffer_size(&self) -> usize {
+        self.inner.state.borrow().buffer.len()
+    }
+
+    /// Sets the write buffer's high- and low-water marks: asyncio's
+    /// `set_write_buffer_limits(high, low)`. Without `high`, it is 64 KiB, or four times `low`
+    /// if given; without `low`, a quarter of `high`. The protocol is paused at once if the
+    /// buffer is above the new high mark.
+    ///
+    /// # Errors
+    /// `InvalidInput` unless `high >= low` (asyncio raises `ValueError`).
+    pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
+        let high = match (high, low) {
+            (Some(high), _) => high,
+            (None, None) => DEFAULT_HIGH_WATER,
+            (None, Some(low)) => low.saturating_mul(4),
+        };
+        let low = low.unwrap_or(high / 4);
+        if high < low {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("high ({high}) must be >= low ({low}) must be >= 0"),
+            ));
+        }
+        {
+            let mut state = self.inner.state.borrow_mut();
+            state.high = high;
+            state.low = low;
+            if !state.conn_lost {
+                state.maybe_pause();
+            }
+        }
+        self.inner.deliver_flow();
+        Ok(())
+    }
+
+    /// The write buffer's `(low, high)` water marks: asyncio's `get_write_buffer_limits()`.
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
+        let state = self.inner.state.borrow();
+        (state.low, state.high)
+    }
+
+    /// asyncio's `get_extra_info(name)` for `"peername"` and `"sockname"` (read when the
+    /// connection was made, so still there after it closed); `None` for other names.
+    pub fn get_extra_info(&self, name: &str) -> Option<SocketAddress> {
+        match name {
+            "peername" => self.inner.peer.clone(),
+            "sockname" => self.inner.local.clone(),
+            _ => None,
+        }
+    }
+
+    /// The peer's address of a TCP connection (`get_extra_info("peername")`).
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        match self.inner.peer {
+            Some(SocketAddress::Inet(addr)) => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// The local address of a TCP connection (`get_extra_info("sockname")`).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        match self.inner.local {
+            Some(SocketAddress::Inet(addr)) => Some(addr),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.state.borrow();
+        f.debug_struct("Transport")
+            .field("peername", &self.inner.peer)
+            .field("closing", &state.closing)
+            .field("buffered", &state.buffer.len())
+            .finish()
+    }
+}
