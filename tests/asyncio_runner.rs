@@ -106,6 +106,46 @@ fn test_run_keeps_context() {
     assert_eq!(CVAR.get(), Some(-1));
 }
 
+/// asyncio's `Runner.run(coro, context=ctx)`: the main task runs in `ctx` itself (its sets
+/// land there, and its tasks start from a copy of it); the runner's own context is untouched.
+#[test]
+fn run_with_context_runs_the_main_task_in_that_context() {
+    static CVAR: ContextVar<i32> = ContextVar::with_default("cvar", -1);
+    let mut runner = Runner::new();
+    runner.run(async { CVAR.set(1) });
+    let ctx = aioloop::Context::new();
+    let (seen, child_saw) = runner.run_with_context(&ctx, async {
+        let seen = CVAR.get();
+        CVAR.set(7);
+        let child = spawn(async { CVAR.get() });
+        (seen, child.await.unwrap())
+    });
+    assert_eq!(seen, Some(-1), "an empty context: the default");
+    assert_eq!(child_saw, Some(7), "a task made in the run copies ctx");
+    assert_eq!(ctx.get(&CVAR), Some(7), "the main task's set landed in ctx");
+    assert_eq!(
+        runner.run(async { CVAR.get() }),
+        Some(1),
+        "the runner's context is as it was"
+    );
+    // The same context again: what the last run set is there.
+    assert_eq!(runner.run_with_context(&ctx, async { CVAR.get() }), Some(7));
+}
+
+#[test]
+fn run_with_an_entered_context_panics_and_the_runner_stays_usable() {
+    let mut runner = Runner::new();
+    let ctx = aioloop::Context::new();
+    let err = ctx.run(|| {
+        catch_unwind(AssertUnwindSafe(|| runner.run_with_context(&ctx, async { 1 })))
+            .expect_err("ctx is entered already")
+    });
+    let message = panic_message(err);
+    assert!(message.contains("cannot enter context"), "{message}");
+    assert_eq!(runner.run_with_context(&ctx, async { 2 }), 2);
+    assert_eq!(runner.run(async { 3 }), 3);
+}
+
 #[test]
 fn test_recursive_run() {
     let mut runner = Runner::new();

@@ -84,7 +84,45 @@ impl Runner {
     /// propagates (the runner stays usable).
     #[track_caller]
     pub fn run<F: Future>(&mut self, future: F) -> F::Output {
-        let (event_loop, context) = self.open();
+        self.run_main(None, future)
+    }
+
+    /// [`run`](Runner::run) with `future` in `context` rather than the runner's own: asyncio's
+    /// `Runner.run(coro, context=ctx)`. The main task runs in `context` itself, not a copy (what
+    /// it sets, `context` holds afterwards); the runner's context is left as it was.
+    ///
+    /// # Panics
+    /// As [`run`](Runner::run); also if `context` is entered already (current on this thread's
+    /// stack: Python's "cannot enter context").
+    ///
+    /// ```
+    /// use aioloop::{Context, ContextVar, Runner};
+    ///
+    /// static USER: ContextVar<&str> = ContextVar::new("user");
+    ///
+    /// let mut runner = Runner::new();
+    /// runner.run(async { USER.set("ada") });
+    /// let ctx = Context::new();
+    /// let seen = runner.run_with_context(&ctx, async {
+    ///     let before = USER.get();
+    ///     USER.set("grace");
+    ///     before
+    /// });
+    /// assert_eq!(seen, None, "ctx is not the runner's context");
+    /// assert_eq!(ctx.get(&USER), Some("grace"), "the main task ran in ctx itself");
+    /// assert_eq!(runner.run(async { USER.get() }), Some("ada"));
+    /// ```
+    #[track_caller]
+    pub fn run_with_context<F: Future>(&mut self, context: &Context, future: F) -> F::Output {
+        self.run_main(Some(context), future)
+    }
+
+    /// [`run`](Runner::run) in `context`, or in the runner's own context.
+    #[track_caller]
+    fn run_main<F: Future>(&mut self, context: Option<&Context>, future: F) -> F::Output {
+        let (event_loop, own_context) = self.open();
+        let mut given = context.cloned();
+        let context = if given.is_some() { &mut given } else { own_context };
         let interrupt = RunInterrupt::arm(event_loop.handle.core.remote_queue());
         let end = panic::catch_unwind(AssertUnwindSafe(|| event_loop.run_main_in(context, future)));
         // The handling ends with the main task, before any cleanup (asyncio restores the
