@@ -72,6 +72,8 @@ mod task;
 mod task_local;
 mod threadsafe;
 pub mod time;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(test)]
 mod wake_counter;
 mod waker_slot;

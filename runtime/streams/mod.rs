@@ -12,6 +12,7 @@
 //! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
 //! | `Server.close/wait_closed/serve_forever/close_clients/abort_clients` | [`Server`], same names |
 //! | `writer.get_extra_info('peername')`, `('sockname')` | [`StreamWriter::peer_addr`], [`local_addr`](StreamWriter::local_addr) (TCP); [`peer_unix_addr`](StreamWriter::peer_unix_addr), [`local_unix_addr`](StreamWriter::local_unix_addr) (Unix) |
+//! | `open_connection(..., ssl=ctx)`, `start_server(..., ssl=ctx)` (feature `tls`) | `open_connection_tls`, `start_server_tls`, `open_unix_connection_tls`, `start_unix_server_tls`, `StreamWriter::tls_info` (see `aioloop::tls`) |
 //! | `IncompleteReadError`, `LimitOverrunError` | [`IncompleteReadError`], [`LimitOverrunError`] in [`StreamError`] |
 //!
 //! ```
@@ -45,6 +46,8 @@
 mod error;
 mod reader;
 mod server;
+#[cfg(feature = "tls")]
+mod tls;
 mod writer;
 
 use std::io;
@@ -55,6 +58,8 @@ use std::rc::Weak;
 pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
 pub use reader::StreamReader;
 pub use server::{start_server, start_unix_server, Server};
+#[cfg(feature = "tls")]
+pub use tls::{open_connection_tls, open_unix_connection_tls, start_server_tls, start_unix_server_tls};
 pub use writer::StreamWriter;
 
 use crate::net::{ConnectOptions, TcpStream, ToSocketAddrs, UnixStream};

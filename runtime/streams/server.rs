@@ -96,11 +96,11 @@ where
     Server { control }
 }
 
-/// A connection the server accepted. It is done once its handler returned and its writer is
+/// A connection the server accepted (a TLS one from its handshake on). It is done once its handler returned and its writer is
 /// done with it (its close finished, it failed, or it was dropped): asyncio detaches a
 /// transport once its connection is lost, whatever its handler does; here the handler's reader
 /// can still read after its writer's close (the write side only), so the handler counts too.
-struct Client {
+pub(super) struct Client {
     writer: WriterRef,
     socket: Weak<dyn Socket>,
     handler_running: bool,
@@ -110,25 +110,33 @@ struct Client {
     shut_read_when_closed: bool,
 }
 
-/// Counts a new connection (asyncio's `Server._attach`); answers its key.
-fn attach(serving: &Rc<Serving<Client>>, writer: &StreamWriter, socket: Weak<dyn Socket>) -> usize {
-    let mut clients = serving.clients();
-    let entry = clients.vacant_entry();
-    let key = entry.key();
+/// Counts a new connection (asyncio's `Server._attach`), before its writer is made (see
+/// [`set_writer`]); answers its key.
+fn attach(serving: &Serving<Client>, socket: Weak<dyn Socket>) -> usize {
+    serving.attach(Client {
+        writer: WriterRef::none(),
+        socket,
+        handler_running: true,
+        writer_open: false,
+        shut_read_when_closed: false,
+    })
+}
+
+/// The connection's writer is made (at once, or once its TLS handshake finished): the
+/// connection is done once its handler returned and this writer is done too; `socket` replaces
+/// the handle [`attach`] was given.
+fn set_writer(serving: &Rc<Serving<Client>>, key: usize, writer: &StreamWriter, socket: Weak<dyn Socket>) {
     let weak = Rc::downgrade(serving);
     let writer = writer.attach(Box::new(move || {
         if let Some(serving) = weak.upgrade() {
             writer_done(&serving, key);
         }
     }));
-    entry.insert(Client {
-        writer,
-        socket,
-        handler_running: true,
-        writer_open: true,
-        shut_read_when_closed: false,
-    });
-    key
+    if let Some(client) = serving.clients().get_mut(key) {
+        client.writer = writer;
+        client.writer_open = true;
+        client.socket = socket;
+    }
 }
 
 fn writer_done(serving: &Serving<Client>, key: usize) {
@@ -181,17 +189,30 @@ fn each_client(
 }
 
 /// Counts a live connection handler.
-struct ConnectionGuard {
+pub(super) struct ConnectionGuard {
     serving: Rc<Serving<Client>>,
     key: usize,
 }
 
 impl ConnectionGuard {
     fn new(serving: &Rc<Serving<Client>>, writer: &StreamWriter, socket: Weak<dyn Socket>) -> Self {
+        let guard = ConnectionGuard::pending(serving, socket.clone());
+        guard.connected(writer, socket);
+        guard
+    }
+
+    /// A connection whose writer is not made yet (in its TLS handshake): `socket` is how
+    /// [`Server::close_clients`] and [`Server::abort_clients`] end it meanwhile.
+    pub(super) fn pending(serving: &Rc<Serving<Client>>, socket: Weak<dyn Socket>) -> Self {
         ConnectionGuard {
             serving: serving.clone(),
-            key: attach(serving, writer, socket),
+            key: attach(serving, socket),
         }
+    }
+
+    /// The connection's reader and writer are made: see [`set_writer`].
+    pub(super) fn connected(&self, writer: &StreamWriter, socket: Weak<dyn Socket>) {
+        set_writer(&self.serving, self.key, writer, socket);
     }
 }
 
@@ -204,7 +225,7 @@ impl Drop for ConnectionGuard {
 /// A running server: asyncio's `Server`. Dropping it does not stop it (the accept task is
 /// detached, like any task); call [`close`](Server::close).
 pub struct Server {
-    control: ServerControl<Client>,
+    pub(super) control: ServerControl<Client>,
 }
 
 impl Server {

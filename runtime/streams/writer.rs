@@ -52,6 +52,9 @@ struct Inner {
     /// Told once when the writer is done with its connection (closed, failed or dropped): a
     /// server's count of its clients (asyncio's `Server._detach`).
     on_done: Cell<Option<Box<dyn FnOnce()>>>,
+    /// What the TLS handshake settled, on a TLS connection.
+    #[cfg(feature = "tls")]
+    tls: std::cell::OnceCell<crate::tls::TlsInfo>,
 }
 
 /// The addresses a writer reports, taken when the connection was made (as asyncio's
@@ -169,8 +172,24 @@ impl StreamWriter {
                 addrs,
                 task_waker: RefCell::default(),
                 on_done: Cell::default(),
+                #[cfg(feature = "tls")]
+                tls: std::cell::OnceCell::new(),
             }),
         }
+    }
+
+    /// What the TLS handshake of the connection settled (version, cipher suite, ALPN, the
+    /// peer's certificates): asyncio's `get_extra_info('ssl_object')`, `('peercert')`,
+    /// `('cipher')`. `None` on a connection without TLS.
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<&crate::tls::TlsInfo> {
+        self.inner.tls.get()
+    }
+
+    /// Records what the TLS handshake settled (once, when the writer is made).
+    #[cfg(feature = "tls")]
+    pub(super) fn set_tls_info(&self, info: crate::tls::TlsInfo) {
+        let _ = self.inner.tls.set(info);
     }
 
     /// The peer's address, for TCP (asyncio's `get_extra_info('peername')`); `None` for a
@@ -434,6 +453,11 @@ impl Drop for StreamWriter {
 pub(super) struct WriterRef(Weak<Inner>);
 
 impl WriterRef {
+    /// No writer (a connection whose writer is not made yet).
+    pub(super) fn none() -> Self {
+        WriterRef(Weak::new())
+    }
+
     /// [`StreamWriter::close`], if the writer is still there.
     pub(super) fn close(&self) {
         if let Some(inner) = self.0.upgrade() {

@@ -1,0 +1,256 @@
+//! TLS for aioloop's streams (feature `tls`): asyncio's `ssl=` argument, on rustls.
+//!
+//! | asyncio | aioloop |
+//! |---|---|
+//! | `open_connection(host, port, ssl=ctx, server_hostname=name)` | [`open_connection_tls`](crate::streams::open_connection_tls)`(addr, &`[`ClientTls`]`::new(config, name)?)` |
+//! | `open_unix_connection(path, ssl=ctx, server_hostname=name)` | [`open_unix_connection_tls`](crate::streams::open_unix_connection_tls) |
+//! | `start_server(cb, host, port, ssl=ctx)` | [`start_server_tls`](crate::streams::start_server_tls)`(handler, addr, `[`ServerTls`]`::new(config))` |
+//! | `start_unix_server(cb, path, ssl=ctx)` | [`start_unix_server_tls`](crate::streams::start_unix_server_tls) |
+//! | `ssl_handshake_timeout=` (60 s) | [`ClientTls::handshake_timeout`], [`ServerTls::handshake_timeout`] |
+//! | `ssl.SSLContext` | a rustls [`ClientConfig`] or [`ServerConfig`] (re-exported: [`rustls`]) |
+//! | `writer.get_extra_info('ssl_object')`, `('peercert')`, `('cipher')` | [`StreamWriter::tls_info`](crate::streams::StreamWriter::tls_info) → [`TlsInfo`] |
+//!
+//! The reader and the writer work as on a plain connection: the writer's
+//! [`close`](crate::streams::StreamWriter::close) sends TLS's `close_notify` before it shuts
+//! the socket's write side down, and a reader reads EOF once the peer's `close_notify` came. A
+//! peer that closes its socket without `close_notify` makes the read fail with
+//! `UnexpectedEof` (rustls's guard against a truncated stream), where asyncio also reports an
+//! error. A failed handshake is the connect's error; on a server, a connection whose handshake
+//! fails or times out is closed without reaching the handler (asyncio logs it only in debug
+//! mode).
+//!
+//! Certificates: the client's [`ClientConfig`] says which roots it trusts
+//! (asyncio's `ssl.create_default_context()` uses the system's; with rustls, the
+//! `rustls-native-certs` or `webpki-roots` crates give them). The crypto provider is rustls's
+//! `ring`, which [`ClientTls::new`] and [`ServerTls::new`] need no setup for: configs built
+//! with `ClientConfig::builder()` use it when it is the process's only provider.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use aioloop::streams::{open_connection_tls, start_server_tls};
+//! use aioloop::tls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+//! use aioloop::tls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+//! use aioloop::tls::{ClientTls, ServerTls};
+//!
+//! // A self-signed certificate for "localhost" (made with rcgen; a real server loads its own).
+//! let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+//! let cert_der = CertificateDer::from_pem_slice(cert.cert.pem().as_bytes()).unwrap();
+//! let key_der = PrivateKeyDer::from_pem_slice(cert.signing_key.serialize_pem().as_bytes()).unwrap();
+//!
+//! let server_config = ServerConfig::builder()
+//!     .with_no_client_auth()
+//!     .with_single_cert(vec![cert_der.clone()], key_der)
+//!     .unwrap();
+//! let mut roots = RootCertStore::empty();
+//! roots.add(cert_der).unwrap();
+//! let client_config = ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+//!
+//! aioloop::run(async move {
+//!     let server = start_server_tls(
+//!         |mut reader, writer| async move {
+//!             let line = reader.readline().await.unwrap();
+//!             writer.write(&line);
+//!             writer.close();
+//!         },
+//!         "127.0.0.1:0",
+//!         ServerTls::new(Arc::new(server_config)),
+//!     )
+//!     .await
+//!     .unwrap();
+//!     let tls = ClientTls::new(Arc::new(client_config), "localhost").unwrap();
+//!     let (mut reader, writer) = open_connection_tls(server.local_addr().unwrap(), &tls).await.unwrap();
+//!     writer.write(b"hello over TLS\n");
+//!     assert_eq!(reader.readline().await.unwrap(), b"hello over TLS\n");
+//!     assert!(reader.read_to_eof().await.unwrap().is_empty()); // the server's close_notify
+//!     assert!(writer.tls_info().unwrap().protocol_version().is_some());
+//!     server.close();
+//! });
+//! ```
+
+mod halves;
+mod handshake;
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use futures_rustls::rustls;
+use futures_rustls::TlsStream;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ProtocolVersion, ServerConfig, SupportedCipherSuite};
+
+pub(crate) use halves::split;
+pub(crate) use handshake::{accept, connect, PendingHandshake};
+
+/// asyncio's default `ssl_handshake_timeout` (`constants.SSL_HANDSHAKE_TIMEOUT`, 60 s).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The client side of TLS: asyncio's `ssl=` (a context) with `server_hostname=` and
+/// `ssl_handshake_timeout=` for [`open_connection_tls`](crate::streams::open_connection_tls).
+#[derive(Clone)]
+pub struct ClientTls {
+    config: Arc<ClientConfig>,
+    server_name: ServerName<'static>,
+    handshake_timeout: Duration,
+}
+
+impl ClientTls {
+    /// TLS with `config` to a server that must prove to be `server_name` (a DNS name or an IP
+    /// address; sent as SNI for a name), with the default handshake timeout.
+    ///
+    /// # Errors
+    /// `InvalidInput` if `server_name` is neither a DNS name nor an IP address (asyncio's
+    /// `ValueError`).
+    pub fn new(config: Arc<ClientConfig>, server_name: &str) -> io::Result<Self> {
+        let server_name = ServerName::try_from(server_name.to_owned()).map_err(|err| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid TLS server name {server_name:?}: {err}"),
+            )
+        })?;
+        Ok(ClientTls {
+            config,
+            server_name,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        })
+    }
+
+    /// How long the handshake may take (asyncio's `ssl_handshake_timeout`, 60 s by default);
+    /// past it the connect fails with `TimedOut`.
+    ///
+    /// # Panics
+    /// If `timeout` is zero (asyncio's `ValueError`: it must be positive).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            !timeout.is_zero(),
+            "ClientTls::handshake_timeout: the timeout must be positive"
+        );
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The server name the certificate is checked against.
+    pub fn server_name(&self) -> &ServerName<'static> {
+        &self.server_name
+    }
+}
+
+impl fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("server_name", &self.server_name)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The server side of TLS: asyncio's `ssl=` (a context) with `ssl_handshake_timeout=` for
+/// [`start_server_tls`](crate::streams::start_server_tls).
+#[derive(Clone)]
+pub struct ServerTls {
+    config: Arc<ServerConfig>,
+    handshake_timeout: Duration,
+}
+
+impl ServerTls {
+    /// TLS with `config` (the certificate chain and key the server proves itself with), with
+    /// the default handshake timeout.
+    pub fn new(config: Arc<ServerConfig>) -> Self {
+        ServerTls {
+            config,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// How long a connection's handshake may take (asyncio's `ssl_handshake_timeout`, 60 s by
+    /// default); past it the connection is closed without reaching the handler.
+    ///
+    /// # Panics
+    /// If `timeout` is zero (asyncio's `ValueError`: it must be positive).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            !timeout.is_zero(),
+            "ServerTls::handshake_timeout: the timeout must be positive"
+        );
+        self.handshake_timeout = timeout;
+        self
+    }
+}
+
+impl fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("handshake_timeout", &self.handshake_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a TLS connection's handshake settled: asyncio's `get_extra_info('ssl_object')`,
+/// `('peercert')` and `('cipher')`, from [`StreamWriter::tls_info`](crate::streams::StreamWriter::tls_info).
+#[derive(Clone)]
+pub struct TlsInfo {
+    version: Option<ProtocolVersion>,
+    cipher_suite: Option<SupportedCipherSuite>,
+    alpn_protocol: Option<Vec<u8>>,
+    peer_certificates: Vec<CertificateDer<'static>>,
+    server_name: Option<String>,
+}
+
+impl TlsInfo {
+    fn of<IO>(stream: &TlsStream<IO>) -> Self {
+        let (_, state) = stream.get_ref();
+        let server_name = match stream {
+            TlsStream::Server(s) => s.get_ref().1.server_name().map(str::to_owned),
+            TlsStream::Client(_) => None,
+        };
+        TlsInfo {
+            version: state.protocol_version(),
+            cipher_suite: state.negotiated_cipher_suite(),
+            alpn_protocol: state.alpn_protocol().map(<[u8]>::to_vec),
+            peer_certificates: state
+                .peer_certificates()
+                .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default(),
+            server_name,
+        }
+    }
+
+    /// The TLS version (`ssl_object.version()`).
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.version
+    }
+
+    /// The cipher suite (`get_extra_info('cipher')`).
+    pub fn cipher_suite(&self) -> Option<SupportedCipherSuite> {
+        self.cipher_suite
+    }
+
+    /// The protocol ALPN chose (`ssl_object.selected_alpn_protocol()`), if any.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.alpn_protocol.as_deref()
+    }
+
+    /// The peer's certificate chain, its own first (`get_extra_info('peercert')`, in DER);
+    /// empty for a client that sent none.
+    pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
+        &self.peer_certificates
+    }
+
+    /// On a server, the name the client asked for (SNI), if it sent one.
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+}
+
+impl fmt::Debug for TlsInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsInfo")
+            .field("version", &self.version)
+            .field("cipher_suite", &self.cipher_suite.map(|s| s.suite()))
+            .field("alpn_protocol", &self.alpn_protocol)
+            .field("peer_certificates", &self.peer_certificates.len())
+            .field("server_name", &self.server_name)
+            .finish()
+    }
+}

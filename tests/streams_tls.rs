@@ -1,0 +1,444 @@
+//! TLS in the streams API (feature `tls`): asyncio's `open_connection(..., ssl=)` and
+//! `start_server(..., ssl=)`, after CPython's test_asyncio/test_ssl.py (`test_create_connection_ssl_1_slow`
+//! / `test_start_tls_*` shapes, the handshake timeout `test_handshake_timeout`,
+//! `test_create_server_ssl_over_ssl`'s echo) and test_sslproto.py (`test_handshake_timeout`).
+#![cfg(feature = "tls")]
+
+use std::cell::Cell;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aioloop::net::{TcpListener, TcpStream};
+use aioloop::streams::{
+    open_connection, open_connection_tls, open_unix_connection_tls, start_server_tls, start_unix_server_tls,
+    StreamReader, StreamWriter,
+};
+use aioloop::tls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+use aioloop::tls::rustls::{ClientConfig, ProtocolVersion, RootCertStore, ServerConfig};
+use aioloop::tls::{ClientTls, ServerTls};
+
+/// A self-signed certificate for `localhost`, its key, and a client config trusting it.
+struct Pki {
+    server: Arc<ServerConfig>,
+    client: Arc<ClientConfig>,
+}
+
+fn pki_for(names: &[&str]) -> Pki {
+    let cert =
+        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    let cert_der = CertificateDer::from_pem_slice(cert.cert.pem().as_bytes()).unwrap();
+    let key_der = PrivateKeyDer::from_pem_slice(cert.signing_key.serialize_pem().as_bytes()).unwrap();
+    let mut server = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der.clone()], key_der)
+        .unwrap();
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let mut roots = RootCertStore::empty();
+    roots.add(cert_der).unwrap();
+    let mut client = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Pki {
+        server: Arc::new(server),
+        client: Arc::new(client),
+    }
+}
+
+fn pki() -> Pki {
+    pki_for(&["localhost"])
+}
+
+/// Echoes lines until EOF, then closes.
+async fn echo_lines(mut reader: StreamReader, writer: StreamWriter) {
+    loop {
+        let line = reader.readline().await.unwrap();
+        if line.is_empty() {
+            break;
+        }
+        writer.write(&line);
+        writer.drain().await.unwrap();
+    }
+    writer.close();
+}
+
+#[aioloop::test]
+async fn open_connection_tls_echoes_and_reports_the_session() {
+    let pki = pki();
+    let sni = Rc::new(Cell::new(false));
+    let seen = sni.clone();
+    let server = start_server_tls(
+        move |reader, writer| {
+            let info = writer.tls_info().expect("a TLS connection").clone();
+            seen.set(info.server_name() == Some("localhost"));
+            echo_lines(reader, writer)
+        },
+        "127.0.0.1:0",
+        ServerTls::new(pki.server.clone()),
+    )
+    .await
+    .unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let (mut reader, writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
+        .await
+        .unwrap();
+    for line in [&b"one\n"[..], b"two\n", b"three\n"] {
+        writer.write(line);
+        assert_eq!(reader.readline().await.unwrap(), line);
+    }
+    let info = writer.tls_info().unwrap();
+    assert_eq!(info.protocol_version(), Some(ProtocolVersion::TLSv1_3));
+    assert!(info.cipher_suite().is_some());
+    assert_eq!(info.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert_eq!(
+        info.peer_certificates().len(),
+        1,
+        "the server's self-signed certificate"
+    );
+    assert_eq!(writer.peer_addr(), server.local_addr().ok());
+    assert!(sni.get(), "the server saw the SNI name");
+    // Our close sends close_notify: the server's reader reads EOF, its handler closes too, and
+    // we read a clean EOF (its close_notify).
+    writer.close();
+    writer.wait_closed().await.unwrap();
+    assert!(reader.read_to_eof().await.unwrap().is_empty());
+    server.close();
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .unwrap();
+}
+
+#[aioloop::test]
+async fn a_plain_connection_has_no_tls_info() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_reader, writer) = open_connection(listener.local_addr().unwrap()).await.unwrap();
+    assert!(writer.tls_info().is_none());
+}
+
+#[aioloop::test]
+async fn unix_tls_server_and_client() {
+    let pki = pki();
+    let dir = std::env::temp_dir().join(format!("aioloop-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("echo.sock");
+    let server = start_unix_server_tls(echo_lines, &path, ServerTls::new(pki.server.clone()))
+        .await
+        .unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
+    writer.write(b"over a unix socket\n");
+    assert_eq!(reader.readline().await.unwrap(), b"over a unix socket\n");
+    assert!(writer.tls_info().is_some());
+    writer.close();
+    assert!(reader.read_to_eof().await.unwrap().is_empty());
+    server.close();
+    server.wait_closed().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Megabytes both ways at once: the reader and the writer share one TLS session, and neither
+/// may be left waiting for a readiness the other one took (tests/streams_tls.rs's shared waker).
+#[aioloop::test]
+async fn large_transfers_both_ways_at_once() {
+    const TOTAL: usize = 8 << 20;
+    let pki = pki();
+    let server = start_server_tls(
+        |mut reader, writer| async move {
+            // Echo in chunks while the client is still sending.
+            loop {
+                let chunk = reader.read(64 * 1024).await.unwrap();
+                if chunk.is_empty() {
+                    break;
+                }
+                writer.write(&chunk);
+                writer.drain().await.unwrap();
+            }
+            writer.close();
+        },
+        "127.0.0.1:0",
+        ServerTls::new(pki.server.clone()),
+    )
+    .await
+    .unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let (mut reader, writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
+        .await
+        .unwrap();
+    let sender = aioloop::spawn(async move {
+        let block: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+        for _ in 0..TOTAL / block.len() {
+            writer.write(&block);
+            writer.drain().await.unwrap();
+        }
+        writer.close();
+        writer.wait_closed().await.unwrap();
+    });
+    let received = aioloop::wait_for(reader.read_to_eof(), Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(received.len(), TOTAL);
+    assert!(received
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == ((i % (64 * 1024)) % 251) as u8));
+    sender.await.unwrap();
+    server.close();
+    server.wait_closed().await;
+}
+
+#[aioloop::test]
+async fn an_untrusted_certificate_fails_the_connect_and_never_reaches_the_handler() {
+    let trusted = pki();
+    let other = pki(); // a client trusting another certificate only
+    let called = Rc::new(Cell::new(false));
+    let flag = called.clone();
+    let server = start_server_tls(
+        move |_r, _w| {
+            flag.set(true);
+            async {}
+        },
+        "127.0.0.1:0",
+        ServerTls::new(trusted.server.clone()),
+    )
+    .await
+    .unwrap();
+    let tls = ClientTls::new(other.client.clone(), "localhost").unwrap();
+    let err = open_connection_tls(server.local_addr().unwrap(), &tls)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
+    server.close();
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(!called.get(), "a failed handshake never reaches the handler");
+}
+
+#[aioloop::test]
+async fn a_certificate_for_another_name_fails_the_connect() {
+    let pki = pki_for(&["example.org"]);
+    let server = start_server_tls(echo_lines, "127.0.0.1:0", ServerTls::new(pki.server.clone()))
+        .await
+        .unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let err = open_connection_tls(server.local_addr().unwrap(), &tls)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    server.close();
+}
+
+#[test]
+fn a_bad_server_name_is_invalid_input() {
+    let pki = pki();
+    let err = ClientTls::new(pki.client, "not a host name!").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("not a host name!"), "{err}");
+}
+
+#[test]
+#[should_panic(expected = "the timeout must be positive")]
+fn a_zero_handshake_timeout_panics() {
+    let _ = ServerTls::new(pki().server).handshake_timeout(Duration::ZERO);
+}
+
+/// test_ssl.py `test_handshake_timeout` (client side): a server that accepts and never answers.
+#[aioloop::test]
+async fn the_client_handshake_times_out() {
+    let pki = pki();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost")
+        .unwrap()
+        .handshake_timeout(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let connect = open_connection_tls(listener.local_addr().unwrap(), &tls);
+    let (result, accepted) = aioloop::gather!(connect, listener.accept()).await;
+    let _silent_peer = accepted.unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+/// test_sslproto.py `test_handshake_timeout` (server side): a client that never sends its hello
+/// is closed after the timeout, without reaching the handler.
+#[aioloop::test]
+async fn the_server_handshake_times_out_and_closes_the_connection() {
+    let pki = pki();
+    let called = Rc::new(Cell::new(false));
+    let flag = called.clone();
+    let server = start_server_tls(
+        move |_r, _w| {
+            flag.set(true);
+            async {}
+        },
+        "127.0.0.1:0",
+        ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_millis(200)),
+    )
+    .await
+    .unwrap();
+    let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+    let mut buf = [0; 16];
+    let n = aioloop::wait_for(silent.read(&mut buf), Duration::from_secs(10))
+        .await
+        .expect("the server closes the connection after its handshake timeout")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "EOF, nothing sent");
+    server.close();
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(!called.get());
+}
+
+/// A connection in its handshake is the server's: `wait_closed` waits for it, and
+/// `abort_clients` ends it (asyncio attaches the transport before the handshake).
+#[aioloop::test]
+async fn wait_closed_waits_for_a_connection_in_its_handshake_and_abort_clients_ends_it() {
+    let pki = pki();
+    let server = start_server_tls(echo_lines, "127.0.0.1:0", ServerTls::new(pki.server.clone()))
+        .await
+        .unwrap();
+    let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+    aioloop::sleep(Duration::from_millis(50)).await; // accepted, in its handshake
+    server.close();
+    assert!(
+        aioloop::wait_for(server.wait_closed(), Duration::from_millis(200))
+            .await
+            .is_err(),
+        "wait_closed returned with a connection still in its handshake"
+    );
+    server.abort_clients();
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let mut buf = [0; 16];
+    let n = aioloop::wait_for(silent.read(&mut buf), Duration::from_secs(10))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the aborted connection is closed");
+}
+
+/// `close_clients` on a TLS connection: the writer's close sends close_notify (the client
+/// reads a clean EOF) and the handler's reader reads EOF, not rustls's "peer closed without
+/// close_notify" error, since the read side was shut down here.
+#[aioloop::test]
+async fn close_clients_gives_both_readers_a_clean_eof() {
+    let pki = pki();
+    let handler_saw = Rc::new(Cell::new(None::<bool>));
+    let saw = handler_saw.clone();
+    let server = start_server_tls(
+        move |mut reader, writer| {
+            let saw = saw.clone();
+            async move {
+                writer.write(b"ready\n");
+                let rest = reader.read_to_eof().await;
+                saw.set(Some(matches!(rest, Ok(ref r) if r.is_empty())));
+            }
+        },
+        "127.0.0.1:0",
+        ServerTls::new(pki.server.clone()),
+    )
+    .await
+    .unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let (mut reader, _writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
+        .await
+        .unwrap();
+    assert_eq!(reader.readline().await.unwrap(), b"ready\n");
+    server.close();
+    server.close_clients();
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        handler_saw.get(),
+        Some(true),
+        "the handler's reader read a clean EOF"
+    );
+    assert!(
+        reader.read_to_eof().await.unwrap().is_empty(),
+        "the client read close_notify"
+    );
+}
+
+/// A peer that drops its socket without close_notify: the read fails (rustls's guard against
+/// a truncated stream) instead of reading EOF.
+#[aioloop::test]
+async fn a_peer_closing_without_close_notify_is_an_error() {
+    let pki = pki();
+    let server = start_server_tls(
+        |mut reader, writer| async move {
+            writer.write(b"x\n");
+            writer.drain().await.unwrap();
+            // Until abort_clients shuts the socket down at once, without close_notify.
+            let _ = reader.read_to_eof().await;
+            drop(writer);
+        },
+        "127.0.0.1:0",
+        ServerTls::new(pki.server.clone()),
+    )
+    .await
+    .unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let (mut reader, _writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
+        .await
+        .unwrap();
+    assert_eq!(reader.readline().await.unwrap(), b"x\n");
+    server.close();
+    server.abort_clients();
+    let err = reader.read_to_eof().await.unwrap_err();
+    assert!(format!("{err:?}").contains("UnexpectedEof"), "{err:?}");
+}
+
+/// Bytes a write gave the TLS session are sent without a `drain`, a flush or a close, as a
+/// plain socket sends what it took: when the socket could not take the session's records at
+/// once, they go out as it drains (here the client reads slowly, so the socket is full when
+/// the server's writer hands over its last bytes; the handler then only waits).
+#[aioloop::test]
+async fn bytes_written_without_drain_reach_the_peer() {
+    const TOTAL: usize = (1 << 20) + 4;
+    let pki = pki();
+    // A Unix socket: its buffers are small (no TCP autotuning), so the slow reader keeps them full.
+    let dir = std::env::temp_dir().join(format!("aioloop-tls-drain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    let server = start_unix_server_tls(
+        |mut reader, writer| async move {
+            // A high-water mark above everything written: the writer never flushes its sink,
+            // so what the socket could not take when the writer handed it over must go out by
+            // itself, as on a plain socket.
+            writer.set_write_buffer_limits(64 << 20, 0);
+            writer.write(&vec![7; TOTAL - 4]);
+            writer.write(b"tail");
+            let _ = reader.read_to_eof().await; // no drain, no close meanwhile
+            drop(writer);
+        },
+        &path,
+        ServerTls::new(pki.server.clone()),
+    )
+    .await
+    .unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
+    let mut got = Vec::new();
+    let slow_reader = async {
+        while got.len() < TOTAL {
+            got.extend(reader.read(4 * 1024).await.unwrap());
+            aioloop::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    aioloop::wait_for(slow_reader, Duration::from_secs(30))
+        .await
+        .expect("every byte written arrives");
+    assert!(got[..TOTAL - 4].iter().all(|&b| b == 7));
+    assert_eq!(&got[TOTAL - 4..], b"tail");
+    writer.close();
+    server.close();
+    server.wait_closed().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
