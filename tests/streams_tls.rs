@@ -442,3 +442,122 @@ async fn bytes_written_without_drain_reach_the_peer() {
     server.wait_closed().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// asyncio's `StreamWriter.start_tls` (test_streams.py `test_start_tls`, test_sslproto.py
+/// `test_start_tls_client_corrupted_ssl`'s happy path): a connection that starts in the clear
+/// and switches to TLS on both sides, reader and writer going on through it.
+#[aioloop::test]
+async fn start_tls_upgrades_a_plain_connection_on_both_sides() {
+    let pki = pki();
+    let server_tls = ServerTls::new(pki.server.clone());
+    let server = aioloop::streams::start_server(
+        move |mut reader, writer| {
+            let tls = server_tls.clone();
+            async move {
+                assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
+                writer.write(b"GO\n");
+                writer.start_tls_server(&mut reader, &tls).await.unwrap();
+                assert!(writer.tls_info().is_some());
+                echo_lines(reader, writer).await;
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    writer.write(b"STARTTLS\n");
+    assert_eq!(reader.readline().await.unwrap(), b"GO\n");
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    writer.start_tls(&mut reader, &tls).await.unwrap();
+    assert_eq!(
+        writer.tls_info().unwrap().protocol_version(),
+        Some(ProtocolVersion::TLSv1_3)
+    );
+    for line in [&b"after the upgrade\n"[..], b"still\n"] {
+        writer.write(line);
+        assert_eq!(reader.readline().await.unwrap(), line);
+    }
+    let again = writer.start_tls(&mut reader, &tls).await.unwrap_err();
+    assert_eq!(again.kind(), io::ErrorKind::InvalidInput, "{again}");
+    writer.close();
+    assert!(reader.read_to_eof().await.unwrap().is_empty());
+    server.close();
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .unwrap();
+}
+
+/// Bytes the reader read ahead with the last plain line are the start of the handshake, not
+/// lost: here the client sends its hello right behind "STARTTLS", so the server's `readline`
+/// reads part of it into its buffer.
+#[aioloop::test]
+async fn start_tls_keeps_the_handshake_bytes_read_ahead() {
+    let pki = pki();
+    let server_tls = ServerTls::new(pki.server.clone());
+    let ahead = Rc::new(Cell::new(0));
+    let seen = ahead.clone();
+    let server = aioloop::streams::start_server(
+        move |mut reader, writer| {
+            let tls = server_tls.clone();
+            let seen = seen.clone();
+            async move {
+                aioloop::sleep(Duration::from_millis(50)).await; // the hello arrives too
+                assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
+                seen.set(reader.buffer().len());
+                writer.start_tls_server(&mut reader, &tls).await.unwrap();
+                echo_lines(reader, writer).await;
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    writer.write(b"STARTTLS\n");
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    writer.start_tls(&mut reader, &tls).await.unwrap();
+    assert!(ahead.get() > 0, "the server had read part of the hello ahead");
+    writer.write(b"ok\n");
+    assert_eq!(reader.readline().await.unwrap(), b"ok\n");
+    server.close();
+    server.abort_clients();
+}
+
+/// A reader of another connection is refused, and a failed upgrade leaves the connection
+/// failed on both ends (asyncio closes the transport).
+#[aioloop::test]
+async fn start_tls_refuses_a_foreign_reader_and_a_failed_upgrade_fails_both_ends() {
+    let pki = pki();
+    let other = pki_for(&["localhost"]); // a certificate the client does not trust
+    let server_tls = ServerTls::new(other.server.clone());
+    let server = aioloop::streams::start_server(
+        move |mut reader, writer| {
+            let tls = server_tls.clone();
+            async move {
+                let _ = reader.readline().await;
+                let _ = writer.start_tls_server(&mut reader, &tls).await;
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (mut reader, writer) = open_connection(addr).await.unwrap();
+    let (mut foreign, _its_writer) = open_connection(addr).await.unwrap();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let err = writer.start_tls(&mut foreign, &tls).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    writer.write(b"STARTTLS\n");
+    let err = writer.start_tls(&mut reader, &tls).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    assert!(
+        writer.drain().await.is_err(),
+        "the writer failed with the handshake"
+    );
+    let read = reader.read(10).await.unwrap_err();
+    assert_eq!(read.kind(), io::ErrorKind::InvalidData, "{read}");
+    server.close();
+    server.abort_clients();
+}

@@ -14,6 +14,9 @@ use crate::task::coop;
 /// The smallest free space a read into the buffer gets.
 const MIN_READ: usize = 16 * 1024;
 
+/// What a reader reads from.
+pub(super) type Source = Pin<Box<dyn futures_io::AsyncRead>>;
+
 /// A buffered reader over a byte stream: asyncio's `StreamReader`, as returned by
 /// [`open_connection`](super::open_connection) and handed to a
 /// [`start_server`](super::start_server) handler.
@@ -27,7 +30,7 @@ const MIN_READ: usize = 16 * 1024;
 /// [`at_eof`](StreamReader::at_eof) sees an EOF that arrived with the data) and before
 /// `readuntil` reports a separator missing beyond the limit (so that a retry sees new data).
 pub struct StreamReader {
-    source: Pin<Box<dyn futures_io::AsyncRead>>,
+    source: Source,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -64,6 +67,44 @@ impl StreamReader {
             writer: Some(link),
             ..StreamReader::new(source)
         }
+    }
+
+    /// Takes the source out for a TLS upgrade (`StreamWriter::start_tls`), with the bytes read
+    /// ahead and not consumed (the first bytes of the peer's handshake, if any); reads fail
+    /// with `NotConnected` until [`set_source`](Self::set_source).
+    ///
+    /// # Errors
+    /// The error a read met and not reported yet, or `InvalidInput` after the peer's EOF.
+    #[cfg(feature = "tls")]
+    pub(super) fn take_source(&mut self) -> io::Result<(Source, Vec<u8>)> {
+        if let Some(err) = self.error.take() {
+            return Err(err);
+        }
+        if self.eof {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls: the peer closed the connection (EOF read)",
+            ));
+        }
+        let ahead = self.buf[self.start..self.end].to_vec();
+        self.start = 0;
+        self.end = 0;
+        let upgrading = io::Error::new(io::ErrorKind::NotConnected, "the connection is in a TLS upgrade");
+        let source = std::mem::replace(&mut self.source, Box::pin(Failed(Some(upgrading))));
+        Ok((source, ahead))
+    }
+
+    /// Reads go to `source` from now on (after a TLS upgrade: the TLS session; after a failed
+    /// one: a source that fails with the handshake's error).
+    #[cfg(feature = "tls")]
+    pub(super) fn set_source(&mut self, source: impl futures_io::AsyncRead + 'static) {
+        self.source = Box::pin(source);
+    }
+
+    /// True if this reader was made paired with the writer `is_writer` recognises.
+    #[cfg(feature = "tls")]
+    pub(super) fn is_paired_with(&self, is_writer: impl FnOnce(&WriterLink) -> bool) -> bool {
+        self.writer.as_ref().is_some_and(is_writer)
     }
 
     /// Sets the limit of `readuntil` / `readline` (asyncio's `limit=` argument).
@@ -569,5 +610,23 @@ impl fmt::Debug for StreamReader {
             .field("eof", &self.eof)
             .field("limit", &self.limit)
             .finish()
+    }
+}
+
+/// A source that fails: a reader's while its connection is in a TLS upgrade, and after a
+/// failed one (with the handshake's error, once; `NotConnected` after).
+#[cfg(feature = "tls")]
+pub(super) struct Failed(pub(super) Option<io::Error>);
+
+#[cfg(feature = "tls")]
+impl futures_io::AsyncRead for Failed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        _buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Err(self.0.take().unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, "the connection's TLS upgrade failed")
+        })))
     }
 }

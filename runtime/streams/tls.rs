@@ -9,9 +9,14 @@ use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::path::Path;
 use std::rc::{Rc, Weak};
 
-use futures_io::AsyncWrite;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::reader::{Failed, Source};
 use super::server::{ConnectionGuard, Server};
+use super::writer::Sink;
 use super::{Socket, StreamReader, StreamWriter};
 use crate::net::serving::{ServerControl, ServerListener};
 use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
@@ -111,6 +116,181 @@ where
     Ok(serve(listener, None, handler, tls))
 }
 
+impl StreamWriter {
+    /// Upgrades the connection of this writer and its `reader` to TLS, as the client:
+    /// asyncio's `await writer.start_tls(sslcontext, server_hostname=...)` (3.11), for
+    /// protocols that start in the clear and switch (SMTP's and IMAP's `STARTTLS`,
+    /// PostgreSQL's `SSLRequest`). It waits until everything written was sent, makes the
+    /// handshake (bounded by [`ClientTls::handshake_timeout`]), and from then on the reader
+    /// and this writer read and write through TLS; [`tls_info`](StreamWriter::tls_info) tells
+    /// what the handshake settled. Bytes the reader had read ahead and not returned are the
+    /// first of the handshake (a server that answered `STARTTLS` and its hello together).
+    ///
+    /// On a failed handshake the connection is unusable, as asyncio's transport is closed:
+    /// the writer fails with the error, the reader's next read returns it, and the socket is
+    /// closed.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use aioloop::streams::{open_connection, start_server};
+    /// use aioloop::tls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    /// use aioloop::tls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+    /// use aioloop::tls::{ClientTls, ServerTls};
+    ///
+    /// let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let cert_der = CertificateDer::from_pem_slice(cert.cert.pem().as_bytes()).unwrap();
+    /// let key = PrivateKeyDer::from_pem_slice(cert.signing_key.serialize_pem().as_bytes()).unwrap();
+    /// let server_tls = ServerTls::new(Arc::new(
+    ///     ServerConfig::builder().with_no_client_auth().with_single_cert(vec![cert_der.clone()], key).unwrap(),
+    /// ));
+    /// let mut roots = RootCertStore::empty();
+    /// roots.add(cert_der).unwrap();
+    /// let config = ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    /// let client_tls = ClientTls::new(Arc::new(config), "localhost").unwrap();
+    ///
+    /// aioloop::run(async move {
+    ///     // A line-based protocol that switches to TLS on "STARTTLS".
+    ///     let server = start_server(
+    ///         move |mut reader, writer| {
+    ///             let tls = server_tls.clone();
+    ///             async move {
+    ///                 assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
+    ///                 writer.write(b"GO\n");
+    ///                 writer.start_tls_server(&mut reader, &tls).await.unwrap();
+    ///                 let secret = reader.readline().await.unwrap();
+    ///                 writer.write(&secret);
+    ///                 writer.close();
+    ///             }
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     writer.write(b"STARTTLS\n");
+    ///     assert_eq!(reader.readline().await.unwrap(), b"GO\n");
+    ///     writer.start_tls(&mut reader, &client_tls).await.unwrap();
+    ///     writer.write(b"secret\n");
+    ///     assert_eq!(reader.readline().await.unwrap(), b"secret\n");
+    ///     assert!(writer.tls_info().is_some());
+    ///     server.close();
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidInput` if `reader` is not this writer's (from the same
+    /// [`open_connection`](super::open_connection) or server connection), if the connection
+    /// is TLS already, closing, or at EOF; the writer's failure if sending what it had
+    /// buffered failed; the handshake's error (`TimedOut` past the timeout).
+    pub async fn start_tls(&self, reader: &mut StreamReader, tls: &ClientTls) -> io::Result<()> {
+        let io = self.detach_for_tls(reader).await?;
+        let upgraded = crate::tls::connect(io, tls).await;
+        self.attach_tls(reader, upgraded)
+    }
+
+    /// [`start_tls`](StreamWriter::start_tls) as the server of the handshake: asyncio's
+    /// `start_tls(sslcontext, server_side=True)` (a server context), bounded by
+    /// [`ServerTls::handshake_timeout`].
+    ///
+    /// # Errors
+    /// As [`start_tls`](StreamWriter::start_tls).
+    pub async fn start_tls_server(&self, reader: &mut StreamReader, tls: &ServerTls) -> io::Result<()> {
+        let io = self.detach_for_tls(reader).await?;
+        let upgraded = crate::tls::accept(io, tls, &PendingHandshake::default()).await;
+        self.attach_tls(reader, upgraded)
+    }
+
+    /// Checks the pair, waits until all that was written was sent, and takes the plain
+    /// stream out of the reader and the writer.
+    async fn detach_for_tls(&self, reader: &mut StreamReader) -> io::Result<Plain> {
+        if !reader.is_paired_with(|link| self.is(link)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls: the reader is not this writer's (not from the same connection)",
+            ));
+        }
+        if self.tls_info().is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls: the connection is TLS already",
+            ));
+        }
+        self.flush_all().await?;
+        let sink = self.take_sink()?;
+        match reader.take_source() {
+            Ok((source, ahead)) => Ok(Plain {
+                source,
+                ahead,
+                taken: 0,
+                sink,
+            }),
+            Err(err) => {
+                self.set_sink(Ok(sink));
+                Err(err)
+            }
+        }
+    }
+
+    /// Puts the TLS halves in place of the plain stream, or fails both ends with the
+    /// handshake's error (the plain stream, dropped with the handshake, is closed).
+    fn attach_tls(
+        &self,
+        reader: &mut StreamReader,
+        upgraded: io::Result<futures_rustls::TlsStream<Plain>>,
+    ) -> io::Result<()> {
+        match upgraded {
+            Ok(stream) => {
+                let (read, write, info) = crate::tls::split(stream);
+                reader.set_source(read);
+                self.set_sink(Ok(Box::pin(write)));
+                self.set_tls_info(info);
+                Ok(())
+            }
+            Err(err) => {
+                reader.set_source(Failed(Some(io::Error::new(err.kind(), err.to_string()))));
+                self.set_sink(Err(io::Error::new(err.kind(), err.to_string())));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// A plain connection taken out of its reader and writer for a TLS upgrade: the reader's
+/// source, the bytes it had read ahead (given out first), and the writer's sink.
+struct Plain {
+    source: Source,
+    ahead: Vec<u8>,
+    taken: usize,
+    sink: Sink,
+}
+
+impl AsyncRead for Plain {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        if this.taken < this.ahead.len() {
+            let n = buf.len().min(this.ahead.len() - this.taken);
+            buf[..n].copy_from_slice(&this.ahead[this.taken..this.taken + n]);
+            this.taken += n;
+            return Poll::Ready(Ok(n));
+        }
+        this.source.as_mut().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Plain {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.sink.as_mut().poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.sink.as_mut().poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.sink.as_mut().poll_close(cx)
+    }
+}
+
 /// A connection as the listener hands it over, before its handshake.
 enum Accepted {
     Tcp(TcpStream),
@@ -195,7 +375,8 @@ fn pair<IO>(
 where
     IO: Socket + futures_io::AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let (read, write, info, socket) = crate::tls::split(stream);
+    let (read, write, info) = crate::tls::split(stream);
+    let socket = read.socket();
     let writer = addresses.writer(write);
     writer.set_tls_info(info);
     (StreamReader::paired(read, writer.link()), writer, socket)

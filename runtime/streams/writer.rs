@@ -17,7 +17,7 @@ use crate::waker_slot::WakerSlot;
 /// asyncio's default high-water mark of a transport's write buffer.
 const DEFAULT_HIGH: usize = 64 * 1024;
 
-type Sink = Pin<Box<dyn futures_io::AsyncWrite>>;
+pub(super) type Sink = Pin<Box<dyn futures_io::AsyncWrite>>;
 
 /// A writer over a byte stream: asyncio's `StreamWriter`, as returned by
 /// [`open_connection`](super::open_connection) and handed to a
@@ -406,6 +406,66 @@ impl StreamWriter {
     /// peer reads EOF). Never waits; see [`wait_closed`](StreamWriter::wait_closed).
     pub fn close(&self) {
         self.inner.close();
+    }
+
+    /// Waits until everything written reached the sink and the sink is flushed (asyncio's
+    /// `start_tls` waits for the write buffer to be empty): [`drain`](Self::drain) with both
+    /// water marks at 0 for the time of the wait.
+    #[cfg(feature = "tls")]
+    pub(super) async fn flush_all(&self) -> io::Result<()> {
+        let (high, low) = {
+            let state = self.inner.state.borrow();
+            (state.high, state.low)
+        };
+        self.set_write_buffer_limits(0, 0);
+        let drained = self.drain().await;
+        self.set_write_buffer_limits(high, low);
+        drained
+    }
+
+    /// Takes the sink out for a TLS upgrade, once [`flush_all`](Self::flush_all) returned;
+    /// writes meanwhile are buffered (no loop step runs between this and
+    /// [`set_sink`](Self::set_sink) but the handshake's).
+    ///
+    /// # Errors
+    /// `InvalidInput` if the writer is closing or failed, or wrote since the flush.
+    #[cfg(feature = "tls")]
+    pub(super) fn take_sink(&self) -> io::Result<Sink> {
+        let state = self.inner.state.borrow();
+        if state.closing || state.error.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls: the writer is closing",
+            ));
+        }
+        if state.buffered() > 0 || state.flushing {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls: the writer was written to during the upgrade",
+            ));
+        }
+        drop(state);
+        self.inner
+            .sink
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "start_tls: the writer is closed"))
+    }
+
+    /// Writes go to `sink` from now on (after a TLS upgrade), or, given the handshake's
+    /// error, the writer fails with it.
+    #[cfg(feature = "tls")]
+    pub(super) fn set_sink(&self, sink: io::Result<Sink>) {
+        match sink {
+            Ok(sink) => *self.inner.sink.borrow_mut() = Some(sink),
+            Err(err) => self.inner.fail(err),
+        }
+    }
+
+    /// True if `link` leads to this writer.
+    #[cfg(feature = "tls")]
+    pub(super) fn is(&self, link: &WriterLink) -> bool {
+        link.0.as_ptr() == Rc::as_ptr(&self.inner)
     }
 
     /// The link the paired reader reports its failure through.

@@ -99,12 +99,8 @@ pub(crate) struct TlsWrite<IO> {
     shared: Rc<Shared<IO>>,
 }
 
-/// Splits an established connection into its halves, with what the handshake settled and a
-/// handle on the socket for a server to shut it down (it does not keep the connection open).
-pub(crate) fn split<IO>(stream: TlsStream<IO>) -> (TlsRead<IO>, TlsWrite<IO>, TlsInfo, Weak<dyn Socket>)
-where
-    IO: Socket + 'static,
-{
+/// Splits an established connection into its halves, with what the handshake settled.
+pub(crate) fn split<IO>(stream: TlsStream<IO>) -> (TlsRead<IO>, TlsWrite<IO>, TlsInfo) {
     let info = TlsInfo::of(&stream);
     let wakers = Arc::new(BothWakers::default());
     let shared = Rc::new(Shared {
@@ -114,16 +110,22 @@ where
         read_shut: Cell::new(false),
         sending: Cell::new(false),
     });
-    let weak = Rc::downgrade(&shared);
-    let socket: Weak<dyn Socket> = weak;
     (
         TlsRead {
             shared: shared.clone(),
         },
         TlsWrite { shared },
         info,
-        socket,
     )
+}
+
+impl<IO: Socket + 'static> TlsRead<IO> {
+    /// A handle on the connection's socket for a server to shut it down (it does not keep the
+    /// connection open).
+    pub(crate) fn socket(&self) -> Weak<dyn Socket> {
+        let weak: Weak<Shared<IO>> = Rc::downgrade(&self.shared);
+        weak
+    }
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsRead<IO> {

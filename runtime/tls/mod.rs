@@ -6,6 +6,7 @@
 //! | `open_unix_connection(path, ssl=ctx, server_hostname=name)` | [`open_unix_connection_tls`](crate::streams::open_unix_connection_tls) |
 //! | `start_server(cb, host, port, ssl=ctx)` | [`start_server_tls`](crate::streams::start_server_tls)`(handler, addr, `[`ServerTls`]`::new(config))` |
 //! | `start_unix_server(cb, path, ssl=ctx)` | [`start_unix_server_tls`](crate::streams::start_unix_server_tls) |
+//! | `await writer.start_tls(ctx, server_hostname=name)` (3.11), `server_side=True` | [`StreamWriter::start_tls`](crate::streams::StreamWriter::start_tls)`(&mut reader, &client_tls)`, [`start_tls_server`](crate::streams::StreamWriter::start_tls_server) |
 //! | `ssl_handshake_timeout=` (60 s) | [`ClientTls::handshake_timeout`], [`ServerTls::handshake_timeout`] |
 //! | `ssl.SSLContext` | a rustls [`ClientConfig`] or [`ServerConfig`] (re-exported: [`rustls`]) |
 //! | `writer.get_extra_info('ssl_object')`, `('peercert')`, `('cipher')` | [`StreamWriter::tls_info`](crate::streams::StreamWriter::tls_info) → [`TlsInfo`] |
