@@ -16,13 +16,15 @@
 //! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
 //! | `loop.create_unix_server(factory, path)` | [`create_unix_server`] |
 //! | `asyncio.Protocol` | [`Protocol`] (a trait; every method has a default) |
+//! | `asyncio.BufferedProtocol` | [`BufferedProtocol`] (`get_buffer`, `buffer_updated`); every entry point takes either kind ([`AnyProtocol`]) |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
 //! connection's task as `Rc<RefCell<P>>` (hold no borrow of it across an `await`); an
 //! exception in asyncio (`write` after `write_eof`, bad limits) is an `io::Error` of kind
 //! `InvalidInput`; a `pause_writing` triggered by a write inside another protocol method is
-//! called once that method returned, not inside the write.
+//! called once that method returned, not inside the write; `get_buffer`'s `sizehint` is an
+//! `Option` (`None` for asyncio's `-1`, which is all asyncio's transports pass).
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -74,6 +76,8 @@
 //! });
 //! ```
 
+mod any;
+mod buffered;
 mod connect;
 mod driver;
 mod protocol;
@@ -81,6 +85,8 @@ mod server;
 mod sock;
 mod transport;
 
+pub use any::{AnyProtocol, Buffered, Plain};
+pub use buffered::BufferedProtocol;
 pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};
 pub use protocol::Protocol;
 pub use server::{create_server, create_unix_server, ProtocolServer};

@@ -1,14 +1,15 @@
-//! [`Transport`]: the handle on a connection a [`Protocol`] writes and controls it through
+//! [`Transport`]: the handle on a connection a [`Protocol`](super::Protocol) writes and controls it through
 //! (asyncio's `_SelectorSocketTransport`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::Waker;
 
-use super::{Protocol, SocketAddress, StreamSocket};
+use super::any::WeakShared;
+use super::{SocketAddress, StreamSocket};
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
 /// mark defaults to a quarter of the high one.
@@ -17,7 +18,7 @@ pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 /// The handle on a stream connection: asyncio's `Transport` (`_SelectorSocketTransport`).
 ///
 /// A cheap clone (an `Rc`) that the protocol keeps from
-/// [`connection_made`](Protocol::connection_made) and any task of the loop may use. Its methods
+/// [`connection_made`](super::Protocol::connection_made) and any task of the loop may use. Its methods
 /// never wait and never call the protocol re-entrantly: [`write`](Transport::write) sends at
 /// once what the socket takes and buffers the rest, which the connection's task sends as the
 /// socket drains; [`close`](Transport::close) sends what is buffered first, then closes;
@@ -70,7 +71,7 @@ pub(super) struct Inner {
     /// The socket; taken (and closed) once `connection_lost` was called.
     pub(super) sock: RefCell<Option<StreamSocket>>,
     pub(super) state: RefCell<State>,
-    pub(super) protocol: Weak<RefCell<dyn Protocol>>,
+    pub(super) protocol: WeakShared,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     /// The connection task's waker while it waits.
@@ -161,7 +162,7 @@ impl State {
 }
 
 impl Inner {
-    pub(super) fn new(sock: StreamSocket, protocol: Weak<RefCell<dyn Protocol>>) -> Self {
+    pub(super) fn new(sock: StreamSocket, protocol: WeakShared) -> Self {
         let (peer, local) = sock.addresses();
         Inner {
             sock: RefCell::new(Some(sock)),
@@ -193,17 +194,9 @@ impl Inner {
             let Some(protocol) = self.protocol.upgrade() else {
                 return;
             };
-            let Ok(mut protocol) = protocol.try_borrow_mut() else {
+            if !protocol.try_flow(|| self.state.borrow_mut().flow.pop_front()) {
                 self.wake_driver();
                 return;
-            };
-            let Some(pause) = self.state.borrow_mut().flow.pop_front() else {
-                return;
-            };
-            if pause {
-                protocol.pause_writing();
-            } else {
-                protocol.resume_writing();
             }
         }
     }
@@ -219,11 +212,11 @@ impl Transport {
     /// Writes `data`: asyncio's `transport.write(data)`. What the socket takes at once is sent
     /// (when nothing is buffered already), the rest is buffered and sent by the connection's
     /// task as the socket drains; it never waits. A buffer above the high-water mark calls
-    /// the protocol's [`pause_writing`](Protocol::pause_writing).
+    /// the protocol's [`pause_writing`](super::Protocol::pause_writing).
     ///
     /// Writes after [`close`](Transport::close) are still sent while the buffer is not empty
     /// (as in asyncio); once the connection is lost they are ignored. A send error closes the
-    /// connection with that error ([`Protocol::connection_lost`] gets it).
+    /// connection with that error ([`Protocol::connection_lost`](super::Protocol::connection_lost) gets it).
     ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
@@ -313,7 +306,7 @@ impl Transport {
     }
 
     /// Closes the connection: asyncio's `transport.close()`. Nothing more is read; what is
-    /// buffered is sent first, then the protocol's [`connection_lost`](Protocol::connection_lost)
+    /// buffered is sent first, then the protocol's [`connection_lost`](super::Protocol::connection_lost)
     /// is called with `None` (from the connection's task, never inside this call) and the
     /// socket is closed. Closing again does nothing.
     pub fn close(&self) {
@@ -334,7 +327,7 @@ impl Transport {
     }
 
     /// Closes the connection at once, dropping what is buffered: asyncio's
-    /// `transport.abort()`. The protocol's [`connection_lost`](Protocol::connection_lost) is
+    /// `transport.abort()`. The protocol's [`connection_lost`](super::Protocol::connection_lost) is
     /// called with `None` from the connection's task.
     pub fn abort(&self) {
         self.inner.state.borrow_mut().force_close(None);
@@ -347,7 +340,7 @@ impl Transport {
         self.inner.state.borrow().closing
     }
 
-    /// Stops reading (no [`data_received`](Protocol::data_received) until
+    /// Stops reading (no [`data_received`](super::Protocol::data_received) until
     /// [`resume_reading`](Transport::resume_reading)): asyncio's `pause_reading()`. Nothing if
     /// not reading.
     pub fn pause_reading(&self) {
