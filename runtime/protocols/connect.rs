@@ -6,7 +6,7 @@ use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::driver::{start, MadeIn};
+use super::driver::start_client;
 use super::{AnyProtocol, StreamSocket, Transport};
 use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
 
@@ -54,9 +54,7 @@ where
 {
     let stream = TcpStream::connect(addr).await?;
     let _ = stream.set_nodelay(true);
-    let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(StreamSocket::Tcp(stream), &protocol, MadeIn::Caller);
-    Ok((transport, protocol))
+    Ok(start_client(StreamSocket::Tcp(stream), protocol_factory))
 }
 
 /// [`create_connection`] over the Unix-domain socket at `path`: asyncio's
@@ -76,9 +74,7 @@ where
     F: FnOnce() -> P,
 {
     let stream = UnixStream::connect(path).await?;
-    let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(StreamSocket::Unix(stream), &protocol, MadeIn::Caller);
-    Ok((transport, protocol))
+    Ok(start_client(StreamSocket::Unix(stream), protocol_factory))
 }
 
 /// Runs the protocol `protocol_factory()` makes on a stream already connected: asyncio's
@@ -95,7 +91,6 @@ where
     P: AnyProtocol<K>,
     F: FnOnce() -> P,
 {
-    let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(stream.into(), &protocol, MadeIn::Caller);
-    (transport, protocol)
+    let sock: StreamSocket = stream.into();
+    start_client(sock, protocol_factory)
 }

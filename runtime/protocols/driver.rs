@@ -10,8 +10,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::any::Shared;
+use super::sock::{Io, IoKind};
 use super::transport::Inner;
-use super::{AnyProtocol, StreamSocket, Transport};
+use super::{AnyProtocol, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
 const READ_SIZE: usize = 64 * 1024;
@@ -32,11 +33,7 @@ pub(super) enum MadeIn {
 
 /// Makes the transport of `sock` for `protocol`, calls its `connection_made` (see [`MadeIn`]),
 /// and spawns the task that drives the connection.
-pub(super) fn start<K, P: AnyProtocol<K>>(
-    sock: StreamSocket,
-    protocol: &Rc<RefCell<P>>,
-    made_in: MadeIn,
-) -> Transport {
+pub(super) fn start<K, P: AnyProtocol<K>>(sock: Io, protocol: &Rc<RefCell<P>>, made_in: MadeIn) -> Transport {
     let shared = <P as super::any::sealed::Share<K>>::share(protocol.clone());
     let transport = Transport {
         inner: Rc::new(Inner::new(sock, shared.downgrade())),
@@ -47,6 +44,17 @@ pub(super) fn start<K, P: AnyProtocol<K>>(
     }
     drop(crate::spawn(drive(transport.clone(), shared, made_in)));
     transport
+}
+
+/// The protocol `protocol_factory()` makes, on a transport over `sock` ([`start`] with
+/// `connection_made` called by the caller): what the client-side entry points return.
+pub(super) fn start_client<K, P: AnyProtocol<K>>(
+    sock: impl Into<Io>,
+    protocol_factory: impl FnOnce() -> P,
+) -> (Transport, Rc<RefCell<P>>) {
+    let protocol = Rc::new(RefCell::new(protocol_factory()));
+    let transport = start(sock.into(), &protocol, MadeIn::Caller);
+    (transport, protocol)
 }
 
 /// Ends the connection if the task is dropped or unwinds before `connection_lost` (the loop
@@ -159,7 +167,10 @@ fn poll_drive(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut 
         if inner.state.borrow().conn_lost {
             return Poll::Ready(());
         }
-        let read = poll_read(inner, protocol, cx, buf);
+        let read = match inner.kind {
+            IoKind::WritePipe => poll_reader_closed(inner, cx),
+            IoKind::Stream | IoKind::ReadPipe => poll_read(inner, protocol, cx, buf),
+        };
         if !wrote && !read {
             return Poll::Pending;
         }
@@ -248,9 +259,11 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
         }
         Poll::Ready(Ok(0)) => {
             let keep_open = call(inner, "eof_received", || protocol.eof_received());
-            if keep_open == Some(true) {
+            // A read pipe closes at EOF whatever the answer (asyncio's
+            // `_UnixReadPipeTransport`); a panic closed the transport already.
+            if keep_open == Some(true) && inner.kind == IoKind::Stream {
                 inner.state.borrow_mut().read_eof = true;
-            } else if keep_open == Some(false) {
+            } else if keep_open.is_some() {
                 Transport::close_inner(inner);
             }
             true
@@ -263,4 +276,21 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
             true
         }
     }
+}
+
+/// asyncio's `_UnixWritePipeTransport._read_ready`: the write pipe's reader closed its end, and
+/// the transport closes at once, dropping its buffer: `connection_lost` gets `BrokenPipe` if
+/// data was still buffered, `None` otherwise. True if it did.
+fn poll_reader_closed(inner: &Inner, cx: &mut Context<'_>) -> bool {
+    let closed = match inner.sock.borrow().as_ref() {
+        Some(sock) => sock.poll_reader_closed(cx).is_ready(),
+        None => false,
+    };
+    if !closed {
+        return false;
+    }
+    let mut state = inner.state.borrow_mut();
+    let exc = (!state.buffer.is_empty()).then(|| io::Error::from(io::ErrorKind::BrokenPipe));
+    state.force_close(exc);
+    true
 }

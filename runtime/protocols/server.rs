@@ -95,7 +95,7 @@ where
         StreamSocket::Unix,
         move |serving: &Rc<Serving<Transport>>, sock| {
             let protocol = Rc::new(RefCell::new(protocol_factory()));
-            let transport = start(sock, &protocol, MadeIn::Task);
+            let transport = start(sock.into(), &protocol, MadeIn::Task);
             let key = serving.attach(transport.clone());
             let serving = Rc::downgrade(serving);
             transport.on_lost(Box::new(move || {

@@ -9,7 +9,8 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use super::any::WeakShared;
-use super::{SocketAddress, StreamSocket};
+use super::sock::{Io, IoKind};
+use super::SocketAddress;
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
 /// mark defaults to a quarter of the high one.
@@ -68,8 +69,10 @@ pub struct Transport {
 
 /// What a transport and its connection's task share.
 pub(super) struct Inner {
-    /// The socket; taken (and closed) once `connection_lost` was called.
-    pub(super) sock: RefCell<Option<StreamSocket>>,
+    /// The socket (or pipe); taken (and closed) once `connection_lost` was called.
+    pub(super) sock: RefCell<Option<Io>>,
+    /// What `sock` is: the pipes' semantics differ in places.
+    pub(super) kind: IoKind,
     pub(super) state: RefCell<State>,
     pub(super) protocol: WeakShared,
     peer: Option<SocketAddress>,
@@ -162,9 +165,10 @@ impl State {
 }
 
 impl Inner {
-    pub(super) fn new(sock: StreamSocket, protocol: WeakShared) -> Self {
-        let (peer, local) = sock.addresses();
+    pub(super) fn new(sock: Io, protocol: WeakShared) -> Self {
+        let (peer, local) = sock.extra_info();
         Inner {
+            kind: sock.kind(),
             sock: RefCell::new(Some(sock)),
             state: RefCell::new(State::new()),
             protocol,
@@ -218,9 +222,11 @@ impl Transport {
     /// (as in asyncio); once the connection is lost they are ignored. A send error closes the
     /// connection with that error ([`Protocol::connection_lost`](super::Protocol::connection_lost) gets it).
     ///
+    /// A write pipe ignores writes once closing (asyncio's `_UnixWritePipeTransport`).
+    ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
-    /// `RuntimeError`).
+    /// `RuntimeError`), and on a read pipe's transport.
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         let inner = &*self.inner;
         {
@@ -231,10 +237,18 @@ impl Transport {
                     "Cannot call write() after write_eof()",
                 ));
             }
+            if inner.kind == IoKind::ReadPipe {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "write() on a read pipe transport",
+                ));
+            }
             if data.is_empty() {
                 return Ok(());
             }
-            if state.conn_lost {
+            // A write pipe ignores writes once closing, as asyncio's does (a socket sends
+            // them while its buffer drains).
+            if state.conn_lost || (inner.kind == IoKind::WritePipe && state.closing) {
                 inner.lost_writes.set(inner.lost_writes.get() + 1);
                 return Ok(());
             }
@@ -286,8 +300,14 @@ impl Transport {
     /// Closes the write side once the buffer is sent (`shutdown(SHUT_WR)`: the peer reads EOF)
     /// and goes on reading: asyncio's `transport.write_eof()`. Nothing if the transport is
     /// closing or `write_eof` was called already. Later writes are errors.
+    ///
+    /// A write pipe's `write_eof` is its [`close`](Transport::close), as in asyncio (a pipe has
+    /// no half-close); a read pipe's does nothing.
     pub fn write_eof(&self) {
         let inner = &*self.inner;
+        if inner.kind == IoKind::WritePipe {
+            return self.close();
+        }
         let mut state = inner.state.borrow_mut();
         if state.closing || state.eof {
             return;
@@ -300,9 +320,9 @@ impl Transport {
         }
     }
 
-    /// Whether [`write_eof`](Transport::write_eof) is supported: always, for stream sockets.
+    /// Whether [`write_eof`](Transport::write_eof) is supported: always, but for a read pipe.
     pub fn can_write_eof(&self) -> bool {
-        true
+        self.inner.kind != IoKind::ReadPipe
     }
 
     /// Closes the connection: asyncio's `transport.close()`. Nothing more is read; what is
@@ -363,10 +383,11 @@ impl Transport {
         self.inner.wake_driver();
     }
 
-    /// Not closing and not paused: asyncio's `is_reading()`.
+    /// Not closing and not paused: asyncio's `is_reading()` (false for a write pipe, which
+    /// does not read).
     pub fn is_reading(&self) -> bool {
         let state = self.inner.state.borrow();
-        !state.closing && !state.paused
+        !state.closing && !state.paused && self.inner.kind != IoKind::WritePipe
     }
 
     /// How many bytes are buffered, not sent yet: asyncio's `get_write_buffer_size()`.
@@ -412,12 +433,15 @@ impl Transport {
         (state.low, state.high)
     }
 
-    /// asyncio's `get_extra_info(name)` for `"peername"` and `"sockname"` (read when the
-    /// connection was made, so still there after it closed); `None` for other names.
+    /// asyncio's `get_extra_info(name)` for `"peername"` and `"sockname"` of a socket (read
+    /// when the connection was made, so still there after it closed), `"pipe"` of a pipe
+    /// transport ([`SocketAddress::Pipe`]); `None` for other names.
     pub fn get_extra_info(&self, name: &str) -> Option<SocketAddress> {
-        match name {
-            "peername" => self.inner.peer.clone(),
-            "sockname" => self.inner.local.clone(),
+        match (name, self.inner.kind) {
+            ("peername", IoKind::Stream) => self.inner.peer.clone(),
+            ("sockname", IoKind::Stream) | ("pipe", IoKind::ReadPipe | IoKind::WritePipe) => {
+                self.inner.local.clone()
+            }
             _ => None,
         }
     }
