@@ -16,7 +16,10 @@ use super::SocketAddress;
 /// mark defaults to a quarter of the high one.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
-/// The handle on a stream connection: asyncio's `Transport` (`_SelectorSocketTransport`).
+/// The handle on a stream connection: asyncio's `Transport` (`_SelectorSocketTransport`); and
+/// on a pipe ([`connect_read_pipe`](super::connect_read_pipe),
+/// [`connect_write_pipe`](super::connect_write_pipe): asyncio's `_UnixReadPipeTransport` and
+/// `_UnixWritePipeTransport`, with the differences those functions list).
 ///
 /// A cheap clone (an `Rc`) that the protocol keeps from
 /// [`connection_made`](super::Protocol::connection_made) and any task of the loop may use. Its methods
