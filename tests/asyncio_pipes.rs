@@ -1,6 +1,6 @@
 //! asyncio's pipe transports (`aioloop::protocols::{connect_read_pipe, connect_write_pipe}`),
 //! porting CPython's test_asyncio/test_events.py (`test_read_pipe`, `test_read_pty_output`,
-//! `test_write_pipe`, `test_write_pipe_disconnect_on_close`, `test_write_pty`, with the
+//! `test_write_pipe`, `test_write_pipe_disconnect_on_close`, `test_write_pty`, `test_bidirectional_pty`, with the
 //! `MyReadPipeProto` / `MyWritePipeProto` state machines) and test_unix_events.py's
 //! `UnixReadPipeTransportTests` and `UnixWritePipeTransportTests`, through real pipes,
 //! socket pairs and ptys where CPython's mock `os.read` / `os.write`.
@@ -467,14 +467,7 @@ fn test_write_pty() {
     let _serial = serial();
     aioloop::run(async {
         let (master, slave) = openpty();
-        // Raw mode: the pty hands the bytes over as they are (no echo, no line discipline).
-        // SAFETY: a termios filled by tcgetattr, on the slave this test owns.
-        unsafe {
-            let mut tio: libc::termios = std::mem::zeroed();
-            assert_eq!(libc::tcgetattr(slave.as_raw_fd(), &mut tio), 0);
-            libc::cfmakeraw(&mut tio);
-            assert_eq!(libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &tio), 0);
-        }
+        raw(&slave);
         let (transport, proto) = write_pipe(slave);
         assert_eq!(proto.borrow().state, "CONNECTED");
         let master = test_end(master);
@@ -498,6 +491,67 @@ fn test_write_pty() {
         assert!(transport.get_extra_info("pipe").is_some());
         transport.close();
         until(|| proto.borrow().state == "CLOSED").await;
+    });
+}
+
+/// A pty slave in raw mode: the bytes go through as they are (no echo, no line discipline).
+fn raw(slave: &OwnedFd) {
+    // SAFETY: a termios filled by tcgetattr, on a descriptor the caller owns.
+    unsafe {
+        let mut tio: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(slave.as_raw_fd(), &mut tio), 0);
+        libc::cfmakeraw(&mut tio);
+        assert_eq!(libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &tio), 0);
+    }
+}
+
+/// A read pipe transport and a write pipe transport on the same pty slave (two descriptors of
+/// it), the test at the master.
+#[test]
+fn test_bidirectional_pty() {
+    let _serial = serial();
+    aioloop::run(async {
+        let (master, read_slave) = openpty();
+        raw(&read_slave);
+        let write_slave = read_slave.try_clone().unwrap();
+        let (read_transport, read_proto) = read_pipe(read_slave);
+        assert_eq!(read_proto.borrow().state, ["INITIAL", "CONNECTED"]);
+        let (write_transport, write_proto) = write_pipe(write_slave);
+        assert_eq!(write_proto.borrow().state, "CONNECTED");
+        let master = test_end(master);
+        let mut data = Vec::new();
+
+        write_transport.write(b"1").unwrap();
+        until(|| {
+            read_some(&master, &mut data);
+            !data.is_empty()
+        })
+        .await;
+        assert_eq!(data, b"1");
+        (&master).write_all(b"a").unwrap();
+        until(|| read_proto.borrow().nbytes >= 1).await;
+        write_transport.write(b"2345").unwrap();
+        until(|| {
+            read_some(&master, &mut data);
+            data.len() >= 5
+        })
+        .await;
+        assert_eq!(data, b"12345");
+        (&master).write_all(b"bcde").unwrap();
+        until(|| read_proto.borrow().nbytes >= 5).await;
+        assert_eq!(read_proto.borrow().data, b"abcde");
+        assert_eq!(read_proto.borrow().state, ["INITIAL", "CONNECTED"]);
+        assert_eq!(write_proto.borrow().state, "CONNECTED");
+
+        drop(master);
+        read_transport.close();
+        until(|| read_proto.borrow().done()).await;
+        assert_eq!(
+            read_proto.borrow().state,
+            ["INITIAL", "CONNECTED", "EOF", "CLOSED"]
+        );
+        write_transport.close();
+        until(|| write_proto.borrow().state == "CLOSED").await;
     });
 }
 

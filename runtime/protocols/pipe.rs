@@ -20,38 +20,46 @@ use crate::io::{Direction, PollEvented};
 pub(super) enum Pipe {
     /// [`connect_read_pipe`]'s: read until EOF.
     Read(PollEvented<Receiver>),
-    /// [`connect_write_pipe`]'s: written to; read readiness means the reader closed its end.
-    Write(PollEvented<Sender>),
+    /// [`connect_write_pipe`]'s: written to. On a pipe, FIFO or socket (`watch_reader`),
+    /// read readiness means the reader closed its end; a character device's (a pty's) is
+    /// input for another descriptor of it, not watched (as asyncio).
+    Write {
+        io: PollEvented<Sender>,
+        watch_reader: bool,
+    },
 }
 
 impl Pipe {
     pub(super) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         match self {
             Pipe::Read(io) => io.poll_read(cx, buf),
-            Pipe::Write(_) => Poll::Ready(Err(not_for(self))),
+            Pipe::Write { .. } => Poll::Ready(Err(not_for(self))),
         }
     }
 
     pub(super) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
-            Pipe::Write(io) => io.poll_write(cx, buf),
+            Pipe::Write { io, .. } => io.poll_write(cx, buf),
             Pipe::Read(_) => Poll::Ready(Err(not_for(self))),
         }
     }
 
     pub(super) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Pipe::Write(io) => io.try_write(buf),
+            Pipe::Write { io, .. } => io.try_write(buf),
             Pipe::Read(_) => Err(not_for(self)),
         }
     }
 
     /// Ready once the reader of a write pipe closed its end (asyncio watches the write end
-    /// for reading: it turns readable, or in error, only then).
+    /// of a pipe, FIFO or socket for reading: it turns readable, or in error, only then).
     pub(super) fn poll_reader_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
         match self {
-            Pipe::Write(io) => io.poll_ready(cx, Direction::Read),
-            Pipe::Read(_) => Poll::Pending,
+            Pipe::Write {
+                io,
+                watch_reader: true,
+            } => io.poll_ready(cx, Direction::Read),
+            _ => Poll::Pending,
         }
     }
 
@@ -59,7 +67,7 @@ impl Pipe {
     pub(super) fn fd(&self) -> RawFd {
         match self {
             Pipe::Read(io) => io.get_ref().as_raw_fd(),
-            Pipe::Write(io) => io.get_ref().as_raw_fd(),
+            Pipe::Write { io, .. } => io.get_ref().as_raw_fd(),
         }
     }
 }
@@ -67,14 +75,15 @@ impl Pipe {
 fn not_for(pipe: &Pipe) -> io::Error {
     let kind = match pipe {
         Pipe::Read(_) => "write on a read pipe transport",
-        Pipe::Write(_) => "read on a write pipe transport",
+        Pipe::Write { .. } => "read on a write pipe transport",
     };
     io::Error::new(io::ErrorKind::InvalidInput, kind)
 }
 
 /// asyncio's check: a pipe transport is for pipes (and FIFOs), sockets and character devices
-/// (a terminal, a pty); a regular file or a directory is refused.
-fn check_kind(fd: OwnedFd) -> io::Result<OwnedFd> {
+/// (a terminal, a pty); a regular file or a directory is refused. True for a character
+/// device, with the descriptor back.
+fn check_kind(fd: OwnedFd) -> io::Result<(OwnedFd, bool)> {
     let file = File::from(fd);
     let kind = file.metadata()?.file_type();
     if !(kind.is_fifo() || kind.is_socket() || kind.is_char_device()) {
@@ -83,7 +92,7 @@ fn check_kind(fd: OwnedFd) -> io::Result<OwnedFd> {
             "Pipe transport is for pipes/sockets/character devices only.",
         ));
     }
-    Ok(file.into())
+    Ok((file.into(), kind.is_char_device()))
 }
 
 /// Runs the protocol `protocol_factory()` makes on the read end `pipe`: asyncio's
@@ -152,7 +161,8 @@ where
     P: AnyProtocol<K>,
     F: FnOnce() -> P,
 {
-    let receiver = Receiver::from(check_kind(pipe.into())?);
+    let (pipe, _) = check_kind(pipe.into())?;
+    let receiver = Receiver::from(pipe);
     receiver.set_nonblocking(true)?;
     let io = PollEvented::new(receiver, "protocols::connect_read_pipe")?;
     Ok(start_client(Pipe::Read(io), protocol_factory))
@@ -171,9 +181,10 @@ where
 /// half-close: the buffer is flushed, then `connection_lost(None)` and the pipe closes, so the
 /// reader sees EOF), and a write once closing is ignored rather than sent. When the reader
 /// closes its end, the transport closes: `connection_lost` gets a `BrokenPipe` error if data
-/// was still buffered, `None` otherwise (asyncio learns it from the write end turning
-/// readable). A write that fails (`EPIPE` on a pipe whose reader is gone) closes the
-/// transport with that error.
+/// was still buffered, `None` otherwise (learnt, as asyncio does, from the write end turning
+/// readable; not on a character device, whose read readiness is input for another
+/// descriptor of it, a pty's: there only a failed write tells). A write that fails (`EPIPE`
+/// on a pipe whose reader is gone) closes the transport with that error.
 ///
 /// `pipe` is as for [`connect_read_pipe`]: an [`OwnedFd`] of a pipe, FIFO, socket or
 /// character device (`ChildStdin::into_owned_fd` for a child's stdin).
@@ -213,8 +224,10 @@ where
     P: AnyProtocol<K>,
     F: FnOnce() -> P,
 {
-    let sender = Sender::from(check_kind(pipe.into())?);
+    let (pipe, char_device) = check_kind(pipe.into())?;
+    let sender = Sender::from(pipe);
     sender.set_nonblocking(true)?;
     let io = PollEvented::new(sender, "protocols::connect_write_pipe")?;
-    Ok(start_client(Pipe::Write(io), protocol_factory))
+    let watch_reader = !char_device;
+    Ok(start_client(Pipe::Write { io, watch_reader }, protocol_factory))
 }

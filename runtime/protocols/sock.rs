@@ -115,7 +115,7 @@ impl Io {
         match self {
             Io::Stream(_) => IoKind::Stream,
             Io::Pipe(Pipe::Read(_)) => IoKind::ReadPipe,
-            Io::Pipe(Pipe::Write(_)) => IoKind::WritePipe,
+            Io::Pipe(Pipe::Write { .. }) => IoKind::WritePipe,
         }
     }
 
