@@ -10,7 +10,6 @@
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream, UnixStream};
@@ -19,25 +18,8 @@ use aioloop::protocols::{
     SocketAddress, Transport,
 };
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Polls `cond` every millisecond, for at most 10 s.
-async fn until(mut cond: impl FnMut() -> bool) {
-    aioloop::wait_for(
-        async {
-            while !cond() {
-                aioloop::sleep(Duration::from_millis(1)).await;
-            }
-        },
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("condition not reached in 10 s");
-}
+mod protocols_common;
+use protocols_common::{serial, until};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

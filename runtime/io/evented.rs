@@ -104,6 +104,13 @@ impl<E: mio::event::Source> PollEvented<E> {
         self.registration.try_io(dir, || op(io))
     }
 
+    /// Polls `dir`'s readiness without an operation: ready if the OS reported it since the
+    /// last `WouldBlock` (a pipe transport's write end learns that its reader closed from read
+    /// readiness, runtime/protocols/pipe.rs).
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
+        self.registration.poll_ready(cx, dir)
+    }
+
     /// Waits until `dir` is ready.
     pub(crate) async fn ready(&self, dir: Direction) {
         // A stream in the io_uring completion form learns of its bytes through its receive.

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
+use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
 use mio::unix::pipe::{Receiver, Sender};
@@ -80,6 +81,18 @@ impl ChildStdin {
     /// Writes all of `buf`, waiting whenever the pipe buffer is full.
     pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
         stream_impl::write_all(buf, |cx, buf| self.poll_write(cx, buf)).await
+    }
+
+    /// The pipe's descriptor, deregistered from the loop (still non-blocking), e.g. for
+    /// [`connect_write_pipe`](crate::protocols::connect_write_pipe).
+    ///
+    /// # Errors
+    /// `BrokenPipe` if the pipe was closed already.
+    pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
+        match self.io.into_inner() {
+            Some(io) => Ok(io.into_inner().into()),
+            None => Err(Self::closed()),
+        }
     }
 }
 
@@ -156,6 +169,15 @@ macro_rules! impl_reader {
             pub async fn readable(&self) -> io::Result<()> {
                 self.io.ready(Direction::Read).await;
                 Ok(())
+            }
+
+            /// The pipe's descriptor, deregistered from the loop (still non-blocking), e.g.
+            /// for [`connect_read_pipe`](crate::protocols::connect_read_pipe).
+            ///
+            /// # Errors
+            /// None for now; a `Result` as `ChildStdin`'s.
+            pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
+                Ok(self.io.into_inner().into())
             }
         }
 

@@ -6,13 +6,13 @@ use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::driver::{start, MadeIn};
-use super::{Protocol, StreamSocket, Transport};
+use super::driver::start_client;
+use super::{AnyProtocol, StreamSocket, Transport};
 use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
 
 /// Connects to `addr` and runs the protocol `protocol_factory()` makes on the connection:
 /// asyncio's `loop.create_connection(protocol_factory, host, port)`. Returns once the
-/// protocol's [`connection_made`](Protocol::connection_made) ran, with the transport and the
+/// protocol's [`connection_made`](super::Protocol::connection_made) ran, with the transport and the
 /// protocol (shared with the connection's task: do not hold a borrow of it across an
 /// `await`, the task would find it borrowed). `TCP_NODELAY` is set, as asyncio does.
 ///
@@ -44,19 +44,17 @@ use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
 ///     assert_eq!(&got, b"hello");
 /// });
 /// ```
-pub async fn create_connection<P, F>(
+pub async fn create_connection<K, P, F>(
     protocol_factory: F,
     addr: impl ToSocketAddrs,
 ) -> io::Result<(Transport, Rc<RefCell<P>>)>
 where
-    P: Protocol + 'static,
+    P: AnyProtocol<K>,
     F: FnOnce() -> P,
 {
     let stream = TcpStream::connect(addr).await?;
     let _ = stream.set_nodelay(true);
-    let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(StreamSocket::Tcp(stream), &protocol, MadeIn::Caller);
-    Ok((transport, protocol))
+    Ok(start_client(StreamSocket::Tcp(stream), protocol_factory))
 }
 
 /// [`create_connection`] over the Unix-domain socket at `path`: asyncio's
@@ -67,18 +65,16 @@ where
 ///
 /// # Panics
 /// If no loop is running on this thread.
-pub async fn create_unix_connection<P, F>(
+pub async fn create_unix_connection<K, P, F>(
     protocol_factory: F,
     path: impl AsRef<Path>,
 ) -> io::Result<(Transport, Rc<RefCell<P>>)>
 where
-    P: Protocol + 'static,
+    P: AnyProtocol<K>,
     F: FnOnce() -> P,
 {
     let stream = UnixStream::connect(path).await?;
-    let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(StreamSocket::Unix(stream), &protocol, MadeIn::Caller);
-    Ok((transport, protocol))
+    Ok(start_client(StreamSocket::Unix(stream), protocol_factory))
 }
 
 /// Runs the protocol `protocol_factory()` makes on a stream already connected: asyncio's
@@ -87,15 +83,14 @@ where
 ///
 /// # Panics
 /// If no loop is running on this thread.
-pub fn connect_accepted_socket<P, F>(
+pub fn connect_accepted_socket<K, P, F>(
     protocol_factory: F,
     stream: impl Into<StreamSocket>,
 ) -> (Transport, Rc<RefCell<P>>)
 where
-    P: Protocol + 'static,
+    P: AnyProtocol<K>,
     F: FnOnce() -> P,
 {
-    let protocol = Rc::new(RefCell::new(protocol_factory()));
-    let transport = start(stream.into(), &protocol, MadeIn::Caller);
-    (transport, protocol)
+    let sock: StreamSocket = stream.into();
+    start_client(sock, protocol_factory)
 }

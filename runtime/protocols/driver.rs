@@ -9,8 +9,10 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::any::Shared;
+use super::sock::{Io, IoKind};
 use super::transport::Inner;
-use super::{Protocol, StreamSocket, Transport};
+use super::{AnyProtocol, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
 const READ_SIZE: usize = 64 * 1024;
@@ -31,21 +33,28 @@ pub(super) enum MadeIn {
 
 /// Makes the transport of `sock` for `protocol`, calls its `connection_made` (see [`MadeIn`]),
 /// and spawns the task that drives the connection.
-pub(super) fn start<P: Protocol + 'static>(
-    sock: StreamSocket,
-    protocol: &Rc<RefCell<P>>,
-    made_in: MadeIn,
-) -> Transport {
-    let dyn_protocol: Rc<RefCell<dyn Protocol>> = protocol.clone();
+pub(super) fn start<K, P: AnyProtocol<K>>(sock: Io, protocol: &Rc<RefCell<P>>, made_in: MadeIn) -> Transport {
+    let shared = <P as super::any::sealed::Share<K>>::share(protocol.clone());
     let transport = Transport {
-        inner: Rc::new(Inner::new(sock, Rc::downgrade(&dyn_protocol))),
+        inner: Rc::new(Inner::new(sock, shared.downgrade())),
     };
     if made_in == MadeIn::Caller {
-        dyn_protocol.borrow_mut().connection_made(transport.clone());
+        shared.connection_made(transport.clone());
         transport.inner.deliver_flow();
     }
-    drop(crate::spawn(drive(transport.clone(), dyn_protocol, made_in)));
+    drop(crate::spawn(drive(transport.clone(), shared, made_in)));
     transport
+}
+
+/// The protocol `protocol_factory()` makes, on a transport over `sock` ([`start`] with
+/// `connection_made` called by the caller): what the client-side entry points return.
+pub(super) fn start_client<K, P: AnyProtocol<K>>(
+    sock: impl Into<Io>,
+    protocol_factory: impl FnOnce() -> P,
+) -> (Transport, Rc<RefCell<P>>) {
+    let protocol = Rc::new(RefCell::new(protocol_factory()));
+    let transport = start(sock.into(), &protocol, MadeIn::Caller);
+    (transport, protocol)
 }
 
 /// Ends the connection if the task is dropped or unwinds before `connection_lost` (the loop
@@ -78,17 +87,22 @@ fn call<R>(inner: &Inner, what: &str, f: impl FnOnce() -> R) -> Option<R> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => Some(r),
         Err(payload) => {
-            let message = panic_message(&*payload);
-            inner
-                .state
-                .borrow_mut()
-                .force_close(Some(io::Error::other(format!(
-                    "protocol.{what}() panicked: {message}"
-                ))));
-            inner.panic.borrow_mut().get_or_insert(payload);
+            fatal_panic(inner, what, payload);
             None
         }
     }
+}
+
+/// [`call`]'s fatal error, for a panic caught elsewhere.
+fn fatal_panic(inner: &Inner, what: &str, payload: Box<dyn Any + Send>) {
+    let message = panic_message(&*payload);
+    inner
+        .state
+        .borrow_mut()
+        .force_close(Some(io::Error::other(format!(
+            "protocol.{what}() panicked: {message}"
+        ))));
+    inner.panic.borrow_mut().get_or_insert(payload);
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
@@ -102,16 +116,18 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// The connection's task, until `connection_lost` was called.
-async fn drive(transport: Transport, protocol: Rc<RefCell<dyn Protocol>>, made_in: MadeIn) {
+async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
     let inner = &*transport.inner;
     let finish = Finish(inner);
     if made_in == MadeIn::Task {
         let t = transport.clone();
-        call(inner, "connection_made", || {
-            protocol.borrow_mut().connection_made(t)
-        });
+        call(inner, "connection_made", || protocol.connection_made(t));
     }
-    let mut buf = vec![0; READ_SIZE];
+    // A `Protocol` is read for into this buffer; a `BufferedProtocol` gives its own.
+    let mut buf = match protocol {
+        Shared::Plain(_) => vec![0; READ_SIZE],
+        Shared::Buffered(_) => Vec::new(),
+    };
     poll_fn(|cx| poll_drive(inner, &protocol, cx, &mut buf)).await;
     let (exc, abort) = {
         let mut state = inner.state.borrow_mut();
@@ -130,7 +146,7 @@ async fn drive(transport: Transport, protocol: Rc<RefCell<dyn Protocol>>, made_i
         })
         .await;
     }
-    let lost = catch_unwind(AssertUnwindSafe(|| protocol.borrow_mut().connection_lost(exc)));
+    let lost = catch_unwind(AssertUnwindSafe(|| protocol.connection_lost(exc)));
     drop(finish); // closes the socket, and a server forgets the connection
     let panicked = inner.panic.borrow_mut().take();
     if let Some(payload) = panicked.or(lost.err()) {
@@ -139,12 +155,7 @@ async fn drive(transport: Transport, protocol: Rc<RefCell<dyn Protocol>>, made_i
 }
 
 /// Ready once `connection_lost` is due.
-fn poll_drive(
-    inner: &Inner,
-    protocol: &RefCell<dyn Protocol>,
-    cx: &mut Context<'_>,
-    buf: &mut [u8],
-) -> Poll<()> {
+fn poll_drive(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<()> {
     *inner.driver.borrow_mut() = Some(cx.waker().clone());
     for _ in 0..BUDGET {
         inner.deliver_flow();
@@ -156,7 +167,10 @@ fn poll_drive(
         if inner.state.borrow().conn_lost {
             return Poll::Ready(());
         }
-        let read = poll_read(inner, protocol, cx, buf);
+        let read = match inner.kind {
+            IoKind::WritePipe => poll_reader_closed(inner, cx),
+            IoKind::Stream | IoKind::ReadPipe => poll_read(inner, protocol, cx, buf),
+        };
         if !wrote && !read {
             return Poll::Pending;
         }
@@ -198,15 +212,43 @@ fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
     }
 }
 
-/// asyncio's `_read_ready`: one read, handed to `data_received`, or at EOF `eof_received`,
-/// whose answer keeps the connection open or closes it. True if it made progress.
-fn poll_read(inner: &Inner, protocol: &RefCell<dyn Protocol>, cx: &mut Context<'_>, buf: &mut [u8]) -> bool {
+/// asyncio's `_read_ready` (`_read_ready__data_received` or `_read_ready__get_buffer`): one
+/// read, into `buf` for `data_received` or into the buffer `get_buffer` gave for
+/// `buffer_updated`; at EOF `eof_received`, whose answer keeps the connection open or closes
+/// it. True if it made progress.
+fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [u8]) -> bool {
     if !inner.state.borrow().reading() {
         return false;
     }
-    let read = match inner.sock.borrow().as_ref() {
-        Some(sock) => sock.poll_read(cx, buf),
-        None => return false,
+    let read = {
+        let sock = inner.sock.borrow();
+        let Some(sock) = sock.as_ref() else {
+            return false;
+        };
+        match protocol {
+            Shared::Plain(_) => sock.poll_read(cx, buf),
+            Shared::Buffered(p) => {
+                let mut guard = p.borrow_mut();
+                let p = &mut *guard;
+                // `let p = p` moves the borrow into the closure, so the buffer outlives it.
+                match catch_unwind(AssertUnwindSafe(move || {
+                    let p = p;
+                    p.get_buffer(None)
+                })) {
+                    Err(payload) => {
+                        drop(guard);
+                        fatal_panic(inner, "get_buffer", payload);
+                        return true;
+                    }
+                    Ok([]) => {
+                        let err = io::Error::other("get_buffer() returned an empty buffer");
+                        inner.state.borrow_mut().force_close(Some(err));
+                        return true;
+                    }
+                    Ok(own) => sock.poll_read(cx, own),
+                }
+            }
+        }
     };
     match read {
         Poll::Pending => false,
@@ -216,19 +258,39 @@ fn poll_read(inner: &Inner, protocol: &RefCell<dyn Protocol>, cx: &mut Context<'
             true
         }
         Poll::Ready(Ok(0)) => {
-            let keep_open = call(inner, "eof_received", || protocol.borrow_mut().eof_received());
-            if keep_open == Some(true) {
+            let keep_open = call(inner, "eof_received", || protocol.eof_received());
+            // A read pipe closes at EOF whatever the answer (asyncio's
+            // `_UnixReadPipeTransport`); a panic closed the transport already.
+            if keep_open == Some(true) && inner.kind == IoKind::Stream {
                 inner.state.borrow_mut().read_eof = true;
-            } else if keep_open == Some(false) {
+            } else if keep_open.is_some() {
                 Transport::close_inner(inner);
             }
             true
         }
         Poll::Ready(Ok(n)) => {
-            call(inner, "data_received", || {
-                protocol.borrow_mut().data_received(&buf[..n])
-            });
+            match protocol {
+                Shared::Plain(p) => call(inner, "data_received", || p.borrow_mut().data_received(&buf[..n])),
+                Shared::Buffered(p) => call(inner, "buffer_updated", || p.borrow_mut().buffer_updated(n)),
+            };
             true
         }
     }
+}
+
+/// asyncio's `_UnixWritePipeTransport._read_ready`: the write pipe's reader closed its end, and
+/// the transport closes at once, dropping its buffer: `connection_lost` gets `BrokenPipe` if
+/// data was still buffered, `None` otherwise. True if it did.
+fn poll_reader_closed(inner: &Inner, cx: &mut Context<'_>) -> bool {
+    let closed = match inner.sock.borrow().as_ref() {
+        Some(sock) => sock.poll_reader_closed(cx).is_ready(),
+        None => false,
+    };
+    if !closed {
+        return false;
+    }
+    let mut state = inner.state.borrow_mut();
+    let exc = (!state.buffer.is_empty()).then(|| io::Error::from(io::ErrorKind::BrokenPipe));
+    state.force_close(exc);
+    true
 }

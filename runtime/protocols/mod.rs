@@ -1,4 +1,4 @@
-//! asyncio's low-level Transports and Protocols API for stream sockets.
+//! asyncio's low-level Transports and Protocols API for stream sockets and pipes.
 //!
 //! A [`Protocol`] is a user type whose methods the connection calls (`connection_made`,
 //! `data_received`, `eof_received`, `connection_lost`, `pause_writing`, `resume_writing`); a
@@ -6,7 +6,9 @@
 //! `write_eof`, `close`, `abort`, `pause_reading`, write buffer limits...). Each connection is
 //! driven by one task of the loop, which reads, calls the protocol and sends what the
 //! transport buffered. The call order and the transport's semantics are those of asyncio's
-//! `_SelectorSocketTransport`.
+//! `_SelectorSocketTransport`. A pipe ([`connect_read_pipe`], [`connect_write_pipe`]) is
+//! another kind of socket under the same [`Transport`], with asyncio's pipe differences (see
+//! those functions).
 //!
 //! | asyncio | aioloop |
 //! |---|---|
@@ -16,13 +18,17 @@
 //! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
 //! | `loop.create_unix_server(factory, path)` | [`create_unix_server`] |
 //! | `asyncio.Protocol` | [`Protocol`] (a trait; every method has a default) |
+//! | `loop.connect_read_pipe(factory, pipe)` | [`connect_read_pipe`]`(factory, fd) -> (Transport, Rc<RefCell<P>>)` |
+//! | `loop.connect_write_pipe(factory, pipe)` | [`connect_write_pipe`] |
+//! | `asyncio.BufferedProtocol` | [`BufferedProtocol`] (`get_buffer`, `buffer_updated`); every entry point takes either kind ([`AnyProtocol`]) |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
 //! connection's task as `Rc<RefCell<P>>` (hold no borrow of it across an `await`); an
 //! exception in asyncio (`write` after `write_eof`, bad limits) is an `io::Error` of kind
 //! `InvalidInput`; a `pause_writing` triggered by a write inside another protocol method is
-//! called once that method returned, not inside the write.
+//! called once that method returned, not inside the write; `get_buffer`'s `sizehint` is an
+//! `Option` (`None` for asyncio's `-1`, which is all asyncio's transports pass).
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -74,25 +80,35 @@
 //! });
 //! ```
 
+mod any;
+mod buffered;
 mod connect;
 mod driver;
+mod pipe;
 mod protocol;
 mod server;
 mod sock;
 mod transport;
 
+pub use any::{AnyProtocol, Buffered, Plain};
+pub use buffered::BufferedProtocol;
 pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};
+pub use pipe::{connect_read_pipe, connect_write_pipe};
 pub use protocol::Protocol;
 pub use server::{create_server, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 
 /// A socket address as [`Transport::get_extra_info`] gives it: asyncio's `peername` and
-/// `sockname`, an IP address for TCP, a path (or nothing) for Unix sockets.
+/// `sockname`, an IP address for TCP, a path (or nothing) for Unix sockets; and a pipe
+/// transport's `pipe`.
 #[derive(Debug, Clone)]
 pub enum SocketAddress {
     /// A TCP connection's address.
     Inet(std::net::SocketAddr),
     /// A Unix-domain connection's address.
     Unix(std::os::unix::net::SocketAddr),
+    /// Not an address: a pipe transport's descriptor, asyncio's `pipe` extra info
+    /// ([`connect_read_pipe`], [`connect_write_pipe`]); open until `connection_lost`.
+    Pipe(std::os::fd::RawFd),
 }

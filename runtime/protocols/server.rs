@@ -9,7 +9,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use super::driver::{start, MadeIn};
-use super::{Protocol, StreamSocket, Transport};
+use super::{AnyProtocol, StreamSocket, Transport};
 use crate::net::serving::{ServerControl, ServerListener, Serving};
 use crate::net::ToSocketAddrs;
 
@@ -47,9 +47,12 @@ use crate::net::ToSocketAddrs;
 ///     server.wait_closed().await; // the connection saw the EOF and closed
 /// });
 /// ```
-pub async fn create_server<P, F>(protocol_factory: F, addr: impl ToSocketAddrs) -> io::Result<ProtocolServer>
+pub async fn create_server<K, P, F>(
+    protocol_factory: F,
+    addr: impl ToSocketAddrs,
+) -> io::Result<ProtocolServer>
 where
-    P: Protocol + 'static,
+    P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
     let (listener, local) = ServerListener::bind_tcp(addr).await?;
@@ -66,12 +69,12 @@ where
 ///
 /// # Panics
 /// If no loop is running on this thread.
-pub async fn create_unix_server<P, F>(
+pub async fn create_unix_server<K, P, F>(
     protocol_factory: F,
     path: impl AsRef<Path>,
 ) -> io::Result<ProtocolServer>
 where
-    P: Protocol + 'static,
+    P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
     let listener = ServerListener::bind_unix(path.as_ref())?;
@@ -80,9 +83,9 @@ where
 
 /// Starts the accept task: each connection gets its protocol and its transport, and counts
 /// until its `connection_lost` ran (asyncio's `Server._attach` / `_detach`).
-fn serve<P, F>(listener: ServerListener, local: Option<SocketAddr>, protocol_factory: F) -> ProtocolServer
+fn serve<K, P, F>(listener: ServerListener, local: Option<SocketAddr>, protocol_factory: F) -> ProtocolServer
 where
-    P: Protocol + 'static,
+    P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
     let control = ServerControl::start(
@@ -92,7 +95,7 @@ where
         StreamSocket::Unix,
         move |serving: &Rc<Serving<Transport>>, sock| {
             let protocol = Rc::new(RefCell::new(protocol_factory()));
-            let transport = start(sock, &protocol, MadeIn::Task);
+            let transport = start(sock.into(), &protocol, MadeIn::Task);
             let key = serving.attach(transport.clone());
             let serving = Rc::downgrade(serving);
             transport.on_lost(Box::new(move || {

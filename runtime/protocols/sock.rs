@@ -1,10 +1,11 @@
 //! [`StreamSocket`]: the stream under a transport, TCP or Unix, with the calls the transport
-//! makes.
+//! makes; [`Io`]: what a transport runs on, that stream or one end of a pipe.
 
 use std::io;
 use std::net::Shutdown;
 use std::task::{Context, Poll};
 
+use super::pipe::Pipe;
 use super::SocketAddress;
 use crate::net::{TcpStream, UnixStream};
 
@@ -76,6 +77,106 @@ impl StreamSocket {
                 s.peer_addr().ok().map(SocketAddress::Unix),
                 s.local_addr().ok().map(SocketAddress::Unix),
             ),
+        }
+    }
+}
+
+/// What a transport runs on: a stream socket (asyncio's `_SelectorSocketTransport`) or one end
+/// of a pipe (`_UnixReadPipeTransport`, `_UnixWritePipeTransport`). The transport's buffer,
+/// flow control and close/abort state serve both; where the pipes differ the transport and the
+/// driver ask [`Io::kind`].
+pub(super) enum Io {
+    Stream(StreamSocket),
+    Pipe(Pipe),
+}
+
+/// The kind of an [`Io`], kept by the transport after the socket is closed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum IoKind {
+    Stream,
+    ReadPipe,
+    WritePipe,
+}
+
+impl From<StreamSocket> for Io {
+    fn from(sock: StreamSocket) -> Self {
+        Io::Stream(sock)
+    }
+}
+
+impl From<Pipe> for Io {
+    fn from(pipe: Pipe) -> Self {
+        Io::Pipe(pipe)
+    }
+}
+
+impl Io {
+    pub(super) fn kind(&self) -> IoKind {
+        match self {
+            Io::Stream(_) => IoKind::Stream,
+            Io::Pipe(Pipe::Read(_)) => IoKind::ReadPipe,
+            Io::Pipe(Pipe::Write { .. }) => IoKind::WritePipe,
+        }
+    }
+
+    pub(super) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Io::Stream(s) => s.poll_read(cx, buf),
+            Io::Pipe(p) => p.poll_read(cx, buf),
+        }
+    }
+
+    pub(super) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Io::Stream(s) => s.poll_write(cx, buf),
+            Io::Pipe(p) => p.poll_write(cx, buf),
+        }
+    }
+
+    pub(super) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Io::Stream(s) => s.try_write(buf),
+            Io::Pipe(p) => p.try_write(buf),
+        }
+    }
+
+    /// A stream's [`StreamSocket::poll_flush`]; a pipe's writes are in the kernel already.
+    pub(super) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Io::Stream(s) => s.poll_flush(cx),
+            Io::Pipe(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// A stream's write shutdown (a pipe transport's `write_eof` closes it instead).
+    pub(super) fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            Io::Stream(s) => s.shutdown_write(),
+            Io::Pipe(_) => Ok(()),
+        }
+    }
+
+    /// A stream's [`StreamSocket::abort`]; a pipe holds nothing unsent.
+    pub(super) fn abort(&self) {
+        if let Io::Stream(s) = self {
+            s.abort();
+        }
+    }
+
+    /// Ready once the reader of a write pipe closed its end; never for the other kinds.
+    pub(super) fn poll_reader_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Io::Pipe(p) => p.poll_reader_closed(cx),
+            Io::Stream(_) => Poll::Pending,
+        }
+    }
+
+    /// The `peername` and `sockname` of a stream, or the `pipe` of a pipe: asyncio's extra
+    /// info, read once when the transport is made.
+    pub(super) fn extra_info(&self) -> (Option<SocketAddress>, Option<SocketAddress>) {
+        match self {
+            Io::Stream(s) => s.addresses(),
+            Io::Pipe(p) => (None, Some(SocketAddress::Pipe(p.fd()))),
         }
     }
 }

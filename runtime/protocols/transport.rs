@@ -1,23 +1,28 @@
-//! [`Transport`]: the handle on a connection a [`Protocol`] writes and controls it through
+//! [`Transport`]: the handle on a connection a [`Protocol`](super::Protocol) writes and controls it through
 //! (asyncio's `_SelectorSocketTransport`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::Waker;
 
-use super::{Protocol, SocketAddress, StreamSocket};
+use super::any::WeakShared;
+use super::sock::{Io, IoKind};
+use super::SocketAddress;
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
 /// mark defaults to a quarter of the high one.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
-/// The handle on a stream connection: asyncio's `Transport` (`_SelectorSocketTransport`).
+/// The handle on a stream connection: asyncio's `Transport` (`_SelectorSocketTransport`); and
+/// on a pipe ([`connect_read_pipe`](super::connect_read_pipe),
+/// [`connect_write_pipe`](super::connect_write_pipe): asyncio's `_UnixReadPipeTransport` and
+/// `_UnixWritePipeTransport`, with the differences those functions list).
 ///
 /// A cheap clone (an `Rc`) that the protocol keeps from
-/// [`connection_made`](Protocol::connection_made) and any task of the loop may use. Its methods
+/// [`connection_made`](super::Protocol::connection_made) and any task of the loop may use. Its methods
 /// never wait and never call the protocol re-entrantly: [`write`](Transport::write) sends at
 /// once what the socket takes and buffers the rest, which the connection's task sends as the
 /// socket drains; [`close`](Transport::close) sends what is buffered first, then closes;
@@ -67,10 +72,12 @@ pub struct Transport {
 
 /// What a transport and its connection's task share.
 pub(super) struct Inner {
-    /// The socket; taken (and closed) once `connection_lost` was called.
-    pub(super) sock: RefCell<Option<StreamSocket>>,
+    /// The socket (or pipe); taken (and closed) once `connection_lost` was called.
+    pub(super) sock: RefCell<Option<Io>>,
+    /// What `sock` is: the pipes' semantics differ in places.
+    pub(super) kind: IoKind,
     pub(super) state: RefCell<State>,
-    pub(super) protocol: Weak<RefCell<dyn Protocol>>,
+    pub(super) protocol: WeakShared,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     /// The connection task's waker while it waits.
@@ -161,9 +168,10 @@ impl State {
 }
 
 impl Inner {
-    pub(super) fn new(sock: StreamSocket, protocol: Weak<RefCell<dyn Protocol>>) -> Self {
-        let (peer, local) = sock.addresses();
+    pub(super) fn new(sock: Io, protocol: WeakShared) -> Self {
+        let (peer, local) = sock.extra_info();
         Inner {
+            kind: sock.kind(),
             sock: RefCell::new(Some(sock)),
             state: RefCell::new(State::new()),
             protocol,
@@ -193,17 +201,9 @@ impl Inner {
             let Some(protocol) = self.protocol.upgrade() else {
                 return;
             };
-            let Ok(mut protocol) = protocol.try_borrow_mut() else {
+            if !protocol.try_flow(|| self.state.borrow_mut().flow.pop_front()) {
                 self.wake_driver();
                 return;
-            };
-            let Some(pause) = self.state.borrow_mut().flow.pop_front() else {
-                return;
-            };
-            if pause {
-                protocol.pause_writing();
-            } else {
-                protocol.resume_writing();
             }
         }
     }
@@ -219,15 +219,17 @@ impl Transport {
     /// Writes `data`: asyncio's `transport.write(data)`. What the socket takes at once is sent
     /// (when nothing is buffered already), the rest is buffered and sent by the connection's
     /// task as the socket drains; it never waits. A buffer above the high-water mark calls
-    /// the protocol's [`pause_writing`](Protocol::pause_writing).
+    /// the protocol's [`pause_writing`](super::Protocol::pause_writing).
     ///
     /// Writes after [`close`](Transport::close) are still sent while the buffer is not empty
     /// (as in asyncio); once the connection is lost they are ignored. A send error closes the
-    /// connection with that error ([`Protocol::connection_lost`] gets it).
+    /// connection with that error ([`Protocol::connection_lost`](super::Protocol::connection_lost) gets it).
+    ///
+    /// A write pipe ignores writes once closing (asyncio's `_UnixWritePipeTransport`).
     ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
-    /// `RuntimeError`).
+    /// `RuntimeError`), and on a read pipe's transport.
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         let inner = &*self.inner;
         {
@@ -238,10 +240,18 @@ impl Transport {
                     "Cannot call write() after write_eof()",
                 ));
             }
+            if inner.kind == IoKind::ReadPipe {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "write() on a read pipe transport",
+                ));
+            }
             if data.is_empty() {
                 return Ok(());
             }
-            if state.conn_lost {
+            // A write pipe ignores writes once closing, as asyncio's does (a socket sends
+            // them while its buffer drains).
+            if state.conn_lost || (inner.kind == IoKind::WritePipe && state.closing) {
                 inner.lost_writes.set(inner.lost_writes.get() + 1);
                 return Ok(());
             }
@@ -293,8 +303,14 @@ impl Transport {
     /// Closes the write side once the buffer is sent (`shutdown(SHUT_WR)`: the peer reads EOF)
     /// and goes on reading: asyncio's `transport.write_eof()`. Nothing if the transport is
     /// closing or `write_eof` was called already. Later writes are errors.
+    ///
+    /// A write pipe's `write_eof` is its [`close`](Transport::close), as in asyncio (a pipe has
+    /// no half-close); a read pipe's does nothing.
     pub fn write_eof(&self) {
         let inner = &*self.inner;
+        if inner.kind == IoKind::WritePipe {
+            return self.close();
+        }
         let mut state = inner.state.borrow_mut();
         if state.closing || state.eof {
             return;
@@ -307,13 +323,13 @@ impl Transport {
         }
     }
 
-    /// Whether [`write_eof`](Transport::write_eof) is supported: always, for stream sockets.
+    /// Whether [`write_eof`](Transport::write_eof) is supported: always, but for a read pipe.
     pub fn can_write_eof(&self) -> bool {
-        true
+        self.inner.kind != IoKind::ReadPipe
     }
 
     /// Closes the connection: asyncio's `transport.close()`. Nothing more is read; what is
-    /// buffered is sent first, then the protocol's [`connection_lost`](Protocol::connection_lost)
+    /// buffered is sent first, then the protocol's [`connection_lost`](super::Protocol::connection_lost)
     /// is called with `None` (from the connection's task, never inside this call) and the
     /// socket is closed. Closing again does nothing.
     pub fn close(&self) {
@@ -334,7 +350,7 @@ impl Transport {
     }
 
     /// Closes the connection at once, dropping what is buffered: asyncio's
-    /// `transport.abort()`. The protocol's [`connection_lost`](Protocol::connection_lost) is
+    /// `transport.abort()`. The protocol's [`connection_lost`](super::Protocol::connection_lost) is
     /// called with `None` from the connection's task.
     pub fn abort(&self) {
         self.inner.state.borrow_mut().force_close(None);
@@ -347,7 +363,7 @@ impl Transport {
         self.inner.state.borrow().closing
     }
 
-    /// Stops reading (no [`data_received`](Protocol::data_received) until
+    /// Stops reading (no [`data_received`](super::Protocol::data_received) until
     /// [`resume_reading`](Transport::resume_reading)): asyncio's `pause_reading()`. Nothing if
     /// not reading.
     pub fn pause_reading(&self) {
@@ -370,10 +386,11 @@ impl Transport {
         self.inner.wake_driver();
     }
 
-    /// Not closing and not paused: asyncio's `is_reading()`.
+    /// Not closing and not paused: asyncio's `is_reading()` (false for a write pipe, which
+    /// does not read).
     pub fn is_reading(&self) -> bool {
         let state = self.inner.state.borrow();
-        !state.closing && !state.paused
+        !state.closing && !state.paused && self.inner.kind != IoKind::WritePipe
     }
 
     /// How many bytes are buffered, not sent yet: asyncio's `get_write_buffer_size()`.
@@ -419,12 +436,15 @@ impl Transport {
         (state.low, state.high)
     }
 
-    /// asyncio's `get_extra_info(name)` for `"peername"` and `"sockname"` (read when the
-    /// connection was made, so still there after it closed); `None` for other names.
+    /// asyncio's `get_extra_info(name)` for `"peername"` and `"sockname"` of a socket (read
+    /// when the connection was made, so still there after it closed), `"pipe"` of a pipe
+    /// transport ([`SocketAddress::Pipe`]); `None` for other names.
     pub fn get_extra_info(&self, name: &str) -> Option<SocketAddress> {
-        match name {
-            "peername" => self.inner.peer.clone(),
-            "sockname" => self.inner.local.clone(),
+        match (name, self.inner.kind) {
+            ("peername", IoKind::Stream) => self.inner.peer.clone(),
+            ("sockname", IoKind::Stream) | ("pipe", IoKind::ReadPipe | IoKind::WritePipe) => {
+                self.inner.local.clone()
+            }
             _ => None,
         }
     }
