@@ -1,7 +1,6 @@
 //! The connection's task: reads and calls the protocol, sends what the transport buffered,
 //! and ends the connection (asyncio's `_read_ready`, `_write_ready`, `_call_connection_lost`).
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
@@ -9,6 +8,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::callback::catch;
 use super::transport::Inner;
 use super::{Protocol, StreamSocket, Transport};
 
@@ -75,29 +75,13 @@ impl Drop for Finish<'_> {
 /// `_fatal_error` for an exception in `data_received` or `eof_received`): the connection
 /// closes, `connection_lost` gets the error, and the panic goes on once that ran.
 fn call<R>(inner: &Inner, what: &str, f: impl FnOnce() -> R) -> Option<R> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match catch(what, f) {
         Ok(r) => Some(r),
-        Err(payload) => {
-            let message = panic_message(&*payload);
-            inner
-                .state
-                .borrow_mut()
-                .force_close(Some(io::Error::other(format!(
-                    "protocol.{what}() panicked: {message}"
-                ))));
-            inner.panic.borrow_mut().get_or_insert(payload);
+        Err(panicked) => {
+            inner.state.borrow_mut().force_close(Some(panicked.error));
+            inner.panic.borrow_mut().get_or_insert(panicked.payload);
             None
         }
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "Box<dyn Any>"
     }
 }
 

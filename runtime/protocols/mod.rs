@@ -74,14 +74,21 @@
 //! });
 //! ```
 
+mod callback;
 mod connect;
+mod datagram;
 mod driver;
+mod flow;
 mod protocol;
 mod server;
 mod sock;
 mod transport;
 
 pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};
+pub use datagram::{
+    create_datagram_endpoint, create_unix_datagram_endpoint, datagram_endpoint_from_socket, DatagramOptions,
+    DatagramProtocol, DatagramSocket, DatagramTransport,
+};
 pub use protocol::Protocol;
 pub use server::{create_server, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
