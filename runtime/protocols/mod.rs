@@ -1,4 +1,5 @@
-//! asyncio's low-level Transports and Protocols API for stream sockets.
+//! asyncio's low-level Transports and Protocols API for stream sockets, and its datagram
+//! endpoints (UDP and Unix-domain datagrams: [`create_datagram_endpoint`]).
 //!
 //! A [`Protocol`] is a user type whose methods the connection calls (`connection_made`,
 //! `data_received`, `eof_received`, `connection_lost`, `pause_writing`, `resume_writing`); a
@@ -16,6 +17,10 @@
 //! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
 //! | `loop.create_unix_server(factory, path)` | [`create_unix_server`] |
 //! | `asyncio.Protocol` | [`Protocol`] (a trait; every method has a default) |
+//! | `loop.create_datagram_endpoint(factory, local_addr=..., remote_addr=...)` | [`create_datagram_endpoint`]`(factory, DatagramOptions) -> (DatagramTransport, Rc<RefCell<P>>)` |
+//! | `create_datagram_endpoint(..., family=AF_UNIX)` with paths | [`create_unix_datagram_endpoint`] |
+//! | `create_datagram_endpoint(factory, sock=sock)` | [`datagram_endpoint_from_socket`] |
+//! | `asyncio.DatagramProtocol`, `DatagramTransport` | [`DatagramProtocol`], [`DatagramTransport`] |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
