@@ -19,7 +19,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aioloop::net::{UdpSocket, UnixDatagram};
@@ -28,25 +27,9 @@ use aioloop::protocols::{
     DatagramProtocol, DatagramTransport, SocketAddress,
 };
 
-static SERIAL: Mutex<()> = Mutex::new(());
+mod support;
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Polls `cond` every millisecond, for at most 10 s.
-async fn until(mut cond: impl FnMut() -> bool) {
-    aioloop::wait_for(
-        async {
-            while !cond() {
-                aioloop::sleep(Duration::from_millis(1)).await;
-            }
-        },
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("condition not reached in 10 s");
-}
+use support::protocols::{open_fds, serial, until};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -694,10 +677,6 @@ fn test_create_unix_datagram_endpoint() {
         until(|| state(&protocol) == State::Closed).await;
     });
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
 /// A panic in `datagram_received` is the endpoint's fatal error (as a panic in a stream

@@ -10,7 +10,6 @@
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream, UnixStream};
@@ -19,25 +18,9 @@ use aioloop::protocols::{
     SocketAddress, Transport,
 };
 
-static SERIAL: Mutex<()> = Mutex::new(());
+mod support;
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Polls `cond` every millisecond, for at most 10 s.
-async fn until(mut cond: impl FnMut() -> bool) {
-    aioloop::wait_for(
-        async {
-            while !cond() {
-                aioloop::sleep(Duration::from_millis(1)).await;
-            }
-        },
-        Duration::from_secs(10),
-    )
-    .await
-    .expect("condition not reached in 10 s");
-}
+use support::protocols::{open_fds, serial, until};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -742,10 +725,6 @@ fn unix_connection_and_accepted_socket() {
         assert_eq!(pb.borrow().data, b"pair");
         until(|| pa.borrow().state == State::Closed).await;
     });
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
 #[test]

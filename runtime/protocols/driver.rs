@@ -4,20 +4,16 @@
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::callback::catch;
+use super::task::{call_connection_lost, poll_turns};
 use super::transport::Inner;
 use super::{Protocol, StreamSocket, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
 const READ_SIZE: usize = 64 * 1024;
-
-/// Reads and writes done in one poll before the task yields to the others (asyncio reads once
-/// per ready event and iteration).
-const BUDGET: usize = 16;
 
 /// Where the protocol's `connection_made` is called.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,12 +110,11 @@ async fn drive(transport: Transport, protocol: Rc<RefCell<dyn Protocol>>, made_i
         })
         .await;
     }
-    let lost = catch_unwind(AssertUnwindSafe(|| protocol.borrow_mut().connection_lost(exc)));
-    drop(finish); // closes the socket, and a server forgets the connection
-    let panicked = inner.panic.borrow_mut().take();
-    if let Some(payload) = panicked.or(lost.err()) {
-        resume_unwind(payload);
-    }
+    call_connection_lost(
+        || protocol.borrow_mut().connection_lost(exc),
+        || drop(finish), // closes the socket, and a server forgets the connection
+        &inner.panic,
+    );
 }
 
 /// Ready once `connection_lost` is due.
@@ -129,24 +124,16 @@ fn poll_drive(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<()> {
-    *inner.driver.borrow_mut() = Some(cx.waker().clone());
-    for _ in 0..BUDGET {
-        inner.deliver_flow();
-        if inner.state.borrow().conn_lost {
-            return Poll::Ready(());
-        }
-        let wrote = poll_write(inner, cx);
-        inner.deliver_flow();
-        if inner.state.borrow().conn_lost {
-            return Poll::Ready(());
-        }
-        let read = poll_read(inner, protocol, cx, buf);
-        if !wrote && !read {
-            return Poll::Pending;
-        }
-    }
-    cx.waker().wake_by_ref();
-    Poll::Pending
+    poll_turns(
+        cx,
+        &inner.driver,
+        || {
+            inner.deliver_flow();
+            inner.state.borrow().conn_lost
+        },
+        |cx| poll_write(inner, cx),
+        |cx| poll_read(inner, protocol, cx, buf),
+    )
 }
 
 /// asyncio's `_write_ready`: sends from the buffer; once it is empty, ends a closing

@@ -2,10 +2,67 @@
 //! `resume_writing` calls they make due (asyncio's `_FlowControlMixin`), for the stream
 //! transport and the datagram one.
 
+use std::cell::{RefCell, RefMut};
 use std::collections::VecDeque;
 use std::io;
+use std::rc::Weak;
 
-use super::DEFAULT_HIGH_WATER;
+use super::{DatagramProtocol, Protocol, DEFAULT_HIGH_WATER};
+
+/// The flow-control callbacks both protocol traits have (asyncio's `BaseProtocol`'s).
+pub(super) trait FlowCallbacks {
+    fn pause_writing(&mut self);
+    fn resume_writing(&mut self);
+}
+
+impl FlowCallbacks for dyn Protocol {
+    fn pause_writing(&mut self) {
+        Protocol::pause_writing(self);
+    }
+    fn resume_writing(&mut self) {
+        Protocol::resume_writing(self);
+    }
+}
+
+impl FlowCallbacks for dyn DatagramProtocol {
+    fn pause_writing(&mut self) {
+        DatagramProtocol::pause_writing(self);
+    }
+    fn resume_writing(&mut self) {
+        DatagramProtocol::resume_writing(self);
+    }
+}
+
+/// Calls the `pause_writing` / `resume_writing` due in `flow` (a borrow of the transport's
+/// [`FlowControl`]) on `protocol`, unless one of its methods is running: then `wake` wakes
+/// the transport's task, which calls this again once that method returned. Nothing re-enters
+/// the protocol.
+pub(super) fn deliver_flow<'a, P: ?Sized + FlowCallbacks>(
+    protocol: &Weak<RefCell<P>>,
+    flow: impl Fn() -> RefMut<'a, FlowControl>,
+    wake: impl FnOnce(),
+) {
+    if !flow().is_due() {
+        return;
+    }
+    let Some(protocol) = protocol.upgrade() else {
+        return;
+    };
+    let Ok(mut protocol) = protocol.try_borrow_mut() else {
+        wake();
+        return;
+    };
+    loop {
+        let Some(pause) = flow().due.pop_front() else {
+            return;
+        };
+        if pause {
+            protocol.pause_writing();
+        } else {
+            protocol.resume_writing();
+        }
+    }
+}
 
 /// The water marks, whether the protocol is paused, and the flow calls not made yet.
 pub(super) struct FlowControl {
@@ -70,13 +127,8 @@ impl FlowControl {
     }
 
     /// Whether a flow call is due.
-    pub(super) fn is_due(&self) -> bool {
+    fn is_due(&self) -> bool {
         !self.due.is_empty()
-    }
-
-    /// The next flow call due: `true` pauses, `false` resumes.
-    pub(super) fn pop_due(&mut self) -> Option<bool> {
-        self.due.pop_front()
     }
 
     /// Forgets the calls due (the transport is lost).

@@ -87,6 +87,7 @@ mod flow;
 mod protocol;
 mod server;
 mod sock;
+mod task;
 mod transport;
 
 pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};

@@ -1,15 +1,15 @@
 //! [`Transport`]: the handle on a connection a [`Protocol`] writes and controls it through
 //! (asyncio's `_SelectorSocketTransport`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::rc::{Rc, Weak};
 use std::task::Waker;
 
-use super::callback::deliver_due;
-use super::flow::FlowControl;
+use super::flow::{deliver_flow, FlowControl};
+use super::task::wake;
 use super::{Protocol, SocketAddress, StreamSocket};
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
@@ -166,27 +166,16 @@ impl Inner {
     }
 
     pub(super) fn wake_driver(&self) {
-        let waker = self.driver.borrow().clone();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake(&self.driver);
     }
 
     /// Calls the pending `pause_writing` / `resume_writing` on the protocol, unless one of its
     /// methods is running (then its connection's task calls them once it returned).
     pub(super) fn deliver_flow(&self) {
-        deliver_due(
+        deliver_flow(
             &self.protocol,
-            || self.state.borrow().flow.is_due(),
-            || self.state.borrow_mut().flow.pop_due(),
+            || RefMut::map(self.state.borrow_mut(), |state| &mut state.flow),
             || self.wake_driver(),
-            |protocol, pause| {
-                if pause {
-                    protocol.pause_writing();
-                } else {
-                    protocol.resume_writing();
-                }
-            },
         );
     }
 }

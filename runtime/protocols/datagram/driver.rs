@@ -6,21 +6,18 @@
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::transport::{Inner, HEADER_SIZE};
 use super::{DatagramProtocol, DatagramSocket, DatagramTransport};
 use crate::protocols::callback::catch;
+use crate::protocols::task::{call_connection_lost, poll_turns};
 use crate::protocols::SocketAddress;
 
 /// The largest datagram received whole (asyncio's `max_size`, 256 KiB); a longer one is
 /// truncated.
 const MAX_SIZE: usize = 256 * 1024;
-
-/// Receives and sends done in one poll before the task yields to the others.
-const BUDGET: usize = 16;
 
 /// Makes the transport of `sock` for `protocol` (`address`: the remote address it was made
 /// with), calls its `connection_made`, and spawns the task that drives the endpoint.
@@ -73,12 +70,11 @@ async fn drive(transport: DatagramTransport, protocol: Rc<RefCell<dyn DatagramPr
         state.errors.clear();
         state.lost_exc.take()
     };
-    let lost = catch_unwind(AssertUnwindSafe(|| protocol.borrow_mut().connection_lost(exc)));
-    drop(finish); // closes the socket
-    let panicked = inner.panic.borrow_mut().take();
-    if let Some(payload) = panicked.or(lost.err()) {
-        resume_unwind(payload);
-    }
+    call_connection_lost(
+        || protocol.borrow_mut().connection_lost(exc),
+        || drop(finish), // closes the socket
+        &inner.panic,
+    );
 }
 
 /// Ready once `connection_lost` is due.
@@ -88,24 +84,16 @@ fn poll_drive(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<()> {
-    *inner.driver.borrow_mut() = Some(cx.waker().clone());
-    for _ in 0..BUDGET {
-        deliver(inner, protocol);
-        if inner.state.borrow().conn_lost {
-            return Poll::Ready(());
-        }
-        let sent = poll_send(inner, cx);
-        deliver(inner, protocol);
-        if inner.state.borrow().conn_lost {
-            return Poll::Ready(());
-        }
-        let received = poll_recv(inner, protocol, cx, buf);
-        if !sent && !received {
-            return Poll::Pending;
-        }
-    }
-    cx.waker().wake_by_ref();
-    Poll::Pending
+    poll_turns(
+        cx,
+        &inner.driver,
+        || {
+            deliver(inner, protocol);
+            inner.state.borrow().conn_lost
+        },
+        |cx| poll_send(inner, cx),
+        |cx| poll_recv(inner, protocol, cx, buf),
+    )
 }
 
 /// The calls due: flow control, and `error_received` for the send errors met.

@@ -2,7 +2,7 @@
 //! closes it through (asyncio's `_SelectorDatagramTransport`).
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -10,8 +10,8 @@ use std::rc::{Rc, Weak};
 use std::task::Waker;
 
 use super::{DatagramProtocol, DatagramSocket};
-use crate::protocols::callback::deliver_due;
-use crate::protocols::flow::FlowControl;
+use crate::protocols::flow::{deliver_flow, FlowControl};
+use crate::protocols::task::wake;
 use crate::protocols::SocketAddress;
 
 /// What [`DatagramTransport::get_write_buffer_size`] counts for each queued datagram on top of
@@ -177,27 +177,16 @@ impl Inner {
     }
 
     pub(super) fn wake_driver(&self) {
-        let waker = self.driver.borrow().clone();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake(&self.driver);
     }
 
     /// Calls the pending `pause_writing` / `resume_writing` on the protocol, unless one of its
     /// methods is running (then the endpoint's task calls them once it returned).
     pub(super) fn deliver_flow(&self) {
-        deliver_due(
+        deliver_flow(
             &self.protocol,
-            || self.state.borrow().flow.is_due(),
-            || self.state.borrow_mut().flow.pop_due(),
+            || RefMut::map(self.state.borrow_mut(), |state| &mut state.flow),
             || self.wake_driver(),
-            |protocol, pause| {
-                if pause {
-                    protocol.pause_writing();
-                } else {
-                    protocol.resume_writing();
-                }
-            },
         );
     }
 }

@@ -1,0 +1,32 @@
+//! For the transports and protocols tests (tests/asyncio_protocols.rs, asyncio_datagram.rs):
+//! the lock that keeps their descriptor counts apart, a bounded wait for a condition, and the
+//! count of open descriptors.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Held by every test of a file: the descriptor counts must not see another test's sockets.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Polls `cond` every millisecond, for at most 10 s.
+pub async fn until(mut cond: impl FnMut() -> bool) {
+    aioloop::wait_for(
+        async {
+            while !cond() {
+                aioloop::sleep(Duration::from_millis(1)).await;
+            }
+        },
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("condition not reached in 10 s");
+}
+
+/// The process's open descriptors (0 where /proc is missing).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
