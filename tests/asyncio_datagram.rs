@@ -457,12 +457,17 @@ fn test_connection_refused_goes_to_error_received() {
     });
 }
 
-/// SelectorDatagramTransportTests `test_sendto_closing`: after `close`, datagrams are
-/// ignored (no error, nothing sent), and `connection_lost` comes once.
+/// SelectorDatagramTransportTests `test_sendto_closing` and `test_sendto_exception`'s
+/// warning: after `close`, datagrams are ignored (no error, nothing sent), from the fifth on
+/// each reported (asyncio's warning), and `connection_lost` comes once.
 #[test]
 fn test_sendto_after_close_is_ignored() {
     let _serial = serial();
     aioloop::run(async {
+        let reported: Rc<RefCell<Vec<String>>> = Rc::default();
+        let r = reported.clone();
+        aioloop::get_running_loop()
+            .set_exception_handler(move |ctx| r.borrow_mut().push(ctx.message().to_owned()));
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let to = peer.local_addr().unwrap();
         let (transport, protocol) =
@@ -471,11 +476,20 @@ fn test_sendto_after_close_is_ignored() {
                 .unwrap();
         transport.close();
         transport.close();
-        for _ in 0..6 {
+        for _ in 0..4 {
             transport.sendto(b"late", None).unwrap();
         }
+        assert!(reported.borrow().is_empty());
+        transport.sendto(b"late", None).unwrap();
+        assert_eq!(reported.borrow().len(), 1);
+        assert!(
+            reported.borrow()[0].contains("5 datagrams ignored"),
+            "{:?}",
+            reported.borrow()
+        );
         until(|| state(&protocol) == State::Closed).await;
         transport.sendto(b"later", None).unwrap();
+        assert_eq!(reported.borrow().len(), 2);
         assert_eq!(protocol.borrow().lost, [None]);
         let mut buf = [0; 16];
         let got = aioloop::wait_for(peer.recv(&mut buf), Duration::from_millis(50)).await;

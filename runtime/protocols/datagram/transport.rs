@@ -19,6 +19,10 @@ use crate::protocols::SocketAddress;
 /// buffer).
 pub(super) const HEADER_SIZE: usize = 8;
 
+/// The ignored datagram from which on each one sent after the endpoint was lost is reported
+/// (asyncio's `constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES`).
+const LOST_SENDS_WARNING: u32 = 5;
+
 /// The handle on a datagram endpoint: asyncio's `DatagramTransport`
 /// (`_SelectorDatagramTransport`).
 ///
@@ -176,6 +180,25 @@ impl Inner {
         }
     }
 
+    /// Counts a datagram ignored because the endpoint was lost; from the fifth on, each is
+    /// reported to the loop's exception handler (asyncio logs a warning from its
+    /// `LOG_THRESHOLD_FOR_CONNLOST_WRITES`, 5, on).
+    fn ignore_send(&self) {
+        let ignored = self.lost_sends.get() + 1;
+        self.lost_sends.set(ignored);
+        if ignored >= LOST_SENDS_WARNING {
+            if let Some(core) = crate::context::current() {
+                core.report(
+                    &format!(
+                        "DatagramTransport.sendto() after the endpoint was lost: {ignored} datagrams ignored"
+                    ),
+                    None,
+                    None,
+                );
+            }
+        }
+    }
+
     pub(super) fn wake_driver(&self) {
         wake(&self.driver);
     }
@@ -203,8 +226,10 @@ impl DatagramTransport {
     /// unreachable" on a connected socket, `EMSGSIZE`...) goes to the protocol's
     /// [`error_received`](DatagramProtocol::error_received), called by the endpoint's task
     /// (asyncio calls it inside `sendto`); the endpoint stays open and the datagram is
-    /// dropped. Once the endpoint was lost, datagrams are ignored (asyncio counts them, and
-    /// does so only on an endpoint with a remote address).
+    /// dropped. Once the endpoint was lost (right after a `close` with nothing queued),
+    /// datagrams are ignored; from the fifth on, each is reported to the loop's exception
+    /// handler, where asyncio logs its warning (asyncio does so only on an endpoint with a
+    /// remote address).
     ///
     /// # Errors
     /// `InvalidInput` (asyncio's `ValueError`) for an `addr` other than the remote address,
@@ -227,7 +252,8 @@ impl DatagramTransport {
         };
         let mut state = inner.state.borrow_mut();
         if state.conn_lost {
-            inner.lost_sends.set(inner.lost_sends.get() + 1);
+            drop(state);
+            inner.ignore_send();
             return Ok(());
         }
         if let Some(sock) = inner.sock.borrow().as_ref() {
