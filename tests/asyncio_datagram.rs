@@ -763,3 +763,38 @@ fn a_loop_ending_with_open_endpoints_closes_their_sockets() {
     assert_eq!(state(&lost.0), State::Initialized);
     assert_eq!(state(&lost.1), State::Initialized);
 }
+
+/// SelectorDatagramTransportTests `test_sendto_ready_error_received`: a buffered datagram
+/// whose send fails (the peer of a Unix pair closed: `ECONNREFUSED`, then `ENOTCONN`) goes to
+/// `error_received` and is dropped; the endpoint stays open, its buffer empties.
+#[test]
+#[cfg(target_os = "linux")]
+fn test_sendto_ready_error_received() {
+    let _serial = serial();
+    aioloop::run(async {
+        let (transport, protocol, theirs) = unix_pair_endpoint();
+        fill(&transport, b"a").await;
+        transport.sendto(b"b", None).unwrap();
+        drop(theirs);
+        until(|| transport.get_write_buffer_size() == 0).await;
+        let errors = protocol
+            .borrow()
+            .errors
+            .iter()
+            .map(io::Error::kind)
+            .collect::<Vec<_>>();
+        // The first send finds the peer gone; the socket is disconnected for the next ones.
+        assert_eq!(
+            errors.first(),
+            Some(&io::ErrorKind::ConnectionRefused),
+            "{errors:?}"
+        );
+        let gone = [io::ErrorKind::ConnectionRefused, io::ErrorKind::NotConnected];
+        assert!(errors.iter().all(|kind| gone.contains(kind)), "{errors:?}");
+        assert!(!transport.is_closing());
+        assert_eq!(state(&protocol), State::Initialized);
+        transport.close();
+        until(|| state(&protocol) == State::Closed).await;
+        assert_eq!(protocol.borrow().lost, [None]);
+    });
+}

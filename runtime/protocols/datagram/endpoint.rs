@@ -203,6 +203,34 @@ where
 ///
 /// # Panics
 /// If no loop is running on this thread.
+///
+/// ```
+/// use aioloop::net::UnixDatagram;
+/// use aioloop::protocols::{datagram_endpoint_from_socket, DatagramProtocol, SocketAddress};
+///
+/// #[derive(Default)]
+/// struct Inbox(Vec<Vec<u8>>);
+/// impl DatagramProtocol for Inbox {
+///     fn datagram_received(&mut self, data: &[u8], _addr: &SocketAddress) {
+///         self.0.push(data.to_vec());
+///     }
+/// }
+///
+/// aioloop::run(async {
+///     let (ours, theirs) = UnixDatagram::pair().unwrap();
+///     let (transport, inbox) = datagram_endpoint_from_socket(Inbox::default, ours);
+///     theirs.send(b"over the pair").await.unwrap();
+///     while inbox.borrow().0.is_empty() {
+///         aioloop::sleep(std::time::Duration::from_millis(1)).await;
+///     }
+///     assert_eq!(inbox.borrow().0, [b"over the pair"]);
+///     transport.sendto(b"back", None).unwrap(); // a connected pair: to its peer
+///     let mut buf = [0; 8];
+///     let n = theirs.recv(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"back");
+///     transport.close();
+/// });
+/// ```
 pub fn datagram_endpoint_from_socket<P, F>(
     protocol_factory: F,
     socket: impl Into<DatagramSocket>,
