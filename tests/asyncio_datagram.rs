@@ -377,7 +377,7 @@ fn test_sendto_and_addresses() {
         let elsewhere = inet("127.0.0.1:9".parse().unwrap());
         let err = connected.sendto(b"str", Some(&elsewhere)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        connected.sendto(b"one", Some(&inet(to))).unwrap();
+        connected.sendto(b"one", Some(&to.into())).unwrap();
         connected.sendto(b"two", None).unwrap();
         for expected in [&b"one"[..], b"two"] {
             let (n, from) = peer.recv_from(&mut buf).await.unwrap();

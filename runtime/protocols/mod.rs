@@ -100,12 +100,20 @@ pub use server::{create_server, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 
-/// A socket address as [`Transport::get_extra_info`] gives it: asyncio's `peername` and
-/// `sockname`, an IP address for TCP, a path (or nothing) for Unix sockets.
+/// A socket address as [`Transport::get_extra_info`] and [`DatagramTransport::get_extra_info`]
+/// give it (asyncio's `peername` and `sockname`), as
+/// [`DatagramProtocol::datagram_received`] names a sender and [`DatagramTransport::sendto`] a
+/// destination: an IP address for TCP and UDP, a path (or nothing) for Unix sockets.
 #[derive(Debug, Clone)]
 pub enum SocketAddress {
-    /// A TCP connection's address.
+    /// A TCP connection's or a UDP socket's address.
     Inet(std::net::SocketAddr),
-    /// A Unix-domain connection's address.
+    /// A Unix-domain socket's address.
     Unix(std::os::unix::net::SocketAddr),
+}
+
+impl From<std::net::SocketAddr> for SocketAddress {
+    fn from(addr: std::net::SocketAddr) -> Self {
+        SocketAddress::Inet(addr)
+    }
 }
