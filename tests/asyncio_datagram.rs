@@ -130,6 +130,34 @@ fn inet(addr: SocketAddr) -> SocketAddress {
     SocketAddress::Inet(addr)
 }
 
+/// An endpoint recording with `MyDatagramProto`, made as `options` say.
+async fn endpoint(options: DatagramOptions) -> (DatagramTransport, Proto) {
+    create_datagram_endpoint(MyDatagramProto::new, options)
+        .await
+        .unwrap()
+}
+
+/// Options for an endpoint bound to a free loopback port.
+fn loopback() -> DatagramOptions {
+    DatagramOptions::new().local_addr("127.0.0.1:0")
+}
+
+/// Closes the endpoint and waits for its `connection_lost(None)`, once.
+async fn close_cleanly(transport: &DatagramTransport, protocol: &Proto) {
+    transport.close();
+    until(|| state(protocol) == State::Closed).await;
+    assert_eq!(protocol.borrow().lost, [None]);
+}
+
+/// The messages the loop's exception handler gets from now on.
+fn capture_reports() -> Rc<RefCell<Vec<String>>> {
+    let reported: Rc<RefCell<Vec<String>>> = Rc::default();
+    let r = reported.clone();
+    aioloop::get_running_loop()
+        .set_exception_handler(move |ctx| r.borrow_mut().push(ctx.message().to_owned()));
+    reported
+}
+
 /// test_events.py `_test_create_datagram_endpoint`: a server endpoint answering "resp:" +
 /// the datagram, a client endpoint connected to it.
 async fn create_datagram_endpoint_roundtrip(local: &str) {
@@ -143,10 +171,7 @@ async fn create_datagram_endpoint_roundtrip(local: &str) {
     let sockname = s_transport.local_addr().expect("sockname");
     assert!(server.borrow().transport.is_some());
 
-    let (transport, client) =
-        create_datagram_endpoint(MyDatagramProto::new, DatagramOptions::new().remote_addr(sockname))
-            .await
-            .unwrap();
+    let (transport, client) = endpoint(DatagramOptions::new().remote_addr(sockname)).await;
     assert_eq!(state(&client), State::Initialized);
     match transport.get_extra_info("peername") {
         Some(SocketAddress::Inet(peer)) => assert_eq!(peer, sockname),
@@ -287,21 +312,17 @@ fn test_create_datagram_endpoint_connect_err_and_allow_broadcast() {
         .unwrap_err();
         assert_ne!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
 
-        let (transport, protocol) = create_datagram_endpoint(
-            MyDatagramProto::new,
+        let (transport, protocol) = endpoint(
             DatagramOptions::new()
                 .remote_addr(broadcast)
                 .allow_broadcast(true),
         )
-        .await
-        .unwrap();
+        .await;
         assert!(transport.get_extra_info("peername").is_none(), "not connected");
         let other = inet("127.0.0.1:9".parse().unwrap());
         let err = transport.sendto(b"x", Some(&other)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        transport.close();
-        until(|| state(&protocol) == State::Closed).await;
-        assert_eq!(protocol.borrow().lost, [None]);
+        close_cleanly(&transport, &protocol).await;
     });
 }
 
@@ -312,12 +333,7 @@ fn test_create_datagram_endpoint_connect_err_and_allow_broadcast() {
 fn test_create_datagram_endpoint_reuse_port() {
     let _serial = serial();
     aioloop::run(async {
-        let (a, pa) = create_datagram_endpoint(
-            MyDatagramProto::new,
-            DatagramOptions::new().local_addr("127.0.0.1:0"),
-        )
-        .await
-        .unwrap();
+        let (a, pa) = endpoint(loopback()).await;
         let addr = a.local_addr().unwrap();
         let err = create_datagram_endpoint(MyDatagramProto::new, DatagramOptions::new().local_addr(addr))
             .await
@@ -327,14 +343,10 @@ fn test_create_datagram_endpoint_reuse_port() {
         until(|| state(&pa) == State::Closed).await;
 
         let reuse = DatagramOptions::new().local_addr("127.0.0.1:0").reuse_port(true);
-        let (a, _) = create_datagram_endpoint(MyDatagramProto::new, reuse)
-            .await
-            .unwrap();
+        let (a, _) = endpoint(reuse).await;
         let addr = a.local_addr().unwrap();
         let reuse = DatagramOptions::new().local_addr(addr).reuse_port(true);
-        let (b, _) = create_datagram_endpoint(MyDatagramProto::new, reuse)
-            .await
-            .unwrap();
+        let (b, _) = endpoint(reuse).await;
         assert_eq!(b.local_addr(), Some(addr));
         a.close();
         b.close();
@@ -351,12 +363,7 @@ fn test_sendto_and_addresses() {
     aioloop::run(async {
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let to = peer.local_addr().unwrap();
-        let (unconnected, _) = create_datagram_endpoint(
-            MyDatagramProto::new,
-            DatagramOptions::new().local_addr("127.0.0.1:0"),
-        )
-        .await
-        .unwrap();
+        let (unconnected, _) = endpoint(loopback()).await;
         let err = unconnected.sendto(b"data", None).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         unconnected.sendto(b"data", Some(&inet(to))).unwrap();
@@ -370,10 +377,7 @@ fn test_sendto_and_addresses() {
         let (n, _) = peer.recv_from(&mut buf).await.unwrap();
         assert_eq!(n, 0);
 
-        let (connected, _) =
-            create_datagram_endpoint(MyDatagramProto::new, DatagramOptions::new().remote_addr(to))
-                .await
-                .unwrap();
+        let (connected, _) = endpoint(DatagramOptions::new().remote_addr(to)).await;
         let elsewhere = inet("127.0.0.1:9".parse().unwrap());
         let err = connected.sendto(b"str", Some(&elsewhere)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
@@ -397,12 +401,7 @@ fn test_sendto_error_received() {
     aioloop::run(async {
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let to = inet(peer.local_addr().unwrap());
-        let (transport, protocol) = create_datagram_endpoint(
-            MyDatagramProto::new,
-            DatagramOptions::new().local_addr("127.0.0.1:0"),
-        )
-        .await
-        .unwrap();
+        let (transport, protocol) = endpoint(loopback()).await;
         transport.sendto(&vec![0; 70_000], Some(&to)).unwrap();
         until(|| !protocol.borrow().errors.is_empty()).await;
         assert_eq!(protocol.borrow().errors[0].raw_os_error(), Some(libc::EMSGSIZE));
@@ -412,9 +411,7 @@ fn test_sendto_error_received() {
         let mut buf = [0; 16];
         let n = peer.recv(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"after");
-        transport.close();
-        until(|| state(&protocol) == State::Closed).await;
-        assert_eq!(protocol.borrow().lost, [None]);
+        close_cleanly(&transport, &protocol).await;
     });
 }
 
@@ -430,10 +427,7 @@ fn test_connection_refused_goes_to_error_received() {
         let closed = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let to = closed.local_addr().unwrap();
         drop(closed);
-        let (transport, protocol) =
-            create_datagram_endpoint(MyDatagramProto::new, DatagramOptions::new().remote_addr(to))
-                .await
-                .unwrap();
+        let (transport, protocol) = endpoint(DatagramOptions::new().remote_addr(to)).await;
         aioloop::wait_for(
             async {
                 while protocol.borrow().errors.is_empty() {
@@ -451,9 +445,7 @@ fn test_connection_refused_goes_to_error_received() {
         );
         assert!(!transport.is_closing());
         assert_eq!(state(&protocol), State::Initialized);
-        transport.close();
-        until(|| state(&protocol) == State::Closed).await;
-        assert_eq!(protocol.borrow().lost, [None]);
+        close_cleanly(&transport, &protocol).await;
     });
 }
 
@@ -464,16 +456,10 @@ fn test_connection_refused_goes_to_error_received() {
 fn test_sendto_after_close_is_ignored() {
     let _serial = serial();
     aioloop::run(async {
-        let reported: Rc<RefCell<Vec<String>>> = Rc::default();
-        let r = reported.clone();
-        aioloop::get_running_loop()
-            .set_exception_handler(move |ctx| r.borrow_mut().push(ctx.message().to_owned()));
+        let reported = capture_reports();
         let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let to = peer.local_addr().unwrap();
-        let (transport, protocol) =
-            create_datagram_endpoint(MyDatagramProto::new, DatagramOptions::new().remote_addr(to))
-                .await
-                .unwrap();
+        let (transport, protocol) = endpoint(DatagramOptions::new().remote_addr(to)).await;
         transport.close();
         transport.close();
         for _ in 0..4 {
@@ -700,10 +686,7 @@ fn test_create_unix_datagram_endpoint() {
 fn a_panic_in_datagram_received_is_a_fatal_error_of_that_endpoint() {
     let _serial = serial();
     aioloop::run(async {
-        let reported: Rc<RefCell<Vec<String>>> = Rc::default();
-        let r = reported.clone();
-        aioloop::get_running_loop()
-            .set_exception_handler(move |ctx| r.borrow_mut().push(ctx.message().to_owned()));
+        let reported = capture_reports();
         let panicky = || MyDatagramProto {
             panic_on_datagram: true,
             ..MyDatagramProto::new()
@@ -748,12 +731,7 @@ fn a_loop_ending_with_open_endpoints_closes_their_sockets() {
     let _serial = serial();
     let before = open_fds();
     let lost = aioloop::run(async {
-        let (_t, p) = create_datagram_endpoint(
-            MyDatagramProto::new,
-            DatagramOptions::new().local_addr("127.0.0.1:0"),
-        )
-        .await
-        .unwrap();
+        let (_t, p) = endpoint(loopback()).await;
         let (ours, _theirs) = UnixDatagram::pair().unwrap();
         let (_u, q) = datagram_endpoint_from_socket(MyDatagramProto::new, ours);
         aioloop::sleep(Duration::from_millis(10)).await;
@@ -793,8 +771,6 @@ fn test_sendto_ready_error_received() {
         assert!(errors.iter().all(|kind| gone.contains(kind)), "{errors:?}");
         assert!(!transport.is_closing());
         assert_eq!(state(&protocol), State::Initialized);
-        transport.close();
-        until(|| state(&protocol) == State::Closed).await;
-        assert_eq!(protocol.borrow().lost, [None]);
+        close_cleanly(&transport, &protocol).await;
     });
 }
