@@ -20,8 +20,8 @@ use aioloop::protocols::{
 };
 use aioloop::streams::{start_server, StreamReader, StreamWriter};
 
-mod protocols_common;
-use protocols_common::{exceptions, serial, until};
+mod support;
+use support::protocols::{exceptions, serial, until};
 
 /// What a test protocol did, in order.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,8 +19,8 @@ use aioloop::protocols::{
     connect_read_pipe, connect_write_pipe, BufferedProtocol, Protocol, SocketAddress, Transport,
 };
 
-mod protocols_common;
-use protocols_common::{serial, until};
+mod support;
+use support::protocols::{serial, until};
 
 /// `pipe(2)`: the read end, the write end.
 fn pipe() -> (OwnedFd, OwnedFd) {

@@ -18,8 +18,9 @@ use aioloop::protocols::{
     SocketAddress, Transport,
 };
 
-mod protocols_common;
-use protocols_common::{serial, until};
+mod support;
+
+use support::protocols::{open_fds, serial, until};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -724,10 +725,6 @@ fn unix_connection_and_accepted_socket() {
         assert_eq!(pb.borrow().data, b"pair");
         until(|| pa.borrow().state == State::Closed).await;
     });
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
 #[test]

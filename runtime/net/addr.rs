@@ -117,6 +117,9 @@ pub(crate) mod sealed {
     pub trait ToSocketAddrsPriv {
         /// Starts resolving the address.
         fn to_socket_addrs(&self, internal: Internal) -> Resolve;
+
+        /// The address as an owned value, to resolve later (options that keep an address).
+        fn to_owned_addr(&self) -> super::OwnedAddr;
     }
 
     /// Proof that the caller is aioloop, carrying the name of the function the user called.
@@ -125,6 +128,34 @@ pub(crate) mod sealed {
 }
 
 use sealed::{Internal, ToSocketAddrsPriv};
+
+/// An address kept to be resolved later, as the [`ToSocketAddrs`] it was made from resolves
+/// (the options of [`create_datagram_endpoint`](crate::protocols::create_datagram_endpoint)).
+#[derive(Debug, Clone)]
+pub enum OwnedAddr {
+    /// Literal addresses.
+    Literal(Vec<SocketAddr>),
+    /// A `"host:port"` string.
+    HostPortStr(String),
+    /// A host and a port.
+    HostPort(String, u16),
+}
+
+impl ToSocketAddrs for OwnedAddr {}
+
+impl ToSocketAddrsPriv for OwnedAddr {
+    fn to_socket_addrs(&self, internal: Internal) -> Resolve {
+        match self {
+            OwnedAddr::Literal(addrs) => Resolve::done(Ok(addrs.clone())),
+            OwnedAddr::HostPortStr(s) => Resolve::host_port_str(s, internal),
+            OwnedAddr::HostPort(host, port) => Resolve::host_port(host, *port, internal),
+        }
+    }
+
+    fn to_owned_addr(&self) -> OwnedAddr {
+        self.clone()
+    }
+}
 
 /// The future of a resolution: either its outcome already, or a lookup on the blocking pool.
 pub struct Resolve(State);
@@ -199,6 +230,10 @@ macro_rules! literal_addrs {
             fn to_socket_addrs(&self, _: Internal) -> Resolve {
                 Resolve::done(Ok(vec![SocketAddr::from(*self)]))
             }
+
+            fn to_owned_addr(&self) -> OwnedAddr {
+                OwnedAddr::Literal(vec![SocketAddr::from(*self)])
+            }
         }
     )*};
 }
@@ -218,6 +253,10 @@ impl ToSocketAddrsPriv for [SocketAddr] {
     fn to_socket_addrs(&self, _: Internal) -> Resolve {
         Resolve::done(Ok(self.to_vec()))
     }
+
+    fn to_owned_addr(&self) -> OwnedAddr {
+        OwnedAddr::Literal(self.to_vec())
+    }
 }
 
 impl ToSocketAddrs for str {}
@@ -225,6 +264,10 @@ impl ToSocketAddrs for str {}
 impl ToSocketAddrsPriv for str {
     fn to_socket_addrs(&self, internal: Internal) -> Resolve {
         Resolve::host_port_str(self, internal)
+    }
+
+    fn to_owned_addr(&self) -> OwnedAddr {
+        OwnedAddr::HostPortStr(self.to_string())
     }
 }
 
@@ -234,6 +277,10 @@ impl ToSocketAddrsPriv for String {
     fn to_socket_addrs(&self, internal: Internal) -> Resolve {
         Resolve::host_port_str(self, internal)
     }
+
+    fn to_owned_addr(&self) -> OwnedAddr {
+        OwnedAddr::HostPortStr(self.to_string())
+    }
 }
 
 impl ToSocketAddrs for (&str, u16) {}
@@ -241,6 +288,10 @@ impl ToSocketAddrs for (&str, u16) {}
 impl ToSocketAddrsPriv for (&str, u16) {
     fn to_socket_addrs(&self, internal: Internal) -> Resolve {
         Resolve::host_port(self.0, self.1, internal)
+    }
+
+    fn to_owned_addr(&self) -> OwnedAddr {
+        OwnedAddr::HostPort(self.0.to_owned(), self.1)
     }
 }
 
@@ -250,6 +301,10 @@ impl ToSocketAddrsPriv for (String, u16) {
     fn to_socket_addrs(&self, internal: Internal) -> Resolve {
         Resolve::host_port(&self.0, self.1, internal)
     }
+
+    fn to_owned_addr(&self) -> OwnedAddr {
+        OwnedAddr::HostPort(self.0.clone(), self.1)
+    }
 }
 
 impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
@@ -257,6 +312,10 @@ impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
 impl<T: ToSocketAddrs + ?Sized> ToSocketAddrsPriv for &T {
     fn to_socket_addrs(&self, internal: Internal) -> Resolve {
         (**self).to_socket_addrs(internal)
+    }
+
+    fn to_owned_addr(&self) -> OwnedAddr {
+        (**self).to_owned_addr()
     }
 }
 

@@ -35,6 +35,26 @@ macro_rules! impl_datagram_io {
                     .await
             }
 
+            /// Polls [`recv_from`](Self::recv_from).
+            pub fn poll_recv_from(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<(usize, $addr)>> {
+                self.io
+                    .poll_io(cx, $crate::io::Direction::Read, |io| io.recv_from(buf))
+            }
+
+            /// Polls [`send`](Self::send).
+            pub fn poll_send(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.io
+                    .poll_io(cx, $crate::io::Direction::Write, |io| io.send(buf))
+            }
+
             /// Receives without waiting (`WouldBlock` if no datagram is queued).
             pub fn try_recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, $addr)> {
                 self.io

@@ -44,9 +44,7 @@ impl ServerListener {
     /// first, as asyncio's `create_unix_server` does (a stale socket would make the bind fail
     /// with `AddrInUse`); anything else at `path` stays, and the bind reports it.
     pub(crate) fn bind_unix(path: &Path) -> io::Result<Self> {
-        if std::fs::metadata(path).is_ok_and(|meta| meta.file_type().is_socket()) {
-            let _ = std::fs::remove_file(path);
-        }
+        remove_stale_socket(path);
         let listener = UnixListener::bind(path)?;
         Ok(ServerListener::Unix(listener, SocketFile::of(path)))
     }
@@ -62,6 +60,16 @@ impl ServerListener {
             }
             ServerListener::Unix(listener, _) => Ok(unix(listener.accept().await?.0)),
         }
+    }
+}
+
+/// Removes the socket file at `path`, if a socket file is there, before a bind to it: asyncio's
+/// `create_unix_server` and `create_datagram_endpoint(family=AF_UNIX)` do (a stale socket
+/// would make the bind fail with `AddrInUse`). Anything else at `path` stays, for the bind to
+/// report it.
+pub(crate) fn remove_stale_socket(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|meta| meta.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
     }
 }
 

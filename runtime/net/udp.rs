@@ -94,15 +94,6 @@ impl UdpSocket {
         self.io.async_io(Direction::Read, |io| io.peek_from(buf)).await
     }
 
-    /// Polls [`recv_from`](UdpSocket::recv_from).
-    pub fn poll_recv_from(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io.poll_io(cx, Direction::Read, |io| io.recv_from(buf))
-    }
-
     /// Polls [`send_to`](UdpSocket::send_to) with a resolved address.
     pub fn poll_send_to(
         &self,

@@ -92,6 +92,17 @@ impl UnixDatagram {
             .await
     }
 
+    /// Polls [`send_to`](UnixDatagram::send_to).
+    pub fn poll_send_to(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+        path: impl AsRef<Path>,
+    ) -> std::task::Poll<io::Result<usize>> {
+        let path = path.as_ref();
+        self.io.poll_io(cx, Direction::Write, |io| io.send_to(buf, path))
+    }
+
     /// Sends one datagram to the socket at `path` without waiting (`WouldBlock` if the socket
     /// buffer is full).
     pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {

@@ -1,25 +1,21 @@
 //! The connection's task: reads and calls the protocol, sends what the transport buffered,
 //! and ends the connection (asyncio's `_read_ready`, `_write_ready`, `_call_connection_lost`).
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::any::Shared;
+use super::callback::{catch, Panicked};
 use super::sock::{Io, IoKind};
+use super::task::{call_connection_lost, poll_turns};
 use super::transport::Inner;
 use super::{AnyProtocol, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
 const READ_SIZE: usize = 64 * 1024;
-
-/// Reads and writes done in one poll before the task yields to the others (asyncio reads once
-/// per ready event and iteration).
-const BUDGET: usize = 16;
 
 /// Where the protocol's `connection_made` is called.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,35 +80,20 @@ impl Drop for Finish<'_> {
 /// `_fatal_error` for an exception in `data_received` or `eof_received`): the connection
 /// closes, `connection_lost` gets the error, and the panic goes on once that ran.
 fn call<R>(inner: &Inner, what: &str, f: impl FnOnce() -> R) -> Option<R> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match catch(what, f) {
         Ok(r) => Some(r),
-        Err(payload) => {
-            fatal_panic(inner, what, payload);
+        Err(panicked) => {
+            fatal(inner, panicked);
             None
         }
     }
 }
 
-/// [`call`]'s fatal error, for a panic caught elsewhere.
-fn fatal_panic(inner: &Inner, what: &str, payload: Box<dyn Any + Send>) {
-    let message = panic_message(&*payload);
-    inner
-        .state
-        .borrow_mut()
-        .force_close(Some(io::Error::other(format!(
-            "protocol.{what}() panicked: {message}"
-        ))));
-    inner.panic.borrow_mut().get_or_insert(payload);
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "Box<dyn Any>"
-    }
+/// [`call`]'s fatal error, for a panic caught elsewhere: the connection closes with the
+/// error, and the panic goes on once `connection_lost` ran.
+fn fatal(inner: &Inner, panicked: Panicked) {
+    inner.state.borrow_mut().force_close(Some(panicked.error));
+    inner.panic.borrow_mut().get_or_insert(panicked.payload);
 }
 
 /// The connection's task, until `connection_lost` was called.
@@ -146,37 +127,28 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         })
         .await;
     }
-    let lost = catch_unwind(AssertUnwindSafe(|| protocol.connection_lost(exc)));
-    drop(finish); // closes the socket, and a server forgets the connection
-    let panicked = inner.panic.borrow_mut().take();
-    if let Some(payload) = panicked.or(lost.err()) {
-        resume_unwind(payload);
-    }
+    call_connection_lost(
+        || protocol.connection_lost(exc),
+        || drop(finish), // closes the socket, and a server forgets the connection
+        &inner.panic,
+    );
 }
 
 /// Ready once `connection_lost` is due.
 fn poll_drive(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<()> {
-    *inner.driver.borrow_mut() = Some(cx.waker().clone());
-    for _ in 0..BUDGET {
-        inner.deliver_flow();
-        if inner.state.borrow().conn_lost {
-            return Poll::Ready(());
-        }
-        let wrote = poll_write(inner, cx);
-        inner.deliver_flow();
-        if inner.state.borrow().conn_lost {
-            return Poll::Ready(());
-        }
-        let read = match inner.kind {
+    poll_turns(
+        cx,
+        &inner.driver,
+        || {
+            inner.deliver_flow();
+            inner.state.borrow().conn_lost
+        },
+        |cx| poll_write(inner, cx),
+        |cx| match inner.kind {
             IoKind::WritePipe => poll_reader_closed(inner, cx),
             IoKind::Stream | IoKind::ReadPipe => poll_read(inner, protocol, cx, buf),
-        };
-        if !wrote && !read {
-            return Poll::Pending;
-        }
-    }
-    cx.waker().wake_by_ref();
-    Poll::Pending
+        },
+    )
 }
 
 /// asyncio's `_write_ready`: sends from the buffer; once it is empty, ends a closing
@@ -231,13 +203,13 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
                 let mut guard = p.borrow_mut();
                 let p = &mut *guard;
                 // `let p = p` moves the borrow into the closure, so the buffer outlives it.
-                match catch_unwind(AssertUnwindSafe(move || {
+                match catch("get_buffer", move || {
                     let p = p;
                     p.get_buffer(None)
-                })) {
-                    Err(payload) => {
+                }) {
+                    Err(panicked) => {
                         drop(guard);
-                        fatal_panic(inner, "get_buffer", payload);
+                        fatal(inner, panicked);
                         return true;
                     }
                     Ok([]) => {

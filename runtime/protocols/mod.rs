@@ -1,4 +1,5 @@
-//! asyncio's low-level Transports and Protocols API for stream sockets and pipes.
+//! asyncio's low-level Transports and Protocols API for stream sockets and pipes, and its
+//! datagram endpoints (UDP and Unix-domain datagrams: [`create_datagram_endpoint`]).
 //!
 //! A [`Protocol`] is a user type whose methods the connection calls (`connection_made`,
 //! `data_received`, `eof_received`, `connection_lost`, `pause_writing`, `resume_writing`); a
@@ -21,6 +22,10 @@
 //! | `loop.connect_read_pipe(factory, pipe)` | [`connect_read_pipe`]`(factory, fd) -> (Transport, Rc<RefCell<P>>)` |
 //! | `loop.connect_write_pipe(factory, pipe)` | [`connect_write_pipe`] |
 //! | `asyncio.BufferedProtocol` | [`BufferedProtocol`] (`get_buffer`, `buffer_updated`); every entry point takes either kind ([`AnyProtocol`]) |
+//! | `loop.create_datagram_endpoint(factory, local_addr=..., remote_addr=...)` | [`create_datagram_endpoint`]`(factory, DatagramOptions) -> (DatagramTransport, Rc<RefCell<P>>)` |
+//! | `create_datagram_endpoint(..., family=AF_UNIX)` with paths | [`create_unix_datagram_endpoint`] |
+//! | `create_datagram_endpoint(factory, sock=sock)` | [`datagram_endpoint_from_socket`] |
+//! | `asyncio.DatagramProtocol`, `DatagramTransport` | [`DatagramProtocol`], [`DatagramTransport`] |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
@@ -82,33 +87,49 @@
 
 mod any;
 mod buffered;
+mod callback;
 mod connect;
+mod datagram;
 mod driver;
+mod flow;
 mod pipe;
 mod protocol;
 mod server;
 mod sock;
+mod task;
 mod transport;
 
 pub use any::{AnyProtocol, Buffered, Plain};
 pub use buffered::BufferedProtocol;
 pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};
+pub use datagram::{
+    create_datagram_endpoint, create_unix_datagram_endpoint, datagram_endpoint_from_socket, DatagramOptions,
+    DatagramProtocol, DatagramSocket, DatagramTransport,
+};
 pub use pipe::{connect_read_pipe, connect_write_pipe};
 pub use protocol::Protocol;
 pub use server::{create_server, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 
-/// A socket address as [`Transport::get_extra_info`] gives it: asyncio's `peername` and
-/// `sockname`, an IP address for TCP, a path (or nothing) for Unix sockets; and a pipe
-/// transport's `pipe`.
+/// A socket address as [`Transport::get_extra_info`] and [`DatagramTransport::get_extra_info`]
+/// give it (asyncio's `peername` and `sockname`), as
+/// [`DatagramProtocol::datagram_received`] names a sender and [`DatagramTransport::sendto`] a
+/// destination: an IP address for TCP and UDP, a path (or nothing) for Unix sockets; and a
+/// pipe transport's `pipe`.
 #[derive(Debug, Clone)]
 pub enum SocketAddress {
-    /// A TCP connection's address.
+    /// A TCP connection's or a UDP socket's address.
     Inet(std::net::SocketAddr),
-    /// A Unix-domain connection's address.
+    /// A Unix-domain socket's address.
     Unix(std::os::unix::net::SocketAddr),
     /// Not an address: a pipe transport's descriptor, asyncio's `pipe` extra info
     /// ([`connect_read_pipe`], [`connect_write_pipe`]); open until `connection_lost`.
     Pipe(std::os::fd::RawFd),
+}
+
+impl From<std::net::SocketAddr> for SocketAddress {
+    fn from(addr: std::net::SocketAddr) -> Self {
+        SocketAddress::Inet(addr)
+    }
 }

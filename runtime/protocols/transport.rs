@@ -9,7 +9,9 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use super::any::WeakShared;
+use super::flow::FlowControl;
 use super::sock::{Io, IoKind};
+use super::task::wake;
 use super::SocketAddress;
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
@@ -106,12 +108,8 @@ pub(super) struct State {
     pub(super) paused: bool,
     /// EOF was read and the protocol kept the connection open: nothing more is read.
     pub(super) read_eof: bool,
-    high: usize,
-    low: usize,
-    /// `pause_writing` was called and no `resume_writing` since (`_protocol_paused`).
-    protocol_paused: bool,
-    /// Flow-control calls not delivered yet, because the protocol was busy: `true` pauses.
-    pub(super) flow: VecDeque<bool>,
+    /// The write buffer limits and the `pause_writing` / `resume_writing` calls due.
+    pub(super) flow: FlowControl,
 }
 
 impl State {
@@ -125,27 +123,18 @@ impl State {
             lost_abort: false,
             paused: false,
             read_eof: false,
-            high: DEFAULT_HIGH_WATER,
-            low: DEFAULT_HIGH_WATER / 4,
-            protocol_paused: false,
-            flow: VecDeque::new(),
+            flow: FlowControl::new(),
         }
     }
 
     /// asyncio's `_maybe_pause_protocol`.
     pub(super) fn maybe_pause(&mut self) {
-        if self.buffer.len() > self.high && !self.protocol_paused {
-            self.protocol_paused = true;
-            self.flow.push_back(true);
-        }
+        self.flow.maybe_pause(self.buffer.len());
     }
 
     /// asyncio's `_maybe_resume_protocol`.
     pub(super) fn maybe_resume(&mut self) {
-        if self.protocol_paused && self.buffer.len() <= self.low {
-            self.protocol_paused = false;
-            self.flow.push_back(false);
-        }
+        self.flow.maybe_resume(self.buffer.len());
     }
 
     /// asyncio's `_force_close`: drops the buffer, stops reading, and makes `connection_lost`
@@ -185,23 +174,20 @@ impl Inner {
     }
 
     pub(super) fn wake_driver(&self) {
-        let waker = self.driver.borrow().clone();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake(&self.driver);
     }
 
     /// Calls the pending `pause_writing` / `resume_writing` on the protocol, unless one of its
     /// methods is running (then its connection's task calls them once it returned).
     pub(super) fn deliver_flow(&self) {
         loop {
-            if self.state.borrow().flow.is_empty() {
+            if !self.state.borrow().flow.is_due() {
                 return;
             }
             let Some(protocol) = self.protocol.upgrade() else {
                 return;
             };
-            if !protocol.try_flow(|| self.state.borrow_mut().flow.pop_front()) {
+            if !protocol.try_flow(|| self.state.borrow_mut().flow.next_due()) {
                 self.wake_driver();
                 return;
             }
@@ -406,22 +392,9 @@ impl Transport {
     /// # Errors
     /// `InvalidInput` unless `high >= low` (asyncio raises `ValueError`).
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
-        let high = match (high, low) {
-            (Some(high), _) => high,
-            (None, None) => DEFAULT_HIGH_WATER,
-            (None, Some(low)) => low.saturating_mul(4),
-        };
-        let low = low.unwrap_or(high / 4);
-        if high < low {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("high ({high}) must be >= low ({low}) must be >= 0"),
-            ));
-        }
         {
             let mut state = self.inner.state.borrow_mut();
-            state.high = high;
-            state.low = low;
+            state.flow.set_limits(high, low)?;
             if !state.conn_lost {
                 state.maybe_pause();
             }
@@ -432,8 +405,7 @@ impl Transport {
 
     /// The write buffer's `(low, high)` water marks: asyncio's `get_write_buffer_limits()`.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
-        let state = self.inner.state.borrow();
-        (state.low, state.high)
+        self.inner.state.borrow().flow.limits()
     }
 
     /// asyncio's `get_extra_info(name)` for `"peername"` and `"sockname"` of a socket (read

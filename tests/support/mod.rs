@@ -3,13 +3,15 @@
 //! coroutine submitted from a thread; `interval`, tokio's interval checks on the paused
 //! clock; `net`, asyncio's test servers in threads; `sockets`, socket pairs and polls for
 //! the tokio network audits; `process`, children for the subprocess tests; `signal`, the lock,
-//! delivery and deadline of the signal tests.
+//! delivery and deadline of the signal tests; `protocols`, the lock, wait and descriptor count
+//! of the transports and protocols tests.
 
 #![allow(dead_code)] // each test file uses some of these
 
 pub mod interval;
 pub mod net;
 pub mod process;
+pub mod protocols;
 pub mod signal;
 pub mod sockets;
 

@@ -1,16 +1,17 @@
-//! Helpers shared by the asyncio_* transport and protocol integration tests.
-
-#![allow(dead_code)] // each test file uses a subset
+//! For the transports and protocols tests (tests/asyncio_protocols.rs, asyncio_datagram.rs,
+//! asyncio_buffered_protocol.rs, asyncio_pipes.rs): the lock that keeps their descriptor counts
+//! apart, a bounded wait for a condition, the count of open descriptors, and the exception
+//! handler's messages.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// One test at a time: the descriptor counts must not see another test's sockets.
-pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+/// Held by every test of a file: the descriptor counts must not see another test's sockets.
+pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -26,6 +27,11 @@ pub async fn until(mut cond: impl FnMut() -> bool) {
     )
     .await
     .expect("condition not reached in 10 s");
+}
+
+/// The process's open descriptors (0 where /proc is missing).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
 /// Collects the messages the running loop's exception handler gets (a task's panic lands
