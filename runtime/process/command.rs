@@ -162,6 +162,20 @@ impl Command {
         Child::new(child, self.kill_on_drop, self.sigchld)
     }
 
+    /// Pipes each standard stream not configured: asyncio's `subprocess_exec` defaults
+    /// (`stdin=PIPE, stdout=PIPE, stderr=PIPE`), for the subprocess transport.
+    pub(crate) fn pipe_unconfigured(&mut self) {
+        if !self.stdin_set {
+            self.std.stdin(Stdio::piped());
+        }
+        if !self.stdout_set {
+            self.std.stdout(Stdio::piped());
+        }
+        if !self.stderr_set {
+            self.std.stderr(Stdio::piped());
+        }
+    }
+
     /// Runs the child to completion and returns its exit status. Standard streams not
     /// configured are inherited; a piped stdin is closed at once.
     #[track_caller]
