@@ -174,6 +174,33 @@ fn check_killed(returncode: Option<i32>) {
     assert_eq!(returncode, Some(-libc::SIGKILL));
 }
 
+/// Closes the transport of a child still running: it is killed, the protocol completes.
+async fn close_killed(transp: &SubprocessTransport, proto: &Proto) {
+    transp.close();
+    assert!(transp.is_closing());
+    completed(proto).await;
+    check_killed(proto.borrow().returncode);
+}
+
+/// Sends a signal with `send` to a running `cat`: the protocol completes with `returncode`.
+async fn signalled(send: impl FnOnce(&SubprocessTransport) -> io::Result<()>, returncode: i32) {
+    let (transp, proto) = exec(Command::new("cat")).await;
+    send(&transp).unwrap();
+    completed(&proto).await;
+    assert_eq!(proto.borrow().returncode, Some(returncode));
+    transp.close();
+}
+
+/// Runs `command` (no pipes) to its end: the protocol completes, with `code` seen in
+/// `process_exited` and kept by the transport.
+async fn exits_with(command: Command, code: i32) {
+    let (transp, proto) = exec(command).await;
+    completed(&proto).await;
+    assert_eq!(proto.borrow().returncode, Some(code));
+    assert_eq!(transp.get_returncode(), Some(code));
+    transp.close();
+}
+
 /// The data of `fd` reached at least `len` bytes.
 async fn got_data(proto: &Proto, fd: usize, len: usize) {
     until(|| proto.borrow().data[fd].len() >= len).await;
@@ -189,10 +216,7 @@ fn test_subprocess_exec() {
         let stdin = transp.get_pipe_transport(0).unwrap();
         stdin.write(b"Python The Winner").unwrap();
         got_data(&proto, 1, 17).await;
-        transp.close();
-        assert!(transp.is_closing());
-        completed(&proto).await;
-        check_killed(proto.borrow().returncode);
+        close_killed(&transp, &proto).await;
         assert_eq!(proto.borrow().data[1], b"Python The Winner");
     });
 }
@@ -210,9 +234,7 @@ fn test_subprocess_interactive() {
         stdin.write(b"The Winner").unwrap();
         got_data(&proto, 1, 17).await;
         assert_eq!(proto.borrow().data[1], b"Python The Winner");
-        transp.close();
-        completed(&proto).await;
-        check_killed(proto.borrow().returncode);
+        close_killed(&transp, &proto).await;
     });
 }
 
@@ -242,13 +264,7 @@ fn test_subprocess_shell() {
 #[test]
 fn test_subprocess_exitcode() {
     let _serial = serial();
-    aioloop::run(async {
-        let (transp, proto) = exec(sh_unpiped("exit 7")).await;
-        completed(&proto).await;
-        assert_eq!(proto.borrow().returncode, Some(7));
-        assert_eq!(transp.get_returncode(), Some(7));
-        transp.close();
-    });
+    aioloop::run(exits_with(sh_unpiped("exit 7"), 7));
 }
 
 /// test_events.py `test_subprocess_close_after_finish`: no pipe transports; closing after the
@@ -274,39 +290,21 @@ fn test_subprocess_close_after_finish() {
 #[test]
 fn test_subprocess_kill() {
     let _serial = serial();
-    aioloop::run(async {
-        let (transp, proto) = exec(Command::new("cat")).await;
-        transp.kill().unwrap();
-        completed(&proto).await;
-        check_killed(proto.borrow().returncode);
-        transp.close();
-    });
+    aioloop::run(signalled(SubprocessTransport::kill, -libc::SIGKILL));
 }
 
 /// test_events.py `test_subprocess_terminate`.
 #[test]
 fn test_subprocess_terminate() {
     let _serial = serial();
-    aioloop::run(async {
-        let (transp, proto) = exec(Command::new("cat")).await;
-        transp.terminate().unwrap();
-        completed(&proto).await;
-        assert_eq!(proto.borrow().returncode, Some(-libc::SIGTERM));
-        transp.close();
-    });
+    aioloop::run(signalled(SubprocessTransport::terminate, -libc::SIGTERM));
 }
 
 /// test_events.py `test_subprocess_send_signal`: `SIGHUP` (its default action ends `cat`).
 #[test]
 fn test_subprocess_send_signal() {
     let _serial = serial();
-    aioloop::run(async {
-        let (transp, proto) = exec(Command::new("cat")).await;
-        transp.send_signal(SignalKind::hangup()).unwrap();
-        completed(&proto).await;
-        assert_eq!(proto.borrow().returncode, Some(-libc::SIGHUP));
-        transp.close();
-    });
+    aioloop::run(signalled(|t| t.send_signal(SignalKind::hangup()), -libc::SIGHUP));
 }
 
 /// test_events.py `test_subprocess_stderr`: echo2 writes to both pipes; exit 0.
@@ -373,9 +371,7 @@ fn test_subprocess_close_client_stream() {
         stdin.write(b"xxx").unwrap();
         got_data(&proto, 2, 19).await;
         assert_eq!(proto.borrow().data[2], b"ERR:BrokenPipeError");
-        transp.close();
-        completed(&proto).await;
-        check_killed(proto.borrow().returncode);
+        close_killed(&transp, &proto).await;
     });
 }
 
@@ -387,10 +383,7 @@ fn test_subprocess_wait_no_same_group() {
     aioloop::run(async {
         let mut command = sh_unpiped("exit 7");
         command.as_std_mut().process_group(0);
-        let (transp, proto) = exec(command).await;
-        completed(&proto).await;
-        assert_eq!(proto.borrow().returncode, Some(7));
-        transp.close();
+        exits_with(command, 7).await;
     });
 }
 
@@ -576,9 +569,7 @@ fn test_close_kill_running() {
         command.arg("3600").stdin(Stdio::null());
         let (transport, proto) = exec(command).await;
         assert_eq!(transport.get_returncode(), None);
-        transport.close();
-        completed(&proto).await;
-        check_killed(transport.get_returncode());
+        close_killed(&transport, &proto).await;
     });
 }
 
@@ -673,14 +664,14 @@ fn a_panic_in_pipe_data_received_is_a_fatal_error_of_the_transport() {
         let (transport, proto) = subprocess_exec(panicky, Command::new("cat")).await.unwrap();
         transport.get_pipe_transport(0).unwrap().write(b"x").unwrap();
         until(|| state(&proto) == State::Closed).await;
-        let p = proto.borrow();
-        let exc = p.lost[0].clone().expect("connection_lost got the error");
+        let exc = proto.borrow().lost[0]
+            .clone()
+            .expect("connection_lost got the error");
         assert!(
             exc.contains("pipe_data_received") && exc.contains("boom"),
             "{exc}"
         );
-        assert_eq!(p.events, ["connection_made", "connection_lost"]);
-        drop(p);
+        assert_eq!(proto.borrow().events, ["connection_made", "connection_lost"]);
         check_killed(transport.get_returncode());
         assert!(transport.is_closing());
         until(|| reported.borrow().len() == 1).await;
@@ -720,14 +711,10 @@ fn the_sigchld_exit_watch_works_too() {
         let (transp, proto) = exec(command).await;
         transp.get_pipe_transport(0).unwrap().write(b"Python").unwrap();
         got_data(&proto, 1, 6).await;
-        transp.close();
-        completed(&proto).await;
-        check_killed(proto.borrow().returncode);
+        close_killed(&transp, &proto).await;
 
         let mut command = sh_unpiped("exit 7");
         command.watch_with_sigchld(true);
-        let (transp, proto) = exec(command).await;
-        completed(&proto).await;
-        assert_eq!(transp.get_returncode(), Some(7));
+        exits_with(command, 7).await;
     });
 }

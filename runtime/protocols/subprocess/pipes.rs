@@ -52,21 +52,6 @@ pub(super) fn connect(
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
 ) -> io::Result<()> {
-    let result = connect_each(inner, stdin, stdout, stderr);
-    if result.is_err() {
-        for pipe in inner.pipe_transports() {
-            pipe.abort();
-        }
-    }
-    result
-}
-
-fn connect_each(
-    inner: &Rc<Inner>,
-    stdin: Option<ChildStdin>,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
-) -> io::Result<()> {
     let protocol = |fd| {
         let inner = Rc::downgrade(inner);
         move || PipeProtocol { fd, inner }
@@ -75,14 +60,22 @@ fn connect_each(
         inner.pipes.borrow_mut()[fd] = Some(transport);
         inner.state.borrow_mut().open_pipes += 1;
     };
-    if let Some(stdin) = stdin {
-        add(0, connect_write_pipe(protocol(0), stdin.into_owned_fd()?)?.0);
+    let result = (|| -> io::Result<()> {
+        if let Some(stdin) = stdin {
+            add(0, connect_write_pipe(protocol(0), stdin.into_owned_fd()?)?.0);
+        }
+        if let Some(stdout) = stdout {
+            add(1, connect_read_pipe(protocol(1), stdout.into_owned_fd()?)?.0);
+        }
+        if let Some(stderr) = stderr {
+            add(2, connect_read_pipe(protocol(2), stderr.into_owned_fd()?)?.0);
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for pipe in inner.pipe_transports() {
+            pipe.abort();
+        }
     }
-    if let Some(stdout) = stdout {
-        add(1, connect_read_pipe(protocol(1), stdout.into_owned_fd()?)?.0);
-    }
-    if let Some(stderr) = stderr {
-        add(2, connect_read_pipe(protocol(2), stderr.into_owned_fd()?)?.0);
-    }
-    Ok(())
+    result
 }
