@@ -54,8 +54,8 @@ struct MySubprocessProtocol {
     /// `connection_lost`'s argument, each call.
     lost: Vec<Option<String>>,
     events: Vec<String>,
-    /// Panics in `pipe_data_received` (the fatal-error test).
-    panic_on_data: bool,
+    /// The method that panics (the fatal-error tests).
+    panic_in: Option<&'static str>,
 }
 
 type Proto = Rc<RefCell<MySubprocessProtocol>>;
@@ -70,12 +70,18 @@ impl MySubprocessProtocol {
             returncode: None,
             lost: Vec::new(),
             events: Vec::new(),
-            panic_on_data: false,
+            panic_in: None,
         }
     }
 
     fn assert_state(&self, expected: State) {
         assert_eq!(self.state, expected, "events so far: {:?}", self.events);
+    }
+
+    fn maybe_panic(&self, method: &str) {
+        if self.panic_in == Some(method) {
+            panic!("boom");
+        }
     }
 }
 
@@ -85,6 +91,7 @@ impl SubprocessProtocol for MySubprocessProtocol {
         self.transport = Some(transport);
         self.state = State::Connected;
         self.events.push("connection_made".into());
+        self.maybe_panic("connection_made");
     }
 
     fn pipe_data_received(&mut self, fd: i32, data: &[u8]) {
@@ -93,9 +100,7 @@ impl SubprocessProtocol for MySubprocessProtocol {
             self.disconnects[fd as usize].is_none(),
             "data on fd {fd} after its pipe closed"
         );
-        if self.panic_on_data {
-            panic!("boom");
-        }
+        self.maybe_panic("pipe_data_received");
         self.data[fd as usize].extend_from_slice(data);
         self.events.push(format!("pipe_data_received {fd}"));
     }
@@ -658,7 +663,7 @@ fn a_panic_in_pipe_data_received_is_a_fatal_error_of_the_transport() {
     aioloop::run(async {
         let reported = exceptions();
         let panicky = || MySubprocessProtocol {
-            panic_on_data: true,
+            panic_in: Some("pipe_data_received"),
             ..MySubprocessProtocol::new()
         };
         let (transport, proto) = subprocess_exec(panicky, Command::new("cat")).await.unwrap();
@@ -675,6 +680,63 @@ fn a_panic_in_pipe_data_received_is_a_fatal_error_of_the_transport() {
         check_killed(transport.get_returncode());
         assert!(transport.is_closing());
         until(|| reported.borrow().len() == 1).await;
+    });
+}
+
+/// A panic in `connection_made` is the transport's fatal error too: the call still returns
+/// the transport (asyncio logs the exception and returns), which ends with the child killed
+/// and `connection_lost` naming `connection_made`.
+#[test]
+fn a_panic_in_connection_made_is_a_fatal_error_of_the_transport() {
+    let _serial = serial();
+    aioloop::run(async {
+        let reported = exceptions();
+        let panicky = || MySubprocessProtocol {
+            panic_in: Some("connection_made"),
+            ..MySubprocessProtocol::new()
+        };
+        let (transport, proto) = subprocess_exec(panicky, Command::new("cat")).await.unwrap();
+        assert!(transport.is_closing());
+        until(|| state(&proto) == State::Closed).await;
+        let exc = proto.borrow().lost[0].clone().unwrap();
+        assert!(exc.contains("connection_made") && exc.contains("boom"), "{exc}");
+        assert_eq!(proto.borrow().events, ["connection_made", "connection_lost"]);
+        check_killed(transport.get_returncode());
+        until(|| reported.borrow().len() == 1).await;
+    });
+}
+
+/// A megabyte of output comes whole and in order through the stdout pipe, before that pipe's
+/// `pipe_connection_lost`; `pause_reading` on the stdout pipe transport holds it back.
+#[test]
+fn large_output_and_pause_reading_on_the_stdout_pipe() {
+    let _serial = serial();
+    aioloop::run(async {
+        let mut command = sh("i=0; while [ $i -lt 16 ]; do head -c 65536 /dev/zero | tr '\\0' \"$((i % 10))\"; i=$((i+1)); done");
+        command.stdin(Stdio::null());
+        let (transport, proto) = exec(command).await;
+        let stdout = transport.get_pipe_transport(1).unwrap();
+        stdout.pause_reading();
+        assert!(!stdout.is_reading());
+        // What was read before the pause is still delivered (as in asyncio); then nothing.
+        aioloop::sleep(Duration::from_millis(20)).await;
+        let seen = proto.borrow().data[1].len();
+        aioloop::sleep(Duration::from_millis(50)).await;
+        assert_eq!(proto.borrow().data[1].len(), seen, "nothing read while paused");
+        assert!(proto.borrow().disconnects[1].is_none());
+        stdout.resume_reading();
+        completed(&proto).await;
+        let p = proto.borrow();
+        let expected: Vec<u8> = (0..16u8)
+            .flat_map(|i| std::iter::repeat_n(b'0' + i % 10, 65536))
+            .collect();
+        assert_eq!(p.data[1].len(), expected.len());
+        assert!(p.data[1] == expected, "the output in order");
+        let last_data = p.events.iter().rposition(|e| e == "pipe_data_received 1");
+        let lost = p.events.iter().position(|e| e == "pipe_connection_lost 1");
+        assert!(last_data < lost, "{:?}", p.events);
+        drop(p);
+        transport.close();
     });
 }
 

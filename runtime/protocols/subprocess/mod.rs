@@ -59,7 +59,9 @@ impl Drop for CloseOnDrop {
 /// loop closes first, the child is killed (as asyncio's transport does when it is collected).
 ///
 /// Dropping the future before it returns (a cancellation) closes the transport: the child is
-/// killed, the protocol still gets its calls.
+/// killed, the protocol still gets its calls. A panic in `connection_made` does not fail the
+/// call: it is the transport's fatal error, as a panic in any of the protocol's methods (see
+/// [`SubprocessProtocol`]).
 ///
 /// # Errors
 /// The spawn's error (`NotFound` for a missing program...): then no protocol is made. An
