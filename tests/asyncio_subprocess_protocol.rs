@@ -217,12 +217,15 @@ async fn got_data(proto: &Proto, fd: usize, len: usize) {
 fn test_subprocess_exec() {
     let _serial = serial();
     aioloop::run(async {
+        let before = open_fds();
         let (transp, proto) = exec(Command::new("cat")).await;
         let stdin = transp.get_pipe_transport(0).unwrap();
         stdin.write(b"Python The Winner").unwrap();
         got_data(&proto, 1, 17).await;
         close_killed(&transp, &proto).await;
         assert_eq!(proto.borrow().data[1], b"Python The Winner");
+        // Once `connection_lost` ran, the pipes and the exit watch are closed.
+        assert_eq!(open_fds(), before);
     });
 }
 
