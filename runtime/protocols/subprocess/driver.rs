@@ -76,13 +76,6 @@ fn poll_drive(
         match call {
             None => return Poll::Pending,
             Some(Call::Lost) => return Poll::Ready(()),
-            Some(Call::Made) => {
-                deliver(transport, protocol, Call::Made);
-                // The entry point returns before the next call (asyncio's waiter resumes it
-                // before the callbacks scheduled after `connection_made`).
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
             Some(call) => deliver(transport, protocol, call),
         }
     }

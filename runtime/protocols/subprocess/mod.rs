@@ -41,7 +41,8 @@ impl Drop for CloseOnDrop {
 /// Spawns `command` and runs the protocol `protocol_factory()` makes on it: asyncio's
 /// `loop.subprocess_exec(protocol_factory, *args)`. Returns once the protocol's
 /// [`connection_made`](SubprocessProtocol::connection_made) ran (asyncio's waiter), with the
-/// transport and the protocol.
+/// transport and the protocol; later calls may have run by then too (a child that exited at
+/// once may have its `connection_lost` already, as in asyncio).
 ///
 /// `command` is aioloop's [`Command`] (by value or `&mut`), with its arguments, environment,
 /// working directory, `as_std_mut()` options (`process_group`, `pre_exec`...). A standard
