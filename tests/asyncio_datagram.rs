@@ -29,7 +29,7 @@ use aioloop::protocols::{
 
 mod support;
 
-use support::protocols::{open_fds, serial, until};
+use support::protocols::{open_fds, serial, until, Made};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -246,14 +246,8 @@ fn test_create_datagram_endpoint_sock() {
 fn test_create_datagram_endpoint_bad_addresses() {
     let _serial = serial();
     aioloop::run(async {
-        let made = Rc::new(RefCell::new(0));
-        let factory = || {
-            let made = made.clone();
-            move || {
-                *made.borrow_mut() += 1;
-                MyDatagramProto::new()
-            }
-        };
+        let made = Made::default();
+        let factory = || made.factory(MyDatagramProto::new);
         let err = create_datagram_endpoint(factory(), DatagramOptions::new())
             .await
             .unwrap_err();
@@ -276,7 +270,7 @@ fn test_create_datagram_endpoint_bad_addresses() {
         .await
         .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(*made.borrow(), 0);
+        assert_eq!(made.count(), 0);
     });
 }
 

@@ -162,6 +162,25 @@ impl Command {
         Child::new(child, self.kill_on_drop, self.sigchld)
     }
 
+    /// Pipes each standard stream not configured: asyncio's `subprocess_exec` defaults
+    /// (`stdin=PIPE, stdout=PIPE, stderr=PIPE`), for the subprocess transport.
+    pub(crate) fn pipe_unconfigured(&mut self) {
+        self.default_stdio(Stdio::piped);
+    }
+
+    /// Sets the standard streams not configured: stdin to `stdin()`, stdout and stderr piped.
+    fn default_stdio(&mut self, stdin: fn() -> Stdio) {
+        if !self.stdin_set {
+            self.std.stdin(stdin());
+        }
+        if !self.stdout_set {
+            self.std.stdout(Stdio::piped());
+        }
+        if !self.stderr_set {
+            self.std.stderr(Stdio::piped());
+        }
+    }
+
     /// Runs the child to completion and returns its exit status. Standard streams not
     /// configured are inherited; a piped stdin is closed at once.
     #[track_caller]
@@ -178,15 +197,7 @@ impl Command {
     /// The configuration stays on the command.
     #[track_caller]
     pub fn output(&mut self) -> impl std::future::Future<Output = io::Result<Output>> + '_ {
-        if !self.stdin_set {
-            self.std.stdin(Stdio::null());
-        }
-        if !self.stdout_set {
-            self.std.stdout(Stdio::piped());
-        }
-        if !self.stderr_set {
-            self.std.stderr(Stdio::piped());
-        }
+        self.default_stdio(Stdio::null);
         let child = self.spawn();
         async move { child?.wait_with_output().await }
     }

@@ -26,6 +26,9 @@
 //! | `create_datagram_endpoint(..., family=AF_UNIX)` with paths | [`create_unix_datagram_endpoint`] |
 //! | `create_datagram_endpoint(factory, sock=sock)` | [`datagram_endpoint_from_socket`] |
 //! | `asyncio.DatagramProtocol`, `DatagramTransport` | [`DatagramProtocol`], [`DatagramTransport`] |
+//! | `loop.subprocess_exec(factory, *args)` | [`subprocess_exec`]`(factory, Command) -> (SubprocessTransport, Rc<RefCell<P>>)` (unconfigured streams piped) |
+//! | `loop.subprocess_shell(factory, cmd)` | [`subprocess_shell`]`(factory, &str)` (`/bin/sh -c cmd`) |
+//! | `asyncio.SubprocessProtocol`, `SubprocessTransport` | [`SubprocessProtocol`] (`pipe_data_received(fd, data)`...), [`SubprocessTransport`] (`get_pipe_transport(fd)`, `get_returncode`, signals, `close`) |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
@@ -96,6 +99,7 @@ mod pipe;
 mod protocol;
 mod server;
 mod sock;
+mod subprocess;
 mod task;
 mod transport;
 
@@ -110,6 +114,7 @@ pub use pipe::{connect_read_pipe, connect_write_pipe};
 pub use protocol::Protocol;
 pub use server::{create_server, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
+pub use subprocess::{subprocess_exec, subprocess_shell, SubprocessProtocol, SubprocessTransport};
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 
 /// A socket address as [`Transport::get_extra_info`] and [`DatagramTransport::get_extra_info`]

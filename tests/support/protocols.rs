@@ -1,9 +1,9 @@
 //! For the transports and protocols tests (tests/asyncio_protocols.rs, asyncio_datagram.rs,
 //! asyncio_buffered_protocol.rs, asyncio_pipes.rs): the lock that keeps their descriptor counts
-//! apart, a bounded wait for a condition, the count of open descriptors, and the exception
-//! handler's messages.
+//! apart, a bounded wait for a condition, the count of open descriptors, the exception
+//! handler's messages, and a count of the protocols a factory made.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -42,4 +42,24 @@ pub fn exceptions() -> Rc<RefCell<Vec<String>>> {
     aioloop::get_running_loop()
         .set_exception_handler(move |ctx| r.borrow_mut().push(ctx.message().to_owned()));
     reported
+}
+
+/// Counts the protocols its factories make (an entry point that fails must make none).
+#[derive(Default)]
+pub struct Made(Rc<Cell<usize>>);
+
+impl Made {
+    /// A protocol factory that makes `make()` and counts it.
+    pub fn factory<P>(&self, make: fn() -> P) -> impl FnOnce() -> P {
+        let made = self.0.clone();
+        move || {
+            made.set(made.get() + 1);
+            make()
+        }
+    }
+
+    /// How many protocols were made.
+    pub fn count(&self) -> usize {
+        self.0.get()
+    }
 }
