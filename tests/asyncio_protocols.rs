@@ -326,8 +326,8 @@ fn test_write_eof_after_the_buffer_and_write_after_write_eof_is_an_error() {
         transport.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
         let data = pattern(8 << 20);
         transport.write(&data).unwrap();
-        transport.write_eof();
-        transport.write_eof(); // twice: nothing
+        transport.write_eof().unwrap();
+        transport.write_eof().unwrap(); // twice: nothing
         let err = transport.write(b"more").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         // write_eof is no close: still reading, not closing.
@@ -720,7 +720,7 @@ fn unix_connection_and_accepted_socket() {
         let (ta, pa) = connect_accepted_socket(MyProto::new, a);
         let (_tb, pb) = connect_accepted_socket(MyProto::new, b);
         ta.write(b"pair").unwrap();
-        ta.write_eof();
+        ta.write_eof().unwrap();
         until(|| pb.borrow().state == State::Closed).await;
         assert_eq!(pb.borrow().data, b"pair");
         until(|| pa.borrow().state == State::Closed).await;

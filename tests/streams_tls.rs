@@ -7,7 +7,6 @@
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream};
@@ -15,41 +14,12 @@ use aioloop::streams::{
     open_connection, open_connection_tls, open_unix_connection_tls, start_server_tls, start_unix_server_tls,
     StreamReader, StreamWriter,
 };
-use aioloop::tls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-use aioloop::tls::rustls::{ClientConfig, ProtocolVersion, RootCertStore, ServerConfig};
+use aioloop::tls::rustls::ProtocolVersion;
 use aioloop::tls::{ClientTls, ServerTls};
 
-/// A self-signed certificate for `localhost`, its key, and a client config trusting it.
-struct Pki {
-    server: Arc<ServerConfig>,
-    client: Arc<ClientConfig>,
-}
+mod support;
 
-fn pki_for(names: &[&str]) -> Pki {
-    let cert =
-        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-    let cert_der = CertificateDer::from_pem_slice(cert.cert.pem().as_bytes()).unwrap();
-    let key_der = PrivateKeyDer::from_pem_slice(cert.signing_key.serialize_pem().as_bytes()).unwrap();
-    let mut server = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der.clone()], key_der)
-        .unwrap();
-    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let mut roots = RootCertStore::empty();
-    roots.add(cert_der).unwrap();
-    let mut client = ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Pki {
-        server: Arc::new(server),
-        client: Arc::new(client),
-    }
-}
-
-fn pki() -> Pki {
-    pki_for(&["localhost"])
-}
+use support::tls::{pki, pki_for};
 
 /// Echoes lines until EOF, then closes.
 async fn echo_lines(mut reader: StreamReader, writer: StreamWriter) {

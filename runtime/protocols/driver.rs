@@ -120,9 +120,10 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
             sock.abort();
         }
     } else {
-        // What the io_uring completion form's send buffer holds goes out before the close.
+        // What the io_uring completion form's send buffer holds goes out before the close, and
+        // a TLS session's records and its close_notify.
         let _ = poll_fn(|cx| match inner.sock.borrow().as_ref() {
-            Some(sock) => sock.poll_flush(cx),
+            Some(sock) => sock.poll_finish(cx),
             None => Poll::Ready(Ok(())),
         })
         .await;
@@ -232,8 +233,10 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
         Poll::Ready(Ok(0)) => {
             let keep_open = call(inner, "eof_received", || protocol.eof_received());
             // A read pipe closes at EOF whatever the answer (asyncio's
-            // `_UnixReadPipeTransport`); a panic closed the transport already.
-            if keep_open == Some(true) && inner.kind == IoKind::Stream {
+            // `_UnixReadPipeTransport`), and so does TLS (asyncio's `SSLProtocol`: "returning
+            // true from eof_received() has no effect when using ssl"); a panic closed the
+            // transport already.
+            if keep_open == Some(true) && inner.kind == IoKind::Stream && !inner.is_tls() {
                 inner.state.borrow_mut().read_eof = true;
             } else if keep_open.is_some() {
                 Transport::close_inner(inner);

@@ -82,6 +82,9 @@ pub(super) struct Inner {
     pub(super) protocol: WeakShared,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
+    /// What the TLS handshake settled, on a TLS connection.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsInfo>,
     /// The connection task's waker while it waits.
     pub(super) driver: RefCell<Option<Waker>>,
     /// Run once the connection is lost (a server forgets the connection).
@@ -160,6 +163,8 @@ impl Inner {
     pub(super) fn new(sock: Io, protocol: WeakShared) -> Self {
         let (peer, local) = sock.extra_info();
         Inner {
+            #[cfg(feature = "tls")]
+            tls: sock.tls_info(),
             kind: sock.kind(),
             sock: RefCell::new(Some(sock)),
             state: RefCell::new(State::new()),
@@ -171,6 +176,15 @@ impl Inner {
             lost_writes: Cell::new(0),
             panic: RefCell::new(None),
         }
+    }
+
+    /// A TLS connection (asyncio's `SSLProtocol` transport): no half-close, and EOF (the
+    /// peer's `close_notify`) closes it whatever `eof_received` answers.
+    pub(super) fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     pub(super) fn wake_driver(&self) {
@@ -292,14 +306,25 @@ impl Transport {
     ///
     /// A write pipe's `write_eof` is its [`close`](Transport::close), as in asyncio (a pipe has
     /// no half-close); a read pipe's does nothing.
-    pub fn write_eof(&self) {
+    ///
+    /// # Errors
+    /// `Unsupported` on a TLS connection (feature `tls`): TLS has no half-close, asyncio's SSL
+    /// transport raises `NotImplementedError` (see [`can_write_eof`](Transport::can_write_eof)).
+    pub fn write_eof(&self) -> io::Result<()> {
         let inner = &*self.inner;
+        if inner.is_tls() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "write_eof(): TLS does not support half-closes",
+            ));
+        }
         if inner.kind == IoKind::WritePipe {
-            return self.close();
+            self.close();
+            return Ok(());
         }
         let mut state = inner.state.borrow_mut();
         if state.closing || state.eof {
-            return;
+            return Ok(());
         }
         state.eof = true;
         if state.buffer.is_empty() {
@@ -307,11 +332,13 @@ impl Transport {
                 let _ = sock.shutdown_write();
             }
         }
+        Ok(())
     }
 
-    /// Whether [`write_eof`](Transport::write_eof) is supported: always, but for a read pipe.
+    /// Whether [`write_eof`](Transport::write_eof) is supported: always, but for a read pipe
+    /// and a TLS connection (asyncio's SSL transport answers `False`).
     pub fn can_write_eof(&self) -> bool {
-        self.inner.kind != IoKind::ReadPipe
+        self.inner.kind != IoKind::ReadPipe && !self.inner.is_tls()
     }
 
     /// Closes the connection: asyncio's `transport.close()`. Nothing more is read; what is
@@ -419,6 +446,14 @@ impl Transport {
             }
             _ => None,
         }
+    }
+
+    /// What the TLS handshake settled, on a TLS connection (feature `tls`, the `_tls` entry
+    /// points such as [`create_connection_tls`](super::create_connection_tls)): asyncio's
+    /// `get_extra_info('ssl_object')`, `('peercert')`, `('cipher')`. `None` without TLS.
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<&crate::tls::TlsInfo> {
+        self.inner.tls.as_ref()
     }
 
     /// The peer's address of a TCP connection (`get_extra_info("peername")`).
