@@ -2,14 +2,15 @@
 //! `create_server(..., ssl=)`, their Unix twins and `connect_accepted_socket(..., ssl=)`,
 //! after CPython's test_asyncio/test_ssl.py (`test_create_connection_ssl_1`,
 //! `test_create_server_ssl_1`, `test_create_connection_ssl_failed_certificate`,
-//! `test_handshake_timeout`, `test_create_connection_memory_leak`'s connection_lost after the
-//! close) and sslproto.py's `SSLProtocol` semantics: `connection_made` only after the
-//! handshake, a server's protocol made at accept time and never called on a failed handshake,
-//! `close` sending `close_notify`, no half-close.
+//! `test_handshake_timeout`, connection_lost after a close with close_notify) and sslproto.py's
+//! `SSLProtocol` semantics: `connection_made` only after the handshake, a server's protocol
+//! made at accept time and never called on a failed handshake, `close` sending
+//! `close_notify`, no half-close.
 #![cfg(feature = "tls")]
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::io;
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -25,15 +26,17 @@ mod support;
 
 use support::net::SocketDir;
 use support::protocols::{serial, until};
-use support::tls::{pki, pki_for};
+use support::tls::{assert_closed_by_server, pki, pki_for, Pki};
 
 /// test_ssl.py's `A_DATA` and `B_DATA` (1 KiB times `BUF_MULTIPLIER`, 1024 on Linux).
+const AB_LEN: usize = 1024 * 1024;
+
 fn a_data() -> Vec<u8> {
-    vec![b'A'; 1024 * 1024]
+    vec![b'A'; AB_LEN]
 }
 
 fn b_data() -> Vec<u8> {
-    vec![b'B'; 1024 * 1024]
+    vec![b'B'; AB_LEN]
 }
 
 /// What a protocol saw: `connection_made` calls, data, `eof_received` calls, and the
@@ -97,7 +100,7 @@ impl Protocol for Recorder {
     }
 }
 
-/// A server whose protocols are recorded as the factory makes them.
+/// The logs of the protocols a server's factory made, in order.
 struct Made {
     logs: Rc<RefCell<Vec<Rc<RefCell<Log>>>>>,
 }
@@ -129,15 +132,50 @@ impl Made {
 /// test_create_server_ssl_1's handler as a protocol: `OK` once all of `A_DATA` came, then
 /// `SPAM` (written as `SP`, `A`, `M`) and a close once `B_DATA` came too.
 fn ab_server(transport: &Transport, seen: &[u8]) {
-    let a = 1024 * 1024;
-    if seen.len() == a {
+    if seen.len() == AB_LEN {
         assert!(seen.iter().all(|&b| b == b'A'));
         transport.write(b"OK").unwrap();
-    } else if seen.len() == 2 * a {
-        assert!(seen[a..].iter().all(|&b| b == b'B'));
+    } else if seen.len() == 2 * AB_LEN {
+        assert!(seen[AB_LEN..].iter().all(|&b| b == b'B'));
         transport.writelines([&b"SP"[..], b"A", b"M"]).unwrap();
         transport.close();
     }
+}
+
+/// The client's TLS for a [`Pki`]'s server (`localhost`).
+fn client_tls(pki: &Pki) -> ClientTls {
+    ClientTls::new(pki.client.clone(), "localhost").unwrap()
+}
+
+/// `create_connection_tls` to `addr` with `recorder` as the protocol.
+async fn connect(addr: SocketAddr, pki: &Pki, recorder: Recorder) -> Transport {
+    let (transport, _protocol) = create_connection_tls(move || recorder, addr, &client_tls(pki))
+        .await
+        .unwrap();
+    transport
+}
+
+/// A `create_server_tls` on a loopback port whose protocols `made` logs, answering `on_data`.
+async fn server_tls(made: &Made, on_data: fn(&Transport, &[u8]), tls: ServerTls) -> ProtocolServer {
+    create_server_tls(made.factory(on_data), "127.0.0.1:0", tls)
+        .await
+        .unwrap()
+}
+
+/// Waits until `connection_lost` ran, and answers the log.
+async fn lost(log: &Rc<RefCell<Log>>) -> Ref<'_, Log> {
+    until(|| !log.borrow().lost.is_empty()).await;
+    log.borrow()
+}
+
+/// The peer's `close_notify` ended the connection: `data` came, then `eof_received`, then
+/// `connection_lost(None)`.
+async fn assert_closed_by_peer(log: &Rc<RefCell<Log>>, data: &[u8]) {
+    let log = lost(log).await;
+    assert_eq!(log.data, data);
+    assert_eq!(log.eofs, 1);
+    assert_eq!(log.lost, vec![None]);
+    assert!(log.transport.as_ref().unwrap().is_closing());
 }
 
 async fn wait_closed(server: &ProtocolServer) {
@@ -154,9 +192,9 @@ fn test_create_connection_ssl_1() {
         // test_ssl.py's server: A_DATA -> "OK", B_DATA -> "SPAM", then a close (close_notify).
         let server = start_server_tls(
             |mut reader, writer| async move {
-                assert_eq!(reader.readexactly(a_data().len()).await.unwrap(), a_data());
+                assert_eq!(reader.readexactly(AB_LEN).await.unwrap(), a_data());
                 writer.write(b"OK");
-                assert_eq!(reader.readexactly(b_data().len()).await.unwrap(), b_data());
+                assert_eq!(reader.readexactly(AB_LEN).await.unwrap(), b_data());
                 writer.write(b"SPAM");
                 writer.close();
             },
@@ -165,16 +203,12 @@ fn test_create_connection_ssl_1() {
         )
         .await
         .unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
         let (recorder, log) = Recorder::new(|transport, seen| {
             if seen == b"OK" {
                 transport.write(&b_data()).unwrap();
             }
         });
-        let (transport, _protocol) =
-            create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
-                .await
-                .unwrap();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
         // connection_made ran, after the handshake: the session is there.
         assert_eq!(log.borrow().made, 1);
         let info = transport.tls_info().expect("a TLS transport");
@@ -182,14 +216,10 @@ fn test_create_connection_ssl_1() {
         assert!(info.cipher_suite().is_some());
         assert_eq!(info.peer_certificates().len(), 1);
         assert_eq!(transport.peer_addr(), Some(server.local_addr().unwrap()));
-        transport.write(&a_data()).unwrap(); // 1 MiB: most of it buffered, sent as the peer reads
-                                             // The server's close_notify is EOF: eof_received, then connection_lost(None).
-        until(|| !log.borrow().lost.is_empty()).await;
-        let log = log.borrow();
-        assert_eq!(log.data, b"OKSPAM");
-        assert_eq!(log.eofs, 1);
-        assert_eq!(log.lost, vec![None]);
-        assert!(transport.is_closing());
+        // 1 MiB: most of it buffered, sent as the peer reads.
+        transport.write(&a_data()).unwrap();
+        // The server's close_notify is EOF: eof_received, then connection_lost(None).
+        assert_closed_by_peer(&log, b"OKSPAM").await;
         server.close();
     });
 }
@@ -201,15 +231,10 @@ fn test_create_server_ssl_1() {
     aioloop::run(async {
         let pki = pki();
         let made = Made::new();
-        let server = create_server_tls(
-            made.factory(ab_server),
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_secs(30)),
-        )
-        .await
-        .unwrap();
+        let tls = ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_secs(30));
+        let server = server_tls(&made, ab_server, tls).await;
         let addr = server.local_addr().unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+        let tls = client_tls(&pki);
         let done = Rc::new(Cell::new(0));
         let mut clients = Vec::new();
         for _ in 0..TOTAL {
@@ -236,8 +261,7 @@ fn test_create_server_ssl_1() {
         assert_eq!(made.count(), TOTAL);
         for i in 0..TOTAL {
             let log = made.get(i);
-            until(|| !log.borrow().lost.is_empty()).await;
-            let log = log.borrow();
+            let log = lost(&log).await;
             assert_eq!(log.made, 1);
             assert_eq!(log.lost, vec![None]);
             let info = log.transport.as_ref().unwrap().tls_info().unwrap();
@@ -254,44 +278,30 @@ fn test_create_connection_ssl_failed_certificate() {
     aioloop::run(async {
         let trusted = pki();
         let other = pki(); // the client trusts another certificate only
-        let server = start_server_tls(
-            |_reader, _writer| async { panic!("no handler without a handshake") },
-            "127.0.0.1:0",
-            ServerTls::new(trusted.server.clone()),
-        )
-        .await
-        .unwrap();
-        let tls = ClientTls::new(other.client.clone(), "localhost").unwrap();
-        let made = Made::new();
-        let err = create_connection_tls(made.factory(|_, _| {}), server.local_addr().unwrap(), &tls)
+        let wrong_name = pki_for(&["example.org"]); // trusted, for another name
+        for (server_pki, client_pki) in [(&trusted, &other), (&wrong_name, &wrong_name)] {
+            let server = start_server_tls(
+                |_reader, _writer| async { panic!("no handler without a handshake") },
+                "127.0.0.1:0",
+                ServerTls::new(server_pki.server.clone()),
+            )
             .await
-            .err()
-            .expect("the handshake fails");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
-        // asyncio makes the protocol before the handshake, and never calls it after a failed one.
-        assert_eq!(made.count(), 1);
-        let log = made.get(0);
-        assert_eq!(log.borrow().made, 0);
-        assert!(log.borrow().lost.is_empty());
-        // A certificate for another name fails the same way.
-        let wrong = pki_for(&["example.org"]);
-        let server2 = start_server_tls(
-            |_reader, _writer| async {},
-            "127.0.0.1:0",
-            ServerTls::new(wrong.server.clone()),
-        )
-        .await
-        .unwrap();
-        let tls = ClientTls::new(wrong.client.clone(), "localhost").unwrap();
-        let (recorder, log) = Recorder::quiet();
-        let err = create_connection_tls(move || recorder, server2.local_addr().unwrap(), &tls)
-            .await
-            .err()
-            .expect("the handshake fails");
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
-        assert_eq!(log.borrow().made, 0);
-        server.close();
-        server2.close();
+            .unwrap();
+            let made = Made::new();
+            let addr = server.local_addr().unwrap();
+            let err = create_connection_tls(made.factory(|_, _| {}), addr, &client_tls(client_pki))
+                .await
+                .err()
+                .expect("the handshake fails");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+            // asyncio makes the protocol before the handshake, and never calls it after a
+            // failed one.
+            assert_eq!(made.count(), 1);
+            let log = made.get(0);
+            assert_eq!(log.borrow().made, 0);
+            assert!(log.borrow().lost.is_empty());
+            server.close();
+        }
     });
 }
 
@@ -307,9 +317,7 @@ fn test_handshake_timeout_client() {
             let mut buf = vec![0; 64 * 1024];
             while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
         });
-        let tls = ClientTls::new(pki().client, "localhost")
-            .unwrap()
-            .handshake_timeout(Duration::from_millis(200));
+        let tls = client_tls(&pki()).handshake_timeout(Duration::from_millis(200));
         let (recorder, log) = Recorder::quiet();
         let err = create_connection_tls(move || recorder, addr, &tls)
             .await
@@ -334,21 +342,11 @@ fn test_handshake_timeout_server_closes_without_calling_the_protocol() {
     let _serial = serial();
     aioloop::run(async {
         let made = Made::new();
-        let server = create_server_tls(
-            made.factory(|_, _| {}),
-            "127.0.0.1:0",
-            ServerTls::new(pki().server).handshake_timeout(Duration::from_millis(200)),
-        )
-        .await
-        .unwrap();
+        let tls = ServerTls::new(pki().server).handshake_timeout(Duration::from_millis(200));
+        let server = server_tls(&made, |_, _| {}, tls).await;
         // A client that connects and never sends its hello.
         let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
-        let mut buf = [0; 16];
-        let n = aioloop::wait_for(silent.read(&mut buf), Duration::from_secs(10))
-            .await
-            .expect("the server closed the connection")
-            .unwrap_or(0);
-        assert_eq!(n, 0);
+        assert_closed_by_server(&silent).await;
         // Made at accept time (asyncio's `_accept_connection2`), never called.
         assert_eq!(made.count(), 1);
         let log = made.get(0);
@@ -364,20 +362,12 @@ fn a_failed_server_handshake_closes_the_connection_without_calling_the_protocol(
     let _serial = serial();
     aioloop::run(async {
         let made = Made::new();
-        let server = create_server_tls(
-            made.factory(|_, _| {}),
-            "127.0.0.1:0",
-            ServerTls::new(pki().server),
-        )
-        .await
-        .unwrap();
+        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
         let client = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
         client.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap(); // not a TLS hello
-        let mut got = Vec::new();
         let mut buf = [0; 1024];
-        while let Ok(n @ 1..) = client.read(&mut buf).await {
-            got.extend_from_slice(&buf[..n]); // rustls's alert, if it sent one
-        }
+        // rustls's alert, if it sent one, then EOF.
+        while let Ok(1..) = client.read(&mut buf).await {}
         assert_eq!(made.count(), 1);
         assert_eq!(made.get(0).borrow().made, 0);
         server.close();
@@ -387,47 +377,30 @@ fn a_failed_server_handshake_closes_the_connection_without_calling_the_protocol(
 }
 
 #[test]
-fn pending_handshakes_count_for_wait_closed_and_close_clients_ends_them() {
+fn pending_handshakes_count_for_wait_closed_and_close_clients_or_abort_clients_end_them() {
     let _serial = serial();
     aioloop::run(async {
-        let made = Made::new();
-        let server = create_server_tls(
-            made.factory(|_, _| {}),
-            "127.0.0.1:0",
-            ServerTls::new(pki().server),
-        )
-        .await
-        .unwrap();
-        let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
-        until(|| made.count() == 1).await;
-        server.close();
-        // The connection in its handshake is the server's: wait_closed waits for it.
-        assert!(
-            aioloop::wait_for(server.wait_closed(), Duration::from_millis(100))
-                .await
-                .is_err()
-        );
-        server.close_clients();
-        wait_closed(&server).await;
-        let mut buf = [0; 16];
-        assert_eq!(silent.read(&mut buf).await.unwrap_or(0), 0);
-        assert_eq!(made.get(0).borrow().made, 0);
-
-        // abort_clients too.
-        let made = Made::new();
-        let server = create_server_tls(
-            made.factory(|_, _| {}),
-            "127.0.0.1:0",
-            ServerTls::new(pki().server),
-        )
-        .await
-        .unwrap();
-        let _silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
-        until(|| made.count() == 1).await;
-        server.close();
-        server.abort_clients();
-        wait_closed(&server).await;
-        assert_eq!(made.get(0).borrow().made, 0);
+        for abort in [false, true] {
+            let made = Made::new();
+            let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
+            let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+            until(|| made.count() == 1).await;
+            server.close();
+            // The connection in its handshake is the server's: wait_closed waits for it.
+            assert!(
+                aioloop::wait_for(server.wait_closed(), Duration::from_millis(100))
+                    .await
+                    .is_err()
+            );
+            if abort {
+                server.abort_clients();
+            } else {
+                server.close_clients();
+            }
+            wait_closed(&server).await;
+            assert_closed_by_server(&silent).await;
+            assert_eq!(made.get(0).borrow().made, 0);
+        }
     });
 }
 
@@ -452,11 +425,8 @@ fn close_sends_close_notify_and_connection_lost_follows() {
         )
         .await
         .unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
         let (recorder, log) = Recorder::quiet();
-        let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
-            .await
-            .unwrap();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
         transport.write(b"bye").unwrap();
         transport.close();
         assert!(transport.is_closing());
@@ -467,9 +437,9 @@ fn close_sends_close_notify_and_connection_lost_follows() {
                 .is_some()
         })
         .await;
-        until(|| !log.borrow().lost.is_empty()).await;
-        assert_eq!(log.borrow().lost, vec![None]);
-        assert_eq!(log.borrow().eofs, 0); // closed before the server's close_notify was read
+        let log = lost(&log).await;
+        assert_eq!(log.lost, vec![None]);
+        assert_eq!(log.eofs, 0); // closed before the server's close_notify was read
         server.close();
     });
 }
@@ -491,14 +461,10 @@ fn abort_sends_no_close_notify() {
         )
         .await
         .unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
         let (recorder, log) = Recorder::quiet();
-        let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
-            .await
-            .unwrap();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
         transport.abort();
-        until(|| !log.borrow().lost.is_empty()).await;
-        assert_eq!(log.borrow().lost, vec![None]);
+        assert_eq!(lost(&log).await.lost, vec![None]);
         let mut result = None;
         until(|| {
             result = read_result.take();
@@ -525,18 +491,10 @@ fn the_peers_close_notify_closes_the_transport_whatever_eof_received_answers() {
         )
         .await
         .unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
         let (mut recorder, log) = Recorder::quiet();
         recorder.keep_open = true; // asyncio: "has no effect when using ssl"
-        let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
-            .await
-            .unwrap();
-        until(|| !log.borrow().lost.is_empty()).await;
-        let log = log.borrow();
-        assert_eq!(log.data, b"hi");
-        assert_eq!(log.eofs, 1);
-        assert_eq!(log.lost, vec![None]);
-        assert!(transport.is_closing());
+        connect(server.local_addr().unwrap(), &pki, recorder).await;
+        assert_closed_by_peer(&log, b"hi").await;
         server.close();
     });
 }
@@ -546,34 +504,25 @@ fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
     let _serial = serial();
     aioloop::run(async {
         let pki = pki();
-        // A protocols server whose connection is cut (abort: no close_notify).
-        let server = create_server_tls(
-            || {
-                Recorder::new(|transport, _| transport.abort()).0 // aborts on the first data
-            },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
-        )
-        .await
-        .unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+        let made = Made::new();
+        // The server's protocol aborts on the first data: no close_notify.
+        let abort = |transport: &Transport, _: &[u8]| transport.abort();
+        let server = server_tls(&made, abort, ServerTls::new(pki.server.clone())).await;
         let (recorder, log) = Recorder::quiet();
-        let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
-            .await
-            .unwrap();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
         transport.write(b"x").unwrap();
-        until(|| !log.borrow().lost.is_empty()).await;
-        let lost = log.borrow().lost.clone();
+        let log = lost(&log).await;
         assert!(
             matches!(
-                lost[..],
+                log.lost[..],
                 [Some(
                     io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
                 )]
             ),
-            "{lost:?}"
+            "{:?}",
+            log.lost
         );
-        assert_eq!(log.borrow().eofs, 0);
+        assert_eq!(log.eofs, 0);
         server.close();
         wait_closed(&server).await;
     });
@@ -585,18 +534,8 @@ fn write_eof_is_unsupported_on_tls() {
     aioloop::run(async {
         let pki = pki();
         let made = Made::new();
-        let server = create_server_tls(
-            made.factory(|_, _| {}),
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
-        )
-        .await
-        .unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
-        let (recorder, _log) = Recorder::quiet();
-        let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
-            .await
-            .unwrap();
+        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki.server.clone())).await;
+        let transport = connect(server.local_addr().unwrap(), &pki, Recorder::quiet().0).await;
         assert!(!transport.can_write_eof());
         assert_eq!(
             transport.write_eof().unwrap_err().kind(),
@@ -620,28 +559,24 @@ fn unix_server_and_connection() {
         let dir = SocketDir::new("protocols-tls-unix");
         let path = dir.path();
         let made = Made::new();
-        let server = create_unix_server_tls(
-            made.factory(|transport, seen| {
-                if seen.ends_with(b"\n") {
-                    transport.write(seen).unwrap();
-                    transport.close();
-                }
-            }),
-            &path,
-            ServerTls::new(pki.server.clone()),
-        )
-        .await
-        .unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+        let echo_line = |transport: &Transport, seen: &[u8]| {
+            if seen.ends_with(b"\n") {
+                transport.write(seen).unwrap();
+                transport.close();
+            }
+        };
+        let server =
+            create_unix_server_tls(made.factory(echo_line), &path, ServerTls::new(pki.server.clone()))
+                .await
+                .unwrap();
+        let tls = client_tls(&pki);
         let (recorder, log) = Recorder::quiet();
         let (transport, _p) = create_unix_connection_tls(move || recorder, &path, &tls)
             .await
             .unwrap();
         assert!(transport.tls_info().is_some());
         transport.write(b"over unix\n").unwrap();
-        until(|| !log.borrow().lost.is_empty()).await;
-        assert_eq!(log.borrow().data, b"over unix\n");
-        assert_eq!(log.borrow().lost, vec![None]);
+        assert_closed_by_peer(&log, b"over unix\n").await;
         // The streams client against the same server.
         let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
         writer.write(b"streams\n");
@@ -659,7 +594,7 @@ fn connect_accepted_socket_makes_the_server_handshake() {
         let pki = pki();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+        let tls = client_tls(&pki);
         let client = aioloop::spawn(async move {
             let (mut reader, writer) = open_connection_tls(addr, &tls).await.unwrap();
             writer.write(b"ping");
@@ -674,21 +609,20 @@ fn connect_accepted_socket_makes_the_server_handshake() {
                 transport.close();
             }
         });
-        let (transport, _p) =
-            connect_accepted_socket_tls(move || recorder, stream, &ServerTls::new(pki.server.clone()))
-                .await
-                .unwrap();
+        let server_tls = ServerTls::new(pki.server.clone());
+        let (transport, _p) = connect_accepted_socket_tls(move || recorder, stream, &server_tls)
+            .await
+            .unwrap();
         assert_eq!(log.borrow().made, 1);
         assert_eq!(transport.tls_info().unwrap().server_name(), Some("localhost"));
         assert_eq!(client.await.unwrap(), b"pong");
-        until(|| !log.borrow().lost.is_empty()).await;
-        assert_eq!(log.borrow().lost, vec![None]);
+        assert_eq!(lost(&log).await.lost, vec![None]);
 
         // A Unix stream too, and a failed handshake is the call's error.
         let (a, b) = UnixStream::pair().unwrap();
         drop(b);
         let (recorder, log) = Recorder::quiet();
-        let err = connect_accepted_socket_tls(move || recorder, a, &ServerTls::new(pki.server.clone()))
+        let err = connect_accepted_socket_tls(move || recorder, a, &server_tls)
             .await
             .err()
             .expect("the handshake fails");

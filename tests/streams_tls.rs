@@ -19,7 +19,7 @@ use aioloop::tls::{ClientTls, ServerTls};
 
 mod support;
 
-use support::tls::{pki, pki_for};
+use support::tls::{assert_closed_by_server, pki, pki_for};
 
 /// Echoes lines until EOF, then closes.
 async fn echo_lines(mut reader: StreamReader, writer: StreamWriter) {
@@ -251,12 +251,7 @@ async fn the_server_handshake_times_out_and_closes_the_connection() {
     .await
     .unwrap();
     let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
-    let mut buf = [0; 16];
-    let n = aioloop::wait_for(silent.read(&mut buf), Duration::from_secs(10))
-        .await
-        .expect("the server closes the connection after its handshake timeout")
-        .unwrap_or(0);
-    assert_eq!(n, 0, "EOF, nothing sent");
+    assert_closed_by_server(&silent).await;
     server.close();
     aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
         .await
@@ -285,12 +280,7 @@ async fn wait_closed_waits_for_a_connection_in_its_handshake_and_abort_clients_e
     aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
         .await
         .unwrap();
-    let mut buf = [0; 16];
-    let n = aioloop::wait_for(silent.read(&mut buf), Duration::from_secs(10))
-        .await
-        .unwrap()
-        .unwrap_or(0);
-    assert_eq!(n, 0, "the aborted connection is closed");
+    assert_closed_by_server(&silent).await;
 }
 
 /// `close_clients` on a TLS connection: the writer's close sends close_notify (the client

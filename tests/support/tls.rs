@@ -40,3 +40,14 @@ pub fn pki_for(names: &[&str]) -> Pki {
 pub fn pki() -> Pki {
     pki_for(&["localhost"])
 }
+
+/// Waits (10 s at most) until the server closes `client`, a connection that sent nothing (a
+/// handshake that timed out or was ended): it reads EOF, nothing sent.
+pub async fn assert_closed_by_server(client: &aioloop::net::TcpStream) {
+    let mut buf = [0; 16];
+    let n = aioloop::wait_for(client.read(&mut buf), std::time::Duration::from_secs(10))
+        .await
+        .expect("the server closes the connection")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "EOF, nothing sent");
+}
