@@ -95,6 +95,7 @@ mod connect;
 mod datagram;
 mod driver;
 mod flow;
+mod lost_writes;
 mod pipe;
 mod protocol;
 mod server;

@@ -1,7 +1,7 @@
 //! [`Transport`]: the handle on a connection a [`Protocol`](super::Protocol) writes and controls it through
 //! (asyncio's `_SelectorSocketTransport`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -10,6 +10,7 @@ use std::task::Waker;
 
 use super::any::WeakShared;
 use super::flow::FlowControl;
+use super::lost_writes::LostWrites;
 use super::sock::{Io, IoKind};
 use super::task::wake;
 use super::SocketAddress;
@@ -90,7 +91,7 @@ pub(super) struct Inner {
     /// Run once the connection is lost (a server forgets the connection).
     pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
-    lost_writes: Cell<u32>,
+    lost_writes: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
 }
@@ -173,7 +174,7 @@ impl Inner {
             local,
             driver: RefCell::new(None),
             on_lost: RefCell::new(None),
-            lost_writes: Cell::new(0),
+            lost_writes: LostWrites::default(),
             panic: RefCell::new(None),
         }
     }
@@ -222,10 +223,13 @@ impl Transport {
     /// the protocol's [`pause_writing`](super::Protocol::pause_writing).
     ///
     /// Writes after [`close`](Transport::close) are still sent while the buffer is not empty
-    /// (as in asyncio); once the connection is lost they are ignored. A send error closes the
-    /// connection with that error ([`Protocol::connection_lost`](super::Protocol::connection_lost) gets it).
+    /// (as in asyncio); once the connection is lost they are ignored, and from the fifth on
+    /// each is reported to the loop's exception handler, where asyncio logs its warning
+    /// ("socket.send() raised exception."). A send error closes the connection with that
+    /// error ([`Protocol::connection_lost`](super::Protocol::connection_lost) gets it).
     ///
-    /// A write pipe ignores writes once closing (asyncio's `_UnixWritePipeTransport`).
+    /// A write pipe ignores writes once closing (asyncio's `_UnixWritePipeTransport`), and
+    /// reports them the same way.
     ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
@@ -252,7 +256,10 @@ impl Transport {
             // A write pipe ignores writes once closing, as asyncio's does (a socket sends
             // them while its buffer drains).
             if state.conn_lost || (inner.kind == IoKind::WritePipe && state.closing) {
-                inner.lost_writes.set(inner.lost_writes.get() + 1);
+                drop(state);
+                inner.lost_writes.ignore(|ignored| {
+                    format!("Transport.write() after the connection was lost: {ignored} writes ignored")
+                });
                 return Ok(());
             }
             let mut rest = data;

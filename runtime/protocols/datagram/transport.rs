@@ -2,7 +2,7 @@
 //! closes it through (asyncio's `_SelectorDatagramTransport`).
 
 use std::any::Any;
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -11,6 +11,7 @@ use std::task::Waker;
 
 use super::{DatagramProtocol, DatagramSocket};
 use crate::protocols::flow::{deliver_flow, FlowControl};
+use crate::protocols::lost_writes::LostWrites;
 use crate::protocols::task::wake;
 use crate::protocols::SocketAddress;
 
@@ -18,10 +19,6 @@ use crate::protocols::SocketAddress;
 /// its bytes (asyncio 3.13's `_header_size`: a flood of empty datagrams still fills the
 /// buffer).
 pub(super) const HEADER_SIZE: usize = 8;
-
-/// The ignored datagram from which on each one sent after the endpoint was lost is reported
-/// (asyncio's `constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES`).
-const LOST_SENDS_WARNING: u32 = 5;
 
 /// The handle on a datagram endpoint: asyncio's `DatagramTransport`
 /// (`_SelectorDatagramTransport`).
@@ -90,7 +87,7 @@ pub(super) struct Inner {
     /// The endpoint task's waker while it waits.
     pub(super) driver: RefCell<Option<Waker>>,
     /// Datagrams ignored since the endpoint was lost (asyncio's `_conn_lost` count).
-    lost_sends: Cell<u32>,
+    lost_sends: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn Any + Send>>>,
 }
@@ -175,27 +172,8 @@ impl Inner {
             peer,
             local,
             driver: RefCell::new(None),
-            lost_sends: Cell::new(0),
+            lost_sends: LostWrites::default(),
             panic: RefCell::new(None),
-        }
-    }
-
-    /// Counts a datagram ignored because the endpoint was lost; from the fifth on, each is
-    /// reported to the loop's exception handler (asyncio logs a warning from its
-    /// `LOG_THRESHOLD_FOR_CONNLOST_WRITES`, 5, on).
-    fn ignore_send(&self) {
-        let ignored = self.lost_sends.get() + 1;
-        self.lost_sends.set(ignored);
-        if ignored >= LOST_SENDS_WARNING {
-            if let Some(core) = crate::context::current() {
-                core.report(
-                    &format!(
-                        "DatagramTransport.sendto() after the endpoint was lost: {ignored} datagrams ignored"
-                    ),
-                    None,
-                    None,
-                );
-            }
         }
     }
 
@@ -253,7 +231,9 @@ impl DatagramTransport {
         let mut state = inner.state.borrow_mut();
         if state.conn_lost {
             drop(state);
-            inner.ignore_send();
+            inner.lost_sends.ignore(|ignored| {
+                format!("DatagramTransport.sendto() after the endpoint was lost: {ignored} datagrams ignored")
+            });
             return Ok(());
         }
         if let Some(sock) = inner.sock.borrow().as_ref() {
