@@ -511,18 +511,20 @@ fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
         let (recorder, log) = Recorder::quiet();
         let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
         transport.write(b"x").unwrap();
-        let log = lost(&log).await;
+        let (kinds, eofs) = {
+            let log = lost(&log).await;
+            (log.lost.clone(), log.eofs)
+        };
         assert!(
             matches!(
-                log.lost[..],
+                kinds[..],
                 [Some(
                     io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
                 )]
             ),
-            "{:?}",
-            log.lost
+            "{kinds:?}"
         );
-        assert_eq!(log.eofs, 0);
+        assert_eq!(eofs, 0);
         server.close();
         wait_closed(&server).await;
     });

@@ -125,8 +125,9 @@ pub(super) fn attach(serving: &Rc<Serving<Client>>, key: Option<usize>, transpor
     }));
 }
 
-/// A server [`create_server`] or [`create_unix_server`] started: asyncio's `Server`, with its
-/// `close`, `is_serving`, `serve_forever`, `wait_closed`, `close_clients` and `abort_clients`.
+/// A server [`create_server`] or [`create_unix_server`] started (or, with the `tls` feature,
+/// `create_server_tls` or `create_unix_server_tls`): asyncio's `Server`, with its `close`,
+/// `is_serving`, `serve_forever`, `wait_closed`, `close_clients` and `abort_clients`.
 /// Dropping it does not stop it; call [`close`](ProtocolServer::close).
 pub struct ProtocolServer {
     control: ServerControl<Client>,
