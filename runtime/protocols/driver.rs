@@ -113,7 +113,7 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
     let (exc, abort) = {
         let mut state = inner.state.borrow_mut();
         state.flow.clear();
-        (state.lost_exc.take(), state.lost_abort)
+        (state.end.lost_exc.take(), state.lost_abort)
     };
     if abort {
         if let Some(sock) = inner.sock.borrow().as_ref() {
@@ -142,7 +142,7 @@ fn poll_drive(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut 
         &inner.driver,
         || {
             inner.deliver_flow();
-            inner.state.borrow().conn_lost
+            inner.state.borrow().end.conn_lost
         },
         |cx| poll_write(inner, cx),
         |cx| match inner.kind {
@@ -174,9 +174,8 @@ fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
             state.buffer.drain(..n);
             state.maybe_resume();
             if state.buffer.is_empty() {
-                if state.closing {
-                    state.conn_lost = true;
-                } else if state.eof {
+                let lost = state.end.sent_all();
+                if !lost && state.eof {
                     let _ = sock.shutdown_write();
                 }
             }

@@ -91,6 +91,7 @@
 mod any;
 mod buffered;
 mod callback;
+mod closing;
 mod connect;
 mod datagram;
 mod driver;

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use super::any::WeakShared;
+use super::closing::Closing;
 use super::flow::FlowControl;
 use super::lost_writes::LostWrites;
 use super::sock::{Io, IoKind};
@@ -99,14 +100,11 @@ pub(super) struct Inner {
 /// asyncio's `_SelectorSocketTransport` attributes.
 pub(super) struct State {
     pub(super) buffer: VecDeque<u8>,
-    /// `close` or `abort` was called, or the connection failed (`_closing`).
-    pub(super) closing: bool,
+    /// `close`, `abort`, the connection lost (`_closing`, `_conn_lost`).
+    pub(super) end: Closing,
     /// `write_eof` was called (`_eof`).
     pub(super) eof: bool,
-    /// `connection_lost` is due or done (`_conn_lost > 0`).
-    pub(super) conn_lost: bool,
-    /// What `connection_lost` is due to report, and whether the socket is dropped unflushed.
-    pub(super) lost_exc: Option<io::Error>,
+    /// The socket is dropped unflushed (after `abort` or a failure).
     pub(super) lost_abort: bool,
     /// `pause_reading` is in effect (`_paused`).
     pub(super) paused: bool,
@@ -120,10 +118,8 @@ impl State {
     fn new() -> Self {
         State {
             buffer: VecDeque::new(),
-            closing: false,
+            end: Closing::default(),
             eof: false,
-            conn_lost: false,
-            lost_exc: None,
             lost_abort: false,
             paused: false,
             read_eof: false,
@@ -144,19 +140,15 @@ impl State {
     /// asyncio's `_force_close`: drops the buffer, stops reading, and makes `connection_lost`
     /// due with `exc`.
     pub(super) fn force_close(&mut self, exc: Option<io::Error>) {
-        if self.conn_lost {
-            return;
+        if self.end.force(exc) {
+            self.buffer.clear();
+            self.lost_abort = true;
         }
-        self.buffer.clear();
-        self.closing = true;
-        self.conn_lost = true;
-        self.lost_exc = exc;
-        self.lost_abort = true;
     }
 
     /// The connection's task reads: not closing, not paused, no EOF read yet.
     pub(super) fn reading(&self) -> bool {
-        !self.closing && !self.paused && !self.read_eof
+        !self.end.closing && !self.paused && !self.read_eof
     }
 }
 
@@ -255,7 +247,7 @@ impl Transport {
             }
             // A write pipe ignores writes once closing, as asyncio's does (a socket sends
             // them while its buffer drains).
-            if state.conn_lost || (inner.kind == IoKind::WritePipe && state.closing) {
+            if state.end.conn_lost || (inner.kind == IoKind::WritePipe && state.end.closing) {
                 drop(state);
                 inner.lost_writes.ignore(|ignored| {
                     format!("Transport.write() after the connection was lost: {ignored} writes ignored")
@@ -330,7 +322,7 @@ impl Transport {
             return Ok(());
         }
         let mut state = inner.state.borrow_mut();
-        if state.closing || state.eof {
+        if state.end.closing || state.eof {
             return Ok(());
         }
         state.eof = true;
@@ -358,15 +350,11 @@ impl Transport {
 
     pub(super) fn close_inner(inner: &Inner) {
         let mut state = inner.state.borrow_mut();
-        if state.closing {
-            return;
+        let nothing_buffered = state.buffer.is_empty();
+        if state.end.close(nothing_buffered) {
+            drop(state);
+            inner.wake_driver();
         }
-        state.closing = true;
-        if state.buffer.is_empty() {
-            state.conn_lost = true;
-        }
-        drop(state);
-        inner.wake_driver();
     }
 
     /// Closes the connection at once, dropping what is buffered: asyncio's
@@ -380,7 +368,7 @@ impl Transport {
     /// True once [`close`](Transport::close) or [`abort`](Transport::abort) was called or the
     /// connection was lost: asyncio's `is_closing()`.
     pub fn is_closing(&self) -> bool {
-        self.inner.state.borrow().closing
+        self.inner.state.borrow().end.closing
     }
 
     /// Stops reading (no [`data_received`](super::Protocol::data_received) until
@@ -388,7 +376,7 @@ impl Transport {
     /// not reading.
     pub fn pause_reading(&self) {
         let mut state = self.inner.state.borrow_mut();
-        if state.closing || state.paused {
+        if state.end.closing || state.paused {
             return;
         }
         state.paused = true;
@@ -398,7 +386,7 @@ impl Transport {
     /// `resume_reading()`. Nothing if closing or not paused.
     pub fn resume_reading(&self) {
         let mut state = self.inner.state.borrow_mut();
-        if state.closing || !state.paused {
+        if state.end.closing || !state.paused {
             return;
         }
         state.paused = false;
@@ -410,7 +398,7 @@ impl Transport {
     /// does not read).
     pub fn is_reading(&self) -> bool {
         let state = self.inner.state.borrow();
-        !state.closing && !state.paused && self.inner.kind != IoKind::WritePipe
+        !state.end.closing && !state.paused && self.inner.kind != IoKind::WritePipe
     }
 
     /// How many bytes are buffered, not sent yet: asyncio's `get_write_buffer_size()`.
@@ -426,13 +414,10 @@ impl Transport {
     /// # Errors
     /// `InvalidInput` unless `high >= low` (asyncio raises `ValueError`).
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
-        {
-            let mut state = self.inner.state.borrow_mut();
-            state.flow.set_limits(high, low)?;
-            if !state.conn_lost {
-                state.maybe_pause();
-            }
-        }
+        let mut state = self.inner.state.borrow_mut();
+        let buffered = state.buffer.len();
+        state.flow.set_limits(high, low, buffered)?;
+        drop(state);
         self.inner.deliver_flow();
         Ok(())
     }
@@ -485,7 +470,7 @@ impl fmt::Debug for Transport {
         let state = self.inner.state.borrow();
         f.debug_struct("Transport")
             .field("peername", &self.inner.peer)
-            .field("closing", &state.closing)
+            .field("closing", &state.end.closing)
             .field("buffered", &state.buffer.len())
             .finish()
     }
