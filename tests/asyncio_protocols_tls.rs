@@ -101,13 +101,13 @@ impl Protocol for Recorder {
 }
 
 /// The logs of the protocols a server's factory made, in order.
-struct Made {
+struct Logs {
     logs: Rc<RefCell<Vec<Rc<RefCell<Log>>>>>,
 }
 
-impl Made {
+impl Logs {
     fn new() -> Self {
-        Made { logs: Rc::default() }
+        Logs { logs: Rc::default() }
     }
 
     /// A factory of [`Recorder`]s answering with `on_data`, each logged here.
@@ -156,7 +156,7 @@ async fn connect(addr: SocketAddr, pki: &Pki, recorder: Recorder) -> Transport {
 }
 
 /// A `create_server_tls` on a loopback port whose protocols `made` logs, answering `on_data`.
-async fn server_tls(made: &Made, on_data: fn(&Transport, &[u8]), tls: ServerTls) -> ProtocolServer {
+async fn server_tls(made: &Logs, on_data: fn(&Transport, &[u8]), tls: ServerTls) -> ProtocolServer {
     create_server_tls(made.factory(on_data), "127.0.0.1:0", tls)
         .await
         .unwrap()
@@ -230,7 +230,7 @@ fn test_create_server_ssl_1() {
     const TOTAL: usize = 10;
     aioloop::run(async {
         let pki = pki();
-        let made = Made::new();
+        let made = Logs::new();
         let tls = ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_secs(30));
         let server = server_tls(&made, ab_server, tls).await;
         let addr = server.local_addr().unwrap();
@@ -287,7 +287,7 @@ fn test_create_connection_ssl_failed_certificate() {
             )
             .await
             .unwrap();
-            let made = Made::new();
+            let made = Logs::new();
             let addr = server.local_addr().unwrap();
             let err = create_connection_tls(made.factory(|_, _| {}), addr, &client_tls(client_pki))
                 .await
@@ -341,13 +341,13 @@ fn test_handshake_timeout_client() {
 fn test_handshake_timeout_server_closes_without_calling_the_protocol() {
     let _serial = serial();
     aioloop::run(async {
-        let made = Made::new();
+        let made = Logs::new();
         let tls = ServerTls::new(pki().server).handshake_timeout(Duration::from_millis(200));
         let server = server_tls(&made, |_, _| {}, tls).await;
         // A client that connects and never sends its hello.
         let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
         assert_closed_by_server(&silent).await;
-        // Made at accept time (asyncio's `_accept_connection2`), never called.
+        // Logs at accept time (asyncio's `_accept_connection2`), never called.
         assert_eq!(made.count(), 1);
         let log = made.get(0);
         assert_eq!(log.borrow().made, 0);
@@ -361,7 +361,7 @@ fn test_handshake_timeout_server_closes_without_calling_the_protocol() {
 fn a_failed_server_handshake_closes_the_connection_without_calling_the_protocol() {
     let _serial = serial();
     aioloop::run(async {
-        let made = Made::new();
+        let made = Logs::new();
         let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
         let client = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
         client.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap(); // not a TLS hello
@@ -381,7 +381,7 @@ fn pending_handshakes_count_for_wait_closed_and_close_clients_or_abort_clients_e
     let _serial = serial();
     aioloop::run(async {
         for abort in [false, true] {
-            let made = Made::new();
+            let made = Logs::new();
             let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
             let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
             until(|| made.count() == 1).await;
@@ -504,7 +504,7 @@ fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
     let _serial = serial();
     aioloop::run(async {
         let pki = pki();
-        let made = Made::new();
+        let made = Logs::new();
         // The server's protocol aborts on the first data: no close_notify.
         let abort = |transport: &Transport, _: &[u8]| transport.abort();
         let server = server_tls(&made, abort, ServerTls::new(pki.server.clone())).await;
@@ -535,7 +535,7 @@ fn write_eof_is_unsupported_on_tls() {
     let _serial = serial();
     aioloop::run(async {
         let pki = pki();
-        let made = Made::new();
+        let made = Logs::new();
         let server = server_tls(&made, |_, _| {}, ServerTls::new(pki.server.clone())).await;
         let transport = connect(server.local_addr().unwrap(), &pki, Recorder::quiet().0).await;
         assert!(!transport.can_write_eof());
@@ -560,7 +560,7 @@ fn unix_server_and_connection() {
         let pki = pki();
         let dir = SocketDir::new("protocols-tls-unix");
         let path = dir.path();
-        let made = Made::new();
+        let made = Logs::new();
         let echo_line = |transport: &Transport, seen: &[u8]| {
             if seen.ends_with(b"\n") {
                 transport.write(seen).unwrap();
