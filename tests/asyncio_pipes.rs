@@ -613,7 +613,7 @@ fn write_pipe_write_eof_is_close_and_writes_once_closing_are_ignored() {
         let (rpipe, wpipe) = pipe();
         let (transport, proto) = write_pipe(wpipe);
         let expected = fill(&transport).await;
-        transport.write_eof();
+        transport.write_eof().unwrap();
         assert!(transport.is_closing());
         transport.write(b"ignored").unwrap();
         aioloop::sleep(Duration::from_millis(20)).await;
@@ -633,7 +633,7 @@ fn write_pipe_write_eof_is_close_and_writes_once_closing_are_ignored() {
         // With nothing buffered, write_eof closes at once.
         let (_rpipe, wpipe) = pipe();
         let (transport, proto) = write_pipe(wpipe);
-        transport.write_eof();
+        transport.write_eof().unwrap();
         assert!(transport.is_closing());
         until(|| proto.borrow().lost.is_some()).await;
         assert_eq!(proto.borrow().lost, Some(None));

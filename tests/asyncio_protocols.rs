@@ -20,7 +20,7 @@ use aioloop::protocols::{
 
 mod support;
 
-use support::protocols::{open_fds, serial, until};
+use support::protocols::{exceptions, open_fds, serial, until};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -326,8 +326,8 @@ fn test_write_eof_after_the_buffer_and_write_after_write_eof_is_an_error() {
         transport.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
         let data = pattern(8 << 20);
         transport.write(&data).unwrap();
-        transport.write_eof();
-        transport.write_eof(); // twice: nothing
+        transport.write_eof().unwrap();
+        transport.write_eof().unwrap(); // twice: nothing
         let err = transport.write(b"more").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         // write_eof is no close: still reading, not closing.
@@ -362,6 +362,34 @@ fn test_close_with_nothing_buffered_calls_connection_lost_once_later() {
         transport.write(b"ignored").unwrap();
         assert_eq!(transport.get_write_buffer_size(), 0);
         assert!(!transport.is_reading());
+    });
+}
+
+/// SelectorSocketTransportTests `test_write_exception`'s warning: writes after the
+/// connection was lost are ignored, and from the fifth on each is reported (asyncio logs
+/// "socket.send() raised exception.").
+#[test]
+fn test_write_exception_warns_from_the_fifth_write_after_the_connection_was_lost() {
+    let _serial = serial();
+    aioloop::run(async {
+        let reported = exceptions();
+        let (transport, proto, _peer) = pair().await;
+        transport.abort();
+        until(|| proto.borrow().state == State::Closed).await;
+        for _ in 0..4 {
+            transport.write(b"data").unwrap();
+        }
+        assert!(reported.borrow().is_empty(), "{:?}", reported.borrow());
+        transport.write(b"data").unwrap();
+        assert_eq!(reported.borrow().len(), 1);
+        assert!(
+            reported.borrow()[0].contains("5 writes ignored"),
+            "{:?}",
+            reported.borrow()
+        );
+        transport.write(b"data").unwrap();
+        assert_eq!(reported.borrow().len(), 2);
+        assert_eq!(transport.get_write_buffer_size(), 0);
     });
 }
 
@@ -720,7 +748,7 @@ fn unix_connection_and_accepted_socket() {
         let (ta, pa) = connect_accepted_socket(MyProto::new, a);
         let (_tb, pb) = connect_accepted_socket(MyProto::new, b);
         ta.write(b"pair").unwrap();
-        ta.write_eof();
+        ta.write_eof().unwrap();
         until(|| pb.borrow().state == State::Closed).await;
         assert_eq!(pb.borrow().data, b"pair");
         until(|| pa.borrow().state == State::Closed).await;

@@ -7,7 +7,6 @@
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream};
@@ -15,41 +14,12 @@ use aioloop::streams::{
     open_connection, open_connection_tls, open_unix_connection_tls, start_server_tls, start_unix_server_tls,
     StreamReader, StreamWriter,
 };
-use aioloop::tls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-use aioloop::tls::rustls::{ClientConfig, ProtocolVersion, RootCertStore, ServerConfig};
+use aioloop::tls::rustls::ProtocolVersion;
 use aioloop::tls::{ClientTls, ServerTls};
 
-/// A self-signed certificate for `localhost`, its key, and a client config trusting it.
-struct Pki {
-    server: Arc<ServerConfig>,
-    client: Arc<ClientConfig>,
-}
+mod support;
 
-fn pki_for(names: &[&str]) -> Pki {
-    let cert =
-        rcgen::generate_simple_self_signed(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-    let cert_der = CertificateDer::from_pem_slice(cert.cert.pem().as_bytes()).unwrap();
-    let key_der = PrivateKeyDer::from_pem_slice(cert.signing_key.serialize_pem().as_bytes()).unwrap();
-    let mut server = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der.clone()], key_der)
-        .unwrap();
-    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let mut roots = RootCertStore::empty();
-    roots.add(cert_der).unwrap();
-    let mut client = ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    client.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Pki {
-        server: Arc::new(server),
-        client: Arc::new(client),
-    }
-}
-
-fn pki() -> Pki {
-    pki_for(&["localhost"])
-}
+use support::tls::{assert_closed_by_server, pki, pki_for};
 
 /// Echoes lines until EOF, then closes.
 async fn echo_lines(mut reader: StreamReader, writer: StreamWriter) {
@@ -281,12 +251,7 @@ async fn the_server_handshake_times_out_and_closes_the_connection() {
     .await
     .unwrap();
     let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
-    let mut buf = [0; 16];
-    let n = aioloop::wait_for(silent.read(&mut buf), Duration::from_secs(10))
-        .await
-        .expect("the server closes the connection after its handshake timeout")
-        .unwrap_or(0);
-    assert_eq!(n, 0, "EOF, nothing sent");
+    assert_closed_by_server(&silent).await;
     server.close();
     aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
         .await
@@ -315,12 +280,7 @@ async fn wait_closed_waits_for_a_connection_in_its_handshake_and_abort_clients_e
     aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
         .await
         .unwrap();
-    let mut buf = [0; 16];
-    let n = aioloop::wait_for(silent.read(&mut buf), Duration::from_secs(10))
-        .await
-        .unwrap()
-        .unwrap_or(0);
-    assert_eq!(n, 0, "the aborted connection is closed");
+    assert_closed_by_server(&silent).await;
 }
 
 /// `close_clients` on a TLS connection: the writer's close sends close_notify (the client

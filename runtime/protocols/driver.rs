@@ -113,16 +113,17 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
     let (exc, abort) = {
         let mut state = inner.state.borrow_mut();
         state.flow.clear();
-        (state.lost_exc.take(), state.lost_abort)
+        (state.end.lost_exc.take(), state.lost_abort)
     };
     if abort {
         if let Some(sock) = inner.sock.borrow().as_ref() {
             sock.abort();
         }
     } else {
-        // What the io_uring completion form's send buffer holds goes out before the close.
+        // What the io_uring completion form's send buffer holds goes out before the close, and
+        // a TLS session's records and its close_notify.
         let _ = poll_fn(|cx| match inner.sock.borrow().as_ref() {
-            Some(sock) => sock.poll_flush(cx),
+            Some(sock) => sock.poll_finish(cx),
             None => Poll::Ready(Ok(())),
         })
         .await;
@@ -141,7 +142,7 @@ fn poll_drive(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut 
         &inner.driver,
         || {
             inner.deliver_flow();
-            inner.state.borrow().conn_lost
+            inner.state.borrow().end.conn_lost
         },
         |cx| poll_write(inner, cx),
         |cx| match inner.kind {
@@ -173,9 +174,8 @@ fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
             state.buffer.drain(..n);
             state.maybe_resume();
             if state.buffer.is_empty() {
-                if state.closing {
-                    state.conn_lost = true;
-                } else if state.eof {
+                let lost = state.end.sent_all();
+                if !lost && state.eof {
                     let _ = sock.shutdown_write();
                 }
             }
@@ -232,8 +232,10 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
         Poll::Ready(Ok(0)) => {
             let keep_open = call(inner, "eof_received", || protocol.eof_received());
             // A read pipe closes at EOF whatever the answer (asyncio's
-            // `_UnixReadPipeTransport`); a panic closed the transport already.
-            if keep_open == Some(true) && inner.kind == IoKind::Stream {
+            // `_UnixReadPipeTransport`), and so does TLS (asyncio's `SSLProtocol`: "returning
+            // true from eof_received() has no effect when using ssl"); a panic closed the
+            // transport already.
+            if keep_open == Some(true) && inner.kind == IoKind::Stream && !inner.is_tls() {
                 inner.state.borrow_mut().read_eof = true;
             } else if keep_open.is_some() {
                 Transport::close_inner(inner);

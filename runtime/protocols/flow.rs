@@ -101,9 +101,17 @@ impl FlowControl {
         }
     }
 
-    /// asyncio's `_set_write_buffer_limits(high, low)`: without `high`, 64 KiB, or four times
-    /// `low` if given; without `low`, a quarter of `high`. `InvalidInput` unless `high >= low`.
-    pub(super) fn set_limits(&mut self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
+    /// asyncio's `set_write_buffer_limits(high, low)` on a buffer of `buffered` bytes
+    /// (`_set_write_buffer_limits`, then `_maybe_pause_protocol`): without `high`, 64 KiB, or
+    /// four times `low` if given; without `low`, a quarter of `high`; a `pause_writing` is due
+    /// at once if the buffer is above the new high mark (a lost transport's buffer is empty).
+    /// `InvalidInput` unless `high >= low`.
+    pub(super) fn set_limits(
+        &mut self,
+        high: Option<usize>,
+        low: Option<usize>,
+        buffered: usize,
+    ) -> io::Result<()> {
         let high = match (high, low) {
             (Some(high), _) => high,
             (None, None) => DEFAULT_HIGH_WATER,
@@ -118,6 +126,7 @@ impl FlowControl {
         }
         self.high = high;
         self.low = low;
+        self.maybe_pause(buffered);
         Ok(())
     }
 

@@ -30,6 +30,9 @@
 //! | `loop.subprocess_shell(factory, cmd)` | [`subprocess_shell`]`(factory, &str)` (`/bin/sh -c cmd`) |
 //! | `asyncio.SubprocessProtocol`, `SubprocessTransport` | [`SubprocessProtocol`] (`pipe_data_received(fd, data)`...), [`SubprocessTransport`] (`get_pipe_transport(fd)`, `get_returncode`, signals, `close`) |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
+//! | `create_connection(..., ssl=ctx, server_hostname=name, ssl_handshake_timeout=t)` (feature `tls`) | `create_connection_tls(factory, addr, &ClientTls)`, `create_unix_connection_tls` |
+//! | `create_server(..., ssl=ctx)`, `create_unix_server(..., ssl=ctx)`, `connect_accepted_socket(..., ssl=ctx)` (feature `tls`) | `create_server_tls(factory, addr, ServerTls)`, `create_unix_server_tls`, `connect_accepted_socket_tls` |
+//! | `transport.get_extra_info("ssl_object")`, `("peercert")`, `("cipher")` (feature `tls`) | `Transport::tls_info` → `aioloop::tls::TlsInfo` |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
 //! connection's task as `Rc<RefCell<P>>` (hold no borrow of it across an `await`); an
@@ -79,7 +82,7 @@
 //!     let (transport, client) =
 //!         create_connection(Client::default, server.local_addr().unwrap()).await.unwrap();
 //!     transport.write(b"12345").unwrap();
-//!     transport.write_eof();
+//!     transport.write_eof().unwrap();
 //!     let done = client.borrow().done.clone();
 //!     done.wait().await;
 //!     assert_eq!(client.borrow().got, b"5");
@@ -91,16 +94,22 @@
 mod any;
 mod buffered;
 mod callback;
+mod closing;
 mod connect;
 mod datagram;
 mod driver;
 mod flow;
+mod lost_writes;
 mod pipe;
 mod protocol;
 mod server;
 mod sock;
 mod subprocess;
 mod task;
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
+mod tls_socket;
 mod transport;
 
 pub use any::{AnyProtocol, Buffered, Plain};
@@ -115,6 +124,11 @@ pub use protocol::Protocol;
 pub use server::{create_server, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
 pub use subprocess::{subprocess_exec, subprocess_shell, SubprocessProtocol, SubprocessTransport};
+#[cfg(feature = "tls")]
+pub use tls::{
+    connect_accepted_socket_tls, create_connection_tls, create_server_tls, create_unix_connection_tls,
+    create_unix_server_tls,
+};
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 
 /// A socket address as [`Transport::get_extra_info`] and [`DatagramTransport::get_extra_info`]

@@ -88,34 +88,62 @@ where
     P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
-    let control = ServerControl::start(
-        listener,
-        local,
-        StreamSocket::Tcp,
-        StreamSocket::Unix,
-        move |serving: &Rc<Serving<Transport>>, sock| {
-            let protocol = Rc::new(RefCell::new(protocol_factory()));
-            let transport = start(sock.into(), &protocol, MadeIn::Task);
-            let key = serving.attach(transport.clone());
-            let serving = Rc::downgrade(serving);
-            transport.on_lost(Box::new(move || {
-                if let Some(serving) = serving.upgrade() {
-                    serving.detach(key);
-                }
-            }));
-        },
-    );
-    ProtocolServer { control }
+    ProtocolServer::start(listener, local, move |serving, sock| {
+        let protocol = Rc::new(RefCell::new(protocol_factory()));
+        let transport = start(sock.into(), &protocol, MadeIn::Task);
+        attach(serving, None, transport);
+    })
 }
 
-/// A server [`create_server`] or [`create_unix_server`] started: asyncio's `Server`, with its
-/// `close`, `is_serving`, `serve_forever`, `wait_closed`, `close_clients` and `abort_clients`.
+/// A connection a [`ProtocolServer`] serves (in asyncio's `Server._clients`).
+#[derive(Clone)]
+pub(super) enum Client {
+    /// Its transport, until its `connection_lost` ran.
+    Connected(Transport),
+    /// A TLS connection in its handshake: its protocol is made, its `connection_made` not yet.
+    #[cfg(feature = "tls")]
+    Handshaking(Rc<crate::tls::PendingHandshake>),
+}
+
+/// Counts `transport` as a connection of the server until its `connection_lost` ran: in the
+/// place `key` held (a TLS connection's handshake), or as a new one.
+pub(super) fn attach(serving: &Rc<Serving<Client>>, key: Option<usize>, transport: Transport) {
+    let key = match key {
+        Some(key) => {
+            if let Some(client) = serving.clients().get_mut(key) {
+                *client = Client::Connected(transport.clone());
+            }
+            key
+        }
+        None => serving.attach(Client::Connected(transport.clone())),
+    };
+    let serving = Rc::downgrade(serving);
+    transport.on_lost(Box::new(move || {
+        if let Some(serving) = serving.upgrade() {
+            serving.detach(key);
+        }
+    }));
+}
+
+/// A server [`create_server`] or [`create_unix_server`] started (or, with the `tls` feature,
+/// `create_server_tls` or `create_unix_server_tls`): asyncio's `Server`, with its `close`,
+/// `is_serving`, `serve_forever`, `wait_closed`, `close_clients` and `abort_clients`.
 /// Dropping it does not stop it; call [`close`](ProtocolServer::close).
 pub struct ProtocolServer {
-    control: ServerControl<Transport>,
+    control: ServerControl<Client>,
 }
 
 impl ProtocolServer {
+    /// Starts serving on `listener`: `on_accept` makes each connection the server's.
+    pub(super) fn start(
+        listener: ServerListener,
+        local: Option<SocketAddr>,
+        on_accept: impl FnMut(&Rc<Serving<Client>>, StreamSocket) + 'static,
+    ) -> Self {
+        let control = ServerControl::start(listener, local, StreamSocket::Tcp, StreamSocket::Unix, on_accept);
+        ProtocolServer { control }
+    }
+
     /// The address the server listens on (TCP; `NotConnected` for a Unix server).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.control.local_addr()
@@ -144,25 +172,35 @@ impl ProtocolServer {
         self.control.wait_closed().await;
     }
 
-    /// [`close`](Transport::close)s every connection: asyncio 3.13's `close_clients()`.
+    /// [`close`](Transport::close)s every connection: asyncio 3.13's `close_clients()`. A
+    /// TLS connection still in its handshake is closed without its protocol's
+    /// `connection_made`.
     pub fn close_clients(&self) {
-        for transport in self.each_client() {
-            transport.close();
-        }
+        self.each_client(Transport::close);
     }
 
-    /// [`abort`](Transport::abort)s every connection: asyncio 3.13's `abort_clients()`.
+    /// [`abort`](Transport::abort)s every connection: asyncio 3.13's `abort_clients()`. A
+    /// TLS connection still in its handshake is closed without its protocol's
+    /// `connection_made`.
     pub fn abort_clients(&self) {
-        for transport in self.each_client() {
-            transport.abort();
-        }
+        self.each_client(Transport::abort);
     }
 
-    /// The connections' transports, copied out (asyncio's `self._clients.copy()`): closing one
-    /// may detach it.
-    fn each_client(&self) -> Vec<Transport> {
-        let clients = self.control.serving().clients();
-        clients.iter().map(|(_, transport)| transport.clone()).collect()
+    /// Runs `f` on every connection's transport, and ends the handshakes under way; the
+    /// clients are copied out first (asyncio's `self._clients.copy()`): closing one may detach
+    /// it.
+    fn each_client(&self, f: impl Fn(&Transport)) {
+        let clients: Vec<Client> = {
+            let clients = self.control.serving().clients();
+            clients.iter().map(|(_, client)| client.clone()).collect()
+        };
+        for client in clients {
+            match client {
+                Client::Connected(transport) => f(&transport),
+                #[cfg(feature = "tls")]
+                Client::Handshaking(pending) => crate::streams::Socket::abort(&*pending),
+            }
+        }
     }
 }
 

@@ -1,11 +1,14 @@
 //! [`StreamSocket`]: the stream under a transport, TCP or Unix, with the calls the transport
-//! makes; [`Io`]: what a transport runs on, that stream or one end of a pipe.
+//! makes; [`Io`]: what a transport runs on, that stream, one end of a pipe, or (feature `tls`)
+//! a TLS session over that stream.
 
 use std::io;
 use std::net::Shutdown;
 use std::task::{Context, Poll};
 
 use super::pipe::Pipe;
+#[cfg(feature = "tls")]
+use super::tls_socket::TlsSocket;
 use super::SocketAddress;
 use crate::net::{TcpStream, UnixStream};
 
@@ -81,16 +84,21 @@ impl StreamSocket {
     }
 }
 
-/// What a transport runs on: a stream socket (asyncio's `_SelectorSocketTransport`) or one end
-/// of a pipe (`_UnixReadPipeTransport`, `_UnixWritePipeTransport`). The transport's buffer,
-/// flow control and close/abort state serve both; where the pipes differ the transport and the
-/// driver ask [`Io::kind`].
+/// What a transport runs on: a stream socket (asyncio's `_SelectorSocketTransport`), one end
+/// of a pipe (`_UnixReadPipeTransport`, `_UnixWritePipeTransport`) or a TLS session over a
+/// stream socket (asyncio's `SSLProtocol` transport). The transport's buffer, flow control and
+/// close/abort state serve all; where the pipes differ the transport and the driver ask
+/// [`Io::kind`], where TLS does the transport asks
+/// whether it has TLS info.
 pub(super) enum Io {
     Stream(StreamSocket),
     Pipe(Pipe),
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsSocket>),
 }
 
-/// The kind of an [`Io`], kept by the transport after the socket is closed.
+/// The kind of an [`Io`], kept by the transport after the socket is closed (a TLS session is a
+/// `Stream`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum IoKind {
     Stream,
@@ -114,6 +122,8 @@ impl Io {
     pub(super) fn kind(&self) -> IoKind {
         match self {
             Io::Stream(_) => IoKind::Stream,
+            #[cfg(feature = "tls")]
+            Io::Tls(_) => IoKind::Stream,
             Io::Pipe(Pipe::Read(_)) => IoKind::ReadPipe,
             Io::Pipe(Pipe::Write { .. }) => IoKind::WritePipe,
         }
@@ -123,6 +133,8 @@ impl Io {
         match self {
             Io::Stream(s) => s.poll_read(cx, buf),
             Io::Pipe(p) => p.poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.poll_read(cx, buf),
         }
     }
 
@@ -130,6 +142,8 @@ impl Io {
         match self {
             Io::Stream(s) => s.poll_write(cx, buf),
             Io::Pipe(p) => p.poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.poll_write(cx, buf),
         }
     }
 
@@ -137,29 +151,41 @@ impl Io {
         match self {
             Io::Stream(s) => s.try_write(buf),
             Io::Pipe(p) => p.try_write(buf),
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.try_write(buf),
         }
     }
 
-    /// A stream's [`StreamSocket::poll_flush`]; a pipe's writes are in the kernel already.
-    pub(super) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// Sends what is left before a clean close: a stream's [`StreamSocket::poll_flush`] (the
+    /// io_uring completion form's send buffer); a TLS session's records, then its
+    /// `close_notify`; a pipe's writes are in the kernel already.
+    pub(super) fn poll_finish(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Io::Stream(s) => s.poll_flush(cx),
             Io::Pipe(_) => Poll::Ready(Ok(())),
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.poll_close(cx),
         }
     }
 
-    /// A stream's write shutdown (a pipe transport's `write_eof` closes it instead).
+    /// A stream's write shutdown (a pipe transport's `write_eof` closes it instead, a TLS
+    /// transport's refuses).
     pub(super) fn shutdown_write(&self) -> io::Result<()> {
         match self {
             Io::Stream(s) => s.shutdown_write(),
             Io::Pipe(_) => Ok(()),
+            #[cfg(feature = "tls")]
+            Io::Tls(_) => Ok(()),
         }
     }
 
-    /// A stream's [`StreamSocket::abort`]; a pipe holds nothing unsent.
+    /// A stream's [`StreamSocket::abort`] (under TLS too); a pipe holds nothing unsent.
     pub(super) fn abort(&self) {
-        if let Io::Stream(s) = self {
-            s.abort();
+        match self {
+            Io::Stream(s) => s.abort(),
+            Io::Pipe(_) => {}
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.abort(),
         }
     }
 
@@ -167,7 +193,7 @@ impl Io {
     pub(super) fn poll_reader_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
         match self {
             Io::Pipe(p) => p.poll_reader_closed(cx),
-            Io::Stream(_) => Poll::Pending,
+            _ => Poll::Pending,
         }
     }
 
@@ -177,6 +203,17 @@ impl Io {
         match self {
             Io::Stream(s) => s.addresses(),
             Io::Pipe(p) => (None, Some(SocketAddress::Pipe(p.fd()))),
+            #[cfg(feature = "tls")]
+            Io::Tls(t) => t.addresses(),
+        }
+    }
+
+    /// What the TLS handshake settled, for a TLS session (asyncio's `ssl_object` extra info).
+    #[cfg(feature = "tls")]
+    pub(super) fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        match self {
+            Io::Tls(t) => Some(t.info().clone()),
+            _ => None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! [`Transport`]: the handle on a connection a [`Protocol`](super::Protocol) writes and controls it through
 //! (asyncio's `_SelectorSocketTransport`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -9,7 +9,9 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use super::any::WeakShared;
+use super::closing::Closing;
 use super::flow::FlowControl;
+use super::lost_writes::LostWrites;
 use super::sock::{Io, IoKind};
 use super::task::wake;
 use super::SocketAddress;
@@ -82,12 +84,15 @@ pub(super) struct Inner {
     pub(super) protocol: WeakShared,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
+    /// What the TLS handshake settled, on a TLS connection.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsInfo>,
     /// The connection task's waker while it waits.
     pub(super) driver: RefCell<Option<Waker>>,
     /// Run once the connection is lost (a server forgets the connection).
     pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
-    lost_writes: Cell<u32>,
+    lost_writes: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
 }
@@ -95,14 +100,11 @@ pub(super) struct Inner {
 /// asyncio's `_SelectorSocketTransport` attributes.
 pub(super) struct State {
     pub(super) buffer: VecDeque<u8>,
-    /// `close` or `abort` was called, or the connection failed (`_closing`).
-    pub(super) closing: bool,
+    /// `close`, `abort`, the connection lost (`_closing`, `_conn_lost`).
+    pub(super) end: Closing,
     /// `write_eof` was called (`_eof`).
     pub(super) eof: bool,
-    /// `connection_lost` is due or done (`_conn_lost > 0`).
-    pub(super) conn_lost: bool,
-    /// What `connection_lost` is due to report, and whether the socket is dropped unflushed.
-    pub(super) lost_exc: Option<io::Error>,
+    /// The socket is dropped unflushed (after `abort` or a failure).
     pub(super) lost_abort: bool,
     /// `pause_reading` is in effect (`_paused`).
     pub(super) paused: bool,
@@ -116,10 +118,8 @@ impl State {
     fn new() -> Self {
         State {
             buffer: VecDeque::new(),
-            closing: false,
+            end: Closing::default(),
             eof: false,
-            conn_lost: false,
-            lost_exc: None,
             lost_abort: false,
             paused: false,
             read_eof: false,
@@ -140,19 +140,15 @@ impl State {
     /// asyncio's `_force_close`: drops the buffer, stops reading, and makes `connection_lost`
     /// due with `exc`.
     pub(super) fn force_close(&mut self, exc: Option<io::Error>) {
-        if self.conn_lost {
-            return;
+        if self.end.force(exc) {
+            self.buffer.clear();
+            self.lost_abort = true;
         }
-        self.buffer.clear();
-        self.closing = true;
-        self.conn_lost = true;
-        self.lost_exc = exc;
-        self.lost_abort = true;
     }
 
     /// The connection's task reads: not closing, not paused, no EOF read yet.
     pub(super) fn reading(&self) -> bool {
-        !self.closing && !self.paused && !self.read_eof
+        !self.end.closing && !self.paused && !self.read_eof
     }
 }
 
@@ -160,6 +156,8 @@ impl Inner {
     pub(super) fn new(sock: Io, protocol: WeakShared) -> Self {
         let (peer, local) = sock.extra_info();
         Inner {
+            #[cfg(feature = "tls")]
+            tls: sock.tls_info(),
             kind: sock.kind(),
             sock: RefCell::new(Some(sock)),
             state: RefCell::new(State::new()),
@@ -168,9 +166,18 @@ impl Inner {
             local,
             driver: RefCell::new(None),
             on_lost: RefCell::new(None),
-            lost_writes: Cell::new(0),
+            lost_writes: LostWrites::default(),
             panic: RefCell::new(None),
         }
+    }
+
+    /// A TLS connection (asyncio's `SSLProtocol` transport): no half-close, and EOF (the
+    /// peer's `close_notify`) closes it whatever `eof_received` answers.
+    pub(super) fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     pub(super) fn wake_driver(&self) {
@@ -208,10 +215,13 @@ impl Transport {
     /// the protocol's [`pause_writing`](super::Protocol::pause_writing).
     ///
     /// Writes after [`close`](Transport::close) are still sent while the buffer is not empty
-    /// (as in asyncio); once the connection is lost they are ignored. A send error closes the
-    /// connection with that error ([`Protocol::connection_lost`](super::Protocol::connection_lost) gets it).
+    /// (as in asyncio); once the connection is lost they are ignored, and from the fifth on
+    /// each is reported to the loop's exception handler, where asyncio logs its warning
+    /// ("socket.send() raised exception."). A send error closes the connection with that
+    /// error ([`Protocol::connection_lost`](super::Protocol::connection_lost) gets it).
     ///
-    /// A write pipe ignores writes once closing (asyncio's `_UnixWritePipeTransport`).
+    /// A write pipe ignores writes once closing (asyncio's `_UnixWritePipeTransport`), and
+    /// reports them the same way.
     ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
@@ -237,8 +247,11 @@ impl Transport {
             }
             // A write pipe ignores writes once closing, as asyncio's does (a socket sends
             // them while its buffer drains).
-            if state.conn_lost || (inner.kind == IoKind::WritePipe && state.closing) {
-                inner.lost_writes.set(inner.lost_writes.get() + 1);
+            if state.end.conn_lost || (inner.kind == IoKind::WritePipe && state.end.closing) {
+                drop(state);
+                inner.lost_writes.ignore(|ignored| {
+                    format!("Transport.write() after the connection was lost: {ignored} writes ignored")
+                });
                 return Ok(());
             }
             let mut rest = data;
@@ -292,14 +305,25 @@ impl Transport {
     ///
     /// A write pipe's `write_eof` is its [`close`](Transport::close), as in asyncio (a pipe has
     /// no half-close); a read pipe's does nothing.
-    pub fn write_eof(&self) {
+    ///
+    /// # Errors
+    /// `Unsupported` on a TLS connection (feature `tls`): TLS has no half-close, asyncio's SSL
+    /// transport raises `NotImplementedError` (see [`can_write_eof`](Transport::can_write_eof)).
+    pub fn write_eof(&self) -> io::Result<()> {
         let inner = &*self.inner;
+        if inner.is_tls() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "write_eof(): TLS does not support half-closes",
+            ));
+        }
         if inner.kind == IoKind::WritePipe {
-            return self.close();
+            self.close();
+            return Ok(());
         }
         let mut state = inner.state.borrow_mut();
-        if state.closing || state.eof {
-            return;
+        if state.end.closing || state.eof {
+            return Ok(());
         }
         state.eof = true;
         if state.buffer.is_empty() {
@@ -307,11 +331,13 @@ impl Transport {
                 let _ = sock.shutdown_write();
             }
         }
+        Ok(())
     }
 
-    /// Whether [`write_eof`](Transport::write_eof) is supported: always, but for a read pipe.
+    /// Whether [`write_eof`](Transport::write_eof) is supported: always, but for a read pipe
+    /// and a TLS connection (asyncio's SSL transport answers `False`).
     pub fn can_write_eof(&self) -> bool {
-        self.inner.kind != IoKind::ReadPipe
+        self.inner.kind != IoKind::ReadPipe && !self.inner.is_tls()
     }
 
     /// Closes the connection: asyncio's `transport.close()`. Nothing more is read; what is
@@ -324,15 +350,11 @@ impl Transport {
 
     pub(super) fn close_inner(inner: &Inner) {
         let mut state = inner.state.borrow_mut();
-        if state.closing {
-            return;
+        let nothing_buffered = state.buffer.is_empty();
+        if state.end.close(nothing_buffered) {
+            drop(state);
+            inner.wake_driver();
         }
-        state.closing = true;
-        if state.buffer.is_empty() {
-            state.conn_lost = true;
-        }
-        drop(state);
-        inner.wake_driver();
     }
 
     /// Closes the connection at once, dropping what is buffered: asyncio's
@@ -346,7 +368,7 @@ impl Transport {
     /// True once [`close`](Transport::close) or [`abort`](Transport::abort) was called or the
     /// connection was lost: asyncio's `is_closing()`.
     pub fn is_closing(&self) -> bool {
-        self.inner.state.borrow().closing
+        self.inner.state.borrow().end.closing
     }
 
     /// Stops reading (no [`data_received`](super::Protocol::data_received) until
@@ -354,7 +376,7 @@ impl Transport {
     /// not reading.
     pub fn pause_reading(&self) {
         let mut state = self.inner.state.borrow_mut();
-        if state.closing || state.paused {
+        if state.end.closing || state.paused {
             return;
         }
         state.paused = true;
@@ -364,7 +386,7 @@ impl Transport {
     /// `resume_reading()`. Nothing if closing or not paused.
     pub fn resume_reading(&self) {
         let mut state = self.inner.state.borrow_mut();
-        if state.closing || !state.paused {
+        if state.end.closing || !state.paused {
             return;
         }
         state.paused = false;
@@ -376,7 +398,7 @@ impl Transport {
     /// does not read).
     pub fn is_reading(&self) -> bool {
         let state = self.inner.state.borrow();
-        !state.closing && !state.paused && self.inner.kind != IoKind::WritePipe
+        !state.end.closing && !state.paused && self.inner.kind != IoKind::WritePipe
     }
 
     /// How many bytes are buffered, not sent yet: asyncio's `get_write_buffer_size()`.
@@ -392,13 +414,10 @@ impl Transport {
     /// # Errors
     /// `InvalidInput` unless `high >= low` (asyncio raises `ValueError`).
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
-        {
-            let mut state = self.inner.state.borrow_mut();
-            state.flow.set_limits(high, low)?;
-            if !state.conn_lost {
-                state.maybe_pause();
-            }
-        }
+        let mut state = self.inner.state.borrow_mut();
+        let buffered = state.buffer.len();
+        state.flow.set_limits(high, low, buffered)?;
+        drop(state);
         self.inner.deliver_flow();
         Ok(())
     }
@@ -419,6 +438,14 @@ impl Transport {
             }
             _ => None,
         }
+    }
+
+    /// What the TLS handshake settled, on a TLS connection (feature `tls`, the `_tls` entry
+    /// points such as [`create_connection_tls`](super::create_connection_tls)): asyncio's
+    /// `get_extra_info('ssl_object')`, `('peercert')`, `('cipher')`. `None` without TLS.
+    #[cfg(feature = "tls")]
+    pub fn tls_info(&self) -> Option<&crate::tls::TlsInfo> {
+        self.inner.tls.as_ref()
     }
 
     /// The peer's address of a TCP connection (`get_extra_info("peername")`).
@@ -443,7 +470,7 @@ impl fmt::Debug for Transport {
         let state = self.inner.state.borrow();
         f.debug_struct("Transport")
             .field("peername", &self.inner.peer)
-            .field("closing", &state.closing)
+            .field("closing", &state.end.closing)
             .field("buffered", &state.buffer.len())
             .finish()
     }

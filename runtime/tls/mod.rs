@@ -1,4 +1,4 @@
-//! TLS for aioloop's streams (feature `tls`): asyncio's `ssl=` argument, on rustls.
+//! TLS for aioloop's streams and protocols (feature `tls`): asyncio's `ssl=` argument, on rustls.
 //!
 //! | asyncio | aioloop |
 //! |---|---|
@@ -10,6 +10,9 @@
 //! | `ssl_handshake_timeout=` (60 s) | [`ClientTls::handshake_timeout`], [`ServerTls::handshake_timeout`] |
 //! | `ssl.SSLContext` | a rustls [`ClientConfig`] or [`ServerConfig`] (re-exported: [`rustls`]) |
 //! | `writer.get_extra_info('ssl_object')`, `('peercert')`, `('cipher')` | [`StreamWriter::tls_info`](crate::streams::StreamWriter::tls_info) → [`TlsInfo`] |
+//! | `loop.create_connection(factory, host, port, ssl=ctx, server_hostname=name)`, `create_unix_connection(..., ssl=)` | [`create_connection_tls`](crate::protocols::create_connection_tls)`(factory, addr, &client_tls)`, [`create_unix_connection_tls`](crate::protocols::create_unix_connection_tls) |
+//! | `loop.create_server(factory, host, port, ssl=ctx)`, `create_unix_server(..., ssl=)`, `connect_accepted_socket(..., ssl=)` | [`create_server_tls`](crate::protocols::create_server_tls)`(factory, addr, server_tls)`, [`create_unix_server_tls`](crate::protocols::create_unix_server_tls), [`connect_accepted_socket_tls`](crate::protocols::connect_accepted_socket_tls) |
+//! | the SSL transport's `get_extra_info('ssl_object')`, ... | [`Transport::tls_info`](crate::protocols::Transport::tls_info) |
 //!
 //! The reader and the writer work as on a plain connection: the writer's
 //! [`close`](crate::streams::StreamWriter::close) sends TLS's `close_notify` before it shuts
@@ -81,7 +84,7 @@ use futures_rustls::TlsStream;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ProtocolVersion, ServerConfig, SupportedCipherSuite};
 
-pub(crate) use halves::split;
+pub(crate) use halves::{split, TlsRead, TlsWrite};
 pub(crate) use handshake::{accept, connect, PendingHandshake};
 
 /// asyncio's default `ssl_handshake_timeout` (`constants.SSL_HANDSHAKE_TIMEOUT`, 60 s).

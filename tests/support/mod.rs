@@ -4,7 +4,7 @@
 //! clock; `net`, asyncio's test servers in threads; `sockets`, socket pairs and polls for
 //! the tokio network audits; `process`, children for the subprocess tests; `signal`, the lock,
 //! delivery and deadline of the signal tests; `protocols`, the lock, wait and descriptor count
-//! of the transports and protocols tests.
+//! of the transports and protocols tests; `tls`, test certificates.
 
 #![allow(dead_code)] // each test file uses some of these
 
@@ -14,6 +14,8 @@ pub mod process;
 pub mod protocols;
 pub mod signal;
 pub mod sockets;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

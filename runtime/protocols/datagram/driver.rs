@@ -68,7 +68,7 @@ async fn drive(transport: DatagramTransport, protocol: Rc<RefCell<dyn DatagramPr
         let mut state = inner.state.borrow_mut();
         state.flow.clear();
         state.errors.clear();
-        state.lost_exc.take()
+        state.end.lost_exc.take()
     };
     call_connection_lost(
         || protocol.borrow_mut().connection_lost(exc),
@@ -89,7 +89,7 @@ fn poll_drive(
         &inner.driver,
         || {
             deliver(inner, protocol);
-            inner.state.borrow().conn_lost
+            inner.state.borrow().end.conn_lost
         },
         |cx| poll_send(inner, cx),
         |cx| poll_recv(inner, protocol, cx, buf),
@@ -136,8 +136,8 @@ fn poll_send(inner: &Inner, cx: &mut Context<'_>) -> bool {
     }
     let size = state.buffer_size;
     state.flow.maybe_resume(size);
-    if state.buffer.is_empty() && state.closing {
-        state.conn_lost = true;
+    if state.buffer.is_empty() {
+        state.end.sent_all();
     }
     progress
 }
@@ -150,7 +150,7 @@ fn poll_recv(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> bool {
-    if inner.state.borrow().closing {
+    if inner.state.borrow().end.closing {
         return false;
     }
     let received = match inner.sock.borrow().as_ref() {

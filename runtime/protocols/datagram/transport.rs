@@ -2,7 +2,7 @@
 //! closes it through (asyncio's `_SelectorDatagramTransport`).
 
 use std::any::Any;
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
@@ -10,7 +10,9 @@ use std::rc::{Rc, Weak};
 use std::task::Waker;
 
 use super::{DatagramProtocol, DatagramSocket};
+use crate::protocols::closing::Closing;
 use crate::protocols::flow::{deliver_flow, FlowControl};
+use crate::protocols::lost_writes::LostWrites;
 use crate::protocols::task::wake;
 use crate::protocols::SocketAddress;
 
@@ -18,10 +20,6 @@ use crate::protocols::SocketAddress;
 /// its bytes (asyncio 3.13's `_header_size`: a flood of empty datagrams still fills the
 /// buffer).
 pub(super) const HEADER_SIZE: usize = 8;
-
-/// The ignored datagram from which on each one sent after the endpoint was lost is reported
-/// (asyncio's `constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES`).
-const LOST_SENDS_WARNING: u32 = 5;
 
 /// The handle on a datagram endpoint: asyncio's `DatagramTransport`
 /// (`_SelectorDatagramTransport`).
@@ -90,7 +88,7 @@ pub(super) struct Inner {
     /// The endpoint task's waker while it waits.
     pub(super) driver: RefCell<Option<Waker>>,
     /// Datagrams ignored since the endpoint was lost (asyncio's `_conn_lost` count).
-    lost_sends: Cell<u32>,
+    lost_sends: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn Any + Send>>>,
 }
@@ -101,12 +99,8 @@ pub(super) struct State {
     pub(super) buffer: VecDeque<(Vec<u8>, Option<SocketAddress>)>,
     /// Their bytes plus [`HEADER_SIZE`] each (`_buffer_size`).
     pub(super) buffer_size: usize,
-    /// `close` or `abort` was called, or the endpoint failed (`_closing`).
-    pub(super) closing: bool,
-    /// `connection_lost` is due or done (`_conn_lost > 0`).
-    pub(super) conn_lost: bool,
-    /// What `connection_lost` is due to report.
-    pub(super) lost_exc: Option<io::Error>,
+    /// `close`, `abort`, the endpoint lost (`_closing`, `_conn_lost`).
+    pub(super) end: Closing,
     pub(super) flow: FlowControl,
     /// Send errors for `error_received`, which the endpoint's task calls.
     pub(super) errors: VecDeque<io::Error>,
@@ -116,14 +110,10 @@ impl State {
     /// asyncio's `_force_close`: drops the queue, stops receiving, and makes `connection_lost`
     /// due with `exc`.
     pub(super) fn force_close(&mut self, exc: Option<io::Error>) {
-        if self.conn_lost {
-            return;
+        if self.end.force(exc) {
+            self.buffer.clear();
+            self.buffer_size = 0;
         }
-        self.buffer.clear();
-        self.buffer_size = 0;
-        self.closing = true;
-        self.conn_lost = true;
-        self.lost_exc = exc;
     }
 
     /// Queues a datagram (asyncio's `_buffer.append`, `_maybe_pause_protocol`).
@@ -163,9 +153,7 @@ impl Inner {
             state: RefCell::new(State {
                 buffer: VecDeque::new(),
                 buffer_size: 0,
-                closing: false,
-                conn_lost: false,
-                lost_exc: None,
+                end: Closing::default(),
                 flow: FlowControl::new(),
                 errors: VecDeque::new(),
             }),
@@ -175,27 +163,8 @@ impl Inner {
             peer,
             local,
             driver: RefCell::new(None),
-            lost_sends: Cell::new(0),
+            lost_sends: LostWrites::default(),
             panic: RefCell::new(None),
-        }
-    }
-
-    /// Counts a datagram ignored because the endpoint was lost; from the fifth on, each is
-    /// reported to the loop's exception handler (asyncio logs a warning from its
-    /// `LOG_THRESHOLD_FOR_CONNLOST_WRITES`, 5, on).
-    fn ignore_send(&self) {
-        let ignored = self.lost_sends.get() + 1;
-        self.lost_sends.set(ignored);
-        if ignored >= LOST_SENDS_WARNING {
-            if let Some(core) = crate::context::current() {
-                core.report(
-                    &format!(
-                        "DatagramTransport.sendto() after the endpoint was lost: {ignored} datagrams ignored"
-                    ),
-                    None,
-                    None,
-                );
-            }
         }
     }
 
@@ -251,9 +220,11 @@ impl DatagramTransport {
             }
         };
         let mut state = inner.state.borrow_mut();
-        if state.conn_lost {
+        if state.end.conn_lost {
             drop(state);
-            inner.ignore_send();
+            inner.lost_sends.ignore(|ignored| {
+                format!("DatagramTransport.sendto() after the endpoint was lost: {ignored} datagrams ignored")
+            });
             return Ok(());
         }
         if let Some(sock) = inner.sock.borrow().as_ref() {
@@ -287,15 +258,11 @@ impl DatagramTransport {
     pub fn close(&self) {
         let inner = &*self.inner;
         let mut state = inner.state.borrow_mut();
-        if state.closing {
-            return;
+        let nothing_queued = state.buffer.is_empty();
+        if state.end.close(nothing_queued) {
+            drop(state);
+            inner.wake_driver();
         }
-        state.closing = true;
-        if state.buffer.is_empty() {
-            state.conn_lost = true;
-        }
-        drop(state);
-        inner.wake_driver();
     }
 
     /// Closes the endpoint at once, dropping the queued datagrams: asyncio's
@@ -309,7 +276,7 @@ impl DatagramTransport {
     /// True once [`close`](DatagramTransport::close) or [`abort`](DatagramTransport::abort)
     /// was called or the endpoint was lost: asyncio's `is_closing()`.
     pub fn is_closing(&self) -> bool {
-        self.inner.state.borrow().closing
+        self.inner.state.borrow().end.closing
     }
 
     /// The queued datagrams' bytes, plus 8 for each datagram: asyncio's
@@ -327,14 +294,10 @@ impl DatagramTransport {
     /// # Errors
     /// `InvalidInput` unless `high >= low` (asyncio raises `ValueError`).
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
-        {
-            let mut state = self.inner.state.borrow_mut();
-            state.flow.set_limits(high, low)?;
-            if !state.conn_lost {
-                let size = state.buffer_size;
-                state.flow.maybe_pause(size);
-            }
-        }
+        let mut state = self.inner.state.borrow_mut();
+        let buffered = state.buffer_size;
+        state.flow.set_limits(high, low, buffered)?;
+        drop(state);
         self.inner.deliver_flow();
         Ok(())
     }
@@ -369,7 +332,7 @@ impl fmt::Debug for DatagramTransport {
         f.debug_struct("DatagramTransport")
             .field("sockname", &self.inner.local)
             .field("peername", &self.inner.peer)
-            .field("closing", &state.closing)
+            .field("closing", &state.end.closing)
             .field("buffered", &state.buffer.len())
             .finish()
     }

@@ -1,0 +1,52 @@
+//! [`Closing`]: where a transport is in its end (asyncio's `_closing` and `_conn_lost`) and
+//! what `connection_lost` is due to report. The stream and the datagram transports' `close`,
+//! `abort`, `is_closing` and their tasks' "buffer sent while closing" share it.
+
+use std::io;
+
+/// A transport's closing state, next to its own write buffer.
+#[derive(Default)]
+pub(in crate::protocols) struct Closing {
+    /// `close` or `abort` was called, or the connection failed (`_closing`).
+    pub(in crate::protocols) closing: bool,
+    /// `connection_lost` is due or done (`_conn_lost > 0`).
+    pub(in crate::protocols) conn_lost: bool,
+    /// What `connection_lost` is due to report.
+    pub(in crate::protocols) lost_exc: Option<io::Error>,
+}
+
+impl Closing {
+    /// asyncio's `close()`: closing from now on, and `connection_lost` due at once if
+    /// `nothing_buffered` (else once the buffer is sent, [`sent_all`](Closing::sent_all)).
+    /// False if it was closing already: nothing changed, the transport's task need not wake.
+    pub(in crate::protocols) fn close(&mut self, nothing_buffered: bool) -> bool {
+        if self.closing {
+            return false;
+        }
+        self.closing = true;
+        self.conn_lost = nothing_buffered;
+        true
+    }
+
+    /// asyncio's `_force_close(exc)` but for the buffer, which the caller drops when this
+    /// answers true: closing, and `connection_lost` due with `exc`. False if it was due
+    /// already (nothing changed).
+    pub(in crate::protocols) fn force(&mut self, exc: Option<io::Error>) -> bool {
+        if self.conn_lost {
+            return false;
+        }
+        self.closing = true;
+        self.conn_lost = true;
+        self.lost_exc = exc;
+        true
+    }
+
+    /// The write buffer was sent: a closing transport's `connection_lost` is due now. True if
+    /// it is.
+    pub(in crate::protocols) fn sent_all(&mut self) -> bool {
+        if self.closing {
+            self.conn_lost = true;
+        }
+        self.closing
+    }
+}

@@ -1,0 +1,640 @@
+//! TLS in the protocols API (feature `tls`): asyncio's `create_connection(..., ssl=)`,
+//! `create_server(..., ssl=)`, their Unix twins and `connect_accepted_socket(..., ssl=)`,
+//! after CPython's test_asyncio/test_ssl.py (`test_create_connection_ssl_1`,
+//! `test_create_server_ssl_1`, `test_create_connection_ssl_failed_certificate`,
+//! `test_handshake_timeout`, connection_lost after a close with close_notify) and sslproto.py's
+//! `SSLProtocol` semantics: `connection_made` only after the handshake, a server's protocol
+//! made at accept time and never called on a failed handshake, `close` sending
+//! `close_notify`, no half-close.
+#![cfg(feature = "tls")]
+
+use std::cell::{Cell, Ref, RefCell};
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use aioloop::net::{TcpListener, TcpStream, UnixStream};
+use aioloop::protocols::{
+    connect_accepted_socket_tls, create_connection_tls, create_server_tls, create_unix_connection_tls,
+    create_unix_server_tls, Protocol, ProtocolServer, Transport,
+};
+use aioloop::streams::{open_connection_tls, open_unix_connection_tls, start_server_tls};
+use aioloop::tls::{ClientTls, ServerTls};
+
+mod support;
+
+use support::net::SocketDir;
+use support::protocols::{serial, until};
+use support::tls::{assert_closed_by_server, pki, pki_for, Pki};
+
+/// test_ssl.py's `A_DATA` and `B_DATA` (1 KiB times `BUF_MULTIPLIER`, 1024 on Linux).
+const AB_LEN: usize = 1024 * 1024;
+
+fn a_data() -> Vec<u8> {
+    vec![b'A'; AB_LEN]
+}
+
+fn b_data() -> Vec<u8> {
+    vec![b'B'; AB_LEN]
+}
+
+/// What a protocol saw: `connection_made` calls, data, `eof_received` calls, and the
+/// `connection_lost` reports.
+#[derive(Default)]
+struct Log {
+    made: usize,
+    transport: Option<Transport>,
+    data: Vec<u8>,
+    eofs: usize,
+    lost: Vec<Option<io::ErrorKind>>,
+}
+
+/// A protocol recording into a shared [`Log`]; `on_data` answers the data seen so far.
+struct Recorder {
+    log: Rc<RefCell<Log>>,
+    on_data: fn(&Transport, &[u8]),
+    /// What `eof_received` answers (a TLS transport closes whatever it is).
+    keep_open: bool,
+}
+
+impl Recorder {
+    fn new(on_data: fn(&Transport, &[u8])) -> (Self, Rc<RefCell<Log>>) {
+        let log = Rc::new(RefCell::new(Log::default()));
+        let recorder = Recorder {
+            log: log.clone(),
+            on_data,
+            keep_open: false,
+        };
+        (recorder, log)
+    }
+
+    fn quiet() -> (Self, Rc<RefCell<Log>>) {
+        Recorder::new(|_, _| {})
+    }
+}
+
+impl Protocol for Recorder {
+    fn connection_made(&mut self, transport: Transport) {
+        let mut log = self.log.borrow_mut();
+        log.made += 1;
+        log.transport = Some(transport);
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        let (transport, seen) = {
+            let mut log = self.log.borrow_mut();
+            log.data.extend_from_slice(data);
+            (log.transport.clone().unwrap(), log.data.clone())
+        };
+        (self.on_data)(&transport, &seen);
+    }
+
+    fn eof_received(&mut self) -> bool {
+        self.log.borrow_mut().eofs += 1;
+        self.keep_open
+    }
+
+    fn connection_lost(&mut self, exc: Option<io::Error>) {
+        self.log.borrow_mut().lost.push(exc.map(|e| e.kind()));
+    }
+}
+
+/// The logs of the protocols a server's factory made, in order.
+struct Logs {
+    logs: Rc<RefCell<Vec<Rc<RefCell<Log>>>>>,
+}
+
+impl Logs {
+    fn new() -> Self {
+        Logs { logs: Rc::default() }
+    }
+
+    /// A factory of [`Recorder`]s answering with `on_data`, each logged here.
+    fn factory(&self, on_data: fn(&Transport, &[u8])) -> impl Fn() -> Recorder + 'static {
+        let logs = self.logs.clone();
+        move || {
+            let (recorder, log) = Recorder::new(on_data);
+            logs.borrow_mut().push(log);
+            recorder
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.logs.borrow().len()
+    }
+
+    fn get(&self, i: usize) -> Rc<RefCell<Log>> {
+        self.logs.borrow()[i].clone()
+    }
+}
+
+/// test_create_server_ssl_1's handler as a protocol: `OK` once all of `A_DATA` came, then
+/// `SPAM` (written as `SP`, `A`, `M`) and a close once `B_DATA` came too.
+fn ab_server(transport: &Transport, seen: &[u8]) {
+    if seen.len() == AB_LEN {
+        assert!(seen.iter().all(|&b| b == b'A'));
+        transport.write(b"OK").unwrap();
+    } else if seen.len() == 2 * AB_LEN {
+        assert!(seen[AB_LEN..].iter().all(|&b| b == b'B'));
+        transport.writelines([&b"SP"[..], b"A", b"M"]).unwrap();
+        transport.close();
+    }
+}
+
+/// The client's TLS for a [`Pki`]'s server (`localhost`).
+fn client_tls(pki: &Pki) -> ClientTls {
+    ClientTls::new(pki.client.clone(), "localhost").unwrap()
+}
+
+/// `create_connection_tls` to `addr` with `recorder` as the protocol.
+async fn connect(addr: SocketAddr, pki: &Pki, recorder: Recorder) -> Transport {
+    let (transport, _protocol) = create_connection_tls(move || recorder, addr, &client_tls(pki))
+        .await
+        .unwrap();
+    transport
+}
+
+/// A `create_server_tls` on a loopback port whose protocols `made` logs, answering `on_data`.
+async fn server_tls(made: &Logs, on_data: fn(&Transport, &[u8]), tls: ServerTls) -> ProtocolServer {
+    create_server_tls(made.factory(on_data), "127.0.0.1:0", tls)
+        .await
+        .unwrap()
+}
+
+/// Waits until `connection_lost` ran, and answers the log.
+async fn lost(log: &Rc<RefCell<Log>>) -> Ref<'_, Log> {
+    until(|| !log.borrow().lost.is_empty()).await;
+    log.borrow()
+}
+
+/// The peer's `close_notify` ended the connection: `data` came, then `eof_received`, then
+/// `connection_lost(None)`.
+async fn assert_closed_by_peer(log: &Rc<RefCell<Log>>, data: &[u8]) {
+    let log = lost(log).await;
+    assert_eq!(log.data, data);
+    assert_eq!(log.eofs, 1);
+    assert_eq!(log.lost, vec![None]);
+    assert!(log.transport.as_ref().unwrap().is_closing());
+}
+
+async fn wait_closed(server: &ProtocolServer) {
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .expect("the server closed in 10 s");
+}
+
+#[test]
+fn test_create_connection_ssl_1() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        // test_ssl.py's server: A_DATA -> "OK", B_DATA -> "SPAM", then a close (close_notify).
+        let server = start_server_tls(
+            |mut reader, writer| async move {
+                assert_eq!(reader.readexactly(AB_LEN).await.unwrap(), a_data());
+                writer.write(b"OK");
+                assert_eq!(reader.readexactly(AB_LEN).await.unwrap(), b_data());
+                writer.write(b"SPAM");
+                writer.close();
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::new(|transport, seen| {
+            if seen == b"OK" {
+                transport.write(&b_data()).unwrap();
+            }
+        });
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        // connection_made ran, after the handshake: the session is there.
+        assert_eq!(log.borrow().made, 1);
+        let info = transport.tls_info().expect("a TLS transport");
+        assert!(info.protocol_version().is_some());
+        assert!(info.cipher_suite().is_some());
+        assert_eq!(info.peer_certificates().len(), 1);
+        assert_eq!(transport.peer_addr(), Some(server.local_addr().unwrap()));
+        // 1 MiB: most of it buffered, sent as the peer reads.
+        transport.write(&a_data()).unwrap();
+        // The server's close_notify is EOF: eof_received, then connection_lost(None).
+        assert_closed_by_peer(&log, b"OKSPAM").await;
+        server.close();
+    });
+}
+
+#[test]
+fn test_create_server_ssl_1() {
+    let _serial = serial();
+    const TOTAL: usize = 10;
+    aioloop::run(async {
+        let pki = pki();
+        let made = Logs::new();
+        let tls = ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_secs(30));
+        let server = server_tls(&made, ab_server, tls).await;
+        let addr = server.local_addr().unwrap();
+        let tls = client_tls(&pki);
+        let done = Rc::new(Cell::new(0));
+        let mut clients = Vec::new();
+        for _ in 0..TOTAL {
+            let (tls, done) = (tls.clone(), done.clone());
+            clients.push(aioloop::spawn(async move {
+                let (mut reader, writer) = open_connection_tls(addr, &tls).await.unwrap();
+                writer.write(&a_data());
+                assert_eq!(reader.readexactly(2).await.unwrap(), b"OK");
+                writer.write(&b_data());
+                assert_eq!(reader.readexactly(4).await.unwrap(), b"SPAM");
+                // The server's transport closed with close_notify: a clean EOF.
+                assert!(reader.read_to_eof().await.unwrap().is_empty());
+                writer.close();
+                done.set(done.get() + 1);
+            }));
+        }
+        for client in clients {
+            aioloop::wait_for(client, Duration::from_secs(30))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(done.get(), TOTAL);
+        assert_eq!(made.count(), TOTAL);
+        for i in 0..TOTAL {
+            let log = made.get(i);
+            let log = lost(&log).await;
+            assert_eq!(log.made, 1);
+            assert_eq!(log.lost, vec![None]);
+            let info = log.transport.as_ref().unwrap().tls_info().unwrap();
+            assert_eq!(info.server_name(), Some("localhost")); // the client's SNI
+        }
+        server.close();
+        wait_closed(&server).await;
+    });
+}
+
+#[test]
+fn test_create_connection_ssl_failed_certificate() {
+    let _serial = serial();
+    aioloop::run(async {
+        let trusted = pki();
+        let other = pki(); // the client trusts another certificate only
+        let wrong_name = pki_for(&["example.org"]); // trusted, for another name
+        for (server_pki, client_pki) in [(&trusted, &other), (&wrong_name, &wrong_name)] {
+            let server = start_server_tls(
+                |_reader, _writer| async { panic!("no handler without a handshake") },
+                "127.0.0.1:0",
+                ServerTls::new(server_pki.server.clone()),
+            )
+            .await
+            .unwrap();
+            let made = Logs::new();
+            let addr = server.local_addr().unwrap();
+            let err = create_connection_tls(made.factory(|_, _| {}), addr, &client_tls(client_pki))
+                .await
+                .err()
+                .expect("the handshake fails");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+            // asyncio makes the protocol before the handshake, and never calls it after a
+            // failed one.
+            assert_eq!(made.count(), 1);
+            let log = made.get(0);
+            assert_eq!(log.borrow().made, 0);
+            assert!(log.borrow().lost.is_empty());
+            server.close();
+        }
+    });
+}
+
+#[test]
+fn test_handshake_timeout_client() {
+    let _serial = serial();
+    aioloop::run(async {
+        // A peer that accepts and never answers the client's hello.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = aioloop::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0; 64 * 1024];
+            while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
+        });
+        let tls = client_tls(&pki()).handshake_timeout(Duration::from_millis(200));
+        let (recorder, log) = Recorder::quiet();
+        let err = create_connection_tls(move || recorder, addr, &tls)
+            .await
+            .err()
+            .expect("the handshake times out");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+        assert!(
+            err.to_string().contains("TLS handshake is taking longer"),
+            "{err}"
+        );
+        assert_eq!(log.borrow().made, 0);
+        // The connection was closed: the peer reads EOF.
+        aioloop::wait_for(peer, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}
+
+#[test]
+fn test_handshake_timeout_server_closes_without_calling_the_protocol() {
+    let _serial = serial();
+    aioloop::run(async {
+        let made = Logs::new();
+        let tls = ServerTls::new(pki().server).handshake_timeout(Duration::from_millis(200));
+        let server = server_tls(&made, |_, _| {}, tls).await;
+        // A client that connects and never sends its hello.
+        let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+        assert_closed_by_server(&silent).await;
+        // Logs at accept time (asyncio's `_accept_connection2`), never called.
+        assert_eq!(made.count(), 1);
+        let log = made.get(0);
+        assert_eq!(log.borrow().made, 0);
+        assert!(log.borrow().lost.is_empty());
+        server.close();
+        wait_closed(&server).await;
+    });
+}
+
+#[test]
+fn a_failed_server_handshake_closes_the_connection_without_calling_the_protocol() {
+    let _serial = serial();
+    aioloop::run(async {
+        let made = Logs::new();
+        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
+        let client = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+        client.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap(); // not a TLS hello
+        let mut buf = [0; 1024];
+        // rustls's alert, if it sent one, then EOF.
+        while let Ok(1..) = client.read(&mut buf).await {}
+        assert_eq!(made.count(), 1);
+        assert_eq!(made.get(0).borrow().made, 0);
+        server.close();
+        wait_closed(&server).await;
+        assert!(made.get(0).borrow().lost.is_empty());
+    });
+}
+
+#[test]
+fn pending_handshakes_count_for_wait_closed_and_close_clients_or_abort_clients_end_them() {
+    let _serial = serial();
+    aioloop::run(async {
+        for abort in [false, true] {
+            let made = Logs::new();
+            let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
+            let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
+            until(|| made.count() == 1).await;
+            server.close();
+            // The connection in its handshake is the server's: wait_closed waits for it.
+            assert!(
+                aioloop::wait_for(server.wait_closed(), Duration::from_millis(100))
+                    .await
+                    .is_err()
+            );
+            if abort {
+                server.abort_clients();
+            } else {
+                server.close_clients();
+            }
+            wait_closed(&server).await;
+            assert_closed_by_server(&silent).await;
+            assert_eq!(made.get(0).borrow().made, 0);
+        }
+    });
+}
+
+#[test]
+fn close_sends_close_notify_and_connection_lost_follows() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let clean_eof = Rc::new(Cell::new(None));
+        let seen = clean_eof.clone();
+        let server = start_server_tls(
+            move |mut reader, writer| {
+                let seen = seen.clone();
+                async move {
+                    // A clean EOF only after close_notify (rustls reports UnexpectedEof otherwise).
+                    seen.set(Some(reader.read_to_eof().await.map(|rest| rest.len())));
+                    writer.close();
+                }
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.write(b"bye").unwrap();
+        transport.close();
+        assert!(transport.is_closing());
+        until(|| {
+            clean_eof
+                .take()
+                .inspect(|got| assert_eq!(got.as_ref().unwrap(), &3))
+                .is_some()
+        })
+        .await;
+        let log = lost(&log).await;
+        assert_eq!(log.lost, vec![None]);
+        assert_eq!(log.eofs, 0); // closed before the server's close_notify was read
+        server.close();
+    });
+}
+
+#[test]
+fn abort_sends_no_close_notify() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let read_result = Rc::new(Cell::new(None));
+        let seen = read_result.clone();
+        let server = start_server_tls(
+            move |mut reader, _writer| {
+                let seen = seen.clone();
+                async move { seen.set(Some(reader.read_to_eof().await.map(|_| ()))) }
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.abort();
+        assert_eq!(lost(&log).await.lost, vec![None]);
+        let mut result = None;
+        until(|| {
+            result = read_result.take();
+            result.is_some()
+        })
+        .await;
+        assert!(result.unwrap().is_err(), "a TLS stream cut without close_notify");
+        server.close();
+    });
+}
+
+#[test]
+fn the_peers_close_notify_closes_the_transport_whatever_eof_received_answers() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let server = start_server_tls(
+            |_reader, writer| async move {
+                writer.write(b"hi");
+                writer.close(); // close_notify
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (mut recorder, log) = Recorder::quiet();
+        recorder.keep_open = true; // asyncio: "has no effect when using ssl"
+        connect(server.local_addr().unwrap(), &pki, recorder).await;
+        assert_closed_by_peer(&log, b"hi").await;
+        server.close();
+    });
+}
+
+#[test]
+fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let made = Logs::new();
+        // The server's protocol aborts on the first data: no close_notify.
+        let abort = |transport: &Transport, _: &[u8]| transport.abort();
+        let server = server_tls(&made, abort, ServerTls::new(pki.server.clone())).await;
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.write(b"x").unwrap();
+        let (kinds, eofs) = {
+            let log = lost(&log).await;
+            (log.lost.clone(), log.eofs)
+        };
+        assert!(
+            matches!(
+                kinds[..],
+                [Some(
+                    io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
+                )]
+            ),
+            "{kinds:?}"
+        );
+        assert_eq!(eofs, 0);
+        server.close();
+        wait_closed(&server).await;
+    });
+}
+
+#[test]
+fn write_eof_is_unsupported_on_tls() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let made = Logs::new();
+        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki.server.clone())).await;
+        let transport = connect(server.local_addr().unwrap(), &pki, Recorder::quiet().0).await;
+        assert!(!transport.can_write_eof());
+        assert_eq!(
+            transport.write_eof().unwrap_err().kind(),
+            io::ErrorKind::Unsupported
+        );
+        // The transport goes on: a write still arrives.
+        transport.write(b"still open").unwrap();
+        until(|| made.count() == 1 && made.get(0).borrow().data == b"still open").await;
+        transport.close();
+        server.close();
+        wait_closed(&server).await;
+        assert_eq!(made.get(0).borrow().lost, vec![None]);
+    });
+}
+
+#[test]
+fn unix_server_and_connection() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let dir = SocketDir::new("protocols-tls-unix");
+        let path = dir.path();
+        let made = Logs::new();
+        let echo_line = |transport: &Transport, seen: &[u8]| {
+            if seen.ends_with(b"\n") {
+                transport.write(seen).unwrap();
+                transport.close();
+            }
+        };
+        let server =
+            create_unix_server_tls(made.factory(echo_line), &path, ServerTls::new(pki.server.clone()))
+                .await
+                .unwrap();
+        let tls = client_tls(&pki);
+        let (recorder, log) = Recorder::quiet();
+        let (transport, _p) = create_unix_connection_tls(move || recorder, &path, &tls)
+            .await
+            .unwrap();
+        assert!(transport.tls_info().is_some());
+        transport.write(b"over unix\n").unwrap();
+        assert_closed_by_peer(&log, b"over unix\n").await;
+        // The streams client against the same server.
+        let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
+        writer.write(b"streams\n");
+        assert_eq!(reader.read_to_eof().await.unwrap(), b"streams\n");
+        server.close();
+        wait_closed(&server).await;
+        assert_eq!(made.count(), 2);
+    });
+}
+
+#[test]
+fn connect_accepted_socket_makes_the_server_handshake() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tls = client_tls(&pki);
+        let client = aioloop::spawn(async move {
+            let (mut reader, writer) = open_connection_tls(addr, &tls).await.unwrap();
+            writer.write(b"ping");
+            let got = reader.read_to_eof().await.unwrap();
+            writer.close();
+            got
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let (recorder, log) = Recorder::new(|transport, seen| {
+            if seen == b"ping" {
+                transport.write(b"pong").unwrap();
+                transport.close();
+            }
+        });
+        let server_tls = ServerTls::new(pki.server.clone());
+        let (transport, _p) = connect_accepted_socket_tls(move || recorder, stream, &server_tls)
+            .await
+            .unwrap();
+        assert_eq!(log.borrow().made, 1);
+        assert_eq!(transport.tls_info().unwrap().server_name(), Some("localhost"));
+        assert_eq!(client.await.unwrap(), b"pong");
+        assert_eq!(lost(&log).await.lost, vec![None]);
+
+        // A Unix stream too, and a failed handshake is the call's error.
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(b);
+        let (recorder, log) = Recorder::quiet();
+        let err = connect_accepted_socket_tls(move || recorder, a, &server_tls)
+            .await
+            .err()
+            .expect("the handshake fails");
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            ),
+            "{err}"
+        );
+        assert_eq!(log.borrow().made, 0);
+    });
+}
