@@ -1,4 +1,4 @@
-//! [`TlsSocket`]: a TLS session over a [`StreamSocket`], the transport's [`Io`](super::sock::Io)
+//! [`TlsSocket`]: a TLS session over a [`StreamSocket`], the transport's [`Io`]
 //! for the `_tls` entry points (asyncio's `SSLProtocol` under a transport). It is the streams'
 //! TLS connection ([`crate::tls::split`]'s halves), driven by the transport's task instead of
 //! a reader and a writer.
