@@ -521,3 +521,74 @@ async fn start_tls_refuses_a_foreign_reader_and_a_failed_upgrade_fails_both_ends
     server.close();
     server.abort_clients();
 }
+
+/// A write made while the handshake of `start_tls` runs (another task writing) is buffered
+/// and sent through TLS once the upgrade is done, as `start_tls`'s writer promises, instead
+/// of failing the writer.
+#[aioloop::test]
+async fn start_tls_sends_a_write_made_during_the_handshake_after_it() {
+    let pki = pki();
+    let server_tls = ServerTls::new(pki.server.clone());
+    let server = aioloop::streams::start_server(
+        move |mut reader, writer| {
+            let tls = server_tls.clone();
+            async move {
+                assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
+                writer.write(b"GO\n");
+                writer.start_tls_server(&mut reader, &tls).await.unwrap();
+                echo_lines(reader, writer).await;
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    writer.write(b"STARTTLS\n");
+    assert_eq!(reader.readline().await.unwrap(), b"GO\n");
+    let writer = Rc::new(writer);
+    let during = writer.clone();
+    let wrote = aioloop::spawn(async move {
+        aioloop::yield_now().await; // the upgrade is in its handshake now
+        during.write(b"during the handshake\n");
+    });
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    writer.start_tls(&mut reader, &tls).await.unwrap();
+    wrote.await.unwrap();
+    writer.write(b"after\n");
+    for line in [&b"during the handshake\n"[..], b"after\n"] {
+        let got = aioloop::wait_for(reader.readline(), Duration::from_secs(10))
+            .await
+            .expect("the line comes back")
+            .unwrap();
+        assert_eq!(got, line);
+    }
+    writer.drain().await.unwrap();
+    server.close();
+    server.abort_clients();
+}
+
+/// A `start_tls` cancelled during its handshake (here by a `wait_for` on a peer that never
+/// answers) leaves a writer that fails, not one whose writes wait forever for the upgrade.
+#[aioloop::test]
+async fn a_cancelled_start_tls_fails_the_writer() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (mut reader, writer) = open_connection(addr).await.unwrap();
+    let (_silent, _) = listener.accept().await.unwrap();
+    let writer = Rc::new(writer);
+    let during = writer.clone();
+    let wrote = aioloop::spawn(async move {
+        aioloop::yield_now().await; // the upgrade is in its handshake now
+        during.write(b"during the handshake\n");
+    });
+    let tls = ClientTls::new(pki().client.clone(), "localhost").unwrap();
+    let upgrade = aioloop::wait_for(writer.start_tls(&mut reader, &tls), Duration::from_millis(100)).await;
+    assert!(upgrade.is_err(), "the silent peer never answers the hello");
+    wrote.await.unwrap();
+    writer.write(b"after\n");
+    let drained = aioloop::wait_for(writer.drain(), Duration::from_secs(10))
+        .await
+        .expect("drain returns");
+    assert!(drained.is_err(), "the writer failed with the cancelled upgrade");
+}

@@ -184,7 +184,9 @@ impl StreamWriter {
     /// buffered failed; the handshake's error (`TimedOut` past the timeout).
     pub async fn start_tls(&self, reader: &mut StreamReader, tls: &ClientTls) -> io::Result<()> {
         let io = self.detach_for_tls(reader).await?;
+        let cancelled = FailIfCancelled(self);
         let upgraded = crate::tls::connect(io, tls).await;
+        std::mem::forget(cancelled);
         self.attach_tls(reader, upgraded)
     }
 
@@ -196,7 +198,9 @@ impl StreamWriter {
     /// As [`start_tls`](StreamWriter::start_tls).
     pub async fn start_tls_server(&self, reader: &mut StreamReader, tls: &ServerTls) -> io::Result<()> {
         let io = self.detach_for_tls(reader).await?;
+        let cancelled = FailIfCancelled(self);
         let upgraded = crate::tls::accept(io, tls, &PendingHandshake::default()).await;
+        std::mem::forget(cancelled);
         self.attach_tls(reader, upgraded)
     }
 
@@ -252,6 +256,19 @@ impl StreamWriter {
                 Err(err)
             }
         }
+    }
+}
+
+/// Fails the writer if the upgrade is dropped during its handshake (the plain connection is
+/// closed with it): writes buffered meanwhile must not wait for a sink that never comes back.
+struct FailIfCancelled<'a>(&'a StreamWriter);
+
+impl Drop for FailIfCancelled<'_> {
+    fn drop(&mut self) {
+        self.0.set_sink(Err(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "start_tls was cancelled during its handshake",
+        )));
     }
 }
 

@@ -424,8 +424,8 @@ impl StreamWriter {
     }
 
     /// Takes the sink out for a TLS upgrade, once [`flush_all`](Self::flush_all) returned;
-    /// writes meanwhile are buffered (no loop step runs between this and
-    /// [`set_sink`](Self::set_sink) but the handshake's).
+    /// writes meanwhile (other tasks run during the handshake) are buffered, and the flush
+    /// task waits for [`set_sink`](Self::set_sink) to send them through TLS.
     ///
     /// # Errors
     /// `InvalidInput` if the writer is closing or failed, or wrote since the flush.
@@ -459,6 +459,12 @@ impl StreamWriter {
         match sink {
             Ok(sink) => *self.inner.sink.borrow_mut() = Some(sink),
             Err(err) => self.inner.fail(err),
+        }
+        // A flush task started by a write during the upgrade waits for the sink (or ends on
+        // the failure).
+        let waker = self.inner.task_waker.borrow_mut().take();
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 
@@ -625,12 +631,13 @@ impl Inner {
         }
     }
 
-    /// Writes as much of `data` as the sink takes without waiting.
+    /// Writes as much of `data` as the sink takes without waiting: nothing while the sink is
+    /// out for a TLS upgrade (the only time an open writer has none; `data` is buffered).
     fn write_now(&self, mut data: &[u8]) -> io::Result<usize> {
         let total = data.len();
         let mut sink = self.sink.borrow_mut();
         let Some(sink) = sink.as_mut() else {
-            return Err(io::ErrorKind::BrokenPipe.into());
+            return Ok(0);
         };
         let mut cx = Context::from_waker(Waker::noop());
         // Not async, so it cannot yield: no budget (task/coop.rs).
@@ -765,9 +772,8 @@ impl Inner {
             }
             let mut sink = self.sink.borrow_mut();
             let Some(sink) = sink.as_mut() else {
-                drop(state);
-                self.fail(io::ErrorKind::BrokenPipe.into());
-                continue;
+                // Out for a TLS upgrade: `set_sink` wakes the task (parked) once it is back.
+                return Poll::Pending;
             };
             let start = state.start;
             match sink.as_mut().poll_write(cx, &state.buf[start..]) {
