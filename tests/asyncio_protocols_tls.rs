@@ -638,3 +638,46 @@ fn connect_accepted_socket_makes_the_server_handshake() {
         assert_eq!(log.borrow().made, 0);
     });
 }
+
+/// A close right after a write much larger than the socket takes, to a peer that starts
+/// reading late: everything is sent, then `close_notify` (the peer reads a clean EOF after
+/// all the bytes), then `connection_lost(None)`.
+#[test]
+fn close_after_a_large_write_to_a_slow_reader_sends_everything() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        const LEN: usize = 4 * 1024 * 1024;
+        let got = Rc::new(Cell::new(None));
+        let seen = got.clone();
+        let server = start_server_tls(
+            move |mut reader, writer| {
+                let seen = seen.clone();
+                async move {
+                    aioloop::sleep(Duration::from_millis(200)).await;
+                    seen.set(Some(reader.read_to_eof().await.map(|all| all.len())));
+                    writer.close();
+                }
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.write(&vec![7; LEN]).unwrap();
+        transport.close();
+        until(|| {
+            got.take()
+                .inspect(|got| assert_eq!(got.as_ref().unwrap(), &LEN))
+                .is_some()
+        })
+        .await;
+        assert_eq!(lost(&log).await.lost, vec![None]);
+        server.close();
+        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+            .await
+            .unwrap();
+    });
+}

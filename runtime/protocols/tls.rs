@@ -26,8 +26,9 @@ use crate::tls::{ClientTls, PendingHandshake, ServerTls};
 /// [`create_connection`](super::create_connection) does.
 ///
 /// The transport works as a plain one, with asyncio's SSL transport differences:
-/// [`close`](Transport::close) sends what is buffered, then TLS's `close_notify`, then closes
-/// (it does not wait for the peer's `close_notify`, nor has asyncio's
+/// [`close`](Transport::close) sends what is buffered, then TLS's `close_notify`, then drops
+/// what the peer sent that was not read (a socket closed with unread bytes would reset the
+/// connection) and closes (it does not wait for the peer's `close_notify`, nor has asyncio's
 /// `ssl_shutdown_timeout`); [`write_eof`](Transport::write_eof) fails (`Unsupported`) and
 /// [`can_write_eof`](Transport::can_write_eof) is false; the peer's `close_notify` is EOF:
 /// `eof_received` is called and the transport closes whatever it answers; a peer that closes

@@ -62,9 +62,29 @@ impl TlsSocket {
     }
 
     /// Sends what the session holds, then `close_notify`, then shuts the socket's write side
-    /// down.
+    /// down; then reads and drops what the peer sent and the transport did not read (see
+    /// [`discard_unread`](TlsSocket::discard_unread)).
     pub(super) fn poll_close(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.write.borrow_mut()).poll_close(cx)
+        let closed = std::task::ready!(Pin::new(&mut *self.write.borrow_mut()).poll_close(cx));
+        self.discard_unread();
+        Poll::Ready(closed)
+    }
+
+    /// Reads and drops, without waiting, what the socket holds: a closing transport reads no
+    /// more, but the peer's records keep coming (TLS 1.3's session tickets at least, sent
+    /// right after the handshake), and a socket closed with unread bytes sends a reset, which
+    /// makes the peer lose what it had not read yet of our data and our `close_notify`.
+    /// asyncio's SSL transport reads on until the peer's `close_notify` for the same reason.
+    fn discard_unread(&self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut buf = vec![0; 16 * 1024];
+        // Bounded: a peer that sends without end does not hold the close up.
+        for _ in 0..64 {
+            match self.poll_read(&mut cx, &mut buf) {
+                Poll::Ready(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
+        }
     }
 
     /// Drops what is unsent and shuts the socket down at once (no `close_notify`).
