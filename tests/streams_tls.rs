@@ -592,3 +592,44 @@ async fn a_cancelled_start_tls_fails_the_writer() {
         .expect("drain returns");
     assert!(drained.is_err(), "the writer failed with the cancelled upgrade");
 }
+
+/// `start_tls` called with bytes still buffered (below the high-water mark: the peer reads
+/// late) waits until they were sent, then upgrades, as asyncio's waits for the write buffer
+/// to be empty; it does not fail as if the writer had been written to during the upgrade.
+#[aioloop::test]
+async fn start_tls_waits_for_the_bytes_still_buffered() {
+    let pki = pki();
+    let server_tls = ServerTls::new(pki.server.clone());
+    let server = aioloop::streams::start_server(
+        move |mut reader, writer| {
+            let tls = server_tls.clone();
+            async move {
+                aioloop::sleep(Duration::from_millis(100)).await;
+                while reader.readline().await.unwrap() != b"STARTTLS\n" {}
+                writer.start_tls_server(&mut reader, &tls).await.unwrap();
+                echo_lines(reader, writer).await;
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    let mut line = vec![b'x'; 1023];
+    line.push(b'\n');
+    for _ in 0..1_000_000 {
+        if writer.buffered() > 0 {
+            break;
+        }
+        writer.write(&line);
+    }
+    assert!(writer.buffered() > 0, "the socket is full");
+    writer.write(b"STARTTLS\n");
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    writer.start_tls(&mut reader, &tls).await.unwrap();
+    writer.write(b"over TLS\n");
+    assert_eq!(reader.readline().await.unwrap(), b"over TLS\n");
+    writer.close();
+    server.close();
+    server.abort_clients();
+}

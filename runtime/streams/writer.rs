@@ -410,17 +410,51 @@ impl StreamWriter {
 
     /// Waits until everything written reached the sink and the sink is flushed (asyncio's
     /// `start_tls` waits for the write buffer to be empty): [`drain`](Self::drain) with both
-    /// water marks at 0 for the time of the wait.
+    /// water marks at 0 for the time of the wait, paused while anything is buffered (a
+    /// `drain` waits only while paused). The marks, and whether the writer is paused by them,
+    /// are put back however the wait ends, a cancelled `start_tls` included.
     #[cfg(feature = "tls")]
     pub(super) async fn flush_all(&self) -> io::Result<()> {
-        let (high, low) = {
-            let state = self.inner.state.borrow();
-            (state.high, state.low)
+        /// Puts the water marks back when dropped.
+        struct Restore<'a> {
+            inner: &'a Inner,
+            high: usize,
+            low: usize,
+            was_paused: bool,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let mut state = self.inner.state.borrow_mut();
+                state.high = self.high;
+                state.low = self.low;
+                // write()'s rule, with its hysteresis: paused above high, resumed at low.
+                let buffered = state.buffered();
+                state.paused = if self.was_paused {
+                    buffered > self.low
+                } else {
+                    buffered > self.high
+                };
+                let resumed = !state.paused;
+                drop(state);
+                if resumed {
+                    notify_all(&self.inner.drain_waiters);
+                }
+            }
+        }
+        let _restore = {
+            let mut state = self.inner.state.borrow_mut();
+            let restore = Restore {
+                inner: &self.inner,
+                high: state.high,
+                low: state.low,
+                was_paused: state.paused,
+            };
+            state.high = 0;
+            state.low = 0;
+            state.paused = state.buffered() > 0;
+            restore
         };
-        self.set_write_buffer_limits(0, 0);
-        let drained = self.drain().await;
-        self.set_write_buffer_limits(high, low);
-        drained
+        self.drain().await
     }
 
     /// Takes the sink out for a TLS upgrade, once [`flush_all`](Self::flush_all) returned;
