@@ -351,15 +351,14 @@ fn test_subprocess_stderr() {
     });
 }
 
-/// test_events.py `test_subprocess_stderr_redirect_to_stdout`: asyncio's `stderr=STDOUT`, which
-/// has no `Stdio`: the shell's `exec 2>&1`, stderr not piped. Both writes come on fd 1; fd 2
-/// has no transport and no data.
+/// test_events.py `test_subprocess_stderr_redirect_to_stdout`: asyncio's `stderr=STDOUT` is
+/// `Command::stderr_to_stdout`. Both writes come on fd 1; fd 2 has no transport and no data.
 #[test]
 fn test_subprocess_stderr_redirect_to_stdout() {
     let _serial = serial();
     aioloop::run(async {
-        let mut command = sh(&format!("exec 2>&1; {ECHO2}"));
-        command.stderr(Stdio::inherit());
+        let mut command = sh(ECHO2);
+        command.stderr_to_stdout();
         let (transp, proto) = exec(command).await;
         let stdin = transp.get_pipe_transport(0).unwrap();
         assert!(transp.get_pipe_transport(1).is_some());

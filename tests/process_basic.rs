@@ -38,6 +38,58 @@ fn stderr_is_captured_apart() {
     assert_eq!(out.stderr, b"err\n");
 }
 
+/// asyncio's `create_subprocess_exec(..., stdout=PIPE, stderr=STDOUT)`: both streams in one
+/// pipe, in the order the child wrote them, and no stderr pipe.
+#[test]
+fn stderr_to_stdout_merges_both_streams_into_stdout() {
+    aioloop::run(async {
+        let mut child = Command::new("sh")
+            .args(["-c", "echo one; echo two >&2; echo three; echo four >&2"])
+            .stdout(Stdio::piped())
+            .stderr_to_stdout()
+            .spawn()
+            .unwrap();
+        assert!(child.stderr.is_none(), "no stderr pipe");
+        let mut merged = String::new();
+        let mut stdout = child.stdout.take().unwrap();
+        stdout.read_to_string(&mut merged).await.unwrap();
+        assert_eq!(merged, "one\ntwo\nthree\nfour\n");
+        assert!(child.wait().await.unwrap().success());
+
+        // `output()` too: everything in `stdout`, nothing in `stderr`.
+        let out = Command::new("sh")
+            .args(["-c", "echo out; echo err >&2"])
+            .stderr_to_stdout()
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, b"out\nerr\n");
+        assert!(out.stderr.is_empty());
+    });
+}
+
+/// A later `stderr(...)` replaces `stderr_to_stdout`, on the same command and its next spawn.
+#[test]
+fn stderr_after_stderr_to_stdout_replaces_it() {
+    aioloop::run(async {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo out; echo err >&2"]);
+        command.stderr_to_stdout();
+        let merged = command.output().await.unwrap();
+        assert_eq!(merged.stdout, b"out\nerr\n");
+
+        command.stderr(Stdio::piped());
+        let apart = command.output().await.unwrap();
+        assert_eq!(apart.stdout, b"out\n");
+        assert_eq!(apart.stderr, b"err\n");
+
+        command.stderr_to_stdout();
+        let merged_again = command.output().await.unwrap();
+        assert_eq!(merged_again.stdout, b"out\nerr\n");
+        assert!(merged_again.stderr.is_empty());
+    });
+}
+
 #[test]
 fn cat_echoes_one_mib_written_and_read_concurrently() {
     const LEN: usize = 1 << 20;

@@ -3,8 +3,11 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command as StdCommand, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::child::Child;
 
@@ -42,6 +45,8 @@ pub struct Command {
     stdin_set: bool,
     stdout_set: bool,
     stderr_set: bool,
+    /// Set by [`Command::stderr_to_stdout`], read by the child between its fork and its exec.
+    stderr_to_stdout: Option<Arc<AtomicBool>>,
 }
 
 impl Command {
@@ -121,7 +126,68 @@ impl Command {
     pub fn stderr(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stderr(cfg);
         self.stderr_set = true;
+        self.set_stderr_to_stdout(false);
         self
+    }
+
+    /// Sends the child's standard error where its standard output goes, as `2>&1` in a shell:
+    /// asyncio's `stderr=asyncio.subprocess.STDOUT`. With [`Stdio::piped`] standard output,
+    /// both streams arrive, interleaved as the child wrote them, in [`Child::stdout`], and
+    /// [`Child::stderr`] is `None`. A later [`stderr`](Command::stderr) call replaces it.
+    ///
+    /// ```
+    /// use aioloop::process::{Command, Stdio};
+    ///
+    /// aioloop::run(async {
+    ///     let out = Command::new("sh")
+    ///         .args(["-c", "echo out; echo err >&2"])
+    ///         .stdout(Stdio::piped())
+    ///         .stderr_to_stdout()
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"out\nerr\n");
+    ///     assert!(out.stderr.is_empty());
+    /// });
+    /// ```
+    pub fn stderr_to_stdout(&mut self) -> &mut Command {
+        // No pipe of its own for stderr: the child's descriptor 2 becomes a copy of 1 after
+        // std has set up the streams, just before `exec`.
+        self.std.stderr(Stdio::inherit());
+        self.stderr_set = true;
+        self.set_stderr_to_stdout(true);
+        self
+    }
+
+    /// Turns the `2>&1` of [`stderr_to_stdout`](Command::stderr_to_stdout) on or off; the
+    /// hook into the child is installed once, on first use, and reads the flag.
+    fn set_stderr_to_stdout(&mut self, on: bool) {
+        if let Some(flag) = &self.stderr_to_stdout {
+            flag.store(on, Ordering::Relaxed);
+            return;
+        }
+        if !on {
+            return;
+        }
+        let flag = Arc::new(AtomicBool::new(true));
+        let in_child = Arc::clone(&flag);
+        self.stderr_to_stdout = Some(flag);
+        let redirect = move || {
+            if in_child.load(Ordering::Relaxed) {
+                // SAFETY: `dup2(2)` takes two integers and touches no memory of ours; it is
+                // async-signal-safe, as code between `fork` and `exec` must be.
+                if unsafe { libc::dup2(libc::STDOUT_FILENO, libc::STDERR_FILENO) } == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: `pre_exec` asks that the closure only do what is safe in a forked child of a
+        // possibly multi-threaded process: it reads an atomic and calls `dup2`, allocating
+        // nothing and taking no lock.
+        unsafe {
+            self.std.pre_exec(redirect);
+        }
     }
 
     /// If true, dropping the [`Child`] before it was reaped kills it (`SIGKILL`). Either way a
@@ -214,6 +280,7 @@ impl From<StdCommand> for Command {
             stdin_set: false,
             stdout_set: false,
             stderr_set: false,
+            stderr_to_stdout: None,
         }
     }
 }
