@@ -1,11 +1,13 @@
 //! [`ConnectOptions`]: how [`TcpStream::connect_with`] and
 //! [`open_connection_with`](crate::streams::open_connection_with) try a host's addresses:
-//! asyncio's `create_connection(happy_eyeballs_delay=..., interleave=...)`, Happy Eyeballs
-//! (RFC 8305) on [`staggered_race`].
+//! asyncio's `create_connection(happy_eyeballs_delay=..., interleave=..., local_addr=...)`,
+//! Happy Eyeballs (RFC 8305) on [`staggered_race`].
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
 
 use super::addr::resolve;
 use super::{TcpStream, ToSocketAddrs};
@@ -21,7 +23,8 @@ use crate::combinators::{staggered_race, AttemptError};
 /// delay has passed since it was tried, while the earlier attempts go on; the first connection
 /// made wins and the other attempts are dropped, their sockets closed. RFC 8305 recommends
 /// 250 ms. [`interleave`](Self::interleave) reorders the addresses by family (IPv6 and IPv4 in
-/// turn), which a delay turns on, as in asyncio.
+/// turn), which a delay turns on, as in asyncio. [`local_addr`](Self::local_addr) binds each
+/// attempt's socket before it connects.
 ///
 /// ```
 /// use std::time::Duration;
@@ -40,6 +43,7 @@ use crate::combinators::{staggered_race, AttemptError};
 pub struct ConnectOptions {
     happy_eyeballs_delay: Option<Duration>,
     interleave: Option<usize>,
+    local_addr: Option<SocketAddr>,
 }
 
 impl ConnectOptions {
@@ -49,6 +53,7 @@ impl ConnectOptions {
         ConnectOptions {
             happy_eyeballs_delay: None,
             interleave: None,
+            local_addr: None,
         }
     }
 
@@ -69,6 +74,36 @@ impl ConnectOptions {
     pub const fn interleave(mut self, first_family_count: usize) -> Self {
         self.interleave = Some(first_family_count);
         self
+    }
+
+    /// Binds the socket to `addr` before it connects: asyncio's `local_addr`. Port 0 lets the
+    /// system choose the port; an IP address of the right family is needed, so an attempt to
+    /// connect to an address of the other family fails ("no matching local address"), as in
+    /// asyncio (with a delay or several addresses, the next one is tried). A bind error names
+    /// the address: "error while attempting to bind on address 127.0.0.1:8080: address in use"
+    /// (of the bind error's kind, `AddrInUse` there), asyncio's message.
+    ///
+    /// ```
+    /// use aioloop::net::{ConnectOptions, TcpListener, TcpStream};
+    ///
+    /// aioloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let options = ConnectOptions::new().local_addr("127.0.0.1:0".parse().unwrap());
+    ///     let stream = TcpStream::connect_with(listener.local_addr().unwrap(), options)
+    ///         .await
+    ///         .unwrap();
+    ///     let (_, peer) = listener.accept().await.unwrap();
+    ///     assert_eq!(stream.local_addr().unwrap(), peer);
+    /// });
+    /// ```
+    pub const fn local_addr(mut self, addr: SocketAddr) -> Self {
+        self.local_addr = Some(addr);
+        self
+    }
+
+    /// The local address each socket is bound to before it connects, if any.
+    pub const fn bound_to(&self) -> Option<SocketAddr> {
+        self.local_addr
     }
 
     /// The Happy Eyeballs delay, if any.
@@ -103,8 +138,11 @@ pub(super) async fn connect_with(
     let outcome = staggered_race(
         addrs.into_iter().map(|addr| {
             move || async move {
-                TcpStream::connect_addr(addr)
-                    .await
+                let connected = match options.local_addr {
+                    None => TcpStream::connect_addr(addr).await,
+                    Some(local) => TcpStream::finish_connect(bind_and_connect(local, addr)?).await,
+                };
+                connected
                     .map_err(|err| io::Error::new(err.kind(), format!("connect to {addr} failed: {err}")))
             }
         }),
@@ -119,6 +157,34 @@ pub(super) async fn connect_with(
         AttemptError::Cancelled => None,
     });
     Err(combine(errors.collect()))
+}
+
+/// A socket bound to `local` with its non-blocking connect to `remote` started: asyncio's
+/// `_connect_sock` with `local_addr`, and its errors (a bind error names the address; a local
+/// address of another family than `remote`'s is no match).
+fn bind_and_connect(local: SocketAddr, remote: SocketAddr) -> io::Result<mio::net::TcpStream> {
+    if local.is_ipv4() != remote.is_ipv4() {
+        let family = if remote.is_ipv4() { "AF_INET" } else { "AF_INET6" };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no matching local address with family={family} found"),
+        ));
+    }
+    // `Socket::new` sets close-on-exec, as every socket aioloop opens.
+    let socket = Socket::new(Domain::for_address(remote), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&local.into()).map_err(|err| {
+        let reason = err.to_string().to_lowercase();
+        io::Error::new(
+            err.kind(),
+            format!("error while attempting to bind on address {local}: {reason}"),
+        )
+    })?;
+    match socket.connect(&remote.into()) {
+        Err(err) if err.raw_os_error() != Some(libc::EINPROGRESS) => return Err(err),
+        _ => {}
+    }
+    Ok(mio::net::TcpStream::from_std(socket.into()))
 }
 
 /// The addresses grouped by family, in order of first appearance, then `first_family_count - 1`

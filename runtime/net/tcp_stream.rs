@@ -72,8 +72,13 @@ impl TcpStream {
     }
 
     pub(super) async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        Self::finish_connect(mio::net::TcpStream::connect(addr)?).await
+    }
+
+    /// Registers a socket whose non-blocking `connect` was started and waits for its outcome.
+    pub(super) async fn finish_connect(socket: mio::net::TcpStream) -> io::Result<TcpStream> {
         let stream = TcpStream {
-            io: PollEvented::new_stream(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?,
+            io: PollEvented::new_stream(socket, "TcpStream::connect")?,
         };
         stream.io.ready(Direction::Write).await;
         if let Some(err) = stream.io.get_ref().take_error()? {

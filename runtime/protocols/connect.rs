@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::driver::start_client;
 use super::{AnyProtocol, StreamSocket, Transport};
-use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
+use crate::net::{ConnectOptions, TcpStream, ToSocketAddrs, UnixStream};
 
 /// Connects to `addr` and runs the protocol `protocol_factory()` makes on the connection:
 /// asyncio's `loop.create_connection(protocol_factory, host, port)`. Returns once the
@@ -53,6 +53,51 @@ where
     F: FnOnce() -> P,
 {
     let stream = TcpStream::connect(addr).await?;
+    let _ = stream.set_nodelay(true);
+    Ok(start_client(StreamSocket::Tcp(stream), protocol_factory))
+}
+
+/// [`create_connection`] trying the addresses `addr` resolves to as `options` say (Happy
+/// Eyeballs, interleaving, a local address to bind): asyncio's
+/// `loop.create_connection(protocol_factory, host, port, happy_eyeballs_delay=...,
+/// interleave=..., local_addr=...)`, through [`TcpStream::connect_with`] (whose errors it
+/// returns). The protocol is made once a connection won.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use aioloop::net::ConnectOptions;
+/// use aioloop::protocols::{create_connection_with, Protocol, SocketAddress, Transport};
+///
+/// struct Quiet;
+/// impl Protocol for Quiet {
+///     fn connection_made(&mut self, _transport: Transport) {}
+/// }
+///
+/// aioloop::run(async {
+///     let listener = aioloop::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let options = ConnectOptions::new().local_addr("127.0.0.1:0".parse().unwrap());
+///     let (transport, _) =
+///         create_connection_with(|| Quiet, listener.local_addr().unwrap(), options)
+///             .await
+///             .unwrap();
+///     let (_, peer) = listener.accept().await.unwrap();
+///     let sockname = transport.get_extra_info("sockname");
+///     assert!(matches!(sockname, Some(SocketAddress::Inet(addr)) if addr == peer));
+///     transport.close();
+/// });
+/// ```
+pub async fn create_connection_with<K, P, F>(
+    protocol_factory: F,
+    addr: impl ToSocketAddrs,
+    options: ConnectOptions,
+) -> io::Result<(Transport, Rc<RefCell<P>>)>
+where
+    P: AnyProtocol<K>,
+    F: FnOnce() -> P,
+{
+    let stream = TcpStream::connect_with(addr, options).await?;
     let _ = stream.set_nodelay(true);
     Ok(start_client(StreamSocket::Tcp(stream), protocol_factory))
 }

@@ -14,6 +14,7 @@
 //! | asyncio | aioloop |
 //! |---|---|
 //! | `loop.create_connection(factory, host, port)` | [`create_connection`]`(factory, addr) -> (Transport, Rc<RefCell<P>>)` |
+//! | `create_connection(..., happy_eyeballs_delay=d, interleave=n, local_addr=a)` | [`create_connection_with`]`(factory, addr, ConnectOptions::new()...)` |
 //! | `loop.create_unix_connection(factory, path)` | [`create_unix_connection`] |
 //! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
 //! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
@@ -114,7 +115,9 @@ mod transport;
 
 pub use any::{AnyProtocol, Buffered, Plain};
 pub use buffered::BufferedProtocol;
-pub use connect::{connect_accepted_socket, create_connection, create_unix_connection};
+pub use connect::{
+    connect_accepted_socket, create_connection, create_connection_with, create_unix_connection,
+};
 pub use datagram::{
     create_datagram_endpoint, create_unix_datagram_endpoint, datagram_endpoint_from_socket, DatagramOptions,
     DatagramProtocol, DatagramSocket, DatagramTransport,

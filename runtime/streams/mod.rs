@@ -3,7 +3,7 @@
 //! | asyncio | aioloop |
 //! |---|---|
 //! | `open_connection(host, port)` | [`open_connection`]`(addr) -> (StreamReader, StreamWriter)` |
-//! | `open_connection(host, port, happy_eyeballs_delay=d, interleave=n)` | [`open_connection_with`]`(addr, `[`ConnectOptions`]`::new().happy_eyeballs_delay(d).interleave(n))` |
+//! | `open_connection(host, port, happy_eyeballs_delay=d, interleave=n, local_addr=a)` | [`open_connection_with`]`(addr, `[`ConnectOptions`]`::new().happy_eyeballs_delay(d).interleave(n).local_addr(a))` |
 //! | `start_server(cb, host, port)` | [`start_server`]`(handler, addr) -> Server` |
 //! | `open_unix_connection`, `start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
