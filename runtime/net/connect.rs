@@ -44,6 +44,7 @@ pub struct ConnectOptions {
     happy_eyeballs_delay: Option<Duration>,
     interleave: Option<usize>,
     local_addr: Option<SocketAddr>,
+    all_errors: bool,
 }
 
 impl ConnectOptions {
@@ -54,6 +55,7 @@ impl ConnectOptions {
             happy_eyeballs_delay: None,
             interleave: None,
             local_addr: None,
+            all_errors: false,
         }
     }
 
@@ -98,6 +100,25 @@ impl ConnectOptions {
     /// ```
     pub const fn local_addr(mut self, addr: SocketAddr) -> Self {
         self.local_addr = Some(addr);
+        self
+    }
+
+    /// When every attempt fails, returns all their errors in one [`ConnectErrors`] (asyncio's
+    /// `all_errors=True`, which raises an `ExceptionGroup`) instead of the combined message.
+    ///
+    /// ```
+    /// use aioloop::net::{ConnectErrors, ConnectOptions, TcpListener, TcpStream};
+    ///
+    /// aioloop::run(async {
+    ///     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    ///     let options = ConnectOptions::new().all_errors(true);
+    ///     let err = TcpStream::connect_with(&[closed, closed][..], options).await.unwrap_err();
+    ///     let group = err.get_ref().unwrap().downcast_ref::<ConnectErrors>().unwrap();
+    ///     assert_eq!(group.errors().len(), 2);
+    /// });
+    /// ```
+    pub const fn all_errors(mut self, all: bool) -> Self {
+        self.all_errors = all;
         self
     }
 
@@ -156,7 +177,57 @@ pub(super) async fn connect_with(
         AttemptError::Failed(err) => Some(err),
         AttemptError::Cancelled => None,
     });
-    Err(combine(errors.collect()))
+    let errors = errors.collect();
+    Err(if options.all_errors {
+        ConnectErrors::into_error(errors)
+    } else {
+        combine(errors)
+    })
+}
+
+/// Every attempt's error when a connect with [`ConnectOptions::all_errors`] failed: asyncio's
+/// `ExceptionGroup("create_connection failed", exceptions)`. It is the payload of the
+/// `io::Error` returned (`err.get_ref()` and `downcast_ref`), whose kind is the attempts'
+/// kind if they share one, else `Other`. Each error names its address.
+#[derive(Debug)]
+pub struct ConnectErrors {
+    errors: Vec<io::Error>,
+}
+
+impl ConnectErrors {
+    fn into_error(errors: Vec<io::Error>) -> io::Error {
+        io::Error::new(shared_kind(&errors), ConnectErrors { errors })
+    }
+
+    /// The attempts' errors, in the order the attempts were started.
+    pub fn errors(&self) -> &[io::Error] {
+        &self.errors
+    }
+
+    /// Takes the attempts' errors.
+    pub fn into_errors(self) -> Vec<io::Error> {
+        self.errors
+    }
+}
+
+impl std::fmt::Display for ConnectErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "create_connection failed ({} errors)", self.errors.len())?;
+        for err in &self.errors {
+            write!(f, "; {err}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConnectErrors {}
+
+/// The kind the errors share, or `Other` (and `Other` for none).
+fn shared_kind(errors: &[io::Error]) -> io::ErrorKind {
+    match errors.first() {
+        Some(first) if errors.iter().all(|err| err.kind() == first.kind()) => first.kind(),
+        _ => io::ErrorKind::Other,
+    }
 }
 
 /// A socket bound to `local` with its non-blocking connect to `remote` started: asyncio's
@@ -229,12 +300,7 @@ fn combine(mut errors: Vec<io::Error>) -> io::Error {
     if errors.iter().all(|err| err.to_string() == first) {
         return errors.swap_remove(0);
     }
-    let kind = errors[0].kind();
-    let kind = if errors.iter().all(|err| err.kind() == kind) {
-        kind
-    } else {
-        io::ErrorKind::Other
-    };
+    let kind = shared_kind(&errors);
     let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
     io::Error::new(kind, format!("Multiple exceptions: {}", list.join(", ")))
 }

@@ -75,7 +75,7 @@ mod unix_stream;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub(crate) use addr::{resolve, OwnedAddr};
-pub use connect::ConnectOptions;
+pub use connect::{ConnectErrors, ConnectOptions};
 pub use incoming::Incoming;
 pub use per_core::{available_cores, pin_to_core, run_per_core};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Splittable};

@@ -1,13 +1,15 @@
-//! asyncio's `create_connection(..., local_addr=...)`: `ConnectOptions::local_addr`, through
-//! `TcpStream::connect_with`, `streams::open_connection_with` and
-//! `protocols::create_connection_with`. Ports test_events.py's
-//! `test_create_connection_local_addr`, `..._local_addr_in_use`,
-//! `..._local_addr_nomatch_family` and `..._local_addr_skip_different_family`.
+//! asyncio's `create_connection(..., local_addr=..., all_errors=...)`: `ConnectOptions`'s
+//! `local_addr` and `all_errors`, through `TcpStream::connect_with`,
+//! `streams::open_connection_with` and `protocols::create_connection_with`. Ports
+//! test_events.py's `test_create_connection_local_addr`, `..._local_addr_in_use`,
+//! `..._local_addr_nomatch_family` and `..._local_addr_skip_different_family`, and
+//! test_base_events.py's `test_create_connection_multiple_errors` (with `all_errors=True`).
+//! (Happy Eyeballs and `interleave`: tests/happy_eyeballs.rs.)
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener as StdListener};
 
-use aioloop::net::{ConnectOptions, TcpListener, TcpStream};
+use aioloop::net::{ConnectErrors, ConnectOptions, TcpListener, TcpStream};
 use aioloop::protocols::{create_connection_with, Protocol, SocketAddress, Transport};
 use aioloop::streams::open_connection_with;
 
@@ -129,5 +131,55 @@ fn test_create_connection_local_addr_skip_different_family() {
                 .contains("no matching local address with family=AF_INET6 found"),
             "{err}"
         );
+    });
+}
+
+/// test_base_events.py `test_create_connection_multiple_errors`: two addresses failing give
+/// "Multiple exceptions: err1, err2"; with `all_errors` every error comes back on its own,
+/// each naming its address (asyncio's `ExceptionGroup`).
+#[test]
+fn test_create_connection_multiple_errors() {
+    aioloop::run(async {
+        let closed = || async {
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap()
+                .local_addr()
+                .unwrap()
+        };
+        let targets = [closed().await, closed().await];
+
+        let combined = TcpStream::connect_with(&targets[..], ConnectOptions::new())
+            .await
+            .unwrap_err();
+        assert_eq!(combined.kind(), ErrorKind::ConnectionRefused, "{combined}");
+        let message = combined.to_string();
+        assert!(message.starts_with("Multiple exceptions: "), "{message}");
+        assert!(combined
+            .get_ref()
+            .unwrap()
+            .downcast_ref::<ConnectErrors>()
+            .is_none());
+
+        let options = ConnectOptions::new().all_errors(true);
+        let err = TcpStream::connect_with(&targets[..], options).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+        let group = err.get_ref().unwrap().downcast_ref::<ConnectErrors>().unwrap();
+        assert_eq!(group.errors().len(), 2);
+        for (error, target) in group.errors().iter().zip(targets) {
+            assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
+            assert!(error.to_string().contains(&target.to_string()), "{error}");
+        }
+
+        // One address: still a group, of one (asyncio raises the group whatever the count).
+        let err = TcpStream::connect_with(targets[0], options).await.unwrap_err();
+        let group = err.into_inner().unwrap().downcast::<ConnectErrors>().unwrap();
+        assert_eq!(group.into_errors().len(), 1);
+
+        // Through the protocols entry point too.
+        let err = create_connection_with(|| Quiet, &targets[..], options)
+            .await
+            .unwrap_err();
+        assert!(err.get_ref().unwrap().is::<ConnectErrors>(), "{err}");
     });
 }
