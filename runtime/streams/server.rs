@@ -93,7 +93,7 @@ where
             }));
         },
     );
-    Server { control }
+    Server::new(control)
 }
 
 /// A connection the server accepted (a TLS one from its handshake on). It is done once its handler returned and its writer is
@@ -225,10 +225,15 @@ impl Drop for ConnectionGuard {
 /// A running server: asyncio's `Server`. Dropping it does not stop it (the accept task is
 /// detached, like any task); call [`close`](Server::close).
 pub struct Server {
-    pub(super) control: ServerControl<Client>,
+    control: ServerControl<Client>,
 }
 
 impl Server {
+    /// The server `control` runs: a plain server's (see `serve`) or a TLS one's.
+    pub(super) fn new(control: ServerControl<Client>) -> Self {
+        Server { control }
+    }
+
     /// The address the server listens on (TCP; `NotConnected` for a Unix server).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.control.local_addr()

@@ -357,7 +357,7 @@ where
             }));
         },
     );
-    Server { control }
+    Server::new(control)
 }
 
 /// A socket's addresses, read before the handshake takes the socket.
