@@ -416,8 +416,8 @@ fn test_subprocess_wait_no_same_group() {
 
 /// test_events.py `test_subprocess_exec_invalid_args` and `test_subprocess_shell_invalid_args`
 /// where they apply (the keyword arguments they reject do not exist here): a program that
-/// cannot run, an argument or shell command with a NUL byte, are the call's error, and no
-/// protocol is made.
+/// cannot run, an argument or shell command with a NUL byte, are the call's error; the
+/// protocol was made first (base_events.py calls `protocol_factory()` before the spawn).
 #[test]
 fn test_subprocess_exec_and_shell_invalid_args() {
     let _serial = serial();
@@ -434,8 +434,78 @@ fn test_subprocess_exec_and_shell_invalid_args() {
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         let err = subprocess_shell(factory(), "echo a\0b").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(made.count(), 0);
+        assert_eq!(made.count(), 3);
     });
+}
+
+/// base_events.py `subprocess_exec` / `subprocess_shell`: `protocol = protocol_factory()`
+/// first, then `_make_subprocess_transport` spawns the child. A failed spawn raises with the
+/// protocol made but never connected: no `connection_made`, no other call.
+#[test]
+fn test_subprocess_factory_called_before_a_failed_spawn() {
+    let _serial = serial();
+    aioloop::run(async {
+        let made: Rc<RefCell<Vec<Proto>>> = Rc::default();
+        let factory = || {
+            let made = made.clone();
+            move || {
+                let p: Proto = Rc::new(RefCell::new(MySubprocessProtocol::new()));
+                made.borrow_mut().push(p.clone());
+                Shared(p)
+            }
+        };
+        let err = subprocess_exec(factory(), Command::new("/nonexistent/aioloop-no-such-program"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        let err = subprocess_shell(factory(), "echo a\0b").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        for _ in 0..3 {
+            aioloop::yield_now().await;
+        }
+        let made = made.borrow();
+        assert_eq!(made.len(), 2);
+        for proto in made.iter() {
+            assert_eq!(state(proto), State::Initial);
+            assert!(proto.borrow().events.is_empty(), "{:?}", proto.borrow().events);
+        }
+    });
+}
+
+/// On a successful spawn too the factory runs before the child starts (asyncio's order): the
+/// child, between its fork and its exec, finds the file the factory made (and fails its exec
+/// without it: the spawn waits for the exec, so a factory called after the spawn would be
+/// too late).
+#[test]
+fn test_subprocess_factory_called_before_the_child_starts() {
+    let _serial = serial();
+    let marker = std::env::temp_dir().join(format!("aioloop-factory-first-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let c_marker = std::ffi::CString::new(marker.to_str().unwrap()).unwrap();
+    aioloop::run(async {
+        let path = marker.clone();
+        let factory = move || {
+            std::fs::write(&path, b"made").unwrap();
+            MySubprocessProtocol::new()
+        };
+        let mut command = sh_unpiped("exit 0");
+        // SAFETY: between fork and exec only async-signal-safe calls are allowed; `access` is
+        // one, and the path was made before the fork.
+        unsafe {
+            command.as_std_mut().pre_exec(move || {
+                if libc::access(c_marker.as_ptr(), libc::F_OK) == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::other("the child started before the factory ran"))
+                }
+            });
+        }
+        let (transport, proto) = subprocess_exec(factory, command).await.unwrap();
+        completed(&proto).await;
+        assert_eq!(proto.borrow().returncode, Some(0));
+        transport.close();
+    });
+    let _ = std::fs::remove_file(&marker);
 }
 
 /// test_subprocess.py `test_popen_error` / `test_popen_error_with_stdin_pipe`: a failed spawn
@@ -626,6 +696,7 @@ fn test_cancel_post_init() {
 }
 
 /// A protocol shared with the test, for the cancelled entry point whose return is lost.
+#[derive(Debug)]
 struct Shared(Proto);
 
 impl SubprocessProtocol for Shared {

@@ -3,7 +3,8 @@
 //! `test_start_unix_server_1`, `test_wait_closed_basic`, `test_wait_closed_race`,
 //! `test_close_race` and the Unix cleanup tests are ported in audit_asyncio_streams_writer.rs,
 //! audit2_asyncio_streams.rs and streams_server.rs; `test_close_clients` and
-//! `test_abort_clients` in s14_asyncio_streams.rs. Not ported: `test_unix_server_sock_cleanup` (no `sock=`),
+//! `test_abort_clients` in s14_asyncio_streams.rs; `test_unix_server_sock_cleanup` and the
+//! `start_serving=False` cases in asyncio_server_options.rs. Not ported:
 //! `test_unix_server_cleanup_prevented` (no `cleanup_socket=False`).
 //!
 //! test_server.py has no test of its own for the rest of `Server`'s behaviour; the tests

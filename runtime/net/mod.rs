@@ -17,6 +17,10 @@
 //!
 //! To use more than one core, run one loop per core, each accepting on its own
 //! `SO_REUSEPORT` listener: [`TcpListener::bind_reuseport`] and [`run_per_core`].
+//!
+//! [`ServerOptions`] holds the arguments of asyncio's `create_server` / `start_server` (`sock=`,
+//! `backlog=`, `reuse_port=`, `start_serving=`...) for the servers of [`crate::streams`] and
+//! [`crate::protocols`].
 
 /// `AsRawFd` and `AsFd` for a socket type whose `io` field is a `PollEvented` of a mio socket.
 macro_rules! impl_as_fd {
@@ -62,6 +66,7 @@ mod datagram;
 mod hyper_io;
 mod incoming;
 mod per_core;
+pub(crate) mod server_options;
 pub(crate) mod serving;
 pub(crate) mod split;
 pub(crate) mod stream_impl;
@@ -78,6 +83,7 @@ pub(crate) use addr::{resolve, OwnedAddr};
 pub use connect::{ConnectErrors, ConnectOptions};
 pub use incoming::Incoming;
 pub use per_core::{available_cores, pin_to_core, run_per_core};
+pub use server_options::ServerOptions;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Splittable};
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use slab::Slab;
 
-use super::{TcpListener, TcpStream, ToSocketAddrs, UnixListener, UnixStream};
+use super::server_options::BoundSocket;
+use super::{TcpListener, TcpStream, UnixListener, UnixStream};
 use crate::task::waiters::{notify_all, WaitList, Waiter};
 use crate::Task;
 
@@ -25,30 +26,13 @@ use crate::Task;
 /// instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
-/// A server's listening socket.
+/// A server's listening socket, registered with the loop.
 pub(crate) enum ServerListener {
     Tcp(TcpListener),
-    /// With the socket file it made, removed when the listener is closed.
-    Unix(UnixListener, Option<SocketFile>),
+    Unix(UnixListener),
 }
 
 impl ServerListener {
-    /// Binds a TCP listener on `addr`; answers it with its address.
-    pub(crate) async fn bind_tcp(addr: impl ToSocketAddrs) -> io::Result<(Self, SocketAddr)> {
-        let listener = TcpListener::bind(addr).await?;
-        let local = listener.local_addr()?;
-        Ok((ServerListener::Tcp(listener), local))
-    }
-
-    /// Binds a Unix listener on the socket file `path`. A socket file already there is removed
-    /// first, as asyncio's `create_unix_server` does (a stale socket would make the bind fail
-    /// with `AddrInUse`); anything else at `path` stays, and the bind reports it.
-    pub(crate) fn bind_unix(path: &Path) -> io::Result<Self> {
-        remove_stale_socket(path);
-        let listener = UnixListener::bind(path)?;
-        Ok(ServerListener::Unix(listener, SocketFile::of(path)))
-    }
-
     /// The next connection, made into a `T` by `tcp` or `unix`; `TCP_NODELAY` is set on a TCP
     /// connection, as asyncio does.
     async fn accept<T>(&self, tcp: fn(TcpStream) -> T, unix: fn(UnixStream) -> T) -> io::Result<T> {
@@ -58,7 +42,7 @@ impl ServerListener {
                 let _ = stream.set_nodelay(true);
                 Ok(tcp(stream))
             }
-            ServerListener::Unix(listener, _) => Ok(unix(listener.accept().await?.0)),
+            ServerListener::Unix(listener) => Ok(unix(listener.accept().await?.0)),
         }
     }
 }
@@ -82,7 +66,8 @@ pub(crate) struct SocketFile {
 }
 
 impl SocketFile {
-    fn of(path: &Path) -> Option<SocketFile> {
+    /// The socket file at `path`, if there is one.
+    pub(crate) fn of(path: &Path) -> Option<SocketFile> {
         let meta = std::fs::symlink_metadata(path).ok()?;
         Some(SocketFile {
             path: path.to_path_buf(),
@@ -140,68 +125,115 @@ impl<C> Serving<C> {
     }
 }
 
-/// The listening socket, owned by the accept task: dropping it (when the server's `close`
-/// cancels that task) closes the socket, removes a Unix server's socket file, then tells
+/// The server's socket, bound (until the server starts serving), then listening (owned by
+/// the accept task): dropping it (when the server's `close` drops the bound socket or cancels
+/// that task) closes the socket, removes a Unix server's socket file, then tells
 /// `wait_closed`.
 struct Listening<C> {
+    bound: Option<BoundSocket>,
     listener: Option<ServerListener>,
+    file: Option<SocketFile>,
     serving: Rc<Serving<C>>,
 }
 
 impl<C> Drop for Listening<C> {
     fn drop(&mut self) {
-        if let Some(ServerListener::Unix(listener, file)) = self.listener.take() {
-            drop(listener);
-            if let Some(file) = file {
-                file.remove();
-            }
+        drop(self.bound.take());
+        drop(self.listener.take());
+        if let Some(file) = self.file.take() {
+            file.remove();
         }
         self.serving.listening.set(false);
         notify_all(&self.serving.waiters);
     }
 }
 
+/// What starts a server not serving yet: listens and spawns the accept task.
+type Start = Box<dyn FnOnce() -> io::Result<Task<()>>>;
+
 /// A running server's lifecycle: asyncio's `Server` without what depends on the kind of
 /// connection (the servers built on it add `close_clients` and `abort_clients`).
 pub(crate) struct ServerControl<C> {
     serving: Rc<Serving<C>>,
+    /// The accept task, while the server serves.
     accept: RefCell<Option<Task<()>>>,
+    /// Until the server starts serving (or is closed first): what starts it.
+    start: RefCell<Option<Start>>,
     local: Option<SocketAddr>,
 }
 
 impl<C: 'static> ServerControl<C> {
-    /// Starts serving on `listener` (bound at `local`, for TCP): spawns the accept task, which
-    /// makes each connection into a `S` (by `tcp` or `unix`) and hands it to `on_accept`.
-    pub(crate) fn start<S: 'static>(
-        listener: ServerListener,
-        local: Option<SocketAddr>,
+    /// A server on `bound`: once it serves (at once unless made with `start_serving(false)`),
+    /// its accept task makes each connection into a `S` (by `tcp` or `unix`) and hands it to
+    /// `on_accept`.
+    ///
+    /// # Errors
+    /// `listen`'s, when the server serves at once.
+    pub(crate) fn new<S: 'static>(
+        mut bound: BoundSocket,
         tcp: fn(TcpStream) -> S,
         unix: fn(UnixStream) -> S,
         mut on_accept: impl FnMut(&Rc<Serving<C>>, S) + 'static,
-    ) -> Self {
+    ) -> io::Result<Self> {
         let serving = Rc::new(Serving {
             closed: Cell::new(false),
             listening: Cell::new(true),
             clients: RefCell::new(Slab::new()),
             waiters: RefCell::new(WaitList::default()),
         });
-        let listening = Listening {
-            listener: Some(listener),
+        let local = bound.local();
+        let serve_now = bound.start_serving();
+        let mut listening = Listening {
+            file: bound.take_file(),
+            bound: Some(bound),
+            listener: None,
             serving: serving.clone(),
         };
-        let accept = crate::spawn(async move {
-            let listener = listening.listener.as_ref().expect("open until dropped");
-            loop {
-                match listener.accept(tcp, unix).await {
-                    Ok(stream) => on_accept(&listening.serving, stream),
-                    Err(_) => crate::sleep(ACCEPT_BACKOFF).await,
+        let start: Start = Box::new(move || {
+            let bound = listening.bound.take().expect("bound until it listens");
+            listening.listener = Some(bound.listen()?);
+            Ok(crate::spawn(async move {
+                let listener = listening.listener.as_ref().expect("open until dropped");
+                loop {
+                    match listener.accept(tcp, unix).await {
+                        Ok(stream) => on_accept(&listening.serving, stream),
+                        Err(_) => crate::sleep(ACCEPT_BACKOFF).await,
+                    }
                 }
-            }
+            }))
         });
-        ServerControl {
+        let control = ServerControl {
             serving,
-            accept: RefCell::new(Some(accept)),
+            accept: RefCell::new(None),
+            start: RefCell::new(Some(start)),
             local,
+        };
+        if serve_now {
+            control.start_serving()?;
+        }
+        Ok(control)
+    }
+
+    /// Starts serving a server made with `start_serving(false)`: the socket listens and the
+    /// accept task starts (asyncio's `Server._start_serving`). Nothing on a server serving
+    /// already, or closed.
+    ///
+    /// # Errors
+    /// `listen`'s; the server is closed then.
+    pub(crate) fn start_serving(&self) -> io::Result<()> {
+        let start = self.start.borrow_mut().take();
+        let Some(start) = start else {
+            return Ok(());
+        };
+        match start() {
+            Ok(accept) => {
+                *self.accept.borrow_mut() = Some(accept);
+                Ok(())
+            }
+            Err(err) => {
+                self.close();
+                Err(err)
+            }
         }
     }
 
@@ -215,13 +247,14 @@ impl<C: 'static> ServerControl<C> {
         self.local.ok_or_else(|| io::ErrorKind::NotConnected.into())
     }
 
-    /// True until [`close`](ServerControl::close).
+    /// True from the start of serving until [`close`](ServerControl::close).
     pub(crate) fn is_serving(&self) -> bool {
-        !self.serving.closed.get()
+        self.accept.borrow().is_some()
     }
 
     /// Stops accepting: cancels the accept task, whose drop (at the loop's next iteration)
-    /// closes the listening socket. Connections go on.
+    /// closes the listening socket, or closes at once the socket of a server not serving yet.
+    /// Connections go on.
     pub(crate) fn close(&self) {
         if self.serving.closed.replace(true) {
             return;
@@ -230,12 +263,25 @@ impl<C: 'static> ServerControl<C> {
         if let Some(accept) = accept {
             accept.cancel();
         }
+        let start = self.start.borrow_mut().take();
+        drop(start); // closes the bound socket
         notify_all(&self.serving.waiters);
     }
 
-    /// Waits until the server is closed; a wait cancelled (dropped) before closes it, as
-    /// asyncio's `serve_forever` does.
+    /// Starts serving if the server does not yet, then waits until it is closed; a wait
+    /// cancelled (dropped) before closes it, as asyncio's `serve_forever` does. If the socket
+    /// cannot listen, the error goes to the loop's exception handler and the server is
+    /// closed (asyncio's `serve_forever` raises it).
     pub(crate) async fn serve_forever(&self) {
+        if let Err(err) = self.start_serving() {
+            if let Some(core) = crate::context::current() {
+                core.report(
+                    &format!("aioloop: serve_forever could not start serving: {err}"),
+                    None,
+                    None,
+                );
+            }
+        }
         /// Closes the server if dropped before the wait ended.
         struct CloseOnCancel<'a, C: 'static>(Option<&'a ServerControl<C>>);
         impl<C: 'static> Drop for CloseOnCancel<'_, C> {

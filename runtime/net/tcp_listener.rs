@@ -139,22 +139,36 @@ impl fmt::Debug for TcpListener {
 
 impl_as_fd!(TcpListener);
 
-/// The accept queue's length. mio's (and std's) `bind` use 128, which a burst of a few hundred
-/// simultaneous connects overflows on loopback: the kernel drops the SYNs and the clients retry
-/// after a second. The kernel caps it at `net.core.somaxconn`.
-const BACKLOG: i32 = 1024;
+/// The accept queue's length (and [`ServerOptions`](super::ServerOptions)'s default backlog).
+/// mio's (and std's) `bind` use 128, which a burst of a few hundred simultaneous connects
+/// overflows on loopback: the kernel drops the SYNs and the clients retry after a second. The
+/// kernel caps it at `net.core.somaxconn`.
+pub(super) const DEFAULT_BACKLOG: u32 = 1024;
 
 /// A non-blocking listening socket on `addr` with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked).
 fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<mio::net::TcpListener> {
+    let socket = bind_socket(addr, true, reuse_port)?;
+    socket.listen(DEFAULT_BACKLOG as i32)?;
+    Ok(mio::net::TcpListener::from_std(socket.into()))
+}
+
+/// A non-blocking, close-on-exec TCP socket bound to `addr`, not listening yet, with
+/// `SO_REUSEADDR` and `SO_REUSEPORT` as asked.
+pub(super) fn bind_socket(
+    addr: SocketAddr,
+    reuse_address: bool,
+    reuse_port: bool,
+) -> io::Result<socket2::Socket> {
     let domain = socket2::Domain::for_address(addr);
     let socket = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
+    if reuse_address {
+        socket.set_reuse_address(true)?;
+    }
     if reuse_port {
         socket.set_reuse_port(true)?;
     }
     socket.set_nonblocking(true)?;
     socket.set_cloexec(true)?;
     socket.bind(&addr.into())?;
-    socket.listen(BACKLOG)?;
-    Ok(mio::net::TcpListener::from_std(socket.into()))
+    Ok(socket)
 }

@@ -19,6 +19,7 @@
 //! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
 //! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
 //! | `loop.create_unix_server(factory, path)` | [`create_unix_server`] |
+//! | `create_server(factory, host, port, sock=, backlog=, reuse_address=, reuse_port=, start_serving=)`, `create_unix_server(factory, path, ...)` | [`create_server_with`]`(factory, `[`ServerOptions`](crate::net::ServerOptions)`::new().addr(addr)` or `.path(p)` or `.sock(s)`, ...)`; [`ProtocolServer::start_serving`] |
 //! | `asyncio.Protocol` | [`Protocol`] (a trait; every method has a default) |
 //! | `loop.connect_read_pipe(factory, pipe)` | [`connect_read_pipe`]`(factory, fd) -> (Transport, Rc<RefCell<P>>)` |
 //! | `loop.connect_write_pipe(factory, pipe)` | [`connect_write_pipe`] |
@@ -32,7 +33,7 @@
 //! | `asyncio.SubprocessProtocol`, `SubprocessTransport` | [`SubprocessProtocol`] (`pipe_data_received(fd, data)`...), [`SubprocessTransport`] (`get_pipe_transport(fd)`, `get_returncode`, signals, `close`) |
 //! | `transport.get_extra_info("peername")` | [`Transport::get_extra_info`], [`Transport::peer_addr`] |
 //! | `create_connection(..., ssl=ctx, server_hostname=name, ssl_handshake_timeout=t)` (feature `tls`) | `create_connection_tls(factory, addr, &ClientTls)`, `create_unix_connection_tls` |
-//! | `create_server(..., ssl=ctx)`, `create_unix_server(..., ssl=ctx)`, `connect_accepted_socket(..., ssl=ctx)` (feature `tls`) | `create_server_tls(factory, addr, ServerTls)`, `create_unix_server_tls`, `connect_accepted_socket_tls` |
+//! | `create_server(..., ssl=ctx)`, `create_unix_server(..., ssl=ctx)`, `connect_accepted_socket(..., ssl=ctx)` (feature `tls`) | `create_server_tls(factory, addr, ServerTls)`, `create_unix_server_tls`, `create_server_tls_with(factory, ServerTls, ServerOptions)`, `connect_accepted_socket_tls` |
 //! | `transport.get_extra_info("ssl_object")`, `("peercert")`, `("cipher")` (feature `tls`) | `Transport::tls_info` → `aioloop::tls::TlsInfo` |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
@@ -124,13 +125,13 @@ pub use datagram::{
 };
 pub use pipe::{connect_read_pipe, connect_write_pipe};
 pub use protocol::Protocol;
-pub use server::{create_server, create_unix_server, ProtocolServer};
+pub use server::{create_server, create_server_with, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
 pub use subprocess::{subprocess_exec, subprocess_shell, SubprocessProtocol, SubprocessTransport};
 #[cfg(feature = "tls")]
 pub use tls::{
-    connect_accepted_socket_tls, create_connection_tls, create_server_tls, create_unix_connection_tls,
-    create_unix_server_tls,
+    connect_accepted_socket_tls, create_connection_tls, create_server_tls, create_server_tls_with,
+    create_unix_connection_tls, create_unix_server_tls,
 };
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
 

@@ -10,12 +10,15 @@ use std::rc::Rc;
 
 use super::driver::{start, MadeIn};
 use super::{AnyProtocol, StreamSocket, Transport};
-use crate::net::serving::{ServerControl, ServerListener, Serving};
-use crate::net::ToSocketAddrs;
+use crate::net::server_options::BoundSocket;
+use crate::net::serving::{ServerControl, Serving};
+use crate::net::{ServerOptions, ToSocketAddrs};
 
 /// Starts a TCP server on `addr` that runs a protocol `protocol_factory()` makes on every
 /// connection it accepts: asyncio's `loop.create_server(protocol_factory, host, port)`. It
-/// accepts at once (asyncio's `start_serving=True`); `TCP_NODELAY` is set on each connection.
+/// accepts at once (asyncio's `start_serving=True`; [`create_server_with`] takes asyncio's
+/// other keyword arguments, `sock=`, `backlog=`, `start_serving=`...); `TCP_NODELAY` is set on
+/// each connection.
 ///
 /// # Errors
 /// The bind's error.
@@ -55,8 +58,7 @@ where
     P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
-    let (listener, local) = ServerListener::bind_tcp(addr).await?;
-    Ok(serve(listener, Some(local), protocol_factory))
+    create_server_with(protocol_factory, ServerOptions::new().addr(addr)).await
 }
 
 /// [`create_server`] on the Unix-domain socket file `path`: asyncio's
@@ -77,18 +79,64 @@ where
     P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
-    let listener = ServerListener::bind_unix(path.as_ref())?;
-    Ok(serve(listener, None, protocol_factory))
+    create_server_with(protocol_factory, ServerOptions::new().path(path)).await
 }
 
-/// Starts the accept task: each connection gets its protocol and its transport, and counts
-/// until its `connection_lost` ran (asyncio's `Server._attach` / `_detach`).
-fn serve<K, P, F>(listener: ServerListener, local: Option<SocketAddr>, protocol_factory: F) -> ProtocolServer
+/// [`create_server`] where and as `options` say: asyncio's `loop.create_server` and
+/// `loop.create_unix_server` with their keyword arguments (`sock=`, `backlog=`,
+/// `reuse_address=`, `reuse_port=`, `start_serving=`); see [`ServerOptions`].
+///
+/// # Errors
+/// `InvalidInput` unless `options` give exactly one place to listen (or if the socket given
+/// is not a stream socket); the bind's error; `listen`'s, if the server serves at once.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use aioloop::net::ServerOptions;
+/// use aioloop::protocols::{create_server_with, Protocol, Transport};
+/// use aioloop::streams::open_connection;
+///
+/// struct Hello;
+/// impl Protocol for Hello {
+///     fn connection_made(&mut self, transport: Transport) {
+///         transport.write(b"hello\n").unwrap();
+///     }
+/// }
+///
+/// aioloop::run(async {
+///     let options = ServerOptions::new().addr("127.0.0.1:0").start_serving(false);
+///     let server = create_server_with(|| Hello, options).await.unwrap();
+///     assert!(!server.is_serving());
+///     let addr = server.local_addr().unwrap();
+///     let forever = aioloop::spawn(async move { server.serve_forever().await });
+///     aioloop::yield_now().await; // the task runs: serve_forever starts serving
+///     let (mut reader, _writer) = open_connection(addr).await.unwrap();
+///     assert_eq!(reader.readline().await.unwrap(), b"hello\n");
+///     forever.cancel(); // a cancelled serve_forever closes the server
+/// });
+/// ```
+pub async fn create_server_with<K, P, F>(
+    protocol_factory: F,
+    options: ServerOptions,
+) -> io::Result<ProtocolServer>
 where
     P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
-    ProtocolServer::start(listener, local, move |serving, sock| {
+    let bound = options.bind("protocols::create_server_with").await?;
+    serve(bound, protocol_factory)
+}
+
+/// Makes the server: each connection gets its protocol and its transport, and counts until
+/// its `connection_lost` ran (asyncio's `Server._attach` / `_detach`).
+fn serve<K, P, F>(bound: BoundSocket, protocol_factory: F) -> io::Result<ProtocolServer>
+where
+    P: AnyProtocol<K>,
+    F: Fn() -> P + 'static,
+{
+    ProtocolServer::start(bound, move |serving, sock| {
         let protocol = Rc::new(RefCell::new(protocol_factory()));
         let transport = start(sock.into(), &protocol, MadeIn::Task);
         attach(serving, None, transport);
@@ -134,14 +182,16 @@ pub struct ProtocolServer {
 }
 
 impl ProtocolServer {
-    /// Starts serving on `listener`: `on_accept` makes each connection the server's.
+    /// A server on `bound`: `on_accept` makes each connection the server's.
+    ///
+    /// # Errors
+    /// `listen`'s, if the server serves at once.
     pub(super) fn start(
-        listener: ServerListener,
-        local: Option<SocketAddr>,
+        bound: BoundSocket,
         on_accept: impl FnMut(&Rc<Serving<Client>>, StreamSocket) + 'static,
-    ) -> Self {
-        let control = ServerControl::start(listener, local, StreamSocket::Tcp, StreamSocket::Unix, on_accept);
-        ProtocolServer { control }
+    ) -> io::Result<Self> {
+        let control = ServerControl::new(bound, StreamSocket::Tcp, StreamSocket::Unix, on_accept)?;
+        Ok(ProtocolServer { control })
     }
 
     /// The address the server listens on (TCP; `NotConnected` for a Unix server).
@@ -149,9 +199,22 @@ impl ProtocolServer {
         self.control.local_addr()
     }
 
-    /// True until [`close`](ProtocolServer::close).
+    /// True while the server accepts connections: from its start (at once, unless it was
+    /// made with [`ServerOptions::start_serving`] false) until
+    /// [`close`](ProtocolServer::close).
     pub fn is_serving(&self) -> bool {
         self.control.is_serving()
+    }
+
+    /// Starts accepting, on a server made with [`ServerOptions::start_serving`] false: its
+    /// socket listens from now on (asyncio's `start_serving()`). Nothing on a server serving
+    /// already, or closed.
+    ///
+    /// # Errors
+    /// `listen`'s (`AddrInUse` if another socket listens on the port); the server is closed
+    /// then.
+    pub fn start_serving(&self) -> io::Result<()> {
+        self.control.start_serving()
     }
 
     /// Stops accepting: the listening socket is closed (at the loop's next iteration).
@@ -160,8 +223,11 @@ impl ProtocolServer {
         self.control.close();
     }
 
-    /// Waits until the server is closed: asyncio's `serve_forever()`. A `serve_forever`
-    /// cancelled while it waits closes the server, as in asyncio.
+    /// Starts accepting if the server does not yet (see
+    /// [`start_serving`](ProtocolServer::start_serving)), then waits until the server is
+    /// closed: asyncio's `serve_forever()`. A `serve_forever` cancelled while it waits closes
+    /// the server, as in asyncio. If the socket cannot listen, the server is closed and the
+    /// error goes to the loop's exception handler (asyncio's `serve_forever` raises it).
     pub async fn serve_forever(&self) {
         self.control.serve_forever().await;
     }

@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::{Rc, Weak};
 
@@ -14,8 +13,9 @@ use super::driver::{start, start_client, MadeIn};
 use super::server::{attach, Client};
 use super::sock::Io;
 use super::{AnyProtocol, ProtocolServer, StreamSocket, Transport};
-use crate::net::serving::{ServerListener, Serving};
-use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
+use crate::net::server_options::BoundSocket;
+use crate::net::serving::Serving;
+use crate::net::{ServerOptions, TcpStream, ToSocketAddrs, UnixStream};
 use crate::tls::{ClientTls, PendingHandshake, ServerTls};
 
 /// Connects to `addr`, makes the TLS handshake, and runs the protocol `protocol_factory()`
@@ -210,8 +210,7 @@ where
     P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
-    let (listener, local) = ServerListener::bind_tcp(addr).await?;
-    Ok(serve(listener, Some(local), protocol_factory, tls))
+    create_server_tls_with(protocol_factory, tls, ServerOptions::new().addr(addr)).await
 }
 
 /// [`create_server_tls`] on the Unix-domain socket file `path`: asyncio's
@@ -232,24 +231,40 @@ where
     P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
-    let listener = ServerListener::bind_unix(path.as_ref())?;
-    Ok(serve(listener, None, protocol_factory, tls))
+    create_server_tls_with(protocol_factory, tls, ServerOptions::new().path(path)).await
 }
 
-/// Starts the accept task: each connection's protocol is made and the connection counted at
-/// once; its handshake runs in its own task, then its transport takes its place.
-fn serve<K, P, F>(
-    listener: ServerListener,
-    local: Option<SocketAddr>,
+/// [`create_server_tls`] where and as `options` say (see [`ServerOptions`]): asyncio's
+/// `loop.create_server(..., ssl=ctx)` and `loop.create_unix_server(..., ssl=ctx)` with their
+/// keyword arguments, as [`create_server_with`](super::create_server_with).
+///
+/// # Errors
+/// As [`create_server_with`](super::create_server_with).
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn create_server_tls_with<K, P, F>(
     protocol_factory: F,
     tls: ServerTls,
-) -> ProtocolServer
+    options: ServerOptions,
+) -> io::Result<ProtocolServer>
+where
+    P: AnyProtocol<K>,
+    F: Fn() -> P + 'static,
+{
+    let bound = options.bind("protocols::create_server_tls_with").await?;
+    serve(bound, protocol_factory, tls)
+}
+
+/// Makes the server: each connection's protocol is made and the connection counted at once;
+/// its handshake runs in its own task, then its transport takes its place.
+fn serve<K, P, F>(bound: BoundSocket, protocol_factory: F, tls: ServerTls) -> io::Result<ProtocolServer>
 where
     P: AnyProtocol<K>,
     F: Fn() -> P + 'static,
 {
     let tls = Rc::new(tls);
-    ProtocolServer::start(listener, local, move |serving, sock| {
+    ProtocolServer::start(bound, move |serving, sock| {
         let protocol = Rc::new(RefCell::new(protocol_factory()));
         let pending = Rc::new(PendingHandshake::default());
         let handshaking = Handshaking {

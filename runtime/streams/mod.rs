@@ -6,13 +6,14 @@
 //! | `open_connection(host, port, happy_eyeballs_delay=d, interleave=n, local_addr=a)` | [`open_connection_with`]`(addr, `[`ConnectOptions`]`::new().happy_eyeballs_delay(d).interleave(n).local_addr(a))` |
 //! | `start_server(cb, host, port)` | [`start_server`]`(handler, addr) -> Server` |
 //! | `open_unix_connection`, `start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
+//! | `start_server(cb, host, port, sock=, backlog=, reuse_address=, reuse_port=, start_serving=)`, `start_unix_server(cb, path, ...)` | [`start_server_with`]`(handler, `[`ServerOptions`](crate::net::ServerOptions)`::new().addr(addr)` or `.path(p)` or `.sock(s)`, `.backlog(n).reuse_port(b).start_serving(b))` |
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
 //! | `readuntil((sep1, sep2))` (3.13) | [`StreamReader::readuntil_any`]`(&[sep1, sep2])` |
 //! | `async for line in reader` | `while let Some(line) = reader.`[`next_line`](StreamReader::next_line)`().await` |
 //! | `StreamWriter.write/drain/close/wait_closed` | [`StreamWriter`], same names |
-//! | `Server.close/wait_closed/serve_forever/close_clients/abort_clients` | [`Server`], same names |
+//! | `Server.close/wait_closed/serve_forever/start_serving/is_serving/close_clients/abort_clients` | [`Server`], same names |
 //! | `writer.get_extra_info('peername')`, `('sockname')` | [`StreamWriter::peer_addr`], [`local_addr`](StreamWriter::local_addr) (TCP); [`peer_unix_addr`](StreamWriter::peer_unix_addr), [`local_unix_addr`](StreamWriter::local_unix_addr) (Unix) |
-//! | `open_connection(..., ssl=ctx)`, `start_server(..., ssl=ctx)` (feature `tls`) | `open_connection_tls`, `start_server_tls`, `open_unix_connection_tls`, `start_unix_server_tls`, `StreamWriter::tls_info` (see `aioloop::tls`) |
+//! | `open_connection(..., ssl=ctx)`, `start_server(..., ssl=ctx)` (feature `tls`) | `open_connection_tls`, `start_server_tls`, `open_unix_connection_tls`, `start_unix_server_tls`, `start_server_tls_with`, `StreamWriter::tls_info` (see `aioloop::tls`) |
 //! | `IncompleteReadError`, `LimitOverrunError` | [`IncompleteReadError`], [`LimitOverrunError`] in [`StreamError`] |
 //!
 //! ```
@@ -57,9 +58,12 @@ use std::rc::Weak;
 
 pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
 pub use reader::StreamReader;
-pub use server::{start_server, start_unix_server, Server};
+pub use server::{start_server, start_server_with, start_unix_server, Server};
 #[cfg(feature = "tls")]
-pub use tls::{open_connection_tls, open_unix_connection_tls, start_server_tls, start_unix_server_tls};
+pub use tls::{
+    open_connection_tls, open_unix_connection_tls, start_server_tls, start_server_tls_with,
+    start_unix_server_tls,
+};
 pub use writer::StreamWriter;
 
 use crate::net::{ConnectOptions, TcpStream, ToSocketAddrs, UnixStream};

@@ -9,12 +9,14 @@ use std::rc::{Rc, Weak};
 
 use super::writer::WriterRef;
 use super::{tcp_pair, unix_pair, Socket, StreamReader, StreamWriter};
-use crate::net::serving::{ServerControl, ServerListener, Serving};
-use crate::net::ToSocketAddrs;
+use crate::net::server_options::BoundSocket;
+use crate::net::serving::{ServerControl, Serving};
+use crate::net::{ServerOptions, ToSocketAddrs};
 
 /// Starts a TCP server on `addr`: asyncio's `start_server(client_connected_cb, host, port)`.
 ///
-/// The server accepts at once (as asyncio's `start_serving=True`); for every connection it
+/// The server accepts at once (as asyncio's `start_serving=True`; [`start_server_with`] takes
+/// asyncio's other keyword arguments, `sock=`, `backlog=`, `start_serving=`...); for every connection it
 /// spawns `handler(reader, writer)` as a task (`TCP_NODELAY` set, as asyncio does). Await
 /// [`Server::serve_forever`] to keep the caller until the server is closed.
 ///
@@ -52,8 +54,7 @@ where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let (listener, local) = ServerListener::bind_tcp(addr).await?;
-    Ok(serve(listener, Some(local), handler))
+    start_server_with(handler, ServerOptions::new().addr(addr)).await
 }
 
 /// Starts a Unix-domain server on the socket file `path`: asyncio's `start_unix_server`.
@@ -69,19 +70,59 @@ where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let listener = ServerListener::bind_unix(path.as_ref())?;
-    Ok(serve(listener, None, handler))
+    start_server_with(handler, ServerOptions::new().path(path)).await
 }
 
-/// Starts the accept task: each connection is handled in its own task.
-fn serve<H, Fut>(listener: ServerListener, local: Option<SocketAddr>, handler: H) -> Server
+/// Starts a server where and as `options` say: asyncio's `start_server` and
+/// `start_unix_server` with their keyword arguments (`sock=`, `backlog=`, `reuse_address=`,
+/// `reuse_port=`, `start_serving=`); see [`ServerOptions`]. Without options, [`start_server`]
+/// and [`start_unix_server`].
+///
+/// # Errors
+/// `InvalidInput` unless `options` give exactly one place to listen (or if the socket given
+/// is not a stream socket); the bind's error; `listen`'s, if the server serves at once.
+///
+/// # Panics
+/// If no loop is running on this thread.
+///
+/// ```
+/// use aioloop::net::ServerOptions;
+/// use aioloop::streams::{open_connection, start_server_with};
+///
+/// aioloop::run(async {
+///     // A listener bound by the standard library (or inherited from a service manager).
+///     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = listener.local_addr().unwrap();
+///     let server = start_server_with(
+///         |_reader, writer| async move {
+///             writer.write(b"hi\n");
+///         },
+///         ServerOptions::new().sock(listener),
+///     )
+///     .await
+///     .unwrap();
+///     let (mut reader, _writer) = open_connection(addr).await.unwrap();
+///     assert_eq!(reader.readline().await.unwrap(), b"hi\n");
+///     server.close();
+/// });
+/// ```
+pub async fn start_server_with<H, Fut>(handler: H, options: ServerOptions) -> io::Result<Server>
 where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let control = ServerControl::start(
-        listener,
-        local,
+    let bound = options.bind("streams::start_server_with").await?;
+    serve(bound, handler)
+}
+
+/// Makes the server: each connection is handled in its own task.
+fn serve<H, Fut>(bound: BoundSocket, handler: H) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let control = ServerControl::new(
+        bound,
         tcp_pair,
         unix_pair,
         move |serving, (reader, writer, socket)| {
@@ -92,8 +133,8 @@ where
                 drop(guard);
             }));
         },
-    );
-    Server { control }
+    )?;
+    Ok(Server::new(control))
 }
 
 /// A connection the server accepted (a TLS one from its handshake on). It is done once its handler returned and its writer is
@@ -225,18 +266,35 @@ impl Drop for ConnectionGuard {
 /// A running server: asyncio's `Server`. Dropping it does not stop it (the accept task is
 /// detached, like any task); call [`close`](Server::close).
 pub struct Server {
-    pub(super) control: ServerControl<Client>,
+    control: ServerControl<Client>,
 }
 
 impl Server {
+    /// The server `control` runs: a plain server's (see `serve`) or a TLS one's.
+    pub(super) fn new(control: ServerControl<Client>) -> Self {
+        Server { control }
+    }
+
     /// The address the server listens on (TCP; `NotConnected` for a Unix server).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.control.local_addr()
     }
 
-    /// True until [`close`](Server::close).
+    /// True while the server accepts connections: from its start (at once, unless it was
+    /// made with [`ServerOptions::start_serving`] false) until [`close`](Server::close).
     pub fn is_serving(&self) -> bool {
         self.control.is_serving()
+    }
+
+    /// Starts accepting, on a server made with [`ServerOptions::start_serving`] false: its
+    /// socket listens from now on (asyncio's `start_serving()`). Nothing on a server serving
+    /// already, or closed.
+    ///
+    /// # Errors
+    /// `listen`'s (`AddrInUse` if another socket listens on the port); the server is closed
+    /// then.
+    pub fn start_serving(&self) -> io::Result<()> {
+        self.control.start_serving()
     }
 
     /// Stops accepting: the listening socket is closed (at the loop's next iteration, when the
@@ -248,9 +306,12 @@ impl Server {
         self.control.close();
     }
 
-    /// Waits until the server is closed (by [`close`](Server::close), from another task or a
-    /// handler): asyncio's `serve_forever()`. Returns at once if it is closed already (where
-    /// asyncio raises `RuntimeError`).
+    /// Starts accepting if the server does not yet (see
+    /// [`start_serving`](Server::start_serving)), then waits until the server is closed (by
+    /// [`close`](Server::close), from another task or a handler): asyncio's `serve_forever()`.
+    /// Returns at once if it is closed already (where asyncio raises `RuntimeError`). If the
+    /// socket cannot listen, the server is closed and the error goes to the loop's exception
+    /// handler (asyncio's `serve_forever` raises it).
     ///
     /// As in asyncio, a `serve_forever` cancelled while it waits (its task cancelled, or the
     /// future dropped by a `wait_for` timeout or a `select!`) closes the server; await

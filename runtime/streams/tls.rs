@@ -18,8 +18,9 @@ use super::reader::{Failed, Source};
 use super::server::{ConnectionGuard, Server};
 use super::writer::Sink;
 use super::{Socket, StreamReader, StreamWriter};
-use crate::net::serving::{ServerControl, ServerListener};
-use crate::net::{TcpStream, ToSocketAddrs, UnixStream};
+use crate::net::server_options::BoundSocket;
+use crate::net::serving::ServerControl;
+use crate::net::{ServerOptions, TcpStream, ToSocketAddrs, UnixStream};
 use crate::tls::{ClientTls, PendingHandshake, ServerTls};
 
 /// Connects to `addr`, makes the TLS handshake, and returns a reader and a writer: asyncio's
@@ -90,8 +91,7 @@ where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let (listener, local) = ServerListener::bind_tcp(addr).await?;
-    Ok(serve(listener, Some(local), handler, tls))
+    start_server_tls_with(handler, tls, ServerOptions::new().addr(addr)).await
 }
 
 /// [`start_server_tls`] on the Unix-domain socket file `path`: asyncio's
@@ -112,8 +112,30 @@ where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let listener = ServerListener::bind_unix(path.as_ref())?;
-    Ok(serve(listener, None, handler, tls))
+    start_server_tls_with(handler, tls, ServerOptions::new().path(path)).await
+}
+
+/// [`start_server_tls`] where and as `options` say (see [`ServerOptions`]): asyncio's
+/// `start_server(..., ssl=ctx)` and `start_unix_server(..., ssl=ctx)` with their keyword
+/// arguments (`sock=`, `backlog=`, `start_serving=`...), as
+/// [`start_server_with`](super::start_server_with).
+///
+/// # Errors
+/// As [`start_server_with`](super::start_server_with).
+///
+/// # Panics
+/// If no loop is running on this thread.
+pub async fn start_server_tls_with<H, Fut>(
+    handler: H,
+    tls: ServerTls,
+    options: ServerOptions,
+) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let bound = options.bind("streams::start_server_tls_with").await?;
+    serve(bound, handler, tls)
 }
 
 impl StreamWriter {
@@ -315,49 +337,43 @@ enum Accepted {
 }
 
 /// Starts the accept task: each connection's handshake and handler run in its own task.
-fn serve<H, Fut>(listener: ServerListener, local: Option<SocketAddr>, handler: H, tls: ServerTls) -> Server
+fn serve<H, Fut>(bound: BoundSocket, handler: H, tls: ServerTls) -> io::Result<Server>
 where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
     let handler = Rc::new(handler);
     let tls = Rc::new(tls);
-    let control = ServerControl::start(
-        listener,
-        local,
-        Accepted::Tcp,
-        Accepted::Unix,
-        move |serving, accepted| {
-            let pending = Rc::new(PendingHandshake::default());
-            let weak: Weak<PendingHandshake> = Rc::downgrade(&pending);
-            let guard = ConnectionGuard::pending(serving, weak);
-            let handler = handler.clone();
-            let tls = tls.clone();
-            drop(crate::spawn(async move {
-                let made = match accepted {
-                    Accepted::Tcp(stream) => {
-                        let addresses = Addresses::of_tcp(&stream);
-                        crate::tls::accept(stream, &tls, &pending)
-                            .await
-                            .map(|s| pair(s, addresses))
-                    }
-                    Accepted::Unix(stream) => {
-                        let addresses = Addresses::of_unix(&stream);
-                        crate::tls::accept(stream, &tls, &pending)
-                            .await
-                            .map(|s| pair(s, addresses))
-                    }
-                };
-                drop(pending);
-                if let Ok((reader, writer, socket)) = made {
-                    guard.connected(&writer, socket);
-                    handler(reader, writer).await;
+    let control = ServerControl::new(bound, Accepted::Tcp, Accepted::Unix, move |serving, accepted| {
+        let pending = Rc::new(PendingHandshake::default());
+        let weak: Weak<PendingHandshake> = Rc::downgrade(&pending);
+        let guard = ConnectionGuard::pending(serving, weak);
+        let handler = handler.clone();
+        let tls = tls.clone();
+        drop(crate::spawn(async move {
+            let made = match accepted {
+                Accepted::Tcp(stream) => {
+                    let addresses = Addresses::of_tcp(&stream);
+                    crate::tls::accept(stream, &tls, &pending)
+                        .await
+                        .map(|s| pair(s, addresses))
                 }
-                drop(guard);
-            }));
-        },
-    );
-    Server { control }
+                Accepted::Unix(stream) => {
+                    let addresses = Addresses::of_unix(&stream);
+                    crate::tls::accept(stream, &tls, &pending)
+                        .await
+                        .map(|s| pair(s, addresses))
+                }
+            };
+            drop(pending);
+            if let Ok((reader, writer, socket)) = made {
+                guard.connected(&writer, socket);
+                handler(reader, writer).await;
+            }
+            drop(guard);
+        }));
+    })?;
+    Ok(Server::new(control))
 }
 
 /// A socket's addresses, read before the handshake takes the socket.

@@ -64,9 +64,13 @@ impl Drop for CloseOnDrop {
 /// call: it is the transport's fatal error, as a panic in any of the protocol's methods (see
 /// [`SubprocessProtocol`]).
 ///
+/// The protocol is made first, then the child is spawned, as in asyncio: `protocol_factory`
+/// runs before the child starts, even if the spawn then fails.
+///
 /// # Errors
-/// The spawn's error (`NotFound` for a missing program...): then no protocol is made. An
-/// error setting up a pipe transport: the child is killed.
+/// The spawn's error (`NotFound` for a missing program...): the protocol was made, and is
+/// dropped without its `connection_made`, as asyncio's. An error setting up a pipe transport:
+/// the child is killed.
 ///
 /// # Panics
 /// If no loop is running on this thread.
@@ -120,12 +124,14 @@ where
     P: SubprocessProtocol + 'static,
     F: FnOnce() -> P,
 {
+    // The protocol first, as asyncio's `protocol = protocol_factory()` before
+    // `_make_subprocess_transport`: a failed spawn leaves it made, never connected.
+    let protocol = Rc::new(RefCell::new(protocol_factory()));
     let command = command.borrow_mut();
     command.pipe_unconfigured();
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or_default();
     let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-    let protocol = Rc::new(RefCell::new(protocol_factory()));
     let dyn_protocol: Rc<RefCell<dyn SubprocessProtocol>> = protocol.clone();
     let inner = Rc::new(transport::Inner::new(pid, child, Rc::downgrade(&dyn_protocol)));
     if let Err(err) = pipes::connect(&inner, stdin, stdout, stderr) {
