@@ -62,7 +62,8 @@ impl Finish<'_> {
     fn run(&self) {
         self.0.state.borrow_mut().force_close(None);
         drop(self.0.sock.borrow_mut().take());
-        self.0.driver.borrow_mut().take();
+        let waker = self.0.driver.borrow_mut().take();
+        drop(waker);
         let on_lost = self.0.on_lost.borrow_mut().take();
         if let Some(on_lost) = on_lost {
             on_lost();

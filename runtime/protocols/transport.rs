@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::rc::Rc;
-use std::task::Waker;
 
 use super::any::WeakShared;
 use super::closing::Closing;
@@ -15,6 +14,7 @@ use super::lost_writes::LostWrites;
 use super::sock::{Io, IoKind};
 use super::task::wake;
 use super::SocketAddress;
+use crate::waker_slot::WakerSlot;
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
 /// mark defaults to a quarter of the high one.
@@ -88,7 +88,7 @@ pub(super) struct Inner {
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsInfo>,
     /// The connection task's waker while it waits.
-    pub(super) driver: RefCell<Option<Waker>>,
+    pub(super) driver: RefCell<WakerSlot>,
     /// Run once the connection is lost (a server forgets the connection).
     pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
@@ -164,7 +164,7 @@ impl Inner {
             protocol,
             peer,
             local,
-            driver: RefCell::new(None),
+            driver: RefCell::new(WakerSlot::new()),
             on_lost: RefCell::new(None),
             lost_writes: LostWrites::default(),
             panic: RefCell::new(None),

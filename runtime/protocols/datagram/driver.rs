@@ -45,7 +45,8 @@ impl Drop for Finish<'_> {
     fn drop(&mut self) {
         self.0.state.borrow_mut().force_close(None);
         drop(self.0.sock.borrow_mut().take());
-        self.0.driver.borrow_mut().take();
+        let waker = self.0.driver.borrow_mut().take();
+        drop(waker);
     }
 }
 

@@ -7,7 +7,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::rc::{Rc, Weak};
-use std::task::Waker;
 
 use super::{DatagramProtocol, DatagramSocket};
 use crate::protocols::closing::Closing;
@@ -15,6 +14,7 @@ use crate::protocols::flow::{deliver_flow, FlowControl};
 use crate::protocols::lost_writes::LostWrites;
 use crate::protocols::task::wake;
 use crate::protocols::SocketAddress;
+use crate::waker_slot::WakerSlot;
 
 /// What [`DatagramTransport::get_write_buffer_size`] counts for each queued datagram on top of
 /// its bytes (asyncio 3.13's `_header_size`: a flood of empty datagrams still fills the
@@ -86,7 +86,7 @@ pub(super) struct Inner {
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     /// The endpoint task's waker while it waits.
-    pub(super) driver: RefCell<Option<Waker>>,
+    pub(super) driver: RefCell<WakerSlot>,
     /// Datagrams ignored since the endpoint was lost (asyncio's `_conn_lost` count).
     lost_sends: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
@@ -162,7 +162,7 @@ impl Inner {
             connected: peer.is_some(),
             peer,
             local,
-            driver: RefCell::new(None),
+            driver: RefCell::new(WakerSlot::new()),
             lost_sends: LostWrites::default(),
             panic: RefCell::new(None),
         }
