@@ -12,6 +12,7 @@ use super::callback::{catch, Panicked};
 use super::sock::{Io, IoKind};
 use super::task::{call_connection_lost, poll_turns};
 use super::transport::Inner;
+use super::write_state::WriteState;
 use super::{AnyProtocol, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).

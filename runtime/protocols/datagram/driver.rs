@@ -13,6 +13,7 @@ use super::transport::{Inner, HEADER_SIZE};
 use super::{DatagramProtocol, DatagramSocket, DatagramTransport};
 use crate::protocols::callback::catch;
 use crate::protocols::task::{call_connection_lost, poll_turns};
+use crate::protocols::write_state::WriteState;
 use crate::protocols::SocketAddress;
 
 /// The largest datagram received whole (asyncio's `max_size`, 256 KiB); a longer one is
