@@ -55,8 +55,8 @@ pub(super) fn start_client<K, P: AnyProtocol<K>>(
 }
 
 /// Ends the connection if the task is dropped or unwinds before `connection_lost` (the loop
-/// closing with the connection open, a panic in `pause_writing`...): the socket is closed and
-/// a server forgets the connection; `connection_lost` is not called.
+/// closing with the connection open): the socket is closed and a server forgets the
+/// connection; `connection_lost` is not called.
 struct Finish<'a>(&'a Inner);
 
 impl Finish<'_> {

@@ -9,6 +9,7 @@ use std::io;
 use std::rc::Weak;
 
 use super::any::WeakShared;
+use super::callback::{catch_failed, Failed};
 use super::write_state::WriteState;
 use super::{BufferedProtocol, DatagramProtocol, Protocol, DEFAULT_HIGH_WATER};
 
@@ -48,9 +49,10 @@ impl FlowCallbacks for dyn DatagramProtocol {
 /// A transport's link to its protocol, as [`deliver_flow`] calls it: a datagram protocol's,
 /// or a stream protocol's of either kind ([`WeakShared`]).
 pub(super) trait FlowTarget {
-    /// Makes the flow calls `next` hands out (`true` pauses) until it answers `None`. False if
-    /// one of the protocol's methods is running: nothing was asked. Nothing once the protocol
-    /// is gone.
+    /// Makes the flow calls `next` hands out (`true` pauses) until it answers `None`; a panic
+    /// in one does not stop the others and is reported once they were made ([`Failed`]).
+    /// False if one of the protocol's methods is running: nothing was asked. Nothing once the
+    /// protocol is gone.
     fn try_flow(&self, next: impl FnMut() -> Option<bool>) -> bool;
 }
 
@@ -59,16 +61,19 @@ impl<P: ?Sized + FlowCallbacks> FlowTarget for Weak<RefCell<P>> {
         let Some(protocol) = self.upgrade() else {
             return true;
         };
-        let Ok(mut protocol) = protocol.try_borrow_mut() else {
+        let Ok(mut borrowed) = protocol.try_borrow_mut() else {
             return false;
         };
+        let mut failed = Vec::new();
         while let Some(pause) = next() {
-            if pause {
-                protocol.pause_writing();
+            failed.extend(if pause {
+                catch_failed("pause_writing", || borrowed.pause_writing())
             } else {
-                protocol.resume_writing();
-            }
+                catch_failed("resume_writing", || borrowed.resume_writing())
+            });
         }
+        drop(borrowed);
+        failed.into_iter().for_each(Failed::report);
         true
     }
 }

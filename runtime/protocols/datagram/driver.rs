@@ -38,8 +38,7 @@ pub(super) fn start<P: DatagramProtocol + 'static>(
 }
 
 /// Ends the endpoint if the task is dropped or unwinds before `connection_lost` (the loop
-/// closing with the endpoint open, a panic in `pause_writing`...): the socket is closed;
-/// `connection_lost` is not called.
+/// closing with the endpoint open): the socket is closed; `connection_lost` is not called.
 struct Finish<'a>(&'a Inner);
 
 impl Drop for Finish<'_> {
