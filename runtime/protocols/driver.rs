@@ -202,6 +202,10 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
         match protocol {
             Shared::Plain(_) => sock.poll_read(cx, buf),
             Shared::Buffered(p) => {
+                // asyncio asks for the buffer once the socket is readable, not on every wake.
+                if sock.poll_read_ready(cx).is_pending() {
+                    return false;
+                }
                 let mut guard = p.borrow_mut();
                 let p = &mut *guard;
                 // `let p = p` moves the borrow into the closure, so the buffer outlives it.
