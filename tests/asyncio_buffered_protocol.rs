@@ -439,6 +439,35 @@ fn flow_control_reaches_a_buffered_protocol() {
     });
 }
 
+/// asyncio's `_read_ready__get_buffer` runs once the socket is readable: `get_buffer` is not
+/// asked on the connection task's other wakes (here the many of a large write draining to a
+/// peer that sends nothing), and once data comes each `get_buffer` has its `buffer_updated`.
+#[test]
+fn get_buffer_is_asked_only_when_the_socket_is_readable() {
+    let _serial = serial();
+    aioloop::run(async {
+        let (transport, proto, peer) = pair(|| Recorder::new(64 * 1024)).await;
+        let get_buffers = |p: &Recorder| p.calls.iter().filter(|c| matches!(c, Call::GetBuffer(_))).count();
+        let total = 8 << 20;
+        transport.write(&vec![b'x'; total]).unwrap();
+        assert!(transport.get_write_buffer_size() > 0, "the socket took it all");
+        let mut got = vec![0; total];
+        peer.read_exact(&mut got).await.unwrap();
+        until(|| transport.get_write_buffer_size() == 0).await;
+        assert_eq!(get_buffers(&proto.borrow()), 0, "nothing was readable");
+        for i in 1..=10 {
+            peer.write_all(b"chunk").await.unwrap();
+            until(|| proto.borrow().data.len() == 5 * i).await;
+        }
+        {
+            let p = proto.borrow();
+            assert_eq!(get_buffers(&p), p.updated(), "{:?}", p.calls);
+        }
+        transport.close();
+        until(|| proto.borrow().lost().is_some()).await;
+    });
+}
+
 /// An echo server whose protocol reads into its own buffer.
 struct Echo {
     buf: [u8; 32],

@@ -29,7 +29,7 @@ use aioloop::protocols::{
 
 mod support;
 
-use support::protocols::{open_fds, serial, until, Made};
+use support::protocols::{exception_panics, flow_failures, open_fds, serial, until, Made};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -51,6 +51,9 @@ struct MyDatagramProto {
     transport: Option<DatagramTransport>,
     reply: Option<&'static [u8]>,
     panic_on_datagram: bool,
+    /// `pause_writing` and `resume_writing` panic ("pause boom", "resume boom") once they
+    /// recorded the call.
+    panic_on_flow: bool,
 }
 
 impl MyDatagramProto {
@@ -65,6 +68,7 @@ impl MyDatagramProto {
             transport: None,
             reply: None,
             panic_on_datagram: false,
+            panic_on_flow: false,
         }
     }
 
@@ -113,10 +117,16 @@ impl DatagramProtocol for MyDatagramProto {
 
     fn pause_writing(&mut self) {
         self.flow.push("pause");
+        if self.panic_on_flow {
+            panic!("pause boom");
+        }
     }
 
     fn resume_writing(&mut self) {
         self.flow.push("resume");
+        if self.panic_on_flow {
+            panic!("resume boom");
+        }
     }
 }
 
@@ -618,6 +628,41 @@ fn test_pause_and_resume_writing() {
         assert_eq!(protocol.borrow().flow, ["pause", "resume"]);
         transport.close();
         until(|| state(&protocol) == State::Closed).await;
+    });
+}
+
+/// asyncio's `_maybe_pause_protocol` / `_maybe_resume_protocol` on a datagram transport: a
+/// panic in `pause_writing` (inside the test task's `sendto`) or `resume_writing` (from the
+/// endpoint's task, once the queue drained) goes to the loop's exception handler as
+/// "protocol.pause_writing() failed" with the panic, and the endpoint goes on: it still
+/// sends, and `connection_lost(None)` comes once, after the close.
+#[test]
+fn pause_writing_panic_is_reported_and_the_endpoint_goes_on() {
+    let _serial = serial();
+    aioloop::run(async {
+        let reported = exception_panics();
+        let (ours, theirs) = UnixDatagram::pair().unwrap();
+        let factory = || MyDatagramProto {
+            panic_on_flow: true,
+            ..MyDatagramProto::new()
+        };
+        let (transport, protocol) = datagram_endpoint_from_socket(factory, ours);
+        transport.set_write_buffer_limits(Some(100), Some(30)).unwrap();
+        let at_once = fill(&transport, &[7; 2]).await;
+        // 2 + 8 a datagram: the 11th buffered one goes above 100.
+        for _ in 0..10 {
+            transport.sendto(&[7; 2], None).unwrap();
+        }
+        assert_eq!(protocol.borrow().flow, ["pause"]);
+        drain(&theirs, at_once + 11, |_, d| assert_eq!(d, [7; 2])).await;
+        until(|| protocol.borrow().flow.len() == 2).await;
+        assert_eq!(protocol.borrow().flow, ["pause", "resume"]);
+        transport.sendto(b"after", None).unwrap();
+        drain(&theirs, 1, |_, d| assert_eq!(d, b"after")).await;
+        close_cleanly(&transport, &protocol).await;
+        aioloop::sleep(Duration::from_millis(10)).await;
+        assert_eq!(protocol.borrow().lost, [None], "connection_lost once");
+        assert_eq!(*reported.borrow(), flow_failures(&["pause", "resume"]));
     });
 }
 

@@ -20,7 +20,7 @@ use aioloop::protocols::{
 
 mod support;
 
-use support::protocols::{exceptions, open_fds, serial, until};
+use support::protocols::{exception_panics_checking, exceptions, flow_failures, open_fds, serial, until};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -502,6 +502,97 @@ fn test_flow_control_pause_writing_resume_writing() {
         transport.abort();
         until(|| proto.borrow().state == State::Closed).await;
     });
+}
+
+/// Records the flow calls and `connection_lost`; panics ("pause boom", "resume boom") in
+/// the flow calls `panics` names, once it recorded them.
+struct FlowPanics {
+    panics: &'static [&'static str],
+    flow: Vec<&'static str>,
+    lost: Vec<Option<io::ErrorKind>>,
+}
+
+impl FlowPanics {
+    fn flow(&mut self, call: &'static str) {
+        self.flow.push(call);
+        if self.panics.contains(&call) {
+            panic!("{call} boom");
+        }
+    }
+}
+
+impl Protocol for FlowPanics {
+    fn connection_lost(&mut self, exc: Option<io::Error>) {
+        self.lost.push(exc.map(|e| e.kind()));
+    }
+    fn pause_writing(&mut self) {
+        self.flow("pause");
+    }
+    fn resume_writing(&mut self) {
+        self.flow("resume");
+    }
+}
+
+/// asyncio's `_maybe_pause_protocol` / `_maybe_resume_protocol` (`_FlowControlMixin`): a
+/// panic in `pause_writing` (here inside the test task's `write`) or `resume_writing` (from
+/// the connection's task, once the peer drained the buffer) goes to the loop's exception
+/// handler as "protocol.pause_writing() failed" with the panic, and the connection goes on:
+/// it still sends, and `connection_lost(None)` comes once, after the close. The handler runs
+/// with the protocol free (asyncio hands it the protocol).
+fn flow_panics_are_reported_and_the_connection_goes_on(panics: &'static [&'static str]) {
+    let _serial = serial();
+    aioloop::run(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accept = aioloop::spawn(async move { listener.accept().await.unwrap().0 });
+        let factory = move || FlowPanics {
+            panics,
+            flow: Vec::new(),
+            lost: Vec::new(),
+        };
+        let (transport, proto) = create_connection(factory, addr).await.unwrap();
+        let seen = proto.clone();
+        let reported = exception_panics_checking(move || {
+            assert!(seen.try_borrow_mut().is_ok(), "the protocol is borrowed");
+        });
+        let peer = accept.await.unwrap();
+        transport
+            .set_write_buffer_limits(Some(64 * 1024), Some(0))
+            .unwrap();
+        let chunk = pattern(256 * 1024);
+        let mut sent = 0;
+        while proto.borrow().flow.is_empty() {
+            transport.write(&chunk).unwrap();
+            sent += chunk.len();
+        }
+        assert_eq!(proto.borrow().flow, ["pause"]);
+        let mut got = vec![0; sent];
+        peer.read_exact(&mut got).await.unwrap();
+        assert!(got.chunks(chunk.len()).all(|c| c == chunk));
+        until(|| proto.borrow().flow.len() == 2).await;
+        assert_eq!(proto.borrow().flow, ["pause", "resume"]);
+        transport.write(b"tail").unwrap();
+        transport.close();
+        assert_eq!(read_to_end(&peer).await, b"tail");
+        until(|| !proto.borrow().lost.is_empty()).await;
+        aioloop::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            proto.borrow().lost,
+            [None],
+            "connection_lost once, without an error"
+        );
+        assert_eq!(*reported.borrow(), flow_failures(panics));
+    });
+}
+
+#[test]
+fn pause_writing_panic_is_reported_and_the_connection_goes_on() {
+    flow_panics_are_reported_and_the_connection_goes_on(&["pause"]);
+}
+
+#[test]
+fn resume_writing_panic_is_reported_and_the_connection_goes_on() {
+    flow_panics_are_reported_and_the_connection_goes_on(&["resume"]);
 }
 
 /// Writes, closes and pauses from inside the protocol's callbacks: no re-entrancy panic.

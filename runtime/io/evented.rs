@@ -113,12 +113,27 @@ impl<E: mio::event::Source> PollEvented<E> {
 
     /// Waits until `dir` is ready.
     pub(crate) async fn ready(&self, dir: Direction) {
-        // A stream in the io_uring completion form learns of its bytes through its receive.
-        #[cfg(all(feature = "io-uring", target_os = "linux"))]
-        if dir == Direction::Read && self.registration.recv_form() {
-            self.registration.watch_read();
+        if dir == Direction::Read {
+            self.watch_read();
         }
         poll_fn(|cx| coop::poll_coop(cx, |cx| self.registration.poll_ready(cx, dir))).await
+    }
+
+    /// Polls read readiness without reading, as [`ready`](PollEvented::ready) waits for it:
+    /// ready if bytes, the end or an error may wait (a read may still find them gone). A
+    /// protocol transport asks it before it asks a `BufferedProtocol` for a buffer.
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.watch_read();
+        self.registration.poll_ready(cx, Direction::Read)
+    }
+
+    /// A stream in the io_uring completion form learns of its bytes through its receive: arms
+    /// it (or its watch) before a wait for read readiness. Nothing on other forms.
+    fn watch_read(&self) {
+        #[cfg(all(feature = "io-uring", target_os = "linux"))]
+        if self.registration.recv_form() {
+            self.registration.watch_read();
+        }
     }
 
     /// Waits until a write would take bytes: the socket is writable, or (a stream in the

@@ -85,6 +85,15 @@ macro_rules! impl_stream_io {
                 std::future::poll_fn(|cx| self.io.poll_flush_send(cx)).await
             }
 
+            /// Polls read readiness without reading (a protocol transport asks it before it
+            /// asks a `BufferedProtocol` for a buffer).
+            pub(crate) fn poll_read_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<()> {
+                self.io.poll_read_ready(cx)
+            }
+
             /// Polls a read into `buf` (the building block of the `AsyncRead` impls).
             pub fn poll_read(
                 &self,

@@ -119,14 +119,6 @@ impl Shared {
         }
     }
 
-    /// Borrows the protocol, or `None` while one of its methods runs (or a borrow is held).
-    fn try_base(&self) -> Option<Base<'_>> {
-        Some(match self {
-            Shared::Plain(p) => Base::Plain(p.try_borrow_mut().ok()?),
-            Shared::Buffered(p) => Base::Buffered(p.try_borrow_mut().ok()?),
-        })
-    }
-
     pub(super) fn connection_made(&self, transport: Transport) {
         each!(self.base(), p => p.connection_made(transport))
     }
@@ -137,28 +129,5 @@ impl Shared {
 
     pub(super) fn connection_lost(&self, exc: Option<io::Error>) {
         each!(self.base(), p => p.connection_lost(exc))
-    }
-
-    /// Calls `pause_writing` (`next()` answers `true`) or `resume_writing` (`false`); nothing
-    /// if `next()` answers `None`. False if the protocol is borrowed: nothing was asked.
-    pub(super) fn try_flow(&self, next: impl FnOnce() -> Option<bool>) -> bool {
-        let Some(base) = self.try_base() else {
-            return false;
-        };
-        match next() {
-            Some(true) => each!(base, p => p.pause_writing()),
-            Some(false) => each!(base, p => p.resume_writing()),
-            None => {}
-        }
-        true
-    }
-}
-
-impl WeakShared {
-    pub(super) fn upgrade(&self) -> Option<Shared> {
-        Some(match self {
-            WeakShared::Plain(p) => Shared::Plain(p.upgrade()?),
-            WeakShared::Buffered(p) => Shared::Buffered(p.upgrade()?),
-        })
     }
 }

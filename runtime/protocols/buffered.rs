@@ -20,9 +20,11 @@ use super::Transport;
 /// (`connection_lost` gets "get_buffer() returned an empty buffer", asyncio's
 /// `RuntimeError`).
 ///
-/// `get_buffer` may be called without a `buffer_updated` following, when the read finds no
-/// data after all (asyncio too, after a `BlockingIOError`); the buffer's contents are only
-/// meaningful up to the `nbytes` of a `buffer_updated`.
+/// `get_buffer` is called once the socket is readable, as asyncio's `_read_ready__get_buffer`
+/// (on a TLS connection, on each wake of the connection's task: its decrypted bytes are not
+/// the socket's readiness). It may be called without a `buffer_updated` following, when the
+/// read finds no data after all (asyncio too, after a `BlockingIOError`); the buffer's
+/// contents are only meaningful up to the `nbytes` of a `buffer_updated`.
 ///
 /// ```
 /// use aioloop::protocols::{create_connection, BufferedProtocol};

@@ -2,7 +2,10 @@
 //! what `connection_lost` is due to report. The stream and the datagram transports' `close`,
 //! `abort`, `is_closing` and their tasks' "buffer sent while closing" share it.
 
+use std::cell::RefCell;
 use std::io;
+
+use super::write_state::WriteState;
 
 /// A transport's closing state, next to its own write buffer.
 #[derive(Default)]
@@ -39,6 +42,24 @@ impl Closing {
         self.conn_lost = true;
         self.lost_exc = exc;
         true
+    }
+
+    /// A transport's `close()` (asyncio's): [`close`](Closing::close) on its `state`, and
+    /// `wake` wakes its task if that changed anything.
+    pub(in crate::protocols) fn close_transport(state: &RefCell<impl WriteState>, wake: impl FnOnce()) {
+        let mut state = state.borrow_mut();
+        let nothing_buffered = state.buffered() == 0;
+        if state.end().close(nothing_buffered) {
+            drop(state);
+            wake();
+        }
+    }
+
+    /// A transport's `abort()` (asyncio's): [`WriteState::force_close`] with no error on its
+    /// `state`, then `wake` wakes its task.
+    pub(in crate::protocols) fn abort_transport(state: &RefCell<impl WriteState>, wake: impl FnOnce()) {
+        state.borrow_mut().force_close(None);
+        wake();
     }
 
     /// The write buffer was sent: a closing transport's `connection_lost` is due now. True if

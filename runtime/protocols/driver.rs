@@ -12,6 +12,7 @@ use super::callback::{catch, Panicked};
 use super::sock::{Io, IoKind};
 use super::task::{call_connection_lost, poll_turns};
 use super::transport::Inner;
+use super::write_state::WriteState;
 use super::{AnyProtocol, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
@@ -54,15 +55,16 @@ pub(super) fn start_client<K, P: AnyProtocol<K>>(
 }
 
 /// Ends the connection if the task is dropped or unwinds before `connection_lost` (the loop
-/// closing with the connection open, a panic in `pause_writing`...): the socket is closed and
-/// a server forgets the connection; `connection_lost` is not called.
+/// closing with the connection open): the socket is closed and a server forgets the
+/// connection; `connection_lost` is not called.
 struct Finish<'a>(&'a Inner);
 
 impl Finish<'_> {
     fn run(&self) {
         self.0.state.borrow_mut().force_close(None);
         drop(self.0.sock.borrow_mut().take());
-        self.0.driver.borrow_mut().take();
+        let waker = self.0.driver.borrow_mut().take();
+        drop(waker);
         let on_lost = self.0.on_lost.borrow_mut().take();
         if let Some(on_lost) = on_lost {
             on_lost();
@@ -200,6 +202,10 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
         match protocol {
             Shared::Plain(_) => sock.poll_read(cx, buf),
             Shared::Buffered(p) => {
+                // asyncio asks for the buffer once the socket is readable, not on every wake.
+                if sock.poll_read_ready(cx).is_pending() {
+                    return false;
+                }
                 let mut guard = p.borrow_mut();
                 let p = &mut *guard;
                 // `let p = p` moves the borrow into the closure, so the buffer outlives it.

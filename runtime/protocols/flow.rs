@@ -1,15 +1,19 @@
 //! [`FlowControl`]: a transport's write buffer limits and the `pause_writing` /
-//! `resume_writing` calls they make due (asyncio's `_FlowControlMixin`), for the stream
-//! transport and the datagram one.
+//! `resume_writing` calls they make due (asyncio's `_FlowControlMixin`), and
+//! [`deliver_flow`], which makes those calls: one for the stream transport (either protocol
+//! kind) and the datagram one.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
 use std::rc::Weak;
 
-use super::{DatagramProtocol, Protocol, DEFAULT_HIGH_WATER};
+use super::any::WeakShared;
+use super::callback::{catch_failed, Failed};
+use super::write_state::WriteState;
+use super::{BufferedProtocol, DatagramProtocol, Protocol, DEFAULT_HIGH_WATER};
 
-/// The flow-control callbacks both protocol traits have (asyncio's `BaseProtocol`'s).
+/// The flow-control callbacks every protocol trait has (asyncio's `BaseProtocol`'s).
 pub(super) trait FlowCallbacks {
     fn pause_writing(&mut self);
     fn resume_writing(&mut self);
@@ -24,6 +28,15 @@ impl FlowCallbacks for dyn Protocol {
     }
 }
 
+impl FlowCallbacks for dyn BufferedProtocol {
+    fn pause_writing(&mut self) {
+        BufferedProtocol::pause_writing(self);
+    }
+    fn resume_writing(&mut self) {
+        BufferedProtocol::resume_writing(self);
+    }
+}
+
 impl FlowCallbacks for dyn DatagramProtocol {
     fn pause_writing(&mut self) {
         DatagramProtocol::pause_writing(self);
@@ -33,34 +46,61 @@ impl FlowCallbacks for dyn DatagramProtocol {
     }
 }
 
-/// Calls the `pause_writing` / `resume_writing` due in `flow` (a borrow of the transport's
-/// [`FlowControl`]) on `protocol`, unless one of its methods is running: then `wake` wakes
-/// the transport's task, which calls this again once that method returned. Nothing re-enters
-/// the protocol.
-pub(super) fn deliver_flow<'a, P: ?Sized + FlowCallbacks>(
-    protocol: &Weak<RefCell<P>>,
-    flow: impl Fn() -> RefMut<'a, FlowControl>,
+/// A transport's link to its protocol, as [`deliver_flow`] calls it: a datagram protocol's,
+/// or a stream protocol's of either kind ([`WeakShared`]).
+pub(super) trait FlowTarget {
+    /// Makes the flow calls `next` hands out (`true` pauses) until it answers `None`; a panic
+    /// in one does not stop the others and is reported once they were made ([`Failed`]).
+    /// False if one of the protocol's methods is running: nothing was asked. Nothing once the
+    /// protocol is gone.
+    fn try_flow(&self, next: impl FnMut() -> Option<bool>) -> bool;
+}
+
+impl<P: ?Sized + FlowCallbacks> FlowTarget for Weak<RefCell<P>> {
+    fn try_flow(&self, mut next: impl FnMut() -> Option<bool>) -> bool {
+        let Some(protocol) = self.upgrade() else {
+            return true;
+        };
+        let Ok(mut borrowed) = protocol.try_borrow_mut() else {
+            return false;
+        };
+        let mut failed = Vec::new();
+        while let Some(pause) = next() {
+            failed.extend(if pause {
+                catch_failed("pause_writing", || borrowed.pause_writing())
+            } else {
+                catch_failed("resume_writing", || borrowed.resume_writing())
+            });
+        }
+        drop(borrowed);
+        failed.into_iter().for_each(Failed::report);
+        true
+    }
+}
+
+impl FlowTarget for WeakShared {
+    fn try_flow(&self, next: impl FnMut() -> Option<bool>) -> bool {
+        match self {
+            WeakShared::Plain(p) => p.try_flow(next),
+            WeakShared::Buffered(p) => p.try_flow(next),
+        }
+    }
+}
+
+/// Calls the `pause_writing` / `resume_writing` due in `state`'s [`FlowControl`] on
+/// `protocol`, unless one of its methods is running: then `wake` wakes the transport's task,
+/// which calls this again once that method returned. Nothing re-enters the protocol, and no
+/// borrow of `state` is held while it runs.
+pub(super) fn deliver_flow(
+    protocol: &impl FlowTarget,
+    state: &RefCell<impl WriteState>,
     wake: impl FnOnce(),
 ) {
-    if !flow().is_due() {
+    if !state.borrow_mut().flow().is_due() {
         return;
     }
-    let Some(protocol) = protocol.upgrade() else {
-        return;
-    };
-    let Ok(mut protocol) = protocol.try_borrow_mut() else {
+    if !protocol.try_flow(|| state.borrow_mut().flow().next_due()) {
         wake();
-        return;
-    };
-    loop {
-        let Some(pause) = flow().next_due() else {
-            return;
-        };
-        if pause {
-            protocol.pause_writing();
-        } else {
-            protocol.resume_writing();
-        }
     }
 }
 
@@ -127,6 +167,25 @@ impl FlowControl {
         self.high = high;
         self.low = low;
         self.maybe_pause(buffered);
+        Ok(())
+    }
+
+    /// A transport's `set_write_buffer_limits(high, low)`: [`set_limits`](FlowControl::set_limits)
+    /// on its `state`'s buffer, then `deliver` makes the `pause_writing` that may be due.
+    ///
+    /// # Errors
+    /// As [`set_limits`](FlowControl::set_limits).
+    pub(super) fn set_transport_limits(
+        state: &RefCell<impl WriteState>,
+        high: Option<usize>,
+        low: Option<usize>,
+        deliver: impl FnOnce(),
+    ) -> io::Result<()> {
+        let mut state = state.borrow_mut();
+        let buffered = state.buffered();
+        state.flow().set_limits(high, low, buffered)?;
+        drop(state);
+        deliver();
         Ok(())
     }
 

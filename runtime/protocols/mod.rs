@@ -113,6 +113,7 @@ mod tls;
 #[cfg(feature = "tls")]
 mod tls_socket;
 mod transport;
+mod write_state;
 
 pub use any::{AnyProtocol, Buffered, Plain};
 pub use buffered::BufferedProtocol;

@@ -37,6 +37,14 @@ impl Pipe {
         }
     }
 
+    /// Ready once a read may find bytes or the end; never for a write pipe.
+    pub(super) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Pipe::Read(io) => io.poll_read_ready(cx),
+            Pipe::Write { .. } => Poll::Pending,
+        }
+    }
+
     pub(super) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
             Pipe::Write { io, .. } => io.poll_write(cx, buf),

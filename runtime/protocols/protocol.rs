@@ -26,7 +26,9 @@ use super::Transport;
 /// then goes on in the connection's task, reported as any task's ("Task exception was never
 /// retrieved", to the loop's exception handler). If the connection's task ends otherwise
 /// before `connection_lost` (the loop closes with the connection open), the socket is closed
-/// and `connection_lost` is not called.
+/// and `connection_lost` is not called. A panic in `pause_writing` or `resume_writing` is no
+/// fatal error, as in asyncio's `_FlowControlMixin`: it goes to the loop's exception handler
+/// ("protocol.pause_writing() failed", with the panic) and the connection goes on.
 ///
 /// ```
 /// use aioloop::protocols::{Protocol, Transport};

@@ -47,6 +47,10 @@ impl StreamSocket {
         each!(self, s => s.poll_read(cx, buf))
     }
 
+    pub(super) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        each!(self, s => s.poll_read_ready(cx))
+    }
+
     pub(super) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         each!(self, s => s.poll_write(cx, buf))
     }
@@ -135,6 +139,18 @@ impl Io {
             Io::Pipe(p) => p.poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Io::Tls(t) => t.poll_read(cx, buf),
+        }
+    }
+
+    /// Ready once a read may find bytes or the end (asyncio's transports read a
+    /// `BufferedProtocol` only then); a read may still find nothing. Always ready for a TLS
+    /// session, whose decrypted bytes its socket's readiness does not show.
+    pub(super) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Io::Stream(s) => s.poll_read_ready(cx),
+            Io::Pipe(p) => p.poll_read_ready(cx),
+            #[cfg(feature = "tls")]
+            Io::Tls(_) => Poll::Ready(()),
         }
     }
 

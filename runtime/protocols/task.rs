@@ -5,24 +5,28 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
+
+use crate::waker_slot::WakerSlot;
 
 /// Turns (a send and a receive each) taken in one poll before the task yields to the others
 /// (asyncio reads once per ready event and iteration).
 const BUDGET: usize = 16;
 
-/// Polls a transport's task: stores its waker in `driver`, then takes turns until neither
+/// Polls a transport's task: stores its waker in `driver` (unless the same task's is there),
+/// then takes turns until neither
 /// `send` nor `receive` made progress (`Pending`, the socket wakes the task) or the budget is
 /// spent (`Pending`, woken again at once). Before each `send` and each `receive`, `due` makes
 /// the protocol calls due and answers whether `connection_lost` is: then `Ready`.
 pub(super) fn poll_turns(
     cx: &mut Context<'_>,
-    driver: &RefCell<Option<Waker>>,
+    driver: &RefCell<WakerSlot>,
     mut due: impl FnMut() -> bool,
     mut send: impl FnMut(&mut Context<'_>) -> bool,
     mut receive: impl FnMut(&mut Context<'_>) -> bool,
 ) -> Poll<()> {
-    *driver.borrow_mut() = Some(cx.waker().clone());
+    let replaced = driver.borrow_mut().register(cx.waker());
+    drop(replaced);
     for _ in 0..BUDGET {
         if due() {
             return Poll::Ready(());
@@ -41,8 +45,8 @@ pub(super) fn poll_turns(
 }
 
 /// Wakes the transport's task, if it waits.
-pub(super) fn wake(driver: &RefCell<Option<Waker>>) {
-    let waker = driver.borrow().clone();
+pub(super) fn wake(driver: &RefCell<WakerSlot>) {
+    let waker = driver.borrow().get().cloned();
     if let Some(waker) = waker {
         waker.wake();
     }

@@ -6,15 +6,16 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::rc::Rc;
-use std::task::Waker;
 
 use super::any::WeakShared;
 use super::closing::Closing;
-use super::flow::FlowControl;
+use super::flow::{deliver_flow, FlowControl};
 use super::lost_writes::LostWrites;
 use super::sock::{Io, IoKind};
 use super::task::wake;
+use super::write_state::WriteState;
 use super::SocketAddress;
+use crate::waker_slot::WakerSlot;
 
 /// asyncio's default high-water mark of a transport's write buffer (64 KiB); the low-water
 /// mark defaults to a quarter of the high one.
@@ -88,7 +89,7 @@ pub(super) struct Inner {
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsInfo>,
     /// The connection task's waker while it waits.
-    pub(super) driver: RefCell<Option<Waker>>,
+    pub(super) driver: RefCell<WakerSlot>,
     /// Run once the connection is lost (a server forgets the connection).
     pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
@@ -137,18 +138,29 @@ impl State {
         self.flow.maybe_resume(self.buffer.len());
     }
 
-    /// asyncio's `_force_close`: drops the buffer, stops reading, and makes `connection_lost`
-    /// due with `exc`.
-    pub(super) fn force_close(&mut self, exc: Option<io::Error>) {
-        if self.end.force(exc) {
-            self.buffer.clear();
-            self.lost_abort = true;
-        }
-    }
-
     /// The connection's task reads: not closing, not paused, no EOF read yet.
     pub(super) fn reading(&self) -> bool {
         !self.end.closing && !self.paused && !self.read_eof
+    }
+}
+
+impl WriteState for State {
+    fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    fn end(&mut self) -> &mut Closing {
+        &mut self.end
+    }
+
+    fn flow(&mut self) -> &mut FlowControl {
+        &mut self.flow
+    }
+
+    /// The buffer is dropped, and so is what the socket still holds (`lost_abort`).
+    fn discard(&mut self) {
+        self.buffer.clear();
+        self.lost_abort = true;
     }
 }
 
@@ -164,7 +176,7 @@ impl Inner {
             protocol,
             peer,
             local,
-            driver: RefCell::new(None),
+            driver: RefCell::new(WakerSlot::new()),
             on_lost: RefCell::new(None),
             lost_writes: LostWrites::default(),
             panic: RefCell::new(None),
@@ -187,18 +199,7 @@ impl Inner {
     /// Calls the pending `pause_writing` / `resume_writing` on the protocol, unless one of its
     /// methods is running (then its connection's task calls them once it returned).
     pub(super) fn deliver_flow(&self) {
-        loop {
-            if !self.state.borrow().flow.is_due() {
-                return;
-            }
-            let Some(protocol) = self.protocol.upgrade() else {
-                return;
-            };
-            if !protocol.try_flow(|| self.state.borrow_mut().flow.next_due()) {
-                self.wake_driver();
-                return;
-            }
-        }
+        deliver_flow(&self.protocol, &self.state, || self.wake_driver());
     }
 }
 
@@ -349,20 +350,14 @@ impl Transport {
     }
 
     pub(super) fn close_inner(inner: &Inner) {
-        let mut state = inner.state.borrow_mut();
-        let nothing_buffered = state.buffer.is_empty();
-        if state.end.close(nothing_buffered) {
-            drop(state);
-            inner.wake_driver();
-        }
+        Closing::close_transport(&inner.state, || inner.wake_driver());
     }
 
     /// Closes the connection at once, dropping what is buffered: asyncio's
     /// `transport.abort()`. The protocol's [`connection_lost`](super::Protocol::connection_lost) is
     /// called with `None` from the connection's task.
     pub fn abort(&self) {
-        self.inner.state.borrow_mut().force_close(None);
-        self.inner.wake_driver();
+        Closing::abort_transport(&self.inner.state, || self.inner.wake_driver());
     }
 
     /// True once [`close`](Transport::close) or [`abort`](Transport::abort) was called or the
@@ -403,7 +398,7 @@ impl Transport {
 
     /// How many bytes are buffered, not sent yet: asyncio's `get_write_buffer_size()`.
     pub fn get_write_buffer_size(&self) -> usize {
-        self.inner.state.borrow().buffer.len()
+        self.inner.state.borrow().buffered()
     }
 
     /// Sets the write buffer's high- and low-water marks: asyncio's
@@ -414,12 +409,7 @@ impl Transport {
     /// # Errors
     /// `InvalidInput` unless `high >= low` (asyncio raises `ValueError`).
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
-        let mut state = self.inner.state.borrow_mut();
-        let buffered = state.buffer.len();
-        state.flow.set_limits(high, low, buffered)?;
-        drop(state);
-        self.inner.deliver_flow();
-        Ok(())
+        FlowControl::set_transport_limits(&self.inner.state, high, low, || self.inner.deliver_flow())
     }
 
     /// The write buffer's `(low, high)` water marks: asyncio's `get_write_buffer_limits()`.

@@ -7,7 +7,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::Shutdown;
 use std::pin::pin;
-use std::task::{Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -15,13 +15,14 @@ use futures_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
 use super::{ClientTls, ServerTls};
 use crate::streams::Socket;
+use crate::waker_slot::WakerSlot;
 
 /// A server connection in its handshake, as the server counts it: shutting it down (either
 /// way) or aborting it ends the handshake, and the connection is closed.
 #[derive(Default)]
 pub(crate) struct PendingHandshake {
     aborted: Cell<bool>,
-    waker: RefCell<Option<Waker>>,
+    waker: RefCell<WakerSlot>,
 }
 
 impl Socket for PendingHandshake {
@@ -31,7 +32,8 @@ impl Socket for PendingHandshake {
 
     fn abort(&self) {
         self.aborted.set(true);
-        if let Some(waker) = self.waker.borrow_mut().take() {
+        let waker = self.waker.borrow_mut().take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     }
@@ -77,7 +79,8 @@ async fn bounded<T>(
                     "the server closed the connection during its TLS handshake",
                 )));
             }
-            *pending.waker.borrow_mut() = Some(cx.waker().clone());
+            let replaced = pending.waker.borrow_mut().register(cx.waker());
+            drop(replaced);
         }
         handshake.as_mut().poll(cx)
     });

@@ -1,7 +1,7 @@
 //! For the transports and protocols tests (tests/asyncio_protocols.rs, asyncio_datagram.rs,
 //! asyncio_buffered_protocol.rs, asyncio_pipes.rs): the lock that keeps their descriptor counts
 //! apart, a bounded wait for a condition, the count of open descriptors, the exception
-//! handler's messages, and a count of the protocols a factory made.
+//! handler's messages (and panics), and a count of the protocols a factory made.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -42,6 +42,43 @@ pub fn exceptions() -> Rc<RefCell<Vec<String>>> {
     aioloop::get_running_loop()
         .set_exception_handler(move |ctx| r.borrow_mut().push(ctx.message().to_owned()));
     reported
+}
+
+/// A report to the exception handler: its message, and the message of the panic reported, if
+/// any.
+pub type Report = (String, Option<String>);
+
+/// Collects what the running loop's exception handler gets.
+pub fn exception_panics() -> Rc<RefCell<Vec<Report>>> {
+    exception_panics_checking(|| {})
+}
+
+/// [`exception_panics`], running `check` in the handler before it records the report (a
+/// panic there is the handler's: the report is not recorded).
+pub fn exception_panics_checking(check: impl Fn() + 'static) -> Rc<RefCell<Vec<Report>>> {
+    let reported: Rc<RefCell<Vec<Report>>> = Rc::default();
+    let r = reported.clone();
+    aioloop::get_running_loop().set_exception_handler(move |ctx| {
+        check();
+        r.borrow_mut()
+            .push((ctx.message().to_owned(), ctx.panic_message().map(String::from)))
+    });
+    reported
+}
+
+/// The reports of panics in the flow calls `calls` names ("pause", "resume") that panicked
+/// with "{call} boom", as the transports hand them to the exception handler (asyncio's
+/// "protocol.pause_writing() failed").
+pub fn flow_failures(calls: &[&str]) -> Vec<Report> {
+    calls
+        .iter()
+        .map(|call| {
+            (
+                format!("protocol.{call}_writing() failed"),
+                Some(format!("{call} boom")),
+            )
+        })
+        .collect()
 }
 
 /// Counts the protocols its factories make (an entry point that fails must make none).

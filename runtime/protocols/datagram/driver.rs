@@ -13,6 +13,7 @@ use super::transport::{Inner, HEADER_SIZE};
 use super::{DatagramProtocol, DatagramSocket, DatagramTransport};
 use crate::protocols::callback::catch;
 use crate::protocols::task::{call_connection_lost, poll_turns};
+use crate::protocols::write_state::WriteState;
 use crate::protocols::SocketAddress;
 
 /// The largest datagram received whole (asyncio's `max_size`, 256 KiB); a longer one is
@@ -37,15 +38,15 @@ pub(super) fn start<P: DatagramProtocol + 'static>(
 }
 
 /// Ends the endpoint if the task is dropped or unwinds before `connection_lost` (the loop
-/// closing with the endpoint open, a panic in `pause_writing`...): the socket is closed;
-/// `connection_lost` is not called.
+/// closing with the endpoint open): the socket is closed; `connection_lost` is not called.
 struct Finish<'a>(&'a Inner);
 
 impl Drop for Finish<'_> {
     fn drop(&mut self) {
         self.0.state.borrow_mut().force_close(None);
         drop(self.0.sock.borrow_mut().take());
-        self.0.driver.borrow_mut().take();
+        let waker = self.0.driver.borrow_mut().take();
+        drop(waker);
     }
 }
 

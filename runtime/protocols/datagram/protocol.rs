@@ -27,7 +27,10 @@ use crate::protocols::SocketAddress;
 /// error saying which method panicked, and the panic then goes on in the endpoint's task,
 /// reported as any task's. (asyncio lets an exception in `datagram_received` reach the loop's
 /// exception handler and keeps the endpoint open; a Rust panic may leave the protocol half
-/// updated, so aioloop does not call it again.)
+/// updated, so aioloop does not call it again.) A panic in `pause_writing` or
+/// `resume_writing` is no fatal error, as in asyncio's `_FlowControlMixin`: it goes to the
+/// loop's exception handler ("protocol.pause_writing() failed", with the panic) and the
+/// endpoint goes on.
 ///
 /// ```
 /// use aioloop::protocols::{DatagramProtocol, DatagramTransport, SocketAddress};

@@ -2,19 +2,20 @@
 //! closes it through (asyncio's `_SelectorDatagramTransport`).
 
 use std::any::Any;
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::rc::{Rc, Weak};
-use std::task::Waker;
 
 use super::{DatagramProtocol, DatagramSocket};
 use crate::protocols::closing::Closing;
 use crate::protocols::flow::{deliver_flow, FlowControl};
 use crate::protocols::lost_writes::LostWrites;
 use crate::protocols::task::wake;
+use crate::protocols::write_state::WriteState;
 use crate::protocols::SocketAddress;
+use crate::waker_slot::WakerSlot;
 
 /// What [`DatagramTransport::get_write_buffer_size`] counts for each queued datagram on top of
 /// its bytes (asyncio 3.13's `_header_size`: a flood of empty datagrams still fills the
@@ -86,7 +87,7 @@ pub(super) struct Inner {
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     /// The endpoint task's waker while it waits.
-    pub(super) driver: RefCell<Option<Waker>>,
+    pub(super) driver: RefCell<WakerSlot>,
     /// Datagrams ignored since the endpoint was lost (asyncio's `_conn_lost` count).
     lost_sends: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
@@ -106,16 +107,26 @@ pub(super) struct State {
     pub(super) errors: VecDeque<io::Error>,
 }
 
-impl State {
-    /// asyncio's `_force_close`: drops the queue, stops receiving, and makes `connection_lost`
-    /// due with `exc`.
-    pub(super) fn force_close(&mut self, exc: Option<io::Error>) {
-        if self.end.force(exc) {
-            self.buffer.clear();
-            self.buffer_size = 0;
-        }
+impl WriteState for State {
+    fn buffered(&self) -> usize {
+        self.buffer_size
     }
 
+    fn end(&mut self) -> &mut Closing {
+        &mut self.end
+    }
+
+    fn flow(&mut self) -> &mut FlowControl {
+        &mut self.flow
+    }
+
+    fn discard(&mut self) {
+        self.buffer.clear();
+        self.buffer_size = 0;
+    }
+}
+
+impl State {
     /// Queues a datagram (asyncio's `_buffer.append`, `_maybe_pause_protocol`).
     fn push(&mut self, data: &[u8], to: Option<&SocketAddress>) {
         self.buffer.push_back((data.to_vec(), to.cloned()));
@@ -162,7 +173,7 @@ impl Inner {
             connected: peer.is_some(),
             peer,
             local,
-            driver: RefCell::new(None),
+            driver: RefCell::new(WakerSlot::new()),
             lost_sends: LostWrites::default(),
             panic: RefCell::new(None),
         }
@@ -175,11 +186,7 @@ impl Inner {
     /// Calls the pending `pause_writing` / `resume_writing` on the protocol, unless one of its
     /// methods is running (then the endpoint's task calls them once it returned).
     pub(super) fn deliver_flow(&self) {
-        deliver_flow(
-            &self.protocol,
-            || RefMut::map(self.state.borrow_mut(), |state| &mut state.flow),
-            || self.wake_driver(),
-        );
+        deliver_flow(&self.protocol, &self.state, || self.wake_driver());
     }
 }
 
@@ -256,21 +263,14 @@ impl DatagramTransport {
     /// endpoint's task, never inside this call) and the socket is closed. Closing again does
     /// nothing.
     pub fn close(&self) {
-        let inner = &*self.inner;
-        let mut state = inner.state.borrow_mut();
-        let nothing_queued = state.buffer.is_empty();
-        if state.end.close(nothing_queued) {
-            drop(state);
-            inner.wake_driver();
-        }
+        Closing::close_transport(&self.inner.state, || self.inner.wake_driver());
     }
 
     /// Closes the endpoint at once, dropping the queued datagrams: asyncio's
     /// `transport.abort()`. The protocol's [`connection_lost`](DatagramProtocol::connection_lost)
     /// is called with `None` from the endpoint's task.
     pub fn abort(&self) {
-        self.inner.state.borrow_mut().force_close(None);
-        self.inner.wake_driver();
+        Closing::abort_transport(&self.inner.state, || self.inner.wake_driver());
     }
 
     /// True once [`close`](DatagramTransport::close) or [`abort`](DatagramTransport::abort)
@@ -283,7 +283,7 @@ impl DatagramTransport {
     /// `get_write_buffer_size()` as of Python 3.13 (with 3.14's fix, gh-135444, that takes
     /// the 8 off again when the datagram is sent).
     pub fn get_write_buffer_size(&self) -> usize {
-        self.inner.state.borrow().buffer_size
+        self.inner.state.borrow().buffered()
     }
 
     /// Sets the write buffer's high- and low-water marks: asyncio's
@@ -294,12 +294,7 @@ impl DatagramTransport {
     /// # Errors
     /// `InvalidInput` unless `high >= low` (asyncio raises `ValueError`).
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> io::Result<()> {
-        let mut state = self.inner.state.borrow_mut();
-        let buffered = state.buffer_size;
-        state.flow.set_limits(high, low, buffered)?;
-        drop(state);
-        self.inner.deliver_flow();
-        Ok(())
+        FlowControl::set_transport_limits(&self.inner.state, high, low, || self.inner.deliver_flow())
     }
 
     /// The write buffer's `(low, high)` water marks: asyncio's `get_write_buffer_limits()`.

@@ -38,7 +38,8 @@ impl Drop for Finish<'_> {
         if let Ok(mut child) = self.0.child.try_borrow_mut() {
             drop(child.take());
         }
-        self.0.driver.borrow_mut().take();
+        let waker = self.0.driver.borrow_mut().take();
+        drop(waker);
     }
 }
 
@@ -62,7 +63,8 @@ fn poll_drive(
     cx: &mut Context<'_>,
 ) -> Poll<()> {
     let inner = &*transport.inner;
-    *inner.driver.borrow_mut() = Some(cx.waker().clone());
+    let replaced = inner.driver.borrow_mut().register(cx.waker());
+    drop(replaced);
     loop {
         let fail_now = std::mem::take(&mut inner.state.borrow_mut().fail_pending);
         if fail_now {
@@ -124,11 +126,7 @@ fn deliver(transport: &SubprocessTransport, protocol: &RefCell<dyn SubprocessPro
         }
     });
     if made {
-        inner.state.borrow_mut().made = true;
-        let waiter = inner.made_waiter.borrow_mut().take();
-        if let Some(waiter) = waiter {
-            waiter.wake();
-        }
+        inner.made();
     }
     if let Err(panicked) = result {
         inner.fail(panicked);

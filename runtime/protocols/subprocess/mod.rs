@@ -19,7 +19,6 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::rc::Rc;
-use std::task::Poll;
 
 use crate::process::Command;
 
@@ -141,14 +140,7 @@ where
     let transport = SubprocessTransport { inner };
     driver::start(transport.clone(), dyn_protocol);
     let mut close_on_drop = CloseOnDrop(Some(transport.clone()));
-    poll_fn(|cx| {
-        if transport.inner.state.borrow().made {
-            return Poll::Ready(());
-        }
-        *transport.inner.made_waiter.borrow_mut() = Some(cx.waker().clone());
-        Poll::Pending
-    })
-    .await;
+    poll_fn(|cx| transport.inner.poll_made(cx)).await;
     close_on_drop.0 = None;
     Ok((transport, protocol))
 }

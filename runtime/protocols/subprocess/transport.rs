@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::rc::{Rc, Weak};
-use std::task::Waker;
+use std::task::{Context, Poll};
 
 use super::SubprocessProtocol;
 use crate::process::Child;
@@ -17,6 +17,7 @@ use crate::protocols::callback::{catch, Panicked};
 use crate::protocols::task::wake;
 use crate::protocols::Transport;
 use crate::signal::SignalKind;
+use crate::waker_slot::WakerSlot;
 
 /// The handle on a child process run by [`subprocess_exec`](super::subprocess_exec) or
 /// [`subprocess_shell`](super::subprocess_shell): asyncio's `SubprocessTransport`
@@ -99,9 +100,9 @@ pub(super) struct Inner {
     /// For the stdin pipe's flow calls, made at once when the protocol is free.
     pub(super) protocol: Weak<RefCell<dyn SubprocessProtocol>>,
     /// The task's waker while it waits.
-    pub(super) driver: RefCell<Option<Waker>>,
+    pub(super) driver: RefCell<WakerSlot>,
     /// The entry point's waker while it waits for `connection_made`.
-    pub(super) made_waiter: RefCell<Option<Waker>>,
+    made_waiter: RefCell<WakerSlot>,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn Any + Send>>>,
 }
@@ -145,8 +146,8 @@ impl Inner {
                 fail_pending: false,
             }),
             protocol,
-            driver: RefCell::new(None),
-            made_waiter: RefCell::new(None),
+            driver: RefCell::new(WakerSlot::new()),
+            made_waiter: RefCell::new(WakerSlot::new()),
             panic: RefCell::new(None),
         }
     }
@@ -232,6 +233,26 @@ impl Inner {
         }
         self.panic.borrow_mut().get_or_insert(panicked.payload);
         wake(&self.driver);
+    }
+
+    /// Ready once `connection_made` ran (the entry point's wait); keeps `cx`'s waker until
+    /// then.
+    pub(super) fn poll_made(&self, cx: &Context<'_>) -> Poll<()> {
+        if self.state.borrow().made {
+            return Poll::Ready(());
+        }
+        let replaced = self.made_waiter.borrow_mut().register(cx.waker());
+        drop(replaced);
+        Poll::Pending
+    }
+
+    /// `connection_made` ran: wakes the entry point's wait.
+    pub(super) fn made(&self) {
+        self.state.borrow_mut().made = true;
+        let waiter = self.made_waiter.borrow_mut().take();
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
     }
 
     /// Kills the child unless it exited (asyncio's `close`: `poll()` first, so a child that
