@@ -95,6 +95,9 @@ pub(super) struct Inner {
     lost_writes: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
+    /// `start_tls` began on this transport (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub(super) upgrade: RefCell<Option<super::upgrade::Upgrade>>,
 }
 
 /// asyncio's `_SelectorSocketTransport` attributes.
@@ -112,6 +115,8 @@ pub(super) struct State {
     pub(super) read_eof: bool,
     /// The write buffer limits and the `pause_writing` / `resume_writing` calls due.
     pub(super) flow: FlowControl,
+    /// `start_tls` took the connection over: nothing more is read or written here.
+    pub(super) upgrading: bool,
 }
 
 impl State {
@@ -124,6 +129,7 @@ impl State {
             paused: false,
             read_eof: false,
             flow: FlowControl::new(),
+            upgrading: false,
         }
     }
 
@@ -146,9 +152,9 @@ impl State {
         }
     }
 
-    /// The connection's task reads: not closing, not paused, no EOF read yet.
+    /// The connection's task reads: not closing, not paused, no EOF read yet, not upgraded.
     pub(super) fn reading(&self) -> bool {
-        !self.end.closing && !self.paused && !self.read_eof
+        !self.end.closing && !self.paused && !self.read_eof && !self.upgrading
     }
 }
 
@@ -168,6 +174,8 @@ impl Inner {
             on_lost: RefCell::new(None),
             lost_writes: LostWrites::default(),
             panic: RefCell::new(None),
+            #[cfg(feature = "tls")]
+            upgrade: RefCell::new(None),
         }
     }
 
@@ -225,7 +233,8 @@ impl Transport {
     ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
-    /// `RuntimeError`), and on a read pipe's transport.
+    /// `RuntimeError`), on a read pipe's transport, and once [`start_tls`](super::start_tls)
+    /// took the transport over (feature `tls`).
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         let inner = &*self.inner;
         {
@@ -235,6 +244,9 @@ impl Transport {
                     io::ErrorKind::InvalidInput,
                     "Cannot call write() after write_eof()",
                 ));
+            }
+            if state.upgrading {
+                return Err(upgraded());
             }
             if inner.kind == IoKind::ReadPipe {
                 return Err(io::Error::new(
@@ -322,6 +334,9 @@ impl Transport {
             return Ok(());
         }
         let mut state = inner.state.borrow_mut();
+        if state.upgrading {
+            return Err(upgraded());
+        }
         if state.end.closing || state.eof {
             return Ok(());
         }
@@ -344,7 +359,14 @@ impl Transport {
     /// buffered is sent first, then the protocol's [`connection_lost`](super::Protocol::connection_lost)
     /// is called with `None` (from the connection's task, never inside this call) and the
     /// socket is closed. Closing again does nothing.
+    ///
+    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), it closes the
+    /// new transport, or ends the upgrade under way.
     pub fn close(&self) {
+        #[cfg(feature = "tls")]
+        if super::upgrade::end_upgraded(&self.inner, Transport::close) {
+            return;
+        }
         Transport::close_inner(&self.inner);
     }
 
@@ -360,14 +382,28 @@ impl Transport {
     /// Closes the connection at once, dropping what is buffered: asyncio's
     /// `transport.abort()`. The protocol's [`connection_lost`](super::Protocol::connection_lost) is
     /// called with `None` from the connection's task.
+    ///
+    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), it aborts
+    /// the new transport, or ends the upgrade under way.
     pub fn abort(&self) {
+        #[cfg(feature = "tls")]
+        if super::upgrade::end_upgraded(&self.inner, Transport::abort) {
+            return;
+        }
         self.inner.state.borrow_mut().force_close(None);
         self.inner.wake_driver();
     }
 
     /// True once [`close`](Transport::close) or [`abort`](Transport::abort) was called or the
     /// connection was lost: asyncio's `is_closing()`.
+    ///
+    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), the new
+    /// transport's once it is made.
     pub fn is_closing(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(to) = super::upgrade::upgraded_to(&self.inner) {
+            return to.is_closing();
+        }
         self.inner.state.borrow().end.closing
     }
 
@@ -463,6 +499,14 @@ impl Transport {
             _ => None,
         }
     }
+}
+
+/// The error of a write to a transport [`start_tls`](super::start_tls) took over.
+fn upgraded() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "the transport was upgraded by start_tls(): write to the transport it returned",
+    )
 }
 
 impl fmt::Debug for Transport {

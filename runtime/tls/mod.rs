@@ -13,6 +13,7 @@
 //! | `loop.create_connection(factory, host, port, ssl=ctx, server_hostname=name)`, `create_unix_connection(..., ssl=)` | [`create_connection_tls`](crate::protocols::create_connection_tls)`(factory, addr, &client_tls)`, [`create_unix_connection_tls`](crate::protocols::create_unix_connection_tls) |
 //! | `loop.create_server(factory, host, port, ssl=ctx)`, `create_unix_server(..., ssl=)`, `connect_accepted_socket(..., ssl=)` | [`create_server_tls`](crate::protocols::create_server_tls)`(factory, addr, server_tls)`, [`create_unix_server_tls`](crate::protocols::create_unix_server_tls), [`connect_accepted_socket_tls`](crate::protocols::connect_accepted_socket_tls) |
 //! | the SSL transport's `get_extra_info('ssl_object')`, ... | [`Transport::tls_info`](crate::protocols::Transport::tls_info) |
+//! | `await loop.start_tls(transport, protocol, ctx, server_side=...)` | [`protocols::start_tls`](crate::protocols::start_tls)`(&transport, &client_tls)`, [`start_tls_server`](crate::protocols::start_tls_server) |
 //!
 //! The reader and the writer work as on a plain connection: the writer's
 //! [`close`](crate::streams::StreamWriter::close) sends TLS's `close_notify` before it shuts
