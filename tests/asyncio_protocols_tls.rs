@@ -589,6 +589,8 @@ fn unix_server_and_connection() {
         let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
         writer.write(b"streams\n");
         assert_eq!(reader.read_to_eof().await.unwrap(), b"streams\n");
+        // The server's close waits for our close_notify.
+        writer.close();
         server.close();
         wait_closed(&server).await;
         assert_eq!(made.count(), 2);
@@ -964,4 +966,137 @@ fn test_start_tls_client_corrupted_ssl() {
         assert_eq!(log.eofs, 0);
     });
     server.join().unwrap();
+}
+
+/// asyncio's `ssl_shutdown_timeout`: `close` sends `close_notify`, then waits for the peer's;
+/// a peer that reads our data and EOF but never answers holds the close until the timeout,
+/// then the connection is aborted and `connection_lost` gets `TimedOut` (asyncio's
+/// `TimeoutError('SSL shutdown timed out')`).
+#[test]
+fn close_waits_for_the_peers_close_notify_until_the_shutdown_timeout() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let got = Rc::new(RefCell::new(None));
+        let seen = got.clone();
+        let server = start_server_tls(
+            move |mut reader, writer| {
+                let seen = seen.clone();
+                async move {
+                    *seen.borrow_mut() = Some(reader.read_to_eof().await.unwrap());
+                    // Never answers with its close_notify (the test ends first).
+                    aioloop::sleep(Duration::from_secs(60)).await;
+                    drop(writer);
+                }
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let tls = client_tls(&pki).shutdown_timeout(Duration::from_secs(2));
+        let (recorder, log) = Recorder::quiet();
+        let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
+            .await
+            .unwrap();
+        transport.write(b"bye").unwrap();
+        transport.close();
+        until(|| got.borrow().is_some()).await;
+        assert_eq!(
+            got.borrow().as_deref(),
+            Some(&b"bye"[..]),
+            "the data, then a clean EOF"
+        );
+        aioloop::sleep(Duration::from_millis(200)).await;
+        assert!(
+            log.borrow().lost.is_empty(),
+            "still waiting for the peer's close_notify"
+        );
+        assert_eq!(lost(&log).await.lost, vec![Some(io::ErrorKind::TimedOut)]);
+        server.close();
+    });
+}
+
+/// A peer that answers our `close_notify` (after a last write, which the closing transport
+/// reads and drops) ends the close: `connection_lost(None)`, the peer got all our data and
+/// its own close completes cleanly (our socket was not closed under its last records).
+#[test]
+fn close_completes_when_the_peer_answers_close_notify() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        const LEN: usize = 1024 * 1024;
+        let got = Rc::new(RefCell::new(None));
+        let seen = got.clone();
+        let server = start_server_tls(
+            move |mut reader, writer| {
+                let seen = seen.clone();
+                async move {
+                    let data = reader.read_to_eof().await.unwrap();
+                    writer.write(b"late");
+                    writer.close();
+                    *seen.borrow_mut() = Some((data.len(), writer.wait_closed().await.map_err(|e| e.kind())));
+                }
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.write(&vec![7; LEN]).unwrap();
+        transport.close();
+        {
+            let log = lost(&log).await;
+            assert_eq!(log.lost, vec![None]);
+            assert!(
+                log.data.is_empty(),
+                "data after close() is dropped, not given to the protocol"
+            );
+            assert_eq!(log.eofs, 0);
+        }
+        until(|| got.borrow().is_some()).await;
+        assert_eq!(got.borrow_mut().take(), Some((LEN, Ok(()))));
+        server.close();
+        wait_closed_streams(&server).await;
+    });
+}
+
+async fn wait_closed_streams(server: &aioloop::streams::Server) {
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .expect("the server closed in 10 s");
+}
+
+/// `abort` during a close's wait for the peer's `close_notify` ends it at once:
+/// `connection_lost(None)`, long before the (default, 30 s) shutdown timeout.
+#[test]
+fn abort_ends_the_wait_for_the_peers_close_notify() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let server = start_server_tls(
+            |mut reader, writer| async move {
+                let _ = reader.read_to_eof().await;
+                aioloop::sleep(Duration::from_secs(60)).await;
+                drop(writer);
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.close();
+        aioloop::sleep(Duration::from_millis(100)).await;
+        assert!(
+            log.borrow().lost.is_empty(),
+            "waiting for the peer's close_notify"
+        );
+        transport.abort();
+        assert_eq!(lost(&log).await.lost, vec![None]);
+        server.close();
+    });
 }

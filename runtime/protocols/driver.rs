@@ -127,7 +127,7 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         super::upgrade::wake(inner);
         return;
     }
-    let (exc, abort) = {
+    let (mut exc, abort) = {
         let mut state = inner.state.borrow_mut();
         state.flow.clear();
         (state.end.lost_exc.take(), state.lost_abort)
@@ -138,12 +138,22 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         }
     } else {
         // What the io_uring completion form's send buffer holds goes out before the close, and
-        // a TLS session's records and its close_notify.
-        let _ = poll_fn(|cx| match inner.sock.borrow().as_ref() {
+        // a TLS session's records and its close_notify, then the wait for the peer's (which
+        // an `abort` ends).
+        let finished = poll_fn(|cx| match inner.sock.borrow().as_ref() {
+            Some(sock) if inner.state.borrow().lost_abort => {
+                sock.abort();
+                Poll::Ready(Ok(()))
+            }
             Some(sock) => sock.poll_finish(cx),
             None => Poll::Ready(Ok(())),
         })
         .await;
+        // asyncio's "SSL shutdown timed out" is the connection's error.
+        match finished {
+            Err(err) if err.kind() == io::ErrorKind::TimedOut && exc.is_none() => exc = Some(err),
+            _ => {}
+        }
     }
     call_connection_lost(
         || protocol.connection_lost(exc),

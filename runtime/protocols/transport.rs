@@ -390,7 +390,12 @@ impl Transport {
         if super::upgrade::end_upgraded(&self.inner, Transport::abort) {
             return;
         }
-        self.inner.state.borrow_mut().force_close(None);
+        {
+            let mut state = self.inner.state.borrow_mut();
+            state.force_close(None);
+            // Also once the connection is lost: ends a TLS close's wait for the peer.
+            state.lost_abort = true;
+        }
         self.inner.wake_driver();
     }
 

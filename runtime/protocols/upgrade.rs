@@ -4,7 +4,7 @@
 //! The plain transport stops reading at the call, sends what it buffered, and hands its
 //! socket over: the handshake is the one of the `_tls` entry points (`crate::tls::connect`,
 //! `crate::tls::accept`), and the connection goes on as a new transport over a
-//! [`TlsSocket`](super::tls_socket::TlsSocket), whose task calls the protocol. The plain
+//! [`TlsSocket`], whose task calls the protocol. The plain
 //! transport's task ends without calling the protocol; a server's count of the connection
 //! (`on_lost`) moves to the new transport. What this file keeps per plain transport is its
 //! [`Upgrade`].
@@ -13,9 +13,11 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use super::driver::{start_shared, MadeIn};
 use super::sock::{Io, IoKind};
+use super::tls_socket::TlsSocket;
 use super::transport::Inner;
 use super::{StreamSocket, Transport};
 use futures_rustls::TlsStream;
@@ -124,10 +126,9 @@ pub fn start_tls(
     tls: &ClientTls,
 ) -> impl Future<Output = io::Result<Transport>> + 'static {
     let tls = tls.clone();
-    upgrade(
-        transport,
-        |sock| async move { crate::tls::connect(sock, &tls).await },
-    )
+    upgrade(transport, tls.shutdown_timeout, |sock| async move {
+        crate::tls::connect(sock, &tls).await
+    })
 }
 
 /// [`start_tls`] as the server of the handshake: asyncio's `loop.start_tls(transport,
@@ -144,15 +145,17 @@ pub fn start_tls_server(
     tls: &ServerTls,
 ) -> impl Future<Output = io::Result<Transport>> + 'static {
     let tls = tls.clone();
-    upgrade(transport, |sock| async move {
+    upgrade(transport, tls.shutdown_timeout, |sock| async move {
         crate::tls::accept(sock, &tls, &PendingHandshake::default()).await
     })
 }
 
 /// Begins the upgrade of `transport` at once; the future runs `handshake` on its socket once
-/// its buffer was sent, and answers the new transport.
+/// its buffer was sent, and answers the new transport (whose close waits `shutdown_timeout`
+/// at most for the peer's `close_notify`).
 fn upgrade<F>(
     transport: &Transport,
+    shutdown_timeout: Duration,
     handshake: impl FnOnce(StreamSocket) -> F + 'static,
 ) -> impl Future<Output = io::Result<Transport>> + 'static
 where
@@ -163,7 +166,7 @@ where
         let taken = taken?;
         let sock = taken.flushed().await?;
         let stream = taken.abortable(handshake(sock)).await?;
-        taken.done(Io::from(stream))
+        taken.done(TlsSocket::io(stream, shutdown_timeout))
     }
 }
 
