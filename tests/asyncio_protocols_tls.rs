@@ -5,7 +5,10 @@
 //! `test_handshake_timeout`, connection_lost after a close with close_notify) and sslproto.py's
 //! `SSLProtocol` semantics: `connection_made` only after the handshake, a server's protocol
 //! made at accept time and never called on a failed handshake, `close` sending
-//! `close_notify`, no half-close.
+//! `close_notify`, no half-close; and `loop.start_tls` after test_sslproto.py
+//! (`test_start_tls_client_reg_proto_1`, `test_start_tls_server_1`,
+//! `test_start_tls_wrong_args`, `test_start_tls_slow_client_cancel`,
+//! `test_start_tls_client_corrupted_ssl`).
 #![cfg(feature = "tls")]
 
 use std::cell::{Cell, Ref, RefCell};
@@ -16,10 +19,13 @@ use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream, UnixStream};
 use aioloop::protocols::{
-    connect_accepted_socket_tls, create_connection_tls, create_server_tls, create_unix_connection_tls,
-    create_unix_server_tls, Protocol, ProtocolServer, Transport,
+    connect_accepted_socket_tls, connect_read_pipe, create_connection, create_connection_tls, create_server,
+    create_server_tls, create_unix_connection_tls, create_unix_server_tls, start_tls, start_tls_server,
+    Protocol, ProtocolServer, Transport,
 };
-use aioloop::streams::{open_connection_tls, open_unix_connection_tls, start_server_tls};
+use aioloop::streams::{
+    open_connection, open_connection_tls, open_unix_connection_tls, start_server, start_server_tls,
+};
 use aioloop::tls::{ClientTls, ServerTls};
 
 mod support;
@@ -583,6 +589,8 @@ fn unix_server_and_connection() {
         let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
         writer.write(b"streams\n");
         assert_eq!(reader.read_to_eof().await.unwrap(), b"streams\n");
+        // The server's close waits for our close_notify.
+        writer.close();
         server.close();
         wait_closed(&server).await;
         assert_eq!(made.count(), 2);
@@ -679,5 +687,416 @@ fn close_after_a_large_write_to_a_slow_reader_sends_everything() {
         aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
             .await
             .unwrap();
+    });
+}
+
+/// test_sslproto.py's `HELLO_MSG` for the start_tls tests (CPython's is 100 KiB).
+const HELLO_LEN: usize = 1024 * 1024;
+
+fn hello() -> Vec<u8> {
+    vec![b'1'; HELLO_LEN]
+}
+
+/// What a client writes in the clear before its upgrade in
+/// `test_start_tls_client_reg_proto_1`: more than a loopback socket takes at once, so that
+/// part of it is still in the transport's buffer when `start_tls` is called.
+const CLEAR_LEN: usize = 16 * 1024 * 1024;
+
+/// A plain `create_connection` to `addr` with `recorder` as the protocol.
+async fn connect_plain(addr: SocketAddr, recorder: Recorder) -> Transport {
+    let (transport, _protocol) = create_connection(move || recorder, addr).await.unwrap();
+    transport
+}
+
+/// test_start_tls_client_reg_proto_1: a client writes in the clear, upgrades at once (the
+/// buffered rest goes out before the handshake), reads `O` over TLS, writes
+/// HELLO again, and reads the server's EOF (close_notify). The protocol's `connection_made`
+/// ran once, for the plain transport only; the plain transport refuses writes.
+#[test]
+fn test_start_tls_client_reg_proto_1() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let server_tls = ServerTls::new(pki.server.clone());
+        let server = start_server(
+            move |mut reader, writer| {
+                let tls = server_tls.clone();
+                async move {
+                    let clear = reader.readexactly(CLEAR_LEN).await.unwrap();
+                    assert!(clear.iter().all(|&b| b == b'1'));
+                    writer.start_tls_server(&mut reader, &tls).await.unwrap();
+                    writer.write(b"O");
+                    assert_eq!(reader.readexactly(HELLO_LEN).await.unwrap(), hello());
+                    writer.close();
+                }
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let plain = connect_plain(server.local_addr().unwrap(), recorder).await;
+        plain.write(&vec![b'1'; CLEAR_LEN]).unwrap();
+        assert!(plain.get_write_buffer_size() > 0, "part of it still buffered");
+        let transport = start_tls(&plain, &client_tls(&pki)).await.unwrap();
+        assert!(transport.tls_info().is_some());
+        assert_eq!(
+            plain.write(b"clear").unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        log.borrow_mut().transport = Some(transport.clone());
+        until(|| log.borrow().data == b"O").await;
+        transport.write(&hello()).unwrap();
+        until(|| log.borrow().eofs == 1).await;
+        transport.close();
+        let log = lost(&log).await;
+        assert_eq!(log.lost, vec![None]);
+        assert_eq!(log.made, 1, "start_tls calls no connection_made");
+        assert!(plain.is_closing());
+        server.close();
+    });
+}
+
+/// test_start_tls_server_1: a server's protocol writes HELLO in the clear and upgrades as the
+/// server of the handshake; the client upgrades after reading HELLO, sends HELLO over TLS and
+/// gets the protocol's answer. The server counts the connection until the upgraded transport
+/// is lost.
+#[test]
+fn test_start_tls_server_1() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        const ANSWER: &[u8] = b"answer";
+        let made = Logs::new();
+        let answer = |transport: &Transport, seen: &[u8]| {
+            if seen.len() == HELLO_LEN {
+                transport.write(ANSWER).unwrap();
+            }
+        };
+        let server = create_server(made.factory(answer), "127.0.0.1:0").await.unwrap();
+        let tls = client_tls(&pki);
+        let addr = server.local_addr().unwrap();
+        let client = aioloop::spawn(async move {
+            let (mut reader, writer) = open_connection(addr).await.unwrap();
+            assert_eq!(reader.readexactly(HELLO_LEN).await.unwrap(), hello());
+            writer.start_tls(&mut reader, &tls).await.unwrap();
+            writer.write(&hello());
+            let answer = reader.readexactly(ANSWER.len()).await.unwrap();
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            answer
+        });
+        until(|| made.count() == 1).await;
+        let log = made.get(0);
+        let plain = log.borrow().transport.clone().unwrap();
+        plain.write(&hello()).unwrap();
+        assert!(log.borrow().data.is_empty());
+        let server_tls = ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_secs(10));
+        let transport = start_tls_server(&plain, &server_tls).await.unwrap();
+        log.borrow_mut().transport = Some(transport.clone());
+        assert_eq!(client.await.unwrap(), ANSWER);
+        // The client's close_notify ends the upgraded transport.
+        {
+            let log = lost(&log).await;
+            assert_eq!(log.data, hello());
+            assert_eq!(log.lost, vec![None]);
+            assert_eq!(log.made, 1);
+        }
+        server.close();
+        wait_closed(&server).await;
+    });
+}
+
+/// A server's `close_clients` reaches its protocols' upgraded connections (the plain
+/// transport it counts acts on the upgraded one), and `wait_closed` waits for them. The
+/// server says `GO` and upgrades; the client upgrades once it read `GO` (what the plain
+/// transport read went to the protocol, so a client must not send its hello earlier).
+#[test]
+fn close_clients_reaches_an_upgraded_connection() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let made = Logs::new();
+        let server = create_server(made.factory(|_, _| {}), "127.0.0.1:0")
+            .await
+            .unwrap();
+        let tls = client_tls(&pki);
+        let addr = server.local_addr().unwrap();
+        let client = aioloop::spawn(async move {
+            let (mut reader, writer) = open_connection(addr).await.unwrap();
+            assert_eq!(reader.readexactly(2).await.unwrap(), b"GO");
+            writer.start_tls(&mut reader, &tls).await.unwrap();
+            reader.read_to_eof().await
+        });
+        until(|| made.count() == 1).await;
+        let log = made.get(0);
+        let plain = log.borrow().transport.clone().unwrap();
+        plain.write(b"GO").unwrap();
+        let transport = start_tls_server(&plain, &ServerTls::new(pki.server.clone()))
+            .await
+            .unwrap();
+        server.close();
+        server.close_clients();
+        assert!(transport.is_closing());
+        wait_closed(&server).await;
+        assert_eq!(lost(&log).await.lost, vec![None]);
+        assert!(
+            client.await.unwrap().unwrap().is_empty(),
+            "close_notify, then EOF"
+        );
+    });
+}
+
+/// test_start_tls_wrong_args: asyncio's `TypeError` for a transport that cannot be upgraded
+/// is `InvalidInput` here: a pipe's, a TLS transport, a closing one, one upgraded already.
+#[test]
+fn test_start_tls_wrong_args() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let tls = client_tls(&pki);
+        let invalid =
+            |r: io::Result<Transport>| assert_eq!(r.err().unwrap().kind(), io::ErrorKind::InvalidInput);
+
+        let (read_end, _write_end) = std::io::pipe().unwrap();
+        let (pipe, _p) = connect_read_pipe(|| Recorder::quiet().0, read_end).unwrap();
+        invalid(start_tls(&pipe, &tls).await);
+
+        let made = Logs::new();
+        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki.server.clone())).await;
+        let (recorder, _log) = Recorder::quiet();
+        let secure = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        invalid(start_tls(&secure, &tls).await);
+        invalid(start_tls_server(&secure, &ServerTls::new(pki.server.clone())).await);
+        secure.close();
+
+        let plain_server = create_server(|| Recorder::quiet().0, "127.0.0.1:0")
+            .await
+            .unwrap();
+        let (recorder, _log) = Recorder::quiet();
+        let closing = connect_plain(plain_server.local_addr().unwrap(), recorder).await;
+        closing.close();
+        invalid(start_tls(&closing, &tls).await);
+
+        let (recorder, _log) = Recorder::quiet();
+        let plain = connect_plain(plain_server.local_addr().unwrap(), recorder).await;
+        let upgrade = start_tls(&plain, &tls);
+        invalid(start_tls(&plain, &tls).await);
+        drop(upgrade);
+        server.close();
+        plain_server.close();
+    });
+}
+
+/// test_start_tls_slow_client_cancel: the server reads HELLO and never answers the
+/// handshake; the client's upgrade under a 0.5 s `wait_for` is cancelled, which closes the
+/// connection (the server reads EOF) without calling the protocol.
+#[test]
+fn test_start_tls_slow_client_cancel() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = aioloop::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = vec![0; 64 * 1024];
+            // HELLO, the ClientHello, then EOF once the client gave up.
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return got.len(),
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        });
+        let (recorder, log) = Recorder::quiet();
+        let plain = connect_plain(addr, recorder).await;
+        plain.write(&hello()).unwrap();
+        let upgrade =
+            aioloop::wait_for(start_tls(&plain, &client_tls(&pki)), Duration::from_millis(500)).await;
+        assert!(upgrade.is_err(), "timed out");
+        assert!(plain.is_closing());
+        let got = aioloop::wait_for(server, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(got > HELLO_LEN, "HELLO and the start of the handshake were sent");
+        aioloop::sleep(Duration::from_millis(50)).await;
+        let log = log.borrow();
+        assert_eq!(log.made, 1);
+        assert!(log.lost.is_empty(), "no protocol call for a cancelled upgrade");
+    });
+}
+
+/// test_start_tls_client_corrupted_ssl, on an upgraded transport: the server (a thread with
+/// a blocking socket, as CPython's) makes its handshake, sends `A\n`, reads a byte, then
+/// writes garbage on the raw socket; the client's transport loses the connection with the
+/// TLS error (`InvalidData`).
+#[test]
+fn test_start_tls_client_corrupted_ssl() {
+    use std::io::{Read, Write};
+    let _serial = serial();
+    let pki = pki();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_config = pki.server.clone();
+    let server = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut orig = sock.try_clone().unwrap();
+        let mut conn = aioloop::tls::rustls::ServerConnection::new(server_config).unwrap();
+        let mut tls = aioloop::tls::rustls::Stream::new(&mut conn, &mut sock);
+        tls.write_all(b"A\n").unwrap();
+        tls.flush().unwrap();
+        let mut one = [0; 1];
+        tls.read_exact(&mut one).unwrap();
+        orig.write_all(b"please corrupt the SSL connection").unwrap();
+        // Held open until the client is done.
+        let _ = orig.read(&mut one);
+    });
+    aioloop::run(async {
+        let (recorder, log) = Recorder::quiet();
+        let plain = connect_plain(addr, recorder).await;
+        let transport = start_tls(&plain, &client_tls(&pki)).await.unwrap();
+        log.borrow_mut().transport = Some(transport.clone());
+        until(|| log.borrow().data == b"A\n").await;
+        transport.write(b"B").unwrap();
+        let log = lost(&log).await;
+        assert_eq!(log.lost, vec![Some(io::ErrorKind::InvalidData)]);
+        assert_eq!(log.eofs, 0);
+    });
+    server.join().unwrap();
+}
+
+/// asyncio's `ssl_shutdown_timeout`: `close` sends `close_notify`, then waits for the peer's;
+/// a peer that reads our data and EOF but never answers holds the close until the timeout,
+/// then the connection is aborted and `connection_lost` gets `TimedOut` (asyncio's
+/// `TimeoutError('SSL shutdown timed out')`).
+#[test]
+fn close_waits_for_the_peers_close_notify_until_the_shutdown_timeout() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let got = Rc::new(RefCell::new(None));
+        let seen = got.clone();
+        let server = start_server_tls(
+            move |mut reader, writer| {
+                let seen = seen.clone();
+                async move {
+                    *seen.borrow_mut() = Some(reader.read_to_eof().await.unwrap());
+                    // Never answers with its close_notify (the test ends first).
+                    aioloop::sleep(Duration::from_secs(60)).await;
+                    drop(writer);
+                }
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let tls = client_tls(&pki).shutdown_timeout(Duration::from_secs(2));
+        let (recorder, log) = Recorder::quiet();
+        let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
+            .await
+            .unwrap();
+        transport.write(b"bye").unwrap();
+        transport.close();
+        until(|| got.borrow().is_some()).await;
+        assert_eq!(
+            got.borrow().as_deref(),
+            Some(&b"bye"[..]),
+            "the data, then a clean EOF"
+        );
+        aioloop::sleep(Duration::from_millis(200)).await;
+        assert!(
+            log.borrow().lost.is_empty(),
+            "still waiting for the peer's close_notify"
+        );
+        assert_eq!(lost(&log).await.lost, vec![Some(io::ErrorKind::TimedOut)]);
+        server.close();
+    });
+}
+
+/// A peer that answers our `close_notify` (after a last write, which the closing transport
+/// reads and drops) ends the close: `connection_lost(None)`, the peer got all our data and
+/// its own close completes cleanly (our socket was not closed under its last records).
+#[test]
+fn close_completes_when_the_peer_answers_close_notify() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        const LEN: usize = 1024 * 1024;
+        let got = Rc::new(RefCell::new(None));
+        let seen = got.clone();
+        let server = start_server_tls(
+            move |mut reader, writer| {
+                let seen = seen.clone();
+                async move {
+                    let data = reader.read_to_eof().await.unwrap();
+                    writer.write(b"late");
+                    writer.close();
+                    *seen.borrow_mut() = Some((data.len(), writer.wait_closed().await.map_err(|e| e.kind())));
+                }
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.write(&vec![7; LEN]).unwrap();
+        transport.close();
+        {
+            let log = lost(&log).await;
+            assert_eq!(log.lost, vec![None]);
+            assert!(
+                log.data.is_empty(),
+                "data after close() is dropped, not given to the protocol"
+            );
+            assert_eq!(log.eofs, 0);
+        }
+        until(|| got.borrow().is_some()).await;
+        assert_eq!(got.borrow_mut().take(), Some((LEN, Ok(()))));
+        server.close();
+        wait_closed_streams(&server).await;
+    });
+}
+
+async fn wait_closed_streams(server: &aioloop::streams::Server) {
+    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
+        .await
+        .expect("the server closed in 10 s");
+}
+
+/// `abort` during a close's wait for the peer's `close_notify` ends it at once:
+/// `connection_lost(None)`, long before the (default, 30 s) shutdown timeout.
+#[test]
+fn abort_ends_the_wait_for_the_peers_close_notify() {
+    let _serial = serial();
+    aioloop::run(async {
+        let pki = pki();
+        let server = start_server_tls(
+            |mut reader, writer| async move {
+                let _ = reader.read_to_eof().await;
+                aioloop::sleep(Duration::from_secs(60)).await;
+                drop(writer);
+            },
+            "127.0.0.1:0",
+            ServerTls::new(pki.server.clone()),
+        )
+        .await
+        .unwrap();
+        let (recorder, log) = Recorder::quiet();
+        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        transport.close();
+        aioloop::sleep(Duration::from_millis(100)).await;
+        assert!(
+            log.borrow().lost.is_empty(),
+            "waiting for the peer's close_notify"
+        );
+        transport.abort();
+        assert_eq!(lost(&log).await.lost, vec![None]);
+        server.close();
     });
 }

@@ -599,30 +599,12 @@ async fn a_cancelled_start_tls_fails_the_writer() {
 #[aioloop::test]
 async fn start_tls_waits_for_the_bytes_still_buffered() {
     let pki = pki();
-    let server_tls = ServerTls::new(pki.server.clone());
-    let server = aioloop::streams::start_server(
-        move |mut reader, writer| {
-            let tls = server_tls.clone();
-            async move {
-                aioloop::sleep(Duration::from_millis(100)).await;
-                while reader.readline().await.unwrap() != b"STARTTLS\n" {}
-                writer.start_tls_server(&mut reader, &tls).await.unwrap();
-                echo_lines(reader, writer).await;
-            }
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
+    let server = late_starttls_echo_server(ServerTls::new(pki.server.clone()), || {
+        aioloop::sleep(Duration::from_millis(100))
+    })
+    .await;
     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    let mut line = vec![b'x'; 1023];
-    line.push(b'\n');
-    for _ in 0..1_000_000 {
-        if writer.buffered() > 0 {
-            break;
-        }
-        writer.write(&line);
-    }
+    fill(&writer, 0);
     assert!(writer.buffered() > 0, "the socket is full");
     writer.write(b"STARTTLS\n");
     let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
@@ -632,4 +614,84 @@ async fn start_tls_waits_for_the_bytes_still_buffered() {
     writer.close();
     server.close();
     server.abort_clients();
+}
+
+/// While `start_tls` waits for the bytes still buffered, the writer keeps its own water
+/// marks: another task's `drain` with the buffer below the high-water mark returns at once
+/// (it is not held until everything was sent, as if the marks were 0).
+#[aioloop::test]
+async fn a_drain_during_start_tls_s_wait_keeps_the_writer_s_water_marks() {
+    let pki = pki();
+    let go = Rc::new(aioloop::sync::Event::new());
+    let read = go.clone();
+    let server = late_starttls_echo_server(ServerTls::new(pki.server.clone()), move || {
+        let read = read.clone();
+        async move { read.wait().await }
+    })
+    .await;
+    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    // More buffered than the kernel takes (on io_uring too, whose sends take from the
+    // buffer), below a high-water mark raised for it.
+    const BUFFERED: usize = 8 * 1024 * 1024;
+    writer.set_write_buffer_limits(4 * BUFFERED, 0);
+    fill(&writer, BUFFERED);
+    writer.write(b"STARTTLS\n");
+    assert!(writer.buffered() > BUFFERED, "the socket is full");
+    let writer = Rc::new(writer);
+    let upgrading = writer.clone();
+    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let upgrade = aioloop::spawn(async move {
+        upgrading.start_tls(&mut reader, &tls).await.unwrap();
+        reader
+    });
+    aioloop::yield_now().await; // start_tls waits for the buffer now
+    assert!(writer.buffered() > 0);
+    aioloop::wait_for(writer.drain(), Duration::from_secs(1))
+        .await
+        .expect("drain returns below the high-water mark")
+        .unwrap();
+    go.set();
+    let mut reader = upgrade.await.unwrap();
+    writer.write(b"over TLS\n");
+    assert_eq!(reader.readline().await.unwrap(), b"over TLS\n");
+    writer.close();
+    server.close();
+    server.abort_clients();
+}
+
+/// A plain server whose connections await `before()` (a late reader), read lines until
+/// `STARTTLS`, upgrade as the server, and echo lines.
+async fn late_starttls_echo_server<F, Fut>(server_tls: ServerTls, before: F) -> aioloop::streams::Server
+where
+    F: Fn() -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let before = Rc::new(before);
+    aioloop::streams::start_server(
+        move |mut reader, writer| {
+            let tls = server_tls.clone();
+            let before = before.clone();
+            async move {
+                before().await;
+                while reader.readline().await.unwrap() != b"STARTTLS\n" {}
+                writer.start_tls_server(&mut reader, &tls).await.unwrap();
+                echo_lines(reader, writer).await;
+            }
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap()
+}
+
+/// Writes 1 KiB lines until more than `more_than` bytes are buffered (the socket is full).
+fn fill(writer: &StreamWriter, more_than: usize) {
+    let mut line = vec![b'x'; 1023];
+    line.push(b'\n');
+    for _ in 0..1_000_000 {
+        if writer.buffered() > more_than {
+            break;
+        }
+        writer.write(&line);
+    }
 }

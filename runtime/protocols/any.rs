@@ -131,3 +131,14 @@ impl Shared {
         each!(self.base(), p => p.connection_lost(exc))
     }
 }
+
+#[cfg(feature = "tls")]
+impl WeakShared {
+    /// The protocol, if it is still alive (for `start_tls`'s new transport).
+    pub(super) fn upgrade(&self) -> Option<Shared> {
+        Some(match self {
+            WeakShared::Plain(p) => Shared::Plain(p.upgrade()?),
+            WeakShared::Buffered(p) => Shared::Buffered(p.upgrade()?),
+        })
+    }
+}

@@ -26,12 +26,23 @@ pub(super) enum MadeIn {
     /// First thing in the connection's task (a server's connections: a panic there ends that
     /// connection, not the accept loop).
     Task,
+    /// Not at all: `start_tls`'s transport, whose protocol was made on the plain one.
+    #[cfg(feature = "tls")]
+    Never,
 }
 
 /// Makes the transport of `sock` for `protocol`, calls its `connection_made` (see [`MadeIn`]),
 /// and spawns the task that drives the connection.
 pub(super) fn start<K, P: AnyProtocol<K>>(sock: Io, protocol: &Rc<RefCell<P>>, made_in: MadeIn) -> Transport {
-    let shared = <P as super::any::sealed::Share<K>>::share(protocol.clone());
+    start_shared(
+        sock,
+        <P as super::any::sealed::Share<K>>::share(protocol.clone()),
+        made_in,
+    )
+}
+
+/// [`start`] for a protocol shared already.
+pub(super) fn start_shared(sock: Io, shared: Shared, made_in: MadeIn) -> Transport {
     let transport = Transport {
         inner: Rc::new(Inner::new(sock, shared.downgrade())),
     };
@@ -112,7 +123,13 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         Shared::Buffered(_) => Vec::new(),
     };
     poll_fn(|cx| poll_drive(inner, &protocol, cx, &mut buf)).await;
-    let (exc, abort) = {
+    #[cfg(feature = "tls")]
+    if super::upgrade::began(inner) {
+        // The upgrade has the socket, or its failure closes it (with `finish`).
+        super::upgrade::wake(inner);
+        return;
+    }
+    let (mut exc, abort) = {
         let mut state = inner.state.borrow_mut();
         state.flow.clear();
         (state.end.lost_exc.take(), state.lost_abort)
@@ -123,12 +140,22 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         }
     } else {
         // What the io_uring completion form's send buffer holds goes out before the close, and
-        // a TLS session's records and its close_notify.
-        let _ = poll_fn(|cx| match inner.sock.borrow().as_ref() {
+        // a TLS session's records and its close_notify, then the wait for the peer's (which
+        // an `abort` ends).
+        let finished = poll_fn(|cx| match inner.sock.borrow().as_ref() {
+            Some(sock) if inner.state.borrow().lost_abort => {
+                sock.abort();
+                Poll::Ready(Ok(()))
+            }
             Some(sock) => sock.poll_finish(cx),
             None => Poll::Ready(Ok(())),
         })
         .await;
+        // asyncio's "SSL shutdown timed out" is the connection's error.
+        match finished {
+            Err(err) if err.kind() == io::ErrorKind::TimedOut && exc.is_none() => exc = Some(err),
+            _ => {}
+        }
     }
     call_connection_lost(
         || protocol.connection_lost(exc),
@@ -180,6 +207,8 @@ fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
                 if !lost && state.eof {
                     let _ = sock.shutdown_write();
                 }
+                #[cfg(feature = "tls")]
+                super::upgrade::wake(inner);
             }
             true
         }

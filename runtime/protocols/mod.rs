@@ -35,6 +35,7 @@
 //! | `create_connection(..., ssl=ctx, server_hostname=name, ssl_handshake_timeout=t)` (feature `tls`) | `create_connection_tls(factory, addr, &ClientTls)`, `create_unix_connection_tls` |
 //! | `create_server(..., ssl=ctx)`, `create_unix_server(..., ssl=ctx)`, `connect_accepted_socket(..., ssl=ctx)` (feature `tls`) | `create_server_tls(factory, addr, ServerTls)`, `create_unix_server_tls`, `create_server_tls_with(factory, ServerTls, ServerOptions)`, `connect_accepted_socket_tls` |
 //! | `transport.get_extra_info("ssl_object")`, `("peercert")`, `("cipher")` (feature `tls`) | `Transport::tls_info` → `aioloop::tls::TlsInfo` |
+//! | `await loop.start_tls(transport, protocol, ctx, server_hostname=name)`, `server_side=True` (feature `tls`) | `start_tls(&transport, &protocol, &ClientTls) -> io::Result<Transport>`, `start_tls_server(.., &ServerTls)` |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
 //! connection's task as `Rc<RefCell<P>>` (hold no borrow of it across an `await`); an
@@ -113,6 +114,8 @@ mod tls;
 #[cfg(feature = "tls")]
 mod tls_socket;
 mod transport;
+#[cfg(feature = "tls")]
+mod upgrade;
 mod write_state;
 
 pub use any::{AnyProtocol, Buffered, Plain};
@@ -135,6 +138,8 @@ pub use tls::{
     create_unix_connection_tls, create_unix_server_tls,
 };
 pub use transport::{Transport, DEFAULT_HIGH_WATER};
+#[cfg(feature = "tls")]
+pub use upgrade::{start_tls, start_tls_server};
 
 /// A socket address as [`Transport::get_extra_info`] and [`DatagramTransport::get_extra_info`]
 /// give it (asyncio's `peername` and `sockname`), as

@@ -2,7 +2,7 @@
 //! `create_server(..., ssl=)`, their Unix twins and `connect_accepted_socket(..., ssl=)`, as
 //! asyncio's `SSLProtocol` runs them: the protocol's `connection_made` comes once the handshake
 //! is done, over a [`Transport`] whose socket is the TLS session
-//! ([`TlsSocket`](super::tls_socket::TlsSocket)).
+//! ([`TlsSocket`]).
 
 use std::cell::RefCell;
 use std::io;
@@ -11,7 +11,7 @@ use std::rc::{Rc, Weak};
 
 use super::driver::{start, start_client, MadeIn};
 use super::server::{attach, Client};
-use super::sock::Io;
+use super::tls_socket::TlsSocket;
 use super::{AnyProtocol, ProtocolServer, StreamSocket, Transport};
 use crate::net::server_options::BoundSocket;
 use crate::net::serving::Serving;
@@ -26,10 +26,11 @@ use crate::tls::{ClientTls, PendingHandshake, ServerTls};
 /// [`create_connection`](super::create_connection) does.
 ///
 /// The transport works as a plain one, with asyncio's SSL transport differences:
-/// [`close`](Transport::close) sends what is buffered, then TLS's `close_notify`, then drops
-/// what the peer sent that was not read (a socket closed with unread bytes would reset the
-/// connection) and closes (it does not wait for the peer's `close_notify`, nor has asyncio's
-/// `ssl_shutdown_timeout`); [`write_eof`](Transport::write_eof) fails (`Unsupported`) and
+/// [`close`](Transport::close) sends what is buffered, then TLS's `close_notify`, then waits
+/// for the peer's `close_notify` (dropping what it sends before) and closes: asyncio's SSL
+/// shutdown, bounded by its `ssl_shutdown_timeout` ([`ClientTls::shutdown_timeout`], 30 s by
+/// default), past which the socket is aborted and `connection_lost` gets `TimedOut`;
+/// [`abort`](Transport::abort) ends that wait at once; [`write_eof`](Transport::write_eof) fails (`Unsupported`) and
 /// [`can_write_eof`](Transport::can_write_eof) is false; the peer's `close_notify` is EOF:
 /// `eof_received` is called and the transport closes whatever it answers; a peer that closes
 /// its socket without `close_notify` makes `connection_lost` get `UnexpectedEof` (rustls's
@@ -100,10 +101,14 @@ use crate::tls::{ClientTls, PendingHandshake, ServerTls};
 ///         aioloop::sleep(std::time::Duration::from_millis(1)).await;
 ///     }
 ///     assert_eq!(client.borrow().got, b"hello over TLS");
-///     transport.close(); // close_notify: the server's side reads EOF and closes too
+///     // close_notify: the server's side reads EOF and closes too, with its close_notify,
+///     // which ends the client's close.
+///     transport.close();
 ///     server.close();
 ///     server.wait_closed().await;
-///     assert!(client.borrow().lost);
+///     while !client.borrow().lost {
+///         aioloop::sleep(std::time::Duration::from_millis(1)).await;
+///     }
 /// });
 /// ```
 pub async fn create_connection_tls<K, P, F>(
@@ -164,7 +169,9 @@ where
 {
     let protocol = protocol_factory();
     let stream = crate::tls::accept(stream.into(), tls, &PendingHandshake::default()).await?;
-    Ok(start_client(Io::from(stream), || protocol))
+    Ok(start_client(TlsSocket::io(stream, tls.shutdown_timeout), || {
+        protocol
+    }))
 }
 
 /// The client's handshake over `sock`, then the protocol on it (made first, as asyncio's
@@ -180,7 +187,9 @@ where
 {
     let protocol = protocol_factory();
     let stream = crate::tls::connect(sock, tls).await?;
-    Ok(start_client(Io::from(stream), || protocol))
+    Ok(start_client(TlsSocket::io(stream, tls.shutdown_timeout), || {
+        protocol
+    }))
 }
 
 /// Starts a TLS server on `addr` that runs a protocol `protocol_factory()` makes on every
@@ -275,7 +284,8 @@ where
         drop(crate::spawn(async move {
             let accepted = crate::tls::accept(sock, &tls, &pending).await;
             if let Ok(stream) = accepted {
-                handshaking.connected(start(Io::from(stream), &protocol, MadeIn::Task));
+                let sock = TlsSocket::io(stream, tls.shutdown_timeout);
+                handshaking.connected(start(sock, &protocol, MadeIn::Task));
             }
         }));
     })

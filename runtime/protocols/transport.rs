@@ -96,6 +96,9 @@ pub(super) struct Inner {
     lost_writes: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
+    /// `start_tls` began on this transport (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub(super) upgrade: RefCell<Option<super::upgrade::Upgrade>>,
 }
 
 /// asyncio's `_SelectorSocketTransport` attributes.
@@ -113,6 +116,8 @@ pub(super) struct State {
     pub(super) read_eof: bool,
     /// The write buffer limits and the `pause_writing` / `resume_writing` calls due.
     pub(super) flow: FlowControl,
+    /// `start_tls` took the connection over: nothing more is read or written here.
+    pub(super) upgrading: bool,
 }
 
 impl State {
@@ -125,6 +130,7 @@ impl State {
             paused: false,
             read_eof: false,
             flow: FlowControl::new(),
+            upgrading: false,
         }
     }
 
@@ -138,9 +144,9 @@ impl State {
         self.flow.maybe_resume(self.buffer.len());
     }
 
-    /// The connection's task reads: not closing, not paused, no EOF read yet.
+    /// The connection's task reads: not closing, not paused, no EOF read yet, not upgraded.
     pub(super) fn reading(&self) -> bool {
-        !self.end.closing && !self.paused && !self.read_eof
+        !self.end.closing && !self.paused && !self.read_eof && !self.upgrading
     }
 }
 
@@ -180,6 +186,8 @@ impl Inner {
             on_lost: RefCell::new(None),
             lost_writes: LostWrites::default(),
             panic: RefCell::new(None),
+            #[cfg(feature = "tls")]
+            upgrade: RefCell::new(None),
         }
     }
 
@@ -226,7 +234,8 @@ impl Transport {
     ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
-    /// `RuntimeError`), and on a read pipe's transport.
+    /// `RuntimeError`), on a read pipe's transport, and once [`start_tls`](super::start_tls)
+    /// took the transport over (feature `tls`).
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         let inner = &*self.inner;
         {
@@ -236,6 +245,9 @@ impl Transport {
                     io::ErrorKind::InvalidInput,
                     "Cannot call write() after write_eof()",
                 ));
+            }
+            if state.upgrading {
+                return Err(upgraded());
             }
             if inner.kind == IoKind::ReadPipe {
                 return Err(io::Error::new(
@@ -323,6 +335,9 @@ impl Transport {
             return Ok(());
         }
         let mut state = inner.state.borrow_mut();
+        if state.upgrading {
+            return Err(upgraded());
+        }
         if state.end.closing || state.eof {
             return Ok(());
         }
@@ -345,7 +360,14 @@ impl Transport {
     /// buffered is sent first, then the protocol's [`connection_lost`](super::Protocol::connection_lost)
     /// is called with `None` (from the connection's task, never inside this call) and the
     /// socket is closed. Closing again does nothing.
+    ///
+    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), it closes the
+    /// new transport, or ends the upgrade under way.
     pub fn close(&self) {
+        #[cfg(feature = "tls")]
+        if super::upgrade::end_upgraded(&self.inner, Transport::close) {
+            return;
+        }
         Transport::close_inner(&self.inner);
     }
 
@@ -356,13 +378,30 @@ impl Transport {
     /// Closes the connection at once, dropping what is buffered: asyncio's
     /// `transport.abort()`. The protocol's [`connection_lost`](super::Protocol::connection_lost) is
     /// called with `None` from the connection's task.
+    ///
+    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), it aborts
+    /// the new transport, or ends the upgrade under way.
     pub fn abort(&self) {
+        #[cfg(feature = "tls")]
+        if super::upgrade::end_upgraded(&self.inner, Transport::abort) {
+            return;
+        }
+        // Also once the connection is lost (`force_close` then does nothing): ends a TLS
+        // close's wait for the peer.
+        self.inner.state.borrow_mut().lost_abort = true;
         Closing::abort_transport(&self.inner.state, || self.inner.wake_driver());
     }
 
     /// True once [`close`](Transport::close) or [`abort`](Transport::abort) was called or the
     /// connection was lost: asyncio's `is_closing()`.
+    ///
+    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), the new
+    /// transport's once it is made.
     pub fn is_closing(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(to) = super::upgrade::upgraded_to(&self.inner) {
+            return to.is_closing();
+        }
         self.inner.state.borrow().end.closing
     }
 
@@ -453,6 +492,14 @@ impl Transport {
             _ => None,
         }
     }
+}
+
+/// The error of a write to a transport [`start_tls`](super::start_tls) took over.
+fn upgraded() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "the transport was upgraded by start_tls(): write to the transport it returned",
+    )
 }
 
 impl fmt::Debug for Transport {

@@ -409,52 +409,36 @@ impl StreamWriter {
     }
 
     /// Waits until everything written reached the sink and the sink is flushed (asyncio's
-    /// `start_tls` waits for the write buffer to be empty): [`drain`](Self::drain) with both
-    /// water marks at 0 for the time of the wait, paused while anything is buffered (a
-    /// `drain` waits only while paused). The marks, and whether the writer is paused by them,
-    /// are put back however the wait ends, a cancelled `start_tls` included.
+    /// `start_tls` waits for the write buffer to be empty): nothing buffered, no flush task
+    /// running (it wakes the `drain` waiters when it ends), nothing unflushed in the sink (this
+    /// wait flushes it once everything reached it). Leaves the water marks and `drain`'s pause
+    /// alone, so a cancelled `start_tls` changes nothing.
+    ///
+    /// # Errors
+    /// The writer's failure, as [`drain`](Self::drain) reports it.
     #[cfg(feature = "tls")]
     pub(super) async fn flush_all(&self) -> io::Result<()> {
-        /// Puts the water marks back when dropped.
-        struct Restore<'a> {
-            inner: &'a Inner,
-            high: usize,
-            low: usize,
-            was_paused: bool,
-        }
-        impl Drop for Restore<'_> {
-            fn drop(&mut self) {
-                let mut state = self.inner.state.borrow_mut();
-                state.high = self.high;
-                state.low = self.low;
-                // write()'s rule, with its hysteresis: paused above high, resumed at low.
-                let buffered = state.buffered();
-                state.paused = if self.was_paused {
-                    buffered > self.low
-                } else {
-                    buffered > self.high
-                };
-                let resumed = !state.paused;
-                drop(state);
-                if resumed {
-                    notify_all(&self.inner.drain_waiters);
-                }
-            }
-        }
-        let _restore = {
-            let mut state = self.inner.state.borrow_mut();
-            let restore = Restore {
-                inner: &self.inner,
-                high: state.high,
-                low: state.low,
-                was_paused: state.paused,
+        let inner = &self.inner;
+        let mut waiter = Waiter::new(&inner.drain_waiters);
+        poll_fn(|cx| {
+            let flush_sink = {
+                let state = inner.state.borrow();
+                state.error.is_none() && state.buffered() == 0 && !state.flushing && state.unflushed > 0
             };
-            state.high = 0;
-            state.low = 0;
-            state.paused = state.buffered() > 0;
-            restore
-        };
-        self.drain().await
+            if flush_sink {
+                // Done: `unflushed` is 0 and the waiters are woken; else the sink wakes us.
+                let _ = inner.poll_flush_sink(cx);
+            }
+            waiter.poll_until(cx, || {
+                let state = inner.state.borrow();
+                state.error.is_some() || (state.buffered() == 0 && !state.flushing && state.unflushed == 0)
+            })
+        })
+        .await;
+        if inner.failed() {
+            return Err(inner.lost());
+        }
+        Ok(())
     }
 
     /// Takes the sink out for a TLS upgrade, once [`flush_all`](Self::flush_all) returned;
@@ -802,6 +786,9 @@ impl Inner {
             }
             if state.error.is_some() || state.buffered() == 0 {
                 state.flushing = false;
+                drop(state);
+                // Wakes what waits for the task's end (`flush_all`).
+                notify_all(&self.drain_waiters);
                 return Poll::Ready(()); // the task closes the writer if asked to
             }
             let mut sink = self.sink.borrow_mut();

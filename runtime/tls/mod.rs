@@ -8,11 +8,13 @@
 //! | `start_unix_server(cb, path, ssl=ctx)` | [`start_unix_server_tls`](crate::streams::start_unix_server_tls) |
 //! | `await writer.start_tls(ctx, server_hostname=name)` (3.11), `server_side=True` | [`StreamWriter::start_tls`](crate::streams::StreamWriter::start_tls)`(&mut reader, &client_tls)`, [`start_tls_server`](crate::streams::StreamWriter::start_tls_server) |
 //! | `ssl_handshake_timeout=` (60 s) | [`ClientTls::handshake_timeout`], [`ServerTls::handshake_timeout`] |
+//! | `ssl_shutdown_timeout=` (30 s; the protocols' transports) | [`ClientTls::shutdown_timeout`], [`ServerTls::shutdown_timeout`] |
 //! | `ssl.SSLContext` | a rustls [`ClientConfig`] or [`ServerConfig`] (re-exported: [`rustls`]) |
 //! | `writer.get_extra_info('ssl_object')`, `('peercert')`, `('cipher')` | [`StreamWriter::tls_info`](crate::streams::StreamWriter::tls_info) → [`TlsInfo`] |
 //! | `loop.create_connection(factory, host, port, ssl=ctx, server_hostname=name)`, `create_unix_connection(..., ssl=)` | [`create_connection_tls`](crate::protocols::create_connection_tls)`(factory, addr, &client_tls)`, [`create_unix_connection_tls`](crate::protocols::create_unix_connection_tls) |
 //! | `loop.create_server(factory, host, port, ssl=ctx)`, `create_unix_server(..., ssl=)`, `connect_accepted_socket(..., ssl=)` | [`create_server_tls`](crate::protocols::create_server_tls)`(factory, addr, server_tls)`, [`create_unix_server_tls`](crate::protocols::create_unix_server_tls), [`connect_accepted_socket_tls`](crate::protocols::connect_accepted_socket_tls) |
 //! | the SSL transport's `get_extra_info('ssl_object')`, ... | [`Transport::tls_info`](crate::protocols::Transport::tls_info) |
+//! | `await loop.start_tls(transport, protocol, ctx, server_side=...)` | [`protocols::start_tls`](crate::protocols::start_tls)`(&transport, &client_tls)`, [`start_tls_server`](crate::protocols::start_tls_server) |
 //!
 //! The reader and the writer work as on a plain connection: the writer's
 //! [`close`](crate::streams::StreamWriter::close) sends TLS's `close_notify` before it shuts
@@ -90,6 +92,15 @@ pub(crate) use handshake::{accept, connect, PendingHandshake};
 /// asyncio's default `ssl_handshake_timeout` (`constants.SSL_HANDSHAKE_TIMEOUT`, 60 s).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// asyncio's default `ssl_shutdown_timeout` (`constants.SSL_SHUTDOWN_TIMEOUT`, 30 s).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Checks a timeout as asyncio does (`ValueError` unless positive).
+fn positive(timeout: Duration, what: &str) -> Duration {
+    assert!(!timeout.is_zero(), "{what}: the timeout must be positive");
+    timeout
+}
+
 /// The client side of TLS: asyncio's `ssl=` (a context) with `server_hostname=` and
 /// `ssl_handshake_timeout=` for [`open_connection_tls`](crate::streams::open_connection_tls).
 #[derive(Clone)]
@@ -97,6 +108,7 @@ pub struct ClientTls {
     config: Arc<ClientConfig>,
     server_name: ServerName<'static>,
     handshake_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
 }
 
 impl ClientTls {
@@ -117,6 +129,7 @@ impl ClientTls {
             config,
             server_name,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         })
     }
 
@@ -126,11 +139,19 @@ impl ClientTls {
     /// # Panics
     /// If `timeout` is zero (asyncio's `ValueError`: it must be positive).
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        assert!(
-            !timeout.is_zero(),
-            "ClientTls::handshake_timeout: the timeout must be positive"
-        );
-        self.handshake_timeout = timeout;
+        self.handshake_timeout = positive(timeout, "ClientTls::handshake_timeout");
+        self
+    }
+
+    /// How long a protocols transport's [`close`](crate::protocols::Transport::close) waits
+    /// for the peer's `close_notify` after sending its own (asyncio's `ssl_shutdown_timeout`,
+    /// 30 s by default); past it the connection is aborted and `connection_lost` gets
+    /// `TimedOut`.
+    ///
+    /// # Panics
+    /// If `timeout` is zero (asyncio's `ValueError`: it must be positive).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = positive(timeout, "ClientTls::shutdown_timeout");
         self
     }
 
@@ -145,6 +166,7 @@ impl fmt::Debug for ClientTls {
         f.debug_struct("ClientTls")
             .field("server_name", &self.server_name)
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +177,7 @@ impl fmt::Debug for ClientTls {
 pub struct ServerTls {
     config: Arc<ServerConfig>,
     handshake_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
 }
 
 impl ServerTls {
@@ -164,6 +187,7 @@ impl ServerTls {
         ServerTls {
             config,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 
@@ -173,11 +197,18 @@ impl ServerTls {
     /// # Panics
     /// If `timeout` is zero (asyncio's `ValueError`: it must be positive).
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        assert!(
-            !timeout.is_zero(),
-            "ServerTls::handshake_timeout: the timeout must be positive"
-        );
-        self.handshake_timeout = timeout;
+        self.handshake_timeout = positive(timeout, "ServerTls::handshake_timeout");
+        self
+    }
+
+    /// How long a protocols transport's [`close`](crate::protocols::Transport::close) waits
+    /// for the peer's `close_notify` (asyncio's `ssl_shutdown_timeout`, 30 s by default), as
+    /// [`ClientTls::shutdown_timeout`].
+    ///
+    /// # Panics
+    /// If `timeout` is zero (asyncio's `ValueError`: it must be positive).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = positive(timeout, "ServerTls::shutdown_timeout");
         self
     }
 }
@@ -186,6 +217,7 @@ impl fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerTls")
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
