@@ -174,7 +174,7 @@ impl Io {
 
     /// Sends what is left before a clean close: a stream's [`StreamSocket::poll_flush`] (the
     /// io_uring completion form's send buffer); a TLS session's records, then its
-    /// `close_notify`, then the wait for the peer's ([`TlsSocket::poll_close`], `TimedOut` past
+    /// `close_notify`, then the wait for the peer's (`TlsSocket::poll_close`, `TimedOut` past
     /// the shutdown timeout); a pipe's writes are in the kernel already.
     pub(super) fn poll_finish(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {

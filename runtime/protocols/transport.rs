@@ -234,7 +234,7 @@ impl Transport {
     ///
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
-    /// `RuntimeError`), on a read pipe's transport, and once [`start_tls`](super::start_tls)
+    /// `RuntimeError`), on a read pipe's transport, and once `start_tls`
     /// took the transport over (feature `tls`).
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         let inner = &*self.inner;
@@ -361,7 +361,7 @@ impl Transport {
     /// is called with `None` (from the connection's task, never inside this call) and the
     /// socket is closed. Closing again does nothing.
     ///
-    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), it closes the
+    /// On a transport `start_tls` took over (feature `tls`), it closes the
     /// new transport, or ends the upgrade under way.
     pub fn close(&self) {
         #[cfg(feature = "tls")]
@@ -379,7 +379,7 @@ impl Transport {
     /// `transport.abort()`. The protocol's [`connection_lost`](super::Protocol::connection_lost) is
     /// called with `None` from the connection's task.
     ///
-    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), it aborts
+    /// On a transport `start_tls` took over (feature `tls`), it aborts
     /// the new transport, or ends the upgrade under way.
     pub fn abort(&self) {
         #[cfg(feature = "tls")]
@@ -395,7 +395,7 @@ impl Transport {
     /// True once [`close`](Transport::close) or [`abort`](Transport::abort) was called or the
     /// connection was lost: asyncio's `is_closing()`.
     ///
-    /// On a transport [`start_tls`](super::start_tls) took over (feature `tls`), the new
+    /// On a transport `start_tls` took over (feature `tls`), the new
     /// transport's once it is made.
     pub fn is_closing(&self) -> bool {
         #[cfg(feature = "tls")]
@@ -494,7 +494,7 @@ impl Transport {
     }
 }
 
-/// The error of a write to a transport [`start_tls`](super::start_tls) took over.
+/// The error of a write to a transport `start_tls` took over.
 fn upgraded() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
