@@ -160,7 +160,9 @@ impl ServerOptions {
             }
             (None, Some(path), None) => {
                 remove_stale_socket(&path);
-                let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking().cloexec(), None)?;
+                // `Socket::new` sets close-on-exec on every Unix (the type flags are Linux's).
+                let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+                socket.set_nonblocking(true)?;
                 socket.bind(&SockAddr::unix(&path)?)?;
                 (socket, true, SocketFile::of(&path))
             }
