@@ -35,7 +35,7 @@
 //! | `create_connection(..., ssl=ctx, server_hostname=name, ssl_handshake_timeout=t)` (feature `tls`) | `create_connection_tls(factory, addr, &ClientTls)`, `create_unix_connection_tls` |
 //! | `create_server(..., ssl=ctx)`, `create_unix_server(..., ssl=ctx)`, `connect_accepted_socket(..., ssl=ctx)` (feature `tls`) | `create_server_tls(factory, addr, ServerTls)`, `create_unix_server_tls`, `create_server_tls_with(factory, ServerTls, ServerOptions)`, `connect_accepted_socket_tls` |
 //! | `transport.get_extra_info("ssl_object")`, `("peercert")`, `("cipher")` (feature `tls`) | `Transport::tls_info` → `aioloop::tls::TlsInfo` |
-//! | `await loop.start_tls(transport, protocol, ctx, server_hostname=name)`, `server_side=True` (feature `tls`) | `start_tls(&transport, &protocol, &ClientTls) -> io::Result<Transport>`, `start_tls_server(.., &ServerTls)` |
+//! | `await loop.start_tls(transport, protocol, ctx, server_hostname=name)`, `server_side=True` (feature `tls`) | `start_tls(&transport, &ClientTls).await -> io::Result<Transport>` (the transport's own protocol goes on), `start_tls_server(&transport, &ServerTls)` |
 //!
 //! Differences: the protocol is `&mut self` methods on a user type, shared with the
 //! connection's task as `Rc<RefCell<P>>` (hold no borrow of it across an `await`); an
