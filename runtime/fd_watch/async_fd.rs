@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::guard::{AsyncFdReadyGuard, TryIoError};
+use super::level::check_pollable;
 use crate::io::driver::IoDriver;
 use crate::io::registration::Registration;
 use crate::io::{Direction, FdSource};
@@ -88,6 +89,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// (a watch registers a duplicate of the caller's descriptor, I6 in runtime/io/driver.rs).
     #[track_caller]
     pub(crate) fn claiming(driver: Rc<IoDriver>, inner: T, claim: RawFd, what: &str) -> io::Result<Self> {
+        check_pollable(inner.as_raw_fd(), claim)?;
         let mut source = FdSource(inner.as_raw_fd());
         let registration = Registration::claiming(driver, &mut source, claim, what)?;
         Ok(AsyncFd {

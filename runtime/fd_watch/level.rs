@@ -1,6 +1,6 @@
 //! The level of a descriptor now: a zero-timeout `poll(2)`, which turns the reactor's edges
-//! into asyncio's level-triggered callbacks (runtime/fd_watch/watch.rs), and the file checks
-//! of a new watch.
+//! into asyncio's level-triggered callbacks (runtime/fd_watch/watch.rs), and the checks of a
+//! new registration.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -37,11 +37,9 @@ pub(super) fn ready_now(fd: BorrowedFd<'_>, dir: Direction) -> bool {
 
 /// A duplicate of the caller's descriptor `fd` (close-on-exec), which the watch owns: it
 /// keeps the file open, and its registration is removed by a number nobody else can reuse.
-/// Refuses what epoll refuses, on every driver: a regular file or a directory (`EPERM`, as
-/// asyncio's `add_reader` raises `PermissionError` there).
 ///
 /// # Errors
-/// `EBADF` if `fd` is not open; `EPERM` for a regular file or directory; the `fstat` error.
+/// `EBADF` if `fd` is not open.
 pub(super) fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: `fcntl(F_DUPFD_CLOEXEC)` takes integers and touches no memory of ours; it fails
     // (`EBADF`) for a number that is not open.
@@ -50,18 +48,27 @@ pub(super) fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `dup` is a new descriptor, open, owned by nobody else.
-    let dup = unsafe { OwnedFd::from_raw_fd(dup) };
-    let kind = identity(dup.as_raw_fd())?.2 & libc::S_IFMT;
+    Ok(unsafe { OwnedFd::from_raw_fd(dup) })
+}
+
+/// Refuses what epoll refuses, on every driver (io_uring would poll it, always ready): a
+/// regular file or a directory (`EPERM`; asyncio's `add_reader` raises `PermissionError`
+/// there, tokio's `AsyncFd::new` fails). `claim` is the number the caller knows it by.
+///
+/// # Errors
+/// `PermissionDenied` for a regular file or a directory; the `fstat` error.
+pub(super) fn check_pollable(fd: RawFd, claim: RawFd) -> io::Result<()> {
+    let kind = identity(fd)?.2 & libc::S_IFMT;
     if kind == libc::S_IFREG || kind == libc::S_IFDIR {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!(
-                "aioloop: file descriptor {fd} is a regular file or a directory, which is always \
-                 ready and which epoll refuses (EPERM; asyncio raises PermissionError)"
+                "aioloop: file descriptor {claim} is a regular file or a directory, which is \
+                 always ready and which epoll refuses (EPERM; asyncio raises PermissionError)"
             ),
         ));
     }
-    Ok(dup)
+    Ok(())
 }
 
 /// True if the numbers `a` and `b` name the same open file (a watch's duplicate and the
