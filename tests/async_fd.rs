@@ -106,7 +106,7 @@ async fn test_writable_until_full_then_again_after_the_peer_reads() {
     let mut writable = pin!(a.writable());
     assert!(poll_once(writable.as_mut()).await.is_pending());
     assert!(within(drain(&b)).await > 0);
-    within(writable).await.unwrap();
+    within(writable).await.unwrap().retain_ready();
 }
 
 /// tokio's `multiple_waiters`: every task waiting for a direction is woken by its edge.
@@ -152,7 +152,7 @@ async fn test_async_io_retries_after_would_block() {
     assert_eq!(n, 0);
     let mut guard = within(a.readable()).await.unwrap();
     guard.clear_ready();
-    within(a.readable()).await.unwrap();
+    within(a.readable()).await.unwrap().retain_ready();
 }
 
 /// `into_inner` deregisters and hands the object back open: it can be registered again.

@@ -47,6 +47,29 @@ fn drain(sock: &UnixStream) -> Vec<u8> {
     }
 }
 
+/// Asserts the callback counted by `calls` is called once per iteration: 15 to 20 calls in
+/// 20 iterations (it may start late in the first).
+async fn assert_called_per_iteration(calls: &Cell<usize>) {
+    let before = calls.get();
+    yields(20).await;
+    let during = calls.get() - before;
+    assert!(
+        (15..=20).contains(&during),
+        "one call per iteration: {during} in 20 iterations"
+    );
+}
+
+/// Asserts the callback counted by `calls` is not called (once a call already queued ran)
+/// in 20 iterations and 20 ms; returns the count.
+async fn assert_not_called(calls: &Cell<usize>, why: &str) -> usize {
+    yields(3).await;
+    let settled = calls.get();
+    yields(20).await;
+    aioloop::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(calls.get(), settled, "{why}");
+    settled
+}
+
 /// test_events.py `test_reader_callback`: the reader gets the bytes as they come, and removes
 /// itself at EOF (`remove_reader` answering true).
 #[aioloop::test]
@@ -91,21 +114,11 @@ async fn test_reader_called_once_per_iteration_while_data_is_unread() {
     lp.add_reader(r.as_raw_fd(), bump).unwrap();
     (&*w).write_all(b"x").unwrap();
     until(|| calls.get() > 0).await;
-    let before = calls.get();
-    yields(20).await;
-    let during = calls.get() - before;
-    assert!(
-        (15..=20).contains(&during),
-        "one call per iteration while readable: {during} in 20 iterations"
-    );
+    assert_called_per_iteration(&calls).await;
 
     // Drained: no more calls, however many iterations run.
     assert_eq!(drain(&r), b"x");
-    yields(3).await;
-    let settled = calls.get();
-    yields(20).await;
-    aioloop::sleep(std::time::Duration::from_millis(20)).await;
-    assert_eq!(calls.get(), settled, "not called while nothing is readable");
+    let settled = assert_not_called(&calls, "not called while nothing is readable").await;
 
     // New data is a new edge: called again.
     (&*w).write_all(b"y").unwrap();
@@ -126,10 +139,7 @@ async fn test_remove_reader() {
     (&*w).write_all(b"unread").unwrap();
     until(|| calls.get() > 0).await;
     assert!(lp.remove_reader(fd));
-    let after = calls.get();
-    yields(10).await;
-    aioloop::sleep(std::time::Duration::from_millis(10)).await;
-    assert_eq!(calls.get(), after, "not called after remove_reader");
+    assert_not_called(&calls, "not called after remove_reader").await;
     assert!(!lp.remove_reader(fd));
     assert!(!lp.remove_writer(fd));
 }
@@ -300,7 +310,8 @@ async fn test_add_reader_of_a_transport_descriptor_is_refused() {
 #[aioloop::test]
 async fn test_panic_in_reader_reaches_the_exception_handler() {
     let lp = get_running_loop();
-    let reports: Rc<RefCell<Vec<(String, Option<String>)>>> = Rc::default();
+    type Reports = Rc<RefCell<Vec<(String, Option<String>)>>>;
+    let reports: Reports = Rc::default();
     let sink = reports.clone();
     lp.set_exception_handler(move |ctx| {
         sink.borrow_mut()

@@ -32,7 +32,7 @@ impl Loop {
     /// ```
     /// use std::cell::RefCell;
     /// use std::io::{Read, Write};
-    /// use std::os::fd::RawFd;
+    /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
     /// use std::rc::Rc;
     ///
@@ -95,7 +95,7 @@ impl Loop {
     /// ```
     /// use std::cell::Cell;
     /// use std::io::Write;
-    /// use std::os::fd::RawFd;
+    /// use std::os::fd::AsRawFd;
     /// use std::os::unix::net::UnixStream;
     /// use std::rc::Rc;
     ///

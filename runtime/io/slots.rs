@@ -159,15 +159,15 @@ impl IoSlots {
         self.slots.len()
     }
 
-    /// A new slot with no readiness: the OS reports the source's current state as a first edge
-    /// once it is registered.
+    /// [`IoSlots::insert_holding`] for a source without a descriptor (the tests').
     #[cfg(test)]
     pub(crate) fn insert(&mut self) -> SlotId {
         self.insert_holding(-1)
     }
 
-    /// A new slot, as [`IoSlots::insert`], for a registration that holds the descriptor number
-    /// `fd` (-1: none).
+    /// A new slot with no readiness (the OS reports the source's current state as a first edge
+    /// once it is registered), for a registration that holds the descriptor number `fd` (-1:
+    /// none).
     pub(crate) fn insert_holding(&mut self, fd: RawFd) -> SlotId {
         let gen = self.next_gen;
         self.next_gen = (gen + 1) & GEN_MASK;
@@ -380,6 +380,17 @@ mod tests {
         woken.clear();
         slots.dispatch(id.token(), BOTH, &mut woken);
         assert_eq!(woken.len(), 1, "only the write waker was still stored");
+    }
+
+    #[test]
+    fn a_number_is_held_while_its_registration_lives() {
+        let mut slots = IoSlots::default();
+        assert!(!slots.holds_fd(7));
+        let id = slots.insert_holding(7);
+        assert!(slots.holds_fd(7));
+        assert!(!slots.holds_fd(-1), "no descriptor is no number");
+        slots.remove(id).unwrap();
+        assert!(!slots.holds_fd(7));
     }
 
     #[test]
