@@ -165,6 +165,33 @@ async fn test_remove_reader_from_its_callback() {
     assert_eq!(calls.get(), 1);
 }
 
+/// A reader that removes and adds itself again in each call (asyncio code does that to
+/// swap callbacks) is still called once per iteration: the call queued for the removed one
+/// does not run besides the new one's. (A writer keeps the descriptor's watch alive
+/// meanwhile, so the reader comes back to the same watch.)
+#[aioloop::test]
+async fn test_reader_readding_itself_is_called_once_per_iteration() {
+    fn readd(lp: aioloop::Loop, fd: std::os::fd::RawFd, calls: Rc<Cell<usize>>) {
+        let handle = lp.clone();
+        lp.add_reader(fd, move || {
+            calls.set(calls.get() + 1);
+            assert!(handle.remove_reader(fd));
+            readd(handle.clone(), fd, calls.clone());
+        })
+        .unwrap();
+    }
+    let lp = get_running_loop();
+    let (r, w) = socketpair();
+    let calls = Rc::new(Cell::new(0));
+    lp.add_writer(r.as_raw_fd(), || {}).unwrap();
+    readd(lp.clone(), r.as_raw_fd(), calls.clone());
+    (&*w).write_all(b"unread").unwrap();
+    until(|| calls.get() > 0).await;
+    assert_called_per_iteration(&calls).await;
+    assert!(lp.remove_reader(r.as_raw_fd()));
+    assert!(lp.remove_writer(r.as_raw_fd()));
+}
+
 /// test_events.py `test_writer_callback`: the writer is called while the socket is
 /// writable; `remove_writer` answers true, then false.
 #[aioloop::test]
@@ -260,8 +287,14 @@ async fn test_reader_and_writer_on_one_descriptor() {
     let fd = r.as_raw_fd();
     let (reads, read_bump) = counter();
     let (writes, write_bump) = counter();
+    let tasks = aioloop::all_tasks().len();
     lp.add_writer(fd, write_bump).unwrap();
     lp.add_reader(fd, read_bump).unwrap();
+    assert_eq!(
+        aioloop::all_tasks().len(),
+        tasks,
+        "watches are no tasks, as asyncio's readers"
+    );
     (&*w).write_all(b"unread").unwrap();
     until(|| reads.get() >= 3 && writes.get() >= 3).await;
 
@@ -337,13 +370,21 @@ async fn test_panic_in_reader_reaches_the_exception_handler() {
 }
 
 /// Closing the loop drops the watches: their callbacks are dropped and their duplicates of
-/// the descriptor closed. The loop need not have run for add_reader to work.
+/// the descriptor closed, with nothing reported (not even in debug mode, which reports the
+/// tasks a close destroys: a watch is none). The loop need not have run for add_reader to
+/// work.
 #[test]
 fn test_closing_the_loop_drops_the_watches() {
     let drops = Drops::new();
     let (r, w) = socketpair();
     let calls = Rc::new(Cell::new(0));
-    let event_loop = aioloop::EventLoop::new().unwrap();
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let sink = reports.clone();
+    let event_loop = aioloop::EventLoop::builder()
+        .debug(true)
+        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.to_string()))
+        .build()
+        .unwrap();
     let (guard, c) = (drops.guard(), calls.clone());
     event_loop
         .add_reader(r.as_raw_fd(), move || {
@@ -361,6 +402,7 @@ fn test_closing_the_loop_drops_the_watches() {
     event_loop.run_until_complete(until(|| calls.get() >= 2));
     drop(event_loop);
     assert_eq!(drops.count(), 2, "both callbacks dropped with the loop");
+    assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
     // The watch's duplicate is closed too: closing the caller's descriptor closes the
     // socket, and its peer reads the end of the stream (a reset: data was left unread),
     // where an open socket would have it wait.

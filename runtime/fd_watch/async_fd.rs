@@ -5,7 +5,7 @@ use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use super::guard::{AsyncFdReadyGuard, TryIoError};
 use super::level::check_pollable;
@@ -191,8 +191,16 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Ready if `dir` is ready as far as the reactor knows, spending a unit of the task's
     /// budget; else stores the waker.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
+    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         coop::poll_coop(cx, |cx| self.registration.poll_ready(cx, dir))
+    }
+
+    /// True if `dir` is ready; else leaves `waker` to be woken by its next edge (outside any
+    /// task: a watch's tick).
+    pub(crate) fn register_waker(&self, dir: Direction, waker: &Waker) -> bool {
+        self.registration
+            .poll_ready(&mut Context::from_waker(waker), dir)
+            .is_ready()
     }
 
     /// Forgets `dir`'s readiness: the next wait is for the next edge.

@@ -26,8 +26,9 @@ impl Loop {
     /// is removed or the loop closes; a number reused meanwhile by another file is watched
     /// anew by the next `add_reader`. Nothing is undefined and nothing hangs.
     ///
-    /// The watch runs as a task named `aioloop::add_reader fd N` (it shows in
-    /// [`all_tasks`](crate::all_tasks)); closing the loop drops every watch.
+    /// The watch is no task (it is not in [`all_tasks`](crate::all_tasks), and cancelling
+    /// tasks leaves it alone): closing the loop, or removing it, drops it. A number closed
+    /// while watched makes the next `add_*` for it fail with `EBADF`, dropping the old watch.
     ///
     /// ```
     /// use std::cell::RefCell;

@@ -6,7 +6,7 @@
 //! - [`async_fd`]: [`AsyncFd`], the registration of a descriptor its caller owns.
 //! - [`guard`]: the readiness guard an `AsyncFd` wait returns, [`TryIoError`].
 //! - [`watch`]: the watches of `add_reader` / `add_writer`, an `AsyncFd` of a duplicate each,
-//!   whose tasks turn edges into asyncio's levels.
+//!   whose loop callbacks turn edges into asyncio's levels.
 //! - [`level`]: the zero-timeout `poll(2)` that tells the level, and the duplicate's checks.
 //! - [`loop_methods`]: the four methods on `Loop`.
 //!

@@ -1,53 +1,70 @@
 //! The watches of `Loop::add_reader` / `add_writer`: per loop, per descriptor number, one
 //! [`Watch`] (a registered duplicate of the descriptor, an [`AsyncFd`]) with up to two
-//! callbacks, each called by a task of its own for as long as its direction stays ready.
+//! callbacks, one per direction.
 //!
 //! **Level from edges.** The reactor reports edges (I2 in runtime/io/slots.rs); asyncio calls a
-//! reader once per loop iteration for as long as the descriptor stays readable. A direction's
-//! task asks the descriptor itself (a zero-timeout `poll(2)`, [`ready_now`]): while it is
-//! ready, the task queues the callback (`call_soon`, so it runs on the loop as a callback, a
-//! panic going to the exception handler) and yields one iteration; once it is not, the task
-//! clears the direction's readiness and waits for the next edge. The check and the clearing
-//! happen in one step of the task, between two polls of the reactor, so no edge falls
-//! between them.
+//! reader once per loop iteration for as long as the descriptor stays readable. A direction
+//! runs as a chain of loop callbacks, its *ticks* (`call_soon`, so the user's callback runs on
+//! the loop as a callback: a panic goes to the exception handler, "Exception in callback").
+//! A tick asks the descriptor itself (a zero-timeout `poll(2)`, [`ready_now`]): if it is ready,
+//! the tick queues the next tick (the next iteration's; queued first, so a panicking callback
+//! does not end the chain) and calls the callback; if not, it clears the direction's readiness
+//! and leaves an [`EdgeWaker`] with the registration, whose wake (the next edge) queues the
+//! next tick. The check and the clearing happen in one callback, between two polls of the
+//! reactor, so no edge falls between them. At most one tick per direction is queued.
 //!
-//! **Ownership.** The tasks own their watch (an `Rc`); the table and the `Loop` methods hold
-//! it weakly. Removing a direction cancels its task and drops its callback; removing the last
-//! deregisters and closes the duplicate at once (the caller may close its descriptor right
-//! after). A loop that closes drops its tasks, and with them every watch.
+//! **Ownership.** The table owns the watches; queued ticks hold theirs too. Removing a
+//! direction drops its callback (a queued tick then does nothing: asyncio cancels the handle);
+//! removing the last deregisters and closes the duplicate at once (the caller may close its
+//! descriptor right after). A loop that closes drops its ticks with its callbacks, then its
+//! table entry in a close hook (`Core::on_close`): every watch goes with the loop. No task is
+//! involved: the watches are not in `all_tasks()`, and cancelling tasks leaves them alone, as
+//! asyncio's readers.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::{Rc, Weak};
-use std::task::Poll;
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+use std::thread::{self, ThreadId};
 
 use super::async_fd::AsyncFd;
 use super::level::{duplicate, ready_now, same_file};
 use crate::event_loop::Core;
 use crate::io::Direction;
-use crate::task::Task;
+
+/// One loop's watches, by the caller's descriptor number.
+type Table = HashMap<RawFd, Rc<Watch>>;
 
 thread_local! {
-    /// Every loop's watches on this thread, by the loop's address and the caller's number.
-    /// An entry whose watch is gone (its tasks dropped) is dead and pruned at the next add.
-    static WATCHES: RefCell<HashMap<(usize, RawFd), Weak<Watch>>> = RefCell::default();
+    /// Every loop's watches on this thread, by the loop's address. A loop's entry exists from
+    /// its first watch until it closes (its close hook removes it).
+    static WATCHES: RefCell<HashMap<usize, Table>> = RefCell::default();
+    /// The id of the next watch.
+    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A callback, shared only with the calls queued for it (weakly): replacing or removing it
-/// drops it, and a queued call then does nothing (asyncio cancels the handle).
-type Callback = Rc<RefCell<dyn FnMut()>>;
+/// The key of `core`'s loop in [`WATCHES`].
+fn loop_key(core: &Core) -> usize {
+    std::ptr::from_ref(core) as usize
+}
 
-/// One direction's callback and the task that calls it.
+/// One direction of a watch: the callback, whether a tick is queued, and the waker the
+/// registration wakes at the next edge.
 struct Side {
-    callback: Callback,
-    task: Task<()>,
+    /// Shared only with the tick that calls it: replacing or removing it drops it.
+    callback: Rc<RefCell<dyn FnMut()>>,
+    /// True while a tick is queued; each tick holds the flag of the side it was queued for.
+    scheduled: Rc<Cell<bool>>,
+    waker: Waker,
 }
 
 /// One watched descriptor of one loop.
 pub(super) struct Watch {
+    /// Tells this watch from a later one of the same number (an [`EdgeWaker`] checks it).
+    id: u64,
     core: Weak<Core>,
     /// The caller's number.
     fd: RawFd,
@@ -57,20 +74,48 @@ pub(super) struct Watch {
     writer: RefCell<Option<Side>>,
 }
 
-fn key(core: &Rc<Core>, fd: RawFd) -> (usize, RawFd) {
-    (Rc::as_ptr(core) as usize, fd)
+/// The waker a direction leaves with the registration: its wake queues the direction's next
+/// tick. A waker must be `Send`, so it names its watch by loop, number and id, and does
+/// nothing on another thread (the reactor wakes on the loop's own).
+struct EdgeWaker {
+    thread: ThreadId,
+    loop_key: usize,
+    fd: RawFd,
+    id: u64,
+    dir: Direction,
+}
+
+impl Wake for EdgeWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if thread::current().id() != self.thread {
+            return;
+        }
+        let watch = WATCHES
+            .try_with(|watches| {
+                let watches = watches.borrow();
+                let watch = watches.get(&self.loop_key)?.get(&self.fd)?;
+                (watch.id == self.id).then(|| watch.clone())
+            })
+            .ok()
+            .flatten();
+        if let Some(watch) = watch {
+            watch.schedule(self.dir);
+        }
+    }
 }
 
 impl Watch {
-    /// The live watch of `fd` on `core`'s loop, if any.
-    fn find(core: &Rc<Core>, fd: RawFd) -> Option<Rc<Watch>> {
-        WATCHES
-            .with(|watches| watches.borrow().get(&key(core, fd)).and_then(Weak::upgrade))
-            .filter(|watch| std::ptr::eq(watch.core.as_ptr(), Rc::as_ptr(core)))
+    /// The watch of `fd` on `core`'s loop, if any.
+    fn find(core: &Core, fd: RawFd) -> Option<Rc<Watch>> {
+        WATCHES.with(|watches| watches.borrow().get(&loop_key(core))?.get(&fd).cloned())
     }
 
     /// The watch of `fd` on `core`'s loop, registered now if there is none (or if the one
-    /// there watches another file, the number having been closed and reused).
+    /// there watches another file, the number having been closed and reused since).
     #[track_caller]
     fn of(core: &Rc<Core>, fd: RawFd, what: &str) -> io::Result<Rc<Watch>> {
         if let Some(watch) = Watch::find(core, fd) {
@@ -87,18 +132,29 @@ impl Watch {
         }
         let dup = duplicate(fd)?;
         let io = AsyncFd::claiming(core.io().clone(), dup, fd, what)?;
+        let id = NEXT_ID.with(|next| next.replace(next.get() + 1));
         let watch = Rc::new(Watch {
+            id,
             core: Rc::downgrade(core),
             fd,
             io: RefCell::new(Some(io)),
             reader: RefCell::default(),
             writer: RefCell::default(),
         });
-        WATCHES.with(|watches| {
+        let key = loop_key(core);
+        let first = WATCHES.with(|watches| {
             let mut watches = watches.borrow_mut();
-            watches.retain(|_, watch| watch.strong_count() > 0);
-            watches.insert(key(core, fd), Rc::downgrade(&watch));
+            let first = !watches.contains_key(&key);
+            watches.entry(key).or_default().insert(fd, watch.clone());
+            first
         });
+        if first {
+            core.on_close(Box::new(move || {
+                // Dropped outside the borrow: the callbacks' destructors are user code.
+                let table = WATCHES.try_with(|watches| watches.borrow_mut().remove(&key));
+                drop(table);
+            }));
+        }
         Ok(watch)
     }
 
@@ -109,37 +165,46 @@ impl Watch {
         }
     }
 
-    /// Makes `callback` the watch's callback for `dir`, replacing any; starts the
-    /// direction's task if it has none.
-    fn set(self: &Rc<Self>, core: &Rc<Core>, dir: Direction, callback: Callback) {
+    /// Makes `callback` the watch's callback for `dir`, replacing any; a new direction's
+    /// first tick is queued.
+    fn set(self: &Rc<Self>, dir: Direction, callback: Rc<RefCell<dyn FnMut()>>) {
         let replaced = match &mut *self.side(dir).borrow_mut() {
             Some(side) => Some(std::mem::replace(&mut side.callback, callback)),
             side @ None => {
-                let what = match dir {
-                    Direction::Read => "add_reader",
-                    Direction::Write => "add_writer",
-                };
-                let name = format!("aioloop::{what} fd {}", self.fd);
-                let task = core.spawn(run(self.clone(), dir), Some(name.into()));
-                *side = Some(Side { callback, task });
+                let waker = Waker::from(Arc::new(EdgeWaker {
+                    thread: thread::current().id(),
+                    loop_key: self.core.upgrade().map_or(0, |core| loop_key(&core)),
+                    fd: self.fd,
+                    id: self.id,
+                    dir,
+                }));
+                *side = Some(Side {
+                    callback,
+                    scheduled: Rc::default(),
+                    waker,
+                });
                 None
             }
         };
         drop(replaced); // outside the borrow: its destructor is user code
+        self.schedule(dir);
     }
 
-    /// Removes `dir`'s callback (cancelling its task); the last one removed deregisters and
-    /// closes the duplicate. False if `dir` had none.
+    /// Removes `dir`'s callback; the last one removed deregisters and closes the duplicate
+    /// and leaves the table. False if `dir` had none.
     fn remove(&self, dir: Direction) -> bool {
         let Some(side) = self.side(dir).borrow_mut().take() else {
             return false;
         };
-        side.task.cancel();
         if self.reader.borrow().is_none() && self.writer.borrow().is_none() {
             let io = self.io.borrow_mut().take();
             drop(io);
             if let Some(core) = self.core.upgrade() {
-                let removed = WATCHES.with(|watches| watches.borrow_mut().remove(&key(&core, self.fd)));
+                let removed = WATCHES.with(|watches| {
+                    let mut watches = watches.borrow_mut();
+                    let table = watches.get_mut(&loop_key(&core))?;
+                    table.remove(&self.fd)
+                });
                 drop(removed);
             }
         }
@@ -147,85 +212,66 @@ impl Watch {
         true
     }
 
-    /// Whether `dir` is ready now (`None` once the watch has no duplicate any more).
-    fn ready_now(&self, dir: Direction) -> Option<bool> {
-        self.io
-            .borrow()
-            .as_ref()
-            .map(|io| ready_now(io.get_ref().as_fd(), dir))
+    /// Queues `dir`'s next tick, unless one is queued or `dir` has no callback.
+    fn schedule(self: &Rc<Self>, dir: Direction) {
+        let ticket = match &*self.side(dir).borrow() {
+            Some(side) if !side.scheduled.replace(true) => side.scheduled.clone(),
+            _ => return,
+        };
+        let Some(core) = self.core.upgrade().filter(|core| !core.is_closed()) else {
+            return;
+        };
+        let watch = self.clone();
+        core.call_soon(Box::new(move || watch.tick(dir, &ticket)));
     }
 
-    /// Queues a call of `dir`'s callback on the loop; false if it has none any more.
-    fn queue_call(&self, dir: Direction) -> bool {
-        let Some(callback) = self
-            .side(dir)
-            .borrow()
-            .as_ref()
-            .map(|side| Rc::downgrade(&side.callback))
-        else {
-            return false;
-        };
-        let Some(core) = self.core.upgrade() else {
-            return false;
-        };
-        core.call_soon(Box::new(move || {
-            // Replaced or removed since it was queued: asyncio cancels the handle.
-            if let Some(callback) = callback.upgrade() {
-                (callback.borrow_mut())();
+    /// One tick of `dir`, queued with `ticket` (its side's flag): calls the callback if the
+    /// descriptor is ready now (the next tick queued first), else clears the readiness and
+    /// waits for the next edge.
+    fn tick(self: &Rc<Self>, dir: Direction, ticket: &Rc<Cell<bool>>) {
+        let (callback, waker) = match &*self.side(dir).borrow() {
+            // Not removed (nor removed and added again) since it was queued: asyncio
+            // cancels the handle of a removed callback.
+            Some(side) if Rc::ptr_eq(&side.scheduled, ticket) => {
+                side.scheduled.set(false);
+                (side.callback.clone(), side.waker.clone())
             }
-        }));
-        true
-    }
-
-    /// Waits for the next edge of `dir`: clears its readiness, then waits until the reactor
-    /// reports it ready again. Returns whether it waited (false: the direction stayed ready,
-    /// a closed state that is never cleared) and `None` once the watch has no duplicate.
-    async fn next_edge(&self, dir: Direction) -> Option<bool> {
-        let mut waited = false;
-        let mut cleared = false;
-        poll_fn(|cx| {
+            _ => return,
+        };
+        let step = {
             let io = self.io.borrow();
-            let Some(io) = io.as_ref() else {
-                return Poll::Ready(None);
-            };
-            if !cleared {
+            let Some(io) = io.as_ref() else { return };
+            if ready_now(io.get_ref().as_fd(), dir) {
+                Step::Call
+            } else {
                 io.clear_ready(dir);
-                cleared = true;
-            }
-            match io.poll_ready(cx, dir) {
-                Poll::Ready(()) => Poll::Ready(Some(waited)),
-                Poll::Pending => {
-                    waited = true;
-                    Poll::Pending
+                match io.register_waker(dir, &waker) {
+                    // Still ready after the clearing: a closed state the descriptor no
+                    // longer shows (a FIFO with a new writer). Look again next iteration.
+                    true => Step::Again,
+                    false => Step::Wait,
                 }
             }
-        })
-        .await
+        };
+        match step {
+            Step::Call => {
+                self.schedule(dir);
+                (callback.borrow_mut())();
+            }
+            Step::Again => self.schedule(dir),
+            Step::Wait => {} // the edge waker queues the next tick
+        }
     }
 }
 
-/// A direction's task: calls the callback once per iteration while the descriptor is ready
-/// for `dir`, and waits for an edge while it is not. Ends when the direction is removed
-/// (cancelled then, in fact, before it notices).
-async fn run(watch: Rc<Watch>, dir: Direction) {
-    loop {
-        match watch.ready_now(dir) {
-            None => return,
-            Some(true) => {
-                if !watch.queue_call(dir) {
-                    return;
-                }
-                crate::yield_now().await;
-            }
-            Some(false) => match watch.next_edge(dir).await {
-                None => return,
-                Some(true) => {}
-                // A closed state the descriptor no longer shows (a FIFO with a new writer):
-                // look again next iteration, never spin in one.
-                Some(false) => crate::yield_now().await,
-            },
-        }
-    }
+/// What a tick found.
+enum Step {
+    /// Ready now: call the callback (and tick again next iteration).
+    Call,
+    /// Not ready, but the registration stays ready (a closed state): tick again.
+    Again,
+    /// Not ready: the edge waker is left with the registration.
+    Wait,
 }
 
 /// `Loop::add_reader` / `add_writer` on `core`'s loop.
@@ -241,11 +287,11 @@ pub(super) fn add(
         panic!("aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')");
     }
     let watch = Watch::of(core, fd, what)?;
-    watch.set(core, dir, Rc::new(RefCell::new(callback)));
+    watch.set(dir, Rc::new(RefCell::new(callback)));
     Ok(())
 }
 
 /// `Loop::remove_reader` / `remove_writer` on `core`'s loop.
-pub(super) fn remove(core: &Rc<Core>, fd: RawFd, dir: Direction) -> bool {
+pub(super) fn remove(core: &Core, fd: RawFd, dir: Direction) -> bool {
     Watch::find(core, fd).is_some_and(|watch| watch.remove(dir))
 }
