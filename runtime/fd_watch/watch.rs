@@ -203,7 +203,8 @@ impl Watch {
                 let removed = WATCHES.with(|watches| {
                     let mut watches = watches.borrow_mut();
                     let table = watches.get_mut(&loop_key(&core))?;
-                    table.remove(&self.fd)
+                    let mine = table.get(&self.fd).is_some_and(|entry| entry.id == self.id);
+                    mine.then(|| table.remove(&self.fd)).flatten()
                 });
                 drop(removed);
             }
