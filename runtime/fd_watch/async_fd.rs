@@ -138,6 +138,21 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Waits until the descriptor is writable (or its write side closed, or in error), as
     /// [`readable`](AsyncFd::readable) for reads. Cancel-safe.
     ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use aioloop::net::AsyncFd;
+    ///
+    /// aioloop::run(async {
+    ///     let (a, _b) = UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let a = AsyncFd::new(a).unwrap();
+    ///     let mut guard = a.writable().await.unwrap();
+    ///     let n = guard.try_io(|fd| fd.get_ref().write(b"hi")).unwrap().unwrap();
+    ///     assert_eq!(n, 2);
+    /// });
+    /// ```
+    ///
     /// # Errors
     /// None: the `io::Result` is tokio's signature.
     ///
@@ -171,6 +186,22 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// clearing the readiness and waiting again whenever `f` meets `WouldBlock`: tokio's
     /// `async_io` for one direction. Cancel-safe as long as `f` is (a dropped call has run
     /// `f` only in full).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use aioloop::net::AsyncFd;
+    ///
+    /// aioloop::run(async {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let a = AsyncFd::new(a).unwrap();
+    ///     b.write_all(b"pong").unwrap();
+    ///     let mut buf = [0; 8];
+    ///     let n = a.async_io(true, |sock| (&*sock).read(&mut buf)).await.unwrap();
+    ///     assert_eq!(&buf[..n], b"pong");
+    /// });
+    /// ```
     ///
     /// # Errors
     /// What `f` returns other than `WouldBlock`.

@@ -11,6 +11,23 @@ use crate::io::Direction;
 /// [`writable`](AsyncFd::writable): tokio's `AsyncFdReadyGuard`. Dropping it keeps the
 /// readiness (the next wait returns at once); [`clear_ready`](AsyncFdReadyGuard::clear_ready)
 /// or a [`try_io`](AsyncFdReadyGuard::try_io) that meets `WouldBlock` clears it.
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::unix::net::UnixStream;
+/// use aioloop::net::AsyncFd;
+///
+/// aioloop::run(async {
+///     let (a, mut b) = UnixStream::pair().unwrap();
+///     a.set_nonblocking(true).unwrap();
+///     let a = AsyncFd::new(a).unwrap();
+///     b.write_all(b"x").unwrap();
+///     let mut guard = a.readable().await.unwrap();
+///     guard.clear_ready(); // the byte stays unread: the next wait is for the next edge
+///     b.write_all(b"y").unwrap();
+///     a.readable().await.unwrap().retain_ready();
+/// });
+/// ```
 #[must_use = "a readiness guard does nothing unless its I/O runs (try_io) or it clears the readiness"]
 pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
     fd: &'a AsyncFd<T>,
@@ -68,6 +85,25 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyGuard<'_, T> {
 
 /// The operation of [`AsyncFdReadyGuard::try_io`] met `WouldBlock`: the readiness was
 /// cleared, wait again. tokio's `TryIoError`.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use aioloop::net::AsyncFd;
+///
+/// aioloop::run(async {
+///     let (a, mut b) = UnixStream::pair().unwrap();
+///     a.set_nonblocking(true).unwrap();
+///     let a = AsyncFd::new(a).unwrap();
+///     b.write_all(b"x").unwrap();
+///     let mut buf = [0; 8];
+///     let mut guard = a.readable().await.unwrap();
+///     assert_eq!(guard.try_io(|fd| fd.get_ref().read(&mut buf)).unwrap().unwrap(), 1);
+///     // Still ready (nothing met WouldBlock yet); the next read does, and clears it.
+///     let mut guard = a.readable().await.unwrap();
+///     assert!(guard.try_io(|fd| fd.get_ref().read(&mut buf)).is_err());
+/// });
+/// ```
 #[derive(Debug)]
 pub struct TryIoError(());
 
