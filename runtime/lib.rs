@@ -53,6 +53,7 @@ mod context_var;
 mod current;
 mod error;
 mod event_loop;
+mod fd_watch;
 pub mod fs;
 mod future;
 #[cfg(feature = "hyper")]

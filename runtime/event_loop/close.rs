@@ -1,6 +1,7 @@
 //! Closing a loop: every unfinished task and pending callback is dropped (their destructors
-//! run, with the loop still current so they may call `spawn` or `get_running_loop`), the
-//! remote queue refuses further work, and the loop id is released.
+//! run, with the loop still current so they may call `spawn` or `get_running_loop`), then the
+//! close hooks run (`Core::on_close`), the remote queue refuses further work, and the loop id
+//! is released.
 
 use std::rc::Rc;
 
@@ -26,6 +27,10 @@ impl Core {
             let entry = self.time.pop_due(u64::MAX);
             let Some(entry) = entry else { break };
             reporter.drop_reporting(entry, CALLBACK_DROP_PANICKED, || None);
+        }
+        let hooks = std::mem::take(&mut *self.close_hooks.borrow_mut());
+        for hook in hooks {
+            reporter.catch(CALLBACK_DROP_PANICKED, || None, hook);
         }
         self.closed.set(true);
         self.io.close();

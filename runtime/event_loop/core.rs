@@ -3,7 +3,7 @@
 //! Every `RefCell` here is borrowed only for short stretches that run no user code (T1, in
 //! task/scheduler.rs).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -38,6 +38,8 @@ pub(crate) struct Core {
     pub(super) debug: Cell<bool>,
     pub(super) slow_callback: Cell<Duration>,
     pub(super) stats: StatCells,
+    /// Run once the loop's tasks and callbacks are dropped at close ([`Core::on_close`]).
+    pub(super) close_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
 }
 
 impl Core {
@@ -63,6 +65,7 @@ impl Core {
             debug: Cell::new(false),
             slow_callback: Cell::new(DEFAULT_SLOW_CALLBACK),
             stats: StatCells::default(),
+            close_hooks: RefCell::default(),
         }))
     }
 
@@ -105,6 +108,14 @@ impl Core {
         if self.closed.get() {
             closed(what);
         }
+    }
+
+    /// Runs `hook` when the loop closes, once its tasks, pending callbacks and timers are
+    /// dropped: a
+    /// module's per-loop state that no task owns (`add_reader`'s watches) is dropped there. A
+    /// panic in it goes to the exception handler.
+    pub(crate) fn on_close(&self, hook: Box<dyn FnOnce()>) {
+        self.close_hooks.borrow_mut().push(hook);
     }
 
     /// Spawns a task; it is queued at once. Always inlined, with the scheduler's generic part

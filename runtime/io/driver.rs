@@ -16,9 +16,15 @@
 //! - **I3.** A poll collects the wakers it releases; [`IoDriver::wake_ready`] wakes them after
 //!   the driver's borrow ends (a foreign waker may run anything, even register a socket).
 //!   Wakers replaced or freed by a registration are likewise dropped outside the borrow (T1).
+//! - **I6.** Each registration records the descriptor number it holds (its source's, or the
+//!   one it claims: a watch of `Loop::add_reader` registers a duplicate and claims the
+//!   caller's number), so a watch or an `AsyncFd` of a number this loop has registered
+//!   already (a socket's) fails with `AlreadyExists` on either backend ([`IoDriver::register_claiming`]);
+//!   epoll alone would refuse only the same number, and io_uring never.
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::task::Waker;
 
@@ -296,8 +302,41 @@ impl IoDriver {
         interest: Interest,
         stream: bool,
     ) -> io::Result<SlotId> {
+        let fd = source.raw_fd().unwrap_or(-1);
+        self.register_as(source, interest, stream, fd)
+    }
+
+    /// Registers `source` for both directions (not as a stream) as holding the descriptor
+    /// number `claim` (I6), which may be another than its own.
+    ///
+    /// # Errors
+    /// `AlreadyExists` if a registration of this loop holds `claim` already; else as
+    /// [`IoDriver::register`].
+    pub(crate) fn register_claiming(&self, source: &mut impl Source, claim: RawFd) -> io::Result<SlotId> {
+        if self.state.borrow().io.holds_fd(claim) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "aioloop: file descriptor {claim} is already registered with this loop (EEXIST: \
+                     a socket, pipe or child process of aioloop's, an AsyncFd or an add_reader / \
+                     add_writer watch holds it; asyncio raises RuntimeError 'File descriptor \
+                     {claim} is used by transport')"
+                ),
+            ));
+        }
+        self.register_as(source, Interest::READABLE | Interest::WRITABLE, false, claim)
+    }
+
+    /// [`IoDriver::register`], recording `fd` as the number the registration holds (I6).
+    fn register_as(
+        &self,
+        source: &mut impl Source,
+        interest: Interest,
+        stream: bool,
+        fd: RawFd,
+    ) -> io::Result<SlotId> {
         let state = &mut *self.state.borrow_mut();
-        let id = state.io.insert();
+        let id = state.io.insert_holding(fd);
         let registered = match &mut state.backend {
             Backend::Epoll(reactor) => {
                 let _ = stream;

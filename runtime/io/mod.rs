@@ -19,4 +19,4 @@ pub(crate) mod uring;
 pub(crate) use evented::PollEvented;
 pub use kind::IoDriverKind;
 pub(crate) use slots::Direction;
-pub(crate) use source::Source;
+pub(crate) use source::{FdSource, Source};

@@ -31,11 +31,29 @@ impl Registration {
     #[track_caller]
     pub(crate) fn new_as(source: &mut impl Source, what: &str, stream: bool) -> io::Result<Self> {
         let driver = IoDriver::current(what);
-        assert!(
-            !driver.is_closed(),
-            "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
-        );
+        assert_open(&driver, what);
         let id = driver.register(source, mio::Interest::READABLE | mio::Interest::WRITABLE, stream)?;
+        Ok(Registration { driver, id })
+    }
+
+    /// Registers `source` with `driver` for both directions as holding the descriptor number
+    /// `claim` (another than its own when the source is a duplicate: I6 in
+    /// runtime/io/driver.rs). The loop need not be running.
+    ///
+    /// # Errors
+    /// `AlreadyExists` if a registration of that loop holds `claim`; the OS error.
+    ///
+    /// # Panics
+    /// If the loop is closed; `what` names the caller in the message.
+    #[track_caller]
+    pub(crate) fn claiming(
+        driver: Rc<IoDriver>,
+        source: &mut impl Source,
+        claim: std::os::fd::RawFd,
+        what: &str,
+    ) -> io::Result<Self> {
+        assert_open(&driver, what);
+        let id = driver.register_claiming(source, claim)?;
         Ok(Registration { driver, id })
     }
 
@@ -185,4 +203,13 @@ impl Registration {
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
         self.driver.deregister(source, self.id);
     }
+}
+
+/// Panics if `driver`'s loop is closed: nothing registers with it any more.
+#[track_caller]
+fn assert_open(driver: &IoDriver, what: &str) {
+    assert!(
+        !driver.is_closed(),
+        "aioloop: {what} on a closed event loop (asyncio raises 'Event loop is closed')"
+    );
 }

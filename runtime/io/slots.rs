@@ -20,6 +20,7 @@
 //!   Several tasks may share a socket through an `Rc` (two accepts on one listener, two
 //!   receivers on one datagram socket); none of them is left asleep.
 
+use std::os::fd::RawFd;
 use std::task::Waker;
 
 use crate::waker_slot::WakerSet;
@@ -100,6 +101,9 @@ impl Ready {
 struct Slot {
     gen: u32,
     ready: u8,
+    /// The descriptor number the source holds (or claims, runtime/io/driver.rs I6); -1 for
+    /// none, or once retired.
+    fd: RawFd,
     readers: WakerSet,
     writers: WakerSet,
 }
@@ -155,9 +159,16 @@ impl IoSlots {
         self.slots.len()
     }
 
-    /// A new slot with no readiness: the OS reports the source's current state as a first edge
-    /// once it is registered.
+    /// [`IoSlots::insert_holding`] for a source without a descriptor (the tests').
+    #[cfg(test)]
     pub(crate) fn insert(&mut self) -> SlotId {
+        self.insert_holding(-1)
+    }
+
+    /// A new slot with no readiness (the OS reports the source's current state as a first edge
+    /// once it is registered), for a registration that holds the descriptor number `fd` (-1:
+    /// none).
+    pub(crate) fn insert_holding(&mut self, fd: RawFd) -> SlotId {
         let gen = self.next_gen;
         self.next_gen = (gen + 1) & GEN_MASK;
         let entry = self.slots.vacant_entry();
@@ -165,6 +176,7 @@ impl IoSlots {
         entry.insert(Slot {
             gen,
             ready: 0,
+            fd,
             readers: WakerSet::new(),
             writers: WakerSet::new(),
         });
@@ -191,10 +203,17 @@ impl IoSlots {
     pub(crate) fn retire(&mut self, id: SlotId) -> Option<[WakerSet; 2]> {
         let slot = self.get_mut(id)?;
         slot.ready = 0;
+        slot.fd = -1;
         Some([
             std::mem::take(&mut slot.readers),
             std::mem::take(&mut slot.writers),
         ])
+    }
+
+    /// True if a live registration holds the descriptor number `fd` (a scan: for the rare
+    /// registrations of arbitrary descriptors, runtime/io/driver.rs I6).
+    pub(crate) fn holds_fd(&self, fd: RawFd) -> bool {
+        fd >= 0 && self.slots.iter().any(|(_, slot)| slot.fd == fd)
     }
 
     /// Records an event for `token`; pushes the wakers it releases onto `woken` (I5). A token whose
@@ -361,6 +380,17 @@ mod tests {
         woken.clear();
         slots.dispatch(id.token(), BOTH, &mut woken);
         assert_eq!(woken.len(), 1, "only the write waker was still stored");
+    }
+
+    #[test]
+    fn a_number_is_held_while_its_registration_lives() {
+        let mut slots = IoSlots::default();
+        assert!(!slots.holds_fd(7));
+        let id = slots.insert_holding(7);
+        assert!(slots.holds_fd(7));
+        assert!(!slots.holds_fd(-1), "no descriptor is no number");
+        slots.remove(id).unwrap();
+        assert!(!slots.holds_fd(7));
     }
 
     #[test]

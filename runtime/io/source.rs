@@ -18,3 +18,39 @@ impl<T: mio::event::Source + AsRawFd> Source for T {
         Some(self.as_raw_fd())
     }
 }
+
+/// A descriptor number as a mio source, for descriptors owned elsewhere (an `AsyncFd`'s inner
+/// value, a pidfd, a watch's duplicate): whoever holds it deregisters it before the
+/// descriptor closes (I4 in runtime/io/evented.rs).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FdSource(pub(crate) RawFd);
+
+impl mio::event::Source for FdSource {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> std::io::Result<()> {
+        mio::unix::SourceFd(&self.0).register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> std::io::Result<()> {
+        mio::unix::SourceFd(&self.0).reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+        mio::unix::SourceFd(&self.0).deregister(registry)
+    }
+}
+
+impl AsRawFd for FdSource {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}

@@ -15,6 +15,10 @@
 //! Addresses are given as [`ToSocketAddrs`]: literal addresses are used at once, host names are
 //! looked up on the loop's blocking pool ([`lookup_host`]), never on the loop's thread.
 //!
+//! Any other descriptor (a pipe, a terminal, an eventfd, a socket made elsewhere) waits for
+//! readiness through [`AsyncFd`] (tokio's), or calls back through asyncio's
+//! [`Loop::add_reader`](crate::Loop::add_reader) / [`add_writer`](crate::Loop::add_writer).
+//!
 //! To use more than one core, run one loop per core, each accepting on its own
 //! `SO_REUSEPORT` listener: [`TcpListener::bind_reuseport`] and [`run_per_core`].
 //!
@@ -78,6 +82,7 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
+pub use crate::fd_watch::{AsyncFd, AsyncFdReadyGuard, TryIoError};
 pub use addr::{lookup_host, ToSocketAddrs};
 pub(crate) use addr::{resolve, OwnedAddr};
 pub use connect::{ConnectErrors, ConnectOptions};

@@ -12,7 +12,7 @@ use std::os::fd::OwnedFd;
 use std::process::{Child as StdChild, ExitStatus};
 use std::task::{Context, Poll};
 
-use crate::io::{Direction, PollEvented};
+use crate::io::{Direction, FdSource, PollEvented};
 
 /// A pidfd as a mio source.
 #[derive(Debug)]
@@ -25,8 +25,7 @@ impl mio::event::Source for PidFd {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        mio::unix::SourceFd(&self.0.as_raw_fd()).register(registry, token, interests)
+        self.source().register(registry, token, interests)
     }
 
     fn reregister(
@@ -35,13 +34,19 @@ impl mio::event::Source for PidFd {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        mio::unix::SourceFd(&self.0.as_raw_fd()).reregister(registry, token, interests)
+        self.source().reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        self.source().deregister(registry)
+    }
+}
+
+impl PidFd {
+    /// The descriptor as a mio source.
+    fn source(&self) -> FdSource {
         use std::os::fd::AsRawFd;
-        mio::unix::SourceFd(&self.0.as_raw_fd()).deregister(registry)
+        FdSource(self.0.as_raw_fd())
     }
 }
 
