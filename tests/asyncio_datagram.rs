@@ -495,17 +495,24 @@ fn unix_pair_endpoint() -> (DatagramTransport, Proto, UnixDatagram) {
 }
 
 /// Sends `datagram` until the socket refuses one and the transport buffers it; answers how
-/// many went out at once. (First lets the loop see the socket writable: until it has, a
-/// datagram is buffered at once and sent by the endpoint's task.)
+/// many left before it (the one buffered last stays buffered). A datagram is also buffered
+/// while the loop has not seen the socket writable yet (a fresh endpoint, until the loop's
+/// next poll for I/O, which a slow run such as valgrind's may not reach in a few
+/// milliseconds); the endpoint's task then sends it, so the buffer must still hold one after
+/// the loop has been idle (and so polled) for a while: the socket is full only then.
 async fn fill(transport: &DatagramTransport, datagram: &[u8]) -> usize {
-    aioloop::sleep(Duration::from_millis(5)).await;
     let mut sent = 0;
-    while transport.get_write_buffer_size() == 0 {
-        transport.sendto(datagram, None).unwrap();
-        sent += 1;
-        assert!(sent < 1_000_000, "the socket never refused a datagram");
+    loop {
+        while transport.get_write_buffer_size() == 0 {
+            transport.sendto(datagram, None).unwrap();
+            sent += 1;
+            assert!(sent < 1_000_000, "the socket never refused a datagram");
+        }
+        aioloop::sleep(Duration::from_millis(20)).await;
+        if transport.get_write_buffer_size() != 0 {
+            return sent - 1;
+        }
     }
-    sent - 1
 }
 
 /// Reads `count` datagrams from `theirs`, each checked by `check`.
