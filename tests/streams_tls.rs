@@ -12,27 +12,15 @@ use std::time::Duration;
 use aioloop::net::{TcpListener, TcpStream};
 use aioloop::streams::{
     open_connection, open_connection_tls, open_unix_connection_tls, start_server_tls, start_unix_server_tls,
-    StreamReader, StreamWriter,
+    StreamWriter,
 };
 use aioloop::tls::rustls::ProtocolVersion;
 use aioloop::tls::{ClientTls, ServerTls};
 
 mod support;
 
+use support::streams::echo_lines;
 use support::tls::{assert_closed_by_server, pki, pki_for};
-
-/// Echoes lines until EOF, then closes.
-async fn echo_lines(mut reader: StreamReader, writer: StreamWriter) {
-    loop {
-        let line = reader.readline().await.unwrap();
-        if line.is_empty() {
-            break;
-        }
-        writer.write(&line);
-        writer.drain().await.unwrap();
-    }
-    writer.close();
-}
 
 #[aioloop::test]
 async fn open_connection_tls_echoes_and_reports_the_session() {

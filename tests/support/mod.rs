@@ -4,7 +4,8 @@
 //! clock; `net`, asyncio's test servers in threads; `sockets`, socket pairs and polls for
 //! the tokio network audits; `process`, children for the subprocess tests; `signal`, the lock,
 //! delivery and deadline of the signal tests; `protocols`, the lock, wait and descriptor count
-//! of the transports and protocols tests; `tls`, test certificates.
+//! of the transports and protocols tests; `streams`, an echoing handler of the streams tests;
+//! `tls`, test certificates.
 
 #![allow(dead_code)] // each test file uses some of these
 
@@ -14,6 +15,7 @@ pub mod process;
 pub mod protocols;
 pub mod signal;
 pub mod sockets;
+pub mod streams;
 #[cfg(feature = "tls")]
 pub mod tls;
 
