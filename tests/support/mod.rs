@@ -5,7 +5,7 @@
 //! the tokio network audits; `process`, children for the subprocess tests; `signal`, the lock,
 //! delivery and deadline of the signal tests; `protocols`, the lock, wait and descriptor count
 //! of the transports and protocols tests; `streams`, an echoing handler of the streams tests;
-//! `tls`, test certificates.
+//! `tls`, test certificates and TLS servers.
 
 #![allow(dead_code)] // each test file uses some of these
 
