@@ -31,10 +31,11 @@ use aioloop::tls::{ClientTls, ServerTls};
 
 mod support;
 
+use support::closed_in_10s;
 use support::net::SocketDir;
 use support::protocols::{serial, until};
 use support::tls::{
-    assert_closed_by_server, closed_in_10s, pki, pki_for, start_loopback_server, start_starttls_server, Pki,
+    assert_closed_by_server, pki, pki_for, start_loopback_server, start_starttls_server, Pki,
 };
 
 /// test_ssl.py's `A_DATA` and `B_DATA` (1 KiB times `BUF_MULTIPLIER`, 1024 on Linux).

@@ -19,11 +19,11 @@ use aioloop::tls::{ClientTls, ServerTls};
 
 mod support;
 
+use support::closed_in_10s;
 use support::net::SocketDir;
 use support::streams::echo_lines;
 use support::tls::{
-    assert_closed_by_server, closed_in_10s, open_loopback, pki, pki_for, start_loopback_server,
-    start_starttls_server,
+    assert_closed_by_server, open_loopback, pki, pki_for, start_loopback_server, start_starttls_server,
 };
 
 #[aioloop::test]

@@ -5,7 +5,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aioloop::streams::{
     open_connection_tls, start_server, start_server_tls, Server, StreamReader, StreamWriter,
@@ -102,11 +101,4 @@ pub async fn open_loopback(server: &Server, pki: &Pki) -> (StreamReader, StreamW
     open_connection_tls(server.local_addr().unwrap(), &pki.client_tls())
         .await
         .unwrap()
-}
-
-/// Waits (10 s at most) for `wait_closed`, a server's `wait_closed()`.
-pub async fn closed_in_10s(wait_closed: impl Future<Output = ()>) {
-    aioloop::wait_for(wait_closed, Duration::from_secs(10))
-        .await
-        .expect("the server closed in 10 s");
 }
