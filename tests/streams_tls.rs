@@ -141,16 +141,7 @@ async fn large_transfers_both_ways_at_once() {
 async fn an_untrusted_certificate_fails_the_connect_and_never_reaches_the_handler() {
     let trusted = pki();
     let other = pki(); // a client trusting another certificate only
-    let called = Rc::new(Cell::new(false));
-    let flag = called.clone();
-    let server = start_loopback_server(
-        move |_r, _w| {
-            flag.set(true);
-            async {}
-        },
-        trusted.server_tls(),
-    )
-    .await;
+    let (server, called) = start_flagging_server(trusted.server_tls()).await;
     let err = open_connection_tls(server.local_addr().unwrap(), &other.client_tls())
         .await
         .unwrap_err();
@@ -170,6 +161,21 @@ async fn a_certificate_for_another_name_fails_the_connect() {
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
     server.close();
+}
+
+/// A TLS server on a loopback port whose handler only sets the flag answered: it was called.
+async fn start_flagging_server(tls: ServerTls) -> (aioloop::streams::Server, Rc<Cell<bool>>) {
+    let called = Rc::new(Cell::new(false));
+    let flag = called.clone();
+    let server = start_loopback_server(
+        move |_r, _w| {
+            flag.set(true);
+            async {}
+        },
+        tls,
+    )
+    .await;
+    (server, called)
 }
 
 #[test]
@@ -206,16 +212,8 @@ async fn the_client_handshake_times_out() {
 #[aioloop::test]
 async fn the_server_handshake_times_out_and_closes_the_connection() {
     let pki = pki();
-    let called = Rc::new(Cell::new(false));
-    let flag = called.clone();
-    let server = start_loopback_server(
-        move |_r, _w| {
-            flag.set(true);
-            async {}
-        },
-        pki.server_tls().handshake_timeout(Duration::from_millis(200)),
-    )
-    .await;
+    let (server, called) =
+        start_flagging_server(pki.server_tls().handshake_timeout(Duration::from_millis(200))).await;
     let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
     assert_closed_by_server(&silent).await;
     server.close();
