@@ -23,7 +23,7 @@ use support::closed_in_10s;
 use support::net::SocketDir;
 use support::streams::echo_lines;
 use support::tls::{
-    assert_closed_by_server, open_loopback, pki, pki_for, start_loopback_server, start_starttls_server,
+    assert_closed_by_server, pki, pki_for, serve_and_connect, start_loopback_server, start_starttls_server,
 };
 
 #[aioloop::test]
@@ -31,16 +31,12 @@ async fn open_connection_tls_echoes_and_reports_the_session() {
     let pki = pki();
     let sni = Rc::new(Cell::new(false));
     let seen = sni.clone();
-    let server = start_loopback_server(
-        move |reader, writer| {
-            let info = writer.tls_info().expect("a TLS connection").clone();
-            seen.set(info.server_name() == Some("localhost"));
-            echo_lines(reader, writer)
-        },
-        pki.server_tls(),
-    )
+    let (server, mut reader, writer) = serve_and_connect(&pki, move |reader, writer| {
+        let info = writer.tls_info().expect("a TLS connection").clone();
+        seen.set(info.server_name() == Some("localhost"));
+        echo_lines(reader, writer)
+    })
     .await;
-    let (mut reader, writer) = open_loopback(&server, &pki).await;
     for line in [&b"one\n"[..], b"two\n", b"three\n"] {
         writer.write(line);
         assert_eq!(reader.readline().await.unwrap(), line);
@@ -97,23 +93,19 @@ async fn unix_tls_server_and_client() {
 async fn large_transfers_both_ways_at_once() {
     const TOTAL: usize = 8 << 20;
     let pki = pki();
-    let server = start_loopback_server(
-        |mut reader, writer| async move {
-            // Echo in chunks while the client is still sending.
-            loop {
-                let chunk = reader.read(64 * 1024).await.unwrap();
-                if chunk.is_empty() {
-                    break;
-                }
-                writer.write(&chunk);
-                writer.drain().await.unwrap();
+    let (server, mut reader, writer) = serve_and_connect(&pki, |mut reader, writer| async move {
+        // Echo in chunks while the client is still sending.
+        loop {
+            let chunk = reader.read(64 * 1024).await.unwrap();
+            if chunk.is_empty() {
+                break;
             }
-            writer.close();
-        },
-        pki.server_tls(),
-    )
+            writer.write(&chunk);
+            writer.drain().await.unwrap();
+        }
+        writer.close();
+    })
     .await;
-    let (mut reader, writer) = open_loopback(&server, &pki).await;
     let sender = aioloop::spawn(async move {
         let block: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
         for _ in 0..TOTAL / block.len() {
@@ -249,19 +241,15 @@ async fn close_clients_gives_both_readers_a_clean_eof() {
     let pki = pki();
     let handler_saw = Rc::new(Cell::new(None::<bool>));
     let saw = handler_saw.clone();
-    let server = start_loopback_server(
-        move |mut reader, writer| {
-            let saw = saw.clone();
-            async move {
-                writer.write(b"ready\n");
-                let rest = reader.read_to_eof().await;
-                saw.set(Some(matches!(rest, Ok(ref r) if r.is_empty())));
-            }
-        },
-        pki.server_tls(),
-    )
+    let (server, mut reader, _writer) = serve_and_connect(&pki, move |mut reader, writer| {
+        let saw = saw.clone();
+        async move {
+            writer.write(b"ready\n");
+            let rest = reader.read_to_eof().await;
+            saw.set(Some(matches!(rest, Ok(ref r) if r.is_empty())));
+        }
+    })
     .await;
-    let (mut reader, _writer) = open_loopback(&server, &pki).await;
     assert_eq!(reader.readline().await.unwrap(), b"ready\n");
     server.close();
     server.close_clients();
@@ -282,18 +270,14 @@ async fn close_clients_gives_both_readers_a_clean_eof() {
 #[aioloop::test]
 async fn a_peer_closing_without_close_notify_is_an_error() {
     let pki = pki();
-    let server = start_loopback_server(
-        |mut reader, writer| async move {
-            writer.write(b"x\n");
-            writer.drain().await.unwrap();
-            // Until abort_clients shuts the socket down at once, without close_notify.
-            let _ = reader.read_to_eof().await;
-            drop(writer);
-        },
-        pki.server_tls(),
-    )
+    let (server, mut reader, _writer) = serve_and_connect(&pki, |mut reader, writer| async move {
+        writer.write(b"x\n");
+        writer.drain().await.unwrap();
+        // Until abort_clients shuts the socket down at once, without close_notify.
+        let _ = reader.read_to_eof().await;
+        drop(writer);
+    })
     .await;
-    let (mut reader, _writer) = open_loopback(&server, &pki).await;
     assert_eq!(reader.readline().await.unwrap(), b"x\n");
     server.close();
     server.abort_clients();

@@ -95,10 +95,16 @@ where
     .unwrap()
 }
 
-/// A streams client of `server` (on a loopback port), its handshake made with `pki`'s
-/// [`Pki::client_tls`].
-pub async fn open_loopback(server: &Server, pki: &Pki) -> (StreamReader, StreamWriter) {
-    open_connection_tls(server.local_addr().unwrap(), &pki.client_tls())
+/// [`start_loopback_server`] with `handler` and `pki`'s [`Pki::server_tls`], and a streams
+/// client of it, its handshake made with `pki`'s [`Pki::client_tls`].
+pub async fn serve_and_connect<H, Fut>(pki: &Pki, handler: H) -> (Server, StreamReader, StreamWriter)
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let server = start_loopback_server(handler, pki.server_tls()).await;
+    let (reader, writer) = open_connection_tls(server.local_addr().unwrap(), &pki.client_tls())
         .await
-        .unwrap()
+        .unwrap();
+    (server, reader, writer)
 }
