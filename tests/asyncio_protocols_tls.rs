@@ -167,6 +167,16 @@ async fn server_tls(made: &Logs, on_data: fn(&Transport, &[u8]), tls: ServerTls)
         .unwrap()
 }
 
+/// Runs a test's `body` on a new loop with a [`pki`], holding [`serial`]'s lock.
+fn run_with_pki<F, Fut>(body: F) -> Fut::Output
+where
+    F: FnOnce(Pki) -> Fut,
+    Fut: Future,
+{
+    let _serial = serial();
+    aioloop::run(body(pki()))
+}
+
 /// A streams TLS server on a loopback port running `handler`, and a client of it with
 /// `recorder` as the protocol.
 async fn server_and_client<H, Fut>(pki: &Pki, handler: H, recorder: Recorder) -> (Server, Transport)
@@ -197,9 +207,7 @@ async fn assert_closed_by_peer(log: &Rc<RefCell<Log>>, data: &[u8]) {
 
 #[test]
 fn test_create_connection_ssl_1() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         // test_ssl.py's server: A_DATA -> "OK", B_DATA -> "SPAM", then a close (close_notify).
         let (recorder, log) = Recorder::new(|transport, seen| {
             if seen == b"OK" {
@@ -413,9 +421,7 @@ fn pending_handshakes_count_for_wait_closed_and_close_clients_or_abort_clients_e
 
 #[test]
 fn close_sends_close_notify_and_connection_lost_follows() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let clean_eof = Rc::new(Cell::new(None));
         let seen = clean_eof.clone();
         let (recorder, log) = Recorder::quiet();
@@ -451,9 +457,7 @@ fn close_sends_close_notify_and_connection_lost_follows() {
 
 #[test]
 fn abort_sends_no_close_notify() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let read_result = Rc::new(Cell::new(None));
         let seen = read_result.clone();
         let (recorder, log) = Recorder::quiet();
@@ -481,9 +485,7 @@ fn abort_sends_no_close_notify() {
 
 #[test]
 fn the_peers_close_notify_closes_the_transport_whatever_eof_received_answers() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let (mut recorder, log) = Recorder::quiet();
         recorder.keep_open = true; // asyncio: "has no effect when using ssl"
         let (server, _) = server_and_client(
@@ -502,9 +504,7 @@ fn the_peers_close_notify_closes_the_transport_whatever_eof_received_answers() {
 
 #[test]
 fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let made = Logs::new();
         // The server's protocol aborts on the first data: no close_notify.
         let abort = |transport: &Transport, _: &[u8]| transport.abort();
@@ -533,9 +533,7 @@ fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
 
 #[test]
 fn write_eof_is_unsupported_on_tls() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let made = Logs::new();
         let server = server_tls(&made, |_, _| {}, pki.server_tls()).await;
         let transport = connect(server.local_addr().unwrap(), &pki, Recorder::quiet().0).await;
@@ -556,9 +554,7 @@ fn write_eof_is_unsupported_on_tls() {
 
 #[test]
 fn unix_server_and_connection() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let dir = SocketDir::new("protocols-tls-unix");
         let path = dir.path();
         let made = Logs::new();
@@ -593,9 +589,7 @@ fn unix_server_and_connection() {
 
 #[test]
 fn connect_accepted_socket_makes_the_server_handshake() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let tls = pki.client_tls();
@@ -646,9 +640,7 @@ fn connect_accepted_socket_makes_the_server_handshake() {
 /// all the bytes), then `connection_lost(None)`.
 #[test]
 fn close_after_a_large_write_to_a_slow_reader_sends_everything() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         const LEN: usize = 4 * 1024 * 1024;
         let got = Rc::new(Cell::new(None));
         let seen = got.clone();
@@ -726,9 +718,7 @@ async fn upgraded_after(addr: SocketAddr, clear: &[u8], tls: &ClientTls) -> (Str
 /// ran once, for the plain transport only; the plain transport refuses writes.
 #[test]
 fn test_start_tls_client_reg_proto_1() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let server = start_starttls_server(pki.server_tls(), |mut reader, writer, tls| async move {
             let clear = reader.readexactly(CLEAR_LEN).await.unwrap();
             assert!(clear.iter().all(|&b| b == b'1'));
@@ -767,9 +757,7 @@ fn test_start_tls_client_reg_proto_1() {
 /// is lost.
 #[test]
 fn test_start_tls_server_1() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         const ANSWER: &[u8] = b"answer";
         let made = Logs::new();
         let answer = |transport: &Transport, seen: &[u8]| {
@@ -813,9 +801,7 @@ fn test_start_tls_server_1() {
 /// transport read went to the protocol, so a client must not send its hello earlier).
 #[test]
 fn close_clients_reaches_an_upgraded_connection() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let made = Logs::new();
         let server = server_plain(&made, |_, _| {}).await;
         let tls = pki.client_tls();
@@ -843,9 +829,7 @@ fn close_clients_reaches_an_upgraded_connection() {
 /// is `InvalidInput` here: a pipe's, a TLS transport, a closing one, one upgraded already.
 #[test]
 fn test_start_tls_wrong_args() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let tls = pki.client_tls();
         let invalid =
             |r: io::Result<Transport>| assert_eq!(r.err().unwrap().kind(), io::ErrorKind::InvalidInput);
@@ -885,9 +869,7 @@ fn test_start_tls_wrong_args() {
 /// connection (the server reads EOF) without calling the protocol.
 #[test]
 fn test_start_tls_slow_client_cancel() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = aioloop::spawn(async move {
@@ -966,9 +948,7 @@ fn test_start_tls_client_corrupted_ssl() {
 /// `TimeoutError('SSL shutdown timed out')`).
 #[test]
 fn close_waits_for_the_peers_close_notify_until_the_shutdown_timeout() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let got = Rc::new(RefCell::new(None));
         let seen = got.clone();
         let server = start_loopback_server(
@@ -1012,9 +992,7 @@ fn close_waits_for_the_peers_close_notify_until_the_shutdown_timeout() {
 /// its own close completes cleanly (our socket was not closed under its last records).
 #[test]
 fn close_completes_when_the_peer_answers_close_notify() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         const LEN: usize = 1024 * 1024;
         let got = Rc::new(RefCell::new(None));
         let seen = got.clone();
@@ -1055,9 +1033,7 @@ fn close_completes_when_the_peer_answers_close_notify() {
 /// `connection_lost(None)`, long before the (default, 30 s) shutdown timeout.
 #[test]
 fn abort_ends_the_wait_for_the_peers_close_notify() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let (recorder, log) = Recorder::quiet();
         let (server, transport) = server_and_client(
             &pki,
