@@ -167,6 +167,15 @@ async fn server_tls(made: &Logs, on_data: fn(&Transport, &[u8]), tls: ServerTls)
         .unwrap()
 }
 
+/// `made` made one protocol, never called: neither `connection_made` nor `connection_lost`
+/// (the protocol of a connection whose handshake failed).
+fn assert_made_once_never_called(made: &Logs) {
+    assert_eq!(made.count(), 1);
+    let log = made.get(0);
+    assert_eq!(log.borrow().made, 0);
+    assert!(log.borrow().lost.is_empty());
+}
+
 /// Runs a test's `body` on a new loop with a [`pki`], holding [`serial`]'s lock.
 fn run_with_pki<F, Fut>(body: F) -> Fut::Output
 where
@@ -311,10 +320,7 @@ fn test_create_connection_ssl_failed_certificate() {
             assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
             // asyncio makes the protocol before the handshake, and never calls it after a
             // failed one.
-            assert_eq!(made.count(), 1);
-            let log = made.get(0);
-            assert_eq!(log.borrow().made, 0);
-            assert!(log.borrow().lost.is_empty());
+            assert_made_once_never_called(&made);
             server.close();
         }
     });
@@ -363,10 +369,7 @@ fn test_handshake_timeout_server_closes_without_calling_the_protocol() {
         let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
         assert_closed_by_server(&silent).await;
         // Logs at accept time (asyncio's `_accept_connection2`), never called.
-        assert_eq!(made.count(), 1);
-        let log = made.get(0);
-        assert_eq!(log.borrow().made, 0);
-        assert!(log.borrow().lost.is_empty());
+        assert_made_once_never_called(&made);
         server.close();
         closed_in_10s(server.wait_closed()).await;
     });
