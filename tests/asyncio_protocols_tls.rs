@@ -699,9 +699,10 @@ async fn server_plain(made: &Logs, on_data: fn(&Transport, &[u8])) -> ProtocolSe
 }
 
 /// The log and the transport of the first connection a server's protocols `made` logs, once
-/// it was made.
+/// its `connection_made` ran (the server makes the protocol at accept time and calls it in the
+/// connection's task, later: the log has no transport in between).
 async fn first_connection(made: &Logs) -> (Rc<RefCell<Log>>, Transport) {
-    until(|| made.count() == 1).await;
+    until(|| made.count() == 1 && made.get(0).borrow().made == 1).await;
     let log = made.get(0);
     let transport = log.borrow().transport.clone().unwrap();
     (log, transport)
