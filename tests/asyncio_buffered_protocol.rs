@@ -16,11 +16,12 @@ use std::time::Duration;
 use aioloop::net::{TcpListener, TcpStream, UnixStream};
 use aioloop::protocols::{
     connect_accepted_socket, create_connection, create_server, create_unix_connection, create_unix_server,
-    BufferedProtocol, Transport,
+    BufferedProtocol, ProtocolServer, Transport,
 };
 use aioloop::streams::{start_server, StreamReader, StreamWriter};
 
 mod support;
+use support::closed_in_10s;
 use support::protocols::{exceptions, serial, until};
 
 /// What a test protocol did, in order.
@@ -499,6 +500,21 @@ fn echo() -> Echo {
     }
 }
 
+/// Writes `message` on a client of `server`, an [`echo`] one; checks that its [`Recorder`] got
+/// it back whole; then closes the client and the server.
+async fn assert_echoed_then_close(
+    server: &ProtocolServer,
+    (transport, proto): (Transport, Rc<RefCell<Recorder>>),
+    message: &[u8],
+) {
+    transport.write(message).unwrap();
+    until(|| proto.borrow().data.len() == message.len()).await;
+    assert_eq!(proto.borrow().data, message);
+    transport.close();
+    server.close();
+    closed_in_10s(server.wait_closed()).await;
+}
+
 /// Every entry point takes a buffered protocol: create_server and create_connection (TCP),
 /// create_unix_server and create_unix_connection, connect_accepted_socket.
 #[test]
@@ -508,29 +524,15 @@ fn every_entry_point_takes_a_buffered_protocol() {
         let message: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
 
         let server = create_server(echo, "127.0.0.1:0").await.unwrap();
-        let (transport, proto) = create_connection(|| Recorder::new(7), server.local_addr().unwrap())
+        let client = create_connection(|| Recorder::new(7), server.local_addr().unwrap())
             .await
             .unwrap();
-        transport.write(&message).unwrap();
-        until(|| proto.borrow().data.len() == message.len()).await;
-        assert_eq!(proto.borrow().data, message);
-        transport.close();
-        server.close();
-        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-            .await
-            .unwrap();
+        assert_echoed_then_close(&server, client, &message).await;
 
         let path = std::env::temp_dir().join(format!("aioloop-buffered-{}", std::process::id()));
         let server = create_unix_server(echo, &path).await.unwrap();
-        let (transport, proto) = create_unix_connection(|| Recorder::new(5), &path).await.unwrap();
-        transport.write(&message).unwrap();
-        until(|| proto.borrow().data.len() == message.len()).await;
-        assert_eq!(proto.borrow().data, message);
-        transport.close();
-        server.close();
-        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-            .await
-            .unwrap();
+        let client = create_unix_connection(|| Recorder::new(5), &path).await.unwrap();
+        assert_echoed_then_close(&server, client, &message).await;
         assert!(!path.exists());
 
         let (a, b) = UnixStream::pair().unwrap();

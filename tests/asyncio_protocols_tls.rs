@@ -12,6 +12,7 @@
 #![cfg(feature = "tls")]
 
 use std::cell::{Cell, Ref, RefCell};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -24,15 +25,18 @@ use aioloop::protocols::{
     Protocol, ProtocolServer, Transport,
 };
 use aioloop::streams::{
-    open_connection, open_connection_tls, open_unix_connection_tls, start_server, start_server_tls,
+    open_connection, open_connection_tls, open_unix_connection_tls, Server, StreamReader, StreamWriter,
 };
 use aioloop::tls::{ClientTls, ServerTls};
 
 mod support;
 
+use support::closed_in_10s;
 use support::net::SocketDir;
 use support::protocols::{serial, until};
-use support::tls::{assert_closed_by_server, pki, pki_for, Pki};
+use support::tls::{
+    assert_closed_by_server, pki, pki_for, start_loopback_server, start_starttls_server, Pki,
+};
 
 /// test_ssl.py's `A_DATA` and `B_DATA` (1 KiB times `BUF_MULTIPLIER`, 1024 on Linux).
 const AB_LEN: usize = 1024 * 1024;
@@ -148,14 +152,9 @@ fn ab_server(transport: &Transport, seen: &[u8]) {
     }
 }
 
-/// The client's TLS for a [`Pki`]'s server (`localhost`).
-fn client_tls(pki: &Pki) -> ClientTls {
-    ClientTls::new(pki.client.clone(), "localhost").unwrap()
-}
-
 /// `create_connection_tls` to `addr` with `recorder` as the protocol.
 async fn connect(addr: SocketAddr, pki: &Pki, recorder: Recorder) -> Transport {
-    let (transport, _protocol) = create_connection_tls(move || recorder, addr, &client_tls(pki))
+    let (transport, _protocol) = create_connection_tls(move || recorder, addr, &pki.client_tls())
         .await
         .unwrap();
     transport
@@ -166,6 +165,37 @@ async fn server_tls(made: &Logs, on_data: fn(&Transport, &[u8]), tls: ServerTls)
     create_server_tls(made.factory(on_data), "127.0.0.1:0", tls)
         .await
         .unwrap()
+}
+
+/// `made` made one protocol, never called: neither `connection_made` nor `connection_lost`
+/// (the protocol of a connection whose handshake failed).
+fn assert_made_once_never_called(made: &Logs) {
+    assert_eq!(made.count(), 1);
+    let log = made.get(0);
+    assert_eq!(log.borrow().made, 0);
+    assert!(log.borrow().lost.is_empty());
+}
+
+/// Runs a test's `body` on a new loop with a [`pki`], holding [`serial`]'s lock.
+fn run_with_pki<F, Fut>(body: F) -> Fut::Output
+where
+    F: FnOnce(Pki) -> Fut,
+    Fut: Future,
+{
+    let _serial = serial();
+    aioloop::run(body(pki()))
+}
+
+/// A streams TLS server on a loopback port running `handler`, and a client of it with
+/// `recorder` as the protocol.
+async fn server_and_client<H, Fut>(pki: &Pki, handler: H, recorder: Recorder) -> (Server, Transport)
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let server = start_loopback_server(handler, pki.server_tls()).await;
+    let transport = connect(server.local_addr().unwrap(), pki, recorder).await;
+    (server, transport)
 }
 
 /// Waits until `connection_lost` ran, and answers the log.
@@ -184,19 +214,17 @@ async fn assert_closed_by_peer(log: &Rc<RefCell<Log>>, data: &[u8]) {
     assert!(log.transport.as_ref().unwrap().is_closing());
 }
 
-async fn wait_closed(server: &ProtocolServer) {
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .expect("the server closed in 10 s");
-}
-
 #[test]
 fn test_create_connection_ssl_1() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         // test_ssl.py's server: A_DATA -> "OK", B_DATA -> "SPAM", then a close (close_notify).
-        let server = start_server_tls(
+        let (recorder, log) = Recorder::new(|transport, seen| {
+            if seen == b"OK" {
+                transport.write(&b_data()).unwrap();
+            }
+        });
+        let (server, transport) = server_and_client(
+            &pki,
             |mut reader, writer| async move {
                 assert_eq!(reader.readexactly(AB_LEN).await.unwrap(), a_data());
                 writer.write(b"OK");
@@ -204,17 +232,9 @@ fn test_create_connection_ssl_1() {
                 writer.write(b"SPAM");
                 writer.close();
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            recorder,
         )
-        .await
-        .unwrap();
-        let (recorder, log) = Recorder::new(|transport, seen| {
-            if seen == b"OK" {
-                transport.write(&b_data()).unwrap();
-            }
-        });
-        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        .await;
         // connection_made ran, after the handshake: the session is there.
         assert_eq!(log.borrow().made, 1);
         let info = transport.tls_info().expect("a TLS transport");
@@ -237,10 +257,10 @@ fn test_create_server_ssl_1() {
     aioloop::run(async {
         let pki = pki();
         let made = Logs::new();
-        let tls = ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_secs(30));
+        let tls = pki.server_tls().handshake_timeout(Duration::from_secs(30));
         let server = server_tls(&made, ab_server, tls).await;
         let addr = server.local_addr().unwrap();
-        let tls = client_tls(&pki);
+        let tls = pki.client_tls();
         let done = Rc::new(Cell::new(0));
         let mut clients = Vec::new();
         for _ in 0..TOTAL {
@@ -274,7 +294,7 @@ fn test_create_server_ssl_1() {
             assert_eq!(info.server_name(), Some("localhost")); // the client's SNI
         }
         server.close();
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
     });
 }
 
@@ -286,26 +306,21 @@ fn test_create_connection_ssl_failed_certificate() {
         let other = pki(); // the client trusts another certificate only
         let wrong_name = pki_for(&["example.org"]); // trusted, for another name
         for (server_pki, client_pki) in [(&trusted, &other), (&wrong_name, &wrong_name)] {
-            let server = start_server_tls(
+            let server = start_loopback_server(
                 |_reader, _writer| async { panic!("no handler without a handshake") },
-                "127.0.0.1:0",
-                ServerTls::new(server_pki.server.clone()),
+                server_pki.server_tls(),
             )
-            .await
-            .unwrap();
+            .await;
             let made = Logs::new();
             let addr = server.local_addr().unwrap();
-            let err = create_connection_tls(made.factory(|_, _| {}), addr, &client_tls(client_pki))
+            let err = create_connection_tls(made.factory(|_, _| {}), addr, &client_pki.client_tls())
                 .await
                 .err()
                 .expect("the handshake fails");
             assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
             // asyncio makes the protocol before the handshake, and never calls it after a
             // failed one.
-            assert_eq!(made.count(), 1);
-            let log = made.get(0);
-            assert_eq!(log.borrow().made, 0);
-            assert!(log.borrow().lost.is_empty());
+            assert_made_once_never_called(&made);
             server.close();
         }
     });
@@ -323,7 +338,7 @@ fn test_handshake_timeout_client() {
             let mut buf = vec![0; 64 * 1024];
             while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
         });
-        let tls = client_tls(&pki()).handshake_timeout(Duration::from_millis(200));
+        let tls = pki().client_tls().handshake_timeout(Duration::from_millis(200));
         let (recorder, log) = Recorder::quiet();
         let err = create_connection_tls(move || recorder, addr, &tls)
             .await
@@ -348,18 +363,15 @@ fn test_handshake_timeout_server_closes_without_calling_the_protocol() {
     let _serial = serial();
     aioloop::run(async {
         let made = Logs::new();
-        let tls = ServerTls::new(pki().server).handshake_timeout(Duration::from_millis(200));
+        let tls = pki().server_tls().handshake_timeout(Duration::from_millis(200));
         let server = server_tls(&made, |_, _| {}, tls).await;
         // A client that connects and never sends its hello.
         let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
         assert_closed_by_server(&silent).await;
         // Logs at accept time (asyncio's `_accept_connection2`), never called.
-        assert_eq!(made.count(), 1);
-        let log = made.get(0);
-        assert_eq!(log.borrow().made, 0);
-        assert!(log.borrow().lost.is_empty());
+        assert_made_once_never_called(&made);
         server.close();
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
     });
 }
 
@@ -368,7 +380,7 @@ fn a_failed_server_handshake_closes_the_connection_without_calling_the_protocol(
     let _serial = serial();
     aioloop::run(async {
         let made = Logs::new();
-        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
+        let server = server_tls(&made, |_, _| {}, pki().server_tls()).await;
         let client = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
         client.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap(); // not a TLS hello
         let mut buf = [0; 1024];
@@ -377,7 +389,7 @@ fn a_failed_server_handshake_closes_the_connection_without_calling_the_protocol(
         assert_eq!(made.count(), 1);
         assert_eq!(made.get(0).borrow().made, 0);
         server.close();
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
         assert!(made.get(0).borrow().lost.is_empty());
     });
 }
@@ -388,7 +400,7 @@ fn pending_handshakes_count_for_wait_closed_and_close_clients_or_abort_clients_e
     aioloop::run(async {
         for abort in [false, true] {
             let made = Logs::new();
-            let server = server_tls(&made, |_, _| {}, ServerTls::new(pki().server)).await;
+            let server = server_tls(&made, |_, _| {}, pki().server_tls()).await;
             let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
             until(|| made.count() == 1).await;
             server.close();
@@ -403,7 +415,7 @@ fn pending_handshakes_count_for_wait_closed_and_close_clients_or_abort_clients_e
             } else {
                 server.close_clients();
             }
-            wait_closed(&server).await;
+            closed_in_10s(server.wait_closed()).await;
             assert_closed_by_server(&silent).await;
             assert_eq!(made.get(0).borrow().made, 0);
         }
@@ -412,12 +424,12 @@ fn pending_handshakes_count_for_wait_closed_and_close_clients_or_abort_clients_e
 
 #[test]
 fn close_sends_close_notify_and_connection_lost_follows() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let clean_eof = Rc::new(Cell::new(None));
         let seen = clean_eof.clone();
-        let server = start_server_tls(
+        let (recorder, log) = Recorder::quiet();
+        let (server, transport) = server_and_client(
+            &pki,
             move |mut reader, writer| {
                 let seen = seen.clone();
                 async move {
@@ -426,13 +438,9 @@ fn close_sends_close_notify_and_connection_lost_follows() {
                     writer.close();
                 }
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            recorder,
         )
-        .await
-        .unwrap();
-        let (recorder, log) = Recorder::quiet();
-        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        .await;
         transport.write(b"bye").unwrap();
         transport.close();
         assert!(transport.is_closing());
@@ -452,23 +460,19 @@ fn close_sends_close_notify_and_connection_lost_follows() {
 
 #[test]
 fn abort_sends_no_close_notify() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let read_result = Rc::new(Cell::new(None));
         let seen = read_result.clone();
-        let server = start_server_tls(
+        let (recorder, log) = Recorder::quiet();
+        let (server, transport) = server_and_client(
+            &pki,
             move |mut reader, _writer| {
                 let seen = seen.clone();
                 async move { seen.set(Some(reader.read_to_eof().await.map(|_| ()))) }
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            recorder,
         )
-        .await
-        .unwrap();
-        let (recorder, log) = Recorder::quiet();
-        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        .await;
         transport.abort();
         assert_eq!(lost(&log).await.lost, vec![None]);
         let mut result = None;
@@ -484,22 +488,18 @@ fn abort_sends_no_close_notify() {
 
 #[test]
 fn the_peers_close_notify_closes_the_transport_whatever_eof_received_answers() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
-        let server = start_server_tls(
+    run_with_pki(|pki| async move {
+        let (mut recorder, log) = Recorder::quiet();
+        recorder.keep_open = true; // asyncio: "has no effect when using ssl"
+        let (server, _) = server_and_client(
+            &pki,
             |_reader, writer| async move {
                 writer.write(b"hi");
                 writer.close(); // close_notify
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            recorder,
         )
-        .await
-        .unwrap();
-        let (mut recorder, log) = Recorder::quiet();
-        recorder.keep_open = true; // asyncio: "has no effect when using ssl"
-        connect(server.local_addr().unwrap(), &pki, recorder).await;
+        .await;
         assert_closed_by_peer(&log, b"hi").await;
         server.close();
     });
@@ -507,13 +507,11 @@ fn the_peers_close_notify_closes_the_transport_whatever_eof_received_answers() {
 
 #[test]
 fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let made = Logs::new();
         // The server's protocol aborts on the first data: no close_notify.
         let abort = |transport: &Transport, _: &[u8]| transport.abort();
-        let server = server_tls(&made, abort, ServerTls::new(pki.server.clone())).await;
+        let server = server_tls(&made, abort, pki.server_tls()).await;
         let (recorder, log) = Recorder::quiet();
         let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
         transport.write(b"x").unwrap();
@@ -532,17 +530,15 @@ fn a_peer_gone_without_close_notify_is_an_unexpected_eof() {
         );
         assert_eq!(eofs, 0);
         server.close();
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
     });
 }
 
 #[test]
 fn write_eof_is_unsupported_on_tls() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let made = Logs::new();
-        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki.server.clone())).await;
+        let server = server_tls(&made, |_, _| {}, pki.server_tls()).await;
         let transport = connect(server.local_addr().unwrap(), &pki, Recorder::quiet().0).await;
         assert!(!transport.can_write_eof());
         assert_eq!(
@@ -554,16 +550,14 @@ fn write_eof_is_unsupported_on_tls() {
         until(|| made.count() == 1 && made.get(0).borrow().data == b"still open").await;
         transport.close();
         server.close();
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
         assert_eq!(made.get(0).borrow().lost, vec![None]);
     });
 }
 
 #[test]
 fn unix_server_and_connection() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let dir = SocketDir::new("protocols-tls-unix");
         let path = dir.path();
         let made = Logs::new();
@@ -573,11 +567,10 @@ fn unix_server_and_connection() {
                 transport.close();
             }
         };
-        let server =
-            create_unix_server_tls(made.factory(echo_line), &path, ServerTls::new(pki.server.clone()))
-                .await
-                .unwrap();
-        let tls = client_tls(&pki);
+        let server = create_unix_server_tls(made.factory(echo_line), &path, pki.server_tls())
+            .await
+            .unwrap();
+        let tls = pki.client_tls();
         let (recorder, log) = Recorder::quiet();
         let (transport, _p) = create_unix_connection_tls(move || recorder, &path, &tls)
             .await
@@ -592,19 +585,17 @@ fn unix_server_and_connection() {
         // The server's close waits for our close_notify.
         writer.close();
         server.close();
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
         assert_eq!(made.count(), 2);
     });
 }
 
 #[test]
 fn connect_accepted_socket_makes_the_server_handshake() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let tls = client_tls(&pki);
+        let tls = pki.client_tls();
         let client = aioloop::spawn(async move {
             let (mut reader, writer) = open_connection_tls(addr, &tls).await.unwrap();
             writer.write(b"ping");
@@ -619,7 +610,7 @@ fn connect_accepted_socket_makes_the_server_handshake() {
                 transport.close();
             }
         });
-        let server_tls = ServerTls::new(pki.server.clone());
+        let server_tls = pki.server_tls();
         let (transport, _p) = connect_accepted_socket_tls(move || recorder, stream, &server_tls)
             .await
             .unwrap();
@@ -652,13 +643,13 @@ fn connect_accepted_socket_makes_the_server_handshake() {
 /// all the bytes), then `connection_lost(None)`.
 #[test]
 fn close_after_a_large_write_to_a_slow_reader_sends_everything() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         const LEN: usize = 4 * 1024 * 1024;
         let got = Rc::new(Cell::new(None));
         let seen = got.clone();
-        let server = start_server_tls(
+        let (recorder, log) = Recorder::quiet();
+        let (server, transport) = server_and_client(
+            &pki,
             move |mut reader, writer| {
                 let seen = seen.clone();
                 async move {
@@ -667,13 +658,9 @@ fn close_after_a_large_write_to_a_slow_reader_sends_everything() {
                     writer.close();
                 }
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            recorder,
         )
-        .await
-        .unwrap();
-        let (recorder, log) = Recorder::quiet();
-        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        .await;
         transport.write(&vec![7; LEN]).unwrap();
         transport.close();
         until(|| {
@@ -684,9 +671,7 @@ fn close_after_a_large_write_to_a_slow_reader_sends_everything() {
         .await;
         assert_eq!(lost(&log).await.lost, vec![None]);
         server.close();
-        aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-            .await
-            .unwrap();
+        closed_in_10s(server.wait_closed()).await;
     });
 }
 
@@ -708,37 +693,50 @@ async fn connect_plain(addr: SocketAddr, recorder: Recorder) -> Transport {
     transport
 }
 
+/// A `create_server` on a loopback port whose protocols `made` logs, answering `on_data`.
+async fn server_plain(made: &Logs, on_data: fn(&Transport, &[u8])) -> ProtocolServer {
+    create_server(made.factory(on_data), "127.0.0.1:0").await.unwrap()
+}
+
+/// The log and the transport of the first connection a server's protocols `made` logs, once
+/// its `connection_made` ran (the server makes the protocol at accept time and calls it in the
+/// connection's task, later: the log has no transport in between).
+async fn first_connection(made: &Logs) -> (Rc<RefCell<Log>>, Transport) {
+    until(|| made.count() == 1 && made.get(0).borrow().made == 1).await;
+    let log = made.get(0);
+    let transport = log.borrow().transport.clone().unwrap();
+    (log, transport)
+}
+
+/// A plain streams client of `addr` that reads `clear`, then upgrades with `tls`.
+async fn upgraded_after(addr: SocketAddr, clear: &[u8], tls: &ClientTls) -> (StreamReader, StreamWriter) {
+    let (mut reader, writer) = open_connection(addr).await.unwrap();
+    assert_eq!(reader.readexactly(clear.len()).await.unwrap(), clear);
+    writer.start_tls(&mut reader, tls).await.unwrap();
+    (reader, writer)
+}
+
 /// test_start_tls_client_reg_proto_1: a client writes in the clear, upgrades at once (the
 /// buffered rest goes out before the handshake), reads `O` over TLS, writes
 /// HELLO again, and reads the server's EOF (close_notify). The protocol's `connection_made`
 /// ran once, for the plain transport only; the plain transport refuses writes.
 #[test]
 fn test_start_tls_client_reg_proto_1() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
-        let server_tls = ServerTls::new(pki.server.clone());
-        let server = start_server(
-            move |mut reader, writer| {
-                let tls = server_tls.clone();
-                async move {
-                    let clear = reader.readexactly(CLEAR_LEN).await.unwrap();
-                    assert!(clear.iter().all(|&b| b == b'1'));
-                    writer.start_tls_server(&mut reader, &tls).await.unwrap();
-                    writer.write(b"O");
-                    assert_eq!(reader.readexactly(HELLO_LEN).await.unwrap(), hello());
-                    writer.close();
-                }
-            },
-            "127.0.0.1:0",
-        )
-        .await
-        .unwrap();
+    run_with_pki(|pki| async move {
+        let server = start_starttls_server(pki.server_tls(), |mut reader, writer, tls| async move {
+            let clear = reader.readexactly(CLEAR_LEN).await.unwrap();
+            assert!(clear.iter().all(|&b| b == b'1'));
+            writer.start_tls_server(&mut reader, &tls).await.unwrap();
+            writer.write(b"O");
+            assert_eq!(reader.readexactly(HELLO_LEN).await.unwrap(), hello());
+            writer.close();
+        })
+        .await;
         let (recorder, log) = Recorder::quiet();
         let plain = connect_plain(server.local_addr().unwrap(), recorder).await;
         plain.write(&vec![b'1'; CLEAR_LEN]).unwrap();
         assert!(plain.get_write_buffer_size() > 0, "part of it still buffered");
-        let transport = start_tls(&plain, &client_tls(&pki)).await.unwrap();
+        let transport = start_tls(&plain, &pki.client_tls()).await.unwrap();
         assert!(transport.tls_info().is_some());
         assert_eq!(
             plain.write(b"clear").unwrap_err().kind(),
@@ -763,9 +761,7 @@ fn test_start_tls_client_reg_proto_1() {
 /// is lost.
 #[test]
 fn test_start_tls_server_1() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         const ANSWER: &[u8] = b"answer";
         let made = Logs::new();
         let answer = |transport: &Transport, seen: &[u8]| {
@@ -773,25 +769,21 @@ fn test_start_tls_server_1() {
                 transport.write(ANSWER).unwrap();
             }
         };
-        let server = create_server(made.factory(answer), "127.0.0.1:0").await.unwrap();
-        let tls = client_tls(&pki);
+        let server = server_plain(&made, answer).await;
+        let tls = pki.client_tls();
         let addr = server.local_addr().unwrap();
         let client = aioloop::spawn(async move {
-            let (mut reader, writer) = open_connection(addr).await.unwrap();
-            assert_eq!(reader.readexactly(HELLO_LEN).await.unwrap(), hello());
-            writer.start_tls(&mut reader, &tls).await.unwrap();
+            let (mut reader, writer) = upgraded_after(addr, &hello(), &tls).await;
             writer.write(&hello());
             let answer = reader.readexactly(ANSWER.len()).await.unwrap();
             writer.close();
             writer.wait_closed().await.unwrap();
             answer
         });
-        until(|| made.count() == 1).await;
-        let log = made.get(0);
-        let plain = log.borrow().transport.clone().unwrap();
+        let (log, plain) = first_connection(&made).await;
         plain.write(&hello()).unwrap();
         assert!(log.borrow().data.is_empty());
-        let server_tls = ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_secs(10));
+        let server_tls = pki.server_tls().handshake_timeout(Duration::from_secs(10));
         let transport = start_tls_server(&plain, &server_tls).await.unwrap();
         log.borrow_mut().transport = Some(transport.clone());
         assert_eq!(client.await.unwrap(), ANSWER);
@@ -803,7 +795,7 @@ fn test_start_tls_server_1() {
             assert_eq!(log.made, 1);
         }
         server.close();
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
     });
 }
 
@@ -813,32 +805,22 @@ fn test_start_tls_server_1() {
 /// transport read went to the protocol, so a client must not send its hello earlier).
 #[test]
 fn close_clients_reaches_an_upgraded_connection() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let made = Logs::new();
-        let server = create_server(made.factory(|_, _| {}), "127.0.0.1:0")
-            .await
-            .unwrap();
-        let tls = client_tls(&pki);
+        let server = server_plain(&made, |_, _| {}).await;
+        let tls = pki.client_tls();
         let addr = server.local_addr().unwrap();
         let client = aioloop::spawn(async move {
-            let (mut reader, writer) = open_connection(addr).await.unwrap();
-            assert_eq!(reader.readexactly(2).await.unwrap(), b"GO");
-            writer.start_tls(&mut reader, &tls).await.unwrap();
+            let (mut reader, _writer) = upgraded_after(addr, b"GO", &tls).await;
             reader.read_to_eof().await
         });
-        until(|| made.count() == 1).await;
-        let log = made.get(0);
-        let plain = log.borrow().transport.clone().unwrap();
+        let (log, plain) = first_connection(&made).await;
         plain.write(b"GO").unwrap();
-        let transport = start_tls_server(&plain, &ServerTls::new(pki.server.clone()))
-            .await
-            .unwrap();
+        let transport = start_tls_server(&plain, &pki.server_tls()).await.unwrap();
         server.close();
         server.close_clients();
         assert!(transport.is_closing());
-        wait_closed(&server).await;
+        closed_in_10s(server.wait_closed()).await;
         assert_eq!(lost(&log).await.lost, vec![None]);
         assert!(
             client.await.unwrap().unwrap().is_empty(),
@@ -851,10 +833,8 @@ fn close_clients_reaches_an_upgraded_connection() {
 /// is `InvalidInput` here: a pipe's, a TLS transport, a closing one, one upgraded already.
 #[test]
 fn test_start_tls_wrong_args() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
-        let tls = client_tls(&pki);
+    run_with_pki(|pki| async move {
+        let tls = pki.client_tls();
         let invalid =
             |r: io::Result<Transport>| assert_eq!(r.err().unwrap().kind(), io::ErrorKind::InvalidInput);
 
@@ -863,11 +843,11 @@ fn test_start_tls_wrong_args() {
         invalid(start_tls(&pipe, &tls).await);
 
         let made = Logs::new();
-        let server = server_tls(&made, |_, _| {}, ServerTls::new(pki.server.clone())).await;
+        let server = server_tls(&made, |_, _| {}, pki.server_tls()).await;
         let (recorder, _log) = Recorder::quiet();
         let secure = connect(server.local_addr().unwrap(), &pki, recorder).await;
         invalid(start_tls(&secure, &tls).await);
-        invalid(start_tls_server(&secure, &ServerTls::new(pki.server.clone())).await);
+        invalid(start_tls_server(&secure, &pki.server_tls()).await);
         secure.close();
 
         let plain_server = create_server(|| Recorder::quiet().0, "127.0.0.1:0")
@@ -893,9 +873,7 @@ fn test_start_tls_wrong_args() {
 /// connection (the server reads EOF) without calling the protocol.
 #[test]
 fn test_start_tls_slow_client_cancel() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = aioloop::spawn(async move {
@@ -914,7 +892,7 @@ fn test_start_tls_slow_client_cancel() {
         let plain = connect_plain(addr, recorder).await;
         plain.write(&hello()).unwrap();
         let upgrade =
-            aioloop::wait_for(start_tls(&plain, &client_tls(&pki)), Duration::from_millis(500)).await;
+            aioloop::wait_for(start_tls(&plain, &pki.client_tls()), Duration::from_millis(500)).await;
         assert!(upgrade.is_err(), "timed out");
         assert!(plain.is_closing());
         let got = aioloop::wait_for(server, Duration::from_secs(10))
@@ -957,7 +935,7 @@ fn test_start_tls_client_corrupted_ssl() {
     aioloop::run(async {
         let (recorder, log) = Recorder::quiet();
         let plain = connect_plain(addr, recorder).await;
-        let transport = start_tls(&plain, &client_tls(&pki)).await.unwrap();
+        let transport = start_tls(&plain, &pki.client_tls()).await.unwrap();
         log.borrow_mut().transport = Some(transport.clone());
         until(|| log.borrow().data == b"A\n").await;
         transport.write(b"B").unwrap();
@@ -974,12 +952,10 @@ fn test_start_tls_client_corrupted_ssl() {
 /// `TimeoutError('SSL shutdown timed out')`).
 #[test]
 fn close_waits_for_the_peers_close_notify_until_the_shutdown_timeout() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         let got = Rc::new(RefCell::new(None));
         let seen = got.clone();
-        let server = start_server_tls(
+        let server = start_loopback_server(
             move |mut reader, writer| {
                 let seen = seen.clone();
                 async move {
@@ -989,12 +965,10 @@ fn close_waits_for_the_peers_close_notify_until_the_shutdown_timeout() {
                     drop(writer);
                 }
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            pki.server_tls(),
         )
-        .await
-        .unwrap();
-        let tls = client_tls(&pki).shutdown_timeout(Duration::from_secs(2));
+        .await;
+        let tls = pki.client_tls().shutdown_timeout(Duration::from_secs(2));
         let (recorder, log) = Recorder::quiet();
         let (transport, _p) = create_connection_tls(move || recorder, server.local_addr().unwrap(), &tls)
             .await
@@ -1022,13 +996,13 @@ fn close_waits_for_the_peers_close_notify_until_the_shutdown_timeout() {
 /// its own close completes cleanly (our socket was not closed under its last records).
 #[test]
 fn close_completes_when_the_peer_answers_close_notify() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
+    run_with_pki(|pki| async move {
         const LEN: usize = 1024 * 1024;
         let got = Rc::new(RefCell::new(None));
         let seen = got.clone();
-        let server = start_server_tls(
+        let (recorder, log) = Recorder::quiet();
+        let (server, transport) = server_and_client(
+            &pki,
             move |mut reader, writer| {
                 let seen = seen.clone();
                 async move {
@@ -1038,13 +1012,9 @@ fn close_completes_when_the_peer_answers_close_notify() {
                     *seen.borrow_mut() = Some((data.len(), writer.wait_closed().await.map_err(|e| e.kind())));
                 }
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            recorder,
         )
-        .await
-        .unwrap();
-        let (recorder, log) = Recorder::quiet();
-        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        .await;
         transport.write(&vec![7; LEN]).unwrap();
         transport.close();
         {
@@ -1059,36 +1029,26 @@ fn close_completes_when_the_peer_answers_close_notify() {
         until(|| got.borrow().is_some()).await;
         assert_eq!(got.borrow_mut().take(), Some((LEN, Ok(()))));
         server.close();
-        wait_closed_streams(&server).await;
+        closed_in_10s(server.wait_closed()).await;
     });
-}
-
-async fn wait_closed_streams(server: &aioloop::streams::Server) {
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .expect("the server closed in 10 s");
 }
 
 /// `abort` during a close's wait for the peer's `close_notify` ends it at once:
 /// `connection_lost(None)`, long before the (default, 30 s) shutdown timeout.
 #[test]
 fn abort_ends_the_wait_for_the_peers_close_notify() {
-    let _serial = serial();
-    aioloop::run(async {
-        let pki = pki();
-        let server = start_server_tls(
+    run_with_pki(|pki| async move {
+        let (recorder, log) = Recorder::quiet();
+        let (server, transport) = server_and_client(
+            &pki,
             |mut reader, writer| async move {
                 let _ = reader.read_to_eof().await;
                 aioloop::sleep(Duration::from_secs(60)).await;
                 drop(writer);
             },
-            "127.0.0.1:0",
-            ServerTls::new(pki.server.clone()),
+            recorder,
         )
-        .await
-        .unwrap();
-        let (recorder, log) = Recorder::quiet();
-        let transport = connect(server.local_addr().unwrap(), &pki, recorder).await;
+        .await;
         transport.close();
         aioloop::sleep(Duration::from_millis(100)).await;
         assert!(

@@ -9,19 +9,16 @@ use aioloop::streams::{
     open_connection, open_unix_connection, start_server, start_unix_server, StreamError, StreamReader,
 };
 
+mod support;
+
+use support::streams::echo_until_eof;
+
 #[test]
 fn echo_lines_through_a_server() {
     aioloop::run(async {
         let server = start_server(
             |mut reader, writer| async move {
-                loop {
-                    let line = reader.readline().await.unwrap();
-                    if line.is_empty() {
-                        break;
-                    }
-                    writer.write(&line);
-                    writer.drain().await.unwrap();
-                }
+                echo_until_eof(&mut reader, &writer).await;
                 writer.close();
                 writer.wait_closed().await.unwrap();
             },

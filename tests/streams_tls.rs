@@ -11,49 +11,32 @@ use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream};
 use aioloop::streams::{
-    open_connection, open_connection_tls, open_unix_connection_tls, start_server_tls, start_unix_server_tls,
-    StreamReader, StreamWriter,
+    open_connection, open_connection_tls, open_unix_connection_tls, start_unix_server_tls, StreamReader,
+    StreamWriter,
 };
 use aioloop::tls::rustls::ProtocolVersion;
 use aioloop::tls::{ClientTls, ServerTls};
 
 mod support;
 
-use support::tls::{assert_closed_by_server, pki, pki_for};
-
-/// Echoes lines until EOF, then closes.
-async fn echo_lines(mut reader: StreamReader, writer: StreamWriter) {
-    loop {
-        let line = reader.readline().await.unwrap();
-        if line.is_empty() {
-            break;
-        }
-        writer.write(&line);
-        writer.drain().await.unwrap();
-    }
-    writer.close();
-}
+use support::closed_in_10s;
+use support::net::SocketDir;
+use support::streams::echo_lines;
+use support::tls::{
+    assert_closed_by_server, pki, pki_for, serve_and_connect, start_loopback_server, start_starttls_server,
+};
 
 #[aioloop::test]
 async fn open_connection_tls_echoes_and_reports_the_session() {
     let pki = pki();
     let sni = Rc::new(Cell::new(false));
     let seen = sni.clone();
-    let server = start_server_tls(
-        move |reader, writer| {
-            let info = writer.tls_info().expect("a TLS connection").clone();
-            seen.set(info.server_name() == Some("localhost"));
-            echo_lines(reader, writer)
-        },
-        "127.0.0.1:0",
-        ServerTls::new(pki.server.clone()),
-    )
-    .await
-    .unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
-    let (mut reader, writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
-        .await
-        .unwrap();
+    let (server, mut reader, writer) = serve_and_connect(&pki, move |reader, writer| {
+        let info = writer.tls_info().expect("a TLS connection").clone();
+        seen.set(info.server_name() == Some("localhost"));
+        echo_lines(reader, writer)
+    })
+    .await;
     for line in [&b"one\n"[..], b"two\n", b"three\n"] {
         writer.write(line);
         assert_eq!(reader.readline().await.unwrap(), line);
@@ -75,9 +58,7 @@ async fn open_connection_tls_echoes_and_reports_the_session() {
     writer.wait_closed().await.unwrap();
     assert!(reader.read_to_eof().await.unwrap().is_empty());
     server.close();
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .unwrap();
+    closed_in_10s(server.wait_closed()).await;
 }
 
 #[aioloop::test]
@@ -90,13 +71,12 @@ async fn a_plain_connection_has_no_tls_info() {
 #[aioloop::test]
 async fn unix_tls_server_and_client() {
     let pki = pki();
-    let dir = std::env::temp_dir().join(format!("aioloop-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("echo.sock");
-    let server = start_unix_server_tls(echo_lines, &path, ServerTls::new(pki.server.clone()))
+    let dir = SocketDir::new("tls");
+    let path = dir.path();
+    let server = start_unix_server_tls(echo_lines, &path, pki.server_tls())
         .await
         .unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let tls = pki.client_tls();
     let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
     writer.write(b"over a unix socket\n");
     assert_eq!(reader.readline().await.unwrap(), b"over a unix socket\n");
@@ -105,7 +85,6 @@ async fn unix_tls_server_and_client() {
     assert!(reader.read_to_eof().await.unwrap().is_empty());
     server.close();
     server.wait_closed().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Megabytes both ways at once: the reader and the writer share one TLS session, and neither
@@ -114,28 +93,19 @@ async fn unix_tls_server_and_client() {
 async fn large_transfers_both_ways_at_once() {
     const TOTAL: usize = 8 << 20;
     let pki = pki();
-    let server = start_server_tls(
-        |mut reader, writer| async move {
-            // Echo in chunks while the client is still sending.
-            loop {
-                let chunk = reader.read(64 * 1024).await.unwrap();
-                if chunk.is_empty() {
-                    break;
-                }
-                writer.write(&chunk);
-                writer.drain().await.unwrap();
+    let (server, mut reader, writer) = serve_and_connect(&pki, |mut reader, writer| async move {
+        // Echo in chunks while the client is still sending.
+        loop {
+            let chunk = reader.read(64 * 1024).await.unwrap();
+            if chunk.is_empty() {
+                break;
             }
-            writer.close();
-        },
-        "127.0.0.1:0",
-        ServerTls::new(pki.server.clone()),
-    )
-    .await
-    .unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
-    let (mut reader, writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
-        .await
-        .unwrap();
+            writer.write(&chunk);
+            writer.drain().await.unwrap();
+        }
+        writer.close();
+    })
+    .await;
     let sender = aioloop::spawn(async move {
         let block: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
         for _ in 0..TOTAL / block.len() {
@@ -163,43 +133,41 @@ async fn large_transfers_both_ways_at_once() {
 async fn an_untrusted_certificate_fails_the_connect_and_never_reaches_the_handler() {
     let trusted = pki();
     let other = pki(); // a client trusting another certificate only
-    let called = Rc::new(Cell::new(false));
-    let flag = called.clone();
-    let server = start_server_tls(
-        move |_r, _w| {
-            flag.set(true);
-            async {}
-        },
-        "127.0.0.1:0",
-        ServerTls::new(trusted.server.clone()),
-    )
-    .await
-    .unwrap();
-    let tls = ClientTls::new(other.client.clone(), "localhost").unwrap();
-    let err = open_connection_tls(server.local_addr().unwrap(), &tls)
+    let (server, called) = start_flagging_server(trusted.server_tls()).await;
+    let err = open_connection_tls(server.local_addr().unwrap(), &other.client_tls())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
     assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
     server.close();
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .unwrap();
+    closed_in_10s(server.wait_closed()).await;
     assert!(!called.get(), "a failed handshake never reaches the handler");
 }
 
 #[aioloop::test]
 async fn a_certificate_for_another_name_fails_the_connect() {
     let pki = pki_for(&["example.org"]);
-    let server = start_server_tls(echo_lines, "127.0.0.1:0", ServerTls::new(pki.server.clone()))
-        .await
-        .unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
-    let err = open_connection_tls(server.local_addr().unwrap(), &tls)
+    let server = start_loopback_server(echo_lines, pki.server_tls()).await;
+    let err = open_connection_tls(server.local_addr().unwrap(), &pki.client_tls())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
     server.close();
+}
+
+/// A TLS server on a loopback port whose handler only sets the flag answered: it was called.
+async fn start_flagging_server(tls: ServerTls) -> (aioloop::streams::Server, Rc<Cell<bool>>) {
+    let called = Rc::new(Cell::new(false));
+    let flag = called.clone();
+    let server = start_loopback_server(
+        move |_r, _w| {
+            flag.set(true);
+            async {}
+        },
+        tls,
+    )
+    .await;
+    (server, called)
 }
 
 #[test]
@@ -221,9 +189,7 @@ fn a_zero_handshake_timeout_panics() {
 async fn the_client_handshake_times_out() {
     let pki = pki();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost")
-        .unwrap()
-        .handshake_timeout(Duration::from_millis(200));
+    let tls = pki.client_tls().handshake_timeout(Duration::from_millis(200));
     let started = std::time::Instant::now();
     let connect = open_connection_tls(listener.local_addr().unwrap(), &tls);
     let (result, accepted) = aioloop::gather!(connect, listener.accept()).await;
@@ -238,24 +204,12 @@ async fn the_client_handshake_times_out() {
 #[aioloop::test]
 async fn the_server_handshake_times_out_and_closes_the_connection() {
     let pki = pki();
-    let called = Rc::new(Cell::new(false));
-    let flag = called.clone();
-    let server = start_server_tls(
-        move |_r, _w| {
-            flag.set(true);
-            async {}
-        },
-        "127.0.0.1:0",
-        ServerTls::new(pki.server.clone()).handshake_timeout(Duration::from_millis(200)),
-    )
-    .await
-    .unwrap();
+    let (server, called) =
+        start_flagging_server(pki.server_tls().handshake_timeout(Duration::from_millis(200))).await;
     let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
     assert_closed_by_server(&silent).await;
     server.close();
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .unwrap();
+    closed_in_10s(server.wait_closed()).await;
     assert!(!called.get());
 }
 
@@ -264,9 +218,7 @@ async fn the_server_handshake_times_out_and_closes_the_connection() {
 #[aioloop::test]
 async fn wait_closed_waits_for_a_connection_in_its_handshake_and_abort_clients_ends_it() {
     let pki = pki();
-    let server = start_server_tls(echo_lines, "127.0.0.1:0", ServerTls::new(pki.server.clone()))
-        .await
-        .unwrap();
+    let server = start_loopback_server(echo_lines, pki.server_tls()).await;
     let silent = TcpStream::connect(server.local_addr().unwrap()).await.unwrap();
     aioloop::sleep(Duration::from_millis(50)).await; // accepted, in its handshake
     server.close();
@@ -277,9 +229,7 @@ async fn wait_closed_waits_for_a_connection_in_its_handshake_and_abort_clients_e
         "wait_closed returned with a connection still in its handshake"
     );
     server.abort_clients();
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .unwrap();
+    closed_in_10s(server.wait_closed()).await;
     assert_closed_by_server(&silent).await;
 }
 
@@ -291,30 +241,19 @@ async fn close_clients_gives_both_readers_a_clean_eof() {
     let pki = pki();
     let handler_saw = Rc::new(Cell::new(None::<bool>));
     let saw = handler_saw.clone();
-    let server = start_server_tls(
-        move |mut reader, writer| {
-            let saw = saw.clone();
-            async move {
-                writer.write(b"ready\n");
-                let rest = reader.read_to_eof().await;
-                saw.set(Some(matches!(rest, Ok(ref r) if r.is_empty())));
-            }
-        },
-        "127.0.0.1:0",
-        ServerTls::new(pki.server.clone()),
-    )
-    .await
-    .unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
-    let (mut reader, _writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
-        .await
-        .unwrap();
+    let (server, mut reader, _writer) = serve_and_connect(&pki, move |mut reader, writer| {
+        let saw = saw.clone();
+        async move {
+            writer.write(b"ready\n");
+            let rest = reader.read_to_eof().await;
+            saw.set(Some(matches!(rest, Ok(ref r) if r.is_empty())));
+        }
+    })
+    .await;
     assert_eq!(reader.readline().await.unwrap(), b"ready\n");
     server.close();
     server.close_clients();
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .unwrap();
+    closed_in_10s(server.wait_closed()).await;
     assert_eq!(
         handler_saw.get(),
         Some(true),
@@ -331,23 +270,14 @@ async fn close_clients_gives_both_readers_a_clean_eof() {
 #[aioloop::test]
 async fn a_peer_closing_without_close_notify_is_an_error() {
     let pki = pki();
-    let server = start_server_tls(
-        |mut reader, writer| async move {
-            writer.write(b"x\n");
-            writer.drain().await.unwrap();
-            // Until abort_clients shuts the socket down at once, without close_notify.
-            let _ = reader.read_to_eof().await;
-            drop(writer);
-        },
-        "127.0.0.1:0",
-        ServerTls::new(pki.server.clone()),
-    )
-    .await
-    .unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
-    let (mut reader, _writer) = open_connection_tls(server.local_addr().unwrap(), &tls)
-        .await
-        .unwrap();
+    let (server, mut reader, _writer) = serve_and_connect(&pki, |mut reader, writer| async move {
+        writer.write(b"x\n");
+        writer.drain().await.unwrap();
+        // Until abort_clients shuts the socket down at once, without close_notify.
+        let _ = reader.read_to_eof().await;
+        drop(writer);
+    })
+    .await;
     assert_eq!(reader.readline().await.unwrap(), b"x\n");
     server.close();
     server.abort_clients();
@@ -364,9 +294,8 @@ async fn bytes_written_without_drain_reach_the_peer() {
     const TOTAL: usize = (1 << 20) + 4;
     let pki = pki();
     // A Unix socket: its buffers are small (no TCP autotuning), so the slow reader keeps them full.
-    let dir = std::env::temp_dir().join(format!("aioloop-tls-drain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s.sock");
+    let dir = SocketDir::new("tls-drain");
+    let path = dir.path();
     let server = start_unix_server_tls(
         |mut reader, writer| async move {
             // A high-water mark above everything written: the writer never flushes its sink,
@@ -379,11 +308,11 @@ async fn bytes_written_without_drain_reach_the_peer() {
             drop(writer);
         },
         &path,
-        ServerTls::new(pki.server.clone()),
+        pki.server_tls(),
     )
     .await
     .unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let tls = pki.client_tls();
     let (mut reader, writer) = open_unix_connection_tls(&path, &tls).await.unwrap();
     let mut got = Vec::new();
     let slow_reader = async {
@@ -400,7 +329,6 @@ async fn bytes_written_without_drain_reach_the_peer() {
     writer.close();
     server.close();
     server.wait_closed().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// asyncio's `StreamWriter.start_tls` (test_streams.py `test_start_tls`, test_sslproto.py
@@ -409,26 +337,9 @@ async fn bytes_written_without_drain_reach_the_peer() {
 #[aioloop::test]
 async fn start_tls_upgrades_a_plain_connection_on_both_sides() {
     let pki = pki();
-    let server_tls = ServerTls::new(pki.server.clone());
-    let server = aioloop::streams::start_server(
-        move |mut reader, writer| {
-            let tls = server_tls.clone();
-            async move {
-                assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
-                writer.write(b"GO\n");
-                writer.start_tls_server(&mut reader, &tls).await.unwrap();
-                assert!(writer.tls_info().is_some());
-                echo_lines(reader, writer).await;
-            }
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
-    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    writer.write(b"STARTTLS\n");
-    assert_eq!(reader.readline().await.unwrap(), b"GO\n");
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let server = start_starttls_server(pki.server_tls(), go_then_upgrade_and_echo).await;
+    let (mut reader, writer) = starttls_go(&server).await;
+    let tls = pki.client_tls();
     writer.start_tls(&mut reader, &tls).await.unwrap();
     assert_eq!(
         writer.tls_info().unwrap().protocol_version(),
@@ -443,9 +354,7 @@ async fn start_tls_upgrades_a_plain_connection_on_both_sides() {
     writer.close();
     assert!(reader.read_to_eof().await.unwrap().is_empty());
     server.close();
-    aioloop::wait_for(server.wait_closed(), Duration::from_secs(10))
-        .await
-        .unwrap();
+    closed_in_10s(server.wait_closed()).await;
 }
 
 /// Bytes the reader read ahead with the last plain line are the start of the handshake, not
@@ -454,28 +363,21 @@ async fn start_tls_upgrades_a_plain_connection_on_both_sides() {
 #[aioloop::test]
 async fn start_tls_keeps_the_handshake_bytes_read_ahead() {
     let pki = pki();
-    let server_tls = ServerTls::new(pki.server.clone());
     let ahead = Rc::new(Cell::new(0));
     let seen = ahead.clone();
-    let server = aioloop::streams::start_server(
-        move |mut reader, writer| {
-            let tls = server_tls.clone();
-            let seen = seen.clone();
-            async move {
-                aioloop::sleep(Duration::from_millis(50)).await; // the hello arrives too
-                assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
-                seen.set(reader.buffer().len());
-                writer.start_tls_server(&mut reader, &tls).await.unwrap();
-                echo_lines(reader, writer).await;
-            }
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
+    let server = start_starttls_server(pki.server_tls(), move |mut reader, writer, tls| {
+        let seen = seen.clone();
+        async move {
+            aioloop::sleep(Duration::from_millis(50)).await; // the hello arrives too
+            assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
+            seen.set(reader.buffer().len());
+            upgrade_and_echo(reader, writer, tls).await;
+        }
+    })
+    .await;
     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
     writer.write(b"STARTTLS\n");
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let tls = pki.client_tls();
     writer.start_tls(&mut reader, &tls).await.unwrap();
     assert!(ahead.get() > 0, "the server had read part of the hello ahead");
     writer.write(b"ok\n");
@@ -490,23 +392,15 @@ async fn start_tls_keeps_the_handshake_bytes_read_ahead() {
 async fn start_tls_refuses_a_foreign_reader_and_a_failed_upgrade_fails_both_ends() {
     let pki = pki();
     let other = pki_for(&["localhost"]); // a certificate the client does not trust
-    let server_tls = ServerTls::new(other.server.clone());
-    let server = aioloop::streams::start_server(
-        move |mut reader, writer| {
-            let tls = server_tls.clone();
-            async move {
-                let _ = reader.readline().await;
-                let _ = writer.start_tls_server(&mut reader, &tls).await;
-            }
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
+    let server = start_starttls_server(other.server_tls(), |mut reader, writer, tls| async move {
+        let _ = reader.readline().await;
+        let _ = writer.start_tls_server(&mut reader, &tls).await;
+    })
+    .await;
     let addr = server.local_addr().unwrap();
     let (mut reader, writer) = open_connection(addr).await.unwrap();
     let (mut foreign, _its_writer) = open_connection(addr).await.unwrap();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let tls = pki.client_tls();
     let err = writer.start_tls(&mut foreign, &tls).await.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     writer.write(b"STARTTLS\n");
@@ -528,31 +422,11 @@ async fn start_tls_refuses_a_foreign_reader_and_a_failed_upgrade_fails_both_ends
 #[aioloop::test]
 async fn start_tls_sends_a_write_made_during_the_handshake_after_it() {
     let pki = pki();
-    let server_tls = ServerTls::new(pki.server.clone());
-    let server = aioloop::streams::start_server(
-        move |mut reader, writer| {
-            let tls = server_tls.clone();
-            async move {
-                assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
-                writer.write(b"GO\n");
-                writer.start_tls_server(&mut reader, &tls).await.unwrap();
-                echo_lines(reader, writer).await;
-            }
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
-    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
-    writer.write(b"STARTTLS\n");
-    assert_eq!(reader.readline().await.unwrap(), b"GO\n");
+    let server = start_starttls_server(pki.server_tls(), go_then_upgrade_and_echo).await;
+    let (mut reader, writer) = starttls_go(&server).await;
     let writer = Rc::new(writer);
-    let during = writer.clone();
-    let wrote = aioloop::spawn(async move {
-        aioloop::yield_now().await; // the upgrade is in its handshake now
-        during.write(b"during the handshake\n");
-    });
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let wrote = write_during_the_handshake(&writer);
+    let tls = pki.client_tls();
     writer.start_tls(&mut reader, &tls).await.unwrap();
     wrote.await.unwrap();
     writer.write(b"after\n");
@@ -577,12 +451,8 @@ async fn a_cancelled_start_tls_fails_the_writer() {
     let (mut reader, writer) = open_connection(addr).await.unwrap();
     let (_silent, _) = listener.accept().await.unwrap();
     let writer = Rc::new(writer);
-    let during = writer.clone();
-    let wrote = aioloop::spawn(async move {
-        aioloop::yield_now().await; // the upgrade is in its handshake now
-        during.write(b"during the handshake\n");
-    });
-    let tls = ClientTls::new(pki().client.clone(), "localhost").unwrap();
+    let wrote = write_during_the_handshake(&writer);
+    let tls = pki().client_tls();
     let upgrade = aioloop::wait_for(writer.start_tls(&mut reader, &tls), Duration::from_millis(100)).await;
     assert!(upgrade.is_err(), "the silent peer never answers the hello");
     wrote.await.unwrap();
@@ -599,15 +469,13 @@ async fn a_cancelled_start_tls_fails_the_writer() {
 #[aioloop::test]
 async fn start_tls_waits_for_the_bytes_still_buffered() {
     let pki = pki();
-    let server = late_starttls_echo_server(ServerTls::new(pki.server.clone()), || {
-        aioloop::sleep(Duration::from_millis(100))
-    })
-    .await;
+    let server =
+        late_starttls_echo_server(pki.server_tls(), || aioloop::sleep(Duration::from_millis(100))).await;
     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
     fill(&writer, 0);
     assert!(writer.buffered() > 0, "the socket is full");
     writer.write(b"STARTTLS\n");
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let tls = pki.client_tls();
     writer.start_tls(&mut reader, &tls).await.unwrap();
     writer.write(b"over TLS\n");
     assert_eq!(reader.readline().await.unwrap(), b"over TLS\n");
@@ -624,7 +492,7 @@ async fn a_drain_during_start_tls_s_wait_keeps_the_writer_s_water_marks() {
     let pki = pki();
     let go = Rc::new(aioloop::sync::Event::new());
     let read = go.clone();
-    let server = late_starttls_echo_server(ServerTls::new(pki.server.clone()), move || {
+    let server = late_starttls_echo_server(pki.server_tls(), move || {
         let read = read.clone();
         async move { read.wait().await }
     })
@@ -639,7 +507,7 @@ async fn a_drain_during_start_tls_s_wait_keeps_the_writer_s_water_marks() {
     assert!(writer.buffered() > BUFFERED, "the socket is full");
     let writer = Rc::new(writer);
     let upgrading = writer.clone();
-    let tls = ClientTls::new(pki.client.clone(), "localhost").unwrap();
+    let tls = pki.client_tls();
     let upgrade = aioloop::spawn(async move {
         upgrading.start_tls(&mut reader, &tls).await.unwrap();
         reader
@@ -667,21 +535,49 @@ where
     Fut: std::future::Future<Output = ()> + 'static,
 {
     let before = Rc::new(before);
-    aioloop::streams::start_server(
-        move |mut reader, writer| {
-            let tls = server_tls.clone();
-            let before = before.clone();
-            async move {
-                before().await;
-                while reader.readline().await.unwrap() != b"STARTTLS\n" {}
-                writer.start_tls_server(&mut reader, &tls).await.unwrap();
-                echo_lines(reader, writer).await;
-            }
-        },
-        "127.0.0.1:0",
-    )
+    start_starttls_server(server_tls, move |mut reader, writer, tls| {
+        let before = before.clone();
+        async move {
+            before().await;
+            while reader.readline().await.unwrap() != b"STARTTLS\n" {}
+            upgrade_and_echo(reader, writer, tls).await;
+        }
+    })
     .await
-    .unwrap()
+}
+
+/// A connection's handler: reads `STARTTLS`, answers `GO`, upgrades as the server and echoes
+/// lines.
+async fn go_then_upgrade_and_echo(mut reader: StreamReader, writer: StreamWriter, tls: ServerTls) {
+    assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
+    writer.write(b"GO\n");
+    writer.start_tls_server(&mut reader, &tls).await.unwrap();
+    assert!(writer.tls_info().is_some());
+    echo_lines(reader, writer).await;
+}
+
+/// Upgrades a connection as the server of the handshake, then echoes lines.
+async fn upgrade_and_echo(mut reader: StreamReader, writer: StreamWriter, tls: ServerTls) {
+    writer.start_tls_server(&mut reader, &tls).await.unwrap();
+    echo_lines(reader, writer).await;
+}
+
+/// A plain client of `server` (a [`go_then_upgrade_and_echo`] one) that sent `STARTTLS` and
+/// read `GO`: its upgrade comes next.
+async fn starttls_go(server: &aioloop::streams::Server) -> (StreamReader, StreamWriter) {
+    let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    writer.write(b"STARTTLS\n");
+    assert_eq!(reader.readline().await.unwrap(), b"GO\n");
+    (reader, writer)
+}
+
+/// Another task's write once the upgrade `writer` starts is in its handshake.
+fn write_during_the_handshake(writer: &Rc<StreamWriter>) -> aioloop::Task<()> {
+    let during = writer.clone();
+    aioloop::spawn(async move {
+        aioloop::yield_now().await; // the upgrade is in its handshake now
+        during.write(b"during the handshake\n");
+    })
 }
 
 /// Writes 1 KiB lines until more than `more_than` bytes are buffered (the socket is full).

@@ -1,10 +1,11 @@
 //! Helpers shared by the integration tests: drop guards, poll counters, a thread-woken flag
 //! (the combinator tests), the exception handler's reports of a run, the outcome of a
-//! coroutine submitted from a thread; `interval`, tokio's interval checks on the paused
+//! coroutine submitted from a thread, a bounded wait for a server's close; `interval`, tokio's interval checks on the paused
 //! clock; `net`, asyncio's test servers in threads; `sockets`, socket pairs and polls for
 //! the tokio network audits; `process`, children for the subprocess tests; `signal`, the lock,
 //! delivery and deadline of the signal tests; `protocols`, the lock, wait and descriptor count
-//! of the transports and protocols tests; `tls`, test certificates.
+//! of the transports and protocols tests; `streams`, an echoing handler of the streams tests;
+//! `tls`, test certificates and TLS servers.
 
 #![allow(dead_code)] // each test file uses some of these
 
@@ -14,6 +15,7 @@ pub mod process;
 pub mod protocols;
 pub mod signal;
 pub mod sockets;
+pub mod streams;
 #[cfg(feature = "tls")]
 pub mod tls;
 
@@ -177,4 +179,11 @@ pub async fn yields(n: usize) {
     for _ in 0..n {
         aioloop::yield_now().await;
     }
+}
+
+/// Waits (10 s at most) for `wait_closed`, a server's `wait_closed()`.
+pub async fn closed_in_10s(wait_closed: impl Future<Output = ()>) {
+    aioloop::wait_for(wait_closed, std::time::Duration::from_secs(10))
+        .await
+        .expect("the server closed in 10 s");
 }

@@ -1,16 +1,34 @@
 //! For the TLS tests (tests/streams_tls.rs, asyncio_protocols_tls.rs): self-signed
-//! certificates made with rcgen, and the configs of a server proving them and a client
-//! trusting them.
+//! certificates made with rcgen, the configs of a server proving them and a client trusting
+//! them, and the streams servers the tests run on a loopback port (a TLS one, a plain one
+//! whose connections upgrade).
 
+use std::future::Future;
 use std::sync::Arc;
 
+use aioloop::streams::{
+    open_connection_tls, start_server, start_server_tls, Server, StreamReader, StreamWriter,
+};
 use aioloop::tls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use aioloop::tls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+use aioloop::tls::{ClientTls, ServerTls};
 
 /// A server config proving a self-signed certificate, and a client config trusting it.
 pub struct Pki {
     pub server: Arc<ServerConfig>,
     pub client: Arc<ClientConfig>,
+}
+
+impl Pki {
+    /// The client's TLS, trusting this certificate, for the server `localhost`.
+    pub fn client_tls(&self) -> ClientTls {
+        ClientTls::new(self.client.clone(), "localhost").unwrap()
+    }
+
+    /// The server's TLS, proving this certificate.
+    pub fn server_tls(&self) -> ServerTls {
+        ServerTls::new(self.server.clone())
+    }
 }
 
 /// A [`Pki`] whose certificate is for `names`.
@@ -50,4 +68,43 @@ pub async fn assert_closed_by_server(client: &aioloop::net::TcpStream) {
         .expect("the server closes the connection")
         .unwrap_or(0);
     assert_eq!(n, 0, "EOF, nothing sent");
+}
+
+/// `start_server_tls` on a loopback port: `handler` runs each connection once its handshake
+/// with `tls` is done.
+pub async fn start_loopback_server<H, Fut>(handler: H, tls: ServerTls) -> Server
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    start_server_tls(handler, "127.0.0.1:0", tls).await.unwrap()
+}
+
+/// A plain `start_server` on a loopback port whose `handler` gets each connection with the
+/// server's TLS `tls`, for its upgrade (`StreamWriter::start_tls_server`).
+pub async fn start_starttls_server<H, Fut>(tls: ServerTls, handler: H) -> Server
+where
+    H: Fn(StreamReader, StreamWriter, ServerTls) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    start_server(
+        move |reader, writer| handler(reader, writer, tls.clone()),
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap()
+}
+
+/// [`start_loopback_server`] with `handler` and `pki`'s [`Pki::server_tls`], and a streams
+/// client of it, its handshake made with `pki`'s [`Pki::client_tls`].
+pub async fn serve_and_connect<H, Fut>(pki: &Pki, handler: H) -> (Server, StreamReader, StreamWriter)
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let server = start_loopback_server(handler, pki.server_tls()).await;
+    let (reader, writer) = open_connection_tls(server.local_addr().unwrap(), &pki.client_tls())
+        .await
+        .unwrap();
+    (server, reader, writer)
 }
