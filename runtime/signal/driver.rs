@@ -10,10 +10,11 @@
 //!
 //! **The dispatcher is no task**, as asyncio's signal handling is none: it is a chain of loop
 //! callbacks, its *ticks* (as `add_reader`'s watches, runtime/fd_watch/watch.rs). A tick reads
-//! which signals arrived, delivers them, and leaves a [`DispatchWaker`] with the pipe's
-//! registration, whose wake (the next byte) queues the next tick. So the dispatcher is not in
-//! `all_tasks()`, `run`'s cancelling of the leftover tasks leaves it alone (a handler still runs
-//! during their cleanup), and a debug-mode loop does not report it as a pending task at close.
+//! which signals arrived, delivers them, and leaves a waker with the pipe's registration
+//! ([`dispatch_wake`]), whose wake (the next byte) queues the next tick. So the dispatcher is
+//! not in `all_tasks()`, `run`'s cancelling of the leftover tasks leaves it alone (a handler
+//! still runs during their cleanup), and a debug-mode loop does not report it as a pending
+//! task at close.
 //!
 //! The drivers live in a thread-local list (a loop never leaves its thread), each knowing its
 //! loop by a `Weak`. A close hook (`Core::on_close`) removes the driver from the list, drops its
@@ -28,9 +29,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
-use std::thread::{self, ThreadId};
+use std::task::{Context, Waker};
 
 use signal_hook_mio::v1_0::Signals as SignalPipe;
 use slab::Slab;
@@ -38,6 +37,7 @@ use slab::Slab;
 use super::interest::{self, Interest};
 use crate::event_loop::Core;
 use crate::io::{Direction, PollEvented};
+use crate::thread_waker::thread_waker;
 use crate::waker_slot::WakerSlot;
 
 thread_local! {
@@ -106,43 +106,28 @@ pub(crate) struct Driver {
     evented: RefCell<Option<PollEvented<PipeSource>>>,
     /// True while a tick is queued.
     scheduled: Cell<bool>,
-    /// The waker each tick leaves with the registration (a [`DispatchWaker`]).
+    /// The waker each tick leaves with the registration ([`dispatch_wake`]).
     waker: Waker,
     pipe: Rc<RefCell<SignalPipe>>,
     registered: RefCell<HashSet<libc::c_int>>,
 }
 
-/// The waker the dispatcher leaves with the pipe's registration: its wake queues the next
-/// tick. A waker must be `Send`, so it names its driver by thread and loop, and does nothing on
-/// another thread (the reactor wakes on the loop's own).
-struct DispatchWaker {
-    thread: ThreadId,
-    /// The loop's address (compared, never dereferenced).
-    core: usize,
-}
-
-impl Wake for DispatchWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if thread::current().id() != self.thread {
-            return;
-        }
-        // A closed loop's driver has left the list: a late wake finds nothing (or, the address
-        // reused by a newer loop, queues one tick too many there, which finds nothing to read).
-        let driver = DRIVERS
-            .try_with(|drivers| {
-                let drivers = drivers.borrow();
-                let driver = drivers.iter().find(|d| d.core.as_ptr() as usize == self.core);
-                driver.cloned()
-            })
-            .ok()
-            .flatten();
-        if let Some(driver) = driver {
-            driver.schedule();
-        }
+/// The wake of the waker the dispatcher leaves with the pipe's registration
+/// ([`thread_waker`]), which names its driver by its loop's address (a waker must be `Send`):
+/// queues the next tick. A closed loop's driver has left the list: a late wake finds nothing
+/// (or, the address reused by a newer loop, queues one tick too many there, which finds
+/// nothing to read).
+fn dispatch_wake(core: &usize) {
+    let driver = DRIVERS
+        .try_with(|drivers| {
+            let drivers = drivers.borrow();
+            let driver = drivers.iter().find(|d| d.core.as_ptr() as usize == *core);
+            driver.cloned()
+        })
+        .ok()
+        .flatten();
+    if let Some(driver) = driver {
+        driver.schedule();
     }
 }
 
@@ -194,10 +179,7 @@ impl Driver {
             return Ok(driver);
         }
         let pipe = SignalPipe::new(std::iter::empty::<libc::c_int>())?;
-        let waker = Waker::from(Arc::new(DispatchWaker {
-            thread: thread::current().id(),
-            core: Rc::as_ptr(core) as usize,
-        }));
+        let waker = thread_waker(Rc::as_ptr(core) as usize, dispatch_wake);
         let driver = Rc::new(Driver {
             core: Rc::downgrade(core),
             listeners: RefCell::default(),
