@@ -71,6 +71,7 @@ pub mod sync;
 mod sync_shim;
 mod task;
 mod task_local;
+mod thread_waker;
 mod threadsafe;
 pub mod time;
 #[cfg(feature = "tls")]

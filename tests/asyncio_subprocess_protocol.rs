@@ -18,7 +18,9 @@ use aioloop::protocols::{subprocess_exec, subprocess_shell, SubprocessProtocol, 
 use aioloop::signal::SignalKind;
 
 mod support;
-use support::protocols::{exceptions, open_fds, serial, until, Made};
+use support::protocols::{
+    exception_panics, exceptions, flow_failures, lost_once_cleanly, open_fds, serial, until, Made,
+};
 
 /// CPython's echo2.py: one read of stdin (up to 1024 bytes), written to stdout after `OUT:`
 /// and to stderr after `ERR:`.
@@ -738,6 +740,89 @@ fn stdin_flow_control_reaches_the_protocol() {
         assert_eq!(proto.borrow().returncode, Some(0));
         transport.close();
     });
+}
+
+/// A protocol whose `pause_writing` and `resume_writing` panic ("pause boom", "resume boom"),
+/// and which may write a megabyte to the child's stdin (4 KiB high-water mark) from its
+/// `connection_made`.
+#[derive(Default)]
+struct FlowPanics {
+    write_in_made: bool,
+    /// The flow calls, in order ("pause", "resume").
+    flow: Vec<&'static str>,
+    /// `connection_lost`'s argument, each call.
+    lost: Vec<Option<String>>,
+}
+
+impl SubprocessProtocol for FlowPanics {
+    fn connection_made(&mut self, transport: SubprocessTransport) {
+        if self.write_in_made {
+            write_a_megabyte(&transport);
+        }
+    }
+    fn connection_lost(&mut self, exc: Option<io::Error>) {
+        self.lost.push(exc.map(|e| e.to_string()));
+    }
+    fn pause_writing(&mut self) {
+        self.flow.push("pause");
+        panic!("pause boom");
+    }
+    fn resume_writing(&mut self) {
+        self.flow.push("resume");
+        panic!("resume boom");
+    }
+}
+
+/// Writes a megabyte to the child's stdin, above a 4 KiB high-water mark.
+fn write_a_megabyte(transport: &SubprocessTransport) {
+    let stdin = transport.get_pipe_transport(0).unwrap();
+    stdin.set_write_buffer_limits(Some(4096), Some(1024)).unwrap();
+    stdin.write(&vec![b'x'; 1 << 20]).unwrap();
+}
+
+/// asyncio's subprocess transport makes its stdin pipe's flow calls through that pipe's
+/// transport (`_FlowControlMixin`): a panic in `pause_writing` or `resume_writing` goes to the
+/// loop's exception handler as "protocol.pause_writing() failed", and the transport goes on,
+/// as a stream connection does. The child is not killed: it reads everything, exits 0 at
+/// EOF, and `connection_lost(None)` comes once. With `write_in_made`, the `pause_writing` is
+/// due while `connection_made` runs, so the transport's task makes it once that returned;
+/// without, it is made inside the test's write (the protocol is free).
+fn stdin_flow_panics_are_reported_and_the_transport_goes_on(write_in_made: bool) {
+    let _serial = serial();
+    aioloop::run(async move {
+        let reported = exception_panics();
+        let mut command = sh("sleep 0.2; cat >/dev/null");
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        let factory = move || FlowPanics {
+            write_in_made,
+            ..FlowPanics::default()
+        };
+        let (transport, proto) = subprocess_exec(factory, command).await.unwrap();
+        if !write_in_made {
+            write_a_megabyte(&transport);
+        }
+        until(|| !proto.borrow().flow.is_empty()).await;
+        assert!(!transport.is_closing(), "the panic closed the transport");
+        until(|| proto.borrow().flow.len() == 2).await;
+        assert_eq!(proto.borrow().flow, ["pause", "resume"]);
+        let stdin = transport.get_pipe_transport(0).unwrap();
+        assert_eq!(stdin.get_write_buffer_size(), 0);
+        stdin.close();
+        lost_once_cleanly(|| proto.borrow().lost.clone()).await;
+        assert_eq!(transport.get_returncode(), Some(0));
+        assert_eq!(*reported.borrow(), flow_failures(&["pause", "resume"]));
+        transport.close();
+    });
+}
+
+#[test]
+fn stdin_flow_panics_in_a_write_are_reported_and_the_transport_goes_on() {
+    stdin_flow_panics_are_reported_and_the_transport_goes_on(false);
+}
+
+#[test]
+fn stdin_flow_panics_due_in_connection_made_are_reported_and_the_transport_goes_on() {
+    stdin_flow_panics_are_reported_and_the_transport_goes_on(true);
 }
 
 /// A panic in a subprocess protocol method is the transport's fatal error, as a panic in a

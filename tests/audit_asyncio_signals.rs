@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use aioloop::signal::{signal, SignalKind};
+use support::protocols::open_fds;
 use support::signal::{counting_handler, kill_self, serial, until, within};
 
 /// CPython `test_check_signal` and `test_add_signal_handler_install_error*`: a number that
@@ -27,6 +28,7 @@ fn test_check_signal() {
     let _serial = serial();
     aioloop::run(async {
         let lp = aioloop::get_running_loop();
+        let fds = open_fds();
         for signum in [0, -1, 1000, libc::c_int::MAX] {
             let err = lp.add_signal_handler(signum, || {}).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{signum}: {err}");
@@ -40,10 +42,9 @@ fn test_check_signal() {
             assert!(err.to_string().contains("cannot be caught"), "{signum}: {err}");
         }
         assert_eq!(
-            aioloop::all_tasks().len(),
-            1, // the main task
-            "a signal dispatcher was started for signals that were refused: {:?}",
-            aioloop::all_tasks()
+            open_fds(),
+            fds,
+            "a signal self-pipe was created for signals that were refused"
         );
         // asyncio's remove_signal_handler raises ValueError for a number out of range;
         // here there is just no handler to remove.

@@ -187,6 +187,25 @@ fn child() {
             });
             raise_and_linger(libc::SIGHUP);
         }
+        "handler_during_run_cleanup" => {
+            aioloop::run(async {
+                let hit = Rc::new(Cell::new(false));
+                let seen = hit.clone();
+                let lp = aioloop::get_running_loop();
+                lp.add_signal_handler(SignalKind::user_defined1(), move || seen.set(true))
+                    .unwrap();
+                // Left over when main returns: `run` cancels it, and its cleanup waits for
+                // the handler added in main.
+                drop(aioloop::spawn(async move {
+                    let cancelled = aioloop::until_cancelled(std::future::pending::<()>()).await;
+                    assert!(cancelled.is_err());
+                    kill_self(libc::SIGUSR1);
+                    until(&hit).await;
+                    println!("handled during the cleanup");
+                }));
+                aioloop::yield_now().await; // the task waits in until_cancelled
+            });
+        }
         other => panic!("unknown case {other}"),
     }
 }
@@ -219,6 +238,13 @@ fn a_handler_on_another_loop_keeps_the_signal_caught() {
 #[test]
 fn signals_ignored_by_default_stay_ignored() {
     survives("ignored_by_default", "survived\nsurvived");
+}
+
+/// asyncio's signal handlers are no tasks: `run`'s cancelling of the leftover tasks leaves them
+/// in place, and a handler added in main still runs during those tasks' cleanup.
+#[test]
+fn a_handler_still_runs_while_run_cancels_the_leftover_tasks() {
+    survives("handler_during_run_cleanup", "handled during the cleanup");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use aioloop::signal::{ctrl_c, signal, SignalKind};
+use support::protocols::open_fds;
 use support::signal::{counting_handler, kill_self, serial, until, within};
 
 #[test]
@@ -143,13 +144,52 @@ fn signals_is_a_stream() {
 
 #[test]
 fn removing_a_handler_from_a_loop_that_never_caught_a_signal_sets_nothing_up() {
+    let _serial = serial(); // no other test opens descriptors meanwhile
     aioloop::run(async {
         let lp = aioloop::get_running_loop();
+        let before = open_fds();
         assert!(!lp.remove_signal_handler(SignalKind::user_defined2()));
-        assert!(
-            aioloop::all_tasks().len() == 1, // the main task
-            "a signal dispatcher was started just to answer false: {:?}",
-            aioloop::all_tasks()
-        );
+        assert_eq!(open_fds(), before, "a self-pipe was created just to answer false");
     });
+}
+
+/// asyncio's signal handling is no task: a debug-mode loop that closes with a handler or a
+/// listener in place reports no pending task, and the dispatcher is not in `all_tasks()`.
+#[test]
+fn the_signal_dispatcher_is_no_task() {
+    let _serial = serial();
+    let reported = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = reported.clone();
+    let event_loop = aioloop::EventLoop::builder()
+        .debug(true)
+        .exception_handler(move |ctx| sink.borrow_mut().push(ctx.message().to_string()))
+        .build()
+        .unwrap();
+    let hits = Rc::new(Cell::new(0));
+    let counter = hits.clone();
+    event_loop
+        .add_signal_handler(SignalKind::user_defined1(), move || {
+            counter.set(counter.get() + 1)
+        })
+        .unwrap();
+    let (listener, tasks) = event_loop.run_until_complete(async {
+        let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
+        kill_self(libc::SIGUSR2);
+        within(usr2.recv()).await.unwrap();
+        kill_self(libc::SIGUSR1);
+        until(&hits, 1).await;
+        (usr2, format!("{:?}", aioloop::all_tasks()))
+    });
+    drop(event_loop);
+    drop(listener);
+    assert!(
+        reported.borrow().is_empty(),
+        "closing reported {:?}",
+        reported.borrow()
+    );
+    assert_eq!(
+        tasks.matches("TaskRef").count(),
+        1,
+        "not only the main task: {tasks}"
+    );
 }

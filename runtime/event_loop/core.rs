@@ -102,9 +102,10 @@ impl Core {
         self.closed.get()
     }
 
+    /// Panics (asyncio's "Event loop is closed") if the loop has closed.
     #[track_caller]
     #[inline]
-    fn assert_open(&self, what: &str) {
+    pub(crate) fn assert_open(&self, what: &str) {
         if self.closed.get() {
             closed(what);
         }

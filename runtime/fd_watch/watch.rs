@@ -9,7 +9,7 @@
 //! A tick asks the descriptor itself (a zero-timeout `poll(2)`, [`ready_now`]): if it is ready,
 //! the tick queues the next tick (the next iteration's; queued first, so a panicking callback
 //! does not end the chain) and calls the callback; if not, it clears the direction's readiness
-//! and leaves an [`EdgeWaker`] with the registration, whose wake (the next edge) queues the
+//! and leaves an [`Edge`] waker with the registration, whose wake (the next edge) queues the
 //! next tick. The check and the clearing happen in one callback, between two polls of the
 //! reactor, so no edge falls between them. At most one tick per direction is queued.
 //!
@@ -26,14 +26,13 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
-use std::task::{Wake, Waker};
-use std::thread::{self, ThreadId};
+use std::task::Waker;
 
 use super::async_fd::AsyncFd;
 use super::level::{duplicate, ready_now, same_file};
 use crate::event_loop::Core;
 use crate::io::Direction;
+use crate::thread_waker::thread_waker;
 
 /// One loop's watches, by the caller's descriptor number.
 type Table = HashMap<RawFd, Rc<Watch>>;
@@ -63,7 +62,7 @@ struct Side {
 
 /// One watched descriptor of one loop.
 pub(super) struct Watch {
-    /// Tells this watch from a later one of the same number (an [`EdgeWaker`] checks it).
+    /// Tells this watch from a later one of the same number (an [`Edge`] checks it).
     id: u64,
     core: Weak<Core>,
     /// The caller's number.
@@ -74,26 +73,19 @@ pub(super) struct Watch {
     writer: RefCell<Option<Side>>,
 }
 
-/// The waker a direction leaves with the registration: its wake queues the direction's next
-/// tick. A waker must be `Send`, so it names its watch by loop, number and id, and does
-/// nothing on another thread (the reactor wakes on the loop's own).
-struct EdgeWaker {
-    thread: ThreadId,
+/// What the waker a direction leaves with the registration ([`thread_waker`]) names: its
+/// watch, by loop, number and id (a waker must be `Send`). Its wake queues the direction's
+/// next tick ([`Edge::wake`]).
+struct Edge {
     loop_key: usize,
     fd: RawFd,
     id: u64,
     dir: Direction,
 }
 
-impl Wake for EdgeWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if thread::current().id() != self.thread {
-            return;
-        }
+impl Edge {
+    /// Queues the next tick of the edge's direction, if its watch is still in the table.
+    fn wake(&self) {
         let watch = WATCHES
             .try_with(|watches| {
                 let watches = watches.borrow();
@@ -171,13 +163,13 @@ impl Watch {
         let replaced = match &mut *self.side(dir).borrow_mut() {
             Some(side) => Some(std::mem::replace(&mut side.callback, callback)),
             side @ None => {
-                let waker = Waker::from(Arc::new(EdgeWaker {
-                    thread: thread::current().id(),
+                let edge = Edge {
                     loop_key: self.core.upgrade().map_or(0, |core| loop_key(&core)),
                     fd: self.fd,
                     id: self.id,
                     dir,
-                }));
+                };
+                let waker = thread_waker(edge, Edge::wake);
                 *side = Some(Side {
                     callback,
                     scheduled: Rc::default(),

@@ -1,7 +1,8 @@
 //! [`FlowControl`]: a transport's write buffer limits and the `pause_writing` /
 //! `resume_writing` calls they make due (asyncio's `_FlowControlMixin`), and
 //! [`deliver_flow`], which makes those calls: one for the stream transport (either protocol
-//! kind) and the datagram one.
+//! kind) and the datagram one. The subprocess transport makes its stdin pipe's through
+//! [`FlowTarget`] too.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -11,7 +12,7 @@ use std::rc::Weak;
 use super::any::WeakShared;
 use super::callback::{catch_failed, Failed};
 use super::write_state::WriteState;
-use super::{BufferedProtocol, DatagramProtocol, Protocol, DEFAULT_HIGH_WATER};
+use super::{BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol, DEFAULT_HIGH_WATER};
 
 /// The flow-control callbacks every protocol trait has (asyncio's `BaseProtocol`'s).
 pub(super) trait FlowCallbacks {
@@ -43,6 +44,15 @@ impl FlowCallbacks for dyn DatagramProtocol {
     }
     fn resume_writing(&mut self) {
         DatagramProtocol::resume_writing(self);
+    }
+}
+
+impl FlowCallbacks for dyn SubprocessProtocol {
+    fn pause_writing(&mut self) {
+        SubprocessProtocol::pause_writing(self);
+    }
+    fn resume_writing(&mut self) {
+        SubprocessProtocol::resume_writing(self);
     }
 }
 

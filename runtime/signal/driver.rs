@@ -1,6 +1,6 @@
-//! The per-loop signal driver: one `signal_hook_mio` self-pipe per loop, read by a detached
-//! dispatcher task that hands each delivery to the loop's listeners ([`Signals`](super::Signals))
-//! and handlers ([`Loop::add_signal_handler`](crate::Loop::add_signal_handler)).
+//! The per-loop signal driver: one `signal_hook_mio` self-pipe per loop, read by a dispatcher
+//! that hands each delivery to the loop's listeners ([`Signals`](super::Signals)) and handlers
+//! ([`Loop::add_signal_handler`](crate::Loop::add_signal_handler)).
 //!
 //! signal-hook installs the process-wide handler (async-signal-safe: it sets a flag and writes
 //! a byte to every registered self-pipe), so this crate has no signal handler of its own.
@@ -8,19 +8,28 @@
 //! every delivery through their own pipe. Deliveries of one signal that arrive before the
 //! dispatcher reads the pipe coalesce into one, as Unix signals themselves do.
 //!
+//! **The dispatcher is no task**, as asyncio's signal handling is none: it is a chain of loop
+//! callbacks, its *ticks* (as `add_reader`'s watches, runtime/fd_watch/watch.rs). A tick reads
+//! which signals arrived, delivers them, and leaves a waker with the pipe's registration
+//! ([`dispatch_wake`]), whose wake (the next byte) queues the next tick. So the dispatcher is
+//! not in `all_tasks()`, `run`'s cancelling of the leftover tasks leaves it alone (a handler
+//! still runs during their cleanup), and a debug-mode loop does not report it as a pending
+//! task at close.
+//!
 //! The drivers live in a thread-local list (a loop never leaves its thread), each knowing its
-//! loop by a `Weak`; the dispatcher task removes its driver from the list when it is dropped
-//! (the loop closing), which unregisters the loop's actions from signal-hook.
+//! loop by a `Weak`. A close hook (`Core::on_close`) removes the driver from the list, drops its
+//! handlers (asyncio's `close` removes every signal handler) and deregisters the pipe; once the
+//! last listener is gone too, dropping the pipe unregisters the loop's actions from signal-hook.
 //!
 //! Every listener and handler holds an [`Interest`] in its signal, taken once the pipe is
 //! registered for it; a driver's listeners and handlers are dropped before its pipe, so an
 //! interest never outlives the pipe that delivers to it (see [`super::interest`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::rc::{Rc, Weak};
-use std::task::Waker;
+use std::task::{Context, Waker};
 
 use signal_hook_mio::v1_0::Signals as SignalPipe;
 use slab::Slab;
@@ -28,6 +37,7 @@ use slab::Slab;
 use super::interest::{self, Interest};
 use crate::event_loop::Core;
 use crate::io::{Direction, PollEvented};
+use crate::thread_waker::thread_waker;
 use crate::waker_slot::WakerSlot;
 
 thread_local! {
@@ -91,8 +101,34 @@ pub(crate) struct Driver {
     core: Weak<Core>,
     listeners: RefCell<Slab<Listener>>,
     handlers: RefCell<HashMap<libc::c_int, Handler>>,
+    /// The pipe registered with the loop's reactor: `None` until the first tick registers it
+    /// (on the running loop), and again once the loop closed.
+    evented: RefCell<Option<PollEvented<PipeSource>>>,
+    /// True while a tick is queued.
+    scheduled: Cell<bool>,
+    /// The waker each tick leaves with the registration ([`dispatch_wake`]).
+    waker: Waker,
     pipe: Rc<RefCell<SignalPipe>>,
     registered: RefCell<HashSet<libc::c_int>>,
+}
+
+/// The wake of the waker the dispatcher leaves with the pipe's registration
+/// ([`thread_waker`]), which names its driver by its loop's address (a waker must be `Send`):
+/// queues the next tick. A closed loop's driver has left the list: a late wake finds nothing
+/// (or, the address reused by a newer loop, queues one tick too many there, which finds
+/// nothing to read).
+fn dispatch_wake(core: &usize) {
+    let driver = DRIVERS
+        .try_with(|drivers| {
+            let drivers = drivers.borrow();
+            let driver = drivers.iter().find(|d| d.core.as_ptr() as usize == *core);
+            driver.cloned()
+        })
+        .ok()
+        .flatten();
+    if let Some(driver) = driver {
+        driver.schedule();
+    }
 }
 
 impl Driver {
@@ -122,7 +158,11 @@ impl Driver {
 
     /// The driver of `core`, ready to receive `signum`: the number is checked first
     /// ([`check`](super::kind::check)), so nothing is set up for a refused signal; the driver
-    /// is created (with its dispatcher task) on first use.
+    /// is created on first use.
+    ///
+    /// # Panics
+    /// If the loop is closed.
+    #[track_caller]
     pub(crate) fn for_signal(core: &Rc<Core>, signum: libc::c_int) -> io::Result<Rc<Driver>> {
         super::kind::check(signum)?;
         let driver = Driver::of(core)?;
@@ -130,26 +170,80 @@ impl Driver {
         Ok(driver)
     }
 
-    /// The driver of `core`, created (with its dispatcher task) on first use.
+    /// The driver of `core`, created on first use: its first tick is queued (it registers the
+    /// pipe once the loop runs) and its close hook set.
+    #[track_caller]
     fn of(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
+        core.assert_open("add_signal_handler");
         if let Some(driver) = Driver::existing(core) {
             return Ok(driver);
         }
         let pipe = SignalPipe::new(std::iter::empty::<libc::c_int>())?;
+        let waker = thread_waker(Rc::as_ptr(core) as usize, dispatch_wake);
         let driver = Rc::new(Driver {
             core: Rc::downgrade(core),
             listeners: RefCell::default(),
             handlers: RefCell::default(),
+            evented: RefCell::default(),
+            scheduled: Cell::new(false),
+            waker,
             pipe: Rc::new(RefCell::new(pipe)),
             registered: RefCell::default(),
         });
         DRIVERS.with(|drivers| drivers.borrow_mut().push(driver.clone()));
-        let task = core.spawn(
-            dispatch(driver.clone()),
-            Some("aioloop::signal dispatcher".into()),
-        );
-        drop(task); // detached: the loop owns it until it closes
+        let closing = Rc::downgrade(&driver);
+        core.on_close(Box::new(move || close(&closing)));
+        driver.schedule();
         Ok(driver)
+    }
+
+    /// Queues the dispatcher's next tick, unless one is queued or the loop is closed.
+    fn schedule(self: &Rc<Self>) {
+        if self.scheduled.replace(true) {
+            return;
+        }
+        let Some(core) = self.core.upgrade().filter(|core| !core.is_closed()) else {
+            return;
+        };
+        let driver = self.clone();
+        drop(core.call_soon(Box::new(move || driver.tick())));
+    }
+
+    /// One tick of the dispatcher: registers the pipe (the first tick), reads which signals
+    /// arrived and delivers them, leaving [`Driver::waker`] with the registration. Reading
+    /// drains the pipe; the `WouldBlock` met afterwards clears the readiness, so the next byte
+    /// written by the signal handler is a new edge.
+    fn tick(&self) {
+        self.scheduled.set(false);
+        let mut arrived = Vec::new();
+        {
+            let mut evented = self.evented.borrow_mut();
+            if evented.is_none() {
+                match PollEvented::new(PipeSource(self.pipe.clone()), "signal") {
+                    Ok(registered) => *evented = Some(registered),
+                    Err(err) => {
+                        drop(evented);
+                        if let Some(core) = self.core.upgrade() {
+                            core.report(
+                                &format!("aioloop: cannot register the signal pipe: {err}"),
+                                None,
+                                None,
+                            );
+                        }
+                        return;
+                    }
+                }
+            }
+            let Some(evented) = evented.as_ref() else { return };
+            let mut cx = Context::from_waker(&self.waker);
+            while evented.poll_ready(&mut cx, Direction::Read).is_ready() {
+                let _: io::Result<()> = evented.try_io(Direction::Read, |source| {
+                    arrived.extend(source.0.borrow_mut().pending());
+                    Err(io::ErrorKind::WouldBlock.into())
+                });
+            }
+        }
+        self.deliver(&arrived);
     }
 
     /// Makes sure signal-hook delivers `signum` to this loop's pipe (and that the signal gets
@@ -246,48 +340,23 @@ impl Driver {
     }
 }
 
-/// Removes the driver from the thread's list when the dispatcher is dropped (the loop closes):
-/// dropping the last `Rc` of the pipe unregisters its signal-hook actions.
-struct Unlist(Weak<Driver>);
-
-impl Drop for Unlist {
-    fn drop(&mut self) {
-        let removed = DRIVERS.try_with(|drivers| {
-            let mut drivers = drivers.borrow_mut();
-            let position = drivers
-                .iter()
-                .position(|d| Weak::ptr_eq(&Rc::downgrade(d), &self.0));
-            position.map(|i| drivers.remove(i))
-        });
-        drop(removed);
-    }
-}
-
-/// The dispatcher task: waits for the pipe to become readable, reads which signals arrived
-/// and delivers them. Reading drains the pipe; the `WouldBlock` returned afterwards clears the
-/// readiness, so the next byte written by the signal handler is a new edge.
-async fn dispatch(driver: Rc<Driver>) {
-    let _unlist = Unlist(Rc::downgrade(&driver));
-    let evented = match PollEvented::new(PipeSource(driver.pipe.clone()), "signal") {
-        Ok(evented) => evented,
-        Err(err) => {
-            if let Some(core) = driver.core.upgrade() {
-                core.report(
-                    &format!("aioloop: cannot register the signal pipe: {err}"),
-                    None,
-                    None,
-                );
-            }
-            return;
-        }
-    };
-    let mut arrived = Vec::new();
-    let _: io::Result<()> = evented
-        .async_io(Direction::Read, |source| {
-            arrived.clear();
-            arrived.extend(source.0.borrow_mut().pending());
-            driver.deliver(&arrived);
-            Err(io::ErrorKind::WouldBlock.into())
-        })
-        .await;
+/// The close hook of a driver's loop: removes the driver from the thread's list, drops its
+/// handlers and deregisters its pipe (before the loop's reactor closes). The driver itself goes
+/// with its last listener; dropping the last `Rc` of the pipe unregisters its signal-hook
+/// actions.
+fn close(driver: &Weak<Driver>) {
+    let unlisted = DRIVERS.try_with(|drivers| {
+        let mut drivers = drivers.borrow_mut();
+        let position = drivers
+            .iter()
+            .position(|d| Weak::ptr_eq(&Rc::downgrade(d), driver));
+        position.map(|i| drivers.remove(i))
+    });
+    let Some(driver) = driver.upgrade() else { return };
+    drop(unlisted);
+    // Outside the borrows: a handler's destructor is user code.
+    let handlers = std::mem::take(&mut *driver.handlers.borrow_mut());
+    drop(handlers);
+    let evented = driver.evented.borrow_mut().take();
+    drop(evented);
 }

@@ -80,7 +80,7 @@ impl Loop {
     pub fn remove_signal_handler(&self, kind: impl Into<SignalKind>) -> bool {
         let signum = kind.into().as_raw();
         // A loop that never caught a signal has no handler to remove: answer without creating
-        // the signal machinery (a self-pipe and a dispatcher task) just to say so.
+        // the signal machinery (a self-pipe and its dispatcher) just to say so.
         let Some(driver) = Driver::existing(&self.core) else {
             return false;
         };

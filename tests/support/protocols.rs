@@ -29,6 +29,15 @@ pub async fn until(mut cond: impl FnMut() -> bool) {
     .expect("condition not reached in 10 s");
 }
 
+/// Waits for a protocol's `connection_lost` (at most 10 s, as [`until`]), gives a second one
+/// a moment to come, and asserts it came once, without an error; `lost` reads the protocol's
+/// record of its arguments.
+pub async fn lost_once_cleanly<T: PartialEq + std::fmt::Debug>(lost: impl Fn() -> Vec<Option<T>>) {
+    until(|| !lost().is_empty()).await;
+    aioloop::sleep(Duration::from_millis(10)).await;
+    assert_eq!(lost(), [None], "connection_lost once, without an error");
+}
+
 /// The process's open descriptors (0 where /proc is missing).
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)

@@ -109,9 +109,18 @@ fn returncode(status: io::Result<ExitStatus>) -> i32 {
     }
 }
 
-/// Makes one protocol call; a panic is the transport's fatal error.
+/// Makes one protocol call; a panic is the transport's fatal error, except in the flow calls
+/// (reported, see [`Inner::call_flow`]).
 fn deliver(transport: &SubprocessTransport, protocol: &RefCell<dyn SubprocessProtocol>, call: Call) {
     let inner = &*transport.inner;
+    if let Call::Flow { pause } = call {
+        let called = inner.call_flow(pause);
+        debug_assert!(
+            called,
+            "the task calls the protocol only while none of its methods runs"
+        );
+        return;
+    }
     let made = matches!(call, Call::Made);
     let result = catch(call.method(), || {
         let mut protocol = protocol.borrow_mut();
@@ -120,8 +129,7 @@ fn deliver(transport: &SubprocessTransport, protocol: &RefCell<dyn SubprocessPro
             Call::Data(fd, data) => protocol.pipe_data_received(fd, &data),
             Call::PipeLost(fd, exc) => protocol.pipe_connection_lost(fd, exc),
             Call::Exited => protocol.process_exited(),
-            Call::Flow { pause: true } => protocol.pause_writing(),
-            Call::Flow { pause: false } => protocol.resume_writing(),
+            Call::Flow { .. } => unreachable!("the flow calls are made above"),
             Call::Lost => unreachable!("connection_lost is the task's last call"),
         }
     });

@@ -60,8 +60,8 @@ impl Drop for CloseOnDrop {
 ///
 /// Dropping the future before it returns (a cancellation) closes the transport: the child is
 /// killed, the protocol still gets its calls. A panic in `connection_made` does not fail the
-/// call: it is the transport's fatal error, as a panic in any of the protocol's methods (see
-/// [`SubprocessProtocol`]).
+/// call: it is the transport's fatal error, as a panic in the protocol's other methods but
+/// `pause_writing` and `resume_writing` (see [`SubprocessProtocol`]).
 ///
 /// The protocol is made first, then the child is spawned, as in asyncio: `protocol_factory`
 /// runs before the child starts, even if the spawn then fails.

@@ -27,13 +27,16 @@ use super::SubprocessTransport;
 /// called as that pipe's transport calls them (inside its `write` when the protocol is free,
 /// else right after the running method returns).
 ///
-/// A panic in any of these methods is the transport's fatal error, as a panic in a stream
-/// protocol's `data_received` is the connection's: the pipes are aborted, the child is killed
-/// if it still runs, no other method but `connection_lost` is called any more, and
-/// `connection_lost` gets an error naming the method that panicked once the child exited and
-/// the pipes closed; the panic then goes on in the transport's task, reported as any task's
-/// ("Task exception was never retrieved", to the loop's exception handler). (asyncio only logs
-/// an exception of these callbacks.)
+/// A panic in any of these methods but the flow-control ones is the transport's fatal error,
+/// as a panic in a stream protocol's `data_received` is the connection's: the pipes are
+/// aborted, the child is killed if it still runs, no other method but `connection_lost` is
+/// called any more, and `connection_lost` gets an error naming the method that panicked once
+/// the child exited and the pipes closed; the panic then goes on in the transport's task,
+/// reported as any task's ("Task exception was never retrieved", to the loop's exception
+/// handler). (asyncio only logs an exception of these callbacks.) A panic in `pause_writing` or
+/// `resume_writing` goes to the loop's exception handler ("protocol.pause_writing() failed",
+/// with the panic) and the transport goes on, as with a stream transport (asyncio's stdin pipe
+/// transport makes these calls, and reports an exception in them the same way).
 ///
 /// ```
 /// use aioloop::protocols::{SubprocessProtocol, SubprocessTransport};

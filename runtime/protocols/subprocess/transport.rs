@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 
 use super::SubprocessProtocol;
 use crate::process::Child;
-use crate::protocols::callback::{catch, Panicked};
+use crate::protocols::callback::Panicked;
+use crate::protocols::flow::FlowTarget;
 use crate::protocols::task::wake;
 use crate::protocols::Transport;
 use crate::signal::SignalKind;
@@ -198,25 +199,19 @@ impl Inner {
             let state = self.state.borrow();
             state.calls.is_empty() && state.failed.is_none() && !state.finished
         };
-        if now {
-            if let Some(protocol) = self.protocol.upgrade() {
-                if let Ok(mut protocol) = protocol.try_borrow_mut() {
-                    let call = Call::Flow { pause };
-                    let result = catch(call.method(), move || {
-                        if pause {
-                            protocol.pause_writing();
-                        } else {
-                            protocol.resume_writing();
-                        }
-                    });
-                    if let Err(panicked) = result {
-                        self.fail(panicked);
-                    }
-                    return;
-                }
-            }
+        if !(now && self.call_flow(pause)) {
+            self.push(Call::Flow { pause });
         }
-        self.push(Call::Flow { pause });
+    }
+
+    /// Calls the protocol's `pause_writing` (`pause`) or `resume_writing` now; false if one of
+    /// its methods is running (nothing was called). A panic there is no fatal error: it goes
+    /// to the loop's exception handler ("protocol.pause_writing() failed") and the transport
+    /// goes on, as with the stream transports ([`FlowTarget::try_flow`]): asyncio's pipe
+    /// transport makes these calls for the subprocess protocol, through `_FlowControlMixin`.
+    pub(super) fn call_flow(&self, pause: bool) -> bool {
+        let mut due = Some(pause);
+        self.protocol.try_flow(|| due.take())
     }
 
     /// A protocol method panicked: the transport's fatal error. The task aborts the pipes
