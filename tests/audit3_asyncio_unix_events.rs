@@ -4,10 +4,14 @@
 //! test it ports. `test_create_unix_server_bind_error` (the socket is closed when the bind
 //! fails) is in tests/net_fd_leak.rs, the binary that counts descriptors alone.
 //!
-//! Not ported: the `sock=` cases (`test_create_unix_server_path_inetsock`, `_path_dgram`,
-//! `_path_stream_bittype`, `_nopath_nosock`, `test_create_unix_connection_path_inetsock`,
-//! `_path_sock`, `_nopath_nosock`): `start_unix_server` and `open_unix_connection` take a path,
-//! never a socket; and the `ssl`/`server_hostname` cases: aioloop has no TLS.
+//! Elsewhere: the server's `sock=` cases are tests/asyncio_server_options.rs's
+//! (`ServerOptions::sock` serves a bound TCP or Unix stream socket; a datagram socket is
+//! refused, as `_path_dgram`; no place or two places to listen, as `_nopath_nosock`); the
+//! `ssl` cases are tests/streams_tls.rs's. Not ported: `_path_inetsock` and
+//! `_path_stream_bittype` (`ServerOptions` is one entry point for both families, so an inet
+//! socket is served, not refused), and the connection's `sock=` cases
+//! (`open_unix_connection` takes a path; a connected `UnixStream` goes to
+//! `StreamReader`/`StreamWriter` or `protocols::connect_accepted_socket`).
 
 mod support;
 
