@@ -138,6 +138,29 @@ async fn test_start_unix_server_1() {
     assert!(!path.exists(), "closing the server removed its socket file");
 }
 
+/// test_unix_events.py `test_create_unix_server_cleanup_prevented` (3.13's
+/// `cleanup_socket=False`): the socket file outlives the server; with a `sock=` too.
+#[aioloop::test]
+async fn test_create_unix_server_cleanup_prevented() {
+    let dir = SocketDir::new("server-options-cleanup-prevented");
+    let path = dir.path();
+    let options = ServerOptions::new().path(&path).cleanup_socket(false);
+    let server = start_server_with(echo, options).await.unwrap();
+    assert!(path.exists());
+    server.close();
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+    assert!(path.exists(), "cleanup_socket(false) leaves the socket file");
+
+    std::fs::remove_file(&path).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let options = ServerOptions::new().sock(listener).cleanup_socket(false);
+    let server = start_server_with(echo, options).await.unwrap();
+    assert_eq!(ping_unix(&path).await, b"echo:ping\n");
+    server.close();
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+    assert!(path.exists(), "and for a socket given with sock=");
+}
+
 /// asyncio's `Server.start_serving()` on a server serving already does nothing
 /// (`_start_serving` returns when `_serving`).
 #[aioloop::test]

@@ -1,6 +1,6 @@
 //! [`ServerOptions`]: where and how a server listens (asyncio's `create_server` /
 //! `start_server` arguments `host`/`port`, `path`, `sock`, `backlog`, `reuse_address`,
-//! `reuse_port` and `start_serving`), and the bound socket they make.
+//! `reuse_port`, `start_serving` and `cleanup_socket`), and the bound socket they make.
 
 use std::fmt;
 use std::io;
@@ -34,7 +34,9 @@ use super::{OwnedAddr, TcpListener, ToSocketAddrs, UnixListener};
 ///   connections across them;
 /// - [`start_serving`](Self::start_serving): on by default; off, the server is made with its
 ///   socket bound but not listening (a connect is refused), and accepts nothing until its
-///   `start_serving()` or `serve_forever()`.
+///   `start_serving()` or `serve_forever()`;
+/// - [`cleanup_socket`](Self::cleanup_socket): on by default; off, closing a Unix-domain
+///   server leaves its socket file.
 ///
 /// ```
 /// use aioloop::net::ServerOptions;
@@ -67,6 +69,7 @@ pub struct ServerOptions {
     reuse_address: bool,
     reuse_port: bool,
     start_serving: bool,
+    cleanup_socket: bool,
 }
 
 impl ServerOptions {
@@ -80,6 +83,7 @@ impl ServerOptions {
             reuse_address: true,
             reuse_port: false,
             start_serving: true,
+            cleanup_socket: true,
         }
     }
 
@@ -146,6 +150,15 @@ impl ServerOptions {
         self
     }
 
+    /// Whether closing a Unix-domain server removes its socket file (asyncio 3.13's
+    /// `cleanup_socket`, true by default): with false the file stays, for a process that hands
+    /// the path over to a successor. Applies to a [`path`](Self::path) and to a Unix-domain
+    /// [`sock`](Self::sock); a TCP server has no file.
+    pub fn cleanup_socket(mut self, on: bool) -> Self {
+        self.cleanup_socket = on;
+        self
+    }
+
     /// Makes the socket: bound, not listening yet. `what` names the call, for errors.
     pub(crate) async fn bind(self, what: &'static str) -> io::Result<BoundSocket> {
         let backlog = i32::try_from(self.backlog).unwrap_or(i32::MAX);
@@ -192,6 +205,7 @@ impl ServerOptions {
                 ))
             }
         };
+        let file = file.filter(|_| self.cleanup_socket);
         let local = if unix {
             None
         } else {
@@ -224,6 +238,7 @@ impl fmt::Debug for ServerOptions {
             .field("reuse_address", &self.reuse_address)
             .field("reuse_port", &self.reuse_port)
             .field("start_serving", &self.start_serving)
+            .field("cleanup_socket", &self.cleanup_socket)
             .finish()
     }
 }
