@@ -2,7 +2,8 @@
 //! tests/io_async_fd.rs that hold for a single-threaded loop (readiness after data, clearing
 //! through `clear_ready` and through `try_io`'s `WouldBlock`, a guard dropped keeps the
 //! readiness, writable until full, every waiter woken, `into_inner`), plus the registration
-//! checks shared with `Loop::add_reader`. Run under both io drivers
+//! checks shared with `Loop::add_reader`, and tokio's `Interest`/`Ready` surface (`with_interest`,
+//! `try_new`, `ready`, `clear_ready_matching`, the `_mut` guards, `async_io_mut`). Run under both io drivers
 //! (`AIOLOOP_IO_DRIVER=epoll` / `io_uring`).
 
 use std::io::{self, Read, Write};
@@ -11,7 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::pin::pin;
 use std::rc::Rc;
 
-use aioloop::net::AsyncFd;
+use aioloop::net::{AsyncFd, Interest, Ready};
 
 mod support;
 use support::sockets::{pending_now, poll_once, tcp_pair, within};
@@ -140,13 +141,13 @@ async fn test_async_io_retries_after_would_block() {
         b
     });
     let mut buf = [0; 16];
-    let n = within(a.async_io(true, |sock| (&*sock).read(&mut buf)))
+    let n = within(a.async_io(Interest::READABLE, |sock| (&*sock).read(&mut buf)))
         .await
         .unwrap();
     assert_eq!(&buf[..n], b"late");
     drop(writer.await.unwrap());
     // The peer closed: read closed is final, never cleared, as the end of file stays visible.
-    let n = within(a.async_io(true, |sock| (&*sock).read(&mut buf)))
+    let n = within(a.async_io(Interest::READABLE, |sock| (&*sock).read(&mut buf)))
         .await
         .unwrap();
     assert_eq!(n, 0);
@@ -218,4 +219,178 @@ fn test_polled_under_another_loop_panics() {
         message.contains("outside the event loop that created it"),
         "{message}"
     );
+}
+
+/// tokio's `reset_writable`: writes until `WouldBlock` clear the writable state, so the next
+/// wait is for the peer to read; it ends once the peer drained the buffer.
+#[aioloop::test]
+async fn reset_writable() {
+    let (a, b) = socketpair();
+    let a = AsyncFd::new(a).unwrap();
+    let mut guard = within(a.writable()).await.unwrap();
+    while guard.try_io(|fd| fd.get_ref().write(&[0; 512])).is_ok() {}
+    let mut writable = pin!(a.writable());
+    assert!(
+        poll_once(writable.as_mut()).await.is_pending(),
+        "full: not writable"
+    );
+    let b = AsyncFd::new(b).unwrap();
+    assert!(within(drain(&b)).await > 0);
+    within(writable).await.unwrap().retain_ready();
+}
+
+/// tokio's `try_io`: an operation that does not meet `WouldBlock` keeps the readiness; one
+/// that does clears it, and new data wakes the wait again.
+#[aioloop::test]
+async fn try_io() {
+    let (a, mut b) = socketpair();
+    b.write_all(b"0").unwrap();
+    let a = AsyncFd::new(a).unwrap();
+    let mut guard = within(a.readable()).await.unwrap();
+    a.get_ref().read_exact(&mut [0]).unwrap();
+    let _ = guard.try_io(|_| Ok(()));
+    within(a.readable()).await.unwrap().retain_ready(); // still readable
+    let _ = guard.try_io(|_| io::Result::<()>::Err(io::ErrorKind::WouldBlock.into()));
+    let mut readable = pin!(a.readable());
+    assert!(poll_once(readable.as_mut()).await.is_pending(), "cleared");
+    b.write_all(b"0").unwrap();
+    within(readable).await.unwrap().retain_ready();
+}
+
+/// tokio's `drop_closes` and `reregister`: dropping the `AsyncFd` drops (closes) the inner
+/// object; `into_inner` does not; an object whose drop does not close keeps the peer open.
+#[aioloop::test]
+async fn drop_closes() {
+    let (a, mut b) = socketpair();
+    let a = AsyncFd::new(a).unwrap();
+    assert_eq!(b.read(&mut [0]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    drop(a);
+    assert_eq!(b.read(&mut [0]).unwrap(), 0, "the peer sees the close");
+
+    let (a, mut b) = socketpair();
+    let a = AsyncFd::new(a).unwrap().into_inner();
+    assert_eq!(b.read(&mut [0]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    drop(AsyncFd::new(a).expect("reregister"));
+
+    let (a, mut b) = socketpair();
+    let shared = Rc::new(a);
+    drop(AsyncFd::new(RcFd(shared.clone())).unwrap());
+    assert_eq!(b.read(&mut [0]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+}
+
+/// tokio's `ArcFd`: a descriptor whose owner is shared.
+struct RcFd(Rc<UnixStream>);
+
+impl AsRawFd for RcFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// `ready(Interest)` waits for either direction and says which it found; clearing only the
+/// writable part (`clear_ready_matching`) keeps the read readiness.
+#[aioloop::test]
+async fn test_ready_reports_what_it_found_and_clears_only_what_is_asked() {
+    let (a, mut b) = socketpair();
+    let a = AsyncFd::new(a).unwrap();
+    let both = Interest::READABLE | Interest::WRITABLE;
+    let guard = within(a.ready(both)).await.unwrap();
+    assert!(guard.ready().is_writable() && !guard.ready().is_readable());
+    drop(guard);
+
+    b.write_all(b"x").unwrap();
+    // `ready` answers with what the reactor knows at once (writable): wait for the data's
+    // edge first, then both are found.
+    within(a.readable()).await.unwrap().retain_ready();
+    let mut guard = within(a.ready(both)).await.unwrap();
+    assert!(guard.ready().is_readable() && guard.ready().is_writable());
+    guard.clear_ready_matching(Ready::WRITABLE);
+    assert_eq!(guard.ready(), Ready::READABLE);
+    drop(guard);
+    assert!(pending_now(a.writable()).await, "writable cleared");
+    let guard = within(a.ready(both)).await.unwrap();
+    assert_eq!(guard.ready(), Ready::READABLE, "readable kept");
+    drop(guard);
+
+    // The peer's close is final: clearing never takes it away.
+    assert_eq!(within(drain(&a)).await, 1); // read to WouldBlock: readable cleared
+    drop(b);
+    let mut guard = within(a.readable()).await.unwrap();
+    assert!(guard.ready().is_read_closed());
+    guard.clear_ready();
+    let guard = within(a.readable()).await.unwrap();
+    assert!(guard.ready().is_read_closed() && guard.ready().is_readable());
+}
+
+/// `with_interest`: a descriptor registered for reading only; waiting for writability on it
+/// is a clear panic, not a wait for ever.
+#[test]
+fn test_with_interest_refuses_a_wait_it_cannot_answer() {
+    let (a, mut b) = socketpair();
+    let lp = aioloop::EventLoop::new().unwrap();
+    let fd = lp.run_until_complete(async move {
+        let a = AsyncFd::with_interest(a, Interest::READABLE).unwrap();
+        b.write_all(b"x").unwrap();
+        let guard = within(a.readable()).await.unwrap();
+        assert_eq!(guard.ready(), Ready::READABLE);
+        drop(guard);
+        (a, b)
+    });
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lp.run_until_complete(async { fd.0.writable().await.unwrap().retain_ready() })
+    }))
+    .expect_err("a wait for a direction not registered");
+    let message = panicked.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("registered for READABLE only"), "{message}");
+}
+
+/// `try_new` gives the object back with the error, so a caller can fall back to blocking I/O.
+#[aioloop::test]
+async fn test_try_new_gives_the_object_back() {
+    let file = std::fs::File::open("Cargo.toml").unwrap();
+    let fd = file.as_raw_fd();
+    let error = AsyncFd::try_new(file).unwrap_err();
+    let message = error.to_string();
+    let (mut file, cause) = error.into_parts();
+    assert_eq!(message, cause.to_string(), "displayed as its cause");
+    assert_eq!(cause.kind(), io::ErrorKind::PermissionDenied);
+    assert_eq!(file.as_raw_fd(), fd);
+    let mut text = String::new();
+    file.read_to_string(&mut text).unwrap();
+    assert!(text.contains("[package]"), "the file is still open and usable");
+    let io_error: io::Error = AsyncFd::try_with_interest(file, Interest::WRITABLE)
+        .unwrap_err()
+        .into();
+    assert_eq!(io_error.kind(), io::ErrorKind::PermissionDenied);
+}
+
+/// The `_mut` forms: `readable_mut`'s guard runs an operation that needs `&mut`, and
+/// `async_io_mut` retries it after `WouldBlock`.
+#[aioloop::test]
+async fn test_mut_guards_and_async_io_mut() {
+    let (a, mut b) = socketpair();
+    let mut a = AsyncFd::new(a).unwrap();
+    b.write_all(b"one").unwrap();
+    let mut buf = [0; 16];
+    let mut guard = within(a.readable_mut()).await.unwrap();
+    let n = guard.try_io(|fd| fd.get_mut().read(&mut buf)).unwrap().unwrap();
+    assert_eq!(&buf[..n], b"one");
+    assert!(
+        guard.try_io(|fd| fd.get_mut().read(&mut buf)).is_err(),
+        "WouldBlock clears"
+    );
+    drop(guard);
+    let writer = aioloop::spawn(async move {
+        aioloop::sleep(std::time::Duration::from_millis(5)).await;
+        b.write_all(b"two").unwrap();
+        b
+    });
+    let n = within(a.async_io_mut(Interest::READABLE, |sock| sock.read(&mut buf)))
+        .await
+        .unwrap();
+    assert_eq!(&buf[..n], b"two");
+    drop(writer.await.unwrap());
+    let mut guard = within(a.writable_mut()).await.unwrap();
+    assert!(guard.ready().is_writable());
+    guard.get_inner_mut().set_nonblocking(true).unwrap();
 }

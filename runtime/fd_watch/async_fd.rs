@@ -3,11 +3,12 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::guard::{AsyncFdReadyGuard, TryIoError};
+use super::guard::{AsyncFdReadyGuard, AsyncFdReadyMutGuard};
+use super::interest::{Interest, Ready};
 use super::level::check_pollable;
 use crate::io::driver::IoDriver;
 use crate::io::registration::Registration;
@@ -26,6 +27,11 @@ use crate::task::coop;
 /// when this one is removed). Set it non-blocking yourself: the `AsyncFd` only waits for
 /// readiness, the I/O is yours.
 ///
+/// [`new`](AsyncFd::new) registers for both directions, [`with_interest`](AsyncFd::with_interest)
+/// for the [`Interest`] given (waiting for a direction it leaves out panics: it would never
+/// end); [`try_new`](AsyncFd::try_new) and [`try_with_interest`](AsyncFd::try_with_interest)
+/// give `inner` back on failure.
+///
 /// Readiness is edge-triggered, as tokio's: [`readable`](AsyncFd::readable) and
 /// [`writable`](AsyncFd::writable) return a guard once the reactor reported the direction
 /// ready; it stays ready (the next call returns at once) until the guard's
@@ -34,7 +40,9 @@ use crate::task::coop;
 /// new data, new room. Clear it only once the operation has met `WouldBlock`, or readiness
 /// that the OS reported once is lost. A read or write closed for good (the peer's `FIN`, a
 /// hang-up, an error) is never cleared. Every task waiting for a direction is woken by its
-/// next edge. For asyncio's level-triggered callbacks, see
+/// next edge. [`ready`](AsyncFd::ready) waits for any of several directions and its guard
+/// says which were found ([`Ready`]); the `_mut` forms give the guard `&mut AsyncFd`, for
+/// operations that need `&mut T`. For asyncio's level-triggered callbacks, see
 /// [`Loop::add_reader`](crate::Loop::add_reader), which watches through the same mechanism.
 ///
 /// The `AsyncFd` belongs to the loop that created it: waiting on it under another loop (or
@@ -64,6 +72,7 @@ use crate::task::coop;
 pub struct AsyncFd<T: AsRawFd> {
     /// `None` only while [`AsyncFd::into_inner`] takes it.
     inner: Option<T>,
+    interest: Interest,
     registration: Registration,
 }
 
@@ -74,28 +83,105 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// `AlreadyExists` if this loop has the descriptor registered already (a socket, pipe or
     /// child process of aioloop's, another `AsyncFd`, a [`Loop::add_reader`](crate::Loop::add_reader)
     /// watch), on either io driver; the OS error (`EPERM` for a regular file or a directory,
-    /// which epoll refuses).
+    /// which epoll refuses). `inner` is dropped (see [`try_new`](AsyncFd::try_new)).
     ///
     /// # Panics
     /// If no loop is running on this thread.
     #[track_caller]
     pub fn new(inner: T) -> io::Result<Self> {
-        let driver = IoDriver::current("AsyncFd::new");
-        let fd = inner.as_raw_fd();
-        Self::claiming(driver, inner, fd, "AsyncFd::new")
+        Self::with_interest(inner, Interest::READABLE | Interest::WRITABLE)
     }
 
-    /// Registers `inner`'s descriptor with `driver`'s loop as holding the number `claim`
-    /// (a watch registers a duplicate of the caller's descriptor, I6 in runtime/io/driver.rs).
+    /// Registers `inner`'s descriptor with the running loop for `interest` only: tokio's
+    /// `with_interest`. A wait for another direction panics.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use aioloop::net::{AsyncFd, Interest};
+    ///
+    /// aioloop::run(async {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let a = AsyncFd::with_interest(a, Interest::READABLE).unwrap();
+    ///     b.write_all(b"x").unwrap();
+    ///     let guard = a.readable().await.unwrap();
+    ///     assert!(guard.ready().is_readable());
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`new`](AsyncFd::new).
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
     #[track_caller]
-    pub(crate) fn claiming(driver: Rc<IoDriver>, inner: T, claim: RawFd, what: &str) -> io::Result<Self> {
-        check_pollable(inner.as_raw_fd(), claim)?;
-        let mut source = FdSource(inner.as_raw_fd());
-        let registration = Registration::claiming(driver, &mut source, claim, what)?;
-        Ok(AsyncFd {
-            inner: Some(inner),
-            registration,
-        })
+    pub fn with_interest(inner: T, interest: Interest) -> io::Result<Self> {
+        Self::try_with_interest(inner, interest).map_err(io::Error::from)
+    }
+
+    /// [`new`](AsyncFd::new), giving `inner` back on failure: tokio's `try_new`.
+    ///
+    /// ```
+    /// use aioloop::net::AsyncFd;
+    ///
+    /// aioloop::run(async {
+    ///     let file = std::fs::File::open("Cargo.toml").unwrap();
+    ///     let error = AsyncFd::try_new(file).unwrap_err(); // a regular file: never pollable
+    ///     let (file, cause) = error.into_parts();
+    ///     assert_eq!(cause.kind(), std::io::ErrorKind::PermissionDenied);
+    ///     drop(file); // still ours
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`new`](AsyncFd::new), with `inner`.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn try_new(inner: T) -> Result<Self, AsyncFdTryNewError<T>> {
+        Self::try_with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// [`with_interest`](AsyncFd::with_interest), giving `inner` back on failure: tokio's
+    /// `try_with_interest`.
+    ///
+    /// # Errors
+    /// As [`new`](AsyncFd::new), with `inner`.
+    ///
+    /// # Panics
+    /// If no loop is running on this thread.
+    #[track_caller]
+    pub fn try_with_interest(inner: T, interest: Interest) -> Result<Self, AsyncFdTryNewError<T>> {
+        let driver = IoDriver::current("AsyncFd::new");
+        let fd = inner.as_raw_fd();
+        Self::claiming(driver, inner, interest, fd, "AsyncFd::new")
+    }
+
+    /// Registers `inner`'s descriptor with `driver`'s loop for `interest` as holding the
+    /// number `claim` (a watch registers a duplicate of the caller's descriptor, I6 in
+    /// runtime/io/driver.rs).
+    #[track_caller]
+    pub(crate) fn claiming(
+        driver: Rc<IoDriver>,
+        inner: T,
+        interest: Interest,
+        claim: RawFd,
+        what: &str,
+    ) -> Result<Self, AsyncFdTryNewError<T>> {
+        let registered = check_pollable(inner.as_raw_fd(), claim).and_then(|()| {
+            let mut source = FdSource(inner.as_raw_fd());
+            Registration::claiming(driver, &mut source, interest.to_mio(), claim, what)
+        });
+        match registered {
+            Ok(registration) => Ok(AsyncFd {
+                inner: Some(inner),
+                interest,
+                registration,
+            }),
+            Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
+        }
     }
 
     /// The inner object.
@@ -122,6 +208,49 @@ impl<T: AsRawFd> AsyncFd<T> {
         inner
     }
 
+    /// Waits until the descriptor is ready for any direction of `interest` (or closed that
+    /// way, or in error): tokio's `ready`. The guard's [`ready`](AsyncFdReadyGuard::ready) says
+    /// which; its [`try_io`](AsyncFdReadyGuard::try_io) runs an operation, clearing what it
+    /// found if the operation meets `WouldBlock`. Cancel-safe.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use aioloop::net::{AsyncFd, Interest};
+    ///
+    /// aioloop::run(async {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let a = AsyncFd::new(a).unwrap();
+    ///     b.write_all(b"x").unwrap();
+    ///     let guard = a.ready(Interest::READABLE | Interest::WRITABLE).await.unwrap();
+    ///     assert!(guard.ready().is_readable() && guard.ready().is_writable());
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// None: the `io::Result` is tokio's signature.
+    ///
+    /// # Panics
+    /// If `interest` has a direction the `AsyncFd` is not registered for, or if it would wait
+    /// outside the loop that created the `AsyncFd`.
+    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        let ready = poll_fn(|cx| self.poll_ready_set(cx, interest)).await;
+        Ok(AsyncFdReadyGuard::new(self, ready))
+    }
+
+    /// [`ready`](AsyncFd::ready) with a guard that holds `&mut self`: tokio's `ready_mut`.
+    ///
+    /// # Errors
+    /// None: the `io::Result` is tokio's signature.
+    ///
+    /// # Panics
+    /// As [`ready`](AsyncFd::ready).
+    pub async fn ready_mut(&mut self, interest: Interest) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        let ready = poll_fn(|cx| self.poll_ready_set(cx, interest)).await;
+        Ok(AsyncFdReadyMutGuard::new(self, ready))
+    }
+
     /// Waits until the descriptor is readable (or its read side closed, or in error): the
     /// guard's [`try_io`](AsyncFdReadyGuard::try_io) runs a read, clearing the readiness if it
     /// meets `WouldBlock`. Cancel-safe.
@@ -130,9 +259,39 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// None: the `io::Result` is tokio's signature.
     ///
     /// # Panics
-    /// If it would wait outside the loop that created the `AsyncFd`.
+    /// If the `AsyncFd` is not registered for reading, or if it would wait outside the loop
+    /// that created it.
     pub async fn readable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        poll_fn(|cx| self.poll_read_ready(cx)).await
+        self.ready(Interest::READABLE).await
+    }
+
+    /// [`readable`](AsyncFd::readable) with a guard that holds `&mut self`: tokio's
+    /// `readable_mut`.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use aioloop::net::AsyncFd;
+    ///
+    /// aioloop::run(async {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let mut a = AsyncFd::new(a).unwrap();
+    ///     b.write_all(b"hi").unwrap();
+    ///     let mut buf = [0; 8];
+    ///     let mut guard = a.readable_mut().await.unwrap();
+    ///     let n = guard.try_io(|fd| fd.get_mut().read(&mut buf)).unwrap().unwrap();
+    ///     assert_eq!(&buf[..n], b"hi");
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// None: the `io::Result` is tokio's signature.
+    ///
+    /// # Panics
+    /// As [`readable`](AsyncFd::readable).
+    pub async fn readable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::READABLE).await
     }
 
     /// Waits until the descriptor is writable (or its write side closed, or in error), as
@@ -157,9 +316,22 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// None: the `io::Result` is tokio's signature.
     ///
     /// # Panics
-    /// If it would wait outside the loop that created the `AsyncFd`.
+    /// If the `AsyncFd` is not registered for writing, or if it would wait outside the loop
+    /// that created it.
     pub async fn writable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        poll_fn(|cx| self.poll_write_ready(cx)).await
+        self.ready(Interest::WRITABLE).await
+    }
+
+    /// [`writable`](AsyncFd::writable) with a guard that holds `&mut self`: tokio's
+    /// `writable_mut`.
+    ///
+    /// # Errors
+    /// None: the `io::Result` is tokio's signature.
+    ///
+    /// # Panics
+    /// As [`writable`](AsyncFd::writable).
+    pub async fn writable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::WRITABLE).await
     }
 
     /// Polls for read readiness (the building block of [`readable`](AsyncFd::readable));
@@ -168,7 +340,20 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     /// None: the `io::Result` is tokio's signature.
     pub fn poll_read_ready<'a>(&'a self, cx: &mut Context<'_>) -> Poll<io::Result<AsyncFdReadyGuard<'a, T>>> {
-        self.poll_guard(cx, Direction::Read)
+        self.poll_ready_set(cx, Interest::READABLE)
+            .map(|ready| Ok(AsyncFdReadyGuard::new(self, ready)))
+    }
+
+    /// [`poll_read_ready`](AsyncFd::poll_read_ready) with a guard that holds `&mut self`.
+    ///
+    /// # Errors
+    /// None: the `io::Result` is tokio's signature.
+    pub fn poll_read_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        self.poll_ready_set(cx, Interest::READABLE)
+            .map(|ready| Ok(AsyncFdReadyMutGuard::new(self, ready)))
     }
 
     /// Polls for write readiness (the building block of [`writable`](AsyncFd::writable)).
@@ -179,18 +364,30 @@ impl<T: AsRawFd> AsyncFd<T> {
         &'a self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<AsyncFdReadyGuard<'a, T>>> {
-        self.poll_guard(cx, Direction::Write)
+        self.poll_ready_set(cx, Interest::WRITABLE)
+            .map(|ready| Ok(AsyncFdReadyGuard::new(self, ready)))
     }
 
-    /// Waits for read (`read = true`) or write readiness, then runs `f` on the inner object,
-    /// clearing the readiness and waiting again whenever `f` meets `WouldBlock`: tokio's
-    /// `async_io` for one direction. Cancel-safe as long as `f` is (a dropped call has run
-    /// `f` only in full).
+    /// [`poll_write_ready`](AsyncFd::poll_write_ready) with a guard that holds `&mut self`.
+    ///
+    /// # Errors
+    /// None: the `io::Result` is tokio's signature.
+    pub fn poll_write_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        self.poll_ready_set(cx, Interest::WRITABLE)
+            .map(|ready| Ok(AsyncFdReadyMutGuard::new(self, ready)))
+    }
+
+    /// Waits for `interest`, then runs `f` on the inner object, clearing what was found ready
+    /// and waiting again whenever `f` meets `WouldBlock`: tokio's `async_io`. Cancel-safe as
+    /// long as `f` is (a dropped call has run `f` only in full).
     ///
     /// ```
     /// use std::io::{Read, Write};
     /// use std::os::unix::net::UnixStream;
-    /// use aioloop::net::AsyncFd;
+    /// use aioloop::net::{AsyncFd, Interest};
     ///
     /// aioloop::run(async {
     ///     let (a, mut b) = UnixStream::pair().unwrap();
@@ -198,32 +395,84 @@ impl<T: AsRawFd> AsyncFd<T> {
     ///     let a = AsyncFd::new(a).unwrap();
     ///     b.write_all(b"pong").unwrap();
     ///     let mut buf = [0; 8];
-    ///     let n = a.async_io(true, |sock| (&*sock).read(&mut buf)).await.unwrap();
+    ///     let n = a.async_io(Interest::READABLE, |sock| (&*sock).read(&mut buf)).await.unwrap();
     ///     assert_eq!(&buf[..n], b"pong");
     /// });
     /// ```
     ///
     /// # Errors
     /// What `f` returns other than `WouldBlock`.
-    pub async fn async_io<R>(&self, read: bool, mut f: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        let dir = if read { Direction::Read } else { Direction::Write };
-        let inner = self.get_ref();
-        poll_fn(|cx| coop::poll_coop(cx, |cx| self.registration.poll_io(cx, dir, || f(inner)))).await
+    ///
+    /// # Panics
+    /// As [`ready`](AsyncFd::ready).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let mut guard = self.ready(interest).await?;
+            if let Ok(result) = guard.try_io(|fd| f(fd.get_ref())) {
+                return result;
+            }
+        }
     }
 
-    fn poll_guard<'a>(
-        &'a self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-    ) -> Poll<io::Result<AsyncFdReadyGuard<'a, T>>> {
-        self.poll_ready(cx, dir)
-            .map(|()| Ok(AsyncFdReadyGuard::new(self, dir)))
+    /// [`async_io`](AsyncFd::async_io) with `&mut T`: tokio's `async_io_mut`.
+    ///
+    /// # Errors
+    /// What `f` returns other than `WouldBlock`.
+    ///
+    /// # Panics
+    /// As [`ready`](AsyncFd::ready).
+    pub async fn async_io_mut<R>(
+        &mut self,
+        interest: Interest,
+        mut f: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let mut guard = self.ready_mut(interest).await?;
+            if let Ok(result) = guard.try_io(|fd| f(fd.get_mut())) {
+                return result;
+            }
+        }
     }
 
-    /// Ready if `dir` is ready as far as the reactor knows, spending a unit of the task's
-    /// budget; else stores the waker.
-    fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        coop::poll_coop(cx, |cx| self.registration.poll_ready(cx, dir))
+    /// Ready with what the reactor found of `interest`, spending a unit of the task's budget;
+    /// else stores the waker in each of its directions.
+    fn poll_ready_set(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<Ready> {
+        self.check_interest(interest);
+        coop::poll_coop(cx, |cx| {
+            let found = self.found(interest);
+            if !found.is_empty() {
+                return Poll::Ready(found);
+            }
+            let mut any = false;
+            for dir in interest.directions() {
+                any |= self.registration.poll_ready(cx, dir).is_ready();
+            }
+            match any {
+                true => Poll::Ready(self.found(interest)),
+                false => Poll::Pending,
+            }
+        })
+    }
+
+    /// What the reactor knows ready of `interest`.
+    fn found(&self, interest: Interest) -> Ready {
+        Ready::from_bits(self.registration.ready_bits()) & interest.mask()
+    }
+
+    #[track_caller]
+    fn check_interest(&self, interest: Interest) {
+        let missing = (interest.is_readable() && !self.interest.is_readable())
+            || (interest.is_writable() && !self.interest.is_writable());
+        assert!(
+            !missing,
+            "aioloop: waiting for {interest:?} on an AsyncFd registered for {:?} only \
+             (AsyncFd::with_interest): the wait could never end",
+            self.interest
+        );
     }
 
     /// True if `dir` is ready; else leaves `waker` to be woken by its next edge (outside any
@@ -234,25 +483,63 @@ impl<T: AsRawFd> AsyncFd<T> {
             .is_ready()
     }
 
+    /// Forgets the clearable readiness in `ready` (the closed states stay): the next wait for
+    /// those directions is for their next edge.
+    pub(crate) fn clear(&self, ready: Ready) {
+        for dir in ready.clearable() {
+            self.registration.clear_readiness(dir);
+        }
+    }
+
     /// Forgets `dir`'s readiness: the next wait is for the next edge.
     pub(crate) fn clear_ready(&self, dir: Direction) {
         self.registration.clear_readiness(dir);
     }
+}
 
-    /// Runs `f` (a guard found `dir` ready), clearing `dir`'s readiness if it meets
-    /// `WouldBlock`.
-    pub(crate) fn try_io_in<'a, R>(
-        &'a self,
-        dir: Direction,
-        f: impl FnOnce(&'a Self) -> io::Result<R>,
-    ) -> Result<io::Result<R>, TryIoError> {
-        match f(self) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready(dir);
-                Err(TryIoError::new())
-            }
-            result => Ok(result),
-        }
+/// [`AsyncFd::try_new`] or [`AsyncFd::try_with_interest`] failed: the inner object back, with
+/// the cause. tokio's `AsyncFdTryNewError`.
+pub struct AsyncFdTryNewError<T> {
+    inner: T,
+    cause: io::Error,
+}
+
+impl<T> AsyncFdTryNewError<T> {
+    /// The inner object and the error.
+    pub fn into_parts(self) -> (T, io::Error) {
+        (self.inner, self.cause)
+    }
+}
+
+impl<T> From<AsyncFdTryNewError<T>> for io::Error {
+    fn from(error: AsyncFdTryNewError<T>) -> io::Error {
+        error.cause
+    }
+}
+
+impl<T> fmt::Display for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.cause, f)
+    }
+}
+
+impl<T> fmt::Debug for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFdTryNewError")
+            .field("cause", &self.cause)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> std::error::Error for AsyncFdTryNewError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+impl<T: AsRawFd + AsFd> AsFd for AsyncFd<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
     }
 }
 

@@ -1,15 +1,16 @@
-//! [`AsyncFdReadyGuard`]: the readiness an [`AsyncFd`] wait found, and [`TryIoError`].
+//! [`AsyncFdReadyGuard`] and [`AsyncFdReadyMutGuard`]: the readiness an [`AsyncFd`] wait
+//! found, and [`TryIoError`].
 
 use std::fmt;
 use std::io;
 use std::os::fd::AsRawFd;
 
 use super::async_fd::AsyncFd;
-use crate::io::Direction;
+use super::interest::Ready;
 
-/// One direction of an [`AsyncFd`] found ready by [`readable`](AsyncFd::readable) or
-/// [`writable`](AsyncFd::writable): tokio's `AsyncFdReadyGuard`. Dropping it keeps the
-/// readiness (the next wait returns at once); [`clear_ready`](AsyncFdReadyGuard::clear_ready)
+/// The readiness of an [`AsyncFd`] found by [`readable`](AsyncFd::readable),
+/// [`writable`](AsyncFd::writable) or [`ready`](AsyncFd::ready): tokio's `AsyncFdReadyGuard`.
+/// Dropping it keeps the readiness (the next wait returns at once); [`clear_ready`](AsyncFdReadyGuard::clear_ready)
 /// or a [`try_io`](AsyncFdReadyGuard::try_io) that meets `WouldBlock` clears it.
 ///
 /// ```
@@ -31,27 +32,41 @@ use crate::io::Direction;
 #[must_use = "a readiness guard does nothing unless its I/O runs (try_io) or it clears the readiness"]
 pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
     fd: &'a AsyncFd<T>,
-    dir: Direction,
+    ready: Ready,
 }
 
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
-    pub(super) fn new(fd: &'a AsyncFd<T>, dir: Direction) -> Self {
-        AsyncFdReadyGuard { fd, dir }
+    pub(super) fn new(fd: &'a AsyncFd<T>, ready: Ready) -> Self {
+        AsyncFdReadyGuard { fd, ready }
     }
 
-    /// Forgets the readiness: the next wait for this direction waits for the next edge. Call
-    /// it only once an operation met `WouldBlock` (or drained the descriptor), or an edge the
-    /// OS reported is lost and the wait may never end.
+    /// What the wait found ready (within the interest it waited for).
+    pub fn ready(&self) -> Ready {
+        self.ready
+    }
+
+    /// Forgets the readiness this guard found: the next wait for those directions waits for
+    /// their next edge (a closed state stays). Call it only once an operation met
+    /// `WouldBlock` (or drained the descriptor), or an edge the OS reported is lost and the
+    /// wait may never end.
     pub fn clear_ready(&mut self) {
-        self.fd.clear_ready(self.dir);
+        self.fd.clear(self.ready);
+    }
+
+    /// Forgets only the part of the readiness found that is in `ready` (tokio's
+    /// `clear_ready_matching`): after a write met `WouldBlock` under a guard that found both
+    /// directions, `clear_ready_matching(Ready::WRITABLE)` keeps the read readiness.
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        self.fd.clear(self.ready & ready);
+        self.ready = self.ready - (ready - Ready::READ_CLOSED - Ready::WRITE_CLOSED);
     }
 
     /// Keeps the readiness (what dropping the guard does): tokio's `retain_ready`.
     pub fn retain_ready(&mut self) {}
 
     /// Runs `f`, an operation on the descriptor. If it meets `WouldBlock`, clears the
-    /// readiness and returns `Err(TryIoError)`: wait again. Any other outcome is `Ok`, the
-    /// readiness kept.
+    /// readiness found and returns `Err(TryIoError)`: wait again. Any other outcome is `Ok`,
+    /// the readiness kept.
     ///
     /// # Errors
     /// [`TryIoError`] when `f` met `WouldBlock`.
@@ -59,8 +74,13 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
         &mut self,
         f: impl FnOnce(&'a AsyncFd<T>) -> io::Result<R>,
     ) -> Result<io::Result<R>, TryIoError> {
-        let fd = self.fd;
-        fd.try_io_in(self.dir, f)
+        match f(self.fd) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError::new())
+            }
+            result => Ok(result),
+        }
     }
 
     /// The `AsyncFd` this guard is for.
@@ -78,7 +98,88 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFdReadyGuard")
             .field("fd", self.fd)
-            .field("direction", &self.dir)
+            .field("ready", &self.ready)
+            .finish()
+    }
+}
+
+/// [`AsyncFdReadyGuard`] holding `&mut AsyncFd`, from [`readable_mut`](AsyncFd::readable_mut),
+/// [`writable_mut`](AsyncFd::writable_mut) or [`ready_mut`](AsyncFd::ready_mut): its
+/// [`try_io`](AsyncFdReadyMutGuard::try_io) gets `&mut AsyncFd`. tokio's
+/// `AsyncFdReadyMutGuard`.
+#[must_use = "a readiness guard does nothing unless its I/O runs (try_io) or it clears the readiness"]
+pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
+    fd: &'a mut AsyncFd<T>,
+    ready: Ready,
+}
+
+impl<'a, T: AsRawFd> AsyncFdReadyMutGuard<'a, T> {
+    pub(super) fn new(fd: &'a mut AsyncFd<T>, ready: Ready) -> Self {
+        AsyncFdReadyMutGuard { fd, ready }
+    }
+
+    /// What the wait found ready (within the interest it waited for).
+    pub fn ready(&self) -> Ready {
+        self.ready
+    }
+
+    /// As [`AsyncFdReadyGuard::clear_ready`].
+    pub fn clear_ready(&mut self) {
+        self.fd.clear(self.ready);
+    }
+
+    /// As [`AsyncFdReadyGuard::clear_ready_matching`].
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        self.fd.clear(self.ready & ready);
+        self.ready = self.ready - (ready - Ready::READ_CLOSED - Ready::WRITE_CLOSED);
+    }
+
+    /// Keeps the readiness (what dropping the guard does).
+    pub fn retain_ready(&mut self) {}
+
+    /// As [`AsyncFdReadyGuard::try_io`], with `&mut AsyncFd`.
+    ///
+    /// # Errors
+    /// [`TryIoError`] when `f` met `WouldBlock`.
+    pub fn try_io<R>(
+        &mut self,
+        f: impl FnOnce(&mut AsyncFd<T>) -> io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match f(self.fd) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError::new())
+            }
+            result => Ok(result),
+        }
+    }
+
+    /// The `AsyncFd` this guard is for.
+    pub fn get_ref(&self) -> &AsyncFd<T> {
+        self.fd
+    }
+
+    /// The `AsyncFd`, mutably.
+    pub fn get_mut(&mut self) -> &mut AsyncFd<T> {
+        self.fd
+    }
+
+    /// The `AsyncFd`'s inner object.
+    pub fn get_inner(&self) -> &T {
+        self.fd.get_ref()
+    }
+
+    /// The `AsyncFd`'s inner object, mutably (its descriptor must not change or close).
+    pub fn get_inner_mut(&mut self) -> &mut T {
+        self.fd.get_mut()
+    }
+}
+
+impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFdReadyMutGuard")
+            .field("fd", &*self.fd)
+            .field("ready", &self.ready)
             .finish()
     }
 }

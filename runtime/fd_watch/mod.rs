@@ -4,7 +4,8 @@
 //! every socket uses (runtime/io/registration.rs), on either io driver.
 //!
 //! - [`async_fd`]: [`AsyncFd`], the registration of a descriptor its caller owns.
-//! - [`guard`]: the readiness guard an `AsyncFd` wait returns, [`TryIoError`].
+//! - [`guard`]: the readiness guards an `AsyncFd` wait returns, [`TryIoError`].
+//! - [`interest`]: tokio's [`Interest`] and [`Ready`] sets.
 //! - [`watch`]: the watches of `add_reader` / `add_writer`, an `AsyncFd` of a duplicate each,
 //!   whose loop callbacks turn edges into asyncio's levels.
 //! - [`level`]: the zero-timeout `poll(2)` that tells the level, and the duplicate's checks.
@@ -15,9 +16,11 @@
 
 mod async_fd;
 mod guard;
+mod interest;
 mod level;
 mod loop_methods;
 mod watch;
 
-pub use async_fd::AsyncFd;
-pub use guard::{AsyncFdReadyGuard, TryIoError};
+pub use async_fd::{AsyncFd, AsyncFdTryNewError};
+pub use guard::{AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
+pub use interest::{Interest, Ready};

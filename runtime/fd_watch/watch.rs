@@ -29,6 +29,7 @@ use std::rc::{Rc, Weak};
 use std::task::Waker;
 
 use super::async_fd::AsyncFd;
+use super::interest::Interest;
 use super::level::{duplicate, ready_now, same_file};
 use crate::event_loop::Core;
 use crate::io::Direction;
@@ -123,7 +124,8 @@ impl Watch {
             watch.remove(Direction::Write);
         }
         let dup = duplicate(fd)?;
-        let io = AsyncFd::claiming(core.io().clone(), dup, fd, what)?;
+        let both = Interest::READABLE | Interest::WRITABLE;
+        let io = AsyncFd::claiming(core.io().clone(), dup, both, fd, what)?;
         let id = NEXT_ID.with(|next| next.replace(next.get() + 1));
         let watch = Rc::new(Watch {
             id,

@@ -306,13 +306,18 @@ impl IoDriver {
         self.register_as(source, interest, stream, fd)
     }
 
-    /// Registers `source` for both directions (not as a stream) as holding the descriptor
-    /// number `claim` (I6), which may be another than its own.
+    /// Registers `source` for `interest` (not as a stream) as holding the descriptor number
+    /// `claim` (I6), which may be another than its own.
     ///
     /// # Errors
     /// `AlreadyExists` if a registration of this loop holds `claim` already; else as
     /// [`IoDriver::register`].
-    pub(crate) fn register_claiming(&self, source: &mut impl Source, claim: RawFd) -> io::Result<SlotId> {
+    pub(crate) fn register_claiming(
+        &self,
+        source: &mut impl Source,
+        interest: Interest,
+        claim: RawFd,
+    ) -> io::Result<SlotId> {
         if self.state.borrow().io.holds_fd(claim) {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
@@ -324,7 +329,7 @@ impl IoDriver {
                 ),
             ));
         }
-        self.register_as(source, Interest::READABLE | Interest::WRITABLE, false, claim)
+        self.register_as(source, interest, false, claim)
     }
 
     /// [`IoDriver::register`], recording `fd` as the number the registration holds (I6).
@@ -381,6 +386,11 @@ impl IoDriver {
     #[inline]
     pub(crate) fn clear(&self, id: SlotId, dir: Direction) {
         self.state.borrow_mut().io.clear(id, dir);
+    }
+
+    /// The readiness bits of `id` (runtime/io/slots.rs).
+    pub(crate) fn ready_bits(&self, id: SlotId) -> u8 {
+        self.state.borrow().io.ready_bits(id)
     }
 
     /// True if `dir` of `id` is ready as far as the driver knows.

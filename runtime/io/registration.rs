@@ -36,7 +36,7 @@ impl Registration {
         Ok(Registration { driver, id })
     }
 
-    /// Registers `source` with `driver` for both directions as holding the descriptor number
+    /// Registers `source` with `driver` for `interest` as holding the descriptor number
     /// `claim` (another than its own when the source is a duplicate: I6 in
     /// runtime/io/driver.rs). The loop need not be running.
     ///
@@ -49,11 +49,12 @@ impl Registration {
     pub(crate) fn claiming(
         driver: Rc<IoDriver>,
         source: &mut impl Source,
+        interest: mio::Interest,
         claim: std::os::fd::RawFd,
         what: &str,
     ) -> io::Result<Self> {
         assert_open(&driver, what);
-        let id = driver.register_claiming(source, claim)?;
+        let id = driver.register_claiming(source, interest, claim)?;
         Ok(Registration { driver, id })
     }
 
@@ -94,6 +95,11 @@ impl Registration {
     /// Forgets `dir`'s readiness: the last operation met `WouldBlock` or drained the buffer.
     pub(crate) fn clear_readiness(&self, dir: Direction) {
         self.driver.clear(self.id, dir);
+    }
+
+    /// The readiness bits the reactor knows (runtime/io/slots.rs; registers no waker).
+    pub(crate) fn ready_bits(&self) -> u8 {
+        self.driver.ready_bits(self.id)
     }
 
     /// True if `dir` is ready as far as the reactor knows (registers no waker).

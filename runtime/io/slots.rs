@@ -54,10 +54,11 @@ impl Direction {
     }
 }
 
-const READABLE: u8 = 1;
-const WRITABLE: u8 = 2;
-const READ_CLOSED: u8 = 4;
-const WRITE_CLOSED: u8 = 8;
+/// The readiness bits of a slot; the public [`Ready`](crate::net::Ready) set uses the same.
+pub(crate) const READABLE: u8 = 1;
+pub(crate) const WRITABLE: u8 = 2;
+pub(crate) const READ_CLOSED: u8 = 4;
+pub(crate) const WRITE_CLOSED: u8 = 8;
 /// Generations live in 31 bits: the top bit of a token is always clear.
 const GEN_MASK: u32 = 0x7FFF_FFFF;
 
@@ -253,6 +254,15 @@ impl IoSlots {
         if let Some(slot) = self.get_mut(id) {
             slot.waiters(dir).register(waker);
         }
+    }
+
+    /// The readiness bits of `id` ([`READABLE`], [`WRITABLE`], [`READ_CLOSED`],
+    /// [`WRITE_CLOSED`]); a slot gone is ready both ways (the next operation reports it).
+    pub(crate) fn ready_bits(&self, id: SlotId) -> u8 {
+        self.slots
+            .get(id.key as usize)
+            .filter(|slot| slot.gen == id.gen)
+            .map_or(READABLE | WRITABLE, |slot| slot.ready)
     }
 
     /// True if `dir` is ready (no waker is stored).

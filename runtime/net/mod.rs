@@ -82,7 +82,9 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
-pub use crate::fd_watch::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+pub use crate::fd_watch::{
+    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
+};
 pub use addr::{lookup_host, ToSocketAddrs};
 pub(crate) use addr::{resolve, OwnedAddr};
 pub use connect::{ConnectErrors, ConnectOptions};
