@@ -127,7 +127,7 @@ pub fn start_tls(
     tls: &ClientTls,
 ) -> impl Future<Output = io::Result<Transport>> + 'static {
     let tls = tls.clone();
-    upgrade(transport, tls.shutdown_timeout, |sock| async move {
+    upgrade(transport, tls.shutdown_wait(), |sock| async move {
         crate::tls::connect(sock, &tls).await
     })
 }
@@ -146,7 +146,7 @@ pub fn start_tls_server(
     tls: &ServerTls,
 ) -> impl Future<Output = io::Result<Transport>> + 'static {
     let tls = tls.clone();
-    upgrade(transport, tls.shutdown_timeout, |sock| async move {
+    upgrade(transport, tls.shutdown_wait(), |sock| async move {
         crate::tls::accept(sock, &tls, &PendingHandshake::default()).await
     })
 }
