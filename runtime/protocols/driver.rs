@@ -132,7 +132,7 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
     let (mut exc, abort) = {
         let mut state = inner.state.borrow_mut();
         state.flow.clear();
-        (state.end.lost_exc.take(), state.lost_abort)
+        (state.end.lost_exc.take(), state.end.aborted())
     };
     if abort {
         if let Some(sock) = inner.sock.borrow().as_ref() {
@@ -143,7 +143,7 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         // a TLS session's records and its close_notify, then the wait for the peer's (which
         // an `abort` ends).
         let finished = poll_fn(|cx| match inner.sock.borrow().as_ref() {
-            Some(sock) if inner.state.borrow().lost_abort => {
+            Some(sock) if inner.state.borrow().end.aborted() => {
                 sock.abort();
                 Poll::Ready(Ok(()))
             }

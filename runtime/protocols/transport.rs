@@ -108,8 +108,6 @@ pub(super) struct State {
     pub(super) end: Closing,
     /// `write_eof` was called (`_eof`).
     pub(super) eof: bool,
-    /// The socket is dropped unflushed (after `abort` or a failure).
-    pub(super) lost_abort: bool,
     /// `pause_reading` is in effect (`_paused`).
     pub(super) paused: bool,
     /// EOF was read and the protocol kept the connection open: nothing more is read.
@@ -126,7 +124,6 @@ impl State {
             buffer: VecDeque::new(),
             end: Closing::default(),
             eof: false,
-            lost_abort: false,
             paused: false,
             read_eof: false,
             flow: FlowControl::new(),
@@ -163,10 +160,10 @@ impl WriteState for State {
         &mut self.flow
     }
 
-    /// The buffer is dropped, and so is what the socket still holds (`lost_abort`).
+    /// The buffer is dropped (and so is what the socket still holds: the end is an abort,
+    /// [`Closing::aborted`]).
     fn discard(&mut self) {
         self.buffer.clear();
-        self.lost_abort = true;
     }
 }
 
@@ -386,9 +383,6 @@ impl Transport {
         if super::upgrade::end_upgraded(&self.inner, Transport::abort) {
             return;
         }
-        // Also once the connection is lost (`force_close` then does nothing): ends a TLS
-        // close's wait for the peer.
-        self.inner.state.borrow_mut().lost_abort = true;
         Closing::abort_transport(&self.inner.state, || self.inner.wake_driver());
     }
 
