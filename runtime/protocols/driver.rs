@@ -137,7 +137,7 @@ fn poll_drive(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut 
             inner.lost_due()
         },
         |cx| inner.poll_send(cx),
-        |cx| match inner.kind {
+        |cx| match inner.kind() {
             IoKind::WritePipe => inner.poll_reader_closed(cx),
             IoKind::Stream | IoKind::ReadPipe => poll_read(inner, protocol, cx, buf),
         },
@@ -193,7 +193,7 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
             // `_UnixReadPipeTransport`), and so does TLS (asyncio's `SSLProtocol`: "returning
             // true from eof_received() has no effect when using ssl"); a panic closed the
             // transport already.
-            if keep_open == Some(true) && inner.kind == IoKind::Stream && !inner.is_tls() {
+            if keep_open == Some(true) && inner.kind() == IoKind::Stream && !inner.is_tls() {
                 inner.keep_open_at_eof();
             } else if keep_open.is_some() {
                 Transport::close_inner(inner);

@@ -77,17 +77,17 @@ pub struct Transport {
     pub(super) inner: Rc<Inner>,
 }
 
-/// What a transport and its connection's task share. Its socket, state, `on_lost` and upgrade
-/// are this file's: the connection's task (driver.rs) and `start_tls` (upgrade.rs) act on
-/// them through its methods.
+/// What a transport and its connection's task share. Its fields are this file's, but for the
+/// connection task's own slots (`driver`, its waker, and `panic`), which driver.rs keeps: the
+/// task and `start_tls` (upgrade.rs) act on the socket and the state through its methods.
 pub(super) struct Inner {
     /// The socket (or pipe); taken (and closed) once `connection_lost` was called, or handed
     /// over to `start_tls`.
     sock: RefCell<Option<Io>>,
     /// What `sock` is: the pipes' semantics differ in places.
-    pub(super) kind: IoKind,
+    kind: IoKind,
     state: RefCell<State>,
-    pub(super) protocol: WeakShared,
+    protocol: WeakShared,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     /// What the TLS handshake settled, on a TLS connection.
@@ -200,6 +200,17 @@ impl Inner {
         return self.tls.is_some();
         #[cfg(not(feature = "tls"))]
         false
+    }
+
+    /// What the socket is (a stream, a read or a write pipe).
+    pub(super) fn kind(&self) -> IoKind {
+        self.kind
+    }
+
+    /// The transport's protocol, unless it was dropped.
+    #[cfg(feature = "tls")]
+    pub(super) fn protocol(&self) -> Option<super::any::Shared> {
+        self.protocol.upgrade()
     }
 
     pub(super) fn wake_driver(&self) {

@@ -240,7 +240,7 @@ impl TakeOver {
                 format!("start_tls: {why}"),
             ))
         };
-        if inner.kind != IoKind::Stream {
+        if inner.kind() != IoKind::Stream {
             return refuse("a pipe transport is not supported");
         }
         if inner.is_tls() {
@@ -306,7 +306,7 @@ impl TakeOver {
     /// new one.
     fn done(self, sock: Io) -> io::Result<Transport> {
         let inner = self.inner();
-        let Some(protocol) = inner.protocol.upgrade() else {
+        let Some(protocol) = inner.protocol() else {
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 "start_tls: the transport's protocol was dropped",
