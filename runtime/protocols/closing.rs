@@ -16,6 +16,10 @@ pub(in crate::protocols) struct Closing {
     pub(in crate::protocols) conn_lost: bool,
     /// What `connection_lost` is due to report.
     pub(in crate::protocols) lost_exc: Option<io::Error>,
+    /// The end is an abort (`abort`, or a failure): what is unsent is dropped and nothing is
+    /// waited for, so the transport's end closes its socket at once and ends a wait under way
+    /// (a TLS close's for the peer's `close_notify`).
+    aborted: bool,
 }
 
 impl Closing {
@@ -41,7 +45,23 @@ impl Closing {
         self.closing = true;
         self.conn_lost = true;
         self.lost_exc = exc;
+        self.aborted = true;
         true
+    }
+
+    /// asyncio's `abort()` but for the buffer, which the caller drops when this answers true:
+    /// [`force`](Closing::force) with no error, and the end is an abort even if
+    /// `connection_lost` was due already (a `close` waiting for its buffer's last bytes or
+    /// for the peer's `close_notify`): the wait ends at once, and `connection_lost` gets what
+    /// it was due to. Aborting again changes nothing.
+    pub(in crate::protocols) fn abort(&mut self) -> bool {
+        self.aborted = true;
+        self.force(None)
+    }
+
+    /// The end is an abort: the socket is closed at once, unflushed, and nothing waited for.
+    pub(in crate::protocols) fn aborted(&self) -> bool {
+        self.aborted
     }
 
     /// A transport's `close()` (asyncio's): [`close`](Closing::close) on its `state`, and
@@ -55,10 +75,10 @@ impl Closing {
         }
     }
 
-    /// A transport's `abort()` (asyncio's): [`WriteState::force_close`] with no error on its
-    /// `state`, then `wake` wakes its task.
+    /// A transport's `abort()` (asyncio's): [`WriteState::abort`] on its `state`, then `wake`
+    /// wakes its task (which ends any wait of its end).
     pub(in crate::protocols) fn abort_transport(state: &RefCell<impl WriteState>, wake: impl FnOnce()) {
-        state.borrow_mut().force_close(None);
+        state.borrow_mut().abort();
         wake();
     }
 

@@ -1,5 +1,7 @@
 //! The connection's task: reads and calls the protocol, sends what the transport buffered,
 //! and ends the connection (asyncio's `_read_ready`, `_write_ready`, `_call_connection_lost`).
+//! What it does on the transport's socket and state (the sends, the socket's end) are the
+//! transport's methods (transport.rs, `Inner`).
 
 use std::cell::RefCell;
 use std::future::poll_fn;
@@ -12,7 +14,6 @@ use super::callback::{catch, Panicked};
 use super::sock::{Io, IoKind};
 use super::task::{call_connection_lost, poll_turns};
 use super::transport::Inner;
-use super::write_state::WriteState;
 use super::{AnyProtocol, Transport};
 
 /// Bytes read at most per `data_received` (asyncio's `max_size` is 256 KiB).
@@ -65,27 +66,14 @@ pub(super) fn start_client<K, P: AnyProtocol<K>>(
     (transport, protocol)
 }
 
-/// Ends the connection if the task is dropped or unwinds before `connection_lost` (the loop
-/// closing with the connection open): the socket is closed and a server forgets the
-/// connection; `connection_lost` is not called.
+/// Ends the connection ([`Inner::finish`]) once `connection_lost` ran, or if the task is
+/// dropped or unwinds before (the loop closing with the connection open): the socket is
+/// closed and a server forgets the connection; `connection_lost` is not called then.
 struct Finish<'a>(&'a Inner);
-
-impl Finish<'_> {
-    fn run(&self) {
-        self.0.state.borrow_mut().force_close(None);
-        drop(self.0.sock.borrow_mut().take());
-        let waker = self.0.driver.borrow_mut().take();
-        drop(waker);
-        let on_lost = self.0.on_lost.borrow_mut().take();
-        if let Some(on_lost) = on_lost {
-            on_lost();
-        }
-    }
-}
 
 impl Drop for Finish<'_> {
     fn drop(&mut self) {
-        self.run();
+        self.0.finish();
     }
 }
 
@@ -105,7 +93,7 @@ fn call<R>(inner: &Inner, what: &str, f: impl FnOnce() -> R) -> Option<R> {
 /// [`call`]'s fatal error, for a panic caught elsewhere: the connection closes with the
 /// error, and the panic goes on once `connection_lost` ran.
 fn fatal(inner: &Inner, panicked: Panicked) {
-    inner.state.borrow_mut().force_close(Some(panicked.error));
+    inner.force_close(Some(panicked.error));
     inner.panic.borrow_mut().get_or_insert(panicked.payload);
 }
 
@@ -129,34 +117,9 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         super::upgrade::wake(inner);
         return;
     }
-    let (mut exc, abort) = {
-        let mut state = inner.state.borrow_mut();
-        state.flow.clear();
-        (state.end.lost_exc.take(), state.lost_abort)
-    };
-    if abort {
-        if let Some(sock) = inner.sock.borrow().as_ref() {
-            sock.abort();
-        }
-    } else {
-        // What the io_uring completion form's send buffer holds goes out before the close, and
-        // a TLS session's records and its close_notify, then the wait for the peer's (which
-        // an `abort` ends).
-        let finished = poll_fn(|cx| match inner.sock.borrow().as_ref() {
-            Some(sock) if inner.state.borrow().lost_abort => {
-                sock.abort();
-                Poll::Ready(Ok(()))
-            }
-            Some(sock) => sock.poll_finish(cx),
-            None => Poll::Ready(Ok(())),
-        })
-        .await;
-        // asyncio's "SSL shutdown timed out" is the connection's error.
-        match finished {
-            Err(err) if err.kind() == io::ErrorKind::TimedOut && exc.is_none() => exc = Some(err),
-            _ => {}
-        }
-    }
+    // What the socket holds goes out first (a TLS close waits for the peer's close_notify),
+    // unless the end is an abort.
+    let exc = inner.close_socket().await;
     call_connection_lost(
         || protocol.connection_lost(exc),
         || drop(finish), // closes the socket, and a server forgets the connection
@@ -171,48 +134,14 @@ fn poll_drive(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut 
         &inner.driver,
         || {
             inner.deliver_flow();
-            inner.state.borrow().end.conn_lost
+            inner.lost_due()
         },
-        |cx| poll_write(inner, cx),
-        |cx| match inner.kind {
-            IoKind::WritePipe => poll_reader_closed(inner, cx),
+        |cx| inner.poll_send(cx),
+        |cx| match inner.kind() {
+            IoKind::WritePipe => inner.poll_reader_closed(cx),
             IoKind::Stream | IoKind::ReadPipe => poll_read(inner, protocol, cx, buf),
         },
     )
-}
-
-/// asyncio's `_write_ready`: sends from the buffer; once it is empty, ends a closing
-/// connection or shuts the write side down after `write_eof`. True if it made progress.
-fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
-    let mut state = inner.state.borrow_mut();
-    if state.buffer.is_empty() {
-        return false;
-    }
-    let sock = inner.sock.borrow();
-    let Some(sock) = sock.as_ref() else {
-        return false;
-    };
-    match sock.poll_write(cx, state.buffer.as_slices().0) {
-        Poll::Pending => false,
-        Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
-        Poll::Ready(Err(err)) => {
-            state.force_close(Some(err));
-            true
-        }
-        Poll::Ready(Ok(n)) => {
-            state.buffer.drain(..n);
-            state.maybe_resume();
-            if state.buffer.is_empty() {
-                let lost = state.end.sent_all();
-                if !lost && state.eof {
-                    let _ = sock.shutdown_write();
-                }
-                #[cfg(feature = "tls")]
-                super::upgrade::wake(inner);
-            }
-            true
-        }
-    }
 }
 
 /// asyncio's `_read_ready` (`_read_ready__data_received` or `_read_ready__get_buffer`): one
@@ -220,40 +149,34 @@ fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
 /// `buffer_updated`; at EOF `eof_received`, whose answer keeps the connection open or closes
 /// it. True if it made progress.
 fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [u8]) -> bool {
-    if !inner.state.borrow().reading() {
+    if !inner.reading() {
         return false;
     }
-    let read = {
-        let sock = inner.sock.borrow();
-        let Some(sock) = sock.as_ref() else {
-            return false;
-        };
-        match protocol {
-            Shared::Plain(_) => sock.poll_read(cx, buf),
-            Shared::Buffered(p) => {
-                // asyncio asks for the buffer once the socket is readable, not on every wake.
-                if sock.poll_read_ready(cx).is_pending() {
-                    return false;
+    let read = match protocol {
+        Shared::Plain(_) => inner.poll_read(cx, buf),
+        Shared::Buffered(p) => {
+            // asyncio asks for the buffer once the socket is readable, not on every wake.
+            if inner.poll_read_ready(cx).is_pending() {
+                return false;
+            }
+            let mut guard = p.borrow_mut();
+            let p = &mut *guard;
+            // `let p = p` moves the borrow into the closure, so the buffer outlives it.
+            match catch("get_buffer", move || {
+                let p = p;
+                p.get_buffer(None)
+            }) {
+                Err(panicked) => {
+                    drop(guard);
+                    fatal(inner, panicked);
+                    return true;
                 }
-                let mut guard = p.borrow_mut();
-                let p = &mut *guard;
-                // `let p = p` moves the borrow into the closure, so the buffer outlives it.
-                match catch("get_buffer", move || {
-                    let p = p;
-                    p.get_buffer(None)
-                }) {
-                    Err(panicked) => {
-                        drop(guard);
-                        fatal(inner, panicked);
-                        return true;
-                    }
-                    Ok([]) => {
-                        let err = io::Error::other("get_buffer() returned an empty buffer");
-                        inner.state.borrow_mut().force_close(Some(err));
-                        return true;
-                    }
-                    Ok(own) => sock.poll_read(cx, own),
+                Ok([]) => {
+                    let err = io::Error::other("get_buffer() returned an empty buffer");
+                    inner.force_close(Some(err));
+                    return true;
                 }
+                Ok(own) => inner.poll_read(cx, own),
             }
         }
     };
@@ -261,7 +184,7 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
         Poll::Pending => false,
         Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
         Poll::Ready(Err(err)) => {
-            inner.state.borrow_mut().force_close(Some(err));
+            inner.force_close(Some(err));
             true
         }
         Poll::Ready(Ok(0)) => {
@@ -270,8 +193,8 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
             // `_UnixReadPipeTransport`), and so does TLS (asyncio's `SSLProtocol`: "returning
             // true from eof_received() has no effect when using ssl"); a panic closed the
             // transport already.
-            if keep_open == Some(true) && inner.kind == IoKind::Stream && !inner.is_tls() {
-                inner.state.borrow_mut().read_eof = true;
+            if keep_open == Some(true) && inner.kind() == IoKind::Stream && !inner.is_tls() {
+                inner.keep_open_at_eof();
             } else if keep_open.is_some() {
                 Transport::close_inner(inner);
             }
@@ -285,21 +208,4 @@ fn poll_read(inner: &Inner, protocol: &Shared, cx: &mut Context<'_>, buf: &mut [
             true
         }
     }
-}
-
-/// asyncio's `_UnixWritePipeTransport._read_ready`: the write pipe's reader closed its end, and
-/// the transport closes at once, dropping its buffer: `connection_lost` gets `BrokenPipe` if
-/// data was still buffered, `None` otherwise. True if it did.
-fn poll_reader_closed(inner: &Inner, cx: &mut Context<'_>) -> bool {
-    let closed = match inner.sock.borrow().as_ref() {
-        Some(sock) => sock.poll_reader_closed(cx).is_ready(),
-        None => false,
-    };
-    if !closed {
-        return false;
-    }
-    let mut state = inner.state.borrow_mut();
-    let exc = (!state.buffer.is_empty()).then(|| io::Error::from(io::ErrorKind::BrokenPipe));
-    state.force_close(exc);
-    true
 }

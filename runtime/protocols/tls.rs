@@ -169,7 +169,7 @@ where
 {
     let protocol = protocol_factory();
     let stream = crate::tls::accept(stream.into(), tls, &PendingHandshake::default()).await?;
-    Ok(start_client(TlsSocket::io(stream, tls.shutdown_timeout), || {
+    Ok(start_client(TlsSocket::io(stream, tls.shutdown_wait()), || {
         protocol
     }))
 }
@@ -187,7 +187,7 @@ where
 {
     let protocol = protocol_factory();
     let stream = crate::tls::connect(sock, tls).await?;
-    Ok(start_client(TlsSocket::io(stream, tls.shutdown_timeout), || {
+    Ok(start_client(TlsSocket::io(stream, tls.shutdown_wait()), || {
         protocol
     }))
 }
@@ -284,7 +284,7 @@ where
         drop(crate::spawn(async move {
             let accepted = crate::tls::accept(sock, &tls, &pending).await;
             if let Ok(stream) = accepted {
-                let sock = TlsSocket::io(stream, tls.shutdown_timeout);
+                let sock = TlsSocket::io(stream, tls.shutdown_wait());
                 handshaking.connected(start(sock, &protocol, MadeIn::Task));
             }
         }));

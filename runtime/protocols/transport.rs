@@ -4,8 +4,10 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::poll_fn;
 use std::io;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use super::any::WeakShared;
 use super::closing::Closing;
@@ -75,14 +77,17 @@ pub struct Transport {
     pub(super) inner: Rc<Inner>,
 }
 
-/// What a transport and its connection's task share.
+/// What a transport and its connection's task share. Its fields are this file's, but for the
+/// connection task's own slots (`driver`, its waker, and `panic`), which driver.rs keeps: the
+/// task and `start_tls` (upgrade.rs) act on the socket and the state through its methods.
 pub(super) struct Inner {
-    /// The socket (or pipe); taken (and closed) once `connection_lost` was called.
-    pub(super) sock: RefCell<Option<Io>>,
+    /// The socket (or pipe); taken (and closed) once `connection_lost` was called, or handed
+    /// over to `start_tls`.
+    sock: RefCell<Option<Io>>,
     /// What `sock` is: the pipes' semantics differ in places.
-    pub(super) kind: IoKind,
-    pub(super) state: RefCell<State>,
-    pub(super) protocol: WeakShared,
+    kind: IoKind,
+    state: RefCell<State>,
+    protocol: WeakShared,
     peer: Option<SocketAddress>,
     local: Option<SocketAddress>,
     /// What the TLS handshake settled, on a TLS connection.
@@ -91,33 +96,31 @@ pub(super) struct Inner {
     /// The connection task's waker while it waits.
     pub(super) driver: RefCell<WakerSlot>,
     /// Run once the connection is lost (a server forgets the connection).
-    pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
+    on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
     lost_writes: LostWrites,
     /// A protocol method's panic, resumed once `connection_lost` ran.
     pub(super) panic: RefCell<Option<Box<dyn std::any::Any + Send>>>,
     /// `start_tls` began on this transport (feature `tls`).
     #[cfg(feature = "tls")]
-    pub(super) upgrade: RefCell<Option<super::upgrade::Upgrade>>,
+    upgrade: RefCell<Option<super::upgrade::Upgrade>>,
 }
 
 /// asyncio's `_SelectorSocketTransport` attributes.
-pub(super) struct State {
-    pub(super) buffer: VecDeque<u8>,
+struct State {
+    buffer: VecDeque<u8>,
     /// `close`, `abort`, the connection lost (`_closing`, `_conn_lost`).
-    pub(super) end: Closing,
+    end: Closing,
     /// `write_eof` was called (`_eof`).
-    pub(super) eof: bool,
-    /// The socket is dropped unflushed (after `abort` or a failure).
-    pub(super) lost_abort: bool,
+    eof: bool,
     /// `pause_reading` is in effect (`_paused`).
-    pub(super) paused: bool,
+    paused: bool,
     /// EOF was read and the protocol kept the connection open: nothing more is read.
-    pub(super) read_eof: bool,
+    read_eof: bool,
     /// The write buffer limits and the `pause_writing` / `resume_writing` calls due.
-    pub(super) flow: FlowControl,
+    flow: FlowControl,
     /// `start_tls` took the connection over: nothing more is read or written here.
-    pub(super) upgrading: bool,
+    upgrading: bool,
 }
 
 impl State {
@@ -126,7 +129,6 @@ impl State {
             buffer: VecDeque::new(),
             end: Closing::default(),
             eof: false,
-            lost_abort: false,
             paused: false,
             read_eof: false,
             flow: FlowControl::new(),
@@ -135,17 +137,17 @@ impl State {
     }
 
     /// asyncio's `_maybe_pause_protocol`.
-    pub(super) fn maybe_pause(&mut self) {
+    fn maybe_pause(&mut self) {
         self.flow.maybe_pause(self.buffer.len());
     }
 
     /// asyncio's `_maybe_resume_protocol`.
-    pub(super) fn maybe_resume(&mut self) {
+    fn maybe_resume(&mut self) {
         self.flow.maybe_resume(self.buffer.len());
     }
 
     /// The connection's task reads: not closing, not paused, no EOF read yet, not upgraded.
-    pub(super) fn reading(&self) -> bool {
+    fn reading(&self) -> bool {
         !self.end.closing && !self.paused && !self.read_eof && !self.upgrading
     }
 }
@@ -163,10 +165,10 @@ impl WriteState for State {
         &mut self.flow
     }
 
-    /// The buffer is dropped, and so is what the socket still holds (`lost_abort`).
+    /// The buffer is dropped (and so is what the socket still holds: the end is an abort,
+    /// [`Closing::aborted`]).
     fn discard(&mut self) {
         self.buffer.clear();
-        self.lost_abort = true;
     }
 }
 
@@ -200,6 +202,17 @@ impl Inner {
         false
     }
 
+    /// What the socket is (a stream, a read or a write pipe).
+    pub(super) fn kind(&self) -> IoKind {
+        self.kind
+    }
+
+    /// The transport's protocol, unless it was dropped.
+    #[cfg(feature = "tls")]
+    pub(super) fn protocol(&self) -> Option<super::any::Shared> {
+        self.protocol.upgrade()
+    }
+
     pub(super) fn wake_driver(&self) {
         wake(&self.driver);
     }
@@ -208,6 +221,207 @@ impl Inner {
     /// methods is running (then its connection's task calls them once it returned).
     pub(super) fn deliver_flow(&self) {
         deliver_flow(&self.protocol, &self.state, || self.wake_driver());
+    }
+
+    /// asyncio's `_force_close(exc)`: the buffer dropped, nothing more read, and
+    /// `connection_lost` due with `exc` (nothing if it was due already).
+    pub(super) fn force_close(&self, exc: Option<io::Error>) {
+        self.state.borrow_mut().force_close(exc);
+    }
+}
+
+/// What the connection's task (driver.rs) does on the transport: asyncio's `_read_ready`'s
+/// and `_write_ready`'s sides of the transport, and its end.
+impl Inner {
+    /// `connection_lost` is due: the task ends.
+    pub(super) fn lost_due(&self) -> bool {
+        self.state.borrow().end.conn_lost
+    }
+
+    /// The task reads: not closing, not paused, no EOF read yet, not upgraded.
+    pub(super) fn reading(&self) -> bool {
+        self.state.borrow().reading()
+    }
+
+    /// One read from the socket into `buf`; `Pending` once the socket is gone.
+    pub(super) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self.sock.borrow().as_ref() {
+            Some(sock) => sock.poll_read(cx, buf),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Ready once the socket is readable; `Pending` once it is gone.
+    pub(super) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.sock.borrow().as_ref() {
+            Some(sock) => sock.poll_read_ready(cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// EOF was read and the protocol keeps the connection open (`eof_received` answered
+    /// true): nothing more is read.
+    pub(super) fn keep_open_at_eof(&self) {
+        self.state.borrow_mut().read_eof = true;
+    }
+
+    /// asyncio's `_write_ready`: sends from the buffer; once it is empty, ends a closing
+    /// connection or shuts the write side down after `write_eof`, and wakes an upgrade
+    /// waiting for it. True if it made progress.
+    pub(super) fn poll_send(&self, cx: &mut Context<'_>) -> bool {
+        let mut state = self.state.borrow_mut();
+        if state.buffer.is_empty() {
+            return false;
+        }
+        let sock = self.sock.borrow();
+        let Some(sock) = sock.as_ref() else {
+            return false;
+        };
+        match sock.poll_write(cx, state.buffer.as_slices().0) {
+            Poll::Pending => false,
+            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
+            Poll::Ready(Err(err)) => {
+                state.force_close(Some(err));
+                true
+            }
+            Poll::Ready(Ok(n)) => {
+                state.buffer.drain(..n);
+                state.maybe_resume();
+                if state.buffer.is_empty() {
+                    let lost = state.end.sent_all();
+                    if !lost && state.eof {
+                        let _ = sock.shutdown_write();
+                    }
+                    #[cfg(feature = "tls")]
+                    super::upgrade::wake(self);
+                }
+                true
+            }
+        }
+    }
+
+    /// asyncio's `_UnixWritePipeTransport._read_ready`: the write pipe's reader closed its
+    /// end, and the transport closes at once, dropping its buffer: `connection_lost` gets
+    /// `BrokenPipe` if data was still buffered, `None` otherwise. True if it did.
+    pub(super) fn poll_reader_closed(&self, cx: &mut Context<'_>) -> bool {
+        let closed = match self.sock.borrow().as_ref() {
+            Some(sock) => sock.poll_reader_closed(cx).is_ready(),
+            None => false,
+        };
+        if !closed {
+            return false;
+        }
+        let mut state = self.state.borrow_mut();
+        let exc = (!state.buffer.is_empty()).then(|| io::Error::from(io::ErrorKind::BrokenPipe));
+        state.force_close(exc);
+        true
+    }
+
+    /// The socket's end once `connection_lost` is due, before the protocol's call: the flow
+    /// calls due are forgotten; what the socket holds goes out first (the io_uring completion
+    /// form's send buffer; a TLS session's records, its `close_notify`, then the wait for the
+    /// peer's), unless the end is an abort ([`Closing::aborted`], also when it comes during
+    /// that wait): then the socket is aborted at once. Answers what `connection_lost`
+    /// reports: the connection's error, or asyncio's "SSL shutdown timed out" (`TimedOut`).
+    pub(super) async fn close_socket(&self) -> Option<io::Error> {
+        let mut exc = {
+            let mut state = self.state.borrow_mut();
+            state.flow.clear();
+            state.end.lost_exc.take()
+        };
+        let finished = poll_fn(|cx| match self.sock.borrow().as_ref() {
+            Some(sock) if self.state.borrow().end.aborted() => {
+                sock.abort();
+                Poll::Ready(Ok(()))
+            }
+            Some(sock) => sock.poll_finish(cx),
+            None => Poll::Ready(Ok(())),
+        })
+        .await;
+        match finished {
+            Err(err) if err.kind() == io::ErrorKind::TimedOut && exc.is_none() => exc = Some(err),
+            _ => {}
+        }
+        exc
+    }
+
+    /// The connection's end for good, after `connection_lost` (or instead of it, the task
+    /// dropped or unwinding first): lost if it was not, the socket closed, the task's waker
+    /// dropped, and what runs once the connection is lost run (a server forgets it).
+    pub(super) fn finish(&self) {
+        self.force_close(None);
+        drop(self.sock.borrow_mut().take());
+        let waker = self.driver.borrow_mut().take();
+        drop(waker);
+        let on_lost = self.on_lost.borrow_mut().take();
+        if let Some(on_lost) = on_lost {
+            on_lost();
+        }
+    }
+}
+
+/// What `start_tls` (upgrade.rs) does on the plain transport it takes over.
+#[cfg(feature = "tls")]
+impl Inner {
+    /// Begins the upgrade: nothing more is read or written here, and the upgrade's record is
+    /// kept ([`with_upgrade`](Inner::with_upgrade)). Refused, with why, if one began
+    /// already, the transport is closing, or `write_eof` was called.
+    pub(super) fn begin_upgrade(&self) -> Result<(), &'static str> {
+        if self.upgrade.borrow().is_some() {
+            return Err("the transport was upgraded already");
+        }
+        {
+            let mut state = self.state.borrow_mut();
+            if state.end.closing {
+                return Err("the transport is closing");
+            }
+            if state.eof {
+                return Err("write_eof() was called on the transport");
+            }
+            state.upgrading = true;
+        }
+        *self.upgrade.borrow_mut() = Some(super::upgrade::Upgrade::default());
+        Ok(())
+    }
+
+    /// `f` on the record of the upgrade begun on this transport; `None` if none began. No
+    /// borrow is held once it returned.
+    pub(super) fn with_upgrade<R>(&self, f: impl FnOnce(&mut super::upgrade::Upgrade) -> R) -> Option<R> {
+        self.upgrade.borrow_mut().as_mut().map(f)
+    }
+
+    /// Ready once what the transport buffered was sent and the socket sent what it took: the
+    /// upgrade may take the socket. `Err` if the connection was lost first, with what
+    /// `connection_lost` was due to report (`None`: no error), or the socket's error.
+    pub(super) fn poll_flushed(&self, cx: &mut Context<'_>) -> Poll<Result<(), Option<io::Error>>> {
+        {
+            let mut state = self.state.borrow_mut();
+            if state.end.conn_lost {
+                return Poll::Ready(Err(state.end.lost_exc.take()));
+            }
+            if !state.buffer.is_empty() {
+                return Poll::Pending;
+            }
+        }
+        match self.sock.borrow().as_ref() {
+            Some(sock) => sock.poll_finish(cx).map_err(Some),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Hands the socket over to the upgrade: the transport has none from now on. `None` if it
+    /// was taken already.
+    pub(super) fn take_socket(&self) -> Option<Io> {
+        self.sock.borrow_mut().take()
+    }
+
+    /// Moves what runs once the connection is lost (a server's count of it) to `to`, the
+    /// transport that took the connection over.
+    pub(super) fn hand_over_on_lost(&self, to: &Transport) {
+        let on_lost = self.on_lost.borrow_mut().take();
+        if let Some(on_lost) = on_lost {
+            to.on_lost(on_lost);
+        }
     }
 }
 
@@ -386,9 +600,6 @@ impl Transport {
         if super::upgrade::end_upgraded(&self.inner, Transport::abort) {
             return;
         }
-        // Also once the connection is lost (`force_close` then does nothing): ends a TLS
-        // close's wait for the peer.
-        self.inner.state.borrow_mut().lost_abort = true;
         Closing::abort_transport(&self.inner.state, || self.inner.wake_driver());
     }
 

@@ -12,14 +12,13 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::pin;
-use std::task::{Context, Poll};
+use std::task::Context;
 use std::time::Duration;
 
 use super::driver::{start_shared, MadeIn};
 use super::sock::{Io, IoKind};
 use super::tls_socket::TlsSocket;
 use super::transport::Inner;
-use super::write_state::WriteState;
 use super::{StreamSocket, Transport};
 use futures_rustls::TlsStream;
 
@@ -127,7 +126,7 @@ pub fn start_tls(
     tls: &ClientTls,
 ) -> impl Future<Output = io::Result<Transport>> + 'static {
     let tls = tls.clone();
-    upgrade(transport, tls.shutdown_timeout, |sock| async move {
+    upgrade(transport, tls.shutdown_wait(), |sock| async move {
         crate::tls::connect(sock, &tls).await
     })
 }
@@ -146,7 +145,7 @@ pub fn start_tls_server(
     tls: &ServerTls,
 ) -> impl Future<Output = io::Result<Transport>> + 'static {
     let tls = tls.clone();
-    upgrade(transport, tls.shutdown_timeout, |sock| async move {
+    upgrade(transport, tls.shutdown_wait(), |sock| async move {
         crate::tls::accept(sock, &tls, &PendingHandshake::default()).await
     })
 }
@@ -184,27 +183,27 @@ pub(super) struct Upgrade {
 
 /// The transport [`start_tls`] made of `inner`'s, once made.
 pub(super) fn upgraded_to(inner: &Inner) -> Option<Transport> {
-    inner.upgrade.borrow().as_ref().and_then(|u| u.to.clone())
+    inner.with_upgrade(|u| u.to.clone()).flatten()
 }
 
 /// `close` or `abort` (`end`) of a transport an upgrade took over: `end` on the new
 /// transport, or the upgrade under way fails. False if no upgrade began on `inner`.
 pub(super) fn end_upgraded(inner: &Inner, end: impl FnOnce(&Transport)) -> bool {
-    let waker = {
-        let mut slot = inner.upgrade.borrow_mut();
-        let Some(upgrade) = slot.as_mut() else {
-            return false;
-        };
-        if let Some(to) = upgrade.to.clone() {
-            drop(slot);
-            end(&to);
-            return true;
+    let ended = inner.with_upgrade(|upgrade| match upgrade.to.clone() {
+        Some(to) => Ok(to),
+        None => {
+            upgrade.cancelled = true;
+            Err(upgrade.waiter.take())
         }
-        upgrade.cancelled = true;
-        upgrade.waiter.take()
-    };
-    if let Some(waker) = waker {
-        waker.wake();
+    });
+    match ended {
+        None => return false,
+        Some(Ok(to)) => end(&to),
+        Some(Err(waker)) => {
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
     }
     true
 }
@@ -212,11 +211,7 @@ pub(super) fn end_upgraded(inner: &Inner, end: impl FnOnce(&Transport)) -> bool 
 /// Wakes the upgrade waiting on `inner`, if any (its buffer was sent, or the connection
 /// ended).
 pub(super) fn wake(inner: &Inner) {
-    let waker = inner
-        .upgrade
-        .borrow()
-        .as_ref()
-        .and_then(|u| u.waiter.get().cloned());
+    let waker = inner.with_upgrade(|u| u.waiter.get().cloned()).flatten();
     if let Some(waker) = waker {
         waker.wake();
     }
@@ -226,7 +221,7 @@ pub(super) fn wake(inner: &Inner) {
 /// transport calls the `SSLProtocol` from then on, which does not call the application's
 /// protocol before its handshake completed).
 pub(super) fn began(inner: &Inner) -> bool {
-    inner.upgrade.borrow().is_some()
+    inner.with_upgrade(|_| ()).is_some()
 }
 
 /// An upgrade under way on a plain transport; dropped before [`done`](TakeOver::done) (a
@@ -245,26 +240,15 @@ impl TakeOver {
                 format!("start_tls: {why}"),
             ))
         };
-        if inner.kind != IoKind::Stream {
+        if inner.kind() != IoKind::Stream {
             return refuse("a pipe transport is not supported");
         }
         if inner.is_tls() {
             return refuse("the transport is TLS already");
         }
-        if inner.upgrade.borrow().is_some() {
-            return refuse("the transport was upgraded already");
+        if let Err(why) = inner.begin_upgrade() {
+            return refuse(why);
         }
-        {
-            let mut state = inner.state.borrow_mut();
-            if state.end.closing {
-                return refuse("the transport is closing");
-            }
-            if state.eof {
-                return refuse("write_eof() was called on the transport");
-            }
-            state.upgrading = true;
-        }
-        *inner.upgrade.borrow_mut() = Some(Upgrade::default());
         Ok(TakeOver {
             transport: transport.clone(),
         })
@@ -276,16 +260,15 @@ impl TakeOver {
 
     /// Stores the waker, or fails if the plain transport was closed meanwhile.
     fn register(&self, cx: &Context<'_>) -> io::Result<()> {
-        let replaced = {
-            let mut slot = self.inner().upgrade.borrow_mut();
-            let upgrade = slot.as_mut().expect("an upgrade under way");
-            if upgrade.cancelled {
-                return Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "start_tls: the transport was closed during the upgrade",
-                ));
-            }
-            upgrade.waiter.register(cx.waker())
+        let replaced = self
+            .inner()
+            .with_upgrade(|upgrade| (!upgrade.cancelled).then(|| upgrade.waiter.register(cx.waker())))
+            .expect("an upgrade under way");
+        let Some(replaced) = replaced else {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "start_tls: the transport was closed during the upgrade",
+            ));
         };
         drop(replaced);
         Ok(())
@@ -297,32 +280,14 @@ impl TakeOver {
         let inner = self.inner();
         poll_fn(|cx| {
             self.register(cx)?;
-            {
-                let mut state = inner.state.borrow_mut();
-                if state.end.conn_lost {
-                    return Poll::Ready(Err(state.end.lost_exc.take().unwrap_or_else(|| {
-                        io::Error::new(
-                            io::ErrorKind::ConnectionAborted,
-                            "start_tls: the connection was lost",
-                        )
-                    })));
-                }
-                if !state.buffer.is_empty() {
-                    return Poll::Pending;
-                }
-            }
-            match inner.sock.borrow().as_ref() {
-                Some(sock) => sock.poll_finish(cx),
-                None => Poll::Ready(Ok(())),
-            }
+            inner
+                .poll_flushed(cx)
+                .map_err(|lost| lost.unwrap_or_else(lost_error))
         })
         .await?;
-        match inner.sock.borrow_mut().take() {
+        match inner.take_socket() {
             Some(Io::Stream(sock)) => Ok(sock),
-            _ => Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "start_tls: the connection was lost",
-            )),
+            _ => Err(lost_error()),
         }
     }
 
@@ -341,24 +306,27 @@ impl TakeOver {
     /// new one.
     fn done(self, sock: Io) -> io::Result<Transport> {
         let inner = self.inner();
-        let Some(protocol) = inner.protocol.upgrade() else {
+        let Some(protocol) = inner.protocol() else {
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 "start_tls: the transport's protocol was dropped",
             ));
         };
         let new = start_shared(sock, protocol, MadeIn::Never);
-        if let Some(on_lost) = inner.on_lost.borrow_mut().take() {
-            new.on_lost(on_lost);
-        }
+        inner.hand_over_on_lost(&new);
         inner
-            .upgrade
-            .borrow_mut()
-            .as_mut()
-            .expect("an upgrade under way")
-            .to = Some(new.clone());
+            .with_upgrade(|upgrade| upgrade.to = Some(new.clone()))
+            .expect("an upgrade under way");
         Ok(new)
     }
+}
+
+/// The upgrade's error when the connection was lost before it took the socket.
+fn lost_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "start_tls: the connection was lost",
+    )
 }
 
 impl Drop for TakeOver {
@@ -366,11 +334,10 @@ impl Drop for TakeOver {
     /// socket (if not taken yet) is closed and a server forgets the connection.
     fn drop(&mut self) {
         let inner = self.inner();
-        let sock = inner.sock.borrow_mut().take();
-        if let Some(sock) = sock {
+        if let Some(sock) = inner.take_socket() {
             sock.abort();
         }
-        inner.state.borrow_mut().force_close(None);
+        inner.force_close(None);
         inner.wake_driver();
     }
 }

@@ -1,7 +1,7 @@
 //! [`WriteState`]: what the stream and the datagram transports' states have alike (a write
 //! buffer, a [`Closing`] and a [`FlowControl`]), so that the owners' methods serve both:
-//! `close`, `abort` and `_force_close` (closing.rs), the write buffer limits and the flow
-//! calls (flow.rs).
+//! `close`, `abort` (which ends any wait of the end) and `_force_close` (closing.rs), the
+//! write buffer limits and the flow calls (flow.rs).
 
 use std::io;
 
@@ -26,6 +26,15 @@ pub(in crate::protocols) trait WriteState {
     /// `connection_lost` due with `exc` (nothing if it was due already).
     fn force_close(&mut self, exc: Option<io::Error>) {
         if self.end().force(exc) {
+            self.discard();
+        }
+    }
+
+    /// asyncio's `abort()`: [`force_close`](WriteState::force_close) with no error, and an
+    /// abort ends any wait of the transport's end, also once `connection_lost` was due
+    /// ([`Closing::abort`]): a TLS close's wait for the peer's `close_notify` ends at once.
+    fn abort(&mut self) {
+        if self.end().abort() {
             self.discard();
         }
     }

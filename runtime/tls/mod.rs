@@ -108,7 +108,7 @@ pub struct ClientTls {
     config: Arc<ClientConfig>,
     server_name: ServerName<'static>,
     handshake_timeout: Duration,
-    pub(crate) shutdown_timeout: Duration,
+    shutdown_timeout: Duration,
 }
 
 impl ClientTls {
@@ -159,6 +159,12 @@ impl ClientTls {
     pub fn server_name(&self) -> &ServerName<'static> {
         &self.server_name
     }
+
+    /// How long a protocols transport's close waits for the peer's `close_notify`: what
+    /// [`shutdown_timeout`](ClientTls::shutdown_timeout) set.
+    pub(crate) fn shutdown_wait(&self) -> Duration {
+        self.shutdown_timeout
+    }
 }
 
 impl fmt::Debug for ClientTls {
@@ -177,7 +183,7 @@ impl fmt::Debug for ClientTls {
 pub struct ServerTls {
     config: Arc<ServerConfig>,
     handshake_timeout: Duration,
-    pub(crate) shutdown_timeout: Duration,
+    shutdown_timeout: Duration,
 }
 
 impl ServerTls {
@@ -210,6 +216,12 @@ impl ServerTls {
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = positive(timeout, "ServerTls::shutdown_timeout");
         self
+    }
+
+    /// How long a protocols transport's close waits for the peer's `close_notify`: what
+    /// [`shutdown_timeout`](ServerTls::shutdown_timeout) set.
+    pub(crate) fn shutdown_wait(&self) -> Duration {
+        self.shutdown_timeout
     }
 }
 
