@@ -8,11 +8,11 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::guard::{AsyncFdReadyGuard, AsyncFdReadyMutGuard};
-use super::interest::{Interest, Ready};
 use super::level::check_pollable;
 use crate::io::driver::IoDriver;
 use crate::io::registration::Registration;
 use crate::io::{Direction, FdSource};
+use crate::io::{Interest, Ready};
 use crate::task::coop;
 
 /// An object with a descriptor (a socket, pipe, terminal, eventfd, inotify or timerfd

@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 use super::async_fd::AsyncFd;
-use super::interest::Ready;
+use crate::io::Ready;
 
 /// The readiness of an [`AsyncFd`] found by [`readable`](AsyncFd::readable),
 /// [`writable`](AsyncFd::writable) or [`ready`](AsyncFd::ready): tokio's `AsyncFdReadyGuard`.

@@ -5,7 +5,6 @@
 //!
 //! - [`async_fd`]: [`AsyncFd`], the registration of a descriptor its caller owns.
 //! - [`guard`]: the readiness guards an `AsyncFd` wait returns, [`TryIoError`].
-//! - [`interest`]: tokio's [`Interest`] and [`Ready`] sets.
 //! - [`watch`]: the watches of `add_reader` / `add_writer`, an `AsyncFd` of a duplicate each,
 //!   whose loop callbacks turn edges into asyncio's levels.
 //! - [`level`]: the zero-timeout `poll(2)` that tells the level, and the duplicate's checks.
@@ -16,11 +15,9 @@
 
 mod async_fd;
 mod guard;
-mod interest;
 mod level;
 mod loop_methods;
 mod watch;
 
 pub use async_fd::{AsyncFd, AsyncFdTryNewError};
 pub use guard::{AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
-pub use interest::{Interest, Ready};

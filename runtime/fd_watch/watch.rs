@@ -29,10 +29,10 @@ use std::rc::{Rc, Weak};
 use std::task::Waker;
 
 use super::async_fd::AsyncFd;
-use super::interest::Interest;
 use super::level::{duplicate, ready_now, same_file};
 use crate::event_loop::Core;
 use crate::io::Direction;
+use crate::io::Interest;
 use crate::thread_waker::thread_waker;
 
 /// One loop's watches, by the caller's descriptor number.

@@ -11,6 +11,7 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
 use std::task::{Context, Poll};
 
+use super::interest::{Interest, Ready};
 use super::registration::Registration;
 use super::slots::Direction;
 use crate::task::coop;
@@ -140,15 +141,39 @@ impl<E: mio::event::Source> PollEvented<E> {
     /// io_uring completion form) its send buffer has room. Not the readiness a connect waits
     /// for: that is the socket's ([`PollEvented::ready`]).
     pub(crate) async fn ready_to_write(&self) {
+        poll_fn(|cx| coop::poll_coop(cx, |cx| self.poll_write_room_or_ready(cx))).await
+    }
+
+    /// Ready once a write would take bytes (see [`PollEvented::ready_to_write`]).
+    fn poll_write_room_or_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
         #[cfg(all(feature = "io-uring", target_os = "linux"))]
         if self.registration.send_form() {
-            let room = |cx: &mut Context<'_>| match self.poll_write_room(cx) {
-                Some(polled) => polled,
-                None => self.registration.poll_ready(cx, Direction::Write),
-            };
-            return poll_fn(|cx| coop::poll_coop(cx, room)).await;
+            if let Some(polled) = self.poll_write_room(cx) {
+                return polled;
+            }
         }
-        self.ready(Direction::Write).await
+        self.registration.poll_ready(cx, Direction::Write)
+    }
+
+    /// Polls `interest`'s directions as [`ready`](PollEvented::ready) (reads) and
+    /// [`ready_to_write`](PollEvented::ready_to_write) (writes) wait for them: what is ready,
+    /// a closed state with its direction, or `Pending` with the waker stored in each. tokio's
+    /// `TcpStream::ready`.
+    pub(crate) fn poll_ready_set(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<Ready> {
+        coop::poll_coop(cx, |cx| {
+            let closed = Ready::from_bits(self.registration.ready_bits());
+            let mut found = Ready::EMPTY;
+            if interest.is_readable() && self.poll_read_ready(cx).is_ready() {
+                found |= Ready::READABLE | (closed & Ready::READ_CLOSED);
+            }
+            if interest.is_writable() && self.poll_write_room_or_ready(cx).is_ready() {
+                found |= Ready::WRITABLE | (closed & Ready::WRITE_CLOSED);
+            }
+            match found.is_empty() {
+                true => Poll::Pending,
+                false => Poll::Ready(found),
+            }
+        })
     }
 }
 

@@ -1,10 +1,11 @@
 //! The io driver and the glue between sockets and it: the [`IoDriver`](driver::IoDriver)
 //! over the [`reactor`] (`mio::Poll`, the [`timerfd`]), the registration slab ([`slots`]), a
 //! source's [`Registration`](registration::Registration) and the owning wrapper
-//! [`PollEvented`].
+//! [`PollEvented`]; tokio's readiness sets ([`interest`]).
 
 pub(crate) mod driver;
 pub(crate) mod evented;
+pub(crate) mod interest;
 pub(crate) mod kind;
 pub(crate) mod reactor;
 pub(crate) mod registration;
@@ -17,6 +18,7 @@ pub(crate) mod timerfd;
 pub(crate) mod uring;
 
 pub(crate) use evented::PollEvented;
+pub use interest::{Interest, Ready};
 pub use kind::IoDriverKind;
 pub(crate) use slots::Direction;
 pub(crate) use source::{FdSource, Source};

@@ -44,7 +44,7 @@ macro_rules! impl_as_fd {
 }
 
 /// `readable` and `writable` for a socket type whose `io` field is a `PollEvented`, each with
-/// the doc comment given.
+/// the doc comment given, and `ready(interest)` for both.
 macro_rules! impl_readiness {
     ($ty:ident, readable = $readable:literal, writable = $writable:literal) => {
         impl $ty {
@@ -58,6 +58,21 @@ macro_rules! impl_readiness {
             pub async fn writable(&self) -> std::io::Result<()> {
                 self.io.ready_to_write().await;
                 Ok(())
+            }
+
+            /// Waits until any direction of `interest` is ready, as `readable`/`writable`
+            /// wait for each, and says which ([`Ready`](crate::net::Ready); a closed state
+            /// comes with its direction where the reactor reported it): tokio's `ready`, for
+            /// one task that reads and writes with the `try_` calls. They may still meet
+            /// `WouldBlock` (the readiness found gone): wait again. Cancel-safe.
+            ///
+            /// # Errors
+            /// None: the `io::Result` is tokio's signature.
+            pub async fn ready(
+                &self,
+                interest: $crate::net::Interest,
+            ) -> std::io::Result<$crate::net::Ready> {
+                Ok(std::future::poll_fn(|cx| self.io.poll_ready_set(cx, interest)).await)
             }
         }
     };
@@ -82,9 +97,8 @@ mod unix_datagram;
 mod unix_listener;
 mod unix_stream;
 
-pub use crate::fd_watch::{
-    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, Interest, Ready, TryIoError,
-};
+pub use crate::fd_watch::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError};
+pub use crate::io::{Interest, Ready};
 pub use addr::{lookup_host, ToSocketAddrs};
 pub(crate) use addr::{resolve, OwnedAddr};
 pub use connect::{ConnectErrors, ConnectOptions};

@@ -1,10 +1,10 @@
-//! [`Interest`] and [`Ready`]: tokio's readiness sets, for [`AsyncFd`](super::AsyncFd).
+//! [`Interest`] and [`Ready`]: tokio's readiness sets, public as `aioloop::net::{Interest,
+//! Ready}`, for [`AsyncFd`](crate::net::AsyncFd) and the sockets' `ready`.
 
 use std::fmt;
 use std::ops;
 
-use crate::io::slots::{READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
-use crate::io::Direction;
+use super::slots::{Direction, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 
 /// The directions an [`AsyncFd`](crate::net::AsyncFd) is registered for, or waits for:
 /// tokio's `Interest`. Combine them with `|`.
