@@ -3,13 +3,14 @@
 //! Every `RefCell` here is borrowed only for short stretches that run no user code (T1, in
 //! task/scheduler.rs).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
+use super::extensions::Extensions;
 use crate::blocking::Pool;
 use crate::io::driver::{IoConfig, IoDriver};
 use crate::remote::{self, Remote, RemoteDriver};
@@ -38,8 +39,8 @@ pub(crate) struct Core {
     pub(super) debug: Cell<bool>,
     pub(super) slow_callback: Cell<Duration>,
     pub(super) stats: StatCells,
-    /// Run once the loop's tasks and callbacks are dropped at close ([`Core::on_close`]).
-    pub(super) close_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
+    /// Other modules' per-loop state, dropped at close ([`Core::extensions`]).
+    pub(super) extensions: Extensions,
 }
 
 impl Core {
@@ -65,7 +66,7 @@ impl Core {
             debug: Cell::new(false),
             slow_callback: Cell::new(DEFAULT_SLOW_CALLBACK),
             stats: StatCells::default(),
-            close_hooks: RefCell::default(),
+            extensions: Extensions::default(),
         }))
     }
 
@@ -111,12 +112,11 @@ impl Core {
         }
     }
 
-    /// Runs `hook` when the loop closes, once its tasks, pending callbacks and timers are
-    /// dropped: a
-    /// module's per-loop state that no task owns (`add_reader`'s watches) is dropped there. A
-    /// panic in it goes to the exception handler.
-    pub(crate) fn on_close(&self, hook: Box<dyn FnOnce()>) {
-        self.close_hooks.borrow_mut().push(hook);
+    /// The loop's extension slots: a module's per-loop state that no task owns (the signal
+    /// dispatcher, `add_reader`'s watches), dropped when the loop closes, once its tasks,
+    /// pending callbacks and timers are dropped (extensions.rs).
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// Spawns a task; it is queued at once. Always inlined, with the scheduler's generic part
