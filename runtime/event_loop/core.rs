@@ -14,6 +14,7 @@ use super::extensions::Extensions;
 use crate::blocking::Pool;
 use crate::io::driver::{IoConfig, IoDriver};
 use crate::remote::{self, Remote, RemoteDriver};
+use crate::task::meta::TaskMeta;
 use crate::task::{
     CallbackCell, CallbackHandle, EagerStart, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel,
 };
@@ -128,16 +129,26 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.assert_open("spawn");
+        let meta = self.spawn_prologue(&name, "spawn");
+        self.sched.spawn(future, meta, name)
+    }
+
+    /// What every spawn does before the scheduler takes the task: refuses a closed loop, takes
+    /// in the remote work sent before it, and decides the task's meta. Always inlined: it is
+    /// the spawn fast path's (and `#[track_caller]`, so a task's location is its spawner's).
+    #[track_caller]
+    #[inline(always)]
+    fn spawn_prologue(&self, name: &Option<Rc<str>>, what: &str) -> Option<Box<TaskMeta>> {
+        self.assert_open(what);
         // A new task's first step joins asyncio's one ready FIFO after work another thread
-        // sent before it, as `call_soon` does (one relaxed load without remote work).
+        // sent before it, as `call_soon` does (one relaxed load without remote work); so does
+        // an eager task's, and what its first step queues.
         self.take_remote_first();
         // The usual spawn (unnamed, debug mode off) records nothing: decided here, inline.
-        let meta = match name.is_none() && !self.debug.get() {
+        match name.is_none() && !self.debug.get() {
             true => None,
             false => self.task_meta(name.clone(), std::panic::Location::caller()),
-        };
-        self.sched.spawn(future, meta, name)
+        }
     }
 
     /// Spawns a task whose first step runs now, nested in the caller, if this loop is
@@ -149,13 +160,7 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.assert_open(what);
-        // Remote work sent before the spawn keeps its place ahead of what the step queues.
-        self.take_remote_first();
-        let meta = match name.is_none() && !self.debug.get() {
-            true => None,
-            false => self.task_meta(name.clone(), std::panic::Location::caller()),
-        };
+        let meta = self.spawn_prologue(&name, what);
         if !self.running.get() {
             return self.sched.spawn(future, meta, name);
         }
