@@ -10,8 +10,9 @@
 //! the tick queues the next tick (the next iteration's; queued first, so a panicking callback
 //! does not end the chain) and calls the callback; if not, it clears the direction's readiness
 //! and leaves an edge waker ([`thread_waker`]) with the registration, whose wake (the next
-//! edge) queues the next tick. The check and the clearing happen in one callback, between two polls of the
-//! reactor, so no edge falls between them. At most one tick per direction is queued.
+//! edge) queues the next tick. The check and the clearing happen in one callback, between two
+//! polls of the reactor, so no edge falls between them. At most one tick per direction is
+//! queued.
 //!
 //! **Ownership.** The table owns the watches; queued ticks hold theirs too. Removing a
 //! direction drops its callback (a queued tick then does nothing: asyncio cancels the handle);
