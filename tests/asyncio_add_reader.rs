@@ -448,20 +448,21 @@ async fn test_the_caller_keeps_its_descriptor() {
     lp.add_reader(fd, old_bump).unwrap();
     (&*w).write_all(b"x").unwrap();
     until(|| old_calls.get() > 0).await;
-    drop(r);
+    // The number closed and reused by another socket, in one step (`dup2`), so that no other
+    // test thread can take it in between: `r` now owns the number of the new socket.
     let (r2, w2) = socketpair();
-    if r2.as_raw_fd() == fd && w2.as_raw_fd() != fd {
-        // Another test thread may have taken the number: checked only when it was reused.
-        let (new_calls, new_bump) = counter();
-        lp.add_reader(fd, new_bump).unwrap();
-        let old_then = old_calls.get();
-        yields(10).await;
-        assert_eq!(new_calls.get(), 0, "the new socket has no data");
-        assert_eq!(old_calls.get(), old_then, "the old watch was replaced");
-        (&*w2).write_all(b"new").unwrap();
-        until(|| new_calls.get() > 0).await;
-        assert!(lp.remove_reader(fd));
-    } else {
-        assert!(lp.remove_reader(fd));
-    }
+    // SAFETY: both numbers are open; `dup2` closes `fd` (whose owner, `r`, then owns the new
+    // socket's duplicate there) and touches no other descriptor.
+    assert_eq!(unsafe { libc::dup2(r2.as_raw_fd(), fd) }, fd);
+    drop(r2);
+    let (new_calls, new_bump) = counter();
+    lp.add_reader(fd, new_bump).unwrap();
+    let old_then = old_calls.get();
+    yields(10).await;
+    assert_eq!(new_calls.get(), 0, "the new socket has no data");
+    assert_eq!(old_calls.get(), old_then, "the old watch was replaced");
+    (&*w2).write_all(b"new").unwrap();
+    until(|| new_calls.get() > 0).await;
+    assert!(lp.remove_reader(fd));
+    assert_eq!(drain(&r), b"new", "the caller's number reads the new socket");
 }

@@ -1,7 +1,8 @@
 //! Closing a loop: every unfinished task and pending callback is dropped (their destructors
 //! run, with the loop still current so they may call `spawn` or `get_running_loop`), then the
-//! close hooks run (`Core::on_close`), the remote queue refuses further work, and the loop id
-//! is released.
+//! loop's extension values are dropped (`Core::extensions`: other modules' per-loop state,
+//! which deregisters its sources before the reactor closes), the remote queue refuses further
+//! work, and the loop id is released.
 
 use std::rc::Rc;
 
@@ -28,9 +29,10 @@ impl Core {
             let Some(entry) = entry else { break };
             reporter.drop_reporting(entry, CALLBACK_DROP_PANICKED, || None);
         }
-        let hooks = std::mem::take(&mut *self.close_hooks.borrow_mut());
-        for hook in hooks {
-            reporter.catch(CALLBACK_DROP_PANICKED, || None, hook);
+        // Then the other modules' per-loop state (extensions.rs), taken out of the slots first:
+        // its destructors are user code, which may reach the slots again.
+        for value in self.extensions.take_all() {
+            reporter.drop_reporting(value, CALLBACK_DROP_PANICKED, || None);
         }
         self.closed.set(true);
         self.io.close();

@@ -3,16 +3,18 @@
 //! Every `RefCell` here is borrowed only for short stretches that run no user code (T1, in
 //! task/scheduler.rs).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::debug::{StatCells, DEFAULT_SLOW_CALLBACK};
+use super::extensions::Extensions;
 use crate::blocking::Pool;
 use crate::io::driver::{IoConfig, IoDriver};
 use crate::remote::{self, Remote, RemoteDriver};
+use crate::task::meta::TaskMeta;
 use crate::task::{
     CallbackCell, CallbackHandle, EagerStart, ExceptionHandler, Runnable, Scheduler, Task, TaskLabel,
 };
@@ -38,8 +40,8 @@ pub(crate) struct Core {
     pub(super) debug: Cell<bool>,
     pub(super) slow_callback: Cell<Duration>,
     pub(super) stats: StatCells,
-    /// Run once the loop's tasks and callbacks are dropped at close ([`Core::on_close`]).
-    pub(super) close_hooks: RefCell<Vec<Box<dyn FnOnce()>>>,
+    /// Other modules' per-loop state, dropped at close ([`Core::extensions`]).
+    pub(super) extensions: Extensions,
 }
 
 impl Core {
@@ -65,7 +67,7 @@ impl Core {
             debug: Cell::new(false),
             slow_callback: Cell::new(DEFAULT_SLOW_CALLBACK),
             stats: StatCells::default(),
-            close_hooks: RefCell::default(),
+            extensions: Extensions::default(),
         }))
     }
 
@@ -111,12 +113,11 @@ impl Core {
         }
     }
 
-    /// Runs `hook` when the loop closes, once its tasks, pending callbacks and timers are
-    /// dropped: a
-    /// module's per-loop state that no task owns (`add_reader`'s watches) is dropped there. A
-    /// panic in it goes to the exception handler.
-    pub(crate) fn on_close(&self, hook: Box<dyn FnOnce()>) {
-        self.close_hooks.borrow_mut().push(hook);
+    /// The loop's extension slots: a module's per-loop state that no task owns (the signal
+    /// dispatcher, `add_reader`'s watches), dropped when the loop closes, once its tasks,
+    /// pending callbacks and timers are dropped (extensions.rs).
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// Spawns a task; it is queued at once. Always inlined, with the scheduler's generic part
@@ -128,16 +129,26 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.assert_open("spawn");
+        let meta = self.spawn_prologue(&name, "spawn");
+        self.sched.spawn(future, meta, name)
+    }
+
+    /// What every spawn does before the scheduler takes the task: refuses a closed loop, takes
+    /// in the remote work sent before it, and decides the task's meta. Always inlined: it is
+    /// the spawn fast path's (and `#[track_caller]`, so a task's location is its spawner's).
+    #[track_caller]
+    #[inline(always)]
+    fn spawn_prologue(&self, name: &Option<Rc<str>>, what: &str) -> Option<Box<TaskMeta>> {
+        self.assert_open(what);
         // A new task's first step joins asyncio's one ready FIFO after work another thread
-        // sent before it, as `call_soon` does (one relaxed load without remote work).
+        // sent before it, as `call_soon` does (one relaxed load without remote work); so does
+        // an eager task's, and what its first step queues.
         self.take_remote_first();
         // The usual spawn (unnamed, debug mode off) records nothing: decided here, inline.
-        let meta = match name.is_none() && !self.debug.get() {
+        match name.is_none() && !self.debug.get() {
             true => None,
             false => self.task_meta(name.clone(), std::panic::Location::caller()),
-        };
-        self.sched.spawn(future, meta, name)
+        }
     }
 
     /// Spawns a task whose first step runs now, nested in the caller, if this loop is
@@ -149,13 +160,7 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.assert_open(what);
-        // Remote work sent before the spawn keeps its place ahead of what the step queues.
-        self.take_remote_first();
-        let meta = match name.is_none() && !self.debug.get() {
-            true => None,
-            false => self.task_meta(name.clone(), std::panic::Location::caller()),
-        };
+        let meta = self.spawn_prologue(&name, what);
         if !self.running.get() {
             return self.sched.spawn(future, meta, name);
         }

@@ -4,6 +4,7 @@ mod builder;
 mod close;
 mod core;
 mod debug;
+mod extensions;
 mod interrupt;
 mod iteration;
 mod run_exit;

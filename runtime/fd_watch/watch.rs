@@ -9,17 +9,19 @@
 //! A tick asks the descriptor itself (a zero-timeout `poll(2)`, [`ready_now`]): if it is ready,
 //! the tick queues the next tick (the next iteration's; queued first, so a panicking callback
 //! does not end the chain) and calls the callback; if not, it clears the direction's readiness
-//! and leaves an [`Edge`] waker with the registration, whose wake (the next edge) queues the
-//! next tick. The check and the clearing happen in one callback, between two polls of the
-//! reactor, so no edge falls between them. At most one tick per direction is queued.
+//! and leaves an edge waker ([`thread_waker`]) with the registration, whose wake (the next
+//! edge) queues the next tick. The check and the clearing happen in one callback, between two
+//! polls of the reactor, so no edge falls between them. At most one tick per direction is
+//! queued.
 //!
 //! **Ownership.** The table owns the watches; queued ticks hold theirs too. Removing a
 //! direction drops its callback (a queued tick then does nothing: asyncio cancels the handle);
 //! removing the last deregisters and closes the duplicate at once (the caller may close its
-//! descriptor right after). A loop that closes drops its ticks with its callbacks, then its
-//! table entry in a close hook (`Core::on_close`): every watch goes with the loop. No task is
-//! involved: the watches are not in `all_tasks()`, and cancelling tasks leaves them alone, as
-//! asyncio's readers.
+//! descriptor right after). The table is the loop's, in its extension slot ([`Watches`],
+//! runtime/event_loop/extensions.rs): a loop that closes drops its ticks with its callbacks,
+//! then the table, so every watch goes with the loop. The wakers left with the registrations
+//! hold their watch weakly ([`thread_waker`]). No task is involved: the watches are not in
+//! `all_tasks()`, and cancelling tasks leaves them alone, as asyncio's readers.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -35,21 +37,11 @@ use crate::io::Direction;
 use crate::io::Interest;
 use crate::thread_waker::thread_waker;
 
-/// One loop's watches, by the caller's descriptor number.
-type Table = HashMap<RawFd, Rc<Watch>>;
-
-thread_local! {
-    /// Every loop's watches on this thread, by the loop's address. A loop's entry exists from
-    /// its first watch until it closes (its close hook removes it).
-    static WATCHES: RefCell<HashMap<usize, Table>> = RefCell::default();
-    /// The id of the next watch.
-    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The key of `core`'s loop in [`WATCHES`].
-fn loop_key(core: &Core) -> usize {
-    std::ptr::from_ref(core) as usize
-}
+/// One loop's watches, by the caller's descriptor number: the loop's extension
+/// (`Core::extensions`) from its first watch until it closes, when dropping it drops every
+/// watch (their callbacks and duplicates).
+#[derive(Default)]
+struct Watches(RefCell<HashMap<RawFd, Rc<Watch>>>);
 
 /// One direction of a watch: the callback, whether a tick is queued, and the waker the
 /// registration wakes at the next edge.
@@ -63,8 +55,6 @@ struct Side {
 
 /// One watched descriptor of one loop.
 pub(super) struct Watch {
-    /// Tells this watch from a later one of the same number (an [`Edge`] checks it).
-    id: u64,
     core: Weak<Core>,
     /// The caller's number.
     fd: RawFd,
@@ -74,37 +64,12 @@ pub(super) struct Watch {
     writer: RefCell<Option<Side>>,
 }
 
-/// What the waker a direction leaves with the registration ([`thread_waker`]) names: its
-/// watch, by loop, number and id (a waker must be `Send`). Its wake queues the direction's
-/// next tick ([`Edge::wake`]).
-struct Edge {
-    loop_key: usize,
-    fd: RawFd,
-    id: u64,
-    dir: Direction,
-}
-
-impl Edge {
-    /// Queues the next tick of the edge's direction, if its watch is still in the table.
-    fn wake(&self) {
-        let watch = WATCHES
-            .try_with(|watches| {
-                let watches = watches.borrow();
-                let watch = watches.get(&self.loop_key)?.get(&self.fd)?;
-                (watch.id == self.id).then(|| watch.clone())
-            })
-            .ok()
-            .flatten();
-        if let Some(watch) = watch {
-            watch.schedule(self.dir);
-        }
-    }
-}
-
 impl Watch {
     /// The watch of `fd` on `core`'s loop, if any.
     fn find(core: &Core, fd: RawFd) -> Option<Rc<Watch>> {
-        WATCHES.with(|watches| watches.borrow().get(&loop_key(core))?.get(&fd).cloned())
+        let watches = core.extensions().get::<Watches>()?;
+        let watch = watches.0.borrow().get(&fd).cloned();
+        watch
     }
 
     /// The watch of `fd` on `core`'s loop, registered now if there is none (or if the one
@@ -126,29 +91,16 @@ impl Watch {
         let dup = duplicate(fd)?;
         let both = Interest::READABLE | Interest::WRITABLE;
         let io = AsyncFd::claiming(core.io().clone(), dup, both, fd, what)?;
-        let id = NEXT_ID.with(|next| next.replace(next.get() + 1));
         let watch = Rc::new(Watch {
-            id,
             core: Rc::downgrade(core),
             fd,
             io: RefCell::new(Some(io)),
             reader: RefCell::default(),
             writer: RefCell::default(),
         });
-        let key = loop_key(core);
-        let first = WATCHES.with(|watches| {
-            let mut watches = watches.borrow_mut();
-            let first = !watches.contains_key(&key);
-            watches.entry(key).or_default().insert(fd, watch.clone());
-            first
-        });
-        if first {
-            core.on_close(Box::new(move || {
-                // Dropped outside the borrow: the callbacks' destructors are user code.
-                let table = WATCHES.try_with(|watches| watches.borrow_mut().remove(&key));
-                drop(table);
-            }));
-        }
+        let watches = core.extensions().get_or_insert_with(Watches::default);
+        let replaced = watches.0.borrow_mut().insert(fd, watch.clone());
+        drop(replaced); // outside the borrow (none: the one there was removed above)
         Ok(watch)
     }
 
@@ -165,13 +117,11 @@ impl Watch {
         let replaced = match &mut *self.side(dir).borrow_mut() {
             Some(side) => Some(std::mem::replace(&mut side.callback, callback)),
             side @ None => {
-                let edge = Edge {
-                    loop_key: self.core.upgrade().map_or(0, |core| loop_key(&core)),
-                    fd: self.fd,
-                    id: self.id,
-                    dir,
-                };
-                let waker = thread_waker(edge, Edge::wake);
+                // Its wake (the next edge) queues the direction's next tick, if the watch
+                // still has one.
+                let waker = thread_waker(Rc::downgrade(self), move |watch: &Rc<Watch>| {
+                    watch.schedule(dir);
+                });
                 *side = Some(Side {
                     callback,
                     scheduled: Rc::default(),
@@ -193,13 +143,18 @@ impl Watch {
         if self.reader.borrow().is_none() && self.writer.borrow().is_none() {
             let io = self.io.borrow_mut().take();
             drop(io);
-            if let Some(core) = self.core.upgrade() {
-                let removed = WATCHES.with(|watches| {
-                    let mut watches = watches.borrow_mut();
-                    let table = watches.get_mut(&loop_key(&core))?;
-                    let mine = table.get(&self.fd).is_some_and(|entry| entry.id == self.id);
+            let watches = self
+                .core
+                .upgrade()
+                .and_then(|core| core.extensions().get::<Watches>());
+            if let Some(watches) = watches {
+                let removed = {
+                    let mut table = watches.0.borrow_mut();
+                    let mine = table
+                        .get(&self.fd)
+                        .is_some_and(|entry| std::ptr::eq(&**entry, self));
                     mine.then(|| table.remove(&self.fd)).flatten()
-                });
+                };
                 drop(removed);
             }
         }

@@ -11,15 +11,16 @@
 //! **The dispatcher is no task**, as asyncio's signal handling is none: it is a chain of loop
 //! callbacks, its *ticks* (as `add_reader`'s watches, runtime/fd_watch/watch.rs). A tick reads
 //! which signals arrived, delivers them, and leaves a waker with the pipe's registration
-//! ([`dispatch_wake`]), whose wake (the next byte) queues the next tick. So the dispatcher is
+//! ([`thread_waker`]), whose wake (the next byte) queues the next tick. So the dispatcher is
 //! not in `all_tasks()`, `run`'s cancelling of the leftover tasks leaves it alone (a handler
 //! still runs during their cleanup), and a debug-mode loop does not report it as a pending
 //! task at close.
 //!
-//! The drivers live in a thread-local list (a loop never leaves its thread), each knowing its
-//! loop by a `Weak`. A close hook (`Core::on_close`) removes the driver from the list, drops its
-//! handlers (asyncio's `close` removes every signal handler) and deregisters the pipe; once the
-//! last listener is gone too, dropping the pipe unregisters the loop's actions from signal-hook.
+//! A loop's driver lives in the loop's extension slot ([`LoopDriver`], runtime/event_loop/
+//! extensions.rs), and knows its loop by a `Weak`. The loop drops the slot when it closes (after
+//! its tasks and callbacks): that drops the driver's handlers (asyncio's `close` removes every
+//! signal handler) and deregisters the pipe; once the last listener is gone too, dropping the
+//! pipe unregisters the loop's actions from signal-hook.
 //!
 //! Every listener and handler holds an [`Interest`] in its signal, taken once the pipe is
 //! registered for it; a driver's listeners and handlers are dropped before its pipe, so an
@@ -39,10 +40,6 @@ use crate::event_loop::Core;
 use crate::io::{Direction, PollEvented};
 use crate::thread_waker::thread_waker;
 use crate::waker_slot::WakerSlot;
-
-thread_local! {
-    static DRIVERS: RefCell<Vec<Rc<Driver>>> = const { RefCell::new(Vec::new()) };
-}
 
 /// The self-pipe, shared between the driver (to add signals) and the dispatcher's registration.
 struct PipeSource(Rc<RefCell<SignalPipe>>);
@@ -106,42 +103,34 @@ pub(crate) struct Driver {
     evented: RefCell<Option<PollEvented<PipeSource>>>,
     /// True while a tick is queued.
     scheduled: Cell<bool>,
-    /// The waker each tick leaves with the registration ([`dispatch_wake`]).
+    /// The waker each tick leaves with the registration ([`thread_waker`]): its wake (the
+    /// next byte) queues the next tick.
     waker: Waker,
     pipe: Rc<RefCell<SignalPipe>>,
     registered: RefCell<HashSet<libc::c_int>>,
 }
 
-/// The wake of the waker the dispatcher leaves with the pipe's registration
-/// ([`thread_waker`]), which names its driver by its loop's address (a waker must be `Send`):
-/// queues the next tick. A closed loop's driver has left the list: a late wake finds nothing
-/// (or, the address reused by a newer loop, queues one tick too many there, which finds
-/// nothing to read).
-fn dispatch_wake(core: &usize) {
-    let driver = DRIVERS
-        .try_with(|drivers| {
-            let drivers = drivers.borrow();
-            let driver = drivers.iter().find(|d| d.core.as_ptr() as usize == *core);
-            driver.cloned()
-        })
-        .ok()
-        .flatten();
-    if let Some(driver) = driver {
-        driver.schedule();
+/// A loop's driver in the loop's extension slot (`Core::extensions`), until the loop closes.
+/// Dropping it (at close) is the driver's close step: it drops the handlers and deregisters the
+/// pipe, before the loop's reactor closes. The driver itself goes with its last listener;
+/// dropping the last `Rc` of the pipe unregisters its signal-hook actions.
+struct LoopDriver(Rc<Driver>);
+
+impl Drop for LoopDriver {
+    fn drop(&mut self) {
+        // Outside the borrows: a handler's destructor is user code.
+        let handlers = std::mem::take(&mut *self.0.handlers.borrow_mut());
+        drop(handlers);
+        let evented = self.0.evented.borrow_mut().take();
+        drop(evented);
     }
 }
 
 impl Driver {
-    /// The loop's driver if it has one already (never creates one).
-    pub(crate) fn existing(core: &Rc<Core>) -> Option<Rc<Driver>> {
-        DRIVERS.with(|drivers| {
-            let mut drivers = drivers.borrow_mut();
-            drivers.retain(|driver| driver.core.strong_count() > 0);
-            drivers
-                .iter()
-                .find(|driver| std::ptr::eq(driver.core.as_ptr(), Rc::as_ptr(core)))
-                .cloned()
-        })
+    /// The loop's driver if it has one already (never creates one; none once the loop closed).
+    pub(crate) fn existing(core: &Core) -> Option<Rc<Driver>> {
+        let installed = core.extensions().get::<LoopDriver>()?;
+        Some(installed.0.clone())
     }
 
     /// True once this driver's loop is closed (or gone): nothing will deliver to it again.
@@ -170,31 +159,37 @@ impl Driver {
         Ok(driver)
     }
 
-    /// The driver of `core`, created on first use: its first tick is queued (it registers the
-    /// pipe once the loop runs) and its close hook set.
+    /// The driver of `core`, created on first use (in the loop's extension slot): its first
+    /// tick is queued (it registers the pipe once the loop runs).
     #[track_caller]
     fn of(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
         core.assert_open("add_signal_handler");
-        if let Some(driver) = Driver::existing(core) {
-            return Ok(driver);
+        let mut made = None;
+        let installed = core.extensions().get_or_try_insert_with(|| {
+            let driver = Driver::new(core)?;
+            made = Some(driver.clone());
+            io::Result::Ok(LoopDriver(driver))
+        })?;
+        let driver = installed.0.clone();
+        if made.is_some_and(|made| Rc::ptr_eq(&made, &driver)) {
+            driver.schedule();
         }
+        Ok(driver)
+    }
+
+    /// A new driver of `core`, with its pipe (registered with no signal yet).
+    fn new(core: &Rc<Core>) -> io::Result<Rc<Driver>> {
         let pipe = SignalPipe::new(std::iter::empty::<libc::c_int>())?;
-        let waker = thread_waker(Rc::as_ptr(core) as usize, dispatch_wake);
-        let driver = Rc::new(Driver {
+        Ok(Rc::new_cyclic(|driver: &Weak<Driver>| Driver {
             core: Rc::downgrade(core),
             listeners: RefCell::default(),
             handlers: RefCell::default(),
             evented: RefCell::default(),
             scheduled: Cell::new(false),
-            waker,
+            waker: thread_waker(driver.clone(), Driver::schedule),
             pipe: Rc::new(RefCell::new(pipe)),
             registered: RefCell::default(),
-        });
-        DRIVERS.with(|drivers| drivers.borrow_mut().push(driver.clone()));
-        let closing = Rc::downgrade(&driver);
-        core.on_close(Box::new(move || close(&closing)));
-        driver.schedule();
-        Ok(driver)
+        }))
     }
 
     /// Queues the dispatcher's next tick, unless one is queued or the loop is closed.
@@ -338,25 +333,4 @@ impl Driver {
             }));
         }
     }
-}
-
-/// The close hook of a driver's loop: removes the driver from the thread's list, drops its
-/// handlers and deregisters its pipe (before the loop's reactor closes). The driver itself goes
-/// with its last listener; dropping the last `Rc` of the pipe unregisters its signal-hook
-/// actions.
-fn close(driver: &Weak<Driver>) {
-    let unlisted = DRIVERS.try_with(|drivers| {
-        let mut drivers = drivers.borrow_mut();
-        let position = drivers
-            .iter()
-            .position(|d| Weak::ptr_eq(&Rc::downgrade(d), driver));
-        position.map(|i| drivers.remove(i))
-    });
-    let Some(driver) = driver.upgrade() else { return };
-    drop(unlisted);
-    // Outside the borrows: a handler's destructor is user code.
-    let handlers = std::mem::take(&mut *driver.handlers.borrow_mut());
-    drop(handlers);
-    let evented = driver.evented.borrow_mut().take();
-    drop(evented);
 }
