@@ -83,7 +83,7 @@ mod unix_listener;
 mod unix_stream;
 
 pub use crate::fd_watch::{AsyncFd, AsyncFdReadyGuard, TryIoError};
-pub use addr::{lookup_host, ToSocketAddrs};
+pub use addr::{lookup_host, AddressFamily, ToSocketAddrs};
 pub(crate) use addr::{resolve, OwnedAddr};
 pub use connect::{ConnectErrors, ConnectOptions};
 pub use incoming::Incoming;
