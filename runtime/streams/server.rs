@@ -275,9 +275,20 @@ impl Server {
         Server { control }
     }
 
-    /// The address the server listens on (TCP; `NotConnected` for a Unix server).
+    /// The address the server listens on (TCP; `NotConnected` for a Unix server): the first
+    /// of [`local_addrs`](Server::local_addrs), for a server bound on several.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.control.local_addr()
+    }
+
+    /// Every address the server listens on, one per socket, in the order they were bound
+    /// (asyncio's `Server.sockets`, their `getsockname()`): several when its host resolved to
+    /// several addresses, or it was given several
+    /// ([`ServerOptions::addr`](crate::net::ServerOptions::addr)), or every interface of both
+    /// families ([`ServerOptions::port`](crate::net::ServerOptions::port)). Empty for a Unix
+    /// server. Unlike asyncio's, the list stays after [`close`](Server::close).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.control.local_addrs()
     }
 
     /// True while the server accepts connections: from its start (at once, unless it was
@@ -417,7 +428,7 @@ impl Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.control.local())
+            .field("local_addrs", &self.control.local_addrs())
             .field("serving", &self.is_serving())
             .field("connections", &self.control.connections())
             .finish()
