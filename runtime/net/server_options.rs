@@ -1,6 +1,7 @@
 //! [`ServerOptions`]: where and how a server listens (asyncio's `create_server` /
-//! `start_server` arguments `host`/`port`, `path`, `sock`, `backlog`, `reuse_address`,
-//! `reuse_port`, `start_serving` and `cleanup_socket`), and the bound socket they make.
+//! `start_server` arguments `host`/`port`, `path`, `sock`, `family`, `backlog`,
+//! `reuse_address`, `reuse_port`, `keep_alive`, `start_serving` and `cleanup_socket`), and the
+//! bound sockets they make: one per address, as asyncio binds.
 
 use std::fmt;
 use std::io;
@@ -20,11 +21,15 @@ use super::{OwnedAddr, TcpListener, ToSocketAddrs, UnixListener};
 /// [`start_server_with`](crate::streams::start_server_with) and
 /// [`create_server_with`](crate::protocols::create_server_with) (and their TLS forms).
 ///
-/// Exactly one place to listen is needed: a TCP [`addr`](Self::addr) (asyncio's `host` and
-/// `port`), a Unix-domain socket file [`path`](Self::path), or a socket bound already
-/// ([`sock`](Self::sock)); none, or more than one, is `InvalidInput` (asyncio's
-/// `ValueError`s). The other options are asyncio's, with its defaults except the backlog:
+/// Exactly one kind of place to listen is needed: TCP addresses ([`addr`](Self::addr), once
+/// or more, asyncio's `host` and `port`, or [`port`](Self::port), every interface, asyncio's
+/// `host=None`), a Unix-domain socket file [`path`](Self::path), or a socket bound already
+/// ([`sock`](Self::sock)); none, or more than one kind, is `InvalidInput` (asyncio's
+/// `ValueError`s). As asyncio's, a TCP server binds one socket on each address its hosts
+/// resolve to, and accepts on all of them. The other options are asyncio's, with its defaults
+/// except the backlog:
 ///
+/// - [`family`](Self::family): only the addresses of one family (asyncio's `family`);
 /// - [`backlog`](Self::backlog): the accept queue's length, 1024 by default (asyncio's is 100,
 ///   which a burst of a few hundred connects overflows on loopback);
 /// - [`reuse_address`](Self::reuse_address): `SO_REUSEADDR`, on by default (as asyncio on
@@ -32,6 +37,7 @@ use super::{OwnedAddr, TcpListener, ToSocketAddrs, UnixListener};
 /// - [`reuse_port`](Self::reuse_port): `SO_REUSEPORT`, off by default, so that several servers
 ///   (one per loop, one loop per core) can listen on one port, the kernel spreading the
 ///   connections across them;
+/// - [`keep_alive`](Self::keep_alive): `SO_KEEPALIVE`, off by default (asyncio 3.13);
 /// - [`start_serving`](Self::start_serving): on by default; off, the server is made with its
 ///   socket bound but not listening (a connect is refused), and accepts nothing until its
 ///   `start_serving()` or `serve_forever()`;
@@ -106,7 +112,7 @@ impl ServerOptions {
     ///
     /// ```
     /// use aioloop::net::ServerOptions;
-    /// use aioloop::streams::{open_connection, start_server_with};
+    /// use aioloop::streams::start_server_with;
     ///
     /// aioloop::run(async {
     ///     let options = ServerOptions::new().addr("127.0.0.1:0").addr("127.0.0.1:0");
@@ -155,6 +161,20 @@ impl ServerOptions {
     /// Keeps only the addresses of `family` among those [`addr`](Self::addr) and
     /// [`port`](Self::port) resolve to (asyncio's `family=AF_INET` / `AF_INET6`, which the
     /// resolution gets); none left is `InvalidInput` when the server is made.
+    ///
+    /// ```
+    /// use aioloop::net::{AddressFamily, ServerOptions};
+    /// use aioloop::streams::start_server_with;
+    ///
+    /// aioloop::run(async {
+    ///     // Every interface, IPv4 only: 0.0.0.0 alone.
+    ///     let options = ServerOptions::new().port(0).family(AddressFamily::Ipv4);
+    ///     let server = start_server_with(|_reader, _writer| async {}, options).await.unwrap();
+    ///     assert_eq!(server.local_addrs().len(), 1);
+    ///     assert!(server.local_addr().unwrap().is_ipv4());
+    ///     server.close();
+    /// });
+    /// ```
     pub fn family(mut self, family: AddressFamily) -> Self {
         self.family = Some(family);
         self
@@ -164,6 +184,25 @@ impl ServerOptions {
     /// accepts have it (they inherit it from the listening socket, on Linux and the BSDs):
     /// asyncio 3.13's `keep_alive`, off by default. Not set on a [`sock`](Self::sock), as in
     /// asyncio.
+    ///
+    /// ```
+    /// use aioloop::net::ServerOptions;
+    /// use aioloop::streams::{open_connection, start_server_with};
+    ///
+    /// aioloop::run(async {
+    ///     let options = ServerOptions::new().addr("127.0.0.1:0").keep_alive(true);
+    ///     let server = start_server_with(
+    ///         |_reader, writer| async move { writer.write(b"hi\n") },
+    ///         options,
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     // The connection's socket has SO_KEEPALIVE: the kernel probes an idle peer.
+    ///     let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     assert_eq!(reader.readline().await.unwrap(), b"hi\n");
+    ///     server.close();
+    /// });
+    /// ```
     pub fn keep_alive(mut self, on: bool) -> Self {
         self.keep_alive = on;
         self
