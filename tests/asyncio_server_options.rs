@@ -1,13 +1,16 @@
 //! asyncio's `create_server` / `start_server` keyword arguments through `net::ServerOptions`:
 //! `start_serving=False` with `Server.start_serving()` / `is_serving()` / `serve_forever()`,
-//! `sock=`, `backlog=`, `reuse_port=`, `reuse_address=`, for the streams servers
+//! `sock=`, `backlog=`, `reuse_port=`, `reuse_address=`, a list of hosts or `host=None` (a
+//! socket per address, `Server.sockets`), `family=`, `keep_alive=`, for the streams servers
 //! (`streams::start_server_with`) and the protocol servers (`protocols::create_server_with`),
 //! TLS ones too. Ported from CPython's Lib/test/test_asyncio/test_server.py
 //! (`test_start_server_1`, `test_start_unix_server_1`, `test_unix_server_sock_cleanup`,
 //! `test_unix_server_cleanup_gone`), test_events.py (`test_create_server_sock`,
-//! `test_create_server_reuse_port`, `test_create_server_addr_in_use`) and test_base_events.py
+//! `test_create_server_reuse_port`, `test_create_server_addr_in_use`,
+//! `test_create_server_dual_stack`, `test_create_server_ipv6`) and test_base_events.py
 //! (`test_create_server_no_host_port_sock`, `test_create_server_host_port_sock`,
-//! `test_create_server_stream_bittype`); the others are named after the behaviour of asyncio's
+//! `test_create_server_stream_bittype`, `test_create_server_multiple_hosts_ipv4`/`_ipv6`,
+//! `test_create_server_cant_bind`); the others are named after the behaviour of asyncio's
 //! `Server` (base_events.py) they check.
 
 mod support;
