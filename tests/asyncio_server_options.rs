@@ -1,13 +1,16 @@
 //! asyncio's `create_server` / `start_server` keyword arguments through `net::ServerOptions`:
 //! `start_serving=False` with `Server.start_serving()` / `is_serving()` / `serve_forever()`,
-//! `sock=`, `backlog=`, `reuse_port=`, `reuse_address=`, for the streams servers
+//! `sock=`, `backlog=`, `reuse_port=`, `reuse_address=`, a list of hosts or `host=None` (a
+//! socket per address, `Server.sockets`), `family=`, `keep_alive=`, for the streams servers
 //! (`streams::start_server_with`) and the protocol servers (`protocols::create_server_with`),
 //! TLS ones too. Ported from CPython's Lib/test/test_asyncio/test_server.py
 //! (`test_start_server_1`, `test_start_unix_server_1`, `test_unix_server_sock_cleanup`,
 //! `test_unix_server_cleanup_gone`), test_events.py (`test_create_server_sock`,
-//! `test_create_server_reuse_port`, `test_create_server_addr_in_use`) and test_base_events.py
+//! `test_create_server_reuse_port`, `test_create_server_addr_in_use`,
+//! `test_create_server_dual_stack`, `test_create_server_ipv6`) and test_base_events.py
 //! (`test_create_server_no_host_port_sock`, `test_create_server_host_port_sock`,
-//! `test_create_server_stream_bittype`); the others are named after the behaviour of asyncio's
+//! `test_create_server_stream_bittype`, `test_create_server_multiple_hosts_ipv4`/`_ipv6`,
+//! `test_create_server_cant_bind`); the others are named after the behaviour of asyncio's
 //! `Server` (base_events.py) they check.
 
 mod support;
@@ -539,4 +542,370 @@ async fn reuse_address_false_refuses_a_second_bind() {
     let err = start_server_with(echo, options().addr(addr)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AddrInUse);
     close_and_wait(&first).await;
+}
+
+/// Whether this machine has an IPv6 loopback to bind; if not, says why the calling test is
+/// skipped.
+fn ipv6_loopback(test: &str) -> bool {
+    match std::net::TcpListener::bind("[::1]:0") {
+        Ok(_) => true,
+        Err(err) => {
+            eprintln!("{test}: skipped, no IPv6 loopback here (binding [::1]:0: {err})");
+            false
+        }
+    }
+}
+
+/// Closes a protocol server and waits for it.
+async fn close_protocol_server(server: &aioloop::protocols::ProtocolServer) {
+    server.close();
+    server.close_clients();
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+}
+
+/// A protocol that greets each connection with "hello\n".
+struct Hello;
+impl Protocol for Hello {
+    fn connection_made(&mut self, transport: Transport) {
+        transport.write(b"hello\n").unwrap();
+    }
+}
+
+/// Reads the first line a server sends on a new connection to `addr`.
+async fn greeting(addr: std::net::SocketAddr) -> Vec<u8> {
+    let (mut reader, _writer) = wait_for(open_connection(addr), TIMEOUT).await.unwrap().unwrap();
+    wait_for(reader.readline(), TIMEOUT).await.unwrap().unwrap()
+}
+
+/// test_base_events.py `test_create_server_multiple_hosts_ipv4`: a list of hosts, one of them
+/// twice, gives one socket per distinct host (`Server.sockets`), here `local_addrs()`; the
+/// server accepts on each, and closing it closes them all. For both kinds of server.
+#[aioloop::test]
+async fn test_create_server_multiple_hosts_ipv4() {
+    if let Err(err) = std::net::TcpListener::bind("127.0.0.2:0") {
+        eprintln!("test_create_server_multiple_hosts_ipv4: skipped, 127.0.0.2 does not bind here: {err}");
+        return;
+    }
+    let options = || {
+        ServerOptions::new()
+            .addr("127.0.0.1:0")
+            .addr(("127.0.0.2", 0))
+            .addr("127.0.0.1:0")
+    };
+    let server = start_server_with(echo, options()).await.unwrap();
+    let addrs = server.local_addrs().to_vec();
+    let hosts: Vec<String> = addrs.iter().map(|addr| addr.ip().to_string()).collect();
+    assert_eq!(hosts, ["127.0.0.1", "127.0.0.2"]);
+    assert_eq!(server.local_addr().unwrap(), addrs[0]);
+    for &addr in &addrs {
+        assert_eq!(ping(addr).await, b"echo:ping\n");
+    }
+    close_and_wait(&server).await;
+    for &addr in &addrs {
+        let refused = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+    }
+
+    let server = create_server_with(|| Hello, options()).await.unwrap();
+    let addrs = server.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 2);
+    for &addr in &addrs {
+        assert_eq!(greeting(addr).await, b"hello\n");
+    }
+    close_protocol_server(&server).await;
+    for &addr in &addrs {
+        assert!(TcpStream::connect(addr).await.is_err());
+    }
+}
+
+/// test_base_events.py `test_create_server_multiple_hosts_ipv6`: hosts given twice, of both
+/// families (the machine has one IPv6 loopback address: `::1`, twice, and `127.0.0.1`): one
+/// socket on each distinct address, the IPv6 one `IPV6_V6ONLY`.
+#[aioloop::test]
+async fn test_create_server_multiple_hosts_ipv6() {
+    if !ipv6_loopback("test_create_server_multiple_hosts_ipv6") {
+        return;
+    }
+    let options = ServerOptions::new()
+        .addr("[::1]:0")
+        .addr(("127.0.0.1", 0))
+        .addr(("::1", 0));
+    let server = start_server_with(echo, options).await.unwrap();
+    let hosts: Vec<String> = server
+        .local_addrs()
+        .iter()
+        .map(|addr| addr.ip().to_string())
+        .collect();
+    assert_eq!(hosts, ["::1", "127.0.0.1"]);
+    for &addr in &server.local_addrs().to_vec() {
+        assert_eq!(ping(addr).await, b"echo:ping\n");
+    }
+    close_and_wait(&server).await;
+}
+
+/// test_events.py `test_create_server_dual_stack`: `create_server(host=None, port=port)`
+/// listens on every interface of both families on that one port: a socket on `0.0.0.0` and
+/// one on `::` (made `IPV6_V6ONLY`, else its bind would clash with the IPv4 one's). Here
+/// `ServerOptions::port`, and the host `""` (asyncio's `host=''`). As in the CPython test, a
+/// port found free may be taken meanwhile: another is tried.
+#[aioloop::test]
+async fn test_create_server_dual_stack() {
+    let ipv6 = ipv6_loopback("test_create_server_dual_stack (its IPv6 half)");
+    let mut tries = 0;
+    let (server, port) = loop {
+        let port = std::net::TcpListener::bind("0.0.0.0:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        match start_server_with(echo, ServerOptions::new().port(port)).await {
+            Ok(server) => break (server, port),
+            Err(err) if err.kind() == ErrorKind::AddrInUse && tries < 5 => tries += 1,
+            Err(err) => panic!("{err}"),
+        }
+    };
+    let addrs = server.local_addrs().to_vec();
+    assert!(addrs
+        .iter()
+        .all(|addr| addr.ip().is_unspecified() && addr.port() == port));
+    assert!(addrs[0].is_ipv4(), "{addrs:?}");
+    assert_eq!(addrs.len(), if ipv6 { 2 } else { 1 }, "{addrs:?}");
+    assert_eq!(ping(([127, 0, 0, 1], port).into()).await, b"echo:ping\n");
+    if ipv6 {
+        let loopback = std::net::SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), port);
+        assert_eq!(ping(loopback).await, b"echo:ping\n");
+    }
+    close_and_wait(&server).await;
+
+    // The host "" is the same: every interface.
+    let server = create_server_with(|| Hello, ServerOptions::new().addr(("", 0)))
+        .await
+        .unwrap();
+    let addrs = server.local_addrs().to_vec();
+    assert!(addrs.iter().all(|addr| addr.ip().is_unspecified()), "{addrs:?}");
+    assert_eq!(addrs.len(), if ipv6 { 2 } else { 1 }, "{addrs:?}");
+    let port = server.local_addr().unwrap().port();
+    assert_eq!(greeting(([127, 0, 0, 1], port).into()).await, b"hello\n");
+    close_protocol_server(&server).await;
+}
+
+/// test_events.py `test_create_server_ipv6`: a server on `::1` accepts there.
+#[aioloop::test]
+async fn test_create_server_ipv6() {
+    if !ipv6_loopback("test_create_server_ipv6") {
+        return;
+    }
+    let server = start_server_with(echo, ServerOptions::new().addr(("::1", 0)))
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    assert!(addr.is_ipv6());
+    assert_eq!(ping(addr).await, b"echo:ping\n");
+    close_and_wait(&server).await;
+}
+
+/// test_base_events.py `test_create_server_cant_bind`: a bind that fails fails the call with
+/// asyncio's message ("error while attempting to bind on address ...", its kind kept), and
+/// the sockets bound before it are closed (their port binds again).
+#[aioloop::test]
+async fn test_create_server_cant_bind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let options = ServerOptions::new()
+        .addr(free)
+        .addr(taken_addr)
+        .start_serving(false)
+        .reuse_address(false);
+    let err = start_server_with(echo, options).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrInUse);
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "error while attempting to bind on address {taken_addr}: "
+        )),
+        "{message}"
+    );
+    // The socket bound on `free` first was closed.
+    std::net::TcpListener::bind(free).unwrap();
+}
+
+/// asyncio's `create_server` skips an address that is not available to bind (`EADDRNOTAVAIL`,
+/// "assume the family is not enabled") and fails only when none bound: "could not bind on any
+/// address out of [...]".
+#[aioloop::test]
+async fn create_server_skips_an_address_not_available() {
+    // TEST-NET-1 (RFC 5737): no interface of this machine has it.
+    let options = ServerOptions::new().addr("192.0.2.1:0").addr("127.0.0.1:0");
+    let server = start_server_with(echo, options).await.unwrap();
+    let addrs = server.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 1);
+    assert_eq!(ping(addrs[0]).await, b"echo:ping\n");
+    close_and_wait(&server).await;
+
+    let err = start_server_with(echo, ServerOptions::new().addr("192.0.2.1:0"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AddrNotAvailable);
+    assert_eq!(
+        err.to_string(),
+        "could not bind on any address out of [192.0.2.1:0]"
+    );
+}
+
+/// A server on several addresses made with `start_serving=False` listens on none until
+/// `start_serving()`, then on all; `close_clients()` reaches the connections of each.
+#[aioloop::test]
+async fn start_serving_and_close_clients_cover_every_socket() {
+    if !ipv6_loopback("start_serving_and_close_clients_cover_every_socket") {
+        return;
+    }
+    let options = ServerOptions::new()
+        .addr("127.0.0.1:0")
+        .addr("[::1]:0")
+        .start_serving(false);
+    let server = start_server_with(echo, options).await.unwrap();
+    let addrs = server.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 2);
+    for &addr in &addrs {
+        assert!(TcpStream::connect(addr).await.is_err());
+    }
+    server.start_serving().unwrap();
+    let mut readers = Vec::new();
+    for &addr in &addrs {
+        let (mut reader, writer) = wait_for(open_connection(addr), TIMEOUT).await.unwrap().unwrap();
+        writer.write(b"ping\n");
+        assert_eq!(
+            wait_for(reader.readline(), TIMEOUT).await.unwrap().unwrap(),
+            b"echo:ping\n"
+        );
+        readers.push((reader, writer));
+    }
+    server.close();
+    server.close_clients();
+    wait_for(server.wait_closed(), TIMEOUT).await.unwrap();
+    for (reader, _writer) in &mut readers {
+        assert!(wait_for(reader.read_to_eof(), TIMEOUT)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty());
+    }
+}
+
+/// asyncio's `family=AF_INET` / `AF_INET6` of `create_server`: only the addresses of that
+/// family are bound; none left is an error.
+#[aioloop::test]
+async fn create_server_family_keeps_one_family() {
+    use aioloop::net::AddressFamily;
+    let options = ServerOptions::new().port(0).family(AddressFamily::Ipv4);
+    let server = start_server_with(echo, options).await.unwrap();
+    let addrs = server.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 1);
+    assert!(addrs[0].is_ipv4() && addrs[0].ip().is_unspecified());
+    close_and_wait(&server).await;
+
+    let options = ServerOptions::new()
+        .addr("127.0.0.1:0")
+        .family(AddressFamily::Ipv6);
+    let err = start_server_with(echo, options).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        err.to_string(),
+        "could not resolve to any address of family AF_INET6"
+    );
+}
+
+/// asyncio's `family=` of `create_connection` / `open_connection`: only the addresses of that
+/// family are tried; none left is an error, before any attempt.
+#[aioloop::test]
+async fn create_connection_family_keeps_one_family() {
+    use aioloop::net::{AddressFamily, ConnectOptions};
+    use aioloop::streams::open_connection_with;
+    let server = start_server_with(echo, ServerOptions::new().addr("127.0.0.1:0"))
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let v6 = std::net::SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port());
+    // The IPv6 address first: without the filter it would be tried (and refused) first.
+    let both = [v6, addr];
+    let options = ConnectOptions::new().family(AddressFamily::Ipv4).all_errors(true);
+    let (mut reader, writer) = open_connection_with(&both[..], options).await.unwrap();
+    writer.write(b"ping\n");
+    assert_eq!(
+        wait_for(reader.readline(), TIMEOUT).await.unwrap().unwrap(),
+        b"echo:ping\n"
+    );
+    assert_eq!(writer.peer_addr(), Some(addr));
+
+    let options = ConnectOptions::new().family(AddressFamily::Ipv6);
+    let err = TcpStream::connect_with(addr, options).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        err.to_string(),
+        "could not resolve to any address of family AF_INET6"
+    );
+    writer.close();
+    close_and_wait(&server).await;
+}
+
+/// Whether the socket of this process whose local address is `local` and peer address `peer`
+/// has `SO_KEEPALIVE` set: the accepted socket's descriptor is not exposed by the server, so
+/// it is found among the process's open descriptors.
+fn keepalive_of(local: std::net::SocketAddr, peer: std::net::SocketAddr) -> bool {
+    let dir = if cfg!(target_os = "linux") {
+        "/proc/self/fd"
+    } else {
+        "/dev/fd"
+    };
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let Ok(fd) = entry.unwrap().file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // SAFETY: only getsockname, getpeername and getsockopt run on `fd`, which was open when
+        // listed; the socket sought stays open meanwhile (its handler runs this). A descriptor
+        // another test closes meanwhile makes these calls fail (EBADF) or read another socket:
+        // both are skipped by the address check.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let sock = socket2::SockRef::from(&fd);
+        let here = sock.local_addr().ok().and_then(|addr| addr.as_socket());
+        let there = sock.peer_addr().ok().and_then(|addr| addr.as_socket());
+        if here == Some(local) && there == Some(peer) {
+            return sock.keepalive().unwrap();
+        }
+    }
+    panic!("no socket {local} -> {peer} among the open descriptors");
+}
+
+/// asyncio 3.13's `keep_alive=True`: `SO_KEEPALIVE` is set on the listening sockets, and the
+/// connections accepted inherit it; off by default.
+#[aioloop::test]
+async fn create_server_keep_alive_reaches_accepted_sockets() {
+    for keep_alive in [true, false] {
+        let seen = Rc::new(Cell::new(None));
+        let slot = seen.clone();
+        let options = ServerOptions::new().addr("127.0.0.1:0").keep_alive(keep_alive);
+        let server = start_server_with(
+            move |_reader, writer| {
+                let local = writer.local_addr().unwrap();
+                let peer = writer.peer_addr().unwrap();
+                slot.set(Some(keepalive_of(local, peer)));
+                writer.write(b"done\n");
+                async {}
+            },
+            options,
+        )
+        .await
+        .unwrap();
+        let (mut reader, _writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+        assert_eq!(
+            wait_for(reader.readline(), TIMEOUT).await.unwrap().unwrap(),
+            b"done\n"
+        );
+        assert_eq!(seen.get(), Some(keep_alive));
+        close_and_wait(&server).await;
+    }
 }

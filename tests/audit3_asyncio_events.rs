@@ -5,8 +5,8 @@
 //! it ports; the peers are plain sockets or threads (tests/support/net.rs).
 //!
 //! Not ported: `test_create_connection_local_addr`, `_local_addr_in_use` (no `local_addr` for a
-//! connect); `test_create_server_sock`, `test_create_server_multiple_hosts_*` (`start_server` takes
-//! one address, never a socket); `test_server_close` is tests/streams_server.rs
+//! connect); `test_create_server_sock`, `test_create_server_multiple_hosts_*` (ported in
+//! tests/asyncio_server_options.rs, with `ServerOptions`); `test_server_close` is tests/streams_server.rs
 //! `issue_16_item_5_wait_closed_returns_once_the_listener_is_closed`; the ssl tests (no TLS); the
 //! pipe, pty and subprocess tests (audited with test_subprocess.py).
 
@@ -17,8 +17,10 @@ use std::net::{Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
-use aioloop::net::{TcpListener, TcpStream, UdpSocket, UnixStream};
-use aioloop::streams::{open_connection, open_unix_connection, start_server, start_unix_server};
+use aioloop::net::{ServerOptions, TcpListener, TcpStream, UdpSocket, UnixStream};
+use aioloop::streams::{
+    open_connection, open_unix_connection, start_server, start_server_with, start_unix_server,
+};
 use aioloop::streams::{StreamReader, StreamWriter};
 use aioloop::{call_soon, spawn, wait_for, yield_now, Future, TaskError};
 use support::net::{run_test_server, run_test_unix_server, SocketDir, RESPONSE};
@@ -209,27 +211,29 @@ async fn test_create_server_addr_in_use() {
     wait_for(first.wait_closed(), TIMEOUT).await.unwrap();
 }
 
-/// `test_create_server_dual_stack`: asyncio's `host=None` binds every interface, IPv4 and IPv6;
-/// aioloop's `start_server` takes one address, and `[::]` (a dual-stack socket where the
-/// system allows it, as Linux does by default) serves both `127.0.0.1` and `::1` clients.
+/// `test_create_server_dual_stack`: asyncio's `host=None` binds every interface, IPv4 and IPv6,
+/// a socket on each (the IPv6 one `IPV6_V6ONLY`): `ServerOptions::port` here, which serves
+/// both `127.0.0.1` and `::1` clients. With port 0 each socket has its own port, as in asyncio
+/// (tests/asyncio_server_options.rs checks one port for both).
 #[aioloop::test]
 async fn test_create_server_dual_stack() {
     if std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_err() {
         eprintln!("no IPv6 on this host: skipped");
         return;
     }
-    if std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").is_ok_and(|v| v.trim() == "1") {
-        eprintln!("IPv6 sockets are IPv6-only on this host (bindv6only): skipped");
-        return;
-    }
     let received = Rc::new(Received::default());
-    let server = start_server(recording_handler(received.clone(), Future::new(), 3), "[::]:0")
-        .await
-        .unwrap();
-    let port = server.local_addr().unwrap().port();
-    for host in ["127.0.0.1", "::1"] {
+    let server = start_server_with(
+        recording_handler(received.clone(), Future::new(), 3),
+        ServerOptions::new().port(0),
+    )
+    .await
+    .unwrap();
+    let addrs = server.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 2, "{addrs:?}");
+    for addr in addrs {
+        let host = if addr.is_ipv4() { "127.0.0.1" } else { "::1" };
         received.closed.set(false);
-        let client = std::net::TcpStream::connect((host, port)).unwrap();
+        let client = std::net::TcpStream::connect((host, addr.port())).unwrap();
         (&client).write_all(b"xxx").unwrap();
         let closed = received.clone();
         wait_for(until(move || closed.closed.get()), TIMEOUT)

@@ -92,6 +92,65 @@ pub(crate) async fn resolve(addr: impl ToSocketAddrs, what: &'static str) -> io:
     Ok(addrs)
 }
 
+/// An IP address family, to keep only the addresses of one: asyncio's `family=AF_INET` or
+/// `family=AF_INET6` argument, taken by [`ServerOptions::family`](super::ServerOptions::family)
+/// and [`ConnectOptions::family`](super::ConnectOptions::family) (no family given is asyncio's
+/// default, `AF_UNSPEC`: both).
+///
+/// ```
+/// use aioloop::net::AddressFamily;
+///
+/// let addr: std::net::SocketAddr = "[::1]:80".parse().unwrap();
+/// assert_eq!(AddressFamily::of(&addr), AddressFamily::Ipv6);
+/// assert_eq!(AddressFamily::Ipv4.to_string(), "AF_INET");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressFamily {
+    /// IPv4 (`AF_INET`).
+    Ipv4,
+    /// IPv6 (`AF_INET6`).
+    Ipv6,
+}
+
+impl AddressFamily {
+    /// The family of `addr`.
+    pub const fn of(addr: &SocketAddr) -> AddressFamily {
+        match addr {
+            SocketAddr::V4(_) => AddressFamily::Ipv4,
+            SocketAddr::V6(_) => AddressFamily::Ipv6,
+        }
+    }
+
+    /// The addresses of `family` among `addrs` (all of them for `None`): at least one, or
+    /// `InvalidInput` naming the family (asyncio's `getaddrinfo` with a `family` finds none).
+    pub(crate) fn filter(
+        mut addrs: Vec<SocketAddr>,
+        family: Option<AddressFamily>,
+    ) -> io::Result<Vec<SocketAddr>> {
+        let Some(family) = family else {
+            return Ok(addrs);
+        };
+        addrs.retain(|addr| AddressFamily::of(addr) == family);
+        if addrs.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("could not resolve to any address of family {family}"),
+            ));
+        }
+        Ok(addrs)
+    }
+}
+
+impl std::fmt::Display for AddressFamily {
+    /// The C name: `AF_INET` or `AF_INET6`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AddressFamily::Ipv4 => "AF_INET",
+            AddressFamily::Ipv6 => "AF_INET6",
+        })
+    }
+}
+
 /// Resolves `addr` (see [`resolve`]), then tries `f` on each address in turn; returns the first
 /// success or the last error.
 pub(crate) async fn first_ok<T>(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::addr::resolve;
+use super::addr::{resolve, AddressFamily};
 use super::{TcpStream, ToSocketAddrs};
 use crate::combinators::{staggered_race, AttemptError};
 
@@ -24,7 +24,8 @@ use crate::combinators::{staggered_race, AttemptError};
 /// made wins and the other attempts are dropped, their sockets closed. RFC 8305 recommends
 /// 250 ms. [`interleave`](Self::interleave) reorders the addresses by family (IPv6 and IPv4 in
 /// turn), which a delay turns on, as in asyncio. [`local_addr`](Self::local_addr) binds each
-/// attempt's socket before it connects.
+/// attempt's socket before it connects; [`family`](Self::family) keeps the addresses of one
+/// family.
 ///
 /// ```
 /// use std::time::Duration;
@@ -45,6 +46,7 @@ pub struct ConnectOptions {
     interleave: Option<usize>,
     local_addr: Option<SocketAddr>,
     all_errors: bool,
+    family: Option<AddressFamily>,
 }
 
 impl ConnectOptions {
@@ -56,6 +58,7 @@ impl ConnectOptions {
             interleave: None,
             local_addr: None,
             all_errors: false,
+            family: None,
         }
     }
 
@@ -122,6 +125,36 @@ impl ConnectOptions {
         self
     }
 
+    /// Tries only the addresses of `family` the host resolves to: asyncio's `family=AF_INET`
+    /// or `AF_INET6` (both by default, `AF_UNSPEC`). None of that family is `InvalidInput`
+    /// ("could not resolve to any address of family AF_INET6"), before any attempt.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use aioloop::net::{AddressFamily, ConnectOptions, TcpListener, TcpStream};
+    ///
+    /// aioloop::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let port = listener.local_addr().unwrap().port();
+    ///     // "localhost" may resolve to ::1 too: only 127.0.0.1 is tried.
+    ///     let options = ConnectOptions::new().family(AddressFamily::Ipv4);
+    ///     let stream = TcpStream::connect_with(("localhost", port), options).await.unwrap();
+    ///     assert!(stream.peer_addr().unwrap().is_ipv4());
+    ///     let options = ConnectOptions::new().family(AddressFamily::Ipv6);
+    ///     let err = TcpStream::connect_with(("127.0.0.1", port), options).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// });
+    /// ```
+    pub const fn family(mut self, family: AddressFamily) -> Self {
+        self.family = Some(family);
+        self
+    }
+
+    /// The address family the addresses are kept of, if one was given.
+    pub const fn only_family(&self) -> Option<AddressFamily> {
+        self.family
+    }
+
     /// The local address each socket is bound to before it connects, if any.
     pub const fn bound_to(&self) -> Option<SocketAddr> {
         self.local_addr
@@ -149,7 +182,7 @@ pub(super) async fn connect_with(
     options: ConnectOptions,
     what: &'static str,
 ) -> io::Result<TcpStream> {
-    let mut addrs = resolve(addr, what).await?;
+    let mut addrs = AddressFamily::filter(resolve(addr, what).await?, options.family)?;
     let count = options.first_family_count();
     if count > 0 {
         addrs = interleave(addrs, count);

@@ -99,7 +99,7 @@ mod unix_stream;
 
 pub use crate::fd_watch::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError};
 pub use crate::io::{Interest, Ready};
-pub use addr::{lookup_host, ToSocketAddrs};
+pub use addr::{lookup_host, AddressFamily, ToSocketAddrs};
 pub(crate) use addr::{resolve, OwnedAddr};
 pub use connect::{ConnectErrors, ConnectOptions};
 pub use incoming::Incoming;

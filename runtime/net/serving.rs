@@ -1,5 +1,6 @@
 //! What every asyncio-style server shares, whatever it runs on a connection: the listening
-//! socket (TCP or Unix, with the socket file a Unix one made), the accept task, and the
+//! sockets (TCP ones, one per address, or a Unix one with the socket file it made), the one
+//! accept task that accepts on all of them, and the
 //! lifecycle of asyncio's `Server` (`close`, `is_serving`, `serve_forever`, `wait_closed`),
 //! counting the connections it still serves. [`crate::streams::Server`] (a handler per
 //! connection) and [`crate::protocols::ProtocolServer`] (a protocol per connection) are this
@@ -12,6 +13,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use slab::Slab;
@@ -26,25 +28,53 @@ use crate::Task;
 /// instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
-/// A server's listening socket, registered with the loop.
+/// One of a server's listening sockets, registered with the loop.
 pub(crate) enum ServerListener {
     Tcp(TcpListener),
     Unix(UnixListener),
 }
 
 impl ServerListener {
-    /// The next connection, made into a `T` by `tcp` or `unix`; `TCP_NODELAY` is set on a TCP
-    /// connection, as asyncio does.
-    async fn accept<T>(&self, tcp: fn(TcpStream) -> T, unix: fn(UnixStream) -> T) -> io::Result<T> {
-        match self {
-            ServerListener::Tcp(listener) => {
-                let (stream, _) = listener.accept().await?;
+    /// Polls for the next connection, made into a `T` by `tcp` or `unix`; `TCP_NODELAY` is set
+    /// on a TCP connection, as asyncio does.
+    fn poll_accept<T>(
+        &self,
+        cx: &mut Context<'_>,
+        tcp: fn(TcpStream) -> T,
+        unix: fn(UnixStream) -> T,
+    ) -> Poll<io::Result<T>> {
+        Poll::Ready(match self {
+            ServerListener::Tcp(listener) => ready!(listener.poll_accept(cx)).map(|(stream, _)| {
                 let _ = stream.set_nodelay(true);
-                Ok(tcp(stream))
+                tcp(stream)
+            }),
+            ServerListener::Unix(listener) => {
+                ready!(listener.poll_accept(cx)).map(|(stream, _)| unix(stream))
             }
-            ServerListener::Unix(listener) => Ok(unix(listener.accept().await?.0)),
+        })
+    }
+}
+
+/// The next connection on any of `listeners` (a server bound on several addresses accepts on
+/// all), made into a `T` as [`ServerListener::poll_accept`] does. The listeners are polled in
+/// turn from `*next`, which moves past the one that answered, so that a busy listener does not
+/// starve the others.
+fn poll_accept_any<T>(
+    listeners: &[ServerListener],
+    next: &mut usize,
+    cx: &mut Context<'_>,
+    tcp: fn(TcpStream) -> T,
+    unix: fn(UnixStream) -> T,
+) -> Poll<io::Result<T>> {
+    let count = listeners.len();
+    for offset in 0..count {
+        let index = (*next + offset) % count;
+        if let Poll::Ready(accepted) = listeners[index].poll_accept(cx, tcp, unix) {
+            *next = (index + 1) % count;
+            return Poll::Ready(accepted);
         }
     }
+    Poll::Pending
 }
 
 /// Removes the socket file at `path`, if a socket file is there, before a bind to it: asyncio's
@@ -88,7 +118,7 @@ impl SocketFile {
 /// not, and the connections not done yet (asyncio's `Server._clients`), each a `C`.
 pub(crate) struct Serving<C> {
     closed: Cell<bool>,
-    /// True until the listening socket is closed (after `closed`, once the accept task is gone).
+    /// True until the listening sockets are closed (after `closed`, once the accept task is gone).
     listening: Cell<bool>,
     clients: RefCell<Slab<C>>,
     /// `serve_forever` and `wait_closed` calls, notified when the server closes, when the
@@ -125,13 +155,13 @@ impl<C> Serving<C> {
     }
 }
 
-/// The server's socket, bound (until the server starts serving), then listening (owned by
-/// the accept task): dropping it (when the server's `close` drops the bound socket or cancels
-/// that task) closes the socket, removes a Unix server's socket file, then tells
+/// The server's sockets, bound (until the server starts serving), then listening (owned by
+/// the accept task): dropping it (when the server's `close` drops the bound sockets or cancels
+/// that task) closes the sockets, removes a Unix server's socket file, then tells
 /// `wait_closed`.
 struct Listening<C> {
     bound: Option<BoundSocket>,
-    listener: Option<ServerListener>,
+    listeners: Vec<ServerListener>,
     file: Option<SocketFile>,
     serving: Rc<Serving<C>>,
 }
@@ -139,7 +169,7 @@ struct Listening<C> {
 impl<C> Drop for Listening<C> {
     fn drop(&mut self) {
         drop(self.bound.take());
-        drop(self.listener.take());
+        self.listeners.clear();
         if let Some(file) = self.file.take() {
             file.remove();
         }
@@ -159,13 +189,14 @@ pub(crate) struct ServerControl<C> {
     accept: RefCell<Option<Task<()>>>,
     /// Until the server starts serving (or is closed first): what starts it.
     start: RefCell<Option<Start>>,
-    local: Option<SocketAddr>,
+    /// The TCP addresses the server's sockets are bound to, in the order they were bound.
+    locals: Vec<SocketAddr>,
 }
 
 impl<C: 'static> ServerControl<C> {
     /// A server on `bound`: once it serves (at once unless made with `start_serving(false)`),
-    /// its accept task makes each connection into a `S` (by `tcp` or `unix`) and hands it to
-    /// `on_accept`.
+    /// its accept task makes each connection, on any of its sockets, into a `S` (by `tcp` or
+    /// `unix`) and hands it to `on_accept`.
     ///
     /// # Errors
     /// `listen`'s, when the server serves at once.
@@ -181,21 +212,23 @@ impl<C: 'static> ServerControl<C> {
             clients: RefCell::new(Slab::new()),
             waiters: RefCell::new(WaitList::default()),
         });
-        let local = bound.local();
+        let locals = bound.locals().to_vec();
         let serve_now = bound.start_serving();
         let mut listening = Listening {
             file: bound.take_file(),
             bound: Some(bound),
-            listener: None,
+            listeners: Vec::new(),
             serving: serving.clone(),
         };
         let start: Start = Box::new(move || {
             let bound = listening.bound.take().expect("bound until it listens");
-            listening.listener = Some(bound.listen()?);
+            listening.listeners = bound.listen()?;
             Ok(crate::spawn(async move {
-                let listener = listening.listener.as_ref().expect("open until dropped");
+                let listeners = &listening.listeners;
+                let mut next = 0;
                 loop {
-                    match listener.accept(tcp, unix).await {
+                    let accepted = poll_fn(|cx| poll_accept_any(listeners, &mut next, cx, tcp, unix)).await;
+                    match accepted {
                         Ok(stream) => on_accept(&listening.serving, stream),
                         Err(_) => crate::sleep(ACCEPT_BACKOFF).await,
                     }
@@ -206,7 +239,7 @@ impl<C: 'static> ServerControl<C> {
             serving,
             accept: RefCell::new(None),
             start: RefCell::new(Some(start)),
-            local,
+            locals,
         };
         if serve_now {
             control.start_serving()?;
@@ -214,7 +247,7 @@ impl<C: 'static> ServerControl<C> {
         Ok(control)
     }
 
-    /// Starts serving a server made with `start_serving(false)`: the socket listens and the
+    /// Starts serving a server made with `start_serving(false)`: the sockets listen and the
     /// accept task starts (asyncio's `Server._start_serving`). Nothing on a server serving
     /// already, or closed.
     ///
@@ -242,9 +275,17 @@ impl<C: 'static> ServerControl<C> {
         &self.serving
     }
 
-    /// The address the server listens on (TCP; `NotConnected` for a Unix server).
+    /// The first address the server listens on (TCP; `NotConnected` for a Unix server).
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.local.ok_or_else(|| io::ErrorKind::NotConnected.into())
+        self.locals
+            .first()
+            .copied()
+            .ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+
+    /// Every address the server listens on (TCP; none for a Unix server).
+    pub(crate) fn local_addrs(&self) -> &[SocketAddr] {
+        &self.locals
     }
 
     /// True from the start of serving until [`close`](ServerControl::close).
@@ -253,7 +294,7 @@ impl<C: 'static> ServerControl<C> {
     }
 
     /// Stops accepting: cancels the accept task, whose drop (at the loop's next iteration)
-    /// closes the listening socket, or closes at once the socket of a server not serving yet.
+    /// closes the listening sockets, or closes at once the sockets of a server not serving yet.
     /// Connections go on.
     pub(crate) fn close(&self) {
         if self.serving.closed.replace(true) {
@@ -307,10 +348,5 @@ impl<C: 'static> ServerControl<C> {
     /// How many connections are not done yet.
     pub(crate) fn connections(&self) -> usize {
         self.serving.clients.borrow().len()
-    }
-
-    /// The address, for `Debug`.
-    pub(crate) fn local(&self) -> Option<SocketAddr> {
-        self.local
     }
 }

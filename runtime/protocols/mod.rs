@@ -14,12 +14,12 @@
 //! | asyncio | aioloop |
 //! |---|---|
 //! | `loop.create_connection(factory, host, port)` | [`create_connection`]`(factory, addr) -> (Transport, Rc<RefCell<P>>)` |
-//! | `create_connection(..., happy_eyeballs_delay=d, interleave=n, local_addr=a)` | [`create_connection_with`]`(factory, addr, ConnectOptions::new()...)` |
+//! | `create_connection(..., happy_eyeballs_delay=d, interleave=n, local_addr=a, family=f)` | [`create_connection_with`]`(factory, addr, ConnectOptions::new()...)` |
 //! | `loop.create_unix_connection(factory, path)` | [`create_unix_connection`] |
 //! | `loop.connect_accepted_socket(factory, sock)` | [`connect_accepted_socket`] |
 //! | `loop.create_server(factory, host, port)` | [`create_server`]`(factory, addr) -> ProtocolServer` |
 //! | `loop.create_unix_server(factory, path)` | [`create_unix_server`] |
-//! | `create_server(factory, host, port, sock=, backlog=, reuse_address=, reuse_port=, start_serving=)`, `create_unix_server(factory, path, ...)` | [`create_server_with`]`(factory, `[`ServerOptions`](crate::net::ServerOptions)`::new().addr(addr)` or `.path(p)` or `.sock(s)`, ...)`; [`ProtocolServer::start_serving`] |
+//! | `create_server(factory, host, port, sock=, family=, backlog=, reuse_address=, reuse_port=, keep_alive=, start_serving=)` (`host` a list, or `None`), `create_unix_server(factory, path, ...)` | [`create_server_with`]`(factory, `[`ServerOptions`](crate::net::ServerOptions)`::new().addr(addr)` (again for each host) or `.port(p)` or `.path(p)` or `.sock(s)`, ...)`; [`ProtocolServer::start_serving`]; `Server.sockets` is [`ProtocolServer::local_addrs`] |
 //! | `asyncio.Protocol` | [`Protocol`] (a trait; every method has a default) |
 //! | `loop.connect_read_pipe(factory, pipe)` | [`connect_read_pipe`]`(factory, fd) -> (Transport, Rc<RefCell<P>>)` |
 //! | `loop.connect_write_pipe(factory, pipe)` | [`connect_write_pipe`] |

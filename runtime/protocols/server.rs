@@ -14,8 +14,8 @@ use crate::net::server_options::BoundSocket;
 use crate::net::serving::{ServerControl, Serving};
 use crate::net::{ServerOptions, ToSocketAddrs};
 
-/// Starts a TCP server on `addr` that runs a protocol `protocol_factory()` makes on every
-/// connection it accepts: asyncio's `loop.create_server(protocol_factory, host, port)`. It
+/// Starts a TCP server on `addr` (one socket on each address it resolves to) that runs a
+/// protocol `protocol_factory()` makes on every connection it accepts: asyncio's `loop.create_server(protocol_factory, host, port)`. It
 /// accepts at once (asyncio's `start_serving=True`; [`create_server_with`] takes asyncio's
 /// other keyword arguments, `sock=`, `backlog=`, `start_serving=`...); `TCP_NODELAY` is set on
 /// each connection.
@@ -83,12 +83,16 @@ where
 }
 
 /// [`create_server`] where and as `options` say: asyncio's `loop.create_server` and
-/// `loop.create_unix_server` with their keyword arguments (`sock=`, `backlog=`,
-/// `reuse_address=`, `reuse_port=`, `start_serving=`); see [`ServerOptions`].
+/// `loop.create_unix_server` with their keyword arguments (a list of hosts, `host=None`,
+/// `sock=`, `family=`, `backlog=`, `reuse_address=`, `reuse_port=`, `keep_alive=`,
+/// `start_serving=`); see [`ServerOptions`].
 ///
 /// # Errors
-/// `InvalidInput` unless `options` give exactly one place to listen (or if the socket given
-/// is not a stream socket); the bind's error; `listen`'s, if the server serves at once.
+/// `InvalidInput` unless `options` give exactly one kind of place to listen (or if the socket
+/// given is not a stream socket, or no address is of the [`family`](ServerOptions::family)
+/// given); a bind's error, naming the address ("error while attempting to bind on address
+/// ..."), the sockets bound before it closed; `AddrNotAvailable` if no address could be bound
+/// ("could not bind on any address out of ..."); `listen`'s, if the server serves at once.
 ///
 /// # Panics
 /// If no loop is running on this thread.
@@ -194,9 +198,20 @@ impl ProtocolServer {
         Ok(ProtocolServer { control })
     }
 
-    /// The address the server listens on (TCP; `NotConnected` for a Unix server).
+    /// The address the server listens on (TCP; `NotConnected` for a Unix server): the first
+    /// of [`local_addrs`](ProtocolServer::local_addrs), for a server bound on several.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.control.local_addr()
+    }
+
+    /// Every address the server listens on, one per socket, in the order they were bound
+    /// (asyncio's `Server.sockets`, their `getsockname()`): several when its host resolved to
+    /// several addresses, or it was given several
+    /// ([`ServerOptions::addr`](crate::net::ServerOptions::addr)), or every interface of both
+    /// families ([`ServerOptions::port`](crate::net::ServerOptions::port)). Empty for a Unix
+    /// server. Unlike asyncio's, the list stays after [`close`](ProtocolServer::close).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.control.local_addrs()
     }
 
     /// True while the server accepts connections: from its start (at once, unless it was
@@ -207,7 +222,7 @@ impl ProtocolServer {
     }
 
     /// Starts accepting, on a server made with [`ServerOptions::start_serving`] false: its
-    /// socket listens from now on (asyncio's `start_serving()`). Nothing on a server serving
+    /// sockets listen from now on (asyncio's `start_serving()`). Nothing on a server serving
     /// already, or closed.
     ///
     /// # Errors
@@ -217,7 +232,7 @@ impl ProtocolServer {
         self.control.start_serving()
     }
 
-    /// Stops accepting: the listening socket is closed (at the loop's next iteration).
+    /// Stops accepting: the listening sockets are closed (at the loop's next iteration).
     /// Connections already made go on.
     pub fn close(&self) {
         self.control.close();
@@ -226,13 +241,13 @@ impl ProtocolServer {
     /// Starts accepting if the server does not yet (see
     /// [`start_serving`](ProtocolServer::start_serving)), then waits until the server is
     /// closed: asyncio's `serve_forever()`. A `serve_forever` cancelled while it waits closes
-    /// the server, as in asyncio. If the socket cannot listen, the server is closed and the
+    /// the server, as in asyncio. If a socket cannot listen, the server is closed and the
     /// error goes to the loop's exception handler (asyncio's `serve_forever` raises it).
     pub async fn serve_forever(&self) {
         self.control.serve_forever().await;
     }
 
-    /// Waits until the server is closed, its listening socket too, and every connection was
+    /// Waits until the server is closed, its listening sockets too, and every connection was
     /// lost (its protocol's `connection_lost` ran): asyncio 3.12.1's `wait_closed()`.
     pub async fn wait_closed(&self) {
         self.control.wait_closed().await;
@@ -273,7 +288,7 @@ impl ProtocolServer {
 impl fmt::Debug for ProtocolServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProtocolServer")
-            .field("local_addr", &self.control.local())
+            .field("local_addrs", &self.control.local_addrs())
             .field("serving", &self.is_serving())
             .field("connections", &self.control.connections())
             .finish()

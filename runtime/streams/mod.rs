@@ -6,7 +6,7 @@
 //! | `open_connection(host, port, happy_eyeballs_delay=d, interleave=n, local_addr=a)` | [`open_connection_with`]`(addr, `[`ConnectOptions`]`::new().happy_eyeballs_delay(d).interleave(n).local_addr(a))` |
 //! | `start_server(cb, host, port)` | [`start_server`]`(handler, addr) -> Server` |
 //! | `open_unix_connection`, `start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
-//! | `start_server(cb, host, port, sock=, backlog=, reuse_address=, reuse_port=, start_serving=)`, `start_unix_server(cb, path, ...)` | [`start_server_with`]`(handler, `[`ServerOptions`](crate::net::ServerOptions)`::new().addr(addr)` or `.path(p)` or `.sock(s)`, `.backlog(n).reuse_port(b).start_serving(b))` |
+//! | `start_server(cb, host, port, sock=, family=, backlog=, reuse_address=, reuse_port=, keep_alive=, start_serving=)`, `start_server(cb, [host1, host2], port)`, `start_server(cb, None, port)`, `start_unix_server(cb, path, ...)` | [`start_server_with`]`(handler, `[`ServerOptions`](crate::net::ServerOptions)`::new().addr(addr)` (again for each host) or `.port(p)` or `.path(p)` or `.sock(s)`, `.family(f).backlog(n).reuse_port(b).keep_alive(b).start_serving(b))`; `Server.sockets` is [`Server::local_addrs`] |
 //! | `StreamReader.read/readline/readexactly/readuntil/at_eof` | [`StreamReader`], same names |
 //! | `readuntil((sep1, sep2))` (3.13) | [`StreamReader::readuntil_any`]`(&[sep1, sep2])` |
 //! | `async for line in reader` | `while let Some(line) = reader.`[`next_line`](StreamReader::next_line)`().await` |

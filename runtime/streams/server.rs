@@ -13,7 +13,8 @@ use crate::net::server_options::BoundSocket;
 use crate::net::serving::{ServerControl, Serving};
 use crate::net::{ServerOptions, ToSocketAddrs};
 
-/// Starts a TCP server on `addr`: asyncio's `start_server(client_connected_cb, host, port)`.
+/// Starts a TCP server on `addr`, one socket on each address it resolves to: asyncio's
+/// `start_server(client_connected_cb, host, port)`.
 ///
 /// The server accepts at once (as asyncio's `start_serving=True`; [`start_server_with`] takes
 /// asyncio's other keyword arguments, `sock=`, `backlog=`, `start_serving=`...); for every connection it
@@ -74,13 +75,17 @@ where
 }
 
 /// Starts a server where and as `options` say: asyncio's `start_server` and
-/// `start_unix_server` with their keyword arguments (`sock=`, `backlog=`, `reuse_address=`,
-/// `reuse_port=`, `start_serving=`); see [`ServerOptions`]. Without options, [`start_server`]
+/// `start_unix_server` with their keyword arguments (a list of hosts, `host=None`, `sock=`,
+/// `family=`, `backlog=`, `reuse_address=`, `reuse_port=`, `keep_alive=`, `start_serving=`);
+/// see [`ServerOptions`]. Without options, [`start_server`]
 /// and [`start_unix_server`].
 ///
 /// # Errors
-/// `InvalidInput` unless `options` give exactly one place to listen (or if the socket given
-/// is not a stream socket); the bind's error; `listen`'s, if the server serves at once.
+/// `InvalidInput` unless `options` give exactly one kind of place to listen (or if the socket
+/// given is not a stream socket, or no address is of the [`family`](ServerOptions::family)
+/// given); a bind's error, naming the address ("error while attempting to bind on address
+/// ..."), the sockets bound before it closed; `AddrNotAvailable` if no address could be bound
+/// ("could not bind on any address out of ..."); `listen`'s, if the server serves at once.
 ///
 /// # Panics
 /// If no loop is running on this thread.
@@ -275,9 +280,20 @@ impl Server {
         Server { control }
     }
 
-    /// The address the server listens on (TCP; `NotConnected` for a Unix server).
+    /// The address the server listens on (TCP; `NotConnected` for a Unix server): the first
+    /// of [`local_addrs`](Server::local_addrs), for a server bound on several.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.control.local_addr()
+    }
+
+    /// Every address the server listens on, one per socket, in the order they were bound
+    /// (asyncio's `Server.sockets`, their `getsockname()`): several when its host resolved to
+    /// several addresses, or it was given several
+    /// ([`ServerOptions::addr`](crate::net::ServerOptions::addr)), or every interface of both
+    /// families ([`ServerOptions::port`](crate::net::ServerOptions::port)). Empty for a Unix
+    /// server. Unlike asyncio's, the list stays after [`close`](Server::close).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.control.local_addrs()
     }
 
     /// True while the server accepts connections: from its start (at once, unless it was
@@ -287,7 +303,7 @@ impl Server {
     }
 
     /// Starts accepting, on a server made with [`ServerOptions::start_serving`] false: its
-    /// socket listens from now on (asyncio's `start_serving()`). Nothing on a server serving
+    /// sockets listen from now on (asyncio's `start_serving()`). Nothing on a server serving
     /// already, or closed.
     ///
     /// # Errors
@@ -297,9 +313,9 @@ impl Server {
         self.control.start_serving()
     }
 
-    /// Stops accepting: the listening socket is closed (at the loop's next iteration, when the
+    /// Stops accepting: the listening sockets are closed (at the loop's next iteration, when the
     /// accept task is dropped). Connections already accepted go on;
-    /// [`wait_closed`](Server::wait_closed) waits for the socket and for them, and
+    /// [`wait_closed`](Server::wait_closed) waits for the sockets and for them, and
     /// [`close_clients`](Server::close_clients) or [`abort_clients`](Server::abort_clients)
     /// end them.
     pub fn close(&self) {
@@ -309,7 +325,7 @@ impl Server {
     /// Starts accepting if the server does not yet (see
     /// [`start_serving`](Server::start_serving)), then waits until the server is closed (by
     /// [`close`](Server::close), from another task or a handler): asyncio's `serve_forever()`.
-    /// Returns at once if it is closed already (where asyncio raises `RuntimeError`). If the
+    /// Returns at once if it is closed already (where asyncio raises `RuntimeError`). If a
     /// socket cannot listen, the server is closed and the error goes to the loop's exception
     /// handler (asyncio's `serve_forever` raises it).
     ///
@@ -320,7 +336,7 @@ impl Server {
         self.control.serve_forever().await;
     }
 
-    /// Waits until the server is closed, its listening socket too (a connect attempt is then
+    /// Waits until the server is closed, its listening sockets too (a connect attempt is then
     /// refused), and every connection is done (asyncio 3.12.1's `wait_closed()`: "until server
     /// is closed and all connections are dropped"). A connection is done once its handler
     /// returned and its writer's close finished (or the writer failed, or was dropped): a
@@ -417,7 +433,7 @@ impl Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.control.local())
+            .field("local_addrs", &self.control.local_addrs())
             .field("serving", &self.is_serving())
             .field("connections", &self.control.connections())
             .finish()
