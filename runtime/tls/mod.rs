@@ -75,6 +75,7 @@
 
 mod halves;
 mod handshake;
+mod shutdown;
 
 use std::fmt;
 use std::io;
