@@ -81,14 +81,15 @@ async fn test_shutdown_cleanly() {
 }
 
 /// test_ssl.py's `test_flush_before_shutdown`, the writer being the server handler's: it
-/// writes more than the client's socket takes, closes and returns at once after its
-/// `wait_closed`, dropping a reader that did not read what the client sent. The client,
-/// reading late, gets every byte and a clean `close_notify`: the close did not let the socket
-/// be closed with the client's bytes unread, which resets the connection and drops what the
-/// server's socket had not sent yet.
+/// writes a megabyte while the client does not read (most of it waits in the server's send
+/// queue), closes, and returns once its `wait_closed` did, dropping a reader that did not read
+/// what the client sent. The client, reading late, gets every byte and a clean
+/// `close_notify`: the close did not let the socket be closed with the client's bytes unread,
+/// which resets the connection and drops what the server's socket had not sent yet (the old
+/// close: `ConnectionReset`).
 #[aioloop::test]
 async fn test_flush_before_shutdown() {
-    const TOTAL: usize = 2 << 20;
+    const TOTAL: usize = 1 << 20;
     let pki = pki();
     let unread_sent = Rc::new(Cell::new(false));
     let server_closing = Rc::new(Cell::new(false));
@@ -97,6 +98,7 @@ async fn test_flush_before_shutdown() {
     let (server, mut reader, writer) = serve_and_connect(&pki, move |reader, writer| {
         let (sent, closing, closed) = (sent.clone(), closing.clone(), closed.clone());
         async move {
+            writer.write(b"go\n");
             until(|| sent.get()).await;
             // The client's bytes reach this socket (loopback), where nobody reads them.
             aioloop::sleep(Duration::from_millis(50)).await;
@@ -109,6 +111,8 @@ async fn test_flush_before_shutdown() {
         }
     })
     .await;
+    // After the server's handshake (which reads what comes with its end).
+    assert_eq!(reader.readline().await.unwrap(), b"go\n");
     writer.write(b"never read by the server");
     writer.drain().await.unwrap();
     unread_sent.set(true);
