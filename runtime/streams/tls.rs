@@ -1,6 +1,7 @@
 //! The streams API over TLS (feature `tls`): asyncio's `open_connection(..., ssl=)`,
 //! `start_server(..., ssl=)` and their Unix twins. The handshake runs before the caller gets
-//! the reader and the writer (before the handler is called, on a server).
+//! the reader and the writer (before the handler is called, on a server); the writer's close
+//! is asyncio's SSL shutdown, which waits for the peer's `close_notify` (see [`crate::tls`]).
 
 use std::future::Future;
 use std::io;
@@ -26,8 +27,10 @@ use crate::tls::{ClientTls, PendingHandshake, ServerTls};
 
 /// Connects to `addr`, makes the TLS handshake, and returns a reader and a writer: asyncio's
 /// `open_connection(host, port, ssl=ctx, server_hostname=name)`. `tls` holds the config, the
-/// name the server's certificate must prove and the handshake timeout (asyncio's
-/// `ssl_handshake_timeout`, 60 s by default). `TCP_NODELAY` is set, as asyncio does.
+/// name the server's certificate must prove, the handshake timeout (asyncio's
+/// `ssl_handshake_timeout`, 60 s by default) and the shutdown timeout, which bounds the
+/// writer's wait for the server's `close_notify` when it closes (asyncio's
+/// `ssl_shutdown_timeout`, 30 s). `TCP_NODELAY` is set, as asyncio does.
 ///
 /// See [`crate::tls`] for an example.
 ///
