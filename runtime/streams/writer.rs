@@ -405,7 +405,7 @@ impl StreamWriter {
     /// Closes the writer: buffered data is still sent, then the write side is shut down (the
     /// peer reads EOF). Never waits; see [`wait_closed`](StreamWriter::wait_closed). Over TLS
     /// it is asyncio's SSL shutdown: `close_notify` is sent, then the close waits for the
-    /// peer's, within the shutdown timeout (see [`crate::tls`]).
+    /// peer's, within the shutdown timeout (see `aioloop::tls`, feature `tls`).
     pub fn close(&self) {
         self.inner.close();
     }
