@@ -72,7 +72,7 @@ impl TlsSocket {
     /// fails with `TimedOut` (asyncio's "SSL shutdown timed out"). The wait also keeps the
     /// socket from being closed with the peer's records unread (TLS 1.3's session tickets at
     /// least), which would send a reset and make the peer lose the end of our data and our
-    /// `close_notify`. A failure to send is the end (the peer is gone).
+    /// `close_notify`. A failure to send ends it with that error (the peer is gone).
     pub(super) fn poll_close(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.read.borrow().read_no_more();
         Pin::new(&mut *self.write.borrow_mut()).poll_close(cx)

@@ -20,9 +20,10 @@ use crate::time::Sleep;
 /// or the read fails; all within the shutdown timeout from the first poll. Past it the socket
 /// is aborted, the close fails with `TimedOut` (asyncio's `TimeoutError('SSL shutdown timed
 /// out')`), and so does the reader once it read what was kept for it. A failure to send ends
-/// the close at once (the peer is gone). The wait also keeps the socket from being closed with
-/// the peer's records unread (its `close_notify`, TLS 1.3's session tickets), which would send
-/// a reset and make the peer lose the end of our data and our `close_notify`.
+/// the close at once with that error (the peer is gone). The wait also keeps the socket from
+/// being closed with the peer's records unread (its `close_notify`, TLS 1.3's session
+/// tickets), which would send a reset and make the peer lose the end of our data and our
+/// `close_notify`.
 pub(super) struct Closing {
     /// asyncio's `ssl_shutdown_timeout`.
     timeout: Duration,
@@ -56,9 +57,7 @@ impl Closing {
             match shared.poll_close_notify(cx) {
                 Poll::Ready(sent) => {
                     self.notified = true;
-                    if sent.is_err() {
-                        return Poll::Ready(Ok(()));
-                    }
+                    sent?;
                 }
                 Poll::Pending => return self.poll_deadline(cx, shared),
             }
