@@ -3,8 +3,7 @@
 //! TLS connection ([`crate::tls::split`]'s halves), driven by the transport's task instead of
 //! a reader and a writer.
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
+use std::cell::RefCell;
 use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
@@ -18,28 +17,16 @@ use futures_rustls::TlsStream;
 use super::sock::Io;
 use super::{SocketAddress, StreamSocket};
 use crate::streams::Socket;
-use crate::time::Sleep;
 use crate::tls::{TlsInfo, TlsRead, TlsWrite};
 
-/// Records read at most in one poll of the close's wait for the peer's `close_notify` (a
-/// peer that sends without end does not hold the loop up; the timeout ends it).
-const CLOSE_READS: usize = 64;
-
 /// An established TLS session: its read and write halves, a handle on its socket for
-/// [`abort`](TlsSocket::abort), what the handshake settled, and its close's state.
+/// [`abort`](TlsSocket::abort), what the handshake settled.
 pub(super) struct TlsSocket {
     read: RefCell<TlsRead<StreamSocket>>,
     write: RefCell<TlsWrite<StreamSocket>>,
     socket: Weak<dyn Socket>,
     info: TlsInfo,
     addresses: (Option<SocketAddress>, Option<SocketAddress>),
-    /// How long the close waits for the peer's `close_notify` (asyncio's
-    /// `ssl_shutdown_timeout`).
-    shutdown_timeout: Duration,
-    /// The close's deadline, from its first poll.
-    deadline: RefCell<Option<Pin<Box<Sleep>>>>,
-    /// Our `close_notify` was sent (and the write side shut down).
-    notified: Cell<bool>,
 }
 
 impl TlsSocket {
@@ -47,16 +34,13 @@ impl TlsSocket {
     /// `shutdown_timeout` at most for the peer's `close_notify`.
     pub(super) fn io(stream: TlsStream<StreamSocket>, shutdown_timeout: Duration) -> Io {
         let addresses = stream.get_ref().0.addresses();
-        let (read, write, info) = crate::tls::split(stream);
+        let (read, write, info) = crate::tls::split(stream, shutdown_timeout);
         Io::Tls(Box::new(TlsSocket {
             socket: read.socket(),
             read: RefCell::new(read),
             write: RefCell::new(write),
             info,
             addresses,
-            shutdown_timeout,
-            deadline: RefCell::new(None),
-            notified: Cell::new(false),
         }))
     }
 
@@ -80,54 +64,18 @@ impl TlsSocket {
         }
     }
 
-    /// asyncio's SSL shutdown (`_start_shutdown`, `_do_shutdown`): sends what the session
-    /// holds, then `close_notify`, then shuts the socket's write side down; then reads and
-    /// drops what the peer sends until its `close_notify` (or its error: a peer gone without
-    /// one), all within the shutdown timeout from the first poll. Past it the socket is
-    /// aborted and the close fails with `TimedOut` (asyncio's "SSL shutdown timed out"). The
-    /// wait also keeps the socket from being closed with the peer's records unread (TLS 1.3's
-    /// session tickets at least), which would send a reset and make the peer lose the end of
-    /// our data and our `close_notify`. A failure to send is the end (the peer is gone).
+    /// asyncio's SSL shutdown (`_start_shutdown`, `_do_shutdown`), the write half's close
+    /// (see `crate::tls`'s `shutdown` module): sends what the session holds, then
+    /// `close_notify`, then shuts the socket's write side down; then reads and drops what the
+    /// peer sends until its `close_notify` (or its error: a peer gone without one), all within
+    /// the shutdown timeout from the first poll. Past it the socket is aborted and the close
+    /// fails with `TimedOut` (asyncio's "SSL shutdown timed out"). The wait also keeps the
+    /// socket from being closed with the peer's records unread (TLS 1.3's session tickets at
+    /// least), which would send a reset and make the peer lose the end of our data and our
+    /// `close_notify`. A failure to send ends it with that error (the peer is gone).
     pub(super) fn poll_close(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.poll_shutdown(cx) {
-            Poll::Ready(()) => Poll::Ready(Ok(())),
-            Poll::Pending => self.poll_deadline(cx),
-        }
-    }
-
-    /// [`poll_close`](TlsSocket::poll_close) but for the timeout.
-    fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.notified.get() {
-            let sent = std::task::ready!(Pin::new(&mut *self.write.borrow_mut()).poll_close(cx));
-            self.notified.set(true);
-            if sent.is_err() {
-                return Poll::Ready(());
-            }
-        }
-        let mut buf = vec![0; 16 * 1024];
-        for _ in 0..CLOSE_READS {
-            match self.poll_read(cx, &mut buf) {
-                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
-                Poll::Ready(Ok(_)) => {}
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-
-    /// Ready with `TimedOut` (the socket aborted) once the shutdown timeout passed since the
-    /// close began.
-    fn poll_deadline(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut deadline = self.deadline.borrow_mut();
-        let sleep = deadline.get_or_insert_with(|| Box::pin(crate::sleep(self.shutdown_timeout)));
-        std::task::ready!(sleep.as_mut().poll(cx));
-        drop(deadline);
-        self.abort();
-        Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("TLS shutdown timed out after {:?}", self.shutdown_timeout),
-        )))
+        self.read.borrow().read_no_more();
+        Pin::new(&mut *self.write.borrow_mut()).poll_close(cx)
     }
 
     /// Drops what is unsent and shuts the socket down at once (no `close_notify`).

@@ -1,6 +1,7 @@
 //! The streams API over TLS (feature `tls`): asyncio's `open_connection(..., ssl=)`,
 //! `start_server(..., ssl=)` and their Unix twins. The handshake runs before the caller gets
-//! the reader and the writer (before the handler is called, on a server).
+//! the reader and the writer (before the handler is called, on a server); the writer's close
+//! is asyncio's SSL shutdown, which waits for the peer's `close_notify` (see [`crate::tls`]).
 
 use std::future::Future;
 use std::io;
@@ -11,6 +12,7 @@ use std::rc::{Rc, Weak};
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -25,8 +27,10 @@ use crate::tls::{ClientTls, PendingHandshake, ServerTls};
 
 /// Connects to `addr`, makes the TLS handshake, and returns a reader and a writer: asyncio's
 /// `open_connection(host, port, ssl=ctx, server_hostname=name)`. `tls` holds the config, the
-/// name the server's certificate must prove and the handshake timeout (asyncio's
-/// `ssl_handshake_timeout`, 60 s by default). `TCP_NODELAY` is set, as asyncio does.
+/// name the server's certificate must prove, the handshake timeout (asyncio's
+/// `ssl_handshake_timeout`, 60 s by default) and the shutdown timeout, which bounds the
+/// writer's wait for the server's `close_notify` when it closes (asyncio's
+/// `ssl_shutdown_timeout`, 30 s). `TCP_NODELAY` is set, as asyncio does.
 ///
 /// See [`crate::tls`] for an example.
 ///
@@ -45,7 +49,7 @@ pub async fn open_connection_tls(
     stream.set_nodelay(true)?;
     let addresses = Addresses::of_tcp(&stream);
     let stream = crate::tls::connect(stream, tls).await?;
-    let (reader, writer, _) = pair(stream, addresses);
+    let (reader, writer, _) = pair(stream, addresses, tls.shutdown_timeout);
     Ok((reader, writer))
 }
 
@@ -64,7 +68,7 @@ pub async fn open_unix_connection_tls(
     let stream = UnixStream::connect(path).await?;
     let addresses = Addresses::of_unix(&stream);
     let stream = crate::tls::connect(stream, tls).await?;
-    let (reader, writer, _) = pair(stream, addresses);
+    let (reader, writer, _) = pair(stream, addresses, tls.shutdown_timeout);
     Ok((reader, writer))
 }
 
@@ -209,7 +213,7 @@ impl StreamWriter {
         let cancelled = FailIfCancelled(self);
         let upgraded = crate::tls::connect(io, tls).await;
         std::mem::forget(cancelled);
-        self.attach_tls(reader, upgraded)
+        self.attach_tls(reader, upgraded, tls.shutdown_timeout)
     }
 
     /// [`start_tls`](StreamWriter::start_tls) as the server of the handshake: asyncio's
@@ -223,7 +227,7 @@ impl StreamWriter {
         let cancelled = FailIfCancelled(self);
         let upgraded = crate::tls::accept(io, tls, &PendingHandshake::default()).await;
         std::mem::forget(cancelled);
-        self.attach_tls(reader, upgraded)
+        self.attach_tls(reader, upgraded, tls.shutdown_timeout)
     }
 
     /// Checks the pair, waits until all that was written was sent, and takes the plain
@@ -257,16 +261,18 @@ impl StreamWriter {
         }
     }
 
-    /// Puts the TLS halves in place of the plain stream, or fails both ends with the
+    /// Puts the TLS halves in place of the plain stream (the writer's close waiting
+    /// `shutdown_timeout` at most for the peer's `close_notify`), or fails both ends with the
     /// handshake's error (the plain stream, dropped with the handshake, is closed).
     fn attach_tls(
         &self,
         reader: &mut StreamReader,
         upgraded: io::Result<futures_rustls::TlsStream<Plain>>,
+        shutdown_timeout: Duration,
     ) -> io::Result<()> {
         match upgraded {
             Ok(stream) => {
-                let (read, write, info) = crate::tls::split(stream);
+                let (read, write, info) = crate::tls::split(stream, shutdown_timeout);
                 reader.set_source(read);
                 self.set_sink(Ok(Box::pin(write)));
                 self.set_tls_info(info);
@@ -330,6 +336,16 @@ impl AsyncWrite for Plain {
     }
 }
 
+/// The upgraded connection's socket, as its TLS close reaches it to abort it at its timeout:
+/// out of reach behind the reader's and the writer's halves (a server's `abort_clients` still
+/// reaches it through its own handle), so nothing is done, and the socket is closed when both
+/// halves are dropped.
+impl Socket for Plain {
+    fn shutdown(&self, _how: std::net::Shutdown) {}
+
+    fn abort(&self) {}
+}
+
 /// A connection as the listener hands it over, before its handshake.
 enum Accepted {
     Tcp(TcpStream),
@@ -356,13 +372,13 @@ where
                     let addresses = Addresses::of_tcp(&stream);
                     crate::tls::accept(stream, &tls, &pending)
                         .await
-                        .map(|s| pair(s, addresses))
+                        .map(|s| pair(s, addresses, tls.shutdown_timeout))
                 }
                 Accepted::Unix(stream) => {
                     let addresses = Addresses::of_unix(&stream);
                     crate::tls::accept(stream, &tls, &pending)
                         .await
-                        .map(|s| pair(s, addresses))
+                        .map(|s| pair(s, addresses, tls.shutdown_timeout))
                 }
             };
             drop(pending);
@@ -400,15 +416,17 @@ impl Addresses {
 }
 
 /// A reader and a writer over an established TLS connection, paired as a plain connection's
-/// (see `tcp_pair`), and a handle on its socket for the server.
+/// (see `tcp_pair`), and a handle on its socket for the server; the writer's close waits
+/// `shutdown_timeout` at most for the peer's `close_notify`.
 fn pair<IO>(
     stream: futures_rustls::TlsStream<IO>,
     addresses: Addresses,
+    shutdown_timeout: Duration,
 ) -> (StreamReader, StreamWriter, Weak<dyn Socket>)
 where
     IO: Socket + futures_io::AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let (read, write, info) = crate::tls::split(stream);
+    let (read, write, info) = crate::tls::split(stream, shutdown_timeout);
     let socket = read.socket();
     let writer = addresses.writer(write);
     writer.set_tls_info(info);

@@ -403,7 +403,9 @@ impl StreamWriter {
     }
 
     /// Closes the writer: buffered data is still sent, then the write side is shut down (the
-    /// peer reads EOF). Never waits; see [`wait_closed`](StreamWriter::wait_closed).
+    /// peer reads EOF). Never waits; see [`wait_closed`](StreamWriter::wait_closed). Over TLS
+    /// it is asyncio's SSL shutdown: `close_notify` is sent, then the close waits for the
+    /// peer's, within the shutdown timeout (see `aioloop::tls`, feature `tls`).
     pub fn close(&self) {
         self.inner.close();
     }
@@ -508,7 +510,10 @@ impl StreamWriter {
     }
 
     /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
-    /// stream failed) and the write side shut down.
+    /// stream failed) and the write side shut down; over TLS, also until the peer's
+    /// `close_notify` came (or the peer went away, or a server's
+    /// [`abort_clients`](super::Server::abort_clients) ended the wait). Past the TLS shutdown
+    /// timeout it fails with `TimedOut`, as asyncio's raises `TimeoutError`.
     pub async fn wait_closed(&self) -> io::Result<()> {
         let mut waiter = Waiter::new(&self.inner.close_waiters);
         poll_fn(|cx| waiter.poll_until(cx, || self.inner.state.borrow().closed)).await;

@@ -8,20 +8,39 @@
 //! the other's readiness polls again and finds nothing to do, never a half left waiting. The
 //! halves never hold the session's borrow across a poll (the loop is single-threaded, and a
 //! poll of one half never polls the other).
+//!
+//! The write half's close (asyncio's SSL shutdown, [`super::shutdown`]) reads the session too,
+//! while it waits for the peer's `close_notify`: what it reads is [`Held`] for the read half,
+//! which gives it out before anything the session still holds, so that the reader of a
+//! closing connection loses nothing (the writer's close is a half-close, as on a plain
+//! connection). The close holds [`HELD_MAX`] at most: past it, it waits for the reader to take
+//! some (or to be dropped), within its timeout. Once the read half is dropped (or a protocols
+//! transport closes), the close drops what it reads, as asyncio's shutdown does.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::TlsStream;
 
+use super::shutdown::Closing;
 use super::TlsInfo;
 use crate::streams::Socket;
+
+/// What the close holds at most for a reader that is still there: twice the streams' default
+/// limit, where asyncio's reader pauses its transport.
+const HELD_MAX: usize = 2 * crate::streams::DEFAULT_LIMIT;
+
+/// Records read at most in one poll of the close's wait for the peer's `close_notify` (a
+/// peer that sends without end does not hold the loop up; the timeout ends it).
+const CLOSE_READS: usize = 64;
 
 /// The wakers of the two halves and of the sender; waking it wakes all (see the module doc).
 #[derive(Default)]
@@ -51,6 +70,47 @@ impl Wake for BothWakers {
     }
 }
 
+/// What the write half's close read for the read half (see the module doc), and how the
+/// session's read side ended under it.
+#[derive(Default)]
+struct Held {
+    data: VecDeque<u8>,
+    /// The close drops what it reads: the read half is gone (or reads no more).
+    dropping: bool,
+    /// How the session's read side ended while the close read it: EOF (`Ok`), or its error,
+    /// which the read half gives once `data` is out.
+    end: Option<Result<(), (io::ErrorKind, String)>>,
+}
+
+impl Held {
+    /// Keeps `data` for the reader, or drops it (see [`Held::dropping`]).
+    fn keep(&mut self, data: &[u8]) {
+        if !self.dropping {
+            self.data.extend(data);
+        }
+    }
+
+    /// The close waits for the reader before it reads more.
+    fn full(&self) -> bool {
+        self.data.len() >= HELD_MAX
+    }
+
+    /// What a read gets from here: held data, else the end, else `None` (the session's turn).
+    fn give(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        if !self.data.is_empty() {
+            let (front, _) = self.data.as_slices();
+            let n = front.len().min(buf.len());
+            buf[..n].copy_from_slice(&front[..n]);
+            self.data.drain(..n);
+            return Some(Ok(n));
+        }
+        match self.end.as_ref()? {
+            Ok(()) => Some(Ok(0)),
+            Err((kind, message)) => Some(Err(io::Error::new(*kind, message.clone()))),
+        }
+    }
+}
+
 /// What the two halves share.
 pub(crate) struct Shared<IO> {
     stream: RefCell<TlsStream<IO>>,
@@ -62,6 +122,8 @@ pub(crate) struct Shared<IO> {
     read_shut: Cell<bool>,
     /// A sender task runs (see [`TlsWrite`]).
     sending: Cell<bool>,
+    /// What the close read for the read half.
+    held: RefCell<Held>,
 }
 
 impl<IO> Shared<IO> {
@@ -79,6 +141,82 @@ impl<IO> Shared<IO> {
         let mut stream = self.stream.borrow_mut();
         f(Pin::new(&mut *stream), &mut both)
     }
+
+    /// Reads the session for the half whose waker `slot` keeps: the peer's EOF without
+    /// `close_notify` after our own shutdown of the read side is EOF, not rustls's
+    /// truncation error.
+    fn poll_read_session(
+        &self,
+        cx: &Context<'_>,
+        slot: &Mutex<Option<Waker>>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        match self.poll(cx, slot, |s, cx| s.poll_read(cx, buf)) {
+            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::UnexpectedEof && self.read_shut.get() => {
+                Poll::Ready(Ok(0))
+            }
+            other => other,
+        }
+    }
+
+    /// Sends `close_notify` (once) and what the session holds, then shuts the socket's write
+    /// side down: the first step of the close ([`super::shutdown`]).
+    pub(super) fn poll_close_notify(&self, cx: &Context<'_>) -> Poll<io::Result<()>>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        self.poll(cx, &self.wakers.write, |s, cx| s.poll_close(cx))
+    }
+
+    /// The close's wait for the peer's `close_notify`: reads the session until it (EOF), the
+    /// peer's going away without it, or a failure, keeping what it reads for the read half
+    /// ([`Held`]; while it holds [`HELD_MAX`], it waits for the read half to take some). Ready
+    /// once the read side ended.
+    pub(super) fn poll_peer_closed(&self, cx: &Context<'_>) -> Poll<()>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut held = self.held.borrow_mut();
+        if held.end.is_some() {
+            return Poll::Ready(());
+        }
+        let mut buf = vec![0; 16 * 1024];
+        for _ in 0..CLOSE_READS {
+            if held.full() {
+                // The read half wakes us when it takes some (or is dropped).
+                BothWakers::set(&self.wakers.write, cx.waker());
+                return Poll::Pending;
+            }
+            match self.poll_read_session(cx, &self.wakers.write, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    held.end = Some(Ok(()));
+                    return Poll::Ready(());
+                }
+                Poll::Ready(Ok(n)) => held.keep(&buf[..n]),
+                Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(err)) => {
+                    held.end = Some(Err((err.kind(), err.to_string())));
+                    return Poll::Ready(());
+                }
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// The close gave up (its timeout): the read half gets `err` once the held data is out.
+    pub(super) fn end_reads(&self, err: &io::Error) {
+        let mut held = self.held.borrow_mut();
+        if held.end.is_none() {
+            held.end = Some(Err((err.kind(), err.to_string())));
+        }
+        drop(held);
+        self.wakers.wake_all();
+    }
 }
 
 /// The read half of a TLS connection: a stream's [`StreamReader`](crate::streams::StreamReader) reads through it.
@@ -87,8 +225,9 @@ pub(crate) struct TlsRead<IO> {
 }
 
 /// The write half of a TLS connection: a stream's
-/// [`StreamWriter`](crate::streams::StreamWriter) writes through it; its close sends
-/// `close_notify`, then shuts the socket's write side down.
+/// [`StreamWriter`](crate::streams::StreamWriter) writes through it; its close is asyncio's
+/// SSL shutdown ([`super::shutdown`]): `close_notify`, the socket's write side shut down, then
+/// the wait for the peer's `close_notify`, bounded by the shutdown timeout.
 ///
 /// A write the session takes is as good as sent, as on a plain socket whose kernel took the
 /// bytes: the session encrypts what it takes, and the records a full socket could not take
@@ -97,10 +236,15 @@ pub(crate) struct TlsRead<IO> {
 /// them to leave — the writer flushes only past its high-water mark, relying on that.
 pub(crate) struct TlsWrite<IO> {
     shared: Rc<Shared<IO>>,
+    closing: Closing,
 }
 
-/// Splits an established connection into its halves, with what the handshake settled.
-pub(crate) fn split<IO>(stream: TlsStream<IO>) -> (TlsRead<IO>, TlsWrite<IO>, TlsInfo) {
+/// Splits an established connection into its halves, with what the handshake settled; the
+/// write half's close waits `shutdown_timeout` at most for the peer's `close_notify`.
+pub(crate) fn split<IO>(
+    stream: TlsStream<IO>,
+    shutdown_timeout: Duration,
+) -> (TlsRead<IO>, TlsWrite<IO>, TlsInfo) {
     let info = TlsInfo::of(&stream);
     let wakers = Arc::new(BothWakers::default());
     let shared = Rc::new(Shared {
@@ -109,12 +253,16 @@ pub(crate) fn split<IO>(stream: TlsStream<IO>) -> (TlsRead<IO>, TlsWrite<IO>, Tl
         wakers,
         read_shut: Cell::new(false),
         sending: Cell::new(false),
+        held: RefCell::default(),
     });
     (
         TlsRead {
             shared: shared.clone(),
         },
-        TlsWrite { shared },
+        TlsWrite {
+            shared,
+            closing: Closing::new(shutdown_timeout),
+        },
         info,
     )
 }
@@ -129,18 +277,46 @@ impl<IO: Socket + 'static> TlsRead<IO> {
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsRead<IO> {
+    /// What the close read for this half first ([`Held`]), then the session.
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let shared = &*self.shared;
-        match shared.poll(cx, &shared.wakers.read, |s, cx| s.poll_read(cx, buf)) {
-            Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::UnexpectedEof && shared.read_shut.get() => {
-                Poll::Ready(Ok(0))
+        let mut held = shared.held.borrow_mut();
+        let full = held.full();
+        if let Some(given) = held.give(buf) {
+            drop(held);
+            if full {
+                shared.wakers.wake_all(); // the close waits for room
             }
-            other => other,
+            return Poll::Ready(given);
+        }
+        drop(held);
+        shared.poll_read_session(cx, &shared.wakers.read, buf)
+    }
+}
+
+impl<IO> TlsRead<IO> {
+    /// This half reads no more (a protocols transport that closes): the close drops what it
+    /// reads, as asyncio's shutdown does.
+    pub(crate) fn read_no_more(&self) {
+        let mut held = self.shared.held.borrow_mut();
+        let full = held.full();
+        held.dropping = true;
+        held.data = VecDeque::new();
+        drop(held);
+        if full {
+            self.shared.wakers.wake_all(); // the close waits for room
         }
     }
 }
 
-impl<IO: AsyncRead + AsyncWrite + Unpin + 'static> AsyncWrite for TlsWrite<IO> {
+impl<IO> Drop for TlsRead<IO> {
+    /// Nobody reads what the close reads any more: it drops it.
+    fn drop(&mut self) {
+        self.read_no_more();
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Socket + Unpin + 'static> AsyncWrite for TlsWrite<IO> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let shared = &*self.shared;
         let written = shared.poll(cx, &shared.wakers.write, |s, cx| s.poll_write(cx, buf));
@@ -155,9 +331,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin + 'static> AsyncWrite for TlsWrite<IO> {
         shared.poll(cx, &shared.wakers.write, |s, cx| s.poll_flush(cx))
     }
 
+    /// asyncio's SSL shutdown ([`super::shutdown`]).
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let shared = &*self.shared;
-        shared.poll(cx, &shared.wakers.write, |s, cx| s.poll_close(cx))
+        let this = self.get_mut();
+        this.closing.poll(cx, &this.shared)
     }
 }
 

@@ -8,7 +8,7 @@
 //! | `start_unix_server(cb, path, ssl=ctx)` | [`start_unix_server_tls`](crate::streams::start_unix_server_tls) |
 //! | `await writer.start_tls(ctx, server_hostname=name)` (3.11), `server_side=True` | [`StreamWriter::start_tls`](crate::streams::StreamWriter::start_tls)`(&mut reader, &client_tls)`, [`start_tls_server`](crate::streams::StreamWriter::start_tls_server) |
 //! | `ssl_handshake_timeout=` (60 s) | [`ClientTls::handshake_timeout`], [`ServerTls::handshake_timeout`] |
-//! | `ssl_shutdown_timeout=` (30 s; the protocols' transports) | [`ClientTls::shutdown_timeout`], [`ServerTls::shutdown_timeout`] |
+//! | `ssl_shutdown_timeout=` (30 s) | [`ClientTls::shutdown_timeout`], [`ServerTls::shutdown_timeout`] |
 //! | `ssl.SSLContext` | a rustls [`ClientConfig`] or [`ServerConfig`] (re-exported: [`rustls`]) |
 //! | `writer.get_extra_info('ssl_object')`, `('peercert')`, `('cipher')` | [`StreamWriter::tls_info`](crate::streams::StreamWriter::tls_info) → [`TlsInfo`] |
 //! | `loop.create_connection(factory, host, port, ssl=ctx, server_hostname=name)`, `create_unix_connection(..., ssl=)` | [`create_connection_tls`](crate::protocols::create_connection_tls)`(factory, addr, &client_tls)`, [`create_unix_connection_tls`](crate::protocols::create_unix_connection_tls) |
@@ -16,10 +16,23 @@
 //! | the SSL transport's `get_extra_info('ssl_object')`, ... | [`Transport::tls_info`](crate::protocols::Transport::tls_info) |
 //! | `await loop.start_tls(transport, protocol, ctx, server_side=...)` | [`protocols::start_tls`](crate::protocols::start_tls)`(&transport, &client_tls)`, [`start_tls_server`](crate::protocols::start_tls_server) |
 //!
-//! The reader and the writer work as on a plain connection: the writer's
-//! [`close`](crate::streams::StreamWriter::close) sends TLS's `close_notify` before it shuts
-//! the socket's write side down, and a reader reads EOF once the peer's `close_notify` came. A
-//! peer that closes its socket without `close_notify` makes the read fail with
+//! The reader and the writer work as on a plain connection, and a reader reads EOF once the
+//! peer's `close_notify` came. The writer's [`close`](crate::streams::StreamWriter::close) is
+//! asyncio's SSL shutdown: what was written is sent, then TLS's `close_notify`, the socket's
+//! write side is shut down, and the close waits for the peer's `close_notify` before it ends
+//! ([`wait_closed`](crate::streams::StreamWriter::wait_closed) returns then), bounded by the
+//! shutdown timeout ([`ClientTls::shutdown_timeout`], 30 s by default): past it the socket is
+//! aborted, and `wait_closed` and the reader fail with `TimedOut` (asyncio's `TimeoutError`).
+//! The wait keeps the socket from being closed with the peer's records unread, which would
+//! reset the connection and make the peer lose the end of our data. Unlike asyncio's, the
+//! close is a half-close: what the peer sends meanwhile still reaches the reader (the close
+//! holds it for the reader, waiting for it past 128 KiB; once the reader is dropped, the close
+//! drops it, as asyncio's shutdown does); and reading the peer's `close_notify` does not close
+//! the writer (asyncio's transport answers with its own at once): a peer that waits for ours
+//! gets it when the writer is closed or dropped. A server's
+//! [`abort_clients`](crate::streams::Server::abort_clients) ends the wait at once, and so does
+//! a peer that goes away without `close_notify`: `wait_closed` returns, and the reader's read
+//! fails. A peer that closes its socket without `close_notify` makes the read fail with
 //! `UnexpectedEof` (rustls's guard against a truncated stream), where asyncio also reports an
 //! error. A failed handshake is the connect's error; on a server, a connection whose handshake
 //! fails or times out is closed without reaching the handler (asyncio logs it only in debug
@@ -75,6 +88,7 @@
 
 mod halves;
 mod handshake;
+mod shutdown;
 
 use std::fmt;
 use std::io;
@@ -143,10 +157,12 @@ impl ClientTls {
         self
     }
 
-    /// How long a protocols transport's [`close`](crate::protocols::Transport::close) waits
-    /// for the peer's `close_notify` after sending its own (asyncio's `ssl_shutdown_timeout`,
-    /// 30 s by default); past it the connection is aborted and `connection_lost` gets
-    /// `TimedOut`.
+    /// How long a [`StreamWriter`](crate::streams::StreamWriter)'s
+    /// [`close`](crate::streams::StreamWriter::close) or a protocols transport's
+    /// [`close`](crate::protocols::Transport::close) waits for the peer's `close_notify` after
+    /// sending its own (asyncio's `ssl_shutdown_timeout`, 30 s by default); past it the
+    /// connection is aborted, and the writer's `wait_closed` (and its reader) or the
+    /// protocol's `connection_lost` get `TimedOut`.
     ///
     /// # Panics
     /// If `timeout` is zero (asyncio's `ValueError`: it must be positive).
@@ -207,8 +223,8 @@ impl ServerTls {
         self
     }
 
-    /// How long a protocols transport's [`close`](crate::protocols::Transport::close) waits
-    /// for the peer's `close_notify` (asyncio's `ssl_shutdown_timeout`, 30 s by default), as
+    /// How long a connection's writer's or protocols transport's close waits for the peer's
+    /// `close_notify` (asyncio's `ssl_shutdown_timeout`, 30 s by default), as
     /// [`ClientTls::shutdown_timeout`].
     ///
     /// # Panics
