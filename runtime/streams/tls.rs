@@ -49,7 +49,7 @@ pub async fn open_connection_tls(
     stream.set_nodelay(true)?;
     let addresses = Addresses::of_tcp(&stream);
     let stream = crate::tls::connect(stream, tls).await?;
-    let (reader, writer, _) = pair(stream, addresses, tls.shutdown_timeout);
+    let (reader, writer, _) = pair(stream, addresses, tls.shutdown_wait());
     Ok((reader, writer))
 }
 
@@ -68,7 +68,7 @@ pub async fn open_unix_connection_tls(
     let stream = UnixStream::connect(path).await?;
     let addresses = Addresses::of_unix(&stream);
     let stream = crate::tls::connect(stream, tls).await?;
-    let (reader, writer, _) = pair(stream, addresses, tls.shutdown_timeout);
+    let (reader, writer, _) = pair(stream, addresses, tls.shutdown_wait());
     Ok((reader, writer))
 }
 
@@ -213,7 +213,7 @@ impl StreamWriter {
         let cancelled = FailIfCancelled(self);
         let upgraded = crate::tls::connect(io, tls).await;
         std::mem::forget(cancelled);
-        self.attach_tls(reader, upgraded, tls.shutdown_timeout)
+        self.attach_tls(reader, upgraded, tls.shutdown_wait())
     }
 
     /// [`start_tls`](StreamWriter::start_tls) as the server of the handshake: asyncio's
@@ -227,7 +227,7 @@ impl StreamWriter {
         let cancelled = FailIfCancelled(self);
         let upgraded = crate::tls::accept(io, tls, &PendingHandshake::default()).await;
         std::mem::forget(cancelled);
-        self.attach_tls(reader, upgraded, tls.shutdown_timeout)
+        self.attach_tls(reader, upgraded, tls.shutdown_wait())
     }
 
     /// Checks the pair, waits until all that was written was sent, and takes the plain
@@ -372,13 +372,13 @@ where
                     let addresses = Addresses::of_tcp(&stream);
                     crate::tls::accept(stream, &tls, &pending)
                         .await
-                        .map(|s| pair(s, addresses, tls.shutdown_timeout))
+                        .map(|s| pair(s, addresses, tls.shutdown_wait()))
                 }
                 Accepted::Unix(stream) => {
                     let addresses = Addresses::of_unix(&stream);
                     crate::tls::accept(stream, &tls, &pending)
                         .await
-                        .map(|s| pair(s, addresses, tls.shutdown_timeout))
+                        .map(|s| pair(s, addresses, tls.shutdown_wait()))
                 }
             };
             drop(pending);
