@@ -4,11 +4,13 @@
 //! start_server}` and `net::{TcpListener, UdpSocket}`. Each test is named after the CPython test
 //! it ports; the peers are plain sockets or threads (tests/support/net.rs).
 //!
-//! Not ported: `test_create_connection_local_addr`, `_local_addr_in_use` (no `local_addr` for a
-//! connect); `test_create_server_sock`, `test_create_server_multiple_hosts_*` (ported in
-//! tests/asyncio_server_options.rs, with `ServerOptions`); `test_server_close` is tests/streams_server.rs
-//! `issue_16_item_5_wait_closed_returns_once_the_listener_is_closed`; the ssl tests (no TLS); the
-//! pipe, pty and subprocess tests (audited with test_subprocess.py).
+//! Ported elsewhere: `test_create_connection_local_addr`, `_local_addr_in_use` (in
+//! tests/asyncio_create_connection_options.rs, with `ConnectOptions::local_addr`);
+//! `test_create_server_sock`, `test_create_server_multiple_hosts_*`, `_dual_stack`, `_ipv6` (in
+//! tests/asyncio_server_options.rs, with `ServerOptions`); `test_server_close` is
+//! tests/streams_server.rs `issue_16_item_5_wait_closed_returns_once_the_listener_is_closed`; the
+//! ssl tests (tests/streams_tls.rs, tests/asyncio_protocols_tls.rs). Not ported: the pipe, pty
+//! and subprocess tests (audited with test_subprocess.py).
 
 mod support;
 
