@@ -601,6 +601,10 @@ async fn test_create_server_multiple_hosts_ipv4() {
         assert_eq!(ping(addr).await, b"echo:ping\n");
     }
     close_and_wait(&server).await;
+    assert!(
+        server.local_addrs().is_empty(),
+        "closed: no sockets, as asyncio's"
+    );
     for &addr in &addrs {
         let refused = TcpStream::connect(addr).await.unwrap_err();
         assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
@@ -613,6 +617,10 @@ async fn test_create_server_multiple_hosts_ipv4() {
         assert_eq!(greeting(addr).await, b"hello\n");
     }
     close_protocol_server(&server).await;
+    assert!(
+        server.local_addrs().is_empty(),
+        "closed: no sockets, as asyncio's"
+    );
     for &addr in &addrs {
         assert!(TcpStream::connect(addr).await.is_err());
     }

@@ -283,9 +283,13 @@ impl<C: 'static> ServerControl<C> {
             .ok_or_else(|| io::ErrorKind::NotConnected.into())
     }
 
-    /// Every address the server listens on (TCP; none for a Unix server).
+    /// Every address the server listens on (TCP; none for a Unix server, or once closed, as
+    /// asyncio's `Server.sockets`).
     pub(crate) fn local_addrs(&self) -> &[SocketAddr] {
-        &self.locals
+        match self.serving.closed.get() {
+            true => &[],
+            false => &self.locals,
+        }
     }
 
     /// True from the start of serving until [`close`](ServerControl::close).

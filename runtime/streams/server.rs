@@ -291,7 +291,8 @@ impl Server {
     /// several addresses, or it was given several
     /// ([`ServerOptions::addr`](crate::net::ServerOptions::addr)), or every interface of both
     /// families ([`ServerOptions::port`](crate::net::ServerOptions::port)). Empty for a Unix
-    /// server. Unlike asyncio's, the list stays after [`close`](Server::close).
+    /// server, and empty once [`close`](Server::close)d, as asyncio's
+    /// (`local_addr` still says where it listened).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         self.control.local_addrs()
     }
