@@ -294,3 +294,34 @@ async fn a_peer_gone_without_close_notify_ends_the_wait() {
     assert!(after_abort, "the close waited for the server until it went");
     assert!(reader.read_to_eof().await.is_err(), "no close_notify came");
 }
+
+/// The client side's way out (asyncio's `writer.transport.abort()`): a close waiting for a
+/// peer that never answers `close_notify` ends at `StreamWriter::abort`, long before the
+/// 30-second shutdown timeout; the peer sees the connection end without our data.
+#[aioloop::test]
+async fn writer_abort_ends_the_wait_for_the_peers_close_notify() {
+    let pki = pki();
+    let (server, mut reader, writer) = serve_and_connect(&pki, |mut reader, writer| async move {
+        writer.write(b"ready\n");
+        // Reads the client's close_notify, never answers.
+        let _ = reader.read_to_eof().await;
+        aioloop::sleep(Duration::from_secs(60)).await;
+        drop(writer);
+    })
+    .await;
+    assert_eq!(reader.readline().await.unwrap(), b"ready\n");
+    writer.close();
+    let writer = Rc::new(writer);
+    let waiting = aioloop::spawn({
+        let writer = writer.clone();
+        async move { writer.wait_closed().await }
+    });
+    aioloop::sleep(Duration::from_millis(100)).await;
+    assert!(!waiting.is_done(), "waiting for the server's close_notify");
+    writer.abort();
+    closed_in_10s(async { waiting.await.unwrap().unwrap() }).await;
+    writer.write(b"dropped");
+    assert_eq!(writer.buffered(), 0, "writes after the abort are dropped");
+    server.close();
+    server.abort_clients();
+}

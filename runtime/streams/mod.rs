@@ -162,8 +162,9 @@ pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter, Weak<d
     let peer = stream.peer_addr().ok();
     let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    let socket = write.downgrade();
+    let socket: Weak<dyn Socket> = write.downgrade();
     let writer = StreamWriter::with_addrs(write, peer, local);
+    writer.set_socket(&socket);
     (StreamReader::paired(read, writer.link()), writer, socket)
 }
 
@@ -172,7 +173,8 @@ pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter, Weak
     let peer = stream.peer_addr().ok();
     let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    let socket = write.downgrade();
+    let socket: Weak<dyn Socket> = write.downgrade();
     let writer = StreamWriter::with_unix_addrs(write, peer, local);
+    writer.set_socket(&socket);
     (StreamReader::paired(read, writer.link()), writer, socket)
 }

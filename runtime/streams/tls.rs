@@ -430,5 +430,6 @@ where
     let socket = read.socket();
     let writer = addresses.writer(write);
     writer.set_tls_info(info);
+    writer.set_socket(&socket);
     (StreamReader::paired(read, writer.link()), writer, socket)
 }

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll, Waker};
 
+use super::Socket;
 use crate::task::waiters::{notify_all, WaitList, Waiter};
 use crate::waker_slot::WakerSlot;
 
@@ -55,6 +56,9 @@ struct Inner {
     /// What the TLS handshake settled, on a TLS connection.
     #[cfg(feature = "tls")]
     tls: std::cell::OnceCell<crate::tls::TlsInfo>,
+    /// The connection's socket, for [`StreamWriter::abort`]; unset on a writer over another
+    /// sink ([`StreamWriter::new`]).
+    socket: std::cell::OnceCell<Weak<dyn Socket>>,
 }
 
 /// The addresses a writer reports, taken when the connection was made (as asyncio's
@@ -174,8 +178,15 @@ impl StreamWriter {
                 on_done: Cell::default(),
                 #[cfg(feature = "tls")]
                 tls: std::cell::OnceCell::new(),
+                socket: std::cell::OnceCell::new(),
             }),
         }
+    }
+
+    /// Records the connection's socket, for [`abort`](StreamWriter::abort) (once, when the
+    /// writer is made).
+    pub(super) fn set_socket(&self, socket: &Weak<dyn Socket>) {
+        let _ = self.inner.socket.set(socket.clone());
     }
 
     /// What the TLS handshake of the connection settled (version, cipher suite, ALPN, the
@@ -408,6 +419,37 @@ impl StreamWriter {
     /// peer's, within the shutdown timeout (see `aioloop::tls`, feature `tls`).
     pub fn close(&self) {
         self.inner.close();
+    }
+
+    /// Closes the connection at once: asyncio's `writer.transport.abort()`. What is buffered
+    /// is dropped and the socket shut down both ways (no TLS `close_notify`): a close waiting
+    /// for the peer's `close_notify` ends, [`wait_closed`](StreamWriter::wait_closed) returns,
+    /// [`drain`](StreamWriter::drain) fails with `ConnectionReset`, later writes are dropped,
+    /// and the paired reader reads what had arrived, then the end. A writer over another sink
+    /// ([`StreamWriter::new`]) drops its buffer and leaves the sink as it is.
+    ///
+    /// ```
+    /// use aioloop::streams::{open_connection, start_server};
+    ///
+    /// aioloop::run(async {
+    ///     // A peer that never reads.
+    ///     let server = start_server(|_reader, _writer| std::future::pending::<()>(), "127.0.0.1:0")
+    ///         .await
+    ///         .unwrap();
+    ///     let (_reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     writer.write(&vec![0; 64 << 20]); // far more than the socket takes
+    ///     writer.close(); // would wait for the peer to read it all
+    ///     writer.abort(); // does not
+    ///     writer.wait_closed().await.unwrap();
+    ///     assert_eq!(writer.buffered(), 0);
+    ///     server.close();
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        if let Some(socket) = self.inner.socket.get().and_then(Weak::upgrade) {
+            socket.abort();
+        }
+        self.inner.abort();
     }
 
     /// Waits until everything written reached the sink and the sink is flushed (asyncio's
