@@ -257,6 +257,26 @@ async fn abort_clients_ends_the_wait_for_the_peers_close_notify() {
     assert_eq!(outcome.get(), Some((Ok(()), true)), "ended by the abort");
 }
 
+/// A server whose handler says "ready", then reads the client's `close_notify` and never
+/// answers it; the client's reader has read "ready".
+async fn connect_to_a_silent_peer(
+    pki: &support::tls::Pki,
+) -> (
+    aioloop::streams::Server,
+    aioloop::streams::StreamReader,
+    aioloop::streams::StreamWriter,
+) {
+    let (server, mut reader, writer) = serve_and_connect(pki, |mut reader, writer| async move {
+        writer.write(b"ready\n");
+        let _ = reader.read_to_eof().await;
+        aioloop::sleep(Duration::from_secs(60)).await;
+        drop(writer);
+    })
+    .await;
+    assert_eq!(reader.readline().await.unwrap(), b"ready\n");
+    (server, reader, writer)
+}
+
 /// A peer that closes its socket without `close_notify` ends the wait too (asyncio's
 /// shutdown ends on the transport's EOF or error); the reader gets rustls's truncation error.
 /// Here the client's close waits for the server's `close_notify`, and the server's
@@ -264,15 +284,7 @@ async fn abort_clients_ends_the_wait_for_the_peers_close_notify() {
 #[aioloop::test]
 async fn a_peer_gone_without_close_notify_ends_the_wait() {
     let pki = pki();
-    let (server, mut reader, writer) = serve_and_connect(&pki, |mut reader, writer| async move {
-        writer.write(b"ready\n");
-        // Reads the client's close_notify, never answers.
-        let _ = reader.read_to_eof().await;
-        aioloop::sleep(Duration::from_secs(60)).await;
-        drop(writer);
-    })
-    .await;
-    assert_eq!(reader.readline().await.unwrap(), b"ready\n");
+    let (server, mut reader, writer) = connect_to_a_silent_peer(&pki).await;
     let aborted = Rc::new(Cell::new(false));
     let closed = {
         let aborted = aborted.clone();
@@ -301,15 +313,7 @@ async fn a_peer_gone_without_close_notify_ends_the_wait() {
 #[aioloop::test]
 async fn writer_abort_ends_the_wait_for_the_peers_close_notify() {
     let pki = pki();
-    let (server, mut reader, writer) = serve_and_connect(&pki, |mut reader, writer| async move {
-        writer.write(b"ready\n");
-        // Reads the client's close_notify, never answers.
-        let _ = reader.read_to_eof().await;
-        aioloop::sleep(Duration::from_secs(60)).await;
-        drop(writer);
-    })
-    .await;
-    assert_eq!(reader.readline().await.unwrap(), b"ready\n");
+    let (server, _reader, writer) = connect_to_a_silent_peer(&pki).await;
     writer.close();
     let writer = Rc::new(writer);
     let waiting = aioloop::spawn({

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::guard::{AsyncFdReadyGuard, AsyncFdReadyMutGuard};
+use super::guard::{AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
 use super::level::check_pollable;
 use crate::io::driver::IoDriver;
 use crate::io::registration::Registration;
@@ -488,6 +488,29 @@ impl<T: AsRawFd> AsyncFd<T> {
     pub(crate) fn clear(&self, ready: Ready) {
         for dir in ready.clearable() {
             self.registration.clear_readiness(dir);
+        }
+    }
+
+    /// A guard's `clear_ready_matching`: forgets what of `found` is in `matching`; what the
+    /// guard still holds (the closed states are never cleared).
+    pub(crate) fn clear_matching(&self, found: Ready, matching: Ready) -> Ready {
+        self.clear(found & matching);
+        found - (matching - Ready::READ_CLOSED - Ready::WRITE_CLOSED)
+    }
+
+    /// A guard's `try_io` outcome: `WouldBlock` clears what the guard found and is
+    /// `TryIoError`; any other result is kept.
+    pub(crate) fn try_io_outcome<R>(
+        &self,
+        found: Ready,
+        result: io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match result {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.clear(found);
+                Err(TryIoError::new())
+            }
+            result => Ok(result),
         }
     }
 

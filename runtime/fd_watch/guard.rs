@@ -57,8 +57,7 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     /// `clear_ready_matching`): after a write met `WouldBlock` under a guard that found both
     /// directions, `clear_ready_matching(Ready::WRITABLE)` keeps the read readiness.
     pub fn clear_ready_matching(&mut self, ready: Ready) {
-        self.fd.clear(self.ready & ready);
-        self.ready = self.ready - (ready - Ready::READ_CLOSED - Ready::WRITE_CLOSED);
+        self.ready = self.fd.clear_matching(self.ready, ready);
     }
 
     /// Keeps the readiness (what dropping the guard does): tokio's `retain_ready`.
@@ -74,13 +73,8 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
         &mut self,
         f: impl FnOnce(&'a AsyncFd<T>) -> io::Result<R>,
     ) -> Result<io::Result<R>, TryIoError> {
-        match f(self.fd) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
-                Err(TryIoError::new())
-            }
-            result => Ok(result),
-        }
+        let result = f(self.fd);
+        self.fd.try_io_outcome(self.ready, result)
     }
 
     /// The `AsyncFd` this guard is for.
@@ -130,8 +124,7 @@ impl<'a, T: AsRawFd> AsyncFdReadyMutGuard<'a, T> {
 
     /// As [`AsyncFdReadyGuard::clear_ready_matching`].
     pub fn clear_ready_matching(&mut self, ready: Ready) {
-        self.fd.clear(self.ready & ready);
-        self.ready = self.ready - (ready - Ready::READ_CLOSED - Ready::WRITE_CLOSED);
+        self.ready = self.fd.clear_matching(self.ready, ready);
     }
 
     /// Keeps the readiness (what dropping the guard does).
@@ -145,13 +138,8 @@ impl<'a, T: AsRawFd> AsyncFdReadyMutGuard<'a, T> {
         &mut self,
         f: impl FnOnce(&mut AsyncFd<T>) -> io::Result<R>,
     ) -> Result<io::Result<R>, TryIoError> {
-        match f(self.fd) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                self.clear_ready();
-                Err(TryIoError::new())
-            }
-            result => Ok(result),
-        }
+        let result = f(self.fd);
+        self.fd.try_io_outcome(self.ready, result)
     }
 
     /// The `AsyncFd` this guard is for.
@@ -209,7 +197,7 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
 pub struct TryIoError(());
 
 impl TryIoError {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         TryIoError(())
     }
 }
