@@ -70,6 +70,7 @@ mod datagram;
 mod hyper_io;
 mod incoming;
 mod per_core;
+pub(crate) mod sendfile;
 pub(crate) mod server_options;
 pub(crate) mod serving;
 pub(crate) mod split;

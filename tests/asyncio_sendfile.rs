@@ -1,0 +1,299 @@
+//! asyncio's sendfile (Lib/test/test_asyncio/test_sendfile.py, `SockSendfileMixin` and
+//! `SendfileMixin`): `loop.sock_sendfile` as `TcpStream::sendfile` / `UnixStream::sendfile`,
+//! `loop.sendfile(writer.transport, ...)` as `StreamWriter::sendfile`. Each test checks the
+//! bytes the peer received, exactly, and the file's position after. Run on both io drivers
+//! with `--features tls` for the TLS case.
+
+use std::fs::File;
+use std::io::{ErrorKind, Seek, SeekFrom, Write};
+use std::os::fd::FromRawFd;
+use std::time::Duration;
+
+use aioloop::net::{TcpListener, TcpStream, UnixStream};
+
+/// test_sendfile.py's `DATA`: 128 KiB plus 16 bytes, not aligned to any chunk.
+fn data() -> Vec<u8> {
+    b"SendfileBaseData".repeat(1024 * 8 + 1)
+}
+
+/// An unlinked temporary file holding `bytes`, its position at 0.
+fn file_with(bytes: &[u8]) -> File {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "aioloop-sendfile-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file.write_all(bytes).unwrap();
+    file.rewind().unwrap();
+    file
+}
+
+fn position(mut file: &File) -> u64 {
+    file.stream_position().unwrap()
+}
+
+/// test_sendfile.py's `BUF_SIZE`: small socket buffers, so that a send fills them.
+const BUF_SIZE: usize = 4 * 1024;
+
+/// A connected pair of TCP streams, the sender's send buffer and the receiver's receive
+/// buffer reduced as `prepare_socksendfile` does.
+async fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accept = aioloop::spawn(async move { listener.accept().await.unwrap().0 });
+    let client = TcpStream::connect(addr).await.unwrap();
+    let server = accept.await.unwrap();
+    socket2::SockRef::from(&server)
+        .set_recv_buffer_size(BUF_SIZE)
+        .unwrap();
+    socket2::SockRef::from(&client)
+        .set_send_buffer_size(BUF_SIZE)
+        .unwrap();
+    (client, server)
+}
+
+/// Reads `stream` to its end on a task: what the peer received.
+fn receive_all<S>(stream: S) -> aioloop::Task<Vec<u8>>
+where
+    S: futures_io::AsyncRead + Unpin + 'static,
+{
+    aioloop::spawn(async move {
+        use futures_util::AsyncReadExt;
+        let mut stream = stream;
+        let mut received = Vec::new();
+        stream.read_to_end(&mut received).await.unwrap();
+        received
+    })
+}
+
+#[test]
+fn test_sock_sendfile_success() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let sent = client.sendfile(&file, 0, None).await.unwrap();
+        drop(client);
+        assert_eq!(sent, data().len() as u64);
+        assert!(received.await.unwrap() == data());
+        assert_eq!(position(&file), data().len() as u64);
+    });
+}
+
+#[test]
+fn test_sock_sendfile_with_offset_and_count() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let sent = client.sendfile(&file, 1000, Some(2000)).await.unwrap();
+        drop(client);
+        assert_eq!(received.await.unwrap(), data()[1000..3000]);
+        assert_eq!(position(&file), 3000);
+        assert_eq!(sent, 2000);
+    });
+}
+
+#[test]
+fn test_sock_sendfile_zero_size() {
+    aioloop::run(async {
+        let file = file_with(b"");
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let sent = client.sendfile(&file, 0, None).await.unwrap();
+        drop(client);
+        assert_eq!(sent, 0);
+        assert!(received.await.unwrap().is_empty());
+        assert_eq!(position(&file), 0);
+    });
+}
+
+#[test]
+fn test_sock_sendfile_mix_with_regular_send() {
+    aioloop::run(async {
+        let buf = b"mix_regular_send".repeat(4 * 1024); // 64 KiB
+        let file = file_with(&data());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        client.write_all(&buf).await.unwrap();
+        let sent = client.sendfile(&file, 0, None).await.unwrap();
+        client.write_all(&buf).await.unwrap();
+        client.flush().await.unwrap();
+        drop(client);
+        assert_eq!(sent, data().len() as u64);
+        let expected = [&buf[..], &data(), &buf].concat();
+        assert!(received.await.unwrap() == expected);
+        assert_eq!(position(&file), data().len() as u64);
+    });
+}
+
+/// A count past the file's end sends what there is (asyncio: `sendfile` returns 0 at the end).
+#[test]
+fn test_sock_sendfile_count_past_end() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let start = data().len() as u64 - 100;
+        let sent = client.sendfile(&file, start, Some(1_000_000)).await.unwrap();
+        drop(client);
+        assert_eq!(sent, 100);
+        assert_eq!(received.await.unwrap(), data()[data().len() - 100..]);
+        assert_eq!(position(&file), data().len() as u64);
+    });
+}
+
+/// asyncio's `_check_sendfile_params`: "count must be a positive integer (got 0)"; nothing is
+/// sent and the position stays.
+#[test]
+fn test_sock_sendfile_count_zero() {
+    aioloop::run(async {
+        let mut file = file_with(&data());
+        file.seek(SeekFrom::Start(5)).unwrap();
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let err = client.sendfile(&file, 0, Some(0)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.to_string(), "count must be a positive integer (got 0)");
+        drop(client);
+        assert!(received.await.unwrap().is_empty());
+        assert_eq!(position(&file), 5);
+    });
+}
+
+/// The read end of a pipe holding `bytes` (written by a thread, then closed).
+fn pipe_with(bytes: Vec<u8>) -> (File, std::thread::JoinHandle<()>) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe(2)` writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just made and are owned by nothing else.
+    let (read, mut write) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    let writer = std::thread::spawn(move || write.write_all(&bytes).unwrap());
+    (read, writer)
+}
+
+/// Not a regular file (a pipe): asyncio's native path raises `SendfileNotAvailableError` and
+/// the fallback sends it, read in chunks.
+#[test]
+fn test_sock_sendfile_not_regular_file_fallback() {
+    aioloop::run(async {
+        let (pipe, writer) = pipe_with(data());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let sent = client.sendfile(&pipe, 0, None).await.unwrap();
+        client.flush().await.unwrap();
+        drop(client);
+        writer.join().unwrap();
+        assert_eq!(sent, data().len() as u64);
+        assert!(received.await.unwrap() == data());
+    });
+}
+
+/// The fallback with a count: it stops there, the rest stays in the pipe.
+#[test]
+fn test_sock_sendfile_not_regular_file_count() {
+    aioloop::run(async {
+        let (pipe, writer) = pipe_with(data()[..3000].to_vec());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let sent = client.sendfile(&pipe, 0, Some(1000)).await.unwrap();
+        client.flush().await.unwrap();
+        drop(client);
+        assert_eq!(sent, 1000);
+        assert_eq!(received.await.unwrap(), data()[..1000]);
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut &pipe, &mut rest).unwrap();
+        writer.join().unwrap();
+        assert_eq!(rest, data()[1000..3000]);
+    });
+}
+
+/// `fallback=False` (test_sendfile_force_unsupported_native's socket form): a file the native
+/// path cannot send is `Unsupported` (asyncio's `SendfileNotAvailableError`), nothing sent.
+#[test]
+fn test_sock_sendfile_no_fallback_not_regular_file() {
+    aioloop::run(async {
+        let (pipe, writer) = pipe_with(b"pipe bytes".to_vec());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let err = client.sendfile_with(&pipe, 0, None, false).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        drop(client);
+        assert!(received.await.unwrap().is_empty());
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut &pipe, &mut rest).unwrap();
+        writer.join().unwrap();
+        assert_eq!(rest, b"pipe bytes");
+    });
+}
+
+/// On Linux a regular file goes through `sendfile(2)` itself: `fallback=False` sends it.
+#[cfg(target_os = "linux")]
+#[test]
+fn test_sock_sendfile_native_no_fallback() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (client, server) = tcp_pair().await;
+        let received = receive_all(server);
+        let sent = client.sendfile_with(&file, 10, None, false).await.unwrap();
+        drop(client);
+        assert_eq!(sent, data().len() as u64 - 10);
+        assert!(received.await.unwrap() == data()[10..]);
+        assert_eq!(position(&file), data().len() as u64);
+    });
+}
+
+/// A Unix stream sends a file the same way.
+#[test]
+fn test_sock_sendfile_unix_stream() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (a, b) = UnixStream::pair().unwrap();
+        let received = receive_all(b);
+        a.write_all(b"head").await.unwrap();
+        let sent = a.sendfile(&file, 16, None).await.unwrap();
+        a.write_all(b"tail").await.unwrap();
+        a.flush().await.unwrap();
+        drop(a);
+        assert_eq!(sent, data().len() as u64 - 16);
+        let expected = [&b"head"[..], &data()[16..], b"tail"].concat();
+        assert!(received.await.unwrap() == expected);
+        assert_eq!(position(&file), data().len() as u64);
+    });
+}
+
+/// A call dropped before it completes leaves the file's position right after the bytes the
+/// socket took: sending again from there delivers the file exactly once.
+#[test]
+fn test_sock_sendfile_cancelled_keeps_position() {
+    aioloop::run(async {
+        let big = b"0123456789abcdef".repeat(32 * 1024); // 512 KiB
+        let file = file_with(&big);
+        let (client, server) = tcp_pair().await;
+        // Nobody reads yet: the socket's buffers fill and the call waits until dropped.
+        let first = aioloop::wait_for(client.sendfile(&file, 0, None), Duration::from_millis(100)).await;
+        assert!(
+            first.is_err(),
+            "512 KiB went through 4 KiB buffers with nobody reading"
+        );
+        let taken = position(&file);
+        assert!(taken < big.len() as u64);
+        let received = receive_all(server);
+        let sent = client.sendfile(&file, taken, None).await.unwrap();
+        client.flush().await.unwrap();
+        drop(client);
+        assert_eq!(taken + sent, big.len() as u64);
+        assert!(received.await.unwrap() == big);
+        assert_eq!(position(&file), big.len() as u64);
+    });
+}
