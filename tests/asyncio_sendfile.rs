@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use aioloop::net::{TcpListener, TcpStream, UnixStream};
 
+#[cfg(feature = "tls")]
+mod support;
+
 /// test_sendfile.py's `DATA`: 128 KiB plus 16 bytes, not aligned to any chunk.
 fn data() -> Vec<u8> {
     b"SendfileBaseData".repeat(1024 * 8 + 1)
@@ -296,4 +299,231 @@ fn test_sock_sendfile_cancelled_keeps_position() {
         assert!(received.await.unwrap() == big);
         assert_eq!(position(&file), big.len() as u64);
     });
+}
+
+// SendfileMixin: `loop.sendfile(writer.transport, file, ...)` as `StreamWriter::sendfile`.
+
+/// A stream writer connected to a peer whose bytes `receive_all` collects.
+async fn writer_pair() -> (aioloop::streams::StreamWriter, aioloop::Task<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accept = aioloop::spawn(async move { listener.accept().await.unwrap().0 });
+    let (_reader, writer) = aioloop::streams::open_connection(addr).await.unwrap();
+    let server = accept.await.unwrap();
+    socket2::SockRef::from(&server)
+        .set_recv_buffer_size(BUF_SIZE)
+        .unwrap();
+    (writer, receive_all(server))
+}
+
+#[test]
+fn test_sendfile() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (writer, received) = writer_pair().await;
+        let sent = writer.sendfile(&file, 0, None).await.unwrap();
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        assert_eq!(sent, data().len() as u64);
+        assert!(received.await.unwrap() == data());
+        assert_eq!(position(&file), data().len() as u64);
+    });
+}
+
+/// A pipe goes through the fallback (asyncio's test forces the native path's
+/// `SendfileNotAvailableError`; a pipe meets it for real).
+#[test]
+fn test_sendfile_force_fallback() {
+    aioloop::run(async {
+        let (pipe, feeder) = pipe_with(data());
+        let (writer, received) = writer_pair().await;
+        let sent = writer.sendfile(&pipe, 0, None).await.unwrap();
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        feeder.join().unwrap();
+        assert_eq!(sent, data().len() as u64);
+        assert!(received.await.unwrap() == data());
+    });
+}
+
+#[test]
+fn test_sendfile_force_unsupported_native() {
+    aioloop::run(async {
+        let (pipe, feeder) = pipe_with(b"unsent".to_vec());
+        let (writer, received) = writer_pair().await;
+        let err = writer.sendfile_with(&pipe, 0, None, false).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        assert!(received.await.unwrap().is_empty());
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut &pipe, &mut rest).unwrap();
+        feeder.join().unwrap();
+        assert_eq!(rest, b"unsent");
+    });
+}
+
+#[test]
+fn test_sendfile_for_closing_transp() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (writer, received) = writer_pair().await;
+        writer.close();
+        let err = writer.sendfile(&file, 0, None).await.unwrap_err();
+        assert!(err.to_string().contains("is closing"), "{err}");
+        writer.wait_closed().await.unwrap();
+        assert!(received.await.unwrap().is_empty());
+        assert_eq!(position(&file), 0);
+    });
+}
+
+#[test]
+fn test_sendfile_pre_and_post_data() {
+    aioloop::run(async {
+        let prefix = b"PREFIX__".repeat(1024); // 8 KiB
+        let suffix = b"--SUFFIX".repeat(1024); // 8 KiB
+        let file = file_with(&data());
+        let (writer, received) = writer_pair().await;
+        writer.write(&prefix);
+        let sent = writer.sendfile(&file, 0, None).await.unwrap();
+        writer.write(&suffix);
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        assert_eq!(sent, data().len() as u64);
+        let expected = [&prefix[..], &data(), &suffix].concat();
+        assert!(received.await.unwrap() == expected);
+        assert_eq!(position(&file), data().len() as u64);
+    });
+}
+
+#[test]
+fn test_sendfile_partial() {
+    aioloop::run(async {
+        let file = file_with(&data());
+        let (writer, received) = writer_pair().await;
+        let sent = writer.sendfile(&file, 1000, Some(100)).await.unwrap();
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        assert_eq!(sent, 100);
+        assert_eq!(received.await.unwrap(), data()[1000..1100]);
+        assert_eq!(position(&file), 1100);
+    });
+}
+
+/// A write by another task while the file is being sent (asyncio's transport raises "unable
+/// to write; sendfile is in progress"; the stream writer buffers it): it goes after the file.
+#[test]
+fn test_sendfile_write_during_sendfile_goes_after() {
+    aioloop::run(async {
+        let big = b"0123456789abcdef".repeat(32 * 1024); // 512 KiB through 4 KiB buffers
+        let file = file_with(&big);
+        let (writer, received) = writer_pair().await;
+        let writer = std::rc::Rc::new(writer);
+        let other = writer.clone();
+        let meanwhile = aioloop::spawn(async move {
+            aioloop::sleep(Duration::from_millis(20)).await;
+            other.write(b"written meanwhile");
+        });
+        let sent = writer.sendfile(&file, 0, None).await.unwrap();
+        meanwhile.await.unwrap();
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        assert_eq!(sent, big.len() as u64);
+        let expected = [&big[..], b"written meanwhile"].concat();
+        assert!(received.await.unwrap() == expected);
+    });
+}
+
+/// SSL transports take the fallback: the file's chunks go through the TLS session.
+#[cfg(feature = "tls")]
+mod tls {
+    use super::*;
+    use crate::support;
+
+    /// A TLS writer whose server collects what it reads to the end.
+    async fn tls_writer() -> (
+        aioloop::streams::Server,
+        aioloop::streams::StreamWriter,
+        aioloop::Future<Vec<u8>>,
+    ) {
+        let pki = support::tls::pki();
+        let done = aioloop::Future::new();
+        let got = done.clone();
+        let (server, _reader, writer) = support::tls::serve_and_connect(&pki, move |mut reader, writer| {
+            let got = got.clone();
+            async move {
+                let all = reader.read_to_eof().await.unwrap();
+                let _ = got.set_result(all);
+                writer.close();
+            }
+        })
+        .await;
+        (server, writer, done)
+    }
+
+    #[test]
+    fn test_sendfile_ssl() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (server, writer, received) = tls_writer().await;
+            let sent = writer.sendfile(&file, 0, None).await.unwrap();
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            assert_eq!(sent, data().len() as u64);
+            assert!(received.await.unwrap() == data());
+            assert_eq!(position(&file), data().len() as u64);
+            server.close();
+        });
+    }
+
+    #[test]
+    fn test_sendfile_ssl_pre_and_post_data() {
+        aioloop::run(async {
+            let prefix = b"zxcvbnm".repeat(1024);
+            let suffix = b"0987654321".repeat(1024);
+            let file = file_with(&data());
+            let (server, writer, received) = tls_writer().await;
+            writer.write(&prefix);
+            let sent = writer.sendfile(&file, 0, None).await.unwrap();
+            writer.write(&suffix);
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            assert_eq!(sent, data().len() as u64);
+            let expected = [&prefix[..], &data(), &suffix].concat();
+            assert!(received.await.unwrap() == expected);
+            assert_eq!(position(&file), data().len() as u64);
+            server.close();
+        });
+    }
+
+    #[test]
+    fn test_sendfile_ssl_partial() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (server, writer, received) = tls_writer().await;
+            let sent = writer.sendfile(&file, 1000, Some(100)).await.unwrap();
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            assert_eq!(sent, 100);
+            assert_eq!(received.await.unwrap(), data()[1000..1100]);
+            assert_eq!(position(&file), 1100);
+            server.close();
+        });
+    }
+
+    /// `fallback=False` over TLS: asyncio's SSL transport has no native path.
+    #[test]
+    fn test_sendfile_ssl_no_fallback() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (server, writer, received) = tls_writer().await;
+            let err = writer.sendfile_with(&file, 0, None, false).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported);
+            writer.close();
+            writer.wait_closed().await.unwrap();
+            assert!(received.await.unwrap().is_empty());
+            assert_eq!(position(&file), 0);
+            server.close();
+        });
+    }
 }

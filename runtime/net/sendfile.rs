@@ -29,9 +29,12 @@ use std::future::poll_fn;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
+#[cfg(target_os = "linux")]
 use std::task::{ready, Poll};
 
-use crate::io::{Direction, PollEvented};
+#[cfg(target_os = "linux")]
+use crate::io::Direction;
+use crate::io::PollEvented;
 
 /// How many bytes the fallback reads at a time (asyncio's `SENDFILE_FALLBACK_READBUFFER_SIZE`).
 pub(crate) const FALLBACK_CHUNK: usize = 256 * 1024;
@@ -323,4 +326,17 @@ fn read_chunk(file: &File, buf: &mut [u8], at: Option<u64>) -> io::Result<usize>
             read => return read,
         }
     }
+}
+
+/// A stream whose native path a writer over it can take (`TcpStream`, `UnixStream`): the
+/// streams' [`StreamWriter`](crate::streams::StreamWriter) keeps a weak handle on its socket as
+/// this (its sink is type-erased).
+pub(crate) trait NativeSendfile {
+    /// [`send_native`] on this stream.
+    fn sendfile_native<'a>(
+        &'a self,
+        file: &'a File,
+        offset: u64,
+        count: Option<u64>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<u64>> + 'a>>;
 }

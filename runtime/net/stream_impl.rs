@@ -287,6 +287,17 @@ macro_rules! impl_stream_io {
             }
         }
 
+        impl $crate::net::sendfile::NativeSendfile for $ty {
+            fn sendfile_native<'a>(
+                &'a self,
+                file: &'a std::fs::File,
+                offset: u64,
+                count: Option<u64>,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<u64>> + 'a>> {
+                Box::pin($crate::net::sendfile::send_native(&self.io, file, offset, count))
+            }
+        }
+
         impl $crate::net::split::Splittable for $ty {}
 
         impl std::fmt::Debug for $ty {

@@ -164,6 +164,7 @@ pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter, Weak<d
     let (read, write) = stream.into_split();
     let socket = write.downgrade();
     let writer = StreamWriter::with_addrs(write, peer, local);
+    writer.set_native_sendfile(socket.clone());
     (StreamReader::paired(read, writer.link()), writer, socket)
 }
 
@@ -174,5 +175,6 @@ pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter, Weak
     let (read, write) = stream.into_split();
     let socket = write.downgrade();
     let writer = StreamWriter::with_unix_addrs(write, peer, local);
+    writer.set_native_sendfile(socket.clone());
     (StreamReader::paired(read, writer.link()), writer, socket)
 }
