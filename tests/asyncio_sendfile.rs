@@ -305,15 +305,21 @@ fn test_sock_sendfile_cancelled_keeps_position() {
 
 /// A stream writer connected to a peer whose bytes `receive_all` collects.
 async fn writer_pair() -> (aioloop::streams::StreamWriter, aioloop::Task<Vec<u8>>) {
+    let (writer, server) = writer_and_peer().await;
+    socket2::SockRef::from(&server)
+        .set_recv_buffer_size(BUF_SIZE)
+        .unwrap();
+    (writer, receive_all(server))
+}
+
+/// A stream writer and its peer's stream.
+async fn writer_and_peer() -> (aioloop::streams::StreamWriter, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accept = aioloop::spawn(async move { listener.accept().await.unwrap().0 });
     let (_reader, writer) = aioloop::streams::open_connection(addr).await.unwrap();
     let server = accept.await.unwrap();
-    socket2::SockRef::from(&server)
-        .set_recv_buffer_size(BUF_SIZE)
-        .unwrap();
-    (writer, receive_all(server))
+    (writer, server)
 }
 
 #[test]
@@ -415,17 +421,21 @@ fn test_sendfile_partial() {
 #[test]
 fn test_sendfile_write_during_sendfile_goes_after() {
     aioloop::run(async {
-        let big = b"0123456789abcdef".repeat(32 * 1024); // 512 KiB through 4 KiB buffers
+        // 16 MiB: more than the socket buffers hold while the peer does not read (at most
+        // 4 MiB of send buffer here, and the receive window it started with).
+        let big = b"0123456789abcdef".repeat(1024 * 1024);
         let file = file_with(&big);
-        let (writer, received) = writer_pair().await;
+        let (writer, server) = writer_and_peer().await;
         let writer = std::rc::Rc::new(writer);
         let other = writer.clone();
+        // The peer reads only after the write: the send cannot end before it.
         let meanwhile = aioloop::spawn(async move {
             aioloop::sleep(Duration::from_millis(20)).await;
             other.write(b"written meanwhile");
+            receive_all(server)
         });
         let sent = writer.sendfile(&file, 0, None).await.unwrap();
-        meanwhile.await.unwrap();
+        let received = meanwhile.await.unwrap();
         writer.close();
         writer.wait_closed().await.unwrap();
         assert_eq!(sent, big.len() as u64);
@@ -521,6 +531,266 @@ mod tls {
             assert_eq!(err.kind(), ErrorKind::Unsupported);
             writer.close();
             writer.wait_closed().await.unwrap();
+            assert!(received.await.unwrap().is_empty());
+            assert_eq!(position(&file), 0);
+            server.close();
+        });
+    }
+}
+
+/// `loop.sendfile(transport, ...)` on a protocol transport: `aioloop::protocols::sendfile`.
+mod protocols {
+    use super::*;
+    use aioloop::protocols::{create_connection, sendfile, sendfile_with, Protocol, Transport};
+
+    /// The client's protocol: receives nothing in these tests.
+    struct Quiet;
+    impl Protocol for Quiet {}
+
+    /// A protocol transport connected to a peer whose bytes `receive_all` collects.
+    async fn transport_pair() -> (Transport, aioloop::Task<Vec<u8>>) {
+        let (transport, server) = transport_and_peer().await;
+        socket2::SockRef::from(&server)
+            .set_recv_buffer_size(BUF_SIZE)
+            .unwrap();
+        (transport, receive_all(server))
+    }
+
+    /// A protocol transport and its peer's stream.
+    async fn transport_and_peer() -> (Transport, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accept = aioloop::spawn(async move { listener.accept().await.unwrap().0 });
+        let (transport, _) = create_connection(|| Quiet, addr).await.unwrap();
+        let server = accept.await.unwrap();
+        (transport, server)
+    }
+
+    #[test]
+    fn test_sendfile() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (transport, received) = transport_pair().await;
+            assert!(transport.is_reading());
+            let sent = sendfile(&transport, &file, 0, None).await.unwrap();
+            assert!(transport.is_reading(), "reading resumed after the call");
+            transport.close();
+            assert_eq!(sent, data().len() as u64);
+            assert!(received.await.unwrap() == data());
+            assert_eq!(position(&file), data().len() as u64);
+        });
+    }
+
+    #[test]
+    fn test_sendfile_force_fallback() {
+        aioloop::run(async {
+            let (pipe, feeder) = pipe_with(data());
+            let (transport, received) = transport_pair().await;
+            let sent = sendfile(&transport, &pipe, 0, None).await.unwrap();
+            transport.close();
+            feeder.join().unwrap();
+            assert_eq!(sent, data().len() as u64);
+            assert!(received.await.unwrap() == data());
+        });
+    }
+
+    #[test]
+    fn test_sendfile_force_unsupported_native() {
+        aioloop::run(async {
+            let (pipe, feeder) = pipe_with(b"unsent".to_vec());
+            let (transport, received) = transport_pair().await;
+            let err = sendfile_with(&transport, &pipe, 0, None, false)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported);
+            assert!(transport.is_reading());
+            transport.close();
+            assert!(received.await.unwrap().is_empty());
+            let mut rest = Vec::new();
+            std::io::Read::read_to_end(&mut &pipe, &mut rest).unwrap();
+            feeder.join().unwrap();
+            assert_eq!(rest, b"unsent");
+        });
+    }
+
+    /// asyncio's test uses a datagram transport; a pipe transport has no sendfile either.
+    #[test]
+    fn test_sendfile_not_supported() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let mut fds = [0; 2];
+            // SAFETY: `fds` has room for the two descriptors `pipe(2)` writes.
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+            // SAFETY: both descriptors were just made and are owned by nothing else.
+            let (read_end, write_end) = unsafe {
+                (
+                    std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                    std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+                )
+            };
+            let (transport, _) = aioloop::protocols::connect_write_pipe(|| Quiet, write_end).unwrap();
+            let err = sendfile(&transport, &file, 0, None).await.unwrap_err();
+            assert!(err.to_string().contains("not supported"), "{err}");
+            assert_eq!(position(&file), 0);
+            transport.close();
+            drop(read_end);
+        });
+    }
+
+    #[test]
+    fn test_sendfile_for_closing_transp() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (transport, received) = transport_pair().await;
+            transport.close();
+            let err = sendfile(&transport, &file, 0, None).await.unwrap_err();
+            assert!(err.to_string().contains("is closing"), "{err}");
+            assert!(received.await.unwrap().is_empty());
+            assert_eq!(position(&file), 0);
+        });
+    }
+
+    #[test]
+    fn test_sendfile_pre_and_post_data() {
+        aioloop::run(async {
+            let prefix = b"PREFIX__".repeat(1024 * 16); // 128 KiB: buffered past the socket
+            let suffix = b"--SUFFIX".repeat(1024); // 8 KiB
+            let file = file_with(&data());
+            let (transport, received) = transport_pair().await;
+            transport.write(&prefix).unwrap();
+            let sent = sendfile(&transport, &file, 0, None).await.unwrap();
+            transport.write(&suffix).unwrap();
+            transport.close();
+            assert_eq!(sent, data().len() as u64);
+            let expected = [&prefix[..], &data(), &suffix].concat();
+            assert!(received.await.unwrap() == expected);
+            assert_eq!(position(&file), data().len() as u64);
+        });
+    }
+
+    #[test]
+    fn test_sendfile_partial() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (transport, received) = transport_pair().await;
+            let sent = sendfile(&transport, &file, 1000, Some(100)).await.unwrap();
+            transport.close();
+            assert_eq!(sent, 100);
+            assert_eq!(received.await.unwrap(), data()[1000..1100]);
+            assert_eq!(position(&file), 1100);
+        });
+    }
+
+    /// asyncio's transport raises "unable to write; sendfile is in progress" while the native
+    /// path sends; reading is paused meanwhile.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn test_sendfile_write_during_native_is_refused() {
+        aioloop::run(async {
+            // 16 MiB: more than the socket buffers hold while the peer does not read (at most
+            // 4 MiB of send buffer here, and the receive window it started with).
+            let big = b"0123456789abcdef".repeat(1024 * 1024);
+            let file = file_with(&big);
+            let (transport, server) = transport_and_peer().await;
+            let other = transport.clone();
+            // The peer reads only after the write was tried: the send cannot end before.
+            let meanwhile = aioloop::spawn(async move {
+                aioloop::sleep(Duration::from_millis(20)).await;
+                let tried = (other.is_reading(), other.write(b"refused").unwrap_err().kind());
+                (tried, receive_all(server))
+            });
+            let sent = sendfile(&transport, &file, 0, None).await.unwrap();
+            let (tried, received) = meanwhile.await.unwrap();
+            assert_eq!(tried, (false, ErrorKind::ResourceBusy));
+            assert!(transport.is_reading());
+            transport.close();
+            assert_eq!(sent, big.len() as u64);
+            assert!(received.await.unwrap() == big);
+        });
+    }
+}
+
+/// A TLS protocol transport takes the fallback, with the protocol's flow control.
+#[cfg(feature = "tls")]
+mod protocols_tls {
+    use super::*;
+    use crate::support;
+    use aioloop::protocols::{create_connection_tls, sendfile, sendfile_with, Protocol};
+
+    struct Quiet;
+    impl Protocol for Quiet {}
+
+    async fn tls_transport() -> (
+        aioloop::streams::Server,
+        aioloop::protocols::Transport,
+        aioloop::Future<Vec<u8>>,
+    ) {
+        let pki = support::tls::pki();
+        let done = aioloop::Future::new();
+        let got = done.clone();
+        let server = support::tls::start_loopback_server(
+            move |mut reader, writer| {
+                let got = got.clone();
+                async move {
+                    let all = reader.read_to_eof().await.unwrap();
+                    let _ = got.set_result(all);
+                    writer.close();
+                }
+            },
+            pki.server_tls(),
+        )
+        .await;
+        let (transport, _) = create_connection_tls(|| Quiet, server.local_addr().unwrap(), &pki.client_tls())
+            .await
+            .unwrap();
+        // A small buffer: the fallback waits for the protocol's flow control.
+        transport.set_write_buffer_limits(Some(BUF_SIZE), None).unwrap();
+        (server, transport, done)
+    }
+
+    #[test]
+    fn test_sendfile_ssl_pre_and_post_data() {
+        aioloop::run(async {
+            let prefix = b"zxcvbnm".repeat(1024);
+            let suffix = b"0987654321".repeat(1024);
+            let file = file_with(&data());
+            let (server, transport, received) = tls_transport().await;
+            transport.write(&prefix).unwrap();
+            let sent = sendfile(&transport, &file, 0, None).await.unwrap();
+            transport.write(&suffix).unwrap();
+            transport.close();
+            assert_eq!(sent, data().len() as u64);
+            let expected = [&prefix[..], &data(), &suffix].concat();
+            assert!(received.await.unwrap() == expected);
+            assert_eq!(position(&file), data().len() as u64);
+            server.close();
+        });
+    }
+
+    #[test]
+    fn test_sendfile_ssl_partial() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (server, transport, received) = tls_transport().await;
+            let sent = sendfile(&transport, &file, 1000, Some(100)).await.unwrap();
+            transport.close();
+            assert_eq!(sent, 100);
+            assert_eq!(received.await.unwrap(), data()[1000..1100]);
+            assert_eq!(position(&file), 1100);
+            server.close();
+        });
+    }
+
+    #[test]
+    fn test_sendfile_ssl_no_fallback() {
+        aioloop::run(async {
+            let file = file_with(&data());
+            let (server, transport, received) = tls_transport().await;
+            let err = sendfile_with(&transport, &file, 0, None, false)
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported);
+            transport.close();
             assert!(received.await.unwrap().is_empty());
             assert_eq!(position(&file), 0);
             server.close();

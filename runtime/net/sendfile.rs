@@ -122,55 +122,103 @@ where
     E: mio::event::Source + AsRawFd,
     for<'a> &'a E: Write,
 {
-    check_count(count)?;
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (io, file, offset, count);
-        Err(not_available("sendfile(2) is used on Linux only"))
-    }
-    #[cfg(target_os = "linux")]
-    {
+    let mut send = NativeSend::new(file, offset, count)?;
+    poll_fn(|cx| send.poll(io, cx, file)).await
+}
+
+/// One native send in progress: the state [`send_native`] polls, which a caller that cannot
+/// hold its stream across an await (a protocol transport's socket sits in a `RefCell`) polls
+/// itself, lending the stream for each poll.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // built on Linux only
+pub(crate) struct NativeSend {
+    offset: u64,
+    count: Option<u64>,
+    sent: u64,
+    /// Nothing to send: an empty file (asyncio's shortcut, no call).
+    empty: bool,
+}
+
+impl NativeSend {
+    /// Checks `count` and `file` for the native path.
+    ///
+    /// # Errors
+    /// [`check_count`]'s; `Unsupported` ([`not_available`]) if `file` is not a regular file,
+    /// or on systems other than Linux.
+    pub(crate) fn new(file: &File, offset: u64, count: Option<u64>) -> io::Result<Self> {
+        check_count(count)?;
+        if cfg!(not(target_os = "linux")) {
+            return Err(not_available("sendfile(2) is used on Linux only"));
+        }
         let metadata = file.metadata().map_err(|_| not_available("not a regular file"))?;
         if !metadata.file_type().is_file() {
             return Err(not_available("not a regular file"));
         }
-        if count.is_none() && metadata.len() == 0 {
-            return Ok(0); // an empty file (asyncio's shortcut): no call, the position stays
-        }
-        let in_fd = file.as_raw_fd();
-        let mut sent = 0u64;
-        poll_fn(|cx| loop {
-            let len = match count {
-                Some(count) if sent >= count => return Poll::Ready(Ok(sent)),
-                Some(count) => (count - sent).min(MAX_PER_CALL),
-                None => MAX_PER_CALL,
-            };
-            // Bytes the stream took before (the io_uring completion form's send buffer) go
-            // first; at once on epoll.
-            ready!(io.poll_flush_send(cx))?;
-            let at = offset + sent;
-            // `poll_io`, not `poll_transfer`: a call that sends less than asked may have met
-            // the file's end rather than a full socket, so the readiness is cleared only by a
-            // `WouldBlock`.
-            let result = ready!(io.poll_io(cx, Direction::Write, |socket| {
-                sendfile_once(socket.as_raw_fd(), in_fd, at, len)
-            }));
-            match result {
-                Ok(0) => return Poll::Ready(Ok(sent)), // the file's end
-                Ok(n) => {
-                    sent += n as u64;
-                    // Set as the bytes go out: a dropped call loses nothing already sent.
-                    let mut handle = file;
-                    handle.seek(SeekFrom::Start(offset + sent))?;
-                }
-                Err(err) if sent == 0 && refuses_pair(&err) => {
-                    return Poll::Ready(Err(not_available(&format!("sendfile(2) failed: {err}"))));
-                }
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Poll::Ready(Err(err)),
-            }
+        Ok(NativeSend {
+            offset,
+            count,
+            sent: 0,
+            empty: count.is_none() && metadata.len() == 0,
         })
-        .await
+    }
+
+    /// Polls the send on `io` (the stream it started on) from `file` (the one it was made
+    /// for): ready with the bytes sent once `count` of them or the file's end went out.
+    ///
+    /// # Errors
+    /// As [`send_native`]'s.
+    pub(crate) fn poll<E>(
+        &mut self,
+        io: &PollEvented<E>,
+        cx: &mut std::task::Context<'_>,
+        file: &File,
+    ) -> std::task::Poll<io::Result<u64>>
+    where
+        E: mio::event::Source + AsRawFd,
+        for<'a> &'a E: Write,
+    {
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (io, cx, file);
+            std::task::Poll::Ready(Err(not_available("sendfile(2) is used on Linux only")))
+        }
+        #[cfg(target_os = "linux")]
+        {
+            if self.empty {
+                return Poll::Ready(Ok(0)); // the position stays
+            }
+            let in_fd = file.as_raw_fd();
+            loop {
+                let len = match self.count {
+                    Some(count) if self.sent >= count => return Poll::Ready(Ok(self.sent)),
+                    Some(count) => (count - self.sent).min(MAX_PER_CALL),
+                    None => MAX_PER_CALL,
+                };
+                // Bytes the stream took before (the io_uring completion form's send buffer) go
+                // first; at once on epoll.
+                ready!(io.poll_flush_send(cx))?;
+                let at = self.offset + self.sent;
+                // `poll_io`, not `poll_transfer`: a call that sends less than asked may have
+                // met the file's end rather than a full socket, so the readiness is cleared
+                // only by a `WouldBlock`.
+                let result = ready!(io.poll_io(cx, Direction::Write, |socket| {
+                    sendfile_once(socket.as_raw_fd(), in_fd, at, len)
+                }));
+                match result {
+                    Ok(0) => return Poll::Ready(Ok(self.sent)), // the file's end
+                    Ok(n) => {
+                        self.sent += n as u64;
+                        // Set as the bytes go out: a dropped call loses nothing already sent.
+                        let mut handle = file;
+                        handle.seek(SeekFrom::Start(self.offset + self.sent))?;
+                    }
+                    Err(err) if self.sent == 0 && refuses_pair(&err) => {
+                        return Poll::Ready(Err(not_available(&format!("sendfile(2) failed: {err}"))));
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err) => return Poll::Ready(Err(err)),
+                }
+            }
+        }
     }
 }
 

@@ -159,6 +159,17 @@ macro_rules! impl_stream_io {
                 $crate::net::sendfile::sock_sendfile(&self.io, file, offset, count, fallback).await
             }
 
+            /// Polls a native send from `file` (see [`NativeSend`](crate::net::sendfile::NativeSend)):
+            /// a protocol transport's sendfile, which lends its socket for each poll.
+            pub(crate) fn poll_sendfile(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                send: &mut $crate::net::sendfile::NativeSend,
+                file: &std::fs::File,
+            ) -> std::task::Poll<std::io::Result<u64>> {
+                send.poll(&self.io, cx, file)
+            }
+
             /// Polls read readiness without reading (a protocol transport asks it before it
             /// asks a `BufferedProtocol` for a buffer).
             pub(crate) fn poll_read_ready(

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use super::any::Shared;
 use super::callback::{catch, Panicked};
 use super::sock::{Io, IoKind};
-use super::task::{call_connection_lost, poll_turns};
+use super::task::{call_connection_lost, poll_turns, wake};
 use super::transport::Inner;
 use super::write_state::WriteState;
 use super::{AnyProtocol, Transport};
@@ -123,6 +123,8 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         Shared::Buffered(_) => Vec::new(),
     };
     poll_fn(|cx| poll_drive(inner, &protocol, cx, &mut buf)).await;
+    // A sendfile waiting for the buffer learns that the connection ended.
+    wake(&inner.sendfile_waiter);
     #[cfg(feature = "tls")]
     if super::upgrade::began(inner) {
         // The upgrade has the socket, or its failure closes it (with `finish`).
@@ -192,7 +194,11 @@ fn poll_write(inner: &Inner, cx: &mut Context<'_>) -> bool {
     let Some(sock) = sock.as_ref() else {
         return false;
     };
-    match sock.poll_write(cx, state.buffer.as_slices().0) {
+    let polled = sock.poll_write(cx, state.buffer.as_slices().0);
+    if polled.is_ready() {
+        wake(&inner.sendfile_waiter); // the buffer shrank, or the connection failed
+    }
+    match polled {
         Poll::Pending => false,
         Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
         Poll::Ready(Err(err)) => {

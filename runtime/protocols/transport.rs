@@ -90,6 +90,10 @@ pub(super) struct Inner {
     tls: Option<crate::tls::TlsInfo>,
     /// The connection task's waker while it waits.
     pub(super) driver: RefCell<WakerSlot>,
+    /// The waker of a [`sendfile`](super::sendfile()) waiting for the write buffer (to empty, or
+    /// to fall below the low-water mark) or for the connection's end: woken as the connection's
+    /// task sends from the buffer and when it ends.
+    pub(super) sendfile_waiter: RefCell<WakerSlot>,
     /// Run once the connection is lost (a server forgets the connection).
     pub(super) on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
@@ -118,6 +122,8 @@ pub(super) struct State {
     pub(super) flow: FlowControl,
     /// `start_tls` took the connection over: nothing more is read or written here.
     pub(super) upgrading: bool,
+    /// A native [`sendfile`](super::sendfile()) owns the socket: writes are refused.
+    pub(super) sendfile: bool,
 }
 
 impl State {
@@ -131,6 +137,7 @@ impl State {
             read_eof: false,
             flow: FlowControl::new(),
             upgrading: false,
+            sendfile: false,
         }
     }
 
@@ -183,6 +190,7 @@ impl Inner {
             peer,
             local,
             driver: RefCell::new(WakerSlot::new()),
+            sendfile_waiter: RefCell::new(WakerSlot::new()),
             on_lost: RefCell::new(None),
             lost_writes: LostWrites::default(),
             panic: RefCell::new(None),
@@ -235,7 +243,9 @@ impl Transport {
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
     /// `RuntimeError`), on a read pipe's transport, and once `start_tls`
-    /// took the transport over (feature `tls`).
+    /// took the transport over (feature `tls`); `ResourceBusy` while a
+    /// [`sendfile`](super::sendfile()) sends from a file straight into the socket (asyncio's
+    /// "unable to write; sendfile is in progress").
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         let inner = &*self.inner;
         {
@@ -248,6 +258,12 @@ impl Transport {
             }
             if state.upgrading {
                 return Err(upgraded());
+            }
+            if state.sendfile {
+                return Err(io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    "unable to write; sendfile is in progress",
+                ));
             }
             if inner.kind == IoKind::ReadPipe {
                 return Err(io::Error::new(
