@@ -530,8 +530,9 @@ impl StreamWriter {
     /// level can ([`TcpStream::sendfile`](crate::net::TcpStream::sendfile)); over TLS, or for a
     /// file `sendfile(2)` cannot send (a pipe), in chunks read on the loop's blocking pool and
     /// written through the writer's sink (the TLS session encrypts them: asyncio's SSL
-    /// transports support only this fallback). Writes made meanwhile (by other tasks) are
-    /// buffered and go after the file.
+    /// transports support only this fallback), each after a [`drain`](Self::drain). During a
+    /// native send, writes made meanwhile (by other tasks) are buffered and go after the file;
+    /// during the fallback they go between chunks, as asyncio's.
     ///
     /// ```
     /// use std::io::{Seek, Write};
@@ -606,9 +607,9 @@ impl StreamWriter {
             ));
         }
         self.flush_all().await?;
-        let _sending = SendfileGuard::begin(inner)?;
         let native = inner.native.borrow().as_ref().and_then(Weak::upgrade);
         if let Some(socket) = native {
+            let _sending = SendfileGuard::begin(inner)?;
             match socket.sendfile_native(file, offset, count).await {
                 Err(err) if fallback && sendfile::is_not_available(&err) => {}
                 done => return done,
@@ -618,29 +619,22 @@ impl StreamWriter {
                 "the writer's transport has no socket of its own (TLS)",
             ));
         }
+        // asyncio's `_sendfile_fallback`: the chunks go through the writer's own `write`, each
+        // after a `drain` (the buffer's back-pressure), counted as the writer takes them.
         let mut reader = FallbackReader::new(file, offset, count)?;
         loop {
+            self.drain().await?;
+            if self.is_closing() {
+                return Err(closing());
+            }
             let chunk = reader.chunk().await?;
             if chunk.is_empty() {
-                break;
+                return Ok(reader.sent());
             }
-            let n = poll_fn(|cx| match inner.sink.borrow_mut().as_mut() {
-                Some(sink) => sink.as_mut().poll_write(cx, chunk),
-                None => Poll::Ready(Err(closing())),
-            })
-            .await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
+            let n = chunk.len();
+            self.write(chunk);
             reader.consume(n)?;
         }
-        // A TLS session holds records it could not write yet: out before the call returns.
-        poll_fn(|cx| match inner.sink.borrow_mut().as_mut() {
-            Some(sink) => sink.as_mut().poll_flush(cx),
-            None => Poll::Ready(Err(closing())),
-        })
-        .await?;
-        Ok(reader.sent())
     }
 
     /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
