@@ -22,6 +22,10 @@
 //! To use more than one core, run one loop per core, each accepting on its own
 //! `SO_REUSEPORT` listener: [`TcpListener::bind_reuseport`] and [`run_per_core`].
 //!
+//! [`TcpStream::sendfile`] and [`UnixStream::sendfile`] send from a file (asyncio's
+//! `loop.sock_sendfile`): `sendfile(2)` on Linux, chunks read on the blocking pool elsewhere
+//! and for files it cannot send (sendfile.rs).
+//!
 //! [`ServerOptions`] holds the arguments of asyncio's `create_server` / `start_server` (`sock=`,
 //! `backlog=`, `reuse_port=`, `start_serving=`...) for the servers of [`crate::streams`] and
 //! [`crate::protocols`].
@@ -85,6 +89,7 @@ mod datagram;
 mod hyper_io;
 mod incoming;
 mod per_core;
+pub(crate) mod sendfile;
 pub(crate) mod server_options;
 pub(crate) mod serving;
 pub(crate) mod split;

@@ -85,6 +85,91 @@ macro_rules! impl_stream_io {
                 std::future::poll_fn(|cx| self.io.poll_flush_send(cx)).await
             }
 
+            /// Sends `count` bytes of `file` from `offset` (to its end if `None`): asyncio's
+            /// `loop.sock_sendfile(sock, file, offset, count)`. Returns how many bytes were sent
+            /// (fewer than `count` if the file ends first; 0 for an empty file), and leaves
+            /// the file's position right after them (`offset` + sent; unchanged if nothing was
+            /// sent).
+            ///
+            /// On Linux a regular file goes through `sendfile(2)`, from the page cache into the
+            /// socket without a copy through user space; any other file (a pipe), a file
+            /// `sendfile(2)` refuses, and other systems take the fallback: chunks read on the
+            /// loop's blocking pool and written as [`write`](Self::write) does
+            /// ([`sendfile_with`](Self::sendfile_with) can refuse it). Bytes written before
+            /// the call go first, also on the io_uring driver's completion form, whose send
+            /// buffer is flushed before each `sendfile(2)`.
+            ///
+            /// ```
+            /// use std::io::{Seek, Write};
+            /// use aioloop::net::UnixStream;
+            ///
+            /// aioloop::run(async {
+            ///     let mut file = tempfile_with(b"hello, sendfile");
+            ///     let (a, b) = UnixStream::pair().unwrap();
+            ///     let sent = a.sendfile(&file, 7, Some(8)).await.unwrap();
+            ///     assert_eq!(sent, 8);
+            ///     assert_eq!(file.stream_position().unwrap(), 15);
+            ///     let mut buf = [0u8; 8];
+            ///     b.read_exact(&mut buf).await.unwrap();
+            ///     assert_eq!(&buf, b"sendfile");
+            /// });
+            /// # fn tempfile_with(data: &[u8]) -> std::fs::File {
+            /// #     let path = std::env::temp_dir().join(format!("aioloop-doc-sendfile-{}", std::process::id()));
+            /// #     let mut file = std::fs::File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+            /// #     std::fs::remove_file(&path).unwrap();
+            /// #     file.write_all(data).unwrap();
+            /// #     file.rewind().unwrap();
+            /// #     file
+            /// # }
+            /// ```
+            ///
+            /// # Errors
+            /// `InvalidInput` for a `count` of `Some(0)` ("count must be a positive integer (got
+            /// 0)", as asyncio) or an `offset` in a file that cannot seek; a read's or a send's
+            /// error.
+            ///
+            /// # Cancel safety
+            /// The file's position is set as the bytes go out: if the future is dropped before
+            /// it completes, the position is right after the last byte the socket took, so a
+            /// new call from the position goes on where this one stopped. (From a file that
+            /// cannot seek, a pipe, the chunk read and not sent yet is lost.)
+            pub async fn sendfile(
+                &self,
+                file: &std::fs::File,
+                offset: u64,
+                count: Option<u64>,
+            ) -> std::io::Result<u64> {
+                $crate::net::sendfile::sock_sendfile(&self.io, file, offset, count, true).await
+            }
+
+            /// [`sendfile`](Self::sendfile) with asyncio's `fallback=` argument: with `false`,
+            /// a file the native path cannot send (not a regular file, one `sendfile(2)`
+            /// refuses, any file on systems other than Linux) is an error of kind `Unsupported`
+            /// (asyncio's `SendfileNotAvailableError`) and nothing is sent.
+            ///
+            /// # Errors
+            /// As [`sendfile`](Self::sendfile)'s, and `Unsupported`.
+            pub async fn sendfile_with(
+                &self,
+                file: &std::fs::File,
+                offset: u64,
+                count: Option<u64>,
+                fallback: bool,
+            ) -> std::io::Result<u64> {
+                $crate::net::sendfile::sock_sendfile(&self.io, file, offset, count, fallback).await
+            }
+
+            /// Polls a native send from `file` (see [`NativeSend`](crate::net::sendfile::NativeSend)):
+            /// a protocol transport's sendfile, which lends its socket for each poll.
+            pub(crate) fn poll_sendfile(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                send: &mut $crate::net::sendfile::NativeSend,
+                file: &std::fs::File,
+            ) -> std::task::Poll<std::io::Result<u64>> {
+                send.poll(&self.io, cx, file)
+            }
+
             /// Polls read readiness without reading (a protocol transport asks it before it
             /// asks a `BufferedProtocol` for a buffer).
             pub(crate) fn poll_read_ready(
@@ -210,6 +295,17 @@ macro_rules! impl_stream_io {
 
             fn shutdown_write_priv(&self) -> std::io::Result<()> {
                 $crate::net::stream_impl::shutdown_write_ok(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        impl $crate::net::sendfile::NativeSendfile for $ty {
+            fn sendfile_native<'a>(
+                &'a self,
+                file: &'a std::fs::File,
+                offset: u64,
+                count: Option<u64>,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<u64>> + 'a>> {
+                Box::pin($crate::net::sendfile::send_native(&self.io, file, offset, count))
             }
         }
 

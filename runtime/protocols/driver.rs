@@ -111,6 +111,8 @@ async fn drive(transport: Transport, protocol: Shared, made_in: MadeIn) {
         Shared::Buffered(_) => Vec::new(),
     };
     poll_fn(|cx| poll_drive(inner, &protocol, cx, &mut buf)).await;
+    // A sendfile waiting for the buffer learns that the connection ended.
+    inner.wake_sendfile();
     #[cfg(feature = "tls")]
     if super::upgrade::began(inner) {
         // The upgrade has the socket, or its failure closes it (with `finish`).

@@ -143,6 +143,11 @@ impl FlowControl {
         }
     }
 
+    /// `pause_writing` was called and no `resume_writing` since.
+    pub(super) fn is_paused(&self) -> bool {
+        self.paused
+    }
+
     /// asyncio's `_maybe_resume_protocol`, with the buffer holding `size` bytes.
     pub(super) fn maybe_resume(&mut self, size: usize) {
         if self.paused && size <= self.low {

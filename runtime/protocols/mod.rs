@@ -105,6 +105,7 @@ mod flow;
 mod lost_writes;
 mod pipe;
 mod protocol;
+mod sendfile;
 mod server;
 mod sock;
 mod subprocess;
@@ -129,6 +130,7 @@ pub use datagram::{
 };
 pub use pipe::{connect_read_pipe, connect_write_pipe};
 pub use protocol::Protocol;
+pub use sendfile::{sendfile, sendfile_with};
 pub use server::{create_server, create_server_with, create_unix_server, ProtocolServer};
 pub use sock::StreamSocket;
 pub use subprocess::{subprocess_exec, subprocess_shell, SubprocessProtocol, SubprocessTransport};

@@ -68,6 +68,16 @@ impl StreamSocket {
         each!(self, s => s.shutdown(Shutdown::Write))
     }
 
+    /// Polls a native send from `file` on the socket (runtime/net/sendfile.rs).
+    pub(super) fn poll_sendfile(
+        &self,
+        cx: &mut Context<'_>,
+        send: &mut crate::net::sendfile::NativeSend,
+        file: &std::fs::File,
+    ) -> Poll<io::Result<u64>> {
+        each!(self, s => s.poll_sendfile(cx, send, file))
+    }
+
     /// Drops what the socket took and did not send (io_uring's send buffer) and shuts it down.
     pub(super) fn abort(&self) {
         let _ = each!(self, s => s.abort());
@@ -160,6 +170,22 @@ impl Io {
             Io::Pipe(p) => p.poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Io::Tls(t) => t.poll_write(cx, buf),
+        }
+    }
+
+    /// Polls a native send from `file`: a plain stream's socket only (a TLS session
+    /// encrypts: the fallback's; a pipe transport has no sendfile at all).
+    pub(super) fn poll_sendfile(
+        &self,
+        cx: &mut Context<'_>,
+        send: &mut crate::net::sendfile::NativeSend,
+        file: &std::fs::File,
+    ) -> Poll<io::Result<u64>> {
+        match self {
+            Io::Stream(s) => s.poll_sendfile(cx, send, file),
+            _ => Poll::Ready(Err(crate::net::sendfile::not_available(
+                "the transport has no socket of its own (TLS)",
+            ))),
         }
     }
 

@@ -95,6 +95,10 @@ pub(super) struct Inner {
     tls: Option<crate::tls::TlsInfo>,
     /// The connection task's waker while it waits.
     pub(super) driver: RefCell<WakerSlot>,
+    /// The waker of a [`sendfile`](super::sendfile()) waiting for the write buffer (to empty, or
+    /// to fall below the low-water mark) or for the connection's end: woken as the connection's
+    /// task sends from the buffer and when it ends.
+    sendfile_waiter: RefCell<WakerSlot>,
     /// Run once the connection is lost (a server forgets the connection).
     on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// Writes ignored since the connection was lost (asyncio's `_conn_lost` count).
@@ -121,6 +125,8 @@ struct State {
     flow: FlowControl,
     /// `start_tls` took the connection over: nothing more is read or written here.
     upgrading: bool,
+    /// A native [`sendfile`](super::sendfile()) owns the socket: writes are refused.
+    sendfile: bool,
 }
 
 impl State {
@@ -133,6 +139,7 @@ impl State {
             read_eof: false,
             flow: FlowControl::new(),
             upgrading: false,
+            sendfile: false,
         }
     }
 
@@ -185,6 +192,7 @@ impl Inner {
             peer,
             local,
             driver: RefCell::new(WakerSlot::new()),
+            sendfile_waiter: RefCell::new(WakerSlot::new()),
             on_lost: RefCell::new(None),
             lost_writes: LostWrites::default(),
             panic: RefCell::new(None),
@@ -277,7 +285,11 @@ impl Inner {
         let Some(sock) = sock.as_ref() else {
             return false;
         };
-        match sock.poll_write(cx, state.buffer.as_slices().0) {
+        let polled = sock.poll_write(cx, state.buffer.as_slices().0);
+        if polled.is_ready() {
+            wake(&self.sendfile_waiter); // the buffer shrank, or the connection failed
+        }
+        match polled {
             Poll::Pending => false,
             Poll::Ready(Err(err)) if err.kind() == io::ErrorKind::Interrupted => true,
             Poll::Ready(Err(err)) => {
@@ -298,6 +310,69 @@ impl Inner {
                 true
             }
         }
+    }
+
+    /// Why a [`sendfile`](super::sendfile()) may not start: the transport was upgraded by
+    /// `start_tls`, or another sendfile of it runs.
+    pub(super) fn sendfile_refused(&self) -> Option<io::Error> {
+        let state = self.state.borrow();
+        if state.upgrading {
+            return Some(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the transport was upgraded by start_tls(): send through the transport it returned",
+            ));
+        }
+        state.sendfile.then(|| {
+            io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                "sendfile: another sendfile of this transport is in progress",
+            )
+        })
+    }
+
+    /// A native sendfile owns the socket (`true`: [`Transport::write`] refuses) or no more.
+    pub(super) fn set_sendfile(&self, on: bool) {
+        self.state.borrow_mut().sendfile = on;
+    }
+
+    /// For a sendfile: ready with `true` once the write buffer is empty (`empty`) or writing
+    /// is not paused (not `empty`), with `false` once the connection is lost; else the waker
+    /// waits for the connection's task to send or end.
+    pub(super) fn poll_for_sendfile(&self, cx: &mut Context<'_>, empty: bool) -> Poll<bool> {
+        let state = self.state.borrow();
+        if state.end.conn_lost {
+            return Poll::Ready(false);
+        }
+        let ready = match empty {
+            true => state.buffer.is_empty(),
+            false => !state.flow.is_paused(),
+        };
+        if ready {
+            return Poll::Ready(true);
+        }
+        drop(state);
+        let replaced = self.sendfile_waiter.borrow_mut().register(cx.waker());
+        drop(replaced);
+        Poll::Pending
+    }
+
+    /// Wakes a sendfile waiting in [`Inner::poll_for_sendfile`] (the connection ended).
+    pub(super) fn wake_sendfile(&self) {
+        wake(&self.sendfile_waiter);
+    }
+
+    /// Polls a native send from `file` on the transport's socket; `None` once the socket is
+    /// gone.
+    pub(super) fn poll_sendfile(
+        &self,
+        cx: &mut Context<'_>,
+        send: &mut crate::net::sendfile::NativeSend,
+        file: &std::fs::File,
+    ) -> Option<Poll<io::Result<u64>>> {
+        self.sock
+            .borrow()
+            .as_ref()
+            .map(|sock| sock.poll_sendfile(cx, send, file))
     }
 
     /// asyncio's `_UnixWritePipeTransport._read_ready`: the write pipe's reader closed its
@@ -449,7 +524,9 @@ impl Transport {
     /// # Errors
     /// `InvalidInput` after [`write_eof`](Transport::write_eof) (asyncio raises
     /// `RuntimeError`), on a read pipe's transport, and once `start_tls`
-    /// took the transport over (feature `tls`).
+    /// took the transport over (feature `tls`); `ResourceBusy` while a
+    /// [`sendfile`](super::sendfile()) sends from a file straight into the socket (asyncio's
+    /// "unable to write; sendfile is in progress").
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         let inner = &*self.inner;
         {
@@ -462,6 +539,12 @@ impl Transport {
             }
             if state.upgrading {
                 return Err(upgraded());
+            }
+            if state.sendfile {
+                return Err(io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    "unable to write; sendfile is in progress",
+                ));
             }
             if inner.kind == IoKind::ReadPipe {
                 return Err(io::Error::new(

@@ -162,9 +162,11 @@ pub(crate) fn tcp_pair(stream: TcpStream) -> (StreamReader, StreamWriter, Weak<d
     let peer = stream.peer_addr().ok();
     let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    let socket: Weak<dyn Socket> = write.downgrade();
+    let shared = write.downgrade();
+    let socket: Weak<dyn Socket> = shared.clone();
     let writer = StreamWriter::with_addrs(write, peer, local);
     writer.set_socket(&socket);
+    writer.set_native_sendfile(shared);
     (StreamReader::paired(read, writer.link()), writer, socket)
 }
 
@@ -173,8 +175,10 @@ pub(crate) fn unix_pair(stream: UnixStream) -> (StreamReader, StreamWriter, Weak
     let peer = stream.peer_addr().ok();
     let local = stream.local_addr().ok();
     let (read, write) = stream.into_split();
-    let socket: Weak<dyn Socket> = write.downgrade();
+    let shared = write.downgrade();
+    let socket: Weak<dyn Socket> = shared.clone();
     let writer = StreamWriter::with_unix_addrs(write, peer, local);
     writer.set_socket(&socket);
+    writer.set_native_sendfile(shared);
     (StreamReader::paired(read, writer.link()), writer, socket)
 }

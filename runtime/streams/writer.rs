@@ -12,6 +12,7 @@ use std::rc::{Rc, Weak};
 use std::task::{ready, Context, Poll, Waker};
 
 use super::Socket;
+use crate::net::sendfile::{self, FallbackReader, NativeSendfile};
 use crate::task::waiters::{notify_all, WaitList, Waiter};
 use crate::waker_slot::WakerSlot;
 
@@ -59,6 +60,9 @@ struct Inner {
     /// The connection's socket, for [`StreamWriter::abort`]; unset on a writer over another
     /// sink ([`StreamWriter::new`]).
     socket: std::cell::OnceCell<Weak<dyn Socket>>,
+    /// The socket under a plain TCP or Unix writer, for [`StreamWriter::sendfile`]'s native
+    /// path (the sink is type-erased); none over TLS, and none once a TLS upgrade took the sink.
+    native: RefCell<Option<Weak<dyn NativeSendfile>>>,
 }
 
 /// The addresses a writer reports, taken when the connection was made (as asyncio's
@@ -83,6 +87,9 @@ struct State {
     low: usize,
     /// Set when the buffer grew past `high`, cleared when it fell to `low`.
     paused: bool,
+    /// A [`StreamWriter::sendfile`] is running: writes are buffered (`flushing` is set, so no
+    /// flush task starts and a close waits) until it ends.
+    sendfile: bool,
     /// Bytes the sink took since its last completed flush: at most this many wait in the
     /// sink's own buffer (the io_uring completion form's send buffer), which `drain` flushes
     /// once it passes `high`.
@@ -179,6 +186,7 @@ impl StreamWriter {
                 #[cfg(feature = "tls")]
                 tls: std::cell::OnceCell::new(),
                 socket: std::cell::OnceCell::new(),
+                native: RefCell::new(None),
             }),
         }
     }
@@ -460,7 +468,6 @@ impl StreamWriter {
     ///
     /// # Errors
     /// The writer's failure, as [`drain`](Self::drain) reports it.
-    #[cfg(feature = "tls")]
     pub(super) async fn flush_all(&self) -> io::Result<()> {
         let inner = &self.inner;
         let mut waiter = Waiter::new(&inner.drain_waiters);
@@ -507,6 +514,8 @@ impl StreamWriter {
             ));
         }
         drop(state);
+        // The socket is TLS's from now on: sendfile takes the fallback through the new sink.
+        self.inner.native.borrow_mut().take();
         self.inner
             .sink
             .borrow_mut()
@@ -549,6 +558,127 @@ impl StreamWriter {
     pub(super) fn attach(&self, on_done: Box<dyn FnOnce()>) -> WriterRef {
         self.inner.on_done.set(Some(on_done));
         WriterRef(Rc::downgrade(&self.inner))
+    }
+
+    /// The socket a plain writer writes to, for [`sendfile`](Self::sendfile)'s native path.
+    pub(super) fn set_native_sendfile(&self, socket: Weak<dyn NativeSendfile>) {
+        *self.inner.native.borrow_mut() = Some(socket);
+    }
+
+    /// Sends `count` bytes of `file` from `offset` (to its end if `None`) after everything
+    /// written before: asyncio's `loop.sendfile(writer.transport, file, offset, count)`.
+    /// Returns how many bytes were sent, and leaves the file's position right after them.
+    ///
+    /// The writer's buffer is sent first (as asyncio waits for the transport's buffer to empty),
+    /// then the file: on a plain TCP or Unix connection through `sendfile(2)` where the socket
+    /// level can ([`TcpStream::sendfile`](crate::net::TcpStream::sendfile)); over TLS, or for a
+    /// file `sendfile(2)` cannot send (a pipe), in chunks read on the loop's blocking pool and
+    /// written through the writer's sink (the TLS session encrypts them: asyncio's SSL
+    /// transports support only this fallback), each after a [`drain`](Self::drain). During a
+    /// native send, writes made meanwhile (by other tasks) are buffered and go after the file;
+    /// during the fallback they go between chunks, as asyncio's.
+    ///
+    /// ```
+    /// use std::io::{Seek, Write};
+    /// use aioloop::streams::{open_connection, start_server};
+    ///
+    /// aioloop::run(async {
+    ///     let server = start_server(
+    ///         |mut reader, writer| async move {
+    ///             let all = reader.read_to_eof().await.unwrap();
+    ///             writer.write(&all);
+    ///             writer.close();
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     let path = std::env::temp_dir().join(format!("aioloop-doc-writer-sendfile-{}", std::process::id()));
+    ///     let mut file = std::fs::File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+    ///     std::fs::remove_file(&path).unwrap();
+    ///     file.write_all(b"0123456789").unwrap();
+    ///
+    ///     let (mut reader, writer) = open_connection(server.local_addr().unwrap()).await.unwrap();
+    ///     writer.write(b"head:");
+    ///     assert_eq!(writer.sendfile(&file, 2, Some(5)).await.unwrap(), 5);
+    ///     assert_eq!(file.stream_position().unwrap(), 7);
+    ///     writer.write(b":tail");
+    ///     writer.close();
+    ///     assert_eq!(reader.read_to_eof().await.unwrap(), b"head:23456:tail");
+    ///     server.close();
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// `BrokenPipe` ("Transport is closing") on a writer that is closing or failed, and the
+    /// paired reader's error as [`drain`](Self::drain) reports it; `ResourceBusy` while another
+    /// `sendfile` of this writer runs; `InvalidInput` for a `count` of `Some(0)`; a read's or
+    /// a send's error.
+    ///
+    /// # Cancel safety
+    /// As [`TcpStream::sendfile`](crate::net::TcpStream::sendfile)'s: the file's position is
+    /// set as the bytes go out (over TLS: as the session takes them), so a new call from the
+    /// position goes on where a dropped one stopped. Writes buffered meanwhile are sent.
+    pub async fn sendfile(&self, file: &std::fs::File, offset: u64, count: Option<u64>) -> io::Result<u64> {
+        self.sendfile_with(file, offset, count, true).await
+    }
+
+    /// [`sendfile`](Self::sendfile) with asyncio's `fallback=` argument: with `false`, a file
+    /// the native path cannot send, or any file over TLS, is an error of kind `Unsupported`
+    /// (asyncio's `SendfileNotAvailableError`) and nothing of it is sent.
+    ///
+    /// # Errors
+    /// As [`sendfile`](Self::sendfile)'s, and `Unsupported`.
+    pub async fn sendfile_with(
+        &self,
+        file: &std::fs::File,
+        offset: u64,
+        count: Option<u64>,
+        fallback: bool,
+    ) -> io::Result<u64> {
+        sendfile::check_count(count)?;
+        let inner = &self.inner;
+        if let Some(err) = inner.state.borrow().reader_error.as_ref() {
+            return Err(to_error(err));
+        }
+        if self.is_closing() {
+            return Err(closing());
+        }
+        if inner.state.borrow().sendfile {
+            return Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                "sendfile: another sendfile of this writer is in progress",
+            ));
+        }
+        self.flush_all().await?;
+        let native = inner.native.borrow().as_ref().and_then(Weak::upgrade);
+        if let Some(socket) = native {
+            let _sending = SendfileGuard::begin(inner)?;
+            match socket.sendfile_native(file, offset, count).await {
+                Err(err) if fallback && sendfile::is_not_available(&err) => {}
+                done => return done,
+            }
+        } else if !fallback {
+            return Err(sendfile::not_available(
+                "the writer's transport has no socket of its own (TLS)",
+            ));
+        }
+        // asyncio's `_sendfile_fallback`: the chunks go through the writer's own `write`, each
+        // after a `drain` (the buffer's back-pressure), counted as the writer takes them.
+        let mut reader = FallbackReader::new(file, offset, count)?;
+        loop {
+            self.drain().await?;
+            if self.is_closing() {
+                return Err(closing());
+            }
+            let chunk = reader.chunk().await?;
+            if chunk.is_empty() {
+                return Ok(reader.sent());
+            }
+            let n = chunk.len();
+            self.write(chunk);
+            reader.consume(n)?;
+        }
     }
 
     /// Waits until [`close`](StreamWriter::close) has finished: the buffer was flushed (or the
@@ -865,6 +995,54 @@ impl Inner {
                     self.fail(result.err().unwrap_or_else(|| io::ErrorKind::WriteZero.into()));
                 }
             }
+        }
+    }
+}
+
+/// asyncio's `RuntimeError("Transport is closing")` from `loop.sendfile`.
+fn closing() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "Transport is closing")
+}
+
+/// Marks a writer's [`StreamWriter::sendfile`] as running, from after its flush to its end
+/// (also when the call is dropped): writes meanwhile are buffered, and at the end a flush task
+/// sends them (or finishes a close asked for meanwhile).
+struct SendfileGuard<'a>(&'a Rc<Inner>);
+
+impl<'a> SendfileGuard<'a> {
+    fn begin(inner: &'a Rc<Inner>) -> io::Result<Self> {
+        let mut state = inner.state.borrow_mut();
+        if state.closing || state.error.is_some() {
+            return Err(closing());
+        }
+        if state.sendfile || state.flushing {
+            return Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                "sendfile: another sendfile of this writer is in progress",
+            ));
+        }
+        state.sendfile = true;
+        state.flushing = true;
+        Ok(SendfileGuard(inner))
+    }
+}
+
+impl Drop for SendfileGuard<'_> {
+    fn drop(&mut self) {
+        let inner = self.0;
+        let mut state = inner.state.borrow_mut();
+        state.sendfile = false;
+        if state.closed || (state.buffered() == 0 && !state.closing) {
+            state.flushing = false;
+            drop(state);
+            notify_all(&inner.drain_waiters);
+            return;
+        }
+        drop(state);
+        if crate::try_get_running_loop().is_some() {
+            drop(crate::spawn(flush(inner.clone()))); // detached: it ends with the flush
+        } else {
+            inner.state.borrow_mut().flushing = false;
         }
     }
 }
